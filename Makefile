@@ -1,0 +1,62 @@
+# A thin wrapper over meson: the targets people type, and `make deps` for a
+# fresh Debian/Ubuntu machine. Every build lives in its own directory so that
+# the plain, sanitizer and fuzz builds never share objects.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+BENCH_BUILD ?= build-bench
+FUZZ_SECONDS ?= 60
+
+DEPS = meson ninja-build pkg-config gcc clang libclang-rt-dev \
+       libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libyaml-dev \
+       libglpk-dev libcmocka-dev libssl-dev libgnutls28-dev
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps test asan bench fuzz clean demo
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized -Dwerror=true
+
+# Idempotent: apt-get skips what is already installed.
+deps:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEPS)
+
+test: all
+	meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite unit --suite integration
+	@scripts/test-summary $(BUILD)
+
+asan:
+	[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) --buildtype=debug \
+	    -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --suite unit --suite integration
+	@scripts/test-summary $(ASAN_BUILD)
+
+# Benchmarks build optimised in their own directory; results are printed and
+# kept under bench/out/ (the numbers quoted in notes come from there).
+bench:
+	[ -f $(BENCH_BUILD)/build.ninja ] || meson setup $(BENCH_BUILD) --buildtype=release -Dwerror=true
+	ninja -C $(BENCH_BUILD)
+	mkdir -p bench/out
+	meson test -C $(BENCH_BUILD) --no-rebuild --suite bench --verbose --timeout-multiplier 0
+
+fuzz:
+	[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized \
+	    -Dfuzz=true -Db_lundef=false
+	ninja -C $(FUZZ_BUILD)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzzers $(FUZZ_BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)
+
+# The main job of the quick start.
+demo: all
+	$(BUILD)/src/cmd/gpuslice place -f samples/cluster.yaml --policy fragmentation-aware \
+	    3g.40gb 1g.10gb 1g.10gb 2g.20gb 4g.20gb 1g.5gb 3g.20gb 1g.10gb+me

@@ -1,0 +1,82 @@
+/*
+ * gpuslice: one binary, git-style subcommands. This file only dispatches;
+ * every command is in its own cmd_*.c and listed in the table below.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+const struct command commands[] = {
+    {"help", cmd_help, "show help for gpuslice or one command",
+     "usage: gpuslice help [COMMAND]\n"},
+    {"version", cmd_version, "print the version", "usage: gpuslice version\n"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const struct command *command_find(const char *name)
+{
+    for (const struct command *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+static void print_overview(FILE *out)
+{
+    fprintf(out, "usage: gpuslice [--help] [--version] COMMAND [ARGS]\n\n"
+                 "On-demand GPU slicing for Kubernetes.\n\ncommands:\n");
+    for (const struct command *c = commands; c->name; c++)
+        fprintf(out, "   %-12s %s\n", c->name, c->summary);
+    fprintf(out, "\nSee 'gpuslice help COMMAND' for one command.\n");
+}
+
+int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stdout);
+        return 0;
+    }
+    const struct command *c = command_find(argv[1]);
+    if (!c) {
+        fprintf(stderr, "gpuslice: no command '%s'; see 'gpuslice --help'\n", argv[1]);
+        return 2;
+    }
+    fputs(c->usage, stdout);
+    return 0;
+}
+
+int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("gpuslice %s\n", GPUSLICE_VERSION);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        name = "help";
+    else if (strcmp(name, "--version") == 0)
+        name = "version";
+    const struct command *c = command_find(name);
+    if (!c) {
+        fprintf(stderr, "gpuslice: '%s' is not a command; see 'gpuslice --help'\n", argv[1]);
+        return 2;
+    }
+    /* `gpuslice CMD --help` is `gpuslice help CMD`, as in git. */
+    if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+        fputs(c->usage, stdout);
+        return 0;
+    }
+    return c->run(argc - 1, argv + 1);
+}

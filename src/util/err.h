@@ -1,0 +1,36 @@
+/*
+ * One error convention for all of gpuslice.
+ *
+ * A function that can fail returns 0 on success or a negative errno-style
+ * code (-EINVAL for bad input, -ENOENT for something missing, -EEXIST,
+ * -ENOSPC, -EIO, ...), and fills the caller's struct err with a message that
+ * says what was wrong and where. The caller may pass NULL when it only wants
+ * the code. Messages are fixed-size so that reporting an error never
+ * allocates and never fails.
+ */
+#ifndef GPUSLICE_UTIL_ERR_H
+#define GPUSLICE_UTIL_ERR_H
+
+#include <errno.h>
+
+#define ERR_MSG_MAX 512
+
+struct err {
+    int code;               /* 0 or the negative code last set */
+    char msg[ERR_MSG_MAX];  /* NUL-terminated, possibly truncated */
+};
+
+/* Records code and a printf-style message in e (if e is not NULL) and
+ * returns code, so that a failure reads `return err_set(e, -EINVAL, ...)`. */
+int err_set(struct err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Puts context in front of the message already in e ("cluster.yaml:3:7: "
+ * + message) and returns e->code; a caller adds where, the callee says what. */
+int err_prefix(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Resets e to "no error". */
+void err_clear(struct err *e);
+
+#endif

@@ -1,0 +1,68 @@
+/* Tests for util/err: codes pass through, messages are bounded and prefixed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "util/err.h"
+
+static void set_returns_code_and_formats(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(err_set(&e, -EINVAL, "bad %s at %d", "profile", 3), -EINVAL);
+    assert_int_equal(e.code, -EINVAL);
+    assert_string_equal(e.msg, "bad profile at 3");
+}
+
+static void set_with_null_only_returns_code(void **state)
+{
+    (void)state;
+    assert_int_equal(err_set(NULL, -ENOENT, "x"), -ENOENT);
+    assert_int_equal(err_prefix(NULL, "y"), 0);
+    err_clear(NULL);
+}
+
+static void long_message_is_truncated(void **state)
+{
+    (void)state;
+    char big[2 * ERR_MSG_MAX];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    struct err e;
+    err_set(&e, -E2BIG, "%s", big);
+    assert_int_equal(strlen(e.msg), ERR_MSG_MAX - 1);
+}
+
+static void prefix_adds_context(void **state)
+{
+    (void)state;
+    struct err e;
+    err_set(&e, -EINVAL, "unknown model \"X100\"");
+    assert_int_equal(err_prefix(&e, "%s:%d:%d: ", "c.yaml", 3, 7), -EINVAL);
+    assert_string_equal(e.msg, "c.yaml:3:7: unknown model \"X100\"");
+}
+
+static void clear_resets(void **state)
+{
+    (void)state;
+    struct err e;
+    err_set(&e, -EIO, "io");
+    err_clear(&e);
+    assert_int_equal(e.code, 0);
+    assert_string_equal(e.msg, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(set_returns_code_and_formats),
+        cmocka_unit_test(set_with_null_only_returns_code),
+        cmocka_unit_test(long_message_is_truncated),
+        cmocka_unit_test(prefix_adds_context),
+        cmocka_unit_test(clear_resets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
