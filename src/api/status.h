@@ -1,0 +1,57 @@
+/*
+ * Errors as Kubernetes sees them.
+ *
+ * gpuslice reports failures as negative errno codes (util/err.h); the
+ * Kubernetes API reports them as a Status object with a reason and an HTTP
+ * code. This is the one table between the two, used in both directions: the
+ * embedded API server turns a struct err into a Status response, and the
+ * kube backend turns a Status response back into a struct err, so a caller
+ * sees the same code (say -ESTALE for a Conflict) from either store backend.
+ *
+ *   code          reason                  HTTP
+ *   -EBADMSG      BadRequest              400
+ *   -EACCES       Unauthorized            401
+ *   -EPERM        Forbidden               403
+ *   -ENOENT       NotFound                404
+ *   -ENOSYS       MethodNotAllowed        405
+ *   -ENOTSUP      NotAcceptable           406
+ *   -EEXIST       AlreadyExists           409
+ *   -ESTALE       Conflict                409
+ *   -EKEYEXPIRED  Expired                 410 (also parsed from reason Gone)
+ *   -E2BIG        RequestEntityTooLarge   413
+ *   -EMEDIUMTYPE  UnsupportedMediaType    415
+ *   -EINVAL       Invalid                 422
+ *   -EAGAIN       TooManyRequests         429
+ *   -EIO          InternalError           500 (and any code not listed)
+ *   -EBUSY        ServiceUnavailable      503
+ *   -ETIMEDOUT    Timeout                 504
+ */
+#ifndef GPUSLICE_API_STATUS_H
+#define GPUSLICE_API_STATUS_H
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+/* The reason for code ("NotFound"); "InternalError" for a code not in the
+ * table; "" for 0 (success). */
+const char *status_reason(int code);
+
+/* The HTTP status for code; 500 for a code not in the table, 200 for 0. */
+int status_http(int code);
+
+/* A Status object (kind Status, apiVersion v1) for e: status "Failure",
+ * message, reason, code, and details {name, group, kind} for the arguments
+ * that are not NULL (kind is the resource plural, as the API server puts it).
+ * e->code 0 gives a "Success" Status. New reference, owned by the caller;
+ * NULL only when out of memory. */
+json_t *status_from_err(const struct err *e, const char *group, const char *resource,
+                        const char *name);
+
+/* Reads a Status object received with HTTP status http (0 when unknown) into
+ * e and returns its negative code: the reason decides, else the HTTP status,
+ * else -EIO. A Status whose status is "Success" returns 0 and clears e. A
+ * body that is not a Status gives the code of http with a message saying so. */
+int status_to_err(const json_t *status, int http, struct err *e);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * The embedded object store: the store.h interface over memory, with the
+ * API server's semantics (see store.h), for the embedded cluster, the
+ * simulator and tests.
+ *
+ * Objects are kept as compact JSON text plus a small index (labels, the
+ * fields selectors use, owners), so a stored pod costs little beyond its
+ * JSON, and a watch event is serialised once for every watcher.
+ *
+ * Time comes from the caller's clock (creationTimestamp, deletionTimestamp),
+ * and uids and generated names from a seeded sequence, so a run in virtual
+ * time is reproducible. The store never reads the real clock; only
+ * store_watch_next with a timeout above 0 waits in real time.
+ *
+ * The collector (garbage collection of dependents, foreground and orphan
+ * deletion, and the namespace finalizer: a deleted namespace is emptied, then
+ * removed) is a step the caller runs with mem_store_collect, so a virtual-
+ * time runtime decides when it runs. With auto_collect it runs inside every
+ * write before the write returns, which is what the embedded API server and
+ * the semantics tests use.
+ */
+#ifndef GPUSLICE_STORE_MEM_H
+#define GPUSLICE_STORE_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define MEM_STORE_HISTORY_DEFAULT 10000
+
+struct mem_store_config {
+    /* Wall-clock time in nanoseconds since the Unix epoch. Required. */
+    int64_t (*now_ns)(void *ctx);
+    void *clock_ctx;
+    size_t history;     /* watch events kept; 0: MEM_STORE_HISTORY_DEFAULT */
+    uint64_t seed;      /* uids and generated names */
+    bool auto_collect;  /* run the collector inside each write */
+};
+
+/* A new empty store (no objects, not even namespaces), owned by the caller
+ * and freed with store_free. -EINVAL without a clock. */
+int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct err *e);
+
+/* Runs up to max steps of the collector (0: until there is nothing left to
+ * do); each step is one store write (a delete or an update) with its own
+ * resourceVersion and watch event. Sets *pending (if not NULL) to the work
+ * still queued. Returns the steps done, or a negative code. */
+int mem_store_collect(struct store *st, size_t max, size_t *pending, struct err *e);
+
+/* Forgets the history up to the current resourceVersion, as etcd compaction
+ * does: watches and continue tokens from before it get -EKEYEXPIRED. */
+void mem_store_compact(struct store *st);
+
+/* The current resourceVersion (the last write's), 0 when nothing was
+ * written. */
+uint64_t mem_store_revision(struct store *st);
+
+#endif
