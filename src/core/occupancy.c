@@ -1,7 +1,7 @@
 /*
  * The rules for putting GPU instances on one GPU (see occupancy.h).
  *
- * occupancy_check is the only place the rules are written; take, the free
+ * fit() is the only place the rules are written; check, take, the free
  * starts and the headroom all go through it, so they cannot disagree. Checks
  * run cheapest first and a message is formatted only when the caller asked
  * for one, because placement policies call this for every GPU they score.
@@ -91,18 +91,20 @@ static int instance_limits(const struct gpu_occupancy *o, const struct mig_profi
     return 0;
 }
 
-int occupancy_check(const struct gpu_occupancy *o, const struct mig_profile *p, unsigned start,
-                    struct err *e)
+/* The rules, in one place. Returns p's index in the model (and its
+ * placement at start in *pl) when p fits at start, else a negative code. */
+static int fit(const struct gpu_occupancy *o, const struct mig_profile *p, unsigned start,
+               const struct mig_placement **pl, struct err *e)
 {
     if (!o || !o->model)
         return err_set(e, -EINVAL, "no GPU to place %s on", p && p->name ? p->name : "a slice");
     int idx = catalog_profile_index(o->model, p, e);
     if (idx < 0)
         return idx;
-    const struct mig_placement *pl = placement_at(p, start);
-    if (!pl)
+    *pl = placement_at(p, start);
+    if (!*pl)
         return illegal_start(o, p, start, e);
-    uint8_t taken = mig_placement_mask(*pl) & o->memory_mask;
+    uint8_t taken = mig_placement_mask(**pl) & o->memory_mask;
     if (taken)
         return overlap(o, p, start, taken, e);
     int rc = instance_limits(o, p, idx, start, e);
@@ -114,7 +116,15 @@ int occupancy_check(const struct gpu_occupancy *o, const struct mig_profile *p, 
                        "%s at start %u needs %u compute slices but %u of %u are free on %s",
                        p->name, start, (unsigned)p->compute_slices, free_compute,
                        (unsigned)o->model->compute_slices, o->model->name);
-    return 0;
+    return idx;
+}
+
+int occupancy_check(const struct gpu_occupancy *o, const struct mig_profile *p, unsigned start,
+                    struct err *e)
+{
+    const struct mig_placement *pl;
+    int rc = fit(o, p, start, &pl, e);
+    return rc < 0 ? rc : 0;
 }
 
 unsigned occupancy_free_starts(const struct gpu_occupancy *o, const struct mig_profile *p,
@@ -132,9 +142,10 @@ unsigned occupancy_free_starts(const struct gpu_occupancy *o, const struct mig_p
 int occupancy_take(struct gpu_occupancy *o, const struct mig_profile *p, unsigned start,
                    uint32_t owner, struct err *e)
 {
-    int rc = occupancy_check(o, p, start, e);
-    if (rc < 0)
-        return rc;
+    const struct mig_placement *pl;
+    int idx = fit(o, p, start, &pl, e);
+    if (idx < 0)
+        return idx;
     /* Only a model whose profile takes no memory slice could get here. */
     if (o->n_slices == OCCUPANCY_MAX_SLICES)
         return err_set(e, -ENOSPC, "%s already holds %d slices", o->model->name,
@@ -144,12 +155,12 @@ int occupancy_take(struct gpu_occupancy *o, const struct mig_profile *p, unsigne
         at++;
     memmove(&o->slices[at + 1], &o->slices[at], (o->n_slices - at) * sizeof o->slices[0]);
     o->slices[at] = (struct occupied_slice){
-        .profile = (uint8_t)catalog_profile_index(o->model, p, NULL),
-        .start = (uint8_t)start,
+        .profile = (uint8_t)idx,
+        .start = pl->start,
         .owner = owner,
     };
     o->n_slices++;
-    o->memory_mask |= mig_placement_mask(*placement_at(p, start));
+    o->memory_mask |= mig_placement_mask(*pl);
     o->compute_used += p->compute_slices;
     return 0;
 }

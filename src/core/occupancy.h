@@ -40,13 +40,15 @@ struct gpu_occupancy {
 void occupancy_init(struct gpu_occupancy *o, const struct gpu_model *m);
 
 /* 0 when profile p can be placed at start now; otherwise a negative code and
- * a message saying why (not a legal start for p, slices taken by which slice,
- * no compute slices left, instance count reached, p not of this model). */
+ * a message saying why: -EINVAL (p not of this model, or start not a legal
+ * start for p), -EEXIST (memory slices taken: names the slice and its owner),
+ * -ENOSPC (p's instance count or the one "+me" per GPU reached, or too few
+ * compute slices left). */
 int occupancy_check(const struct gpu_occupancy *o, const struct mig_profile *p,
                     unsigned start, struct err *e);
 
-/* The legal starts of p that are free now, lowest first, into starts[];
- * returns how many. */
+/* The legal starts of p where occupancy_take would succeed now, lowest
+ * first, into starts[]; returns how many (0 when p is not of this model). */
 unsigned occupancy_free_starts(const struct gpu_occupancy *o, const struct mig_profile *p,
                                uint8_t starts[MIG_MAX_PLACEMENTS]);
 
