@@ -83,7 +83,9 @@ struct placement_cluster {
 
 /* The caller's own rule for a node (affinity, taints, CPU and memory, ...).
  * Returns true when the node may take the slice; when false it may write a
- * short reason into reason[reason_size] for the failure explanation. */
+ * short reason into reason[reason_size] for the failure explanation
+ * (reason_size is 0 and reason NULL when no reason is wanted). It may be
+ * called more than once per node and decision. */
 typedef bool placement_node_filter(void *ctx, size_t node, char *reason, size_t reason_size);
 
 struct placement_request {
@@ -114,9 +116,12 @@ const char *placement_policy_name(enum placement_policy policy);
 
 /* Builds the index over the caller's arrays. Checks that every GPU has a
  * catalogued model, names an existing node, comes after the GPUs of earlier
- * nodes, and holds a valid occupancy; -EINVAL naming the GPU otherwise,
- * -ENOMEM when the index cannot be allocated. On failure *c owns nothing.
- * Free with placement_cluster_free. */
+ * nodes, and holds an occupancy the rules accept (its mask and compute
+ * count agreeing with its slices); -EINVAL naming the GPU otherwise (or
+ * occupancy_take's code for a slice the rules refuse), -ENOMEM when the
+ * index cannot be allocated. On failure *c owns nothing.
+ * Takes a few milliseconds per distinct model (placement_states.h). Free
+ * with placement_cluster_free. */
 int placement_cluster_init(struct placement_cluster *c, const struct placement_node *nodes,
                            size_t n_nodes, struct placement_gpu *gpus, size_t n_gpus,
                            struct err *e);
@@ -149,7 +154,10 @@ int placement_take(struct placement_cluster *c, size_t gpu, const struct mig_pro
 int placement_release(struct placement_cluster *c, size_t gpu, unsigned start, struct err *e);
 
 /* Re-reads GPU gpu's admin settings (held_back, allowed) after the caller
- * changed them in place. -EINVAL for a GPU index out of range. */
+ * changed them in place. -EINVAL for a GPU index out of range; like
+ * placement_cluster_init, an error naming what is wrong when its occupancy
+ * breaks the rules (the index then leaves
+ * the GPU out until a valid occupancy is reported the same way). */
 int placement_gpu_changed(struct placement_cluster *c, size_t gpu, struct err *e);
 
 /* Whether p would fit on the GPU after defragmentation: there is a way to
