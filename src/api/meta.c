@@ -1,0 +1,448 @@
+/*
+ * Metadata rules of meta.h. The character classes and limits are the API
+ * server's (apimachinery validation); messages keep its wording, minus the
+ * regular expressions it appends.
+ */
+#include "api/meta.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define META_SUBDOMAIN_MAX 253
+#define META_LABEL_MAX 63
+#define META_ANNOTATIONS_MAX (256 * 1024)
+
+static bool is_lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_alnum(char c)
+{
+    return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+static int invalid(struct err *e, const char *field, const char *value, const char *why)
+{
+    return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": %s", field, value, why);
+}
+
+/* One DNS label of len bytes at s (no length check beyond emptiness). */
+static bool dns_label_ok(const char *s, size_t len)
+{
+    if (len == 0 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1]))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!is_lower_alnum(s[i]) && s[i] != '-')
+            return false;
+    return true;
+}
+
+static bool subdomain_ok(const char *s, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == '.') {
+            if (!dns_label_ok(s + start, i - start))
+                return false;
+            start = i + 1;
+        }
+    }
+    return true;
+}
+
+int meta_check_subdomain(const char *s, const char *field, struct err *e)
+{
+    size_t len = strlen(s);
+    if (len > META_SUBDOMAIN_MAX)
+        return invalid(e, field, s, "must be no more than 253 characters");
+    if (!subdomain_ok(s, len))
+        return invalid(e, field, s, "a lowercase RFC 1123 subdomain must consist of lower case "
+                       "alphanumeric characters, '-' or '.', and must start and end with an "
+                       "alphanumeric character (e.g. 'example.com')");
+    return 0;
+}
+
+int meta_check_label_name(const char *s, const char *field, struct err *e)
+{
+    size_t len = strlen(s);
+    if (len > META_LABEL_MAX)
+        return invalid(e, field, s, "must be no more than 63 characters");
+    if (!dns_label_ok(s, len))
+        return invalid(e, field, s, "a lowercase RFC 1123 label must consist of lower case "
+                       "alphanumeric characters or '-', and must start and end with an "
+                       "alphanumeric character (e.g. 'my-name', or '123-abc')");
+    return 0;
+}
+
+/* [A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9] (or one alphanumeric) */
+static bool name_part_ok(const char *s, size_t len)
+{
+    if (len == 0 || !is_alnum(s[0]) || !is_alnum(s[len - 1]))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return false;
+    return true;
+}
+
+int meta_check_qualified_name(const char *s, const char *field, struct err *e)
+{
+    const char *slash = strchr(s, '/');
+    const char *name = slash ? slash + 1 : s;
+    if (slash) {
+        size_t plen = (size_t)(slash - s);
+        if (plen == 0)
+            return invalid(e, field, s, "prefix part must be non-empty");
+        if (plen > META_SUBDOMAIN_MAX || !subdomain_ok(s, plen))
+            return invalid(e, field, s, "prefix part a lowercase RFC 1123 subdomain must "
+                           "consist of lower case alphanumeric characters, '-' or '.', and "
+                           "must start and end with an alphanumeric character");
+        if (strchr(name, '/'))
+            return invalid(e, field, s, "a qualified name must consist of alphanumeric "
+                           "characters, '-', '_' or '.', with an optional DNS subdomain "
+                           "prefix and '/' (e.g. 'example.com/MyName')");
+    }
+    size_t len = strlen(name);
+    if (len == 0)
+        return invalid(e, field, s, "name part must be non-empty");
+    if (len > META_LABEL_MAX)
+        return invalid(e, field, s, "name part must be no more than 63 characters");
+    if (!name_part_ok(name, len))
+        return invalid(e, field, s, "name part must consist of alphanumeric characters, '-', "
+                       "'_' or '.', and must start and end with an alphanumeric character "
+                       "(e.g. 'MyName', or 'my.name', or '123-abc')");
+    return 0;
+}
+
+int meta_check_label_value(const char *s, const char *field, struct err *e)
+{
+    size_t len = strlen(s);
+    if (len > META_LABEL_MAX)
+        return invalid(e, field, s, "must be no more than 63 characters");
+    if (len > 0 && !name_part_ok(s, len))
+        return invalid(e, field, s, "a valid label must be an empty string or consist of "
+                       "alphanumeric characters, '-', '_' or '.', and must start and end with "
+                       "an alphanumeric character (e.g. 'MyValue', or 'my_value', or '12345')");
+    return 0;
+}
+
+int meta_check_labels(const json_t *labels, const char *field, struct err *e)
+{
+    if (!labels || json_is_null(labels))
+        return 0;
+    if (!json_is_object(labels))
+        return err_set(e, -EINVAL, "%s: Invalid value: must be a map of strings", field);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)labels, key, v) {
+        if (meta_check_qualified_name(key, field, e) != 0)
+            return -EINVAL;
+        if (!json_is_string(v))
+            return err_set(e, -EINVAL, "%s[%s]: Invalid value: must be a string", field, key);
+        if (meta_check_label_value(json_string_value(v), field, e) != 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+int meta_check_annotations(const json_t *annotations, const char *field, struct err *e)
+{
+    if (!annotations || json_is_null(annotations))
+        return 0;
+    if (!json_is_object(annotations))
+        return err_set(e, -EINVAL, "%s: Invalid value: must be a map of strings", field);
+    size_t total = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)annotations, key, v) {
+        if (meta_check_qualified_name(key, field, e) != 0)
+            return -EINVAL;
+        if (!json_is_string(v))
+            return err_set(e, -EINVAL, "%s[%s]: Invalid value: must be a string", field, key);
+        total += strlen(key) + json_string_length(v);
+    }
+    if (total > META_ANNOTATIONS_MAX)
+        return err_set(e, -EINVAL, "%s: Too long: must have at most %d bytes", field,
+                       META_ANNOTATIONS_MAX);
+    return 0;
+}
+
+static int check_finalizers(const json_t *fins, struct err *e)
+{
+    if (!fins || json_is_null(fins))
+        return 0;
+    if (!json_is_array(fins))
+        return err_set(e, -EINVAL, "metadata.finalizers: Invalid value: must be a list of strings");
+    for (size_t i = 0; i < json_array_size(fins); i++) {
+        const char *f = json_string_value(json_array_get(fins, i));
+        char field[48];
+        snprintf(field, sizeof field, "metadata.finalizers[%zu]", i);
+        if (!f)
+            return err_set(e, -EINVAL, "%s: Invalid value: must be a string", field);
+        if (meta_check_qualified_name(f, field, e) != 0)
+            return -EINVAL;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(f, json_string_value(json_array_get(fins, j))) == 0)
+                return err_set(e, -EINVAL, "%s: Duplicate value: \"%s\"", field, f);
+    }
+    return 0;
+}
+
+static int check_owner_refs(const json_t *refs, struct err *e)
+{
+    if (!refs || json_is_null(refs))
+        return 0;
+    if (!json_is_array(refs))
+        return err_set(e, -EINVAL, "metadata.ownerReferences: Invalid value: must be a list");
+    size_t controllers = 0;
+    static const char *const required[] = {"apiVersion", "kind", "name", "uid"};
+    for (size_t i = 0; i < json_array_size(refs); i++) {
+        const json_t *ref = json_array_get(refs, i);
+        if (!json_is_object(ref))
+            return err_set(e, -EINVAL, "metadata.ownerReferences[%zu]: Invalid value: must be "
+                           "an object", i);
+        for (size_t k = 0; k < 4; k++) {
+            const char *v = json_string_value(json_object_get(ref, required[k]));
+            if (!v || !*v)
+                return err_set(e, -EINVAL, "metadata.ownerReferences[%zu].%s: %s", i,
+                               required[k], v ? "Invalid value: \"\": must not be empty"
+                                               : "Required value");
+        }
+        if (json_is_true(json_object_get(ref, "controller")))
+            controllers++;
+    }
+    if (controllers > 1)
+        return err_set(e, -EINVAL, "metadata.ownerReferences: Invalid value: only one reference "
+                       "can have Controller set to true");
+    return 0;
+}
+
+int meta_check(const json_t *metadata, bool name_is_label, bool allow_generate, struct err *e)
+{
+    if (!json_is_object(metadata))
+        return err_set(e, -EINVAL, "metadata: Required value");
+    const char *name = json_string_value(json_object_get(metadata, "name"));
+    const char *gen = json_string_value(json_object_get(metadata, "generateName"));
+    if (name && *name) {
+        int rc = name_is_label ? meta_check_label_name(name, "metadata.name", e)
+                               : meta_check_subdomain(name, "metadata.name", e);
+        if (rc)
+            return rc;
+    } else if (!(allow_generate && gen && *gen)) {
+        return err_set(e, -EINVAL, "metadata.name: Required value: name or generateName is required");
+    }
+    if (meta_check_labels(json_object_get(metadata, "labels"), "metadata.labels", e) ||
+        meta_check_annotations(json_object_get(metadata, "annotations"),
+                               "metadata.annotations", e) ||
+        check_finalizers(json_object_get(metadata, "finalizers"), e) ||
+        check_owner_refs(json_object_get(metadata, "ownerReferences"), e))
+        return -EINVAL;
+    return 0;
+}
+
+bool meta_has_finalizer(const json_t *obj, const char *name)
+{
+    const json_t *fins = json_object_get(json_object_get(obj, "metadata"), "finalizers");
+    for (size_t i = 0; i < json_array_size(fins); i++) {
+        const char *f = json_string_value(json_array_get(fins, i));
+        if (f && strcmp(f, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+int meta_add_finalizer(json_t *obj, const char *name)
+{
+    if (meta_has_finalizer(obj, name))
+        return 0;
+    json_t *md = meta_of(obj);
+    if (!md)
+        return -EINVAL;
+    json_t *fins = json_object_get(md, "finalizers");
+    if (!json_is_array(fins)) {
+        fins = json_array();
+        if (json_object_set_new(md, "finalizers", fins) != 0)
+            return -ENOMEM;
+    }
+    return json_array_append_new(fins, json_string(name)) == 0 ? 1 : -ENOMEM;
+}
+
+int meta_remove_finalizer(json_t *obj, const char *name)
+{
+    json_t *md = json_object_get(obj, "metadata");
+    json_t *fins = json_object_get(md, "finalizers");
+    for (size_t i = 0; i < json_array_size(fins); i++) {
+        const char *f = json_string_value(json_array_get(fins, i));
+        if (f && strcmp(f, name) == 0) {
+            json_array_remove(fins, i);
+            if (json_array_size(fins) == 0)
+                json_object_del(md, "finalizers");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+size_t meta_finalizer_count(const json_t *obj)
+{
+    return json_array_size(json_object_get(json_object_get(obj, "metadata"), "finalizers"));
+}
+
+json_t *meta_owner_ref(const json_t *owner, bool controller, bool block)
+{
+    return json_pack("{s:s?, s:s?, s:s?, s:s?, s:b, s:b}", "apiVersion",
+                     json_string_value(json_object_get(owner, "apiVersion")), "kind",
+                     json_string_value(json_object_get(owner, "kind")), "name", meta_name(owner),
+                     "uid", meta_uid(owner), "controller", controller, "blockOwnerDeletion",
+                     block);
+}
+
+const json_t *meta_controller_ref(const json_t *obj)
+{
+    const json_t *refs = json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
+    for (size_t i = 0; i < json_array_size(refs); i++)
+        if (json_is_true(json_object_get(json_array_get(refs, i), "controller")))
+            return json_array_get(refs, i);
+    return NULL;
+}
+
+bool meta_owned_by(const json_t *obj, const char *uid)
+{
+    const json_t *refs = json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
+    for (size_t i = 0; i < json_array_size(refs); i++) {
+        const char *u = json_string_value(json_object_get(json_array_get(refs, i), "uid"));
+        if (u && strcmp(u, uid) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *meta_string(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(obj, "metadata"), key));
+}
+
+const char *meta_name(const json_t *obj)
+{
+    return meta_string(obj, "name");
+}
+
+const char *meta_namespace(const json_t *obj)
+{
+    return meta_string(obj, "namespace");
+}
+
+const char *meta_uid(const json_t *obj)
+{
+    return meta_string(obj, "uid");
+}
+
+const char *meta_resource_version(const json_t *obj)
+{
+    return meta_string(obj, "resourceVersion");
+}
+
+const char *meta_label(const json_t *obj, const char *key)
+{
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), key));
+}
+
+const char *meta_annotation(const json_t *obj, const char *key)
+{
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"), key));
+}
+
+json_t *meta_of(json_t *obj)
+{
+    if (!json_is_object(obj))
+        return NULL;
+    json_t *md = json_object_get(obj, "metadata");
+    if (!md) {
+        md = json_object();
+        if (json_object_set_new(obj, "metadata", md) != 0)
+            return NULL;
+    }
+    return json_is_object(md) ? md : NULL;
+}
+
+static void format_utc(int64_t ns, char *out, size_t size, bool micro)
+{
+    int64_t secs = ns / 1000000000;
+    int64_t frac = ns % 1000000000;
+    if (frac < 0) {
+        frac += 1000000000;
+        secs--;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    /* The compiler cannot bound tm's fields; a roomy buffer keeps the
+     * formatting honest and the copy bounded. */
+    char tmp[96];
+    int n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (micro)
+        snprintf(tmp + n, sizeof tmp - (size_t)n, ".%06dZ", (int)(frac / 1000));
+    else
+        snprintf(tmp + n, sizeof tmp - (size_t)n, "Z");
+    size_t len = strnlen(tmp, size - 1);
+    memcpy(out, tmp, len);
+    out[len] = '\0';
+}
+
+void meta_format_time(int64_t ns, char out[META_TIME_LEN])
+{
+    format_utc(ns, out, META_TIME_LEN, false);
+}
+
+void meta_format_microtime(int64_t ns, char out[META_MICROTIME_LEN])
+{
+    format_utc(ns, out, META_MICROTIME_LEN, true);
+}
+
+int meta_parse_time(const char *s, const char *field, int64_t *ns, struct err *e)
+{
+    struct tm tm = {0};
+    int used = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 || used != 19)
+        goto bad;
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        goto bad;
+    const char *p = s + used;
+    int64_t frac = 0;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 9)
+                frac = frac * 10 + (*p - '0');
+        if (digits == 0)
+            goto bad;
+        for (; digits < 9; digits++)
+            frac *= 10;
+    }
+    int64_t offset = 0;
+    if (*p == 'Z' && p[1] == '\0') {
+        offset = 0;
+    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+        int hh, mm;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59)
+            goto bad;
+        offset = (int64_t)(hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+    } else {
+        goto bad;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    *ns = ((int64_t)t - offset) * 1000000000 + frac;
+    return 0;
+bad:
+    return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": must be an RFC 3339 time "
+                   "(2006-01-02T15:04:05Z)", field, s ? s : "");
+}

@@ -1,0 +1,130 @@
+/*
+ * The errno <-> Kubernetes Status table of status.h, and the two
+ * conversions built on it. The table is the only place either direction
+ * learns a mapping, so the API server and the kube backend cannot disagree.
+ */
+#include "api/status.h"
+
+#include <string.h>
+
+struct status_row {
+    int code;
+    const char *reason;
+    int http;
+};
+
+/* Ordered by HTTP status; where two codes share one (409), the reason tells
+ * them apart when parsing. */
+static const struct status_row status_rows[] = {
+    {-EBADMSG, "BadRequest", 400},
+    {-EACCES, "Unauthorized", 401},
+    {-EPERM, "Forbidden", 403},
+    {-ENOENT, "NotFound", 404},
+    {-ENOSYS, "MethodNotAllowed", 405},
+    {-ENOTSUP, "NotAcceptable", 406},
+    {-EEXIST, "AlreadyExists", 409},
+    {-ESTALE, "Conflict", 409},
+    {-EKEYEXPIRED, "Expired", 410},
+    {-E2BIG, "RequestEntityTooLarge", 413},
+    {-EMEDIUMTYPE, "UnsupportedMediaType", 415},
+    {-EINVAL, "Invalid", 422},
+    {-EAGAIN, "TooManyRequests", 429},
+    {-EIO, "InternalError", 500},
+    {-EBUSY, "ServiceUnavailable", 503},
+    {-ETIMEDOUT, "Timeout", 504},
+};
+
+#define STATUS_ROWS (sizeof status_rows / sizeof status_rows[0])
+
+static const struct status_row status_internal = {-EIO, "InternalError", 500};
+
+static const struct status_row *status_row_of_code(int code)
+{
+    for (size_t i = 0; i < STATUS_ROWS; i++)
+        if (status_rows[i].code == code)
+            return &status_rows[i];
+    return &status_internal;
+}
+
+static const struct status_row *status_row_of_reason(const char *reason)
+{
+    if (!reason)
+        return NULL;
+    if (strcmp(reason, "Gone") == 0)
+        reason = "Expired";
+    for (size_t i = 0; i < STATUS_ROWS; i++)
+        if (strcmp(status_rows[i].reason, reason) == 0)
+            return &status_rows[i];
+    return NULL;
+}
+
+static const struct status_row *status_row_of_http(int http)
+{
+    for (size_t i = 0; i < STATUS_ROWS; i++)
+        if (status_rows[i].http == http)
+            return &status_rows[i];
+    return NULL;
+}
+
+const char *status_reason(int code)
+{
+    return code == 0 ? "" : status_row_of_code(code)->reason;
+}
+
+int status_http(int code)
+{
+    return code == 0 ? 200 : status_row_of_code(code)->http;
+}
+
+json_t *status_from_err(const struct err *e, const char *group, const char *resource,
+                        const char *name)
+{
+    int code = e ? e->code : 0;
+    json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:i}", "kind", "Status", "apiVersion",
+                           "v1", "metadata", "status", code ? "Failure" : "Success",
+                           "message", e ? e->msg : "", "code", status_http(code));
+    if (!st)
+        return NULL;
+    if (code && json_object_set_new(st, "reason", json_string(status_reason(code))) != 0)
+        goto fail;
+    if (group || resource || name) {
+        json_t *d = json_object();
+        if (json_object_set_new(st, "details", d) != 0)
+            goto fail;
+        if ((name && json_object_set_new(d, "name", json_string(name)) != 0) ||
+            (group && json_object_set_new(d, "group", json_string(group)) != 0) ||
+            (resource && json_object_set_new(d, "kind", json_string(resource)) != 0))
+            goto fail;
+    }
+    return st;
+fail:
+    json_decref(st);
+    return NULL;
+}
+
+int status_to_err(const json_t *status, int http, struct err *e)
+{
+    const char *kind = json_string_value(json_object_get(status, "kind"));
+    if (!json_is_object(status) || !kind || strcmp(kind, "Status") != 0) {
+        const struct status_row *r = status_row_of_http(http);
+        return err_set(e, r ? r->code : -EIO, "HTTP %d without a Status body", http);
+    }
+    const char *outcome = json_string_value(json_object_get(status, "status"));
+    if (outcome && strcmp(outcome, "Success") == 0) {
+        err_clear(e);
+        return 0;
+    }
+    const char *reason = json_string_value(json_object_get(status, "reason"));
+    const json_t *jcode = json_object_get(status, "code");
+    if (json_is_integer(jcode))
+        http = (int)json_integer_value(jcode);
+    const struct status_row *r = status_row_of_reason(reason);
+    if (!r)
+        r = status_row_of_http(http);
+    if (!r)
+        r = &status_internal;
+    const char *msg = json_string_value(json_object_get(status, "message"));
+    if (msg && *msg)
+        return err_set(e, r->code, "%s", msg);
+    return err_set(e, r->code, "%s (HTTP %d)", reason ? reason : r->reason, http);
+}
