@@ -1,0 +1,144 @@
+/*
+ * The emulated device backend: a node's GPUs without a GPU.
+ *
+ * Any catalogued model, any number of them, with the real profile and
+ * placement rules (core/occupancy.h decides every placement, so the emulated
+ * GPUs and the controller's model of them cannot disagree), NVML's errors,
+ * modelled latencies and injected faults. It serves the demo, the simulator
+ * and the agent's tests, so everything in it is deterministic from a seed:
+ * the UUIDs, the boot ids and the random fault draws. It never sleeps; each
+ * call reports its modelled duration (device.h, "Time").
+ *
+ * The spec string, as in `--device emulated:SPEC`, is a comma-separated list
+ * of key=value items, read left to right:
+ *
+ *   model=NAME       add a GPU of a catalogued model ("H100-80GB", or a
+ *                    product name such as "NVIDIA H100 80GB HBM3"), MIG on
+ *   other=NAME       add a GPU the catalogue does not know (no MIG), e.g.
+ *                    "other=NVIDIA L4"; it is reported, never usable for MIG
+ *   count=N          the last model=/other= stands for N GPUs (1..16 in all)
+ *   mig=on|off|pending  MIG mode of the last model= GPUs; pending: off now,
+ *                    on after the next reboot
+ *   memory-mib=N     memory of the last other= GPUs (default 16384)
+ *   seed=N           seeds UUIDs, boot ids and fault draws (default 1)
+ *   boot-id=TEXT     the boot id until the first emulated reboot
+ *   create-ms=X, destroy-ms=X   a whole create (GI + CI) / destroy (CI + GI)
+ *   query-ms=X       a list, or a call refused before changing anything
+ *   discover-ms=X    discovery, per GPU
+ *   hang-ms=X        how long a hung call runs before it reports a timeout
+ *   latency=none     all of the above 0 (benchmarks); latency=default
+ *   fail-create=N[:gi|:ci]   the Nth create fails at that step (default gi);
+ *                    at ci the GI was made and is destroyed again (rollback)
+ *   hang-create=N[:gi|:ci|:done]  the Nth create hangs at that step and
+ *                    reports a timeout; at ci the GI is left without a CI,
+ *                    at done the slice was made all the same
+ *   fail-destroy=N[:ci|:gi]  the Nth destroy fails at that step (default ci,
+ *                    nothing destroyed); at gi the CI is gone, the GI stays
+ *   hang-destroy=N[:ci|:gi|:done]  likewise, reporting a timeout
+ *   fail-p=P         every other create and destroy fails with probability P
+ *                    (0..1): a create at the GI or the CI step (drawn), a
+ *                    destroy at the CI step
+ *
+ * "The Nth create" counts the creates (destroys) that passed validation,
+ * from 1: a create refused for a taken placement is not counted, so
+ * "fail-create=3" means the third slice that would have been made.
+ * Failures are NVML_ERROR_UNKNOWN (-EIO), hangs NVML_ERROR_TIMEOUT
+ * (-ETIMEDOUT). With no model=/other= the node has one H100-80GB, MIG on.
+ */
+#ifndef GPUSLICE_DEVICE_EMULATED_H
+#define GPUSLICE_DEVICE_EMULATED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/occupancy.h"
+#include "device/device.h"
+#include "util/err.h"
+
+#define EMULATED_MAX_FAULTS 16
+#define EMULATED_SPEC_MAX   4096 /* longer specs are refused */
+
+enum emulated_op {
+    EMULATED_CREATE,
+    EMULATED_DESTROY,
+};
+
+enum emulated_action {
+    EMULATED_FAIL, /* NVML_ERROR_UNKNOWN */
+    EMULATED_HANG, /* the call reports NVML_ERROR_TIMEOUT after hang_ns */
+};
+
+/* Where in the two-step call the fault strikes. A create runs GI then CI,
+ * a destroy CI then GI. */
+enum emulated_step {
+    EMULATED_AT_GI,
+    EMULATED_AT_CI,
+    EMULATED_AT_DONE, /* hangs only: both steps done, then no answer */
+};
+
+struct emulated_fault {
+    enum emulated_op op;
+    enum emulated_action action;
+    enum emulated_step step;
+    unsigned nth; /* 1-based, among the op's calls that passed validation */
+};
+
+struct emulated_gpu_config {
+    const struct gpu_model *model; /* NULL for an other= GPU */
+    char product[DEVICE_NAME_MAX];
+    uint64_t memory_mib;
+    enum device_mig_mode mig_current;
+    enum device_mig_mode mig_pending;
+};
+
+/* Modelled durations. Defaults (emulated_config_default, values and sources
+ * in emulated.c) stand for one A100/H100 driven through NVML. */
+struct emulated_latency {
+    uint64_t create_ns;
+    uint64_t destroy_ns;
+    uint64_t query_ns;
+    uint64_t discover_ns; /* per GPU */
+    uint64_t hang_ns;
+};
+
+struct emulated_config {
+    unsigned n_gpus;
+    struct emulated_gpu_config gpus[DEVICE_MAX_GPUS];
+    uint64_t seed;
+    char boot_id[DEVICE_BOOT_ID_MAX]; /* empty: derived from the seed */
+    struct emulated_latency latency;
+    double fail_p;
+    unsigned n_faults;
+    struct emulated_fault faults[EMULATED_MAX_FAULTS];
+};
+
+/* The defaults: no GPUs yet, seed 1, the default latencies, no faults. */
+void emulated_config_default(struct emulated_config *cfg);
+
+/* Fills cfg from a spec (NULL or "" is the defaults plus one H100-80GB).
+ * -EINVAL naming the bad item and why; cfg is then unspecified. */
+int emulated_config_parse(const char *spec, struct emulated_config *cfg, struct err *e);
+
+/* Opens an emulated node as cfg describes, every GPU empty. The caller frees
+ * *out with device_close. -EINVAL for a config with no GPUs or too many. */
+int emulated_open(const struct emulated_config *cfg, struct device **out, struct err *e);
+
+/* A reboot of the node: every slice is gone, MIG modes take their pending
+ * values, in-use marks are dropped and the boot id changes: to boot_id, or
+ * when that is NULL or the current one, to one derived from the seed and the
+ * reboot count. */
+int emulated_reboot(struct device *d, const char *boot_id, struct err *e);
+
+/* Marks the slice that starts at start on GPU gpu_index as held (or no
+ * longer held) by a process, as a running container would; destroying a
+ * held slice gives -EBUSY. -ENOENT when no slice starts there. */
+int emulated_set_in_use(struct device *d, unsigned gpu_index, unsigned start, bool in_use,
+                        struct err *e);
+
+/* Copies GPU gpu_index's occupancy (owner = the GI id of each slice), for
+ * comparing what is on the GPUs with what the cluster believes. An other=
+ * GPU's occupancy has no model and no slices. -ENODEV for a bad index. */
+int emulated_occupancy(struct device *d, unsigned gpu_index, struct gpu_occupancy *out,
+                       struct err *e);
+
+#endif
