@@ -262,7 +262,8 @@ static size_t open_cursors(const struct placement_index *ix, const struct placem
         const struct gpu_model *m = ix->models[i].states.model;
         const struct mig_profile *p = catalog_find_profile(m, r->profile);
         if (p && placement_filter_model(r, m))
-            cur[n++] = (struct cursor){.mi = &ix->models[i], .profile = (unsigned)(p - m->profiles)};
+            cur[n++] = (struct cursor){.mi = &ix->models[i],
+                                       .profile = (unsigned)(p - m->profiles)};
     }
     return n;
 }
