@@ -767,8 +767,8 @@ static int read_bounded(const char *path, size_t max, char **out, size_t *len, s
 int yaml_doc_load(const char *path, const struct yaml_limits *limits, struct yaml_doc **out,
                   struct err *e)
 {
-    char *text;
-    size_t len;
+    char *text = NULL;
+    size_t len = 0;
     *out = NULL;
     int rc = read_bounded(path, limits ? limits->max_bytes : YAML_DEFAULT_MAX_BYTES, &text,
                           &len, e);
