@@ -59,4 +59,5 @@ clean:
 # The main job of the quick start.
 demo: all
 	$(BUILD)/src/cmd/gpuslice place -f samples/cluster.yaml --policy fragmentation-aware \
-	    3g.40gb 1g.10gb 1g.10gb 2g.20gb 4g.20gb 1g.5gb 3g.20gb 1g.10gb+me
+	    3g.40gb 1g.10gb@H100-80GB 2g.20gb 4g.40gb 4g.20gb 1g.6gb,pool=inference 2g.12gb \
+	    4g.24gb 3g.20gb 1g.5gb

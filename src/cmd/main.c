@@ -9,11 +9,30 @@
 
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_profiles(int argc, char **argv);
+int cmd_place(int argc, char **argv);
 
 const struct command commands[] = {
     {"help", cmd_help, "show help for gpuslice or one command",
      "usage: gpuslice help [COMMAND]\n"},
     {"version", cmd_version, "print the version", "usage: gpuslice version\n"},
+    {"profiles", cmd_profiles, "list GPU models and their MIG profiles",
+     "usage: gpuslice profiles [MODEL]\n\n"
+     "Prints the catalogue of GPU models and their MIG GPU-instance profiles:\n"
+     "name, NVML profile id and index, compute and memory slices, memory (MiB),\n"
+     "instance count, SMs and placements ({starts}:size in memory slices, as\n"
+     "nvidia-smi mig -lgipp prints them). '*' marks values no real readout\n"
+     "confirmed. MODEL is a catalogue name (H100-80GB) or an NVML product name.\n"},
+    {"place", cmd_place, "place slice requests on a cluster described in a file",
+     "usage: gpuslice place -f CLUSTER.yaml [--policy POLICY] REQUEST...\n\n"
+     "Places each REQUEST, in order, on the nodes and GPUs of CLUSTER.yaml, prints\n"
+     "each decision (or why the request does not fit), then every GPU's memory\n"
+     "slices. Nothing is created; see docs/cli.md for the file format.\n\n"
+     "  -f, --file CLUSTER.yaml   the cluster: nodes, labels, GPUs, existing slices\n"
+     "  -p, --policy POLICY       first-fit, best-fit or fragmentation-aware (default)\n\n"
+     "REQUEST is PROFILE[@MODEL[/MODEL...]][,KEY=VALUE...]: a MIG profile, the GPU\n"
+     "models that may take it (default: any) and node labels the node must have,\n"
+     "e.g. 3g.40gb  1g.10gb@H100-80GB  2g.20gb@A100-80GB/H100-80GB,zone=a\n"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -1,0 +1,85 @@
+/*
+ * The inputs of `gpuslice place`: a cluster file (YAML) decoded into the
+ * placement cluster model, and slice requests written on the command line.
+ *
+ * A cluster file describes nodes, their GPUs and the slices already on them
+ * (docs/cli.md has the format):
+ *
+ *     nodes:
+ *       - name: node-a
+ *         labels: {zone: a}
+ *         gpus:
+ *           - model: H100-80GB            # catalogue or NVML product name
+ *             heldBack: false             # keep new slices off this GPU
+ *             allowedProfiles: [1g.10gb]  # absent: every profile
+ *             slices:                     # slices that already exist
+ *               - {profile: 3g.40gb, start: 4}
+ *
+ * Decoding is strict (unknown fields, wrong types, unknown models and
+ * profiles, illegal or overlapping slices are errors) and every error names
+ * FILE:LINE:COL. This is a CLI format only; the controller builds the same
+ * cluster model from GPUNode objects.
+ */
+#ifndef GPUSLICE_CMD_CLUSTERFILE_H
+#define GPUSLICE_CMD_CLUSTERFILE_H
+
+#include <stddef.h>
+
+#include "core/catalog.h"
+#include "core/placement.h"
+#include "util/err.h"
+#include "util/yaml.h"
+
+/* A decoded cluster file. Names and labels point into doc, which it owns. */
+struct clusterfile {
+    struct yaml_doc *doc;
+    struct placement_node *nodes;
+    size_t n_nodes;
+    struct placement_gpu *gpus;     /* grouped by node, in file order */
+    size_t n_gpus;
+    struct placement_label *labels; /* every node's labels, one array */
+    struct placement_cluster cluster;
+};
+
+/* Decodes the single document of doc into *cf, taking doc (freed on
+ * failure too). -EINVAL with "FILE:LINE:COL: what" for a bad file, -ENOMEM.
+ * On success free *cf with clusterfile_free; on failure it holds nothing. */
+int clusterfile_decode(struct clusterfile *cf, struct yaml_doc *doc, struct err *e);
+
+/* yaml_doc_load + clusterfile_decode. */
+int clusterfile_load(struct clusterfile *cf, const char *path, struct err *e);
+
+/* Frees what cf holds; cf is then empty. NULL is fine. */
+void clusterfile_free(struct clusterfile *cf);
+
+/* The catalogue's model names, ", "-separated, into buf[size] (cut when
+ * too long), for messages that list what is known. */
+void clusterfile_model_names(char *buf, size_t size);
+
+/*
+ * A slice request as written on the command line:
+ *
+ *     PROFILE[@MODEL[/MODEL...]][,KEY=VALUE...]
+ *
+ * e.g. "3g.40gb", "3g.40gb@H100-80GB", "1g.10gb@A100-80GB/H100-80GB,zone=a":
+ * the profile (resolved on each GPU's model), the models that may take it
+ * (catalogue or product names; none: any model) and a node selector (every
+ * KEY=VALUE must be a label of the node).
+ */
+#define CLUSTERFILE_REQUEST_MAX      128 /* characters */
+#define CLUSTERFILE_REQUEST_MODELS   8
+#define CLUSTERFILE_REQUEST_SELECTOR 8
+
+struct clusterfile_request {
+    struct placement_request req; /* points into this struct: do not copy it */
+    const struct gpu_model *models[CLUSTERFILE_REQUEST_MODELS];
+    struct placement_label selector[CLUSTERFILE_REQUEST_SELECTOR];
+    char text[CLUSTERFILE_REQUEST_MAX + 1]; /* arg, cut into the fields */
+};
+
+/* Parses arg into *r. -EINVAL naming what is wrong: empty parts, a model
+ * not in the catalogue, a profile no accepted model has, a selector term
+ * without '=', too many models or terms, arg too long. */
+int clusterfile_parse_request(const char *arg, struct clusterfile_request *r, struct err *e);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * `gpuslice place -f CLUSTER.yaml [--policy P] REQUEST...`: places slice
+ * requests, in order, on a cluster described in a file, with the same
+ * placement code the controller runs, and shows each decision (or why a
+ * request does not fit) and then every GPU's memory slices. Nothing is
+ * created anywhere: it is a way to see and compare the policies.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/clusterfile.h"
+#include "cmd/commands.h"
+#include "core/placement.h"
+
+struct place_args {
+    const char *file;
+    enum placement_policy policy;
+    char *const *texts;                   /* the requests as written */
+    struct clusterfile_request *requests; /* parsed, malloc'ed */
+    size_t n_requests;
+};
+
+static int usage_error(const char *fmt, const char *what)
+{
+    fprintf(stderr, "gpuslice place: ");
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, "\nusage: gpuslice place -f CLUSTER.yaml [--policy POLICY] REQUEST...\n");
+    return 2;
+}
+
+/* Fills a from argv; 0, or the exit status of a usage error. */
+static int parse_args(int argc, char **argv, struct place_args *a)
+{
+    static const struct option options[] = {
+        {"file", required_argument, NULL, 'f'},
+        {"policy", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
+    };
+    struct err e;
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, "f:p:", options, NULL)) != -1;) {
+        if (c == 'f')
+            a->file = optarg;
+        else if (c == 'p' && placement_policy_parse(optarg, &a->policy, &e) < 0)
+            return usage_error("%s", e.msg);
+        else if (c == '?')
+            return usage_error("bad option or missing value: %s", argv[optind - 1]);
+    }
+    if (!a->file)
+        return usage_error("%s", "no cluster file (-f CLUSTER.yaml)");
+    a->texts = argv + optind;
+    a->n_requests = (size_t)(argc - optind);
+    a->requests = calloc(a->n_requests + 1, sizeof *a->requests);
+    if (!a->requests) {
+        fprintf(stderr, "gpuslice place: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < a->n_requests; i++)
+        if (clusterfile_parse_request(a->texts[i], &a->requests[i], &e) < 0)
+            return usage_error("%s", e.msg);
+    return 0;
+}
+
+/* Places request i (owner tag i + 1); false when it does not fit. */
+static bool place_one(struct clusterfile *cf, const char *text, const struct placement_request *r,
+                      enum placement_policy policy, size_t i)
+{
+    struct placement_decision d;
+    struct err e;
+    printf("#%-3zu %-22s ", i + 1, text);
+    if (placement_decide(&cf->cluster, r, policy, &d, &e) < 0 ||
+        placement_take(&cf->cluster, d.gpu, d.profile, d.start, (uint32_t)(i + 1), &e) < 0) {
+        printf("not placed: %s\n", e.msg);
+        return false;
+    }
+    const struct placement_gpu *g = &cf->gpus[d.gpu];
+    unsigned last = d.start + d.profile->memory_slices - 1u;
+    printf("-> %s gpu%zu %s, memory slice%s %u", cf->nodes[d.node].name, d.node_gpu,
+           g->occ.model->name, last > d.start ? "s" : "", d.start);
+    if (last > d.start)
+        printf("-%u", last);
+    /* The request may have named an alias or a resource name. */
+    if (strcmp(d.profile->name, r->profile) != 0)
+        printf(" (as %s)", d.profile->name);
+    putchar('\n');
+    return true;
+}
+
+static void print_node(const struct clusterfile *cf, size_t node)
+{
+    const struct placement_node *n = &cf->nodes[node];
+    printf("%s", n->name);
+    for (size_t i = 0; i < n->n_labels; i++)
+        printf("%s%s=%s", i ? "," : "  ", n->labels[i].key, n->labels[i].value);
+    putchar('\n');
+}
+
+static void print_gpu(const struct placement_gpu *g, size_t node_gpu)
+{
+    char picture[PLACEMENT_PICTURE_MAX];
+    placement_picture(&g->occ, picture, sizeof picture);
+    printf("  gpu%-2zu %-10s %s", node_gpu, g->occ.model->name, picture);
+    if (g->held_back)
+        printf("  held back");
+    if (g->allowed != PLACEMENT_ALL_PROFILES) {
+        printf("  only:");
+        for (size_t i = 0; i < g->occ.model->n_profiles; i++)
+            if (g->allowed & (1u << i))
+                printf(" %s", g->occ.model->profiles[i].name);
+    }
+    putchar('\n');
+}
+
+static void print_cluster(const struct clusterfile *cf)
+{
+    size_t g = 0;
+    for (size_t n = 0; n < cf->n_nodes; n++) {
+        print_node(cf, n);
+        for (size_t k = 0; g < cf->n_gpus && cf->gpus[g].node == n; g++, k++)
+            print_gpu(&cf->gpus[g], k);
+    }
+}
+
+int cmd_place(int argc, char **argv);
+
+int cmd_place(int argc, char **argv)
+{
+    struct place_args a = {.policy = PLACEMENT_POLICY_DEFAULT};
+    struct clusterfile cf = {0};
+    struct err e;
+    int status = parse_args(argc, argv, &a);
+    if (status == 0 && clusterfile_load(&cf, a.file, &e) < 0) {
+        fprintf(stderr, "gpuslice place: %s\n", e.msg);
+        status = 1;
+    }
+    if (status == 0) {
+        printf("%s: %zu nodes, %zu GPUs; policy %s\n\n", a.file, cf.n_nodes, cf.n_gpus,
+               placement_policy_name(a.policy));
+        size_t placed = 0;
+        for (size_t i = 0; i < a.n_requests; i++)
+            placed += place_one(&cf, a.texts[i], &a.requests[i].req, a.policy, i);
+        if (a.n_requests)
+            printf("\nplaced %zu of %zu requests\n\n", placed, a.n_requests);
+        print_cluster(&cf);
+    }
+    clusterfile_free(&cf);
+    free(a.requests);
+    return status;
+}
