@@ -1,0 +1,189 @@
+/*
+ * Benchmark of the placement policies at the issue's scale: 1,000 nodes x
+ * 8 H100-80GB with half of all memory slices taken by random slices
+ * (seeded, so every run sees the same cluster), and a mix of requests for
+ * every H100 profile. For each policy it prints decisions per second,
+ * deciding only, and deciding then taking and releasing the slice (so the
+ * index updates are paid and the occupancy stays where it was); then the
+ * same with a caller filter that rejects 9 nodes in 10 (as a controller's
+ * CPU and memory check might), the cost of one refused request (the
+ * explanation pass), the cluster model's memory and its build time.
+ * Single-threaded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/placement.h"
+
+#define NODES 1000
+#define GPUS_PER_NODE 8
+#define SEED 42u
+#define REQUESTS 4096   /* the request mix, cycled through */
+#define MIN_SECONDS 0.5 /* each measurement runs at least this long */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint32_t rnd(uint64_t *rng, uint32_t n)
+{
+    *rng = *rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)((*rng >> 33) % n);
+}
+
+/* Random slices on random GPUs until half of all memory slices are taken;
+ * returns the fraction taken. */
+static double fill_half(struct placement_gpu *gpus, size_t n_gpus, uint64_t *rng)
+{
+    const struct gpu_model *m = gpus[0].occ.model;
+    size_t total = n_gpus * m->memory_slices, used = 0;
+    while (2 * used < total) {
+        struct gpu_occupancy *o = &gpus[rnd(rng, (uint32_t)n_gpus)].occ;
+        const struct mig_profile *p = &m->profiles[rnd(rng, m->n_profiles)];
+        unsigned start = p->placements[rnd(rng, p->n_placements)].start;
+        if (occupancy_take(o, p, start, 1, NULL) == 0)
+            used += p->memory_slices;
+    }
+    return (double)used / (double)total;
+}
+
+/* Runs batches of the request mix until MIN_SECONDS have passed; with
+ * apply, each placed slice is taken and released again. Returns decisions
+ * per second; *refused counts the requests that found no place. */
+static double measure(struct placement_cluster *c, const struct placement_request *reqs,
+                      enum placement_policy policy, int apply, size_t *refused,
+                      size_t *checksum)
+{
+    size_t done = 0;
+    double t0 = now_s(), t;
+    *refused = 0;
+    do {
+        for (size_t i = 0; i < REQUESTS; i++) {
+            struct placement_decision d;
+            if (placement_decide(c, &reqs[i], policy, &d, NULL) != 0) {
+                (*refused)++;
+                continue;
+            }
+            *checksum += d.gpu + d.start;
+            if (apply && (placement_take(c, d.gpu, d.profile, d.start, 2, NULL) != 0 ||
+                          placement_release(c, d.gpu, d.start, NULL) != 0)) {
+                fprintf(stderr, "bench_placement: take/release of a decision failed\n");
+                exit(1);
+            }
+        }
+        done += REQUESTS;
+        t = now_s();
+    } while (t - t0 < MIN_SECONDS);
+    return (double)done / (t - t0);
+}
+
+/* Accepts one node in ten. */
+static bool one_node_in_ten(void *ctx, size_t node, char *reason, size_t reason_size)
+{
+    (void)ctx;
+    if (node % 10 == 9)
+        return true;
+    snprintf(reason, reason_size, "no CPU left");
+    return false;
+}
+
+static void print_policy(const char *what, struct placement_cluster *c,
+                         const struct placement_request *reqs, enum placement_policy policy,
+                         size_t *checksum)
+{
+    size_t refused_decide, refused_apply;
+    double decide = measure(c, reqs, policy, 0, &refused_decide, checksum);
+    double apply = measure(c, reqs, policy, 1, &refused_apply, checksum);
+    printf("placement: %-19s %-14s %10.0f decisions/s decide only, %10.0f/s "
+           "decide+take+release (%zu refused)\n",
+           placement_policy_name(policy), what, decide, apply, refused_decide + refused_apply);
+}
+
+/* A request no node matches: every decision ends in the explanation pass. */
+static double measure_refusal(struct placement_cluster *c, char *why, size_t why_size)
+{
+    static const struct placement_label nowhere = {"zone", "nowhere"};
+    struct placement_request r = {.profile = "3g.40gb", .selector = &nowhere, .n_selector = 1};
+    struct placement_decision d;
+    struct err e;
+    size_t done = 0;
+    double t0 = now_s(), t;
+    do {
+        if (placement_decide(c, &r, PLACEMENT_FRAGMENTATION_AWARE, &d, &e) != -ENOSPC) {
+            fprintf(stderr, "bench_placement: a request for no node was placed\n");
+            exit(1);
+        }
+        done++;
+        t = now_s();
+    } while (t - t0 < MIN_SECONDS);
+    snprintf(why, why_size, "%s", e.msg);
+    return (t - t0) / (double)done;
+}
+
+int main(void)
+{
+    const struct gpu_model *h100 = catalog_find_model("H100-80GB");
+    struct placement_node *nodes = calloc(NODES, sizeof *nodes);
+    struct placement_gpu *gpus = calloc(NODES * GPUS_PER_NODE, sizeof *gpus);
+    char (*names)[16] = calloc(NODES, sizeof *names);
+    struct placement_request *reqs = calloc(REQUESTS, sizeof *reqs);
+    struct placement_request *filtered = calloc(REQUESTS, sizeof *filtered);
+    if (!h100 || !nodes || !gpus || !names || !reqs || !filtered) {
+        fprintf(stderr, "bench_placement: out of memory or no H100-80GB in the catalogue\n");
+        return 1;
+    }
+    for (size_t n = 0; n < NODES; n++) {
+        snprintf(names[n], sizeof names[n], "node-%04zu", n);
+        nodes[n].name = names[n];
+        for (size_t k = 0; k < GPUS_PER_NODE; k++) {
+            struct placement_gpu *g = &gpus[n * GPUS_PER_NODE + k];
+            occupancy_init(&g->occ, h100);
+            g->node = n;
+            g->allowed = PLACEMENT_ALL_PROFILES;
+        }
+    }
+    uint64_t rng = SEED;
+    double used = fill_half(gpus, NODES * GPUS_PER_NODE, &rng);
+    for (size_t i = 0; i < REQUESTS; i++) {
+        reqs[i].profile = h100->profiles[rnd(&rng, h100->n_profiles)].name;
+        filtered[i] = reqs[i];
+        filtered[i].filter = one_node_in_ten;
+    }
+
+    struct placement_cluster c;
+    struct err e;
+    double t0 = now_s();
+    if (placement_cluster_init(&c, nodes, NODES, gpus, NODES * GPUS_PER_NODE, &e) != 0) {
+        fprintf(stderr, "bench_placement: %s\n", e.msg);
+        return 1;
+    }
+    double build_ms = (now_s() - t0) * 1e3;
+    size_t bytes = placement_cluster_bytes(&c);
+
+    printf("placement: %d nodes x %d %s, %.1f%% of memory slices taken (seed %u), "
+           "requests: every profile, uniformly\n",
+           NODES, GPUS_PER_NODE, h100->name, 100.0 * used, SEED);
+    printf("placement: cluster model %zu bytes (%.0f per GPU), built in %.1f ms\n", bytes,
+           (double)bytes / (NODES * GPUS_PER_NODE), build_ms);
+    size_t checksum = 0;
+    for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++)
+        print_policy("(all nodes)", &c, reqs, (enum placement_policy)pol, &checksum);
+    for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++)
+        print_policy("(1 node in 10)", &c, filtered, (enum placement_policy)pol, &checksum);
+    char why[ERR_MSG_MAX];
+    double refusal = measure_refusal(&c, why, sizeof why);
+    printf("placement: refused request with its explanation: %.1f us\n  (%s)\n", refusal * 1e6,
+           why);
+    printf("placement: checksum %zu\n", checksum);
+    placement_cluster_free(&c);
+    free(nodes);
+    free(gpus);
+    free(names);
+    free(reqs);
+    free(filtered);
+    return 0;
+}
