@@ -37,12 +37,12 @@
  * discovery, and a hung call given up after 30 s. Each of the two steps of a
  * create or destroy is modelled as half of it.
  */
+#define MS                  UINT64_C(1000000)
 #define DEFAULT_CREATE_NS   (900 * MS)
 #define DEFAULT_DESTROY_NS  (400 * MS)
 #define DEFAULT_QUERY_NS    (5 * MS)
 #define DEFAULT_DISCOVER_NS (50 * MS)
 #define DEFAULT_HANG_NS     (30000 * MS)
-#define MS                  UINT64_C(1000000)
 
 #define DEFAULT_OTHER_MEMORY_MIB 16384
 #define MAX_MS                   1e9 /* 11.6 days: far beyond any real call */
@@ -78,6 +78,9 @@ static double rng_unit(uint64_t *state)
     return (double)(rng_next(state) >> 11) * 0x1p-53;
 }
 
+/* What a derived number is for, so that no two uses of one seed collide. */
+enum derive_tag { TAG_GPU = 'G', TAG_MIG = 'M', TAG_BOOT = 'B', TAG_FAULTS = 'F' };
+
 /* NVML's UUID layout, 8-4-4-4-12 hex digits after prefix ("GPU-", "MIG-",
  * or "" for a boot id), from (seed, tag, n). */
 static void format_uuid(char *buf, size_t size, const char *prefix, uint64_t seed, uint64_t tag,
@@ -89,8 +92,6 @@ static void format_uuid(char *buf, size_t size, const char *prefix, uint64_t see
              prefix, hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff, lo >> 48,
              lo & UINT64_C(0xffffffffffff));
 }
-
-enum uuid_tag { TAG_GPU = 'G', TAG_MIG = 'M', TAG_BOOT = 'B', TAG_FAULTS = 'F' };
 
 /* ---- configuration ------------------------------------------------------ */
 
