@@ -129,7 +129,7 @@ int main(void)
     const struct gpu_model *h100 = catalog_find_model("H100-80GB");
     struct placement_node *nodes = calloc(NODES, sizeof *nodes);
     struct placement_gpu *gpus = calloc(NODES * GPUS_PER_NODE, sizeof *gpus);
-    char (*names)[16] = calloc(NODES, sizeof *names);
+    char (*names)[32] = calloc(NODES, sizeof *names);
     struct placement_request *reqs = calloc(REQUESTS, sizeof *reqs);
     struct placement_request *filtered = calloc(REQUESTS, sizeof *filtered);
     if (!h100 || !nodes || !gpus || !names || !reqs || !filtered) {

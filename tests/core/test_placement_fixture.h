@@ -13,7 +13,7 @@
 
 struct fixture {
     struct placement_node *nodes;
-    char (*names)[16];
+    char (*names)[32];
     struct placement_gpu *gpus;
     size_t n_nodes, n_gpus;
     struct placement_cluster c;
@@ -23,6 +23,7 @@ struct fixture {
 static inline void fixture_alloc(struct fixture *f, size_t n_nodes, size_t per_node,
                                  const char *const *models)
 {
+    f->c = (struct placement_cluster){0};
     f->n_nodes = n_nodes;
     f->n_gpus = n_nodes * per_node;
     f->nodes = calloc(n_nodes + 1, sizeof *f->nodes);
