@@ -13,7 +13,7 @@
  *                        the placement; ties by GPU order, lowest start.
  *   fragmentation-aware  (the default) keep empty GPUs whole, and among the
  *                        rest lose the least weighted future capacity; see
- *                        placement_index.c for exactly how it scores.
+ *                        placement_states.c for exactly how it scores.
  *
  * The cluster model is two flat arrays the caller allocates and owns (nodes,
  * GPUs), built once (the CLI from a YAML file, the controller from its
@@ -48,6 +48,7 @@ enum placement_policy {
 
 /* Every profile of the GPU's model allowed (placement_gpu.allowed). */
 #define PLACEMENT_ALL_PROFILES ((uint16_t)0xffff)
+_Static_assert(CATALOG_MAX_PROFILES <= 16, "placement_gpu.allowed has a bit per profile");
 
 /* A node label, or a node-selector term (key = value). */
 struct placement_label {

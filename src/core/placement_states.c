@@ -41,6 +41,10 @@
 
 #define STATES_MAX 0xfffeu /* slot entries are uint16 state id + 1 */
 
+/* A key holds 4 bits (a profile index + 1) per memory slice. */
+_Static_assert(CATALOG_MAX_PROFILES < 16, "profile indices must fit a key's 4 bits");
+_Static_assert(MIG_MAX_MEMORY_SLICES * 4 <= 32, "a key must fit 32 bits");
+
 uint32_t placement_states_key(const struct gpu_occupancy *o)
 {
     uint32_t key = 0;
@@ -221,14 +225,14 @@ static int score_child(void *ctx, size_t state, unsigned p, unsigned start,
     const struct placement_states *s = sc->s;
     uint32_t v_before = sc->value[state];
     uint32_t v_after = sc->value[placement_states_find(s, after)];
-    /* Clamped so that a headroom that ever grew could not wrap around. */
+    /* Clamped at 0 so that a headroom that ever grew could not wrap around;
+     * the top is bounded in the comment at the head of this file. */
     uint32_t loss = v_before > v_after ? v_before - v_after : 0;
-    if (loss > 0xffffu)
-        loss = 0xffffu;
     for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++) {
-        size_t at = ((size_t)pol * s->n_states + state) * s->model->n_profiles + p;
+        size_t at = placement_states_at(s, (enum placement_policy)pol, state, p);
         uint32_t score = policy_score((enum placement_policy)pol, before, after, loss);
-        /* Starts come lowest first: only a strictly better one replaces. */
+        /* Starts come lowest first: only a strictly better one replaces.
+         * Group 0 only marks the choice placeable until rank_groups. */
         if (sc->choices[at].group == PLACEMENT_NO_GROUP || score > sc->best[at]) {
             sc->best[at] = score;
             sc->choices[at] = (struct placement_choice){.group = 0, .start = (uint8_t)start};
@@ -253,7 +257,7 @@ static int rank_groups(struct placement_states *s, const uint32_t *best, int pol
         return err_set(e, -ENOMEM, "out of memory for the scores of %s", s->model->name);
     size_t n = 0;
     for (size_t st = 0; st < s->n_states; st++) {
-        size_t at = ((size_t)pol * s->n_states + st) * s->model->n_profiles + p;
+        size_t at = placement_states_at(s, (enum placement_policy)pol, st, p);
         if (s->choices[at].group != PLACEMENT_NO_GROUP)
             scores[n++] = best[at];
     }
@@ -263,14 +267,14 @@ static int rank_groups(struct placement_states *s, const uint32_t *best, int pol
         if (distinct == 0 || scores[distinct - 1] != scores[i])
             scores[distinct++] = scores[i];
     for (size_t st = 0; st < s->n_states; st++) {
-        size_t at = ((size_t)pol * s->n_states + st) * s->model->n_profiles + p;
+        size_t at = placement_states_at(s, (enum placement_policy)pol, st, p);
         if (s->choices[at].group == PLACEMENT_NO_GROUP)
             continue;
         const uint32_t *hit = bsearch(&best[at], scores, distinct, sizeof *scores, compare_desc);
         s->choices[at].group = (uint16_t)(hit - scores);
     }
-    uint32_t *fitted = distinct ? realloc(scores, distinct * sizeof *scores) : NULL;
-    s->scores[pol][p] = fitted ? fitted : scores;
+    uint32_t *fitted = realloc(scores, (distinct ? distinct : 1) * sizeof *scores);
+    s->scores[pol][p] = fitted ? fitted : scores; /* a failed shrink keeps the original */
     s->n_groups[pol][p] = (uint16_t)distinct;
     return 0;
 }

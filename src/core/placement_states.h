@@ -58,12 +58,19 @@ uint32_t placement_states_key(const struct gpu_occupancy *o);
 /* The state id of o, or -1 when the rules could not have produced o. */
 long placement_states_find(const struct placement_states *s, const struct gpu_occupancy *o);
 
-/* The choice for profile index p on a GPU in state id under policy. */
+/* Where the choice for profile index p on a GPU in state id under policy
+ * sits in s->choices. */
+static inline size_t placement_states_at(const struct placement_states *s,
+                                         enum placement_policy policy, size_t state, unsigned p)
+{
+    return ((size_t)policy * s->n_states + state) * s->model->n_profiles + p;
+}
+
 static inline const struct placement_choice *
 placement_states_choice(const struct placement_states *s, enum placement_policy policy,
                         size_t state, unsigned p)
 {
-    return &s->choices[((size_t)policy * s->n_states + state) * s->model->n_profiles + p];
+    return &s->choices[placement_states_at(s, policy, state, p)];
 }
 
 /* Bytes the tables take. */
