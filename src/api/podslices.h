@@ -1,0 +1,86 @@
+/*
+ * The slices a pod asks for, and the names gpuslice puts on pods.
+ *
+ * A user writes `nvidia.com/mig-1g.10gb: 2` in a container's resources. The
+ * webhook records what every container (init containers included) asked
+ * for in the annotation gpuslice.dev/slices and removes the requests, so
+ * that the default scheduler does not look for a device plugin; the
+ * controller and the agent read the annotation. A pod gated by hand
+ * (without the webhook) still has its requests in its resources, so
+ * pod_slices_of reads those when there is no annotation: nothing in the
+ * controller depends on how the gate got there.
+ *
+ * The annotation is JSON, one entry per container and profile, in
+ * container order (init containers first, as the kubelet runs them):
+ *   [{"container":"prep","init":true,"profile":"1g.10gb","count":1},
+ *    {"container":"serve","profile":"3g.40gb","count":1}]
+ * Profile names are kept as the user wrote them (without the
+ * "nvidia.com/mig-" prefix); which GPU model's profile they mean is the
+ * controller's decision.
+ */
+#ifndef GPUSLICE_API_PODSLICES_H
+#define GPUSLICE_API_PODSLICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+/* Names users and tools see (DESIGN.md, "Names users and tools see"). */
+#define GPUSLICE_GATE              "gpuslice.dev/slice"
+#define GPUSLICE_FINALIZER         "gpuslice.dev/release-slices"
+#define GPUSLICE_LABEL_MANAGED     "gpuslice.dev/managed"
+#define GPUSLICE_ANNOTATION_SLICES "gpuslice.dev/slices"
+#define GPUSLICE_NAMESPACE_OPT_IN  "gpuslice.dev/enabled"
+#define GPUSLICE_RESOURCE_MEMORY   "gpuslice.dev/accelerator-memory"
+#define GPUSLICE_MIG_PREFIX        "nvidia.com/mig-"
+
+#define POD_SLICES_MAX       32 /* entries (container x profile) in one pod */
+#define POD_SLICE_COUNT_MAX  8  /* a GPU holds at most 7 slices; 8 GPUs a node */
+#define POD_CONTAINER_MAX    64 /* a DNS label and its NUL */
+#define POD_PROFILE_MAX      32
+
+struct pod_slice_request {
+    char container[POD_CONTAINER_MAX];
+    bool init;                      /* an init container */
+    char profile[POD_PROFILE_MAX];  /* "1g.10gb", "1g.10gb+me" */
+    unsigned count;                 /* 1..POD_SLICE_COUNT_MAX */
+};
+
+struct pod_slices {
+    size_t n;
+    struct pod_slice_request items[POD_SLICES_MAX];
+};
+
+/* Reads the nvidia.com/mig-* requests and limits of every container and
+ * init container. A count must be a whole number from 1 to
+ * POD_SLICE_COUNT_MAX, and a limit, where both are given, must equal the
+ * request (extended resources cannot be overcommitted); -EINVAL naming the
+ * field ("spec.containers[1].resources.limits[nvidia.com/mig-1g.10gb]: must
+ * equal the request (2), got 3") otherwise. A pod that asks for nothing gives
+ * n = 0. */
+int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct err *e);
+
+/* Reads the gpuslice.dev/slices annotation; -ENOENT when the pod has none,
+ * -EINVAL naming the entry when it is malformed. */
+int pod_slices_from_annotation(const json_t *pod, struct pod_slices *out, struct err *e);
+
+/* The annotation when the pod has one, else the resources. */
+int pod_slices_of(const json_t *pod, struct pod_slices *out, struct err *e);
+
+/* The annotation's value for s: a new reference owned by the caller (dump it
+ * compact to write it), NULL when out of memory. */
+json_t *pod_slices_encode(const struct pod_slices *s);
+
+/* The number of slices s asks for in all. */
+unsigned pod_slices_total(const struct pod_slices *s);
+
+/* Whether the pod carries the scheduling gate name. */
+bool pod_has_gate(const json_t *pod, const char *name);
+
+/* How many scheduling gates the pod carries. */
+size_t pod_gate_count(const json_t *pod);
+
+#endif

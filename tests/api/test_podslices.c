@@ -1,0 +1,207 @@
+/* Tests for api/podslices: what a pod asks for, from resources or the
+ * annotation, with every bad input named. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api/podslices.h"
+
+static json_t *parse(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    if (!j)
+        fail_msg("bad test JSON: %s", jerr.text);
+    return j;
+}
+
+static void reads_every_container_kind_and_count(void **state)
+{
+    (void)state;
+    json_t *pod = parse(
+        "{\"spec\":{\"initContainers\":[{\"name\":\"prep\",\"resources\":{\"limits\":"
+        "{\"nvidia.com/mig-1g.10gb\":\"1\"}}}],"
+        "\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":{\"cpu\":\"1\","
+        "\"nvidia.com/mig-1g.10gb\":2},\"limits\":{\"nvidia.com/mig-1g.10gb\":\"2\"}}},"
+        "{\"name\":\"b\",\"resources\":{\"requests\":{\"nvidia.com/mig-3g.40gb\":\"1\"}}},"
+        "{\"name\":\"plain\"}]}}");
+    struct pod_slices s;
+    assert_int_equal(pod_slices_from_resources(pod, &s, NULL), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.items[0].container, "prep");
+    assert_true(s.items[0].init);
+    assert_string_equal(s.items[0].profile, "1g.10gb");
+    assert_string_equal(s.items[1].container, "a");
+    assert_false(s.items[1].init);
+    assert_int_equal(s.items[1].count, 2);
+    assert_string_equal(s.items[2].profile, "3g.40gb");
+    assert_int_equal(pod_slices_total(&s), 4);
+    json_decref(pod);
+}
+
+static void nothing_asked_is_empty(void **state)
+{
+    (void)state;
+    json_t *pod = parse("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":"
+                        "{\"limits\":{\"nvidia.com/gpu\":1}}}]}}");
+    struct pod_slices s;
+    assert_int_equal(pod_slices_of(pod, &s, NULL), 0);
+    assert_int_equal(s.n, 0);
+    assert_int_equal(pod_slices_total(&s), 0);
+    json_decref(pod);
+}
+
+static void bad_counts_name_the_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pod, *want;
+    } cases[] = {
+        {"{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+         "{\"nvidia.com/mig-1g.10gb\":\"1.5\"}}}]}}",
+         "spec.containers[0].resources.limits[nvidia.com/mig-1g.10gb]: must be a whole number"},
+        {"{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\",\"resources\":{\"requests\":"
+         "{\"nvidia.com/mig-1g.10gb\":\"500m\"}}}]}}",
+         "spec.containers[1].resources.requests[nvidia.com/mig-1g.10gb]: must be a whole"},
+        {"{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":"
+         "{\"nvidia.com/mig-1g.10gb\":\"2\"},\"limits\":{\"nvidia.com/mig-1g.10gb\":\"3\"}}}]}}",
+         "limits[nvidia.com/mig-1g.10gb]: must equal the request (2), got 3"},
+        {"{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+         "{\"nvidia.com/mig-1g.10gb\":0}}}]}}",
+         "must be a whole number from 1 to 8"},
+        {"{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+         "{\"nvidia.com/mig-1g.10gb\":\"-1\"}}}]}}",
+         "must be a whole number"},
+        {"{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+         "{\"nvidia.com/mig-1g.10gb\":true}}}]}}",
+         "must be a whole number"},
+        {"{\"spec\":{\"containers\":[{\"resources\":{\"limits\":"
+         "{\"nvidia.com/mig-1g.10gb\":1}}}]}}",
+         "spec.containers[0]: container name must be"},
+        {"{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+         "{\"nvidia.com/mig-\":1}}}]}}",
+         "profile name must be"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *pod = parse(cases[i].pod);
+        struct pod_slices s;
+        struct err e = {0};
+        assert_int_equal(pod_slices_from_resources(pod, &s, &e), -EINVAL);
+        if (!strstr(e.msg, cases[i].want))
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, e.msg, cases[i].want);
+        assert_int_equal(s.n, 0);
+        json_decref(pod);
+    }
+}
+
+static void annotation_round_trips_and_wins(void **state)
+{
+    (void)state;
+    struct pod_slices s = {0};
+    s.n = 2;
+    s.items[0] = (struct pod_slice_request){.container = "prep", .init = true,
+                                            .profile = "1g.10gb+me", .count = 1};
+    s.items[1] = (struct pod_slice_request){.container = "serve", .profile = "3g.40gb",
+                                            .count = 2};
+    json_t *enc = pod_slices_encode(&s);
+    char *text = json_dumps(enc, JSON_COMPACT);
+    assert_string_equal(text, "[{\"container\":\"prep\",\"profile\":\"1g.10gb+me\",\"count\":1,"
+                              "\"init\":true},{\"container\":\"serve\",\"profile\":\"3g.40gb\","
+                              "\"count\":2}]");
+    /* The pod's resources say something else: the annotation wins. */
+    json_t *pod = parse("{\"spec\":{\"containers\":[{\"name\":\"x\",\"resources\":{\"limits\":"
+                        "{\"nvidia.com/mig-7g.80gb\":1}}}]}}");
+    json_object_set_new(pod, "metadata", json_pack("{s:{s:s}}", "annotations",
+                                                   GPUSLICE_ANNOTATION_SLICES, text));
+    struct pod_slices got;
+    assert_int_equal(pod_slices_of(pod, &got, NULL), 0);
+    assert_int_equal(got.n, 2);
+    assert_memory_equal(&got.items[0], &s.items[0], sizeof s.items[0]);
+    assert_memory_equal(&got.items[1], &s.items[1], sizeof s.items[1]);
+    free(text);
+    json_decref(enc);
+    json_decref(pod);
+}
+
+static void bad_annotations_name_the_entry(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value, *want;
+    } cases[] = {
+        {"not json", "not a JSON list"},
+        {"{}", "not a JSON list (wrong type)"},
+        {"[{\"container\":\"a\",\"count\":1}]", "[0]: needs container, profile, count"},
+        {"[{\"container\":\"a\",\"profile\":\"1g.10gb\",\"count\":1},"
+         "{\"container\":\"b\",\"profile\":\"1g.10gb\",\"count\":99}]",
+         "[1]: must be a whole number"},
+        {"[{\"container\":\"a\",\"profile\":\"1g.10gb\",\"count\":1,\"init\":\"yes\"}]",
+         "a boolean init"},
+        {"[{\"profile\":\"1g.10gb\",\"count\":1}]", "container name must be"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *pod = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+                                GPUSLICE_ANNOTATION_SLICES, cases[i].value);
+        struct pod_slices s;
+        struct err e = {0};
+        assert_int_equal(pod_slices_from_annotation(pod, &s, &e), -EINVAL);
+        if (!strstr(e.msg, cases[i].want))
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, e.msg, cases[i].want);
+        json_decref(pod);
+    }
+    json_t *bare = parse("{}");
+    struct pod_slices s;
+    assert_int_equal(pod_slices_from_annotation(bare, &s, NULL), -ENOENT);
+    json_decref(bare);
+}
+
+static void too_many_requests_are_refused(void **state)
+{
+    (void)state;
+    json_t *cs = json_array();
+    for (int i = 0; i <= POD_SLICES_MAX; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%d", i);
+        json_array_append_new(cs, json_pack("{s:s, s:{s:{s:i}}}", "name", name, "resources",
+                                            "limits", "nvidia.com/mig-1g.10gb", 1));
+    }
+    json_t *pod = json_pack("{s:{s:o}}", "spec", "containers", cs);
+    struct pod_slices s;
+    struct err e;
+    assert_int_equal(pod_slices_from_resources(pod, &s, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "more than 32 slice requests"));
+    json_decref(pod);
+}
+
+static void gates_are_read(void **state)
+{
+    (void)state;
+    json_t *pod = parse("{\"spec\":{\"schedulingGates\":[{\"name\":\"kueue.x-k8s.io/admission\"},"
+                        "{\"name\":\"gpuslice.dev/slice\"}]}}");
+    assert_true(pod_has_gate(pod, GPUSLICE_GATE));
+    assert_true(pod_has_gate(pod, "kueue.x-k8s.io/admission"));
+    assert_false(pod_has_gate(pod, "other"));
+    assert_int_equal(pod_gate_count(pod), 2);
+    json_t *none = parse("{\"spec\":{}}");
+    assert_false(pod_has_gate(none, GPUSLICE_GATE));
+    assert_int_equal(pod_gate_count(none), 0);
+    json_decref(pod);
+    json_decref(none);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reads_every_container_kind_and_count),
+        cmocka_unit_test(nothing_asked_is_empty),
+        cmocka_unit_test(bad_counts_name_the_field),
+        cmocka_unit_test(annotation_round_trips_and_wins),
+        cmocka_unit_test(bad_annotations_name_the_entry),
+        cmocka_unit_test(too_many_requests_are_refused),
+        cmocka_unit_test(gates_are_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
