@@ -142,7 +142,7 @@ unsigned occupancy_free_starts(const struct gpu_occupancy *o, const struct mig_p
 int occupancy_take(struct gpu_occupancy *o, const struct mig_profile *p, unsigned start,
                    uint32_t owner, struct err *e)
 {
-    const struct mig_placement *pl;
+    const struct mig_placement *pl = NULL;
     int idx = fit(o, p, start, &pl, e);
     if (idx < 0)
         return idx;
