@@ -1,0 +1,126 @@
+/*
+ * gpuslice's own objects, GPUSlice and GPUNode (gpuslice.dev/v1alpha1), as
+ * the controller, the agent and the tools read and write them.
+ *
+ * GPUSlice (namespaced, one per slice, owned by its pod): what the
+ * controller decided, in spec, and what exists, in status.
+ *   spec:   podName, podUID, container, init, index (the k-th slice of
+ *           that container), nodeName, gpuUUID, gpuIndex, model (the
+ *           catalogue's), profile (the GPU's own name of what is placed),
+ *           requestedProfile (what the pod asked; differs when upgraded),
+ *           start and size (memory slices)
+ *   status: phase (absent means Creating: a CRD's status is not written on
+ *           create), deviceUUID ("MIG-..."), giID, ciID, bootID (of the node
+ *           when the slice was made: a different one means a reboot took
+ *           it), reason, message, lastTransitionTime
+ * Who moves the phase: the controller creates (Creating) and sets Ungated
+ * and Deleting; the agent sets Created, Deleted and Failed.
+ *
+ * GPUNode (cluster-scoped, named after its node): the agent's report of the
+ * node's GPUs in status, the admin's settings for them in spec.
+ *   spec.gpus[]:   uuid, heldBack, allowedProfiles[] (empty: all)
+ *   status:        bootID, gpus[] {index, uuid, product, model (catalogue
+ *                  name, "" when not catalogued), memoryMiB, migMode
+ *                  ("Enabled", "Disabled", "Unsupported"), slices[]
+ *                  {profile, start, size, giID, ciID, deviceUUID, managed}}
+ *                  where managed is false for slices gpuslice did not make.
+ *
+ * The readers borrow strings from the object and check what the decision
+ * logic relies on, with errors naming the field. api/ sits below core/, so
+ * phases are strings here; core/lifecycle.h parses them.
+ */
+#ifndef GPUSLICE_API_GPUSLICE_H
+#define GPUSLICE_API_GPUSLICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+#define GPUSLICE_API_GROUP    "gpuslice.dev"
+#define GPUSLICE_API_VERSION  "gpuslice.dev/v1alpha1"
+#define GPUSLICE_KIND         "GPUSlice"
+#define GPUNODE_KIND          "GPUNode"
+#define GPUNODE_MAX_GPUS      16
+#define GPUNODE_MAX_SLICES    8   /* per GPU */
+#define GPUSLICE_NAME_MAX     254
+
+struct gpuslice_spec {
+    const char *pod_name, *pod_uid, *container;
+    bool init;
+    unsigned index;
+    const char *node, *gpu_uuid;
+    unsigned gpu_index;
+    const char *model, *profile, *requested_profile;
+    unsigned start, size;
+};
+
+struct gpuslice_status {
+    const char *phase;        /* "Creating" when absent */
+    const char *device_uuid;  /* NULL until Created */
+    const char *boot_id;      /* NULL until Created */
+    const char *reason, *message;
+};
+
+/* A GPUSlice seen through its fields (borrowed from the object). */
+struct gpuslice_view {
+    const char *name, *ns, *uid;
+    bool deleting;            /* metadata.deletionTimestamp is set */
+    struct gpuslice_spec spec;
+    struct gpuslice_status status;
+};
+
+/* Reads a GPUSlice; -EINVAL naming the first missing or mistyped field. */
+int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e);
+
+/* The name of the index-th slice of a pod's container:
+ * "<pod>-<container>-<index>", shortened with a hash when longer than a
+ * name may be, so the same slice always gets the same name (a retried
+ * create then finds it instead of making a second). */
+void gpuslice_name(const char *pod, const char *container, unsigned index,
+                   char out[GPUSLICE_NAME_MAX]);
+
+/* A new GPUSlice for spec in ns, owned by pod (controller owner reference
+ * with blockOwnerDeletion), named by gpuslice_name. New reference owned by
+ * the caller; NULL when out of memory. */
+json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *spec, const json_t *pod);
+
+/* A copy of obj (the caller's) with status set: phase, and the fields of
+ * status that are not NULL; lastTransitionTime = now (RFC 3339). NULL when
+ * out of memory. */
+json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *status,
+                             const char *now);
+
+struct gpunode_slice {
+    const char *profile;
+    unsigned start, size;
+    bool managed;
+};
+
+struct gpunode_gpu {
+    unsigned index;
+    const char *uuid, *product, *model; /* model "" when not catalogued */
+    const char *mig_mode;               /* "Enabled", "Disabled", "Unsupported" */
+    unsigned memory_mib;
+    bool held_back;                     /* from spec */
+    const json_t *allowed_profiles;     /* spec's array, NULL: all */
+    size_t n_slices;
+    struct gpunode_slice slices[GPUNODE_MAX_SLICES];
+};
+
+struct gpunode_view {
+    const char *name, *boot_id;
+    size_t n_gpus;
+    struct gpunode_gpu gpus[GPUNODE_MAX_GPUS];
+};
+
+/* Reads a GPUNode: status.gpus joined with spec.gpus by uuid. -EINVAL
+ * naming the field when malformed; a GPUNode without status has no GPUs. */
+int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e);
+
+/* Whether the admin allows profile on gpu (no list: all allowed). */
+bool gpunode_profile_allowed(const struct gpunode_gpu *gpu, const char *profile);
+
+#endif
