@@ -76,6 +76,7 @@ static int append(struct action_list *l, const struct action *proto, json_t *bod
         .event_type = proto->event_type,
         .reason = dup_or_null(proto->reason, &failed),
         .message = dup_or_null(proto->message, &failed),
+        .op = proto->op,
     };
     if (failed) {
         action_free(&a);
@@ -202,6 +203,11 @@ int action_event(struct action_list *l, const json_t *obj, enum action_event_typ
     return append(l, &proto, involved, e);
 }
 
+int action_external(struct action_list *l, int op, json_t *params, struct err *e)
+{
+    return append(l, &(struct action){.kind = ACTION_EXTERNAL, .op = op}, params, e);
+}
+
 static const struct api_resource *event_resource(struct store *st, struct err *e)
 {
     const struct api_resource *res = api_registry_find(store_registry(st), "", "v1", "events");
@@ -319,6 +325,9 @@ int action_execute(struct store *st, const struct action *a, const struct action
         return store_bind(st, a->ns, a->name, a->node, e);
     case ACTION_EVENT:
         return execute_event(st, a, ctx, out, e);
+    case ACTION_EXTERNAL:
+        return err_set(e, -ENOSYS, "action: an external operation (%d) is executed by its "
+                                   "reconciler, not the store", a->op);
     }
     return err_set(e, -EINVAL, "action: unknown kind %d", (int)a->kind);
 }
@@ -329,6 +338,7 @@ static const char *kind_verb(enum action_kind kind)
         [ACTION_CREATE] = "create", [ACTION_UPDATE] = "update",
         [ACTION_UPDATE_STATUS] = "update status of", [ACTION_PATCH] = "patch",
         [ACTION_DELETE] = "delete", [ACTION_BIND] = "bind", [ACTION_EVENT] = "event",
+        [ACTION_EXTERNAL] = "external",
     };
     return (unsigned)kind < sizeof verbs / sizeof verbs[0] ? verbs[kind] : "?";
 }
@@ -344,6 +354,9 @@ void action_describe(const struct action *a, char *buf, size_t size)
         snprintf(buf, size, "event %s on %s %s%s%s", a->reason,
                  json_string_value(json_object_get(a->body, "kind")), ns, slash,
                  json_string_value(json_object_get(a->body, "name")));
+        return;
+    case ACTION_EXTERNAL:
+        snprintf(buf, size, "external operation %d", a->op);
         return;
     case ACTION_CREATE: {
         const char *name = meta_name(a->body);

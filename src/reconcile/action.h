@@ -35,6 +35,8 @@ enum action_kind {
     ACTION_DELETE,        /* res/ns/name, optionally only if its uid matches */
     ACTION_BIND,          /* pod ns/name to node */
     ACTION_EVENT,         /* an Event about object */
+    ACTION_EXTERNAL,      /* op with params, executed by the reconciler's own
+                             executor (the agent's device calls) */
 };
 
 enum action_event_type {
@@ -55,6 +57,7 @@ struct action {
     enum action_event_type event_type;/* EVENT */
     char *reason;                     /* EVENT: "NoPlacement" */
     char *message;                    /* EVENT: the why, for people */
+    int op;                           /* EXTERNAL: the reconciler's operation */
 };
 
 struct action_list {
@@ -97,7 +100,14 @@ int action_event(struct action_list *l, const json_t *obj, enum action_event_typ
                  const char *reason, struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
-/* Executes a against st. *out (may be NULL) receives the object the store
+/* An operation outside the store (op and params are the reconciler's own),
+ * so that decisions to touch a device stay in the same ordered list as the
+ * writes; the loop hands it to the reconciler's executor. params is taken
+ * over. */
+int action_external(struct action_list *l, int op, json_t *params, struct err *e);
+
+/* Executes a against st (an EXTERNAL action is -ENOSYS here: only its
+ * reconciler knows how). *out (may be NULL) receives the object the store
  * returned, owned by the caller (NULL for BIND). Store errors come back as
  * they are (-ESTALE for a conflict, ...), so the runtime can tell a stale
  * decision from a failure. */

@@ -1,0 +1,286 @@
+/*
+ * The reconcile loop (see loop.h). One mutex guards the work queue; the
+ * reconciler and the store calls run without it, so informer threads can
+ * keep enqueuing while a decision is executed.
+ */
+#include "reconcile/loop.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct loop {
+    struct loop_config cfg;
+    struct workqueue *queue;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool running, stopping;
+    struct loop_stats stats;
+    struct action_list actions; /* reused by every decision */
+};
+
+static int64_t real_now_ns(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t loop_now(const struct loop *l)
+{
+    return l->cfg.now_ns(l->cfg.clock_ctx);
+}
+
+int loop_new(const struct loop_config *cfg, struct loop **out, struct err *e)
+{
+    if (!cfg->store || !cfg->reconciler.reconcile || !cfg->component)
+        return err_set(e, -EINVAL, "reconcile loop: needs a store, a reconcile function "
+                                   "and a component name");
+    struct loop *l = calloc(1, sizeof *l);
+    if (!l)
+        return err_set(e, -ENOMEM, "reconcile loop: out of memory");
+    l->cfg = *cfg;
+    if (!l->cfg.now_ns)
+        l->cfg.now_ns = real_now_ns;
+    const struct workqueue_backoff *b = cfg->backoff.base_ns ? &cfg->backoff : NULL;
+    int rc = workqueue_new(b, &l->queue, e);
+    if (rc < 0) {
+        free(l);
+        return rc;
+    }
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    action_list_init(&l->actions);
+    *out = l;
+    return 0;
+}
+
+void loop_free(struct loop *l)
+{
+    if (!l)
+        return;
+    loop_stop(l);
+    workqueue_free(l->queue);
+    action_list_clear(&l->actions);
+    pthread_cond_destroy(&l->wake);
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+}
+
+int loop_enqueue_at(struct loop *l, const char *key, int64_t at_ns, struct err *e)
+{
+    pthread_mutex_lock(&l->lock);
+    int rc = workqueue_add_at(l->queue, key, at_ns, e);
+    pthread_cond_signal(&l->wake);
+    pthread_mutex_unlock(&l->lock);
+    return rc;
+}
+
+int loop_enqueue(struct loop *l, const char *key, struct err *e)
+{
+    return loop_enqueue_at(l, key, 0, e);
+}
+
+int64_t loop_next_due(struct loop *l)
+{
+    pthread_mutex_lock(&l->lock);
+    int64_t due = workqueue_next_due(l->queue);
+    pthread_mutex_unlock(&l->lock);
+    return due;
+}
+
+/* A write that failed because the decision was made on a cache that was
+ * behind the store: decide again once it has caught up. */
+static bool stale(const struct action *a, int rc)
+{
+    if (rc == -ESTALE || rc == -EEXIST)
+        return true;
+    return rc == -ENOENT && (a->kind == ACTION_UPDATE || a->kind == ACTION_UPDATE_STATUS ||
+                             a->kind == ACTION_PATCH || a->kind == ACTION_BIND);
+}
+
+static int execute_one(struct loop *l, const struct action *a, const struct action_context *ctx,
+                       json_t **result, struct err *e)
+{
+    if (a->kind != ACTION_EXTERNAL)
+        return action_execute(l->cfg.store, a, ctx, result, e);
+    if (!l->cfg.reconciler.execute_external)
+        return err_set(e, -ENOSYS, "%s: emitted an external action but has no executor",
+                       l->cfg.reconciler.name);
+    return l->cfg.reconciler.execute_external(l->cfg.reconciler.self, a, result, e);
+}
+
+enum outcome { DONE, STALE, FAILED };
+
+/* Executes the decision's actions in order; stops at the first that makes
+ * the rest meaningless. */
+static enum outcome execute_all(struct loop *l, const char *key, int64_t now,
+                                struct loop_stats *delta)
+{
+    const struct reconciler *r = &l->cfg.reconciler;
+    struct action_context ctx = {.component = l->cfg.component, .host = l->cfg.host,
+                                 .now_ns = now};
+    for (size_t i = 0; i < l->actions.n; i++) {
+        const struct action *a = &l->actions.items[i];
+        json_t *result = NULL;
+        struct err e = {0};
+        int rc = execute_one(l, a, &ctx, &result, &e);
+        if (rc == -ENOENT && a->kind == ACTION_DELETE)
+            rc = 0; /* already gone: the goal is reached */
+        if (r->executed)
+            r->executed(r->self, key, a, rc, result, &e);
+        json_decref(result);
+        if (rc == 0) {
+            delta->actions++;
+            continue;
+        }
+        if (a->kind == ACTION_EVENT)
+            continue;
+        if (stale(a, rc)) {
+            delta->stale++;
+            return STALE;
+        }
+        delta->failures++;
+        return FAILED;
+    }
+    return DONE;
+}
+
+/* Decides and executes one key (taken from the queue, lock not held). */
+static void process(struct loop *l, const char *key, int64_t now)
+{
+    const struct reconciler *r = &l->cfg.reconciler;
+    int64_t requeue_at = 0;
+    struct err e = {0};
+    struct loop_stats delta = {.reconciles = 1};
+    action_list_clear(&l->actions);
+    int rc = r->reconcile(r->self, key, now, &l->actions, &requeue_at, &e);
+    enum outcome out = rc < 0 ? FAILED : execute_all(l, key, now, &delta);
+    if (rc < 0)
+        delta.failures++;
+    action_list_clear(&l->actions);
+
+    pthread_mutex_lock(&l->lock);
+    l->stats.reconciles += delta.reconciles;
+    l->stats.actions += delta.actions;
+    l->stats.stale += delta.stale;
+    l->stats.failures += delta.failures;
+    workqueue_done(l->queue, key);
+    if (out == DONE) {
+        workqueue_forget(l->queue, key);
+        if (requeue_at > 0)
+            workqueue_add_at(l->queue, key, requeue_at, NULL);
+    } else {
+        workqueue_add_failed(l->queue, key, now, NULL, NULL);
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+size_t loop_run_ready(struct loop *l, size_t max)
+{
+    size_t done = 0;
+    char key[WORKQUEUE_KEY_MAX];
+    while (max == 0 || done < max) {
+        int64_t now = loop_now(l);
+        const struct reconciler *r = &l->cfg.reconciler;
+        if (r->may_act && !r->may_act(r->self, now))
+            break;
+        pthread_mutex_lock(&l->lock);
+        bool got = workqueue_next(l->queue, now, key);
+        pthread_mutex_unlock(&l->lock);
+        if (!got)
+            break;
+        process(l, key, now);
+        done++;
+    }
+    return done;
+}
+
+/* How long the thread may sleep: until the next key is due, and never more
+ * than a second, so may_act and a jumping clock are looked at again. */
+static int64_t sleep_ns(struct loop *l)
+{
+    int64_t due = workqueue_next_due(l->queue), now = loop_now(l);
+    int64_t wait = due == INT64_MAX ? 1000000000 : due - now;
+    if (wait > 1000000000)
+        wait = 1000000000;
+    return wait < 0 ? 0 : wait;
+}
+
+static void *loop_thread(void *arg)
+{
+    struct loop *l = arg;
+    pthread_mutex_lock(&l->lock);
+    while (!l->stopping) {
+        pthread_mutex_unlock(&l->lock);
+        size_t n = loop_run_ready(l, 64);
+        pthread_mutex_lock(&l->lock);
+        if (n > 0 || l->stopping)
+            continue;
+        int64_t wait = sleep_ns(l);
+        if (wait == 0) {
+            /* Due but not ready: may_act said no. Do not spin. */
+            wait = 10000000;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        int64_t ns = until.tv_nsec + wait;
+        until.tv_sec += ns / 1000000000;
+        until.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&l->wake, &l->lock, &until);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return NULL;
+}
+
+int loop_start(struct loop *l, struct err *e)
+{
+    pthread_mutex_lock(&l->lock);
+    if (l->running) {
+        pthread_mutex_unlock(&l->lock);
+        return err_set(e, -EBUSY, "%s: loop already running", l->cfg.reconciler.name);
+    }
+    l->stopping = false;
+    int rc = pthread_create(&l->thread, NULL, loop_thread, l);
+    l->running = rc == 0;
+    pthread_mutex_unlock(&l->lock);
+    return rc == 0 ? 0 : err_set(e, -rc, "%s: cannot start the loop thread",
+                                 l->cfg.reconciler.name);
+}
+
+void loop_stop(struct loop *l)
+{
+    pthread_mutex_lock(&l->lock);
+    if (!l->running) {
+        pthread_mutex_unlock(&l->lock);
+        return;
+    }
+    l->stopping = true;
+    pthread_cond_signal(&l->wake);
+    pthread_mutex_unlock(&l->lock);
+    pthread_join(l->thread, NULL);
+    pthread_mutex_lock(&l->lock);
+    l->running = false;
+    pthread_mutex_unlock(&l->lock);
+}
+
+void loop_kick(struct loop *l)
+{
+    pthread_mutex_lock(&l->lock);
+    pthread_cond_signal(&l->wake);
+    pthread_mutex_unlock(&l->lock);
+}
+
+void loop_get_stats(struct loop *l, struct loop_stats *out)
+{
+    pthread_mutex_lock(&l->lock);
+    *out = l->stats;
+    pthread_mutex_unlock(&l->lock);
+}
