@@ -79,6 +79,7 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
                                   &s->requested_profile, e);
     if (rc == 0) rc = read_uint(spec, "start", "spec", true, 7, &s->start, e);
     if (rc == 0) rc = read_uint(spec, "size", "spec", true, 8, &s->size, e);
+    if (rc == 0) rc = read_string(spec, "configMap", "spec", false, &s->config_map, e);
     struct gpuslice_status *t = &v->status;
     t->phase = "Creating";
     if (rc == 0 && st && !json_is_object(st))
@@ -115,7 +116,7 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t
     json_t *owner = meta_owner_ref(pod, true, true);
     json_t *obj = json_pack(
         "{s:s, s:s, s:{s:s, s:s, s:[o], s:{s:s}},"
-        " s:{s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:i}}",
+        " s:{s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:s}}",
         "apiVersion", GPUSLICE_API_VERSION, "kind", GPUSLICE_KIND,
         "metadata", "name", name, "namespace", ns, "ownerReferences", owner,
         "labels", "gpuslice.dev/node", s->node,
@@ -124,7 +125,8 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t
         "nodeName", s->node, "gpuUUID", s->gpu_uuid, "gpuIndex", (int)s->gpu_index,
         "model", s->model ? s->model : "", "profile", s->profile,
         "requestedProfile", s->requested_profile ? s->requested_profile : s->profile,
-        "start", (int)s->start, "size", (int)s->size);
+        "start", (int)s->start, "size", (int)s->size,
+        "configMap", s->config_map ? s->config_map : "");
     return obj;
 }
 

@@ -8,7 +8,9 @@
  *           that container), nodeName, gpuUUID, gpuIndex, model (the
  *           catalogue's), profile (the GPU's own name of what is placed),
  *           requestedProfile (what the pod asked; differs when upgraded),
- *           start and size (memory slices)
+ *           start and size (memory slices), configMap (the ConfigMap the
+ *           container reads its devices from through envFrom, which the
+ *           agent fills in)
  *   status: phase (absent means Creating: a CRD's status is not written on
  *           create), deviceUUID ("MIG-..."), giID, ciID, bootID (of the node
  *           when the slice was made: a different one means a reboot took
@@ -55,6 +57,7 @@ struct gpuslice_spec {
     unsigned gpu_index;
     const char *model, *profile, *requested_profile;
     unsigned start, size;
+    const char *config_map;
 };
 
 struct gpuslice_status {

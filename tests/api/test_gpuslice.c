@@ -18,7 +18,7 @@ static json_t *pod(void)
 static const struct gpuslice_spec spec = {
     .pod_name = "train", .pod_uid = "pod-uid-1", .container = "main", .index = 1,
     .node = "node-a", .gpu_uuid = "GPU-1", .gpu_index = 0, .model = "H100-80GB",
-    .profile = "3g.40gb", .start = 4, .size = 4,
+    .profile = "3g.40gb", .start = 4, .size = 4, .config_map = "gpuslice-train-main",
 };
 
 static void new_slice_reads_back(void **state)
@@ -41,6 +41,7 @@ static void new_slice_reads_back(void **state)
     assert_int_equal(v.spec.start, 4);
     assert_int_equal(v.spec.size, 4);
     assert_int_equal(v.spec.index, 1);
+    assert_string_equal(v.spec.config_map, "gpuslice-train-main");
     assert_string_equal(v.status.phase, "Creating");
     assert_null(v.status.device_uuid);
     assert_false(v.deleting);
