@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
 /* What a mapping may hold. JSON_TRUE stands for either boolean. */
 struct field {
     const char *name;
@@ -51,7 +53,7 @@ static const char *field_type_name(json_type t)
     } names[] = {{JSON_OBJECT, "a mapping"}, {JSON_ARRAY, "a sequence"},
                  {JSON_STRING, "a string"},  {JSON_INTEGER, "an integer"},
                  {JSON_TRUE, "a boolean"}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    for (size_t i = 0; i < COUNT_OF(names); i++)
         if (names[i].type == t)
             return names[i].name;
     return "?";
@@ -103,12 +105,21 @@ static int fail_item(struct decoder *dc, const json_t *arr, size_t i, const char
     return rc;
 }
 
+/* Appends name to the ", "-separated list in buf[size], cut when full;
+ * *used is the list's length so far (past size once cut). */
+static void list_append(char *buf, size_t size, size_t *used, const char *name)
+{
+    if (*used == 0 && size > 0)
+        buf[0] = '\0';
+    if (*used < size)
+        *used += (size_t)snprintf(buf + *used, size - *used, "%s%s", *used ? ", " : "", name);
+}
+
 static void field_names(const struct field *fields, size_t n, char *buf, size_t size)
 {
     size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", fields[i].name);
+    for (size_t i = 0; i < n; i++)
+        list_append(buf, size, &used, fields[i].name);
 }
 
 /* Checks obj (a mapping, said to be `what`) against its schema: no unknown
@@ -155,21 +166,15 @@ static int mapping_item(struct decoder *dc, const json_t *arr, size_t i, const c
 static void profile_names(const struct gpu_model *m, char *buf, size_t size)
 {
     size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < m->n_profiles && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
-                                 m->profiles[i].name);
+    for (size_t i = 0; i < m->n_profiles; i++)
+        list_append(buf, size, &used, m->profiles[i].name);
 }
 
 void clusterfile_model_names(char *buf, size_t size)
 {
     size_t used = 0;
-    if (size == 0)
-        return;
-    buf[0] = '\0';
-    for (size_t i = 0; i < catalog_model_count() && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
-                                 catalog_model(i)->name);
+    for (size_t i = 0; i < catalog_model_count(); i++)
+        list_append(buf, size, &used, catalog_model(i)->name);
 }
 
 /* m's profile named v, or NULL with why[size] saying what is wrong. */
@@ -215,7 +220,7 @@ static int decode_slice(struct decoder *dc, struct placement_gpu *g, const json_
     };
     json_t *s;
     int rc = mapping_item(dc, slices, i, "a slice", &s);
-    if (rc < 0 || (rc = check_fields(dc, s, "a slice", fields, 2)) < 0)
+    if (rc < 0 || (rc = check_fields(dc, s, "a slice", fields, COUNT_OF(fields))) < 0)
         return rc;
     char why[ERR_MSG_MAX];
     const struct mig_profile *p = find_profile(g->occ.model, json_object_get(s, "profile"), why,
@@ -243,7 +248,7 @@ static int decode_gpu(struct decoder *dc, size_t node, const json_t *gpus, size_
     };
     json_t *obj;
     int rc = mapping_item(dc, gpus, i, "a GPU", &obj);
-    if (rc < 0 || (rc = check_fields(dc, obj, "a GPU", fields, 4)) < 0)
+    if (rc < 0 || (rc = check_fields(dc, obj, "a GPU", fields, COUNT_OF(fields))) < 0)
         return rc;
     const char *name = json_string_value(json_object_get(obj, "model"));
     const struct gpu_model *m = catalog_find_model(name);
@@ -293,7 +298,7 @@ static int decode_node(struct decoder *dc, const json_t *nodes, size_t i)
     };
     json_t *obj;
     int rc = mapping_item(dc, nodes, i, "a node", &obj);
-    if (rc < 0 || (rc = check_fields(dc, obj, "a node", fields, 3)) < 0)
+    if (rc < 0 || (rc = check_fields(dc, obj, "a node", fields, COUNT_OF(fields))) < 0)
         return rc;
     const char *name = json_string_value(json_object_get(obj, "name"));
     json_t *seen = json_object_get(dc->node_names, name);
@@ -353,7 +358,7 @@ static int decode_root(struct decoder *dc)
         return yaml_doc_fail(doc, known ? &at : NULL, dc->e, -EINVAL,
                              "a cluster file is a mapping with \"nodes\", not %s",
                              type_name(root));
-    int rc = check_fields(dc, root, "a cluster file", fields, 1);
+    int rc = check_fields(dc, root, "a cluster file", fields, COUNT_OF(fields));
     const json_t *nodes = json_object_get(root, "nodes");
     if (rc == 0)
         rc = allocate(dc->cf, nodes, dc->e);

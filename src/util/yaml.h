@@ -12,8 +12,9 @@
  * (decimal, 0o octal, 0x hex), a real (decimal with fraction or exponent),
  * and otherwise a string; quoted and block scalars are always strings. The
  * tags !!str, !!int, !!float, !!bool, !!null, !!seq and !!map are honoured;
- * other tags, .inf/.nan (JSON has no form for them), integers beyond 64 bits,
- * non-scalar or duplicate mapping keys and keys with a NUL are errors.
+ * other tags, .inf/.nan (JSON has no form for them) and integers beyond 64
+ * bits are errors. Mapping keys are taken as written ("1: x" has the key
+ * "1"); non-scalar keys, duplicate keys and keys with a NUL are errors.
  *
  * Anchors and aliases are supported: an alias becomes a deep copy of the
  * node its anchor names, which must be complete (no recursion). Copies count
