@@ -207,6 +207,16 @@ unsigned pod_slices_total(const struct pod_slices *s)
     return total;
 }
 
+void pod_configmap_name(const json_t *pod, const char *container, char out[254])
+{
+    const json_t *meta = json_object_get(pod, "metadata");
+    const char *prefix = json_string_value(
+        json_object_get(json_object_get(meta, "annotations"), GPUSLICE_ANNOTATION_CONFIG));
+    if (!prefix)
+        prefix = json_string_value(json_object_get(meta, "name"));
+    snprintf(out, 254, "%.180s-%.63s", prefix ? prefix : "pod", container);
+}
+
 bool pod_has_gate(const json_t *pod, const char *name)
 {
     size_t i;

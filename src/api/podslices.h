@@ -33,6 +33,7 @@
 #define GPUSLICE_FINALIZER         "gpuslice.dev/release-slices"
 #define GPUSLICE_LABEL_MANAGED     "gpuslice.dev/managed"
 #define GPUSLICE_ANNOTATION_SLICES "gpuslice.dev/slices"
+#define GPUSLICE_ANNOTATION_CONFIG "gpuslice.dev/configmap-prefix"
 #define GPUSLICE_NAMESPACE_OPT_IN  "gpuslice.dev/enabled"
 #define GPUSLICE_RESOURCE_MEMORY   "gpuslice.dev/accelerator-memory"
 #define GPUSLICE_MIG_PREFIX        "nvidia.com/mig-"
@@ -76,6 +77,12 @@ json_t *pod_slices_encode(const struct pod_slices *s);
 
 /* The number of slices s asks for in all. */
 unsigned pod_slices_total(const struct pod_slices *s);
+
+/* The name of the ConfigMap that hands container its devices: the prefix
+ * the webhook chose (annotation gpuslice.dev/configmap-prefix; at admission
+ * a pod made from generateName has no name yet) or, without one, the pod's
+ * name, then "-" and the container. Truncated to a valid length. */
+void pod_configmap_name(const json_t *pod, const char *container, char out[254]);
 
 /* Whether the pod carries the scheduling gate name. */
 bool pod_has_gate(const json_t *pod, const char *name);

@@ -192,6 +192,20 @@ static void gates_are_read(void **state)
     json_decref(none);
 }
 
+static void configmap_names_follow_the_prefix(void **state)
+{
+    (void)state;
+    char name[254];
+    json_t *pod = parse("{\"metadata\":{\"name\":\"train-x7k2p\"}}");
+    pod_configmap_name(pod, "main", name);
+    assert_string_equal(name, "train-x7k2p-main");
+    json_object_set_new(json_object_get(pod, "metadata"), "annotations",
+                        json_pack("{s:s}", GPUSLICE_ANNOTATION_CONFIG, "gs-4f2a9c"));
+    pod_configmap_name(pod, "main", name);
+    assert_string_equal(name, "gs-4f2a9c-main");
+    json_decref(pod);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +216,7 @@ int main(void)
         cmocka_unit_test(bad_annotations_name_the_entry),
         cmocka_unit_test(too_many_requests_are_refused),
         cmocka_unit_test(gates_are_read),
+        cmocka_unit_test(configmap_names_follow_the_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
