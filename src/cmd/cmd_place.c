@@ -6,6 +6,7 @@
  * created anywhere: it is a way to see and compare the policies.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,16 @@ struct place_args {
     size_t n_requests;
 };
 
-static int usage_error(const char *fmt, const char *what)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Says what was wrong and how to call place; returns the usage exit status. */
+static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "gpuslice place: ");
-    fprintf(stderr, fmt, what);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, "\nusage: gpuslice place -f CLUSTER.yaml [--policy POLICY] REQUEST...\n");
     return 2;
 }
@@ -49,7 +56,7 @@ static int parse_args(int argc, char **argv, struct place_args *a)
             return usage_error("bad option or missing value: %s", argv[optind - 1]);
     }
     if (!a->file)
-        return usage_error("%s", "no cluster file (-f CLUSTER.yaml)");
+        return usage_error("no cluster file (-f CLUSTER.yaml)");
     a->texts = argv + optind;
     a->n_requests = (size_t)(argc - optind);
     a->requests = calloc(a->n_requests + 1, sizeof *a->requests);
