@@ -11,6 +11,7 @@ int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_profiles(int argc, char **argv);
 int cmd_place(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 const struct command commands[] = {
     {"help", cmd_help, "show help for gpuslice or one command",
@@ -33,6 +34,23 @@ const struct command commands[] = {
      "REQUEST is PROFILE[@MODEL[/MODEL...]][,KEY=VALUE...]: a MIG profile, the GPU\n"
      "models that may take it (default: any) and node labels the node must have,\n"
      "e.g. 3g.40gb  1g.10gb@H100-80GB  2g.20gb@A100-80GB/H100-80GB,zone=a\n"},
+    {"plan", cmd_plan, "plan inference servers: accelerator, replicas, batch size",
+     "usage: gpuslice plan DIR|FILE [-o table|json]\n"
+     "       gpuslice plan serve [--port N]\n"
+     "       gpuslice plan apply --dry-run -p PLAN.json [-o text|json] DEPLOYMENTS\n\n"
+     "Decides, for every inference server (a model serving a class of service),\n"
+     "which accelerator or MIG slice, how many replicas and which batch size meet\n"
+     "the class's TTFT/ITL/throughput targets at the least cost, within the\n"
+     "capacity given. DIR holds the inference-optimizer's data files\n"
+     "(accelerator-data.json, model-data.json, serviceclass-data.json,\n"
+     "server-data.json, capacity-data.json, optimizer-data.json); FILE bundles\n"
+     "them under \"system\". See docs/planner.md.\n\n"
+     "  -o, --output FORMAT   table (default) or json (the optimizer's allocations)\n"
+     "  serve                 answer POST /plan (a bundled problem) and GET /healthz\n"
+     "                        on 127.0.0.1:N (default 8090; 0 picks a free port)\n"
+     "  apply --dry-run       print the kubectl patches that would set each\n"
+     "                        Deployment's replicas and GPU/MIG resource to PLAN.json;\n"
+     "                        DEPLOYMENTS is JSON or YAML (Deployments or a List)\n"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -1,0 +1,89 @@
+/*
+ * The small shared pieces of plan.h: releasing a system or a result, and
+ * the names of policies, statuses and resources.
+ */
+#include "planner/plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void plan_system_free(struct plan_system *sys)
+{
+    if (!sys)
+        return;
+    for (size_t i = 0; i < sys->n_accelerators; i++)
+        free(sys->accelerators[i].name);
+    for (size_t i = 0; i < sys->n_types; i++)
+        free(sys->types[i].name);
+    for (size_t i = 0; i < sys->n_models; i++)
+        free(sys->models[i].name);
+    for (size_t i = 0; i < sys->n_classes; i++) {
+        free(sys->classes[i].name);
+        free(sys->classes[i].targets);
+    }
+    for (size_t i = 0; i < sys->n_servers; i++)
+        free(sys->servers[i].name);
+    free(sys->accelerators);
+    free(sys->types);
+    free(sys->models);
+    free(sys->perfs);
+    free(sys->classes);
+    free(sys->servers);
+    memset(sys, 0, sizeof *sys);
+}
+
+void plan_result_free(struct plan_result *r)
+{
+    if (!r)
+        return;
+    free(r->servers);
+    free(r->used);
+    memset(r, 0, sizeof *r);
+}
+
+static const char *const saturation_names[] = {
+    [PLAN_SAT_NONE] = "None",
+    [PLAN_SAT_PRIORITY_EXHAUSTIVE] = "PriorityExhaustive",
+    [PLAN_SAT_PRIORITY_ROUND_ROBIN] = "PriorityRoundRobin",
+    [PLAN_SAT_ROUND_ROBIN] = "RoundRobin",
+};
+
+const char *plan_saturation_name(enum plan_saturation s)
+{
+    return saturation_names[s];
+}
+
+int plan_saturation_parse(const char *name, enum plan_saturation *out, struct err *e)
+{
+    for (size_t i = 0; i < sizeof saturation_names / sizeof saturation_names[0]; i++) {
+        if (strcasecmp(name, saturation_names[i]) == 0) {
+            *out = (enum plan_saturation)i;
+            return 0;
+        }
+    }
+    return err_set(e, -EINVAL,
+                   "unknown saturation policy \"%s\" (None, PriorityExhaustive, "
+                   "PriorityRoundRobin or RoundRobin)",
+                   name);
+}
+
+const char *plan_status_name(enum plan_status s)
+{
+    static const char *const names[] = {
+        [PLAN_OK] = "ok",
+        [PLAN_SATURATED] = "saturated",
+        [PLAN_UNALLOCATED] = "unallocated",
+        [PLAN_INFEASIBLE] = "infeasible",
+    };
+    return names[s];
+}
+
+void plan_accelerator_resource(const struct plan_accelerator *a, char *buf, size_t len)
+{
+    if (a->profile)
+        snprintf(buf, len, "nvidia.com/mig-%s", a->profile->name);
+    else
+        snprintf(buf, len, "nvidia.com/gpu");
+}

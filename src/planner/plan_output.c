@@ -1,0 +1,161 @@
+/*
+ * The two renderings of plan_output.h. Numbers are rounded to four
+ * decimals so that plans diff cleanly and tests can compare them as text.
+ */
+#include "planner/plan_output.h"
+
+#include <errno.h>
+#include <math.h>
+
+static json_t *number(double x)
+{
+    return json_real(round(x * 1e4) / 1e4);
+}
+
+/* json_object_set_new() that remembers a failure instead of returning it. */
+static void put(json_t *obj, const char *key, json_t *value, int *failed)
+{
+    if (!value || json_object_set_new(obj, key, value) != 0)
+        *failed = 1;
+}
+
+static json_t *load_json(const struct plan_server *s)
+{
+    int failed = 0;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    put(o, "arrivalRate", number(s->rate_per_min), &failed);
+    put(o, "avgInTokens", number(s->req.in_tokens), &failed);
+    put(o, "avgOutTokens", number(s->req.out_tokens), &failed);
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *allocation_json(const struct plan_system *sys, size_t i, const struct plan_server_result *r)
+{
+    const struct plan_accelerator *acc = &sys->accelerators[r->alloc.acc];
+    const struct plan_perf *perf = &sys->perfs[r->perf];
+    char resource[96];
+    plan_accelerator_resource(acc, resource, sizeof resource);
+    int failed = 0;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    put(o, "accelerator", json_string(acc->name), &failed);
+    put(o, "numReplicas", json_integer(r->alloc.replicas), &failed);
+    put(o, "maxBatch", json_integer(r->alloc.max_batch), &failed);
+    put(o, "cost", number(r->alloc.cost), &failed);
+    put(o, "itlAverage", number(r->alloc.itl_ms), &failed);
+    put(o, "ttftAverage", number(r->alloc.ttft_ms), &failed);
+    put(o, "load", load_json(&sys->servers[i]), &failed);
+    put(o, "status", json_string(plan_status_name(r->status)), &failed);
+    put(o, "utilisation", number(r->utilisation), &failed);
+    put(o, "resource", json_string(resource), &failed);
+    put(o, "resourcesPerReplica", json_integer((json_int_t)perf->acc_count * acc->multiplicity), &failed);
+    if (r->status == PLAN_SATURATED) {
+        put(o, "neededReplicas", json_integer(r->needed_replicas), &failed);
+        put(o, "reason", json_string(r->reason), &failed);
+    }
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *left_out_json(const struct plan_server_result *r)
+{
+    return json_pack("{s:s, s:s}", "status", plan_status_name(r->status), "reason", r->reason);
+}
+
+static json_t *summary_json(const struct plan_system *sys, const struct plan_result *r)
+{
+    int failed = 0;
+    json_t *o = json_object(), *cap = json_object();
+    if (!o || !cap) {
+        json_decref(o);
+        json_decref(cap);
+        return NULL;
+    }
+    put(o, "solver", json_string(r->solver), &failed);
+    put(o, "optimal", json_boolean(r->optimal), &failed);
+    put(o, "totalCost", number(r->total_cost), &failed);
+    for (size_t t = 0; t < sys->n_types; t++) {
+        json_t *c = sys->types[t].count >= 0
+                        ? json_pack("{s:I, s:I}", "used", (json_int_t)r->used[t], "count",
+                                    (json_int_t)sys->types[t].count)
+                        : json_pack("{s:I}", "used", (json_int_t)r->used[t]);
+        put(cap, sys->types[t].name, c, &failed);
+    }
+    put(o, "capacity", cap, &failed);
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *plan_result_json(const struct plan_system *sys, const struct plan_result *r)
+{
+    int failed = 0;
+    json_t *root = json_object(), *allocs = json_object(), *out = json_object();
+    if (!root || !allocs || !out) {
+        json_decref(root);
+        json_decref(allocs);
+        json_decref(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < r->n_servers; i++) {
+        const struct plan_server_result *s = &r->servers[i];
+        if (s->alloc.acc >= 0)
+            put(allocs, sys->servers[i].name, allocation_json(sys, i, s), &failed);
+        else
+            put(out, sys->servers[i].name, left_out_json(s), &failed);
+    }
+    put(root, "allocations", allocs, &failed);
+    put(root, "unallocated", out, &failed);
+    put(root, "summary", summary_json(sys, r), &failed);
+    if (failed) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+static void table_row(const struct plan_system *sys, size_t i, const struct plan_server_result *r, FILE *out)
+{
+    const struct plan_server *s = &sys->servers[i];
+    fprintf(out, "%-24s %-10s %-14s ", s->name, sys->classes[s->cls].name, sys->models[s->model].name);
+    if (r->alloc.acc < 0) {
+        fprintf(out, "%-16s %8s %6s %10s %8s %9s %5s %s\n", "-", "-", "-", "-", "-", "-", "-",
+                plan_status_name(r->status));
+        return;
+    }
+    fprintf(out, "%-16s %8d %6d %10.2f %8.2f %9.2f %4.0f%% %s\n", sys->accelerators[r->alloc.acc].name,
+            r->alloc.replicas, r->alloc.max_batch, r->alloc.cost, r->alloc.itl_ms, r->alloc.ttft_ms,
+            100.0 * r->utilisation, plan_status_name(r->status));
+}
+
+int plan_result_table(const struct plan_system *sys, const struct plan_result *r, FILE *out)
+{
+    fprintf(out, "%-24s %-10s %-14s %-16s %8s %6s %10s %8s %9s %5s %s\n", "SERVER", "CLASS", "MODEL",
+            "ACCELERATOR", "REPLICAS", "BATCH", "COST", "ITL(ms)", "TTFT(ms)", "UTIL", "STATUS");
+    for (size_t i = 0; i < r->n_servers; i++)
+        table_row(sys, i, &r->servers[i], out);
+    for (size_t i = 0; i < r->n_servers; i++)
+        if (r->servers[i].status != PLAN_OK)
+            fprintf(out, "%s: %s\n", sys->servers[i].name, r->servers[i].reason);
+    fprintf(out, "total cost %.2f per hour, solver %s%s\n", r->total_cost, r->solver,
+            r->optimal ? "" : " (time limit: best found, not proven optimal)");
+    for (size_t t = 0; t < sys->n_types; t++) {
+        if (sys->types[t].count >= 0)
+            fprintf(out, "  %-24s %ld of %ld used\n", sys->types[t].name, r->used[t], sys->types[t].count);
+        else if (r->used[t] > 0)
+            fprintf(out, "  %-24s %ld used\n", sys->types[t].name, r->used[t]);
+    }
+    return ferror(out) ? -EIO : 0;
+}

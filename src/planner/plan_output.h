@@ -1,0 +1,35 @@
+/*
+ * Writing a plan: the inference-optimizer's allocation JSON, and a table for
+ * people.
+ *
+ * The JSON keeps the optimizer's shape, {"allocations": {SERVER: {
+ * "accelerator", "numReplicas", "maxBatch", "cost", "itlAverage",
+ * "ttftAverage", "load": {"arrivalRate", "avgInTokens", "avgOutTokens"}}}},
+ * so existing consumers read it unchanged, and adds what gpuslice needs to
+ * act on it and what the optimizer left unsaid: per allocation "status",
+ * "utilisation", "resource" ("nvidia.com/mig-3g.40gb") and
+ * "resourcesPerReplica"; "unallocated" {SERVER: {"status", "reason"}} for
+ * servers that got nothing; and "summary" {"solver", "optimal",
+ * "totalCost", "capacity": {TYPE: {"used", "count"}}}.
+ */
+#ifndef GPUSLICE_PLANNER_PLAN_OUTPUT_H
+#define GPUSLICE_PLANNER_PLAN_OUTPUT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "planner/plan.h"
+
+/* How plans are written as text: numbers are rounded to four decimals, and
+ * ten significant digits print them without binary noise. */
+#define PLAN_JSON_DUMP_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10))
+
+/* A new JSON object (caller decrefs), or NULL when out of memory. */
+json_t *plan_result_json(const struct plan_system *sys, const struct plan_result *r);
+
+/* Writes one line per server, then the servers left out with their
+ * reasons, then the totals. Returns 0 or -EIO. */
+int plan_result_table(const struct plan_system *sys, const struct plan_result *r, FILE *out);
+
+#endif

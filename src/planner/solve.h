@@ -1,0 +1,91 @@
+/*
+ * Solving a plan: the candidates of every server, and the three solvers that
+ * choose among them.
+ *
+ * A candidate is one accelerator with performance data for the server's
+ * model: sizing.h gives the largest arrival rate one replica sustains within
+ * the class's targets, so the server needs
+ *   replicas = max(minNumReplicas, ceil(load / rate per replica))
+ * and costs cost(accelerator) * accCount * replicas. The load is the arrival
+ * rate, or the rate the class's tokens-per-second target implies when that
+ * is higher.
+ *
+ *  - unlimited: every server takes its cheapest candidate.
+ *  - greedy: priority groups in order (lower number first); inside a group,
+ *    repeatedly the server with the largest regret (the extra cost it pays
+ *    if its cheapest candidate that still fits is taken by others) takes
+ *    that candidate; a server none of whose candidates fits is left for the
+ *    saturation policy.
+ *  - milp: the same problem exactly, with GLPK: one binary per (server,
+ *    candidate), at most one per server, capacity per type. Priorities are
+ *    lexicographic stages: first the number of servers of the most important
+ *    group that get their full allocation is maximised and then fixed, then
+ *    the next group's, and last the cost is minimised.
+ * Both limited solvers then hand what capacity is left to the servers left
+ * out, as the saturation policy says.
+ */
+#ifndef GPUSLICE_PLANNER_SOLVE_H
+#define GPUSLICE_PLANNER_SOLVE_H
+
+#include "planner/plan.h"
+#include "util/err.h"
+
+/* The candidates of one server, cheapest (by value) first. */
+struct plan_candidates {
+    struct plan_candidate *c;
+    size_t n;
+    char reason[256];            /* with n == 0: why no accelerator qualifies */
+};
+
+/* The arrival rate s must carry, in requests/ms: its load, or the rate its
+ * class's tokens-per-second target implies when that is more. */
+double plan_required_rate(const struct plan_server *s);
+
+/* Builds the candidates of every server of sys into *out (an array of
+ * sys->n_servers, freed with plan_candidates_free). A server without
+ * candidates is not an error: its reason says why. -ENOMEM only. */
+int plan_candidates_build(const struct plan_system *sys, struct plan_candidates **out, struct err *e);
+
+void plan_candidates_free(struct plan_candidates *c, size_t n);
+
+/* The solvers' common output: the chosen candidate (-1 = none) and its
+ * replicas (below the candidate's on a saturated server), per server. */
+struct plan_choice {
+    int cand;
+    int replicas;
+};
+
+/* Each fills choice[0 .. n_servers-1]. The limited ones respect the counts
+ * of sys->types (a type without a count has none). */
+void plan_solve_unlimited(const struct plan_system *sys, const struct plan_candidates *cands,
+                          struct plan_choice *choice);
+int plan_solve_greedy(const struct plan_system *sys, const struct plan_candidates *cands,
+                      struct plan_choice *choice, struct err *e);
+/* Sets *optimal to whether GLPK proved optimality within its time limit.
+ * -EIO when GLPK fails. */
+int plan_solve_milp(const struct plan_system *sys, const struct plan_candidates *cands,
+                    struct plan_choice *choice, bool *optimal, struct err *e);
+
+/* Gives the capacity the choices leave to the servers without a choice, as
+ * policy says. Used by both limited solvers. -ENOMEM only. */
+int plan_saturate(const struct plan_system *sys, const struct plan_candidates *cands,
+                  enum plan_saturation policy, struct plan_choice *choice, struct err *e);
+
+/* The servers, most important first (priority, then input order), into
+ * *order (n_servers ints, caller frees). -ENOMEM only. */
+int plan_priority_order(const struct plan_system *sys, int **order, struct err *e);
+
+/* The priority of a server's class. */
+int plan_server_priority(const struct plan_system *sys, int server);
+
+/* Turns choices into a result: metrics of every allocation from the
+ * queueing model, units used, total cost, statuses and reasons. */
+int plan_result_build(const struct plan_system *sys, const struct plan_candidates *cands,
+                      const struct plan_choice *choice, const char *solver, struct plan_result *out,
+                      struct err *e);
+
+/* The whole pipeline: candidates, the solver sys->options ask for,
+ * saturation, result. On success the caller owns *out (plan_result_free). */
+int plan_solve(const struct plan_system *sys, struct plan_result *out, struct err *e);
+
+#endif
