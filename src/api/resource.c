@@ -68,7 +68,7 @@ static const struct api_resource api_builtins[] = {
     {"gpuslice.dev", "v1alpha1", "gpuslice.dev/v1alpha1", "gpunodes", "gpunode", "GPUNode",
      "GPUNodeList", {"gpun", NULL}, {NULL}, {NULL}, false, true, false, false},
     {"gpuslice.dev", "v1alpha1", "gpuslice.dev/v1alpha1", "gpuslices", "gpuslice", "GPUSlice",
-     "GPUSliceList", {"gsl", NULL}, {NULL}, {"spec.node", "status.phase", NULL}, true, true,
+     "GPUSliceList", {"gsl", NULL}, {NULL}, {"spec.nodeName", "status.phase", NULL}, true, true,
      false, false},
 };
 

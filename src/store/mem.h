@@ -43,10 +43,11 @@ struct mem_store_config {
  * and freed with store_free. -EINVAL without a clock. */
 int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct err *e);
 
-/* Runs up to max steps of the collector (0: until there is nothing left to
- * do); each step is one store write (a delete or an update) with its own
- * resourceVersion and watch event. Sets *pending (if not NULL) to the work
- * still queued. Returns the steps done, or a negative code. */
+/* Runs up to max work items of the collector (0: until there is nothing
+ * left to do). An item is one object to check or one deletion to advance;
+ * it makes zero or more ordinary writes (deletes, updates), each with its
+ * own resourceVersion and watch event. Sets *pending (if not NULL) to the
+ * items still queued. Returns the items done, or a negative code. */
 int mem_store_collect(struct store *st, size_t max, size_t *pending, struct err *e);
 
 /* Forgets the history up to the current resourceVersion, as etcd compaction

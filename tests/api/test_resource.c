@@ -136,7 +136,7 @@ static void crd_for_gpuslice_keeps_the_preregistered_entry(void **state)
         "names", "plural", "gpuslices", "singular", "gpuslice", "kind", "GPUSlice",
         "shortNames", "gsl",
         "versions", "name", "v1alpha1", "served", 1, "storage", 1, "subresources", "status",
-        "selectableFields", "jsonPath", ".spec.node", "jsonPath", ".status.phase");
+        "selectableFields", "jsonPath", ".spec.nodeName", "jsonPath", ".status.phase");
     assert_int_equal(api_registry_add_crd(reg, crd, &e), 0);
     assert_ptr_equal(api_registry_find(reg, "gpuslice.dev", "v1alpha1", "gpuslices"), gs);
     json_decref(crd);

@@ -1,0 +1,1059 @@
+/*
+ * The mem store (mem.h): object tables, reads, and the write paths (create,
+ * update, patch, delete, bind) ending in one commit that bumps the
+ * resourceVersion, swaps the stored version and appends the watch event.
+ *
+ * One mutex guards everything. Reads take a reference to the stored text
+ * under it and parse outside it; writes parse, check and serialise under it,
+ * which keeps every write atomic (a patch reads and writes the same version)
+ * at a cost of tens of microseconds per write.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "api/patch.h"
+#include "store/mem_internal.h"
+
+#define MEM_GENERATE_TRIES 8
+#define MEM_NAME_MAX 253
+
+struct mem_key {
+    const char *ns, *name;
+};
+
+static bool obj_key_eq(const void *item, const void *key)
+{
+    const struct mem_obj *o = item;
+    const struct mem_key *k = key;
+    return strcmp(o->doc->name, k->name) == 0 && strcmp(o->doc->ns, k->ns) == 0;
+}
+
+static bool obj_uid_eq(const void *item, const void *key)
+{
+    return strcmp(((const struct mem_obj *)item)->doc->uid, key) == 0;
+}
+
+static bool ns_count_eq(const void *item, const void *key)
+{
+    return strcmp(((const struct mem_ns_count *)item)->ns, key) == 0;
+}
+
+int64_t mem_now(struct mem_store *ms)
+{
+    return ms->cfg.now_ns(ms->cfg.clock_ctx);
+}
+
+struct mem_kind *mem_kind_of(struct mem_store *ms, const struct api_resource *res)
+{
+    for (size_t i = 0; i < ms->n_kinds; i++)
+        if (ms->kinds[i]->res == res)
+            return ms->kinds[i];
+    if (ms->n_kinds == ms->cap_kinds) {
+        size_t cap = ms->cap_kinds ? 2 * ms->cap_kinds : 16;
+        struct mem_kind **v = realloc(ms->kinds, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        ms->kinds = v;
+        ms->cap_kinds = cap;
+    }
+    struct mem_kind *k = calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    k->res = res;
+    ms->kinds[ms->n_kinds++] = k;
+    return k;
+}
+
+static struct mem_kind *kind_find(struct mem_store *ms, const struct api_resource *res)
+{
+    for (size_t i = 0; i < ms->n_kinds; i++)
+        if (ms->kinds[i]->res == res)
+            return ms->kinds[i];
+    return NULL;
+}
+
+static const char *ns_or_empty(const struct api_resource *res, const char *ns)
+{
+    return res->namespaced && ns ? ns : "";
+}
+
+struct mem_obj *mem_find(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                         const char *name)
+{
+    struct mem_kind *k = kind_find(ms, res);
+    if (!k || !name)
+        return NULL;
+    struct mem_key key = {ns_or_empty(res, ns), name};
+    return mem_table_find(&k->objs, mem_key_hash(key.ns, name), obj_key_eq, &key);
+}
+
+struct mem_obj *mem_find_uid(struct mem_store *ms, const char *uid)
+{
+    return uid ? mem_table_find(&ms->uids, mem_hash(uid, MEM_HASH_SEED), obj_uid_eq, uid) : NULL;
+}
+
+size_t mem_ns_count(struct mem_store *ms, const char *ns)
+{
+    struct mem_ns_count *c = mem_table_find(&ms->ns_counts, mem_hash(ns, MEM_HASH_SEED),
+                                            ns_count_eq, ns);
+    return c ? c->n : 0;
+}
+
+/* --- messages in the API server's words ----------------------------------- */
+
+/* "pods" for the core group, "deployments.apps" otherwise. */
+static const char *qualified(const struct api_resource *res, char buf[128])
+{
+    if (!res->group[0])
+        return res->plural;
+    snprintf(buf, 128, "%s.%s", res->plural, res->group);
+    return buf;
+}
+
+static int not_found(struct err *e, const struct api_resource *res, const char *name)
+{
+    char q[128];
+    return err_set(e, -ENOENT, "%s \"%s\" not found", qualified(res, q), name);
+}
+
+static int conflict(struct err *e, const struct api_resource *res, const char *name)
+{
+    char q[128];
+    return err_set(e, -ESTALE, "Operation cannot be fulfilled on %s \"%s\": the object has been "
+                   "modified; please apply your changes to the latest version and try again",
+                   qualified(res, q), name);
+}
+
+/* Turns a field-level message into `Kind "name" is invalid: <message>`. */
+static int invalid(struct err *e, const struct api_resource *res, const char *name, int rc)
+{
+    if (rc == -EINVAL)
+        err_prefix(e, "%s \"%s\" is invalid: ", res->kind, name ? name : "");
+    return rc;
+}
+
+/* --- identity: uids, generated names, resourceVersions ------------------- */
+
+static uint64_t mem_random(struct mem_store *ms)
+{
+    /* splitmix64: a seeded sequence, so a run can be replayed. */
+    uint64_t z = (ms->seq += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void new_uid(struct mem_store *ms, char out[37])
+{
+    uint64_t a = mem_random(ms), b = mem_random(ms);
+    a = (a & ~0xf000ull) | 0x4000ull;                         /* version 4 */
+    b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* variant 1 */
+    snprintf(out, 37, "%08" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%012" PRIx64,
+             a >> 32, (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & (uint64_t)0xffffffffffff);
+}
+
+static void name_suffix(struct mem_store *ms, char out[6])
+{
+    /* The API server's alphabet: no vowels, no confusable characters. */
+    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+    uint64_t r = mem_random(ms);
+    for (int i = 0; i < 5; i++, r /= 27)
+        out[i] = alphabet[r % 27];
+    out[5] = '\0';
+}
+
+int mem_parse_rv(const char *s, const char *what, uint64_t *rv, struct err *e)
+{
+    char *end;
+    if (!s || !*s || *s < '0' || *s > '9')
+        goto bad;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno)
+        goto bad;
+    *rv = v;
+    return 0;
+bad:
+    return err_set(e, -EBADMSG, "invalid %s: \"%s\"", what, s ? s : "");
+}
+
+static int set_string(json_t *obj, const char *key, const char *v)
+{
+    return json_object_set_new(obj, key, json_string(v)) == 0 ? 0 : -ENOMEM;
+}
+
+static void set_time(json_t *md, const char *key, int64_t ns)
+{
+    char t[META_TIME_LEN];
+    meta_format_time(ns, t);
+    set_string(md, key, t);
+}
+
+/* --- the commit -------------------------------------------------------------- */
+
+static void event_release(struct mem_event *ev)
+{
+    mem_doc_unref(ev->cur);
+    mem_doc_unref(ev->prev);
+    memset(ev, 0, sizeof *ev);
+}
+
+static void ring_push(struct mem_store *ms, uint64_t rv, enum store_event_type type,
+                      struct mem_doc *cur, struct mem_doc *prev)
+{
+    struct mem_event *slot = &ms->ring[rv % ms->ring_cap];
+    event_release(slot);
+    if (rv > ms->ring_cap && rv - ms->ring_cap > ms->compacted)
+        ms->compacted = rv - ms->ring_cap;
+    slot->type = type;
+    slot->cur = cur;
+    slot->prev = prev;
+}
+
+static void deps_remove(struct mem_obj *owner, struct mem_obj *dep)
+{
+    for (uint32_t i = 0; i < owner->n_deps; i++)
+        if (owner->deps[i] == dep) {
+            owner->deps[i] = owner->deps[--owner->n_deps];
+            return;
+        }
+}
+
+static void deps_add(struct mem_obj *owner, struct mem_obj *dep)
+{
+    for (uint32_t i = 0; i < owner->n_deps; i++)
+        if (owner->deps[i] == dep)
+            return;
+    if (owner->n_deps == owner->cap_deps) {
+        uint32_t cap = owner->cap_deps ? 2 * owner->cap_deps : 4;
+        struct mem_obj **v = realloc(owner->deps, cap * sizeof *v);
+        if (!v)
+            return; /* out of memory: the collector learns of it when it checks */
+        owner->deps = v;
+        owner->cap_deps = cap;
+    }
+    owner->deps[owner->n_deps++] = dep;
+}
+
+static bool doc_has_owner(const struct mem_doc *d, const char *uid)
+{
+    for (size_t i = 0; d && i < d->n_owners; i++)
+        if (strcmp(d->owners[i], uid) == 0)
+            return true;
+    return false;
+}
+
+/* Keeps the owners' dependents lists in step with obj's ownerReferences. */
+static void deps_update(struct mem_store *ms, struct mem_obj *obj, const struct mem_doc *prev,
+                        const struct mem_doc *cur)
+{
+    for (size_t i = 0; prev && i < prev->n_owners; i++) {
+        struct mem_obj *owner = mem_find_uid(ms, prev->owners[i]);
+        if (owner && !doc_has_owner(cur, prev->owners[i]))
+            deps_remove(owner, obj);
+    }
+    for (size_t i = 0; cur && i < cur->n_owners; i++) {
+        struct mem_obj *owner = mem_find_uid(ms, cur->owners[i]);
+        if (owner && owner != obj)
+            deps_add(owner, obj);
+    }
+}
+
+static void ns_count_add(struct mem_store *ms, const char *ns, int delta)
+{
+    uint64_t h = mem_hash(ns, MEM_HASH_SEED);
+    struct mem_ns_count *c = mem_table_find(&ms->ns_counts, h, ns_count_eq, ns);
+    if (c) {
+        c->n += (size_t)delta;
+        if (c->n == 0)
+            free(mem_table_remove(&ms->ns_counts, h, ns_count_eq, ns));
+        return;
+    }
+    if (delta < 0 || mem_table_reserve(&ms->ns_counts, 1) != 0)
+        return;
+    c = malloc(sizeof *c + strlen(ns) + 1);
+    if (!c)
+        return;
+    c->n = 1;
+    strcpy(c->ns, ns);
+    mem_table_insert(&ms->ns_counts, h, c);
+}
+
+/* Stores obj (consumed) as the object's new state: an addition when cur is
+ * NULL, a removal when type is STORE_DELETED (obj is then the last state),
+ * else a modification. *out (if not NULL) gets obj. */
+static int mem_commit(struct mem_store *ms, const struct api_resource *res, struct mem_obj *cur,
+                      json_t *obj, enum store_event_type type, json_t **out, struct err *e)
+{
+    uint64_t rv = ms->rv + 1;
+    char rvs[24];
+    snprintf(rvs, sizeof rvs, "%" PRIu64, rv);
+    json_t *md = meta_of(obj);
+    struct mem_kind *kind = mem_kind_of(ms, res);
+    struct store_blob *blob = NULL;
+    struct mem_doc *doc = NULL;
+    struct mem_obj *fresh = NULL;
+    if (!md || !kind || set_string(md, "resourceVersion", rvs) != 0)
+        goto oom;
+    if (!(blob = store_blob_dump(obj)) || !(doc = mem_doc_new(res, obj, rv, blob)))
+        goto oom;
+    if (!cur && (!(fresh = calloc(1, sizeof *fresh)) || mem_table_reserve(&kind->objs, 1) != 0 ||
+                 mem_table_reserve(&ms->uids, 1) != 0))
+        goto oom;
+
+    struct mem_doc *prev = cur ? cur->doc : NULL;
+    if (!cur) {
+        fresh->doc = mem_doc_ref(doc);
+        mem_table_insert(&kind->objs, mem_key_hash(doc->ns, doc->name), fresh);
+        mem_table_insert(&ms->uids, mem_hash(doc->uid, MEM_HASH_SEED), fresh);
+        if (res->namespaced)
+            ns_count_add(ms, doc->ns, 1);
+        deps_update(ms, fresh, NULL, doc);
+        cur = fresh;
+    } else if (type == STORE_DELETED) {
+        struct mem_key key = {doc->ns, doc->name};
+        mem_table_remove(&kind->objs, mem_key_hash(doc->ns, doc->name), obj_key_eq, &key);
+        mem_table_remove(&ms->uids, mem_hash(doc->uid, MEM_HASH_SEED), obj_uid_eq, doc->uid);
+        if (res->namespaced)
+            ns_count_add(ms, doc->ns, -1);
+        deps_update(ms, cur, prev, NULL);
+    } else {
+        cur->doc = mem_doc_ref(doc);
+        deps_update(ms, cur, prev, doc);
+    }
+    ms->rv = rv;
+    ring_push(ms, rv, type, doc, prev);
+    mem_gc_observe(ms, cur, prev, doc, type == STORE_DELETED);
+    if (type == STORE_DELETED) {
+        /* Dependents name their owners by uid, so nothing points here. */
+        free(cur->deps);
+        free(cur);
+    }
+    pthread_cond_broadcast(&ms->changed);
+    if (out)
+        *out = obj;
+    else
+        json_decref(obj);
+    return 0;
+oom:
+    free(fresh);
+    if (doc)
+        mem_doc_unref(doc);
+    else
+        store_blob_unref(blob);
+    json_decref(obj);
+    return err_set(e, -ENOMEM, "%s: out of memory storing the object", res->plural);
+}
+
+/* --- checks shared by the write paths --------------------------------------- */
+
+/* apiVersion and kind must be the resource's (or absent: then set);
+ * metadata.namespace must agree with the request's. *ns_out is the
+ * namespace the object lives in ("" for cluster-scoped). */
+static int check_identity(const struct api_resource *res, const char *ns, json_t *obj,
+                          const char **ns_out, struct err *e)
+{
+    const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    if (av && *av && strcmp(av, res->api_version) != 0)
+        return err_set(e, -EBADMSG, "the API version in the data (%s) does not match the "
+                       "expected API version (%s)", av, res->api_version);
+    if (kind && *kind && strcmp(kind, res->kind) != 0)
+        return err_set(e, -EBADMSG, "the kind in the data (%s) does not match the expected "
+                       "kind (%s)", kind, res->kind);
+    json_t *md = meta_of(obj);
+    if (!md)
+        return err_set(e, -EBADMSG, "metadata: must be an object");
+    if (set_string(obj, "apiVersion", res->api_version) || set_string(obj, "kind", res->kind))
+        return err_set(e, -ENOMEM, "out of memory");
+    const char *body_ns = json_string_value(json_object_get(md, "namespace"));
+    if (!res->namespaced) {
+        json_object_del(md, "namespace");
+        *ns_out = "";
+        return 0;
+    }
+    if (ns && *ns && body_ns && *body_ns && strcmp(ns, body_ns) != 0)
+        return err_set(e, -EBADMSG, "the namespace of the provided object does not match the "
+                       "namespace sent on the request");
+    const char *eff = ns && *ns ? ns : body_ns;
+    if (!eff || !*eff)
+        return err_set(e, -EBADMSG, "%s: a namespace is required", res->plural);
+    if (!body_ns || strcmp(body_ns, eff) != 0) {
+        if (set_string(md, "namespace", eff) != 0)
+            return err_set(e, -ENOMEM, "out of memory");
+    }
+    *ns_out = json_string_value(json_object_get(md, "namespace"));
+    return 0;
+}
+
+static void copy_member(json_t *to, const json_t *from, const char *key)
+{
+    json_t *v = json_object_get(from, key);
+    if (v)
+        json_object_set(to, key, v);
+    else
+        json_object_del(to, key);
+}
+
+/* Whether a and b differ anywhere but the top-level keys in skip. */
+static bool differs_outside(const json_t *a, const json_t *b, const char *const *skip)
+{
+    size_t na = 0, nb = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)a, key, v) {
+        bool skipped = false;
+        for (const char *const *s = skip; *s && !skipped; s++)
+            skipped = strcmp(*s, key) == 0;
+        if (skipped)
+            continue;
+        na++;
+        if (!json_equal(v, json_object_get(b, key)))
+            return true;
+    }
+    json_object_foreach((json_t *)b, key, v) {
+        bool skipped = false;
+        for (const char *const *s = skip; *s && !skipped; s++)
+            skipped = strcmp(*s, key) == 0;
+        nb += !skipped;
+    }
+    return na != nb;
+}
+
+static int64_t generation_of(const json_t *obj)
+{
+    return json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
+}
+
+static int check_preconditions(const struct api_resource *res, const struct mem_doc *doc,
+                               const char *uid, const char *rv, struct err *e)
+{
+    if (uid && *uid && strcmp(uid, doc->uid) != 0)
+        return err_set(e, -ESTALE, "Precondition failed: UID in precondition: %s, UID in object "
+                       "meta: %s", uid, doc->uid);
+    if (rv && *rv) {
+        uint64_t want;
+        if (mem_parse_rv(rv, "resourceVersion", &want, NULL) != 0 || want != doc->rv)
+            return conflict(e, res, doc->name);
+    }
+    return 0;
+}
+
+/* --- create ------------------------------------------------------------------ */
+
+static int pick_name(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                     json_t *md, struct err *e)
+{
+    const char *name = json_string_value(json_object_get(md, "name"));
+    if (name && *name)
+        return 0;
+    const char *gen = json_string_value(json_object_get(md, "generateName"));
+    char buf[300];
+    for (int i = 0; gen && *gen && i < MEM_GENERATE_TRIES; i++) {
+        char suffix[6];
+        name_suffix(ms, suffix);
+        /* the prefix is cut so that prefix + suffix is a valid length */
+        size_t room = res->name_is_label ? 58 : 248;
+        snprintf(buf, sizeof buf, "%.*s%s", (int)room, gen, suffix);
+        if (!mem_find(ms, res, ns, buf))
+            return set_string(md, "name", buf) ? err_set(e, -ENOMEM, "out of memory") : 0;
+    }
+    if (gen && *gen)
+        return err_set(e, -EEXIST, "no free name for generateName \"%s\" after %d tries", gen,
+                       MEM_GENERATE_TRIES);
+    return err_set(e, -EINVAL, "metadata.name: Required value: name or generateName is required");
+}
+
+static int check_namespace_open(struct mem_store *ms, const struct api_resource *res,
+                                const char *ns, struct err *e)
+{
+    if (!res->namespaced || !ms->namespaces)
+        return 0;
+    struct mem_obj *nso = mem_find(ms, ms->namespaces, NULL, ns);
+    if (nso && nso->doc->deleting) {
+        char q[128];
+        return err_set(e, -EPERM, "%s is forbidden: unable to create new content in namespace "
+                       "%s because it is being terminated", qualified(res, q), ns);
+    }
+    return 0;
+}
+
+static int mem_create_locked(struct mem_store *ms, const struct api_resource *res,
+                             const char *ns, const json_t *in, const struct store_write_opts *o,
+                             json_t **out, struct err *e)
+{
+    if (o->subresource != STORE_MAIN)
+        return err_set(e, -ENOSYS, "create is not supported on %s/status", res->plural);
+    json_t *obj = json_deep_copy(in);
+    if (!obj)
+        return err_set(e, -ENOMEM, "out of memory");
+    const char *eff_ns;
+    int rc = check_identity(res, ns, obj, &eff_ns, e);
+    json_t *md = json_object_get(obj, "metadata");
+    const char *rv = rc ? NULL : json_string_value(json_object_get(md, "resourceVersion"));
+    if (rc == 0 && rv && *rv)
+        rc = err_set(e, -EINVAL, "metadata.resourceVersion: Invalid value: \"%s\": must be "
+                     "empty on create", rv);
+    if (rc == 0 && (rc = meta_check(md, res->name_is_label, true, e)) != 0)
+        rc = invalid(e, res, meta_name(obj) ? meta_name(obj)
+                     : json_string_value(json_object_get(md, "generateName")), rc);
+    if (rc == 0)
+        rc = check_namespace_open(ms, res, eff_ns, e);
+    if (rc == 0)
+        rc = pick_name(ms, res, eff_ns, md, e);
+    const char *name = meta_name(obj);
+    if (rc == 0 && mem_find(ms, res, eff_ns, name)) {
+        char q[128];
+        rc = err_set(e, -EEXIST, "%s \"%s\" already exists", qualified(res, q), name);
+    }
+    if (rc == 0) {
+        char uid[37];
+        new_uid(ms, uid);
+        set_string(md, "uid", uid);
+        set_time(md, "creationTimestamp", mem_now(ms));
+        json_object_set_new(md, "generation", json_integer(1));
+        json_object_del(md, "resourceVersion");
+        json_object_del(md, "deletionTimestamp");
+        json_object_del(md, "deletionGracePeriodSeconds");
+        json_object_del(md, "managedFields");
+        json_object_del(md, "selfLink");
+        rc = invalid(e, res, name, mem_rules_create(ms, res, obj, e));
+    }
+    if (rc != 0 || o->dry_run) {
+        if (rc == 0 && out)
+            *out = obj;
+        else
+            json_decref(obj);
+        return rc;
+    }
+    return mem_commit(ms, res, NULL, obj, STORE_ADDED, out, e);
+}
+
+/* --- update ------------------------------------------------------------------ */
+
+static int check_new_finalizers(const json_t *old, const json_t *cand, struct err *e)
+{
+    const json_t *fins = json_object_get(json_object_get(cand, "metadata"), "finalizers");
+    for (size_t i = 0; i < json_array_size(fins); i++) {
+        const char *f = json_string_value(json_array_get(fins, i));
+        if (f && !meta_has_finalizer(old, f))
+            return err_set(e, -EINVAL, "metadata.finalizers: Forbidden: no new finalizers can be "
+                           "added if the object is being deleted, found new finalizers "
+                           "[\"%s\"]", f);
+    }
+    return 0;
+}
+
+/* Builds the object an update would store, from the request (obj) and the
+ * stored version (old), by the subresource's rules. New reference. */
+static json_t *update_candidate(const struct api_resource *res, const json_t *old, json_t *obj,
+                                enum store_subresource sub)
+{
+    json_t *cand;
+    if (sub == STORE_STATUS) {
+        cand = json_deep_copy(old);
+        if (cand)
+            copy_member(cand, obj, "status");
+        return cand;
+    }
+    cand = json_incref(obj);
+    if (res->has_status)
+        copy_member(cand, old, "status");
+    json_t *md = meta_of(cand);
+    const json_t *omd = json_object_get(old, "metadata");
+    static const char *const kept[] = {"uid", "creationTimestamp", "deletionTimestamp",
+                                       "deletionGracePeriodSeconds", "generation",
+                                       "namespace", "name"};
+    for (size_t i = 0; md && i < sizeof kept / sizeof kept[0]; i++)
+        copy_member(md, omd, kept[i]);
+    if (md) {
+        json_object_del(md, "managedFields");
+        json_object_del(md, "selfLink");
+    }
+    return cand;
+}
+
+int mem_update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                      json_t *obj, const struct store_write_opts *o, json_t **out,
+                      struct err *e)
+{
+    json_t *old = NULL, *cand = NULL;
+    const char *eff_ns;
+    int rc = check_identity(res, ns, obj, &eff_ns, e);
+    /* a copy: building the candidate replaces obj's metadata strings */
+    char name[MEM_NAME_MAX + 1] = "";
+    const char *given = rc ? NULL : meta_name(obj);
+    if (rc == 0 && (!given || !*given || strlen(given) > MEM_NAME_MAX))
+        rc = err_set(e, -EINVAL, "%s \"%.64s\" is invalid: metadata.name: %s", res->kind,
+                     given ? given : "", given && *given ? "Too long" : "Required value");
+    if (rc == 0)
+        memcpy(name, given, strlen(given) + 1);
+    struct mem_obj *cur = rc ? NULL : mem_find(ms, res, eff_ns, name);
+    if (rc == 0 && !cur)
+        rc = not_found(e, res, name);
+    if (rc == 0 && o->subresource == STORE_STATUS && !res->has_status)
+        rc = err_set(e, -ENOENT, "%s has no status subresource", res->plural);
+    if (rc == 0)
+        rc = check_preconditions(res, cur->doc, meta_uid(obj), meta_resource_version(obj), e);
+    if (rc == 0 && !(old = mem_doc_json(cur->doc)))
+        rc = err_set(e, -ENOMEM, "out of memory");
+    if (rc == 0 && !(cand = update_candidate(res, old, obj, o->subresource)))
+        rc = err_set(e, -ENOMEM, "out of memory");
+    if (rc == 0) {
+        set_string(cand, "apiVersion", res->api_version);
+        set_string(cand, "kind", res->kind);
+        rc = invalid(e, res, name, meta_check(json_object_get(cand, "metadata"),
+                                              res->name_is_label, false, e));
+    }
+    if (rc == 0 && cur->doc->deleting)
+        rc = invalid(e, res, name, check_new_finalizers(old, cand, e));
+    if (rc == 0)
+        rc = invalid(e, res, name, mem_rules_update(ms, res, old, cand, o->subresource, e));
+    json_decref(obj);
+    if (rc != 0) {
+        json_decref(old);
+        json_decref(cand);
+        return rc;
+    }
+    const char *skip[] = {"metadata", res->has_status ? "status" : NULL, NULL};
+    if (differs_outside(old, cand, skip))
+        json_object_set_new(meta_of(cand), "generation", json_integer(generation_of(old) + 1));
+    set_string(meta_of(cand), "resourceVersion", meta_resource_version(old));
+    bool remove = cur->doc->deleting && mem_rules_may_remove(res, cand);
+    if (o->dry_run || (!remove && json_equal(old, cand))) {
+        /* Nothing changed: no new resourceVersion, no event. */
+        json_decref(old);
+        if (out)
+            *out = cand;
+        else
+            json_decref(cand);
+        return 0;
+    }
+    json_decref(old);
+    return mem_commit(ms, res, cur, cand, remove ? STORE_DELETED : STORE_MODIFIED, out, e);
+}
+
+/* --- patch ------------------------------------------------------------------- */
+
+static int apply_patch(const struct api_resource *res, const json_t *cur,
+                       enum store_patch_type type, const json_t *patch, json_t **out,
+                       struct err *e)
+{
+    switch (type) {
+    case STORE_PATCH_MERGE:
+        return patch_merge(cur, patch, out, e);
+    case STORE_PATCH_JSON:
+        return patch_json(cur, patch, out, e);
+    case STORE_PATCH_STRATEGIC:
+        if (!res->builtin)
+            return err_set(e, -EMEDIUMTYPE, "the body of the request was in an unknown format - "
+                           "accepted media types include: application/json-patch+json, "
+                           "application/merge-patch+json, application/apply-patch+yaml");
+        return patch_strategic(cur, patch, res->kind, out, e);
+    case STORE_PATCH_APPLY:
+        /* Server-side apply, simplified: the applied configuration merges
+         * into the live object as a strategic (built-in kinds) or JSON
+         * merge patch; field ownership is not tracked. */
+        if (!json_is_object(patch))
+            return err_set(e, -EBADMSG, "apply patch: must be an object");
+        return res->builtin ? patch_strategic(cur, patch, res->kind, out, e)
+                            : patch_merge(cur, patch, out, e);
+    }
+    return err_set(e, -EBADMSG, "unknown patch type %d", (int)type);
+}
+
+static int mem_patch_locked(struct mem_store *ms, const struct api_resource *res,
+                            const char *ns, const char *name, enum store_patch_type type,
+                            const json_t *patch, const struct store_write_opts *o,
+                            json_t **out, struct err *e)
+{
+    struct mem_obj *cur = mem_find(ms, res, ns, name);
+    if (!cur && type == STORE_PATCH_APPLY) {
+        if (!json_is_object(patch))
+            return err_set(e, -EBADMSG, "apply patch: must be an object");
+        const char *pname = meta_name(patch);
+        if (pname && strcmp(pname, name) != 0)
+            return err_set(e, -EBADMSG, "the name of the object (%s) does not match the name on "
+                           "the URL (%s)", pname, name);
+        json_t *obj = NULL;
+        int rc = patch_strategic(NULL, patch, res->kind, &obj, e);
+        if (rc != 0)
+            return rc;
+        set_string(meta_of(obj), "name", name);
+        struct store_write_opts co = *o;
+        co.subresource = STORE_MAIN;
+        rc = mem_create_locked(ms, res, ns, obj, &co, out, e);
+        json_decref(obj);
+        return rc;
+    }
+    if (!cur)
+        return not_found(e, res, name);
+    json_t *old = mem_doc_json(cur->doc);
+    json_t *patched = NULL;
+    int rc = old ? apply_patch(res, old, type, patch, &patched, e)
+                 : err_set(e, -ENOMEM, "out of memory");
+    json_decref(old);
+    if (rc != 0)
+        return rc;
+    const char *pname = meta_name(patched);
+    if (!json_is_object(patched) || !pname || strcmp(pname, name) != 0) {
+        json_decref(patched);
+        return err_set(e, -EINVAL, "%s \"%s\" is invalid: metadata.name: Invalid value: the "
+                       "patch may not change the name", res->kind, name);
+    }
+    return mem_update_locked(ms, res, ns, patched, o, out, e);
+}
+
+/* --- delete ------------------------------------------------------------------ */
+
+/* The grace period a pod gets: none unless it is bound and still running. */
+static int64_t pod_grace(const json_t *pod, const struct store_delete_opts *o)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    const char *node = json_string_value(json_object_get(spec, "nodeName"));
+    const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+    if (!node || !*node || (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))))
+        return 0;
+    if (o->has_grace)
+        return o->grace_s;
+    const json_t *g = json_object_get(spec, "terminationGracePeriodSeconds");
+    return json_is_integer(g) && json_integer_value(g) >= 0 ? json_integer_value(g) : 30;
+}
+
+/* Sets the finalizers the propagation policy asks for; true when changed. */
+static bool apply_propagation(json_t *obj, enum store_propagation p)
+{
+    int changed = 0;
+    switch (p) {
+    case STORE_PROPAGATE_FOREGROUND:
+        changed |= meta_remove_finalizer(obj, "orphan");
+        changed |= meta_add_finalizer(obj, "foregroundDeletion") == 1;
+        break;
+    case STORE_PROPAGATE_ORPHAN:
+        changed |= meta_remove_finalizer(obj, "foregroundDeletion");
+        changed |= meta_add_finalizer(obj, "orphan") == 1;
+        break;
+    case STORE_PROPAGATE_BACKGROUND:
+        changed |= meta_remove_finalizer(obj, "orphan");
+        changed |= meta_remove_finalizer(obj, "foregroundDeletion");
+        break;
+    case STORE_PROPAGATE_DEFAULT:
+        break;
+    }
+    return changed != 0;
+}
+
+/* Marks cand as being deleted at `at` with a grace period; true when that
+ * changed anything. */
+static bool mark_deleting(json_t *cand, const json_t *old, int64_t at, int64_t grace)
+{
+    json_t *md = meta_of(cand);
+    const char *was = json_string_value(json_object_get(md, "deletionTimestamp"));
+    int64_t was_ns = 0;
+    if (was && meta_parse_time(was, "deletionTimestamp", &was_ns, NULL) == 0 && was_ns <= at)
+        return false; /* an earlier deadline stands */
+    set_time(md, "deletionTimestamp", at);
+    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
+    if (!was)
+        json_object_set_new(md, "generation", json_integer(generation_of(old) + 1));
+    return true;
+}
+
+int mem_delete_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                      const char *name, const struct store_delete_opts *o, json_t **out,
+                      struct err *e)
+{
+    struct mem_obj *cur = mem_find(ms, res, ns, name);
+    if (!cur)
+        return not_found(e, res, name);
+    int rc = check_preconditions(res, cur->doc, o->precondition_uid,
+                                 o->precondition_resource_version, e);
+    json_t *old = rc ? NULL : mem_doc_json(cur->doc);
+    json_t *cand = old ? json_deep_copy(old) : NULL;
+    if (rc == 0 && !cand)
+        rc = err_set(e, -ENOMEM, "out of memory");
+    if (rc != 0) {
+        json_decref(old);
+        return rc;
+    }
+    int64_t now = mem_now(ms);
+    bool changed = apply_propagation(cand, o->propagation);
+    int64_t grace = res == ms->pods ? pod_grace(old, o) : 0;
+    if (res == ms->namespaces && !cur->doc->deleting) {
+        json_t *status = json_object_get(cand, "status");
+        if (!json_is_object(status))
+            json_object_set_new(cand, "status", status = json_object());
+        set_string(status, "phase", "Terminating");
+        changed = true;
+    }
+    if (grace > 0 || !mem_rules_may_remove(res, cand))
+        changed |= mark_deleting(cand, old, now + grace * 1000000000, grace);
+    bool remove = grace == 0 && mem_rules_may_remove(res, cand);
+    json_t *result = remove ? old : cand;
+    json_decref(remove ? cand : old);
+    if (o->dry_run || (!remove && !changed)) {
+        if (out)
+            *out = result;
+        else
+            json_decref(result);
+        return 0;
+    }
+    return mem_commit(ms, res, cur, result, remove ? STORE_DELETED : STORE_MODIFIED, out, e);
+}
+
+/* --- bind -------------------------------------------------------------------- */
+
+static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *name,
+                           const char *node, struct err *e)
+{
+    struct mem_obj *cur = mem_find(ms, ms->pods, ns, name);
+    if (!cur)
+        return not_found(e, ms->pods, name);
+    json_t *pod = mem_doc_json(cur->doc);
+    if (!pod)
+        return err_set(e, -ENOMEM, "out of memory");
+    json_t *spec = json_object_get(pod, "spec");
+    const char *bound = json_string_value(json_object_get(spec, "nodeName"));
+    int rc = 0;
+    if (cur->doc->deleting)
+        rc = err_set(e, -ESTALE, "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is "
+                     "being deleted, cannot be assigned to a host", name, name);
+    else if (bound && *bound)
+        rc = err_set(e, -ESTALE, "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is "
+                     "already assigned to node \"%s\"", name, name, bound);
+    else if (json_array_size(json_object_get(spec, "schedulingGates")) > 0)
+        rc = err_set(e, -ESTALE, "Operation cannot be fulfilled on pods/binding \"%s\": pod %s "
+                     "has non-empty .spec.schedulingGates", name, name);
+    if (rc != 0 || !json_is_object(spec)) {
+        json_decref(pod);
+        return rc ? rc : err_set(e, -EINVAL, "Pod \"%s\" is invalid: spec: Required value", name);
+    }
+    set_string(spec, "nodeName", node);
+    json_t *status = json_object_get(pod, "status");
+    if (!json_is_object(status))
+        json_object_set_new(pod, "status", status = json_object());
+    json_t *conds = json_object_get(status, "conditions");
+    if (!json_is_array(conds))
+        json_object_set_new(status, "conditions", conds = json_array());
+    for (size_t i = json_array_size(conds); i-- > 0;) {
+        const char *t = json_string_value(json_object_get(json_array_get(conds, i), "type"));
+        if (t && !strcmp(t, "PodScheduled"))
+            json_array_remove(conds, i);
+    }
+    char t[META_TIME_LEN];
+    meta_format_time(mem_now(ms), t);
+    json_array_append_new(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
+                                           "status", "True", "lastProbeTime",
+                                           "lastTransitionTime", t));
+    return mem_commit(ms, ms->pods, cur, pod, STORE_MODIFIED, NULL, e);
+}
+
+/* --- the vtable ----------------------------------------------------------- */
+
+static bool resource_served(struct mem_store *ms, const struct api_resource *res,
+                            struct err *e)
+{
+    const struct api_resource *r =
+        api_registry_find(ms->base.registry, res->group, res->version, res->plural);
+    if (r == res)
+        return true;
+    err_set(e, -ENOENT, "the server could not find the requested resource (%s)", res->plural);
+    return false;
+}
+
+/* Ends a write: with auto_collect, the collector runs before the lock is
+ * released, so the caller sees its consequences. */
+static int write_done(struct mem_store *ms, int rc)
+{
+    if (ms->cfg.auto_collect)
+        mem_gc_run(ms, 0, NULL);
+    pthread_mutex_unlock(&ms->mu);
+    return rc;
+}
+
+static int mem_get(struct store *st, const struct api_resource *res, const char *ns,
+                   const char *name, json_t **out, struct err *e)
+{
+    struct mem_store *ms = mem_of(st);
+    if (!resource_served(ms, res, e))
+        return -ENOENT;
+    pthread_mutex_lock(&ms->mu);
+    struct mem_obj *o = mem_find(ms, res, ns, name);
+    struct mem_doc *d = o ? mem_doc_ref(o->doc) : NULL;
+    pthread_mutex_unlock(&ms->mu);
+    if (!d)
+        return not_found(e, res, name);
+    *out = mem_doc_json(d);
+    mem_doc_unref(d);
+    return *out ? 0 : err_set(e, -ENOMEM, "out of memory");
+}
+
+static int mem_create(struct store *st, const struct api_resource *res, const char *ns,
+                      const json_t *obj, const struct store_write_opts *o, json_t **out,
+                      struct err *e)
+{
+    struct mem_store *ms = mem_of(st);
+    if (!resource_served(ms, res, e))
+        return -ENOENT;
+    pthread_mutex_lock(&ms->mu);
+    return write_done(ms, mem_create_locked(ms, res, ns, obj, o, out, e));
+}
+
+static int mem_update(struct store *st, const struct api_resource *res, const char *ns,
+                      const json_t *obj, const struct store_write_opts *o, json_t **out,
+                      struct err *e)
+{
+    struct mem_store *ms = mem_of(st);
+    if (!resource_served(ms, res, e))
+        return -ENOENT;
+    json_t *copy = json_deep_copy(obj);
+    if (!copy)
+        return err_set(e, -ENOMEM, "out of memory");
+    pthread_mutex_lock(&ms->mu);
+    return write_done(ms, mem_update_locked(ms, res, ns, copy, o, out, e));
+}
+
+static int mem_patch(struct store *st, const struct api_resource *res, const char *ns,
+                     const char *name, enum store_patch_type type, const json_t *patch,
+                     const struct store_write_opts *o, json_t **out, struct err *e)
+{
+    struct mem_store *ms = mem_of(st);
+    if (!resource_served(ms, res, e))
+        return -ENOENT;
+    pthread_mutex_lock(&ms->mu);
+    return write_done(ms, mem_patch_locked(ms, res, ns, name, type, patch, o, out, e));
+}
+
+static int mem_remove(struct store *st, const struct api_resource *res, const char *ns,
+                      const char *name, const struct store_delete_opts *o, json_t **out,
+                      struct err *e)
+{
+    struct mem_store *ms = mem_of(st);
+    if (!resource_served(ms, res, e))
+        return -ENOENT;
+    pthread_mutex_lock(&ms->mu);
+    return write_done(ms, mem_delete_locked(ms, res, ns, name, o, out, e));
+}
+
+static int mem_bind(struct store *st, const char *ns, const char *pod, const char *node,
+                    struct err *e)
+{
+    struct mem_store *ms = mem_of(st);
+    pthread_mutex_lock(&ms->mu);
+    return write_done(ms, mem_bind_locked(ms, ns, pod, node, e));
+}
+
+static void mem_destroy(struct store *st)
+{
+    struct mem_store *ms = mem_of(st);
+    for (size_t i = 0; i < ms->n_kinds; i++) {
+        struct mem_table *t = &ms->kinds[i]->objs;
+        for (size_t s = 0; s < t->cap; s++) {
+            struct mem_obj *o = t->slots[s].item;
+            if (o) {
+                mem_doc_unref(o->doc);
+                free(o->deps);
+                free(o);
+            }
+        }
+        mem_table_free(t);
+        free(ms->kinds[i]);
+    }
+    for (size_t s = 0; s < ms->ns_counts.cap; s++)
+        free(ms->ns_counts.slots[s].item);
+    mem_table_free(&ms->ns_counts);
+    mem_table_free(&ms->uids);
+    for (size_t i = 0; i < ms->ring_cap; i++)
+        event_release(&ms->ring[i]);
+    free(ms->ring);
+    free(ms->kinds);
+    mem_gc_free(ms);
+    api_registry_free(ms->base.registry);
+    pthread_cond_destroy(&ms->changed);
+    pthread_mutex_destroy(&ms->mu);
+    free(ms);
+}
+
+static const struct store_ops mem_ops = {
+    .name = "mem",
+    .get = mem_get,
+    .list = mem_list,
+    .create = mem_create,
+    .update = mem_update,
+    .patch = mem_patch,
+    .remove = mem_remove,
+    .bind = mem_bind,
+    .watch_open = mem_watch_open,
+    .watch_next = mem_watch_next,
+    .watch_cancel = mem_watch_cancel,
+    .watch_close = mem_watch_close,
+    .destroy = mem_destroy,
+};
+
+int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct err *e)
+{
+    *out = NULL;
+    if (!cfg || !cfg->now_ns)
+        return err_set(e, -EINVAL, "mem store: a clock (now_ns) is required");
+    struct mem_store *ms = calloc(1, sizeof *ms);
+    if (!ms)
+        return err_set(e, -ENOMEM, "out of memory");
+    ms->cfg = *cfg;
+    ms->ring_cap = cfg->history ? cfg->history : MEM_STORE_HISTORY_DEFAULT;
+    ms->ring = calloc(ms->ring_cap, sizeof *ms->ring);
+    ms->base.registry = api_registry_new();
+    ms->base.ops = &mem_ops;
+    ms->seq = cfg->seed;
+    pthread_mutex_init(&ms->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ms->changed, &ca);
+    pthread_condattr_destroy(&ca);
+    if (!ms->ring || !ms->base.registry) {
+        mem_destroy(&ms->base);
+        return err_set(e, -ENOMEM, "out of memory");
+    }
+    struct api_registry *reg = ms->base.registry;
+    ms->pods = api_registry_find(reg, "", "v1", "pods");
+    ms->namespaces = api_registry_find(reg, "", "v1", "namespaces");
+    ms->crds = api_registry_find(reg, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    *out = &ms->base;
+    return 0;
+}
+
+int mem_store_collect(struct store *st, size_t max, size_t *pending, struct err *e)
+{
+    struct mem_store *ms = mem_of(st);
+    pthread_mutex_lock(&ms->mu);
+    int rc = mem_gc_run(ms, max, e);
+    if (pending)
+        *pending = ms->work_n;
+    pthread_mutex_unlock(&ms->mu);
+    return rc;
+}
+
+void mem_store_compact(struct store *st)
+{
+    struct mem_store *ms = mem_of(st);
+    pthread_mutex_lock(&ms->mu);
+    uint64_t from = ms->compacted + 1;
+    if (ms->rv >= ms->ring_cap && from < ms->rv - ms->ring_cap + 1)
+        from = ms->rv - ms->ring_cap + 1;
+    for (uint64_t r = from; r <= ms->rv; r++)
+        event_release(&ms->ring[r % ms->ring_cap]);
+    ms->compacted = ms->rv;
+    pthread_mutex_unlock(&ms->mu);
+}
+
+uint64_t mem_store_revision(struct store *st)
+{
+    struct mem_store *ms = mem_of(st);
+    pthread_mutex_lock(&ms->mu);
+    uint64_t rv = ms->rv;
+    pthread_mutex_unlock(&ms->mu);
+    return rv;
+}

@@ -1,0 +1,183 @@
+/*
+ * Stored versions of objects (struct mem_doc): the compact JSON text and,
+ * beside it, what selectors and indexes read without parsing it (namespace,
+ * name, uid, labels, selectable fields, owner uids), all in one allocation
+ * so that a stored object costs one malloc beyond its text.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "store/mem_internal.h"
+
+/* The strings a doc copies, gathered before the one allocation. */
+struct doc_plan {
+    const char *ns, *name, *uid;
+    size_t n_labels, n_owners, n_fields;
+    const json_t *labels, *owners;
+    const char *fields[API_SELECTABLE_MAX];
+    char field_bufs[API_SELECTABLE_MAX][24];
+    size_t bytes;
+};
+
+static size_t plan_str(struct doc_plan *p, const char *s)
+{
+    size_t n = strlen(s ? s : "") + 1;
+    p->bytes += n;
+    return n;
+}
+
+static void doc_plan(struct doc_plan *p, const struct api_resource *res, const json_t *obj)
+{
+    memset(p, 0, sizeof *p);
+    const json_t *md = json_object_get(obj, "metadata");
+    p->ns = json_string_value(json_object_get(md, "namespace"));
+    p->name = json_string_value(json_object_get(md, "name"));
+    p->uid = json_string_value(json_object_get(md, "uid"));
+    plan_str(p, p->ns);
+    plan_str(p, p->name);
+    plan_str(p, p->uid);
+    p->labels = json_object_get(md, "labels");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)p->labels, k, v) {
+        if (!json_is_string(v))
+            continue;
+        plan_str(p, k);
+        plan_str(p, json_string_value(v));
+        p->n_labels++;
+    }
+    p->owners = json_object_get(md, "ownerReferences");
+    for (size_t i = 0; i < json_array_size(p->owners); i++) {
+        const char *u = json_string_value(json_object_get(json_array_get(p->owners, i), "uid"));
+        if (u) {
+            plan_str(p, u);
+            p->n_owners++;
+        }
+    }
+    for (size_t i = 0; res->selectable_fields[i]; i++) {
+        p->fields[i] = selector_field_value(obj, res->selectable_fields[i], p->field_bufs[i]);
+        plan_str(p, p->fields[i]);
+        p->n_fields++;
+    }
+}
+
+static const char *put_str(char **cursor, const char *s)
+{
+    size_t n = strlen(s ? s : "") + 1;
+    memcpy(*cursor, s ? s : "", n);
+    const char *at = *cursor;
+    *cursor += n;
+    return at;
+}
+
+struct mem_doc *mem_doc_new(const struct api_resource *res, const json_t *obj, uint64_t rv,
+                            struct store_blob *blob)
+{
+    struct doc_plan p;
+    doc_plan(&p, res, obj);
+    size_t ptrs = 2 * p.n_labels + p.n_fields + p.n_owners;
+    size_t head = sizeof(struct mem_doc);
+    head = (head + sizeof(char *) - 1) & ~(sizeof(char *) - 1);
+    struct mem_doc *d = malloc(head + ptrs * sizeof(char *) + p.bytes);
+    if (!d) {
+        store_blob_unref(blob);
+        return NULL;
+    }
+    const char **arr = (const char **)((char *)d + head);
+    char *cur = (char *)(arr + ptrs);
+    d->refs = 1;
+    d->res = res;
+    d->rv = rv;
+    d->blob = blob;
+    d->ns = put_str(&cur, p.ns);
+    d->name = put_str(&cur, p.name);
+    d->uid = put_str(&cur, p.uid);
+    d->labels = arr;
+    d->fields = arr + 2 * p.n_labels;
+    d->owners = d->fields + p.n_fields;
+    d->n_labels = (uint16_t)p.n_labels;
+    d->n_fields = (uint16_t)p.n_fields;
+    d->n_owners = (uint16_t)p.n_owners;
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)p.labels, k, v) {
+        if (!json_is_string(v))
+            continue;
+        d->labels[i++] = put_str(&cur, k);
+        d->labels[i++] = put_str(&cur, json_string_value(v));
+    }
+    for (size_t f = 0; f < p.n_fields; f++)
+        d->fields[f] = put_str(&cur, p.fields[f]);
+    size_t o = 0;
+    for (size_t j = 0; j < json_array_size(p.owners); j++) {
+        const char *u = json_string_value(json_object_get(json_array_get(p.owners, j), "uid"));
+        if (u)
+            d->owners[o++] = put_str(&cur, u);
+    }
+    d->deleting = json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp") != NULL;
+    d->foreground = meta_has_finalizer(obj, "foregroundDeletion");
+    d->orphan = meta_has_finalizer(obj, "orphan");
+    return d;
+}
+
+struct mem_doc *mem_doc_ref(struct mem_doc *d)
+{
+    if (d)
+        __atomic_add_fetch(&d->refs, 1, __ATOMIC_RELAXED);
+    return d;
+}
+
+void mem_doc_unref(struct mem_doc *d)
+{
+    if (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        store_blob_unref(d->blob);
+        free(d);
+    }
+}
+
+json_t *mem_doc_json(const struct mem_doc *d)
+{
+    return json_loadb(d->blob->data, d->blob->len, 0, NULL);
+}
+
+uint64_t mem_key_hash(const char *ns, const char *name)
+{
+    return mem_hash(name, mem_hash("/", mem_hash(ns ? ns : "", MEM_HASH_SEED)));
+}
+
+int mem_doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b)
+{
+    int c = strcmp(a->ns, b->ns);
+    return c ? c : strcmp(a->name, b->name);
+}
+
+static const char *doc_label(void *ctx, const char *key)
+{
+    const struct mem_doc *d = ctx;
+    for (size_t i = 0; i < d->n_labels; i++)
+        if (strcmp(d->labels[2 * i], key) == 0)
+            return d->labels[2 * i + 1];
+    return NULL;
+}
+
+static const char *doc_field(void *ctx, const char *field)
+{
+    const struct mem_doc *d = ctx;
+    if (strcmp(field, "metadata.name") == 0)
+        return d->name;
+    if (strcmp(field, "metadata.namespace") == 0)
+        return d->ns;
+    for (size_t i = 0; i < d->n_fields; i++)
+        if (strcmp(d->res->selectable_fields[i], field) == 0)
+            return d->fields[i];
+    return NULL;
+}
+
+bool mem_doc_matches(const struct mem_doc *d, const struct selector *ls,
+                     const struct field_selector *fs)
+{
+    return selector_match(ls, doc_label, (void *)d) &&
+           field_selector_match(fs, doc_field, (void *)d);
+}

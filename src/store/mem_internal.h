@@ -1,0 +1,205 @@
+/*
+ * Internals of the mem store, shared by its files and by no one else:
+ *
+ *   mem.c        the store itself: tables, reads, writes, commit
+ *   mem_doc.c    one stored version of an object: JSON text + index
+ *   mem_table.c  the open-addressing hash table every index uses
+ *   mem_list.c   list with selectors, paging and historical snapshots
+ *   mem_watch.c  watches over the history ring
+ *   mem_rules.c  what the API server does per kind (Pod, Namespace, CRD)
+ *   mem_gc.c     the collector: owners, foreground/orphan, namespaces, CRDs
+ *
+ * Every write takes the one store mutex, bumps the resourceVersion by one
+ * and appends exactly one event to the history ring, so an event's position
+ * in the ring is its resourceVersion.
+ */
+#ifndef GPUSLICE_STORE_MEM_INTERNAL_H
+#define GPUSLICE_STORE_MEM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/selector.h"
+#include "store/mem.h"
+
+/* --- hash table ----------------------------------------------------------- */
+
+struct mem_slot {
+    uint64_t hash;
+    void *item; /* NULL: empty */
+};
+
+struct mem_table {
+    struct mem_slot *slots;
+    size_t cap, n; /* cap a power of two, or 0 */
+};
+
+typedef bool (*mem_table_eq)(const void *item, const void *key);
+
+uint64_t mem_hash(const char *s, uint64_t h);
+#define MEM_HASH_SEED 14695981039346656037ull
+
+void *mem_table_find(const struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key);
+/* Makes room for n more items so that the next n inserts cannot fail. */
+int mem_table_reserve(struct mem_table *t, size_t n);
+/* Inserts item (no duplicate check); room must have been reserved. */
+void mem_table_insert(struct mem_table *t, uint64_t hash, void *item);
+/* Removes and returns the matching item, or NULL. */
+void *mem_table_remove(struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key);
+void mem_table_free(struct mem_table *t);
+
+/* --- documents ------------------------------------------------------------ */
+
+/* One version of one object: its JSON text and what indexes and selectors
+ * read, in a single allocation. Immutable once made; shared by the object
+ * table, the history ring and readers through refs. */
+struct mem_doc {
+    size_t refs; /* atomic */
+    const struct api_resource *res;
+    uint64_t rv;
+    struct store_blob *blob;
+    const char *ns; /* "" for cluster-scoped */
+    const char *name;
+    const char *uid;
+    const char **labels; /* n_labels key/value pairs */
+    const char **fields; /* the value of each res->selectable_fields ("" when absent) */
+    const char **owners; /* ownerReferences uids */
+    uint16_t n_labels, n_fields, n_owners;
+    bool deleting;   /* metadata.deletionTimestamp is set */
+    bool foreground; /* finalizer foregroundDeletion */
+    bool orphan;     /* finalizer orphan */
+    char strs[];
+};
+
+/* A document for obj (the object as stored, resourceVersion rv), taking
+ * over blob; NULL when out of memory (blob released). */
+struct mem_doc *mem_doc_new(const struct api_resource *res, const json_t *obj, uint64_t rv,
+                            struct store_blob *blob);
+struct mem_doc *mem_doc_ref(struct mem_doc *d);
+void mem_doc_unref(struct mem_doc *d);
+/* The object as JSON (new reference); NULL when out of memory. */
+json_t *mem_doc_json(const struct mem_doc *d);
+/* Hash and comparison of the (namespace, name) key. */
+uint64_t mem_key_hash(const char *ns, const char *name);
+int mem_doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b);
+/* Whether d matches the selectors (either may be NULL). */
+bool mem_doc_matches(const struct mem_doc *d, const struct selector *ls,
+                     const struct field_selector *fs);
+
+/* --- the store ------------------------------------------------------------ */
+
+/* A live object: its current version, and the live objects naming it in
+ * their ownerReferences. */
+struct mem_obj {
+    struct mem_doc *doc;
+    struct mem_obj **deps;
+    uint32_t n_deps, cap_deps;
+};
+
+struct mem_kind {
+    const struct api_resource *res;
+    struct mem_table objs; /* (ns, name) -> struct mem_obj */
+};
+
+struct mem_event {
+    enum store_event_type type;
+    struct mem_doc *cur;  /* the new state; for DELETED the last state at the deletion's rv */
+    struct mem_doc *prev; /* the state before, NULL for ADDED */
+};
+
+enum mem_work_type {
+    MEM_WORK_DEPENDENT,     /* key: a uid; check the owners of that object */
+    MEM_WORK_OWNER,         /* key: a uid; foreground or orphan deletion of that object */
+    MEM_WORK_NAMESPACE,     /* key: a namespace being deleted */
+    MEM_WORK_CRD,           /* key: a CRD being deleted */
+};
+
+struct mem_work {
+    enum mem_work_type type;
+    char *key;
+};
+
+struct mem_store {
+    struct store base;
+    struct mem_store_config cfg;
+    pthread_mutex_t mu;
+    pthread_cond_t changed; /* a new event, or a cancelled watch */
+    uint64_t rv;            /* the last write's */
+    uint64_t compacted;     /* events up to here are gone */
+    struct mem_event *ring; /* the event of rv r is ring[r % ring_cap] */
+    size_t ring_cap;
+    struct mem_kind **kinds;
+    size_t n_kinds, cap_kinds;
+    struct mem_table uids;      /* uid -> struct mem_obj */
+    struct mem_table ns_counts; /* namespace -> struct mem_ns_count */
+    uint64_t seq;               /* uids and generated names */
+    struct mem_work *work;      /* the collector's queue */
+    size_t work_head, work_n, work_cap;
+    bool collecting;            /* the collector is running (no re-entry) */
+    const struct api_resource *namespaces, *crds, *pods;
+};
+
+struct mem_ns_count {
+    size_t n;
+    char ns[];
+};
+
+static inline struct mem_store *mem_of(struct store *st)
+{
+    return (struct mem_store *)st;
+}
+
+/* The table of res, created on first use; NULL when out of memory. */
+struct mem_kind *mem_kind_of(struct mem_store *ms, const struct api_resource *res);
+/* The live object, or NULL. */
+struct mem_obj *mem_find(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                         const char *name);
+struct mem_obj *mem_find_uid(struct mem_store *ms, const char *uid);
+/* Objects left in a namespace. */
+size_t mem_ns_count(struct mem_store *ms, const char *ns);
+/* The current time as the store's clock gives it. */
+int64_t mem_now(struct mem_store *ms);
+
+/* Writes under the lock, as the public calls do but with the object already
+ * owned: obj is consumed. dry_run, subresource and preconditions as in
+ * store.h. *out (if not NULL) gets the result. */
+int mem_update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                      json_t *obj, const struct store_write_opts *o, json_t **out,
+                      struct err *e);
+int mem_delete_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                      const char *name, const struct store_delete_opts *o, json_t **out,
+                      struct err *e);
+
+/* The list and watch halves (mem_list.c, mem_watch.c). */
+int mem_list(struct store *st, const struct api_resource *res, const char *ns,
+             const struct store_list_opts *o, json_t **out, struct err *e);
+int mem_watch_open(struct store *st, const struct api_resource *res, const char *ns,
+                   const struct store_watch_opts *o, struct store_watch **out, struct err *e);
+int mem_watch_next(struct store_watch *w, int timeout_ms, struct store_event *ev,
+                   struct err *e);
+void mem_watch_cancel(struct store_watch *w);
+void mem_watch_close(struct store_watch *w);
+/* Parses a resourceVersion: -EBADMSG naming what when it is not a number. */
+int mem_parse_rv(const char *s, const char *what, uint64_t *rv, struct err *e);
+
+/* Per-kind rules (mem_rules.c). create: obj is the candidate with metadata
+ * stamped; update: obj is the candidate built from old. */
+int mem_rules_create(struct mem_store *ms, const struct api_resource *res, json_t *obj,
+                     struct err *e);
+int mem_rules_update(struct mem_store *ms, const struct api_resource *res, const json_t *old,
+                     json_t *obj, enum store_subresource sub, struct err *e);
+/* Whether an object marked for deletion may now go: no finalizers left (for
+ * namespaces, no spec.finalizers either) and no grace period pending. */
+bool mem_rules_may_remove(const struct api_resource *res, const json_t *obj);
+
+/* The collector (mem_gc.c). */
+int mem_gc_enqueue(struct mem_store *ms, enum mem_work_type type, const char *key);
+/* Called by commit when an object was written: removed is true for a
+ * removal; prev and cur are the versions before and after. */
+void mem_gc_observe(struct mem_store *ms, struct mem_obj *obj, const struct mem_doc *prev,
+                    const struct mem_doc *cur, bool removed);
+int mem_gc_run(struct mem_store *ms, size_t max, struct err *e);
+void mem_gc_free(struct mem_store *ms);
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * List for the mem store: selectors, limit/continue, and lists as of a past
+ * resourceVersion.
+ *
+ * Every page of a paged list is served as of the resourceVersion of the
+ * first page, as etcd does: the current objects, with the changes made
+ * since then undone from the history ring (each event keeps the version it
+ * replaced). When the ring no longer reaches back that far the list is
+ * Expired (410), and the client starts over. The continue token is
+ * base64url JSON {"v","rv","start"}, start being the last key returned.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/mem_internal.h"
+
+#define TOKEN_MAX 1024
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url without padding; out has room for 4 * ceil(len / 3) + 1. */
+static void b64_encode(const unsigned char *in, size_t len, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = b64[(v >> 18) & 63];
+        out[o++] = b64[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = b64[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = b64[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static int b64_value(char c)
+{
+    const char *p = c ? strchr(b64, c) : NULL;
+    if (!p && (c == '+' || c == '/'))
+        return c == '+' ? 62 : 63; /* tolerate the standard alphabet */
+    return p ? (int)(p - b64) : -1;
+}
+
+/* Decodes into out (cap bytes); -1 when malformed or too long. */
+static int b64_decode(const char *in, unsigned char *out, size_t cap, size_t *len)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (; *in && *in != '='; in++) {
+        int v = b64_value(*in);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= cap)
+                return -1;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *len = o;
+    return 0;
+}
+
+static char *token_encode(uint64_t rv, const struct mem_doc *last)
+{
+    json_t *t = json_pack("{s:s, s:I, s:s++}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rv,
+                          "start", last->ns, "/", last->name);
+    char *text = t ? json_dumps(t, JSON_COMPACT) : NULL;
+    json_decref(t);
+    if (!text)
+        return NULL;
+    size_t len = strlen(text);
+    char *out = malloc(4 * (len / 3 + 1) + 1);
+    if (out)
+        b64_encode((const unsigned char *)text, len, out);
+    free(text);
+    return out;
+}
+
+struct cursor {
+    uint64_t rv;
+    char ns[256], name[256];
+};
+
+static int token_decode(const char *tok, struct cursor *c, struct err *e)
+{
+    unsigned char raw[TOKEN_MAX];
+    size_t len;
+    if (strlen(tok) > TOKEN_MAX || b64_decode(tok, raw, sizeof raw - 1, &len) != 0)
+        goto bad;
+    json_t *t = json_loadb((const char *)raw, len, 0, NULL);
+    const json_t *rv = json_object_get(t, "rv");
+    const char *start = json_string_value(json_object_get(t, "start"));
+    const char *slash = start ? strchr(start, '/') : NULL;
+    bool ok = json_is_integer(rv) && json_integer_value(rv) >= 0 && slash &&
+              (size_t)(slash - start) < sizeof c->ns && strlen(slash + 1) < sizeof c->name;
+    if (ok) {
+        c->rv = (uint64_t)json_integer_value(rv);
+        snprintf(c->ns, sizeof c->ns, "%.*s", (int)(slash - start), start);
+        snprintf(c->name, sizeof c->name, "%s", slash + 1);
+    }
+    json_decref(t);
+    if (ok)
+        return 0;
+bad:
+    return err_set(e, -EBADMSG, "continue key is not valid: \"%.64s\"", tok);
+}
+
+/* --- snapshots -------------------------------------------------------------- */
+
+struct docs {
+    struct mem_doc **v;
+    size_t n, cap;
+};
+
+static int docs_push(struct docs *d, struct mem_doc *doc)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 64;
+        struct mem_doc **v = realloc(d->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        d->v = v;
+        d->cap = cap;
+    }
+    d->v[d->n++] = mem_doc_ref(doc);
+    return 0;
+}
+
+static void docs_free(struct docs *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        mem_doc_unref(d->v[i]);
+    free(d->v);
+}
+
+/* The version of a key at the snapshot, found walking the ring back. */
+struct past {
+    const char *ns, *name;
+    struct mem_doc *doc; /* NULL: absent at the snapshot */
+};
+
+static bool past_eq(const void *item, const void *key)
+{
+    const struct past *p = item;
+    const struct past *k = key;
+    return strcmp(p->name, k->name) == 0 && strcmp(p->ns, k->ns) == 0;
+}
+
+static bool in_scope(const struct mem_doc *d, const struct api_resource *res, const char *ns)
+{
+    return d->res == res && (!ns || strcmp(d->ns, ns) == 0);
+}
+
+/* The objects of res in ns as of rv `at` (at <= ms->rv, at >= compacted),
+ * into out (references). Called with the lock held. */
+static int snapshot(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                    uint64_t at, struct docs *out)
+{
+    struct mem_table past = {0};
+    struct past *pasts = NULL;
+    size_t n_past = 0;
+    int rc = 0;
+    if (at < ms->rv) {
+        pasts = calloc(ms->rv - at, sizeof *pasts);
+        if (!pasts || mem_table_reserve(&past, ms->rv - at) != 0)
+            rc = -ENOMEM;
+        for (uint64_t r = ms->rv; rc == 0 && r > at; r--) {
+            const struct mem_event *ev = &ms->ring[r % ms->ring_cap];
+            if (!in_scope(ev->cur, res, ns))
+                continue;
+            struct past key = {ev->cur->ns, ev->cur->name, NULL};
+            uint64_t h = mem_key_hash(key.ns, key.name);
+            struct past *p = mem_table_find(&past, h, past_eq, &key);
+            if (!p) {
+                p = &pasts[n_past++];
+                *p = key;
+                mem_table_insert(&past, h, p);
+            }
+            p->doc = ev->prev; /* older events overwrite: the oldest wins */
+        }
+    }
+    struct mem_kind *k = NULL;
+    for (size_t i = 0; i < ms->n_kinds && !k; i++)
+        if (ms->kinds[i]->res == res)
+            k = ms->kinds[i];
+    for (size_t s = 0; rc == 0 && k && s < k->objs.cap; s++) {
+        const struct mem_obj *o = k->objs.slots[s].item;
+        if (!o || (ns && strcmp(o->doc->ns, ns) != 0))
+            continue;
+        struct past key = {o->doc->ns, o->doc->name, NULL};
+        if (n_past && mem_table_find(&past, mem_key_hash(key.ns, key.name), past_eq, &key))
+            continue;
+        rc = docs_push(out, o->doc);
+    }
+    for (size_t i = 0; rc == 0 && i < n_past; i++)
+        if (pasts[i].doc)
+            rc = docs_push(out, pasts[i].doc);
+    mem_table_free(&past);
+    free(pasts);
+    return rc;
+}
+
+static int doc_cmp(const void *a, const void *b)
+{
+    return mem_doc_key_cmp(*(const struct mem_doc *const *)a, *(const struct mem_doc *const *)b);
+}
+
+static bool after_cursor(const struct mem_doc *d, const struct cursor *c)
+{
+    int cmp = strcmp(d->ns, c->ns);
+    return cmp > 0 || (cmp == 0 && strcmp(d->name, c->name) > 0);
+}
+
+/* Which resourceVersion to list at, under the lock. */
+static int list_at(struct mem_store *ms, const struct store_list_opts *o, const struct cursor *c,
+                   uint64_t *at, struct err *e)
+{
+    if (c) {
+        if (c->rv < ms->compacted)
+            return err_set(e, -EKEYEXPIRED, "The provided continue parameter is too old to display "
+                           "a consistent list result. You can start a new list without the "
+                           "continue parameter, or use the continue value from the response to "
+                           "get a consistent list result.");
+        *at = c->rv <= ms->rv ? c->rv : ms->rv;
+        return 0;
+    }
+    *at = ms->rv;
+    const char *rvs = o->resource_version;
+    if (!rvs || !*rvs || (strcmp(rvs, "0") == 0 && !o->exact))
+        return 0;
+    uint64_t want;
+    if (mem_parse_rv(rvs, "resourceVersion", &want, e) != 0)
+        return -EBADMSG;
+    if (want > ms->rv)
+        return err_set(e, -ETIMEDOUT, "Too large resource version: %" PRIu64 ", current resource "
+                       "version: %" PRIu64, want, ms->rv);
+    if (!o->exact)
+        return 0;
+    if (want < ms->compacted)
+        return err_set(e, -EKEYEXPIRED, "The resourceVersion for the provided list is too old.");
+    *at = want;
+    return 0;
+}
+
+static json_t *list_document(const struct api_resource *res, uint64_t at, const char *token,
+                             size_t remaining, bool count_remaining)
+{
+    char rvs[24];
+    snprintf(rvs, sizeof rvs, "%" PRIu64, at);
+    json_t *md = json_pack("{s:s}", "resourceVersion", rvs);
+    if (md && token) {
+        json_object_set_new(md, "continue", json_string(token));
+        if (count_remaining)
+            json_object_set_new(md, "remainingItemCount", json_integer((json_int_t)remaining));
+    }
+    return json_pack("{s:s, s:s, s:o, s:[]}", "kind", res->list_kind, "apiVersion",
+                     res->api_version, "metadata", md, "items");
+}
+
+int mem_list(struct store *st, const struct api_resource *res, const char *ns,
+             const struct store_list_opts *o, json_t **out, struct err *e)
+{
+    struct mem_store *ms = mem_of(st);
+    struct selector *ls = NULL;
+    struct field_selector *fs = NULL;
+    struct cursor cur;
+    struct docs docs = {0};
+    char *token = NULL;
+    json_t *list = NULL;
+    uint64_t at = 0;
+    if (ns && !*ns)
+        ns = NULL;
+    if (!res->namespaced)
+        ns = NULL;
+    int rc = selector_parse(o->label_selector, &ls, e);
+    if (rc == 0)
+        rc = field_selector_parse(o->field_selector, res, &fs, e);
+    if (rc == 0 && o->continue_token && *o->continue_token) {
+        if (o->resource_version && *o->resource_version)
+            rc = err_set(e, -EBADMSG, "specifying resource version is not allowed when using "
+                         "continue");
+        else
+            rc = token_decode(o->continue_token, &cur, e);
+    }
+    bool paging = rc == 0 && o->continue_token && *o->continue_token;
+    if (rc == 0) {
+        pthread_mutex_lock(&ms->mu);
+        rc = list_at(ms, o, paging ? &cur : NULL, &at, e);
+        if (rc == 0 && snapshot(ms, res, ns, at, &docs) != 0)
+            rc = err_set(e, -ENOMEM, "out of memory");
+        pthread_mutex_unlock(&ms->mu);
+    }
+    /* Filter, order, and cut the page outside the lock: the documents are
+     * immutable. */
+    size_t kept = 0;
+    for (size_t i = 0; rc == 0 && i < docs.n; i++) {
+        if ((paging && !after_cursor(docs.v[i], &cur)) || !mem_doc_matches(docs.v[i], ls, fs)) {
+            mem_doc_unref(docs.v[i]);
+            continue;
+        }
+        docs.v[kept++] = docs.v[i];
+    }
+    if (rc == 0)
+        docs.n = kept;
+    if (rc == 0)
+        qsort(docs.v, docs.n, sizeof *docs.v, doc_cmp);
+    size_t page = rc == 0 && o->limit && o->limit < docs.n ? o->limit : docs.n;
+    if (rc == 0 && page < docs.n && !(token = token_encode(at, docs.v[page - 1])))
+        rc = err_set(e, -ENOMEM, "out of memory");
+    if (rc == 0) {
+        bool filtered = !selector_empty(ls) || !field_selector_empty(fs);
+        list = list_document(res, at, token, docs.n - page, !filtered);
+        if (!list)
+            rc = err_set(e, -ENOMEM, "out of memory");
+    }
+    json_t *items = json_object_get(list, "items");
+    for (size_t i = 0; rc == 0 && i < page; i++)
+        if (json_array_append_new(items, mem_doc_json(docs.v[i])) != 0)
+            rc = err_set(e, -ENOMEM, "out of memory");
+    docs_free(&docs);
+    free(token);
+    selector_free(ls);
+    field_selector_free(fs);
+    if (rc != 0) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}

@@ -1,0 +1,420 @@
+/*
+ * What the API server does per kind beyond the generic rules, where
+ * gpuslice depends on it:
+ *
+ * - Pod: created Pending, with the PodScheduled=False/SchedulingGated
+ *   condition while it has scheduling gates (a gated pod may not name a
+ *   node); the spec is immutable after creation except container images,
+ *   activeDeadlineSeconds, additions to tolerations, removal of scheduling
+ *   gates and, while gated, additions to nodeSelector and to the required
+ *   node affinity terms (the preferred terms may change freely).
+ * - Namespace: labelled kubernetes.io/metadata.name, created Active with the
+ *   "kubernetes" spec finalizer that the collector removes once it is empty
+ *   (the API server's /finalize subresource is folded into updates that may
+ *   only remove spec finalizers).
+ * - CustomResourceDefinition: its versions are served as soon as it is
+ *   created (status says NamesAccepted and Established), and it carries the
+ *   customresourcecleanup finalizer so that its objects go first.
+ * - Resources with a status subresource drop the status given on create,
+ *   except Node (a kubelet registers a node with its status).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "store/mem_internal.h"
+
+#define CRD_CLEANUP "customresourcecleanup.apiextensions.k8s.io"
+#define NS_FINALIZER "kubernetes"
+
+static bool is_core_kind(const struct api_resource *res, const char *kind)
+{
+    return res->group[0] == '\0' && strcmp(res->kind, kind) == 0;
+}
+
+static json_t *object_member(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_object(v)) {
+        v = json_object();
+        json_object_set_new(obj, key, v);
+    }
+    return v;
+}
+
+static void default_member(json_t *obj, const char *key, json_t *value)
+{
+    if (!json_object_get(obj, key))
+        json_object_set_new(obj, key, value);
+    else
+        json_decref(value);
+}
+
+/* --- Pod ------------------------------------------------------------------ */
+
+static int check_containers(const json_t *spec, const char *list, bool required, struct err *e)
+{
+    const json_t *cs = json_object_get(spec, list);
+    if (required && json_array_size(cs) == 0)
+        return err_set(e, -EINVAL, "spec.%s: Required value", list);
+    if (cs && !json_is_array(cs))
+        return err_set(e, -EINVAL, "spec.%s: Invalid value: must be a list", list);
+    for (size_t i = 0; i < json_array_size(cs); i++) {
+        const json_t *c = json_array_get(cs, i);
+        const char *name = json_string_value(json_object_get(c, "name"));
+        char field[64];
+        snprintf(field, sizeof field, "spec.%s[%zu].name", list, i);
+        if (!name)
+            return err_set(e, -EINVAL, "%s: Required value", field);
+        if (meta_check_label_name(name, field, e) != 0)
+            return -EINVAL;
+        const char *image = json_string_value(json_object_get(c, "image"));
+        if (!image || !*image)
+            return err_set(e, -EINVAL, "spec.%s[%zu].image: Required value", list, i);
+    }
+    return 0;
+}
+
+/* Container names are unique across init containers and containers. */
+static int check_unique_names(const json_t *spec, struct err *e)
+{
+    static const char *const lists[] = {"initContainers", "containers"};
+    for (size_t l = 0; l < 2; l++) {
+        const json_t *cs = json_object_get(spec, lists[l]);
+        for (size_t i = 0; i < json_array_size(cs); i++) {
+            const char *name = json_string_value(json_object_get(json_array_get(cs, i), "name"));
+            for (size_t m = 0; m <= l; m++) {
+                const json_t *other = json_object_get(spec, lists[m]);
+                size_t upto = m == l ? i : json_array_size(other);
+                for (size_t j = 0; j < upto; j++) {
+                    const char *n =
+                        json_string_value(json_object_get(json_array_get(other, j), "name"));
+                    if (n && name && strcmp(n, name) == 0)
+                        return err_set(e, -EINVAL, "spec.%s[%zu].name: Duplicate value: \"%s\"",
+                                       lists[l], i, name);
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_gates(const json_t *spec, struct err *e)
+{
+    const json_t *gates = json_object_get(spec, "schedulingGates");
+    if (gates && !json_is_array(gates))
+        return err_set(e, -EINVAL, "spec.schedulingGates: Invalid value: must be a list");
+    for (size_t i = 0; i < json_array_size(gates); i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(gates, i), "name"));
+        char field[64];
+        snprintf(field, sizeof field, "spec.schedulingGates[%zu].name", i);
+        if (!name)
+            return err_set(e, -EINVAL, "%s: Required value", field);
+        if (meta_check_qualified_name(name, field, e) != 0)
+            return -EINVAL;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(name, json_string_value(json_object_get(json_array_get(gates, j), "name"))))
+                return err_set(e, -EINVAL, "%s: Duplicate value: \"%s\"", field, name);
+    }
+    const char *node = json_string_value(json_object_get(spec, "nodeName"));
+    if (json_array_size(gates) > 0 && node && *node)
+        return err_set(e, -EINVAL, "spec.nodeName: Forbidden: cannot be set until all "
+                       "schedulingGates have been cleared");
+    return 0;
+}
+
+static int pod_check_spec(const json_t *spec, struct err *e)
+{
+    if (!json_is_object(spec))
+        return err_set(e, -EINVAL, "spec: Required value");
+    if (check_containers(spec, "containers", true, e) ||
+        check_containers(spec, "initContainers", false, e) || check_unique_names(spec, e) ||
+        check_gates(spec, e) ||
+        meta_check_labels(json_object_get(spec, "nodeSelector"), "spec.nodeSelector", e))
+        return -EINVAL;
+    return 0;
+}
+
+static int pod_create(struct mem_store *ms, json_t *pod, struct err *e)
+{
+    json_t *spec = json_object_get(pod, "spec");
+    if (pod_check_spec(spec, e) != 0)
+        return -EINVAL;
+    default_member(spec, "restartPolicy", json_string("Always"));
+    default_member(spec, "terminationGracePeriodSeconds", json_integer(30));
+    default_member(spec, "dnsPolicy", json_string("ClusterFirst"));
+    default_member(spec, "schedulerName", json_string("default-scheduler"));
+    json_t *status = json_object();
+    json_object_set_new(pod, "status", status);
+    json_object_set_new(status, "phase", json_string("Pending"));
+    if (json_array_size(json_object_get(spec, "schedulingGates")) > 0) {
+        char t[META_TIME_LEN];
+        meta_format_time(mem_now(ms), t);
+        json_object_set_new(status, "conditions",
+                            json_pack("[{s:s, s:s, s:s, s:s, s:n, s:s}]", "type", "PodScheduled",
+                                      "status", "False", "reason", "SchedulingGated", "message",
+                                      "Scheduling is blocked due to non-empty scheduling gates",
+                                      "lastProbeTime", "lastTransitionTime", t));
+    }
+    return 0;
+}
+
+static bool list_has(const json_t *list, const json_t *v)
+{
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (json_equal(json_array_get(list, i), v))
+            return true;
+    return false;
+}
+
+/* Equal, where absent and empty count as the same. */
+static bool same_or_absent(const json_t *a, const json_t *b)
+{
+    bool a_empty = !a || json_is_null(a) || (json_is_object(a) && json_object_size(a) == 0);
+    bool b_empty = !b || json_is_null(b) || (json_is_object(b) && json_object_size(b) == 0);
+    return (a_empty && b_empty) || (a && b && json_equal(a, b));
+}
+
+static int gates_only_removed(const json_t *old, const json_t *cur, struct err *e)
+{
+    const json_t *og = json_object_get(old, "schedulingGates");
+    const json_t *ng = json_object_get(cur, "schedulingGates");
+    for (size_t i = 0; i < json_array_size(ng); i++)
+        if (!list_has(og, json_array_get(ng, i)))
+            return err_set(e, -EINVAL, "spec.schedulingGates: Forbidden: only deletion is "
+                           "allowed, but found new scheduling gate '%s'",
+                           json_string_value(json_object_get(json_array_get(ng, i), "name")));
+    return 0;
+}
+
+static int node_selector_only_added(const json_t *old, const json_t *cur, bool gated,
+                                    struct err *e)
+{
+    const json_t *os = json_object_get(old, "nodeSelector");
+    const json_t *ns = json_object_get(cur, "nodeSelector");
+    if (!gated)
+        return same_or_absent(os, ns) ? 0
+                                      : err_set(e, -EINVAL, "spec.nodeSelector: Forbidden: may "
+                                                "only be changed while the pod has scheduling "
+                                                "gates");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)os, k, v) {
+        if (!json_equal(v, json_object_get(ns, k)))
+            return err_set(e, -EINVAL, "spec.nodeSelector: Invalid value: \"%s\": only "
+                           "additions to spec.nodeSelector are allowed (no mutations or "
+                           "deletions)", k);
+    }
+    return 0;
+}
+
+#define REQUIRED_TERMS "requiredDuringSchedulingIgnoredDuringExecution"
+
+/* Each old term's requirements must all be kept in the same term. */
+static bool terms_tightened(const json_t *old, const json_t *cur)
+{
+    const json_t *ot = json_object_get(old, "nodeSelectorTerms");
+    const json_t *nt = json_object_get(cur, "nodeSelectorTerms");
+    if (json_array_size(ot) == 0)
+        return true;
+    if (json_array_size(ot) != json_array_size(nt))
+        return false;
+    for (size_t i = 0; i < json_array_size(ot); i++) {
+        static const char *const parts[] = {"matchExpressions", "matchFields"};
+        for (size_t p = 0; p < 2; p++) {
+            const json_t *oe = json_object_get(json_array_get(ot, i), parts[p]);
+            const json_t *ne = json_object_get(json_array_get(nt, i), parts[p]);
+            for (size_t j = 0; j < json_array_size(oe); j++)
+                if (!list_has(ne, json_array_get(oe, j)))
+                    return false;
+        }
+    }
+    return true;
+}
+
+static int affinity_only_tightened(const json_t *old, const json_t *cur, bool gated,
+                                   struct err *e)
+{
+    const json_t *oa = json_object_get(json_object_get(old, "affinity"), "nodeAffinity");
+    const json_t *na = json_object_get(json_object_get(cur, "affinity"), "nodeAffinity");
+    const json_t *oreq = json_object_get(oa, REQUIRED_TERMS);
+    const json_t *nreq = json_object_get(na, REQUIRED_TERMS);
+    if (!gated)
+        return same_or_absent(oa, na) ? 0 : err_set(e, -EINVAL, "spec.affinity.nodeAffinity: Forbidden: may only "
+                                  "be changed while the pod has scheduling gates");
+    if (oreq && !terms_tightened(oreq, nreq ? nreq : json_object()))
+        return err_set(e, -EINVAL, "spec.affinity.nodeAffinity." REQUIRED_TERMS ": Invalid "
+                       "value: only additions of nodeSelectorRequirements to spec.affinity."
+                       "nodeAffinity." REQUIRED_TERMS ".nodeSelectorTerms[*].matchExpressions "
+                       "are allowed (no mutations or deletions)");
+    return 0;
+}
+
+static int tolerations_only_added(const json_t *old, const json_t *cur, struct err *e)
+{
+    const json_t *ot = json_object_get(old, "tolerations");
+    const json_t *nt = json_object_get(cur, "tolerations");
+    for (size_t i = 0; i < json_array_size(ot); i++)
+        if (!list_has(nt, json_array_get(ot, i)))
+            return err_set(e, -EINVAL, "spec.tolerations: Forbidden: existing toleration can not "
+                           "be modified except its tolerationSeconds");
+    return 0;
+}
+
+/* Removes from a copy of spec the fields that may change, so that what is
+ * left must be equal. */
+static void strip_mutable(json_t *spec)
+{
+    static const char *const keys[] = {"activeDeadlineSeconds", "tolerations", "schedulingGates",
+                                       "nodeSelector"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        json_object_del(spec, keys[i]);
+    json_t *aff = json_object_get(spec, "affinity");
+    json_object_del(aff, "nodeAffinity");
+    if (json_is_object(aff) && json_object_size(aff) == 0)
+        json_object_del(spec, "affinity");
+    static const char *const lists[] = {"containers", "initContainers"};
+    for (size_t l = 0; l < 2; l++) {
+        json_t *cs = json_object_get(spec, lists[l]);
+        for (size_t i = 0; i < json_array_size(cs); i++)
+            json_object_del(json_array_get(cs, i), "image");
+    }
+}
+
+static int pod_update(const json_t *old_pod, const json_t *pod, struct err *e)
+{
+    const json_t *old = json_object_get(old_pod, "spec");
+    const json_t *cur = json_object_get(pod, "spec");
+    if (!json_is_object(cur))
+        return err_set(e, -EINVAL, "spec: Required value");
+    bool gated = json_array_size(json_object_get(old, "schedulingGates")) > 0;
+    if (gates_only_removed(old, cur, e) || node_selector_only_added(old, cur, gated, e) ||
+        affinity_only_tightened(old, cur, gated, e) || tolerations_only_added(old, cur, e) ||
+        pod_check_spec(cur, e))
+        return -EINVAL;
+    json_t *a = json_deep_copy(old), *b = json_deep_copy(cur);
+    strip_mutable(a);
+    strip_mutable(b);
+    bool equal = json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    if (!equal)
+        return err_set(e, -EINVAL, "spec: Forbidden: pod updates may not change fields other than "
+                       "`spec.containers[*].image`, `spec.initContainers[*].image`, "
+                       "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to "
+                       "existing tolerations), `spec.schedulingGates` (only removals), and while "
+                       "gated `spec.nodeSelector` and `spec.affinity.nodeAffinity` (only "
+                       "additions)");
+    return 0;
+}
+
+/* --- Namespace ---------------------------------------------------------------- */
+
+static void namespace_label(json_t *ns)
+{
+    json_t *md = meta_of(ns);
+    json_t *labels = object_member(md, "labels");
+    json_object_set_new(labels, "kubernetes.io/metadata.name",
+                        json_string(meta_name(ns) ? meta_name(ns) : ""));
+}
+
+static void namespace_create(json_t *ns)
+{
+    namespace_label(ns);
+    json_t *spec = object_member(ns, "spec");
+    default_member(spec, "finalizers", json_pack("[s]", NS_FINALIZER));
+    json_object_set_new(ns, "status", json_pack("{s:s}", "phase", "Active"));
+}
+
+static int namespace_update(const json_t *old, json_t *ns, struct err *e)
+{
+    namespace_label(ns);
+    const json_t *of = json_object_get(json_object_get(old, "spec"), "finalizers");
+    const json_t *nf = json_object_get(json_object_get(ns, "spec"), "finalizers");
+    for (size_t i = 0; i < json_array_size(nf); i++)
+        if (!list_has(of, json_array_get(nf, i)))
+            return err_set(e, -EINVAL, "spec.finalizers: Forbidden: spec finalizers may only be "
+                           "removed");
+    return 0;
+}
+
+/* --- CustomResourceDefinition ------------------------------------------------- */
+
+static int crd_register(struct mem_store *ms, const json_t *crd, struct err *e)
+{
+    struct err inner;
+    int rc = api_registry_add_crd(ms->base.registry, crd, &inner);
+    if (rc == -EINVAL)
+        return err_set(e, -EINVAL, "%s", inner.msg);
+    if (rc != 0)
+        return err_set(e, rc, "%s", inner.msg);
+    return 0;
+}
+
+static int crd_create(struct mem_store *ms, json_t *crd, struct err *e)
+{
+    if (crd_register(ms, crd, e) != 0)
+        return -EINVAL;
+    meta_add_finalizer(crd, CRD_CLEANUP);
+    const json_t *spec = json_object_get(crd, "spec");
+    json_t *stored = json_array();
+    const json_t *versions = json_object_get(spec, "versions");
+    for (size_t i = 0; i < json_array_size(versions); i++)
+        if (json_is_true(json_object_get(json_array_get(versions, i), "storage")))
+            json_array_append(stored, json_object_get(json_array_get(versions, i), "name"));
+    char t[META_TIME_LEN];
+    meta_format_time(mem_now(ms), t);
+    json_t *status = json_pack(
+        "{s:O, s:[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}], s:o}", "acceptedNames",
+        json_object_get(spec, "names"), "conditions", "type", "NamesAccepted", "status", "True",
+        "reason", "NoConflicts", "message", "no conflicts found", "lastTransitionTime", t, "type",
+        "Established", "status", "True", "reason", "InitialNamesAccepted", "message",
+        "the initial names have been accepted", "lastTransitionTime", t, "storedVersions",
+        stored);
+    if (status)
+        json_object_set_new(crd, "status", status);
+    return 0;
+}
+
+/* --- dispatch ---------------------------------------------------------------- */
+
+int mem_rules_create(struct mem_store *ms, const struct api_resource *res, json_t *obj,
+                     struct err *e)
+{
+    if (res->has_status && !is_core_kind(res, "Node"))
+        json_object_del(obj, "status");
+    if (res == ms->pods)
+        return pod_create(ms, obj, e);
+    if (res == ms->namespaces)
+        namespace_create(obj);
+    if (res == ms->crds)
+        return crd_create(ms, obj, e);
+    return 0;
+}
+
+int mem_rules_update(struct mem_store *ms, const struct api_resource *res, const json_t *old,
+                     json_t *obj, enum store_subresource sub, struct err *e)
+{
+    if (sub == STORE_STATUS)
+        return 0;
+    if (res == ms->pods)
+        return pod_update(old, obj, e);
+    if (res == ms->namespaces)
+        return namespace_update(old, obj, e);
+    if (res == ms->crds && !json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp"))
+        return crd_register(ms, obj, e);
+    return 0;
+}
+
+bool mem_rules_may_remove(const struct api_resource *res, const json_t *obj)
+{
+    const json_t *md = json_object_get(obj, "metadata");
+    if (json_array_size(json_object_get(md, "finalizers")) > 0)
+        return false;
+    if (json_integer_value(json_object_get(md, "deletionGracePeriodSeconds")) > 0)
+        return false;
+    if (is_core_kind(res, "Namespace") &&
+        json_array_size(json_object_get(json_object_get(obj, "spec"), "finalizers")) > 0)
+        return false;
+    return true;
+}

@@ -1,0 +1,286 @@
+/*
+ * Watches for the mem store: each watch is a cursor into the history ring.
+ *
+ * A watch from "", "0" or no resourceVersion first replays the current
+ * objects as ADDED (taken at open), then follows the ring from there. A
+ * watch from a resourceVersion follows the ring from the event after it;
+ * when the ring no longer holds that event (compaction, or a watcher so slow
+ * that the ring wrapped past it) the watch ends with -EKEYEXPIRED, as an
+ * etcd watch does. Selectors are applied to both sides of a change, so an
+ * object that stops matching arrives as DELETED and one that starts as
+ * ADDED. Bookmarks report the ring position when the events skipped by the
+ * selectors moved it and nothing else is ready.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/meta.h"
+#include "store/mem_internal.h"
+
+struct mem_watch {
+    struct store_watch base;
+    struct mem_store *ms;
+    const struct api_resource *res;
+    char *ns; /* NULL: every namespace */
+    struct selector *ls;
+    struct field_selector *fs;
+    bool bookmarks, want_raw;
+    uint64_t start;   /* the resourceVersion the watch started after */
+    uint64_t next;    /* the next ring event to look at */
+    uint64_t told;    /* the last resourceVersion the client was given */
+    struct mem_doc **initial;
+    size_t n_initial, i_initial;
+    int failed;       /* sticky error, 0 while the watch is healthy */
+    char failure[ERR_MSG_MAX];
+    bool cancelled;   /* guarded by the store mutex */
+};
+
+static bool doc_in_watch(const struct mem_watch *w, const struct mem_doc *d)
+{
+    return d && d->res == w->res && (!w->ns || strcmp(d->ns, w->ns) == 0) &&
+           mem_doc_matches(d, w->ls, w->fs);
+}
+
+static int collect_initial(struct mem_watch *w)
+{
+    struct mem_store *ms = w->ms;
+    struct mem_kind *k = NULL;
+    for (size_t i = 0; i < ms->n_kinds && !k; i++)
+        if (ms->kinds[i]->res == w->res)
+            k = ms->kinds[i];
+    if (!k || k->objs.n == 0)
+        return 0;
+    w->initial = calloc(k->objs.n, sizeof *w->initial);
+    if (!w->initial)
+        return -ENOMEM;
+    for (size_t s = 0; s < k->objs.cap; s++) {
+        struct mem_obj *o = k->objs.slots[s].item;
+        if (o && doc_in_watch(w, o->doc))
+            w->initial[w->n_initial++] = mem_doc_ref(o->doc);
+    }
+    return 0;
+}
+
+int mem_watch_open(struct store *st, const struct api_resource *res, const char *ns,
+                   const struct store_watch_opts *o, struct store_watch **out, struct err *e)
+{
+    struct mem_store *ms = mem_of(st);
+    if (api_registry_find(st->registry, res->group, res->version, res->plural) != res)
+        return err_set(e, -ENOENT, "the server could not find the requested resource (%s)",
+                       res->plural);
+    struct mem_watch *w = calloc(1, sizeof *w);
+    if (!w)
+        return err_set(e, -ENOMEM, "out of memory");
+    w->base.ops = st->ops;
+    w->ms = ms;
+    w->res = res;
+    w->bookmarks = o->bookmarks;
+    w->want_raw = o->want_raw;
+    int rc = 0;
+    if (res->namespaced && ns && *ns && !(w->ns = strdup(ns)))
+        rc = err_set(e, -ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = selector_parse(o->label_selector, &w->ls, e);
+    if (rc == 0)
+        rc = field_selector_parse(o->field_selector, res, &w->fs, e);
+    const char *rvs = o->resource_version;
+    bool replay = !rvs || !*rvs || strcmp(rvs, "0") == 0;
+    uint64_t from = 0;
+    if (rc == 0 && !replay)
+        rc = mem_parse_rv(rvs, "resourceVersion", &from, e);
+    if (rc != 0) {
+        mem_watch_close(&w->base);
+        return rc;
+    }
+    pthread_mutex_lock(&ms->mu);
+    if (replay) {
+        from = ms->rv;
+        if (collect_initial(w) != 0)
+            rc = err_set(e, -ENOMEM, "out of memory");
+    }
+    pthread_mutex_unlock(&ms->mu);
+    if (rc != 0) {
+        mem_watch_close(&w->base);
+        return rc;
+    }
+    w->start = w->told = from;
+    w->next = from + 1;
+    *out = &w->base;
+    return 0;
+}
+
+/* The ring event at w->next decides what this watch sees of it, if
+ * anything: *type and *doc (a reference) when there is something, and
+ * *retag when doc must carry the event's resourceVersion instead of its
+ * own (an object that left the selection). Called with the lock held. */
+static bool translate(const struct mem_watch *w, const struct mem_event *ev,
+                      enum store_event_type *type, struct mem_doc **doc, bool *retag)
+{
+    bool now = doc_in_watch(w, ev->cur);
+    bool before = ev->type == STORE_MODIFIED && doc_in_watch(w, ev->prev);
+    *retag = false;
+    switch (ev->type) {
+    case STORE_ADDED:
+    case STORE_DELETED:
+        if (!now)
+            return false;
+        *type = ev->type;
+        *doc = mem_doc_ref(ev->cur);
+        return true;
+    case STORE_MODIFIED:
+        if (!now && !before)
+            return false;
+        *type = now && before ? STORE_MODIFIED : now ? STORE_ADDED : STORE_DELETED;
+        *doc = mem_doc_ref(now ? ev->cur : ev->prev);
+        *retag = !now;
+        return true;
+    case STORE_BOOKMARK:
+        break;
+    }
+    return false;
+}
+
+/* Ends the watch: every later call returns the same error. */
+static int fail(struct mem_watch *w, int code, const char *msg, struct err *e)
+{
+    w->failed = code;
+    snprintf(w->failure, sizeof w->failure, "%s", msg);
+    return err_set(e, code, "%s", msg);
+}
+
+/* Builds the event for doc (consumed); rv_override when not 0 replaces its
+ * resourceVersion. */
+static int deliver(struct mem_watch *w, enum store_event_type type, struct mem_doc *doc,
+                   uint64_t rv_override, struct store_event *ev, struct err *e)
+{
+    ev->type = type;
+    if (w->want_raw && !rv_override) {
+        ev->raw = store_blob_ref(doc->blob);
+        mem_doc_unref(doc);
+        return 0;
+    }
+    json_t *obj = mem_doc_json(doc);
+    mem_doc_unref(doc);
+    if (obj && rv_override) {
+        char rvs[24];
+        snprintf(rvs, sizeof rvs, "%" PRIu64, rv_override);
+        json_object_set_new(meta_of(obj), "resourceVersion", json_string(rvs));
+    }
+    if (obj && w->want_raw) {
+        ev->raw = store_blob_dump(obj);
+        json_decref(obj);
+        obj = NULL;
+        if (!ev->raw)
+            return err_set(e, -ENOMEM, "out of memory");
+        return 0;
+    }
+    ev->object = obj;
+    return obj ? 0 : err_set(e, -ENOMEM, "out of memory");
+}
+
+static int bookmark(struct mem_watch *w, uint64_t rv, struct store_event *ev, struct err *e)
+{
+    char rvs[24];
+    snprintf(rvs, sizeof rvs, "%" PRIu64, rv);
+    json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "kind", w->res->kind, "apiVersion",
+                            w->res->api_version, "metadata", "resourceVersion", rvs);
+    ev->type = STORE_BOOKMARK;
+    w->told = rv;
+    if (obj && w->want_raw) {
+        ev->raw = store_blob_dump(obj);
+        json_decref(obj);
+        return ev->raw ? 0 : err_set(e, -ENOMEM, "out of memory");
+    }
+    ev->object = obj;
+    return obj ? 0 : err_set(e, -ENOMEM, "out of memory");
+}
+
+static void deadline_after(struct timespec *ts, int timeout_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += timeout_ms / 1000;
+    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+int mem_watch_next(struct store_watch *sw, int timeout_ms, struct store_event *ev,
+                   struct err *e)
+{
+    struct mem_watch *w = (struct mem_watch *)sw;
+    struct mem_store *ms = w->ms;
+    if (w->failed)
+        return err_set(e, w->failed, "%s", w->failure);
+    if (w->i_initial < w->n_initial) {
+        struct mem_doc *d = w->initial[w->i_initial];
+        w->initial[w->i_initial++] = NULL;
+        return deliver(w, STORE_ADDED, d, 0, ev, e);
+    }
+    struct timespec deadline;
+    if (timeout_ms > 0)
+        deadline_after(&deadline, timeout_ms);
+    pthread_mutex_lock(&ms->mu);
+    bool expired = false;
+    for (;;) {
+        if (w->cancelled) {
+            pthread_mutex_unlock(&ms->mu);
+            return fail(w, -ECANCELED, "watch cancelled", e);
+        }
+        while (w->next <= ms->rv) {
+            if (w->next <= ms->compacted) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "too old resource version: %" PRIu64 " (%" PRIu64 ")",
+                         w->next - 1, ms->compacted);
+                pthread_mutex_unlock(&ms->mu);
+                return fail(w, -EKEYEXPIRED, msg, e);
+            }
+            const struct mem_event *me = &ms->ring[w->next % ms->ring_cap];
+            uint64_t rv = w->next++;
+            enum store_event_type type;
+            struct mem_doc *doc;
+            bool retag;
+            if (translate(w, me, &type, &doc, &retag)) {
+                pthread_mutex_unlock(&ms->mu);
+                w->told = rv;
+                return deliver(w, type, doc, retag ? rv : 0, ev, e);
+            }
+        }
+        if (timeout_ms == 0 || expired)
+            break;
+        if (timeout_ms < 0)
+            pthread_cond_wait(&ms->changed, &ms->mu);
+        else if (pthread_cond_timedwait(&ms->changed, &ms->mu, &deadline) != 0)
+            expired = true; /* one more look, then give up */
+    }
+    uint64_t head = ms->rv;
+    pthread_mutex_unlock(&ms->mu);
+    if (w->bookmarks && head > w->told)
+        return bookmark(w, head, ev, e);
+    return err_set(e, -EAGAIN, "no event within %d ms", timeout_ms);
+}
+
+void mem_watch_cancel(struct store_watch *sw)
+{
+    struct mem_watch *w = (struct mem_watch *)sw;
+    pthread_mutex_lock(&w->ms->mu);
+    w->cancelled = true;
+    pthread_cond_broadcast(&w->ms->changed);
+    pthread_mutex_unlock(&w->ms->mu);
+}
+
+void mem_watch_close(struct store_watch *sw)
+{
+    struct mem_watch *w = (struct mem_watch *)sw;
+    for (size_t i = w->i_initial; i < w->n_initial; i++)
+        mem_doc_unref(w->initial[i]);
+    free(w->initial);
+    free(w->ns);
+    selector_free(w->ls);
+    field_selector_free(w->fs);
+    free(w);
+}

@@ -1,0 +1,261 @@
+/* The semantics suite against the mem store, plus what only the mem store
+ * has: its virtual clock, seeded identities, the collector as a step, and a
+ * bounded history. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "semantics.h"
+#include "store/mem.h"
+
+struct clock {
+    int64_t now;
+};
+
+static int64_t clock_now(void *ctx)
+{
+    return ((struct clock *)ctx)->now;
+}
+
+#define T0 1714557600000000000LL /* 2024-05-01T10:00:00Z */
+
+static int mem_open_with(void **ctx, struct store **st, size_t history, bool auto_collect)
+{
+    struct clock *c = calloc(1, sizeof *c);
+    c->now = T0;
+    struct mem_store_config cfg = {.now_ns = clock_now, .clock_ctx = c, .history = history,
+                                   .seed = 42, .auto_collect = auto_collect};
+    struct err e;
+    int rc = mem_store_new(&cfg, st, &e);
+    if (rc)
+        free(c);
+    else
+        *ctx = c;
+    return rc;
+}
+
+static int fixture_open(void **ctx, struct store **st)
+{
+    return mem_open_with(ctx, st, 0, false);
+}
+
+static void fixture_close(void *ctx, struct store *st)
+{
+    store_free(st);
+    free(ctx);
+}
+
+static void fixture_settle(void *ctx, struct store *st)
+{
+    (void)ctx;
+    struct err e;
+    size_t pending = 1;
+    assert_true(mem_store_collect(st, 0, &pending, &e) >= 0);
+    assert_int_equal(pending, 0);
+}
+
+static void fixture_compact(void *ctx, struct store *st)
+{
+    (void)ctx;
+    mem_store_compact(st);
+}
+
+static const struct store_fixture mem_fixture = {
+    "store_mem_semantics", fixture_open, fixture_close, fixture_settle, fixture_compact,
+};
+
+/* --- mem only -------------------------------------------------------------- */
+
+struct m {
+    void *ctx;
+    struct store *st;
+};
+
+static int m_setup(void **state)
+{
+    struct m *m = calloc(1, sizeof *m);
+    *state = m;
+    return mem_open_with(&m->ctx, &m->st, 8, false);
+}
+
+static int m_setup_auto(void **state)
+{
+    struct m *m = calloc(1, sizeof *m);
+    *state = m;
+    return mem_open_with(&m->ctx, &m->st, 0, true);
+}
+
+static int m_teardown(void **state)
+{
+    struct m *m = *state;
+    fixture_close(m->ctx, m->st);
+    free(m);
+    return 0;
+}
+
+static const struct api_resource *res(struct m *m, const char *name)
+{
+    return api_registry_resolve(store_registry(m->st), name);
+}
+
+static json_t *cm(struct m *m, const char *name)
+{
+    json_t *c = json_pack("{s:{s:s}}", "metadata", "name", name);
+    json_t *out = NULL;
+    struct err e;
+    assert_int_equal(store_create(m->st, res(m, "cm"), "t", c, NULL, &out, &e), 0);
+    json_decref(c);
+    return out;
+}
+
+static void needs_a_clock(void **state)
+{
+    (void)state;
+    struct mem_store_config cfg = {0};
+    struct store *st;
+    struct err e;
+    assert_int_equal(mem_store_new(&cfg, &st, &e), -EINVAL);
+    assert_null(st);
+    assert_int_equal(mem_store_new(NULL, &st, &e), -EINVAL);
+}
+
+static void timestamps_come_from_the_clock(void **state)
+{
+    struct m *m = *state;
+    json_t *a = cm(m, "a");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(a, "metadata"),
+                                                          "creationTimestamp")),
+                        "2024-05-01T10:00:00Z");
+    ((struct clock *)m->ctx)->now += 90 * 1000000000LL;
+    json_t *b = cm(m, "b");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(b, "metadata"),
+                                                          "creationTimestamp")),
+                        "2024-05-01T10:01:30Z");
+    json_decref(a);
+    json_decref(b);
+}
+
+static void identities_follow_the_seed(void **state)
+{
+    struct m *m = *state;
+    void *ctx2;
+    struct store *st2;
+    assert_int_equal(mem_open_with(&ctx2, &st2, 0, false), 0);
+    json_t *a = cm(m, "a");
+    struct m other = {ctx2, st2};
+    json_t *b = cm(&other, "a");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(a, "metadata"), "uid")),
+                        json_string_value(json_object_get(json_object_get(b, "metadata"), "uid")));
+    json_decref(a);
+    json_decref(b);
+    fixture_close(ctx2, st2);
+}
+
+static void revision_counts_writes(void **state)
+{
+    struct m *m = *state;
+    assert_int_equal(mem_store_revision(m->st), 0);
+    json_decref(cm(m, "a"));
+    json_decref(cm(m, "b"));
+    assert_int_equal(mem_store_revision(m->st), 2);
+}
+
+static void slow_watcher_falls_off_the_history(void **state)
+{
+    struct m *m = *state; /* history of 8 events */
+    struct store_watch_opts o = {.resource_version = "0"};
+    struct store_watch *w;
+    struct err e;
+    json_decref(cm(m, "first"));
+    o.resource_version = "1";
+    assert_int_equal(store_watch_open(m->st, res(m, "cm"), "t", &o, &w, &e), 0);
+    for (int i = 0; i < 10; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "c%d", i);
+        json_decref(cm(m, name));
+    }
+    struct store_event ev;
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -EKEYEXPIRED);
+    store_watch_close(w);
+}
+
+static void collector_is_a_step_the_caller_runs(void **state)
+{
+    struct m *m = *state;
+    json_t *owner = cm(m, "owner");
+    json_t *dep = json_pack("{s:{s:s, s:[{s:s, s:s, s:s, s:O}]}}", "metadata", "name", "dep",
+                            "ownerReferences", "apiVersion", "v1", "kind", "ConfigMap", "name",
+                            "owner", "uid", json_object_get(json_object_get(owner, "metadata"), "uid"));
+    struct err e;
+    assert_int_equal(store_create(m->st, res(m, "cm"), "t", dep, NULL, NULL, &e), 0);
+    json_decref(dep);
+    size_t pending;
+    assert_true(mem_store_collect(m->st, 0, &pending, &e) >= 0);
+    struct store_delete_opts o = {0};
+    assert_int_equal(store_delete(m->st, res(m, "cm"), "t", "owner", &o, NULL, &e), 0);
+    json_t *got = NULL;
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "dep", &got, &e), 0); /* not yet */
+    json_decref(got);
+    assert_int_equal(mem_store_collect(m->st, 1, &pending, &e), 1);
+    assert_int_equal(pending, 0);
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "dep", &got, &e), -ENOENT);
+    json_decref(owner);
+}
+
+static void auto_collect_runs_inside_the_write(void **state)
+{
+    struct m *m = *state;
+    json_t *owner = cm(m, "owner");
+    json_t *dep = json_pack("{s:{s:s, s:[{s:s, s:s, s:s, s:O}]}}", "metadata", "name", "dep",
+                            "ownerReferences", "apiVersion", "v1", "kind", "ConfigMap", "name",
+                            "owner", "uid", json_object_get(json_object_get(owner, "metadata"), "uid"));
+    struct err e;
+    assert_int_equal(store_create(m->st, res(m, "cm"), "t", dep, NULL, NULL, &e), 0);
+    json_decref(dep);
+    struct store_delete_opts o = {0};
+    assert_int_equal(store_delete(m->st, res(m, "cm"), "t", "owner", &o, NULL, &e), 0);
+    json_t *got = NULL;
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "dep", &got, &e), -ENOENT);
+    json_decref(owner);
+}
+
+static void raw_watch_events_share_the_stored_text(void **state)
+{
+    struct m *m = *state;
+    struct store_watch_opts o = {.resource_version = "0", .want_raw = true};
+    struct store_watch *w1, *w2;
+    struct err e;
+    assert_int_equal(store_watch_open(m->st, res(m, "cm"), "t", &o, &w1, &e), 0);
+    assert_int_equal(store_watch_open(m->st, res(m, "cm"), "t", &o, &w2, &e), 0);
+    json_decref(cm(m, "a"));
+    struct store_event e1, e2;
+    assert_int_equal(store_watch_next(w1, 0, &e1, &e), 0);
+    assert_int_equal(store_watch_next(w2, 0, &e2, &e), 0);
+    assert_null(e1.object);
+    assert_ptr_equal(e1.raw, e2.raw);
+    assert_non_null(strstr(e1.raw->data, "\"name\":\"a\""));
+    store_event_release(&e1);
+    store_event_release(&e2);
+    store_watch_close(w1);
+    store_watch_close(w2);
+}
+
+int main(void)
+{
+    int failed = store_semantics_run(&mem_fixture);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(needs_a_clock),
+        cmocka_unit_test_setup_teardown(timestamps_come_from_the_clock, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(identities_follow_the_seed, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(revision_counts_writes, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(slow_watcher_falls_off_the_history, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(collector_is_a_step_the_caller_runs, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
+        cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
+    };
+    failed += cmocka_run_group_tests_name("store_mem", tests, NULL, NULL);
+    return failed;
+}
