@@ -8,6 +8,7 @@
  */
 #include "store/kube.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,26 @@ static const char *kube_sub(const struct store_write_opts *o)
     return o->subresource == STORE_STATUS ? "status" : NULL;
 }
 
+static bool kube_is_crd(const struct api_resource *res)
+{
+    return strcmp(res->group, "apiextensions.k8s.io") == 0 &&
+           strcmp(res->plural, "customresourcedefinitions") == 0;
+}
+
+/* Keeps the registry serving the CRDs written through this store, as mem's
+ * does; then hands the answer to the caller (out may be NULL). */
+static int kube_written(struct store *st, const struct api_resource *res, bool dry_run, int rc,
+                        json_t *ans, json_t **out)
+{
+    if (rc == 0 && !dry_run && kube_is_crd(res))
+        api_registry_add_crd(st->registry, ans, NULL);
+    if (out)
+        *out = ans;
+    else
+        json_decref(ans);
+    return rc;
+}
+
 static int kube_create(struct store *st, const struct api_resource *res, const char *ns,
                        const json_t *obj, const struct store_write_opts *o, json_t **out,
                        struct err *e)
@@ -133,9 +154,10 @@ static int kube_create(struct store *st, const struct api_resource *res, const c
     struct kube_buf p = {0};
     kube_buf_path(&p, res, ns, NULL, NULL);
     kube_write_query(&p, o);
-    rc = kube_send(st, "POST", &p, "application/json", obj, out, e);
+    json_t *ans = NULL;
+    rc = kube_send(st, "POST", &p, "application/json", obj, &ans, e);
     kube_buf_free(&p);
-    return rc;
+    return kube_written(st, res, o->dry_run, rc, ans, out);
 }
 
 static int kube_update(struct store *st, const struct api_resource *res, const char *ns,
@@ -151,9 +173,10 @@ static int kube_update(struct store *st, const struct api_resource *res, const c
     struct kube_buf p = {0};
     kube_buf_path(&p, res, ns, name, kube_sub(o));
     kube_write_query(&p, o);
-    rc = kube_send(st, "PUT", &p, "application/json", obj, out, e);
+    json_t *ans = NULL;
+    rc = kube_send(st, "PUT", &p, "application/json", obj, &ans, e);
     kube_buf_free(&p);
-    return rc;
+    return kube_written(st, res, o->dry_run, rc, ans, out);
 }
 
 static const char *kube_patch_type(enum store_patch_type t)
@@ -183,9 +206,10 @@ static int kube_patch(struct store *st, const struct api_resource *res, const ch
     kube_write_query(&p, o);
     if (type == STORE_PATCH_APPLY && o->force)
         kube_buf_query(&p, "force", "true");
-    int rc = kube_send(st, "PATCH", &p, kube_patch_type(type), patch, out, e);
+    json_t *ans = NULL;
+    int rc = kube_send(st, "PATCH", &p, kube_patch_type(type), patch, &ans, e);
     kube_buf_free(&p);
-    return rc;
+    return kube_written(st, res, o->dry_run, rc, ans, out);
 }
 
 static const char *kube_propagation(enum store_propagation p)
@@ -250,6 +274,12 @@ static int kube_remove(struct store *st, const struct api_resource *res, const c
     int rc = kube_send(st, "DELETE", &p, "application/json", body, &ans, e);
     kube_buf_free(&p);
     json_decref(body);
+    /* A CRD still carrying its deletionTimestamp is served until it goes. */
+    if (rc == 0 && !o->dry_run && kube_is_crd(res) &&
+        (kube_is_status(ans) || !json_object_get(json_object_get(ans, "metadata"),
+                                                 "deletionTimestamp"))) {
+        api_registry_remove_crd(st->registry, name);
+    }
     if (rc == 0 && out && !kube_is_status(ans)) {
         *out = ans;
         ans = NULL;

@@ -33,7 +33,7 @@ struct kube_http {
     char *token_file;
     pthread_mutex_t token_mu;       /* guards token and token_at */
     char *token;
-    int64_t token_at;               /* CLOCK_MONOTONIC ns of the last read */
+    int64_t token_at;               /* CLOCK_MONOTONIC ns of the last read; 0: never */
     CURLSH *share;
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
     pthread_mutex_t pool_mu;
@@ -269,7 +269,7 @@ static int64_t kube_monotonic_ns(void)
 static void kube_token_refresh(struct kube_http *h)
 {
     int64_t now = kube_monotonic_ns();
-    if (h->token && now - h->token_at < KUBE_TOKEN_TTL_NS)
+    if (h->token_at && now - h->token_at < KUBE_TOKEN_TTL_NS)
         return;
     FILE *f = fopen(h->token_file, "r");
     if (!f)
@@ -284,7 +284,7 @@ static void kube_token_refresh(struct kube_http *h)
         return;
     free(h->token);
     h->token = tok;
-    h->token_at = now;
+    h->token_at = now ? now : 1;
 }
 
 /* The Authorization header for the next request, or NULL with no token. */

@@ -618,6 +618,34 @@ static void discover_serves_the_servers_crds(void **state)
     rig_down(&r);
 }
 
+static void crds_written_through_the_store_are_served(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_up(&r, false, NULL);
+    static const char crd[] =
+        "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+        "\"metadata\":{\"name\":\"widgets.example.com\"},\"spec\":{\"group\":"
+        "\"example.com\",\"scope\":\"Cluster\",\"names\":{\"plural\":\"widgets\","
+        "\"singular\":\"widget\",\"kind\":\"Widget\",\"listKind\":\"WidgetList\"},"
+        "\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true}]}}";
+    const struct api_resource *crds =
+        find(r.st, "apiextensions.k8s.io", "customresourcedefinitions");
+    json_t *obj = json_loads(crd, 0, NULL);
+    struct err e;
+    struct store_write_opts dry = {.dry_run = true};
+    answer(&r, 201, crd);
+    assert_int_equal(store_create(r.st, crds, NULL, obj, &dry, NULL, &e), 0);
+    assert_null(api_registry_find(store_registry(r.st), "example.com", "v1", "widgets"));
+    assert_int_equal(store_create(r.st, crds, NULL, obj, NULL, NULL, &e), 0);
+    assert_non_null(api_registry_find(store_registry(r.st), "example.com", "v1", "widgets"));
+    answer(&r, 200, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Success\"}");
+    assert_int_equal(store_delete(r.st, crds, NULL, "widgets.example.com", NULL, NULL, &e), 0);
+    assert_null(api_registry_find(store_registry(r.st), "example.com", "v1", "widgets"));
+    json_decref(obj);
+    rig_down(&r);
+}
+
 /* ---- watches ---------------------------------------------------------------------- */
 
 static struct store_watch *watch_with(struct rig *r, const char *const *chunks, bool hold,
@@ -895,6 +923,7 @@ int main(void)
         cmocka_unit_test(client_certificates_are_presented),
         cmocka_unit_test(in_cluster_config_reaches_the_server),
         cmocka_unit_test(discover_serves_the_servers_crds),
+        cmocka_unit_test(crds_written_through_the_store_are_served),
         cmocka_unit_test(watch_reassembles_events_split_anywhere),
         cmocka_unit_test(watch_error_events_end_the_watch),
         cmocka_unit_test(watch_open_reports_error_answers),
