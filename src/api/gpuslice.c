@@ -89,6 +89,9 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
     if (rc == 0) rc = read_string(st, "bootID", "status", false, &t->boot_id, e);
     if (rc == 0) rc = read_string(st, "reason", "status", false, &t->reason, e);
     if (rc == 0) rc = read_string(st, "message", "status", false, &t->message, e);
+    if (rc == 0) rc = read_uint(st, "giID", "status", false, UINT16_MAX, &t->gi_id, e);
+    if (rc == 0) rc = read_uint(st, "ciID", "status", false, UINT16_MAX, &t->ci_id, e);
+    t->has_ids = json_object_get(st, "giID") && json_object_get(st, "ciID");
     if (rc < 0)
         err_prefix(e, "GPUSlice %s: ", v->name);
     return rc;
@@ -152,6 +155,10 @@ json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *t,
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value)
             json_object_set_new(st, fields[i].key, json_string(fields[i].value));
+    if (t->has_ids) {
+        json_object_set_new(st, "giID", json_integer(t->gi_id));
+        json_object_set_new(st, "ciID", json_integer(t->ci_id));
+    }
     json_object_set_new(copy, "status", st);
     return copy;
 }
@@ -174,6 +181,9 @@ static int read_gpu_slices(const json_t *g, const char *path, struct gpunode_gpu
         int rc = read_string(s, "profile", sp, true, &out->profile, e);
         if (rc == 0) rc = read_uint(s, "start", sp, true, 7, &out->start, e);
         if (rc == 0) rc = read_uint(s, "size", sp, true, 8, &out->size, e);
+        if (rc == 0) rc = read_uint(s, "giID", sp, false, UINT16_MAX, &out->gi_id, e);
+        if (rc == 0) rc = read_uint(s, "ciID", sp, false, UINT16_MAX, &out->ci_id, e);
+        if (rc == 0) rc = read_string(s, "deviceUUID", sp, false, &out->device_uuid, e);
         if (rc == 0) rc = read_bool(s, "managed", sp, &out->managed, e);
         if (rc < 0)
             return rc;
@@ -240,6 +250,54 @@ int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e)
     if (rc < 0)
         err_prefix(e, "GPUNode %s: ", v->name ? v->name : "?");
     return rc;
+}
+
+static json_t *gpunode_slice_new(const struct gpunode_slice *s)
+{
+    json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:b}", "profile", s->profile, "start",
+                          (int)s->start, "size", (int)s->size, "giID", (int)s->gi_id,
+                          "managed", s->managed);
+    if (o && s->device_uuid &&
+        (json_object_set_new(o, "ciID", json_integer(s->ci_id)) ||
+         json_object_set_new(o, "deviceUUID", json_string(s->device_uuid)))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *gpunode_gpu_new(const struct gpunode_gpu *g)
+{
+    json_t *slices = json_array();
+    for (size_t i = 0; slices && i < g->n_slices; i++)
+        if (json_array_append_new(slices, gpunode_slice_new(&g->slices[i]))) {
+            json_decref(slices);
+            slices = NULL;
+        }
+    if (!slices)
+        return NULL;
+    return json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:o}", "index", (int)g->index, "uuid",
+                     g->uuid, "product", g->product ? g->product : "", "model",
+                     g->model ? g->model : "", "memoryMiB", (json_int_t)g->memory_mib,
+                     "migMode", g->mig_mode ? g->mig_mode : "Unsupported", "slices", slices);
+}
+
+json_t *gpunode_status_new(const struct gpunode_view *v)
+{
+    json_t *gpus = json_array();
+    for (size_t i = 0; gpus && i < v->n_gpus; i++)
+        if (json_array_append_new(gpus, gpunode_gpu_new(&v->gpus[i]))) {
+            json_decref(gpus);
+            gpus = NULL;
+        }
+    if (!gpus)
+        return NULL;
+    json_t *st = json_pack("{s:o}", "gpus", gpus);
+    if (st && v->boot_id && json_object_set_new(st, "bootID", json_string(v->boot_id))) {
+        json_decref(st);
+        return NULL;
+    }
+    return st;
 }
 
 bool gpunode_profile_allowed(const struct gpunode_gpu *gpu, const char *profile)

@@ -14,7 +14,7 @@
  *   status: phase (absent means Creating: a CRD's status is not written on
  *           create), deviceUUID ("MIG-..."), giID, ciID, bootID (of the node
  *           when the slice was made: a different one means a reboot took
- *           it), reason, message, lastTransitionTime
+ *           it), reason, message, lastTransitionTime (of the phase)
  * Who moves the phase: the controller creates (Creating) and sets Ungated
  * and Deleting; the agent sets Created, Deleted and Failed.
  *
@@ -25,7 +25,9 @@
  *                  name, "" when not catalogued), memoryMiB, migMode
  *                  ("Enabled", "Disabled", "Unsupported"), slices[]
  *                  {profile, start, size, giID, ciID, deviceUUID, managed}}
- *                  where managed is false for slices gpuslice did not make.
+ *                  where managed is false for slices gpuslice did not make,
+ *                  and ciID and deviceUUID are absent for a GPU instance
+ *                  left without its compute instance.
  *
  * The readers borrow strings from the object and check what the decision
  * logic relies on, with errors naming the field. api/ sits below core/, so
@@ -65,6 +67,8 @@ struct gpuslice_status {
     const char *device_uuid;  /* NULL until Created */
     const char *boot_id;      /* NULL until Created */
     const char *reason, *message;
+    bool has_ids;             /* gi_id and ci_id are set (giID, ciID) */
+    unsigned gi_id, ci_id;
 };
 
 /* A GPUSlice seen through its fields (borrowed from the object). */
@@ -91,14 +95,17 @@ void gpuslice_name(const char *pod, const char *container, unsigned index,
 json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *spec, const json_t *pod);
 
 /* A copy of obj (the caller's) with status set: phase, and the fields of
- * status that are not NULL; lastTransitionTime = now (RFC 3339). NULL when
- * out of memory. */
+ * status that are not NULL (giID and ciID with has_ids); lastTransitionTime
+ * = now (RFC 3339) unless now is NULL (a change within the phase). NULL
+ * when out of memory. */
 json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *status,
                              const char *now);
 
 struct gpunode_slice {
     const char *profile;
     unsigned start, size;
+    unsigned gi_id, ci_id;
+    const char *device_uuid;            /* NULL: a GI without CI (no ciID either) */
     bool managed;
 };
 
@@ -122,6 +129,11 @@ struct gpunode_view {
 /* Reads a GPUNode: status.gpus joined with spec.gpus by uuid. -EINVAL
  * naming the field when malformed; a GPUNode without status has no GPUs. */
 int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e);
+
+/* The status of a GPUNode describing v (name, held_back and
+ * allowed_profiles are spec's and not written): a new object owned by the
+ * caller, NULL when out of memory. gpunode_read reads it back. */
+json_t *gpunode_status_new(const struct gpunode_view *v);
 
 /* Whether the admin allows profile on gpu (no list: all allowed). */
 bool gpunode_profile_allowed(const struct gpunode_gpu *gpu, const char *profile);

@@ -166,6 +166,75 @@ static void gpunode_joins_status_and_settings(void **state)
     json_decref(empty);
 }
 
+static void status_ids_and_phase_time(void **state)
+{
+    (void)state;
+    json_t *p = pod();
+    json_t *obj = gpuslice_new("team", &spec, p);
+    struct gpuslice_status created = {.phase = "Created", .device_uuid = "MIG-1",
+                                      .has_ids = true, .gi_id = 3, .ci_id = 0};
+    json_t *a = gpuslice_with_status(obj, &created, "2026-11-22T10:00:00Z");
+    /* A change within the phase (now NULL) keeps the transition time. */
+    struct gpuslice_status moved = {.phase = "Created", .device_uuid = "MIG-2"};
+    json_t *b = gpuslice_with_status(a, &moved, NULL);
+    struct gpuslice_view v;
+    assert_int_equal(gpuslice_read(b, &v, NULL), 0);
+    assert_true(v.status.has_ids);
+    assert_int_equal(v.status.gi_id, 3);
+    assert_int_equal(v.status.ci_id, 0);
+    assert_string_equal(v.status.device_uuid, "MIG-2");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(b, "status"),
+                                                          "lastTransitionTime")),
+                        "2026-11-22T10:00:00Z");
+    assert_int_equal(gpuslice_read(obj, &v, NULL), 0);
+    assert_false(v.status.has_ids);
+    json_object_set_new(json_object_get(b, "status"), "giID", json_string("3"));
+    struct err e;
+    assert_int_equal(gpuslice_read(b, &v, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "status.giID"));
+    json_decref(a);
+    json_decref(b);
+    json_decref(obj);
+    json_decref(p);
+}
+
+static void gpunode_status_reads_back(void **state)
+{
+    (void)state;
+    struct gpunode_view v = {.name = "node-a", .boot_id = "b2", .n_gpus = 2};
+    v.gpus[0] = (struct gpunode_gpu){
+        .index = 0, .uuid = "GPU-1", .product = "NVIDIA H100 80GB HBM3", .model = "H100-80GB",
+        .mig_mode = "Enabled", .memory_mib = 81920, .n_slices = 2,
+        .slices = {{.profile = "1g.10gb", .start = 6, .size = 1, .gi_id = 9, .ci_id = 0,
+                    .device_uuid = "MIG-9", .managed = true},
+                   {.profile = "3g.40gb", .start = 0, .size = 4, .gi_id = 1}}};
+    v.gpus[1] = (struct gpunode_gpu){.index = 1, .uuid = "GPU-2", .product = "NVIDIA L4",
+                                     .mig_mode = "Unsupported", .memory_mib = 23034};
+    json_t *st = gpunode_status_new(&v);
+    assert_non_null(st);
+    json_t *slice1 = json_array_get(
+        json_object_get(json_array_get(json_object_get(st, "gpus"), 0), "slices"), 1);
+    assert_null(json_object_get(slice1, "ciID"));
+    assert_null(json_object_get(slice1, "deviceUUID"));
+    json_t *obj = json_pack("{s:{s:s}, s:o}", "metadata", "name", "node-a", "status", st);
+    struct gpunode_view r;
+    assert_int_equal(gpunode_read(obj, &r, NULL), 0);
+    assert_string_equal(r.boot_id, "b2");
+    assert_int_equal(r.n_gpus, 2);
+    assert_string_equal(r.gpus[0].product, "NVIDIA H100 80GB HBM3");
+    assert_int_equal(r.gpus[0].memory_mib, 81920);
+    assert_int_equal(r.gpus[0].n_slices, 2);
+    assert_true(r.gpus[0].slices[0].managed);
+    assert_int_equal(r.gpus[0].slices[0].gi_id, 9);
+    assert_string_equal(r.gpus[0].slices[0].device_uuid, "MIG-9");
+    assert_false(r.gpus[0].slices[1].managed);
+    assert_null(r.gpus[0].slices[1].device_uuid);
+    assert_string_equal(r.gpus[1].model, "");
+    assert_string_equal(r.gpus[1].mig_mode, "Unsupported");
+    assert_int_equal(r.gpus[1].n_slices, 0);
+    json_decref(obj);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +243,8 @@ int main(void)
         cmocka_unit_test(long_names_stay_unique_and_bounded),
         cmocka_unit_test(bad_slices_name_the_field),
         cmocka_unit_test(gpunode_joins_status_and_settings),
+        cmocka_unit_test(status_ids_and_phase_time),
+        cmocka_unit_test(gpunode_status_reads_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
