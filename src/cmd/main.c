@@ -12,6 +12,7 @@ int cmd_version(int argc, char **argv);
 int cmd_profiles(int argc, char **argv);
 int cmd_place(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
 
 const struct command commands[] = {
     {"help", cmd_help, "show help for gpuslice or one command",
@@ -51,6 +52,22 @@ const struct command commands[] = {
      "  apply --dry-run       print the kubectl patches that would set each\n"
      "                        Deployment's replicas and GPU/MIG resource to PLAN.json;\n"
      "                        DEPLOYMENTS is JSON or YAML (Deployments or a List)\n"},
+    {"cluster", cmd_cluster, "run the embedded Kubernetes API server for kubectl",
+     "usage: gpuslice cluster [--port N] [--address ADDR] [--kubeconfig PATH] [--crds DIR]\n"
+     "                        [--token TOKEN] [--tls-cert FILE --tls-key FILE]\n\n"
+     "Serves an in-memory object store over the Kubernetes REST API until Ctrl-C,\n"
+     "writes a kubeconfig for it, and prints how to use kubectl with it.\n\n"
+     "  -p, --port N          port to listen on (default 0: any free port)\n"
+     "  --address ADDR        IP address to listen on (default 127.0.0.1); anything\n"
+     "                        but loopback needs --tls-cert/--tls-key, and gets a\n"
+     "                        random token when --token is not given\n"
+     "  --kubeconfig PATH     where to write the kubeconfig (default\n"
+     "                        gpuslice.kubeconfig); never overwrites a file it did\n"
+     "                        not write, and removes it on exit\n"
+     "  --crds DIR            CustomResourceDefinitions to load (default deploy/crds)\n"
+     "  --token TOKEN         bearer token clients must send\n"
+     "  --tls-cert FILE       serve HTTPS with this PEM certificate (chain) ...\n"
+     "  --tls-key FILE        ... and this PEM key\n"},
     {NULL, NULL, NULL, NULL},
 };
 
