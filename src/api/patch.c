@@ -583,9 +583,13 @@ static int smp_merge_map(const struct smp *s, json_t *orig, const json_t *patch,
             rc = smp_set_list(s, orig, key, v, sub);
         } else if (json_is_object(v) && smp_directive(v, "delete")) {
             json_object_del(orig, key);
-        } else if (json_is_object(v) && json_is_object(json_object_get(orig, key)) &&
-                   !smp_directive(v, "replace")) {
-            rc = smp_merge_map(s, json_object_get(orig, key), v, sub);
+        } else if (json_is_object(v) && !smp_directive(v, "replace")) {
+            /* merged even into nothing, so that its directives are read */
+            json_t *child = json_object_get(orig, key);
+            if (!json_is_object(child) && json_object_set_new(orig, key, child = json_object()))
+                rc = err_set(s->e, -ENOMEM, "strategic merge patch: out of memory");
+            if (rc == 0)
+                rc = smp_merge_map(s, child, v, sub);
         } else {
             json_t *clean = smp_clean(v);
             if (!clean || json_object_set_new(orig, key, clean) != 0)
