@@ -313,7 +313,7 @@ int mem_list(struct store *st, const struct api_resource *res, const char *ns,
     }
     if (rc == 0)
         docs.n = kept;
-    if (rc == 0)
+    if (rc == 0 && docs.n > 1) /* qsort must not be given a NULL array */
         qsort(docs.v, docs.n, sizeof *docs.v, doc_cmp);
     size_t page = rc == 0 && o->limit && o->limit < docs.n ? o->limit : docs.n;
     if (rc == 0 && page < docs.n && !(token = token_encode(at, docs.v[page - 1])))

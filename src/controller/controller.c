@@ -1,0 +1,639 @@
+/*
+ * The controller's reconcile, its informer handlers and the release path
+ * (see controller.h). One decision per pod key:
+ *
+ *   pod gone, ended or being deleted -> its slices go to Deleting; Deleted
+ *       ones are deleted; when none is left the pod's finalizer is removed
+ *   a slice Failed -> Event, the GPU's failure counted, the GPUSlice
+ *       deleted, the pod retried after a backoff that doubles
+ *   gated by us and by someone else too -> wait for the other gates
+ *   gated, slices missing -> place them (place.c)
+ *   gated, every slice Created -> pin the pod to the node and remove our
+ *       gate in one update, then the slices go to Ungated
+ */
+#include "controller/controller_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "core/lifecycle.h"
+
+#define DEFAULT_RETRY_BASE_NS 1000000000LL
+#define DEFAULT_RETRY_MAX_NS (300 * 1000000000LL)
+#define DEFAULT_AVOID_NS (600 * 1000000000LL)
+#define DEFAULT_FAILURES_TO_AVOID 3
+#define HOSTNAME_LABEL "kubernetes.io/hostname"
+
+/* The GPUSlice index the controller reads slices by: spec.podName. */
+static size_t slice_by_pod(const json_t *obj, const char **keys, size_t max, void *ctx)
+{
+    (void)ctx;
+    const char *pod = json_string_value(json_object_get(json_object_get(obj, "spec"), "podName"));
+    if (!pod || max == 0)
+        return pod ? 1 : 0;
+    keys[0] = pod;
+    return 1;
+}
+
+static void on_pod(void *ctx, enum informer_change change, const json_t *old, const json_t *cur);
+static void on_slice(void *ctx, enum informer_change change, const json_t *old,
+                     const json_t *cur);
+static void on_topology(void *ctx, enum informer_change change, const json_t *old,
+                        const json_t *cur);
+
+static int watch(struct controller *c, const char *group, const char *version,
+                 const char *plural, informer_handler_fn handler, bool by_pod,
+                 const struct api_resource **res, struct informer **out, struct err *e)
+{
+    *res = api_registry_find(store_registry(c->cfg.store), group, version, plural);
+    if (!*res)
+        return err_set(e, -ENOENT, "controller: the store does not serve %s%s%s/%s", group,
+                       *group ? "/" : "", version, plural);
+    struct informer_config ic = {.store = c->cfg.store, .res = *res, .handler = handler,
+                                 .handler_ctx = c, .now_ms = c->cfg.now_ms,
+                                 .clock_ctx = c->cfg.clock_ctx, .seed = 1};
+    if (by_pod) {
+        ic.indexes[0] = (struct informer_index){CONTROLLER_INDEX_POD, slice_by_pod, NULL};
+        ic.index_count = 1;
+    }
+    return informer_new(&ic, out, e);
+}
+
+int controller_new(const struct controller_config *cfg, struct controller **out, struct err *e)
+{
+    if (!cfg->store)
+        return err_set(e, -EINVAL, "controller: needs a store");
+    struct controller *c = calloc(1, sizeof *c);
+    if (!c)
+        return err_set(e, -ENOMEM, "controller: out of memory");
+    c->cfg = *cfg;
+    if (!c->cfg.retry_base_ns)
+        c->cfg.retry_base_ns = DEFAULT_RETRY_BASE_NS;
+    if (!c->cfg.retry_max_ns)
+        c->cfg.retry_max_ns = DEFAULT_RETRY_MAX_NS;
+    if (!c->cfg.gpu_avoid_ns)
+        c->cfg.gpu_avoid_ns = DEFAULT_AVOID_NS;
+    if (!c->cfg.gpu_failures_to_avoid)
+        c->cfg.gpu_failures_to_avoid = DEFAULT_FAILURES_TO_AVOID;
+    c->gpu_failures = json_object();
+    c->pod_retry = json_object();
+    c->last_said = json_object();
+    c->wanted = calloc(WANTED_MAX, sizeof *c->wanted);
+    c->topology_dirty = true;
+    pthread_mutex_init(&c->lock, NULL);
+    int rc = 0;
+    if (!c->gpu_failures || !c->pod_retry || !c->last_said || !c->wanted)
+        rc = err_set(e, -ENOMEM, "controller: out of memory");
+    const struct api_resource *ignored;
+    if (rc == 0)
+        rc = watch(c, "", "v1", "pods", on_pod, false, &c->pod_res, &c->pods, e);
+    if (rc == 0)
+        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", on_slice, true,
+                   &c->slice_res, &c->slices, e);
+    if (rc == 0)
+        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpunodes", on_topology, false, &ignored,
+                   &c->gpunodes, e);
+    if (rc == 0)
+        rc = watch(c, "", "v1", "nodes", on_topology, false, &ignored, &c->nodes, e);
+    if (rc < 0) {
+        controller_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void controller_informers(struct controller *c, struct informer *out[CONTROLLER_INFORMERS])
+{
+    out[0] = c->pods;
+    out[1] = c->slices;
+    out[2] = c->gpunodes;
+    out[3] = c->nodes;
+}
+
+void controller_free(struct controller *c)
+{
+    if (!c)
+        return;
+    informer_free(c->pods);
+    informer_free(c->slices);
+    informer_free(c->gpunodes);
+    informer_free(c->nodes);
+    model_free(&c->model);
+    free(c->res);
+    free(c->wanted);
+    json_decref(c->gpu_failures);
+    json_decref(c->pod_retry);
+    json_decref(c->last_said);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+void controller_attach(struct controller *c, struct loop *l)
+{
+    c->loop = l;
+}
+
+void format_now(int64_t now_ns, char out[32])
+{
+    char t[META_TIME_LEN];
+    meta_format_time(now_ns, t);
+    snprintf(out, 32, "%s", t);
+}
+
+int say(struct controller *c, struct action_list *out, const json_t *pod,
+        enum action_event_type type, const char *reason, const char *fmt, ...)
+{
+    char msg[1024], said[1100];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(said, sizeof said, "%s\n%s", reason, msg);
+    const char *uid = meta_uid(pod);
+    const char *last = uid ? json_string_value(json_object_get(c->last_said, uid)) : NULL;
+    if (last && strcmp(last, said) == 0)
+        return 0;
+    if (uid)
+        json_object_set_new(c->last_said, uid, json_string(said));
+    return action_event(out, pod, type, reason, NULL, "%s", msg);
+}
+
+/* ---- keys and handlers ---- */
+
+static void enqueue(struct controller *c, const char *ns, const char *name)
+{
+    char key[CONTROLLER_KEY_MAX];
+    if (!c->loop || !name)
+        return;
+    snprintf(key, sizeof key, "%s/%s", ns ? ns : "", name);
+    loop_enqueue(c->loop, key, NULL);
+}
+
+/* Pods that wait for room: gated by gpuslice. */
+static void enqueue_waiting(struct controller *c)
+{
+    json_t *pods = informer_list(c->pods, NULL);
+    size_t i;
+    const json_t *p;
+    json_array_foreach(pods, i, p)
+        if (pod_has_gate(p, GPUSLICE_GATE))
+            enqueue(c, meta_namespace(p), meta_name(p));
+    json_decref(pods);
+}
+
+void controller_resync(struct controller *c)
+{
+    json_t *pods = informer_list(c->pods, NULL);
+    size_t i;
+    const json_t *p;
+    json_array_foreach(pods, i, p)
+        if (pod_has_gate(p, GPUSLICE_GATE) || meta_has_finalizer(p, GPUSLICE_FINALIZER))
+            enqueue(c, meta_namespace(p), meta_name(p));
+    json_decref(pods);
+    json_t *slices = informer_list(c->slices, NULL);
+    json_array_foreach(slices, i, p) {
+        struct gpuslice_view v;
+        if (gpuslice_read(p, &v, NULL) == 0)
+            enqueue(c, v.ns, v.spec.pod_name);
+    }
+    json_decref(slices);
+}
+
+static void on_pod(void *ctx, enum informer_change change, const json_t *old,
+                       const json_t *cur)
+{
+    (void)change;
+    (void)old;
+    enqueue(ctx, meta_namespace(cur), meta_name(cur));
+}
+
+static bool frees_room(enum informer_change change, const struct gpuslice_view *v)
+{
+    enum slice_phase p;
+    return change == INFORMER_DELETED ||
+           (lifecycle_phase_parse(v->status.phase, &p, NULL) == 0 && lifecycle_is_terminal(p));
+}
+
+static void drop_reservation_at(struct controller *c, size_t i)
+{
+    c->res[i] = c->res[--c->n_res];
+}
+
+static void on_slice(void *ctx, enum informer_change change, const json_t *old,
+                         const json_t *cur)
+{
+    struct controller *c = ctx;
+    struct gpuslice_view v;
+    (void)old;
+    if (gpuslice_read(cur, &v, NULL) < 0)
+        return;
+    pthread_mutex_lock(&c->lock);
+    /* The cache shows it now: it holds its placement from here on. */
+    for (size_t i = 0; i < c->n_res; i++)
+        if (strcmp(c->res[i].name, v.name) == 0 && strcmp(c->res[i].ns, v.ns) == 0)
+            drop_reservation_at(c, i--);
+    pthread_mutex_unlock(&c->lock);
+    enqueue(c, v.ns, v.spec.pod_name);
+    if (frees_room(change, &v))
+        enqueue_waiting(c);
+}
+
+static void on_topology(void *ctx, enum informer_change change, const json_t *old,
+                            const json_t *cur)
+{
+    struct controller *c = ctx;
+    (void)change;
+    (void)old;
+    (void)cur;
+    pthread_mutex_lock(&c->lock);
+    c->topology_dirty = true;
+    pthread_mutex_unlock(&c->lock);
+    enqueue_waiting(c);
+}
+
+
+/* ---- one decision ---- */
+
+struct pod_state {
+    const char *ns, *name, *uid;   /* uid NULL when the pod is gone */
+    const json_t *pod;
+    json_t *slices;                /* this pod name's GPUSlices in ns (cache refs) */
+};
+
+static bool pod_done(const json_t *pod)
+{
+    const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+    return json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") ||
+           (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0));
+}
+
+static bool mine(const struct pod_state *s, const struct gpuslice_view *v)
+{
+    return s->uid && v->spec.pod_uid && strcmp(v->spec.pod_uid, s->uid) == 0;
+}
+
+static enum slice_phase phase_of(const struct gpuslice_view *v)
+{
+    enum slice_phase p = SLICE_CREATING;
+    lifecycle_phase_parse(v->status.phase, &p, NULL);
+    return p;
+}
+
+/* A status write moving v's slice to phase `to`, checked against the table. */
+static int move_to(struct controller *c, const json_t *obj, const struct gpuslice_view *v,
+                   enum slice_phase to, int64_t now, struct action_list *out, struct err *e)
+{
+    int rc = lifecycle_transition(phase_of(v), to, e);
+    if (rc < 0)
+        return rc;
+    char ts[32];
+    format_now(now, ts);
+    struct gpuslice_status st = {.phase = lifecycle_phase_name(to)};
+    json_t *w = gpuslice_with_status(obj, &st, ts);
+    return w ? action_update_status(out, c->slice_res, w, e)
+             : err_set(e, -ENOMEM, "controller: out of memory");
+}
+
+/* Sends one slice on its way out. Returns 1 while it still exists. */
+static int release(struct controller *c, const json_t *obj, const struct gpuslice_view *v,
+                   int64_t now, struct action_list *out, struct err *e)
+{
+    enum slice_phase p = phase_of(v);
+    int rc = 0;
+    if (p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED) {
+        rc = move_to(c, obj, v, SLICE_DELETING, now, out, e);
+        c->stats.released += rc == 0;
+    } else if (lifecycle_is_terminal(p) && !v->deleting) {
+        rc = action_delete(out, c->slice_res, v->ns, v->name, v->uid, e);
+    }
+    return rc < 0 ? rc : 1;
+}
+
+static int remove_finalizer(struct controller *c, const json_t *pod, struct action_list *out,
+                            struct err *e)
+{
+    if (!meta_has_finalizer(pod, GPUSLICE_FINALIZER))
+        return 0;
+    json_t *copy = json_deep_copy(pod);
+    if (!copy)
+        return err_set(e, -ENOMEM, "controller: out of memory");
+    meta_remove_finalizer(copy, GPUSLICE_FINALIZER);
+    json_object_del(c->pod_retry, meta_uid(pod));
+    json_object_del(c->last_said, meta_uid(pod));
+    return action_update(out, c->pod_res, copy, e);
+}
+
+/* The pod is gone or done (or the slices belong to an older pod of the same
+ * name): release every slice given; the finalizer goes with the last. */
+static int release_all(struct controller *c, const struct pod_state *s, bool only_orphans,
+                       int64_t now, struct action_list *out, struct err *e)
+{
+    size_t i, left = 0;
+    const json_t *obj;
+    json_array_foreach(s->slices, i, obj) {
+        struct gpuslice_view v;
+        if (gpuslice_read(obj, &v, NULL) < 0 || (only_orphans && mine(s, &v)))
+            continue;
+        int rc = release(c, obj, &v, now, out, e);
+        if (rc < 0)
+            return rc;
+        left += mine(s, &v);
+    }
+    /* A slice created but not in the cache yet must be seen (and released)
+     * before the finalizer may go. */
+    char key[CONTROLLER_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%s", s->ns, s->name);
+    for (size_t r = 0; r < c->n_res; r++)
+        left += strcmp(c->res[r].pod_key, key) == 0;
+    if (!only_orphans && s->pod && left == 0)
+        return remove_finalizer(c, s->pod, out, e);
+    return 0;
+}
+
+/* Lists the slices the pod asks for, matched with the GPUSlices it has. */
+static size_t wanted(struct controller *c, const struct pod_state *s, const struct pod_slices *ps,
+                     struct wanted_slice *w)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pod_slice_request *r = &ps->items[i];
+        unsigned base = 0; /* slices of this container before this request */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ps->items[j].container, r->container) == 0 && ps->items[j].init == r->init)
+                base += ps->items[j].count;
+        for (unsigned k = 0; k < r->count && n < WANTED_MAX; k++) {
+            struct wanted_slice *ws = &w[n++];
+            memset(ws, 0, sizeof *ws);
+            ws->req = r;
+            ws->index = base + k;
+            gpuslice_name(s->name, r->container, ws->index, ws->name);
+            size_t x;
+            const json_t *obj;
+            json_array_foreach(s->slices, x, obj) {
+                struct gpuslice_view v;
+                if (gpuslice_read(obj, &v, NULL) == 0 && mine(s, &v) &&
+                    strcmp(v.name, ws->name) == 0 && !lifecycle_is_terminal(phase_of(&v)))
+                    ws->existing = obj;
+            }
+            for (size_t q = 0; !ws->existing && q < c->n_res; q++)
+                ws->reserved |= c->res[q].created && strcmp(c->res[q].name, ws->name) == 0 &&
+                                strcmp(c->res[q].ns, s->ns) == 0;
+        }
+    }
+    return n;
+}
+
+static int64_t retry_delay(const struct controller *c, json_int_t failures)
+{
+    int64_t d = c->cfg.retry_base_ns;
+    for (json_int_t i = 1; i < failures && d < c->cfg.retry_max_ns; i++)
+        d *= 2;
+    return d < c->cfg.retry_max_ns ? d : c->cfg.retry_max_ns;
+}
+
+static void count_gpu_failure(struct controller *c, const char *uuid, int64_t now)
+{
+    json_t *f = json_object_get(c->gpu_failures, uuid);
+    json_int_t n = json_integer_value(json_object_get(f, "count")) + 1;
+    int64_t until = n >= (json_int_t)c->cfg.gpu_failures_to_avoid ? now + c->cfg.gpu_avoid_ns : 0;
+    json_object_set_new(c->gpu_failures, uuid, json_pack("{s:I, s:I}", "count", n, "until",
+                                                         (json_int_t)until));
+}
+
+/* Failed slices: say why, count it against the GPU, delete them, and retry
+ * the pod later. Returns how many there were. */
+static int handle_failed(struct controller *c, const struct pod_state *s, int64_t now,
+                         struct action_list *out, int64_t *requeue_at, struct err *e)
+{
+    size_t i;
+    const json_t *obj;
+    int failed = 0;
+    json_array_foreach(s->slices, i, obj) {
+        struct gpuslice_view v;
+        if (gpuslice_read(obj, &v, NULL) < 0 || !mine(s, &v) || phase_of(&v) != SLICE_FAILED)
+            continue;
+        json_t *retry = json_object_get(c->pod_retry, s->uid);
+        json_int_t n = json_integer_value(json_object_get(retry, "failures")) + 1;
+        int64_t at = now + retry_delay(c, n);
+        json_object_set_new(c->pod_retry, s->uid, json_pack("{s:I, s:I}", "failures", n, "at",
+                                                           (json_int_t)at));
+        count_gpu_failure(c, v.spec.gpu_uuid, now);
+        int rc = say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceFailed",
+                     "%s on %s GPU %u at memory slice %u failed (%s: %s); retrying in %llds",
+                     v.spec.profile, v.spec.node, v.spec.gpu_index, v.spec.start,
+                     v.status.reason ? v.status.reason : "Unknown",
+                     v.status.message ? v.status.message : "no message",
+                     (long long)((at - now) / 1000000000));
+        if (rc == 0 && !v.deleting)
+            rc = action_delete(out, c->slice_res, v.ns, v.name, v.uid, e);
+        if (rc < 0)
+            return rc;
+        *requeue_at = at;
+        failed++;
+    }
+    return failed;
+}
+
+/* Every slice made: one pod update pins it to the node and removes our
+ * gate; then the slices go to Ungated. */
+static int ungate(struct controller *c, const struct pod_state *s, struct wanted_slice *w,
+                  size_t n, int64_t now, struct action_list *out, struct err *e)
+{
+    struct gpuslice_view v;
+    gpuslice_read(w[0].existing, &v, NULL);
+    json_t *copy = json_deep_copy(s->pod);
+    json_t *spec = json_object_get(copy, "spec");
+    json_t *gates = json_array();
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(spec, "schedulingGates"), i, g)
+        if (!json_is_string(json_object_get(g, "name")) ||
+            strcmp(json_string_value(json_object_get(g, "name")), GPUSLICE_GATE) != 0)
+            json_array_append(gates, g);
+    if (json_array_size(gates))
+        json_object_set(spec, "schedulingGates", gates);
+    else
+        json_object_del(spec, "schedulingGates");
+    json_decref(gates);
+    json_t *sel = json_object_get(spec, "nodeSelector");
+    if (!json_is_object(sel)) {
+        sel = json_object();
+        json_object_set_new(spec, "nodeSelector", sel);
+    }
+    json_object_set_new(sel, HOSTNAME_LABEL, json_string(v.spec.node));
+    int rc = action_update(out, c->pod_res, copy, e);
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        struct gpuslice_view wv;
+        gpuslice_read(w[k].existing, &wv, NULL);
+        rc = move_to(c, w[k].existing, &wv, SLICE_UNGATED, now, out, e);
+        json_object_del(c->gpu_failures, wv.spec.gpu_uuid);
+    }
+    if (rc == 0) {
+        c->stats.ungated++;
+        json_object_del(c->pod_retry, s->uid);
+        rc = say(c, out, s->pod, ACTION_EVENT_NORMAL, "Ungated",
+                 "%zu slice%s ready on %s; released to the scheduler", n, n == 1 ? "" : "s",
+                 v.spec.node);
+    }
+    return rc;
+}
+
+static bool all_in(const struct wanted_slice *w, size_t n, enum slice_phase p)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct gpuslice_view v;
+        if (!w[i].existing || gpuslice_read(w[i].existing, &v, NULL) < 0 || phase_of(&v) != p)
+            return false;
+    }
+    return n > 0;
+}
+
+/* A pod that is not gated any more but whose slices are still Created: a
+ * decision interrupted between the pod update and the slices' (a restart). */
+static int finish_ungated(struct controller *c, struct wanted_slice *w, size_t n, int64_t now,
+                          struct action_list *out, struct err *e)
+{
+    for (size_t k = 0; k < n; k++) {
+        struct gpuslice_view v;
+        if (!w[k].existing || gpuslice_read(w[k].existing, &v, NULL) < 0 ||
+            phase_of(&v) != SLICE_CREATED)
+            continue;
+        int rc = move_to(c, w[k].existing, &v, SLICE_UNGATED, now, out, e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int decide_active(struct controller *c, const struct pod_state *s, int64_t now,
+                         struct action_list *out, int64_t *requeue_at, struct err *e)
+{
+    struct pod_slices ps;
+    struct err bad = {0};
+    bool gated = pod_has_gate(s->pod, GPUSLICE_GATE);
+    if (pod_slices_of(s->pod, &ps, &bad) < 0)
+        return gated ? say(c, out, s->pod, ACTION_EVENT_WARNING, "InvalidSliceRequest",
+                           "%s; fix the pod's requests", bad.msg)
+                     : 0;
+    int failed = handle_failed(c, s, now, out, requeue_at, e);
+    if (failed != 0)
+        return failed < 0 ? failed : 0;
+    struct wanted_slice *w = c->wanted;
+    size_t n = wanted(c, s, &ps, w);
+    if (!gated)
+        return finish_ungated(c, w, n, now, out, e);
+    if (n == 0)
+        return say(c, out, s->pod, ACTION_EVENT_WARNING, "NothingToPlace",
+                   "the pod carries the %s gate but asks for no slice", GPUSLICE_GATE);
+    if (pod_gate_count(s->pod) > 1)
+        return say(c, out, s->pod, ACTION_EVENT_NORMAL, "WaitingForGates",
+                   "waiting for the pod's other scheduling gates to be removed before "
+                   "placing its slices");
+    if (all_in(w, n, SLICE_CREATED))
+        return ungate(c, s, w, n, now, out, e);
+    json_int_t at = json_integer_value(json_object_get(json_object_get(c->pod_retry, s->uid), "at"));
+    if (at > now) {
+        *requeue_at = at;
+        return 0;
+    }
+    return place_missing(c, s->pod, w, n, now, out, e);
+}
+
+/* Reservations this pod's previous decision made but never created were
+ * abandoned (its actions stopped early): they hold nothing any more. */
+static void drop_abandoned(struct controller *c, const char *key)
+{
+    for (size_t i = 0; i < c->n_res; i++)
+        if (!c->res[i].created && strcmp(c->res[i].pod_key, key) == 0)
+            drop_reservation_at(c, i--);
+}
+
+static int split_key(const char *key, char *ns, size_t size, const char **name, struct err *e)
+{
+    const char *slash = strchr(key, '/');
+    if (!slash || (size_t)(slash - key) >= size || !slash[1])
+        return err_set(e, -EINVAL, "controller: bad key \"%s\" (want namespace/name)", key);
+    memcpy(ns, key, (size_t)(slash - key));
+    ns[slash - key] = '\0';
+    *name = slash + 1;
+    return 0;
+}
+
+static int reconcile_locked(struct controller *c, const char *key, int64_t now,
+                            struct action_list *out, int64_t *requeue_at, struct err *e)
+{
+    char ns[64];
+    struct pod_state s = {0};
+    int rc = split_key(key, ns, sizeof ns, &s.name, e);
+    if (rc < 0)
+        return rc;
+    s.ns = ns;
+    drop_abandoned(c, key);
+    json_t *pod = NULL;
+    if (informer_get(c->pods, ns, s.name, &pod) == 0) {
+        s.pod = pod;
+        s.uid = meta_uid(pod);
+    }
+    json_t *by_pod = NULL;
+    s.slices = json_array();
+    if (informer_by_index(c->slices, CONTROLLER_INDEX_POD, s.name, &by_pod) == 0) {
+        size_t i;
+        json_t *o;
+        json_array_foreach(by_pod, i, o)
+            if (strcmp(meta_namespace(o) ? meta_namespace(o) : "", ns) == 0)
+                json_array_append(s.slices, o);
+    }
+    json_decref(by_pod);
+    if (!s.pod || pod_done(s.pod))
+        rc = release_all(c, &s, false, now, out, e);
+    else if ((rc = release_all(c, &s, true, now, out, e)) == 0)
+        rc = decide_active(c, &s, now, out, requeue_at, e);
+    json_decref(s.slices);
+    json_decref(pod);
+    return rc;
+}
+
+static int controller_reconcile(void *self, const char *key, int64_t now,
+                                struct action_list *out, int64_t *requeue_at, struct err *e)
+{
+    struct controller *c = self;
+    pthread_mutex_lock(&c->lock);
+    int rc = reconcile_locked(c, key, now, out, requeue_at, e);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+static void controller_executed(void *self, const char *key, const struct action *a, int rc,
+                                const json_t *result, const struct err *e)
+{
+    struct controller *c = self;
+    (void)key;
+    (void)result;
+    (void)e;
+    if (a->kind != ACTION_CREATE || a->res != c->slice_res || rc < 0)
+        return;
+    const char *name = meta_name(a->body);
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; name && i < c->n_res; i++)
+        if (strcmp(c->res[i].name, name) == 0 && strcmp(c->res[i].ns, a->ns ? a->ns : "") == 0)
+            c->res[i].created = true;
+    pthread_mutex_unlock(&c->lock);
+}
+
+struct reconciler controller_reconciler(struct controller *c)
+{
+    return (struct reconciler){.name = "controller", .self = c,
+                               .reconcile = controller_reconcile,
+                               .executed = controller_executed};
+}
+
+void controller_get_stats(struct controller *c, struct controller_stats *out)
+{
+    pthread_mutex_lock(&c->lock);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->lock);
+}

@@ -1,0 +1,80 @@
+/*
+ * The gpuslice controller, one per cluster: it decides where each gated
+ * pod's slices go, records every decision as a GPUSlice, releases the pod
+ * to the scheduler pinned to its node once the agent has made the slices,
+ * and has the slices destroyed when the pod ends.
+ *
+ * It is a reconciler (reconcile/loop.h) keyed by pod ("namespace/name"):
+ * from the pod, its GPUSlices, the GPUNodes and the Nodes in the informer
+ * caches it decides a list of actions; it never writes itself. Its
+ * informers' handlers map changes to the pods they concern: a pod's own change,
+ * a change to one of its GPUSlices, and, for every pod still waiting for
+ * room, any GPUSlice that freed a placement or any GPUNode or Node change
+ * (retried on every relevant change, never by polling).
+ *
+ * No placement is ever given twice: occupancy is rebuilt for each decision
+ * from the GPUSlices in the cache plus the controller's own reservations
+ * (a slice it decided but the cache does not show yet counts as taken from
+ * the moment of the decision); slice names are deterministic, so a create
+ * retried after a crash finds the slice instead of making a second; and a
+ * write that conflicts is dropped and decided again on a fresher cache.
+ */
+#ifndef GPUSLICE_CONTROLLER_CONTROLLER_H
+#define GPUSLICE_CONTROLLER_CONTROLLER_H
+
+#include <stdint.h>
+
+#include "api/resource.h"
+#include "core/placement.h"
+#include "reconcile/loop.h"
+#include "store/informer.h"
+#include "util/err.h"
+
+struct controller_config {
+    struct store *store;            /* not owned; the informers read it */
+    /* The informers' clock in milliseconds (their backoff), so a virtual
+     * runtime drives them; NULL: CLOCK_MONOTONIC. */
+    int64_t (*now_ms)(void *ctx);
+    void *clock_ctx;
+    enum placement_policy policy;
+    int64_t retry_base_ns;          /* wait after a failed slice; 0: 1 s, doubling */
+    int64_t retry_max_ns;           /* 0: 5 minutes */
+    unsigned gpu_failures_to_avoid; /* failures in a row before a GPU is avoided; 0: 3 */
+    int64_t gpu_avoid_ns;           /* how long it is avoided; 0: 10 minutes */
+};
+
+struct controller_stats {
+    uint64_t placed;      /* slices decided */
+    uint64_t unplaceable; /* decisions that found no room */
+    uint64_t released;    /* slices sent to Deleting */
+    uint64_t ungated;     /* pods released to the scheduler */
+};
+
+struct controller;
+
+/* A controller with its informers (pods, GPUSlices, GPUNodes, Nodes over
+ * cfg->store, not started: the runtime steps or starts them). *out is the
+ * caller's. -ENOENT when the store does not serve one of the resources. */
+int controller_new(const struct controller_config *cfg, struct controller **out,
+                   struct err *e);
+
+#define CONTROLLER_INFORMERS 4
+
+/* The controller's informers, for the runtime to step or start. */
+void controller_informers(struct controller *c, struct informer *out[CONTROLLER_INFORMERS]);
+
+void controller_free(struct controller *c);
+
+/* The reconciler to run in a loop; self is c. */
+struct reconciler controller_reconciler(struct controller *c);
+
+/* Where the handlers send keys (the loop that runs the reconciler). */
+void controller_attach(struct controller *c, struct loop *l);
+
+/* Queues every pod the controller has business with (after becoming the
+ * leader, or at start). */
+void controller_resync(struct controller *c);
+
+void controller_get_stats(struct controller *c, struct controller_stats *out);
+
+#endif

@@ -1,0 +1,396 @@
+/*
+ * Placing a pod's missing slices (see controller_internal.h).
+ *
+ * A pod runs on one node, so all of its slices must be on one node: the
+ * slices are placed one after another with the policy, the later ones held
+ * to the node the first one chose; when a node cannot take them all, it is
+ * ruled out and the whole pod is tried again, at most once per node.
+ */
+#include "controller/controller_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "core/catalog.h"
+#include "core/lifecycle.h"
+
+#define SELECTOR_MAX 16
+
+struct node_rule {
+    struct controller *c;
+    long only;       /* the node every slice must go to, or -1 */
+    bool *excluded;  /* nodes that cannot hold the whole pod */
+};
+
+static bool node_condition_false(const json_t *node, const char *type)
+{
+    size_t i;
+    const json_t *cond;
+    json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, cond) {
+        const char *t = json_string_value(json_object_get(cond, "type"));
+        const char *s = json_string_value(json_object_get(cond, "status"));
+        if (t && s && strcmp(t, type) == 0)
+            return strcmp(s, "True") != 0;
+    }
+    return false;
+}
+
+/* The pod-independent rules for a node, and the gang's own. */
+static bool node_ok(void *ctx, size_t node, char *reason, size_t size)
+{
+    struct node_rule *r = ctx;
+    const char *why = NULL;
+    json_t *obj = NULL;
+    if (r->only >= 0 && (long)node != r->only)
+        why = "not the node of the pod's other slices";
+    else if (r->excluded[node])
+        why = "cannot hold all of the pod's slices";
+    else if (informer_get(r->c->nodes, NULL, r->c->model.nodes[node].name, &obj) < 0)
+        why = "no Node object";
+    else if (json_is_true(json_object_get(json_object_get(obj, "spec"), "unschedulable")))
+        why = "cordoned";
+    else if (node_condition_false(obj, "Ready"))
+        why = "not Ready";
+    json_decref(obj);
+    if (why && reason && size)
+        snprintf(reason, size, "%s", why);
+    return why == NULL;
+}
+
+struct avoid_ctx {
+    const struct controller *c;
+    int64_t now;
+};
+
+/* Is the GPU one that keeps failing? (c->lock held.) */
+static bool avoided(void *ctx, const char *uuid)
+{
+    const struct avoid_ctx *a = ctx;
+    const json_t *f = json_object_get(a->c->gpu_failures, uuid);
+    return f && json_integer_value(json_object_get(f, "until")) > a->now;
+}
+
+/* Rebuilds the topology when a GPUNode or Node changed what it is made of. */
+static int refresh_topology(struct controller *c, struct err *e)
+{
+    if (!c->topology_dirty && c->model.built)
+        return 0;
+    json_t *gpunodes = informer_list(c->gpunodes, NULL);
+    json_t *nodes = informer_list(c->nodes, NULL);
+    int rc = gpunodes && nodes ? 0 : err_set(e, -ENOMEM, "controller: out of memory");
+    uint64_t sig = rc == 0 ? model_signature(gpunodes, nodes) : 0;
+    if (rc == 0 && (!c->model.built || sig != c->model.signature)) {
+        rc = model_rebuild(&c->model, gpunodes, nodes, e);
+        c->model.signature = sig;
+    }
+    if (rc == 0)
+        c->topology_dirty = false;
+    json_decref(gpunodes);
+    json_decref(nodes);
+    return rc;
+}
+
+static bool holds_placement(const struct gpuslice_view *v)
+{
+    enum slice_phase p;
+    if (lifecycle_phase_parse(v->status.phase, &p, NULL) < 0)
+        return true; /* unknown phase: keep the placement, be safe */
+    return !lifecycle_is_terminal(p);
+}
+
+/* Loads occupancy: every GPUSlice holding a placement, plus reservations
+ * the cache does not show yet. */
+static int load_occupancy(struct controller *c, struct err *e)
+{
+    json_t *all = informer_list(c->slices, NULL);
+    if (!all)
+        return err_set(e, -ENOMEM, "controller: out of memory");
+    size_t n = json_array_size(all);
+    struct model_slice *slices = calloc(n + c->n_res + 1, sizeof *slices);
+    if (!slices) {
+        json_decref(all);
+        return err_set(e, -ENOMEM, "controller: out of memory");
+    }
+    size_t k = 0, i;
+    const json_t *obj;
+    json_array_foreach(all, i, obj) {
+        struct gpuslice_view v;
+        if (gpuslice_read(obj, &v, NULL) == 0 && holds_placement(&v))
+            slices[k++] = (struct model_slice){v.spec.gpu_uuid, v.spec.profile, v.spec.start};
+    }
+    for (size_t r = 0; r < c->n_res; r++) {
+        json_t *cached = NULL;
+        if (informer_get(c->slices, c->res[r].ns, c->res[r].name, &cached) == 0) {
+            json_decref(cached);
+            continue;
+        }
+        slices[k++] = (struct model_slice){c->res[r].gpu, c->res[r].profile, c->res[r].start};
+    }
+    int rc = model_load(&c->model, slices, k, e);
+    free(slices);
+    json_decref(all);
+    return rc;
+}
+
+static size_t pod_selector(const json_t *pod, struct placement_label *out)
+{
+    size_t n = 0;
+    const char *key;
+    const json_t *v;
+    json_object_foreach(json_object_get(json_object_get(pod, "spec"), "nodeSelector"), key, v) {
+        if (n == SELECTOR_MAX || !json_is_string(v))
+            continue;
+        out[n++] = (struct placement_label){key, json_string_value(v)};
+    }
+    return n;
+}
+
+/* The node of the pod's slices that already exist, or -1 (-2 when they
+ * are on a node the model does not know). */
+static long existing_node(const struct controller *c, const struct wanted_slice *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *node = NULL;
+        struct gpuslice_view v;
+        if (w[i].existing && gpuslice_read(w[i].existing, &v, NULL) == 0)
+            node = v.spec.node;
+        for (size_t r = 0; !node && w[i].reserved && r < c->n_res; r++)
+            if (strcmp(c->res[r].name, w[i].name) == 0) {
+                long g = model_find_gpu(&c->model, c->res[r].gpu);
+                return g < 0 ? -2 : (long)c->model.gpus[g].node;
+            }
+        if (!node)
+            continue;
+        for (size_t k = 0; k < c->model.n_nodes; k++)
+            if (strcmp(c->model.nodes[k].name, node) == 0)
+                return (long)k;
+        return -2;
+    }
+    return -1;
+}
+
+struct gang {
+    size_t missing[WANTED_MAX];
+    size_t n_missing;
+    struct placement_decision d[WANTED_MAX];
+    size_t n_taken;
+};
+
+static void gang_undo(struct controller *c, struct gang *g)
+{
+    for (size_t i = 0; i < g->n_taken; i++)
+        placement_release(&c->model.cluster, g->d[i].gpu, g->d[i].start, NULL);
+    g->n_taken = 0;
+}
+
+/* One try at placing every missing slice with the rule's node limits. */
+static int gang_try(struct controller *c, const json_t *pod, const struct wanted_slice *w,
+                    struct gang *g, struct node_rule *rule, struct err *e)
+{
+    struct placement_label sel[SELECTOR_MAX];
+    size_t n_sel = pod_selector(pod, sel);
+    for (size_t k = 0; k < g->n_missing; k++) {
+        struct placement_request r = {.profile = w[g->missing[k]].req->profile,
+                                      .selector = sel, .n_selector = n_sel,
+                                      .filter = node_ok, .filter_ctx = rule};
+        int rc = placement_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k], e);
+        if (rc == 0)
+            rc = placement_take(&c->model.cluster, g->d[k].gpu, g->d[k].profile, g->d[k].start,
+                                0, e);
+        if (rc < 0) {
+            gang_undo(c, g);
+            return rc;
+        }
+        g->n_taken = k + 1;
+        rule->only = (long)g->d[k].node;
+    }
+    return 0;
+}
+
+static int gang_place(struct controller *c, const json_t *pod, const struct wanted_slice *w,
+                      size_t n, struct gang *g, struct err *e)
+{
+    long fixed = existing_node(c, w, n);
+    if (fixed == -2)
+        return err_set(e, -ENOSPC, "the pod's other slices are on a node without usable "
+                                   "GPUs now");
+    bool *excluded = calloc(c->model.n_nodes + 1, sizeof *excluded);
+    if (!excluded)
+        return err_set(e, -ENOMEM, "controller: out of memory");
+    int rc = -ENOSPC;
+    struct err first = {0};
+    for (size_t attempt = 0; attempt <= c->model.n_nodes; attempt++) {
+        struct node_rule rule = {c, fixed, excluded};
+        struct err why = {0};
+        rc = gang_try(c, pod, w, g, &rule, &why);
+        if (attempt == 0)
+            first = why;
+        if (rc != -ENOSPC || fixed >= 0 || rule.only < 0)
+            break;
+        excluded[rule.only] = true; /* the first slice fit there, the rest did not */
+    }
+    free(excluded);
+    if (rc < 0 && e) {
+        *e = first;
+        if (g->n_missing > 1 && rc == -ENOSPC)
+            err_prefix(e, "no node can hold all %zu slices of the pod: ", g->n_missing);
+    }
+    return rc;
+}
+
+static int reserve(struct controller *c, const char *ns, const char *pod_key,
+                   const struct wanted_slice *w, const struct placement_decision *d)
+{
+    if (c->n_res == c->cap_res) {
+        size_t cap = c->cap_res ? 2 * c->cap_res : 16;
+        struct reservation *r = realloc(c->res, cap * sizeof *r);
+        if (!r)
+            return -ENOMEM;
+        c->res = r;
+        c->cap_res = cap;
+    }
+    struct reservation *r = &c->res[c->n_res++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->ns, sizeof r->ns, "%s", ns);
+    snprintf(r->name, sizeof r->name, "%s", w->name);
+    snprintf(r->pod_key, sizeof r->pod_key, "%s", pod_key);
+    snprintf(r->gpu, sizeof r->gpu, "%s", c->model.info[d->gpu].uuid);
+    snprintf(r->profile, sizeof r->profile, "%s", d->profile->name);
+    r->start = d->start;
+    return 0;
+}
+
+static json_t *slice_for(struct controller *c, const json_t *pod, const struct wanted_slice *w,
+                         const struct placement_decision *d)
+{
+    char config_map[254];
+    pod_configmap_name(pod, w->req->container, config_map);
+    const struct model_gpu *info = &c->model.info[d->gpu];
+    struct gpuslice_spec spec = {
+        .pod_name = meta_name(pod), .pod_uid = meta_uid(pod), .container = w->req->container,
+        .init = w->req->init, .index = w->index, .node = c->model.nodes[d->node].name,
+        .gpu_uuid = info->uuid, .gpu_index = info->index,
+        .model = c->model.gpus[d->gpu].occ.model->name, .profile = d->profile->name,
+        .requested_profile = w->req->profile, .start = d->start,
+        .size = d->profile->memory_slices, .config_map = config_map,
+    };
+    return gpuslice_new(meta_namespace(pod), &spec, pod);
+}
+
+static bool same_string(const json_t *v, const char *s)
+{
+    return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
+/* The pod condition gpuslice keeps: whether its slices could be placed. */
+static int set_condition(struct controller *c, const json_t *pod, bool placed,
+                         const char *reason, const char *message, int64_t now,
+                         struct action_list *out, struct err *e)
+{
+    json_t *copy = json_deep_copy(pod);
+    json_t *status = json_object_get(copy, "status");
+    if (!json_is_object(status)) {
+        status = json_object();
+        json_object_set_new(copy, "status", status);
+    }
+    json_t *conds = json_object_get(status, "conditions");
+    if (!json_is_array(conds)) {
+        conds = json_array();
+        json_object_set_new(status, "conditions", conds);
+    }
+    size_t i;
+    json_t *cond;
+    json_array_foreach(conds, i, cond)
+        if (same_string(json_object_get(cond, "type"), "gpuslice.dev/SlicesPlaced"))
+            break;
+    bool found = i < json_array_size(conds);
+    cond = json_array_get(conds, i);
+    /* Writing an unchanged condition would bump the pod's resourceVersion,
+     * wake the controller again and loop: write only what changes. */
+    if ((!found && placed) ||
+        (found && same_string(json_object_get(cond, "status"), placed ? "True" : "False") &&
+         same_string(json_object_get(cond, "reason"), reason) &&
+         same_string(json_object_get(cond, "message"), message))) {
+        json_decref(copy);
+        return 0;
+    }
+    char ts[32];
+    format_now(now, ts);
+    json_t *fresh = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "gpuslice.dev/SlicesPlaced",
+                              "status", placed ? "True" : "False", "reason", reason,
+                              "message", message, "lastTransitionTime", ts);
+    if (found)
+        json_array_set_new(conds, i, fresh);
+    else
+        json_array_append_new(conds, fresh);
+    return action_update_status(out, c->pod_res, copy, e);
+}
+
+static int append_placed(struct controller *c, const json_t *pod, struct wanted_slice *w,
+                         struct gang *g, int64_t now, struct action_list *out, struct err *e)
+{
+    const char *ns = meta_namespace(pod);
+    char key[CONTROLLER_KEY_MAX], msg[768];
+    snprintf(key, sizeof key, "%s/%s", ns, meta_name(pod));
+    int rc = 0;
+    if (!meta_has_finalizer(pod, GPUSLICE_FINALIZER)) {
+        json_t *copy = json_deep_copy(pod);
+        rc = copy && meta_add_finalizer(copy, GPUSLICE_FINALIZER) >= 0
+                 ? action_update(out, c->pod_res, copy, e)
+                 : err_set(e, -ENOMEM, "controller: out of memory");
+    }
+    size_t used = (size_t)snprintf(msg, sizeof msg, "placed on %s:",
+                                   c->model.nodes[g->d[0].node].name);
+    for (size_t k = 0; rc == 0 && k < g->n_missing; k++) {
+        struct wanted_slice *ws = &w[g->missing[k]];
+        const struct placement_decision *d = &g->d[k];
+        json_t *obj = slice_for(c, pod, ws, d);
+        rc = obj ? action_create(out, c->slice_res, ns, obj, e)
+                 : err_set(e, -ENOMEM, "controller: out of memory");
+        if (rc == 0)
+            rc = reserve(c, ns, key, ws, d) < 0 ? err_set(e, -ENOMEM, "out of memory") : 0;
+        if (used < sizeof msg)
+            used += (size_t)snprintf(msg + used, sizeof msg - used, "%s %s (%s) on GPU %u at "
+                                     "memory slice %u", k ? "," : "", d->profile->name,
+                                     ws->req->container, c->model.info[d->gpu].index, d->start);
+        c->stats.placed += rc == 0;
+    }
+    if (rc == 0)
+        rc = set_condition(c, pod, true, "Placed", msg, now, out, e);
+    if (rc == 0)
+        rc = say(c, out, pod, ACTION_EVENT_NORMAL, "SlicesPlaced", "%s", msg);
+    return rc;
+}
+
+int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w, size_t n,
+                  int64_t now, struct action_list *out, struct err *e)
+{
+    struct gang g = {0};
+    for (size_t i = 0; i < n; i++)
+        if (!w[i].existing && !w[i].reserved)
+            g.missing[g.n_missing++] = i;
+    if (g.n_missing == 0)
+        return 0;
+    int rc = refresh_topology(c, e);
+    if (rc == 0)
+        rc = load_occupancy(c, e);
+    if (rc < 0)
+        return rc;
+    struct avoid_ctx actx = {c, now};
+    model_hold(&c->model, avoided, &actx);
+    struct err why = {0};
+    rc = gang_place(c, pod, w, n, &g, &why);
+    if (rc == -ENOSPC || rc == -EINVAL) {
+        c->stats.unplaceable++;
+        rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, out, e);
+        return rc < 0 ? rc : say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s", why.msg);
+    }
+    if (rc < 0) {
+        if (e)
+            *e = why;
+        return rc;
+    }
+    return append_placed(c, pod, w, &g, now, out, e);
+}

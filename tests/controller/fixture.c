@@ -1,0 +1,293 @@
+/* The controller tests' world (see fixture.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api/gpuslice.h"
+#include "api/meta.h"
+#include "api/podslices.h"
+#include "core/catalog.h"
+#include "fixture.h"
+
+static int64_t world_clock(void *ctx)
+{
+    return ((struct world *)ctx)->now;
+}
+
+static int64_t world_clock_ms(void *ctx)
+{
+    return ((struct world *)ctx)->now / 1000000;
+}
+
+static void start_controller(struct world *w)
+{
+    struct controller_config cfg = {.store = w->st, .now_ms = world_clock_ms, .clock_ctx = w,
+                                    .policy = w->policy};
+    struct err e = {0};
+    if (controller_new(&cfg, &w->ctl, &e) < 0)
+        fail_msg("controller: %s", e.msg);
+    struct loop_config lc = {.store = w->st, .reconciler = controller_reconciler(w->ctl),
+                             .component = "gpuslice-controller", .now_ns = world_clock,
+                             .clock_ctx = w};
+    assert_int_equal(loop_new(&lc, &w->loop, &e), 0);
+    controller_attach(w->ctl, w->loop);
+}
+
+static void stop_controller(struct world *w)
+{
+    loop_free(w->loop);
+    controller_free(w->ctl);
+    w->loop = NULL;
+    w->ctl = NULL;
+}
+
+static const struct api_resource *resource(struct world *w, const char *group,
+                                           const char *plural)
+{
+    const struct api_resource *r = api_registry_find(store_registry(w->st), group,
+                                                     *group ? "v1alpha1" : "v1", plural);
+    assert_non_null(r);
+    return r;
+}
+
+static void create(struct world *w, const struct api_resource *res, const char *ns, json_t *obj)
+{
+    struct err e = {0};
+    if (store_create(w->st, res, ns, obj, &(struct store_write_opts){0}, NULL, &e) < 0)
+        fail_msg("create %s: %s", res->plural, e.msg);
+    json_decref(obj);
+}
+
+struct world *world_new(void)
+{
+    struct world *w = calloc(1, sizeof *w);
+    w->now = 1800000000LL * SEC;
+    w->policy = PLACEMENT_FRAGMENTATION_AWARE;
+    struct mem_store_config cfg = {.now_ns = world_clock, .clock_ctx = w, .seed = 7,
+                                   .auto_collect = true};
+    assert_int_equal(mem_store_new(&cfg, &w->st, NULL), 0);
+    w->pods = resource(w, "", "pods");
+    w->slices = resource(w, GPUSLICE_API_GROUP, "gpuslices");
+    w->gpunodes = resource(w, GPUSLICE_API_GROUP, "gpunodes");
+    w->nodes = resource(w, "", "nodes");
+    w->events = resource(w, "", "events");
+    w->namespaces = resource(w, "", "namespaces");
+    create(w, w->namespaces, NULL, json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind",
+                                             "Namespace", "metadata", "name", "team"));
+    start_controller(w);
+    return w;
+}
+
+void world_free(struct world *w)
+{
+    stop_controller(w);
+    store_free(w->st);
+    free(w);
+}
+
+void world_restart_controller(struct world *w)
+{
+    stop_controller(w);
+    start_controller(w);
+}
+
+static bool step_informers(struct world *w)
+{
+    struct informer *inf[CONTROLLER_INFORMERS];
+    controller_informers(w->ctl, inf);
+    bool any = false;
+    for (size_t i = 0; i < CONTROLLER_INFORMERS; i++)
+        while (informer_step(inf[i], 0, NULL) == 0)
+            any = true;
+    return any;
+}
+
+void world_settle(struct world *w)
+{
+    for (int round = 0; round < 1000; round++) {
+        bool moved = step_informers(w);
+        moved |= loop_run_ready(w->loop, 0) > 0;
+        if (!moved)
+            return;
+    }
+    fail_msg("the world did not settle in 1000 rounds");
+}
+
+void world_advance(struct world *w, int64_t ns)
+{
+    w->now += ns;
+    world_settle(w);
+}
+
+void world_add_node(struct world *w, const char *node, const char *const *models, size_t n)
+{
+    create(w, w->nodes, NULL,
+           json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1",
+                     "kind", "Node", "metadata", "name", node, "labels",
+                     "kubernetes.io/hostname", node, "status", "conditions", "type", "Ready",
+                     "status", "True"));
+    json_t *gpus = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char uuid[64];
+        snprintf(uuid, sizeof uuid, "GPU-%s-%zu", node, i);
+        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s}", "index", (int)i, "uuid",
+                                              uuid, "model", models[i], "migMode", "Enabled"));
+    }
+    create(w, w->gpunodes, NULL,
+           json_pack("{s:s, s:s, s:{s:s}, s:{s:O}}", "apiVersion", GPUSLICE_API_VERSION, "kind",
+                     "GPUNode", "metadata", "name", node, "status", "gpus", gpus));
+    /* The status subresource ignores status on create: write it too. */
+    json_t *obj = world_get(w, w->gpunodes, NULL, node);
+    json_object_set_new(obj, "status", json_pack("{s:o}", "gpus", gpus));
+    assert_int_equal(store_update(w->st, w->gpunodes, NULL, obj,
+                                  &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
+                                  NULL), 0);
+    json_decref(obj);
+    obj = world_get(w, w->nodes, NULL, node);
+    json_object_set_new(obj, "status", json_pack("{s:[{s:s, s:s}]}", "conditions", "type",
+                                                 "Ready", "status", "True"));
+    assert_int_equal(store_update(w->st, w->nodes, NULL, obj,
+                                  &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
+                                  NULL), 0);
+    json_decref(obj);
+}
+
+void world_add_pod(struct world *w, const char *name, const char *const *profiles, size_t n)
+{
+    json_t *limits = json_object();
+    for (size_t i = 0; i < n; i++) {
+        char key[96];
+        snprintf(key, sizeof key, "%s%s", GPUSLICE_MIG_PREFIX, profiles[i]);
+        json_int_t count = json_integer_value(json_object_get(limits, key));
+        json_object_set_new(limits, key, json_integer(count + 1));
+    }
+    create(w, w->pods, "team",
+           json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s}], s:[{s:s, s:s, s:{s:o}}]}}",
+                     "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
+                     "team", "spec", "schedulingGates", "name", GPUSLICE_GATE, "containers",
+                     "name", "main", "image", "cuda", "resources", "limits", limits));
+}
+
+json_t *world_get(struct world *w, const struct api_resource *res, const char *ns,
+                  const char *name)
+{
+    json_t *obj = NULL;
+    return store_get(w->st, res, ns, name, &obj, NULL) == 0 ? obj : NULL;
+}
+
+json_t *world_slices(struct world *w)
+{
+    json_t *list = NULL;
+    assert_int_equal(store_list(w->st, w->slices, NULL, &(struct store_list_opts){0}, &list,
+                                NULL), 0);
+    json_t *items = json_incref(json_object_get(list, "items"));
+    json_decref(list);
+    return items;
+}
+
+const char *world_phase(struct world *w, const char *name, char *buf, size_t size)
+{
+    json_t *obj = world_get(w, w->slices, "team", name);
+    struct gpuslice_view v;
+    snprintf(buf, size, "%s", obj && gpuslice_read(obj, &v, NULL) == 0 ? v.status.phase : "");
+    json_decref(obj);
+    return buf;
+}
+
+void world_agent_sets(struct world *w, const char *name, const char *phase, const char *reason)
+{
+    json_t *obj = world_get(w, w->slices, "team", name);
+    if (!obj)
+        fail_msg("no GPUSlice %s", name);
+    char uuid[64];
+    snprintf(uuid, sizeof uuid, "MIG-%s", name);
+    struct gpuslice_status st = {.phase = phase,
+                                 .device_uuid = strcmp(phase, "Created") == 0 ? uuid : NULL,
+                                 .reason = reason, .message = reason ? "injected" : NULL};
+    json_t *upd = gpuslice_with_status(obj, &st, "2027-01-15T08:00:00Z");
+    struct err e = {0};
+    if (store_update(w->st, w->slices, "team", upd,
+                     &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e) < 0)
+        fail_msg("agent update of %s: %s", name, e.msg);
+    json_decref(upd);
+    json_decref(obj);
+}
+
+size_t world_agent_all(struct world *w, const char *from, const char *to)
+{
+    json_t *items = world_slices(w);
+    size_t i, n = 0;
+    json_t *obj;
+    json_array_foreach(items, i, obj) {
+        struct gpuslice_view v;
+        if (gpuslice_read(obj, &v, NULL) == 0 && strcmp(v.status.phase, from) == 0) {
+            world_agent_sets(w, v.name, to, NULL);
+            n++;
+        }
+    }
+    json_decref(items);
+    return n;
+}
+
+void world_pod_phase(struct world *w, const char *pod, const char *phase)
+{
+    json_t *obj = world_get(w, w->pods, "team", pod);
+    json_object_set_new(obj, "status", json_pack("{s:s}", "phase", phase));
+    assert_int_equal(store_update(w->st, w->pods, "team", obj,
+                                  &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
+                                  NULL), 0);
+    json_decref(obj);
+}
+
+long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size)
+{
+    json_t *list = NULL;
+    assert_int_equal(store_list(w->st, w->events, "team", &(struct store_list_opts){0}, &list,
+                                NULL), 0);
+    long count = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(list, "items"), i, ev) {
+        const json_t *inv = json_object_get(ev, "involvedObject");
+        if (strcmp(json_string_value(json_object_get(inv, "name")), pod) != 0 ||
+            strcmp(json_string_value(json_object_get(ev, "reason")), reason) != 0)
+            continue;
+        count += (long)json_integer_value(json_object_get(ev, "count"));
+        if (msg)
+            snprintf(msg, size, "%s", json_string_value(json_object_get(ev, "message")));
+    }
+    json_decref(list);
+    return count;
+}
+
+void world_check_no_double_allocation(struct world *w)
+{
+    json_t *items = world_slices(w);
+    size_t i, j;
+    json_t *a, *b;
+    json_array_foreach(items, i, a) {
+        struct gpuslice_view va, vb;
+        assert_int_equal(gpuslice_read(a, &va, NULL), 0);
+        if (!strcmp(va.status.phase, "Deleted") || !strcmp(va.status.phase, "Failed"))
+            continue;
+        json_array_foreach(items, j, b) {
+            if (j <= i)
+                continue;
+            assert_int_equal(gpuslice_read(b, &vb, NULL), 0);
+            if (!strcmp(vb.status.phase, "Deleted") || !strcmp(vb.status.phase, "Failed") ||
+                strcmp(va.spec.gpu_uuid, vb.spec.gpu_uuid) != 0)
+                continue;
+            bool overlap = va.spec.start < vb.spec.start + vb.spec.size &&
+                           vb.spec.start < va.spec.start + va.spec.size;
+            if (overlap)
+                fail_msg("double allocation on %s: %s at %u+%u and %s at %u+%u",
+                         va.spec.gpu_uuid, va.name, va.spec.start, va.spec.size, vb.name,
+                         vb.spec.start, vb.spec.size);
+        }
+    }
+    json_decref(items);
+}

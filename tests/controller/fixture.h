@@ -1,0 +1,80 @@
+/*
+ * A deterministic world for controller tests: the mem store, informers
+ * stepped by hand, the controller's loop on a virtual clock, and helpers
+ * that play the other parts (nodes with GPUs, gated pods, the agent moving
+ * slices). Every test drives the interleaving it wants, step by step.
+ */
+#ifndef GPUSLICE_TESTS_CONTROLLER_FIXTURE_H
+#define GPUSLICE_TESTS_CONTROLLER_FIXTURE_H
+
+#include <jansson.h>
+
+#include "controller/controller.h"
+#include "reconcile/loop.h"
+#include "store/informer.h"
+#include "store/mem.h"
+
+#define SEC 1000000000LL
+
+struct world {
+    int64_t now;
+    struct store *st;
+    const struct api_resource *pods, *slices, *gpunodes, *nodes, *events, *namespaces;
+    struct informer *inf_pods, *inf_slices, *inf_gpunodes, *inf_nodes;
+    struct controller *ctl;
+    struct loop *loop;
+    enum placement_policy policy;
+    char scratch[64]; /* for helpers that return a short-lived string */
+};
+
+/* A world with namespace "team" and no nodes; world_free undoes it. */
+struct world *world_new(void);
+void world_free(struct world *w);
+
+/* Throws the controller (its informers, loop and memory) away and starts a
+ * new one over the same store: a controller restart. */
+void world_restart_controller(struct world *w);
+
+/* Steps informers and runs ready keys until nothing changes (at the current
+ * virtual time). */
+void world_settle(struct world *w);
+
+/* Advances the virtual clock by ns, then settles. */
+void world_advance(struct world *w, int64_t ns);
+
+/* A Node plus its GPUNode with GPUs of the given catalogue models (MIG on),
+ * uuids "GPU-<node>-<i>". */
+void world_add_node(struct world *w, const char *node, const char *const *models, size_t n);
+
+/* A pod gated by gpuslice asking, in container "main", for each profile
+ * in profiles (repeat a profile for a count > 1). */
+void world_add_pod(struct world *w, const char *name, const char *const *profiles, size_t n);
+
+/* The object, or NULL (caller frees). */
+json_t *world_get(struct world *w, const struct api_resource *res, const char *ns,
+                  const char *name);
+
+/* Every GPUSlice, as a list (caller frees). */
+json_t *world_slices(struct world *w);
+
+/* The phase of GPUSlice ns/name ("" when absent: keep the result short-lived). */
+const char *world_phase(struct world *w, const char *name, char *buf, size_t size);
+
+/* Plays the agent: sets the GPUSlice's status phase (and a device uuid for
+ * Created). */
+void world_agent_sets(struct world *w, const char *name, const char *phase,
+                      const char *reason);
+
+/* Plays the agent for every slice in phase `from`. Returns how many. */
+size_t world_agent_all(struct world *w, const char *from, const char *to);
+
+/* Sets a pod's status phase (Running, Succeeded, Failed). */
+void world_pod_phase(struct world *w, const char *pod, const char *phase);
+
+/* The Events about a pod with this reason; count summed (0: none). */
+long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size);
+
+/* Fails the test if two live GPUSlices overlap on one GPU. */
+void world_check_no_double_allocation(struct world *w);
+
+#endif

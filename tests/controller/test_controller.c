@@ -1,0 +1,350 @@
+/* The controller's decisions, driven step by step over the mem store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api/gpuslice.h"
+#include "api/meta.h"
+#include "api/podslices.h"
+#include "fixture.h"
+
+static const char *const one_h100[] = {"H100-80GB"};
+static const char *const two_h100[] = {"H100-80GB", "H100-80GB"};
+
+static int setup(void **state)
+{
+    *state = world_new();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world_free(*state);
+    return 0;
+}
+
+static const char *phase(struct world *w, const char *slice)
+{
+    return world_phase(w, slice, w->scratch, sizeof w->scratch);
+}
+
+static bool gated(struct world *w, const char *pod)
+{
+    json_t *p = world_get(w, w->pods, "team", pod);
+    bool g = pod_has_gate(p, GPUSLICE_GATE);
+    json_decref(p);
+    return g;
+}
+
+static void a_pod_goes_through_the_whole_lifecycle(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const want[] = {"3g.40gb"};
+    world_add_pod(w, "train", want, 1);
+    world_settle(w);
+
+    /* Placed: a GPUSlice in Creating, the finalizer on the pod, an event. */
+    json_t *s = world_get(w, w->slices, "team", "train-main-0");
+    assert_non_null(s);
+    struct gpuslice_view v;
+    assert_int_equal(gpuslice_read(s, &v, NULL), 0);
+    assert_string_equal(v.status.phase, "Creating");
+    assert_string_equal(v.spec.node, "node-a");
+    assert_string_equal(v.spec.profile, "3g.40gb");
+    assert_string_equal(v.spec.gpu_uuid, "GPU-node-a-0");
+    assert_string_equal(v.spec.config_map, "train-main");
+    json_t *pod = world_get(w, w->pods, "team", "train");
+    assert_true(meta_has_finalizer(pod, GPUSLICE_FINALIZER));
+    assert_string_equal(v.spec.pod_uid, meta_uid(pod));
+    json_decref(pod);
+    json_decref(s);
+    assert_int_equal(world_events(w, "train", "SlicesPlaced", NULL, 0), 1);
+    assert_true(gated(w, "train"));
+
+    /* The agent made it: the pod is pinned and ungated, the slice Ungated. */
+    world_agent_sets(w, "train-main-0", "Created", NULL);
+    world_settle(w);
+    assert_false(gated(w, "train"));
+    pod = world_get(w, w->pods, "team", "train");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(pod, "spec"), "nodeSelector"),
+                            "kubernetes.io/hostname")),
+                        "node-a");
+    json_decref(pod);
+    assert_string_equal(phase(w, "train-main-0"), "Ungated");
+
+    /* The pod ends: Deleting; the agent destroys it: the GPUSlice goes and
+     * the finalizer with it. */
+    world_pod_phase(w, "train", "Succeeded");
+    world_settle(w);
+    assert_string_equal(phase(w, "train-main-0"), "Deleting");
+    world_agent_sets(w, "train-main-0", "Deleted", NULL);
+    world_settle(w);
+    assert_string_equal(phase(w, "train-main-0"), "");
+    pod = world_get(w, w->pods, "team", "train");
+    assert_false(meta_has_finalizer(pod, GPUSLICE_FINALIZER));
+    json_decref(pod);
+}
+
+static void every_slice_of_a_pod_lands_on_one_node(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    world_add_node(w, "node-b", two_h100, 2);
+    /* An H100 holds two 3g.40gb: only node-b can take all three. */
+    const char *const want[] = {"3g.40gb", "3g.40gb", "3g.40gb"};
+    world_add_pod(w, "big", want, 3);
+    world_settle(w);
+    json_t *items = world_slices(w);
+    assert_int_equal(json_array_size(items), 3);
+    size_t i;
+    json_t *obj;
+    json_array_foreach(items, i, obj) {
+        struct gpuslice_view v;
+        assert_int_equal(gpuslice_read(obj, &v, NULL), 0);
+        assert_string_equal(v.spec.node, "node-b");
+        assert_int_equal(v.spec.index, i);
+    }
+    json_decref(items);
+    world_check_no_double_allocation(w);
+    /* All three must be Created before the pod is released. */
+    world_agent_sets(w, "big-main-0", "Created", NULL);
+    world_agent_sets(w, "big-main-1", "Created", NULL);
+    world_settle(w);
+    assert_true(gated(w, "big"));
+    world_agent_sets(w, "big-main-2", "Created", NULL);
+    world_settle(w);
+    assert_false(gated(w, "big"));
+}
+
+static void no_room_says_why_and_places_when_room_frees(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const big[] = {"7g.80gb"};
+    world_add_pod(w, "first", big, 1);
+    world_add_pod(w, "second", big, 1);
+    world_settle(w);
+    char msg[512];
+    assert_int_equal(world_events(w, "second", "NoPlacement", msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "7g.80gb"));
+    json_t *pod = world_get(w, w->pods, "team", "second");
+    const json_t *cond = NULL, *c;
+    size_t i;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
+        if (strcmp(json_string_value(json_object_get(c, "type")), "gpuslice.dev/SlicesPlaced") == 0)
+            cond = c;
+    assert_non_null(cond);
+    assert_string_equal(json_string_value(json_object_get(cond, "status")), "False");
+    assert_string_equal(json_string_value(json_object_get(cond, "reason")), "NoPlacement");
+    json_decref(pod);
+    assert_string_equal(phase(w, "second-main-0"), "");
+
+    /* Unrelated changes do not repeat the event. */
+    world_agent_sets(w, "first-main-0", "Created", NULL);
+    world_settle(w);
+    assert_int_equal(world_events(w, "second", "NoPlacement", NULL, 0), 1);
+
+    /* first ends and its slice is destroyed: second is placed. */
+    world_pod_phase(w, "first", "Succeeded");
+    world_settle(w);
+    world_agent_sets(w, "first-main-0", "Deleted", NULL);
+    world_settle(w);
+    assert_string_equal(phase(w, "second-main-0"), "Creating");
+    world_check_no_double_allocation(w);
+}
+
+static void many_pods_at_once_never_share_a_placement(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", two_h100, 2);
+    const char *const small[] = {"1g.10gb"};
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%02d", i);
+        world_add_pod(w, name, small, 1);
+    }
+    /* Decide everything before the cache sees any GPUSlice: only the
+     * reservations stand between two pods and one placement. */
+    struct informer *inf[CONTROLLER_INFORMERS];
+    controller_informers(w->ctl, inf);
+    for (size_t i = 0; i < CONTROLLER_INFORMERS; i++)
+        while (informer_step(inf[i], 0, NULL) == 0)
+            ;
+    loop_run_ready(w->loop, 0);
+    world_settle(w);
+    json_t *items = world_slices(w);
+    assert_int_equal(json_array_size(items), 14); /* 7 per H100 */
+    json_decref(items);
+    world_check_no_double_allocation(w);
+    int waiting = 0;
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%02d", i);
+        waiting += world_events(w, name, "NoPlacement", NULL, 0) > 0;
+    }
+    assert_int_equal(waiting, 6);
+}
+
+static void a_failed_slice_is_retried_with_backoff(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const want[] = {"4g.40gb"};
+    world_add_pod(w, "p", want, 1);
+    world_settle(w);
+    world_agent_sets(w, "p-main-0", "Failed", "InsufficientResources");
+    world_settle(w);
+    char msg[512];
+    assert_int_equal(world_events(w, "p", "SliceFailed", msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "InsufficientResources"));
+    assert_non_null(strstr(msg, "retrying in 1s"));
+    /* Deleted, and not re-placed before the backoff. */
+    assert_string_equal(phase(w, "p-main-0"), "");
+    world_advance(w, SEC / 2);
+    assert_string_equal(phase(w, "p-main-0"), "");
+    world_advance(w, SEC);
+    assert_string_equal(phase(w, "p-main-0"), "Creating");
+    /* Fails again: the wait doubles. */
+    world_agent_sets(w, "p-main-0", "Failed", "Unknown");
+    world_settle(w);
+    world_advance(w, 3 * SEC / 2);
+    assert_string_equal(phase(w, "p-main-0"), "");
+    world_advance(w, SEC);
+    assert_string_equal(phase(w, "p-main-0"), "Creating");
+}
+
+static void a_gpu_that_keeps_failing_is_avoided(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", two_h100, 2);
+    const char *const want[] = {"7g.80gb"};
+    world_add_pod(w, "p", want, 1);
+    world_settle(w);
+    json_t *s = world_get(w, w->slices, "team", "p-main-0");
+    struct gpuslice_view v;
+    gpuslice_read(s, &v, NULL);
+    char first[64];
+    snprintf(first, sizeof first, "%s", v.spec.gpu_uuid);
+    json_decref(s);
+    for (int i = 0; i < 3; i++) {
+        world_agent_sets(w, "p-main-0", "Failed", "Unknown");
+        world_advance(w, 0);
+        world_advance(w, 10 * SEC);
+    }
+    s = world_get(w, w->slices, "team", "p-main-0");
+    assert_non_null(s);
+    gpuslice_read(s, &v, NULL);
+    assert_string_not_equal(v.spec.gpu_uuid, first);
+    json_decref(s);
+}
+
+static void other_gates_are_waited_for(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const want[] = {"1g.10gb"};
+    world_add_pod(w, "queued", want, 1);
+    json_t *pod = world_get(w, w->pods, "team", "queued");
+    json_array_append_new(json_object_get(json_object_get(pod, "spec"), "schedulingGates"),
+                          json_pack("{s:s}", "name", "kueue.x-k8s.io/admission"));
+    json_t *stored = NULL;
+    /* Gates may not be added after creation: recreate the pod with both. */
+    assert_int_equal(store_delete(w->st, w->pods, "team", "queued",
+                                  &(struct store_delete_opts){0}, NULL, NULL), 0);
+    json_object_del(json_object_get(pod, "metadata"), "resourceVersion");
+    json_object_del(json_object_get(pod, "metadata"), "uid");
+    json_object_del(json_object_get(pod, "metadata"), "creationTimestamp");
+    assert_int_equal(store_create(w->st, w->pods, "team", pod, &(struct store_write_opts){0},
+                                  &stored, NULL), 0);
+    json_decref(pod);
+    world_settle(w);
+    assert_int_equal(world_events(w, "queued", "WaitingForGates", NULL, 0), 1);
+    assert_string_equal(phase(w, "queued-main-0"), "");
+    /* Kueue admits it. */
+    json_t *gates = json_object_get(json_object_get(stored, "spec"), "schedulingGates");
+    json_array_remove(gates, 1);
+    assert_int_equal(store_update(w->st, w->pods, "team", stored, &(struct store_write_opts){0},
+                                  NULL, NULL), 0);
+    json_decref(stored);
+    world_settle(w);
+    assert_string_equal(phase(w, "queued-main-0"), "Creating");
+}
+
+static void deleted_in_every_phase_releases_the_slice(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", two_h100, 2);
+    const char *const want[] = {"1g.10gb"};
+    const char *const phases[] = {"Creating", "Created", "Ungated"};
+    for (size_t i = 0; i < 3; i++) {
+        char pod[16], slice[32];
+        snprintf(pod, sizeof pod, "d%zu", i);
+        snprintf(slice, sizeof slice, "%s-main-0", pod);
+        world_add_pod(w, pod, want, 1);
+        world_settle(w);
+        if (i >= 1)
+            world_agent_sets(w, slice, "Created", NULL);
+        /* Deleted before the controller saw Created, or after it ungated. */
+        if (i == 2)
+            world_settle(w);
+        assert_string_equal(phase(w, slice), phases[i]);
+        assert_int_equal(store_delete(w->st, w->pods, "team", pod, &(struct store_delete_opts){0},
+                                      NULL, NULL), 0);
+        world_settle(w);
+        assert_string_equal(phase(w, slice), "Deleting");
+        /* The pod stays (finalizer) until the slice is gone. */
+        json_t *p = world_get(w, w->pods, "team", pod);
+        assert_non_null(p);
+        json_decref(p);
+        world_agent_sets(w, slice, "Deleted", NULL);
+        world_settle(w);
+        assert_string_equal(phase(w, slice), "");
+        assert_null(world_get(w, w->pods, "team", pod));
+    }
+}
+
+static void a_restarted_controller_continues_from_the_api(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const want[] = {"1g.10gb", "1g.10gb"};
+    world_add_pod(w, "p", want, 2);
+    world_settle(w);
+    world_restart_controller(w);
+    world_settle(w);
+    json_t *items = world_slices(w);
+    assert_int_equal(json_array_size(items), 2); /* not placed twice */
+    json_decref(items);
+    world_agent_all(w, "Creating", "Created");
+    world_restart_controller(w);
+    world_settle(w);
+    assert_false(gated(w, "p"));
+    assert_string_equal(phase(w, "p-main-1"), "Ungated");
+    world_check_no_double_allocation(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_pod_goes_through_the_whole_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_slice_of_a_pod_lands_on_one_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_room_says_why_and_places_when_room_frees, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(many_pods_at_once_never_share_a_placement, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_failed_slice_is_retried_with_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_gpu_that_keeps_failing_is_avoided, setup, teardown),
+        cmocka_unit_test_setup_teardown(other_gates_are_waited_for, setup, teardown),
+        cmocka_unit_test_setup_teardown(deleted_in_every_phase_releases_the_slice, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_restarted_controller_continues_from_the_api, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
