@@ -1,0 +1,345 @@
+/* Tests for reconcile/loop: execution order, the outcome policy, time,
+ * leadership gating and the thread runner, over the mem store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "api/meta.h"
+#include "reconcile/loop.h"
+#include "store/mem.h"
+
+#define MS 1000000LL
+
+/* A scripted reconciler: for each key it runs `script`, which appends the
+ * actions the test wants. */
+struct fixture;
+typedef int script_fn(struct fixture *f, const char *key, struct action_list *out,
+                      int64_t *requeue_at, struct err *e);
+
+struct fixture {
+    int64_t now;
+    struct store *st;
+    const struct api_resource *cms;
+    struct loop *loop;
+    script_fn *script;
+    bool leader;
+    int calls, externals, executed_ok, executed_failed;
+    int last_rc;
+    json_t *stale_copy;
+};
+
+static int64_t clock_now(void *ctx)
+{
+    return ((struct fixture *)ctx)->now;
+}
+
+static int reconcile(void *self, const char *key, int64_t now, struct action_list *out,
+                     int64_t *requeue_at, struct err *e)
+{
+    struct fixture *f = self;
+    (void)now;
+    f->calls++;
+    return f->script(f, key, out, requeue_at, e);
+}
+
+static void executed(void *self, const char *key, const struct action *a, int rc,
+                     const json_t *result, const struct err *e)
+{
+    struct fixture *f = self;
+    (void)key;
+    (void)a;
+    (void)result;
+    (void)e;
+    f->last_rc = rc;
+    if (rc == 0)
+        f->executed_ok++;
+    else
+        f->executed_failed++;
+}
+
+static int external(void *self, const struct action *a, json_t **result, struct err *e)
+{
+    struct fixture *f = self;
+    f->externals++;
+    *result = json_pack("{s:i}", "op", a->op);
+    return a->op == 99 ? err_set(e, -EIO, "device said no") : 0;
+}
+
+static bool may_act(void *self, int64_t now)
+{
+    (void)now;
+    return ((struct fixture *)self)->leader;
+}
+
+static json_t *configmap(const char *name, const char *value)
+{
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
+                     "ConfigMap", "metadata", "name", name, "namespace", "default", "data", "v",
+                     value);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->now = 1000 * MS;
+    f->leader = true;
+    struct mem_store_config mc = {.now_ns = clock_now, .clock_ctx = f, .auto_collect = true};
+    assert_int_equal(mem_store_new(&mc, &f->st, NULL), 0);
+    f->cms = api_registry_find(store_registry(f->st), "", "v1", "configmaps");
+    json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
+                           "metadata", "name", "default");
+    store_create(f->st, api_registry_find(store_registry(f->st), "", "v1", "namespaces"), NULL,
+                 ns, &(struct store_write_opts){0}, NULL, NULL);
+    json_decref(ns);
+    struct loop_config lc = {
+        .store = f->st, .component = "test", .now_ns = clock_now, .clock_ctx = f,
+        .backoff = {.base_ns = 10 * MS, .max_ns = 1000 * MS},
+        .reconciler = {.name = "test", .self = f, .reconcile = reconcile, .executed = executed,
+                       .execute_external = external, .may_act = may_act},
+    };
+    assert_int_equal(loop_new(&lc, &f->loop, NULL), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    loop_free(f->loop);
+    store_free(f->st);
+    free(f);
+    return 0;
+}
+
+static int create_named_by_key(struct fixture *f, const char *key, struct action_list *out,
+                               int64_t *requeue_at, struct err *e)
+{
+    (void)requeue_at;
+    return action_create(out, f->cms, "default", configmap(key, "1"), e);
+}
+
+static void actions_run_in_order_and_count(void **state)
+{
+    struct fixture *f = *state;
+    f->script = create_named_by_key;
+    loop_enqueue(f->loop, "a", NULL);
+    loop_enqueue(f->loop, "b", NULL);
+    loop_enqueue(f->loop, "a", NULL);
+    assert_int_equal(loop_next_due(f->loop), 0);
+    assert_int_equal(loop_run_ready(f->loop, 0), 2);
+    json_t *got = NULL;
+    assert_int_equal(store_get(f->st, f->cms, "default", "a", &got, NULL), 0);
+    json_decref(got);
+    struct loop_stats s;
+    loop_get_stats(f->loop, &s);
+    assert_int_equal(s.reconciles, 2);
+    assert_int_equal(s.actions, 2);
+    assert_int_equal(loop_next_due(f->loop), INT64_MAX);
+}
+
+/* Updates "x" from a copy read once, before anyone else wrote it (stale),
+ * the first time; from a fresh read after that. */
+static int update_from_old_copy(struct fixture *f, const char *key, struct action_list *out,
+                                int64_t *requeue_at, struct err *e)
+{
+    (void)key;
+    (void)requeue_at;
+    json_t *obj = NULL;
+    if (f->calls == 1) {
+        obj = json_deep_copy(f->stale_copy);
+    } else {
+        store_get(f->st, f->cms, "default", "x", &obj, NULL);
+    }
+    json_object_set_new(json_object_get(obj, "data"), "v", json_string("mine"));
+    int rc = action_update(out, f->cms, obj, e);
+    if (rc == 0)
+        rc = action_create(out, f->cms, "default", configmap("after", "1"), e);
+    return rc;
+}
+
+static void a_stale_decision_is_dropped_and_decided_again(void **state)
+{
+    struct fixture *f = *state;
+    json_t *x = configmap("x", "0");
+    store_create(f->st, f->cms, "default", x, &(struct store_write_opts){0}, &f->stale_copy,
+                 NULL);
+    json_decref(x);
+    json_t *other = json_deep_copy(f->stale_copy);
+    json_object_set_new(json_object_get(other, "data"), "v", json_string("theirs"));
+    assert_int_equal(store_update(f->st, f->cms, "default", other, &(struct store_write_opts){0},
+                                  NULL, NULL), 0);
+    json_decref(other);
+    f->script = update_from_old_copy;
+    loop_enqueue(f->loop, "k", NULL);
+    assert_int_equal(loop_run_ready(f->loop, 0), 1);
+    assert_int_equal(f->last_rc, -ESTALE);
+    json_t *got = NULL;
+    /* The action after the stale one was not executed. */
+    assert_int_equal(store_get(f->st, f->cms, "default", "after", &got, NULL), -ENOENT);
+    struct loop_stats s;
+    loop_get_stats(f->loop, &s);
+    assert_int_equal(s.stale, 1);
+    /* Retried after the backoff, on fresh state. */
+    assert_int_equal(loop_next_due(f->loop), f->now + 10 * MS);
+    assert_int_equal(loop_run_ready(f->loop, 0), 0);
+    f->now += 10 * MS;
+    assert_int_equal(loop_run_ready(f->loop, 0), 1);
+    assert_int_equal(store_get(f->st, f->cms, "default", "x", &got, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(got, "data"), "v")),
+                        "mine");
+    json_decref(got);
+    json_decref(f->stale_copy);
+}
+
+static int fail_to_decide(struct fixture *f, const char *key, struct action_list *out,
+                          int64_t *requeue_at, struct err *e)
+{
+    (void)f;
+    (void)key;
+    (void)out;
+    (void)requeue_at;
+    return err_set(e, -EIO, "cannot decide");
+}
+
+static void a_failing_key_backs_off_exponentially(void **state)
+{
+    struct fixture *f = *state;
+    f->script = fail_to_decide;
+    loop_enqueue(f->loop, "k", NULL);
+    int64_t want[] = {10 * MS, 20 * MS, 40 * MS};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(loop_run_ready(f->loop, 0), 1);
+        assert_int_equal(loop_next_due(f->loop), f->now + want[i]);
+        f->now += want[i];
+    }
+    struct loop_stats s;
+    loop_get_stats(f->loop, &s);
+    assert_int_equal(s.failures, 3);
+}
+
+static int ask_again_later(struct fixture *f, const char *key, struct action_list *out,
+                           int64_t *requeue_at, struct err *e)
+{
+    (void)key;
+    (void)out;
+    (void)e;
+    *requeue_at = f->now + 500 * MS;
+    return 0;
+}
+
+static void requeue_time_is_honoured(void **state)
+{
+    struct fixture *f = *state;
+    f->script = ask_again_later;
+    loop_enqueue(f->loop, "k", NULL);
+    loop_run_ready(f->loop, 0);
+    assert_int_equal(loop_next_due(f->loop), f->now + 500 * MS);
+    f->now += 499 * MS;
+    assert_int_equal(loop_run_ready(f->loop, 0), 0);
+    f->now += MS;
+    assert_int_equal(loop_run_ready(f->loop, 0), 1);
+}
+
+static void a_follower_keeps_keys_queued(void **state)
+{
+    struct fixture *f = *state;
+    f->script = create_named_by_key;
+    f->leader = false;
+    loop_enqueue(f->loop, "a", NULL);
+    assert_int_equal(loop_run_ready(f->loop, 0), 0);
+    assert_int_equal(f->calls, 0);
+    f->leader = true;
+    assert_int_equal(loop_run_ready(f->loop, 0), 1);
+}
+
+static int mixed_outcomes(struct fixture *f, const char *key, struct action_list *out,
+                          int64_t *requeue_at, struct err *e)
+{
+    (void)requeue_at;
+    int rc = action_delete(out, f->cms, "default", "never-existed", NULL, e);
+    if (rc == 0)
+        rc = action_external(out, strcmp(key, "bad-device") == 0 ? 99 : 1, NULL, e);
+    if (rc == 0)
+        rc = action_create(out, f->cms, "default", configmap(key, "1"), e);
+    return rc;
+}
+
+static void deleting_what_is_gone_is_done_and_a_failed_device_call_stops(void **state)
+{
+    struct fixture *f = *state;
+    f->script = mixed_outcomes;
+    loop_enqueue(f->loop, "good", NULL);
+    loop_run_ready(f->loop, 0);
+    json_t *got = NULL;
+    assert_int_equal(store_get(f->st, f->cms, "default", "good", &got, NULL), 0);
+    json_decref(got);
+    assert_int_equal(f->externals, 1);
+    assert_int_equal(f->executed_failed, 0); /* the delete of nothing counted as done */
+    /* A failed external action stops the rest and backs off. */
+    loop_enqueue(f->loop, "bad-device", NULL);
+    loop_run_ready(f->loop, 0);
+    assert_int_equal(store_get(f->st, f->cms, "default", "bad-device", &got, NULL), -ENOENT);
+    assert_int_equal(f->last_rc, -EIO);
+    assert_int_equal(loop_next_due(f->loop), f->now + 10 * MS);
+}
+
+static void threaded_runner_processes_and_stops(void **state)
+{
+    struct fixture *f = *state;
+    /* The thread reads the clock while the test waits: a real clock here. */
+    loop_free(f->loop);
+    struct loop_config lc = {.store = f->st, .component = "test",
+                             .reconciler = {.name = "t", .self = f, .reconcile = reconcile}};
+    assert_int_equal(loop_new(&lc, &f->loop, NULL), 0);
+    f->script = create_named_by_key;
+    assert_int_equal(loop_start(f->loop, NULL), 0);
+    struct err e;
+    assert_int_equal(loop_start(f->loop, &e), -EBUSY);
+    for (int i = 0; i < 50; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "t%d", i);
+        loop_enqueue(f->loop, key, NULL);
+    }
+    struct loop_stats s = {0};
+    for (int i = 0; i < 500 && s.actions < 50; i++) {
+        nanosleep(&(struct timespec){0, 10 * MS}, NULL);
+        loop_get_stats(f->loop, &s);
+    }
+    assert_int_equal(s.actions, 50);
+    loop_kick(f->loop);
+    loop_stop(f->loop);
+    loop_stop(f->loop);
+}
+
+static void bad_configuration_is_refused(void **state)
+{
+    (void)state;
+    struct loop *l = NULL;
+    struct err e;
+    struct loop_config lc = {.component = "x"};
+    assert_int_equal(loop_new(&lc, &l, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "needs a store"));
+    loop_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(actions_run_in_order_and_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_stale_decision_is_dropped_and_decided_again, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_failing_key_backs_off_exponentially, setup, teardown),
+        cmocka_unit_test_setup_teardown(requeue_time_is_honoured, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_follower_keeps_keys_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(deleting_what_is_gone_is_done_and_a_failed_device_call_stops,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(threaded_runner_processes_and_stops, setup, teardown),
+        cmocka_unit_test(bad_configuration_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
