@@ -274,12 +274,11 @@ static int kube_remove(struct store *st, const struct api_resource *res, const c
     int rc = kube_send(st, "DELETE", &p, "application/json", body, &ans, e);
     kube_buf_free(&p);
     json_decref(body);
-    /* A CRD still carrying its deletionTimestamp is served until it goes. */
-    if (rc == 0 && !o->dry_run && kube_is_crd(res) &&
-        (kube_is_status(ans) || !json_object_get(json_object_get(ans, "metadata"),
-                                                 "deletionTimestamp"))) {
+    /* The server may serve a deleted CRD a while longer (until its objects
+     * are gone), but this store cannot learn when that ends, so it stops
+     * serving it now. */
+    if (rc == 0 && !o->dry_run && kube_is_crd(res))
         api_registry_remove_crd(st->registry, name);
-    }
     if (rc == 0 && out && !kube_is_status(ans)) {
         *out = ans;
         ans = NULL;

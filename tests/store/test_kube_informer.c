@@ -1,0 +1,162 @@
+/*
+ * The informer over the kube backend, through the embedded API server on
+ * loopback: the thread runner keeps its cache equal to the server's
+ * objects under writes, and a watch reopened from a compacted
+ * resourceVersion gets the server's 410 and relists.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cluster/apiserver.h"
+#include "store/informer.h"
+#include "store/kube.h"
+#include "store/mem.h"
+
+struct rig {
+    int64_t now;
+    struct store *mem, *kube;
+    struct apiserver *srv;
+    const struct api_resource *cms;
+};
+
+static int64_t rig_now(void *ctx)
+{
+    return ((struct rig *)ctx)->now;
+}
+
+static int rig_up(void **state)
+{
+    struct rig *r = calloc(1, sizeof *r);
+    r->now = 1714557600000000000LL;
+    struct mem_store_config mc = {.now_ns = rig_now, .clock_ctx = r, .seed = 5,
+                                  .auto_collect = true};
+    struct err e;
+    assert_int_equal(mem_store_new(&mc, &r->mem, &e), 0);
+    struct apiserver_config ac = {.store = r->mem, .now_ns = rig_now, .clock_ctx = r,
+                                  .version = "test"};
+    assert_int_equal(apiserver_start(&ac, &r->srv, &e), 0);
+    struct kube_config kc = {.server = (char *)apiserver_url(r->srv)};
+    assert_int_equal(kube_store_new(&kc, NULL, &r->kube, &e), 0);
+    r->cms = api_registry_find(store_registry(r->kube), "", "v1", "configmaps");
+    json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "t");
+    assert_int_equal(store_create(r->kube, api_registry_find(store_registry(r->kube), "", "v1",
+                                                             "namespaces"),
+                                  NULL, ns, NULL, NULL, &e),
+                     0);
+    json_decref(ns);
+    *state = r;
+    return 0;
+}
+
+static int rig_down(void **state)
+{
+    struct rig *r = *state;
+    store_free(r->kube);
+    apiserver_stop(r->srv);
+    store_free(r->mem);
+    free(r);
+    return 0;
+}
+
+static void put(struct rig *r, const char *name, const char *value)
+{
+    json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
+                           "ConfigMap", "metadata", "name", name, "namespace", "t", "data", "v",
+                           value);
+    struct err e;
+    int rc = store_create(r->kube, r->cms, "t", cm, NULL, NULL, &e);
+    if (rc == -EEXIST)
+        rc = store_update(r->kube, r->cms, "t", cm, NULL, NULL, &e);
+    if (rc)
+        fail_msg("put %s: %s", name, e.msg);
+    json_decref(cm);
+}
+
+/* Waits (in real time, bounded) until the cache has the store's last
+ * write, then compares them object by object. */
+static void assert_caught_up(struct rig *r, struct informer *inf)
+{
+    char want[32], got[32] = "";
+    snprintf(want, sizeof want, "%llu", (unsigned long long)mem_store_revision(r->mem));
+    for (int i = 0; i < 1000 && strcmp(got, want) != 0; i++) {
+        informer_resource_version(inf, got, sizeof got);
+        if (strcmp(got, want) != 0)
+            usleep(10000);
+    }
+    assert_string_equal(got, want);
+    json_t *list;
+    struct err e;
+    assert_int_equal(store_list(r->kube, r->cms, "t", NULL, &list, &e), 0);
+    size_t i;
+    json_t *obj;
+    json_array_foreach(json_object_get(list, "items"), i, obj) {
+        json_t *cached;
+        const char *name =
+            json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+        assert_int_equal(informer_get(inf, "t", name, &cached), 0);
+        assert_true(json_equal(cached, obj));
+        json_decref(cached);
+    }
+    assert_int_equal(informer_count(inf), json_array_size(json_object_get(list, "items")));
+    json_decref(list);
+}
+
+static void the_cache_follows_the_server(void **state)
+{
+    struct rig *r = *state;
+    put(r, "a", "0");
+    struct informer_config c = {.store = r->kube, .res = r->cms, .ns = "t", .page_size = 2};
+    struct informer *inf;
+    struct err e;
+    assert_int_equal(informer_new(&c, &inf, &e), 0);
+    assert_int_equal(informer_start(inf, &e), 0);
+    assert_int_equal(informer_wait_synced(inf, 10000), 0);
+    for (int i = 0; i < 100; i++) {
+        char name[8], value[8];
+        snprintf(name, sizeof name, "c%d", i % 7);
+        snprintf(value, sizeof value, "%d", i);
+        put(r, name, value);
+    }
+    assert_int_equal(store_delete(r->kube, r->cms, "t", "a", NULL, NULL, &e), 0);
+    assert_caught_up(r, inf);
+    informer_free(inf);
+}
+
+static void a_compacted_version_relists_over_http(void **state)
+{
+    struct rig *r = *state;
+    put(r, "a", "0");
+    struct informer_config c = {.store = r->kube, .res = r->cms, .ns = "t"};
+    struct informer *inf;
+    struct err e;
+    assert_int_equal(informer_new(&c, &inf, &e), 0);
+    assert_int_equal(informer_start(inf, &e), 0);
+    assert_caught_up(r, inf);
+    informer_stop(inf); /* the watch is closed; the informer remembers its version */
+    put(r, "a", "1");
+    put(r, "b", "0");
+    mem_store_compact(r->mem);
+    assert_int_equal(informer_start(inf, &e), 0);
+    assert_caught_up(r, inf);
+    struct informer_stats s;
+    informer_get_stats(inf, &s);
+    assert_int_equal(s.lists, 2);
+    assert_int_equal(s.relists, 1);
+    informer_free(inf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(the_cache_follows_the_server, rig_up, rig_down),
+        cmocka_unit_test_setup_teardown(a_compacted_version_relists_over_http, rig_up,
+                                        rig_down),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
