@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "api/pod.h"
 #include "store/mem_internal.h"
 
 #define CRD_CLEANUP "customresourcecleanup.apiextensions.k8s.io"
@@ -52,93 +53,16 @@ static void default_member(json_t *obj, const char *key, json_t *value)
 
 /* --- Pod ------------------------------------------------------------------ */
 
-static int check_containers(const json_t *spec, const char *list, bool required, struct err *e)
+static int pod_check(const json_t *pod, struct err *e)
 {
-    const json_t *cs = json_object_get(spec, list);
-    if (required && json_array_size(cs) == 0)
-        return err_set(e, -EINVAL, "spec.%s: Required value", list);
-    if (cs && !json_is_array(cs))
-        return err_set(e, -EINVAL, "spec.%s: Invalid value: must be a list", list);
-    for (size_t i = 0; i < json_array_size(cs); i++) {
-        const json_t *c = json_array_get(cs, i);
-        const char *name = json_string_value(json_object_get(c, "name"));
-        char field[64];
-        snprintf(field, sizeof field, "spec.%s[%zu].name", list, i);
-        if (!name)
-            return err_set(e, -EINVAL, "%s: Required value", field);
-        if (meta_check_label_name(name, field, e) != 0)
-            return -EINVAL;
-        const char *image = json_string_value(json_object_get(c, "image"));
-        if (!image || !*image)
-            return err_set(e, -EINVAL, "spec.%s[%zu].image: Required value", list, i);
-    }
-    return 0;
-}
-
-/* Container names are unique across init containers and containers. */
-static int check_unique_names(const json_t *spec, struct err *e)
-{
-    static const char *const lists[] = {"initContainers", "containers"};
-    for (size_t l = 0; l < 2; l++) {
-        const json_t *cs = json_object_get(spec, lists[l]);
-        for (size_t i = 0; i < json_array_size(cs); i++) {
-            const char *name = json_string_value(json_object_get(json_array_get(cs, i), "name"));
-            for (size_t m = 0; m <= l; m++) {
-                const json_t *other = json_object_get(spec, lists[m]);
-                size_t upto = m == l ? i : json_array_size(other);
-                for (size_t j = 0; j < upto; j++) {
-                    const char *n =
-                        json_string_value(json_object_get(json_array_get(other, j), "name"));
-                    if (n && name && strcmp(n, name) == 0)
-                        return err_set(e, -EINVAL, "spec.%s[%zu].name: Duplicate value: \"%s\"",
-                                       lists[l], i, name);
-                }
-            }
-        }
-    }
-    return 0;
-}
-
-static int check_gates(const json_t *spec, struct err *e)
-{
-    const json_t *gates = json_object_get(spec, "schedulingGates");
-    if (gates && !json_is_array(gates))
-        return err_set(e, -EINVAL, "spec.schedulingGates: Invalid value: must be a list");
-    for (size_t i = 0; i < json_array_size(gates); i++) {
-        const char *name = json_string_value(json_object_get(json_array_get(gates, i), "name"));
-        char field[64];
-        snprintf(field, sizeof field, "spec.schedulingGates[%zu].name", i);
-        if (!name)
-            return err_set(e, -EINVAL, "%s: Required value", field);
-        if (meta_check_qualified_name(name, field, e) != 0)
-            return -EINVAL;
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(name, json_string_value(json_object_get(json_array_get(gates, j), "name"))))
-                return err_set(e, -EINVAL, "%s: Duplicate value: \"%s\"", field, name);
-    }
-    const char *node = json_string_value(json_object_get(spec, "nodeName"));
-    if (json_array_size(gates) > 0 && node && *node)
-        return err_set(e, -EINVAL, "spec.nodeName: Forbidden: cannot be set until all "
-                       "schedulingGates have been cleared");
-    return 0;
-}
-
-static int pod_check_spec(const json_t *spec, struct err *e)
-{
-    if (!json_is_object(spec))
-        return err_set(e, -EINVAL, "spec: Required value");
-    if (check_containers(spec, "containers", true, e) ||
-        check_containers(spec, "initContainers", false, e) || check_unique_names(spec, e) ||
-        check_gates(spec, e) ||
-        meta_check_labels(json_object_get(spec, "nodeSelector"), "spec.nodeSelector", e))
-        return -EINVAL;
-    return 0;
+    struct pod_view v;
+    return pod_read(pod, &v, e);
 }
 
 static int pod_create(struct mem_store *ms, json_t *pod, struct err *e)
 {
     json_t *spec = json_object_get(pod, "spec");
-    if (pod_check_spec(spec, e) != 0)
+    if (pod_check(pod, e) != 0)
         return -EINVAL;
     default_member(spec, "restartPolicy", json_string("Always"));
     default_member(spec, "terminationGracePeriodSeconds", json_integer(30));
@@ -290,7 +214,7 @@ static int pod_update(const json_t *old_pod, const json_t *pod, struct err *e)
     bool gated = json_array_size(json_object_get(old, "schedulingGates")) > 0;
     if (gates_only_removed(old, cur, e) || node_selector_only_added(old, cur, gated, e) ||
         affinity_only_tightened(old, cur, gated, e) || tolerations_only_added(old, cur, e) ||
-        pod_check_spec(cur, e))
+        pod_check(pod, e))
         return -EINVAL;
     json_t *a = json_deep_copy(old), *b = json_deep_copy(cur);
     strip_mutable(a);
