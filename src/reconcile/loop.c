@@ -189,8 +189,7 @@ size_t loop_run_ready(struct loop *l, size_t max)
     char key[WORKQUEUE_KEY_MAX];
     while (max == 0 || done < max) {
         int64_t now = loop_now(l);
-        const struct reconciler *r = &l->cfg.reconciler;
-        if (r->may_act && !r->may_act(r->self, now))
+        if (l->cfg.may_act && !l->cfg.may_act(l->cfg.may_act_ctx, now))
             break;
         pthread_mutex_lock(&l->lock);
         bool got = workqueue_next(l->queue, now, key);

@@ -55,9 +55,6 @@ struct reconciler {
      * *result (may stay NULL) is passed on to executed and then freed. */
     int (*execute_external)(void *self, const struct action *a, json_t **result,
                             struct err *e);
-    /* Optional: whether this replica may act now (leader election). Keys
-     * stay queued while it says no. */
-    bool (*may_act)(void *self, int64_t now_ns);
 };
 
 struct loop_config {
@@ -70,6 +67,11 @@ struct loop_config {
     int64_t (*now_ns)(void *ctx);
     void *clock_ctx;
     struct workqueue_backoff backoff;   /* zero: 5 ms doubling up to 5 minutes */
+    /* Optional: whether this replica may act now (leader election, a
+     * runtime matter, not the reconciler's). Keys stay queued while it
+     * says no. */
+    bool (*may_act)(void *ctx, int64_t now_ns);
+    void *may_act_ctx;
 };
 
 struct loop_stats {

@@ -100,7 +100,8 @@ static int setup(void **state)
         .store = f->st, .component = "test", .now_ns = clock_now, .clock_ctx = f,
         .backoff = {.base_ns = 10 * MS, .max_ns = 1000 * MS},
         .reconciler = {.name = "test", .self = f, .reconcile = reconcile, .executed = executed,
-                       .execute_external = external, .may_act = may_act},
+                       .execute_external = external},
+        .may_act = may_act, .may_act_ctx = f,
     };
     assert_int_equal(loop_new(&lc, &f->loop, NULL), 0);
     *state = f;
