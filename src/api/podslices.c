@@ -217,7 +217,7 @@ void pod_configmap_name(const json_t *pod, const char *container, char out[254])
     snprintf(out, 254, "%.180s-%.63s", prefix ? prefix : "pod", container);
 }
 
-bool pod_has_gate(const json_t *pod, const char *name)
+bool pod_gated(const json_t *pod, const char *name)
 {
     size_t i;
     const json_t *g;

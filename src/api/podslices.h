@@ -85,7 +85,7 @@ unsigned pod_slices_total(const struct pod_slices *s);
 void pod_configmap_name(const json_t *pod, const char *container, char out[254]);
 
 /* Whether the pod carries the scheduling gate name. */
-bool pod_has_gate(const json_t *pod, const char *name);
+bool pod_gated(const json_t *pod, const char *name);
 
 /* How many scheduling gates the pod carries. */
 size_t pod_gate_count(const json_t *pod);

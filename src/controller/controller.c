@@ -180,7 +180,7 @@ static void enqueue_waiting(struct controller *c)
     size_t i;
     const json_t *p;
     json_array_foreach(pods, i, p)
-        if (pod_has_gate(p, GPUSLICE_GATE))
+        if (pod_gated(p, GPUSLICE_GATE))
             enqueue(c, meta_namespace(p), meta_name(p));
     json_decref(pods);
 }
@@ -191,7 +191,7 @@ void controller_resync(struct controller *c)
     size_t i;
     const json_t *p;
     json_array_foreach(pods, i, p)
-        if (pod_has_gate(p, GPUSLICE_GATE) || meta_has_finalizer(p, GPUSLICE_FINALIZER))
+        if (pod_gated(p, GPUSLICE_GATE) || meta_has_finalizer(p, GPUSLICE_FINALIZER))
             enqueue(c, meta_namespace(p), meta_name(p));
     json_decref(pods);
     json_t *slices = informer_list(c->slices, NULL);
@@ -514,7 +514,7 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
 {
     struct pod_slices ps;
     struct err bad = {0};
-    bool gated = pod_has_gate(s->pod, GPUSLICE_GATE);
+    bool gated = pod_gated(s->pod, GPUSLICE_GATE);
     if (pod_slices_of(s->pod, &ps, &bad) < 0)
         return gated ? say(c, out, s->pod, ACTION_EVENT_WARNING, "InvalidSliceRequest",
                            "%s; fix the pod's requests", bad.msg)

@@ -181,12 +181,12 @@ static void gates_are_read(void **state)
     (void)state;
     json_t *pod = parse("{\"spec\":{\"schedulingGates\":[{\"name\":\"kueue.x-k8s.io/admission\"},"
                         "{\"name\":\"gpuslice.dev/slice\"}]}}");
-    assert_true(pod_has_gate(pod, GPUSLICE_GATE));
-    assert_true(pod_has_gate(pod, "kueue.x-k8s.io/admission"));
-    assert_false(pod_has_gate(pod, "other"));
+    assert_true(pod_gated(pod, GPUSLICE_GATE));
+    assert_true(pod_gated(pod, "kueue.x-k8s.io/admission"));
+    assert_false(pod_gated(pod, "other"));
     assert_int_equal(pod_gate_count(pod), 2);
     json_t *none = parse("{\"spec\":{}}");
-    assert_false(pod_has_gate(none, GPUSLICE_GATE));
+    assert_false(pod_gated(none, GPUSLICE_GATE));
     assert_int_equal(pod_gate_count(none), 0);
     json_decref(pod);
     json_decref(none);

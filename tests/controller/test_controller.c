@@ -35,7 +35,7 @@ static const char *phase(struct world *w, const char *slice)
 static bool gated(struct world *w, const char *pod)
 {
     json_t *p = world_get(w, w->pods, "team", pod);
-    bool g = pod_has_gate(p, GPUSLICE_GATE);
+    bool g = pod_gated(p, GPUSLICE_GATE);
     json_decref(p);
     return g;
 }
