@@ -149,7 +149,7 @@ struct plan_server_result {
     int perf;                    /* the performance entry used; -1 with no allocation */
     int needed_replicas;         /* for SATURATED: what the targets need */
     double utilisation;          /* of each replica, 0..1 */
-    char reason[192];            /* why not OK */
+    char reason[320];            /* why not OK (room for a candidates reason) */
 };
 
 struct plan_result {
