@@ -135,7 +135,7 @@ static int pointer_parent(json_t *doc, const char *pointer, json_t **parent,
             *parent = cur;
             return 0;
         }
-        size_t idx;
+        size_t idx = 0;
         if (json_is_object(cur))
             cur = json_object_get(cur, tok);
         else if (json_is_array(cur) && pointer_index(tok, &idx))
@@ -156,7 +156,7 @@ json_t *patch_pointer_get(const json_t *doc, const char *pointer)
         return NULL;
     if (!parent)
         return (json_t *)doc;
-    size_t idx;
+    size_t idx = 0;
     if (json_is_object(parent))
         return json_object_get(parent, last);
     if (json_is_array(parent) && pointer_index(last, &idx))
@@ -193,7 +193,7 @@ static int jp_add(json_t **doc, const char *path, json_t *value, const struct jp
         *doc = value;
         return 0;
     }
-    size_t idx;
+    size_t idx = 0;
     int rc;
     if (json_is_object(parent)) {
         rc = json_object_set_new(parent, last, value);
@@ -217,7 +217,7 @@ static int jp_remove(json_t *doc, const char *path, json_t **taken, const struct
     char last[POINTER_TOKEN_MAX];
     if (pointer_parent(doc, path, &parent, last) != 0 || !parent)
         return jp_fail(e, o, parent ? "the path does not exist" : "cannot remove the root");
-    size_t idx;
+    size_t idx = 0;
     json_t *v = NULL;
     if (json_is_object(parent))
         v = json_object_get(parent, last);

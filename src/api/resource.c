@@ -276,7 +276,7 @@ static int crd_parse_common(const json_t *crd, struct crd_version *cv, const cha
     memset(cv, 0, sizeof *cv);
     const json_t *spec = json_object_get(crd, "spec");
     const json_t *names = json_object_get(spec, "names");
-    const char *scope;
+    const char *scope = NULL;
     if (crd_string(json_object_get(crd, "metadata"), "name", "metadata.name", true, name, e) ||
         crd_string(spec, "group", "spec.group", true, &cv->group, e) ||
         crd_string(names, "plural", "spec.names.plural", true, &cv->plural, e) ||
@@ -446,7 +446,7 @@ static bool registry_is_builtin(const struct api_registry *reg, const char *grou
 int api_registry_add_crd(struct api_registry *reg, const json_t *crd, struct err *e)
 {
     struct crd_version cv;
-    const char *name;
+    const char *name = NULL;
     if (crd_parse_common(crd, &cv, &name, e) != 0)
         return -EINVAL;
     const json_t *versions = json_object_get(json_object_get(crd, "spec"), "versions");
