@@ -138,7 +138,9 @@ static void label_selector_json(void **state)
     ls = json_loads("{\"matchLabels\":{\"a\":\"b c\"}}", 0, NULL);
     assert_int_equal(selector_from_json(ls, "s", &s, &e), -EINVAL);
     json_decref(ls);
-    assert_int_equal(selector_from_json(json_string("x"), "s", &s, &e), -EINVAL);
+    json_t *str = json_string("x");
+    assert_int_equal(selector_from_json(str, "s", &s, &e), -EINVAL);
+    json_decref(str);
 }
 
 static const char *pod_field(void *ctx, const char *field)
