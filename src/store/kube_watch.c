@@ -221,6 +221,7 @@ static void *kube_watch_run(void *arg)
         if (msg->msg == CURLMSG_DONE)
             cc = msg->data.result;
     curl_multi_remove_handle(kw->m, kw->c);
+    curl_easy_setopt(kw->c, CURLOPT_ERRORBUFFER, NULL); /* detail dies with this frame */
     struct err end;
     kube_watch_outcome(kw, cc, detail, &end);
     pthread_mutex_lock(&kw->mu);
