@@ -367,6 +367,8 @@ static void first_list_fills_the_cache_page_by_page(void **state)
     create_pod(&r, "t", "b", NULL, NULL);
     create_pod(&r, "u", "c", NULL, NULL);
     assert_false(informer_synced(r.inf));
+    assert_int_equal(informer_wait_synced(r.inf, 0), -ETIMEDOUT);
+    assert_int_equal(informer_wait_synced(r.inf, 20), -ETIMEDOUT);
     struct err e;
     assert_int_equal(informer_step(r.inf, 0, &e), 0);
     assert_true(informer_synced(r.inf));

@@ -128,6 +128,17 @@ static void the_cache_follows_the_server(void **state)
     informer_free(inf);
 }
 
+static void discovery_is_for_kube_stores_only(void **state)
+{
+    struct rig *r = *state;
+    size_t added = 7;
+    struct err e;
+    assert_int_equal(kube_store_discover(r->mem, &added, &e), -EINVAL);
+    assert_int_equal(added, 0);
+    assert_int_equal(kube_store_discover(r->kube, &added, &e), 0);
+    assert_int_equal(added, 0); /* a bare server has no CRDs */
+}
+
 static void a_compacted_version_relists_over_http(void **state)
 {
     struct rig *r = *state;
@@ -157,6 +168,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_cache_follows_the_server, rig_up, rig_down),
         cmocka_unit_test_setup_teardown(a_compacted_version_relists_over_http, rig_up,
                                         rig_down),
+        cmocka_unit_test_setup_teardown(discovery_is_for_kube_stores_only, rig_up, rig_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
