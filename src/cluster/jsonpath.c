@@ -86,7 +86,12 @@ const json_t *jsonpath_get(const json_t *root, const char *path)
             p += n;
         } else if (*p == '[') {
             p++;
-            cur = *p == '?' ? filter_step(cur, p, &p) : index_step(cur, p, &p);
+            if (*p == '*' && p[1] == ']') {
+                cur = json_is_array(cur) ? json_array_get(cur, 0) : NULL;
+                p += 2;
+            } else {
+                cur = *p == '?' ? filter_step(cur, p, &p) : index_step(cur, p, &p);
+            }
         } else if (p == path) {
             size_t n = name_len(p); /* a path may omit its leading '.' */
             cur = member(cur, p, n);

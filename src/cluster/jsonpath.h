@@ -1,9 +1,10 @@
 /*
  * The JSONPath subset that CustomResourceDefinition printer columns use
  * (additionalPrinterColumns[].jsonPath): member steps (.spec.node),
- * array indexes ([0], [-1] from the end), and equality filters that pick
- * the first matching element ([?(@.type=="Ready")] or with single quotes).
- * Where a full JSONPath would give several values, this gives the first.
+ * array indexes ([0], [-1] from the end), the wildcard [*], and equality
+ * filters ([?(@.type=="Ready")] or with single quotes). Where a full
+ * JSONPath would give several values, this gives the first, which is the
+ * one the API server's table converter prints.
  */
 #ifndef GPUSLICE_CLUSTER_JSONPATH_H
 #define GPUSLICE_CLUSTER_JSONPATH_H

@@ -715,22 +715,32 @@ static json_t *column_definitions(const struct table_spec *ts)
     return defs;
 }
 
-/* A CRD column's cell: the value at its path, dates as ages, objects and
- * arrays as compact JSON text. */
+/* A CRD column's cell as the API server's table converter makes it: the
+ * value at the path converted to the column's type (null when it is of
+ * another type); a string column prints any scalar, and objects and arrays
+ * as compact JSON; a date column shows the age. */
 static json_t *path_cell(const struct table_column *c, const json_t *obj, int64_t now_ns)
 {
     const json_t *v = jsonpath_get(obj, c->path);
-    if (!v)
+    const char *t = c->type;
+    if (!v || json_is_null(v))
         return json_null();
-    if (strcmp(c->type, "date") == 0 && json_is_string(v))
-        return age_cell(json_string_value(v), now_ns);
-    if (json_is_object(v) || json_is_array(v)) {
-        char *s = json_dumps(v, JSON_COMPACT);
-        json_t *cell = s ? json_string(s) : NULL;
-        free(s);
-        return cell;
-    }
-    return json_deep_copy(v);
+    if (strcmp(t, "date") == 0)
+        return json_is_string(v) ? age_cell(json_string_value(v), now_ns) : json_null();
+    if (strcmp(t, "integer") == 0)
+        return json_is_integer(v) ? json_integer(json_integer_value(v))
+               : json_is_real(v)  ? json_integer((json_int_t)json_real_value(v))
+                                  : json_null();
+    if (strcmp(t, "number") == 0)
+        return json_is_number(v) ? json_deep_copy(v) : json_null();
+    if (strcmp(t, "boolean") == 0)
+        return json_is_boolean(v) ? json_deep_copy(v) : json_null();
+    if (json_is_string(v))
+        return json_deep_copy(v);
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *cell = s ? json_string(s) : NULL;
+    free(s);
+    return cell;
 }
 
 json_t *table_partial(const json_t *obj, const char *version)

@@ -34,6 +34,8 @@ static void members_and_indexes(void **state)
     assert_int_equal(json_integer_value(jsonpath_get(doc, ".spec.gpus[1].id")), 1);
     assert_int_equal(json_integer_value(jsonpath_get(doc, ".spec.gpus[-2].id")), 0);
     assert_ptr_equal(jsonpath_get(doc, "."), doc);
+    assert_int_equal(json_integer_value(jsonpath_get(doc, ".spec.gpus[*].id")), 0);
+    assert_null(jsonpath_get(doc, ".spec.node[*]"));
 }
 
 static void filters(void **state)

@@ -227,15 +227,21 @@ static void crd_printer_columns(void **state)
         "\"additionalPrinterColumns\":[{\"name\":\"Node\",\"type\":\"string\",\"jsonPath\":"
         "\".spec.node\"},{\"name\":\"Wide\",\"type\":\"string\",\"priority\":1,\"jsonPath\":"
         "\".spec.parts\"},{\"name\":\"Born\",\"type\":\"date\",\"jsonPath\":"
-        "\".metadata.creationTimestamp\"},{\"type\":\"string\",\"jsonPath\":\".x\"}]}]}}",
+        "\".metadata.creationTimestamp\"},{\"type\":\"string\",\"jsonPath\":\".x\"},"
+        "{\"name\":\"Count\",\"type\":\"string\",\"jsonPath\":\".spec.count\"},"
+        "{\"name\":\"First\",\"type\":\"integer\",\"jsonPath\":\".spec.parts[*]\"},"
+        "{\"name\":\"Num\",\"type\":\"integer\",\"jsonPath\":\".metadata.name\"}]}]}}",
         0, NULL);
     assert_int_equal(store_create(f->st, crds, NULL, crd, NULL, NULL, NULL), 0);
     json_decref(crd);
     t = one_row(f, "example.com", "gadgets",
                 "{\"metadata\":{\"name\":\"g\",\"creationTimestamp\":\"2024-05-01T09:00:00Z\"},"
-                "\"spec\":{\"parts\":[1,2]}}");
+                "\"spec\":{\"parts\":[1,2],\"count\":2}}");
     const json_t *cols = json_object_get(t, "columnDefinitions");
-    assert_int_equal(json_array_size(cols), 4); /* Name, then three: one had no name */
+    assert_int_equal(json_array_size(cols), 7); /* Name, then six: one had no name */
+    assert_string_equal(cell(t, "Count"), "2");   /* a number in a string column */
+    assert_string_equal(cell(t, "First"), "1");   /* [*]: the first value */
+    assert_string_equal(cell(t, "Num"), "<null>"); /* a string in an integer column */
     assert_string_equal(cell(t, "Name"), "g");
     assert_string_equal(cell(t, "Node"), "<null>");
     assert_string_equal(cell(t, "Wide"), "[1,2]");
