@@ -1,0 +1,385 @@
+/*
+ * The agent's shell (see agent.h): construction, the informers and the
+ * handlers that map their changes to keys, the dispatch of a key to the
+ * node or the slice decisions, and the small lookups every half shares
+ * (notes kept per GPUSlice, the device as last seen).
+ */
+#include "agent/agent_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+
+/* ---- construction ---- */
+
+/* The GPUSlice index by spec.configMap: which slices a ConfigMap serves. */
+static size_t slice_by_config_map(const json_t *obj, const char **keys, size_t max, void *ctx)
+{
+    (void)ctx;
+    const char *cm =
+        json_string_value(json_object_get(json_object_get(obj, "spec"), "configMap"));
+    if (!cm || !*cm)
+        return 0;
+    if (max > 0)
+        keys[0] = cm;
+    return 1;
+}
+
+static void on_slice(void *ctx, enum informer_change change, const json_t *old,
+                     const json_t *cur);
+static void on_config_map(void *ctx, enum informer_change change, const json_t *old,
+                          const json_t *cur);
+static void on_node(void *ctx, enum informer_change change, const json_t *old,
+                    const json_t *cur);
+
+struct watch_spec {
+    const char *group, *version, *plural;
+    bool by_label;            /* gpuslice.dev/node=<node>; else metadata.name=<node> */
+    informer_handler_fn handler;
+};
+
+static int watch(struct agent *a, const struct watch_spec *w, const struct api_resource **res,
+                 struct informer **out, struct err *e)
+{
+    *res = api_registry_find(store_registry(a->cfg.store), w->group, w->version, w->plural);
+    if (!*res)
+        return err_set(e, -ENOENT, "agent: the store does not serve %s%s%s/%s", w->group,
+                       *w->group ? "/" : "", w->version, w->plural);
+    char selector[AGENT_NODE_MAX + 32];
+    snprintf(selector, sizeof selector, "%s=%s", w->by_label ? AGENT_LABEL_NODE : "metadata.name",
+             a->node);
+    struct informer_config ic = {
+        .store = a->cfg.store, .res = *res, .handler = w->handler, .handler_ctx = a,
+        .now_ms = a->cfg.now_ms, .clock_ctx = a->cfg.clock_ctx, .seed = 1,
+        .label_selector = w->by_label ? selector : NULL,
+        .field_selector = w->by_label ? NULL : selector,
+    };
+    if (w->handler == on_slice) {
+        ic.indexes[0] = (struct informer_index){AGENT_INDEX_CONFIG_MAP, slice_by_config_map, NULL};
+        ic.index_count = 1;
+    }
+    return informer_new(&ic, out, e);
+}
+
+static int check_config(const struct agent_config *cfg, struct err *e)
+{
+    if (!cfg->store || !cfg->device || !cfg->now_ns)
+        return err_set(e, -EINVAL, "agent: needs a store, a device and a clock");
+    if (!cfg->node || !*cfg->node || meta_check_subdomain(cfg->node, "node", NULL) < 0)
+        return err_set(e, -EINVAL, "agent: \"%.64s\" is not a node name",
+                       cfg->node ? cfg->node : "");
+    if (cfg->cdi_dir && strlen(cfg->cdi_dir) >= AGENT_PATH_MAX - 128)
+        return err_set(e, -EINVAL, "agent: the CDI directory's name is too long");
+    if (cfg->orphan_grace_ns < 0 || cfg->recovery_period_ns < 0)
+        return err_set(e, -EINVAL, "agent: the orphan grace and recovery period cannot be "
+                                   "negative");
+    return 0;
+}
+
+int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
+{
+    int rc = check_config(cfg, e);
+    if (rc < 0)
+        return rc;
+    struct agent *a = calloc(1, sizeof *a);
+    if (!a)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    a->cfg = *cfg;
+    snprintf(a->node, sizeof a->node, "%s", cfg->node);
+    snprintf(a->cdi_dir, sizeof a->cdi_dir, "%s", cfg->cdi_dir ? cfg->cdi_dir : "");
+    a->cfg.node = a->node;
+    a->cfg.cdi_dir = a->cdi_dir[0] ? a->cdi_dir : NULL;
+    if (!a->cfg.orphan_grace_ns)
+        a->cfg.orphan_grace_ns = AGENT_ORPHAN_GRACE_DEFAULT_NS;
+    if (!a->cfg.recovery_period_ns)
+        a->cfg.recovery_period_ns = AGENT_RECOVERY_PERIOD_DEFAULT_NS;
+    a->inv = calloc(1, sizeof *a->inv);
+    a->dev = calloc(1, sizeof *a->dev);
+    a->scratch = calloc(1, sizeof *a->scratch);
+    if (!a->inv || !a->dev || !a->scratch)
+        rc = err_set(e, -ENOMEM, "agent: out of memory");
+    static const struct watch_spec specs[AGENT_INFORMERS] = {
+        {GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", true, on_slice},
+        {"", "v1", "configmaps", true, on_config_map},
+        {GPUSLICE_API_GROUP, "v1alpha1", "gpunodes", false, on_node},
+        {"", "v1", "nodes", false, on_node},
+    };
+    const struct api_resource **res[AGENT_INFORMERS] = {
+        &a->res_slices, &a->res_config_maps, &a->res_gpunodes, &a->res_nodes};
+    struct informer **infs[AGENT_INFORMERS] = {&a->slices, &a->config_maps, &a->gpunodes,
+                                               &a->nodes};
+    for (size_t i = 0; rc == 0 && i < AGENT_INFORMERS; i++)
+        rc = watch(a, &specs[i], res[i], infs[i], e);
+    if (rc < 0) {
+        agent_free(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+void agent_free(struct agent *a)
+{
+    if (!a)
+        return;
+    informer_free(a->slices);
+    informer_free(a->config_maps);
+    informer_free(a->gpunodes);
+    informer_free(a->nodes);
+    free(a->inv);
+    free(a->dev);
+    free(a->scratch);
+    free(a->pending);
+    free(a->made);
+    free(a->orphans);
+    free(a->notes);
+    free(a);
+}
+
+void agent_informers(struct agent *a, struct informer *out[AGENT_INFORMERS])
+{
+    out[0] = a->slices;
+    out[1] = a->config_maps;
+    out[2] = a->gpunodes;
+    out[3] = a->nodes;
+}
+
+void agent_attach(struct agent *a, struct loop *l)
+{
+    a->loop = l;
+}
+
+struct reconciler agent_reconciler(struct agent *a)
+{
+    return (struct reconciler){
+        .name = "agent",
+        .self = a,
+        .reconcile = agent_reconcile,
+        .executed = agent_executed,
+        .execute_external = agent_execute,
+    };
+}
+
+void agent_get_stats(struct agent *a, struct agent_stats *out)
+{
+    *out = a->stats;
+}
+
+bool agent_synced(struct agent *a)
+{
+    return informer_synced(a->slices) && informer_synced(a->config_maps) &&
+           informer_synced(a->gpunodes) && informer_synced(a->nodes);
+}
+
+/* ---- keys ---- */
+
+void agent_enqueue(struct agent *a, const char *key)
+{
+    if (a->loop)
+        loop_enqueue(a->loop, key, NULL);
+}
+
+static void enqueue_slice(struct agent *a, const json_t *obj)
+{
+    char key[WORKQUEUE_KEY_MAX];
+    const char *ns = meta_namespace(obj), *name = meta_name(obj);
+    if (!ns || !name)
+        return;
+    snprintf(key, sizeof key, "%s/%s", ns, name);
+    agent_enqueue(a, key);
+}
+
+void agent_enqueue_all(struct agent *a)
+{
+    agent_enqueue(a, AGENT_KEY_NODE);
+    json_t *all = informer_list(a->slices, NULL);
+    size_t i;
+    const json_t *s;
+    json_array_foreach(all, i, s)
+        enqueue_slice(a, s);
+    json_decref(all);
+}
+
+void agent_resync(struct agent *a)
+{
+    agent_enqueue_all(a);
+}
+
+static const char *phase_of(const json_t *obj)
+{
+    const char *p = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
+    return p ? p : "Creating";
+}
+
+/* A slice's own change is its key; a change of phase, or its going away,
+ * also changes which slices on the device are claimed: the node key. */
+static void on_slice(void *ctx, enum informer_change change, const json_t *old,
+                     const json_t *cur)
+{
+    struct agent *a = ctx;
+    enqueue_slice(a, cur);
+    if (change != INFORMER_UPDATED || strcmp(phase_of(old), phase_of(cur)) != 0)
+        agent_enqueue(a, AGENT_KEY_NODE);
+}
+
+/* A ConfigMap changed (or was deleted under us): the slices that fill it. */
+static void on_config_map(void *ctx, enum informer_change change, const json_t *old,
+                          const json_t *cur)
+{
+    (void)change;
+    (void)old;
+    struct agent *a = ctx;
+    const char *ns = meta_namespace(cur), *name = meta_name(cur);
+    json_t *slices = NULL;
+    if (!ns || !name || informer_by_index(a->slices, AGENT_INDEX_CONFIG_MAP, name, &slices) < 0)
+        return;
+    size_t i;
+    const json_t *s;
+    json_array_foreach(slices, i, s)
+        if (meta_namespace(s) && strcmp(meta_namespace(s), ns) == 0)
+            enqueue_slice(a, s);
+    json_decref(slices);
+}
+
+static void on_node(void *ctx, enum informer_change change, const json_t *old,
+                    const json_t *cur)
+{
+    (void)change;
+    (void)old;
+    (void)cur;
+    agent_enqueue(ctx, AGENT_KEY_NODE);
+}
+
+/* ---- notes ---- */
+
+int agent_grow(void **items, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t want = *cap ? 2 * *cap : 8;
+    void *p = realloc(*items, want * size);
+    if (!p)
+        return -ENOMEM;
+    *items = p;
+    *cap = want;
+    return 0;
+}
+
+struct agent_note *agent_note(struct agent *a, const char *key, bool make)
+{
+    for (size_t i = 0; i < a->n_notes; i++)
+        if (strcmp(a->notes[i].key, key) == 0)
+            return &a->notes[i];
+    if (!make || strlen(key) >= WORKQUEUE_KEY_MAX ||
+        agent_grow((void **)&a->notes, &a->cap_notes, a->n_notes, sizeof *a->notes) < 0)
+        return NULL;
+    struct agent_note *n = &a->notes[a->n_notes++];
+    memset(n, 0, sizeof *n);
+    snprintf(n->key, sizeof n->key, "%s", key);
+    return n;
+}
+
+void agent_note_forget(struct agent *a, const char *key)
+{
+    struct agent_note *n = agent_note(a, key, false);
+    if (n)
+        *n = a->notes[--a->n_notes];
+}
+
+/* ---- the device as last seen ---- */
+
+const struct device_gpu *agent_gpu(const struct agent *a, const char *uuid)
+{
+    for (unsigned i = 0; uuid && i < a->inv->n_gpus; i++)
+        if (strcmp(a->inv->gpus[i].uuid, uuid) == 0)
+            return &a->inv->gpus[i];
+    return NULL;
+}
+
+const struct device_slice *agent_slice_at(const struct agent *a, unsigned gpu, unsigned start)
+{
+    for (unsigned i = 0; i < a->dev->n; i++)
+        if (a->dev->items[i].gpu_index == gpu && a->dev->items[i].placement.start == start)
+            return &a->dev->items[i];
+    return NULL;
+}
+
+int agent_place_of(const struct agent *a, const struct gpuslice_view *v,
+                   struct agent_place *out, struct err *e)
+{
+    const struct device_gpu *g = agent_gpu(a, v->spec.gpu_uuid);
+    if (!g)
+        return err_set(e, -ENODEV, "no GPU %s on node %s", v->spec.gpu_uuid, a->node);
+    const struct mig_profile *p = g->model ? catalog_find_profile(g->model, v->spec.profile)
+                                           : NULL;
+    if (!p)
+        return err_set(e, -EINVAL, "GPU %s (%s) has no MIG profile \"%s\"", g->uuid, g->product,
+                       v->spec.profile);
+    *out = (struct agent_place){.gpu = g->index, .start = v->spec.start, .profile_id = p->nvml_id};
+    return 0;
+}
+
+int64_t agent_pending_until(struct agent *a, unsigned gpu, unsigned start, int64_t now)
+{
+    int64_t until = 0;
+    for (size_t i = 0; i < a->n_pending; i++) {
+        const struct agent_pending *p = &a->pending[i];
+        if (p->gpu == gpu && p->start == start && p->done_at > now && p->done_at > until)
+            until = p->done_at;
+    }
+    return until;
+}
+
+bool agent_made(const struct agent *a, const struct agent_place *p)
+{
+    for (size_t i = 0; i < a->n_made; i++)
+        if (a->made[i].gpu == p->gpu && a->made[i].start == p->start &&
+            a->made[i].profile_id == p->profile_id)
+            return true;
+    return false;
+}
+
+int agent_external(struct action_list *out, enum agent_op op, json_t *params, struct err *e)
+{
+    if (!params)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    return action_external(out, (int)op, params, e);
+}
+
+/* ---- dispatch ---- */
+
+int agent_reconcile(void *self, const char *key, int64_t now_ns, struct action_list *out,
+                    int64_t *requeue_at_ns, struct err *e)
+{
+    struct agent *a = self;
+    if (!agent_synced(a)) {
+        *requeue_at_ns = now_ns + AGENT_SYNC_POLL_NS;
+        return 0;
+    }
+    if (strcmp(key, AGENT_KEY_NODE) == 0)
+        return agent_reconcile_node(a, now_ns, out, requeue_at_ns, e);
+    return agent_reconcile_slice(a, key, now_ns, out, requeue_at_ns, e);
+}
+
+void agent_executed(void *self, const char *key, const struct action *act, int rc,
+                    const json_t *result, const struct err *e)
+{
+    (void)result;
+    (void)e;
+    struct agent *a = self;
+    if (act->res != a->res_config_maps)
+        return;
+    /* A ConfigMap of that name exists but is not in the cache (not labelled
+     * for this node): the next decision takes it over with a patch. */
+    if (act->kind == ACTION_CREATE && rc == -EEXIST) {
+        struct agent_note *n = agent_note(a, key, true);
+        if (n)
+            n->config_map_foreign = true;
+    } else if (act->kind == ACTION_PATCH && rc == 0) {
+        struct agent_note *n = agent_note(a, key, false);
+        if (n)
+            n->config_map_foreign = false;
+    }
+}

@@ -1,0 +1,140 @@
+/*
+ * The gpuslice agent, one per GPU node: it makes on the GPUs what the
+ * GPUSlices of its node ask for, hands each slice to its container, and
+ * reports the node's GPUs.
+ *
+ * It is a reconciler (reconcile/loop.h). Keys are "namespace/name" of a
+ * GPUSlice of the node, plus AGENT_KEY_NODE for the node itself (discovery,
+ * the GPUNode, the Node's accelerator memory, recovery of orphaned slices).
+ * A decision reads the informer caches and what the agent last saw on the
+ * device, and returns actions; device calls and CDI files are EXTERNAL
+ * actions (enum agent_op) that only agent_execute performs. So the decision
+ * logic never touches the device, the store or the clock, and tests and the
+ * simulator drive it step by step in virtual time.
+ *
+ * What the agent remembers (the device inventory and slice list it last
+ * read, failures of its own device calls, which slices it made, when it
+ * first saw an orphan, and in virtual time until when a device call is
+ * still running) is observed state, like a cache: losing it on a restart
+ * costs at most one extra device call, never a wrong decision.
+ *
+ * A slice is named by where it is (GPU, profile, start), as in device.h; a
+ * GPUSlice claims the slice at its spec's placement. The phases it moves
+ * (core/lifecycle.h): Creating -> Created (slice made, ConfigMap written
+ * first), Created -> Failed (device failure, nothing left on the GPU),
+ * Deleting -> Deleted (slice destroyed, ConfigMap and CDI spec updated).
+ * Recovery rules are in agent_recovery.c.
+ *
+ * Modelled time. With an emulated device (device->modelled_time) a call
+ * reports a duration it did not spend. With virtual_time the agent records
+ * that the slice (and its GPU: calls on one GPU are serialised, as the
+ * driver does) is busy until now + that duration, and decides nothing about
+ * it before then; otherwise agent_execute sleeps the duration.
+ *
+ * Threads: informer handlers may run in any thread (they only enqueue);
+ * agent_reconcile and agent_execute run in the loop's one thread.
+ */
+#ifndef GPUSLICE_AGENT_AGENT_H
+#define GPUSLICE_AGENT_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "device/device.h"
+#include "reconcile/loop.h"
+#include "store/informer.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define AGENT_KEY_NODE "@node" /* no GPUSlice key lacks a '/' */
+#define AGENT_LABEL_NODE "gpuslice.dev/node"
+#define AGENT_CDI_KIND "gpuslice.dev/mig"
+#define AGENT_INFORMERS 4
+
+#define AGENT_ORPHAN_GRACE_DEFAULT_NS (60 * INT64_C(1000000000))
+#define AGENT_RECOVERY_PERIOD_DEFAULT_NS (30 * INT64_C(1000000000))
+
+/* The external operations; params are JSON objects, see agent_exec.c. */
+enum agent_op {
+    AGENT_OP_DISCOVER = 1, /* inventory, slices and boot id */
+    AGENT_OP_CREATE,       /* {key, gpuUUID, profile, start} */
+    AGENT_OP_DESTROY,      /* {key (absent for an orphan), gpuUUID, profile, start} */
+    AGENT_OP_WRITE_CDI,    /* {key, path, uuid, spec} */
+    AGENT_OP_REMOVE_CDI,   /* {path} */
+};
+
+struct agent_config {
+    struct store *store;    /* not owned; the informers read it */
+    struct device *device;  /* not owned; only agent_execute calls it */
+    const char *node;       /* this node's name (copied) */
+    /* The clock of the runtime, nanoseconds since the Unix epoch; the loop
+     * must use the same. Only agent_execute reads it. Required. */
+    int64_t (*now_ns)(void *ctx);
+    void *clock_ctx;
+    /* The informers' clock in milliseconds (their backoff); NULL:
+     * CLOCK_MONOTONIC. */
+    int64_t (*now_ms)(void *ctx);
+    bool virtual_time;          /* see "Modelled time" above */
+    int64_t orphan_grace_ns;    /* 0: AGENT_ORPHAN_GRACE_DEFAULT_NS */
+    int64_t recovery_period_ns; /* 0: AGENT_RECOVERY_PERIOD_DEFAULT_NS */
+    bool reclaim_unmanaged;     /* destroy orphans gpuslice did not make, too */
+    const char *cdi_dir;        /* NULL or "": no CDI specs (copied) */
+};
+
+struct agent_stats {
+    uint64_t creates, destroys;   /* device calls that succeeded */
+    uint64_t device_failures;     /* device calls that failed */
+    uint64_t discoveries;
+    uint64_t orphans_destroyed;
+    uint64_t recreated;           /* slices made again after they vanished */
+};
+
+struct agent;
+
+/* An agent with its informers (the node's GPUSlices and ConfigMaps by the
+ * label gpuslice.dev/node=<node>, its GPUNode and Node by name), not
+ * started: the runtime steps or starts them. *out is the caller's
+ * (agent_free). -EINVAL for a config without store, device, node or clock;
+ * -ENOENT when the store does not serve a resource the agent needs. */
+int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e);
+
+void agent_free(struct agent *a);
+
+/* The informers, for the runtime to step or start. */
+void agent_informers(struct agent *a, struct informer *out[AGENT_INFORMERS]);
+
+/* Where the handlers and the executor send keys. */
+void agent_attach(struct agent *a, struct loop *l);
+
+/* Queues the node key and every GPUSlice of the node (at start). */
+void agent_resync(struct agent *a);
+
+/* The reconciler to run in a loop; self is a. */
+struct reconciler agent_reconciler(struct agent *a);
+
+/* The reconciler's callbacks, public for tests that call them directly. */
+int agent_reconcile(void *self, const char *key, int64_t now_ns, struct action_list *out,
+                    int64_t *requeue_at_ns, struct err *e);
+int agent_execute(void *self, const struct action *act, json_t **result, struct err *e);
+void agent_executed(void *self, const char *key, const struct action *act, int rc,
+                    const json_t *result, const struct err *e);
+
+void agent_get_stats(struct agent *a, struct agent_stats *out);
+
+/*
+ * The agent's invariant, for tests and the simulator: at rest, the slices on
+ * the device are exactly those of the node's GPUSlices that are neither
+ * Deleted nor Failed (each at its spec's GPU, profile and start), ignoring
+ * slices the node's GPUNode reports as not made by gpuslice. It reads the
+ * store and the device directly (it is a check, not a decision). 0 when it
+ * holds; -EPROTO with every difference named in e ("leaked: GPU-x 1g.10gb
+ * at 3; missing: ns/name (Ungated) at GPU-x 1g.10gb 0"); other codes when
+ * the store or the device fail. *leaked and *missing (may be NULL) count
+ * the differences.
+ */
+int agent_invariant_check(struct store *st, struct device *dev, const char *node,
+                          unsigned *leaked, unsigned *missing, struct err *e);
+
+#endif

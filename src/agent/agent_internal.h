@@ -1,0 +1,214 @@
+/*
+ * What the agent's files share (not a public interface): the agent's state,
+ * its memory of the device, and the helpers the slice, node, recovery and
+ * executor halves call across files.
+ */
+#ifndef GPUSLICE_AGENT_AGENT_INTERNAL_H
+#define GPUSLICE_AGENT_AGENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/agent.h"
+#include "api/gpuslice.h"
+#include "core/lifecycle.h"
+#include "reconcile/action.h"
+#include "util/workqueue.h"
+
+#define AGENT_NODE_MAX 254
+#define AGENT_PATH_MAX 4096
+#define AGENT_SYNC_POLL_NS (100 * INT64_C(1000000)) /* caches not synced yet */
+#define AGENT_INDEX_CONFIG_MAP "configMap"
+
+/* Where a slice is on the node: the identity of a slice (device.h). */
+struct agent_place {
+    unsigned gpu;       /* index in the inventory */
+    unsigned start;
+    uint32_t profile_id;
+};
+
+/* A device call of the agent's own that failed. */
+struct agent_failure {
+    int code; /* 0: none */
+    char msg[ERR_MSG_MAX];
+};
+
+/* What the agent remembers about one GPUSlice key. */
+struct agent_note {
+    char key[WORKQUEUE_KEY_MAX];
+    struct agent_failure create, destroy;
+    char cdi_uuid[DEVICE_UUID_MAX];  /* the MIG UUID its CDI spec was written with */
+    bool config_map_foreign;         /* creating its ConfigMap found one not in the cache */
+};
+
+/* A device call still running in virtual time. */
+struct agent_pending {
+    unsigned gpu, start;
+    int64_t done_at;
+};
+
+/* A slice on the device that no GPUSlice claims, since when. */
+struct agent_orphan {
+    struct agent_place at;
+    int64_t since;
+    bool seen; /* in the current recovery pass */
+};
+
+struct agent {
+    struct agent_config cfg;
+    char node[AGENT_NODE_MAX];
+    char cdi_dir[AGENT_PATH_MAX];
+    struct loop *loop;
+    struct informer *slices, *config_maps, *gpunodes, *nodes;
+    const struct api_resource *res_slices, *res_config_maps, *res_gpunodes, *res_nodes;
+
+    /* What the device showed last (agent_exec.c writes, the rest reads). */
+    bool have_inventory;
+    bool need_discovery;             /* the boot id changed: MIG modes may have too */
+    struct device_inventory *inv;
+    struct device_slices *dev;
+    struct device_slices *scratch;   /* the executor's second buffer */
+    char boot_id[DEVICE_BOOT_ID_MAX];
+    int64_t next_discovery;          /* periodic recovery */
+    int64_t node_busy_until;         /* a discovery still running (virtual time) */
+    int64_t gpu_busy_until[DEVICE_MAX_GPUS];
+
+    struct agent_pending *pending;
+    size_t n_pending, cap_pending;
+    struct agent_place *made;        /* slices this process created */
+    size_t n_made, cap_made;
+    struct agent_orphan *orphans;
+    size_t n_orphans, cap_orphans;
+    struct agent_note *notes;
+    size_t n_notes, cap_notes;
+
+    struct agent_stats stats;
+};
+
+/* ---- agent.c: keys, notes, device lookups ---- */
+
+/* The note of key, made when missing (NULL when out of memory / not made). */
+struct agent_note *agent_note(struct agent *a, const char *key, bool make);
+void agent_note_forget(struct agent *a, const char *key);
+
+void agent_enqueue(struct agent *a, const char *key);
+void agent_enqueue_all(struct agent *a);
+
+/* The inventory's GPU with this uuid, or NULL. */
+const struct device_gpu *agent_gpu(const struct agent *a, const char *uuid);
+
+/* The slice on the device that starts at start on gpu (any profile), or
+ * NULL. */
+const struct device_slice *agent_slice_at(const struct agent *a, unsigned gpu, unsigned start);
+
+/* The placement a GPUSlice names, resolved on the inventory: 0, or -ENODEV
+ * (no such GPU) / -EINVAL (no such profile on it) with e filled. */
+int agent_place_of(const struct agent *a, const struct gpuslice_view *v,
+                   struct agent_place *out, struct err *e);
+
+/* When the call at (gpu, start) finishes in virtual time (0: none runs). */
+int64_t agent_pending_until(struct agent *a, unsigned gpu, unsigned start, int64_t now);
+
+bool agent_made(const struct agent *a, const struct agent_place *p);
+
+/* Appends `n` to *items (growing it); -ENOMEM. */
+int agent_grow(void **items, size_t *cap, size_t n, size_t size);
+
+/* Whether the four informers have their first list. */
+bool agent_synced(struct agent *a);
+
+/* Appends an external action with params built by json_pack; -ENOMEM. */
+int agent_external(struct action_list *out, enum agent_op op, json_t *params, struct err *e);
+
+/* ---- agent_slice.c: a GPUSlice key ---- */
+
+/* One decision about one GPUSlice. */
+struct agent_decision {
+    struct agent *a;
+    const char *key;
+    int64_t now;
+    const json_t *obj;          /* the cached GPUSlice */
+    struct gpuslice_view v;
+    enum slice_phase phase;
+    struct action_list *out;
+    int64_t *requeue_at;
+};
+
+/* Which status fields a status write removes (unless it sets them). */
+#define AGENT_CLEAR_WHY    1u /* reason, message */
+#define AGENT_CLEAR_DEVICE 2u /* deviceUUID, giID, ciID */
+
+int agent_reconcile_slice(struct agent *a, const char *key, int64_t now, struct action_list *out,
+                          int64_t *requeue_at, struct err *e);
+
+/* Asks to be called again at `at` (the earliest of all asks wins). */
+void agent_requeue(struct agent_decision *d, int64_t at);
+
+/* Writes the status: phase `to` (a transition checked against the
+ * lifecycle table when it is not the current phase), st's fields, minus
+ * the cleared ones; nothing when that changes nothing. */
+int agent_set_status(struct agent_decision *d, enum slice_phase to,
+                     const struct gpuslice_status *st, unsigned clear, struct err *e);
+
+/* A device call about the slice at `at` (create: spec's profile; destroy:
+ * the device's), unless its GPU is still busy; comes back to see the
+ * outcome. `recreate` marks a create that makes a lost slice again. */
+int agent_device_op(struct agent_decision *d, enum agent_op op, const struct agent_place *at,
+                    const char *profile, bool recreate, struct err *e);
+
+/* The slice cannot be had: Failed with reason and message (ConfigMap
+ * updated first); see agent_recovery.c for an Ungated slice. */
+int agent_give_up(struct agent_decision *d, const char *reason, const char *message,
+                  struct err *e);
+
+/* The status reason for a device error code ("InUse" for -EBUSY). */
+const char *agent_reason_of(int code);
+
+/* ---- agent_node.c: the node key ---- */
+
+int agent_reconcile_node(struct agent *a, int64_t now, struct action_list *out,
+                         int64_t *requeue_at, struct err *e);
+
+/* ---- agent_recovery.c ---- */
+
+/* Whether a GPUSlice in this phase holds its placement on the device. */
+bool agent_phase_holds(enum slice_phase p);
+
+/* Whether a Creating GPUSlice may take over the slice already at its
+ * placement. */
+bool agent_adoptable(struct agent *a, const struct device_slice *s);
+
+/* Whether the slice is gpuslice's (see agent_recovery.c). */
+bool agent_managed(struct agent *a, const struct device_slice *s, bool claimed);
+
+/* The placements the node's GPUSlices hold (agent_phase_holds). */
+struct agent_claims {
+    size_t n;
+    struct agent_place *items;
+};
+int agent_claims_load(struct agent *a, struct agent_claims *out, struct err *e);
+void agent_claims_free(struct agent_claims *c);
+bool agent_claimed(const struct agent_claims *c, const struct device_slice *s);
+
+/* The slice of a Created or Ungated GPUSlice is not on the device (a reboot
+ * or someone took it): make it again at the same placement. */
+int agent_recreate(struct agent_decision *d, const struct agent_place *at, struct err *e);
+
+/* Making it failed: an Ungated slice keeps its phase (only Deleting leaves
+ * Ungated), says why in its status, drops its device, and is retried with
+ * backoff; a Created one fails. */
+int agent_recreate_failed(struct agent_decision *d, struct agent_note *n,
+                          const struct agent_place *at, struct err *e);
+
+/* The node key's recovery pass: destroys orphans whose grace is over (one
+ * device call per GPU), and lowers *requeue_at to when the next is due. */
+int agent_recover_orphans(struct agent *a, int64_t now, struct action_list *out,
+                          int64_t *requeue_at, struct err *e);
+
+/* ---- agent_exec.c ---- */
+
+/* The CDI spec file of the slice at start on the GPU gpu_uuid. */
+void agent_cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start, char *buf,
+                    size_t size);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * The node key (AGENT_KEY_NODE): discovery, the node's reports, recovery.
+ *
+ * It discovers the GPUs when the agent has no inventory, when the boot id
+ * changed (MIG modes change at a reboot), and every recovery period, which
+ * is also when a slice that vanished or appeared is noticed. Then it writes
+ * what changed of
+ *   - the GPUNode's status: the boot id, every GPU and the slices on it,
+ *     each marked managed or not (agent_recovery.c says who made a slice);
+ *   - the Node's status: the accelerator memory of its MIG-enabled GPUs as
+ *     the extended resource gpuslice.dev/accelerator-memory, in GiB, in
+ *     capacity and allocatable (written once, not per allocation: DESIGN.md);
+ * and destroys the orphans whose grace is over. It comes back at the next
+ * recovery period, or sooner when an orphan's grace ends.
+ */
+#include "agent/agent_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "api/podslices.h"
+
+static const char *mig_mode_name(enum device_mig_mode m)
+{
+    return m == DEVICE_MIG_ENABLED ? "Enabled" : m == DEVICE_MIG_DISABLED ? "Disabled"
+                                                                          : "Unsupported";
+}
+
+/* The GPUNode status for what the device showed last. */
+static json_t *gpunode_status(struct agent *a, const struct agent_claims *claims)
+{
+    struct gpunode_view v = {.name = a->node, .boot_id = a->boot_id};
+    for (unsigned i = 0; i < a->inv->n_gpus && i < GPUNODE_MAX_GPUS; i++) {
+        const struct device_gpu *g = &a->inv->gpus[i];
+        struct gpunode_gpu *out = &v.gpus[v.n_gpus++];
+        *out = (struct gpunode_gpu){
+            .index = g->index, .uuid = g->uuid, .product = g->product,
+            .model = g->model ? g->model->name : "", .mig_mode = mig_mode_name(g->mig_current),
+            .memory_mib = (unsigned)g->memory_mib,
+        };
+        for (unsigned k = 0; k < a->dev->n && out->n_slices < GPUNODE_MAX_SLICES; k++) {
+            const struct device_slice *s = &a->dev->items[k];
+            if (s->gpu_index != g->index)
+                continue;
+            out->slices[out->n_slices++] = (struct gpunode_slice){
+                .profile = s->profile, .start = s->placement.start, .size = s->placement.size,
+                .gi_id = s->gi_id, .ci_id = s->ci_id, .device_uuid = s->uuid[0] ? s->uuid : NULL,
+                .managed = agent_managed(a, s, agent_claimed(claims, s)),
+            };
+        }
+    }
+    return gpunode_status_new(&v);
+}
+
+static int write_gpunode(struct agent *a, struct action_list *out, struct err *e)
+{
+    struct agent_claims claims;
+    int rc = agent_claims_load(a, &claims, e);
+    if (rc < 0)
+        return rc;
+    json_t *status = gpunode_status(a, &claims);
+    agent_claims_free(&claims);
+    if (!status)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    json_t *cached = NULL;
+    informer_get(a->gpunodes, NULL, a->node, &cached);
+    if (cached && json_equal(json_object_get(cached, "status"), status)) {
+        json_decref(status);
+        json_decref(cached);
+        return 0;
+    }
+    json_t *obj;
+    if (cached) {
+        obj = json_deep_copy(cached);
+        json_decref(cached);
+    } else {
+        /* A custom resource's status is not written on create: create it,
+         * then write the status without a version precondition (the agent
+         * is its status's only writer). */
+        json_t *fresh = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{}}", "apiVersion",
+                                  GPUSLICE_API_VERSION, "kind", GPUNODE_KIND, "metadata", "name",
+                                  a->node, "labels", AGENT_LABEL_NODE, a->node, "spec");
+        rc = fresh ? action_create(out, a->res_gpunodes, NULL, fresh, e)
+                   : err_set(e, -ENOMEM, "agent: out of memory");
+        obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", GPUSLICE_API_VERSION, "kind",
+                        GPUNODE_KIND, "metadata", "name", a->node);
+    }
+    if (rc < 0 || !obj) {
+        json_decref(obj);
+        json_decref(status);
+        return rc < 0 ? rc : err_set(e, -ENOMEM, "agent: out of memory");
+    }
+    if (json_object_set_new(obj, "status", status) < 0) {
+        json_decref(obj);
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    }
+    return action_update_status(out, a->res_gpunodes, obj, e);
+}
+
+/* The Node's capacity and allocatable of accelerator memory, when the Node
+ * exists (the agent never creates it). */
+static int write_node(struct agent *a, struct action_list *out, struct err *e)
+{
+    json_t *cached = NULL;
+    if (informer_get(a->nodes, NULL, a->node, &cached) < 0)
+        return 0;
+    uint64_t mib = 0;
+    for (unsigned i = 0; i < a->inv->n_gpus; i++)
+        if (a->inv->gpus[i].mig_current == DEVICE_MIG_ENABLED)
+            mib += a->inv->gpus[i].memory_mib;
+    char gib[24];
+    snprintf(gib, sizeof gib, "%llu", (unsigned long long)(mib / 1024));
+    const json_t *st = json_object_get(cached, "status");
+    const char *cap = json_string_value(
+        json_object_get(json_object_get(st, "capacity"), GPUSLICE_RESOURCE_MEMORY));
+    const char *alloc = json_string_value(
+        json_object_get(json_object_get(st, "allocatable"), GPUSLICE_RESOURCE_MEMORY));
+    if (cap && alloc && strcmp(cap, gib) == 0 && strcmp(alloc, gib) == 0) {
+        json_decref(cached);
+        return 0;
+    }
+    json_t *obj = json_deep_copy(cached);
+    json_decref(cached);
+    json_t *status = obj ? json_object_get(obj, "status") : NULL;
+    if (obj && !json_is_object(status)) {
+        status = json_object();
+        json_object_set_new(obj, "status", status);
+    }
+    int rc = obj && status ? 0 : -ENOMEM;
+    static const char *const lists[] = {"capacity", "allocatable"};
+    for (size_t i = 0; rc == 0 && i < 2; i++) {
+        json_t *list = json_object_get(status, lists[i]);
+        if (!json_is_object(list)) {
+            list = json_object();
+            if (json_object_set_new(status, lists[i], list) < 0)
+                rc = -ENOMEM;
+        }
+        if (rc == 0 && json_object_set_new(list, GPUSLICE_RESOURCE_MEMORY, json_string(gib)) < 0)
+            rc = -ENOMEM;
+    }
+    if (rc < 0) {
+        json_decref(obj);
+        return err_set(e, rc, "agent: out of memory");
+    }
+    return action_update_status(out, a->res_nodes, obj, e);
+}
+
+int agent_reconcile_node(struct agent *a, int64_t now, struct action_list *out,
+                         int64_t *requeue_at, struct err *e)
+{
+    if (a->node_busy_until > now) {
+        *requeue_at = a->node_busy_until;
+        return 0;
+    }
+    if (!a->have_inventory || a->need_discovery || now >= a->next_discovery) {
+        *requeue_at = now;
+        return agent_external(out, AGENT_OP_DISCOVER, json_object(), e);
+    }
+    *requeue_at = a->next_discovery;
+    int rc = write_gpunode(a, out, e);
+    if (rc == 0)
+        rc = write_node(a, out, e);
+    if (rc == 0)
+        rc = agent_recover_orphans(a, now, out, requeue_at, e);
+    return rc;
+}

@@ -1,0 +1,218 @@
+/*
+ * Recovery: what the agent does when the device and the GPUSlices disagree,
+ * after a crash, a reboot or someone else's hand on the GPUs.
+ *
+ * Who made a slice. The device cannot label a slice, so the agent keeps the
+ * answer in the GPUNode it writes: every slice it reports there carries
+ * `managed`. A slice is gpuslice's when a GPUSlice of the node holds it,
+ * when this process made it, or when the GPUNode written before reported it
+ * managed; once managed, a slice stays managed in every later report. A
+ * slice found on the device that the GPUNode does not list yet was made
+ * while no report was written: a Creating GPUSlice at exactly its placement
+ * takes it over (the agent made it, then restarted before writing the
+ * status), but the orphan rule below never touches it.
+ *
+ * Orphans. A managed slice that no GPUSlice holds (none, or only Deleted or
+ * Failed ones) is destroyed once it has been an orphan for the grace period,
+ * measured from when this process first saw it so (a restart starts the
+ * clock again: erring on the side of keeping). A slice gpuslice did not make
+ * is left alone unless the agent is told to reclaim those too.
+ *
+ * Lost slices. A Created or Ungated GPUSlice whose slice is not on the
+ * device (the boot id changed, or someone destroyed it) is made again at
+ * the same placement, and its status and ConfigMap get the new UUID. If
+ * that fails, a Created slice is Failed with the device's reason; an Ungated
+ * one cannot fail (its pod owns it; only Deleting leaves Ungated), so its
+ * status loses the device UUID, says SliceLost and why, and the agent keeps
+ * trying with backoff. Either way no status points at a slice that is gone.
+ */
+#include "agent/agent_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool agent_phase_holds(enum slice_phase p)
+{
+    return p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED ||
+           p == SLICE_DELETING;
+}
+
+/* How the GPUNode written before reports s: -1 not listed, else managed. */
+static int reported(struct agent *a, const struct device_slice *s)
+{
+    json_t *obj = NULL;
+    struct gpunode_view v;
+    int found = -1;
+    if (informer_get(a->gpunodes, NULL, a->node, &obj) < 0)
+        return -1;
+    if (gpunode_read(obj, &v, NULL) == 0) {
+        for (size_t g = 0; g < v.n_gpus && found < 0; g++) {
+            if (strcmp(v.gpus[g].uuid, s->gpu_uuid) != 0)
+                continue;
+            for (size_t i = 0; i < v.gpus[g].n_slices; i++) {
+                const struct gpunode_slice *r = &v.gpus[g].slices[i];
+                if (r->start == s->placement.start && strcmp(r->profile, s->profile) == 0)
+                    found = r->managed;
+            }
+        }
+    }
+    json_decref(obj);
+    return found;
+}
+
+static struct agent_place place_of_slice(const struct device_slice *s)
+{
+    return (struct agent_place){.gpu = s->gpu_index, .start = s->placement.start,
+                                .profile_id = s->profile_id};
+}
+
+bool agent_adoptable(struct agent *a, const struct device_slice *s)
+{
+    struct agent_place p = place_of_slice(s);
+    return agent_made(a, &p) || reported(a, s) != 0;
+}
+
+bool agent_managed(struct agent *a, const struct device_slice *s, bool claimed)
+{
+    struct agent_place p = place_of_slice(s);
+    return claimed || agent_made(a, &p) || reported(a, s) == 1;
+}
+
+int agent_claims_load(struct agent *a, struct agent_claims *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    json_t *all = informer_list(a->slices, NULL);
+    if (!all)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    out->items = calloc(json_array_size(all) + 1, sizeof *out->items);
+    if (!out->items) {
+        json_decref(all);
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    }
+    size_t i;
+    const json_t *obj;
+    json_array_foreach(all, i, obj) {
+        struct gpuslice_view v;
+        enum slice_phase phase;
+        struct agent_place at;
+        if (gpuslice_read(obj, &v, NULL) < 0 || strcmp(v.spec.node, a->node) != 0 ||
+            lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
+            !agent_phase_holds(phase) || agent_place_of(a, &v, &at, NULL) < 0)
+            continue;
+        /* A Creating slice holds only what it may take over. */
+        const struct device_slice *s = agent_slice_at(a, at.gpu, at.start);
+        if (phase == SLICE_CREATING && s && s->profile_id == at.profile_id &&
+            !agent_adoptable(a, s))
+            continue;
+        out->items[out->n++] = at;
+    }
+    json_decref(all);
+    return 0;
+}
+
+void agent_claims_free(struct agent_claims *c)
+{
+    free(c->items);
+    memset(c, 0, sizeof *c);
+}
+
+bool agent_claimed(const struct agent_claims *c, const struct device_slice *s)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->items[i].gpu == s->gpu_index && c->items[i].start == s->placement.start &&
+            c->items[i].profile_id == s->profile_id)
+            return true;
+    return false;
+}
+
+/* ---- lost slices ---- */
+
+int agent_recreate(struct agent_decision *d, const struct agent_place *at, struct err *e)
+{
+    return agent_device_op(d, AGENT_OP_CREATE, at, d->v.spec.profile, true, e);
+}
+
+int agent_recreate_failed(struct agent_decision *d, struct agent_note *n,
+                          const struct agent_place *at, struct err *e)
+{
+    if (d->phase != SLICE_UNGATED)
+        return agent_give_up(d, agent_reason_of(n->create.code), n->create.msg, e);
+    char msg[ERR_MSG_MAX + 64];
+    snprintf(msg, sizeof msg, "the slice is gone and making it again failed: %s",
+             n->create.msg);
+    int rc = agent_give_up(d, "SliceLost", msg, e);
+    n->create.code = 0; /* try again; a failure backs the key off */
+    return rc < 0 ? rc : agent_recreate(d, at, e);
+}
+
+/* ---- orphans ---- */
+
+static struct agent_orphan *orphan_entry(struct agent *a, const struct device_slice *s,
+                                         int64_t now)
+{
+    struct agent_place p = place_of_slice(s);
+    for (size_t i = 0; i < a->n_orphans; i++) {
+        struct agent_orphan *o = &a->orphans[i];
+        if (o->at.gpu == p.gpu && o->at.start == p.start && o->at.profile_id == p.profile_id)
+            return o;
+    }
+    if (agent_grow((void **)&a->orphans, &a->cap_orphans, a->n_orphans, sizeof *a->orphans) < 0)
+        return NULL;
+    a->orphans[a->n_orphans] = (struct agent_orphan){.at = p, .since = now};
+    return &a->orphans[a->n_orphans++];
+}
+
+/* Forgets the orphans that were not seen in this pass. */
+static void orphans_sweep(struct agent *a)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < a->n_orphans; i++)
+        if (a->orphans[i].seen) {
+            a->orphans[i].seen = false;
+            a->orphans[kept++] = a->orphans[i];
+        }
+    a->n_orphans = kept;
+}
+
+static void lower(int64_t *requeue_at, int64_t at)
+{
+    if (*requeue_at == 0 || at < *requeue_at)
+        *requeue_at = at;
+}
+
+int agent_recover_orphans(struct agent *a, int64_t now, struct action_list *out,
+                          int64_t *requeue_at, struct err *e)
+{
+    struct agent_claims claims;
+    int rc = agent_claims_load(a, &claims, e);
+    if (rc < 0)
+        return rc;
+    bool called[DEVICE_MAX_GPUS] = {false};
+    for (unsigned i = 0; rc == 0 && i < a->dev->n; i++) {
+        const struct device_slice *s = &a->dev->items[i];
+        if (agent_claimed(&claims, s) || (!agent_managed(a, s, false) && !a->cfg.reclaim_unmanaged))
+            continue;
+        struct agent_orphan *o = orphan_entry(a, s, now);
+        if (!o) {
+            rc = err_set(e, -ENOMEM, "agent: out of memory");
+            break;
+        }
+        o->seen = true;
+        int64_t due = o->since + a->cfg.orphan_grace_ns;
+        int64_t busy = a->gpu_busy_until[s->gpu_index];
+        if (due > now || busy > now || called[s->gpu_index]) {
+            lower(requeue_at, due > now ? due : busy > now ? busy : now);
+            continue;
+        }
+        called[s->gpu_index] = true;
+        lower(requeue_at, now);
+        rc = agent_external(out, AGENT_OP_DESTROY,
+                            json_pack("{s:s, s:s, s:i}", "gpuUUID", s->gpu_uuid, "profile",
+                                      s->profile, "start", (int)s->placement.start),
+                            e);
+    }
+    orphans_sweep(a);
+    agent_claims_free(&claims);
+    return rc;
+}

@@ -1,0 +1,166 @@
+/*
+ * The agent's runtime glue (see agent_runtime.h): one agent, one loop, one
+ * clock, and the choice between stepping them or running them on threads.
+ */
+#include "agent/agent_runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RUN_POLL_NS 100000000L /* how often agent_run looks at *stop */
+
+struct agent_runtime {
+    struct agent_runtime_config cfg;
+    struct agent *agent;
+    struct loop *loop;
+    struct informer *informers[AGENT_INFORMERS];
+    bool started;
+};
+
+static int64_t real_now_ns(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The agent's outcome hook, plus a line in the log for every failure. */
+static void executed(void *self, const char *key, const struct action *act, int rc,
+                     const json_t *result, const struct err *e)
+{
+    struct agent_runtime *rt = self;
+    agent_executed(rt->agent, key, act, rc, result, e);
+    if (rc == 0 || !rt->cfg.log)
+        return;
+    char what[512];
+    action_describe(act, what, sizeof what);
+    fprintf(rt->cfg.log, "agent %s: %s for %s: %s\n", rt->cfg.agent.node, what, key,
+            e && e->msg[0] ? e->msg : strerror(-rc));
+}
+
+static int reconcile(void *self, const char *key, int64_t now_ns, struct action_list *out,
+                     int64_t *requeue_at_ns, struct err *e)
+{
+    struct agent_runtime *rt = self;
+    return agent_reconcile(rt->agent, key, now_ns, out, requeue_at_ns, e);
+}
+
+static int execute(void *self, const struct action *act, json_t **result, struct err *e)
+{
+    struct agent_runtime *rt = self;
+    return agent_execute(rt->agent, act, result, e);
+}
+
+int agent_runtime_new(const struct agent_runtime_config *cfg, struct agent_runtime **out,
+                      struct err *e)
+{
+    struct agent_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    rt->cfg = *cfg;
+    if (!rt->cfg.agent.now_ns)
+        rt->cfg.agent.now_ns = real_now_ns;
+    int rc = agent_new(&rt->cfg.agent, &rt->agent, e);
+    if (rc == 0) {
+        struct loop_config lc = {
+            .store = rt->cfg.agent.store,
+            .reconciler = {.name = "agent", .self = rt, .reconcile = reconcile,
+                           .executed = executed, .execute_external = execute},
+            .component = "gpuslice-agent",
+            .host = rt->cfg.agent.node,
+            .now_ns = rt->cfg.agent.now_ns,
+            .clock_ctx = rt->cfg.agent.clock_ctx,
+        };
+        rc = loop_new(&lc, &rt->loop, e);
+    }
+    if (rc < 0) {
+        agent_runtime_free(rt);
+        return rc;
+    }
+    agent_informers(rt->agent, rt->informers);
+    agent_attach(rt->agent, rt->loop);
+    agent_resync(rt->agent);
+    *out = rt;
+    return 0;
+}
+
+void agent_runtime_free(struct agent_runtime *rt)
+{
+    if (!rt)
+        return;
+    agent_stop(rt);
+    loop_free(rt->loop);
+    agent_free(rt->agent);
+    free(rt);
+}
+
+struct agent *agent_runtime_agent(struct agent_runtime *rt)
+{
+    return rt->agent;
+}
+
+struct loop *agent_runtime_loop(struct agent_runtime *rt)
+{
+    return rt->loop;
+}
+
+size_t agent_runtime_step(struct agent_runtime *rt)
+{
+    size_t work = 0;
+    for (size_t i = 0; i < AGENT_INFORMERS; i++)
+        while (informer_step(rt->informers[i], 0, NULL) == 0)
+            work++;
+    return work + loop_run_ready(rt->loop, 0);
+}
+
+int64_t agent_runtime_next_due(struct agent_runtime *rt)
+{
+    return loop_next_due(rt->loop);
+}
+
+int agent_start(struct agent_runtime *rt, struct err *e)
+{
+    if (rt->started)
+        return err_set(e, -EBUSY, "agent %s: already started", rt->cfg.agent.node);
+    int rc = 0;
+    size_t i = 0;
+    for (; rc == 0 && i < AGENT_INFORMERS; i++)
+        rc = informer_start(rt->informers[i], e);
+    if (rc == 0)
+        rc = loop_start(rt->loop, e);
+    if (rc < 0) {
+        while (i-- > 0)
+            informer_stop(rt->informers[i]);
+        return rc;
+    }
+    rt->started = true;
+    return 0;
+}
+
+void agent_stop(struct agent_runtime *rt)
+{
+    if (!rt->started)
+        return;
+    loop_stop(rt->loop);
+    for (size_t i = 0; i < AGENT_INFORMERS; i++)
+        informer_stop(rt->informers[i]);
+    rt->started = false;
+}
+
+int agent_run(const struct agent_runtime_config *cfg, volatile sig_atomic_t *stop,
+              struct err *e)
+{
+    struct agent_runtime *rt;
+    int rc = agent_runtime_new(cfg, &rt, e);
+    if (rc < 0)
+        return rc;
+    rc = agent_start(rt, e);
+    while (rc == 0 && !*stop) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = RUN_POLL_NS};
+        nanosleep(&ts, NULL);
+    }
+    agent_runtime_free(rt);
+    return rc;
+}

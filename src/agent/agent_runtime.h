@@ -1,0 +1,62 @@
+/*
+ * The agent's runtime: what runs the agent's reconciler against a store and
+ * a device, in real time (threads, `gpuslice agent`) or in virtual time
+ * (tests and the simulator step it).
+ *
+ * It builds the agent (its informers included), a reconcile loop over the
+ * same clock, and ties them together; failed actions are reported to a log
+ * when one is given. In virtual time nothing runs by itself: the caller
+ * calls agent_runtime_step at the times agent_runtime_next_due names,
+ * moving its clock between calls.
+ */
+#ifndef GPUSLICE_AGENT_AGENT_RUNTIME_H
+#define GPUSLICE_AGENT_AGENT_RUNTIME_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "agent/agent.h"
+
+struct agent_runtime_config {
+    /* The agent's settings. now_ns NULL: the real clock (CLOCK_REALTIME);
+     * now_ms NULL: CLOCK_MONOTONIC. */
+    struct agent_config agent;
+    FILE *log;                    /* failed actions, one line each; NULL: none */
+};
+
+struct agent_runtime;
+
+/* A runtime with nothing started and the node key queued. *out is the
+ * caller's (agent_runtime_free). Errors as agent_new and loop_new. */
+int agent_runtime_new(const struct agent_runtime_config *cfg, struct agent_runtime **out,
+                      struct err *e);
+
+/* Stops what runs and frees everything but the store and the device. NULL
+ * is fine. */
+void agent_runtime_free(struct agent_runtime *rt);
+
+struct agent *agent_runtime_agent(struct agent_runtime *rt);
+struct loop *agent_runtime_loop(struct agent_runtime *rt);
+
+/* Virtual time: applies every watch event ready now to the caches, then
+ * decides and executes every key due now. Returns the units of work done
+ * (0: nothing was ready). */
+size_t agent_runtime_step(struct agent_runtime *rt);
+
+/* When a key is due next (0: now; INT64_MAX: nothing queued). */
+int64_t agent_runtime_next_due(struct agent_runtime *rt);
+
+/* Real time: runs the informers and the loop on threads of their own. */
+int agent_start(struct agent_runtime *rt, struct err *e);
+
+/* Stops and waits for those threads; no-op when not running. */
+void agent_stop(struct agent_runtime *rt);
+
+/* `gpuslice agent`: a runtime started in real time until *stop becomes
+ * non-zero (a signal handler sets it), then stopped. */
+int agent_run(const struct agent_runtime_config *cfg, volatile sig_atomic_t *stop,
+              struct err *e);
+
+#endif

@@ -1,0 +1,467 @@
+/*
+ * The decision for one GPUSlice key (see agent.h):
+ *
+ *   Creating, Created, Ungated -> the slice must be on the device at exactly
+ *       spec's placement: made when missing (re-made for Created and Ungated,
+ *       agent_recovery.c), a GI left without its CI destroyed first; once it
+ *       is there, its CDI spec and its container's ConfigMap are written,
+ *       and only then the status (Created, device UUID, ids, boot id)
+ *   a failed create -> what it left is destroyed, then Failed with the
+ *       device's error
+ *   Deleting -> the slice destroyed (an "in use" refusal is retried with
+ *       backoff and said in status.message), then its CDI spec removed and
+ *       the ConfigMap updated or deleted, then Deleted
+ *   Deleted, Failed -> nothing; the agent forgets the key
+ *
+ * Nothing about a slice is decided while a device call on it is still
+ * running in virtual time; the decision asks to come back when it is done.
+ */
+#include "agent/agent_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "api/podslices.h"
+
+#define CM_SLICES_MAX 64 /* a container asks for at most POD_SLICE_COUNT_MAX */
+#define CDI_VERSION "0.6.0"
+
+void agent_requeue(struct agent_decision *d, int64_t at)
+{
+    if (at <= 0)
+        at = 1;
+    if (*d->requeue_at == 0 || at < *d->requeue_at)
+        *d->requeue_at = at;
+}
+
+const char *agent_reason_of(int code)
+{
+    switch (code) {
+    case -ENOSPC: return "InsufficientResources";
+    case -EBUSY: return "InUse";
+    case -EINVAL: return "InvalidArgument";
+    case -ENOTSUP: return "NotSupported";
+    case -EPERM: return "NoPermission";
+    case -ENODEV: return "GPULost";
+    case -ETIMEDOUT: return "Timeout";
+    case -EAGAIN: return "NotReady";
+    default: return "DeviceError";
+    }
+}
+
+/* ---- status ---- */
+
+static void clear_fields(json_t *status, const struct gpuslice_status *st, unsigned clear)
+{
+    if ((clear & AGENT_CLEAR_WHY) && !st->reason)
+        json_object_del(status, "reason");
+    if ((clear & AGENT_CLEAR_WHY) && !st->message)
+        json_object_del(status, "message");
+    if ((clear & AGENT_CLEAR_DEVICE) && !st->device_uuid)
+        json_object_del(status, "deviceUUID");
+    if ((clear & AGENT_CLEAR_DEVICE) && !st->has_ids) {
+        json_object_del(status, "giID");
+        json_object_del(status, "ciID");
+    }
+}
+
+int agent_set_status(struct agent_decision *d, enum slice_phase to,
+                     const struct gpuslice_status *st, unsigned clear, struct err *e)
+{
+    bool moves = to != d->phase;
+    if (moves && lifecycle_transition(d->phase, to, e) < 0)
+        return err_prefix(e, "agent: GPUSlice %s: ", d->key);
+    struct gpuslice_status with = *st;
+    with.phase = lifecycle_phase_name(to);
+    char now[META_TIME_LEN];
+    meta_format_time(d->now, now);
+    json_t *copy = gpuslice_with_status(d->obj, &with, moves ? now : NULL);
+    if (!copy)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    clear_fields(json_object_get(copy, "status"), &with, clear);
+    if (!moves && json_equal(json_object_get(copy, "status"), json_object_get(d->obj, "status"))) {
+        json_decref(copy);
+        return 0;
+    }
+    return action_update_status(d->out, d->a->res_slices, copy, e);
+}
+
+/* ---- device calls ---- */
+
+int agent_device_op(struct agent_decision *d, enum agent_op op, const struct agent_place *at,
+                    const char *profile, bool recreate, struct err *e)
+{
+    int64_t busy = d->a->gpu_busy_until[at->gpu];
+    if (busy > d->now) {
+        agent_requeue(d, busy);
+        return 0;
+    }
+    json_t *params = json_pack("{s:s, s:s, s:s, s:i, s:b}", "key", d->key, "gpuUUID",
+                               d->v.spec.gpu_uuid, "profile", profile, "start", (int)at->start,
+                               "recreate", recreate);
+    agent_requeue(d, d->now);
+    return agent_external(d->out, op, params, e);
+}
+
+/* ---- the container's ConfigMap ---- */
+
+struct cm_entry {
+    unsigned index;
+    const char *name, *uuid;
+};
+
+static int cm_entry_cmp(const void *x, const void *y)
+{
+    const struct cm_entry *a = x, *b = y;
+    if (a->index != b->index)
+        return a->index < b->index ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+/* The MIG UUID of s's slice when it is on the device and done, else NULL. */
+static const char *uuid_on_device(struct agent *a, const json_t *s, int64_t now)
+{
+    struct gpuslice_view v;
+    enum slice_phase phase;
+    struct agent_place at;
+    if (gpuslice_read(s, &v, NULL) < 0 || lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
+        (phase != SLICE_CREATING && phase != SLICE_CREATED && phase != SLICE_UNGATED) ||
+        agent_place_of(a, &v, &at, NULL) < 0 || agent_pending_until(a, at.gpu, at.start, now))
+        return NULL;
+    const struct device_slice *d = agent_slice_at(a, at.gpu, at.start);
+    if (!d || d->profile_id != at.profile_id || !d->uuid[0] ||
+        (phase == SLICE_CREATING && !agent_adoptable(a, d)))
+        return NULL;
+    return d->uuid;
+}
+
+/* s joined with ',' (a new string the caller frees; NULL: out of memory). */
+static char *join(const struct cm_entry *items, size_t n, bool uuids)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(uuids ? items[i].uuid : items[i].name) + 1;
+    char *out = malloc(len), *p = out;
+    if (!out)
+        return NULL;
+    *p = '\0';
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", uuids ? items[i].uuid : items[i].name);
+    return out;
+}
+
+/* The data the ConfigMap should hold, from the slices (borrowed from the
+ * array the caller keeps) that name it; *n receives how many. */
+static json_t *config_map_data(struct agent_decision *d, const json_t *slices, bool exclude_self,
+                               size_t *n, struct err *e)
+{
+    struct cm_entry items[CM_SLICES_MAX];
+    *n = 0;
+    size_t i;
+    const json_t *s;
+    json_array_foreach(slices, i, s) {
+        const char *ns = meta_namespace(s), *name = meta_name(s);
+        if (!ns || strcmp(ns, d->v.ns) != 0 || (exclude_self && strcmp(name, d->v.name) == 0))
+            continue;
+        const char *uuid = uuid_on_device(d->a, s, d->now);
+        if (!uuid)
+            continue;
+        if (*n == CM_SLICES_MAX) {
+            err_set(e, -E2BIG, "agent: more than %d slices fill ConfigMap %s/%s", CM_SLICES_MAX,
+                    d->v.ns, d->v.spec.config_map);
+            return NULL;
+        }
+        unsigned index = (unsigned)json_integer_value(
+            json_object_get(json_object_get(s, "spec"), "index"));
+        items[(*n)++] = (struct cm_entry){index, name, uuid};
+    }
+    qsort(items, *n, sizeof items[0], cm_entry_cmp);
+    char *uuids = join(items, *n, true), *names = join(items, *n, false);
+    json_t *data = uuids && names ? json_pack("{s:s, s:s, s:s}", "NVIDIA_VISIBLE_DEVICES", uuids,
+                                              "CUDA_VISIBLE_DEVICES", uuids, "GPUSLICE_SLICES",
+                                              names)
+                                  : NULL;
+    free(uuids);
+    free(names);
+    if (!data)
+        err_set(e, -ENOMEM, "agent: out of memory");
+    return data;
+}
+
+/* metadata for a ConfigMap the agent writes: its labels and the pod as
+ * owner (the GPUSlice's own controller reference). */
+static json_t *config_map_meta(struct agent_decision *d, bool with_name)
+{
+    json_t *m = json_pack("{s:{s:s, s:s}}", "labels", AGENT_LABEL_NODE, d->a->node,
+                          GPUSLICE_LABEL_MANAGED, "true");
+    const json_t *owner = meta_controller_ref(d->obj);
+    if (m && owner && json_object_set_new(m, "ownerReferences", json_pack("[O]", owner)) < 0) {
+        json_decref(m);
+        return NULL;
+    }
+    if (m && with_name &&
+        (json_object_set_new(m, "name", json_string(d->v.spec.config_map)) < 0 ||
+         json_object_set_new(m, "namespace", json_string(d->v.ns)) < 0)) {
+        json_decref(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Brings the cached ConfigMap to `data`: create, update, or take over one
+ * of that name the cache does not show. */
+static int write_config_map(struct agent_decision *d, const json_t *cached, json_t *data,
+                            struct err *e)
+{
+    struct agent *a = d->a;
+    if (cached) {
+        if (json_equal(json_object_get(cached, "data"), data)) {
+            json_decref(data);
+            return 0;
+        }
+        json_t *copy = json_deep_copy(cached);
+        if (!copy || json_object_set_new(copy, "data", data) < 0) {
+            json_decref(copy);
+            return err_set(e, -ENOMEM, "agent: out of memory");
+        }
+        return action_update(d->out, a->res_config_maps, copy, e);
+    }
+    const struct agent_note *n = agent_note(a, d->key, false);
+    bool foreign = n && n->config_map_foreign;
+    json_t *meta = config_map_meta(d, !foreign);
+    json_t *obj = meta ? json_pack("{s:o, s:o}", "metadata", meta, "data", data)
+                       : (json_decref(data), NULL);
+    if (obj && !foreign && (json_object_set_new(obj, "apiVersion", json_string("v1")) < 0 ||
+                            json_object_set_new(obj, "kind", json_string("ConfigMap")) < 0)) {
+        json_decref(obj);
+        obj = NULL;
+    }
+    if (!obj)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    if (foreign)
+        return action_patch(d->out, a->res_config_maps, d->v.ns, d->v.spec.config_map,
+                            STORE_PATCH_MERGE, obj, e);
+    return action_create(d->out, a->res_config_maps, d->v.ns, obj, e);
+}
+
+/* The ConfigMap named by spec.configMap lists the MIG UUIDs of every slice
+ * that names it and is on the device, in index order; with none left it is
+ * deleted. */
+static int sync_config_map(struct agent_decision *d, bool exclude_self, struct err *e)
+{
+    struct agent *a = d->a;
+    const char *cm = d->v.spec.config_map;
+    if (!cm || !*cm)
+        return 0;
+    json_t *slices = NULL;
+    if (informer_by_index(a->slices, AGENT_INDEX_CONFIG_MAP, cm, &slices) < 0)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    size_t n = 0;
+    json_t *data = config_map_data(d, slices, exclude_self, &n, e);
+    json_t *cached = NULL;
+    informer_get(a->config_maps, d->v.ns, cm, &cached);
+    int rc = data ? 0 : e ? e->code : -ENOMEM;
+    if (rc == 0 && n == 0) {
+        json_decref(data);
+        if (cached)
+            rc = action_delete(d->out, a->res_config_maps, d->v.ns, cm, meta_uid(cached), e);
+    } else if (rc == 0) {
+        rc = write_config_map(d, cached, data, e);
+    }
+    json_decref(cached);
+    json_decref(slices);
+    return rc;
+}
+
+/* ---- CDI ---- */
+
+static int write_cdi(struct agent_decision *d, const struct device_slice *s, struct err *e)
+{
+    char path[AGENT_PATH_MAX], device[2 * GPUSLICE_NAME_MAX], env[DEVICE_UUID_MAX + 32];
+    agent_cdi_path(d->a, s->gpu_uuid, s->placement.start, path, sizeof path);
+    /* "<namespace>_<name>": slice names repeat across namespaces, and '_'
+     * appears in neither. */
+    snprintf(device, sizeof device, "%s_%s", d->v.ns, d->v.name);
+    snprintf(env, sizeof env, "NVIDIA_VISIBLE_DEVICES=%s", s->uuid);
+    json_t *spec = json_pack("{s:s, s:s, s:[{s:s, s:{s:[s]}}]}", "cdiVersion", CDI_VERSION,
+                             "kind", AGENT_CDI_KIND, "devices", "name", device,
+                             "containerEdits", "env", env);
+    json_t *params = spec ? json_pack("{s:s, s:s, s:s, s:o}", "key", d->key, "path", path,
+                                      "uuid", s->uuid, "spec", spec)
+                          : NULL;
+    return agent_external(d->out, AGENT_OP_WRITE_CDI, params, e);
+}
+
+static int remove_cdi(struct agent_decision *d, struct err *e)
+{
+    /* Specs are written for the inventory's GPUs only; a path is never made
+     * of what a GPUSlice says. */
+    const struct device_gpu *g = agent_gpu(d->a, d->v.spec.gpu_uuid);
+    if (!g)
+        return 0;
+    char path[AGENT_PATH_MAX];
+    agent_cdi_path(d->a, g->uuid, d->v.spec.start, path, sizeof path);
+    return agent_external(d->out, AGENT_OP_REMOVE_CDI,
+                          json_pack("{s:s, s:s}", "key", d->key, "path", path), e);
+}
+
+/* ---- the phases ---- */
+
+int agent_give_up(struct agent_decision *d, const char *reason, const char *message,
+                  struct err *e)
+{
+    struct gpuslice_status st = {.reason = reason, .message = message};
+    int rc = sync_config_map(d, true, e);
+    if (rc == 0)
+        rc = agent_set_status(d, d->phase == SLICE_UNGATED ? SLICE_UNGATED : SLICE_FAILED, &st,
+                              AGENT_CLEAR_DEVICE, e);
+    return rc;
+}
+
+/* The slice is on the device: its CDI spec, its ConfigMap, then Created. */
+static int hand_over(struct agent_decision *d, const struct device_slice *s, struct err *e)
+{
+    struct agent *a = d->a;
+    int rc = 0;
+    if (a->cfg.cdi_dir) {
+        const struct agent_note *n = agent_note(a, d->key, false);
+        if (!n || strcmp(n->cdi_uuid, s->uuid) != 0)
+            rc = write_cdi(d, s, e);
+    }
+    if (rc == 0)
+        rc = sync_config_map(d, false, e);
+    struct gpuslice_status st = {.device_uuid = s->uuid, .boot_id = a->boot_id,
+                                 .has_ids = true, .gi_id = s->gi_id, .ci_id = s->ci_id};
+    if (rc == 0)
+        rc = agent_set_status(d, d->phase == SLICE_CREATING ? SLICE_CREATED : d->phase, &st,
+                              AGENT_CLEAR_WHY, e);
+    return rc;
+}
+
+static int keep_slice(struct agent_decision *d, struct err *e)
+{
+    struct agent *a = d->a;
+    struct agent_place at;
+    struct err why;
+    err_clear(&why);
+    int rc = agent_place_of(a, &d->v, &at, &why);
+    if (rc < 0)
+        return agent_give_up(d, rc == -ENODEV ? "GPUNotFound" : "InvalidProfile", why.msg, e);
+    int64_t until = agent_pending_until(a, at.gpu, at.start, d->now);
+    if (until) {
+        agent_requeue(d, until);
+        return 0;
+    }
+    const struct device_slice *s = agent_slice_at(a, at.gpu, at.start);
+    bool exact = s && s->profile_id == at.profile_id;
+    if (exact && d->phase == SLICE_CREATING && !agent_adoptable(a, s)) {
+        snprintf(why.msg, sizeof why.msg, "%s at %u on %s is a slice gpuslice did not make",
+                 s->profile, s->placement.start, s->gpu_uuid);
+        return agent_give_up(d, "PlacementTaken", why.msg, e);
+    }
+    struct agent_note *n = agent_note(a, d->key, false);
+    if (n && n->create.code) {
+        if (exact) /* what the failed create left */
+            return agent_device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
+        if (d->phase != SLICE_CREATING)
+            return agent_recreate_failed(d, n, &at, e);
+        return agent_give_up(d, agent_reason_of(n->create.code), n->create.msg, e);
+    }
+    if (exact && s->uuid[0])
+        return hand_over(d, s, e);
+    if (exact) /* a GI left without its CI (a create that hung half way) */
+        return agent_device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
+    if (d->phase != SLICE_CREATING)
+        return agent_recreate(d, &at, e);
+    return agent_device_op(d, AGENT_OP_CREATE, &at, d->v.spec.profile, false, e);
+}
+
+static int remove_slice(struct agent_decision *d, struct err *e)
+{
+    struct agent *a = d->a;
+    struct agent_place at;
+    if (agent_place_of(a, &d->v, &at, NULL) == 0) {
+        int64_t until = agent_pending_until(a, at.gpu, at.start, d->now);
+        if (until) {
+            agent_requeue(d, until);
+            return 0;
+        }
+        const struct device_slice *s = agent_slice_at(a, at.gpu, at.start);
+        if (s && s->profile_id == at.profile_id) {
+            const struct agent_note *n = agent_note(a, d->key, false);
+            int rc = 0;
+            if (n && n->destroy.code) {
+                struct gpuslice_status st = {.reason = agent_reason_of(n->destroy.code),
+                                             .message = n->destroy.msg};
+                rc = agent_set_status(d, SLICE_DELETING, &st, 0, e);
+            }
+            return rc < 0 ? rc : agent_device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
+        }
+    }
+    int rc = a->cfg.cdi_dir ? remove_cdi(d, e) : 0;
+    if (rc == 0)
+        rc = sync_config_map(d, false, e);
+    if (rc == 0)
+        rc = agent_set_status(d, SLICE_DELETED, &(struct gpuslice_status){0},
+                              AGENT_CLEAR_WHY | AGENT_CLEAR_DEVICE, e);
+    return rc;
+}
+
+/* A GPUSlice that cannot be read: Failed when its phase allows it, so that
+ * the controller hears of it; otherwise there is nothing the agent can do. */
+static int unreadable(struct agent_decision *d, const char *why, struct err *e)
+{
+    const char *phase = json_string_value(json_object_get(json_object_get(d->obj, "status"),
+                                                          "phase"));
+    if (lifecycle_phase_parse(phase ? phase : "Creating", &d->phase, NULL) < 0 ||
+        lifecycle_transition(d->phase, SLICE_FAILED, NULL) < 0)
+        return 0;
+    return agent_set_status(d, SLICE_FAILED,
+                            &(struct gpuslice_status){.reason = "InvalidSpec", .message = why},
+                            0, e);
+}
+
+static int decide(struct agent_decision *d, struct err *e)
+{
+    struct agent *a = d->a;
+    struct err why;
+    err_clear(&why);
+    if (gpuslice_read(d->obj, &d->v, &why) < 0)
+        return unreadable(d, why.msg, e);
+    if (strcmp(d->v.spec.node, a->node) != 0 ||
+        lifecycle_phase_parse(d->v.status.phase, &d->phase, NULL) < 0)
+        return 0;
+    if (lifecycle_is_terminal(d->phase)) {
+        agent_note_forget(a, d->key);
+        return 0;
+    }
+    if (!a->have_inventory) /* the discovery queues every slice when it is done */
+        return 0;
+    if (a->node_busy_until > d->now) {
+        agent_requeue(d, a->node_busy_until);
+        return 0;
+    }
+    return d->phase == SLICE_DELETING ? remove_slice(d, e) : keep_slice(d, e);
+}
+
+int agent_reconcile_slice(struct agent *a, const char *key, int64_t now, struct action_list *out,
+                          int64_t *requeue_at, struct err *e)
+{
+    const char *slash = strchr(key, '/');
+    if (!slash || slash == key || !slash[1])
+        return err_set(e, -EINVAL, "agent: key \"%s\" is not namespace/name", key);
+    char ns[WORKQUEUE_KEY_MAX];
+    snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
+    json_t *obj = NULL;
+    if (informer_get(a->slices, ns, slash + 1, &obj) < 0) {
+        agent_note_forget(a, key); /* gone: an orphan now, if anything (node key) */
+        return 0;
+    }
+    struct agent_decision d = {.a = a, .key = key, .now = now, .obj = obj, .out = out,
+                               .requeue_at = requeue_at};
+    int rc = decide(&d, e);
+    json_decref(obj);
+    return rc;
+}
