@@ -11,7 +11,9 @@
 #include <string.h>
 
 /* States below e^-40 of the most likely one are dropped (see the header). */
-#define BATCHQUEUE_LOG_CUTOFF 40.0
+#define BATCHQUEUE_CUTOFF 4.248354255291589e-18
+/* Weights are rescaled before they can overflow. */
+#define BATCHQUEUE_RESCALE 1e250
 
 int batchqueue_init(struct batchqueue *q, const struct perf_params *p, const struct perf_request *r,
                     int max_batch, int queue_len, struct err *e)
@@ -26,8 +28,9 @@ int batchqueue_init(struct batchqueue *q, const struct perf_params *p, const str
         return err_set(e, -EINVAL, "queue length must be 0 .. %d, got %d", 16 * PERFMODEL_MAX_BATCH,
                        queue_len);
     q->rate = malloc(sizeof *q->rate * (size_t)(max_batch + 1));
+    q->inv_rate = malloc(sizeof *q->inv_rate * (size_t)(max_batch + 1));
     q->prob = calloc((size_t)(max_batch + queue_len + 1), sizeof *q->prob);
-    if (!q->rate || !q->prob) {
+    if (!q->rate || !q->inv_rate || !q->prob) {
         batchqueue_free(q);
         return err_set(e, -ENOMEM, "no memory for a chain of %d states", max_batch + queue_len + 1);
     }
@@ -37,8 +40,11 @@ int batchqueue_init(struct batchqueue *q, const struct perf_params *p, const str
     q->capacity = max_batch + queue_len;
     q->wait_scale = 0.5 * (1.0 + perfmodel_service_scv(p, r, max_batch));
     q->rate[0] = 0.0;
-    for (int m = 1; m <= max_batch; m++)
+    q->inv_rate[0] = 0.0;
+    for (int m = 1; m <= max_batch; m++) {
         q->rate[m] = (double)m / perfmodel_service_ms(p, r, m);
+        q->inv_rate[m] = 1.0 / q->rate[m];
+    }
     return 0;
 }
 
@@ -47,9 +53,9 @@ void batchqueue_free(struct batchqueue *q)
     if (!q)
         return;
     free(q->rate);
+    free(q->inv_rate);
     free(q->prob);
-    q->rate = NULL;
-    q->prob = NULL;
+    q->rate = q->inv_rate = q->prob = NULL;
 }
 
 double batchqueue_peak_rate(const struct batchqueue *q)
@@ -62,30 +68,37 @@ static int in_batch(const struct batchqueue *q, int n)
     return n < q->max_batch ? n : q->max_batch;
 }
 
-/* Fills q->prob[0..top] with unnormalised weights whose largest is 1 and
- * returns top, the last state kept. The log-weights are concave in n (mu is
- * non-decreasing), so once they fall and are e^-40 below the peak every later
- * state is smaller still. */
+/* Fills q->prob[0..top] with unnormalised weights and returns top, the last
+ * state kept. The weights are running products of lambda / mu(n), rescaled
+ * by their running peak whenever they grow past 1e250, so no product
+ * overflows and no exp() or log() is paid per state. The log-weights are
+ * concave in n (mu is non-decreasing), so once they fall and are below
+ * e^-40 of the peak every later state is smaller still. States above top
+ * are kept at zero (only the ones the previous solve used are cleared). */
 static int chain_weights(struct batchqueue *q, double lambda)
 {
-    double log_lambda = log(lambda);
-    double lw = 0.0, peak = 0.0;
+    double w = 1.0, peak = 1.0;
     int top = 0;
-    q->prob[0] = 0.0;
+    q->prob[0] = 1.0;
     for (int n = 1; n <= q->capacity; n++) {
-        double step = log_lambda - log(q->rate[in_batch(q, n)]);
-        lw += step;
-        q->prob[n] = lw;
+        double step = lambda * q->inv_rate[in_batch(q, n)];
+        w *= step;
+        q->prob[n] = w;
         top = n;
-        if (lw > peak)
-            peak = lw;
-        else if (step <= 0.0 && lw < peak - BATCHQUEUE_LOG_CUTOFF)
+        if (w > peak) {
+            peak = w;
+            if (peak > BATCHQUEUE_RESCALE) {
+                for (int i = 0; i <= n; i++)
+                    q->prob[i] /= peak;
+                w = peak = 1.0;
+            }
+        } else if (step <= 1.0 && w < peak * BATCHQUEUE_CUTOFF) {
             break;
+        }
     }
-    for (int n = 0; n <= top; n++)
-        q->prob[n] = exp(q->prob[n] - peak);
-    for (int n = top + 1; n <= q->capacity; n++)
+    for (int n = top + 1; n <= q->top; n++)
         q->prob[n] = 0.0;
+    q->top = top;
     return top;
 }
 
@@ -93,8 +106,9 @@ static int chain_weights(struct batchqueue *q, double lambda)
 static void idle_metrics(struct batchqueue *q, struct batchqueue_metrics *m)
 {
     q->prob[0] = 1.0;
-    for (int n = 1; n <= q->capacity; n++)
+    for (int n = 1; n <= q->top; n++)
         q->prob[n] = 0.0;
+    q->top = 0;
     m->concurrency = 1.0;
     m->entry_batch = 1.0;
     m->response_ms = perfmodel_service_ms(&q->perf, &q->req, 1.0);

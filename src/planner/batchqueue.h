@@ -12,11 +12,11 @@
  * abstraction for continuous batching (a request leaves after its own number
  * of tokens, not when a batch ends).
  *
- * The stationary distribution is p(n) ~ prod_{i<=n} lambda / mu(i). It is
- * computed in log space and rescaled by its largest term, so batch sizes up
- * to PERFMODEL_MAX_BATCH and queues ten times longer neither overflow nor
- * produce NaN; states whose probability is below e^-40 of the largest are
- * cut off (they change no metric beyond the 15th digit).
+ * The stationary distribution is p(n) ~ prod_{i<=n} lambda / mu(i). Its
+ * running products are rescaled by their peak before they can overflow, so
+ * batch sizes up to PERFMODEL_MAX_BATCH and queues ten times longer neither
+ * overflow nor produce NaN; states whose probability is below e^-40 of the
+ * largest are cut off (they change no metric beyond the 15th digit).
  *
  * From it, with X the throughput and d(), pf() the decode and prefill times:
  *   W    = (L - Ls) / X * (1 + c2) / 2       waiting time
@@ -54,7 +54,9 @@ struct batchqueue {
     int capacity;   /* N + Q: the most requests a replica holds */
     double wait_scale; /* (1 + c2) / 2, see above */
     double *rate;   /* rate[m] = mu(m) in requests/ms, m = 0..N */
+    double *inv_rate; /* 1 / mu(m), m = 1..N */
     double *prob;   /* p(0..capacity) of the last solve; cut-off states are 0 */
+    int top;        /* the last state the last solve kept */
 };
 
 struct batchqueue_metrics {
