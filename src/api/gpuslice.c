@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/hash.h"
 
 /* Field readers: a missing optional field leaves the default; a present
  * field of the wrong type is an error naming it. */
@@ -104,11 +105,9 @@ void gpuslice_name(const char *pod, const char *container, unsigned index,
     if (n >= 0 && n < GPUSLICE_NAME_MAX)
         return;
     /* Too long: keep a prefix of the pod name and make the rest unique. */
-    uint64_t h = 1469598103934665603ull;
-    char full[GPUSLICE_NAME_MAX * 2];
-    snprintf(full, sizeof full, "%s/%s/%u", pod, container, index);
-    for (const unsigned char *p = (const unsigned char *)full; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
+    char idx[16];
+    snprintf(idx, sizeof idx, "%u", index);
+    uint64_t h = hash_field(hash_field(hash_field(HASH_INIT, pod), container), idx);
     snprintf(out, GPUSLICE_NAME_MAX, "%.200s-%016llx-%u", pod, (unsigned long long)h, index);
 }
 

@@ -9,6 +9,7 @@
 
 #include "api/meta.h"
 #include "core/catalog.h"
+#include "util/hash.h"
 
 static void free_topology(struct model *m)
 {
@@ -231,48 +232,41 @@ int model_load(struct model *m, const struct model_slice *slices, size_t n, stru
     return rc < 0 ? rc : take_all(m, slices, n, e);
 }
 
-static uint64_t mix(uint64_t h, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return (h ^ 0xff) * 1099511628211ull;
-}
-
 static uint64_t mix_json(uint64_t h, const json_t *j)
 {
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    h = mix(h, text);
+    h = hash_field(h, text);
     free(text);
     return h;
 }
 
 uint64_t model_signature(const json_t *gpunodes, const json_t *nodes)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = HASH_INIT;
     size_t i;
     const json_t *o;
     json_array_foreach(gpunodes, i, o) {
         /* Slices gpuslice made are left out: the agent may report them as
          * often as it likes without costing the controller a rebuild. */
         struct gpunode_view v;
-        h = mix(h, meta_name(o));
+        h = hash_field(h, meta_name(o));
         h = mix_json(h, json_object_get(o, "spec"));
         if (gpunode_read(o, &v, NULL) < 0)
             continue;
         for (size_t g = 0; g < v.n_gpus; g++) {
-            h = mix(mix(mix(h, v.gpus[g].uuid), v.gpus[g].model), v.gpus[g].mig_mode);
-            h = mix(h, v.gpus[g].product);
+            h = hash_field(hash_field(h, v.gpus[g].uuid), v.gpus[g].model);
+            h = hash_field(hash_field(h, v.gpus[g].mig_mode), v.gpus[g].product);
             for (size_t k = 0; k < v.gpus[g].n_slices; k++) {
                 const struct gpunode_slice *sl = &v.gpus[g].slices[k];
                 char start[8];
                 snprintf(start, sizeof start, "%u", sl->start);
                 if (!sl->managed)
-                    h = mix(mix(h, sl->profile), start);
+                    h = hash_field(hash_field(h, sl->profile), start);
             }
         }
     }
     json_array_foreach(nodes, i, o) {
-        h = mix(h, meta_name(o));
+        h = hash_field(h, meta_name(o));
         h = mix_json(h, json_object_get(json_object_get(o, "metadata"), "labels"));
         h = mix_json(h, json_object_get(json_object_get(o, "spec"), "unschedulable"));
         h = mix_json(h, json_object_get(json_object_get(o, "spec"), "taints"));

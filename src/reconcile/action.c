@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/hash.h"
 
 #define EVENT_MESSAGE_MAX 1024
 #define EVENT_UPDATE_TRIES 5
@@ -227,12 +228,9 @@ static void event_name(const struct action *a, char *buf, size_t size)
         a->event_type == ACTION_EVENT_WARNING ? "Warning" : "Normal",
         a->reason, a->message,
     };
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        for (const unsigned char *p = (const unsigned char *)(parts[i] ? parts[i] : ""); *p; p++)
-            h = (h ^ *p) * 1099511628211ull;
-        h = (h ^ 0xff) * 1099511628211ull; /* separator, so "ab"+"c" != "a"+"bc" */
-    }
+    uint64_t h = HASH_INIT;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        h = hash_field(h, parts[i]);
     snprintf(buf, size, "%.200s.%016llx", json_string_value(json_object_get(a->body, "name")),
              (unsigned long long)h);
 }

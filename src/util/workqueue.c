@@ -7,6 +7,8 @@
  */
 #include "util/workqueue.h"
 
+#include "util/hash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,10 +41,7 @@ struct workqueue {
 
 static uint64_t hash_key(const char *key)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return h;
+    return hash_bytes(HASH_INIT, key, strlen(key));
 }
 
 int workqueue_new(const struct workqueue_backoff *backoff, struct workqueue **out,
