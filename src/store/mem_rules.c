@@ -17,11 +17,17 @@
  *   customresourcecleanup finalizer so that its objects go first.
  * - Resources with a status subresource drop the status given on create,
  *   except Node (a kubelet registers a node with its status).
+ * - ConfigMap, Node, Event and Lease objects must pass their api/ views'
+ *   checks (config keys, taints and quantities, involvedObject, times).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "api/configmap.h"
+#include "api/event.h"
+#include "api/lease.h"
 #include "api/meta.h"
+#include "api/node.h"
 #include "api/pod.h"
 #include "store/mem_internal.h"
 
@@ -300,6 +306,30 @@ static int crd_create(struct mem_store *ms, json_t *crd, struct err *e)
     return 0;
 }
 
+/* --- kinds checked through their views ---------------------------------------- */
+
+/* ConfigMap, Node, Event and Lease are refused when their views are. */
+static int view_check(const struct api_resource *res, const json_t *obj, struct err *e)
+{
+    if (res->group[0] == '\0' && !strcmp(res->kind, "ConfigMap")) {
+        struct configmap_view v;
+        return configmap_read(obj, &v, e);
+    }
+    if (is_core_kind(res, "Node")) {
+        struct node_view v;
+        return node_read(obj, &v, e);
+    }
+    if (is_core_kind(res, "Event")) {
+        struct event_view v;
+        return event_read(obj, &v, e);
+    }
+    if (!strcmp(res->group, "coordination.k8s.io") && !strcmp(res->kind, "Lease")) {
+        struct lease_view v;
+        return lease_read(obj, &v, e);
+    }
+    return 0;
+}
+
 /* --- dispatch ---------------------------------------------------------------- */
 
 int mem_rules_create(struct mem_store *ms, const struct api_resource *res, json_t *obj,
@@ -307,6 +337,8 @@ int mem_rules_create(struct mem_store *ms, const struct api_resource *res, json_
 {
     if (res->has_status && !is_core_kind(res, "Node"))
         json_object_del(obj, "status");
+    if (view_check(res, obj, e) != 0)
+        return -EINVAL;
     if (res == ms->pods)
         return pod_create(ms, obj, e);
     if (res == ms->namespaces)
@@ -319,6 +351,8 @@ int mem_rules_create(struct mem_store *ms, const struct api_resource *res, json_
 int mem_rules_update(struct mem_store *ms, const struct api_resource *res, const json_t *old,
                      json_t *obj, enum store_subresource sub, struct err *e)
 {
+    if (view_check(res, obj, e) != 0)
+        return -EINVAL;
     if (sub == STORE_STATUS)
         return 0;
     if (res == ms->pods)

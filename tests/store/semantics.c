@@ -284,6 +284,16 @@ static void bad_names_and_labels_are_invalid(void **state)
     p = json_pack("{s:{s:s}}", "metadata", "name", "Not.A.Label");
     assert_int_equal(store_create(t->st, R(t, "namespaces"), NULL, p, NULL, NULL, &e), -EINVAL);
     json_decref(p);
+    p = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", "cm", "data", "a/b", "x");
+    assert_int_equal(store_create(t->st, R(t, "configmaps"), "t", p, NULL, NULL, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "ConfigMap \"cm\" is invalid: data[a/b]"));
+    json_decref(p);
+    p = pod_json("res");
+    json_object_set_new(json_array_get(json_object_get(json_object_get(p, "spec"), "containers"), 0),
+                        "resources", json_pack("{s:{s:s}}", "requests", "nvidia.com/mig-1g.10gb", "0.5"));
+    assert_int_equal(store_create(t->st, R(t, "pods"), "t", p, NULL, NULL, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "spec.containers[0].resources.requests[nvidia.com/mig-1g.10gb]"));
+    json_decref(p);
 }
 
 static void stale_update_is_conflict(void **state)
