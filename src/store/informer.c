@@ -90,10 +90,7 @@ size_t informer_keys_node(const json_t *obj, const char **keys, size_t max, void
 {
     (void)ctx;
     const json_t *spec = json_object_get(obj, "spec");
-    const char *node = json_string_value(json_object_get(spec, "nodeName"));
-    if (!node)
-        node = json_string_value(json_object_get(spec, "node"));
-    return informer_one_key(node, keys, max);
+    return informer_one_key(json_string_value(json_object_get(spec, "nodeName")), keys, max);
 }
 
 size_t informer_keys_owner(const json_t *obj, const char **keys, size_t max, void *ctx)

@@ -62,8 +62,8 @@ struct informer_index {
 /* metadata.namespace (none for a cluster-scoped object). */
 size_t informer_keys_namespace(const json_t *obj, const char **keys, size_t max, void *ctx);
 
-/* The node an object is on: spec.nodeName (pods), else spec.node
- * (GPUSlices); none when unset. */
+/* The node an object is on: spec.nodeName (pods and GPUSlices alike);
+ * none when unset. */
 size_t informer_keys_node(const json_t *obj, const char **keys, size_t max, void *ctx);
 
 /* The uid of every owner in metadata.ownerReferences. */

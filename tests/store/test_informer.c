@@ -504,8 +504,8 @@ static void index_key_functions_read_the_right_fields(void **state)
 {
     (void)state;
     const char *keys[4];
-    json_t *slice = json_pack("{s:{s:s, s:s}, s:{s:s}}", "metadata", "name", "s", "namespace",
-                              "t", "spec", "node", "gpu-node-1");
+    json_t *slice = json_pack("{s:s, s:{s:s, s:s}, s:{s:s}}", "kind", "GPUSlice", "metadata",
+                              "name", "s", "namespace", "t", "spec", "nodeName", "gpu-node-1");
     assert_int_equal(informer_keys_node(slice, keys, 4, NULL), 1);
     assert_string_equal(keys[0], "gpu-node-1");
     assert_int_equal(informer_keys_namespace(slice, keys, 4, NULL), 1);
