@@ -138,10 +138,14 @@ int agent_recreate_failed(struct agent_decision *d, struct agent_note *n,
 {
     if (d->phase != SLICE_UNGATED)
         return agent_give_up(d, agent_reason_of(n->create.code), n->create.msg, e);
-    char msg[ERR_MSG_MAX + 64];
-    snprintf(msg, sizeof msg, "the slice is gone and making it again failed: %s",
-             n->create.msg);
-    int rc = agent_give_up(d, "SliceLost", msg, e);
+    /* Said once: a status rewritten on every retry would retry at once. */
+    int rc = 0;
+    if (!d->v.status.reason || strcmp(d->v.status.reason, "SliceLost") != 0) {
+        char msg[ERR_MSG_MAX + 64];
+        snprintf(msg, sizeof msg, "the slice is gone and making it again failed: %s",
+                 n->create.msg);
+        rc = agent_give_up(d, "SliceLost", msg, e);
+    }
     n->create.code = 0; /* try again; a failure backs the key off */
     return rc < 0 ? rc : agent_recreate(d, at, e);
 }

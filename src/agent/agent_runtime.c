@@ -4,6 +4,7 @@
  */
 #include "agent/agent_runtime.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,8 +35,16 @@ static void executed(void *self, const char *key, const struct action *act, int 
     agent_executed(rt->agent, key, act, rc, result, e);
     if (rc == 0 || !rt->cfg.log)
         return;
+    static const char *const ops[] = {
+        [AGENT_OP_DISCOVER] = "discover the GPUs", [AGENT_OP_CREATE] = "create a slice",
+        [AGENT_OP_DESTROY] = "destroy a slice", [AGENT_OP_WRITE_CDI] = "write a CDI spec",
+        [AGENT_OP_REMOVE_CDI] = "remove a CDI spec",
+    };
     char what[512];
-    action_describe(act, what, sizeof what);
+    if (act->kind == ACTION_EXTERNAL && act->op > 0 && act->op <= AGENT_OP_REMOVE_CDI)
+        snprintf(what, sizeof what, "%s", ops[act->op]);
+    else
+        action_describe(act, what, sizeof what);
     fprintf(rt->cfg.log, "agent %s: %s for %s: %s\n", rt->cfg.agent.node, what, key,
             e && e->msg[0] ? e->msg : strerror(-rc));
 }

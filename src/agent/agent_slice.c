@@ -392,7 +392,11 @@ static int remove_slice(struct agent_decision *d, struct err *e)
         if (s && s->profile_id == at.profile_id) {
             const struct agent_note *n = agent_note(a, d->key, false);
             int rc = 0;
-            if (n && n->destroy.code) {
+            /* Said when the reason changes: a status rewritten on every
+             * retry would bring the key back before its backoff. */
+            if (n && n->destroy.code &&
+                (!d->v.status.reason ||
+                 strcmp(d->v.status.reason, agent_reason_of(n->destroy.code)) != 0)) {
                 struct gpuslice_status st = {.reason = agent_reason_of(n->destroy.code),
                                              .message = n->destroy.msg};
                 rc = agent_set_status(d, SLICE_DELETING, &st, 0, e);

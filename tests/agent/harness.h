@@ -118,6 +118,7 @@ static inline struct harness *h_new_with(const char *spec, const struct agent_co
     h->cfg.agent.now_ms = h_now_ms;
     h->cfg.agent.clock_ctx = h;
     h->cfg.agent.virtual_time = true;
+    h->cfg.log = getenv("AGENT_TEST_LOG") ? stderr : NULL;
     h_agent(h);
     return h;
 }

@@ -1,0 +1,343 @@
+/*
+ * The agent's recovery: restarts in every phase (a new agent over the same
+ * store and the same emulated node converges), reboots and vanished slices
+ * (made again, or Failed / SliceLost when that fails), and orphans
+ * (destroyed after the grace period when gpuslice made them, left alone
+ * otherwise unless reclaiming is asked for).
+ */
+#include "harness.h"
+
+static unsigned device_count(struct harness *h)
+{
+    struct device_slices *dev = calloc(1, sizeof *dev);
+    unsigned n = h_device_slices(h, dev);
+    free(dev);
+    return n;
+}
+
+static struct agent_stats stats(struct harness *h)
+{
+    struct agent_stats s;
+    agent_get_stats(agent_runtime_agent(h->rt), &s);
+    return s;
+}
+
+/* ---- restarts ---- */
+
+static void restart_while_the_create_runs(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB");
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "2g.20gb", 4, 2, name);
+    h_settle(h, 500 * MSEC); /* the create ran; its 900 ms are not over */
+    assert_int_equal(device_count(h), 1);
+    assert_string_equal(h_phase(h, name), "Creating");
+    h_agent(h);
+    h_settle(h, 5 * SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    assert_int_equal(stats(h).creates, 0); /* taken over, not made twice */
+    assert_int_equal(device_count(h), 1);
+    h_invariant(h);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void restart_after_a_create_no_report_shows(void **state)
+{
+    (void)state;
+    /* The agent made the slice and died before any GPUNode listed it. */
+    struct harness *h = h_new("model=H100-80GB,latency=none");
+    json_t *pod = h_pod(h, "train");
+    struct device_slice_ref ref = {.gpu_index = 0, .profile = "1g.10gb", .start = 5};
+    assert_int_equal(device_create_slice(h->dev, &ref, NULL, NULL, NULL), 0);
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 5, 1, name);
+    h_agent(h);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    assert_int_equal(stats(h).creates, 0);
+    h_invariant(h);
+    json_decref(pod);
+    h_free(h);
+}
+
+/* Restarts the agent with name in each phase of its life and checks that
+ * the new agent carries it on to the end without a second device call. */
+static void restart_in_every_later_phase(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB");
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "3g.40gb", 0, 4, name);
+    h_settle(h, 2 * SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    char uuid[DEVICE_UUID_MAX];
+    snprintf(uuid, sizeof uuid, "%s", h_status(h, name, "deviceUUID"));
+
+    h_agent(h); /* Created */
+    h_settle(h, 2 * SEC);
+    assert_string_equal(h_status(h, name, "deviceUUID"), uuid);
+    h_set_phase(h, name, "Ungated");
+    h_agent(h); /* Ungated */
+    h_settle(h, 2 * SEC);
+    assert_string_equal(h_phase(h, name), "Ungated");
+    assert_string_equal(h_status(h, name, "deviceUUID"), uuid);
+    assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"), uuid);
+    assert_int_equal(stats(h).creates + stats(h).destroys, 0);
+    h_invariant(h);
+
+    h_set_phase(h, name, "Deleting");
+    h_settle(h, 200 * MSEC); /* the destroy ran; its 400 ms are not over */
+    assert_int_equal(device_count(h), 0);
+    assert_string_equal(h_phase(h, name), "Deleting");
+    h_agent(h); /* Deleting, slice gone */
+    h_settle(h, 2 * SEC);
+    assert_string_equal(h_phase(h, name), "Deleted");
+    assert_null(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"));
+    assert_int_equal(stats(h).destroys, 0);
+
+    h_agent(h); /* Deleted */
+    h_settle(h, 2 * SEC);
+    assert_string_equal(h_phase(h, name), "Deleted");
+    assert_int_equal(stats(h).creates + stats(h).destroys, 0);
+    h_invariant(h);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void restart_while_deleting_in_use(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB,latency=none");
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_int_equal(emulated_set_in_use(h->dev, 0, 0, true, NULL), 0);
+    h_set_phase(h, name, "Deleting");
+    h_settle(h, SEC);
+    assert_string_equal(h_status(h, name, "reason"), "InUse");
+    h_agent(h);
+    h_settle(h, 5 * SEC);
+    assert_string_equal(h_phase(h, name), "Deleting");
+    assert_int_equal(device_count(h), 1);
+    assert_int_equal(emulated_set_in_use(h->dev, 0, 0, false, NULL), 0);
+    h_settle(h, 60 * SEC);
+    assert_string_equal(h_phase(h, name), "Deleted");
+    assert_int_equal(device_count(h), 0);
+    json_decref(pod);
+    h_free(h);
+}
+
+/* ---- reboots and vanished slices ---- */
+
+static void reboot_makes_slices_again(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB");
+    json_t *pod = h_pod(h, "train");
+    char a[GPUSLICE_NAME_MAX], b[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, a);
+    h_slice(h, pod, 1, 0, "2g.20gb", 2, 2, b);
+    h_settle(h, 3 * SEC);
+    h_set_phase(h, b, "Ungated");
+    h_settle(h, SEC);
+    char ua[DEVICE_UUID_MAX], ub[DEVICE_UUID_MAX], boot[DEVICE_BOOT_ID_MAX];
+    snprintf(ua, sizeof ua, "%s", h_status(h, a, "deviceUUID"));
+    snprintf(ub, sizeof ub, "%s", h_status(h, b, "deviceUUID"));
+
+    assert_int_equal(emulated_reboot(h->dev, "boot-after", NULL), 0);
+    assert_int_equal(device_count(h), 0);
+    h_settle(h, 35 * SEC); /* the next recovery pass sees it */
+    assert_int_equal(device_count(h), 2);
+    assert_string_equal(h_phase(h, a), "Created");
+    assert_string_equal(h_phase(h, b), "Ungated");
+    assert_string_not_equal(h_status(h, a, "deviceUUID"), ua);
+    assert_string_not_equal(h_status(h, b, "deviceUUID"), ub);
+    assert_int_equal(device_boot_id(h->dev, boot, NULL), 0);
+    assert_string_equal(h_status(h, a, "bootID"), "boot-after");
+    char want[2 * DEVICE_UUID_MAX + 2];
+    snprintf(want, sizeof want, "%s,%s", h_status(h, a, "deviceUUID"),
+             h_status(h, b, "deviceUUID"));
+    assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"), want);
+    assert_int_equal(stats(h).recreated, 2);
+    h_invariant(h);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void vanished_slice_is_made_again(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB,latency=none");
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 4, 1, name);
+    h_settle(h, SEC);
+    h_set_phase(h, name, "Ungated");
+    struct device_slice_ref ref = {.gpu_index = 0, .profile = "1g.10gb", .start = 4};
+    assert_int_equal(device_destroy_slice(h->dev, &ref, NULL, NULL), 0);
+    h_settle(h, 31 * SEC);
+    assert_int_equal(device_count(h), 1);
+    assert_string_equal(h_phase(h, name), "Ungated");
+    assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"),
+                        h_status(h, name, "deviceUUID"));
+    h_invariant(h);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void lost_created_slice_that_cannot_be_made_fails(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB,latency=none,fail-create=2");
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_int_equal(emulated_reboot(h->dev, NULL, NULL), 0);
+    h_settle(h, 31 * SEC);
+    assert_string_equal(h_phase(h, name), "Failed");
+    assert_string_equal(h_status(h, name, "reason"), "DeviceError");
+    assert_string_equal(h_status(h, name, "deviceUUID"), "");
+    assert_null(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"));
+    h_invariant(h);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void lost_ungated_slice_says_so_until_made_again(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB,latency=none,fail-create=2,fail-create=3,"
+                              "fail-create=4,fail-create=5,fail-create=6");
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    h_set_phase(h, name, "Ungated");
+    assert_int_equal(emulated_reboot(h->dev, NULL, NULL), 0);
+    /* The recovery pass at 30 s finds it gone and the create fails; the
+     * first retry (5 ms later) says so in the status. */
+    h_settle(h, 29 * SEC + 6 * MSEC);
+    assert_string_equal(h_phase(h, name), "Ungated");
+    assert_string_equal(h_status(h, name, "reason"), "SliceLost");
+    assert_non_null(strstr(h_status(h, name, "message"), "making it again failed"));
+    assert_string_equal(h_status(h, name, "deviceUUID"), "");
+    assert_null(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"));
+    unsigned failures = (unsigned)stats(h).device_failures;
+    assert_true(failures >= 2 && failures < 5); /* backing off, not spinning */
+    h_settle(h, 10 * SEC);
+    assert_int_equal(stats(h).device_failures, 5);
+    assert_string_equal(h_phase(h, name), "Ungated");
+    assert_string_equal(h_status(h, name, "reason"), "");
+    assert_int_equal(device_count(h), 1);
+    assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"),
+                        h_status(h, name, "deviceUUID"));
+    h_invariant(h);
+    json_decref(pod);
+    h_free(h);
+}
+
+/* ---- orphans ---- */
+
+static void managed_orphan_is_destroyed_after_grace(void **state)
+{
+    (void)state;
+    struct agent_config o = {.orphan_grace_ns = 20 * SEC};
+    struct harness *h = h_new_with("model=H100-80GB,latency=none", &o);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
+    h_settle(h, 19 * SEC);
+    assert_int_equal(device_count(h), 1);
+    h_settle(h, 2 * SEC);
+    assert_int_equal(device_count(h), 0);
+    assert_int_equal(stats(h).orphans_destroyed, 1);
+    h_invariant(h);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void orphan_clock_restarts_with_the_agent(void **state)
+{
+    (void)state;
+    struct agent_config o = {.orphan_grace_ns = 20 * SEC};
+    struct harness *h = h_new_with("model=H100-80GB,latency=none", &o);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    h_set_phase(h, name, "Failed"); /* a Failed slice holds nothing */
+    h_settle(h, 15 * SEC);
+    h_agent(h);
+    h_settle(h, 15 * SEC);
+    assert_int_equal(device_count(h), 1); /* 30 s an orphan, 15 s seen by this agent */
+    h_settle(h, 6 * SEC);
+    assert_int_equal(device_count(h), 0);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void unmanaged_slice_is_left_alone(void **state)
+{
+    (void)state;
+    struct agent_config o = {.orphan_grace_ns = 5 * SEC};
+    struct harness *h = h_new_with("model=H100-80GB,latency=none", &o);
+    struct device_slice_ref ref = {.gpu_index = 0, .profile = "3g.40gb", .start = 4};
+    assert_int_equal(device_create_slice(h->dev, &ref, NULL, NULL, NULL), 0);
+    h_agent(h);
+    h_settle(h, 60 * SEC);
+    assert_int_equal(device_count(h), 1);
+    json_t *gn = h_get(h, h->gpunodes, NULL, NODE);
+    struct gpunode_view v;
+    assert_int_equal(gpunode_read(gn, &v, NULL), 0);
+    assert_int_equal(v.gpus[0].n_slices, 1);
+    assert_false(v.gpus[0].slices[0].managed);
+    h_invariant(h); /* not gpuslice's: not a leak */
+
+    /* A Creating GPUSlice at exactly that placement does not take it. */
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "3g.40gb", 4, 4, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Failed");
+    assert_string_equal(h_status(h, name, "reason"), "PlacementTaken");
+    assert_int_equal(device_count(h), 1);
+
+    /* Told to reclaim, the agent destroys it after the grace period. */
+    h->cfg.agent.reclaim_unmanaged = true;
+    h_agent(h);
+    h_settle(h, 4 * SEC);
+    assert_int_equal(device_count(h), 1);
+    h_settle(h, 2 * SEC);
+    assert_int_equal(device_count(h), 0);
+    json_decref(gn);
+    json_decref(pod);
+    h_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(restart_while_the_create_runs),
+        cmocka_unit_test(restart_after_a_create_no_report_shows),
+        cmocka_unit_test(restart_in_every_later_phase),
+        cmocka_unit_test(restart_while_deleting_in_use),
+        cmocka_unit_test(reboot_makes_slices_again),
+        cmocka_unit_test(vanished_slice_is_made_again),
+        cmocka_unit_test(lost_created_slice_that_cannot_be_made_fails),
+        cmocka_unit_test(lost_ungated_slice_says_so_until_made_again),
+        cmocka_unit_test(managed_orphan_is_destroyed_after_grace),
+        cmocka_unit_test(orphan_clock_restarts_with_the_agent),
+        cmocka_unit_test(unmanaged_slice_is_left_alone),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
