@@ -213,21 +213,28 @@ static int exec_write_cdi(struct agent *a, const json_t *params, struct err *e)
     char tmp[AGENT_PATH_MAX + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f)
-        return err_set(e, -errno, "agent: cannot write CDI spec %s: %s", tmp, strerror(errno));
-    int rc = json_dumpf(spec, f, JSON_INDENT(2)) < 0 || fputc('\n', f) == EOF ? -EIO : 0;
-    if (fclose(f) != 0 && rc == 0)
+    int rc = f ? 0 : -errno;
+    if (f && (json_dumpf(spec, f, JSON_INDENT(2)) < 0 || fputc('\n', f) == EOF))
+        rc = -EIO;
+    if (f && fclose(f) != 0 && rc == 0)
         rc = -errno;
     if (rc == 0 && rename(tmp, path) < 0)
         rc = -errno;
+    struct err why;
+    err_clear(&why);
     if (rc < 0) {
         unlink(tmp);
-        return err_set(e, rc, "agent: cannot write CDI spec %s: %s", path, strerror(-rc));
+        err_set(&why, rc, "agent: cannot write CDI spec %s: %s", path, strerror(-rc));
     }
     struct agent_note *n = agent_note(a, key, true);
-    if (n)
-        snprintf(n->cdi_uuid, sizeof n->cdi_uuid, "%s", uuid);
-    return 0;
+    if (n) {
+        snprintf(n->cdi_uuid, sizeof n->cdi_uuid, "%s", rc == 0 ? uuid : "");
+        n->hand_over.code = rc;
+        snprintf(n->hand_over.msg, sizeof n->hand_over.msg, "%s", why.msg);
+    }
+    if (rc < 0 && e)
+        *e = why;
+    return rc;
 }
 
 static int exec_remove_cdi(struct agent *a, const json_t *params, struct err *e)

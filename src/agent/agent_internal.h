@@ -37,6 +37,7 @@ struct agent_failure {
 struct agent_note {
     char key[WORKQUEUE_KEY_MAX];
     struct agent_failure create, destroy;
+    struct agent_failure hand_over;  /* writing its CDI spec */
     char cdi_uuid[DEVICE_UUID_MAX];  /* the MIG UUID its CDI spec was written with */
     bool config_map_foreign;         /* creating its ConfigMap found one not in the cache */
 };

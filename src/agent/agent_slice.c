@@ -362,9 +362,14 @@ static int keep_slice(struct agent_decision *d, struct err *e)
         return agent_give_up(d, "PlacementTaken", why.msg, e);
     }
     struct agent_note *n = agent_note(a, d->key, false);
-    if (n && n->create.code) {
-        if (exact) /* what the failed create left */
+    /* A failed hand-over fails a slice no container uses yet; an Ungated
+     * one keeps its slice and the write is retried. */
+    bool handed = n && n->hand_over.code && d->phase != SLICE_UNGATED;
+    if (n && (n->create.code || handed)) {
+        if (exact) /* what the failed create left, or the slice not handed over */
             return agent_device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
+        if (!n->create.code)
+            return agent_give_up(d, "HandOverFailed", n->hand_over.msg, e);
         if (d->phase != SLICE_CREATING)
             return agent_recreate_failed(d, n, &at, e);
         return agent_give_up(d, agent_reason_of(n->create.code), n->create.msg, e);

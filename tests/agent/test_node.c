@@ -1,0 +1,320 @@
+/*
+ * The agent's reports and edges: the GPUNode and Node status it writes,
+ * CDI specs, ConfigMaps it must take over or write again, the invariant
+ * helper, and bad configurations, keys and operations.
+ */
+#include "harness.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/podslices.h"
+
+#define LAT "latency=none"
+
+static void gpunode_and_node_report_the_gpus(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB,count=2,model=A100-40GB,mig=off,"
+                              "other=NVIDIA L4,memory-mib=23034," LAT);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 1, "3g.40gb", 4, 4, name);
+    h_settle(h, SEC);
+
+    json_t *gn = h_get(h, h->gpunodes, NULL, NODE);
+    assert_non_null(gn);
+    struct gpunode_view v;
+    assert_int_equal(gpunode_read(gn, &v, NULL), 0);
+    char boot[DEVICE_BOOT_ID_MAX];
+    assert_int_equal(device_boot_id(h->dev, boot, NULL), 0);
+    assert_string_equal(v.boot_id, boot);
+    assert_int_equal(v.n_gpus, 4);
+    assert_string_equal(v.gpus[0].model, "H100-80GB");
+    assert_string_equal(v.gpus[0].mig_mode, "Enabled");
+    assert_int_equal(v.gpus[0].memory_mib, 81920);
+    assert_string_equal(v.gpus[0].uuid, h_gpu(h, 0));
+    assert_int_equal(v.gpus[0].n_slices, 0);
+    assert_int_equal(v.gpus[1].n_slices, 1);
+    const struct gpunode_slice *s = &v.gpus[1].slices[0];
+    assert_string_equal(s->profile, "3g.40gb");
+    assert_int_equal(s->start, 4);
+    assert_int_equal(s->size, 4);
+    assert_true(s->managed);
+    assert_string_equal(s->device_uuid, h_status(h, name, "deviceUUID"));
+    assert_string_equal(v.gpus[2].model, "A100-40GB");
+    assert_string_equal(v.gpus[2].mig_mode, "Disabled");
+    assert_string_equal(v.gpus[3].model, "");
+    assert_string_equal(v.gpus[3].product, "NVIDIA L4");
+    assert_string_equal(v.gpus[3].mig_mode, "Unsupported");
+    assert_string_equal(meta_label(gn, AGENT_LABEL_NODE), NODE);
+    json_decref(gn);
+
+    /* Accelerator memory: the two MIG-enabled H100s, 80 GiB each. */
+    json_t *node = h_get(h, h->nodes, NULL, NODE);
+    const json_t *st = json_object_get(node, "status");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(st, "capacity"),
+                                                          GPUSLICE_RESOURCE_MEMORY)),
+                        "160");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(st, "allocatable"),
+                                                          GPUSLICE_RESOURCE_MEMORY)),
+                        "160");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(st, "capacity"),
+                                                          "cpu")),
+                        "64");
+    json_decref(node);
+
+    /* An admin deletes the GPUNode: the agent writes it again. */
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->gpunodes, NULL, NODE, &(struct store_delete_opts){0}, NULL, &e),
+         &e, "delete GPUNode");
+    h_settle(h, SEC);
+    gn = h_get(h, h->gpunodes, NULL, NODE);
+    assert_non_null(gn);
+    assert_int_equal(gpunode_read(gn, &v, NULL), 0);
+    assert_int_equal(v.n_gpus, 4);
+    assert_true(v.gpus[1].slices[0].managed);
+    json_decref(gn);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void nothing_is_written_twice(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    uint64_t rev = mem_store_revision(h->st);
+    /* Recovery passes every 30 s find nothing to change. */
+    h_settle(h, 95 * SEC);
+    assert_int_equal(mem_store_revision(h->st), rev);
+    struct agent_stats s;
+    agent_get_stats(agent_runtime_agent(h->rt), &s);
+    assert_int_equal(s.discoveries, 4);
+    json_decref(pod);
+    h_free(h);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    static char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void cdi_spec_follows_the_slice(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/gpuslice-agent-cdi-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct agent_config o = {.cdi_dir = dir};
+    struct harness *h = h_new_with("model=H100-80GB," LAT, &o);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "2g.20gb", 2, 2, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    char path[512];
+    snprintf(path, sizeof path, "%s/gpuslice-mig-%s-2.json", dir, h_gpu(h, 0));
+    json_t *spec = json_loads(read_file(path), 0, NULL);
+    assert_non_null(spec);
+    assert_string_equal(json_string_value(json_object_get(spec, "kind")), AGENT_CDI_KIND);
+    const json_t *dev = json_array_get(json_object_get(spec, "devices"), 0);
+    char want[2 * GPUSLICE_NAME_MAX];
+    snprintf(want, sizeof want, "%s_%s", NS, name);
+    assert_string_equal(json_string_value(json_object_get(dev, "name")), want);
+    snprintf(want, sizeof want, "NVIDIA_VISIBLE_DEVICES=%s", h_status(h, name, "deviceUUID"));
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(dev, "containerEdits"), "env"), 0)),
+                        want);
+    json_decref(spec);
+
+    h_set_phase(h, name, "Deleting");
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Deleted");
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(rmdir(dir), 0);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void cdi_write_failure_fails_the_slice(void **state)
+{
+    (void)state;
+    struct agent_config o = {.cdi_dir = "/nonexistent/gpuslice-cdi"};
+    struct harness *h = h_new_with("model=H100-80GB," LAT, &o);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    /* The container could not get the device through CDI: Failed, and the
+     * slice destroyed so that the controller can place it elsewhere. */
+    assert_string_equal(h_phase(h, name), "Failed");
+    assert_string_equal(h_status(h, name, "reason"), "HandOverFailed");
+    assert_non_null(strstr(h_status(h, name, "message"), "cannot write CDI spec"));
+    assert_null(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"));
+    struct device_slices *dev = calloc(1, sizeof *dev);
+    assert_int_equal(h_device_slices(h, dev), 0);
+    free(dev);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void foreign_config_map_is_taken_over(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    h_create(h, h->cms, NS,
+             json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
+                       "ConfigMap", "metadata", "name", "train-main", "namespace", NS, "data",
+                       "NVIDIA_VISIBLE_DEVICES", "none"),
+             NULL);
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"),
+                        h_status(h, name, "deviceUUID"));
+    json_t *cm = h_get(h, h->cms, NS, "train-main");
+    assert_string_equal(meta_label(cm, AGENT_LABEL_NODE), NODE);
+    json_decref(cm);
+
+    /* Deleted under a running pod: written again. */
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->cms, NS, "train-main", &(struct store_delete_opts){0}, NULL, &e),
+         &e, "delete ConfigMap");
+    h_settle(h, SEC);
+    assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"),
+                        h_status(h, name, "deviceUUID"));
+    json_decref(pod);
+    h_free(h);
+}
+
+static void invariant_names_leaks_and_missing_slices(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    h_invariant(h);
+
+    /* Behind the agent's back: one slice more, the GPUSlice's slice gone. */
+    struct device_slice_ref extra = {.gpu_index = 0, .profile = "1g.10gb", .start = 3};
+    struct device_slice_ref mine = {.gpu_index = 0, .profile = "1g.10gb", .start = 0};
+    assert_int_equal(device_create_slice(h->dev, &extra, NULL, NULL, NULL), 0);
+    assert_int_equal(device_destroy_slice(h->dev, &mine, NULL, NULL), 0);
+    unsigned leaked = 0, missing = 0;
+    struct err e = {0};
+    assert_int_equal(agent_invariant_check(h->st, h->dev, NODE, &leaked, &missing, &e), -EPROTO);
+    assert_int_equal(leaked, 1);
+    assert_int_equal(missing, 1);
+    assert_non_null(strstr(e.msg, "leaked: "));
+    assert_non_null(strstr(e.msg, "1g.10gb at 3"));
+    assert_non_null(strstr(e.msg, "missing: team/train-main-0 (Created)"));
+    assert_int_equal(agent_invariant_check(NULL, h->dev, NODE, NULL, NULL, &e), -EINVAL);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void bad_configs_are_refused(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    struct agent *a = NULL;
+    struct err e = {0};
+    struct agent_config c = h->cfg.agent;
+    c.node = "Not A Node";
+    assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "\"Not A Node\" is not a node name"));
+    c = h->cfg.agent;
+    c.device = NULL;
+    assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
+    c = h->cfg.agent;
+    c.orphan_grace_ns = -1;
+    assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
+    c = h->cfg.agent;
+    c.now_ns = NULL;
+    assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
+    assert_null(a);
+    h_free(h);
+}
+
+static void bad_keys_and_operations_are_refused(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    h_settle(h, SEC);
+    struct agent *a = agent_runtime_agent(h->rt);
+    struct action_list out;
+    action_list_init(&out);
+    int64_t requeue = 0;
+    struct err e = {0};
+    assert_int_equal(agent_reconcile(a, "no-slash", h->now, &out, &requeue, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "not namespace/name"));
+    assert_int_equal(agent_reconcile(a, "/x", h->now, &out, &requeue, &e), -EINVAL);
+    /* A key of a GPUSlice that does not exist: nothing to do. */
+    assert_int_equal(agent_reconcile(a, NS "/ghost", h->now, &out, &requeue, &e), 0);
+    assert_int_equal(out.n, 0);
+
+    assert_int_equal(action_external(&out, 99, json_object(), &e), 0);
+    assert_int_equal(agent_execute(a, &out.items[0], NULL, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "unknown external operation 99"));
+    action_list_clear(&out);
+    assert_int_equal(action_external(&out, AGENT_OP_CREATE,
+                                     json_pack("{s:s, s:i}", "gpuUUID", "GPU-x", "start", 9),
+                                     &e),
+                     0);
+    assert_int_equal(agent_execute(a, &out.items[0], NULL, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "a create needs gpuUUID, profile and start"));
+    action_list_clear(&out);
+    assert_int_equal(action_external(&out, AGENT_OP_WRITE_CDI, json_object(), &e), 0);
+    assert_int_equal(agent_execute(a, &out.items[0], NULL, &e), -EINVAL);
+    action_list_clear(&out);
+    h_free(h);
+}
+
+/* Before the caches have their first list nothing is decided. */
+static void nothing_before_the_caches_sync(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    struct agent *a = agent_runtime_agent(h->rt);
+    struct action_list out;
+    action_list_init(&out);
+    int64_t requeue = 0;
+    assert_int_equal(agent_reconcile(a, AGENT_KEY_NODE, h->now, &out, &requeue, NULL), 0);
+    assert_int_equal(out.n, 0);
+    assert_true(requeue > h->now);
+    struct reconciler r = agent_reconciler(a);
+    assert_ptr_equal(r.self, a);
+    assert_ptr_equal(r.reconcile, agent_reconcile);
+    assert_ptr_equal(r.execute_external, agent_execute);
+    h_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gpunode_and_node_report_the_gpus),
+        cmocka_unit_test(nothing_is_written_twice),
+        cmocka_unit_test(cdi_spec_follows_the_slice),
+        cmocka_unit_test(cdi_write_failure_fails_the_slice),
+        cmocka_unit_test(foreign_config_map_is_taken_over),
+        cmocka_unit_test(invariant_names_leaks_and_missing_slices),
+        cmocka_unit_test(bad_configs_are_refused),
+        cmocka_unit_test(bad_keys_and_operations_are_refused),
+        cmocka_unit_test(nothing_before_the_caches_sync),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
