@@ -13,8 +13,22 @@ int cmd_profiles(int argc, char **argv);
 int cmd_place(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 const struct command commands[] = {
+    {"agent", cmd_agent, "run the gpuslice node agent on a GPU node",
+     "usage: gpuslice agent --node NAME [--device nvml|emulated:SPEC] [--kubeconfig F]\n"
+     "                      [--cdi-dir DIR] [--orphan-grace S] [--reclaim-unmanaged]\n\n"
+     "Makes and destroys the MIG slices the node's GPUSlices ask for, hands each to\n"
+     "its container through a ConfigMap (and a CDI spec with --cdi-dir), and reports\n"
+     "the node's GPUs in its GPUNode and its accelerator memory in the Node. Without\n"
+     "--kubeconfig it uses $KUBECONFIG, ~/.kube/config or the pod's service account.\n\n"
+     "  -n, --node NAME          this node (default $NODE_NAME)\n"
+     "  -d, --device D           nvml (default) or emulated:SPEC (see docs/agent.md)\n"
+     "  -c, --cdi-dir DIR        write a CDI spec per slice there\n"
+     "  -g, --orphan-grace S     destroy gpuslice's slices no GPUSlice holds after S\n"
+     "                           seconds (default 60)\n"
+     "  -r, --reclaim-unmanaged  destroy slices gpuslice did not make, too\n"},
     {"help", cmd_help, "show help for gpuslice or one command",
      "usage: gpuslice help [COMMAND]\n"},
     {"version", cmd_version, "print the version", "usage: gpuslice version\n"},

@@ -1,0 +1,122 @@
+/*
+ * gpuslice agent: the node agent against a real API server (kubeconfig, or
+ * the pod's service account), over a device backend: the GPUs of the node
+ * it runs on (nvml) or emulated ones (emulated:SPEC, device/emulated.h).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent_runtime.h"
+#include "store/kube.h"
+
+int cmd_agent(int argc, char **argv);
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+struct agent_args {
+    const char *node, *device, *kubeconfig, *cdi_dir;
+    int64_t orphan_grace_ns;
+    bool reclaim_unmanaged;
+};
+
+static int parse_seconds(const char *s, int64_t *ns)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= 0 && v <= 86400 * 365))
+        return -1;
+    *ns = (int64_t)(v * 1e9);
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct agent_args *a)
+{
+    static const struct option opts[] = {
+        {"node", required_argument, NULL, 'n'},
+        {"device", required_argument, NULL, 'd'},
+        {"kubeconfig", required_argument, NULL, 'k'},
+        {"cdi-dir", required_argument, NULL, 'c'},
+        {"orphan-grace", required_argument, NULL, 'g'},
+        {"reclaim-unmanaged", no_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    a->node = getenv("NODE_NAME");
+    a->device = "nvml";
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "n:d:k:c:g:r", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': a->node = optarg; break;
+        case 'd': a->device = optarg; break;
+        case 'k': a->kubeconfig = optarg; break;
+        case 'c': a->cdi_dir = optarg; break;
+        case 'r': a->reclaim_unmanaged = true; break;
+        case 'g':
+            if (parse_seconds(optarg, &a->orphan_grace_ns) < 0) {
+                fprintf(stderr, "gpuslice agent: --orphan-grace: \"%s\" is not a number of "
+                                "seconds\n", optarg);
+                return 2;
+            }
+            break;
+        default:
+            fprintf(stderr, "see 'gpuslice help agent'\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gpuslice agent: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!a->node || !*a->node) {
+        fprintf(stderr, "gpuslice agent: which node? (--node NAME or $NODE_NAME)\n");
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+    struct agent_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    struct kube_config *kc = NULL;
+    struct store *st = NULL;
+    struct device *dev = NULL;
+    struct err e = {0};
+    rc = device_open(a.device, &dev, &e);
+    if (rc == 0)
+        rc = a.kubeconfig ? kube_config_load(a.kubeconfig, NULL, &kc, &e)
+                          : kube_config_default(&kc, &e);
+    if (rc == 0)
+        rc = kube_store_new(kc, NULL, &st, &e);
+    struct agent_runtime_config cfg = {
+        .agent = {.store = st, .device = dev, .node = a.node, .cdi_dir = a.cdi_dir,
+                  .orphan_grace_ns = a.orphan_grace_ns,
+                  .reclaim_unmanaged = a.reclaim_unmanaged},
+        .log = stderr,
+    };
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (rc == 0) {
+        fprintf(stderr, "gpuslice agent: node %s, device %s, API server %s\n", a.node, a.device,
+                kc->server);
+        rc = agent_run(&cfg, &stopping, &e);
+    }
+    if (rc < 0)
+        fprintf(stderr, "gpuslice agent: %s\n", e.msg);
+    store_free(st);
+    kube_config_free(kc);
+    device_close(dev);
+    return rc == 0 ? 0 : 1;
+}
