@@ -96,9 +96,9 @@ struct mem_doc *mem_doc_new(const struct api_resource *res, const json_t *obj, u
     d->labels = arr;
     d->fields = arr + 2 * p.n_labels;
     d->owners = d->fields + p.n_fields;
-    d->n_labels = (uint16_t)p.n_labels;
-    d->n_fields = (uint16_t)p.n_fields;
-    d->n_owners = (uint16_t)p.n_owners;
+    d->n_labels = (uint32_t)p.n_labels;
+    d->n_fields = (uint32_t)p.n_fields;
+    d->n_owners = (uint32_t)p.n_owners;
     size_t i = 0;
     const char *k;
     json_t *v;

@@ -65,7 +65,7 @@ struct mem_doc {
     const char **labels; /* n_labels key/value pairs */
     const char **fields; /* the value of each res->selectable_fields ("" when absent) */
     const char **owners; /* ownerReferences uids */
-    uint16_t n_labels, n_fields, n_owners;
+    uint32_t n_labels, n_fields, n_owners;
     bool deleting;   /* metadata.deletionTimestamp is set */
     bool foreground; /* finalizer foregroundDeletion */
     bool orphan;     /* finalizer orphan */
