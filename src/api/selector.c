@@ -247,6 +247,17 @@ static int parse_requirement(struct lexer *lx, struct selector *sel, struct err 
     return req_add_value(r, w, len) == 0 ? 0 : err_set(e, -ENOMEM, "out of memory");
 }
 
+/* A selector string with a bad key or value is a bad request, as the API
+ * server answers it, not an invalid object. */
+static int as_bad_request(struct err *e)
+{
+    if (e) {
+        e->code = -EBADMSG;
+        err_prefix(e, "unable to parse requirement: ");
+    }
+    return -EBADMSG;
+}
+
 static struct selector *selector_alloc(void)
 {
     return calloc(1, sizeof(struct selector));
@@ -274,6 +285,8 @@ int selector_parse(const char *s, struct selector **out, struct err *e)
         if (!lx.s[lx.pos])
             rc = lex_fail(&lx, "a requirement after ','", e);
     }
+    if (rc == -EINVAL)
+        rc = as_bad_request(e);
     if (rc != 0) {
         selector_free(sel);
         return rc;

@@ -33,8 +33,8 @@ struct field_selector;
 typedef const char *(*selector_get_fn)(void *ctx, const char *key);
 
 /* Parses s (NULL or "": match everything) into *out, owned by the caller
- * (selector_free). -EBADMSG with the position and what was expected when s
- * is malformed, -EINVAL when a key or value is not valid. */
+ * (selector_free). -EBADMSG when s is malformed (with the position and what
+ * was expected) or a key or value is not valid (saying which). */
 int selector_parse(const char *s, struct selector **out, struct err *e);
 
 /* Parses a LabelSelector object (NULL or {}: match everything) into *out.

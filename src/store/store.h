@@ -190,9 +190,9 @@ int store_get(struct store *st, const struct api_resource *res, const char *ns,
  * remainingItemCount?}, items: [...]}. With a limit, metadata.continue is set
  * when more remain; every page of one list is served from the same
  * resourceVersion, and a continue token older than the kept history is
- * -EKEYEXPIRED. -EINVAL for a malformed or unsupported selector (the field
+ * -EKEYEXPIRED. -EBADMSG for a malformed or unsupported selector (the field
  * selectors a resource accepts are metadata.name, metadata.namespace and its
- * selectable_fields), -EBADMSG for a malformed continue token. */
+ * selectable_fields) or continue token. */
 int store_list(struct store *st, const struct api_resource *res, const char *ns,
                const struct store_list_opts *o, json_t **out, struct err *e);
 
