@@ -13,9 +13,31 @@ int cmd_profiles(int argc, char **argv);
 int cmd_place(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
+int cmd_controller(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 const struct command commands[] = {
+    {"demo", cmd_demo, "run the sample workloads on an embedded cluster with emulated GPUs",
+     "usage: gpuslice demo [--nodes N] [--gpus N] [--policy P] [--trace FILE] [--keep]\n\n"
+     "Starts an embedded cluster (API server on 127.0.0.1, scheduler, kubelets, the\n"
+     "gpuslice controller and one agent per node over emulated GPUs), applies the\n"
+     "manifests in samples/demo (or FILE) as a user would, shows the pods, their\n"
+     "slices and every GPU until the work is done, then a summary.\n\n"
+     "  -n, --nodes N        nodes (default 2)\n"
+     "  -g, --gpus N         GPUs per node, A100-40GB and H100-80GB in turn (default 2)\n"
+     "  -p, --policy P       first-fit, best-fit or fragmentation-aware (default)\n"
+     "  -t, --trace FILE     apply FILE (multi-document YAML) instead of the samples\n"
+     "  -s, --samples DIR    where the sample manifests are (default samples/demo)\n"
+     "  -d, --device SPEC    emulated-device items for every node, e.g. fail-create=2:ci\n"
+     "  -T, --timeout S      give up after S seconds (default 55)\n"
+     "  -k, --keep           leave the cluster up afterwards and print how to use kubectl\n"},
+    {"controller", cmd_controller, "run the gpuslice controller against a cluster",
+     "usage: gpuslice controller [--kubeconfig F] [--leader-elect-namespace NS]\n"
+     "                           [--identity ID] [--policy P]\n\n"
+     "Places gated pods' slices, releases them when pods end. Without --kubeconfig\n"
+     "it uses $KUBECONFIG, ~/.kube/config or the pod's service account. With\n"
+     "--leader-elect-namespace, replicas elect one leader through a Lease there.\n"},
     {"agent", cmd_agent, "run the gpuslice node agent on a GPU node",
      "usage: gpuslice agent --node NAME [--device nvml|emulated:SPEC] [--kubeconfig F]\n"
      "                      [--cdi-dir DIR] [--orphan-grace S] [--reclaim-unmanaged]\n\n"

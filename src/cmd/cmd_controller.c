@@ -1,0 +1,102 @@
+/*
+ * gpuslice controller: the cluster's controller against a real API server
+ * (kubeconfig, or the pod's service account), with Lease leader election
+ * so that two replicas can run and only one acts.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "controller/runtime.h"
+#include "store/kube.h"
+
+int cmd_controller(int argc, char **argv);
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+struct controller_args {
+    const char *kubeconfig;
+    const char *lease_namespace;
+    const char *identity;
+    enum placement_policy policy;
+};
+
+static int parse_args(int argc, char **argv, struct controller_args *a)
+{
+    static const struct option opts[] = {
+        {"kubeconfig", required_argument, NULL, 'k'},
+        {"leader-elect-namespace", required_argument, NULL, 'l'},
+        {"identity", required_argument, NULL, 'i'},
+        {"policy", required_argument, NULL, 'p'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    a->policy = PLACEMENT_POLICY_DEFAULT;
+    optind = 1;
+    int c;
+    struct err e = {0};
+    while ((c = getopt_long(argc, argv, "k:l:i:p:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': a->kubeconfig = optarg; break;
+        case 'l': a->lease_namespace = optarg; break;
+        case 'i': a->identity = optarg; break;
+        case 'p':
+            if (placement_policy_parse(optarg, &a->policy, &e) < 0) {
+                fprintf(stderr, "gpuslice controller: %s\n", e.msg);
+                return 2;
+            }
+            break;
+        default:
+            fprintf(stderr, "see 'gpuslice help controller'\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gpuslice controller: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_controller(int argc, char **argv)
+{
+    struct controller_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    struct kube_config *kc = NULL;
+    struct store *st = NULL;
+    struct controller_runtime *rt = NULL;
+    struct err e = {0};
+    rc = a.kubeconfig ? kube_config_load(a.kubeconfig, NULL, &kc, &e)
+                      : kube_config_default(&kc, &e);
+    if (rc == 0)
+        rc = kube_store_new(kc, NULL, &st, &e);
+    struct controller_runtime_config cfg = {.store = st, .policy = a.policy,
+                                            .identity = a.identity,
+                                            .lease_namespace = a.lease_namespace};
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (rc == 0)
+        rc = controller_runtime_start(&cfg, &rt, &e);
+    if (rc == 0) {
+        fprintf(stderr, "gpuslice controller: running against %s (%s)\n", kc->server,
+                placement_policy_name(a.policy));
+        while (!stopping)
+            pause();
+    } else {
+        fprintf(stderr, "gpuslice controller: %s\n", e.msg);
+    }
+    controller_runtime_stop(rt);
+    store_free(st);
+    kube_config_free(kc);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,395 @@
+/*
+ * gpuslice demo: the embedded cluster with emulated GPUs, the sample
+ * workloads applied to it as a user would, and their progress shown live
+ * until they finish; then a summary, and a check that nothing leaked.
+ *
+ * On a terminal the view is redrawn in place; piped, only what changed is
+ * printed, one line per change, without escape codes.
+ */
+#include <dirent.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/gpuslice.h"
+#include "api/meta.h"
+#include "core/placement.h"
+#include "device/emulated.h"
+#include "sim/embedded.h"
+#include "sim/observe.h"
+
+int cmd_demo(int argc, char **argv);
+
+#define MAX_FILES 64
+#define MAX_PODS 512
+#define TICK_NS 250000000LL
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+struct demo_args {
+    struct embedded_config cluster;
+    const char *samples;
+    const char *trace;
+    bool keep;
+    int timeout_s;
+    int run_s; /* how long the long-running workloads run before teardown */
+};
+
+static int parse_args(int argc, char **argv, struct demo_args *a)
+{
+    static const struct option opts[] = {
+        {"nodes", required_argument, NULL, 'n'}, {"gpus", required_argument, NULL, 'g'},
+        {"keep", no_argument, NULL, 'k'},        {"trace", required_argument, NULL, 't'},
+        {"samples", required_argument, NULL, 's'}, {"policy", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 'T'}, {"device", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    a->samples = "samples/demo";
+    a->timeout_s = 55;
+    a->run_s = 8;
+    a->cluster.policy = PLACEMENT_POLICY_DEFAULT;
+    a->cluster.device_spec = "create-ms=300,destroy-ms=150";
+    optind = 1;
+    int c;
+    struct err e = {0};
+    while ((c = getopt_long(argc, argv, "n:g:kt:s:p:T:d:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': a->cluster.nodes = (size_t)atoi(optarg); break;
+        case 'g': a->cluster.gpus_per_node = (size_t)atoi(optarg); break;
+        case 'k': a->keep = true; break;
+        case 't': a->trace = optarg; break;
+        case 's': a->samples = optarg; break;
+        case 'T': a->timeout_s = atoi(optarg); break;
+        case 'd': a->cluster.device_spec = optarg; break;
+        case 'p':
+            if (placement_policy_parse(optarg, &a->cluster.policy, &e) < 0) {
+                fprintf(stderr, "gpuslice demo: %s\n", e.msg);
+                return 2;
+            }
+            break;
+        default:
+            fprintf(stderr, "see 'gpuslice help demo'\n");
+            return 2;
+        }
+    }
+    if (a->cluster.nodes > EMBEDDED_MAX_NODES || a->cluster.gpus_per_node > 8 ||
+        a->timeout_s <= 0) {
+        fprintf(stderr, "gpuslice demo: --nodes 1..%d, --gpus 1..8, --timeout above 0\n",
+                EMBEDDED_MAX_NODES);
+        return 2;
+    }
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The manifests to apply: the trace file, or every *.yaml in the samples
+ * folder in name order. */
+static int apply_workloads(struct embedded *emb, const struct demo_args *a, size_t *objects)
+{
+    char *files[MAX_FILES];
+    size_t n = 0;
+    if (a->trace) {
+        files[n++] = strdup(a->trace);
+    } else {
+        DIR *d = opendir(a->samples);
+        if (!d) {
+            fprintf(stderr, "gpuslice demo: cannot open %s (run from the repository, or give "
+                            "--samples DIR)\n", a->samples);
+            return 1;
+        }
+        struct dirent *de;
+        while ((de = readdir(d)) && n < MAX_FILES) {
+            size_t len = strlen(de->d_name);
+            if (len > 5 && strcmp(de->d_name + len - 5, ".yaml") == 0) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s", a->samples, de->d_name);
+                files[n++] = strdup(path);
+            }
+        }
+        closedir(d);
+        qsort(files, n, sizeof *files, by_name);
+    }
+    int rc = 0;
+    *objects = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct err e = {0};
+        size_t created = 0;
+        if (rc == 0 && embedded_apply_file(emb, files[i], &created, &e) < 0) {
+            fprintf(stderr, "gpuslice demo: %s\n", e.msg);
+            rc = 1;
+        }
+        *objects += created;
+        free(files[i]);
+    }
+    return rc;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The GPUSlices of a pod, as "1g.10gb@gpu-node-1/0:6 Ungated" parts. */
+static void slices_of(json_t *slices, const struct observed_pod *p, char *buf, size_t size)
+{
+    size_t used = 0, i;
+    json_t *obj;
+    buf[0] = '\0';
+    json_array_foreach(slices, i, obj) {
+        struct gpuslice_view v;
+        if (gpuslice_read(obj, &v, NULL) < 0 || strcmp(v.ns, p->ns) != 0 ||
+            strcmp(v.spec.pod_name, p->name) != 0 || used >= size)
+            continue;
+        used += (size_t)snprintf(buf + used, size - used, "%s%s@%s/%u:%u %s", used ? ", " : "",
+                                 v.spec.profile, v.spec.node, v.spec.gpu_index, v.spec.start,
+                                 v.status.phase);
+    }
+}
+
+static json_t *list_slices(struct embedded *emb)
+{
+    struct store *st = embedded_store(emb);
+    const struct api_resource *res =
+        api_registry_find(store_registry(st), GPUSLICE_API_GROUP, "v1alpha1", "gpuslices");
+    json_t *list = NULL;
+    if (!res || store_list(st, res, NULL, &(struct store_list_opts){0}, &list, NULL) < 0)
+        return json_array();
+    json_t *items = json_incref(json_object_get(list, "items"));
+    json_decref(list);
+    return items;
+}
+
+static void draw_gpus(struct embedded *emb, FILE *out)
+{
+    for (size_t n = 0; n < embedded_node_count(emb); n++) {
+        struct device *d = embedded_device(emb, n);
+        for (unsigned g = 0; g < 16; g++) {
+            struct gpu_occupancy occ;
+            if (emulated_occupancy(d, g, &occ, NULL) < 0)
+                break;
+            char pic[PLACEMENT_PICTURE_MAX];
+            placement_picture(&occ, pic, sizeof pic);
+            fprintf(out, "  %-12s GPU %u %-10s %s\n", embedded_node_name(emb, n), g,
+                    occ.model ? occ.model->name : "?", pic);
+        }
+    }
+}
+
+/* What the view knows between ticks. */
+struct view {
+    bool tty;
+    struct observed_pod now[MAX_PODS], before[MAX_PODS];
+    size_t n_now, n_before;
+};
+
+/* The live view on a terminal: everything, redrawn. */
+static void draw_screen(struct embedded *emb, struct view *v, double t)
+{
+    const struct observed_pod *pods = v->now;
+    size_t n = v->n_now < MAX_PODS ? v->n_now : MAX_PODS;
+    json_t *slices = list_slices(emb);
+    printf("\033[H\033[2J");
+    printf("gpuslice demo  t=%.1fs  %s  (kubectl --server %s)\n\n", t, "embedded cluster",
+           embedded_url(emb));
+    printf("  %-34s %-10s %-12s %s\n", "POD", "PHASE", "NODE", "SLICES");
+    for (size_t i = 0; i < n; i++) {
+        if (pods[i].deleted)
+            continue;
+        char s[256];
+        slices_of(slices, &pods[i], s, sizeof s);
+        printf("  %-34.34s %-10s %-12s %s%s\n", pods[i].name, pods[i].phase,
+               pods[i].node[0] ? pods[i].node : "-", pods[i].gated ? "[gated] " : "", s);
+    }
+    printf("\n");
+    draw_gpus(emb, stdout);
+    fflush(stdout);
+    json_decref(slices);
+}
+
+/* Piped: one line per pod whose phase, gate or node changed. */
+static void print_changes(struct embedded *emb, struct view *v, double t)
+{
+    json_t *slices = NULL;
+    size_t n = v->n_now < MAX_PODS ? v->n_now : MAX_PODS;
+    for (size_t i = 0; i < n; i++) {
+        const struct observed_pod *p = &v->now[i], *b = i < v->n_before ? &v->before[i] : NULL;
+        const char *state = p->deleted ? "deleted" : p->gated ? "gated" : p->phase;
+        const char *was = !b ? NULL : b->deleted ? "deleted" : b->gated ? "gated" : b->phase;
+        if (was && strcmp(was, state) == 0)
+            continue;
+        if (!slices)
+            slices = list_slices(emb);
+        char s[256];
+        slices_of(slices, p, s, sizeof s);
+        printf("%6.2fs  %s/%s: %s%s%s%s%s\n", t, p->ns, p->name, was ? was : "new",
+               " -> ", state, s[0] ? "  " : "", s);
+    }
+    fflush(stdout);
+    json_decref(slices);
+}
+
+static void refresh(struct embedded *emb, struct observer *o, struct view *v, double t)
+{
+    memcpy(v->before, v->now, sizeof v->now);
+    v->n_before = v->n_now;
+    v->n_now = observer_pods(o, v->now, MAX_PODS);
+    if (v->tty)
+        draw_screen(emb, v, t);
+    else
+        print_changes(emb, v, t);
+}
+
+/* Whether every pod that can finish has (Jobs' and standalone pods), and
+ * how many still run without an end (Deployments' pods). */
+static bool batch_done(const struct view *v, size_t *serving)
+{
+    bool done = v->n_now > 0;
+    *serving = 0;
+    for (size_t i = 0; i < v->n_now && i < MAX_PODS; i++) {
+        const struct observed_pod *p = &v->now[i];
+        bool ended = p->deleted || !strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed");
+        if (p->serving && !ended)
+            (*serving)++;
+        else if (!ended)
+            done = false;
+    }
+    return done;
+}
+
+/* Ends the long-running workloads: deletes every Deployment in the demo's
+ * namespaces, as a user would when done. */
+static void tear_down(struct embedded *emb)
+{
+    struct store *st = embedded_client(emb);
+    const struct api_resource *deps = api_registry_find(store_registry(st), "apps", "v1",
+                                                        "deployments");
+    json_t *list = NULL;
+    if (!deps || store_list(st, deps, NULL, &(struct store_list_opts){0}, &list, NULL) < 0)
+        return;
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(list, "items"), i, d)
+        store_delete(st, deps, meta_namespace(d), meta_name(d),
+                     &(struct store_delete_opts){.propagation = STORE_PROPAGATE_FOREGROUND},
+                     NULL, NULL);
+    json_decref(list);
+}
+
+static size_t live_slices(struct embedded *emb)
+{
+    json_t *s = list_slices(emb);
+    size_t n = json_array_size(s);
+    json_decref(s);
+    return n;
+}
+
+static void summary(struct embedded *emb, struct observer *o, double t, bool timed_out)
+{
+    struct observer_summary s;
+    observer_summarize(o, &s);
+    uint64_t made, destroyed;
+    embedded_slice_counts(emb, &made, &destroyed);
+    unsigned leaked = 0, missing = 0;
+    struct err e = {0};
+    int rc = embedded_check_slices(emb, &leaked, &missing, &e);
+    size_t left = live_slices(emb);
+    printf("\n%s after %.1fs\n", timed_out ? "stopped (timeout)" : "done", t);
+    printf("  pods:      %zu seen, %zu ran, %zu succeeded, %zu failed, %zu never ran\n", s.pods,
+           s.running_or_done, s.succeeded, s.failed, s.waiting);
+    printf("  slices:    %llu created, %llu destroyed on the GPUs; %zu GPUSlices left\n",
+           (unsigned long long)made, (unsigned long long)destroyed, left);
+    printf("  latency:   created -> ungated p50 %.0f ms, p99 %.0f ms; created -> running "
+           "p50 %.0f ms, p99 %.0f ms\n", s.ungate_p50_ms, s.ungate_p99_ms, s.run_p50_ms,
+           s.run_p99_ms);
+    if (rc == 0 && left == 0 && made == destroyed)
+        printf("  leaks:     none (every slice on the GPUs matches a GPUSlice)\n");
+    else
+        printf("  leaks:     %u slices on GPUs without a GPUSlice, %u GPUSlices without a "
+               "slice%s%s\n", leaked, missing, e.msg[0] ? ": " : "", e.msg);
+}
+
+static int run(struct embedded *emb, const struct demo_args *a)
+{
+    struct observer *o = NULL;
+    struct err e = {0};
+    if (observer_start(embedded_store(emb), &o, &e) < 0) {
+        fprintf(stderr, "gpuslice demo: %s\n", e.msg);
+        return 1;
+    }
+    size_t objects = 0;
+    int rc = apply_workloads(emb, a, &objects);
+    struct view *v = calloc(1, sizeof *v);
+    v->tty = isatty(STDOUT_FILENO);
+    if (!v->tty)
+        printf("gpuslice demo: %zu objects applied to the embedded cluster at %s\n", objects,
+               embedded_url(emb));
+    int64_t start = mono_ns(), teardown_at = 0;
+    bool finished = false;
+    while (rc == 0 && !interrupted) {
+        double t = (double)(mono_ns() - start) / 1e9;
+        refresh(emb, o, v, t);
+        size_t serving = 0;
+        if (batch_done(v, &serving) && !teardown_at && t >= a->run_s) {
+            if (!v->tty)
+                printf("%6.2fs  batch work done; deleting the Deployments\n", t);
+            tear_down(emb);
+            teardown_at = mono_ns();
+        }
+        if (teardown_at && serving == 0 && live_slices(emb) == 0) {
+            finished = true;
+            break;
+        }
+        if (t > a->timeout_s)
+            break;
+        nanosleep(&(struct timespec){0, TICK_NS}, NULL);
+    }
+    if (rc == 0)
+        summary(emb, o, (double)(mono_ns() - start) / 1e9, !finished && !interrupted);
+    observer_free(o);
+    free(v);
+    return rc != 0 ? rc : finished ? 0 : 1;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    struct demo_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    struct embedded *emb = NULL;
+    struct err e = {0};
+    if (embedded_start(&a.cluster, &emb, &e) < 0) {
+        fprintf(stderr, "gpuslice demo: cannot start the embedded cluster: %s\n", e.msg);
+        return 1;
+    }
+    rc = run(emb, &a);
+    if (a.keep && !interrupted) {
+        const char *kc = "gpuslice-demo.kubeconfig";
+        if (embedded_write_kubeconfig(emb, kc, &e) == 0)
+            printf("\nThe cluster is still up. Use it with:\n  kubectl --kubeconfig %s get "
+                   "pods,gpuslices,gpunodes -A\nPress Ctrl-C to stop it.\n", kc);
+        while (!interrupted)
+            pause();
+    }
+    embedded_stop(emb);
+    return rc;
+}

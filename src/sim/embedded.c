@@ -1,0 +1,307 @@
+/*
+ * The embedded gpuslice cluster (see embedded.h).
+ */
+#include "sim/embedded.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/agent_runtime.h"
+#include "api/meta.h"
+#include "cluster/apiserver.h"
+#include "cluster/bootstrap.h"
+#include "cluster/components.h"
+#include "cluster/kubeconfig.h"
+#include "controller/runtime.h"
+#include "store/kube.h"
+#include "store/mem.h"
+#include "util/yaml.h"
+
+#define NODE_NAME_MAX 64
+#define SPEC_MAX 1024
+
+struct embedded_node {
+    char name[NODE_NAME_MAX];
+    struct device *device;
+    struct store *client;          /* the agent's own connection */
+    struct agent_runtime *agent;
+};
+
+struct embedded {
+    struct embedded_config cfg;
+    struct store *store;           /* mem */
+    struct apiserver *server;
+    struct kube_config *kcfg;      /* how clients reach the server */
+    struct store *client;          /* for manifests and checks */
+    struct store *controller_client;
+    struct cluster_parts *parts;
+    struct controller_runtime *controller;
+    size_t n_nodes;
+    struct embedded_node nodes[EMBEDDED_MAX_NODES];
+};
+
+static int64_t wall_ns(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int start_server(struct embedded *emb, struct err *e)
+{
+    struct mem_store_config mc = {.now_ns = wall_ns, .auto_collect = true, .seed = 1};
+    int rc = mem_store_new(&mc, &emb->store, e);
+    if (rc == 0)
+        rc = bootstrap_namespaces(emb->store, e);
+    if (rc == 0)
+        rc = bootstrap_crds(emb->store, emb->cfg.crds_dir ? emb->cfg.crds_dir : "deploy/crds",
+                            NULL, e);
+    struct apiserver_config ac = {.store = emb->store, .port = emb->cfg.port,
+                                  .now_ns = wall_ns, .version = "embedded"};
+    if (rc == 0)
+        rc = apiserver_start(&ac, &emb->server, e);
+    return rc;
+}
+
+/* A new client store over HTTP to the embedded server. */
+static int new_client(struct embedded *emb, struct store **out, struct err *e)
+{
+    if (!emb->kcfg) {
+        emb->kcfg = calloc(1, sizeof *emb->kcfg);
+        if (!emb->kcfg || !(emb->kcfg->server = strdup(apiserver_url(emb->server))) ||
+            !(emb->kcfg->source = strdup("the embedded API server")))
+            return err_set(e, -ENOMEM, "embedded: out of memory");
+    }
+    return kube_store_new(emb->kcfg, NULL, out, e);
+}
+
+static int start_parts(struct embedded *emb, struct err *e)
+{
+    struct kubelet_node kn[EMBEDDED_MAX_NODES];
+    for (size_t i = 0; i < emb->n_nodes; i++)
+        kn[i] = (struct kubelet_node){.name = emb->nodes[i].name, .gpus = true};
+    struct cluster_parts_config pc = {.store = emb->store, .now_ns = wall_ns, .nodes = kn,
+                                      .node_count = emb->n_nodes, .seed = 1};
+    int rc = cluster_parts_new(&pc, &emb->parts, e);
+    if (rc == 0)
+        rc = cluster_parts_start(emb->parts, e);
+    if (rc == 0 && cluster_parts_wait_synced(emb->parts, 30000) < 0)
+        rc = err_set(e, -ETIMEDOUT, "embedded: the cluster's parts did not sync in 30 s");
+    return rc;
+}
+
+/* "model=A100-40GB,model=H100-80GB,seed=N,<extra>" for node i. */
+static int device_spec(const struct embedded *emb, size_t i, char *spec, size_t size,
+                       struct err *e)
+{
+    size_t used = (size_t)snprintf(spec, size, "emulated:");
+    for (size_t g = 0; g < emb->cfg.gpus_per_node && used < size; g++)
+        used += (size_t)snprintf(spec + used, size - used, "model=%s,",
+                                 emb->cfg.models[g % emb->cfg.n_models]);
+    if (used < size)
+        used += (size_t)snprintf(spec + used, size - used, "seed=%zu%s%s", i + 1,
+                                 emb->cfg.device_spec ? "," : "",
+                                 emb->cfg.device_spec ? emb->cfg.device_spec : "");
+    return used < size ? 0 : err_set(e, -E2BIG, "embedded: device spec too long");
+}
+
+static int start_node(struct embedded *emb, size_t i, struct err *e)
+{
+    struct embedded_node *n = &emb->nodes[i];
+    char spec[SPEC_MAX];
+    int rc = device_spec(emb, i, spec, sizeof spec, e);
+    if (rc == 0)
+        rc = device_open(spec, &n->device, e);
+    if (rc == 0)
+        rc = new_client(emb, &n->client, e);
+    struct agent_runtime_config ac = {
+        .agent = {.store = n->client, .device = n->device, .node = n->name},
+        .log = emb->cfg.log,
+    };
+    if (rc == 0)
+        rc = agent_runtime_new(&ac, &n->agent, e);
+    if (rc == 0)
+        rc = agent_start(n->agent, e);
+    if (rc < 0)
+        err_prefix(e, "node %s: ", n->name);
+    return rc;
+}
+
+static void apply_defaults(struct embedded_config *c)
+{
+    if (!c->nodes)
+        c->nodes = 2;
+    if (!c->gpus_per_node)
+        c->gpus_per_node = 2;
+    if (!c->n_models) {
+        c->models[0] = "A100-40GB";
+        c->models[1] = "H100-80GB";
+        c->n_models = 2;
+    }
+}
+
+int embedded_start(const struct embedded_config *cfg, struct embedded **out, struct err *e)
+{
+    if (cfg->nodes > EMBEDDED_MAX_NODES || cfg->n_models > EMBEDDED_MAX_MODELS)
+        return err_set(e, -EINVAL, "embedded: at most %d nodes and %d models",
+                       EMBEDDED_MAX_NODES, EMBEDDED_MAX_MODELS);
+    struct embedded *emb = calloc(1, sizeof *emb);
+    if (!emb)
+        return err_set(e, -ENOMEM, "embedded: out of memory");
+    emb->cfg = *cfg;
+    apply_defaults(&emb->cfg);
+    emb->n_nodes = emb->cfg.nodes;
+    for (size_t i = 0; i < emb->n_nodes; i++)
+        snprintf(emb->nodes[i].name, NODE_NAME_MAX, "gpu-node-%zu", i + 1);
+    int rc = start_server(emb, e);
+    if (rc == 0)
+        rc = new_client(emb, &emb->client, e);
+    if (rc == 0)
+        rc = start_parts(emb, e);
+    for (size_t i = 0; rc == 0 && i < emb->n_nodes; i++)
+        rc = start_node(emb, i, e);
+    if (rc == 0)
+        rc = new_client(emb, &emb->controller_client, e);
+    struct controller_runtime_config cc = {.store = emb->controller_client,
+                                           .policy = emb->cfg.policy,
+                                           .identity = "embedded-controller"};
+    if (rc == 0)
+        rc = controller_runtime_start(&cc, &emb->controller, e);
+    if (rc < 0) {
+        embedded_stop(emb);
+        return rc;
+    }
+    *out = emb;
+    return 0;
+}
+
+void embedded_stop(struct embedded *emb)
+{
+    if (!emb)
+        return;
+    controller_runtime_stop(emb->controller);
+    for (size_t i = 0; i < emb->n_nodes; i++) {
+        agent_runtime_free(emb->nodes[i].agent);
+        store_free(emb->nodes[i].client);
+        device_close(emb->nodes[i].device);
+    }
+    cluster_parts_free(emb->parts);
+    store_free(emb->controller_client);
+    store_free(emb->client);
+    apiserver_stop(emb->server);
+    kube_config_free(emb->kcfg);
+    store_free(emb->store);
+    free(emb);
+}
+
+const char *embedded_url(struct embedded *emb)
+{
+    return apiserver_url(emb->server);
+}
+
+struct store *embedded_client(struct embedded *emb)
+{
+    return emb->client;
+}
+
+struct store *embedded_store(struct embedded *emb)
+{
+    return emb->store;
+}
+
+size_t embedded_node_count(const struct embedded *emb)
+{
+    return emb->n_nodes;
+}
+
+const char *embedded_node_name(const struct embedded *emb, size_t i)
+{
+    return i < emb->n_nodes ? emb->nodes[i].name : NULL;
+}
+
+struct device *embedded_device(struct embedded *emb, size_t i)
+{
+    return i < emb->n_nodes ? emb->nodes[i].device : NULL;
+}
+
+void embedded_slice_counts(struct embedded *emb, uint64_t *created, uint64_t *destroyed)
+{
+    *created = *destroyed = 0;
+    for (size_t i = 0; i < emb->n_nodes; i++) {
+        struct agent_stats st;
+        agent_get_stats(agent_runtime_agent(emb->nodes[i].agent), &st);
+        *created += st.creates;
+        *destroyed += st.destroys;
+    }
+}
+
+static int apply_object(struct embedded *emb, const json_t *obj, struct err *e)
+{
+    const char *api_version = json_string_value(json_object_get(obj, "apiVersion"));
+    const char *kind = json_string_value(json_object_get(obj, "kind"));
+    if (!api_version || !kind)
+        return err_set(e, -EINVAL, "apiVersion and kind are required");
+    const struct api_resource *res =
+        api_registry_by_kind(store_registry(emb->client), api_version, kind);
+    if (!res)
+        return err_set(e, -ENOENT, "no resource serves %s %s", api_version, kind);
+    const char *ns = res->namespaced ? meta_namespace(obj) : NULL;
+    if (res->namespaced && !ns)
+        ns = "default";
+    return store_create(emb->client, res, ns, obj, &(struct store_write_opts){0}, NULL, e);
+}
+
+int embedded_apply_file(struct embedded *emb, const char *path, size_t *created,
+                        struct err *e)
+{
+    struct yaml_doc *doc = NULL;
+    int rc = yaml_doc_load(path, NULL, &doc, e);
+    size_t n = 0;
+    for (size_t i = 0; rc == 0 && i < yaml_doc_count(doc); i++) {
+        const json_t *obj = yaml_doc_root(doc, i);
+        if (json_is_null(obj))
+            continue; /* an empty document between --- markers */
+        rc = apply_object(emb, obj, e);
+        if (rc < 0)
+            err_prefix(e, "%s: document %zu: ", path, i + 1);
+        else
+            n++;
+    }
+    yaml_doc_free(doc);
+    if (created)
+        *created = n;
+    return rc;
+}
+
+int embedded_write_kubeconfig(struct embedded *emb, const char *path, struct err *e)
+{
+    struct kubeconfig_spec k = {.name = "gpuslice-demo", .server = embedded_url(emb)};
+    return kubeconfig_write(path, &k, e);
+}
+
+int embedded_check_slices(struct embedded *emb, unsigned *leaked, unsigned *missing,
+                          struct err *e)
+{
+    unsigned total_leaked = 0, total_missing = 0;
+    int rc = 0;
+    for (size_t i = 0; i < emb->n_nodes; i++) {
+        unsigned l = 0, m = 0;
+        struct err why = {0};
+        int r = agent_invariant_check(emb->store, emb->nodes[i].device, emb->nodes[i].name, &l,
+                                      &m, &why);
+        total_leaked += l;
+        total_missing += m;
+        if (r < 0 && rc == 0) {
+            rc = r;
+            if (e)
+                *e = why;
+        }
+    }
+    if (leaked)
+        *leaked = total_leaked;
+    if (missing)
+        *missing = total_missing;
+    return rc;
+}

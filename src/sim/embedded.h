@@ -1,0 +1,86 @@
+/*
+ * The whole of gpuslice and the cluster it needs, in one process, in real
+ * time: the mem store served by the embedded API server on 127.0.0.1, the
+ * cluster's own parts (scheduler, kubelets, workload controllers), one
+ * gpuslice agent per node over emulated GPUs, and the gpuslice controller.
+ * `gpuslice demo` and the end-to-end tests run on it.
+ *
+ * The agents, the controller and whoever applies manifests talk to the API
+ * server over HTTP through the kube backend, exactly as in a real cluster
+ * (so admission, the REST semantics and the client all take part); the
+ * cluster's own parts use the store directly, as the real ones sit beside
+ * the API server.
+ */
+#ifndef GPUSLICE_SIM_EMBEDDED_H
+#define GPUSLICE_SIM_EMBEDDED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/placement.h"
+#include "device/device.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define EMBEDDED_MAX_NODES 64
+#define EMBEDDED_MAX_MODELS 8
+
+struct embedded_config {
+    size_t nodes;                /* 0: 2 */
+    size_t gpus_per_node;        /* 0: 2 */
+    /* GPU models given to each node's GPUs in turn; none: A100-40GB and
+     * H100-80GB. */
+    const char *models[EMBEDDED_MAX_MODELS];
+    size_t n_models;
+    /* More emulated-device items for every node (latencies, faults):
+     * "create-ms=200,fail-create=3:ci". NULL: the defaults. */
+    const char *device_spec;
+    enum placement_policy policy;
+    const char *crds_dir;        /* NULL: deploy/crds */
+    uint16_t port;               /* 0: an ephemeral port */
+    FILE *log;                   /* components' failures; NULL: none */
+};
+
+struct embedded;
+
+/* Starts everything and waits until the components have synced. *out is
+ * the caller's (embedded_stop). */
+int embedded_start(const struct embedded_config *cfg, struct embedded **out, struct err *e);
+
+/* Stops every component, the server, and frees it all; NULL is fine. */
+void embedded_stop(struct embedded *emb);
+
+/* The API server's URL, and a client store talking to it over HTTP (owned
+ * by emb), for applying manifests and watching as a user would. */
+const char *embedded_url(struct embedded *emb);
+struct store *embedded_client(struct embedded *emb);
+
+/* The store itself (owned by emb), for checks that must not go through
+ * the API. */
+struct store *embedded_store(struct embedded *emb);
+
+size_t embedded_node_count(const struct embedded *emb);
+const char *embedded_node_name(const struct embedded *emb, size_t i);
+struct device *embedded_device(struct embedded *emb, size_t i);
+
+/* Slices the agents made and destroyed on the GPUs, over every node. */
+void embedded_slice_counts(struct embedded *emb, uint64_t *created, uint64_t *destroyed);
+
+/* Creates every object of a (multi-document) YAML or JSON manifest file
+ * through the client, in order; *created (may be NULL) counts them.
+ * Errors name the file and the document. */
+int embedded_apply_file(struct embedded *emb, const char *path, size_t *created,
+                        struct err *e);
+
+/* Writes a kubeconfig for the API server at path. */
+int embedded_write_kubeconfig(struct embedded *emb, const char *path, struct err *e);
+
+/* Checks, on every node, that the slices on the GPUs are exactly the
+ * GPUSlices not Deleted or Failed (agent_invariant_check). 0 when they
+ * agree; -EPROTO naming the differences. */
+int embedded_check_slices(struct embedded *emb, unsigned *leaked, unsigned *missing,
+                          struct err *e);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * The pod observer (see observe.h). The informer's handler runs on its
+ * thread and records times under the observer's lock.
+ */
+#include "sim/observe.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/meta.h"
+#include "api/podslices.h"
+#include "store/informer.h"
+
+struct observer {
+    struct informer *inf;
+    pthread_mutex_t lock;
+    struct observed_pod *pods;
+    size_t n, cap;
+};
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct observed_pod *find_or_add(struct observer *o, const char *ns, const char *name,
+                                        int64_t now)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (!o->pods[i].deleted && strcmp(o->pods[i].ns, ns) == 0 &&
+            strcmp(o->pods[i].name, name) == 0)
+            return &o->pods[i];
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 64;
+        struct observed_pod *p = realloc(o->pods, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        o->pods = p;
+        o->cap = cap;
+    }
+    struct observed_pod *p = &o->pods[o->n++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->ns, sizeof p->ns, "%s", ns);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->seen_ns = now;
+    return p;
+}
+
+static void on_pod(void *ctx, enum informer_change change, const json_t *old, const json_t *cur)
+{
+    struct observer *o = ctx;
+    (void)old;
+    const char *ns = meta_namespace(cur), *name = meta_name(cur);
+    if (!ns || !name)
+        return;
+    int64_t now = mono_ns();
+    const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
+    const char *node = json_string_value(json_object_get(json_object_get(cur, "spec"), "nodeName"));
+    pthread_mutex_lock(&o->lock);
+    struct observed_pod *p = find_or_add(o, ns, name, now);
+    if (p) {
+        if (p->seen_ns == now) {
+            const json_t *owner = meta_controller_ref(cur);
+            const char *kind = json_string_value(json_object_get(owner, "kind"));
+            p->was_gated = pod_gated(cur, GPUSLICE_GATE);
+            p->serving = kind && strcmp(kind, "ReplicaSet") == 0;
+        }
+        if (!pod_gated(cur, GPUSLICE_GATE) && !p->ungated_ns)
+            p->ungated_ns = now;
+        p->gated = pod_gated(cur, GPUSLICE_GATE);
+        snprintf(p->phase, sizeof p->phase, "%s", phase ? phase : "Pending");
+        snprintf(p->node, sizeof p->node, "%s", node ? node : "");
+        if (phase && strcmp(phase, "Running") == 0 && !p->running_ns)
+            p->running_ns = now;
+        bool ended = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
+        if ((ended || change == INFORMER_DELETED) && !p->finished_ns)
+            p->finished_ns = now;
+        p->deleted = change == INFORMER_DELETED;
+    }
+    pthread_mutex_unlock(&o->lock);
+}
+
+int observer_start(struct store *st, struct observer **out, struct err *e)
+{
+    const struct api_resource *pods = api_registry_find(store_registry(st), "", "v1", "pods");
+    if (!pods)
+        return err_set(e, -ENOENT, "observer: the store serves no pods");
+    struct observer *o = calloc(1, sizeof *o);
+    if (!o)
+        return err_set(e, -ENOMEM, "observer: out of memory");
+    pthread_mutex_init(&o->lock, NULL);
+    struct informer_config ic = {.store = st, .res = pods, .handler = on_pod, .handler_ctx = o};
+    int rc = informer_new(&ic, &o->inf, e);
+    if (rc == 0)
+        rc = informer_start(o->inf, e);
+    if (rc < 0) {
+        observer_free(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+void observer_free(struct observer *o)
+{
+    if (!o)
+        return;
+    informer_free(o->inf);
+    pthread_mutex_destroy(&o->lock);
+    free(o->pods);
+    free(o);
+}
+
+size_t observer_pods(struct observer *o, struct observed_pod *out, size_t max)
+{
+    pthread_mutex_lock(&o->lock);
+    size_t n = o->n;
+    memcpy(out, o->pods, (n < max ? n : max) * sizeof *out);
+    pthread_mutex_unlock(&o->lock);
+    return n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double observer_percentile(double *values, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    qsort(values, n, sizeof *values, cmp_double);
+    /* Nearest rank: the smallest value with at least p% of values at or
+     * below it. */
+    size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+    return values[rank ? rank - 1 : 0];
+}
+
+void observer_summarize(struct observer *o, struct observer_summary *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&o->lock);
+    double *ungate = calloc(o->n + 1, sizeof *ungate), *run = calloc(o->n + 1, sizeof *run);
+    size_t nu = 0, nr = 0;
+    for (size_t i = 0; ungate && run && i < o->n; i++) {
+        const struct observed_pod *p = &o->pods[i];
+        out->pods++;
+        out->succeeded += strcmp(p->phase, "Succeeded") == 0;
+        out->failed += strcmp(p->phase, "Failed") == 0;
+        out->running_or_done += p->running_ns != 0;
+        out->waiting += !p->running_ns && !p->finished_ns;
+        if (p->was_gated && p->ungated_ns)
+            ungate[nu++] = (double)(p->ungated_ns - p->seen_ns) / 1e6;
+        if (p->was_gated && p->running_ns)
+            run[nr++] = (double)(p->running_ns - p->seen_ns) / 1e6;
+    }
+    pthread_mutex_unlock(&o->lock);
+    if (ungate && run) {
+        out->ungate_p50_ms = observer_percentile(ungate, nu, 50);
+        out->ungate_p99_ms = observer_percentile(ungate, nu, 99);
+        out->run_p50_ms = observer_percentile(run, nr, 50);
+        out->run_p99_ms = observer_percentile(run, nr, 99);
+    }
+    free(ungate);
+    free(run);
+}

@@ -1,0 +1,55 @@
+/*
+ * An observer of pods: when each was first seen, released by gpuslice (its
+ * gate gone) and running, and how it ended, read from a watch as a user
+ * would see them. The demo's live view and summary, the end-to-end tests
+ * and the benchmarks all measure with it, so they measure the same thing.
+ */
+#ifndef GPUSLICE_SIM_OBSERVE_H
+#define GPUSLICE_SIM_OBSERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+struct observer;
+
+struct observed_pod {
+    char ns[64], name[254];
+    char phase[16];             /* as last seen */
+    char node[64];              /* spec.nodeName once bound */
+    bool gated;                 /* gpuslice's gate still on */
+    bool was_gated;             /* gated when first seen: a gpuslice pod */
+    bool deleted;
+    bool serving;               /* owned by a ReplicaSet: runs until deleted */
+    int64_t seen_ns;            /* first seen (the observer's clock) */
+    int64_t ungated_ns;         /* 0 until the gate was seen gone */
+    int64_t running_ns;         /* 0 until Running was seen */
+    int64_t finished_ns;        /* 0 until Succeeded/Failed or deleted */
+};
+
+struct observer_summary {
+    size_t pods, running_or_done, succeeded, failed, waiting;
+    /* Milliseconds from first seen (created gated) to ungated / running,
+     * over the pods that were gated when first seen. */
+    double ungate_p50_ms, ungate_p99_ms, run_p50_ms, run_p99_ms;
+};
+
+/* Watches every pod in st (the observer's own informer on a thread); the
+ * clock is CLOCK_MONOTONIC. *out is the caller's (observer_free). */
+int observer_start(struct store *st, struct observer **out, struct err *e);
+
+void observer_free(struct observer *o);
+
+/* Copies up to max pods (in the order first seen) and returns how many
+ * there are. */
+size_t observer_pods(struct observer *o, struct observed_pod *out, size_t max);
+
+void observer_summarize(struct observer *o, struct observer_summary *out);
+
+/* The p-th percentile (0..100) of n values (sorted in place); 0 when n is 0. */
+double observer_percentile(double *values, size_t n, double p);
+
+#endif
