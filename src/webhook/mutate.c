@@ -1,0 +1,453 @@
+/*
+ * The webhook's mutation (mutate.h). The pod is never modified: the patch
+ * is built from what is read, so that the same function serves the
+ * response and the tests that apply the patch and read the pod back.
+ *
+ * Containers are patched whole at their resources (one "add" replaces the
+ * object), which keeps the patch independent of the order and spelling of
+ * the requests; metadata maps and lists get one operation per entry, so
+ * that what other webhooks added before us stays.
+ */
+#include "webhook/mutate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "api/podslices.h"
+#include "core/catalog.h"
+
+#define REVIEW_API_VERSION "admission.k8s.io/v1"
+#define UID_MAX 256
+
+static const char *const excluded_namespaces[] = {
+    "kube-system", "kube-public", "kube-node-lease", "gpuslice-system",
+};
+
+static const char *const container_lists[] = {"initContainers", "containers"};
+
+bool mutate_excluded_namespace(const char *ns)
+{
+    for (size_t i = 0; ns && i < sizeof excluded_namespaces / sizeof excluded_namespaces[0]; i++)
+        if (strcmp(ns, excluded_namespaces[i]) == 0)
+            return true;
+    return false;
+}
+
+bool mutate_prefix_valid(const char *prefix)
+{
+    size_t n = prefix ? strlen(prefix) : 0;
+    if (n == 0 || n >= MUTATE_PREFIX_MAX || prefix[0] < 'a' || prefix[0] > 'z' ||
+        prefix[n - 1] == '-')
+        return false;
+    return strspn(prefix, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+int mutate_profile_gib(const char *profile, unsigned *gib)
+{
+    uint32_t mib = 0;
+    for (size_t i = 0; i < catalog_model_count(); i++) {
+        const struct mig_profile *p = catalog_find_profile(catalog_model(i), profile);
+        if (p && p->memory_mib > mib)
+            mib = p->memory_mib;
+    }
+    if (mib == 0)
+        return -ENOENT;
+    *gib = (mib + 1023u) / 1024u;
+    return 0;
+}
+
+/* ---- reading the pod ---- */
+
+static const json_t *spec_list(const json_t *pod, size_t l)
+{
+    return json_object_get(json_object_get(pod, "spec"), container_lists[l]);
+}
+
+/* The JSON types the patch relies on; the API server validates the rest
+ * after admission. */
+static int check_shape(const json_t *pod, struct err *e)
+{
+    const json_t *meta = json_object_get(pod, "metadata");
+    const json_t *spec = json_object_get(pod, "spec");
+    if (!json_is_object(pod) || (meta && !json_is_object(meta)) || !json_is_object(spec))
+        return err_set(e, -EBADMSG, "the object is not a pod: metadata and spec must be objects");
+    static const char *const maps[] = {"labels", "annotations"};
+    for (size_t i = 0; i < 2; i++) {
+        const json_t *m = json_object_get(meta, maps[i]);
+        if (m && !json_is_object(m))
+            return err_set(e, -EBADMSG, "metadata.%s: must be an object", maps[i]);
+    }
+    const json_t *gates = json_object_get(spec, "schedulingGates");
+    if (gates && !json_is_array(gates))
+        return err_set(e, -EBADMSG, "spec.schedulingGates: must be a list");
+    for (size_t l = 0; l < 2; l++) {
+        const json_t *cs = spec_list(pod, l), *c;
+        size_t i;
+        if (cs && !json_is_array(cs))
+            return err_set(e, -EBADMSG, "spec.%s: must be a list", container_lists[l]);
+        json_array_foreach(cs, i, c) {
+            const json_t *res = json_object_get(c, "resources");
+            const json_t *env = json_object_get(c, "envFrom");
+            if (!json_is_object(c) || (res && !json_is_object(res)) ||
+                (env && !json_is_array(env)) ||
+                (json_object_get(res, "requests") &&
+                 !json_is_object(json_object_get(res, "requests"))) ||
+                (json_object_get(res, "limits") && !json_is_object(json_object_get(res, "limits"))))
+                return err_set(e, -EBADMSG, "spec.%s[%zu]: must be an object with object "
+                               "resources (requests, limits) and a list envFrom",
+                               container_lists[l], i);
+        }
+    }
+    return 0;
+}
+
+/* The index of the container named name in list l, or -1. */
+static long container_index(const json_t *pod, size_t l, const char *name)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(spec_list(pod, l), i, c) {
+        const char *n = json_string_value(json_object_get(c, "name"));
+        if (n && strcmp(n, name) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+/* Denies a profile no catalogued model has, naming where it was asked. */
+static int check_profiles(const json_t *pod, const struct pod_slices *s, struct err *e)
+{
+    for (size_t k = 0; k < s->n; k++) {
+        const struct pod_slice_request *r = &s->items[k];
+        unsigned gib;
+        if (mutate_profile_gib(r->profile, &gib) == 0)
+            continue;
+        size_t l = r->init ? 0 : 1;
+        long i = container_index(pod, l, r->container);
+        char key[POD_PROFILE_MAX + sizeof GPUSLICE_MIG_PREFIX];
+        snprintf(key, sizeof key, "%s%s", GPUSLICE_MIG_PREFIX, r->profile);
+        const json_t *res = json_object_get(json_array_get(spec_list(pod, l), (size_t)i),
+                                            "resources");
+        const char *where = json_object_get(json_object_get(res, "requests"), key) ? "requests"
+                                                                                  : "limits";
+        return err_set(e, -EINVAL, "spec.%s[%ld].resources.%s[%s]: unknown MIG profile \"%s\": "
+                       "no catalogued GPU model has it (see 'gpuslice profiles')",
+                       container_lists[l], i, where, key, r->profile);
+    }
+    return 0;
+}
+
+/* ---- building the patch ---- */
+
+static int add_op(json_t *ops, const char *path, json_t *value)
+{
+    json_t *op = value ? json_pack("{s:s, s:s, s:o}", "op", "add", "path", path, "value", value)
+                       : NULL;
+    return op && json_array_append_new(ops, op) == 0 ? 0 : -ENOMEM;
+}
+
+/* Appends key to a JSON pointer, escaped (RFC 6901); cut short at cap. */
+static void pointer_append(char *path, size_t cap, const char *key)
+{
+    size_t n = strlen(path);
+    for (; *key && n + 3 < cap; key++) {
+        if (*key == '/' || *key == '~') {
+            path[n++] = '~';
+            path[n++] = *key == '/' ? '1' : '0';
+        } else {
+            path[n++] = *key;
+        }
+    }
+    path[n] = '\0';
+}
+
+/* The entries of an object (taken) put in the map at map_path: the whole
+ * object when there is no map yet, else one operation per key, so that
+ * entries others put there stay. */
+static int add_map_entries(json_t *ops, const json_t *map, const char *map_path, json_t *entries)
+{
+    if (!map || !entries)
+        return add_op(ops, map_path, entries);
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(entries, key, v) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/", map_path);
+        pointer_append(path, sizeof path, key);
+        if (rc == 0)
+            rc = add_op(ops, path, json_incref(v));
+    }
+    json_decref(entries);
+    return rc;
+}
+
+/* A list element appended: the whole list when there is none yet. */
+static int add_list_entry(json_t *ops, const json_t *list, const char *list_path, json_t *value)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/-", list_path);
+    return list ? add_op(ops, path, value)
+                : add_op(ops, list_path, value ? json_pack("[o]", value) : NULL);
+}
+
+static int patch_metadata(const json_t *pod, const struct pod_slices *s, const char *prefix,
+                          json_t *ops)
+{
+    const json_t *meta = json_object_get(pod, "metadata");
+    int rc = meta ? 0 : add_op(ops, "/metadata", json_object());
+    json_t *encoded = pod_slices_encode(s);
+    char *slices = encoded ? json_dumps(encoded, JSON_COMPACT) : NULL;
+    json_decref(encoded);
+    if (rc == 0 && !slices)
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = add_map_entries(ops, json_object_get(meta, "annotations"), "/metadata/annotations",
+                             json_pack("{s:s, s:s}", GPUSLICE_ANNOTATION_SLICES, slices,
+                                       GPUSLICE_ANNOTATION_CONFIG, prefix));
+    if (rc == 0)
+        rc = add_map_entries(ops, json_object_get(meta, "labels"), "/metadata/labels",
+                             json_pack("{s:s}", GPUSLICE_LABEL_MANAGED, "true"));
+    free(slices);
+    return rc;
+}
+
+/* The GiB the requests of one container come to. */
+static unsigned container_gib(const struct pod_slices *s, bool init, const char *name)
+{
+    unsigned total = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        unsigned gib = 0;
+        if (s->items[k].init == init && strcmp(s->items[k].container, name) == 0 &&
+            mutate_profile_gib(s->items[k].profile, &gib) == 0)
+            total += gib * s->items[k].count;
+    }
+    return total;
+}
+
+/* resources without the MIG requests and limits, with the memory instead. */
+static json_t *new_resources(const json_t *res, unsigned gib)
+{
+    json_t *out = res ? json_deep_copy(res) : json_object();
+    char quantity[16];
+    snprintf(quantity, sizeof quantity, "%u", gib);
+    static const char *const parts[] = {"requests", "limits"};
+    for (size_t p = 0; out && p < 2; p++) {
+        json_t *m = json_object_get(out, parts[p]);
+        if (!m && json_object_set_new(out, parts[p], m = json_object()) < 0)
+            m = NULL;
+        const char *key;
+        void *tmp;
+        json_t *v;
+        json_object_foreach_safe(m, tmp, key, v) {
+            if (strncmp(key, GPUSLICE_MIG_PREFIX, strlen(GPUSLICE_MIG_PREFIX)) == 0)
+                json_object_del(m, key);
+        }
+        if (!m || json_object_set_new(m, GPUSLICE_RESOURCE_MEMORY, json_string(quantity)) < 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    return out;
+}
+
+/* resources and envFrom of one container that asked for slices. */
+static int patch_container(const json_t *c, const char *base, unsigned gib, const char *prefix,
+                           json_t *ops)
+{
+    char path[128], cm[254];
+    snprintf(path, sizeof path, "%s/resources", base);
+    int rc = add_op(ops, path, new_resources(json_object_get(c, "resources"), gib));
+    /* pod_configmap_name is the one definition of the name the agent writes. */
+    json_t *named = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+                              GPUSLICE_ANNOTATION_CONFIG, prefix);
+    if (rc == 0 && !named)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        pod_configmap_name(named, json_string_value(json_object_get(c, "name")), cm);
+        snprintf(path, sizeof path, "%s/envFrom", base);
+        rc = add_list_entry(ops, json_object_get(c, "envFrom"), path,
+                            json_pack("{s:{s:s, s:b}}", "configMapRef", "name", cm, "optional",
+                                      0));
+    }
+    json_decref(named);
+    return rc;
+}
+
+static int patch_containers(const json_t *pod, const struct pod_slices *s, const char *prefix,
+                            json_t *ops)
+{
+    for (size_t l = 0; l < 2; l++) {
+        size_t i;
+        const json_t *c;
+        json_array_foreach(spec_list(pod, l), i, c) {
+            const char *name = json_string_value(json_object_get(c, "name"));
+            unsigned gib = name ? container_gib(s, l == 0, name) : 0;
+            char base[64];
+            snprintf(base, sizeof base, "/spec/%s/%zu", container_lists[l], i);
+            int rc = gib ? patch_container(c, base, gib, prefix, ops) : 0;
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int mutate_pod(const json_t *pod, const char *prefix, json_t **ops, struct err *e)
+{
+    struct pod_slices s;
+    *ops = NULL;
+    int rc = check_shape(pod, e);
+    if (rc == 0)
+        rc = pod_slices_from_resources(pod, &s, e);
+    if (rc < 0 || s.n == 0)
+        return rc;
+    if ((rc = check_profiles(pod, &s, e)) < 0)
+        return rc;
+    const json_t *spec = json_object_get(pod, "spec");
+    if (json_string_length(json_object_get(spec, "nodeName")) > 0)
+        return err_set(e, -EBADMSG, "spec.nodeName: a pod that asks for MIG slices cannot name "
+                       "its node: gpuslice chooses it");
+    if (!mutate_prefix_valid(prefix))
+        return err_set(e, -EINVAL, "configmap prefix \"%.40s\" is not a valid name prefix",
+                       prefix ? prefix : "");
+    if (!(*ops = json_array()))
+        return err_set(e, -ENOMEM, "out of memory");
+    rc = patch_metadata(pod, &s, prefix, *ops);
+    if (rc == 0 && !pod_gated(pod, GPUSLICE_GATE))
+        rc = add_list_entry(*ops, json_object_get(spec, "schedulingGates"),
+                            "/spec/schedulingGates", json_pack("{s:s}", "name", GPUSLICE_GATE));
+    if (rc == 0)
+        rc = patch_containers(pod, &s, prefix, *ops);
+    if (rc < 0) {
+        json_decref(*ops);
+        *ops = NULL;
+        return err_set(e, rc, "out of memory");
+    }
+    return 0;
+}
+
+/* ---- the review ---- */
+
+struct review {
+    const char *uid, *operation, *namespace, *kind, *group, *resource, *subresource;
+    const json_t *object;
+};
+
+static int read_review(const json_t *doc, struct review *r, struct err *e)
+{
+    const json_t *req = json_object_get(doc, "request");
+    const char *av = json_string_value(json_object_get(doc, "apiVersion"));
+    const char *kind = json_string_value(json_object_get(doc, "kind"));
+    if (!json_is_object(doc))
+        return err_set(e, -EBADMSG, "the body is not a JSON object");
+    if (!av || strcmp(av, REVIEW_API_VERSION) != 0 || !kind || strcmp(kind, "AdmissionReview"))
+        return err_set(e, -EBADMSG, "apiVersion/kind: expected %s AdmissionReview",
+                       REVIEW_API_VERSION);
+    if (!json_is_object(req))
+        return err_set(e, -EBADMSG, "request: required, an object");
+    r->uid = json_string_value(json_object_get(req, "uid"));
+    r->operation = json_string_value(json_object_get(req, "operation"));
+    if (!r->uid || !*r->uid || strlen(r->uid) >= UID_MAX)
+        return err_set(e, -EBADMSG, "request.uid: required, a string of 1 to %d characters",
+                       UID_MAX - 1);
+    if (!r->operation)
+        return err_set(e, -EBADMSG, "request.operation: required, a string");
+    const json_t *res = json_object_get(req, "resource");
+    r->namespace = json_string_value(json_object_get(req, "namespace"));
+    r->kind = json_string_value(json_object_get(json_object_get(req, "kind"), "kind"));
+    r->group = json_string_value(json_object_get(res, "group"));
+    r->resource = json_string_value(json_object_get(res, "resource"));
+    r->subresource = json_string_value(json_object_get(req, "subResource"));
+    r->object = json_object_get(req, "object");
+    if (strcmp(r->operation, "CREATE") == 0 && !json_is_object(r->object))
+        return err_set(e, -EBADMSG, "request.object: required for CREATE, an object");
+    return 0;
+}
+
+/* Whether the review is one the webhook rewrites: a pod being created
+ * outside the system namespaces. */
+static bool review_wanted(const struct review *r)
+{
+    return strcmp(r->operation, "CREATE") == 0 && r->kind && strcmp(r->kind, "Pod") == 0 &&
+           (!r->group || !*r->group) && r->resource && strcmp(r->resource, "pods") == 0 &&
+           (!r->subresource || !*r->subresource) && !mutate_excluded_namespace(r->namespace);
+}
+
+static char *base64(const char *data, size_t len)
+{
+    if (len > (size_t)INT32_MAX / 2)
+        return NULL;
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    if (out)
+        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
+    return out;
+}
+
+/* The response object for r: allowed untouched, with ops, or denied by e. */
+static json_t *review_response(const struct review *r, const json_t *ops, const struct err *deny)
+{
+    json_t *resp = json_pack("{s:s, s:b}", "uid", r->uid, "allowed", deny == NULL);
+    if (resp && deny) {
+        int code = deny->code == -EINVAL ? 422 : 400;
+        json_object_set_new(resp, "status",
+                            json_pack("{s:s, s:s, s:s, s:i}", "status", "Failure", "message",
+                                      deny->msg, "reason", code == 422 ? "Invalid" : "BadRequest",
+                                      "code", code));
+    } else if (resp && ops) {
+        char *text = json_dumps(ops, JSON_COMPACT);
+        char *b64 = text ? base64(text, strlen(text)) : NULL;
+        if (!b64 || json_object_set_new(resp, "patch", json_string(b64)) < 0 ||
+            json_object_set_new(resp, "patchType", json_string("JSONPatch")) < 0) {
+            json_decref(resp);
+            resp = NULL;
+        }
+        free(text);
+        free(b64);
+    }
+    return resp ? json_pack("{s:s, s:s, s:o}", "apiVersion", REVIEW_API_VERSION, "kind",
+                            "AdmissionReview", "response", resp)
+                : NULL;
+}
+
+int mutate_review(const char *body, size_t len, const char *prefix, char **out, size_t *out_len,
+                  enum mutate_outcome *outcome, struct err *e)
+{
+    *out = NULL;
+    *out_len = 0;
+    *outcome = MUTATE_ALLOWED;
+    if (len > MUTATE_MAX_BODY)
+        return err_set(e, -E2BIG, "the AdmissionReview is larger than %u bytes", MUTATE_MAX_BODY);
+    json_error_t je;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!doc)
+        return err_set(e, -EBADMSG, "the body is not JSON: %s (line %d, column %d)", je.text,
+                       je.line, je.column);
+    struct review r = {0};
+    int rc = read_review(doc, &r, e);
+    json_t *ops = NULL, *answer = NULL;
+    struct err deny;
+    err_clear(&deny);
+    bool denied = false;
+    if (rc == 0 && review_wanted(&r)) {
+        int mrc = mutate_pod(r.object, prefix, &ops, &deny);
+        denied = mrc == -EINVAL || mrc == -EBADMSG;
+        if (mrc < 0 && !denied)
+            rc = err_set(e, mrc, "%s", deny.msg);
+    }
+    if (rc == 0 && !(answer = review_response(&r, ops, denied ? &deny : NULL)))
+        rc = err_set(e, -ENOMEM, "out of memory");
+    if (rc == 0 && !(*out = json_dumps(answer, JSON_COMPACT)))
+        rc = err_set(e, -ENOMEM, "out of memory");
+    if (rc == 0) {
+        *out_len = strlen(*out);
+        *outcome = denied ? MUTATE_DENIED : ops ? MUTATE_PATCHED : MUTATE_ALLOWED;
+    }
+    json_decref(ops);
+    json_decref(answer);
+    json_decref(doc);
+    return rc;
+}

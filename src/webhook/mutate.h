@@ -1,0 +1,89 @@
+/*
+ * The admission webhook's decision, without sockets: one AdmissionReview
+ * (admission.k8s.io/v1) in, its answer out.
+ *
+ * A pod CREATE that asks for `nvidia.com/mig-<profile>` in any container
+ * (init containers included) is rewritten with a JSON patch so that
+ * gpuslice owns it:
+ *
+ *  - the MIG requests and limits are removed (no device plugin serves them)
+ *    and each such container gets gpuslice.dev/accelerator-memory requests
+ *    and limits equal to its slices' memory in GiB (mutate_profile_gib);
+ *  - the annotation gpuslice.dev/slices records what every container asked
+ *    for (api/podslices.h), the label gpuslice.dev/managed=true lets the
+ *    controller select the pod, and the scheduling gate gpuslice.dev/slice
+ *    holds it back until its slices exist;
+ *  - the annotation gpuslice.dev/configmap-prefix holds a prefix chosen at
+ *    admission (a pod made from generateName has no name yet), and every
+ *    container that asked for slices reads the ConfigMap
+ *    "<prefix>-<container>" with envFrom (optional: false), which the agent
+ *    fills with the devices once they exist.
+ *
+ * Reinvocation gives the same pod: a mutated pod asks for no MIG resource
+ * any more, so a second review allows it untouched. Pods of the system
+ * namespaces, other operations and other resources are allowed untouched
+ * (the namespaceSelector opts namespaces in; this is the second guard).
+ *
+ * A request the webhook cannot honour is denied (allowed: false) with a
+ * status naming what and where: an unknown profile, a limit different from
+ * the request, a count that is not a whole number from 1 to 8 (422
+ * Invalid), a pod whose parts have the wrong JSON types or that names its
+ * node (400 BadRequest). A body that is not an AdmissionReview is not
+ * answered with a review at all: the caller answers HTTP 400.
+ */
+#ifndef GPUSLICE_WEBHOOK_MUTATE_H
+#define GPUSLICE_WEBHOOK_MUTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+/* The largest AdmissionReview read: the API server's 3 MiB object limit,
+ * twice (object and oldObject), and room for the envelope. */
+#define MUTATE_MAX_BODY (7u << 20)
+/* "gs-" and a random suffix; the caller chooses it (mutate_prefix_valid). */
+#define MUTATE_PREFIX_MAX 32
+
+/* What one review came to (the webhook counts them). */
+enum mutate_outcome {
+    MUTATE_ALLOWED = 0, /* nothing of ours: allowed untouched */
+    MUTATE_PATCHED,     /* allowed with a patch */
+    MUTATE_DENIED,      /* allowed: false */
+};
+
+/* Whether ns is a namespace the webhook never mutates (kube-system,
+ * kube-public, kube-node-lease, gpuslice-system). */
+bool mutate_excluded_namespace(const char *ns);
+
+/* Whether prefix can start ConfigMap names: 1 to MUTATE_PREFIX_MAX - 1
+ * characters of [a-z0-9-], starting with a letter, not ending with '-'. */
+bool mutate_prefix_valid(const char *prefix);
+
+/* The accelerator memory, in whole GiB, that one slice of profile (as users
+ * write it, "1g.10gb", aliases and "+me" included) counts for: the largest
+ * memory any catalogued model gives that profile name, rounded up. A name
+ * means the same quota on every model, never less than the slice a pod may
+ * get, and (the catalogue's slices being no larger than their name says)
+ * never more than a GPU offers. -ENOENT when no catalogued model has it. */
+int mutate_profile_gib(const char *profile, unsigned *gib);
+
+/* The JSON patch (RFC 6902 operations, a new reference in *ops, owned by
+ * the caller) that makes gpuslice own pod, with prefix for its ConfigMaps;
+ * *ops is NULL when the pod asks for no MIG resource. -EINVAL (an invalid
+ * request) or -EBADMSG (a pod of the wrong shape) naming the field, or
+ * -ENOMEM. */
+int mutate_pod(const json_t *pod, const char *prefix, json_t **ops, struct err *e);
+
+/* Answers the AdmissionReview in body: *out (malloc'd, owned by the caller,
+ * *out_len bytes, NUL-terminated) is the AdmissionReview with the response,
+ * *outcome what it says. prefix is used when the pod is rewritten.
+ * -EBADMSG naming the field when body is not an admission.k8s.io/v1
+ * AdmissionReview with a request, -E2BIG past MUTATE_MAX_BODY, -ENOMEM;
+ * *out is NULL then. */
+int mutate_review(const char *body, size_t len, const char *prefix, char **out, size_t *out_len,
+                  enum mutate_outcome *outcome, struct err *e);
+
+#endif

@@ -1,0 +1,462 @@
+/*
+ * The webhook's libmicrohttpd glue and its certificate rotation
+ * (webhook.h). A "generation" is one daemon with the pair it was started
+ * with; the newest accepts, the older ones only finish their connections.
+ */
+#include "webhook/webhook.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "webhook/certs.h"
+#include "webhook/mutate.h"
+
+#define IDLE_TIMEOUT_S 30u
+#define LISTEN_BACKLOG 128
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+struct generation {
+    struct webhook *w;
+    struct MHD_Daemon *daemon;
+    char *cert, *key;           /* the pair it serves; it reads them at start */
+    atomic_bool draining;       /* quiesced: answer with Connection: close */
+    int64_t quiesced_ns;
+    struct generation *next;    /* older ones */
+};
+
+struct webhook {
+    int fd;                     /* the listening socket, handed to each daemon */
+    uint16_t port;
+    unsigned threads, drain_s;
+    char *cert_file, *key_file;
+    struct generation *gens;    /* newest first; only the first accepts */
+    struct metrics metrics;
+};
+
+/* One request's body as it arrives. */
+struct upload {
+    char *data;
+    size_t len, cap;
+    bool too_large;
+};
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- requests ---- */
+
+static void upload_add(struct upload *u, const char *data, size_t len)
+{
+    if (u->too_large || len > MUTATE_MAX_BODY - u->len) {
+        u->too_large = true;
+        return;
+    }
+    if (u->len + len + 1 > u->cap) {
+        size_t cap = u->cap ? u->cap : 16384;
+        while (cap < u->len + len + 1)
+            cap *= 2;
+        char *grown = realloc(u->data, cap);
+        if (!grown) {
+            u->too_large = true;
+            return;
+        }
+        u->data = grown;
+        u->cap = cap;
+    }
+    memcpy(u->data + u->len, data, len);
+    u->len += len;
+    u->data[u->len] = '\0';
+}
+
+/* Queues body (malloc'd, taken; NULL answers 500) with status and type. */
+static enum MHD_Result reply(struct generation *g, struct MHD_Connection *conn, unsigned status,
+                             const char *type, char *body, size_t len)
+{
+    static const char oom[] = "out of memory\n";
+    struct MHD_Response *r =
+        body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom,
+                                               MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, body ? type : "text/plain");
+    if (atomic_load(&g->draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result rc = MHD_queue_response(conn, body ? status : 500, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* A line of text: msg and a newline. */
+static enum MHD_Result reply_text(struct generation *g, struct MHD_Connection *conn,
+                                  unsigned status, const char *msg)
+{
+    size_t len = strlen(msg);
+    char *text = malloc(len + 2);
+    if (text) {
+        memcpy(text, msg, len);
+        memcpy(text + len, "\n", 2);
+    }
+    return reply(g, conn, status, "text/plain; charset=utf-8", text, len + 1);
+}
+
+/* "gs-" and ten random characters of [a-z0-9]. */
+static void random_prefix(char out[MUTATE_PREFIX_MAX])
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[10];
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = getrandom(r + got, sizeof r - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    /* Without randomness, the time still tells pods apart. */
+    for (uint64_t t = (uint64_t)monotonic_ns(); got < sizeof r; t >>= 6)
+        r[got++] = (unsigned char)t;
+    memcpy(out, "gs-", 3);
+    for (size_t i = 0; i < sizeof r; i++)
+        out[3 + i] = alphabet[r[i] % (sizeof alphabet - 1)];
+    out[3 + sizeof r] = '\0';
+}
+
+static enum MHD_Result serve_review(struct generation *g, struct MHD_Connection *conn,
+                                    const struct upload *u)
+{
+    int64_t start = monotonic_ns();
+    struct webhook *w = g->w;
+    char prefix[MUTATE_PREFIX_MAX], *out;
+    size_t len;
+    enum mutate_outcome outcome;
+    struct err e;
+    random_prefix(prefix);
+    int rc = u->too_large ? err_set(&e, -E2BIG, "the request body is larger than %u bytes",
+                                    MUTATE_MAX_BODY)
+                          : mutate_review(u->data ? u->data : "", u->len, prefix, &out, &len,
+                                          &outcome, &e);
+    static const enum metrics_result results[] = {
+        [MUTATE_ALLOWED] = METRICS_ALLOWED,
+        [MUTATE_PATCHED] = METRICS_PATCHED,
+        [MUTATE_DENIED] = METRICS_DENIED,
+    };
+    enum MHD_Result ok;
+    if (rc == 0)
+        ok = reply(g, conn, MHD_HTTP_OK, "application/json", out, len);
+    else
+        ok = reply_text(g, conn, rc == -EBADMSG ? MHD_HTTP_BAD_REQUEST
+                                 : rc == -E2BIG ? MHD_HTTP_CONTENT_TOO_LARGE
+                                                : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                        e.msg);
+    metrics_observe(&w->metrics, rc == 0 ? results[outcome] : METRICS_ERROR,
+                    (uint64_t)(monotonic_ns() - start));
+    return ok;
+}
+
+static enum MHD_Result serve(struct generation *g, struct MHD_Connection *conn, const char *url,
+                             const char *method, const struct upload *u)
+{
+    bool get = strcmp(method, "GET") == 0;
+    if (strcmp(url, WEBHOOK_PATH_MUTATE) == 0)
+        return strcmp(method, "POST") == 0
+                   ? serve_review(g, conn, u)
+                   : reply_text(g, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                WEBHOOK_PATH_MUTATE " takes POST");
+    if (strcmp(url, "/healthz") == 0 && get)
+        return reply_text(g, conn, MHD_HTTP_OK, "ok");
+    if (strcmp(url, "/metrics") == 0 && get) {
+        char *text;
+        size_t len;
+        if (metrics_render(&g->w->metrics, &text, &len, NULL) != 0)
+            text = NULL;
+        return reply(g, conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
+                     len);
+    }
+    char msg[200];
+    snprintf(msg, sizeof msg, "%.120s: not found (try " WEBHOOK_PATH_MUTATE ", /healthz, /metrics)",
+             url);
+    return reply_text(g, conn, MHD_HTTP_NOT_FOUND, msg);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **state)
+{
+    (void)version;
+    struct upload *u = *state;
+    if (!u) {
+        if (!(u = calloc(1, sizeof *u)))
+            return MHD_NO;
+        *state = u;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        upload_add(u, upload_data, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return serve(cls, conn, url, method, u);
+}
+
+static void on_done(void *cls, struct MHD_Connection *conn, void **state,
+                    enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)conn;
+    (void)why;
+    struct upload *u = *state;
+    if (u) {
+        free(u->data);
+        free(u);
+        *state = NULL;
+    }
+}
+
+/* ---- generations ---- */
+
+static char *read_pem(const char *path, struct err *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        err_set(e, -errno, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(WEBHOOK_PEM_MAX + 1);
+    size_t len = 0;
+    ssize_t n = 0;
+    while (buf && len < WEBHOOK_PEM_MAX && (n = read(fd, buf + len, WEBHOOK_PEM_MAX - len)) > 0)
+        len += (size_t)n;
+    int saved = errno;
+    close(fd);
+    if (!buf || n < 0 || len == WEBHOOK_PEM_MAX) {
+        err_set(e, !buf ? -ENOMEM : n < 0 ? -saved : -EFBIG, "%s: %s", path,
+                !buf ? "out of memory" : n < 0 ? strerror(saved) : "larger than 1 MiB");
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+static void generation_free(struct generation *g)
+{
+    if (!g)
+        return;
+    if (g->daemon)
+        MHD_stop_daemon(g->daemon);
+    free(g->cert);
+    free(g->key);
+    free(g);
+}
+
+/* A daemon serving cert and key (taken) on w's socket. */
+static int generation_start(struct webhook *w, char *cert, char *key, struct generation **out,
+                            struct err *e)
+{
+    struct generation *g = calloc(1, sizeof *g);
+    if (!g) {
+        free(cert);
+        free(key);
+        return err_set(e, -ENOMEM, "webhook: out of memory");
+    }
+    g->w = w;
+    g->cert = cert;
+    g->key = key;
+    atomic_init(&g->draining, false);
+    int rc = certs_check_pair(cert, key, e);
+    if (rc < 0) {
+        generation_free(g);
+        return err_prefix(e, "webhook: %s, %s: ", w->cert_file, w->key_file);
+    }
+    /* With one thread the pool option is left out (the first item ends the
+     * array). */
+    struct MHD_OptionItem pool[] = {
+        {w->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, w->threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    g->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_TLS, 0, NULL,
+        NULL, on_request, g, MHD_OPTION_LISTEN_SOCKET, w->fd, MHD_OPTION_HTTPS_MEM_CERT, cert,
+        MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+        IDLE_TIMEOUT_S, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+    if (!g->daemon) {
+        generation_free(g);
+        return err_set(e, -EINVAL, "webhook: libmicrohttpd refused the certificate %s and key %s",
+                       w->cert_file, w->key_file);
+    }
+    *out = g;
+    return 0;
+}
+
+/* Stops replaced daemons with no connection left or whose drain is over. */
+static void prune(struct webhook *w, int64_t now)
+{
+    struct generation **link = &w->gens->next;
+    while (*link) {
+        struct generation *g = *link;
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(g->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        bool idle = info && info->num_connections == 0;
+        if (idle || now - g->quiesced_ns >= (int64_t)w->drain_s * 1000000000) {
+            *link = g->next;
+            generation_free(g);
+        } else {
+            link = &g->next;
+        }
+    }
+}
+
+int webhook_reload(struct webhook *w, struct err *e)
+{
+    prune(w, monotonic_ns());
+    char *cert = read_pem(w->cert_file, e), *key = cert ? read_pem(w->key_file, e) : NULL;
+    struct generation *cur = w->gens, *g;
+    if (!key) {
+        free(cert);
+        metrics_reload(&w->metrics, 0);
+        return e ? err_prefix(e, "webhook: ") : -EIO;
+    }
+    if (strcmp(cert, cur->cert) == 0 && strcmp(key, cur->key) == 0) {
+        free(cert);
+        free(key);
+        return 0;
+    }
+    int rc = generation_start(w, cert, key, &g, e);
+    metrics_reload(&w->metrics, rc == 0);
+    if (rc < 0)
+        return rc;
+    MHD_quiesce_daemon(cur->daemon); /* the socket stays w's */
+    atomic_store(&cur->draining, true);
+    cur->quiesced_ns = monotonic_ns();
+    g->next = cur;
+    w->gens = g;
+    return 1;
+}
+
+/* ---- lifecycle ---- */
+
+static int listen_socket(const char *address, uint16_t port, int *fd, struct err *e)
+{
+    struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+    bool is_v6 = inet_pton(AF_INET, address, &v4.sin_addr) != 1;
+    if (is_v6 && inet_pton(AF_INET6, address, &v6.sin6_addr) != 1)
+        return err_set(e, -EINVAL, "webhook: \"%s\" is not an IP address", address);
+    *fd = socket(is_v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (*fd < 0 || setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(*fd, is_v6 ? (struct sockaddr *)&v6 : (struct sockaddr *)&v4,
+             is_v6 ? sizeof v6 : sizeof v4) != 0 ||
+        listen(*fd, LISTEN_BACKLOG) != 0) {
+        int code = -errno;
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return err_set(e, code, "webhook: cannot listen on %s port %u: %s", address,
+                       (unsigned)port, strerror(-code));
+    }
+    return 0;
+}
+
+static uint16_t bound_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int webhook_start(const struct webhook_config *cfg, struct webhook **out, struct err *e)
+{
+    *out = NULL;
+    if (!cfg->cert_file || !cfg->key_file)
+        return err_set(e, -EINVAL, "webhook: a certificate file and a key file are required");
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return err_set(e, -ENOTSUP, "webhook: libmicrohttpd was built without TLS");
+    struct webhook *w = calloc(1, sizeof *w);
+    if (!w)
+        return err_set(e, -ENOMEM, "webhook: out of memory");
+    w->fd = -1;
+    w->threads = cfg->threads ? cfg->threads : WEBHOOK_THREADS_DEFAULT;
+    w->drain_s = cfg->drain_s ? cfg->drain_s : WEBHOOK_DRAIN_DEFAULT_S;
+    metrics_init(&w->metrics);
+    w->cert_file = strdup(cfg->cert_file);
+    w->key_file = strdup(cfg->key_file);
+    int rc = w->cert_file && w->key_file ? 0 : err_set(e, -ENOMEM, "webhook: out of memory");
+    char *cert = NULL, *key = NULL;
+    if (rc == 0 && (!(cert = read_pem(w->cert_file, e)) || !(key = read_pem(w->key_file, e))))
+        rc = err_prefix(e, "webhook: ");
+    if (rc == 0)
+        rc = listen_socket(cfg->address ? cfg->address : "0.0.0.0", cfg->port, &w->fd, e);
+    if (rc == 0) {
+        rc = generation_start(w, cert, key, &w->gens, e);
+        cert = key = NULL;
+    }
+    free(cert);
+    free(key);
+    if (rc < 0) {
+        webhook_stop(w);
+        return rc;
+    }
+    w->port = bound_port(w->fd);
+    *out = w;
+    return 0;
+}
+
+uint16_t webhook_port(const struct webhook *w)
+{
+    return w->port;
+}
+
+size_t webhook_draining(const struct webhook *w)
+{
+    size_t n = 0;
+    for (const struct generation *g = w->gens; g; g = g->next)
+        n += g != w->gens;
+    return n;
+}
+
+struct metrics *webhook_metrics(struct webhook *w)
+{
+    return &w->metrics;
+}
+
+void webhook_stop(struct webhook *w)
+{
+    if (!w)
+        return;
+    /* Quiesced first, the daemon leaves the socket to us to close. */
+    if (w->gens)
+        MHD_quiesce_daemon(w->gens->daemon);
+    while (w->gens) {
+        struct generation *g = w->gens;
+        w->gens = g->next;
+        generation_free(g);
+    }
+    if (w->fd >= 0)
+        close(w->fd);
+    free(w->cert_file);
+    free(w->key_file);
+    free(w);
+}

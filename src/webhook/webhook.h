@@ -1,0 +1,76 @@
+/*
+ * The webhook's HTTPS server (`gpuslice webhook`): POST /mutate-pod answers
+ * AdmissionReviews (mutate.h), GET /healthz answers "ok", GET /metrics the
+ * counters (metrics.h). libmicrohttpd serves it over TLS (GnuTLS) with a
+ * pool of worker threads; connections are kept alive, as the API server
+ * wants them.
+ *
+ * Certificate rotation without a restart. libmicrohttpd reads its
+ * certificate once, when a daemon starts, so the server owns the listening
+ * socket and hands it to each daemon (MHD_OPTION_LISTEN_SOCKET). When
+ * webhook_reload finds the files changed (cert-manager rewrites the
+ * Secret's volume), it starts a new daemon with the new pair on the same
+ * socket, then quiesces the old one: from then on only the new daemon
+ * accepts, no connection is refused in between, and the old daemon goes on
+ * serving its open connections, answering each with "Connection: close" so
+ * that clients reconnect (and meet the new certificate). An old daemon is
+ * stopped once it has no connection left, or after the drain period at the
+ * latest. A pair that does not load (a key that does not match, a file
+ * caught half-written) is refused and the current one kept; the next
+ * reload tries again.
+ *
+ * Threads: webhook_start, webhook_reload and webhook_stop are called from
+ * one thread (the command's main loop); requests run on libmicrohttpd's
+ * threads.
+ */
+#ifndef GPUSLICE_WEBHOOK_WEBHOOK_H
+#define GPUSLICE_WEBHOOK_WEBHOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "webhook/metrics.h"
+
+#define WEBHOOK_PATH_MUTATE "/mutate-pod"
+#define WEBHOOK_THREADS_DEFAULT 2
+#define WEBHOOK_DRAIN_DEFAULT_S 60
+#define WEBHOOK_PEM_MAX (1u << 20)
+
+struct webhook_config {
+    const char *address;   /* IPv4 or IPv6 literal to listen on; NULL: 0.0.0.0 */
+    uint16_t port;         /* 0: a free port (webhook_port says which) */
+    const char *cert_file; /* PEM certificate chain: tls.crt */
+    const char *key_file;  /* PEM private key: tls.key */
+    unsigned threads;      /* worker threads; 0: WEBHOOK_THREADS_DEFAULT */
+    unsigned drain_s;      /* longest a replaced daemon serves on; 0: WEBHOOK_DRAIN_DEFAULT_S */
+};
+
+struct webhook;
+
+/* Reads the pair and starts serving. *out is the caller's, stopped with
+ * webhook_stop. -EINVAL naming the file or address when they are unusable,
+ * -ENOTSUP when libmicrohttpd has no TLS, -errno when the socket cannot be
+ * bound. */
+int webhook_start(const struct webhook_config *cfg, struct webhook **out, struct err *e);
+
+/* The port listened on. */
+uint16_t webhook_port(const struct webhook *w);
+
+/* Re-reads the certificate and key files: 1 when they changed and new
+ * connections now get them, 0 when they are unchanged, or a negative code
+ * (the current pair kept) when they cannot be read or do not load. Also
+ * stops replaced daemons whose drain is over. Call it periodically. */
+int webhook_reload(struct webhook *w, struct err *e);
+
+/* How many replaced daemons still serve connections opened before a
+ * reload. */
+size_t webhook_draining(const struct webhook *w);
+
+/* The server's counters (owned by w). */
+struct metrics *webhook_metrics(struct webhook *w);
+
+/* Stops every daemon, closes the socket and frees w (may be NULL). */
+void webhook_stop(struct webhook *w);
+
+#endif

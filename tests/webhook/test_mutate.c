@@ -1,0 +1,489 @@
+/*
+ * Tests for webhook/mutate: the patch applied to real pods (every
+ * catalogued profile, every kind of container), reinvocation, the deny
+ * messages, the reviews that are left alone and the malformed ones.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+
+#include "api/patch.h"
+#include "api/pod.h"
+#include "api/podslices.h"
+#include "core/catalog.h"
+#include "webhook/mutate.h"
+
+#define PREFIX "gs-abc123"
+
+static json_t *load(const char *text)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    if (!j)
+        fail_msg("bad test JSON: %s: %s", je.text, text);
+    return j;
+}
+
+/* A pod with one container (init or not, beside a plain main container when
+ * init) asking for count slices of profile. */
+static json_t *pod_asking(const char *profile, bool init, const char *count)
+{
+    char key[96];
+    snprintf(key, sizeof key, "nvidia.com/mig-%s", profile);
+    json_t *c = json_pack("{s:s, s:s, s:{s:{s:s, s:s}, s:{s:s}}}", "name", "work", "image",
+                          "busybox", "resources", "requests", key, count, "cpu", "1", "limits",
+                          key, count);
+    json_t *spec = init ? json_pack("{s:[o], s:[{s:s, s:s}]}", "initContainers", c,
+                                    "containers", "name", "main", "image", "busybox")
+                        : json_pack("{s:[o]}", "containers", c);
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o}", "apiVersion", "v1", "kind", "Pod",
+                     "metadata", "generateName", "job-", "namespace", "team", "spec", spec);
+}
+
+/* pod with mutate_pod's patch applied; NULL when there was none. */
+static json_t *mutated(const json_t *pod)
+{
+    json_t *ops, *out = NULL;
+    struct err e;
+    int rc = mutate_pod(pod, PREFIX, &ops, &e);
+    if (rc != 0)
+        fail_msg("mutate_pod: %s", e.msg);
+    if (!ops)
+        return NULL;
+    if (patch_json(pod, ops, &out, &e) != 0)
+        fail_msg("patch_json: %s", e.msg);
+    json_decref(ops);
+    return out;
+}
+
+static const json_t *container_at(const json_t *pod, const char *list, size_t i)
+{
+    return json_array_get(json_object_get(json_object_get(pod, "spec"), list), i);
+}
+
+static const char *quantity(const json_t *c, const char *part, const char *key)
+{
+    return json_string_value(json_object_get(
+        json_object_get(json_object_get(c, "resources"), part), key));
+}
+
+/* The rewritten pod: valid, gated, labelled, annotated, with the memory of
+ * count slices of profile in its container, no MIG request left, and the
+ * ConfigMap reference. */
+static void check_rewritten(const json_t *pod, const char *list, const char *profile,
+                            unsigned count)
+{
+    struct pod_view v;
+    struct err e;
+    if (pod_read(pod, &v, &e) != 0)
+        fail_msg("the mutated pod is invalid: %s", e.msg);
+    assert_true(pod_has_gate(&v, GPUSLICE_GATE));
+    const json_t *meta = json_object_get(pod, "metadata");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(meta, "labels"),
+                                                          GPUSLICE_LABEL_MANAGED)), "true");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(meta, "annotations"),
+                                                          GPUSLICE_ANNOTATION_CONFIG)), PREFIX);
+    struct pod_slices s;
+    assert_int_equal(pod_slices_from_annotation(pod, &s, &e), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.items[0].profile, profile);
+    assert_string_equal(s.items[0].container, "work");
+    assert_int_equal(s.items[0].count, count);
+    assert_int_equal(s.items[0].init, strcmp(list, "initContainers") == 0);
+    struct pod_slices left;
+    assert_int_equal(pod_slices_from_resources(pod, &left, &e), 0);
+    assert_int_equal(left.n, 0);
+    const json_t *c = container_at(pod, list, 0);
+    unsigned gib;
+    assert_int_equal(mutate_profile_gib(profile, &gib), 0);
+    char want[16];
+    snprintf(want, sizeof want, "%u", gib * count);
+    assert_string_equal(quantity(c, "requests", GPUSLICE_RESOURCE_MEMORY), want);
+    assert_string_equal(quantity(c, "limits", GPUSLICE_RESOURCE_MEMORY), want);
+    assert_string_equal(quantity(c, "requests", "cpu"), "1");
+    const json_t *ref = json_object_get(json_array_get(json_object_get(c, "envFrom"), 0),
+                                        "configMapRef");
+    assert_string_equal(json_string_value(json_object_get(ref, "name")), PREFIX "-work");
+    assert_true(json_is_false(json_object_get(ref, "optional")));
+}
+
+/* ---- the rewrite ---- */
+
+static void every_profile_in_every_container_kind(void **state)
+{
+    (void)state;
+    size_t checked = 0;
+    for (size_t m = 0; m < catalog_model_count(); m++) {
+        const struct gpu_model *model = catalog_model(m);
+        for (size_t p = 0; p < model->n_profiles; p++) {
+            for (int init = 0; init < 2; init++) {
+                json_t *pod = pod_asking(model->profiles[p].name, init, "2");
+                json_t *out = mutated(pod);
+                assert_non_null(out);
+                check_rewritten(out, init ? "initContainers" : "containers",
+                                model->profiles[p].name, 2);
+                if (init) /* the plain container asked for nothing */
+                    assert_null(json_object_get(container_at(out, "containers", 0), "envFrom"));
+                json_decref(out);
+                json_decref(pod);
+                checked++;
+            }
+        }
+    }
+    assert_true(checked >= 2 * 40);
+}
+
+static void profile_memory_is_the_largest_rounded_up(void **state)
+{
+    (void)state;
+    unsigned gib = 0;
+    /* 1g.10gb: 9856 MiB (A100-40GB), 9728 (A100-80GB), 9984 (H100-80GB). */
+    assert_int_equal(mutate_profile_gib("1g.10gb", &gib), 0);
+    assert_int_equal(gib, 10);
+    assert_int_equal(mutate_profile_gib("1g.5gb", &gib), 0); /* 4864 MiB */
+    assert_int_equal(gib, 5);
+    assert_int_equal(mutate_profile_gib("1g.5gb+me", &gib), 0);
+    assert_int_equal(gib, 5);
+    assert_int_equal(mutate_profile_gib("7g.141gb", &gib), 0); /* 143104 MiB */
+    assert_int_equal(gib, 140);
+    assert_int_equal(mutate_profile_gib("3g.39gb", &gib), 0); /* an alias of 3g.40gb */
+    assert_int_equal(gib, 40);
+    assert_int_equal(mutate_profile_gib("5g.33gb", &gib), -ENOENT);
+    assert_int_equal(mutate_profile_gib("", &gib), -ENOENT);
+    /* Never more than the smallest GPU with the profile offers. */
+    for (size_t m = 0; m < catalog_model_count(); m++) {
+        const struct gpu_model *model = catalog_model(m);
+        for (size_t p = 0; p < model->n_profiles; p++) {
+            assert_int_equal(mutate_profile_gib(model->profiles[p].name, &gib), 0);
+            assert_true(gib * model->profiles[p].max_instances <= model->memory_mib / 1024);
+        }
+    }
+}
+
+static void several_containers_and_requests(void **state)
+{
+    (void)state;
+    json_t *pod = load(
+        "{\"metadata\":{\"name\":\"p\",\"labels\":{\"app\":\"x\"},\"annotations\":{\"a\":\"b\"}},"
+        "\"spec\":{\"schedulingGates\":[{\"name\":\"other/gate\"}],"
+        "\"initContainers\":[{\"name\":\"prep\",\"image\":\"i\",\"resources\":{\"limits\":"
+        "{\"nvidia.com/mig-1g.10gb\":1}}}],"
+        "\"containers\":[{\"name\":\"a\",\"image\":\"i\",\"envFrom\":[{\"secretRef\":{\"name\":"
+        "\"s\"}}],\"resources\":{\"requests\":{\"nvidia.com/mig-3g.40gb\":\"1\","
+        "\"nvidia.com/mig-1g.10gb\":\"2\",\"memory\":\"1Gi\"},\"limits\":{"
+        "\"nvidia.com/mig-3g.40gb\":\"1\",\"nvidia.com/mig-1g.10gb\":\"2\"}}},"
+        "{\"name\":\"b\",\"image\":\"i\"}]}}");
+    json_t *out = mutated(pod);
+    assert_non_null(out);
+    struct pod_view v;
+    struct err e;
+    assert_int_equal(pod_read(out, &v, &e), 0);
+    assert_int_equal(v.n_gates, 2);
+    assert_string_equal(v.gates[0], "other/gate");
+    const json_t *meta = json_object_get(out, "metadata");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(meta, "labels"), "app")),
+                        "x");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(meta, "annotations"),
+                                                          "a")), "b");
+    const json_t *a = container_at(out, "containers", 0);
+    assert_string_equal(quantity(a, "requests", GPUSLICE_RESOURCE_MEMORY), "60");
+    assert_string_equal(quantity(a, "requests", "memory"), "1Gi");
+    assert_int_equal(json_array_size(json_object_get(a, "envFrom")), 2);
+    assert_string_equal(quantity(container_at(out, "initContainers", 0), "limits",
+                                 GPUSLICE_RESOURCE_MEMORY), "10");
+    assert_null(json_object_get(container_at(out, "containers", 1), "resources"));
+    struct pod_slices s;
+    assert_int_equal(pod_slices_from_annotation(out, &s, &e), 0);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(pod_slices_total(&s), 4);
+    assert_true(s.items[0].init);
+    json_decref(out);
+    json_decref(pod);
+}
+
+static void a_pod_asking_for_nothing_is_untouched(void **state)
+{
+    (void)state;
+    json_t *pod = load("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"a\","
+                       "\"image\":\"i\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":1}}}]}}");
+    json_t *ops = json_true();
+    assert_int_equal(mutate_pod(pod, PREFIX, &ops, NULL), 0);
+    assert_null(ops);
+    json_decref(pod);
+}
+
+static void reinvocation_gives_the_same_pod(void **state)
+{
+    (void)state;
+    json_t *pod = pod_asking("2g.20gb", false, "1");
+    json_t *once = mutated(pod);
+    assert_non_null(once);
+    json_t *ops = json_true();
+    assert_int_equal(mutate_pod(once, "gs-other", &ops, NULL), 0);
+    assert_null(ops);
+    /* Gated by hand before the webhook saw it: the gate is not doubled. */
+    json_object_set_new(json_object_get(pod, "spec"), "schedulingGates",
+                        json_pack("[{s:s}]", "name", GPUSLICE_GATE));
+    json_t *gated = mutated(pod);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(gated, "spec"),
+                                                     "schedulingGates")), 1);
+    json_decref(gated);
+    json_decref(once);
+    json_decref(pod);
+}
+
+/* ---- denials ---- */
+
+static void check_denied(const char *pod_text, int code, const char *message)
+{
+    json_t *pod = load(pod_text), *ops = json_true();
+    struct err e;
+    assert_int_equal(mutate_pod(pod, PREFIX, &ops, &e), code);
+    assert_null(ops);
+    assert_string_equal(e.msg, message);
+    json_decref(pod);
+}
+
+static void invalid_requests_are_denied_saying_where(void **state)
+{
+    (void)state;
+    check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":"
+                 "{\"nvidia.com/mig-5g.33gb\":1}}}]}}",
+                 -EINVAL, "spec.containers[0].resources.requests[nvidia.com/mig-5g.33gb]: "
+                          "unknown MIG profile \"5g.33gb\": no catalogued GPU model has it "
+                          "(see 'gpuslice profiles')");
+    check_denied("{\"spec\":{\"initContainers\":[{\"name\":\"x\"},{\"name\":\"p\",\"resources\":"
+                 "{\"limits\":{\"nvidia.com/mig-9g.1gb\":1}}}],\"containers\":[{\"name\":\"a\"}]}}",
+                 -EINVAL, "spec.initContainers[1].resources.limits[nvidia.com/mig-9g.1gb]: "
+                          "unknown MIG profile \"9g.1gb\": no catalogued GPU model has it "
+                          "(see 'gpuslice profiles')");
+    check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":"
+                 "{\"nvidia.com/mig-1g.10gb\":1},\"limits\":{\"nvidia.com/mig-1g.10gb\":2}}}]}}",
+                 -EINVAL, "spec.containers[0].resources.limits[nvidia.com/mig-1g.10gb]: must "
+                          "equal the request (1), got 2");
+    check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":"
+                 "{\"nvidia.com/mig-1g.10gb\":\"500m\"}}}]}}",
+                 -EINVAL, "spec.containers[0].resources.requests[nvidia.com/mig-1g.10gb]: must "
+                          "be a whole number from 1 to 8");
+    check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+                 "{\"nvidia.com/mig-1g.10gb\":1.5}}}]}}",
+                 -EINVAL, "spec.containers[0].resources.limits[nvidia.com/mig-1g.10gb]: must "
+                          "be a whole number from 1 to 8");
+    check_denied("{\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"a\",\"resources\":"
+                 "{\"limits\":{\"nvidia.com/mig-1g.10gb\":1}}}]}}",
+                 -EBADMSG, "spec.nodeName: a pod that asks for MIG slices cannot name its node: "
+                           "gpuslice chooses it");
+    check_denied("{\"spec\":{\"containers\":{}}}", -EBADMSG, "spec.containers: must be a list");
+    check_denied("{\"metadata\":{\"labels\":[]},\"spec\":{}}", -EBADMSG,
+                 "metadata.labels: must be an object");
+    check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":[]}}]}}",
+                 -EBADMSG, "spec.containers[0]: must be an object with object resources "
+                           "(requests, limits) and a list envFrom");
+    check_denied("[]", -EBADMSG, "the object is not a pod: metadata and spec must be objects");
+}
+
+static void prefixes(void **state)
+{
+    (void)state;
+    assert_true(mutate_prefix_valid("gs-a1b2"));
+    assert_false(mutate_prefix_valid(""));
+    assert_false(mutate_prefix_valid(NULL));
+    assert_false(mutate_prefix_valid("1gs"));
+    assert_false(mutate_prefix_valid("gs-"));
+    assert_false(mutate_prefix_valid("gs_x"));
+    assert_false(mutate_prefix_valid("gs-0123456789012345678901234567890"));
+    json_t *pod = pod_asking("1g.10gb", false, "1"), *ops;
+    struct err e;
+    assert_int_equal(mutate_pod(pod, "Bad", &ops, &e), -EINVAL);
+    json_decref(pod);
+}
+
+static void excluded_namespaces(void **state)
+{
+    (void)state;
+    assert_true(mutate_excluded_namespace("kube-system"));
+    assert_true(mutate_excluded_namespace("kube-public"));
+    assert_true(mutate_excluded_namespace("kube-node-lease"));
+    assert_true(mutate_excluded_namespace("gpuslice-system"));
+    assert_false(mutate_excluded_namespace("default"));
+    assert_false(mutate_excluded_namespace(NULL));
+}
+
+/* ---- reviews ---- */
+
+/* A review of pod (taken) in ns with operation. */
+static char *review_text(json_t *pod, const char *ns, const char *op)
+{
+    json_t *r = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, "
+                          "s:o}}",
+                          "apiVersion", "admission.k8s.io/v1", "kind", "AdmissionReview",
+                          "request", "uid", "705ab4f5-6393-11e8-b7cc-42010a800002", "kind",
+                          "group", "", "version", "v1", "kind", "Pod", "resource", "group", "",
+                          "version", "v1", "resource", "pods", "namespace", ns, "operation", op,
+                          "object", pod);
+    char *text = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    return text;
+}
+
+/* The response of a review, parsed (the caller frees the whole review). */
+static json_t *answer(const char *body, enum mutate_outcome want)
+{
+    char *out;
+    size_t len;
+    enum mutate_outcome got;
+    struct err e;
+    if (mutate_review(body, strlen(body), PREFIX, &out, &len, &got, &e) != 0)
+        fail_msg("mutate_review: %s", e.msg);
+    assert_int_equal(got, want);
+    assert_int_equal(strlen(out), len);
+    json_t *doc = load(out);
+    free(out);
+    assert_string_equal(json_string_value(json_object_get(doc, "apiVersion")),
+                        "admission.k8s.io/v1");
+    assert_string_equal(json_string_value(json_object_get(doc, "kind")), "AdmissionReview");
+    const json_t *resp = json_object_get(doc, "response");
+    assert_string_equal(json_string_value(json_object_get(resp, "uid")),
+                        "705ab4f5-6393-11e8-b7cc-42010a800002");
+    return doc;
+}
+
+static void review_patch_is_the_mutation(void **state)
+{
+    (void)state;
+    json_t *pod = pod_asking("1g.10gb+me", false, "1");
+    char *body = review_text(json_incref(pod), "team", "CREATE");
+    json_t *doc = answer(body, MUTATE_PATCHED);
+    const json_t *resp = json_object_get(doc, "response");
+    assert_true(json_is_true(json_object_get(resp, "allowed")));
+    assert_string_equal(json_string_value(json_object_get(resp, "patchType")), "JSONPatch");
+    const char *b64 = json_string_value(json_object_get(resp, "patch"));
+    unsigned char *raw = malloc(strlen(b64));
+    int n = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)strlen(b64));
+    assert_true(n > 0);
+    while (n > 0 && raw[n - 1] == '\0') /* the padding decodes to NULs */
+        n--;
+    json_t *ops = json_loadb((const char *)raw, (size_t)n, 0, NULL), *expected;
+    assert_int_equal(mutate_pod(pod, PREFIX, &expected, NULL), 0);
+    assert_true(json_equal(ops, expected));
+    json_decref(expected);
+    json_decref(ops);
+    free(raw);
+    json_decref(doc);
+    free(body);
+    json_decref(pod);
+}
+
+static void reviews_left_alone(void **state)
+{
+    (void)state;
+    static const char *const system[] = {"kube-system", "kube-public", "kube-node-lease",
+                                         "gpuslice-system"};
+    for (size_t i = 0; i < 4; i++) {
+        char *body = review_text(pod_asking("1g.10gb", false, "1"), system[i], "CREATE");
+        json_t *doc = answer(body, MUTATE_ALLOWED);
+        const json_t *resp = json_object_get(doc, "response");
+        assert_true(json_is_true(json_object_get(resp, "allowed")));
+        assert_null(json_object_get(resp, "patch"));
+        json_decref(doc);
+        free(body);
+    }
+    char *update = review_text(pod_asking("1g.10gb", false, "1"), "team", "UPDATE");
+    json_decref(answer(update, MUTATE_ALLOWED));
+    free(update);
+    /* A mutated pod reviewed again (reinvocation) is allowed untouched. */
+    json_t *pod = pod_asking("1g.10gb", false, "1");
+    char *again = review_text(mutated(pod), "team", "CREATE");
+    json_decref(answer(again, MUTATE_ALLOWED));
+    free(again);
+    json_decref(pod);
+    /* Another resource: not ours to judge. */
+    char *body = review_text(pod_asking("5g.33gb", false, "1"), "team", "CREATE");
+    json_t *doc = load(body);
+    json_object_set_new(json_object_get(json_object_get(doc, "request"), "resource"),
+                        "resource", json_string("deployments"));
+    free(body);
+    body = json_dumps(doc, JSON_COMPACT);
+    json_decref(answer(body, MUTATE_ALLOWED));
+    free(body);
+    json_decref(doc);
+}
+
+static void review_denial(void **state)
+{
+    (void)state;
+    char *body = review_text(pod_asking("5g.33gb", false, "1"), "team", "CREATE");
+    json_t *doc = answer(body, MUTATE_DENIED);
+    const json_t *resp = json_object_get(doc, "response"), *st = json_object_get(resp, "status");
+    assert_true(json_is_false(json_object_get(resp, "allowed")));
+    assert_null(json_object_get(resp, "patch"));
+    assert_int_equal(json_integer_value(json_object_get(st, "code")), 422);
+    assert_string_equal(json_string_value(json_object_get(st, "reason")), "Invalid");
+    assert_non_null(strstr(json_string_value(json_object_get(st, "message")),
+                           "spec.containers[0].resources.requests[nvidia.com/mig-5g.33gb]: "
+                           "unknown MIG profile"));
+    json_decref(doc);
+    free(body);
+}
+
+static void check_malformed(const char *body, const char *message)
+{
+    char *out = (char *)"x";
+    size_t len = 1;
+    enum mutate_outcome got;
+    struct err e;
+    assert_int_equal(mutate_review(body, strlen(body), PREFIX, &out, &len, &got, &e), -EBADMSG);
+    assert_null(out);
+    assert_int_equal(len, 0);
+    assert_non_null(strstr(e.msg, message));
+}
+
+static void malformed_reviews(void **state)
+{
+    (void)state;
+    check_malformed("", "the body is not JSON");
+    check_malformed("{\"a\":1,\"a\":2}", "the body is not JSON");
+    check_malformed("[]", "the body is not a JSON object");
+    check_malformed("{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\"}",
+                    "expected admission.k8s.io/v1 AdmissionReview");
+    check_malformed("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}",
+                    "request: required");
+    check_malformed("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                    "\"request\":{\"operation\":\"CREATE\"}}", "request.uid: required");
+    check_malformed("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                    "\"request\":{\"uid\":\"u\"}}", "request.operation: required");
+    check_malformed("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                    "\"request\":{\"uid\":\"u\",\"operation\":\"CREATE\",\"object\":7}}",
+                    "request.object: required for CREATE");
+    char *out;
+    size_t len;
+    enum mutate_outcome got;
+    struct err e;
+    assert_int_equal(mutate_review("{}", MUTATE_MAX_BODY + 1, PREFIX, &out, &len, &got, &e),
+                     -E2BIG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_profile_in_every_container_kind),
+        cmocka_unit_test(profile_memory_is_the_largest_rounded_up),
+        cmocka_unit_test(several_containers_and_requests),
+        cmocka_unit_test(a_pod_asking_for_nothing_is_untouched),
+        cmocka_unit_test(reinvocation_gives_the_same_pod),
+        cmocka_unit_test(invalid_requests_are_denied_saying_where),
+        cmocka_unit_test(prefixes),
+        cmocka_unit_test(excluded_namespaces),
+        cmocka_unit_test(review_patch_is_the_mutation),
+        cmocka_unit_test(reviews_left_alone),
+        cmocka_unit_test(review_denial),
+        cmocka_unit_test(malformed_reviews),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
