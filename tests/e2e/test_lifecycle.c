@@ -1,0 +1,256 @@
+/*
+ * End to end on the embedded cluster, through HTTP: the API server, the
+ * cluster's parts, the agents over emulated GPUs and the controller, all
+ * running in real time on threads. Pods are made in the shape the webhook
+ * gives them (gate, slice annotation, envFrom), so these tests exercise the
+ * lifecycle whatever put the gate there. Waits are bounded polls on
+ * outcomes; nothing here asserts a timing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "api/gpuslice.h"
+#include "api/meta.h"
+#include "api/podslices.h"
+#include "sim/embedded.h"
+
+#define WAIT_MS 30000
+
+struct e2e {
+    struct embedded *emb;
+    struct store *st; /* the client, over HTTP */
+    const struct api_resource *pods, *slices, *jobs, *deployments, *events, *namespaces;
+};
+
+static const struct api_resource *res(struct e2e *t, const char *group, const char *version,
+                                      const char *plural)
+{
+    const struct api_resource *r = api_registry_find(store_registry(t->st), group, version,
+                                                     plural);
+    assert_non_null(r);
+    return r;
+}
+
+static int start(void **state, const char *models, size_t nodes, size_t gpus)
+{
+    struct e2e *t = calloc(1, sizeof *t);
+    struct embedded_config cfg = {.nodes = nodes, .gpus_per_node = gpus,
+                                  .device_spec = "latency=none", .crds_dir = CRDS_DIR};
+    cfg.models[0] = models;
+    cfg.n_models = 1;
+    struct err e = {0};
+    if (embedded_start(&cfg, &t->emb, &e) < 0)
+        fail_msg("embedded: %s", e.msg);
+    t->st = embedded_client(t->emb);
+    t->pods = res(t, "", "v1", "pods");
+    t->slices = res(t, GPUSLICE_API_GROUP, "v1alpha1", "gpuslices");
+    t->jobs = res(t, "batch", "v1", "jobs");
+    t->deployments = res(t, "apps", "v1", "deployments");
+    t->events = res(t, "", "v1", "events");
+    t->namespaces = res(t, "", "v1", "namespaces");
+    json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
+                           "metadata", "name", "e2e");
+    assert_int_equal(store_create(t->st, t->namespaces, NULL, ns, &(struct store_write_opts){0},
+                                  NULL, &e), 0);
+    json_decref(ns);
+    *state = t;
+    return 0;
+}
+
+static int setup_h100x2(void **state)
+{
+    return start(state, "H100-80GB", 1, 2);
+}
+
+static int teardown(void **state)
+{
+    struct e2e *t = *state;
+    embedded_stop(t->emb);
+    free(t);
+    return 0;
+}
+
+static void sleep_ms(int ms)
+{
+    nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000}, NULL);
+}
+
+/* A pod template or pod spec as the webhook leaves it: the requests moved to
+ * the annotation, the gate, envFrom for every container that asked. */
+static json_t *gated_template(const char *run_seconds, const char *const *profiles, size_t n,
+                              const char *prefix)
+{
+    struct pod_slices ps = {0};
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < ps.n && strcmp(ps.items[k].profile, profiles[i]) != 0)
+            k++;
+        if (k == ps.n) {
+            snprintf(ps.items[k].container, sizeof ps.items[k].container, "main");
+            snprintf(ps.items[k].profile, sizeof ps.items[k].profile, "%s", profiles[i]);
+            ps.n++;
+        }
+        ps.items[k].count++;
+    }
+    json_t *enc = pod_slices_encode(&ps);
+    char *text = json_dumps(enc, JSON_COMPACT);
+    json_decref(enc);
+    json_t *annotations = json_pack("{s:s, s:s}", GPUSLICE_ANNOTATION_SLICES, text,
+                                    "gpuslice.dev/run-seconds", run_seconds);
+    free(text);
+    json_t *container = json_pack("{s:s, s:s}", "name", "main", "image", "cuda");
+    if (prefix) {
+        char cm[254];
+        snprintf(cm, sizeof cm, "%s-main", prefix);
+        json_object_set_new(container, "envFrom",
+                            json_pack("[{s:{s:s}}]", "configMapRef", "name", cm));
+        json_object_set_new(annotations, GPUSLICE_ANNOTATION_CONFIG, json_string(prefix));
+    }
+    return json_pack("{s:{s:o, s:{s:s}}, s:{s:s, s:[{s:s}], s:[o]}}", "metadata",
+                     "annotations", annotations, "labels", GPUSLICE_LABEL_MANAGED, "true",
+                     "spec", "restartPolicy", "Never", "schedulingGates", "name", GPUSLICE_GATE,
+                     "containers", container);
+}
+
+static void create_pod(struct e2e *t, const char *name, const char *run_seconds,
+                       const char *const *profiles, size_t n)
+{
+    json_t *pod = gated_template(run_seconds, profiles, n, name);
+    json_object_set_new(pod, "apiVersion", json_string("v1"));
+    json_object_set_new(pod, "kind", json_string("Pod"));
+    json_object_set_new(json_object_get(pod, "metadata"), "name", json_string(name));
+    struct err e = {0};
+    if (store_create(t->st, t->pods, "e2e", pod, &(struct store_write_opts){0}, NULL, &e) < 0)
+        fail_msg("create pod %s: %s", name, e.msg);
+    json_decref(pod);
+}
+
+static const char *pod_phase(struct e2e *t, const char *name, char *buf, size_t size)
+{
+    json_t *pod = NULL;
+    buf[0] = '\0';
+    if (store_get(t->st, t->pods, "e2e", name, &pod, NULL) == 0)
+        snprintf(buf, size, "%s",
+                 json_string_value(json_object_get(json_object_get(pod, "status"), "phase"))
+                     ? json_string_value(json_object_get(json_object_get(pod, "status"), "phase")) : "Pending");
+    json_decref(pod);
+    return buf;
+}
+
+static bool wait_phase(struct e2e *t, const char *name, const char *phase)
+{
+    char buf[32];
+    for (int waited = 0; waited < WAIT_MS; waited += 50) {
+        if (strcmp(pod_phase(t, name, buf, sizeof buf), phase) == 0)
+            return true;
+        sleep_ms(50);
+    }
+    return false;
+}
+
+static size_t count(struct e2e *t, const struct api_resource *r)
+{
+    json_t *list = NULL;
+    assert_int_equal(store_list(t->st, r, "e2e", &(struct store_list_opts){0}, &list, NULL), 0);
+    size_t n = json_array_size(json_object_get(list, "items"));
+    json_decref(list);
+    return n;
+}
+
+/* Every slice gone and the GPUs agree with the API. */
+static void wait_drained(struct e2e *t)
+{
+    for (int waited = 0; waited < WAIT_MS && count(t, t->slices) > 0; waited += 50)
+        sleep_ms(50);
+    assert_int_equal(count(t, t->slices), 0);
+    unsigned leaked = 0, missing = 0;
+    struct err e = {0};
+    for (int waited = 0; waited < 5000; waited += 50) {
+        if (embedded_check_slices(t->emb, &leaked, &missing, &e) == 0)
+            return;
+        sleep_ms(50);
+    }
+    fail_msg("slices on GPUs and GPUSlices disagree: %s", e.msg);
+}
+
+static void a_single_pod_runs_on_its_slice_and_gives_it_back(void **state)
+{
+    struct e2e *t = *state;
+    const char *const want[] = {"1g.10gb"};
+    create_pod(t, "solo", "1", want, 1);
+    assert_true(wait_phase(t, "solo", "Running"));
+    /* The container saw its MIG device through the ConfigMap. */
+    json_t *pod = NULL;
+    assert_int_equal(store_get(t->st, t->pods, "e2e", "solo", &pod, NULL), 0);
+    const char *env = meta_annotation(pod, "gpuslice.dev/observed-env");
+    assert_non_null(env);
+    json_t *vars = json_loads(env, 0, NULL);
+    const char *dev = json_string_value(json_object_get(json_object_get(vars, "main"),
+                                                        "NVIDIA_VISIBLE_DEVICES"));
+    assert_non_null(dev);
+    assert_memory_equal(dev, "MIG-", 4);
+    json_decref(vars);
+    json_decref(pod);
+    assert_true(wait_phase(t, "solo", "Succeeded"));
+    wait_drained(t);
+}
+
+static void several_slices_and_a_pod_that_must_wait(void **state)
+{
+    struct e2e *t = *state;
+    const char *const two[] = {"3g.40gb", "3g.40gb"};
+    const char *const whole[] = {"7g.80gb"};
+    create_pod(t, "pair", "1", two, 2);     /* one H100: both 3g.40gb */
+    create_pod(t, "big", "1", whole, 1);    /* the other H100 */
+    create_pod(t, "later", "1", whole, 1);  /* no room until one ends */
+    assert_true(wait_phase(t, "pair", "Running"));
+    assert_true(wait_phase(t, "later", "Succeeded"));
+    assert_true(wait_phase(t, "big", "Succeeded"));
+    assert_true(wait_phase(t, "pair", "Succeeded"));
+    wait_drained(t);
+}
+
+static void a_job_of_fifty_pods_on_two_gpus(void **state)
+{
+    struct e2e *t = *state;
+    const char *const want[] = {"1g.10gb"};
+    json_t *tmpl = gated_template("0.2", want, 1, NULL);
+    json_t *job = json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:i, s:i, s:o}}", "apiVersion",
+                            "batch/v1", "kind", "Job", "metadata", "name", "batch", "spec",
+                            "completions", 50, "parallelism", 20, "backoffLimit", 0,
+                            "template", tmpl);
+    struct err e = {0};
+    if (store_create(t->st, t->jobs, "e2e", job, &(struct store_write_opts){0}, NULL, &e) < 0)
+        fail_msg("create job: %s", e.msg);
+    json_decref(job);
+    json_int_t succeeded = 0;
+    for (int waited = 0; waited < 60000 && succeeded < 50; waited += 100) {
+        json_t *got = NULL;
+        if (store_get(t->st, t->jobs, "e2e", "batch", &got, NULL) == 0)
+            succeeded = json_integer_value(json_object_get(json_object_get(got, "status"),
+                                                           "succeeded"));
+        json_decref(got);
+        sleep_ms(100);
+    }
+    assert_int_equal(succeeded, 50);
+    wait_drained(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_single_pod_runs_on_its_slice_and_gives_it_back,
+                                        setup_h100x2, teardown),
+        cmocka_unit_test_setup_teardown(several_slices_and_a_pod_that_must_wait, setup_h100x2,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_job_of_fifty_pods_on_two_gpus, setup_h100x2,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
