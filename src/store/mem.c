@@ -46,11 +46,26 @@ int64_t mem_now(struct mem_store *ms)
     return ms->cfg.now_ns(ms->cfg.clock_ctx);
 }
 
+bool mem_same_resource(const struct api_resource *a, const struct api_resource *b)
+{
+    return a == b || (a && b && strcmp(a->plural, b->plural) == 0 &&
+                      strcmp(a->group, b->group) == 0 && strcmp(a->version, b->version) == 0);
+}
+
+struct mem_kind *mem_kind_find(struct mem_store *ms, const struct api_resource *res)
+{
+    for (size_t i = 0; i < ms->n_kinds; i++) {
+        if (mem_same_resource(ms->kinds[i]->res, res))
+            return ms->kinds[i];
+    }
+    return NULL;
+}
+
 struct mem_kind *mem_kind_of(struct mem_store *ms, const struct api_resource *res)
 {
-    for (size_t i = 0; i < ms->n_kinds; i++)
-        if (ms->kinds[i]->res == res)
-            return ms->kinds[i];
+    struct mem_kind *found = mem_kind_find(ms, res);
+    if (found)
+        return found;
     if (ms->n_kinds == ms->cap_kinds) {
         size_t cap = ms->cap_kinds ? 2 * ms->cap_kinds : 16;
         struct mem_kind **v = realloc(ms->kinds, cap * sizeof *v);
@@ -67,14 +82,6 @@ struct mem_kind *mem_kind_of(struct mem_store *ms, const struct api_resource *re
     return k;
 }
 
-static struct mem_kind *kind_find(struct mem_store *ms, const struct api_resource *res)
-{
-    for (size_t i = 0; i < ms->n_kinds; i++)
-        if (ms->kinds[i]->res == res)
-            return ms->kinds[i];
-    return NULL;
-}
-
 static const char *ns_or_empty(const struct api_resource *res, const char *ns)
 {
     return res->namespaced && ns ? ns : "";
@@ -83,7 +90,7 @@ static const char *ns_or_empty(const struct api_resource *res, const char *ns)
 struct mem_obj *mem_find(struct mem_store *ms, const struct api_resource *res, const char *ns,
                          const char *name)
 {
-    struct mem_kind *k = kind_find(ms, res);
+    struct mem_kind *k = mem_kind_find(ms, res);
     if (!k || !name)
         return NULL;
     struct mem_key key = {ns_or_empty(res, ns), name};
@@ -747,14 +754,22 @@ static bool apply_propagation(json_t *obj, enum store_propagation p)
 }
 
 /* Marks cand as being deleted at `at` with a grace period; true when that
- * changed anything. */
+ * changed anything. An object already marked keeps its deadline unless the
+ * new grace period is shorter, as the API server only ever shortens one: a
+ * grace of 0 then ends it even once the deadline has passed (the kubelet's
+ * delete after the containers stopped). */
 static bool mark_deleting(json_t *cand, const json_t *old, int64_t at, int64_t grace)
 {
     json_t *md = meta_of(cand);
     const char *was = json_string_value(json_object_get(md, "deletionTimestamp"));
+    const json_t *was_grace = json_object_get(md, "deletionGracePeriodSeconds");
     int64_t was_ns = 0;
-    if (was && meta_parse_time(was, "deletionTimestamp", &was_ns, NULL) == 0 && was_ns <= at)
-        return false; /* an earlier deadline stands */
+    bool shorter = json_is_integer(was_grace) && grace < json_integer_value(was_grace);
+    if (was && meta_parse_time(was, "deletionTimestamp", &was_ns, NULL) == 0 && was_ns <= at) {
+        if (!shorter)
+            return false; /* an earlier deadline stands */
+        at = was_ns;
+    }
     set_time(md, "deletionTimestamp", at);
     json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
     if (!was)

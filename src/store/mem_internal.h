@@ -150,6 +150,12 @@ static inline struct mem_store *mem_of(struct store *st)
     return (struct mem_store *)st;
 }
 
+/* Whether a and b are the same resource: the same entry, or entries for
+ * the same group, version and plural (a CRD changed in a way that made the
+ * registry register its version anew keeps its objects). */
+bool mem_same_resource(const struct api_resource *a, const struct api_resource *b);
+/* The table of res, or NULL when it has none yet. */
+struct mem_kind *mem_kind_find(struct mem_store *ms, const struct api_resource *res);
 /* The table of res, created on first use; NULL when out of memory. */
 struct mem_kind *mem_kind_of(struct mem_store *ms, const struct api_resource *res);
 /* The live object, or NULL. */

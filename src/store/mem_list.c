@@ -159,7 +159,7 @@ static bool past_eq(const void *item, const void *key)
 
 static bool in_scope(const struct mem_doc *d, const struct api_resource *res, const char *ns)
 {
-    return d->res == res && (!ns || strcmp(d->ns, ns) == 0);
+    return mem_same_resource(d->res, res) && (!ns || strcmp(d->ns, ns) == 0);
 }
 
 /* The objects of res in ns as of rv `at` (at <= ms->rv, at >= compacted),
@@ -190,10 +190,7 @@ static int snapshot(struct mem_store *ms, const struct api_resource *res, const 
             p->doc = ev->prev; /* older events overwrite: the oldest wins */
         }
     }
-    struct mem_kind *k = NULL;
-    for (size_t i = 0; i < ms->n_kinds && !k; i++)
-        if (ms->kinds[i]->res == res)
-            k = ms->kinds[i];
+    struct mem_kind *k = mem_kind_find(ms, res);
     for (size_t s = 0; rc == 0 && k && s < k->objs.cap; s++) {
         const struct mem_obj *o = k->objs.slots[s].item;
         if (!o || (ns && strcmp(o->doc->ns, ns) != 0))

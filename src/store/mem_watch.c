@@ -40,17 +40,14 @@ struct mem_watch {
 
 static bool doc_in_watch(const struct mem_watch *w, const struct mem_doc *d)
 {
-    return d && d->res == w->res && (!w->ns || strcmp(d->ns, w->ns) == 0) &&
+    return d && mem_same_resource(d->res, w->res) && (!w->ns || strcmp(d->ns, w->ns) == 0) &&
            mem_doc_matches(d, w->ls, w->fs);
 }
 
 static int collect_initial(struct mem_watch *w)
 {
     struct mem_store *ms = w->ms;
-    struct mem_kind *k = NULL;
-    for (size_t i = 0; i < ms->n_kinds && !k; i++)
-        if (ms->kinds[i]->res == w->res)
-            k = ms->kinds[i];
+    struct mem_kind *k = mem_kind_find(ms, w->res);
     if (!k || k->objs.n == 0)
         return 0;
     w->initial = calloc(k->objs.n, sizeof *w->initial);

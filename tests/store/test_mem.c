@@ -243,6 +243,39 @@ static void raw_watch_events_share_the_stored_text(void **state)
     store_watch_close(w2);
 }
 
+static void crd_change_keeps_its_objects(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    json_t *crd = json_pack(
+        "{s:{s:s}, s:{s:s, s:s, s:{s:s, s:s}, s:[{s:s, s:b, s:b}]}}", "metadata", "name",
+        "widgets.example.com", "spec", "group", "example.com", "scope", "Namespaced", "names",
+        "plural", "widgets", "kind", "Widget", "versions", "name", "v1", "served", 1, "storage", 1);
+    json_t *stored = NULL;
+    assert_int_equal(store_create(m->st, res(m, "crd"), NULL, crd, NULL, &stored, &e), 0);
+    const struct api_resource *v1 = api_registry_find(store_registry(m->st), "example.com", "v1", "widgets");
+    json_t *w = json_pack("{s:{s:s}, s:{s:i}}", "metadata", "name", "w1", "spec", "size", 1);
+    assert_int_equal(store_create(m->st, v1, "t", w, NULL, NULL, &e), 0);
+    json_decref(w);
+    /* adding the status subresource registers the version anew */
+    json_object_set_new(json_array_get(json_object_get(json_object_get(stored, "spec"), "versions"), 0),
+                        "subresources", json_pack("{s:{}}", "status"));
+    assert_int_equal(store_update(m->st, res(m, "crd"), NULL, stored, NULL, NULL, &e), 0);
+    const struct api_resource *now = api_registry_find(store_registry(m->st), "example.com", "v1", "widgets");
+    assert_ptr_not_equal(now, v1);
+    assert_true(now->has_status);
+    json_t *got = NULL;
+    assert_int_equal(store_get(m->st, now, "t", "w1", &got, &e), 0);
+    json_decref(got);
+    json_t *list = NULL;
+    assert_int_equal(store_list(m->st, now, "t", NULL, &list, &e), 0);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 1);
+    json_decref(list);
+    assert_int_equal(store_get(m->st, v1, "t", "w1", &got, &e), -ENOENT);
+    json_decref(crd);
+    json_decref(stored);
+}
+
 int main(void)
 {
     int failed = store_semantics_run(&mem_fixture);
@@ -255,6 +288,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(collector_is_a_step_the_caller_runs, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
         cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(crd_change_keeps_its_objects, m_setup, m_teardown),
     };
     failed += cmocka_run_group_tests_name("store_mem", tests, NULL, NULL);
     return failed;
