@@ -163,7 +163,7 @@ static int delete_opts(const struct handlers_call *c, struct store_delete_opts *
     memset(o, 0, sizeof *o);
     *body = NULL;
     const char *policy = query_get(c->q, "propagationPolicy");
-    bool present;
+    bool present = false;
     int rc = 0;
     if (policy)
         rc = propagation_of(policy, &o->propagation, e);

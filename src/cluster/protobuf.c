@@ -222,6 +222,8 @@ static int decode_map_entry(const uint8_t *d, size_t n, const struct pb_field *f
     if (!map && json_object_set_new(out, f->name, map = json_object()) != 0)
         return err_set(e, -ENOMEM, "out of memory");
     json_t *val = f->type == PB_BYTES_MAP ? base64(v, vlen) : json_stringn((const char *)v, vlen);
+    if (!k)
+        json_decref(val);
     if (!k || !val || json_object_setn_new(map, (const char *)k, klen, val) != 0)
         return err_set(e, -EBADMSG, "protobuf: %s: a key or value is missing or not UTF-8",
                        f->name);
@@ -338,7 +340,7 @@ int protobuf_decode_object(const char *body, size_t len, json_t **out, struct er
         return err_set(e, -EBADMSG, "protobuf: the body does not start with the k8s magic");
     struct pb_reader r = {(const uint8_t *)body + 4, (const uint8_t *)body + len};
     json_t *type = json_object();
-    const uint8_t *raw = NULL;
+    const uint8_t *raw = (const uint8_t *)""; /* no raw field: an empty object */
     size_t raw_len = 0;
     int rc = type ? 0 : err_set(e, -ENOMEM, "out of memory");
     while (rc == 0 && r.p < r.end) {

@@ -167,6 +167,13 @@ static void rejects_what_it_cannot_read(void **state)
     struct buf in3 = envelope("v1", "ConfigMap", &utf);
     assert_null(decode(&in3, -EBADMSG));
 
+    /* A map entry with a value and no key (found by fuzz-apiserver). */
+    struct buf nokey = {0}, entry = {0};
+    str(&entry, 2, "v");
+    sub(&nokey, 2, &entry);
+    struct buf in5 = envelope("v1", "ConfigMap", &nokey);
+    assert_null(decode(&in5, -EBADMSG));
+
     struct buf groups = {0};
     varint(&groups, 1 << 3 | 3);
     struct buf in4 = envelope("v1", "ConfigMap", &groups);
