@@ -73,6 +73,7 @@ static int append(struct action_list *l, const struct action *proto, json_t *bod
         .body = body,
         .patch_type = proto->patch_type,
         .uid = dup_or_null(proto->uid, &failed),
+        .delete_now = proto->delete_now,
         .node = dup_or_null(proto->node, &failed),
         .event_type = proto->event_type,
         .reason = dup_or_null(proto->reason, &failed),
@@ -149,8 +150,8 @@ int action_patch(struct action_list *l, const struct api_resource *res, const ch
     return append(l, &proto, patch, e);
 }
 
-int action_delete(struct action_list *l, const struct api_resource *res, const char *ns,
-                  const char *name, const char *uid, struct err *e)
+static int delete_kind(struct action_list *l, const struct api_resource *res, const char *ns,
+                       const char *name, const char *uid, bool now, struct err *e)
 {
     int rc = need(NULL, res, "resource", e);
     if (rc == 0)
@@ -158,8 +159,20 @@ int action_delete(struct action_list *l, const struct api_resource *res, const c
     if (rc < 0)
         return rc;
     struct action proto = {.kind = ACTION_DELETE, .res = res, .ns = (char *)ns,
-                           .name = (char *)name, .uid = (char *)uid};
+                           .name = (char *)name, .uid = (char *)uid, .delete_now = now};
     return append(l, &proto, NULL, e);
+}
+
+int action_delete(struct action_list *l, const struct api_resource *res, const char *ns,
+                  const char *name, const char *uid, struct err *e)
+{
+    return delete_kind(l, res, ns, name, uid, false, e);
+}
+
+int action_delete_now(struct action_list *l, const struct api_resource *res, const char *ns,
+                      const char *name, const char *uid, struct err *e)
+{
+    return delete_kind(l, res, ns, name, uid, true, e);
 }
 
 int action_bind(struct action_list *l, const char *ns, const char *pod, const char *node,
@@ -316,7 +329,8 @@ int action_execute(struct store *st, const struct action *a, const struct action
         return store_patch(st, a->res, a->ns, a->name, a->patch_type, a->body, &main_write,
                            out, e);
     case ACTION_DELETE: {
-        struct store_delete_opts o = {.precondition_uid = a->uid};
+        struct store_delete_opts o = {.precondition_uid = a->uid, .has_grace = a->delete_now,
+                                      .grace_s = 0};
         return store_delete(st, a->res, a->ns, a->name, &o, out, e);
     }
     case ACTION_BIND:

@@ -18,6 +18,7 @@
 #ifndef GPUSLICE_RECONCILE_ACTION_H
 #define GPUSLICE_RECONCILE_ACTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,7 @@ struct action {
                                          EVENT the involved object */
     enum store_patch_type patch_type; /* PATCH */
     char *uid;                        /* DELETE: precondition; NULL: none */
+    bool delete_now;                  /* DELETE: gracePeriodSeconds 0 */
     char *node;                       /* BIND */
     enum action_event_type event_type;/* EVENT */
     char *reason;                     /* EVENT: "NoPlacement" */
@@ -91,6 +93,11 @@ int action_patch(struct action_list *l, const struct api_resource *res, const ch
                  const char *name, enum store_patch_type type, json_t *patch, struct err *e);
 int action_delete(struct action_list *l, const struct api_resource *res, const char *ns,
                   const char *name, const char *uid, struct err *e);
+/* The same with gracePeriodSeconds 0: what a kubelet sends once a pod being
+ * deleted has stopped, so that the API server removes it at once (unless a
+ * finalizer holds it) instead of waiting out the grace period it gave. */
+int action_delete_now(struct action_list *l, const struct api_resource *res, const char *ns,
+                      const char *name, const char *uid, struct err *e);
 int action_bind(struct action_list *l, const char *ns, const char *pod, const char *node,
                 struct err *e);
 

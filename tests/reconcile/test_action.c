@@ -145,6 +145,27 @@ static void status_update_and_bind(void **state)
     run_all(f, -ESTALE);
 }
 
+static void delete_now_ends_a_graceful_deletion(void **state)
+{
+    struct fixture *f = *state;
+    action_create(&f->l, f->pods, "team", pod("g"), NULL);
+    run_all(f, 0);
+    assert_int_equal(store_bind(f->st, "team", "g", "node-a", NULL), 0);
+    assert_int_equal(action_delete(&f->l, f->pods, "team", "g", NULL, NULL), 0);
+    run_all(f, 0);
+    json_t *got = NULL;
+    assert_int_equal(store_get(f->st, f->pods, "team", "g", &got, NULL), 0);
+    assert_non_null(json_object_get(json_object_get(got, "metadata"), "deletionTimestamp"));
+    /* The kubelet gets to it after the grace period ran out. */
+    f->now += 60LL * 1000000000LL;
+    assert_int_equal(action_delete_now(&f->l, f->pods, "team", "g", meta_uid(got), NULL), 0);
+    assert_true(f->l.items[0].delete_now);
+    json_decref(got);
+    run_all(f, 0);
+    assert_int_equal(store_get(f->st, f->pods, "team", "g", &got, NULL), -ENOENT);
+    assert_int_equal(action_delete_now(&f->l, f->pods, "team", NULL, NULL, NULL), -EINVAL);
+}
+
 static json_t *first_event(struct fixture *f)
 {
     json_t *list = NULL;
@@ -237,6 +258,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(create_update_patch_delete_reach_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(stale_update_is_a_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(status_update_and_bind, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_now_ends_a_graceful_deletion, setup, teardown),
         cmocka_unit_test_setup_teardown(events_aggregate_by_content, setup, teardown),
         cmocka_unit_test_setup_teardown(builders_refuse_missing_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(describe_names_the_target, setup, teardown),
