@@ -23,6 +23,12 @@
 #define OBJSTATE_KEY_MAX 320 /* "namespace/name" (WORKQUEUE_KEY_MAX) */
 #define OBJSTATE_NAME_MAX 254
 
+/* The informer indexes the parts read through (informer_keys_node and
+ * informer_keys_owner of store/informer.h): pods by node, and pods and
+ * ReplicaSets by owner uid. */
+#define OBJSTATE_INDEX_NODE "node"
+#define OBJSTATE_INDEX_OWNER "owner"
+
 /* "namespace/name" (or "name" for a cluster-scoped object) into buf;
  * -EINVAL when obj has no name, -ENAMETOOLONG when it does not fit. */
 int objstate_key(const json_t *obj, char *buf, size_t len);

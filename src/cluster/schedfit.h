@@ -79,13 +79,11 @@ int64_t schedfit_amount(const struct schedfit_resources *r, const char *name);
  * other names, -ENAMETOOLONG for a name of SCHEDFIT_NAME_MAX or more. */
 int schedfit_add(struct schedfit_resources *r, const char *name, int64_t milli);
 
-/* What pod asks for (see above). On a malformed quantity it fills what it
- * could and returns -EINVAL naming the field. */
+/* What pod asks for (see above). On bad input it fills what it could and
+ * returns the first error, naming the field: -EINVAL or -ERANGE for a
+ * malformed quantity, -ENOSPC for more than SCHEDFIT_RESOURCES_MAX
+ * resources. */
 int schedfit_pod_requests(const json_t *pod, struct schedfit_resources *out, struct err *e);
-
-/* status.allocatable of node (capacity where allocatable is absent); a
- * malformed entry counts as none of that resource. */
-void schedfit_node_allocatable(const json_t *node, struct schedfit_resources *out);
 
 /* Runs the filters for pod (asking for req) on node, which runs pods_on_node
  * pods that request used in all. */
@@ -95,7 +93,7 @@ void schedfit_check(const json_t *pod, const struct schedfit_resources *req, con
 
 /* Least allocated: the share of CPU and memory left free after placing req,
  * 0..100, higher is better. */
-int schedfit_score(const struct schedfit_resources *alloc, const struct schedfit_resources *used,
+int schedfit_score(const json_t *node, const struct schedfit_resources *used,
                    const struct schedfit_resources *req);
 
 void schedfit_summary_init(struct schedfit_summary *s);

@@ -1,0 +1,384 @@
+/*
+ * Wiring the cluster's parts (see components.h): the informers are shared,
+ * and each informer's one handler fans a change out to the parts that care
+ * about it, which enqueue keys in their own loops.
+ */
+#include "cluster/components.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "api/podslices.h"
+#include "cluster/collector.h"
+#include "cluster/deployment.h"
+#include "cluster/job.h"
+#include "cluster/objstate.h"
+#include "cluster/replicaset.h"
+#include "cluster/scheduler.h"
+
+#define SETTLE_ROUNDS_DEFAULT 10000
+
+enum { INF_PODS, INF_NODES, INF_CONFIGMAPS, INF_DEPLOYMENTS, INF_REPLICASETS, INF_JOBS,
+       INF_COUNT };
+
+static const struct {
+    const char *group, *plural;
+} watched[INF_COUNT] = {
+    [INF_PODS] = {"", "pods"},
+    [INF_NODES] = {"", "nodes"},
+    [INF_CONFIGMAPS] = {"", "configmaps"},
+    [INF_DEPLOYMENTS] = {"apps", "deployments"},
+    [INF_REPLICASETS] = {"apps", "replicasets"},
+    [INF_JOBS] = {"batch", "jobs"},
+};
+
+static const char *const default_ignored[] = {GPUSLICE_MIG_PREFIX, NULL};
+
+struct cluster_parts {
+    struct cluster_parts_config cfg;
+    struct informer *inf[INF_COUNT];
+    struct scheduler *scheduler;
+    struct kubelet **kubelets;
+    size_t kubelet_count;
+    struct deployment_controller *deployments;
+    struct replicaset_controller *replicasets;
+    struct job_controller *jobs;
+    bool started;
+};
+
+/* ---- fan-out ------------------------------------------------------------------ */
+
+static struct kubelet *kubelet_of(struct cluster_parts *p, const char *node)
+{
+    for (size_t i = 0; node && i < p->kubelet_count; i++)
+        if (strcmp(kubelet_node_name(p->kubelets[i]), node) == 0)
+            return p->kubelets[i];
+    return NULL;
+}
+
+static void pods_changed(void *ctx, enum informer_change change, const json_t *old,
+                         const json_t *cur)
+{
+    struct cluster_parts *p = ctx;
+    scheduler_pod_changed(p->scheduler, change, old, cur);
+    struct kubelet *k = kubelet_of(p, objstate_node(cur));
+    if (k)
+        kubelet_pod_changed(k, change, old, cur);
+    replicaset_pod_changed(p->replicasets, change, old, cur);
+    deployment_pod_changed(p->deployments, change, old, cur);
+    job_pod_changed(p->jobs, change, old, cur);
+}
+
+static void nodes_changed(void *ctx, enum informer_change change, const json_t *old,
+                          const json_t *cur)
+{
+    struct cluster_parts *p = ctx;
+    scheduler_node_changed(p->scheduler, change, old, cur);
+    struct kubelet *k = kubelet_of(p, meta_name(cur));
+    if (k)
+        kubelet_node_changed(k, change, old, cur);
+}
+
+static void configmaps_changed(void *ctx, enum informer_change change, const json_t *old,
+                               const json_t *cur)
+{
+    struct cluster_parts *p = ctx;
+    for (size_t i = 0; i < p->kubelet_count; i++)
+        kubelet_configmap_changed(p->kubelets[i], change, old, cur);
+}
+
+static void deployments_changed(void *ctx, enum informer_change change, const json_t *old,
+                                const json_t *cur)
+{
+    struct cluster_parts *p = ctx;
+    deployment_changed(p->deployments, change, old, cur);
+}
+
+static void replicasets_changed(void *ctx, enum informer_change change, const json_t *old,
+                                const json_t *cur)
+{
+    struct cluster_parts *p = ctx;
+    replicaset_changed(p->replicasets, change, old, cur);
+    deployment_rs_changed(p->deployments, change, old, cur);
+}
+
+static void jobs_changed(void *ctx, enum informer_change change, const json_t *old,
+                         const json_t *cur)
+{
+    struct cluster_parts *p = ctx;
+    job_changed(p->jobs, change, old, cur);
+}
+
+static const informer_handler_fn handlers[INF_COUNT] = {
+    [INF_PODS] = pods_changed,
+    [INF_NODES] = nodes_changed,
+    [INF_CONFIGMAPS] = configmaps_changed,
+    [INF_DEPLOYMENTS] = deployments_changed,
+    [INF_REPLICASETS] = replicasets_changed,
+    [INF_JOBS] = jobs_changed,
+};
+
+/* ---- building ------------------------------------------------------------------ */
+
+static int64_t parts_now_ms(void *ctx)
+{
+    struct cluster_parts *p = ctx;
+    return p->cfg.now_ns(p->cfg.clock_ctx) / 1000000;
+}
+
+static int new_informer(struct cluster_parts *p, int which, struct err *e)
+{
+    const struct api_resource *res = api_registry_find(store_registry(p->cfg.store),
+                                                       watched[which].group, "v1",
+                                                       watched[which].plural);
+    if (!res)
+        return err_set(e, -ENOENT, "cluster parts: the store serves no %s", watched[which].plural);
+    struct informer_config ic = {
+        .store = p->cfg.store,
+        .res = res,
+        .handler = handlers[which],
+        .handler_ctx = p,
+        .now_ms = p->cfg.now_ns ? parts_now_ms : NULL,
+        .clock_ctx = p,
+        .seed = p->cfg.seed + (uint64_t)which,
+    };
+    if (which == INF_PODS) {
+        ic.indexes[ic.index_count++] =
+            (struct informer_index){.name = OBJSTATE_INDEX_NODE, .keys = informer_keys_node};
+        ic.indexes[ic.index_count++] =
+            (struct informer_index){.name = OBJSTATE_INDEX_OWNER, .keys = informer_keys_owner};
+    } else if (which == INF_REPLICASETS) {
+        ic.indexes[ic.index_count++] =
+            (struct informer_index){.name = OBJSTATE_INDEX_OWNER, .keys = informer_keys_owner};
+    }
+    return informer_new(&ic, &p->inf[which], e);
+}
+
+static int new_kubelets(struct cluster_parts *p, struct err *e)
+{
+    p->kubelets = calloc(p->cfg.node_count ? p->cfg.node_count : 1, sizeof *p->kubelets);
+    if (!p->kubelets)
+        return err_set(e, -ENOMEM, "cluster parts: out of memory");
+    for (size_t i = 0; i < p->cfg.node_count; i++) {
+        if (kubelet_of(p, p->cfg.nodes[i].name))
+            return err_set(e, -EINVAL, "cluster parts: node %s given twice",
+                           p->cfg.nodes[i].name);
+        struct kubelet_config kc = {
+            .store = p->cfg.store,
+            .pods = p->inf[INF_PODS],
+            .nodes = p->inf[INF_NODES],
+            .configmaps = p->inf[INF_CONFIGMAPS],
+            .now_ns = p->cfg.now_ns,
+            .clock_ctx = p->cfg.clock_ctx,
+            .node = p->cfg.nodes[i],
+        };
+        int rc = kubelet_new(&kc, &p->kubelets[i], e);
+        if (rc < 0)
+            return rc;
+        p->kubelet_count++;
+    }
+    return 0;
+}
+
+static int new_controllers(struct cluster_parts *p, struct err *e)
+{
+    struct scheduler_config sc = {
+        .store = p->cfg.store,
+        .pods = p->inf[INF_PODS],
+        .nodes = p->inf[INF_NODES],
+        .now_ns = p->cfg.now_ns,
+        .clock_ctx = p->cfg.clock_ctx,
+        .ignored_resources = p->cfg.ignored_resources ? p->cfg.ignored_resources
+                                                      : default_ignored,
+    };
+    struct workloads_config wc = {
+        .store = p->cfg.store,
+        .pods = p->inf[INF_PODS],
+        .replicasets = p->inf[INF_REPLICASETS],
+        .deployments = p->inf[INF_DEPLOYMENTS],
+        .jobs = p->inf[INF_JOBS],
+        .now_ns = p->cfg.now_ns,
+        .clock_ctx = p->cfg.clock_ctx,
+    };
+    int rc = scheduler_new(&sc, &p->scheduler, e);
+    if (rc == 0)
+        rc = deployment_controller_new(&wc, &p->deployments, e);
+    if (rc == 0)
+        rc = replicaset_controller_new(&wc, &p->replicasets, e);
+    if (rc == 0)
+        rc = job_controller_new(&wc, &p->jobs, e);
+    return rc;
+}
+
+int cluster_parts_new(const struct cluster_parts_config *cfg, struct cluster_parts **out,
+                      struct err *e)
+{
+    if (!cfg->store || (cfg->node_count && !cfg->nodes))
+        return err_set(e, -EINVAL, "cluster parts: needs a store (and nodes when a count is "
+                                   "given)");
+    if (cfg->collect && !collector_applies(cfg->store))
+        return err_set(e, -EINVAL, "cluster parts: the %s store collects by itself",
+                       cfg->store->ops->name);
+    struct cluster_parts *p = calloc(1, sizeof *p);
+    if (!p)
+        return err_set(e, -ENOMEM, "cluster parts: out of memory");
+    p->cfg = *cfg;
+    p->cfg.nodes = NULL; /* copied by each kubelet */
+    int rc = 0;
+    for (int i = 0; i < INF_COUNT && rc == 0; i++)
+        rc = new_informer(p, i, e);
+    if (rc == 0) {
+        p->cfg.nodes = cfg->nodes;
+        rc = new_kubelets(p, e);
+        p->cfg.nodes = NULL;
+    }
+    if (rc == 0)
+        rc = new_controllers(p, e);
+    if (rc < 0) {
+        cluster_parts_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void cluster_parts_free(struct cluster_parts *p)
+{
+    if (!p)
+        return;
+    cluster_parts_stop(p);
+    scheduler_free(p->scheduler);
+    for (size_t i = 0; i < p->kubelet_count; i++)
+        kubelet_free(p->kubelets[i]);
+    free(p->kubelets);
+    deployment_controller_free(p->deployments);
+    replicaset_controller_free(p->replicasets);
+    job_controller_free(p->jobs);
+    for (int i = 0; i < INF_COUNT; i++)
+        informer_free(p->inf[i]);
+    free(p);
+}
+
+/* ---- the loops, in their fixed order ------------------------------------------------ */
+
+static size_t loop_count(const struct cluster_parts *p)
+{
+    return 4 + p->kubelet_count;
+}
+
+static struct loop *loop_at(struct cluster_parts *p, size_t i)
+{
+    switch (i) {
+    case 0:
+        return scheduler_loop(p->scheduler);
+    case 1:
+        return deployment_controller_loop(p->deployments);
+    case 2:
+        return replicaset_controller_loop(p->replicasets);
+    case 3:
+        return job_controller_loop(p->jobs);
+    default:
+        return kubelet_loop(p->kubelets[i - 4]);
+    }
+}
+
+/* ---- virtual runtime ----------------------------------------------------------------- */
+
+int cluster_parts_step(struct cluster_parts *p, struct err *e)
+{
+    int work = 0;
+    for (bool busy = true; busy;) {
+        busy = false;
+        for (int i = 0; i < INF_COUNT; i++) {
+            /* Any code but 0 means nothing more now: a failed step has
+             * planned its own recovery (informer_wake_at). */
+            while (informer_step(p->inf[i], 0, NULL) == 0) {
+                work++;
+                busy = true;
+            }
+        }
+    }
+    if (p->cfg.collect) {
+        int n = collector_step(p->cfg.store, 0, e);
+        if (n < 0)
+            return n;
+        work += n;
+    }
+    for (size_t i = 0; i < loop_count(p); i++)
+        work += (int)loop_run_ready(loop_at(p, i), 0);
+    return work;
+}
+
+int cluster_parts_settle(struct cluster_parts *p, size_t max_rounds, struct err *e)
+{
+    if (max_rounds == 0)
+        max_rounds = SETTLE_ROUNDS_DEFAULT;
+    for (size_t round = 0; round < max_rounds; round++) {
+        int n = cluster_parts_step(p, e);
+        if (n <= 0)
+            return n < 0 ? n : (int)round;
+    }
+    return err_set(e, -ELOOP, "cluster parts: still busy after %zu rounds", max_rounds);
+}
+
+int64_t cluster_parts_next_due(struct cluster_parts *p)
+{
+    int64_t due = INT64_MAX;
+    for (size_t i = 0; i < loop_count(p); i++) {
+        int64_t d = loop_next_due(loop_at(p, i));
+        if (d == 0 && p->cfg.now_ns)
+            d = p->cfg.now_ns(p->cfg.clock_ctx);
+        if (d < due)
+            due = d;
+    }
+    for (int i = 0; i < INF_COUNT && p->cfg.now_ns; i++) {
+        int64_t wake_ms = informer_wake_at(p->inf[i]);
+        if (wake_ms > 0 && wake_ms * 1000000 < due)
+            due = wake_ms * 1000000;
+    }
+    return due;
+}
+
+/* ---- real runtime --------------------------------------------------------------------- */
+
+int cluster_parts_start(struct cluster_parts *p, struct err *e)
+{
+    if (p->started)
+        return err_set(e, -EBUSY, "cluster parts: already started");
+    if (p->cfg.collect)
+        return err_set(e, -EINVAL, "cluster parts: the collector step is for the virtual "
+                                   "runtime; give the threaded runtime a store that collects "
+                                   "by itself (auto_collect)");
+    p->started = true;
+    int rc = 0;
+    for (int i = 0; i < INF_COUNT && rc == 0; i++)
+        rc = informer_start(p->inf[i], e);
+    for (size_t i = 0; i < loop_count(p) && rc == 0; i++)
+        rc = loop_start(loop_at(p, i), e);
+    if (rc < 0)
+        cluster_parts_stop(p);
+    return rc;
+}
+
+int cluster_parts_wait_synced(struct cluster_parts *p, int timeout_ms)
+{
+    for (int i = 0; i < INF_COUNT; i++) {
+        int rc = informer_wait_synced(p->inf[i], timeout_ms);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+void cluster_parts_stop(struct cluster_parts *p)
+{
+    if (!p->started)
+        return;
+    /* Loops first: they read the informers' caches. */
+    for (size_t i = 0; i < loop_count(p); i++)
+        loop_stop(loop_at(p, i));
+    for (int i = 0; i < INF_COUNT; i++)
+        informer_stop(p->inf[i]);
+    p->started = false;
+}

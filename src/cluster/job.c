@@ -1,0 +1,296 @@
+/*
+ * The Job controller's reconciler (see job.h).
+ */
+#include "cluster/job.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "cluster/objstate.h"
+
+struct job_controller {
+    struct workloads_config cfg;
+    const struct api_resource *pods_res, *jobs_res;
+    struct workloads_expectations *expect;
+    struct loop *loop;
+};
+
+/* What the Job's pods say. */
+struct tally {
+    json_t *active; /* borrowed from the controlled pods */
+    int64_t succeeded, failed, ready, restarts;
+};
+
+static int64_t restarts_of(const json_t *pod)
+{
+    int64_t n = 0;
+    size_t i;
+    const json_t *cs;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "containerStatuses"), i,
+                       cs)
+        n += json_integer_value(json_object_get(cs, "restartCount"));
+    return n;
+}
+
+static int tally_pods(const json_t *pods, bool on_failure, struct tally *t)
+{
+    memset(t, 0, sizeof *t);
+    t->active = json_array();
+    if (!t->active)
+        return -ENOMEM;
+    size_t i;
+    json_t *pod;
+    json_array_foreach(pods, i, pod) {
+        const char *phase = objstate_phase(pod);
+        if (strcmp(phase, "Succeeded") == 0)
+            t->succeeded++;
+        else if (strcmp(phase, "Failed") == 0)
+            t->failed++;
+        else if (!objstate_deleting(pod) && json_array_append(t->active, pod) != 0)
+            return -ENOMEM;
+        if (!objstate_terminal(pod) && !objstate_deleting(pod)) {
+            t->ready += objstate_ready(pod);
+            if (on_failure)
+                t->restarts += restarts_of(pod);
+        }
+    }
+    return 0;
+}
+
+static int delete_active(struct job_controller *c, const struct tally *t,
+                         struct action_list *out, struct err *e)
+{
+    size_t i;
+    const json_t *pod;
+    json_array_foreach(t->active, i, pod) {
+        int rc = action_delete(out, c->pods_res, meta_namespace(pod), meta_name(pod),
+                               meta_uid(pod), e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int create_pods(struct job_controller *c, const json_t *job, int64_t n,
+                       struct action_list *out, struct err *e)
+{
+    const json_t *template = json_object_get(json_object_get(job, "spec"), "template");
+    if (!json_is_object(json_object_get(template, "spec")))
+        return action_event(out, job, ACTION_EVENT_WARNING, "FailedCreate", e,
+                            "Error creating: spec.template.spec: Required value");
+    const char *name = meta_name(job), *uid = meta_uid(job);
+    json_t *labels = json_pack("{s:s, s:s, s:s, s:s}", "job-name", name,
+                               "batch.kubernetes.io/job-name", name, "controller-uid",
+                               uid ? uid : "", "batch.kubernetes.io/controller-uid",
+                               uid ? uid : "");
+    int rc = labels ? 0 : err_set(e, -ENOMEM, "job controller: out of memory");
+    for (int64_t i = 0; rc == 0 && i < n && i < WORKLOADS_BURST; i++) {
+        json_t *pod = workloads_pod_from_template(job, template, labels);
+        rc = pod ? action_create(out, c->pods_res, meta_namespace(job), pod, e)
+                 : err_set(e, -ENOMEM, "job controller: out of memory");
+        if (rc == 0)
+            rc = action_event(out, job, ACTION_EVENT_NORMAL, "SuccessfulCreate", e,
+                              "Created pod for job %s", name);
+    }
+    json_decref(labels);
+    return rc;
+}
+
+static int set_time(json_t *job, const char *key, int64_t now)
+{
+    char t[META_TIME_LEN];
+    meta_format_time(now, t);
+    json_t *status = json_object_get(job, "status");
+    return json_object_set_new(status, key, json_string(t)) ? -ENOMEM : 0;
+}
+
+/* 0, or the failure (objstate's bare -ENOMEM given its message). */
+static int outcome(int rc, struct err *e)
+{
+    if (rc == -ENOMEM && (!e || e->code != -ENOMEM))
+        return err_set(e, rc, "job controller: out of memory");
+    return rc < 0 ? rc : 0;
+}
+
+/* The Job's end, or its next pods; edits copy's status. */
+static int step(struct job_controller *c, const char *key, const json_t *job, json_t *copy,
+                const struct tally *t, int64_t now, struct action_list *out, struct err *e)
+{
+    const json_t *spec = json_object_get(job, "spec");
+    int64_t completions = objstate_int(job, "spec.completions", 1);
+    int64_t parallelism = objstate_int(job, "spec.parallelism", 1);
+    int64_t backoff = objstate_int(job, "spec.backoffLimit", 6);
+    json_t *status = json_object_get(copy, "status");
+    bool suspended = json_is_true(json_object_get(spec, "suspend"));
+    int rc = 0;
+    if (t->failed + t->restarts > backoff) {
+        rc = objstate_set_condition(copy, "Failed", "True", "BackoffLimitExceeded",
+                                    "Job has reached the specified backoff limit", now);
+        if (rc >= 0)
+            rc = action_event(out, job, ACTION_EVENT_WARNING, "BackoffLimitExceeded", e,
+                              "Job has reached the specified backoff limit");
+    } else if (t->succeeded >= completions) {
+        rc = objstate_set_condition(copy, "Complete", "True", NULL, NULL, now);
+        if (rc >= 0)
+            rc = set_time(copy, "completionTime", now);
+        if (rc >= 0)
+            rc = action_event(out, job, ACTION_EVENT_NORMAL, "Completed", e,
+                              "Job completed");
+    } else if (suspended) {
+        rc = objstate_set_condition(copy, "Suspended", "True", "JobSuspended", "Job suspended",
+                                    now);
+    } else {
+        if (objstate_condition_true(job, "Suspended"))
+            rc = objstate_set_condition(copy, "Suspended", "False", "JobResumed", "Job resumed",
+                                        now);
+        if (rc >= 0 && !json_object_get(status, "startTime"))
+            rc = set_time(copy, "startTime", now);
+        int64_t want = parallelism < completions - t->succeeded ? parallelism
+                                                                : completions - t->succeeded;
+        int64_t more = want - (int64_t)json_array_size(t->active);
+        if (rc >= 0 && more > 0 && !workloads_expecting(c->expect, key, meta_namespace(job)))
+            rc = create_pods(c, job, more, out, e);
+        return outcome(rc, e);
+    }
+    if (rc >= 0)
+        rc = delete_active(c, t, out, e);
+    if (rc >= 0 && json_object_set_new(status, "active", json_integer(0)) != 0)
+        rc = -ENOMEM;
+    return outcome(rc, e);
+}
+
+static bool finished(const json_t *job)
+{
+    return objstate_condition_true(job, "Complete") || objstate_condition_true(job, "Failed");
+}
+
+static int decide(struct job_controller *c, const char *key, const json_t *job, int64_t now,
+                  struct action_list *out, struct err *e)
+{
+    const char *policy = json_string_value(json_object_get(
+        json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec"),
+        "restartPolicy"));
+    json_t *pods = workloads_controlled(c->cfg.pods, meta_uid(job));
+    json_t *copy = json_deep_copy(job);
+    struct tally t = {0};
+    json_t *status = copy ? json_object_get(copy, "status") : NULL;
+    if (copy && !json_is_object(status))
+        json_object_set_new(copy, "status", status = json_object());
+    int rc = pods && status && tally_pods(pods, policy && !strcmp(policy, "OnFailure"), &t) == 0
+                 ? 0
+                 : err_set(e, -ENOMEM, "job controller: out of memory");
+    if (rc == 0 &&
+        (json_object_set_new(status, "active", json_integer(json_array_size(t.active))) ||
+         json_object_set_new(status, "ready", json_integer(t.ready)) ||
+         json_object_set_new(status, "succeeded", json_integer(t.succeeded)) ||
+         json_object_set_new(status, "failed", json_integer(t.failed))))
+        rc = err_set(e, -ENOMEM, "job controller: out of memory");
+    if (rc == 0)
+        rc = finished(job) ? delete_active(c, &t, out, e) : step(c, key, job, copy, &t, now, out, e);
+    if (rc == 0 && !json_equal(json_object_get(copy, "status"), json_object_get(job, "status"))) {
+        rc = action_update_status(out, c->jobs_res, copy, e);
+        copy = NULL;
+    }
+    json_decref(copy);
+    json_decref(t.active);
+    json_decref(pods);
+    return rc;
+}
+
+static int job_reconcile(void *self, const char *key, int64_t now, struct action_list *out,
+                         int64_t *requeue_at, struct err *e)
+{
+    struct job_controller *c = self;
+    char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
+    json_t *job = NULL;
+    (void)requeue_at;
+    int rc = objstate_split_key(key, ns, name, e);
+    if (rc < 0)
+        return rc;
+    if (informer_get(c->cfg.jobs, ns, name, &job) != 0) {
+        workloads_expectations_forget(c->expect, key);
+        return 0;
+    }
+    if (!objstate_deleting(job))
+        rc = decide(c, key, job, now, out, e);
+    json_decref(job);
+    return rc;
+}
+
+static void job_executed(void *self, const char *key, const struct action *a, int rc,
+                         const json_t *result, const struct err *e)
+{
+    struct job_controller *c = self;
+    (void)e;
+    workloads_expectations_executed(c->expect, key, a, rc, result);
+}
+
+void job_changed(void *ctx, enum informer_change change, const json_t *old, const json_t *cur)
+{
+    struct job_controller *c = ctx;
+    char key[OBJSTATE_KEY_MAX];
+    (void)change;
+    (void)old;
+    if (objstate_key(cur, key, sizeof key) == 0)
+        loop_enqueue(c->loop, key, NULL);
+}
+
+void job_pod_changed(void *ctx, enum informer_change change, const json_t *old,
+                     const json_t *cur)
+{
+    struct job_controller *c = ctx;
+    (void)change;
+    (void)old;
+    workloads_enqueue_controller(c->loop, cur, "Job");
+}
+
+int job_controller_new(const struct workloads_config *cfg, struct job_controller **out,
+                       struct err *e)
+{
+    if (!cfg->store || !cfg->pods || !cfg->jobs)
+        return err_set(e, -EINVAL, "job controller: needs a store and the pods and jobs "
+                                   "informers");
+    struct api_registry *reg = store_registry(cfg->store);
+    const struct api_resource *pods = api_registry_find(reg, "", "v1", "pods");
+    const struct api_resource *jobs = api_registry_find(reg, "batch", "v1", "jobs");
+    if (!pods || !jobs)
+        return err_set(e, -ENOENT, "job controller: the store serves no pods or jobs");
+    struct job_controller *c = calloc(1, sizeof *c);
+    if (!c)
+        return err_set(e, -ENOMEM, "job controller: out of memory");
+    c->cfg = *cfg;
+    c->pods_res = pods;
+    c->jobs_res = jobs;
+    struct loop_config lc = {
+        .store = cfg->store,
+        .reconciler = {.name = "job-controller", .self = c, .reconcile = job_reconcile,
+                       .executed = job_executed},
+        .component = "job-controller",
+        .now_ns = cfg->now_ns,
+        .clock_ctx = cfg->clock_ctx,
+    };
+    int rc = workloads_expectations_new(cfg, &c->expect, e);
+    if (rc == 0)
+        rc = loop_new(&lc, &c->loop, e);
+    if (rc < 0) {
+        job_controller_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void job_controller_free(struct job_controller *c)
+{
+    if (!c)
+        return;
+    loop_free(c->loop);
+    workloads_expectations_free(c->expect);
+    free(c);
+}
+
+struct loop *job_controller_loop(struct job_controller *c)
+{
+    return c->loop;
+}

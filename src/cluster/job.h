@@ -1,0 +1,40 @@
+/*
+ * The Job controller (NonIndexed completion mode), as a reconciler keyed
+ * by "namespace/name" of Jobs.
+ *
+ * It keeps min(parallelism, completions - succeeded) pods running (pods it
+ * controls, created from the template with generateName "<job>-" and the
+ * job-name and controller-uid labels), until `completions` pods succeeded
+ * (condition Complete, completionTime) or more than backoffLimit failures
+ * happened (condition Failed, reason BackoffLimitExceeded; its running pods
+ * are deleted). A failure is a Failed pod or, under restartPolicy
+ * OnFailure, a container restart, as Kubernetes counts them. A Job without
+ * completions runs as if completions were 1; failed pods are replaced at
+ * once (no exponential delay); spec.suspend deletes the running pods and
+ * creates none until resumed (condition Suspended). Counts come from the
+ * pods that exist (there is no job-tracking finalizer), so a Job whose
+ * finished pods are deleted by hand counts them no more. Status: active,
+ * ready, succeeded, failed, startTime, completionTime, conditions.
+ */
+#ifndef GPUSLICE_CLUSTER_JOB_H
+#define GPUSLICE_CLUSTER_JOB_H
+
+#include "cluster/workloads.h"
+
+struct job_controller;
+
+/* The controller and its loop, idle until keys are enqueued; the caller
+ * owns it. Needs cfg's store and pods and jobs informers. */
+int job_controller_new(const struct workloads_config *cfg, struct job_controller **out,
+                       struct err *e);
+
+void job_controller_free(struct job_controller *c);
+
+struct loop *job_controller_loop(struct job_controller *c);
+
+/* Handlers (informer_handler_fn shape, the controller as ctx). */
+void job_changed(void *c, enum informer_change change, const json_t *old, const json_t *cur);
+void job_pod_changed(void *c, enum informer_change change, const json_t *old,
+                     const json_t *cur);
+
+#endif

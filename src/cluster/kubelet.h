@@ -1,0 +1,89 @@
+/*
+ * An emulated kubelet: one per node of the embedded cluster, a reconciler
+ * keyed by the pods bound to its node ("namespace/name") and by
+ * KUBELET_NODE_KEY for its Node.
+ *
+ * The Node: registered with the labels a kubelet sets
+ * (kubernetes.io/hostname, kubernetes.io/os, kubernetes.io/arch, and
+ * nvidia.com/gpu.present=true on a node with GPUs, plus the configured
+ * ones), the configured taints (at registration only, as
+ * --register-with-taints), and a status with cpu, memory and pods in
+ * capacity and allocatable and the Ready condition. Later it only puts
+ * back what is its own: labels it set, its capacity entries and Ready;
+ * other entries (the gpuslice agent's gpuslice.dev/accelerator-memory) and
+ * other labels and taints are left as they are.
+ *
+ * Pods: a bound pod is started once every ConfigMap its containers read
+ * exists (kubelet_env.h); until then it stays Pending, its container
+ * waiting with CreateContainerConfigError and a Warning Event, and is
+ * tried again when ConfigMaps change. On start the resolved environment of
+ * every container goes in the annotation gpuslice.dev/observed-env
+ * ({"container": {"VAR": "value"}}), what tests check the container would
+ * see. The containers then run their course (kubelet_pod.h). A pod being
+ * deleted keeps running until its deletionTimestamp (its grace period),
+ * then is stopped, given its terminal status, and deleted; the API server
+ * removes a terminal pod at once (a pod finalizer still holds it).
+ */
+#ifndef GPUSLICE_CLUSTER_KUBELET_H
+#define GPUSLICE_CLUSTER_KUBELET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "reconcile/loop.h"
+#include "store/informer.h"
+#include "util/err.h"
+
+#define KUBELET_NODE_KEY "node" /* no '/', so never a pod's key */
+#define KUBELET_ANNOTATION_OBSERVED_ENV "gpuslice.dev/observed-env"
+#define KUBELET_LABEL_GPU "nvidia.com/gpu.present"
+
+/* What a node is. Strings are copied by kubelet_new. */
+struct kubelet_node {
+    const char *name;     /* a DNS subdomain */
+    const char *cpu;      /* capacity quantities; NULL: "8", "32Gi", "110" */
+    const char *memory;
+    const char *pods;
+    bool gpus;            /* labelled KUBELET_LABEL_GPU=true */
+    const char *labels;   /* more labels, "k=v,k2=v2"; NULL: none */
+    const char *taints;   /* taints at registration, "k=v:NoSchedule,k2:NoExecute"; NULL: none */
+};
+
+struct kubelet_config {
+    struct store *store;          /* not owned */
+    struct informer *pods;        /* all pods, indexed OBJSTATE_INDEX_NODE; not owned */
+    struct informer *nodes;       /* not owned */
+    struct informer *configmaps;  /* not owned */
+    int64_t (*now_ns)(void *ctx); /* NULL: the real clock */
+    void *clock_ctx;
+    struct kubelet_node node;
+};
+
+struct kubelet;
+
+/* A kubelet and its loop, with its Node's registration queued. -EINVAL
+ * naming the field for a bad name, quantity, label or taint. The caller
+ * owns it (kubelet_free). */
+int kubelet_new(const struct kubelet_config *cfg, struct kubelet **out, struct err *e);
+
+void kubelet_free(struct kubelet *k);
+
+/* The loop the runtime steps or starts (owned by the kubelet). */
+struct loop *kubelet_loop(struct kubelet *k);
+
+/* The node's name (owned by the kubelet). */
+const char *kubelet_node_name(const struct kubelet *k);
+
+/* Informer handlers (informer_handler_fn shape, the kubelet as ctx): a pod
+ * on this node, this node's Node, and any ConfigMap (which retries the
+ * pods of its namespace still waiting to start). */
+void kubelet_pod_changed(void *k, enum informer_change change, const json_t *old,
+                         const json_t *cur);
+void kubelet_node_changed(void *k, enum informer_change change, const json_t *old,
+                          const json_t *cur);
+void kubelet_configmap_changed(void *k, enum informer_change change, const json_t *old,
+                               const json_t *cur);
+
+#endif

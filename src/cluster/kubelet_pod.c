@@ -1,0 +1,410 @@
+/*
+ * The emulated container runtime's effect on a pod's status (see
+ * kubelet_pod.h). Each function edits the containers' statuses, then
+ * settle() derives the phase and conditions from them, the one place the
+ * kubelet's phase rules live.
+ */
+#include "cluster/kubelet_pod.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "cluster/objstate.h"
+
+#define NS_PER_S 1000000000LL
+#define RESTART_MIN_NS NS_PER_S
+#define UNREADY_MESSAGE_MAX 1024
+
+static const char *str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* ---- how long a container runs ---------------------------------------------- */
+
+/* A non-negative decimal number of seconds as ns; false when s is not one. */
+static bool parse_seconds(const char *s, int64_t *ns)
+{
+    char *end;
+    if (!s || !*s)
+        return false;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || v < 0 || v > 1e9 || v != v)
+        return false;
+    *ns = (int64_t)(v * 1e9 + 0.5);
+    return true;
+}
+
+/* `sleep N` as command and args together (either may hold both). */
+static bool sleep_seconds(const json_t *container, int64_t *ns)
+{
+    const char *argv[3] = {NULL, NULL, NULL};
+    size_t n = 0;
+    static const char *const lists[] = {"command", "args"};
+    for (size_t l = 0; l < 2; l++) {
+        size_t i;
+        const json_t *a;
+        json_array_foreach(json_object_get(container, lists[l]), i, a) {
+            if (n == 3)
+                return false;
+            argv[n++] = json_string_value(a);
+        }
+    }
+    if (n != 2 || !argv[0] || !argv[1])
+        return false;
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    return strcmp(base, "sleep") == 0 && parse_seconds(argv[1], ns);
+}
+
+int64_t kubelet_pod_duration_ns(const json_t *pod, const json_t *container)
+{
+    int64_t ns;
+    if (parse_seconds(meta_annotation(pod, KUBELET_ANNOTATION_RUN_SECONDS), &ns))
+        return ns;
+    if (sleep_seconds(container, &ns))
+        return ns;
+    return -1;
+}
+
+static int exit_code(const json_t *pod)
+{
+    const char *s = meta_annotation(pod, KUBELET_ANNOTATION_EXIT_CODE);
+    char *end;
+    if (!s || !*s)
+        return 0;
+    long v = strtol(s, &end, 10);
+    return *end || v < 0 || v > 255 ? 0 : (int)v;
+}
+
+/* Whether a container that exited with code restarts under the pod's
+ * policy. */
+static bool restarts(const json_t *pod, int code)
+{
+    const char *policy = str(json_object_get(pod, "spec"), "restartPolicy");
+    if (!policy || strcmp(policy, "Always") == 0)
+        return true;
+    return strcmp(policy, "OnFailure") == 0 && code != 0;
+}
+
+/* ---- container statuses ------------------------------------------------------ */
+
+static json_t *time_string(int64_t ns)
+{
+    char t[META_MICROTIME_LEN];
+    meta_format_microtime(ns, t);
+    return json_string(t);
+}
+
+static int64_t time_of(const json_t *v)
+{
+    int64_t ns = 0;
+    if (meta_parse_time(json_string_value(v), "startedAt", &ns, NULL) != 0)
+        return 0;
+    return ns;
+}
+
+static json_t *running_state(int64_t started)
+{
+    return json_pack("{s:{s:o}}", "running", "startedAt", time_string(started));
+}
+
+static json_t *terminated_state(int code, const char *reason, int64_t started, int64_t finished)
+{
+    json_t *t = json_pack("{s:i, s:s, s:o}", "exitCode", code, "reason", reason, "finishedAt",
+                          time_string(finished));
+    if (t && started)
+        json_object_set_new(t, "startedAt", time_string(started));
+    return t ? json_pack("{s:o}", "terminated", t) : NULL;
+}
+
+/* A fresh status for container c of pod in state (taken over). */
+static json_t *container_status(const json_t *pod, const char *node, const json_t *c,
+                                json_t *state)
+{
+    const char *name = str(c, "name"), *image = str(c, "image");
+    char id[512];
+    snprintf(id, sizeof id, "emulated://%s/%s/%s", node ? node : "", meta_uid(pod) ? meta_uid(pod) : "",
+             name ? name : "");
+    bool running = json_object_get(state, "running") != NULL;
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:o}", "name", name ? name : "",
+                     "image", image ? image : "", "imageID", "", "containerID", id, "ready",
+                     running, "started", running, "restartCount", 0, "state", state);
+}
+
+/* statuses of every container in the pod's list (containers or
+ * initContainers), made by make(); NULL when out of memory. */
+static json_t *statuses(const json_t *pod, const char *node, const char *list,
+                        json_t *(*make)(const json_t *c, const void *arg), const void *arg)
+{
+    json_t *out = json_array();
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), list), i, c) {
+        json_t *st = container_status(pod, node, c, make(c, arg));
+        if (!st || json_array_append_new(out, st) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static json_t *status_of(json_t *pod)
+{
+    json_t *st = json_object_get(pod, "status");
+    if (!json_is_object(st)) {
+        st = json_object();
+        json_object_set_new(pod, "status", st);
+    }
+    return st;
+}
+
+/* ---- phase and conditions ---------------------------------------------------- */
+
+struct tally {
+    size_t running, waiting, terminated, failed;
+    char unready[UNREADY_MESSAGE_MAX];
+    size_t unready_len;
+};
+
+static void tally_containers(const json_t *pod, struct tally *t)
+{
+    memset(t, 0, sizeof *t);
+    size_t i;
+    const json_t *cs;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "containerStatuses"), i,
+                       cs) {
+        const json_t *state = json_object_get(cs, "state");
+        const json_t *term = json_object_get(state, "terminated");
+        if (json_object_get(state, "running")) {
+            t->running++;
+            continue;
+        }
+        if (term) {
+            t->terminated++;
+            t->failed += json_integer_value(json_object_get(term, "exitCode")) != 0;
+        } else {
+            t->waiting++;
+        }
+        if (t->unready_len < sizeof t->unready)
+            t->unready_len += (size_t)snprintf(t->unready + t->unready_len,
+                                               sizeof t->unready - t->unready_len, "%s%s",
+                                               t->unready_len ? " " : "",
+                                               str(cs, "name") ? str(cs, "name") : "");
+    }
+}
+
+/* The phase and the Initialized, ContainersReady and Ready conditions from
+ * the containers' states. */
+static int settle(json_t *pod, int64_t now)
+{
+    struct tally t;
+    tally_containers(pod, &t);
+    json_t *st = status_of(pod);
+    const char *phase = t.waiting ? "Pending"
+                        : t.running ? "Running"
+                        : t.failed  ? "Failed"
+                                    : "Succeeded";
+    if (json_object_set_new(st, "phase", json_string(phase)) != 0)
+        return -ENOMEM;
+    bool ready = t.running > 0 && !t.waiting && !t.terminated;
+    char message[UNREADY_MESSAGE_MAX + 64];
+    const char *reason = NULL, *msg = NULL;
+    if (!ready && strcmp(phase, "Succeeded") == 0) {
+        reason = "PodCompleted";
+    } else if (!ready) {
+        reason = "ContainersNotReady";
+        snprintf(message, sizeof message, "containers with unready status: [%s]", t.unready);
+        msg = message;
+    }
+    const char *s = ready ? "True" : "False";
+    if (objstate_set_condition(pod, "Initialized", "True", NULL, NULL, now) < 0 ||
+        objstate_set_condition(pod, "ContainersReady", s, reason, msg, now) < 0 ||
+        objstate_set_condition(pod, "Ready", s, reason, msg, now) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static int set_start_time(json_t *pod, int64_t now)
+{
+    json_t *st = status_of(pod);
+    if (json_object_get(st, "startTime"))
+        return 0;
+    char t[META_TIME_LEN];
+    meta_format_time(now, t);
+    return json_object_set_new(st, "startTime", json_string(t)) ? -ENOMEM : 0;
+}
+
+/* ---- the transitions ---------------------------------------------------------- */
+
+bool kubelet_pod_started(const json_t *pod)
+{
+    size_t i;
+    const json_t *cs;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "containerStatuses"), i,
+                       cs) {
+        const json_t *state = json_object_get(cs, "state");
+        if (json_object_get(state, "running") || json_object_get(state, "terminated"))
+            return true;
+    }
+    return false;
+}
+
+static json_t *make_running(const json_t *c, const void *arg)
+{
+    (void)c;
+    return running_state(*(const int64_t *)arg);
+}
+
+static json_t *make_completed(const json_t *c, const void *arg)
+{
+    (void)c;
+    int64_t at = *(const int64_t *)arg;
+    return terminated_state(0, "Completed", at, at);
+}
+
+struct waiting_arg {
+    const char *container, *message;
+};
+
+static json_t *make_waiting(const json_t *c, const void *arg)
+{
+    const struct waiting_arg *w = arg;
+    const char *name = str(c, "name");
+    if (name && strcmp(name, w->container) == 0)
+        return json_pack("{s:{s:s, s:s}}", "waiting", "reason", "CreateContainerConfigError",
+                         "message", w->message);
+    return json_pack("{s:{s:s}}", "waiting", "reason", "ContainerCreating");
+}
+
+/* Replaces status.<key> with value (taken over). */
+static int put(json_t *pod, const char *key, json_t *value)
+{
+    if (!value)
+        return -ENOMEM;
+    return json_object_set_new(status_of(pod), key, value) ? -ENOMEM : 0;
+}
+
+int kubelet_pod_start(json_t *pod, const char *node, int64_t now)
+{
+    int rc = put(pod, "containerStatuses", statuses(pod, node, "containers", make_running, &now));
+    if (rc == 0 && json_array_size(json_object_get(json_object_get(pod, "spec"), "initContainers")))
+        rc = put(pod, "initContainerStatuses",
+                 statuses(pod, node, "initContainers", make_completed, &now));
+    if (rc == 0)
+        rc = set_start_time(pod, now);
+    return rc == 0 ? settle(pod, now) : rc;
+}
+
+int kubelet_pod_config_error(json_t *pod, const char *container, const char *message,
+                             int64_t now)
+{
+    struct waiting_arg w = {.container = container, .message = message};
+    int rc = put(pod, "containerStatuses", statuses(pod, NULL, "containers", make_waiting, &w));
+    if (rc == 0)
+        rc = set_start_time(pod, now);
+    return rc == 0 ? settle(pod, now) : rc;
+}
+
+static const json_t *container_spec(const json_t *pod, const char *name)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, c)
+        if (name && str(c, "name") && strcmp(str(c, "name"), name) == 0)
+            return c;
+    return NULL;
+}
+
+/* One running container moved on to now; *next is lowered to its next exit. */
+static int advance_one(const json_t *pod, json_t *cs, int64_t now, int64_t *next)
+{
+    json_t *state = json_object_get(cs, "state");
+    int64_t started = time_of(json_object_get(json_object_get(state, "running"), "startedAt"));
+    int64_t dur = kubelet_pod_duration_ns(pod, container_spec(pod, str(cs, "name")));
+    if (!json_object_get(state, "running") || dur < 0)
+        return 0;
+    int code = exit_code(pod);
+    const char *reason = code == 0 ? "Completed" : "Error";
+    bool again = restarts(pod, code);
+    if (again && dur < RESTART_MIN_NS)
+        dur = RESTART_MIN_NS;
+    int64_t ends = started + dur;
+    if (now < ends) {
+        if (*next == 0 || ends < *next)
+            *next = ends;
+        return 0;
+    }
+    if (!again) {
+        json_object_set_new(cs, "ready", json_false());
+        json_object_set_new(cs, "started", json_false());
+        return json_object_set_new(cs, "state", terminated_state(code, reason, started, ends))
+                   ? -ENOMEM
+                   : 0;
+    }
+    /* Every run that ended by now, in one step: the state after k of them. */
+    int64_t k = (now - started) / dur, restarted = started + k * dur;
+    json_int_t count = json_integer_value(json_object_get(cs, "restartCount"));
+    if (*next == 0 || restarted + dur < *next)
+        *next = restarted + dur;
+    if (json_object_set_new(cs, "restartCount", json_integer(count + k)) ||
+        json_object_set_new(cs, "lastState",
+                            terminated_state(code, reason, restarted - dur, restarted)) ||
+        json_object_set_new(cs, "state", running_state(restarted)))
+        return -ENOMEM;
+    return 0;
+}
+
+int kubelet_pod_advance(json_t *pod, int64_t now, int64_t *next_ns)
+{
+    *next_ns = 0;
+    size_t i;
+    json_t *cs;
+    json_array_foreach(json_object_get(status_of(pod), "containerStatuses"), i, cs) {
+        int rc = advance_one(pod, cs, now, next_ns);
+        if (rc < 0)
+            return rc;
+    }
+    return settle(pod, now);
+}
+
+static json_t *make_unknown(const json_t *c, const void *arg)
+{
+    (void)c;
+    return terminated_state(KUBELET_EXIT_KILLED, "ContainerStatusUnknown", 0,
+                            *(const int64_t *)arg);
+}
+
+int kubelet_pod_stop(json_t *pod, int64_t now)
+{
+    size_t i;
+    json_t *cs;
+    /* A pod this kubelet never started has no container status yet. */
+    if (json_array_size(json_object_get(status_of(pod), "containerStatuses")) == 0) {
+        int rc = put(pod, "containerStatuses",
+                     statuses(pod, NULL, "containers", make_unknown, &now));
+        return rc == 0 ? settle(pod, now) : rc;
+    }
+    json_array_foreach(json_object_get(status_of(pod), "containerStatuses"), i, cs) {
+        const json_t *state = json_object_get(cs, "state");
+        const json_t *running = json_object_get(state, "running");
+        json_t *next = NULL;
+        if (running) {
+            next = terminated_state(KUBELET_EXIT_KILLED, "Error",
+                                    time_of(json_object_get(running, "startedAt")), now);
+        } else if (!json_object_get(state, "terminated")) {
+            next = make_unknown(NULL, &now);
+        } else {
+            continue;
+        }
+        json_object_set_new(cs, "ready", json_false());
+        json_object_set_new(cs, "started", json_false());
+        if (!next || json_object_set_new(cs, "state", next) != 0)
+            return -ENOMEM;
+    }
+    return settle(pod, now);
+}

@@ -1,0 +1,235 @@
+/*
+ * The ReplicaSet controller's reconciler (see replicaset.h).
+ */
+#include "cluster/replicaset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "cluster/objstate.h"
+
+struct replicaset_controller {
+    struct workloads_config cfg;
+    const struct api_resource *pods_res, *rs_res;
+    struct workloads_expectations *expect;
+    struct loop *loop;
+};
+
+/* ---- which pods go first ------------------------------------------------------ */
+
+/* Lower goes first: unscheduled, pending, not ready, ready. */
+static int rank(const json_t *pod)
+{
+    if (!objstate_node(pod))
+        return 0;
+    if (strcmp(objstate_phase(pod), "Running") != 0)
+        return 1;
+    return objstate_ready(pod) ? 3 : 2;
+}
+
+static int deletion_order(const void *a, const void *b)
+{
+    const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+    int rx = rank(x), ry = rank(y);
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    int64_t cx = objstate_created_ns(x), cy = objstate_created_ns(y);
+    if (cx != cy)
+        return cx > cy ? -1 : 1; /* newest first */
+    return -strcmp(meta_name(x) ? meta_name(x) : "", meta_name(y) ? meta_name(y) : "");
+}
+
+/* ---- the decision ------------------------------------------------------------- */
+
+static int create_pods(struct replicaset_controller *c, const json_t *rs, int64_t n,
+                       struct action_list *out, struct err *e)
+{
+    const json_t *template = json_object_get(json_object_get(rs, "spec"), "template");
+    if (!json_is_object(json_object_get(template, "spec")))
+        return action_event(out, rs, ACTION_EVENT_WARNING, "FailedCreate", e,
+                            "Error creating: spec.template.spec: Required value");
+    for (int64_t i = 0; i < n && i < WORKLOADS_BURST; i++) {
+        json_t *pod = workloads_pod_from_template(rs, template, NULL);
+        if (!pod)
+            return err_set(e, -ENOMEM, "replicaset controller: out of memory");
+        int rc = action_create(out, c->pods_res, meta_namespace(rs), pod, e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int delete_pods(struct replicaset_controller *c, const json_t *rs, const json_t **active,
+                       size_t n_active, int64_t n, struct action_list *out, struct err *e)
+{
+    qsort(active, n_active, sizeof *active, deletion_order);
+    for (int64_t i = 0; i < n && i < WORKLOADS_BURST && (size_t)i < n_active; i++) {
+        const json_t *pod = active[i];
+        int rc = action_delete(out, c->pods_res, meta_namespace(pod), meta_name(pod),
+                               meta_uid(pod), e);
+        if (rc == 0)
+            rc = action_event(out, rs, ACTION_EVENT_NORMAL, "SuccessfulDelete", e,
+                              "Deleted pod: %s", meta_name(pod));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int write_status(struct replicaset_controller *c, const json_t *rs, size_t replicas,
+                        size_t ready, struct action_list *out, struct err *e)
+{
+    json_t *copy = json_deep_copy(rs);
+    json_t *status = copy ? json_object_get(copy, "status") : NULL;
+    if (copy && !json_is_object(status))
+        json_object_set_new(copy, "status", status = json_object());
+    json_t *counts = json_pack("{s:I, s:I, s:I, s:I, s:I}", "replicas", (json_int_t)replicas,
+                               "fullyLabeledReplicas", (json_int_t)replicas, "readyReplicas",
+                               (json_int_t)ready, "availableReplicas", (json_int_t)ready,
+                               "observedGeneration",
+                               (json_int_t)objstate_int(rs, "metadata.generation", 0));
+    if (!status || !counts || json_object_update(status, counts) != 0) {
+        json_decref(counts);
+        json_decref(copy);
+        return err_set(e, -ENOMEM, "replicaset controller: out of memory");
+    }
+    json_decref(counts);
+    if (json_equal(status, json_object_get(rs, "status"))) {
+        json_decref(copy);
+        return 0;
+    }
+    return action_update_status(out, c->rs_res, copy, e);
+}
+
+static int decide(struct replicaset_controller *c, const char *key, const json_t *rs,
+                  struct action_list *out, struct err *e)
+{
+    json_t *pods = workloads_controlled(c->cfg.pods, meta_uid(rs));
+    const json_t **active = calloc(json_array_size(pods) + 1, sizeof *active);
+    if (!pods || !active) {
+        json_decref(pods);
+        free(active);
+        return err_set(e, -ENOMEM, "replicaset controller: out of memory");
+    }
+    size_t n = 0, ready = 0, i;
+    json_t *pod;
+    json_array_foreach(pods, i, pod) {
+        if (objstate_active(pod)) {
+            active[n++] = pod;
+            ready += objstate_ready(pod);
+        }
+    }
+    int64_t diff = objstate_int(rs, "spec.replicas", 1) - (int64_t)n;
+    int rc = 0;
+    if (diff != 0 && !workloads_expecting(c->expect, key, meta_namespace(rs)))
+        rc = diff > 0 ? create_pods(c, rs, diff, out, e)
+                      : delete_pods(c, rs, active, n, -diff, out, e);
+    if (rc == 0)
+        rc = write_status(c, rs, n, ready, out, e);
+    free(active);
+    json_decref(pods);
+    return rc;
+}
+
+static int replicaset_reconcile(void *self, const char *key, int64_t now,
+                                struct action_list *out, int64_t *requeue_at, struct err *e)
+{
+    struct replicaset_controller *c = self;
+    char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
+    json_t *rs = NULL;
+    (void)now;
+    (void)requeue_at;
+    int rc = objstate_split_key(key, ns, name, e);
+    if (rc < 0)
+        return rc;
+    if (informer_get(c->cfg.replicasets, ns, name, &rs) != 0) {
+        workloads_expectations_forget(c->expect, key);
+        return 0;
+    }
+    if (!objstate_deleting(rs))
+        rc = decide(c, key, rs, out, e);
+    json_decref(rs);
+    return rc;
+}
+
+static void replicaset_executed(void *self, const char *key, const struct action *a, int rc,
+                                const json_t *result, const struct err *e)
+{
+    struct replicaset_controller *c = self;
+    (void)e;
+    workloads_expectations_executed(c->expect, key, a, rc, result);
+}
+
+/* ---- handlers and life ----------------------------------------------------------- */
+
+void replicaset_changed(void *ctx, enum informer_change change, const json_t *old,
+                        const json_t *cur)
+{
+    struct replicaset_controller *c = ctx;
+    char key[OBJSTATE_KEY_MAX];
+    (void)change;
+    (void)old;
+    if (objstate_key(cur, key, sizeof key) == 0)
+        loop_enqueue(c->loop, key, NULL);
+}
+
+void replicaset_pod_changed(void *ctx, enum informer_change change, const json_t *old,
+                            const json_t *cur)
+{
+    struct replicaset_controller *c = ctx;
+    (void)change;
+    (void)old;
+    workloads_enqueue_controller(c->loop, cur, "ReplicaSet");
+}
+
+int replicaset_controller_new(const struct workloads_config *cfg,
+                              struct replicaset_controller **out, struct err *e)
+{
+    if (!cfg->store || !cfg->pods || !cfg->replicasets)
+        return err_set(e, -EINVAL, "replicaset controller: needs a store and the pods and "
+                                   "replicasets informers");
+    struct api_registry *reg = store_registry(cfg->store);
+    const struct api_resource *pods = api_registry_find(reg, "", "v1", "pods");
+    const struct api_resource *rs = api_registry_find(reg, "apps", "v1", "replicasets");
+    if (!pods || !rs)
+        return err_set(e, -ENOENT, "replicaset controller: the store serves no pods or "
+                                   "replicasets");
+    struct replicaset_controller *c = calloc(1, sizeof *c);
+    if (!c)
+        return err_set(e, -ENOMEM, "replicaset controller: out of memory");
+    c->cfg = *cfg;
+    c->pods_res = pods;
+    c->rs_res = rs;
+    struct loop_config lc = {
+        .store = cfg->store,
+        .reconciler = {.name = "replicaset-controller", .self = c,
+                       .reconcile = replicaset_reconcile, .executed = replicaset_executed},
+        .component = "replicaset-controller",
+        .now_ns = cfg->now_ns,
+        .clock_ctx = cfg->clock_ctx,
+    };
+    int rc = workloads_expectations_new(cfg, &c->expect, e);
+    if (rc == 0)
+        rc = loop_new(&lc, &c->loop, e);
+    if (rc < 0) {
+        replicaset_controller_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+void replicaset_controller_free(struct replicaset_controller *c)
+{
+    if (!c)
+        return;
+    loop_free(c->loop);
+    workloads_expectations_free(c->expect);
+    free(c);
+}
+
+struct loop *replicaset_controller_loop(struct replicaset_controller *c)
+{
+    return c->loop;
+}

@@ -1,0 +1,371 @@
+/*
+ * The scheduler's reconciler (see scheduler.h). A decision reads the pod,
+ * every node and the pods on each node from the informers, adds the pods it
+ * bound that the cache does not show bound yet, and runs schedfit over the
+ * nodes in name order.
+ *
+ * Two small sets are the scheduler's own state, under one mutex because
+ * informer handlers (any thread) and the loop touch them: the assumed pods
+ * (key -> node) and the pods found unschedulable (retried together when
+ * capacity may have appeared).
+ */
+#include "cluster/scheduler.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/meta.h"
+#include "cluster/objstate.h"
+#include "cluster/schedfit.h"
+
+#define MESSAGE_MAX 1024
+
+struct scheduler {
+    struct scheduler_config cfg;
+    struct loop *loop;
+    const struct api_resource *pods_res;
+    pthread_mutex_t lock;
+    json_t *assumed;       /* pod key -> node name */
+    json_t *unschedulable; /* pod key -> true */
+};
+
+/* ---- which pods are the scheduler's ---------------------------------------- */
+
+static bool wants_scheduling(const json_t *pod)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    const char *sched = json_string_value(json_object_get(spec, "schedulerName"));
+    return pod && !objstate_node(pod) && !objstate_deleting(pod) && !objstate_terminal(pod) &&
+           json_array_size(json_object_get(spec, "schedulingGates")) == 0 &&
+           (!sched || !*sched || strcmp(sched, SCHEDULER_NAME) == 0);
+}
+
+/* Every pod found unschedulable goes back in the queue. */
+static void retry_unschedulable(struct scheduler *s)
+{
+    pthread_mutex_lock(&s->lock);
+    json_t *keys = json_deep_copy(s->unschedulable);
+    pthread_mutex_unlock(&s->lock);
+    const char *key;
+    json_t *v;
+    json_object_foreach(keys, key, v)
+        loop_enqueue(s->loop, key, NULL);
+    json_decref(keys);
+}
+
+/* Whether a change to a pod may have freed room on a node. */
+static bool frees_room(enum informer_change change, const json_t *old, const json_t *cur)
+{
+    if (!old || !objstate_node(old) || objstate_terminal(old))
+        return false;
+    return change == INFORMER_DELETED || objstate_terminal(cur);
+}
+
+void scheduler_pod_changed(void *ctx, enum informer_change change, const json_t *old,
+                           const json_t *cur)
+{
+    struct scheduler *s = ctx;
+    char key[OBJSTATE_KEY_MAX];
+    if (objstate_key(cur, key, sizeof key) != 0)
+        return;
+    if (change == INFORMER_DELETED || objstate_node(cur)) {
+        pthread_mutex_lock(&s->lock);
+        json_object_del(s->assumed, key);
+        json_object_del(s->unschedulable, key);
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (change != INFORMER_DELETED && wants_scheduling(cur))
+        loop_enqueue(s->loop, key, NULL);
+    if (frees_room(change, old, cur))
+        retry_unschedulable(s);
+}
+
+void scheduler_node_changed(void *ctx, enum informer_change change, const json_t *old,
+                            const json_t *cur)
+{
+    (void)change;
+    (void)old;
+    (void)cur;
+    retry_unschedulable(ctx);
+}
+
+/* ---- what each node runs --------------------------------------------------- */
+
+struct node_view {
+    const json_t *node;
+    const char *name;
+    struct schedfit_resources used;
+    size_t pods;
+};
+
+static int by_name(const void *a, const void *b)
+{
+    const struct node_view *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+static void count_pod(struct node_view *v, const json_t *pod)
+{
+    struct schedfit_resources r;
+    schedfit_pod_requests(pod, &r, NULL); /* what parses counts; it was admitted so */
+    for (size_t i = 0; i < r.n; i++)
+        schedfit_add(&v->used, r.items[i].name, r.items[i].milli);
+    v->pods++;
+}
+
+static void count_bound(struct scheduler *s, struct node_view *v)
+{
+    json_t *pods = NULL;
+    if (informer_by_index(s->cfg.pods, OBJSTATE_INDEX_NODE, v->name, &pods) != 0)
+        return;
+    size_t i;
+    json_t *pod;
+    json_array_foreach(pods, i, pod)
+        if (!objstate_terminal(pod))
+            count_pod(v, pod);
+    json_decref(pods);
+}
+
+/* Adds the pods bound by this scheduler that the cache still shows unbound;
+ * the others are in the index already (or gone) and are forgotten. */
+static void count_assumed(struct scheduler *s, struct node_view *views, size_t n)
+{
+    pthread_mutex_lock(&s->lock);
+    json_t *assumed = json_deep_copy(s->assumed);
+    pthread_mutex_unlock(&s->lock);
+    const char *key;
+    json_t *node;
+    json_object_foreach(assumed, key, node) {
+        char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
+        json_t *pod = NULL;
+        if (objstate_split_key(key, ns, name, NULL) != 0 ||
+            informer_get(s->cfg.pods, ns, name, &pod) != 0 || objstate_node(pod) ||
+            objstate_terminal(pod)) {
+            json_decref(pod);
+            continue;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(views[i].name, json_string_value(node)) == 0)
+                count_pod(&views[i], pod);
+        json_decref(pod);
+    }
+    json_decref(assumed);
+}
+
+/* The nodes in name order with what they run; *out is the caller's (free),
+ * and borrows from *nodes, which the caller releases. */
+static int view_nodes(struct scheduler *s, json_t **nodes, struct node_view **out, size_t *n,
+                      struct err *e)
+{
+    *nodes = informer_list(s->cfg.nodes, NULL);
+    size_t count = json_array_size(*nodes);
+    struct node_view *views = calloc(count ? count : 1, sizeof *views);
+    if (!*nodes || !views) {
+        free(views);
+        return err_set(e, -ENOMEM, "scheduler: out of memory");
+    }
+    for (size_t i = 0; i < count; i++) {
+        views[i].node = json_array_get(*nodes, i);
+        views[i].name = meta_name(views[i].node);
+        if (!views[i].name)
+            views[i].name = "";
+    }
+    qsort(views, count, sizeof *views, by_name);
+    for (size_t i = 0; i < count; i++)
+        count_bound(s, &views[i]);
+    count_assumed(s, views, count);
+    *out = views;
+    *n = count;
+    return 0;
+}
+
+/* ---- the decision ------------------------------------------------------------ */
+
+/* The best node for pod, or NULL with the summary of why none fits. */
+static const char *choose(struct scheduler *s, const json_t *pod,
+                          const struct schedfit_resources *req, const struct node_view *views,
+                          size_t n, struct schedfit_summary *sum)
+{
+    struct schedfit_options opt = {.ignored = s->cfg.ignored_resources};
+    const char *best = NULL;
+    int best_score = -1;
+    schedfit_summary_init(sum);
+    for (size_t i = 0; i < n; i++) {
+        struct schedfit_result r;
+        schedfit_check(pod, req, views[i].node, &views[i].used, views[i].pods, &opt, &r);
+        schedfit_summary_add(sum, &r);
+        if (!r.fits)
+            continue;
+        int score = schedfit_score(views[i].node, &views[i].used, req);
+        if (score > best_score) { /* strictly: ties keep the earlier name */
+            best = views[i].name;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+static void mark_unschedulable(struct scheduler *s, const char *key, bool yes)
+{
+    pthread_mutex_lock(&s->lock);
+    if (yes)
+        json_object_set_new(s->unschedulable, key, json_true());
+    else
+        json_object_del(s->unschedulable, key);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* PodScheduled=False/Unschedulable with message, and the Event, when the
+ * condition says something new (so a pod retried on every node change does
+ * not rewrite itself each time). */
+static int refuse(struct scheduler *s, const json_t *pod, const char *message, int64_t now,
+                  struct action_list *out, struct err *e)
+{
+    json_t *copy = json_deep_copy(pod);
+    int changed = copy ? objstate_set_condition(copy, "PodScheduled", "False", "Unschedulable",
+                                                message, now)
+                       : -ENOMEM;
+    if (changed <= 0) {
+        json_decref(copy);
+        return changed < 0 ? err_set(e, -ENOMEM, "scheduler: out of memory") : 0;
+    }
+    int rc = action_update_status(out, s->pods_res, copy, e);
+    if (rc == 0)
+        rc = action_event(out, pod, ACTION_EVENT_WARNING, "FailedScheduling", e, "%s", message);
+    return rc;
+}
+
+static bool is_assumed(struct scheduler *s, const char *key)
+{
+    pthread_mutex_lock(&s->lock);
+    bool yes = json_object_get(s->assumed, key) != NULL;
+    pthread_mutex_unlock(&s->lock);
+    return yes;
+}
+
+static int decide(struct scheduler *s, const char *key, const json_t *pod, int64_t now,
+                  struct action_list *out, struct err *e)
+{
+    char message[MESSAGE_MAX];
+    struct schedfit_resources req;
+    struct err bad = {0};
+    const char *ns = meta_namespace(pod), *name = meta_name(pod);
+    if (schedfit_pod_requests(pod, &req, &bad) < 0) {
+        mark_unschedulable(s, key, true);
+        snprintf(message, sizeof message, "%s", bad.msg);
+        return refuse(s, pod, message, now, out, e);
+    }
+    json_t *nodes = NULL;
+    struct node_view *views = NULL;
+    size_t n = 0;
+    int rc = view_nodes(s, &nodes, &views, &n, e);
+    if (rc < 0) {
+        json_decref(nodes);
+        return rc;
+    }
+    struct schedfit_summary sum;
+    const char *node = choose(s, pod, &req, views, n, &sum);
+    if (node) {
+        mark_unschedulable(s, key, false);
+        rc = action_bind(out, ns, name, node, e);
+        if (rc == 0)
+            rc = action_event(out, pod, ACTION_EVENT_NORMAL, "Scheduled", e,
+                              "Successfully assigned %s/%s to %s", ns ? ns : "", name, node);
+    } else {
+        mark_unschedulable(s, key, true);
+        schedfit_summary_format(&sum, message, sizeof message);
+        rc = refuse(s, pod, message, now, out, e);
+    }
+    free(views);
+    json_decref(nodes);
+    return rc;
+}
+
+static int scheduler_reconcile(void *self, const char *key, int64_t now,
+                               struct action_list *out, int64_t *requeue_at, struct err *e)
+{
+    struct scheduler *s = self;
+    char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
+    json_t *pod = NULL;
+    (void)requeue_at;
+    int rc = objstate_split_key(key, ns, name, e);
+    if (rc < 0)
+        return rc;
+    if (informer_get(s->cfg.pods, ns, name, &pod) != 0 || !wants_scheduling(pod) ||
+        is_assumed(s, key)) {
+        if (!pod || !wants_scheduling(pod))
+            mark_unschedulable(s, key, false);
+        json_decref(pod);
+        return 0;
+    }
+    rc = decide(s, key, pod, now, out, e);
+    json_decref(pod);
+    return rc;
+}
+
+/* A binding that went through: count the pod on its node until the cache
+ * shows it there. */
+static void scheduler_executed(void *self, const char *key, const struct action *a, int rc,
+                               const json_t *result, const struct err *e)
+{
+    struct scheduler *s = self;
+    (void)result;
+    (void)e;
+    if (a->kind != ACTION_BIND || rc != 0)
+        return;
+    pthread_mutex_lock(&s->lock);
+    json_object_set_new(s->assumed, key, json_string(a->node));
+    pthread_mutex_unlock(&s->lock);
+}
+
+int scheduler_new(const struct scheduler_config *cfg, struct scheduler **out, struct err *e)
+{
+    if (!cfg->store || !cfg->pods || !cfg->nodes)
+        return err_set(e, -EINVAL, "scheduler: needs a store and the pods and nodes informers");
+    const struct api_resource *pods =
+        api_registry_find(store_registry(cfg->store), "", "v1", "pods");
+    if (!pods)
+        return err_set(e, -ENOENT, "scheduler: the store serves no pods");
+    struct scheduler *s = calloc(1, sizeof *s);
+    if (!s)
+        return err_set(e, -ENOMEM, "scheduler: out of memory");
+    s->cfg = *cfg;
+    s->pods_res = pods;
+    s->assumed = json_object();
+    s->unschedulable = json_object();
+    pthread_mutex_init(&s->lock, NULL);
+    struct loop_config lc = {
+        .store = cfg->store,
+        .reconciler = {.name = "scheduler", .self = s, .reconcile = scheduler_reconcile,
+                       .executed = scheduler_executed},
+        .component = SCHEDULER_NAME,
+        .now_ns = cfg->now_ns,
+        .clock_ctx = cfg->clock_ctx,
+    };
+    int rc = s->assumed && s->unschedulable ? loop_new(&lc, &s->loop, e)
+                                            : err_set(e, -ENOMEM, "scheduler: out of memory");
+    if (rc < 0) {
+        scheduler_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void scheduler_free(struct scheduler *s)
+{
+    if (!s)
+        return;
+    loop_free(s->loop);
+    json_decref(s->assumed);
+    json_decref(s->unschedulable);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+struct loop *scheduler_loop(struct scheduler *s)
+{
+    return s->loop;
+}

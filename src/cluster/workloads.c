@@ -1,0 +1,196 @@
+/*
+ * The workload controllers' shared pieces (see workloads.h).
+ */
+#include "cluster/workloads.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/meta.h"
+#include "cluster/objstate.h"
+
+struct workloads_expectations {
+    struct informer *pods;
+    int64_t (*now_ns)(void *ctx);
+    void *clock_ctx;
+    pthread_mutex_t lock;
+    json_t *owners; /* owner key -> {pod name: {"uid": s|null, "deleted": b, "at": ns}} */
+};
+
+static int64_t real_now_ns(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int workloads_expectations_new(const struct workloads_config *cfg,
+                               struct workloads_expectations **out, struct err *e)
+{
+    struct workloads_expectations *x = calloc(1, sizeof *x);
+    if (!x || !(x->owners = json_object())) {
+        free(x);
+        return err_set(e, -ENOMEM, "expectations: out of memory");
+    }
+    x->pods = cfg->pods;
+    x->now_ns = cfg->now_ns ? cfg->now_ns : real_now_ns;
+    x->clock_ctx = cfg->clock_ctx;
+    pthread_mutex_init(&x->lock, NULL);
+    *out = x;
+    return 0;
+}
+
+void workloads_expectations_free(struct workloads_expectations *x)
+{
+    if (!x)
+        return;
+    json_decref(x->owners);
+    pthread_mutex_destroy(&x->lock);
+    free(x);
+}
+
+void workloads_expectations_executed(struct workloads_expectations *x, const char *owner_key,
+                                     const struct action *a, int rc, const json_t *result)
+{
+    bool created = a->kind == ACTION_CREATE, deleted = a->kind == ACTION_DELETE;
+    if (rc != 0 || (!created && !deleted) || !a->res || strcmp(a->res->plural, "pods") != 0 ||
+        a->res->group[0] != '\0')
+        return;
+    const char *name = created ? meta_name(result) : a->name;
+    if (!name)
+        return;
+    json_t *entry = json_pack("{s:s?, s:b, s:I}", "uid", deleted ? a->uid : NULL, "deleted",
+                              deleted, "at", (json_int_t)x->now_ns(x->clock_ctx));
+    pthread_mutex_lock(&x->lock);
+    json_t *pods = json_object_get(x->owners, owner_key);
+    if (!pods)
+        json_object_set_new(x->owners, owner_key, pods = json_object());
+    json_object_set_new(pods, name, entry);
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* Whether the cache shows the write an entry remembers. */
+static bool satisfied(struct workloads_expectations *x, const char *ns, const char *name,
+                      const json_t *entry)
+{
+    json_t *pod = NULL;
+    bool present = informer_get(x->pods, ns, name, &pod) == 0;
+    bool yes;
+    if (!json_is_true(json_object_get(entry, "deleted"))) {
+        yes = present;
+    } else {
+        const char *uid = json_string_value(json_object_get(entry, "uid"));
+        yes = !present || objstate_deleting(pod) || (uid && meta_uid(pod) &&
+                                                     strcmp(uid, meta_uid(pod)) != 0);
+    }
+    json_decref(pod);
+    return yes;
+}
+
+bool workloads_expecting(struct workloads_expectations *x, const char *owner_key, const char *ns)
+{
+    int64_t now = x->now_ns(x->clock_ctx);
+    pthread_mutex_lock(&x->lock);
+    json_t *pods = json_object_get(x->owners, owner_key);
+    const char *name;
+    json_t *entry, *tmp;
+    json_object_foreach_safe(pods, tmp, name, entry) {
+        int64_t at = json_integer_value(json_object_get(entry, "at"));
+        if (now - at >= WORKLOADS_EXPECT_TIMEOUT_NS || satisfied(x, ns, name, entry))
+            json_object_del(pods, name);
+    }
+    bool waiting = json_object_size(pods) > 0;
+    if (pods && !waiting)
+        json_object_del(x->owners, owner_key);
+    pthread_mutex_unlock(&x->lock);
+    return waiting;
+}
+
+void workloads_expectations_forget(struct workloads_expectations *x, const char *owner_key)
+{
+    pthread_mutex_lock(&x->lock);
+    json_object_del(x->owners, owner_key);
+    pthread_mutex_unlock(&x->lock);
+}
+
+json_t *workloads_controlled(struct informer *inf, const char *uid)
+{
+    json_t *all = NULL, *out = json_array();
+    if (!out)
+        return NULL;
+    if (!uid)
+        return out;
+    /* A failure (no owner index is a wiring mistake) must not read as "controls
+     * nothing": a ReplicaSet would create its pods again. */
+    if (informer_by_index(inf, OBJSTATE_INDEX_OWNER, uid, &all) != 0) {
+        json_decref(out);
+        return NULL;
+    }
+    size_t i;
+    json_t *obj;
+    json_array_foreach(all, i, obj) {
+        const char *cuid = json_string_value(json_object_get(meta_controller_ref(obj), "uid"));
+        if (cuid && strcmp(cuid, uid) == 0 && json_array_append(out, obj) != 0) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+    }
+    json_decref(all);
+    return out;
+}
+
+json_t *workloads_pod_from_template(const json_t *owner, const json_t *template,
+                                    const json_t *extra_labels)
+{
+    const json_t *tmd = json_object_get(template, "metadata");
+    char generate[OBJSTATE_NAME_MAX + 2];
+    snprintf(generate, sizeof generate, "%s-", meta_name(owner) ? meta_name(owner) : "pod");
+    json_t *labels = json_deep_copy(json_object_get(tmd, "labels"));
+    if (!json_is_object(labels)) {
+        json_decref(labels);
+        labels = json_object();
+    }
+    json_t *spec = json_deep_copy(json_object_get(template, "spec"));
+    json_t *ref = meta_owner_ref(owner, true, true);
+    const char *ns = meta_namespace(owner);
+    if (!labels || !spec || !ref ||
+        (extra_labels && json_object_update(labels, (json_t *)extra_labels) != 0)) {
+        json_decref(labels);
+        json_decref(spec);
+        json_decref(ref);
+        return NULL;
+    }
+    /* json_pack takes the "o" values over, also when it fails. */
+    json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:[o]}, s:o}", "apiVersion", "v1",
+                            "kind", "Pod", "metadata", "generateName", generate, "namespace",
+                            ns ? ns : "", "labels", labels, "ownerReferences", ref, "spec", spec);
+    if (!pod)
+        return NULL;
+    const json_t *ann = json_object_get(tmd, "annotations");
+    if (json_is_object(ann) &&
+        json_object_set_new(json_object_get(pod, "metadata"), "annotations",
+                            json_deep_copy(ann)) != 0) {
+        json_decref(pod);
+        return NULL;
+    }
+    return pod;
+}
+
+void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char *kind)
+{
+    const json_t *ref = meta_controller_ref(obj);
+    const char *k = json_string_value(json_object_get(ref, "kind"));
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    const char *ns = meta_namespace(obj);
+    char key[OBJSTATE_KEY_MAX];
+    if (!k || strcmp(k, kind) != 0 || !name || !ns)
+        return;
+    int n = snprintf(key, sizeof key, "%s/%s", ns, name);
+    if (n > 0 && (size_t)n < sizeof key)
+        loop_enqueue(l, key, NULL);
+}

@@ -1,0 +1,78 @@
+/*
+ * What the Deployment, ReplicaSet and Job controllers share: the caches
+ * they read, the pods an object controls, pods made from a template, and
+ * expectations.
+ *
+ * Expectations are how a controller that creates or deletes pods avoids
+ * doing it twice: after its writes, its next decision may come before the
+ * pod cache shows them (an update of its own object re-queues it at once),
+ * and counting from that cache would create the same pods again. So each
+ * pod written is remembered until the cache shows it (created: present;
+ * deleted: gone or being deleted) or a timeout passes, and meanwhile the
+ * controller only updates status. This is client-go's
+ * ControllerExpectations, kept per pod name instead of as counts so that
+ * the check needs no hook into the informer.
+ */
+#ifndef GPUSLICE_CLUSTER_WORKLOADS_H
+#define GPUSLICE_CLUSTER_WORKLOADS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "reconcile/loop.h"
+#include "store/informer.h"
+#include "util/err.h"
+
+#define WORKLOADS_EXPECT_TIMEOUT_NS (300LL * 1000000000) /* client-go's five minutes */
+#define WORKLOADS_BURST 500 /* pods created or deleted by one decision at most */
+
+struct workloads_config {
+    struct store *store;             /* not owned */
+    struct informer *pods;           /* all pods, indexed OBJSTATE_INDEX_OWNER; not owned */
+    struct informer *replicasets;    /* indexed OBJSTATE_INDEX_OWNER; not owned */
+    struct informer *deployments;    /* not owned */
+    struct informer *jobs;           /* not owned */
+    int64_t (*now_ns)(void *ctx);    /* NULL: the real clock */
+    void *clock_ctx;
+};
+
+struct workloads_expectations;
+
+/* Empty expectations on the config's clock; the caller owns them. */
+int workloads_expectations_new(const struct workloads_config *cfg,
+                               struct workloads_expectations **out, struct err *e);
+
+void workloads_expectations_free(struct workloads_expectations *x);
+
+/* The pod write a (just executed for owner_key with outcome rc and stored
+ * object result) is remembered when it was a pod created or deleted. The
+ * shape of a reconciler's `executed` callback, minus self. */
+void workloads_expectations_executed(struct workloads_expectations *x, const char *owner_key,
+                                     const struct action *a, int rc, const json_t *result);
+
+/* Whether owner_key (in namespace ns) still waits for the pod cache to
+ * show one of its writes; forgets those it shows or that timed out. */
+bool workloads_expecting(struct workloads_expectations *x, const char *owner_key, const char *ns);
+
+/* Forgets everything about owner_key (its object is gone). */
+void workloads_expectations_forget(struct workloads_expectations *x, const char *owner_key);
+
+/* The objects in inf whose controller has uid, indexed by owner: a new
+ * array of read-only references, owned by the caller; NULL when out of
+ * memory. */
+json_t *workloads_controlled(struct informer *inf, const char *uid);
+
+/* A pod for owner from template (a PodTemplateSpec): generateName
+ * "<owner name>-", the template's labels plus extra_labels (may be NULL)
+ * and annotations, owner as its controller (blockOwnerDeletion), and the
+ * template's spec. A new reference, NULL when out of memory. */
+json_t *workloads_pod_from_template(const json_t *owner, const json_t *template,
+                                    const json_t *extra_labels);
+
+/* Enqueues into l the key "namespace/name" of obj's controller when it is
+ * of kind (a handler's helper). */
+void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char *kind);
+
+#endif
