@@ -167,7 +167,7 @@ static int scale(void)
     printf("  plan_solve (greedy)  %8.3f s  (candidates + greedy + evaluating the plan)\n", t5 - t4);
     printf("  MILP on candidates   %8.3f s  (%s)\n", t6 - t5,
            milp_rc ? e.msg : optimal ? "optimal" : "time limit, best found");
-    printf("  greedy serves %d at value %.1f; MILP serves %d at value %.1f\n", og.served, og.value, om.served,
+    printf("  greedy serves %d at value %.3f; MILP serves %d at value %.3f\n", og.served, og.value, om.served,
            om.value);
     plan_result_free(&r);
     free(greedy);

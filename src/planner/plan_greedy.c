@@ -5,7 +5,9 @@
  */
 #include "planner/solve.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,25 +138,233 @@ static void greedy_group(const struct plan_system *sys, const struct plan_candid
     }
 }
 
-int plan_solve_greedy(const struct plan_system *sys, const struct plan_candidates *cands,
-                      struct plan_choice *choice, struct err *e)
+/* A server that could move to another type to make room. */
+struct move {
+    int server;
+    int cand;                    /* its candidate on the other type */
+    long freed;                  /* units it gives back */
+    double delta;                /* value it adds */
+};
+
+static int by_delta_per_unit(const void *a, const void *b)
+{
+    const struct move *x = a, *y = b;
+    double rx = x->delta / (double)x->freed, ry = y->delta / (double)y->freed;
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    return x->server - y->server;
+}
+
+/* Finds servers on type t that could move elsewhere, cheapest per unit
+ * freed first, until `deficit` units are free. Fills moves[0 .. *n-1] and
+ * *delta; returns whether enough was found. Nothing is changed. */
+static bool find_moves(const struct plan_system *sys, const struct plan_candidates *cands, const long *left,
+                       const struct plan_choice *choice, int t, long deficit, struct move *moves, size_t *n,
+                       double *delta, long *scratch)
+{
+    size_t found = 0;
+    for (size_t u = 0; u < sys->n_servers; u++) {
+        const struct plan_choice *ch = &choice[u];
+        if (ch->cand < 0 || sys->accelerators[cands[u].c[ch->cand].acc].type != t ||
+            ch->replicas < cands[u].c[ch->cand].replicas)
+            continue;
+        for (size_t k = 0; k < cands[u].n; k++) {
+            const struct plan_candidate *a = &cands[u].c[k];
+            if (sys->accelerators[a->acc].type == t || a->units > left[sys->accelerators[a->acc].type])
+                continue;
+            moves[found++] = (struct move){(int)u, (int)k, cands[u].c[ch->cand].units,
+                                           a->value - cands[u].c[ch->cand].value};
+            break; /* candidates are cheapest first */
+        }
+    }
+    qsort(moves, found, sizeof *moves, by_delta_per_unit);
+    memcpy(scratch, left, sys->n_types * sizeof *scratch);
+    long freed = 0;
+    size_t kept = 0;
+    *delta = 0.0;
+    for (size_t i = 0; i < found && freed < deficit; i++) {
+        const struct plan_candidate *a = &cands[moves[i].server].c[moves[i].cand];
+        long *room = &scratch[sys->accelerators[a->acc].type];
+        if (a->units > *room)
+            continue; /* an earlier move took that room */
+        *room -= a->units;
+        freed += moves[i].freed;
+        *delta += moves[i].delta;
+        moves[kept++] = moves[i];
+    }
+    *n = kept;
+    return freed >= deficit;
+}
+
+struct repair {
+    struct move *moves;          /* n_servers each */
+    struct move *best;
+    long *scratch;               /* n_types */
+};
+
+/* Serves s by moving others of types it needs elsewhere, at the least added
+ * value over its candidates; returns whether it worked. */
+static bool repair_one(const struct plan_system *sys, const struct plan_candidates *cands, long *left,
+                       struct plan_choice *choice, int s, struct repair *w)
+{
+    double best_total = INFINITY;
+    int best_cand = -1;
+    size_t best_n = 0;
+    for (size_t k = 0; k < cands[s].n; k++) {
+        const struct plan_candidate *c = &cands[s].c[k];
+        int t = sys->accelerators[c->acc].type;
+        size_t n;
+        double delta;
+        if (c->value >= best_total || c->units > (sys->types[t].count > 0 ? sys->types[t].count : 0) ||
+            !find_moves(sys, cands, left, choice, t, c->units - left[t], w->moves, &n, &delta, w->scratch) ||
+            c->value + delta >= best_total)
+            continue;
+        best_total = c->value + delta;
+        best_cand = (int)k;
+        best_n = n;
+        memcpy(w->best, w->moves, n * sizeof *w->moves);
+    }
+    if (best_cand < 0)
+        return false;
+    for (size_t i = 0; i < best_n; i++) {
+        const struct move *m = &w->best[i];
+        const struct plan_candidate *from = &cands[m->server].c[choice[m->server].cand];
+        const struct plan_candidate *to = &cands[m->server].c[m->cand];
+        *type_left(sys, left, from) += from->units;
+        *type_left(sys, left, to) -= to->units;
+        choice[m->server] = (struct plan_choice){m->cand, to->replicas};
+    }
+    const struct plan_candidate *c = &cands[s].c[best_cand];
+    *type_left(sys, left, c) -= c->units;
+    choice[s] = (struct plan_choice){best_cand, c->replicas};
+    return true;
+}
+
+static long min_units(const struct plan_candidates *cs)
+{
+    long m = LONG_MAX;
+    for (size_t k = 0; k < cs->n; k++)
+        if (cs->c[k].units < m)
+            m = cs->c[k].units;
+    return m;
+}
+
+/* The other way to fill a group, for when capacity is tight: the most
+ * servers fit when the smallest go first, each on its smallest candidate
+ * that fits; then each moves to the cheapest candidate the room left allows. */
+static void smallest_first_group(const struct plan_system *sys, const struct plan_candidates *cands, long *left,
+                                 int *pending, size_t n, struct plan_choice *choice)
+{
+    for (size_t i = 1; i < n; i++) { /* insertion sort: stable, n is one group */
+        int s = pending[i];
+        size_t j = i;
+        for (; j > 0 && min_units(&cands[pending[j - 1]]) > min_units(&cands[s]); j--)
+            pending[j] = pending[j - 1];
+        pending[j] = s;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int s = pending[i], pick = -1;
+        for (size_t k = 0; k < cands[s].n; k++) {
+            const struct plan_candidate *c = &cands[s].c[k];
+            if (c->units <= *type_left(sys, left, c) && (pick < 0 || c->units < cands[s].c[pick].units))
+                pick = (int)k;
+        }
+        if (pick < 0)
+            continue;
+        choice[s] = (struct plan_choice){pick, cands[s].c[pick].replicas};
+        *type_left(sys, left, &cands[s].c[pick]) -= cands[s].c[pick].units;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int s = pending[i];
+        if (choice[s].cand < 0)
+            continue;
+        const struct plan_candidate *cur = &cands[s].c[choice[s].cand];
+        for (int k = 0; k < choice[s].cand; k++) { /* cheaper ones come first */
+            const struct plan_candidate *c = &cands[s].c[k];
+            bool same_type = sys->accelerators[c->acc].type == sys->accelerators[cur->acc].type;
+            long room = *type_left(sys, left, c) + (same_type ? cur->units : 0);
+            if (c->units > room)
+                continue;
+            *type_left(sys, left, cur) += cur->units;
+            *type_left(sys, left, c) -= c->units;
+            choice[s] = (struct plan_choice){k, c->replicas};
+            break;
+        }
+    }
+}
+
+enum greedy_way { GREEDY_REGRET, GREEDY_SMALLEST };
+
+/* Runs one way of the greedy over all priority groups into choice. */
+static void greedy_all(const struct plan_system *sys, const struct plan_candidates *cands, const int *order,
+                       enum greedy_way way, long *left, int *pending, struct repair *w, struct plan_choice *choice)
 {
     for (size_t s = 0; s < sys->n_servers; s++)
         choice[s] = (struct plan_choice){-1, 0};
-    int *order = NULL, *pending = calloc(sys->n_servers ? sys->n_servers : 1, sizeof *pending);
-    long *left = capacity_left(sys, cands, choice, e);
-    int rc = pending && left ? plan_priority_order(sys, &order, e) : err_set(e, -ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < sys->n_servers;) {
+    for (size_t t = 0; t < sys->n_types; t++)
+        left[t] = sys->types[t].count > 0 ? sys->types[t].count : 0;
+    for (size_t i = 0; i < sys->n_servers;) {
         int priority = plan_server_priority(sys, order[i]);
-        size_t n = 0;
+        size_t first = i, k = 0;
         for (; i < sys->n_servers && plan_server_priority(sys, order[i]) == priority; i++)
             if (cands[order[i]].n > 0)
-                pending[n++] = order[i];
-        greedy_group(sys, cands, left, pending, n, choice);
+                pending[k++] = order[i];
+        if (way == GREEDY_SMALLEST) {
+            smallest_first_group(sys, cands, left, pending, k, choice);
+            continue;
+        }
+        greedy_group(sys, cands, left, pending, k, choice);
+        for (size_t j = first; j < i; j++)
+            if (choice[order[j]].cand < 0 && cands[order[j]].n > 0)
+                repair_one(sys, cands, left, choice, order[j], w);
+    }
+}
+
+/* Whether plan a beats plan b: more servers served in the most important
+ * group where they differ, else less value. */
+static bool better(const struct plan_system *sys, const struct plan_candidates *cands, const int *order,
+                   const struct plan_choice *a, const struct plan_choice *b)
+{
+    double va = 0, vb = 0;
+    for (size_t i = 0; i < sys->n_servers;) {
+        int priority = plan_server_priority(sys, order[i]), na = 0, nb = 0;
+        for (; i < sys->n_servers && plan_server_priority(sys, order[i]) == priority; i++) {
+            int s = order[i];
+            na += a[s].cand >= 0;
+            nb += b[s].cand >= 0;
+            va += a[s].cand >= 0 ? cands[s].c[a[s].cand].value : 0;
+            vb += b[s].cand >= 0 ? cands[s].c[b[s].cand].value : 0;
+        }
+        if (na != nb)
+            return na > nb;
+    }
+    return va < vb;
+}
+
+int plan_solve_greedy(const struct plan_system *sys, const struct plan_candidates *cands,
+                      struct plan_choice *choice, struct err *e)
+{
+    size_t n = sys->n_servers ? sys->n_servers : 1;
+    int *order = NULL, *pending = calloc(n, sizeof *pending);
+    struct plan_choice *other = calloc(n, sizeof *other);
+    struct repair w = {calloc(n, sizeof *w.moves), calloc(n, sizeof *w.best),
+                       calloc(sys->n_types ? sys->n_types : 1, sizeof *w.scratch)};
+    long *left = calloc(sys->n_types ? sys->n_types : 1, sizeof *left);
+    int rc = pending && other && left && w.moves && w.best && w.scratch ? plan_priority_order(sys, &order, e)
+                                                                        : err_set(e, -ENOMEM, "out of memory");
+    if (rc == 0) {
+        greedy_all(sys, cands, order, GREEDY_REGRET, left, pending, &w, choice);
+        greedy_all(sys, cands, order, GREEDY_SMALLEST, left, pending, &w, other);
+        if (better(sys, cands, order, other, choice))
+            memcpy(choice, other, sys->n_servers * sizeof *choice);
     }
     free(order);
     free(pending);
+    free(other);
     free(left);
+    free(w.moves);
+    free(w.best);
+    free(w.scratch);
     return rc;
 }
 

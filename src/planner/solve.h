@@ -14,8 +14,12 @@
  *  - greedy: priority groups in order (lower number first); inside a group,
  *    repeatedly the server with the largest regret (the extra cost it pays
  *    if its cheapest candidate that still fits is taken by others) takes
- *    that candidate; a server none of whose candidates fits is left for the
- *    saturation policy.
+ *    that candidate. A server none of whose candidates fits is then
+ *    repaired if it can be: servers already placed on the type it needs
+ *    move to their cheapest other candidate that fits, cheapest per unit
+ *    freed first, when that frees enough (the least added cost over its
+ *    candidates wins). What still does not fit is left for the saturation
+ *    policy.
  *  - milp: the same problem exactly, with GLPK: one binary per (server,
  *    candidate), at most one per server, capacity per type. Priorities are
  *    lexicographic stages: first the number of servers of the most important
