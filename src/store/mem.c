@@ -583,11 +583,13 @@ static json_t *update_candidate(const struct api_resource *res, const json_t *ol
     return cand;
 }
 
-int mem_update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
-                      json_t *obj, const struct store_write_opts *o, json_t **out,
-                      struct err *e)
+/* mem_update_locked, given the stored version already parsed (old, owned,
+ * or NULL to parse it here): a patch has just read it. */
+static int update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                         json_t *obj, json_t *old, const struct store_write_opts *o,
+                         json_t **out, struct err *e)
 {
-    json_t *old = NULL, *cand = NULL;
+    json_t *cand = NULL;
     const char *eff_ns;
     int rc = check_identity(res, ns, obj, &eff_ns, e);
     /* a copy: building the candidate replaces obj's metadata strings */
@@ -605,7 +607,7 @@ int mem_update_locked(struct mem_store *ms, const struct api_resource *res, cons
         rc = err_set(e, -ENOENT, "%s has no status subresource", res->plural);
     if (rc == 0)
         rc = check_preconditions(res, cur->doc, meta_uid(obj), meta_resource_version(obj), e);
-    if (rc == 0 && !(old = mem_doc_json(cur->doc)))
+    if (rc == 0 && !old && !(old = mem_doc_json(cur->doc)))
         rc = err_set(e, -ENOMEM, "out of memory");
     if (rc == 0 && !(cand = update_candidate(res, old, obj, o->subresource)))
         rc = err_set(e, -ENOMEM, "out of memory");
@@ -641,6 +643,13 @@ int mem_update_locked(struct mem_store *ms, const struct api_resource *res, cons
     }
     json_decref(old);
     return mem_commit(ms, res, cur, cand, remove ? STORE_DELETED : STORE_MODIFIED, out, e);
+}
+
+int mem_update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                      json_t *obj, const struct store_write_opts *o, json_t **out,
+                      struct err *e)
+{
+    return update_locked(ms, res, ns, obj, NULL, o, out, e);
 }
 
 /* --- patch ------------------------------------------------------------------- */
@@ -702,16 +711,16 @@ static int mem_patch_locked(struct mem_store *ms, const struct api_resource *res
     json_t *patched = NULL;
     int rc = old ? apply_patch(res, old, type, patch, &patched, e)
                  : err_set(e, -ENOMEM, "out of memory");
-    json_decref(old);
-    if (rc != 0)
-        return rc;
-    const char *pname = meta_name(patched);
-    if (!json_is_object(patched) || !pname || strcmp(pname, name) != 0) {
+    const char *pname = rc ? NULL : meta_name(patched);
+    if (rc == 0 && (!json_is_object(patched) || !pname || strcmp(pname, name) != 0))
+        rc = err_set(e, -EINVAL, "%s \"%s\" is invalid: metadata.name: Invalid value: the "
+                     "patch may not change the name", res->kind, name);
+    if (rc != 0) {
+        json_decref(old);
         json_decref(patched);
-        return err_set(e, -EINVAL, "%s \"%s\" is invalid: metadata.name: Invalid value: the "
-                       "patch may not change the name", res->kind, name);
+        return rc;
     }
-    return mem_update_locked(ms, res, ns, patched, o, out, e);
+    return update_locked(ms, res, ns, patched, old, o, out, e);
 }
 
 /* --- delete ------------------------------------------------------------------ */
