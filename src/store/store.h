@@ -247,7 +247,9 @@ int store_bind(struct store *st, const char *ns, const char *pod, const char *no
 
 /* Starts a watch of res in ns (NULL or "": all namespaces) with selectors.
  * *out is owned by the caller, released with store_watch_close. An object
- * that starts or stops matching a selector arrives as ADDED or DELETED. */
+ * that starts or stops matching a selector arrives as ADDED or DELETED.
+ * -EBADMSG for a malformed selector or resourceVersion; a resourceVersion
+ * too old to resume from is reported by store_watch_next, not here. */
 int store_watch_open(struct store *st, const struct api_resource *res, const char *ns,
                      const struct store_watch_opts *o, struct store_watch **out,
                      struct err *e);
