@@ -115,6 +115,9 @@ expect "apply -f again is unchanged" 'pod/web unchanged' k apply -f "$tmp/pod.ya
 sed 's/nginx:1.27/nginx:1.28/' "$tmp/pod.yaml" >"$tmp/pod2.yaml"
 expect "apply -f with a change configures" 'pod/web configured' k apply -f "$tmp/pod2.yaml"
 expect "get pods (table)" '^web +0/1 +Pending +0 +[0-9]+s' k get pods
+expect "get pods -A" '^default +web +0/1 +Pending' k get pods -A
+expect "create configmap (a protobuf body)" 'configmap/flags created' \
+    k create configmap flags -n team-a --from-literal=debug=1
 expect "get -o wide" 'NOMINATED NODE' k get pods -o wide
 expect "get -o yaml" 'image: nginx:1.28' k get pod web -o yaml
 expect "get -o json" '"kind": "Pod"' k get pod web -o json
