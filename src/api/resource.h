@@ -3,8 +3,11 @@
  * kind, short names, scope, and whether it has a status subresource.
  *
  * A registry starts with the built-in kinds gpuslice and its embedded cluster
- * use (core v1 Pod, Node, Namespace, Event, ConfigMap, ResourceQuota; apps/v1
- * Deployment, ReplicaSet; batch/v1 Job; coordination.k8s.io/v1 Lease;
+ * use (core v1 Pod, Node, Namespace, Event, ConfigMap, ResourceQuota,
+ * Service, ServiceAccount; apps/v1 Deployment, ReplicaSet, DaemonSet;
+ * batch/v1 Job; policy/v1 PodDisruptionBudget; rbac.authorization.k8s.io/v1
+ * ClusterRole, ClusterRoleBinding, Role, RoleBinding (stored, not enforced:
+ * so that deploy/ applies); coordination.k8s.io/v1 Lease;
  * admissionregistration.k8s.io/v1 MutatingWebhookConfiguration;
  * apiextensions.k8s.io/v1 CustomResourceDefinition) and gpuslice's own
  * gpuslice.dev/v1alpha1 GPUNode (cluster-scoped) and GPUSlice (namespaced).
