@@ -11,6 +11,7 @@
 
 #include "api/meta.h"
 #include "api/status.h"
+#include "cluster/admission.h"
 #include "cluster/protobuf.h"
 #include "cluster/watchstream.h"
 #include "util/yaml.h"
@@ -416,6 +417,8 @@ static void serve_create(const struct handlers_call *c, struct rest_response *re
         rc = check_type(c->rt->res, obj, &e);
     if (rc == 0)
         rc = check_namespace(c, c->rt->ns, &e);
+    if (rc == 0)
+        rc = admission_create(store_of(c), c->rt->res, c->rt->ns, wo.dry_run, &obj, &e);
     if (rc == 0)
         rc = store_create(store_of(c), c->rt->res, c->rt->ns, obj, &wo, &out, &e);
     if (rc != 0)
