@@ -254,6 +254,20 @@ static json_t *new_resources(const json_t *res, unsigned gib)
     return out;
 }
 
+/* Whether the container already reads the ConfigMap cm. */
+static bool reads_config_map(const json_t *c, const char *cm)
+{
+    size_t i;
+    const json_t *ref;
+    json_array_foreach(json_object_get(c, "envFrom"), i, ref) {
+        const char *name =
+            json_string_value(json_object_get(json_object_get(ref, "configMapRef"), "name"));
+        if (name && strcmp(name, cm) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* resources and envFrom of one container that asked for slices. */
 static int patch_container(const json_t *c, const char *base, unsigned gib, const char *prefix,
                            json_t *ops)
@@ -266,8 +280,9 @@ static int patch_container(const json_t *c, const char *base, unsigned gib, cons
                               GPUSLICE_ANNOTATION_CONFIG, prefix);
     if (rc == 0 && !named)
         rc = -ENOMEM;
-    if (rc == 0) {
+    if (rc == 0)
         pod_configmap_name(named, json_string_value(json_object_get(c, "name")), cm);
+    if (rc == 0 && !reads_config_map(c, cm)) {
         snprintf(path, sizeof path, "%s/envFrom", base);
         rc = add_list_entry(ops, json_object_get(c, "envFrom"), path,
                             json_pack("{s:{s:s, s:b}}", "configMapRef", "name", cm, "optional",
@@ -277,18 +292,21 @@ static int patch_container(const json_t *c, const char *base, unsigned gib, cons
     return rc;
 }
 
-static int patch_containers(const json_t *pod, const struct pod_slices *s, const char *prefix,
-                            json_t *ops)
+/* The containers that ask for fresh slices, with the memory of all their
+ * slices (recorded ones included). */
+static int patch_containers(const json_t *pod, const struct pod_slices *fresh,
+                            const struct pod_slices *all, const char *prefix, json_t *ops)
 {
     for (size_t l = 0; l < 2; l++) {
         size_t i;
         const json_t *c;
         json_array_foreach(spec_list(pod, l), i, c) {
             const char *name = json_string_value(json_object_get(c, "name"));
-            unsigned gib = name ? container_gib(s, l == 0, name) : 0;
+            if (!name || container_gib(fresh, l == 0, name) == 0)
+                continue;
             char base[64];
             snprintf(base, sizeof base, "/spec/%s/%zu", container_lists[l], i);
-            int rc = gib ? patch_container(c, base, gib, prefix, ops) : 0;
+            int rc = patch_container(c, base, container_gib(all, l == 0, name), prefix, ops);
             if (rc < 0)
                 return rc;
         }
@@ -296,16 +314,39 @@ static int patch_containers(const json_t *pod, const struct pod_slices *s, const
     return 0;
 }
 
+/* What the pod asks for in all: what an earlier pass recorded (a webhook
+ * after us added requests, and we are called again), then the fresh
+ * requests; and the ConfigMap prefix already chosen, if any. */
+static int merge_recorded(const json_t *pod, const struct pod_slices *fresh,
+                          struct pod_slices *all, const char **prefix, struct err *e)
+{
+    if (pod_slices_from_annotation(pod, all, NULL) != 0) {
+        *all = *fresh;
+        return 0;
+    }
+    if (all->n + fresh->n > POD_SLICES_MAX)
+        return err_set(e, -EINVAL, "spec: more than %d slice requests in one pod",
+                       POD_SLICES_MAX);
+    memcpy(&all->items[all->n], fresh->items, fresh->n * sizeof fresh->items[0]);
+    all->n += fresh->n;
+    const char *had = json_string_value(json_object_get(
+        json_object_get(json_object_get(pod, "metadata"), "annotations"),
+        GPUSLICE_ANNOTATION_CONFIG));
+    if (mutate_prefix_valid(had))
+        *prefix = had;
+    return 0;
+}
+
 int mutate_pod(const json_t *pod, const char *prefix, json_t **ops, struct err *e)
 {
-    struct pod_slices s;
+    struct pod_slices fresh, all;
     *ops = NULL;
     int rc = check_shape(pod, e);
     if (rc == 0)
-        rc = pod_slices_from_resources(pod, &s, e);
-    if (rc < 0 || s.n == 0)
+        rc = pod_slices_from_resources(pod, &fresh, e);
+    if (rc < 0 || fresh.n == 0)
         return rc;
-    if ((rc = check_profiles(pod, &s, e)) < 0)
+    if ((rc = check_profiles(pod, &fresh, e)) < 0)
         return rc;
     const json_t *spec = json_object_get(pod, "spec");
     if (json_string_length(json_object_get(spec, "nodeName")) > 0)
@@ -314,14 +355,16 @@ int mutate_pod(const json_t *pod, const char *prefix, json_t **ops, struct err *
     if (!mutate_prefix_valid(prefix))
         return err_set(e, -EINVAL, "configmap prefix \"%.40s\" is not a valid name prefix",
                        prefix ? prefix : "");
+    if ((rc = merge_recorded(pod, &fresh, &all, &prefix, e)) < 0)
+        return rc;
     if (!(*ops = json_array()))
         return err_set(e, -ENOMEM, "out of memory");
-    rc = patch_metadata(pod, &s, prefix, *ops);
+    rc = patch_metadata(pod, &all, prefix, *ops);
     if (rc == 0 && !pod_gated(pod, GPUSLICE_GATE))
         rc = add_list_entry(*ops, json_object_get(spec, "schedulingGates"),
                             "/spec/schedulingGates", json_pack("{s:s}", "name", GPUSLICE_GATE));
     if (rc == 0)
-        rc = patch_containers(pod, &s, prefix, *ops);
+        rc = patch_containers(pod, &fresh, &all, prefix, *ops);
     if (rc < 0) {
         json_decref(*ops);
         *ops = NULL;

@@ -20,7 +20,10 @@
  *    fills with the devices once they exist.
  *
  * Reinvocation gives the same pod: a mutated pod asks for no MIG resource
- * any more, so a second review allows it untouched. Pods of the system
+ * any more, so a second review allows it untouched. When a webhook called
+ * after this one added MIG requests, the second review rewrites the new
+ * requests only, adding them to those recorded and keeping the prefix
+ * already chosen. Pods of the system
  * namespaces, other operations and other resources are allowed untouched
  * (the namespaceSelector opts namespaces in; this is the second guard).
  *

@@ -238,6 +238,38 @@ static void reinvocation_gives_the_same_pod(void **state)
     json_decref(pod);
 }
 
+static void requests_added_after_a_first_pass_are_merged(void **state)
+{
+    (void)state;
+    json_t *pod = pod_asking("1g.10gb", false, "1");
+    json_t *once = mutated(pod);
+    json_t *extra = json_pack("{s:s, s:s, s:{s:{s:i}}}", "name", "late", "image", "i",
+                              "resources", "limits", "nvidia.com/mig-3g.40gb", 1);
+    json_array_append_new(json_object_get(json_object_get(once, "spec"), "containers"), extra);
+    json_t *ops, *twice;
+    struct err e;
+    assert_int_equal(mutate_pod(once, "gs-other", &ops, &e), 0);
+    assert_int_equal(patch_json(once, ops, &twice, &e), 0);
+    struct pod_slices s;
+    assert_int_equal(pod_slices_from_annotation(twice, &s, &e), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.items[0].container, "work");
+    assert_string_equal(s.items[1].container, "late");
+    const json_t *work = container_at(twice, "containers", 0);
+    const json_t *late = container_at(twice, "containers", 1);
+    assert_int_equal(json_array_size(json_object_get(work, "envFrom")), 1);
+    assert_string_equal(quantity(late, "limits", GPUSLICE_RESOURCE_MEMORY), "40");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(json_object_get(late, "envFrom"), 0),
+                                            "configMapRef"), "name")), PREFIX "-late");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(twice, "spec"),
+                                                     "schedulingGates")), 1);
+    json_decref(ops);
+    json_decref(twice);
+    json_decref(once);
+    json_decref(pod);
+}
+
 /* ---- denials ---- */
 
 static void check_denied(const char *pod_text, int code, const char *message)
@@ -477,6 +509,7 @@ int main(void)
         cmocka_unit_test(several_containers_and_requests),
         cmocka_unit_test(a_pod_asking_for_nothing_is_untouched),
         cmocka_unit_test(reinvocation_gives_the_same_pod),
+        cmocka_unit_test(requests_added_after_a_first_pass_are_merged),
         cmocka_unit_test(invalid_requests_are_denied_saying_where),
         cmocka_unit_test(prefixes),
         cmocka_unit_test(excluded_namespaces),
