@@ -16,6 +16,8 @@ int cmd_cluster(int argc, char **argv);
 int cmd_controller(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_webhook(int argc, char **argv);
+int cmd_certs(int argc, char **argv);
 
 const struct command commands[] = {
     {"demo", cmd_demo, "run the sample workloads on an embedded cluster with emulated GPUs",
@@ -51,6 +53,33 @@ const struct command commands[] = {
      "  -g, --orphan-grace S     destroy gpuslice's slices no GPUSlice holds after S\n"
      "                           seconds (default 60)\n"
      "  -r, --reclaim-unmanaged  destroy slices gpuslice did not make, too\n"},
+    {"webhook", cmd_webhook, "serve the admission webhook that hands MIG pods to gpuslice",
+     "usage: gpuslice webhook --tls-cert FILE --tls-key FILE [--port N] [--address ADDR]\n"
+     "                        [--threads N] [--reload-interval S] [--drain S]\n\n"
+     "Answers AdmissionReviews on POST /mutate-pod over HTTPS: a pod that asks for\n"
+     "nvidia.com/mig-<profile> is gated, labelled, given accelerator memory instead and\n"
+     "pointed at the ConfigMap its devices will be in (docs/webhook.md). Also serves\n"
+     "GET /healthz and GET /metrics (Prometheus). The certificate and key are re-read\n"
+     "every --reload-interval and served without a restart when they change.\n\n"
+     "  -p, --port N             port (default 8443; 0: any free port)\n"
+     "  --address ADDR           IP address to listen on (default 0.0.0.0)\n"
+     "  --tls-cert FILE          PEM certificate chain (tls.crt)\n"
+     "  --tls-key FILE           PEM private key (tls.key)\n"
+     "  --threads N              worker threads (default 2)\n"
+     "  --reload-interval S      seconds between certificate checks (default 10)\n"
+     "  --drain S                longest a replaced certificate's connections are\n"
+     "                           served on (default 60)\n"},
+    {"certs", cmd_certs, "write a CA and a serving certificate for the webhook",
+     "usage: gpuslice certs --out DIR (--dns NAME | --ip ADDRESS)... [--days N]\n\n"
+     "Generates a private CA and a certificate it signs for the DNS names and IP\n"
+     "addresses given (subjectAltName), and writes DIR/ca.crt, DIR/tls.crt and\n"
+     "DIR/tls.key (ECDSA P-256). The CA's key is not kept. Names may also be given\n"
+     "comma-separated. For a cluster without cert-manager, the webhook's Service\n"
+     "name is gpuslice-webhook.gpuslice-system.svc (docs/install.md).\n\n"
+     "  --dns NAME       a DNS name to serve (repeatable)\n"
+     "  --ip ADDRESS     an IPv4 or IPv6 address to serve (repeatable)\n"
+     "  -o, --out DIR    where to write the files (created when missing)\n"
+     "  --days N         validity in days (default 365, at most 3650)\n"},
     {"help", cmd_help, "show help for gpuslice or one command",
      "usage: gpuslice help [COMMAND]\n"},
     {"version", cmd_version, "print the version", "usage: gpuslice version\n"},

@@ -1,0 +1,144 @@
+/*
+ * `gpuslice webhook`: serves the admission webhook over HTTPS until SIGINT
+ * or SIGTERM, re-reading its certificate and key every --reload-interval
+ * seconds so that a rotated pair is served without a restart (webhook.h).
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd/commands.h"
+#include "webhook/webhook.h"
+
+#define RELOAD_DEFAULT_S 10
+
+struct webhook_args {
+    struct webhook_config cfg;
+    long reload_s;
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "gpuslice webhook: ");
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nsee 'gpuslice help webhook'\n");
+    return 2;
+}
+
+/* A whole number from lo to hi, or -1. */
+static long number(const char *s, long lo, long hi)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *s && !*end && v >= lo && v <= hi ? v : -1;
+}
+
+static int parse_args(int argc, char **argv, struct webhook_args *a)
+{
+    static const struct option options[] = {
+        {"port", required_argument, NULL, 'p'},
+        {"address", required_argument, NULL, 'a'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
+        {"threads", required_argument, NULL, 't'},
+        {"reload-interval", required_argument, NULL, 'r'},
+        {"drain", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
+    };
+    long port = 8443, threads = WEBHOOK_THREADS_DEFAULT, drain = WEBHOOK_DRAIN_DEFAULT_S;
+    *a = (struct webhook_args){.cfg = {.address = "0.0.0.0"}, .reload_s = RELOAD_DEFAULT_S};
+    opterr = 0;
+    for (int c; (c = getopt_long(argc, argv, "p:", options, NULL)) != -1;) {
+        switch (c) {
+        case 'p':
+            if ((port = number(optarg, 0, 65535)) < 0)
+                return usage_error("--port: \"%s\" is not a port number (0-65535)", optarg);
+            break;
+        case 'a': a->cfg.address = optarg; break;
+        case 'C': a->cfg.cert_file = optarg; break;
+        case 'K': a->cfg.key_file = optarg; break;
+        case 't':
+            if ((threads = number(optarg, 1, 64)) < 0)
+                return usage_error("--threads: \"%s\" is not from 1 to 64", optarg);
+            break;
+        case 'r':
+            if ((a->reload_s = number(optarg, 1, 3600)) < 0)
+                return usage_error("--reload-interval: \"%s\" is not from 1 to 3600 seconds",
+                                   optarg);
+            break;
+        case 'd':
+            if ((drain = number(optarg, 1, 3600)) < 0)
+                return usage_error("--drain: \"%s\" is not from 1 to 3600 seconds", optarg);
+            break;
+        default: return usage_error("bad option or missing value: %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument: %s", argv[optind]);
+    if (!a->cfg.cert_file || !a->cfg.key_file)
+        return usage_error("--tls-cert and --tls-key are required");
+    a->cfg.port = (uint16_t)port;
+    a->cfg.threads = (unsigned)threads;
+    a->cfg.drain_s = (unsigned)drain;
+    return 0;
+}
+
+/* Waits for SIGINT or SIGTERM, re-reading the pair every reload_s. */
+static int serve(struct webhook *w, long reload_s, const sigset_t *set)
+{
+    struct timespec every = {.tv_sec = reload_s};
+    for (;;) {
+        int sig = sigtimedwait(set, NULL, &every);
+        if (sig == SIGINT || sig == SIGTERM) {
+            printf("stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            return 0;
+        }
+        struct err e;
+        int rc = webhook_reload(w, &e);
+        if (rc == 1)
+            printf("serving the new certificate; %zu daemon(s) draining\n",
+                   webhook_draining(w));
+        else if (rc < 0)
+            fprintf(stderr, "gpuslice webhook: %s (keeping the current pair)\n", e.msg);
+        fflush(stdout);
+    }
+}
+
+int cmd_webhook(int argc, char **argv);
+
+int cmd_webhook(int argc, char **argv)
+{
+    struct webhook_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    /* Signals go to this thread's sigtimedwait; the server's threads,
+     * started after this, inherit the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    struct webhook *w;
+    struct err e;
+    if (webhook_start(&a.cfg, &w, &e) != 0) {
+        fprintf(stderr, "gpuslice webhook: %s\n", e.msg);
+        return 1;
+    }
+    printf("admission webhook listening on https://%s:%u%s (also /healthz, /metrics)\n",
+           a.cfg.address, (unsigned)webhook_port(w), WEBHOOK_PATH_MUTATE);
+    fflush(stdout);
+    rc = serve(w, a.reload_s, &set);
+    webhook_stop(w);
+    return rc;
+}
