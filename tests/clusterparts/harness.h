@@ -164,7 +164,7 @@ static inline json_t *h_list(struct harness *h, const struct api_resource *res,
     json_t *list = NULL;
     struct err e = {0};
     struct store_list_opts o = {.label_selector = selector};
-    h_ok(store_list(h->st, res, NS, &o, &list, &e), &e, "store_list");
+    h_ok(store_list(h->st, res, res->namespaced ? NS : NULL, &o, &list, &e), &e, "store_list");
     json_t *items = json_incref(json_object_get(list, "items"));
     json_decref(list);
     return items;

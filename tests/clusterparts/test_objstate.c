@@ -1,0 +1,125 @@
+/* Tests for cluster/objstate: keys, the pod predicates every part shares,
+ * conditions (transition time moves only with the status), and integer
+ * paths, with malformed input. */
+#include "harness.h"
+
+#include "cluster/objstate.h"
+
+static void keys_and_their_parts(void **state)
+{
+    (void)state;
+    char key[OBJSTATE_KEY_MAX], ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
+    json_t *pod = h_json("{'metadata':{'name':'p','namespace':'team'}}");
+    json_t *node = h_json("{'metadata':{'name':'n1'}}");
+    json_t *nameless = h_json("{'metadata':{}}");
+    assert_int_equal(objstate_key(pod, key, sizeof key), 0);
+    assert_string_equal(key, "team/p");
+    assert_int_equal(objstate_key(node, key, sizeof key), 0);
+    assert_string_equal(key, "n1");
+    assert_int_equal(objstate_key(nameless, key, sizeof key), -EINVAL);
+    assert_int_equal(objstate_key(pod, key, 4), -ENAMETOOLONG);
+    assert_int_equal(objstate_split_key("team/p", ns, name, NULL), 0);
+    assert_string_equal(ns, "team");
+    assert_string_equal(name, "p");
+    assert_int_equal(objstate_split_key("n1", ns, name, NULL), 0);
+    assert_string_equal(ns, "");
+    assert_string_equal(name, "n1");
+    struct err e = {0};
+    const char *bad[] = {"/p", "team/", "", "a/b/c"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(objstate_split_key(bad[i], ns, name, &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "key"));
+    }
+    char lng[OBJSTATE_NAME_MAX + 8];
+    memset(lng, 'a', sizeof lng - 1);
+    lng[sizeof lng - 1] = '\0';
+    assert_int_equal(objstate_split_key(lng, ns, name, NULL), -EINVAL);
+    json_decref(pod);
+    json_decref(node);
+    json_decref(nameless);
+}
+
+static void pod_predicates(void **state)
+{
+    (void)state;
+    json_t *running = h_json("{'spec':{'nodeName':'n1'},'status':{'phase':'Running',"
+                             "'conditions':[{'type':'Ready','status':'True'}]}}");
+    json_t *done = h_json("{'spec':{'nodeName':''},'status':{'phase':'Succeeded'}}");
+    json_t *going = h_json("{'metadata':{'deletionTimestamp':'2026-01-01T00:00:00Z'}}");
+    json_t *empty = h_json("{}");
+    assert_string_equal(objstate_phase(running), "Running");
+    assert_string_equal(objstate_phase(empty), "");
+    assert_string_equal(objstate_node(running), "n1");
+    assert_null(objstate_node(done)); /* "" is not bound */
+    assert_true(objstate_active(running));
+    assert_true(objstate_ready(running));
+    assert_true(objstate_terminal(done));
+    assert_false(objstate_active(done));
+    assert_true(objstate_deleting(going));
+    assert_false(objstate_active(going));
+    assert_false(objstate_ready(empty));
+    assert_null(objstate_condition(empty, "Ready"));
+    json_decref(running);
+    json_decref(done);
+    json_decref(going);
+    json_decref(empty);
+}
+
+static void conditions_move_their_time_only_on_a_new_status(void **state)
+{
+    (void)state;
+    json_t *obj = h_json("{}");
+    assert_int_equal(objstate_set_condition(obj, "Ready", "False", "Starting", "wait", T0), 1);
+    assert_string_equal(h_str(obj, "status.conditions.0.lastTransitionTime"),
+                        "2026-09-21T14:13:20Z");
+    assert_int_equal(objstate_set_condition(obj, "Ready", "False", "Starting", "wait", T0 + SEC),
+                     0);
+    assert_int_equal(objstate_set_condition(obj, "Ready", "False", "Other", NULL, T0 + SEC), 1);
+    assert_string_equal(h_str(obj, "status.conditions.0.lastTransitionTime"),
+                        "2026-09-21T14:13:20Z");
+    assert_null(json_object_get(json_array_get(json_object_get(json_object_get(obj, "status"),
+                                                               "conditions"),
+                                               0),
+                                "message"));
+    assert_int_equal(objstate_set_condition(obj, "Ready", "True", NULL, NULL, T0 + SEC), 1);
+    assert_string_equal(h_str(obj, "status.conditions.0.lastTransitionTime"),
+                        "2026-09-21T14:13:21Z");
+    assert_true(objstate_condition_true(obj, "Ready"));
+    assert_int_equal(objstate_set_condition(obj, "Other", "True", NULL, NULL, T0), 1);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(obj, "status"),
+                                                     "conditions")), 2);
+    json_decref(obj);
+    /* A status that is not an object is replaced, not crashed on. */
+    obj = h_json("{'status':3}");
+    assert_int_equal(objstate_set_condition(obj, "Ready", "True", NULL, NULL, T0), 1);
+    assert_true(objstate_condition_true(obj, "Ready"));
+    json_decref(obj);
+}
+
+static void times_and_integers(void **state)
+{
+    (void)state;
+    json_t *obj = h_json("{'metadata':{'creationTimestamp':'2026-09-21T14:13:20Z',"
+                         "'generation':4},'spec':{'replicas':3,'name':'x'}}");
+    json_t *bad = h_json("{'metadata':{'creationTimestamp':'yesterday'}}");
+    assert_int_equal(objstate_created_ns(obj), T0);
+    assert_int_equal(objstate_created_ns(bad), 0);
+    assert_int_equal(objstate_int(obj, "spec.replicas", 1), 3);
+    assert_int_equal(objstate_int(obj, "metadata.generation", 0), 4);
+    assert_int_equal(objstate_int(obj, "spec.missing", 7), 7);
+    assert_int_equal(objstate_int(obj, "spec.name", 7), 7);
+    assert_int_equal(objstate_int(obj, "spec.replicas.deeper", 7), 7);
+    json_decref(obj);
+    json_decref(bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(keys_and_their_parts),
+        cmocka_unit_test(pod_predicates),
+        cmocka_unit_test(conditions_move_their_time_only_on_a_new_status),
+        cmocka_unit_test(times_and_integers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
