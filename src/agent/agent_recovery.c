@@ -15,8 +15,9 @@
  * Orphans. A managed slice that no GPUSlice holds (none, or only Deleted or
  * Failed ones) is destroyed once it has been an orphan for the grace period,
  * measured from when this process first saw it so (a restart starts the
- * clock again: erring on the side of keeping). A slice gpuslice did not make
- * is left alone unless the agent is told to reclaim those too.
+ * clock again: erring on the side of keeping), and its CDI spec removed. A
+ * slice gpuslice did not make is left alone unless the agent is told to
+ * reclaim those too.
  *
  * Lost slices. A Created or Ungated GPUSlice whose slice is not on the
  * device (the boot id changed, or someone destroyed it) is made again at
@@ -215,6 +216,11 @@ int agent_recover_orphans(struct agent *a, int64_t now, struct action_list *out,
                             json_pack("{s:s, s:s, s:i}", "gpuUUID", s->gpu_uuid, "profile",
                                       s->profile, "start", (int)s->placement.start),
                             e);
+        if (rc == 0 && a->cfg.cdi_dir) { /* its GPUSlice went without Deleting */
+            char path[AGENT_PATH_MAX];
+            agent_cdi_path(a, s->gpu_uuid, s->placement.start, path, sizeof path);
+            rc = agent_external(out, AGENT_OP_REMOVE_CDI, json_pack("{s:s}", "path", path), e);
+        }
     }
     orphans_sweep(a);
     agent_claims_free(&claims);

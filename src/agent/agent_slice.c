@@ -130,14 +130,15 @@ static const char *uuid_on_device(struct agent *a, const json_t *s, int64_t now)
         (phase != SLICE_CREATING && phase != SLICE_CREATED && phase != SLICE_UNGATED) ||
         agent_place_of(a, &v, &at, NULL) < 0 || agent_pending_until(a, at.gpu, at.start, now))
         return NULL;
-    const struct device_slice *d = agent_slice_at(a, at.gpu, at.start);
-    if (!d || d->profile_id != at.profile_id || !d->uuid[0] ||
-        (phase == SLICE_CREATING && !agent_adoptable(a, d)))
+    const struct device_slice *ds = agent_slice_at(a, at.gpu, at.start);
+    if (!ds || ds->profile_id != at.profile_id || !ds->uuid[0] ||
+        (phase == SLICE_CREATING && !agent_adoptable(a, ds)))
         return NULL;
-    return d->uuid;
+    return ds->uuid;
 }
 
-/* s joined with ',' (a new string the caller frees; NULL: out of memory). */
+/* The items' UUIDs (or names) joined with ',': a new string the caller
+ * frees; NULL when out of memory. */
 static char *join(const struct cm_entry *items, size_t n, bool uuids)
 {
     size_t len = 1;
@@ -190,28 +191,24 @@ static json_t *config_map_data(struct agent_decision *d, const json_t *slices, b
     return data;
 }
 
-/* metadata for a ConfigMap the agent writes: its labels and the pod as
- * owner (the GPUSlice's own controller reference). */
-static json_t *config_map_meta(struct agent_decision *d, bool with_name)
+/* metadata for a ConfigMap the agent writes: its name, its labels and the
+ * pod as owner (the GPUSlice's own controller reference). */
+static json_t *config_map_meta(struct agent_decision *d)
 {
-    json_t *m = json_pack("{s:{s:s, s:s}}", "labels", AGENT_LABEL_NODE, d->a->node,
+    json_t *m = json_pack("{s:s, s:s, s:{s:s, s:s}}", "name", d->v.spec.config_map, "namespace",
+                          d->v.ns, "labels", AGENT_LABEL_NODE, d->a->node,
                           GPUSLICE_LABEL_MANAGED, "true");
     const json_t *owner = meta_controller_ref(d->obj);
     if (m && owner && json_object_set_new(m, "ownerReferences", json_pack("[O]", owner)) < 0) {
         json_decref(m);
         return NULL;
     }
-    if (m && with_name &&
-        (json_object_set_new(m, "name", json_string(d->v.spec.config_map)) < 0 ||
-         json_object_set_new(m, "namespace", json_string(d->v.ns)) < 0)) {
-        json_decref(m);
-        return NULL;
-    }
     return m;
 }
 
-/* Brings the cached ConfigMap to `data`: create, update, or take over one
- * of that name the cache does not show. */
+/* Brings the cached ConfigMap to `data` (taken over): update it, create it,
+ * or take over one of that name the cache does not show (a merge patch
+ * that adds the label the cache selects by). */
 static int write_config_map(struct agent_decision *d, const json_t *cached, json_t *data,
                             struct err *e)
 {
@@ -228,19 +225,16 @@ static int write_config_map(struct agent_decision *d, const json_t *cached, json
         }
         return action_update(d->out, a->res_config_maps, copy, e);
     }
-    const struct agent_note *n = agent_note(a, d->key, false);
-    bool foreign = n && n->config_map_foreign;
-    json_t *meta = config_map_meta(d, !foreign);
-    json_t *obj = meta ? json_pack("{s:o, s:o}", "metadata", meta, "data", data)
-                       : (json_decref(data), NULL);
-    if (obj && !foreign && (json_object_set_new(obj, "apiVersion", json_string("v1")) < 0 ||
-                            json_object_set_new(obj, "kind", json_string("ConfigMap")) < 0)) {
-        json_decref(obj);
-        obj = NULL;
-    }
+    json_t *meta = config_map_meta(d);
+    json_t *obj = meta ? json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind",
+                                   "ConfigMap", "metadata", meta, "data", data)
+                       : NULL;
+    if (!meta)
+        json_decref(data);
     if (!obj)
         return err_set(e, -ENOMEM, "agent: out of memory");
-    if (foreign)
+    const struct agent_note *n = agent_note(a, d->key, false);
+    if (n && n->config_map_foreign)
         return action_patch(d->out, a->res_config_maps, d->v.ns, d->v.spec.config_map,
                             STORE_PATCH_MERGE, obj, e);
     return action_create(d->out, a->res_config_maps, d->v.ns, obj, e);

@@ -141,6 +141,17 @@ static void cdi_spec_follows_the_slice(void **state)
     h_settle(h, SEC);
     assert_string_equal(h_phase(h, name), "Deleted");
     assert_int_equal(access(path, F_OK), -1);
+
+    /* A GPUSlice that goes without Deleting: its orphan's spec goes too. */
+    h_slice(h, pod, 1, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    snprintf(path, sizeof path, "%s/gpuslice-mig-%s-0.json", dir, h_gpu(h, 0));
+    assert_int_equal(access(path, F_OK), 0);
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
+    h_settle(h, 2 * AGENT_ORPHAN_GRACE_DEFAULT_NS);
+    assert_int_equal(access(path, F_OK), -1);
     assert_int_equal(rmdir(dir), 0);
     json_decref(pod);
     h_free(h);
