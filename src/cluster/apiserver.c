@@ -337,8 +337,11 @@ int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, 
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : cfg->port;
+    /* A wildcard address is reached through loopback from this host. */
+    const char *host = is_v6 ? (IN6_IS_ADDR_UNSPECIFIED(&v6.sin6_addr) ? "::1" : addr)
+                             : (v4.sin_addr.s_addr == htonl(INADDR_ANY) ? "127.0.0.1" : addr);
     snprintf(srv->url, sizeof srv->url, "%s://%s%s%s:%u", srv->cert ? "https" : "http",
-             is_v6 ? "[" : "", addr, is_v6 ? "]" : "", (unsigned)srv->port);
+             is_v6 ? "[" : "", host, is_v6 ? "]" : "", (unsigned)srv->port);
     *out = srv;
     return 0;
 }

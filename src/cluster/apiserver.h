@@ -48,7 +48,8 @@ int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, 
 uint16_t apiserver_port(const struct apiserver *srv);
 
 /* The server's base URL ("http://127.0.0.1:6443", "https://[::1]:6443"),
- * owned by srv. */
+ * owned by srv; for a wildcard address (0.0.0.0, ::) the loopback one,
+ * which is how this host reaches it. */
 const char *apiserver_url(const struct apiserver *srv);
 
 /* Whether address (an IP literal) is a loopback address; false for

@@ -167,12 +167,13 @@ static int serve(const struct cluster_args *a, struct store *st, const char *cer
         apiserver_stop(srv);
         return 1;
     }
-    printf("API server listening at %s\n"
+    printf("API server listening on %s port %u: %s\n"
            "kubeconfig written to %s; use it with:\n"
            "  kubectl --kubeconfig %s get namespaces\n"
            "or: export KUBECONFIG=%s\n"
            "Stop with Ctrl-C.\n",
-           apiserver_url(srv), a->kubeconfig, a->kubeconfig, a->kubeconfig);
+           a->address, (unsigned)apiserver_port(srv), apiserver_url(srv), a->kubeconfig,
+           a->kubeconfig, a->kubeconfig);
     fflush(stdout);
     sigset_t set;
     sigemptyset(&set);
@@ -205,7 +206,7 @@ int cmd_cluster(int argc, char **argv)
         token = token_buf;
     }
     char *cert = a.cert_file ? read_file(a.cert_file) : NULL;
-    char *key = a.key_file ? read_file(a.key_file) : NULL;
+    char *key = cert ? read_file(a.key_file) : NULL;
     if (a.cert_file && (!cert || !key)) {
         free(cert);
         free(key);
@@ -218,6 +219,7 @@ int cmd_cluster(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client hanging up is an error code, not a death */
     struct err e;
     struct store *st = NULL;
     struct mem_store_config mc = {.now_ns = real_now_ns, .seed = random_seed(),
