@@ -164,7 +164,14 @@ struct reconciler agent_reconciler(struct agent *a)
 
 void agent_get_stats(struct agent *a, struct agent_stats *out)
 {
-    *out = a->stats;
+#define LOAD(field) (out->field = __atomic_load_n(&a->stats.field, __ATOMIC_RELAXED))
+    LOAD(creates);
+    LOAD(destroys);
+    LOAD(device_failures);
+    LOAD(discoveries);
+    LOAD(orphans_destroyed);
+    LOAD(recreated);
+#undef LOAD
 }
 
 bool agent_synced(struct agent *a)

@@ -83,6 +83,7 @@ struct agent_config {
     const char *cdi_dir;        /* NULL or "": no CDI specs (copied) */
 };
 
+/* What the agent did; agent_get_stats may be called from any thread. */
 struct agent_stats {
     uint64_t creates, destroys;   /* device calls that succeeded */
     uint64_t device_failures;     /* device calls that failed */

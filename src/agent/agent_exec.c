@@ -21,6 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Counters are read by agent_get_stats from any thread. */
+static void count(uint64_t *counter, uint64_t n)
+{
+    __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
 static int64_t now_of(const struct agent *a)
 {
     return a->cfg.now_ns(a->cfg.clock_ctx);
@@ -124,7 +130,7 @@ static int exec_discover(struct agent *a, struct err *e)
     spend(a, t_inv + t_list, -1, 0);
     if (rc < 0) {
         a->have_inventory = false;
-        a->stats.device_failures++;
+        count(&a->stats.device_failures, 1);
         return rc;
     }
     bool changed = !a->have_inventory || strcmp(boot, a->boot_id) != 0 ||
@@ -134,7 +140,7 @@ static int exec_discover(struct agent *a, struct err *e)
     a->have_inventory = true;
     a->need_discovery = false;
     a->next_discovery = now_of(a) + a->cfg.recovery_period_ns;
-    a->stats.discoveries++;
+    count(&a->stats.discoveries, 1);
     prune_made(a);
     if (changed) /* a slice vanished or appeared: every GPUSlice looks again */
         agent_enqueue_all(a);
@@ -178,18 +184,18 @@ static int exec_slice(struct agent *a, const json_t *params, bool create, struct
     spend(a, took, g ? (int)g->index : -1, ref.start);
     note_outcome(a, key, create, rc, &why);
     if (rc < 0) {
-        a->stats.device_failures++;
+        count(&a->stats.device_failures, 1);
         if (e)
             *e = why;
         return rc;
     }
     if (create) {
         remember_made(a, &made);
-        a->stats.creates++;
-        a->stats.recreated += json_is_true(json_object_get(params, "recreate"));
+        count(&a->stats.creates, 1);
+        count(&a->stats.recreated, json_is_true(json_object_get(params, "recreate")));
     } else {
-        a->stats.destroys++;
-        a->stats.orphans_destroyed += !key;
+        count(&a->stats.destroys, 1);
+        count(&a->stats.orphans_destroyed, !key);
     }
     return 0;
 }
