@@ -559,13 +559,15 @@ static int hooks_list(struct store *st, json_t **configs, struct hook **out, siz
 }
 
 /* Runs h if it matches: 0 when it ran (or was skipped), or the request's
- * failure. */
+ * failure. A webhook that cannot be called fails the request as an
+ * internal error (500) unless its failurePolicy is Ignore. */
 static int run_hook(struct chain *cx, const struct hook *h, json_t **obj, bool *ran,
                     bool *changed, struct err *e)
 {
     bool match, final = false;
+    struct err ce;
     *ran = *changed = false;
-    int rc = hook_matches(cx, h, *obj, &match, e);
+    int rc = hook_matches(cx, h, *obj, &match, &ce);
     if (rc == 0 && !match)
         return 0;
     if (rc == 0 && cx->dry_run && !h->dry_run_ok)
@@ -573,13 +575,14 @@ static int run_hook(struct chain *cx, const struct hook *h, json_t **obj, bool *
                        h->name);
     if (rc == 0) {
         *ran = true;
-        rc = call_hook(cx, h, obj, changed, &final, e);
+        rc = call_hook(cx, h, obj, changed, &final, &ce);
     }
-    if (rc == 0 || final)
-        return rc;
-    if (!h->fail)
+    if (rc == 0 || (rc < 0 && !final && !h->fail))
         return 0;
-    return err_prefix(e, "Internal error occurred: failed calling webhook \"%s\": ", h->name);
+    if (final)
+        return err_set(e, rc, "%s", ce.msg);
+    return err_set(e, -EIO, "Internal error occurred: failed calling webhook \"%s\": %s",
+                   h->name, ce.msg);
 }
 
 int admission_create(struct store *st, const struct api_resource *res, const char *ns,
