@@ -1,13 +1,18 @@
 /*
- * The scheduler's reconciler (see scheduler.h). A decision reads the pod,
- * every node and the pods on each node from the informers, adds the pods it
- * bound that the cache does not show bound yet, and runs schedfit over the
- * nodes in name order.
+ * The scheduler's reconciler (see scheduler.h). A decision reads the pod and
+ * every node from the informers and runs schedfit over the nodes in name
+ * order, against what each node's pods request.
  *
- * Two small sets are the scheduler's own state, under one mutex because
- * informer handlers (any thread) and the loop touch them: the assumed pods
- * (key -> node) and the pods found unschedulable (retried together when
- * capacity may have appeared).
+ * What nodes run is kept up to date from the pod informer's changes rather
+ * than summed per decision (a burst of 1,000 pods would otherwise cost a
+ * million request reads): each counted pod is remembered with its node and
+ * requests, added when the cache shows it bound or when this scheduler's
+ * binding succeeds (whichever comes first: the default scheduler's
+ * "assumed" pods, so decisions made before the cache catches up never fill
+ * the same room twice), and taken away when it ends or goes. That and the
+ * set of pods found unschedulable (retried together when room may have
+ * appeared) are under one mutex, because informer handlers (any thread)
+ * and the loop both touch them.
  */
 #include "cluster/scheduler.h"
 
@@ -22,12 +27,21 @@
 
 #define MESSAGE_MAX 1024
 
+/* What one node's counted pods request. */
+struct node_usage {
+    char *node;
+    size_t pods;
+    struct schedfit_resources used;
+};
+
 struct scheduler {
     struct scheduler_config cfg;
     struct loop *loop;
     const struct api_resource *pods_res;
     pthread_mutex_t lock;
-    json_t *assumed;       /* pod key -> node name */
+    json_t *counted;       /* pod key -> {"node": name, "requests": {resource: milli}} */
+    struct node_usage *usage;
+    size_t n_usage, cap_usage;
     json_t *unschedulable; /* pod key -> true */
 };
 
@@ -42,6 +56,75 @@ static bool wants_scheduling(const json_t *pod)
            (!sched || !*sched || strcmp(sched, SCHEDULER_NAME) == 0);
 }
 
+/* ---- what nodes run (lock held) ------------------------------------------------- */
+
+static struct node_usage *usage_of(struct scheduler *s, const char *node, bool create)
+{
+    for (size_t i = 0; i < s->n_usage; i++)
+        if (strcmp(s->usage[i].node, node) == 0)
+            return &s->usage[i];
+    if (!create)
+        return NULL;
+    if (s->n_usage == s->cap_usage) {
+        size_t cap = s->cap_usage ? 2 * s->cap_usage : 8;
+        struct node_usage *u = realloc(s->usage, cap * sizeof *u);
+        if (!u)
+            return NULL;
+        s->usage = u;
+        s->cap_usage = cap;
+    }
+    struct node_usage *u = &s->usage[s->n_usage];
+    memset(u, 0, sizeof *u);
+    if (!(u->node = strdup(node)))
+        return NULL;
+    s->n_usage++;
+    return u;
+}
+
+/* Adds pod (key) to node's usage unless it is counted already. */
+static void count(struct scheduler *s, const char *key, const char *node, const json_t *pod)
+{
+    if (json_object_get(s->counted, key))
+        return;
+    struct schedfit_resources req;
+    schedfit_pod_requests(pod, &req, NULL); /* what parses counts: the pod was admitted so */
+    struct node_usage *u = usage_of(s, node, true);
+    json_t *requests = json_object();
+    json_t *entry = json_pack("{s:s, s:o}", "node", node, "requests", requests);
+    if (!u || !entry || json_object_set_new(s->counted, key, entry) != 0)
+        return; /* out of memory: the node looks emptier than it is until it changes */
+    for (size_t i = 0; i < req.n; i++) {
+        schedfit_add(&u->used, req.items[i].name, req.items[i].milli);
+        json_object_set_new(requests, req.items[i].name, json_integer(req.items[i].milli));
+    }
+    u->pods++;
+}
+
+static void uncount(struct scheduler *s, const char *key)
+{
+    json_t *entry = json_object_get(s->counted, key);
+    struct node_usage *u =
+        entry ? usage_of(s, json_string_value(json_object_get(entry, "node")), false) : NULL;
+    if (u) {
+        const char *name;
+        json_t *v;
+        json_object_foreach(json_object_get(entry, "requests"), name, v)
+            schedfit_add(&u->used, name, -(int64_t)json_integer_value(v));
+        u->pods--;
+    }
+    json_object_del(s->counted, key);
+}
+
+static bool is_counted(struct scheduler *s, const char *key)
+{
+    pthread_mutex_lock(&s->lock);
+    bool yes = json_object_get(s->counted, key) != NULL;
+    pthread_mutex_unlock(&s->lock);
+    return yes;
+}
+
+/* ---- handlers ------------------------------------------------------------------ */
+
 /* Every pod found unschedulable goes back in the queue. */
 static void retry_unschedulable(struct scheduler *s)
 {
@@ -55,30 +138,28 @@ static void retry_unschedulable(struct scheduler *s)
     json_decref(keys);
 }
 
-/* Whether a change to a pod may have freed room on a node. */
-static bool frees_room(enum informer_change change, const json_t *old, const json_t *cur)
-{
-    if (!old || !objstate_node(old) || objstate_terminal(old))
-        return false;
-    return change == INFORMER_DELETED || objstate_terminal(cur);
-}
-
 void scheduler_pod_changed(void *ctx, enum informer_change change, const json_t *old,
                            const json_t *cur)
 {
     struct scheduler *s = ctx;
     char key[OBJSTATE_KEY_MAX];
+    (void)old;
     if (objstate_key(cur, key, sizeof key) != 0)
         return;
-    if (change == INFORMER_DELETED || objstate_node(cur)) {
-        pthread_mutex_lock(&s->lock);
-        json_object_del(s->assumed, key);
+    bool gone = change == INFORMER_DELETED || objstate_terminal(cur);
+    pthread_mutex_lock(&s->lock);
+    bool freed = gone && json_object_get(s->counted, key) != NULL;
+    if (gone) {
+        uncount(s, key);
         json_object_del(s->unschedulable, key);
-        pthread_mutex_unlock(&s->lock);
+    } else if (objstate_node(cur)) {
+        count(s, key, objstate_node(cur), cur);
+        json_object_del(s->unschedulable, key);
     }
-    if (change != INFORMER_DELETED && wants_scheduling(cur))
+    pthread_mutex_unlock(&s->lock);
+    if (!gone && wants_scheduling(cur))
         loop_enqueue(s->loop, key, NULL);
-    if (frees_room(change, old, cur))
+    if (freed)
         retry_unschedulable(s);
 }
 
@@ -91,7 +172,7 @@ void scheduler_node_changed(void *ctx, enum informer_change change, const json_t
     retry_unschedulable(ctx);
 }
 
-/* ---- what each node runs --------------------------------------------------- */
+/* ---- the nodes a decision sees ------------------------------------------------- */
 
 struct node_view {
     const json_t *node;
@@ -106,78 +187,32 @@ static int by_name(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-static void count_pod(struct node_view *v, const json_t *pod)
-{
-    struct schedfit_resources r;
-    schedfit_pod_requests(pod, &r, NULL); /* what parses counts; it was admitted so */
-    for (size_t i = 0; i < r.n; i++)
-        schedfit_add(&v->used, r.items[i].name, r.items[i].milli);
-    v->pods++;
-}
-
-static void count_bound(struct scheduler *s, struct node_view *v)
-{
-    json_t *pods = NULL;
-    if (informer_by_index(s->cfg.pods, OBJSTATE_INDEX_NODE, v->name, &pods) != 0)
-        return;
-    size_t i;
-    json_t *pod;
-    json_array_foreach(pods, i, pod)
-        if (!objstate_terminal(pod))
-            count_pod(v, pod);
-    json_decref(pods);
-}
-
-/* Adds the pods bound by this scheduler that the cache still shows unbound;
- * the others are in the index already (or gone) and are forgotten. */
-static void count_assumed(struct scheduler *s, struct node_view *views, size_t n)
-{
-    pthread_mutex_lock(&s->lock);
-    json_t *assumed = json_deep_copy(s->assumed);
-    pthread_mutex_unlock(&s->lock);
-    const char *key;
-    json_t *node;
-    json_object_foreach(assumed, key, node) {
-        char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
-        json_t *pod = NULL;
-        if (objstate_split_key(key, ns, name, NULL) != 0 ||
-            informer_get(s->cfg.pods, ns, name, &pod) != 0 || objstate_node(pod) ||
-            objstate_terminal(pod)) {
-            json_decref(pod);
-            continue;
-        }
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(views[i].name, json_string_value(node)) == 0)
-                count_pod(&views[i], pod);
-        json_decref(pod);
-    }
-    json_decref(assumed);
-}
-
 /* The nodes in name order with what they run; *out is the caller's (free),
  * and borrows from *nodes, which the caller releases. */
 static int view_nodes(struct scheduler *s, json_t **nodes, struct node_view **out, size_t *n,
                       struct err *e)
 {
     *nodes = informer_list(s->cfg.nodes, NULL);
-    size_t count = json_array_size(*nodes);
-    struct node_view *views = calloc(count ? count : 1, sizeof *views);
+    size_t count_nodes = json_array_size(*nodes);
+    struct node_view *views = calloc(count_nodes ? count_nodes : 1, sizeof *views);
     if (!*nodes || !views) {
         free(views);
         return err_set(e, -ENOMEM, "scheduler: out of memory");
     }
-    for (size_t i = 0; i < count; i++) {
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < count_nodes; i++) {
         views[i].node = json_array_get(*nodes, i);
-        views[i].name = meta_name(views[i].node);
-        if (!views[i].name)
-            views[i].name = "";
+        views[i].name = meta_name(views[i].node) ? meta_name(views[i].node) : "";
+        const struct node_usage *u = usage_of(s, views[i].name, false);
+        if (u) {
+            views[i].used = u->used;
+            views[i].pods = u->pods;
+        }
     }
-    qsort(views, count, sizeof *views, by_name);
-    for (size_t i = 0; i < count; i++)
-        count_bound(s, &views[i]);
-    count_assumed(s, views, count);
+    pthread_mutex_unlock(&s->lock);
+    qsort(views, count_nodes, sizeof *views, by_name);
     *out = views;
-    *n = count;
+    *n = count_nodes;
     return 0;
 }
 
@@ -237,14 +272,6 @@ static int refuse(struct scheduler *s, const json_t *pod, const char *message, i
     return rc;
 }
 
-static bool is_assumed(struct scheduler *s, const char *key)
-{
-    pthread_mutex_lock(&s->lock);
-    bool yes = json_object_get(s->assumed, key) != NULL;
-    pthread_mutex_unlock(&s->lock);
-    return yes;
-}
-
 static int decide(struct scheduler *s, const char *key, const json_t *pod, int64_t now,
                   struct action_list *out, struct err *e)
 {
@@ -294,7 +321,7 @@ static int scheduler_reconcile(void *self, const char *key, int64_t now,
     if (rc < 0)
         return rc;
     if (informer_get(s->cfg.pods, ns, name, &pod) != 0 || !wants_scheduling(pod) ||
-        is_assumed(s, key)) {
+        is_counted(s, key)) {
         if (!pod || !wants_scheduling(pod))
             mark_unschedulable(s, key, false);
         json_decref(pod);
@@ -305,19 +332,23 @@ static int scheduler_reconcile(void *self, const char *key, int64_t now,
     return rc;
 }
 
-/* A binding that went through: count the pod on its node until the cache
- * shows it there. */
+/* A binding that went through: the pod counts on its node from now, before
+ * the cache shows it there. */
 static void scheduler_executed(void *self, const char *key, const struct action *a, int rc,
                                const json_t *result, const struct err *e)
 {
     struct scheduler *s = self;
+    char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
+    json_t *pod = NULL;
     (void)result;
     (void)e;
-    if (a->kind != ACTION_BIND || rc != 0)
+    if (a->kind != ACTION_BIND || rc != 0 || objstate_split_key(key, ns, name, NULL) != 0 ||
+        informer_get(s->cfg.pods, ns, name, &pod) != 0)
         return;
     pthread_mutex_lock(&s->lock);
-    json_object_set_new(s->assumed, key, json_string(a->node));
+    count(s, key, a->node, pod);
     pthread_mutex_unlock(&s->lock);
+    json_decref(pod);
 }
 
 int scheduler_new(const struct scheduler_config *cfg, struct scheduler **out, struct err *e)
@@ -333,7 +364,7 @@ int scheduler_new(const struct scheduler_config *cfg, struct scheduler **out, st
         return err_set(e, -ENOMEM, "scheduler: out of memory");
     s->cfg = *cfg;
     s->pods_res = pods;
-    s->assumed = json_object();
+    s->counted = json_object();
     s->unschedulable = json_object();
     pthread_mutex_init(&s->lock, NULL);
     struct loop_config lc = {
@@ -344,7 +375,7 @@ int scheduler_new(const struct scheduler_config *cfg, struct scheduler **out, st
         .now_ns = cfg->now_ns,
         .clock_ctx = cfg->clock_ctx,
     };
-    int rc = s->assumed && s->unschedulable ? loop_new(&lc, &s->loop, e)
+    int rc = s->counted && s->unschedulable ? loop_new(&lc, &s->loop, e)
                                             : err_set(e, -ENOMEM, "scheduler: out of memory");
     if (rc < 0) {
         scheduler_free(s);
@@ -359,8 +390,11 @@ void scheduler_free(struct scheduler *s)
     if (!s)
         return;
     loop_free(s->loop);
-    json_decref(s->assumed);
+    json_decref(s->counted);
     json_decref(s->unschedulable);
+    for (size_t i = 0; i < s->n_usage; i++)
+        free(s->usage[i].node);
+    free(s->usage);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
