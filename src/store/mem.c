@@ -762,27 +762,27 @@ static bool apply_propagation(json_t *obj, enum store_propagation p)
     return changed != 0;
 }
 
-/* Marks cand as being deleted at `at` with a grace period; true when that
- * changed anything. An object already marked keeps its deadline unless the
- * new grace period is shorter, as the API server only ever shortens one: a
- * grace of 0 then ends it even once the deadline has passed (the kubelet's
- * delete after the containers stopped). */
-static bool mark_deleting(json_t *cand, const json_t *old, int64_t at, int64_t grace)
+/* Marks cand as being deleted with a grace period starting now; true when
+ * that changed anything. An object already marked only ever gets a shorter
+ * grace period, counted from when its deletion began, as the API server
+ * does: a grace of 0 then ends the wait even past the deadline (the
+ * kubelet's delete once the containers stopped). */
+static bool mark_deleting(json_t *cand, const json_t *old, int64_t now, int64_t grace)
 {
     json_t *md = meta_of(cand);
     const char *was = json_string_value(json_object_get(md, "deletionTimestamp"));
-    const json_t *was_grace = json_object_get(md, "deletionGracePeriodSeconds");
-    int64_t was_ns = 0;
-    bool shorter = json_is_integer(was_grace) && grace < json_integer_value(was_grace);
-    if (was && meta_parse_time(was, "deletionTimestamp", &was_ns, NULL) == 0 && was_ns <= at) {
-        if (!shorter)
-            return false; /* an earlier deadline stands */
-        at = was_ns;
-    }
-    set_time(md, "deletionTimestamp", at);
-    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
-    if (!was)
+    int64_t was_ns;
+    if (was && meta_parse_time(was, "deletionTimestamp", &was_ns, NULL) == 0) {
+        const json_t *jg = json_object_get(md, "deletionGracePeriodSeconds");
+        int64_t was_grace = json_is_integer(jg) ? json_integer_value(jg) : 0;
+        if (grace >= was_grace)
+            return false;
+        set_time(md, "deletionTimestamp", was_ns - (was_grace - grace) * 1000000000);
+    } else {
+        set_time(md, "deletionTimestamp", now + grace * 1000000000);
         json_object_set_new(md, "generation", json_integer(generation_of(old) + 1));
+    }
+    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
     return true;
 }
 
@@ -814,7 +814,7 @@ int mem_delete_locked(struct mem_store *ms, const struct api_resource *res, cons
         changed = true;
     }
     if (grace > 0 || !mem_rules_may_remove(res, cand))
-        changed |= mark_deleting(cand, old, now + grace * 1000000000, grace);
+        changed |= mark_deleting(cand, old, now, grace);
     bool remove = grace == 0 && mem_rules_may_remove(res, cand);
     json_t *result = remove ? old : cand;
     json_decref(remove ? cand : old);

@@ -276,6 +276,42 @@ static void crd_change_keeps_its_objects(void **state)
     json_decref(stored);
 }
 
+static void grace_periods_only_shorten(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    json_t *p = json_pack("{s:{s:s}, s:{s:[{s:s, s:s}]}}", "metadata", "name", "p", "spec",
+                          "containers", "name", "c", "image", "i");
+    assert_int_equal(store_create(m->st, res(m, "pods"), "t", p, NULL, NULL, &e), 0);
+    json_decref(p);
+    assert_int_equal(store_bind(m->st, "t", "p", "n1", &e), 0);
+    struct store_delete_opts dflt = {0}, ten = {.has_grace = true, .grace_s = 10},
+                             forty = {.has_grace = true, .grace_s = 40},
+                             now = {.has_grace = true, .grace_s = 0};
+    json_t *out = NULL;
+    assert_int_equal(store_delete(m->st, res(m, "pods"), "t", "p", &dflt, &out, &e), 0);
+    const json_t *md = json_object_get(out, "metadata");
+    assert_string_equal(json_string_value(json_object_get(md, "deletionTimestamp")),
+                        "2024-05-01T10:00:30Z");
+    json_decref(out);
+    ((struct clock *)m->ctx)->now += 5 * 1000000000LL;
+    /* longer: ignored; shorter: counted from when the deletion began */
+    assert_int_equal(store_delete(m->st, res(m, "pods"), "t", "p", &forty, &out, &e), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "metadata"),
+                                                        "deletionGracePeriodSeconds")), 30);
+    json_decref(out);
+    assert_int_equal(store_delete(m->st, res(m, "pods"), "t", "p", &ten, &out, &e), 0);
+    md = json_object_get(out, "metadata");
+    assert_string_equal(json_string_value(json_object_get(md, "deletionTimestamp")),
+                        "2024-05-01T10:00:10Z");
+    assert_int_equal(json_integer_value(json_object_get(md, "deletionGracePeriodSeconds")), 10);
+    json_decref(out);
+    /* past the deadline, the kubelet's grace 0 still ends it */
+    ((struct clock *)m->ctx)->now += 60 * 1000000000LL;
+    assert_int_equal(store_delete(m->st, res(m, "pods"), "t", "p", &now, NULL, &e), 0);
+    assert_int_equal(store_get(m->st, res(m, "pods"), "t", "p", &out, &e), -ENOENT);
+}
+
 int main(void)
 {
     int failed = store_semantics_run(&mem_fixture);
@@ -289,6 +325,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
         cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(crd_change_keeps_its_objects, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(grace_periods_only_shorten, m_setup, m_teardown),
     };
     failed += cmocka_run_group_tests_name("store_mem", tests, NULL, NULL);
     return failed;
