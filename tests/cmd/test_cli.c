@@ -236,6 +236,31 @@ static void place_reports_bad_files(void **state)
     assert_contains(r.err, "No such file or directory");
 }
 
+static void agent_usage_errors(void **state)
+{
+    (void)state;
+    struct run r;
+    unsetenv("NODE_NAME");
+    run(&r, (const char *[]){"agent", "--help", NULL});
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "usage: gpuslice agent --node NAME");
+    run(&r, (const char *[]){"agent", NULL});
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "which node? (--node NAME or $NODE_NAME)");
+    run(&r, (const char *[]){"agent", "--node", "n1", "--orphan-grace", "soon", NULL});
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "--orphan-grace: \"soon\" is not a number of seconds");
+    run(&r, (const char *[]){"agent", "--node", "n1", "extra", NULL});
+    assert_int_equal(r.status, 2);
+    run(&r, (const char *[]){"agent", "--node", "n1", "--device", "emulated:model=X100", NULL});
+    assert_int_equal(r.status, 1);
+    assert_contains(r.err, "unknown model \"X100\"");
+    run(&r, (const char *[]){"agent", "--node", "n1", "--device", "emulated", "--kubeconfig",
+                             "/nonexistent/kubeconfig", NULL});
+    assert_int_equal(r.status, 1);
+    assert_contains(r.err, "/nonexistent/kubeconfig");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -254,6 +279,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(place_without_requests_shows_the_cluster),
         cmocka_unit_test(place_usage_errors),
         cmocka_unit_test(place_reports_bad_files),
+        cmocka_unit_test(agent_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
