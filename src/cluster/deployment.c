@@ -169,9 +169,7 @@ static int write_status(struct deployment_controller *c, const json_t *d, const 
     struct counts n;
     count(rss, current, &n);
     json_t *copy = json_deep_copy(d);
-    json_t *status = copy ? json_object_get(copy, "status") : NULL;
-    if (copy && !json_is_object(status))
-        json_object_set_new(copy, "status", status = json_object());
+    json_t *status = copy ? objstate_status(copy) : NULL;
     json_t *fields = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I}", "observedGeneration",
         (json_int_t)objstate_int(d, "metadata.generation", 0), "replicas",
@@ -185,11 +183,7 @@ static int write_status(struct deployment_controller *c, const json_t *d, const 
         return err_set(e, -ENOMEM, "deployment controller: out of memory");
     }
     json_decref(fields);
-    if (json_equal(json_object_get(copy, "status"), json_object_get(d, "status"))) {
-        json_decref(copy);
-        return 0;
-    }
-    return action_update_status(out, c->deploy_res, copy, e);
+    return objstate_write_status(out, c->deploy_res, d, copy, e);
 }
 
 /* ---- the decision -------------------------------------------------------------------- */

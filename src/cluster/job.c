@@ -101,8 +101,8 @@ static int set_time(json_t *job, const char *key, int64_t now)
 {
     char t[META_TIME_LEN];
     meta_format_time(now, t);
-    json_t *status = json_object_get(job, "status");
-    return json_object_set_new(status, key, json_string(t)) ? -ENOMEM : 0;
+    json_t *status = objstate_status(job);
+    return !status || json_object_set_new(status, key, json_string(t)) ? -ENOMEM : 0;
 }
 
 /* 0, or the failure (objstate's bare -ENOMEM given its message). */
@@ -113,51 +113,70 @@ static int outcome(int rc, struct err *e)
     return rc < 0 ? rc : 0;
 }
 
-/* The Job's end, or its next pods; edits copy's status. */
+/* Runs the pods the Job is short of; edits copy's status. */
+static int run(struct job_controller *c, const char *key, const json_t *job, json_t *copy,
+               const struct tally *t, int64_t now, struct action_list *out, struct err *e)
+{
+    int64_t completions = objstate_int(job, "spec.completions", 1);
+    int64_t parallelism = objstate_int(job, "spec.parallelism", 1);
+    int rc = 0;
+    if (objstate_condition_true(job, "Suspended"))
+        rc = objstate_set_condition(copy, "Suspended", "False", "JobResumed", "Job resumed", now);
+    if (rc >= 0 && !json_object_get(objstate_status(copy), "startTime"))
+        rc = set_time(copy, "startTime", now);
+    int64_t left = completions - t->succeeded;
+    int64_t more = (parallelism < left ? parallelism : left) - (int64_t)json_array_size(t->active);
+    if (rc >= 0 && more > 0 && !workloads_expecting(c->expect, key, meta_namespace(job)))
+        rc = create_pods(c, job, more, out, e);
+    return outcome(rc, e);
+}
+
+/* How a Job stops running pods: its condition, and the Event that says so
+ * (none for a pause). */
+struct ending {
+    const char *type, *reason, *message;
+    bool complete;                 /* sets completionTime */
+    const char *event_reason, *event_message;
+    enum action_event_type event_type;
+};
+
+static const struct ending job_failed = {
+    "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit", false,
+    "BackoffLimitExceeded", "Job has reached the specified backoff limit", ACTION_EVENT_WARNING};
+static const struct ending job_complete = {
+    "Complete", "CompletionsReached", "Reached expected number of succeeded pods", true,
+    "Completed", "Job completed", ACTION_EVENT_NORMAL};
+static const struct ending job_suspended = {
+    "Suspended", "JobSuspended", "Job suspended", false, NULL, NULL, ACTION_EVENT_NORMAL};
+
+/* Ends (or pauses) the Job as how says: its running pods are deleted. */
+static int stop(struct job_controller *c, const json_t *job, json_t *copy, const struct tally *t,
+                const struct ending *how, int64_t now, struct action_list *out, struct err *e)
+{
+    int rc = objstate_set_condition(copy, how->type, "True", how->reason, how->message, now);
+    if (rc >= 0 && how->complete)
+        rc = set_time(copy, "completionTime", now);
+    if (rc >= 0 && how->event_reason)
+        rc = action_event(out, job, how->event_type, how->event_reason, e, "%s",
+                          how->event_message);
+    if (rc >= 0)
+        rc = delete_active(c, t, out, e);
+    if (rc >= 0 && json_object_set_new(objstate_status(copy), "active", json_integer(0)) != 0)
+        rc = -ENOMEM;
+    return outcome(rc, e);
+}
+
+/* The Job's end, its pause, or its next pods. */
 static int step(struct job_controller *c, const char *key, const json_t *job, json_t *copy,
                 const struct tally *t, int64_t now, struct action_list *out, struct err *e)
 {
-    const json_t *spec = json_object_get(job, "spec");
-    int64_t completions = objstate_int(job, "spec.completions", 1);
-    int64_t parallelism = objstate_int(job, "spec.parallelism", 1);
-    int64_t backoff = objstate_int(job, "spec.backoffLimit", 6);
-    json_t *status = json_object_get(copy, "status");
-    bool suspended = json_is_true(json_object_get(spec, "suspend"));
-    int rc = 0;
-    if (t->failed + t->restarts > backoff) {
-        rc = objstate_set_condition(copy, "Failed", "True", "BackoffLimitExceeded",
-                                    "Job has reached the specified backoff limit", now);
-        if (rc >= 0)
-            rc = action_event(out, job, ACTION_EVENT_WARNING, "BackoffLimitExceeded", e,
-                              "Job has reached the specified backoff limit");
-    } else if (t->succeeded >= completions) {
-        rc = objstate_set_condition(copy, "Complete", "True", NULL, NULL, now);
-        if (rc >= 0)
-            rc = set_time(copy, "completionTime", now);
-        if (rc >= 0)
-            rc = action_event(out, job, ACTION_EVENT_NORMAL, "Completed", e,
-                              "Job completed");
-    } else if (suspended) {
-        rc = objstate_set_condition(copy, "Suspended", "True", "JobSuspended", "Job suspended",
-                                    now);
-    } else {
-        if (objstate_condition_true(job, "Suspended"))
-            rc = objstate_set_condition(copy, "Suspended", "False", "JobResumed", "Job resumed",
-                                        now);
-        if (rc >= 0 && !json_object_get(status, "startTime"))
-            rc = set_time(copy, "startTime", now);
-        int64_t want = parallelism < completions - t->succeeded ? parallelism
-                                                                : completions - t->succeeded;
-        int64_t more = want - (int64_t)json_array_size(t->active);
-        if (rc >= 0 && more > 0 && !workloads_expecting(c->expect, key, meta_namespace(job)))
-            rc = create_pods(c, job, more, out, e);
-        return outcome(rc, e);
-    }
-    if (rc >= 0)
-        rc = delete_active(c, t, out, e);
-    if (rc >= 0 && json_object_set_new(status, "active", json_integer(0)) != 0)
-        rc = -ENOMEM;
-    return outcome(rc, e);
+    if (t->failed + t->restarts > objstate_int(job, "spec.backoffLimit", 6))
+        return stop(c, job, copy, t, &job_failed, now, out, e);
+    if (t->succeeded >= objstate_int(job, "spec.completions", 1))
+        return stop(c, job, copy, t, &job_complete, now, out, e);
+    if (json_is_true(json_object_get(json_object_get(job, "spec"), "suspend")))
+        return stop(c, job, copy, t, &job_suspended, now, out, e);
+    return run(c, key, job, copy, t, now, out, e);
 }
 
 static bool finished(const json_t *job)
@@ -174,9 +193,7 @@ static int decide(struct job_controller *c, const char *key, const json_t *job, 
     json_t *pods = workloads_controlled(c->cfg.pods, meta_uid(job));
     json_t *copy = json_deep_copy(job);
     struct tally t = {0};
-    json_t *status = copy ? json_object_get(copy, "status") : NULL;
-    if (copy && !json_is_object(status))
-        json_object_set_new(copy, "status", status = json_object());
+    json_t *status = copy ? objstate_status(copy) : NULL;
     int rc = pods && status && tally_pods(pods, policy && !strcmp(policy, "OnFailure"), &t) == 0
                  ? 0
                  : err_set(e, -ENOMEM, "job controller: out of memory");
@@ -188,11 +205,10 @@ static int decide(struct job_controller *c, const char *key, const json_t *job, 
         rc = err_set(e, -ENOMEM, "job controller: out of memory");
     if (rc == 0)
         rc = finished(job) ? delete_active(c, &t, out, e) : step(c, key, job, copy, &t, now, out, e);
-    if (rc == 0 && !json_equal(json_object_get(copy, "status"), json_object_get(job, "status"))) {
-        rc = action_update_status(out, c->jobs_res, copy, e);
-        copy = NULL;
-    }
-    json_decref(copy);
+    if (rc == 0)
+        rc = objstate_write_status(out, c->jobs_res, job, copy, e);
+    else
+        json_decref(copy);
     json_decref(t.active);
     json_decref(pods);
     return rc;

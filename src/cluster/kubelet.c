@@ -137,8 +137,8 @@ static int configure(struct kubelet *k, const struct kubelet_node *n, struct err
  * entries (others kept), Ready, its addresses and node info. */
 static int merge_status(struct kubelet *k, json_t *node, int64_t now)
 {
-    json_t *status = json_object_get(node, "status");
-    if (!json_is_object(status) && json_object_set_new(node, "status", status = json_object()))
+    json_t *status = objstate_status(node);
+    if (!status)
         return -ENOMEM;
     static const char *const maps[] = {"capacity", "allocatable"};
     for (size_t i = 0; i < 2; i++) {
@@ -212,10 +212,8 @@ static int reconcile_node(struct kubelet *k, int64_t now, struct action_list *ou
         if (merge_status(k, copy, now) < 0) {
             json_decref(copy);
             rc = err_set(e, -ENOMEM, "kubelet: out of memory");
-        } else if (json_equal(json_object_get(copy, "status"), json_object_get(node, "status"))) {
-            json_decref(copy);
         } else {
-            rc = action_update_status(out, k->nodes_res, copy, e);
+            rc = objstate_write_status(out, k->nodes_res, node, copy, e);
         }
     }
     json_decref(node);
@@ -279,15 +277,37 @@ static int event_per_container(const json_t *pod, const json_t *statuses, bool r
     return 0;
 }
 
-/* A status write of copy when it differs from pod's; copy is taken over. */
-static int write_status(struct kubelet *k, const json_t *pod, json_t *copy,
-                        struct action_list *out, struct err *e)
+/* Keeps pod Pending: container could not be configured (why). The Event
+ * goes with the status change, so a pod retried on every ConfigMap change
+ * does not repeat it. */
+static int hold_pod(struct kubelet *k, const json_t *pod, json_t *copy, const char *container,
+                    const char *why, int64_t now, struct action_list *out, struct err *e)
 {
-    if (json_equal(json_object_get(copy, "status"), json_object_get(pod, "status"))) {
+    if (kubelet_pod_config_error(copy, container, why, now) < 0) {
         json_decref(copy);
-        return 0;
+        return err_set(e, -ENOMEM, "kubelet: out of memory");
     }
-    return action_update_status(out, k->pods_res, copy, e);
+    bool changed = !json_equal(json_object_get(copy, "status"), json_object_get(pod, "status"));
+    int rc = objstate_write_status(out, k->pods_res, pod, copy, e);
+    if (rc == 0 && changed)
+        rc = action_event(out, pod, ACTION_EVENT_WARNING, "Failed", e, "Error: %s", why);
+    return rc;
+}
+
+/* The merge patch that records envs (released here) in the pod's
+ * annotation, conditional on the version decided from; NULL when out of
+ * memory. */
+static json_t *observed_env_patch(const json_t *pod, json_t *envs)
+{
+    char *text = json_dumps(envs, JSON_COMPACT);
+    json_decref(envs);
+    const char *rv = meta_resource_version(pod);
+    json_t *patch = text ? json_pack("{s:{s:s, s:{s:s}}}", "metadata", "resourceVersion",
+                                     rv ? rv : "", "annotations",
+                                     KUBELET_ANNOTATION_OBSERVED_ENV, text)
+                         : NULL;
+    free(text);
+    return patch;
 }
 
 static int start_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t now,
@@ -297,34 +317,15 @@ static int start_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t
     const char *failed = NULL;
     struct err why = {0};
     int rc = resolve_all(k, pod, &envs, &failed, &why);
-    if (rc == -ENOENT) {
-        if (kubelet_pod_config_error(copy, failed, why.msg, now) < 0) {
-            json_decref(copy);
-            return err_set(e, -ENOMEM, "kubelet: out of memory");
-        }
-        bool changed = !json_equal(json_object_get(copy, "status"), json_object_get(pod, "status"));
-        rc = write_status(k, pod, copy, out, e);
-        if (rc == 0 && changed)
-            rc = action_event(out, pod, ACTION_EVENT_WARNING, "Failed", e, "Error: %s", why.msg);
-        return rc;
-    }
-    if (rc < 0) {
-        json_decref(copy);
-        return err_set(e, rc, "%s", why.msg);
-    }
-    char *text = json_dumps(envs, JSON_COMPACT);
-    json_decref(envs);
-    json_t *patch = text ? json_pack("{s:{s:s, s:{s:s}}}", "metadata", "resourceVersion",
-                                     meta_resource_version(pod) ? meta_resource_version(pod) : "",
-                                     "annotations", KUBELET_ANNOTATION_OBSERVED_ENV, text)
-                         : NULL;
-    free(text);
-    int64_t next = 0;
-    if (!patch || kubelet_pod_start(copy, k->name, now) < 0 ||
-        kubelet_pod_advance(copy, now, &next) < 0) {
+    if (rc == -ENOENT)
+        return hold_pod(k, pod, copy, failed, why.msg, now, out, e);
+    json_t *patch = rc == 0 ? observed_env_patch(pod, envs) : NULL;
+    if (rc < 0 || !patch || kubelet_pod_start(copy, k->name, now) < 0 ||
+        kubelet_pod_advance(copy, now, requeue_at) < 0) {
         json_decref(patch);
         json_decref(copy);
-        return err_set(e, -ENOMEM, "kubelet: out of memory");
+        return rc < 0 ? err_set(e, rc, "%s", why.msg)
+                      : err_set(e, -ENOMEM, "kubelet: out of memory");
     }
     /* The annotation write moves the resourceVersion on: the status write
      * that follows it in this decision cannot know the new one. */
@@ -335,10 +336,8 @@ static int start_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t
     if (rc == 0)
         rc = event_per_container(pod, statuses, true, "Started", "Started", out, e);
     if (rc == 0)
-        rc = action_update_status(out, k->pods_res, copy, e);
-    else
-        json_decref(copy);
-    *requeue_at = next;
+        return action_update_status(out, k->pods_res, copy, e);
+    json_decref(copy);
     return rc;
 }
 
@@ -375,7 +374,7 @@ static int run_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t n
         return rc == -ENOMEM ? err_set(e, rc, "kubelet: out of memory") : rc;
     }
     bool done = objstate_terminal(copy);
-    rc = write_status(k, pod, copy, out, e);
+    rc = objstate_write_status(out, k->pods_res, pod, copy, e);
     if (rc == 0 && deleting && done)
         return action_delete_now(out, k->pods_res, meta_namespace(pod), meta_name(pod),
                                  meta_uid(pod), e);
@@ -394,10 +393,13 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
     if (rc < 0 || informer_get(k->cfg.pods, ns, name, &pod) != 0)
         return rc;
     const char *node = objstate_node(pod);
-    json_t *copy = node && strcmp(node, k->name) == 0 ? json_deep_copy(pod) : NULL;
+    if (!node || strcmp(node, k->name) != 0) {
+        json_decref(pod);
+        return 0; /* not this node's (any more) */
+    }
+    json_t *copy = json_deep_copy(pod);
     if (!copy) {
-        rc = node && strcmp(node, k->name) == 0 ? err_set(e, -ENOMEM, "kubelet: out of memory")
-                                                 : 0;
+        rc = err_set(e, -ENOMEM, "kubelet: out of memory");
     } else if (kubelet_pod_started(pod) || objstate_terminal(pod)) {
         rc = run_pod(k, pod, copy, now, out, requeue_at, e);
     } else if (objstate_deleting(pod)) {

@@ -153,16 +153,6 @@ static json_t *statuses(const json_t *pod, const char *node, const char *list,
     return out;
 }
 
-static json_t *status_of(json_t *pod)
-{
-    json_t *st = json_object_get(pod, "status");
-    if (!json_is_object(st)) {
-        st = json_object();
-        json_object_set_new(pod, "status", st);
-    }
-    return st;
-}
-
 /* ---- phase and conditions ---------------------------------------------------- */
 
 struct tally {
@@ -204,7 +194,7 @@ static int settle(json_t *pod, int64_t now)
 {
     struct tally t;
     tally_containers(pod, &t);
-    json_t *st = status_of(pod);
+    json_t *st = objstate_status(pod);
     const char *phase = t.waiting ? "Pending"
                         : t.running ? "Running"
                         : t.failed  ? "Failed"
@@ -231,7 +221,7 @@ static int settle(json_t *pod, int64_t now)
 
 static int set_start_time(json_t *pod, int64_t now)
 {
-    json_t *st = status_of(pod);
+    json_t *st = objstate_status(pod);
     if (json_object_get(st, "startTime"))
         return 0;
     char t[META_TIME_LEN];
@@ -286,7 +276,7 @@ static int put(json_t *pod, const char *key, json_t *value)
 {
     if (!value)
         return -ENOMEM;
-    return json_object_set_new(status_of(pod), key, value) ? -ENOMEM : 0;
+    return json_object_set_new(objstate_status(pod), key, value) ? -ENOMEM : 0;
 }
 
 int kubelet_pod_start(json_t *pod, const char *node, int64_t now)
@@ -364,7 +354,7 @@ int kubelet_pod_advance(json_t *pod, int64_t now, int64_t *next_ns)
     *next_ns = 0;
     size_t i;
     json_t *cs;
-    json_array_foreach(json_object_get(status_of(pod), "containerStatuses"), i, cs) {
+    json_array_foreach(json_object_get(objstate_status(pod), "containerStatuses"), i, cs) {
         int rc = advance_one(pod, cs, now, next_ns);
         if (rc < 0)
             return rc;
@@ -384,12 +374,12 @@ int kubelet_pod_stop(json_t *pod, int64_t now)
     size_t i;
     json_t *cs;
     /* A pod this kubelet never started has no container status yet. */
-    if (json_array_size(json_object_get(status_of(pod), "containerStatuses")) == 0) {
+    if (json_array_size(json_object_get(objstate_status(pod), "containerStatuses")) == 0) {
         int rc = put(pod, "containerStatuses",
                      statuses(pod, NULL, "containers", make_unknown, &now));
         return rc == 0 ? settle(pod, now) : rc;
     }
-    json_array_foreach(json_object_get(status_of(pod), "containerStatuses"), i, cs) {
+    json_array_foreach(json_object_get(objstate_status(pod), "containerStatuses"), i, cs) {
         const json_t *state = json_object_get(cs, "state");
         const json_t *running = json_object_get(state, "running");
         json_t *next = NULL;

@@ -109,10 +109,25 @@ static json_t *member_object(json_t *obj, const char *key)
     return v;
 }
 
+json_t *objstate_status(json_t *obj)
+{
+    return member_object(obj, "status");
+}
+
+int objstate_write_status(struct action_list *out, const struct api_resource *res,
+                          const json_t *orig, json_t *copy, struct err *e)
+{
+    if (json_equal(json_object_get(copy, "status"), json_object_get(orig, "status"))) {
+        json_decref(copy);
+        return 0;
+    }
+    return action_update_status(out, res, copy, e);
+}
+
 int objstate_set_condition(json_t *obj, const char *type, const char *status,
                            const char *reason, const char *message, int64_t now_ns)
 {
-    json_t *st = member_object(obj, "status");
+    json_t *st = objstate_status(obj);
     if (!st)
         return -ENOMEM;
     json_t *conds = json_object_get(st, "conditions");

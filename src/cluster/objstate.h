@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "reconcile/action.h"
 #include "util/err.h"
 
 #define OBJSTATE_KEY_MAX 320 /* "namespace/name" (WORKQUEUE_KEY_MAX) */
@@ -69,6 +70,16 @@ bool objstate_condition_true(const json_t *obj, const char *type);
  * so, -ENOMEM. */
 int objstate_set_condition(json_t *obj, const char *type, const char *status,
                            const char *reason, const char *message, int64_t now_ns);
+
+/* obj's status object (borrowed), made an empty one when missing or not an
+ * object; NULL when out of memory. */
+json_t *objstate_status(json_t *obj);
+
+/* Appends to out a status write of copy (a changed copy of orig, taken
+ * over) when its status differs from orig's; otherwise releases copy.
+ * 0, or the action builder's error. */
+int objstate_write_status(struct action_list *out, const struct api_resource *res,
+                          const json_t *orig, json_t *copy, struct err *e);
 
 /* metadata.creationTimestamp in ns since the epoch; 0 when missing or
  * malformed. */

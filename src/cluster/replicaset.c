@@ -81,9 +81,7 @@ static int write_status(struct replicaset_controller *c, const json_t *rs, size_
                         size_t ready, struct action_list *out, struct err *e)
 {
     json_t *copy = json_deep_copy(rs);
-    json_t *status = copy ? json_object_get(copy, "status") : NULL;
-    if (copy && !json_is_object(status))
-        json_object_set_new(copy, "status", status = json_object());
+    json_t *status = copy ? objstate_status(copy) : NULL;
     json_t *counts = json_pack("{s:I, s:I, s:I, s:I, s:I}", "replicas", (json_int_t)replicas,
                                "fullyLabeledReplicas", (json_int_t)replicas, "readyReplicas",
                                (json_int_t)ready, "availableReplicas", (json_int_t)ready,
@@ -95,11 +93,7 @@ static int write_status(struct replicaset_controller *c, const json_t *rs, size_
         return err_set(e, -ENOMEM, "replicaset controller: out of memory");
     }
     json_decref(counts);
-    if (json_equal(status, json_object_get(rs, "status"))) {
-        json_decref(copy);
-        return 0;
-    }
-    return action_update_status(out, c->rs_res, copy, e);
+    return objstate_write_status(out, c->rs_res, rs, copy, e);
 }
 
 static int decide(struct replicaset_controller *c, const char *key, const json_t *rs,

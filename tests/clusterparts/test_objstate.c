@@ -96,6 +96,32 @@ static void conditions_move_their_time_only_on_a_new_status(void **state)
     json_decref(obj);
 }
 
+static void status_writes_only_when_changed(void **state)
+{
+    (void)state;
+    const struct api_resource pods = {.group = "", .version = "v1", .plural = "pods",
+                                      .kind = "Pod", .namespaced = true, .has_status = true};
+    json_t *orig = h_json("{'metadata':{'name':'p','namespace':'d'},'status':{'phase':'Running'}}");
+    struct action_list out;
+    action_list_init(&out);
+    assert_int_equal(objstate_write_status(&out, &pods, orig, json_deep_copy(orig), NULL), 0);
+    assert_int_equal(out.n, 0);
+    json_t *copy = json_deep_copy(orig);
+    json_object_set_new(objstate_status(copy), "phase", json_string("Succeeded"));
+    assert_int_equal(objstate_write_status(&out, &pods, orig, copy, NULL), 0);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.items[0].kind, ACTION_UPDATE_STATUS);
+    assert_string_equal(h_str(out.items[0].body, "status.phase"), "Succeeded");
+    action_list_clear(&out);
+    /* A missing or malformed status becomes an empty object. */
+    json_t *bare = h_json("{'status':'nonsense'}");
+    json_t *st = objstate_status(bare);
+    assert_true(json_is_object(st));
+    assert_int_equal(json_object_size(st), 0);
+    json_decref(bare);
+    json_decref(orig);
+}
+
 static void times_and_integers(void **state)
 {
     (void)state;
@@ -119,6 +145,7 @@ int main(void)
         cmocka_unit_test(keys_and_their_parts),
         cmocka_unit_test(pod_predicates),
         cmocka_unit_test(conditions_move_their_time_only_on_a_new_status),
+        cmocka_unit_test(status_writes_only_when_changed),
         cmocka_unit_test(times_and_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -190,10 +190,12 @@ static void job_runs_completions_with_parallelism_through_a_failure(void **state
     assert_int_equal(active_pods(h, "job-name=batch"), 2);
     assert_string_equal(h_condition(h, h->jobs, "batch", "Complete"), "");
     h_advance_ms(h, 10000);
+    assert_int_equal(h_events(h, "Completed", "batch", NULL, 0), 1);
     assert_string_equal(h_field(h, h->jobs, "batch", "status.succeeded"), "5");
     assert_string_equal(h_field(h, h->jobs, "batch", "status.failed"), "1");
     assert_string_equal(h_field(h, h->jobs, "batch", "status.active"), "0");
-    assert_string_equal(h_condition(h, h->jobs, "batch", "Complete"), "True//");
+    assert_string_equal(h_condition(h, h->jobs, "batch", "Complete"),
+                        "True/CompletionsReached/Reached expected number of succeeded pods");
     assert_string_not_equal(h_field(h, h->jobs, "batch", "status.completionTime"), "");
     assert_int_equal(h_count(h, h->pods, "job-name=batch"), 6);
     /* Nothing more happens to a finished Job. */
@@ -247,7 +249,8 @@ static void suspended_job_runs_nothing_until_resumed(void **state)
     assert_string_equal(h_condition(h, h->jobs, "q", "Suspended"),
                         "False/JobResumed/Job resumed");
     h_advance_ms(h, 1000);
-    assert_string_equal(h_condition(h, h->jobs, "q", "Complete"), "True//");
+    assert_string_equal(h_condition(h, h->jobs, "q", "Complete"),
+                        "True/CompletionsReached/Reached expected number of succeeded pods");
     h_free(h);
 }
 
