@@ -80,6 +80,9 @@ static void virtual_runtime_says_what_is_next(void **state)
     assert_int_equal(cluster_parts_settle(h->parts, 0, &e), 0); /* quiet: no round did work */
     h_pod(h, "p", ",'annotations':{'gpuslice.dev/run-seconds':'90'}",
           ",'restartPolicy':'Never'");
+    /* One round sees the pod, schedules it; more are needed to run it. */
+    assert_int_equal(cluster_parts_settle(h->parts, 1, &e), -ELOOP);
+    assert_non_null(strstr(e.msg, "still busy after 1 rounds"));
     h_settle(h);
     assert_int_equal(cluster_parts_next_due(h->parts), T0 + 90 * SEC);
     h_run_until(h, T0 + 90 * SEC);
