@@ -9,10 +9,13 @@
  */
 #include "device/device.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "device/emulated.h"
+#include "device/nvml.h"
 
 static int open_emulated(const char *spec, struct device **out, struct err *e)
 {
@@ -23,11 +26,21 @@ static int open_emulated(const char *spec, struct device **out, struct err *e)
     return emulated_open(&cfg, out, e);
 }
 
+static int open_nvml(const char *spec, struct device **out, struct err *e)
+{
+    struct nvml_config cfg;
+    int rc = nvml_config_parse(spec, &cfg, e);
+    if (rc < 0)
+        return rc;
+    return nvml_open(&cfg, out, e);
+}
+
 static const struct {
     const char *name;
     int (*open)(const char *spec, struct device **out, struct err *e);
 } backends[] = {
     {"emulated", open_emulated},
+    {"nvml", open_nvml},
 };
 
 int device_open(const char *what, struct device **out, struct err *e)
@@ -42,7 +55,7 @@ int device_open(const char *what, struct device **out, struct err *e)
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
         if (strlen(backends[i].name) == len && strncmp(backends[i].name, what, len) == 0)
             return backends[i].open(colon ? colon + 1 : "", out, e);
-    return err_set(e, -EINVAL, "unknown device backend \"%.*s\" (known: emulated)", (int)len,
+    return err_set(e, -EINVAL, "unknown device backend \"%.*s\" (known: emulated, nvml)", (int)len,
                    what);
 }
 
@@ -227,4 +240,136 @@ const char *device_nvml_return_name(unsigned nvml_return)
     if (nvml_return < sizeof names / sizeof names[0])
         return names[nvml_return];
     return "NVML_ERROR_UNKNOWN_CODE";
+}
+
+int device_nvml_fail(struct err *e, unsigned ret, const char *fmt, ...)
+{
+    char msg[ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return err_set(e, device_code_from_nvml(ret), "%s: %s", device_nvml_return_name(ret), msg);
+}
+
+int device_slice_failed(int rc, const char *call, const struct device_slice_ref *ref,
+                        struct err *e)
+{
+    if (rc >= 0)
+        return rc;
+    if (ref->gpu_uuid)
+        err_prefix(e, "%s %.*s at %u on %.*s: ", call, DEVICE_PROFILE_NAME_MAX, ref->profile,
+                   ref->start, DEVICE_UUID_MAX, ref->gpu_uuid);
+    else
+        err_prefix(e, "%s %.*s at %u on GPU %u: ", call, DEVICE_PROFILE_NAME_MAX, ref->profile,
+                   ref->start, ref->gpu_index);
+    return rc;
+}
+
+/* ---- the catalogue cross-check ------------------------------------------ */
+
+struct report {
+    char *buf;
+    size_t size, used;
+    unsigned n;
+};
+
+/* Adds one line; counts it even when it no longer fits. */
+__attribute__((format(printf, 2, 3))) static void report_line(struct report *r,
+                                                             const char *fmt, ...)
+{
+    r->n++;
+    if (r->used + 1 >= r->size)
+        return;
+    if (r->used > 0)
+        r->buf[r->used++] = '\n';
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(r->buf + r->used, r->size - r->used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        r->used += (size_t)n < r->size - r->used ? (size_t)n : r->size - r->used - 1;
+    r->buf[r->used] = '\0';
+}
+
+/* Appends ", what X (catalogue Y)" to a line under construction. */
+static void field_diff(char *line, size_t size, const char *what, unsigned have, unsigned want)
+{
+    if (have == want)
+        return;
+    size_t used = strlen(line);
+    snprintf(line + used, size - used, "%s%s %u (catalogue %u)", used ? ", " : "", what, have,
+             want);
+}
+
+static bool same_placements(const struct device_profile *p, const struct mig_profile *c)
+{
+    if (p->n_placements != c->n_placements)
+        return false;
+    for (unsigned i = 0; i < p->n_placements; i++)
+        if (p->placements[i].start != c->placements[i].start ||
+            p->placements[i].size != c->placements[i].size)
+            return false;
+    return true;
+}
+
+static void profile_report(struct report *r, const struct device_gpu *g,
+                           const struct device_profile *p)
+{
+    const struct mig_profile *c = p->catalog;
+    if (!c) {
+        report_line(r, "GPU %u: profile %s (id %u, index %u) is not in the catalogue of %s",
+                    g->index, p->name, p->nvml_id, p->nvml_index, g->model->name);
+        return;
+    }
+    if (strcmp(p->name, c->name) != 0)
+        report_line(r, "GPU %u: the driver names %s what the catalogue of %s calls %s", g->index,
+                    p->name, g->model->name, c->name);
+    char line[256] = "";
+    field_diff(line, sizeof line, "id", p->nvml_id, c->nvml_id);
+    field_diff(line, sizeof line, "index", p->nvml_index, c->nvml_index);
+    field_diff(line, sizeof line, "compute slices", p->compute_slices, c->compute_slices);
+    field_diff(line, sizeof line, "memory slices", p->memory_slices, c->memory_slices);
+    field_diff(line, sizeof line, "instances", p->max_instances, c->max_instances);
+    field_diff(line, sizeof line, "SMs", p->sm_count, c->sm_count);
+    field_diff(line, sizeof line, "MiB", p->memory_mib, c->memory_mib);
+    if (!same_placements(p, c)) {
+        size_t used = strlen(line);
+        snprintf(line + used, sizeof line - used, "%splacements differ", used ? ", " : "");
+    }
+    if (line[0])
+        report_line(r, "GPU %u: %s differs from the catalogue of %s: %s", g->index, p->name,
+                    g->model->name, line);
+}
+
+unsigned device_catalog_report(const struct device_gpu *g, char *buf, size_t size)
+{
+    struct report r = {.buf = buf, .size = buf ? size : 0};
+    if (r.size)
+        buf[0] = '\0';
+    if (!g)
+        return 0;
+    if (!g->model) {
+        if (g->mig_current != DEVICE_MIG_UNSUPPORTED || g->n_profiles > 0)
+            report_line(&r, "GPU %u: %s is not in the catalogue; its %u profiles are used as "
+                        "the driver reports them", g->index, g->product, g->n_profiles);
+        return r.n;
+    }
+    if (g->n_profiles == 0) {
+        if (g->mig_current == DEVICE_MIG_ENABLED)
+            report_line(&r, "GPU %u: MIG is enabled but the driver offers no profile", g->index);
+        return r.n;
+    }
+    for (unsigned i = 0; i < g->n_profiles; i++)
+        profile_report(&r, g, &g->profiles[i]);
+    for (unsigned k = 0; k < g->model->n_profiles; k++) {
+        const struct mig_profile *c = &g->model->profiles[k];
+        unsigned i = 0;
+        while (i < g->n_profiles && g->profiles[i].catalog != c)
+            i++;
+        if (i == g->n_profiles)
+            report_line(&r, "GPU %u: the catalogue's %s (id %u) of %s is not offered by the "
+                        "driver", g->index, c->name, c->nvml_id, g->model->name);
+    }
+    return r.n;
 }

@@ -59,6 +59,7 @@
 #define GPUSLICE_DEVICE_DEVICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/catalog.h"
@@ -186,8 +187,9 @@ struct device {
 
 /*
  * Opens a backend from the agent's --device argument: "emulated" or
- * "emulated:SPEC" (SPEC as in emulated.h). The caller frees *out with
- * device_close. -EINVAL naming the backend when it is unknown.
+ * "emulated:SPEC" (SPEC as in emulated.h), "nvml" or "nvml:SPEC" (SPEC as
+ * in nvml.h). The caller frees *out with device_close. -EINVAL naming the
+ * backend when it is unknown.
  */
 int device_open(const char *what, struct device **out, struct err *e);
 
@@ -252,6 +254,32 @@ enum device_nvml_return {
 
 /* The code for an NVML return value (0 for NVML_SUCCESS), per the table above. */
 int device_code_from_nvml(unsigned nvml_return);
+
+/* Sets e to the code for NVML return value ret (the table above) with the
+ * message "NVML_ERROR_X: <fmt ...>", and returns the code: how every
+ * backend reports a failure it has as an NVML return value. */
+int device_nvml_fail(struct err *e, unsigned ret, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Puts "<call> <profile> at <start> on <GPU>: " in front of e's message
+ * when rc < 0, so that a failed create or destroy names the slice it was
+ * about; returns rc. */
+int device_slice_failed(int rc, const char *call, const struct device_slice_ref *ref,
+                        struct err *e);
+
+/*
+ * How GPU g's profiles, as its backend reported them, differ from the
+ * catalogue: one line per difference into buf ('\n'-separated, NUL-
+ * terminated, truncated to size), and the number of differences (0: the
+ * driver and the catalogue agree). Differences are a GPU the catalogue does
+ * not know, a profile it does not know, a profile the driver names
+ * otherwise ("3g.39gb" for the catalogue's "3g.40gb"), numbers that differ
+ * (memory, SMs, slices, instances, placements) and catalogued profiles the
+ * driver does not offer. Drivers rename profiles between versions; the
+ * agent logs these lines rather than fail, since the driver's own numbers
+ * are what creation uses. buf may be NULL when size is 0.
+ */
+unsigned device_catalog_report(const struct device_gpu *g, char *buf, size_t size);
 
 /* NVML's symbolic name for a return value ("NVML_ERROR_IN_USE"), for messages;
  * "NVML_ERROR_UNKNOWN_CODE" for a value NVML does not define. */

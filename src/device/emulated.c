@@ -17,7 +17,6 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -483,18 +482,6 @@ static struct emulated *emulated_of(struct device *d, struct err *e)
     return d->impl;
 }
 
-/* Fails with an NVML return value: "NVML_ERROR_X: message". */
-__attribute__((format(printf, 3, 4))) static int nvml_fail(struct err *e, unsigned ret,
-                                                          const char *fmt, ...)
-{
-    char msg[ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return err_set(e, device_code_from_nvml(ret), "%s: %s", device_nvml_return_name(ret), msg);
-}
-
 static void derive_boot_id(struct emulated *em)
 {
     char old[DEVICE_BOOT_ID_MAX];
@@ -635,16 +622,17 @@ static int find_gpu(struct emulated *em, const struct device_slice_ref *ref, str
 {
     if (!ref->gpu_uuid) {
         if (ref->gpu_index >= em->cfg.n_gpus)
-            return nvml_fail(e, DEVICE_NVML_GPU_NOT_FOUND, "no GPU %u (the node has %u)",
-                             ref->gpu_index, em->cfg.n_gpus);
+            return device_nvml_fail(e, DEVICE_NVML_GPU_NOT_FOUND,
+                                    "no GPU %u (the node has %u)", ref->gpu_index,
+                                    em->cfg.n_gpus);
         t->index = ref->gpu_index;
     } else {
         t->index = 0;
         while (t->index < em->cfg.n_gpus && strcmp(em->gpus[t->index].uuid, ref->gpu_uuid) != 0)
             t->index++;
         if (t->index == em->cfg.n_gpus)
-            return nvml_fail(e, DEVICE_NVML_GPU_NOT_FOUND, "no GPU %.*s on this node",
-                             DEVICE_UUID_MAX, ref->gpu_uuid);
+            return device_nvml_fail(e, DEVICE_NVML_GPU_NOT_FOUND, "no GPU %.*s on this node",
+                                    DEVICE_UUID_MAX, ref->gpu_uuid);
     }
     t->gpu = &em->gpus[t->index];
     return 0;
@@ -659,17 +647,19 @@ static int resolve(struct emulated *em, const struct device_slice_ref *ref, stru
         return rc;
     const struct emulated_gpu_config *g = &t->gpu->cfg;
     if (g->mig_current == DEVICE_MIG_UNSUPPORTED)
-        return nvml_fail(e, DEVICE_NVML_NOT_SUPPORTED, "GPU %u (%s) has no MIG", t->index,
-                         g->product);
+        return device_nvml_fail(e, DEVICE_NVML_NOT_SUPPORTED, "GPU %u (%s) has no MIG",
+                                t->index, g->product);
     if (g->mig_current != DEVICE_MIG_ENABLED)
-        return nvml_fail(e, DEVICE_NVML_NOT_SUPPORTED, "MIG is disabled on GPU %u (%s)%s",
-                         t->index, g->product,
-                         g->mig_pending == DEVICE_MIG_ENABLED ? "; enabled after the next reboot"
-                                                              : "");
+        return device_nvml_fail(e, DEVICE_NVML_NOT_SUPPORTED,
+                                "MIG is disabled on GPU %u (%s)%s", t->index, g->product,
+                                g->mig_pending == DEVICE_MIG_ENABLED
+                                    ? "; enabled after the next reboot"
+                                    : "");
     t->profile = catalog_find_profile(g->model, ref->profile);
     if (!t->profile)
-        return nvml_fail(e, DEVICE_NVML_INVALID_ARGUMENT, "GPU %u (%s) has no profile \"%.*s\"",
-                         t->index, g->model->name, DEVICE_PROFILE_NAME_MAX, ref->profile);
+        return device_nvml_fail(e, DEVICE_NVML_INVALID_ARGUMENT,
+                                "GPU %u (%s) has no profile \"%.*s\"", t->index,
+                                g->model->name, DEVICE_PROFILE_NAME_MAX, ref->profile);
     t->start = ref->start;
     return 0;
 }
@@ -708,11 +698,13 @@ static struct fault decide_fault(struct emulated *em, enum emulated_op op)
 static int injected(struct err *e, const struct fault *f, enum emulated_op op, const char *after)
 {
     unsigned ret = f->action == EMULATED_HANG ? DEVICE_NVML_TIMEOUT : DEVICE_NVML_UNKNOWN;
-    return nvml_fail(e, ret, "injected %s of %s #%u at the %s step%s",
-                     f->action == EMULATED_HANG ? "hang" : "failure",
-                     op == EMULATED_CREATE ? "create" : "destroy", f->nth,
-                     f->step == EMULATED_AT_GI ? "GI" : f->step == EMULATED_AT_CI ? "CI" : "last",
-                     after);
+    return device_nvml_fail(e, ret, "injected %s of %s #%u at the %s step%s",
+                            f->action == EMULATED_HANG ? "hang" : "failure",
+                            op == EMULATED_CREATE ? "create" : "destroy", f->nth,
+                            f->step == EMULATED_AT_GI   ? "GI"
+                            : f->step == EMULATED_AT_CI ? "CI"
+                                                        : "last",
+                            after);
 }
 
 static uint32_t lowest_free_gi_id(const struct gpu_occupancy *o)
@@ -778,24 +770,10 @@ static int check_place(const struct target *t, struct err *e)
     int rc = occupancy_check(&t->gpu->occ, t->profile, t->start, &why);
     if (rc == 0)
         return 0;
-    return nvml_fail(e, rc == -EINVAL ? DEVICE_NVML_INVALID_ARGUMENT
-                                      : DEVICE_NVML_INSUFFICIENT_RESOURCES,
-                     "%s", why.msg);
-}
-
-/* Says which call on which slice failed, in the caller's terms. */
-static int failed_call(int rc, const char *call, const struct device_slice_ref *ref,
-                       struct err *e)
-{
-    if (rc == 0)
-        return 0;
-    if (ref->gpu_uuid)
-        err_prefix(e, "%s %.*s at %u on %.*s: ", call, DEVICE_PROFILE_NAME_MAX, ref->profile,
-                   ref->start, DEVICE_UUID_MAX, ref->gpu_uuid);
-    else
-        err_prefix(e, "%s %.*s at %u on GPU %u: ", call, DEVICE_PROFILE_NAME_MAX, ref->profile,
-                   ref->start, ref->gpu_index);
-    return rc;
+    return device_nvml_fail(e,
+                            rc == -EINVAL ? DEVICE_NVML_INVALID_ARGUMENT
+                                          : DEVICE_NVML_INSUFFICIENT_RESOURCES,
+                            "%s", why.msg);
 }
 
 static int create_locked(struct emulated *em, const struct device_slice_ref *ref,
@@ -845,7 +823,7 @@ static int emulated_create(void *impl, const struct device_slice_ref *ref,
     pthread_mutex_lock(&em->lock);
     int rc = create_locked(em, ref, out, took_ns, e);
     pthread_mutex_unlock(&em->lock);
-    return failed_call(rc, "create", ref, e);
+    return device_slice_failed(rc, "create", ref, e);
 }
 
 /* The slice a destroy names must exist with that profile at that start. */
@@ -854,16 +832,17 @@ static int find_slice(const struct target *t, struct err *e)
     const struct gpu_occupancy *o = &t->gpu->occ;
     const struct occupied_slice *os = occupancy_slice_at(o, t->start);
     if (!os || os->start != t->start)
-        return nvml_fail(e, DEVICE_NVML_NOT_FOUND, "no slice starts at memory slice %u of GPU %u",
-                         t->start, t->index);
+        return device_nvml_fail(e, DEVICE_NVML_NOT_FOUND,
+                                "no slice starts at memory slice %u of GPU %u", t->start,
+                                t->index);
     const struct mig_profile *there = &o->model->profiles[os->profile];
     if (there != t->profile)
-        return nvml_fail(e, DEVICE_NVML_NOT_FOUND,
-                         "the slice at memory slice %u of GPU %u is %s, not %s", t->start,
-                         t->index, there->name, t->profile->name);
+        return device_nvml_fail(e, DEVICE_NVML_NOT_FOUND,
+                                "the slice at memory slice %u of GPU %u is %s, not %s", t->start,
+                                t->index, there->name, t->profile->name);
     if (t->gpu->slots[t->start].in_use)
-        return nvml_fail(e, DEVICE_NVML_IN_USE, "a process holds %s at %u on GPU %u",
-                         there->name, t->start, t->index);
+        return device_nvml_fail(e, DEVICE_NVML_IN_USE, "a process holds %s at %u on GPU %u",
+                                there->name, t->start, t->index);
     return 0;
 }
 
@@ -902,7 +881,7 @@ static int emulated_destroy(void *impl, const struct device_slice_ref *ref, uint
     pthread_mutex_lock(&em->lock);
     int rc = destroy_locked(em, ref, took_ns, e);
     pthread_mutex_unlock(&em->lock);
-    return failed_call(rc, "destroy", ref, e);
+    return device_slice_failed(rc, "destroy", ref, e);
 }
 
 static int emulated_list(void *impl, struct device_slices *out, uint64_t *took_ns,
