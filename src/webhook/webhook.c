@@ -184,7 +184,7 @@ static enum MHD_Result serve(struct generation *g, struct MHD_Connection *conn, 
         return reply_text(g, conn, MHD_HTTP_OK, "ok");
     if (strcmp(url, "/metrics") == 0 && get) {
         char *text;
-        size_t len;
+        size_t len = 0;
         if (metrics_render(&g->w->metrics, &text, &len, NULL) != 0)
             text = NULL;
         return reply(g, conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
