@@ -289,6 +289,10 @@ static int read_placements(struct nvml *nv, const struct gpu *g, struct device_p
     if (ret != DEVICE_NVML_SUCCESS)
         return call_failed(nv, e, ret, "nvmlDeviceGetGpuInstancePossiblePlacements_v2(GPU %u, "
                            "profile id %u)", g->g.index, p->nvml_id);
+    if (n > MIG_MAX_PLACEMENTS)
+        return err_set(e, -E2BIG, "nvmlDeviceGetGpuInstancePossiblePlacements_v2(GPU %u, "
+                       "profile id %u): %u placements, more than %d", g->g.index, p->nvml_id,
+                       n, MIG_MAX_PLACEMENTS);
     for (unsigned i = 0; i < n; i++) {
         if (pl[i].size == 0 || pl[i].start >= MIG_MAX_MEMORY_SLICES ||
             pl[i].size > MIG_MAX_MEMORY_SLICES - pl[i].start)
@@ -410,6 +414,9 @@ static int read_gpu(struct nvml *nv, unsigned index, bool placements, struct gpu
     memset(&mem, 0, sizeof mem);
     if ((ret = nv->f.nvmlDeviceGetMemoryInfo(g->dev, &mem)) != 0)
         return call_failed(nv, e, ret, "nvmlDeviceGetMemoryInfo(GPU %u)", index);
+    if (mem.total < MIB)
+        return err_set(e, -EIO, "nvmlDeviceGetMemoryInfo(GPU %u): %llu bytes of memory", index,
+                       mem.total);
     g->total_bytes = mem.total;
     g->g.memory_mib = mem.total / MIB;
     g->g.model = catalog_find_model(g->g.product);
@@ -475,11 +482,13 @@ static int resolve_profile(const struct gpu *g, const char *name,
         return device_nvml_fail(e, DEVICE_NVML_NOT_SUPPORTED, "GPU %u (%s) has no MIG",
                                 dg->index, dg->product);
     const struct mig_profile *c = dg->model ? catalog_find_profile(dg->model, name) : NULL;
-    for (unsigned i = 0; i < dg->n_profiles; i++)
-        if (strcmp(dg->profiles[i].name, name) == 0 || (c && dg->profiles[i].catalog == c)) {
-            *out = &dg->profiles[i];
-            return 0;
-        }
+    for (unsigned pass = 0; pass < 2; pass++) /* the driver's own names first */
+        for (unsigned i = 0; i < dg->n_profiles; i++)
+            if (pass == 0 ? strcmp(dg->profiles[i].name, name) == 0
+                          : c && dg->profiles[i].catalog == c) {
+                *out = &dg->profiles[i];
+                return 0;
+            }
     if (dg->mig_current != DEVICE_MIG_ENABLED && dg->n_profiles == 0)
         return device_nvml_fail(e, DEVICE_NVML_NOT_SUPPORTED, "MIG is disabled on GPU %u (%s) "
                                 "and the driver lists no profiles", dg->index, dg->product);

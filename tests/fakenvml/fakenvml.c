@@ -358,6 +358,7 @@ struct slice_item {
 struct loading {
     char emulated[SPEC_MAX]; /* the items emulated_config_parse reads */
     size_t used;
+    uint64_t memory_mib[DEVICE_MAX_GPUS]; /* gpu-memory=: 0 keeps the model's */
     unsigned n_slices;
     struct slice_item slices[MAX_SLICE_ITEMS];
     char *err;
@@ -449,12 +450,27 @@ static int item_slice(struct loading *ld, const char *v)
     return 0;
 }
 
+/* gpu-memory=GPU:MIB */
+static int item_memory(struct loading *ld, const char *v)
+{
+    unsigned gpu;
+    unsigned long long mib;
+    int end = 0;
+    if (sscanf(v, "%u:%llu%n", &gpu, &mib, &end) != 2 || v[end] || gpu >= DEVICE_MAX_GPUS ||
+        mib == 0 || mib > (1ull << 30))
+        return load_error(ld, "gpu-memory=%s: not GPU:MIB", v);
+    ld->memory_mib[gpu] = mib;
+    return 0;
+}
+
 static int item(struct loading *ld, char *it)
 {
     if (strncmp(it, "fail=", 5) == 0)
         return item_fail(ld, it + 5);
     if (strncmp(it, "slice=", 6) == 0)
         return item_slice(ld, it + 6);
+    if (strncmp(it, "gpu-memory=", 11) == 0)
+        return item_memory(ld, it + 11);
     if (strncmp(it, "driver=", 7) == 0) {
         if (!it[7] || strlen(it + 7) >= sizeof fake.driver)
             return load_error(ld, "driver= needs 1 to %zu characters", sizeof fake.driver - 1);
@@ -550,8 +566,11 @@ static int load_locked(const char *spec, char *err, size_t size)
         fake.seed = cfg.seed;
         fake.n_gpus = cfg.n_gpus;
         fake.mig_serial = 0;
-        for (unsigned i = 0; i < cfg.n_gpus; i++)
+        for (unsigned i = 0; i < cfg.n_gpus; i++) {
             set_up_gpu(&fake.gpus[i], &cfg.gpus[i], i);
+            if (ld->memory_mib[i])
+                fake.gpus[i].memory_bytes = ld->memory_mib[i] * MIB;
+        }
         for (unsigned i = 0; rc == 0 && i < ld->n_slices; i++)
             rc = place(ld, &ld->slices[i]);
     }

@@ -15,6 +15,10 @@
  *   model=, other=, count=, mig=, memory-mib=, seed=   the GPUs, exactly
  *                    as in `--device emulated:SPEC` (device/emulated.h)
  *   driver=VERSION   what nvmlSystemGetDriverVersion says (580.159.04)
+ *   gpu-memory=GPU:MIB   the memory nvmlDeviceGetMemoryInfo reports for GPU
+ *                    (default: 81559 MiB on an H100-80GB, as a real one
+ *                    says; the catalogue's size otherwise); the driver names
+ *                    profiles from it, so another size renames them
  *   slice=GPU:PROFILE@START[:noci][:busy]   an instance that already
  *                    exists: the GI, its CI spanning it unless noci, busy
  *                    when a process holds it (destroying gives IN_USE)

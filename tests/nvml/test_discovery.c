@@ -260,6 +260,8 @@ static void fake_refuses_bad_descriptions(void **state)
         {"slice=0:3g.40gb@2", "does not fit"},
         {"slice=3:1g.10gb@0", "no MIG GPU 3"},
         {"driver=", "driver="},
+        {"gpu-memory=0", "not GPU:MIB"},
+        {"gpu-memory=0:0", "not GPU:MIB"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(f->load(bad[i].spec, why, sizeof why), -EINVAL);

@@ -186,6 +186,46 @@ static void catalogue_names_resolve_on_the_gpu(void **state)
     fake_detach(f);
 }
 
+/* A driver that names profiles otherwise than the catalogue (here: the
+ * same H100 reporting 78 GiB of memory, so the share rule rounds the other
+ * way): the difference is reported, and the catalogue's names still find
+ * the GPU's profiles, by kind. */
+static void renamed_profiles_are_reported_and_resolved(void **state)
+{
+    (void)state;
+    struct fake *f = fake_attach();
+    struct device *d = fake_open(f, H100 ",gpu-memory=0:79872");
+    struct device_inventory *inv = discover(d);
+    const struct device_gpu *g = &inv->gpus[0];
+    const struct device_profile *p3 = NULL;
+    for (unsigned i = 0; i < g->n_profiles; i++)
+        if (g->profiles[i].nvml_index == 2)
+            p3 = &g->profiles[i];
+    assert_non_null(p3);
+    assert_string_equal(p3->name, "3g.49gb");
+    assert_string_equal(p3->catalog->name, "3g.40gb");
+    char report[2048];
+    assert_int_equal(device_catalog_report(g, report, sizeof report), 5);
+    assert_non_null(strstr(report, "GPU 0: the driver names 3g.49gb what the catalogue of "
+                                   "H100-80GB calls 3g.40gb"));
+    assert_null(strstr(report, "1g.10gb")); /* named alike: not reported */
+
+    struct device_slice s;
+    struct device_slice_ref r = ref_at(0, "3g.40gb", 4);
+    assert_int_equal(device_create_slice(d, &r, &s, NULL, NULL), 0);
+    assert_string_equal(s.profile, "3g.49gb"); /* the device's own name */
+    r = ref_at(0, "2g.29gb", 0);
+    assert_int_equal(device_create_slice(d, &r, NULL, NULL, NULL), 0);
+    r = ref_at(0, "3g.40gb", 4);
+    assert_int_equal(device_destroy_slice(d, &r, NULL, NULL), 0);
+    r = ref_at(0, "2g.20gb", 0);
+    assert_int_equal(device_destroy_slice(d, &r, NULL, NULL), 0);
+    assert_fake_holds(f, 0, 0, 0);
+    free(inv);
+    device_close(d);
+    fake_detach(f);
+}
+
 /* Instances made before the agent (by an operator, a previous run), one
  * of them a GI left without a CI, on the second of two GPUs. */
 static void existing_instances_are_listed_and_destroyed(void **state)
@@ -231,6 +271,7 @@ int main(void)
         cmocka_unit_test(a_full_gpu_is_listed_by_start_and_refuses_more),
         cmocka_unit_test(refusals_are_mapped),
         cmocka_unit_test(catalogue_names_resolve_on_the_gpu),
+        cmocka_unit_test(renamed_profiles_are_reported_and_resolved),
         cmocka_unit_test(existing_instances_are_listed_and_destroyed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
