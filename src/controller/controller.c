@@ -81,11 +81,14 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     c->gpu_failures = json_object();
     c->pod_retry = json_object();
     c->last_said = json_object();
+    c->placed = json_object();
+    c->waiting = json_object();
     c->wanted = calloc(WANTED_MAX, sizeof *c->wanted);
     c->topology_dirty = true;
     pthread_mutex_init(&c->lock, NULL);
     int rc = 0;
-    if (!c->gpu_failures || !c->pod_retry || !c->last_said || !c->wanted)
+    if (!c->gpu_failures || !c->pod_retry || !c->last_said || !c->wanted || !c->placed ||
+        !c->waiting)
         rc = err_set(e, -ENOMEM, "controller: out of memory");
     const struct api_resource *ignored;
     if (rc == 0)
@@ -128,6 +131,8 @@ void controller_free(struct controller *c)
     json_decref(c->gpu_failures);
     json_decref(c->pod_retry);
     json_decref(c->last_said);
+    json_decref(c->placed);
+    json_decref(c->waiting);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -173,16 +178,18 @@ static void enqueue(struct controller *c, const char *ns, const char *name)
     loop_enqueue(c->loop, key, NULL);
 }
 
-/* Pods that wait for room: gated by gpuslice. */
+/* Wakes the pods told there is no room (they may fit now). */
 static void enqueue_waiting(struct controller *c)
 {
-    json_t *pods = informer_list(c->pods, NULL);
-    size_t i;
-    const json_t *p;
-    json_array_foreach(pods, i, p)
-        if (pod_gated(p, GPUSLICE_GATE))
-            enqueue(c, meta_namespace(p), meta_name(p));
-    json_decref(pods);
+    pthread_mutex_lock(&c->lock);
+    json_t *keys = json_deep_copy(c->waiting);
+    pthread_mutex_unlock(&c->lock);
+    const char *key;
+    json_t *v;
+    json_object_foreach(keys, key, v)
+        if (c->loop)
+            loop_enqueue(c->loop, key, NULL);
+    json_decref(keys);
 }
 
 void controller_resync(struct controller *c)
@@ -211,11 +218,32 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old,
     enqueue(ctx, meta_namespace(cur), meta_name(cur));
 }
 
-static bool frees_room(enum informer_change change, const struct gpuslice_view *v)
+/* Whether the slice (as now) holds its placement: not gone, not Deleted
+ * or Failed. An unknown phase holds it, to be safe. */
+static bool holds_placement(enum informer_change change, const struct gpuslice_view *v)
 {
     enum slice_phase p;
-    return change == INFORMER_DELETED ||
-           (lifecycle_phase_parse(v->status.phase, &p, NULL) == 0 && lifecycle_is_terminal(p));
+    if (change == INFORMER_DELETED)
+        return false;
+    return lifecycle_phase_parse(v->status.phase, &p, NULL) < 0 || !lifecycle_is_terminal(p);
+}
+
+/* Keeps c->placed in step with the cache; returns whether room was freed. */
+static bool track_placement(struct controller *c, enum informer_change change,
+                            const struct gpuslice_view *v)
+{
+    char key[CONTROLLER_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%s", v->ns ? v->ns : "", v->name);
+    bool held = json_object_get(c->placed, key) != NULL;
+    if (holds_placement(change, v)) {
+        if (!held)
+            json_object_set_new(c->placed, key,
+                                json_pack("{s:s, s:s, s:i}", "gpu", v->spec.gpu_uuid, "profile",
+                                          v->spec.profile, "start", (int)v->spec.start));
+        return false;
+    }
+    json_object_del(c->placed, key);
+    return held;
 }
 
 static void drop_reservation_at(struct controller *c, size_t i)
@@ -236,9 +264,10 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     for (size_t i = 0; i < c->n_res; i++)
         if (strcmp(c->res[i].name, v.name) == 0 && strcmp(c->res[i].ns, v.ns) == 0)
             drop_reservation_at(c, i--);
+    bool freed = track_placement(c, change, &v);
     pthread_mutex_unlock(&c->lock);
     enqueue(c, v.ns, v.spec.pod_name);
-    if (frees_room(change, &v))
+    if (freed)
         enqueue_waiting(c);
 }
 
@@ -322,6 +351,9 @@ static int remove_finalizer(struct controller *c, const json_t *pod, struct acti
     if (!copy)
         return err_set(e, -ENOMEM, "controller: out of memory");
     meta_remove_finalizer(copy, GPUSLICE_FINALIZER);
+    char key[CONTROLLER_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
+    json_object_del(c->waiting, key);
     json_object_del(c->pod_retry, meta_uid(pod));
     json_object_del(c->last_said, meta_uid(pod));
     return action_update(out, c->pod_res, copy, e);
@@ -588,10 +620,13 @@ static int reconcile_locked(struct controller *c, const char *key, int64_t now,
                 json_array_append(s.slices, o);
     }
     json_decref(by_pod);
-    if (!s.pod || pod_done(s.pod))
+    if (!s.pod || pod_done(s.pod)) {
+        json_object_del(c->waiting, key);
         rc = release_all(c, &s, false, now, out, e);
-    else if ((rc = release_all(c, &s, true, now, out, e)) == 0)
+    }
+    else if ((rc = release_all(c, &s, true, now, out, e)) == 0) {
         rc = decide_active(c, &s, now, out, requeue_at, e);
+    }
     json_decref(s.slices);
     json_decref(pod);
     return rc;

@@ -54,6 +54,13 @@ struct controller {
     json_t *gpu_failures; /* uuid -> {"count": n, "until": ns} */
     json_t *pod_retry;    /* pod uid -> {"failures": n, "at": ns} */
     json_t *last_said;    /* pod uid -> "reason\nmessage" of the last event */
+    /* Every GPUSlice in the cache that holds a placement, kept by the
+     * GPUSlice handler so a decision reads a small table instead of parsing
+     * every GPUSlice: "ns/name" -> {"gpu", "profile", "start"}. */
+    json_t *placed;
+    /* Pods told there is no room: "ns/name" -> true. Only they need waking
+     * when room frees. */
+    json_t *waiting;
     struct controller_stats stats;
     struct wanted_slice *wanted; /* WANTED_MAX, scratch for one decision */
 };

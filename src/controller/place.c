@@ -92,45 +92,30 @@ static int refresh_topology(struct controller *c, struct err *e)
     return rc;
 }
 
-static bool holds_placement(const struct gpuslice_view *v)
-{
-    enum slice_phase p;
-    if (lifecycle_phase_parse(v->status.phase, &p, NULL) < 0)
-        return true; /* unknown phase: keep the placement, be safe */
-    return !lifecycle_is_terminal(p);
-}
-
-/* Loads occupancy: every GPUSlice holding a placement, plus reservations
- * the cache does not show yet. */
+/* Loads occupancy: every GPUSlice holding a placement, and every
+ * reservation. */
 static int load_occupancy(struct controller *c, struct err *e)
 {
-    json_t *all = informer_list(c->slices, NULL);
-    if (!all)
-        return err_set(e, -ENOMEM, "controller: out of memory");
-    size_t n = json_array_size(all);
+    size_t n = json_object_size(c->placed);
     struct model_slice *slices = calloc(n + c->n_res + 1, sizeof *slices);
-    if (!slices) {
-        json_decref(all);
+    if (!slices)
         return err_set(e, -ENOMEM, "controller: out of memory");
-    }
-    size_t k = 0, i;
-    const json_t *obj;
-    json_array_foreach(all, i, obj) {
-        struct gpuslice_view v;
-        if (gpuslice_read(obj, &v, NULL) == 0 && holds_placement(&v))
-            slices[k++] = (struct model_slice){v.spec.gpu_uuid, v.spec.profile, v.spec.start};
-    }
-    for (size_t r = 0; r < c->n_res; r++) {
-        json_t *cached = NULL;
-        if (informer_get(c->slices, c->res[r].ns, c->res[r].name, &cached) == 0) {
-            json_decref(cached);
-            continue;
-        }
+    size_t k = 0;
+    const char *key;
+    const json_t *p;
+    json_object_foreach(c->placed, key, p)
+        slices[k++] = (struct model_slice){
+            json_string_value(json_object_get(p, "gpu")),
+            json_string_value(json_object_get(p, "profile")),
+            (unsigned)json_integer_value(json_object_get(p, "start"))};
+    /* Not "the reservations the cache does not show": the cache is updated
+     * before the GPUSlice handler runs, so a slice can be in the cache and
+     * not yet in c->placed. The handler moves a slice from the reservations
+     * to c->placed under c->lock, so together they always hold it once. */
+    for (size_t r = 0; r < c->n_res; r++)
         slices[k++] = (struct model_slice){c->res[r].gpu, c->res[r].profile, c->res[r].start};
-    }
     int rc = model_load(&c->model, slices, k, e);
     free(slices);
-    json_decref(all);
     return rc;
 }
 
@@ -382,8 +367,11 @@ int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *
     model_hold(&c->model, avoided, &actx);
     struct err why = {0};
     rc = gang_place(c, pod, w, n, &g, &why);
+    char key[CONTROLLER_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
+        json_object_set_new(c->waiting, key, json_true());
         rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, out, e);
         return rc < 0 ? rc : say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s", why.msg);
     }
@@ -392,5 +380,6 @@ int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *
             *e = why;
         return rc;
     }
+    json_object_del(c->waiting, key);
     return append_placed(c, pod, w, &g, now, out, e);
 }

@@ -177,7 +177,7 @@ int controller_runtime_start(const struct controller_runtime_config *cfg,
                              .reconciler = rc == 0 ? controller_reconciler(rt->ctl)
                                                    : (struct reconciler){0},
                              .component = "gpuslice-controller",
-                             .may_act = may_act, .may_act_ctx = rt};
+                             .may_act = may_act, .may_act_ctx = rt, .log = cfg->log};
     if (rc == 0)
         rc = loop_new(&lc, &rt->loop, e);
     if (rc == 0)

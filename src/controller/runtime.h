@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "controller/controller.h"
 #include "store/store.h"
@@ -24,6 +25,7 @@ struct controller_runtime_config {
     const char *lease_namespace;  /* NULL: no election, always act */
     const char *lease_name;       /* default "gpuslice-controller" */
     int64_t lease_ns, renew_deadline_ns, retry_ns; /* 0: 15 s, 10 s, 2 s */
+    FILE *log;                    /* failed decisions and writes; NULL: none */
 };
 
 struct controller_runtime;

@@ -136,6 +136,11 @@ static enum outcome execute_all(struct loop *l, const char *key, int64_t now,
             rc = 0; /* already gone: the goal is reached */
         if (r->executed)
             r->executed(r->self, key, a, rc, result, &e);
+        if (rc < 0 && l->cfg.log) {
+            char what[256];
+            action_describe(a, what, sizeof what);
+            fprintf(l->cfg.log, "%s: %s for %s: %s\n", r->name, what, key, e.msg);
+        }
         json_decref(result);
         if (rc == 0) {
             delta->actions++;
@@ -163,8 +168,11 @@ static void process(struct loop *l, const char *key, int64_t now)
     action_list_clear(&l->actions);
     int rc = r->reconcile(r->self, key, now, &l->actions, &requeue_at, &e);
     enum outcome out = rc < 0 ? FAILED : execute_all(l, key, now, &delta);
-    if (rc < 0)
+    if (rc < 0) {
         delta.failures++;
+        if (l->cfg.log)
+            fprintf(l->cfg.log, "%s: cannot decide for %s: %s\n", r->name, key, e.msg);
+    }
     action_list_clear(&l->actions);
 
     pthread_mutex_lock(&l->lock);

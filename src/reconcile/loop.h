@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -72,6 +73,10 @@ struct loop_config {
      * says no. */
     bool (*may_act)(void *ctx, int64_t now_ns);
     void *may_act_ctx;
+    /* Where failed decisions and writes are reported, one line each
+     * ("controller: update pods ns/p for ns/p: Conflict: ..."); NULL: not
+     * reported (the reconciler still hears of them through executed). */
+    FILE *log;
 };
 
 struct loop_stats {

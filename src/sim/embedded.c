@@ -24,7 +24,7 @@
 struct embedded_node {
     char name[NODE_NAME_MAX];
     struct device *device;
-    struct store *client;          /* the agent's own connection */
+    struct store *client;          /* the agent's own connection, or NULL (direct) */
     struct agent_runtime *agent;
 };
 
@@ -34,7 +34,7 @@ struct embedded {
     struct apiserver *server;
     struct kube_config *kcfg;      /* how clients reach the server */
     struct store *client;          /* for manifests and checks */
-    struct store *controller_client;
+    struct store *controller_client; /* NULL when direct */
     struct cluster_parts *parts;
     struct controller_runtime *controller;
     size_t n_nodes;
@@ -114,10 +114,11 @@ static int start_node(struct embedded *emb, size_t i, struct err *e)
     int rc = device_spec(emb, i, spec, sizeof spec, e);
     if (rc == 0)
         rc = device_open(spec, &n->device, e);
-    if (rc == 0)
+    if (rc == 0 && !emb->cfg.direct)
         rc = new_client(emb, &n->client, e);
     struct agent_runtime_config ac = {
-        .agent = {.store = n->client, .device = n->device, .node = n->name},
+        .agent = {.store = n->client ? n->client : emb->store, .device = n->device,
+                  .node = n->name},
         .log = emb->cfg.log,
     };
     if (rc == 0)
@@ -162,10 +163,12 @@ int embedded_start(const struct embedded_config *cfg, struct embedded **out, str
         rc = start_parts(emb, e);
     for (size_t i = 0; rc == 0 && i < emb->n_nodes; i++)
         rc = start_node(emb, i, e);
-    if (rc == 0)
+    if (rc == 0 && !emb->cfg.direct)
         rc = new_client(emb, &emb->controller_client, e);
-    struct controller_runtime_config cc = {.store = emb->controller_client,
-                                           .policy = emb->cfg.policy,
+    struct controller_runtime_config cc = {.store = emb->controller_client
+                                                        ? emb->controller_client
+                                                        : emb->store,
+                                           .policy = emb->cfg.policy, .log = emb->cfg.log,
                                            .identity = "embedded-controller"};
     if (rc == 0)
         rc = controller_runtime_start(&cc, &emb->controller, e);

@@ -7,9 +7,9 @@
  *
  * The agents, the controller and whoever applies manifests talk to the API
  * server over HTTP through the kube backend, exactly as in a real cluster
- * (so admission, the REST semantics and the client all take part); the
- * cluster's own parts use the store directly, as the real ones sit beside
- * the API server.
+ * (so admission, the REST semantics and the client all take part), unless
+ * told to use the store directly; the cluster's own parts always use the
+ * store directly, as the real ones sit beside the API server.
  */
 #ifndef GPUSLICE_SIM_EMBEDDED_H
 #define GPUSLICE_SIM_EMBEDDED_H
@@ -40,6 +40,10 @@ struct embedded_config {
     enum placement_policy policy;
     const char *crds_dir;        /* NULL: deploy/crds */
     uint16_t port;               /* 0: an ephemeral port */
+    /* The controller and the agents use the store directly instead of the
+     * API over HTTP (the path the simulator takes; for measuring gpuslice
+     * without the HTTP stack). Manifests still go through the API. */
+    bool direct;
     FILE *log;                   /* components' failures; NULL: none */
 };
 
