@@ -50,7 +50,8 @@ bench:
 	[ -f $(BENCH_BUILD)/build.ninja ] || meson setup $(BENCH_BUILD) --buildtype=release -Dwerror=true
 	ninja -C $(BENCH_BUILD)
 	mkdir -p bench/out
-	meson test -C $(BENCH_BUILD) --no-rebuild --suite bench --verbose --timeout-multiplier 0
+	meson test -C $(BENCH_BUILD) --no-rebuild --benchmark --verbose --timeout-multiplier 0 \
+	    > bench/out/latest.txt 2>&1; status=$$?; cat bench/out/latest.txt; exit $$status
 
 fuzz:
 	[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized \
@@ -61,8 +62,6 @@ fuzz:
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)
 
-# The main job of the quick start.
+# The main job of the quick start: the demo on the embedded cluster.
 demo: all
-	$(BUILD)/src/cmd/gpuslice place -f samples/cluster.yaml --policy fragmentation-aware \
-	    3g.40gb 1g.10gb@H100-80GB 2g.20gb 4g.40gb 4g.20gb 1g.6gb,pool=inference 2g.12gb \
-	    4g.24gb 3g.20gb 1g.5gb
+	$(BUILD)/src/cmd/gpuslice demo

@@ -426,6 +426,25 @@ static int unreadable(struct agent_decision *d, const char *why, struct err *e)
                             0, e);
 }
 
+/* The object is being deleted and its slice is gone from the GPU: let it go. */
+static int release_finalizer(struct agent_decision *d, struct err *e)
+{
+    if (!meta_has_finalizer(d->obj, GPUSLICE_SLICE_FINALIZER))
+        return 0;
+    json_t *copy = json_deep_copy(d->obj);
+    if (!copy)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    meta_remove_finalizer(copy, GPUSLICE_SLICE_FINALIZER);
+    json_t *finalizers = json_object_get(json_object_get(copy, "metadata"), "finalizers");
+    json_t *patch = json_pack("{s:{s:O}}", "metadata", "finalizers",
+                              finalizers ? finalizers : json_null());
+    json_decref(copy);
+    if (!patch)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    return action_patch(d->out, d->a->res_slices, d->v.ns, d->v.name, STORE_PATCH_MERGE, patch,
+                        e);
+}
+
 static int decide(struct agent_decision *d, struct err *e)
 {
     struct agent *a = d->a;
@@ -438,7 +457,7 @@ static int decide(struct agent_decision *d, struct err *e)
         return 0;
     if (lifecycle_is_terminal(d->phase)) {
         agent_note_forget(a, d->key);
-        return 0;
+        return d->v.deleting ? release_finalizer(d, e) : 0;
     }
     if (!a->have_inventory) /* the discovery queues every slice when it is done */
         return 0;
@@ -446,6 +465,11 @@ static int decide(struct agent_decision *d, struct err *e)
         agent_requeue(d, a->node_busy_until);
         return 0;
     }
+    /* Deleted under the agent's feet (the collector following a deleted
+     * pod): the slice goes as if the controller had asked. */
+    if (d->v.deleting && d->phase != SLICE_DELETING)
+        return agent_set_status(d, SLICE_DELETING,
+                                &(struct gpuslice_status){.reason = "ObjectDeleted"}, 0, e);
     return d->phase == SLICE_DELETING ? remove_slice(d, e) : keep_slice(d, e);
 }
 

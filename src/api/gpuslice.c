@@ -117,10 +117,11 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t
     gpuslice_name(s->pod_name, s->container, s->index, name);
     json_t *owner = meta_owner_ref(pod, true, true);
     json_t *obj = json_pack(
-        "{s:s, s:s, s:{s:s, s:s, s:[o], s:{s:s}},"
+        "{s:s, s:s, s:{s:s, s:s, s:[o], s:[s], s:{s:s}},"
         " s:{s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:s}}",
         "apiVersion", GPUSLICE_API_VERSION, "kind", GPUSLICE_KIND,
         "metadata", "name", name, "namespace", ns, "ownerReferences", owner,
+        "finalizers", GPUSLICE_SLICE_FINALIZER,
         "labels", "gpuslice.dev/node", s->node,
         "spec", "podName", s->pod_name, "podUID", s->pod_uid ? s->pod_uid : "",
         "container", s->container, "init", s->init, "index", (int)s->index,

@@ -2,8 +2,9 @@
  * gpuslice's own objects, GPUSlice and GPUNode (gpuslice.dev/v1alpha1), as
  * the controller, the agent and the tools read and write them.
  *
- * GPUSlice (namespaced, one per slice, owned by its pod): what the
- * controller decided, in spec, and what exists, in status.
+ * GPUSlice (namespaced, one per slice, owned by its pod, with the finalizer
+ * GPUSLICE_SLICE_FINALIZER): what the controller decided, in spec, and
+ * what exists, in status.
  *   spec:   podName, podUID, container, init, index (the k-th slice of
  *           that container), nodeName, gpuUUID, gpuIndex, model (the
  *           catalogue's), profile (the GPU's own name of what is placed),
@@ -50,6 +51,10 @@
 #define GPUNODE_MAX_GPUS      16
 #define GPUNODE_MAX_SLICES    8   /* per GPU */
 #define GPUSLICE_NAME_MAX     254
+/* Held on every GPUSlice until the agent has destroyed its slice, so that
+ * deleting the object (the garbage collector following a deleted pod, a
+ * user's kubectl delete) never forgets a slice that is still on the GPU. */
+#define GPUSLICE_SLICE_FINALIZER "gpuslice.dev/slice-on-gpu"
 
 struct gpuslice_spec {
     const char *pod_name, *pod_uid, *container;
@@ -90,7 +95,8 @@ void gpuslice_name(const char *pod, const char *container, unsigned index,
                    char out[GPUSLICE_NAME_MAX]);
 
 /* A new GPUSlice for spec in ns, owned by pod (controller owner reference
- * with blockOwnerDeletion), named by gpuslice_name. New reference owned by
+ * with blockOwnerDeletion), holding GPUSLICE_SLICE_FINALIZER, named by
+ * gpuslice_name. New reference owned by
  * the caller; NULL when out of memory. */
 json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *spec, const json_t *pod);
 

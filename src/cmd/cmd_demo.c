@@ -311,8 +311,9 @@ static void summary(struct embedded *emb, struct observer *o, double t, bool tim
     int rc = embedded_check_slices(emb, &leaked, &missing, &e);
     size_t left = live_slices(emb);
     printf("\n%s after %.1fs\n", timed_out ? "stopped (timeout)" : "done", t);
-    printf("  pods:      %zu seen, %zu ran, %zu succeeded, %zu failed, %zu never ran\n", s.pods,
-           s.running_or_done, s.succeeded, s.failed, s.waiting);
+    printf("  pods:      %zu seen, %zu ran: %zu succeeded, %zu stopped when deleted, %zu failed; "
+           "%zu never ran\n", s.pods, s.running_or_done, s.succeeded, s.stopped, s.failed,
+           s.waiting);
     printf("  slices:    %llu created, %llu destroyed on the GPUs; %zu GPUSlices left\n",
            (unsigned long long)made, (unsigned long long)destroyed, left);
     printf("  latency:   created -> ungated p50 %.0f ms, p99 %.0f ms; created -> running "

@@ -3,9 +3,13 @@
  */
 #include "sim/embedded.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "agent/agent_runtime.h"
 #include "api/meta.h"
@@ -17,6 +21,8 @@
 #include "store/kube.h"
 #include "store/mem.h"
 #include "util/yaml.h"
+#include "webhook/certs.h"
+#include "webhook/webhook.h"
 
 #define NODE_NAME_MAX 64
 #define SPEC_MAX 1024
@@ -32,9 +38,12 @@ struct embedded {
     struct embedded_config cfg;
     struct store *store;           /* mem */
     struct apiserver *server;
+    struct webhook *webhook;       /* gpuslice's admission webhook, over TLS */
+    char certs_dir[64];            /* its certificate and key, removed at stop */
     struct kube_config *kcfg;      /* how clients reach the server */
     struct store *client;          /* for manifests and checks */
     struct store *controller_client; /* NULL when direct */
+    struct store *parts_client;    /* the cluster's parts' connection */
     struct cluster_parts *parts;
     struct controller_runtime *controller;
     size_t n_nodes;
@@ -65,6 +74,77 @@ static int start_server(struct embedded *emb, struct err *e)
     return rc;
 }
 
+/* The MutatingWebhookConfiguration that sends pods created in opted-in
+ * namespaces to the webhook at url, trusting ca_pem only. */
+static json_t *webhook_configuration(const char *url, const char *ca_pem)
+{
+    size_t len = strlen(ca_pem);
+    char *bundle = malloc(4 * ((len + 2) / 3) + 1);
+    if (!bundle)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)bundle, (const unsigned char *)ca_pem, (int)len);
+    json_t *mwc = json_pack(
+        "{s:s, s:s, s:{s:s}, s:[{s:s, s:{s:s, s:s}, s:[{s:[s], s:[s], s:[s], s:[s]}],"
+        " s:s, s:s, s:i, s:[s], s:{s:{s:s}}}]}",
+        "apiVersion", "admissionregistration.k8s.io/v1", "kind", "MutatingWebhookConfiguration",
+        "metadata", "name", "gpuslice", "webhooks", "name", "pods.gpuslice.dev",
+        "clientConfig", "url", url, "caBundle", bundle, "rules", "operations", "CREATE",
+        "apiGroups", "", "apiVersions", "v1", "resources", "pods", "failurePolicy", "Fail",
+        "sideEffects", "None", "timeoutSeconds", 5, "admissionReviewVersions", "v1",
+        "namespaceSelector", "matchLabels", "gpuslice.dev/enabled", "true");
+    free(bundle);
+    return mwc;
+}
+
+/* gpuslice's webhook on 127.0.0.1 with a CA of its own, registered with
+ * the API server as a real cluster would have it. */
+static int start_webhook(struct embedded *emb, struct err *e)
+{
+    const char *ips[] = {"127.0.0.1"};
+    struct certs_request req = {.ips = ips, .n_ips = 1, .days = 1};
+    struct certs_bundle b = {0};
+    snprintf(emb->certs_dir, sizeof emb->certs_dir, "/tmp/gpuslice-embedded-XXXXXX");
+    int rc = mkdtemp(emb->certs_dir) ? 0 : err_set(e, -errno, "embedded: mkdtemp failed");
+    if (rc == 0)
+        rc = certs_generate(&req, &b, e);
+    if (rc == 0)
+        rc = certs_write(&b, emb->certs_dir, e);
+    char cert[128], key[128], url[64];
+    snprintf(cert, sizeof cert, "%s/tls.crt", emb->certs_dir);
+    snprintf(key, sizeof key, "%s/tls.key", emb->certs_dir);
+    struct webhook_config wc = {.address = "127.0.0.1", .cert_file = cert, .key_file = key};
+    if (rc == 0)
+        rc = webhook_start(&wc, &emb->webhook, e);
+    json_t *mwc = NULL;
+    if (rc == 0) {
+        snprintf(url, sizeof url, "https://127.0.0.1:%u%s",
+                 (unsigned)webhook_port(emb->webhook), WEBHOOK_PATH_MUTATE);
+        mwc = webhook_configuration(url, b.ca_pem);
+        const struct api_resource *res = api_registry_find(
+            store_registry(emb->store), "admissionregistration.k8s.io", "v1",
+            "mutatingwebhookconfigurations");
+        rc = mwc && res ? store_create(emb->store, res, NULL, mwc, &(struct store_write_opts){0},
+                                       NULL, e)
+                        : err_set(e, -ENOMEM, "embedded: cannot register the webhook");
+    }
+    json_decref(mwc);
+    certs_bundle_free(&b);
+    return rc;
+}
+
+static void remove_certs(struct embedded *emb)
+{
+    if (!emb->certs_dir[0] || strstr(emb->certs_dir, "XXXXXX"))
+        return;
+    static const char *const files[] = {"ca.crt", "tls.crt", "tls.key"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/%s", emb->certs_dir, files[i]);
+        unlink(path);
+    }
+    rmdir(emb->certs_dir);
+}
+
 /* A new client store over HTTP to the embedded server. */
 static int new_client(struct embedded *emb, struct store **out, struct err *e)
 {
@@ -82,9 +162,13 @@ static int start_parts(struct embedded *emb, struct err *e)
     struct kubelet_node kn[EMBEDDED_MAX_NODES];
     for (size_t i = 0; i < emb->n_nodes; i++)
         kn[i] = (struct kubelet_node){.name = emb->nodes[i].name, .gpus = true};
-    struct cluster_parts_config pc = {.store = emb->store, .now_ns = wall_ns, .nodes = kn,
-                                      .node_count = emb->n_nodes, .seed = 1};
-    int rc = cluster_parts_new(&pc, &emb->parts, e);
+    /* Through the API, as in a real cluster: the pods the Job and
+     * ReplicaSet controllers make must pass admission (the webhook). */
+    int rc = new_client(emb, &emb->parts_client, e);
+    struct cluster_parts_config pc = {.store = emb->parts_client, .now_ns = wall_ns,
+                                      .nodes = kn, .node_count = emb->n_nodes, .seed = 1};
+    if (rc == 0)
+        rc = cluster_parts_new(&pc, &emb->parts, e);
     if (rc == 0)
         rc = cluster_parts_start(emb->parts, e);
     if (rc == 0 && cluster_parts_wait_synced(emb->parts, 30000) < 0)
@@ -158,6 +242,8 @@ int embedded_start(const struct embedded_config *cfg, struct embedded **out, str
         snprintf(emb->nodes[i].name, NODE_NAME_MAX, "gpu-node-%zu", i + 1);
     int rc = start_server(emb, e);
     if (rc == 0)
+        rc = start_webhook(emb, e);
+    if (rc == 0)
         rc = new_client(emb, &emb->client, e);
     if (rc == 0)
         rc = start_parts(emb, e);
@@ -191,9 +277,12 @@ void embedded_stop(struct embedded *emb)
         device_close(emb->nodes[i].device);
     }
     cluster_parts_free(emb->parts);
+    store_free(emb->parts_client);
     store_free(emb->controller_client);
     store_free(emb->client);
     apiserver_stop(emb->server);
+    webhook_stop(emb->webhook);
+    remove_certs(emb);
     kube_config_free(emb->kcfg);
     store_free(emb->store);
     free(emb);

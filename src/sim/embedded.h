@@ -1,15 +1,17 @@
 /*
  * The whole of gpuslice and the cluster it needs, in one process, in real
  * time: the mem store served by the embedded API server on 127.0.0.1, the
- * cluster's own parts (scheduler, kubelets, workload controllers), one
- * gpuslice agent per node over emulated GPUs, and the gpuslice controller.
+ * cluster's own parts (scheduler, kubelets, workload controllers), the
+ * admission webhook over TLS (registered with a MutatingWebhookConfiguration
+ * for namespaces labelled gpuslice.dev/enabled=true, as in a real cluster),
+ * one gpuslice agent per node over emulated GPUs, and the controller.
  * `gpuslice demo` and the end-to-end tests run on it.
  *
  * The agents, the controller and whoever applies manifests talk to the API
  * server over HTTP through the kube backend, exactly as in a real cluster
  * (so admission, the REST semantics and the client all take part), unless
- * told to use the store directly; the cluster's own parts always use the
- * store directly, as the real ones sit beside the API server.
+ * told to use the store directly; so do the cluster's own parts, so that
+ * the pods the Job and ReplicaSet controllers make pass admission too.
  */
 #ifndef GPUSLICE_SIM_EMBEDDED_H
 #define GPUSLICE_SIM_EMBEDDED_H

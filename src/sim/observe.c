@@ -153,7 +153,9 @@ void observer_summarize(struct observer *o, struct observer_summary *out)
         const struct observed_pod *p = &o->pods[i];
         out->pods++;
         out->succeeded += strcmp(p->phase, "Succeeded") == 0;
-        out->failed += strcmp(p->phase, "Failed") == 0;
+        bool succeeded = strcmp(p->phase, "Succeeded") == 0;
+        out->stopped += p->deleted && !succeeded;
+        out->failed += !p->deleted && strcmp(p->phase, "Failed") == 0;
         out->running_or_done += p->running_ns != 0;
         out->waiting += !p->running_ns && !p->finished_ns;
         if (p->was_gated && p->ungated_ns)

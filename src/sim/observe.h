@@ -31,7 +31,9 @@ struct observed_pod {
 };
 
 struct observer_summary {
-    size_t pods, running_or_done, succeeded, failed, waiting;
+    /* failed: ended in Failed on its own; stopped: deleted before it ended
+     * (a Deployment's pods torn down). */
+    size_t pods, running_or_done, succeeded, failed, stopped, waiting;
     /* Milliseconds from first seen (created gated) to ungated / running,
      * over the pods that were gated when first seen. */
     double ungate_p50_ms, ungate_p99_ms, run_p50_ms, run_p99_ms;

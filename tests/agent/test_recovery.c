@@ -254,6 +254,12 @@ static void managed_orphan_is_destroyed_after_grace(void **state)
     h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
     h_settle(h, SEC);
     struct err e = {0};
+    /* Someone strips the finalizer and deletes the object: the slice is
+     * left with nothing that claims it. */
+    json_t *strip = json_pack("{s:{s:n}}", "metadata", "finalizers");
+    h_ok(store_patch(h->st, h->slices, NS, name, STORE_PATCH_MERGE, strip,
+                     &(struct store_write_opts){0}, NULL, &e), &e, "strip finalizer");
+    json_decref(strip);
     h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
          "delete GPUSlice");
     h_settle(h, 19 * SEC);
@@ -261,6 +267,29 @@ static void managed_orphan_is_destroyed_after_grace(void **state)
     h_settle(h, 2 * SEC);
     assert_int_equal(device_count(h), 0);
     assert_int_equal(stats(h).orphans_destroyed, 1);
+    h_invariant(h);
+    json_decref(pod);
+    h_free(h);
+}
+
+static void deleted_object_has_its_slice_destroyed_before_it_goes(void **state)
+{
+    (void)state;
+    struct harness *h = h_new_with("model=H100-80GB,latency=none", NULL);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    struct err e = {0};
+    /* What the garbage collector does when the pod goes first. */
+    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
+    h_settle(h, SEC);
+    assert_int_equal(device_count(h), 0);
+    json_t *gone = NULL;
+    assert_int_equal(store_get(h->st, h->slices, NS, name, &gone, NULL), -ENOENT);
+    assert_int_equal(stats(h).orphans_destroyed, 0);
     h_invariant(h);
     json_decref(pod);
     h_free(h);
@@ -336,6 +365,7 @@ int main(void)
         cmocka_unit_test(lost_created_slice_that_cannot_be_made_fails),
         cmocka_unit_test(lost_ungated_slice_says_so_until_made_again),
         cmocka_unit_test(managed_orphan_is_destroyed_after_grace),
+        cmocka_unit_test(deleted_object_has_its_slice_destroyed_before_it_goes),
         cmocka_unit_test(orphan_clock_restarts_with_the_agent),
         cmocka_unit_test(unmanaged_slice_is_left_alone),
     };

@@ -215,6 +215,13 @@ void world_agent_sets(struct world *w, const char *name, const char *phase, cons
         fail_msg("agent update of %s: %s", name, e.msg);
     json_decref(upd);
     json_decref(obj);
+    /* The agent lets the object go once the slice is off the GPU. */
+    if (strcmp(phase, "Deleted") == 0 || strcmp(phase, "Failed") == 0) {
+        json_t *patch = json_pack("{s:{s:n}}", "metadata", "finalizers");
+        assert_int_equal(store_patch(w->st, w->slices, "team", name, STORE_PATCH_MERGE, patch,
+                                     &(struct store_write_opts){0}, NULL, NULL), 0);
+        json_decref(patch);
+    }
 }
 
 size_t world_agent_all(struct world *w, const char *from, const char *to)

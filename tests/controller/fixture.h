@@ -61,7 +61,8 @@ json_t *world_slices(struct world *w);
 const char *world_phase(struct world *w, const char *name, char *buf, size_t size);
 
 /* Plays the agent: sets the GPUSlice's status phase (and a device uuid for
- * Created). */
+ * Created); for Deleted and Failed it also drops the slice finalizer, as
+ * the agent does once the slice is off the GPU. */
 void world_agent_sets(struct world *w, const char *name, const char *phase,
                       const char *reason);
 
