@@ -242,6 +242,134 @@ static void a_job_of_fifty_pods_on_two_gpus(void **state)
     wait_drained(t);
 }
 
+/* A namespace opted in to gpuslice: its pods go through the webhook. */
+static void opted_in_namespace(struct e2e *t, const char *name)
+{
+    json_t *ns = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind",
+                           "Namespace", "metadata", "name", name, "labels",
+                           GPUSLICE_NAMESPACE_OPT_IN, "true");
+    struct err e = {0};
+    if (store_create(t->st, t->namespaces, NULL, ns, &(struct store_write_opts){0}, NULL, &e) < 0)
+        fail_msg("namespace: %s", e.msg);
+    json_decref(ns);
+}
+
+static void a_plain_pod_goes_through_the_webhook_over_tls(void **state)
+{
+    struct e2e *t = *state;
+    opted_in_namespace(t, "users");
+    /* What a user writes: no gate, no annotation, the usual resource. */
+    json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:s, s:[{s:s, s:s, s:{s:{s:i}}}]}}",
+                            "apiVersion", "v1", "kind", "Pod", "metadata", "name", "plain",
+                            "annotations", "gpuslice.dev/run-seconds", "1", "spec",
+                            "restartPolicy", "Never", "containers", "name", "main", "image",
+                            "cuda", "resources", "limits", "nvidia.com/mig-1g.10gb", 1);
+    json_t *made = NULL;
+    struct err e = {0};
+    if (store_create(t->st, t->pods, "users", pod, &(struct store_write_opts){0}, &made, &e) < 0)
+        fail_msg("create: %s", e.msg);
+    /* Admission gated it and moved the request to gpuslice's resources. */
+    assert_true(pod_gated(made, GPUSLICE_GATE));
+    assert_non_null(meta_annotation(made, GPUSLICE_ANNOTATION_SLICES));
+    const json_t *limits = json_object_get(json_object_get(json_array_get(json_object_get(
+                               json_object_get(made, "spec"), "containers"), 0), "resources"),
+                                           "limits");
+    assert_null(json_object_get(limits, "nvidia.com/mig-1g.10gb"));
+    assert_non_null(json_object_get(limits, GPUSLICE_RESOURCE_MEMORY));
+    json_decref(made);
+    json_decref(pod);
+    char phase[32];
+    for (int waited = 0; waited < WAIT_MS; waited += 50) {
+        json_t *p = NULL;
+        phase[0] = '\0';
+        if (store_get(t->st, t->pods, "users", "plain", &p, NULL) == 0) {
+            const char *ph = json_string_value(json_object_get(json_object_get(p, "status"),
+                                                               "phase"));
+            snprintf(phase, sizeof phase, "%s", ph ? ph : "");
+            const char *env = meta_annotation(p, "gpuslice.dev/observed-env");
+            if (env && strstr(env, "NVIDIA_VISIBLE_DEVICES") && strstr(env, "MIG-") &&
+                strcmp(phase, "Succeeded") == 0) {
+                json_decref(p);
+                break;
+            }
+        }
+        json_decref(p);
+        sleep_ms(50);
+    }
+    assert_string_equal(phase, "Succeeded");
+    wait_drained(t);
+}
+
+static size_t running_pods(struct e2e *t)
+{
+    json_t *list = NULL;
+    assert_int_equal(store_list(t->st, t->pods, "e2e", &(struct store_list_opts){0}, &list,
+                                NULL), 0);
+    size_t n = 0, i;
+    json_t *p;
+    json_array_foreach(json_object_get(list, "items"), i, p) {
+        const char *ph = json_string_value(json_object_get(json_object_get(p, "status"), "phase"));
+        n += ph && strcmp(ph, "Running") == 0 &&
+             !json_object_get(json_object_get(p, "metadata"), "deletionTimestamp");
+    }
+    json_decref(list);
+    return n;
+}
+
+static bool wait_running(struct e2e *t, size_t want)
+{
+    for (int waited = 0; waited < WAIT_MS; waited += 50) {
+        if (running_pods(t) == want)
+            return true;
+        sleep_ms(50);
+    }
+    return false;
+}
+
+static void scale_deployment(struct e2e *t, int replicas)
+{
+    json_t *patch = json_pack("{s:{s:i}}", "spec", "replicas", replicas);
+    struct err e = {0};
+    if (store_patch(t->st, t->deployments, "e2e", "serve", STORE_PATCH_MERGE, patch,
+                    &(struct store_write_opts){0}, NULL, &e) < 0)
+        fail_msg("scale: %s", e.msg);
+    json_decref(patch);
+}
+
+static void a_deployment_scales_up_and_down(void **state)
+{
+    struct e2e *t = *state;
+    const char *const want[] = {"3g.40gb"};
+    json_t *tmpl = gated_template("0", want, 1, NULL);
+    json_object_set_new(json_object_get(tmpl, "spec"), "restartPolicy", json_string("Always"));
+    json_object_set_new(json_object_get(tmpl, "spec"), "terminationGracePeriodSeconds",
+                        json_integer(0));
+    json_object_set_new(json_object_get(json_object_get(tmpl, "metadata"), "labels"), "app",
+                        json_string("serve"));
+    json_object_del(json_object_get(json_object_get(tmpl, "metadata"), "annotations"),
+                    "gpuslice.dev/run-seconds");
+    json_t *dep = json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:{s:{s:s}}, s:o}}", "apiVersion",
+                            "apps/v1", "kind", "Deployment", "metadata", "name", "serve", "spec",
+                            "replicas", 1, "selector", "matchLabels", "app", "serve", "template",
+                            tmpl);
+    struct err e = {0};
+    if (store_create(t->st, t->deployments, "e2e", dep, &(struct store_write_opts){0}, NULL,
+                     &e) < 0)
+        fail_msg("create deployment: %s", e.msg);
+    json_decref(dep);
+    assert_true(wait_running(t, 1));
+    scale_deployment(t, 4); /* 2 H100s hold four 3g.40gb */
+    assert_true(wait_running(t, 4));
+    assert_int_equal(count(t, t->slices), 4);
+    scale_deployment(t, 1);
+    assert_true(wait_running(t, 1));
+    for (int waited = 0; waited < WAIT_MS && count(t, t->slices) != 1; waited += 50)
+        sleep_ms(50);
+    assert_int_equal(count(t, t->slices), 1);
+    scale_deployment(t, 0);
+    wait_drained(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +379,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_job_of_fifty_pods_on_two_gpus, setup_h100x2,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_plain_pod_goes_through_the_webhook_over_tls,
+                                        setup_h100x2, teardown),
+        cmocka_unit_test_setup_teardown(a_deployment_scales_up_and_down, setup_h100x2, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
