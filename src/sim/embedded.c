@@ -42,10 +42,11 @@ struct embedded {
     char certs_dir[64];            /* its certificate and key, removed at stop */
     struct kube_config *kcfg;      /* how clients reach the server */
     struct store *client;          /* for manifests and checks */
-    struct store *controller_client; /* NULL when direct */
+    struct store *controller_client[EMBEDDED_MAX_CONTROLLERS]; /* NULL when direct */
     struct store *parts_client;    /* the cluster's parts' connection */
     struct cluster_parts *parts;
-    struct controller_runtime *controller;
+    struct controller_runtime *controller[EMBEDDED_MAX_CONTROLLERS];
+    size_t n_controllers;
     size_t n_nodes;
     struct embedded_node nodes[EMBEDDED_MAX_NODES];
 };
@@ -214,12 +215,31 @@ static int start_node(struct embedded *emb, size_t i, struct err *e)
     return rc;
 }
 
+static int start_controller(struct embedded *emb, size_t i, struct err *e)
+{
+    int rc = emb->cfg.direct ? 0 : new_client(emb, &emb->controller_client[i], e);
+    char identity[32];
+    snprintf(identity, sizeof identity, "embedded-controller-%zu", i);
+    bool elect = emb->n_controllers > 1;
+    struct controller_runtime_config cc = {
+        .store = emb->controller_client[i] ? emb->controller_client[i] : emb->store,
+        .policy = emb->cfg.policy, .log = emb->cfg.log, .identity = identity,
+        .lease_namespace = elect ? "kube-system" : NULL,
+        .lease_ns = 4000000000LL, .renew_deadline_ns = 3000000000LL, .retry_ns = 500000000LL,
+    };
+    if (rc == 0)
+        rc = controller_runtime_start(&cc, &emb->controller[i], e);
+    return rc;
+}
+
 static void apply_defaults(struct embedded_config *c)
 {
     if (!c->nodes)
         c->nodes = 2;
     if (!c->gpus_per_node)
         c->gpus_per_node = 2;
+    if (!c->controllers)
+        c->controllers = 1;
     if (!c->n_models) {
         c->models[0] = "A100-40GB";
         c->models[1] = "H100-80GB";
@@ -229,15 +249,17 @@ static void apply_defaults(struct embedded_config *c)
 
 int embedded_start(const struct embedded_config *cfg, struct embedded **out, struct err *e)
 {
-    if (cfg->nodes > EMBEDDED_MAX_NODES || cfg->n_models > EMBEDDED_MAX_MODELS)
-        return err_set(e, -EINVAL, "embedded: at most %d nodes and %d models",
-                       EMBEDDED_MAX_NODES, EMBEDDED_MAX_MODELS);
+    if (cfg->nodes > EMBEDDED_MAX_NODES || cfg->n_models > EMBEDDED_MAX_MODELS ||
+        cfg->controllers > EMBEDDED_MAX_CONTROLLERS)
+        return err_set(e, -EINVAL, "embedded: at most %d nodes, %d models and %d controllers",
+                       EMBEDDED_MAX_NODES, EMBEDDED_MAX_MODELS, EMBEDDED_MAX_CONTROLLERS);
     struct embedded *emb = calloc(1, sizeof *emb);
     if (!emb)
         return err_set(e, -ENOMEM, "embedded: out of memory");
     emb->cfg = *cfg;
     apply_defaults(&emb->cfg);
     emb->n_nodes = emb->cfg.nodes;
+    emb->n_controllers = emb->cfg.controllers;
     for (size_t i = 0; i < emb->n_nodes; i++)
         snprintf(emb->nodes[i].name, NODE_NAME_MAX, "gpu-node-%zu", i + 1);
     int rc = start_server(emb, e);
@@ -249,15 +271,8 @@ int embedded_start(const struct embedded_config *cfg, struct embedded **out, str
         rc = start_parts(emb, e);
     for (size_t i = 0; rc == 0 && i < emb->n_nodes; i++)
         rc = start_node(emb, i, e);
-    if (rc == 0 && !emb->cfg.direct)
-        rc = new_client(emb, &emb->controller_client, e);
-    struct controller_runtime_config cc = {.store = emb->controller_client
-                                                        ? emb->controller_client
-                                                        : emb->store,
-                                           .policy = emb->cfg.policy, .log = emb->cfg.log,
-                                           .identity = "embedded-controller"};
-    if (rc == 0)
-        rc = controller_runtime_start(&cc, &emb->controller, e);
+    for (size_t i = 0; rc == 0 && i < emb->n_controllers; i++)
+        rc = start_controller(emb, i, e);
     if (rc < 0) {
         embedded_stop(emb);
         return rc;
@@ -270,7 +285,8 @@ void embedded_stop(struct embedded *emb)
 {
     if (!emb)
         return;
-    controller_runtime_stop(emb->controller);
+    for (size_t i = 0; i < emb->n_controllers; i++)
+        embedded_stop_controller(emb, i);
     for (size_t i = 0; i < emb->n_nodes; i++) {
         agent_runtime_free(emb->nodes[i].agent);
         store_free(emb->nodes[i].client);
@@ -278,7 +294,7 @@ void embedded_stop(struct embedded *emb)
     }
     cluster_parts_free(emb->parts);
     store_free(emb->parts_client);
-    store_free(emb->controller_client);
+
     store_free(emb->client);
     apiserver_stop(emb->server);
     webhook_stop(emb->webhook);
@@ -316,6 +332,24 @@ const char *embedded_node_name(const struct embedded *emb, size_t i)
 struct device *embedded_device(struct embedded *emb, size_t i)
 {
     return i < emb->n_nodes ? emb->nodes[i].device : NULL;
+}
+
+int embedded_leader(struct embedded *emb)
+{
+    for (size_t i = 0; i < emb->n_controllers; i++)
+        if (emb->controller[i] && controller_runtime_leading(emb->controller[i]))
+            return (int)i;
+    return -1;
+}
+
+void embedded_stop_controller(struct embedded *emb, size_t i)
+{
+    if (i >= emb->n_controllers)
+        return;
+    controller_runtime_stop(emb->controller[i]);
+    store_free(emb->controller_client[i]);
+    emb->controller[i] = NULL;
+    emb->controller_client[i] = NULL;
 }
 
 void embedded_slice_counts(struct embedded *emb, uint64_t *created, uint64_t *destroyed)

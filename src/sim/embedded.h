@@ -28,6 +28,7 @@
 
 #define EMBEDDED_MAX_NODES 64
 #define EMBEDDED_MAX_MODELS 8
+#define EMBEDDED_MAX_CONTROLLERS 3
 
 struct embedded_config {
     size_t nodes;                /* 0: 2 */
@@ -46,6 +47,10 @@ struct embedded_config {
      * API over HTTP (the path the simulator takes; for measuring gpuslice
      * without the HTTP stack). Manifests still go through the API. */
     bool direct;
+    /* Controller replicas (0: 1). With more than one they elect a leader
+     * through a Lease in kube-system (lease 4 s, renew deadline 3 s, retry
+     * 0.5 s, short so tests see a new leader soon). */
+    size_t controllers;
     FILE *log;                   /* components' failures; NULL: none */
 };
 
@@ -70,6 +75,13 @@ struct store *embedded_store(struct embedded *emb);
 size_t embedded_node_count(const struct embedded *emb);
 const char *embedded_node_name(const struct embedded *emb, size_t i);
 struct device *embedded_device(struct embedded *emb, size_t i);
+
+/* The controller replica that leads now, or -1 (none, or between leaders). */
+int embedded_leader(struct embedded *emb);
+
+/* Stops controller replica i as a crash would (its Lease is not released):
+ * another replica takes over once the lease expires. */
+void embedded_stop_controller(struct embedded *emb, size_t i);
 
 /* Slices the agents made and destroyed on the GPUs, over every node. */
 void embedded_slice_counts(struct embedded *emb, uint64_t *created, uint64_t *destroyed);

@@ -123,12 +123,42 @@ static void failing_device_creates_are_retried_until_every_pod_runs(void **state
     run("latency=none,fail-create=2:ci,fail-p=0.1", true, 60, true);
 }
 
+static void the_leader_crashes_mid_work_and_the_other_replica_finishes(void **state)
+{
+    (void)state;
+    struct embedded_config cfg = {.nodes = 2, .gpus_per_node = 2, .device_spec = "create-ms=50",
+                                  .controllers = 2, .crds_dir = CRDS_DIR};
+    cfg.models[0] = "H100-80GB";
+    cfg.n_models = 1;
+    struct embedded *emb = NULL;
+    struct observer *obs = NULL;
+    struct err e = {0};
+    if (embedded_start(&cfg, &emb, &e) < 0 || observer_start(embedded_store(emb), &obs, &e) < 0)
+        fail_msg("start: %s", e.msg);
+    int leader = -1;
+    for (int waited = 0; waited < 10000 && leader < 0; waited += 50) {
+        leader = embedded_leader(emb);
+        sleep_ms(50);
+    }
+    assert_true(leader >= 0);
+    create_pods(emb, 40, "1g.10gb");
+    sleep_ms(150); /* mid-way: some slices Creating, some Created, some Ungated */
+    embedded_stop_controller(emb, (size_t)leader);
+    wait_all_done(emb, obs, 40);
+    int next = embedded_leader(emb);
+    assert_true(next >= 0 && next != leader);
+    assert_int_equal(events_with_reason(emb, "SliceFailed"), 0);
+    observer_free(obs);
+    embedded_stop(emb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_burst_through_four_gpus_in_process),
         cmocka_unit_test(a_burst_through_four_gpus_over_http),
         cmocka_unit_test(failing_device_creates_are_retried_until_every_pod_runs),
+        cmocka_unit_test(the_leader_crashes_mid_work_and_the_other_replica_finishes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
