@@ -293,7 +293,7 @@ static int key_boot_id(struct parse *ps, const char *v, size_t arg, struct err *
 /* arg: the offset of the field in struct emulated_latency. */
 static int key_ms(struct parse *ps, const char *v, size_t arg, struct err *e)
 {
-    double ms;
+    double ms = 0;
     int rc = parse_real(v, 0, MAX_MS, &ms, e);
     if (rc < 0)
         return rc;
