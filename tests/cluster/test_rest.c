@@ -310,7 +310,7 @@ static void crd_becomes_served(void **state)
     reply_free(&r);
     r = rest_call(f, "GET", WIDGETS, NULL, TABLE_ACCEPT, NULL, NULL);
     assert_int_equal(r.status, 200);
-    size_t i;
+    size_t i = 0;
     assert_non_null(column_named(r.json, "Size", &i));
     assert_int_equal(json_integer_value(json_array_get(reply_at(&r, ".rows[0].cells"), i)), 3);
     assert_string_equal(cell(r.json, 0, "Age"), "0s");
