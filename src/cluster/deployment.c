@@ -274,11 +274,9 @@ void deployment_changed(void *ctx, enum informer_change change, const json_t *ol
                         const json_t *cur)
 {
     struct deployment_controller *c = ctx;
-    char key[OBJSTATE_KEY_MAX];
     (void)change;
     (void)old;
-    if (objstate_key(cur, key, sizeof key) == 0)
-        loop_enqueue(c->loop, key, NULL);
+    workloads_enqueue(c->loop, cur);
 }
 
 void deployment_rs_changed(void *ctx, enum informer_change change, const json_t *old,

@@ -10,10 +10,7 @@
 #include "cluster/objstate.h"
 
 struct job_controller {
-    struct workloads_config cfg;
-    const struct api_resource *pods_res, *jobs_res;
-    struct workloads_expectations *expect;
-    struct loop *loop;
+    struct workloads_owner w;
 };
 
 /* What the Job's pods say. */
@@ -58,13 +55,13 @@ static int tally_pods(const json_t *pods, bool on_failure, struct tally *t)
     return 0;
 }
 
-static int delete_active(struct job_controller *c, const struct tally *t,
+static int delete_active(struct workloads_owner *o, const struct tally *t,
                          struct action_list *out, struct err *e)
 {
     size_t i;
     const json_t *pod;
     json_array_foreach(t->active, i, pod) {
-        int rc = action_delete(out, c->pods_res, meta_namespace(pod), meta_name(pod),
+        int rc = action_delete(out, o->pods_res, meta_namespace(pod), meta_name(pod),
                                meta_uid(pod), e);
         if (rc < 0)
             return rc;
@@ -72,7 +69,7 @@ static int delete_active(struct job_controller *c, const struct tally *t,
     return 0;
 }
 
-static int create_pods(struct job_controller *c, const json_t *job, int64_t n,
+static int create_pods(struct workloads_owner *o, const json_t *job, int64_t n,
                        struct action_list *out, struct err *e)
 {
     const json_t *template = json_object_get(json_object_get(job, "spec"), "template");
@@ -87,7 +84,7 @@ static int create_pods(struct job_controller *c, const json_t *job, int64_t n,
     int rc = labels ? 0 : err_set(e, -ENOMEM, "job controller: out of memory");
     for (int64_t i = 0; rc == 0 && i < n && i < WORKLOADS_BURST; i++) {
         json_t *pod = workloads_pod_from_template(job, template, labels);
-        rc = pod ? action_create(out, c->pods_res, meta_namespace(job), pod, e)
+        rc = pod ? action_create(out, o->pods_res, meta_namespace(job), pod, e)
                  : err_set(e, -ENOMEM, "job controller: out of memory");
         if (rc == 0)
             rc = action_event(out, job, ACTION_EVENT_NORMAL, "SuccessfulCreate", e,
@@ -114,7 +111,7 @@ static int outcome(int rc, struct err *e)
 }
 
 /* Runs the pods the Job is short of; edits copy's status. */
-static int run(struct job_controller *c, const char *key, const json_t *job, json_t *copy,
+static int run(struct workloads_owner *o, const char *key, const json_t *job, json_t *copy,
                const struct tally *t, int64_t now, struct action_list *out, struct err *e)
 {
     int64_t completions = objstate_int(job, "spec.completions", 1);
@@ -126,8 +123,8 @@ static int run(struct job_controller *c, const char *key, const json_t *job, jso
         rc = set_time(copy, "startTime", now);
     int64_t left = completions - t->succeeded;
     int64_t more = (parallelism < left ? parallelism : left) - (int64_t)json_array_size(t->active);
-    if (rc >= 0 && more > 0 && !workloads_expecting(c->expect, key, meta_namespace(job)))
-        rc = create_pods(c, job, more, out, e);
+    if (rc >= 0 && more > 0 && !workloads_expecting(o->expect, key, meta_namespace(job)))
+        rc = create_pods(o, job, more, out, e);
     return outcome(rc, e);
 }
 
@@ -150,7 +147,7 @@ static const struct ending job_suspended = {
     "Suspended", "JobSuspended", "Job suspended", false, NULL, NULL, ACTION_EVENT_NORMAL};
 
 /* Ends (or pauses) the Job as how says: its running pods are deleted. */
-static int stop(struct job_controller *c, const json_t *job, json_t *copy, const struct tally *t,
+static int stop(struct workloads_owner *o, const json_t *job, json_t *copy, const struct tally *t,
                 const struct ending *how, int64_t now, struct action_list *out, struct err *e)
 {
     int rc = objstate_set_condition(copy, how->type, "True", how->reason, how->message, now);
@@ -160,23 +157,23 @@ static int stop(struct job_controller *c, const json_t *job, json_t *copy, const
         rc = action_event(out, job, how->event_type, how->event_reason, e, "%s",
                           how->event_message);
     if (rc >= 0)
-        rc = delete_active(c, t, out, e);
+        rc = delete_active(o, t, out, e);
     if (rc >= 0 && json_object_set_new(objstate_status(copy), "active", json_integer(0)) != 0)
         rc = -ENOMEM;
     return outcome(rc, e);
 }
 
 /* The Job's end, its pause, or its next pods. */
-static int step(struct job_controller *c, const char *key, const json_t *job, json_t *copy,
+static int step(struct workloads_owner *o, const char *key, const json_t *job, json_t *copy,
                 const struct tally *t, int64_t now, struct action_list *out, struct err *e)
 {
     if (t->failed + t->restarts > objstate_int(job, "spec.backoffLimit", 6))
-        return stop(c, job, copy, t, &job_failed, now, out, e);
+        return stop(o, job, copy, t, &job_failed, now, out, e);
     if (t->succeeded >= objstate_int(job, "spec.completions", 1))
-        return stop(c, job, copy, t, &job_complete, now, out, e);
+        return stop(o, job, copy, t, &job_complete, now, out, e);
     if (json_is_true(json_object_get(json_object_get(job, "spec"), "suspend")))
-        return stop(c, job, copy, t, &job_suspended, now, out, e);
-    return run(c, key, job, copy, t, now, out, e);
+        return stop(o, job, copy, t, &job_suspended, now, out, e);
+    return run(o, key, job, copy, t, now, out, e);
 }
 
 static bool finished(const json_t *job)
@@ -184,13 +181,13 @@ static bool finished(const json_t *job)
     return objstate_condition_true(job, "Complete") || objstate_condition_true(job, "Failed");
 }
 
-static int decide(struct job_controller *c, const char *key, const json_t *job, int64_t now,
+static int decide(struct workloads_owner *o, const char *key, const json_t *job, int64_t now,
                   struct action_list *out, struct err *e)
 {
     const char *policy = json_string_value(json_object_get(
         json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec"),
         "restartPolicy"));
-    json_t *pods = workloads_controlled(c->cfg.pods, meta_uid(job));
+    json_t *pods = workloads_controlled(o->cfg.pods, meta_uid(job));
     json_t *copy = json_deep_copy(job);
     struct tally t = {0};
     json_t *status = copy ? objstate_status(copy) : NULL;
@@ -204,9 +201,9 @@ static int decide(struct job_controller *c, const char *key, const json_t *job, 
          json_object_set_new(status, "failed", json_integer(t.failed))))
         rc = err_set(e, -ENOMEM, "job controller: out of memory");
     if (rc == 0)
-        rc = finished(job) ? delete_active(c, &t, out, e) : step(c, key, job, copy, &t, now, out, e);
+        rc = finished(job) ? delete_active(o, &t, out, e) : step(o, key, job, copy, &t, now, out, e);
     if (rc == 0)
-        rc = objstate_write_status(out, c->jobs_res, job, copy, e);
+        rc = objstate_write_status(out, o->res, job, copy, e);
     else
         json_decref(copy);
     json_decref(t.active);
@@ -214,42 +211,20 @@ static int decide(struct job_controller *c, const char *key, const json_t *job, 
     return rc;
 }
 
-static int job_reconcile(void *self, const char *key, int64_t now, struct action_list *out,
-                         int64_t *requeue_at, struct err *e)
-{
-    struct job_controller *c = self;
-    char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
-    json_t *job = NULL;
-    (void)requeue_at;
-    int rc = objstate_split_key(key, ns, name, e);
-    if (rc < 0)
-        return rc;
-    if (informer_get(c->cfg.jobs, ns, name, &job) != 0) {
-        workloads_expectations_forget(c->expect, key);
-        return 0;
-    }
-    if (!objstate_deleting(job))
-        rc = decide(c, key, job, now, out, e);
-    json_decref(job);
-    return rc;
-}
-
-static void job_executed(void *self, const char *key, const struct action *a, int rc,
-                         const json_t *result, const struct err *e)
-{
-    struct job_controller *c = self;
-    (void)e;
-    workloads_expectations_executed(c->expect, key, a, rc, result);
-}
+static const struct workloads_owner_def job_def = {
+    .loop_name = "job-controller",
+    .what = "job controller",
+    .group = "batch",
+    .plural = "jobs",
+    .decide = decide,
+};
 
 void job_changed(void *ctx, enum informer_change change, const json_t *old, const json_t *cur)
 {
     struct job_controller *c = ctx;
-    char key[OBJSTATE_KEY_MAX];
     (void)change;
     (void)old;
-    if (objstate_key(cur, key, sizeof key) == 0)
-        loop_enqueue(c->loop, key, NULL);
+    workloads_enqueue(c->w.loop, cur);
 }
 
 void job_pod_changed(void *ctx, enum informer_change change, const json_t *old,
@@ -258,39 +233,18 @@ void job_pod_changed(void *ctx, enum informer_change change, const json_t *old,
     struct job_controller *c = ctx;
     (void)change;
     (void)old;
-    workloads_enqueue_controller(c->loop, cur, "Job");
+    workloads_enqueue_controller(c->w.loop, cur, "Job");
 }
 
 int job_controller_new(const struct workloads_config *cfg, struct job_controller **out,
                        struct err *e)
 {
-    if (!cfg->store || !cfg->pods || !cfg->jobs)
-        return err_set(e, -EINVAL, "job controller: needs a store and the pods and jobs "
-                                   "informers");
-    struct api_registry *reg = store_registry(cfg->store);
-    const struct api_resource *pods = api_registry_find(reg, "", "v1", "pods");
-    const struct api_resource *jobs = api_registry_find(reg, "batch", "v1", "jobs");
-    if (!pods || !jobs)
-        return err_set(e, -ENOENT, "job controller: the store serves no pods or jobs");
     struct job_controller *c = calloc(1, sizeof *c);
     if (!c)
         return err_set(e, -ENOMEM, "job controller: out of memory");
-    c->cfg = *cfg;
-    c->pods_res = pods;
-    c->jobs_res = jobs;
-    struct loop_config lc = {
-        .store = cfg->store,
-        .reconciler = {.name = "job-controller", .self = c, .reconcile = job_reconcile,
-                       .executed = job_executed},
-        .component = "job-controller",
-        .now_ns = cfg->now_ns,
-        .clock_ctx = cfg->clock_ctx,
-    };
-    int rc = workloads_expectations_new(cfg, &c->expect, e);
-    if (rc == 0)
-        rc = loop_new(&lc, &c->loop, e);
+    int rc = workloads_owner_init(&c->w, cfg, cfg->jobs, &job_def, e);
     if (rc < 0) {
-        job_controller_free(c);
+        free(c);
         return rc;
     }
     *out = c;
@@ -301,12 +255,11 @@ void job_controller_free(struct job_controller *c)
 {
     if (!c)
         return;
-    loop_free(c->loop);
-    workloads_expectations_free(c->expect);
+    workloads_owner_fini(&c->w);
     free(c);
 }
 
 struct loop *job_controller_loop(struct job_controller *c)
 {
-    return c->loop;
+    return c->w.loop;
 }

@@ -10,10 +10,7 @@
 #include "cluster/objstate.h"
 
 struct replicaset_controller {
-    struct workloads_config cfg;
-    const struct api_resource *pods_res, *rs_res;
-    struct workloads_expectations *expect;
-    struct loop *loop;
+    struct workloads_owner w;
 };
 
 /* ---- which pods go first ------------------------------------------------------ */
@@ -42,7 +39,7 @@ static int deletion_order(const void *a, const void *b)
 
 /* ---- the decision ------------------------------------------------------------- */
 
-static int create_pods(struct replicaset_controller *c, const json_t *rs, int64_t n,
+static int create_pods(struct workloads_owner *o, const json_t *rs, int64_t n,
                        struct action_list *out, struct err *e)
 {
     const json_t *template = json_object_get(json_object_get(rs, "spec"), "template");
@@ -53,20 +50,20 @@ static int create_pods(struct replicaset_controller *c, const json_t *rs, int64_
         json_t *pod = workloads_pod_from_template(rs, template, NULL);
         if (!pod)
             return err_set(e, -ENOMEM, "replicaset controller: out of memory");
-        int rc = action_create(out, c->pods_res, meta_namespace(rs), pod, e);
+        int rc = action_create(out, o->pods_res, meta_namespace(rs), pod, e);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
-static int delete_pods(struct replicaset_controller *c, const json_t *rs, const json_t **active,
+static int delete_pods(struct workloads_owner *o, const json_t *rs, const json_t **active,
                        size_t n_active, int64_t n, struct action_list *out, struct err *e)
 {
     qsort(active, n_active, sizeof *active, deletion_order);
     for (int64_t i = 0; i < n && i < WORKLOADS_BURST && (size_t)i < n_active; i++) {
         const json_t *pod = active[i];
-        int rc = action_delete(out, c->pods_res, meta_namespace(pod), meta_name(pod),
+        int rc = action_delete(out, o->pods_res, meta_namespace(pod), meta_name(pod),
                                meta_uid(pod), e);
         if (rc == 0)
             rc = action_event(out, rs, ACTION_EVENT_NORMAL, "SuccessfulDelete", e,
@@ -77,7 +74,7 @@ static int delete_pods(struct replicaset_controller *c, const json_t *rs, const 
     return 0;
 }
 
-static int write_status(struct replicaset_controller *c, const json_t *rs, size_t replicas,
+static int write_status(struct workloads_owner *o, const json_t *rs, size_t replicas,
                         size_t ready, struct action_list *out, struct err *e)
 {
     json_t *copy = json_deep_copy(rs);
@@ -93,13 +90,14 @@ static int write_status(struct replicaset_controller *c, const json_t *rs, size_
         return err_set(e, -ENOMEM, "replicaset controller: out of memory");
     }
     json_decref(counts);
-    return objstate_write_status(out, c->rs_res, rs, copy, e);
+    return objstate_write_status(out, o->res, rs, copy, e);
 }
 
-static int decide(struct replicaset_controller *c, const char *key, const json_t *rs,
+static int decide(struct workloads_owner *o, const char *key, const json_t *rs, int64_t now,
                   struct action_list *out, struct err *e)
 {
-    json_t *pods = workloads_controlled(c->cfg.pods, meta_uid(rs));
+    (void)now;
+    json_t *pods = workloads_controlled(o->cfg.pods, meta_uid(rs));
     const json_t **active = calloc(json_array_size(pods) + 1, sizeof *active);
     if (!pods || !active) {
         json_decref(pods);
@@ -116,44 +114,23 @@ static int decide(struct replicaset_controller *c, const char *key, const json_t
     }
     int64_t diff = objstate_int(rs, "spec.replicas", 1) - (int64_t)n;
     int rc = 0;
-    if (diff != 0 && !workloads_expecting(c->expect, key, meta_namespace(rs)))
-        rc = diff > 0 ? create_pods(c, rs, diff, out, e)
-                      : delete_pods(c, rs, active, n, -diff, out, e);
+    if (diff != 0 && !workloads_expecting(o->expect, key, meta_namespace(rs)))
+        rc = diff > 0 ? create_pods(o, rs, diff, out, e)
+                      : delete_pods(o, rs, active, n, -diff, out, e);
     if (rc == 0)
-        rc = write_status(c, rs, n, ready, out, e);
+        rc = write_status(o, rs, n, ready, out, e);
     free(active);
     json_decref(pods);
     return rc;
 }
 
-static int replicaset_reconcile(void *self, const char *key, int64_t now,
-                                struct action_list *out, int64_t *requeue_at, struct err *e)
-{
-    struct replicaset_controller *c = self;
-    char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
-    json_t *rs = NULL;
-    (void)now;
-    (void)requeue_at;
-    int rc = objstate_split_key(key, ns, name, e);
-    if (rc < 0)
-        return rc;
-    if (informer_get(c->cfg.replicasets, ns, name, &rs) != 0) {
-        workloads_expectations_forget(c->expect, key);
-        return 0;
-    }
-    if (!objstate_deleting(rs))
-        rc = decide(c, key, rs, out, e);
-    json_decref(rs);
-    return rc;
-}
-
-static void replicaset_executed(void *self, const char *key, const struct action *a, int rc,
-                                const json_t *result, const struct err *e)
-{
-    struct replicaset_controller *c = self;
-    (void)e;
-    workloads_expectations_executed(c->expect, key, a, rc, result);
-}
+static const struct workloads_owner_def replicaset_def = {
+    .loop_name = "replicaset-controller",
+    .what = "replicaset controller",
+    .group = "apps",
+    .plural = "replicasets",
+    .decide = decide,
+};
 
 /* ---- handlers and life ----------------------------------------------------------- */
 
@@ -161,11 +138,9 @@ void replicaset_changed(void *ctx, enum informer_change change, const json_t *ol
                         const json_t *cur)
 {
     struct replicaset_controller *c = ctx;
-    char key[OBJSTATE_KEY_MAX];
     (void)change;
     (void)old;
-    if (objstate_key(cur, key, sizeof key) == 0)
-        loop_enqueue(c->loop, key, NULL);
+    workloads_enqueue(c->w.loop, cur);
 }
 
 void replicaset_pod_changed(void *ctx, enum informer_change change, const json_t *old,
@@ -174,40 +149,18 @@ void replicaset_pod_changed(void *ctx, enum informer_change change, const json_t
     struct replicaset_controller *c = ctx;
     (void)change;
     (void)old;
-    workloads_enqueue_controller(c->loop, cur, "ReplicaSet");
+    workloads_enqueue_controller(c->w.loop, cur, "ReplicaSet");
 }
 
 int replicaset_controller_new(const struct workloads_config *cfg,
                               struct replicaset_controller **out, struct err *e)
 {
-    if (!cfg->store || !cfg->pods || !cfg->replicasets)
-        return err_set(e, -EINVAL, "replicaset controller: needs a store and the pods and "
-                                   "replicasets informers");
-    struct api_registry *reg = store_registry(cfg->store);
-    const struct api_resource *pods = api_registry_find(reg, "", "v1", "pods");
-    const struct api_resource *rs = api_registry_find(reg, "apps", "v1", "replicasets");
-    if (!pods || !rs)
-        return err_set(e, -ENOENT, "replicaset controller: the store serves no pods or "
-                                   "replicasets");
     struct replicaset_controller *c = calloc(1, sizeof *c);
     if (!c)
         return err_set(e, -ENOMEM, "replicaset controller: out of memory");
-    c->cfg = *cfg;
-    c->pods_res = pods;
-    c->rs_res = rs;
-    struct loop_config lc = {
-        .store = cfg->store,
-        .reconciler = {.name = "replicaset-controller", .self = c,
-                       .reconcile = replicaset_reconcile, .executed = replicaset_executed},
-        .component = "replicaset-controller",
-        .now_ns = cfg->now_ns,
-        .clock_ctx = cfg->clock_ctx,
-    };
-    int rc = workloads_expectations_new(cfg, &c->expect, e);
-    if (rc == 0)
-        rc = loop_new(&lc, &c->loop, e);
+    int rc = workloads_owner_init(&c->w, cfg, cfg->replicasets, &replicaset_def, e);
     if (rc < 0) {
-        replicaset_controller_free(c);
+        free(c);
         return rc;
     }
     *out = c;
@@ -218,12 +171,11 @@ void replicaset_controller_free(struct replicaset_controller *c)
 {
     if (!c)
         return;
-    loop_free(c->loop);
-    workloads_expectations_free(c->expect);
+    workloads_owner_fini(&c->w);
     free(c);
 }
 
 struct loop *replicaset_controller_loop(struct replicaset_controller *c)
 {
-    return c->loop;
+    return c->w.loop;
 }

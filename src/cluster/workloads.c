@@ -194,3 +194,82 @@ void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char 
     if (n > 0 && (size_t)n < sizeof key)
         loop_enqueue(l, key, NULL);
 }
+
+void workloads_enqueue(struct loop *l, const json_t *obj)
+{
+    char key[OBJSTATE_KEY_MAX];
+    if (objstate_key(obj, key, sizeof key) == 0)
+        loop_enqueue(l, key, NULL);
+}
+
+/* ---- workloads_owner ------------------------------------------------------------- */
+
+static int owner_reconcile(void *self, const char *key, int64_t now, struct action_list *out,
+                           int64_t *requeue_at, struct err *e)
+{
+    struct workloads_owner *o = self;
+    char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
+    json_t *obj = NULL;
+    (void)requeue_at;
+    int rc = objstate_split_key(key, ns, name, e);
+    if (rc < 0)
+        return rc;
+    if (informer_get(o->objects, ns, name, &obj) != 0) {
+        workloads_expectations_forget(o->expect, key);
+        return 0;
+    }
+    if (!objstate_deleting(obj))
+        rc = o->def->decide(o, key, obj, now, out, e);
+    json_decref(obj);
+    return rc;
+}
+
+static void owner_executed(void *self, const char *key, const struct action *a, int rc,
+                           const json_t *result, const struct err *e)
+{
+    struct workloads_owner *o = self;
+    (void)e;
+    workloads_expectations_executed(o->expect, key, a, rc, result);
+}
+
+int workloads_owner_init(struct workloads_owner *o, const struct workloads_config *cfg,
+                         struct informer *objects, const struct workloads_owner_def *def,
+                         struct err *e)
+{
+    if (!cfg->store || !cfg->pods || !objects)
+        return err_set(e, -EINVAL, "%s: needs a store and the pods and %s informers",
+                       def->what, def->plural);
+    struct api_registry *reg = store_registry(cfg->store);
+    const struct api_resource *pods = api_registry_find(reg, "", "v1", "pods");
+    const struct api_resource *res = api_registry_find(reg, def->group, "v1", def->plural);
+    if (!pods || !res)
+        return err_set(e, -ENOENT, "%s: the store serves no pods or %s", def->what,
+                       def->plural);
+    o->cfg = *cfg;
+    o->def = def;
+    o->objects = objects;
+    o->pods_res = pods;
+    o->res = res;
+    struct loop_config lc = {
+        .store = cfg->store,
+        .reconciler = {.name = def->loop_name, .self = o, .reconcile = owner_reconcile,
+                       .executed = owner_executed},
+        .component = def->loop_name,
+        .now_ns = cfg->now_ns,
+        .clock_ctx = cfg->clock_ctx,
+    };
+    int rc = workloads_expectations_new(cfg, &o->expect, e);
+    if (rc == 0)
+        rc = loop_new(&lc, &o->loop, e);
+    if (rc < 0) {
+        workloads_owner_fini(o);
+        memset(o, 0, sizeof *o);
+    }
+    return rc;
+}
+
+void workloads_owner_fini(struct workloads_owner *o)
+{
+    loop_free(o->loop);
+    workloads_expectations_free(o->expect);
+}

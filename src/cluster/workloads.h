@@ -12,6 +12,10 @@
  * controller only updates status. This is client-go's
  * ControllerExpectations, kept per pod name instead of as counts so that
  * the check needs no hook into the informer.
+ *
+ * A workloads_owner is the frame of a controller that creates and deletes
+ * pods for its objects (ReplicaSet, Job): its loop, its expectations, and
+ * the reconcile that looks the key's object up and hands it to decide.
  */
 #ifndef GPUSLICE_CLUSTER_WORKLOADS_H
 #define GPUSLICE_CLUSTER_WORKLOADS_H
@@ -70,6 +74,41 @@ json_t *workloads_controlled(struct informer *inf, const char *uid);
  * template's spec. A new reference, NULL when out of memory. */
 json_t *workloads_pod_from_template(const json_t *owner, const json_t *template,
                                     const json_t *extra_labels);
+
+struct workloads_owner;
+
+/* What tells one workloads_owner from another. */
+struct workloads_owner_def {
+    const char *loop_name;      /* the loop's and Events' name: "job-controller" */
+    const char *what;           /* messages' prefix: "job controller" */
+    const char *group, *plural; /* the objects' resource (version v1) */
+    /* Called for each object (not being deleted) a key names; now as the loop's. */
+    int (*decide)(struct workloads_owner *o, const char *key, const json_t *obj, int64_t now,
+                  struct action_list *out, struct err *e);
+};
+
+struct workloads_owner {
+    struct workloads_config cfg;
+    const struct workloads_owner_def *def; /* static */
+    struct informer *objects;              /* the def's objects, from cfg; not owned */
+    const struct api_resource *pods_res, *res;
+    struct workloads_expectations *expect;
+    struct loop *loop;
+};
+
+/* Sets up o (zeroed, its memory the caller's) for def with cfg's store and
+ * pods informer and objects (cfg's informer of def's resource): its
+ * expectations and its idle loop. -EINVAL without them, -ENOENT when the
+ * store serves no pods or no def resource. On failure o holds nothing. */
+int workloads_owner_init(struct workloads_owner *o, const struct workloads_config *cfg,
+                         struct informer *objects, const struct workloads_owner_def *def,
+                         struct err *e);
+
+/* Frees what o holds (not o); o may be zeroed. */
+void workloads_owner_fini(struct workloads_owner *o);
+
+/* Enqueues into l the key "namespace/name" of obj (a handler's helper). */
+void workloads_enqueue(struct loop *l, const json_t *obj);
 
 /* Enqueues into l the key "namespace/name" of obj's controller when it is
  * of kind (a handler's helper). */

@@ -1,7 +1,7 @@
 /* Tests for the pieces the kubelet and the workload controllers are made
  * of, called directly: a container's environment, the container runtime's
- * status edits, pods from templates, and expectations (met by the cache,
- * or given up after their timeout). */
+ * status edits, pods from templates, expectations (met by the cache, or
+ * given up after their timeout), and the frame of pod-owning controllers. */
 #include "harness.h"
 
 #include "cluster/kubelet_env.h"
@@ -200,6 +200,69 @@ static void expectations_wait_for_the_cache_or_time_out(void **state)
     h_free(h);
 }
 
+struct owner_probe {
+    struct workloads_owner w;
+    int decided;
+    char last[64];
+};
+
+static int probe_decide(struct workloads_owner *o, const char *key, const json_t *obj,
+                        int64_t now, struct action_list *out, struct err *e)
+{
+    struct owner_probe *p = (struct owner_probe *)o;
+    (void)obj;
+    (void)now;
+    (void)out;
+    (void)e;
+    p->decided++;
+    snprintf(p->last, sizeof p->last, "%s", key);
+    return 0;
+}
+
+static void owners_decide_on_the_objects_their_keys_name(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(NULL, 0);
+    struct err e = {0};
+    struct informer *pods = NULL;
+    struct informer_config ic = {.store = h->st, .res = h->pods};
+    h_ok(informer_new(&ic, &pods, &e), &e, "informer_new");
+    struct workloads_config wc = {.store = h->st, .pods = pods, .now_ns = h_now_ns,
+                                  .clock_ctx = h};
+    struct workloads_owner_def def = {.loop_name = "probe-controller", .what = "probe controller",
+                                      .group = "", .plural = "pods", .decide = probe_decide};
+    struct owner_probe p = {0};
+    assert_int_equal(workloads_owner_init(&p.w, &wc, NULL, &def, &e), -EINVAL);
+    assert_string_equal(e.msg, "probe controller: needs a store and the pods and pods informers");
+    def.plural = "nopes";
+    assert_int_equal(workloads_owner_init(&p.w, &wc, pods, &def, &e), -ENOENT);
+    assert_string_equal(e.msg, "probe controller: the store serves no pods or nopes");
+    assert_null(p.w.loop);
+
+    def.plural = "pods";
+    h_ok(workloads_owner_init(&p.w, &wc, pods, &def, &e), &e, "workloads_owner_init");
+    h_pod(h, "p1", "", "");
+    while (informer_step(pods, 0, NULL) == 0) {
+    }
+    json_t *p1 = NULL;
+    assert_int_equal(informer_get(pods, NS, "p1", &p1), 0);
+    workloads_enqueue(p.w.loop, p1);
+    json_t *nameless = h_json("{'metadata':{'namespace':'%s'}}", NS);
+    workloads_enqueue(p.w.loop, nameless); /* no key: nothing queued */
+    assert_int_equal(loop_run_ready(p.w.loop, 10), 1);
+    assert_int_equal(p.decided, 1);
+    assert_string_equal(p.last, NS "/p1");
+    /* A key whose object is gone is no decision. */
+    assert_int_equal(loop_enqueue(p.w.loop, NS "/gone", NULL), 0);
+    assert_int_equal(loop_run_ready(p.w.loop, 10), 1);
+    assert_int_equal(p.decided, 1);
+    json_decref(nameless);
+    json_decref(p1);
+    workloads_owner_fini(&p.w);
+    informer_free(pods);
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +270,7 @@ int main(void)
         cmocka_unit_test(runtime_status_edits),
         cmocka_unit_test(pods_from_templates),
         cmocka_unit_test(expectations_wait_for_the_cache_or_time_out),
+        cmocka_unit_test(owners_decide_on_the_objects_their_keys_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
