@@ -1,5 +1,6 @@
 /* Tests for webhook/metrics: results, the cumulative histogram, reloads. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -21,7 +22,10 @@ static char *rendered(struct metrics *m)
 static void has_line(const char *text, const char *line)
 {
     const char *p = strstr(text, line);
-    if (!p || (p != text && p[-1] != '\n') || p[strlen(line)] != '\n')
+    size_t at = p ? (size_t)(p - text) : 0, len = strlen(line);
+    bool starts = p && (at == 0 || text[at - 1] == '\n');
+    bool ends = p && text[at + len] == '\n';
+    if (!starts || !ends)
         fail_msg("no line \"%s\" in:\n%s", line, text);
 }
 
