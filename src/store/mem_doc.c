@@ -87,6 +87,7 @@ struct mem_doc *mem_doc_new(const struct api_resource *res, const json_t *obj, u
     const char **arr = (const char **)((char *)d + head);
     char *cur = (char *)(arr + ptrs);
     d->refs = 1;
+    d->parsed = NULL;
     d->res = res;
     d->rv = rv;
     d->blob = blob;
@@ -132,6 +133,7 @@ struct mem_doc *mem_doc_ref(struct mem_doc *d)
 void mem_doc_unref(struct mem_doc *d)
 {
     if (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        json_decref(d->parsed);
         store_blob_unref(d->blob);
         free(d);
     }
@@ -140,6 +142,22 @@ void mem_doc_unref(struct mem_doc *d)
 json_t *mem_doc_json(const struct mem_doc *d)
 {
     return json_loadb(d->blob->data, d->blob->len, 0, NULL);
+}
+
+json_t *mem_doc_shared(struct mem_doc *d)
+{
+    json_t *p = __atomic_load_n(&d->parsed, __ATOMIC_ACQUIRE);
+    if (p)
+        return json_incref(p);
+    json_t *mine = mem_doc_json(d);
+    if (!mine)
+        return NULL;
+    /* Two first readers may race: one parse wins, the other is dropped. */
+    if (__atomic_compare_exchange_n(&d->parsed, &p, mine, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return json_incref(mine);
+    json_decref(mine);
+    return json_incref(p);
 }
 
 uint64_t mem_key_hash(const char *ns, const char *name)

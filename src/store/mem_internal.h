@@ -52,10 +52,12 @@ void mem_table_free(struct mem_table *t);
 /* --- documents ------------------------------------------------------------ */
 
 /* One version of one object: its JSON text and what indexes and selectors
- * read, in a single allocation. Immutable once made; shared by the object
- * table, the history ring and readers through refs. */
+ * read, in a single allocation. Immutable once made (parsed, a memo, is
+ * filled at most once); shared by the object table, the history ring and
+ * readers through refs. */
 struct mem_doc {
     size_t refs; /* atomic */
+    json_t *parsed; /* atomic: the text parsed for watchers, NULL until asked */
     const struct api_resource *res;
     uint64_t rv;
     struct store_blob *blob;
@@ -78,8 +80,14 @@ struct mem_doc *mem_doc_new(const struct api_resource *res, const json_t *obj, u
                             struct store_blob *blob);
 struct mem_doc *mem_doc_ref(struct mem_doc *d);
 void mem_doc_unref(struct mem_doc *d);
-/* The object as JSON (new reference); NULL when out of memory. */
+/* The object as JSON (new reference, the caller's to change); NULL when
+ * out of memory. */
 json_t *mem_doc_json(const struct mem_doc *d);
+/* The object as JSON parsed once and shared by every caller: a new
+ * reference to a value no one may modify (jansson's reference counts are
+ * atomic, so threads may hold and read it at once); NULL when out of
+ * memory. Saves each in-process watcher of an event its own parse. */
+json_t *mem_doc_shared(struct mem_doc *d);
 /* Hash and comparison of the (namespace, name) key. */
 uint64_t mem_key_hash(const char *ns, const char *name);
 int mem_doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b);

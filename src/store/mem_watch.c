@@ -159,7 +159,9 @@ static int deliver(struct mem_watch *w, enum store_event_type type, struct mem_d
         mem_doc_unref(doc);
         return 0;
     }
-    json_t *obj = mem_doc_json(doc);
+    /* Only an object retagged with another resourceVersion needs a copy of
+     * its own; every other watcher shares the one parse. */
+    json_t *obj = rv_override ? mem_doc_json(doc) : mem_doc_shared(doc);
     mem_doc_unref(doc);
     if (obj && rv_override) {
         char rvs[24];
