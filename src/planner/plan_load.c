@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,9 @@ static const json_t *member(const json_t *obj, const char *key)
     return NULL;
 }
 
-static const char *type_name(const json_t *v)
+static const char *kind_name(json_type kind)
 {
-    switch (json_typeof(v)) {
+    switch (kind) {
     case JSON_OBJECT: return "an object";
     case JSON_ARRAY: return "an array";
     case JSON_STRING: return "a string";
@@ -78,31 +79,55 @@ static const char *type_name(const json_t *v)
     }
 }
 
-static int get_object(struct loader *l, const json_t *obj, const char *path, const char *key,
-                      const json_t **out)
+static const char *type_name(const json_t *v)
+{
+    return kind_name(json_typeof(v));
+}
+
+/* The member key of obj, which must be there and of kind (an object or
+ * an array). */
+static int get_container(struct loader *l, const json_t *obj, const char *path,
+                         const char *key, json_type kind, const json_t **out)
 {
     char where[PATH_MAX_LEN];
     join(where, path, key);
     const json_t *v = member(obj, key);
     if (!v)
         return fail(l, where, "is missing");
-    if (!json_is_object(v))
-        return fail(l, where, "must be an object, got %s", type_name(v));
+    if (json_typeof(v) != kind)
+        return fail(l, where, "must be %s, got %s", kind_name(kind), type_name(v));
     *out = v;
     return 0;
+}
+
+static int get_object(struct loader *l, const json_t *obj, const char *path, const char *key,
+                      const json_t **out)
+{
+    return get_container(l, obj, path, key, JSON_OBJECT, out);
 }
 
 static int get_array(struct loader *l, const json_t *obj, const char *path, const char *key,
                      const json_t **out)
 {
-    char where[PATH_MAX_LEN];
-    join(where, path, key);
-    const json_t *v = member(obj, key);
-    if (!v)
-        return fail(l, where, "is missing");
-    if (!json_is_array(v))
-        return fail(l, where, "must be an array, got %s", type_name(v));
-    *out = v;
+    return get_container(l, obj, path, key, JSON_ARRAY, out);
+}
+
+/* Calls add(l, item, its path, ctx) on each item of arr (the array at
+ * path.key) in order, until one fails or is not an object. */
+static int each_object(struct loader *l, const json_t *arr, const char *path, const char *key,
+                       int (*add)(struct loader *l, const json_t *o, const char *where, void *ctx),
+                       void *ctx)
+{
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char where[PATH_MAX_LEN];
+        join_index(where, path, key, i);
+        const json_t *o = json_array_get(arr, i);
+        if (!json_is_object(o))
+            return fail(l, where, "must be an object, got %s", type_name(o));
+        int rc = add(l, o, where, ctx);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
@@ -191,36 +216,41 @@ static char *dup_or_fail(struct loader *l, const char *s)
     return d;
 }
 
-static int find_accelerator(const struct plan_system *sys, const char *name)
+/* The index of the item in items[0..n) (each size bytes, its name the
+ * first member) named name, case-insensitively; -1 when none is. */
+static int find_named(const void *items, size_t n, size_t size, const char *name)
 {
-    for (size_t i = 0; i < sys->n_accelerators; i++)
-        if (strcasecmp(sys->accelerators[i].name, name) == 0)
+    const char *item = items;
+    for (size_t i = 0; i < n; i++, item += size)
+        if (strcasecmp(*(char *const *)item, name) == 0)
             return (int)i;
     return -1;
+}
+
+_Static_assert(offsetof(struct plan_accelerator, name) == 0, "find_named reads name first");
+_Static_assert(offsetof(struct plan_type, name) == 0, "find_named reads name first");
+_Static_assert(offsetof(struct plan_model, name) == 0, "find_named reads name first");
+_Static_assert(offsetof(struct plan_class, name) == 0, "find_named reads name first");
+_Static_assert(offsetof(struct plan_server, name) == 0, "find_named reads name first");
+
+static int find_accelerator(const struct plan_system *sys, const char *name)
+{
+    return find_named(sys->accelerators, sys->n_accelerators, sizeof *sys->accelerators, name);
 }
 
 static int find_type(const struct plan_system *sys, const char *name)
 {
-    for (size_t i = 0; i < sys->n_types; i++)
-        if (strcasecmp(sys->types[i].name, name) == 0)
-            return (int)i;
-    return -1;
+    return find_named(sys->types, sys->n_types, sizeof *sys->types, name);
 }
 
 static int find_model(const struct plan_system *sys, const char *name)
 {
-    for (size_t i = 0; i < sys->n_models; i++)
-        if (strcasecmp(sys->models[i].name, name) == 0)
-            return (int)i;
-    return -1;
+    return find_named(sys->models, sys->n_models, sizeof *sys->models, name);
 }
 
 static int find_class(const struct plan_system *sys, const char *name)
 {
-    for (size_t i = 0; i < sys->n_classes; i++)
-        if (strcasecmp(sys->classes[i].name, name) == 0)
-            return (int)i;
-    return -1;
+    return find_named(sys->classes, sys->n_classes, sizeof *sys->classes, name);
 }
 
 /* Sets a->type, adding the type on first use. */
@@ -286,6 +316,15 @@ static int read_accelerator(struct loader *l, const json_t *o, const char *path,
     return (a->name = dup_or_fail(l, name)) ? 0 : -ENOMEM;
 }
 
+static int add_accelerator(struct loader *l, const json_t *o, const char *where, void *ctx)
+{
+    struct plan_system *sys = l->sys;
+    (void)ctx;
+    int rc = read_accelerator(l, o, where, &sys->accelerators[sys->n_accelerators]);
+    sys->n_accelerators++; /* counted even on failure, so its name is freed */
+    return rc;
+}
+
 static int read_accelerators(struct loader *l, const json_t *data, const char *path)
 {
     struct plan_system *sys = l->sys;
@@ -298,18 +337,7 @@ static int read_accelerators(struct loader *l, const json_t *data, const char *p
     sys->types = calloc(n ? n : 1, sizeof *sys->types);
     if (!sys->accelerators || !sys->types)
         return err_set(l->e, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        char where[PATH_MAX_LEN];
-        join_index(where, path, "accelerators", i);
-        const json_t *o = json_array_get(arr, i);
-        if (!json_is_object(o))
-            return fail(l, where, "must be an object, got %s", type_name(o));
-        rc = read_accelerator(l, o, where, &sys->accelerators[sys->n_accelerators]);
-        sys->n_accelerators++; /* counted even on failure, so its name is freed */
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return each_object(l, arr, path, "accelerators", add_accelerator, NULL);
 }
 
 /* The two parameter objects, then the whole entry through perfmodel_check()
@@ -370,6 +398,16 @@ static int read_perf(struct loader *l, const json_t *o, const char *path, struct
     return 0;
 }
 
+static int add_perf(struct loader *l, const json_t *o, const char *where, void *ctx)
+{
+    struct plan_system *sys = l->sys;
+    (void)ctx;
+    int rc = read_perf(l, o, where, &sys->perfs[sys->n_perfs]);
+    if (rc == 0)
+        sys->n_perfs++;
+    return rc;
+}
+
 static int read_models(struct loader *l, const json_t *data, const char *path)
 {
     struct plan_system *sys = l->sys;
@@ -382,17 +420,7 @@ static int read_models(struct loader *l, const json_t *data, const char *path)
     sys->models = calloc(n ? n : 1, sizeof *sys->models);
     if (!sys->perfs || !sys->models)
         return err_set(l->e, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        char where[PATH_MAX_LEN];
-        join_index(where, path, "models", i);
-        const json_t *o = json_array_get(arr, i);
-        if (!json_is_object(o))
-            return fail(l, where, "must be an object, got %s", type_name(o));
-        if ((rc = read_perf(l, o, where, &sys->perfs[sys->n_perfs])))
-            return rc;
-        sys->n_perfs++;
-    }
-    return 0;
+    return each_object(l, arr, path, "models", add_perf, NULL);
 }
 
 static int read_target(struct loader *l, const json_t *o, const char *path, struct plan_target *t)
@@ -409,6 +437,15 @@ static int read_target(struct loader *l, const json_t *o, const char *path, stru
     if ((t->model = find_model(l->sys, model)) < 0)
         return fail(l, where, "names an unknown model \"%s\" (no performance data)", model);
     return 0;
+}
+
+static int add_target(struct loader *l, const json_t *o, const char *where, void *ctx)
+{
+    struct plan_class *c = ctx;
+    int rc = read_target(l, o, where, &c->targets[c->n_targets]);
+    if (rc == 0)
+        c->n_targets++;
+    return rc;
 }
 
 static int read_class(struct loader *l, const json_t *o, const char *path, struct plan_class *c)
@@ -429,16 +466,18 @@ static int read_class(struct loader *l, const json_t *o, const char *path, struc
     c->targets = calloc(n ? n : 1, sizeof *c->targets);
     if (!c->targets)
         return err_set(l->e, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        join_index(where, path, "modelTargets", i);
-        const json_t *t = json_array_get(arr, i);
-        if (!json_is_object(t))
-            return fail(l, where, "must be an object, got %s", type_name(t));
-        if ((rc = read_target(l, t, where, &c->targets[i])))
-            return rc;
-        c->n_targets++;
-    }
+    if ((rc = each_object(l, arr, path, "modelTargets", add_target, c)))
+        return rc;
     return (c->name = dup_or_fail(l, name)) ? 0 : -ENOMEM;
+}
+
+static int add_class(struct loader *l, const json_t *o, const char *where, void *ctx)
+{
+    struct plan_system *sys = l->sys;
+    (void)ctx;
+    int rc = read_class(l, o, where, &sys->classes[sys->n_classes]);
+    sys->n_classes++; /* counted even on failure, so its targets are freed */
+    return rc;
 }
 
 static int read_classes(struct loader *l, const json_t *data, const char *path)
@@ -451,18 +490,7 @@ static int read_classes(struct loader *l, const json_t *data, const char *path)
     size_t n = json_array_size(arr);
     if (!(sys->classes = calloc(n ? n : 1, sizeof *sys->classes)))
         return err_set(l->e, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        char where[PATH_MAX_LEN];
-        join_index(where, path, "serviceClasses", i);
-        const json_t *o = json_array_get(arr, i);
-        if (!json_is_object(o))
-            return fail(l, where, "must be an object, got %s", type_name(o));
-        rc = read_class(l, o, where, &sys->classes[sys->n_classes]);
-        sys->n_classes++; /* counted even on failure, so its targets are freed */
-        if (rc)
-            return rc;
-    }
-    return 0;
+    return each_object(l, arr, path, "serviceClasses", add_class, NULL);
 }
 
 static int read_load(struct loader *l, const json_t *alloc, const char *path, struct plan_server *s)
@@ -524,11 +552,9 @@ static int read_server(struct loader *l, const json_t *o, const char *path, stru
         (rc = get_int(l, o, path, "maxBatchSize", false, 0, PERFMODEL_MAX_BATCH, &s->max_batch)) ||
         (rc = read_current(l, o, path, s)))
         return rc;
-    for (size_t i = 0; i < l->sys->n_servers; i++) {
-        if (strcasecmp(l->sys->servers[i].name, name) == 0) {
-            join(where, path, "name");
-            return fail(l, where, "repeats server \"%s\"", name);
-        }
+    if (find_named(l->sys->servers, l->sys->n_servers, sizeof *l->sys->servers, name) >= 0) {
+        join(where, path, "name");
+        return fail(l, where, "repeats server \"%s\"", name);
     }
     join(where, path, "class");
     if ((s->cls = find_class(l->sys, cls)) < 0)
@@ -541,6 +567,16 @@ static int read_server(struct loader *l, const json_t *o, const char *path, stru
     return (s->name = dup_or_fail(l, name)) ? 0 : -ENOMEM;
 }
 
+static int add_server(struct loader *l, const json_t *o, const char *where, void *ctx)
+{
+    struct plan_system *sys = l->sys;
+    (void)ctx;
+    int rc = read_server(l, o, where, &sys->servers[sys->n_servers]);
+    if (rc == 0)
+        sys->n_servers++;
+    return rc;
+}
+
 static int read_servers(struct loader *l, const json_t *data, const char *path)
 {
     struct plan_system *sys = l->sys;
@@ -551,16 +587,25 @@ static int read_servers(struct loader *l, const json_t *data, const char *path)
     size_t n = json_array_size(arr);
     if (!(sys->servers = calloc(n ? n : 1, sizeof *sys->servers)))
         return err_set(l->e, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        char where[PATH_MAX_LEN];
-        join_index(where, path, "servers", i);
-        const json_t *o = json_array_get(arr, i);
-        if (!json_is_object(o))
-            return fail(l, where, "must be an object, got %s", type_name(o));
-        if ((rc = read_server(l, o, where, &sys->servers[sys->n_servers])))
-            return rc;
-        sys->n_servers++;
-    }
+    return each_object(l, arr, path, "servers", add_server, NULL);
+}
+
+static int add_count(struct loader *l, const json_t *o, const char *where, void *ctx)
+{
+    char tpath[PATH_MAX_LEN];
+    const char *type = NULL;
+    int count = 0, rc;
+    (void)ctx;
+    if ((rc = get_string(l, o, where, "type", true, &type)) ||
+        (rc = get_int(l, o, where, "count", true, 0, 1 << 30, &count)))
+        return rc;
+    join(tpath, where, "type");
+    int t = find_type(l->sys, type);
+    if (t < 0)
+        return fail(l, tpath, "names an unknown accelerator type \"%s\"", type);
+    if (l->sys->types[t].count >= 0)
+        return fail(l, tpath, "repeats the count of \"%s\"", type);
+    l->sys->types[t].count = count;
     return 0;
 }
 
@@ -568,28 +613,7 @@ static int read_capacity(struct loader *l, const json_t *data, const char *path)
 {
     const json_t *arr;
     int rc = get_array(l, data, path, "count", &arr);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        char where[PATH_MAX_LEN], tpath[PATH_MAX_LEN];
-        join_index(where, path, "count", i);
-        const json_t *o = json_array_get(arr, i);
-        const char *type = NULL;
-        int count = 0;
-        if (!json_is_object(o))
-            return fail(l, where, "must be an object, got %s", type_name(o));
-        if ((rc = get_string(l, o, where, "type", true, &type)) ||
-            (rc = get_int(l, o, where, "count", true, 0, 1 << 30, &count)))
-            return rc;
-        join(tpath, where, "type");
-        int t = find_type(l->sys, type);
-        if (t < 0)
-            return fail(l, tpath, "names an unknown accelerator type \"%s\"", type);
-        if (l->sys->types[t].count >= 0)
-            return fail(l, tpath, "repeats the count of \"%s\"", type);
-        l->sys->types[t].count = count;
-    }
-    return 0;
+    return rc ? rc : each_object(l, arr, path, "count", add_count, NULL);
 }
 
 static int read_options(struct loader *l, const json_t *data, const char *path)
