@@ -86,6 +86,7 @@ static int run(size_t pods, double rate, bool direct)
 {
     /* 4 nodes x 16 H100: 448 slots of 1g.10gb. */
     struct embedded_config cfg = {.nodes = 4, .gpus_per_node = 16, .device_spec = "latency=none",
+                                  .crds_dir = CRDS_DIR,
                                   .direct = direct, .log = getenv("BENCH_LOG") ? stderr : NULL};
     cfg.models[0] = "H100-80GB";
     cfg.n_models = 1;
