@@ -201,10 +201,11 @@ int agent_recreate(struct agent_decision *d, const struct agent_place *at, struc
 int agent_recreate_failed(struct agent_decision *d, struct agent_note *n,
                           const struct agent_place *at, struct err *e);
 
-/* The node key's recovery pass: destroys orphans whose grace is over (one
+/* The node key's recovery pass, given the slices claimed (as
+ * agent_claims_load made them): destroys orphans whose grace is over (one
  * device call per GPU), and lowers *requeue_at to when the next is due. */
-int agent_recover_orphans(struct agent *a, int64_t now, struct action_list *out,
-                          int64_t *requeue_at, struct err *e);
+int agent_recover_orphans(struct agent *a, const struct agent_claims *claims, int64_t now,
+                          struct action_list *out, int64_t *requeue_at, struct err *e);
 
 /* ---- agent_exec.c ---- */
 

@@ -53,14 +53,11 @@ static json_t *gpunode_status(struct agent *a, const struct agent_claims *claims
     return gpunode_status_new(&v);
 }
 
-static int write_gpunode(struct agent *a, struct action_list *out, struct err *e)
+static int write_gpunode(struct agent *a, const struct agent_claims *claims,
+                         struct action_list *out, struct err *e)
 {
-    struct agent_claims claims;
-    int rc = agent_claims_load(a, &claims, e);
-    if (rc < 0)
-        return rc;
-    json_t *status = gpunode_status(a, &claims);
-    agent_claims_free(&claims);
+    int rc = 0;
+    json_t *status = gpunode_status(a, claims);
     if (!status)
         return err_set(e, -ENOMEM, "agent: out of memory");
     json_t *cached = NULL;
@@ -158,10 +155,15 @@ int agent_reconcile_node(struct agent *a, int64_t now, struct action_list *out,
         return agent_external(out, AGENT_OP_DISCOVER, json_object(), e);
     }
     *requeue_at = a->next_discovery;
-    int rc = write_gpunode(a, out, e);
+    /* Loaded once: the report and the recovery pass read the same claims. */
+    struct agent_claims claims;
+    int rc = agent_claims_load(a, &claims, e);
+    if (rc == 0)
+        rc = write_gpunode(a, &claims, out, e);
     if (rc == 0)
         rc = write_node(a, out, e);
     if (rc == 0)
-        rc = agent_recover_orphans(a, now, out, requeue_at, e);
+        rc = agent_recover_orphans(a, &claims, now, out, requeue_at, e);
+    agent_claims_free(&claims);
     return rc;
 }

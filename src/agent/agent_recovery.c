@@ -186,17 +186,14 @@ static void lower(int64_t *requeue_at, int64_t at)
         *requeue_at = at;
 }
 
-int agent_recover_orphans(struct agent *a, int64_t now, struct action_list *out,
-                          int64_t *requeue_at, struct err *e)
+int agent_recover_orphans(struct agent *a, const struct agent_claims *claims, int64_t now,
+                          struct action_list *out, int64_t *requeue_at, struct err *e)
 {
-    struct agent_claims claims;
-    int rc = agent_claims_load(a, &claims, e);
-    if (rc < 0)
-        return rc;
+    int rc = 0;
     bool called[DEVICE_MAX_GPUS] = {false};
     for (unsigned i = 0; rc == 0 && i < a->dev->n; i++) {
         const struct device_slice *s = &a->dev->items[i];
-        if (agent_claimed(&claims, s) || (!agent_managed(a, s, false) && !a->cfg.reclaim_unmanaged))
+        if (agent_claimed(claims, s) || (!agent_managed(a, s, false) && !a->cfg.reclaim_unmanaged))
             continue;
         struct agent_orphan *o = orphan_entry(a, s, now);
         if (!o) {
@@ -223,6 +220,5 @@ int agent_recover_orphans(struct agent *a, int64_t now, struct action_list *out,
         }
     }
     orphans_sweep(a);
-    agent_claims_free(&claims);
     return rc;
 }
