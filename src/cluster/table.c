@@ -19,9 +19,20 @@ struct table_column {
     const char *format; /* "name" for the name column, else "" */
     const char *description;
     int priority;       /* 0: always shown; 1: with -o wide */
-    const char *path;   /* custom resources: a JSONPath */
+    const char *path;   /* a JSONPath: custom resources', or a built-in field's */
     json_t *(*cell)(const json_t *obj, int64_t now_ns); /* built-in printers */
+    /* A built-in column without a printer shows the field at path: its
+     * text, or absent when it has none (FIELD_TEXT); its integer, or dflt
+     * (FIELD_COUNT). */
+    enum { FIELD_CRD, FIELD_TEXT, FIELD_COUNT } field;
+    const char *absent;
+    json_int_t dflt;
 };
+
+#define COL_TEXT(name, type, description, priority, path, absent)                          \
+    {name, type, "", description, priority, path, NULL, FIELD_TEXT, absent, 0}
+#define COL_COUNT(name, description, priority, path, dflt)                                   \
+    {name, "integer", "", description, priority, path, NULL, FIELD_COUNT, NULL, dflt}
 
 struct table_spec {
     const struct table_column *cols;
@@ -192,24 +203,6 @@ static json_t *cell_pod_restarts(const json_t *pod, int64_t now_ns)
     return json_integer(n);
 }
 
-static json_t *cell_pod_ip(const json_t *pod, int64_t now_ns)
-{
-    (void)now_ns;
-    return string_or_none(str_at(pod, ".status.podIP"));
-}
-
-static json_t *cell_pod_node(const json_t *pod, int64_t now_ns)
-{
-    (void)now_ns;
-    return string_or_none(str_at(pod, ".spec.nodeName"));
-}
-
-static json_t *cell_pod_nominated(const json_t *pod, int64_t now_ns)
-{
-    (void)now_ns;
-    return string_or_none(str_at(pod, ".status.nominatedNodeName"));
-}
-
 static const struct table_column pod_cols[] = {
     COL_NAME,
     {"Ready", "string", "", "The containers ready and in all.", 0, NULL, cell_pod_ready},
@@ -217,10 +210,10 @@ static const struct table_column pod_cols[] = {
      cell_pod_status},
     {"Restarts", "integer", "", "Container restarts.", 0, NULL, cell_pod_restarts},
     COL_AGE,
-    {"IP", "string", "", "The pod's IP address.", 1, NULL, cell_pod_ip},
-    {"Node", "string", "", "The node the pod is bound to.", 1, NULL, cell_pod_node},
-    {"Nominated Node", "string", "", "The node the scheduler nominated.", 1, NULL,
-     cell_pod_nominated},
+    COL_TEXT("IP", "string", "The pod's IP address.", 1, ".status.podIP", "<none>"),
+    COL_TEXT("Node", "string", "The node the pod is bound to.", 1, ".spec.nodeName", "<none>"),
+    COL_TEXT("Nominated Node", "string", "The node the scheduler nominated.", 1,
+             ".status.nominatedNodeName", "<none>"),
 };
 
 /* ---- nodes ---- */
@@ -300,12 +293,6 @@ static json_t *cell_node_external_ip(const json_t *node, int64_t now_ns)
     return node_address(node, "ExternalIP");
 }
 
-static json_t *cell_node_os(const json_t *node, int64_t now_ns)
-{
-    (void)now_ns;
-    return string_or_none(str_at(node, ".status.nodeInfo.osImage"));
-}
-
 static const struct table_column node_cols[] = {
     COL_NAME,
     {"Status", "string", "", "The status of the node.", 0, NULL, cell_node_status},
@@ -314,21 +301,15 @@ static const struct table_column node_cols[] = {
     {"Version", "string", "", "Kubelet version.", 0, NULL, cell_node_version},
     {"Internal-IP", "string", "", "The internal IP address.", 1, NULL, cell_node_internal_ip},
     {"External-IP", "string", "", "The external IP address.", 1, NULL, cell_node_external_ip},
-    {"OS-Image", "string", "", "The operating system image.", 1, NULL, cell_node_os},
+    COL_TEXT("OS-Image", "string", "The operating system image.", 1, ".status.nodeInfo.osImage",
+             "<none>"),
 };
 
 /* ---- namespaces, events, configmaps, leases, CRDs, webhooks ---- */
 
-static json_t *cell_phase(const json_t *obj, int64_t now_ns)
-{
-    (void)now_ns;
-    const char *p = str_at(obj, ".status.phase");
-    return json_string(p ? p : "");
-}
-
 static const struct table_column namespace_cols[] = {
     COL_NAME,
-    {"Status", "string", "", "The phase of the namespace.", 0, NULL, cell_phase},
+    COL_TEXT("Status", "string", "The phase of the namespace.", 0, ".status.phase", ""),
     COL_AGE,
 };
 
@@ -344,18 +325,6 @@ static json_t *cell_event_last_seen(const json_t *ev, int64_t now_ns)
     return json_string("<unknown>");
 }
 
-static json_t *cell_event_type(const json_t *ev, int64_t now_ns)
-{
-    (void)now_ns;
-    return json_string(str_at(ev, ".type") ? str_at(ev, ".type") : "");
-}
-
-static json_t *cell_event_reason(const json_t *ev, int64_t now_ns)
-{
-    (void)now_ns;
-    return json_string(str_at(ev, ".reason") ? str_at(ev, ".reason") : "");
-}
-
 static json_t *cell_event_object(const json_t *ev, int64_t now_ns)
 {
     (void)now_ns;
@@ -368,18 +337,12 @@ static json_t *cell_event_object(const json_t *ev, int64_t now_ns)
     return json_string(buf);
 }
 
-static json_t *cell_event_message(const json_t *ev, int64_t now_ns)
-{
-    (void)now_ns;
-    return json_string(str_at(ev, ".message") ? str_at(ev, ".message") : "");
-}
-
 static const struct table_column event_cols[] = {
     {"Last Seen", "string", "", "When the event was last seen.", 0, NULL, cell_event_last_seen},
-    {"Type", "string", "", "Normal or Warning.", 0, NULL, cell_event_type},
-    {"Reason", "string", "", "Why the event happened.", 0, NULL, cell_event_reason},
+    COL_TEXT("Type", "string", "Normal or Warning.", 0, ".type", ""),
+    COL_TEXT("Reason", "string", "Why the event happened.", 0, ".reason", ""),
     {"Object", "string", "", "The object the event is about.", 0, NULL, cell_event_object},
-    {"Message", "string", "", "What happened.", 0, NULL, cell_event_message},
+    COL_TEXT("Message", "string", "What happened.", 0, ".message", ""),
 };
 
 static json_t *cell_configmap_data(const json_t *cm, int64_t now_ns)
@@ -395,29 +358,16 @@ static const struct table_column configmap_cols[] = {
     COL_AGE,
 };
 
-static json_t *cell_lease_holder(const json_t *lease, int64_t now_ns)
-{
-    (void)now_ns;
-    const char *h = str_at(lease, ".spec.holderIdentity");
-    return json_string(h ? h : "");
-}
-
 static const struct table_column lease_cols[] = {
     COL_NAME,
-    {"Holder", "string", "", "The holder of the lease.", 0, NULL, cell_lease_holder},
+    COL_TEXT("Holder", "string", "The holder of the lease.", 0, ".spec.holderIdentity", ""),
     COL_AGE,
 };
 
-static json_t *cell_created_at(const json_t *obj, int64_t now_ns)
-{
-    (void)now_ns;
-    const char *t = str_at(obj, ".metadata.creationTimestamp");
-    return json_string(t ? t : "");
-}
-
 static const struct table_column crd_cols[] = {
     COL_NAME,
-    {"Created At", "date", "", "When the definition was created.", 0, NULL, cell_created_at},
+    COL_TEXT("Created At", "date", "When the definition was created.", 0,
+             ".metadata.creationTimestamp", ""),
 };
 
 static json_t *cell_webhook_count(const json_t *obj, int64_t now_ns)
@@ -441,18 +391,6 @@ static json_t *cell_deploy_ready(const json_t *d, int64_t now_ns)
     snprintf(buf, sizeof buf, "%lld/%lld", (long long)int_at(d, ".status.readyReplicas", 0),
              (long long)int_at(d, ".spec.replicas", 1));
     return json_string(buf);
-}
-
-static json_t *cell_updated(const json_t *d, int64_t now_ns)
-{
-    (void)now_ns;
-    return json_integer(int_at(d, ".status.updatedReplicas", 0));
-}
-
-static json_t *cell_available(const json_t *d, int64_t now_ns)
-{
-    (void)now_ns;
-    return json_integer(int_at(d, ".status.availableReplicas", 0));
 }
 
 static json_t *cell_containers(const json_t *w, int64_t now_ns)
@@ -486,37 +424,19 @@ static json_t *cell_selector(const json_t *w, int64_t now_ns)
 static const struct table_column deployment_cols[] = {
     COL_NAME,
     {"Ready", "string", "", "Ready replicas out of desired.", 0, NULL, cell_deploy_ready},
-    {"Up-to-date", "integer", "", "Replicas of the latest template.", 0, NULL, cell_updated},
-    {"Available", "integer", "", "Replicas available to users.", 0, NULL, cell_available},
+    COL_COUNT("Up-to-date", "Replicas of the latest template.", 0, ".status.updatedReplicas", 0),
+    COL_COUNT("Available", "Replicas available to users.", 0, ".status.availableReplicas", 0),
     COL_AGE,
     {"Containers", "string", "", "The template's containers.", 1, NULL, cell_containers},
     {"Images", "string", "", "The template's images.", 1, NULL, cell_images},
     {"Selector", "string", "", "The pod selector.", 1, NULL, cell_selector},
 };
 
-static json_t *cell_desired(const json_t *rs, int64_t now_ns)
-{
-    (void)now_ns;
-    return json_integer(int_at(rs, ".spec.replicas", 1));
-}
-
-static json_t *cell_current(const json_t *rs, int64_t now_ns)
-{
-    (void)now_ns;
-    return json_integer(int_at(rs, ".status.replicas", 0));
-}
-
-static json_t *cell_ready_replicas(const json_t *rs, int64_t now_ns)
-{
-    (void)now_ns;
-    return json_integer(int_at(rs, ".status.readyReplicas", 0));
-}
-
 static const struct table_column replicaset_cols[] = {
     COL_NAME,
-    {"Desired", "integer", "", "Desired replicas.", 0, NULL, cell_desired},
-    {"Current", "integer", "", "Created replicas.", 0, NULL, cell_current},
-    {"Ready", "integer", "", "Ready replicas.", 0, NULL, cell_ready_replicas},
+    COL_COUNT("Desired", "Desired replicas.", 0, ".spec.replicas", 1),
+    COL_COUNT("Current", "Created replicas.", 0, ".status.replicas", 0),
+    COL_COUNT("Ready", "Ready replicas.", 0, ".status.readyReplicas", 0),
     COL_AGE,
     {"Containers", "string", "", "The template's containers.", 1, NULL, cell_containers},
     {"Images", "string", "", "The template's images.", 1, NULL, cell_images},
@@ -743,6 +663,13 @@ static json_t *path_cell(const struct table_column *c, const json_t *obj, int64_
     return cell;
 }
 
+/* A built-in text column's cell: the text at its path, else its absent. */
+static json_t *text_cell(const struct table_column *c, const json_t *obj)
+{
+    const char *s = str_at(obj, c->path);
+    return json_string(s && *s ? s : c->absent);
+}
+
 json_t *table_partial(const json_t *obj, const char *version)
 {
     json_t *meta = json_object_get(obj, "metadata");
@@ -757,7 +684,10 @@ static json_t *table_row(const struct table_spec *ts, const json_t *obj, enum ta
     json_t *cells = json_array();
     for (size_t i = 0; cells && i < ts->n; i++) {
         const struct table_column *c = &ts->cols[i];
-        json_t *cell = c->cell ? c->cell(obj, now_ns) : path_cell(c, obj, now_ns);
+        json_t *cell = c->cell                  ? c->cell(obj, now_ns)
+                       : c->field == FIELD_TEXT  ? text_cell(c, obj)
+                       : c->field == FIELD_COUNT ? json_integer(int_at(obj, c->path, c->dflt))
+                                                 : path_cell(c, obj, now_ns);
         if (!cell || json_array_append_new(cells, cell) != 0) {
             json_decref(cells);
             return NULL;

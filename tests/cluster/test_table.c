@@ -204,6 +204,13 @@ static void node_and_workload_columns(void **state)
     expect_cell(f, "coordination.k8s.io", "leases",
                 "{\"metadata\":{\"name\":\"l\"},\"spec\":{\"holderIdentity\":\"me\"}}", "Holder",
                 "me");
+    /* Fields an object lacks show their defaults. */
+    const char *bare = "{\"metadata\":{\"name\":\"x\"}}";
+    expect_cell(f, "apps", "replicasets", bare, "Desired", "1");
+    expect_cell(f, "apps", "replicasets", bare, "Current", "0");
+    expect_cell(f, "", "pods", bare, "IP", "<none>");
+    expect_cell(f, "", "events", bare, "Type", "");
+    expect_cell(f, "coordination.k8s.io", "leases", bare, "Holder", "");
 }
 
 static void crd_printer_columns(void **state)
