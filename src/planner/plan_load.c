@@ -115,7 +115,8 @@ static int get_array(struct loader *l, const json_t *obj, const char *path, cons
 /* Calls add(l, item, its path, ctx) on each item of arr (the array at
  * path.key) in order, until one fails or is not an object. */
 static int each_object(struct loader *l, const json_t *arr, const char *path, const char *key,
-                       int (*add)(struct loader *l, const json_t *o, const char *where, void *ctx),
+                       int (*add)(struct loader *l, const json_t *o, const char *where,
+                                  void *ctx),
                        void *ctx)
 {
     for (size_t i = 0; i < json_array_size(arr); i++) {
