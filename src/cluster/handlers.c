@@ -401,20 +401,29 @@ static void serve_watch(const struct handlers_call *c, struct rest_response *res
     resp->content_type = "application/json";
 }
 
+/* A create's or an update's write options and body, an object of the
+ * route's kind (*obj a new reference, NULL on failure). */
+static int read_object(const struct handlers_call *c, enum store_subresource sub,
+                       struct store_write_opts *wo, json_t **obj, struct err *e)
+{
+    bool strict;
+    enum media_body type;
+    int rc = object_body_type(c, &type, e);
+    if (rc == 0)
+        rc = write_opts(c, sub, false, wo, &strict, e);
+    if (rc == 0)
+        rc = decode_body(c, type, strict, obj, e);
+    if (rc == 0)
+        rc = check_type(c->rt->res, *obj, e);
+    return rc;
+}
+
 static void serve_create(const struct handlers_call *c, struct rest_response *resp)
 {
     struct err e;
     struct store_write_opts wo;
-    bool strict;
     json_t *obj = NULL, *out;
-    enum media_body type;
-    int rc = object_body_type(c, &type, &e);
-    if (rc == 0)
-        rc = write_opts(c, STORE_MAIN, false, &wo, &strict, &e);
-    if (rc == 0)
-        rc = decode_body(c, type, strict, &obj, &e);
-    if (rc == 0)
-        rc = check_type(c->rt->res, obj, &e);
+    int rc = read_object(c, STORE_MAIN, &wo, &obj, &e);
     if (rc == 0)
         rc = check_namespace(c, c->rt->ns, &e);
     if (rc == 0)
@@ -433,16 +442,8 @@ static void serve_update(const struct handlers_call *c, struct rest_response *re
 {
     struct err e;
     struct store_write_opts wo;
-    bool strict;
     json_t *obj = NULL, *out;
-    enum media_body type;
-    int rc = object_body_type(c, &type, &e);
-    if (rc == 0)
-        rc = write_opts(c, sub, false, &wo, &strict, &e);
-    if (rc == 0)
-        rc = decode_body(c, type, strict, &obj, &e);
-    if (rc == 0)
-        rc = check_type(c->rt->res, obj, &e);
+    int rc = read_object(c, sub, &wo, &obj, &e);
     const char *name = rc == 0 ? meta_name(obj) : NULL;
     if (rc == 0 && !name)
         rc = json_object_set_new(meta_of(obj), "name", json_string(c->rt->name)) != 0
