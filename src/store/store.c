@@ -61,15 +61,24 @@ int store_list(struct store *st, const struct api_resource *res, const char *ns,
 
 static const struct store_write_opts store_write_defaults;
 
-int store_create(struct store *st, const struct api_resource *res, const char *ns,
-                 const json_t *obj, const struct store_write_opts *o, json_t **out,
-                 struct err *e)
+/* What a create and an update check before the backend sees them; clears
+ * *out (may be NULL). */
+static int check_whole_write(struct store *st, const struct api_resource *res, const char *ns,
+                             const json_t *obj, json_t **out, struct err *e)
 {
     if (out)
         *out = NULL;
     int rc = store_check_scope(st, res, ns, false, e);
     if (rc == 0 && !json_is_object(obj))
         rc = err_set(e, -EBADMSG, "%s: the body must be a JSON object", res->plural);
+    return rc;
+}
+
+int store_create(struct store *st, const struct api_resource *res, const char *ns,
+                 const json_t *obj, const struct store_write_opts *o, json_t **out,
+                 struct err *e)
+{
+    int rc = check_whole_write(st, res, ns, obj, out, e);
     return rc ? rc : st->ops->create(st, res, ns, obj, o ? o : &store_write_defaults, out, e);
 }
 
@@ -77,11 +86,7 @@ int store_update(struct store *st, const struct api_resource *res, const char *n
                  const json_t *obj, const struct store_write_opts *o, json_t **out,
                  struct err *e)
 {
-    if (out)
-        *out = NULL;
-    int rc = store_check_scope(st, res, ns, false, e);
-    if (rc == 0 && !json_is_object(obj))
-        rc = err_set(e, -EBADMSG, "%s: the body must be a JSON object", res->plural);
+    int rc = check_whole_write(st, res, ns, obj, out, e);
     return rc ? rc : st->ops->update(st, res, ns, obj, o ? o : &store_write_defaults, out, e);
 }
 
