@@ -339,7 +339,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
         free(cur->deps);
         free(cur);
     }
-    pthread_cond_broadcast(&ms->changed);
+    mem_watch_notify(ms, rv);
     if (out)
         *out = obj;
     else
@@ -996,7 +996,6 @@ static void mem_destroy(struct store *st)
     free(ms->kinds);
     mem_gc_free(ms);
     api_registry_free(ms->base.registry);
-    pthread_cond_destroy(&ms->changed);
     pthread_mutex_destroy(&ms->mu);
     free(ms);
 }
@@ -1032,11 +1031,6 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
     ms->base.ops = &mem_ops;
     ms->seq = cfg->seed;
     pthread_mutex_init(&ms->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&ms->changed, &ca);
-    pthread_condattr_destroy(&ca);
     if (!ms->ring || !ms->base.registry) {
         mem_destroy(&ms->base);
         return err_set(e, -ENOMEM, "out of memory");

@@ -132,7 +132,7 @@ struct mem_store {
     struct store base;
     struct mem_store_config cfg;
     pthread_mutex_t mu;
-    pthread_cond_t changed; /* a new event, or a cancelled watch */
+    struct mem_watch *waiting; /* watches blocked for an event (mem_watch_notify) */
     uint64_t rv;            /* the last write's */
     uint64_t compacted;     /* events up to here are gone */
     struct mem_event *ring; /* the event of rv r is ring[r % ring_cap] */
@@ -192,6 +192,10 @@ int mem_watch_open(struct store *st, const struct api_resource *res, const char 
                    const struct store_watch_opts *o, struct store_watch **out, struct err *e);
 int mem_watch_next(struct store_watch *w, int timeout_ms, struct store_event *ev,
                    struct err *e);
+/* Called by a write, with the lock held, once the event of rv is in the
+ * ring: wakes only the waiting watches that see it and moves the others
+ * past it, so that a write does not wake every watcher of every kind. */
+void mem_watch_notify(struct mem_store *ms, uint64_t rv);
 void mem_watch_cancel(struct store_watch *w);
 void mem_watch_close(struct store_watch *w);
 /* Parses a resourceVersion: -EBADMSG naming what when it is not a number. */

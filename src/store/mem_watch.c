@@ -10,6 +10,11 @@
  * object that stops matching arrives as DELETED and one that starts as
  * ADDED. Bookmarks report the ring position when the events skipped by the
  * selectors moved it and nothing else is ready.
+ *
+ * A watch waiting for events waits on its own condition variable, on the
+ * store's list of waiting watches: a write wakes only those that see its
+ * event (mem_watch_notify), since with dozens of in-process watchers a
+ * broadcast cost more in wake-ups than the events themselves.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,12 +41,23 @@ struct mem_watch {
     int failed;       /* sticky error, 0 while the watch is healthy */
     char failure[ERR_MSG_MAX];
     bool cancelled;   /* guarded by the store mutex */
+    /* On the store's waiting list, guarded by the store mutex: */
+    pthread_cond_t wake;
+    struct mem_watch *wait_prev, *wait_next;
+    bool woken;       /* signalled since it began to wait */
 };
 
 static bool doc_in_watch(const struct mem_watch *w, const struct mem_doc *d)
 {
     return d && mem_same_resource(d->res, w->res) && (!w->ns || strcmp(d->ns, w->ns) == 0) &&
            mem_doc_matches(d, w->ls, w->fs);
+}
+
+/* Whether the event changes anything this watch sees. */
+static bool sees(const struct mem_watch *w, const struct mem_event *ev)
+{
+    return doc_in_watch(w, ev->cur) ||
+           (ev->type == STORE_MODIFIED && doc_in_watch(w, ev->prev));
 }
 
 static int collect_initial(struct mem_watch *w)
@@ -73,6 +89,11 @@ int mem_watch_open(struct store *st, const struct api_resource *res, const char 
         return err_set(e, -ENOMEM, "out of memory");
     w->base.ops = st->ops;
     w->ms = ms;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->wake, &ca);
+    pthread_condattr_destroy(&ca);
     w->res = res;
     w->bookmarks = o->bookmarks;
     w->want_raw = o->want_raw;
@@ -208,6 +229,46 @@ static void deadline_after(struct timespec *ts, int timeout_ms)
     }
 }
 
+/* Puts w on the store's waiting list; called with the lock held. */
+static void wait_begin(struct mem_watch *w)
+{
+    struct mem_store *ms = w->ms;
+    w->woken = false;
+    w->wait_prev = NULL;
+    w->wait_next = ms->waiting;
+    if (ms->waiting)
+        ms->waiting->wait_prev = w;
+    ms->waiting = w;
+}
+
+static void wait_end(struct mem_watch *w)
+{
+    if (w->wait_prev)
+        w->wait_prev->wait_next = w->wait_next;
+    else
+        w->ms->waiting = w->wait_next;
+    if (w->wait_next)
+        w->wait_next->wait_prev = w->wait_prev;
+    w->wait_prev = w->wait_next = NULL;
+}
+
+void mem_watch_notify(struct mem_store *ms, uint64_t rv)
+{
+    const struct mem_event *ev = &ms->ring[rv % ms->ring_cap];
+    for (struct mem_watch *w = ms->waiting; w; w = w->wait_next) {
+        if (w->woken)
+            continue;
+        /* A waiting watch has looked at every event before this one; one
+         * it would skip is skipped here, as its own loop would. */
+        if (w->next == rv && !sees(w, ev)) {
+            w->next = rv + 1;
+            continue;
+        }
+        w->woken = true;
+        pthread_cond_signal(&w->wake);
+    }
+}
+
 int mem_watch_next(struct store_watch *sw, int timeout_ms, struct store_event *ev,
                    struct err *e)
 {
@@ -251,10 +312,12 @@ int mem_watch_next(struct store_watch *sw, int timeout_ms, struct store_event *e
         }
         if (timeout_ms == 0 || expired)
             break;
+        wait_begin(w);
         if (timeout_ms < 0)
-            pthread_cond_wait(&ms->changed, &ms->mu);
-        else if (pthread_cond_timedwait(&ms->changed, &ms->mu, &deadline) != 0)
+            pthread_cond_wait(&w->wake, &ms->mu);
+        else if (pthread_cond_timedwait(&w->wake, &ms->mu, &deadline) != 0)
             expired = true; /* one more look, then give up */
+        wait_end(w);
     }
     uint64_t head = ms->rv;
     pthread_mutex_unlock(&ms->mu);
@@ -268,7 +331,7 @@ void mem_watch_cancel(struct store_watch *sw)
     struct mem_watch *w = (struct mem_watch *)sw;
     pthread_mutex_lock(&w->ms->mu);
     w->cancelled = true;
-    pthread_cond_broadcast(&w->ms->changed);
+    pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->ms->mu);
 }
 
@@ -281,5 +344,6 @@ void mem_watch_close(struct store_watch *sw)
     free(w->ns);
     selector_free(w->ls);
     field_selector_free(w->fs);
+    pthread_cond_destroy(&w->wake);
     free(w);
 }
