@@ -28,15 +28,35 @@ static int invalid(struct err *e, const char *field, const char *value, const ch
     return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": %s", field, value, why);
 }
 
+/* s, of at most max bytes, has the shape ok accepts; else why. */
+static int check_shape(const char *s, const char *field, size_t max,
+                       bool (*ok)(const char *s, size_t len), const char *why, struct err *e)
+{
+    size_t len = strlen(s);
+    if (len > max) {
+        char limit[64];
+        snprintf(limit, sizeof limit, "must be no more than %zu characters", max);
+        return invalid(e, field, s, limit);
+    }
+    return ok(s, len) ? 0 : invalid(e, field, s, why);
+}
+
+/* Whether the len bytes at s (not empty) begin and end with a character
+ * edge accepts and hold only those and the ones in inner. */
+static bool run_ok(const char *s, size_t len, bool (*edge)(char), const char *inner)
+{
+    if (len == 0 || !edge(s[0]) || !edge(s[len - 1]))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!edge(s[i]) && (s[i] == '\0' || !strchr(inner, s[i])))
+            return false;
+    return true;
+}
+
 /* One DNS label of len bytes at s (no length check beyond emptiness). */
 static bool dns_label_ok(const char *s, size_t len)
 {
-    if (len == 0 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1]))
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!is_lower_alnum(s[i]) && s[i] != '-')
-            return false;
-    return true;
+    return run_ok(s, len, is_lower_alnum, "-");
 }
 
 static bool subdomain_ok(const char *s, size_t len)
@@ -54,37 +74,29 @@ static bool subdomain_ok(const char *s, size_t len)
 
 int meta_check_subdomain(const char *s, const char *field, struct err *e)
 {
-    size_t len = strlen(s);
-    if (len > META_SUBDOMAIN_MAX)
-        return invalid(e, field, s, "must be no more than 253 characters");
-    if (!subdomain_ok(s, len))
-        return invalid(e, field, s, "a lowercase RFC 1123 subdomain must consist of lower case "
+    return check_shape(s, field, META_SUBDOMAIN_MAX, subdomain_ok,
+                       "a lowercase RFC 1123 subdomain must consist of lower case "
                        "alphanumeric characters, '-' or '.', and must start and end with an "
-                       "alphanumeric character (e.g. 'example.com')");
-    return 0;
+                       "alphanumeric character (e.g. 'example.com')", e);
 }
 
 int meta_check_label_name(const char *s, const char *field, struct err *e)
 {
-    size_t len = strlen(s);
-    if (len > META_LABEL_MAX)
-        return invalid(e, field, s, "must be no more than 63 characters");
-    if (!dns_label_ok(s, len))
-        return invalid(e, field, s, "a lowercase RFC 1123 label must consist of lower case "
+    return check_shape(s, field, META_LABEL_MAX, dns_label_ok,
+                       "a lowercase RFC 1123 label must consist of lower case "
                        "alphanumeric characters or '-', and must start and end with an "
-                       "alphanumeric character (e.g. 'my-name', or '123-abc')");
-    return 0;
+                       "alphanumeric character (e.g. 'my-name', or '123-abc')", e);
 }
 
 /* [A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9] (or one alphanumeric) */
 static bool name_part_ok(const char *s, size_t len)
 {
-    if (len == 0 || !is_alnum(s[0]) || !is_alnum(s[len - 1]))
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-            return false;
-    return true;
+    return run_ok(s, len, is_alnum, "-_.");
+}
+
+static bool label_value_ok(const char *s, size_t len)
+{
+    return len == 0 || name_part_ok(s, len);
 }
 
 int meta_check_qualified_name(const char *s, const char *field, struct err *e)
@@ -118,14 +130,11 @@ int meta_check_qualified_name(const char *s, const char *field, struct err *e)
 
 int meta_check_label_value(const char *s, const char *field, struct err *e)
 {
-    size_t len = strlen(s);
-    if (len > META_LABEL_MAX)
-        return invalid(e, field, s, "must be no more than 63 characters");
-    if (len > 0 && !name_part_ok(s, len))
-        return invalid(e, field, s, "a valid label must be an empty string or consist of "
+    return check_shape(s, field, META_LABEL_MAX, label_value_ok,
+                       "a valid label must be an empty string or consist of "
                        "alphanumeric characters, '-', '_' or '.', and must start and end with "
-                       "an alphanumeric character (e.g. 'MyValue', or 'my_value', or '12345')");
-    return 0;
+                       "an alphanumeric character (e.g. 'MyValue', or 'my_value', or '12345')",
+                       e);
 }
 
 int meta_check_labels(const json_t *labels, const char *field, struct err *e)
