@@ -61,6 +61,11 @@ static void label_values(void **state)
     assert_int_equal(meta_check_label_value("Value_1.x", "v", &e), 0);
     assert_int_equal(meta_check_label_value("_x", "v", &e), -EINVAL);
     assert_int_equal(meta_check_label_value("a b", "v", &e), -EINVAL);
+    char long_value[70];
+    memset(long_value, 'a', 64);
+    long_value[64] = '\0';
+    assert_int_equal(meta_check_label_value(long_value, "v", &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "must be no more than 63 characters"));
 }
 
 static void label_and_annotation_maps(void **state)
