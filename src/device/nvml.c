@@ -616,6 +616,21 @@ static int make_ci(struct nvml *nv, nvmlGpuInstance_t gi, const struct device_pr
     return 0;
 }
 
+/* The compute instances of CI profile info in gi: *n of them in cis. */
+static int list_cis(struct nvml *nv, nvmlGpuInstance_t gi,
+                    const nvmlComputeInstanceProfileInfo_t *info,
+                    nvmlComputeInstance_t cis[MAX_CIS], unsigned *n, struct err *e)
+{
+    *n = 0;
+    nvmlReturn_t ret = nv->f.nvmlGpuInstanceGetComputeInstances(gi, info->id, cis, n);
+    if (ret != DEVICE_NVML_SUCCESS)
+        return call_failed(nv, e, ret, "nvmlGpuInstanceGetComputeInstances(CI profile id %u)",
+                           info->id);
+    if (*n > MAX_CIS)
+        *n = MAX_CIS;
+    return 0;
+}
+
 struct ci_first {
     bool found;
     unsigned id;
@@ -626,12 +641,12 @@ static int first_ci(struct nvml *nv, nvmlGpuInstance_t gi,
 {
     struct ci_first *f = arg;
     nvmlComputeInstance_t cis[MAX_CIS];
-    unsigned n = 0;
-    nvmlReturn_t ret = nv->f.nvmlGpuInstanceGetComputeInstances(gi, info->id, cis, &n);
-    if (ret != DEVICE_NVML_SUCCESS)
-        return call_failed(nv, e, ret, "nvmlGpuInstanceGetComputeInstances(CI profile id %u)",
-                           info->id);
-    for (unsigned i = 0; i < n && i < MAX_CIS; i++) {
+    unsigned n;
+    nvmlReturn_t ret;
+    int rc = list_cis(nv, gi, info, cis, &n, e);
+    if (rc < 0)
+        return rc;
+    for (unsigned i = 0; i < n; i++) {
         nvmlComputeInstanceInfo_t ci;
         memset(&ci, 0, sizeof ci);
         if ((ret = nv->f.nvmlComputeInstanceGetInfo_v2(cis[i], &ci)) != 0)
@@ -653,12 +668,12 @@ static int destroy_cis_of(struct nvml *nv, nvmlGpuInstance_t gi,
 {
     struct ci_destroyed *d = arg;
     nvmlComputeInstance_t cis[MAX_CIS];
-    unsigned n = 0;
-    nvmlReturn_t ret = nv->f.nvmlGpuInstanceGetComputeInstances(gi, info->id, cis, &n);
-    if (ret != DEVICE_NVML_SUCCESS)
-        return call_failed(nv, e, ret, "nvmlGpuInstanceGetComputeInstances(CI profile id %u)",
-                           info->id);
-    for (unsigned i = 0; i < n && i < MAX_CIS; i++) {
+    unsigned n;
+    nvmlReturn_t ret;
+    int rc = list_cis(nv, gi, info, cis, &n, e);
+    if (rc < 0)
+        return rc;
+    for (unsigned i = 0; i < n; i++) {
         if ((ret = nv->f.nvmlComputeInstanceDestroy(cis[i])) != 0)
             return call_failed(nv, e, ret, "nvmlComputeInstanceDestroy (CI profile id %u)",
                                info->id);
@@ -777,19 +792,32 @@ static int create_locked(struct nvml *nv, const struct device_slice_ref *ref,
     return rc;
 }
 
+/* The GPU instances of profile p on g: *n of them in gis. */
+static int list_gis(struct nvml *nv, const struct gpu *g, const struct device_profile *p,
+                    nvmlGpuInstance_t gis[MIG_MAX_MEMORY_SLICES], unsigned *n, struct err *e)
+{
+    *n = 0;
+    nvmlReturn_t ret = nv->f.nvmlDeviceGetGpuInstances(g->dev, p->nvml_id, gis, n);
+    if (ret != DEVICE_NVML_SUCCESS)
+        return call_failed(nv, e, ret, "nvmlDeviceGetGpuInstances(GPU %u, profile id %u)",
+                           g->g.index, p->nvml_id);
+    if (*n > MIG_MAX_MEMORY_SLICES)
+        *n = MIG_MAX_MEMORY_SLICES;
+    return 0;
+}
+
 /* The GI of profile p that starts at start. */
 static int find_gi(struct nvml *nv, const struct gpu *g, const struct device_profile *p,
                    unsigned start, nvmlGpuInstance_t *out, struct err *e)
 {
     nvmlGpuInstance_t gis[MIG_MAX_MEMORY_SLICES];
-    unsigned n = 0;
-    nvmlReturn_t ret = nv->f.nvmlDeviceGetGpuInstances(g->dev, p->nvml_id, gis, &n);
-    if (ret != DEVICE_NVML_SUCCESS)
-        return call_failed(nv, e, ret, "nvmlDeviceGetGpuInstances(GPU %u, profile id %u)",
-                           g->g.index, p->nvml_id);
-    for (unsigned i = 0; i < n && i < MIG_MAX_MEMORY_SLICES; i++) {
+    unsigned n;
+    int rc = list_gis(nv, g, p, gis, &n, e);
+    if (rc < 0)
+        return rc;
+    for (unsigned i = 0; i < n; i++) {
         nvmlGpuInstanceInfo_t info;
-        int rc = gi_info(nv, gis[i], &info, e);
+        rc = gi_info(nv, gis[i], &info, e);
         if (rc < 0)
             return rc;
         if (info.placement.start == start) {
@@ -841,11 +869,8 @@ static int list_gpu(struct nvml *nv, const struct gpu *g, struct device_slices *
         const struct device_profile *p = &g->g.profiles[k];
         nvmlGpuInstance_t gis[MIG_MAX_MEMORY_SLICES];
         unsigned n = 0;
-        nvmlReturn_t ret = nv->f.nvmlDeviceGetGpuInstances(g->dev, p->nvml_id, gis, &n);
-        if (ret != DEVICE_NVML_SUCCESS)
-            return call_failed(nv, e, ret, "nvmlDeviceGetGpuInstances(GPU %u, profile id %u)",
-                               g->g.index, p->nvml_id);
-        for (unsigned i = 0; rc == 0 && i < n && i < MIG_MAX_MEMORY_SLICES; i++) {
+        rc = list_gis(nv, g, p, gis, &n, e);
+        for (unsigned i = 0; rc == 0 && i < n; i++) {
             nvmlGpuInstanceInfo_t info;
             struct ci_first ci = {0};
             rc = gi_info(nv, gis[i], &info, e);
