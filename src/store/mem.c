@@ -396,11 +396,12 @@ static int check_identity(const struct api_resource *res, const char *ns, json_t
     return 0;
 }
 
-static void copy_member(json_t *to, const json_t *from, const char *key)
+/* deep: from is shared (mem_doc_shared) and to must not hold parts of it. */
+static void copy_member(json_t *to, const json_t *from, const char *key, bool deep)
 {
     json_t *v = json_object_get(from, key);
     if (v)
-        json_object_set(to, key, v);
+        json_object_set_new(to, key, deep ? json_deep_copy(v) : json_incref(v));
     else
         json_object_del(to, key);
 }
@@ -563,19 +564,19 @@ static json_t *update_candidate(const struct api_resource *res, const json_t *ol
     if (sub == STORE_STATUS) {
         cand = json_deep_copy(old);
         if (cand)
-            copy_member(cand, obj, "status");
+            copy_member(cand, obj, "status", false);
         return cand;
     }
     cand = json_incref(obj);
     if (res->has_status)
-        copy_member(cand, old, "status");
+        copy_member(cand, old, "status", true);
     json_t *md = meta_of(cand);
     const json_t *omd = json_object_get(old, "metadata");
     static const char *const kept[] = {"uid", "creationTimestamp", "deletionTimestamp",
                                        "deletionGracePeriodSeconds", "generation",
                                        "namespace", "name"};
     for (size_t i = 0; md && i < sizeof kept / sizeof kept[0]; i++)
-        copy_member(md, omd, kept[i]);
+        copy_member(md, omd, kept[i], true);
     if (md) {
         json_object_del(md, "managedFields");
         json_object_del(md, "selfLink");
@@ -584,7 +585,8 @@ static json_t *update_candidate(const struct api_resource *res, const json_t *ol
 }
 
 /* mem_update_locked, given the stored version already parsed (old, owned,
- * or NULL to parse it here): a patch has just read it. */
+ * or NULL to take the shared parse, which nothing here modifies): a patch
+ * has just read it. */
 static int update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
                          json_t *obj, json_t *old, const struct store_write_opts *o,
                          json_t **out, struct err *e)
@@ -607,7 +609,7 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
         rc = err_set(e, -ENOENT, "%s has no status subresource", res->plural);
     if (rc == 0)
         rc = check_preconditions(res, cur->doc, meta_uid(obj), meta_resource_version(obj), e);
-    if (rc == 0 && !old && !(old = mem_doc_json(cur->doc)))
+    if (rc == 0 && !old && !(old = mem_doc_shared(cur->doc)))
         rc = err_set(e, -ENOMEM, "out of memory");
     if (rc == 0 && !(cand = update_candidate(res, old, obj, o->subresource)))
         rc = err_set(e, -ENOMEM, "out of memory");
