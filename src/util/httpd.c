@@ -19,13 +19,6 @@ struct httpd {
     uint16_t port;
 };
 
-/* One request's body as it arrives. */
-struct upload {
-    char *data;
-    size_t len, cap;
-    int too_large;
-};
-
 static enum MHD_Result reply(struct MHD_Connection *conn, int status, const char *type, char *body, size_t len)
 {
     struct MHD_Response *resp =
@@ -48,27 +41,50 @@ static enum MHD_Result reply_text(struct MHD_Connection *conn, int status, const
 }
 
 /* Appends a chunk, keeping one byte for the terminating NUL. */
-static void upload_add(struct upload *u, const char *data, size_t len)
+static void body_add(struct httpd_body *b, size_t max, const char *data, size_t len)
 {
-    if (u->too_large || len > HTTPD_MAX_BODY - u->len) {
-        u->too_large = 1;
+    if (b->too_large || len > max - b->len) {
+        b->too_large = true;
         return;
     }
-    if (u->len + len + 1 > u->cap) {
-        size_t cap = u->cap ? u->cap : 4096;
-        while (cap < u->len + len + 1)
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len + 1)
             cap *= 2;
-        char *grown = realloc(u->data, cap);
+        char *grown = realloc(b->data, cap);
         if (!grown) {
-            u->too_large = 1;
+            b->too_large = true;
             return;
         }
-        u->data = grown;
-        u->cap = cap;
+        b->data = grown;
+        b->cap = cap;
     }
-    memcpy(u->data + u->len, data, len);
-    u->len += len;
-    u->data[u->len] = '\0';
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+int httpd_body_feed(void **state, size_t max, const char *data, size_t *size)
+{
+    if (!*state) {
+        if (!(*state = calloc(1, sizeof(struct httpd_body))))
+            return -ENOMEM;
+        return 1;
+    }
+    if (*size > 0) {
+        body_add(*state, max, data, *size);
+        *size = 0;
+        return 1;
+    }
+    return 0;
+}
+
+void httpd_body_free(struct httpd_body *b)
+{
+    if (b) {
+        free(b->data);
+        free(b);
+    }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -77,18 +93,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     (void)version;
     struct httpd *h = cls;
-    struct upload *u = *state;
-    if (!u) {
-        if (!(u = calloc(1, sizeof *u)))
-            return MHD_NO;
-        *state = u;
-        return MHD_YES;
-    }
-    if (*upload_size > 0) {
-        upload_add(u, upload_data, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    int more = httpd_body_feed(state, HTTPD_MAX_BODY, upload_data, upload_size);
+    if (more != 0)
+        return more > 0 ? MHD_YES : MHD_NO;
+    const struct httpd_body *u = *state;
     if (u->too_large)
         return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
     struct httpd_request req = {.method = method, .path = url, .body = u->data ? u->data : "", .body_len = u->len};
@@ -102,12 +110,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **state, enum M
     (void)cls;
     (void)conn;
     (void)why;
-    struct upload *u = *state;
-    if (u) {
-        free(u->data);
-        free(u);
-        *state = NULL;
-    }
+    httpd_body_free(*state);
+    *state = NULL;
 }
 
 int httpd_start(uint16_t port, httpd_handler handler, void *ctx, struct httpd **out, struct err *e)

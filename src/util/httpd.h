@@ -13,6 +13,7 @@
 #ifndef GPUSLICE_UTIL_HTTPD_H
 #define GPUSLICE_UTIL_HTTPD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,25 @@ typedef void (*httpd_handler)(void *ctx, const struct httpd_request *req, struct
  * which). On success the caller owns *out and stops it with httpd_stop().
  * -EADDRINUSE or -EIO with a message when the port cannot be had. */
 int httpd_start(uint16_t port, httpd_handler handler, void *ctx, struct httpd **out, struct err *e);
+
+/* One request's body as libmicrohttpd hands it over in chunks (this
+ * server's reader, and the webhook's HTTPS server's). */
+struct httpd_body {
+    char *data;      /* NUL-terminated; NULL until a byte came */
+    size_t len, cap;
+    bool too_large;  /* over the limit, or out of memory: data is partial */
+};
+
+/* Takes one libmicrohttpd access-handler call of a request: *state (NULL
+ * on the first call; the caller frees it with httpd_body_free() when the
+ * request ends) becomes its body, and a chunk of *size bytes at data is
+ * appended up to max bytes in all (*size then reads 0). 1: the call
+ * brought the request's start or a chunk (answer MHD_YES); 0: the body
+ * is complete, answer now; -ENOMEM: no state could be had (MHD_NO). */
+int httpd_body_feed(void **state, size_t max, const char *data, size_t *size);
+
+/* Frees a body from httpd_body_feed() (may be NULL). */
+void httpd_body_free(struct httpd_body *b);
 
 /* The port the server listens on. */
 uint16_t httpd_port(const struct httpd *h);

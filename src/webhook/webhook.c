@@ -20,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "util/httpd.h"
 #include "webhook/certs.h"
 #include "webhook/mutate.h"
 
@@ -45,13 +46,6 @@ struct webhook {
     struct metrics metrics;
 };
 
-/* One request's body as it arrives. */
-struct upload {
-    char *data;
-    size_t len, cap;
-    bool too_large;
-};
-
 static int64_t monotonic_ns(void)
 {
     struct timespec ts;
@@ -60,29 +54,6 @@ static int64_t monotonic_ns(void)
 }
 
 /* ---- requests ---- */
-
-static void upload_add(struct upload *u, const char *data, size_t len)
-{
-    if (u->too_large || len > MUTATE_MAX_BODY - u->len) {
-        u->too_large = true;
-        return;
-    }
-    if (u->len + len + 1 > u->cap) {
-        size_t cap = u->cap ? u->cap : 16384;
-        while (cap < u->len + len + 1)
-            cap *= 2;
-        char *grown = realloc(u->data, cap);
-        if (!grown) {
-            u->too_large = true;
-            return;
-        }
-        u->data = grown;
-        u->cap = cap;
-    }
-    memcpy(u->data + u->len, data, len);
-    u->len += len;
-    u->data[u->len] = '\0';
-}
 
 /* Queues body (malloc'd, taken; NULL answers 500) with status and type. */
 static enum MHD_Result reply(struct generation *g, struct MHD_Connection *conn, unsigned status,
@@ -140,7 +111,7 @@ static void random_prefix(char out[MUTATE_PREFIX_MAX])
 }
 
 static enum MHD_Result serve_review(struct generation *g, struct MHD_Connection *conn,
-                                    const struct upload *u)
+                                    const struct httpd_body *u)
 {
     int64_t start = monotonic_ns();
     struct webhook *w = g->w;
@@ -172,7 +143,7 @@ static enum MHD_Result serve_review(struct generation *g, struct MHD_Connection 
 }
 
 static enum MHD_Result serve(struct generation *g, struct MHD_Connection *conn, const char *url,
-                             const char *method, const struct upload *u)
+                             const char *method, const struct httpd_body *u)
 {
     bool get = strcmp(method, "GET") == 0;
     if (strcmp(url, WEBHOOK_PATH_MUTATE) == 0)
@@ -201,19 +172,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_size, void **state)
 {
     (void)version;
-    struct upload *u = *state;
-    if (!u) {
-        if (!(u = calloc(1, sizeof *u)))
-            return MHD_NO;
-        *state = u;
-        return MHD_YES;
-    }
-    if (*upload_size > 0) {
-        upload_add(u, upload_data, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    return serve(cls, conn, url, method, u);
+    int more = httpd_body_feed(state, MUTATE_MAX_BODY, upload_data, upload_size);
+    if (more != 0)
+        return more > 0 ? MHD_YES : MHD_NO;
+    return serve(cls, conn, url, method, *state);
 }
 
 static void on_done(void *cls, struct MHD_Connection *conn, void **state,
@@ -222,12 +184,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **state,
     (void)cls;
     (void)conn;
     (void)why;
-    struct upload *u = *state;
-    if (u) {
-        free(u->data);
-        free(u);
-        *state = NULL;
-    }
+    httpd_body_free(*state);
+    *state = NULL;
 }
 
 /* ---- generations ---- */

@@ -133,12 +133,40 @@ static void taken_port_is_an_error(void **state)
     httpd_stop(NULL);
 }
 
+static void bodies_arrive_in_chunks_up_to_a_limit(void **state)
+{
+    (void)state;
+    void *st = NULL;
+    size_t size = 0;
+    assert_int_equal(httpd_body_feed(&st, 8, NULL, &size), 1); /* the request's start */
+    assert_non_null(st);
+    struct httpd_body *b = st;
+    assert_null(b->data);
+    size = 5;
+    assert_int_equal(httpd_body_feed(&st, 8, "hello", &size), 1);
+    assert_int_equal(size, 0);
+    size = 3;
+    assert_int_equal(httpd_body_feed(&st, 8, "abc", &size), 1);
+    assert_string_equal(b->data, "helloabc");
+    assert_int_equal(b->len, 8);
+    assert_false(b->too_large);
+    size = 1;
+    assert_int_equal(httpd_body_feed(&st, 8, "!", &size), 1);
+    assert_true(b->too_large);
+    assert_string_equal(b->data, "helloabc");
+    size = 0;
+    assert_int_equal(httpd_body_feed(&st, 8, NULL, &size), 0); /* complete */
+    httpd_body_free(st);
+    httpd_body_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(serves_get_and_post),
         cmocka_unit_test(large_bodies_are_refused),
         cmocka_unit_test(taken_port_is_an_error),
+        cmocka_unit_test(bodies_arrive_in_chunks_up_to_a_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
