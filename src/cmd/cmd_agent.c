@@ -10,9 +10,8 @@
 #include <string.h>
 
 #include "agent/agent_runtime.h"
+#include "cmd/commands.h"
 #include "store/kube.h"
-
-int cmd_agent(int argc, char **argv);
 
 static volatile sig_atomic_t stopping;
 

@@ -86,8 +86,6 @@ static int parse_args(int argc, char **argv, struct certs_args *a)
     return 0;
 }
 
-int cmd_certs(int argc, char **argv);
-
 int cmd_certs(int argc, char **argv)
 {
     struct certs_args a;

@@ -188,8 +188,6 @@ static int serve(const struct cluster_args *a, struct store *st, const char *cer
     return 0;
 }
 
-int cmd_cluster(int argc, char **argv);
-
 int cmd_cluster(int argc, char **argv)
 {
     struct cluster_args a;

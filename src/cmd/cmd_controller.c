@@ -9,10 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/commands.h"
 #include "controller/runtime.h"
 #include "store/kube.h"
-
-int cmd_controller(int argc, char **argv);
 
 static volatile sig_atomic_t stopping;
 

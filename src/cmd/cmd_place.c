@@ -130,8 +130,6 @@ static void print_cluster(const struct clusterfile *cf)
     }
 }
 
-int cmd_place(int argc, char **argv);
-
 int cmd_place(int argc, char **argv)
 {
     struct place_args a = {.policy = PLACEMENT_POLICY_DEFAULT};

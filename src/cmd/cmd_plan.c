@@ -27,8 +27,6 @@
 
 #define PLAN_DEFAULT_PORT 8090
 
-int cmd_plan(int argc, char **argv);
-
 static int usage_error(const char *what, const char *arg)
 {
     fprintf(stderr, "gpuslice plan: %s%s%s; see 'gpuslice help plan'\n", what, arg ? ": " : "", arg ? arg : "");

@@ -55,8 +55,6 @@ static bool print_model(const struct gpu_model *m)
     return provisional;
 }
 
-int cmd_profiles(int argc, char **argv);
-
 int cmd_profiles(int argc, char **argv)
 {
     if (argc > 2) {

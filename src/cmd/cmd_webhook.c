@@ -114,8 +114,6 @@ static int serve(struct webhook *w, long reload_s, const sigset_t *set)
     }
 }
 
-int cmd_webhook(int argc, char **argv);
-
 int cmd_webhook(int argc, char **argv)
 {
     struct webhook_args a;

@@ -16,4 +16,16 @@ struct command {
 /* The table, in the order `gpuslice --help` lists it; NULL-name terminated. */
 extern const struct command commands[];
 
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_profiles(int argc, char **argv);
+int cmd_place(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_controller(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_webhook(int argc, char **argv);
+int cmd_certs(int argc, char **argv);
+
 #endif

@@ -7,18 +7,6 @@
 
 #include "cmd/commands.h"
 
-int cmd_help(int argc, char **argv);
-int cmd_version(int argc, char **argv);
-int cmd_profiles(int argc, char **argv);
-int cmd_place(int argc, char **argv);
-int cmd_plan(int argc, char **argv);
-int cmd_cluster(int argc, char **argv);
-int cmd_controller(int argc, char **argv);
-int cmd_agent(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
-int cmd_webhook(int argc, char **argv);
-int cmd_certs(int argc, char **argv);
-
 const struct command commands[] = {
     {"demo", cmd_demo, "run the sample workloads on an embedded cluster with emulated GPUs",
      "usage: gpuslice demo [--nodes N] [--gpus N] [--policy P] [--trace FILE] [--keep]\n\n"
