@@ -616,19 +616,40 @@ static int make_ci(struct nvml *nv, nvmlGpuInstance_t gi, const struct device_pr
     return 0;
 }
 
-/* The compute instances of CI profile info in gi: *n of them in cis. */
-static int list_cis(struct nvml *nv, nvmlGpuInstance_t gi,
-                    const nvmlComputeInstanceProfileInfo_t *info,
-                    nvmlComputeInstance_t cis[MAX_CIS], unsigned *n, struct err *e)
+/* What each_ci calls on every compute instance, and with what. */
+struct ci_visit {
+    int (*fn)(struct nvml *nv, const nvmlComputeInstanceProfileInfo_t *info,
+              nvmlComputeInstance_t ci, void *arg, struct err *e);
+    void *arg;
+};
+
+static int visit_cis(struct nvml *nv, nvmlGpuInstance_t gi,
+                     const nvmlComputeInstanceProfileInfo_t *info, void *arg, struct err *e)
 {
-    *n = 0;
-    nvmlReturn_t ret = nv->f.nvmlGpuInstanceGetComputeInstances(gi, info->id, cis, n);
+    const struct ci_visit *v = arg;
+    nvmlComputeInstance_t cis[MAX_CIS];
+    unsigned n = 0;
+    nvmlReturn_t ret = nv->f.nvmlGpuInstanceGetComputeInstances(gi, info->id, cis, &n);
     if (ret != DEVICE_NVML_SUCCESS)
         return call_failed(nv, e, ret, "nvmlGpuInstanceGetComputeInstances(CI profile id %u)",
                            info->id);
-    if (*n > MAX_CIS)
-        *n = MAX_CIS;
+    for (unsigned i = 0; i < n && i < MAX_CIS; i++) {
+        int rc = v->fn(nv, info, cis[i], v->arg, e);
+        if (rc != 0)
+            return rc;
+    }
     return 0;
+}
+
+/* Calls fn on each compute instance of gi, CI profile by CI profile, until
+ * one fails. */
+static int each_ci(struct nvml *nv, nvmlGpuInstance_t gi,
+                   int (*fn)(struct nvml *nv, const nvmlComputeInstanceProfileInfo_t *info,
+                             nvmlComputeInstance_t ci, void *arg, struct err *e),
+                   void *arg, struct err *e)
+{
+    struct ci_visit v = {fn, arg};
+    return each_ci_profile(nv, gi, visit_cis, &v, e);
 }
 
 struct ci_first {
@@ -636,25 +657,19 @@ struct ci_first {
     unsigned id;
 };
 
-static int first_ci(struct nvml *nv, nvmlGpuInstance_t gi,
-                    const nvmlComputeInstanceProfileInfo_t *info, void *arg, struct err *e)
+static int first_ci(struct nvml *nv, const nvmlComputeInstanceProfileInfo_t *info,
+                    nvmlComputeInstance_t ci, void *arg, struct err *e)
 {
     struct ci_first *f = arg;
-    nvmlComputeInstance_t cis[MAX_CIS];
-    unsigned n;
-    nvmlReturn_t ret;
-    int rc = list_cis(nv, gi, info, cis, &n, e);
-    if (rc < 0)
-        return rc;
-    for (unsigned i = 0; i < n; i++) {
-        nvmlComputeInstanceInfo_t ci;
-        memset(&ci, 0, sizeof ci);
-        if ((ret = nv->f.nvmlComputeInstanceGetInfo_v2(cis[i], &ci)) != 0)
-            return call_failed(nv, e, ret, "nvmlComputeInstanceGetInfo_v2");
-        if (!f->found || ci.id < f->id)
-            f->id = ci.id;
-        f->found = true;
-    }
+    nvmlComputeInstanceInfo_t ci_info;
+    (void)info;
+    memset(&ci_info, 0, sizeof ci_info);
+    nvmlReturn_t ret = nv->f.nvmlComputeInstanceGetInfo_v2(ci, &ci_info);
+    if (ret != 0)
+        return call_failed(nv, e, ret, "nvmlComputeInstanceGetInfo_v2");
+    if (!f->found || ci_info.id < f->id)
+        f->id = ci_info.id;
+    f->found = true;
     return 0;
 }
 
@@ -662,23 +677,15 @@ struct ci_destroyed {
     unsigned n;
 };
 
-static int destroy_cis_of(struct nvml *nv, nvmlGpuInstance_t gi,
-                          const nvmlComputeInstanceProfileInfo_t *info, void *arg,
-                          struct err *e)
+static int destroy_ci(struct nvml *nv, const nvmlComputeInstanceProfileInfo_t *info,
+                      nvmlComputeInstance_t ci, void *arg, struct err *e)
 {
     struct ci_destroyed *d = arg;
-    nvmlComputeInstance_t cis[MAX_CIS];
-    unsigned n;
-    nvmlReturn_t ret;
-    int rc = list_cis(nv, gi, info, cis, &n, e);
-    if (rc < 0)
-        return rc;
-    for (unsigned i = 0; i < n; i++) {
-        if ((ret = nv->f.nvmlComputeInstanceDestroy(cis[i])) != 0)
-            return call_failed(nv, e, ret, "nvmlComputeInstanceDestroy (CI profile id %u)",
-                               info->id);
-        d->n++;
-    }
+    nvmlReturn_t ret = nv->f.nvmlComputeInstanceDestroy(ci);
+    if (ret != 0)
+        return call_failed(nv, e, ret, "nvmlComputeInstanceDestroy (CI profile id %u)",
+                           info->id);
+    d->n++;
     return 0;
 }
 
@@ -842,7 +849,7 @@ static int destroy_locked(struct nvml *nv, const struct device_slice_ref *ref, s
     if (rc < 0)
         return rc;
     struct ci_destroyed d = {0};
-    rc = each_ci_profile(nv, gi, destroy_cis_of, &d, e);
+    rc = each_ci(nv, gi, destroy_ci, &d, e);
     if (rc < 0) {
         if (d.n)
             append_note(e, "; %u compute instance(s) destroyed, the GPU instance stays", d.n);
@@ -875,7 +882,7 @@ static int list_gpu(struct nvml *nv, const struct gpu *g, struct device_slices *
             struct ci_first ci = {0};
             rc = gi_info(nv, gis[i], &info, e);
             if (rc == 0)
-                rc = each_ci_profile(nv, gis[i], first_ci, &ci, e);
+                rc = each_ci(nv, gis[i], first_ci, &ci, e);
             if (rc == 0 && out->n == DEVICE_MAX_SLICES)
                 rc = err_set(e, -E2BIG, "more than %d slices on the node", DEVICE_MAX_SLICES);
             if (rc == 0)
