@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -18,6 +17,7 @@
 #include "api/patch.h"
 #include "api/selector.h"
 #include "api/status.h"
+#include "util/random.h"
 
 #define REVIEW_API_VERSION "admission.k8s.io/v1"
 #define ADMISSION_GROUP "admissionregistration.k8s.io"
@@ -90,13 +90,7 @@ static int base64_decode(const char *text, unsigned char **out, size_t *len)
 static void random_uid(char out[UID_LEN])
 {
     unsigned char r[16] = {0};
-    size_t got = 0;
-    while (got < sizeof r) {
-        ssize_t n = getrandom(r + got, sizeof r - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    random_fill(r, sizeof r);
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
     snprintf(out, UID_LEN,

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include <microhttpd.h>
 
 #include "util/httpd.h"
+#include "util/random.h"
 #include "webhook/certs.h"
 #include "webhook/mutate.h"
 
@@ -94,13 +94,7 @@ static void random_prefix(char out[MUTATE_PREFIX_MAX])
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     unsigned char r[10];
-    size_t got = 0;
-    while (got < sizeof r) {
-        ssize_t n = getrandom(r + got, sizeof r - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    size_t got = random_fill(r, sizeof r);
     /* Without randomness, the time still tells pods apart. */
     for (uint64_t t = (uint64_t)monotonic_ns(); got < sizeof r; t >>= 6)
         r[got++] = (unsigned char)t;
