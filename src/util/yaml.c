@@ -326,32 +326,32 @@ static int kind_of_tag(struct builder *b, const char *tag, struct yaml_mark at,
     return fail(b, at, -EINVAL, "unsupported tag %s on a scalar", tag);
 }
 
+/* j, the number the n bytes at s spell (a new reference), or NULL with the
+ * failure: out of range (what says of which kind) or out of memory. */
+static json_t *number(struct builder *b, const char *what, bool in_range, json_t *j,
+                      const char *s, size_t n, struct yaml_mark at)
+{
+    if (!in_range)
+        fail(b, at, -EINVAL, "%s %.*s is out of range", what, (int)n, s);
+    else if (!j)
+        fail(b, at, -ENOMEM, "out of memory");
+    return j;
+}
+
 static json_t *scalar_int(struct builder *b, const char *s, size_t n, struct yaml_mark at)
 {
     int base = int_base(s, n);
     errno = 0;
     long long v = strtoll(base == 8 ? s + 2 : s, NULL, base);
-    if (errno == ERANGE) {
-        fail(b, at, -EINVAL, "integer %.*s is out of range", (int)n, s);
-        return NULL;
-    }
-    json_t *j = json_integer(v);
-    if (!j)
-        fail(b, at, -ENOMEM, "out of memory");
-    return j;
+    bool in_range = errno != ERANGE;
+    return number(b, "integer", in_range, in_range ? json_integer(v) : NULL, s, n, at);
 }
 
 static json_t *scalar_real(struct builder *b, const char *s, size_t n, struct yaml_mark at)
 {
     double v = strtod(s, NULL);
-    if (!isfinite(v)) {
-        fail(b, at, -EINVAL, "number %.*s is out of range", (int)n, s);
-        return NULL;
-    }
-    json_t *j = json_real(v);
-    if (!j)
-        fail(b, at, -ENOMEM, "out of memory");
-    return j;
+    bool in_range = isfinite(v);
+    return number(b, "number", in_range, in_range ? json_real(v) : NULL, s, n, at);
 }
 
 static json_t *scalar_str(struct builder *b, const char *s, size_t n, struct yaml_mark at)
