@@ -16,13 +16,12 @@
 #include <unistd.h>
 
 #include "api/gpuslice.h"
+#include "cmd/commands.h"
 #include "api/meta.h"
 #include "core/placement.h"
 #include "device/emulated.h"
 #include "sim/embedded.h"
 #include "sim/observe.h"
-
-int cmd_demo(int argc, char **argv);
 
 #define MAX_FILES 64
 #define MAX_PODS 512

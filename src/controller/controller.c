@@ -44,9 +44,12 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
 static void on_topology(void *ctx, enum informer_change change, const json_t *old,
                         const json_t *cur);
 
+/* An informer on group/version/plural whose changes go to handler, with
+ * index (may be NULL). */
 static int watch(struct controller *c, const char *group, const char *version,
-                 const char *plural, informer_handler_fn handler, bool by_pod,
-                 const struct api_resource **res, struct informer **out, struct err *e)
+                 const char *plural, informer_handler_fn handler,
+                 const struct informer_index *index, const struct api_resource **res,
+                 struct informer **out, struct err *e)
 {
     *res = api_registry_find(store_registry(c->cfg.store), group, version, plural);
     if (!*res)
@@ -55,8 +58,8 @@ static int watch(struct controller *c, const char *group, const char *version,
     struct informer_config ic = {.store = c->cfg.store, .res = *res, .handler = handler,
                                  .handler_ctx = c, .now_ms = c->cfg.now_ms,
                                  .clock_ctx = c->cfg.clock_ctx, .seed = 1};
-    if (by_pod) {
-        ic.indexes[0] = (struct informer_index){CONTROLLER_INDEX_POD, slice_by_pod, NULL};
+    if (index) {
+        ic.indexes[0] = *index;
         ic.index_count = 1;
     }
     return informer_new(&ic, out, e);
@@ -91,16 +94,18 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
         !c->waiting)
         rc = err_set(e, -ENOMEM, "controller: out of memory");
     const struct api_resource *ignored;
+    const struct informer_index by_node = {CONTROLLER_INDEX_NODE, informer_keys_node, NULL};
+    const struct informer_index by_pod = {CONTROLLER_INDEX_POD, slice_by_pod, NULL};
     if (rc == 0)
-        rc = watch(c, "", "v1", "pods", on_pod, false, &c->pod_res, &c->pods, e);
+        rc = watch(c, "", "v1", "pods", on_pod, &by_node, &c->pod_res, &c->pods, e);
     if (rc == 0)
-        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", on_slice, true,
+        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", on_slice, &by_pod,
                    &c->slice_res, &c->slices, e);
     if (rc == 0)
-        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpunodes", on_topology, false, &ignored,
+        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpunodes", on_topology, NULL, &ignored,
                    &c->gpunodes, e);
     if (rc == 0)
-        rc = watch(c, "", "v1", "nodes", on_topology, false, &ignored, &c->nodes, e);
+        rc = watch(c, "", "v1", "nodes", on_topology, NULL, &ignored, &c->nodes, e);
     if (rc < 0) {
         controller_free(c);
         return rc;

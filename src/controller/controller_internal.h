@@ -16,6 +16,7 @@
 
 #define CONTROLLER_KEY_MAX 320
 #define CONTROLLER_INDEX_POD "pod" /* GPUSlices by spec.podName */
+#define CONTROLLER_INDEX_NODE "node" /* pods by spec.nodeName */
 
 /* A slice the controller decided whose GPUSlice the cache may not show
  * yet. It holds its placement until the cache shows the GPUSlice (or the

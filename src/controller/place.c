@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "cluster/schedfit.h"
 #include "core/catalog.h"
 #include "core/lifecycle.h"
 
@@ -20,43 +21,70 @@
 
 struct node_rule {
     struct controller *c;
+    const json_t *pod;
+    const struct schedfit_resources *req; /* what the pod asks of a node */
     long only;       /* the node every slice must go to, or -1 */
     bool *excluded;  /* nodes that cannot hold the whole pod */
 };
 
-static bool node_condition_false(const json_t *node, const char *type)
+/* What the pods bound to node ask for, and how many there are. */
+static void node_usage(struct controller *c, const char *node, struct schedfit_resources *used,
+                       size_t *pods)
 {
+    json_t *on = NULL;
+    memset(used, 0, sizeof *used);
+    *pods = 0;
+    if (informer_by_index(c->pods, CONTROLLER_INDEX_NODE, node, &on) < 0)
+        return;
     size_t i;
-    const json_t *cond;
-    json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, cond) {
-        const char *t = json_string_value(json_object_get(cond, "type"));
-        const char *s = json_string_value(json_object_get(cond, "status"));
-        if (t && s && strcmp(t, type) == 0)
-            return strcmp(s, "True") != 0;
+    const json_t *p;
+    json_array_foreach(on, i, p) {
+        const char *phase =
+            json_string_value(json_object_get(json_object_get(p, "status"), "phase"));
+        if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
+            continue;
+        struct schedfit_resources req;
+        schedfit_pod_requests(p, &req, NULL); /* admitted, so what parses counts */
+        for (size_t k = 0; k < req.n; k++)
+            schedfit_add(used, req.items[k].name, req.items[k].milli);
+        (*pods)++;
     }
-    return false;
+    json_decref(on);
 }
 
-/* The pod-independent rules for a node, and the gang's own. */
+/* The gang's own limits, then the default scheduler's filters (cordon,
+ * taints and tolerations with not-Ready as a taint, nodeSelector and
+ * required node affinity, and what the node can still allocate), so a pod
+ * is never pinned to a node the scheduler would then refuse it. */
 static bool node_ok(void *ctx, size_t node, char *reason, size_t size)
 {
+    static const char *const ignored[] = {GPUSLICE_MIG_PREFIX, NULL};
     struct node_rule *r = ctx;
-    const char *why = NULL;
+    const char *name = r->c->model.nodes[node].name;
     json_t *obj = NULL;
-    if (r->only >= 0 && (long)node != r->only)
-        why = "not the node of the pod's other slices";
-    else if (r->excluded[node])
-        why = "cannot hold all of the pod's slices";
-    else if (informer_get(r->c->nodes, NULL, r->c->model.nodes[node].name, &obj) < 0)
-        why = "no Node object";
-    else if (json_is_true(json_object_get(json_object_get(obj, "spec"), "unschedulable")))
-        why = "cordoned";
-    else if (node_condition_false(obj, "Ready"))
-        why = "not Ready";
+    struct schedfit_result fit = {.fits = true};
+    if (r->only >= 0 && (long)node != r->only) {
+        fit.fits = false;
+        snprintf(fit.reasons[fit.n++], SCHEDFIT_REASON_MAX, "not the node of the pod's other "
+                                                            "slices");
+    } else if (r->excluded[node]) {
+        fit.fits = false;
+        snprintf(fit.reasons[fit.n++], SCHEDFIT_REASON_MAX, "cannot hold all of the pod's "
+                                                            "slices");
+    } else if (informer_get(r->c->nodes, NULL, name, &obj) < 0) {
+        fit.fits = false;
+        snprintf(fit.reasons[fit.n++], SCHEDFIT_REASON_MAX, "no Node object");
+    } else {
+        struct schedfit_resources used;
+        size_t pods;
+        struct schedfit_options opt = {.ignored = ignored};
+        node_usage(r->c, name, &used, &pods);
+        schedfit_check(r->pod, r->req, obj, &used, pods, &opt, &fit);
+    }
     json_decref(obj);
-    if (why && reason && size)
-        snprintf(reason, size, "%s", why);
-    return why == NULL;
+    if (!fit.fits && reason && size)
+        snprintf(reason, size, "%s", fit.n ? fit.reasons[0] : "does not fit");
+    return fit.fits;
 }
 
 struct avoid_ctx {
@@ -201,13 +229,17 @@ static int gang_place(struct controller *c, const json_t *pod, const struct want
     if (fixed == -2)
         return err_set(e, -ENOSPC, "the pod's other slices are on a node without usable "
                                    "GPUs now");
+    struct schedfit_resources req;
+    struct err bad = {0};
+    if (schedfit_pod_requests(pod, &req, &bad) < 0)
+        return err_set(e, -EINVAL, "the pod's requests cannot be read: %s", bad.msg);
     bool *excluded = calloc(c->model.n_nodes + 1, sizeof *excluded);
     if (!excluded)
         return err_set(e, -ENOMEM, "controller: out of memory");
     int rc = -ENOSPC;
     struct err first = {0};
     for (size_t attempt = 0; attempt <= c->model.n_nodes; attempt++) {
-        struct node_rule rule = {c, fixed, excluded};
+        struct node_rule rule = {c, pod, &req, fixed, excluded};
         struct err why = {0};
         rc = gang_try(c, pod, w, g, &rule, &why);
         if (attempt == 0)

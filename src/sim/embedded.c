@@ -218,7 +218,7 @@ static int start_node(struct embedded *emb, size_t i, struct err *e)
 static int start_controller(struct embedded *emb, size_t i, struct err *e)
 {
     int rc = emb->cfg.direct ? 0 : new_client(emb, &emb->controller_client[i], e);
-    char identity[32];
+    char identity[48];
     snprintf(identity, sizeof identity, "embedded-controller-%zu", i);
     bool elect = emb->n_controllers > 1;
     struct controller_runtime_config cc = {

@@ -13,7 +13,8 @@
  * namespace (NULL or "" for cluster-scoped resources) and a name.
  *
  * Ownership: every json_t a call returns through an out-parameter is a new
- * reference owned by the caller (json_decref it); the caller may modify it.
+ * reference owned by the caller (json_decref it); the caller may modify it,
+ * except a watch event's object, which is shared and read-only.
  * Objects passed in are only read; the store keeps its own copy.
  *
  * Errors: 0 or a negative code with e filled, mapped to Kubernetes Status
@@ -123,9 +124,10 @@ struct store_watch_opts {
 
 struct store_event {
     enum store_event_type type;
-    /* The object (new reference, owned by the caller), or NULL when raw is
-     * set. A DELETED event carries the object's last state with the
-     * resourceVersion of the deletion. */
+    /* The object, or NULL when raw is set: a reference the caller drops,
+     * READ-ONLY (the mem store hands every in-process watcher the same
+     * parsed object; json_deep_copy to change it). A DELETED event carries
+     * the object's last state with the resourceVersion of the deletion. */
     json_t *object;
     /* With want_raw, the same object as compact JSON text (a reference the
      * caller releases with store_blob_unref), else NULL. A backend without

@@ -148,8 +148,10 @@ void world_add_node(struct world *w, const char *node, const char *const *models
                                   NULL), 0);
     json_decref(obj);
     obj = world_get(w, w->nodes, NULL, node);
-    json_object_set_new(obj, "status", json_pack("{s:[{s:s, s:s}]}", "conditions", "type",
-                                                 "Ready", "status", "True"));
+    json_object_set_new(obj, "status",
+                        json_pack("{s:[{s:s, s:s}], s:{s:s, s:s, s:s}}", "conditions", "type",
+                                  "Ready", "status", "True", "allocatable", "cpu", "8",
+                                  "memory", "32Gi", "pods", "110"));
     assert_int_equal(store_update(w->st, w->nodes, NULL, obj,
                                   &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
                                   NULL), 0);

@@ -329,6 +329,64 @@ static void a_restarted_controller_continues_from_the_api(void **state)
     world_check_no_double_allocation(w);
 }
 
+/* Replaces the pod spec field key (the pod is recreated: gated pods only
+ * take tightened scheduling constraints). */
+static void recreate_with(struct world *w, const char *pod, const char *key, json_t *value,
+                          bool in_container)
+{
+    json_t *p = world_get(w, w->pods, "team", pod);
+    assert_int_equal(store_delete(w->st, w->pods, "team", pod, &(struct store_delete_opts){0},
+                                  NULL, NULL), 0);
+    json_t *meta = json_object_get(p, "metadata");
+    json_object_del(meta, "resourceVersion");
+    json_object_del(meta, "uid");
+    json_object_del(meta, "creationTimestamp");
+    json_object_del(p, "status");
+    json_t *target = json_object_get(p, "spec");
+    if (in_container)
+        target = json_array_get(json_object_get(target, "containers"), 0);
+    json_object_set_new(target, key, value);
+    assert_int_equal(store_create(w->st, w->pods, "team", p, &(struct store_write_opts){0}, NULL,
+                                  NULL), 0);
+    json_decref(p);
+}
+
+static void the_scheduler_s_rules_are_honoured_before_pinning(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    world_add_node(w, "node-b", one_h100, 1);
+    json_t *node = world_get(w, w->nodes, NULL, "node-a");
+    json_object_set_new(node, "spec", json_pack("{s:[{s:s, s:s}]}", "taints", "key", "dedicated",
+                                                "effect", "NoSchedule"));
+    assert_int_equal(store_update(w->st, w->nodes, NULL, node, &(struct store_write_opts){0},
+                                  NULL, NULL), 0);
+    json_decref(node);
+    const char *const want[] = {"1g.10gb"};
+    /* node-a is tainted: the slice goes to node-b. */
+    world_add_pod(w, "untolerated", want, 1);
+    world_settle(w);
+    json_t *s = world_get(w, w->slices, "team", "untolerated-main-0");
+    struct gpuslice_view v;
+    assert_int_equal(gpuslice_read(s, &v, NULL), 0);
+    assert_string_equal(v.spec.node, "node-b");
+    json_decref(s);
+    /* More CPU than the untainted node has: told why, nothing placed. */
+    world_add_pod(w, "greedy", want, 1);
+    recreate_with(w, "greedy", "resources",
+                  json_pack("{s:{s:s, s:i}}", "limits", "cpu", "64", "nvidia.com/mig-1g.10gb", 1),
+                  true);
+    world_settle(w);
+    char msg[512];
+    assert_int_equal(world_events(w, "greedy", "NoPlacement", msg, sizeof msg), 1);
+    /* Both nodes refused (node-a for its taint, node-b for CPU), in the
+     * scheduler's own words. */
+    if (!strstr(msg, "of 2 GPUs, 2 on nodes the caller's filter rejected") ||
+        !strstr(msg, "untolerated taint {dedicated: }"))
+        fail_msg("message: %s", msg);
+    assert_string_equal(phase(w, "greedy-main-0"), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +402,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(deleted_in_every_phase_releases_the_slice, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_restarted_controller_continues_from_the_api, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_scheduler_s_rules_are_honoured_before_pinning, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
