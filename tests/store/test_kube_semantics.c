@@ -93,11 +93,5 @@ static const struct store_fixture kube_fixture = {
 
 int main(void)
 {
-    /* The suite waits 1 s for a bookmark; mem makes one when a 1 s wait for
-     * events ends, and the embedded API server relays it after its own 1 s
-     * poll, so it arrives a few milliseconds too late. Skipped until the
-     * suite waits longer or the server polls more often; reading bookmarks
-     * off the wire is covered by test_kube_transport. */
-    cmocka_set_skip_filter("watch_bookmarks_report_progress");
     return store_semantics_run(&kube_fixture);
 }
