@@ -3,10 +3,12 @@
  *
  *   gpuslice plan DIR|FILE [-o table|json]    plan once, print the plan
  *   gpuslice plan serve [--port N]            POST /plan, GET /healthz
+ *   gpuslice plan apply -p PLAN.json [--kubeconfig F] [-n NS] [--dry-run]
  *   gpuslice plan apply --dry-run -p PLAN.json DEPLOYMENTS
  *
- * Everything that decides is in src/planner; this file reads files, routes
- * HTTP requests, and prints.
+ * Everything that decides is in src/planner; this file reads files and the
+ * cluster's Deployments, sends the planner's patches, routes HTTP requests,
+ * and prints.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -22,6 +24,8 @@
 #include "planner/plan_output.h"
 #include "planner/plan_run.h"
 #include "planner/solve.h"
+#include "store/kube.h"
+#include "store/retry.h"
 #include "util/httpd.h"
 #include "util/yaml.h"
 
@@ -194,50 +198,197 @@ static void print_patch(const json_t *item)
     free(ops);
 }
 
+/* Where apply finds the cluster: -n, else the kubeconfig context's, else
+ * "default". */
+struct cluster_opts {
+    const char *kubeconfig; /* NULL: kube_config_default */
+    const char *ns;         /* NULL: the context's */
+};
+
+static int cluster_open(const struct cluster_opts *o, struct store **st, char **ns, struct err *e)
+{
+    struct kube_config *cfg;
+    int rc = o->kubeconfig ? kube_config_load(o->kubeconfig, NULL, &cfg, e) : kube_config_default(&cfg, e);
+    if (rc)
+        return rc;
+    *ns = strdup(o->ns ? o->ns : cfg->ns ? cfg->ns : "default");
+    rc = *ns ? kube_store_new(cfg, NULL, st, e) : err_set(e, -ENOMEM, "out of memory");
+    kube_config_free(cfg);
+    if (rc) {
+        free(*ns);
+        *ns = NULL;
+    }
+    return rc;
+}
+
+static const struct api_resource *deployments(struct store *st)
+{
+    return api_registry_find(store_registry(st), "apps", "v1", "deployments");
+}
+
+/* Makes obj say its kind, which plan_apply_patches goes by (the API server
+ * leaves it out of list items). */
+static int as_deployment(json_t *obj, struct err *e)
+{
+    if (json_object_set_new(obj, "kind", json_string("Deployment")) != 0)
+        return err_set(e, -ENOMEM, "out of memory");
+    return 0;
+}
+
+static int list_deployments(struct store *st, const char *ns, json_t **out, struct err *e)
+{
+    int rc = store_list(st, deployments(st), ns, NULL, out, e);
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(rc ? NULL : *out, "items"), i, item)
+        if (rc == 0)
+            rc = as_deployment(item, e);
+    return rc;
+}
+
+/* Sends one Deployment's patch, pinned to the version it was built from.
+ * On a Conflict someone wrote the Deployment in between: re-read it,
+ * rebuild its patch, and send that (the plan is the goal, not the diff).
+ * *item is replaced by the patch last built. */
+static int apply_one(struct store *st, const json_t *plan, const char *ns, json_t **item, const json_t *dep,
+                     struct err *e)
+{
+    const char *name = json_string_value(json_object_get(*item, "name"));
+    int rc = 0;
+    for (int attempt = 0; attempt < STORE_RETRY_ATTEMPTS; attempt++) {
+        json_t *fresh = NULL, *rebuilt = NULL;
+        if (attempt > 0) {
+            if ((rc = store_get(st, deployments(st), ns, name, &fresh, e)) != 0 ||
+                (rc = as_deployment(fresh, e)) != 0 || (rc = plan_apply_patches(plan, fresh, &rebuilt, e)) != 0) {
+                json_decref(fresh);
+                return rc;
+            }
+            json_decref(*item);
+            *item = json_incref(json_array_get(rebuilt, 0));
+            json_decref(rebuilt);
+            dep = fresh;
+        }
+        json_t *patch = json_object_get(*item, "patch");
+        json_t *pinned = json_copy(patch);
+        if (json_array_size(patch) == 0) {
+            rc = 0;
+        } else if (!pinned) {
+            rc = err_set(e, -ENOMEM, "out of memory");
+        } else if ((rc = plan_apply_pin(pinned, dep, e)) == 0) {
+            rc = store_patch(st, deployments(st), ns, name, STORE_PATCH_JSON, pinned, NULL, NULL, e);
+        }
+        json_decref(pinned);
+        json_decref(fresh);
+        if (rc != -ESTALE)
+            return rc;
+    }
+    return rc;
+}
+
+static void print_applied(const json_t *item)
+{
+    const char *ns = json_string_value(json_object_get(item, "namespace"));
+    const char *name = json_string_value(json_object_get(item, "name"));
+    const char *server = json_string_value(json_object_get(item, "server"));
+    const json_t *skipped = json_object_get(item, "skipped");
+    const json_t *changes = json_object_get(item, "changes");
+    if (skipped || json_array_size(changes) == 0) {
+        printf("%s/%s (server %s): unchanged, %s\n", ns, name, server,
+               skipped ? json_string_value(skipped) : "already as planned");
+        return;
+    }
+    printf("%s/%s (server %s): patched:", ns, name, server);
+    size_t i;
+    json_t *line;
+    json_array_foreach(changes, i, line)
+        printf("%s %s", i ? ";" : "", json_string_value(line));
+    putchar('\n');
+}
+
+/* The Deployments of the plan's servers from a file (dry run) or the
+ * cluster, and their patches; the patches are sent unless dry_run. Every
+ * server must have its Deployment before anything is written. */
+static int apply_plan(const json_t *plan, const char *file, const struct cluster_opts *co, bool dry_run, bool json,
+                      struct err *e)
+{
+    struct store *st = NULL;
+    char *ns = NULL;
+    json_t *objects = NULL, *patches = NULL;
+    int rc = file ? read_objects(file, &objects, e) : cluster_open(co, &st, &ns, e);
+    if (rc == 0 && !file)
+        rc = list_deployments(st, ns, &objects, e);
+    if (rc == 0)
+        rc = plan_apply_patches(plan, objects, &patches, e);
+    if (rc == 0 && !file)
+        rc = plan_apply_check_coverage(plan, patches, e);
+    size_t i;
+    json_t *item;
+    /* Every listed object is a Deployment, so patches[i] is items[i]'s. */
+    json_array_foreach(patches, i, item) {
+        if (rc || dry_run)
+            break;
+        json_t *mine = json_incref(item);
+        rc = apply_one(st, plan, ns, &mine, json_array_get(json_object_get(objects, "items"), i), e);
+        json_array_set_new(patches, i, mine);
+        if (rc)
+            err_prefix(e, "deployment %s/%s: ", ns, json_string_value(json_object_get(mine, "name")));
+        else if (!json)
+            print_applied(mine);
+    }
+    if (rc == 0 && json && print_json(json_incref(patches)))
+        rc = err_set(e, -ENOMEM, "out of memory");
+    else if (rc == 0 && dry_run)
+        json_array_foreach(patches, i, item)
+            print_patch(item);
+    json_decref(objects);
+    json_decref(patches);
+    store_free(st);
+    free(ns);
+    return rc;
+}
+
 static int apply(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"dry-run", no_argument, NULL, 'n'}, {"plan", required_argument, NULL, 'p'}, {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0}};
+        {"dry-run", no_argument, NULL, 'd'},           {"plan", required_argument, NULL, 'p'},
+        {"output", required_argument, NULL, 'o'},      {"kubeconfig", required_argument, NULL, 'k'},
+        {"namespace", required_argument, NULL, 'n'},   {NULL, 0, NULL, 0}};
     bool dry_run = false, json = false;
     const char *plan_path = NULL;
+    struct cluster_opts co = {0};
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "p:o:", options, NULL)) != -1;) {
-        if (c == 'n')
+    for (int c; (c = getopt_long(argc, argv, "p:o:n:", options, NULL)) != -1;) {
+        if (c == 'd')
             dry_run = true;
         else if (c == 'p')
             plan_path = optarg;
+        else if (c == 'k')
+            co.kubeconfig = optarg;
+        else if (c == 'n')
+            co.ns = optarg;
         else if (c == 'o' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "text") == 0))
             json = strcmp(optarg, "json") == 0;
         else
             return usage_error("bad option", argv[optind - 1]);
     }
-    if (!dry_run)
-        return usage_error("only --dry-run is available until gpuslice has a cluster store", NULL);
-    if (!plan_path || optind != argc - 1)
-        return usage_error("give -p PLAN.json and one DEPLOYMENTS file", NULL);
+    if (!plan_path || optind < argc - 1)
+        return usage_error("give -p PLAN.json, and a DEPLOYMENTS file only with --dry-run", NULL);
+    if (optind == argc - 1 && !dry_run)
+        return usage_error("a DEPLOYMENTS file is read only with --dry-run; the live form reads the cluster",
+                           argv[optind]);
+    json_error_t je;
+    json_t *plan = json_load_file(plan_path, 0, &je);
+    if (!plan) {
+        fprintf(stderr, "gpuslice plan apply: %s:%d:%d: %s\n", plan_path, je.line, je.column, je.text);
+        return 1;
+    }
     struct err e;
     err_clear(&e);
-    json_error_t je;
-    json_t *plan = json_load_file(plan_path, 0, &je), *objects = NULL, *patches = NULL;
-    int rc = 1;
-    if (!plan)
-        fprintf(stderr, "gpuslice plan apply: %s:%d:%d: %s\n", plan_path, je.line, je.column, je.text);
-    else if (read_objects(argv[optind], &objects, &e) || plan_apply_patches(plan, objects, &patches, &e))
+    int rc = apply_plan(plan, optind < argc ? argv[optind] : NULL, &co, dry_run, json, &e);
+    if (rc)
         fprintf(stderr, "gpuslice plan apply: %s\n", e.msg);
-    else if (json)
-        rc = print_json(json_incref(patches));
-    else {
-        size_t i;
-        json_t *item;
-        json_array_foreach(patches, i, item)
-            print_patch(item);
-        rc = 0;
-    }
     json_decref(plan);
-    json_decref(objects);
-    json_decref(patches);
-    return rc;
+    return rc ? 1 : 0;
 }
 
 int cmd_plan(int argc, char **argv)

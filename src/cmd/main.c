@@ -91,6 +91,7 @@ const struct command commands[] = {
     {"plan", cmd_plan, "plan inference servers: accelerator, replicas, batch size",
      "usage: gpuslice plan DIR|FILE [-o table|json]\n"
      "       gpuslice plan serve [--port N]\n"
+     "       gpuslice plan apply -p PLAN.json [--kubeconfig F] [-n NS] [--dry-run] [-o text|json]\n"
      "       gpuslice plan apply --dry-run -p PLAN.json [-o text|json] DEPLOYMENTS\n\n"
      "Decides, for every inference server (a model serving a class of service),\n"
      "which accelerator or MIG slice, how many replicas and which batch size meet\n"
@@ -102,9 +103,11 @@ const struct command commands[] = {
      "  -o, --output FORMAT   table (default) or json (the optimizer's allocations)\n"
      "  serve                 answer POST /plan (a bundled problem) and GET /healthz\n"
      "                        on 127.0.0.1:N (default 8090; 0 picks a free port)\n"
-     "  apply --dry-run       print the kubectl patches that would set each\n"
-     "                        Deployment's replicas and GPU/MIG resource to PLAN.json;\n"
-     "                        DEPLOYMENTS is JSON or YAML (Deployments or a List)\n"},
+     "  apply                 patch each Deployment of namespace NS (default: the\n"
+     "                        kubeconfig's) so that its replicas and GPU/MIG resource\n"
+     "                        are PLAN.json's; --dry-run prints the kubectl patches\n"
+     "                        instead, for the cluster's Deployments or DEPLOYMENTS\n"
+     "                        (JSON or YAML, Deployments or a List)\n"},
     {"cluster", cmd_cluster, "run the embedded Kubernetes API server for kubectl",
      "usage: gpuslice cluster [--port N] [--address ADDR] [--kubeconfig PATH] [--crds DIR]\n"
      "                        [--token TOKEN] [--tls-cert FILE --tls-key FILE]\n\n"

@@ -2,8 +2,8 @@
  * The patches of plan_apply.h. Every change is one JSON Patch operation
  * addressed by JSON Pointer into the Deployment as it was read, so the patch
  * applies only to that version of it (a test op is not added: kubectl
- * patch is the dry run's consumer and the live actuator will use
- * resourceVersion preconditions instead).
+ * patch is the dry run's consumer, and the live actuator pins the patch to
+ * the version read with plan_apply_pin instead).
  */
 #include "planner/plan_apply.h"
 
@@ -279,5 +279,43 @@ int plan_apply_patches(const json_t *plan, const json_t *objects, json_t **out, 
         }
     }
     *out = result;
+    return 0;
+}
+
+static bool has_server(const json_t *patches, const char *server)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(patches, i, item) {
+        const char *s = json_string_value(json_object_get(item, "server"));
+        if (s && strcmp(s, server) == 0)
+            return true;
+    }
+    return false;
+}
+
+int plan_apply_check_coverage(const json_t *plan, const json_t *patches, struct err *e)
+{
+    const json_t *allocs = json_object_get(plan, "allocations");
+    if (!json_is_object(allocs))
+        return err_set(e, -EINVAL, "plan: \"allocations\" is missing or not an object");
+    const char *server;
+    json_t *v;
+    json_object_foreach((json_t *)allocs, server, v)
+        if (!has_server(patches, server))
+            return err_set(e, -ENOENT,
+                           "plan: server \"%s\" has no Deployment (none is named %s or annotated %s=%s)",
+                           server, server, PLAN_APPLY_SERVER_ANNOTATION, server);
+    return 0;
+}
+
+int plan_apply_pin(json_t *patch, const json_t *deployment, struct err *e)
+{
+    const json_t *rv = json_object_get(json_object_get(deployment, "metadata"), "resourceVersion");
+    if (!json_is_string(rv) || !*json_string_value(rv))
+        return err_set(e, -EINVAL, "deployment: metadata.resourceVersion is missing");
+    json_t *o = json_pack("{s:s, s:s, s:O}", "op", "replace", "path", "/metadata/resourceVersion", "value", rv);
+    if (!o || json_array_insert_new(patch, 0, o) != 0)
+        return err_set(e, -ENOMEM, "out of memory");
     return 0;
 }

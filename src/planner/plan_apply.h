@@ -12,8 +12,8 @@
  * for a GPU resource (nvidia.com/gpu or nvidia.com/mig-*), else the first.
  *
  * This is pure JSON to JSON: reading the Deployments from a cluster and
- * sending the patches is the caller's (today `gpuslice plan apply
- * --dry-run` prints them; the live form needs the cluster store).
+ * sending the patches is the caller's (`gpuslice plan apply`, in
+ * src/cmd/cmd_plan.c, through the store; its --dry-run prints them).
  */
 #ifndef GPUSLICE_PLANNER_PLAN_APPLY_H
 #define GPUSLICE_PLANNER_PLAN_APPLY_H
@@ -33,5 +33,19 @@
  * Objects of other kinds in a list are skipped silently. -EINVAL with the
  * field at fault for a malformed plan or Deployment. */
 int plan_apply_patches(const json_t *plan, const json_t *objects, json_t **out, struct err *e);
+
+/* Checks that every server the plan allocates is run by a Deployment of
+ * patches (plan_apply_patches' output), so that a plan is not half
+ * applied because a Deployment is missing or misnamed. -ENOENT naming the
+ * first server without one; -EINVAL when the plan has no "allocations". */
+int plan_apply_check_coverage(const json_t *plan, const json_t *patches, struct err *e);
+
+/* Pins patch (a JSON Patch array, modified in place) to the version of
+ * deployment it was built from: prepends a replace of
+ * /metadata/resourceVersion with the version read, which the API server
+ * takes as a precondition, so that the patch fails with a Conflict instead
+ * of landing on indices of a newer object. -EINVAL when deployment has no
+ * metadata.resourceVersion, -ENOMEM. */
+int plan_apply_pin(json_t *patch, const json_t *deployment, struct err *e);
 
 #endif

@@ -149,6 +149,43 @@ static void bad_input_is_named(void **state)
     json_decref(plan);
 }
 
+/* Every allocated server needs a Deployment; skipped ones count. */
+static void coverage_names_the_missing_server(void **state)
+{
+    (void)state;
+    json_t *plan = parse(plan_text), *empty = parse("{}");
+    json_t *both = parse("[{\"server\": \"chat\", \"patch\": []}, {\"server\": \"big\", \"skipped\": \"x\"}]");
+    json_t *one = parse("[{\"server\": \"big\", \"patch\": []}]");
+    struct err e;
+    assert_int_equal(plan_apply_check_coverage(plan, both, &e), 0);
+    assert_int_equal(plan_apply_check_coverage(plan, one, &e), -ENOENT);
+    assert_string_equal(e.msg, "plan: server \"chat\" has no Deployment (none is named chat or annotated "
+                               "planner.gpuslice.dev/server=chat)");
+    assert_int_equal(plan_apply_check_coverage(empty, both, &e), -EINVAL);
+    json_decref(plan);
+    json_decref(empty);
+    json_decref(both);
+    json_decref(one);
+}
+
+static void pin_prepends_the_version_read(void **state)
+{
+    (void)state;
+    json_t *patch = parse("[{\"op\": \"replace\", \"path\": \"/spec/replicas\", \"value\": 3}]");
+    json_t *dep = parse("{\"metadata\": {\"name\": \"chat\", \"resourceVersion\": \"42\"}}");
+    json_t *bare = parse("{\"metadata\": {\"name\": \"chat\"}}");
+    struct err e;
+    assert_int_equal(plan_apply_pin(patch, dep, &e), 0);
+    assert_json(patch, "[{\"op\": \"replace\", \"path\": \"/metadata/resourceVersion\", \"value\": \"42\"},"
+                       " {\"op\": \"replace\", \"path\": \"/spec/replicas\", \"value\": 3}]");
+    assert_int_equal(plan_apply_pin(patch, bare, &e), -EINVAL);
+    assert_string_equal(e.msg, "deployment: metadata.resourceVersion is missing");
+    assert_int_equal(json_array_size(patch), 2);
+    json_decref(patch);
+    json_decref(dep);
+    json_decref(bare);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +193,8 @@ int main(void)
         cmocka_unit_test(annotations_and_bare_containers),
         cmocka_unit_test(already_planned_and_skipped),
         cmocka_unit_test(bad_input_is_named),
+        cmocka_unit_test(coverage_names_the_missing_server),
+        cmocka_unit_test(pin_prepends_the_version_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

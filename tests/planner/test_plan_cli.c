@@ -65,7 +65,7 @@ static void refuses_bad_input(void **state)
     assert_int_equal(run("plan -o yaml x", &out), 2);
     free(out);
     assert_int_equal(run("plan apply -p x.json y.yaml", &out), 2);
-    assert_non_null(strstr(out, "only --dry-run"));
+    assert_non_null(strstr(out, "a DEPLOYMENTS file is read only with --dry-run"));
     free(out);
 }
 
