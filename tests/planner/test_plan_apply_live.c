@@ -3,9 +3,10 @@
  * Deployments of a namespace from the embedded API server (a mem store
  * served over HTTP, reached through a kubeconfig) and patches their
  * replicas and slice resource as the plan says; a missing Deployment or a
- * bad plan stops it before anything is written. The version pin that makes
- * a concurrent write a Conflict (and apply re-read and re-patch) is checked
- * through the kube backend here too.
+ * bad plan stops it before anything is written. A store in front of the
+ * mem store writes a Deployment just before apply's first patch reaches
+ * it, so apply meets a Conflict and must re-read and re-patch; the version
+ * pin that makes it a Conflict is checked through the kube backend too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +29,17 @@
 
 static const char *gpuslice;
 
+/* A store served in front of the mem store that, before the first JSON
+ * patch it is sent, writes the object itself (a label), as another client
+ * racing the actuator would: the pinned patch then conflicts. */
+struct racing {
+    struct store base;
+    struct store *inner;
+    int patches;
+};
+
 struct fx {
+    struct racing racing;
     struct store *mem, *client;
     struct apiserver *srv;
     const struct api_resource *deps;
@@ -40,6 +51,93 @@ static int64_t fx_now(void *ctx)
     (void)ctx;
     return INT64_C(1700000000) * 1000000000;
 }
+
+static struct store *inner(struct store *st)
+{
+    return ((struct racing *)st)->inner;
+}
+
+static int r_get(struct store *st, const struct api_resource *res, const char *ns, const char *name, json_t **out,
+                 struct err *e)
+{
+    return store_get(inner(st), res, ns, name, out, e);
+}
+
+static int r_list(struct store *st, const struct api_resource *res, const char *ns, const struct store_list_opts *o,
+                  json_t **out, struct err *e)
+{
+    return store_list(inner(st), res, ns, o, out, e);
+}
+
+static int r_create(struct store *st, const struct api_resource *res, const char *ns, const json_t *obj,
+                    const struct store_write_opts *o, json_t **out, struct err *e)
+{
+    return store_create(inner(st), res, ns, obj, o, out, e);
+}
+
+static int r_update(struct store *st, const struct api_resource *res, const char *ns, const json_t *obj,
+                    const struct store_write_opts *o, json_t **out, struct err *e)
+{
+    return store_update(inner(st), res, ns, obj, o, out, e);
+}
+
+static int r_patch(struct store *st, const struct api_resource *res, const char *ns, const char *name,
+                   enum store_patch_type type, const json_t *patch, const struct store_write_opts *o, json_t **out,
+                   struct err *e)
+{
+    struct racing *r = (struct racing *)st;
+    if (type == STORE_PATCH_JSON && r->patches++ == 0) {
+        json_t *label = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "raced", "yes");
+        int rc = store_patch(r->inner, res, ns, name, STORE_PATCH_MERGE, label, NULL, NULL, e);
+        json_decref(label);
+        if (rc)
+            return rc;
+    }
+    return store_patch(r->inner, res, ns, name, type, patch, o, out, e);
+}
+
+static int r_remove(struct store *st, const struct api_resource *res, const char *ns, const char *name,
+                    const struct store_delete_opts *o, json_t **out, struct err *e)
+{
+    return store_delete(inner(st), res, ns, name, o, out, e);
+}
+
+static int r_bind(struct store *st, const char *ns, const char *pod, const char *node, struct err *e)
+{
+    return store_bind(inner(st), ns, pod, node, e);
+}
+
+static int r_watch_open(struct store *st, const struct api_resource *res, const char *ns,
+                        const struct store_watch_opts *o, struct store_watch **out, struct err *e)
+{
+    return store_watch_open(inner(st), res, ns, o, out, e);
+}
+
+static int r_watch_next(struct store_watch *w, int timeout_ms, struct store_event *ev, struct err *e)
+{
+    return store_watch_next(w, timeout_ms, ev, e);
+}
+
+static void r_destroy(struct store *st)
+{
+    (void)st; /* the mem store is the fixture's */
+}
+
+static const struct store_ops racing_ops = {
+    .name = "racing",
+    .get = r_get,
+    .list = r_list,
+    .create = r_create,
+    .update = r_update,
+    .patch = r_patch,
+    .remove = r_remove,
+    .bind = r_bind,
+    .watch_open = r_watch_open,
+    .watch_next = r_watch_next,
+    .watch_cancel = store_watch_cancel,
+    .watch_close = store_watch_close,
+    .destroy = r_destroy,
+};
 
 static json_t *parse(const char *text)
 {
@@ -69,7 +167,8 @@ static int setup(void **state)
     struct err e;
     struct mem_store_config mc = {.now_ns = fx_now, .seed = 7};
     assert_int_equal(mem_store_new(&mc, &f->mem, &e), 0);
-    struct apiserver_config ac = {.store = f->mem, .now_ns = fx_now, .version = "test"};
+    f->racing = (struct racing){.base = {.ops = &racing_ops, .registry = store_registry(f->mem)}, .inner = f->mem};
+    struct apiserver_config ac = {.store = &f->racing.base, .now_ns = fx_now, .version = "test"};
     assert_int_equal(apiserver_start(&ac, &f->srv, &e), 0);
     strcpy(f->dir, "/tmp/gpuslice-plan-apply-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
@@ -210,6 +309,13 @@ static void applies_the_plan(void **state)
     assert_int_equal(replicas(f, "cache"), 5);
     assert_int_equal(replicas(f, "chat"), 3);
     assert_int_equal(replicas(f, "big"), 2);
+    /* The first patch (big's) lost to the racing write, was rebuilt from
+     * the Deployment read again, and landed on it: both writes are there. */
+    assert_int_equal(f->racing.patches, 3);
+    json_t *big = get(f, "big");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(big, "metadata"),
+                                                                          "labels"), "raced")), "yes");
+    json_decref(big);
     assert_resources(f, "chat", 0, "none");
     assert_resources(f, "chat", 1,
                      "{\"limits\":{\"cpu\":\"2\",\"nvidia.com/mig-3g.40gb\":\"1\"},"
