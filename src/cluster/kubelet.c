@@ -6,6 +6,8 @@
  */
 #include "cluster/kubelet.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,12 @@ struct kubelet {
     json_t *capacity; /* cpu, memory, pods as given */
     const struct api_resource *pods_res, *nodes_res;
     struct loop *loop;
+    /* Keys of the pods tried but not yet started ({key: true}): the only
+     * ones a ConfigMap change can move on, so that a change need not scan
+     * every pod of the node. Set before a start is tried, so a ConfigMap
+     * that lands after the try saw it missing still finds the pod here. */
+    pthread_mutex_t waiting_mu;
+    json_t *waiting;
 };
 
 /* ---- configuration ------------------------------------------------------------ */
@@ -384,22 +392,41 @@ static int run_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t n
     return rc;
 }
 
+/* Marks pod key as waiting to start (or no longer). */
+static int set_waiting(struct kubelet *k, const char *key, bool waiting, struct err *e)
+{
+    pthread_mutex_lock(&k->waiting_mu);
+    int rc = 0;
+    if (!waiting)
+        json_object_del(k->waiting, key);
+    else if (json_object_set_new(k->waiting, key, json_true()) != 0)
+        rc = err_set(e, -ENOMEM, "kubelet: out of memory");
+    pthread_mutex_unlock(&k->waiting_mu);
+    return rc;
+}
+
 static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
                          struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     char ns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
     int rc = objstate_split_key(key, ns, name, e);
     json_t *pod = NULL;
-    if (rc < 0 || informer_get(k->cfg.pods, ns, name, &pod) != 0)
+    if (rc < 0)
         return rc;
+    if (informer_get(k->cfg.pods, ns, name, &pod) != 0)
+        return set_waiting(k, key, false, e);
     const char *node = objstate_node(pod);
     if (!node || strcmp(node, k->name) != 0) {
         json_decref(pod);
-        return 0; /* not this node's (any more) */
+        return set_waiting(k, key, false, e); /* not this node's (any more) */
     }
+    bool waiting = !kubelet_pod_started(pod) && !objstate_terminal(pod) &&
+                   !objstate_deleting(pod);
     json_t *copy = json_deep_copy(pod);
     if (!copy) {
         rc = err_set(e, -ENOMEM, "kubelet: out of memory");
+    } else if ((rc = set_waiting(k, key, waiting, e)) < 0) {
+        json_decref(copy);
     } else if (kubelet_pod_started(pod) || objstate_terminal(pod)) {
         rc = run_pod(k, pod, copy, now, out, requeue_at, e);
     } else if (objstate_deleting(pod)) {
@@ -434,8 +461,11 @@ void kubelet_pod_changed(void *ctx, enum informer_change change, const json_t *o
     (void)old;
     const char *node = objstate_node(cur);
     char key[OBJSTATE_KEY_MAX];
-    if (change != INFORMER_DELETED && node && strcmp(node, k->name) == 0 &&
-        objstate_key(cur, key, sizeof key) == 0)
+    if (!node || strcmp(node, k->name) != 0 || objstate_key(cur, key, sizeof key) != 0)
+        return;
+    if (change == INFORMER_DELETED)
+        set_waiting(k, key, false, NULL);
+    else
         loop_enqueue(k->loop, key, NULL);
 }
 
@@ -450,26 +480,65 @@ void kubelet_node_changed(void *ctx, enum informer_change change, const json_t *
         loop_enqueue(k->loop, KUBELET_NODE_KEY, NULL);
 }
 
+/* Whether one container names ConfigMap cm in envFrom or an env
+ * configMapKeyRef: the only ways resolve_all reads one. */
+static bool container_reads(const json_t *c, const char *cm)
+{
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(c, "envFrom"), i, x) {
+        const char *name = json_string_value(
+            json_object_get(json_object_get(x, "configMapRef"), "name"));
+        if (name && strcmp(name, cm) == 0)
+            return true;
+    }
+    json_array_foreach(json_object_get(c, "env"), i, x) {
+        const json_t *ref = json_object_get(json_object_get(x, "valueFrom"), "configMapKeyRef");
+        const char *name = json_string_value(json_object_get(ref, "name"));
+        if (name && strcmp(name, cm) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool pod_reads(const json_t *pod, const char *cm)
+{
+    static const char *const lists[] = {"initContainers", "containers"};
+    const json_t *spec = json_object_get(pod, "spec");
+    for (size_t l = 0; l < 2; l++) {
+        size_t i;
+        const json_t *c;
+        json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+            if (container_reads(c, cm))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Only a pod still waiting to start that reads this ConfigMap can move on
+ * from the change; retrying the node's others would be work for nothing. */
 void kubelet_configmap_changed(void *ctx, enum informer_change change, const json_t *old,
                                const json_t *cur)
 {
     struct kubelet *k = ctx;
     (void)change;
     (void)old;
-    const char *ns = meta_namespace(cur);
-    json_t *pods = NULL;
-    if (!ns || informer_by_index(k->cfg.pods, OBJSTATE_INDEX_NODE, k->name, &pods) != 0)
+    const char *ns = meta_namespace(cur), *cm = meta_name(cur);
+    if (!ns || !cm)
         return;
-    size_t i;
-    json_t *pod;
-    json_array_foreach(pods, i, pod) {
-        char key[OBJSTATE_KEY_MAX];
-        const char *pns = meta_namespace(pod);
-        if (pns && strcmp(pns, ns) == 0 && !kubelet_pod_started(pod) &&
-            !objstate_terminal(pod) && objstate_key(pod, key, sizeof key) == 0)
+    pthread_mutex_lock(&k->waiting_mu);
+    const char *key;
+    json_t *v;
+    json_object_foreach(k->waiting, key, v) {
+        char pns[OBJSTATE_NAME_MAX], name[OBJSTATE_NAME_MAX];
+        json_t *pod = NULL;
+        if (objstate_split_key(key, pns, name, NULL) == 0 && strcmp(pns, ns) == 0 &&
+            informer_get(k->cfg.pods, pns, name, &pod) == 0 && pod_reads(pod, cm))
             loop_enqueue(k->loop, key, NULL);
+        json_decref(pod);
     }
-    json_decref(pods);
+    pthread_mutex_unlock(&k->waiting_mu);
 }
 
 /* ---- life --------------------------------------------------------------------------- */
@@ -493,9 +562,11 @@ int kubelet_new(const struct kubelet_config *cfg, struct kubelet **out, struct e
     k->labels = json_object();
     k->taints = json_array();
     k->capacity = json_object();
+    k->waiting = json_object();
+    pthread_mutex_init(&k->waiting_mu, NULL);
     k->pods_res = pods;
     k->nodes_res = nodes;
-    int rc = k->name && k->labels && k->taints && k->capacity
+    int rc = k->name && k->labels && k->taints && k->capacity && k->waiting
                  ? configure(k, &cfg->node, e)
                  : err_set(e, -ENOMEM, "kubelet: out of memory");
     struct loop_config lc = {
@@ -526,6 +597,8 @@ void kubelet_free(struct kubelet *k)
     json_decref(k->labels);
     json_decref(k->taints);
     json_decref(k->capacity);
+    json_decref(k->waiting);
+    pthread_mutex_destroy(&k->waiting_mu);
     free(k->name);
     free(k);
 }
