@@ -17,6 +17,7 @@ struct agent_runtime {
     struct loop *loop;
     struct informer *informers[AGENT_INFORMERS];
     bool started;
+    char name[80]; /* "agent <node>": what the log calls it */
 };
 
 static int64_t real_now_ns(void *ctx)
@@ -27,26 +28,26 @@ static int64_t real_now_ns(void *ctx)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The agent's outcome hook, plus a line in the log for every failure. */
 static void executed(void *self, const char *key, const struct action *act, int rc,
                      const json_t *result, const struct err *e)
 {
     struct agent_runtime *rt = self;
     agent_executed(rt->agent, key, act, rc, result, e);
-    if (rc == 0 || !rt->cfg.log)
-        return;
+}
+
+/* The agent's device and file operations in words, for the loop's log. */
+static void describe(void *self, const struct action *act, char *buf, size_t size)
+{
+    (void)self;
     static const char *const ops[] = {
         [AGENT_OP_DISCOVER] = "discover the GPUs", [AGENT_OP_CREATE] = "create a slice",
         [AGENT_OP_DESTROY] = "destroy a slice", [AGENT_OP_WRITE_CDI] = "write a CDI spec",
         [AGENT_OP_REMOVE_CDI] = "remove a CDI spec",
     };
-    char what[512];
-    if (act->kind == ACTION_EXTERNAL && act->op > 0 && act->op <= AGENT_OP_REMOVE_CDI)
-        snprintf(what, sizeof what, "%s", ops[act->op]);
+    if (act->op > 0 && act->op <= AGENT_OP_REMOVE_CDI)
+        snprintf(buf, size, "%s", ops[act->op]);
     else
-        action_describe(act, what, sizeof what);
-    fprintf(rt->cfg.log, "agent %s: %s for %s: %s\n", rt->cfg.agent.node, what, key,
-            e && e->msg[0] ? e->msg : strerror(-rc));
+        action_describe(act, buf, size);
 }
 
 static int reconcile(void *self, const char *key, int64_t now_ns, struct action_list *out,
@@ -69,18 +70,21 @@ int agent_runtime_new(const struct agent_runtime_config *cfg, struct agent_runti
     if (!rt)
         return err_set(e, -ENOMEM, "agent: out of memory");
     rt->cfg = *cfg;
+    snprintf(rt->name, sizeof rt->name, "agent %.60s", cfg->agent.node ? cfg->agent.node : "?");
     if (!rt->cfg.agent.now_ns)
         rt->cfg.agent.now_ns = real_now_ns;
     int rc = agent_new(&rt->cfg.agent, &rt->agent, e);
     if (rc == 0) {
         struct loop_config lc = {
             .store = rt->cfg.agent.store,
-            .reconciler = {.name = "agent", .self = rt, .reconcile = reconcile,
-                           .executed = executed, .execute_external = execute},
+            .reconciler = {.name = rt->name, .self = rt, .reconcile = reconcile,
+                           .executed = executed, .execute_external = execute,
+                           .describe_external = describe},
             .component = "gpuslice-agent",
             .host = rt->cfg.agent.node,
             .now_ns = rt->cfg.agent.now_ns,
             .clock_ctx = rt->cfg.agent.clock_ctx,
+            .log = rt->cfg.log,
         };
         rc = loop_new(&lc, &rt->loop, e);
     }

@@ -138,7 +138,10 @@ static enum outcome execute_all(struct loop *l, const char *key, int64_t now,
             r->executed(r->self, key, a, rc, result, &e);
         if (rc < 0 && l->cfg.log) {
             char what[256];
-            action_describe(a, what, sizeof what);
+            if (a->kind == ACTION_EXTERNAL && r->describe_external)
+                r->describe_external(r->self, a, what, sizeof what);
+            else
+                action_describe(a, what, sizeof what);
             fprintf(l->cfg.log, "%s: %s for %s: %s\n", r->name, what, key, e.msg);
         }
         json_decref(result);

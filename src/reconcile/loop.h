@@ -56,6 +56,9 @@ struct reconciler {
      * *result (may stay NULL) is passed on to executed and then freed. */
     int (*execute_external)(void *self, const struct action *a, json_t **result,
                             struct err *e);
+    /* Optional: says what an ACTION_EXTERNAL does, for the log ("create a
+     * slice"); without it the log says "external operation N". */
+    void (*describe_external)(void *self, const struct action *a, char *buf, size_t size);
 };
 
 struct loop_config {
