@@ -215,11 +215,29 @@ void controller_resync(struct controller *c)
     json_decref(slices);
 }
 
-static void on_pod(void *ctx, enum informer_change change, const json_t *old,
-                       const json_t *cur)
+/* What the controller remembers about a pod (the last thing it said, when
+ * to retry, that it waits for room) goes when the pod leaves the cache,
+ * whatever path it took, so a long-running controller does not grow. */
+static void forget_pod(struct controller *c, const json_t *pod)
 {
-    (void)change;
+    char key[CONTROLLER_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
+    const char *uid = meta_uid(pod);
+    pthread_mutex_lock(&c->lock);
+    json_object_del(c->waiting, key);
+    if (uid) {
+        json_object_del(c->pod_retry, uid);
+        json_object_del(c->last_said, uid);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void on_pod(void *ctx, enum informer_change change, const json_t *old,
+                   const json_t *cur)
+{
     (void)old;
+    if (change == INFORMER_DELETED)
+        forget_pod(ctx, cur);
     enqueue(ctx, meta_namespace(cur), meta_name(cur));
 }
 
@@ -356,11 +374,6 @@ static int remove_finalizer(struct controller *c, const json_t *pod, struct acti
     if (!copy)
         return err_set(e, -ENOMEM, "controller: out of memory");
     meta_remove_finalizer(copy, GPUSLICE_FINALIZER);
-    char key[CONTROLLER_KEY_MAX];
-    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
-    json_object_del(c->waiting, key);
-    json_object_del(c->pod_retry, meta_uid(pod));
-    json_object_del(c->last_said, meta_uid(pod));
     return action_update(out, c->pod_res, copy, e);
 }
 
@@ -675,5 +688,7 @@ void controller_get_stats(struct controller *c, struct controller_stats *out)
 {
     pthread_mutex_lock(&c->lock);
     *out = c->stats;
+    out->remembered = json_object_size(c->last_said) + json_object_size(c->pod_retry) +
+                      json_object_size(c->waiting);
     pthread_mutex_unlock(&c->lock);
 }

@@ -48,6 +48,8 @@ struct controller_stats {
     uint64_t unplaceable; /* decisions that found no room */
     uint64_t released;    /* slices sent to Deleting */
     uint64_t ungated;     /* pods released to the scheduler */
+    uint64_t remembered;  /* pods the controller keeps memory about (events said,
+                             retry times, waiting for room): 0 when no pod is left */
 };
 
 struct controller;

@@ -387,6 +387,30 @@ static void the_scheduler_s_rules_are_honoured_before_pinning(void **state)
     assert_string_equal(phase(w, "greedy-main-0"), "");
 }
 
+static void a_deleted_pod_leaves_nothing_behind(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const big[] = {"7g.80gb"};
+    world_add_pod(w, "first", big, 1);
+    world_add_pod(w, "second", big, 1); /* told there is no room */
+    world_settle(w);
+    assert_int_equal(world_events(w, "second", "NoPlacement", NULL, 0), 1);
+    /* second is deleted while waiting (it never got a finalizer), first ends. */
+    assert_int_equal(store_delete(w->st, w->pods, "team", "second",
+                                  &(struct store_delete_opts){0}, NULL, NULL), 0);
+    world_pod_phase(w, "first", "Succeeded");
+    world_settle(w);
+    world_agent_sets(w, "first-main-0", "Deleted", NULL);
+    world_settle(w);
+    assert_int_equal(store_delete(w->st, w->pods, "team", "first",
+                                  &(struct store_delete_opts){0}, NULL, NULL), 0);
+    world_settle(w);
+    struct controller_stats st;
+    controller_get_stats(w->ctl, &st);
+    assert_int_equal(st.remembered, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +429,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(the_scheduler_s_rules_are_honoured_before_pinning, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_deleted_pod_leaves_nothing_behind, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
