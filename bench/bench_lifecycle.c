@@ -57,7 +57,9 @@ static size_t count_slices(struct embedded *emb)
 /* Says which pods did not finish and what the cluster said about them. */
 static void report_stuck(struct embedded *emb, struct observer *obs)
 {
-    static struct observed_pod pods[2048];
+    struct observed_pod *pods = calloc(2048, sizeof *pods);
+    if (!pods)
+        return;
     size_t n = observer_pods(obs, pods, 2048), shown = 0;
     struct store *st = embedded_store(emb);
     const struct api_resource *evr = api_registry_find(store_registry(st), "", "v1", "events");
@@ -80,6 +82,7 @@ static void report_stuck(struct embedded *emb, struct observer *obs)
         }
         json_decref(list);
     }
+    free(pods);
 }
 
 static int run(size_t pods, double rate, bool direct)
