@@ -15,8 +15,8 @@
 
 #include <curl/curl.h>
 
-#include "cluster/apiserver.h"
-#include "cluster/bootstrap.h"
+#include "apiserver/apiserver.h"
+#include "apiserver/bootstrap.h"
 #include "store/mem.h"
 
 #define CLIENTS 4

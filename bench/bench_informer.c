@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cluster/apiserver.h"
+#include "apiserver/apiserver.h"
 #include "store/informer.h"
 #include "store/kube.h"
 #include "store/mem.h"

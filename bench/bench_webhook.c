@@ -21,8 +21,8 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include "cluster/bootstrap.h"
-#include "cluster/rest.h"
+#include "apiserver/bootstrap.h"
+#include "apiserver/rest.h"
 #include "store/mem.h"
 #include "webhook/certs.h"
 #include "webhook/webhook.h"

@@ -23,7 +23,7 @@
 
 #include "api/meta.h"
 #include "cluster/objstate.h"
-#include "cluster/schedfit.h"
+#include "api/schedfit.h"
 
 #define MESSAGE_MAX 1024
 

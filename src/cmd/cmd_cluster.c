@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cluster/apiserver.h"
-#include "cluster/bootstrap.h"
-#include "cluster/kubeconfig.h"
+#include "apiserver/apiserver.h"
+#include "apiserver/bootstrap.h"
+#include "apiserver/kubeconfig.h"
 #include "cmd/commands.h"
 #include "store/mem.h"
 

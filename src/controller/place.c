@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "api/meta.h"
-#include "cluster/schedfit.h"
+#include "api/schedfit.h"
 #include "core/catalog.h"
 #include "core/lifecycle.h"
 

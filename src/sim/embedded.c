@@ -13,10 +13,10 @@
 
 #include "agent/agent_runtime.h"
 #include "api/meta.h"
-#include "cluster/apiserver.h"
-#include "cluster/bootstrap.h"
+#include "apiserver/apiserver.h"
+#include "apiserver/bootstrap.h"
 #include "cluster/components.h"
-#include "cluster/kubeconfig.h"
+#include "apiserver/kubeconfig.h"
 #include "controller/runtime.h"
 #include "store/kube.h"
 #include "store/mem.h"

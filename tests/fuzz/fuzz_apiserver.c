@@ -19,8 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cluster/bootstrap.h"
-#include "cluster/rest.h"
+#include "apiserver/bootstrap.h"
+#include "apiserver/rest.h"
 #include "store/mem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -21,8 +21,8 @@
 
 #include <jansson.h>
 
-#include "cluster/apiserver.h"
-#include "cluster/kubeconfig.h"
+#include "apiserver/apiserver.h"
+#include "apiserver/kubeconfig.h"
 #include "planner/plan_apply.h"
 #include "store/kube.h"
 #include "store/mem.h"

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cluster/apiserver.h"
+#include "apiserver/apiserver.h"
 #include "store/informer.h"
 #include "store/kube.h"
 #include "store/mem.h"

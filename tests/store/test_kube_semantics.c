@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cluster/apiserver.h"
+#include "apiserver/apiserver.h"
 #include "semantics.h"
 #include "store/kube.h"
 #include "store/mem.h"

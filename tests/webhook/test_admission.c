@@ -21,8 +21,8 @@
 #include <openssl/evp.h>
 
 #include "api/podslices.h"
-#include "cluster/bootstrap.h"
-#include "cluster/rest.h"
+#include "apiserver/bootstrap.h"
+#include "apiserver/rest.h"
 #include "store/mem.h"
 #include "webhook/certs.h"
 #include "webhook/webhook.h"

@@ -19,8 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cluster/bootstrap.h"
-#include "cluster/rest.h"
+#include "apiserver/bootstrap.h"
+#include "apiserver/rest.h"
 #include "store/mem.h"
 #include "util/yaml.h"
 

@@ -1,0 +1,187 @@
+/*
+ * The embedded cluster's parts in virtual time, at scale: how much real
+ * time the scheduler, the kubelets and the workload controllers (with the
+ * mem store and the informers under them) need to carry pods through their
+ * lives, when the clock costs nothing.
+ *
+ *   - pods: N single pods created at once on 4 nodes, each running 1 s;
+ *   - job: a Job of N completions, 50 at a time, each pod running 1 s;
+ *   - deployment: a Deployment scaled from 0 to N replicas, then deleted
+ *     (its ReplicaSet and pods collected and stopped).
+ *
+ * Prints wall time and pods per second of wall time for each (N = 1000 by
+ * default, or the first argument).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster/components.h"
+#include "store/mem.h"
+
+#define SEC 1000000000LL
+
+struct bench {
+    int64_t now;
+    struct store *st;
+    struct cluster_parts *parts;
+    const struct api_resource *pods, *jobs, *deploys;
+};
+
+static int64_t virtual_now(void *ctx)
+{
+    return ((struct bench *)ctx)->now;
+}
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void check(int rc, const struct err *e, const char *what)
+{
+    if (rc < 0) {
+        fprintf(stderr, "bench_cluster: %s: %s\n", what, e->msg);
+        exit(1);
+    }
+}
+
+static const struct kubelet_node nodes[] = {
+    {.name = "n1", .cpu = "512", .memory = "2Ti", .pods = "5000"},
+    {.name = "n2", .cpu = "512", .memory = "2Ti", .pods = "5000"},
+    {.name = "n3", .cpu = "512", .memory = "2Ti", .pods = "5000"},
+    {.name = "n4", .cpu = "512", .memory = "2Ti", .pods = "5000"},
+};
+
+static void setup(struct bench *b)
+{
+    struct err e = {0};
+    memset(b, 0, sizeof *b);
+    b->now = 1790000000LL * SEC;
+    struct mem_store_config mc = {.now_ns = virtual_now, .clock_ctx = b, .seed = 1,
+                                  .history = 200000};
+    check(mem_store_new(&mc, &b->st, &e), &e, "mem_store_new");
+    struct api_registry *reg = store_registry(b->st);
+    b->pods = api_registry_find(reg, "", "v1", "pods");
+    b->jobs = api_registry_find(reg, "batch", "v1", "jobs");
+    b->deploys = api_registry_find(reg, "apps", "v1", "deployments");
+    struct cluster_parts_config pc = {.store = b->st, .now_ns = virtual_now, .clock_ctx = b,
+                                      .nodes = nodes, .node_count = 4, .collect = true};
+    check(cluster_parts_new(&pc, &b->parts, &e), &e, "cluster_parts_new");
+    check(cluster_parts_settle(b->parts, 0, &e), &e, "settle");
+}
+
+static void teardown(struct bench *b)
+{
+    cluster_parts_free(b->parts);
+    store_free(b->st);
+}
+
+/* Settles, and moves the clock through every due time until nothing is. */
+static void run_out(struct bench *b)
+{
+    struct err e = {0};
+    for (;;) {
+        check(cluster_parts_settle(b->parts, 0, &e), &e, "settle");
+        int64_t due = cluster_parts_next_due(b->parts);
+        if (due == INT64_MAX)
+            return;
+        if (due > b->now)
+            b->now = due;
+    }
+}
+
+static void create(struct bench *b, const struct api_resource *res, const char *text)
+{
+    struct err e = {0};
+    json_error_t jerr;
+    json_t *obj = json_loads(text, 0, &jerr);
+    if (!obj) {
+        fprintf(stderr, "bench_cluster: bad JSON: %s\n", jerr.text);
+        exit(1);
+    }
+    check(store_create(b->st, res, NULL, obj, NULL, NULL, &e), &e, "create");
+    json_decref(obj);
+}
+
+static void report(const char *what, int n, double seconds)
+{
+    printf("%-11s %5d pods  %7.3f s  %8.0f pods/s\n", what, n, seconds, n / seconds);
+}
+
+static void bench_pods(int n)
+{
+    struct bench b;
+    setup(&b);
+    double t0 = wall();
+    for (int i = 0; i < n; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p%d\","
+                 "\"namespace\":\"default\",\"annotations\":{\"gpuslice.dev/run-seconds\":\"1\"}},"
+                 "\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\","
+                 "\"image\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"100m\"}}}]}}",
+                 i);
+        create(&b, b.pods, text);
+    }
+    run_out(&b);
+    report("pods", n, wall() - t0);
+    teardown(&b);
+}
+
+static void bench_job(int n)
+{
+    struct bench b;
+    setup(&b);
+    char text[768];
+    snprintf(text, sizeof text,
+             "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"j\","
+             "\"namespace\":\"default\"},\"spec\":{\"completions\":%d,\"parallelism\":50,"
+             "\"template\":{\"metadata\":{\"annotations\":{\"gpuslice.dev/run-seconds\":\"1\"}},"
+             "\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\","
+             "\"image\":\"i\"}]}}}}",
+             n);
+    double t0 = wall();
+    create(&b, b.jobs, text);
+    run_out(&b);
+    report("job", n, wall() - t0);
+    teardown(&b);
+}
+
+static void bench_deployment(int n)
+{
+    struct bench b;
+    setup(&b);
+    char text[768];
+    snprintf(text, sizeof text,
+             "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\","
+             "\"namespace\":\"default\"},\"spec\":{\"replicas\":%d,\"selector\":{\"matchLabels\":"
+             "{\"app\":\"d\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"d\"}},\"spec\":"
+             "{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\","
+             "\"image\":\"i\"}]}}}}",
+             n);
+    double t0 = wall();
+    create(&b, b.deploys, text);
+    run_out(&b);
+    struct err e = {0};
+    check(store_delete(b.st, b.deploys, "default", "d", NULL, NULL, &e), &e, "delete");
+    run_out(&b);
+    report("deployment", n, wall() - t0);
+    teardown(&b);
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 1000;
+    if (n <= 0) {
+        fprintf(stderr, "usage: bench_cluster [PODS]\n");
+        return 2;
+    }
+    bench_pods(n);
+    bench_job(n);
+    bench_deployment(n);
+    return 0;
+}

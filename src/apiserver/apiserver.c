@@ -1,0 +1,377 @@
+/*
+ * libmicrohttpd glue for the API server (apiserver.h): requests are
+ * gathered here (target, headers, a bounded body) and answered by the
+ * socket-free REST layer (rest.h); watch streams become chunked responses
+ * read by the connection's own thread.
+ *
+ * The raw request target (path and query exactly as sent) is taken from
+ * MHD's URI log callback, so that the REST layer does its own decoding and
+ * sees the same bytes the fuzz harness feeds it.
+ */
+#include "apiserver/apiserver.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "apiserver/rest.h"
+
+/* How often a watch with nothing to send checks that its client is still
+ * there. */
+#define STREAM_POLL_MS 1000
+#define STREAM_BLOCK_SIZE (64 * 1024)
+#define IDLE_TIMEOUT_S 300
+
+struct stream_ctx {
+    struct apiserver *srv;
+    struct watchstream *ws;
+    int fd;
+    struct stream_ctx *prev, *next;
+};
+
+struct apiserver {
+    struct rest_server rest;
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+    char url[APISERVER_URL_MAX];
+    char *token, *cert, *key, *version;
+    pthread_mutex_t mu;           /* guards streams and stopping */
+    struct stream_ctx *streams;   /* open watches, to end them on stop */
+    bool stopping;
+};
+
+/* One request being received. */
+struct request_ctx {
+    char *target;
+    char *body;
+    size_t len, cap;
+    bool started, too_big;
+};
+
+bool apiserver_is_loopback(const char *address)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, address, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, address, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+/* ---- requests ---- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    struct request_ctx *rc = calloc(1, sizeof *rc);
+    if (rc && !(rc->target = strdup(uri))) {
+        free(rc);
+        rc = NULL;
+    }
+    return rc;
+}
+
+static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct request_ctx *rc = *con_cls;
+    if (rc) {
+        free(rc->target);
+        free(rc->body);
+        free(rc);
+    }
+    *con_cls = NULL;
+}
+
+/* Keeps the body up to max bytes; past that only notes it was too big. */
+static void take_body(struct request_ctx *rc, const char *data, size_t n, size_t max)
+{
+    if (rc->too_big || rc->len + n > max) {
+        rc->too_big = true;
+        return;
+    }
+    if (rc->len + n + 1 > rc->cap) {
+        size_t cap = rc->cap ? rc->cap : 4096;
+        while (cap < rc->len + n + 1)
+            cap *= 2;
+        char *p = realloc(rc->body, cap);
+        if (!p) {
+            rc->too_big = true;
+            return;
+        }
+        rc->body = p;
+        rc->cap = cap;
+    }
+    memcpy(rc->body + rc->len, data, n);
+    rc->len += n;
+    rc->body[rc->len] = '\0';
+}
+
+/* ---- watch streams ---- */
+
+/* Whether the client hung up: a watch with nothing to send would otherwise
+ * hold its thread until its timeout. */
+static bool peer_gone(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream_ctx *sc = cls;
+    for (;;) {
+        ssize_t n = watchstream_read(sc->ws, buf, max, STREAM_POLL_MS);
+        if (n > 0)
+            return n;
+        if (n < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (peer_gone(sc->fd))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+}
+
+static void stream_done(void *cls)
+{
+    struct stream_ctx *sc = cls;
+    pthread_mutex_lock(&sc->srv->mu);
+    if (sc->prev)
+        sc->prev->next = sc->next;
+    else
+        sc->srv->streams = sc->next;
+    if (sc->next)
+        sc->next->prev = sc->prev;
+    pthread_mutex_unlock(&sc->srv->mu);
+    watchstream_free(sc->ws);
+    free(sc);
+}
+
+/* A chunked response fed by resp's stream, which it takes. */
+static struct MHD_Response *stream_response(struct apiserver *srv, struct MHD_Connection *conn,
+                                            struct rest_response *resp)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct stream_ctx *sc = ci ? calloc(1, sizeof *sc) : NULL;
+    struct MHD_Response *r = sc ? MHD_create_response_from_callback(
+                                      MHD_SIZE_UNKNOWN, STREAM_BLOCK_SIZE, stream_read, sc,
+                                      stream_done)
+                                : NULL;
+    if (!r) {
+        free(sc);
+        return NULL;
+    }
+    sc->srv = srv;
+    sc->fd = ci->connect_fd;
+    sc->ws = resp->stream;
+    resp->stream = NULL;
+    pthread_mutex_lock(&srv->mu);
+    sc->next = srv->streams;
+    if (sc->next)
+        sc->next->prev = sc;
+    srv->streams = sc;
+    if (srv->stopping)
+        watchstream_cancel(sc->ws);
+    pthread_mutex_unlock(&srv->mu);
+    return r;
+}
+
+/* ---- responses ---- */
+
+static enum MHD_Result queue(struct apiserver *srv, struct MHD_Connection *conn,
+                             struct rest_response *resp)
+{
+    struct MHD_Response *r;
+    if (resp->stream) {
+        r = stream_response(srv, conn, resp);
+    } else {
+        r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+        if (r)
+            resp->body = NULL;
+    }
+    if (!r) {
+        rest_response_release(resp);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    rest_response_release(resp);
+    return ok;
+}
+
+static enum MHD_Result reply_too_large(struct apiserver *srv, struct MHD_Connection *conn)
+{
+    struct rest_response resp = {0};
+    struct err e;
+    err_set(&e, -E2BIG, "the request body is too large (limit %zu bytes)",
+            srv->rest.max_body);
+    rest_reply_error(&resp, &e, NULL, NULL, NULL);
+    return queue(srv, conn, &resp);
+}
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)url;
+    (void)version;
+    struct apiserver *srv = cls;
+    struct request_ctx *rc = *con_cls;
+    if (!rc)
+        return MHD_NO; /* out of memory in on_uri */
+    if (!rc->started) {
+        rc->started = true;
+        const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > srv->rest.max_body)
+            return reply_too_large(srv, conn);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        take_body(rc, upload, *upload_size, srv->rest.max_body);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rc->too_big)
+        return reply_too_large(srv, conn);
+    struct rest_request req = {
+        .method = method,
+        .target = rc->target,
+        .content_type = header(conn, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .accept = header(conn, MHD_HTTP_HEADER_ACCEPT),
+        .authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
+        .body = rc->body,
+        .body_len = rc->len,
+    };
+    struct rest_response resp;
+    rest_handle(&srv->rest, &req, &resp);
+    return queue(srv, conn, &resp);
+}
+
+/* ---- lifecycle ---- */
+
+static int copy_config(struct apiserver *srv, const struct apiserver_config *cfg)
+{
+    srv->rest.store = cfg->store;
+    srv->rest.now_ns = cfg->now_ns;
+    srv->rest.clock_ctx = cfg->clock_ctx;
+    srv->rest.max_body = cfg->max_body ? cfg->max_body : REST_MAX_BODY_DEFAULT;
+    if ((cfg->token && !(srv->token = strdup(cfg->token))) ||
+        (cfg->tls_cert_pem && !(srv->cert = strdup(cfg->tls_cert_pem))) ||
+        (cfg->tls_key_pem && !(srv->key = strdup(cfg->tls_key_pem))) ||
+        !(srv->version = strdup(cfg->version ? cfg->version : "dev")))
+        return -ENOMEM;
+    srv->rest.token = srv->token;
+    srv->rest.version = srv->version;
+    return 0;
+}
+
+static int check_config(const struct apiserver_config *cfg, const char *addr, struct err *e)
+{
+    if (!cfg->store || !cfg->now_ns)
+        return err_set(e, -EINVAL, "apiserver: a store and a clock are required");
+    if (!cfg->tls_cert_pem != !cfg->tls_key_pem)
+        return err_set(e, -EINVAL, "apiserver: TLS needs both a certificate and a key");
+    if (cfg->token && !*cfg->token)
+        return err_set(e, -EINVAL, "apiserver: the token is empty");
+    if (!apiserver_is_loopback(addr) && (!cfg->tls_cert_pem || !cfg->token))
+        return err_set(e, -EPERM, "apiserver: listening on %s (not loopback) needs TLS (a "
+                       "certificate and key) and a bearer token", addr);
+    return 0;
+}
+
+int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, struct err *e)
+{
+    const char *addr = cfg->address ? cfg->address : "127.0.0.1";
+    *out = NULL;
+    int rc = check_config(cfg, addr, e);
+    if (rc != 0)
+        return rc;
+    struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(cfg->port)};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(cfg->port)};
+    bool is_v6 = inet_pton(AF_INET, addr, &v4.sin_addr) != 1;
+    if (is_v6 && inet_pton(AF_INET6, addr, &v6.sin6_addr) != 1)
+        return err_set(e, -EINVAL, "apiserver: \"%s\" is not an IP address", addr);
+    struct apiserver *srv = calloc(1, sizeof *srv);
+    if (srv)
+        pthread_mutex_init(&srv->mu, NULL);
+    if (!srv || copy_config(srv, cfg) != 0) {
+        apiserver_stop(srv);
+        return err_set(e, -ENOMEM, "apiserver: out of memory");
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | (is_v6 ? MHD_USE_IPv6 : 0) | (srv->cert ? MHD_USE_TLS : 0);
+    /* Without TLS the first item ends the array. */
+    struct MHD_OptionItem tls[] = {
+        {srv->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, srv->cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    errno = 0;
+    srv->daemon = MHD_start_daemon(
+        flags, cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        is_v6 ? (struct sockaddr *)&v6 : (struct sockaddr *)&v4, MHD_OPTION_URI_LOG_CALLBACK,
+        on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_done, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    if (!srv->daemon) {
+        int code = errno ? -errno : -EIO;
+        apiserver_stop(srv);
+        return err_set(e, code, "apiserver: cannot listen on %s port %u%s", addr,
+                       (unsigned)cfg->port, code == -EADDRINUSE ? ": address in use" : "");
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : cfg->port;
+    /* A wildcard address is reached through loopback from this host. */
+    const char *host = is_v6 ? (IN6_IS_ADDR_UNSPECIFIED(&v6.sin6_addr) ? "::1" : addr)
+                             : (v4.sin_addr.s_addr == htonl(INADDR_ANY) ? "127.0.0.1" : addr);
+    snprintf(srv->url, sizeof srv->url, "%s://%s%s%s:%u", srv->cert ? "https" : "http",
+             is_v6 ? "[" : "", host, is_v6 ? "]" : "", (unsigned)srv->port);
+    *out = srv;
+    return 0;
+}
+
+uint16_t apiserver_port(const struct apiserver *srv)
+{
+    return srv->port;
+}
+
+const char *apiserver_url(const struct apiserver *srv)
+{
+    return srv->url;
+}
+
+void apiserver_stop(struct apiserver *srv)
+{
+    if (!srv)
+        return;
+    if (srv->daemon) {
+        pthread_mutex_lock(&srv->mu);
+        srv->stopping = true;
+        for (struct stream_ctx *sc = srv->streams; sc; sc = sc->next)
+            watchstream_cancel(sc->ws);
+        pthread_mutex_unlock(&srv->mu);
+        MHD_stop_daemon(srv->daemon);
+    }
+    pthread_mutex_destroy(&srv->mu);
+    free(srv->token);
+    free(srv->cert);
+    free(srv->key);
+    free(srv->version);
+    free(srv);
+}

@@ -1,0 +1,204 @@
+/*
+ * Request dispatch for the REST API (rest.h): authentication, the body
+ * limit, routing, content negotiation, then discovery, OpenAPI, health, or
+ * the resource handlers.
+ */
+#include "apiserver/rest.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/status.h"
+#include "apiserver/discovery.h"
+#include "apiserver/handlers.h"
+#include "apiserver/openapi.h"
+
+void rest_response_release(struct rest_response *resp)
+{
+    free(resp->body);
+    watchstream_free(resp->stream);
+    memset(resp, 0, sizeof *resp);
+}
+
+void rest_reply_json(struct rest_response *resp, int status, json_t *obj)
+{
+    resp->content_type = "application/json";
+    resp->body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    if (resp->body) {
+        resp->status = status;
+        resp->len = strlen(resp->body);
+        return;
+    }
+    /* Out of memory: a fixed answer needs no allocation. */
+    static const char oom[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
+                              "\"message\":\"out of memory\",\"reason\":\"InternalError\","
+                              "\"code\":500}";
+    resp->status = 500;
+    resp->body = strdup(oom);
+    resp->len = resp->body ? sizeof oom - 1 : 0;
+}
+
+void rest_reply_error(struct rest_response *resp, const struct err *e, const char *group,
+                      const char *plural, const char *name)
+{
+    rest_reply_json(resp, status_http(e->code), status_from_err(e, group, plural, name));
+}
+
+static void reply_text(struct rest_response *resp, int status, const char *text)
+{
+    resp->status = status;
+    resp->content_type = "text/plain; charset=utf-8";
+    resp->body = strdup(text);
+    resp->len = resp->body ? strlen(text) : 0;
+}
+
+static void reply_failure(struct rest_response *resp, int code, const char *msg)
+{
+    struct err e;
+    err_set(&e, code, "%s", msg);
+    rest_reply_error(resp, &e, NULL, NULL, NULL);
+}
+
+/* Compares in time independent of where the strings differ. */
+static bool same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < la; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return diff == 0;
+}
+
+static bool authenticated(const struct rest_server *srv, const struct rest_request *req)
+{
+    static const char bearer[] = "Bearer ";
+    const char *h = req->authorization;
+    if (!srv->token)
+        return true;
+    return h && strncmp(h, bearer, sizeof bearer - 1) == 0 &&
+           same_secret(h + sizeof bearer - 1, srv->token);
+}
+
+/* "/": the paths served, as the API server lists them. */
+static json_t *root_paths(struct api_registry *reg)
+{
+    json_t *paths = json_pack("[s, s, s, s, s, s, s]", "/api", "/api/v1", "/apis", "/healthz",
+                              "/livez", "/openapi/v3", "/readyz");
+    const struct api_resource **v;
+    size_t n = discovery_resources(reg, &v);
+    for (size_t i = 0; paths && i < n; i++) {
+        if (!v[i]->group[0])
+            continue;
+        char p[300];
+        snprintf(p, sizeof p, "/apis/%s/%s", v[i]->group, v[i]->version);
+        bool seen = false;
+        size_t k;
+        json_t *s;
+        json_array_foreach(paths, k, s) {
+            seen = seen || strcmp(json_string_value(s), p) == 0;
+        }
+        if (!seen)
+            json_array_append_new(paths, json_string(p));
+    }
+    free(v);
+    json_array_append_new(paths, json_string("/version"));
+    return json_pack("{s:o}", "paths", paths);
+}
+
+/* Discovery, OpenAPI, health and version: GET only, JSON regardless of
+ * what Accept asks (plain JSON is what makes kubectl use unaggregated
+ * discovery). */
+static void serve_info(const struct rest_server *srv, const struct route *rt,
+                       struct rest_response *resp)
+{
+    struct api_registry *reg = store_registry(srv->store);
+    json_t *doc = NULL;
+    switch (rt->kind) {
+    case ROUTE_HEALTH:
+        reply_text(resp, 200, "ok");
+        return;
+    case ROUTE_ROOT:
+        doc = root_paths(reg);
+        break;
+    case ROUTE_VERSION:
+        doc = discovery_version(srv->version ? srv->version : "dev");
+        break;
+    case ROUTE_API:
+        doc = discovery_core();
+        break;
+    case ROUTE_APIS:
+        doc = discovery_groups(reg);
+        break;
+    case ROUTE_GROUP:
+        doc = discovery_group(reg, rt->group);
+        break;
+    case ROUTE_GROUP_VERSION:
+        doc = discovery_group_version(reg, rt->group, rt->version);
+        break;
+    case ROUTE_OPENAPI_INDEX:
+        doc = openapi_index(reg);
+        break;
+    case ROUTE_OPENAPI_DOC:
+        doc = openapi_group_version(reg, rt->group, rt->version);
+        break;
+    default:
+        break;
+    }
+    if (doc)
+        rest_reply_json(resp, 200, doc);
+    else
+        reply_failure(resp, -ENOENT, ROUTE_NOT_FOUND);
+}
+
+static void serve_resource(const struct rest_server *srv, const struct rest_request *req,
+                           const struct route *rt, const char *query, size_t qlen,
+                           struct rest_response *resp)
+{
+    struct err e;
+    struct query q;
+    struct handlers_call c = {.srv = srv, .req = req, .rt = rt, .q = &q};
+    int rc = query_parse(query, qlen, &q, &e);
+    if (rc == 0)
+        rc = media_answer_type(req->accept, &c.answer, &c.meta_version, &e);
+    if (rc == 0)
+        rc = table_include_parse(query_get(&q, "includeObject"), &c.include, &e);
+    if (rc == 0)
+        handlers_serve(&c, resp);
+    else
+        rest_reply_error(resp, &e, rt->res->group, rt->res->plural, rt->name);
+    query_free(&q);
+}
+
+void rest_handle(const struct rest_server *srv, const struct rest_request *req,
+                 struct rest_response *resp)
+{
+    struct err e;
+    struct route rt;
+    size_t max = srv->max_body ? srv->max_body : REST_MAX_BODY_DEFAULT;
+    memset(resp, 0, sizeof *resp);
+    const char *target = req->target ? req->target : "";
+    const char *qmark = strchr(target, '?');
+    size_t plen = qmark ? (size_t)(qmark - target) : strlen(target);
+    int rc = router_parse(store_registry(srv->store), target, plen, &rt, &e);
+    bool public = rc == 0 && (rt.kind == ROUTE_HEALTH || rt.kind == ROUTE_VERSION);
+    bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    struct rest_request as_get = *req;
+    as_get.method = "GET";
+    if (!public && !authenticated(srv, req))
+        reply_failure(resp, -EACCES, "Unauthorized");
+    else if (req->body_len > max)
+        reply_failure(resp, -E2BIG, "the request body is too large");
+    else if (rc != 0)
+        rest_reply_error(resp, &e, NULL, NULL, NULL);
+    else if (rt.kind == ROUTE_COLLECTION || rt.kind == ROUTE_OBJECT)
+        serve_resource(srv, get ? &as_get : req, &rt, qmark ? qmark + 1 : "",
+                       qmark ? strlen(qmark + 1) : 0, resp);
+    else if (!get)
+        reply_failure(resp, -ENOSYS, "the server does not allow this method on the requested "
+                                     "resource");
+    else
+        serve_info(srv, &rt, resp);
+}

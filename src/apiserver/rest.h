@@ -1,0 +1,72 @@
+/*
+ * The Kubernetes REST API over a store, without sockets: one request in
+ * (method, target, a few headers, body), one response out. The HTTP server
+ * (apiserver.c) and the fuzz harness both drive this, so everything a
+ * client can send is handled here and nowhere else.
+ *
+ * Every failure is answered with a Status object (api/status.h) and the
+ * matching HTTP code; nothing a client sends makes the server crash or
+ * leak. A watch is answered with a stream (watchstream.h) that the caller
+ * drains into a chunked response.
+ */
+#ifndef GPUSLICE_APISERVER_REST_H
+#define GPUSLICE_APISERVER_REST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "apiserver/watchstream.h"
+#include "store/store.h"
+
+/* The API server's own limit on request bodies. */
+#define REST_MAX_BODY_DEFAULT (3u << 20)
+/* How long a watch lasts when the client gives no timeoutSeconds (the API
+ * server picks between 30 and 60 minutes). */
+#define REST_WATCH_TIMEOUT_DEFAULT_S 1800
+
+struct rest_server {
+    struct store *store;          /* not owned */
+    int64_t (*now_ns)(void *ctx); /* wall clock: Table ages */
+    void *clock_ctx;
+    const char *token;            /* bearer token required, or NULL for none */
+    size_t max_body;              /* 0: REST_MAX_BODY_DEFAULT */
+    const char *version;          /* gpuslice's, for /version */
+};
+
+struct rest_request {
+    const char *method;        /* "GET", "POST", ... */
+    const char *target;        /* the request target as sent: path, then ?query */
+    const char *content_type;  /* header values; NULL when absent */
+    const char *accept;
+    const char *authorization;
+    const char *body;          /* may be NULL when body_len is 0 */
+    size_t body_len;
+};
+
+struct rest_response {
+    int status;                 /* HTTP status */
+    const char *content_type;   /* static */
+    char *body;                 /* owned; NULL for a stream */
+    size_t len;
+    struct watchstream *stream; /* owned; non-NULL: the body is streamed from it */
+};
+
+/* Answers req. resp is overwritten; release it with rest_response_release. */
+void rest_handle(const struct rest_server *srv, const struct rest_request *req,
+                 struct rest_response *resp);
+
+/* Frees what resp owns (its body or stream) and empties it. */
+void rest_response_release(struct rest_response *resp);
+
+/* Answers with obj as JSON (the reference is taken; NULL is answered as out
+ * of memory). For the files that serve requests. */
+void rest_reply_json(struct rest_response *resp, int status, json_t *obj);
+
+/* Answers with the Status for e (its code decides the HTTP status), with
+ * details naming the resource (group, plural) and object when given. */
+void rest_reply_error(struct rest_response *resp, const struct err *e, const char *group,
+                      const char *plural, const char *name);
+
+#endif

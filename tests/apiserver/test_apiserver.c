@@ -1,0 +1,468 @@
+/*
+ * The API server over loopback HTTP(S) with libcurl: the same requests a
+ * Kubernetes client sends, chunked watches that resume and expire, body
+ * limits, bearer tokens and TLS, and stopping with watches open.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+
+#include "apiserver/apiserver.h"
+#include "helpers.h"
+#include "store/mem.h"
+
+#define POD(name) "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name \
+    "\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}"
+#define PODS "/api/v1/namespaces/default/pods"
+
+struct server {
+    struct fixture *f;
+    struct apiserver *srv;
+    char *cert, *key;
+};
+
+struct http {
+    long status;
+    char *body;
+    size_t len;
+    CURLcode rc;
+};
+
+static size_t collect(char *data, size_t size, size_t n, void *ctx)
+{
+    struct http *h = ctx;
+    char *p = realloc(h->body, h->len + size * n + 1);
+    if (!p)
+        return 0;
+    h->body = p;
+    memcpy(h->body + h->len, data, size * n);
+    h->len += size * n;
+    h->body[h->len] = '\0';
+    return size * n;
+}
+
+struct call_opts {
+    const char *content_type;
+    const char *token;
+    const char *ca_file;
+    bool chunked; /* send the body without a Content-Length */
+};
+
+static struct http http_call(const char *method, const char *url, const char *body,
+                             const struct call_opts *o)
+{
+    static const struct call_opts none;
+    o = o ? o : &none;
+    struct http h = {0};
+    CURL *c = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    char line[256];
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    snprintf(line, sizeof line, "Content-Type: %s",
+             o->content_type ? o->content_type : "application/json");
+    hdrs = curl_slist_append(hdrs, line);
+    if (o->token) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", o->token);
+        hdrs = curl_slist_append(hdrs, line);
+    }
+    if (o->chunked)
+        hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        if (!o->chunked)
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    }
+    if (o->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+    h.rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h.status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    return h;
+}
+
+static char *url_of(struct server *s, const char *path)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "%s%s", apiserver_url(s->srv), path);
+    return buf;
+}
+
+static struct http get(struct server *s, const char *path)
+{
+    return http_call("GET", url_of(s, path), NULL, NULL);
+}
+
+static const char *reason_of(const struct http *h)
+{
+    static char buf[64];
+    json_t *j = json_loads(h->body ? h->body : "", 0, NULL);
+    const char *reason = json_string_value(json_object_get(j, "reason"));
+    snprintf(buf, sizeof buf, "%s", reason ? reason : "");
+    json_decref(j);
+    return buf;
+}
+
+static int start(void **state, const char *token, bool tls)
+{
+    struct server *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s->f = fixture_new();
+    struct apiserver_config cfg = {
+        .store = s->f->st, .now_ns = fixture_clock, .clock_ctx = s->f, .token = token,
+        .version = "test",
+    };
+    if (tls) {
+        FILE *fc = fopen(TLS_DIR "/cert.pem", "r"), *fk = fopen(TLS_DIR "/key.pem", "r");
+        assert_non_null(fc);
+        assert_non_null(fk);
+        s->cert = calloc(1, 8192);
+        s->key = calloc(1, 8192);
+        assert_true(fread(s->cert, 1, 8191, fc) > 0);
+        assert_true(fread(s->key, 1, 8191, fk) > 0);
+        fclose(fc);
+        fclose(fk);
+        cfg.tls_cert_pem = s->cert;
+        cfg.tls_key_pem = s->key;
+    }
+    struct err e;
+    assert_int_equal(apiserver_start(&cfg, &s->srv, &e), 0);
+    *state = s;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return start(state, NULL, false);
+}
+
+static int teardown(void **state)
+{
+    struct server *s = *state;
+    apiserver_stop(s->srv);
+    fixture_free(s->f);
+    free(s->cert);
+    free(s->key);
+    free(s);
+    return 0;
+}
+
+static void crud_over_http(void **state)
+{
+    struct server *s = *state;
+    assert_true(apiserver_port(s->srv) > 0);
+    struct http h = http_call("POST", url_of(s, PODS), POD("web"), NULL);
+    assert_int_equal(h.status, 201);
+    free(h.body);
+    h = get(s, PODS "/web");
+    assert_int_equal(h.status, 200);
+    assert_non_null(strstr(h.body, "\"name\":\"web\""));
+    free(h.body);
+    h = http_call("POST", url_of(s, PODS), "{\"metadata\":", NULL);
+    assert_int_equal(h.status, 400);
+    assert_string_equal(reason_of(&h), "BadRequest");
+    free(h.body);
+    h = get(s, "/api/v1/nothings");
+    assert_int_equal(h.status, 404);
+    assert_string_equal(reason_of(&h), "NotFound");
+    free(h.body);
+    h = http_call("PATCH", url_of(s, PODS "/web"), "{\"metadata\":{\"labels\":{\"a\":\"b\"}}}",
+                  &(struct call_opts){.content_type = "application/merge-patch+json"});
+    assert_int_equal(h.status, 200);
+    free(h.body);
+    h = http_call("DELETE", url_of(s, PODS "/web"), NULL, NULL);
+    assert_int_equal(h.status, 200);
+    free(h.body);
+    h = get(s, "/healthz");
+    assert_int_equal(h.status, 200);
+    assert_string_equal(h.body, "ok");
+    free(h.body);
+}
+
+static void oversized_bodies(void **state)
+{
+    struct server *s = *state;
+    size_t n = REST_MAX_BODY_DEFAULT + 10;
+    char *big = malloc(n + 1);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    big[n] = '\0';
+    struct http h = http_call("POST", url_of(s, PODS), big, NULL);
+    assert_int_equal(h.status, 413);
+    assert_string_equal(reason_of(&h), "RequestEntityTooLarge");
+    free(h.body);
+    h = http_call("POST", url_of(s, PODS), big, &(struct call_opts){.chunked = true});
+    assert_int_equal(h.status, 413);
+    free(h.body);
+    free(big);
+    /* The server is still there for the next client. */
+    h = get(s, PODS);
+    assert_int_equal(h.status, 200);
+    free(h.body);
+}
+
+/* A watch read in a thread until it has `want` lines or ends. */
+struct watcher {
+    char url[512];
+    int want;
+    struct http h;
+    int lines;
+    pthread_t thread;
+};
+
+static size_t watch_write(char *data, size_t size, size_t n, void *ctx)
+{
+    struct watcher *w = ctx;
+    size_t got = collect(data, size, n, &w->h);
+    for (size_t i = 0; i < size * n; i++)
+        w->lines += data[i] == '\n';
+    return w->want > 0 && w->lines >= w->want ? 0 : got; /* 0 hangs up */
+}
+
+static void *watch_run(void *arg)
+{
+    struct watcher *w = arg;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, w->url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, watch_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    w->h.rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &w->h.status);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static void watch_start(struct watcher *w, struct server *s, const char *path, int want)
+{
+    memset(w, 0, sizeof *w);
+    snprintf(w->url, sizeof w->url, "%s%s", apiserver_url(s->srv), path);
+    w->want = want;
+    assert_int_equal(pthread_create(&w->thread, NULL, watch_run, w), 0);
+}
+
+static void create(struct server *s, const char *body)
+{
+    struct http h = http_call("POST", url_of(s, PODS), body, NULL);
+    assert_int_equal(h.status, 201);
+    free(h.body);
+}
+
+/* The resourceVersion of the last event in a watch body. */
+static char *last_rv(const char *body)
+{
+    const char *p = body, *last = NULL;
+    for (const char *nl; (nl = strchr(p, '\n')); p = nl + 1)
+        if (nl[1])
+            last = nl + 1;
+    json_t *ev = json_loads(last ? last : body, JSON_DISABLE_EOF_CHECK, NULL);
+    const char *rv = json_string_value(json_object_get(
+        json_object_get(json_object_get(ev, "object"), "metadata"), "resourceVersion"));
+    char *out = strdup(rv ? rv : "");
+    json_decref(ev);
+    return out;
+}
+
+static void watch_streams_and_resumes(void **state)
+{
+    struct server *s = *state;
+    create(s, POD("a"));
+    struct watcher w;
+    watch_start(&w, s, PODS "?watch=true", 3);
+    usleep(100 * 1000);
+    create(s, POD("b"));
+    create(s, POD("c"));
+    pthread_join(w.thread, NULL);
+    assert_int_equal(w.h.status, 200);
+    assert_int_equal(w.lines, 3);
+    const char *names[] = {"a", "b", "c"};
+    const char *p = w.h.body;
+    for (int i = 0; i < 3; i++) {
+        json_t *ev = json_loads(p, JSON_DISABLE_EOF_CHECK, NULL);
+        assert_string_equal(json_string_value(json_object_get(ev, "type")), "ADDED");
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(json_object_get(ev, "object"), "metadata"),
+                                "name")),
+                            names[i]);
+        json_decref(ev);
+        p = strchr(p, '\n') + 1;
+    }
+    /* Resume after the last event seen: only what came later, once. */
+    char *rv = last_rv(w.h.body);
+    free(w.h.body);
+    create(s, POD("d"));
+    char path[256];
+    snprintf(path, sizeof path, PODS "?watch=true&resourceVersion=%s&timeoutSeconds=1", rv);
+    free(rv);
+    watch_start(&w, s, path, 0);
+    pthread_join(w.thread, NULL);
+    assert_int_equal(w.h.rc, CURLE_OK); /* ended cleanly by its timeout */
+    assert_int_equal(w.lines, 1);
+    assert_non_null(strstr(w.h.body, "\"name\":\"d\""));
+    free(w.h.body);
+}
+
+static void watch_from_compacted_version(void **state)
+{
+    struct server *s = *state;
+    create(s, POD("a"));
+    create(s, POD("b"));
+    mem_store_compact(s->f->st);
+    struct watcher w;
+    watch_start(&w, s, PODS "?watch=true&resourceVersion=1", 0);
+    pthread_join(w.thread, NULL);
+    assert_int_equal(w.h.status, 200);
+    assert_int_equal(w.lines, 1);
+    json_t *ev = json_loads(w.h.body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(ev, "type")), "ERROR");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "object"), "code")),
+                     410);
+    json_decref(ev);
+    free(w.h.body);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void stop_ends_open_watches(void **state)
+{
+    struct server *s = *state;
+    struct watcher w[3];
+    for (int i = 0; i < 3; i++)
+        watch_start(&w[i], s, PODS "?watch=true", 0);
+    /* One client hangs up; the server notices without an event to send. */
+    struct watcher gone;
+    watch_start(&gone, s, PODS "?watch=true", 1);
+    create(s, POD("a"));
+    pthread_join(gone.thread, NULL);
+    free(gone.h.body);
+    usleep(100 * 1000);
+    double t0 = now_s();
+    apiserver_stop(s->srv);
+    s->srv = NULL;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(w[i].thread, NULL);
+        assert_int_equal(w[i].lines, 1);
+        free(w[i].h.body);
+    }
+    assert_true(now_s() - t0 < 10.0);
+}
+
+static void token_and_tls(void **state)
+{
+    struct server *s = *state;
+    assert_int_equal(strncmp(apiserver_url(s->srv), "https://127.0.0.1:", 18), 0);
+    struct call_opts ok = {.token = "t0ken", .ca_file = TLS_DIR "/cert.pem"};
+    struct http h = http_call("GET", url_of(s, PODS), NULL, &ok);
+    assert_int_equal(h.rc, CURLE_OK);
+    assert_int_equal(h.status, 200);
+    free(h.body);
+    struct call_opts wrong = {.token = "nope", .ca_file = TLS_DIR "/cert.pem"};
+    h = http_call("GET", url_of(s, PODS), NULL, &wrong);
+    assert_int_equal(h.status, 401);
+    assert_string_equal(reason_of(&h), "Unauthorized");
+    free(h.body);
+    h = http_call("GET", url_of(s, "/readyz"), NULL, &(struct call_opts){.ca_file =
+                                                                         TLS_DIR "/cert.pem"});
+    assert_int_equal(h.status, 200);
+    free(h.body);
+    /* Without the CA the certificate is not trusted. */
+    h = http_call("GET", url_of(s, PODS), NULL, &(struct call_opts){.token = "t0ken"});
+    assert_int_not_equal(h.rc, CURLE_OK);
+    free(h.body);
+}
+
+static int setup_tls(void **state)
+{
+    return start(state, "t0ken", true);
+}
+
+static void refuses_unsafe_configs(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new();
+    struct apiserver *srv;
+    struct err e;
+    struct apiserver_config cfg = {.store = f->st, .now_ns = fixture_clock, .clock_ctx = f,
+                                   .address = "0.0.0.0"};
+    assert_int_equal(apiserver_start(&cfg, &srv, &e), -EPERM);
+    assert_non_null(strstr(e.msg, "TLS"));
+    cfg.token = "x";
+    assert_int_equal(apiserver_start(&cfg, &srv, &e), -EPERM);
+    cfg.address = "not-an-ip";
+    assert_int_equal(apiserver_start(&cfg, &srv, &e), -EPERM);
+    cfg.address = "127.0.0.1";
+    cfg.tls_cert_pem = "x";
+    assert_int_equal(apiserver_start(&cfg, &srv, &e), -EINVAL);
+    cfg.tls_cert_pem = NULL;
+    cfg.token = "";
+    assert_int_equal(apiserver_start(&cfg, &srv, &e), -EINVAL);
+    cfg.token = NULL;
+    cfg.store = NULL;
+    assert_int_equal(apiserver_start(&cfg, &srv, &e), -EINVAL);
+    cfg.store = f->st;
+    cfg.address = "::1";
+    if (apiserver_start(&cfg, &srv, &e) == 0) { /* where IPv6 loopback exists */
+        assert_int_equal(strncmp(apiserver_url(srv), "http://[::1]:", 13), 0);
+        apiserver_stop(srv);
+    }
+    /* A port in use. */
+    cfg.address = NULL;
+    assert_int_equal(apiserver_start(&cfg, &srv, &e), 0);
+    struct apiserver *second;
+    cfg.port = apiserver_port(srv);
+    assert_int_not_equal(apiserver_start(&cfg, &second, &e), 0);
+    apiserver_stop(srv);
+    apiserver_stop(NULL);
+    fixture_free(f);
+}
+
+static void loopback_addresses(void **state)
+{
+    (void)state;
+    assert_true(apiserver_is_loopback("127.0.0.1"));
+    assert_true(apiserver_is_loopback("127.1.2.3"));
+    assert_true(apiserver_is_loopback("::1"));
+    assert_false(apiserver_is_loopback("0.0.0.0"));
+    assert_false(apiserver_is_loopback("10.0.0.1"));
+    assert_false(apiserver_is_loopback("::"));
+    assert_false(apiserver_is_loopback("localhost"));
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(crud_over_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(oversized_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(watch_streams_and_resumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(watch_from_compacted_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(stop_ends_open_watches, setup, teardown),
+        cmocka_unit_test_setup_teardown(token_and_tls, setup_tls, teardown),
+        cmocka_unit_test(refuses_unsafe_configs),
+        cmocka_unit_test(loopback_addresses),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}

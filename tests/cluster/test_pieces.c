@@ -1,0 +1,276 @@
+/* Tests for the pieces the kubelet and the workload controllers are made
+ * of, called directly: a container's environment, the container runtime's
+ * status edits, pods from templates, expectations (met by the cache, or
+ * given up after their timeout), and the frame of pod-owning controllers. */
+#include "harness.h"
+
+#include "cluster/kubelet_env.h"
+#include "cluster/kubelet_pod.h"
+#include "cluster/objstate.h"
+#include "cluster/workloads.h"
+
+static json_t *find_cm(void *ctx, const char *ns, const char *name)
+{
+    (void)ns;
+    json_t *cm = json_object_get(ctx, name);
+    return cm ? json_incref(cm) : NULL;
+}
+
+static void environment_in_the_kubelet_order(void **state)
+{
+    (void)state;
+    json_t *cms = json_text("{'a':{'data':{'X':'from-a','Y':'y','9bad':'n','ok.dot':'1'}},"
+                         "'b':{'data':{'X':'from-b'}}}");
+    json_t *pod = json_text("{'metadata':{'name':'p','namespace':'team','uid':'u-1'},"
+                         "'spec':{'nodeName':'n1'}}");
+    json_t *c = json_text(
+        "{'name':'c','envFrom':[{'configMapRef':{'name':'a'}},{'prefix':'B_','configMapRef':"
+        "{'name':'b'}},{'configMapRef':{'name':'none','optional':true}},{'secretRef':{'name':"
+        "'s','optional':true}}],'env':[{'name':'X','value':'literal'},{'name':'EMPTY'},"
+        "{'name':'K','valueFrom':{'configMapKeyRef':{'name':'a','key':'Y'}}},{'name':'OPT',"
+        "'valueFrom':{'configMapKeyRef':{'name':'a','key':'nope','optional':true}}},"
+        "{'name':'NODE','valueFrom':{'fieldRef':{'fieldPath':'spec.nodeName'}}},{'name':'UID',"
+        "'valueFrom':{'fieldRef':{'fieldPath':'metadata.uid'}}},{'name':'CPU','valueFrom':"
+        "{'resourceFieldRef':{'resource':'limits.cpu'}}},{'value':'no name'}]}");
+    json_t *env = NULL;
+    assert_int_equal(kubelet_env_resolve(pod, c, find_cm, cms, &env, NULL), 0);
+    json_t *want = json_text("{'X':'literal','Y':'y','ok.dot':'1','B_X':'from-b','EMPTY':'',"
+                          "'K':'y','NODE':'n1','UID':'u-1'}");
+    assert_true(json_equal(env, want));
+    json_decref(want);
+    json_decref(env);
+    json_decref(c);
+
+    const char *bad[][2] = {
+        {"{'envFrom':[{'configMapRef':{'name':'gone'}}]}", "configmap \"gone\" not found"},
+        {"{'envFrom':[{'secretRef':{'name':'s'}}]}", "secret \"s\" not found"},
+        {"{'env':[{'name':'V','valueFrom':{'configMapKeyRef':{'name':'a','key':'Z'}}}]}",
+         "couldn't find key Z in ConfigMap team/a"},
+        {"{'env':[{'name':'V','valueFrom':{'configMapKeyRef':{'name':'gone','key':'Z'}}}]}",
+         "configmap \"gone\" not found"},
+        {"{'env':[{'name':'V','valueFrom':{'secretKeyRef':{'name':'s','key':'k'}}}]}",
+         "secret \"s\" not found"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct err e = {0};
+        c = json_text("%s", bad[i][0]);
+        env = (json_t *)1;
+        assert_int_equal(kubelet_env_resolve(pod, c, find_cm, cms, &env, &e), -ENOENT);
+        assert_null(env);
+        assert_string_equal(e.msg, bad[i][1]);
+        json_decref(c);
+    }
+    json_decref(pod);
+    json_decref(cms);
+}
+
+static void runtime_status_edits(void **state)
+{
+    (void)state;
+    json_t *pod = json_text("{'metadata':{'name':'p','uid':'u'},'spec':{'restartPolicy':'Never',"
+                         "'initContainers':[{'name':'init','image':'i'}],'containers':["
+                         "{'name':'a','image':'i','args':['sleep','1']},{'name':'b','image':"
+                         "'i','args':['sleep','2']}]}}");
+    assert_false(kubelet_pod_started(pod));
+    assert_int_equal(kubelet_pod_config_error(pod, "b", "configmap \"x\" not found", T0), 0);
+    assert_false(kubelet_pod_started(pod));
+    assert_string_equal(h_str(pod, "status.phase"), "Pending");
+    assert_string_equal(h_str(pod, "status.containerStatuses.0.state.waiting.reason"),
+                        "ContainerCreating");
+    assert_string_equal(h_str(pod, "status.containerStatuses.1.state.waiting.reason"),
+                        "CreateContainerConfigError");
+    assert_string_equal(h_str(pod, "status.conditions.2.message"),
+                        "containers with unready status: [a b]");
+
+    assert_int_equal(kubelet_pod_start(pod, "n1", T0), 0);
+    assert_true(kubelet_pod_started(pod));
+    assert_string_equal(h_str(pod, "status.phase"), "Running");
+    assert_string_equal(h_str(pod, "status.initContainerStatuses.0.state.terminated.reason"),
+                        "Completed");
+    assert_string_equal(h_str(pod, "status.containerStatuses.1.containerID"),
+                        "emulated://n1/u/b");
+    int64_t next = 0;
+    assert_int_equal(kubelet_pod_advance(pod, T0 + SEC, &next), 0);
+    assert_int_equal(next, T0 + 2 * SEC);
+    assert_string_equal(h_str(pod, "status.phase"), "Running");
+    assert_string_equal(h_str(pod, "status.containerStatuses.0.state.terminated.finishedAt"),
+                        "2026-09-21T14:13:21.000000Z");
+    assert_string_equal(h_str(pod, "status.conditions.2.status"), "False"); /* a ended */
+    /* Stopped before b ends: b is killed, a keeps its own end. */
+    assert_int_equal(kubelet_pod_stop(pod, T0 + SEC + SEC / 2), 0);
+    assert_string_equal(h_str(pod, "status.phase"), "Failed");
+    assert_string_equal(h_str(pod, "status.containerStatuses.0.state.terminated.exitCode"), "0");
+    assert_string_equal(h_str(pod, "status.containerStatuses.1.state.terminated.exitCode"),
+                        "137");
+    json_decref(pod);
+
+    /* A pod stopped before anything ran ends failed, its containers unknown. */
+    pod = json_text("{'metadata':{'name':'q'},'spec':{'containers':[{'name':'c','image':'i'}]}}");
+    assert_int_equal(kubelet_pod_stop(pod, T0), 0);
+    assert_string_equal(h_str(pod, "status.phase"), "Failed");
+    assert_string_equal(h_str(pod, "status.containerStatuses.0.state.terminated.reason"),
+                        "ContainerStatusUnknown");
+    json_decref(pod);
+}
+
+static void pods_from_templates(void **state)
+{
+    (void)state;
+    json_t *owner = json_text("{'apiVersion':'apps/v1','kind':'ReplicaSet','metadata':{'name':"
+                           "'web-abc','namespace':'team','uid':'rs-1'}}");
+    json_t *tpl = json_text("{'metadata':{'labels':{'app':'web'},'annotations':{'a':'b'}},"
+                         "'spec':{'containers':[{'name':'c','image':'i'}]}}");
+    json_t *extra = json_text("{'job-name':'x'}");
+    json_t *pod = workloads_pod_from_template(owner, tpl, extra);
+    assert_non_null(pod);
+    assert_string_equal(h_str(pod, "metadata.generateName"), "web-abc-");
+    assert_string_equal(h_str(pod, "metadata.namespace"), "team");
+    assert_string_equal(meta_label(pod, "app"), "web");
+    assert_string_equal(meta_label(pod, "job-name"), "x");
+    assert_string_equal(meta_annotation(pod, "a"), "b");
+    assert_string_equal(h_str(pod, "metadata.ownerReferences.0.uid"), "rs-1");
+    assert_string_equal(h_str(pod, "metadata.ownerReferences.0.blockOwnerDeletion"), "true");
+    assert_string_equal(h_str(pod, "spec.containers.0.name"), "c");
+    /* The template is copied, not shared. */
+    json_object_set_new(json_object_get(tpl, "metadata"), "labels", json_object());
+    assert_string_equal(meta_label(pod, "app"), "web");
+    json_decref(pod);
+    json_t *specless = json_text("{'metadata':{}}");
+    assert_null(workloads_pod_from_template(owner, specless, NULL));
+    json_decref(specless);
+    json_decref(extra);
+    json_decref(tpl);
+    json_decref(owner);
+}
+
+static void expectations_wait_for_the_cache_or_time_out(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(NULL, 0);
+    struct err e = {0};
+    struct informer *pods = NULL;
+    struct informer_config ic = {.store = h->st, .res = h->pods, .now_ms = NULL,
+                                 .indexes = {{.name = OBJSTATE_INDEX_OWNER,
+                                              .keys = informer_keys_owner}},
+                                 .index_count = 1};
+    h_ok(informer_new(&ic, &pods, &e), &e, "informer_new");
+    struct workloads_config wc = {.store = h->st, .pods = pods, .now_ns = h_now_ns,
+                                  .clock_ctx = h};
+    struct workloads_expectations *x = NULL;
+    h_ok(workloads_expectations_new(&wc, &x, &e), &e, "expectations");
+    assert_false(workloads_expecting(x, "team/rs", NS));
+
+    /* A created pod the cache has not seen yet holds the owner back. */
+    json_t *made = json_text("{'metadata':{'name':'rs-1','namespace':'%s'}}", NS);
+    struct action create = {.kind = ACTION_CREATE, .res = h->pods};
+    workloads_expectations_executed(x, "team/rs", &create, 0, made);
+    workloads_expectations_executed(x, "team/rs", &create, -EIO, made); /* failed: ignored */
+    assert_true(workloads_expecting(x, "team/rs", NS));
+    h_pod(h, "rs-1", ",'ownerReferences':[{'apiVersion':'apps/v1','kind':'ReplicaSet','name':"
+                     "'rs','uid':'owner-uid','controller':true}]", "");
+    while (informer_step(pods, 0, NULL) == 0) {
+    }
+    assert_false(workloads_expecting(x, "team/rs", NS));
+    json_t *owned = workloads_controlled(pods, "owner-uid");
+    assert_int_equal(json_array_size(owned), 1);
+    json_decref(owned);
+
+    /* A deletion the cache never shows is given up after the timeout. */
+    struct action del = {.kind = ACTION_DELETE, .res = h->pods, .name = "rs-1", .uid = "other"};
+    workloads_expectations_executed(x, "team/rs", &del, 0, NULL);
+    assert_false(workloads_expecting(x, "team/rs", NS)); /* another uid: that pod is gone */
+    json_t *cached = NULL;
+    assert_int_equal(informer_get(pods, NS, "rs-1", &cached), 0);
+    del.uid = (char *)meta_uid(cached);
+    workloads_expectations_executed(x, "team/rs", &del, 0, NULL);
+    json_decref(cached);
+    assert_true(workloads_expecting(x, "team/rs", NS));
+    h->now += WORKLOADS_EXPECT_TIMEOUT_NS;
+    assert_false(workloads_expecting(x, "team/rs", NS));
+    /* Writes to other resources are not pods to expect. */
+    struct action other = {.kind = ACTION_CREATE, .res = h->cms};
+    workloads_expectations_executed(x, "team/rs", &other, 0, made);
+    assert_false(workloads_expecting(x, "team/rs", NS));
+    workloads_expectations_executed(x, "team/rs", &create, 0, made);
+    workloads_expectations_forget(x, "team/rs");
+    assert_false(workloads_expecting(x, "team/rs", NS));
+    json_decref(made);
+    workloads_expectations_free(x);
+    informer_free(pods);
+    h_free(h);
+}
+
+struct owner_probe {
+    struct workloads_owner w;
+    int decided;
+    char last[64];
+};
+
+static int probe_decide(struct workloads_owner *o, const char *key, const json_t *obj,
+                        int64_t now, struct action_list *out, struct err *e)
+{
+    struct owner_probe *p = (struct owner_probe *)o;
+    (void)obj;
+    (void)now;
+    (void)out;
+    (void)e;
+    p->decided++;
+    snprintf(p->last, sizeof p->last, "%s", key);
+    return 0;
+}
+
+static void owners_decide_on_the_objects_their_keys_name(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(NULL, 0);
+    struct err e = {0};
+    struct informer *pods = NULL;
+    struct informer_config ic = {.store = h->st, .res = h->pods};
+    h_ok(informer_new(&ic, &pods, &e), &e, "informer_new");
+    struct workloads_config wc = {.store = h->st, .pods = pods, .now_ns = h_now_ns,
+                                  .clock_ctx = h};
+    struct workloads_owner_def def = {.loop_name = "probe-controller", .what = "probe controller",
+                                      .group = "", .plural = "pods", .decide = probe_decide};
+    struct owner_probe p = {0};
+    assert_int_equal(workloads_owner_init(&p.w, &wc, NULL, &def, &e), -EINVAL);
+    assert_string_equal(e.msg, "probe controller: needs a store and the pods and pods informers");
+    def.plural = "nopes";
+    assert_int_equal(workloads_owner_init(&p.w, &wc, pods, &def, &e), -ENOENT);
+    assert_string_equal(e.msg, "probe controller: the store serves no pods or nopes");
+    assert_null(p.w.loop);
+
+    def.plural = "pods";
+    h_ok(workloads_owner_init(&p.w, &wc, pods, &def, &e), &e, "workloads_owner_init");
+    h_pod(h, "p1", "", "");
+    while (informer_step(pods, 0, NULL) == 0) {
+    }
+    json_t *p1 = NULL;
+    assert_int_equal(informer_get(pods, NS, "p1", &p1), 0);
+    workloads_enqueue(p.w.loop, p1);
+    json_t *nameless = json_text("{'metadata':{'namespace':'%s'}}", NS);
+    workloads_enqueue(p.w.loop, nameless); /* no key: nothing queued */
+    assert_int_equal(loop_run_ready(p.w.loop, 10), 1);
+    assert_int_equal(p.decided, 1);
+    assert_string_equal(p.last, NS "/p1");
+    /* A key whose object is gone is no decision. */
+    assert_int_equal(loop_enqueue(p.w.loop, NS "/gone", NULL), 0);
+    assert_int_equal(loop_run_ready(p.w.loop, 10), 1);
+    assert_int_equal(p.decided, 1);
+    json_decref(nameless);
+    json_decref(p1);
+    workloads_owner_fini(&p.w);
+    informer_free(pods);
+    h_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(environment_in_the_kubelet_order),
+        cmocka_unit_test(runtime_status_edits),
+        cmocka_unit_test(pods_from_templates),
+        cmocka_unit_test(expectations_wait_for_the_cache_or_time_out),
+        cmocka_unit_test(owners_decide_on_the_objects_their_keys_name),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
