@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 /* Counters are read by agent_get_stats from any thread. */
 static void count(uint64_t *counter, uint64_t n)
 {
@@ -50,10 +52,7 @@ static void spend(struct agent *a, uint64_t took, int gpu, unsigned start)
     if (!a->cfg.device->modelled_time || took == 0)
         return;
     if (!a->cfg.virtual_time) {
-        struct timespec ts = {.tv_sec = (time_t)(took / 1000000000u),
-                              .tv_nsec = (long)(took % 1000000000u)};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-            ;
+        clock_sleep_ns((int64_t)took);
         return;
     }
     int64_t now = now_of(a), done = now + (int64_t)took;

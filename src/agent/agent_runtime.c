@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#define RUN_POLL_NS 100000000L /* how often agent_run looks at *stop */
+#include "util/clock.h"
+
+#define RUN_POLL_NS (100 * NS_PER_MS) /* how often agent_run looks at *stop */
 
 struct agent_runtime {
     struct agent_runtime_config cfg;
@@ -19,14 +21,6 @@ struct agent_runtime {
     bool started;
     char name[80]; /* "agent <node>": what the log calls it */
 };
-
-static int64_t real_now_ns(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void executed(void *self, const char *key, const struct action *act, int rc,
                      const json_t *result, const struct err *e)
@@ -72,7 +66,7 @@ int agent_runtime_new(const struct agent_runtime_config *cfg, struct agent_runti
     rt->cfg = *cfg;
     snprintf(rt->name, sizeof rt->name, "agent %.60s", cfg->agent.node ? cfg->agent.node : "?");
     if (!rt->cfg.agent.now_ns)
-        rt->cfg.agent.now_ns = real_now_ns;
+        rt->cfg.agent.now_ns = clock_realtime_now;
     int rc = agent_new(&rt->cfg.agent, &rt->agent, e);
     if (rc == 0) {
         struct loop_config lc = {
@@ -171,8 +165,7 @@ int agent_run(const struct agent_runtime_config *cfg, volatile sig_atomic_t *sto
         return rc;
     rc = agent_start(rt, e);
     while (rc == 0 && !*stop) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = RUN_POLL_NS};
-        nanosleep(&ts, NULL);
+        clock_sleep_ns(RUN_POLL_NS);
     }
     agent_runtime_free(rt);
     return rc;

@@ -13,22 +13,16 @@
 
 #include "api/meta.h"
 #include "api/status.h"
+#include "util/clock.h"
 
 struct watchstream {
     struct store_watch *watch;
     struct watchstream_config cfg;
-    int64_t deadline_ms; /* monotonic; INT64_MAX: none */
+    int64_t deadline_ns; /* monotonic; INT64_MAX: none */
     bool ended;
     char *pend;          /* formatted bytes not yet read: pend[off..len) */
     size_t off, len, cap;
 };
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int watchstream_new(struct store_watch *w, const struct watchstream_config *cfg,
                     struct watchstream **out, struct err *e)
@@ -42,7 +36,8 @@ int watchstream_new(struct store_watch *w, const struct watchstream_config *cfg,
     }
     ws->watch = w;
     ws->cfg = *cfg;
-    ws->deadline_ms = cfg->timeout_ms > 0 ? monotonic_ms() + cfg->timeout_ms : INT64_MAX;
+    ws->deadline_ns =
+        cfg->timeout_ms > 0 ? clock_monotonic_ns() + cfg->timeout_ms * NS_PER_MS : INT64_MAX;
     *out = ws;
     return 0;
 }
@@ -147,13 +142,13 @@ static int append_event(struct watchstream *ws, struct store_event *ev)
  * least want bytes are pending, nothing is ready, or the stream ends. */
 static void fill(struct watchstream *ws, size_t want, int wait_ms)
 {
-    int64_t now = monotonic_ms();
-    if (now >= ws->deadline_ms) {
+    int64_t now = clock_monotonic_ns();
+    if (now >= ws->deadline_ns) {
         ws->ended = true;
         return;
     }
-    int64_t left = ws->deadline_ms - now;
-    if (ws->deadline_ms != INT64_MAX && (wait_ms < 0 || left < wait_ms))
+    int64_t left = (ws->deadline_ns - now) / NS_PER_MS;
+    if (ws->deadline_ns != INT64_MAX && (wait_ms < 0 || left < wait_ms))
         wait_ms = left > INT_MAX ? INT_MAX : (int)left;
     while (!ws->ended && ws->len - ws->off < want) {
         struct store_event ev;

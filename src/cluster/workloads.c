@@ -11,6 +11,7 @@
 
 #include "api/meta.h"
 #include "cluster/objstate.h"
+#include "util/clock.h"
 
 struct workloads_expectations {
     struct informer *pods;
@@ -19,14 +20,6 @@ struct workloads_expectations {
     pthread_mutex_t lock;
     json_t *owners; /* owner key -> {pod name: {"uid": s|null, "deleted": b, "at": ns}} */
 };
-
-static int64_t real_now_ns(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int workloads_expectations_new(const struct workloads_config *cfg,
                                struct workloads_expectations **out, struct err *e)
@@ -37,7 +30,7 @@ int workloads_expectations_new(const struct workloads_config *cfg,
         return err_set(e, -ENOMEM, "expectations: out of memory");
     }
     x->pods = cfg->pods;
-    x->now_ns = cfg->now_ns ? cfg->now_ns : real_now_ns;
+    x->now_ns = cfg->now_ns ? cfg->now_ns : clock_realtime_now;
     x->clock_ctx = cfg->clock_ctx;
     pthread_mutex_init(&x->lock, NULL);
     *out = x;

@@ -19,6 +19,7 @@
 #include "apiserver/kubeconfig.h"
 #include "cmd/commands.h"
 #include "store/mem.h"
+#include "util/clock.h"
 
 #define TLS_FILE_MAX (1u << 20)
 
@@ -78,14 +79,6 @@ static int parse_args(int argc, char **argv, struct cluster_args *a)
     return 0;
 }
 
-static int64_t real_now_ns(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The whole file at path, NUL-terminated; the caller frees it. */
 static char *read_file(const char *path)
 {
@@ -119,7 +112,7 @@ static uint64_t random_seed(void)
 {
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-        seed = (uint64_t)real_now_ns(NULL);
+        seed = (uint64_t)clock_realtime_now(NULL);
     return seed;
 }
 
@@ -154,7 +147,7 @@ static int serve(const struct cluster_args *a, struct store *st, const char *cer
     struct apiserver *srv;
     struct apiserver_config cfg = {
         .store = st, .address = a->address, .port = (uint16_t)a->port, .token = token,
-        .tls_cert_pem = cert, .tls_key_pem = key, .now_ns = real_now_ns,
+        .tls_cert_pem = cert, .tls_key_pem = key, .now_ns = clock_realtime_now,
         .version = GPUSLICE_VERSION,
     };
     if (apiserver_start(&cfg, &srv, &e) != 0) {
@@ -220,7 +213,7 @@ int cmd_cluster(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* a client hanging up is an error code, not a death */
     struct err e;
     struct store *st = NULL;
-    struct mem_store_config mc = {.now_ns = real_now_ns, .seed = random_seed(),
+    struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = random_seed(),
                                   .auto_collect = true};
     rc = 1;
     if (mem_store_new(&mc, &st, &e) != 0)

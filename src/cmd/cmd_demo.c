@@ -22,10 +22,11 @@
 #include "device/emulated.h"
 #include "sim/embedded.h"
 #include "sim/observe.h"
+#include "util/clock.h"
 
 #define MAX_FILES 64
 #define MAX_PODS 512
-#define TICK_NS 250000000LL
+#define TICK_NS (250 * NS_PER_MS)
 
 static volatile sig_atomic_t interrupted;
 
@@ -136,13 +137,6 @@ static int apply_workloads(struct embedded *emb, const struct demo_args *a, size
         free(files[i]);
     }
     return rc;
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* The GPUSlices of a pod, as "1g.10gb@gpu-node-1/0:6 Ungated" parts. */
@@ -340,17 +334,17 @@ static int run(struct embedded *emb, const struct demo_args *a)
     if (!v->tty)
         printf("gpuslice demo: %zu objects applied to the embedded cluster at %s\n", objects,
                embedded_url(emb));
-    int64_t start = mono_ns(), teardown_at = 0;
+    int64_t start = clock_monotonic_ns(), teardown_at = 0;
     bool finished = false;
     while (rc == 0 && !interrupted) {
-        double t = (double)(mono_ns() - start) / 1e9;
+        double t = (double)(clock_monotonic_ns() - start) / 1e9;
         refresh(emb, o, v, t);
         size_t serving = 0;
         if (batch_done(v, &serving) && !teardown_at && t >= a->run_s) {
             if (!v->tty)
                 printf("%6.2fs  batch work done; deleting the Deployments\n", t);
             tear_down(emb);
-            teardown_at = mono_ns();
+            teardown_at = clock_monotonic_ns();
         }
         if (teardown_at && serving == 0 && live_slices(emb) == 0) {
             finished = true;
@@ -358,10 +352,10 @@ static int run(struct embedded *emb, const struct demo_args *a)
         }
         if (t > a->timeout_s)
             break;
-        nanosleep(&(struct timespec){0, TICK_NS}, NULL);
+        clock_sleep_ns(TICK_NS);
     }
     if (rc == 0)
-        summary(emb, o, (double)(mono_ns() - start) / 1e9, !finished && !interrupted);
+        summary(emb, o, (double)(clock_monotonic_ns() - start) / 1e9, !finished && !interrupted);
     observer_free(o);
     free(v);
     return rc != 0 ? rc : finished ? 0 : 1;

@@ -12,8 +12,7 @@
 
 #include "reconcile/leader.h"
 #include "store/informer.h"
-
-#define SEC 1000000000LL
+#include "util/clock.h"
 
 struct controller_runtime {
     struct controller_runtime_config cfg;
@@ -29,26 +28,12 @@ struct controller_runtime {
     struct leader leader; /* under lock */
 };
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-static int64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
 bool controller_runtime_leading(struct controller_runtime *rt)
 {
     if (!rt->cfg.lease_namespace)
         return true;
     pthread_mutex_lock(&rt->lock);
-    bool leading = leader_is_leading(&rt->leader, mono_ns());
+    bool leading = leader_is_leading(&rt->leader, clock_monotonic_ns());
     pthread_mutex_unlock(&rt->lock);
     return leading;
 }
@@ -67,8 +52,9 @@ static void elect_once(struct controller_runtime *rt)
     if (store_get(rt->cfg.store, rt->leases, ns, name, &lease, NULL) < 0)
         lease = NULL;
     pthread_mutex_lock(&rt->lock);
-    bool was = leader_is_leading(&rt->leader, mono_ns());
-    leader_step(&rt->leader, lease, ns, name, mono_ns(), wall_ns(), &write, NULL);
+    bool was = leader_is_leading(&rt->leader, clock_monotonic_ns());
+    leader_step(&rt->leader, lease, ns, name, clock_monotonic_ns(), clock_realtime_ns(), &write,
+                NULL);
     pthread_mutex_unlock(&rt->lock);
     int rc = 0;
     if (write)
@@ -78,8 +64,8 @@ static void elect_once(struct controller_runtime *rt)
                                   &(struct store_write_opts){0}, &stored, NULL);
     pthread_mutex_lock(&rt->lock);
     if (write)
-        leader_written(&rt->leader, rc, stored, mono_ns());
-    bool now_leading = leader_is_leading(&rt->leader, mono_ns());
+        leader_written(&rt->leader, rc, stored, clock_monotonic_ns());
+    bool now_leading = leader_is_leading(&rt->leader, clock_monotonic_ns());
     pthread_mutex_unlock(&rt->lock);
     if (now_leading && !was) {
         fprintf(stderr, "gpuslice-controller: %s is the leader\n", rt->identity);
@@ -101,11 +87,7 @@ static void *elector_thread(void *arg)
         pthread_mutex_unlock(&rt->lock);
         elect_once(rt);
         pthread_mutex_lock(&rt->lock);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        int64_t ns = until.tv_nsec + rt->leader.cfg.retry_ns;
-        until.tv_sec += ns / SEC;
-        until.tv_nsec = ns % SEC;
+        struct timespec until = clock_deadline(CLOCK_MONOTONIC, rt->leader.cfg.retry_ns);
         if (!rt->stopping)
             pthread_cond_timedwait(&rt->wake, &rt->lock, &until);
     }
@@ -121,9 +103,10 @@ static int start_election(struct controller_runtime *rt, struct err *e)
         return err_set(e, -ENOENT, "controller: the store does not serve leases");
     struct leader_config lc = {
         .identity = rt->identity,
-        .lease_ns = rt->cfg.lease_ns ? rt->cfg.lease_ns : 15 * SEC,
-        .renew_deadline_ns = rt->cfg.renew_deadline_ns ? rt->cfg.renew_deadline_ns : 10 * SEC,
-        .retry_ns = rt->cfg.retry_ns ? rt->cfg.retry_ns : 2 * SEC,
+        .lease_ns = rt->cfg.lease_ns ? rt->cfg.lease_ns : 15 * NS_PER_SEC,
+        .renew_deadline_ns =
+            rt->cfg.renew_deadline_ns ? rt->cfg.renew_deadline_ns : 10 * NS_PER_SEC,
+        .retry_ns = rt->cfg.retry_ns ? rt->cfg.retry_ns : 2 * NS_PER_SEC,
     };
     int rc = leader_init(&rt->leader, &lc, e);
     if (rc < 0)

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "device/nvml_sym.h"
+#include "util/clock.h"
 
 /* The driver says INVALID_ARGUMENT past its last profile index; these stop
  * the loops should a broken library never say it. NVML has 18 GPU-instance
@@ -56,13 +57,6 @@ struct mig_device {
     unsigned gi_id, ci_id;
     char uuid[DEVICE_UUID_MAX];
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
-}
 
 /* Fails with what an NVML call returned: "NVML_ERROR_X: <call>: <the
  * driver's text>". */
@@ -907,7 +901,7 @@ static int nvml_discover(void *impl, struct device_inventory *inv, uint64_t *too
                          struct err *e)
 {
     struct nvml *nv = impl;
-    uint64_t t0 = now_ns();
+    int64_t t0 = clock_monotonic_ns();
     unsigned n;
     struct gpu g;
     pthread_mutex_lock(&nv->lock);
@@ -916,7 +910,7 @@ static int nvml_discover(void *impl, struct device_inventory *inv, uint64_t *too
         if ((rc = read_gpu(nv, i, true, &g, e)) == 0)
             inv->gpus[inv->n_gpus++] = g.g;
     pthread_mutex_unlock(&nv->lock);
-    *took_ns = now_ns() - t0;
+    *took_ns = (uint64_t)(clock_monotonic_ns() - t0);
     return rc;
 }
 
@@ -924,11 +918,11 @@ static int nvml_create(void *impl, const struct device_slice_ref *ref,
                        struct device_slice *out, uint64_t *took_ns, struct err *e)
 {
     struct nvml *nv = impl;
-    uint64_t t0 = now_ns();
+    int64_t t0 = clock_monotonic_ns();
     pthread_mutex_lock(&nv->lock);
     int rc = create_locked(nv, ref, out, e);
     pthread_mutex_unlock(&nv->lock);
-    *took_ns = now_ns() - t0;
+    *took_ns = (uint64_t)(clock_monotonic_ns() - t0);
     return device_slice_failed(rc, "create", ref, e);
 }
 
@@ -936,18 +930,18 @@ static int nvml_destroy(void *impl, const struct device_slice_ref *ref, uint64_t
                         struct err *e)
 {
     struct nvml *nv = impl;
-    uint64_t t0 = now_ns();
+    int64_t t0 = clock_monotonic_ns();
     pthread_mutex_lock(&nv->lock);
     int rc = destroy_locked(nv, ref, e);
     pthread_mutex_unlock(&nv->lock);
-    *took_ns = now_ns() - t0;
+    *took_ns = (uint64_t)(clock_monotonic_ns() - t0);
     return device_slice_failed(rc, "destroy", ref, e);
 }
 
 static int nvml_list(void *impl, struct device_slices *out, uint64_t *took_ns, struct err *e)
 {
     struct nvml *nv = impl;
-    uint64_t t0 = now_ns();
+    int64_t t0 = clock_monotonic_ns();
     unsigned n;
     struct gpu g;
     pthread_mutex_lock(&nv->lock);
@@ -958,7 +952,7 @@ static int nvml_list(void *impl, struct device_slices *out, uint64_t *took_ns, s
             rc = list_gpu(nv, &g, out, e);
     }
     pthread_mutex_unlock(&nv->lock);
-    *took_ns = now_ns() - t0;
+    *took_ns = (uint64_t)(clock_monotonic_ns() - t0);
     return rc;
 }
 

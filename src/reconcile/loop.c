@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
+
 struct loop {
     struct loop_config cfg;
     struct workqueue *queue;
@@ -20,14 +22,6 @@ struct loop {
     struct loop_stats stats;
     struct action_list actions; /* reused by every decision */
 };
-
-static int64_t real_now_ns(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int64_t loop_now(const struct loop *l)
 {
@@ -44,7 +38,7 @@ int loop_new(const struct loop_config *cfg, struct loop **out, struct err *e)
         return err_set(e, -ENOMEM, "reconcile loop: out of memory");
     l->cfg = *cfg;
     if (!l->cfg.now_ns)
-        l->cfg.now_ns = real_now_ns;
+        l->cfg.now_ns = clock_realtime_now;
     const struct workqueue_backoff *b = cfg->backoff.base_ns ? &cfg->backoff : NULL;
     int rc = workqueue_new(b, &l->queue, e);
     if (rc < 0) {
@@ -218,9 +212,9 @@ size_t loop_run_ready(struct loop *l, size_t max)
 static int64_t sleep_ns(struct loop *l)
 {
     int64_t due = workqueue_next_due(l->queue), now = loop_now(l);
-    int64_t wait = due == INT64_MAX ? 1000000000 : due - now;
-    if (wait > 1000000000)
-        wait = 1000000000;
+    int64_t wait = due == INT64_MAX ? NS_PER_SEC : due - now;
+    if (wait > NS_PER_SEC)
+        wait = NS_PER_SEC;
     return wait < 0 ? 0 : wait;
 }
 
@@ -237,13 +231,9 @@ static void *loop_thread(void *arg)
         int64_t wait = sleep_ns(l);
         if (wait == 0) {
             /* Due but not ready: may_act said no. Do not spin. */
-            wait = 10000000;
+            wait = 10 * NS_PER_MS;
         }
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        int64_t ns = until.tv_nsec + wait;
-        until.tv_sec += ns / 1000000000;
-        until.tv_nsec = ns % 1000000000;
+        struct timespec until = clock_deadline(CLOCK_MONOTONIC, wait);
         pthread_cond_timedwait(&l->wake, &l->lock, &until);
     }
     pthread_mutex_unlock(&l->lock);

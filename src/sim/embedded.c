@@ -20,6 +20,7 @@
 #include "controller/runtime.h"
 #include "store/kube.h"
 #include "store/mem.h"
+#include "util/clock.h"
 #include "util/yaml.h"
 #include "webhook/certs.h"
 #include "webhook/webhook.h"
@@ -51,17 +52,9 @@ struct embedded {
     struct embedded_node nodes[EMBEDDED_MAX_NODES];
 };
 
-static int64_t wall_ns(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int start_server(struct embedded *emb, struct err *e)
 {
-    struct mem_store_config mc = {.now_ns = wall_ns, .auto_collect = true, .seed = 1};
+    struct mem_store_config mc = {.now_ns = clock_realtime_now, .auto_collect = true, .seed = 1};
     int rc = mem_store_new(&mc, &emb->store, e);
     if (rc == 0)
         rc = bootstrap_namespaces(emb->store, e);
@@ -69,7 +62,7 @@ static int start_server(struct embedded *emb, struct err *e)
         rc = bootstrap_crds(emb->store, emb->cfg.crds_dir ? emb->cfg.crds_dir : "deploy/crds",
                             NULL, e);
     struct apiserver_config ac = {.store = emb->store, .port = emb->cfg.port,
-                                  .now_ns = wall_ns, .version = "embedded"};
+                                  .now_ns = clock_realtime_now, .version = "embedded"};
     if (rc == 0)
         rc = apiserver_start(&ac, &emb->server, e);
     return rc;
@@ -166,7 +159,7 @@ static int start_parts(struct embedded *emb, struct err *e)
     /* Through the API, as in a real cluster: the pods the Job and
      * ReplicaSet controllers make must pass admission (the webhook). */
     int rc = new_client(emb, &emb->parts_client, e);
-    struct cluster_parts_config pc = {.store = emb->parts_client, .now_ns = wall_ns,
+    struct cluster_parts_config pc = {.store = emb->parts_client, .now_ns = clock_realtime_now,
                                       .nodes = kn, .node_count = emb->n_nodes, .seed = 1};
     if (rc == 0)
         rc = cluster_parts_new(&pc, &emb->parts, e);

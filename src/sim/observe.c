@@ -14,6 +14,7 @@
 #include "api/meta.h"
 #include "api/podslices.h"
 #include "store/informer.h"
+#include "util/clock.h"
 
 struct observer {
     struct informer *inf;
@@ -21,13 +22,6 @@ struct observer {
     struct observed_pod *pods;
     size_t n, cap;
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static struct observed_pod *find_or_add(struct observer *o, const char *ns, const char *name,
                                         int64_t now)
@@ -59,7 +53,7 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old, co
     const char *ns = meta_namespace(cur), *name = meta_name(cur);
     if (!ns || !name)
         return;
-    int64_t now = mono_ns();
+    int64_t now = clock_monotonic_ns();
     const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
     const char *node = json_string_value(json_object_get(json_object_get(cur, "spec"), "nodeName"));
     pthread_mutex_lock(&o->lock);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "api/status.h"
+#include "util/clock.h"
 
 /* Service-account tokens rotate; client-go re-reads the file every minute. */
 #define KUBE_TOKEN_TTL_NS (60ll * 1000 * 1000 * 1000)
@@ -256,19 +257,12 @@ const struct kube_store_opts *kube_http_opts(const struct kube_http *h)
     return &h->o;
 }
 
-static int64_t kube_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Re-reads the token file when the cached token is older than its TTL. A
  * failed read keeps the last good token, as client-go does. Called with
  * token_mu held. */
 static void kube_token_refresh(struct kube_http *h)
 {
-    int64_t now = kube_monotonic_ns();
+    int64_t now = clock_monotonic_ns();
     if (h->token_at && now - h->token_at < KUBE_TOKEN_TTL_NS)
         return;
     FILE *f = fopen(h->token_file, "r");

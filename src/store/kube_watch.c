@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "api/status.h"
+#include "util/clock.h"
 
 #define KUBE_WATCH_ERRBODY_MAX 65536
 
@@ -283,23 +284,11 @@ static void kube_watch_free(struct kube_watch *kw)
     free(kw);
 }
 
-static void kube_deadline(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
 /* Waits for the server's answer to the watch request. */
 static int kube_watch_await(struct kube_watch *kw, struct err *e)
 {
     const struct kube_store_opts *o = kube_http_opts(kw->h);
-    struct timespec deadline;
-    kube_deadline(&deadline, o->timeout_ms);
+    struct timespec deadline = clock_deadline(CLOCK_REALTIME, o->timeout_ms * NS_PER_MS);
     int rc = 0;
     pthread_mutex_lock(&kw->mu);
     while (!kw->answered && !kw->done && rc == 0)
@@ -368,7 +357,7 @@ int kube_watch_next(struct store_watch *w, int timeout_ms, struct store_event *e
     struct kube_watch *kw = kube_watch_of(w);
     struct timespec deadline;
     if (timeout_ms > 0)
-        kube_deadline(&deadline, timeout_ms);
+        deadline = clock_deadline(CLOCK_REALTIME, timeout_ms * NS_PER_MS);
     int rc = 0;
     pthread_mutex_lock(&kw->mu);
     while (kw->count == 0 && !kw->done && !kw->cancelled && rc == 0) {

@@ -24,6 +24,7 @@
 
 #include "api/meta.h"
 #include "store/mem_internal.h"
+#include "util/clock.h"
 
 struct mem_watch {
     struct store_watch base;
@@ -218,17 +219,6 @@ static int bookmark(struct mem_watch *w, uint64_t rv, struct store_event *ev, st
     return obj ? 0 : err_set(e, -ENOMEM, "out of memory");
 }
 
-static void deadline_after(struct timespec *ts, int timeout_ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Puts w on the store's waiting list; called with the lock held. */
 static void wait_begin(struct mem_watch *w)
 {
@@ -283,7 +273,7 @@ int mem_watch_next(struct store_watch *sw, int timeout_ms, struct store_event *e
     }
     struct timespec deadline;
     if (timeout_ms > 0)
-        deadline_after(&deadline, timeout_ms);
+        deadline = clock_deadline(CLOCK_MONOTONIC, timeout_ms * NS_PER_MS);
     pthread_mutex_lock(&ms->mu);
     bool expired = false;
     for (;;) {

@@ -19,6 +19,7 @@
 
 #include <microhttpd.h>
 
+#include "util/clock.h"
 #include "util/httpd.h"
 #include "util/random.h"
 #include "webhook/certs.h"
@@ -45,13 +46,6 @@ struct webhook {
     struct generation *gens;    /* newest first; only the first accepts */
     struct metrics metrics;
 };
-
-static int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- requests ---- */
 
@@ -96,7 +90,7 @@ static void random_prefix(char out[MUTATE_PREFIX_MAX])
     unsigned char r[10];
     size_t got = random_fill(r, sizeof r);
     /* Without randomness, the time still tells pods apart. */
-    for (uint64_t t = (uint64_t)monotonic_ns(); got < sizeof r; t >>= 6)
+    for (uint64_t t = (uint64_t)clock_monotonic_ns(); got < sizeof r; t >>= 6)
         r[got++] = (unsigned char)t;
     memcpy(out, "gs-", 3);
     for (size_t i = 0; i < sizeof r; i++)
@@ -107,7 +101,7 @@ static void random_prefix(char out[MUTATE_PREFIX_MAX])
 static enum MHD_Result serve_review(struct generation *g, struct MHD_Connection *conn,
                                     const struct httpd_body *u)
 {
-    int64_t start = monotonic_ns();
+    int64_t start = clock_monotonic_ns();
     struct webhook *w = g->w;
     char prefix[MUTATE_PREFIX_MAX], *out;
     size_t len;
@@ -132,7 +126,7 @@ static enum MHD_Result serve_review(struct generation *g, struct MHD_Connection 
                                                 : MHD_HTTP_INTERNAL_SERVER_ERROR,
                         e.msg);
     metrics_observe(&w->metrics, rc == 0 ? results[outcome] : METRICS_ERROR,
-                    (uint64_t)(monotonic_ns() - start));
+                    (uint64_t)(clock_monotonic_ns() - start));
     return ok;
 }
 
@@ -279,7 +273,7 @@ static void prune(struct webhook *w, int64_t now)
 
 int webhook_reload(struct webhook *w, struct err *e)
 {
-    prune(w, monotonic_ns());
+    prune(w, clock_monotonic_ns());
     char *cert = read_pem(w->cert_file, e), *key = cert ? read_pem(w->key_file, e) : NULL;
     struct generation *cur = w->gens, *g;
     if (!key) {
@@ -298,7 +292,7 @@ int webhook_reload(struct webhook *w, struct err *e)
         return rc;
     MHD_quiesce_daemon(cur->daemon); /* the socket stays w's */
     atomic_store(&cur->draining, true);
-    cur->quiesced_ns = monotonic_ns();
+    cur->quiesced_ns = clock_monotonic_ns();
     g->next = cur;
     w->gens = g;
     return 1;

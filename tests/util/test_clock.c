@@ -1,0 +1,95 @@
+/* Tests for util/clock: the real clocks, conversions, deadlines, sleeping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "util/clock.h"
+
+static void units_are_nanoseconds(void **state)
+{
+    (void)state;
+    assert_int_equal(NS_PER_US, 1000);
+    assert_int_equal(NS_PER_MS, 1000 * NS_PER_US);
+    assert_int_equal(NS_PER_SEC, 1000 * NS_PER_MS);
+}
+
+static void monotonic_never_goes_back(void **state)
+{
+    (void)state;
+    int64_t a = clock_monotonic_ns();
+    int64_t b = clock_monotonic_ns();
+    int64_t c = clock_monotonic_now(NULL);
+    assert_true(a > 0);
+    assert_true(b >= a);
+    assert_true(c >= b);
+}
+
+static void realtime_is_since_the_epoch(void **state)
+{
+    (void)state;
+    int64_t before = (int64_t)time(NULL);
+    int64_t ns = clock_realtime_ns();
+    int64_t now = clock_realtime_now(NULL);
+    int64_t after = (int64_t)time(NULL);
+    assert_in_range(ns / NS_PER_SEC, before, after);
+    assert_true(now >= ns);
+}
+
+static void timespec_splits_seconds_and_nanoseconds(void **state)
+{
+    (void)state;
+    struct timespec ts = clock_timespec(3 * NS_PER_SEC + 250 * NS_PER_MS);
+    assert_int_equal(ts.tv_sec, 3);
+    assert_int_equal(ts.tv_nsec, 250 * NS_PER_MS);
+    ts = clock_timespec(999);
+    assert_int_equal(ts.tv_sec, 0);
+    assert_int_equal(ts.tv_nsec, 999);
+}
+
+static int64_t ns_of(struct timespec ts)
+{
+    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+static void deadline_is_later_by_the_wait(void **state)
+{
+    (void)state;
+    clockid_t ids[] = {CLOCK_MONOTONIC, CLOCK_REALTIME};
+    for (size_t i = 0; i < 2; i++) {
+        struct timespec now;
+        clock_gettime(ids[i], &now);
+        struct timespec d = clock_deadline(ids[i], 1500 * NS_PER_MS);
+        assert_true(d.tv_nsec >= 0 && d.tv_nsec < NS_PER_SEC);
+        assert_true(ns_of(d) - ns_of(now) >= 1500 * NS_PER_MS);
+        /* A wait in the past is no wait: the deadline is now. */
+        struct timespec p = clock_deadline(ids[i], -5 * NS_PER_SEC);
+        assert_true(ns_of(p) >= ns_of(now));
+        assert_true(ns_of(p) < ns_of(d));
+    }
+}
+
+static void sleep_lasts_at_least_its_length(void **state)
+{
+    (void)state;
+    int64_t t0 = clock_monotonic_ns();
+    clock_sleep_ns(2 * NS_PER_MS);
+    assert_true(clock_monotonic_ns() - t0 >= 2 * NS_PER_MS);
+    clock_sleep_ns(0);
+    clock_sleep_ns(-1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(units_are_nanoseconds),
+        cmocka_unit_test(monotonic_never_goes_back),
+        cmocka_unit_test(realtime_is_since_the_epoch),
+        cmocka_unit_test(timespec_splits_seconds_and_nanoseconds),
+        cmocka_unit_test(deadline_is_later_by_the_wait),
+        cmocka_unit_test(sleep_lasts_at_least_its_length),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
