@@ -33,11 +33,6 @@ static int64_t clock_ns(void *ctx)
     return ((struct bench *)ctx)->now;
 }
 
-static int64_t clock_ms(void *ctx)
-{
-    return ((struct bench *)ctx)->now / 1000000;
-}
-
 static double wall_s(void)
 {
     struct timespec ts;
@@ -144,7 +139,7 @@ int main(void)
            &pod);
     struct agent_runtime_config cfg = {
         .agent = {.store = b->st, .device = b->dev, .node = "node-a", .now_ns = clock_ns,
-                  .now_ms = clock_ms, .clock_ctx = b, .virtual_time = true},
+                  .informer_now_ns = clock_ns, .clock_ctx = b, .virtual_time = true},
     };
     if (agent_runtime_new(&cfg, &b->rt, &e) < 0)
         die("agent", &e);

@@ -52,7 +52,7 @@ static int watch(struct agent *a, const struct watch_spec *w, const struct api_r
              a->node);
     struct informer_config ic = {
         .store = a->cfg.store, .res = *res, .handler = w->handler, .handler_ctx = a,
-        .now_ms = a->cfg.now_ms, .clock_ctx = a->cfg.clock_ctx, .seed = 1,
+        .now_ns = a->cfg.informer_now_ns, .clock_ctx = a->cfg.clock_ctx, .seed = 1,
         .label_selector = w->by_label ? selector : NULL,
         .field_selector = w->by_label ? NULL : selector,
     };

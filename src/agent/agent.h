@@ -46,6 +46,7 @@
 #include "reconcile/loop.h"
 #include "store/informer.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 #define AGENT_KEY_NODE "@node" /* no GPUSlice key lacks a '/' */
@@ -71,11 +72,11 @@ struct agent_config {
     const char *node;       /* this node's name (copied) */
     /* The clock of the runtime, nanoseconds since the Unix epoch; the loop
      * must use the same. Only agent_execute reads it. Required. */
-    int64_t (*now_ns)(void *ctx);
+    clock_now_fn now_ns;
     void *clock_ctx;
-    /* The informers' clock in milliseconds (their backoff); NULL:
-     * CLOCK_MONOTONIC. */
-    int64_t (*now_ms)(void *ctx);
+    /* The informers' clock (their backoff), on any monotonic scale, with
+     * the same clock_ctx; NULL: CLOCK_MONOTONIC. */
+    clock_now_fn informer_now_ns;
     bool virtual_time;          /* see "Modelled time" above */
     int64_t orphan_grace_ns;    /* 0: AGENT_ORPHAN_GRACE_DEFAULT_NS */
     int64_t recovery_period_ns; /* 0: AGENT_RECOVERY_PERIOD_DEFAULT_NS */

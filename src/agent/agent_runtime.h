@@ -21,7 +21,7 @@
 
 struct agent_runtime_config {
     /* The agent's settings. now_ns NULL: the real clock (CLOCK_REALTIME);
-     * now_ms NULL: CLOCK_MONOTONIC. */
+     * informer_now_ns NULL: CLOCK_MONOTONIC. */
     struct agent_config agent;
     FILE *log;                    /* failed actions, one line each; NULL: none */
 };

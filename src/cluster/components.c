@@ -121,12 +121,6 @@ static const informer_handler_fn handlers[INF_COUNT] = {
 
 /* ---- building ------------------------------------------------------------------ */
 
-static int64_t parts_now_ms(void *ctx)
-{
-    struct cluster_parts *p = ctx;
-    return p->cfg.now_ns(p->cfg.clock_ctx) / 1000000;
-}
-
 static int new_informer(struct cluster_parts *p, int which, struct err *e)
 {
     const struct api_resource *res = api_registry_find(store_registry(p->cfg.store),
@@ -139,8 +133,8 @@ static int new_informer(struct cluster_parts *p, int which, struct err *e)
         .res = res,
         .handler = handlers[which],
         .handler_ctx = p,
-        .now_ms = p->cfg.now_ns ? parts_now_ms : NULL,
-        .clock_ctx = p,
+        .now_ns = p->cfg.now_ns,
+        .clock_ctx = p->cfg.clock_ctx,
         .seed = p->cfg.seed + (uint64_t)which,
     };
     if (which == INF_PODS) {
@@ -333,9 +327,9 @@ int64_t cluster_parts_next_due(struct cluster_parts *p)
             due = d;
     }
     for (int i = 0; i < INF_COUNT && p->cfg.now_ns; i++) {
-        int64_t wake_ms = informer_wake_at(p->inf[i]);
-        if (wake_ms > 0 && wake_ms * 1000000 < due)
-            due = wake_ms * 1000000;
+        int64_t wake = informer_wake_at(p->inf[i]);
+        if (wake > 0 && wake < due)
+            due = wake;
     }
     return due;
 }

@@ -20,10 +20,10 @@
 
 #include "api/meta.h"
 #include "core/lifecycle.h"
+#include "util/clock.h"
 
-#define DEFAULT_RETRY_BASE_NS 1000000000LL
-#define DEFAULT_RETRY_MAX_NS (300 * 1000000000LL)
-#define DEFAULT_AVOID_NS (600 * 1000000000LL)
+#define DEFAULT_RETRY ((struct backoff){NS_PER_SEC, 300 * NS_PER_SEC})
+#define DEFAULT_AVOID_NS (600 * NS_PER_SEC)
 #define DEFAULT_FAILURES_TO_AVOID 3
 #define HOSTNAME_LABEL "kubernetes.io/hostname"
 
@@ -56,7 +56,7 @@ static int watch(struct controller *c, const char *group, const char *version,
         return err_set(e, -ENOENT, "controller: the store does not serve %s%s%s/%s", group,
                        *group ? "/" : "", version, plural);
     struct informer_config ic = {.store = c->cfg.store, .res = *res, .handler = handler,
-                                 .handler_ctx = c, .now_ms = c->cfg.now_ms,
+                                 .handler_ctx = c, .now_ns = c->cfg.now_ns,
                                  .clock_ctx = c->cfg.clock_ctx, .seed = 1};
     if (index) {
         ic.indexes[0] = *index;
@@ -69,14 +69,16 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
 {
     if (!cfg->store)
         return err_set(e, -EINVAL, "controller: needs a store");
+    struct backoff retry = backoff_or(cfg->retry, DEFAULT_RETRY);
+    if (backoff_check(&retry, e) < 0) {
+        err_prefix(e, "controller: retry: ");
+        return -EINVAL;
+    }
     struct controller *c = calloc(1, sizeof *c);
     if (!c)
         return err_set(e, -ENOMEM, "controller: out of memory");
     c->cfg = *cfg;
-    if (!c->cfg.retry_base_ns)
-        c->cfg.retry_base_ns = DEFAULT_RETRY_BASE_NS;
-    if (!c->cfg.retry_max_ns)
-        c->cfg.retry_max_ns = DEFAULT_RETRY_MAX_NS;
+    c->cfg.retry = retry;
     if (!c->cfg.gpu_avoid_ns)
         c->cfg.gpu_avoid_ns = DEFAULT_AVOID_NS;
     if (!c->cfg.gpu_failures_to_avoid)
@@ -437,14 +439,6 @@ static size_t wanted(struct controller *c, const struct pod_state *s, const stru
     return n;
 }
 
-static int64_t retry_delay(const struct controller *c, json_int_t failures)
-{
-    int64_t d = c->cfg.retry_base_ns;
-    for (json_int_t i = 1; i < failures && d < c->cfg.retry_max_ns; i++)
-        d *= 2;
-    return d < c->cfg.retry_max_ns ? d : c->cfg.retry_max_ns;
-}
-
 static void count_gpu_failure(struct controller *c, const char *uuid, int64_t now)
 {
     json_t *f = json_object_get(c->gpu_failures, uuid);
@@ -468,7 +462,7 @@ static int handle_failed(struct controller *c, const struct pod_state *s, int64_
             continue;
         json_t *retry = json_object_get(c->pod_retry, s->uid);
         json_int_t n = json_integer_value(json_object_get(retry, "failures")) + 1;
-        int64_t at = now + retry_delay(c, n);
+        int64_t at = now + backoff_delay(&c->cfg.retry, (unsigned)n);
         json_object_set_new(c->pod_retry, s->uid, json_pack("{s:I, s:I}", "failures", n, "at",
                                                            (json_int_t)at));
         count_gpu_failure(c, v.spec.gpu_uuid, now);
@@ -477,7 +471,7 @@ static int handle_failed(struct controller *c, const struct pod_state *s, int64_
                      v.spec.profile, v.spec.node, v.spec.gpu_index, v.spec.start,
                      v.status.reason ? v.status.reason : "Unknown",
                      v.status.message ? v.status.message : "no message",
-                     (long long)((at - now) / 1000000000));
+                     (long long)((at - now) / NS_PER_SEC));
         if (rc == 0 && !v.deleting)
             rc = action_delete(out, c->slice_res, v.ns, v.name, v.uid, e);
         if (rc < 0)

@@ -28,17 +28,18 @@
 #include "core/placement.h"
 #include "reconcile/loop.h"
 #include "store/informer.h"
+#include "util/backoff.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 struct controller_config {
     struct store *store;            /* not owned; the informers read it */
-    /* The informers' clock in milliseconds (their backoff), so a virtual
-     * runtime drives them; NULL: CLOCK_MONOTONIC. */
-    int64_t (*now_ms)(void *ctx);
+    /* The informers' clock (their backoff), on any monotonic scale, so a
+     * virtual runtime drives them; NULL: CLOCK_MONOTONIC. */
+    clock_now_fn now_ns;
     void *clock_ctx;
     enum placement_policy policy;
-    int64_t retry_base_ns;          /* wait after a failed slice; 0: 1 s, doubling */
-    int64_t retry_max_ns;           /* 0: 5 minutes */
+    struct backoff retry;           /* after a failed slice; zeros: 1 s doubling up to 5 min */
     unsigned gpu_failures_to_avoid; /* failures in a row before a GPU is avoided; 0: 3 */
     int64_t gpu_avoid_ns;           /* how long it is avoided; 0: 10 minutes */
 };

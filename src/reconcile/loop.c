@@ -39,7 +39,7 @@ int loop_new(const struct loop_config *cfg, struct loop **out, struct err *e)
     l->cfg = *cfg;
     if (!l->cfg.now_ns)
         l->cfg.now_ns = clock_realtime_now;
-    const struct workqueue_backoff *b = cfg->backoff.base_ns ? &cfg->backoff : NULL;
+    const struct backoff *b = cfg->backoff.base_ns ? &cfg->backoff : NULL;
     int rc = workqueue_new(b, &l->queue, e);
     if (rc < 0) {
         free(l);

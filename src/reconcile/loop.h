@@ -70,7 +70,7 @@ struct loop_config {
      * clock (CLOCK_REALTIME). */
     int64_t (*now_ns)(void *ctx);
     void *clock_ctx;
-    struct workqueue_backoff backoff;   /* zero: 5 ms doubling up to 5 minutes */
+    struct backoff backoff;             /* zero: WORKQUEUE_BACKOFF_DEFAULT */
     /* Optional: whether this replica may act now (leader election, a
      * runtime matter, not the reconciler's). Keys stay queued while it
      * says no. */

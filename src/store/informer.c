@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
+
 /* How long the thread runner waits for an event per step; stopping wakes it
  * sooner by cancelling the watch. */
 #define INFORMER_POLL_MS 1000
@@ -110,17 +112,9 @@ size_t informer_keys_owner(const json_t *obj, const char **keys, size_t max, voi
 
 /* ---- set-up ---------------------------------------------------------------- */
 
-static int64_t informer_monotonic_ms(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t informer_now(const struct informer *inf)
 {
-    return inf->cfg.now_ms(inf->cfg.clock_ctx);
+    return inf->cfg.now_ns(inf->cfg.clock_ctx);
 }
 
 static bool informer_dup(const char *s, char **out)
@@ -145,7 +139,7 @@ static int informer_check(const struct informer_config *cfg, struct err *e)
             if (strcmp(cfg->indexes[j].name, x->name) == 0)
                 return err_set(e, -EINVAL, "informer: two indexes named \"%s\"", x->name);
     }
-    if (cfg->backoff_min_ms < 0 || cfg->backoff_max_ms < 0)
+    if (cfg->backoff.base_ns < 0 || cfg->backoff.max_ns < 0)
         return err_set(e, -EINVAL, "informer: negative backoff");
     return 0;
 }
@@ -180,15 +174,12 @@ int informer_new(const struct informer_config *cfg, struct informer **out, struc
     inf->cfg.field_selector = inf->field;
     if (!inf->cfg.page_size)
         inf->cfg.page_size = INFORMER_PAGE_DEFAULT;
-    if (!inf->cfg.now_ms)
-        inf->cfg.now_ms = informer_monotonic_ms;
-    if (!inf->cfg.backoff_min_ms)
-        inf->cfg.backoff_min_ms = INFORMER_BACKOFF_MIN_MS;
-    if (!inf->cfg.backoff_max_ms)
-        inf->cfg.backoff_max_ms = INFORMER_BACKOFF_MAX_MS;
-    if (inf->cfg.backoff_max_ms < inf->cfg.backoff_min_ms)
-        inf->cfg.backoff_max_ms = inf->cfg.backoff_min_ms;
-    inf->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15u;
+    if (!inf->cfg.now_ns)
+        inf->cfg.now_ns = clock_monotonic_now;
+    inf->cfg.backoff = backoff_or(inf->cfg.backoff, INFORMER_BACKOFF_DEFAULT);
+    if (inf->cfg.backoff.max_ns < inf->cfg.backoff.base_ns)
+        inf->cfg.backoff.max_ns = inf->cfg.backoff.base_ns;
+    inf->rng = cfg->seed;
     *out = inf;
     return 0;
 }
@@ -357,28 +348,12 @@ static void informer_deliver(struct informer *inf, struct informer_notes *notes)
 
 /* ---- the steps ------------------------------------------------------------- */
 
-static uint64_t informer_random(struct informer *inf)
-{
-    /* xorshift64*: enough for jitter, and reproducible from the seed. */
-    inf->rng ^= inf->rng >> 12;
-    inf->rng ^= inf->rng << 25;
-    inf->rng ^= inf->rng >> 27;
-    return inf->rng * 0x2545F4914F6CDD1Du;
-}
-
 /* Plans the next try after a failure: the delay doubles per failure in a
  * row up to the maximum, and a random half of it is jitter so informers
  * failing together do not retry together. */
 static int informer_fail(struct informer *inf, int rc)
 {
-    int64_t delay = inf->cfg.backoff_min_ms;
-    for (unsigned i = 0; i < inf->failures && delay < inf->cfg.backoff_max_ms; i++)
-        delay *= 2;
-    if (delay > inf->cfg.backoff_max_ms)
-        delay = inf->cfg.backoff_max_ms;
-    inf->failures++;
-    int64_t half = delay / 2;
-    int64_t wait = delay - half + (int64_t)(informer_random(inf) % (uint64_t)(half + 1));
+    int64_t wait = backoff_jittered(&inf->cfg.backoff, ++inf->failures, &inf->rng);
     __atomic_store_n(&inf->wake_at, informer_now(inf) + wait, __ATOMIC_RELAXED);
     pthread_rwlock_wrlock(&inf->lock);
     inf->stats.failures++;
@@ -635,16 +610,9 @@ int64_t informer_wake_at(struct informer *inf)
 
 /* ---- the thread runner ----------------------------------------------------- */
 
-static void informer_sleep(struct informer *inf, int64_t ms)
+static void informer_sleep(struct informer *inf, int64_t ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = clock_deadline(CLOCK_REALTIME, ns);
     pthread_mutex_lock(&inf->mu);
     if (!inf->stopping)
         pthread_cond_timedwait(&inf->cv, &inf->mu, &ts);
@@ -714,14 +682,7 @@ bool informer_synced(struct informer *inf)
 
 int informer_wait_synced(struct informer *inf, int timeout_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = clock_deadline(CLOCK_REALTIME, timeout_ms * NS_PER_MS);
     int rc = 0;
     pthread_mutex_lock(&inf->mu);
     while (!inf->synced && rc == 0)

@@ -11,7 +11,7 @@
  *
  * The work is done by informer_step, one unit per call (a list, a watch
  * opening, or a batch of events), so a virtual-time runtime drives it with
- * its own clock (informer_config.now_ms) and its own idea of when to call
+ * its own clock (informer_config.now_ns) and its own idea of when to call
  * again (informer_wake_at); informer_start runs the same steps on a thread
  * for the real runtime. Steps must not run in two threads at once.
  *
@@ -34,13 +34,15 @@
 #include <jansson.h>
 
 #include "store/store.h"
+#include "util/backoff.h"
+#include "util/clock.h"
 
 #define INFORMER_INDEX_MAX 8
 #define INFORMER_KEYS_MAX 16
 #define INFORMER_PAGE_DEFAULT 500
 #define INFORMER_BATCH 256
-#define INFORMER_BACKOFF_MIN_MS 100
-#define INFORMER_BACKOFF_MAX_MS 30000
+/* 100 ms doubling up to 30 s. */
+#define INFORMER_BACKOFF_DEFAULT ((struct backoff){100 * NS_PER_MS, 30 * NS_PER_SEC})
 
 enum informer_change {
     INFORMER_ADDED = 0,
@@ -86,11 +88,12 @@ struct informer_config {
     size_t index_count;
     informer_handler_fn handler;        /* NULL: none */
     void *handler_ctx;
-    /* Milliseconds on any monotonic scale; NULL: CLOCK_MONOTONIC. */
-    int64_t (*now_ms)(void *ctx);
+    /* Nanoseconds on any monotonic scale; NULL: CLOCK_MONOTONIC. */
+    clock_now_fn now_ns;
     void *clock_ctx;
-    int backoff_min_ms;                 /* 0: INFORMER_BACKOFF_MIN_MS */
-    int backoff_max_ms;                 /* 0: INFORMER_BACKOFF_MAX_MS */
+    /* Zero fields: INFORMER_BACKOFF_DEFAULT's; a max below base is raised to
+     * base; negative fields are -EINVAL. */
+    struct backoff backoff;
     uint64_t seed;                      /* of the jitter */
 };
 

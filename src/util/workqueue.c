@@ -29,7 +29,7 @@ struct entry {
 };
 
 struct workqueue {
-    struct workqueue_backoff backoff;
+    struct backoff backoff;
     struct entry **buckets;
     size_t n_buckets, n_entries;
     struct entry *ready_head, *ready_tail;
@@ -44,7 +44,7 @@ static uint64_t hash_key(const char *key)
     return hash_bytes(HASH_INIT, key, strlen(key));
 }
 
-int workqueue_new(const struct workqueue_backoff *backoff, struct workqueue **out,
+int workqueue_new(const struct backoff *backoff, struct workqueue **out,
                   struct err *e)
 {
     struct workqueue *q = calloc(1, sizeof *q);
@@ -55,12 +55,13 @@ int workqueue_new(const struct workqueue_backoff *backoff, struct workqueue **ou
         return err_set(e, -ENOMEM, "workqueue: out of memory");
     }
     q->n_buckets = 64;
-    q->backoff = backoff ? *backoff
-                         : (struct workqueue_backoff){5000000, 300000000000};
-    if (q->backoff.base_ns <= 0 || q->backoff.max_ns < q->backoff.base_ns) {
+    q->backoff = backoff ? *backoff : WORKQUEUE_BACKOFF_DEFAULT;
+    int rc = backoff_check(&q->backoff, e);
+    if (rc < 0) {
         free(q->buckets);
         free(q);
-        return err_set(e, -EINVAL, "workqueue: backoff needs 0 < base <= max");
+        err_prefix(e, "workqueue: ");
+        return rc;
     }
     *out = q;
     return 0;
@@ -272,12 +273,7 @@ int workqueue_add_failed(struct workqueue *q, const char *key, int64_t now_ns,
     int rc = entry_get(q, key, &en, e);
     if (rc < 0)
         return rc;
-    int64_t delay = q->backoff.base_ns;
-    for (unsigned i = 0; i < en->failures && delay < q->backoff.max_ns; i++)
-        delay *= 2;
-    if (delay > q->backoff.max_ns)
-        delay = q->backoff.max_ns;
-    en->failures++;
+    int64_t delay = backoff_delay(&q->backoff, ++en->failures);
     if (delay_ns)
         *delay_ns = delay;
     return enqueue(q, en, now_ns + delay, e);

@@ -23,21 +23,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/backoff.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 #define WORKQUEUE_KEY_MAX 320 /* "resource/namespace/name" fits */
 
 struct workqueue;
 
-struct workqueue_backoff {
-    int64_t base_ns; /* delay after the first failure */
-    int64_t max_ns;  /* the delay never grows past this */
-};
+/* client-go's: 5 ms doubling up to 5 minutes. */
+#define WORKQUEUE_BACKOFF_DEFAULT ((struct backoff){5 * NS_PER_MS, 300 * NS_PER_SEC})
 
 /* A new empty queue, owned by the caller (workqueue_free). backoff may be
- * NULL for 5 ms doubling up to 5 minutes (client-go's defaults). */
-int workqueue_new(const struct workqueue_backoff *backoff, struct workqueue **out,
-                  struct err *e);
+ * NULL for WORKQUEUE_BACKOFF_DEFAULT; one that fails backoff_check is
+ * -EINVAL. */
+int workqueue_new(const struct backoff *backoff, struct workqueue **out, struct err *e);
 
 void workqueue_free(struct workqueue *q);
 

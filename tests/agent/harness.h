@@ -45,11 +45,6 @@ static int64_t h_now_ns(void *ctx)
     return ((struct harness *)ctx)->now;
 }
 
-static int64_t h_now_ms(void *ctx)
-{
-    return ((struct harness *)ctx)->now / MSEC;
-}
-
 static inline void h_ok(int rc, const struct err *e, const char *what)
 {
     if (rc < 0)
@@ -115,7 +110,7 @@ static inline struct harness *h_new_with(const char *spec, const struct agent_co
     h->cfg.agent.device = h->dev;
     h->cfg.agent.node = NODE;
     h->cfg.agent.now_ns = h_now_ns;
-    h->cfg.agent.now_ms = h_now_ms;
+    h->cfg.agent.informer_now_ns = h_now_ns;
     h->cfg.agent.clock_ctx = h;
     h->cfg.agent.virtual_time = true;
     h->cfg.log = getenv("AGENT_TEST_LOG") ? stderr : NULL;

@@ -149,7 +149,7 @@ static void expectations_wait_for_the_cache_or_time_out(void **state)
     struct harness *h = h_new(NULL, 0);
     struct err e = {0};
     struct informer *pods = NULL;
-    struct informer_config ic = {.store = h->st, .res = h->pods, .now_ms = NULL,
+    struct informer_config ic = {.store = h->st, .res = h->pods, .now_ns = NULL,
                                  .indexes = {{.name = OBJSTATE_INDEX_OWNER,
                                               .keys = informer_keys_owner}},
                                  .index_count = 1};

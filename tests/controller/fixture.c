@@ -18,14 +18,9 @@ static int64_t world_clock(void *ctx)
     return ((struct world *)ctx)->now;
 }
 
-static int64_t world_clock_ms(void *ctx)
-{
-    return ((struct world *)ctx)->now / 1000000;
-}
-
 static void start_controller(struct world *w)
 {
-    struct controller_config cfg = {.store = w->st, .now_ms = world_clock_ms, .clock_ctx = w,
+    struct controller_config cfg = {.store = w->st, .now_ns = world_clock, .clock_ctx = w,
                                     .policy = w->policy};
     struct err e = {0};
     if (controller_new(&cfg, &w->ctl, &e) < 0)

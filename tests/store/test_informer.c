@@ -21,6 +21,8 @@
 #include "store/informer.h"
 #include "store/mem.h"
 
+#define MS NS_PER_MS
+
 /* ---- a store that fails on demand --------------------------------------------- */
 
 struct faulty {
@@ -191,7 +193,7 @@ static int64_t mem_clock(void *ctx)
     return 1700000000ll * 1000000000ll;
 }
 
-static int64_t virtual_ms(void *ctx)
+static int64_t virtual_ns(void *ctx)
 {
     return *(int64_t *)ctx;
 }
@@ -255,13 +257,13 @@ static void rig_up(struct rig *r, const struct informer_config *extra)
     r->f->seen = json_object();
     pthread_mutex_init(&r->f->mu, NULL);
     r->pods = api_registry_find(store_registry(r->mem), "", "v1", "pods");
-    r->now = 1000;
+    r->now = 1000 * MS;
     struct informer_config c = extra ? *extra : (struct informer_config){0};
     c.store = &r->f->base;
     c.res = r->pods;
     c.handler = on_change;
     c.handler_ctx = &r->seen;
-    c.now_ms = virtual_ms;
+    c.now_ns = virtual_ns;
     c.clock_ctx = &r->now;
     assert_int_equal(informer_new(&c, &r->inf, &e), 0);
     r->seen.inf = r->inf;
@@ -620,10 +622,11 @@ static void failures_back_off_with_jitter(void **state)
 {
     (void)state;
     struct rig r;
-    struct informer_config c = {.backoff_min_ms = 100, .backoff_max_ms = 300, .seed = 7};
+    struct informer_config c = {.backoff = {100 * MS, 300 * MS}, .seed = 7};
     rig_up(&r, &c);
     r.f->fail_lists = 4;
-    static const int64_t lo[] = {50, 100, 150, 150}, hi[] = {100, 200, 300, 300};
+    static const int64_t lo[] = {50 * MS, 100 * MS, 150 * MS, 150 * MS},
+                        hi[] = {100 * MS, 200 * MS, 300 * MS, 300 * MS};
     int64_t waits[4];
     for (int i = 0; i < 4; i++) {
         struct err e;
@@ -737,7 +740,7 @@ static void bad_configs_are_refused(void **state)
     assert_int_equal(informer_new(&c, &inf, &e), -EINVAL);
     c.index_count = INFORMER_INDEX_MAX + 1;
     assert_int_equal(informer_new(&c, &inf, &e), -EINVAL);
-    c = (struct informer_config){.store = r.mem, .res = r.pods, .backoff_min_ms = -1};
+    c = (struct informer_config){.store = r.mem, .res = r.pods, .backoff.base_ns = -1};
     assert_int_equal(informer_new(&c, &inf, &e), -EINVAL);
     informer_free(NULL);
     rig_down(&r);

@@ -11,7 +11,7 @@
 
 static struct workqueue *new_queue(void)
 {
-    struct workqueue_backoff b = {.base_ns = 10, .max_ns = 100};
+    struct backoff b = {.base_ns = 10, .max_ns = 100};
     struct workqueue *q = NULL;
     assert_int_equal(workqueue_new(&b, &q, NULL), 0);
     return q;
@@ -151,7 +151,7 @@ static void bad_keys_and_backoff_are_refused(void **state)
     assert_int_equal(workqueue_len(q), 0);
     workqueue_free(q);
 
-    struct workqueue_backoff bad = {.base_ns = 100, .max_ns = 10};
+    struct backoff bad = {.base_ns = 100, .max_ns = 10};
     struct workqueue *q2 = NULL;
     assert_int_equal(workqueue_new(&bad, &q2, &e), -EINVAL);
     assert_null(q2);
