@@ -22,6 +22,7 @@
 #include "api/podslices.h"
 #include "sim/embedded.h"
 #include "sim/observe.h"
+#include "util/log.h"
 
 static int64_t mono_ns(void)
 {
@@ -90,7 +91,9 @@ static int run(size_t pods, double rate, bool direct)
     /* 4 nodes x 16 H100: 448 slots of 1g.10gb. */
     struct embedded_config cfg = {.nodes = 4, .gpus_per_node = 16, .device_spec = "latency=none",
                                   .crds_dir = CRDS_DIR,
-                                  .direct = direct, .log = getenv("BENCH_LOG") ? stderr : NULL};
+                                  .direct = direct};
+    if (getenv("BENCH_LOG"))
+        log_new(&(struct log_config){.out = stderr}, &cfg.log, NULL);
     cfg.models[0] = "H100-80GB";
     cfg.n_models = 1;
     struct embedded *emb = NULL;
@@ -98,6 +101,7 @@ static int run(size_t pods, double rate, bool direct)
     struct err e = {0};
     if (embedded_start(&cfg, &emb, &e) < 0 || observer_start(embedded_store(emb), &obs, &e) < 0) {
         fprintf(stderr, "bench_lifecycle: %s\n", e.msg);
+        log_free(cfg.log);
         return 1;
     }
     struct store *st = embedded_client(emb);
@@ -142,6 +146,7 @@ static int run(size_t pods, double rate, bool direct)
            check == 0 ? "consistent" : e.msg);
     observer_free(obs);
     embedded_stop(emb);
+    log_free(cfg.log);
     return s.succeeded == pods && check == 0 ? 0 : 1;
 }
 

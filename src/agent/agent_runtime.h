@@ -15,7 +15,8 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
+
+#include "util/log.h"
 
 #include "agent/agent.h"
 
@@ -23,7 +24,7 @@ struct agent_runtime_config {
     /* The agent's settings. now_ns NULL: the real clock (CLOCK_REALTIME);
      * informer_now_ns NULL: CLOCK_MONOTONIC. */
     struct agent_config agent;
-    FILE *log;                    /* failed actions, one line each; NULL: none */
+    struct log *log;              /* failed actions (reconcile/loop.h); not owned; NULL: none */
 };
 
 struct agent_runtime;

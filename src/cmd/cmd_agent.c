@@ -103,17 +103,18 @@ int cmd_agent(int argc, char **argv)
         .agent = {.store = st, .device = dev, .node = a.node, .cdi_dir = a.cdi_dir,
                   .orphan_grace_ns = a.orphan_grace_ns,
                   .reclaim_unmanaged = a.reclaim_unmanaged},
-        .log = stderr,
+        .log = cmd_daemon_log(),
     };
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     if (rc == 0) {
-        fprintf(stderr, "gpuslice agent: node %s, device %s, API server %s\n", a.node, a.device,
-                kc->server);
+        log_info(cfg.log, "gpuslice agent: node %s, device %s, API server %s", a.node, a.device,
+                 kc->server);
         rc = agent_run(&cfg, &stopping, &e);
     }
     if (rc < 0)
         fprintf(stderr, "gpuslice agent: %s\n", e.msg);
+    log_free(cfg.log);
     store_free(st);
     kube_config_free(kc);
     device_close(dev);

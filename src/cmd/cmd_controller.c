@@ -81,20 +81,22 @@ int cmd_controller(int argc, char **argv)
         rc = kube_store_new(kc, NULL, &st, &e);
     struct controller_runtime_config cfg = {.store = st, .policy = a.policy,
                                             .identity = a.identity,
-                                            .lease_namespace = a.lease_namespace};
+                                            .lease_namespace = a.lease_namespace,
+                                            .log = cmd_daemon_log()};
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     if (rc == 0)
         rc = controller_runtime_start(&cfg, &rt, &e);
     if (rc == 0) {
-        fprintf(stderr, "gpuslice controller: running against %s (%s)\n", kc->server,
-                placement_policy_name(a.policy));
+        log_info(cfg.log, "gpuslice controller: running against %s (%s)", kc->server,
+                 placement_policy_name(a.policy));
         while (!stopping)
             pause();
     } else {
         fprintf(stderr, "gpuslice controller: %s\n", e.msg);
     }
     controller_runtime_stop(rt);
+    log_free(cfg.log);
     store_free(st);
     kube_config_free(kc);
     return rc == 0 ? 0 : 1;

@@ -94,23 +94,22 @@ static int parse_args(int argc, char **argv, struct webhook_args *a)
 }
 
 /* Waits for SIGINT or SIGTERM, re-reading the pair every reload_s. */
-static int serve(struct webhook *w, long reload_s, const sigset_t *set)
+static int serve(struct webhook *w, long reload_s, const sigset_t *set, struct log *lg)
 {
     struct timespec every = {.tv_sec = reload_s};
     for (;;) {
         int sig = sigtimedwait(set, NULL, &every);
         if (sig == SIGINT || sig == SIGTERM) {
-            printf("stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            log_info(lg, "gpuslice webhook: stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
             return 0;
         }
         struct err e;
         int rc = webhook_reload(w, &e);
         if (rc == 1)
-            printf("serving the new certificate; %zu daemon(s) draining\n",
-                   webhook_draining(w));
+            log_info(lg, "gpuslice webhook: serving the new certificate; %zu daemon(s) draining",
+                     webhook_draining(w));
         else if (rc < 0)
-            fprintf(stderr, "gpuslice webhook: %s (keeping the current pair)\n", e.msg);
-        fflush(stdout);
+            log_warning(lg, "gpuslice webhook: %s (keeping the current pair)", e.msg);
     }
 }
 
@@ -133,10 +132,11 @@ int cmd_webhook(int argc, char **argv)
         fprintf(stderr, "gpuslice webhook: %s\n", e.msg);
         return 1;
     }
-    printf("admission webhook listening on https://%s:%u%s (also /healthz, /metrics)\n",
-           a.cfg.address, (unsigned)webhook_port(w), WEBHOOK_PATH_MUTATE);
-    fflush(stdout);
-    rc = serve(w, a.reload_s, &set);
+    struct log *lg = cmd_daemon_log();
+    log_info(lg, "gpuslice webhook: listening on https://%s:%u%s (also /healthz, /metrics)",
+             a.cfg.address, (unsigned)webhook_port(w), WEBHOOK_PATH_MUTATE);
+    rc = serve(w, a.reload_s, &set, lg);
     webhook_stop(w);
+    log_free(lg);
     return rc;
 }

@@ -6,6 +6,10 @@
 #ifndef GPUSLICE_CMD_COMMANDS_H
 #define GPUSLICE_CMD_COMMANDS_H
 
+#include <stdio.h>
+
+#include "util/log.h"
+
 struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -27,5 +31,17 @@ int cmd_agent(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_webhook(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
+
+/* The logger of a long-running command (agent, controller, webhook):
+ * klog-style lines on stderr, info and above. The caller frees it
+ * (log_free); NULL, which logs nothing, only when out of memory. What a
+ * command prints for its user (usage, a failure to start) is not logging
+ * and goes to stdout or stderr directly. */
+static inline struct log *cmd_daemon_log(void)
+{
+    struct log *lg = NULL;
+    log_new(&(struct log_config){.out = stderr}, &lg, NULL);
+    return lg;
+}
 
 #endif

@@ -68,11 +68,11 @@ static void elect_once(struct controller_runtime *rt)
     bool now_leading = leader_is_leading(&rt->leader, clock_monotonic_ns());
     pthread_mutex_unlock(&rt->lock);
     if (now_leading && !was) {
-        fprintf(stderr, "gpuslice-controller: %s is the leader\n", rt->identity);
+        log_info(rt->cfg.log, "gpuslice-controller: %s is the leader", rt->identity);
         controller_resync(rt->ctl);
         loop_kick(rt->loop);
     } else if (was && !now_leading) {
-        fprintf(stderr, "gpuslice-controller: %s stopped leading\n", rt->identity);
+        log_info(rt->cfg.log, "gpuslice-controller: %s stopped leading", rt->identity);
     }
     json_decref(lease);
     json_decref(write);

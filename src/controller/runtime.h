@@ -13,10 +13,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "controller/controller.h"
 #include "store/store.h"
+#include "util/log.h"
 
 struct controller_runtime_config {
     struct store *store;          /* not owned */
@@ -25,7 +25,8 @@ struct controller_runtime_config {
     const char *lease_namespace;  /* NULL: no election, always act */
     const char *lease_name;       /* default "gpuslice-controller" */
     int64_t lease_ns, renew_deadline_ns, retry_ns; /* 0: 15 s, 10 s, 2 s */
-    FILE *log;                    /* failed decisions and writes; NULL: none */
+    struct log *log;              /* leadership, failed decisions and writes; not owned;
+                                     NULL: none */
 };
 
 struct controller_runtime;

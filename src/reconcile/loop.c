@@ -130,13 +130,14 @@ static enum outcome execute_all(struct loop *l, const char *key, int64_t now,
             rc = 0; /* already gone: the goal is reached */
         if (r->executed)
             r->executed(r->self, key, a, rc, result, &e);
-        if (rc < 0 && l->cfg.log) {
+        if (rc < 0 && log_enabled(l->cfg.log, LOG_LEVEL_WARNING)) {
             char what[256];
             if (a->kind == ACTION_EXTERNAL && r->describe_external)
                 r->describe_external(r->self, a, what, sizeof what);
             else
                 action_describe(a, what, sizeof what);
-            fprintf(l->cfg.log, "%s: %s for %s: %s\n", r->name, what, key, e.msg);
+            log_at(l->cfg.log, stale(a, rc) ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
+                   "%s: %s for %s: %s", r->name, what, key, e.msg);
         }
         json_decref(result);
         if (rc == 0) {
@@ -167,8 +168,7 @@ static void process(struct loop *l, const char *key, int64_t now)
     enum outcome out = rc < 0 ? FAILED : execute_all(l, key, now, &delta);
     if (rc < 0) {
         delta.failures++;
-        if (l->cfg.log)
-            fprintf(l->cfg.log, "%s: cannot decide for %s: %s\n", r->name, key, e.msg);
+        log_warning(l->cfg.log, "%s: cannot decide for %s: %s", r->name, key, e.msg);
     }
     action_list_clear(&l->actions);
 

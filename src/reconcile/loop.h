@@ -31,12 +31,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <jansson.h>
 
 #include "reconcile/action.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/workqueue.h"
 
 struct reconciler {
@@ -68,7 +68,7 @@ struct loop_config {
     const char *host;                   /* Event host; NULL for cluster-wide components */
     /* Nanoseconds since the Unix epoch, real or virtual. NULL: the real
      * clock (CLOCK_REALTIME). */
-    int64_t (*now_ns)(void *ctx);
+    clock_now_fn now_ns;
     void *clock_ctx;
     struct backoff backoff;             /* zero: WORKQUEUE_BACKOFF_DEFAULT */
     /* Optional: whether this replica may act now (leader election, a
@@ -77,9 +77,11 @@ struct loop_config {
     bool (*may_act)(void *ctx, int64_t now_ns);
     void *may_act_ctx;
     /* Where failed decisions and writes are reported, one line each
-     * ("controller: update pods ns/p for ns/p: Conflict: ..."); NULL: not
-     * reported (the reconciler still hears of them through executed). */
-    FILE *log;
+     * ("controller: update pods ns/p for ns/p: Conflict: ..."): a write
+     * dropped for a stale cache at info, other failures as warnings (the
+     * key is retried). Not owned; NULL: not reported (the reconciler still
+     * hears of them through executed). */
+    struct log *log;
 };
 
 struct loop_stats {

@@ -19,12 +19,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "core/placement.h"
 #include "device/device.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/log.h"
 
 #define EMBEDDED_MAX_NODES 64
 #define EMBEDDED_MAX_MODELS 8
@@ -51,7 +51,7 @@ struct embedded_config {
      * through a Lease in kube-system (lease 4 s, renew deadline 3 s, retry
      * 0.5 s, short so tests see a new leader soon). */
     size_t controllers;
-    FILE *log;                   /* components' failures; NULL: none */
+    struct log *log;             /* components' failures; not owned; NULL: none */
 };
 
 struct embedded;

@@ -113,7 +113,9 @@ static inline struct harness *h_new_with(const char *spec, const struct agent_co
     h->cfg.agent.informer_now_ns = h_now_ns;
     h->cfg.agent.clock_ctx = h;
     h->cfg.agent.virtual_time = true;
-    h->cfg.log = getenv("AGENT_TEST_LOG") ? stderr : NULL;
+    if (getenv("AGENT_TEST_LOG"))
+        log_new(&(struct log_config){.out = stderr, .threshold = LOG_LEVEL_DEBUG}, &h->cfg.log,
+                NULL);
     h_agent(h);
     return h;
 }
@@ -126,6 +128,7 @@ static inline struct harness *h_new(const char *spec)
 static inline void h_free(struct harness *h)
 {
     agent_runtime_free(h->rt);
+    log_free(h->cfg.log);
     store_free(h->st);
     device_close(h->dev);
     free(h);

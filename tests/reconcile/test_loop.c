@@ -12,6 +12,7 @@
 #include "api/meta.h"
 #include "reconcile/loop.h"
 #include "store/mem.h"
+#include "util/log.h"
 
 #define MS 1000000LL
 
@@ -31,7 +32,18 @@ struct fixture {
     int calls, externals, executed_ok, executed_failed;
     int last_rc;
     json_t *stale_copy;
+    struct log *log;
+    int logged[LOG_LEVEL_DEBUG + 1]; /* lines per level */
+    char last_line[LOG_LINE_MAX];
 };
+
+static void log_line(void *ctx, enum log_level level, const char *line, size_t len)
+{
+    struct fixture *f = ctx;
+    (void)len;
+    f->logged[level]++;
+    snprintf(f->last_line, sizeof f->last_line, "%s", line);
+}
 
 static int64_t clock_now(void *ctx)
 {
@@ -90,6 +102,8 @@ static int setup(void **state)
     f->leader = true;
     struct mem_store_config mc = {.now_ns = clock_now, .clock_ctx = f, .auto_collect = true};
     assert_int_equal(mem_store_new(&mc, &f->st, NULL), 0);
+    struct log_config logc = {.threshold = LOG_LEVEL_DEBUG, .sink = log_line, .sink_ctx = f};
+    assert_int_equal(log_new(&logc, &f->log, NULL), 0);
     f->cms = api_registry_find(store_registry(f->st), "", "v1", "configmaps");
     json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
                            "metadata", "name", "default");
@@ -101,7 +115,7 @@ static int setup(void **state)
         .backoff = {.base_ns = 10 * MS, .max_ns = 1000 * MS},
         .reconciler = {.name = "test", .self = f, .reconcile = reconcile, .executed = executed,
                        .execute_external = external},
-        .may_act = may_act, .may_act_ctx = f,
+        .may_act = may_act, .may_act_ctx = f, .log = f->log,
     };
     assert_int_equal(loop_new(&lc, &f->loop, NULL), 0);
     *state = f;
@@ -112,6 +126,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     loop_free(f->loop);
+    log_free(f->log);
     store_free(f->st);
     free(f);
     return 0;
@@ -185,6 +200,10 @@ static void a_stale_decision_is_dropped_and_decided_again(void **state)
     struct loop_stats s;
     loop_get_stats(f->loop, &s);
     assert_int_equal(s.stale, 1);
+    /* A cache behind is no failure: said at info only. */
+    assert_int_equal(f->logged[LOG_LEVEL_INFO], 1);
+    assert_int_equal(f->logged[LOG_LEVEL_WARNING], 0);
+    assert_non_null(strstr(f->last_line, "test: update configmaps default/x for k: "));
     /* Retried after the backoff, on fresh state. */
     assert_int_equal(loop_next_due(f->loop), f->now + 10 * MS);
     assert_int_equal(loop_run_ready(f->loop, 0), 0);
@@ -221,6 +240,9 @@ static void a_failing_key_backs_off_exponentially(void **state)
     struct loop_stats s;
     loop_get_stats(f->loop, &s);
     assert_int_equal(s.failures, 3);
+    assert_int_equal(f->logged[LOG_LEVEL_WARNING], 3);
+    assert_non_null(strstr(f->last_line, "] test: cannot decide for k: cannot decide"));
+    assert_true(f->last_line[0] == 'W');
 }
 
 static int ask_again_later(struct fixture *f, const char *key, struct action_list *out,
@@ -287,6 +309,8 @@ static void deleting_what_is_gone_is_done_and_a_failed_device_call_stops(void **
     assert_int_equal(store_get(f->st, f->cms, "default", "bad-device", &got, NULL), -ENOENT);
     assert_int_equal(f->last_rc, -EIO);
     assert_int_equal(loop_next_due(f->loop), f->now + 10 * MS);
+    assert_int_equal(f->logged[LOG_LEVEL_WARNING], 1);
+    assert_non_null(strstr(f->last_line, "for bad-device: device said no"));
 }
 
 static void threaded_runner_processes_and_stops(void **state)
