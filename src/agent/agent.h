@@ -54,8 +54,8 @@
 #define AGENT_CDI_KIND "gpuslice.dev/mig"
 #define AGENT_INFORMERS 4
 
-#define AGENT_ORPHAN_GRACE_DEFAULT_NS (60 * INT64_C(1000000000))
-#define AGENT_RECOVERY_PERIOD_DEFAULT_NS (30 * INT64_C(1000000000))
+#define AGENT_ORPHAN_GRACE_DEFAULT_NS (60 * NS_PER_SEC)
+#define AGENT_RECOVERY_PERIOD_DEFAULT_NS (30 * NS_PER_SEC)
 
 /* The external operations; params are JSON objects, see agent_exec.c. */
 enum agent_op {

@@ -13,11 +13,12 @@
 #include "api/gpuslice.h"
 #include "core/lifecycle.h"
 #include "reconcile/action.h"
+#include "util/clock.h"
 #include "util/workqueue.h"
 
 #define AGENT_NODE_MAX 254
 #define AGENT_PATH_MAX 4096
-#define AGENT_SYNC_POLL_NS (100 * INT64_C(1000000)) /* caches not synced yet */
+#define AGENT_SYNC_POLL_NS (100 * NS_PER_MS) /* caches not synced yet */
 #define AGENT_INDEX_CONFIG_MAP "configMap"
 
 /* Where a slice is on the node: the identity of a slice (device.h). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/clock.h"
 
 static int read_time(const json_t *spec, const char *key, int64_t *ns, struct err *e)
 {
@@ -66,5 +67,5 @@ bool lease_expired(const struct lease_view *v, int64_t now_ns)
     if (!*v->holder)
         return true;
     int64_t last = v->renew_ns ? v->renew_ns : v->acquire_ns;
-    return now_ns - last > v->duration_s * 1000000000;
+    return now_ns - last > v->duration_s * NS_PER_SEC;
 }

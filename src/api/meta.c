@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
+
 #define META_SUBDOMAIN_MAX 253
 #define META_LABEL_MAX 63
 #define META_ANNOTATIONS_MAX (256 * 1024)
@@ -380,10 +382,10 @@ json_t *meta_of(json_t *obj)
 
 static void format_utc(int64_t ns, char *out, size_t size, bool micro)
 {
-    int64_t secs = ns / 1000000000;
-    int64_t frac = ns % 1000000000;
+    int64_t secs = ns / NS_PER_SEC;
+    int64_t frac = ns % NS_PER_SEC;
     if (frac < 0) {
-        frac += 1000000000;
+        frac += NS_PER_SEC;
         secs--;
     }
     time_t t = (time_t)secs;
@@ -449,7 +451,7 @@ int meta_parse_time(const char *s, const char *field, int64_t *ns, struct err *e
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     time_t t = timegm(&tm);
-    *ns = ((int64_t)t - offset) * 1000000000 + frac;
+    *ns = ((int64_t)t - offset) * NS_PER_SEC + frac;
     return 0;
 bad:
     return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": must be an RFC 3339 time "

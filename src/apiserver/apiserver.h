@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 #define APISERVER_URL_MAX 80
@@ -33,7 +34,7 @@ struct apiserver_config {
     const char *tls_cert_pem;     /* PEM text of certificate chain and key: HTTPS */
     const char *tls_key_pem;      /* (both or neither) */
     size_t max_body;              /* request body limit; 0: 3 MiB, as the API server */
-    int64_t (*now_ns)(void *ctx); /* wall clock for Table ages; required */
+    clock_now_fn now_ns;          /* wall clock for Table ages; required */
     void *clock_ctx;
     const char *version;          /* gpuslice's version, shown by /version */
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/clock.h"
 
 #define PROTOBUF_MAX_DEPTH 16
 
@@ -184,7 +185,7 @@ static json_t *decode_time(const uint8_t *d, size_t n, bool *zero)
     if (*zero)
         return NULL;
     char buf[META_TIME_LEN];
-    meta_format_time((int64_t)secs * 1000000000 + (int64_t)(int32_t)nanos, buf);
+    meta_format_time((int64_t)secs * NS_PER_SEC + (int64_t)(int32_t)nanos, buf);
     return json_string(buf);
 }
 

@@ -19,6 +19,7 @@
 
 #include "apiserver/watchstream.h"
 #include "store/store.h"
+#include "util/clock.h"
 
 /* The API server's own limit on request bodies. */
 #define REST_MAX_BODY_DEFAULT (3u << 20)
@@ -28,7 +29,7 @@
 
 struct rest_server {
     struct store *store;          /* not owned */
-    int64_t (*now_ns)(void *ctx); /* wall clock: Table ages */
+    clock_now_fn now_ns;          /* wall clock: Table ages */
     void *clock_ctx;
     const char *token;            /* bearer token required, or NULL for none */
     size_t max_body;              /* 0: REST_MAX_BODY_DEFAULT */

@@ -12,6 +12,7 @@
 
 #include "api/meta.h"
 #include "apiserver/jsonpath.h"
+#include "util/clock.h"
 
 struct table_column {
     const char *name;
@@ -736,7 +737,7 @@ json_t *table_build(const struct table_spec *ts, const json_t *items, const json
 
 void table_age(int64_t ns, char out[TABLE_AGE_LEN])
 {
-    int64_t s = ns / 1000000000;
+    int64_t s = ns / NS_PER_SEC;
     if (s < -1) {
         snprintf(out, TABLE_AGE_LEN, "<invalid>");
         return;

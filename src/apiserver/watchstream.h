@@ -20,6 +20,7 @@
 
 #include "apiserver/table.h"
 #include "store/store.h"
+#include "util/clock.h"
 
 struct watchstream;
 
@@ -29,7 +30,7 @@ struct watchstream_config {
     bool partial;              /* objects as PartialObjectMetadata (when table is NULL) */
     enum table_include include;
     const char *meta_version;  /* meta.k8s.io version of Tables and partial objects */
-    int64_t (*now_ns)(void *ctx); /* the clock Table ages are computed against */
+    clock_now_fn now_ns;          /* the clock Table ages are computed against */
     void *clock_ctx;
 };
 

@@ -29,12 +29,13 @@
 
 #include "cluster/kubelet.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 struct cluster_parts_config {
     struct store *store;          /* not owned; must outlive the parts */
     /* Nanoseconds since the epoch, real or virtual; NULL: the real clock. */
-    int64_t (*now_ns)(void *ctx);
+    clock_now_fn now_ns;
     void *clock_ctx;
     const struct kubelet_node *nodes; /* a kubelet each; copied */
     size_t node_count;

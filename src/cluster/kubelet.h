@@ -34,6 +34,7 @@
 
 #include "reconcile/loop.h"
 #include "store/informer.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 #define KUBELET_NODE_KEY "node" /* no '/', so never a pod's key */
@@ -56,7 +57,7 @@ struct kubelet_config {
     struct informer *pods;        /* all pods, indexed OBJSTATE_INDEX_NODE; not owned */
     struct informer *nodes;       /* not owned */
     struct informer *configmaps;  /* not owned */
-    int64_t (*now_ns)(void *ctx); /* NULL: the real clock */
+    clock_now_fn now_ns;          /* NULL: the real clock */
     void *clock_ctx;
     struct kubelet_node node;
 };

@@ -12,9 +12,9 @@
 
 #include "api/meta.h"
 #include "cluster/objstate.h"
+#include "util/clock.h"
 
-#define NS_PER_S 1000000000LL
-#define RESTART_MIN_NS NS_PER_S
+#define RESTART_MIN_NS NS_PER_SEC
 #define UNREADY_MESSAGE_MAX 1024
 
 static const char *str(const json_t *obj, const char *key)

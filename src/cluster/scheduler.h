@@ -24,6 +24,7 @@
 
 #include "reconcile/loop.h"
 #include "store/informer.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 #define SCHEDULER_NAME "default-scheduler"
@@ -32,7 +33,7 @@ struct scheduler_config {
     struct store *store;        /* bindings and status writes; not owned */
     struct informer *pods;      /* all pods, indexed OBJSTATE_INDEX_NODE; not owned */
     struct informer *nodes;     /* not owned */
-    int64_t (*now_ns)(void *ctx); /* NULL: the real clock */
+    clock_now_fn now_ns;          /* NULL: the real clock */
     void *clock_ctx;
     /* Resource name prefixes the fit check ignores (schedfit_options);
      * NULL-terminated, may be NULL. The array must outlive the scheduler. */

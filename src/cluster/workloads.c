@@ -15,7 +15,7 @@
 
 struct workloads_expectations {
     struct informer *pods;
-    int64_t (*now_ns)(void *ctx);
+    clock_now_fn now_ns;
     void *clock_ctx;
     pthread_mutex_t lock;
     json_t *owners; /* owner key -> {pod name: {"uid": s|null, "deleted": b, "at": ns}} */

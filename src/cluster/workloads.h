@@ -27,9 +27,10 @@
 
 #include "reconcile/loop.h"
 #include "store/informer.h"
+#include "util/clock.h"
 #include "util/err.h"
 
-#define WORKLOADS_EXPECT_TIMEOUT_NS (300LL * 1000000000) /* client-go's five minutes */
+#define WORKLOADS_EXPECT_TIMEOUT_NS (300 * NS_PER_SEC) /* client-go's five minutes */
 #define WORKLOADS_BURST 500 /* pods created or deleted by one decision at most */
 
 struct workloads_config {
@@ -38,7 +39,7 @@ struct workloads_config {
     struct informer *replicasets;    /* indexed OBJSTATE_INDEX_OWNER; not owned */
     struct informer *deployments;    /* not owned */
     struct informer *jobs;           /* not owned */
-    int64_t (*now_ns)(void *ctx);    /* NULL: the real clock */
+    clock_now_fn now_ns;             /* NULL: the real clock */
     void *clock_ctx;
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/clock.h"
 
 int leader_init(struct leader *l, const struct leader_config *cfg, struct err *e)
 {
@@ -57,7 +58,7 @@ static json_t *new_lease(const struct leader *l, const char *ns, const char *nam
                      "apiVersion", "coordination.k8s.io/v1", "kind", "Lease",
                      "metadata", "name", name, "namespace", ns,
                      "spec", "holderIdentity", l->cfg.identity,
-                     "leaseDurationSeconds", (json_int_t)(l->cfg.lease_ns / 1000000000),
+                     "leaseDurationSeconds", (json_int_t)(l->cfg.lease_ns / NS_PER_SEC),
                      "acquireTime", now, "renewTime", now, "leaseTransitions", 0);
 }
 
@@ -78,7 +79,7 @@ static json_t *claimed(const struct leader *l, const json_t *lease, bool takeove
     }
     json_object_set_new(spec, "holderIdentity", json_string(l->cfg.identity));
     json_object_set_new(spec, "leaseDurationSeconds",
-                        json_integer(l->cfg.lease_ns / 1000000000));
+                        json_integer(l->cfg.lease_ns / NS_PER_SEC));
     json_object_set_new(spec, "renewTime", json_string(now));
     if (takeover) {
         json_int_t n = json_integer_value(json_object_get(spec, "leaseTransitions"));

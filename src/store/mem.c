@@ -16,6 +16,7 @@
 #include "api/meta.h"
 #include "api/patch.h"
 #include "store/mem_internal.h"
+#include "util/clock.h"
 
 #define MEM_GENERATE_TRIES 8
 #define MEM_NAME_MAX 253
@@ -779,9 +780,9 @@ static bool mark_deleting(json_t *cand, const json_t *old, int64_t now, int64_t 
         int64_t was_grace = json_is_integer(jg) ? json_integer_value(jg) : 0;
         if (grace >= was_grace)
             return false;
-        set_time(md, "deletionTimestamp", was_ns - (was_grace - grace) * 1000000000);
+        set_time(md, "deletionTimestamp", was_ns - (was_grace - grace) * NS_PER_SEC);
     } else {
-        set_time(md, "deletionTimestamp", now + grace * 1000000000);
+        set_time(md, "deletionTimestamp", now + grace * NS_PER_SEC);
         json_object_set_new(md, "generation", json_integer(generation_of(old) + 1));
     }
     json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));

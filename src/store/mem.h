@@ -27,12 +27,13 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "util/clock.h"
 
 #define MEM_STORE_HISTORY_DEFAULT 10000
 
 struct mem_store_config {
     /* Wall-clock time in nanoseconds since the Unix epoch. Required. */
-    int64_t (*now_ns)(void *ctx);
+    clock_now_fn now_ns;
     void *clock_ctx;
     size_t history;     /* watch events kept; 0: MEM_STORE_HISTORY_DEFAULT */
     uint64_t seed;      /* uids and generated names */

@@ -262,7 +262,7 @@ static void prune(struct webhook *w, int64_t now)
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(g->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         bool idle = info && info->num_connections == 0;
-        if (idle || now - g->quiesced_ns >= (int64_t)w->drain_s * 1000000000) {
+        if (idle || now - g->quiesced_ns >= w->drain_s * NS_PER_SEC) {
             *link = g->next;
             generation_free(g);
         } else {
