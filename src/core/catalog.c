@@ -1,10 +1,11 @@
 /*
  * The catalogue's tables and its look-ups.
  *
- * Sources: ../shared/hardware/mig-profiles.md (NVIDIA's MIG User Guide plus
- * `nvidia-smi mig -lgip/-lgipp` readouts from NVIDIA's gpu-operator and
- * mig-parted trackers) and ../shared/hardware/h100-80gb-hbm3.txt (read on a
- * real H100; a test compares the H100-80GB entry with it field by field).
+ * Sources: NVIDIA's MIG User Guide plus `nvidia-smi mig -lgip/-lgipp`
+ * readouts published in NVIDIA's gpu-operator and mig-parted trackers (as
+ * compiled in the project's hardware notes), and
+ * tests/data/h100-80gb-hbm3.txt (read on a real H100; a test compares the
+ * H100-80GB entry with it field by field).
  *
  * Order: each model lists its profiles as `nvidia-smi mig -lgip` prints them
  * (1g, 1g+me, 1g with double memory, 2g, 3g, 4g, 7g; A30 likewise, smallest
@@ -124,7 +125,7 @@ static const struct mig_profile a100_80gb[] = {
      .sm_count = 98, .provisional = true},
 };
 
-/* Exactly ../shared/hardware/h100-80gb-hbm3.txt (driver 580.159.04). */
+/* Exactly tests/data/h100-80gb-hbm3.txt (driver 580.159.04). */
 static const struct mig_profile h100_80gb[] = {
     {.name = "1g.10gb", KIND_1G, .memory_mib = 9984, .sm_count = 16},
     {.name = "1g.10gb+me", KIND_1G_ME, .memory_mib = 9984, .sm_count = 16},

@@ -265,7 +265,7 @@ static void provisional_flags_mark_unconfirmed_models(void **state)
             assert_false(confirmed[i]->profiles[j].provisional);
 }
 
-/* ---- the H100-80GB entry against ../shared/hardware/h100-80gb-hbm3.txt ---- */
+/* ---- the H100-80GB entry against tests/data/h100-80gb-hbm3.txt ---- */
 
 struct readout {
     unsigned lgip_rows, placement_rows, nvml_ok, nvml_err;
@@ -383,7 +383,7 @@ static void h100_entry_matches_real_readout(void **state)
         fail_msg("no readout path given: run as test_core_catalog PATH/h100-80gb-hbm3.txt");
     FILE *f = fopen(readout_path, "r");
     if (!f)
-        fail_msg("cannot open the H100 readout %s (it lives in shared/ beside the clone)",
+        fail_msg("cannot open the H100 readout %s (tests/data/h100-80gb-hbm3.txt)",
                  readout_path);
     const struct gpu_model *m = model("H100-80GB");
     struct readout r = {0};

@@ -6,7 +6,7 @@
  *   - discovers the GPUs and prints what the driver reports: identity, MIG
  *     mode, every profile with its placements;
  *   - compares the profiles with the catalogue (device_catalog_report) and,
- *     on an H100 80GB HBM3, with ../shared/hardware/h100-80gb-hbm3.txt; a
+ *     on an H100 80GB HBM3, with tests/data/h100-80gb-hbm3.txt; a
  *     difference fails the test, since the catalogue must then be updated;
  *   - times discovery, listing and the boot id over several rounds;
  *   - on a GPU with MIG disabled, tries to create a slice, which must fail

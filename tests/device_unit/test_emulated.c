@@ -60,7 +60,7 @@ static void discovery_reports_the_catalogue(void **state)
     }
     assert_string_not_equal(inv->gpus[0].uuid, inv->gpus[1].uuid);
     assert_string_not_equal(inv->gpus[0].pci_bus_id, inv->gpus[1].pci_bus_id);
-    /* The readout of a real H100 (shared/hardware): 1g.20gb is id 15 at {0,2,4,6}. */
+    /* The readout of a real H100 (tests/data): 1g.20gb is id 15 at {0,2,4,6}. */
     const struct device_profile *p = NULL;
     for (unsigned k = 0; k < inv->gpus[0].n_profiles; k++)
         if (strcmp(inv->gpus[0].profiles[k].name, "1g.20gb") == 0)

@@ -16,7 +16,7 @@
  * not the MIG device; MIG devices enumerated by index with NOT_FOUND for
  * empty slots; NOT_SUPPORTED for MIG calls with MIG disabled, except the
  * profile and placement queries, which recent drivers answer (the H100
- * readout in ../shared/hardware was taken with MIG disabled); IN_USE for a
+ * readout in tests/data was taken with MIG disabled); IN_USE for a
  * busy instance and for a GI that still has compute instances.
  */
 #include "fakenvml.h"
@@ -124,7 +124,7 @@ static struct {
  * What the catalogue does not hold, from real readouts: the H100 80GB HBM3's
  * memory as nvmlDeviceGetMemoryInfo reports it (81559 MiB, nvidia-smi), its
  * PCI device id and its engine counts per profile index
- * (../shared/hardware/h100-80gb-hbm3.txt). Other models get the catalogue's
+ * (tests/data/h100-80gb-hbm3.txt). Other models get the catalogue's
  * nominal memory and engines by the rule in engines_of().
  */
 struct engines {

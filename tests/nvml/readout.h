@@ -1,5 +1,5 @@
 /*
- * A reader for ../shared/hardware/h100-80gb-hbm3.txt, the readout of a real
+ * A reader for tests/data/h100-80gb-hbm3.txt, the readout of a real
  * H100 (nvidia-smi mig -lgip / -lgipp and NVML's profile info by index),
  * so tests compare the fake and the backend with it at run time instead of
  * with a copy of its numbers. Shared by the nvml tests and the real-GPU

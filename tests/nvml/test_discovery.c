@@ -1,5 +1,5 @@
 /* Discovery through the nvml backend over the fake library, compared at run
- * time with the readout of a real H100 (../shared/hardware); the fake's raw
+ * time with the readout of a real H100 (tests/data); the fake's raw
  * NVML answers compared with it too; MIG modes, GPUs without MIG, the
  * driver version, the boot id, and failed queries. */
 #include "fake.h"
