@@ -3,7 +3,6 @@
  */
 #include "apiserver/bootstrap.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +30,6 @@ int bootstrap_namespaces(struct store *st, struct err *e)
     return 0;
 }
 
-static bool is_yaml_name(const char *name)
-{
-    size_t n = strlen(name);
-    return name[0] != '.' && ((n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
-                              (n > 4 && strcmp(name + n - 4, ".yml") == 0));
-}
-
 /* Stores one CRD document: create, or replace what is there. */
 static int store_crd(struct store *st, const struct api_resource *crds, const json_t *doc,
                      struct err *e)
@@ -52,18 +44,18 @@ static int store_crd(struct store *st, const struct api_resource *crds, const js
     return rc;
 }
 
-static int load_file(struct store *st, const struct api_resource *crds, const char *path,
-                     size_t *loaded, struct err *e)
+static int load_file(struct store *st, const struct api_resource *crds,
+                     const struct fileset_file *f, size_t *loaded, struct err *e)
 {
     struct yaml_doc *d = NULL;
-    int rc = yaml_doc_load(path, NULL, &d, e);
+    int rc = yaml_doc_parse(f->name, f->text, f->len, NULL, &d, e);
     for (size_t i = 0; rc == 0 && i < yaml_doc_count(d); i++) {
         const json_t *doc = yaml_doc_root(d, i);
         if (json_is_null(doc))
             continue; /* an empty document between separators */
         rc = store_crd(st, crds, doc, e);
         if (rc != 0)
-            err_prefix(e, "%s: document %zu: ", path, i + 1);
+            err_prefix(e, "%s: document %zu: ", f->name, i + 1);
         else
             (*loaded)++;
     }
@@ -71,30 +63,15 @@ static int load_file(struct store *st, const struct api_resource *crds, const ch
     return rc;
 }
 
-int bootstrap_crds(struct store *st, const char *dir, size_t *loaded, struct err *e)
+int bootstrap_crds(struct store *st, const struct fileset *set, size_t *loaded, struct err *e)
 {
     size_t count = 0;
     const struct api_resource *crds = api_registry_find(store_registry(st), "apiextensions.k8s.io",
                                                         "v1", "customresourcedefinitions");
-    if (!crds)
-        return err_set(e, -ENOENT, "bootstrap: the store serves no customresourcedefinitions");
-    struct dirent **ents;
-    int n = scandir(dir, &ents, NULL, alphasort);
-    if (n < 0)
-        return err_set(e, -errno, "%s: %s", dir, strerror(errno));
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        char path[4096];
-        const char *name = ents[i]->d_name;
-        if (rc == 0 && is_yaml_name(name)) {
-            if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-                rc = err_set(e, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
-            else
-                rc = load_file(st, crds, path, &count, e);
-        }
-        free(ents[i]);
-    }
-    free(ents);
+    int rc = crds ? 0
+                  : err_set(e, -ENOENT, "bootstrap: the store serves no customresourcedefinitions");
+    for (size_t i = 0; rc == 0 && i < set->n; i++)
+        rc = load_file(st, crds, &set->files[i], &count, e);
     if (loaded)
         *loaded = count;
     return rc;

@@ -9,15 +9,18 @@
 
 #include "store/store.h"
 #include "util/err.h"
+#include "util/fileset.h"
 
 /* Creates default, kube-system, kube-public and kube-node-lease when
  * missing. */
 int bootstrap_namespaces(struct store *st, struct err *e);
 
-/* Creates (or replaces) the CustomResourceDefinitions in every *.yaml and
- * *.yml file of dir, in name order. A document of another kind, or a CRD
- * the store rejects, is an error naming the file. Sets *loaded (if not
- * NULL) to the number of CRDs stored. */
-int bootstrap_crds(struct store *st, const char *dir, size_t *loaded, struct err *e);
+/* Creates (or replaces) the CustomResourceDefinitions in every file of
+ * crds (built in, or read from a folder), in order. Bad YAML, a document of
+ * another kind, or a CRD the store rejects is an error naming the file and
+ * the document; the CRDs before it stay stored. Sets *loaded (if not NULL)
+ * to the number of CRDs stored. */
+int bootstrap_crds(struct store *st, const struct fileset *crds, size_t *loaded,
+                   struct err *e);
 
 #endif

@@ -132,7 +132,12 @@ static int bootstrap(struct store *st, const char *crds)
                         "their CRD objects (use --crds DIR)\n", dir);
         return 0;
     }
-    if (bootstrap_crds(st, dir, &loaded, &e) != 0) {
+    struct fileset *set = NULL;
+    int rc = fileset_read_yaml_dir(dir, &set, &e);
+    if (rc == 0)
+        rc = bootstrap_crds(st, set, &loaded, &e);
+    fileset_free(set);
+    if (rc != 0) {
         fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
         return -1;
     }

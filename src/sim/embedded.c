@@ -52,6 +52,16 @@ struct embedded {
     struct embedded_node nodes[EMBEDDED_MAX_NODES];
 };
 
+static int load_crds(struct embedded *emb, struct err *e)
+{
+    struct fileset *set = NULL;
+    int rc = fileset_read_yaml_dir(emb->cfg.crds_dir ? emb->cfg.crds_dir : "deploy/crds", &set, e);
+    if (rc == 0)
+        rc = bootstrap_crds(emb->store, set, NULL, e);
+    fileset_free(set);
+    return rc;
+}
+
 static int start_server(struct embedded *emb, struct err *e)
 {
     struct mem_store_config mc = {.now_ns = clock_realtime_now, .auto_collect = true, .seed = 1};
@@ -59,8 +69,7 @@ static int start_server(struct embedded *emb, struct err *e)
     if (rc == 0)
         rc = bootstrap_namespaces(emb->store, e);
     if (rc == 0)
-        rc = bootstrap_crds(emb->store, emb->cfg.crds_dir ? emb->cfg.crds_dir : "deploy/crds",
-                            NULL, e);
+        rc = load_crds(emb, e);
     struct apiserver_config ac = {.store = emb->store, .port = emb->cfg.port,
                                   .now_ns = clock_realtime_now, .version = "embedded"};
     if (rc == 0)

@@ -1,4 +1,4 @@
-/* Tests for cluster/kubeconfig and cluster/bootstrap (files in a temp dir). */
+/* Tests for apiserver/kubeconfig (files in a temp dir) and apiserver/bootstrap. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,36 +102,39 @@ static const char crd_yaml[] =
     "  names: {plural: gadgets, kind: Gadget}\n"
     "  versions: [{name: v1, served: true, storage: true}]\n";
 
+/* bootstrap_crds on files given inline, as the built-in ones are. */
+static int bootstrap_texts(struct store *st, const char *a, const char *b, size_t *loaded,
+                           struct err *e)
+{
+    const struct fileset_file files[] = {{"a.yaml", a, strlen(a)}, {"b.yml", b, strlen(b)}};
+    struct fileset set = {"test", 2, files};
+    return bootstrap_crds(st, &set, loaded, e);
+}
+
 static void bootstrap_loads_crds_and_namespaces(void **state)
 {
     (void)state;
-    char path[128];
-    snprintf(path, sizeof path, "%s/a.yaml", dir);
-    write_file(path, crd_yaml);
-    snprintf(path, sizeof path, "%s/notes.txt", dir);
-    write_file(path, "not yaml at all: [");
     struct fixture *f = fixture_new(); /* bootstraps the namespaces */
     struct err e;
     size_t loaded = 0;
     assert_int_equal(bootstrap_namespaces(f->st, &e), 0); /* again: they exist */
-    assert_int_equal(bootstrap_crds(f->st, dir, &loaded, &e), 0);
+    assert_int_equal(bootstrap_texts(f->st, crd_yaml, "", &loaded, &e), 0);
     assert_int_equal(loaded, 1);
     assert_non_null(api_registry_find(store_registry(f->st), "example.com", "v1", "gadgets"));
-    assert_int_equal(bootstrap_crds(f->st, dir, &loaded, &e), 0); /* replaces */
+    assert_int_equal(bootstrap_texts(f->st, crd_yaml, "---\n", &loaded, &e), 0); /* replaces */
+    assert_int_equal(loaded, 1);
     const struct api_resource *ns = api_registry_find(store_registry(f->st), "", "v1",
                                                       "namespaces");
     json_t *obj;
     assert_int_equal(store_get(f->st, ns, NULL, "kube-system", &obj, &e), 0);
     json_decref(obj);
 
-    snprintf(path, sizeof path, "%s/b.yml", dir);
-    write_file(path, "---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
-    assert_int_equal(bootstrap_crds(f->st, dir, &loaded, &e), -EINVAL);
+    const char *configmap = "---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n";
+    assert_int_equal(bootstrap_texts(f->st, crd_yaml, configmap, &loaded, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "b.yml: document 2: a ConfigMap"));
-    write_file(path, "kind: [\n");
-    assert_int_equal(bootstrap_crds(f->st, dir, &loaded, &e), -EINVAL);
+    assert_int_equal(loaded, 1); /* a.yaml's CRD before it stays */
+    assert_int_equal(bootstrap_texts(f->st, crd_yaml, "kind: [\n", &loaded, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "b.yml"));
-    assert_int_equal(bootstrap_crds(f->st, "/no/such/dir", &loaded, &e), -ENOENT);
     fixture_free(f);
 }
 
