@@ -18,6 +18,7 @@
 #include "cluster/components.h"
 #include "apiserver/kubeconfig.h"
 #include "controller/runtime.h"
+#include "sim/builtin.h"
 #include "store/kube.h"
 #include "store/mem.h"
 #include "util/clock.h"
@@ -55,9 +56,9 @@ struct embedded {
 static int load_crds(struct embedded *emb, struct err *e)
 {
     struct fileset *set = NULL;
-    int rc = fileset_read_yaml_dir(emb->cfg.crds_dir ? emb->cfg.crds_dir : "deploy/crds", &set, e);
+    int rc = emb->cfg.crds_dir ? fileset_read_yaml_dir(emb->cfg.crds_dir, &set, e) : 0;
     if (rc == 0)
-        rc = bootstrap_crds(emb->store, set, NULL, e);
+        rc = bootstrap_crds(emb->store, set ? set : builtin_crds(), NULL, e);
     fileset_free(set);
     return rc;
 }
@@ -381,23 +382,51 @@ static int apply_object(struct embedded *emb, const json_t *obj, struct err *e)
     return store_create(emb->client, res, ns, obj, &(struct store_write_opts){0}, NULL, e);
 }
 
-int embedded_apply_file(struct embedded *emb, const char *path, size_t *created,
-                        struct err *e)
+/* Creates the objects of every document of doc, counting them in *n. */
+static int apply_documents(struct embedded *emb, const struct yaml_doc *doc, size_t *n,
+                           struct err *e)
 {
-    struct yaml_doc *doc = NULL;
-    int rc = yaml_doc_load(path, NULL, &doc, e);
-    size_t n = 0;
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < yaml_doc_count(doc); i++) {
         const json_t *obj = yaml_doc_root(doc, i);
         if (json_is_null(obj))
             continue; /* an empty document between --- markers */
         rc = apply_object(emb, obj, e);
         if (rc < 0)
-            err_prefix(e, "%s: document %zu: ", path, i + 1);
+            err_prefix(e, "%s: document %zu: ", yaml_doc_name(doc), i + 1);
         else
-            n++;
+            (*n)++;
     }
+    return rc;
+}
+
+int embedded_apply_file(struct embedded *emb, const char *path, size_t *created,
+                        struct err *e)
+{
+    struct yaml_doc *doc = NULL;
+    size_t n = 0;
+    int rc = yaml_doc_load(path, NULL, &doc, e);
+    if (rc == 0)
+        rc = apply_documents(emb, doc, &n, e);
     yaml_doc_free(doc);
+    if (created)
+        *created = n;
+    return rc;
+}
+
+int embedded_apply_files(struct embedded *emb, const struct fileset *set, size_t *created,
+                         struct err *e)
+{
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < set->n; i++) {
+        struct yaml_doc *doc = NULL;
+        const struct fileset_file *f = &set->files[i];
+        rc = yaml_doc_parse(f->name, f->text, f->len, NULL, &doc, e);
+        if (rc == 0)
+            rc = apply_documents(emb, doc, &n, e);
+        yaml_doc_free(doc);
+    }
     if (created)
         *created = n;
     return rc;

@@ -24,6 +24,7 @@
 #include "device/device.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/fileset.h"
 #include "util/log.h"
 
 #define EMBEDDED_MAX_NODES 64
@@ -41,7 +42,7 @@ struct embedded_config {
      * "create-ms=200,fail-create=3:ci". NULL: the defaults. */
     const char *device_spec;
     enum placement_policy policy;
-    const char *crds_dir;        /* NULL: deploy/crds */
+    const char *crds_dir;        /* NULL: the built-in CRDs (sim/builtin.h) */
     uint16_t port;               /* 0: an ephemeral port */
     /* The controller and the agents use the store directly instead of the
      * API over HTTP (the path the simulator takes; for measuring gpuslice
@@ -91,6 +92,11 @@ void embedded_slice_counts(struct embedded *emb, uint64_t *created, uint64_t *de
  * Errors name the file and the document. */
 int embedded_apply_file(struct embedded *emb, const char *path, size_t *created,
                         struct err *e);
+
+/* embedded_apply_file on every file of set, in order; stops at the first
+ * failure (the objects before it stay). */
+int embedded_apply_files(struct embedded *emb, const struct fileset *set, size_t *created,
+                         struct err *e);
 
 /* Writes a kubeconfig for the API server at path. */
 int embedded_write_kubeconfig(struct embedded *emb, const char *path, struct err *e);

@@ -18,6 +18,7 @@
 #include "api/gpuslice.h"
 #include "api/meta.h"
 #include "api/podslices.h"
+#include "sim/builtin.h"
 #include "sim/embedded.h"
 
 #define WAIT_MS 30000
@@ -41,7 +42,7 @@ static int start(void **state, const char *models, size_t nodes, size_t gpus)
 {
     struct e2e *t = calloc(1, sizeof *t);
     struct embedded_config cfg = {.nodes = nodes, .gpus_per_node = gpus,
-                                  .device_spec = "latency=none", .crds_dir = CRDS_DIR};
+                                  .device_spec = "latency=none"}; /* the built-in CRDs */
     cfg.models[0] = models;
     cfg.n_models = 1;
     struct err e = {0};
@@ -370,6 +371,33 @@ static void a_deployment_scales_up_and_down(void **state)
     wait_drained(t);
 }
 
+/* The built-in CRDs are served, and the demo's built-in manifests apply as
+ * a user's would; a bad file stops the set, naming itself. */
+static void the_built_in_files_load_and_apply(void **state)
+{
+    struct e2e *t = *state;
+    const struct api_resource *crds = res(t, "apiextensions.k8s.io", "v1",
+                                          "customresourcedefinitions");
+    json_t *crd = NULL;
+    struct err e = {0};
+    assert_int_equal(store_get(t->st, crds, NULL, "gpuslices.gpuslice.dev", &crd, &e), 0);
+    json_decref(crd);
+    size_t created = 0;
+    if (embedded_apply_files(t->emb, builtin_samples(), &created, &e) < 0)
+        fail_msg("apply: %s", e.msg);
+    assert_int_equal(created, 5); /* namespace, notebook, Job, Deployment, pipeline */
+    json_t *pod = NULL;
+    assert_int_equal(store_get(t->st, t->pods, "demo", "notebook", &pod, &e), 0);
+    json_decref(pod);
+
+    const char *ok = "{apiVersion: v1, kind: Namespace, metadata: {name: second}}";
+    const struct fileset_file files[] = {{"ok.yaml", ok, strlen(ok)}, {"bad.yaml", "[", 1}};
+    assert_int_equal(embedded_apply_files(t->emb, &(struct fileset){"test", 2, files}, &created,
+                                          &e), -EINVAL);
+    assert_int_equal(created, 1);
+    assert_non_null(strstr(e.msg, "bad.yaml"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +410,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_plain_pod_goes_through_the_webhook_over_tls,
                                         setup_h100x2, teardown),
         cmocka_unit_test_setup_teardown(a_deployment_scales_up_and_down, setup_h100x2, teardown),
+        cmocka_unit_test_setup_teardown(the_built_in_files_load_and_apply, setup_h100x2,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
