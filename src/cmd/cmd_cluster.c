@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "apiserver/apiserver.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/kubeconfig.h"
 #include "cmd/commands.h"
+#include "sim/builtin.h"
 #include "store/mem.h"
 #include "util/clock.h"
 
@@ -116,33 +116,26 @@ static uint64_t random_seed(void)
     return seed;
 }
 
-/* The namespaces and, when there is a CRD directory, gpuslice's CRDs. */
-static int bootstrap(struct store *st, const char *crds)
+/* The namespaces and gpuslice's CRDs: the built-in ones, or those of the
+ * folder given with --crds. */
+static int bootstrap(struct store *st, const char *crds_dir)
 {
     struct err e;
-    struct stat sb;
+    struct fileset *from_disk = NULL;
     size_t loaded = 0;
-    const char *dir = crds ? crds : "deploy/crds";
-    if (bootstrap_namespaces(st, &e) != 0) {
-        fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
-        return -1;
-    }
-    if (!crds && stat(dir, &sb) != 0) {
-        fprintf(stderr, "gpuslice cluster: no %s here; GPUNode and GPUSlice are served without "
-                        "their CRD objects (use --crds DIR)\n", dir);
-        return 0;
-    }
-    struct fileset *set = NULL;
-    int rc = fileset_read_yaml_dir(dir, &set, &e);
+    int rc = bootstrap_namespaces(st, &e);
+    if (rc == 0 && crds_dir)
+        rc = fileset_read_yaml_dir(crds_dir, &from_disk, &e);
     if (rc == 0)
-        rc = bootstrap_crds(st, set, &loaded, &e);
-    fileset_free(set);
-    if (rc != 0) {
+        rc = bootstrap_crds(st, from_disk ? from_disk : builtin_crds(), &loaded, &e);
+    if (rc != 0)
         fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
-        return -1;
-    }
-    printf("loaded %zu CustomResourceDefinitions from %s\n", loaded, dir);
-    return 0;
+    else if (from_disk)
+        printf("loaded %zu CustomResourceDefinitions from %s\n", loaded, crds_dir);
+    else
+        printf("loaded %zu built-in CustomResourceDefinitions\n", loaded);
+    fileset_free(from_disk);
+    return rc;
 }
 
 static int serve(const struct cluster_args *a, struct store *st, const char *cert,

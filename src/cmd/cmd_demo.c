@@ -5,9 +5,17 @@
  *
  * On a terminal the view is redrawn in place; piped, only what changed is
  * printed, one line per change, without escape codes.
+ *
+ * The CRDs and the manifests are the ones built into the binary unless
+ * --crds or --samples name a folder. SIGINT and SIGTERM are blocked in
+ * every thread (the cluster's threads inherit the mask) and taken where the
+ * demo waits anyway, between two ticks or while --keep holds the cluster
+ * up: no handler, no global flag, and --keep's kubeconfig is removed on
+ * the way out.
  */
-#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,30 +24,24 @@
 #include <unistd.h>
 
 #include "api/gpuslice.h"
-#include "cmd/commands.h"
 #include "api/meta.h"
+#include "apiserver/kubeconfig.h"
+#include "cmd/commands.h"
 #include "core/placement.h"
 #include "device/emulated.h"
+#include "sim/builtin.h"
 #include "sim/embedded.h"
 #include "sim/observe.h"
 #include "util/clock.h"
 
-#define MAX_FILES 64
 #define MAX_PODS 512
 #define TICK_NS (250 * NS_PER_MS)
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
 struct demo_args {
     struct embedded_config cluster;
-    const char *samples;
+    const char *samples; /* a folder, or NULL: the built-in samples */
     const char *trace;
+    const char *kubeconfig; /* where --keep writes it */
     bool keep;
     int timeout_s;
     int run_s; /* how long the long-running workloads run before teardown */
@@ -52,10 +54,11 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         {"keep", no_argument, NULL, 'k'},        {"trace", required_argument, NULL, 't'},
         {"samples", required_argument, NULL, 's'}, {"policy", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 'T'}, {"device", required_argument, NULL, 'd'},
+        {"crds", required_argument, NULL, 'c'},  {"kubeconfig", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
-    a->samples = "samples/demo";
+    a->kubeconfig = "gpuslice-demo.kubeconfig";
     a->timeout_s = 55;
     a->run_s = 8;
     a->cluster.policy = PLACEMENT_POLICY_DEFAULT;
@@ -72,6 +75,8 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         case 's': a->samples = optarg; break;
         case 'T': a->timeout_s = atoi(optarg); break;
         case 'd': a->cluster.device_spec = optarg; break;
+        case 'c': a->cluster.crds_dir = optarg; break;
+        case 'K': a->kubeconfig = optarg; break;
         case 'p':
             if (placement_policy_parse(optarg, &a->cluster.policy, &e) < 0) {
                 fprintf(stderr, "gpuslice demo: %s\n", e.msg);
@@ -83,6 +88,11 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
             return 2;
         }
     }
+    if (optind < argc) {
+        fprintf(stderr, "gpuslice demo: unexpected argument: %s\nsee 'gpuslice help demo'\n",
+                argv[optind]);
+        return 2;
+    }
     if (a->cluster.nodes > EMBEDDED_MAX_NODES || a->cluster.gpus_per_node > 8 ||
         a->timeout_s <= 0) {
         fprintf(stderr, "gpuslice demo: --nodes 1..%d, --gpus 1..8, --timeout above 0\n",
@@ -92,51 +102,43 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
     return 0;
 }
 
-static int by_name(const void *a, const void *b)
+/* The manifests to apply: the trace file, or the samples (built in or
+ * read from the --samples folder, in name order). */
+static int apply_workloads(struct embedded *emb, const struct demo_args *a,
+                           const struct fileset *samples, size_t *objects)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    struct err e = {0};
+    *objects = 0;
+    int rc = a->trace ? embedded_apply_file(emb, a->trace, objects, &e)
+                      : embedded_apply_files(emb, samples, objects, &e);
+    if (rc < 0) {
+        fprintf(stderr, "gpuslice demo: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
 }
 
-/* The manifests to apply: the trace file, or every *.yaml in the samples
- * folder in name order. */
-static int apply_workloads(struct embedded *emb, const struct demo_args *a, size_t *objects)
+/* SIGINT and SIGTERM, the signals that stop the demo. */
+static sigset_t stop_signals(void)
 {
-    char *files[MAX_FILES];
-    size_t n = 0;
-    if (a->trace) {
-        files[n++] = strdup(a->trace);
-    } else {
-        DIR *d = opendir(a->samples);
-        if (!d) {
-            fprintf(stderr, "gpuslice demo: cannot open %s (run from the repository, or give "
-                            "--samples DIR)\n", a->samples);
-            return 1;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) && n < MAX_FILES) {
-            size_t len = strlen(de->d_name);
-            if (len > 5 && strcmp(de->d_name + len - 5, ".yaml") == 0) {
-                char path[4096];
-                snprintf(path, sizeof path, "%s/%s", a->samples, de->d_name);
-                files[n++] = strdup(path);
-            }
-        }
-        closedir(d);
-        qsort(files, n, sizeof *files, by_name);
-    }
-    int rc = 0;
-    *objects = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct err e = {0};
-        size_t created = 0;
-        if (rc == 0 && embedded_apply_file(emb, files[i], &created, &e) < 0) {
-            fprintf(stderr, "gpuslice demo: %s\n", e.msg);
-            rc = 1;
-        }
-        *objects += created;
-        free(files[i]);
-    }
-    return rc;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return set;
+}
+
+/* Waits up to ns nanoseconds (forever when negative) for a stop signal;
+ * whether one came. */
+static bool stop_signal_within(int64_t ns)
+{
+    sigset_t set = stop_signals();
+    struct timespec ts = clock_timespec(ns < 0 ? 0 : ns);
+    int sig;
+    while ((sig = ns < 0 ? sigwaitinfo(&set, NULL) : sigtimedwait(&set, NULL, &ts)) < 0 &&
+           errno == EINTR)
+        ;
+    return sig > 0;
 }
 
 /* The GPUSlices of a pod, as "1g.10gb@gpu-node-1/0:6 Ungated" parts. */
@@ -319,7 +321,10 @@ static void summary(struct embedded *emb, struct observer *o, double t, bool tim
                "slice%s%s\n", leaked, missing, e.msg[0] ? ": " : "", e.msg);
 }
 
-static int run(struct embedded *emb, const struct demo_args *a)
+/* Applies the workloads and shows them until they are done, the timeout,
+ * or a stop signal (*stopped). */
+static int run(struct embedded *emb, const struct demo_args *a, const struct fileset *samples,
+               bool *stopped)
 {
     struct observer *o = NULL;
     struct err e = {0};
@@ -328,7 +333,7 @@ static int run(struct embedded *emb, const struct demo_args *a)
         return 1;
     }
     size_t objects = 0;
-    int rc = apply_workloads(emb, a, &objects);
+    int rc = apply_workloads(emb, a, samples, &objects);
     struct view *v = calloc(1, sizeof *v);
     v->tty = isatty(STDOUT_FILENO);
     if (!v->tty)
@@ -336,7 +341,7 @@ static int run(struct embedded *emb, const struct demo_args *a)
                embedded_url(emb));
     int64_t start = clock_monotonic_ns(), teardown_at = 0;
     bool finished = false;
-    while (rc == 0 && !interrupted) {
+    while (rc == 0) {
         double t = (double)(clock_monotonic_ns() - start) / 1e9;
         refresh(emb, o, v, t);
         size_t serving = 0;
@@ -350,15 +355,35 @@ static int run(struct embedded *emb, const struct demo_args *a)
             finished = true;
             break;
         }
-        if (t > a->timeout_s)
+        if (t > a->timeout_s || (*stopped = stop_signal_within(TICK_NS)))
             break;
-        clock_sleep_ns(TICK_NS);
     }
     if (rc == 0)
-        summary(emb, o, (double)(clock_monotonic_ns() - start) / 1e9, !finished && !interrupted);
+        summary(emb, o, (double)(clock_monotonic_ns() - start) / 1e9, !finished && !*stopped);
     observer_free(o);
     free(v);
     return rc != 0 ? rc : finished ? 0 : 1;
+}
+
+/* --keep: the cluster stays up, with a kubeconfig for it, until a stop
+ * signal; the kubeconfig goes with it. */
+static int keep_until_stopped(struct embedded *emb, const char *kubeconfig)
+{
+    struct err e = {0};
+    if (embedded_write_kubeconfig(emb, kubeconfig, &e) < 0) {
+        fprintf(stderr, "gpuslice demo: %s\n", e.msg);
+        return 1;
+    }
+    printf("\nThe cluster is still up. Use it with:\n  kubectl --kubeconfig %s get "
+           "pods,gpuslices,gpunodes -A\nPress Ctrl-C to stop it (%s is removed then).\n",
+           kubeconfig, kubeconfig);
+    fflush(stdout);
+    stop_signal_within(-1);
+    if (kubeconfig_remove(kubeconfig, &e) < 0) {
+        fprintf(stderr, "gpuslice demo: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
 }
 
 int cmd_demo(int argc, char **argv)
@@ -367,23 +392,26 @@ int cmd_demo(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    struct embedded *emb = NULL;
     struct err e = {0};
-    if (embedded_start(&a.cluster, &emb, &e) < 0) {
-        fprintf(stderr, "gpuslice demo: cannot start the embedded cluster: %s\n", e.msg);
+    struct fileset *from_disk = NULL;
+    if (a.samples && !a.trace && fileset_read_yaml_dir(a.samples, &from_disk, &e) < 0) {
+        fprintf(stderr, "gpuslice demo: %s\n", e.msg);
         return 1;
     }
-    rc = run(emb, &a);
-    if (a.keep && !interrupted) {
-        const char *kc = "gpuslice-demo.kubeconfig";
-        if (embedded_write_kubeconfig(emb, kc, &e) == 0)
-            printf("\nThe cluster is still up. Use it with:\n  kubectl --kubeconfig %s get "
-                   "pods,gpuslices,gpunodes -A\nPress Ctrl-C to stop it.\n", kc);
-        while (!interrupted)
-            pause();
+    /* Blocked before any thread starts, so that every thread inherits it. */
+    sigset_t stop = stop_signals();
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    struct embedded *emb = NULL;
+    if (embedded_start(&a.cluster, &emb, &e) < 0) {
+        fprintf(stderr, "gpuslice demo: cannot start the embedded cluster: %s\n", e.msg);
+        fileset_free(from_disk);
+        return 1;
     }
+    bool stopped = false;
+    rc = run(emb, &a, from_disk ? from_disk : builtin_samples(), &stopped);
+    if (a.keep && !stopped && keep_until_stopped(emb, a.kubeconfig) != 0)
+        rc = 1;
     embedded_stop(emb);
+    fileset_free(from_disk);
     return rc;
 }

@@ -9,19 +9,26 @@
 
 const struct command commands[] = {
     {"demo", cmd_demo, "run the sample workloads on an embedded cluster with emulated GPUs",
-     "usage: gpuslice demo [--nodes N] [--gpus N] [--policy P] [--trace FILE] [--keep]\n\n"
+     "usage: gpuslice demo [--nodes N] [--gpus N] [--policy P] [--trace FILE]\n"
+     "                     [--samples DIR] [--crds DIR] [--keep [--kubeconfig PATH]]\n\n"
      "Starts an embedded cluster (API server on 127.0.0.1, scheduler, kubelets, the\n"
      "gpuslice controller and one agent per node over emulated GPUs), applies the\n"
-     "manifests in samples/demo (or FILE) as a user would, shows the pods, their\n"
-     "slices and every GPU until the work is done, then a summary.\n\n"
+     "sample manifests (built in from samples/demo, or FILE) as a user would, shows\n"
+     "the pods, their slices and every GPU until the work is done, then a summary.\n"
+     "Needs no files: the samples and the CRDs are built into the binary.\n\n"
      "  -n, --nodes N        nodes (default 2)\n"
      "  -g, --gpus N         GPUs per node, A100-40GB and H100-80GB in turn (default 2)\n"
      "  -p, --policy P       first-fit, best-fit or fragmentation-aware (default)\n"
      "  -t, --trace FILE     apply FILE (multi-document YAML) instead of the samples\n"
-     "  -s, --samples DIR    where the sample manifests are (default samples/demo)\n"
+     "  -s, --samples DIR    apply the *.yaml files of DIR, in name order, instead of\n"
+     "                       the built-in samples\n"
+     "  --crds DIR           load the CRDs in DIR's *.yaml files instead of the\n"
+     "                       built-in ones\n"
      "  -d, --device SPEC    emulated-device items for every node, e.g. fail-create=2:ci\n"
      "  -T, --timeout S      give up after S seconds (default 55)\n"
-     "  -k, --keep           leave the cluster up afterwards and print how to use kubectl\n"},
+     "  -k, --keep           leave the cluster up afterwards, write a kubeconfig for\n"
+     "                       kubectl, and remove it on Ctrl-C or SIGTERM\n"
+     "  --kubeconfig PATH    where --keep writes it (default gpuslice-demo.kubeconfig)\n"},
     {"controller", cmd_controller, "run the gpuslice controller against a cluster",
      "usage: gpuslice controller [--kubeconfig F] [--leader-elect-namespace NS]\n"
      "                           [--identity ID] [--policy P]\n\n"
@@ -120,7 +127,8 @@ const struct command commands[] = {
      "  --kubeconfig PATH     where to write the kubeconfig (default\n"
      "                        gpuslice.kubeconfig); never overwrites a file it did\n"
      "                        not write, and removes it on exit\n"
-     "  --crds DIR            CustomResourceDefinitions to load (default deploy/crds)\n"
+     "  --crds DIR            load the CRDs in DIR's *.yaml files instead of the\n"
+     "                        built-in ones (deploy/crds at build time)\n"
      "  --token TOKEN         bearer token clients must send\n"
      "  --tls-cert FILE       serve HTTPS with this PEM certificate (chain) ...\n"
      "  --tls-key FILE        ... and this PEM key\n"},

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The real `gpuslice demo` (and `gpuslice cluster`), run as a user would
+from an empty folder, with nothing beside the binary: the built-in samples
+and CRDs, the --samples and --crds overrides and their errors, and --keep's
+kubeconfig, removed on SIGTERM.
+
+Waits are bounded polls on outcomes; nothing here asserts a timing.
+
+Usage: test_demo.py GPUSLICE SOURCE_ROOT
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+GPUSLICE = None
+SOURCE_ROOT = None
+WAIT_S = 120
+
+NAMESPACE = """apiVersion: v1
+kind: Namespace
+metadata:
+  name: small
+  labels:
+    gpuslice.dev/enabled: "true"
+"""
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: one
+  namespace: small
+  annotations:
+    gpuslice.dev/run-seconds: "1"
+spec:
+  restartPolicy: Never
+  containers:
+    - name: main
+      image: busybox
+      resources:
+        limits:
+          nvidia.com/mig-1g.10gb: 1
+"""
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: not-a-crd}\n"
+
+
+def write(folder, name, text):
+    with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+class Demo(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="gpuslice-demo-test-")
+        self.cwd = self._tmp.name  # empty: nothing for the binary to find
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def run_gpuslice(self, *args):
+        return subprocess.run([GPUSLICE, *args], cwd=self.cwd, capture_output=True, text=True,
+                              timeout=WAIT_S)
+
+    def start(self, *args):
+        """Starts gpuslice in the background, its output into a file."""
+        log = os.path.join(self.cwd, "output")
+        with open(log, "w", encoding="utf-8") as out:
+            proc = subprocess.Popen([GPUSLICE, *args], cwd=self.cwd, stdout=out,
+                                    stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc, log
+
+    @staticmethod
+    def read(log):
+        with open(log, encoding="utf-8") as f:
+            return f.read()
+
+    def wait_for(self, proc, log, path, text):
+        """Until path exists and the output holds text, or fail."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and proc.poll() is None:
+            if os.path.exists(path) and text in self.read(log):
+                return
+            time.sleep(0.1)
+        self.fail(f"{path} never appeared (exit {proc.poll()}):\n{self.read(log)}")
+
+    def stop(self, proc, log):
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=WAIT_S)
+        return rc, self.read(log)
+
+    def test_demo_runs_from_an_empty_folder_on_the_built_in_files(self):
+        r = self.run_gpuslice("demo")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("gpuslice demo: 5 objects applied to the embedded cluster", r.stdout)
+        self.assertIn("\ndone after ", r.stdout)
+        self.assertIn("0 failed; 0 never ran", r.stdout)
+        self.assertIn("0 GPUSlices left", r.stdout)
+        self.assertIn("  leaks:     none (every slice on the GPUs matches a GPUSlice)",
+                      r.stdout)
+        self.assertEqual(os.listdir(self.cwd), [])  # wrote nothing where it ran
+
+    def test_keep_writes_the_kubeconfig_where_asked_and_removes_it_on_sigterm(self):
+        samples = os.path.join(self.cwd, "samples")
+        os.mkdir(samples)
+        write(samples, "1-namespace.yaml", NAMESPACE)
+        write(samples, "2-pod.yml", POD)
+        write(samples, "notes.txt", "not a manifest")
+        kubeconfig = os.path.join(self.cwd, "kc", "demo.kubeconfig")
+        os.mkdir(os.path.dirname(kubeconfig))
+        proc, log = self.start("demo", "--samples", samples, "--crds",
+                               os.path.join(SOURCE_ROOT, "deploy", "crds"), "--keep",
+                               "--kubeconfig", kubeconfig)
+        self.wait_for(proc, log, kubeconfig, "Press Ctrl-C")
+        rc, text = self.stop(proc, log)
+        self.assertEqual(rc, 0, text)
+        self.assertIn("gpuslice demo: 2 objects applied", text)
+        self.assertIn("leaks:     none", text)
+        self.assertIn(f"kubectl --kubeconfig {kubeconfig} get", text)
+        self.assertFalse(os.path.exists(kubeconfig))
+        self.assertFalse(os.path.exists(os.path.join(self.cwd, "gpuslice-demo.kubeconfig")))
+
+    def assert_fails(self, message, *args):
+        """gpuslice ARGS exits 1 and says message."""
+        r = self.run_gpuslice(*args)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(message, r.stderr)
+
+    def test_missing_or_empty_folders_are_errors_naming_them(self):
+        missing = os.path.join(self.cwd, "no-such-folder")
+        gone = f"{missing}: No such file or directory"
+        self.assert_fails(gone, "demo", "--samples", missing)
+        self.assert_fails(gone, "demo", "--crds", missing)
+        self.assert_fails(f"gpuslice cluster: {gone}", "cluster", "--crds", missing)
+        empty = os.path.join(self.cwd, "empty")
+        os.mkdir(empty)
+        self.assert_fails(f"gpuslice demo: {empty}: no *.yaml or *.yml files",
+                          "demo", "--samples", empty)
+
+    def test_crds_folder_is_read_instead_of_the_built_in_ones(self):
+        crds = os.path.join(self.cwd, "crds")
+        os.mkdir(crds)
+        write(crds, "bad.yaml", CONFIGMAP)
+        not_a_crd = f"{crds}/bad.yaml: document 1: a ConfigMap"
+        self.assert_fails(not_a_crd, "demo", "--crds", crds)
+        self.assert_fails(not_a_crd, "cluster", "--crds", crds)
+
+    def test_cluster_serves_the_built_in_crds_from_an_empty_folder(self):
+        kubeconfig = os.path.join(self.cwd, "gpuslice.kubeconfig")
+        proc, log = self.start("cluster")
+        self.wait_for(proc, log, kubeconfig, "Stop with Ctrl-C")
+        rc, text = self.stop(proc, log)
+        self.assertEqual(rc, 0, text)
+        self.assertIn("loaded 2 built-in CustomResourceDefinitions", text)
+        self.assertFalse(os.path.exists(kubeconfig))
+
+
+if __name__ == "__main__":
+    GPUSLICE, SOURCE_ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    unittest.main(argv=sys.argv[:1], verbosity=2)
