@@ -7,6 +7,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 BENCH_BUILD ?= build-bench
 FUZZ_SECONDS ?= 60
+PREFIX     ?= /usr/local
 
 DEPS = meson ninja-build pkg-config gcc clang libclang-rt-dev \
        libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libyaml-dev \
@@ -14,7 +15,7 @@ DEPS = meson ninja-build pkg-config gcc clang libclang-rt-dev \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test test-device asan bench fuzz clean demo
+.PHONY: all deps test test-device asan bench fuzz clean demo install
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -61,6 +62,13 @@ fuzz:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)
+
+# meson's install of the plain build: PREFIX/bin/gpuslice, which needs no
+# other file (the CRDs and the demo's manifests are built in). DESTDIR, when
+# set, is honoured by meson for staged installs.
+install: all
+	meson configure $(BUILD) --prefix=$(abspath $(PREFIX))
+	meson install -C $(BUILD)
 
 # The main job of the quick start: the demo on the embedded cluster.
 demo: all

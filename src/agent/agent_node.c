@@ -9,7 +9,8 @@
  *     each marked managed or not (agent_recovery.c says who made a slice);
  *   - the Node's status: the accelerator memory of its MIG-enabled GPUs as
  *     the extended resource gpuslice.dev/accelerator-memory, in GiB, in
- *     capacity and allocatable (written once, not per allocation: DESIGN.md);
+ *     capacity and allocatable (written once, not per allocation:
+ *     docs/architecture.md);
  * and destroys the orphans whose grace is over. It comes back at the next
  * recovery period, or sooner when an orphan's grace ends.
  */

@@ -28,7 +28,7 @@
 
 #include "util/err.h"
 
-/* Names users and tools see (DESIGN.md, "Names users and tools see"). */
+/* Names users and tools see (docs/architecture.md, "Names users and tools see"). */
 #define GPUSLICE_GATE              "gpuslice.dev/slice"
 #define GPUSLICE_FINALIZER         "gpuslice.dev/release-slices"
 #define GPUSLICE_LABEL_MANAGED     "gpuslice.dev/managed"

@@ -3,8 +3,9 @@
  *
  * The controller and the agent both move a slice from phase to phase; this
  * is the one table that says which moves are legal, so that neither can
- * invent one (DESIGN.md, "Where state lives"). Phases are written in the
- * GPUSlice status under the names lifecycle_phase_name returns.
+ * invent one (docs/architecture.md, "Where state lives"). Phases are
+ * written in the GPUSlice status under the names lifecycle_phase_name
+ * returns.
  */
 #ifndef GPUSLICE_CORE_LIFECYCLE_H
 #define GPUSLICE_CORE_LIFECYCLE_H

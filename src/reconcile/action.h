@@ -7,7 +7,8 @@
  * runtime executes the list in order against a store: the real runtime
  * against the kube or mem backend as things happen, the simulator in
  * virtual time. Keeping decisions and writes apart is what lets tests
- * interleave components step by step (DESIGN.md, "logic apart from I/O").
+ * interleave components step by step (docs/architecture.md, "The rule:
+ * logic apart from I/O").
  *
  * An action owns what it carries (objects, patches, strings); an
  * action_list frees them. Events are actions too: the executor names an
