@@ -71,8 +71,9 @@ int agent_set_status(struct agent_decision *d, enum slice_phase to,
                      const struct gpuslice_status *st, unsigned clear, struct err *e)
 {
     bool moves = to != d->phase;
-    if (moves && lifecycle_transition(d->phase, to, e) < 0)
-        return err_prefix(e, "agent: GPUSlice %s: ", d->key);
+    int rc = moves ? lifecycle_transition(d->phase, to, e) : 0;
+    if (rc < 0)
+        return err_prefix(e, rc, "agent: GPUSlice %s: ", d->key);
     struct gpuslice_status with = *st;
     with.phase = lifecycle_phase_name(to);
     char now[META_TIME_LEN];

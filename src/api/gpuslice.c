@@ -94,7 +94,7 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
     if (rc == 0) rc = read_uint(st, "ciID", "status", false, UINT16_MAX, &t->ci_id, e);
     t->has_ids = json_object_get(st, "giID") && json_object_get(st, "ciID");
     if (rc < 0)
-        err_prefix(e, "GPUSlice %s: ", v->name);
+        err_prefix(e, rc, "GPUSlice %s: ", v->name);
     return rc;
 }
 
@@ -248,7 +248,7 @@ int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e)
             v->n_gpus++;
     }
     if (rc < 0)
-        err_prefix(e, "GPUNode %s: ", v->name ? v->name : "?");
+        err_prefix(e, rc, "GPUNode %s: ", v->name ? v->name : "?");
     return rc;
 }
 

@@ -251,11 +251,7 @@ static int parse_requirement(struct lexer *lx, struct selector *sel, struct err 
  * server answers it, not an invalid object. */
 static int as_bad_request(struct err *e)
 {
-    if (e) {
-        e->code = -EBADMSG;
-        err_prefix(e, "unable to parse requirement: ");
-    }
-    return -EBADMSG;
+    return err_prefix(e, -EBADMSG, "unable to parse requirement: ");
 }
 
 static struct selector *selector_alloc(void)

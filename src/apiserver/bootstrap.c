@@ -55,7 +55,7 @@ static int load_file(struct store *st, const struct api_resource *crds,
             continue; /* an empty document between separators */
         rc = store_crd(st, crds, doc, e);
         if (rc != 0)
-            err_prefix(e, "%s: document %zu: ", f->name, i + 1);
+            err_prefix(e, rc, "%s: document %zu: ", f->name, i + 1);
         else
             (*loaded)++;
     }

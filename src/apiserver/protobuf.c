@@ -288,9 +288,10 @@ static int decode_field(struct pb_reader *r, unsigned wire, const struct pb_fiel
         obj = json_object();
         if (!obj)
             return err_set(e, -ENOMEM, "out of memory");
-        if (decode_message(d, n, f->sub, obj, depth + 1, e) != 0) {
+        int rc = decode_message(d, n, f->sub, obj, depth + 1, e);
+        if (rc != 0) {
             json_decref(obj);
-            return err_prefix(e, "%s.", f->name);
+            return err_prefix(e, rc, "%s.", f->name);
         }
         val = obj;
         break;

@@ -55,7 +55,7 @@ static int each_item(const char *spec, const char *what,
     for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         int rc = each(k, item, e);
         if (rc < 0)
-            return err_prefix(e, "node %s: %s: ", k->name, what);
+            return err_prefix(e, rc, "node %s: %s: ", k->name, what);
     }
     return 0;
 }

@@ -367,7 +367,7 @@ static int decode_root(struct decoder *dc)
     if (rc == 0 && (rc = placement_cluster_init(&dc->cf->cluster, dc->cf->nodes,
                                                 dc->cf->n_nodes, dc->cf->gpus, dc->cf->n_gpus,
                                                 dc->e)) < 0)
-        err_prefix(dc->e, "%s: ", yaml_doc_name(doc));
+        err_prefix(dc->e, rc, "%s: ", yaml_doc_name(doc));
     return rc;
 }
 

@@ -331,7 +331,7 @@ static int apply_plan(const json_t *plan, const char *file, const struct cluster
         rc = apply_one(st, plan, ns, &mine, json_array_get(json_object_get(objects, "items"), i), e);
         json_array_set_new(patches, i, mine);
         if (rc)
-            err_prefix(e, "deployment %s/%s: ", ns, json_string_value(json_object_get(mine, "name")));
+            err_prefix(e, rc, "deployment %s/%s: ", ns, json_string_value(json_object_get(mine, "name")));
         else if (!json)
             print_applied(mine);
     }

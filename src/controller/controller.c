@@ -70,10 +70,9 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     if (!cfg->store)
         return err_set(e, -EINVAL, "controller: needs a store");
     struct backoff retry = backoff_or(cfg->retry, DEFAULT_RETRY);
-    if (backoff_check(&retry, e) < 0) {
-        err_prefix(e, "controller: retry: ");
-        return -EINVAL;
-    }
+    int invalid = backoff_check(&retry, e);
+    if (invalid < 0)
+        return err_prefix(e, invalid, "controller: retry: ");
     struct controller *c = calloc(1, sizeof *c);
     if (!c)
         return err_set(e, -ENOMEM, "controller: out of memory");

@@ -217,7 +217,7 @@ static int take_all(struct model *m, const struct model_slice *slices, size_t n,
                    : err_set(e, -EINVAL, "no profile %s on %s", slices[i].profile,
                              m->gpus[g].occ.model->name);
         if (rc < 0)
-            return err_prefix(e, "GPU %s: slice %s at %u: ", slices[i].gpu_uuid,
+            return err_prefix(e, rc, "GPU %s: slice %s at %u: ", slices[i].gpu_uuid,
                               slices[i].profile, slices[i].start);
     }
     return 0;

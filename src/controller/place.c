@@ -252,7 +252,7 @@ static int gang_place(struct controller *c, const json_t *pod, const struct want
     if (rc < 0 && e) {
         *e = first;
         if (g->n_missing > 1 && rc == -ENOSPC)
-            err_prefix(e, "no node can hold all %zu slices of the pod: ", g->n_missing);
+            err_prefix(e, rc, "no node can hold all %zu slices of the pod: ", g->n_missing);
     }
     return rc;
 }

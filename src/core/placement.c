@@ -63,7 +63,7 @@ static int check_occupancy(const struct gpu_occupancy *o, struct err *e)
                            (unsigned)s->profile, (unsigned)o->model->n_profiles);
         int rc = occupancy_take(&replay, &o->model->profiles[s->profile], s->start, s->owner, e);
         if (rc < 0)
-            return err_prefix(e, "slice %u: ", i);
+            return err_prefix(e, rc, "slice %u: ", i);
     }
     if (replay.memory_mask != o->memory_mask || replay.compute_used != o->compute_used)
         return err_set(e, -EINVAL, "memory mask 0x%02x and compute %u disagree with its slices "
@@ -84,8 +84,9 @@ static int check_gpus(const struct placement_gpu *gpus, size_t n_gpus, size_t n_
             return err_set(e, -EINVAL, "gpu %zu: %s", i,
                            g->occ.model ? "its model is not one of the catalogue's"
                                         : "it has no model");
-        if (check_occupancy(&g->occ, e) < 0)
-            return err_prefix(e, "gpu %zu: ", i);
+        int rc = check_occupancy(&g->occ, e);
+        if (rc < 0)
+            return err_prefix(e, rc, "gpu %zu: ", i);
         if (g->node >= n_nodes)
             return err_set(e, -EINVAL, "gpu %zu: node %zu does not exist (%zu nodes)", i,
                            g->node, n_nodes);
@@ -187,7 +188,8 @@ int placement_gpu_changed(struct placement_cluster *c, size_t gpu, struct err *e
     int rc = check_gpu_index(c, gpu, e);
     if (rc < 0)
         return rc;
-    if (check_occupancy(&c->gpus[gpu].occ, e) < 0)
-        return err_prefix(e, "gpu %zu: ", gpu);
+    rc = check_occupancy(&c->gpus[gpu].occ, e);
+    if (rc < 0)
+        return err_prefix(e, rc, "gpu %zu: ", gpu);
     return placement_index_update(c, gpu, e);
 }

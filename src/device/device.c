@@ -62,9 +62,7 @@ int device_open(const char *what, struct device **out, struct err *e)
 /* Puts "<backend>: " in front of a backend's failure. */
 static int failed(const struct device *d, int rc, struct err *e)
 {
-    if (rc < 0)
-        err_prefix(e, "%s: ", d->ops->name);
-    return rc;
+    return rc < 0 ? err_prefix(e, rc, "%s: ", d->ops->name) : rc;
 }
 
 static int check_ref(const struct device_slice_ref *ref, const char *call, struct err *e)
@@ -258,10 +256,10 @@ int device_slice_failed(int rc, const char *call, const struct device_slice_ref 
     if (rc >= 0)
         return rc;
     if (ref->gpu_uuid)
-        err_prefix(e, "%s %.*s at %u on %.*s: ", call, DEVICE_PROFILE_NAME_MAX, ref->profile,
+        err_prefix(e, rc, "%s %.*s at %u on %.*s: ", call, DEVICE_PROFILE_NAME_MAX, ref->profile,
                    ref->start, DEVICE_UUID_MAX, ref->gpu_uuid);
     else
-        err_prefix(e, "%s %.*s at %u on GPU %u: ", call, DEVICE_PROFILE_NAME_MAX, ref->profile,
+        err_prefix(e, rc, "%s %.*s at %u on GPU %u: ", call, DEVICE_PROFILE_NAME_MAX, ref->profile,
                    ref->start, ref->gpu_index);
     return rc;
 }

@@ -431,8 +431,8 @@ int emulated_config_parse(const char *spec, struct emulated_config *cfg, struct 
             rc = parse_item(&ps, item, e);
         }
         if (rc < 0) {
-            err_prefix(e, "emulated spec item %u \"%.*s\": ", n, (int)(len > 64 ? 64 : len), at);
-            return rc;
+            return err_prefix(e, rc, "emulated spec item %u \"%.*s\": ", n,
+                              (int)(len > 64 ? 64 : len), at);
         }
         at += len;
         if (*at == ',' && !*++at)

@@ -153,8 +153,7 @@ int nvml_open(const struct nvml_config *cfg, struct device **out, struct err *e)
     if (rc < 0) {
         free(nv);
         free(d);
-        err_prefix(e, "nvml: ");
-        return rc;
+        return err_prefix(e, rc, "nvml: ");
     }
     *d = (struct device){.ops = &nvml_ops, .impl = nv, .modelled_time = false};
     *out = d;

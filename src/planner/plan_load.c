@@ -360,7 +360,7 @@ static int read_params(struct loader *l, const json_t *o, const char *path, stru
         (rc = get_int(l, o, path, "atTokens", true, -1000000000, 1000000000, &p->at_tokens)))
         return rc;
     if ((rc = perfmodel_check(p, l->e)))
-        return err_prefix(l->e, "%s: %s.", l->file, path);
+        return err_prefix(l->e, rc, "%s: %s.", l->file, path);
     return 0;
 }
 
@@ -632,7 +632,7 @@ static int read_options(struct loader *l, const json_t *data, const char *path)
         (rc = get_number(l, opt, where, "transitionPenalty", false, 0, false, &o->transition_penalty)))
         return rc;
     if (policy && (rc = plan_saturation_parse(policy, &o->saturation, l->e)))
-        return err_prefix(l->e, "%s: %s.saturationPolicy: ", l->file, where);
+        return err_prefix(l->e, rc, "%s: %s.saturationPolicy: ", l->file, where);
     return 0;
 }
 
@@ -721,7 +721,7 @@ static int load_system(const json_t *root, struct loader *l)
         const json_t *data = member(system, sections[i].key);
         if (!data && sections[i].optional) {
             if (i == CAPACITY_SECTION && (rc = need_capacity(l, path)))
-                return err_prefix(l->e, "%s: ", l->file);
+                return err_prefix(l->e, rc, "%s: ", l->file);
             continue;
         }
         if ((rc = get_object(l, system, "system", sections[i].key, &data)) ||

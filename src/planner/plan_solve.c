@@ -98,7 +98,7 @@ int plan_result_build(const struct plan_system *sys, const struct plan_candidate
         int rc = build_server(sys, s, &cands[s], &choice[s], out, e);
         if (rc) {
             plan_result_free(out);
-            return err_prefix(e, "server %s: ", sys->servers[s].name);
+            return err_prefix(e, rc, "server %s: ", sys->servers[s].name);
         }
     }
     return 0;

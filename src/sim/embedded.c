@@ -214,7 +214,7 @@ static int start_node(struct embedded *emb, size_t i, struct err *e)
     if (rc == 0)
         rc = agent_start(n->agent, e);
     if (rc < 0)
-        err_prefix(e, "node %s: ", n->name);
+        err_prefix(e, rc, "node %s: ", n->name);
     return rc;
 }
 
@@ -393,7 +393,7 @@ static int apply_documents(struct embedded *emb, const struct yaml_doc *doc, siz
             continue; /* an empty document between --- markers */
         rc = apply_object(emb, obj, e);
         if (rc < 0)
-            err_prefix(e, "%s: document %zu: ", yaml_doc_name(doc), i + 1);
+            err_prefix(e, rc, "%s: document %zu: ", yaml_doc_name(doc), i + 1);
         else
             (*n)++;
     }

@@ -385,7 +385,7 @@ int kube_config_in_cluster(const char *dir, struct kube_config **out, struct err
     size_t len;
     if (rc == 0 && (rc = kube_join(dir, "token", &c->token_file, e)) == 0 &&
         (rc = kube_read_file(c->token_file, KUBE_FILE_MAX, &text, &len, e)) == -ENOENT)
-        err_prefix(e, "not in a cluster: ");
+        err_prefix(e, rc, "not in a cluster: ");
     free(text);
     if (rc == 0 && (rc = kube_join(dir, "ca.crt", &path, e)) == 0 &&
         (rc = kube_read_file(path, KUBE_FILE_MAX, &text, &c->ca_len, e)) == 0)

@@ -139,7 +139,7 @@ static int conflict(struct err *e, const struct api_resource *res, const char *n
 static int invalid(struct err *e, const struct api_resource *res, const char *name, int rc)
 {
     if (rc == -EINVAL)
-        err_prefix(e, "%s \"%s\" is invalid: ", res->kind, name ? name : "");
+        return err_prefix(e, rc, "%s \"%s\" is invalid: ", res->kind, name ? name : "");
     return rc;
 }
 

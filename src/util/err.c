@@ -20,17 +20,18 @@ int err_set(struct err *e, int code, const char *fmt, ...)
     return code;
 }
 
-int err_prefix(struct err *e, const char *fmt, ...)
+int err_prefix(struct err *e, int code, const char *fmt, ...)
 {
     if (!e)
-        return 0;
+        return code;
+    e->code = code;
     char joined[ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(joined, sizeof joined, fmt, ap);
     va_end(ap);
     if (n < 0)
-        return e->code;
+        return code;
     size_t used = (size_t)n < sizeof joined ? (size_t)n : sizeof joined - 1;
     size_t room = sizeof joined - 1 - used;
     size_t tail = strnlen(e->msg, sizeof e->msg);
@@ -39,7 +40,7 @@ int err_prefix(struct err *e, const char *fmt, ...)
     memcpy(joined + used, e->msg, tail);
     joined[used + tail] = '\0';
     memcpy(e->msg, joined, sizeof joined);
-    return e->code;
+    return code;
 }
 
 void err_clear(struct err *e)

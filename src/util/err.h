@@ -26,9 +26,12 @@ int err_set(struct err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Puts context in front of the message already in e ("cluster.yaml:3:7: "
- * + message) and returns e->code; a caller adds where, the callee says what. */
-int err_prefix(struct err *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+ * + message), records code in e, and returns code: a caller adds where, the
+ * callee says what, and `return err_prefix(e, rc, ...)` passes the callee's
+ * code on. The code is a parameter, not read back from e, so that a failure
+ * stays a failure when the caller passed no struct err (e NULL). */
+int err_prefix(struct err *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Resets e to "no error". */
 void err_clear(struct err *e);

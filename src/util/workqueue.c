@@ -60,8 +60,7 @@ int workqueue_new(const struct backoff *backoff, struct workqueue **out,
     if (rc < 0) {
         free(q->buckets);
         free(q);
-        err_prefix(e, "workqueue: ");
-        return rc;
+        return err_prefix(e, rc, "workqueue: ");
     }
     *out = q;
     return 0;

@@ -178,13 +178,12 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **state,
 
 /* ---- generations ---- */
 
-static char *read_pem(const char *path, struct err *e)
+static int read_pem(const char *path, char **out, struct err *e)
 {
+    *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        err_set(e, -errno, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
+    if (fd < 0)
+        return err_set(e, -errno, "%s: %s", path, strerror(errno));
     char *buf = malloc(WEBHOOK_PEM_MAX + 1);
     size_t len = 0;
     ssize_t n = 0;
@@ -193,13 +192,13 @@ static char *read_pem(const char *path, struct err *e)
     int saved = errno;
     close(fd);
     if (!buf || n < 0 || len == WEBHOOK_PEM_MAX) {
-        err_set(e, !buf ? -ENOMEM : n < 0 ? -saved : -EFBIG, "%s: %s", path,
-                !buf ? "out of memory" : n < 0 ? strerror(saved) : "larger than 1 MiB");
         free(buf);
-        return NULL;
+        return err_set(e, !buf ? -ENOMEM : n < 0 ? -saved : -EFBIG, "%s: %s", path,
+                       !buf ? "out of memory" : n < 0 ? strerror(saved) : "larger than 1 MiB");
     }
     buf[len] = '\0';
-    return buf;
+    *out = buf;
+    return 0;
 }
 
 static void generation_free(struct generation *g)
@@ -230,7 +229,7 @@ static int generation_start(struct webhook *w, char *cert, char *key, struct gen
     int rc = certs_check_pair(cert, key, e);
     if (rc < 0) {
         generation_free(g);
-        return err_prefix(e, "webhook: %s, %s: ", w->cert_file, w->key_file);
+        return err_prefix(e, rc, "webhook: %s, %s: ", w->cert_file, w->key_file);
     }
     /* With one thread the pool option is left out (the first item ends the
      * array). */
@@ -274,19 +273,22 @@ static void prune(struct webhook *w, int64_t now)
 int webhook_reload(struct webhook *w, struct err *e)
 {
     prune(w, clock_monotonic_ns());
-    char *cert = read_pem(w->cert_file, e), *key = cert ? read_pem(w->key_file, e) : NULL;
+    char *cert, *key = NULL;
+    int rc = read_pem(w->cert_file, &cert, e);
+    if (rc == 0)
+        rc = read_pem(w->key_file, &key, e);
     struct generation *cur = w->gens, *g;
-    if (!key) {
+    if (rc < 0) {
         free(cert);
         metrics_reload(&w->metrics, 0);
-        return e ? err_prefix(e, "webhook: ") : -EIO;
+        return err_prefix(e, rc, "webhook: ");
     }
     if (strcmp(cert, cur->cert) == 0 && strcmp(key, cur->key) == 0) {
         free(cert);
         free(key);
         return 0;
     }
-    int rc = generation_start(w, cert, key, &g, e);
+    rc = generation_start(w, cert, key, &g, e);
     metrics_reload(&w->metrics, rc == 0);
     if (rc < 0)
         return rc;
@@ -351,8 +353,9 @@ int webhook_start(const struct webhook_config *cfg, struct webhook **out, struct
     w->key_file = strdup(cfg->key_file);
     int rc = w->cert_file && w->key_file ? 0 : err_set(e, -ENOMEM, "webhook: out of memory");
     char *cert = NULL, *key = NULL;
-    if (rc == 0 && (!(cert = read_pem(w->cert_file, e)) || !(key = read_pem(w->key_file, e))))
-        rc = err_prefix(e, "webhook: ");
+    if (rc == 0 && ((rc = read_pem(w->cert_file, &cert, e)) < 0 ||
+                    (rc = read_pem(w->key_file, &key, e)) < 0))
+        rc = err_prefix(e, rc, "webhook: ");
     if (rc == 0)
         rc = listen_socket(cfg->address ? cfg->address : "0.0.0.0", cfg->port, &w->fd, e);
     if (rc == 0) {

@@ -83,6 +83,9 @@ static void init_rejects_bad_gpus(void **state)
     o->slices[1] = (struct occupied_slice){.profile = 6, .start = 0};
     assert_int_equal(placement_cluster_init(&c, f.nodes, 2, f.gpus, 4, &e), -EEXIST);
     assert_non_null(strstr(e.msg, "gpu 2: slice 1: 7g.80gb at start 0 overlaps"));
+    /* Without a struct err the code still says it failed (err_prefix once
+     * turned this into success). */
+    assert_int_equal(placement_cluster_init(&c, f.nodes, 2, f.gpus, 4, NULL), -EEXIST);
 
     /* A mask that disagrees with the slices. */
     occupancy_init(o, catalog_find_model("H100-80GB"));

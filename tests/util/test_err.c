@@ -21,7 +21,10 @@ static void set_with_null_only_returns_code(void **state)
 {
     (void)state;
     assert_int_equal(err_set(NULL, -ENOENT, "x"), -ENOENT);
-    assert_int_equal(err_prefix(NULL, "y"), 0);
+    /* A failure passed on without a struct err stays a failure: err_prefix
+     * once returned 0 here, turning `return err_prefix(NULL, ...)` into a
+     * success. */
+    assert_int_equal(err_prefix(NULL, -EIO, "y"), -EIO);
     err_clear(NULL);
 }
 
@@ -41,8 +44,18 @@ static void prefix_adds_context(void **state)
     (void)state;
     struct err e;
     err_set(&e, -EINVAL, "unknown model \"X100\"");
-    assert_int_equal(err_prefix(&e, "%s:%d:%d: ", "c.yaml", 3, 7), -EINVAL);
+    assert_int_equal(err_prefix(&e, -EINVAL, "%s:%d:%d: ", "c.yaml", 3, 7), -EINVAL);
     assert_string_equal(e.msg, "c.yaml:3:7: unknown model \"X100\"");
+}
+
+static void prefix_records_the_code_it_is_given(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e); /* a callee that failed without saying why */
+    assert_int_equal(err_prefix(&e, -ENOMEM, "loading %s: ", "x"), -ENOMEM);
+    assert_int_equal(e.code, -ENOMEM);
+    assert_string_equal(e.msg, "loading x: ");
 }
 
 static void clear_resets(void **state)
@@ -62,6 +75,7 @@ int main(void)
         cmocka_unit_test(set_with_null_only_returns_code),
         cmocka_unit_test(long_message_is_truncated),
         cmocka_unit_test(prefix_adds_context),
+        cmocka_unit_test(prefix_records_the_code_it_is_given),
         cmocka_unit_test(clear_resets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -237,6 +237,8 @@ static void a_bad_pair_is_refused_and_the_old_kept(void **state)
     assert_int_equal(webhook_reload(f->w, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "does not match"));
     assert_non_null(strstr(e.msg, f->key));
+    /* The same without a struct err (err_prefix once made it a success). */
+    assert_int_equal(webhook_reload(f->w, NULL), -EINVAL);
     CURL *h = client(f->b.ca_pem);
     assert_int_equal(request(h, f, "/healthz", NULL).status, 200);
     unlink(f->key);
@@ -248,7 +250,7 @@ static void a_bad_pair_is_refused_and_the_old_kept(void **state)
     h = client(other.ca_pem);
     assert_int_equal(request(h, f, "/healthz", NULL).status, 200);
     struct answer a = request(h, f, "/metrics", NULL);
-    assert_non_null(strstr(a.body, "reloads_total{result=\"failure\"} 2\n"));
+    assert_non_null(strstr(a.body, "reloads_total{result=\"failure\"} 3\n"));
     curl_easy_cleanup(h);
     certs_bundle_free(&other);
 }
@@ -263,6 +265,8 @@ static void start_errors(void **state)
     assert_int_equal(webhook_start(&cfg, &w, &e), -ENOENT);
     assert_null(w);
     assert_non_null(strstr(e.msg, "/nonexistent/tls.crt"));
+    assert_int_equal(webhook_start(&cfg, &w, NULL), -ENOENT);
+    assert_null(w);
     cfg.cert_file = f->key;
     assert_int_equal(webhook_start(&cfg, &w, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "no PEM certificate"));
