@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/vec.h"
 
 /* ---- construction ---- */
 
@@ -261,27 +262,14 @@ static void on_node(void *ctx, enum informer_change change, const json_t *old,
 
 /* ---- notes ---- */
 
-int agent_grow(void **items, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    size_t want = *cap ? 2 * *cap : 8;
-    void *p = realloc(*items, want * size);
-    if (!p)
-        return -ENOMEM;
-    *items = p;
-    *cap = want;
-    return 0;
-}
-
 struct agent_note *agent_note(struct agent *a, const char *key, bool make)
 {
     for (size_t i = 0; i < a->n_notes; i++)
         if (strcmp(a->notes[i].key, key) == 0)
             return &a->notes[i];
-    if (!make || strlen(key) >= WORKQUEUE_KEY_MAX ||
-        agent_grow((void **)&a->notes, &a->cap_notes, a->n_notes, sizeof *a->notes) < 0)
+    if (!make || strlen(key) >= WORKQUEUE_KEY_MAX)
         return NULL;
+    VEC_RESERVE(a->notes, a->cap_notes, a->n_notes + 1);
     struct agent_note *n = &a->notes[a->n_notes++];
     memset(n, 0, sizeof *n);
     snprintf(n->key, sizeof n->key, "%s", key);

@@ -14,6 +14,7 @@
  * call would have finished; a discovery makes the whole node busy.
  */
 #include "agent/agent_internal.h"
+#include "util/vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,8 +43,8 @@ static void pending_add(struct agent *a, unsigned gpu, unsigned start, int64_t d
         if (a->pending[i].done_at > now)
             a->pending[kept++] = a->pending[i];
     a->n_pending = kept;
-    if (agent_grow((void **)&a->pending, &a->cap_pending, a->n_pending, sizeof *a->pending) == 0)
-        a->pending[a->n_pending++] = (struct agent_pending){gpu, start, done_at};
+    VEC_RESERVE(a->pending, a->cap_pending, a->n_pending + 1);
+    a->pending[a->n_pending++] = (struct agent_pending){gpu, start, done_at};
 }
 
 /* Accounts for a call's modelled duration; gpu < 0 stands for the node. */
@@ -92,9 +93,10 @@ static void prune_made(struct agent *a)
 static void remember_made(struct agent *a, const struct device_slice *s)
 {
     struct agent_place p = {s->gpu_index, s->placement.start, s->profile_id};
-    if (!agent_made(a, &p) &&
-        agent_grow((void **)&a->made, &a->cap_made, a->n_made, sizeof *a->made) == 0)
-        a->made[a->n_made++] = p;
+    if (agent_made(a, &p))
+        return;
+    VEC_RESERVE(a->made, a->cap_made, a->n_made + 1);
+    a->made[a->n_made++] = p;
 }
 
 /* Reads the slices and the boot id again after a call that changed them;

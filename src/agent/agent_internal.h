@@ -114,7 +114,6 @@ int64_t agent_pending_until(struct agent *a, unsigned gpu, unsigned start, int64
 bool agent_made(const struct agent *a, const struct agent_place *p);
 
 /* Appends `n` to *items (growing it); -ENOMEM. */
-int agent_grow(void **items, size_t *cap, size_t n, size_t size);
 
 /* Whether the four informers have their first list. */
 bool agent_synced(struct agent *a);

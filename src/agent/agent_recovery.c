@@ -28,6 +28,7 @@
  * trying with backoff. Either way no status points at a slice that is gone.
  */
 #include "agent/agent_internal.h"
+#include "util/vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,8 +163,7 @@ static struct agent_orphan *orphan_entry(struct agent *a, const struct device_sl
         if (o->at.gpu == p.gpu && o->at.start == p.start && o->at.profile_id == p.profile_id)
             return o;
     }
-    if (agent_grow((void **)&a->orphans, &a->cap_orphans, a->n_orphans, sizeof *a->orphans) < 0)
-        return NULL;
+    VEC_RESERVE(a->orphans, a->cap_orphans, a->n_orphans + 1);
     a->orphans[a->n_orphans] = (struct agent_orphan){.at = p, .since = now};
     return &a->orphans[a->n_orphans++];
 }

@@ -7,6 +7,7 @@
  * reference counting; a mutex guards the array and the served flags.
  */
 #include "api/resource.h"
+#include "util/vec.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -96,14 +97,7 @@ static const struct api_resource api_builtins[] = {
 
 static int registry_append(struct api_registry *reg, struct api_entry *ent)
 {
-    if (reg->n == reg->cap) {
-        size_t cap = reg->cap ? 2 * reg->cap : 32;
-        struct api_entry **v = realloc(reg->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        reg->v = v;
-        reg->cap = cap;
-    }
+    VEC_RESERVE(reg->v, reg->cap, reg->n + 1);
     reg->v[reg->n++] = ent;
     return 0;
 }

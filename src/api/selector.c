@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/vec.h"
+#include "util/alloc.h"
 
 enum sel_op {
     SEL_EQ,
@@ -27,7 +29,7 @@ enum sel_op {
 struct sel_req {
     char *key;
     enum sel_op op;
-    size_t n;
+    size_t n, cap;
     char **values;
 };
 
@@ -76,14 +78,7 @@ void field_selector_free(struct field_selector *fs)
 static struct sel_req *reqs_push(struct sel_req **reqs, size_t *n, size_t *cap, char *key,
                                  enum sel_op op)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? 2 * *cap : 4;
-        struct sel_req *v = realloc(*reqs, c * sizeof *v);
-        if (!v)
-            return NULL;
-        *reqs = v;
-        *cap = c;
-    }
+    VEC_RESERVE(*reqs, *cap, *n + 1);
     struct sel_req *r = &(*reqs)[(*n)++];
     memset(r, 0, sizeof *r);
     r->key = key;
@@ -93,14 +88,8 @@ static struct sel_req *reqs_push(struct sel_req **reqs, size_t *n, size_t *cap, 
 
 static int req_add_value(struct sel_req *r, const char *v, size_t len)
 {
-    char **vals = realloc(r->values, (r->n + 1) * sizeof *vals);
-    if (!vals)
-        return -ENOMEM;
-    r->values = vals;
-    vals[r->n] = strndup(v, len);
-    if (!vals[r->n])
-        return -ENOMEM;
-    r->n++;
+    VEC_RESERVE(r->values, r->cap, r->n + 1);
+    r->values[r->n++] = alloc_strndup(v, len);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "api/selector.h"
 #include "api/status.h"
 #include "util/random.h"
+#include "util/vec.h"
 
 #define REVIEW_API_VERSION "admission.k8s.io/v1"
 #define ADMISSION_GROUP "admissionregistration.k8s.io"
@@ -284,16 +285,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
         s->too_big = true;
         return 0; /* ends the transfer */
     }
-    if (s->len + len + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + len + 1)
-            cap *= 2;
-        char *grown = realloc(s->data, cap);
-        if (!grown)
-            return 0;
-        s->data = grown;
-        s->cap = cap;
-    }
+    VEC_RESERVE(s->data, s->cap, s->len + len + 1);
     memcpy(s->data + s->len, data, len);
     s->len += len;
     s->data[s->len] = '\0';

@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "apiserver/rest.h"
+#include "util/vec.h"
 
 /* How often a watch with nothing to send checks that its client is still
  * there. */
@@ -99,18 +100,7 @@ static void take_body(struct request_ctx *rc, const char *data, size_t n, size_t
         rc->too_big = true;
         return;
     }
-    if (rc->len + n + 1 > rc->cap) {
-        size_t cap = rc->cap ? rc->cap : 4096;
-        while (cap < rc->len + n + 1)
-            cap *= 2;
-        char *p = realloc(rc->body, cap);
-        if (!p) {
-            rc->too_big = true;
-            return;
-        }
-        rc->body = p;
-        rc->cap = cap;
-    }
+    VEC_RESERVE(rc->body, rc->cap, rc->len + n + 1);
     memcpy(rc->body + rc->len, data, n);
     rc->len += n;
     rc->body[rc->len] = '\0';

@@ -14,6 +14,7 @@
 #include "api/meta.h"
 #include "api/status.h"
 #include "util/clock.h"
+#include "util/vec.h"
 
 struct watchstream {
     struct store_watch *watch;
@@ -61,16 +62,7 @@ static int reserve(struct watchstream *ws, size_t more)
 {
     if (ws->off == ws->len)
         ws->off = ws->len = 0;
-    if (ws->len + more <= ws->cap)
-        return 0;
-    size_t cap = ws->cap ? ws->cap : 4096;
-    while (cap < ws->len + more)
-        cap *= 2;
-    char *p = realloc(ws->pend, cap);
-    if (!p)
-        return -ENOMEM;
-    ws->pend = p;
-    ws->cap = cap;
+    VEC_RESERVE(ws->pend, ws->cap, ws->len + more);
     return 0;
 }
 

@@ -24,6 +24,7 @@
 #include "api/meta.h"
 #include "cluster/objstate.h"
 #include "api/schedfit.h"
+#include "util/vec.h"
 
 #define MESSAGE_MAX 1024
 
@@ -65,14 +66,7 @@ static struct node_usage *usage_of(struct scheduler *s, const char *node, bool c
             return &s->usage[i];
     if (!create)
         return NULL;
-    if (s->n_usage == s->cap_usage) {
-        size_t cap = s->cap_usage ? 2 * s->cap_usage : 8;
-        struct node_usage *u = realloc(s->usage, cap * sizeof *u);
-        if (!u)
-            return NULL;
-        s->usage = u;
-        s->cap_usage = cap;
-    }
+    VEC_RESERVE(s->usage, s->cap_usage, s->n_usage + 1);
     struct node_usage *u = &s->usage[s->n_usage];
     memset(u, 0, sizeof *u);
     if (!(u->node = strdup(node)))

@@ -10,6 +10,8 @@
 #include "api/meta.h"
 #include "core/catalog.h"
 #include "util/hash.h"
+#include "util/vec.h"
+#include "util/alloc.h"
 
 static void free_topology(struct model *m)
 {
@@ -111,16 +113,11 @@ static int add_unmanaged(struct model *m, const struct gpunode_gpu *g)
     for (size_t i = 0; i < g->n_slices; i++) {
         if (g->slices[i].managed)
             continue;
-        struct model_slice *more = realloc(m->unmanaged, (m->n_unmanaged + 1) * sizeof *more);
-        if (!more)
-            return -ENOMEM;
-        m->unmanaged = more;
+        VEC_RESERVE(m->unmanaged, m->cap_unmanaged, m->n_unmanaged + 1);
         struct model_slice *s = &m->unmanaged[m->n_unmanaged++];
-        s->gpu_uuid = strdup(g->uuid);
-        s->profile = strdup(g->slices[i].profile);
+        s->gpu_uuid = alloc_strdup(g->uuid);
+        s->profile = alloc_strdup(g->slices[i].profile);
         s->start = g->slices[i].start;
-        if (!s->gpu_uuid || !s->profile)
-            return -ENOMEM;
     }
     return 0;
 }

@@ -54,7 +54,7 @@ struct model {
     /* Slices the agents found on the GPUs that gpuslice did not make: they
      * hold their placements like any other (strings owned). */
     struct model_slice *unmanaged;
-    size_t n_unmanaged;
+    size_t n_unmanaged, cap_unmanaged;
     uint64_t signature;              /* of what the topology was built from */
     bool built;
 };

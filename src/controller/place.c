@@ -16,6 +16,7 @@
 #include "api/schedfit.h"
 #include "core/catalog.h"
 #include "core/lifecycle.h"
+#include "util/vec.h"
 
 #define SELECTOR_MAX 16
 
@@ -260,14 +261,7 @@ static int gang_place(struct controller *c, const json_t *pod, const struct want
 static int reserve(struct controller *c, const char *ns, const char *pod_key,
                    const struct wanted_slice *w, const struct placement_decision *d)
 {
-    if (c->n_res == c->cap_res) {
-        size_t cap = c->cap_res ? 2 * c->cap_res : 16;
-        struct reservation *r = realloc(c->res, cap * sizeof *r);
-        if (!r)
-            return -ENOMEM;
-        c->res = r;
-        c->cap_res = cap;
-    }
+    VEC_RESERVE(c->res, c->cap_res, c->n_res + 1);
     struct reservation *r = &c->res[c->n_res++];
     memset(r, 0, sizeof *r);
     snprintf(r->ns, sizeof r->ns, "%s", ns);

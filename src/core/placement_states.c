@@ -35,6 +35,7 @@
  * is never negative because a placement cannot raise any headroom.
  */
 #include "core/placement_states.h"
+#include "util/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -89,13 +90,7 @@ static int grow(struct placement_states *s, size_t *cap, struct err *e)
 {
     if (s->n_states >= STATES_MAX)
         return err_set(e, -E2BIG, "%s has more than %u MIG states", s->model->name, STATES_MAX);
-    if (s->n_states == *cap) {
-        uint32_t *keys = realloc(s->keys, 2 * *cap * sizeof *keys);
-        if (!keys)
-            return err_set(e, -ENOMEM, "out of memory for the states of %s", s->model->name);
-        s->keys = keys;
-        *cap *= 2;
-    }
+    VEC_RESERVE(s->keys, *cap, s->n_states + 1);
     if (2 * (s->n_states + 1) <= s->n_slots)
         return 0;
     uint16_t *slots = calloc(2 * s->n_slots, sizeof *slots);

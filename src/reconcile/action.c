@@ -11,6 +11,7 @@
 
 #include "api/meta.h"
 #include "util/hash.h"
+#include "util/vec.h"
 
 #define EVENT_MESSAGE_MAX 1024
 #define EVENT_UPDATE_TRIES 5
@@ -54,16 +55,7 @@ static char *dup_or_null(const char *s, bool *failed)
 static int append(struct action_list *l, const struct action *proto, json_t *body,
                   struct err *e)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        struct action *items = realloc(l->items, cap * sizeof *items);
-        if (!items) {
-            json_decref(body);
-            return err_set(e, -ENOMEM, "action list: out of memory");
-        }
-        l->items = items;
-        l->cap = cap;
-    }
+    VEC_RESERVE(l->items, l->cap, l->n + 1);
     bool failed = false;
     struct action a = {
         .kind = proto->kind,

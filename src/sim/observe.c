@@ -15,6 +15,7 @@
 #include "api/podslices.h"
 #include "store/informer.h"
 #include "util/clock.h"
+#include "util/vec.h"
 
 struct observer {
     struct informer *inf;
@@ -30,14 +31,7 @@ static struct observed_pod *find_or_add(struct observer *o, const char *ns, cons
         if (!o->pods[i].deleted && strcmp(o->pods[i].ns, ns) == 0 &&
             strcmp(o->pods[i].name, name) == 0)
             return &o->pods[i];
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 64;
-        struct observed_pod *p = realloc(o->pods, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        o->pods = p;
-        o->cap = cap;
-    }
+    VEC_RESERVE(o->pods, o->cap, o->n + 1);
     struct observed_pod *p = &o->pods[o->n++];
     memset(p, 0, sizeof *p);
     snprintf(p->ns, sizeof p->ns, "%s", ns);

@@ -13,6 +13,7 @@
  * changed.
  */
 #include "store/informer.h"
+#include "util/vec.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -238,14 +239,7 @@ static int informer_note(struct informer *inf, struct informer_notes *notes,
 {
     if (!inf->cfg.handler)
         return 0;
-    if (notes->n == notes->cap) {
-        size_t cap = notes->cap ? notes->cap * 2 : 16;
-        struct informer_note *v = realloc(notes->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        notes->v = v;
-        notes->cap = cap;
-    }
+    VEC_RESERVE(notes->v, notes->cap, notes->n + 1);
     notes->v[notes->n++] = (struct informer_note){change, json_incref(old), json_incref(cur)};
     return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "api/status.h"
 #include "util/clock.h"
+#include "util/vec.h"
 
 /* Service-account tokens rotate; client-go re-reads the file every minute. */
 #define KUBE_TOKEN_TTL_NS (60ll * 1000 * 1000 * 1000)
@@ -52,18 +53,7 @@ void kube_buf_add(struct kube_buf *b, const char *s, size_t n)
         b->failed = -E2BIG;
         return;
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = -ENOMEM;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
+    VEC_RESERVE(b->p, b->cap, b->len + n + 1);
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';

@@ -17,6 +17,7 @@
 #include "api/patch.h"
 #include "store/mem_internal.h"
 #include "util/clock.h"
+#include "util/vec.h"
 
 #define MEM_GENERATE_TRIES 8
 #define MEM_NAME_MAX 253
@@ -67,14 +68,7 @@ struct mem_kind *mem_kind_of(struct mem_store *ms, const struct api_resource *re
     struct mem_kind *found = mem_kind_find(ms, res);
     if (found)
         return found;
-    if (ms->n_kinds == ms->cap_kinds) {
-        size_t cap = ms->cap_kinds ? 2 * ms->cap_kinds : 16;
-        struct mem_kind **v = realloc(ms->kinds, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        ms->kinds = v;
-        ms->cap_kinds = cap;
-    }
+    VEC_RESERVE(ms->kinds, ms->cap_kinds, ms->n_kinds + 1);
     struct mem_kind *k = calloc(1, sizeof *k);
     if (!k)
         return NULL;
@@ -235,14 +229,7 @@ static void deps_add(struct mem_obj *owner, struct mem_obj *dep)
     for (uint32_t i = 0; i < owner->n_deps; i++)
         if (owner->deps[i] == dep)
             return;
-    if (owner->n_deps == owner->cap_deps) {
-        uint32_t cap = owner->cap_deps ? 2 * owner->cap_deps : 4;
-        struct mem_obj **v = realloc(owner->deps, cap * sizeof *v);
-        if (!v)
-            return; /* out of memory: the collector learns of it when it checks */
-        owner->deps = v;
-        owner->cap_deps = cap;
-    }
+    VEC_RESERVE(owner->deps, owner->cap_deps, owner->n_deps + 1);
     owner->deps[owner->n_deps++] = dep;
 }
 

@@ -102,7 +102,7 @@ bool mem_doc_matches(const struct mem_doc *d, const struct selector *ls,
 struct mem_obj {
     struct mem_doc *doc;
     struct mem_obj **deps;
-    uint32_t n_deps, cap_deps;
+    size_t n_deps, cap_deps;
 };
 
 struct mem_kind {

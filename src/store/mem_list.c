@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/mem_internal.h"
+#include "util/vec.h"
 
 #define TOKEN_MAX 1024
 
@@ -125,14 +126,7 @@ struct docs {
 
 static int docs_push(struct docs *d, struct mem_doc *doc)
 {
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? 2 * d->cap : 64;
-        struct mem_doc **v = realloc(d->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        d->v = v;
-        d->cap = cap;
-    }
+    VEC_RESERVE(d->v, d->cap, d->n + 1);
     d->v[d->n++] = mem_doc_ref(doc);
     return 0;
 }

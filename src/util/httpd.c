@@ -4,6 +4,7 @@
  * handler's malloc'd body handed to libmicrohttpd, which frees it.
  */
 #include "util/httpd.h"
+#include "util/vec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,18 +48,7 @@ static void body_add(struct httpd_body *b, size_t max, const char *data, size_t 
         b->too_large = true;
         return;
     }
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + len + 1)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->too_large = true;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
+    VEC_RESERVE(b->data, b->cap, b->len + len + 1);
     memcpy(b->data + b->len, data, len);
     b->len += len;
     b->data[b->len] = '\0';

@@ -7,7 +7,9 @@
  */
 #include "util/workqueue.h"
 
+#include "util/alloc.h"
 #include "util/hash.h"
+#include "util/vec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,13 +49,8 @@ static uint64_t hash_key(const char *key)
 int workqueue_new(const struct backoff *backoff, struct workqueue **out,
                   struct err *e)
 {
-    struct workqueue *q = calloc(1, sizeof *q);
-    if (q)
-        q->buckets = calloc(64, sizeof *q->buckets);
-    if (!q || !q->buckets) {
-        free(q);
-        return err_set(e, -ENOMEM, "workqueue: out of memory");
-    }
+    struct workqueue *q = alloc_calloc(1, sizeof *q);
+    q->buckets = alloc_calloc(64, sizeof *q->buckets);
     q->n_buckets = 64;
     q->backoff = backoff ? *backoff : WORKQUEUE_BACKOFF_DEFAULT;
     int rc = backoff_check(&q->backoff, e);
@@ -88,16 +85,13 @@ static struct entry *lookup(const struct workqueue *q, const char *key)
     return NULL;
 }
 
-/* Doubles the table when it holds two entries a bucket; a failed resize
- * only leaves longer chains. */
+/* Doubles the table when it holds two entries a bucket. */
 static void maybe_grow(struct workqueue *q)
 {
     if (q->n_entries < 2 * q->n_buckets)
         return;
     size_t n = 2 * q->n_buckets;
-    struct entry **b = calloc(n, sizeof *b);
-    if (!b)
-        return;
+    struct entry **b = alloc_calloc(n, sizeof *b);
     for (size_t i = 0; i < q->n_buckets; i++)
         for (struct entry *en = q->buckets[i], *next; en; en = next) {
             next = en->chain;
@@ -118,9 +112,7 @@ static int entry_get(struct workqueue *q, const char *key, struct entry **out, s
                        WORKQUEUE_KEY_MAX - 1, len);
     struct entry *en = lookup(q, key);
     if (!en) {
-        en = calloc(1, sizeof *en + len + 1);
-        if (!en)
-            return err_set(e, -ENOMEM, "workqueue: out of memory");
+        en = alloc_calloc(1, sizeof *en + len + 1);
         memcpy(en->key, key, len + 1);
         size_t h = hash_key(key) % q->n_buckets;
         en->chain = q->buckets[h];
@@ -182,23 +174,15 @@ static void heap_down(struct workqueue *q, size_t i)
     }
 }
 
-static int heap_push(struct workqueue *q, struct entry *en, int64_t due, struct err *e)
+static void heap_push(struct workqueue *q, struct entry *en, int64_t due)
 {
-    if (q->heap_len == q->heap_cap) {
-        size_t cap = q->heap_cap ? 2 * q->heap_cap : 16;
-        struct entry **h = realloc(q->heap, cap * sizeof *h);
-        if (!h)
-            return err_set(e, -ENOMEM, "workqueue: out of memory");
-        q->heap = h;
-        q->heap_cap = cap;
-    }
+    VEC_RESERVE(q->heap, q->heap_cap, q->heap_len + 1);
     en->due = due;
     en->seq = q->next_seq++;
     en->where = DELAYED;
     en->heap_pos = q->heap_len;
     q->heap[q->heap_len++] = en;
     heap_up(q, en->heap_pos);
-    return 0;
 }
 
 static void heap_remove(struct workqueue *q, struct entry *en)
@@ -227,26 +211,26 @@ static void ready_append(struct workqueue *q, struct entry *en)
 }
 
 /* Queues en to be due at due (0: now), keeping an earlier due time. */
-static int enqueue(struct workqueue *q, struct entry *en, int64_t due, struct err *e)
+static void enqueue(struct workqueue *q, struct entry *en, int64_t due)
 {
     if (en->processing) {
         if (!en->dirty || due < en->dirty_due)
             en->dirty_due = due;
         en->dirty = true;
-        return 0;
+        return;
     }
     if (en->where == READY)
-        return 0;
+        return;
     if (en->where == DELAYED) {
         if (due >= en->due)
-            return 0;
+            return;
         heap_remove(q, en);
     }
     if (due <= 0) {
         ready_append(q, en);
-        return 0;
+        return;
     }
-    return heap_push(q, en, due, e);
+    heap_push(q, en, due);
 }
 
 int workqueue_add(struct workqueue *q, const char *key, struct err *e)
@@ -259,9 +243,7 @@ int workqueue_add_at(struct workqueue *q, const char *key, int64_t at_ns, struct
     struct entry *en = NULL;
     int rc = entry_get(q, key, &en, e);
     if (rc == 0)
-        rc = enqueue(q, en, at_ns, e);
-    if (rc < 0 && en)
-        entry_release_if_idle(q, en);
+        enqueue(q, en, at_ns);
     return rc;
 }
 
@@ -275,7 +257,8 @@ int workqueue_add_failed(struct workqueue *q, const char *key, int64_t now_ns,
     int64_t delay = backoff_delay(&q->backoff, ++en->failures);
     if (delay_ns)
         *delay_ns = delay;
-    return enqueue(q, en, now_ns + delay, e);
+    enqueue(q, en, now_ns + delay);
+    return 0;
 }
 
 void workqueue_forget(struct workqueue *q, const char *key)
@@ -324,7 +307,7 @@ void workqueue_done(struct workqueue *q, const char *key)
         /* Re-queuing an existing entry only fails on a heap that cannot
          * grow; the key then stays known but unqueued, as after a failed
          * add, and the caller's next add retries it. */
-        (void)enqueue(q, en, en->dirty_due, NULL);
+        enqueue(q, en, en->dirty_due);
     }
     entry_release_if_idle(q, en);
 }

@@ -41,8 +41,9 @@ int workqueue_new(const struct backoff *backoff, struct workqueue **out, struct 
 
 void workqueue_free(struct workqueue *q);
 
-/* Queues key now. -EINVAL for an empty key or one longer than
- * WORKQUEUE_KEY_MAX - 1 bytes, -ENOMEM. */
+/* Queues key now. -EINVAL (and nothing queued) for an empty key or one
+ * longer than WORKQUEUE_KEY_MAX - 1 bytes, its only failure: memory follows
+ * util/alloc.h. */
 int workqueue_add(struct workqueue *q, const char *key, struct err *e);
 
 /* Queues key to be ready at time at_ns (a key already due sooner keeps its

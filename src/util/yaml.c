@@ -10,6 +10,7 @@
  * position of a shared true/false/null knowable.
  */
 #include "util/yaml.h"
+#include "util/vec.h"
 
 #include <errno.h>
 #include <math.h>
@@ -731,19 +732,11 @@ static int read_bounded(const char *path, size_t max, char **out, size_t *len, s
     FILE *f = fopen(path, "rb");
     if (!f)
         return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    int rc = buf ? 0 : err_set(e, -ENOMEM, "%s: out of memory", path);
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    int rc = 0;
     while (rc == 0 && n <= max) {
-        if (n == cap) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger) {
-                rc = err_set(e, -ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
+        VEC_RESERVE(buf, cap, n < 4096 ? 4096 : n + 1);
         size_t want = cap - n < max + 1 - n ? cap - n : max + 1 - n;
         size_t got = fread(buf + n, 1, want, f);
         n += got;
