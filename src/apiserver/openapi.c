@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "apiserver/discovery.h"
+#include "util/hash.h"
 
 static json_t *param(const char *name, const char *in, bool required)
 {
@@ -101,9 +102,7 @@ json_t *openapi_group_version(struct api_registry *reg, const char *group, const
 static uint64_t doc_hash(const json_t *doc)
 {
     char *s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-    uint64_t h = 14695981039346656037ULL;
-    for (const char *p = s; p && *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    uint64_t h = hash_string(HASH_INIT, s ? s : "");
     free(s);
     return h;
 }

@@ -9,6 +9,7 @@
 
 #include "api/meta.h"
 #include "cluster/objstate.h"
+#include "util/hash.h"
 
 /* The letters and digits Kubernetes encodes names with (no vowels, no
  * look-alikes, so no words). */
@@ -26,15 +27,12 @@ int deployment_template_hash(const json_t *template, int64_t collisions,
     char *text = json_dumps(template, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     if (!text)
         return -ENOMEM;
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        h = (h ^ *p) * 16777619u;
+    uint32_t h = hash_bytes32(HASH_INIT32, text, strlen(text));
     free(text);
     if (collisions > 0) {
         char extra[24];
-        snprintf(extra, sizeof extra, "%lld", (long long)collisions);
-        for (const unsigned char *p = (const unsigned char *)extra; *p; p++)
-            h = (h ^ *p) * 16777619u;
+        int n = snprintf(extra, sizeof extra, "%lld", (long long)collisions);
+        h = hash_bytes32(h, extra, (size_t)n);
     }
     char digits[DEPLOYMENT_HASH_MAX];
     snprintf(digits, sizeof digits, "%u", h);

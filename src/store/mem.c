@@ -94,12 +94,12 @@ struct mem_obj *mem_find(struct mem_store *ms, const struct api_resource *res, c
 
 struct mem_obj *mem_find_uid(struct mem_store *ms, const char *uid)
 {
-    return uid ? mem_table_find(&ms->uids, mem_hash(uid, MEM_HASH_SEED), obj_uid_eq, uid) : NULL;
+    return uid ? mem_table_find(&ms->uids, hash_string(HASH_INIT, uid), obj_uid_eq, uid) : NULL;
 }
 
 size_t mem_ns_count(struct mem_store *ms, const char *ns)
 {
-    struct mem_ns_count *c = mem_table_find(&ms->ns_counts, mem_hash(ns, MEM_HASH_SEED),
+    struct mem_ns_count *c = mem_table_find(&ms->ns_counts, hash_string(HASH_INIT, ns),
                                             ns_count_eq, ns);
     return c ? c->n : 0;
 }
@@ -259,7 +259,7 @@ static void deps_update(struct mem_store *ms, struct mem_obj *obj, const struct 
 
 static void ns_count_add(struct mem_store *ms, const char *ns, int delta)
 {
-    uint64_t h = mem_hash(ns, MEM_HASH_SEED);
+    uint64_t h = hash_string(HASH_INIT, ns);
     struct mem_ns_count *c = mem_table_find(&ms->ns_counts, h, ns_count_eq, ns);
     if (c) {
         c->n += (size_t)delta;
@@ -303,7 +303,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     if (!cur) {
         fresh->doc = mem_doc_ref(doc);
         mem_table_insert(&kind->objs, mem_key_hash(doc->ns, doc->name), fresh);
-        mem_table_insert(&ms->uids, mem_hash(doc->uid, MEM_HASH_SEED), fresh);
+        mem_table_insert(&ms->uids, hash_string(HASH_INIT, doc->uid), fresh);
         if (res->namespaced)
             ns_count_add(ms, doc->ns, 1);
         deps_update(ms, fresh, NULL, doc);
@@ -311,7 +311,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     } else if (type == STORE_DELETED) {
         struct mem_key key = {doc->ns, doc->name};
         mem_table_remove(&kind->objs, mem_key_hash(doc->ns, doc->name), obj_key_eq, &key);
-        mem_table_remove(&ms->uids, mem_hash(doc->uid, MEM_HASH_SEED), obj_uid_eq, doc->uid);
+        mem_table_remove(&ms->uids, hash_string(HASH_INIT, doc->uid), obj_uid_eq, doc->uid);
         if (res->namespaced)
             ns_count_add(ms, doc->ns, -1);
         deps_update(ms, cur, prev, NULL);

@@ -162,7 +162,7 @@ json_t *mem_doc_shared(struct mem_doc *d)
 
 uint64_t mem_key_hash(const char *ns, const char *name)
 {
-    return mem_hash(name, mem_hash("/", mem_hash(ns ? ns : "", MEM_HASH_SEED)));
+    return hash_string(hash_string(hash_string(HASH_INIT, ns ? ns : ""), "/"), name);
 }
 
 int mem_doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b)

@@ -22,6 +22,7 @@
 
 #include "api/selector.h"
 #include "store/mem.h"
+#include "util/hash.h"
 
 /* --- hash table ----------------------------------------------------------- */
 
@@ -37,8 +38,9 @@ struct mem_table {
 
 typedef bool (*mem_table_eq)(const void *item, const void *key);
 
-uint64_t mem_hash(const char *s, uint64_t h);
-#define MEM_HASH_SEED 14695981039346656037ull
+/* Items are hashed with util/hash.h's hash_string from HASH_INIT: short
+ * keys (names, uids) that the store's own checks chose, so FNV-1a's lack
+ * of resistance to chosen collisions does not matter. */
 
 void *mem_table_find(const struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key);
 /* Makes room for n more items so that the next n inserts cannot fail. */

@@ -8,17 +8,6 @@
 
 #include "store/mem_internal.h"
 
-uint64_t mem_hash(const char *s, uint64_t h)
-{
-    /* FNV-1a: short keys (names, uids) and no need for resistance to chosen
-     * collisions, as the keys come from the store's own checks. */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 void *mem_table_find(const struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key)
 {
     if (t->cap == 0)

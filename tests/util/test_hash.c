@@ -16,6 +16,28 @@ static void matches_fnv1a_reference_values(void **state)
     assert_true(hash_bytes(HASH_INIT, "foobar", 6) == UINT64_C(0x85944171f73967e8));
 }
 
+static void string_hashes_its_bytes(void **state)
+{
+    (void)state;
+    assert_true(hash_string(HASH_INIT, "foobar") == UINT64_C(0x85944171f73967e8));
+    assert_true(hash_string(HASH_INIT, "") == HASH_INIT);
+    /* Chained, it is the hash of the concatenation (no separator). */
+    assert_true(hash_string(hash_string(HASH_INIT, "foo"), "bar") ==
+                hash_string(HASH_INIT, "foobar"));
+}
+
+static void matches_fnv1a_32_reference_values(void **state)
+{
+    (void)state;
+    /* Published FNV-1a 32-bit test vectors (Go's hash/fnv New32a agrees,
+     * which the Kubernetes pod-template-hash uses). */
+    assert_true(hash_bytes32(HASH_INIT32, "", 0) == UINT32_C(0x811c9dc5));
+    assert_true(hash_bytes32(HASH_INIT32, "a", 1) == UINT32_C(0xe40c292c));
+    assert_true(hash_bytes32(HASH_INIT32, "foobar", 6) == UINT32_C(0xbf9cf968));
+    assert_true(hash_bytes32(hash_bytes32(HASH_INIT32, "foo", 3), "bar", 3) ==
+                UINT32_C(0xbf9cf968));
+}
+
 static void fields_are_separated(void **state)
 {
     (void)state;
@@ -30,6 +52,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matches_fnv1a_reference_values),
+        cmocka_unit_test(string_hashes_its_bytes),
+        cmocka_unit_test(matches_fnv1a_32_reference_values),
         cmocka_unit_test(fields_are_separated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
