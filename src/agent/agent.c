@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 /* ---- construction ---- */
@@ -84,9 +85,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
     int rc = check_config(cfg, e);
     if (rc < 0)
         return rc;
-    struct agent *a = calloc(1, sizeof *a);
-    if (!a)
-        return err_set(e, -ENOMEM, "agent: out of memory");
+    struct agent *a = alloc_calloc(1, sizeof *a);
     a->cfg = *cfg;
     snprintf(a->node, sizeof a->node, "%s", cfg->node);
     snprintf(a->cdi_dir, sizeof a->cdi_dir, "%s", cfg->cdi_dir ? cfg->cdi_dir : "");
@@ -96,11 +95,9 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
         a->cfg.orphan_grace_ns = AGENT_ORPHAN_GRACE_DEFAULT_NS;
     if (!a->cfg.recovery_period_ns)
         a->cfg.recovery_period_ns = AGENT_RECOVERY_PERIOD_DEFAULT_NS;
-    a->inv = calloc(1, sizeof *a->inv);
-    a->dev = calloc(1, sizeof *a->dev);
-    a->scratch = calloc(1, sizeof *a->scratch);
-    if (!a->inv || !a->dev || !a->scratch)
-        rc = err_set(e, -ENOMEM, "agent: out of memory");
+    a->inv = alloc_calloc(1, sizeof *a->inv);
+    a->dev = alloc_calloc(1, sizeof *a->dev);
+    a->scratch = alloc_calloc(1, sizeof *a->scratch);
     static const struct watch_spec specs[AGENT_INFORMERS] = {
         {GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", true, on_slice},
         {"", "v1", "configmaps", true, on_config_map},

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/alloc.h"
 
 struct report {
     char text[ERR_MSG_MAX];
@@ -127,13 +128,11 @@ int agent_invariant_check(struct store *st, struct device *dev, const char *node
 {
     if (!st || !dev || !node)
         return err_set(e, -EINVAL, "agent invariant: needs a store, a device and a node");
-    struct device_inventory *inv = calloc(1, sizeof *inv);
-    struct device_slices *slices = calloc(1, sizeof *slices);
+    struct device_inventory *inv = alloc_calloc(1, sizeof *inv);
+    struct device_slices *slices = alloc_calloc(1, sizeof *slices);
     json_t *list = NULL, *gpunode = NULL;
     struct report r = {.len = 0};
-    int rc = inv && slices ? 0 : err_set(e, -ENOMEM, "agent invariant: out of memory");
-    if (rc == 0)
-        rc = device_discover(dev, inv, NULL, e);
+    int rc = device_discover(dev, inv, NULL, e);
     if (rc == 0)
         rc = device_list_slices(dev, slices, NULL, e);
     if (rc == 0)

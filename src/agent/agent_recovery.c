@@ -28,6 +28,7 @@
  * trying with backoff. Either way no status points at a slice that is gone.
  */
 #include "agent/agent_internal.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 #include <stdio.h>
@@ -87,11 +88,7 @@ int agent_claims_load(struct agent *a, struct agent_claims *out, struct err *e)
     json_t *all = informer_list(a->slices, NULL);
     if (!all)
         return err_set(e, -ENOMEM, "agent: out of memory");
-    out->items = calloc(json_array_size(all) + 1, sizeof *out->items);
-    if (!out->items) {
-        json_decref(all);
-        return err_set(e, -ENOMEM, "agent: out of memory");
-    }
+    out->items = alloc_calloc(json_array_size(all) + 1, sizeof *out->items);
     size_t i;
     const json_t *obj;
     json_array_foreach(all, i, obj) {

@@ -3,6 +3,7 @@
  * clock, and the choice between stepping them or running them on threads.
  */
 #include "agent/agent_runtime.h"
+#include "util/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,9 +61,7 @@ static int execute(void *self, const struct action *act, json_t **result, struct
 int agent_runtime_new(const struct agent_runtime_config *cfg, struct agent_runtime **out,
                       struct err *e)
 {
-    struct agent_runtime *rt = calloc(1, sizeof *rt);
-    if (!rt)
-        return err_set(e, -ENOMEM, "agent: out of memory");
+    struct agent_runtime *rt = alloc_calloc(1, sizeof *rt);
     rt->cfg = *cfg;
     snprintf(rt->name, sizeof rt->name, "agent %.60s", cfg->agent.node ? cfg->agent.node : "?");
     if (!rt->cfg.agent.now_ns)

@@ -24,6 +24,7 @@
 
 #include "api/meta.h"
 #include "api/podslices.h"
+#include "util/alloc.h"
 
 #define CM_SLICES_MAX 64 /* a container asks for at most POD_SLICE_COUNT_MAX */
 #define CDI_VERSION "0.6.0"
@@ -145,9 +146,7 @@ static char *join(const struct cm_entry *items, size_t n, bool uuids)
     size_t len = 1;
     for (size_t i = 0; i < n; i++)
         len += strlen(uuids ? items[i].uuid : items[i].name) + 1;
-    char *out = malloc(len), *p = out;
-    if (!out)
-        return NULL;
+    char *out = alloc_malloc(len), *p = out;
     *p = '\0';
     for (size_t i = 0; i < n; i++)
         p += sprintf(p, "%s%s", i ? "," : "", uuids ? items[i].uuid : items[i].name);

@@ -7,6 +7,7 @@
  * reference counting; a mutex guards the array and the served flags.
  */
 #include "api/resource.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 #include <pthread.h>
@@ -104,13 +105,11 @@ static int registry_append(struct api_registry *reg, struct api_entry *ent)
 
 struct api_registry *api_registry_new(void)
 {
-    struct api_registry *reg = calloc(1, sizeof *reg);
-    if (!reg)
-        return NULL;
+    struct api_registry *reg = alloc_calloc(1, sizeof *reg);
     pthread_mutex_init(&reg->mu, NULL);
     for (size_t i = 0; i < API_BUILTINS; i++) {
-        struct api_entry *ent = calloc(1, sizeof *ent);
-        if (!ent || registry_append(reg, ent) != 0) {
+        struct api_entry *ent = alloc_calloc(1, sizeof *ent);
+        if (registry_append(reg, ent) != 0) {
             free(ent);
             api_registry_free(reg);
             return NULL;
@@ -118,11 +117,7 @@ struct api_registry *api_registry_new(void)
         ent->r = api_builtins[i];
         ent->served = true;
         if (!ent->r.builtin) {
-            ent->crd_name = malloc(strlen(ent->r.plural) + strlen(ent->r.group) + 2);
-            if (!ent->crd_name) {
-                api_registry_free(reg);
-                return NULL;
-            }
+            ent->crd_name = alloc_malloc(strlen(ent->r.plural) + strlen(ent->r.group) + 2);
             strcpy(ent->crd_name, ent->r.plural);
             strcat(ent->crd_name, ".");
             strcat(ent->crd_name, ent->r.group);
@@ -355,9 +350,9 @@ static int entry_fill(struct api_entry *ent, const struct crd_version *cv, const
     for (size_t l = 0; l < 3; l++)
         for (size_t i = 0; lists[l][i]; i++)
             need += strlen(lists[l][i]) + 1;
-    char *p = ent->strings = malloc(need);
-    ent->crd_name = strdup(crd_name);
-    if (!p || !ent->crd_name)
+    char *p = ent->strings = alloc_malloc(need);
+    ent->crd_name = alloc_strdup(crd_name);
+    if (!p)
         return -ENOMEM;
 #define PUT(dst, ...)                                                                     \
     do {                                                                                   \
@@ -431,9 +426,7 @@ static int registry_serve(struct api_registry *reg, const struct crd_version *cv
         }
         ent->served = false;
     }
-    struct api_entry *ent = calloc(1, sizeof *ent);
-    if (!ent)
-        return -ENOMEM;
+    struct api_entry *ent = alloc_calloc(1, sizeof *ent);
     int rc = entry_fill(ent, cv, crd_name);
     if (rc == 0)
         rc = registry_append(reg, ent);

@@ -86,11 +86,10 @@ static struct sel_req *reqs_push(struct sel_req **reqs, size_t *n, size_t *cap, 
     return r;
 }
 
-static int req_add_value(struct sel_req *r, const char *v, size_t len)
+static void req_add_value(struct sel_req *r, const char *v, size_t len)
 {
     VEC_RESERVE(r->values, r->cap, r->n + 1);
     r->values[r->n++] = alloc_strndup(v, len);
-    return 0;
 }
 
 /* --- label selector string syntax ---------------------------------------- */
@@ -162,8 +161,7 @@ static int parse_set(struct lexer *lx, struct sel_req *r, struct err *e)
                            "operators, values set can't be empty");
         if (check_value(w, len, e) != 0)
             return -EINVAL;
-        if (req_add_value(r, w, len) != 0)
-            return err_set(e, -ENOMEM, "out of memory");
+        req_add_value(r, w, len);
         lx->pos += len;
         if (lex_take(lx, ")"))
             return 0;
@@ -179,9 +177,7 @@ static int parse_requirement(struct lexer *lx, struct selector *sel, struct err 
     size_t len = lex_word(lx, &w);
     if (len == 0)
         return lex_fail(lx, "a label key", e);
-    char *key = strndup(w, len);
-    if (!key)
-        return err_set(e, -ENOMEM, "out of memory");
+    char *key = alloc_strndup(w, len);
     lx->pos += len;
     if (meta_check_qualified_name(key, "key", e) != 0) {
         free(key);
@@ -208,10 +204,6 @@ static int parse_requirement(struct lexer *lx, struct selector *sel, struct err 
         op = SEL_IN;
     }
     struct sel_req *r = reqs_push(&sel->reqs, &sel->n, &sel->cap, key, op);
-    if (!r) {
-        free(key);
-        return err_set(e, -ENOMEM, "out of memory");
-    }
     switch (op) {
     case SEL_EXISTS:
     case SEL_NOT_EXISTS:
@@ -233,7 +225,8 @@ static int parse_requirement(struct lexer *lx, struct selector *sel, struct err 
         return -EINVAL;
     }
     lx->pos += len;
-    return req_add_value(r, w, len) == 0 ? 0 : err_set(e, -ENOMEM, "out of memory");
+    req_add_value(r, w, len);
+    return 0;
 }
 
 /* A selector string with a bad key or value is a bad request, as the API
@@ -245,15 +238,13 @@ static int as_bad_request(struct err *e)
 
 static struct selector *selector_alloc(void)
 {
-    return calloc(1, sizeof(struct selector));
+    return alloc_calloc(1, sizeof(struct selector));
 }
 
 int selector_parse(const char *s, struct selector **out, struct err *e)
 {
     *out = NULL;
     struct selector *sel = selector_alloc();
-    if (!sel)
-        return err_set(e, -ENOMEM, "out of memory");
     struct lexer lx = {s ? s : "", 0};
     lex_space(&lx);
     int rc = 0;
@@ -287,8 +278,6 @@ int selector_from_json(const json_t *ls, const char *field, struct selector **ou
     if (ls && !json_is_null(ls) && !json_is_object(ls))
         return err_set(e, -EINVAL, "%s: Invalid value: must be an object", field);
     struct selector *sel = selector_alloc();
-    if (!sel)
-        return err_set(e, -ENOMEM, "out of memory");
     const json_t *ml = json_object_get(ls, "matchLabels");
     const json_t *mx = json_object_get(ls, "matchExpressions");
     char path[160];
@@ -299,14 +288,8 @@ int selector_from_json(const json_t *ls, const char *field, struct selector **ou
     json_object_foreach((json_t *)ml, key, v) {
         if (rc)
             break;
-        char *k = strdup(key);
-        struct sel_req *r = k ? reqs_push(&sel->reqs, &sel->n, &sel->cap, k, SEL_EQ) : NULL;
-        if (!r) {
-            free(k);
-            rc = err_set(e, -ENOMEM, "out of memory");
-        } else if (req_add_value(r, json_string_value(v), json_string_length(v)) != 0) {
-            rc = err_set(e, -ENOMEM, "out of memory");
-        }
+        struct sel_req *r = reqs_push(&sel->reqs, &sel->n, &sel->cap, alloc_strdup(key), SEL_EQ);
+        req_add_value(r, json_string_value(v), json_string_length(v));
     }
     if (rc == 0 && mx && !json_is_array(mx))
         rc = err_set(e, -EINVAL, "%s.matchExpressions: Invalid value: must be a list", field);
@@ -340,20 +323,15 @@ int selector_from_json(const json_t *ls, const char *field, struct selector **ou
                                        : "Forbidden: may not be specified when `operator` is "
                                          "'Exists' or 'DoesNotExist'");
         } else {
-            char *kd = strdup(k);
-            struct sel_req *r = kd ? reqs_push(&sel->reqs, &sel->n, &sel->cap, kd, ops[o].op)
-                                   : NULL;
-            if (!r) {
-                free(kd);
-                rc = err_set(e, -ENOMEM, "out of memory");
-            }
+            struct sel_req *r = reqs_push(&sel->reqs, &sel->n, &sel->cap, alloc_strdup(k),
+                                          ops[o].op);
             for (size_t j = 0; rc == 0 && j < json_array_size(vals); j++) {
                 const json_t *jv = json_array_get(vals, j);
                 if (!json_is_string(jv))
                     rc = err_set(e, -EINVAL, "%s.values[%zu]: Invalid value: must be a string",
                                  path, j);
-                else if (req_add_value(r, json_string_value(jv), json_string_length(jv)) != 0)
-                    rc = err_set(e, -ENOMEM, "out of memory");
+                else
+                    req_add_value(r, json_string_value(jv), json_string_length(jv));
             }
         }
     }
@@ -441,9 +419,7 @@ static bool field_supported(const struct api_resource *res, const char *field)
 /* Copies s[0..len) into a new string, resolving backslash escapes. */
 static char *unescape(const char *s, size_t len)
 {
-    char *out = malloc(len + 1);
-    if (!out)
-        return NULL;
+    char *out = alloc_malloc(len + 1);
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '\\' && i + 1 < len)
@@ -493,26 +469,17 @@ static int parse_field_term(const char *t, size_t len, const struct api_resource
     size_t kstart = 0;
     while (kstart < klen && isspace((unsigned char)t[kstart]))
         kstart++;
-    char *key = strndup(t + kstart, klen - kstart);
-    if (!key)
-        return err_set(e, -ENOMEM, "out of memory");
+    char *key = alloc_strndup(t + kstart, klen - kstart);
     if (res && !field_supported(res, key)) {
         err_set(e, -EBADMSG, "field label not supported: %s", key);
         free(key);
         return -EBADMSG;
     }
     struct sel_req *r = reqs_push(&fs->reqs, &fs->n, &fs->cap, key, op);
-    char *v = r ? unescape(t + vstart, len - vstart) : NULL;
-    char **vals = v ? malloc(sizeof *vals) : NULL;
-    if (!vals) {
-        if (!r)
-            free(key);
-        free(v);
-        return err_set(e, -ENOMEM, "out of memory");
-    }
-    vals[0] = v;
+    char **vals = alloc_malloc(sizeof *vals);
+    vals[0] = unescape(t + vstart, len - vstart);
     r->values = vals;
-    r->n = 1;
+    r->n = r->cap = 1;
     return 0;
 }
 
@@ -520,9 +487,7 @@ int field_selector_parse(const char *s, const struct api_resource *res,
                          struct field_selector **out, struct err *e)
 {
     *out = NULL;
-    struct field_selector *fs = calloc(1, sizeof *fs);
-    if (!fs)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct field_selector *fs = alloc_calloc(1, sizeof *fs);
     const char *p = s ? s : "";
     while (*p) {
         size_t len = term_len(p);

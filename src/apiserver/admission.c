@@ -17,6 +17,7 @@
 #include "api/patch.h"
 #include "api/selector.h"
 #include "api/status.h"
+#include "util/alloc.h"
 #include "util/random.h"
 #include "util/vec.h"
 
@@ -62,13 +63,8 @@ struct endpoint {
 static int base64_decode(const char *text, unsigned char **out, size_t *len)
 {
     size_t n = strlen(text), k = 0;
-    char *clean = malloc(n + 1);
-    unsigned char *buf = malloc(n / 4 * 3 + 3);
-    if (!clean || !buf) {
-        free(clean);
-        free(buf);
-        return -ENOMEM;
-    }
+    char *clean = alloc_malloc(n + 1);
+    unsigned char *buf = alloc_malloc(n / 4 * 3 + 3);
     for (size_t i = 0; i < n; i++)
         if (!strchr(" \t\r\n", text[i]))
             clean[k++] = text[i];
@@ -534,8 +530,7 @@ static int hooks_list(struct store *st, json_t **configs, struct hook **out, siz
     }
     if (rc != 0 || total == 0)
         return rc;
-    if (!(*out = calloc(total, sizeof **out)))
-        return err_set(e, -ENOMEM, "admission: out of memory");
+    *out = alloc_calloc(total, sizeof **out);
     json_array_foreach(json_object_get(*configs, "items"), i, cfg) {
         json_array_foreach(json_object_get(cfg, "webhooks"), j, w) {
             hook_read(w, &(*out)[(*n)++]);
@@ -585,10 +580,10 @@ int admission_create(struct store *st, const struct api_resource *res, const cha
         json_decref(configs);
         return rc;
     }
-    bool *ran = calloc(n, sizeof *ran);
+    bool *ran = alloc_calloc(n, sizeof *ran);
     /* Webhooks see the namespace in the object, as the API server sets it. */
     json_t *meta = (cur = json_deep_copy(*obj)) ? meta_of(cur) : NULL;
-    if (!ran || !cur)
+    if (!cur)
         rc = err_set(e, -ENOMEM, "admission: out of memory");
     else if (meta && res->namespaced && ns && !json_object_get(meta, "namespace"))
         json_object_set_new(meta, "namespace", json_string(ns));

@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "apiserver/rest.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 /* How often a watch with nothing to send checks that its client is still
@@ -70,8 +71,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)cls;
     (void)conn;
-    struct request_ctx *rc = calloc(1, sizeof *rc);
-    if (rc && !(rc->target = strdup(uri))) {
+    struct request_ctx *rc = alloc_calloc(1, sizeof *rc);
+    if (rc && !(rc->target = alloc_strdup(uri))) {
         free(rc);
         rc = NULL;
     }
@@ -152,7 +153,7 @@ static struct MHD_Response *stream_response(struct apiserver *srv, struct MHD_Co
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    struct stream_ctx *sc = ci ? calloc(1, sizeof *sc) : NULL;
+    struct stream_ctx *sc = ci ? alloc_calloc(1, sizeof *sc) : NULL;
     struct MHD_Response *r = sc ? MHD_create_response_from_callback(
                                       MHD_SIZE_UNKNOWN, STREAM_BLOCK_SIZE, stream_read, sc,
                                       stream_done)
@@ -262,10 +263,10 @@ static int copy_config(struct apiserver *srv, const struct apiserver_config *cfg
     srv->rest.now_ns = cfg->now_ns;
     srv->rest.clock_ctx = cfg->clock_ctx;
     srv->rest.max_body = cfg->max_body ? cfg->max_body : REST_MAX_BODY_DEFAULT;
-    if ((cfg->token && !(srv->token = strdup(cfg->token))) ||
-        (cfg->tls_cert_pem && !(srv->cert = strdup(cfg->tls_cert_pem))) ||
-        (cfg->tls_key_pem && !(srv->key = strdup(cfg->tls_key_pem))) ||
-        !(srv->version = strdup(cfg->version ? cfg->version : "dev")))
+    if ((cfg->token && !(srv->token = alloc_strdup(cfg->token))) ||
+        (cfg->tls_cert_pem && !(srv->cert = alloc_strdup(cfg->tls_cert_pem))) ||
+        (cfg->tls_key_pem && !(srv->key = alloc_strdup(cfg->tls_key_pem))) ||
+        !(srv->version = alloc_strdup(cfg->version ? cfg->version : "dev")))
         return -ENOMEM;
     srv->rest.token = srv->token;
     srv->rest.version = srv->version;
@@ -298,10 +299,10 @@ int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, 
     bool is_v6 = inet_pton(AF_INET, addr, &v4.sin_addr) != 1;
     if (is_v6 && inet_pton(AF_INET6, addr, &v6.sin6_addr) != 1)
         return err_set(e, -EINVAL, "apiserver: \"%s\" is not an IP address", addr);
-    struct apiserver *srv = calloc(1, sizeof *srv);
+    struct apiserver *srv = alloc_calloc(1, sizeof *srv);
     if (srv)
         pthread_mutex_init(&srv->mu, NULL);
-    if (!srv || copy_config(srv, cfg) != 0) {
+    if (copy_config(srv, cfg) != 0) {
         apiserver_stop(srv);
         return err_set(e, -ENOMEM, "apiserver: out of memory");
     }

@@ -3,6 +3,7 @@
  * registry so that a CRD added or removed meanwhile never shows half.
  */
 #include "apiserver/discovery.h"
+#include "util/alloc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,9 +18,7 @@ size_t discovery_resources(struct api_registry *reg, const struct api_resource *
         if (want == 0)
             return 0;
         /* Room for a few registered meanwhile, so the second call fits. */
-        const struct api_resource **v = malloc((want + 8) * sizeof *v);
-        if (!v)
-            return 0;
+        const struct api_resource **v = alloc_malloc((want + 8) * sizeof *v);
         size_t n = api_registry_list(reg, v, want + 8);
         if (n <= want + 8) {
             *out = v;

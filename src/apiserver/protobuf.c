@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 #define PROTOBUF_MAX_DEPTH 16
@@ -147,9 +148,7 @@ static bool skip_value(struct pb_reader *r, unsigned wire)
 static json_t *base64(const uint8_t *d, size_t n)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *s = malloc(4 * ((n + 2) / 3) + 1), *o = s;
-    if (!s)
-        return NULL;
+    char *s = alloc_malloc(4 * ((n + 2) / 3) + 1), *o = s;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t w = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
                      (i + 2 < n ? d[i + 2] : 0);

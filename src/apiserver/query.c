@@ -4,6 +4,7 @@
  * query costs a single allocation.
  */
 #include "apiserver/query.h"
+#include "util/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,9 +76,7 @@ static int query_add(struct query *q, char *p, size_t len, struct err *e)
 int query_parse(const char *s, size_t len, struct query *q, struct err *e)
 {
     memset(q, 0, sizeof *q);
-    q->buf = malloc(len + 1);
-    if (!q->buf)
-        return err_set(e, -ENOMEM, "query: out of memory");
+    q->buf = alloc_malloc(len + 1);
     memcpy(q->buf, s, len);
     q->buf[len] = '\0';
     char *p = q->buf, *end = q->buf + len;

@@ -14,6 +14,7 @@
 #include "apiserver/discovery.h"
 #include "apiserver/handlers.h"
 #include "apiserver/openapi.h"
+#include "util/alloc.h"
 
 void rest_response_release(struct rest_response *resp)
 {
@@ -37,8 +38,8 @@ void rest_reply_json(struct rest_response *resp, int status, json_t *obj)
                               "\"message\":\"out of memory\",\"reason\":\"InternalError\","
                               "\"code\":500}";
     resp->status = 500;
-    resp->body = strdup(oom);
-    resp->len = resp->body ? sizeof oom - 1 : 0;
+    resp->body = alloc_strdup(oom);
+    resp->len = sizeof oom - 1;
 }
 
 void rest_reply_error(struct rest_response *resp, const struct err *e, const char *group,
@@ -51,8 +52,8 @@ static void reply_text(struct rest_response *resp, int status, const char *text)
 {
     resp->status = status;
     resp->content_type = "text/plain; charset=utf-8";
-    resp->body = strdup(text);
-    resp->len = resp->body ? strlen(text) : 0;
+    resp->body = alloc_strdup(text);
+    resp->len = strlen(text);
 }
 
 static void reply_failure(struct rest_response *resp, int code, const char *msg)

@@ -12,6 +12,7 @@
 
 #include "api/meta.h"
 #include "apiserver/jsonpath.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 struct table_column {
@@ -551,9 +552,7 @@ static const json_t *crd_columns(const json_t *crd, const char *version)
  * store's). */
 static int spec_from_crd(struct table_spec *ts, json_t *crd, const json_t *cols)
 {
-    ts->owned = calloc(json_array_size(cols) + 1, sizeof *ts->owned);
-    if (!ts->owned)
-        return -ENOMEM;
+    ts->owned = alloc_calloc(json_array_size(cols) + 1, sizeof *ts->owned);
     ts->crd = crd;
     ts->owned[0] = default_cols[0];
     size_t n = 1, i;
@@ -581,10 +580,8 @@ static int spec_from_crd(struct table_spec *ts, json_t *crd, const json_t *cols)
 int table_spec_new(struct store *st, const struct api_resource *res, struct table_spec **out,
                    struct err *e)
 {
-    struct table_spec *ts = calloc(1, sizeof *ts);
+    struct table_spec *ts = alloc_calloc(1, sizeof *ts);
     *out = NULL;
-    if (!ts)
-        return err_set(e, -ENOMEM, "table: out of memory");
     ts->cols = default_cols;
     ts->n = sizeof default_cols / sizeof default_cols[0];
     for (size_t i = 0; i < sizeof builtin_tables / sizeof builtin_tables[0]; i++)

@@ -13,6 +13,7 @@
 
 #include "api/meta.h"
 #include "api/status.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 #include "util/vec.h"
 
@@ -28,13 +29,8 @@ struct watchstream {
 int watchstream_new(struct store_watch *w, const struct watchstream_config *cfg,
                     struct watchstream **out, struct err *e)
 {
-    struct watchstream *ws = calloc(1, sizeof *ws);
-    *out = NULL;
-    if (!ws) {
-        store_watch_close(w);
-        table_spec_free(cfg->table);
-        return err_set(e, -ENOMEM, "watch: out of memory");
-    }
+    (void)e; /* nothing fails: memory follows util/alloc.h */
+    struct watchstream *ws = alloc_calloc(1, sizeof *ws);
     ws->watch = w;
     ws->cfg = *cfg;
     ws->deadline_ns =

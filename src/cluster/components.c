@@ -16,6 +16,7 @@
 #include "cluster/objstate.h"
 #include "cluster/replicaset.h"
 #include "cluster/scheduler.h"
+#include "util/alloc.h"
 
 #define SETTLE_ROUNDS_DEFAULT 10000
 
@@ -151,9 +152,7 @@ static int new_informer(struct cluster_parts *p, int which, struct err *e)
 
 static int new_kubelets(struct cluster_parts *p, struct err *e)
 {
-    p->kubelets = calloc(p->cfg.node_count ? p->cfg.node_count : 1, sizeof *p->kubelets);
-    if (!p->kubelets)
-        return err_set(e, -ENOMEM, "cluster parts: out of memory");
+    p->kubelets = alloc_calloc(p->cfg.node_count ? p->cfg.node_count : 1, sizeof *p->kubelets);
     for (size_t i = 0; i < p->cfg.node_count; i++) {
         if (kubelet_of(p, p->cfg.nodes[i].name))
             return err_set(e, -EINVAL, "cluster parts: node %s given twice",
@@ -214,9 +213,7 @@ int cluster_parts_new(const struct cluster_parts_config *cfg, struct cluster_par
     if (cfg->collect && !collector_applies(cfg->store))
         return err_set(e, -EINVAL, "cluster parts: the %s store collects by itself",
                        cfg->store->ops->name);
-    struct cluster_parts *p = calloc(1, sizeof *p);
-    if (!p)
-        return err_set(e, -ENOMEM, "cluster parts: out of memory");
+    struct cluster_parts *p = alloc_calloc(1, sizeof *p);
     p->cfg = *cfg;
     p->cfg.nodes = NULL; /* copied by each kubelet */
     int rc = 0;

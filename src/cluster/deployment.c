@@ -9,6 +9,7 @@
 
 #include "api/meta.h"
 #include "cluster/objstate.h"
+#include "util/alloc.h"
 #include "util/hash.h"
 
 /* The letters and digits Kubernetes encodes names with (no vowels, no
@@ -315,9 +316,7 @@ int deployment_controller_new(const struct workloads_config *cfg,
     if (!rs || !d)
         return err_set(e, -ENOENT, "deployment controller: the store serves no replicasets "
                                    "or deployments");
-    struct deployment_controller *c = calloc(1, sizeof *c);
-    if (!c)
-        return err_set(e, -ENOMEM, "deployment controller: out of memory");
+    struct deployment_controller *c = alloc_calloc(1, sizeof *c);
     c->cfg = *cfg;
     c->rs_res = rs;
     c->deploy_res = d;

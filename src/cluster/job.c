@@ -8,6 +8,7 @@
 
 #include "api/meta.h"
 #include "cluster/objstate.h"
+#include "util/alloc.h"
 
 struct job_controller {
     struct workloads_owner w;
@@ -239,9 +240,7 @@ void job_pod_changed(void *ctx, enum informer_change change, const json_t *old,
 int job_controller_new(const struct workloads_config *cfg, struct job_controller **out,
                        struct err *e)
 {
-    struct job_controller *c = calloc(1, sizeof *c);
-    if (!c)
-        return err_set(e, -ENOMEM, "job controller: out of memory");
+    struct job_controller *c = alloc_calloc(1, sizeof *c);
     int rc = workloads_owner_init(&c->w, cfg, cfg->jobs, &job_def, e);
     if (rc < 0) {
         free(c);

@@ -17,6 +17,7 @@
 #include "cluster/kubelet_env.h"
 #include "cluster/kubelet_pod.h"
 #include "cluster/objstate.h"
+#include "util/alloc.h"
 
 #define KUBELET_VERSION "v1.30.0-gpuslice"
 #define SPEC_MAX 4096
@@ -553,11 +554,9 @@ int kubelet_new(const struct kubelet_config *cfg, struct kubelet **out, struct e
     const struct api_resource *nodes = api_registry_find(reg, "", "v1", "nodes");
     if (!pods || !nodes)
         return err_set(e, -ENOENT, "kubelet: the store serves no pods or nodes");
-    struct kubelet *k = calloc(1, sizeof *k);
-    if (!k)
-        return err_set(e, -ENOMEM, "kubelet: out of memory");
+    struct kubelet *k = alloc_calloc(1, sizeof *k);
     k->cfg = *cfg;
-    k->name = strdup(cfg->node.name);
+    k->name = alloc_strdup(cfg->node.name);
     k->cfg.node = (struct kubelet_node){.name = k->name};
     k->labels = json_object();
     k->taints = json_array();

@@ -8,6 +8,7 @@
 
 #include "api/meta.h"
 #include "cluster/objstate.h"
+#include "util/alloc.h"
 
 struct replicaset_controller {
     struct workloads_owner w;
@@ -98,8 +99,8 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *rs, 
 {
     (void)now;
     json_t *pods = workloads_controlled(o->cfg.pods, meta_uid(rs));
-    const json_t **active = calloc(json_array_size(pods) + 1, sizeof *active);
-    if (!pods || !active) {
+    const json_t **active = alloc_calloc(json_array_size(pods) + 1, sizeof *active);
+    if (!pods) {
         json_decref(pods);
         free(active);
         return err_set(e, -ENOMEM, "replicaset controller: out of memory");
@@ -155,9 +156,7 @@ void replicaset_pod_changed(void *ctx, enum informer_change change, const json_t
 int replicaset_controller_new(const struct workloads_config *cfg,
                               struct replicaset_controller **out, struct err *e)
 {
-    struct replicaset_controller *c = calloc(1, sizeof *c);
-    if (!c)
-        return err_set(e, -ENOMEM, "replicaset controller: out of memory");
+    struct replicaset_controller *c = alloc_calloc(1, sizeof *c);
     int rc = workloads_owner_init(&c->w, cfg, cfg->replicasets, &replicaset_def, e);
     if (rc < 0) {
         free(c);

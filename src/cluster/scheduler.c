@@ -24,6 +24,7 @@
 #include "api/meta.h"
 #include "cluster/objstate.h"
 #include "api/schedfit.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 #define MESSAGE_MAX 1024
@@ -69,8 +70,7 @@ static struct node_usage *usage_of(struct scheduler *s, const char *node, bool c
     VEC_RESERVE(s->usage, s->cap_usage, s->n_usage + 1);
     struct node_usage *u = &s->usage[s->n_usage];
     memset(u, 0, sizeof *u);
-    if (!(u->node = strdup(node)))
-        return NULL;
+    u->node = alloc_strdup(node);
     s->n_usage++;
     return u;
 }
@@ -188,8 +188,8 @@ static int view_nodes(struct scheduler *s, json_t **nodes, struct node_view **ou
 {
     *nodes = informer_list(s->cfg.nodes, NULL);
     size_t count_nodes = json_array_size(*nodes);
-    struct node_view *views = calloc(count_nodes ? count_nodes : 1, sizeof *views);
-    if (!*nodes || !views) {
+    struct node_view *views = alloc_calloc(count_nodes ? count_nodes : 1, sizeof *views);
+    if (!*nodes) {
         free(views);
         return err_set(e, -ENOMEM, "scheduler: out of memory");
     }
@@ -353,9 +353,7 @@ int scheduler_new(const struct scheduler_config *cfg, struct scheduler **out, st
         api_registry_find(store_registry(cfg->store), "", "v1", "pods");
     if (!pods)
         return err_set(e, -ENOENT, "scheduler: the store serves no pods");
-    struct scheduler *s = calloc(1, sizeof *s);
-    if (!s)
-        return err_set(e, -ENOMEM, "scheduler: out of memory");
+    struct scheduler *s = alloc_calloc(1, sizeof *s);
     s->cfg = *cfg;
     s->pods_res = pods;
     s->counted = json_object();

@@ -11,6 +11,7 @@
 
 #include "api/meta.h"
 #include "cluster/objstate.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 struct workloads_expectations {
@@ -24,8 +25,8 @@ struct workloads_expectations {
 int workloads_expectations_new(const struct workloads_config *cfg,
                                struct workloads_expectations **out, struct err *e)
 {
-    struct workloads_expectations *x = calloc(1, sizeof *x);
-    if (!x || !(x->owners = json_object())) {
+    struct workloads_expectations *x = alloc_calloc(1, sizeof *x);
+    if (!(x->owners = json_object())) {
         free(x);
         return err_set(e, -ENOMEM, "expectations: out of memory");
     }

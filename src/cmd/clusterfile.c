@@ -8,6 +8,7 @@
  * that follows is the strict one.
  */
 #include "cmd/clusterfile.h"
+#include "util/alloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -324,7 +325,7 @@ static int decode_node(struct decoder *dc, const json_t *nodes, size_t i)
 }
 
 /* Sizes the arrays from the tree as it is; decode_node checks it. */
-static int allocate(struct clusterfile *cf, const json_t *nodes, struct err *e)
+static void allocate(struct clusterfile *cf, const json_t *nodes)
 {
     size_t n_gpus = 0, n_labels = 0;
     for (size_t i = 0; i < json_array_size(nodes); i++) {
@@ -332,12 +333,9 @@ static int allocate(struct clusterfile *cf, const json_t *nodes, struct err *e)
         n_gpus += json_array_size(json_object_get(n, "gpus"));
         n_labels += json_object_size(json_object_get(n, "labels"));
     }
-    cf->nodes = calloc(json_array_size(nodes) + 1, sizeof *cf->nodes);
-    cf->gpus = calloc(n_gpus + 1, sizeof *cf->gpus);
-    cf->labels = calloc(n_labels + 1, sizeof *cf->labels);
-    if (!cf->nodes || !cf->gpus || !cf->labels)
-        return err_set(e, -ENOMEM, "%s: out of memory", yaml_doc_name(cf->doc));
-    return 0;
+    cf->nodes = alloc_calloc(json_array_size(nodes) + 1, sizeof *cf->nodes);
+    cf->gpus = alloc_calloc(n_gpus + 1, sizeof *cf->gpus);
+    cf->labels = alloc_calloc(n_labels + 1, sizeof *cf->labels);
 }
 
 static int decode_root(struct decoder *dc)
@@ -361,7 +359,7 @@ static int decode_root(struct decoder *dc)
     int rc = check_fields(dc, root, "a cluster file", fields, COUNT_OF(fields));
     const json_t *nodes = json_object_get(root, "nodes");
     if (rc == 0)
-        rc = allocate(dc->cf, nodes, dc->e);
+        allocate(dc->cf, nodes);
     for (size_t i = 0; i < json_array_size(nodes) && rc == 0; i++)
         rc = decode_node(dc, nodes, i);
     if (rc == 0 && (rc = placement_cluster_init(&dc->cf->cluster, dc->cf->nodes,

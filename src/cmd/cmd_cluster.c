@@ -19,6 +19,7 @@
 #include "cmd/commands.h"
 #include "sim/builtin.h"
 #include "store/mem.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 #define TLS_FILE_MAX (1u << 20)
@@ -83,7 +84,7 @@ static int parse_args(int argc, char **argv, struct cluster_args *a)
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    char *buf = f ? malloc(TLS_FILE_MAX + 1) : NULL;
+    char *buf = f ? alloc_malloc(TLS_FILE_MAX + 1) : NULL;
     size_t n = buf ? fread(buf, 1, TLS_FILE_MAX + 1, f) : 0;
     bool ok = buf && !ferror(f) && n <= TLS_FILE_MAX;
     if (f)

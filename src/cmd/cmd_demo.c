@@ -32,6 +32,7 @@
 #include "sim/builtin.h"
 #include "sim/embedded.h"
 #include "sim/observe.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 #define MAX_PODS 512

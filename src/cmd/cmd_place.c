@@ -14,6 +14,7 @@
 #include "cmd/clusterfile.h"
 #include "cmd/commands.h"
 #include "core/placement.h"
+#include "util/alloc.h"
 
 struct place_args {
     const char *file;
@@ -59,11 +60,7 @@ static int parse_args(int argc, char **argv, struct place_args *a)
         return usage_error("no cluster file (-f CLUSTER.yaml)");
     a->texts = argv + optind;
     a->n_requests = (size_t)(argc - optind);
-    a->requests = calloc(a->n_requests + 1, sizeof *a->requests);
-    if (!a->requests) {
-        fprintf(stderr, "gpuslice place: out of memory\n");
-        return 1;
-    }
+    a->requests = alloc_calloc(a->n_requests + 1, sizeof *a->requests);
     for (size_t i = 0; i < a->n_requests; i++)
         if (clusterfile_parse_request(a->texts[i], &a->requests[i], &e) < 0)
             return usage_error("%s", e.msg);

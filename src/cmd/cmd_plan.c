@@ -26,6 +26,7 @@
 #include "planner/solve.h"
 #include "store/kube.h"
 #include "store/retry.h"
+#include "util/alloc.h"
 #include "util/httpd.h"
 #include "util/yaml.h"
 
@@ -92,11 +93,11 @@ static void serve_request(void *ctx, const struct httpd_request *req, struct htt
     (void)ctx;
     bool plan = strcmp(req->path, "/plan") == 0, health = strcmp(req->path, "/healthz") == 0;
     if (!plan && !health) {
-        respond(resp, 404, "text/plain", strdup("no such path; POST /plan or GET /healthz\n"));
+        respond(resp, 404, "text/plain", alloc_strdup("no such path; POST /plan or GET /healthz\n"));
     } else if (health) {
-        respond(resp, strcmp(req->method, "GET") == 0 ? 200 : 405, "text/plain", strdup("ok\n"));
+        respond(resp, strcmp(req->method, "GET") == 0 ? 200 : 405, "text/plain", alloc_strdup("ok\n"));
     } else if (strcmp(req->method, "POST") != 0) {
-        respond(resp, 405, "text/plain", strdup("POST a problem to /plan\n"));
+        respond(resp, 405, "text/plain", alloc_strdup("POST a problem to /plan\n"));
     } else {
         struct err e;
         err_clear(&e);

@@ -20,6 +20,7 @@
 
 #include "api/meta.h"
 #include "core/lifecycle.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 #define DEFAULT_RETRY ((struct backoff){NS_PER_SEC, 300 * NS_PER_SEC})
@@ -73,9 +74,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     int invalid = backoff_check(&retry, e);
     if (invalid < 0)
         return err_prefix(e, invalid, "controller: retry: ");
-    struct controller *c = calloc(1, sizeof *c);
-    if (!c)
-        return err_set(e, -ENOMEM, "controller: out of memory");
+    struct controller *c = alloc_calloc(1, sizeof *c);
     c->cfg = *cfg;
     c->cfg.retry = retry;
     if (!c->cfg.gpu_avoid_ns)
@@ -87,7 +86,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     c->last_said = json_object();
     c->placed = json_object();
     c->waiting = json_object();
-    c->wanted = calloc(WANTED_MAX, sizeof *c->wanted);
+    c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
     c->topology_dirty = true;
     pthread_mutex_init(&c->lock, NULL);
     int rc = 0;

@@ -89,16 +89,14 @@ static int copy_labels(struct model *m, size_t idx, const json_t *node)
 {
     const json_t *labels = json_object_get(json_object_get(node, "metadata"), "labels");
     size_t n = json_object_size(labels), k = 0;
-    m->labels[idx] = calloc(n ? n : 1, sizeof **m->labels);
-    if (!m->labels[idx])
-        return -ENOMEM;
+    m->labels[idx] = alloc_calloc(n ? n : 1, sizeof **m->labels);
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)labels, key, v) {
         if (!json_is_string(v))
             continue;
-        m->labels[idx][k].key = strdup(key);
-        m->labels[idx][k].value = strdup(json_string_value(v));
+        m->labels[idx][k].key = alloc_strdup(key);
+        m->labels[idx][k].value = alloc_strdup(json_string_value(v));
         k++;
         m->nodes[idx].n_labels = k;
         if (!m->labels[idx][k - 1].key || !m->labels[idx][k - 1].value)
@@ -126,9 +124,9 @@ static int add_unmanaged(struct model *m, const struct gpunode_gpu *g)
 static int add_node(struct model *m, const struct gpunode_view *v, const json_t *node)
 {
     size_t idx = m->n_nodes;
-    m->node_names[idx] = strdup(v->name);
+    m->node_names[idx] = alloc_strdup(v->name);
     m->n_nodes++;
-    if (!m->node_names[idx] || copy_labels(m, idx, node) < 0)
+    if (copy_labels(m, idx, node) < 0)
         return -ENOMEM;
     m->nodes[idx].name = m->node_names[idx];
     for (size_t i = 0; i < v->n_gpus; i++) {
@@ -157,15 +155,13 @@ int model_rebuild(struct model *m, const json_t *gpunodes, const json_t *nodes, 
 {
     free_topology(m);
     size_t n = json_array_size(gpunodes);
-    const json_t **sorted = calloc(n ? n : 1, sizeof *sorted);
-    m->nodes = calloc(n ? n : 1, sizeof *m->nodes);
-    m->node_names = calloc(n ? n : 1, sizeof *m->node_names);
-    m->labels = calloc(n ? n : 1, sizeof *m->labels);
-    m->gpus = calloc(n * GPUNODE_MAX_GPUS + 1, sizeof *m->gpus);
-    m->info = calloc(n * GPUNODE_MAX_GPUS + 1, sizeof *m->info);
+    const json_t **sorted = alloc_calloc(n ? n : 1, sizeof *sorted);
+    m->nodes = alloc_calloc(n ? n : 1, sizeof *m->nodes);
+    m->node_names = alloc_calloc(n ? n : 1, sizeof *m->node_names);
+    m->labels = alloc_calloc(n ? n : 1, sizeof *m->labels);
+    m->gpus = alloc_calloc(n * GPUNODE_MAX_GPUS + 1, sizeof *m->gpus);
+    m->info = alloc_calloc(n * GPUNODE_MAX_GPUS + 1, sizeof *m->info);
     int rc = 0;
-    if (!sorted || !m->nodes || !m->node_names || !m->labels || !m->gpus || !m->info)
-        rc = err_set(e, -ENOMEM, "controller: out of memory building the cluster model");
     for (size_t i = 0; rc == 0 && i < n; i++)
         sorted[i] = json_array_get(gpunodes, i);
     if (rc == 0 && n)

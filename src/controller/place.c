@@ -16,6 +16,7 @@
 #include "api/schedfit.h"
 #include "core/catalog.h"
 #include "core/lifecycle.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 #define SELECTOR_MAX 16
@@ -126,9 +127,7 @@ static int refresh_topology(struct controller *c, struct err *e)
 static int load_occupancy(struct controller *c, struct err *e)
 {
     size_t n = json_object_size(c->placed);
-    struct model_slice *slices = calloc(n + c->n_res + 1, sizeof *slices);
-    if (!slices)
-        return err_set(e, -ENOMEM, "controller: out of memory");
+    struct model_slice *slices = alloc_calloc(n + c->n_res + 1, sizeof *slices);
     size_t k = 0;
     const char *key;
     const json_t *p;
@@ -234,9 +233,7 @@ static int gang_place(struct controller *c, const json_t *pod, const struct want
     struct err bad = {0};
     if (schedfit_pod_requests(pod, &req, &bad) < 0)
         return err_set(e, -EINVAL, "the pod's requests cannot be read: %s", bad.msg);
-    bool *excluded = calloc(c->model.n_nodes + 1, sizeof *excluded);
-    if (!excluded)
-        return err_set(e, -ENOMEM, "controller: out of memory");
+    bool *excluded = alloc_calloc(c->model.n_nodes + 1, sizeof *excluded);
     int rc = -ENOSPC;
     struct err first = {0};
     for (size_t attempt = 0; attempt <= c->model.n_nodes; attempt++) {

@@ -12,6 +12,7 @@
 
 #include "reconcile/leader.h"
 #include "store/informer.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 struct controller_runtime {
@@ -135,9 +136,7 @@ static int start_informers(struct controller_runtime *rt, struct err *e)
 int controller_runtime_start(const struct controller_runtime_config *cfg,
                              struct controller_runtime **out, struct err *e)
 {
-    struct controller_runtime *rt = calloc(1, sizeof *rt);
-    if (!rt)
-        return err_set(e, -ENOMEM, "controller: out of memory");
+    struct controller_runtime *rt = alloc_calloc(1, sizeof *rt);
     rt->cfg = *cfg;
     if (!rt->cfg.lease_name)
         rt->cfg.lease_name = "gpuslice-controller";

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/placement_filter.h"
+#include "util/alloc.h"
 
 #define NO_GPU ((size_t)-1)
 
@@ -113,7 +114,7 @@ static int model_slot(struct placement_index *ix, const struct gpu_model *m, str
 
 /* One allocation for every group's bit set, carved up in model, policy,
  * profile order. */
-static int allocate_groups(struct placement_index *ix, struct err *e)
+static void allocate_groups(struct placement_index *ix)
 {
     for (size_t i = 0; i < ix->n_models; i++)
         for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++)
@@ -121,12 +122,8 @@ static int allocate_groups(struct placement_index *ix, struct err *e)
                 ix->n_groups += ix->models[i].states.n_groups[pol][p];
     size_t per_group = ix->n_words + ix->n_summary;
     size_t n_bits = ix->n_groups * per_group;
-    /* calloc(0) may return NULL; one spare element keeps NULL meaning failure. */
-    ix->all_groups = calloc(ix->n_groups + 1, sizeof *ix->all_groups);
-    ix->bits = calloc(n_bits + 1, sizeof *ix->bits);
-    if (!ix->all_groups || !ix->bits)
-        return err_set(e, -ENOMEM, "out of memory for the placement index (%zu groups)",
-                       ix->n_groups);
+    ix->all_groups = alloc_calloc(ix->n_groups + 1, sizeof *ix->all_groups);
+    ix->bits = alloc_calloc(n_bits + 1, sizeof *ix->bits);
     size_t next = 0;
     for (size_t i = 0; i < ix->n_models; i++)
         for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++)
@@ -137,22 +134,17 @@ static int allocate_groups(struct placement_index *ix, struct err *e)
                     ix->all_groups[next].summary = &ix->bits[next * per_group + ix->n_words];
                 }
             }
-    return 0;
 }
 
-static int index_nodes(struct placement_index *ix, const struct placement_cluster *c,
-                       struct err *e)
+static void index_nodes(struct placement_index *ix, const struct placement_cluster *c)
 {
-    ix->node_first = malloc((c->n_nodes + 1) * sizeof *ix->node_first);
-    if (!ix->node_first)
-        return err_set(e, -ENOMEM, "out of memory for %zu nodes", c->n_nodes);
+    ix->node_first = alloc_malloc((c->n_nodes + 1) * sizeof *ix->node_first);
     size_t gpu = 0;
     for (size_t n = 0; n <= c->n_nodes; n++) {
         while (gpu < c->n_gpus && c->gpus[gpu].node < n)
             gpu++;
         ix->node_first[n] = gpu;
     }
-    return 0;
 }
 
 static int build(struct placement_index *ix, struct placement_cluster *c, struct err *e)
@@ -161,18 +153,16 @@ static int build(struct placement_index *ix, struct placement_cluster *c, struct
     ix->n_nodes = c->n_nodes;
     ix->n_words = (c->n_gpus + 63) / 64;
     ix->n_summary = (ix->n_words + 63) / 64;
-    ix->gpus = calloc(c->n_gpus + 1, sizeof *ix->gpus);
-    if (!ix->gpus)
-        return err_set(e, -ENOMEM, "out of memory for %zu GPUs", c->n_gpus);
-    int rc = index_nodes(ix, c, e);
-    for (size_t i = 0; rc == 0 && i < c->n_gpus; i++) {
+    ix->gpus = alloc_calloc(c->n_gpus + 1, sizeof *ix->gpus);
+    index_nodes(ix, c);
+    for (size_t i = 0; i < c->n_gpus; i++) {
         int slot = model_slot(ix, c->gpus[i].occ.model, e);
         if (slot < 0)
             return slot;
         ix->gpus[i].model = (uint8_t)slot;
     }
-    if (rc == 0)
-        rc = allocate_groups(ix, e);
+    allocate_groups(ix);
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < c->n_gpus; i++)
         rc = placement_index_update(c, i, e);
     return rc;
@@ -180,9 +170,7 @@ static int build(struct placement_index *ix, struct placement_cluster *c, struct
 
 int placement_index_build(struct placement_cluster *c, struct err *e)
 {
-    struct placement_index *ix = calloc(1, sizeof *ix);
-    if (!ix)
-        return err_set(e, -ENOMEM, "out of memory for the placement index");
+    struct placement_index *ix = alloc_calloc(1, sizeof *ix);
     c->index = ix;
     int rc = build(ix, c, e);
     if (rc < 0) {

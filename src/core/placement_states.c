@@ -35,6 +35,7 @@
  * is never negative because a placement cannot raise any headroom.
  */
 #include "core/placement_states.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 #include <stdlib.h>
@@ -93,9 +94,7 @@ static int grow(struct placement_states *s, size_t *cap, struct err *e)
     VEC_RESERVE(s->keys, *cap, s->n_states + 1);
     if (2 * (s->n_states + 1) <= s->n_slots)
         return 0;
-    uint16_t *slots = calloc(2 * s->n_slots, sizeof *slots);
-    if (!slots)
-        return err_set(e, -ENOMEM, "out of memory for the states of %s", s->model->name);
+    uint16_t *slots = alloc_calloc(2 * s->n_slots, sizeof *slots);
     for (size_t i = 0; i < s->n_states; i++)
         slots[slot_of(s->keys, slots, 2 * s->n_slots, s->keys[i])] = (uint16_t)(i + 1);
     free(s->slots);
@@ -167,10 +166,8 @@ static int enumerate(struct placement_states *s, struct err *e)
 {
     struct enumeration en = {.s = s, .cap = 256};
     s->n_slots = 512;
-    s->keys = malloc(en.cap * sizeof *s->keys);
-    s->slots = calloc(s->n_slots, sizeof *s->slots);
-    if (!s->keys || !s->slots)
-        return err_set(e, -ENOMEM, "out of memory for the states of %s", s->model->name);
+    s->keys = alloc_malloc(en.cap * sizeof *s->keys);
+    s->slots = alloc_calloc(s->n_slots, sizeof *s->slots);
     int rc = add_state(s, &en.cap, 0, e);
     for (size_t i = 0; rc == 0 && i < s->n_states; i++)
         rc = for_each_placement(s, i, enumerate_child, &en, e);
@@ -244,12 +241,9 @@ static int compare_desc(const void *a, const void *b)
 
 /* Turns the best scores of one policy and profile into groups: the distinct
  * scores, best first, and each choice's rank among them. */
-static int rank_groups(struct placement_states *s, const uint32_t *best, int pol, unsigned p,
-                       struct err *e)
+static void rank_groups(struct placement_states *s, const uint32_t *best, int pol, unsigned p)
 {
-    uint32_t *scores = malloc(s->n_states * sizeof *scores);
-    if (!scores)
-        return err_set(e, -ENOMEM, "out of memory for the scores of %s", s->model->name);
+    uint32_t *scores = alloc_malloc(s->n_states * sizeof *scores);
     size_t n = 0;
     for (size_t st = 0; st < s->n_states; st++) {
         size_t at = placement_states_at(s, (enum placement_policy)pol, st, p);
@@ -268,23 +262,16 @@ static int rank_groups(struct placement_states *s, const uint32_t *best, int pol
         const uint32_t *hit = bsearch(&best[at], scores, distinct, sizeof *scores, compare_desc);
         s->choices[at].group = (uint16_t)(hit - scores);
     }
-    uint32_t *fitted = realloc(scores, (distinct ? distinct : 1) * sizeof *scores);
-    s->scores[pol][p] = fitted ? fitted : scores; /* a failed shrink keeps the original */
+    s->scores[pol][p] = alloc_realloc(scores, distinct * sizeof *scores);
     s->n_groups[pol][p] = (uint16_t)distinct;
-    return 0;
 }
 
-static int score_states(struct placement_states *s, struct err *e)
+static void score_states(struct placement_states *s)
 {
     size_t n_choices = PLACEMENT_POLICY_COUNT * s->n_states * s->model->n_profiles;
-    uint32_t *value = malloc(s->n_states * sizeof *value);
-    uint32_t *best = malloc(n_choices * sizeof *best);
-    s->choices = malloc(n_choices * sizeof *s->choices);
-    int rc = 0;
-    if (!value || !best || !s->choices) {
-        rc = err_set(e, -ENOMEM, "out of memory for the scores of %s", s->model->name);
-        goto out;
-    }
+    uint32_t *value = alloc_malloc(s->n_states * sizeof *value);
+    uint32_t *best = alloc_malloc(n_choices * sizeof *best);
+    s->choices = alloc_malloc(n_choices * sizeof *s->choices);
     for (size_t i = 0; i < n_choices; i++)
         s->choices[i] = (struct placement_choice){.group = PLACEMENT_NO_GROUP};
     for (size_t st = 0; st < s->n_states; st++) {
@@ -295,13 +282,11 @@ static int score_states(struct placement_states *s, struct err *e)
     struct scoring sc = {.s = s, .value = value, .best = best, .choices = s->choices};
     for (size_t st = 0; st < s->n_states; st++)
         (void)for_each_placement(s, st, score_child, &sc, NULL);
-    for (int pol = 0; rc == 0 && pol < PLACEMENT_POLICY_COUNT; pol++)
-        for (unsigned p = 0; rc == 0 && p < s->model->n_profiles; p++)
-            rc = rank_groups(s, best, pol, p, e);
-out:
+    for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++)
+        for (unsigned p = 0; p < s->model->n_profiles; p++)
+            rank_groups(s, best, pol, p);
     free(value);
     free(best);
-    return rc;
 }
 
 int placement_states_build(struct placement_states *s, const struct gpu_model *m, struct err *e)
@@ -310,7 +295,7 @@ int placement_states_build(struct placement_states *s, const struct gpu_model *m
     s->model = m;
     int rc = enumerate(s, e);
     if (rc == 0)
-        rc = score_states(s, e);
+        score_states(s);
     if (rc < 0)
         placement_states_free(s);
     return rc;

@@ -12,6 +12,7 @@
  * codes the nvml backend will give it.
  */
 #include "device/emulated.h"
+#include "util/alloc.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -521,13 +522,8 @@ int emulated_open(const struct emulated_config *cfg, struct device **out, struct
     int rc = check_config(cfg, e);
     if (rc < 0)
         return rc;
-    struct emulated *em = calloc(1, sizeof *em);
-    struct device *d = calloc(1, sizeof *d);
-    if (!em || !d) {
-        free(em);
-        free(d);
-        return err_set(e, -ENOMEM, "emulated: out of memory for %u GPUs", cfg->n_gpus);
-    }
+    struct emulated *em = alloc_calloc(1, sizeof *em);
+    struct device *d = alloc_calloc(1, sizeof *d);
     rc = pthread_mutex_init(&em->lock, NULL);
     if (rc != 0) {
         free(em);

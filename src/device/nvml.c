@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "device/nvml_sym.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 /* The driver says INVALID_ARGUMENT past its last profile index; these stop
@@ -147,9 +148,9 @@ int nvml_open(const struct nvml_config *cfg, struct device **out, struct err *e)
     *out = NULL;
     if (!memchr(cfg->library, '\0', sizeof cfg->library) || !cfg->library[0])
         return err_set(e, -EINVAL, "nvml_open: no library named");
-    struct nvml *nv = calloc(1, sizeof *nv);
-    struct device *d = calloc(1, sizeof *d);
-    int rc = nv && d ? load(nv, cfg->library, e) : err_set(e, -ENOMEM, "out of memory");
+    struct nvml *nv = alloc_calloc(1, sizeof *nv);
+    struct device *d = alloc_calloc(1, sizeof *d);
+    int rc = load(nv, cfg->library, e);
     if (rc < 0) {
         free(nv);
         free(d);

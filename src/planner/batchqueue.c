@@ -5,6 +5,7 @@
  * bisection solves the same chain a few dozen times per candidate.
  */
 #include "planner/batchqueue.h"
+#include "util/alloc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,13 +28,9 @@ int batchqueue_init(struct batchqueue *q, const struct perf_params *p, const str
     if (queue_len < 0 || queue_len > 16 * PERFMODEL_MAX_BATCH)
         return err_set(e, -EINVAL, "queue length must be 0 .. %d, got %d", 16 * PERFMODEL_MAX_BATCH,
                        queue_len);
-    q->rate = malloc(sizeof *q->rate * (size_t)(max_batch + 1));
-    q->inv_rate = malloc(sizeof *q->inv_rate * (size_t)(max_batch + 1));
-    q->prob = calloc((size_t)(max_batch + queue_len + 1), sizeof *q->prob);
-    if (!q->rate || !q->inv_rate || !q->prob) {
-        batchqueue_free(q);
-        return err_set(e, -ENOMEM, "no memory for a chain of %d states", max_batch + queue_len + 1);
-    }
+    q->rate = alloc_malloc(sizeof *q->rate * (size_t)(max_batch + 1));
+    q->inv_rate = alloc_malloc(sizeof *q->inv_rate * (size_t)(max_batch + 1));
+    q->prob = alloc_calloc((size_t)(max_batch + queue_len + 1), sizeof *q->prob);
     q->perf = *p;
     q->req = *r;
     q->max_batch = max_batch;

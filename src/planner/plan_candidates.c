@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "planner/sizing.h"
+#include "util/alloc.h"
 
 double plan_required_rate(const struct plan_server *s)
 {
@@ -96,9 +97,7 @@ static int by_value(const void *a, const void *b)
 static int build_one(const struct plan_system *sys, const struct plan_server *s, struct plan_candidates *out,
                      struct err *e)
 {
-    out->c = calloc(sys->n_perfs ? sys->n_perfs : 1, sizeof *out->c);
-    if (!out->c)
-        return err_set(e, -ENOMEM, "out of memory");
+    out->c = alloc_calloc(sys->n_perfs ? sys->n_perfs : 1, sizeof *out->c);
     for (size_t p = 0; p < sys->n_perfs; p++) {
         const struct plan_perf *perf = &sys->perfs[p];
         if (perf->model != s->model)
@@ -125,9 +124,7 @@ static int build_one(const struct plan_system *sys, const struct plan_server *s,
 
 int plan_candidates_build(const struct plan_system *sys, struct plan_candidates **out, struct err *e)
 {
-    struct plan_candidates *all = calloc(sys->n_servers ? sys->n_servers : 1, sizeof *all);
-    if (!all)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct plan_candidates *all = alloc_calloc(sys->n_servers ? sys->n_servers : 1, sizeof *all);
     for (size_t i = 0; i < sys->n_servers; i++) {
         int rc = build_one(sys, &sys->servers[i], &all[i], e);
         if (rc) {

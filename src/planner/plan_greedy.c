@@ -4,6 +4,7 @@
  * one array of units left per type.
  */
 #include "planner/solve.h"
+#include "util/alloc.h"
 
 #include <limits.h>
 #include <math.h>
@@ -26,14 +27,10 @@ static int by_priority(const void *a, const void *b)
 
 int plan_priority_order(const struct plan_system *sys, int **order, struct err *e)
 {
+    (void)e; /* nothing fails: memory follows util/alloc.h */
     size_t n = sys->n_servers;
-    struct ranked *r = calloc(n ? n : 1, sizeof *r);
-    int *out = calloc(n ? n : 1, sizeof *out);
-    if (!r || !out) {
-        free(r);
-        free(out);
-        return err_set(e, -ENOMEM, "out of memory");
-    }
+    struct ranked *r = alloc_calloc(n ? n : 1, sizeof *r);
+    int *out = alloc_calloc(n ? n : 1, sizeof *out);
     for (size_t i = 0; i < n; i++)
         r[i] = (struct ranked){sys->classes[sys->servers[i].cls].priority, (int)i};
     qsort(r, n, sizeof *r, by_priority);
@@ -59,13 +56,9 @@ void plan_solve_unlimited(const struct plan_system *sys, const struct plan_candi
 
 /* Units left per type once the choices made so far are taken. */
 static long *capacity_left(const struct plan_system *sys, const struct plan_candidates *cands,
-                           const struct plan_choice *choice, struct err *e)
+                           const struct plan_choice *choice)
 {
-    long *left = calloc(sys->n_types ? sys->n_types : 1, sizeof *left);
-    if (!left) {
-        err_set(e, -ENOMEM, "out of memory");
-        return NULL;
-    }
+    long *left = alloc_calloc(sys->n_types ? sys->n_types : 1, sizeof *left);
     for (size_t t = 0; t < sys->n_types; t++)
         left[t] = sys->types[t].count > 0 ? sys->types[t].count : 0;
     for (size_t s = 0; s < sys->n_servers; s++) {
@@ -345,11 +338,11 @@ int plan_solve_greedy(const struct plan_system *sys, const struct plan_candidate
                       struct plan_choice *choice, struct err *e)
 {
     size_t n = sys->n_servers ? sys->n_servers : 1;
-    int *order = NULL, *pending = calloc(n, sizeof *pending);
-    struct plan_choice *other = calloc(n, sizeof *other);
-    struct repair w = {calloc(n, sizeof *w.moves), calloc(n, sizeof *w.best),
-                       calloc(sys->n_types ? sys->n_types : 1, sizeof *w.scratch)};
-    long *left = calloc(sys->n_types ? sys->n_types : 1, sizeof *left);
+    int *order = NULL, *pending = alloc_calloc(n, sizeof *pending);
+    struct plan_choice *other = alloc_calloc(n, sizeof *other);
+    struct repair w = {alloc_calloc(n, sizeof *w.moves), alloc_calloc(n, sizeof *w.best),
+                       alloc_calloc(sys->n_types ? sys->n_types : 1, sizeof *w.scratch)};
+    long *left = alloc_calloc(sys->n_types ? sys->n_types : 1, sizeof *left);
     int rc = pending && other && left && w.moves && w.best && w.scratch ? plan_priority_order(sys, &order, e)
                                                                         : err_set(e, -ENOMEM, "out of memory");
     if (rc == 0) {
@@ -437,9 +430,9 @@ int plan_saturate(const struct plan_system *sys, const struct plan_candidates *c
     if (policy == PLAN_SAT_NONE)
         return 0;
     int *order = NULL;
-    long *left = capacity_left(sys, cands, choice, e);
-    bool *starved = calloc(sys->n_servers ? sys->n_servers : 1, sizeof *starved);
-    int rc = left && starved ? plan_priority_order(sys, &order, e) : err_set(e, -ENOMEM, "out of memory");
+    long *left = capacity_left(sys, cands, choice);
+    bool *starved = alloc_calloc(sys->n_servers ? sys->n_servers : 1, sizeof *starved);
+    int rc = plan_priority_order(sys, &order, e);
     for (size_t s = 0; rc == 0 && s < sys->n_servers; s++)
         starved[s] = choice[s].cand < 0 && cands[s].n > 0;
     if (rc == 0 && policy == PLAN_SAT_PRIORITY_EXHAUSTIVE) {

@@ -6,6 +6,7 @@
  * "FILE: PATH must be ..." shape.
  */
 #include "planner/plan_load.h"
+#include "util/alloc.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -209,14 +210,6 @@ static int get_int(struct loader *l, const json_t *obj, const char *path, const 
     return 0;
 }
 
-static char *dup_or_fail(struct loader *l, const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        err_set(l->e, -ENOMEM, "out of memory");
-    return d;
-}
-
 /* The index of the item in items[0..n) (each size bytes, its name the
  * first member) named name, case-insensitively; -1 when none is. */
 static int find_named(const void *items, size_t n, size_t size, const char *name)
@@ -260,9 +253,7 @@ static int intern_type(struct loader *l, struct plan_accelerator *a, const char 
     struct plan_system *sys = l->sys;
     int t = find_type(sys, type);
     if (t < 0) {
-        char *name = dup_or_fail(l, type);
-        if (!name)
-            return -ENOMEM;
+        char *name = alloc_strdup(type);
         t = (int)sys->n_types++;
         sys->types[t] = (struct plan_type){.name = name, .count = -1};
     }
@@ -314,7 +305,8 @@ static int read_accelerator(struct loader *l, const json_t *o, const char *path,
         return fail(l, where, "repeats accelerator \"%s\"", name);
     if ((rc = intern_type(l, a, type ? type : name)))
         return rc;
-    return (a->name = dup_or_fail(l, name)) ? 0 : -ENOMEM;
+    a->name = alloc_strdup(name);
+    return 0;
 }
 
 static int add_accelerator(struct loader *l, const json_t *o, const char *where, void *ctx)
@@ -334,10 +326,8 @@ static int read_accelerators(struct loader *l, const json_t *data, const char *p
     if (rc)
         return rc;
     size_t n = json_array_size(arr);
-    sys->accelerators = calloc(n ? n : 1, sizeof *sys->accelerators);
-    sys->types = calloc(n ? n : 1, sizeof *sys->types);
-    if (!sys->accelerators || !sys->types)
-        return err_set(l->e, -ENOMEM, "out of memory");
+    sys->accelerators = alloc_calloc(n ? n : 1, sizeof *sys->accelerators);
+    sys->types = alloc_calloc(n ? n : 1, sizeof *sys->types);
     return each_object(l, arr, path, "accelerators", add_accelerator, NULL);
 }
 
@@ -370,10 +360,7 @@ static int intern_model(struct loader *l, const char *name)
     int m = find_model(sys, name);
     if (m >= 0)
         return m;
-    char *d = dup_or_fail(l, name);
-    if (!d)
-        return -ENOMEM;
-    sys->models[sys->n_models].name = d;
+    sys->models[sys->n_models].name = alloc_strdup(name);
     return (int)sys->n_models++;
 }
 
@@ -417,10 +404,8 @@ static int read_models(struct loader *l, const json_t *data, const char *path)
     if (rc)
         return rc;
     size_t n = json_array_size(arr);
-    sys->perfs = calloc(n ? n : 1, sizeof *sys->perfs);
-    sys->models = calloc(n ? n : 1, sizeof *sys->models);
-    if (!sys->perfs || !sys->models)
-        return err_set(l->e, -ENOMEM, "out of memory");
+    sys->perfs = alloc_calloc(n ? n : 1, sizeof *sys->perfs);
+    sys->models = alloc_calloc(n ? n : 1, sizeof *sys->models);
     return each_object(l, arr, path, "models", add_perf, NULL);
 }
 
@@ -464,12 +449,11 @@ static int read_class(struct loader *l, const json_t *o, const char *path, struc
     if (find_class(l->sys, name) >= 0)
         return fail(l, where, "repeats service class \"%s\"", name);
     size_t n = json_array_size(arr);
-    c->targets = calloc(n ? n : 1, sizeof *c->targets);
-    if (!c->targets)
-        return err_set(l->e, -ENOMEM, "out of memory");
+    c->targets = alloc_calloc(n ? n : 1, sizeof *c->targets);
     if ((rc = each_object(l, arr, path, "modelTargets", add_target, c)))
         return rc;
-    return (c->name = dup_or_fail(l, name)) ? 0 : -ENOMEM;
+    c->name = alloc_strdup(name);
+    return 0;
 }
 
 static int add_class(struct loader *l, const json_t *o, const char *where, void *ctx)
@@ -489,8 +473,7 @@ static int read_classes(struct loader *l, const json_t *data, const char *path)
     if (rc)
         return rc;
     size_t n = json_array_size(arr);
-    if (!(sys->classes = calloc(n ? n : 1, sizeof *sys->classes)))
-        return err_set(l->e, -ENOMEM, "out of memory");
+    sys->classes = alloc_calloc(n, sizeof *sys->classes);
     return each_object(l, arr, path, "serviceClasses", add_class, NULL);
 }
 
@@ -565,7 +548,8 @@ static int read_server(struct loader *l, const json_t *o, const char *path, stru
         return fail(l, where, "names an unknown model \"%s\" (no performance data)", model);
     if (!(s->target = class_target(&l->sys->classes[s->cls], s->model)))
         return fail(l, where, "\"%s\" has no target in service class \"%s\"", model, cls);
-    return (s->name = dup_or_fail(l, name)) ? 0 : -ENOMEM;
+    s->name = alloc_strdup(name);
+    return 0;
 }
 
 static int add_server(struct loader *l, const json_t *o, const char *where, void *ctx)
@@ -586,8 +570,7 @@ static int read_servers(struct loader *l, const json_t *data, const char *path)
     if (rc)
         return rc;
     size_t n = json_array_size(arr);
-    if (!(sys->servers = calloc(n ? n : 1, sizeof *sys->servers)))
-        return err_set(l->e, -ENOMEM, "out of memory");
+    sys->servers = alloc_calloc(n, sizeof *sys->servers);
     return each_object(l, arr, path, "servers", add_server, NULL);
 }
 

@@ -9,6 +9,7 @@
  * and GLPK is not called.
  */
 #include "planner/solve.h"
+#include "util/alloc.h"
 
 #include <glpk.h>
 #include <math.h>
@@ -31,22 +32,20 @@ struct milp {
 
 /* Sets *fits to whether every server's cheapest candidate fits at once
  * (then choice holds that optimum). */
-static int cheapest_fit(const struct plan_system *sys, const struct plan_candidates *cands,
-                        struct plan_choice *choice, bool *fits, struct err *e)
+static bool cheapest_fit(const struct plan_system *sys, const struct plan_candidates *cands,
+                         struct plan_choice *choice)
 {
     plan_solve_unlimited(sys, cands, choice);
-    long *used = calloc(sys->n_types ? sys->n_types : 1, sizeof *used);
-    if (!used)
-        return err_set(e, -ENOMEM, "out of memory");
+    long *used = alloc_calloc(sys->n_types ? sys->n_types : 1, sizeof *used);
     for (size_t s = 0; s < sys->n_servers; s++)
         if (choice[s].cand >= 0)
             used[sys->accelerators[cands[s].c[0].acc].type] += cands[s].c[0].units;
-    *fits = true;
+    bool fits = true;
     for (size_t t = 0; t < sys->n_types; t++)
         if (used[t] > (sys->types[t].count > 0 ? sys->types[t].count : 0))
-            *fits = false;
+            fits = false;
     free(used);
-    return 0;
+    return fits;
 }
 
 static void add_rows(struct milp *m)
@@ -84,16 +83,14 @@ static void add_rows(struct milp *m)
 static int build(struct milp *m, struct err *e)
 {
     const struct plan_system *sys = m->sys;
-    m->first_col = calloc(sys->n_servers ? sys->n_servers : 1, sizeof *m->first_col);
-    if (!m->first_col)
-        return err_set(e, -ENOMEM, "out of memory");
+    m->first_col = alloc_calloc(sys->n_servers ? sys->n_servers : 1, sizeof *m->first_col);
     for (size_t s = 0; s < sys->n_servers; s++) {
         m->first_col[s] = m->n_cols + 1;
         m->n_cols += (int)m->cands[s].n;
     }
-    m->ind = calloc((size_t)m->n_cols + 1, sizeof *m->ind);
-    m->val = calloc((size_t)m->n_cols + 1, sizeof *m->val);
-    if (!m->ind || !m->val || !(m->lp = glp_create_prob()))
+    m->ind = alloc_calloc((size_t)m->n_cols + 1, sizeof *m->ind);
+    m->val = alloc_calloc((size_t)m->n_cols + 1, sizeof *m->val);
+    if (!(m->lp = glp_create_prob()))
         return err_set(e, -ENOMEM, "out of memory");
     glp_add_cols(m->lp, m->n_cols);
     for (int j = 1; j <= m->n_cols; j++)
@@ -190,10 +187,9 @@ int plan_solve_milp(const struct plan_system *sys, const struct plan_candidates 
                     struct plan_choice *choice, bool *optimal, struct err *e)
 {
     *optimal = true;
-    bool fits = false;
-    int rc = cheapest_fit(sys, cands, choice, &fits, e);
-    if (rc || fits)
-        return rc;
+    if (cheapest_fit(sys, cands, choice))
+        return 0;
+    int rc;
     /* Something does not fit, so some server has a candidate: columns > 0. */
     struct milp m = {.sys = sys, .cands = cands, .optimal = true};
     if ((rc = build(&m, e)) == 0 && (rc = run_stages(&m, e)) == 0) {

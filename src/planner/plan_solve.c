@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "planner/batchqueue.h"
+#include "util/alloc.h"
 
 /* Fills the latencies of a chosen allocation: the chain at the server's
  * load shared by the replicas it got. */
@@ -84,12 +85,8 @@ int plan_result_build(const struct plan_system *sys, const struct plan_candidate
                       struct err *e)
 {
     memset(out, 0, sizeof *out);
-    out->servers = calloc(sys->n_servers ? sys->n_servers : 1, sizeof *out->servers);
-    out->used = calloc(sys->n_types ? sys->n_types : 1, sizeof *out->used);
-    if (!out->servers || !out->used) {
-        plan_result_free(out);
-        return err_set(e, -ENOMEM, "out of memory");
-    }
+    out->servers = alloc_calloc(sys->n_servers ? sys->n_servers : 1, sizeof *out->servers);
+    out->used = alloc_calloc(sys->n_types ? sys->n_types : 1, sizeof *out->used);
     out->n_servers = sys->n_servers;
     out->n_types = sys->n_types;
     out->solver = solver;
@@ -111,12 +108,10 @@ int plan_solve(const struct plan_system *sys, struct plan_result *out, struct er
     int rc = plan_candidates_build(sys, &cands, e);
     if (rc)
         return rc;
-    struct plan_choice *choice = calloc(sys->n_servers ? sys->n_servers : 1, sizeof *choice);
+    struct plan_choice *choice = alloc_calloc(sys->n_servers ? sys->n_servers : 1, sizeof *choice);
     const char *solver = sys->options.unlimited ? "unlimited" : sys->options.milp ? "milp" : "greedy";
     bool optimal = true;
-    if (!choice)
-        rc = err_set(e, -ENOMEM, "out of memory");
-    else if (sys->options.unlimited)
+    if (sys->options.unlimited)
         plan_solve_unlimited(sys, cands, choice);
     else if (sys->options.milp)
         rc = plan_solve_milp(sys, cands, choice, &optimal, e);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/alloc.h"
 #include "util/hash.h"
 #include "util/vec.h"
 
@@ -40,44 +41,32 @@ void action_list_clear(struct action_list *l)
     action_list_init(l);
 }
 
-/* strdup that keeps NULL as NULL; *failed is set when memory ran out. */
-static char *dup_or_null(const char *s, bool *failed)
+/* strdup that keeps NULL as NULL. */
+static char *dup_or_null(const char *s)
 {
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *failed = true;
-    return d;
+    return s ? alloc_strdup(s) : NULL;
 }
 
 /* Appends a copy of proto (strings duplicated, body taken over). */
-static int append(struct action_list *l, const struct action *proto, json_t *body,
-                  struct err *e)
+static void append(struct action_list *l, const struct action *proto, json_t *body)
 {
     VEC_RESERVE(l->items, l->cap, l->n + 1);
-    bool failed = false;
     struct action a = {
         .kind = proto->kind,
         .res = proto->res,
-        .ns = dup_or_null(proto->ns && *proto->ns ? proto->ns : NULL, &failed),
-        .name = dup_or_null(proto->name, &failed),
+        .ns = dup_or_null(proto->ns && *proto->ns ? proto->ns : NULL),
+        .name = dup_or_null(proto->name),
         .body = body,
         .patch_type = proto->patch_type,
-        .uid = dup_or_null(proto->uid, &failed),
+        .uid = dup_or_null(proto->uid),
         .delete_now = proto->delete_now,
-        .node = dup_or_null(proto->node, &failed),
+        .node = dup_or_null(proto->node),
         .event_type = proto->event_type,
-        .reason = dup_or_null(proto->reason, &failed),
-        .message = dup_or_null(proto->message, &failed),
+        .reason = dup_or_null(proto->reason),
+        .message = dup_or_null(proto->message),
         .op = proto->op,
     };
-    if (failed) {
-        action_free(&a);
-        return err_set(e, -ENOMEM, "action list: out of memory");
-    }
     l->items[l->n++] = a;
-    return 0;
 }
 
 static int need(json_t *taken, const void *what, const char *name, struct err *e)
@@ -96,8 +85,8 @@ int action_create(struct action_list *l, const struct api_resource *res, const c
         rc = need(NULL, obj, "object", e);
     if (rc < 0)
         return rc;
-    return append(l, &(struct action){.kind = ACTION_CREATE, .res = res, .ns = (char *)ns},
-                  obj, e);
+    append(l, &(struct action){.kind = ACTION_CREATE, .res = res, .ns = (char *)ns}, obj);
+    return 0;
 }
 
 static int update_kind(struct action_list *l, enum action_kind kind,
@@ -112,7 +101,8 @@ static int update_kind(struct action_list *l, enum action_kind kind,
         return rc;
     struct action proto = {.kind = kind, .res = res, .ns = (char *)meta_namespace(obj),
                            .name = (char *)meta_name(obj)};
-    return append(l, &proto, obj, e);
+    append(l, &proto, obj);
+    return 0;
 }
 
 int action_update(struct action_list *l, const struct api_resource *res, json_t *obj,
@@ -139,7 +129,8 @@ int action_patch(struct action_list *l, const struct api_resource *res, const ch
         return rc;
     struct action proto = {.kind = ACTION_PATCH, .res = res, .ns = (char *)ns,
                            .name = (char *)name, .patch_type = type};
-    return append(l, &proto, patch, e);
+    append(l, &proto, patch);
+    return 0;
 }
 
 static int delete_kind(struct action_list *l, const struct api_resource *res, const char *ns,
@@ -152,7 +143,8 @@ static int delete_kind(struct action_list *l, const struct api_resource *res, co
         return rc;
     struct action proto = {.kind = ACTION_DELETE, .res = res, .ns = (char *)ns,
                            .name = (char *)name, .uid = (char *)uid, .delete_now = now};
-    return append(l, &proto, NULL, e);
+    append(l, &proto, NULL);
+    return 0;
 }
 
 int action_delete(struct action_list *l, const struct api_resource *res, const char *ns,
@@ -177,7 +169,8 @@ int action_bind(struct action_list *l, const char *ns, const char *pod, const ch
         return rc;
     struct action proto = {.kind = ACTION_BIND, .ns = (char *)ns, .name = (char *)pod,
                            .node = (char *)node};
-    return append(l, &proto, NULL, e);
+    append(l, &proto, NULL);
+    return 0;
 }
 
 int action_event(struct action_list *l, const json_t *obj, enum action_event_type type,
@@ -206,12 +199,15 @@ int action_event(struct action_list *l, const json_t *obj, enum action_event_typ
     }
     struct action proto = {.kind = ACTION_EVENT, .ns = (char *)ns, .event_type = type,
                            .reason = (char *)reason, .message = message};
-    return append(l, &proto, involved, e);
+    append(l, &proto, involved);
+    return 0;
 }
 
 int action_external(struct action_list *l, int op, json_t *params, struct err *e)
 {
-    return append(l, &(struct action){.kind = ACTION_EXTERNAL, .op = op}, params, e);
+    (void)e; /* nothing fails: memory follows util/alloc.h */
+    append(l, &(struct action){.kind = ACTION_EXTERNAL, .op = op}, params);
+    return 0;
 }
 
 static const struct api_resource *event_resource(struct store *st, struct err *e)

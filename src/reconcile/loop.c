@@ -4,6 +4,7 @@
  * keep enqueuing while a decision is executed.
  */
 #include "reconcile/loop.h"
+#include "util/alloc.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,9 +34,7 @@ int loop_new(const struct loop_config *cfg, struct loop **out, struct err *e)
     if (!cfg->store || !cfg->reconciler.reconcile || !cfg->component)
         return err_set(e, -EINVAL, "reconcile loop: needs a store, a reconcile function "
                                    "and a component name");
-    struct loop *l = calloc(1, sizeof *l);
-    if (!l)
-        return err_set(e, -ENOMEM, "reconcile loop: out of memory");
+    struct loop *l = alloc_calloc(1, sizeof *l);
     l->cfg = *cfg;
     if (!l->cfg.now_ns)
         l->cfg.now_ns = clock_realtime_now;

@@ -21,6 +21,7 @@
 #include "sim/builtin.h"
 #include "store/kube.h"
 #include "store/mem.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 #include "util/yaml.h"
 #include "webhook/certs.h"
@@ -83,9 +84,7 @@ static int start_server(struct embedded *emb, struct err *e)
 static json_t *webhook_configuration(const char *url, const char *ca_pem)
 {
     size_t len = strlen(ca_pem);
-    char *bundle = malloc(4 * ((len + 2) / 3) + 1);
-    if (!bundle)
-        return NULL;
+    char *bundle = alloc_malloc(4 * ((len + 2) / 3) + 1);
     EVP_EncodeBlock((unsigned char *)bundle, (const unsigned char *)ca_pem, (int)len);
     json_t *mwc = json_pack(
         "{s:s, s:s, s:{s:s}, s:[{s:s, s:{s:s, s:s}, s:[{s:[s], s:[s], s:[s], s:[s]}],"
@@ -153,10 +152,9 @@ static void remove_certs(struct embedded *emb)
 static int new_client(struct embedded *emb, struct store **out, struct err *e)
 {
     if (!emb->kcfg) {
-        emb->kcfg = calloc(1, sizeof *emb->kcfg);
-        if (!emb->kcfg || !(emb->kcfg->server = strdup(apiserver_url(emb->server))) ||
-            !(emb->kcfg->source = strdup("the embedded API server")))
-            return err_set(e, -ENOMEM, "embedded: out of memory");
+        emb->kcfg = alloc_calloc(1, sizeof *emb->kcfg);
+        emb->kcfg->server = alloc_strdup(apiserver_url(emb->server));
+        emb->kcfg->source = alloc_strdup("the embedded API server");
     }
     return kube_store_new(emb->kcfg, NULL, out, e);
 }
@@ -256,9 +254,7 @@ int embedded_start(const struct embedded_config *cfg, struct embedded **out, str
         cfg->controllers > EMBEDDED_MAX_CONTROLLERS)
         return err_set(e, -EINVAL, "embedded: at most %d nodes, %d models and %d controllers",
                        EMBEDDED_MAX_NODES, EMBEDDED_MAX_MODELS, EMBEDDED_MAX_CONTROLLERS);
-    struct embedded *emb = calloc(1, sizeof *emb);
-    if (!emb)
-        return err_set(e, -ENOMEM, "embedded: out of memory");
+    struct embedded *emb = alloc_calloc(1, sizeof *emb);
     emb->cfg = *cfg;
     apply_defaults(&emb->cfg);
     emb->n_nodes = emb->cfg.nodes;

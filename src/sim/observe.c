@@ -14,6 +14,7 @@
 #include "api/meta.h"
 #include "api/podslices.h"
 #include "store/informer.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 #include "util/vec.h"
 
@@ -79,9 +80,7 @@ int observer_start(struct store *st, struct observer **out, struct err *e)
     const struct api_resource *pods = api_registry_find(store_registry(st), "", "v1", "pods");
     if (!pods)
         return err_set(e, -ENOENT, "observer: the store serves no pods");
-    struct observer *o = calloc(1, sizeof *o);
-    if (!o)
-        return err_set(e, -ENOMEM, "observer: out of memory");
+    struct observer *o = alloc_calloc(1, sizeof *o);
     pthread_mutex_init(&o->lock, NULL);
     struct informer_config ic = {.store = st, .res = pods, .handler = on_pod, .handler_ctx = o};
     int rc = informer_new(&ic, &o->inf, e);
@@ -135,7 +134,7 @@ void observer_summarize(struct observer *o, struct observer_summary *out)
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&o->lock);
-    double *ungate = calloc(o->n + 1, sizeof *ungate), *run = calloc(o->n + 1, sizeof *run);
+    double *ungate = alloc_calloc(o->n + 1, sizeof *ungate), *run = alloc_calloc(o->n + 1, sizeof *run);
     size_t nu = 0, nr = 0;
     for (size_t i = 0; ungate && run && i < o->n; i++) {
         const struct observed_pod *p = &o->pods[i];

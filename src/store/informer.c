@@ -13,6 +13,7 @@
  * changed.
  */
 #include "store/informer.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 #include <pthread.h>
@@ -121,7 +122,7 @@ static int64_t informer_now(const struct informer *inf)
 static bool informer_dup(const char *s, char **out)
 {
     *out = NULL;
-    return !s || !*s || (*out = strdup(s));
+    return !s || !*s || (*out = alloc_strdup(s));
 }
 
 static int informer_check(const struct informer_config *cfg, struct err *e)
@@ -151,18 +152,16 @@ int informer_new(const struct informer_config *cfg, struct informer **out, struc
     int rc = informer_check(cfg, e);
     if (rc)
         return rc;
-    struct informer *inf = calloc(1, sizeof *inf);
-    if (!inf)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct informer *inf = alloc_calloc(1, sizeof *inf);
     inf->cfg = *cfg;
     pthread_rwlock_init(&inf->lock, NULL);
     pthread_mutex_init(&inf->mu, NULL);
     pthread_cond_init(&inf->cv, NULL);
     bool ok = informer_dup(cfg->ns, &inf->ns) && informer_dup(cfg->label_selector, &inf->label) &&
               informer_dup(cfg->field_selector, &inf->field) && (inf->cache = json_object()) &&
-              (inf->rv = strdup(""));
+              (inf->rv = alloc_strdup(""));
     for (size_t i = 0; ok && i < cfg->index_count; i++) {
-        ok = (inf->index_names[i] = strdup(cfg->indexes[i].name)) &&
+        ok = (inf->index_names[i] = alloc_strdup(cfg->indexes[i].name)) &&
              (inf->index_maps[i] = json_object());
         inf->cfg.indexes[i].name = inf->index_names[i];
     }
@@ -319,9 +318,7 @@ static int informer_set_rv(struct informer *inf, const char *rv)
 {
     if (!rv || !*rv || strcmp(rv, inf->rv) == 0)
         return 0;
-    char *copy = strdup(rv);
-    if (!copy)
-        return -ENOMEM;
+    char *copy = alloc_strdup(rv);
     free(inf->rv);
     inf->rv = copy;
     return 0;
@@ -389,7 +386,7 @@ static int informer_fetch(struct informer *inf, json_t **items, char **rv, struc
         page = next;
         const json_t *meta = json_object_get(page, "metadata");
         const char *prv = json_string_value(json_object_get(meta, "resourceVersion"));
-        if (!*rv && !(*rv = strdup(prv ? prv : "")))
+        if (!*rv && !(*rv = alloc_strdup(prv ? prv : "")))
             rc = err_set(e, -ENOMEM, "out of memory");
         else if (json_array_extend(all, json_object_get(page, "items")) != 0)
             rc = err_set(e, -ENOMEM, "out of memory");
@@ -476,10 +473,8 @@ static int informer_do_list(struct informer *inf, struct err *e)
 static int informer_do_open(struct informer *inf, struct err *e)
 {
     pthread_rwlock_rdlock(&inf->lock);
-    char *rv = strdup(inf->rv);
+    char *rv = alloc_strdup(inf->rv);
     pthread_rwlock_unlock(&inf->lock);
-    if (!rv)
-        return informer_fail(inf, err_set(e, -ENOMEM, "out of memory"));
     struct store_watch_opts o = {.label_selector = inf->label,
                                  .field_selector = inf->field,
                                  .resource_version = rv,

@@ -14,6 +14,7 @@
 
 #include "store/kube_http.h"
 #include "store/kube_watch.h"
+#include "util/alloc.h"
 
 struct kube_store {
     struct store base;
@@ -341,9 +342,7 @@ int kube_store_new(const struct kube_config *cfg, const struct kube_store_opts *
                    struct store **out, struct err *e)
 {
     *out = NULL;
-    struct kube_store *ks = calloc(1, sizeof *ks);
-    if (!ks)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct kube_store *ks = alloc_calloc(1, sizeof *ks);
     int rc = kube_http_new(cfg, o, &ks->http, e);
     if (rc == 0 && !(ks->base.registry = api_registry_new()))
         rc = err_set(e, -ENOMEM, "out of memory");

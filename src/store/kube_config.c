@@ -20,6 +20,7 @@
 
 #include <openssl/evp.h>
 
+#include "util/alloc.h"
 #include "util/yaml.h"
 
 #define KUBE_FILE_MAX (1u << 20)
@@ -56,12 +57,10 @@ static int kube_read_file(const char *path, size_t max, char **out, size_t *len,
     FILE *f = fopen(path, "rb");
     if (!f)
         return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    char *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    char *buf = alloc_malloc(max + 1);
+    size_t n = fread(buf, 1, max + 1, f);
     int rc = 0;
-    if (!buf)
-        rc = err_set(e, -ENOMEM, "%s: out of memory", path);
-    else if (ferror(f))
+    if (ferror(f))
         rc = err_set(e, -EIO, "%s: read error", path);
     else if (n > max)
         rc = err_set(e, -E2BIG, "%s: larger than %zu bytes", path, max);
@@ -89,9 +88,7 @@ static void kube_trim(char *s)
 static int kube_base64(const char *text, unsigned char **out, size_t *len)
 {
     size_t n = strlen(text);
-    unsigned char *buf = malloc(n / 4 * 3 + 4);
-    if (!buf)
-        return -ENOMEM;
+    unsigned char *buf = alloc_malloc(n / 4 * 3 + 4);
     EVP_ENCODE_CTX *cx = EVP_ENCODE_CTX_new();
     int got = 0, tail = 0;
     int ok = cx && n <= 0x7fffffff;
@@ -147,7 +144,7 @@ static char *kc_path(const struct kc_ctx *k, const char *name)
 {
     char *p = NULL;
     if (name[0] == '/' || !*k->dir)
-        return strdup(name);
+        return alloc_strdup(name);
     return asprintf(&p, "%s/%s", k->dir, name) < 0 ? NULL : p;
 }
 
@@ -213,7 +210,7 @@ static int kc_named(const struct kc_ctx *k, const json_t *root, const char *list
 static int kc_dup(const char *s, char **out, struct err *e)
 {
     *out = NULL;
-    if (s && !(*out = strdup(s)))
+    if (s && !(*out = alloc_strdup(s)))
         return err_set(e, -ENOMEM, "out of memory");
     return 0;
 }
@@ -327,19 +324,15 @@ int kube_config_load(const char *path, const char *context, struct kube_config *
     int rc = yaml_doc_load(path, NULL, &d, e);
     if (rc)
         return rc;
-    struct kube_config *c = calloc(1, sizeof *c);
-    char *dir = strdup(path);
-    if (!c || !dir || !(c->source = strdup(path))) {
-        rc = err_set(e, -ENOMEM, "out of memory");
-    } else {
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            slash[slash == dir] = '\0';
-        struct kc_ctx k = {d, slash ? dir : "", e};
-        json_t *root = yaml_doc_count(d) ? yaml_doc_root(d, 0) : NULL;
-        rc = root ? kc_resolve(&k, root, context, c)
-                  : err_set(e, -EINVAL, "%s: empty kubeconfig", path);
-    }
+    struct kube_config *c = alloc_calloc(1, sizeof *c);
+    char *dir = alloc_strdup(path);
+    c->source = alloc_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir] = '\0';
+    struct kc_ctx k = {d, slash ? dir : "", e};
+    json_t *root = yaml_doc_count(d) ? yaml_doc_root(d, 0) : NULL;
+    rc = root ? kc_resolve(&k, root, context, c) : err_set(e, -EINVAL, "%s: empty kubeconfig", path);
     free(dir);
     yaml_doc_free(d);
     if (rc) {
@@ -371,13 +364,11 @@ int kube_config_in_cluster(const char *dir, struct kube_config **out, struct err
     if (!host || !*host || !port || !*port)
         return err_set(e, -ENOENT, "not in a cluster: KUBERNETES_SERVICE_HOST and "
                                    "KUBERNETES_SERVICE_PORT must be set");
-    struct kube_config *c = calloc(1, sizeof *c);
-    if (!c)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct kube_config *c = alloc_calloc(1, sizeof *c);
     int rc = 0;
     bool v6 = strchr(host, ':') != NULL;
     if (asprintf(&c->server, v6 ? "https://[%s]:%s" : "https://%s:%s", host, port) < 0 ||
-        !(c->source = strdup(dir))) {
+        !(c->source = alloc_strdup(dir))) {
         c->server = NULL;
         rc = err_set(e, -ENOMEM, "out of memory");
     }
@@ -411,9 +402,7 @@ int kube_config_default(struct kube_config **out, struct err *e)
     const char *env = getenv("KUBECONFIG");
     if (env && *env) {
         size_t n = strcspn(env, ":");
-        char *first = strndup(env, n);
-        if (!first)
-            return err_set(e, -ENOMEM, "out of memory");
+        char *first = alloc_strndup(env, n);
         int rc = kube_config_load(first, NULL, out, e);
         free(first);
         return rc;

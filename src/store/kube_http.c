@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "api/status.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 #include "util/vec.h"
 
@@ -145,8 +146,7 @@ static int kube_blob_copy(struct curl_blob *dst, const unsigned char *src, size_
     memset(dst, 0, sizeof *dst);
     if (!src)
         return 0;
-    if (!(dst->data = malloc(len ? len : 1)))
-        return -ENOMEM;
+    dst->data = alloc_malloc(len);
     memcpy(dst->data, src, len);
     dst->len = len;
     dst->flags = CURL_BLOB_NOCOPY;
@@ -184,24 +184,20 @@ int kube_http_new(const struct kube_config *cfg, const struct kube_store_opts *o
         return err_set(e, -EINVAL, "kube: a client certificate needs its key and vice versa");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return err_set(e, -EIO, "kube: curl_global_init failed");
-    struct kube_http *h = calloc(1, sizeof *h);
-    if (!h) {
-        curl_global_cleanup();
-        return err_set(e, -ENOMEM, "out of memory");
-    }
+    struct kube_http *h = alloc_calloc(1, sizeof *h);
     kube_opts_fill(&h->o, o);
     h->insecure = cfg->insecure;
     pthread_mutex_init(&h->token_mu, NULL);
     pthread_mutex_init(&h->pool_mu, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&h->share_mu[i], NULL);
-    bool ok = (h->server = strdup(cfg->server)) &&
-              (!cfg->token || (h->token = strdup(cfg->token))) &&
-              (!cfg->token_file || (h->token_file = strdup(cfg->token_file))) &&
+    bool ok = (h->server = alloc_strdup(cfg->server)) &&
+              (!cfg->token || (h->token = alloc_strdup(cfg->token))) &&
+              (!cfg->token_file || (h->token_file = alloc_strdup(cfg->token_file))) &&
               kube_blob_copy(&h->ca, cfg->ca, cfg->ca_len) == 0 &&
               kube_blob_copy(&h->cert, cfg->cert, cfg->cert_len) == 0 &&
               kube_blob_copy(&h->key, cfg->key, cfg->key_len) == 0 &&
-              (h->pool = calloc(h->o.idle_connections, sizeof *h->pool)) &&
+              (h->pool = alloc_calloc(h->o.idle_connections, sizeof *h->pool)) &&
               (h->share = curl_share_init());
     if (ok) {
         curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, kube_share_lock);
@@ -263,7 +259,7 @@ static void kube_token_refresh(struct kube_http *h)
     fclose(f);
     buf[n] = '\0';
     buf[strcspn(buf, "\r\n")] = '\0';
-    char *tok = buf[0] ? strdup(buf) : NULL;
+    char *tok = buf[0] ? alloc_strdup(buf) : NULL;
     if (!tok)
         return;
     free(h->token);

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "api/status.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 #define KUBE_WATCH_ERRBODY_MAX 65536
@@ -313,9 +314,7 @@ int kube_watch_open(const struct store_ops *ops, struct kube_http *h,
                     const struct store_watch_opts *o, struct store_watch **out, struct err *e)
 {
     *out = NULL;
-    struct kube_watch *kw = calloc(1, sizeof *kw);
-    if (!kw)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct kube_watch *kw = alloc_calloc(1, sizeof *kw);
     const struct kube_store_opts *lim = kube_http_opts(h);
     kw->h = h;
     kw->cap = lim->watch_queue;
@@ -325,7 +324,7 @@ int kube_watch_open(const struct store_ops *ops, struct kube_http *h,
     pthread_cond_init(&kw->cv_ready, NULL);
     pthread_cond_init(&kw->cv_room, NULL);
     int rc = kube_watch_path(kw, res, ns, o, e);
-    if (rc == 0 && (!(kw->q = calloc(kw->cap, sizeof *kw->q)) || !(kw->c = curl_easy_init()) ||
+    if (rc == 0 && (!(kw->q = alloc_calloc(kw->cap, sizeof *kw->q)) || !(kw->c = curl_easy_init()) ||
                     !(kw->m = curl_multi_init())))
         rc = err_set(e, -ENOMEM, "out of memory");
     if (rc == 0)

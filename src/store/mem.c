@@ -16,6 +16,7 @@
 #include "api/meta.h"
 #include "api/patch.h"
 #include "store/mem_internal.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 #include "util/vec.h"
 
@@ -69,9 +70,7 @@ struct mem_kind *mem_kind_of(struct mem_store *ms, const struct api_resource *re
     if (found)
         return found;
     VEC_RESERVE(ms->kinds, ms->cap_kinds, ms->n_kinds + 1);
-    struct mem_kind *k = calloc(1, sizeof *k);
-    if (!k)
-        return NULL;
+    struct mem_kind *k = alloc_calloc(1, sizeof *k);
     k->res = res;
     ms->kinds[ms->n_kinds++] = k;
     return k;
@@ -269,9 +268,7 @@ static void ns_count_add(struct mem_store *ms, const char *ns, int delta)
     }
     if (delta < 0 || mem_table_reserve(&ms->ns_counts, 1) != 0)
         return;
-    c = malloc(sizeof *c + strlen(ns) + 1);
-    if (!c)
-        return;
+    c = alloc_malloc(sizeof *c + strlen(ns) + 1);
     c->n = 1;
     strcpy(c->ns, ns);
     mem_table_insert(&ms->ns_counts, h, c);
@@ -295,7 +292,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
         goto oom;
     if (!(blob = store_blob_dump(obj)) || !(doc = mem_doc_new(res, obj, rv, blob)))
         goto oom;
-    if (!cur && (!(fresh = calloc(1, sizeof *fresh)) || mem_table_reserve(&kind->objs, 1) != 0 ||
+    if (!cur && (!(fresh = alloc_calloc(1, sizeof *fresh)) || mem_table_reserve(&kind->objs, 1) != 0 ||
                  mem_table_reserve(&ms->uids, 1) != 0))
         goto oom;
 
@@ -1011,17 +1008,15 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
     *out = NULL;
     if (!cfg || !cfg->now_ns)
         return err_set(e, -EINVAL, "mem store: a clock (now_ns) is required");
-    struct mem_store *ms = calloc(1, sizeof *ms);
-    if (!ms)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct mem_store *ms = alloc_calloc(1, sizeof *ms);
     ms->cfg = *cfg;
     ms->ring_cap = cfg->history ? cfg->history : MEM_STORE_HISTORY_DEFAULT;
-    ms->ring = calloc(ms->ring_cap, sizeof *ms->ring);
+    ms->ring = alloc_calloc(ms->ring_cap, sizeof *ms->ring);
     ms->base.registry = api_registry_new();
     ms->base.ops = &mem_ops;
     ms->seq = cfg->seed;
     pthread_mutex_init(&ms->mu, NULL);
-    if (!ms->ring || !ms->base.registry) {
+    if (!ms->base.registry) {
         mem_destroy(&ms->base);
         return err_set(e, -ENOMEM, "out of memory");
     }

@@ -9,6 +9,7 @@
 
 #include "api/meta.h"
 #include "store/mem_internal.h"
+#include "util/alloc.h"
 
 /* The strings a doc copies, gathered before the one allocation. */
 struct doc_plan {
@@ -79,11 +80,7 @@ struct mem_doc *mem_doc_new(const struct api_resource *res, const json_t *obj, u
     size_t ptrs = 2 * p.n_labels + p.n_fields + p.n_owners;
     size_t head = sizeof(struct mem_doc);
     head = (head + sizeof(char *) - 1) & ~(sizeof(char *) - 1);
-    struct mem_doc *d = malloc(head + ptrs * sizeof(char *) + p.bytes);
-    if (!d) {
-        store_blob_unref(blob);
-        return NULL;
-    }
+    struct mem_doc *d = alloc_malloc(head + ptrs * sizeof(char *) + p.bytes);
     const char **arr = (const char **)((char *)d + head);
     char *cur = (char *)(arr + ptrs);
     d->refs = 1;

@@ -25,6 +25,7 @@
 
 #include "api/meta.h"
 #include "store/mem_internal.h"
+#include "util/alloc.h"
 
 #define CRD_CLEANUP "customresourcecleanup.apiextensions.k8s.io"
 
@@ -32,9 +33,7 @@ int mem_gc_enqueue(struct mem_store *ms, enum mem_work_type type, const char *ke
 {
     if (ms->work_n == ms->work_cap) {
         size_t cap = ms->work_cap ? 2 * ms->work_cap : 64;
-        struct mem_work *v = malloc(cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
+        struct mem_work *v = alloc_malloc(cap * sizeof *v);
         for (size_t i = 0; i < ms->work_n; i++)
             v[i] = ms->work[(ms->work_head + i) % ms->work_cap];
         free(ms->work);
@@ -42,9 +41,7 @@ int mem_gc_enqueue(struct mem_store *ms, enum mem_work_type type, const char *ke
         ms->work_cap = cap;
         ms->work_head = 0;
     }
-    char *k = strdup(key);
-    if (!k)
-        return -ENOMEM;
+    char *k = alloc_strdup(key);
     ms->work[(ms->work_head + ms->work_n) % ms->work_cap] = (struct mem_work){type, k};
     ms->work_n++;
     return 0;
@@ -217,10 +214,10 @@ static int check_dependent(struct mem_store *ms, const char *uid, struct err *e)
 /* Copies the uids of obj's dependents: the writes below change the list. */
 static char **dependent_uids(const struct mem_obj *obj, size_t *n)
 {
-    char **uids = calloc(obj->n_deps + 1, sizeof *uids);
+    char **uids = alloc_calloc(obj->n_deps + 1, sizeof *uids);
     *n = 0;
     for (uint32_t i = 0; uids && i < obj->n_deps; i++)
-        if ((uids[*n] = strdup(obj->deps[i]->doc->uid)))
+        if ((uids[*n] = alloc_strdup(obj->deps[i]->doc->uid)))
             (*n)++;
     return uids;
 }
@@ -293,14 +290,14 @@ static int process_owner(struct mem_store *ms, const char *uid, struct err *e)
  * all): deleting changes the table, so the walk works on a copy. */
 static char **kind_keys(const struct mem_kind *k, const char *ns, size_t *n)
 {
-    char **keys = calloc(k->objs.n + 1, sizeof *keys);
+    char **keys = alloc_calloc(k->objs.n + 1, sizeof *keys);
     *n = 0;
     for (size_t s = 0; keys && s < k->objs.cap; s++) {
         const struct mem_obj *o = k->objs.slots[s].item;
         if (!o || (ns && strcmp(o->doc->ns, ns) != 0))
             continue;
         size_t nl = strlen(o->doc->ns) + 1, ml = strlen(o->doc->name) + 1;
-        if ((keys[*n] = malloc(nl + ml))) {
+        if ((keys[*n] = alloc_malloc(nl + ml))) {
             memcpy(keys[*n], o->doc->ns, nl);
             memcpy(keys[*n] + nl, o->doc->name, ml);
             (*n)++;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/mem_internal.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 #define TOKEN_MAX 1024
@@ -81,7 +82,7 @@ static char *token_encode(uint64_t rv, const struct mem_doc *last)
     if (!text)
         return NULL;
     size_t len = strlen(text);
-    char *out = malloc(4 * (len / 3 + 1) + 1);
+    char *out = alloc_malloc(4 * (len / 3 + 1) + 1);
     if (out)
         b64_encode((const unsigned char *)text, len, out);
     free(text);
@@ -166,8 +167,8 @@ static int snapshot(struct mem_store *ms, const struct api_resource *res, const 
     size_t n_past = 0;
     int rc = 0;
     if (at < ms->rv) {
-        pasts = calloc(ms->rv - at, sizeof *pasts);
-        if (!pasts || mem_table_reserve(&past, ms->rv - at) != 0)
+        pasts = alloc_calloc(ms->rv - at, sizeof *pasts);
+        if (mem_table_reserve(&past, ms->rv - at) != 0)
             rc = -ENOMEM;
         for (uint64_t r = ms->rv; rc == 0 && r > at; r--) {
             const struct mem_event *ev = &ms->ring[r % ms->ring_cap];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "store/mem_internal.h"
+#include "util/alloc.h"
 
 void *mem_table_find(const struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key)
 {
@@ -40,9 +41,7 @@ int mem_table_reserve(struct mem_table *t, size_t n)
     size_t cap = t->cap ? t->cap : 16;
     while (2 * (t->n + n) > cap)
         cap *= 2;
-    struct mem_slot *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return -ENOMEM;
+    struct mem_slot *slots = alloc_calloc(cap, sizeof *slots);
     for (size_t i = 0; i < t->cap; i++)
         if (t->slots[i].item)
             table_place(slots, cap, t->slots[i].hash, t->slots[i].item);

@@ -24,6 +24,7 @@
 
 #include "api/meta.h"
 #include "store/mem_internal.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 
 struct mem_watch {
@@ -67,9 +68,7 @@ static int collect_initial(struct mem_watch *w)
     struct mem_kind *k = mem_kind_find(ms, w->res);
     if (!k || k->objs.n == 0)
         return 0;
-    w->initial = calloc(k->objs.n, sizeof *w->initial);
-    if (!w->initial)
-        return -ENOMEM;
+    w->initial = alloc_calloc(k->objs.n, sizeof *w->initial);
     for (size_t s = 0; s < k->objs.cap; s++) {
         struct mem_obj *o = k->objs.slots[s].item;
         if (o && doc_in_watch(w, o->doc))
@@ -85,9 +84,7 @@ int mem_watch_open(struct store *st, const struct api_resource *res, const char 
     if (api_registry_find(st->registry, res->group, res->version, res->plural) != res)
         return err_set(e, -ENOENT, "the server could not find the requested resource (%s)",
                        res->plural);
-    struct mem_watch *w = calloc(1, sizeof *w);
-    if (!w)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct mem_watch *w = alloc_calloc(1, sizeof *w);
     w->base.ops = st->ops;
     w->ms = ms;
     pthread_condattr_t ca;
@@ -99,7 +96,7 @@ int mem_watch_open(struct store *st, const struct api_resource *res, const char 
     w->bookmarks = o->bookmarks;
     w->want_raw = o->want_raw;
     int rc = 0;
-    if (res->namespaced && ns && *ns && !(w->ns = strdup(ns)))
+    if (res->namespaced && ns && *ns && !(w->ns = alloc_strdup(ns)))
         rc = err_set(e, -ENOMEM, "out of memory");
     if (rc == 0)
         rc = selector_parse(o->label_selector, &w->ls, e);

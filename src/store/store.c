@@ -4,6 +4,7 @@
  * through the vtable, and the shared blob and event helpers.
  */
 #include "store/store.h"
+#include "util/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -192,9 +193,7 @@ void store_free(struct store *st)
 
 struct store_blob *store_blob_new(const char *data, size_t len)
 {
-    struct store_blob *b = malloc(sizeof *b + len + 1);
-    if (!b)
-        return NULL;
+    struct store_blob *b = alloc_malloc(sizeof *b + len + 1);
     b->refs = 1;
     b->len = len;
     memcpy(b->data, data, len);
@@ -208,9 +207,7 @@ struct store_blob *store_blob_dump(const json_t *obj)
      * buffer of the size the first pass reported. */
     size_t cap = 2048;
     for (int pass = 0; pass < 2; pass++) {
-        struct store_blob *b = malloc(sizeof *b + cap);
-        if (!b)
-            return NULL;
+        struct store_blob *b = alloc_malloc(sizeof *b + cap);
         size_t n = json_dumpb(obj, b->data, cap, JSON_COMPACT);
         if (n == 0) {
             free(b);
@@ -220,8 +217,7 @@ struct store_blob *store_blob_dump(const json_t *obj)
             b->refs = 1;
             b->len = n;
             b->data[n] = '\0';
-            struct store_blob *fit = realloc(b, sizeof *b + n + 1);
-            return fit ? fit : b;
+            return alloc_realloc(b, sizeof *b + n + 1);
         }
         free(b);
         cap = n + 1;

@@ -3,6 +3,7 @@
  * upload data arrives, one handler call when the body is complete, and the
  * handler's malloc'd body handed to libmicrohttpd, which frees it.
  */
+#include "util/alloc.h"
 #include "util/httpd.h"
 #include "util/vec.h"
 
@@ -37,8 +38,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, int status, const char
 
 static enum MHD_Result reply_text(struct MHD_Connection *conn, int status, const char *text)
 {
-    char *body = strdup(text);
-    return reply(conn, status, "text/plain", body, body ? strlen(body) : 0);
+    char *body = alloc_strdup(text);
+    return reply(conn, status, "text/plain", body, strlen(body));
 }
 
 /* Appends a chunk, keeping one byte for the terminating NUL. */
@@ -57,8 +58,7 @@ static void body_add(struct httpd_body *b, size_t max, const char *data, size_t 
 int httpd_body_feed(void **state, size_t max, const char *data, size_t *size)
 {
     if (!*state) {
-        if (!(*state = calloc(1, sizeof(struct httpd_body))))
-            return -ENOMEM;
+        *state = alloc_calloc(1, sizeof(struct httpd_body));
         return 1;
     }
     if (*size > 0) {
@@ -106,9 +106,7 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **state, enum M
 
 int httpd_start(uint16_t port, httpd_handler handler, void *ctx, struct httpd **out, struct err *e)
 {
-    struct httpd *h = calloc(1, sizeof *h);
-    if (!h)
-        return err_set(e, -ENOMEM, "out of memory");
+    struct httpd *h = alloc_calloc(1, sizeof *h);
     h->handler = handler;
     h->ctx = ctx;
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};

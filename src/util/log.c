@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/alloc.h"
+
 struct log {
     struct log_config cfg;
     pthread_mutex_t lock; /* one line at a time to out and sink */
@@ -20,9 +22,7 @@ int log_new(const struct log_config *cfg, struct log **out, struct err *e)
     *out = NULL;
     if ((int)cfg->threshold < 0 || (int)cfg->threshold > LOG_LEVEL_DEBUG)
         return err_set(e, -EINVAL, "log: no level %d", (int)cfg->threshold);
-    struct log *lg = calloc(1, sizeof *lg);
-    if (!lg)
-        return err_set(e, -ENOMEM, "log: out of memory");
+    struct log *lg = alloc_calloc(1, sizeof *lg);
     lg->cfg = *cfg;
     if (!lg->cfg.threshold)
         lg->cfg.threshold = LOG_LEVEL_INFO;

@@ -9,6 +9,7 @@
  * while the object is unchanged). The second form is what makes the
  * position of a shared true/false/null knowable.
  */
+#include "util/alloc.h"
 #include "util/yaml.h"
 #include "util/vec.h"
 
@@ -84,11 +85,7 @@ static int place_grow(struct yaml_doc *d)
     size_t cap = d->cap ? d->cap * 2 : 256;
     struct place *old = d->places;
     size_t old_cap = d->cap;
-    d->places = calloc(cap, sizeof *d->places);
-    if (!d->places) {
-        d->places = old;
-        return -ENOMEM;
-    }
+    d->places = alloc_calloc(cap, sizeof *d->places);
     d->cap = cap;
     for (size_t i = 0; i < old_cap; i++)
         if (old[i].node)
@@ -461,9 +458,7 @@ static int take_key(struct builder *b, const yaml_event_t *ev, struct yaml_mark 
     if (yaml_doc_where_member(b->d, f->node, s, &first, NULL))
         return fail(b, at, -EINVAL, "duplicate key \"%s\" (first at %u:%u)", s, first.line,
                     first.col);
-    f->key = strdup(s);
-    if (!f->key)
-        return fail(b, at, -ENOMEM, "out of memory");
+    f->key = alloc_strdup(s);
     f->key_at = at;
     if (!ev->data.scalar.anchor)
         return 0;
@@ -516,7 +511,7 @@ static int on_collection_start(struct builder *b, const yaml_event_t *ev, bool i
         return fail(b, at, -ENOMEM, "out of memory");
     if ((rc = attach(b, v, at)) < 0)
         return rc;
-    char *anchor_copy = anchor ? strdup(anchor) : NULL;
+    char *anchor_copy = anchor ? alloc_strdup(anchor) : NULL;
     if (anchor && !anchor_copy)
         return fail(b, at, -ENOMEM, "out of memory");
     b->stack[b->depth++] = (struct frame){.node = v, .anchor = anchor_copy};
@@ -686,12 +681,10 @@ static int run_parser(struct builder *b, const char *text, size_t len)
 
 static struct yaml_doc *doc_new(const char *name)
 {
-    struct yaml_doc *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    d->name = strdup(name);
+    struct yaml_doc *d = alloc_calloc(1, sizeof *d);
+    d->name = alloc_strdup(name);
     d->roots = json_array();
-    if (!d->name || !d->roots) {
+    if (!d->roots) {
         yaml_doc_free(d);
         return NULL;
     }
@@ -709,7 +702,7 @@ int yaml_doc_parse(const char *name, const char *text, size_t len,
     if (len > b.lim.max_bytes)
         return err_set(e, -E2BIG, "%s: larger than %zu bytes", name, b.lim.max_bytes);
     b.d = doc_new(name);
-    b.stack = calloc((size_t)b.lim.max_depth + 1, sizeof *b.stack);
+    b.stack = alloc_calloc((size_t)b.lim.max_depth + 1, sizeof *b.stack);
     b.anchors = json_object();
     int rc = b.d && b.stack && b.anchors ? run_parser(&b, text, len)
                                          : err_set(e, -ENOMEM, "%s: out of memory", name);

@@ -5,6 +5,7 @@
  * caller passes can add an extension of its own.
  */
 #include "webhook/certs.h"
+#include "util/alloc.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -178,7 +179,7 @@ static char *to_pem(X509 *x, EVP_PKEY *key)
     bool ok = bio && (x ? PEM_write_bio_X509(bio, x)
                         : PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL));
     long n = ok ? BIO_get_mem_data(bio, &data) : 0;
-    if (n > 0 && (out = malloc((size_t)n + 1))) {
+    if (n > 0 && (out = alloc_malloc((size_t)n + 1))) {
         memcpy(out, data, (size_t)n);
         out[n] = '\0';
     }

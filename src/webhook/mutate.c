@@ -18,6 +18,7 @@
 
 #include "api/podslices.h"
 #include "core/catalog.h"
+#include "util/alloc.h"
 
 #define REVIEW_API_VERSION "admission.k8s.io/v1"
 #define UID_MAX 256
@@ -424,7 +425,7 @@ static char *base64(const char *data, size_t len)
 {
     if (len > (size_t)INT32_MAX / 2)
         return NULL;
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
+    char *out = alloc_malloc(4 * ((len + 2) / 3) + 1);
     if (out)
         EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
     return out;

@@ -19,6 +19,7 @@
 
 #include <microhttpd.h>
 
+#include "util/alloc.h"
 #include "util/clock.h"
 #include "util/httpd.h"
 #include "util/random.h"
@@ -75,7 +76,7 @@ static enum MHD_Result reply_text(struct generation *g, struct MHD_Connection *c
                                   unsigned status, const char *msg)
 {
     size_t len = strlen(msg);
-    char *text = malloc(len + 2);
+    char *text = alloc_malloc(len + 2);
     if (text) {
         memcpy(text, msg, len);
         memcpy(text + len, "\n", 2);
@@ -184,14 +185,14 @@ static int read_pem(const char *path, char **out, struct err *e)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    char *buf = malloc(WEBHOOK_PEM_MAX + 1);
+    char *buf = alloc_malloc(WEBHOOK_PEM_MAX + 1);
     size_t len = 0;
     ssize_t n = 0;
     while (buf && len < WEBHOOK_PEM_MAX && (n = read(fd, buf + len, WEBHOOK_PEM_MAX - len)) > 0)
         len += (size_t)n;
     int saved = errno;
     close(fd);
-    if (!buf || n < 0 || len == WEBHOOK_PEM_MAX) {
+    if (n < 0 || len == WEBHOOK_PEM_MAX) {
         free(buf);
         return err_set(e, !buf ? -ENOMEM : n < 0 ? -saved : -EFBIG, "%s: %s", path,
                        !buf ? "out of memory" : n < 0 ? strerror(saved) : "larger than 1 MiB");
@@ -216,12 +217,7 @@ static void generation_free(struct generation *g)
 static int generation_start(struct webhook *w, char *cert, char *key, struct generation **out,
                             struct err *e)
 {
-    struct generation *g = calloc(1, sizeof *g);
-    if (!g) {
-        free(cert);
-        free(key);
-        return err_set(e, -ENOMEM, "webhook: out of memory");
-    }
+    struct generation *g = alloc_calloc(1, sizeof *g);
     g->w = w;
     g->cert = cert;
     g->key = key;
@@ -342,19 +338,16 @@ int webhook_start(const struct webhook_config *cfg, struct webhook **out, struct
         return err_set(e, -EINVAL, "webhook: a certificate file and a key file are required");
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
         return err_set(e, -ENOTSUP, "webhook: libmicrohttpd was built without TLS");
-    struct webhook *w = calloc(1, sizeof *w);
-    if (!w)
-        return err_set(e, -ENOMEM, "webhook: out of memory");
+    struct webhook *w = alloc_calloc(1, sizeof *w);
     w->fd = -1;
     w->threads = cfg->threads ? cfg->threads : WEBHOOK_THREADS_DEFAULT;
     w->drain_s = cfg->drain_s ? cfg->drain_s : WEBHOOK_DRAIN_DEFAULT_S;
     metrics_init(&w->metrics);
-    w->cert_file = strdup(cfg->cert_file);
-    w->key_file = strdup(cfg->key_file);
-    int rc = w->cert_file && w->key_file ? 0 : err_set(e, -ENOMEM, "webhook: out of memory");
+    w->cert_file = alloc_strdup(cfg->cert_file);
+    w->key_file = alloc_strdup(cfg->key_file);
     char *cert = NULL, *key = NULL;
-    if (rc == 0 && ((rc = read_pem(w->cert_file, &cert, e)) < 0 ||
-                    (rc = read_pem(w->key_file, &key, e)) < 0))
+    int rc;
+    if ((rc = read_pem(w->cert_file, &cert, e)) < 0 || (rc = read_pem(w->key_file, &key, e)) < 0)
         rc = err_prefix(e, rc, "webhook: ");
     if (rc == 0)
         rc = listen_socket(cfg->address ? cfg->address : "0.0.0.0", cfg->port, &w->fd, e);
