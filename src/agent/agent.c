@@ -183,7 +183,7 @@ bool agent_synced(struct agent *a)
 void agent_enqueue(struct agent *a, const char *key)
 {
     if (a->loop)
-        loop_enqueue(a->loop, key, NULL);
+        loop_enqueue(a->loop, key);
 }
 
 static void enqueue_slice(struct agent *a, const json_t *obj)

@@ -467,7 +467,7 @@ void kubelet_pod_changed(void *ctx, enum informer_change change, const json_t *o
     if (change == INFORMER_DELETED)
         set_waiting(k, key, false, NULL);
     else
-        loop_enqueue(k->loop, key, NULL);
+        loop_enqueue(k->loop, key);
 }
 
 void kubelet_node_changed(void *ctx, enum informer_change change, const json_t *old,
@@ -478,7 +478,7 @@ void kubelet_node_changed(void *ctx, enum informer_change change, const json_t *
     (void)old;
     const char *name = meta_name(cur);
     if (name && strcmp(name, k->name) == 0)
-        loop_enqueue(k->loop, KUBELET_NODE_KEY, NULL);
+        loop_enqueue(k->loop, KUBELET_NODE_KEY);
 }
 
 /* Whether one container names ConfigMap cm in envFrom or an env
@@ -536,7 +536,7 @@ void kubelet_configmap_changed(void *ctx, enum informer_change change, const jso
         json_t *pod = NULL;
         if (objstate_split_key(key, pns, name, NULL) == 0 && strcmp(pns, ns) == 0 &&
             informer_get(k->cfg.pods, pns, name, &pod) == 0 && pod_reads(pod, cm))
-            loop_enqueue(k->loop, key, NULL);
+            loop_enqueue(k->loop, key);
         json_decref(pod);
     }
     pthread_mutex_unlock(&k->waiting_mu);
@@ -579,7 +579,7 @@ int kubelet_new(const struct kubelet_config *cfg, struct kubelet **out, struct e
     if (rc == 0)
         rc = loop_new(&lc, &k->loop, e);
     if (rc == 0)
-        rc = loop_enqueue(k->loop, KUBELET_NODE_KEY, e);
+        loop_enqueue(k->loop, KUBELET_NODE_KEY);
     if (rc < 0) {
         kubelet_free(k);
         return rc;

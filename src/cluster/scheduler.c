@@ -128,7 +128,7 @@ static void retry_unschedulable(struct scheduler *s)
     const char *key;
     json_t *v;
     json_object_foreach(keys, key, v)
-        loop_enqueue(s->loop, key, NULL);
+        loop_enqueue(s->loop, key);
     json_decref(keys);
 }
 
@@ -152,7 +152,7 @@ void scheduler_pod_changed(void *ctx, enum informer_change change, const json_t 
     }
     pthread_mutex_unlock(&s->lock);
     if (!gone && wants_scheduling(cur))
-        loop_enqueue(s->loop, key, NULL);
+        loop_enqueue(s->loop, key);
     if (freed)
         retry_unschedulable(s);
 }

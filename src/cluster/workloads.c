@@ -186,14 +186,14 @@ void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char 
         return;
     int n = snprintf(key, sizeof key, "%s/%s", ns, name);
     if (n > 0 && (size_t)n < sizeof key)
-        loop_enqueue(l, key, NULL);
+        loop_enqueue(l, key);
 }
 
 void workloads_enqueue(struct loop *l, const json_t *obj)
 {
     char key[OBJSTATE_KEY_MAX];
     if (objstate_key(obj, key, sizeof key) == 0)
-        loop_enqueue(l, key, NULL);
+        loop_enqueue(l, key);
 }
 
 /* ---- workloads_owner ------------------------------------------------------------- */

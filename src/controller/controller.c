@@ -180,7 +180,7 @@ static void enqueue(struct controller *c, const char *ns, const char *name)
     if (!c->loop || !name)
         return;
     snprintf(key, sizeof key, "%s/%s", ns ? ns : "", name);
-    loop_enqueue(c->loop, key, NULL);
+    loop_enqueue(c->loop, key);
 }
 
 /* Wakes the pods told there is no room (they may fit now). */
@@ -193,7 +193,7 @@ static void enqueue_waiting(struct controller *c)
     json_t *v;
     json_object_foreach(keys, key, v)
         if (c->loop)
-            loop_enqueue(c->loop, key, NULL);
+            loop_enqueue(c->loop, key);
     json_decref(keys);
 }
 

@@ -7,6 +7,7 @@
 #include "util/alloc.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,18 +68,22 @@ void loop_free(struct loop *l)
     free(l);
 }
 
-int loop_enqueue_at(struct loop *l, const char *key, int64_t at_ns, struct err *e)
+void loop_enqueue_at(struct loop *l, const char *key, int64_t at_ns)
 {
+    struct err e;
     pthread_mutex_lock(&l->lock);
-    int rc = workqueue_add_at(l->queue, key, at_ns, e);
+    int rc = workqueue_add_at(l->queue, key, at_ns, &e);
     pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->lock);
-    return rc;
+    if (rc < 0) {
+        fprintf(stderr, "gpuslice: %s: enqueue: %s\n", l->cfg.reconciler.name, e.msg);
+        abort();
+    }
 }
 
-int loop_enqueue(struct loop *l, const char *key, struct err *e)
+void loop_enqueue(struct loop *l, const char *key)
 {
-    return loop_enqueue_at(l, key, 0, e);
+    loop_enqueue_at(l, key, 0);
 }
 
 int64_t loop_next_due(struct loop *l)

@@ -99,9 +99,14 @@ int loop_new(const struct loop_config *cfg, struct loop **out, struct err *e);
 /* Stops the thread if it runs, and frees the loop; NULL is fine. */
 void loop_free(struct loop *l);
 
-/* Queues key now / at at_ns. Thread-safe; wakes loop_start's thread. */
-int loop_enqueue(struct loop *l, const char *key, struct err *e);
-int loop_enqueue_at(struct loop *l, const char *key, int64_t at_ns, struct err *e);
+/* Queues key now / at at_ns. Thread-safe; wakes loop_start's thread.
+ * Cannot fail, so that no change is ever lost (a lost enqueue is a lost
+ * reconcile): memory follows util/alloc.h, and the only other failure of
+ * the work queue, a key empty or longer than WORKQUEUE_KEY_MAX - 1 bytes,
+ * is the caller's bug, not the cluster's (every "namespace/name" of a valid
+ * object fits: 63 + 1 + 253 bytes), so it aborts with a message. */
+void loop_enqueue(struct loop *l, const char *key);
+void loop_enqueue_at(struct loop *l, const char *key, int64_t at_ns);
 
 /* Decides and executes every key ready now (by the config's clock), at
  * most max of them (0: no limit); returns how many. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "../common/aborts.h"
 #include "api/meta.h"
 #include "reconcile/loop.h"
 #include "store/mem.h"
@@ -139,13 +140,40 @@ static int create_named_by_key(struct fixture *f, const char *key, struct action
     return action_create(out, f->cms, "default", configmap(key, "1"), e);
 }
 
+static void enqueue_empty(void *arg)
+{
+    loop_enqueue(arg, "");
+}
+
+static void enqueue_too_long(void *arg)
+{
+    char key[WORKQUEUE_KEY_MAX + 1];
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    loop_enqueue(arg, key);
+}
+
+/* An enqueue cannot fail quietly: a key the queue cannot hold is a bug in
+ * the caller's key scheme, and says so. */
+static void a_key_that_cannot_be_queued_aborts(void **state)
+{
+    struct fixture *f = *state;
+    assert_aborts(enqueue_empty, f->loop, "enqueue: workqueue: key must be 1 to");
+    assert_aborts(enqueue_too_long, f->loop, "enqueue: workqueue: key must be 1 to");
+    char longest[WORKQUEUE_KEY_MAX];
+    memset(longest, 'k', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    loop_enqueue(f->loop, longest);
+    assert_int_equal(loop_next_due(f->loop), 0);
+}
+
 static void actions_run_in_order_and_count(void **state)
 {
     struct fixture *f = *state;
     f->script = create_named_by_key;
-    loop_enqueue(f->loop, "a", NULL);
-    loop_enqueue(f->loop, "b", NULL);
-    loop_enqueue(f->loop, "a", NULL);
+    loop_enqueue(f->loop, "a");
+    loop_enqueue(f->loop, "b");
+    loop_enqueue(f->loop, "a");
     assert_int_equal(loop_next_due(f->loop), 0);
     assert_int_equal(loop_run_ready(f->loop, 0), 2);
     json_t *got = NULL;
@@ -191,7 +219,7 @@ static void a_stale_decision_is_dropped_and_decided_again(void **state)
                                   NULL, NULL), 0);
     json_decref(other);
     f->script = update_from_old_copy;
-    loop_enqueue(f->loop, "k", NULL);
+    loop_enqueue(f->loop, "k");
     assert_int_equal(loop_run_ready(f->loop, 0), 1);
     assert_int_equal(f->last_rc, -ESTALE);
     json_t *got = NULL;
@@ -230,7 +258,7 @@ static void a_failing_key_backs_off_exponentially(void **state)
 {
     struct fixture *f = *state;
     f->script = fail_to_decide;
-    loop_enqueue(f->loop, "k", NULL);
+    loop_enqueue(f->loop, "k");
     int64_t want[] = {10 * MS, 20 * MS, 40 * MS};
     for (int i = 0; i < 3; i++) {
         assert_int_equal(loop_run_ready(f->loop, 0), 1);
@@ -259,7 +287,7 @@ static void requeue_time_is_honoured(void **state)
 {
     struct fixture *f = *state;
     f->script = ask_again_later;
-    loop_enqueue(f->loop, "k", NULL);
+    loop_enqueue(f->loop, "k");
     loop_run_ready(f->loop, 0);
     assert_int_equal(loop_next_due(f->loop), f->now + 500 * MS);
     f->now += 499 * MS;
@@ -273,7 +301,7 @@ static void a_follower_keeps_keys_queued(void **state)
     struct fixture *f = *state;
     f->script = create_named_by_key;
     f->leader = false;
-    loop_enqueue(f->loop, "a", NULL);
+    loop_enqueue(f->loop, "a");
     assert_int_equal(loop_run_ready(f->loop, 0), 0);
     assert_int_equal(f->calls, 0);
     f->leader = true;
@@ -296,7 +324,7 @@ static void deleting_what_is_gone_is_done_and_a_failed_device_call_stops(void **
 {
     struct fixture *f = *state;
     f->script = mixed_outcomes;
-    loop_enqueue(f->loop, "good", NULL);
+    loop_enqueue(f->loop, "good");
     loop_run_ready(f->loop, 0);
     json_t *got = NULL;
     assert_int_equal(store_get(f->st, f->cms, "default", "good", &got, NULL), 0);
@@ -304,7 +332,7 @@ static void deleting_what_is_gone_is_done_and_a_failed_device_call_stops(void **
     assert_int_equal(f->externals, 1);
     assert_int_equal(f->executed_failed, 0); /* the delete of nothing counted as done */
     /* A failed external action stops the rest and backs off. */
-    loop_enqueue(f->loop, "bad-device", NULL);
+    loop_enqueue(f->loop, "bad-device");
     loop_run_ready(f->loop, 0);
     assert_int_equal(store_get(f->st, f->cms, "default", "bad-device", &got, NULL), -ENOENT);
     assert_int_equal(f->last_rc, -EIO);
@@ -328,7 +356,7 @@ static void threaded_runner_processes_and_stops(void **state)
     for (int i = 0; i < 50; i++) {
         char key[16];
         snprintf(key, sizeof key, "t%d", i);
-        loop_enqueue(f->loop, key, NULL);
+        loop_enqueue(f->loop, key);
     }
     struct loop_stats s = {0};
     for (int i = 0; i < 500 && s.actions < 50; i++) {
@@ -356,6 +384,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(actions_run_in_order_and_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_key_that_cannot_be_queued_aborts, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stale_decision_is_dropped_and_decided_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failing_key_backs_off_exponentially, setup, teardown),
