@@ -3,9 +3,13 @@
  * every command is in its own cmd_*.c and listed in the table below.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cmd/commands.h"
+#include "util/alloc.h"
 
 const struct command commands[] = {
     {"demo", cmd_demo, "run the sample workloads on an embedded cluster with emulated GPUs",
@@ -177,6 +181,10 @@ int cmd_version(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* jansson's allocations follow the one out-of-memory policy too
+     * (util/alloc.h): its constructors then return NULL only for bad
+     * input, never for memory. */
+    json_set_alloc_funcs(alloc_malloc, free);
     if (argc < 2) {
         print_overview(stderr);
         return 2;
