@@ -21,6 +21,7 @@
 
 #include "api/meta.h"
 #include "api/podslices.h"
+#include "util/jdoc.h"
 
 static const char *mig_mode_name(enum device_mig_mode m)
 {
@@ -123,7 +124,7 @@ static int write_node(struct agent *a, struct action_list *out, struct err *e)
     json_t *status = obj ? json_object_get(obj, "status") : NULL;
     if (obj && !json_is_object(status)) {
         status = json_object();
-        json_object_set_new(obj, "status", status);
+        jdoc_set(obj, "status", status);
     }
     int rc = obj && status ? 0 : -ENOMEM;
     static const char *const lists[] = {"capacity", "allocatable"};

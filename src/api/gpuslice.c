@@ -9,6 +9,7 @@
 
 #include "api/meta.h"
 #include "util/hash.h"
+#include "util/jdoc.h"
 
 /* Field readers: a missing optional field leaves the default; a present
  * field of the wrong type is an error naming it. */
@@ -154,12 +155,12 @@ json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *t,
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value)
-            json_object_set_new(st, fields[i].key, json_string(fields[i].value));
+            jdoc_set(st, fields[i].key, json_string(fields[i].value));
     if (t->has_ids) {
-        json_object_set_new(st, "giID", json_integer(t->gi_id));
-        json_object_set_new(st, "ciID", json_integer(t->ci_id));
+        jdoc_set(st, "giID", json_integer(t->gi_id));
+        jdoc_set(st, "ciID", json_integer(t->ci_id));
     }
-    json_object_set_new(copy, "status", st);
+    jdoc_set(copy, "status", st);
     return copy;
 }
 

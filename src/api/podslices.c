@@ -4,6 +4,7 @@
  * struct pod_slices.
  */
 #include "api/podslices.h"
+#include "util/jdoc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,7 @@ json_t *pod_slices_encode(const struct pod_slices *s)
         json_t *it = json_pack("{s:s, s:s, s:i}", "container", r->container, "profile",
                                r->profile, "count", (int)r->count);
         if (it && r->init)
-            json_object_set_new(it, "init", json_true());
+            jdoc_set(it, "init", json_true());
         if (!it || json_array_append_new(list, it) < 0) {
             json_decref(list);
             return NULL;

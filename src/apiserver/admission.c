@@ -18,6 +18,7 @@
 #include "api/selector.h"
 #include "api/status.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 #include "util/random.h"
 #include "util/vec.h"
 
@@ -151,7 +152,7 @@ static int selector_labels(struct chain *cx, const json_t *obj, const json_t **o
             json_object_get(cx->res->namespaced ? nsobj : obj, "metadata"), "labels");
         cx->ns_labels = json_is_object(labels) ? json_deep_copy(labels) : json_object();
         if (cx->ns_labels && name)
-            json_object_set_new(cx->ns_labels, "kubernetes.io/metadata.name", json_string(name));
+            jdoc_set(cx->ns_labels, "kubernetes.io/metadata.name", json_string(name));
         json_decref(nsobj);
         if (!cx->ns_labels)
             return err_set(e, -ENOMEM, "admission: out of memory");
@@ -583,10 +584,14 @@ int admission_create(struct store *st, const struct api_resource *res, const cha
     bool *ran = alloc_calloc(n, sizeof *ran);
     /* Webhooks see the namespace in the object, as the API server sets it. */
     json_t *meta = (cur = json_deep_copy(*obj)) ? meta_of(cur) : NULL;
+    json_t *nsj = NULL;
     if (!cur)
         rc = err_set(e, -ENOMEM, "admission: out of memory");
-    else if (meta && res->namespaced && ns && !json_object_get(meta, "namespace"))
-        json_object_set_new(meta, "namespace", json_string(ns));
+    else if (meta && res->namespaced && ns && !json_object_get(meta, "namespace") &&
+             (nsj = jdoc_string(ns, "the namespace in the URL", e)) == NULL)
+        rc = -EBADMSG; /* the URL is the client's: an error, never an abort */
+    else if (nsj)
+        jdoc_set(meta, "namespace", nsj);
     size_t last_change = 0; /* 1 + the index of the last webhook that changed cur */
     for (size_t i = 0; rc == 0 && i < n; i++) {
         bool changed;

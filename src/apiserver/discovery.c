@@ -4,6 +4,7 @@
  */
 #include "apiserver/discovery.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -50,7 +51,7 @@ static json_t *group_doc(const struct api_resource **v, size_t n, const char *gr
             seen = strcmp(v[k]->group, group) == 0 && strcmp(v[k]->version, v[i]->version) == 0;
         if (seen)
             continue;
-        json_array_append_new(versions, group_version_entry(v[i]));
+        jdoc_append(versions, group_version_entry(v[i]));
         if (!preferred)
             preferred = group_version_entry(v[i]);
     }
@@ -78,7 +79,7 @@ json_t *discovery_groups(struct api_registry *reg)
         if (g) {
             json_object_del(g, "kind");
             json_object_del(g, "apiVersion");
-            json_array_append_new(groups, g);
+            jdoc_append(groups, g);
         }
     }
     free(v);
@@ -100,7 +101,7 @@ static json_t *string_list(const char *const *s)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && s[i]; i++)
-        json_array_append_new(a, json_string(s[i]));
+        jdoc_append(a, json_string(s[i]));
     return a;
 }
 
@@ -115,9 +116,9 @@ static json_t *resource_entry(const struct api_resource *r, const char *sub,
                           string_list(verbs));
     if (e && !sub) {
         if (r->short_names[0])
-            json_object_set_new(e, "shortNames", string_list(r->short_names));
+            jdoc_set(e, "shortNames", string_list(r->short_names));
         if (r->categories[0])
-            json_object_set_new(e, "categories", string_list(r->categories));
+            jdoc_set(e, "categories", string_list(r->categories));
     }
     return e;
 }
@@ -139,11 +140,11 @@ json_t *discovery_group_version(struct api_registry *reg, const char *group,
         if (strcmp(r->group, group) != 0 || strcmp(r->version, version) != 0)
             continue;
         gv = r->api_version;
-        json_array_append_new(list, resource_entry(r, NULL, all_verbs));
+        jdoc_append(list, resource_entry(r, NULL, all_verbs));
         if (r->has_status)
-            json_array_append_new(list, resource_entry(r, "status", status_verbs));
+            jdoc_append(list, resource_entry(r, "status", status_verbs));
         if (r->builtin && r->group[0] == '\0' && strcmp(r->plural, "pods") == 0)
-            json_array_append_new(list, resource_entry(r, "binding", binding_verbs));
+            jdoc_append(list, resource_entry(r, "binding", binding_verbs));
     }
     json_t *doc = list && gv ? json_pack("{s:s, s:s, s:s, s:O}", "kind", "APIResourceList",
                                          "apiVersion", "v1", "groupVersion", gv, "resources",

@@ -14,6 +14,7 @@
 #include "apiserver/admission.h"
 #include "apiserver/protobuf.h"
 #include "apiserver/watchstream.h"
+#include "util/jdoc.h"
 #include "util/yaml.h"
 
 #define FIELD_MANAGER_MAX 128
@@ -312,7 +313,7 @@ static void reply_list(const struct handlers_call *c, struct rest_response *resp
         size_t i;
         json_t *obj;
         json_array_foreach(items, i, obj) {
-            json_array_append_new(partial, table_partial(obj, c->meta_version));
+            jdoc_append(partial, table_partial(obj, c->meta_version));
         }
         rest_reply_json(resp, 200,
                         json_pack("{s:s, s:s+, s:O, s:o}", "kind", "PartialObjectMetadataList",
@@ -551,7 +552,7 @@ static void serve_delete_collection(const struct handlers_call *c, struct rest_r
         rc = store_delete(store_of(c), c->rt->res, meta_namespace(obj), meta_name(obj), &o, &out,
                           &e);
         if (rc == 0)
-            json_array_append_new(done, out);
+            jdoc_append(done, out);
         else if (rc == -ENOENT)
             rc = 0; /* deleted meanwhile */
     }
@@ -559,7 +560,7 @@ static void serve_delete_collection(const struct handlers_call *c, struct rest_r
         fail(c, resp, &e, NULL);
         json_decref(list);
     } else {
-        json_object_set(list, "items", done);
+        jdoc_set(list, "items", json_incref(done));
         reply_list(c, resp, list);
     }
     json_decref(done);
@@ -596,7 +597,7 @@ static void serve_bind(const struct handlers_call *c, struct rest_response *resp
     } else {
         err_clear(&e);
         json_t *st = status_from_err(&e, NULL, NULL, NULL);
-        json_object_set_new(st, "code", json_integer(201));
+        jdoc_set(st, "code", json_integer(201));
         rest_reply_json(resp, 201, st);
     }
     json_decref(b);

@@ -11,6 +11,7 @@
 
 #include "apiserver/discovery.h"
 #include "util/hash.h"
+#include "util/jdoc.h"
 
 static json_t *param(const char *name, const char *in, bool required)
 {
@@ -22,11 +23,11 @@ static json_t *param(const char *name, const char *in, bool required)
 static json_t *write_params(bool patch)
 {
     json_t *p = json_array();
-    json_array_append_new(p, param("dryRun", "query", false));
-    json_array_append_new(p, param("fieldManager", "query", false));
-    json_array_append_new(p, param("fieldValidation", "query", false));
+    jdoc_append(p, param("dryRun", "query", false));
+    jdoc_append(p, param("fieldManager", "query", false));
+    jdoc_append(p, param("fieldValidation", "query", false));
     if (patch)
-        json_array_append_new(p, param("force", "query", false));
+        jdoc_append(p, param("force", "query", false));
     return p;
 }
 
@@ -37,7 +38,7 @@ static json_t *operation(const struct api_resource *r, const char *action, json_
                            "version", r->version, "kind", r->kind, "responses", "200",
                            "description", "OK");
     if (op && params)
-        json_object_set_new(op, "parameters", params);
+        jdoc_set(op, "parameters", params);
     else
         json_decref(params);
     return op;
@@ -62,14 +63,14 @@ static void add_paths(json_t *paths, const struct api_resource *r)
     snprintf(item, sizeof item, "%s/{name}", coll);
     json_t *ns_params = json_array();
     if (r->namespaced)
-        json_array_append_new(ns_params, param("namespace", "path", true));
+        jdoc_append(ns_params, param("namespace", "path", true));
     json_t *item_params = json_deep_copy(ns_params);
-    json_array_append_new(item_params, param("name", "path", true));
-    json_object_set_new(paths, coll,
+    jdoc_append(item_params, param("name", "path", true));
+    jdoc_set(paths, coll,
                         json_pack("{s:o, s:o, s:o}", "parameters", ns_params, "get",
                                   operation(r, "list", NULL), "post",
                                   operation(r, "post", write_params(false))));
-    json_object_set_new(paths, item,
+    jdoc_set(paths, item,
                         json_pack("{s:o, s:o, s:o, s:o, s:o}", "parameters", item_params, "get",
                                   operation(r, "get", NULL), "put",
                                   operation(r, "put", write_params(false)), "patch",
@@ -120,7 +121,7 @@ json_t *openapi_index(struct api_registry *reg)
         json_t *doc = openapi_group_version(reg, v[i]->group, v[i]->version);
         snprintf(url, sizeof url, "/openapi/v3/%s?hash=%016" PRIX64, key, doc_hash(doc));
         json_decref(doc);
-        json_object_set_new(paths, key, json_pack("{s:s}", "serverRelativeURL", url));
+        jdoc_set(paths, key, json_pack("{s:s}", "serverRelativeURL", url));
     }
     free(v);
     return paths ? json_pack("{s:o}", "paths", paths) : NULL;

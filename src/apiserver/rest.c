@@ -15,6 +15,7 @@
 #include "apiserver/handlers.h"
 #include "apiserver/openapi.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 
 void rest_response_release(struct rest_response *resp)
 {
@@ -102,10 +103,10 @@ static json_t *root_paths(struct api_registry *reg)
             seen = seen || strcmp(json_string_value(s), p) == 0;
         }
         if (!seen)
-            json_array_append_new(paths, json_string(p));
+            jdoc_append(paths, json_string(p));
     }
     free(v);
-    json_array_append_new(paths, json_string("/version"));
+    jdoc_append(paths, json_string("/version"));
     return json_pack("{s:o}", "paths", paths);
 }
 

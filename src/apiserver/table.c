@@ -14,6 +14,7 @@
 #include "apiserver/jsonpath.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/jdoc.h"
 
 struct table_column {
     const char *name;
@@ -625,7 +626,7 @@ static json_t *column_definitions(const struct table_spec *ts)
     json_t *defs = json_array();
     for (size_t i = 0; defs && i < ts->n; i++) {
         const struct table_column *c = &ts->cols[i];
-        json_array_append_new(defs, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", c->name,
+        jdoc_append(defs, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", c->name,
                                               "type", c->type, "format", c->format,
                                               "description", c->description, "priority",
                                               c->priority));

@@ -18,6 +18,7 @@
 #include "cluster/kubelet_pod.h"
 #include "cluster/objstate.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 
 #define KUBELET_VERSION "v1.30.0-gpuslice"
 #define SPEC_MAX 4096
@@ -97,7 +98,7 @@ static int add_taint(struct kubelet *k, char *item, struct err *e)
         return -EINVAL;
     json_t *t = json_pack("{s:s, s:s}", "key", item, "effect", effect);
     if (t && *value)
-        json_object_set_new(t, "value", json_string(value));
+        jdoc_set(t, "value", json_string(value));
     return !t || json_array_append_new(k->taints, t) ? err_set(e, -ENOMEM, "out of memory") : 0;
 }
 
@@ -122,10 +123,10 @@ static int configure(struct kubelet *k, const struct kubelet_node *n, struct err
     if (rc == 0 && json_object_set_new(k->labels, "kubernetes.io/hostname", json_string(n->name)))
         rc = -ENOMEM;
     if (rc == 0) {
-        json_object_set_new(k->labels, "kubernetes.io/os", json_string("linux"));
-        json_object_set_new(k->labels, "kubernetes.io/arch", json_string("amd64"));
+        jdoc_set(k->labels, "kubernetes.io/os", json_string("linux"));
+        jdoc_set(k->labels, "kubernetes.io/arch", json_string("amd64"));
         if (n->gpus)
-            json_object_set_new(k->labels, KUBELET_LABEL_GPU, json_string("true"));
+            jdoc_set(k->labels, KUBELET_LABEL_GPU, json_string("true"));
     }
     if (rc == 0)
         rc = set_capacity(k, "cpu", n->cpu, "8", e);
@@ -178,7 +179,7 @@ static int register_node(struct kubelet *k, int64_t now, struct action_list *out
     json_t *node = json_pack("{s:s, s:s, s:{s:s, s:O}, s:{}}", "apiVersion", "v1", "kind",
                              "Node", "metadata", "name", k->name, "labels", k->labels, "spec");
     if (node && json_array_size(k->taints))
-        json_object_set(json_object_get(node, "spec"), "taints", k->taints);
+        jdoc_set(json_object_get(node, "spec"), "taints", json_incref(k->taints));
     if (!node || merge_status(k, node, now) < 0) {
         json_decref(node);
         return err_set(e, -ENOMEM, "kubelet: out of memory");
@@ -193,13 +194,13 @@ static bool merge_labels(struct kubelet *k, json_t *node)
     json_t *md = meta_of(node);
     json_t *labels = md ? json_object_get(md, "labels") : NULL;
     if (md && !json_is_object(labels))
-        json_object_set_new(md, "labels", labels = json_object());
+        jdoc_set(md, "labels", labels = json_object());
     bool changed = false;
     const char *key;
     json_t *v;
     json_object_foreach(k->labels, key, v) {
         if (!json_equal(json_object_get(labels, key), v)) {
-            json_object_set(labels, key, v);
+            jdoc_set(labels, key, json_incref(v));
             changed = true;
         }
     }

@@ -13,6 +13,7 @@
 #include "api/meta.h"
 #include "cluster/objstate.h"
 #include "util/clock.h"
+#include "util/jdoc.h"
 
 #define RESTART_MIN_NS NS_PER_SEC
 #define UNREADY_MESSAGE_MAX 1024
@@ -117,7 +118,7 @@ static json_t *terminated_state(int code, const char *reason, int64_t started, i
     json_t *t = json_pack("{s:i, s:s, s:o}", "exitCode", code, "reason", reason, "finishedAt",
                           time_string(finished));
     if (t && started)
-        json_object_set_new(t, "startedAt", time_string(started));
+        jdoc_set(t, "startedAt", time_string(started));
     return t ? json_pack("{s:o}", "terminated", t) : NULL;
 }
 
@@ -330,8 +331,8 @@ static int advance_one(const json_t *pod, json_t *cs, int64_t now, int64_t *next
         return 0;
     }
     if (!again) {
-        json_object_set_new(cs, "ready", json_false());
-        json_object_set_new(cs, "started", json_false());
+        jdoc_set(cs, "ready", json_false());
+        jdoc_set(cs, "started", json_false());
         return json_object_set_new(cs, "state", terminated_state(code, reason, started, ends))
                    ? -ENOMEM
                    : 0;
@@ -391,8 +392,8 @@ int kubelet_pod_stop(json_t *pod, int64_t now)
         } else {
             continue;
         }
-        json_object_set_new(cs, "ready", json_false());
-        json_object_set_new(cs, "started", json_false());
+        jdoc_set(cs, "ready", json_false());
+        jdoc_set(cs, "started", json_false());
         if (!next || json_object_set_new(cs, "state", next) != 0)
             return -ENOMEM;
     }

@@ -25,6 +25,7 @@
 #include "cluster/objstate.h"
 #include "api/schedfit.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 #include "util/vec.h"
 
 #define MESSAGE_MAX 1024
@@ -89,7 +90,7 @@ static void count(struct scheduler *s, const char *key, const char *node, const 
         return; /* out of memory: the node looks emptier than it is until it changes */
     for (size_t i = 0; i < req.n; i++) {
         schedfit_add(&u->used, req.items[i].name, req.items[i].milli);
-        json_object_set_new(requests, req.items[i].name, json_integer(req.items[i].milli));
+        jdoc_set(requests, req.items[i].name, json_integer(req.items[i].milli));
     }
     u->pods++;
 }
@@ -240,7 +241,7 @@ static void mark_unschedulable(struct scheduler *s, const char *key, bool yes)
 {
     pthread_mutex_lock(&s->lock);
     if (yes)
-        json_object_set_new(s->unschedulable, key, json_true());
+        jdoc_set(s->unschedulable, key, json_true());
     else
         json_object_del(s->unschedulable, key);
     pthread_mutex_unlock(&s->lock);

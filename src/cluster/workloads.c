@@ -13,6 +13,7 @@
 #include "cluster/objstate.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/jdoc.h"
 
 struct workloads_expectations {
     struct informer *pods;
@@ -62,8 +63,8 @@ void workloads_expectations_executed(struct workloads_expectations *x, const cha
     pthread_mutex_lock(&x->lock);
     json_t *pods = json_object_get(x->owners, owner_key);
     if (!pods)
-        json_object_set_new(x->owners, owner_key, pods = json_object());
-    json_object_set_new(pods, name, entry);
+        jdoc_set(x->owners, owner_key, pods = json_object());
+    jdoc_set(pods, name, entry);
     pthread_mutex_unlock(&x->lock);
 }
 

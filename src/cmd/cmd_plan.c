@@ -28,6 +28,7 @@
 #include "store/retry.h"
 #include "util/alloc.h"
 #include "util/httpd.h"
+#include "util/jdoc.h"
 #include "util/yaml.h"
 
 #define PLAN_DEFAULT_PORT 8090
@@ -165,7 +166,7 @@ static int read_objects(const char *path, json_t **out, struct err *e)
         if (items)
             json_array_extend(all, items);
         else if (root)
-            json_array_append(all, root);
+            jdoc_append(all, json_incref(root));
     }
     yaml_doc_free(doc);
     if (!all)
@@ -330,7 +331,8 @@ static int apply_plan(const json_t *plan, const char *file, const struct cluster
             break;
         json_t *mine = json_incref(item);
         rc = apply_one(st, plan, ns, &mine, json_array_get(json_object_get(objects, "items"), i), e);
-        json_array_set_new(patches, i, mine);
+        if ((!mine || json_array_set_new(patches, i, mine) != 0) && rc == 0)
+            rc = err_set(e, -EINVAL, "deployment %zu: no patch was rebuilt", i);
         if (rc)
             err_prefix(e, rc, "deployment %s/%s: ", ns, json_string_value(json_object_get(mine, "name")));
         else if (!json)

@@ -22,6 +22,7 @@
 #include "core/lifecycle.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/jdoc.h"
 
 #define DEFAULT_RETRY ((struct backoff){NS_PER_SEC, 300 * NS_PER_SEC})
 #define DEFAULT_AVOID_NS (600 * NS_PER_SEC)
@@ -167,8 +168,11 @@ int say(struct controller *c, struct action_list *out, const json_t *pod,
     const char *last = uid ? json_string_value(json_object_get(c->last_said, uid)) : NULL;
     if (last && strcmp(last, said) == 0)
         return 0;
-    if (uid)
-        json_object_set_new(c->last_said, uid, json_string(said));
+    /* said may end in a character cut short by the buffer: then it is not
+     * remembered, and the event is said again next time. */
+    json_t *remembered = uid ? json_string(said) : NULL;
+    if (remembered)
+        jdoc_set(c->last_said, uid, remembered);
     return action_event(out, pod, type, reason, NULL, "%s", msg);
 }
 
@@ -260,7 +264,7 @@ static bool track_placement(struct controller *c, enum informer_change change,
     bool held = json_object_get(c->placed, key) != NULL;
     if (holds_placement(change, v)) {
         if (!held)
-            json_object_set_new(c->placed, key,
+            jdoc_set(c->placed, key,
                                 json_pack("{s:s, s:s, s:i}", "gpu", v->spec.gpu_uuid, "profile",
                                           v->spec.profile, "start", (int)v->spec.start));
         return false;
@@ -442,7 +446,7 @@ static void count_gpu_failure(struct controller *c, const char *uuid, int64_t no
     json_t *f = json_object_get(c->gpu_failures, uuid);
     json_int_t n = json_integer_value(json_object_get(f, "count")) + 1;
     int64_t until = n >= (json_int_t)c->cfg.gpu_failures_to_avoid ? now + c->cfg.gpu_avoid_ns : 0;
-    json_object_set_new(c->gpu_failures, uuid, json_pack("{s:I, s:I}", "count", n, "until",
+    jdoc_set(c->gpu_failures, uuid, json_pack("{s:I, s:I}", "count", n, "until",
                                                          (json_int_t)until));
 }
 
@@ -461,7 +465,7 @@ static int handle_failed(struct controller *c, const struct pod_state *s, int64_
         json_t *retry = json_object_get(c->pod_retry, s->uid);
         json_int_t n = json_integer_value(json_object_get(retry, "failures")) + 1;
         int64_t at = now + backoff_delay(&c->cfg.retry, (unsigned)n);
-        json_object_set_new(c->pod_retry, s->uid, json_pack("{s:I, s:I}", "failures", n, "at",
+        jdoc_set(c->pod_retry, s->uid, json_pack("{s:I, s:I}", "failures", n, "at",
                                                            (json_int_t)at));
         count_gpu_failure(c, v.spec.gpu_uuid, now);
         int rc = say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceFailed",
@@ -495,18 +499,22 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
     json_array_foreach(json_object_get(spec, "schedulingGates"), i, g)
         if (!json_is_string(json_object_get(g, "name")) ||
             strcmp(json_string_value(json_object_get(g, "name")), GPUSLICE_GATE) != 0)
-            json_array_append(gates, g);
+            jdoc_append(gates, json_incref(g));
     if (json_array_size(gates))
-        json_object_set(spec, "schedulingGates", gates);
+        jdoc_set(spec, "schedulingGates", json_incref(gates));
     else
         json_object_del(spec, "schedulingGates");
     json_decref(gates);
     json_t *sel = json_object_get(spec, "nodeSelector");
     if (!json_is_object(sel)) {
         sel = json_object();
-        json_object_set_new(spec, "nodeSelector", sel);
+        jdoc_set(spec, "nodeSelector", sel);
     }
-    json_object_set_new(sel, HOSTNAME_LABEL, json_string(v.spec.node));
+    if (!v.spec.node) {
+        json_decref(copy);
+        return err_set(e, -EINVAL, "controller: GPUSlice of pod has no node");
+    }
+    jdoc_set(sel, HOSTNAME_LABEL, json_string(v.spec.node));
     int rc = action_update(out, c->pod_res, copy, e);
     for (size_t k = 0; rc == 0 && k < n; k++) {
         struct gpuslice_view wv;
@@ -627,7 +635,7 @@ static int reconcile_locked(struct controller *c, const char *key, int64_t now,
         json_t *o;
         json_array_foreach(by_pod, i, o)
             if (strcmp(meta_namespace(o) ? meta_namespace(o) : "", ns) == 0)
-                json_array_append(s.slices, o);
+                jdoc_append(s.slices, json_incref(o));
     }
     json_decref(by_pod);
     if (!s.pod || pod_done(s.pod)) {

@@ -17,6 +17,7 @@
 #include "core/catalog.h"
 #include "core/lifecycle.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 #include "util/vec.h"
 
 #define SELECTOR_MAX 16
@@ -301,12 +302,12 @@ static int set_condition(struct controller *c, const json_t *pod, bool placed,
     json_t *status = json_object_get(copy, "status");
     if (!json_is_object(status)) {
         status = json_object();
-        json_object_set_new(copy, "status", status);
+        jdoc_set(copy, "status", status);
     }
     json_t *conds = json_object_get(status, "conditions");
     if (!json_is_array(conds)) {
         conds = json_array();
-        json_object_set_new(status, "conditions", conds);
+        jdoc_set(status, "conditions", conds);
     }
     size_t i;
     json_t *cond;
@@ -329,10 +330,14 @@ static int set_condition(struct controller *c, const json_t *pod, bool placed,
     json_t *fresh = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "gpuslice.dev/SlicesPlaced",
                               "status", placed ? "True" : "False", "reason", reason,
                               "message", message, "lastTransitionTime", ts);
+    if (!fresh) {
+        json_decref(copy);
+        return err_set(e, -EINVAL, "controller: the condition's message is not valid UTF-8");
+    }
     if (found)
-        json_array_set_new(conds, i, fresh);
+        json_array_set_new(conds, i, fresh); /* i < size: cannot fail */
     else
-        json_array_append_new(conds, fresh);
+        jdoc_append(conds, fresh);
     return action_update_status(out, c->pod_res, copy, e);
 }
 
@@ -394,7 +399,7 @@ int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
-        json_object_set_new(c->waiting, key, json_true());
+        jdoc_set(c->waiting, key, json_true());
         rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, out, e);
         return rc < 0 ? rc : say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s", why.msg);
     }

@@ -12,6 +12,7 @@
 #include "api/meta.h"
 #include "util/alloc.h"
 #include "util/hash.h"
+#include "util/jdoc.h"
 #include "util/vec.h"
 
 #define EVENT_MESSAGE_MAX 1024
@@ -251,10 +252,10 @@ static json_t *event_object(const struct action *a, const struct action_context 
                            "lastTimestamp", now, "count", 1, "eventTime", micro,
                            "reportingComponent", ctx->component);
     if (ev && a->ns)
-        json_object_set_new(json_object_get(ev, "metadata"), "namespace", json_string(a->ns));
+        jdoc_set(json_object_get(ev, "metadata"), "namespace", json_string(a->ns));
     if (ev && ctx->host) {
-        json_object_set_new(json_object_get(ev, "source"), "host", json_string(ctx->host));
-        json_object_set_new(ev, "reportingInstance", json_string(ctx->host));
+        jdoc_set(json_object_get(ev, "source"), "host", json_string(ctx->host));
+        jdoc_set(ev, "reportingInstance", json_string(ctx->host));
     }
     return ev;
 }
@@ -273,8 +274,8 @@ static int event_repeat(struct store *st, const struct api_resource *res, const 
         if (rc < 0)
             return rc;
         json_int_t count = json_integer_value(json_object_get(old, "count"));
-        json_object_set_new(old, "count", json_integer(count > 0 ? count + 1 : 2));
-        json_object_set_new(old, "lastTimestamp", json_string(now));
+        jdoc_set(old, "count", json_integer(count > 0 ? count + 1 : 2));
+        jdoc_set(old, "lastTimestamp", json_string(now));
         rc = store_update(st, res, ns, old, &(struct store_write_opts){0}, out, e);
         json_decref(old);
     }

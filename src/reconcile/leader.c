@@ -9,6 +9,7 @@
 
 #include "api/meta.h"
 #include "util/clock.h"
+#include "util/jdoc.h"
 
 int leader_init(struct leader *l, const struct leader_config *cfg, struct err *e)
 {
@@ -71,20 +72,20 @@ static json_t *claimed(const struct leader *l, const json_t *lease, bool takeove
     json_t *spec = w ? json_object_get(w, "spec") : NULL;
     if (w && !json_is_object(spec)) {
         spec = json_object();
-        json_object_set_new(w, "spec", spec);
+        jdoc_set(w, "spec", spec);
     }
     if (!spec) {
         json_decref(w);
         return NULL;
     }
-    json_object_set_new(spec, "holderIdentity", json_string(l->cfg.identity));
-    json_object_set_new(spec, "leaseDurationSeconds",
+    jdoc_set(spec, "holderIdentity", json_string(l->cfg.identity));
+    jdoc_set(spec, "leaseDurationSeconds",
                         json_integer(l->cfg.lease_ns / NS_PER_SEC));
-    json_object_set_new(spec, "renewTime", json_string(now));
+    jdoc_set(spec, "renewTime", json_string(now));
     if (takeover) {
         json_int_t n = json_integer_value(json_object_get(spec, "leaseTransitions"));
-        json_object_set_new(spec, "acquireTime", json_string(now));
-        json_object_set_new(spec, "leaseTransitions", json_integer(n + 1));
+        jdoc_set(spec, "acquireTime", json_string(now));
+        jdoc_set(spec, "leaseTransitions", json_integer(n + 1));
     }
     return w;
 }

@@ -18,6 +18,7 @@
 #include "store/mem_internal.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/jdoc.h"
 #include "util/vec.h"
 
 #define MEM_GENERATE_TRIES 8
@@ -386,7 +387,7 @@ static void copy_member(json_t *to, const json_t *from, const char *key, bool de
 {
     json_t *v = json_object_get(from, key);
     if (v)
-        json_object_set_new(to, key, deep ? json_deep_copy(v) : json_incref(v));
+        jdoc_set(to, key, deep ? json_deep_copy(v) : json_incref(v));
     else
         json_object_del(to, key);
 }
@@ -507,7 +508,7 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
         new_uid(ms, uid);
         set_string(md, "uid", uid);
         set_time(md, "creationTimestamp", mem_now(ms));
-        json_object_set_new(md, "generation", json_integer(1));
+        jdoc_set(md, "generation", json_integer(1));
         json_object_del(md, "resourceVersion");
         json_object_del(md, "deletionTimestamp");
         json_object_del(md, "deletionGracePeriodSeconds");
@@ -616,7 +617,7 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
     }
     const char *skip[] = {"metadata", res->has_status ? "status" : NULL, NULL};
     if (differs_outside(old, cand, skip))
-        json_object_set_new(meta_of(cand), "generation", json_integer(generation_of(old) + 1));
+        jdoc_set(meta_of(cand), "generation", json_integer(generation_of(old) + 1));
     set_string(meta_of(cand), "resourceVersion", meta_resource_version(old));
     bool remove = cur->doc->deleting && mem_rules_may_remove(res, cand);
     if (o->dry_run || (!remove && json_equal(old, cand))) {
@@ -767,9 +768,9 @@ static bool mark_deleting(json_t *cand, const json_t *old, int64_t now, int64_t 
         set_time(md, "deletionTimestamp", was_ns - (was_grace - grace) * NS_PER_SEC);
     } else {
         set_time(md, "deletionTimestamp", now + grace * NS_PER_SEC);
-        json_object_set_new(md, "generation", json_integer(generation_of(old) + 1));
+        jdoc_set(md, "generation", json_integer(generation_of(old) + 1));
     }
-    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
+    jdoc_set(md, "deletionGracePeriodSeconds", json_integer(grace));
     return true;
 }
 
@@ -796,7 +797,7 @@ int mem_delete_locked(struct mem_store *ms, const struct api_resource *res, cons
     if (res == ms->namespaces && !cur->doc->deleting) {
         json_t *status = json_object_get(cand, "status");
         if (!json_is_object(status))
-            json_object_set_new(cand, "status", status = json_object());
+            jdoc_set(cand, "status", status = json_object());
         set_string(status, "phase", "Terminating");
         changed = true;
     }
@@ -845,10 +846,10 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
     set_string(spec, "nodeName", node);
     json_t *status = json_object_get(pod, "status");
     if (!json_is_object(status))
-        json_object_set_new(pod, "status", status = json_object());
+        jdoc_set(pod, "status", status = json_object());
     json_t *conds = json_object_get(status, "conditions");
     if (!json_is_array(conds))
-        json_object_set_new(status, "conditions", conds = json_array());
+        jdoc_set(status, "conditions", conds = json_array());
     for (size_t i = json_array_size(conds); i-- > 0;) {
         const char *t = json_string_value(json_object_get(json_array_get(conds, i), "type"));
         if (t && !strcmp(t, "PodScheduled"))
@@ -856,7 +857,7 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
     }
     char t[META_TIME_LEN];
     meta_format_time(mem_now(ms), t);
-    json_array_append_new(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
+    jdoc_append(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
                                            "status", "True", "lastProbeTime",
                                            "lastTransitionTime", t));
     return mem_commit(ms, ms->pods, cur, pod, STORE_MODIFIED, NULL, e);

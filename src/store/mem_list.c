@@ -16,6 +16,7 @@
 
 #include "store/mem_internal.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 #include "util/vec.h"
 
 #define TOKEN_MAX 1024
@@ -252,9 +253,9 @@ static json_t *list_document(const struct api_resource *res, uint64_t at, const 
     snprintf(rvs, sizeof rvs, "%" PRIu64, at);
     json_t *md = json_pack("{s:s}", "resourceVersion", rvs);
     if (md && token) {
-        json_object_set_new(md, "continue", json_string(token));
+        jdoc_set(md, "continue", json_string(token));
         if (count_remaining)
-            json_object_set_new(md, "remainingItemCount", json_integer((json_int_t)remaining));
+            jdoc_set(md, "remainingItemCount", json_integer((json_int_t)remaining));
     }
     return json_pack("{s:s, s:s, s:o, s:[]}", "kind", res->list_kind, "apiVersion",
                      res->api_version, "metadata", md, "items");

@@ -30,6 +30,7 @@
 #include "api/node.h"
 #include "api/pod.h"
 #include "store/mem_internal.h"
+#include "util/jdoc.h"
 
 #define CRD_CLEANUP "customresourcecleanup.apiextensions.k8s.io"
 #define NS_FINALIZER "kubernetes"
@@ -44,7 +45,7 @@ static json_t *object_member(json_t *obj, const char *key)
     json_t *v = json_object_get(obj, key);
     if (!json_is_object(v)) {
         v = json_object();
-        json_object_set_new(obj, key, v);
+        jdoc_set(obj, key, v);
     }
     return v;
 }
@@ -52,7 +53,7 @@ static json_t *object_member(json_t *obj, const char *key)
 static void default_member(json_t *obj, const char *key, json_t *value)
 {
     if (!json_object_get(obj, key))
-        json_object_set_new(obj, key, value);
+        jdoc_set(obj, key, value);
     else
         json_decref(value);
 }
@@ -75,12 +76,12 @@ static int pod_create(struct mem_store *ms, json_t *pod, struct err *e)
     default_member(spec, "dnsPolicy", json_string("ClusterFirst"));
     default_member(spec, "schedulerName", json_string("default-scheduler"));
     json_t *status = json_object();
-    json_object_set_new(pod, "status", status);
-    json_object_set_new(status, "phase", json_string("Pending"));
+    jdoc_set(pod, "status", status);
+    jdoc_set(status, "phase", json_string("Pending"));
     if (json_array_size(json_object_get(spec, "schedulingGates")) > 0) {
         char t[META_TIME_LEN];
         meta_format_time(mem_now(ms), t);
-        json_object_set_new(status, "conditions",
+        jdoc_set(status, "conditions",
                             json_pack("[{s:s, s:s, s:s, s:s, s:n, s:s}]", "type", "PodScheduled",
                                       "status", "False", "reason", "SchedulingGated", "message",
                                       "Scheduling is blocked due to non-empty scheduling gates",
@@ -244,7 +245,7 @@ static void namespace_label(json_t *ns)
 {
     json_t *md = meta_of(ns);
     json_t *labels = object_member(md, "labels");
-    json_object_set_new(labels, "kubernetes.io/metadata.name",
+    jdoc_set(labels, "kubernetes.io/metadata.name",
                         json_string(meta_name(ns) ? meta_name(ns) : ""));
 }
 
@@ -253,7 +254,7 @@ static void namespace_create(json_t *ns)
     namespace_label(ns);
     json_t *spec = object_member(ns, "spec");
     default_member(spec, "finalizers", json_pack("[s]", NS_FINALIZER));
-    json_object_set_new(ns, "status", json_pack("{s:s}", "phase", "Active"));
+    jdoc_set(ns, "status", json_pack("{s:s}", "phase", "Active"));
 }
 
 static int namespace_update(const json_t *old, json_t *ns, struct err *e)
@@ -290,8 +291,9 @@ static int crd_create(struct mem_store *ms, json_t *crd, struct err *e)
     json_t *stored = json_array();
     const json_t *versions = json_object_get(spec, "versions");
     for (size_t i = 0; i < json_array_size(versions); i++)
-        if (json_is_true(json_object_get(json_array_get(versions, i), "storage")))
-            json_array_append(stored, json_object_get(json_array_get(versions, i), "name"));
+        if (json_is_true(json_object_get(json_array_get(versions, i), "storage")) &&
+            json_is_string(json_object_get(json_array_get(versions, i), "name")))
+            jdoc_append(stored, json_deep_copy(json_object_get(json_array_get(versions, i), "name")));
     char t[META_TIME_LEN];
     meta_format_time(mem_now(ms), t);
     json_t *status = json_pack(
@@ -302,7 +304,7 @@ static int crd_create(struct mem_store *ms, json_t *crd, struct err *e)
         "the initial names have been accepted", "lastTransitionTime", t, "storedVersions",
         stored);
     if (status)
-        json_object_set_new(crd, "status", status);
+        jdoc_set(crd, "status", status);
     return 0;
 }
 

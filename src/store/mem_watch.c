@@ -26,6 +26,7 @@
 #include "store/mem_internal.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/jdoc.h"
 
 struct mem_watch {
     struct store_watch base;
@@ -185,7 +186,7 @@ static int deliver(struct mem_watch *w, enum store_event_type type, struct mem_d
     if (obj && rv_override) {
         char rvs[24];
         snprintf(rvs, sizeof rvs, "%" PRIu64, rv_override);
-        json_object_set_new(meta_of(obj), "resourceVersion", json_string(rvs));
+        jdoc_set(meta_of(obj), "resourceVersion", json_string(rvs));
     }
     if (obj && w->want_raw) {
         ev->raw = store_blob_dump(obj);

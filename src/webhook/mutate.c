@@ -19,6 +19,7 @@
 #include "api/podslices.h"
 #include "core/catalog.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 
 #define REVIEW_API_VERSION "admission.k8s.io/v1"
 #define UID_MAX 256
@@ -437,7 +438,7 @@ static json_t *review_response(const struct review *r, const json_t *ops, const 
     json_t *resp = json_pack("{s:s, s:b}", "uid", r->uid, "allowed", deny == NULL);
     if (resp && deny) {
         int code = deny->code == -EINVAL ? 422 : 400;
-        json_object_set_new(resp, "status",
+        jdoc_set(resp, "status",
                             json_pack("{s:s, s:s, s:s, s:i}", "status", "Failure", "message",
                                       deny->msg, "reason", code == 422 ? "Invalid" : "BadRequest",
                                       "code", code));

@@ -1,0 +1,37 @@
+/*
+ * The checked document builders of jdoc.h. The abort is an assertion that
+ * stays on in release builds: a field silently missing from an object that
+ * is then written to the API server is worse than a restart.
+ */
+#include "util/jdoc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static _Noreturn void refused(const char *what, const char *key, const json_t *value)
+{
+    fprintf(stderr, "gpuslice: cannot %s \"%.100s\": %s\n", what, key,
+            value ? "the target is not a container, or the key is not UTF-8"
+                  : "no value (a JSON constructor was given invalid input)");
+    abort();
+}
+
+void jdoc_set(json_t *obj, const char *key, json_t *value)
+{
+    if (!value || json_object_set_new(obj, key, value) != 0)
+        refused("set the JSON field", key, value);
+}
+
+void jdoc_append(json_t *arr, json_t *value)
+{
+    if (!value || json_array_append_new(arr, value) != 0)
+        refused("append to the JSON array", "", value);
+}
+
+json_t *jdoc_string(const char *s, const char *what, struct err *e)
+{
+    json_t *j = json_string(s);
+    if (!j)
+        err_set(e, -EBADMSG, "%s is not valid UTF-8", what);
+    return j;
+}

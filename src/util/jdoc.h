@@ -1,0 +1,35 @@
+/*
+ * Building JSON documents in code without ignoring jansson's results.
+ *
+ * json_object_set_new and json_array_append_new fail in two ways: out of
+ * memory, which the binary's allocator turns into an abort (util/alloc.h),
+ * and a NULL value, a non-object target or a key that is not UTF-8, which
+ * are the caller's bugs (a constructor such as json_string() returns NULL
+ * for invalid UTF-8). jdoc_set and jdoc_append make the second kind loud:
+ * they abort with a message naming the key instead of quietly dropping the
+ * field. So the rule for callers: use them for values built from trusted
+ * data (literals, numbers, strings read from parsed JSON or YAML, which are
+ * valid UTF-8 by then); a string from the wire that was never validated (a
+ * URL path or query parameter) goes through jdoc_string first, which
+ * reports -EBADMSG, so that no client can make the process abort.
+ *
+ * Ownership: the value is stolen, as by the _new functions of jansson.
+ */
+#ifndef GPUSLICE_UTIL_JDOC_H
+#define GPUSLICE_UTIL_JDOC_H
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+/* Sets obj[key] to value (stolen); aborts with a message when it cannot. */
+void jdoc_set(json_t *obj, const char *key, json_t *value);
+
+/* Appends value (stolen) to arr; aborts with a message when it cannot. */
+void jdoc_append(json_t *arr, json_t *value);
+
+/* A JSON string of s, or NULL and -EBADMSG in e when s is not valid UTF-8
+ * (what names where: "namespace in the URL"). */
+json_t *jdoc_string(const char *s, const char *what, struct err *e);
+
+#endif

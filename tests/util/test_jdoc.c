@@ -1,0 +1,77 @@
+/* Tests for util/jdoc: fields and items are set, a missing value or a bad
+ * key aborts loudly, and wire strings are checked without aborting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "../common/aborts.h"
+#include "util/jdoc.h"
+
+static void sets_and_appends(void **state)
+{
+    (void)state;
+    json_t *o = json_object(), *a = json_array();
+    jdoc_set(o, "n", json_integer(3));
+    jdoc_append(a, json_string("x"));
+    jdoc_set(o, "a", a);
+    assert_int_equal(json_integer_value(json_object_get(o, "n")), 3);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "a"), 0)), "x");
+    json_decref(o);
+}
+
+static void set_null(void *arg)
+{
+    (void)arg;
+    json_t *o = json_object();
+    jdoc_set(o, "name", json_string("\xff"));
+    json_decref(o);
+}
+
+static void set_on_array(void *arg)
+{
+    (void)arg;
+    json_t *a = json_array();
+    jdoc_set(a, "k", json_true());
+    json_decref(a);
+}
+
+static void append_null(void *arg)
+{
+    (void)arg;
+    json_t *a = json_array();
+    jdoc_append(a, NULL);
+    json_decref(a);
+}
+
+static void a_field_that_cannot_be_set_aborts(void **state)
+{
+    (void)state;
+    assert_aborts(set_null, NULL, "cannot set the JSON field \"name\": no value");
+    assert_aborts(set_on_array, NULL, "cannot set the JSON field \"k\": the target");
+    assert_aborts(append_null, NULL, "cannot append to the JSON array");
+}
+
+static void wire_strings_are_checked(void **state)
+{
+    (void)state;
+    struct err e;
+    assert_null(jdoc_string("ns\xc3", "the namespace in the URL", &e));
+    assert_int_equal(e.code, -EBADMSG);
+    assert_string_equal(e.msg, "the namespace in the URL is not valid UTF-8");
+    assert_null(jdoc_string("\xff", "x", NULL));
+    json_t *j = jdoc_string("default", "x", &e);
+    assert_string_equal(json_string_value(j), "default");
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sets_and_appends),
+        cmocka_unit_test(a_field_that_cannot_be_set_aborts),
+        cmocka_unit_test(wire_strings_are_checked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
