@@ -335,7 +335,7 @@ static int run(struct embedded *emb, const struct demo_args *a, const struct fil
     }
     size_t objects = 0;
     int rc = apply_workloads(emb, a, samples, &objects);
-    struct view *v = calloc(1, sizeof *v);
+    struct view *v = alloc_calloc(1, sizeof *v);
     v->tty = isatty(STDOUT_FILENO);
     if (!v->tty)
         printf("gpuslice demo: %zu objects applied to the embedded cluster at %s\n", objects,

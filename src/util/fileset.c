@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
+
 static int is_yaml_entry(const struct dirent *d)
 {
     size_t n = strlen(d->d_name);
@@ -22,34 +24,27 @@ static int read_one(const char *path, struct fileset_file *f, struct err *e)
     FILE *in = fopen(path, "rb");
     if (!in)
         return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    char *text = malloc(FILESET_MAX_FILE_BYTES + 1);
-    size_t len = text ? fread(text, 1, FILESET_MAX_FILE_BYTES + 1, in) : 0;
-    int rc = !text ? err_set(e, -ENOMEM, "%s: out of memory", path)
-           : ferror(in) ? err_set(e, -EIO, "%s: read error", path)
+    char *text = alloc_malloc(FILESET_MAX_FILE_BYTES + 1);
+    size_t len = fread(text, 1, FILESET_MAX_FILE_BYTES + 1, in);
+    int rc = ferror(in) ? err_set(e, -EIO, "%s: read error", path)
            : len > FILESET_MAX_FILE_BYTES
                ? err_set(e, -E2BIG, "%s: over %u bytes", path, FILESET_MAX_FILE_BYTES)
                : 0;
     fclose(in);
-    char *name = rc == 0 ? strdup(path) : NULL;
-    char *fit = rc == 0 ? realloc(text, len + 1) : NULL;
-    if (rc == 0 && (!name || !fit))
-        rc = err_set(e, -ENOMEM, "%s: out of memory", path);
     if (rc != 0) {
-        free(name);
-        free(fit ? fit : text);
+        free(text);
         return rc;
     }
+    char *fit = alloc_realloc(text, len + 1);
     fit[len] = '\0';
-    *f = (struct fileset_file){.name = name, .text = fit, .len = len};
+    *f = (struct fileset_file){.name = alloc_strdup(path), .text = fit, .len = len};
     return 0;
 }
 
 static int read_all(const char *dir, struct dirent **ents, int n, struct fileset *set,
                     struct err *e)
 {
-    struct fileset_file *files = calloc((size_t)n, sizeof *files);
-    if (!files)
-        return err_set(e, -ENOMEM, "%s: out of memory", dir);
+    struct fileset_file *files = alloc_calloc((size_t)n, sizeof *files);
     set->files = files;
     for (int i = 0; i < n; i++) {
         char path[4096];
@@ -70,12 +65,9 @@ int fileset_read_yaml_dir(const char *dir, struct fileset **out, struct err *e)
     int n = scandir(dir, &ents, is_yaml_entry, alphasort);
     if (n < 0)
         return err_set(e, -errno, "%s: %s", dir, strerror(errno));
-    struct fileset *set = calloc(1, sizeof *set);
-    int rc = !set ? err_set(e, -ENOMEM, "%s: out of memory", dir)
-           : n == 0 ? err_set(e, -ENOENT, "%s: no *.yaml or *.yml files", dir)
-           : 0;
-    if (rc == 0 && !(set->origin = strdup(dir)))
-        rc = err_set(e, -ENOMEM, "%s: out of memory", dir);
+    struct fileset *set = alloc_calloc(1, sizeof *set);
+    set->origin = alloc_strdup(dir);
+    int rc = n == 0 ? err_set(e, -ENOENT, "%s: no *.yaml or *.yml files", dir) : 0;
     if (rc == 0)
         rc = read_all(dir, ents, n, set, e);
     for (int i = 0; i < n; i++)
