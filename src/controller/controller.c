@@ -67,6 +67,16 @@ static int watch(struct controller *c, const char *group, const char *version,
     return informer_new(&ic, out, e);
 }
 
+static void drop_string(void *value)
+{
+    free(*(char **)value);
+}
+
+static void drop_placed(void *value)
+{
+    free(((struct placed_slice *)value)->gpu);
+}
+
 int controller_new(const struct controller_config *cfg, struct controller **out, struct err *e)
 {
     if (!cfg->store)
@@ -82,18 +92,15 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
         c->cfg.gpu_avoid_ns = DEFAULT_AVOID_NS;
     if (!c->cfg.gpu_failures_to_avoid)
         c->cfg.gpu_failures_to_avoid = DEFAULT_FAILURES_TO_AVOID;
-    c->gpu_failures = json_object();
-    c->pod_retry = json_object();
-    c->last_said = json_object();
-    c->placed = json_object();
-    c->waiting = json_object();
+    strmap_init(&c->gpu_failures, sizeof(struct gpu_failures), NULL);
+    strmap_init(&c->pod_retry, sizeof(struct pod_retry), NULL);
+    strmap_init(&c->last_said, sizeof(char *), drop_string);
+    strmap_init(&c->placed, sizeof(struct placed_slice), drop_placed);
+    strmap_init(&c->waiting, 0, NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
     c->topology_dirty = true;
     pthread_mutex_init(&c->lock, NULL);
     int rc = 0;
-    if (!c->gpu_failures || !c->pod_retry || !c->last_said || !c->wanted || !c->placed ||
-        !c->waiting)
-        rc = err_set(e, -ENOMEM, "controller: out of memory");
     const struct api_resource *ignored;
     const struct informer_index by_node = {CONTROLLER_INDEX_NODE, informer_keys_node, NULL};
     const struct informer_index by_pod = {CONTROLLER_INDEX_POD, slice_by_pod, NULL};
@@ -134,11 +141,11 @@ void controller_free(struct controller *c)
     model_free(&c->model);
     free(c->res);
     free(c->wanted);
-    json_decref(c->gpu_failures);
-    json_decref(c->pod_retry);
-    json_decref(c->last_said);
-    json_decref(c->placed);
-    json_decref(c->waiting);
+    strmap_free(&c->gpu_failures);
+    strmap_free(&c->pod_retry);
+    strmap_free(&c->last_said);
+    strmap_free(&c->placed);
+    strmap_free(&c->waiting);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -165,14 +172,13 @@ int say(struct controller *c, struct action_list *out, const json_t *pod,
     va_end(ap);
     snprintf(said, sizeof said, "%s\n%s", reason, msg);
     const char *uid = meta_uid(pod);
-    const char *last = uid ? json_string_value(json_object_get(c->last_said, uid)) : NULL;
-    if (last && strcmp(last, said) == 0)
+    char **last = uid ? strmap_get(&c->last_said, uid) : NULL;
+    if (last && strcmp(*last, said) == 0)
         return 0;
-    /* said may end in a character cut short by the buffer: then it is not
-     * remembered, and the event is said again next time. */
-    json_t *remembered = uid ? json_string(said) : NULL;
-    if (remembered)
-        jdoc_set(c->last_said, uid, remembered);
+    /* Without memory of it (out of memory) the event is only said again. */
+    char *copy = uid ? alloc_strdup(said) : NULL;
+    if (copy && strmap_set(&c->last_said, uid, &copy, NULL) < 0)
+        free(copy);
     return action_event(out, pod, type, reason, NULL, "%s", msg);
 }
 
@@ -187,18 +193,35 @@ static void enqueue(struct controller *c, const char *ns, const char *name)
     loop_enqueue(c->loop, key);
 }
 
-/* Wakes the pods told there is no room (they may fit now). */
+/* The keys of the pods waiting for room, NUL-separated in one allocation
+ * the caller frees (NULL when none); *n says how many.
+ * Called with c->lock held. */
+static char *copy_waiting(struct controller *c, size_t *n)
+{
+    size_t pos = 0, len = 0;
+    const char *key;
+    while (strmap_next(&c->waiting, &pos, &key, NULL))
+        len += strlen(key) + 1;
+    char *keys = len ? alloc_malloc(len) : NULL, *at = keys;
+    *n = 0;
+    for (pos = 0; keys && strmap_next(&c->waiting, &pos, &key, NULL); (*n)++)
+        at = stpcpy(at, key) + 1;
+    return keys;
+}
+
+/* Wakes the pods told there is no room (they may fit now): their keys are
+ * copied under the lock and queued outside it. */
 static void enqueue_waiting(struct controller *c)
 {
+    size_t n;
     pthread_mutex_lock(&c->lock);
-    json_t *keys = json_deep_copy(c->waiting);
+    char *keys = copy_waiting(c, &n);
     pthread_mutex_unlock(&c->lock);
-    const char *key;
-    json_t *v;
-    json_object_foreach(keys, key, v)
+    const char *key = keys;
+    for (size_t i = 0; i < n; i++, key += strlen(key) + 1)
         if (c->loop)
             loop_enqueue(c->loop, key);
-    json_decref(keys);
+    free(keys);
 }
 
 void controller_resync(struct controller *c)
@@ -228,10 +251,10 @@ static void forget_pod(struct controller *c, const json_t *pod)
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     const char *uid = meta_uid(pod);
     pthread_mutex_lock(&c->lock);
-    json_object_del(c->waiting, key);
+    strmap_del(&c->waiting, key);
     if (uid) {
-        json_object_del(c->pod_retry, uid);
-        json_object_del(c->last_said, uid);
+        strmap_del(&c->pod_retry, uid);
+        strmap_del(&c->last_said, uid);
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -255,21 +278,32 @@ static bool holds_placement(enum informer_change change, const struct gpuslice_v
     return lifecycle_phase_parse(v->status.phase, &p, NULL) < 0 || !lifecycle_is_terminal(p);
 }
 
+/* Records the placement v holds under key (c->lock held). Out of memory
+ * it is left out, as a write lost to the cache would be. */
+static void add_placed(struct controller *c, const char *key, const struct gpuslice_view *v)
+{
+    size_t gpu_len = strlen(v->spec.gpu_uuid) + 1;
+    struct placed_slice p = {.gpu = alloc_malloc(gpu_len + strlen(v->spec.profile) + 1),
+                             .start = v->spec.start};
+    memcpy(p.gpu, v->spec.gpu_uuid, gpu_len);
+    p.profile = strcpy(p.gpu + gpu_len, v->spec.profile);
+    if (strmap_set(&c->placed, key, &p, NULL) < 0)
+        free(p.gpu);
+}
+
 /* Keeps c->placed in step with the cache; returns whether room was freed. */
 static bool track_placement(struct controller *c, enum informer_change change,
                             const struct gpuslice_view *v)
 {
     char key[CONTROLLER_KEY_MAX];
     snprintf(key, sizeof key, "%s/%s", v->ns ? v->ns : "", v->name);
-    bool held = json_object_get(c->placed, key) != NULL;
+    bool held = strmap_get(&c->placed, key) != NULL;
     if (holds_placement(change, v)) {
         if (!held)
-            jdoc_set(c->placed, key,
-                                json_pack("{s:s, s:s, s:i}", "gpu", v->spec.gpu_uuid, "profile",
-                                          v->spec.profile, "start", (int)v->spec.start));
+            add_placed(c, key, v);
         return false;
     }
-    json_object_del(c->placed, key);
+    strmap_del(&c->placed, key);
     return held;
 }
 
@@ -441,13 +475,26 @@ static size_t wanted(struct controller *c, const struct pod_state *s, const stru
     return n;
 }
 
+/* Out of memory the failure goes uncounted: the GPU is only avoided later. */
 static void count_gpu_failure(struct controller *c, const char *uuid, int64_t now)
 {
-    json_t *f = json_object_get(c->gpu_failures, uuid);
-    json_int_t n = json_integer_value(json_object_get(f, "count")) + 1;
-    int64_t until = n >= (json_int_t)c->cfg.gpu_failures_to_avoid ? now + c->cfg.gpu_avoid_ns : 0;
-    jdoc_set(c->gpu_failures, uuid, json_pack("{s:I, s:I}", "count", n, "until",
-                                                         (json_int_t)until));
+    struct gpu_failures *f;
+    if (strmap_put(&c->gpu_failures, uuid, (void **)&f, NULL) < 0)
+        return;
+    f->count++;
+    f->until = f->count >= c->cfg.gpu_failures_to_avoid ? now + c->cfg.gpu_avoid_ns : 0;
+}
+
+/* The pod's failures, one more, and when to retry it; its retry time is
+ * only known for this decision when out of memory. */
+static int64_t count_pod_failure(struct controller *c, const char *uid, int64_t now)
+{
+    struct pod_retry *r, lost = {0};
+    if (strmap_put(&c->pod_retry, uid, (void **)&r, NULL) < 0)
+        r = &lost;
+    r->failures++;
+    r->at = now + backoff_delay(&c->cfg.retry, r->failures);
+    return r->at;
 }
 
 /* Failed slices: say why, count it against the GPU, delete them, and retry
@@ -462,11 +509,7 @@ static int handle_failed(struct controller *c, const struct pod_state *s, int64_
         struct gpuslice_view v;
         if (gpuslice_read(obj, &v, NULL) < 0 || !mine(s, &v) || phase_of(&v) != SLICE_FAILED)
             continue;
-        json_t *retry = json_object_get(c->pod_retry, s->uid);
-        json_int_t n = json_integer_value(json_object_get(retry, "failures")) + 1;
-        int64_t at = now + backoff_delay(&c->cfg.retry, (unsigned)n);
-        jdoc_set(c->pod_retry, s->uid, json_pack("{s:I, s:I}", "failures", n, "at",
-                                                           (json_int_t)at));
+        int64_t at = count_pod_failure(c, s->uid, now);
         count_gpu_failure(c, v.spec.gpu_uuid, now);
         int rc = say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceFailed",
                      "%s on %s GPU %u at memory slice %u failed (%s: %s); retrying in %llds",
@@ -520,11 +563,11 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
         struct gpuslice_view wv;
         gpuslice_read(w[k].existing, &wv, NULL);
         rc = move_to(c, w[k].existing, &wv, SLICE_UNGATED, now, out, e);
-        json_object_del(c->gpu_failures, wv.spec.gpu_uuid);
+        strmap_del(&c->gpu_failures, wv.spec.gpu_uuid);
     }
     if (rc == 0) {
         c->stats.ungated++;
-        json_object_del(c->pod_retry, s->uid);
+        strmap_del(&c->pod_retry, s->uid);
         rc = say(c, out, s->pod, ACTION_EVENT_NORMAL, "Ungated",
                  "%zu slice%s ready on %s; released to the scheduler", n, n == 1 ? "" : "s",
                  v.spec.node);
@@ -585,9 +628,9 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
                    "placing its slices");
     if (all_in(w, n, SLICE_CREATED))
         return ungate(c, s, w, n, now, out, e);
-    json_int_t at = json_integer_value(json_object_get(json_object_get(c->pod_retry, s->uid), "at"));
-    if (at > now) {
-        *requeue_at = at;
+    const struct pod_retry *retry = s->uid ? strmap_get(&c->pod_retry, s->uid) : NULL;
+    if (retry && retry->at > now) {
+        *requeue_at = retry->at;
         return 0;
     }
     return place_missing(c, s->pod, w, n, now, out, e);
@@ -639,7 +682,7 @@ static int reconcile_locked(struct controller *c, const char *key, int64_t now,
     }
     json_decref(by_pod);
     if (!s.pod || pod_done(s.pod)) {
-        json_object_del(c->waiting, key);
+        strmap_del(&c->waiting, key);
         rc = release_all(c, &s, false, now, out, e);
     }
     else if ((rc = release_all(c, &s, true, now, out, e)) == 0) {
@@ -688,7 +731,7 @@ void controller_get_stats(struct controller *c, struct controller_stats *out)
 {
     pthread_mutex_lock(&c->lock);
     *out = c->stats;
-    out->remembered = json_object_size(c->last_said) + json_object_size(c->pod_retry) +
-                      json_object_size(c->waiting);
+    out->remembered = strmap_size(&c->last_said) + strmap_size(&c->pod_retry) +
+                      strmap_size(&c->waiting);
     pthread_mutex_unlock(&c->lock);
 }

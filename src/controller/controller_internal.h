@@ -13,6 +13,7 @@
 #include "api/podslices.h"
 #include "controller/controller.h"
 #include "controller/model.h"
+#include "util/strmap.h"
 
 #define CONTROLLER_KEY_MAX 320
 #define CONTROLLER_INDEX_POD "pod" /* GPUSlices by spec.podName */
@@ -42,6 +43,26 @@ struct wanted_slice {
 
 #define WANTED_MAX (POD_SLICES_MAX * POD_SLICE_COUNT_MAX)
 
+/* A GPU's failed slices in a row, and until when it is avoided (0: not). */
+struct gpu_failures {
+    unsigned count;
+    int64_t until;
+};
+
+/* A pod's failed slices so far, and when to place it again. */
+struct pod_retry {
+    unsigned failures;
+    int64_t at;
+};
+
+/* A placement a GPUSlice in the cache holds. gpu and profile share one
+ * allocation, owned through gpu (the map's drop frees it). */
+struct placed_slice {
+    char *gpu;
+    const char *profile;
+    unsigned start;
+};
+
 struct controller {
     struct controller_config cfg;
     const struct api_resource *pod_res, *slice_res;
@@ -52,16 +73,16 @@ struct controller {
     struct model model;
     struct reservation *res;
     size_t n_res, cap_res;
-    json_t *gpu_failures; /* uuid -> {"count": n, "until": ns} */
-    json_t *pod_retry;    /* pod uid -> {"failures": n, "at": ns} */
-    json_t *last_said;    /* pod uid -> "reason\nmessage" of the last event */
+    struct strmap gpu_failures; /* GPU uuid -> struct gpu_failures */
+    struct strmap pod_retry;    /* pod uid -> struct pod_retry */
+    struct strmap last_said;    /* pod uid -> char *, "reason\nmessage" of the last event */
     /* Every GPUSlice in the cache that holds a placement, kept by the
      * GPUSlice handler so a decision reads a small table instead of parsing
-     * every GPUSlice: "ns/name" -> {"gpu", "profile", "start"}. */
-    json_t *placed;
-    /* Pods told there is no room: "ns/name" -> true. Only they need waking
-     * when room frees. */
-    json_t *waiting;
+     * every GPUSlice: "ns/name" -> struct placed_slice. */
+    struct strmap placed;
+    /* Pods told there is no room: a set of "ns/name". Only they need
+     * waking when room frees. */
+    struct strmap waiting;
     struct controller_stats stats;
     struct wanted_slice *wanted; /* WANTED_MAX, scratch for one decision */
 };

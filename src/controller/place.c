@@ -99,8 +99,8 @@ struct avoid_ctx {
 static bool avoided(void *ctx, const char *uuid)
 {
     const struct avoid_ctx *a = ctx;
-    const json_t *f = json_object_get(a->c->gpu_failures, uuid);
-    return f && json_integer_value(json_object_get(f, "until")) > a->now;
+    const struct gpu_failures *f = strmap_get(&a->c->gpu_failures, uuid);
+    return f && f->until > a->now;
 }
 
 /* Rebuilds the topology when a GPUNode or Node changed what it is made of. */
@@ -127,16 +127,15 @@ static int refresh_topology(struct controller *c, struct err *e)
  * reservation. */
 static int load_occupancy(struct controller *c, struct err *e)
 {
-    size_t n = json_object_size(c->placed);
+    size_t n = strmap_size(&c->placed);
     struct model_slice *slices = alloc_calloc(n + c->n_res + 1, sizeof *slices);
-    size_t k = 0;
+    size_t k = 0, pos = 0;
     const char *key;
-    const json_t *p;
-    json_object_foreach(c->placed, key, p)
-        slices[k++] = (struct model_slice){
-            json_string_value(json_object_get(p, "gpu")),
-            json_string_value(json_object_get(p, "profile")),
-            (unsigned)json_integer_value(json_object_get(p, "start"))};
+    void *v;
+    while (strmap_next(&c->placed, &pos, &key, &v)) {
+        const struct placed_slice *p = v;
+        slices[k++] = (struct model_slice){p->gpu, p->profile, p->start};
+    }
     /* Not "the reservations the cache does not show": the cache is updated
      * before the GPUSlice handler runs, so a slice can be in the cache and
      * not yet in c->placed. The handler moves a slice from the reservations
@@ -399,7 +398,8 @@ int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
-        jdoc_set(c->waiting, key, json_true());
+        void *member;
+        strmap_put(&c->waiting, key, &member, NULL); /* out of memory: woken by a later change */
         rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, out, e);
         return rc < 0 ? rc : say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s", why.msg);
     }
@@ -408,6 +408,6 @@ int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *
             *e = why;
         return rc;
     }
-    json_object_del(c->waiting, key);
+    strmap_del(&c->waiting, key);
     return append_placed(c, pod, w, &g, now, out, e);
 }
