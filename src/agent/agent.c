@@ -172,7 +172,7 @@ void agent_get_stats(struct agent *a, struct agent_stats *out)
 #undef LOAD
 }
 
-bool agent_synced(struct agent *a)
+bool agent__synced(struct agent *a)
 {
     return informer_synced(a->slices) && informer_synced(a->config_maps) &&
            informer_synced(a->gpunodes) && informer_synced(a->nodes);
@@ -180,7 +180,7 @@ bool agent_synced(struct agent *a)
 
 /* ---- keys ---- */
 
-void agent_enqueue(struct agent *a, const char *key)
+void agent__enqueue(struct agent *a, const char *key)
 {
     if (a->loop)
         loop_enqueue(a->loop, key);
@@ -193,12 +193,12 @@ static void enqueue_slice(struct agent *a, const json_t *obj)
     if (!ns || !name)
         return;
     snprintf(key, sizeof key, "%s/%s", ns, name);
-    agent_enqueue(a, key);
+    agent__enqueue(a, key);
 }
 
-void agent_enqueue_all(struct agent *a)
+void agent__enqueue_all(struct agent *a)
 {
-    agent_enqueue(a, AGENT_KEY_NODE);
+    agent__enqueue(a, AGENT_KEY_NODE);
     json_t *all = informer_list(a->slices, NULL);
     size_t i;
     const json_t *s;
@@ -209,7 +209,7 @@ void agent_enqueue_all(struct agent *a)
 
 void agent_resync(struct agent *a)
 {
-    agent_enqueue_all(a);
+    agent__enqueue_all(a);
 }
 
 static const char *phase_of(const json_t *obj)
@@ -226,7 +226,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     struct agent *a = ctx;
     enqueue_slice(a, cur);
     if (change != INFORMER_UPDATED || strcmp(phase_of(old), phase_of(cur)) != 0)
-        agent_enqueue(a, AGENT_KEY_NODE);
+        agent__enqueue(a, AGENT_KEY_NODE);
 }
 
 /* A ConfigMap changed (or was deleted under us): the slices that fill it. */
@@ -254,12 +254,12 @@ static void on_node(void *ctx, enum informer_change change, const json_t *old,
     (void)change;
     (void)old;
     (void)cur;
-    agent_enqueue(ctx, AGENT_KEY_NODE);
+    agent__enqueue(ctx, AGENT_KEY_NODE);
 }
 
 /* ---- notes ---- */
 
-struct agent_note *agent_note(struct agent *a, const char *key, bool make)
+struct agent_note *agent__note(struct agent *a, const char *key, bool make)
 {
     for (size_t i = 0; i < a->n_notes; i++)
         if (strcmp(a->notes[i].key, key) == 0)
@@ -273,16 +273,16 @@ struct agent_note *agent_note(struct agent *a, const char *key, bool make)
     return n;
 }
 
-void agent_note_forget(struct agent *a, const char *key)
+void agent__note_forget(struct agent *a, const char *key)
 {
-    struct agent_note *n = agent_note(a, key, false);
+    struct agent_note *n = agent__note(a, key, false);
     if (n)
         *n = a->notes[--a->n_notes];
 }
 
 /* ---- the device as last seen ---- */
 
-const struct device_gpu *agent_gpu(const struct agent *a, const char *uuid)
+const struct device_gpu *agent__gpu(const struct agent *a, const char *uuid)
 {
     for (unsigned i = 0; uuid && i < a->inv->n_gpus; i++)
         if (strcmp(a->inv->gpus[i].uuid, uuid) == 0)
@@ -290,7 +290,7 @@ const struct device_gpu *agent_gpu(const struct agent *a, const char *uuid)
     return NULL;
 }
 
-const struct device_slice *agent_slice_at(const struct agent *a, unsigned gpu, unsigned start)
+const struct device_slice *agent__slice_at(const struct agent *a, unsigned gpu, unsigned start)
 {
     for (unsigned i = 0; i < a->dev->n; i++)
         if (a->dev->items[i].gpu_index == gpu && a->dev->items[i].placement.start == start)
@@ -298,10 +298,10 @@ const struct device_slice *agent_slice_at(const struct agent *a, unsigned gpu, u
     return NULL;
 }
 
-int agent_place_of(const struct agent *a, const struct gpuslice_view *v,
-                   struct agent_place *out, struct err *e)
+int agent__place_of(const struct agent *a, const struct gpuslice_view *v,
+                    struct agent_place *out, struct err *e)
 {
-    const struct device_gpu *g = agent_gpu(a, v->spec.gpu_uuid);
+    const struct device_gpu *g = agent__gpu(a, v->spec.gpu_uuid);
     if (!g)
         return err_set(e, -ENODEV, "no GPU %s on node %s", v->spec.gpu_uuid, a->node);
     const struct mig_profile *p = g->model ? catalog_find_profile(g->model, v->spec.profile)
@@ -313,7 +313,7 @@ int agent_place_of(const struct agent *a, const struct gpuslice_view *v,
     return 0;
 }
 
-int64_t agent_pending_until(struct agent *a, unsigned gpu, unsigned start, int64_t now)
+int64_t agent__pending_until(struct agent *a, unsigned gpu, unsigned start, int64_t now)
 {
     int64_t until = 0;
     for (size_t i = 0; i < a->n_pending; i++) {
@@ -324,7 +324,7 @@ int64_t agent_pending_until(struct agent *a, unsigned gpu, unsigned start, int64
     return until;
 }
 
-bool agent_made(const struct agent *a, const struct agent_place *p)
+bool agent__made(const struct agent *a, const struct agent_place *p)
 {
     for (size_t i = 0; i < a->n_made; i++)
         if (a->made[i].gpu == p->gpu && a->made[i].start == p->start &&
@@ -333,7 +333,7 @@ bool agent_made(const struct agent *a, const struct agent_place *p)
     return false;
 }
 
-int agent_external(struct action_list *out, enum agent_op op, json_t *params, struct err *e)
+int agent__external(struct action_list *out, enum agent_op op, json_t *params, struct err *e)
 {
     if (!params)
         return err_set(e, -ENOMEM, "agent: out of memory");
@@ -346,13 +346,13 @@ int agent_reconcile(void *self, const char *key, int64_t now_ns, struct action_l
                     int64_t *requeue_at_ns, struct err *e)
 {
     struct agent *a = self;
-    if (!agent_synced(a)) {
+    if (!agent__synced(a)) {
         *requeue_at_ns = now_ns + AGENT_SYNC_POLL_NS;
         return 0;
     }
     if (strcmp(key, AGENT_KEY_NODE) == 0)
-        return agent_reconcile_node(a, now_ns, out, requeue_at_ns, e);
-    return agent_reconcile_slice(a, key, now_ns, out, requeue_at_ns, e);
+        return agent__reconcile_node(a, now_ns, out, requeue_at_ns, e);
+    return agent__reconcile_slice(a, key, now_ns, out, requeue_at_ns, e);
 }
 
 void agent_executed(void *self, const char *key, const struct action *act, int rc,
@@ -366,11 +366,11 @@ void agent_executed(void *self, const char *key, const struct action *act, int r
     /* A ConfigMap of that name exists but is not in the cache (not labelled
      * for this node): the next decision takes it over with a patch. */
     if (act->kind == ACTION_CREATE && rc == -EEXIST) {
-        struct agent_note *n = agent_note(a, key, true);
+        struct agent_note *n = agent__note(a, key, true);
         if (n)
             n->config_map_foreign = true;
     } else if (act->kind == ACTION_PATCH && rc == 0) {
-        struct agent_note *n = agent_note(a, key, false);
+        struct agent_note *n = agent__note(a, key, false);
         if (n)
             n->config_map_foreign = false;
     }

@@ -83,7 +83,7 @@ static void prune_made(struct agent *a)
     size_t kept = 0;
     for (size_t i = 0; i < a->n_made; i++) {
         const struct agent_place *p = &a->made[i];
-        const struct device_slice *s = agent_slice_at(a, p->gpu, p->start);
+        const struct device_slice *s = agent__slice_at(a, p->gpu, p->start);
         if (s && s->profile_id == p->profile_id)
             a->made[kept++] = *p;
     }
@@ -93,7 +93,7 @@ static void prune_made(struct agent *a)
 static void remember_made(struct agent *a, const struct device_slice *s)
 {
     struct agent_place p = {s->gpu_index, s->placement.start, s->profile_id};
-    if (agent_made(a, &p))
+    if (agent__made(a, &p))
         return;
     VEC_RESERVE(a->made, a->cap_made, a->n_made + 1);
     a->made[a->n_made++] = p;
@@ -115,7 +115,7 @@ static void refresh(struct agent *a, uint64_t *took)
     } else {
         a->need_discovery = true;
     }
-    agent_enqueue(a, AGENT_KEY_NODE);
+    agent__enqueue(a, AGENT_KEY_NODE);
 }
 
 static int exec_discover(struct agent *a, struct err *e)
@@ -144,7 +144,7 @@ static int exec_discover(struct agent *a, struct err *e)
     count(&a->stats.discoveries, 1);
     prune_made(a);
     if (changed) /* a slice vanished or appeared: every GPUSlice looks again */
-        agent_enqueue_all(a);
+        agent__enqueue_all(a);
     return 0;
 }
 
@@ -152,7 +152,7 @@ static int exec_discover(struct agent *a, struct err *e)
 static void note_outcome(struct agent *a, const char *key, bool create, int rc,
                          const struct err *why)
 {
-    struct agent_note *n = key ? agent_note(a, key, rc < 0) : NULL;
+    struct agent_note *n = key ? agent__note(a, key, rc < 0) : NULL;
     if (!n)
         return;
     struct agent_failure *f = create ? &n->create : &n->destroy;
@@ -172,7 +172,7 @@ static int exec_slice(struct agent *a, const json_t *params, bool create, struct
                        create ? "create" : "destroy");
     struct device_slice_ref ref = {.gpu_uuid = gpu_uuid, .profile = profile,
                                    .start = (unsigned)json_integer_value(start)};
-    const struct device_gpu *g = agent_gpu(a, gpu_uuid);
+    const struct device_gpu *g = agent__gpu(a, gpu_uuid);
     struct device_slice made;
     struct err why;
     err_clear(&why);
@@ -201,8 +201,8 @@ static int exec_slice(struct agent *a, const json_t *params, bool create, struct
     return 0;
 }
 
-void agent_cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start, char *buf,
-                    size_t size)
+void agent__cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start, char *buf,
+                     size_t size)
 {
     snprintf(buf, size, "%s/gpuslice-mig-%s-%u.json", a->cdi_dir, gpu_uuid, start);
 }
@@ -233,7 +233,7 @@ static int exec_write_cdi(struct agent *a, const json_t *params, struct err *e)
         unlink(tmp);
         err_set(&why, rc, "agent: cannot write CDI spec %s: %s", path, strerror(-rc));
     }
-    struct agent_note *n = agent_note(a, key, true);
+    struct agent_note *n = agent__note(a, key, true);
     if (n) {
         snprintf(n->cdi_uuid, sizeof n->cdi_uuid, "%s", rc == 0 ? uuid : "");
         n->hand_over.code = rc;
@@ -252,7 +252,7 @@ static int exec_remove_cdi(struct agent *a, const json_t *params, struct err *e)
         return err_set(e, -EINVAL, "agent: a CDI removal needs a path");
     if (unlink(path) < 0 && errno != ENOENT)
         return err_set(e, -errno, "agent: cannot remove CDI spec %s: %s", path, strerror(errno));
-    struct agent_note *n = key ? agent_note(a, key, false) : NULL;
+    struct agent_note *n = key ? agent__note(a, key, false) : NULL;
     if (n)
         n->cdi_uuid[0] = '\0';
     return 0;

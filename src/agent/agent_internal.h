@@ -90,36 +90,36 @@ struct agent {
 /* ---- agent.c: keys, notes, device lookups ---- */
 
 /* The note of key, made when missing (NULL when out of memory / not made). */
-struct agent_note *agent_note(struct agent *a, const char *key, bool make);
-void agent_note_forget(struct agent *a, const char *key);
+struct agent_note *agent__note(struct agent *a, const char *key, bool make);
+void agent__note_forget(struct agent *a, const char *key);
 
-void agent_enqueue(struct agent *a, const char *key);
-void agent_enqueue_all(struct agent *a);
+void agent__enqueue(struct agent *a, const char *key);
+void agent__enqueue_all(struct agent *a);
 
 /* The inventory's GPU with this uuid, or NULL. */
-const struct device_gpu *agent_gpu(const struct agent *a, const char *uuid);
+const struct device_gpu *agent__gpu(const struct agent *a, const char *uuid);
 
 /* The slice on the device that starts at start on gpu (any profile), or
  * NULL. */
-const struct device_slice *agent_slice_at(const struct agent *a, unsigned gpu, unsigned start);
+const struct device_slice *agent__slice_at(const struct agent *a, unsigned gpu, unsigned start);
 
 /* The placement a GPUSlice names, resolved on the inventory: 0, or -ENODEV
  * (no such GPU) / -EINVAL (no such profile on it) with e filled. */
-int agent_place_of(const struct agent *a, const struct gpuslice_view *v,
-                   struct agent_place *out, struct err *e);
+int agent__place_of(const struct agent *a, const struct gpuslice_view *v,
+                    struct agent_place *out, struct err *e);
 
 /* When the call at (gpu, start) finishes in virtual time (0: none runs). */
-int64_t agent_pending_until(struct agent *a, unsigned gpu, unsigned start, int64_t now);
+int64_t agent__pending_until(struct agent *a, unsigned gpu, unsigned start, int64_t now);
 
-bool agent_made(const struct agent *a, const struct agent_place *p);
+bool agent__made(const struct agent *a, const struct agent_place *p);
 
 /* Appends `n` to *items (growing it); -ENOMEM. */
 
 /* Whether the four informers have their first list. */
-bool agent_synced(struct agent *a);
+bool agent__synced(struct agent *a);
 
 /* Appends an external action with params built by json_pack; -ENOMEM. */
-int agent_external(struct action_list *out, enum agent_op op, json_t *params, struct err *e);
+int agent__external(struct action_list *out, enum agent_op op, json_t *params, struct err *e);
 
 /* ---- agent_slice.c: a GPUSlice key ---- */
 
@@ -139,78 +139,78 @@ struct agent_decision {
 #define AGENT_CLEAR_WHY    1u /* reason, message */
 #define AGENT_CLEAR_DEVICE 2u /* deviceUUID, giID, ciID */
 
-int agent_reconcile_slice(struct agent *a, const char *key, int64_t now, struct action_list *out,
-                          int64_t *requeue_at, struct err *e);
+int agent__reconcile_slice(struct agent *a, const char *key, int64_t now, struct action_list *out,
+                           int64_t *requeue_at, struct err *e);
 
 /* Asks to be called again at `at` (the earliest of all asks wins). */
-void agent_requeue(struct agent_decision *d, int64_t at);
+void agent__requeue(struct agent_decision *d, int64_t at);
 
 /* Writes the status: phase `to` (a transition checked against the
  * lifecycle table when it is not the current phase), st's fields, minus
  * the cleared ones; nothing when that changes nothing. */
-int agent_set_status(struct agent_decision *d, enum slice_phase to,
-                     const struct gpuslice_status *st, unsigned clear, struct err *e);
+int agent__set_status(struct agent_decision *d, enum slice_phase to,
+                      const struct gpuslice_status *st, unsigned clear, struct err *e);
 
 /* A device call about the slice at `at` (create: spec's profile; destroy:
  * the device's), unless its GPU is still busy; comes back to see the
  * outcome. `recreate` marks a create that makes a lost slice again. */
-int agent_device_op(struct agent_decision *d, enum agent_op op, const struct agent_place *at,
-                    const char *profile, bool recreate, struct err *e);
+int agent__device_op(struct agent_decision *d, enum agent_op op, const struct agent_place *at,
+                     const char *profile, bool recreate, struct err *e);
 
 /* The slice cannot be had: Failed with reason and message (ConfigMap
  * updated first); see agent_recovery.c for an Ungated slice. */
-int agent_give_up(struct agent_decision *d, const char *reason, const char *message,
-                  struct err *e);
+int agent__give_up(struct agent_decision *d, const char *reason, const char *message,
+                   struct err *e);
 
 /* The status reason for a device error code ("InUse" for -EBUSY). */
-const char *agent_reason_of(int code);
+const char *agent__reason_of(int code);
 
 /* ---- agent_node.c: the node key ---- */
 
-int agent_reconcile_node(struct agent *a, int64_t now, struct action_list *out,
-                         int64_t *requeue_at, struct err *e);
+int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
+                          int64_t *requeue_at, struct err *e);
 
 /* ---- agent_recovery.c ---- */
 
 /* Whether a GPUSlice in this phase holds its placement on the device. */
-bool agent_phase_holds(enum slice_phase p);
+bool agent__phase_holds(enum slice_phase p);
 
 /* Whether a Creating GPUSlice may take over the slice already at its
  * placement. */
-bool agent_adoptable(struct agent *a, const struct device_slice *s);
+bool agent__adoptable(struct agent *a, const struct device_slice *s);
 
 /* Whether the slice is gpuslice's (see agent_recovery.c). */
-bool agent_managed(struct agent *a, const struct device_slice *s, bool claimed);
+bool agent__managed(struct agent *a, const struct device_slice *s, bool claimed);
 
-/* The placements the node's GPUSlices hold (agent_phase_holds). */
+/* The placements the node's GPUSlices hold (agent__phase_holds). */
 struct agent_claims {
     size_t n;
     struct agent_place *items;
 };
-int agent_claims_load(struct agent *a, struct agent_claims *out, struct err *e);
-void agent_claims_free(struct agent_claims *c);
-bool agent_claimed(const struct agent_claims *c, const struct device_slice *s);
+int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e);
+void agent__claims_free(struct agent_claims *c);
+bool agent__claimed(const struct agent_claims *c, const struct device_slice *s);
 
 /* The slice of a Created or Ungated GPUSlice is not on the device (a reboot
  * or someone took it): make it again at the same placement. */
-int agent_recreate(struct agent_decision *d, const struct agent_place *at, struct err *e);
+int agent__recreate(struct agent_decision *d, const struct agent_place *at, struct err *e);
 
 /* Making it failed: an Ungated slice keeps its phase (only Deleting leaves
  * Ungated), says why in its status, drops its device, and is retried with
  * backoff; a Created one fails. */
-int agent_recreate_failed(struct agent_decision *d, struct agent_note *n,
-                          const struct agent_place *at, struct err *e);
+int agent__recreate_failed(struct agent_decision *d, struct agent_note *n,
+                           const struct agent_place *at, struct err *e);
 
 /* The node key's recovery pass, given the slices claimed (as
- * agent_claims_load made them): destroys orphans whose grace is over (one
+ * agent__claims_load made them): destroys orphans whose grace is over (one
  * device call per GPU), and lowers *requeue_at to when the next is due. */
-int agent_recover_orphans(struct agent *a, const struct agent_claims *claims, int64_t now,
-                          struct action_list *out, int64_t *requeue_at, struct err *e);
+int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, int64_t now,
+                           struct action_list *out, int64_t *requeue_at, struct err *e);
 
 /* ---- agent_exec.c ---- */
 
 /* The CDI spec file of the slice at start on the GPU gpu_uuid. */
-void agent_cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start, char *buf,
-                    size_t size);
+void agent__cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start, char *buf,
+                     size_t size);
 
 #endif

@@ -48,7 +48,7 @@ static json_t *gpunode_status(struct agent *a, const struct agent_claims *claims
             out->slices[out->n_slices++] = (struct gpunode_slice){
                 .profile = s->profile, .start = s->placement.start, .size = s->placement.size,
                 .gi_id = s->gi_id, .ci_id = s->ci_id, .device_uuid = s->uuid[0] ? s->uuid : NULL,
-                .managed = agent_managed(a, s, agent_claimed(claims, s)),
+                .managed = agent__managed(a, s, agent__claimed(claims, s)),
             };
         }
     }
@@ -145,8 +145,8 @@ static int write_node(struct agent *a, struct action_list *out, struct err *e)
     return action_update_status(out, a->res_nodes, obj, e);
 }
 
-int agent_reconcile_node(struct agent *a, int64_t now, struct action_list *out,
-                         int64_t *requeue_at, struct err *e)
+int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
+                          int64_t *requeue_at, struct err *e)
 {
     if (a->node_busy_until > now) {
         *requeue_at = a->node_busy_until;
@@ -154,18 +154,18 @@ int agent_reconcile_node(struct agent *a, int64_t now, struct action_list *out,
     }
     if (!a->have_inventory || a->need_discovery || now >= a->next_discovery) {
         *requeue_at = now;
-        return agent_external(out, AGENT_OP_DISCOVER, json_object(), e);
+        return agent__external(out, AGENT_OP_DISCOVER, json_object(), e);
     }
     *requeue_at = a->next_discovery;
     /* Loaded once: the report and the recovery pass read the same claims. */
     struct agent_claims claims;
-    int rc = agent_claims_load(a, &claims, e);
+    int rc = agent__claims_load(a, &claims, e);
     if (rc == 0)
         rc = write_gpunode(a, &claims, out, e);
     if (rc == 0)
         rc = write_node(a, out, e);
     if (rc == 0)
-        rc = agent_recover_orphans(a, &claims, now, out, requeue_at, e);
-    agent_claims_free(&claims);
+        rc = agent__recover_orphans(a, &claims, now, out, requeue_at, e);
+    agent__claims_free(&claims);
     return rc;
 }

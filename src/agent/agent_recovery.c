@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool agent_phase_holds(enum slice_phase p)
+bool agent__phase_holds(enum slice_phase p)
 {
     return p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED ||
            p == SLICE_DELETING;
@@ -70,19 +70,19 @@ static struct agent_place place_of_slice(const struct device_slice *s)
                                 .profile_id = s->profile_id};
 }
 
-bool agent_adoptable(struct agent *a, const struct device_slice *s)
+bool agent__adoptable(struct agent *a, const struct device_slice *s)
 {
     struct agent_place p = place_of_slice(s);
-    return agent_made(a, &p) || reported(a, s) != 0;
+    return agent__made(a, &p) || reported(a, s) != 0;
 }
 
-bool agent_managed(struct agent *a, const struct device_slice *s, bool claimed)
+bool agent__managed(struct agent *a, const struct device_slice *s, bool claimed)
 {
     struct agent_place p = place_of_slice(s);
-    return claimed || agent_made(a, &p) || reported(a, s) == 1;
+    return claimed || agent__made(a, &p) || reported(a, s) == 1;
 }
 
-int agent_claims_load(struct agent *a, struct agent_claims *out, struct err *e)
+int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
     json_t *all = informer_list(a->slices, NULL);
@@ -97,12 +97,12 @@ int agent_claims_load(struct agent *a, struct agent_claims *out, struct err *e)
         struct agent_place at;
         if (gpuslice_read(obj, &v, NULL) < 0 || strcmp(v.spec.node, a->node) != 0 ||
             lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
-            !agent_phase_holds(phase) || agent_place_of(a, &v, &at, NULL) < 0)
+            !agent__phase_holds(phase) || agent__place_of(a, &v, &at, NULL) < 0)
             continue;
         /* A Creating slice holds only what it may take over. */
-        const struct device_slice *s = agent_slice_at(a, at.gpu, at.start);
+        const struct device_slice *s = agent__slice_at(a, at.gpu, at.start);
         if (phase == SLICE_CREATING && s && s->profile_id == at.profile_id &&
-            !agent_adoptable(a, s))
+            !agent__adoptable(a, s))
             continue;
         out->items[out->n++] = at;
     }
@@ -110,13 +110,13 @@ int agent_claims_load(struct agent *a, struct agent_claims *out, struct err *e)
     return 0;
 }
 
-void agent_claims_free(struct agent_claims *c)
+void agent__claims_free(struct agent_claims *c)
 {
     free(c->items);
     memset(c, 0, sizeof *c);
 }
 
-bool agent_claimed(const struct agent_claims *c, const struct device_slice *s)
+bool agent__claimed(const struct agent_claims *c, const struct device_slice *s)
 {
     for (size_t i = 0; i < c->n; i++)
         if (c->items[i].gpu == s->gpu_index && c->items[i].start == s->placement.start &&
@@ -127,26 +127,26 @@ bool agent_claimed(const struct agent_claims *c, const struct device_slice *s)
 
 /* ---- lost slices ---- */
 
-int agent_recreate(struct agent_decision *d, const struct agent_place *at, struct err *e)
+int agent__recreate(struct agent_decision *d, const struct agent_place *at, struct err *e)
 {
-    return agent_device_op(d, AGENT_OP_CREATE, at, d->v.spec.profile, true, e);
+    return agent__device_op(d, AGENT_OP_CREATE, at, d->v.spec.profile, true, e);
 }
 
-int agent_recreate_failed(struct agent_decision *d, struct agent_note *n,
-                          const struct agent_place *at, struct err *e)
+int agent__recreate_failed(struct agent_decision *d, struct agent_note *n,
+                           const struct agent_place *at, struct err *e)
 {
     if (d->phase != SLICE_UNGATED)
-        return agent_give_up(d, agent_reason_of(n->create.code), n->create.msg, e);
+        return agent__give_up(d, agent__reason_of(n->create.code), n->create.msg, e);
     /* Said once: a status rewritten on every retry would retry at once. */
     int rc = 0;
     if (!d->v.status.reason || strcmp(d->v.status.reason, "SliceLost") != 0) {
         char msg[ERR_MSG_MAX + 64];
         snprintf(msg, sizeof msg, "the slice is gone and making it again failed: %s",
                  n->create.msg);
-        rc = agent_give_up(d, "SliceLost", msg, e);
+        rc = agent__give_up(d, "SliceLost", msg, e);
     }
     n->create.code = 0; /* try again; a failure backs the key off */
-    return rc < 0 ? rc : agent_recreate(d, at, e);
+    return rc < 0 ? rc : agent__recreate(d, at, e);
 }
 
 /* ---- orphans ---- */
@@ -183,14 +183,15 @@ static void lower(int64_t *requeue_at, int64_t at)
         *requeue_at = at;
 }
 
-int agent_recover_orphans(struct agent *a, const struct agent_claims *claims, int64_t now,
-                          struct action_list *out, int64_t *requeue_at, struct err *e)
+int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, int64_t now,
+                           struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     int rc = 0;
     bool called[DEVICE_MAX_GPUS] = {false};
     for (unsigned i = 0; rc == 0 && i < a->dev->n; i++) {
         const struct device_slice *s = &a->dev->items[i];
-        if (agent_claimed(claims, s) || (!agent_managed(a, s, false) && !a->cfg.reclaim_unmanaged))
+        if (agent__claimed(claims, s) ||
+            (!agent__managed(a, s, false) && !a->cfg.reclaim_unmanaged))
             continue;
         struct agent_orphan *o = orphan_entry(a, s, now);
         if (!o) {
@@ -206,14 +207,14 @@ int agent_recover_orphans(struct agent *a, const struct agent_claims *claims, in
         }
         called[s->gpu_index] = true;
         lower(requeue_at, now);
-        rc = agent_external(out, AGENT_OP_DESTROY,
-                            json_pack("{s:s, s:s, s:i}", "gpuUUID", s->gpu_uuid, "profile",
-                                      s->profile, "start", (int)s->placement.start),
+        rc = agent__external(out, AGENT_OP_DESTROY,
+                             json_pack("{s:s, s:s, s:i}", "gpuUUID", s->gpu_uuid, "profile",
+                                       s->profile, "start", (int)s->placement.start),
                             e);
         if (rc == 0 && a->cfg.cdi_dir) { /* its GPUSlice went without Deleting */
             char path[AGENT_PATH_MAX];
-            agent_cdi_path(a, s->gpu_uuid, s->placement.start, path, sizeof path);
-            rc = agent_external(out, AGENT_OP_REMOVE_CDI, json_pack("{s:s}", "path", path), e);
+            agent__cdi_path(a, s->gpu_uuid, s->placement.start, path, sizeof path);
+            rc = agent__external(out, AGENT_OP_REMOVE_CDI, json_pack("{s:s}", "path", path), e);
         }
     }
     orphans_sweep(a);

@@ -29,7 +29,7 @@
 #define CM_SLICES_MAX 64 /* a container asks for at most POD_SLICE_COUNT_MAX */
 #define CDI_VERSION "0.6.0"
 
-void agent_requeue(struct agent_decision *d, int64_t at)
+void agent__requeue(struct agent_decision *d, int64_t at)
 {
     if (at <= 0)
         at = 1;
@@ -37,7 +37,7 @@ void agent_requeue(struct agent_decision *d, int64_t at)
         *d->requeue_at = at;
 }
 
-const char *agent_reason_of(int code)
+const char *agent__reason_of(int code)
 {
     switch (code) {
     case -ENOSPC: return "InsufficientResources";
@@ -68,8 +68,8 @@ static void clear_fields(json_t *status, const struct gpuslice_status *st, unsig
     }
 }
 
-int agent_set_status(struct agent_decision *d, enum slice_phase to,
-                     const struct gpuslice_status *st, unsigned clear, struct err *e)
+int agent__set_status(struct agent_decision *d, enum slice_phase to,
+                      const struct gpuslice_status *st, unsigned clear, struct err *e)
 {
     bool moves = to != d->phase;
     int rc = moves ? lifecycle_transition(d->phase, to, e) : 0;
@@ -92,19 +92,19 @@ int agent_set_status(struct agent_decision *d, enum slice_phase to,
 
 /* ---- device calls ---- */
 
-int agent_device_op(struct agent_decision *d, enum agent_op op, const struct agent_place *at,
-                    const char *profile, bool recreate, struct err *e)
+int agent__device_op(struct agent_decision *d, enum agent_op op, const struct agent_place *at,
+                     const char *profile, bool recreate, struct err *e)
 {
     int64_t busy = d->a->gpu_busy_until[at->gpu];
     if (busy > d->now) {
-        agent_requeue(d, busy);
+        agent__requeue(d, busy);
         return 0;
     }
     json_t *params = json_pack("{s:s, s:s, s:s, s:i, s:b}", "key", d->key, "gpuUUID",
                                d->v.spec.gpu_uuid, "profile", profile, "start", (int)at->start,
                                "recreate", recreate);
-    agent_requeue(d, d->now);
-    return agent_external(d->out, op, params, e);
+    agent__requeue(d, d->now);
+    return agent__external(d->out, op, params, e);
 }
 
 /* ---- the container's ConfigMap ---- */
@@ -130,11 +130,11 @@ static const char *uuid_on_device(struct agent *a, const json_t *s, int64_t now)
     struct agent_place at;
     if (gpuslice_read(s, &v, NULL) < 0 || lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
         (phase != SLICE_CREATING && phase != SLICE_CREATED && phase != SLICE_UNGATED) ||
-        agent_place_of(a, &v, &at, NULL) < 0 || agent_pending_until(a, at.gpu, at.start, now))
+        agent__place_of(a, &v, &at, NULL) < 0 || agent__pending_until(a, at.gpu, at.start, now))
         return NULL;
-    const struct device_slice *ds = agent_slice_at(a, at.gpu, at.start);
+    const struct device_slice *ds = agent__slice_at(a, at.gpu, at.start);
     if (!ds || ds->profile_id != at.profile_id || !ds->uuid[0] ||
-        (phase == SLICE_CREATING && !agent_adoptable(a, ds)))
+        (phase == SLICE_CREATING && !agent__adoptable(a, ds)))
         return NULL;
     return ds->uuid;
 }
@@ -233,7 +233,7 @@ static int write_config_map(struct agent_decision *d, const json_t *cached, json
         json_decref(data);
     if (!obj)
         return err_set(e, -ENOMEM, "agent: out of memory");
-    const struct agent_note *n = agent_note(a, d->key, false);
+    const struct agent_note *n = agent__note(a, d->key, false);
     if (n && n->config_map_foreign)
         return action_patch(d->out, a->res_config_maps, d->v.ns, d->v.spec.config_map,
                             STORE_PATCH_MERGE, obj, e);
@@ -274,7 +274,7 @@ static int sync_config_map(struct agent_decision *d, bool exclude_self, struct e
 static int write_cdi(struct agent_decision *d, const struct device_slice *s, struct err *e)
 {
     char path[AGENT_PATH_MAX], device[2 * GPUSLICE_NAME_MAX], env[DEVICE_UUID_MAX + 32];
-    agent_cdi_path(d->a, s->gpu_uuid, s->placement.start, path, sizeof path);
+    agent__cdi_path(d->a, s->gpu_uuid, s->placement.start, path, sizeof path);
     /* "<namespace>_<name>": slice names repeat across namespaces, and '_'
      * appears in neither. */
     snprintf(device, sizeof device, "%s_%s", d->v.ns, d->v.name);
@@ -285,32 +285,32 @@ static int write_cdi(struct agent_decision *d, const struct device_slice *s, str
     json_t *params = spec ? json_pack("{s:s, s:s, s:s, s:o}", "key", d->key, "path", path,
                                       "uuid", s->uuid, "spec", spec)
                           : NULL;
-    return agent_external(d->out, AGENT_OP_WRITE_CDI, params, e);
+    return agent__external(d->out, AGENT_OP_WRITE_CDI, params, e);
 }
 
 static int remove_cdi(struct agent_decision *d, struct err *e)
 {
     /* Specs are written for the inventory's GPUs only; a path is never made
      * of what a GPUSlice says. */
-    const struct device_gpu *g = agent_gpu(d->a, d->v.spec.gpu_uuid);
+    const struct device_gpu *g = agent__gpu(d->a, d->v.spec.gpu_uuid);
     if (!g)
         return 0;
     char path[AGENT_PATH_MAX];
-    agent_cdi_path(d->a, g->uuid, d->v.spec.start, path, sizeof path);
-    return agent_external(d->out, AGENT_OP_REMOVE_CDI,
-                          json_pack("{s:s, s:s}", "key", d->key, "path", path), e);
+    agent__cdi_path(d->a, g->uuid, d->v.spec.start, path, sizeof path);
+    return agent__external(d->out, AGENT_OP_REMOVE_CDI,
+                           json_pack("{s:s, s:s}", "key", d->key, "path", path), e);
 }
 
 /* ---- the phases ---- */
 
-int agent_give_up(struct agent_decision *d, const char *reason, const char *message,
-                  struct err *e)
+int agent__give_up(struct agent_decision *d, const char *reason, const char *message,
+                   struct err *e)
 {
     struct gpuslice_status st = {.reason = reason, .message = message};
     int rc = sync_config_map(d, true, e);
     if (rc == 0)
-        rc = agent_set_status(d, d->phase == SLICE_UNGATED ? SLICE_UNGATED : SLICE_FAILED, &st,
-                              AGENT_CLEAR_DEVICE, e);
+        rc = agent__set_status(d, d->phase == SLICE_UNGATED ? SLICE_UNGATED : SLICE_FAILED, &st,
+                               AGENT_CLEAR_DEVICE, e);
     return rc;
 }
 
@@ -320,7 +320,7 @@ static int hand_over(struct agent_decision *d, const struct device_slice *s, str
     struct agent *a = d->a;
     int rc = 0;
     if (a->cfg.cdi_dir) {
-        const struct agent_note *n = agent_note(a, d->key, false);
+        const struct agent_note *n = agent__note(a, d->key, false);
         if (!n || strcmp(n->cdi_uuid, s->uuid) != 0)
             rc = write_cdi(d, s, e);
     }
@@ -329,8 +329,8 @@ static int hand_over(struct agent_decision *d, const struct device_slice *s, str
     struct gpuslice_status st = {.device_uuid = s->uuid, .boot_id = a->boot_id,
                                  .has_ids = true, .gi_id = s->gi_id, .ci_id = s->ci_id};
     if (rc == 0)
-        rc = agent_set_status(d, d->phase == SLICE_CREATING ? SLICE_CREATED : d->phase, &st,
-                              AGENT_CLEAR_WHY, e);
+        rc = agent__set_status(d, d->phase == SLICE_CREATING ? SLICE_CREATED : d->phase, &st,
+                               AGENT_CLEAR_WHY, e);
     return rc;
 }
 
@@ -340,75 +340,75 @@ static int keep_slice(struct agent_decision *d, struct err *e)
     struct agent_place at;
     struct err why;
     err_clear(&why);
-    int rc = agent_place_of(a, &d->v, &at, &why);
+    int rc = agent__place_of(a, &d->v, &at, &why);
     if (rc < 0)
-        return agent_give_up(d, rc == -ENODEV ? "GPUNotFound" : "InvalidProfile", why.msg, e);
-    int64_t until = agent_pending_until(a, at.gpu, at.start, d->now);
+        return agent__give_up(d, rc == -ENODEV ? "GPUNotFound" : "InvalidProfile", why.msg, e);
+    int64_t until = agent__pending_until(a, at.gpu, at.start, d->now);
     if (until) {
-        agent_requeue(d, until);
+        agent__requeue(d, until);
         return 0;
     }
-    const struct device_slice *s = agent_slice_at(a, at.gpu, at.start);
+    const struct device_slice *s = agent__slice_at(a, at.gpu, at.start);
     bool exact = s && s->profile_id == at.profile_id;
-    if (exact && d->phase == SLICE_CREATING && !agent_adoptable(a, s)) {
+    if (exact && d->phase == SLICE_CREATING && !agent__adoptable(a, s)) {
         snprintf(why.msg, sizeof why.msg, "%s at %u on %s is a slice gpuslice did not make",
                  s->profile, s->placement.start, s->gpu_uuid);
-        return agent_give_up(d, "PlacementTaken", why.msg, e);
+        return agent__give_up(d, "PlacementTaken", why.msg, e);
     }
-    struct agent_note *n = agent_note(a, d->key, false);
+    struct agent_note *n = agent__note(a, d->key, false);
     /* A failed hand-over fails a slice no container uses yet; an Ungated
      * one keeps its slice and the write is retried. */
     bool handed = n && n->hand_over.code && d->phase != SLICE_UNGATED;
     if (n && (n->create.code || handed)) {
         if (exact) /* what the failed create left, or the slice not handed over */
-            return agent_device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
+            return agent__device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
         if (!n->create.code)
-            return agent_give_up(d, "HandOverFailed", n->hand_over.msg, e);
+            return agent__give_up(d, "HandOverFailed", n->hand_over.msg, e);
         if (d->phase != SLICE_CREATING)
-            return agent_recreate_failed(d, n, &at, e);
-        return agent_give_up(d, agent_reason_of(n->create.code), n->create.msg, e);
+            return agent__recreate_failed(d, n, &at, e);
+        return agent__give_up(d, agent__reason_of(n->create.code), n->create.msg, e);
     }
     if (exact && s->uuid[0])
         return hand_over(d, s, e);
     if (exact) /* a GI left without its CI (a create that hung half way) */
-        return agent_device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
+        return agent__device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
     if (d->phase != SLICE_CREATING)
-        return agent_recreate(d, &at, e);
-    return agent_device_op(d, AGENT_OP_CREATE, &at, d->v.spec.profile, false, e);
+        return agent__recreate(d, &at, e);
+    return agent__device_op(d, AGENT_OP_CREATE, &at, d->v.spec.profile, false, e);
 }
 
 static int remove_slice(struct agent_decision *d, struct err *e)
 {
     struct agent *a = d->a;
     struct agent_place at;
-    if (agent_place_of(a, &d->v, &at, NULL) == 0) {
-        int64_t until = agent_pending_until(a, at.gpu, at.start, d->now);
+    if (agent__place_of(a, &d->v, &at, NULL) == 0) {
+        int64_t until = agent__pending_until(a, at.gpu, at.start, d->now);
         if (until) {
-            agent_requeue(d, until);
+            agent__requeue(d, until);
             return 0;
         }
-        const struct device_slice *s = agent_slice_at(a, at.gpu, at.start);
+        const struct device_slice *s = agent__slice_at(a, at.gpu, at.start);
         if (s && s->profile_id == at.profile_id) {
-            const struct agent_note *n = agent_note(a, d->key, false);
+            const struct agent_note *n = agent__note(a, d->key, false);
             int rc = 0;
             /* Said when the reason changes: a status rewritten on every
              * retry would bring the key back before its backoff. */
             if (n && n->destroy.code &&
                 (!d->v.status.reason ||
-                 strcmp(d->v.status.reason, agent_reason_of(n->destroy.code)) != 0)) {
-                struct gpuslice_status st = {.reason = agent_reason_of(n->destroy.code),
+                 strcmp(d->v.status.reason, agent__reason_of(n->destroy.code)) != 0)) {
+                struct gpuslice_status st = {.reason = agent__reason_of(n->destroy.code),
                                              .message = n->destroy.msg};
-                rc = agent_set_status(d, SLICE_DELETING, &st, 0, e);
+                rc = agent__set_status(d, SLICE_DELETING, &st, 0, e);
             }
-            return rc < 0 ? rc : agent_device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
+            return rc < 0 ? rc : agent__device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
         }
     }
     int rc = a->cfg.cdi_dir ? remove_cdi(d, e) : 0;
     if (rc == 0)
         rc = sync_config_map(d, false, e);
     if (rc == 0)
-        rc = agent_set_status(d, SLICE_DELETED, &(struct gpuslice_status){0},
-                              AGENT_CLEAR_WHY | AGENT_CLEAR_DEVICE, e);
+        rc = agent__set_status(d, SLICE_DELETED, &(struct gpuslice_status){0},
+                               AGENT_CLEAR_WHY | AGENT_CLEAR_DEVICE, e);
     return rc;
 }
 
@@ -421,9 +421,9 @@ static int unreadable(struct agent_decision *d, const char *why, struct err *e)
     if (lifecycle_phase_parse(phase ? phase : "Creating", &d->phase, NULL) < 0 ||
         lifecycle_transition(d->phase, SLICE_FAILED, NULL) < 0)
         return 0;
-    return agent_set_status(d, SLICE_FAILED,
-                            &(struct gpuslice_status){.reason = "InvalidSpec", .message = why},
-                            0, e);
+    return agent__set_status(d, SLICE_FAILED,
+                             &(struct gpuslice_status){.reason = "InvalidSpec", .message = why},
+                             0, e);
 }
 
 /* The object is being deleted and its slice is gone from the GPU: let it go. */
@@ -456,25 +456,25 @@ static int decide(struct agent_decision *d, struct err *e)
         lifecycle_phase_parse(d->v.status.phase, &d->phase, NULL) < 0)
         return 0;
     if (lifecycle_is_terminal(d->phase)) {
-        agent_note_forget(a, d->key);
+        agent__note_forget(a, d->key);
         return d->v.deleting ? release_finalizer(d, e) : 0;
     }
     if (!a->have_inventory) /* the discovery queues every slice when it is done */
         return 0;
     if (a->node_busy_until > d->now) {
-        agent_requeue(d, a->node_busy_until);
+        agent__requeue(d, a->node_busy_until);
         return 0;
     }
     /* Deleted under the agent's feet (the collector following a deleted
      * pod): the slice goes as if the controller had asked. */
     if (d->v.deleting && d->phase != SLICE_DELETING)
-        return agent_set_status(d, SLICE_DELETING,
-                                &(struct gpuslice_status){.reason = "ObjectDeleted"}, 0, e);
+        return agent__set_status(d, SLICE_DELETING,
+                                 &(struct gpuslice_status){.reason = "ObjectDeleted"}, 0, e);
     return d->phase == SLICE_DELETING ? remove_slice(d, e) : keep_slice(d, e);
 }
 
-int agent_reconcile_slice(struct agent *a, const char *key, int64_t now, struct action_list *out,
-                          int64_t *requeue_at, struct err *e)
+int agent__reconcile_slice(struct agent *a, const char *key, int64_t now, struct action_list *out,
+                           int64_t *requeue_at, struct err *e)
 {
     const char *slash = strchr(key, '/');
     if (!slash || slash == key || !slash[1])
@@ -483,7 +483,7 @@ int agent_reconcile_slice(struct agent *a, const char *key, int64_t now, struct 
     snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
     json_t *obj = NULL;
     if (informer_get(a->slices, ns, slash + 1, &obj) < 0) {
-        agent_note_forget(a, key); /* gone: an orphan now, if anything (node key) */
+        agent__note_forget(a, key); /* gone: an orphan now, if anything (node key) */
         return 0;
     }
     struct agent_decision d = {.a = a, .key = key, .now = now, .obj = obj, .out = out,

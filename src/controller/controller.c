@@ -155,15 +155,15 @@ void controller_attach(struct controller *c, struct loop *l)
     c->loop = l;
 }
 
-void format_now(int64_t now_ns, char out[32])
+void controller__format_now(int64_t now_ns, char out[32])
 {
     char t[META_TIME_LEN];
     meta_format_time(now_ns, t);
     snprintf(out, 32, "%s", t);
 }
 
-int say(struct controller *c, struct action_list *out, const json_t *pod,
-        enum action_event_type type, const char *reason, const char *fmt, ...)
+int controller__say(struct controller *c, struct action_list *out, const json_t *pod,
+                    enum action_event_type type, const char *reason, const char *fmt, ...)
 {
     char msg[1024], said[1100];
     va_list ap;
@@ -381,7 +381,7 @@ static int move_to(struct controller *c, const json_t *obj, const struct gpuslic
     if (rc < 0)
         return rc;
     char ts[32];
-    format_now(now, ts);
+    controller__format_now(now, ts);
     struct gpuslice_status st = {.phase = lifecycle_phase_name(to)};
     json_t *w = gpuslice_with_status(obj, &st, ts);
     return w ? action_update_status(out, c->slice_res, w, e)
@@ -511,12 +511,13 @@ static int handle_failed(struct controller *c, const struct pod_state *s, int64_
             continue;
         int64_t at = count_pod_failure(c, s->uid, now);
         count_gpu_failure(c, v.spec.gpu_uuid, now);
-        int rc = say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceFailed",
-                     "%s on %s GPU %u at memory slice %u failed (%s: %s); retrying in %llds",
-                     v.spec.profile, v.spec.node, v.spec.gpu_index, v.spec.start,
-                     v.status.reason ? v.status.reason : "Unknown",
-                     v.status.message ? v.status.message : "no message",
-                     (long long)((at - now) / NS_PER_SEC));
+        int rc = controller__say(
+            c, out, s->pod, ACTION_EVENT_WARNING, "SliceFailed",
+            "%s on %s GPU %u at memory slice %u failed (%s: %s); retrying in %llds",
+            v.spec.profile, v.spec.node, v.spec.gpu_index, v.spec.start,
+            v.status.reason ? v.status.reason : "Unknown",
+            v.status.message ? v.status.message : "no message",
+            (long long)((at - now) / NS_PER_SEC));
         if (rc == 0 && !v.deleting)
             rc = action_delete(out, c->slice_res, v.ns, v.name, v.uid, e);
         if (rc < 0)
@@ -568,9 +569,9 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
     if (rc == 0) {
         c->stats.ungated++;
         strmap_del(&c->pod_retry, s->uid);
-        rc = say(c, out, s->pod, ACTION_EVENT_NORMAL, "Ungated",
-                 "%zu slice%s ready on %s; released to the scheduler", n, n == 1 ? "" : "s",
-                 v.spec.node);
+        rc = controller__say(c, out, s->pod, ACTION_EVENT_NORMAL, "Ungated",
+                             "%zu slice%s ready on %s; released to the scheduler", n,
+                             n == 1 ? "" : "s", v.spec.node);
     }
     return rc;
 }
@@ -609,8 +610,9 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
     struct err bad = {0};
     bool gated = pod_gated(s->pod, GPUSLICE_GATE);
     if (pod_slices_of(s->pod, &ps, &bad) < 0)
-        return gated ? say(c, out, s->pod, ACTION_EVENT_WARNING, "InvalidSliceRequest",
-                           "%s; fix the pod's requests", bad.msg)
+        return gated ? controller__say(c, out, s->pod, ACTION_EVENT_WARNING,
+                                       "InvalidSliceRequest", "%s; fix the pod's requests",
+                                       bad.msg)
                      : 0;
     int failed = handle_failed(c, s, now, out, requeue_at, e);
     if (failed != 0)
@@ -620,12 +622,13 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
     if (!gated)
         return finish_ungated(c, w, n, now, out, e);
     if (n == 0)
-        return say(c, out, s->pod, ACTION_EVENT_WARNING, "NothingToPlace",
-                   "the pod carries the %s gate but asks for no slice", GPUSLICE_GATE);
+        return controller__say(c, out, s->pod, ACTION_EVENT_WARNING, "NothingToPlace",
+                               "the pod carries the %s gate but asks for no slice",
+                               GPUSLICE_GATE);
     if (pod_gate_count(s->pod) > 1)
-        return say(c, out, s->pod, ACTION_EVENT_NORMAL, "WaitingForGates",
-                   "waiting for the pod's other scheduling gates to be removed before "
-                   "placing its slices");
+        return controller__say(c, out, s->pod, ACTION_EVENT_NORMAL, "WaitingForGates",
+                               "waiting for the pod's other scheduling gates to be removed before "
+                               "placing its slices");
     if (all_in(w, n, SLICE_CREATED))
         return ungate(c, s, w, n, now, out, e);
     const struct pod_retry *retry = s->uid ? strmap_get(&c->pod_retry, s->uid) : NULL;
@@ -633,7 +636,7 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
         *requeue_at = retry->at;
         return 0;
     }
-    return place_missing(c, s->pod, w, n, now, out, e);
+    return controller__place_missing(c, s->pod, w, n, now, out, e);
 }
 
 /* Reservations this pod's previous decision made but never created were

@@ -92,16 +92,16 @@ struct controller {
  * it already has) and appends the finalizer, the GPUSlice creates and an
  * Event to out; or, when there is no room, the Event and pod condition that
  * say why. Called with c->lock held. */
-int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w, size_t n,
-                  int64_t now, struct action_list *out, struct err *e);
+int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
+                              size_t n, int64_t now, struct action_list *out, struct err *e);
 
 /* An Event about pod unless the last one said the same (so a pod retried
  * on every change does not count up the same event forever). */
-int say(struct controller *c, struct action_list *out, const json_t *pod,
-        enum action_event_type type, const char *reason, const char *fmt, ...)
+int controller__say(struct controller *c, struct action_list *out, const json_t *pod,
+                    enum action_event_type type, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
 /* "2026-11-22T10:00:00Z" for now_ns. */
-void format_now(int64_t now_ns, char out[32]);
+void controller__format_now(int64_t now_ns, char out[32]);
 
 #endif

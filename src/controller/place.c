@@ -325,7 +325,7 @@ static int set_condition(struct controller *c, const json_t *pod, bool placed,
         return 0;
     }
     char ts[32];
-    format_now(now, ts);
+    controller__format_now(now, ts);
     json_t *fresh = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "gpuslice.dev/SlicesPlaced",
                               "status", placed ? "True" : "False", "reason", reason,
                               "message", message, "lastTransitionTime", ts);
@@ -372,12 +372,12 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
     if (rc == 0)
         rc = set_condition(c, pod, true, "Placed", msg, now, out, e);
     if (rc == 0)
-        rc = say(c, out, pod, ACTION_EVENT_NORMAL, "SlicesPlaced", "%s", msg);
+        rc = controller__say(c, out, pod, ACTION_EVENT_NORMAL, "SlicesPlaced", "%s", msg);
     return rc;
 }
 
-int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w, size_t n,
-                  int64_t now, struct action_list *out, struct err *e)
+int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
+                              size_t n, int64_t now, struct action_list *out, struct err *e)
 {
     struct gang g = {0};
     for (size_t i = 0; i < n; i++)
@@ -401,7 +401,9 @@ int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *
         void *member;
         strmap_put(&c->waiting, key, &member, NULL); /* out of memory: woken by a later change */
         rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, out, e);
-        return rc < 0 ? rc : say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s", why.msg);
+        return rc < 0 ? rc
+                      : controller__say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s",
+                                        why.msg);
     }
     if (rc < 0) {
         if (e)

@@ -45,29 +45,29 @@ static bool ns_count_eq(const void *item, const void *key)
     return strcmp(((const struct mem_ns_count *)item)->ns, key) == 0;
 }
 
-int64_t mem_now(struct mem_store *ms)
+int64_t mem__now(struct mem_store *ms)
 {
     return ms->cfg.now_ns(ms->cfg.clock_ctx);
 }
 
-bool mem_same_resource(const struct api_resource *a, const struct api_resource *b)
+bool mem__same_resource(const struct api_resource *a, const struct api_resource *b)
 {
     return a == b || (a && b && strcmp(a->plural, b->plural) == 0 &&
                       strcmp(a->group, b->group) == 0 && strcmp(a->version, b->version) == 0);
 }
 
-struct mem_kind *mem_kind_find(struct mem_store *ms, const struct api_resource *res)
+struct mem_kind *mem__kind_find(struct mem_store *ms, const struct api_resource *res)
 {
     for (size_t i = 0; i < ms->n_kinds; i++) {
-        if (mem_same_resource(ms->kinds[i]->res, res))
+        if (mem__same_resource(ms->kinds[i]->res, res))
             return ms->kinds[i];
     }
     return NULL;
 }
 
-struct mem_kind *mem_kind_of(struct mem_store *ms, const struct api_resource *res)
+struct mem_kind *mem__kind_of(struct mem_store *ms, const struct api_resource *res)
 {
-    struct mem_kind *found = mem_kind_find(ms, res);
+    struct mem_kind *found = mem__kind_find(ms, res);
     if (found)
         return found;
     VEC_RESERVE(ms->kinds, ms->cap_kinds, ms->n_kinds + 1);
@@ -82,25 +82,25 @@ static const char *ns_or_empty(const struct api_resource *res, const char *ns)
     return res->namespaced && ns ? ns : "";
 }
 
-struct mem_obj *mem_find(struct mem_store *ms, const struct api_resource *res, const char *ns,
-                         const char *name)
+struct mem_obj *mem__find(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                          const char *name)
 {
-    struct mem_kind *k = mem_kind_find(ms, res);
+    struct mem_kind *k = mem__kind_find(ms, res);
     if (!k || !name)
         return NULL;
     struct mem_key key = {ns_or_empty(res, ns), name};
-    return mem_table_find(&k->objs, mem_key_hash(key.ns, name), obj_key_eq, &key);
+    return mem__table_find(&k->objs, mem__key_hash(key.ns, name), obj_key_eq, &key);
 }
 
-struct mem_obj *mem_find_uid(struct mem_store *ms, const char *uid)
+struct mem_obj *mem__find_uid(struct mem_store *ms, const char *uid)
 {
-    return uid ? mem_table_find(&ms->uids, hash_string(HASH_INIT, uid), obj_uid_eq, uid) : NULL;
+    return uid ? mem__table_find(&ms->uids, hash_string(HASH_INIT, uid), obj_uid_eq, uid) : NULL;
 }
 
-size_t mem_ns_count(struct mem_store *ms, const char *ns)
+size_t mem__ns_count(struct mem_store *ms, const char *ns)
 {
-    struct mem_ns_count *c = mem_table_find(&ms->ns_counts, hash_string(HASH_INIT, ns),
-                                            ns_count_eq, ns);
+    struct mem_ns_count *c = mem__table_find(&ms->ns_counts, hash_string(HASH_INIT, ns),
+                                             ns_count_eq, ns);
     return c ? c->n : 0;
 }
 
@@ -167,7 +167,7 @@ static void name_suffix(struct mem_store *ms, char out[6])
     out[5] = '\0';
 }
 
-int mem_parse_rv(const char *s, const char *what, uint64_t *rv, struct err *e)
+int mem__parse_rv(const char *s, const char *what, uint64_t *rv, struct err *e)
 {
     char *end;
     if (!s || !*s || *s < '0' || *s > '9')
@@ -198,8 +198,8 @@ static void set_time(json_t *md, const char *key, int64_t ns)
 
 static void event_release(struct mem_event *ev)
 {
-    mem_doc_unref(ev->cur);
-    mem_doc_unref(ev->prev);
+    mem__doc_unref(ev->cur);
+    mem__doc_unref(ev->prev);
     memset(ev, 0, sizeof *ev);
 }
 
@@ -246,12 +246,12 @@ static void deps_update(struct mem_store *ms, struct mem_obj *obj, const struct 
                         const struct mem_doc *cur)
 {
     for (size_t i = 0; prev && i < prev->n_owners; i++) {
-        struct mem_obj *owner = mem_find_uid(ms, prev->owners[i]);
+        struct mem_obj *owner = mem__find_uid(ms, prev->owners[i]);
         if (owner && !doc_has_owner(cur, prev->owners[i]))
             deps_remove(owner, obj);
     }
     for (size_t i = 0; cur && i < cur->n_owners; i++) {
-        struct mem_obj *owner = mem_find_uid(ms, cur->owners[i]);
+        struct mem_obj *owner = mem__find_uid(ms, cur->owners[i]);
         if (owner && owner != obj)
             deps_add(owner, obj);
     }
@@ -260,19 +260,19 @@ static void deps_update(struct mem_store *ms, struct mem_obj *obj, const struct 
 static void ns_count_add(struct mem_store *ms, const char *ns, int delta)
 {
     uint64_t h = hash_string(HASH_INIT, ns);
-    struct mem_ns_count *c = mem_table_find(&ms->ns_counts, h, ns_count_eq, ns);
+    struct mem_ns_count *c = mem__table_find(&ms->ns_counts, h, ns_count_eq, ns);
     if (c) {
         c->n += (size_t)delta;
         if (c->n == 0)
-            free(mem_table_remove(&ms->ns_counts, h, ns_count_eq, ns));
+            free(mem__table_remove(&ms->ns_counts, h, ns_count_eq, ns));
         return;
     }
-    if (delta < 0 || mem_table_reserve(&ms->ns_counts, 1) != 0)
+    if (delta < 0 || mem__table_reserve(&ms->ns_counts, 1) != 0)
         return;
     c = alloc_malloc(sizeof *c + strlen(ns) + 1);
     c->n = 1;
     strcpy(c->ns, ns);
-    mem_table_insert(&ms->ns_counts, h, c);
+    mem__table_insert(&ms->ns_counts, h, c);
 }
 
 /* Stores obj (consumed) as the object's new state: an addition when cur is
@@ -285,47 +285,47 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     char rvs[24];
     snprintf(rvs, sizeof rvs, "%" PRIu64, rv);
     json_t *md = meta_of(obj);
-    struct mem_kind *kind = mem_kind_of(ms, res);
+    struct mem_kind *kind = mem__kind_of(ms, res);
     struct store_blob *blob = NULL;
     struct mem_doc *doc = NULL;
     struct mem_obj *fresh = NULL;
     if (!md || !kind || set_string(md, "resourceVersion", rvs) != 0)
         goto oom;
-    if (!(blob = store_blob_dump(obj)) || !(doc = mem_doc_new(res, obj, rv, blob)))
+    if (!(blob = store_blob_dump(obj)) || !(doc = mem__doc_new(res, obj, rv, blob)))
         goto oom;
-    if (!cur && (!(fresh = alloc_calloc(1, sizeof *fresh)) || mem_table_reserve(&kind->objs, 1) != 0 ||
-                 mem_table_reserve(&ms->uids, 1) != 0))
+    if (!cur && (!(fresh = alloc_calloc(1, sizeof *fresh)) ||
+                 mem__table_reserve(&kind->objs, 1) != 0 || mem__table_reserve(&ms->uids, 1) != 0))
         goto oom;
 
     struct mem_doc *prev = cur ? cur->doc : NULL;
     if (!cur) {
-        fresh->doc = mem_doc_ref(doc);
-        mem_table_insert(&kind->objs, mem_key_hash(doc->ns, doc->name), fresh);
-        mem_table_insert(&ms->uids, hash_string(HASH_INIT, doc->uid), fresh);
+        fresh->doc = mem__doc_ref(doc);
+        mem__table_insert(&kind->objs, mem__key_hash(doc->ns, doc->name), fresh);
+        mem__table_insert(&ms->uids, hash_string(HASH_INIT, doc->uid), fresh);
         if (res->namespaced)
             ns_count_add(ms, doc->ns, 1);
         deps_update(ms, fresh, NULL, doc);
         cur = fresh;
     } else if (type == STORE_DELETED) {
         struct mem_key key = {doc->ns, doc->name};
-        mem_table_remove(&kind->objs, mem_key_hash(doc->ns, doc->name), obj_key_eq, &key);
-        mem_table_remove(&ms->uids, hash_string(HASH_INIT, doc->uid), obj_uid_eq, doc->uid);
+        mem__table_remove(&kind->objs, mem__key_hash(doc->ns, doc->name), obj_key_eq, &key);
+        mem__table_remove(&ms->uids, hash_string(HASH_INIT, doc->uid), obj_uid_eq, doc->uid);
         if (res->namespaced)
             ns_count_add(ms, doc->ns, -1);
         deps_update(ms, cur, prev, NULL);
     } else {
-        cur->doc = mem_doc_ref(doc);
+        cur->doc = mem__doc_ref(doc);
         deps_update(ms, cur, prev, doc);
     }
     ms->rv = rv;
     ring_push(ms, rv, type, doc, prev);
-    mem_gc_observe(ms, cur, prev, doc, type == STORE_DELETED);
+    mem__gc_observe(ms, cur, prev, doc, type == STORE_DELETED);
     if (type == STORE_DELETED) {
         /* Dependents name their owners by uid, so nothing points here. */
         free(cur->deps);
         free(cur);
     }
-    mem_watch_notify(ms, rv);
+    mem__watch_notify(ms, rv);
     if (out)
         *out = obj;
     else
@@ -334,7 +334,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
 oom:
     free(fresh);
     if (doc)
-        mem_doc_unref(doc);
+        mem__doc_unref(doc);
     else
         store_blob_unref(blob);
     json_decref(obj);
@@ -382,7 +382,7 @@ static int check_identity(const struct api_resource *res, const char *ns, json_t
     return 0;
 }
 
-/* deep: from is shared (mem_doc_shared) and to must not hold parts of it. */
+/* deep: from is shared (mem__doc_shared) and to must not hold parts of it. */
 static void copy_member(json_t *to, const json_t *from, const char *key, bool deep)
 {
     json_t *v = json_object_get(from, key);
@@ -430,7 +430,7 @@ static int check_preconditions(const struct api_resource *res, const struct mem_
                        "meta: %s", uid, doc->uid);
     if (rv && *rv) {
         uint64_t want;
-        if (mem_parse_rv(rv, "resourceVersion", &want, NULL) != 0 || want != doc->rv)
+        if (mem__parse_rv(rv, "resourceVersion", &want, NULL) != 0 || want != doc->rv)
             return conflict(e, res, doc->name);
     }
     return 0;
@@ -452,7 +452,7 @@ static int pick_name(struct mem_store *ms, const struct api_resource *res, const
         /* the prefix is cut so that prefix + suffix is a valid length */
         size_t room = res->name_is_label ? 58 : 248;
         snprintf(buf, sizeof buf, "%.*s%s", (int)room, gen, suffix);
-        if (!mem_find(ms, res, ns, buf))
+        if (!mem__find(ms, res, ns, buf))
             return set_string(md, "name", buf) ? err_set(e, -ENOMEM, "out of memory") : 0;
     }
     if (gen && *gen)
@@ -466,7 +466,7 @@ static int check_namespace_open(struct mem_store *ms, const struct api_resource 
 {
     if (!res->namespaced || !ms->namespaces)
         return 0;
-    struct mem_obj *nso = mem_find(ms, ms->namespaces, NULL, ns);
+    struct mem_obj *nso = mem__find(ms, ms->namespaces, NULL, ns);
     if (nso && nso->doc->deleting) {
         char q[128];
         return err_set(e, -EPERM, "%s is forbidden: unable to create new content in namespace "
@@ -499,7 +499,7 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
     if (rc == 0)
         rc = pick_name(ms, res, eff_ns, md, e);
     const char *name = meta_name(obj);
-    if (rc == 0 && mem_find(ms, res, eff_ns, name)) {
+    if (rc == 0 && mem__find(ms, res, eff_ns, name)) {
         char q[128];
         rc = err_set(e, -EEXIST, "%s \"%s\" already exists", qualified(res, q), name);
     }
@@ -507,14 +507,14 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
         char uid[37];
         new_uid(ms, uid);
         set_string(md, "uid", uid);
-        set_time(md, "creationTimestamp", mem_now(ms));
+        set_time(md, "creationTimestamp", mem__now(ms));
         jdoc_set(md, "generation", json_integer(1));
         json_object_del(md, "resourceVersion");
         json_object_del(md, "deletionTimestamp");
         json_object_del(md, "deletionGracePeriodSeconds");
         json_object_del(md, "managedFields");
         json_object_del(md, "selfLink");
-        rc = invalid(e, res, name, mem_rules_create(ms, res, obj, e));
+        rc = invalid(e, res, name, mem__rules_create(ms, res, obj, e));
     }
     if (rc != 0 || o->dry_run) {
         if (rc == 0 && out)
@@ -570,7 +570,7 @@ static json_t *update_candidate(const struct api_resource *res, const json_t *ol
     return cand;
 }
 
-/* mem_update_locked, given the stored version already parsed (old, owned,
+/* mem__update_locked, given the stored version already parsed (old, owned,
  * or NULL to take the shared parse, which nothing here modifies): a patch
  * has just read it. */
 static int update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
@@ -588,14 +588,14 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
                      given ? given : "", given && *given ? "Too long" : "Required value");
     if (rc == 0)
         memcpy(name, given, strlen(given) + 1);
-    struct mem_obj *cur = rc ? NULL : mem_find(ms, res, eff_ns, name);
+    struct mem_obj *cur = rc ? NULL : mem__find(ms, res, eff_ns, name);
     if (rc == 0 && !cur)
         rc = not_found(e, res, name);
     if (rc == 0 && o->subresource == STORE_STATUS && !res->has_status)
         rc = err_set(e, -ENOENT, "%s has no status subresource", res->plural);
     if (rc == 0)
         rc = check_preconditions(res, cur->doc, meta_uid(obj), meta_resource_version(obj), e);
-    if (rc == 0 && !old && !(old = mem_doc_shared(cur->doc)))
+    if (rc == 0 && !old && !(old = mem__doc_shared(cur->doc)))
         rc = err_set(e, -ENOMEM, "out of memory");
     if (rc == 0 && !(cand = update_candidate(res, old, obj, o->subresource)))
         rc = err_set(e, -ENOMEM, "out of memory");
@@ -608,7 +608,7 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
     if (rc == 0 && cur->doc->deleting)
         rc = invalid(e, res, name, check_new_finalizers(old, cand, e));
     if (rc == 0)
-        rc = invalid(e, res, name, mem_rules_update(ms, res, old, cand, o->subresource, e));
+        rc = invalid(e, res, name, mem__rules_update(ms, res, old, cand, o->subresource, e));
     json_decref(obj);
     if (rc != 0) {
         json_decref(old);
@@ -619,7 +619,7 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
     if (differs_outside(old, cand, skip))
         jdoc_set(meta_of(cand), "generation", json_integer(generation_of(old) + 1));
     set_string(meta_of(cand), "resourceVersion", meta_resource_version(old));
-    bool remove = cur->doc->deleting && mem_rules_may_remove(res, cand);
+    bool remove = cur->doc->deleting && mem__rules_may_remove(res, cand);
     if (o->dry_run || (!remove && json_equal(old, cand))) {
         /* Nothing changed: no new resourceVersion, no event. */
         json_decref(old);
@@ -633,9 +633,9 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
     return mem_commit(ms, res, cur, cand, remove ? STORE_DELETED : STORE_MODIFIED, out, e);
 }
 
-int mem_update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
-                      json_t *obj, const struct store_write_opts *o, json_t **out,
-                      struct err *e)
+int mem__update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                       json_t *obj, const struct store_write_opts *o, json_t **out,
+                       struct err *e)
 {
     return update_locked(ms, res, ns, obj, NULL, o, out, e);
 }
@@ -674,7 +674,7 @@ static int mem_patch_locked(struct mem_store *ms, const struct api_resource *res
                             const json_t *patch, const struct store_write_opts *o,
                             json_t **out, struct err *e)
 {
-    struct mem_obj *cur = mem_find(ms, res, ns, name);
+    struct mem_obj *cur = mem__find(ms, res, ns, name);
     if (!cur && type == STORE_PATCH_APPLY) {
         if (!json_is_object(patch))
             return err_set(e, -EBADMSG, "apply patch: must be an object");
@@ -695,7 +695,7 @@ static int mem_patch_locked(struct mem_store *ms, const struct api_resource *res
     }
     if (!cur)
         return not_found(e, res, name);
-    json_t *old = mem_doc_json(cur->doc);
+    json_t *old = mem__doc_json(cur->doc);
     json_t *patched = NULL;
     int rc = old ? apply_patch(res, old, type, patch, &patched, e)
                  : err_set(e, -ENOMEM, "out of memory");
@@ -774,16 +774,16 @@ static bool mark_deleting(json_t *cand, const json_t *old, int64_t now, int64_t 
     return true;
 }
 
-int mem_delete_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
-                      const char *name, const struct store_delete_opts *o, json_t **out,
-                      struct err *e)
+int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                       const char *name, const struct store_delete_opts *o, json_t **out,
+                       struct err *e)
 {
-    struct mem_obj *cur = mem_find(ms, res, ns, name);
+    struct mem_obj *cur = mem__find(ms, res, ns, name);
     if (!cur)
         return not_found(e, res, name);
     int rc = check_preconditions(res, cur->doc, o->precondition_uid,
                                  o->precondition_resource_version, e);
-    json_t *old = rc ? NULL : mem_doc_json(cur->doc);
+    json_t *old = rc ? NULL : mem__doc_json(cur->doc);
     json_t *cand = old ? json_deep_copy(old) : NULL;
     if (rc == 0 && !cand)
         rc = err_set(e, -ENOMEM, "out of memory");
@@ -791,7 +791,7 @@ int mem_delete_locked(struct mem_store *ms, const struct api_resource *res, cons
         json_decref(old);
         return rc;
     }
-    int64_t now = mem_now(ms);
+    int64_t now = mem__now(ms);
     bool changed = apply_propagation(cand, o->propagation);
     int64_t grace = res == ms->pods ? pod_grace(old, o) : 0;
     if (res == ms->namespaces && !cur->doc->deleting) {
@@ -801,9 +801,9 @@ int mem_delete_locked(struct mem_store *ms, const struct api_resource *res, cons
         set_string(status, "phase", "Terminating");
         changed = true;
     }
-    if (grace > 0 || !mem_rules_may_remove(res, cand))
+    if (grace > 0 || !mem__rules_may_remove(res, cand))
         changed |= mark_deleting(cand, old, now, grace);
-    bool remove = grace == 0 && mem_rules_may_remove(res, cand);
+    bool remove = grace == 0 && mem__rules_may_remove(res, cand);
     json_t *result = remove ? old : cand;
     json_decref(remove ? cand : old);
     if (o->dry_run || (!remove && !changed)) {
@@ -821,10 +821,10 @@ int mem_delete_locked(struct mem_store *ms, const struct api_resource *res, cons
 static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *name,
                            const char *node, struct err *e)
 {
-    struct mem_obj *cur = mem_find(ms, ms->pods, ns, name);
+    struct mem_obj *cur = mem__find(ms, ms->pods, ns, name);
     if (!cur)
         return not_found(e, ms->pods, name);
-    json_t *pod = mem_doc_json(cur->doc);
+    json_t *pod = mem__doc_json(cur->doc);
     if (!pod)
         return err_set(e, -ENOMEM, "out of memory");
     json_t *spec = json_object_get(pod, "spec");
@@ -856,7 +856,7 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
             json_array_remove(conds, i);
     }
     char t[META_TIME_LEN];
-    meta_format_time(mem_now(ms), t);
+    meta_format_time(mem__now(ms), t);
     jdoc_append(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
                                            "status", "True", "lastProbeTime",
                                            "lastTransitionTime", t));
@@ -881,7 +881,7 @@ static bool resource_served(struct mem_store *ms, const struct api_resource *res
 static int write_done(struct mem_store *ms, int rc)
 {
     if (ms->cfg.auto_collect)
-        mem_gc_run(ms, 0, NULL);
+        mem__gc_run(ms, 0, NULL);
     pthread_mutex_unlock(&ms->mu);
     return rc;
 }
@@ -889,17 +889,17 @@ static int write_done(struct mem_store *ms, int rc)
 static int mem_get(struct store *st, const struct api_resource *res, const char *ns,
                    const char *name, json_t **out, struct err *e)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
     pthread_mutex_lock(&ms->mu);
-    struct mem_obj *o = mem_find(ms, res, ns, name);
-    struct mem_doc *d = o ? mem_doc_ref(o->doc) : NULL;
+    struct mem_obj *o = mem__find(ms, res, ns, name);
+    struct mem_doc *d = o ? mem__doc_ref(o->doc) : NULL;
     pthread_mutex_unlock(&ms->mu);
     if (!d)
         return not_found(e, res, name);
-    *out = mem_doc_json(d);
-    mem_doc_unref(d);
+    *out = mem__doc_json(d);
+    mem__doc_unref(d);
     return *out ? 0 : err_set(e, -ENOMEM, "out of memory");
 }
 
@@ -907,7 +907,7 @@ static int mem_create(struct store *st, const struct api_resource *res, const ch
                       const json_t *obj, const struct store_write_opts *o, json_t **out,
                       struct err *e)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
     pthread_mutex_lock(&ms->mu);
@@ -918,21 +918,21 @@ static int mem_update(struct store *st, const struct api_resource *res, const ch
                       const json_t *obj, const struct store_write_opts *o, json_t **out,
                       struct err *e)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
     json_t *copy = json_deep_copy(obj);
     if (!copy)
         return err_set(e, -ENOMEM, "out of memory");
     pthread_mutex_lock(&ms->mu);
-    return write_done(ms, mem_update_locked(ms, res, ns, copy, o, out, e));
+    return write_done(ms, mem__update_locked(ms, res, ns, copy, o, out, e));
 }
 
 static int mem_patch(struct store *st, const struct api_resource *res, const char *ns,
                      const char *name, enum store_patch_type type, const json_t *patch,
                      const struct store_write_opts *o, json_t **out, struct err *e)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
     pthread_mutex_lock(&ms->mu);
@@ -943,46 +943,46 @@ static int mem_remove(struct store *st, const struct api_resource *res, const ch
                       const char *name, const struct store_delete_opts *o, json_t **out,
                       struct err *e)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
     pthread_mutex_lock(&ms->mu);
-    return write_done(ms, mem_delete_locked(ms, res, ns, name, o, out, e));
+    return write_done(ms, mem__delete_locked(ms, res, ns, name, o, out, e));
 }
 
 static int mem_bind(struct store *st, const char *ns, const char *pod, const char *node,
                     struct err *e)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     pthread_mutex_lock(&ms->mu);
     return write_done(ms, mem_bind_locked(ms, ns, pod, node, e));
 }
 
 static void mem_destroy(struct store *st)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     for (size_t i = 0; i < ms->n_kinds; i++) {
         struct mem_table *t = &ms->kinds[i]->objs;
         for (size_t s = 0; s < t->cap; s++) {
             struct mem_obj *o = t->slots[s].item;
             if (o) {
-                mem_doc_unref(o->doc);
+                mem__doc_unref(o->doc);
                 free(o->deps);
                 free(o);
             }
         }
-        mem_table_free(t);
+        mem__table_free(t);
         free(ms->kinds[i]);
     }
     for (size_t s = 0; s < ms->ns_counts.cap; s++)
         free(ms->ns_counts.slots[s].item);
-    mem_table_free(&ms->ns_counts);
-    mem_table_free(&ms->uids);
+    mem__table_free(&ms->ns_counts);
+    mem__table_free(&ms->uids);
     for (size_t i = 0; i < ms->ring_cap; i++)
         event_release(&ms->ring[i]);
     free(ms->ring);
     free(ms->kinds);
-    mem_gc_free(ms);
+    mem__gc_free(ms);
     api_registry_free(ms->base.registry);
     pthread_mutex_destroy(&ms->mu);
     free(ms);
@@ -991,16 +991,16 @@ static void mem_destroy(struct store *st)
 static const struct store_ops mem_ops = {
     .name = "mem",
     .get = mem_get,
-    .list = mem_list,
+    .list = mem__list,
     .create = mem_create,
     .update = mem_update,
     .patch = mem_patch,
     .remove = mem_remove,
     .bind = mem_bind,
-    .watch_open = mem_watch_open,
-    .watch_next = mem_watch_next,
-    .watch_cancel = mem_watch_cancel,
-    .watch_close = mem_watch_close,
+    .watch_open = mem__watch_open,
+    .watch_next = mem__watch_next,
+    .watch_cancel = mem__watch_cancel,
+    .watch_close = mem__watch_close,
     .destroy = mem_destroy,
 };
 
@@ -1031,9 +1031,9 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
 
 int mem_store_collect(struct store *st, size_t max, size_t *pending, struct err *e)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     pthread_mutex_lock(&ms->mu);
-    int rc = mem_gc_run(ms, max, e);
+    int rc = mem__gc_run(ms, max, e);
     if (pending)
         *pending = ms->work_n;
     pthread_mutex_unlock(&ms->mu);
@@ -1042,7 +1042,7 @@ int mem_store_collect(struct store *st, size_t max, size_t *pending, struct err 
 
 void mem_store_compact(struct store *st)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     pthread_mutex_lock(&ms->mu);
     uint64_t from = ms->compacted + 1;
     if (ms->rv >= ms->ring_cap && from < ms->rv - ms->ring_cap + 1)
@@ -1055,7 +1055,7 @@ void mem_store_compact(struct store *st)
 
 uint64_t mem_store_revision(struct store *st)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     pthread_mutex_lock(&ms->mu);
     uint64_t rv = ms->rv;
     pthread_mutex_unlock(&ms->mu);

@@ -72,8 +72,8 @@ static const char *put_str(char **cursor, const char *s)
     return at;
 }
 
-struct mem_doc *mem_doc_new(const struct api_resource *res, const json_t *obj, uint64_t rv,
-                            struct store_blob *blob)
+struct mem_doc *mem__doc_new(const struct api_resource *res, const json_t *obj, uint64_t rv,
+                             struct store_blob *blob)
 {
     struct doc_plan p;
     doc_plan(&p, res, obj);
@@ -120,14 +120,14 @@ struct mem_doc *mem_doc_new(const struct api_resource *res, const json_t *obj, u
     return d;
 }
 
-struct mem_doc *mem_doc_ref(struct mem_doc *d)
+struct mem_doc *mem__doc_ref(struct mem_doc *d)
 {
     if (d)
         __atomic_add_fetch(&d->refs, 1, __ATOMIC_RELAXED);
     return d;
 }
 
-void mem_doc_unref(struct mem_doc *d)
+void mem__doc_unref(struct mem_doc *d)
 {
     if (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
         json_decref(d->parsed);
@@ -136,17 +136,17 @@ void mem_doc_unref(struct mem_doc *d)
     }
 }
 
-json_t *mem_doc_json(const struct mem_doc *d)
+json_t *mem__doc_json(const struct mem_doc *d)
 {
     return json_loadb(d->blob->data, d->blob->len, 0, NULL);
 }
 
-json_t *mem_doc_shared(struct mem_doc *d)
+json_t *mem__doc_shared(struct mem_doc *d)
 {
     json_t *p = __atomic_load_n(&d->parsed, __ATOMIC_ACQUIRE);
     if (p)
         return json_incref(p);
-    json_t *mine = mem_doc_json(d);
+    json_t *mine = mem__doc_json(d);
     if (!mine)
         return NULL;
     /* Two first readers may race: one parse wins, the other is dropped. */
@@ -157,12 +157,12 @@ json_t *mem_doc_shared(struct mem_doc *d)
     return json_incref(p);
 }
 
-uint64_t mem_key_hash(const char *ns, const char *name)
+uint64_t mem__key_hash(const char *ns, const char *name)
 {
     return hash_string(hash_string(hash_string(HASH_INIT, ns ? ns : ""), "/"), name);
 }
 
-int mem_doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b)
+int mem__doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b)
 {
     int c = strcmp(a->ns, b->ns);
     return c ? c : strcmp(a->name, b->name);
@@ -190,8 +190,8 @@ static const char *doc_field(void *ctx, const char *field)
     return NULL;
 }
 
-bool mem_doc_matches(const struct mem_doc *d, const struct selector *ls,
-                     const struct field_selector *fs)
+bool mem__doc_matches(const struct mem_doc *d, const struct selector *ls,
+                      const struct field_selector *fs)
 {
     return selector_match(ls, doc_label, (void *)d) &&
            field_selector_match(fs, doc_field, (void *)d);

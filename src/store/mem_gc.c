@@ -29,7 +29,7 @@
 
 #define CRD_CLEANUP "customresourcecleanup.apiextensions.k8s.io"
 
-int mem_gc_enqueue(struct mem_store *ms, enum mem_work_type type, const char *key)
+int mem__gc_enqueue(struct mem_store *ms, enum mem_work_type type, const char *key)
 {
     if (ms->work_n == ms->work_cap) {
         size_t cap = ms->work_cap ? 2 * ms->work_cap : 64;
@@ -57,7 +57,7 @@ static bool gc_pop(struct mem_store *ms, struct mem_work *w)
     return true;
 }
 
-void mem_gc_free(struct mem_store *ms)
+void mem__gc_free(struct mem_store *ms)
 {
     struct mem_work w;
     while (gc_pop(ms, &w))
@@ -72,51 +72,51 @@ static struct mem_obj *crd_of(struct mem_store *ms, const struct api_resource *r
         return NULL;
     char name[512];
     snprintf(name, sizeof name, "%s.%s", res->plural, res->group);
-    return mem_find(ms, ms->crds, NULL, name);
+    return mem__find(ms, ms->crds, NULL, name);
 }
 
-void mem_gc_observe(struct mem_store *ms, struct mem_obj *obj, const struct mem_doc *prev,
-                    const struct mem_doc *cur, bool removed)
+void mem__gc_observe(struct mem_store *ms, struct mem_obj *obj, const struct mem_doc *prev,
+                     const struct mem_doc *cur, bool removed)
 {
     const struct api_resource *res = cur->res;
     if (removed) {
         for (uint32_t i = 0; i < obj->n_deps; i++)
-            mem_gc_enqueue(ms, MEM_WORK_DEPENDENT, obj->deps[i]->doc->uid);
+            mem__gc_enqueue(ms, MEM_WORK_DEPENDENT, obj->deps[i]->doc->uid);
         for (size_t i = 0; i < cur->n_owners; i++) {
-            struct mem_obj *owner = mem_find_uid(ms, cur->owners[i]);
+            struct mem_obj *owner = mem__find_uid(ms, cur->owners[i]);
             if (owner && owner->doc->deleting && owner->doc->foreground)
-                mem_gc_enqueue(ms, MEM_WORK_OWNER, cur->owners[i]);
+                mem__gc_enqueue(ms, MEM_WORK_OWNER, cur->owners[i]);
         }
-        if (res->namespaced && ms->namespaces && mem_ns_count(ms, cur->ns) == 0) {
-            struct mem_obj *nso = mem_find(ms, ms->namespaces, NULL, cur->ns);
+        if (res->namespaced && ms->namespaces && mem__ns_count(ms, cur->ns) == 0) {
+            struct mem_obj *nso = mem__find(ms, ms->namespaces, NULL, cur->ns);
             if (nso && nso->doc->deleting)
-                mem_gc_enqueue(ms, MEM_WORK_NAMESPACE, cur->ns);
+                mem__gc_enqueue(ms, MEM_WORK_NAMESPACE, cur->ns);
         }
-        struct mem_kind *k = mem_kind_of(ms, res);
+        struct mem_kind *k = mem__kind_of(ms, res);
         struct mem_obj *crd = crd_of(ms, res);
         if (k && k->objs.n == 0 && crd && crd->doc->deleting)
-            mem_gc_enqueue(ms, MEM_WORK_CRD, crd->doc->name);
+            mem__gc_enqueue(ms, MEM_WORK_CRD, crd->doc->name);
         return;
     }
     bool newly_deleting = cur->deleting && (!prev || !prev->deleting);
     if (cur->deleting && (cur->foreground || cur->orphan) &&
         (newly_deleting || cur->foreground != prev->foreground || cur->orphan != prev->orphan))
-        mem_gc_enqueue(ms, MEM_WORK_OWNER, cur->uid);
+        mem__gc_enqueue(ms, MEM_WORK_OWNER, cur->uid);
     if (newly_deleting && res == ms->namespaces)
-        mem_gc_enqueue(ms, MEM_WORK_NAMESPACE, cur->name);
+        mem__gc_enqueue(ms, MEM_WORK_NAMESPACE, cur->name);
     if (newly_deleting && res == ms->crds)
-        mem_gc_enqueue(ms, MEM_WORK_CRD, cur->name);
+        mem__gc_enqueue(ms, MEM_WORK_CRD, cur->name);
     bool owners_changed = !prev || prev->n_owners != cur->n_owners;
     for (size_t i = 0; !owners_changed && i < cur->n_owners; i++)
         owners_changed = strcmp(prev->owners[i], cur->owners[i]) != 0;
     if (cur->n_owners > 0 && owners_changed)
-        mem_gc_enqueue(ms, MEM_WORK_DEPENDENT, cur->uid);
+        mem__gc_enqueue(ms, MEM_WORK_DEPENDENT, cur->uid);
     /* An owner waiting in the foreground may be unblocked by a dependent
      * that dropped it. */
     for (size_t i = 0; prev && owners_changed && i < prev->n_owners; i++) {
-        struct mem_obj *owner = mem_find_uid(ms, prev->owners[i]);
+        struct mem_obj *owner = mem__find_uid(ms, prev->owners[i]);
         if (owner && owner->doc->deleting && owner->doc->foreground)
-            mem_gc_enqueue(ms, MEM_WORK_OWNER, prev->owners[i]);
+            mem__gc_enqueue(ms, MEM_WORK_OWNER, prev->owners[i]);
     }
 }
 
@@ -126,7 +126,7 @@ static int rewrite_owners(struct mem_store *ms, struct mem_obj *obj,
                                        const json_t *ref, const void *ctx),
                           const void *ctx, struct err *e)
 {
-    json_t *cur = mem_doc_json(obj->doc);
+    json_t *cur = mem__doc_json(obj->doc);
     if (!cur)
         return err_set(e, -ENOMEM, "out of memory");
     json_t *md = json_object_get(cur, "metadata");
@@ -137,7 +137,7 @@ static int rewrite_owners(struct mem_store *ms, struct mem_obj *obj,
     if (json_array_size(refs) == 0)
         json_object_del(md, "ownerReferences");
     static const struct store_write_opts plain;
-    return mem_update_locked(ms, obj->doc->res, obj->doc->ns, cur, &plain, NULL, e);
+    return mem__update_locked(ms, obj->doc->res, obj->doc->ns, cur, &plain, NULL, e);
 }
 
 enum owner_state { OWNER_ABSENT, OWNER_WAITING, OWNER_SOLID };
@@ -145,7 +145,7 @@ enum owner_state { OWNER_ABSENT, OWNER_WAITING, OWNER_SOLID };
 static enum owner_state owner_state(struct mem_store *ms, const struct mem_doc *dep,
                                     const char *uid)
 {
-    struct mem_obj *owner = mem_find_uid(ms, uid);
+    struct mem_obj *owner = mem__find_uid(ms, uid);
     if (!owner)
         return OWNER_ABSENT;
     const struct api_resource *ores = owner->doc->res;
@@ -179,12 +179,12 @@ static int delete_obj(struct mem_store *ms, struct mem_obj *obj, enum store_prop
 {
     struct store_delete_opts o = {.propagation = p};
     const struct mem_doc *d = obj->doc;
-    return mem_delete_locked(ms, d->res, d->ns, d->name, &o, NULL, e);
+    return mem__delete_locked(ms, d->res, d->ns, d->name, &o, NULL, e);
 }
 
 static int check_dependent(struct mem_store *ms, const char *uid, struct err *e)
 {
-    struct mem_obj *obj = mem_find_uid(ms, uid);
+    struct mem_obj *obj = mem__find_uid(ms, uid);
     if (!obj || obj->doc->n_owners == 0)
         return 0;
     size_t solid = 0, waiting = 0, absent = 0;
@@ -231,7 +231,7 @@ static void free_strings(char **v, size_t n)
 
 static bool blocks_owner(struct mem_store *ms, const struct mem_obj *dep, const char *owner_uid)
 {
-    json_t *d = mem_doc_json(dep->doc);
+    json_t *d = mem__doc_json(dep->doc);
     const json_t *refs = json_object_get(json_object_get(d, "metadata"), "ownerReferences");
     bool blocks = false;
     for (size_t i = 0; i < json_array_size(refs) && !blocks; i++) {
@@ -248,17 +248,17 @@ static bool blocks_owner(struct mem_store *ms, const struct mem_obj *dep, const 
 static int drop_finalizer(struct mem_store *ms, struct mem_obj *obj, const char *finalizer,
                           struct err *e)
 {
-    json_t *cur = mem_doc_json(obj->doc);
+    json_t *cur = mem__doc_json(obj->doc);
     if (!cur)
         return err_set(e, -ENOMEM, "out of memory");
     meta_remove_finalizer(cur, finalizer);
     static const struct store_write_opts plain;
-    return mem_update_locked(ms, obj->doc->res, obj->doc->ns, cur, &plain, NULL, e);
+    return mem__update_locked(ms, obj->doc->res, obj->doc->ns, cur, &plain, NULL, e);
 }
 
 static int process_owner(struct mem_store *ms, const char *uid, struct err *e)
 {
-    struct mem_obj *obj = mem_find_uid(ms, uid);
+    struct mem_obj *obj = mem__find_uid(ms, uid);
     if (!obj || !obj->doc->deleting)
         return 0;
     size_t n;
@@ -268,13 +268,13 @@ static int process_owner(struct mem_store *ms, const char *uid, struct err *e)
     int rc = 0;
     bool orphan = obj->doc->orphan;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        struct mem_obj *dep = mem_find_uid(ms, deps[i]);
+        struct mem_obj *dep = mem__find_uid(ms, deps[i]);
         if (!dep)
             continue;
         rc = orphan ? rewrite_owners(ms, dep, keep_other, uid, e) : check_dependent(ms, deps[i], e);
     }
     free_strings(deps, n);
-    if (rc != 0 || !(obj = mem_find_uid(ms, uid)))
+    if (rc != 0 || !(obj = mem__find_uid(ms, uid)))
         return rc;
     if (orphan)
         return drop_finalizer(ms, obj, "orphan", e);
@@ -316,7 +316,7 @@ static int delete_all(struct mem_store *ms, struct mem_kind *k, const char *ns, 
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const char *kns = keys[i], *name = keys[i] + strlen(keys[i]) + 1;
-        struct mem_obj *o = mem_find(ms, k->res, kns, name);
+        struct mem_obj *o = mem__find(ms, k->res, kns, name);
         if (o && !o->doc->deleting)
             rc = delete_obj(ms, o, STORE_PROPAGATE_BACKGROUND, e);
     }
@@ -326,7 +326,7 @@ static int delete_all(struct mem_store *ms, struct mem_kind *k, const char *ns, 
 
 static int process_namespace(struct mem_store *ms, const char *ns, struct err *e)
 {
-    struct mem_obj *nso = mem_find(ms, ms->namespaces, NULL, ns);
+    struct mem_obj *nso = mem__find(ms, ms->namespaces, NULL, ns);
     if (!nso || !nso->doc->deleting)
         return 0;
     for (size_t i = 0; i < ms->n_kinds; i++) {
@@ -336,9 +336,9 @@ static int process_namespace(struct mem_store *ms, const char *ns, struct err *e
         if (rc)
             return rc;
     }
-    if (mem_ns_count(ms, ns) > 0)
+    if (mem__ns_count(ms, ns) > 0)
         return 0; /* objects with finalizers: their removal brings us back */
-    json_t *cur = mem_doc_json(nso->doc);
+    json_t *cur = mem__doc_json(nso->doc);
     if (!cur)
         return err_set(e, -ENOMEM, "out of memory");
     json_t *fins = json_object_get(json_object_get(cur, "spec"), "finalizers");
@@ -348,12 +348,12 @@ static int process_namespace(struct mem_store *ms, const char *ns, struct err *e
             json_array_remove(fins, i);
     }
     static const struct store_write_opts plain;
-    return mem_update_locked(ms, ms->namespaces, NULL, cur, &plain, NULL, e);
+    return mem__update_locked(ms, ms->namespaces, NULL, cur, &plain, NULL, e);
 }
 
 static int process_crd(struct mem_store *ms, const char *name, struct err *e)
 {
-    struct mem_obj *crd = mem_find(ms, ms->crds, NULL, name);
+    struct mem_obj *crd = mem__find(ms, ms->crds, NULL, name);
     if (!crd || !crd->doc->deleting)
         return 0;
     size_t left = 0;
@@ -372,7 +372,7 @@ static int process_crd(struct mem_store *ms, const char *name, struct err *e)
     return drop_finalizer(ms, crd, CRD_CLEANUP, e);
 }
 
-int mem_gc_run(struct mem_store *ms, size_t max, struct err *e)
+int mem__gc_run(struct mem_store *ms, size_t max, struct err *e)
 {
     if (ms->collecting)
         return 0;

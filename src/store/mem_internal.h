@@ -42,14 +42,14 @@ typedef bool (*mem_table_eq)(const void *item, const void *key);
  * keys (names, uids) that the store's own checks chose, so FNV-1a's lack
  * of resistance to chosen collisions does not matter. */
 
-void *mem_table_find(const struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key);
+void *mem__table_find(const struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key);
 /* Makes room for n more items so that the next n inserts cannot fail. */
-int mem_table_reserve(struct mem_table *t, size_t n);
+int mem__table_reserve(struct mem_table *t, size_t n);
 /* Inserts item (no duplicate check); room must have been reserved. */
-void mem_table_insert(struct mem_table *t, uint64_t hash, void *item);
+void mem__table_insert(struct mem_table *t, uint64_t hash, void *item);
 /* Removes and returns the matching item, or NULL. */
-void *mem_table_remove(struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key);
-void mem_table_free(struct mem_table *t);
+void *mem__table_remove(struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key);
+void mem__table_free(struct mem_table *t);
 
 /* --- documents ------------------------------------------------------------ */
 
@@ -78,24 +78,24 @@ struct mem_doc {
 
 /* A document for obj (the object as stored, resourceVersion rv), taking
  * over blob; NULL when out of memory (blob released). */
-struct mem_doc *mem_doc_new(const struct api_resource *res, const json_t *obj, uint64_t rv,
-                            struct store_blob *blob);
-struct mem_doc *mem_doc_ref(struct mem_doc *d);
-void mem_doc_unref(struct mem_doc *d);
+struct mem_doc *mem__doc_new(const struct api_resource *res, const json_t *obj, uint64_t rv,
+                             struct store_blob *blob);
+struct mem_doc *mem__doc_ref(struct mem_doc *d);
+void mem__doc_unref(struct mem_doc *d);
 /* The object as JSON (new reference, the caller's to change); NULL when
  * out of memory. */
-json_t *mem_doc_json(const struct mem_doc *d);
+json_t *mem__doc_json(const struct mem_doc *d);
 /* The object as JSON parsed once and shared by every caller: a new
  * reference to a value no one may modify (jansson's reference counts are
  * atomic, so threads may hold and read it at once); NULL when out of
  * memory. Saves each in-process watcher of an event its own parse. */
-json_t *mem_doc_shared(struct mem_doc *d);
+json_t *mem__doc_shared(struct mem_doc *d);
 /* Hash and comparison of the (namespace, name) key. */
-uint64_t mem_key_hash(const char *ns, const char *name);
-int mem_doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b);
+uint64_t mem__key_hash(const char *ns, const char *name);
+int mem__doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b);
 /* Whether d matches the selectors (either may be NULL). */
-bool mem_doc_matches(const struct mem_doc *d, const struct selector *ls,
-                     const struct field_selector *fs);
+bool mem__doc_matches(const struct mem_doc *d, const struct selector *ls,
+                      const struct field_selector *fs);
 
 /* --- the store ------------------------------------------------------------ */
 
@@ -134,7 +134,7 @@ struct mem_store {
     struct store base;
     struct mem_store_config cfg;
     pthread_mutex_t mu;
-    struct mem_watch *waiting; /* watches blocked for an event (mem_watch_notify) */
+    struct mem_watch *waiting; /* watches blocked for an event (mem__watch_notify) */
     uint64_t rv;            /* the last write's */
     uint64_t compacted;     /* events up to here are gone */
     struct mem_event *ring; /* the event of rv r is ring[r % ring_cap] */
@@ -155,7 +155,7 @@ struct mem_ns_count {
     char ns[];
 };
 
-static inline struct mem_store *mem_of(struct store *st)
+static inline struct mem_store *mem__of(struct store *st)
 {
     return (struct mem_store *)st;
 }
@@ -163,63 +163,63 @@ static inline struct mem_store *mem_of(struct store *st)
 /* Whether a and b are the same resource: the same entry, or entries for
  * the same group, version and plural (a CRD changed in a way that made the
  * registry register its version anew keeps its objects). */
-bool mem_same_resource(const struct api_resource *a, const struct api_resource *b);
+bool mem__same_resource(const struct api_resource *a, const struct api_resource *b);
 /* The table of res, or NULL when it has none yet. */
-struct mem_kind *mem_kind_find(struct mem_store *ms, const struct api_resource *res);
+struct mem_kind *mem__kind_find(struct mem_store *ms, const struct api_resource *res);
 /* The table of res, created on first use; NULL when out of memory. */
-struct mem_kind *mem_kind_of(struct mem_store *ms, const struct api_resource *res);
+struct mem_kind *mem__kind_of(struct mem_store *ms, const struct api_resource *res);
 /* The live object, or NULL. */
-struct mem_obj *mem_find(struct mem_store *ms, const struct api_resource *res, const char *ns,
-                         const char *name);
-struct mem_obj *mem_find_uid(struct mem_store *ms, const char *uid);
+struct mem_obj *mem__find(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                          const char *name);
+struct mem_obj *mem__find_uid(struct mem_store *ms, const char *uid);
 /* Objects left in a namespace. */
-size_t mem_ns_count(struct mem_store *ms, const char *ns);
+size_t mem__ns_count(struct mem_store *ms, const char *ns);
 /* The current time as the store's clock gives it. */
-int64_t mem_now(struct mem_store *ms);
+int64_t mem__now(struct mem_store *ms);
 
 /* Writes under the lock, as the public calls do but with the object already
  * owned: obj is consumed. dry_run, subresource and preconditions as in
  * store.h. *out (if not NULL) gets the result. */
-int mem_update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
-                      json_t *obj, const struct store_write_opts *o, json_t **out,
-                      struct err *e);
-int mem_delete_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
-                      const char *name, const struct store_delete_opts *o, json_t **out,
-                      struct err *e);
+int mem__update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                       json_t *obj, const struct store_write_opts *o, json_t **out,
+                       struct err *e);
+int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
+                       const char *name, const struct store_delete_opts *o, json_t **out,
+                       struct err *e);
 
 /* The list and watch halves (mem_list.c, mem_watch.c). */
-int mem_list(struct store *st, const struct api_resource *res, const char *ns,
-             const struct store_list_opts *o, json_t **out, struct err *e);
-int mem_watch_open(struct store *st, const struct api_resource *res, const char *ns,
-                   const struct store_watch_opts *o, struct store_watch **out, struct err *e);
-int mem_watch_next(struct store_watch *w, int timeout_ms, struct store_event *ev,
-                   struct err *e);
+int mem__list(struct store *st, const struct api_resource *res, const char *ns,
+              const struct store_list_opts *o, json_t **out, struct err *e);
+int mem__watch_open(struct store *st, const struct api_resource *res, const char *ns,
+                    const struct store_watch_opts *o, struct store_watch **out, struct err *e);
+int mem__watch_next(struct store_watch *w, int timeout_ms, struct store_event *ev,
+                    struct err *e);
 /* Called by a write, with the lock held, once the event of rv is in the
  * ring: wakes only the waiting watches that see it and moves the others
  * past it, so that a write does not wake every watcher of every kind. */
-void mem_watch_notify(struct mem_store *ms, uint64_t rv);
-void mem_watch_cancel(struct store_watch *w);
-void mem_watch_close(struct store_watch *w);
+void mem__watch_notify(struct mem_store *ms, uint64_t rv);
+void mem__watch_cancel(struct store_watch *w);
+void mem__watch_close(struct store_watch *w);
 /* Parses a resourceVersion: -EBADMSG naming what when it is not a number. */
-int mem_parse_rv(const char *s, const char *what, uint64_t *rv, struct err *e);
+int mem__parse_rv(const char *s, const char *what, uint64_t *rv, struct err *e);
 
 /* Per-kind rules (mem_rules.c). create: obj is the candidate with metadata
  * stamped; update: obj is the candidate built from old. */
-int mem_rules_create(struct mem_store *ms, const struct api_resource *res, json_t *obj,
-                     struct err *e);
-int mem_rules_update(struct mem_store *ms, const struct api_resource *res, const json_t *old,
-                     json_t *obj, enum store_subresource sub, struct err *e);
+int mem__rules_create(struct mem_store *ms, const struct api_resource *res, json_t *obj,
+                      struct err *e);
+int mem__rules_update(struct mem_store *ms, const struct api_resource *res, const json_t *old,
+                      json_t *obj, enum store_subresource sub, struct err *e);
 /* Whether an object marked for deletion may now go: no finalizers left (for
  * namespaces, no spec.finalizers either) and no grace period pending. */
-bool mem_rules_may_remove(const struct api_resource *res, const json_t *obj);
+bool mem__rules_may_remove(const struct api_resource *res, const json_t *obj);
 
 /* The collector (mem_gc.c). */
-int mem_gc_enqueue(struct mem_store *ms, enum mem_work_type type, const char *key);
+int mem__gc_enqueue(struct mem_store *ms, enum mem_work_type type, const char *key);
 /* Called by commit when an object was written: removed is true for a
  * removal; prev and cur are the versions before and after. */
-void mem_gc_observe(struct mem_store *ms, struct mem_obj *obj, const struct mem_doc *prev,
-                    const struct mem_doc *cur, bool removed);
-int mem_gc_run(struct mem_store *ms, size_t max, struct err *e);
-void mem_gc_free(struct mem_store *ms);
+void mem__gc_observe(struct mem_store *ms, struct mem_obj *obj, const struct mem_doc *prev,
+                     const struct mem_doc *cur, bool removed);
+int mem__gc_run(struct mem_store *ms, size_t max, struct err *e);
+void mem__gc_free(struct mem_store *ms);
 
 #endif

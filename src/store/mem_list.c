@@ -129,14 +129,14 @@ struct docs {
 static int docs_push(struct docs *d, struct mem_doc *doc)
 {
     VEC_RESERVE(d->v, d->cap, d->n + 1);
-    d->v[d->n++] = mem_doc_ref(doc);
+    d->v[d->n++] = mem__doc_ref(doc);
     return 0;
 }
 
 static void docs_free(struct docs *d)
 {
     for (size_t i = 0; i < d->n; i++)
-        mem_doc_unref(d->v[i]);
+        mem__doc_unref(d->v[i]);
     free(d->v);
 }
 
@@ -155,7 +155,7 @@ static bool past_eq(const void *item, const void *key)
 
 static bool in_scope(const struct mem_doc *d, const struct api_resource *res, const char *ns)
 {
-    return mem_same_resource(d->res, res) && (!ns || strcmp(d->ns, ns) == 0);
+    return mem__same_resource(d->res, res) && (!ns || strcmp(d->ns, ns) == 0);
 }
 
 /* The objects of res in ns as of rv `at` (at <= ms->rv, at >= compacted),
@@ -169,44 +169,44 @@ static int snapshot(struct mem_store *ms, const struct api_resource *res, const 
     int rc = 0;
     if (at < ms->rv) {
         pasts = alloc_calloc(ms->rv - at, sizeof *pasts);
-        if (mem_table_reserve(&past, ms->rv - at) != 0)
+        if (mem__table_reserve(&past, ms->rv - at) != 0)
             rc = -ENOMEM;
         for (uint64_t r = ms->rv; rc == 0 && r > at; r--) {
             const struct mem_event *ev = &ms->ring[r % ms->ring_cap];
             if (!in_scope(ev->cur, res, ns))
                 continue;
             struct past key = {ev->cur->ns, ev->cur->name, NULL};
-            uint64_t h = mem_key_hash(key.ns, key.name);
-            struct past *p = mem_table_find(&past, h, past_eq, &key);
+            uint64_t h = mem__key_hash(key.ns, key.name);
+            struct past *p = mem__table_find(&past, h, past_eq, &key);
             if (!p) {
                 p = &pasts[n_past++];
                 *p = key;
-                mem_table_insert(&past, h, p);
+                mem__table_insert(&past, h, p);
             }
             p->doc = ev->prev; /* older events overwrite: the oldest wins */
         }
     }
-    struct mem_kind *k = mem_kind_find(ms, res);
+    struct mem_kind *k = mem__kind_find(ms, res);
     for (size_t s = 0; rc == 0 && k && s < k->objs.cap; s++) {
         const struct mem_obj *o = k->objs.slots[s].item;
         if (!o || (ns && strcmp(o->doc->ns, ns) != 0))
             continue;
         struct past key = {o->doc->ns, o->doc->name, NULL};
-        if (n_past && mem_table_find(&past, mem_key_hash(key.ns, key.name), past_eq, &key))
+        if (n_past && mem__table_find(&past, mem__key_hash(key.ns, key.name), past_eq, &key))
             continue;
         rc = docs_push(out, o->doc);
     }
     for (size_t i = 0; rc == 0 && i < n_past; i++)
         if (pasts[i].doc)
             rc = docs_push(out, pasts[i].doc);
-    mem_table_free(&past);
+    mem__table_free(&past);
     free(pasts);
     return rc;
 }
 
 static int doc_cmp(const void *a, const void *b)
 {
-    return mem_doc_key_cmp(*(const struct mem_doc *const *)a, *(const struct mem_doc *const *)b);
+    return mem__doc_key_cmp(*(const struct mem_doc *const *)a, *(const struct mem_doc *const *)b);
 }
 
 static bool after_cursor(const struct mem_doc *d, const struct cursor *c)
@@ -233,7 +233,7 @@ static int list_at(struct mem_store *ms, const struct store_list_opts *o, const 
     if (!rvs || !*rvs || (strcmp(rvs, "0") == 0 && !o->exact))
         return 0;
     uint64_t want;
-    if (mem_parse_rv(rvs, "resourceVersion", &want, e) != 0)
+    if (mem__parse_rv(rvs, "resourceVersion", &want, e) != 0)
         return -EBADMSG;
     if (want > ms->rv)
         return err_set(e, -ETIMEDOUT, "Too large resource version: %" PRIu64 ", current resource "
@@ -261,10 +261,10 @@ static json_t *list_document(const struct api_resource *res, uint64_t at, const 
                      res->api_version, "metadata", md, "items");
 }
 
-int mem_list(struct store *st, const struct api_resource *res, const char *ns,
-             const struct store_list_opts *o, json_t **out, struct err *e)
+int mem__list(struct store *st, const struct api_resource *res, const char *ns,
+              const struct store_list_opts *o, json_t **out, struct err *e)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     struct selector *ls = NULL;
     struct field_selector *fs = NULL;
     struct cursor cur;
@@ -298,8 +298,8 @@ int mem_list(struct store *st, const struct api_resource *res, const char *ns,
      * immutable. */
     size_t kept = 0;
     for (size_t i = 0; rc == 0 && i < docs.n; i++) {
-        if ((paging && !after_cursor(docs.v[i], &cur)) || !mem_doc_matches(docs.v[i], ls, fs)) {
-            mem_doc_unref(docs.v[i]);
+        if ((paging && !after_cursor(docs.v[i], &cur)) || !mem__doc_matches(docs.v[i], ls, fs)) {
+            mem__doc_unref(docs.v[i]);
             continue;
         }
         docs.v[kept++] = docs.v[i];
@@ -319,7 +319,7 @@ int mem_list(struct store *st, const struct api_resource *res, const char *ns,
     }
     json_t *items = json_object_get(list, "items");
     for (size_t i = 0; rc == 0 && i < page; i++)
-        if (json_array_append_new(items, mem_doc_json(docs.v[i])) != 0)
+        if (json_array_append_new(items, mem__doc_json(docs.v[i])) != 0)
             rc = err_set(e, -ENOMEM, "out of memory");
     docs_free(&docs);
     free(token);

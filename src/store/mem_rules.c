@@ -80,7 +80,7 @@ static int pod_create(struct mem_store *ms, json_t *pod, struct err *e)
     jdoc_set(status, "phase", json_string("Pending"));
     if (json_array_size(json_object_get(spec, "schedulingGates")) > 0) {
         char t[META_TIME_LEN];
-        meta_format_time(mem_now(ms), t);
+        meta_format_time(mem__now(ms), t);
         jdoc_set(status, "conditions",
                             json_pack("[{s:s, s:s, s:s, s:s, s:n, s:s}]", "type", "PodScheduled",
                                       "status", "False", "reason", "SchedulingGated", "message",
@@ -295,7 +295,7 @@ static int crd_create(struct mem_store *ms, json_t *crd, struct err *e)
             json_is_string(json_object_get(json_array_get(versions, i), "name")))
             jdoc_append(stored, json_deep_copy(json_object_get(json_array_get(versions, i), "name")));
     char t[META_TIME_LEN];
-    meta_format_time(mem_now(ms), t);
+    meta_format_time(mem__now(ms), t);
     json_t *status = json_pack(
         "{s:O, s:[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}], s:o}", "acceptedNames",
         json_object_get(spec, "names"), "conditions", "type", "NamesAccepted", "status", "True",
@@ -334,8 +334,8 @@ static int view_check(const struct api_resource *res, const json_t *obj, struct 
 
 /* --- dispatch ---------------------------------------------------------------- */
 
-int mem_rules_create(struct mem_store *ms, const struct api_resource *res, json_t *obj,
-                     struct err *e)
+int mem__rules_create(struct mem_store *ms, const struct api_resource *res, json_t *obj,
+                      struct err *e)
 {
     if (res->has_status && !is_core_kind(res, "Node"))
         json_object_del(obj, "status");
@@ -350,8 +350,8 @@ int mem_rules_create(struct mem_store *ms, const struct api_resource *res, json_
     return 0;
 }
 
-int mem_rules_update(struct mem_store *ms, const struct api_resource *res, const json_t *old,
-                     json_t *obj, enum store_subresource sub, struct err *e)
+int mem__rules_update(struct mem_store *ms, const struct api_resource *res, const json_t *old,
+                      json_t *obj, enum store_subresource sub, struct err *e)
 {
     if (view_check(res, obj, e) != 0)
         return -EINVAL;
@@ -366,7 +366,7 @@ int mem_rules_update(struct mem_store *ms, const struct api_resource *res, const
     return 0;
 }
 
-bool mem_rules_may_remove(const struct api_resource *res, const json_t *obj)
+bool mem__rules_may_remove(const struct api_resource *res, const json_t *obj)
 {
     const json_t *md = json_object_get(obj, "metadata");
     if (json_array_size(json_object_get(md, "finalizers")) > 0)

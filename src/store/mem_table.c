@@ -9,7 +9,7 @@
 #include "store/mem_internal.h"
 #include "util/alloc.h"
 
-void *mem_table_find(const struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key)
+void *mem__table_find(const struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key)
 {
     if (t->cap == 0)
         return NULL;
@@ -33,7 +33,7 @@ static void table_place(struct mem_slot *slots, size_t cap, uint64_t hash, void 
     slots[i].item = item;
 }
 
-int mem_table_reserve(struct mem_table *t, size_t n)
+int mem__table_reserve(struct mem_table *t, size_t n)
 {
     /* Kept at most half full: probes stay short. */
     if (2 * (t->n + n) <= t->cap)
@@ -51,13 +51,13 @@ int mem_table_reserve(struct mem_table *t, size_t n)
     return 0;
 }
 
-void mem_table_insert(struct mem_table *t, uint64_t hash, void *item)
+void mem__table_insert(struct mem_table *t, uint64_t hash, void *item)
 {
     table_place(t->slots, t->cap, hash, item);
     t->n++;
 }
 
-void *mem_table_remove(struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key)
+void *mem__table_remove(struct mem_table *t, uint64_t hash, mem_table_eq eq, const void *key)
 {
     if (t->cap == 0)
         return NULL;
@@ -83,7 +83,7 @@ void *mem_table_remove(struct mem_table *t, uint64_t hash, mem_table_eq eq, cons
     return item;
 }
 
-void mem_table_free(struct mem_table *t)
+void mem__table_free(struct mem_table *t)
 {
     free(t->slots);
     t->slots = NULL;

@@ -13,7 +13,7 @@
  *
  * A watch waiting for events waits on its own condition variable, on the
  * store's list of waiting watches: a write wakes only those that see its
- * event (mem_watch_notify), since with dozens of in-process watchers a
+ * event (mem__watch_notify), since with dozens of in-process watchers a
  * broadcast cost more in wake-ups than the events themselves.
  */
 #include <inttypes.h>
@@ -52,8 +52,8 @@ struct mem_watch {
 
 static bool doc_in_watch(const struct mem_watch *w, const struct mem_doc *d)
 {
-    return d && mem_same_resource(d->res, w->res) && (!w->ns || strcmp(d->ns, w->ns) == 0) &&
-           mem_doc_matches(d, w->ls, w->fs);
+    return d && mem__same_resource(d->res, w->res) && (!w->ns || strcmp(d->ns, w->ns) == 0) &&
+           mem__doc_matches(d, w->ls, w->fs);
 }
 
 /* Whether the event changes anything this watch sees. */
@@ -66,22 +66,22 @@ static bool sees(const struct mem_watch *w, const struct mem_event *ev)
 static int collect_initial(struct mem_watch *w)
 {
     struct mem_store *ms = w->ms;
-    struct mem_kind *k = mem_kind_find(ms, w->res);
+    struct mem_kind *k = mem__kind_find(ms, w->res);
     if (!k || k->objs.n == 0)
         return 0;
     w->initial = alloc_calloc(k->objs.n, sizeof *w->initial);
     for (size_t s = 0; s < k->objs.cap; s++) {
         struct mem_obj *o = k->objs.slots[s].item;
         if (o && doc_in_watch(w, o->doc))
-            w->initial[w->n_initial++] = mem_doc_ref(o->doc);
+            w->initial[w->n_initial++] = mem__doc_ref(o->doc);
     }
     return 0;
 }
 
-int mem_watch_open(struct store *st, const struct api_resource *res, const char *ns,
-                   const struct store_watch_opts *o, struct store_watch **out, struct err *e)
+int mem__watch_open(struct store *st, const struct api_resource *res, const char *ns,
+                    const struct store_watch_opts *o, struct store_watch **out, struct err *e)
 {
-    struct mem_store *ms = mem_of(st);
+    struct mem_store *ms = mem__of(st);
     if (api_registry_find(st->registry, res->group, res->version, res->plural) != res)
         return err_set(e, -ENOENT, "the server could not find the requested resource (%s)",
                        res->plural);
@@ -107,9 +107,9 @@ int mem_watch_open(struct store *st, const struct api_resource *res, const char 
     bool replay = !rvs || !*rvs || strcmp(rvs, "0") == 0;
     uint64_t from = 0;
     if (rc == 0 && !replay)
-        rc = mem_parse_rv(rvs, "resourceVersion", &from, e);
+        rc = mem__parse_rv(rvs, "resourceVersion", &from, e);
     if (rc != 0) {
-        mem_watch_close(&w->base);
+        mem__watch_close(&w->base);
         return rc;
     }
     pthread_mutex_lock(&ms->mu);
@@ -120,7 +120,7 @@ int mem_watch_open(struct store *st, const struct api_resource *res, const char 
     }
     pthread_mutex_unlock(&ms->mu);
     if (rc != 0) {
-        mem_watch_close(&w->base);
+        mem__watch_close(&w->base);
         return rc;
     }
     w->start = w->told = from;
@@ -145,13 +145,13 @@ static bool translate(const struct mem_watch *w, const struct mem_event *ev,
         if (!now)
             return false;
         *type = ev->type;
-        *doc = mem_doc_ref(ev->cur);
+        *doc = mem__doc_ref(ev->cur);
         return true;
     case STORE_MODIFIED:
         if (!now && !before)
             return false;
         *type = now && before ? STORE_MODIFIED : now ? STORE_ADDED : STORE_DELETED;
-        *doc = mem_doc_ref(now ? ev->cur : ev->prev);
+        *doc = mem__doc_ref(now ? ev->cur : ev->prev);
         *retag = !now;
         return true;
     case STORE_BOOKMARK:
@@ -176,13 +176,13 @@ static int deliver(struct mem_watch *w, enum store_event_type type, struct mem_d
     ev->type = type;
     if (w->want_raw && !rv_override) {
         ev->raw = store_blob_ref(doc->blob);
-        mem_doc_unref(doc);
+        mem__doc_unref(doc);
         return 0;
     }
     /* Only an object retagged with another resourceVersion needs a copy of
      * its own; every other watcher shares the one parse. */
-    json_t *obj = rv_override ? mem_doc_json(doc) : mem_doc_shared(doc);
-    mem_doc_unref(doc);
+    json_t *obj = rv_override ? mem__doc_json(doc) : mem__doc_shared(doc);
+    mem__doc_unref(doc);
     if (obj && rv_override) {
         char rvs[24];
         snprintf(rvs, sizeof rvs, "%" PRIu64, rv_override);
@@ -240,7 +240,7 @@ static void wait_end(struct mem_watch *w)
     w->wait_prev = w->wait_next = NULL;
 }
 
-void mem_watch_notify(struct mem_store *ms, uint64_t rv)
+void mem__watch_notify(struct mem_store *ms, uint64_t rv)
 {
     const struct mem_event *ev = &ms->ring[rv % ms->ring_cap];
     for (struct mem_watch *w = ms->waiting; w; w = w->wait_next) {
@@ -257,8 +257,8 @@ void mem_watch_notify(struct mem_store *ms, uint64_t rv)
     }
 }
 
-int mem_watch_next(struct store_watch *sw, int timeout_ms, struct store_event *ev,
-                   struct err *e)
+int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *ev,
+                    struct err *e)
 {
     struct mem_watch *w = (struct mem_watch *)sw;
     struct mem_store *ms = w->ms;
@@ -314,7 +314,7 @@ int mem_watch_next(struct store_watch *sw, int timeout_ms, struct store_event *e
     return err_set(e, -EAGAIN, "no event within %d ms", timeout_ms);
 }
 
-void mem_watch_cancel(struct store_watch *sw)
+void mem__watch_cancel(struct store_watch *sw)
 {
     struct mem_watch *w = (struct mem_watch *)sw;
     pthread_mutex_lock(&w->ms->mu);
@@ -323,11 +323,11 @@ void mem_watch_cancel(struct store_watch *sw)
     pthread_mutex_unlock(&w->ms->mu);
 }
 
-void mem_watch_close(struct store_watch *sw)
+void mem__watch_close(struct store_watch *sw)
 {
     struct mem_watch *w = (struct mem_watch *)sw;
     for (size_t i = w->i_initial; i < w->n_initial; i++)
-        mem_doc_unref(w->initial[i]);
+        mem__doc_unref(w->initial[i]);
     free(w->initial);
     free(w->ns);
     selector_free(w->ls);
