@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/gpunode.h"
 #include "api/meta.h"
 #include "util/alloc.h"
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/gpunode.h"
 #include "api/meta.h"
 #include "api/podslices.h"
 #include "util/jdoc.h"

@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/gpunode.h"
+
 bool agent__phase_holds(enum slice_phase p)
 {
     return p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED ||

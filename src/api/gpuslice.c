@@ -1,5 +1,6 @@
 /*
- * Reading and building GPUSlice and GPUNode objects (see gpuslice.h).
+ * Reading and building GPUSlice objects (see gpuslice.h), and the typed
+ * field readers api/gpunode.c shares (api_internal.h).
  */
 #include "api/gpuslice.h"
 
@@ -7,14 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api_internal.h"
 #include "api/meta.h"
 #include "util/hash.h"
 #include "util/jdoc.h"
 
-/* Field readers: a missing optional field leaves the default; a present
- * field of the wrong type is an error naming it. */
-static int read_string(const json_t *o, const char *key, const char *path, bool required,
-                       const char **out, struct err *e)
+int api__read_string(const json_t *o, const char *key, const char *path, bool required,
+                     const char **out, struct err *e)
 {
     const json_t *v = json_object_get(o, key);
     if (!v && !required)
@@ -26,8 +26,8 @@ static int read_string(const json_t *o, const char *key, const char *path, bool 
     return 0;
 }
 
-static int read_uint(const json_t *o, const char *key, const char *path, bool required,
-                     unsigned max, unsigned *out, struct err *e)
+int api__read_uint(const json_t *o, const char *key, const char *path, bool required,
+                   unsigned max, unsigned *out, struct err *e)
 {
     const json_t *v = json_object_get(o, key);
     if (!v && !required)
@@ -40,8 +40,8 @@ static int read_uint(const json_t *o, const char *key, const char *path, bool re
     return 0;
 }
 
-static int read_bool(const json_t *o, const char *key, const char *path, bool *out,
-                     struct err *e)
+int api__read_bool(const json_t *o, const char *key, const char *path, bool *out,
+                   struct err *e)
 {
     const json_t *v = json_object_get(o, key);
     if (!v)
@@ -67,32 +67,32 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
     int rc = 0;
     if (!json_is_object(spec))
         rc = err_set(e, -EINVAL, "spec: is required");
-    if (rc == 0) rc = read_string(spec, "podName", "spec", true, &s->pod_name, e);
-    if (rc == 0) rc = read_string(spec, "podUID", "spec", false, &s->pod_uid, e);
-    if (rc == 0) rc = read_string(spec, "container", "spec", true, &s->container, e);
-    if (rc == 0) rc = read_bool(spec, "init", "spec", &s->init, e);
-    if (rc == 0) rc = read_uint(spec, "index", "spec", false, UINT16_MAX, &s->index, e);
-    if (rc == 0) rc = read_string(spec, "nodeName", "spec", true, &s->node, e);
-    if (rc == 0) rc = read_string(spec, "gpuUUID", "spec", true, &s->gpu_uuid, e);
-    if (rc == 0) rc = read_uint(spec, "gpuIndex", "spec", false, UINT16_MAX, &s->gpu_index, e);
-    if (rc == 0) rc = read_string(spec, "model", "spec", false, &s->model, e);
-    if (rc == 0) rc = read_string(spec, "profile", "spec", true, &s->profile, e);
-    if (rc == 0) rc = read_string(spec, "requestedProfile", "spec", false,
+    if (rc == 0) rc = api__read_string(spec, "podName", "spec", true, &s->pod_name, e);
+    if (rc == 0) rc = api__read_string(spec, "podUID", "spec", false, &s->pod_uid, e);
+    if (rc == 0) rc = api__read_string(spec, "container", "spec", true, &s->container, e);
+    if (rc == 0) rc = api__read_bool(spec, "init", "spec", &s->init, e);
+    if (rc == 0) rc = api__read_uint(spec, "index", "spec", false, UINT16_MAX, &s->index, e);
+    if (rc == 0) rc = api__read_string(spec, "nodeName", "spec", true, &s->node, e);
+    if (rc == 0) rc = api__read_string(spec, "gpuUUID", "spec", true, &s->gpu_uuid, e);
+    if (rc == 0) rc = api__read_uint(spec, "gpuIndex", "spec", false, UINT16_MAX, &s->gpu_index, e);
+    if (rc == 0) rc = api__read_string(spec, "model", "spec", false, &s->model, e);
+    if (rc == 0) rc = api__read_string(spec, "profile", "spec", true, &s->profile, e);
+    if (rc == 0) rc = api__read_string(spec, "requestedProfile", "spec", false,
                                   &s->requested_profile, e);
-    if (rc == 0) rc = read_uint(spec, "start", "spec", true, 7, &s->start, e);
-    if (rc == 0) rc = read_uint(spec, "size", "spec", true, 8, &s->size, e);
-    if (rc == 0) rc = read_string(spec, "configMap", "spec", false, &s->config_map, e);
+    if (rc == 0) rc = api__read_uint(spec, "start", "spec", true, 7, &s->start, e);
+    if (rc == 0) rc = api__read_uint(spec, "size", "spec", true, 8, &s->size, e);
+    if (rc == 0) rc = api__read_string(spec, "configMap", "spec", false, &s->config_map, e);
     struct gpuslice_status *t = &v->status;
     t->phase = "Creating";
     if (rc == 0 && st && !json_is_object(st))
         rc = err_set(e, -EINVAL, "status: must be an object");
-    if (rc == 0) rc = read_string(st, "phase", "status", false, &t->phase, e);
-    if (rc == 0) rc = read_string(st, "deviceUUID", "status", false, &t->device_uuid, e);
-    if (rc == 0) rc = read_string(st, "bootID", "status", false, &t->boot_id, e);
-    if (rc == 0) rc = read_string(st, "reason", "status", false, &t->reason, e);
-    if (rc == 0) rc = read_string(st, "message", "status", false, &t->message, e);
-    if (rc == 0) rc = read_uint(st, "giID", "status", false, UINT16_MAX, &t->gi_id, e);
-    if (rc == 0) rc = read_uint(st, "ciID", "status", false, UINT16_MAX, &t->ci_id, e);
+    if (rc == 0) rc = api__read_string(st, "phase", "status", false, &t->phase, e);
+    if (rc == 0) rc = api__read_string(st, "deviceUUID", "status", false, &t->device_uuid, e);
+    if (rc == 0) rc = api__read_string(st, "bootID", "status", false, &t->boot_id, e);
+    if (rc == 0) rc = api__read_string(st, "reason", "status", false, &t->reason, e);
+    if (rc == 0) rc = api__read_string(st, "message", "status", false, &t->message, e);
+    if (rc == 0) rc = api__read_uint(st, "giID", "status", false, UINT16_MAX, &t->gi_id, e);
+    if (rc == 0) rc = api__read_uint(st, "ciID", "status", false, UINT16_MAX, &t->ci_id, e);
     t->has_ids = json_object_get(st, "giID") && json_object_get(st, "ciID");
     if (rc < 0)
         err_prefix(e, rc, "GPUSlice %s: ", v->name);
@@ -162,153 +162,4 @@ json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *t,
     }
     jdoc_set(copy, "status", st);
     return copy;
-}
-
-static int read_gpu_slices(const json_t *g, const char *path, struct gpunode_gpu *gpu,
-                           struct err *e)
-{
-    const json_t *slices = json_object_get(g, "slices");
-    if (slices && !json_is_array(slices))
-        return err_set(e, -EINVAL, "%s.slices: must be a list", path);
-    if (json_array_size(slices) > GPUNODE_MAX_SLICES)
-        return err_set(e, -EINVAL, "%s.slices: more than %d slices", path, GPUNODE_MAX_SLICES);
-    size_t i;
-    const json_t *s;
-    json_array_foreach(slices, i, s) {
-        char sp[96];
-        snprintf(sp, sizeof sp, "%s.slices[%zu]", path, i);
-        struct gpunode_slice *out = &gpu->slices[i];
-        out->managed = true;
-        int rc = read_string(s, "profile", sp, true, &out->profile, e);
-        if (rc == 0) rc = read_uint(s, "start", sp, true, 7, &out->start, e);
-        if (rc == 0) rc = read_uint(s, "size", sp, true, 8, &out->size, e);
-        if (rc == 0) rc = read_uint(s, "giID", sp, false, UINT16_MAX, &out->gi_id, e);
-        if (rc == 0) rc = read_uint(s, "ciID", sp, false, UINT16_MAX, &out->ci_id, e);
-        if (rc == 0) rc = read_string(s, "deviceUUID", sp, false, &out->device_uuid, e);
-        if (rc == 0) rc = read_bool(s, "managed", sp, &out->managed, e);
-        if (rc < 0)
-            return rc;
-        gpu->n_slices++;
-    }
-    return 0;
-}
-
-/* The admin's settings for the GPU with this uuid, from spec.gpus. */
-static int read_settings(const json_t *spec_gpus, struct gpunode_gpu *gpu, struct err *e)
-{
-    size_t i;
-    const json_t *g;
-    json_array_foreach(spec_gpus, i, g) {
-        if (!json_is_string(json_object_get(g, "uuid")) ||
-            strcmp(json_string_value(json_object_get(g, "uuid")), gpu->uuid) != 0)
-            continue;
-        char path[48];
-        snprintf(path, sizeof path, "spec.gpus[%zu]", i);
-        int rc = read_bool(g, "heldBack", path, &gpu->held_back, e);
-        const json_t *allowed = json_object_get(g, "allowedProfiles");
-        if (rc == 0 && allowed && !json_is_array(allowed))
-            rc = err_set(e, -EINVAL, "%s.allowedProfiles: must be a list", path);
-        if (rc == 0 && json_array_size(allowed) > 0)
-            gpu->allowed_profiles = allowed;
-        return rc;
-    }
-    return 0;
-}
-
-int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e)
-{
-    memset(v, 0, sizeof *v);
-    v->name = meta_name(obj);
-    const json_t *st = json_object_get(obj, "status");
-    const json_t *gpus = json_object_get(st, "gpus");
-    const json_t *spec_gpus = json_object_get(json_object_get(obj, "spec"), "gpus");
-    int rc = read_string(st, "bootID", "status", false, &v->boot_id, e);
-    if (rc == 0 && gpus && !json_is_array(gpus))
-        rc = err_set(e, -EINVAL, "status.gpus: must be a list");
-    if (rc == 0 && json_array_size(gpus) > GPUNODE_MAX_GPUS)
-        rc = err_set(e, -EINVAL, "status.gpus: more than %d GPUs", GPUNODE_MAX_GPUS);
-    size_t i;
-    const json_t *g;
-    json_array_foreach(gpus, i, g) {
-        if (rc < 0)
-            break;
-        char path[48];
-        snprintf(path, sizeof path, "status.gpus[%zu]", i);
-        struct gpunode_gpu *gpu = &v->gpus[i];
-        gpu->model = "";
-        gpu->mig_mode = "Unsupported";
-        rc = read_uint(g, "index", path, true, 255, &gpu->index, e);
-        if (rc == 0) rc = read_string(g, "uuid", path, true, &gpu->uuid, e);
-        if (rc == 0) rc = read_string(g, "product", path, false, &gpu->product, e);
-        if (rc == 0) rc = read_string(g, "model", path, false, &gpu->model, e);
-        if (rc == 0) rc = read_string(g, "migMode", path, false, &gpu->mig_mode, e);
-        if (rc == 0) rc = read_uint(g, "memoryMiB", path, false, 1u << 30, &gpu->memory_mib, e);
-        if (rc == 0) rc = read_gpu_slices(g, path, gpu, e);
-        if (rc == 0) rc = read_settings(spec_gpus, gpu, e);
-        if (rc == 0)
-            v->n_gpus++;
-    }
-    if (rc < 0)
-        err_prefix(e, rc, "GPUNode %s: ", v->name ? v->name : "?");
-    return rc;
-}
-
-static json_t *gpunode_slice_new(const struct gpunode_slice *s)
-{
-    json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:b}", "profile", s->profile, "start",
-                          (int)s->start, "size", (int)s->size, "giID", (int)s->gi_id,
-                          "managed", s->managed);
-    if (o && s->device_uuid &&
-        (json_object_set_new(o, "ciID", json_integer(s->ci_id)) ||
-         json_object_set_new(o, "deviceUUID", json_string(s->device_uuid)))) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-static json_t *gpunode_gpu_new(const struct gpunode_gpu *g)
-{
-    json_t *slices = json_array();
-    for (size_t i = 0; slices && i < g->n_slices; i++)
-        if (json_array_append_new(slices, gpunode_slice_new(&g->slices[i]))) {
-            json_decref(slices);
-            slices = NULL;
-        }
-    if (!slices)
-        return NULL;
-    return json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:o}", "index", (int)g->index, "uuid",
-                     g->uuid, "product", g->product ? g->product : "", "model",
-                     g->model ? g->model : "", "memoryMiB", (json_int_t)g->memory_mib,
-                     "migMode", g->mig_mode ? g->mig_mode : "Unsupported", "slices", slices);
-}
-
-json_t *gpunode_status_new(const struct gpunode_view *v)
-{
-    json_t *gpus = json_array();
-    for (size_t i = 0; gpus && i < v->n_gpus; i++)
-        if (json_array_append_new(gpus, gpunode_gpu_new(&v->gpus[i]))) {
-            json_decref(gpus);
-            gpus = NULL;
-        }
-    if (!gpus)
-        return NULL;
-    json_t *st = json_pack("{s:o}", "gpus", gpus);
-    if (st && v->boot_id && json_object_set_new(st, "bootID", json_string(v->boot_id))) {
-        json_decref(st);
-        return NULL;
-    }
-    return st;
-}
-
-bool gpunode_profile_allowed(const struct gpunode_gpu *gpu, const char *profile)
-{
-    if (!gpu->allowed_profiles)
-        return true;
-    size_t i;
-    const json_t *p;
-    json_array_foreach(gpu->allowed_profiles, i, p)
-        if (json_is_string(p) && strcmp(json_string_value(p), profile) == 0)
-            return true;
-    return false;
 }

@@ -1,6 +1,7 @@
 /*
- * gpuslice's own objects, GPUSlice and GPUNode (gpuslice.dev/v1alpha1), as
- * the controller, the agent and the tools read and write them.
+ * gpuslice's slice object, GPUSlice (gpuslice.dev/v1alpha1), as the
+ * controller, the agent and the tools read and write it (the GPUNode, the
+ * other kind of the group, is api/gpunode.h).
  *
  * GPUSlice (namespaced, one per slice, owned by its pod, with the finalizer
  * GPUSLICE_SLICE_FINALIZER): what the controller decided, in spec, and
@@ -19,17 +20,6 @@
  * Who moves the phase: the controller creates (Creating) and sets Ungated
  * and Deleting; the agent sets Created, Deleted and Failed.
  *
- * GPUNode (cluster-scoped, named after its node): the agent's report of the
- * node's GPUs in status, the admin's settings for them in spec.
- *   spec.gpus[]:   uuid, heldBack, allowedProfiles[] (empty: all)
- *   status:        bootID, gpus[] {index, uuid, product, model (catalogue
- *                  name, "" when not catalogued), memoryMiB, migMode
- *                  ("Enabled", "Disabled", "Unsupported"), slices[]
- *                  {profile, start, size, giID, ciID, deviceUUID, managed}}
- *                  where managed is false for slices gpuslice did not make,
- *                  and ciID and deviceUUID are absent for a GPU instance
- *                  left without its compute instance.
- *
  * The readers borrow strings from the object and check what the decision
  * logic relies on, with errors naming the field. api/ sits below core/, so
  * phases are strings here; core/lifecycle.h parses them.
@@ -47,9 +37,6 @@
 #define GPUSLICE_API_GROUP    "gpuslice.dev"
 #define GPUSLICE_API_VERSION  "gpuslice.dev/v1alpha1"
 #define GPUSLICE_KIND         "GPUSlice"
-#define GPUNODE_KIND          "GPUNode"
-#define GPUNODE_MAX_GPUS      16
-#define GPUNODE_MAX_SLICES    8   /* per GPU */
 #define GPUSLICE_NAME_MAX     254
 /* Held on every GPUSlice until the agent has destroyed its slice, so that
  * deleting the object (the garbage collector following a deleted pod, a
@@ -106,42 +93,5 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *spec, const jso
  * when out of memory. */
 json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *status,
                              const char *now);
-
-struct gpunode_slice {
-    const char *profile;
-    unsigned start, size;
-    unsigned gi_id, ci_id;
-    const char *device_uuid;            /* NULL: a GI without CI (no ciID either) */
-    bool managed;
-};
-
-struct gpunode_gpu {
-    unsigned index;
-    const char *uuid, *product, *model; /* model "" when not catalogued */
-    const char *mig_mode;               /* "Enabled", "Disabled", "Unsupported" */
-    unsigned memory_mib;
-    bool held_back;                     /* from spec */
-    const json_t *allowed_profiles;     /* spec's array, NULL: all */
-    size_t n_slices;
-    struct gpunode_slice slices[GPUNODE_MAX_SLICES];
-};
-
-struct gpunode_view {
-    const char *name, *boot_id;
-    size_t n_gpus;
-    struct gpunode_gpu gpus[GPUNODE_MAX_GPUS];
-};
-
-/* Reads a GPUNode: status.gpus joined with spec.gpus by uuid. -EINVAL
- * naming the field when malformed; a GPUNode without status has no GPUs. */
-int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e);
-
-/* The status of a GPUNode describing v (name, held_back and
- * allowed_profiles are spec's and not written): a new object owned by the
- * caller, NULL when out of memory. gpunode_read reads it back. */
-json_t *gpunode_status_new(const struct gpunode_view *v);
-
-/* Whether the admin allows profile on gpu (no list: all allowed). */
-bool gpunode_profile_allowed(const struct gpunode_gpu *gpu, const char *profile);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/gpunode.h"
 #include "api/meta.h"
 #include "core/catalog.h"
 #include "util/hash.h"

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/gpunode.h"
 #include "api/podslices.h"
 
 #define LAT "latency=none"

@@ -7,6 +7,8 @@
  */
 #include "harness.h"
 
+#include "api/gpunode.h"
+
 static unsigned device_count(struct harness *h)
 {
     struct device_slices *dev = calloc(1, sizeof *dev);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "api/gpunode.h"
 #include "api/resource.h"
 #include "util/yaml.h"
 

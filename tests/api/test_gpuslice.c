@@ -1,4 +1,4 @@
-/* Tests for api/gpuslice: GPUSlice and GPUNode readers and builders. */
+/* Tests for api/gpuslice: the GPUSlice reader and builders. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,49 +123,6 @@ static void bad_slices_name_the_field(void **state)
     }
 }
 
-static void gpunode_joins_status_and_settings(void **state)
-{
-    (void)state;
-    json_t *obj = json_loads(
-        "{\"metadata\":{\"name\":\"node-a\"},"
-        "\"spec\":{\"gpus\":[{\"uuid\":\"GPU-2\",\"heldBack\":true},"
-        "{\"uuid\":\"GPU-1\",\"allowedProfiles\":[\"1g.10gb\",\"3g.40gb\"]}]},"
-        "\"status\":{\"bootID\":\"b1\",\"gpus\":["
-        "{\"index\":0,\"uuid\":\"GPU-1\",\"model\":\"H100-80GB\",\"migMode\":\"Enabled\","
-        "\"memoryMiB\":81559,\"slices\":[{\"profile\":\"1g.10gb\",\"start\":6,\"size\":1,"
-        "\"managed\":false}]},"
-        "{\"index\":1,\"uuid\":\"GPU-2\",\"product\":\"NVIDIA A100-SXM4-40GB\"}]}}",
-        0, NULL);
-    struct gpunode_view v;
-    assert_int_equal(gpunode_read(obj, &v, NULL), 0);
-    assert_string_equal(v.name, "node-a");
-    assert_string_equal(v.boot_id, "b1");
-    assert_int_equal(v.n_gpus, 2);
-    assert_string_equal(v.gpus[0].model, "H100-80GB");
-    assert_false(v.gpus[0].held_back);
-    assert_int_equal(v.gpus[0].n_slices, 1);
-    assert_false(v.gpus[0].slices[0].managed);
-    assert_true(gpunode_profile_allowed(&v.gpus[0], "3g.40gb"));
-    assert_false(gpunode_profile_allowed(&v.gpus[0], "7g.80gb"));
-    assert_true(v.gpus[1].held_back);
-    assert_string_equal(v.gpus[1].model, "");
-    assert_string_equal(v.gpus[1].mig_mode, "Unsupported");
-    assert_true(gpunode_profile_allowed(&v.gpus[1], "7g.80gb"));
-    json_decref(obj);
-
-    json_t *bad = json_loads("{\"metadata\":{\"name\":\"n\"},\"status\":{\"gpus\":"
-                             "[{\"index\":0,\"uuid\":\"G\",\"slices\":[{\"profile\":\"x\"}]}]}}",
-                             0, NULL);
-    struct err e;
-    assert_int_equal(gpunode_read(bad, &v, &e), -EINVAL);
-    assert_non_null(strstr(e.msg, "GPUNode n: status.gpus[0].slices[0].start: is required"));
-    json_decref(bad);
-    json_t *empty = json_loads("{\"metadata\":{\"name\":\"n\"}}", 0, NULL);
-    assert_int_equal(gpunode_read(empty, &v, NULL), 0);
-    assert_int_equal(v.n_gpus, 0);
-    json_decref(empty);
-}
-
 static void status_ids_and_phase_time(void **state)
 {
     (void)state;
@@ -198,43 +155,6 @@ static void status_ids_and_phase_time(void **state)
     json_decref(p);
 }
 
-static void gpunode_status_reads_back(void **state)
-{
-    (void)state;
-    struct gpunode_view v = {.name = "node-a", .boot_id = "b2", .n_gpus = 2};
-    v.gpus[0] = (struct gpunode_gpu){
-        .index = 0, .uuid = "GPU-1", .product = "NVIDIA H100 80GB HBM3", .model = "H100-80GB",
-        .mig_mode = "Enabled", .memory_mib = 81920, .n_slices = 2,
-        .slices = {{.profile = "1g.10gb", .start = 6, .size = 1, .gi_id = 9, .ci_id = 0,
-                    .device_uuid = "MIG-9", .managed = true},
-                   {.profile = "3g.40gb", .start = 0, .size = 4, .gi_id = 1}}};
-    v.gpus[1] = (struct gpunode_gpu){.index = 1, .uuid = "GPU-2", .product = "NVIDIA L4",
-                                     .mig_mode = "Unsupported", .memory_mib = 23034};
-    json_t *st = gpunode_status_new(&v);
-    assert_non_null(st);
-    json_t *slice1 = json_array_get(
-        json_object_get(json_array_get(json_object_get(st, "gpus"), 0), "slices"), 1);
-    assert_null(json_object_get(slice1, "ciID"));
-    assert_null(json_object_get(slice1, "deviceUUID"));
-    json_t *obj = json_pack("{s:{s:s}, s:o}", "metadata", "name", "node-a", "status", st);
-    struct gpunode_view r;
-    assert_int_equal(gpunode_read(obj, &r, NULL), 0);
-    assert_string_equal(r.boot_id, "b2");
-    assert_int_equal(r.n_gpus, 2);
-    assert_string_equal(r.gpus[0].product, "NVIDIA H100 80GB HBM3");
-    assert_int_equal(r.gpus[0].memory_mib, 81920);
-    assert_int_equal(r.gpus[0].n_slices, 2);
-    assert_true(r.gpus[0].slices[0].managed);
-    assert_int_equal(r.gpus[0].slices[0].gi_id, 9);
-    assert_string_equal(r.gpus[0].slices[0].device_uuid, "MIG-9");
-    assert_false(r.gpus[0].slices[1].managed);
-    assert_null(r.gpus[0].slices[1].device_uuid);
-    assert_string_equal(r.gpus[1].model, "");
-    assert_string_equal(r.gpus[1].mig_mode, "Unsupported");
-    assert_int_equal(r.gpus[1].n_slices, 0);
-    json_decref(obj);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,9 +162,7 @@ int main(void)
         cmocka_unit_test(status_is_set_and_kept),
         cmocka_unit_test(long_names_stay_unique_and_bounded),
         cmocka_unit_test(bad_slices_name_the_field),
-        cmocka_unit_test(gpunode_joins_status_and_settings),
         cmocka_unit_test(status_ids_and_phase_time),
-        cmocka_unit_test(gpunode_status_reads_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,29 @@
+/*
+ * What the files of src/api share and nothing else may use: the typed field
+ * readers of gpuslice.c and gpunode.c. A missing optional field leaves the
+ * caller's default; a present field of the wrong type (or a missing
+ * required one) is -EINVAL with a message naming "path.key". On error *out
+ * is unchanged.
+ */
+#ifndef GPUSLICE_API_API_INTERNAL_H
+#define GPUSLICE_API_API_INTERNAL_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+/* A string, non-empty when required; borrowed from o. */
+int api__read_string(const json_t *o, const char *key, const char *path, bool required,
+                     const char **out, struct err *e);
+
+/* A whole number from 0 to max. */
+int api__read_uint(const json_t *o, const char *key, const char *path, bool required,
+                   unsigned max, unsigned *out, struct err *e);
+
+/* true or false; never required. */
+int api__read_bool(const json_t *o, const char *key, const char *path, bool *out,
+                   struct err *e);
+
+#endif
