@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "api/gpuslice.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "sim/embedded.h"
 #include "sim/observe.h"
 #include "util/log.h"

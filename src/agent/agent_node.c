@@ -21,7 +21,7 @@
 
 #include "api/gpunode.h"
 #include "api/meta.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "util/jdoc.h"
 
 static const char *mig_mode_name(enum device_mig_mode m)

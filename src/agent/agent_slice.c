@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "api/meta.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "util/alloc.h"
 
 #define CM_SLICES_MAX 64 /* a container asks for at most POD_SLICE_COUNT_MAX */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "api/meta.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "cluster/collector.h"
 #include "cluster/deployment.h"
 #include "cluster/job.h"

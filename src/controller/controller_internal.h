@@ -10,7 +10,7 @@
 #include <pthread.h>
 
 #include "api/gpuslice.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "controller/controller.h"
 #include "controller/model.h"
 #include "util/strmap.h"

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "api/meta.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "store/informer.h"
 #include "util/alloc.h"
 #include "util/clock.h"

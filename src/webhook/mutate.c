@@ -16,7 +16,7 @@
 
 #include <openssl/evp.h>
 
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "core/catalog.h"
 #include "util/alloc.h"
 #include "util/jdoc.h"

@@ -10,7 +10,7 @@
  *    and each such container gets gpuslice.dev/accelerator-memory requests
  *    and limits equal to its slices' memory in GiB (mutate_profile_gib);
  *  - the annotation gpuslice.dev/slices records what every container asked
- *    for (api/podslices.h), the label gpuslice.dev/managed=true lets the
+ *    for (api/pod_slices.h), the label gpuslice.dev/managed=true lets the
  *    controller select the pod, and the scheduling gate gpuslice.dev/slice
  *    holds it back until its slices exist;
  *  - the annotation gpuslice.dev/configmap-prefix holds a prefix chosen at

@@ -5,7 +5,7 @@
  */
 #include "harness.h"
 
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 
 #define LAT "latency=none"
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "api/gpunode.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 
 #define LAT "latency=none"
 

@@ -9,7 +9,7 @@
 
 #include "api/gpuslice.h"
 #include "api/meta.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "core/catalog.h"
 #include "fixture.h"
 

@@ -9,7 +9,7 @@
 
 #include "api/gpuslice.h"
 #include "api/meta.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "fixture.h"
 
 static const char *const one_h100[] = {"H100-80GB"};

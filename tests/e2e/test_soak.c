@@ -17,7 +17,7 @@
 
 #include "api/gpuslice.h"
 #include "api/meta.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "sim/embedded.h"
 #include "sim/observe.h"
 

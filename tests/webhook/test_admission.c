@@ -20,7 +20,7 @@
 #include <microhttpd.h>
 #include <openssl/evp.h>
 
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/rest.h"
 #include "store/mem.h"

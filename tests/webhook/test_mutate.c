@@ -15,7 +15,7 @@
 
 #include "api/patch.h"
 #include "api/pod.h"
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "core/catalog.h"
 #include "webhook/mutate.h"
 

@@ -1,9 +1,9 @@
 /*
- * Reading and writing what a pod asks for (see podslices.h). Everything a
+ * Reading and writing what a pod asks for (see pod_slices.h). Everything a
  * user wrote is checked here, so the controller and the agent can trust a
  * struct pod_slices.
  */
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 #include "util/jdoc.h"
 
 #include <stdio.h>

@@ -18,8 +18,8 @@
  * "nvidia.com/mig-" prefix); which GPU model's profile they mean is the
  * controller's decision.
  */
-#ifndef GPUSLICE_API_PODSLICES_H
-#define GPUSLICE_API_PODSLICES_H
+#ifndef GPUSLICE_API_POD_SLICES_H
+#define GPUSLICE_API_POD_SLICES_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Tests for api/podslices: what a pod asks for, from resources or the
+/* Tests for api/pod_slices: what a pod asks for, from resources or the
  * annotation, with every bad input named. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "api/podslices.h"
+#include "api/pod_slices.h"
 
 static json_t *parse(const char *text)
 {
