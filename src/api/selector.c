@@ -66,7 +66,7 @@ void selector_free(struct selector *sel)
     free(sel);
 }
 
-void field_selector_free(struct field_selector *fs)
+void selector_field_free(struct field_selector *fs)
 {
     if (!fs)
         return;
@@ -483,7 +483,7 @@ static int parse_field_term(const char *t, size_t len, const struct api_resource
     return 0;
 }
 
-int field_selector_parse(const char *s, const struct api_resource *res,
+int selector_field_parse(const char *s, const struct api_resource *res,
                          struct field_selector **out, struct err *e)
 {
     *out = NULL;
@@ -493,7 +493,7 @@ int field_selector_parse(const char *s, const struct api_resource *res,
         size_t len = term_len(p);
         int rc = parse_field_term(p, len, res, fs, e);
         if (rc != 0) {
-            field_selector_free(fs);
+            selector_field_free(fs);
             return rc;
         }
         p += len;
@@ -504,7 +504,7 @@ int field_selector_parse(const char *s, const struct api_resource *res,
     return 0;
 }
 
-bool field_selector_match(const struct field_selector *fs, selector_get_fn get, void *ctx)
+bool selector_field_match(const struct field_selector *fs, selector_get_fn get, void *ctx)
 {
     for (size_t i = 0; fs && i < fs->n; i++) {
         const char *v = get(ctx, fs->reqs[i].key);
@@ -516,12 +516,12 @@ bool field_selector_match(const struct field_selector *fs, selector_get_fn get, 
     return true;
 }
 
-bool field_selector_empty(const struct field_selector *fs)
+bool selector_field_empty(const struct field_selector *fs)
 {
     return !fs || fs->n == 0;
 }
 
-const char *field_selector_equals(const struct field_selector *fs, const char *field)
+const char *selector_field_equals(const struct field_selector *fs, const char *field)
 {
     for (size_t i = 0; fs && i < fs->n; i++)
         if (fs->reqs[i].op == SEL_EQ && strcmp(fs->reqs[i].key, field) == 0)

@@ -54,22 +54,22 @@ bool selector_empty(const struct selector *sel);
 void selector_free(struct selector *sel);
 
 /* Parses s (NULL or "": everything) into *out, owned by the caller
- * (field_selector_free). When res is not NULL, a field it does not accept is
+ * (selector_field_free). When res is not NULL, a field it does not accept is
  * -EBADMSG ("field label not supported: spec.x"). */
-int field_selector_parse(const char *s, const struct api_resource *res,
+int selector_field_parse(const char *s, const struct api_resource *res,
                          struct field_selector **out, struct err *e);
 
 /* Whether the fields read through get (NULL read as "") match. */
-bool field_selector_match(const struct field_selector *fs, selector_get_fn get, void *ctx);
+bool selector_field_match(const struct field_selector *fs, selector_get_fn get, void *ctx);
 
 /* Whether fs has no requirements. */
-bool field_selector_empty(const struct field_selector *fs);
+bool selector_field_empty(const struct field_selector *fs);
 
 /* The value fs requires field to equal (an `=` requirement), or NULL; lets a
  * store use an index for metadata.name=x. */
-const char *field_selector_equals(const struct field_selector *fs, const char *field);
+const char *selector_field_equals(const struct field_selector *fs, const char *field);
 
-void field_selector_free(struct field_selector *fs);
+void selector_field_free(struct field_selector *fs);
 
 /* The value of a dotted field path in obj ("metadata.name",
  * "spec.nodeName"): strings as they are, booleans as "true"/"false",

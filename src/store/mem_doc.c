@@ -194,5 +194,5 @@ bool mem__doc_matches(const struct mem_doc *d, const struct selector *ls,
                       const struct field_selector *fs)
 {
     return selector_match(ls, doc_label, (void *)d) &&
-           field_selector_match(fs, doc_field, (void *)d);
+           selector_field_match(fs, doc_field, (void *)d);
 }

@@ -278,7 +278,7 @@ int mem__list(struct store *st, const struct api_resource *res, const char *ns,
         ns = NULL;
     int rc = selector_parse(o->label_selector, &ls, e);
     if (rc == 0)
-        rc = field_selector_parse(o->field_selector, res, &fs, e);
+        rc = selector_field_parse(o->field_selector, res, &fs, e);
     if (rc == 0 && o->continue_token && *o->continue_token) {
         if (o->resource_version && *o->resource_version)
             rc = err_set(e, -EBADMSG, "specifying resource version is not allowed when using "
@@ -312,7 +312,7 @@ int mem__list(struct store *st, const struct api_resource *res, const char *ns,
     if (rc == 0 && page < docs.n && !(token = token_encode(at, docs.v[page - 1])))
         rc = err_set(e, -ENOMEM, "out of memory");
     if (rc == 0) {
-        bool filtered = !selector_empty(ls) || !field_selector_empty(fs);
+        bool filtered = !selector_empty(ls) || !selector_field_empty(fs);
         list = list_document(res, at, token, docs.n - page, !filtered);
         if (!list)
             rc = err_set(e, -ENOMEM, "out of memory");
@@ -324,7 +324,7 @@ int mem__list(struct store *st, const struct api_resource *res, const char *ns,
     docs_free(&docs);
     free(token);
     selector_free(ls);
-    field_selector_free(fs);
+    selector_field_free(fs);
     if (rc != 0) {
         json_decref(list);
         return rc;

@@ -102,7 +102,7 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
     if (rc == 0)
         rc = selector_parse(o->label_selector, &w->ls, e);
     if (rc == 0)
-        rc = field_selector_parse(o->field_selector, res, &w->fs, e);
+        rc = selector_field_parse(o->field_selector, res, &w->fs, e);
     const char *rvs = o->resource_version;
     bool replay = !rvs || !*rvs || strcmp(rvs, "0") == 0;
     uint64_t from = 0;
@@ -331,7 +331,7 @@ void mem__watch_close(struct store_watch *sw)
     free(w->initial);
     free(w->ns);
     selector_free(w->ls);
-    field_selector_free(w->fs);
+    selector_field_free(w->fs);
     pthread_cond_destroy(&w->wake);
     free(w);
 }

@@ -75,9 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct field_selector *fs = NULL;
     if (selector_parse(sel, &ls, &e) == 0)
         selector_match_labels(ls, NULL);
-    field_selector_parse(sel, NULL, &fs, &e);
+    selector_field_parse(sel, NULL, &fs, &e);
     selector_free(ls);
-    field_selector_free(fs);
+    selector_field_free(fs);
 
     json_t *obj = json_loads(obj_text, JSON_DECODE_ANY, NULL);
     json_t *patch = json_loads(patch_text, JSON_DECODE_ANY, NULL);
