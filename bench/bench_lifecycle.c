@@ -21,7 +21,7 @@
 #include "api/gpuslice.h"
 #include "api/pod_slices.h"
 #include "sim/embedded.h"
-#include "sim/observe.h"
+#include "sim/observer.h"
 #include "util/log.h"
 
 static int64_t mono_ns(void)

@@ -31,7 +31,7 @@
 #include "device/emulated.h"
 #include "sim/builtin.h"
 #include "sim/embedded.h"
-#include "sim/observe.h"
+#include "sim/observer.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 

@@ -19,7 +19,7 @@
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "sim/embedded.h"
-#include "sim/observe.h"
+#include "sim/observer.h"
 
 static void sleep_ms(int ms)
 {

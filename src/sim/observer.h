@@ -4,8 +4,8 @@
  * would see them. The demo's live view and summary, the end-to-end tests
  * and the benchmarks all measure with it, so they measure the same thing.
  */
-#ifndef GPUSLICE_SIM_OBSERVE_H
-#define GPUSLICE_SIM_OBSERVE_H
+#ifndef GPUSLICE_SIM_OBSERVER_H
+#define GPUSLICE_SIM_OBSERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /*
- * The pod observer (see observe.h). The informer's handler runs on its
+ * The pod observer (see observer.h). The informer's handler runs on its
  * thread and records times under the observer's lock.
  */
-#include "sim/observe.h"
+#include "sim/observer.h"
 
 #include <math.h>
 #include <pthread.h>
