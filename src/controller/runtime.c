@@ -201,8 +201,3 @@ void controller_runtime_stop(struct controller_runtime *rt)
     pthread_mutex_destroy(&rt->lock);
     free(rt);
 }
-
-struct controller *controller_runtime_controller(struct controller_runtime *rt)
-{
-    return rt->ctl;
-}

@@ -42,7 +42,4 @@ void controller_runtime_stop(struct controller_runtime *rt);
 /* Whether this replica acts now. */
 bool controller_runtime_leading(struct controller_runtime *rt);
 
-/* The controller, for its stats. */
-struct controller *controller_runtime_controller(struct controller_runtime *rt);
-
 #endif

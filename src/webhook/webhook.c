@@ -24,6 +24,7 @@
 #include "util/httpd.h"
 #include "util/random.h"
 #include "webhook/certs.h"
+#include "webhook/metrics.h"
 #include "webhook/mutate.h"
 
 #define IDLE_TIMEOUT_S 30u
@@ -377,11 +378,6 @@ size_t webhook_draining(const struct webhook *w)
     for (const struct generation *g = w->gens; g; g = g->next)
         n += g != w->gens;
     return n;
-}
-
-struct metrics *webhook_metrics(struct webhook *w)
-{
-    return &w->metrics;
 }
 
 void webhook_stop(struct webhook *w)

@@ -30,7 +30,6 @@
 #include <stdint.h>
 
 #include "util/err.h"
-#include "webhook/metrics.h"
 
 #define WEBHOOK_PATH_MUTATE "/mutate-pod"
 #define WEBHOOK_THREADS_DEFAULT 2
@@ -66,9 +65,6 @@ int webhook_reload(struct webhook *w, struct err *e);
 /* How many replaced daemons still serve connections opened before a
  * reload. */
 size_t webhook_draining(const struct webhook *w);
-
-/* The server's counters (owned by w). */
-struct metrics *webhook_metrics(struct webhook *w);
 
 /* Stops every daemon, closes the socket and frees w (may be NULL). */
 void webhook_stop(struct webhook *w);
