@@ -13,6 +13,7 @@
  */
 #include "controller/controller_internal.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->waiting, 0, NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
     c->topology_dirty = true;
-    pthread_mutex_init(&c->lock, NULL);
+    mutex_init(&c->lock);
     int rc = 0;
     const struct api_resource *ignored;
     const struct informer_index by_node = {CONTROLLER_INDEX_NODE, informer_keys_node, NULL};
@@ -146,7 +147,7 @@ void controller_free(struct controller *c)
     strmap_free(&c->last_said);
     strmap_free(&c->placed);
     strmap_free(&c->waiting);
-    pthread_mutex_destroy(&c->lock);
+    mutex_destroy(&c->lock);
     free(c);
 }
 
@@ -165,6 +166,7 @@ void controller__format_now(int64_t now_ns, char out[32])
 int controller__say(struct controller *c, struct action_list *out, const json_t *pod,
                     enum action_event_type type, const char *reason, const char *fmt, ...)
 {
+    assert(mutex_held(&c->lock));
     char msg[1024], said[1100];
     va_list ap;
     va_start(ap, fmt);
@@ -198,6 +200,7 @@ static void enqueue(struct controller *c, const char *ns, const char *name)
  * Called with c->lock held. */
 static char *copy_waiting(struct controller *c, size_t *n)
 {
+    assert(mutex_held(&c->lock));
     size_t pos = 0, len = 0;
     const char *key;
     while (strmap_next(&c->waiting, &pos, &key, NULL))
@@ -214,9 +217,9 @@ static char *copy_waiting(struct controller *c, size_t *n)
 static void enqueue_waiting(struct controller *c)
 {
     size_t n;
-    pthread_mutex_lock(&c->lock);
+    mutex_lock(&c->lock);
     char *keys = copy_waiting(c, &n);
-    pthread_mutex_unlock(&c->lock);
+    mutex_unlock(&c->lock);
     const char *key = keys;
     for (size_t i = 0; i < n; i++, key += strlen(key) + 1)
         if (c->loop)
@@ -250,13 +253,13 @@ static void forget_pod(struct controller *c, const json_t *pod)
     char key[CONTROLLER_KEY_MAX];
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     const char *uid = meta_uid(pod);
-    pthread_mutex_lock(&c->lock);
+    mutex_lock(&c->lock);
     strmap_del(&c->waiting, key);
     if (uid) {
         strmap_del(&c->pod_retry, uid);
         strmap_del(&c->last_said, uid);
     }
-    pthread_mutex_unlock(&c->lock);
+    mutex_unlock(&c->lock);
 }
 
 static void on_pod(void *ctx, enum informer_change change, const json_t *old,
@@ -295,6 +298,7 @@ static void add_placed(struct controller *c, const char *key, const struct gpusl
 static bool track_placement(struct controller *c, enum informer_change change,
                             const struct gpuslice_view *v)
 {
+    assert(mutex_held(&c->lock));
     char key[CONTROLLER_KEY_MAX];
     snprintf(key, sizeof key, "%s/%s", v->ns ? v->ns : "", v->name);
     bool held = strmap_get(&c->placed, key) != NULL;
@@ -309,6 +313,7 @@ static bool track_placement(struct controller *c, enum informer_change change,
 
 static void drop_reservation_at(struct controller *c, size_t i)
 {
+    assert(mutex_held(&c->lock) && i < c->n_res);
     c->res[i] = c->res[--c->n_res];
 }
 
@@ -320,13 +325,13 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     (void)old;
     if (gpuslice_read(cur, &v, NULL) < 0)
         return;
-    pthread_mutex_lock(&c->lock);
+    mutex_lock(&c->lock);
     /* The cache shows it now: it holds its placement from here on. */
     for (size_t i = 0; i < c->n_res; i++)
         if (strcmp(c->res[i].name, v.name) == 0 && strcmp(c->res[i].ns, v.ns) == 0)
             drop_reservation_at(c, i--);
     bool freed = track_placement(c, change, &v);
-    pthread_mutex_unlock(&c->lock);
+    mutex_unlock(&c->lock);
     enqueue(c, v.ns, v.spec.pod_name);
     if (freed)
         enqueue_waiting(c);
@@ -339,9 +344,9 @@ static void on_topology(void *ctx, enum informer_change change, const json_t *ol
     (void)change;
     (void)old;
     (void)cur;
-    pthread_mutex_lock(&c->lock);
+    mutex_lock(&c->lock);
     c->topology_dirty = true;
-    pthread_mutex_unlock(&c->lock);
+    mutex_unlock(&c->lock);
     enqueue_waiting(c);
 }
 
@@ -662,6 +667,7 @@ static int split_key(const char *key, char *ns, size_t size, const char **name, 
 static int reconcile_locked(struct controller *c, const char *key, int64_t now,
                             struct action_list *out, int64_t *requeue_at, struct err *e)
 {
+    assert(mutex_held(&c->lock));
     char ns[64];
     struct pod_state s = {0};
     int rc = split_key(key, ns, sizeof ns, &s.name, e);
@@ -700,9 +706,9 @@ static int controller_reconcile(void *self, const char *key, int64_t now,
                                 struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     struct controller *c = self;
-    pthread_mutex_lock(&c->lock);
+    mutex_lock(&c->lock);
     int rc = reconcile_locked(c, key, now, out, requeue_at, e);
-    pthread_mutex_unlock(&c->lock);
+    mutex_unlock(&c->lock);
     return rc;
 }
 
@@ -716,11 +722,11 @@ static void controller_executed(void *self, const char *key, const struct action
     if (a->kind != ACTION_CREATE || a->res != c->slice_res || rc < 0)
         return;
     const char *name = meta_name(a->body);
-    pthread_mutex_lock(&c->lock);
+    mutex_lock(&c->lock);
     for (size_t i = 0; name && i < c->n_res; i++)
         if (strcmp(c->res[i].name, name) == 0 && strcmp(c->res[i].ns, a->ns ? a->ns : "") == 0)
             c->res[i].created = true;
-    pthread_mutex_unlock(&c->lock);
+    mutex_unlock(&c->lock);
 }
 
 struct reconciler controller_reconciler(struct controller *c)
@@ -732,9 +738,9 @@ struct reconciler controller_reconciler(struct controller *c)
 
 void controller_get_stats(struct controller *c, struct controller_stats *out)
 {
-    pthread_mutex_lock(&c->lock);
+    mutex_lock(&c->lock);
     *out = c->stats;
     out->remembered = strmap_size(&c->last_said) + strmap_size(&c->pod_retry) +
                       strmap_size(&c->waiting);
-    pthread_mutex_unlock(&c->lock);
+    mutex_unlock(&c->lock);
 }

@@ -7,12 +7,12 @@
 #ifndef GPUSLICE_CONTROLLER_INTERNAL_H
 #define GPUSLICE_CONTROLLER_INTERNAL_H
 
-#include <pthread.h>
 
 #include "api/gpuslice.h"
 #include "api/pod_slices.h"
 #include "controller/controller.h"
 #include "controller/model.h"
+#include "util/mutex.h"
 #include "util/strmap.h"
 
 #define CONTROLLER_KEY_MAX 320
@@ -68,7 +68,7 @@ struct controller {
     const struct api_resource *pod_res, *slice_res;
     struct informer *pods, *slices, *gpunodes, *nodes;
     struct loop *loop;
-    pthread_mutex_t lock; /* everything below: handlers run on informer threads */
+    struct mutex lock; /* everything below: handlers run on informer threads */
     bool topology_dirty;
     struct model model;
     struct reservation *res;

@@ -8,6 +8,7 @@
  */
 #include "controller/controller_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,7 @@ struct avoid_ctx {
 static bool avoided(void *ctx, const char *uuid)
 {
     const struct avoid_ctx *a = ctx;
+    assert(mutex_held(&a->c->lock));
     const struct gpu_failures *f = strmap_get(&a->c->gpu_failures, uuid);
     return f && f->until > a->now;
 }
@@ -127,6 +129,7 @@ static int refresh_topology(struct controller *c, struct err *e)
  * reservation. */
 static int load_occupancy(struct controller *c, struct err *e)
 {
+    assert(mutex_held(&c->lock));
     size_t n = strmap_size(&c->placed);
     struct model_slice *slices = alloc_calloc(n + c->n_res + 1, sizeof *slices);
     size_t k = 0, pos = 0;
@@ -379,6 +382,7 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
 int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
                               size_t n, int64_t now, struct action_list *out, struct err *e)
 {
+    assert(mutex_held(&c->lock));
     struct gang g = {0};
     for (size_t i = 0; i < n; i++)
         if (!w[i].existing && !w[i].reserved)

@@ -8,6 +8,7 @@
  * which keeps every write atomic (a patch reads and writes the same version)
  * at a cost of tens of microseconds per write.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,6 +638,7 @@ int mem__update_locked(struct mem_store *ms, const struct api_resource *res, con
                        json_t *obj, const struct store_write_opts *o, json_t **out,
                        struct err *e)
 {
+    assert(mutex_held(&ms->mu));
     return update_locked(ms, res, ns, obj, NULL, o, out, e);
 }
 
@@ -778,6 +780,7 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
                        const char *name, const struct store_delete_opts *o, json_t **out,
                        struct err *e)
 {
+    assert(mutex_held(&ms->mu));
     struct mem_obj *cur = mem__find(ms, res, ns, name);
     if (!cur)
         return not_found(e, res, name);
@@ -882,7 +885,7 @@ static int write_done(struct mem_store *ms, int rc)
 {
     if (ms->cfg.auto_collect)
         mem__gc_run(ms, 0, NULL);
-    pthread_mutex_unlock(&ms->mu);
+    mutex_unlock(&ms->mu);
     return rc;
 }
 
@@ -892,10 +895,10 @@ static int mem_get(struct store *st, const struct api_resource *res, const char 
     struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     struct mem_obj *o = mem__find(ms, res, ns, name);
     struct mem_doc *d = o ? mem__doc_ref(o->doc) : NULL;
-    pthread_mutex_unlock(&ms->mu);
+    mutex_unlock(&ms->mu);
     if (!d)
         return not_found(e, res, name);
     *out = mem__doc_json(d);
@@ -910,7 +913,7 @@ static int mem_create(struct store *st, const struct api_resource *res, const ch
     struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     return write_done(ms, mem_create_locked(ms, res, ns, obj, o, out, e));
 }
 
@@ -924,7 +927,7 @@ static int mem_update(struct store *st, const struct api_resource *res, const ch
     json_t *copy = json_deep_copy(obj);
     if (!copy)
         return err_set(e, -ENOMEM, "out of memory");
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     return write_done(ms, mem__update_locked(ms, res, ns, copy, o, out, e));
 }
 
@@ -935,7 +938,7 @@ static int mem_patch(struct store *st, const struct api_resource *res, const cha
     struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     return write_done(ms, mem_patch_locked(ms, res, ns, name, type, patch, o, out, e));
 }
 
@@ -946,7 +949,7 @@ static int mem_remove(struct store *st, const struct api_resource *res, const ch
     struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     return write_done(ms, mem__delete_locked(ms, res, ns, name, o, out, e));
 }
 
@@ -954,7 +957,7 @@ static int mem_bind(struct store *st, const char *ns, const char *pod, const cha
                     struct err *e)
 {
     struct mem_store *ms = mem__of(st);
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     return write_done(ms, mem_bind_locked(ms, ns, pod, node, e));
 }
 
@@ -984,7 +987,7 @@ static void mem_destroy(struct store *st)
     free(ms->kinds);
     mem__gc_free(ms);
     api_registry_free(ms->base.registry);
-    pthread_mutex_destroy(&ms->mu);
+    mutex_destroy(&ms->mu);
     free(ms);
 }
 
@@ -1016,7 +1019,7 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
     ms->base.registry = api_registry_new();
     ms->base.ops = &mem_ops;
     ms->seq = cfg->seed;
-    pthread_mutex_init(&ms->mu, NULL);
+    mutex_init(&ms->mu);
     if (!ms->base.registry) {
         mem_destroy(&ms->base);
         return err_set(e, -ENOMEM, "out of memory");
@@ -1032,32 +1035,32 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
 int mem_store_collect(struct store *st, size_t max, size_t *pending, struct err *e)
 {
     struct mem_store *ms = mem__of(st);
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     int rc = mem__gc_run(ms, max, e);
     if (pending)
         *pending = ms->work_n;
-    pthread_mutex_unlock(&ms->mu);
+    mutex_unlock(&ms->mu);
     return rc;
 }
 
 void mem_store_compact(struct store *st)
 {
     struct mem_store *ms = mem__of(st);
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     uint64_t from = ms->compacted + 1;
     if (ms->rv >= ms->ring_cap && from < ms->rv - ms->ring_cap + 1)
         from = ms->rv - ms->ring_cap + 1;
     for (uint64_t r = from; r <= ms->rv; r++)
         event_release(&ms->ring[r % ms->ring_cap]);
     ms->compacted = ms->rv;
-    pthread_mutex_unlock(&ms->mu);
+    mutex_unlock(&ms->mu);
 }
 
 uint64_t mem_store_revision(struct store *st)
 {
     struct mem_store *ms = mem__of(st);
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     uint64_t rv = ms->rv;
-    pthread_mutex_unlock(&ms->mu);
+    mutex_unlock(&ms->mu);
     return rv;
 }

@@ -23,6 +23,7 @@
 #include "api/selector.h"
 #include "store/mem.h"
 #include "util/hash.h"
+#include "util/mutex.h"
 
 /* --- hash table ----------------------------------------------------------- */
 
@@ -133,7 +134,7 @@ struct mem_work {
 struct mem_store {
     struct store base;
     struct mem_store_config cfg;
-    pthread_mutex_t mu;
+    struct mutex mu;
     struct mem_watch *waiting; /* watches blocked for an event (mem__watch_notify) */
     uint64_t rv;            /* the last write's */
     uint64_t compacted;     /* events up to here are gone */

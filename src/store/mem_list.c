@@ -9,6 +9,7 @@
  * Expired (410), and the client starts over. The continue token is
  * base64url JSON {"v","rv","start"}, start being the last key returned.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,7 @@ static bool in_scope(const struct mem_doc *d, const struct api_resource *res, co
 static int snapshot(struct mem_store *ms, const struct api_resource *res, const char *ns,
                     uint64_t at, struct docs *out)
 {
+    assert(mutex_held(&ms->mu) && at <= ms->rv && at >= ms->compacted);
     struct mem_table past = {0};
     struct past *pasts = NULL;
     size_t n_past = 0;
@@ -288,11 +290,11 @@ int mem__list(struct store *st, const struct api_resource *res, const char *ns,
     }
     bool paging = rc == 0 && o->continue_token && *o->continue_token;
     if (rc == 0) {
-        pthread_mutex_lock(&ms->mu);
+        mutex_lock(&ms->mu);
         rc = list_at(ms, o, paging ? &cur : NULL, &at, e);
         if (rc == 0 && snapshot(ms, res, ns, at, &docs) != 0)
             rc = err_set(e, -ENOMEM, "out of memory");
-        pthread_mutex_unlock(&ms->mu);
+        mutex_unlock(&ms->mu);
     }
     /* Filter, order, and cut the page outside the lock: the documents are
      * immutable. */

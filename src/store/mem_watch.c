@@ -16,6 +16,7 @@
  * event (mem__watch_notify), since with dozens of in-process watchers a
  * broadcast cost more in wake-ups than the events themselves.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,13 +113,13 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
         mem__watch_close(&w->base);
         return rc;
     }
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     if (replay) {
         from = ms->rv;
         if (collect_initial(w) != 0)
             rc = err_set(e, -ENOMEM, "out of memory");
     }
-    pthread_mutex_unlock(&ms->mu);
+    mutex_unlock(&ms->mu);
     if (rc != 0) {
         mem__watch_close(&w->base);
         return rc;
@@ -136,6 +137,7 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
 static bool translate(const struct mem_watch *w, const struct mem_event *ev,
                       enum store_event_type *type, struct mem_doc **doc, bool *retag)
 {
+    assert(mutex_held(&w->ms->mu));
     bool now = doc_in_watch(w, ev->cur);
     bool before = ev->type == STORE_MODIFIED && doc_in_watch(w, ev->prev);
     *retag = false;
@@ -220,6 +222,7 @@ static int bookmark(struct mem_watch *w, uint64_t rv, struct store_event *ev, st
 /* Puts w on the store's waiting list; called with the lock held. */
 static void wait_begin(struct mem_watch *w)
 {
+    assert(mutex_held(&w->ms->mu));
     struct mem_store *ms = w->ms;
     w->woken = false;
     w->wait_prev = NULL;
@@ -242,6 +245,7 @@ static void wait_end(struct mem_watch *w)
 
 void mem__watch_notify(struct mem_store *ms, uint64_t rv)
 {
+    assert(mutex_held(&ms->mu));
     const struct mem_event *ev = &ms->ring[rv % ms->ring_cap];
     for (struct mem_watch *w = ms->waiting; w; w = w->wait_next) {
         if (w->woken)
@@ -272,11 +276,11 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
     struct timespec deadline;
     if (timeout_ms > 0)
         deadline = clock_deadline(CLOCK_MONOTONIC, timeout_ms * NS_PER_MS);
-    pthread_mutex_lock(&ms->mu);
+    mutex_lock(&ms->mu);
     bool expired = false;
     for (;;) {
         if (w->cancelled) {
-            pthread_mutex_unlock(&ms->mu);
+            mutex_unlock(&ms->mu);
             return fail(w, -ECANCELED, "watch cancelled", e);
         }
         while (w->next <= ms->rv) {
@@ -284,7 +288,7 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
                 char msg[96];
                 snprintf(msg, sizeof msg, "too old resource version: %" PRIu64 " (%" PRIu64 ")",
                          w->next - 1, ms->compacted);
-                pthread_mutex_unlock(&ms->mu);
+                mutex_unlock(&ms->mu);
                 return fail(w, -EKEYEXPIRED, msg, e);
             }
             const struct mem_event *me = &ms->ring[w->next % ms->ring_cap];
@@ -293,7 +297,7 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
             struct mem_doc *doc;
             bool retag;
             if (translate(w, me, &type, &doc, &retag)) {
-                pthread_mutex_unlock(&ms->mu);
+                mutex_unlock(&ms->mu);
                 w->told = rv;
                 return deliver(w, type, doc, retag ? rv : 0, ev, e);
             }
@@ -302,13 +306,13 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
             break;
         wait_begin(w);
         if (timeout_ms < 0)
-            pthread_cond_wait(&w->wake, &ms->mu);
-        else if (pthread_cond_timedwait(&w->wake, &ms->mu, &deadline) != 0)
+            mutex_cond_wait(&ms->mu, &w->wake, NULL);
+        else if (mutex_cond_wait(&ms->mu, &w->wake, &deadline) != 0)
             expired = true; /* one more look, then give up */
         wait_end(w);
     }
     uint64_t head = ms->rv;
-    pthread_mutex_unlock(&ms->mu);
+    mutex_unlock(&ms->mu);
     if (w->bookmarks && head > w->told)
         return bookmark(w, head, ev, e);
     return err_set(e, -EAGAIN, "no event within %d ms", timeout_ms);
@@ -317,10 +321,10 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
 void mem__watch_cancel(struct store_watch *sw)
 {
     struct mem_watch *w = (struct mem_watch *)sw;
-    pthread_mutex_lock(&w->ms->mu);
+    mutex_lock(&w->ms->mu);
     w->cancelled = true;
     pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->ms->mu);
+    mutex_unlock(&w->ms->mu);
 }
 
 void mem__watch_close(struct store_watch *sw)
