@@ -57,7 +57,8 @@ struct controller;
 
 /* A controller with its informers (pods, GPUSlices, GPUNodes, Nodes over
  * cfg->store, not started: the runtime steps or starts them). *out is the
- * caller's. -ENOENT when the store does not serve one of the resources. */
+ * caller's. -ENOENT when the store does not serve one of the resources.
+ * On failure nothing is left allocated and *out is untouched. */
 int controller_new(const struct controller_config *cfg, struct controller **out,
                    struct err *e);
 

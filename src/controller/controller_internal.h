@@ -91,7 +91,10 @@ struct controller {
 /* Decides where the pod's missing slices go (all on one node, beside any
  * it already has) and appends the finalizer, the GPUSlice creates and an
  * Event to out; or, when there is no room, the Event and pod condition that
- * say why. Called with c->lock held. */
+ * say why. Called with c->lock held. On failure out may hold part of the
+ * decision (the loop then executes none of it) and the reservations made
+ * for it stay, uncreated, until the pod's next decision drops them as
+ * abandoned. */
 int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
                               size_t n, int64_t now, struct action_list *out, struct err *e);
 

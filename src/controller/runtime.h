@@ -32,7 +32,9 @@ struct controller_runtime_config {
 struct controller_runtime;
 
 /* Starts informers, the loop and (with a lease namespace) the election.
- * *out is the caller's; stop it with controller_runtime_stop. */
+ * *out is the caller's; stop it with controller_runtime_stop. On failure
+ * (an informer not synced in 30 s, a thread not started, ...) every thread
+ * already started is stopped and everything freed; *out is untouched. */
 int controller_runtime_start(const struct controller_runtime_config *cfg,
                              struct controller_runtime **out, struct err *e);
 

@@ -83,7 +83,8 @@ void action_list_clear(struct action_list *l);
 
 /* The builders append one action. Objects and patches are taken over: the
  * list owns the reference passed in (also on failure). -ENOMEM, or -EINVAL
- * naming what is missing. */
+ * naming what is missing; on failure the list is left as it was (nothing
+ * half appended), so a decision may stop at the first failure. */
 int action_create(struct action_list *l, const struct api_resource *res, const char *ns,
                   json_t *obj, struct err *e);
 int action_update(struct action_list *l, const struct api_resource *res, json_t *obj,

@@ -48,7 +48,10 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
  * left to do). An item is one object to check or one deletion to advance;
  * it makes zero or more ordinary writes (deletes, updates), each with its
  * own resourceVersion and watch event. Sets *pending (if not NULL) to the
- * items still queued. Returns the items done, or a negative code. */
+ * items still queued. Returns the items done, or a negative code: only
+ * -ENOMEM, after which the writes of the items done so far stand. An item
+ * that fails otherwise (a conflict with a concurrent write) is dropped, as
+ * the write that conflicted queues the work again. */
 int mem_store_collect(struct store *st, size_t max, size_t *pending, struct err *e);
 
 /* Forgets the history up to the current resourceVersion, as etcd compaction

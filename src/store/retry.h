@@ -31,7 +31,9 @@ typedef int (*store_mutate_fn)(json_t *obj, void *ctx, struct err *e);
  * o->subresource = STORE_STATUS writes the status. On success *out (if not
  * NULL) is the object as stored (as read, when unchanged), owned by the
  * caller. Returns the code of the last failure: -ESTALE when every attempt
- * conflicted, -ENOENT when the object is gone, or mutate's own code. */
+ * conflicted, -ENOENT when the object is gone, or mutate's own code. On
+ * failure no attempt was written (as store.h says of a transport error,
+ * the server may still have applied the last one). */
 int store_update_retry(struct store *st, const struct api_resource *res, const char *ns,
                        const char *name, store_mutate_fn mutate, void *ctx,
                        const struct store_write_opts *o, int attempts, json_t **out,

@@ -21,8 +21,11 @@
  * reasons by api/status.h: -ENOENT NotFound, -EEXIST AlreadyExists, -ESTALE
  * Conflict, -EINVAL Invalid (message names the field), -EBADMSG BadRequest,
  * -EKEYEXPIRED Expired (410), -ENOSYS MethodNotAllowed, -EIO and others for
- * transport or internal failures. Messages follow the API server's wording
- * (`pods "x" not found`) so that kubectl prints what users expect.
+ * transport or internal failures. A write that fails changes nothing,
+ * except that over HTTP (kube) a transport failure can come after the
+ * server applied the write: a caller that must know reads the object back.
+ * Messages follow the API server's wording (`pods "x" not found`) so that
+ * kubectl prints what users expect.
  *
  * Thread safety: every call may be made from any thread at the same time,
  * except that one watch handle is used by one thread at a time
