@@ -42,6 +42,16 @@ def internal_names(src, folder):
     return names
 
 
+def object_stem(obj):
+    """The source file's stem of a meson object: "mem_watch.c.o" ->
+    "mem_watch"; a generated source, "meson-generated_.._builtin_files.c.o",
+    -> "builtin_files" (meson spells the path to it with "_" for "/")."""
+    name = obj.removeprefix("meson-generated_")
+    while name.startswith(".._"):
+        name = name[3:]
+    return name.split(".")[0]
+
+
 def defined_symbols(archive):
     """[(object stem, symbol)] of the external symbols archive defines."""
     out = subprocess.run(["nm", "-A", "-g", "--defined-only", "--format=posix", archive],
@@ -50,7 +60,7 @@ def defined_symbols(archive):
     for line in out.splitlines():
         where, _, rest = line.rpartition("]: ")
         member = where.rsplit("[", 1)[-1]
-        stem = os.path.basename(member).split(".")[0].replace("meson-generated_", "")
+        stem = object_stem(os.path.basename(member))
         rows.append((stem, rest.split()[0]))
     return rows
 
