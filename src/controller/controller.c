@@ -177,10 +177,10 @@ int controller__say(struct controller *c, struct action_list *out, const json_t 
     char **last = uid ? strmap_get(&c->last_said, uid) : NULL;
     if (last && strcmp(*last, said) == 0)
         return 0;
-    /* Without memory of it (out of memory) the event is only said again. */
-    char *copy = uid ? alloc_strdup(said) : NULL;
-    if (copy && strmap_set(&c->last_said, uid, &copy, NULL) < 0)
-        free(copy);
+    if (uid) {
+        char *copy = alloc_strdup(said);
+        strmap_set(&c->last_said, uid, &copy);
+    }
     return action_event(out, pod, type, reason, NULL, "%s", msg);
 }
 
@@ -281,8 +281,7 @@ static bool holds_placement(enum informer_change change, const struct gpuslice_v
     return lifecycle_phase_parse(v->status.phase, &p, NULL) < 0 || !lifecycle_is_terminal(p);
 }
 
-/* Records the placement v holds under key (c->lock held). Out of memory
- * it is left out, as a write lost to the cache would be. */
+/* Records the placement v holds under key (c->lock held). */
 static void add_placed(struct controller *c, const char *key, const struct gpuslice_view *v)
 {
     size_t gpu_len = strlen(v->spec.gpu_uuid) + 1;
@@ -290,8 +289,7 @@ static void add_placed(struct controller *c, const char *key, const struct gpusl
                              .start = v->spec.start};
     memcpy(p.gpu, v->spec.gpu_uuid, gpu_len);
     p.profile = strcpy(p.gpu + gpu_len, v->spec.profile);
-    if (strmap_set(&c->placed, key, &p, NULL) < 0)
-        free(p.gpu);
+    strmap_set(&c->placed, key, &p);
 }
 
 /* Keeps c->placed in step with the cache; returns whether room was freed. */
@@ -480,23 +478,17 @@ static size_t wanted(struct controller *c, const struct pod_state *s, const stru
     return n;
 }
 
-/* Out of memory the failure goes uncounted: the GPU is only avoided later. */
 static void count_gpu_failure(struct controller *c, const char *uuid, int64_t now)
 {
-    struct gpu_failures *f;
-    if (strmap_put(&c->gpu_failures, uuid, (void **)&f, NULL) < 0)
-        return;
+    struct gpu_failures *f = strmap_put(&c->gpu_failures, uuid, NULL);
     f->count++;
     f->until = f->count >= c->cfg.gpu_failures_to_avoid ? now + c->cfg.gpu_avoid_ns : 0;
 }
 
-/* The pod's failures, one more, and when to retry it; its retry time is
- * only known for this decision when out of memory. */
+/* Counts one more failure of the pod; returns when to retry it. */
 static int64_t count_pod_failure(struct controller *c, const char *uid, int64_t now)
 {
-    struct pod_retry *r, lost = {0};
-    if (strmap_put(&c->pod_retry, uid, (void **)&r, NULL) < 0)
-        r = &lost;
+    struct pod_retry *r = strmap_put(&c->pod_retry, uid, NULL);
     r->failures++;
     r->at = now + backoff_delay(&c->cfg.retry, r->failures);
     return r->at;

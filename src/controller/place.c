@@ -402,8 +402,7 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
-        void *member;
-        strmap_put(&c->waiting, key, &member, NULL); /* out of memory: woken by a later change */
+        strmap_put(&c->waiting, key, NULL);
         rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, out, e);
         return rc < 0 ? rc
                       : controller__say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s",

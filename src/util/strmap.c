@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "util/hash.h"
 
 #define INITIAL_CAP 16
@@ -86,15 +87,13 @@ void *strmap_get(const struct strmap *m, const char *key)
     return s->key ? value_of(s) : NULL;
 }
 
-/* Doubles the slot array, moving every entry; unchanged on failure. */
-static int grow(struct strmap *m)
+/* Doubles the slot array, moving every entry. */
+static void grow(struct strmap *m)
 {
     size_t cap = m->cap ? 2 * m->cap : INITIAL_CAP;
     struct strmap bigger = *m;
     bigger.cap = cap;
-    bigger.slots = calloc(cap, m->stride);
-    if (!bigger.slots)
-        return -ENOMEM;
+    bigger.slots = alloc_calloc(cap, m->stride);
     for (size_t i = 0; i < m->cap; i++) {
         struct slot_head *s = slot(m, i);
         if (s->key)
@@ -102,45 +101,37 @@ static int grow(struct strmap *m)
     }
     free(m->slots);
     *m = bigger;
-    return 0;
 }
 
-int strmap_put(struct strmap *m, const char *key, void **value, struct err *e)
+void *strmap_put(struct strmap *m, const char *key, bool *added)
 {
     uint64_t h = key_hash(key);
-    *value = NULL;
+    if (added)
+        *added = false;
     if (m->cap) {
         struct slot_head *s = slot(m, probe(m, key, h));
-        if (s->key) {
-            *value = value_of(s);
-            return 0;
-        }
+        if (s->key)
+            return value_of(s);
     }
-    if ((m->count + 1) * 4 > m->cap * 3 && grow(m) < 0)
-        return err_set(e, -ENOMEM, "strmap: out of memory growing to %zu entries",
-                       m->count + 1);
-    char *copy = strdup(key);
-    if (!copy)
-        return err_set(e, -ENOMEM, "strmap: out of memory copying a key");
+    if ((m->count + 1) * 4 > m->cap * 3)
+        grow(m);
     struct slot_head *s = slot(m, probe(m, key, h));
-    s->key = copy;
+    s->key = alloc_strdup(key);
     s->hash = h;
     memset(value_of(s), 0, m->value_size);
     m->count++;
-    *value = value_of(s);
-    return 1;
+    if (added)
+        *added = true;
+    return value_of(s);
 }
 
-int strmap_set(struct strmap *m, const char *key, const void *value, struct err *e)
+void strmap_set(struct strmap *m, const char *key, const void *value)
 {
-    void *v;
-    int rc = strmap_put(m, key, &v, e);
-    if (rc < 0)
-        return rc;
-    if (rc == 0 && m->drop)
+    bool added;
+    void *v = strmap_put(m, key, &added);
+    if (!added && m->drop)
         m->drop(v);
     memcpy(v, value, m->value_size);
-    return 0;
 }
 
 bool strmap_del(struct strmap *m, const char *key)

@@ -9,6 +9,8 @@
  * a long-running process that adds and deletes forever never degrades.
  * Hashing is util/hash.h's FNV-1a.
  *
+ * Memory comes from util/alloc.h, so no call fails (out of memory aborts).
+ *
  * Ownership: the map copies every key. A value is value_size bytes inside
  * the map; a value that owns memory (a string pointer) is released by the
  * map's drop function when its entry is deleted or the map freed. Pointers
@@ -21,8 +23,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "util/err.h"
 
 struct strmap {
     unsigned char *slots;   /* cap slots of stride bytes: header, then value */
@@ -48,14 +48,13 @@ size_t strmap_size(const struct strmap *m);
  * (value_size 0) a non-NULL pointer says the key is there. */
 void *strmap_get(const struct strmap *m, const char *key);
 
-/* The value under key, added zero-filled when missing: *value points at it.
- * Returns 1 when the key was added, 0 when it was there, -ENOMEM (with e
- * filled) when growing failed: then the map is unchanged and *value NULL. */
-int strmap_put(struct strmap *m, const char *key, void **value, struct err *e);
+/* The value under key, added zero-filled when missing (then *added, if
+ * added is not NULL, is true). */
+void *strmap_put(struct strmap *m, const char *key, bool *added);
 
 /* Copies value_size bytes from value in under key, replacing (and dropping)
- * what was there. 0 or -ENOMEM; on failure the map is unchanged. */
-int strmap_set(struct strmap *m, const char *key, const void *value, struct err *e);
+ * what was there. */
+void strmap_set(struct strmap *m, const char *key, const void *value);
 
 /* Removes key, dropping its value. Returns whether it was there. */
 bool strmap_del(struct strmap *m, const char *key);
