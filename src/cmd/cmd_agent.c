@@ -4,22 +4,15 @@
  * it runs on (nvml) or emulated ones (emulated:SPEC, device/emulated.h).
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/agent_runtime.h"
 #include "cmd/commands.h"
+#include "cmd/signals.h"
 #include "store/kube.h"
 
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stopping = 1;
-}
 
 struct agent_args {
     const char *node, *device, *kubeconfig, *cdi_dir;
@@ -105,13 +98,18 @@ int cmd_agent(int argc, char **argv)
                   .reclaim_unmanaged = a.reclaim_unmanaged},
         .log = cmd_daemon_log(),
     };
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    cmd_signals_block();
+    struct agent_runtime *rt = NULL;
+    if (rc == 0)
+        rc = agent_runtime_new(&cfg, &rt, &e);
+    if (rc == 0)
+        rc = agent_start(rt, &e);
     if (rc == 0) {
         log_info(cfg.log, "gpuslice agent: node %s, device %s, API server %s", a.node, a.device,
                  kc->server);
-        rc = agent_run(&cfg, &stopping, &e);
+        cmd_signals_wait(-1);
     }
+    agent_runtime_free(rt);
     if (rc < 0)
         fprintf(stderr, "gpuslice agent: %s\n", e.msg);
     log_free(cfg.log);

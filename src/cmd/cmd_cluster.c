@@ -4,8 +4,6 @@
  * it, and says how to point kubectl at it. See docs/cluster.md.
  */
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +15,7 @@
 #include "apiserver/bootstrap.h"
 #include "apiserver/kubeconfig.h"
 #include "cmd/commands.h"
+#include "cmd/signals.h"
 #include "sim/builtin.h"
 #include "store/mem.h"
 #include "util/alloc.h"
@@ -167,13 +166,8 @@ static int serve(const struct cluster_args *a, struct store *st, const char *cer
            a->address, (unsigned)apiserver_port(srv), apiserver_url(srv), a->kubeconfig,
            a->kubeconfig, a->kubeconfig);
     fflush(stdout);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    int sig;
-    sigwait(&set, &sig);
-    printf("\nstopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    int sig = cmd_signals_wait(-1);
+    printf("\nstopping (%s)\n", cmd_signal_name(sig));
     apiserver_stop(srv);
     if (kubeconfig_remove(a->kubeconfig, &e) != 0)
         fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
@@ -202,14 +196,7 @@ int cmd_cluster(int argc, char **argv)
         free(key);
         return 1;
     }
-    /* Signals are taken by sigwait in this thread; the server's threads,
-     * started after this, inherit the mask and never see them. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN); /* a client hanging up is an error code, not a death */
+    cmd_signals_block();
     struct err e;
     struct store *st = NULL;
     struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = random_seed(),

@@ -4,22 +4,14 @@
  * so that two replicas can run and only one acts.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/signals.h"
 #include "controller/runtime.h"
 #include "store/kube.h"
 
-static volatile sig_atomic_t stopping;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stopping = 1;
-}
 
 struct controller_args {
     const char *kubeconfig;
@@ -83,15 +75,13 @@ int cmd_controller(int argc, char **argv)
                                             .identity = a.identity,
                                             .lease_namespace = a.lease_namespace,
                                             .log = cmd_daemon_log()};
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    cmd_signals_block();
     if (rc == 0)
         rc = controller_runtime_start(&cfg, &rt, &e);
     if (rc == 0) {
         log_info(cfg.log, "gpuslice controller: running against %s (%s)", kc->server,
                  placement_policy_name(a.policy));
-        while (!stopping)
-            pause();
+        cmd_signals_wait(-1);
     } else {
         fprintf(stderr, "gpuslice controller: %s\n", e.msg);
     }

@@ -4,8 +4,6 @@
  * seconds so that a rotated pair is served without a restart (webhook.h).
  */
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 #include <time.h>
 
 #include "cmd/commands.h"
+#include "cmd/signals.h"
 #include "webhook/webhook.h"
 
 #define RELOAD_DEFAULT_S 10
@@ -94,13 +93,12 @@ static int parse_args(int argc, char **argv, struct webhook_args *a)
 }
 
 /* Waits for SIGINT or SIGTERM, re-reading the pair every reload_s. */
-static int serve(struct webhook *w, long reload_s, const sigset_t *set, struct log *lg)
+static int serve(struct webhook *w, long reload_s, struct log *lg)
 {
-    struct timespec every = {.tv_sec = reload_s};
     for (;;) {
-        int sig = sigtimedwait(set, NULL, &every);
-        if (sig == SIGINT || sig == SIGTERM) {
-            log_info(lg, "gpuslice webhook: stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        int sig = cmd_signals_wait((int64_t)reload_s * NS_PER_SEC);
+        if (sig) {
+            log_info(lg, "gpuslice webhook: stopping (%s)", cmd_signal_name(sig));
             return 0;
         }
         struct err e;
@@ -119,13 +117,7 @@ int cmd_webhook(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc;
-    /* Signals go to this thread's sigtimedwait; the server's threads,
-     * started after this, inherit the mask. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    cmd_signals_block();
     struct webhook *w;
     struct err e;
     if (webhook_start(&a.cfg, &w, &e) != 0) {
@@ -135,7 +127,7 @@ int cmd_webhook(int argc, char **argv)
     struct log *lg = cmd_daemon_log();
     log_info(lg, "gpuslice webhook: listening on https://%s:%u%s (also /healthz, /metrics)",
              a.cfg.address, (unsigned)webhook_port(w), WEBHOOK_PATH_MUTATE);
-    rc = serve(w, a.reload_s, &set, lg);
+    rc = serve(w, a.reload_s, lg);
     webhook_stop(w);
     log_free(lg);
     return rc;
