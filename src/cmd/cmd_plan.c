@@ -1,7 +1,8 @@
 /*
  * `gpuslice plan`: the inference capacity planner from the command line.
  *
- *   gpuslice plan DIR|FILE [-o table|json]    plan once, print the plan
+ *   gpuslice plan DIR|FILE [-o table|json] [--model compatible|gpuslice]
+ *                                             plan once, print the plan
  *   gpuslice plan serve [--port N]            POST /plan, GET /healthz
  *   gpuslice plan apply -p PLAN.json [--kubeconfig F] [-n NS] [--dry-run]
  *   gpuslice plan apply --dry-run -p PLAN.json DEPLOYMENTS
@@ -55,21 +56,34 @@ static int print_json(json_t *doc)
 
 static int plan_once(int argc, char **argv)
 {
-    static const struct option options[] = {{"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
-    bool json = false;
+    static const struct option options[] = {{"output", required_argument, NULL, 'o'},
+                                            {"model", required_argument, NULL, 'm'},
+                                            {NULL, 0, NULL, 0}};
+    bool json = false, model_given = false;
+    enum plan_queue_model model = PLAN_MODEL_COMPATIBLE;
+    struct err e;
+    err_clear(&e);
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "o:", options, NULL)) != -1;) {
-        if (c != 'o' || (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0))
-            return usage_error("bad option; -o takes table or json", argv[optind - 1]);
-        json = strcmp(optarg, "json") == 0;
+    for (int c; (c = getopt_long(argc, argv, "o:m:", options, NULL)) != -1;) {
+        if (c == 'm' && plan_queue_model_parse(optarg, &model, &e) == 0)
+            model_given = true;
+        else if (c == 'o' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0))
+            json = strcmp(optarg, "json") == 0;
+        else
+            return usage_error("bad option; -o takes table or json, --model compatible or gpuslice",
+                               argv[optind - 1]);
     }
     if (optind != argc - 1)
         return usage_error("give one DIR or FILE", NULL);
-    struct err e;
-    err_clear(&e);
     struct plan_system sys;
     struct plan_result r;
-    if (plan_load_path(argv[optind], &sys, &e) || plan_solve(&sys, &r, &e)) {
+    if (plan_load_path(argv[optind], &sys, &e)) {
+        fprintf(stderr, "gpuslice plan: %s\n", e.msg);
+        return 1;
+    }
+    if (model_given)
+        sys.options.model = model;
+    if (plan_solve(&sys, &r, &e)) {
         fprintf(stderr, "gpuslice plan: %s\n", e.msg);
         plan_system_free(&sys);
         return 1;

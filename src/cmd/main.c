@@ -100,7 +100,7 @@ const struct command commands[] = {
      "models that may take it (default: any) and node labels the node must have,\n"
      "e.g. 3g.40gb  1g.10gb@H100-80GB  2g.20gb@A100-80GB/H100-80GB,zone=a\n"},
     {"plan", cmd_plan, "plan inference servers: accelerator, replicas, batch size",
-     "usage: gpuslice plan DIR|FILE [-o table|json]\n"
+     "usage: gpuslice plan DIR|FILE [-o table|json] [--model compatible|gpuslice]\n"
      "       gpuslice plan serve [--port N]\n"
      "       gpuslice plan apply -p PLAN.json [--kubeconfig F] [-n NS] [--dry-run] [-o text|json]\n"
      "       gpuslice plan apply --dry-run -p PLAN.json [-o text|json] DEPLOYMENTS\n\n"
@@ -112,6 +112,9 @@ const struct command commands[] = {
      "server-data.json, capacity-data.json, optimizer-data.json); FILE bundles\n"
      "them under \"system\". See docs/planner.md.\n\n"
      "  -o, --output FORMAT   table (default) or json (the optimizer's allocations)\n"
+     "  -m, --model MODEL     compatible (default: the inference optimizer's own model\n"
+     "                        and greedy, its answers) or gpuslice (gpuslice's queueing\n"
+     "                        model); overrides optimizer-data.json's \"model\"\n"
      "  serve                 answer POST /plan (a bundled problem) and GET /healthz\n"
      "                        on 127.0.0.1:N (default 8090; 0 picks a free port)\n"
      "  apply                 patch each Deployment of namespace NS (default: the\n"

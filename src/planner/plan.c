@@ -87,3 +87,24 @@ void plan_accelerator_resource(const struct plan_accelerator *a, char *buf, size
     else
         snprintf(buf, len, "nvidia.com/gpu");
 }
+
+static const char *const model_names[] = {
+    [PLAN_MODEL_COMPATIBLE] = "compatible",
+    [PLAN_MODEL_GPUSLICE] = "gpuslice",
+};
+
+const char *plan_queue_model_name(enum plan_queue_model m)
+{
+    return model_names[m];
+}
+
+int plan_queue_model_parse(const char *name, enum plan_queue_model *out, struct err *e)
+{
+    for (size_t i = 0; i < sizeof model_names / sizeof model_names[0]; i++) {
+        if (strcasecmp(name, model_names[i]) == 0) {
+            *out = (enum plan_queue_model)i;
+            return 0;
+        }
+    }
+    return err_set(e, -EINVAL, "unknown model \"%s\" (compatible or gpuslice)", name);
+}

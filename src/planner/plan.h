@@ -37,7 +37,14 @@ enum plan_saturation {
     PLAN_SAT_ROUND_ROBIN,          /* one replica at a time, round-robin across all servers */
 };
 
+/* How a replica's latency and capacity are judged (docs/planner.md). */
+enum plan_queue_model {
+    PLAN_MODEL_COMPATIBLE,       /* the inference optimizer's own model (compat.h): its answers */
+    PLAN_MODEL_GPUSLICE,         /* gpuslice's (batchqueue.h, sizing.h): batch from in + out tokens */
+};
+
 struct plan_options {
+    enum plan_queue_model model;       /* default: compatible */
     bool unlimited;              /* ignore capacity: the cheapest candidate per server */
     bool milp;                   /* exact MILP (GLPK) instead of the greedy */
     enum plan_saturation saturation;
@@ -175,6 +182,12 @@ const char *plan_saturation_name(enum plan_saturation s);
 int plan_saturation_parse(const char *name, enum plan_saturation *out, struct err *e);
 
 const char *plan_status_name(enum plan_status s);
+
+/* "compatible" or "gpuslice". */
+const char *plan_queue_model_name(enum plan_queue_model m);
+
+/* Parses a model name case-insensitively; -EINVAL naming the choices. */
+int plan_queue_model_parse(const char *name, enum plan_queue_model *out, struct err *e);
 
 /* The resource a replica requests on the accelerator: "nvidia.com/gpu" or
  * "nvidia.com/mig-3g.40gb"; written into buf (size len). */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "planner/compat.h"
 #include "planner/sizing.h"
 #include "util/alloc.h"
 
@@ -48,6 +49,41 @@ static double transition_penalty(const struct plan_system *sys, const struct pla
     return sys->options.transition_penalty * (s->current.cost + c->cost);
 }
 
+/* gpuslice's model: the batch the KV cache holds for prompt and output, and
+ * the largest rate meeting the targets (sizing.h). */
+static int gpuslice_rate(const struct plan_server *s, const struct perf_params *p, int *batch, double *rate,
+                         struct err *e)
+{
+    int n = s->max_batch ? s->max_batch : perfmodel_batch_limit(p, &s->req);
+    struct batchqueue q;
+    int rc = batchqueue_init(&q, p, &s->req, n, BATCHQUEUE_QUEUE_RATIO * n, e);
+    if (rc)
+        return rc;
+    struct sizing_targets t = {.ttft_ms = s->target->ttft_ms, .itl_ms = s->target->itl_ms};
+    rc = sizing_max_rate(&q, &t, rate, e);
+    batchqueue_free(&q);
+    *batch = n;
+    return rc;
+}
+
+/* The optimizer's model (compat.h): a replica carries its throughput at
+ * the largest rate meeting the targets. */
+static int compatible_rate(const struct plan_server *s, const struct perf_params *p, int *batch, double *rate,
+                           struct err *e)
+{
+    int n = s->max_batch ? s->max_batch : compat_batch_size(p, &s->req);
+    struct batchqueue q;
+    int rc = compat_queue_init(&q, p, &s->req, n, e);
+    if (rc)
+        return rc;
+    struct sizing_targets t = {.ttft_ms = s->target->ttft_ms, .itl_ms = s->target->itl_ms};
+    double lambda;
+    rc = compat_max_rate(&q, &t, &lambda, rate, e);
+    batchqueue_free(&q);
+    *batch = n;
+    return rc;
+}
+
 /* Sizes the server on one performance entry. 0 with *c filled, or -ERANGE
  * with the reason in e (a target out of reach, too many replicas). */
 static int size_candidate(const struct plan_system *sys, const struct plan_server *s, int perf_index,
@@ -55,15 +91,10 @@ static int size_candidate(const struct plan_system *sys, const struct plan_serve
 {
     const struct plan_perf *perf = &sys->perfs[perf_index];
     const struct plan_accelerator *acc = &sys->accelerators[perf->acc];
-    int n = s->max_batch ? s->max_batch : perfmodel_batch_limit(&perf->params, &s->req);
-    struct batchqueue q;
-    int rc = batchqueue_init(&q, &perf->params, &s->req, n, BATCHQUEUE_QUEUE_RATIO * n, e);
-    if (rc)
-        return rc;
-    struct sizing_targets t = {.ttft_ms = s->target->ttft_ms, .itl_ms = s->target->itl_ms};
+    int n = 0;
     double rate = 0.0;
-    rc = sizing_max_rate(&q, &t, &rate, e);
-    batchqueue_free(&q);
+    int rc = sys->options.model == PLAN_MODEL_COMPATIBLE ? compatible_rate(s, &perf->params, &n, &rate, e)
+                                                         : gpuslice_rate(s, &perf->params, &n, &rate, e);
     if (rc)
         return rc;
     double replicas = ceil(plan_required_rate(s) / rate);

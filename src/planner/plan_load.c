@@ -604,7 +604,7 @@ static int read_options(struct loader *l, const json_t *data, const char *path)
 {
     struct plan_options *o = &l->sys->options;
     const json_t *opt;
-    const char *policy = NULL;
+    const char *policy = NULL, *model = NULL;
     char where[PATH_MAX_LEN];
     int rc;
     join(where, path, "optimizer");
@@ -612,10 +612,13 @@ static int read_options(struct loader *l, const json_t *data, const char *path)
         (rc = get_bool(l, opt, where, "unlimited", &o->unlimited)) ||
         (rc = get_bool(l, opt, where, "milpSolver", &o->milp)) ||
         (rc = get_string(l, opt, where, "saturationPolicy", false, &policy)) ||
+        (rc = get_string(l, opt, where, "model", false, &model)) ||
         (rc = get_number(l, opt, where, "transitionPenalty", false, 0, false, &o->transition_penalty)))
         return rc;
     if (policy && (rc = plan_saturation_parse(policy, &o->saturation, l->e)))
         return err_prefix(l->e, rc, "%s: %s.saturationPolicy: ", l->file, where);
+    if (model && (rc = plan_queue_model_parse(model, &o->model, l->e)))
+        return err_prefix(l->e, rc, "%s: %s.model: ", l->file, where);
     return 0;
 }
 

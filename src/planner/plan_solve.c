@@ -10,22 +10,44 @@
 #include <string.h>
 
 #include "planner/batchqueue.h"
+#include "planner/compat.h"
 #include "util/alloc.h"
 
-/* Fills the latencies of a chosen allocation: the chain at the server's
+/* The latencies and utilisation of one replica at rate lambda, as the
+ * model the options name judges them. */
+static int replica_metrics(const struct plan_system *sys, const struct plan_server *s,
+                           const struct plan_candidate *c, double lambda, double *itl, double *ttft,
+                           double *utilisation, struct err *e)
+{
+    const struct perf_params *p = &sys->perfs[c->perf].params;
+    struct batchqueue q;
+    bool compatible = sys->options.model == PLAN_MODEL_COMPATIBLE;
+    int rc = compatible ? compat_queue_init(&q, p, &s->req, c->max_batch, e)
+                        : batchqueue_init(&q, p, &s->req, c->max_batch, BATCHQUEUE_QUEUE_RATIO * c->max_batch, e);
+    if (rc)
+        return rc;
+    if (compatible) {
+        struct compat_metrics m;
+        if ((rc = compat_solve(&q, lambda, &m, e)) == 0)
+            *itl = m.itl_ms, *ttft = m.ttft_ms, *utilisation = m.utilisation;
+    } else {
+        struct batchqueue_metrics m;
+        if ((rc = batchqueue_solve(&q, lambda, &m, e)) == 0)
+            *itl = m.itl_ms, *ttft = m.ttft_ms, *utilisation = m.utilisation;
+    }
+    batchqueue_free(&q);
+    return rc;
+}
+
+/* Fills the latencies of a chosen allocation: the model at the server's
  * load shared by the replicas it got. */
 static int evaluate(const struct plan_system *sys, const struct plan_server *s, const struct plan_candidate *c,
                     int replicas, struct plan_server_result *r, struct err *e)
 {
     const struct plan_perf *perf = &sys->perfs[c->perf];
     const struct plan_accelerator *acc = &sys->accelerators[c->acc];
-    struct batchqueue q;
-    int rc = batchqueue_init(&q, &perf->params, &s->req, c->max_batch, BATCHQUEUE_QUEUE_RATIO * c->max_batch, e);
-    if (rc)
-        return rc;
-    struct batchqueue_metrics m;
-    rc = batchqueue_solve(&q, plan_required_rate(s) / replicas, &m, e);
-    batchqueue_free(&q);
+    double itl = 0, ttft = 0, utilisation = 0;
+    int rc = replica_metrics(sys, s, c, plan_required_rate(s) / replicas, &itl, &ttft, &utilisation, e);
     if (rc)
         return rc;
     r->perf = c->perf;
@@ -34,10 +56,10 @@ static int evaluate(const struct plan_system *sys, const struct plan_server *s, 
         .replicas = replicas,
         .max_batch = c->max_batch,
         .cost = acc->cost * perf->acc_count * replicas,
-        .itl_ms = m.itl_ms,
-        .ttft_ms = m.ttft_ms,
+        .itl_ms = itl,
+        .ttft_ms = ttft,
     };
-    r->utilisation = m.utilisation;
+    r->utilisation = utilisation;
     return 0;
 }
 
@@ -115,6 +137,8 @@ int plan_solve(const struct plan_system *sys, struct plan_result *out, struct er
         plan_solve_unlimited(sys, cands, choice);
     else if (sys->options.milp)
         rc = plan_solve_milp(sys, cands, choice, &optimal, e);
+    else if (sys->options.model == PLAN_MODEL_COMPATIBLE)
+        rc = plan_solve_greedy_compat(sys, cands, choice, e);
     else
         rc = plan_solve_greedy(sys, cands, choice, e);
     if (rc == 0 && !sys->options.unlimited)

@@ -3,7 +3,7 @@
  * choose among them.
  *
  * A candidate is one accelerator with performance data for the server's
- * model: sizing.h gives the largest arrival rate one replica sustains within
+ * model: the model the options name (compat.h, or sizing.h) gives the largest arrival rate one replica sustains within
  * the class's targets, so the server needs
  *   replicas = max(minNumReplicas, ceil(load / rate per replica))
  * and costs cost(accelerator) * accCount * replicas. The load is the arrival
@@ -20,6 +20,9 @@
  *    freed first, when that frees enough (the least added cost over its
  *    candidates wins). What still does not fit is left for the saturation
  *    policy.
+ *  - greedy, compatible model: the inference optimizer's own greedy, which
+ *    walks each server down its candidates by regret and has no repair
+ *    (plan_solve_greedy_compat).
  *  - milp: the same problem exactly, with GLPK: one binary per (server,
  *    candidate), at most one per server, capacity per type. Priorities are
  *    lexicographic stages: first the number of servers of the most important
@@ -65,6 +68,13 @@ void plan_solve_unlimited(const struct plan_system *sys, const struct plan_candi
                           struct plan_choice *choice);
 int plan_solve_greedy(const struct plan_system *sys, const struct plan_candidates *cands,
                       struct plan_choice *choice, struct err *e);
+/* The inference optimizer's greedy, the compatible model's default: in
+ * priority order, within a priority the largest regret (its current
+ * candidate's cost to its next one's) first, then the dearest; a server
+ * whose current candidate does not fit moves to its next and is put back in
+ * order (plan_greedy_compat.c). */
+int plan_solve_greedy_compat(const struct plan_system *sys, const struct plan_candidates *cands,
+                             struct plan_choice *choice, struct err *e);
 /* Sets *optimal to whether GLPK proved optimality within its time limit.
  * -EIO when GLPK fails. */
 int plan_solve_milp(const struct plan_system *sys, const struct plan_candidates *cands,

@@ -34,7 +34,8 @@
     "   \"load\": {\"arrivalRate\": 600, \"avgInTokens\": 256, \"avgOutTokens\": 512}}}]},"        \
     " \"capacityData\": {\"count\": ["                                                             \
     "  {\"type\": \"A100-80GB\", \"count\": 8}, {\"type\": \"H100-80GB/3g.40gb\", \"count\": 8}]},"\
-    " \"optimizerData\": {\"optimizer\": {\"unlimited\": false, \"saturationPolicy\": \"None\"}}"  \
+    " \"optimizerData\": {\"optimizer\": {\"unlimited\": false, \"saturationPolicy\": \"None\","    \
+    "  \"model\": \"gpuslice\"}}"                                                                \
     "}}"
 
 #include <stdlib.h>

@@ -55,6 +55,31 @@ static void plans_a_sample(void **state)
     free(out);
 }
 
+/* The optimizer's own files plan as it does by default; --model gpuslice
+ * overrides that. */
+static void model_option(void **state)
+{
+    (void)state;
+    char args[600], *out;
+    snprintf(args, sizeof args, "plan -o json %s/inferno-small", samples);
+    assert_int_equal(run(args, &out), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    json_t *a = json_object_get(json_object_get(doc, "allocations"), "Free-llama_70b");
+    assert_string_equal(json_string_value(json_object_get(a, "accelerator")), "4xA100");
+    assert_int_equal(json_integer_value(json_object_get(a, "numReplicas")), 106);
+    json_decref(doc);
+    free(out);
+    snprintf(args, sizeof args, "plan --model gpuslice -o json %s/inferno-small", samples);
+    assert_int_equal(run(args, &out), 0);
+    doc = json_loads(out, 0, NULL);
+    a = json_object_get(json_object_get(doc, "allocations"), "Premium-granite_34b");
+    assert_int_equal(json_integer_value(json_object_get(a, "maxBatch")), 6); /* in + out tokens count */
+    json_decref(doc);
+    free(out);
+    assert_int_equal(run("plan --model inferno x", &out), 2);
+    free(out);
+}
+
 static void refuses_bad_input(void **state)
 {
     (void)state;
@@ -197,6 +222,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plans_a_sample),
+        cmocka_unit_test(model_option),
         cmocka_unit_test(refuses_bad_input),
         cmocka_unit_test(apply_dry_run_prints_patches),
         cmocka_unit_test_teardown(serve_answers_over_http, stop_server),

@@ -79,6 +79,8 @@ static void fixture_loads(void **state)
     assert_int_equal(sys.classes[1].priority, 2);
     assert_false(sys.options.unlimited);
     assert_int_equal(sys.options.saturation, PLAN_SAT_NONE);
+    assert_int_equal(sys.options.model, PLAN_MODEL_GPUSLICE); /* the fixture names it */
+    assert_string_equal(plan_queue_model_name(sys.options.model), "gpuslice");
     plan_system_free(&sys);
     plan_system_free(&sys); /* zeroed: harmless */
 }
@@ -89,9 +91,11 @@ static void keys_match_case_insensitively(void **state)
     char *a = fixture_edit(PLAN_FIXTURE, "\"avgInTokens\": 256", "\"AvgInTokens\": 256");
     char *b = fixture_edit(a, "\"saturationPolicy\": \"None\"", "\"SATURATIONPOLICY\": \"roundrobin\", \"milpsolver\": true");
     char *c = fixture_edit(b, "\"slo-itl\": 80", "\"SLO-ITL\": \"80\"");
+    char *d = fixture_edit(c, "\"model\": \"gpuslice\"", "\"Model\": \"COMPATIBLE\"");
     struct plan_system sys;
     struct err e;
-    assert_int_equal(load_text(c, &sys, &e), 0);
+    assert_int_equal(load_text(d, &sys, &e), 0);
+    assert_int_equal(sys.options.model, PLAN_MODEL_COMPATIBLE);
     assert_true(sys.servers[1].req.in_tokens == 256);
     assert_int_equal(sys.options.saturation, PLAN_SAT_ROUND_ROBIN);
     assert_true(sys.options.milp);
@@ -100,6 +104,7 @@ static void keys_match_case_insensitively(void **state)
     free(a);
     free(b);
     free(c);
+    free(d);
 }
 
 static void bad_values_name_the_field(void **state)
@@ -132,6 +137,8 @@ static void bad_values_name_the_field(void **state)
     expect_error("\"saturationPolicy\": \"None\"", "\"saturationPolicy\": \"Greedy\"", -EINVAL,
                  "test.json: system.optimizerData.optimizer.saturationPolicy: unknown saturation policy \"Greedy\" "
                  "(None, PriorityExhaustive, PriorityRoundRobin or RoundRobin)");
+    expect_error("\"model\": \"gpuslice\"", "\"model\": \"inferno\"", -EINVAL,
+                 "test.json: system.optimizerData.optimizer.model: unknown model \"inferno\" (compatible or gpuslice)");
 }
 
 static void unknown_names_are_refused(void **state)

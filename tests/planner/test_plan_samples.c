@@ -86,6 +86,94 @@ static double check(const char *sample, bool milp, const char *expected)
     return cost;
 }
 
+/* Relative difference of got from want. */
+static double rel(double got, double want)
+{
+    return fabs(got - want) / fmax(fabs(want), 1e-12);
+}
+
+/* The plan of the optimizer's published sample (path: its directory or
+ * its bundled file) in the compatible model, server by server against the
+ * allocation the optimizer published: accelerator, replicas and batch
+ * exactly, cost within 0.5 %, ITL and TTFT within 1 %. */
+static void check_published(const char *path)
+{
+    char dir[600], want_path[700];
+    snprintf(dir, sizeof dir, "%s/inferno-small", samples);
+    snprintf(want_path, sizeof want_path, "%s/solution-data.json", dir);
+    struct plan_system sys;
+    struct plan_result r;
+    struct err e;
+    err_clear(&e);
+    if (plan_load_path(path, &sys, &e) || plan_solve(&sys, &r, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(sys.options.model, PLAN_MODEL_COMPATIBLE); /* the default */
+    json_error_t je;
+    json_t *doc = json_load_file(want_path, 0, &je), *want = json_object_get(doc, "allocations");
+    if (!want)
+        fail_msg("%s: %s", want_path, je.text);
+    assert_int_equal(json_object_size(want), sys.n_servers);
+    for (size_t i = 0; i < sys.n_servers; i++) {
+        const char *name = sys.servers[i].name;
+        const json_t *w = json_object_get(want, name);
+        const struct plan_server_result *got = &r.servers[i];
+        if (!w || got->status != PLAN_OK)
+            fail_msg("%s: published %s, planned %s", name, w ? "allocated" : "nothing",
+                     plan_status_name(got->status));
+        const char *acc = sys.accelerators[got->alloc.acc].name;
+        double cost = json_number_value(json_object_get(w, "cost"));
+        double itl = json_number_value(json_object_get(w, "itlAverage"));
+        double ttft = json_number_value(json_object_get(w, "ttftAverage"));
+        if (strcmp(acc, json_string_value(json_object_get(w, "accelerator"))) != 0 ||
+            got->alloc.replicas != json_integer_value(json_object_get(w, "numReplicas")) ||
+            got->alloc.max_batch != json_integer_value(json_object_get(w, "maxBatch")) ||
+            rel(got->alloc.cost, cost) > 0.005 || rel(got->alloc.itl_ms, itl) > 0.01 ||
+            rel(got->alloc.ttft_ms, ttft) > 0.01)
+            fail_msg("%s: published %s x%d batch %d cost %g ITL %g TTFT %g; planned %s x%d batch %d cost %g "
+                     "ITL %g TTFT %g",
+                     name, json_string_value(json_object_get(w, "accelerator")),
+                     (int)json_integer_value(json_object_get(w, "numReplicas")),
+                     (int)json_integer_value(json_object_get(w, "maxBatch")), cost, itl, ttft, acc,
+                     got->alloc.replicas, got->alloc.max_batch, got->alloc.cost, got->alloc.itl_ms,
+                     got->alloc.ttft_ms);
+    }
+    json_decref(doc);
+    plan_result_free(&r);
+    plan_system_free(&sys);
+}
+
+static void inferno_small_gives_the_published_allocation(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/inferno-small", samples);
+    check_published(path);
+    snprintf(path, sizeof path, "%s/inferno-small/system-data.json", samples);
+    check_published(path);
+}
+
+/* No server of the sample has two cheapest candidates at the same cost, so
+ * the published allocation is fully determined by the model: no tie is
+ * broken arbitrarily. */
+static void inferno_small_has_no_equal_cost_ties(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/inferno-small", samples);
+    struct plan_system sys;
+    struct plan_candidates *cands;
+    struct err e;
+    err_clear(&e);
+    if (plan_load_path(path, &sys, &e) || plan_candidates_build(&sys, &cands, &e))
+        fail_msg("%s", e.msg);
+    for (size_t s = 0; s < sys.n_servers; s++)
+        for (size_t k = 1; k < cands[s].n; k++)
+            if (cands[s].c[k].value == cands[s].c[k - 1].value)
+                fail_msg("%s: candidates %zu and %zu cost the same", sys.servers[s].name, k - 1, k);
+    plan_candidates_free(cands, sys.n_servers);
+    plan_system_free(&sys);
+}
+
 static void small_sample(void **state)
 {
     (void)state;
@@ -104,6 +192,8 @@ int main(int argc, char **argv)
 {
     samples = argc > 1 ? argv[1] : "samples/planner";
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(inferno_small_gives_the_published_allocation),
+        cmocka_unit_test(inferno_small_has_no_equal_cost_ties),
         cmocka_unit_test(small_sample),
         cmocka_unit_test(large_sample_greedy_and_milp),
     };

@@ -279,6 +279,47 @@ static void greedy_serves_priority_first(void **state)
     saturate(cls, need, 3, 5, PLAN_SAT_NONE, (const int[]){0, 0, 4});
 }
 
+/* ---- the optimizer's greedy (compatible model) -------------------------- */
+
+static struct plan_accelerator two_accs[] = {{.name = (char *)"a", .type = 0, .multiplicity = 1, .cost = 1},
+                                             {.name = (char *)"b", .type = 1, .multiplicity = 1, .cost = 1}};
+
+/* Servers of one class with candidates on type 0 then type 1 (4 units
+ * each) at the costs given; type 0 has room for one, type 1 for `room1`. */
+static void compat_greedy(const double (*cost)[2], size_t n, long room1, const int *want)
+{
+    struct plan_type types[] = {{.name = (char *)"A", .count = 4}, {.name = (char *)"B", .count = room1}};
+    struct plan_server servers[4];
+    struct plan_candidates cands[4];
+    struct plan_candidate c[4][2];
+    struct plan_choice choice[4];
+    struct plan_system sys = {.accelerators = two_accs, .n_accelerators = 2, .types = types, .n_types = 2,
+                              .classes = hand_classes, .n_classes = 2, .servers = servers, .n_servers = n};
+    for (size_t s = 0; s < n; s++) {
+        servers[s] = (struct plan_server){.name = (char *)"s", .cls = 0};
+        for (int k = 0; k < 2; k++)
+            c[s][k] = (struct plan_candidate){.acc = k, .replicas = 4, .units = 4, .cost = cost[s][k],
+                                              .value = cost[s][k]};
+        cands[s] = (struct plan_candidates){.c = c[s], .n = 2};
+    }
+    assert_int_equal(plan_solve_greedy_compat(&sys, cands, choice, NULL), 0);
+    for (size_t s = 0; s < n; s++)
+        if (choice[s].cand != want[s])
+            fail_msg("server %zu took candidate %d, want %d", s, choice[s].cand, want[s]);
+}
+
+/* The server that would lose most by stepping down goes first; on equal
+ * regrets the dearer; one that runs out of candidates is left out. */
+static void compat_greedy_goes_by_regret(void **state)
+{
+    (void)state;
+    compat_greedy((const double[][2]){{10, 11}, {10, 30}}, 2, 4, (const int[]){1, 0});
+    compat_greedy((const double[][2]){{10, 30}, {10, 11}}, 2, 4, (const int[]){0, 1});
+    compat_greedy((const double[][2]){{10, 20}, {12, 22}}, 2, 4, (const int[]){1, 0});
+    compat_greedy((const double[][2]){{10, 20}, {10, 20}}, 2, 4, (const int[]){0, 1}); /* input order */
+    compat_greedy((const double[][2]){{10, 11}, {10, 30}}, 2, 0, (const int[]){-1, 0});
+}
+
 /* ---- candidates through the pipeline ----------------------------------- */
 
 static void solve_text(const char *text, struct plan_system *sys, struct plan_result *r)
@@ -435,6 +476,7 @@ int main(void)
         cmocka_unit_test(saturation_within_a_group),
         cmocka_unit_test(saturation_across_groups),
         cmocka_unit_test(greedy_serves_priority_first),
+        cmocka_unit_test(compat_greedy_goes_by_regret),
         cmocka_unit_test(fixture_plan),
         cmocka_unit_test(replicas_follow_load),
         cmocka_unit_test(tps_target_adds_replicas),
