@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 
 static json_t *number(double x)
 {
@@ -17,6 +18,15 @@ static void put(json_t *obj, const char *key, json_t *value, int *failed)
 {
     if (!value || json_object_set_new(obj, key, value) != 0)
         *failed = 1;
+}
+
+/* The targets a server's class leaves out (given as 0 or absent): such a
+ * metric is reported but judged against nothing, which the plan says
+ * rather than calling it ok. "" when both are set. */
+static const char *missing_targets(const struct plan_server *s)
+{
+    bool itl = s->target->itl_ms > 0.0, ttft = s->target->ttft_ms > 0.0;
+    return itl && ttft ? "" : itl ? "no TTFT target" : ttft ? "no ITL target" : "no ITL or TTFT target";
 }
 
 static json_t *load_json(const struct plan_server *s)
@@ -56,6 +66,9 @@ static json_t *allocation_json(const struct plan_system *sys, size_t i, const st
     put(o, "utilisation", number(r->utilisation), &failed);
     put(o, "resource", json_string(resource), &failed);
     put(o, "resourcesPerReplica", json_integer((json_int_t)perf->acc_count * acc->multiplicity), &failed);
+    const char *missing = missing_targets(&sys->servers[i]);
+    if (*missing)
+        put(o, "targets", json_string(missing), &failed);
     if (r->status == PLAN_SATURATED) {
         put(o, "neededReplicas", json_integer(r->needed_replicas), &failed);
         put(o, "reason", json_string(r->reason), &failed);
@@ -135,9 +148,10 @@ static void table_row(const struct plan_system *sys, size_t i, const struct plan
                 plan_status_name(r->status));
         return;
     }
-    fprintf(out, "%-16s %8d %6d %10.2f %8.2f %9.2f %4.0f%% %s\n", sys->accelerators[r->alloc.acc].name,
+    const char *missing = missing_targets(s);
+    fprintf(out, "%-16s %8d %6d %10.2f %8.2f %9.2f %4.0f%% %s%s%s\n", sys->accelerators[r->alloc.acc].name,
             r->alloc.replicas, r->alloc.max_batch, r->alloc.cost, r->alloc.itl_ms, r->alloc.ttft_ms,
-            100.0 * r->utilisation, plan_status_name(r->status));
+            100.0 * r->utilisation, plan_status_name(r->status), *missing ? ", " : "", missing);
 }
 
 int plan_result_table(const struct plan_system *sys, const struct plan_result *r, FILE *out)

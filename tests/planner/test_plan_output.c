@@ -95,6 +95,32 @@ static void table_lists_every_server(void **state)
     plan_system_free(&sys);
 }
 
+/* A target given as 0 is none: the plan says so instead of a bare "ok". */
+static void zero_target_is_reported_as_none(void **state)
+{
+    (void)state;
+    char *text = fixture_edit(PLAN_FIXTURE, "\"slo-itl\": 40", "\"slo-itl\": 0");
+    struct plan_system sys;
+    struct plan_result r;
+    solve_text(text, &sys, &r);
+    json_t *doc = plan_result_json(&sys, &r), *allocs = json_object_get(doc, "allocations");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(allocs, "p"), "targets")),
+                        "no ITL target");
+    assert_null(json_object_get(json_object_get(allocs, "b"), "targets"));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(plan_result_table(&sys, &r, f), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, " ok, no ITL target\n"));
+    free(buf);
+    json_decref(doc);
+    plan_result_free(&r);
+    plan_system_free(&sys);
+    free(text);
+}
+
 static void run_text_to_text(void **state)
 {
     (void)state;
@@ -133,6 +159,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_has_the_optimizer_shape),
         cmocka_unit_test(table_lists_every_server),
+        cmocka_unit_test(zero_target_is_reported_as_none),
         cmocka_unit_test(run_text_to_text),
         cmocka_unit_test(names_of_policies_and_statuses),
     };
