@@ -7,7 +7,9 @@
  */
 #include "planner/plan_load.h"
 #include "util/alloc.h"
+#include "util/jsonpos.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,8 +24,31 @@
 struct loader {
     struct plan_system *sys;
     const char *file;            /* names the section's origin in messages */
+    const char *text;            /* the section's text, to place errors at LINE:COL; may be NULL */
+    size_t len;
     struct err *e;
 };
+
+/* "FILE:LINE:COL" of the value at path when the text is known, else "FILE". */
+static void origin(const struct loader *l, const char *path, char *out, size_t len)
+{
+    struct jsonpos at;
+    if (l->text) {
+        jsonpos_find(l->text, l->len, path, &at);
+        snprintf(out, len, "%s:%d:%d", l->file, at.line, at.column);
+    } else {
+        snprintf(out, len, "%s", l->file);
+    }
+}
+
+/* Prefixes e's message (a check made outside the loader) with where it
+ * is: "FILE:LINE:COL: PATH<sep>". */
+static int placed(struct loader *l, int rc, const char *path, const char *sep)
+{
+    char at[ERR_MSG_MAX];
+    origin(l, path, at, sizeof at);
+    return err_prefix(l->e, rc, "%s: %s%s", at, path, sep);
+}
 
 static int fail(struct loader *l, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -35,7 +60,9 @@ static int fail(struct loader *l, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return err_set(l->e, -EINVAL, "%s: %s %s", l->file, path, what);
+    char at[ERR_MSG_MAX];
+    origin(l, path, at, sizeof at);
+    return err_set(l->e, -EINVAL, "%s: %s %s", at, path, what);
 }
 
 /* A path too deep for the buffer ends in "..." rather than silently. */
@@ -49,6 +76,13 @@ static void mark_truncated(char *out, int written)
 static void join(char *out, const char *path, const char *key)
 {
     mark_truncated(out, snprintf(out, PATH_MAX_LEN, "%s%s%s", path, *path ? "." : "", key));
+}
+
+/* join() that returns out, for use inside a call. */
+static const char *join_to(const char *path, const char *key, char *out)
+{
+    join(out, path, key);
+    return out;
 }
 
 static void join_index(char *out, const char *path, const char *key, size_t i)
@@ -205,7 +239,8 @@ static int get_int(struct loader *l, const json_t *obj, const char *path, const 
     if (x != floor(x))
         return fail(l, where, "must be a whole number, got %g", x);
     if (x < min || x > max)
-        return fail(l, where, "must be %d .. %d, got %g", min, max, x);
+        return max == INT_MAX ? fail(l, where, "must be >= %d, got %g", min, x)
+                              : fail(l, where, "must be %d .. %d, got %g", min, max, x);
     *out = (int)x;
     return 0;
 }
@@ -346,11 +381,17 @@ static int read_params(struct loader *l, const json_t *o, const char *path, stru
         (rc = get_number(l, dec, dpath, "beta", true, -INFINITY, false, &p->beta)) ||
         (rc = get_number(l, pre, ppath, "gamma", true, -INFINITY, false, &p->gamma)) ||
         (rc = get_number(l, pre, ppath, "delta", true, -INFINITY, false, &p->delta)) ||
-        (rc = get_int(l, o, path, "maxBatchSize", true, -1000000000, 1000000000, &p->max_batch)) ||
-        (rc = get_int(l, o, path, "atTokens", true, -1000000000, 1000000000, &p->at_tokens)))
+        (rc = get_int(l, o, path, "maxBatchSize", true, 1, INT_MAX, &p->max_batch)) ||
+        (rc = get_int(l, o, path, "atTokens", true, 1, INT_MAX, &p->at_tokens)))
         return rc;
-    if ((rc = perfmodel_check(p, l->e)))
-        return err_prefix(l->e, rc, "%s: %s.", l->file, path);
+    if ((rc = perfmodel_check(p, l->e))) { /* its message starts with the field: place that */
+        char field[PATH_MAX_LEN];
+        mark_truncated(field, snprintf(field, PATH_MAX_LEN, "%s.%.*s", path, (int)strcspn(l->e->msg, " "),
+                                       l->e->msg));
+        char at[ERR_MSG_MAX];
+        origin(l, field, at, sizeof at);
+        return err_prefix(l->e, rc, "%s: %s.", at, path);
+    }
     return 0;
 }
 
@@ -605,7 +646,7 @@ static int read_options(struct loader *l, const json_t *data, const char *path)
     struct plan_options *o = &l->sys->options;
     const json_t *opt;
     const char *policy = NULL, *model = NULL;
-    char where[PATH_MAX_LEN];
+    char where[PATH_MAX_LEN], field[PATH_MAX_LEN];
     int rc;
     join(where, path, "optimizer");
     if ((rc = get_object(l, data, path, "optimizer", &opt)) ||
@@ -616,9 +657,9 @@ static int read_options(struct loader *l, const json_t *data, const char *path)
         (rc = get_number(l, opt, where, "transitionPenalty", false, 0, false, &o->transition_penalty)))
         return rc;
     if (policy && (rc = plan_saturation_parse(policy, &o->saturation, l->e)))
-        return err_prefix(l->e, rc, "%s: %s.saturationPolicy: ", l->file, where);
+        return placed(l, rc, join_to(where, "saturationPolicy", field), ": ");
     if (model && (rc = plan_queue_model_parse(model, &o->model, l->e)))
-        return err_prefix(l->e, rc, "%s: %s.model: ", l->file, where);
+        return placed(l, rc, join_to(where, "model", field), ": ");
     return 0;
 }
 
@@ -651,22 +692,51 @@ static int need_capacity(struct loader *l, const char *what)
                    what);
 }
 
-static int read_file(const char *path, json_t **out, struct err *e)
+/* The whole file at path into *text (malloc'd, *len bytes), refusing
+ * files over PLAN_LOAD_MAX_BYTES. */
+static int slurp(const char *path, char **text, size_t *len, struct err *e)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return err_set(e, -errno, "%s: %s", path, strerror(errno));
     if (st.st_size > PLAN_LOAD_MAX_BYTES)
         return err_set(e, -EFBIG, "%s: larger than %ld bytes", path, PLAN_LOAD_MAX_BYTES);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_set(e, -errno, "%s: %s", path, strerror(errno));
+    *text = alloc_malloc((size_t)st.st_size + 1);
+    *len = fread(*text, 1, (size_t)st.st_size, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(*text);
+        return err_set(e, -EIO, "%s: read error", path);
+    }
+    (*text)[*len] = '\0';
+    return 0;
+}
+
+/* Parses text (origin names it) into an object. */
+static int parse(const char *text, size_t len, const char *origin, json_t **out, struct err *e)
+{
     json_error_t je;
-    *out = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!*out)
-        return err_set(e, -EINVAL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        return err_set(e, -EINVAL, "%s:%d:%d: %s", origin, je.line, je.column, je.text);
     if (!json_is_object(*out)) {
         json_decref(*out);
-        return err_set(e, -EINVAL, "%s: must hold a JSON object", path);
+        return err_set(e, -EINVAL, "%s: must hold a JSON object", origin);
     }
     return 0;
+}
+
+/* Reads and parses the file at path; the caller frees *text and drops *out. */
+static int read_file(const char *path, json_t **out, char **text, size_t *len, struct err *e)
+{
+    int rc = slurp(path, text, len, e);
+    if (rc == 0 && (rc = parse(*text, *len, path, out, e)) != 0)
+        free(*text);
+    return rc;
 }
 
 static int load_dir(const char *dir, struct loader *l)
@@ -682,13 +752,16 @@ static int load_dir(const char *dir, struct loader *l)
             continue;
         }
         json_t *data;
-        int rc = read_file(path, &data, l->e);
+        char *text;
+        int rc = read_file(path, &data, &text, &l->len, l->e);
         if (rc)
             return rc;
         l->file = path;
+        l->text = text;
         rc = sections[i].read(l, data, "");
-        l->file = NULL;
+        l->file = l->text = NULL;
         json_decref(data);
+        free(text);
         if (rc)
             return rc;
     }
@@ -717,17 +790,35 @@ static int load_system(const json_t *root, struct loader *l)
     return 0;
 }
 
+/* The bundled form; text, when known, is what root was parsed from. */
+static int load_bundled(const json_t *root, const char *origin, const char *text, size_t len,
+                        struct plan_system *sys, struct err *e)
+{
+    memset(sys, 0, sizeof *sys);
+    struct loader l = {.sys = sys, .file = origin, .text = text, .len = len, .e = e};
+    int rc = load_system(root, &l);
+    if (rc)
+        plan_system_free(sys);
+    return rc;
+}
+
 int plan_load_json(const json_t *root, const char *origin, struct plan_system *sys, struct err *e)
 {
     memset(sys, 0, sizeof *sys);
-    struct loader l = {.sys = sys, .file = origin, .e = e};
-    int rc;
     if (!json_is_object(root))
-        rc = err_set(e, -EINVAL, "%s: must hold a JSON object", origin);
-    else
-        rc = load_system(root, &l);
+        return err_set(e, -EINVAL, "%s: must hold a JSON object", origin);
+    return load_bundled(root, origin, NULL, 0, sys, e);
+}
+
+int plan_load_text(const char *text, size_t len, const char *origin, struct plan_system *sys, struct err *e)
+{
+    memset(sys, 0, sizeof *sys);
+    json_t *root;
+    int rc = parse(text, len, origin, &root, e);
     if (rc)
-        plan_system_free(sys);
+        return rc;
+    rc = load_bundled(root, origin, text, len, sys, e);
+    json_decref(root);
     return rc;
 }
 
@@ -744,11 +835,12 @@ int plan_load_path(const char *path, struct plan_system *sys, struct err *e)
             plan_system_free(sys);
         return rc;
     }
-    json_t *root;
-    int rc = read_file(path, &root, e);
+    char *text;
+    size_t len;
+    int rc = slurp(path, &text, &len, e);
     if (rc)
         return rc;
-    rc = plan_load_json(root, path, sys, e);
-    json_decref(root);
+    rc = plan_load_text(text, len, path, sys, e);
+    free(text);
     return rc;
 }

@@ -26,8 +26,11 @@
  * profile. "transitionPenalty" in the optimizer options turns on the
  * penalty for changing a server's accelerator.
  *
- * Every error names the file and the field: "model-data.json:
- * models[2].decodeParms.alpha must be > 0, got -1".
+ * Every error names the file, where in it, and the field:
+ * "model-data.json:31:18: models[2].decodeParms.alpha must be > 0, got -1"
+ * (LINE:COL of the value, or of the object a missing field belongs in;
+ * util/jsonpos.h). Only plan_load_json(), which has no text, leaves the
+ * position out.
  */
 #ifndef GPUSLICE_PLANNER_PLAN_LOAD_H
 #define GPUSLICE_PLANNER_PLAN_LOAD_H
@@ -43,6 +46,10 @@
 /* Loads a directory of section files or one bundled file. On success the
  * caller owns *sys (plan_system_free); on failure *sys is zeroed. */
 int plan_load_path(const char *path, struct plan_system *sys, struct err *e);
+
+/* Loads the bundled form from text (len bytes; origin names it in
+ * messages), placing errors at their LINE:COL. Ownership as above. */
+int plan_load_text(const char *text, size_t len, const char *origin, struct plan_system *sys, struct err *e);
 
 /* Loads the bundled form from a parsed document; origin names it in
  * messages (a file name, "request body"). Ownership as above. */

@@ -12,13 +12,8 @@
 
 int plan_run_text(const char *text, size_t len, const char *origin, char **out, struct err *e)
 {
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return err_set(e, -EINVAL, "%s:%d:%d: %s", origin, je.line, je.column, je.text);
     struct plan_system sys;
-    int rc = plan_load_json(root, origin, &sys, e);
-    json_decref(root);
+    int rc = plan_load_text(text, len, origin, &sys, e);
     if (rc)
         return rc;
     struct plan_result r;

@@ -189,7 +189,7 @@ static void serve_answers_over_http(void **state)
     json_decref(doc);
     free(body);
     assert_int_equal(http(port, "POST", "/plan", "{\"system\": {}}", b), 400);
-    assert_string_equal(b->data, "{\"error\":\"request body: system.acceleratorData is missing\"}");
+    assert_string_equal(b->data, "{\"error\":\"request body:1:12: system.acceleratorData is missing\"}");
     assert_int_equal(http(port, "GET", "/plan", NULL, b), 405);
     assert_int_equal(http(port, "GET", "/metrics", NULL, b), 404);
     assert_int_equal(kill(pid, SIGTERM), 0);

@@ -141,6 +141,52 @@ static void bad_values_name_the_field(void **state)
                  "test.json: system.optimizerData.optimizer.model: unknown model \"inferno\" (compatible or gpuslice)");
 }
 
+/* Loads text with plan_load_text, which knows where each value is. */
+static void expect_placed(const char *from, const char *to, const char *msg)
+{
+    char *text = fixture_edit(PLAN_FIXTURE, from, to);
+    if (!text)
+        fail_msg("edit \"%s\" does not apply", from);
+    struct plan_system sys;
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(plan_load_text(text, strlen(text), "f.json", &sys, &e), -EINVAL);
+    assert_string_equal(e.msg, msg);
+    free(text);
+}
+
+/* Value errors name FILE:LINE:COL of the value (docs/cli.md), also for
+ * checks made outside the loader, and of the enclosing object for a
+ * missing field; the maxBatchSize range is the real one. */
+static void errors_name_line_and_column(void **state)
+{
+    (void)state;
+    expect_placed("\"alpha\": 12", "\n\"alpha\":\n  0", "f.json:3:3: system.modelData.models[0].decodeParms.alpha must be > 0, got 0");
+    expect_placed("\"maxBatchSize\": 64", "\n \"maxBatchSize\": 3000000000",
+                  "f.json:2:18: system.modelData.models[0].maxBatchSize must be >= 1, got 3e+09");
+    expect_placed("\"maxBatchSize\": 64", "\"maxBatchSize\": 0",
+                  "f.json:1:312: system.modelData.models[0].maxBatchSize must be >= 1, got 0");
+    expect_placed("\"saturationPolicy\": \"None\"", "\n\"saturationPolicy\": \"x\"",
+                  "f.json:2:21: system.optimizerData.optimizer.saturationPolicy: unknown saturation policy \"x\" "
+                  "(None, PriorityExhaustive, PriorityRoundRobin or RoundRobin)");
+    expect_placed("\"cost\": 28", "\"c0st\": 28",
+                  "f.json:1:105: system.acceleratorData.accelerators[1].cost is missing");
+    /* a directory of files: each error names its file */
+    char dir[] = "/tmp/gpuslice-plan-load-XXXXXX", path[600], cmd[1400];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "cp %s/inferno-small/*-data.json %s && sed -i 's/\"alpha\": 205.8/\"alpha\": -1/' %s/model-data.json",
+             samples, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    struct plan_system sys;
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(plan_load_path(dir, &sys, &e), -EINVAL);
+    snprintf(path, sizeof path, "%s/model-data.json:10:18: models[0].decodeParms.alpha must be > 0, got -1", dir);
+    assert_string_equal(e.msg, path);
+    snprintf(cmd, sizeof cmd, "rm -r %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void unknown_names_are_refused(void **state)
 {
     (void)state;
@@ -276,6 +322,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(fixture_loads),
         cmocka_unit_test(keys_match_case_insensitively),
         cmocka_unit_test(bad_values_name_the_field),
+        cmocka_unit_test(errors_name_line_and_column),
         cmocka_unit_test(unknown_names_are_refused),
         cmocka_unit_test(structure_errors_are_refused),
         cmocka_unit_test(missing_capacity_needs_unlimited),

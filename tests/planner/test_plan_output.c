@@ -138,7 +138,7 @@ static void run_text_to_text(void **state)
     assert_null(out);
     char *bad = fixture_edit(PLAN_FIXTURE, "\"arrivalRate\": 600", "\"arrivalRate\": -1");
     assert_int_equal(plan_run_text(bad, strlen(bad), "body", &out, &e), -EINVAL);
-    assert_string_equal(e.msg, "body: system.serverData.servers[1].currentAlloc.load.arrivalRate must be > 0, got -1");
+    assert_string_equal(e.msg, "body:1:1205: system.serverData.servers[1].currentAlloc.load.arrivalRate must be > 0, got -1");
     free(bad);
 }
 
