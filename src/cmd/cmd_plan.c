@@ -3,6 +3,7 @@
  *
  *   gpuslice plan DIR|FILE [-o table|json] [--model compatible|gpuslice]
  *                                             plan once, print the plan
+ *   gpuslice plan --compare DIR|FILE          both models' plans side by side
  *   gpuslice plan serve [--port N]            POST /plan, GET /healthz
  *   gpuslice plan apply -p PLAN.json [--kubeconfig F] [-n NS] [--dry-run]
  *   gpuslice plan apply --dry-run -p PLAN.json DEPLOYMENTS
@@ -54,12 +55,32 @@ static int print_json(json_t *doc)
     return 0;
 }
 
+/* Plans sys in both models and prints them side by side. */
+static int compare_models(struct plan_system *sys, struct err *e)
+{
+    struct plan_result compatible, gpuslice;
+    sys->options.model = PLAN_MODEL_COMPATIBLE;
+    int rc = plan_solve(sys, &compatible, e);
+    if (rc)
+        return rc;
+    sys->options.model = PLAN_MODEL_GPUSLICE;
+    if ((rc = plan_solve(sys, &gpuslice, e)) == 0) {
+        rc = plan_compare_table(sys, &compatible, &gpuslice, stdout);
+        if (rc)
+            err_set(e, rc, "cannot write the table");
+        plan_result_free(&gpuslice);
+    }
+    plan_result_free(&compatible);
+    return rc;
+}
+
 static int plan_once(int argc, char **argv)
 {
     static const struct option options[] = {{"output", required_argument, NULL, 'o'},
                                             {"model", required_argument, NULL, 'm'},
+                                            {"compare", no_argument, NULL, 'c'},
                                             {NULL, 0, NULL, 0}};
-    bool json = false, model_given = false;
+    bool json = false, model_given = false, compare = false;
     enum plan_queue_model model = PLAN_MODEL_COMPATIBLE;
     struct err e;
     err_clear(&e);
@@ -67,6 +88,8 @@ static int plan_once(int argc, char **argv)
     for (int c; (c = getopt_long(argc, argv, "o:m:", options, NULL)) != -1;) {
         if (c == 'm' && plan_queue_model_parse(optarg, &model, &e) == 0)
             model_given = true;
+        else if (c == 'c')
+            compare = true;
         else if (c == 'o' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0))
             json = strcmp(optarg, "json") == 0;
         else
@@ -75,11 +98,20 @@ static int plan_once(int argc, char **argv)
     }
     if (optind != argc - 1)
         return usage_error("give one DIR or FILE", NULL);
+    if (compare && (json || model_given))
+        return usage_error("--compare prints both models' plans as a table; it takes no -o or --model", NULL);
     struct plan_system sys;
     struct plan_result r;
     if (plan_load_path(argv[optind], &sys, &e)) {
         fprintf(stderr, "gpuslice plan: %s\n", e.msg);
         return 1;
+    }
+    if (compare) {
+        int rc = compare_models(&sys, &e);
+        if (rc < 0)
+            fprintf(stderr, "gpuslice plan: %s\n", e.msg);
+        plan_system_free(&sys);
+        return rc ? 1 : 0;
     }
     if (model_given)
         sys.options.model = model;

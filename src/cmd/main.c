@@ -101,6 +101,7 @@ const struct command commands[] = {
      "e.g. 3g.40gb  1g.10gb@H100-80GB  2g.20gb@A100-80GB/H100-80GB,zone=a\n"},
     {"plan", cmd_plan, "plan inference servers: accelerator, replicas, batch size",
      "usage: gpuslice plan DIR|FILE [-o table|json] [--model compatible|gpuslice]\n"
+     "       gpuslice plan --compare DIR|FILE\n"
      "       gpuslice plan serve [--port N]\n"
      "       gpuslice plan apply -p PLAN.json [--kubeconfig F] [-n NS] [--dry-run] [-o text|json]\n"
      "       gpuslice plan apply --dry-run -p PLAN.json [-o text|json] DEPLOYMENTS\n\n"
@@ -115,6 +116,8 @@ const struct command commands[] = {
      "  -m, --model MODEL     compatible (default: the inference optimizer's own model\n"
      "                        and greedy, its answers) or gpuslice (gpuslice's queueing\n"
      "                        model); overrides optimizer-data.json's \"model\"\n"
+     "  --compare             plan in both models and print, per server and in total,\n"
+     "                        each plan's accelerator, replicas, cost and served load\n"
      "  serve                 answer POST /plan (a bundled problem) and GET /healthz\n"
      "                        on 127.0.0.1:N (default 8090; 0 picks a free port)\n"
      "  apply                 patch each Deployment of namespace NS (default: the\n"

@@ -156,6 +156,8 @@ struct plan_server_result {
     int perf;                    /* the performance entry used; -1 with no allocation */
     int needed_replicas;         /* for SATURATED: what the targets need */
     double utilisation;          /* of each replica, 0..1 */
+    double unserved_per_min;     /* load (requests/min) its replicas cannot carry within the
+                                  * targets: all of it without replicas, some when SATURATED */
     char reason[320];            /* why not OK (room for a candidates reason) */
 };
 
@@ -165,6 +167,8 @@ struct plan_result {
     long *used;                  /* units used per type */
     size_t n_types;
     double total_cost;
+    double served_per_min;       /* load carried within the targets, all servers */
+    double unserved_per_min;     /* the rest */
     const char *solver;          /* "unlimited", "greedy" or "milp" */
     bool optimal;                /* milp: proven optimal (false when it hit the time limit) */
 };

@@ -70,6 +70,7 @@ static json_t *allocation_json(const struct plan_system *sys, size_t i, const st
     if (*missing)
         put(o, "targets", json_string(missing), &failed);
     if (r->status == PLAN_SATURATED) {
+        put(o, "unservedLoad", number(r->unserved_per_min), &failed);
         put(o, "neededReplicas", json_integer(r->needed_replicas), &failed);
         put(o, "reason", json_string(r->reason), &failed);
     }
@@ -82,7 +83,8 @@ static json_t *allocation_json(const struct plan_system *sys, size_t i, const st
 
 static json_t *left_out_json(const struct plan_server_result *r)
 {
-    return json_pack("{s:s, s:s}", "status", plan_status_name(r->status), "reason", r->reason);
+    return json_pack("{s:s, s:s, s:o}", "status", plan_status_name(r->status), "reason", r->reason,
+                     "unservedLoad", number(r->unserved_per_min));
 }
 
 static json_t *summary_json(const struct plan_system *sys, const struct plan_result *r)
@@ -97,6 +99,8 @@ static json_t *summary_json(const struct plan_system *sys, const struct plan_res
     put(o, "solver", json_string(r->solver), &failed);
     put(o, "optimal", json_boolean(r->optimal), &failed);
     put(o, "totalCost", number(r->total_cost), &failed);
+    put(o, "servedLoad", number(r->served_per_min), &failed);
+    put(o, "unservedLoad", number(r->unserved_per_min), &failed);
     for (size_t t = 0; t < sys->n_types; t++) {
         json_t *c = sys->types[t].count >= 0
                         ? json_pack("{s:I, s:I}", "used", (json_int_t)r->used[t], "count",
@@ -163,7 +167,13 @@ int plan_result_table(const struct plan_system *sys, const struct plan_result *r
     for (size_t i = 0; i < r->n_servers; i++)
         if (r->servers[i].status != PLAN_OK)
             fprintf(out, "%s: %s\n", sys->servers[i].name, r->servers[i].reason);
-    fprintf(out, "total cost %.2f per hour, solver %s%s\n", r->total_cost, r->solver,
+    for (size_t i = 0; i < r->n_servers; i++)
+        if (r->servers[i].unserved_per_min > 0.0)
+            fprintf(out, "%s: left without %.2f of its %.2f requests/min\n", sys->servers[i].name,
+                    r->servers[i].unserved_per_min, sys->servers[i].rate_per_min);
+    fprintf(out, "total cost %.2f per hour, load served %.2f of %.2f requests/min, model %s, solver %s%s\n",
+            r->total_cost, r->served_per_min, r->served_per_min + r->unserved_per_min,
+            plan_queue_model_name(sys->options.model), r->solver,
             r->optimal ? "" : " (time limit: best found, not proven optimal)");
     for (size_t t = 0; t < sys->n_types; t++) {
         if (sys->types[t].count >= 0)
@@ -171,5 +181,34 @@ int plan_result_table(const struct plan_system *sys, const struct plan_result *r
         else if (r->used[t] > 0)
             fprintf(out, "  %-24s %ld used\n", sys->types[t].name, r->used[t]);
     }
+    return ferror(out) ? -EIO : 0;
+}
+
+/* "4xA100 x106" or "-", the cost, the load served (requests/min). */
+static void compare_cell(const struct plan_system *sys, size_t i, const struct plan_server_result *r, FILE *out)
+{
+    char what[64] = "-";
+    if (r->alloc.acc >= 0)
+        snprintf(what, sizeof what, "%s x%d", sys->accelerators[r->alloc.acc].name, r->alloc.replicas);
+    fprintf(out, " | %-18s %10.2f %9.2f", what, r->alloc.acc >= 0 ? r->alloc.cost : 0.0,
+            sys->servers[i].rate_per_min - r->unserved_per_min);
+}
+
+int plan_compare_table(const struct plan_system *sys, const struct plan_result *compatible,
+                       const struct plan_result *gpuslice, FILE *out)
+{
+    fprintf(out, "%-24s | %-40s | %-40s\n", "", "COMPATIBLE (the optimizer's model)", "GPUSLICE (gpuslice's model)");
+    fprintf(out, "%-24s | %-18s %10s %9s | %-18s %10s %9s\n", "SERVER", "ACCELERATOR", "COST", "SERVED", "ACCELERATOR",
+            "COST", "SERVED");
+    for (size_t i = 0; i < sys->n_servers; i++) {
+        fprintf(out, "%-24s", sys->servers[i].name);
+        compare_cell(sys, i, &compatible->servers[i], out);
+        compare_cell(sys, i, &gpuslice->servers[i], out);
+        fputc('\n', out);
+    }
+    fprintf(out, "%-24s | %-18s %10.2f %9.2f | %-18s %10.2f %9.2f\n", "TOTAL", "", compatible->total_cost,
+            compatible->served_per_min, "", gpuslice->total_cost, gpuslice->served_per_min);
+    fprintf(out, "cost per hour; SERVED: requests/min carried within the targets, of %.2f offered\n",
+            compatible->served_per_min + compatible->unserved_per_min);
     return ferror(out) ? -EIO : 0;
 }

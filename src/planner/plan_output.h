@@ -9,8 +9,9 @@
  * act on it and what the optimizer left unsaid: per allocation "status",
  * "utilisation", "resource" ("nvidia.com/mig-3g.40gb") and
  * "resourcesPerReplica"; "unallocated" {SERVER: {"status", "reason"}} for
- * servers that got nothing; and "summary" {"solver", "optimal",
- * "totalCost", "capacity": {TYPE: {"used", "count"}}}.
+ * servers that got nothing, with its "unservedLoad" (requests/min; also on
+ * saturated allocations); and "summary" {"solver", "optimal", "totalCost",
+ * "servedLoad", "unservedLoad", "capacity": {TYPE: {"used", "count"}}}.
  */
 #ifndef GPUSLICE_PLANNER_PLAN_OUTPUT_H
 #define GPUSLICE_PLANNER_PLAN_OUTPUT_H
@@ -31,5 +32,11 @@ json_t *plan_result_json(const struct plan_system *sys, const struct plan_result
 /* Writes one line per server, then the servers left out with their
  * reasons, then the totals. Returns 0 or -EIO. */
 int plan_result_table(const struct plan_system *sys, const struct plan_result *r, FILE *out);
+
+/* Writes the plans of the same system in the two models side by side: per
+ * server and in total, the accelerator and replicas, the cost and the load
+ * served within the targets. Returns 0 or -EIO. */
+int plan_compare_table(const struct plan_system *sys, const struct plan_result *compatible,
+                       const struct plan_result *gpuslice, FILE *out);
 
 #endif

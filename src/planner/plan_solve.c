@@ -5,6 +5,7 @@
  */
 #include "planner/solve.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +78,11 @@ static int build_server(const struct plan_system *sys, size_t s, const struct pl
                         const struct plan_choice *ch, struct plan_result *out, struct err *e)
 {
     struct plan_server_result *r = &out->servers[s];
+    double load = sys->servers[s].rate_per_min;
     r->alloc.acc = -1;
     r->perf = -1;
+    r->unserved_per_min = load;
+    out->unserved_per_min += load;
     if (cs->n == 0) {
         r->status = PLAN_INFEASIBLE;
         snprintf(r->reason, sizeof r->reason, "no accelerator meets the targets: %s", cs->reason);
@@ -94,6 +98,11 @@ static int build_server(const struct plan_system *sys, size_t s, const struct pl
         return rc;
     r->needed_replicas = c->replicas;
     r->status = ch->replicas < c->replicas ? PLAN_SATURATED : PLAN_OK;
+    /* a replica carries rate_per_replica within the targets (per ms) */
+    double carried = r->status == PLAN_OK ? load : fmin(load, ch->replicas * c->rate_per_replica * 60000.0);
+    r->unserved_per_min = load - carried;
+    out->unserved_per_min -= carried;
+    out->served_per_min += carried;
     if (r->status == PLAN_SATURATED)
         snprintf(r->reason, sizeof r->reason, "capacity for %d of the %d replicas its targets need",
                  ch->replicas, c->replicas);

@@ -78,6 +78,14 @@ static void model_option(void **state)
     free(out);
     assert_int_equal(run("plan --model inferno x", &out), 2);
     free(out);
+    /* both plans side by side, with the totals */
+    snprintf(args, sizeof args, "plan --compare %s/inferno-small", samples);
+    assert_int_equal(run(args, &out), 0);
+    assert_non_null(strstr(out, "Free-llama_70b           | 4xA100 x106          16960.00    240.00 | 4xA100 x5"));
+    assert_non_null(strstr(out, "TOTAL                    |                      43819.00   2100.00 |"));
+    free(out);
+    assert_int_equal(run("plan --compare -o json x", &out), 2);
+    free(out);
 }
 
 static void refuses_bad_input(void **state)

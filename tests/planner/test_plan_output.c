@@ -121,6 +121,31 @@ static void zero_target_is_reported_as_none(void **state)
     free(text);
 }
 
+/* The compare table has a row per server and the totals of both plans. */
+static void compare_table_has_both_plans(void **state)
+{
+    (void)state;
+    struct plan_system sys;
+    struct plan_result a, b;
+    solve_text(PLAN_FIXTURE, &sys, &a);
+    sys.options.model = PLAN_MODEL_COMPATIBLE;
+    assert_int_equal(plan_solve(&sys, &b, NULL), 0);
+    char *buf = NULL, want[256];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(plan_compare_table(&sys, &b, &a, f), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "\np "));
+    assert_non_null(strstr(buf, "\nb "));
+    snprintf(want, sizeof want, "%10.2f %9.2f\n", a.total_cost, a.served_per_min);
+    assert_non_null(strstr(buf, want)); /* the gpuslice plan's totals end the TOTAL row */
+    free(buf);
+    plan_result_free(&a);
+    plan_result_free(&b);
+    plan_system_free(&sys);
+}
+
 static void run_text_to_text(void **state)
 {
     (void)state;
@@ -160,6 +185,7 @@ int main(void)
         cmocka_unit_test(json_has_the_optimizer_shape),
         cmocka_unit_test(table_lists_every_server),
         cmocka_unit_test(zero_target_is_reported_as_none),
+        cmocka_unit_test(compare_table_has_both_plans),
         cmocka_unit_test(run_text_to_text),
         cmocka_unit_test(names_of_policies_and_statuses),
     };
