@@ -8,6 +8,7 @@
 #include "planner/compat.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define COMPAT_TOLERANCE 1e-9
@@ -85,8 +86,15 @@ static int out_of_reach(const struct sizing_targets *t, const struct compat_metr
                    m->ttft_ms);
 }
 
-int compat_max_rate(struct batchqueue *q, const struct sizing_targets *t, double *lambda, double *throughput,
-                    struct err *e)
+/* Whether every rate in [lo, hi) needs the same replicas for load `need`:
+ * X grows with the rate, so ceil(need / X) can only fall from lo to hi. */
+static bool replicas_settled(double need, double x_lo, double x_hi)
+{
+    return need > 0.0 && x_lo > 0.0 && ceil(need / x_lo) == ceil(need / x_hi);
+}
+
+int compat_max_rate(struct batchqueue *q, const struct sizing_targets *t, double need, double *lambda,
+                    double *throughput, struct err *e)
 {
     if (!(t->ttft_ms >= 0.0) || !(t->itl_ms >= 0.0) || !isfinite(t->ttft_ms) || !isfinite(t->itl_ms))
         return err_set(e, -EINVAL, "targets must be finite numbers >= 0, got TTFT %g, ITL %g", t->ttft_ms,
@@ -95,19 +103,21 @@ int compat_max_rate(struct batchqueue *q, const struct sizing_targets *t, double
     double lo = COMPAT_RATE_LOW * q->rate[1], hi = COMPAT_RATE_HIGH * batchqueue_peak_rate(q);
     if (worst_ratio(q, t, lo, &m) > 1.0)
         return out_of_reach(t, &m, e);
-    if (worst_ratio(q, t, hi, &m) > 1.0) {
-        double width = hi * COMPAT_TOLERANCE;
-        while (hi - lo > width) {
-            double mid = 0.5 * (lo + hi);
-            if (worst_ratio(q, t, mid, &m) <= 1.0)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        hi = lo;
-        compat_solve(q, lo, &m, NULL);
+    double x_lo = m.throughput;
+    if (worst_ratio(q, t, hi, &m) <= 1.0) {
+        *lambda = hi;
+        *throughput = m.throughput;
+        return 0;
     }
-    *lambda = hi;
-    *throughput = m.throughput;
+    double x_hi = m.throughput, width = hi * COMPAT_TOLERANCE;
+    while (hi - lo > width && !replicas_settled(need, x_lo, x_hi)) {
+        double mid = 0.5 * (lo + hi);
+        if (worst_ratio(q, t, mid, &m) <= 1.0)
+            lo = mid, x_lo = m.throughput;
+        else
+            hi = mid, x_hi = m.throughput;
+    }
+    *lambda = lo;
+    *throughput = x_lo;
     return 0;
 }

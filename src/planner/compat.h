@@ -55,9 +55,13 @@ int compat_solve(struct batchqueue *q, double lambda, struct compat_metrics *m, 
 
 /* The largest rate lambda* in [0.001 mu(1), 0.999 mu(N)] at which q meets t
  * (a zero target is none), within a relative 1e-9, and the replica's
- * throughput X(lambda*) into *throughput. -ERANGE naming the target when
- * not even the low end meets it. */
-int compat_max_rate(struct batchqueue *q, const struct sizing_targets *t, double *lambda, double *throughput,
-                    struct err *e);
+ * throughput X(lambda*) into *throughput. With need > 0 (the server's load,
+ * requests/ms) the search stops as soon as every rate left gives the same
+ * replicas ceil(need / X): *lambda and *throughput are then the feasible
+ * end of the interval left, at most one replica's worth below the exact
+ * ones, and the replica count is the exact one. -ERANGE naming the target
+ * when not even the low end meets it. */
+int compat_max_rate(struct batchqueue *q, const struct sizing_targets *t, double need, double *lambda,
+                    double *throughput, struct err *e);
 
 #endif

@@ -78,7 +78,7 @@ static int compatible_rate(const struct plan_server *s, const struct perf_params
         return rc;
     struct sizing_targets t = {.ttft_ms = s->target->ttft_ms, .itl_ms = s->target->itl_ms};
     double lambda;
-    rc = compat_max_rate(&q, &t, &lambda, rate, e);
+    rc = compat_max_rate(&q, &t, plan_required_rate(s), &lambda, rate, e);
     batchqueue_free(&q);
     *batch = n;
     return rc;

@@ -74,16 +74,26 @@ static void max_rate_is_the_largest_meeting_targets(void **state)
     const struct sizing_targets both[] = {{.itl_ms = 18.0}, {.ttft_ms = 400.0}, {.itl_ms = 18.0, .ttft_ms = 400.0}};
     for (size_t i = 0; i < 3; i++) {
         double lambda = 0, x = 0;
-        assert_int_equal(compat_max_rate(&q, &both[i], &lambda, &x, NULL), 0);
+        assert_int_equal(compat_max_rate(&q, &both[i], 0.0, &lambda, &x, NULL), 0);
         struct compat_metrics m = at(&q, lambda), over = at(&q, lambda * 1.0001);
         assert_true(fabs(m.throughput - x) < 1e-12);
         assert_true(m.itl_ms <= 18.0 || both[i].itl_ms == 0.0);
         assert_true(m.ttft_ms <= 400.0 || both[i].ttft_ms == 0.0);
         assert_true((both[i].itl_ms > 0 && over.itl_ms > 18.0) || (both[i].ttft_ms > 0 && over.ttft_ms > 400.0));
     }
+    /* with a load, it stops once the replicas are settled, and they are the
+     * exact ones */
+    const double needs[] = {1e-5, 0.05, 0.37, 3.0};
+    for (size_t i = 0; i < 4; i++) {
+        double exact = 0, x_exact = 0, lambda = 0, x = 0;
+        assert_int_equal(compat_max_rate(&q, &both[2], 0.0, &exact, &x_exact, NULL), 0);
+        assert_int_equal(compat_max_rate(&q, &both[2], needs[i], &lambda, &x, NULL), 0);
+        assert_true(lambda <= exact && x <= x_exact);
+        assert_true(ceil(needs[i] / x) == ceil(needs[i] / x_exact));
+    }
     /* no target: the top of the range */
     double lambda = 0, x = 0;
-    assert_int_equal(compat_max_rate(&q, &(struct sizing_targets){0}, &lambda, &x, NULL), 0);
+    assert_int_equal(compat_max_rate(&q, &(struct sizing_targets){0}, 0.0, &lambda, &x, NULL), 0);
     assert_true(fabs(lambda - COMPAT_RATE_HIGH * batchqueue_peak_rate(&q)) < 1e-15);
     batchqueue_free(&q);
 }
@@ -96,11 +106,11 @@ static void target_out_of_reach(void **state)
     err_clear(&e);
     assert_int_equal(compat_queue_init(&q, &llm, &chat, 32, NULL), 0);
     double lambda = 0, x = 0;
-    assert_int_equal(compat_max_rate(&q, &(struct sizing_targets){.itl_ms = 10.0}, &lambda, &x, &e), -ERANGE);
+    assert_int_equal(compat_max_rate(&q, &(struct sizing_targets){.itl_ms = 10.0}, 0.0, &lambda, &x, &e), -ERANGE);
     assert_non_null(strstr(e.msg, "ITL target 10 ms"));
-    assert_int_equal(compat_max_rate(&q, &(struct sizing_targets){.ttft_ms = 50.0}, &lambda, &x, &e), -ERANGE);
+    assert_int_equal(compat_max_rate(&q, &(struct sizing_targets){.ttft_ms = 50.0}, 0.0, &lambda, &x, &e), -ERANGE);
     assert_non_null(strstr(e.msg, "TTFT target 50 ms"));
-    assert_int_equal(compat_max_rate(&q, &(struct sizing_targets){.ttft_ms = NAN}, &lambda, &x, &e), -EINVAL);
+    assert_int_equal(compat_max_rate(&q, &(struct sizing_targets){.ttft_ms = NAN}, 0.0, &lambda, &x, &e), -EINVAL);
     batchqueue_free(&q);
 }
 
