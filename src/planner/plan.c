@@ -55,13 +55,21 @@ const char *plan_saturation_name(enum plan_saturation s)
     return saturation_names[s];
 }
 
+/* The index of name among names[0 .. n-1], case-insensitively, or -1. */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 int plan_saturation_parse(const char *name, enum plan_saturation *out, struct err *e)
 {
-    for (size_t i = 0; i < sizeof saturation_names / sizeof saturation_names[0]; i++) {
-        if (strcasecmp(name, saturation_names[i]) == 0) {
-            *out = (enum plan_saturation)i;
-            return 0;
-        }
+    int i = name_index(saturation_names, sizeof saturation_names / sizeof saturation_names[0], name);
+    if (i >= 0) {
+        *out = (enum plan_saturation)i;
+        return 0;
     }
     return err_set(e, -EINVAL,
                    "unknown saturation policy \"%s\" (None, PriorityExhaustive, "
@@ -100,11 +108,10 @@ const char *plan_queue_model_name(enum plan_queue_model m)
 
 int plan_queue_model_parse(const char *name, enum plan_queue_model *out, struct err *e)
 {
-    for (size_t i = 0; i < sizeof model_names / sizeof model_names[0]; i++) {
-        if (strcasecmp(name, model_names[i]) == 0) {
-            *out = (enum plan_queue_model)i;
-            return 0;
-        }
+    int i = name_index(model_names, sizeof model_names / sizeof model_names[0], name);
+    if (i >= 0) {
+        *out = (enum plan_queue_model)i;
+        return 0;
     }
     return err_set(e, -EINVAL, "unknown model \"%s\" (compatible or gpuslice)", name);
 }

@@ -53,6 +53,18 @@ static void skip_value(struct scan *s)
             s->p++;
 }
 
+/* Past the value at s->p and the comma after it; false at the end of its
+ * container (or of the text). */
+static bool next_element(struct scan *s)
+{
+    skip_value(s);
+    skip_space(s);
+    if (s->p >= s->end || *s->p != ',')
+        return false;
+    s->p++;
+    return true;
+}
+
 /* In the object at s->p, moves to the value of key (klen bytes). */
 static bool enter_member(struct scan *s, const char *key, size_t klen)
 {
@@ -73,11 +85,8 @@ static bool enter_member(struct scan *s, const char *key, size_t klen)
         skip_space(s);
         if (match)
             return true;
-        skip_value(s);
-        skip_space(s);
-        if (s->p >= s->end || *s->p != ',')
+        if (!next_element(s))
             return false;
-        s->p++;
     }
 }
 
@@ -93,11 +102,8 @@ static bool enter_item(struct scan *s, unsigned long i)
             return false;
         if (k == i)
             return true;
-        skip_value(s);
-        skip_space(s);
-        if (s->p >= s->end || *s->p != ',')
+        if (!next_element(s))
             return false;
-        s->p++;
     }
 }
 

@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,9 @@ static int load_text(const char *text, struct plan_system *sys, struct err *e)
     return rc;
 }
 
-/* Loads the fixture with one edit and expects this exact error. */
-static void expect_error(const char *from, const char *to, int code, const char *msg)
+/* Loads the fixture with one edit, from its parsed form (placed: from its
+ * text, which places errors at LINE:COL), and expects this exact error. */
+static void expect_error_in(bool placed, const char *from, const char *to, int code, const char *msg)
 {
     char *text = fixture_edit(PLAN_FIXTURE, from, to);
     if (!text)
@@ -38,10 +40,16 @@ static void expect_error(const char *from, const char *to, int code, const char 
     struct plan_system sys;
     struct err e;
     err_clear(&e);
-    assert_int_equal(load_text(text, &sys, &e), code);
+    int rc = placed ? plan_load_text(text, strlen(text), "f.json", &sys, &e) : load_text(text, &sys, &e);
+    assert_int_equal(rc, code);
     assert_string_equal(e.msg, msg);
     assert_null(sys.servers); /* nothing half-loaded is left */
     free(text);
+}
+
+static void expect_error(const char *from, const char *to, int code, const char *msg)
+{
+    expect_error_in(false, from, to, code, msg);
 }
 
 static void fixture_loads(void **state)
@@ -141,18 +149,9 @@ static void bad_values_name_the_field(void **state)
                  "test.json: system.optimizerData.optimizer.model: unknown model \"inferno\" (compatible or gpuslice)");
 }
 
-/* Loads text with plan_load_text, which knows where each value is. */
 static void expect_placed(const char *from, const char *to, const char *msg)
 {
-    char *text = fixture_edit(PLAN_FIXTURE, from, to);
-    if (!text)
-        fail_msg("edit \"%s\" does not apply", from);
-    struct plan_system sys;
-    struct err e;
-    err_clear(&e);
-    assert_int_equal(plan_load_text(text, strlen(text), "f.json", &sys, &e), -EINVAL);
-    assert_string_equal(e.msg, msg);
-    free(text);
+    expect_error_in(true, from, to, -EINVAL, msg);
 }
 
 /* Value errors name FILE:LINE:COL of the value (docs/cli.md), also for

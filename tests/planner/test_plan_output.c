@@ -29,6 +29,27 @@ static void solve_text(const char *text, struct plan_system *sys, struct plan_re
     json_decref(root);
 }
 
+/* What plan_result_table() writes for r (malloc'd). */
+static char *table_text(const struct plan_system *sys, const struct plan_result *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(plan_result_table(sys, r, f), 0);
+    fclose(f);
+    return buf;
+}
+
+/* The fixture with one edit, solved. */
+static void solve_edited(const char *from, const char *to, struct plan_system *sys, struct plan_result *r)
+{
+    char *text = fixture_edit(PLAN_FIXTURE, from, to);
+    assert_non_null(text);
+    solve_text(text, sys, r);
+    free(text);
+}
+
 static void json_has_the_optimizer_shape(void **state)
 {
     (void)state;
@@ -79,12 +100,7 @@ static void table_lists_every_server(void **state)
     struct plan_system sys;
     struct plan_result r;
     solve_text(PLAN_FIXTURE, &sys, &r);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    assert_int_equal(plan_result_table(&sys, &r, f), 0);
-    fclose(f);
+    char *buf = table_text(&sys, &r);
     assert_non_null(strstr(buf, "SERVER "));
     assert_non_null(strstr(buf, "\np "));
     assert_non_null(strstr(buf, "\nb "));
@@ -99,26 +115,19 @@ static void table_lists_every_server(void **state)
 static void zero_target_is_reported_as_none(void **state)
 {
     (void)state;
-    char *text = fixture_edit(PLAN_FIXTURE, "\"slo-itl\": 40", "\"slo-itl\": 0");
     struct plan_system sys;
     struct plan_result r;
-    solve_text(text, &sys, &r);
+    solve_edited("\"slo-itl\": 40", "\"slo-itl\": 0", &sys, &r);
     json_t *doc = plan_result_json(&sys, &r), *allocs = json_object_get(doc, "allocations");
     assert_string_equal(json_string_value(json_object_get(json_object_get(allocs, "p"), "targets")),
                         "no ITL target");
     assert_null(json_object_get(json_object_get(allocs, "b"), "targets"));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    assert_int_equal(plan_result_table(&sys, &r, f), 0);
-    fclose(f);
+    char *buf = table_text(&sys, &r);
     assert_non_null(strstr(buf, " ok, no ITL target\n"));
     free(buf);
     json_decref(doc);
     plan_result_free(&r);
     plan_system_free(&sys);
-    free(text);
 }
 
 /* The compare table has a row per server and the totals of both plans. */

@@ -28,41 +28,32 @@ static struct jsonpos find(const char *path, bool want_whole)
     return at;
 }
 
+static void expect_at(const char *path, bool want_whole, int line, int column)
+{
+    struct jsonpos at = find(path, want_whole);
+    if (at.line != line || at.column != column)
+        fail_msg("%s: at %d:%d, want %d:%d", path, at.line, at.column, line, column);
+}
+
 static void finds_values(void **state)
 {
     (void)state;
-    struct jsonpos at = find("", true);
-    assert_int_equal(at.line, 1);
-    assert_int_equal(at.column, 1);
-    at = find("name", true);
-    assert_int_equal(at.line, 2);
-    assert_int_equal(at.column, 11);
-    at = find("models[0].decodeParms.alpha", true);
-    assert_int_equal(at.line, 4);
-    assert_int_equal(at.column, 39);
-    at = find("MODELS[1].decodeParms.alpha", true); /* keys in any case */
-    assert_int_equal(at.line, 5);
-    assert_int_equal(at.column, 49);
-    at = find("models[1].decodeParms.beta", true);
-    assert_int_equal(at.line, 5);
-    assert_int_equal(at.column, 61);
-    at = find("empty", true);
-    assert_int_equal(at.line, 7);
-    assert_int_equal(at.column, 12);
+    expect_at("", true, 1, 1);
+    expect_at("name", true, 2, 11);
+    expect_at("models[0].decodeParms.alpha", true, 4, 39);
+    expect_at("MODELS[1].decodeParms.alpha", true, 5, 49); /* keys in any case */
+    expect_at("models[1].decodeParms.beta", true, 5, 61);
+    expect_at("empty", true, 7, 12);
 }
 
 static void missing_parts_stop_at_the_deepest_found(void **state)
 {
     (void)state;
-    struct jsonpos at = find("models[1].decodeParms.gamma", false);
-    assert_int_equal(at.line, 5);
-    assert_int_equal(at.column, 39); /* the decodeParms object */
-    at = find("models[7]", false);
-    assert_int_equal(at.line, 1);
-    at = find("empty.x", false);
-    assert_int_equal(at.line, 7);
-    at = find("nothing", false);
-    assert_int_equal(at.line, 1);
+    expect_at("models[1].decodeParms.gamma", false, 5, 39); /* the decodeParms object */
+    expect_at("models[7]", false, 1, 1);
+    expect_at("empty.x", false, 7, 12);
+    expect_at("nothing", false, 1, 1);
+    struct jsonpos at;
     assert_int_equal(jsonpos_find("[1, 2", 5, "x", &at), false);
 }
 
