@@ -969,6 +969,27 @@ int emulated_set_in_use(struct device *d, unsigned gpu_index, unsigned start, bo
     return rc;
 }
 
+int emulated_add_slice(struct device *d, const struct device_slice_ref *ref,
+                       struct device_slice *out, struct err *e)
+{
+    struct emulated *em = emulated_of(d, e);
+    if (!em)
+        return -EINVAL;
+    struct target t;
+    pthread_mutex_lock(&em->lock);
+    int rc = resolve(em, ref, &t, e);
+    if (rc == 0)
+        rc = check_place(&t, e);
+    if (rc == 0) {
+        make_gi(t.gpu, &t);
+        make_ci(em, t.gpu, t.start);
+        if (out)
+            fill_slice(out, t.gpu, t.index, occupancy_slice_at(&t.gpu->occ, t.start));
+    }
+    pthread_mutex_unlock(&em->lock);
+    return device_slice_failed(rc, "create", ref, e);
+}
+
 int emulated_occupancy(struct device *d, unsigned gpu_index, struct gpu_occupancy *out,
                        struct err *e)
 {

@@ -135,6 +135,14 @@ int emulated_reboot(struct device *d, const char *boot_id, struct err *e);
 int emulated_set_in_use(struct device *d, unsigned gpu_index, unsigned start, bool in_use,
                         struct err *e);
 
+/* Makes the slice ref names as someone other than gpuslice would (an
+ * admin's nvidia-smi before the agent started): at once, counted as no
+ * create call, never struck by an injected fault. Fails as a create that
+ * passed no fault would (-ENODEV, -ENOTSUP, -EINVAL, -ENOSPC), changing
+ * nothing. out (may be NULL) gets the slice. */
+int emulated_add_slice(struct device *d, const struct device_slice_ref *ref,
+                       struct device_slice *out, struct err *e);
+
 /* Copies GPU gpu_index's occupancy (owner = the GI id of each slice), for
  * comparing what is on the GPUs with what the cluster believes. An other=
  * GPU's occupancy has no model and no slices. -ENODEV for a bad index. */

@@ -336,6 +336,30 @@ static void a_held_slice_is_busy(void **state)
     device_close(d);
 }
 
+/* A slice made outside gpuslice: there at once, and the Nth-create fault
+ * rules still count only the creates that came through the interface. */
+static void an_added_slice_is_no_create_call(void **state)
+{
+    (void)state;
+    struct device *d = open_spec("model=A100-40GB,fail-create=1");
+    struct err e;
+    struct device_slice_ref mine = ref_at(0, "3g.20gb", 4), other = ref_at(0, "1g.5gb", 0);
+    struct device_slice got;
+    assert_int_equal(emulated_add_slice(d, &mine, &got, &e), 0);
+    assert_string_equal(got.profile, "3g.20gb");
+    assert_int_equal(got.placement.start, 4);
+    assert_uuid_format(got.uuid, "MIG-");
+    assert_int_equal(list_of(d)->n, 1);
+    assert_int_equal(device_create_slice(d, &other, NULL, NULL, &e), -EIO);
+    assert_msg_has(&e, "create #1");
+    assert_int_equal(emulated_add_slice(d, &mine, NULL, &e), -ENOSPC);
+    struct device_slice_ref bad = ref_at(0, "9g.99gb", 0);
+    assert_int_equal(emulated_add_slice(d, &bad, NULL, &e), -EINVAL);
+    assert_int_equal(list_of(d)->n, 1);
+    assert_int_equal(device_destroy_slice(d, &mine, NULL, &e), 0);
+    device_close(d);
+}
+
 static void extras_refuse_other_devices(void **state)
 {
     (void)state;
@@ -346,6 +370,8 @@ static void extras_refuse_other_devices(void **state)
     assert_int_equal(emulated_reboot(&other, NULL, &e), -EINVAL);
     assert_msg_has(&e, "not an emulated device");
     assert_int_equal(emulated_set_in_use(&other, 0, 0, true, &e), -EINVAL);
+    struct device_slice_ref r = ref_at(0, "1g.10gb", 0);
+    assert_int_equal(emulated_add_slice(&other, &r, NULL, &e), -EINVAL);
     assert_int_equal(emulated_occupancy(&other, 0, &o, &e), -EINVAL);
     assert_int_equal(emulated_reboot(NULL, NULL, &e), -EINVAL);
     struct device *d = open_spec("");
@@ -577,6 +603,7 @@ int main(void)
         cmocka_unit_test(destroy_faults_leave_what_remains),
         cmocka_unit_test(destroy_of_what_is_not_there_is_enoent),
         cmocka_unit_test(a_held_slice_is_busy),
+        cmocka_unit_test(an_added_slice_is_no_create_call),
         cmocka_unit_test(extras_refuse_other_devices),
         cmocka_unit_test(reboot_wipes_slices_and_changes_boot_id),
         cmocka_unit_test(disabled_mig_refuses_and_pending_mig_comes_with_reboot),
