@@ -1,6 +1,8 @@
 /*
  * The pod observer (see observer.h). The informer's handler runs on its
- * thread and records times under the observer's lock.
+ * thread and records times under the observer's lock. The index maps the
+ * "ns/name" of each pod not yet deleted to its place in the array; a pod
+ * deleted and made again under its name is a new entry.
  */
 #include "sim/observer.h"
 
@@ -16,6 +18,7 @@
 #include "store/informer.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/strmap.h"
 #include "util/vec.h"
 
 struct observer {
@@ -23,15 +26,30 @@ struct observer {
     pthread_mutex_t lock;
     struct observed_pod *pods;
     size_t n, cap;
+    struct strmap index; /* "ns/name" -> size_t, the pod's place in pods */
 };
 
-static struct observed_pod *find_or_add(struct observer *o, const char *ns, const char *name,
-                                        int64_t now)
+/* The pod's creation: its creationTimestamp's second, refined by the first
+ * sighting (observer.h). */
+static int64_t creation_of(const json_t *pod, int64_t seen)
 {
-    for (size_t i = 0; i < o->n; i++)
-        if (!o->pods[i].deleted && strcmp(o->pods[i].ns, ns) == 0 &&
-            strcmp(o->pods[i].name, name) == 0)
-            return &o->pods[i];
+    const char *ts = json_string_value(
+        json_object_get(json_object_get(pod, "metadata"), "creationTimestamp"));
+    int64_t at;
+    if (!ts || meta_parse_time(ts, "creationTimestamp", &at, NULL) < 0)
+        return seen;
+    int64_t second_end = at + NS_PER_SEC - 1;
+    return seen < second_end ? seen : second_end;
+}
+
+static struct observed_pod *find_or_add(struct observer *o, const char *key, const char *ns,
+                                        const char *name, int64_t now)
+{
+    bool added = false;
+    size_t *at = strmap_put(&o->index, key, &added);
+    if (!added)
+        return &o->pods[*at];
+    *at = o->n;
     VEC_RESERVE(o->pods, o->cap, o->n + 1);
     struct observed_pod *p = &o->pods[o->n++];
     memset(p, 0, sizeof *p);
@@ -48,13 +66,16 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old, co
     const char *ns = meta_namespace(cur), *name = meta_name(cur);
     if (!ns || !name)
         return;
-    int64_t now = clock_monotonic_ns();
+    int64_t now = clock_realtime_ns();
+    char key[sizeof ((struct observed_pod *)0)->ns + sizeof ((struct observed_pod *)0)->name + 1];
+    snprintf(key, sizeof key, "%s/%s", ns, name);
     const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
     const char *node = json_string_value(json_object_get(json_object_get(cur, "spec"), "nodeName"));
     pthread_mutex_lock(&o->lock);
-    struct observed_pod *p = find_or_add(o, ns, name, now);
+    struct observed_pod *p = find_or_add(o, key, ns, name, now);
     if (p) {
         if (p->seen_ns == now) {
+            p->created_ns = creation_of(cur, now);
             const json_t *owner = meta_controller_ref(cur);
             const char *kind = json_string_value(json_object_get(owner, "kind"));
             p->was_gated = pod_gated(cur, GPUSLICE_GATE);
@@ -71,6 +92,8 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old, co
         if ((ended || change == INFORMER_DELETED) && !p->finished_ns)
             p->finished_ns = now;
         p->deleted = change == INFORMER_DELETED;
+        if (p->deleted)
+            strmap_del(&o->index, key);
     }
     pthread_mutex_unlock(&o->lock);
 }
@@ -82,6 +105,7 @@ int observer_start(struct store *st, struct observer **out, struct err *e)
         return err_set(e, -ENOENT, "observer: the store serves no pods");
     struct observer *o = alloc_calloc(1, sizeof *o);
     pthread_mutex_init(&o->lock, NULL);
+    strmap_init(&o->index, sizeof(size_t), NULL);
     struct informer_config ic = {.store = st, .res = pods, .handler = on_pod, .handler_ctx = o};
     int rc = informer_new(&ic, &o->inf, e);
     if (rc == 0)
@@ -100,6 +124,7 @@ void observer_free(struct observer *o)
         return;
     informer_free(o->inf);
     pthread_mutex_destroy(&o->lock);
+    strmap_free(&o->index);
     free(o->pods);
     free(o);
 }
@@ -109,6 +134,17 @@ size_t observer_pods(struct observer *o, struct observed_pod *out, size_t max)
     pthread_mutex_lock(&o->lock);
     size_t n = o->n;
     memcpy(out, o->pods, (n < max ? n : max) * sizeof *out);
+    pthread_mutex_unlock(&o->lock);
+    return n;
+}
+
+size_t observer_pods_all(struct observer *o, struct observed_pod **pods, size_t *cap)
+{
+    pthread_mutex_lock(&o->lock);
+    size_t n = o->n;
+    VEC_RESERVE(*pods, *cap, n);
+    if (n)
+        memcpy(*pods, o->pods, n * sizeof **pods);
     pthread_mutex_unlock(&o->lock);
     return n;
 }
@@ -134,9 +170,10 @@ void observer_summarize(struct observer *o, struct observer_summary *out)
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&o->lock);
-    double *ungate = alloc_calloc(o->n + 1, sizeof *ungate), *run = alloc_calloc(o->n + 1, sizeof *run);
+    double *ungate = alloc_calloc(o->n + 1, sizeof *ungate);
+    double *run = alloc_calloc(o->n + 1, sizeof *run);
     size_t nu = 0, nr = 0;
-    for (size_t i = 0; ungate && run && i < o->n; i++) {
+    for (size_t i = 0; i < o->n; i++) {
         const struct observed_pod *p = &o->pods[i];
         out->pods++;
         out->succeeded += strcmp(p->phase, "Succeeded") == 0;
@@ -146,17 +183,21 @@ void observer_summarize(struct observer *o, struct observer_summary *out)
         out->running_or_done += p->running_ns != 0;
         out->waiting += !p->running_ns && !p->finished_ns;
         if (p->was_gated && p->ungated_ns)
-            ungate[nu++] = (double)(p->ungated_ns - p->seen_ns) / 1e6;
+            ungate[nu++] = (double)(p->ungated_ns - p->created_ns) / 1e6;
         if (p->was_gated && p->running_ns)
-            run[nr++] = (double)(p->running_ns - p->seen_ns) / 1e6;
+            run[nr++] = (double)(p->running_ns - p->created_ns) / 1e6;
+        if (!out->first_created_ns || p->created_ns < out->first_created_ns)
+            out->first_created_ns = p->created_ns;
+        if (p->finished_ns > out->last_ended_ns)
+            out->last_ended_ns = p->finished_ns;
     }
+    if (out->last_ended_ns)
+        out->makespan_s = (double)(out->last_ended_ns - out->first_created_ns) / 1e9;
     pthread_mutex_unlock(&o->lock);
-    if (ungate && run) {
-        out->ungate_p50_ms = observer_percentile(ungate, nu, 50);
-        out->ungate_p99_ms = observer_percentile(ungate, nu, 99);
-        out->run_p50_ms = observer_percentile(run, nr, 50);
-        out->run_p99_ms = observer_percentile(run, nr, 99);
-    }
+    out->ungate_p50_ms = observer_percentile(ungate, nu, 50);
+    out->ungate_p99_ms = observer_percentile(ungate, nu, 99);
+    out->run_p50_ms = observer_percentile(run, nr, 50);
+    out->run_p99_ms = observer_percentile(run, nr, 99);
     free(ungate);
     free(run);
 }

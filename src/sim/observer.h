@@ -1,8 +1,18 @@
 /*
- * An observer of pods: when each was first seen, released by gpuslice (its
+ * An observer of pods: when each was created, released by gpuslice (its
  * gate gone) and running, and how it ended, read from a watch as a user
  * would see them. The demo's live view and summary, the end-to-end tests
  * and the benchmarks all measure with it, so they measure the same thing.
+ *
+ * Times are wall-clock nanoseconds (CLOCK_REALTIME), the scale of the
+ * pods' creationTimestamp. Latencies count from the pod's creation, not
+ * from when the observer first saw it, so an observer that falls behind a
+ * burst does not shorten them. creationTimestamp has whole seconds (as
+ * Kubernetes writes it), so the creation time taken is the latest instant
+ * that both it and the observation allow: the first sighting, or the end
+ * of the timestamp's second when the observer saw the pod later than that.
+ * Pods are kept in a growable array and found by a hashed "ns/name", so
+ * thousands of pods cost no more per event than a few.
  */
 #ifndef GPUSLICE_SIM_OBSERVER_H
 #define GPUSLICE_SIM_OBSERVER_H
@@ -24,7 +34,8 @@ struct observed_pod {
     bool was_gated;             /* gated when first seen: a gpuslice pod */
     bool deleted;
     bool serving;               /* owned by a ReplicaSet: runs until deleted */
-    int64_t seen_ns;            /* first seen (the observer's clock) */
+    int64_t seen_ns;            /* first seen */
+    int64_t created_ns;         /* created (see above) */
     int64_t ungated_ns;         /* 0 until the gate was seen gone */
     int64_t running_ns;         /* 0 until Running was seen */
     int64_t finished_ns;        /* 0 until Succeeded/Failed or deleted */
@@ -34,13 +45,17 @@ struct observer_summary {
     /* failed: ended in Failed on its own; stopped: deleted before it ended
      * (a Deployment's pods torn down). */
     size_t pods, running_or_done, succeeded, failed, stopped, waiting;
-    /* Milliseconds from first seen (created gated) to ungated / running,
-     * over the pods that were gated when first seen. */
+    /* Milliseconds from creation (gated) to ungated / running, over the
+     * pods that were gated when first seen. */
     double ungate_p50_ms, ungate_p99_ms, run_p50_ms, run_p99_ms;
+    /* The first pod's creation and the last pod's end (0 while none has
+     * ended), and the seconds between them. */
+    int64_t first_created_ns, last_ended_ns;
+    double makespan_s;
 };
 
-/* Watches every pod in st (the observer's own informer on a thread); the
- * clock is CLOCK_MONOTONIC. *out is the caller's (observer_free). */
+/* Watches every pod in st (the observer's own informer on a thread).
+ * *out is the caller's (observer_free). */
 int observer_start(struct store *st, struct observer **out, struct err *e);
 
 void observer_free(struct observer *o);
@@ -48,6 +63,11 @@ void observer_free(struct observer *o);
 /* Copies up to max pods (in the order first seen) and returns how many
  * there are. */
 size_t observer_pods(struct observer *o, struct observed_pod *out, size_t max);
+
+/* Copies every pod (in the order first seen) into *pods, a vector of
+ * capacity *cap (util/vec.h) grown as needed and freed by the caller;
+ * returns how many. */
+size_t observer_pods_all(struct observer *o, struct observed_pod **pods, size_t *cap);
 
 void observer_summarize(struct observer *o, struct observer_summary *out);
 
