@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "agent/agent_runtime.h"
+#include "api/gpuslice.h"
 #include "api/meta.h"
 #include "apiserver/apiserver.h"
 #include "apiserver/bootstrap.h"
@@ -19,6 +20,8 @@
 #include "apiserver/kubeconfig.h"
 #include "controller/runtime.h"
 #include "sim/builtin.h"
+#include "sim/devstats.h"
+#include "sim/layout.h"
 #include "store/kube.h"
 #include "store/mem.h"
 #include "util/alloc.h"
@@ -32,7 +35,9 @@
 
 struct embedded_node {
     char name[NODE_NAME_MAX];
-    struct device *device;
+    char *labels;                  /* "k=v,..." for its kubelet, or NULL */
+    struct device *device;         /* the emulated GPUs */
+    struct device *counted;        /* device, counted (sim/devstats.h): the agent's */
     struct store *client;          /* the agent's own connection, or NULL (direct) */
     struct agent_runtime *agent;
 };
@@ -163,7 +168,8 @@ static int start_parts(struct embedded *emb, struct err *e)
 {
     struct kubelet_node kn[EMBEDDED_MAX_NODES];
     for (size_t i = 0; i < emb->n_nodes; i++)
-        kn[i] = (struct kubelet_node){.name = emb->nodes[i].name, .gpus = true};
+        kn[i] = (struct kubelet_node){.name = emb->nodes[i].name, .gpus = true,
+                                      .labels = emb->nodes[i].labels};
     /* Through the API, as in a real cluster: the pods the Job and
      * ReplicaSet controllers make must pass admission (the webhook). */
     int rc = new_client(emb, &emb->parts_client, e);
@@ -183,7 +189,13 @@ static int device_spec(const struct embedded *emb, size_t i, char *spec, size_t 
                        struct err *e)
 {
     size_t used = (size_t)snprintf(spec, size, "emulated:");
-    for (size_t g = 0; g < emb->cfg.gpus_per_node && used < size; g++)
+    if (emb->cfg.layout) {
+        int rc = layout_models(emb->cfg.layout, i, spec + used, size - used, e);
+        if (rc < 0)
+            return rc;
+        used += strlen(spec + used);
+    }
+    for (size_t g = 0; !emb->cfg.layout && g < emb->cfg.gpus_per_node && used < size; g++)
         used += (size_t)snprintf(spec + used, size - used, "model=%s,",
                                  emb->cfg.models[g % emb->cfg.n_models]);
     if (used < size)
@@ -193,6 +205,26 @@ static int device_spec(const struct embedded *emb, size_t i, char *spec, size_t 
     return used < size ? 0 : err_set(e, -E2BIG, "embedded: device spec too long");
 }
 
+/* What the layout puts on node i before its agent starts: the slices
+ * already on its GPUs and the GPUNode with the admin's settings. */
+static int lay_out_node(struct embedded *emb, size_t i, struct err *e)
+{
+    const struct placement_cluster *c = emb->cfg.layout;
+    json_t *gpunode = NULL;
+    int rc = layout_add_slices(c, i, emb->nodes[i].device, e);
+    if (rc == 0)
+        rc = layout_gpunode(c, i, emb->nodes[i].device, &gpunode, e);
+    if (rc == 0 && gpunode) {
+        const struct api_resource *res = api_registry_find(
+            store_registry(emb->store), GPUSLICE_API_GROUP, "v1alpha1", "gpunodes");
+        rc = res ? store_create(emb->store, res, NULL, gpunode, &(struct store_write_opts){0},
+                                NULL, e)
+                 : err_set(e, -ENOENT, "embedded: the store serves no GPUNodes");
+    }
+    json_decref(gpunode);
+    return rc;
+}
+
 static int start_node(struct embedded *emb, size_t i, struct err *e)
 {
     struct embedded_node *n = &emb->nodes[i];
@@ -200,10 +232,17 @@ static int start_node(struct embedded *emb, size_t i, struct err *e)
     int rc = device_spec(emb, i, spec, sizeof spec, e);
     if (rc == 0)
         rc = device_open(spec, &n->device, e);
+    if (rc == 0 && emb->cfg.layout)
+        rc = lay_out_node(emb, i, e);
+    if (rc == 0) {
+        rc = devstats_wrap(n->device, &n->counted, e);
+        if (rc < 0)
+            n->device = NULL; /* closed with the wrapper */
+    }
     if (rc == 0 && !emb->cfg.direct)
         rc = new_client(emb, &n->client, e);
     struct agent_runtime_config ac = {
-        .agent = {.store = n->client ? n->client : emb->store, .device = n->device,
+        .agent = {.store = n->client ? n->client : emb->store, .device = n->counted,
                   .node = n->name},
         .log = emb->cfg.log,
     };
@@ -235,6 +274,8 @@ static int start_controller(struct embedded *emb, size_t i, struct err *e)
 
 static void apply_defaults(struct embedded_config *c)
 {
+    if (c->layout)
+        c->nodes = c->layout->n_nodes;
     if (!c->nodes)
         c->nodes = 2;
     if (!c->gpus_per_node)
@@ -248,20 +289,35 @@ static void apply_defaults(struct embedded_config *c)
     }
 }
 
+/* Node i's name ("gpu-node-<i+1>" unless the layout names it) and labels. */
+static void name_node(struct embedded *emb, size_t i)
+{
+    struct embedded_node *n = &emb->nodes[i];
+    if (!emb->cfg.layout) {
+        snprintf(n->name, NODE_NAME_MAX, "gpu-node-%zu", i + 1);
+        return;
+    }
+    snprintf(n->name, NODE_NAME_MAX, "%s", emb->cfg.layout->nodes[i].name);
+    n->labels = layout_labels(emb->cfg.layout, i);
+}
+
 int embedded_start(const struct embedded_config *cfg, struct embedded **out, struct err *e)
 {
     if (cfg->nodes > EMBEDDED_MAX_NODES || cfg->n_models > EMBEDDED_MAX_MODELS ||
         cfg->controllers > EMBEDDED_MAX_CONTROLLERS)
         return err_set(e, -EINVAL, "embedded: at most %d nodes, %d models and %d controllers",
                        EMBEDDED_MAX_NODES, EMBEDDED_MAX_MODELS, EMBEDDED_MAX_CONTROLLERS);
+    int rc = cfg->layout ? layout_check(cfg->layout, EMBEDDED_MAX_NODES, NODE_NAME_MAX, e) : 0;
+    if (rc < 0)
+        return err_prefix(e, rc, "embedded: ");
     struct embedded *emb = alloc_calloc(1, sizeof *emb);
     emb->cfg = *cfg;
     apply_defaults(&emb->cfg);
     emb->n_nodes = emb->cfg.nodes;
     emb->n_controllers = emb->cfg.controllers;
     for (size_t i = 0; i < emb->n_nodes; i++)
-        snprintf(emb->nodes[i].name, NODE_NAME_MAX, "gpu-node-%zu", i + 1);
-    int rc = start_server(emb, e);
+        name_node(emb, i);
+    rc = start_server(emb, e);
     if (rc == 0)
         rc = start_webhook(emb, e);
     if (rc == 0)
@@ -272,6 +328,7 @@ int embedded_start(const struct embedded_config *cfg, struct embedded **out, str
         rc = start_node(emb, i, e);
     for (size_t i = 0; rc == 0 && i < emb->n_controllers; i++)
         rc = start_controller(emb, i, e);
+    emb->cfg.layout = NULL; /* borrowed for the start only */
     if (rc < 0) {
         embedded_stop(emb);
         return rc;
@@ -289,7 +346,11 @@ void embedded_stop(struct embedded *emb)
     for (size_t i = 0; i < emb->n_nodes; i++) {
         agent_runtime_free(emb->nodes[i].agent);
         store_free(emb->nodes[i].client);
-        device_close(emb->nodes[i].device);
+        if (emb->nodes[i].counted)
+            device_close(emb->nodes[i].counted);
+        else
+            device_close(emb->nodes[i].device);
+        free(emb->nodes[i].labels);
     }
     cluster_parts_free(emb->parts);
     store_free(emb->parts_client);
@@ -331,6 +392,14 @@ const char *embedded_node_name(const struct embedded *emb, size_t i)
 struct device *embedded_device(struct embedded *emb, size_t i)
 {
     return i < emb->n_nodes ? emb->nodes[i].device : NULL;
+}
+
+int embedded_gpu_stats(struct embedded *emb, size_t node, unsigned gpu,
+                       struct devstats_gpu *out)
+{
+    if (node >= emb->n_nodes || !emb->nodes[node].counted)
+        return -ENODEV;
+    return devstats_get(emb->nodes[node].counted, gpu, out, NULL);
 }
 
 int embedded_leader(struct embedded *emb)

@@ -22,6 +22,7 @@
 
 #include "core/placement.h"
 #include "device/device.h"
+#include "sim/devstats.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/fileset.h"
@@ -38,6 +39,11 @@ struct embedded_config {
      * H100-80GB. */
     const char *models[EMBEDDED_MAX_MODELS];
     size_t n_models;
+    /* The cluster node by node instead (sim/layout.h): names, labels, GPUs
+     * by model, the admin's settings and the slices already there, which
+     * the GPUs start with as slices gpuslice did not make. When set, nodes,
+     * gpus_per_node and models are not used. Read by embedded_start only. */
+    const struct placement_cluster *layout;
     /* More emulated-device items for every node (latencies, faults):
      * "create-ms=200,fail-create=3:ci". NULL: the defaults. */
     const char *device_spec;
@@ -76,6 +82,12 @@ struct store *embedded_store(struct embedded *emb);
 size_t embedded_node_count(const struct embedded *emb);
 const char *embedded_node_name(const struct embedded *emb, size_t i);
 struct device *embedded_device(struct embedded *emb, size_t i);
+
+/* The device operations GPU gpu of node has been asked for so far (the
+ * agent's device is counted: sim/devstats.h). -ENODEV past the nodes or
+ * the node's GPUs. */
+int embedded_gpu_stats(struct embedded *emb, size_t node, unsigned gpu,
+                       struct devstats_gpu *out);
 
 /* The controller replica that leads now, or -1 (none, or between leaders). */
 int embedded_leader(struct embedded *emb);

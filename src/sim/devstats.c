@@ -1,0 +1,143 @@
+/*
+ * The counting device (see devstats.h). It calls the inner backend's
+ * operations directly, not through device.h's wrappers, and its ops table
+ * (one per instance) carries the inner backend's name, so errors read
+ * exactly as they would without it ("emulated: create ...").
+ */
+#include "sim/devstats.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+struct counters {
+    _Atomic uint64_t creates, destroys, failed, busy_ns;
+};
+
+struct devstats {
+    struct device_ops ops; /* devstats_ops, named as the inner backend */
+    struct device *inner;
+    unsigned n_gpus;
+    char uuids[DEVICE_MAX_GPUS][DEVICE_UUID_MAX];
+    struct counters gpus[DEVICE_MAX_GPUS];
+};
+
+/* The counters of the GPU ref names, or NULL when it names none. */
+static struct counters *counters_of(struct devstats *s, const struct device_slice_ref *ref)
+{
+    if (!ref->gpu_uuid)
+        return ref->gpu_index < s->n_gpus ? &s->gpus[ref->gpu_index] : NULL;
+    for (unsigned i = 0; i < s->n_gpus; i++)
+        if (strcmp(s->uuids[i], ref->gpu_uuid) == 0)
+            return &s->gpus[i];
+    return NULL;
+}
+
+static void count(struct counters *c, _Atomic uint64_t *calls, int rc, uint64_t took_ns)
+{
+    if (!c)
+        return;
+    atomic_fetch_add(calls, 1);
+    atomic_fetch_add(&c->busy_ns, took_ns);
+    if (rc < 0)
+        atomic_fetch_add(&c->failed, 1);
+}
+
+static int stats_discover(void *impl, struct device_inventory *inv, uint64_t *took_ns,
+                          struct err *e)
+{
+    struct devstats *s = impl;
+    return s->inner->ops->discover(s->inner->impl, inv, took_ns, e);
+}
+
+static int stats_create(void *impl, const struct device_slice_ref *ref, struct device_slice *out,
+                        uint64_t *took_ns, struct err *e)
+{
+    struct devstats *s = impl;
+    int rc = s->inner->ops->create(s->inner->impl, ref, out, took_ns, e);
+    struct counters *c = counters_of(s, ref);
+    count(c, c ? &c->creates : NULL, rc, *took_ns);
+    return rc;
+}
+
+static int stats_destroy(void *impl, const struct device_slice_ref *ref, uint64_t *took_ns,
+                         struct err *e)
+{
+    struct devstats *s = impl;
+    int rc = s->inner->ops->destroy(s->inner->impl, ref, took_ns, e);
+    struct counters *c = counters_of(s, ref);
+    count(c, c ? &c->destroys : NULL, rc, *took_ns);
+    return rc;
+}
+
+static int stats_list(void *impl, struct device_slices *out, uint64_t *took_ns, struct err *e)
+{
+    struct devstats *s = impl;
+    return s->inner->ops->list(s->inner->impl, out, took_ns, e);
+}
+
+static int stats_boot_id(void *impl, char out[DEVICE_BOOT_ID_MAX], struct err *e)
+{
+    struct devstats *s = impl;
+    return s->inner->ops->boot_id(s->inner->impl, out, e);
+}
+
+static void stats_close(void *impl)
+{
+    struct devstats *s = impl;
+    device_close(s->inner);
+    free(s);
+}
+
+static const struct device_ops devstats_ops = {
+    .name = "devstats",
+    .discover = stats_discover,
+    .create = stats_create,
+    .destroy = stats_destroy,
+    .list = stats_list,
+    .boot_id = stats_boot_id,
+    .close = stats_close,
+};
+
+int devstats_wrap(struct device *inner, struct device **out, struct err *e)
+{
+    *out = NULL;
+    struct device_inventory *inv = alloc_malloc(sizeof *inv);
+    int rc = device_discover(inner, inv, NULL, e);
+    if (rc < 0) {
+        free(inv);
+        device_close(inner);
+        return rc;
+    }
+    struct devstats *s = alloc_calloc(1, sizeof *s);
+    s->ops = devstats_ops;
+    s->ops.name = inner->ops->name;
+    s->inner = inner;
+    s->n_gpus = inv->n_gpus;
+    for (unsigned i = 0; i < inv->n_gpus; i++)
+        memcpy(s->uuids[i], inv->gpus[i].uuid, DEVICE_UUID_MAX);
+    free(inv);
+    struct device *d = alloc_calloc(1, sizeof *d);
+    *d = (struct device){.ops = &s->ops, .impl = s, .modelled_time = inner->modelled_time};
+    *out = d;
+    return 0;
+}
+
+int devstats_get(struct device *d, unsigned gpu, struct devstats_gpu *out, struct err *e)
+{
+    if (!d || d->ops->create != stats_create)
+        return err_set(e, -EINVAL, "devstats: not a counting device");
+    struct devstats *s = d->impl;
+    if (gpu >= s->n_gpus)
+        return err_set(e, -ENODEV, "devstats: no GPU %u (the device has %u)", gpu, s->n_gpus);
+    struct counters *c = &s->gpus[gpu];
+    *out = (struct devstats_gpu){
+        .creates = atomic_load(&c->creates),
+        .destroys = atomic_load(&c->destroys),
+        .failed = atomic_load(&c->failed),
+        .busy_ns = atomic_load(&c->busy_ns),
+    };
+    return 0;
+}

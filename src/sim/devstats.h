@@ -1,0 +1,35 @@
+/*
+ * A device that counts what each of its GPUs is asked to do: a wrapper
+ * around any backend that forwards every operation unchanged and records,
+ * per GPU, the creates and destroys it saw, how many failed, and the device
+ * time they took (the durations the backend reported: modelled for the
+ * emulated backend, measured for nvml). The embedded cluster hands it to
+ * each agent so the demo can say how busy each GPU was, which is what
+ * bounds a workload of short pods.
+ *
+ * Threads: as any device, callable from any thread; counters are atomics.
+ */
+#ifndef GPUSLICE_SIM_DEVSTATS_H
+#define GPUSLICE_SIM_DEVSTATS_H
+
+#include <stdint.h>
+
+#include "device/device.h"
+#include "util/err.h"
+
+struct devstats_gpu {
+    uint64_t creates, destroys; /* calls, failed ones included */
+    uint64_t failed;            /* of them, those that returned an error */
+    uint64_t busy_ns;           /* the durations they reported, summed */
+};
+
+/* A counting device over inner, which it takes (closing it closes inner,
+ * on failure too). Discovers inner once to learn its GPUs' UUIDs, since
+ * operations may name a GPU by UUID. */
+int devstats_wrap(struct device *inner, struct device **out, struct err *e);
+
+/* What GPU gpu of d has been asked so far. -EINVAL when d is not a
+ * counting device, -ENODEV past its GPUs. */
+int devstats_get(struct device *d, unsigned gpu, struct devstats_gpu *out, struct err *e);
+
+#endif

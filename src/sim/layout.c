@@ -1,0 +1,144 @@
+/*
+ * Laying an embedded cluster out from a description (see layout.h).
+ */
+#include "sim/layout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "api/gpunode.h"
+#include "api/gpuslice.h"
+#include "device/emulated.h"
+#include "util/alloc.h"
+#include "util/jdoc.h"
+
+static size_t gpus_of(const struct placement_cluster *c, size_t node)
+{
+    size_t n = 0;
+    for (size_t g = 0; g < c->n_gpus; g++)
+        n += c->gpus[g].node == node;
+    return n;
+}
+
+/* The k-th GPU of node, or NULL past its last. */
+static const struct placement_gpu *gpu_of(const struct placement_cluster *c, size_t node,
+                                          size_t k)
+{
+    for (size_t g = 0; g < c->n_gpus; g++)
+        if (c->gpus[g].node == node && k-- == 0)
+            return &c->gpus[g];
+    return NULL;
+}
+
+int layout_check(const struct placement_cluster *c, size_t max_nodes, size_t name_max,
+                 struct err *e)
+{
+    if (c->n_nodes == 0 || c->n_nodes > max_nodes)
+        return err_set(e, -EINVAL, "%zu nodes: an embedded cluster has 1 to %zu", c->n_nodes,
+                       max_nodes);
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const char *name = c->nodes[i].name;
+        size_t n = gpus_of(c, i);
+        if (strlen(name) >= name_max)
+            return err_set(e, -EINVAL, "node \"%.64s...\": a name has at most %zu characters",
+                           name, name_max - 1);
+        if (n == 0 || n > DEVICE_MAX_GPUS)
+            return err_set(e, -EINVAL, "node %s has %zu GPUs: an emulated node has 1 to %d",
+                           name, n, DEVICE_MAX_GPUS);
+    }
+    return 0;
+}
+
+int layout_models(const struct placement_cluster *c, size_t node, char *buf, size_t size,
+                  struct err *e)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    size_t k = 0;
+    for (const struct placement_gpu *g; (g = gpu_of(c, node, k)) != NULL; k++) {
+        int n = snprintf(buf + used, size - used, "model=%s,", g->occ.model->name);
+        if (n < 0 || (size_t)n >= size - used)
+            return err_set(e, -E2BIG, "node %s: its GPUs' device spec is too long",
+                           c->nodes[node].name);
+        used += (size_t)n;
+    }
+    return 0;
+}
+
+char *layout_labels(const struct placement_cluster *c, size_t node)
+{
+    const struct placement_node *n = &c->nodes[node];
+    if (n->n_labels == 0)
+        return NULL;
+    size_t len = 1;
+    for (size_t i = 0; i < n->n_labels; i++)
+        len += strlen(n->labels[i].key) + strlen(n->labels[i].value) + 2;
+    char *out = alloc_malloc(len);
+    size_t used = 0;
+    for (size_t i = 0; i < n->n_labels; i++)
+        used += (size_t)snprintf(out + used, len - used, "%s%s=%s", i ? "," : "",
+                                 n->labels[i].key, n->labels[i].value);
+    return out;
+}
+
+int layout_add_slices(const struct placement_cluster *c, size_t node, struct device *d,
+                      struct err *e)
+{
+    size_t k = 0;
+    for (const struct placement_gpu *g; (g = gpu_of(c, node, k)) != NULL; k++) {
+        for (unsigned s = 0; s < g->occ.n_slices; s++) {
+            const struct occupied_slice *os = &g->occ.slices[s];
+            struct device_slice_ref ref = {.gpu_index = (unsigned)k,
+                                           .profile = g->occ.model->profiles[os->profile].name,
+                                           .start = os->start};
+            int rc = emulated_add_slice(d, &ref, NULL, e);
+            if (rc < 0)
+                return err_prefix(e, rc, "node %s: ", c->nodes[node].name);
+        }
+    }
+    return 0;
+}
+
+/* spec.gpus[] item for GPU g (uuid given), or NULL when it has no setting. */
+static json_t *gpu_settings(const struct placement_gpu *g, const char *uuid)
+{
+    if (!g->held_back && g->allowed == PLACEMENT_ALL_PROFILES)
+        return NULL;
+    json_t *item = json_object();
+    jdoc_set(item, "uuid", json_string(uuid));
+    if (g->held_back)
+        jdoc_set(item, "heldBack", json_true());
+    if (g->allowed != PLACEMENT_ALL_PROFILES) {
+        json_t *allowed = json_array();
+        for (unsigned p = 0; p < g->occ.model->n_profiles; p++)
+            if (g->allowed & (1u << p))
+                jdoc_append(allowed, json_string(g->occ.model->profiles[p].name));
+        jdoc_set(item, "allowedProfiles", allowed);
+    }
+    return item;
+}
+
+int layout_gpunode(const struct placement_cluster *c, size_t node, struct device *d,
+                   json_t **out, struct err *e)
+{
+    *out = NULL;
+    struct device_inventory *inv = alloc_malloc(sizeof *inv);
+    int rc = device_discover(d, inv, NULL, e);
+    json_t *gpus = json_array();
+    for (unsigned k = 0; rc == 0 && k < inv->n_gpus; k++) {
+        const struct placement_gpu *g = gpu_of(c, node, k);
+        json_t *item = g ? gpu_settings(g, inv->gpus[k].uuid) : NULL;
+        if (item)
+            jdoc_append(gpus, item);
+    }
+    free(inv);
+    const char *name = c->nodes[node].name;
+    if (rc == 0 && json_array_size(gpus) > 0)
+        *out = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:O}}", "apiVersion",
+                         GPUSLICE_API_VERSION, "kind", GPUNODE_KIND, "metadata", "name", name,
+                         "labels", AGENT_LABEL_NODE, name, "spec", "gpus", gpus);
+    json_decref(gpus);
+    return rc < 0 ? err_prefix(e, rc, "node %s: ", name) : 0;
+}

@@ -1,0 +1,76 @@
+/* The counting device: operations pass through unchanged (errors read as
+ * the backend's own) and are counted on the GPU they name, by index or
+ * UUID, with the device time they reported. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sim/devstats.h"
+
+static struct device *counted(const char *spec)
+{
+    struct device *inner = NULL, *d = NULL;
+    assert_int_equal(device_open(spec, &inner, NULL), 0);
+    assert_int_equal(devstats_wrap(inner, &d, NULL), 0);
+    assert_true(d->modelled_time);
+    return d;
+}
+
+static void operations_are_counted_per_gpu(void **state)
+{
+    (void)state;
+    struct device *d = counted("emulated:model=H100-80GB,count=2,create-ms=10,destroy-ms=5");
+    struct device_inventory *inv = malloc(sizeof *inv);
+    assert_int_equal(device_discover(d, inv, NULL, NULL), 0);
+    struct device_slice_ref by_index = {.gpu_index = 1, .profile = "1g.10gb", .start = 0};
+    struct device_slice_ref by_uuid = {.gpu_uuid = inv->gpus[1].uuid, .profile = "1g.10gb",
+                                       .start = 0};
+    struct err e;
+    assert_int_equal(device_create_slice(d, &by_index, NULL, NULL, &e), 0);
+    assert_int_equal(device_create_slice(d, &by_uuid, NULL, NULL, &e), -ENOSPC);
+    assert_non_null(strstr(e.msg, "emulated: "));
+    assert_null(strstr(e.msg, "emulated: emulated"));
+    assert_int_equal(device_destroy_slice(d, &by_uuid, NULL, &e), 0);
+    struct device_slices *list = malloc(sizeof *list);
+    assert_int_equal(device_list_slices(d, list, NULL, NULL), 0);
+    assert_int_equal(list->n, 0);
+    char boot[DEVICE_BOOT_ID_MAX];
+    assert_int_equal(device_boot_id(d, boot, NULL), 0);
+
+    struct devstats_gpu st;
+    assert_int_equal(devstats_get(d, 1, &st, &e), 0);
+    assert_int_equal(st.creates, 2);
+    assert_int_equal(st.destroys, 1);
+    assert_int_equal(st.failed, 1);
+    assert_true(st.busy_ns >= 15 * 1000000ull);
+    assert_int_equal(devstats_get(d, 0, &st, &e), 0);
+    assert_int_equal(st.creates + st.destroys, 0);
+    assert_int_equal(devstats_get(d, 2, &st, &e), -ENODEV);
+    free(list);
+    free(inv);
+    device_close(d);
+}
+
+static void only_counting_devices_answer(void **state)
+{
+    (void)state;
+    struct device *plain = NULL;
+    assert_int_equal(device_open("emulated", &plain, NULL), 0);
+    struct devstats_gpu st;
+    struct err e;
+    assert_int_equal(devstats_get(plain, 0, &st, &e), -EINVAL);
+    assert_int_equal(devstats_get(NULL, 0, &st, &e), -EINVAL);
+    device_close(plain);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(operations_are_counted_per_gpu),
+        cmocka_unit_test(only_counting_devices_answer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
