@@ -4,7 +4,15 @@
  * until they finish; then a summary, and a check that nothing leaked.
  *
  * On a terminal the view is redrawn in place; piped, only what changed is
- * printed, one line per change, without escape codes.
+ * printed, one line per change, without escape codes. Past a screenful of
+ * pods (VIEW_MAX_LINES) a line per pod helps no one: the view shows how
+ * many pods are in each phase and a progress bar instead, on a terminal
+ * and piped alike (piped, a line per second). The summary covers every pod.
+ *
+ * With -f the cluster comes from a cluster file, the format of `gpuslice
+ * place` (cmd/clusterfile.h), handed to the embedded cluster as core's
+ * placement model: the slices the file lists are on the GPUs from the
+ * start, as slices gpuslice did not make.
  *
  * The CRDs and the manifests are the ones built into the binary unless
  * --crds or --samples name a folder. SIGINT and SIGTERM are blocked in
@@ -26,6 +34,7 @@
 #include "api/gpuslice.h"
 #include "api/meta.h"
 #include "apiserver/kubeconfig.h"
+#include "cmd/clusterfile.h"
 #include "cmd/commands.h"
 #include "core/placement.h"
 #include "device/emulated.h"
@@ -34,12 +43,15 @@
 #include "sim/observer.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/vec.h"
 
-#define MAX_PODS 512
 #define TICK_NS (250 * NS_PER_MS)
+#define VIEW_MAX_LINES 40 /* pods shown one a line; past it, counts */
+#define BAR_WIDTH 40
 
 struct demo_args {
     struct embedded_config cluster;
+    const char *cluster_file; /* -f, or NULL */
     const char *samples; /* a folder, or NULL: the built-in samples */
     const char *trace;
     const char *kubeconfig; /* where --keep writes it */
@@ -56,7 +68,7 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         {"samples", required_argument, NULL, 's'}, {"policy", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 'T'}, {"device", required_argument, NULL, 'd'},
         {"crds", required_argument, NULL, 'c'},  {"kubeconfig", required_argument, NULL, 'K'},
-        {NULL, 0, NULL, 0},
+        {"file", required_argument, NULL, 'f'},  {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     a->kubeconfig = "gpuslice-demo.kubeconfig";
@@ -67,7 +79,7 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
     optind = 1;
     int c;
     struct err e = {0};
-    while ((c = getopt_long(argc, argv, "n:g:kt:s:p:T:d:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:g:kt:s:p:T:d:f:", opts, NULL)) != -1) {
         switch (c) {
         case 'n': a->cluster.nodes = (size_t)atoi(optarg); break;
         case 'g': a->cluster.gpus_per_node = (size_t)atoi(optarg); break;
@@ -78,6 +90,7 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         case 'd': a->cluster.device_spec = optarg; break;
         case 'c': a->cluster.crds_dir = optarg; break;
         case 'K': a->kubeconfig = optarg; break;
+        case 'f': a->cluster_file = optarg; break;
         case 'p':
             if (placement_policy_parse(optarg, &a->cluster.policy, &e) < 0) {
                 fprintf(stderr, "gpuslice demo: %s\n", e.msg);
@@ -92,6 +105,11 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
     if (optind < argc) {
         fprintf(stderr, "gpuslice demo: unexpected argument: %s\nsee 'gpuslice help demo'\n",
                 argv[optind]);
+        return 2;
+    }
+    if (a->cluster_file && (a->cluster.nodes || a->cluster.gpus_per_node)) {
+        fprintf(stderr, "gpuslice demo: -f takes the nodes and GPUs from the file: no --nodes "
+                        "or --gpus with it\n");
         return 2;
     }
     if (a->cluster.nodes > EMBEDDED_MAX_NODES || a->cluster.gpus_per_node > 8 ||
@@ -188,30 +206,98 @@ static void draw_gpus(struct embedded *emb, FILE *out)
     }
 }
 
-/* What the view knows between ticks. */
+static size_t gpu_count(struct embedded *emb)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < embedded_node_count(emb); i++) {
+        struct gpu_occupancy occ;
+        for (unsigned g = 0; emulated_occupancy(embedded_device(emb, i), g, &occ, NULL) == 0; g++)
+            n++;
+    }
+    return n;
+}
+
+/* What the view knows between ticks: every pod now and at the last tick,
+ * in the order first seen (util/vec.h vectors). */
 struct view {
     bool tty;
-    struct observed_pod now[MAX_PODS], before[MAX_PODS];
-    size_t n_now, n_before;
+    struct observed_pod *now, *before;
+    size_t n_now, n_before, cap_now, cap_before;
+    int64_t counts_printed_ns; /* piped: when counts were last printed */
 };
+
+static const char *state_of(const struct observed_pod *p)
+{
+    return p->deleted ? "deleted" : p->gated ? "gated" : p->phase;
+}
+
+static bool has_ended(const struct observed_pod *p)
+{
+    return p->deleted || !strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed");
+}
+
+/* How many pods are in each state: the view past a screenful. */
+static const char *const states[] = {"gated", "Pending", "Running", "Succeeded", "Failed",
+                                     "deleted"};
+#define N_STATES (sizeof states / sizeof states[0])
+
+struct counts {
+    size_t in[N_STATES + 1]; /* the last: any other phase */
+    size_t ended;
+};
+
+static void count_states(const struct view *v, struct counts *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < v->n_now; i++) {
+        const char *state = state_of(&v->now[i]);
+        size_t k = 0;
+        while (k < N_STATES && strcmp(states[k], state) != 0)
+            k++;
+        c->in[k]++;
+        c->ended += has_ended(&v->now[i]);
+    }
+}
+
+/* "[########------]  57/100 ended  gated 3  Pending 0 ..." */
+static void print_counts(const struct view *v, FILE *out)
+{
+    struct counts c;
+    count_states(v, &c);
+    size_t filled = v->n_now ? c.ended * BAR_WIDTH / v->n_now : 0;
+    char bar[BAR_WIDTH + 1];
+    memset(bar, '#', filled);
+    memset(bar + filled, '-', BAR_WIDTH - filled);
+    bar[BAR_WIDTH] = '\0';
+    fprintf(out, "[%s] %zu/%zu ended ", bar, c.ended, v->n_now);
+    for (size_t k = 0; k < N_STATES; k++)
+        fprintf(out, " %s %zu", states[k], c.in[k]);
+    if (c.in[N_STATES])
+        fprintf(out, " other %zu", c.in[N_STATES]);
+    fprintf(out, "\n");
+}
 
 /* The live view on a terminal: everything, redrawn. */
 static void draw_screen(struct embedded *emb, struct view *v, double t)
 {
-    const struct observed_pod *pods = v->now;
-    size_t n = v->n_now < MAX_PODS ? v->n_now : MAX_PODS;
-    json_t *slices = list_slices(emb);
+    json_t *slices = v->n_now <= VIEW_MAX_LINES ? list_slices(emb) : NULL;
     printf("\033[H\033[2J");
     printf("gpuslice demo  t=%.1fs  %s  (kubectl --server %s)\n\n", t, "embedded cluster",
            embedded_url(emb));
-    printf("  %-34s %-10s %-12s %s\n", "POD", "PHASE", "NODE", "SLICES");
-    for (size_t i = 0; i < n; i++) {
-        if (pods[i].deleted)
+    if (!slices) {
+        printf("  %zu pods  ", v->n_now);
+        print_counts(v, stdout);
+    } else {
+        printf("  %-34s %-10s %-12s %s\n", "POD", "PHASE", "NODE", "SLICES");
+    }
+    for (size_t i = 0; slices && i < v->n_now; i++) {
+        const struct observed_pod *p = &v->now[i];
+        if (p->deleted)
             continue;
         char s[256];
-        slices_of(slices, &pods[i], s, sizeof s);
-        printf("  %-34.34s %-10s %-12s %s%s\n", pods[i].name, pods[i].phase,
-               pods[i].node[0] ? pods[i].node : "-", pods[i].gated ? "[gated] " : "", s);
+        slices_of(slices, p, s, sizeof s);
+        printf("  %-34.34s %-10s %-12s %s%s\n", p->name, p->phase, p->node[0] ? p->node : "-",
+               p->gated ? "[gated] " : "", s);
     }
     printf("\n");
     draw_gpus(emb, stdout);
@@ -219,23 +305,32 @@ static void draw_screen(struct embedded *emb, struct view *v, double t)
     json_decref(slices);
 }
 
-/* Piped: one line per pod whose phase, gate or node changed. */
+/* Piped: one line per pod whose phase, gate or node changed; past a
+ * screenful of pods, the counts once a second while something changes. */
 static void print_changes(struct embedded *emb, struct view *v, double t)
 {
     json_t *slices = NULL;
-    size_t n = v->n_now < MAX_PODS ? v->n_now : MAX_PODS;
-    for (size_t i = 0; i < n; i++) {
+    bool changed = v->n_now != v->n_before;
+    for (size_t i = 0; i < v->n_now; i++) {
         const struct observed_pod *p = &v->now[i], *b = i < v->n_before ? &v->before[i] : NULL;
-        const char *state = p->deleted ? "deleted" : p->gated ? "gated" : p->phase;
-        const char *was = !b ? NULL : b->deleted ? "deleted" : b->gated ? "gated" : b->phase;
+        const char *state = state_of(p), *was = b ? state_of(b) : NULL;
         if (was && strcmp(was, state) == 0)
+            continue;
+        changed = true;
+        if (v->n_now > VIEW_MAX_LINES)
             continue;
         if (!slices)
             slices = list_slices(emb);
         char s[256];
         slices_of(slices, p, s, sizeof s);
-        printf("%6.2fs  %s/%s: %s%s%s%s%s\n", t, p->ns, p->name, was ? was : "new",
-               " -> ", state, s[0] ? "  " : "", s);
+        printf("%6.2fs  %s/%s: %s%s%s%s%s\n", t, p->ns, p->name, was ? was : "new", " -> ",
+               state, s[0] ? "  " : "", s);
+    }
+    int64_t now = clock_monotonic_ns();
+    if (v->n_now > VIEW_MAX_LINES && changed && now - v->counts_printed_ns >= NS_PER_SEC) {
+        printf("%6.2fs  ", t);
+        print_counts(v, stdout);
+        v->counts_printed_ns = now;
     }
     fflush(stdout);
     json_decref(slices);
@@ -243,9 +338,11 @@ static void print_changes(struct embedded *emb, struct view *v, double t)
 
 static void refresh(struct embedded *emb, struct observer *o, struct view *v, double t)
 {
-    memcpy(v->before, v->now, sizeof v->now);
-    v->n_before = v->n_now;
-    v->n_now = observer_pods(o, v->now, MAX_PODS);
+    struct observed_pod *was = v->before;
+    size_t was_cap = v->cap_before;
+    v->before = v->now, v->cap_before = v->cap_now, v->n_before = v->n_now;
+    v->now = was, v->cap_now = was_cap;
+    v->n_now = observer_pods_all(o, &v->now, &v->cap_now);
     if (v->tty)
         draw_screen(emb, v, t);
     else
@@ -258,9 +355,9 @@ static bool batch_done(const struct view *v, size_t *serving)
 {
     bool done = v->n_now > 0;
     *serving = 0;
-    for (size_t i = 0; i < v->n_now && i < MAX_PODS; i++) {
+    for (size_t i = 0; i < v->n_now; i++) {
         const struct observed_pod *p = &v->now[i];
-        bool ended = p->deleted || !strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed");
+        bool ended = has_ended(p);
         if (p->serving && !ended)
             (*serving)++;
         else if (!ended)
@@ -296,6 +393,32 @@ static size_t live_slices(struct embedded *emb)
     return n;
 }
 
+/* Device operations per GPU, for the GPUs that had any (at most a
+ * screenful of lines). */
+static void print_device_stats(struct embedded *emb)
+{
+    size_t lines = 0, more = 0;
+    for (size_t n = 0; n < embedded_node_count(emb); n++) {
+        struct devstats_gpu st;
+        for (unsigned g = 0; embedded_gpu_stats(emb, n, g, &st) == 0; g++) {
+            if (st.creates + st.destroys == 0)
+                continue;
+            if (lines++ >= VIEW_MAX_LINES) {
+                more++;
+                continue;
+            }
+            printf("  device:    %s GPU %u: %llu creates, %llu destroys, %llu failed; "
+                   "%.1f s of device time\n", embedded_node_name(emb, n), g,
+                   (unsigned long long)st.creates, (unsigned long long)st.destroys,
+                   (unsigned long long)st.failed, (double)st.busy_ns / 1e9);
+        }
+    }
+    if (lines == 0)
+        printf("  device:    no slice operations\n");
+    if (more)
+        printf("  device:    and %zu more GPUs with operations\n", more);
+}
+
 static void summary(struct embedded *emb, struct observer *o, double t, bool timed_out)
 {
     struct observer_summary s;
@@ -312,14 +435,21 @@ static void summary(struct embedded *emb, struct observer *o, double t, bool tim
            s.waiting);
     printf("  slices:    %llu created, %llu destroyed on the GPUs; %zu GPUSlices left\n",
            (unsigned long long)made, (unsigned long long)destroyed, left);
+    printf("  makespan:  %.2f s, from the first pod created to the last pod ended\n",
+           s.makespan_s);
     printf("  latency:   created -> ungated p50 %.0f ms, p99 %.0f ms; created -> running "
            "p50 %.0f ms, p99 %.0f ms\n", s.ungate_p50_ms, s.ungate_p99_ms, s.run_p50_ms,
            s.run_p99_ms);
+    print_device_stats(emb);
     if (rc == 0 && left == 0 && made == destroyed)
         printf("  leaks:     none (every slice on the GPUs matches a GPUSlice)\n");
     else
         printf("  leaks:     %u slices on GPUs without a GPUSlice, %u GPUSlices without a "
                "slice%s%s\n", leaked, missing, e.msg[0] ? ": " : "", e.msg);
+    if (gpu_count(emb) <= VIEW_MAX_LINES) {
+        printf("  GPUs at the end (slices gpuslice did not make stay):\n");
+        draw_gpus(emb, stdout);
+    }
 }
 
 /* Applies the workloads and shows them until they are done, the timeout,
@@ -362,6 +492,8 @@ static int run(struct embedded *emb, const struct demo_args *a, const struct fil
     if (rc == 0)
         summary(emb, o, (double)(clock_monotonic_ns() - start) / 1e9, !finished && !*stopped);
     observer_free(o);
+    free(v->now);
+    free(v->before);
     free(v);
     return rc != 0 ? rc : finished ? 0 : 1;
 }
@@ -395,15 +527,22 @@ int cmd_demo(int argc, char **argv)
         return rc;
     struct err e = {0};
     struct fileset *from_disk = NULL;
-    if (a.samples && !a.trace && fileset_read_yaml_dir(a.samples, &from_disk, &e) < 0) {
+    struct clusterfile cf = {0};
+    if ((a.samples && !a.trace && fileset_read_yaml_dir(a.samples, &from_disk, &e) < 0) ||
+        (a.cluster_file && clusterfile_load(&cf, a.cluster_file, &e) < 0)) {
         fprintf(stderr, "gpuslice demo: %s\n", e.msg);
+        fileset_free(from_disk);
         return 1;
     }
+    if (a.cluster_file)
+        a.cluster.layout = &cf.cluster;
     /* Blocked before any thread starts, so that every thread inherits it. */
     sigset_t stop = stop_signals();
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     struct embedded *emb = NULL;
-    if (embedded_start(&a.cluster, &emb, &e) < 0) {
+    rc = embedded_start(&a.cluster, &emb, &e);
+    clusterfile_free(&cf); /* the layout is read by the start only */
+    if (rc < 0) {
         fprintf(stderr, "gpuslice demo: cannot start the embedded cluster: %s\n", e.msg);
         fileset_free(from_disk);
         return 1;

@@ -13,13 +13,16 @@
 
 const struct command commands[] = {
     {"demo", cmd_demo, "run the sample workloads on an embedded cluster with emulated GPUs",
-     "usage: gpuslice demo [--nodes N] [--gpus N] [--policy P] [--trace FILE]\n"
+     "usage: gpuslice demo [-f CLUSTER.yaml | --nodes N --gpus N] [--policy P] [--trace FILE]\n"
      "                     [--samples DIR] [--crds DIR] [--keep [--kubeconfig PATH]]\n\n"
      "Starts an embedded cluster (API server on 127.0.0.1, scheduler, kubelets, the\n"
      "gpuslice controller and one agent per node over emulated GPUs), applies the\n"
      "sample manifests (built in from samples/demo, or FILE) as a user would, shows\n"
      "the pods, their slices and every GPU until the work is done, then a summary.\n"
      "Needs no files: the samples and the CRDs are built into the binary.\n\n"
+     "  -f, --file CLUSTER   the cluster from a file in the format of gpuslice place:\n"
+     "                       nodes, labels, GPUs, heldBack, allowedProfiles, and slices\n"
+     "                       already there (not gpuslice's: they stay)\n"
      "  -n, --nodes N        nodes (default 2)\n"
      "  -g, --gpus N         GPUs per node, A100-40GB and H100-80GB in turn (default 2)\n"
      "  -p, --policy P       first-fit, best-fit or fragmentation-aware (default)\n"

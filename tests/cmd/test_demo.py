@@ -44,6 +44,40 @@ spec:
           nvidia.com/mig-1g.10gb: 1
 """
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: not-a-crd}\n"
+# One node: GPU 0 holds a slice gpuslice did not make (3g.20gb at 4: four
+# 1g.5gb placements left, 0 to 3), GPU 1 is held back by the admin.
+CLUSTER = """nodes:
+  - name: node-a
+    labels: {zone: a}
+    gpus:
+      - model: A100-40GB
+        slices:
+          - {profile: 3g.20gb, start: 4}
+      - model: A100-40GB
+        heldBack: true
+"""
+JOB = """apiVersion: batch/v1
+kind: Job
+metadata:
+  name: small
+  namespace: small
+spec:
+  completions: %(n)d
+  parallelism: %(n)d
+  template:
+    metadata:
+      annotations:
+        gpuslice.dev/run-seconds: "1"
+    spec:
+      restartPolicy: Never
+      nodeSelector: {zone: a}
+      containers:
+        - name: main
+          image: busybox
+          resources:
+            limits:
+              nvidia.com/mig-1g.5gb: 1
+"""
 
 
 def write(folder, name, text):
@@ -127,6 +161,46 @@ class Demo(unittest.TestCase):
         r = self.run_gpuslice(*args)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn(message, r.stderr)
+
+    def demo_on_cluster_file(self, pods):
+        """The demo on CLUSTER with a Job of `pods` 1g.5gb pods; its stdout."""
+        write(self.cwd, "cluster.yaml", CLUSTER)
+        write(self.cwd, "trace.yaml", NAMESPACE + "---\n" + JOB % {"n": pods})
+        r = self.run_gpuslice("demo", "-f", "cluster.yaml", "--trace", "trace.yaml",
+                              "--device", "latency=none", "--timeout", str(WAIT_S - 20))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"{pods} seen, {pods} ran: {pods} succeeded", r.stdout)
+        self.assertIn("  leaks:     none", r.stdout)
+        return r.stdout
+
+    def test_cluster_file_slices_stay_and_gpuslice_places_around_them(self):
+        out = self.demo_on_cluster_file(4)
+        self.assertIn("slices:    4 created, 4 destroyed on the GPUs", out)
+        self.assertIn("node-a GPU 0: 4 creates, 4 destroys, 0 failed", out)
+        self.assertNotIn("node-a GPU 1:", out)  # held back: nothing placed there
+        for start in range(4):
+            self.assertIn(f"1g.5gb@node-a/0:{start}", out)
+        self.assertNotIn("1g.5gb@node-a/0:4", out)
+        # The admin's slice is still on the GPU at the end.
+        gpu0 = next(line for line in out.splitlines()
+                    if line.split()[:3] == ["node-a", "GPU", "0"])
+        self.assertIn("3g.20gb", gpu0)
+        self.assertIn("makespan:  ", out)
+
+    def test_past_a_screenful_of_pods_the_view_counts_them(self):
+        out = self.demo_on_cluster_file(60)
+        self.assertIn(" 60/60 ended  gated 0", out)
+        counted = out[out.index("ended  gated"):]
+        self.assertNotIn("small/small-", counted)  # no more lines per pod
+        self.assertIn("node-a GPU 0: 60 creates, 60 destroys", out)
+
+    def test_cluster_file_errors_name_file_line_and_column(self):
+        write(self.cwd, "bad.yaml", CLUSTER.replace("3g.20gb, start: 4", "3g.20gb, start: 3"))
+        self.assert_fails("bad.yaml:7:13: 3g.20gb cannot start at memory slice 3", "demo", "-f", "bad.yaml")
+        self.assert_fails("No such file", "demo", "-f", "missing.yaml")
+        r = self.run_gpuslice("demo", "-f", "bad.yaml", "--nodes", "2")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("no --nodes or --gpus with it", r.stderr)
 
     def test_missing_or_empty_folders_are_errors_naming_them(self):
         missing = os.path.join(self.cwd, "no-such-folder")
