@@ -236,6 +236,14 @@ static bool has_ended(const struct observed_pod *p)
     return p->deleted || !strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed");
 }
 
+static bool all_ended(const struct view *v)
+{
+    for (size_t i = 0; i < v->n_now; i++)
+        if (!has_ended(&v->now[i]))
+            return false;
+    return true;
+}
+
 /* How many pods are in each state: the view past a screenful. */
 static const char *const states[] = {"gated", "Pending", "Running", "Succeeded", "Failed",
                                      "deleted"};
@@ -306,7 +314,8 @@ static void draw_screen(struct embedded *emb, struct view *v, double t)
 }
 
 /* Piped: one line per pod whose phase, gate or node changed; past a
- * screenful of pods, the counts once a second while something changes. */
+ * screenful of pods, the counts once a second while something changes, and
+ * always once every pod has ended, so that the last line is the end. */
 static void print_changes(struct embedded *emb, struct view *v, double t)
 {
     json_t *slices = NULL;
@@ -327,7 +336,8 @@ static void print_changes(struct embedded *emb, struct view *v, double t)
                state, s[0] ? "  " : "", s);
     }
     int64_t now = clock_monotonic_ns();
-    if (v->n_now > VIEW_MAX_LINES && changed && now - v->counts_printed_ns >= NS_PER_SEC) {
+    if (v->n_now > VIEW_MAX_LINES && changed &&
+        (now - v->counts_printed_ns >= NS_PER_SEC || all_ended(v))) {
         printf("%6.2fs  ", t);
         print_counts(v, stdout);
         v->counts_printed_ns = now;
