@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 #include "apiserver/kubeconfig.h"
 #include "cmd/clusterfile.h"
 #include "cmd/commands.h"
+#include "cmd/signals.h"
 #include "core/placement.h"
 #include "device/emulated.h"
 #include "sim/builtin.h"
@@ -135,29 +135,6 @@ static int apply_workloads(struct embedded *emb, const struct demo_args *a,
         return 1;
     }
     return 0;
-}
-
-/* SIGINT and SIGTERM, the signals that stop the demo. */
-static sigset_t stop_signals(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    return set;
-}
-
-/* Waits up to ns nanoseconds (forever when negative) for a stop signal;
- * whether one came. */
-static bool stop_signal_within(int64_t ns)
-{
-    sigset_t set = stop_signals();
-    struct timespec ts = clock_timespec(ns < 0 ? 0 : ns);
-    int sig;
-    while ((sig = ns < 0 ? sigwaitinfo(&set, NULL) : sigtimedwait(&set, NULL, &ts)) < 0 &&
-           errno == EINTR)
-        ;
-    return sig > 0;
 }
 
 /* The GPUSlices of a pod, as "1g.10gb@gpu-node-1/0:6 Ungated" parts. */
@@ -496,7 +473,7 @@ static int run(struct embedded *emb, const struct demo_args *a, const struct fil
             finished = true;
             break;
         }
-        if (t > a->timeout_s || (*stopped = stop_signal_within(TICK_NS)))
+        if (t > a->timeout_s || (*stopped = cmd_signals_wait(TICK_NS) != 0))
             break;
     }
     if (rc == 0)
@@ -521,7 +498,7 @@ static int keep_until_stopped(struct embedded *emb, const char *kubeconfig)
            "pods,gpuslices,gpunodes -A\nPress Ctrl-C to stop it (%s is removed then).\n",
            kubeconfig, kubeconfig);
     fflush(stdout);
-    stop_signal_within(-1);
+    cmd_signals_wait(-1);
     if (kubeconfig_remove(kubeconfig, &e) < 0) {
         fprintf(stderr, "gpuslice demo: %s\n", e.msg);
         return 1;
@@ -546,9 +523,7 @@ int cmd_demo(int argc, char **argv)
     }
     if (a.cluster_file)
         a.cluster.layout = &cf.cluster;
-    /* Blocked before any thread starts, so that every thread inherits it. */
-    sigset_t stop = stop_signals();
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    cmd_signals_block(); /* before any thread starts, so every thread inherits it */
     struct embedded *emb = NULL;
     rc = embedded_start(&a.cluster, &emb, &e);
     clusterfile_free(&cf); /* the layout is read by the start only */
