@@ -150,6 +150,12 @@ int device_boot_id(struct device *d, char out[DEVICE_BOOT_ID_MAX], struct err *e
     return failed(d, d->ops->boot_id(d->impl, out, e), e);
 }
 
+void device_set_clock(struct device *d, clock_now_fn now_ns, void *clock_ctx)
+{
+    if (d && d->ops->set_clock)
+        d->ops->set_clock(d->impl, now_ns, clock_ctx);
+}
+
 void device_close(struct device *d)
 {
     if (!d)

@@ -23,7 +23,16 @@
  * action at now + took_ns on its virtual clock. When it is false (nvml),
  * the duration is the measured wall time of the calls, already spent. So
  * the same emulated backend serves the demo in real time and the simulator
- * in virtual time, and no backend needs a clock.
+ * in virtual time, and no backend needs a clock to model one call.
+ *
+ * One configuration change at a time per GPU. The driver takes one MIG
+ * change (create, destroy) at a time on a GPU; on different GPUs they run
+ * side by side. A backend that models time models that too once it is
+ * given the runtime's clock (device_set_clock): a create or destroy on a GPU
+ * still busy with an earlier one reports in *took_ns the wait as well, so
+ * that the call ends when the GPU would have finished it, in real time or
+ * virtual time alike, and no run can look faster than the hardware allows.
+ * Without a clock every call is modelled alone. Queries never wait.
  *
  * Errors. Every operation returns 0 or one of these codes, filling the
  * caller's struct err with the backend, the call and the GPU concerned. The
@@ -53,7 +62,9 @@
  *   -EIO        anything else (UNKNOWN, RESET_REQUIRED, ...)
  *
  * Threads. Every operation may be called from any thread at any time until
- * device_close; backends serialise internally.
+ * device_close; backends serialise what must be (at least the changes on
+ * one GPU) and let calls on different GPUs run side by side where the
+ * driver does.
  */
 #ifndef GPUSLICE_DEVICE_DEVICE_H
 #define GPUSLICE_DEVICE_DEVICE_H
@@ -64,6 +75,7 @@
 
 #include "core/catalog.h"
 #include "core/occupancy.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 #define DEVICE_MAX_GPUS         16 /* a node; HGX boards have 8 */
@@ -165,6 +177,8 @@ struct device_slices {
  * boot_id: the node's boot id; it changes exactly when the node reboots,
  *   which wipes every slice.
  * close: frees impl. Nothing is destroyed on the GPUs.
+ * set_clock: optional (backends with modelled_time): see "One configuration
+ *   change at a time per GPU" above.
  */
 struct device_ops {
     const char *name; /* "emulated", "nvml": prefixes every error message */
@@ -176,6 +190,7 @@ struct device_ops {
     int (*list)(void *impl, struct device_slices *out, uint64_t *took_ns, struct err *e);
     int (*boot_id)(void *impl, char out[DEVICE_BOOT_ID_MAX], struct err *e);
     void (*close)(void *impl);
+    void (*set_clock)(void *impl, clock_now_fn now_ns, void *clock_ctx);
 };
 
 /* An open backend. Made by a backend's open function, freed by device_close. */
@@ -211,6 +226,13 @@ int device_list_slices(struct device *d, struct device_slices *out, uint64_t *to
 
 /* Copies the node's boot id into out. */
 int device_boot_id(struct device *d, char out[DEVICE_BOOT_ID_MAX], struct err *e);
+
+/* Gives a backend that models time the clock of the runtime that spends
+ * its durations (any scale, real or virtual), from then on used to model
+ * each GPU's one change at a time (see above); now_ns NULL takes it away.
+ * A no-op for backends that do not model time. Call it before the device
+ * is used from several threads. */
+void device_set_clock(struct device *d, clock_now_fn now_ns, void *clock_ctx);
 
 /* Closes d (NULL is fine). Slices on the GPUs stay. */
 void device_close(struct device *d);

@@ -7,6 +7,12 @@
  * slice's start. One mutex guards the whole node: every call is short and
  * never sleeps, so finer locking would buy nothing.
  *
+ * Each GPU's one change at a time (device.h): given a clock, a GPU
+ * remembers until when its last create or destroy runs; a change that
+ * passed validation starts then at the earliest, and its reported duration
+ * includes the wait. Calls refused before they change anything, and
+ * queries, do not wait.
+ *
  * Failures are produced as NVML return codes and mapped with
  * device_code_from_nvml, so the agent sees from this backend exactly the
  * codes the nvml backend will give it.
@@ -470,6 +476,9 @@ struct emulated {
     uint64_t mig_serial; /* MIG devices made so far: each gets a new UUID */
     uint64_t rng;
     unsigned calls[2];   /* validated creates, destroys: for fail-create=N */
+    clock_now_fn now_ns; /* NULL: every call modelled alone */
+    void *clock_ctx;
+    int64_t busy_until[DEVICE_MAX_GPUS]; /* on that clock */
 };
 
 static const struct device_ops emulated_ops;
@@ -772,8 +781,21 @@ static int check_place(const struct target *t, struct err *e)
                             "%s", why.msg);
 }
 
+/* A change on GPU gpu that took *took_ns on its own: it starts when the
+ * GPU is free, and *took_ns grows by the wait. */
+static void occupy(struct emulated *em, unsigned gpu, uint64_t *took_ns)
+{
+    if (!em->now_ns)
+        return;
+    int64_t now = em->now_ns(em->clock_ctx);
+    int64_t start = em->busy_until[gpu] > now ? em->busy_until[gpu] : now;
+    em->busy_until[gpu] = start + (int64_t)*took_ns;
+    *took_ns += (uint64_t)(start - now);
+}
+
+/* *gpu is set to the GPU the call changed (or tried to), or stays -1. */
 static int create_locked(struct emulated *em, const struct device_slice_ref *ref,
-                         struct device_slice *out, uint64_t *took_ns, struct err *e)
+                         struct device_slice *out, uint64_t *took_ns, int *gpu, struct err *e)
 {
     const struct emulated_latency *lat = &em->cfg.latency;
     struct target t;
@@ -783,6 +805,7 @@ static int create_locked(struct emulated *em, const struct device_slice_ref *ref
         rc = check_place(&t, e);
     if (rc < 0)
         return rc;
+    *gpu = (int)t.index;
     struct fault f = decide_fault(em, EMULATED_CREATE);
     if (f.hit && f.action == EMULATED_HANG) {
         *took_ns = lat->hang_ns;
@@ -816,8 +839,11 @@ static int emulated_create(void *impl, const struct device_slice_ref *ref,
                            struct device_slice *out, uint64_t *took_ns, struct err *e)
 {
     struct emulated *em = impl;
+    int gpu = -1;
     pthread_mutex_lock(&em->lock);
-    int rc = create_locked(em, ref, out, took_ns, e);
+    int rc = create_locked(em, ref, out, took_ns, &gpu, e);
+    if (gpu >= 0)
+        occupy(em, (unsigned)gpu, took_ns);
     pthread_mutex_unlock(&em->lock);
     return device_slice_failed(rc, "create", ref, e);
 }
@@ -843,7 +869,7 @@ static int find_slice(const struct target *t, struct err *e)
 }
 
 static int destroy_locked(struct emulated *em, const struct device_slice_ref *ref,
-                          uint64_t *took_ns, struct err *e)
+                          uint64_t *took_ns, int *gpu, struct err *e)
 {
     const struct emulated_latency *lat = &em->cfg.latency;
     struct target t;
@@ -853,6 +879,7 @@ static int destroy_locked(struct emulated *em, const struct device_slice_ref *re
         rc = find_slice(&t, e);
     if (rc < 0)
         return rc;
+    *gpu = (int)t.index;
     struct fault f = decide_fault(em, EMULATED_DESTROY);
     if (f.hit && f.step == EMULATED_AT_CI) {
         *took_ns = f.action == EMULATED_HANG ? lat->hang_ns : lat->destroy_ns / 2;
@@ -874,8 +901,11 @@ static int emulated_destroy(void *impl, const struct device_slice_ref *ref, uint
                             struct err *e)
 {
     struct emulated *em = impl;
+    int gpu = -1;
     pthread_mutex_lock(&em->lock);
-    int rc = destroy_locked(em, ref, took_ns, e);
+    int rc = destroy_locked(em, ref, took_ns, &gpu, e);
+    if (gpu >= 0)
+        occupy(em, (unsigned)gpu, took_ns);
     pthread_mutex_unlock(&em->lock);
     return device_slice_failed(rc, "destroy", ref, e);
 }
@@ -909,6 +939,16 @@ static int emulated_boot_id(void *impl, char out[DEVICE_BOOT_ID_MAX], struct err
     return 0;
 }
 
+static void emulated_set_clock(void *impl, clock_now_fn now_ns, void *clock_ctx)
+{
+    struct emulated *em = impl;
+    pthread_mutex_lock(&em->lock);
+    em->now_ns = now_ns;
+    em->clock_ctx = clock_ctx;
+    memset(em->busy_until, 0, sizeof em->busy_until);
+    pthread_mutex_unlock(&em->lock);
+}
+
 static const struct device_ops emulated_ops = {
     .name = "emulated",
     .discover = emulated_discover,
@@ -917,6 +957,7 @@ static const struct device_ops emulated_ops = {
     .list = emulated_list,
     .boot_id = emulated_boot_id,
     .close = emulated_close,
+    .set_clock = emulated_set_clock,
 };
 
 /* ---- what only an emulated node can do ---------------------------------- */

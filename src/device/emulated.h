@@ -7,7 +7,9 @@
  * modelled latencies and injected faults. It serves the demo, the simulator
  * and the agent's tests, so everything in it is deterministic from a seed:
  * the UUIDs, the boot ids and the random fault draws. It never sleeps; each
- * call reports its modelled duration (device.h, "Time").
+ * call reports its modelled duration (device.h, "Time"), and, once given a
+ * clock (device_set_clock), each GPU takes one create or destroy at a time:
+ * a change on a busy GPU reports the wait in its duration too.
  *
  * The spec string, as in `--device emulated:SPEC`, is a comma-separated list
  * of key=value items, read left to right:

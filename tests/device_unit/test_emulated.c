@@ -1,6 +1,7 @@
 /* Tests for the emulated backend: discovery, create/destroy under the real
  * placement rules, NVML's errors, injected faults and their rollback, in-use
- * slices, reboots, MIG modes, seeded determinism, and concurrent callers. */
+ * slices, reboots, MIG modes, seeded determinism, concurrent callers, and
+ * each GPU's one change at a time on a virtual clock. */
 #include <pthread.h>
 
 #include "helpers.h"
@@ -588,6 +589,65 @@ static void concurrent_callers_are_serialised(void **state)
     device_close(d);
 }
 
+static int64_t virtual_now(void *ctx)
+{
+    return *(int64_t *)ctx;
+}
+
+static uint64_t took_of_create(struct device *d, unsigned gpu, unsigned start)
+{
+    struct device_slice_ref r = ref_at(gpu, "1g.10gb", start);
+    uint64_t took = 0;
+    struct err e;
+    if (device_create_slice(d, &r, NULL, &took, &e) != 0)
+        fail_msg("create: %s", e.msg);
+    return took;
+}
+
+/* Two creates on one GPU at the same instant cannot overlap: the second
+ * ends when the first has finished plus its own time. On two GPUs they run
+ * side by side. Refusals, queries and a GPU that has had time to finish do
+ * not wait. */
+static void one_change_at_a_time_per_gpu(void **state)
+{
+    (void)state;
+    const uint64_t create = 900 * UINT64_C(1000000), destroy = 400 * UINT64_C(1000000);
+    int64_t now = 1000 * INT64_C(1000000000);
+    struct device *d = open_spec("model=H100-80GB,count=2");
+    assert_int_equal(took_of_create(d, 0, 0), create); /* no clock: each call alone */
+    assert_int_equal(took_of_create(d, 0, 1), create);
+
+    device_set_clock(d, virtual_now, &now);
+    assert_int_equal(took_of_create(d, 0, 2), create);
+    assert_int_equal(took_of_create(d, 0, 3), 2 * create);
+    assert_int_equal(took_of_create(d, 1, 0), create);
+    assert_int_equal(took_of_create(d, 1, 1), 2 * create);
+
+    /* A refusal changes nothing and waits for nothing; a query neither. */
+    struct device_slice_ref taken = ref_at(0, "1g.10gb", 2);
+    uint64_t took = 0;
+    struct err e;
+    assert_int_equal(device_create_slice(d, &taken, NULL, &took, &e), -ENOSPC);
+    assert_int_equal(took, 5 * UINT64_C(1000000));
+    struct device_slices *list = malloc(sizeof *list);
+    assert_int_equal(device_list_slices(d, list, &took, NULL), 0);
+    assert_int_equal(took, 5 * UINT64_C(1000000));
+
+    /* Half-way through GPU 0's queue a destroy waits for the rest of it. */
+    now += (int64_t)create;
+    assert_int_equal(device_destroy_slice(d, &taken, &took, NULL), 0);
+    assert_int_equal(took, create + destroy);
+    /* Once the GPU is free, a change takes its own time only. */
+    now += 10 * (int64_t)create;
+    assert_int_equal(took_of_create(d, 0, 4), create);
+    assert_int_equal(took_of_create(d, 1, 2), create);
+
+    device_set_clock(d, NULL, NULL);
+    assert_int_equal(took_of_create(d, 0, 5), create);
+    free(list);
+    device_close(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -611,6 +671,7 @@ int main(void)
         cmocka_unit_test(gi_ids_reuse_the_lowest_free),
         cmocka_unit_test(seeds_make_uuids_and_fault_draws_reproducible),
         cmocka_unit_test(concurrent_callers_are_serialised),
+        cmocka_unit_test(one_change_at_a_time_per_gpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
