@@ -95,7 +95,9 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
         a->cfg.orphan_grace_ns = AGENT_ORPHAN_GRACE_DEFAULT_NS;
     if (!a->cfg.recovery_period_ns)
         a->cfg.recovery_period_ns = AGENT_RECOVERY_PERIOD_DEFAULT_NS;
+    mutex_init(&a->lock);
     a->inv = alloc_calloc(1, sizeof *a->inv);
+    a->inv_scratch = alloc_calloc(1, sizeof *a->inv_scratch);
     a->dev = alloc_calloc(1, sizeof *a->dev);
     a->scratch = alloc_calloc(1, sizeof *a->scratch);
     static const struct watch_spec specs[AGENT_INFORMERS] = {
@@ -114,6 +116,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
         agent_free(a);
         return rc;
     }
+    device_set_clock(cfg->device, cfg->now_ns, cfg->clock_ctx);
     *out = a;
     return 0;
 }
@@ -122,17 +125,20 @@ void agent_free(struct agent *a)
 {
     if (!a)
         return;
+    agent__workers_stop(a);
     informer_free(a->slices);
     informer_free(a->config_maps);
     informer_free(a->gpunodes);
     informer_free(a->nodes);
     free(a->inv);
+    free(a->inv_scratch);
     free(a->dev);
     free(a->scratch);
     free(a->pending);
     free(a->made);
     free(a->orphans);
     free(a->notes);
+    mutex_destroy(&a->lock);
     free(a);
 }
 
@@ -350,9 +356,12 @@ int agent_reconcile(void *self, const char *key, int64_t now_ns, struct action_l
         *requeue_at_ns = now_ns + AGENT_SYNC_POLL_NS;
         return 0;
     }
-    if (strcmp(key, AGENT_KEY_NODE) == 0)
-        return agent__reconcile_node(a, now_ns, out, requeue_at_ns, e);
-    return agent__reconcile_slice(a, key, now_ns, out, requeue_at_ns, e);
+    mutex_lock(&a->lock);
+    int rc = strcmp(key, AGENT_KEY_NODE) == 0
+                 ? agent__reconcile_node(a, now_ns, out, requeue_at_ns, e)
+                 : agent__reconcile_slice(a, key, now_ns, out, requeue_at_ns, e);
+    mutex_unlock(&a->lock);
+    return rc;
 }
 
 void agent_executed(void *self, const char *key, const struct action *act, int rc,
@@ -363,6 +372,7 @@ void agent_executed(void *self, const char *key, const struct action *act, int r
     struct agent *a = self;
     if (act->res != a->res_config_maps)
         return;
+    mutex_lock(&a->lock);
     /* A ConfigMap of that name exists but is not in the cache (not labelled
      * for this node): the next decision takes it over with a patch. */
     if (act->kind == ACTION_CREATE && rc == -EEXIST) {
@@ -374,4 +384,5 @@ void agent_executed(void *self, const char *key, const struct action *act, int r
         if (n)
             n->config_map_foreign = false;
     }
+    mutex_unlock(&a->lock);
 }

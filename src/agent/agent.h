@@ -25,14 +25,28 @@
  * Deleting -> Deleted (slice destroyed, ConfigMap and CDI spec updated).
  * Recovery rules are in agent_recovery.c.
  *
- * Modelled time. With an emulated device (device->modelled_time) a call
- * reports a duration it did not spend. With virtual_time the agent records
- * that the slice (and its GPU: calls on one GPU are serialised, as the
- * driver does) is busy until now + that duration, and decides nothing about
- * it before then; otherwise agent_execute sleeps the duration.
+ * Device calls in parallel. The driver takes one MIG change at a time per
+ * GPU, and different GPUs side by side. So a create or destroy is a call
+ * on its GPU: the agent gives the device its clock (device_set_clock), and
+ * a backend that models time reports a call made while its GPU is busy as
+ * lasting until the GPU is free plus its own time. Nothing about a slice is
+ * decided while a call on it runs; other slices, on any GPU, go on.
+ *   - Virtual time (virtual_time): agent_execute makes the call and records
+ *     it as running until now + its duration; the key comes back then.
+ *   - Real time, started (agent_start): agent_execute hands the call to its
+ *     GPU's worker thread and returns; the worker makes the calls of its GPU
+ *     one at a time (destroys queued before creates), sleeps a modelled
+ *     duration, and reports; the key is decided again at once, so a slice
+ *     is handed over (ConfigMap, Created) as soon as its own create returns.
+ *   - Real time, stepped: agent_execute makes the call and sleeps it.
+ * A failed device call is noted for the key's next decision (which turns it
+ * into a status, or retries it) and retried no sooner than the work queue's
+ * backoff allows; it does not fail the action (the failure may come after
+ * the action returned).
  *
  * Threads: informer handlers may run in any thread (they only enqueue);
- * agent_reconcile and agent_execute run in the loop's one thread.
+ * agent_reconcile and agent_execute run in the loop's one thread; the GPUs'
+ * workers report under the agent's lock, which decisions hold too.
  */
 #ifndef GPUSLICE_AGENT_AGENT_H
 #define GPUSLICE_AGENT_AGENT_H
@@ -48,6 +62,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/log.h"
 
 #define AGENT_KEY_NODE "@node" /* no GPUSlice key lacks a '/' */
 #define AGENT_LABEL_NODE "gpuslice.dev/node"
@@ -68,7 +83,10 @@ enum agent_op {
 
 struct agent_config {
     struct store *store;    /* not owned; the informers read it */
-    struct device *device;  /* not owned; only agent_execute calls it */
+    /* Not owned; only agent_execute and the workers call it. agent_new
+     * gives it now_ns (device_set_clock), which it keeps: clock_ctx must
+     * live as long as the device is used. */
+    struct device *device;
     const char *node;       /* this node's name (copied) */
     /* The clock of the runtime, nanoseconds since the Unix epoch; the loop
      * must use the same. Only agent_execute reads it. Required. */
@@ -82,6 +100,7 @@ struct agent_config {
     int64_t recovery_period_ns; /* 0: AGENT_RECOVERY_PERIOD_DEFAULT_NS */
     bool reclaim_unmanaged;     /* destroy orphans gpuslice did not make, too */
     const char *cdi_dir;        /* NULL or "": no CDI specs (copied) */
+    struct log *log;            /* failed device calls (warnings); not owned; NULL: none */
 };
 
 /* What the agent did; agent_get_stats may be called from any thread. */

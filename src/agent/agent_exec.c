@@ -5,23 +5,28 @@
  *
  * After every call that can change the slices it reads them (and the boot
  * id) again, so the next decision sees the device as the call left it, and
- * it queues the node key so that the GPUNode reports the change. A failed
- * call of a GPUSlice's own is noted for its next decision (which turns it
- * into a status) and returned to the loop, which backs the key off.
+ * it queues the key and the node key so that the status and the GPUNode
+ * report the change. A failed call is noted for the key's next decision
+ * (which turns it into a status, or retries it after a backoff).
  *
- * Modelled durations (device.h, "Time") are slept in real time, or in
- * virtual time recorded as the GPU (and the slice) being busy until the
- * call would have finished; a discovery makes the whole node busy.
+ * A create or destroy is an agent_call: made here, or handed to the GPU's
+ * worker in real time (agent_workers.c); agent__call_finish takes its
+ * outcome in either case. Modelled durations (device.h, "Time") are slept
+ * in real time, or in virtual time recorded as the slice being busy until
+ * the call would have finished (the device's duration includes waiting for
+ * its GPU); a discovery makes the whole node busy.
  */
 #include "agent/agent_internal.h"
 #include "util/vec.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "util/backoff.h"
 #include "util/clock.h"
 
 /* Counters are read by agent_get_stats from any thread. */
@@ -35,20 +40,35 @@ static int64_t now_of(const struct agent *a)
     return a->cfg.now_ns(a->cfg.clock_ctx);
 }
 
-static void pending_add(struct agent *a, unsigned gpu, unsigned start, int64_t done_at,
+/* Stamps a read of the slices about to start: of two reads, the one that
+ * started later saw every call that had ended before the other began. */
+static uint64_t next_read(struct agent *a)
+{
+    return __atomic_add_fetch(&a->read_seq, 1, __ATOMIC_SEQ_CST);
+}
+
+void agent__pending_set(struct agent *a, unsigned gpu, unsigned start, int64_t done_at,
                         int64_t now)
 {
+    assert(mutex_held(&a->lock));
     size_t kept = 0;
-    for (size_t i = 0; i < a->n_pending; i++)
-        if (a->pending[i].done_at > now)
-            a->pending[kept++] = a->pending[i];
+    for (size_t i = 0; i < a->n_pending; i++) {
+        struct agent_pending *p = &a->pending[i];
+        if (p->gpu == gpu && p->start == start)
+            p->done_at = done_at;
+        if (p->done_at > now)
+            a->pending[kept++] = *p;
+    }
     a->n_pending = kept;
+    if (done_at <= now || agent__pending_until(a, gpu, start, now))
+        return;
     VEC_RESERVE(a->pending, a->cap_pending, a->n_pending + 1);
     a->pending[a->n_pending++] = (struct agent_pending){gpu, start, done_at};
 }
 
-/* Accounts for a call's modelled duration; gpu < 0 stands for the node. */
-static void spend(struct agent *a, uint64_t took, int gpu, unsigned start)
+/* A discovery's modelled duration: slept in real time, the node busy in
+ * virtual time. */
+static void spend_node(struct agent *a, uint64_t took)
 {
     if (!a->cfg.device->modelled_time || took == 0)
         return;
@@ -56,25 +76,14 @@ static void spend(struct agent *a, uint64_t took, int gpu, unsigned start)
         clock_sleep_ns((int64_t)took);
         return;
     }
-    int64_t now = now_of(a), done = now + (int64_t)took;
-    if (gpu < 0) {
-        a->node_busy_until = done;
-        return;
-    }
-    a->gpu_busy_until[gpu] = done;
-    pending_add(a, (unsigned)gpu, start, done, now);
+    mutex_lock(&a->lock);
+    a->node_busy_until = now_of(a) + (int64_t)took;
+    mutex_unlock(&a->lock);
 }
 
 static bool same_slices(const struct device_slices *x, const struct device_slices *y)
 {
     return x->n == y->n && memcmp(x->items, y->items, x->n * sizeof x->items[0]) == 0;
-}
-
-static void swap_slices(struct agent *a)
-{
-    struct device_slices *t = a->dev;
-    a->dev = a->scratch;
-    a->scratch = t;
 }
 
 /* Forgets having made slices that are no longer on the device. */
@@ -90,6 +99,18 @@ static void prune_made(struct agent *a)
     a->n_made = kept;
 }
 
+/* Takes the slices read at seq as the device's, unless a later read is
+ * already there. */
+static void publish(struct agent *a, const struct device_slices *read, uint64_t seq)
+{
+    if (seq <= a->dev_seq)
+        return;
+    a->dev->n = read->n;
+    memcpy(a->dev->items, read->items, read->n * sizeof read->items[0]);
+    a->dev_seq = seq;
+    prune_made(a);
+}
+
 static void remember_made(struct agent *a, const struct device_slice *s)
 {
     struct agent_place p = {s->gpu_index, s->placement.start, s->profile_id};
@@ -99,105 +120,166 @@ static void remember_made(struct agent *a, const struct device_slice *s)
     a->made[a->n_made++] = p;
 }
 
-/* Reads the slices and the boot id again after a call that changed them;
- * when that fails, or the boot id moved, a discovery is due. */
-static void refresh(struct agent *a, uint64_t *took)
-{
-    char boot[DEVICE_BOOT_ID_MAX];
-    uint64_t t = 0;
-    int rc = device_list_slices(a->cfg.device, a->scratch, &t, NULL);
-    *took += t;
-    if (rc == 0 && device_boot_id(a->cfg.device, boot, NULL) == 0) {
-        swap_slices(a);
-        prune_made(a);
-        if (strcmp(boot, a->boot_id) != 0)
-            a->need_discovery = true;
-    } else {
-        a->need_discovery = true;
-    }
-    agent__enqueue(a, AGENT_KEY_NODE);
-}
-
 static int exec_discover(struct agent *a, struct err *e)
 {
     struct device *d = a->cfg.device;
     char boot[DEVICE_BOOT_ID_MAX];
-    uint64_t t_inv = 0, t_list = 0;
+    uint64_t t_inv = 0, t_list = 0, seq = next_read(a);
     int rc = device_boot_id(d, boot, e);
     if (rc == 0)
-        rc = device_discover(d, a->inv, &t_inv, e);
+        rc = device_discover(d, a->inv_scratch, &t_inv, e);
     if (rc == 0)
         rc = device_list_slices(d, a->scratch, &t_list, e);
-    spend(a, t_inv + t_list, -1, 0);
+    spend_node(a, t_inv + t_list);
+    mutex_lock(&a->lock);
     if (rc < 0) {
         a->have_inventory = false;
+        mutex_unlock(&a->lock);
         count(&a->stats.device_failures, 1);
         return rc;
     }
     bool changed = !a->have_inventory || strcmp(boot, a->boot_id) != 0 ||
                    !same_slices(a->dev, a->scratch);
-    swap_slices(a);
+    struct device_inventory *t = a->inv;
+    a->inv = a->inv_scratch;
+    a->inv_scratch = t;
+    publish(a, a->scratch, seq);
     memcpy(a->boot_id, boot, sizeof a->boot_id);
     a->have_inventory = true;
     a->need_discovery = false;
     a->next_discovery = now_of(a) + a->cfg.recovery_period_ns;
+    mutex_unlock(&a->lock);
     count(&a->stats.discoveries, 1);
-    prune_made(a);
     if (changed) /* a slice vanished or appeared: every GPUSlice looks again */
         agent__enqueue_all(a);
     return 0;
 }
 
-/* Notes the outcome of a call made for a GPUSlice (key NULL: an orphan). */
-static void note_outcome(struct agent *a, const char *key, bool create, int rc,
-                         const struct err *why)
+void agent__call_run(struct agent *a, struct agent_call *c, struct device_slices *after)
 {
-    struct agent_note *n = key ? agent__note(a, key, rc < 0) : NULL;
-    if (!n)
-        return;
-    struct agent_failure *f = create ? &n->create : &n->destroy;
-    f->code = rc;
-    snprintf(f->msg, sizeof f->msg, "%s", rc < 0 ? why->msg : "");
+    struct device_slice_ref ref = {.gpu_uuid = c->gpu_uuid, .profile = c->profile,
+                                   .start = c->start};
+    err_clear(&c->why);
+    c->took = 0;
+    c->rc = c->create ? device_create_slice(a->cfg.device, &ref, &c->made, &c->took, &c->why)
+                      : device_destroy_slice(a->cfg.device, &ref, &c->took, &c->why);
+    if (!c->create && c->rc == -ENOENT)
+        c->rc = 0; /* not there: what a destroy wants */
+    uint64_t t = 0;
+    c->seq = next_read(a);
+    c->listed = device_list_slices(a->cfg.device, after, &t, NULL) == 0 &&
+                device_boot_id(a->cfg.device, c->boot_id, NULL) == 0;
+    c->took += t;
 }
 
-static int exec_slice(struct agent *a, const json_t *params, bool create, struct err *e)
+/* The call's outcome for its key's next decision, or its orphan's; a
+ * failure sets when the call may be made again. */
+static void note_outcome(struct agent *a, const struct agent_call *c, int64_t done_at)
+{
+    struct agent_note *n = c->key[0] ? agent__note(a, c->key, c->rc < 0) : NULL;
+    unsigned *failures = n ? &n->failures : NULL;
+    int64_t *retry_at = n ? &n->retry_at : NULL;
+    if (n) {
+        struct agent_failure *f = c->create ? &n->create : &n->destroy;
+        f->code = c->rc;
+        snprintf(f->msg, sizeof f->msg, "%s", c->rc < 0 ? c->why.msg : "");
+    }
+    for (size_t i = 0; !c->key[0] && i < a->n_orphans; i++)
+        if (a->orphans[i].at.gpu == c->gpu && a->orphans[i].at.start == c->start) {
+            failures = &a->orphans[i].failures;
+            retry_at = &a->orphans[i].retry_at;
+        }
+    if (c->rc == 0 || !failures) {
+        if (failures)
+            *failures = 0, *retry_at = 0;
+        return;
+    }
+    const struct backoff b = AGENT_RETRY_BACKOFF;
+    int64_t delay = backoff_delay(&b, ++*failures);
+    *retry_at = done_at + delay;
+    log_warning(a->cfg.log, "agent %s: %s%s: %s; tried again in %lld ms", a->node,
+                c->key[0] ? "a device call for " : "destroying an orphan",
+                c->key[0] ? c->key : "", c->why.msg, (long long)(delay / NS_PER_MS));
+}
+
+void agent__call_finish(struct agent *a, const struct agent_call *c,
+                        const struct device_slices *after, int64_t done_at)
+{
+    assert(mutex_held(&a->lock));
+    if (c->listed)
+        publish(a, after, c->seq);
+    if (!c->listed || strcmp(c->boot_id, a->boot_id) != 0)
+        a->need_discovery = true;
+    int64_t now = now_of(a);
+    agent__pending_set(a, c->gpu, c->start, done_at, now);
+    note_outcome(a, c, done_at > now ? done_at : now);
+    if (c->rc < 0) {
+        count(&a->stats.device_failures, 1);
+    } else if (c->create) {
+        remember_made(a, &c->made);
+        count(&a->stats.creates, 1);
+        count(&a->stats.recreated, c->recreate);
+    } else {
+        count(&a->stats.destroys, 1);
+        count(&a->stats.orphans_destroyed, !c->key[0]);
+    }
+    agent__enqueue(a, AGENT_KEY_NODE);
+    if (c->key[0])
+        agent__enqueue(a, c->key);
+}
+
+/* Fills c from an action's params; -EINVAL when they do not name a slice. */
+static int call_of(const json_t *params, bool create, struct agent_call *c, struct err *e)
 {
     const char *key = json_string_value(json_object_get(params, "key"));
     const char *gpu_uuid = json_string_value(json_object_get(params, "gpuUUID"));
     const char *profile = json_string_value(json_object_get(params, "profile"));
     const json_t *start = json_object_get(params, "start");
+    memset(c, 0, sizeof *c);
     if (!gpu_uuid || !profile || !json_is_integer(start) || json_integer_value(start) < 0 ||
-        json_integer_value(start) >= MIG_MAX_MEMORY_SLICES)
+        json_integer_value(start) >= MIG_MAX_MEMORY_SLICES || strlen(gpu_uuid) >= DEVICE_UUID_MAX ||
+        strlen(profile) >= DEVICE_PROFILE_NAME_MAX || (key && strlen(key) >= WORKQUEUE_KEY_MAX))
         return err_set(e, -EINVAL, "agent: a %s needs gpuUUID, profile and start",
                        create ? "create" : "destroy");
-    struct device_slice_ref ref = {.gpu_uuid = gpu_uuid, .profile = profile,
-                                   .start = (unsigned)json_integer_value(start)};
-    const struct device_gpu *g = agent__gpu(a, gpu_uuid);
-    struct device_slice made;
-    struct err why;
-    err_clear(&why);
-    uint64_t took = 0;
-    int rc = create ? device_create_slice(a->cfg.device, &ref, &made, &took, &why)
-                    : device_destroy_slice(a->cfg.device, &ref, &took, &why);
-    if (!create && rc == -ENOENT)
-        rc = 0; /* not there: what a destroy wants */
-    refresh(a, &took);
-    spend(a, took, g ? (int)g->index : -1, ref.start);
-    note_outcome(a, key, create, rc, &why);
-    if (rc < 0) {
-        count(&a->stats.device_failures, 1);
-        if (e)
-            *e = why;
+    c->create = create;
+    c->recreate = json_is_true(json_object_get(params, "recreate"));
+    c->start = (unsigned)json_integer_value(start);
+    snprintf(c->key, sizeof c->key, "%s", key ? key : "");
+    snprintf(c->gpu_uuid, sizeof c->gpu_uuid, "%s", gpu_uuid);
+    snprintf(c->profile, sizeof c->profile, "%s", profile);
+    return 0;
+}
+
+/* A create or destroy: handed to the GPU's worker when they run, else made
+ * here (virtual time: it ends at now + its duration; real time: slept). A
+ * device failure is noted, not returned (agent.h). */
+static int exec_slice(struct agent *a, const json_t *params, bool create, struct err *e)
+{
+    struct agent_call c;
+    int rc = call_of(params, create, &c, e);
+    if (rc < 0)
         return rc;
+    mutex_lock(&a->lock);
+    const struct device_gpu *g = agent__gpu(a, c.gpu_uuid);
+    if (!g) {
+        mutex_unlock(&a->lock);
+        return err_set(e, -ENODEV, "agent: no GPU %s on node %s", c.gpu_uuid, a->node);
     }
-    if (create) {
-        remember_made(a, &made);
-        count(&a->stats.creates, 1);
-        count(&a->stats.recreated, json_is_true(json_object_get(params, "recreate")));
-    } else {
-        count(&a->stats.destroys, 1);
-        count(&a->stats.orphans_destroyed, !key);
-    }
+    c.gpu = g->index;
+    int64_t now = now_of(a);
+    agent__pending_set(a, c.gpu, c.start, AGENT_RUNNING, now);
+    bool handed = a->workers && agent__workers_submit(a, &c) == 0;
+    mutex_unlock(&a->lock);
+    if (handed)
+        return 0;
+    agent__call_run(a, &c, a->scratch);
+    bool modelled = a->cfg.device->modelled_time;
+    if (modelled && !a->cfg.virtual_time)
+        clock_sleep_ns((int64_t)c.took);
+    mutex_lock(&a->lock);
+    agent__call_finish(a, &c, a->scratch,
+                       modelled && a->cfg.virtual_time ? now + (int64_t)c.took : 0);
+    mutex_unlock(&a->lock);
     return 0;
 }
 
@@ -233,12 +315,14 @@ static int exec_write_cdi(struct agent *a, const json_t *params, struct err *e)
         unlink(tmp);
         err_set(&why, rc, "agent: cannot write CDI spec %s: %s", path, strerror(-rc));
     }
+    mutex_lock(&a->lock);
     struct agent_note *n = agent__note(a, key, true);
     if (n) {
         snprintf(n->cdi_uuid, sizeof n->cdi_uuid, "%s", rc == 0 ? uuid : "");
         n->hand_over.code = rc;
         snprintf(n->hand_over.msg, sizeof n->hand_over.msg, "%s", why.msg);
     }
+    mutex_unlock(&a->lock);
     if (rc < 0 && e)
         *e = why;
     return rc;
@@ -252,9 +336,11 @@ static int exec_remove_cdi(struct agent *a, const json_t *params, struct err *e)
         return err_set(e, -EINVAL, "agent: a CDI removal needs a path");
     if (unlink(path) < 0 && errno != ENOENT)
         return err_set(e, -errno, "agent: cannot remove CDI spec %s: %s", path, strerror(errno));
+    mutex_lock(&a->lock);
     struct agent_note *n = key ? agent__note(a, key, false) : NULL;
     if (n)
         n->cdi_uuid[0] = '\0';
+    mutex_unlock(&a->lock);
     return 0;
 }
 

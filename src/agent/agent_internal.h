@@ -14,12 +14,17 @@
 #include "core/lifecycle.h"
 #include "reconcile/action.h"
 #include "util/clock.h"
+#include "util/mutex.h"
 #include "util/workqueue.h"
 
 #define AGENT_NODE_MAX 254
 #define AGENT_PATH_MAX 4096
 #define AGENT_SYNC_POLL_NS (100 * NS_PER_MS) /* caches not synced yet */
 #define AGENT_INDEX_CONFIG_MAP "configMap"
+#define AGENT_RUNNING INT64_MAX /* a pending call a worker has not finished */
+/* Device calls that failed are retried after this backoff (the work
+ * queue's): the key's next decision waits for it. */
+#define AGENT_RETRY_BACKOFF WORKQUEUE_BACKOFF_DEFAULT
 
 /* Where a slice is on the node: the identity of a slice (device.h). */
 struct agent_place {
@@ -41,9 +46,12 @@ struct agent_note {
     struct agent_failure hand_over;  /* writing its CDI spec */
     char cdi_uuid[DEVICE_UUID_MAX];  /* the MIG UUID its CDI spec was written with */
     bool config_map_foreign;         /* creating its ConfigMap found one not in the cache */
+    unsigned failures;               /* its device calls that failed in a row */
+    int64_t retry_at;                /* no device call for it before then */
 };
 
-/* A device call still running in virtual time. */
+/* A device call still running: in virtual time until done_at, or on a
+ * worker (AGENT_RUNNING) until it reports. */
 struct agent_pending {
     unsigned gpu, start;
     int64_t done_at;
@@ -54,10 +62,38 @@ struct agent_orphan {
     struct agent_place at;
     int64_t since;
     bool seen; /* in the current recovery pass */
+    unsigned failures;
+    int64_t retry_at; /* no destroy before then */
 };
 
+/* A create or destroy, from the executor to whoever runs it (itself, or
+ * the GPU's worker in real time) and back with the outcome. */
+struct agent_call {
+    char key[WORKQUEUE_KEY_MAX];           /* "" for an orphan */
+    bool create, recreate;
+    unsigned gpu;                          /* index in the inventory */
+    char gpu_uuid[DEVICE_UUID_MAX];
+    char profile[DEVICE_PROFILE_NAME_MAX];
+    unsigned start;
+    /* the outcome (agent__call_run) */
+    int rc;
+    struct err why;
+    struct device_slice made;
+    uint64_t took;                         /* the call and the list after it */
+    uint64_t seq;                          /* when the list after it was read */
+    bool listed;                           /* the list and boot id were read */
+    char boot_id[DEVICE_BOOT_ID_MAX];
+};
+
+struct agent_workers;
+
+/* The loop's thread decides and executes; in real time the GPUs' workers
+ * (agent_workers.c) run creates and destroys and report under `lock`,
+ * which guards everything below cfg except the stats (atomics). It is
+ * never held across a device call, a store call or a sleep. */
 struct agent {
     struct agent_config cfg;
+    struct mutex lock;
     char node[AGENT_NODE_MAX];
     char cdi_dir[AGENT_PATH_MAX];
     struct loop *loop;
@@ -68,12 +104,15 @@ struct agent {
     bool have_inventory;
     bool need_discovery;             /* the boot id changed: MIG modes may have too */
     struct device_inventory *inv;
+    struct device_inventory *inv_scratch; /* discovery's second buffer */
     struct device_slices *dev;
-    struct device_slices *scratch;   /* the executor's second buffer */
+    uint64_t dev_seq;                /* when the list in dev was read */
+    uint64_t read_seq;               /* lists read so far (atomic) */
+    struct device_slices *scratch;   /* the loop thread's list buffer */
     char boot_id[DEVICE_BOOT_ID_MAX];
     int64_t next_discovery;          /* periodic recovery */
     int64_t node_busy_until;         /* a discovery still running (virtual time) */
-    int64_t gpu_busy_until[DEVICE_MAX_GPUS];
+    struct agent_workers *workers;   /* real time, started: the GPUs' workers */
 
     struct agent_pending *pending;
     size_t n_pending, cap_pending;
@@ -108,7 +147,8 @@ const struct device_slice *agent__slice_at(const struct agent *a, unsigned gpu, 
 int agent__place_of(const struct agent *a, const struct gpuslice_view *v,
                     struct agent_place *out, struct err *e);
 
-/* When the call at (gpu, start) finishes in virtual time (0: none runs). */
+/* When the call at (gpu, start) finishes (0: none runs; AGENT_RUNNING: a
+ * worker runs it). */
 int64_t agent__pending_until(struct agent *a, unsigned gpu, unsigned start, int64_t now);
 
 bool agent__made(const struct agent *a, const struct agent_place *p);
@@ -152,8 +192,9 @@ int agent__set_status(struct agent_decision *d, enum slice_phase to,
                       const struct gpuslice_status *st, unsigned clear, struct err *e);
 
 /* A device call about the slice at `at` (create: spec's profile; destroy:
- * the device's), unless its GPU is still busy; comes back to see the
- * outcome. `recreate` marks a create that makes a lost slice again. */
+ * the device's), unless the key's last call failed and its backoff is not
+ * over; comes back to see the outcome. `recreate` marks a create that makes
+ * a lost slice again. */
 int agent__device_op(struct agent_decision *d, enum agent_op op, const struct agent_place *at,
                      const char *profile, bool recreate, struct err *e);
 
@@ -202,12 +243,45 @@ int agent__recreate_failed(struct agent_decision *d, struct agent_note *n,
                            const struct agent_place *at, struct err *e);
 
 /* The node key's recovery pass, given the slices claimed (as
- * agent__claims_load made them): destroys orphans whose grace is over (one
- * device call per GPU), and lowers *requeue_at to when the next is due. */
+ * agent__claims_load made them): destroys orphans whose grace (and, after a
+ * failed destroy, backoff) is over and on which no call runs, and lowers
+ * *requeue_at to when the next is due. */
 int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, int64_t now,
                            struct action_list *out, int64_t *requeue_at, struct err *e);
 
 /* ---- agent_exec.c ---- */
+
+/* Records when the call at (gpu, start) ends (0: it has); forgets calls
+ * that ended by now. Called with a->lock held. */
+void agent__pending_set(struct agent *a, unsigned gpu, unsigned start, int64_t done_at,
+                        int64_t now);
+
+/* Makes the call on the device, then reads the slices (into after) and the
+ * boot id; fills c's outcome. No lock held: device I/O only. */
+void agent__call_run(struct agent *a, struct agent_call *c, struct device_slices *after);
+
+/* What a call that ends at done_at (virtual time; 0: it has ended) leaves
+ * in the agent's memory: the slices as read after it (unless a newer read
+ * is already there), its pending mark, its outcome noted for the key's
+ * next decision (a failure also sets when to retry), the stats; queues the
+ * key and the node key. Called with a->lock held. */
+void agent__call_finish(struct agent *a, const struct agent_call *c,
+                        const struct device_slices *after, int64_t done_at);
+
+/* ---- agent_workers.c: one worker per GPU, real time ---- */
+
+/* Lets creates and destroys run on workers (started per GPU on first use);
+ * until then agent_execute makes them itself. Called with no call running. */
+void agent__workers_start(struct agent *a);
+
+/* Hands c to its GPU's worker; -errno when no worker could be started
+ * (the caller then makes the call itself). Called with a->lock held. */
+int agent__workers_submit(struct agent *a, const struct agent_call *c);
+
+/* Waits for the calls running, drops those still queued (their keys are
+ * queued again to decide anew) and stops the workers. No-op when not
+ * started. */
+void agent__workers_stop(struct agent *a);
 
 /* The CDI spec file of the slice at start on the GPU gpu_uuid. */
 void agent__cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start, char *buf,

@@ -189,7 +189,6 @@ int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, i
                            struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     int rc = 0;
-    bool called[DEVICE_MAX_GPUS] = {false};
     for (unsigned i = 0; rc == 0 && i < a->dev->n; i++) {
         const struct device_slice *s = &a->dev->items[i];
         if (agent__claimed(claims, s) ||
@@ -202,12 +201,14 @@ int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, i
         }
         o->seen = true;
         int64_t due = o->since + a->cfg.orphan_grace_ns;
-        int64_t busy = a->gpu_busy_until[s->gpu_index];
-        if (due > now || busy > now || called[s->gpu_index]) {
-            lower(requeue_at, due > now ? due : busy > now ? busy : now);
+        if (o->retry_at > due)
+            due = o->retry_at;
+        int64_t running = agent__pending_until(a, s->gpu_index, s->placement.start, now);
+        if (due > now || running) { /* a running call queues the node key when done */
+            if (running != AGENT_RUNNING)
+                lower(requeue_at, running ? running : due);
             continue;
         }
-        called[s->gpu_index] = true;
         lower(requeue_at, now);
         rc = agent__external(out, AGENT_OP_DESTROY,
                              json_pack("{s:s, s:s, s:i}", "gpuUUID", s->gpu_uuid, "profile",

@@ -3,6 +3,7 @@
  * clock, and the choice between stepping them or running them on threads.
  */
 #include "agent/agent_runtime.h"
+#include "agent/agent_internal.h"
 #include "util/alloc.h"
 
 #include <stdio.h>
@@ -66,6 +67,8 @@ int agent_runtime_new(const struct agent_runtime_config *cfg, struct agent_runti
     snprintf(rt->name, sizeof rt->name, "agent %.60s", cfg->agent.node ? cfg->agent.node : "?");
     if (!rt->cfg.agent.now_ns)
         rt->cfg.agent.now_ns = clock_realtime_now;
+    if (!rt->cfg.agent.log)
+        rt->cfg.agent.log = cfg->log;
     int rc = agent_new(&rt->cfg.agent, &rt->agent, e);
     if (rc == 0) {
         struct loop_config lc = {
@@ -132,6 +135,8 @@ int agent_start(struct agent_runtime *rt, struct err *e)
         return err_set(e, -EBUSY, "agent %s: already started", rt->cfg.agent.node);
     int rc = 0;
     size_t i = 0;
+    if (!rt->cfg.agent.virtual_time)
+        agent__workers_start(rt->agent);
     for (; rc == 0 && i < AGENT_INFORMERS; i++)
         rc = informer_start(rt->informers[i], e);
     if (rc == 0)
@@ -139,6 +144,7 @@ int agent_start(struct agent_runtime *rt, struct err *e)
     if (rc < 0) {
         while (i-- > 0)
             informer_stop(rt->informers[i]);
+        agent__workers_stop(rt->agent);
         return rc;
     }
     rt->started = true;
@@ -150,6 +156,7 @@ void agent_stop(struct agent_runtime *rt)
     if (!rt->started)
         return;
     loop_stop(rt->loop);
+    agent__workers_stop(rt->agent);
     for (size_t i = 0; i < AGENT_INFORMERS; i++)
         informer_stop(rt->informers[i]);
     rt->started = false;

@@ -49,7 +49,8 @@ size_t agent_runtime_step(struct agent_runtime *rt);
 /* When a key is due next (0: now; INT64_MAX: nothing queued). */
 int64_t agent_runtime_next_due(struct agent_runtime *rt);
 
-/* Real time: runs the informers and the loop on threads of their own. On
+/* Real time: runs the informers, the loop and (when started, as GPUs get
+ * calls) one worker per GPU on threads of their own (agent.h). On
  * failure the threads already started are stopped again, so the runtime
  * is as before and may be stepped or started later. */
 int agent_start(struct agent_runtime *rt, struct err *e);

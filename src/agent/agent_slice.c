@@ -14,7 +14,9 @@
  *   Deleted, Failed -> nothing; the agent forgets the key
  *
  * Nothing about a slice is decided while a device call on it is still
- * running in virtual time; the decision asks to come back when it is done.
+ * running; the decision asks to come back when it is done (virtual time),
+ * or the worker that runs it queues the key (real time). A device call that
+ * failed is not made again before its backoff is over.
  */
 #include "agent/agent_internal.h"
 
@@ -31,6 +33,8 @@
 
 void agent__requeue(struct agent_decision *d, int64_t at)
 {
+    if (at == AGENT_RUNNING) /* the worker queues the key when it is done */
+        return;
     if (at <= 0)
         at = 1;
     if (*d->requeue_at == 0 || at < *d->requeue_at)
@@ -95,9 +99,9 @@ int agent__set_status(struct agent_decision *d, enum slice_phase to,
 int agent__device_op(struct agent_decision *d, enum agent_op op, const struct agent_place *at,
                      const char *profile, bool recreate, struct err *e)
 {
-    int64_t busy = d->a->gpu_busy_until[at->gpu];
-    if (busy > d->now) {
-        agent__requeue(d, busy);
+    const struct agent_note *n = agent__note(d->a, d->key, false);
+    if (n && n->retry_at > d->now) { /* the last call failed: back off */
+        agent__requeue(d, n->retry_at);
         return 0;
     }
     json_t *params = json_pack("{s:s, s:s, s:s, s:i, s:b}", "key", d->key, "gpuUUID",

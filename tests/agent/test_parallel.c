@@ -1,0 +1,303 @@
+/*
+ * The agent started in real time, its device calls on the GPUs' workers:
+ * calls on different GPUs run side by side, calls on one GPU one at a time,
+ * a slice is handed over as soon as its own create returns, and a delete
+ * does not wait for creates on other GPUs.
+ *
+ * No assertion here is about time. The device is an emulated node behind a
+ * gate the test holds: a call on a gated GPU enters and then waits until
+ * the test lets it through, so "B happened while A's call was still
+ * running" is a fact the test arranges, not a race it hopes to win. Waits
+ * are for liveness only (generous limits, failing with what was seen).
+ */
+#include <pthread.h>
+#include <time.h>
+
+#include "harness.h"
+
+#include "util/clock.h"
+
+#define WAIT_LIMIT_NS (20 * SEC)
+
+/* ---- a device whose calls the test lets through ---- */
+
+struct gate {
+    struct device *inner;
+    struct device_inventory inv;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned budget[DEVICE_MAX_GPUS];  /* calls that may still pass; UINT32_MAX: all */
+    unsigned entered[DEVICE_MAX_GPUS]; /* creates and destroys that started */
+    unsigned running[DEVICE_MAX_GPUS], max_running[DEVICE_MAX_GPUS];
+    unsigned running_all, max_running_all;
+};
+
+static unsigned gpu_of(struct gate *g, const struct device_slice_ref *ref)
+{
+    for (unsigned i = 0; i < g->inv.n_gpus; i++)
+        if (strcmp(g->inv.gpus[i].uuid, ref->gpu_uuid) == 0)
+            return i;
+    fail_msg("no GPU %s", ref->gpu_uuid);
+    return 0;
+}
+
+static void enter(struct gate *g, unsigned gpu)
+{
+    pthread_mutex_lock(&g->mu);
+    g->entered[gpu]++;
+    if (++g->running[gpu] > g->max_running[gpu])
+        g->max_running[gpu] = g->running[gpu];
+    if (++g->running_all > g->max_running_all)
+        g->max_running_all = g->running_all;
+    pthread_cond_broadcast(&g->cv);
+    while (g->budget[gpu] == 0)
+        pthread_cond_wait(&g->cv, &g->mu);
+    if (g->budget[gpu] != UINT32_MAX)
+        g->budget[gpu]--;
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void leave(struct gate *g, unsigned gpu)
+{
+    pthread_mutex_lock(&g->mu);
+    g->running[gpu]--;
+    g->running_all--;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static int gate_discover(void *impl, struct device_inventory *inv, uint64_t *took, struct err *e)
+{
+    return device_discover(((struct gate *)impl)->inner, inv, took, e);
+}
+
+static int gate_create(void *impl, const struct device_slice_ref *ref, struct device_slice *out,
+                       uint64_t *took, struct err *e)
+{
+    struct gate *g = impl;
+    unsigned gpu = gpu_of(g, ref);
+    enter(g, gpu);
+    int rc = device_create_slice(g->inner, ref, out, took, e);
+    leave(g, gpu);
+    return rc;
+}
+
+static int gate_destroy(void *impl, const struct device_slice_ref *ref, uint64_t *took,
+                        struct err *e)
+{
+    struct gate *g = impl;
+    unsigned gpu = gpu_of(g, ref);
+    enter(g, gpu);
+    int rc = device_destroy_slice(g->inner, ref, took, e);
+    leave(g, gpu);
+    return rc;
+}
+
+static int gate_list(void *impl, struct device_slices *out, uint64_t *took, struct err *e)
+{
+    return device_list_slices(((struct gate *)impl)->inner, out, took, e);
+}
+
+static int gate_boot_id(void *impl, char out[DEVICE_BOOT_ID_MAX], struct err *e)
+{
+    return device_boot_id(((struct gate *)impl)->inner, out, e);
+}
+
+static void gate_close(void *impl)
+{
+    struct gate *g = impl;
+    device_close(g->inner);
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+static const struct device_ops gate_ops = {
+    .name = "gate", .discover = gate_discover, .create = gate_create, .destroy = gate_destroy,
+    .list = gate_list, .boot_id = gate_boot_id, .close = gate_close,
+};
+
+/* Lets n more calls on gpu through (UINT32_MAX: all from now on). */
+static void gate_let(struct gate *g, unsigned gpu, unsigned n)
+{
+    pthread_mutex_lock(&g->mu);
+    g->budget[gpu] = n;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static unsigned gate_entered(struct gate *g, unsigned gpu)
+{
+    pthread_mutex_lock(&g->mu);
+    unsigned n = g->entered[gpu];
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+/* ---- the harness in real time over a gated node ---- */
+
+struct rt_test {
+    struct harness *h;
+    struct gate *gate;
+};
+
+/* Two H100s behind a gate that lets nothing through yet, and the agent
+ * started on threads over the real clock. */
+static struct rt_test rt_new(void)
+{
+    struct rt_test t;
+    t.h = h_new("model=H100-80GB,count=2,latency=none");
+    t.gate = calloc(1, sizeof *t.gate);
+    t.gate->inner = t.h->dev;
+    assert_int_equal(device_discover(t.gate->inner, &t.gate->inv, NULL, NULL), 0);
+    pthread_mutex_init(&t.gate->mu, NULL);
+    pthread_cond_init(&t.gate->cv, NULL);
+    struct device *d = calloc(1, sizeof *d);
+    *d = (struct device){.ops = &gate_ops, .impl = t.gate};
+    t.h->dev = d;
+    t.h->cfg.agent.device = d;
+    t.h->cfg.agent.now_ns = clock_realtime_now;
+    t.h->cfg.agent.informer_now_ns = clock_monotonic_now;
+    t.h->cfg.agent.clock_ctx = NULL;
+    t.h->cfg.agent.virtual_time = false;
+    h_agent(t.h);
+    struct err e = {0};
+    h_ok(agent_start(t.h->rt, &e), &e, "agent_start");
+    return t;
+}
+
+static void rt_free(struct rt_test *t)
+{
+    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
+        gate_let(t->gate, i, UINT32_MAX);
+    h_free(t->h);
+}
+
+/* Waits until check(t, arg) holds; fails naming what after WAIT_LIMIT_NS. */
+static void wait_for(struct rt_test *t, bool (*check)(struct rt_test *, const void *),
+                     const void *arg, const char *what)
+{
+    int64_t end = clock_monotonic_ns() + WAIT_LIMIT_NS;
+    while (!check(t, arg)) {
+        if (clock_monotonic_ns() > end)
+            fail_msg("never saw: %s", what);
+        clock_sleep_ns(2 * MSEC);
+    }
+}
+
+static bool is_created(struct rt_test *t, const void *name)
+{
+    return strcmp(h_phase(t->h, name), "Created") == 0;
+}
+
+static bool is_deleted(struct rt_test *t, const void *name)
+{
+    return strcmp(h_phase(t->h, name), "Deleted") == 0;
+}
+
+struct entered_at_least {
+    unsigned gpu, n;
+};
+
+static bool has_entered(struct rt_test *t, const void *arg)
+{
+    const struct entered_at_least *w = arg;
+    return gate_entered(t->gate, w->gpu) >= w->n;
+}
+
+/* ---- the tests ---- */
+
+/* A create on each GPU: both calls are inside the device at once. One
+ * thread sleeping through each call in turn never gets the second in. */
+static void calls_on_two_gpus_run_side_by_side(void **state)
+{
+    (void)state;
+    struct rt_test t = rt_new();
+    json_t *pod = h_pod(t.h, "train");
+    char a[GPUSLICE_NAME_MAX], b[GPUSLICE_NAME_MAX];
+    h_slice(t.h, pod, 0, 0, "1g.10gb", 0, 1, a);
+    h_slice(t.h, pod, 1, 1, "1g.10gb", 0, 1, b);
+    wait_for(&t, has_entered, &(struct entered_at_least){0, 1}, "a create on GPU 0");
+    wait_for(&t, has_entered, &(struct entered_at_least){1, 1}, "a create on GPU 1");
+    gate_let(t.gate, 0, UINT32_MAX);
+    gate_let(t.gate, 1, UINT32_MAX);
+    wait_for(&t, is_created, a, "the slice on GPU 0 Created");
+    wait_for(&t, is_created, b, "the slice on GPU 1 Created");
+    assert_int_equal(t.gate->max_running_all, 2);
+    json_decref(pod);
+    rt_free(&t);
+}
+
+/* Three slices on one GPU: their creates never overlap, and the first is
+ * Created (ConfigMap written) while the second's create is still held in
+ * the device, not after the rest of the queue. */
+static void a_slice_is_handed_over_as_soon_as_its_create_returns(void **state)
+{
+    (void)state;
+    struct rt_test t = rt_new();
+    json_t *pod = h_pod(t.h, "train");
+    char s[3][GPUSLICE_NAME_MAX];
+    for (unsigned i = 0; i < 3; i++)
+        h_slice(t.h, pod, i, 0, "1g.10gb", i, 1, s[i]);
+    gate_let(t.gate, 0, 1);
+    /* The first call went through, the second is held. */
+    wait_for(&t, has_entered, &(struct entered_at_least){0, 2}, "a second create on GPU 0");
+    unsigned created = 0, first = 0;
+    int64_t end = clock_monotonic_ns() + WAIT_LIMIT_NS;
+    while (created == 0 && clock_monotonic_ns() < end) {
+        for (unsigned i = 0; i < 3; i++)
+            if (strcmp(h_phase(t.h, s[i]), "Created") == 0)
+                created++, first = i;
+        clock_sleep_ns(2 * MSEC);
+    }
+    assert_int_equal(created, 1);
+    assert_string_equal(h_cm(t.h, "train-main", "GPUSLICE_SLICES"), s[first]);
+    assert_int_equal(gate_entered(t.gate, 0), 2); /* the third waits for the second */
+
+    gate_let(t.gate, 0, UINT32_MAX);
+    for (unsigned i = 0; i < 3; i++)
+        wait_for(&t, is_created, s[i], "every slice Created");
+    assert_int_equal(t.gate->max_running[0], 1);
+    h_invariant(t.h);
+    json_decref(pod);
+    rt_free(&t);
+}
+
+/* A finished pod's slice on GPU 1 is destroyed while GPU 0 is busy with a
+ * queue of creates. */
+static void a_delete_does_not_wait_for_creates_on_another_gpu(void **state)
+{
+    (void)state;
+    struct rt_test t = rt_new();
+    json_t *done = h_pod(t.h, "done"), *next = h_pod(t.h, "next");
+    char old[GPUSLICE_NAME_MAX], fresh[4][GPUSLICE_NAME_MAX];
+    gate_let(t.gate, 1, UINT32_MAX);
+    h_slice(t.h, done, 0, 1, "1g.10gb", 0, 1, old);
+    wait_for(&t, is_created, old, "the old slice Created");
+
+    for (unsigned i = 0; i < 4; i++)
+        h_slice(t.h, next, i, 0, "1g.10gb", i, 1, fresh[i]);
+    wait_for(&t, has_entered, &(struct entered_at_least){0, 1}, "a create on GPU 0");
+    h_set_phase(t.h, old, "Ungated");
+    h_set_phase(t.h, old, "Deleting");
+    wait_for(&t, is_deleted, old, "the old slice Deleted");
+    assert_int_equal(gate_entered(t.gate, 0), 1); /* GPU 0's first create still held */
+
+    gate_let(t.gate, 0, UINT32_MAX);
+    for (unsigned i = 0; i < 4; i++)
+        wait_for(&t, is_created, fresh[i], "every new slice Created");
+    h_invariant(t.h);
+    json_decref(done);
+    json_decref(next);
+    rt_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(calls_on_two_gpus_run_side_by_side),
+        cmocka_unit_test(a_slice_is_handed_over_as_soon_as_its_create_returns),
+        cmocka_unit_test(a_delete_does_not_wait_for_creates_on_another_gpu),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
