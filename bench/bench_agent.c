@@ -3,7 +3,13 @@
  * Deleted on the mem store and an emulated node with 0-latency devices, in
  * virtual time, one thread. What is measured is everything the agent does
  * for a slice (decisions, device calls, ConfigMap, status and GPUNode
- * writes, informer events), plus the writes that play the controller. */
+ * writes, informer events), plus the writes that play the controller.
+ *
+ * Then its device work in parallel, in real time: the same 56 slices made
+ * by the agent started on its threads, each create modelled at 200 ms. The
+ * driver takes one change at a time per GPU, so the bound is 7 creates x
+ * 200 ms = 1.4 s (56 x 200 ms = 11.2 s one at a time); the figure is the
+ * time from the GPUSlices' creation to the last one Created. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +24,8 @@
 #define GPUS 8
 #define PER_GPU 7
 #define SLICES (GPUS * PER_GPU)
+#define PAR_CREATE_MS 200
+#define PAR_TARGET 0.85 /* of the ideal speed-up, GPUS x */
 
 struct bench {
     int64_t now;
@@ -82,9 +90,10 @@ static void set_phase(struct bench *b, const char *name, const char *phase)
     json_decref(next);
 }
 
-static void round_trip(struct bench *b, unsigned round, const json_t *pod)
+/* The node's 56 slices of 1g.10gb for pod, names into names. */
+static void make_slices(struct bench *b, unsigned round, const json_t *pod,
+                        char names[SLICES][GPUSLICE_NAME_MAX])
 {
-    char names[SLICES][GPUSLICE_NAME_MAX];
     for (unsigned i = 0; i < SLICES; i++) {
         char container[32], cm[48];
         snprintf(container, sizeof container, "c%u", i);
@@ -96,9 +105,15 @@ static void round_trip(struct bench *b, unsigned round, const json_t *pod)
             .config_map = cm,
         };
         json_t *obj = gpuslice_new("bench", &spec, pod);
-        snprintf(names[i], sizeof names[i], "%s", meta_name(obj));
+        snprintf(names[i], GPUSLICE_NAME_MAX, "%s", meta_name(obj));
         create(b, b->slices, obj, NULL);
     }
+}
+
+static void round_trip(struct bench *b, unsigned round, const json_t *pod)
+{
+    char names[SLICES][GPUSLICE_NAME_MAX];
+    make_slices(b, round, pod, names);
     settle(b);
     for (unsigned i = 0; i < SLICES; i++)
         set_phase(b, names[i], "Deleting");
@@ -111,14 +126,15 @@ static void round_trip(struct bench *b, unsigned round, const json_t *pod)
     settle(b);
 }
 
-int main(void)
+/* A mem store with namespace "bench", Node node-a and pod "p" (returned),
+ * over b's clock or the real one, and an emulated node of 8 H100 as spec
+ * says. */
+static json_t *setup(struct bench *b, bool real_time, const char *spec)
 {
-    struct bench *b = calloc(1, sizeof *b);
     struct err e = {0};
-    b->now = 1790000000LL * 1000000000LL;
-    struct mem_store_config mc = {.now_ns = clock_ns, .clock_ctx = b, .auto_collect = true};
-    if (mem_store_new(&mc, &b->st, &e) < 0 ||
-        device_open("emulated:model=H100-80GB,count=8,latency=none", &b->dev, &e) < 0 ||
+    struct mem_store_config mc = {.now_ns = real_time ? clock_realtime_now : clock_ns,
+                                  .clock_ctx = b, .auto_collect = true};
+    if (mem_store_new(&mc, &b->st, &e) < 0 || device_open(spec, &b->dev, &e) < 0 ||
         device_discover(b->dev, &b->inv, NULL, &e) < 0)
         die("setup", &e);
     struct api_registry *reg = store_registry(b->st);
@@ -137,6 +153,75 @@ int main(void)
                      "Pod", "metadata", "name", "p", "namespace", "bench", "spec", "containers",
                      "name", "c", "image", "cuda"),
            &pod);
+    return pod;
+}
+
+static void teardown(struct bench *b, json_t *pod)
+{
+    json_decref(pod);
+    agent_runtime_free(b->rt);
+    store_free(b->st);
+    device_close(b->dev);
+    free(b);
+}
+
+static bool all_created(struct bench *b, char names[SLICES][GPUSLICE_NAME_MAX])
+{
+    for (unsigned i = 0; i < SLICES; i++) {
+        json_t *obj = NULL;
+        struct err e = {0};
+        if (store_get(b->st, b->slices, "bench", names[i], &obj, &e) < 0)
+            die("get", &e);
+        const char *phase = json_string_value(json_object_get(json_object_get(obj, "status"),
+                                                              "phase"));
+        bool created = phase && strcmp(phase, "Created") == 0;
+        json_decref(obj);
+        if (!created)
+            return false;
+    }
+    return true;
+}
+
+/* The 56 creates of 200 ms on the agent started in real time. */
+static void parallel_speedup(void)
+{
+    struct bench *b = calloc(1, sizeof *b);
+    struct err e = {0};
+    char spec[160];
+    snprintf(spec, sizeof spec, "emulated:model=H100-80GB,count=%d,create-ms=%d,destroy-ms=0,"
+             "query-ms=0,discover-ms=0", GPUS, PAR_CREATE_MS);
+    json_t *pod = setup(b, true, spec);
+    struct agent_runtime_config cfg = {
+        .agent = {.store = b->st, .device = b->dev, .node = "node-a"},
+    };
+    if (agent_runtime_new(&cfg, &b->rt, &e) < 0 || agent_start(b->rt, &e) < 0)
+        die("agent", &e);
+    char names[SLICES][GPUSLICE_NAME_MAX];
+    double t0 = wall_s();
+    make_slices(b, 0, pod, names);
+    while (!all_created(b, names)) {
+        if (wall_s() - t0 > 120)
+            die("parallel", &(struct err){.msg = "the slices were not Created in 120 s"});
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    double took = wall_s() - t0;
+    double bound = PER_GPU * PAR_CREATE_MS / 1000.0, serial = SLICES * PAR_CREATE_MS / 1000.0;
+    double speedup = serial / took, target = PAR_TARGET * GPUS;
+    printf("agent parallel: %d creates of %d ms on %d GPUs in real time: %.2f s (bound %.2f s, "
+           "one at a time %.1f s): %.1fx speed-up, target >= %.1fx\n", SLICES, PAR_CREATE_MS,
+           GPUS, took, bound, serial, speedup, target);
+    if (speedup < target)
+        printf("BELOW TARGET: agent parallel speed-up %.1fx < %.1fx\n", speedup, target);
+    teardown(b, pod);
+}
+
+int main(void)
+{
+    struct bench *b = calloc(1, sizeof *b);
+    struct err e = {0};
+    b->now = 1790000000LL * 1000000000LL;
+    json_t *pod = setup(b, false, "emulated:model=H100-80GB,count=8,latency=none");
     struct agent_runtime_config cfg = {
         .agent = {.store = b->st, .device = b->dev, .node = "node-a", .now_ns = clock_ns,
                   .informer_now_ns = clock_ns, .clock_ctx = b, .virtual_time = true},
@@ -166,10 +251,7 @@ int main(void)
     printf("  per slice: %.1f decisions, %.1f actions, %.2f stale, %.1f store writes in all\n",
            (double)ls.reconciles / n, (double)ls.actions / n, (double)ls.stale / n,
            (double)(mem_store_revision(b->st) - rev0) / n);
-    json_decref(pod);
-    agent_runtime_free(b->rt);
-    store_free(b->st);
-    device_close(b->dev);
-    free(b);
+    teardown(b, pod);
+    parallel_speedup();
     return 0;
 }
