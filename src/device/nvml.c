@@ -6,8 +6,13 @@
  * so nothing here can go stale when another tool changes the GPUs, and a
  * failed call leaves no state to repair. The price is a few dozen cheap
  * queries per create, against the hundreds of milliseconds the driver takes
- * to make a GPU instance. One mutex serialises the operations, as the
- * driver serialises MIG changes on a GPU anyway.
+ * to make a GPU instance.
+ *
+ * Threads. The only state here is the library's handle and its symbols,
+ * fixed once open; NVML itself is thread-safe. Creates and destroys take
+ * their GPU's mutex, so the changes on one GPU run one at a time, as the
+ * driver takes them, while those on different GPUs (the agent's workers)
+ * run side by side; queries take no lock.
  *
  * Index and id. The driver lists GPU-instance profiles by index
  * (NVML_GPU_INSTANCE_PROFILE_*) and takes everything else by profile id,
@@ -41,7 +46,7 @@
 #define GIB                    (UINT64_C(1) << 30)
 
 struct nvml {
-    pthread_mutex_t lock;
+    pthread_mutex_t gpu_locks[DEVICE_MAX_GPUS]; /* by NVML index */
     void *lib;
     struct nvml_sym f;
 };
@@ -130,10 +135,13 @@ static int load(struct nvml *nv, const char *library, struct err *e)
         if (ret != DEVICE_NVML_SUCCESS)
             rc = call_failed(nv, e, ret, "nvmlInit_v2 (%s)", library);
     }
-    if (rc == 0 && (rc = pthread_mutex_init(&nv->lock, NULL)) != 0) {
-        nv->f.nvmlShutdown();
-        rc = err_set(e, -rc, "cannot make a mutex");
-    }
+    for (unsigned i = 0; rc == 0 && i < DEVICE_MAX_GPUS; i++)
+        if ((rc = pthread_mutex_init(&nv->gpu_locks[i], NULL)) != 0) {
+            while (i-- > 0)
+                pthread_mutex_destroy(&nv->gpu_locks[i]);
+            nv->f.nvmlShutdown();
+            rc = err_set(e, -rc, "cannot make a mutex");
+        }
     if (rc < 0) {
         dlclose(nv->lib);
         nv->lib = NULL;
@@ -166,7 +174,8 @@ static void nvml_close(void *impl)
     struct nvml *nv = impl;
     nv->f.nvmlShutdown();
     dlclose(nv->lib);
-    pthread_mutex_destroy(&nv->lock);
+    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
+        pthread_mutex_destroy(&nv->gpu_locks[i]);
     free(nv);
 }
 
@@ -178,9 +187,7 @@ int nvml_driver_version(struct device *d, char *buf, size_t size, struct err *e)
         return err_set(e, -EINVAL, "nvml_driver_version: no buffer");
     struct nvml *nv = d->impl;
     char v[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE] = "";
-    pthread_mutex_lock(&nv->lock);
     nvmlReturn_t ret = nv->f.nvmlSystemGetDriverVersion(v, sizeof v);
-    pthread_mutex_unlock(&nv->lock);
     if (ret != DEVICE_NVML_SUCCESS)
         return call_failed(nv, e, ret, "nvmlSystemGetDriverVersion");
     v[sizeof v - 1] = '\0';
@@ -760,14 +767,14 @@ static void rollback(struct nvml *nv, nvmlGpuInstance_t gi, nvmlComputeInstance_
         append_note(e, "; the GPU instance was destroyed again");
 }
 
-static int create_locked(struct nvml *nv, const struct device_slice_ref *ref,
-                         struct device_slice *out, struct err *e)
+/* Called with g's lock held. */
+static int create_locked(struct nvml *nv, const struct gpu *gpu,
+                         const struct device_slice_ref *ref, struct device_slice *out,
+                         struct err *e)
 {
-    struct gpu g;
+    struct gpu g = *gpu;
     const struct device_profile *p = NULL;
-    int rc = find_gpu(nv, ref, &g, e);
-    if (rc == 0)
-        rc = resolve_profile(&g, ref->profile, &p, e);
+    int rc = resolve_profile(&g, ref->profile, &p, e);
     if (rc < 0)
         return rc;
     nvmlGpuInstancePlacement_t pl = {.start = ref->start, .size = p->memory_slices};
@@ -830,14 +837,14 @@ static int find_gi(struct nvml *nv, const struct gpu *g, const struct device_pro
                             "GPU %u", p->name, start, g->g.index);
 }
 
-static int destroy_locked(struct nvml *nv, const struct device_slice_ref *ref, struct err *e)
+/* Called with g's lock held. */
+static int destroy_locked(struct nvml *nv, const struct gpu *gpu,
+                          const struct device_slice_ref *ref, struct err *e)
 {
-    struct gpu g;
+    struct gpu g = *gpu;
     const struct device_profile *p = NULL;
     nvmlGpuInstance_t gi = NULL;
-    int rc = find_gpu(nv, ref, &g, e);
-    if (rc == 0)
-        rc = resolve_profile(&g, ref->profile, &p, e);
+    int rc = resolve_profile(&g, ref->profile, &p, e);
     if (rc == 0)
         rc = find_gi(nv, &g, p, ref->start, &gi, e);
     if (rc < 0)
@@ -904,12 +911,10 @@ static int nvml_discover(void *impl, struct device_inventory *inv, uint64_t *too
     int64_t t0 = clock_monotonic_ns();
     unsigned n;
     struct gpu g;
-    pthread_mutex_lock(&nv->lock);
     int rc = gpu_count(nv, &n, e);
     for (unsigned i = 0; rc == 0 && i < n; i++)
         if ((rc = read_gpu(nv, i, true, &g, e)) == 0)
             inv->gpus[inv->n_gpus++] = g.g;
-    pthread_mutex_unlock(&nv->lock);
     *took_ns = (uint64_t)(clock_monotonic_ns() - t0);
     return rc;
 }
@@ -919,9 +924,13 @@ static int nvml_create(void *impl, const struct device_slice_ref *ref,
 {
     struct nvml *nv = impl;
     int64_t t0 = clock_monotonic_ns();
-    pthread_mutex_lock(&nv->lock);
-    int rc = create_locked(nv, ref, out, e);
-    pthread_mutex_unlock(&nv->lock);
+    struct gpu g;
+    int rc = find_gpu(nv, ref, &g, e);
+    if (rc == 0) {
+        pthread_mutex_lock(&nv->gpu_locks[g.g.index]);
+        rc = create_locked(nv, &g, ref, out, e);
+        pthread_mutex_unlock(&nv->gpu_locks[g.g.index]);
+    }
     *took_ns = (uint64_t)(clock_monotonic_ns() - t0);
     return device_slice_failed(rc, "create", ref, e);
 }
@@ -931,9 +940,13 @@ static int nvml_destroy(void *impl, const struct device_slice_ref *ref, uint64_t
 {
     struct nvml *nv = impl;
     int64_t t0 = clock_monotonic_ns();
-    pthread_mutex_lock(&nv->lock);
-    int rc = destroy_locked(nv, ref, e);
-    pthread_mutex_unlock(&nv->lock);
+    struct gpu g;
+    int rc = find_gpu(nv, ref, &g, e);
+    if (rc == 0) {
+        pthread_mutex_lock(&nv->gpu_locks[g.g.index]);
+        rc = destroy_locked(nv, &g, ref, e);
+        pthread_mutex_unlock(&nv->gpu_locks[g.g.index]);
+    }
     *took_ns = (uint64_t)(clock_monotonic_ns() - t0);
     return device_slice_failed(rc, "destroy", ref, e);
 }
@@ -944,14 +957,12 @@ static int nvml_list(void *impl, struct device_slices *out, uint64_t *took_ns, s
     int64_t t0 = clock_monotonic_ns();
     unsigned n;
     struct gpu g;
-    pthread_mutex_lock(&nv->lock);
     int rc = gpu_count(nv, &n, e);
     for (unsigned i = 0; rc == 0 && i < n; i++) {
         rc = read_gpu(nv, i, false, &g, e);
         if (rc == 0 && g.g.mig_current == DEVICE_MIG_ENABLED)
             rc = list_gpu(nv, &g, out, e);
     }
-    pthread_mutex_unlock(&nv->lock);
     *took_ns = (uint64_t)(clock_monotonic_ns() - t0);
     return rc;
 }
