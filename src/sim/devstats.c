@@ -84,6 +84,14 @@ static int stats_boot_id(void *impl, char out[DEVICE_BOOT_ID_MAX], struct err *e
     return s->inner->ops->boot_id(s->inner->impl, out, e);
 }
 
+/* The clock goes to the inner backend, which models each GPU's queue: the
+ * counting layer must not hide it, or every call would start at once. */
+static void stats_set_clock(void *impl, clock_now_fn now_ns, void *clock_ctx)
+{
+    struct devstats *s = impl;
+    device_set_clock(s->inner, now_ns, clock_ctx);
+}
+
 static void stats_close(void *impl)
 {
     struct devstats *s = impl;
@@ -99,6 +107,7 @@ static const struct device_ops devstats_ops = {
     .list = stats_list,
     .boot_id = stats_boot_id,
     .close = stats_close,
+    .set_clock = stats_set_clock,
 };
 
 int devstats_wrap(struct device *inner, struct device **out, struct err *e)

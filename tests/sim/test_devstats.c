@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -54,6 +55,30 @@ static void operations_are_counted_per_gpu(void **state)
     device_close(d);
 }
 
+static int64_t virtual_now(void *ctx)
+{
+    return *(int64_t *)ctx;
+}
+
+/* The clock reaches the backend through the counting layer, so a GPU still
+ * takes one change at a time: a second create on a busy GPU reports the
+ * wait for the first. Without it both would report their own 10 ms. */
+static void the_clock_reaches_the_backend(void **state)
+{
+    (void)state;
+    struct device *d = counted("emulated:model=H100-80GB,count=1,create-ms=10");
+    int64_t now = 1000 * INT64_C(1000000000);
+    device_set_clock(d, virtual_now, &now);
+    uint64_t first = 0, second = 0;
+    struct device_slice_ref a = {.gpu_index = 0, .profile = "1g.10gb", .start = 0};
+    struct device_slice_ref b = {.gpu_index = 0, .profile = "1g.10gb", .start = 1};
+    assert_int_equal(device_create_slice(d, &a, NULL, &first, NULL), 0);
+    assert_int_equal(device_create_slice(d, &b, NULL, &second, NULL), 0);
+    assert_int_equal(first, 10 * UINT64_C(1000000));
+    assert_int_equal(second, 20 * UINT64_C(1000000));
+    device_close(d);
+}
+
 static void only_counting_devices_answer(void **state)
 {
     (void)state;
@@ -70,6 +95,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(operations_are_counted_per_gpu),
+        cmocka_unit_test(the_clock_reaches_the_backend),
         cmocka_unit_test(only_counting_devices_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
