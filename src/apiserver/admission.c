@@ -1,11 +1,13 @@
 /*
  * The mutating admission chain (admission.h): which webhooks match, the
  * AdmissionReview sent to each over libcurl, and what their answers do to
- * the object. Every call is independent (its own curl handle), so requests
- * on different connection threads of the API server admit in parallel.
+ * the object. A call holds a curl handle of its own while it runs (taken
+ * from the pool, given back after), so requests on different connection
+ * threads of the API server admit in parallel.
  */
 #include "apiserver/admission.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "api/status.h"
 #include "util/alloc.h"
 #include "util/jdoc.h"
+#include "util/mutex.h"
 #include "util/random.h"
 #include "util/vec.h"
 
@@ -40,8 +43,16 @@ struct hook {
     long timeout_s;
 };
 
+struct admission_pool {
+    struct mutex mu;                     /* guards idle and n_idle */
+    CURL *idle[ADMISSION_POOL_IDLE_MAX]; /* most recently used last */
+    size_t n_idle;
+    atomic_uint_fast64_t calls, connections;
+};
+
 /* What one admission needs across its webhooks. */
 struct chain {
+    struct admission_pool *pool; /* NULL: no connection outlives its call */
     struct store *st;
     const struct api_resource *res;
     const char *ns;
@@ -56,6 +67,70 @@ struct endpoint {
     unsigned char *ca;        /* decoded caBundle (PEM) or NULL */
     size_t ca_len;
 };
+
+/* ---- the pool ---- */
+
+struct admission_pool *admission_pool_new(void)
+{
+    struct admission_pool *pool = alloc_calloc(1, sizeof *pool);
+    mutex_init(&pool->mu);
+    return pool;
+}
+
+void admission_pool_free(struct admission_pool *pool)
+{
+    if (!pool)
+        return;
+    for (size_t i = 0; i < pool->n_idle; i++)
+        curl_easy_cleanup(pool->idle[i]);
+    mutex_destroy(&pool->mu);
+    free(pool);
+}
+
+void admission_pool_stats(const struct admission_pool *pool, uint64_t *calls,
+                          uint64_t *connections)
+{
+    *calls = atomic_load(&pool->calls);
+    *connections = atomic_load(&pool->connections);
+}
+
+/* A handle for one call: the warmest idle one (its options reset, its
+ * connections kept), or a new one; NULL when curl cannot make one. */
+static CURL *pool_take(struct admission_pool *pool)
+{
+    CURL *c = NULL;
+    if (pool) {
+        mutex_lock(&pool->mu);
+        if (pool->n_idle)
+            c = pool->idle[--pool->n_idle];
+        mutex_unlock(&pool->mu);
+    }
+    if (!c)
+        return curl_easy_init();
+    curl_easy_reset(c);
+    return c;
+}
+
+/* Gives c back after a call, counting the connections it opened; closes it
+ * when there is no pool or the pool is full. */
+static void pool_give(struct admission_pool *pool, CURL *c)
+{
+    long opened = 0;
+    if (!c)
+        return;
+    if (pool) {
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &opened);
+        atomic_fetch_add(&pool->calls, 1);
+        atomic_fetch_add(&pool->connections, (uint_fast64_t)(opened > 0 ? opened : 0));
+        mutex_lock(&pool->mu);
+        if (pool->n_idle < ADMISSION_POOL_IDLE_MAX) {
+            pool->idle[pool->n_idle++] = c;
+            c = NULL;
+        }
+        mutex_unlock(&pool->mu);
+    }
+    curl_easy_cleanup(c);
+}
 
 /* ---- small helpers ---- */
 
@@ -315,12 +390,12 @@ static void set_options(CURL *c, const struct hook *h, const struct endpoint *ep
 
 /* POSTs body to the webhook; *answer is the parsed answer (caller's). A
  * failure here is the webhook's (failurePolicy decides). */
-static int post(const struct hook *h, const struct endpoint *ep, const char *body,
-                json_t **answer, struct err *e)
+static int post(struct admission_pool *pool, const struct hook *h, const struct endpoint *ep,
+                const char *body, json_t **answer, struct err *e)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     struct sink s = {0};
-    CURL *c = curl_easy_init();
+    CURL *c = pool_take(pool);
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     struct curl_slist *to = ep->connect_to[0] ? curl_slist_append(NULL, ep->connect_to) : NULL;
     headers = headers ? curl_slist_append(headers, "Accept: application/json") : NULL;
@@ -345,7 +420,7 @@ static int post(const struct hook *h, const struct endpoint *ep, const char *bod
         rc = err_set(e, -EIO, "the answer is not JSON: %s", je.text);
     curl_slist_free_all(headers);
     curl_slist_free_all(to);
-    curl_easy_cleanup(c);
+    pool_give(pool, c);
     free(s.data);
     return rc;
 }
@@ -468,7 +543,7 @@ static int call_hook(struct chain *cx, const struct hook *h, json_t **obj, bool 
     *final = false;
     *changed = false;
     if (rc == 0)
-        rc = post(h, &ep, body, &answer, e);
+        rc = post(cx->pool, h, &ep, body, &answer, e);
     if (rc == 0)
         rc = read_answer(h, uid, answer, &ops, final, e);
     if (rc == 0 && ops && patch_json(*obj, ops, &out, &pe) != 0) {
@@ -567,12 +642,13 @@ static int run_hook(struct chain *cx, const struct hook *h, json_t **obj, bool *
                    h->name, ce.msg);
 }
 
-int admission_create(struct store *st, const struct api_resource *res, const char *ns,
-                     bool dry_run, json_t **obj, struct err *e)
+int admission_create(struct admission_pool *pool, struct store *st,
+                     const struct api_resource *res, const char *ns, bool dry_run, json_t **obj,
+                     struct err *e)
 {
     if (strcmp(res->group, ADMISSION_GROUP) == 0)
         return 0;
-    struct chain cx = {.st = st, .res = res, .ns = ns, .dry_run = dry_run};
+    struct chain cx = {.pool = pool, .st = st, .res = res, .ns = ns, .dry_run = dry_run};
     json_t *configs, *cur = NULL;
     struct hook *hooks;
     size_t n;

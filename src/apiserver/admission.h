@@ -36,13 +36,22 @@
  * called (with dryRun: true); any other that matches fails the request.
  * reinvocationPolicy IfNeeded calls a webhook once more when a webhook
  * after it changed the object. matchConditions (CEL) are not evaluated:
- * a webhook with them is called as if they held. Connections are not kept
- * between calls; every call is a new TLS session.
+ * a webhook with them is called as if they held.
+ *
+ * Connections are kept, as the real API server keeps them: an
+ * admission_pool holds the curl handles of finished calls, each with its
+ * live TLS connections, and the next call takes the most recently used
+ * one, so a burst of creates reuses a few connections instead of paying a
+ * TLS handshake per pod. curl reuses a connection only for the same host,
+ * port and TLS settings (the caBundle included), checks that it is still
+ * alive first, and opens a new one when the webhook closed it (a restart,
+ * an idle timeout, a certificate reload).
  */
 #ifndef GPUSLICE_APISERVER_ADMISSION_H
 #define GPUSLICE_APISERVER_ADMISSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -51,15 +60,37 @@
 
 /* The longest answer read from a webhook. */
 #define ADMISSION_MAX_RESPONSE (8u << 20)
+/* Idle curl handles (with their connections) a pool keeps: as many as
+ * creates that call webhooks at the same time, in the common case. */
+#define ADMISSION_POOL_IDLE_MAX 8
+
+/* Webhook connections kept between calls; safe to use from any number of
+ * threads at once. */
+struct admission_pool;
+
+/* A new, empty pool, owned by the caller (admission_pool_free). Allocation
+ * failure aborts (util/alloc.h). */
+struct admission_pool *admission_pool_new(void);
+
+/* Closes the kept connections and frees pool (may be NULL). No call may be
+ * in progress. */
+void admission_pool_free(struct admission_pool *pool);
+
+/* Webhook calls made through pool so far, and the connections they had to
+ * open (the rest reused one). */
+void admission_pool_stats(const struct admission_pool *pool, uint64_t *calls,
+                          uint64_t *connections);
 
 /* Admits the creation of *obj (res in namespace ns, NULL when
- * cluster-scoped): on success *obj is replaced by what the webhooks made of
+ * cluster-scoped), calling webhooks over pool's connections (NULL: a new
+ * connection per call, closed after it): on success *obj is replaced by what the webhooks made of
  * it (the old reference released). On failure *obj is left as it was and e
  * says which webhook refused or failed and why, with the code the API server
  * would answer: the webhook's own (-EINVAL 422, -EPERM 403, -EBADMSG 400,
  * ...) for a denial, -EIO (500) for a failed call or patch, -EBADMSG for a
  * dry run a webhook does not support. */
-int admission_create(struct store *st, const struct api_resource *res, const char *ns,
-                     bool dry_run, json_t **obj, struct err *e);
+int admission_create(struct admission_pool *pool, struct store *st,
+                     const struct api_resource *res, const char *ns, bool dry_run, json_t **obj,
+                     struct err *e);
 
 #endif

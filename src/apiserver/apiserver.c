@@ -270,6 +270,7 @@ static int copy_config(struct apiserver *srv, const struct apiserver_config *cfg
         return -ENOMEM;
     srv->rest.token = srv->token;
     srv->rest.version = srv->version;
+    srv->rest.webhooks = admission_pool_new();
     return 0;
 }
 
@@ -359,6 +360,7 @@ void apiserver_stop(struct apiserver *srv)
         pthread_mutex_unlock(&srv->mu);
         MHD_stop_daemon(srv->daemon);
     }
+    admission_pool_free(srv->rest.webhooks);
     pthread_mutex_destroy(&srv->mu);
     free(srv->token);
     free(srv->cert);

@@ -4,7 +4,9 @@
  * backend and any other Kubernetes client can use it (docs/cluster.md).
  *
  * Each connection has its own thread; a watch is a chunked response that
- * the connection's thread feeds from its store watch. Stopping the server
+ * the connection's thread feeds from its store watch. TLS connections to
+ * admission webhooks are kept between creates (admission.h's pool, one
+ * per server). Stopping the server
  * ends open watches, waits for every connection thread, and leaves the
  * store to its owner.
  *

@@ -428,7 +428,7 @@ static void serve_create(const struct handlers_call *c, struct rest_response *re
     if (rc == 0)
         rc = check_namespace(c, c->rt->ns, &e);
     if (rc == 0)
-        rc = admission_create(store_of(c), c->rt->res, c->rt->ns, wo.dry_run, &obj, &e);
+        rc = admission_create(c->srv->webhooks, store_of(c), c->rt->res, c->rt->ns, wo.dry_run, &obj, &e);
     if (rc == 0)
         rc = store_create(store_of(c), c->rt->res, c->rt->ns, obj, &wo, &out, &e);
     if (rc != 0)

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "apiserver/admission.h"
 #include "apiserver/watchstream.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -34,6 +35,9 @@ struct rest_server {
     const char *token;            /* bearer token required, or NULL for none */
     size_t max_body;              /* 0: REST_MAX_BODY_DEFAULT */
     const char *version;          /* gpuslice's, for /version */
+    /* Webhook connections kept between creates (not owned); NULL: a new
+     * connection per webhook call. */
+    struct admission_pool *webhooks;
 };
 
 struct rest_request {

@@ -4,10 +4,12 @@
  * real gpuslice webhook, or to a fake one whose answers the test picks,
  * with MutatingWebhookConfigurations stored like any object. Covers the
  * selectors, rules, failurePolicy, caBundle verification, Service
- * references, dry runs, timeouts and reinvocation.
+ * references, dry runs, timeouts, reinvocation, and connections kept
+ * between calls.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "api/pod_slices.h"
+#include "apiserver/admission.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/rest.h"
 #include "store/mem.h"
@@ -46,11 +49,13 @@ struct fixture {
     struct certs_bundle good; /* DNS SVC_DNS and 127.0.0.1: the real webhook's */
     struct certs_bundle ip;   /* 127.0.0.1 only: the fake's */
     struct store *st;
+    struct admission_pool *pool;
     struct rest_server srv;
     struct webhook *w;
     struct MHD_Daemon *fake;
     enum fake_mode mode;
     int fake_calls;
+    atomic_int fake_connections; /* connections the fake accepted */
     json_t *fake_seen;        /* the last review the fake got */
 };
 
@@ -143,9 +148,31 @@ static void fake_done(void *cls, struct MHD_Connection *conn, void **state,
     *state = NULL;
 }
 
+static void fake_connection(void *cls, struct MHD_Connection *conn, void **socket_state,
+                            enum MHD_ConnectionNotificationCode what)
+{
+    (void)conn;
+    (void)socket_state;
+    struct fixture *f = cls;
+    if (what == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&f->fake_connections, 1);
+}
+
 static uint16_t fake_port(struct fixture *f)
 {
     return MHD_get_daemon_info(f->fake, MHD_DAEMON_INFO_BIND_PORT)->port;
+}
+
+/* The fake on port (0: any free one). */
+static void start_fake(struct fixture *f, uint16_t port)
+{
+    f->fake = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                   MHD_USE_TLS,
+                               port, NULL, NULL, fake_request, f, MHD_OPTION_HTTPS_MEM_CERT,
+                               f->ip.cert_pem, MHD_OPTION_HTTPS_MEM_KEY, f->ip.key_pem,
+                               MHD_OPTION_NOTIFY_COMPLETED, fake_done, NULL,
+                               MHD_OPTION_NOTIFY_CONNECTION, fake_connection, f, MHD_OPTION_END);
+    assert_non_null(f->fake);
 }
 
 /* ---- fixture ---- */
@@ -168,16 +195,13 @@ static int setup(void **state)
     snprintf(key, sizeof key, "%s/tls.key", f->dir);
     struct webhook_config wc = {.address = "127.0.0.1", .cert_file = cert, .key_file = key};
     assert_int_equal(webhook_start(&wc, &f->w, &e), 0);
-    f->fake = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                   MHD_USE_TLS,
-                               0, NULL, NULL, fake_request, f, MHD_OPTION_HTTPS_MEM_CERT,
-                               f->ip.cert_pem, MHD_OPTION_HTTPS_MEM_KEY, f->ip.key_pem,
-                               MHD_OPTION_NOTIFY_COMPLETED, fake_done, NULL, MHD_OPTION_END);
-    assert_non_null(f->fake);
+    start_fake(f, 0);
     struct mem_store_config mc = {.now_ns = clock_fixed, .seed = 7, .auto_collect = true};
     assert_int_equal(mem_store_new(&mc, &f->st, &e), 0);
     assert_int_equal(bootstrap_namespaces(f->st, &e), 0);
-    f->srv = (struct rest_server){.store = f->st, .now_ns = clock_fixed, .version = "test"};
+    f->pool = admission_pool_new();
+    f->srv = (struct rest_server){.store = f->st, .now_ns = clock_fixed, .version = "test",
+                                  .webhooks = f->pool};
     *state = f;
     return 0;
 }
@@ -187,6 +211,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     MHD_stop_daemon(f->fake);
     webhook_stop(f->w);
+    admission_pool_free(f->pool);
     store_free(f->st);
     static const char *const names[] = {"ca.crt", "tls.crt", "tls.key"};
     for (size_t i = 0; i < 3; i++) {
@@ -512,6 +537,7 @@ static void dry_runs(void **state)
 static void the_review_sent(void **state)
 {
     struct fixture *f = *state;
+    f->srv.webhooks = NULL; /* a connection per call works the same */
     namespace(f, "team", true);
     f->mode = FAKE_ALLOW;
     configuration(f, "fake", webhook_entry("fake.test", url_of(fake_port(f)), f->ip.ca_pem,
@@ -542,6 +568,49 @@ static void the_review_sent(void **state)
     r = create_pod(f, "team", pod_text);
     json_decref(r.json);
     assert_int_equal(f->fake_calls, 2);
+}
+
+static void creates(struct fixture *f, int n, int status)
+{
+    for (int i = 0; i < n; i++) {
+        struct reply r = create_pod(f, "team", pod_text);
+        assert_int_equal(r.status, status);
+        json_decref(r.json);
+    }
+}
+
+static void connections_are_kept_and_a_restarted_webhook_is_reached_again(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t calls, connections;
+    namespace(f, "team", true);
+    f->mode = FAKE_ALLOW;
+    configuration(f, "fake", webhook_entry("fake.test", url_of(fake_port(f)), f->ip.ca_pem,
+                                           "Fail"));
+    creates(f, 5, 201);
+    assert_int_equal(atomic_load(&f->fake_connections), 1);
+    admission_pool_stats(f->pool, &calls, &connections);
+    assert_int_equal(calls, 5);
+    assert_int_equal(connections, 1);
+    /* The webhook restarts on its port: the kept connection is dead. */
+    uint16_t port = fake_port(f);
+    MHD_stop_daemon(f->fake);
+    start_fake(f, port);
+    creates(f, 3, 201);
+    assert_int_equal(atomic_load(&f->fake_connections), 2);
+    admission_pool_stats(f->pool, &calls, &connections);
+    assert_int_equal(calls, 8);
+    assert_int_equal(connections, 2);
+    assert_int_equal(f->fake_calls, 8);
+    /* A webhook at the same address with another caBundle never gets a
+     * connection verified against the first one. */
+    configuration(f, "z-other-ca", webhook_entry("other.test", url_of(port), f->good.ca_pem,
+                                                 "Fail"));
+    struct reply r = create_pod(f, "team", pod_text);
+    assert_int_equal(r.status, 500);
+    assert_non_null(strstr(message(&r), "failed calling webhook \"other.test\""));
+    json_decref(r.json);
+    assert_int_equal(f->fake_calls, 9);
 }
 
 static void reinvocation(void **state)
@@ -602,6 +671,8 @@ int main(void)
             a_service_reference_to_a_certificate_without_the_name_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(the_review_sent, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            connections_are_kept_and_a_restarted_webhook_is_reached_again, setup, teardown),
         cmocka_unit_test_setup_teardown(reinvocation, setup, teardown),
         cmocka_unit_test_setup_teardown(without_reinvocation_the_late_request_stays, setup,
                                         teardown),
