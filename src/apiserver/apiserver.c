@@ -1,8 +1,8 @@
 /*
  * libmicrohttpd glue for the API server (apiserver.h): requests are
  * gathered here (target, headers, a bounded body) and answered by the
- * socket-free REST layer (rest.h); watch streams become chunked responses
- * read by the connection's own thread.
+ * socket-free REST layer (rest.h); watch and list streams become chunked
+ * responses read by the connection's own thread.
  *
  * The raw request target (path and query exactly as sent) is taken from
  * MHD's URI log callback, so that the REST layer does its own decoding and
@@ -177,6 +177,33 @@ static struct MHD_Response *stream_response(struct apiserver *srv, struct MHD_Co
     return r;
 }
 
+/* ---- list streams ---- */
+
+static ssize_t list_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    ssize_t n = liststream_read(cls, buf, max);
+    if (n > 0)
+        return n;
+    /* A failed page cuts the body short: the client sees it incomplete. */
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void list_done(void *cls)
+{
+    liststream_free(cls);
+}
+
+/* A chunked response fed by resp's list stream, which it takes. */
+static struct MHD_Response *list_response(struct rest_response *resp)
+{
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, STREAM_BLOCK_SIZE, list_read, resp->list, list_done);
+    if (r)
+        resp->list = NULL;
+    return r;
+}
+
 /* ---- responses ---- */
 
 static enum MHD_Result queue(struct apiserver *srv, struct MHD_Connection *conn,
@@ -185,6 +212,8 @@ static enum MHD_Result queue(struct apiserver *srv, struct MHD_Connection *conn,
     struct MHD_Response *r;
     if (resp->stream) {
         r = stream_response(srv, conn, resp);
+    } else if (resp->list) {
+        r = list_response(resp);
     } else {
         r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
         if (r)

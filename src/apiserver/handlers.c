@@ -298,29 +298,33 @@ static void reply_object(const struct handlers_call *c, struct rest_response *re
     }
 }
 
-/* Answers a List (taken) in the negotiated form. */
+/* The form a list is answered in; -ENOMEM (a Table's columns) is the only
+ * failure. form->table is the caller's. */
+static int list_form(const struct handlers_call *c, struct liststream_form *form, struct err *e)
+{
+    *form = (struct liststream_form){
+        .answer = c->answer,
+        .include = c->include,
+        .meta_version = c->meta_version,
+        .now_ns = c->srv->now_ns(c->srv->clock_ctx),
+    };
+    if (c->answer == MEDIA_ANSWER_TABLE)
+        return table_spec_new(store_of(c), c->rt->res, &form->table, e);
+    return 0;
+}
+
+/* Answers a List (taken) whole, in the negotiated form. */
 static void reply_list(const struct handlers_call *c, struct rest_response *resp, json_t *list)
 {
-    json_t *items = json_object_get(list, "items"), *meta = json_object_get(list, "metadata");
-    if (c->answer == MEDIA_ANSWER_JSON) {
-        rest_reply_json(resp, 200, list);
+    struct liststream_form form;
+    struct err e;
+    if (list_form(c, &form, &e) != 0) {
+        fail(c, resp, &e, NULL);
+        json_decref(list);
         return;
     }
-    if (c->answer == MEDIA_ANSWER_TABLE) {
-        reply_table(c, resp, 200, json_incref(items), json_incref(meta));
-    } else {
-        json_t *partial = json_array();
-        size_t i;
-        json_t *obj;
-        json_array_foreach(items, i, obj) {
-            jdoc_append(partial, table_partial(obj, c->meta_version));
-        }
-        rest_reply_json(resp, 200,
-                        json_pack("{s:s, s:s+, s:O, s:o}", "kind", "PartialObjectMetadataList",
-                                  "apiVersion", "meta.k8s.io/", c->meta_version, "metadata",
-                                  meta, "items", partial));
-    }
-    json_decref(list);
+    rest_reply_json(resp, 200, liststream_convert(&form, list));
+    table_spec_free(form.table);
 }
 
 /* ---- admission ---- */
@@ -352,16 +356,28 @@ static void serve_get(const struct handlers_call *c, struct rest_response *resp)
         reply_object(c, resp, 200, obj);
 }
 
+/* A list is streamed as it is encoded when it is longer than a page
+ * (liststream.h), so that no list is ever whole in memory. */
 static void serve_list(const struct handlers_call *c, struct rest_response *resp)
 {
     struct err e;
     struct store_list_opts lo;
-    json_t *list;
-    if (list_opts(c, &lo, &e) != 0 || store_list(store_of(c), c->rt->res, c->rt->ns, &lo, &list,
-                                                  &e) != 0)
+    struct liststream_form form;
+    json_t *whole;
+    int rc = list_opts(c, &lo, &e);
+    if (rc == 0)
+        rc = list_form(c, &form, &e);
+    if (rc == 0)
+        rc = liststream_open(store_of(c), c->rt->res, c->rt->ns, &lo, &form, &whole,
+                             &resp->list, &e);
+    if (rc != 0) {
         fail(c, resp, &e, NULL);
-    else
-        reply_list(c, resp, list);
+    } else if (whole) {
+        rest_reply_json(resp, 200, whole);
+    } else {
+        resp->status = 200;
+        resp->content_type = "application/json";
+    }
 }
 
 static void serve_watch(const struct handlers_call *c, struct rest_response *resp)

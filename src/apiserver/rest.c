@@ -21,6 +21,7 @@ void rest_response_release(struct rest_response *resp)
 {
     free(resp->body);
     watchstream_free(resp->stream);
+    liststream_free(resp->list);
     memset(resp, 0, sizeof *resp);
 }
 

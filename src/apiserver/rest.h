@@ -6,8 +6,9 @@
  *
  * Every failure is answered with a Status object (api/status.h) and the
  * matching HTTP code; nothing a client sends makes the server crash or
- * leak. A watch is answered with a stream (watchstream.h) that the caller
- * drains into a chunked response.
+ * leak. A watch is answered with a stream (watchstream.h), and a list
+ * longer than a page with one too (liststream.h), that the caller drains
+ * into a chunked response.
  */
 #ifndef GPUSLICE_APISERVER_REST_H
 #define GPUSLICE_APISERVER_REST_H
@@ -18,6 +19,7 @@
 #include <jansson.h>
 
 #include "apiserver/admission.h"
+#include "apiserver/liststream.h"
 #include "apiserver/watchstream.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -56,13 +58,14 @@ struct rest_response {
     char *body;                 /* owned; NULL for a stream */
     size_t len;
     struct watchstream *stream; /* owned; non-NULL: the body is streamed from it */
+    struct liststream *list;    /* owned; non-NULL: the body is streamed from it */
 };
 
 /* Answers req. resp is overwritten; release it with rest_response_release. */
 void rest_handle(const struct rest_server *srv, const struct rest_request *req,
                  struct rest_response *resp);
 
-/* Frees what resp owns (its body or stream) and empties it. */
+/* Frees what resp owns (its body or a stream) and empties it. */
 void rest_response_release(struct rest_response *resp);
 
 /* Answers with obj as JSON (the reference is taken; NULL is answered as out

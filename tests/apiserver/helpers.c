@@ -61,6 +61,8 @@ struct reply rest_call(struct fixture *f, const char *method, const char *target
         *stream = resp.stream;
         resp.stream = NULL;
     }
+    if (resp.list)
+        list_drain(resp.list, 4096, &r);
     if (resp.body) {
         r.text = resp.body;
         r.len = resp.len;
@@ -118,4 +120,29 @@ char *stream_drain(struct watchstream *ws, int max_ms)
     }
     out[len] = '\0';
     return out;
+}
+
+void list_drain(struct liststream *ls, size_t chunk, struct reply *r)
+{
+    size_t cap = 1 << 16;
+    ssize_t n;
+    r->streamed = true;
+    r->len = 0;
+    r->text = malloc(cap);
+    assert_non_null(r->text);
+    for (;;) {
+        if (cap - r->len < chunk + 1) {
+            cap *= 2;
+            r->text = realloc(r->text, cap);
+            assert_non_null(r->text);
+        }
+        n = liststream_read(ls, r->text + r->len, chunk);
+        if (n <= 0)
+            break;
+        assert_true((size_t)n <= chunk);
+        r->len += (size_t)n;
+    }
+    r->cut = n < 0;
+    r->text[r->len] = '\0';
+    r->json = json_loadb(r->text, r->len, 0, NULL);
 }

@@ -6,6 +6,7 @@
 #ifndef GPUSLICE_TESTS_CLUSTER_HELPERS_H
 #define GPUSLICE_TESTS_CLUSTER_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,10 +37,13 @@ struct reply {
     json_t *json;  /* the body parsed, or NULL when it is not JSON */
     char *text;    /* the body as sent */
     size_t len;
+    bool streamed; /* a list stream, read to its end into text */
+    bool cut;      /* the list stream ended short (-EIO) */
 };
 
-/* Calls rest_handle with the given request; body may be NULL. A streamed
- * answer is left in *stream when stream is not NULL (else released). */
+/* Calls rest_handle with the given request; body may be NULL. A watch
+ * stream is left in *stream when stream is not NULL (else released); a
+ * list stream is read to its end. */
 struct reply rest_call(struct fixture *f, const char *method, const char *target,
                        const char *content_type, const char *accept, const char *body,
                        struct watchstream **stream);
@@ -58,5 +62,9 @@ const json_t *reply_at(const struct reply *r, const char *path);
 /* Reads a watch stream until it ends or max_ms pass, returning everything
  * it sent; the caller frees the string. */
 char *stream_drain(struct watchstream *ws, int max_ms);
+
+/* Reads a list stream to its end, in reads of at most chunk bytes, into
+ * r->text and r->json (r->cut when it ended short). */
+void list_drain(struct liststream *ls, size_t chunk, struct reply *r);
 
 #endif

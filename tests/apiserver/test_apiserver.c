@@ -35,6 +35,7 @@ struct http {
     char *body;
     size_t len;
     CURLcode rc;
+    curl_off_t content_length; /* -1: none (a chunked body) */
 };
 
 static size_t collect(char *data, size_t size, size_t n, void *ctx)
@@ -91,6 +92,7 @@ static struct http http_call(const char *method, const char *url, const char *bo
         curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
     h.rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h.status);
+    curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &h.content_length);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     return h;
@@ -191,6 +193,37 @@ static void crud_over_http(void **state)
     h = get(s, "/healthz");
     assert_int_equal(h.status, 200);
     assert_string_equal(h.body, "ok");
+    free(h.body);
+}
+
+/* A list longer than a page goes out chunked, as it is encoded, and
+ * arrives whole; a short one keeps its Content-Length. */
+static void a_long_list_goes_out_chunked(void **state)
+{
+    struct server *s = *state;
+    const struct api_resource *pods =
+        api_registry_find(store_registry(s->f->st), "", "v1", "pods");
+    size_t n = 3 * LISTSTREAM_PAGE + 1;
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "p-%05zu", i);
+        json_t *pod = json_pack("{s:{s:s}, s:{s:[{s:s, s:s}]}}", "metadata", "name", name,
+                                "spec", "containers", "name", "c", "image", "nginx");
+        assert_int_equal(store_create(s->f->st, pods, "default", pod, NULL, NULL, NULL), 0);
+        json_decref(pod);
+    }
+    struct http h = get(s, PODS);
+    assert_int_equal(h.rc, CURLE_OK);
+    assert_int_equal(h.status, 200);
+    assert_true(h.content_length < 0);
+    json_t *list = json_loads(h.body, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), n);
+    assert_string_equal(json_string_value(json_object_get(list, "kind")), "PodList");
+    json_decref(list);
+    free(h.body);
+    h = get(s, PODS "?limit=5");
+    assert_int_equal(h.status, 200);
+    assert_int_equal(h.content_length, (curl_off_t)h.len);
     free(h.body);
 }
 
@@ -454,6 +487,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(crud_over_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_long_list_goes_out_chunked, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_streams_and_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_from_compacted_version, setup, teardown),
