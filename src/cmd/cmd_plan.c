@@ -4,6 +4,8 @@
  *   gpuslice plan DIR|FILE [-o table|json] [--model compatible|gpuslice]
  *                                             plan once, print the plan
  *   gpuslice plan --compare DIR|FILE          both models' plans side by side
+ *   gpuslice plan --judge [--seconds S] [--seed N] [--percentile P] DIR|FILE
+ *                                             both plans, simulated and judged
  *   gpuslice plan serve [--port N]            POST /plan, GET /healthz
  *   gpuslice plan apply -p PLAN.json [--kubeconfig F] [-n NS] [--dry-run]
  *   gpuslice plan apply --dry-run -p PLAN.json DEPLOYMENTS
@@ -13,6 +15,7 @@
  * and prints.
  */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,13 +77,54 @@ static int compare_models(struct plan_system *sys, struct err *e)
     return rc;
 }
 
+/* Plans sys in both models, simulates both plans and prints the judge's
+ * table. */
+static int judge_models(struct plan_system *sys, const struct judge_options *o, struct err *e)
+{
+    static const enum plan_queue_model models[2] = {PLAN_MODEL_COMPATIBLE, PLAN_MODEL_GPUSLICE};
+    struct plan_result plans[2] = {0};
+    struct judge_result judged[2] = {0};
+    struct plan_judged table[2];
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        sys->options.model = models[k];
+        if ((rc = plan_solve(sys, &plans[k], e)) == 0)
+            rc = judge_plan(sys, &plans[k], o, &judged[k], e);
+        table[k] = (struct plan_judged){plan_queue_model_name(models[k]), &plans[k], &judged[k]};
+    }
+    if (rc == 0 && (rc = plan_judge_table(sys, table, 2, stdout)) != 0)
+        err_set(e, rc, "cannot write the table");
+    for (int k = 0; k < 2; k++) {
+        plan_result_free(&plans[k]);
+        judge_result_free(&judged[k]);
+    }
+    return rc;
+}
+
+/* A number option in [lo, hi] (exclusive ends when open); false when it is not one. */
+static bool parse_number(const char *text, double lo, double hi, bool open, double *out)
+{
+    char *end;
+    double x = strtod(text, &end);
+    if (end == text || *end || !isfinite(x) || (open ? x <= lo || x >= hi : x < lo || x > hi))
+        return false;
+    *out = x;
+    return true;
+}
+
 static int plan_once(int argc, char **argv)
 {
     static const struct option options[] = {{"output", required_argument, NULL, 'o'},
                                             {"model", required_argument, NULL, 'm'},
                                             {"compare", no_argument, NULL, 'c'},
+                                            {"judge", no_argument, NULL, 'j'},
+                                            {"seconds", required_argument, NULL, 's'},
+                                            {"seed", required_argument, NULL, 'S'},
+                                            {"percentile", required_argument, NULL, 'P'},
                                             {NULL, 0, NULL, 0}};
-    bool json = false, model_given = false, compare = false;
+    bool json = false, model_given = false, compare = false, judge = false, judge_opts = false;
+    struct judge_options jo = {JUDGE_DEFAULT_SECONDS, JUDGE_DEFAULT_SEED, JUDGE_DEFAULT_PERCENTILE};
+    double seed = 0;
     enum plan_queue_model model = PLAN_MODEL_COMPATIBLE;
     struct err e;
     err_clear(&e);
@@ -90,24 +134,38 @@ static int plan_once(int argc, char **argv)
             model_given = true;
         else if (c == 'c')
             compare = true;
+        else if (c == 'j')
+            judge = true;
+        else if (c == 's' && parse_number(optarg, 0, 1e9, true, &jo.seconds))
+            judge_opts = true;
+        else if (c == 'S' && parse_number(optarg, 0, 0x1p53, false, &seed) && seed == floor(seed))
+            judge_opts = true, jo.seed = (uint64_t)seed;
+        else if (c == 'P' && parse_number(optarg, 0, 100, true, &jo.percentile))
+            judge_opts = true;
         else if (c == 'o' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0))
             json = strcmp(optarg, "json") == 0;
         else
-            return usage_error("bad option; -o takes table or json, --model compatible or gpuslice",
+            return usage_error("bad option; -o takes table or json, --model compatible or gpuslice, "
+                               "--seconds a time > 0, --seed a whole number >= 0, --percentile (0, 100)",
                                argv[optind - 1]);
     }
     if (optind != argc - 1)
         return usage_error("give one DIR or FILE", NULL);
-    if (compare && (json || model_given))
-        return usage_error("--compare prints both models' plans as a table; it takes no -o or --model", NULL);
+    if ((compare || judge) && (json || model_given))
+        return usage_error("--compare and --judge print both models' plans as a table; they take no -o or --model",
+                           NULL);
+    if (compare && judge)
+        return usage_error("give --compare or --judge, not both", NULL);
+    if (judge_opts && !judge)
+        return usage_error("--seconds, --seed and --percentile go with --judge", NULL);
     struct plan_system sys;
     struct plan_result r;
     if (plan_load_path(argv[optind], &sys, &e)) {
         fprintf(stderr, "gpuslice plan: %s\n", e.msg);
         return 1;
     }
-    if (compare) {
-        int rc = compare_models(&sys, &e);
+    if (compare || judge) {
+        int rc = compare ? compare_models(&sys, &e) : judge_models(&sys, &jo, &e);
         if (rc < 0)
             fprintf(stderr, "gpuslice plan: %s\n", e.msg);
         plan_system_free(&sys);

@@ -212,3 +212,74 @@ int plan_compare_table(const struct plan_system *sys, const struct plan_result *
             compatible->served_per_min + compatible->unserved_per_min);
     return ferror(out) ? -EIO : 0;
 }
+
+/* "  60.21  150.30     200  92.1%": mean, tail, target, share within it;
+ * "-" where there is nothing to show. */
+static void judge_metric_cells(const struct judge_metric *m, FILE *out)
+{
+    if (isnan(m->mean_ms))
+        fprintf(out, " %8s %8s", "-", "-");
+    else
+        fprintf(out, " %8.2f %8.2f", m->mean_ms, m->tail_ms);
+    if (m->target_ms > 0.0)
+        fprintf(out, " %7.0f", m->target_ms);
+    else
+        fprintf(out, " %7s", "none");
+    if (isnan(m->attained))
+        fprintf(out, " %6s", "-");
+    else
+        fprintf(out, " %5.1f%%", 100.0 * m->attained);
+}
+
+static void judge_row(const char *name, const char *what, const struct judge_stats *st, FILE *out)
+{
+    fprintf(out, "%-24s %-18s %9.0f", name, what, st->requests);
+    judge_metric_cells(&st->ttft, out);
+    judge_metric_cells(&st->itl, out);
+    if (isnan(st->attained))
+        fprintf(out, " %6s", "-");
+    else
+        fprintf(out, " %5.1f%%", 100.0 * st->attained);
+    fprintf(out, " %s\n", judge_verdict_name(st->verdict));
+}
+
+static void judge_block(const struct plan_system *sys, const struct plan_judged *p, FILE *out)
+{
+    const struct judge_result *j = p->judged;
+    fprintf(out, "%s plan: cost %.2f per hour; judged over %.0f s of requests\n", p->label, p->plan->total_cost,
+            j->seconds);
+    char tail[16];
+    snprintf(tail, sizeof tail, "p%g", j->percentile);
+    fprintf(out, "%-24s %-18s %9s %8s %8s %7s %6s %8s %8s %7s %6s %6s %s\n", "SERVER", "ACCELERATOR", "REQUESTS",
+            "TTFT", tail, "TARGET", "WITHIN", "ITL", tail, "TARGET", "WITHIN", "ALL", "VERDICT");
+    for (size_t i = 0; i < sys->n_servers; i++) {
+        const struct plan_server_result *r = &p->plan->servers[i];
+        char what[64] = "-";
+        if (r->alloc.acc >= 0)
+            snprintf(what, sizeof what, "%s x%d", sys->accelerators[r->alloc.acc].name, r->alloc.replicas);
+        judge_row(sys->servers[i].name, what, &j->servers[i], out);
+    }
+    judge_row("ALL", "", &j->overall, out);
+}
+
+int plan_judge_table(const struct plan_system *sys, const struct plan_judged *plans, size_t n, FILE *out)
+{
+    double percentile = n ? plans[0].judged->percentile : 0.0;
+    for (size_t k = 0; k < n; k++) {
+        judge_block(sys, &plans[k], out);
+        fputc('\n', out);
+    }
+    fprintf(out, "times in ms (TTFT, ITL: means; p%g: the percentile); WITHIN: share of requests within the target; ALL: within "
+            "all of their targets; a server meets its targets when each holds for %g%% of its requests\n\n",
+            percentile, percentile);
+    fprintf(out, "%-12s %10s %10s %7s %7s %7s %s\n", "PLAN", "COST", "SERVED", "TTFT", "ITL", "ALL",
+            "SERVERS MEETING THEIR TARGETS");
+    for (size_t k = 0; k < n; k++) {
+        const struct judge_result *j = plans[k].judged;
+        fprintf(out, "%-12s %10.2f %10.2f %6.1f%% %6.1f%% %6.1f%% %zu of %zu%s\n", plans[k].label,
+                plans[k].plan->total_cost, plans[k].plan->served_per_min, 100.0 * j->overall.ttft.attained,
+                100.0 * j->overall.itl.attained, 100.0 * j->overall.attained, j->meeting, j->n_servers,
+                j->meeting == j->n_servers ? ": meets the targets as judged" : "");
+    }
+    return ferror(out) ? -EIO : 0;
+}

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "planner/judge.h"
 #include "planner/plan.h"
 
 /* How plans are written as text: numbers are rounded to four decimals, and
@@ -38,5 +39,19 @@ int plan_result_table(const struct plan_system *sys, const struct plan_result *r
  * served within the targets. Returns 0 or -EIO. */
 int plan_compare_table(const struct plan_system *sys, const struct plan_result *compatible,
                        const struct plan_result *gpuslice, FILE *out);
+
+/* One plan as the judge (judge.h) found it. */
+struct plan_judged {
+    const char *label;           /* "compatible" */
+    const struct plan_result *plan;
+    const struct judge_result *judged;
+};
+
+/* Writes, for each of the n plans of the same system, a line per server
+ * (accelerator and replicas; TTFT and ITL mean, tail, target and the share
+ * of requests within it; verdict) and the line of all requests, then one
+ * line per plan side by side: cost, load served, attainment, servers that
+ * meet their targets. Returns 0 or -EIO. */
+int plan_judge_table(const struct plan_system *sys, const struct plan_judged *plans, size_t n, FILE *out);
 
 #endif

@@ -27,34 +27,8 @@
 #include <cmocka.h>
 
 #include "planner/batchqueue.h"
+#include "planner/simrng.h"
 
-
-struct rng {
-    uint64_t s;
-};
-
-/* splitmix64: small, fast, and good enough for a fixed-seed simulation. */
-static double rng_uniform(struct rng *r)
-{
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) * 0x1.0p-53; /* in (0, 1) */
-}
-
-static double rng_exponential(struct rng *r, double rate)
-{
-    return -log(rng_uniform(r)) / rate;
-}
-
-/* Geometric on {1, 2, ...} with the given mean. */
-static long rng_geometric(struct rng *r, double mean)
-{
-    if (mean <= 1.0)
-        return 1;
-    return 1 + (long)floor(log(rng_uniform(r)) / log(1.0 - 1.0 / mean));
-}
 
 struct job {
     double arrival;
@@ -179,9 +153,9 @@ static struct sim_result simulate(const struct perf_params *perf, const struct p
     assert_true(s.slot && s.free_slots && s.prefill && s.decode && s.queue);
     for (int i = 0; i < max_batch; i++)
         s.free_slots[s.n_free++] = max_batch - 1 - i;
-    struct rng rng = {seed};
+    struct simrng rng = simrng_seeded(seed);
     long warmup = requests / 10, total = requests + warmup, arrived = 0;
-    double t = 0.0, next_arrival = rng_exponential(&rng, lambda);
+    double t = 0.0, next_arrival = simrng_exponential(&rng, lambda);
     while (arrived < total || sim_in_batch(&s) > 0) {
         int n = sim_in_batch(&s);
         double pre = perfmodel_prefill_ms(perf, req->in_tokens, n);
@@ -199,10 +173,10 @@ static struct sim_result simulate(const struct perf_params *perf, const struct p
         } else if (dt == dt_decode) {
             sim_decode_done(&s, t);
         } else {
-            struct job j = {.arrival = t, .tokens = rng_geometric(&rng, req->out_tokens),
+            struct job j = {.arrival = t, .tokens = simrng_geometric(&rng, req->out_tokens),
                             .counted = arrived >= warmup};
             arrived++;
-            next_arrival = t + rng_exponential(&rng, lambda);
+            next_arrival = t + simrng_exponential(&rng, lambda);
             if (n < max_batch)
                 sim_enter(&s, j);
             else if (s.q_len < s.queue_len)

@@ -88,6 +88,35 @@ static void model_option(void **state)
     free(out);
 }
 
+/* Both plans simulated: the table per plan and the summary, the same for
+ * the same seed; the judge's options go only with --judge. */
+static void judge_option(void **state)
+{
+    (void)state;
+    char args[600], *out, *again;
+    snprintf(args, sizeof args, "plan --judge --seconds 60 --seed 5 %s/inferno-small", samples);
+    assert_int_equal(run(args, &out), 0);
+    assert_non_null(strstr(out, "compatible plan: cost 43819.00 per hour; judged over 60 s of requests"));
+    assert_non_null(strstr(out, "gpuslice plan: cost 33728.00 per hour"));
+    assert_non_null(strstr(out, "SERVER                   ACCELERATOR         REQUESTS     TTFT      p95  TARGET"));
+    assert_non_null(strstr(out, "compatible     43819.00    2100.00"));
+    assert_int_equal(run(args, &again), 0);
+    assert_string_equal(out, again);
+    free(out);
+    free(again);
+    snprintf(args, sizeof args, "plan --judge --seconds 60 --percentile 50 %s/inferno-small", samples);
+    assert_int_equal(run(args, &out), 0);
+    assert_non_null(strstr(out, "p50"));
+    free(out);
+    assert_int_equal(run("plan --seed 3 x", &out), 2);
+    assert_non_null(strstr(out, "go with --judge"));
+    free(out);
+    assert_int_equal(run("plan --judge --percentile 100 x", &out), 2);
+    free(out);
+    assert_int_equal(run("plan --judge --compare x", &out), 2);
+    free(out);
+}
+
 static void refuses_bad_input(void **state)
 {
     (void)state;
@@ -231,6 +260,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plans_a_sample),
         cmocka_unit_test(model_option),
+        cmocka_unit_test(judge_option),
         cmocka_unit_test(refuses_bad_input),
         cmocka_unit_test(apply_dry_run_prints_patches),
         cmocka_unit_test_teardown(serve_answers_over_http, stop_server),
