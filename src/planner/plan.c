@@ -115,3 +115,14 @@ int plan_queue_model_parse(const char *name, enum plan_queue_model *out, struct 
     }
     return err_set(e, -EINVAL, "unknown model \"%s\" (compatible or gpuslice)", name);
 }
+
+int plan_type_gpus(const struct plan_system *sys, int type)
+{
+    const struct plan_type *t = &sys->types[type];
+    if (!t->profile)
+        return -1;
+    for (size_t i = 0; i < sys->n_types; i++)
+        if (!sys->types[i].profile && sys->types[i].gpu == t->gpu)
+            return (int)i;
+    return -1;
+}

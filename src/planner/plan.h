@@ -62,9 +62,18 @@ struct plan_accelerator {
     const struct mig_profile *profile;     /* the slice's profile, else NULL */
 };
 
+/* A capacity type. Whole GPUs of a catalogued model (a type named as the
+ * model, "H100-80GB") and the slice types of that model ("gpuModel":
+ * "H100-80GB") are one pool: slices are cut from the GPUs not used whole,
+ * and must fit their MIG geometry (plan_room in solve.h). A slice type with
+ * no such whole type is a pool of its own, whose count is the free
+ * placements of its profile. */
 struct plan_type {
-    char *name;                  /* capacity pool: "A100", "H100-80GB/3g.40gb" */
-    long count;                  /* units available; -1 when not given */
+    char *name;                  /* "A100", "H100-80GB", "H100-80GB/3g.40gb" */
+    long count;                  /* units available; -1 when not given (a slice type of a
+                                  * GPU pool: no limit of its own, the GPUs limit it) */
+    const struct gpu_model *gpu; /* the catalogued model of its GPUs or slices, else NULL */
+    const struct mig_profile *profile; /* for a slice type, else NULL */
 };
 
 /* A model's performance on one accelerator. */
@@ -192,6 +201,10 @@ const char *plan_queue_model_name(enum plan_queue_model m);
 
 /* Parses a model name case-insensitively; -EINVAL naming the choices. */
 int plan_queue_model_parse(const char *name, enum plan_queue_model *out, struct err *e);
+
+/* For a slice type of a GPU pool, the type of the whole GPUs it is cut
+ * from; else -1. */
+int plan_type_gpus(const struct plan_system *sys, int type);
 
 /* The resource a replica requests on the accelerator: "nvidia.com/gpu" or
  * "nvidia.com/mig-3g.40gb"; written into buf (size len). */

@@ -18,7 +18,7 @@
 struct walker {
     const struct plan_system *sys;
     const struct plan_candidates *cands;
-    long *left;                  /* units per type */
+    struct plan_room room;
     int *at;                     /* per server: its current candidate */
 };
 
@@ -51,10 +51,10 @@ static void place_group(struct walker *w, int *pending, size_t n, struct plan_ch
                 pick = k;
         int s = pending[pick];
         const struct plan_candidate *c = &w->cands[s].c[w->at[s]];
-        long *room = &w->left[w->sys->accelerators[c->acc].type];
+        int type = plan_room_type(w->sys, c);
         bool done = true;
-        if (c->units <= *room) {
-            *room -= c->units;
+        if (plan_room_fits(&w->room, type, c->units)) {
+            plan_room_take(&w->room, type, c->units);
             choice[s] = (struct plan_choice){w->at[s], c->replicas};
         } else if (++w->at[s] < (int)w->cands[s].n) {
             done = false;
@@ -71,11 +71,9 @@ int plan_solve_greedy_compat(const struct plan_system *sys, const struct plan_ca
     int *order = NULL, rc = plan_priority_order(sys, &order, e);
     if (rc)
         return rc;
-    struct walker w = {sys, cands, alloc_calloc(sys->n_types ? sys->n_types : 1, sizeof *w.left),
-                       alloc_calloc(n, sizeof *w.at)};
+    struct walker w = {.sys = sys, .cands = cands, .at = alloc_calloc(n, sizeof *w.at)};
+    plan_room_init(&w.room, sys);
     int *pending = alloc_calloc(n, sizeof *pending);
-    for (size_t t = 0; t < sys->n_types; t++)
-        w.left[t] = sys->types[t].count > 0 ? sys->types[t].count : 0;
     for (size_t s = 0; s < sys->n_servers; s++)
         choice[s] = (struct plan_choice){-1, 0};
     for (size_t i = 0; i < sys->n_servers;) {
@@ -88,7 +86,7 @@ int plan_solve_greedy_compat(const struct plan_system *sys, const struct plan_ca
     }
     free(order);
     free(pending);
-    free(w.left);
+    plan_room_free(&w.room);
     free(w.at);
     return 0;
 }

@@ -282,15 +282,24 @@ static int find_class(const struct plan_system *sys, const char *name)
     return find_named(sys->classes, sys->n_classes, sizeof *sys->classes, name);
 }
 
-/* Sets a->type, adding the type on first use. */
-static int intern_type(struct loader *l, struct plan_accelerator *a, const char *type)
+/* Sets a->type, adding the type on first use: whole GPUs of the model its
+ * name names in the catalogue ("H100-80GB"), slices of a's profile, or
+ * units of nothing catalogued. A type holds one kind: a slice type, one
+ * profile of one model. */
+static int intern_type(struct loader *l, struct plan_accelerator *a, const char *type, const char *path)
 {
     struct plan_system *sys = l->sys;
     int t = find_type(sys, type);
+    const struct gpu_model *gpu = a->profile ? a->gpu : catalog_find_model(type);
     if (t < 0) {
         char *name = alloc_strdup(type);
         t = (int)sys->n_types++;
-        sys->types[t] = (struct plan_type){.name = name, .count = -1};
+        sys->types[t] = (struct plan_type){.name = name, .count = -1, .gpu = gpu, .profile = a->profile};
+    } else if (sys->types[t].gpu != gpu || sys->types[t].profile != a->profile) {
+        char where[PATH_MAX_LEN];
+        join(where, path, "type");
+        return fail(l, where, "\"%s\" already holds %s; a type holds whole GPUs or one MIG profile of one model",
+                    type, sys->types[t].profile ? sys->types[t].profile->name : "whole accelerators");
     }
     a->type = t;
     return 0;
@@ -338,7 +347,7 @@ static int read_accelerator(struct loader *l, const json_t *o, const char *path,
     join(where, path, "name");
     if (find_accelerator(l->sys, name) >= 0)
         return fail(l, where, "repeats accelerator \"%s\"", name);
-    if ((rc = intern_type(l, a, type ? type : name)))
+    if ((rc = intern_type(l, a, type ? type : name, path)))
         return rc;
     a->name = alloc_strdup(name);
     return 0;

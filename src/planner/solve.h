@@ -34,6 +34,7 @@
 #ifndef GPUSLICE_PLANNER_SOLVE_H
 #define GPUSLICE_PLANNER_SOLVE_H
 
+#include "core/occupancy.h"
 #include "planner/plan.h"
 #include "util/err.h"
 
@@ -79,6 +80,49 @@ int plan_solve_greedy_compat(const struct plan_system *sys, const struct plan_ca
  * -EIO when GLPK fails. */
 int plan_solve_milp(const struct plan_system *sys, const struct plan_candidates *cands,
                     struct plan_choice *choice, bool *optimal, struct err *e);
+
+/* The capacity a solver spends: units used per type, and whether more fit
+ * (plan_room.c). Whole GPUs of a catalogued model and the slice types cut
+ * from them are one pool: a GPU used whole holds no slices, and the slices
+ * must fit the MIG geometry of the GPUs left. Other types fit while their
+ * units are within their counts. */
+struct plan_room {
+    const struct plan_system *sys;
+    long *used;                  /* units per type */
+    int *pool;                   /* per type: the GPU type of its pool, or itself */
+    int *slices;                 /* the slice types of GPU pools, largest profile first */
+    size_t n_slices;
+    struct gpu_occupancy *gpu;   /* packing scratch */
+    size_t gpu_cap;
+};
+
+/* An empty room for sys (read, not owned); plan_room_free releases it. */
+void plan_room_init(struct plan_room *r, const struct plan_system *sys);
+void plan_room_free(struct plan_room *r);
+/* Everything free again. */
+void plan_room_clear(struct plan_room *r);
+/* dst (a room of the same system) uses what src uses. */
+void plan_room_copy(struct plan_room *dst, const struct plan_room *src);
+/* Spends units of type (negative: gives them back); no check. */
+void plan_room_take(struct plan_room *r, int type, long units);
+/* Whether units more of type fit with what is used. */
+bool plan_room_fits(struct plan_room *r, int type, long units);
+/* Whether everything used fits. */
+bool plan_room_holds_all(struct plan_room *r);
+/* The most k <= most with k * per more units of type fitting. */
+long plan_room_fit_count(struct plan_room *r, int type, long per, long most);
+/* The GPUs of GPU type g that its slices in use take (first fit), or -1
+ * when that is more than most. */
+long plan_room_sliced_gpus(struct plan_room *r, int g, long most);
+/* A unit of type in GPUs of its pool (a 3g.40gb slice: 4/8), 1 for others:
+ * what moving it away frees. */
+double plan_room_weight(const struct plan_room *r, int type);
+/* The type a candidate spends. */
+int plan_room_type(const struct plan_system *sys, const struct plan_candidate *c);
+
+/* room (of the same system) uses what the choices take, and nothing else. */
+void plan_room_of_choices(struct plan_room *room, const struct plan_candidates *cands,
+                          const struct plan_choice *choice);
 
 /* Gives the capacity the choices leave to the servers without a choice, as
  * policy says. Used by both limited solvers. -ENOMEM only. */

@@ -147,6 +147,11 @@ static void bad_values_name_the_field(void **state)
                  "(None, PriorityExhaustive, PriorityRoundRobin or RoundRobin)");
     expect_error("\"model\": \"gpuslice\"", "\"model\": \"inferno\"", -EINVAL,
                  "test.json: system.optimizerData.optimizer.model: unknown model \"inferno\" (compatible or gpuslice)");
+    /* a type is whole GPUs or one profile's slices: a slice of the A100s'
+     * own type would make one count mean two things */
+    expect_error("\"type\": \"H100-80GB/3g.40gb\", \"gpuModel\"", "\"type\": \"A100-80GB\", \"gpuModel\"", -EINVAL,
+                 "test.json: system.acceleratorData.accelerators[1].type \"A100-80GB\" already holds whole "
+                 "accelerators; a type holds whole GPUs or one MIG profile of one model");
 }
 
 static void expect_placed(const char *from, const char *to, const char *msg)

@@ -468,6 +468,129 @@ static void transition_penalty_and_keep(void **state)
     free(text);
 }
 
+
+/* ---- MIG slices share their GPUs --------------------------------------- */
+
+/* Whole H100s and two slice profiles cut from them: w needs one whole GPU
+ * (priority 1), s3 three 3g.40gb slices and s1 SLICES 1g.10gb slices
+ * (priority 2), on a cluster of GPUS H100s (type TYPE: "H100-80GB" makes
+ * one pool; another name leaves the slice types pools of their own, with
+ * the free placements of an empty H100 each). */
+static char *shared_gpus(const char *type, int gpus, int slices, bool milp)
+{
+    const char *perf = "\"accCount\": 1, \"maxBatchSize\": 8, \"atTokens\": 512, \"decodeParms\": {\"alpha\": 10, "
+                       "\"beta\": 0.1}, \"prefillParms\": {\"gamma\": 10, \"delta\": 0.001}";
+    const char *load = "\"load\": {\"arrivalRate\": 1, \"avgInTokens\": 64, \"avgOutTokens\": 64}";
+    const char *targets = "[{\"model\": \"big\", \"slo-itl\": 0}, {\"model\": \"mid\", \"slo-itl\": 0},"
+                          " {\"model\": \"small\", \"slo-itl\": 0}]";
+    char placements[256] = ""; /* a pool's slice types need no count of their own */
+    if (strcmp(type, "H100-80GB") != 0)
+        snprintf(placements, sizeof placements,
+                 ", {\"type\": \"%s/3g.40gb\", \"count\": %d}, {\"type\": \"%s/1g.10gb\", \"count\": %d}", type,
+                 2 * gpus, type, 7 * gpus);
+    char *text = malloc(8192);
+    assert_non_null(text);
+    snprintf(text, 8192,
+             "{\"system\": {\"acceleratorData\": {\"accelerators\": ["
+             " {\"name\": \"H100\", \"type\": \"%s\", \"cost\": 65},"
+             " {\"name\": \"H100-3g\", \"type\": \"%s/3g.40gb\", \"gpuModel\": \"H100-80GB\", \"migProfile\": \"3g.40gb\", \"cost\": 28},"
+             " {\"name\": \"H100-1g\", \"type\": \"%s/1g.10gb\", \"gpuModel\": \"H100-80GB\", \"migProfile\": \"1g.10gb\", \"cost\": 10}]},"
+             " \"modelData\": {\"models\": [{\"name\": \"big\", \"acc\": \"H100\", %s},"
+             "  {\"name\": \"mid\", \"acc\": \"H100-3g\", %s}, {\"name\": \"small\", \"acc\": \"H100-1g\", %s}]},"
+             " \"serviceClassData\": {\"serviceClasses\": [{\"name\": \"hi\", \"priority\": 1, \"modelTargets\": %s},"
+             "  {\"name\": \"lo\", \"priority\": 2, \"modelTargets\": %s}]},"
+             " \"serverData\": {\"servers\": ["
+             "  {\"name\": \"w\", \"class\": \"hi\", \"model\": \"big\", \"currentAlloc\": {%s}},"
+             "  {\"name\": \"s3\", \"class\": \"lo\", \"model\": \"mid\", \"minNumReplicas\": 3, \"currentAlloc\": {%s}},"
+             "  {\"name\": \"s1\", \"class\": \"lo\", \"model\": \"small\", \"minNumReplicas\": %d, \"currentAlloc\": {%s}}]},"
+             " \"capacityData\": {\"count\": [{\"type\": \"%s\", \"count\": %d}%s]},"
+             " \"optimizerData\": {\"optimizer\": {\"model\": \"gpuslice\", \"milpSolver\": %s}}}}",
+             type, type, type, perf, perf, perf, targets, targets, load, load, slices, load, type, gpus, placements, milp ? "true" : "false");
+    return text;
+}
+
+static void shared_statuses(const char *type, int gpus, int slices, bool milp, const enum plan_status *want)
+{
+    char *text = shared_gpus(type, gpus, slices, milp);
+    struct plan_system sys;
+    struct plan_result r;
+    solve_text(text, &sys, &r);
+    for (size_t s = 0; s < 3; s++) {
+        if (r.servers[s].status != want[s])
+            fail_msg("%s, %d GPUs, %s: %s is %s, not %s (%s)", type, gpus, milp ? "milp" : "greedy",
+                     sys.servers[s].name, plan_status_name(r.servers[s].status), plan_status_name(want[s]),
+                     r.servers[s].reason);
+    }
+    plan_result_free(&r);
+    plan_system_free(&sys);
+    free(text);
+}
+
+/* Two H100s: one used whole leaves one GPU, which holds two 3g.40gb, not
+ * three, so s3 cannot be served; s1's two 1g.10gb fit beside. Counted as
+ * separate pools (each type with an empty GPU's placements per GPU) the
+ * same cluster seems to hold all three: 1 whole + 3 x 3g + 2 x 1g, which
+ * needs three GPUs. */
+static void slices_share_their_gpus(void **state)
+{
+    (void)state;
+    const enum plan_status joint[] = {PLAN_OK, PLAN_UNALLOCATED, PLAN_OK};
+    const enum plan_status separate[] = {PLAN_OK, PLAN_OK, PLAN_OK};
+    for (int milp = 0; milp < 2; milp++) {
+        shared_statuses("H100-80GB", 2, 2, milp, joint);
+        shared_statuses("gpu", 2, 2, milp, separate); /* the over-allocation */
+    }
+    /* Three GPUs: one whole, 3g + 3g on the second, and on the third a 3g
+     * at start 4 and four 1g at 0-3 (a 3g at 0 would leave room for three) ... */
+    const enum plan_status all[] = {PLAN_OK, PLAN_OK, PLAN_OK};
+    const enum plan_status no_s1[] = {PLAN_OK, PLAN_OK, PLAN_UNALLOCATED};
+    const enum plan_status no_s3[] = {PLAN_OK, PLAN_UNALLOCATED, PLAN_OK};
+    for (int milp = 0; milp < 2; milp++)
+        shared_statuses("H100-80GB", 3, 4, milp, all);
+    /* ... but not a fifth: one of s3 and s1 goes without. The greedy
+     * serves s3 first (its larger regret), the MILP the cheaper s1 (5 x 10
+     * an hour against 3 x 28). */
+    shared_statuses("H100-80GB", 3, 5, false, no_s1);
+    shared_statuses("H100-80GB", 3, 5, true, no_s3);
+}
+
+/* The room itself: GPUs the slices take, replicas that fit, weights. */
+static void room_counts_gpus(void **state)
+{
+    (void)state;
+    char *text = shared_gpus("H100-80GB", 3, 1, false);
+    struct plan_system sys;
+    load_text(text, &sys);
+    struct plan_room room;
+    plan_room_init(&room, &sys);
+    int whole = 0, g3 = 1, g1 = 2; /* types in the order the accelerators name them */
+    assert_int_equal(room.pool[g3], whole);
+    plan_room_take(&room, g3, 3);
+    plan_room_take(&room, g1, 4);
+    assert_int_equal(plan_room_sliced_gpus(&room, whole, 3), 2);
+    assert_int_equal(plan_room_sliced_gpus(&room, whole, 1), -1);
+    assert_true(plan_room_fits(&room, whole, 1));
+    assert_false(plan_room_fits(&room, whole, 2));
+    assert_true(plan_room_fits(&room, g1, 1)); /* on the third GPU, while it is not used whole */
+    plan_room_take(&room, whole, 1);
+    assert_false(plan_room_fits(&room, g1, 1));
+    plan_room_take(&room, whole, -1);
+    assert_int_equal(plan_room_fit_count(&room, whole, 1, 5), 1);
+    assert_true(plan_room_holds_all(&room));
+    assert_true(plan_room_weight(&room, g3) == 0.5 && plan_room_weight(&room, whole) == 1.0);
+    struct plan_room copy;
+    plan_room_init(&copy, &sys);
+    plan_room_copy(&copy, &room);
+    plan_room_take(&copy, whole, 2);
+    assert_false(plan_room_holds_all(&copy));
+    plan_room_clear(&copy);
+    assert_true(plan_room_holds_all(&copy));
+    plan_room_free(&copy);
+    plan_room_free(&room);
+    plan_system_free(&sys);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +606,8 @@ int main(void)
         cmocka_unit_test(unreachable_target_is_infeasible),
         cmocka_unit_test(capacity_shortage_is_reported),
         cmocka_unit_test(transition_penalty_and_keep),
+        cmocka_unit_test(slices_share_their_gpus),
+        cmocka_unit_test(room_counts_gpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
