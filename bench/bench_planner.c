@@ -15,6 +15,9 @@
  *    and with every capacity count cut to 75% (where the greedy starts to
  *    leave servers out that the MILP fits).
  *
+ * 3. The judge's run time on samples/planner/inferno-small: both models'
+ *    plans, an hour of simulated requests each (its default).
+ *
  * argv[1] is the samples/planner directory. Single-threaded.
  */
 #include <math.h>
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "planner/judge.h"
 #include "planner/plan_load.h"
 #include "planner/solve.h"
 
@@ -258,10 +262,50 @@ static int gap(const char *samples, double share)
     return 0;
 }
 
+/* The judge on the optimizer's sample: both models' plans, an hour of
+ * requests each (the default), seed 1. */
+static int judge_time(const char *samples)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/inferno-small", samples);
+    struct plan_system sys;
+    struct err e;
+    err_clear(&e);
+    if (plan_load_path(path, &sys, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    const enum plan_queue_model models[] = {PLAN_MODEL_COMPATIBLE, PLAN_MODEL_GPUSLICE};
+    struct judge_options o = {JUDGE_DEFAULT_SECONDS, JUDGE_DEFAULT_SEED, JUDGE_DEFAULT_PERCENTILE};
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < 2; k++) {
+        struct plan_result plan;
+        struct judge_result j;
+        sys.options.model = models[k];
+        if ((rc = plan_solve(&sys, &plan, &e)) != 0)
+            break;
+        double t0 = now_s();
+        rc = judge_plan(&sys, &plan, &o, &j, &e);
+        double t1 = now_s();
+        if (rc == 0)
+            printf("judge on inferno-small, %s plan, %.0f s of requests: %.3f s, %.0f requests measured, "
+                   "%zu of %zu servers meet their targets\n",
+                   plan_queue_model_name(models[k]), o.seconds, t1 - t0, j.overall.requests, j.meeting,
+                   j.n_servers);
+        judge_result_free(&j);
+        plan_result_free(&plan);
+    }
+    if (rc)
+        fprintf(stderr, "%s\n", e.msg);
+    plan_system_free(&sys);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *samples = argc > 1 ? argv[1] : "samples/planner";
-    int rc = gap(samples, 1.0);
+    int rc = judge_time(samples);
+    rc |= gap(samples, 1.0);
     rc |= gap(samples, 0.75);
     rc |= scale();
     return rc;
