@@ -13,7 +13,6 @@
 
 #include "util/clock.h"
 
-#define RUN_POLL_NS (100 * NS_PER_MS) /* how often agent_run looks at *stop */
 
 struct agent_runtime {
     struct agent_runtime_config cfg;
@@ -160,19 +159,4 @@ void agent_stop(struct agent_runtime *rt)
     for (size_t i = 0; i < AGENT_INFORMERS; i++)
         informer_stop(rt->informers[i]);
     rt->started = false;
-}
-
-int agent_run(const struct agent_runtime_config *cfg, volatile sig_atomic_t *stop,
-              struct err *e)
-{
-    struct agent_runtime *rt;
-    int rc = agent_runtime_new(cfg, &rt, e);
-    if (rc < 0)
-        return rc;
-    rc = agent_start(rt, e);
-    while (rc == 0 && !*stop) {
-        clock_sleep_ns(RUN_POLL_NS);
-    }
-    agent_runtime_free(rt);
-    return rc;
 }

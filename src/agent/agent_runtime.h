@@ -12,7 +12,6 @@
 #ifndef GPUSLICE_AGENT_AGENT_RUNTIME_H
 #define GPUSLICE_AGENT_AGENT_RUNTIME_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,10 +56,5 @@ int agent_start(struct agent_runtime *rt, struct err *e);
 
 /* Stops and waits for those threads; no-op when not running. */
 void agent_stop(struct agent_runtime *rt);
-
-/* `gpuslice agent`: a runtime started in real time until *stop becomes
- * non-zero (a signal handler sets it), then stopped. */
-int agent_run(const struct agent_runtime_config *cfg, volatile sig_atomic_t *stop,
-              struct err *e);
 
 #endif
