@@ -44,8 +44,10 @@ static size_t slice_by_pod(const json_t *obj, const char **keys, size_t max, voi
 static void on_pod(void *ctx, enum informer_change change, const json_t *old, const json_t *cur);
 static void on_slice(void *ctx, enum informer_change change, const json_t *old,
                      const json_t *cur);
-static void on_topology(void *ctx, enum informer_change change, const json_t *old,
-                        const json_t *cur);
+static void on_gpunode(void *ctx, enum informer_change change, const json_t *old,
+                       const json_t *cur);
+static void on_node(void *ctx, enum informer_change change, const json_t *old,
+                    const json_t *cur);
 
 /* An informer on group/version/plural whose changes go to handler, with
  * index (may be NULL). */
@@ -73,11 +75,6 @@ static void drop_string(void *value)
     free(*(char **)value);
 }
 
-static void drop_placed(void *value)
-{
-    free(((struct placed_slice *)value)->gpu);
-}
-
 int controller_new(const struct controller_config *cfg, struct controller **out, struct err *e)
 {
     if (!cfg->store)
@@ -95,26 +92,25 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
         c->cfg.gpu_failures_to_avoid = DEFAULT_FAILURES_TO_AVOID;
     strmap_init(&c->gpu_failures, sizeof(struct gpu_failures), NULL);
     strmap_init(&c->pod_retry, sizeof(struct pod_retry), NULL);
+    strmap_init(&c->node_usage, sizeof(struct node_usage), NULL);
     strmap_init(&c->last_said, sizeof(char *), drop_string);
-    strmap_init(&c->placed, sizeof(struct placed_slice), drop_placed);
     strmap_init(&c->waiting, 0, NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
-    c->topology_dirty = true;
+    model_init(&c->model);
     mutex_init(&c->lock);
     int rc = 0;
     const struct api_resource *ignored;
-    const struct informer_index by_node = {CONTROLLER_INDEX_NODE, informer_keys_node, NULL};
     const struct informer_index by_pod = {CONTROLLER_INDEX_POD, slice_by_pod, NULL};
     if (rc == 0)
-        rc = watch(c, "", "v1", "pods", on_pod, &by_node, &c->pod_res, &c->pods, e);
+        rc = watch(c, "", "v1", "pods", on_pod, NULL, &c->pod_res, &c->pods, e);
     if (rc == 0)
         rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", on_slice, &by_pod,
                    &c->slice_res, &c->slices, e);
     if (rc == 0)
-        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpunodes", on_topology, NULL, &ignored,
+        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpunodes", on_gpunode, NULL, &ignored,
                    &c->gpunodes, e);
     if (rc == 0)
-        rc = watch(c, "", "v1", "nodes", on_topology, NULL, &ignored, &c->nodes, e);
+        rc = watch(c, "", "v1", "nodes", on_node, NULL, &ignored, &c->nodes, e);
     if (rc < 0) {
         controller_free(c);
         return rc;
@@ -144,8 +140,8 @@ void controller_free(struct controller *c)
     free(c->wanted);
     strmap_free(&c->gpu_failures);
     strmap_free(&c->pod_retry);
+    strmap_free(&c->node_usage);
     strmap_free(&c->last_said);
-    strmap_free(&c->placed);
     strmap_free(&c->waiting);
     mutex_destroy(&c->lock);
     free(c);
@@ -154,6 +150,11 @@ void controller_free(struct controller *c)
 void controller_attach(struct controller *c, struct loop *l)
 {
     c->loop = l;
+}
+
+void controller__slice_key(const char *ns, const char *name, char out[CONTROLLER_KEY_MAX])
+{
+    snprintf(out, CONTROLLER_KEY_MAX, "%s/%s", ns ? ns : "", name);
 }
 
 void controller__format_now(int64_t now_ns, char out[32])
@@ -262,13 +263,57 @@ static void forget_pod(struct controller *c, const json_t *pod)
     mutex_unlock(&c->lock);
 }
 
+/* The node a pod counts against, and what it asks of it there: a pod bound
+ * to a node (spec.nodeName) that has not ended; NULL for any other. */
+static const char *pod_load(const json_t *pod, struct schedfit_resources *req)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    const char *node = json_string_value(json_object_get(spec, "nodeName"));
+    const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+    if (!node || (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)))
+        return NULL;
+    schedfit_pod_requests(pod, req, NULL); /* admitted, so what parses counts */
+    return node;
+}
+
+/* Adds (sign 1) or takes back (sign -1) one pod's load on node; a resource
+ * back at 0 leaves the table, and so does a node with nothing left. */
+static void count_load(struct controller *c, const char *node,
+                       const struct schedfit_resources *req, int sign)
+{
+    assert(mutex_held(&c->lock));
+    struct node_usage *u = strmap_put(&c->node_usage, node, NULL);
+    for (size_t k = 0; k < req->n; k++)
+        schedfit_add(&u->used, req->items[k].name, sign * req->items[k].milli);
+    u->pods = sign > 0 ? u->pods + 1 : u->pods - 1;
+    size_t kept = 0;
+    for (size_t k = 0; k < u->used.n; k++)
+        if (u->used.items[k].milli != 0)
+            u->used.items[kept++] = u->used.items[k];
+    u->used.n = kept;
+    if (u->pods == 0 && kept == 0)
+        strmap_del(&c->node_usage, node);
+}
+
 static void on_pod(void *ctx, enum informer_change change, const json_t *old,
                    const json_t *cur)
 {
-    (void)old;
+    struct controller *c = ctx;
+    struct schedfit_resources was_req, now_req;
+    /* DELETED reports the cached state as old: what was counted. */
+    const char *was = old ? pod_load(old, &was_req) : NULL;
+    const char *now = change != INFORMER_DELETED ? pod_load(cur, &now_req) : NULL;
+    if (was || now) {
+        mutex_lock(&c->lock);
+        if (was)
+            count_load(c, was, &was_req, -1);
+        if (now)
+            count_load(c, now, &now_req, 1);
+        mutex_unlock(&c->lock);
+    }
     if (change == INFORMER_DELETED)
-        forget_pod(ctx, cur);
-    enqueue(ctx, meta_namespace(cur), meta_name(cur));
+        forget_pod(c, cur);
+    enqueue(c, meta_namespace(cur), meta_name(cur));
 }
 
 /* Whether the slice (as now) holds its placement: not gone, not Deleted
@@ -281,32 +326,19 @@ static bool holds_placement(enum informer_change change, const struct gpuslice_v
     return lifecycle_phase_parse(v->status.phase, &p, NULL) < 0 || !lifecycle_is_terminal(p);
 }
 
-/* Records the placement v holds under key (c->lock held). */
-static void add_placed(struct controller *c, const char *key, const struct gpuslice_view *v)
-{
-    size_t gpu_len = strlen(v->spec.gpu_uuid) + 1;
-    struct placed_slice p = {.gpu = alloc_malloc(gpu_len + strlen(v->spec.profile) + 1),
-                             .start = v->spec.start};
-    memcpy(p.gpu, v->spec.gpu_uuid, gpu_len);
-    p.profile = strcpy(p.gpu + gpu_len, v->spec.profile);
-    strmap_set(&c->placed, key, &p);
-}
-
-/* Keeps c->placed in step with the cache; returns whether room was freed. */
+/* Keeps the model's claim of v's slice in step with the cache (the
+ * GPUSlice's claim replaces its reservation's); returns whether room was
+ * freed. */
 static bool track_placement(struct controller *c, enum informer_change change,
                             const struct gpuslice_view *v)
 {
     assert(mutex_held(&c->lock));
     char key[CONTROLLER_KEY_MAX];
-    snprintf(key, sizeof key, "%s/%s", v->ns ? v->ns : "", v->name);
-    bool held = strmap_get(&c->placed, key) != NULL;
-    if (holds_placement(change, v)) {
-        if (!held)
-            add_placed(c, key, v);
-        return false;
-    }
-    strmap_del(&c->placed, key);
-    return held;
+    controller__slice_key(v->ns, v->name, key);
+    if (!holds_placement(change, v))
+        return model_unclaim(&c->model, key);
+    model_claim(&c->model, key, v->spec.gpu_uuid, v->spec.profile, v->spec.start);
+    return false;
 }
 
 static void drop_reservation_at(struct controller *c, size_t i)
@@ -335,15 +367,37 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
         enqueue_waiting(c);
 }
 
-static void on_topology(void *ctx, enum informer_change change, const json_t *old,
-                            const json_t *cur)
+/* A GPUNode changed: the model takes it, and pods waiting for room are
+ * woken when the model changed (the agent's reports of the slices gpuslice
+ * made change nothing there). */
+static void on_gpunode(void *ctx, enum informer_change change, const json_t *old,
+                       const json_t *cur)
 {
     struct controller *c = ctx;
-    (void)change;
     (void)old;
-    (void)cur;
+    const char *name = meta_name(cur);
+    if (!name)
+        return;
     mutex_lock(&c->lock);
-    c->topology_dirty = true;
+    bool changed = model_set_gpunode(&c->model, name, change == INFORMER_DELETED ? NULL : cur,
+                                     NULL);
+    mutex_unlock(&c->lock);
+    if (changed)
+        enqueue_waiting(c);
+}
+
+/* A Node changed: its labels go to the model, and pods waiting for room are
+ * woken either way (the scheduler-fit filter reads the Node itself). */
+static void on_node(void *ctx, enum informer_change change, const json_t *old,
+                    const json_t *cur)
+{
+    struct controller *c = ctx;
+    (void)old;
+    const char *name = meta_name(cur);
+    if (!name)
+        return;
+    mutex_lock(&c->lock);
+    model_set_node(&c->model, name, change == INFORMER_DELETED ? NULL : cur);
     mutex_unlock(&c->lock);
     enqueue_waiting(c);
 }
@@ -562,6 +616,7 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
         gpuslice_read(w[k].existing, &wv, NULL);
         rc = move_to(c, w[k].existing, &wv, SLICE_UNGATED, now, out, e);
         strmap_del(&c->gpu_failures, wv.spec.gpu_uuid);
+        model_avoid(&c->model, wv.spec.gpu_uuid, false);
     }
     if (rc == 0) {
         c->stats.ungated++;
@@ -640,9 +695,14 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
  * abandoned (its actions stopped early): they hold nothing any more. */
 static void drop_abandoned(struct controller *c, const char *key)
 {
-    for (size_t i = 0; i < c->n_res; i++)
-        if (!c->res[i].created && strcmp(c->res[i].pod_key, key) == 0)
-            drop_reservation_at(c, i--);
+    for (size_t i = 0; i < c->n_res; i++) {
+        if (c->res[i].created || strcmp(c->res[i].pod_key, key) != 0)
+            continue;
+        char slice[CONTROLLER_KEY_MAX];
+        controller__slice_key(c->res[i].ns, c->res[i].name, slice);
+        model_unclaim(&c->model, slice);
+        drop_reservation_at(c, i--);
+    }
 }
 
 static int split_key(const char *key, char *ns, size_t size, const char **name, struct err *e)

@@ -12,12 +12,15 @@
  * room, any GPUSlice that freed a placement or any GPUNode or Node change
  * (retried on every relevant change, never by polling).
  *
- * No placement is ever given twice: occupancy is rebuilt for each decision
- * from the GPUSlices in the cache plus the controller's own reservations
- * (a slice it decided but the cache does not show yet counts as taken from
- * the moment of the decision); slice names are deterministic, so a create
- * retried after a crash finds the slice instead of making a second; and a
- * write that conflicts is dropped and decided again on a fresher cache.
+ * No placement is ever given twice: the model's occupancy (model.h) is the
+ * GPUSlices in the cache that hold a placement, the slices the agents report
+ * that gpuslice did not make, and the controller's own reservations (a slice
+ * it decided but the cache does not show yet counts as taken from the
+ * moment of the decision), kept in step by the handlers event by event
+ * rather than reloaded per decision; slice names are deterministic, so a
+ * create retried after a crash finds the slice instead of making a second;
+ * and a write that conflicts is dropped and decided again on a fresher
+ * cache.
  */
 #ifndef GPUSLICE_CONTROLLER_CONTROLLER_H
 #define GPUSLICE_CONTROLLER_CONTROLLER_H

@@ -10,6 +10,7 @@
 
 #include "api/gpuslice.h"
 #include "api/pod_slices.h"
+#include "api/schedfit.h"
 #include "controller/controller.h"
 #include "controller/model.h"
 #include "util/mutex.h"
@@ -17,7 +18,6 @@
 
 #define CONTROLLER_KEY_MAX 320
 #define CONTROLLER_INDEX_POD "pod" /* GPUSlices by spec.podName */
-#define CONTROLLER_INDEX_NODE "node" /* pods by spec.nodeName */
 
 /* A slice the controller decided whose GPUSlice the cache may not show
  * yet. It holds its placement until the cache shows the GPUSlice (or the
@@ -49,18 +49,17 @@ struct gpu_failures {
     int64_t until;
 };
 
+/* What the pods bound to a node and not ended ask of it, kept by the pod
+ * handler so a decision reads it instead of parsing every pod there. */
+struct node_usage {
+    struct schedfit_resources used; /* no entry at 0 */
+    size_t pods;
+};
+
 /* A pod's failed slices so far, and when to place it again. */
 struct pod_retry {
     unsigned failures;
     int64_t at;
-};
-
-/* A placement a GPUSlice in the cache holds. gpu and profile share one
- * allocation, owned through gpu (the map's drop frees it). */
-struct placed_slice {
-    char *gpu;
-    const char *profile;
-    unsigned start;
 };
 
 struct controller {
@@ -69,17 +68,15 @@ struct controller {
     struct informer *pods, *slices, *gpunodes, *nodes;
     struct loop *loop;
     struct mutex lock; /* everything below: handlers run on informer threads */
-    bool topology_dirty;
+    /* The cluster's GPUs and every placement held (GPUSlices in the cache,
+     * reservations, unmanaged slices), kept by the handlers. */
     struct model model;
     struct reservation *res;
     size_t n_res, cap_res;
     struct strmap gpu_failures; /* GPU uuid -> struct gpu_failures */
     struct strmap pod_retry;    /* pod uid -> struct pod_retry */
+    struct strmap node_usage;   /* node name -> struct node_usage */
     struct strmap last_said;    /* pod uid -> char *, "reason\nmessage" of the last event */
-    /* Every GPUSlice in the cache that holds a placement, kept by the
-     * GPUSlice handler so a decision reads a small table instead of parsing
-     * every GPUSlice: "ns/name" -> struct placed_slice. */
-    struct strmap placed;
     /* Pods told there is no room: a set of "ns/name". Only they need
      * waking when room frees. */
     struct strmap waiting;
@@ -103,6 +100,10 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
 int controller__say(struct controller *c, struct action_list *out, const json_t *pod,
                     enum action_event_type type, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* The key a slice's placement is claimed under in the model: "ns/name",
+ * the same for its reservation and its GPUSlice. */
+void controller__slice_key(const char *ns, const char *name, char out[CONTROLLER_KEY_MAX]);
 
 /* "2026-11-22T10:00:00Z" for now_ns. */
 void controller__format_now(int64_t now_ns, char out[32]);

@@ -1,5 +1,9 @@
 /*
- * The controller's cluster model (see model.h).
+ * The controller's cluster model (see model.h): its inputs by hashed key,
+ * the arrays core/placement decides on, and the one rule that keeps them
+ * together: every change to an input updates the GPU or node it concerns,
+ * unless the arrays are stale, in which case model_sync rebuilds them from
+ * the inputs.
  */
 #include "controller/model.h"
 
@@ -8,59 +12,243 @@
 #include <string.h>
 
 #include "api/gpunode.h"
-#include "api/meta.h"
 #include "core/catalog.h"
-#include "util/hash.h"
-#include "util/vec.h"
 #include "util/alloc.h"
+#include "util/hash.h"
 
-static void free_topology(struct model *m)
+#define KEY_MAX 400
+
+/* One usable GPU as its GPUNode reports it. Zero-filled before it is
+ * written, so two compare with memcmp. */
+struct host_gpu {
+    char uuid[MODEL_UUID_MAX];
+    unsigned index;
+    const struct gpu_model *model;
+    bool admin_held;
+    uint16_t admin_allowed;
+    unsigned n_unmanaged;    /* its unmanaged claims: unmanaged_key(host, k, 0..n-1) */
+    uint64_t unmanaged_hash; /* of their profiles and starts */
+};
+
+struct model_host {
+    char *name;                    /* owned; the arrays' placement_node.name */
+    bool has_gpunode, has_node;
+    size_t n_gpus;
+    struct host_gpu gpus[GPUNODE_MAX_GPUS];
+    struct placement_label *labels; /* owned, keys and values too */
+    size_t n_labels;
+    long at;                       /* its index in the arrays while current, else -1 */
+    size_t first_gpu;              /* its first GPU's index there */
+};
+
+struct model_claim {
+    char gpu[MODEL_UUID_MAX];
+    char profile[MODEL_PROFILE_MAX]; /* "" for a name too long to be any profile */
+    unsigned start;
+};
+
+static void free_labels(struct placement_label *labels, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((char *)labels[i].key);
+        free((char *)labels[i].value);
+    }
+    free(labels);
+}
+
+static void drop_host(void *value)
+{
+    struct model_host *h = value;
+    free(h->name);
+    free_labels(h->labels, h->n_labels);
+}
+
+static void free_arrays(struct model *m)
 {
     placement_cluster_free(&m->cluster);
-    for (size_t i = 0; i < m->n_unmanaged; i++) {
-        free((char *)m->unmanaged[i].gpu_uuid);
-        free((char *)m->unmanaged[i].profile);
-    }
-    free(m->unmanaged);
-    for (size_t i = 0; i < m->n_nodes; i++) {
-        for (size_t j = 0; m->labels && j < m->nodes[i].n_labels; j++) {
-            free((char *)m->labels[i][j].key);
-            free((char *)m->labels[i][j].value);
-        }
-        if (m->labels)
-            free(m->labels[i]);
-        if (m->node_names)
-            free(m->node_names[i]);
-    }
-    free(m->labels);
-    free(m->node_names);
     free(m->nodes);
     free(m->gpus);
     free(m->info);
+    strmap_free(&m->gpu_at);
+    m->nodes = NULL;
+    m->gpus = NULL;
+    m->info = NULL;
+    m->n_nodes = m->n_gpus = 0;
+}
+
+void model_init(struct model *m)
+{
     memset(m, 0, sizeof *m);
+    strmap_init(&m->hosts, sizeof(struct model_host), drop_host);
+    strmap_init(&m->claims, sizeof(struct model_claim), NULL);
+    strmap_init(&m->avoided, 0, NULL);
+    strmap_init(&m->gpu_at, sizeof(size_t), NULL);
+    m->stale = true;
 }
 
 void model_free(struct model *m)
 {
-    free_topology(m);
+    free_arrays(m);
+    strmap_free(&m->hosts);
+    strmap_free(&m->claims);
+    strmap_free(&m->avoided);
+    m->stale = true;
 }
 
-static const json_t *node_named(const json_t *nodes, const char *name)
+long model_find_gpu(const struct model *m, const char *uuid)
 {
-    size_t i;
-    const json_t *n;
-    json_array_foreach(nodes, i, n) {
-        const char *nn = meta_name(n);
-        if (nn && strcmp(nn, name) == 0)
-            return n;
+    const size_t *at = m->stale ? NULL : strmap_get(&m->gpu_at, uuid);
+    return at ? (long)*at : -1;
+}
+
+long model_find_node(const struct model *m, const char *name)
+{
+    const struct model_host *h = m->stale ? NULL : strmap_get(&m->hosts, name);
+    return h ? h->at : -1;
+}
+
+/* ---- one GPU's occupancy and admin state ---- */
+
+/* Re-reads what the index keys the GPU by: held back (by the admin, by the
+ * controller, or for conflicting claims) and the profiles allowed. */
+static void refresh_gpu(struct model *m, size_t g)
+{
+    const struct model_gpu *in = &m->info[g];
+    struct placement_gpu *pg = &m->gpus[g];
+    bool held = in->admin_held || in->avoided || in->conflicted || in->duplicate;
+    if (held == pg->held_back && in->admin_allowed == pg->allowed)
+        return;
+    pg->held_back = held;
+    pg->allowed = in->admin_allowed;
+    placement_gpu_changed(&m->cluster, g, NULL); /* its occupancy came from takes: valid */
+}
+
+static bool take(struct model *m, size_t g, const struct model_claim *c)
+{
+    const struct mig_profile *p = catalog_find_profile(m->gpus[g].occ.model, c->profile);
+    return p && placement_take(&m->cluster, g, p, c->start, 0, NULL) == 0;
+}
+
+/* Takes every claim on GPU g again from an empty GPU: how a conflicted GPU
+ * learns whether its claims agree now. */
+static void retake(struct model *m, size_t g)
+{
+    while (m->gpus[g].occ.n_slices > 0)
+        placement_release(&m->cluster, g, m->gpus[g].occ.slices[0].start, NULL);
+    m->info[g].conflicted = false;
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (strmap_next(&m->claims, &pos, &key, &v)) {
+        const struct model_claim *c = v;
+        if (strcmp(c->gpu, m->info[g].uuid) == 0 && !take(m, g, c))
+            m->info[g].conflicted = true;
     }
-    return NULL;
+    refresh_gpu(m, g);
 }
 
-static int by_name(const void *a, const void *b)
+/* A claim added: taken on its GPU, if the arrays have it. A conflicted GPU
+ * is retaken whole, so its state never depends on the order of claims. */
+static void apply(struct model *m, const struct model_claim *c)
 {
-    const char *x = meta_name(*(const json_t *const *)a), *y = meta_name(*(const json_t *const *)b);
-    return strcmp(x ? x : "", y ? y : "");
+    long g = model_find_gpu(m, c->gpu);
+    if (g < 0)
+        return;
+    if (m->info[g].conflicted) {
+        retake(m, (size_t)g);
+    } else if (!take(m, (size_t)g, c)) {
+        m->info[g].conflicted = true;
+        refresh_gpu(m, (size_t)g);
+    }
+}
+
+/* A claim removed (already gone from m->claims). On a GPU that is not
+ * conflicted every claim was taken, so the slice at its start is its own. */
+static void unapply(struct model *m, const struct model_claim *c)
+{
+    long g = model_find_gpu(m, c->gpu);
+    if (g < 0)
+        return;
+    if (m->info[g].conflicted)
+        retake(m, (size_t)g);
+    else
+        placement_release(&m->cluster, (size_t)g, c->start, NULL);
+}
+
+static bool same_claim(const struct model_claim *a, const struct model_claim *b)
+{
+    return strcmp(a->gpu, b->gpu) == 0 && strcmp(a->profile, b->profile) == 0 &&
+           a->start == b->start;
+}
+
+bool model_unclaim(struct model *m, const char *key)
+{
+    const struct model_claim *c = strmap_get(&m->claims, key);
+    if (!c)
+        return false;
+    struct model_claim gone = *c;
+    strmap_del(&m->claims, key);
+    unapply(m, &gone);
+    return true;
+}
+
+void model_claim(struct model *m, const char *key, const char *gpu_uuid, const char *profile,
+                 unsigned start)
+{
+    struct model_claim c = {.start = start};
+    snprintf(c.gpu, sizeof c.gpu, "%s", gpu_uuid);
+    if (strlen(profile) < sizeof c.profile)
+        strcpy(c.profile, profile);
+    const struct model_claim *old = strmap_get(&m->claims, key);
+    if (old && same_claim(old, &c))
+        return;
+    model_unclaim(m, key);
+    strmap_set(&m->claims, key, &c);
+    apply(m, &c);
+}
+
+void model_avoid(struct model *m, const char *gpu_uuid, bool avoid)
+{
+    bool was = strmap_get(&m->avoided, gpu_uuid) != NULL;
+    if (was == avoid)
+        return;
+    if (avoid)
+        strmap_put(&m->avoided, gpu_uuid, NULL);
+    else
+        strmap_del(&m->avoided, gpu_uuid);
+    long g = model_find_gpu(m, gpu_uuid);
+    if (g >= 0) {
+        m->info[g].avoided = avoid;
+        refresh_gpu(m, (size_t)g);
+    }
+}
+
+/* ---- hosts: what GPUNodes and Nodes say ---- */
+
+static struct model_host *host_get(struct model *m, const char *name)
+{
+    bool added = false;
+    struct model_host *h = strmap_put(&m->hosts, name, &added);
+    if (added) {
+        h->name = alloc_strdup(name);
+        h->at = -1;
+    }
+    return h;
+}
+
+/* Forgets a host neither object speaks of any more. */
+static void host_release(struct model *m, const struct model_host *h)
+{
+    if (!h->has_gpunode && !h->has_node) {
+        char name[KEY_MAX];
+        snprintf(name, sizeof name, "%s", h->name);
+        strmap_del(&m->hosts, name);
+    }
+}
+
+static bool in_model(const struct model_host *h)
+{
+    return h->has_gpunode && h->has_node;
 }
 
 /* The catalogue model of a reported GPU, or NULL when it cannot take MIG
@@ -86,195 +274,263 @@ static uint16_t allowed_mask(const struct gpunode_gpu *g, const struct gpu_model
     return mask;
 }
 
-static int copy_labels(struct model *m, size_t idx, const json_t *node)
+static uint64_t unmanaged_hash(const struct gpunode_gpu *g, unsigned *n)
 {
-    const json_t *labels = json_object_get(json_object_get(node, "metadata"), "labels");
-    size_t n = json_object_size(labels), k = 0;
-    m->labels[idx] = alloc_calloc(n ? n : 1, sizeof **m->labels);
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)labels, key, v) {
-        if (!json_is_string(v))
+    uint64_t h = HASH_INIT;
+    *n = 0;
+    for (size_t k = 0; k < g->n_slices; k++) {
+        if (g->slices[k].managed)
             continue;
-        m->labels[idx][k].key = alloc_strdup(key);
-        m->labels[idx][k].value = alloc_strdup(json_string_value(v));
-        k++;
-        m->nodes[idx].n_labels = k;
-        if (!m->labels[idx][k - 1].key || !m->labels[idx][k - 1].value)
-            return -ENOMEM;
+        char start[16];
+        snprintf(start, sizeof start, "%u", g->slices[k].start);
+        h = hash_field(hash_field(h, g->slices[k].profile), start);
+        (*n)++;
     }
-    m->nodes[idx].labels = m->labels[idx];
-    return 0;
+    return h;
 }
 
-static int add_unmanaged(struct model *m, const struct gpunode_gpu *g)
+/* The usable GPUs of a GPUNode view, as the host keeps them. */
+static size_t read_gpus(const struct gpunode_view *v, struct host_gpu *out)
 {
-    for (size_t i = 0; i < g->n_slices; i++) {
-        if (g->slices[i].managed)
-            continue;
-        VEC_RESERVE(m->unmanaged, m->cap_unmanaged, m->n_unmanaged + 1);
-        struct model_slice *s = &m->unmanaged[m->n_unmanaged++];
-        s->gpu_uuid = alloc_strdup(g->uuid);
-        s->profile = alloc_strdup(g->slices[i].profile);
-        s->start = g->slices[i].start;
-    }
-    return 0;
-}
-
-/* Adds the usable GPUs of one GPUNode as node idx. */
-static int add_node(struct model *m, const struct gpunode_view *v, const json_t *node)
-{
-    size_t idx = m->n_nodes;
-    m->node_names[idx] = alloc_strdup(v->name);
-    m->n_nodes++;
-    if (copy_labels(m, idx, node) < 0)
-        return -ENOMEM;
-    m->nodes[idx].name = m->node_names[idx];
+    size_t n = 0;
     for (size_t i = 0; i < v->n_gpus; i++) {
         const struct gpunode_gpu *g = &v->gpus[i];
         const struct gpu_model *gm = usable_model(g);
         if (!gm)
             continue;
+        struct host_gpu *hg = &out[n++];
+        memset(hg, 0, sizeof *hg);
+        snprintf(hg->uuid, sizeof hg->uuid, "%s", g->uuid);
+        hg->index = g->index;
+        hg->model = gm;
+        hg->admin_held = g->held_back;
+        hg->admin_allowed = allowed_mask(g, gm);
+        hg->unmanaged_hash = unmanaged_hash(g, &hg->n_unmanaged);
+    }
+    return n;
+}
+
+/* Whether the GPUs are the same devices in the same places (what the
+ * arrays are built from); settings and unmanaged slices aside. */
+static bool same_devices(const struct host_gpu *a, size_t na, const struct host_gpu *b,
+                         size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i].uuid, b[i].uuid) != 0 || a[i].index != b[i].index ||
+            a[i].model != b[i].model)
+            return false;
+    return true;
+}
+
+/* The claim key of the j-th unmanaged slice on the host's k-th GPU: "!"
+ * cannot start a namespace, so it never meets a GPUSlice's "ns/name". */
+static void unmanaged_key(const struct model_host *h, size_t k, size_t j, char out[KEY_MAX])
+{
+    snprintf(out, KEY_MAX, "!%s#%zu#%zu", h->name, k, j);
+}
+
+static void unclaim_unmanaged(struct model *m, const struct model_host *h)
+{
+    for (size_t k = 0; k < h->n_gpus; k++)
+        for (size_t j = 0; j < h->gpus[k].n_unmanaged; j++) {
+            char key[KEY_MAX];
+            unmanaged_key(h, k, j, key);
+            model_unclaim(m, key);
+        }
+}
+
+static void claim_unmanaged(struct model *m, const struct model_host *h,
+                            const struct gpunode_view *v)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < v->n_gpus; i++) {
+        const struct gpunode_gpu *g = &v->gpus[i];
+        if (!usable_model(g))
+            continue;
+        size_t j = 0;
+        for (size_t s = 0; s < g->n_slices; s++) {
+            if (g->slices[s].managed)
+                continue;
+            char key[KEY_MAX];
+            unmanaged_key(h, k, j++, key);
+            model_claim(m, key, g->uuid, g->slices[s].profile, g->slices[s].start);
+        }
+        k++;
+    }
+}
+
+/* The host's GPUs' admin settings into the arrays (same devices there). */
+static void refresh_settings(struct model *m, const struct model_host *h)
+{
+    for (size_t k = 0; k < h->n_gpus; k++) {
+        size_t g = h->first_gpu + k;
+        m->info[g].admin_held = h->gpus[k].admin_held;
+        m->info[g].admin_allowed = h->gpus[k].admin_allowed;
+        refresh_gpu(m, g);
+    }
+}
+
+bool model_set_gpunode(struct model *m, const char *name, const json_t *gpunode, struct err *e)
+{
+    struct gpunode_view v;
+    struct host_gpu fresh[GPUNODE_MAX_GPUS];
+    bool readable = gpunode && gpunode_read(gpunode, &v, e) == 0;
+    size_t n = readable ? read_gpus(&v, fresh) : 0;
+    struct model_host *h = host_get(m, name);
+    if (readable == h->has_gpunode && n == h->n_gpus &&
+        memcmp(fresh, h->gpus, n * sizeof *fresh) == 0) {
+        host_release(m, h);
+        return false;
+    }
+    bool was_in = in_model(h);
+    bool moved = !same_devices(fresh, n, h->gpus, h->n_gpus);
+    unclaim_unmanaged(m, h);
+    h->has_gpunode = readable;
+    h->n_gpus = n;
+    memcpy(h->gpus, fresh, n * sizeof *fresh);
+    if (was_in != in_model(h) || (was_in && moved))
+        m->stale = true;
+    else if (was_in && !m->stale)
+        refresh_settings(m, h);
+    if (readable)
+        claim_unmanaged(m, h, &v);
+    host_release(m, h);
+    return true;
+}
+
+/* The node's labels (string values only), owned by the caller. */
+static size_t read_labels(const json_t *node, struct placement_label **out)
+{
+    const json_t *labels = json_object_get(json_object_get(node, "metadata"), "labels");
+    size_t n = 0;
+    *out = alloc_calloc(json_object_size(labels) + 1, sizeof **out);
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)labels, key, v) {
+        if (!json_is_string(v))
+            continue;
+        (*out)[n].key = alloc_strdup(key);
+        (*out)[n].value = alloc_strdup(json_string_value(v));
+        n++;
+    }
+    return n;
+}
+
+static bool same_labels(const struct placement_label *a, size_t na,
+                        const struct placement_label *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i].key, b[i].key) != 0 || strcmp(a[i].value, b[i].value) != 0)
+            return false;
+    return true;
+}
+
+bool model_set_node(struct model *m, const char *name, const json_t *node)
+{
+    struct placement_label *labels = NULL;
+    size_t n = node ? read_labels(node, &labels) : 0;
+    struct model_host *h = host_get(m, name);
+    if ((node != NULL) == h->has_node && same_labels(labels, n, h->labels, h->n_labels)) {
+        free_labels(labels, n);
+        host_release(m, h);
+        return false;
+    }
+    bool was_in = in_model(h);
+    free_labels(h->labels, h->n_labels);
+    h->labels = labels;
+    h->n_labels = n;
+    h->has_node = node != NULL;
+    if (was_in != in_model(h)) {
+        m->stale = true;
+    } else if (was_in && !m->stale) {
+        m->nodes[h->at].labels = h->labels;
+        m->nodes[h->at].n_labels = h->n_labels;
+    }
+    host_release(m, h);
+    return true;
+}
+
+/* ---- rebuilding the arrays ---- */
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(struct model_host *const *)a)->name, (*(struct model_host *const *)b)->name);
+}
+
+/* The hosts in the model, sorted by name (the placement's node order). */
+static struct model_host **sorted_hosts(struct model *m, size_t *n, size_t *n_gpus)
+{
+    struct model_host **in = alloc_calloc(strmap_size(&m->hosts) + 1, sizeof *in);
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    *n = *n_gpus = 0;
+    while (strmap_next(&m->hosts, &pos, &key, &v)) {
+        struct model_host *h = v;
+        h->at = -1;
+        if (in_model(h)) {
+            in[(*n)++] = h;
+            *n_gpus += h->n_gpus;
+        }
+    }
+    qsort(in, *n, sizeof *in, by_name);
+    return in;
+}
+
+static void lay_out(struct model *m, struct model_host *h, size_t at)
+{
+    h->at = (long)at;
+    h->first_gpu = m->n_gpus;
+    m->nodes[at] = (struct placement_node){h->name, h->labels, h->n_labels};
+    for (size_t k = 0; k < h->n_gpus; k++, m->n_gpus++) {
+        const struct host_gpu *hg = &h->gpus[k];
+        struct model_gpu *in = &m->info[m->n_gpus];
         struct placement_gpu *pg = &m->gpus[m->n_gpus];
-        struct model_gpu *info = &m->info[m->n_gpus];
-        if (add_unmanaged(m, g) < 0)
-            return -ENOMEM;
-        occupancy_init(&pg->occ, gm);
-        pg->node = idx;
-        info->admin_allowed = allowed_mask(g, gm);
-        info->admin_held = g->held_back;
-        pg->allowed = info->admin_allowed;
-        pg->held_back = info->admin_held;
-        snprintf(info->uuid, sizeof info->uuid, "%s", g->uuid);
-        info->index = g->index;
-        m->n_gpus++;
+        snprintf(in->uuid, sizeof in->uuid, "%s", hg->uuid);
+        in->index = hg->index;
+        in->admin_held = hg->admin_held;
+        in->admin_allowed = hg->admin_allowed;
+        bool added = false;
+        size_t *slot = strmap_put(&m->gpu_at, hg->uuid, &added);
+        if (added)
+            *slot = m->n_gpus;
+        in->duplicate = !added;
+        in->avoided = added && strmap_get(&m->avoided, hg->uuid) != NULL;
+        occupancy_init(&pg->occ, hg->model);
+        pg->node = at;
+        pg->allowed = in->admin_allowed;
+        pg->held_back = in->admin_held || in->avoided || in->duplicate;
     }
-    return 0;
 }
 
-int model_rebuild(struct model *m, const json_t *gpunodes, const json_t *nodes, struct err *e)
+int model_sync(struct model *m, struct err *e)
 {
-    free_topology(m);
-    size_t n = json_array_size(gpunodes);
-    const json_t **sorted = alloc_calloc(n ? n : 1, sizeof *sorted);
-    m->nodes = alloc_calloc(n ? n : 1, sizeof *m->nodes);
-    m->node_names = alloc_calloc(n ? n : 1, sizeof *m->node_names);
-    m->labels = alloc_calloc(n ? n : 1, sizeof *m->labels);
-    m->gpus = alloc_calloc(n * GPUNODE_MAX_GPUS + 1, sizeof *m->gpus);
-    m->info = alloc_calloc(n * GPUNODE_MAX_GPUS + 1, sizeof *m->info);
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        sorted[i] = json_array_get(gpunodes, i);
-    if (rc == 0 && n)
-        qsort(sorted, n, sizeof *sorted, by_name);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        struct gpunode_view v;
-        struct err bad = {0};
-        const json_t *node = NULL;
-        if (gpunode_read(sorted[i], &v, &bad) < 0) {
-            if (e)
-                *e = bad; /* reported, not fatal: the other nodes still serve */
-            continue;
-        }
-        if (!(node = node_named(nodes, v.name)))
-            continue;
-        if (add_node(m, &v, node) < 0)
-            rc = err_set(e, -ENOMEM, "controller: out of memory building the cluster model");
-    }
-    free(sorted);
-    if (rc == 0)
-        rc = placement_cluster_init(&m->cluster, m->nodes, m->n_nodes, m->gpus, m->n_gpus, e);
+    if (!m->stale)
+        return 0;
+    free_arrays(m);
+    size_t n, n_gpus;
+    struct model_host **hosts = sorted_hosts(m, &n, &n_gpus);
+    m->nodes = alloc_calloc(n + 1, sizeof *m->nodes);
+    m->gpus = alloc_calloc(n_gpus + 1, sizeof *m->gpus);
+    m->info = alloc_calloc(n_gpus + 1, sizeof *m->info);
+    m->n_nodes = n;
+    for (size_t i = 0; i < n; i++)
+        lay_out(m, hosts[i], i);
+    free(hosts);
+    int rc = placement_cluster_init(&m->cluster, m->nodes, m->n_nodes, m->gpus, m->n_gpus, e);
     if (rc < 0) {
-        free_topology(m);
-        return rc;
+        free_arrays(m);
+        return err_prefix(e, rc, "controller: the cluster model: ");
     }
-    m->built = true;
+    m->stale = false;
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (strmap_next(&m->claims, &pos, &key, &v))
+        apply(m, v);
     return 0;
-}
-
-long model_find_gpu(const struct model *m, const char *uuid)
-{
-    for (size_t i = 0; i < m->n_gpus; i++)
-        if (strcmp(m->info[i].uuid, uuid) == 0)
-            return (long)i;
-    return -1;
-}
-
-static int take_all(struct model *m, const struct model_slice *slices, size_t n, struct err *e)
-{
-    for (size_t i = 0; i < n; i++) {
-        long g = model_find_gpu(m, slices[i].gpu_uuid);
-        if (g < 0)
-            continue;
-        const struct mig_profile *p = catalog_find_profile(m->gpus[g].occ.model, slices[i].profile);
-        int rc = p ? placement_take(&m->cluster, (size_t)g, p, slices[i].start, 0, e)
-                   : err_set(e, -EINVAL, "no profile %s on %s", slices[i].profile,
-                             m->gpus[g].occ.model->name);
-        if (rc < 0)
-            return err_prefix(e, rc, "GPU %s: slice %s at %u: ", slices[i].gpu_uuid,
-                              slices[i].profile, slices[i].start);
-    }
-    return 0;
-}
-
-int model_load(struct model *m, const struct model_slice *slices, size_t n, struct err *e)
-{
-    for (size_t g = 0; g < m->n_gpus; g++)
-        while (m->gpus[g].occ.n_slices > 0)
-            placement_release(&m->cluster, g, m->gpus[g].occ.slices[0].start, NULL);
-    int rc = take_all(m, m->unmanaged, m->n_unmanaged, e);
-    return rc < 0 ? rc : take_all(m, slices, n, e);
-}
-
-static uint64_t mix_json(uint64_t h, const json_t *j)
-{
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    h = hash_field(h, text);
-    free(text);
-    return h;
-}
-
-uint64_t model_signature(const json_t *gpunodes, const json_t *nodes)
-{
-    uint64_t h = HASH_INIT;
-    size_t i;
-    const json_t *o;
-    json_array_foreach(gpunodes, i, o) {
-        /* Slices gpuslice made are left out: the agent may report them as
-         * often as it likes without costing the controller a rebuild. */
-        struct gpunode_view v;
-        h = hash_field(h, meta_name(o));
-        h = mix_json(h, json_object_get(o, "spec"));
-        if (gpunode_read(o, &v, NULL) < 0)
-            continue;
-        for (size_t g = 0; g < v.n_gpus; g++) {
-            h = hash_field(hash_field(h, v.gpus[g].uuid), v.gpus[g].model);
-            h = hash_field(hash_field(h, v.gpus[g].mig_mode), v.gpus[g].product);
-            for (size_t k = 0; k < v.gpus[g].n_slices; k++) {
-                const struct gpunode_slice *sl = &v.gpus[g].slices[k];
-                char start[8];
-                snprintf(start, sizeof start, "%u", sl->start);
-                if (!sl->managed)
-                    h = hash_field(hash_field(h, sl->profile), start);
-            }
-        }
-    }
-    json_array_foreach(nodes, i, o) {
-        h = hash_field(h, meta_name(o));
-        h = mix_json(h, json_object_get(json_object_get(o, "metadata"), "labels"));
-        h = mix_json(h, json_object_get(json_object_get(o, "spec"), "unschedulable"));
-        h = mix_json(h, json_object_get(json_object_get(o, "spec"), "taints"));
-    }
-    return h;
-}
-
-void model_hold(struct model *m, bool (*avoid)(void *ctx, const char *uuid), void *ctx)
-{
-    for (size_t g = 0; g < m->n_gpus; g++) {
-        bool held = m->info[g].admin_held || (avoid && avoid(ctx, m->info[g].uuid));
-        if (held == m->gpus[g].held_back)
-            continue;
-        m->gpus[g].held_back = held;
-        placement_gpu_changed(&m->cluster, g, NULL);
-    }
 }

@@ -1,16 +1,37 @@
 /*
  * The controller's picture of the cluster's GPUs, for placement decisions
- * (internal to src/controller).
+ * (internal to src/controller). It is kept up to date from informer events,
+ * one change at a time, and never rebuilt per decision.
  *
- * The topology (nodes, their labels, their GPUs and the admin's settings)
- * comes from the GPUNode and Node caches and is rebuilt only when one of
- * them changes, because building the placement index costs milliseconds
- * per GPU model. Occupancy is reloaded for every decision from the system of
- * record: the GPUSlices in the cache that still hold a placement, the slices
- * the agents report that gpuslice did not make, and the controller's own
- * reservations that the cache does not show yet. So the picture can never
- * drift from what the API says, which is the first defence against giving
- * one placement to two pods.
+ * Its inputs, each set by the handler of the change that brings it:
+ *   hosts    per node name, what its GPUNode says (the usable GPUs, the
+ *            admin's settings for them, the slices gpuslice did not make)
+ *            and what its Node says (that it exists, its labels);
+ *   claims   per key, a slice that holds a placement: a GPUSlice in the
+ *            cache or a reservation the cache does not show yet (both keyed
+ *            "ns/name", so the GPUSlice replaces its reservation), or a
+ *            slice an agent reports that gpuslice did not make;
+ *   avoided  the GPUs the controller keeps new slices off for now.
+ * What it gives: the arrays core/placement decides on (nodes with a GPUNode
+ * and a Node, sorted by name; their usable GPUs in the GPUNode's order) and
+ * their index, with every claim taken.
+ *
+ * A claim, an admin setting, an avoidance or a label change costs one GPU's
+ * or one node's update, found by hashed key (util/strmap). Only a node or a
+ * GPU that comes or goes marks the arrays stale; model_sync rebuilds them
+ * from the inputs (O(GPUs + claims), no JSON) before the next decision. So
+ * a decision's cost does not grow with the slices already placed, and the
+ * model always equals what the same inputs give an empty model
+ * (tests/controller/test_model.c checks it after every step of long random
+ * histories).
+ *
+ * Claims that cannot all hold on one GPU at once (an overlap, a profile its
+ * model does not have: the API's state is itself inconsistent) mark the GPU
+ * conflicted, which holds it back from new slices until they agree again;
+ * the other GPUs keep serving. Whether a GPU is conflicted depends only on
+ * its set of claims, never on their order.
+ *
+ * Not thread-safe: the controller calls it under its lock.
  */
 #ifndef GPUSLICE_CONTROLLER_MODEL_H
 #define GPUSLICE_CONTROLLER_MODEL_H
@@ -21,68 +42,80 @@
 
 #include <jansson.h>
 
-#include "api/gpuslice.h"
 #include "core/placement.h"
 #include "util/err.h"
+#include "util/strmap.h"
 
 #define MODEL_UUID_MAX 96
+#define MODEL_PROFILE_MAX 48
 
+/* What the model knows of one GPU in the arrays (parallel to gpus). */
 struct model_gpu {
     char uuid[MODEL_UUID_MAX];
     unsigned index;            /* the device index on its node */
     bool admin_held;           /* spec.gpus[].heldBack */
     uint16_t admin_allowed;    /* spec.gpus[].allowedProfiles as a mask */
-};
-
-/* A slice that holds a placement: a GPUSlice, a reservation, or a slice the
- * agent found on the GPU. */
-struct model_slice {
-    const char *gpu_uuid;
-    const char *profile;
-    unsigned start;
+    bool avoided;              /* the controller keeps new slices off it */
+    bool conflicted;           /* its claims cannot all hold at once */
+    /* An earlier GPU in the model has its uuid (two GPUNodes report it):
+     * claims name only that one, so this one is held back. */
+    bool duplicate;
 };
 
 struct model {
+    struct strmap hosts;   /* node name -> struct model_host (model.c) */
+    struct strmap claims;  /* key -> struct model_claim (model.c) */
+    struct strmap avoided; /* set of GPU uuids */
+    /* The arrays, current after model_sync until a node or GPU comes or goes. */
     struct placement_node *nodes;
-    char **node_names;
-    struct placement_label **labels; /* per node, keys and values owned */
     size_t n_nodes;
     struct placement_gpu *gpus;
-    struct model_gpu *info;          /* parallel to gpus */
+    struct model_gpu *info;
     size_t n_gpus;
     struct placement_cluster cluster;
-    /* Slices the agents found on the GPUs that gpuslice did not make: they
-     * hold their placements like any other (strings owned). */
-    struct model_slice *unmanaged;
-    size_t n_unmanaged, cap_unmanaged;
-    uint64_t signature;              /* of what the topology was built from */
-    bool built;
+    struct strmap gpu_at;  /* GPU uuid -> size_t index (the first GPU of that uuid) */
+    bool stale;            /* the arrays wait for model_sync */
 };
 
-/* Rebuilds the topology from a list of GPUNodes and one of Nodes (arrays of
- * objects, as informer_list returns them). A GPU of an unknown model, with
- * MIG not enabled, or on a node that has no Node object, is left out. A
- * malformed GPUNode is skipped with its error copied into e (the rest still
- * build); returns 0, or -ENOMEM. */
-int model_rebuild(struct model *m, const json_t *gpunodes, const json_t *nodes, struct err *e);
-
-/* A hash of everything model_rebuild reads (GPUs, models, MIG modes,
- * settings, unmanaged slices, node labels and readiness), so a GPUNode
- * status write that changes none of it costs no rebuild. */
-uint64_t model_signature(const json_t *gpunodes, const json_t *nodes);
-
-/* Empties every GPU, takes the unmanaged slices and then the given ones (those on GPUs the model does
- * not know are skipped; a slice the rules refuse is an error naming it,
- * which means the API state itself is inconsistent). */
-int model_load(struct model *m, const struct model_slice *slices, size_t n, struct err *e);
-
-/* The GPU with this uuid, or -1. */
-long model_find_gpu(const struct model *m, const char *uuid);
-
-/* Marks GPUs as held back for this decision (the admin's setting or
- * avoid(uuid) saying the GPU keeps failing), keeping the index in sync. */
-void model_hold(struct model *m, bool (*avoid)(void *ctx, const char *uuid), void *ctx);
+/* An empty model (no allocation); model_free releases it. */
+void model_init(struct model *m);
 
 void model_free(struct model *m);
+
+/* What the GPUNode called name now says (NULL: it is gone). A GPU of an
+ * unknown model or with MIG not enabled is left out; a malformed GPUNode
+ * counts as one without GPUs, with its error copied into e. Returns whether
+ * the model changed (a GPUNode status that changes only the slices
+ * gpuslice made changes nothing). */
+bool model_set_gpunode(struct model *m, const char *name, const json_t *gpunode, struct err *e);
+
+/* What the Node called name now says (NULL: it is gone): only a node with a
+ * Node and a GPUNode is in the model, with the Node's labels. Returns
+ * whether the model changed. */
+bool model_set_node(struct model *m, const char *name, const json_t *node);
+
+/* key holds profile at start on the GPU gpu_uuid from now on, in place of
+ * what it held (a GPU the model does not know is remembered for when it
+ * comes). */
+void model_claim(struct model *m, const char *key, const char *gpu_uuid, const char *profile,
+                 unsigned start);
+
+/* key holds nothing any more. Returns whether it held something. */
+bool model_unclaim(struct model *m, const char *key);
+
+/* Keeps new slices off the GPU (or lets them on again): the first GPU of
+ * that uuid, the one claims name. */
+void model_avoid(struct model *m, const char *gpu_uuid, bool avoid);
+
+/* Rebuilds the arrays when a node or GPU came or went; 0, or the error of
+ * building the placement index (more GPU models than it takes), the arrays
+ * then staying stale. */
+int model_sync(struct model *m, struct err *e);
+
+/* After model_sync: the GPU with this uuid, or -1. */
+long model_find_gpu(const struct model *m, const char *uuid);
+
+/* After model_sync: the node called name, or -1 when it is not in the model. */
+long model_find_node(const struct model *m, const char *name);
 
 #endif

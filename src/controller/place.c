@@ -31,31 +31,6 @@ struct node_rule {
     bool *excluded;  /* nodes that cannot hold the whole pod */
 };
 
-/* What the pods bound to node ask for, and how many there are. */
-static void node_usage(struct controller *c, const char *node, struct schedfit_resources *used,
-                       size_t *pods)
-{
-    json_t *on = NULL;
-    memset(used, 0, sizeof *used);
-    *pods = 0;
-    if (informer_by_index(c->pods, CONTROLLER_INDEX_NODE, node, &on) < 0)
-        return;
-    size_t i;
-    const json_t *p;
-    json_array_foreach(on, i, p) {
-        const char *phase =
-            json_string_value(json_object_get(json_object_get(p, "status"), "phase"));
-        if (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0))
-            continue;
-        struct schedfit_resources req;
-        schedfit_pod_requests(p, &req, NULL); /* admitted, so what parses counts */
-        for (size_t k = 0; k < req.n; k++)
-            schedfit_add(used, req.items[k].name, req.items[k].milli);
-        (*pods)++;
-    }
-    json_decref(on);
-}
-
 /* The gang's own limits, then the default scheduler's filters (cordon,
  * taints and tolerations with not-Ready as a taint, nodeSelector and
  * required node affinity, and what the node can still allocate), so a pod
@@ -79,11 +54,12 @@ static bool node_ok(void *ctx, size_t node, char *reason, size_t size)
         fit.fits = false;
         snprintf(fit.reasons[fit.n++], SCHEDFIT_REASON_MAX, "no Node object");
     } else {
-        struct schedfit_resources used;
-        size_t pods;
+        static const struct node_usage idle;
+        const struct node_usage *u = strmap_get(&r->c->node_usage, name);
         struct schedfit_options opt = {.ignored = ignored};
-        node_usage(r->c, name, &used, &pods);
-        schedfit_check(r->pod, r->req, obj, &used, pods, &opt, &fit);
+        if (!u)
+            u = &idle;
+        schedfit_check(r->pod, r->req, obj, &u->used, u->pods, &opt, &fit);
     }
     json_decref(obj);
     if (!fit.fits && reason && size)
@@ -91,63 +67,16 @@ static bool node_ok(void *ctx, size_t node, char *reason, size_t size)
     return fit.fits;
 }
 
-struct avoid_ctx {
-    const struct controller *c;
-    int64_t now;
-};
-
-/* Is the GPU one that keeps failing? (c->lock held.) */
-static bool avoided(void *ctx, const char *uuid)
-{
-    const struct avoid_ctx *a = ctx;
-    assert(mutex_held(&a->c->lock));
-    const struct gpu_failures *f = strmap_get(&a->c->gpu_failures, uuid);
-    return f && f->until > a->now;
-}
-
-/* Rebuilds the topology when a GPUNode or Node changed what it is made of. */
-static int refresh_topology(struct controller *c, struct err *e)
-{
-    if (!c->topology_dirty && c->model.built)
-        return 0;
-    json_t *gpunodes = informer_list(c->gpunodes, NULL);
-    json_t *nodes = informer_list(c->nodes, NULL);
-    int rc = gpunodes && nodes ? 0 : err_set(e, -ENOMEM, "controller: out of memory");
-    uint64_t sig = rc == 0 ? model_signature(gpunodes, nodes) : 0;
-    if (rc == 0 && (!c->model.built || sig != c->model.signature)) {
-        rc = model_rebuild(&c->model, gpunodes, nodes, e);
-        c->model.signature = sig;
-    }
-    if (rc == 0)
-        c->topology_dirty = false;
-    json_decref(gpunodes);
-    json_decref(nodes);
-    return rc;
-}
-
-/* Loads occupancy: every GPUSlice holding a placement, and every
- * reservation. */
-static int load_occupancy(struct controller *c, struct err *e)
+/* The GPUs that keep failing held back for this decision, the others let
+ * on again: O(GPUs that failed lately), each found by uuid. */
+static void apply_avoidance(struct controller *c, int64_t now)
 {
     assert(mutex_held(&c->lock));
-    size_t n = strmap_size(&c->placed);
-    struct model_slice *slices = alloc_calloc(n + c->n_res + 1, sizeof *slices);
-    size_t k = 0, pos = 0;
-    const char *key;
+    size_t pos = 0;
+    const char *uuid;
     void *v;
-    while (strmap_next(&c->placed, &pos, &key, &v)) {
-        const struct placed_slice *p = v;
-        slices[k++] = (struct model_slice){p->gpu, p->profile, p->start};
-    }
-    /* Not "the reservations the cache does not show": the cache is updated
-     * before the GPUSlice handler runs, so a slice can be in the cache and
-     * not yet in c->placed. The handler moves a slice from the reservations
-     * to c->placed under c->lock, so together they always hold it once. */
-    for (size_t r = 0; r < c->n_res; r++)
-        slices[k++] = (struct model_slice){c->res[r].gpu, c->res[r].profile, c->res[r].start};
-    int rc = model_load(&c->model, slices, k, e);
-    free(slices);
-    return rc;
+    while (strmap_next(&c->gpu_failures, &pos, &uuid, &v))
+        model_avoid(&c->model, uuid, ((const struct gpu_failures *)v)->until > now);
 }
 
 static size_t pod_selector(const json_t *pod, struct placement_label *out)
@@ -179,10 +108,8 @@ static long existing_node(const struct controller *c, const struct wanted_slice 
             }
         if (!node)
             continue;
-        for (size_t k = 0; k < c->model.n_nodes; k++)
-            if (strcmp(c->model.nodes[k].name, node) == 0)
-                return (long)k;
-        return -2;
+        long k = model_find_node(&c->model, node);
+        return k < 0 ? -2 : k;
     }
     return -1;
 }
@@ -258,8 +185,10 @@ static int gang_place(struct controller *c, const json_t *pod, const struct want
     return rc;
 }
 
-static int reserve(struct controller *c, const char *ns, const char *pod_key,
-                   const struct wanted_slice *w, const struct placement_decision *d)
+/* Holds the decided placement until the cache shows its GPUSlice: a
+ * reservation, and its claim in the model. */
+static void reserve(struct controller *c, const char *ns, const char *pod_key,
+                    const struct wanted_slice *w, const struct placement_decision *d)
 {
     VEC_RESERVE(c->res, c->cap_res, c->n_res + 1);
     struct reservation *r = &c->res[c->n_res++];
@@ -270,7 +199,9 @@ static int reserve(struct controller *c, const char *ns, const char *pod_key,
     snprintf(r->gpu, sizeof r->gpu, "%s", c->model.info[d->gpu].uuid);
     snprintf(r->profile, sizeof r->profile, "%s", d->profile->name);
     r->start = d->start;
-    return 0;
+    char key[CONTROLLER_KEY_MAX];
+    controller__slice_key(ns, w->name, key);
+    model_claim(&c->model, key, r->gpu, r->profile, r->start);
 }
 
 static json_t *slice_for(struct controller *c, const json_t *pod, const struct wanted_slice *w,
@@ -295,11 +226,43 @@ static bool same_string(const json_t *v, const char *s)
     return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
 }
 
+/* The pod's gpuslice.dev/SlicesPlaced condition (its index in conds), or
+ * NULL. */
+static json_t *placed_condition(const json_t *conds, size_t *at)
+{
+    size_t i;
+    json_t *cond;
+    json_array_foreach(conds, i, cond)
+        if (same_string(json_object_get(cond, "type"), "gpuslice.dev/SlicesPlaced")) {
+            *at = i;
+            return cond;
+        }
+    return NULL;
+}
+
 /* The pod condition gpuslice keeps: whether its slices could be placed. */
 static int set_condition(struct controller *c, const json_t *pod, bool placed,
                          const char *reason, const char *message, int64_t now,
                          struct action_list *out, struct err *e)
 {
+    size_t i = 0;
+    const json_t *cond = placed_condition(
+        json_object_get(json_object_get(pod, "status"), "conditions"), &i);
+    /* Writing an unchanged condition would bump the pod's resourceVersion,
+     * wake the controller again and loop: write only what changes (and
+     * copy the pod only then). */
+    if ((!cond && placed) ||
+        (cond && same_string(json_object_get(cond, "status"), placed ? "True" : "False") &&
+         same_string(json_object_get(cond, "reason"), reason) &&
+         same_string(json_object_get(cond, "message"), message)))
+        return 0;
+    char ts[32];
+    controller__format_now(now, ts);
+    json_t *fresh = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "gpuslice.dev/SlicesPlaced",
+                              "status", placed ? "True" : "False", "reason", reason,
+                              "message", message, "lastTransitionTime", ts);
+    if (!fresh)
+        return err_set(e, -EINVAL, "controller: the condition's message is not valid UTF-8");
     json_t *copy = json_deep_copy(pod);
     json_t *status = json_object_get(copy, "status");
     if (!json_is_object(status)) {
@@ -311,33 +274,8 @@ static int set_condition(struct controller *c, const json_t *pod, bool placed,
         conds = json_array();
         jdoc_set(status, "conditions", conds);
     }
-    size_t i;
-    json_t *cond;
-    json_array_foreach(conds, i, cond)
-        if (same_string(json_object_get(cond, "type"), "gpuslice.dev/SlicesPlaced"))
-            break;
-    bool found = i < json_array_size(conds);
-    cond = json_array_get(conds, i);
-    /* Writing an unchanged condition would bump the pod's resourceVersion,
-     * wake the controller again and loop: write only what changes. */
-    if ((!found && placed) ||
-        (found && same_string(json_object_get(cond, "status"), placed ? "True" : "False") &&
-         same_string(json_object_get(cond, "reason"), reason) &&
-         same_string(json_object_get(cond, "message"), message))) {
-        json_decref(copy);
-        return 0;
-    }
-    char ts[32];
-    controller__format_now(now, ts);
-    json_t *fresh = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "gpuslice.dev/SlicesPlaced",
-                              "status", placed ? "True" : "False", "reason", reason,
-                              "message", message, "lastTransitionTime", ts);
-    if (!fresh) {
-        json_decref(copy);
-        return err_set(e, -EINVAL, "controller: the condition's message is not valid UTF-8");
-    }
-    if (found)
-        json_array_set_new(conds, i, fresh); /* i < size: cannot fail */
+    if (cond)
+        json_array_set_new(conds, i, fresh); /* the same index in the copy: cannot fail */
     else
         jdoc_append(conds, fresh);
     return action_update_status(out, c->pod_res, copy, e);
@@ -365,7 +303,7 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
         rc = obj ? action_create(out, c->slice_res, ns, obj, e)
                  : err_set(e, -ENOMEM, "controller: out of memory");
         if (rc == 0)
-            rc = reserve(c, ns, key, ws, d) < 0 ? err_set(e, -ENOMEM, "out of memory") : 0;
+            reserve(c, ns, key, ws, d);
         if (used < sizeof msg)
             used += (size_t)snprintf(msg + used, sizeof msg - used, "%s %s (%s) on GPU %u at "
                                      "memory slice %u", k ? "," : "", d->profile->name,
@@ -389,15 +327,15 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
             g.missing[g.n_missing++] = i;
     if (g.n_missing == 0)
         return 0;
-    int rc = refresh_topology(c, e);
-    if (rc == 0)
-        rc = load_occupancy(c, e);
+    int rc = model_sync(&c->model, e);
     if (rc < 0)
         return rc;
-    struct avoid_ctx actx = {c, now};
-    model_hold(&c->model, avoided, &actx);
+    apply_avoidance(c, now);
     struct err why = {0};
     rc = gang_place(c, pod, w, n, &g, &why);
+    /* The gang's slices were taken to place the next ones beside them; the
+     * reservations claim them for good. */
+    gang_undo(c, &g);
     char key[CONTROLLER_KEY_MAX];
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     if (rc == -ENOSPC || rc == -EINVAL) {

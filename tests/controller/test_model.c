@@ -1,0 +1,401 @@
+/*
+ * The controller's incremental model against a rebuild: long random
+ * histories of GPUNode and Node adds, updates and deletes (malformed ones,
+ * GPUs without MIG or of unknown models, uuids two GPUNodes report, admin
+ * settings, unmanaged slices), GPUSlice and reservation claims and their
+ * drops (overlapping ones and profiles a model lacks among them), avoided
+ * GPUs and resyncs that repeat what the model already has. After every step
+ * the model that lived through the history must equal a new model given
+ * only the final inputs: the same nodes, labels, GPUs, settings, occupancy,
+ * and the same decision for every profile under every policy.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api/gpuslice.h"
+#include "controller/model.h"
+#include "core/catalog.h"
+
+#define HOSTS 6
+#define KEYS 48
+#define POOL 4         /* GPU uuids per host */
+#define STEPS 600 /* each step indexes two models anew: milliseconds */
+#define SEED 20261122u
+
+/* What the API says now: the inputs a rebuild starts from. */
+struct truth {
+    json_t *gpunode[HOSTS]; /* NULL: none */
+    json_t *node[HOSTS];
+    bool claimed[KEYS];
+    char gpu[KEYS][64];
+    char profile[KEYS][32];
+    unsigned start[KEYS];
+    bool avoided[HOSTS * POOL];
+};
+
+/* Two catalogued models of different sizes and one the catalogue lacks
+ * (each distinct model costs a rebuild milliseconds to index). */
+static const char *const models[] = {"H100-80GB", "A30-24GB", "T4-16GB"};
+#define CATALOGUED 2
+
+static uint32_t rnd(uint64_t *rng, uint32_t n)
+{
+    *rng = *rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)((*rng >> 33) % n);
+}
+
+static void host_name(size_t i, char out[16])
+{
+    snprintf(out, 16, "node-%zu", i);
+}
+
+static void key_name(size_t k, char out[32])
+{
+    snprintf(out, 32, "team/slice-%zu", k);
+}
+
+/* A uuid from the pool, mostly the host's own, sometimes another's (a
+ * uuid two GPUNodes report), sometimes one nobody reports. */
+static void pool_uuid(uint64_t *rng, size_t host, char out[64])
+{
+    uint32_t r = rnd(rng, 20);
+    if (r == 0)
+        snprintf(out, 64, "GPU-nowhere");
+    else if (r == 1)
+        snprintf(out, 64, "GPU-%u-%u", rnd(rng, HOSTS), rnd(rng, POOL));
+    else
+        snprintf(out, 64, "GPU-%zu-%u", host, rnd(rng, POOL));
+}
+
+/* A profile of a catalogued model at one of its legal starts, or (rarely)
+ * a name no model has, or a start the rules refuse. */
+static void random_slice(uint64_t *rng, char profile[32], unsigned *start)
+{
+    const struct gpu_model *m = catalog_find_model(models[rnd(rng, CATALOGUED)]);
+    const struct mig_profile *p = &m->profiles[rnd(rng, m->n_profiles)];
+    snprintf(profile, 32, "%s", rnd(rng, 30) == 0 ? "9g.999gb" : p->name);
+    *start = rnd(rng, 15) == 0 ? rnd(rng, 8) : p->placements[rnd(rng, p->n_placements)].start;
+}
+
+static json_t *random_gpunode(uint64_t *rng, size_t host)
+{
+    char name[16];
+    host_name(host, name);
+    if (rnd(rng, 25) == 0) /* malformed: counts as no GPUs */
+        return json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", GPUSLICE_API_VERSION,
+                         "kind", "GPUNode", "metadata", "name", name, "status", "gpus", "x");
+    json_t *gpus = json_array(), *settings = json_array();
+    size_t n = rnd(rng, POOL + 1);
+    for (size_t i = 0; i < n; i++) {
+        char uuid[64];
+        pool_uuid(rng, host, uuid);
+        json_t *slices = json_array();
+        for (uint32_t s = rnd(rng, 3); s > 0; s--) {
+            char profile[32];
+            unsigned start;
+            random_slice(rng, profile, &start);
+            json_array_append_new(slices, json_pack("{s:s, s:i, s:i, s:b}", "profile", profile,
+                                                    "start", (int)start, "size", 1, "managed",
+                                                    rnd(rng, 2)));
+        }
+        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s, s:o}", "index", (int)i,
+                                              "uuid", uuid, "model", models[rnd(rng, 3)],
+                                              "migMode", rnd(rng, 8) ? "Enabled" : "Disabled",
+                                              "slices", slices));
+        json_t *allowed = json_array();
+        if (rnd(rng, 4) == 0)
+            json_array_append_new(allowed, json_string(rnd(rng, 2) ? "1g.10gb" : "3g.20gb"));
+        json_array_append_new(settings, json_pack("{s:s, s:b, s:o}", "uuid", uuid, "heldBack",
+                                                  rnd(rng, 6) == 0, "allowedProfiles", allowed));
+    }
+    return json_pack("{s:s, s:s, s:{s:s}, s:{s:o}, s:{s:o}}", "apiVersion", GPUSLICE_API_VERSION,
+                     "kind", "GPUNode", "metadata", "name", name, "spec", "gpus", settings,
+                     "status", "gpus", gpus);
+}
+
+static json_t *random_node(uint64_t *rng, size_t host)
+{
+    char name[16];
+    host_name(host, name);
+    json_t *labels = json_pack("{s:s}", "kubernetes.io/hostname", name);
+    if (rnd(rng, 2))
+        json_object_set_new(labels, "zone", json_string(rnd(rng, 2) ? "a" : "b"));
+    return json_pack("{s:s, s:s, s:{s:s, s:o}}", "apiVersion", "v1", "kind", "Node", "metadata",
+                     "name", name, "labels", labels);
+}
+
+static void set_gpunode(struct model *m, struct truth *t, size_t host, json_t *obj)
+{
+    char name[16];
+    host_name(host, name);
+    json_decref(t->gpunode[host]);
+    t->gpunode[host] = obj;
+    model_set_gpunode(m, name, obj, NULL);
+}
+
+static void set_node(struct model *m, struct truth *t, size_t host, json_t *obj)
+{
+    char name[16];
+    host_name(host, name);
+    json_decref(t->node[host]);
+    t->node[host] = obj;
+    model_set_node(m, name, obj);
+}
+
+static void claim(struct model *m, struct truth *t, size_t k)
+{
+    char key[32];
+    key_name(k, key);
+    model_claim(m, key, t->gpu[k], t->profile[k], t->start[k]);
+}
+
+/* Everything again, as an informer's relist or a resync reports it: the
+ * model must find nothing changed. */
+static void resync(struct model *m, struct truth *t)
+{
+    for (size_t h = 0; h < HOSTS; h++) {
+        char name[16];
+        host_name(h, name);
+        assert_false(model_set_gpunode(m, name, t->gpunode[h], NULL));
+        assert_false(model_set_node(m, name, t->node[h]));
+    }
+    for (size_t k = 0; k < KEYS; k++)
+        if (t->claimed[k])
+            claim(m, t, k);
+}
+
+static void random_event(struct model *m, struct truth *t, uint64_t *rng)
+{
+    size_t host = rnd(rng, HOSTS), k = rnd(rng, KEYS);
+    char key[32];
+    key_name(k, key);
+    switch (rnd(rng, 10)) {
+    case 0:
+    case 1:
+        set_gpunode(m, t, host, random_gpunode(rng, host));
+        break;
+    case 2:
+        set_gpunode(m, t, host, NULL);
+        break;
+    case 3:
+        set_node(m, t, host, rnd(rng, 4) ? random_node(rng, host) : NULL);
+        break;
+    case 4:
+    case 5:
+    case 6: /* a GPUSlice seen, or a reservation made */
+        t->claimed[k] = true;
+        pool_uuid(rng, host, t->gpu[k]);
+        random_slice(rng, t->profile[k], &t->start[k]);
+        claim(m, t, k);
+        break;
+    case 7: /* a GPUSlice gone, or a reservation dropped after a conflict */
+        assert_int_equal(model_unclaim(m, key), t->claimed[k]);
+        t->claimed[k] = false;
+        break;
+    case 8: {
+        size_t g = rnd(rng, HOSTS * POOL);
+        char uuid[64];
+        snprintf(uuid, sizeof uuid, "GPU-%zu-%zu", g / POOL, g % POOL);
+        t->avoided[g] = !t->avoided[g];
+        model_avoid(m, uuid, t->avoided[g]);
+        break;
+    }
+    default:
+        resync(m, t);
+        break;
+    }
+}
+
+/* A new model given only what the API says now. */
+static void rebuild(struct model *m, const struct truth *t)
+{
+    model_init(m);
+    for (size_t k = 0; k < KEYS; k++) {
+        char key[32];
+        key_name(k, key);
+        if (t->claimed[k])
+            model_claim(m, key, t->gpu[k], t->profile[k], t->start[k]);
+    }
+    for (size_t h = HOSTS; h-- > 0;) {
+        char name[16];
+        host_name(h, name);
+        if (t->node[h])
+            model_set_node(m, name, t->node[h]);
+        if (t->gpunode[h])
+            model_set_gpunode(m, name, t->gpunode[h], NULL);
+    }
+    for (size_t g = 0; g < HOSTS * POOL; g++) {
+        char uuid[64];
+        snprintf(uuid, sizeof uuid, "GPU-%zu-%zu", g / POOL, g % POOL);
+        if (t->avoided[g])
+            model_avoid(m, uuid, true);
+    }
+    assert_int_equal(model_sync(m, NULL), 0);
+}
+
+/* Whether the two occupancies hold the same slices, in any order. */
+static bool same_slices(const struct gpu_occupancy *a, const struct gpu_occupancy *b)
+{
+    if (a->n_slices != b->n_slices)
+        return false;
+    for (unsigned i = 0; i < a->n_slices; i++) {
+        bool found = false;
+        for (unsigned j = 0; j < b->n_slices; j++)
+            found |= a->slices[i].start == b->slices[j].start &&
+                     a->slices[i].profile == b->slices[j].profile;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static void same_gpus(const struct model *a, const struct model *b, size_t step)
+{
+    for (size_t g = 0; g < a->n_gpus; g++) {
+        const struct model_gpu *x = &a->info[g], *y = &b->info[g];
+        const struct placement_gpu *p = &a->gpus[g], *q = &b->gpus[g];
+        if (strcmp(x->uuid, y->uuid) || x->index != y->index || x->admin_held != y->admin_held ||
+            x->admin_allowed != y->admin_allowed || x->avoided != y->avoided ||
+            x->conflicted != y->conflicted || x->duplicate != y->duplicate ||
+            p->node != q->node || p->allowed != q->allowed || p->held_back != q->held_back ||
+            p->occ.model != q->occ.model)
+            fail_msg("step %zu: GPU %zu (%s) differs from the rebuild's (%s)", step, g, x->uuid,
+                     y->uuid);
+        if (x->conflicted) /* held back whatever it holds */
+            continue;
+        if (p->occ.memory_mask != q->occ.memory_mask || p->occ.compute_used != q->occ.compute_used ||
+            !same_slices(&p->occ, &q->occ))
+            fail_msg("step %zu: GPU %s holds mask 0x%02x (%u slices), the rebuild's 0x%02x (%u)",
+                     step, x->uuid, p->occ.memory_mask, (unsigned)p->occ.n_slices,
+                     q->occ.memory_mask, (unsigned)q->occ.n_slices);
+    }
+}
+
+/* The same decision for every profile of the test's models, every policy. */
+static void same_decisions(const struct model *a, const struct model *b, size_t step)
+{
+    for (size_t mi = 0; mi < CATALOGUED; mi++) {
+        const struct gpu_model *gm = catalog_find_model(models[mi]);
+        for (unsigned p = 0; p < gm->n_profiles; p++)
+            for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++) {
+                struct placement_request r = {.profile = gm->profiles[p].name};
+                struct placement_decision x = {0}, y = {0};
+                int rx = placement_decide(&a->cluster, &r, (enum placement_policy)pol, &x, NULL);
+                int ry = placement_decide(&b->cluster, &r, (enum placement_policy)pol, &y, NULL);
+                if (rx != ry || (rx == 0 && (x.gpu != y.gpu || x.start != y.start)))
+                    fail_msg("step %zu: %s under %s: %d gpu %zu at %u, the rebuild's %d gpu %zu "
+                             "at %u",
+                             step, r.profile, placement_policy_name((enum placement_policy)pol),
+                             rx, x.gpu, x.start, ry, y.gpu, y.start);
+            }
+    }
+}
+
+static void same_model(const struct model *a, const struct model *b, size_t step)
+{
+    assert_false(a->stale);
+    assert_int_equal(a->n_nodes, b->n_nodes);
+    assert_int_equal(a->n_gpus, b->n_gpus);
+    for (size_t n = 0; n < a->n_nodes; n++) {
+        assert_string_equal(a->nodes[n].name, b->nodes[n].name);
+        assert_int_equal(a->nodes[n].n_labels, b->nodes[n].n_labels);
+        for (size_t l = 0; l < a->nodes[n].n_labels; l++) {
+            assert_string_equal(a->nodes[n].labels[l].key, b->nodes[n].labels[l].key);
+            assert_string_equal(a->nodes[n].labels[l].value, b->nodes[n].labels[l].value);
+        }
+    }
+    same_gpus(a, b, step);
+    same_decisions(a, b, step);
+}
+
+static void free_truth(struct truth *t)
+{
+    for (size_t h = 0; h < HOSTS; h++) {
+        json_decref(t->gpunode[h]);
+        json_decref(t->node[h]);
+    }
+}
+
+static void random_histories_equal_a_rebuild_after_every_step(void **state)
+{
+    (void)state;
+    struct model m;
+    struct truth t = {0};
+    uint64_t rng = SEED;
+    size_t conflicted = 0, duplicates = 0, gpus = 0;
+    model_init(&m);
+    for (size_t step = 0; step < STEPS; step++) {
+        for (uint32_t n = 1 + rnd(&rng, 3); n > 0; n--) /* a step may batch events */
+            random_event(&m, &t, &rng);
+        assert_int_equal(model_sync(&m, NULL), 0);
+        struct model fresh;
+        rebuild(&fresh, &t);
+        same_model(&m, &fresh, step);
+        for (size_t g = 0; g < m.n_gpus; g++) {
+            conflicted += m.info[g].conflicted;
+            duplicates += m.info[g].duplicate;
+        }
+        gpus += m.n_gpus;
+        model_free(&fresh);
+    }
+    /* The history went where it should: GPUs, conflicts and duplicates. */
+    assert_true(gpus > STEPS);
+    assert_true(conflicted > 0);
+    assert_true(duplicates > 0);
+    model_free(&m);
+    free_truth(&t);
+}
+
+static void a_reservation_then_its_gpuslice_hold_one_placement(void **state)
+{
+    (void)state;
+    struct model m;
+    model_init(&m);
+    json_t *node = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
+                             "metadata", "name", "node-a");
+    json_t *gn = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:i, s:s, s:s, s:s}]}}", "apiVersion",
+                           GPUSLICE_API_VERSION, "kind", "GPUNode", "metadata", "name", "node-a",
+                           "status", "gpus", "index", 0, "uuid", "GPU-a", "model", "H100-80GB",
+                           "migMode", "Enabled");
+    assert_true(model_set_node(&m, "node-a", node));
+    assert_true(model_set_gpunode(&m, "node-a", gn, NULL));
+    assert_false(model_set_gpunode(&m, "node-a", gn, NULL));
+    assert_int_equal(model_sync(&m, NULL), 0);
+    model_claim(&m, "team/a", "GPU-a", "3g.40gb", 0);  /* the reservation */
+    model_claim(&m, "team/a", "GPU-a", "3g.40gb", 0);  /* its GPUSlice in the cache */
+    assert_int_equal(m.gpus[0].occ.n_slices, 1);
+    assert_false(m.info[0].conflicted);
+    model_claim(&m, "team/b", "GPU-a", "3g.40gb", 0);  /* a second claim on it */
+    assert_true(m.info[0].conflicted);
+    assert_true(m.gpus[0].held_back);
+    assert_true(model_unclaim(&m, "team/b"));
+    assert_false(m.info[0].conflicted);
+    assert_false(m.gpus[0].held_back);
+    assert_true(model_unclaim(&m, "team/a"));
+    assert_false(model_unclaim(&m, "team/a"));
+    assert_int_equal(m.gpus[0].occ.n_slices, 0);
+    assert_int_equal(model_find_gpu(&m, "GPU-a"), 0);
+    assert_int_equal(model_find_node(&m, "node-a"), 0);
+    assert_true(model_set_node(&m, "node-a", NULL)); /* no Node: out of the model */
+    assert_int_equal(model_sync(&m, NULL), 0);
+    assert_int_equal(m.n_gpus, 0);
+    assert_int_equal(model_find_node(&m, "node-a"), -1);
+    json_decref(node);
+    json_decref(gn);
+    model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_reservation_then_its_gpuslice_hold_one_placement),
+        cmocka_unit_test(random_histories_equal_a_rebuild_after_every_step),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
