@@ -387,6 +387,49 @@ static void the_scheduler_s_rules_are_honoured_before_pinning(void **state)
     assert_string_equal(phase(w, "greedy-main-0"), "");
 }
 
+/* A running pod bound to node asking for cpu (not gpuslice's). */
+static void add_bound_pod(struct world *w, const char *name, const char *node, const char *cpu)
+{
+    json_t *p = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:[{s:s, s:s, s:{s:{s:s}}}]}}",
+                          "apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
+                          "namespace", "team", "spec", "nodeName", node, "containers", "name",
+                          "app", "image", "app", "resources", "requests", "cpu", cpu);
+    assert_int_equal(store_create(w->st, w->pods, "team", p, &(struct store_write_opts){0}, NULL,
+                                  NULL), 0);
+    json_decref(p);
+}
+
+static void pods_on_a_node_count_against_it_until_they_end(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1); /* 8 CPUs */
+    add_bound_pod(w, "busy", "node-a", "6");
+    add_bound_pod(w, "passing", "node-a", "5"); /* gone before it counts */
+    assert_int_equal(store_delete(w->st, w->pods, "team", "passing",
+                                  &(struct store_delete_opts){.has_grace = true}, NULL, NULL), 0);
+    const char *const want[] = {"1g.10gb"};
+    world_add_pod(w, "wants-cpu", want, 1);
+    recreate_with(w, "wants-cpu", "resources",
+                  json_pack("{s:{s:s, s:i}}", "limits", "cpu", "4", "nvidia.com/mig-1g.10gb", 1),
+                  true);
+    world_settle(w);
+    char msg[512];
+    assert_int_equal(world_events(w, "wants-cpu", "NoPlacement", msg, sizeof msg), 1);
+    if (!strstr(msg, "Insufficient cpu"))
+        fail_msg("message: %s", msg);
+    /* The busy pod ends: its CPUs are free, and the waiting pod is placed
+     * once something wakes it (here the node's change). */
+    world_pod_phase(w, "busy", "Succeeded");
+    json_t *node = world_get(w, w->nodes, NULL, "node-a");
+    json_object_set_new(json_object_get(node, "metadata"), "labels",
+                        json_pack("{s:s, s:s}", "kubernetes.io/hostname", "node-a", "zone", "a"));
+    assert_int_equal(store_update(w->st, w->nodes, NULL, node, &(struct store_write_opts){0},
+                                  NULL, NULL), 0);
+    json_decref(node);
+    world_settle(w);
+    assert_string_equal(phase(w, "wants-cpu-main-0"), "Creating");
+}
+
 static void a_deleted_pod_leaves_nothing_behind(void **state)
 {
     struct world *w = *state;
@@ -430,6 +473,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_scheduler_s_rules_are_honoured_before_pinning, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_deleted_pod_leaves_nothing_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(pods_on_a_node_count_against_it_until_they_end, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
