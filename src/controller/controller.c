@@ -367,39 +367,37 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
         enqueue_waiting(c);
 }
 
-/* A GPUNode changed: the model takes it, and pods waiting for room are
- * woken when the model changed (the agent's reports of the slices gpuslice
- * made change nothing there). */
-static void on_gpunode(void *ctx, enum informer_change change, const json_t *old,
-                       const json_t *cur)
+/* A GPUNode or a Node changed: the model takes it. Pods waiting for room
+ * are woken when the model changed (the agent's reports of the slices
+ * gpuslice made change nothing there), and on any Node change (the
+ * scheduler-fit filter reads the Node itself). */
+static void topology_changed(struct controller *c, bool gpunode, enum informer_change change,
+                             const json_t *cur)
 {
-    struct controller *c = ctx;
-    (void)old;
     const char *name = meta_name(cur);
+    const json_t *now = change == INFORMER_DELETED ? NULL : cur;
     if (!name)
         return;
     mutex_lock(&c->lock);
-    bool changed = model_set_gpunode(&c->model, name, change == INFORMER_DELETED ? NULL : cur,
-                                     NULL);
+    bool changed = gpunode ? model_set_gpunode(&c->model, name, now, NULL)
+                           : model_set_node(&c->model, name, now);
     mutex_unlock(&c->lock);
-    if (changed)
+    if (changed || !gpunode)
         enqueue_waiting(c);
 }
 
-/* A Node changed: its labels go to the model, and pods waiting for room are
- * woken either way (the scheduler-fit filter reads the Node itself). */
+static void on_gpunode(void *ctx, enum informer_change change, const json_t *old,
+                       const json_t *cur)
+{
+    (void)old;
+    topology_changed(ctx, true, change, cur);
+}
+
 static void on_node(void *ctx, enum informer_change change, const json_t *old,
                     const json_t *cur)
 {
-    struct controller *c = ctx;
     (void)old;
-    const char *name = meta_name(cur);
-    if (!name)
-        return;
-    mutex_lock(&c->lock);
-    model_set_node(&c->model, name, change == INFORMER_DELETED ? NULL : cur);
-    mutex_unlock(&c->lock);
-    enqueue_waiting(c);
+    topology_changed(ctx, false, change, cur);
 }
 
 

@@ -351,6 +351,16 @@ static void recreate_with(struct world *w, const char *pod, const char *key, jso
     json_decref(p);
 }
 
+/* A gated pod asking for one 1g.10gb and cpu CPUs. */
+static void add_pod_asking_cpu(struct world *w, const char *name, const char *cpu)
+{
+    const char *const want[] = {"1g.10gb"};
+    world_add_pod(w, name, want, 1);
+    recreate_with(w, name, "resources",
+                  json_pack("{s:{s:s, s:i}}", "limits", "cpu", cpu, "nvidia.com/mig-1g.10gb", 1),
+                  true);
+}
+
 static void the_scheduler_s_rules_are_honoured_before_pinning(void **state)
 {
     struct world *w = *state;
@@ -372,10 +382,7 @@ static void the_scheduler_s_rules_are_honoured_before_pinning(void **state)
     assert_string_equal(v.spec.node, "node-b");
     json_decref(s);
     /* More CPU than the untainted node has: told why, nothing placed. */
-    world_add_pod(w, "greedy", want, 1);
-    recreate_with(w, "greedy", "resources",
-                  json_pack("{s:{s:s, s:i}}", "limits", "cpu", "64", "nvidia.com/mig-1g.10gb", 1),
-                  true);
+    add_pod_asking_cpu(w, "greedy", "64");
     world_settle(w);
     char msg[512];
     assert_int_equal(world_events(w, "greedy", "NoPlacement", msg, sizeof msg), 1);
@@ -407,11 +414,7 @@ static void pods_on_a_node_count_against_it_until_they_end(void **state)
     add_bound_pod(w, "passing", "node-a", "5"); /* gone before it counts */
     assert_int_equal(store_delete(w->st, w->pods, "team", "passing",
                                   &(struct store_delete_opts){.has_grace = true}, NULL, NULL), 0);
-    const char *const want[] = {"1g.10gb"};
-    world_add_pod(w, "wants-cpu", want, 1);
-    recreate_with(w, "wants-cpu", "resources",
-                  json_pack("{s:{s:s, s:i}}", "limits", "cpu", "4", "nvidia.com/mig-1g.10gb", 1),
-                  true);
+    add_pod_asking_cpu(w, "wants-cpu", "4");
     world_settle(w);
     char msg[512];
     assert_int_equal(world_events(w, "wants-cpu", "NoPlacement", msg, sizeof msg), 1);
