@@ -10,7 +10,8 @@
  * reservation the pod's previous decision left uncreated (as after a write
  * conflict) and then decides again, so occupancy stays where it was.
  *
- * One line per size: decisions per second, p50 and p99 of one decision,
+ * One line per size: decisions per second (of time spent deciding), p50
+ * and p99 of one decision,
  * beside the issue's targets (>= 10,000 decisions/s and p99 <= 1 ms up to
  * 1,000 nodes; 3,000 nodes within 3x of 1,000); a miss prints
  * "BELOW TARGET" but does not fail the run (timings are not tests). A
@@ -203,11 +204,37 @@ static int cmp_ns(const void *a, const void *b)
 }
 
 struct result {
-    double per_s, p50_us, p99_us, setup_s;
+    double per_s, p50_us, p99_us, setup_s, first_ms;
     size_t slices, decisions, no_room;
 };
 
-/* The timed loop: reconciles the gated pods in turn. */
+/* One reconcile of key; dies when it fails or neither places nor says why
+ * not. Returns how long it took; counts refusals in res. */
+static int64_t decide(struct bench *b, const struct reconciler *r, const char *key,
+                      struct action_list *out, struct result *res)
+{
+    int64_t requeue = 0;
+    struct err e = {0};
+    int64_t t0 = clock_monotonic_ns();
+    int rc = r->reconcile(r->self, key, b->now, out, &requeue, &e);
+    int64_t took = clock_monotonic_ns() - t0;
+    if (rc < 0)
+        die(key, &e);
+    bool created = false, refused = false;
+    for (size_t i = 0; i < out->n; i++) {
+        created |= out->items[i].kind == ACTION_CREATE;
+        refused |= out->items[i].kind == ACTION_UPDATE_STATUS;
+    }
+    if (!created && !refused)
+        die(key, &(struct err){.msg = "the decision neither placed nor refused"});
+    res->no_room += !created;
+    action_list_clear(out);
+    return took;
+}
+
+/* The timed loop: reconciles the gated pods in turn, after a first one
+ * that builds the model's arrays from what the informers reported (once
+ * per controller start or node change: reported apart). */
 static void decide_many(struct bench *b, struct controller *c, struct result *res)
 {
     struct reconciler r = controller_reconciler(c);
@@ -216,32 +243,14 @@ static void decide_many(struct bench *b, struct controller *c, struct result *re
         die("out of memory", NULL);
     struct action_list out;
     action_list_init(&out);
+    res->first_ms = (double)decide(b, &r, "team/gated-255", &out, res) / NS_PER_MS;
     size_t n = 0;
     int64_t start = clock_monotonic_ns(), busy = 0;
     while (n < MAX_DECISIONS && (n < MIN_DECISIONS || clock_monotonic_ns() - start < MIN_NS)) {
         char key[64];
         snprintf(key, sizeof key, "team/gated-%03zu", n % GATED);
-        int64_t requeue = 0;
-        struct err e = {0};
-        int64_t t0 = clock_monotonic_ns();
-        int rc = r.reconcile(r.self, key, b->now, &out, &requeue, &e);
-        lat[n] = clock_monotonic_ns() - t0;
-        busy += lat[n];
-        if (rc < 0)
-            die(key, &e);
-        bool created = false;
-        for (size_t i = 0; i < out.n; i++)
-            created |= out.items[i].kind == ACTION_CREATE;
-        if (!created) {
-            bool refused = false;
-            for (size_t i = 0; i < out.n; i++)
-                refused |= out.items[i].kind == ACTION_UPDATE_STATUS;
-            if (!refused)
-                die(key, &(struct err){.msg = "the decision neither placed nor refused"});
-            res->no_room += refused;
-        }
-        action_list_clear(&out);
-        n++;
+        lat[n] = decide(b, &r, key, &out, res);
+        busy += lat[n++];
     }
     qsort(lat, n, sizeof *lat, cmp_ns);
     res->decisions = n;
@@ -302,9 +311,10 @@ static void run_size(size_t nodes, struct result *res)
 static void print_result(size_t nodes, const struct result *r, const struct result *at_1000)
 {
     printf("bench_controller: %zu nodes x %d GPUs: %.0f decisions/s, p99 %.0f us "
-           "(p50 %.0f us; %zu decisions, %zu without room; %zu slices taken; setup %.1f s)\n",
+           "(p50 %.0f us; %zu decisions, %zu without room; %zu slices taken; setup %.1f s, "
+           "first decision with the model's build %.1f ms)\n",
            nodes, GPUS_PER_NODE, r->per_s, r->p99_us, r->p50_us, r->decisions, r->no_room,
-           r->slices, r->setup_s);
+           r->slices, r->setup_s, r->first_ms);
     if (nodes <= 1000) {
         printf("  target: >= %.0f decisions/s, p99 <= %.0f us\n", TARGET_PER_S, TARGET_P99_US);
         if (r->per_s < TARGET_PER_S || r->p99_us > TARGET_P99_US)
