@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The real `gpuslice demo` (and `gpuslice cluster`), run as a user would
 from an empty folder, with nothing beside the binary: the built-in samples
-and CRDs, the --samples and --crds overrides and their errors, and --keep's
-kubeconfig, removed on SIGTERM.
+and CRDs, the --samples and --crds overrides and their errors, --keep's
+kubeconfig, removed on SIGTERM, and the daemons stopping on a signal.
 
 Waits are bounded polls on outcomes; nothing here asserts a timing.
 
@@ -97,9 +97,9 @@ class Demo(unittest.TestCase):
         return subprocess.run([GPUSLICE, *args], cwd=self.cwd, capture_output=True, text=True,
                               timeout=WAIT_S)
 
-    def start(self, *args):
-        """Starts gpuslice in the background, its output into a file."""
-        log = os.path.join(self.cwd, "output")
+    def start(self, *args, name="output"):
+        """Starts gpuslice in the background, its output into the file name."""
+        log = os.path.join(self.cwd, name)
         with open(log, "w", encoding="utf-8") as out:
             proc = subprocess.Popen([GPUSLICE, *args], cwd=self.cwd, stdout=out,
                                     stderr=subprocess.STDOUT)
@@ -124,6 +124,28 @@ class Demo(unittest.TestCase):
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=WAIT_S)
         return rc, self.read(log)
+
+    def test_daemons_stop_on_a_signal(self):
+        """`gpuslice controller` and `gpuslice agent` (emulated GPUs) against
+        `gpuslice cluster`: each exits 0 on SIGTERM or SIGINT, and the
+        cluster removes its kubeconfig."""
+        kubeconfig = os.path.join(self.cwd, "k.kubeconfig")
+        cluster, cluster_log = self.start("cluster", "--kubeconfig", kubeconfig, name="cluster")
+        self.wait_for(cluster, cluster_log, kubeconfig, "Stop with Ctrl-C.")
+        ctl, ctl_log = self.start("controller", "--kubeconfig", kubeconfig, name="controller")
+        agent, agent_log = self.start("agent", "--node", "n1", "--device",
+                                      "emulated:model=A100-40GB,count=1", "--kubeconfig",
+                                      kubeconfig, name="agent")
+        self.wait_for(ctl, ctl_log, ctl_log, "gpuslice controller: running against")
+        self.wait_for(agent, agent_log, agent_log, "gpuslice agent: node n1")
+        ctl.send_signal(signal.SIGTERM)
+        self.assertEqual(ctl.wait(timeout=WAIT_S), 0, self.read(ctl_log))
+        agent.send_signal(signal.SIGINT)
+        self.assertEqual(agent.wait(timeout=WAIT_S), 0, self.read(agent_log))
+        rc, out = self.stop(cluster, cluster_log)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("stopping (SIGTERM)", out)
+        self.assertFalse(os.path.exists(kubeconfig), "the cluster left its kubeconfig")
 
     def test_demo_runs_from_an_empty_folder_on_the_built_in_files(self):
         r = self.run_gpuslice("demo")
