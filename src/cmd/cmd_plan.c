@@ -4,8 +4,10 @@
  *   gpuslice plan DIR|FILE [-o table|json] [--model compatible|gpuslice]
  *                                             plan once, print the plan
  *   gpuslice plan --compare DIR|FILE          both models' plans side by side
- *   gpuslice plan --judge [--seconds S] [--seed N] [--percentile P] DIR|FILE
+ *   gpuslice plan --judge [-o json] [--sizing mean|judged] [--seconds S] [--seed N] [--percentile P] DIR|FILE
  *                                             both plans, simulated and judged
+ *   gpuslice plan --sizing judged [-o json] [--model M] [--seconds S] ... DIR|FILE
+ *                                             a plan sized until the judge finds it meets the targets
  *   gpuslice plan serve [--port N]            POST /plan, GET /healthz
  *   gpuslice plan apply -p PLAN.json [--kubeconfig F] [-n NS] [--dry-run]
  *   gpuslice plan apply --dry-run -p PLAN.json DEPLOYMENTS
@@ -25,6 +27,7 @@
 
 #include "cmd/commands.h"
 #include "planner/plan_apply.h"
+#include "planner/plan_judged.h"
 #include "planner/plan_load.h"
 #include "planner/plan_output.h"
 #include "planner/plan_run.h"
@@ -77,27 +80,85 @@ static int compare_models(struct plan_system *sys, struct err *e)
     return rc;
 }
 
-/* Plans sys in both models, simulates both plans and prints the judge's
- * table. */
-static int judge_models(struct plan_system *sys, const struct judge_options *o, struct err *e)
+/* One plan of sys in a model, as the judge found it: sized for the means
+ * (rounds -1) or by the judge. */
+struct judged_plan {
+    struct plan_result plan;
+    struct judge_result judged;
+    struct plan_judged_report rep;
+    int rounds;
+};
+
+static int judge_one(struct plan_system *sys, enum plan_queue_model model, const struct judge_options *o,
+                     bool by_judge, struct judged_plan *out, struct err *e)
+{
+    sys->options.model = model;
+    out->rounds = -1;
+    if (by_judge) {
+        int rc = plan_solve_judged(sys, o, PLAN_JUDGED_MAX_ROUNDS, &out->plan, &out->judged, &out->rep, e);
+        out->rounds = out->rep.rounds;
+        return rc;
+    }
+    int rc = plan_solve(sys, &out->plan, e);
+    return rc ? rc : judge_plan(sys, &out->plan, o, &out->judged, e);
+}
+
+static void judged_plan_free(struct judged_plan *p)
+{
+    plan_result_free(&p->plan);
+    judge_result_free(&p->judged);
+    plan_judged_report_free(&p->rep);
+}
+
+/* Plans sys in both models, simulates the plans and prints the judge's
+ * table or JSON; with by_judge, each model's plan sized by the judge too,
+ * after the one sized for the means. */
+static int judge_models(struct plan_system *sys, const struct judge_options *o, bool by_judge, bool json,
+                        struct err *e)
 {
     static const enum plan_queue_model models[2] = {PLAN_MODEL_COMPATIBLE, PLAN_MODEL_GPUSLICE};
-    struct plan_result plans[2] = {0};
-    struct judge_result judged[2] = {0};
-    struct plan_judged table[2];
+    struct judged_plan plans[4] = {0};
+    struct plan_judged table[4];
+    size_t n = 0;
     int rc = 0;
-    for (int k = 0; rc == 0 && k < 2; k++) {
-        sys->options.model = models[k];
-        if ((rc = plan_solve(sys, &plans[k], e)) == 0)
-            rc = judge_plan(sys, &plans[k], o, &judged[k], e);
-        table[k] = (struct plan_judged){plan_queue_model_name(models[k]), &plans[k], &judged[k]};
-    }
-    if (rc == 0 && (rc = plan_judge_table(sys, table, 2, stdout)) != 0)
+    for (int k = 0; rc == 0 && k < 2; k++)
+        for (int sized = 0; rc == 0 && sized <= (int)by_judge; sized++, n++) {
+            rc = judge_one(sys, models[k], o, sized, &plans[n], e);
+            table[n] = (struct plan_judged){plan_queue_model_name(models[k]), &plans[n].plan, &plans[n].judged,
+                                            plans[n].rounds};
+        }
+    if (rc == 0 && json && print_json(plan_judge_json(sys, table, n, o->seed)))
+        rc = err_set(e, -ENOMEM, "out of memory");
+    else if (rc == 0 && !json && (rc = plan_judge_table(sys, table, n, stdout)) != 0)
         err_set(e, rc, "cannot write the table");
-    for (int k = 0; k < 2; k++) {
-        plan_result_free(&plans[k]);
-        judge_result_free(&judged[k]);
+    for (size_t k = 0; k < n; k++)
+        judged_plan_free(&plans[k]);
+    return rc;
+}
+
+/* Plans sys in its model sized by the judge and prints the plan, with what
+ * the sizing did. */
+static int plan_by_judge(struct plan_system *sys, const struct judge_options *o, bool json, struct err *e)
+{
+    struct judged_plan p = {0};
+    int rc = judge_one(sys, sys->options.model, o, true, &p, e);
+    if (rc == 0 && json) {
+        json_t *doc = plan_result_json(sys, &p.plan), *sizing = plan_sizing_json(sys, &p.rep, &p.judged);
+        if (!doc || !sizing || json_object_set_new(json_object_get(doc, "summary"), "sizing", sizing) != 0)
+            rc = err_set(e, -ENOMEM, "out of memory");
+        else
+            rc = print_json(json_incref(doc)) ? err_set(e, -ENOMEM, "out of memory") : 0;
+        json_decref(doc);
+    } else if (rc == 0) {
+        rc = plan_result_table(sys, &p.plan, stdout);
+        printf("sized by the judge in %d round%s: %zu of %zu servers meet their targets as judged "
+               "(sized for the means: cost %.2f, %zu meeting)\n",
+               p.rep.rounds, p.rep.rounds == 1 ? "" : "s", p.judged.meeting, p.judged.n_servers, p.rep.unsized_cost,
+               p.rep.unsized_meeting);
+        if (rc)
+            err_set(e, rc, "cannot write the table");
     }
+    judged_plan_free(&p);
     return rc;
 }
 
@@ -121,8 +182,9 @@ static int plan_once(int argc, char **argv)
                                             {"seconds", required_argument, NULL, 's'},
                                             {"seed", required_argument, NULL, 'S'},
                                             {"percentile", required_argument, NULL, 'P'},
+                                            {"sizing", required_argument, NULL, 'z'},
                                             {NULL, 0, NULL, 0}};
-    bool json = false, model_given = false, compare = false, judge = false, judge_opts = false;
+    bool json = false, model_given = false, compare = false, judge = false, judge_opts = false, by_judge = false;
     struct judge_options jo = {JUDGE_DEFAULT_SECONDS, JUDGE_DEFAULT_SEED, JUDGE_DEFAULT_PERCENTILE};
     double seed = 0;
     enum plan_queue_model model = PLAN_MODEL_COMPATIBLE;
@@ -144,20 +206,25 @@ static int plan_once(int argc, char **argv)
             judge_opts = true;
         else if (c == 'o' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0))
             json = strcmp(optarg, "json") == 0;
+        else if (c == 'z' && (strcmp(optarg, "judged") == 0 || strcmp(optarg, "mean") == 0))
+            by_judge = strcmp(optarg, "judged") == 0;
         else
             return usage_error("bad option; -o takes table or json, --model compatible or gpuslice, "
-                               "--seconds a time > 0, --seed a whole number >= 0, --percentile (0, 100)",
+                               "--sizing mean or judged, --seconds a time > 0, --seed a whole number >= 0, "
+                               "--percentile (0, 100)",
                                argv[optind - 1]);
     }
     if (optind != argc - 1)
         return usage_error("give one DIR or FILE", NULL);
-    if ((compare || judge) && (json || model_given))
-        return usage_error("--compare and --judge print both models' plans as a table; they take no -o or --model",
+    if (compare && (json || model_given || by_judge))
+        return usage_error("--compare prints both models' plans as a table; it takes no -o, --model or --sizing",
                            NULL);
+    if (judge && model_given)
+        return usage_error("--judge judges both models' plans; it takes no --model", NULL);
     if (compare && judge)
         return usage_error("give --compare or --judge, not both", NULL);
-    if (judge_opts && !judge)
-        return usage_error("--seconds, --seed and --percentile go with --judge", NULL);
+    if (judge_opts && !judge && !by_judge)
+        return usage_error("--seconds, --seed and --percentile go with --judge or --sizing judged", NULL);
     struct plan_system sys;
     struct plan_result r;
     if (plan_load_path(argv[optind], &sys, &e)) {
@@ -165,7 +232,7 @@ static int plan_once(int argc, char **argv)
         return 1;
     }
     if (compare || judge) {
-        int rc = compare ? compare_models(&sys, &e) : judge_models(&sys, &jo, &e);
+        int rc = compare ? compare_models(&sys, &e) : judge_models(&sys, &jo, by_judge, json, &e);
         if (rc < 0)
             fprintf(stderr, "gpuslice plan: %s\n", e.msg);
         plan_system_free(&sys);
@@ -173,6 +240,13 @@ static int plan_once(int argc, char **argv)
     }
     if (model_given)
         sys.options.model = model;
+    if (by_judge) {
+        int rc = plan_by_judge(&sys, &jo, json, &e);
+        if (rc < 0)
+            fprintf(stderr, "gpuslice plan: %s\n", e.msg);
+        plan_system_free(&sys);
+        return rc ? 1 : 0;
+    }
     if (plan_solve(&sys, &r, &e)) {
         fprintf(stderr, "gpuslice plan: %s\n", e.msg);
         plan_system_free(&sys);

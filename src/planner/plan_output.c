@@ -246,8 +246,11 @@ static void judge_row(const char *name, const char *what, const struct judge_sta
 static void judge_block(const struct plan_system *sys, const struct plan_judged *p, FILE *out)
 {
     const struct judge_result *j = p->judged;
-    fprintf(out, "%s plan: cost %.2f per hour; judged over %.0f s of requests\n", p->label, p->plan->total_cost,
-            j->seconds);
+    char sizing[64] = "";
+    if (p->rounds >= 0)
+        snprintf(sizing, sizeof sizing, " (sized by the judge, %d round%s)", p->rounds, p->rounds == 1 ? "" : "s");
+    fprintf(out, "%s plan%s: cost %.2f per hour; judged over %.0f s of requests\n", p->label, sizing,
+            p->plan->total_cost, j->seconds);
     char tail[16];
     snprintf(tail, sizeof tail, "p%g", j->percentile);
     fprintf(out, "%-24s %-18s %9s %8s %8s %7s %6s %8s %8s %7s %6s %6s %s\n", "SERVER", "ACCELERATOR", "REQUESTS",
@@ -272,14 +275,143 @@ int plan_judge_table(const struct plan_system *sys, const struct plan_judged *pl
     fprintf(out, "times in ms (TTFT, ITL: means; p%g: the percentile); WITHIN: share of requests within the target; ALL: within "
             "all of their targets; a server meets its targets when each holds for %g%% of its requests\n\n",
             percentile, percentile);
-    fprintf(out, "%-12s %10s %10s %7s %7s %7s %s\n", "PLAN", "COST", "SERVED", "TTFT", "ITL", "ALL",
-            "SERVERS MEETING THEIR TARGETS");
+    fprintf(out, "%-12s %-16s %10s %10s %7s %7s %7s %s\n", "PLAN", "SIZED FOR", "COST", "SERVED", "TTFT", "ITL",
+            "ALL", "SERVERS MEETING THEIR TARGETS");
     for (size_t k = 0; k < n; k++) {
         const struct judge_result *j = plans[k].judged;
-        fprintf(out, "%-12s %10.2f %10.2f %6.1f%% %6.1f%% %6.1f%% %zu of %zu%s\n", plans[k].label,
+        char sizing[32] = "the means";
+        if (plans[k].rounds >= 0)
+            snprintf(sizing, sizeof sizing, "judge, %d round%s", plans[k].rounds, plans[k].rounds == 1 ? "" : "s");
+        fprintf(out, "%-12s %-16s %10.2f %10.2f %6.1f%% %6.1f%% %6.1f%% %zu of %zu%s\n", plans[k].label, sizing,
                 plans[k].plan->total_cost, plans[k].plan->served_per_min, 100.0 * j->overall.ttft.attained,
                 100.0 * j->overall.itl.attained, 100.0 * j->overall.attained, j->meeting, j->n_servers,
                 j->meeting == j->n_servers ? ": meets the targets as judged" : "");
     }
     return ferror(out) ? -EIO : 0;
+}
+
+/* A share or a time, or null where there is none. */
+static json_t *number_or_null(double x)
+{
+    return isnan(x) ? json_null() : number(x);
+}
+
+static json_t *metric_json(const struct judge_metric *m)
+{
+    return json_pack("{s:o, s:o, s:o, s:o}", "mean", number_or_null(m->mean_ms), "tail",
+                     number_or_null(m->tail_ms), "target", m->target_ms > 0.0 ? number(m->target_ms) : json_null(),
+                     "attainment", number_or_null(m->attained));
+}
+
+static json_t *stats_json(const struct judge_stats *st)
+{
+    return json_pack("{s:o, s:o, s:s, s:o, s:o}", "requests", number(st->requests), "attainment",
+                     number_or_null(st->attained), "verdict", judge_verdict_name(st->verdict), "ttft",
+                     metric_json(&st->ttft), "itl", metric_json(&st->itl));
+}
+
+static json_t *judged_server_json(const struct plan_system *sys, const struct plan_server_result *r,
+                                  const struct judge_stats *st)
+{
+    json_t *o = stats_json(st);
+    int failed = !o;
+    if (o && r->alloc.acc >= 0) {
+        put(o, "accelerator", json_string(sys->accelerators[r->alloc.acc].name), &failed);
+        put(o, "numReplicas", json_integer(r->alloc.replicas), &failed);
+    } else if (o) {
+        put(o, "accelerator", json_null(), &failed);
+        put(o, "numReplicas", json_integer(0), &failed);
+    }
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *judged_plan_json(const struct plan_system *sys, const struct plan_judged *p)
+{
+    const struct judge_result *j = p->judged;
+    int failed = 0;
+    json_t *o = json_object(), *servers = json_object();
+    if (!o || !servers) {
+        json_decref(o);
+        json_decref(servers);
+        return NULL;
+    }
+    put(o, "plan", json_string(p->label), &failed);
+    put(o, "sizing", json_string(p->rounds >= 0 ? "judged" : "mean"), &failed);
+    if (p->rounds >= 0)
+        put(o, "rounds", json_integer(p->rounds), &failed);
+    put(o, "totalCost", number(p->plan->total_cost), &failed);
+    put(o, "servedLoad", number(p->plan->served_per_min), &failed);
+    put(o, "serversMeeting", json_integer((json_int_t)j->meeting), &failed);
+    put(o, "servers", json_integer((json_int_t)j->n_servers), &failed);
+    put(o, "overall", stats_json(&j->overall), &failed);
+    for (size_t i = 0; i < sys->n_servers; i++)
+        put(servers, sys->servers[i].name, judged_server_json(sys, &p->plan->servers[i], &j->servers[i]), &failed);
+    put(o, "judged", servers, &failed);
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *plan_judge_json(const struct plan_system *sys, const struct plan_judged *plans, size_t n, uint64_t seed)
+{
+    int failed = 0;
+    json_t *o = json_object(), *list = json_array();
+    if (!o || !list) {
+        json_decref(o);
+        json_decref(list);
+        return NULL;
+    }
+    put(o, "seconds", number(n ? plans[0].judged->seconds : 0.0), &failed);
+    put(o, "seed", json_integer((json_int_t)seed), &failed);
+    put(o, "percentile", number(n ? plans[0].judged->percentile : 0.0), &failed);
+    for (size_t k = 0; k < n; k++) {
+        json_t *p = judged_plan_json(sys, &plans[k]);
+        if (!p || json_array_append_new(list, p) != 0)
+            failed = 1;
+    }
+    put(o, "plans", list, &failed);
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *sized_targets_json(const struct plan_judged_server *s)
+{
+    return json_pack("{s:o, s:o, s:i, s:s}", "ttft", s->ttft_ms > 0.0 ? number(s->ttft_ms) : json_null(), "itl",
+                     s->itl_ms > 0.0 ? number(s->itl_ms) : json_null(), "steps", s->steps, "stop",
+                     plan_judged_stop_name(s->stop));
+}
+
+json_t *plan_sizing_json(const struct plan_system *sys, const struct plan_judged_report *rep,
+                         const struct judge_result *judged)
+{
+    int failed = 0;
+    json_t *o = json_object(), *targets = json_object();
+    if (!o || !targets) {
+        json_decref(o);
+        json_decref(targets);
+        return NULL;
+    }
+    put(o, "by", json_string("judge"), &failed);
+    put(o, "rounds", json_integer(rep->rounds), &failed);
+    put(o, "unsizedCost", number(rep->unsized_cost), &failed);
+    put(o, "unsizedServersMeeting", json_integer((json_int_t)rep->unsized_meeting), &failed);
+    put(o, "serversMeeting", json_integer((json_int_t)judged->meeting), &failed);
+    put(o, "servers", json_integer((json_int_t)judged->n_servers), &failed);
+    for (size_t i = 0; i < rep->n_servers; i++)
+        put(targets, sys->servers[i].name, sized_targets_json(&rep->servers[i]), &failed);
+    put(o, "targets", targets, &failed);
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }

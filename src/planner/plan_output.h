@@ -16,11 +16,13 @@
 #ifndef GPUSLICE_PLANNER_PLAN_OUTPUT_H
 #define GPUSLICE_PLANNER_PLAN_OUTPUT_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
 
 #include "planner/judge.h"
+#include "planner/plan_judged.h"
 #include "planner/plan.h"
 
 /* How plans are written as text: numbers are rounded to four decimals, and
@@ -45,6 +47,8 @@ struct plan_judged {
     const char *label;           /* "compatible" */
     const struct plan_result *plan;
     const struct judge_result *judged;
+    int rounds;                  /* -1: sized for the means; else the rounds of judged sizing
+                                  * (plan_judged.h) that made it */
 };
 
 /* Writes, for each of the n plans of the same system, a line per server
@@ -53,5 +57,24 @@ struct plan_judged {
  * line per plan side by side: cost, load served, attainment, servers that
  * meet their targets. Returns 0 or -EIO. */
 int plan_judge_table(const struct plan_system *sys, const struct plan_judged *plans, size_t n, FILE *out);
+
+/* The same as JSON, for scripts: {"seconds", "seed", "percentile",
+ * "plans": [{"plan" (the label), "sizing": "mean" | "judged", "rounds"
+ * (judged only), "totalCost", "servedLoad", "serversMeeting", "servers",
+ * "overall": STATS, "judged": {SERVER: STATS + "accelerator",
+ * "numReplicas"}}]}, where STATS is {"requests", "attainment", "verdict",
+ * "ttft" and "itl": {"mean", "tail", "target", "attainment"}}; times in
+ * ms, shares in [0, 1], null where there is nothing to show (no target, no
+ * request), "accelerator" null for a server left without replicas. A new
+ * object (caller decrefs), or NULL when out of memory. */
+json_t *plan_judge_json(const struct plan_system *sys, const struct plan_judged *plans, size_t n, uint64_t seed);
+
+/* What judged sizing did, for the plan's summary: {"by": "judge",
+ * "rounds", "unsizedCost", "unsizedServersMeeting", "serversMeeting",
+ * "servers", "targets": {SERVER: {"ttft", "itl" (the mean targets it was
+ * sized for, null for none), "steps", "stop"}}}. A new object (caller
+ * decrefs), or NULL when out of memory. */
+json_t *plan_sizing_json(const struct plan_system *sys, const struct plan_judged_report *rep,
+                         const struct judge_result *judged);
 
 #endif

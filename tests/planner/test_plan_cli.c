@@ -99,7 +99,7 @@ static void judge_option(void **state)
     assert_non_null(strstr(out, "compatible plan: cost 43819.00 per hour; judged over 60 s of requests"));
     assert_non_null(strstr(out, "gpuslice plan: cost 33728.00 per hour"));
     assert_non_null(strstr(out, "SERVER                   ACCELERATOR         REQUESTS     TTFT      p95  TARGET"));
-    assert_non_null(strstr(out, "compatible     43819.00    2100.00"));
+    assert_non_null(strstr(out, "compatible   the means          43819.00    2100.00"));
     assert_int_equal(run(args, &again), 0);
     assert_string_equal(out, again);
     free(out);
@@ -114,6 +114,58 @@ static void judge_option(void **state)
     assert_int_equal(run("plan --judge --percentile 100 x", &out), 2);
     free(out);
     assert_int_equal(run("plan --judge --compare x", &out), 2);
+    free(out);
+}
+
+/* --judge -o json: the same numbers for scripts; --sizing judged adds each
+ * model's plan sized by the judge, and alone prints that plan, with what
+ * the sizing did in its summary. */
+static void judge_json_and_judged_sizing(void **state)
+{
+    (void)state;
+    char args[600], *out;
+    snprintf(args, sizeof args, "plan --judge -o json --seconds 600 --seed 5 --sizing judged %s/small", samples);
+    assert_int_equal(run(args, &out), 0);
+    json_error_t je;
+    json_t *doc = json_loads(out, 0, &je);
+    if (!doc)
+        fail_msg("%s: %s", je.text, out);
+    assert_int_equal(json_integer_value(json_object_get(doc, "seed")), 5);
+    json_t *plans = json_object_get(doc, "plans");
+    assert_int_equal(json_array_size(plans), 4);
+    json_t *mean = json_array_get(plans, 0), *judged = json_array_get(plans, 1);
+    assert_string_equal(json_string_value(json_object_get(mean, "plan")), "compatible");
+    assert_string_equal(json_string_value(json_object_get(mean, "sizing")), "mean");
+    assert_string_equal(json_string_value(json_object_get(judged, "sizing")), "judged");
+    assert_true(json_integer_value(json_object_get(judged, "rounds")) >= 1);
+    assert_int_equal(json_integer_value(json_object_get(judged, "serversMeeting")), 5);
+    assert_true(json_integer_value(json_object_get(mean, "serversMeeting")) < 5);
+    assert_true(json_number_value(json_object_get(judged, "totalCost")) >=
+                json_number_value(json_object_get(mean, "totalCost")));
+    json_t *srv = json_object_get(json_object_get(judged, "judged"), "premium-llama8b");
+    assert_string_equal(json_string_value(json_object_get(srv, "verdict")), "meets");
+    assert_true(json_number_value(json_object_get(json_object_get(srv, "ttft"), "target")) == 500.0);
+    assert_true(json_number_value(json_object_get(json_object_get(srv, "ttft"), "attainment")) >= 0.95);
+    assert_non_null(json_object_get(srv, "numReplicas"));
+    json_decref(doc);
+    free(out);
+    snprintf(args, sizeof args, "plan --sizing judged --seconds 600 -o json %s/small", samples);
+    assert_int_equal(run(args, &out), 0);
+    doc = json_loads(out, 0, NULL);
+    json_t *sizing = json_object_get(json_object_get(doc, "summary"), "sizing");
+    assert_string_equal(json_string_value(json_object_get(sizing, "by")), "judge");
+    assert_int_equal(json_integer_value(json_object_get(sizing, "serversMeeting")), 5);
+    assert_non_null(json_object_get(json_object_get(sizing, "targets"), "bronze-llama8b"));
+    assert_non_null(json_object_get(json_object_get(doc, "allocations"), "bronze-llama8b"));
+    json_decref(doc);
+    free(out);
+    snprintf(args, sizeof args, "plan --sizing judged --seconds 600 %s/small", samples);
+    assert_int_equal(run(args, &out), 0);
+    assert_non_null(strstr(out, "5 of 5 servers meet their targets as judged"));
+    free(out);
+    assert_int_equal(run("plan --sizing tail x", &out), 2);
+    free(out);
+    assert_int_equal(run("plan --compare --sizing judged x", &out), 2);
     free(out);
 }
 
@@ -261,6 +313,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(plans_a_sample),
         cmocka_unit_test(model_option),
         cmocka_unit_test(judge_option),
+        cmocka_unit_test(judge_json_and_judged_sizing),
         cmocka_unit_test(refuses_bad_input),
         cmocka_unit_test(apply_dry_run_prints_patches),
         cmocka_unit_test_teardown(serve_answers_over_http, stop_server),
