@@ -28,6 +28,8 @@
 #include "api/gpuslice.h"
 #include "sim/embedded.h"
 
+#include "run_binary.h"
+
 #define WAIT_MS 60000
 
 static const char *gpuslice, *samples;
@@ -116,18 +118,9 @@ static void sleep_ms(int ms)
     nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000}, NULL);
 }
 
-/* Runs gpuslice with args through the shell; its exit status, and its
- * output (stdout and stderr) in out. */
 static int run(const char *args, char *out, size_t cap)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", gpuslice, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run_binary(gpuslice, args, out, cap);
 }
 
 /* What the plan asks of one Deployment. */

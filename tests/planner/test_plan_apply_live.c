@@ -27,6 +27,8 @@
 #include "store/kube.h"
 #include "store/mem.h"
 
+#include "run_binary.h"
+
 static const char *gpuslice;
 
 /* A store served in front of the mem store that, before the first JSON
@@ -233,17 +235,9 @@ static const char *plan_text =
     " \"big\": {\"accelerator\": \"H100\", \"numReplicas\": 2, \"resource\": \"nvidia.com/gpu\","
     "         \"resourcesPerReplica\": 2}}}";
 
-/* Runs gpuslice with args; its exit status, and stdout+stderr in out. */
 static int run(const char *args, char *out, size_t cap)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", gpuslice, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run_binary(gpuslice, args, out, cap);
 }
 
 static int apply(struct fx *f, const char *more, char *out, size_t cap)
