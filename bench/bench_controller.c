@@ -33,6 +33,8 @@
 #include "store/mem.h"
 #include "util/clock.h"
 
+#include "bench_report.h"
+
 #define GPUS_PER_NODE 8
 #define GATED 256
 #define SEED 42u
@@ -62,12 +64,6 @@ static uint32_t rnd(uint64_t *rng, uint32_t n)
     return (uint32_t)((*rng >> 33) % n);
 }
 
-static void die(const char *what, const struct err *e)
-{
-    fprintf(stderr, "bench_controller: %s: %s\n", what, e ? e->msg : "failed");
-    exit(1);
-}
-
 /* Creates obj (taken over) and returns the stored copy (caller's) when
  * stored is true. */
 static json_t *create(struct bench *b, const struct api_resource *res, const char *ns,
@@ -75,9 +71,11 @@ static json_t *create(struct bench *b, const struct api_resource *res, const cha
 {
     struct err e = {0};
     json_t *out = NULL;
-    if (!obj || store_create(b->st, res, ns, obj, &(struct store_write_opts){0},
-                             stored ? &out : NULL, &e) < 0)
-        die("create", &e);
+    if (!obj)
+        bench_fail("json_pack of a %s", res->kind);
+    bench_check(store_create(b->st, res, ns, obj, &(struct store_write_opts){0},
+                             stored ? &out : NULL, &e),
+                &e, "store_create of a %s", res->kind);
     json_decref(obj);
     return out;
 }
@@ -87,9 +85,9 @@ static void write_status(struct bench *b, const struct api_resource *res, json_t
 {
     struct err e = {0};
     json_object_set_new(obj, "status", status);
-    if (store_update(b->st, res, meta_namespace(obj), obj,
-                     &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e) < 0)
-        die("status update", &e);
+    bench_check(store_update(b->st, res, meta_namespace(obj), obj,
+                             &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e),
+                &e, "store_update of %s's status", meta_name(obj));
     json_decref(obj);
 }
 
@@ -165,7 +163,7 @@ static size_t fill_half(struct bench *b, size_t nodes, char (*names)[32])
     size_t n_gpus = nodes * GPUS_PER_NODE, total = n_gpus * b->h100->memory_slices, used = 0;
     struct gpu_occupancy *occ = calloc(n_gpus, sizeof *occ);
     if (!occ)
-        die("out of memory", NULL);
+        bench_fail("out of memory");
     for (size_t g = 0; g < n_gpus; g++)
         occupancy_init(&occ[g], b->h100);
     size_t slices = 0;
@@ -193,7 +191,7 @@ static void sync_informers(struct controller *c)
         while ((rc = informer_step(inf[i], 0, &e)) == 0)
             ;
         if (rc != -EAGAIN || !informer_synced(inf[i]))
-            die("informer sync", &e);
+            bench_fail("informer %zu did not sync (informer_step: %d %s)", i, rc, e.msg);
     }
 }
 
@@ -218,15 +216,14 @@ static int64_t decide(struct bench *b, const struct reconciler *r, const char *k
     int64_t t0 = clock_monotonic_ns();
     int rc = r->reconcile(r->self, key, b->now, out, &requeue, &e);
     int64_t took = clock_monotonic_ns() - t0;
-    if (rc < 0)
-        die(key, &e);
+    bench_check(rc, &e, "reconcile of %s", key);
     bool created = false, refused = false;
     for (size_t i = 0; i < out->n; i++) {
         created |= out->items[i].kind == ACTION_CREATE;
         refused |= out->items[i].kind == ACTION_UPDATE_STATUS;
     }
     if (!created && !refused)
-        die(key, &(struct err){.msg = "the decision neither placed nor refused"});
+        bench_fail("reconcile of %s: the decision neither placed nor refused", key);
     res->no_room += !created;
     action_list_clear(out);
     return took;
@@ -240,7 +237,7 @@ static void decide_many(struct bench *b, struct controller *c, struct result *re
     struct reconciler r = controller_reconciler(c);
     int64_t *lat = calloc(MAX_DECISIONS, sizeof *lat);
     if (!lat)
-        die("out of memory", NULL);
+        bench_fail("out of memory");
     struct action_list out;
     action_list_init(&out);
     res->first_ms = (double)decide(b, &r, "team/gated-255", &out, res) / NS_PER_MS;
@@ -266,8 +263,7 @@ static void run_size(size_t nodes, struct result *res)
     int64_t t0 = clock_monotonic_ns();
     struct err e = {0};
     struct mem_store_config mc = {.now_ns = bench_clock, .clock_ctx = &b, .seed = 7};
-    if (mem_store_new(&mc, &b.st, &e) < 0)
-        die("mem store", &e);
+    bench_check(mem_store_new(&mc, &b.st, &e), &e, "mem_store_new");
     struct api_registry *reg = store_registry(b.st);
     b.pods = api_registry_find(reg, "", "v1", "pods");
     b.nodes = api_registry_find(reg, "", "v1", "nodes");
@@ -276,14 +272,14 @@ static void run_size(size_t nodes, struct result *res)
     b.h100 = catalog_find_model("H100-80GB");
     const struct api_resource *ns = api_registry_find(reg, "", "v1", "namespaces");
     if (!b.pods || !b.nodes || !b.slices || !b.gpunodes || !b.h100 || !ns)
-        die("the store or the catalogue lacks a resource", NULL);
+        bench_fail("the store or the catalogue lacks a resource");
     create(&b, ns, NULL,
            json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
                      "name", "team"),
            false);
     char (*names)[32] = calloc(nodes, sizeof *names);
     if (!names)
-        die("out of memory", NULL);
+        bench_fail("out of memory");
     for (size_t i = 0; i < nodes; i++) {
         snprintf(names[i], sizeof names[i], "node-%04zu", i);
         add_node(&b, names[i]);
@@ -298,8 +294,7 @@ static void run_size(size_t nodes, struct result *res)
     struct controller_config cc = {.store = b.st, .now_ns = bench_clock, .clock_ctx = &b,
                                    .policy = PLACEMENT_POLICY_DEFAULT};
     struct controller *c = NULL;
-    if (controller_new(&cc, &c, &e) < 0)
-        die("controller", &e);
+    bench_check(controller_new(&cc, &c, &e), &e, "controller_new");
     sync_informers(c);
     res->setup_s = (double)(clock_monotonic_ns() - t0) / NS_PER_SEC;
     decide_many(&b, c, res);
@@ -310,25 +305,25 @@ static void run_size(size_t nodes, struct result *res)
 
 static void print_result(size_t nodes, const struct result *r, const struct result *at_1000)
 {
-    printf("bench_controller: %zu nodes x %d GPUs: %.0f decisions/s, p99 %.0f us "
-           "(p50 %.0f us; %zu decisions, %zu without room; %zu slices taken; setup %.1f s, "
-           "first decision with the model's build %.1f ms)\n",
-           nodes, GPUS_PER_NODE, r->per_s, r->p99_us, r->p50_us, r->decisions, r->no_room,
-           r->slices, r->setup_s, r->first_ms);
+    char name[64];
+    snprintf(name, sizeof name, "bench_controller: %zu nodes x %d GPUs", nodes, GPUS_PER_NODE);
+    struct bench_figure f[] = {
+        {.value = r->per_s, .unit = "decisions/s"},
+        {.label = "p99", .value = r->p99_us, .unit = "us"},
+    };
+    const char *basis = "";
     if (nodes <= 1000) {
-        printf("  target: >= %.0f decisions/s, p99 <= %.0f us\n", TARGET_PER_S, TARGET_P99_US);
-        if (r->per_s < TARGET_PER_S || r->p99_us > TARGET_P99_US)
-            printf("BELOW TARGET: %zu nodes: %.0f decisions/s, p99 %.0f us\n", nodes, r->per_s,
-                   r->p99_us);
+        f[0].goal = BENCH_AT_LEAST, f[0].target = TARGET_PER_S;
+        f[1].goal = BENCH_AT_MOST, f[1].target = TARGET_P99_US;
     } else if (at_1000) {
-        printf("  target: within %.0fx of 1,000 nodes: >= %.0f decisions/s, p99 <= %.0f us\n",
-               TARGET_SCALE, at_1000->per_s / TARGET_SCALE, at_1000->p99_us * TARGET_SCALE);
-        if (r->per_s * TARGET_SCALE < at_1000->per_s || r->p99_us > at_1000->p99_us * TARGET_SCALE)
-            printf("BELOW TARGET: %zu nodes: %.0f decisions/s, p99 %.0f us, more than %.0fx "
-                   "off 1,000 nodes\n",
-                   nodes, r->per_s, r->p99_us, TARGET_SCALE);
+        f[0].goal = BENCH_AT_LEAST, f[0].target = at_1000->per_s / TARGET_SCALE;
+        f[1].goal = BENCH_AT_MOST, f[1].target = at_1000->p99_us * TARGET_SCALE;
+        basis = "target: within 3x of 1,000 nodes; ";
     }
-    fflush(stdout);
+    bench_report(name, f, 2,
+                 "%sp50 %.0f us; %zu decisions, %zu without room; %zu slices taken; setup %.1f s, "
+                 "first decision with the model's build %.1f ms",
+                 basis, r->p50_us, r->decisions, r->no_room, r->slices, r->setup_s, r->first_ms);
 }
 
 int main(int argc, char **argv)
@@ -340,7 +335,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         size_t nodes = argc > 1 ? strtoul(argv[i + 1], NULL, 10) : sizes[i];
         if (nodes == 0)
-            die("usage", &(struct err){.msg = "bench_controller [NODES...]"});
+            bench_fail("usage: bench_controller [NODES...]");
         struct result r = {0};
         run_size(nodes, &r);
         print_result(nodes, &r, have_1000 ? &at_1000 : NULL);
