@@ -12,9 +12,10 @@
  *
  * Targets: a list's peak RSS growth <= 25 % of its response and RSS back
  * within 10 % after it (issue 12); >= 5,000 writes/s and >= 100,000
- * events/s in total (issue 4). A missed target prints BELOW TARGET; a
- * failed call fails the benchmark. */
+ * events/s in total (issue 4); RSS per stored pod is for reference. A
+ * missed target prints BELOW TARGET; a failed call fails the benchmark. */
 #include <malloc.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@
 #include "apiserver/bootstrap.h"
 #include "store/mem.h"
 
+#include "bench_report.h"
+
 #define CLIENTS 4
 #define CREATES_PER_CLIENT 5000
 #define WATCHERS 100
@@ -36,6 +39,8 @@
 #define LIST_PODS 50000
 #define LIST_PEAK_TARGET 0.25  /* of the response's bytes */
 #define LIST_AFTER_TARGET 0.10 /* of the RSS before the list */
+#define CREATES_TARGET 5000.0
+#define FANOUT_TARGET 100000.0
 
 static int64_t real_now(void *ctx)
 {
@@ -111,7 +116,7 @@ static json_t *listed_pod(const char *name)
         "PodCompleted", "type", "Ready", "status", "False", "reason", "PodCompleted");
 }
 
-static int create_listed_pods(struct store *st, int from, int to)
+static void create_listed_pods(struct store *st, int from, int to)
 {
     const struct api_resource *pods = api_registry_find(store_registry(st), "", "v1", "pods");
     for (int i = from; i < to; i++) {
@@ -121,12 +126,8 @@ static int create_listed_pods(struct store *st, int from, int to)
         json_t *p = listed_pod(name);
         int rc = store_create(st, pods, "bench", p, NULL, NULL, &e);
         json_decref(p);
-        if (rc != 0) {
-            fprintf(stderr, "bench_apiserver: create %s: %s\n", name, e.msg);
-            return 1;
-        }
+        bench_check(rc, &e, "store_create of %s", name);
     }
-    return 0;
 }
 
 static size_t count_bytes(char *data, size_t size, size_t n, void *ctx)
@@ -139,7 +140,7 @@ static size_t count_bytes(char *data, size_t size, size_t n, void *ctx)
 /* Lists every pod over HTTP and prints what it cost in RSS, against the
  * targets when targeted (a list of LIST_PODS; a shorter one is shown for
  * how the fixed cost of a page weighs). */
-static int list_memory(const char *base, int pods, bool targeted)
+static void list_memory(const char *base, int pods, bool targeted)
 {
     char url[256];
     size_t bytes = 0;
@@ -160,78 +161,68 @@ static int list_memory(const char *base, int pods, bool targeted)
     struct timespec settle = {0, 200 * 1000000};
     nanosleep(&settle, NULL);
     double after = proc_status_bytes("VmRSS");
-    if (cc != CURLE_OK || status != 200) {
-        fprintf(stderr, "bench_apiserver: list of %d pods: %s, HTTP %ld\n", pods,
-                curl_easy_strerror(cc), status);
-        return 1;
-    }
-    double growth = peak_known ? (peak - before) / (double)bytes : -1;
+    if (cc != CURLE_OK || status != 200)
+        bench_fail("GET of a list of %d pods: %s, HTTP %ld", pods, curl_easy_strerror(cc),
+                   status);
     double drift = (after - before) / before;
-    char peak_target[32] = "", after_target[32] = "";
+    char name[48];
+    snprintf(name, sizeof name, "apiserver list of %d pods over HTTP", pods);
+    struct bench_figure f[] = {
+        {.label = "peak RSS growth", .value = peak_known ? (peak - before) / (double)bytes * 100
+                                                         : NAN,
+         .unit = "% of the response"},
+        {.label = "RSS after it off by", .value = fabs(drift) * 100, .unit = "%"},
+    };
     if (targeted) {
-        snprintf(peak_target, sizeof peak_target, " (target <= %.0f %%)", LIST_PEAK_TARGET * 100);
-        snprintf(after_target, sizeof after_target, " (target within %.0f %%)",
-                 LIST_AFTER_TARGET * 100);
+        f[0].goal = BENCH_AT_MOST, f[0].target = LIST_PEAK_TARGET * 100;
+        f[1].goal = BENCH_AT_MOST, f[1].target = LIST_AFTER_TARGET * 100;
     }
-    printf("list:     %d pods over HTTP: %.1f MB of JSON (%.0f B per pod) in %.2f s; RSS %.0f MB "
-           "before, peak +%.1f MB = %.0f %% of the response%s, %.0f MB after = %+.1f %%%s\n",
-           pods, (double)bytes / 1e6, (double)bytes / pods, dt, before / 1e6,
-           (peak - before) / 1e6, growth * 100, peak_target, after / 1e6, drift * 100,
-           after_target);
-    if (!targeted)
-        return 0;
-    if (!peak_known)
-        printf("BELOW TARGET: list of %d pods: VmHWM cannot be reset, the peak is unknown\n",
-               pods);
-    else if (growth > LIST_PEAK_TARGET)
-        printf("BELOW TARGET: list of %d pods: peak RSS growth %.0f %% of the response "
-               "(target <= %.0f %%)\n", pods, growth * 100, LIST_PEAK_TARGET * 100);
-    if (drift > LIST_AFTER_TARGET || drift < -LIST_AFTER_TARGET)
-        printf("BELOW TARGET: list of %d pods: RSS after it %+.1f %% of before (target within "
-               "%.0f %%)\n", pods, drift * 100, LIST_AFTER_TARGET * 100);
-    return 0;
+    bench_report(name, f, 2,
+                 "%.1f MB of JSON (%.0f B per pod) in %.2f s; RSS %.0f MB before, peak +%.1f MB, "
+                 "%.0f MB after (%+.1f %%)%s",
+                 (double)bytes / 1e6, (double)bytes / pods, dt, before / 1e6,
+                 (peak - before) / 1e6, after / 1e6, drift * 100,
+                 peak_known ? "" : "; VmHWM cannot be reset here, so the peak is unknown");
 }
 
 static void print_per_pod(int pods, double rss0, double heap0)
 {
     struct mallinfo2 mi = mallinfo2();
     double rss = proc_status_bytes("VmRSS"), heap = (double)(mi.uordblks + mi.hblkhd);
-    printf("store:    %d pods: RSS %.0f B per stored pod (heap in use %.0f B per pod)\n", pods,
-           (rss - rss0) / pods, (heap - heap0) / pods);
+    char name[48];
+    snprintf(name, sizeof name, "apiserver store of %d pods", pods);
+    bench_report1(name, (rss - rss0) / pods, "B of RSS per stored pod", BENCH_REFERENCE, 0,
+                  "heap in use %.0f B per pod", (heap - heap0) / pods);
 }
 
 /* RSS per stored pod at LIST_PODS_FIRST and LIST_PODS pods, and a list of
  * each, on a store and server of their own. */
-static int bench_list_memory(void)
+static void bench_list_memory(void)
 {
     struct err e;
     struct store *st;
     struct apiserver *srv;
     struct mem_store_config mc = {.now_ns = real_now, .seed = 2};
-    struct apiserver_config cfg = {.now_ns = real_now, .version = "bench"};
-    if (mem_store_new(&mc, &st, &e) != 0 || bootstrap_namespaces(st, &e) != 0 ||
-        (cfg.store = st, apiserver_start(&cfg, &srv, &e)) != 0) {
-        fprintf(stderr, "bench_apiserver: %s\n", e.msg);
-        return 1;
-    }
+    bench_check(mem_store_new(&mc, &st, &e), &e, "mem_store_new");
+    bench_check(bootstrap_namespaces(st, &e), &e, "bootstrap_namespaces");
+    struct apiserver_config cfg = {.store = st, .now_ns = real_now, .version = "bench"};
+    bench_check(apiserver_start(&cfg, &srv, &e), &e, "apiserver_start");
     const struct api_resource *nsres =
         api_registry_find(store_registry(st), "", "v1", "namespaces");
     json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "bench");
-    int rc = store_create(st, nsres, NULL, ns, NULL, NULL, &e) == 0 ? 0 : 1;
+    bench_check(store_create(st, nsres, NULL, ns, NULL, NULL, &e), &e,
+                "store_create of namespace bench");
     json_decref(ns);
     struct mallinfo2 mi = mallinfo2();
     double rss0 = proc_status_bytes("VmRSS"), heap0 = (double)(mi.uordblks + mi.hblkhd);
-    rc = rc ? rc : create_listed_pods(st, 0, LIST_PODS_FIRST);
-    if (rc == 0)
-        print_per_pod(LIST_PODS_FIRST, rss0, heap0);
-    rc = rc ? rc : list_memory(apiserver_url(srv), LIST_PODS_FIRST, false);
-    rc = rc ? rc : create_listed_pods(st, LIST_PODS_FIRST, LIST_PODS);
-    if (rc == 0)
-        print_per_pod(LIST_PODS, rss0, heap0);
-    rc = rc ? rc : list_memory(apiserver_url(srv), LIST_PODS, true);
+    create_listed_pods(st, 0, LIST_PODS_FIRST);
+    print_per_pod(LIST_PODS_FIRST, rss0, heap0);
+    list_memory(apiserver_url(srv), LIST_PODS_FIRST, false);
+    create_listed_pods(st, LIST_PODS_FIRST, LIST_PODS);
+    print_per_pod(LIST_PODS, rss0, heap0);
+    list_memory(apiserver_url(srv), LIST_PODS, true);
     apiserver_stop(srv);
     store_free(st);
-    return rc;
 }
 
 /* ---- writes and watches ---- */
@@ -269,14 +260,14 @@ static void *create_pods(void *arg)
     return NULL;
 }
 
-static int bench_creates(const char *base)
+static void bench_creates(const char *base)
 {
     pthread_t t[CLIENTS];
     struct client c[CLIENTS];
     double t0 = wall_s();
     for (int i = 0; i < CLIENTS; i++) {
         c[i] = (struct client){base, i, 0};
-        pthread_create(&t[i], NULL, create_pods, &c[i]);
+        bench_check(-pthread_create(&t[i], NULL, create_pods, &c[i]), NULL, "pthread_create");
     }
     int failures = 0;
     for (int i = 0; i < CLIENTS; i++) {
@@ -285,9 +276,10 @@ static int bench_creates(const char *base)
     }
     double dt = wall_s() - t0;
     int n = CLIENTS * CREATES_PER_CLIENT;
-    printf("creates:  %d pods over HTTP by %d keep-alive clients in %.3f s: %.0f creates/s "
-           "(%d failed)\n", n, CLIENTS, dt, n / dt, failures);
-    return failures;
+    if (failures)
+        bench_fail("%d of %d pod creates (POST over HTTP) failed", failures, n);
+    bench_report1("apiserver creates over HTTP", n / dt, "pod creates/s", BENCH_AT_LEAST,
+                  CREATES_TARGET, "%d pods by %d keep-alive clients in %.3f s", n, CLIENTS, dt);
 }
 
 struct watch_count {
@@ -306,6 +298,8 @@ struct writer {
     struct store *st;
     const struct api_resource *res;
     double t0;
+    int rc; /* of the first write that failed */
+    struct err e;
 };
 
 static void *write_events(void *arg)
@@ -317,13 +311,17 @@ static void *write_events(void *arg)
         snprintf(name, sizeof name, "cm-%d", i);
         json_t *obj = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", name, "data", "k",
                                 "v");
-        store_create(w->st, w->res, "default", obj, NULL, NULL, NULL);
+        int rc = store_create(w->st, w->res, "default", obj, NULL, NULL, &w->e);
         json_decref(obj);
+        if (rc < 0) {
+            w->rc = rc;
+            break;
+        }
     }
     return NULL;
 }
 
-static int bench_fanout(const char *base, struct store *st)
+static void bench_fanout(const char *base, struct store *st)
 {
     char url[256];
     snprintf(url, sizeof url, "%s/api/v1/namespaces/default/configmaps?watch=true&"
@@ -339,9 +337,10 @@ static int bench_fanout(const char *base, struct store *st)
         curl_easy_setopt(h[i], CURLOPT_WRITEDATA, &counts[i]);
         curl_multi_add_handle(m, h[i]);
     }
-    struct writer w = {st, api_registry_find(store_registry(st), "", "v1", "configmaps"), 0};
+    struct writer w = {.st = st,
+                       .res = api_registry_find(store_registry(st), "", "v1", "configmaps")};
     pthread_t t;
-    pthread_create(&t, NULL, write_events, &w);
+    bench_check(-pthread_create(&t, NULL, write_events, &w), NULL, "pthread_create");
     long total = 0, want = (long)WATCHERS * EVENTS;
     double deadline = wall_s() + 120;
     int running = 1;
@@ -354,14 +353,17 @@ static int bench_fanout(const char *base, struct store *st)
     }
     double dt = wall_s() - w.t0;
     pthread_join(t, NULL);
-    printf("fan-out:  %ld of %ld events to %d watchers in %.3f s: %.0f events/s delivered\n",
-           total, want, WATCHERS, dt, total / dt);
+    bench_check(w.rc, &w.e, "store_create of a ConfigMap (a watched event)");
+    if (total != want)
+        bench_fail("the %d watchers got %ld events of %ld", WATCHERS, total, want);
+    bench_report1("apiserver watch fan-out over HTTP", total / dt, "events/s delivered",
+                  BENCH_AT_LEAST, FANOUT_TARGET, "%ld events to %d watchers in %.3f s", total,
+                  WATCHERS, dt);
     for (int i = 0; i < WATCHERS; i++) {
         curl_multi_remove_handle(m, h[i]);
         curl_easy_cleanup(h[i]);
     }
     curl_multi_cleanup(m);
-    return total == want ? 0 : 1;
 }
 
 int main(void)
@@ -371,21 +373,16 @@ int main(void)
     struct mem_store_config mc = {.now_ns = real_now, .seed = 1, .auto_collect = true,
                                   .history = 4 * EVENTS};
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (mem_store_new(&mc, &st, &e) != 0 || bootstrap_namespaces(st, &e) != 0) {
-        fprintf(stderr, "bench_apiserver: %s\n", e.msg);
-        return 1;
-    }
+    bench_check(mem_store_new(&mc, &st, &e), &e, "mem_store_new");
+    bench_check(bootstrap_namespaces(st, &e), &e, "bootstrap_namespaces");
     struct apiserver *srv;
     struct apiserver_config cfg = {.store = st, .now_ns = real_now, .version = "bench"};
-    if (apiserver_start(&cfg, &srv, &e) != 0) {
-        fprintf(stderr, "bench_apiserver: %s\n", e.msg);
-        return 1;
-    }
-    int rc = bench_list_memory();
-    rc |= bench_creates(apiserver_url(srv));
-    rc |= bench_fanout(apiserver_url(srv), st);
+    bench_check(apiserver_start(&cfg, &srv, &e), &e, "apiserver_start");
+    bench_list_memory();
+    bench_creates(apiserver_url(srv));
+    bench_fanout(apiserver_url(srv), st);
     apiserver_stop(srv);
     store_free(st);
     curl_global_cleanup();
-    return rc;
+    return 0;
 }

@@ -12,13 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* A figure with as many digits as it needs to be read: whole numbers from
- * 100 up, one decimal from 10, three significant digits below. */
+/* A figure with as many digits as it needs to be read: whole numbers as
+ * they are and from 100 up, one decimal from 10, three significant digits
+ * below. */
 static void format_value(double v, char *buf, size_t size)
 {
     if (isnan(v))
         snprintf(buf, size, "unknown");
-    else if (fabs(v) >= 100)
+    else if (fabs(v) >= 100 || v == floor(v))
         snprintf(buf, size, "%.0f", v);
     else if (fabs(v) >= 10)
         snprintf(buf, size, "%.1f", v);
