@@ -5,7 +5,8 @@
  * the driver: on a real GPU each NVML call adds the driver's own time
  * (make test-device prints those). A raw NVML call through the fake is
  * timed first, to tell its share from the backend's. FAKENVML_LIB names
- * the fake library (meson sets it). */
+ * the fake library (meson sets it). No issue sets a target: the figures
+ * are for reference. A call that fails fails the benchmark. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "device/device.h"
 #include "device/nvml.h"
 #include "device/nvml_sym.h"
+
+#include "bench_report.h"
 
 #define ROUNDS 20000
 
@@ -46,13 +49,10 @@ static struct device *open_over(const char *lib, const struct controls *c, const
     char what[NVML_SPEC_MAX], why[256];
     struct device *d = NULL;
     struct err e;
-    if (c->load(spec, why, sizeof why) != 0) {
-        fprintf(stderr, "bench_nvml: %s: %s\n", spec, why);
-        return NULL;
-    }
+    if (c->load(spec, why, sizeof why) != 0)
+        bench_fail("fakenvml_load of %s: %s", spec, why);
     snprintf(what, sizeof what, "nvml:library=%s", lib);
-    if (device_open(what, &d, &e) != 0)
-        fprintf(stderr, "bench_nvml: %s\n", e.msg);
+    bench_check(device_open(what, &d, &e), &e, "device_open over %s", spec);
     return d;
 }
 
@@ -60,12 +60,15 @@ static struct device *open_over(const char *lib, const struct controls *c, const
 static double raw_call_ns(void *lib)
 {
     struct nvml_sym f;
+    struct err e;
     unsigned n;
-    if (nvml_sym_load(lib, "fake", &f, NULL) != 0 || f.nvmlInit_v2() != 0)
-        return -1;
+    bench_check(nvml_sym_load(lib, "fake", &f, &e), &e, "nvml_sym_load");
+    if (f.nvmlInit_v2() != 0)
+        bench_fail("nvmlInit_v2 failed");
     double t0 = now_s();
     for (unsigned i = 0; i < ROUNDS * 10; i++)
-        f.nvmlDeviceGetCount_v2(&n);
+        if (f.nvmlDeviceGetCount_v2(&n) != 0)
+            bench_fail("nvmlDeviceGetCount_v2 failed");
     double ns = (now_s() - t0) / (ROUNDS * 10) * 1e9;
     f.nvmlShutdown();
     return ns;
@@ -79,10 +82,13 @@ struct result {
 static struct result time_discover(struct device *d, const struct controls *c, unsigned rounds)
 {
     struct device_inventory *inv = malloc(sizeof *inv);
+    struct err e;
+    if (!inv)
+        bench_fail("out of memory");
     unsigned long calls0 = c->calls_total();
     double t0 = now_s();
     for (unsigned i = 0; i < rounds; i++)
-        device_discover(d, inv, NULL, NULL);
+        bench_check(device_discover(d, inv, NULL, &e), &e, "device_discover");
     struct result r = {(now_s() - t0) / rounds * 1e9,
                        (double)(c->calls_total() - calls0) / rounds};
     free(inv);
@@ -92,10 +98,13 @@ static struct result time_discover(struct device *d, const struct controls *c, u
 static struct result time_list(struct device *d, const struct controls *c, unsigned rounds)
 {
     struct device_slices *l = malloc(sizeof *l);
+    struct err e;
+    if (!l)
+        bench_fail("out of memory");
     unsigned long calls0 = c->calls_total();
     double t0 = now_s();
     for (unsigned i = 0; i < rounds; i++)
-        device_list_slices(d, l, NULL, NULL);
+        bench_check(device_list_slices(d, l, NULL, &e), &e, "device_list_slices");
     struct result r = {(now_s() - t0) / rounds * 1e9,
                        (double)(c->calls_total() - calls0) / rounds};
     free(l);
@@ -109,11 +118,8 @@ static struct result time_pairs(struct device *d, const struct controls *c, unsi
     double t0 = now_s();
     for (unsigned i = 0; i < rounds; i++) {
         struct device_slice_ref r = {.gpu_index = 0, .profile = "1g.10gb", .start = i % 7};
-        if (device_create_slice(d, &r, NULL, NULL, &e) != 0 ||
-            device_destroy_slice(d, &r, NULL, &e) != 0) {
-            fprintf(stderr, "bench_nvml: %s\n", e.msg);
-            return (struct result){-1, 0};
-        }
+        bench_check(device_create_slice(d, &r, NULL, NULL, &e), &e, "device_create_slice");
+        bench_check(device_destroy_slice(d, &r, NULL, &e), &e, "device_destroy_slice");
     }
     return (struct result){(now_s() - t0) / rounds * 1e9,
                            (double)(c->calls_total() - calls0) / rounds};
@@ -121,8 +127,14 @@ static struct result time_pairs(struct device *d, const struct controls *c, unsi
 
 static void print(const char *what, struct result r)
 {
-    printf("  %-36s %10.0f ns  %5.1f NVML calls  %6.0f ns/call\n", what, r.ns, r.calls,
-           r.calls > 0 ? r.ns / r.calls : 0);
+    char name[64];
+    snprintf(name, sizeof name, "nvml: %s", what);
+    struct bench_figure f[] = {
+        {.value = r.ns, .unit = "ns"},
+        {.value = r.calls, .unit = "NVML calls"},
+        {.value = r.calls > 0 ? r.ns / r.calls : 0, .unit = "ns/call"},
+    };
+    bench_report(name, f, 3, NULL);
 }
 
 int main(void)
@@ -136,25 +148,18 @@ int main(void)
                 path ? path : "");
         return 1;
     }
-    printf("nvml backend over the fake libnvidia-ml:\n");
-    printf("  %-36s %10.0f ns\n", "raw NVML call through the fake", raw_call_ns(lib));
+    bench_report1("nvml: raw NVML call through the fake", raw_call_ns(lib), "ns",
+                  BENCH_REFERENCE, 0, NULL);
 
     struct device *one = open_over(path, &c, "model=H100-80GB");
-    if (!one)
-        return 1;
     print("discover, 1 H100", time_discover(one, &c, ROUNDS));
     print("list, 1 H100, empty", time_list(one, &c, ROUNDS));
-    struct result pair = time_pairs(one, &c, ROUNDS);
-    if (pair.ns < 0)
-        return 1;
-    print("create + destroy 1g.10gb", pair);
+    print("create + destroy 1g.10gb", time_pairs(one, &c, ROUNDS));
     device_close(one);
 
     struct device *eight = open_over(path, &c, "model=H100-80GB,count=8,slice=0:1g.10gb@0,"
                                 "slice=0:1g.10gb@1,slice=0:1g.10gb@2,slice=0:1g.10gb@3,"
                                 "slice=0:1g.10gb@4,slice=0:1g.10gb@5,slice=0:1g.10gb@6");
-    if (!eight)
-        return 1;
     print("discover, 8 H100s", time_discover(eight, &c, ROUNDS / 8));
     print("list, 8 H100s, 7 slices on one", time_list(eight, &c, ROUNDS / 8));
     device_close(eight);
