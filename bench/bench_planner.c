@@ -17,6 +17,9 @@
  *
  * 3. The judge's run time on samples/planner/inferno-small: both models'
  *    plans, an hour of simulated requests each (its default).
+ * 4. `plan --sizing judged` on the same sample in each model
+ *    (plan_solve_judged: plan, judge, tighten, again), beside this
+ *    project's own bar for an interactive command (< 10 s).
  *
  * argv[1] is the samples/planner directory. Single-threaded.
  */
@@ -26,6 +29,7 @@
 #include <time.h>
 
 #include "planner/judge.h"
+#include "planner/plan_judged.h"
 #include "planner/plan_load.h"
 #include "planner/solve.h"
 
@@ -34,6 +38,7 @@
 #define MODELS 10
 #define SEED 42u
 #define GREEDY_TARGET_S 1.0 /* issue 8 and 17: a whole greedy plan at this scale */
+#define JUDGED_TARGET_S 10.0 /* this project's own bar: `plan --sizing judged` stays an interactive command */
 
 static double now_s(void)
 {
@@ -301,10 +306,52 @@ static int judge_time(const char *samples)
     return rc ? 1 : 0;
 }
 
+/* `plan --sizing judged` on the optimizer's sample, per model, with the
+ * judge's defaults (an hour of requests per plan judged, seed 1). */
+static int judged_sizing_time(const char *samples)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/inferno-small", samples);
+    struct plan_system sys;
+    struct err e;
+    err_clear(&e);
+    if (plan_load_path(path, &sys, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
+    const enum plan_queue_model models[] = {PLAN_MODEL_COMPATIBLE, PLAN_MODEL_GPUSLICE};
+    struct judge_options o = {JUDGE_DEFAULT_SECONDS, JUDGE_DEFAULT_SEED, JUDGE_DEFAULT_PERCENTILE};
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < 2; k++) {
+        struct plan_result plan;
+        struct judge_result j;
+        struct plan_judged_report rep;
+        sys.options.model = models[k];
+        double t0 = now_s();
+        rc = plan_solve_judged(&sys, &o, PLAN_JUDGED_MAX_ROUNDS, &plan, &j, &rep, &e);
+        double t1 = now_s();
+        if (rc)
+            break;
+        bool met = t1 - t0 < JUDGED_TARGET_S;
+        printf("%ssizing judged on inferno-small, %s model: %.3f s (target < %.0f s, this project's own bar for "
+               "an interactive command: %s); %d rounds, %zu of %zu servers meet their targets at %.2f per hour\n",
+               met ? "" : "BELOW TARGET: ", plan_queue_model_name(models[k]), t1 - t0, JUDGED_TARGET_S,
+               met ? "met" : "MISSED", rep.rounds, j.meeting, j.n_servers, plan.total_cost);
+        plan_judged_report_free(&rep);
+        judge_result_free(&j);
+        plan_result_free(&plan);
+    }
+    if (rc)
+        fprintf(stderr, "%s\n", e.msg);
+    plan_system_free(&sys);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *samples = argc > 1 ? argv[1] : "samples/planner";
     int rc = judge_time(samples);
+    rc |= judged_sizing_time(samples);
     rc |= gap(samples, 1.0);
     rc |= gap(samples, 0.75);
     rc |= scale();
