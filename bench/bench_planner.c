@@ -267,48 +267,53 @@ static int gap(const char *samples, double share)
     return 0;
 }
 
-/* The judge on the optimizer's sample: both models' plans, an hour of
- * requests each (the default), seed 1. */
-static int judge_time(const char *samples)
+/* The judge on sys's plan in its model: an hour of requests (the
+ * default), seed 1. */
+static int judge_time(struct plan_system *sys, const struct judge_options *o, struct err *e)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/inferno-small", samples);
-    struct plan_system sys;
-    struct err e;
-    err_clear(&e);
-    if (plan_load_path(path, &sys, &e)) {
-        fprintf(stderr, "%s\n", e.msg);
-        return 1;
-    }
-    const enum plan_queue_model models[] = {PLAN_MODEL_COMPATIBLE, PLAN_MODEL_GPUSLICE};
-    struct judge_options o = {JUDGE_DEFAULT_SECONDS, JUDGE_DEFAULT_SEED, JUDGE_DEFAULT_PERCENTILE};
-    int rc = 0;
-    for (size_t k = 0; rc == 0 && k < 2; k++) {
-        struct plan_result plan;
-        struct judge_result j;
-        sys.options.model = models[k];
-        if ((rc = plan_solve(&sys, &plan, &e)) != 0)
-            break;
-        double t0 = now_s();
-        rc = judge_plan(&sys, &plan, &o, &j, &e);
-        double t1 = now_s();
-        if (rc == 0)
-            printf("judge on inferno-small, %s plan, %.0f s of requests: %.3f s, %.0f requests measured, "
-                   "%zu of %zu servers meet their targets\n",
-                   plan_queue_model_name(models[k]), o.seconds, t1 - t0, j.overall.requests, j.meeting,
-                   j.n_servers);
-        judge_result_free(&j);
-        plan_result_free(&plan);
-    }
+    struct plan_result plan;
+    struct judge_result j;
+    int rc = plan_solve(sys, &plan, e);
     if (rc)
-        fprintf(stderr, "%s\n", e.msg);
-    plan_system_free(&sys);
-    return rc ? 1 : 0;
+        return rc;
+    double t0 = now_s();
+    rc = judge_plan(sys, &plan, o, &j, e);
+    double t1 = now_s();
+    if (rc == 0)
+        printf("judge on inferno-small, %s plan, %.0f s of requests: %.3f s, %.0f requests measured, "
+               "%zu of %zu servers meet their targets\n",
+               plan_queue_model_name(sys->options.model), o->seconds, t1 - t0, j.overall.requests, j.meeting,
+               j.n_servers);
+    judge_result_free(&j);
+    plan_result_free(&plan);
+    return rc;
 }
 
-/* `plan --sizing judged` on the optimizer's sample, per model, with the
- * judge's defaults (an hour of requests per plan judged, seed 1). */
-static int judged_sizing_time(const char *samples)
+/* `plan --sizing judged` on sys in its model, with the same judge. */
+static int judged_sizing_time(struct plan_system *sys, const struct judge_options *o, struct err *e)
+{
+    struct plan_result plan;
+    struct judge_result j;
+    struct plan_judged_report rep;
+    double t0 = now_s();
+    int rc = plan_solve_judged(sys, o, PLAN_JUDGED_MAX_ROUNDS, &plan, &j, &rep, e);
+    double t1 = now_s();
+    if (rc)
+        return rc;
+    bool met = t1 - t0 < JUDGED_TARGET_S;
+    printf("%ssizing judged on inferno-small, %s model: %.3f s (target < %.0f s, this project's own bar for "
+           "an interactive command: %s); %d rounds, %zu of %zu servers meet their targets at %.2f per hour\n",
+           met ? "" : "BELOW TARGET: ", plan_queue_model_name(sys->options.model), t1 - t0, JUDGED_TARGET_S,
+           met ? "met" : "MISSED", rep.rounds, j.meeting, j.n_servers, plan.total_cost);
+    plan_judged_report_free(&rep);
+    judge_result_free(&j);
+    plan_result_free(&plan);
+    return 0;
+}
+
+/* The judge alone, then sizing by the judge, on the optimizer's sample in
+ * each model. */
+static int inferno_small_times(const char *samples)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/inferno-small", samples);
@@ -323,23 +328,9 @@ static int judged_sizing_time(const char *samples)
     struct judge_options o = {JUDGE_DEFAULT_SECONDS, JUDGE_DEFAULT_SEED, JUDGE_DEFAULT_PERCENTILE};
     int rc = 0;
     for (size_t k = 0; rc == 0 && k < 2; k++) {
-        struct plan_result plan;
-        struct judge_result j;
-        struct plan_judged_report rep;
         sys.options.model = models[k];
-        double t0 = now_s();
-        rc = plan_solve_judged(&sys, &o, PLAN_JUDGED_MAX_ROUNDS, &plan, &j, &rep, &e);
-        double t1 = now_s();
-        if (rc)
-            break;
-        bool met = t1 - t0 < JUDGED_TARGET_S;
-        printf("%ssizing judged on inferno-small, %s model: %.3f s (target < %.0f s, this project's own bar for "
-               "an interactive command: %s); %d rounds, %zu of %zu servers meet their targets at %.2f per hour\n",
-               met ? "" : "BELOW TARGET: ", plan_queue_model_name(models[k]), t1 - t0, JUDGED_TARGET_S,
-               met ? "met" : "MISSED", rep.rounds, j.meeting, j.n_servers, plan.total_cost);
-        plan_judged_report_free(&rep);
-        judge_result_free(&j);
-        plan_result_free(&plan);
+        if ((rc = judge_time(&sys, &o, &e)) == 0)
+            rc = judged_sizing_time(&sys, &o, &e);
     }
     if (rc)
         fprintf(stderr, "%s\n", e.msg);
@@ -350,8 +341,7 @@ static int judged_sizing_time(const char *samples)
 int main(int argc, char **argv)
 {
     const char *samples = argc > 1 ? argv[1] : "samples/planner";
-    int rc = judge_time(samples);
-    rc |= judged_sizing_time(samples);
+    int rc = inferno_small_times(samples);
     rc |= gap(samples, 1.0);
     rc |= gap(samples, 0.75);
     rc |= scale();
