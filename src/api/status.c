@@ -5,6 +5,7 @@
  */
 #include "api/status.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 struct status_row {
@@ -32,7 +33,13 @@ static const struct status_row status_rows[] = {
     {-EIO, "InternalError", 500},
     {-EBUSY, "ServiceUnavailable", 503},
     {-ETIMEDOUT, "Timeout", 504},
+    {-ETIME, "Timeout", 504}, /* told apart by its cause, see status_too_large */
 };
+
+/* The parts kube-apiserver's "Too large resource version" error adds to a
+ * Timeout. */
+static const char status_timeout_prefix[] = "Timeout: ";
+static const char status_too_large_cause[] = "ResourceVersionTooLarge";
 
 #define STATUS_ROWS (sizeof status_rows / sizeof status_rows[0])
 
@@ -76,6 +83,34 @@ int status_http(int code)
     return code == 0 ? 200 : status_row_of_code(code)->http;
 }
 
+/* Adds what marks a Timeout as "Too large resource version". */
+static int status_mark_too_large(json_t *st)
+{
+    const char *msg = json_string_value(json_object_get(st, "message"));
+    json_t *details = json_pack("{s:[{s:s, s:s}], s:i}", "causes", "reason",
+                                status_too_large_cause, "message", "Too large resource version",
+                                "retryAfterSeconds", 1);
+    json_t *prefixed = json_sprintf("%s%s", status_timeout_prefix, msg ? msg : "");
+    if (json_object_set_new(st, "details", details) != 0 ||
+        json_object_set_new(st, "message", prefixed) != 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* Whether a parsed Timeout is "Too large resource version". */
+static bool status_is_too_large(const json_t *status)
+{
+    const json_t *causes = json_object_get(json_object_get(status, "details"), "causes");
+    size_t i;
+    const json_t *cause;
+    json_array_foreach(causes, i, cause) {
+        const char *reason = json_string_value(json_object_get(cause, "reason"));
+        if (reason && strcmp(reason, status_too_large_cause) == 0)
+            return true;
+    }
+    return false;
+}
+
 json_t *status_from_err(const struct err *e, const char *group, const char *resource,
                         const char *name)
 {
@@ -87,9 +122,11 @@ json_t *status_from_err(const struct err *e, const char *group, const char *reso
         return NULL;
     if (code && json_object_set_new(st, "reason", json_string(status_reason(code))) != 0)
         goto fail;
+    if (code == -ETIME && status_mark_too_large(st) != 0)
+        goto fail;
     if (group || resource || name) {
-        json_t *d = json_object();
-        if (json_object_set_new(st, "details", d) != 0)
+        json_t *d = json_object_get(st, "details");
+        if (!d && json_object_set_new(st, "details", d = json_object()) != 0)
             goto fail;
         if ((name && json_object_set_new(d, "name", json_string(name)) != 0) ||
             (group && json_object_set_new(d, "group", json_string(group)) != 0) ||
@@ -123,7 +160,12 @@ int status_to_err(const json_t *status, int http, struct err *e)
         r = status_row_of_http(http);
     if (!r)
         r = &status_internal;
+    if (r->code == -ETIMEDOUT && status_is_too_large(status))
+        r = status_row_of_code(-ETIME);
     const char *msg = json_string_value(json_object_get(status, "message"));
+    if (r->code == -ETIME && msg && strncmp(msg, status_timeout_prefix,
+                                            sizeof status_timeout_prefix - 1) == 0)
+        msg += sizeof status_timeout_prefix - 1;
     if (msg && *msg)
         return err_set(e, r->code, "%s", msg);
     return err_set(e, r->code, "%s (HTTP %d)", reason ? reason : r->reason, http);

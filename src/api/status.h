@@ -25,6 +25,12 @@
  *   -EIO          InternalError           500 (and any code not listed)
  *   -EBUSY        ServiceUnavailable      503
  *   -ETIMEDOUT    Timeout                 504
+ *   -ETIME        Timeout                 504 "Too large resource version": a
+ *                 read or watch at a resourceVersion the server has not
+ *                 reached (kube-apiserver's NewTooLargeResourceVersionError:
+ *                 message prefixed "Timeout: ", details.retryAfterSeconds 1,
+ *                 details.causes [{reason: ResourceVersionTooLarge}], the
+ *                 cause telling it apart when parsing). Clients relist on it.
  */
 #ifndef GPUSLICE_API_STATUS_H
 #define GPUSLICE_API_STATUS_H

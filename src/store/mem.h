@@ -31,6 +31,11 @@
 
 #define MEM_STORE_HISTORY_DEFAULT 10000
 
+/* How long a watch from a resourceVersion the store has not reached waits
+ * for it, on the store's clock, before it ends with -ETIME ("Too large
+ * resource version"): kube-apiserver's watch cache waits 3 s. */
+#define MEM_STORE_FUTURE_WAIT_NS (3 * NS_PER_SEC)
+
 struct mem_store_config {
     /* Wall-clock time in nanoseconds since the Unix epoch. Required. */
     clock_now_fn now_ns;

@@ -238,8 +238,8 @@ static int list_at(struct mem_store *ms, const struct store_list_opts *o, const 
     if (mem__parse_rv(rvs, "resourceVersion", &want, e) != 0)
         return -EBADMSG;
     if (want > ms->rv)
-        return err_set(e, -ETIMEDOUT, "Too large resource version: %" PRIu64 ", current resource "
-                       "version: %" PRIu64, want, ms->rv);
+        return err_set(e, -ETIME, "Too large resource version: %" PRIu64 ", current: %" PRIu64,
+                       want, ms->rv);
     if (!o->exact)
         return 0;
     if (want < ms->compacted)

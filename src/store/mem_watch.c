@@ -6,7 +6,11 @@
  * watch from a resourceVersion follows the ring from the event after it;
  * when the ring no longer holds that event (compaction, or a watcher so slow
  * that the ring wrapped past it) the watch ends with -EKEYEXPIRED, as an
- * etcd watch does. Selectors are applied to both sides of a change, so an
+ * etcd watch does. A watch from a resourceVersion the store has not reached
+ * (a client that outlived a restarted server) waits MEM_STORE_FUTURE_WAIT_NS
+ * on the store's clock for it, then ends with -ETIME ("Too large resource
+ * version"), as kube-apiserver's watch cache does, so the client relists
+ * instead of hearing nothing until the store catches up. Selectors are applied to both sides of a change, so an
  * object that stops matching arrives as DELETED and one that starts as
  * ADDED. Bookmarks report the ring position when the events skipped by the
  * selectors moved it and nothing else is ready.
@@ -40,6 +44,7 @@ struct mem_watch {
     uint64_t start;   /* the resourceVersion the watch started after */
     uint64_t next;    /* the next ring event to look at */
     uint64_t told;    /* the last resourceVersion the client was given */
+    int64_t reach_by; /* store clock: when start must be reached; 0: it was at open */
     struct mem_doc **initial;
     size_t n_initial, i_initial;
     int failed;       /* sticky error, 0 while the watch is healthy */
@@ -118,6 +123,8 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
         from = ms->rv;
         if (collect_initial(w) != 0)
             rc = err_set(e, -ENOMEM, "out of memory");
+    } else if (from > ms->rv) {
+        w->reach_by = mem__now(ms) + MEM_STORE_FUTURE_WAIT_NS;
     }
     mutex_unlock(&ms->mu);
     if (rc != 0) {
@@ -243,6 +250,31 @@ static void wait_end(struct mem_watch *w)
     w->wait_prev = w->wait_next = NULL;
 }
 
+/* Whether the watch still waits for the store to reach its start. Called
+ * with the lock held. */
+static bool ahead_of_store(const struct mem_watch *w)
+{
+    assert(mutex_held(&w->ms->mu));
+    return w->start > w->ms->rv;
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* How long one blocking wait may last: the caller's deadline (NULL: none),
+ * cut to what is left of the wait for the start version, which is measured
+ * on the store's clock. Called with the lock held. */
+static const struct timespec *wait_limit(const struct mem_watch *w,
+                                         const struct timespec *deadline, struct timespec *buf)
+{
+    if (!ahead_of_store(w))
+        return deadline;
+    *buf = clock_deadline(CLOCK_MONOTONIC, w->reach_by - mem__now(w->ms));
+    return deadline && before(deadline, buf) ? deadline : buf;
+}
+
 void mem__watch_notify(struct mem_store *ms, uint64_t rv)
 {
     assert(mutex_held(&ms->mu));
@@ -283,6 +315,13 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
             mutex_unlock(&ms->mu);
             return fail(w, -ECANCELED, "watch cancelled", e);
         }
+        if (ahead_of_store(w) && mem__now(ms) >= w->reach_by) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "Too large resource version: %" PRIu64 ", current: %" PRIu64,
+                     w->start, ms->rv);
+            mutex_unlock(&ms->mu);
+            return fail(w, -ETIME, msg, e);
+        }
         while (w->next <= ms->rv) {
             if (w->next <= ms->compacted) {
                 char msg[96];
@@ -305,9 +344,9 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
         if (timeout_ms == 0 || expired)
             break;
         wait_begin(w);
-        if (timeout_ms < 0)
-            mutex_cond_wait(&ms->mu, &w->wake, NULL);
-        else if (mutex_cond_wait(&ms->mu, &w->wake, &deadline) != 0)
+        struct timespec cut;
+        const struct timespec *limit = wait_limit(w, timeout_ms < 0 ? NULL : &deadline, &cut);
+        if (mutex_cond_wait(&ms->mu, &w->wake, limit) != 0 && limit == &deadline)
             expired = true; /* one more look, then give up */
         wait_end(w);
     }

@@ -71,7 +71,7 @@ static void every_code_round_trips(void **state)
     (void)state;
     const int codes[] = {-EBADMSG, -EACCES, -EPERM, -ENOENT, -ENOSYS, -ENOTSUP,
                          -EEXIST, -ESTALE, -EKEYEXPIRED, -E2BIG, -EMEDIUMTYPE,
-                         -EINVAL, -EAGAIN, -EIO, -EBUSY, -ETIMEDOUT};
+                         -EINVAL, -EAGAIN, -EIO, -EBUSY, -ETIMEDOUT, -ETIME};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         struct err e, back;
         err_set(&e, codes[i], "message %zu", i);
@@ -81,6 +81,33 @@ static void every_code_round_trips(void **state)
         assert_string_equal(back.msg, e.msg);
         json_decref(st);
     }
+}
+
+/* kube-apiserver's NewTooLargeResourceVersionError, which client-go reads
+ * as "relist": a Timeout (504) told apart from other timeouts by its cause. */
+static void too_large_resource_version_is_the_api_servers_status(void **state)
+{
+    (void)state;
+    struct err e;
+    err_set(&e, -ETIME, "Too large resource version: 101, current: 2");
+    json_t *st = status_from_err(&e, NULL, NULL, NULL);
+    assert_string_equal(json_string_value(json_object_get(st, "reason")), "Timeout");
+    assert_int_equal(json_integer_value(json_object_get(st, "code")), 504);
+    assert_string_equal(json_string_value(json_object_get(st, "message")),
+                        "Timeout: Too large resource version: 101, current: 2");
+    json_t *d = json_object_get(st, "details");
+    assert_int_equal(json_integer_value(json_object_get(d, "retryAfterSeconds")), 1);
+    json_t *cause = json_array_get(json_object_get(d, "causes"), 0);
+    assert_string_equal(json_string_value(json_object_get(cause, "reason")),
+                        "ResourceVersionTooLarge");
+    assert_string_equal(json_string_value(json_object_get(cause, "message")),
+                        "Too large resource version");
+    json_decref(st);
+    /* A Timeout without that cause is any other timeout. */
+    st = json_pack("{s:s, s:s, s:s, s:s, s:i}", "kind", "Status", "status", "Failure", "reason",
+                   "Timeout", "message", "Timeout: request did not complete", "code", 504);
+    assert_int_equal(status_to_err(st, 504, &e), -ETIMEDOUT);
+    json_decref(st);
 }
 
 static void parse_falls_back_to_http_then_eio(void **state)
@@ -117,6 +144,7 @@ int main(void)
         cmocka_unit_test(codes_map_to_reasons_and_http),
         cmocka_unit_test(unknown_code_is_internal_error),
         cmocka_unit_test(from_err_builds_a_status),
+        cmocka_unit_test(too_large_resource_version_is_the_api_servers_status),
         cmocka_unit_test(success_status_has_no_reason),
         cmocka_unit_test(every_code_round_trips),
         cmocka_unit_test(parse_falls_back_to_http_then_eio),

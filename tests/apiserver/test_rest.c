@@ -583,6 +583,41 @@ static void watch_stream(void **state)
     expect_status(f, "GET", PODS "?watch=true&labelSelector=%3D%3D", NULL, 400, "BadRequest");
 }
 
+/* From a resourceVersion the server has not reached (a client that outlived
+ * a restarted server): silence while the store waits for it, then the
+ * ERROR event kube-apiserver sends, which clients read as "relist". */
+static void watch_from_a_future_version(void **state)
+{
+    struct fixture *f = *state;
+    create_pod(f, POD("a"));
+    unsigned long long now = (unsigned long long)mem_store_revision(f->st);
+    char target[256];
+    snprintf(target, sizeof target, PODS "?watch=1&resourceVersion=%llu", now + 100);
+    struct watchstream *ws = NULL;
+    struct reply r = rest_call(f, "GET", target, NULL, NULL, NULL, &ws);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    char buf[256];
+    assert_int_equal(watchstream_read(ws, buf, sizeof buf, 0), 0); /* still waiting */
+    f->now_ns += MEM_STORE_FUTURE_WAIT_NS;
+    char *out = stream_drain(ws, 3000);
+    watchstream_free(ws);
+    json_t *ev = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    assert_string_equal(json_string_value(json_object_get(ev, "type")), "ERROR");
+    json_t *st = json_object_get(ev, "object");
+    assert_int_equal(json_integer_value(json_object_get(st, "code")), 504);
+    assert_string_equal(json_string_value(json_object_get(st, "reason")), "Timeout");
+    char want[128];
+    snprintf(want, sizeof want, "Timeout: Too large resource version: %llu, current: %llu",
+             now + 100, now);
+    assert_string_equal(json_string_value(json_object_get(st, "message")), want);
+    json_t *cause = json_array_get(json_object_get(json_object_get(st, "details"), "causes"), 0);
+    assert_string_equal(json_string_value(json_object_get(cause, "reason")),
+                        "ResourceVersionTooLarge");
+    json_decref(ev);
+    free(out);
+}
+
 static void watch_as_table(void **state)
 {
     struct fixture *f = *state;
@@ -621,6 +656,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(discovery_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(openapi_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(watch_from_a_future_version, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_as_table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

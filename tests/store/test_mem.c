@@ -182,6 +182,55 @@ static void slow_watcher_falls_off_the_history(void **state)
     store_watch_close(w);
 }
 
+/* A watch from a resourceVersion the store has not reached (a client that
+ * outlived a restarted server) waits for it, then ends with the API
+ * server's "Too large resource version", so the client relists. */
+static void a_watch_from_the_future_ends_too_large(void **state)
+{
+    struct m *m = *state;
+    json_decref(cm(m, "a")); /* resourceVersion 1 */
+    struct store_watch_opts o = {.resource_version = "101"};
+    struct store_watch *w;
+    struct store_event ev;
+    struct err e;
+    assert_int_equal(store_watch_open(m->st, res(m, "cm"), "t", &o, &w, &e), 0);
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -EAGAIN); /* still waiting */
+    ((struct clock *)m->ctx)->now += MEM_STORE_FUTURE_WAIT_NS - 1;
+    json_decref(cm(m, "b"));
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -EAGAIN);
+    ((struct clock *)m->ctx)->now += 1;
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -ETIME);
+    assert_string_equal(e.msg, "Too large resource version: 101, current: 2");
+    json_decref(cm(m, "c"));
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -ETIME); /* it stays ended */
+    store_watch_close(w);
+}
+
+/* A version reached within the wait streams as any other. */
+static void a_watch_from_the_next_version_streams_once_reached(void **state)
+{
+    struct m *m = *state;
+    json_decref(cm(m, "a")); /* resourceVersion 1 */
+    struct store_watch_opts o = {.resource_version = "2"};
+    struct store_watch *w;
+    struct store_event ev;
+    struct err e;
+    assert_int_equal(store_watch_open(m->st, res(m, "cm"), "t", &o, &w, &e), 0);
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -EAGAIN);
+    ((struct clock *)m->ctx)->now += MEM_STORE_FUTURE_WAIT_NS / 2;
+    json_decref(cm(m, "b")); /* 2: the watch's own version, not sent */
+    json_decref(cm(m, "c")); /* 3 */
+    ((struct clock *)m->ctx)->now += 2 * MEM_STORE_FUTURE_WAIT_NS;
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), 0);
+    assert_int_equal(ev.type, STORE_ADDED);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ev.object, "metadata"),
+                                                          "name")),
+                        "c");
+    store_event_release(&ev);
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -EAGAIN);
+    store_watch_close(w);
+}
+
 static void collector_is_a_step_the_caller_runs(void **state)
 {
     struct m *m = *state;
@@ -321,6 +370,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(identities_follow_the_seed, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(revision_counts_writes, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(slow_watcher_falls_off_the_history, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(a_watch_from_the_future_ends_too_large, m_setup,
+                                        m_teardown),
+        cmocka_unit_test_setup_teardown(a_watch_from_the_next_version_streams_once_reached,
+                                        m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(collector_is_a_step_the_caller_runs, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
         cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
