@@ -10,7 +10,10 @@
  * (jansson's reference counts are atomic, and cached objects are never
  * modified once in). A relist builds the new set apart and merges it in,
  * so readers never see a half-filled cache and handlers see only what
- * changed.
+ * changed. A watch that cannot resume from the informer's version (410
+ * Expired: the server forgot it; "Too large resource version": the server
+ * has not reached it, as after a restart with an empty store) is answered
+ * with a relist, as client-go's reflector does.
  */
 #include "store/informer.h"
 #include "util/alloc.h"
@@ -270,11 +273,22 @@ static int informer_index(struct informer *inf, const char *key, json_t *obj, bo
     return 0;
 }
 
+/* One object at one version. The uid counts too: a server restarted with
+ * an empty store hands out resourceVersions again, so an object re-created
+ * there may carry the version its old self had. */
 static bool informer_same_version(const json_t *a, const json_t *b)
 {
     const char *ra = informer_meta(a, "resourceVersion");
     const char *rb = informer_meta(b, "resourceVersion");
-    return ra && rb && strcmp(ra, rb) == 0;
+    const char *ua = informer_meta(a, "uid"), *ub = informer_meta(b, "uid");
+    return ra && rb && strcmp(ra, rb) == 0 && (ua ? ub && strcmp(ua, ub) == 0 : !ub);
+}
+
+/* Whether a watch that failed with rc cannot resume from the informer's
+ * version, so only a fresh list helps. */
+static bool informer_must_relist(int rc)
+{
+    return rc == -EKEYEXPIRED || rc == -ETIME;
 }
 
 /* Puts obj in the cache; an object already there at the same version is a
@@ -482,7 +496,7 @@ static int informer_do_open(struct informer *inf, struct err *e)
     struct store_watch *w;
     int rc = store_watch_open(inf->cfg.store, inf->cfg.res, inf->ns, &o, &w, e);
     free(rv);
-    if (rc == -EKEYEXPIRED) {
+    if (informer_must_relist(rc)) {
         inf->state = INFORMER_LIST;
         inf->expired = true;
         return rc;
@@ -527,7 +541,7 @@ static int informer_watch_ended(struct informer *inf, int rc)
     pthread_mutex_lock(&inf->mu);
     bool stopping = inf->stopping;
     pthread_mutex_unlock(&inf->mu);
-    if (rc == -EKEYEXPIRED) {
+    if (informer_must_relist(rc)) {
         inf->state = INFORMER_LIST;
         inf->expired = true;
         return rc;

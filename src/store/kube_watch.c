@@ -10,8 +10,9 @@
  * (curl_multi_wakeup) instead of at the next progress tick.
  *
  * How the stream ends decides what store_watch_next says once the queue is
- * drained: an ERROR event gives its Status's code (-EKEYEXPIRED for 410), a
- * clean end -EPIPE, a broken transfer the transport's code; every one of
+ * drained: an ERROR event gives its Status's code (-EKEYEXPIRED for 410,
+ * -ETIME for "Too large resource version", which api/status tells apart
+ * from other timeouts by its cause), a clean end -EPIPE, a broken transfer the transport's code; every one of
  * them sticks.
  */
 #include "store/kube_watch.h"
@@ -302,8 +303,8 @@ static int kube_watch_await(struct kube_watch *kw, struct err *e)
     if (!done)
         return err_set(e, -ETIMEDOUT, "watch %s: no answer in %ld ms", kw->path,
                        o->timeout_ms);
-    if (end.code == -EKEYEXPIRED)
-        return 0; /* said by the first store_watch_next */
+    if (end.code == -EKEYEXPIRED || end.code == -ETIME)
+        return 0; /* said by the first store_watch_next, as the ERROR event would be */
     if (e)
         *e = end;
     return end.code;

@@ -48,6 +48,13 @@ static struct faulty *faulty_of(struct store *st)
     return (struct faulty *)st;
 }
 
+/* The inner store's own resource for res: a store swapped in (a restarted
+ * server) has a registry of its own. */
+static const struct api_resource *inner_res(struct faulty *f, const struct api_resource *res)
+{
+    return api_registry_find(store_registry(f->inner), res->group, res->version, res->plural);
+}
+
 static int f_get(struct store *st, const struct api_resource *res, const char *ns,
                  const char *name, json_t **out, struct err *e)
 {
@@ -63,7 +70,7 @@ static int f_list(struct store *st, const struct api_resource *res, const char *
     pthread_mutex_unlock(&f->mu);
     if (fail)
         return err_set(e, -EIO, "injected list failure");
-    return store_list(f->inner, res, ns, o, out, e);
+    return store_list(f->inner, inner_res(f, res), ns, o, out, e);
 }
 
 static int f_create(struct store *st, const struct api_resource *res, const char *ns,
@@ -114,7 +121,7 @@ static int f_watch_open(struct store *st, const struct api_resource *res, const 
     if (fail)
         return err_set(e, -ECONNREFUSED, "injected watch failure");
     struct faulty_watch *w = calloc(1, sizeof *w);
-    int rc = store_watch_open(f->inner, res, ns, o, &w->inner, e);
+    int rc = store_watch_open(f->inner, inner_res(f, res), ns, o, &w->inner, e);
     if (rc) {
         free(w);
         return rc;
@@ -618,6 +625,56 @@ static void a_compacted_version_relists_and_reports_the_difference(void **state)
     rig_down(&r);
 }
 
+/* The server restarted with an empty store: the informer's watch resumes
+ * from a version the new store has not reached. The store waits for it,
+ * then says "Too large resource version", and the informer relists,
+ * seeing what was made after the restart, even an object re-created at the
+ * resourceVersion its old self had. */
+static void a_restarted_store_is_relisted(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_up(&r, NULL);
+    create_pod(&r, "t", "a", NULL, NULL);
+    create_pod(&r, "t", "b", NULL, NULL);
+    create_pod(&r, "t", "c", NULL, NULL);
+    catch_up(&r);
+    r.f->pipe_after = 0;                                 /* the server goes away ... */
+    assert_int_equal(informer_step(r.inf, 0, NULL), 0);  /* open */
+    assert_int_equal(informer_step(r.inf, 0, NULL), -EPIPE);
+    int64_t fresh_now = 1700000000ll * NS_PER_SEC;       /* ... and comes back empty */
+    struct mem_store_config mc = {.now_ns = virtual_ns, .clock_ctx = &fresh_now, .seed = 2};
+    struct store *old = r.mem;
+    assert_int_equal(mem_store_new(&mc, &r.mem, NULL), 0);
+    r.f->inner = r.mem;
+    r.pods = api_registry_find(store_registry(r.mem), "", "v1", "pods");
+    create_pod(&r, "t", "a", NULL, NULL); /* resourceVersion 1, as the old "a" */
+    create_pod(&r, "t", "new", NULL, NULL);
+    r.f->pipe_after = -1;
+    r.seen.n = 0;
+    r.now = informer_wake_at(r.inf);
+    assert_int_equal(informer_step(r.inf, 0, NULL), 0);       /* reopen at 3 */
+    assert_int_equal(informer_step(r.inf, 0, NULL), -EAGAIN); /* the store waits for 3 */
+    fresh_now += MEM_STORE_FUTURE_WAIT_NS;
+    struct err e;
+    assert_int_equal(informer_step(r.inf, 0, &e), -ETIME);
+    assert_string_equal(e.msg, "Too large resource version: 3, current: 2");
+    assert_int_equal(informer_step(r.inf, 0, NULL), 0); /* relist */
+    assert_int_equal(r.seen.n, 4);
+    assert_string_equal(r.seen.log[0], "D t/b");
+    assert_string_equal(r.seen.log[1], "D t/c");
+    assert_string_equal(r.seen.log[2], "U t/a");
+    assert_string_equal(r.seen.log[3], "A t/new");
+    assert_int_equal(r.seen.misreads, 0);
+    struct informer_stats st;
+    informer_get_stats(r.inf, &st);
+    assert_int_equal(st.relists, 1);
+    catch_up(&r);
+    assert_cache_is_store(&r);
+    rig_down(&r);
+    store_free(old);
+}
+
 static void failures_back_off_with_jitter(void **state)
 {
     (void)state;
@@ -755,6 +812,7 @@ int main(void)
         cmocka_unit_test(index_key_functions_read_the_right_fields),
         cmocka_unit_test(restarted_watches_resume_without_loss_or_repeats),
         cmocka_unit_test(a_compacted_version_relists_and_reports_the_difference),
+        cmocka_unit_test(a_restarted_store_is_relisted),
         cmocka_unit_test(failures_back_off_with_jitter),
         cmocka_unit_test(a_selector_keeps_only_matching_objects),
         cmocka_unit_test(the_thread_runner_keeps_the_cache_current),

@@ -17,6 +17,7 @@
 #include "store/informer.h"
 #include "store/kube.h"
 #include "store/mem.h"
+#include "util/clock.h"
 
 struct rig {
     int64_t now;
@@ -162,6 +163,71 @@ static void a_compacted_version_relists_over_http(void **state)
     informer_free(inf);
 }
 
+/* A watch from a version the server has not reached ends, after the
+ * server's wait, with its "Too large resource version" ERROR event, read
+ * back as -ETIME. */
+static void a_future_version_is_too_large_over_http(void **state)
+{
+    struct rig *r = *state;
+    put(r, "a", "0");
+    unsigned long long now = (unsigned long long)mem_store_revision(r->mem);
+    char rv[32];
+    snprintf(rv, sizeof rv, "%llu", now + 100);
+    struct store_watch_opts o = {.resource_version = rv};
+    struct store_watch *w;
+    struct err e;
+    assert_int_equal(store_watch_open(r->kube, r->cms, "t", &o, &w, &e), 0);
+    __atomic_add_fetch(&r->now, MEM_STORE_FUTURE_WAIT_NS, __ATOMIC_SEQ_CST);
+    put(r, "b", "0"); /* wakes the server's wait at once */
+    struct store_event ev;
+    assert_int_equal(store_watch_next(w, 10000, &ev, &e), -ETIME);
+    char want[96];
+    snprintf(want, sizeof want, "Too large resource version: %llu, current: %llu", now + 100,
+             now + 1);
+    assert_string_equal(e.msg, want);
+    store_watch_close(w);
+}
+
+/* The API server restarts on its port with an empty store (and the real
+ * clock): the informer's watch resumes from a version the new store has
+ * not reached, ends "Too large" after the server's wait, and the informer
+ * relists and sees what was made after the restart. */
+static void a_restarted_server_is_relisted(void **state)
+{
+    struct rig *r = *state;
+    put(r, "old", "0");
+    put(r, "old", "1");
+    put(r, "old", "2");
+    struct informer_config c = {.store = r->kube, .res = r->cms, .ns = "t"};
+    struct informer *inf;
+    struct err e;
+    assert_int_equal(informer_new(&c, &inf, &e), 0);
+    assert_int_equal(informer_start(inf, &e), 0);
+    assert_caught_up(r, inf);
+    uint16_t port = apiserver_port(r->srv);
+    apiserver_stop(r->srv);
+    store_free(r->mem);
+    struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = 6, .auto_collect = true};
+    assert_int_equal(mem_store_new(&mc, &r->mem, &e), 0);
+    struct apiserver_config ac = {.store = r->mem, .port = port, .now_ns = rig_now,
+                                  .clock_ctx = r, .version = "test"};
+    assert_int_equal(apiserver_start(&ac, &r->srv, &e), 0);
+    json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "t");
+    assert_int_equal(store_create(r->mem, api_registry_find(store_registry(r->mem), "", "v1",
+                                                            "namespaces"),
+                                  NULL, ns, NULL, NULL, &e),
+                     0);
+    json_decref(ns);
+    put(r, "new", "0");
+    assert_caught_up(r, inf);
+    json_t *got;
+    assert_int_equal(informer_get(inf, "t", "old", &got), -ENOENT);
+    struct informer_stats s;
+    informer_get_stats(inf, &s);
+    assert_int_equal(s.relists, 1);
+    informer_free(inf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +235,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_compacted_version_relists_over_http, rig_up,
                                         rig_down),
         cmocka_unit_test_setup_teardown(discovery_is_for_kube_stores_only, rig_up, rig_down),
+        cmocka_unit_test_setup_teardown(a_future_version_is_too_large_over_http, rig_up,
+                                        rig_down),
+        cmocka_unit_test_setup_teardown(a_restarted_server_is_relisted, rig_up, rig_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
