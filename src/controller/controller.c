@@ -7,6 +7,8 @@
  *   a slice Failed -> Event, the GPU's failure counted, the GPUSlice
  *       deleted, the pod retried after a backoff that doubles
  *   gated by us and by someone else too -> wait for the other gates
+ *   gated, slices on their way out (released to place the pod whole
+ *       elsewhere) -> the Deleted ones deleted, and wait until none is left
  *   gated, slices missing -> place them (place.c)
  *   gated, every slice Created -> pin the pod to the node and remove our
  *       gate in one update, then the slices go to Ungated
@@ -458,6 +460,17 @@ static int release(struct controller *c, const json_t *obj, const struct gpuslic
     return rc < 0 ? rc : 1;
 }
 
+int controller__release_slice(struct controller *c, const json_t *obj, int64_t now,
+                              struct action_list *out, struct err *e)
+{
+    assert(mutex_held(&c->lock));
+    struct gpuslice_view v;
+    int rc = gpuslice_read(obj, &v, e);
+    if (rc == 0)
+        rc = release(c, obj, &v, now, out, e);
+    return rc < 0 ? rc : 0;
+}
+
 static int remove_finalizer(struct controller *c, const json_t *pod, struct action_list *out,
                             struct err *e)
 {
@@ -653,6 +666,32 @@ static int finish_ungated(struct controller *c, struct wanted_slice *w, size_t n
     return 0;
 }
 
+/* A gated pod's slices on their way out (released so that the whole pod
+ * is placed again, place.c): the Deleted ones are deleted. Returns how many
+ * are left; the pod waits for none, since its new slices take their names. */
+static int leaving(struct controller *c, const struct pod_state *s, struct action_list *out,
+                   struct err *e)
+{
+    size_t i;
+    const json_t *obj;
+    int left = 0;
+    json_array_foreach(s->slices, i, obj) {
+        struct gpuslice_view v;
+        if (gpuslice_read(obj, &v, NULL) < 0 || !mine(s, &v))
+            continue;
+        enum slice_phase p = phase_of(&v);
+        if (p != SLICE_DELETING && p != SLICE_DELETED)
+            continue;
+        if (p == SLICE_DELETED && !v.deleting) {
+            int rc = action_delete(out, c->slice_res, v.ns, v.name, v.uid, e);
+            if (rc < 0)
+                return rc;
+        }
+        left++;
+    }
+    return left;
+}
+
 static int decide_active(struct controller *c, const struct pod_state *s, int64_t now,
                          struct action_list *out, int64_t *requeue_at, struct err *e)
 {
@@ -679,6 +718,9 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
         return controller__say(c, out, s->pod, ACTION_EVENT_NORMAL, "WaitingForGates",
                                "waiting for the pod's other scheduling gates to be removed before "
                                "placing its slices");
+    int left = leaving(c, s, out, e);
+    if (left != 0)
+        return left < 0 ? left : 0;
     if (all_in(w, n, SLICE_CREATED))
         return ungate(c, s, w, n, now, out, e);
     const struct pod_retry *retry = s->uid ? strmap_get(&c->pod_retry, s->uid) : NULL;

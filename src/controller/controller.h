@@ -52,6 +52,8 @@ struct controller_stats {
     uint64_t unplaceable; /* decisions that found no room */
     uint64_t released;    /* slices sent to Deleting */
     uint64_t ungated;     /* pods released to the scheduler */
+    uint64_t moved;       /* gated pods whose slices were released to place them whole
+                             elsewhere (their missing slices could not join them) */
     uint64_t remembered;  /* pods the controller keeps memory about (events said,
                              retry times, waiting for room): 0 when no pod is left */
 };

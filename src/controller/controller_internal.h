@@ -95,6 +95,11 @@ struct controller {
 int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
                               size_t n, int64_t now, struct action_list *out, struct err *e);
 
+/* Sends the GPUSlice obj on its way out (Deleting; a Deleted or Failed one
+ * is deleted) by appending to out. Called with c->lock held. */
+int controller__release_slice(struct controller *c, const json_t *obj, int64_t now,
+                              struct action_list *out, struct err *e);
+
 /* An Event about pod unless the last one said the same (so a pod retried
  * on every change does not count up the same event forever). */
 int controller__say(struct controller *c, struct action_list *out, const json_t *pod,

@@ -5,6 +5,13 @@
  * slices are placed one after another with the policy, the later ones held
  * to the node the first one chose; when a node cannot take them all, it is
  * ruled out and the whole pod is tried again, at most once per node.
+ *
+ * A pod that already has some of its slices, and whose missing ones cannot
+ * join them on their node (that GPU held back after failing, say), would
+ * wait there for good although another node may hold the whole pod: while
+ * the pod is still gated (its slices not handed to a running pod), its
+ * slices are released instead, with an Event that says so, and the whole
+ * pod is placed again once they are gone.
  */
 #include "controller/controller_internal.h"
 
@@ -152,10 +159,10 @@ static int gang_try(struct controller *c, const json_t *pod, const struct wanted
     return 0;
 }
 
-static int gang_place(struct controller *c, const json_t *pod, const struct wanted_slice *w,
-                      size_t n, struct gang *g, struct err *e)
+/* Places g's missing slices, on node `fixed` (-1: any node). */
+static int gang_place(struct controller *c, const json_t *pod, long fixed, struct gang *g,
+                      const struct wanted_slice *w, struct err *e)
 {
-    long fixed = existing_node(c, w, n);
     if (fixed == -2)
         return err_set(e, -ENOSPC, "the pod's other slices are on a node without usable "
                                    "GPUs now");
@@ -281,6 +288,46 @@ static int set_condition(struct controller *c, const json_t *pod, bool placed,
     return action_update_status(out, c->pod_res, copy, e);
 }
 
+/* Whether the whole pod would fit on some node if its slices were placed
+ * afresh (those it has stay claimed meanwhile, so it never lands where they
+ * are in the way). Every slice it has must be in the cache: one only
+ * reserved could not be released yet. */
+static bool fits_afresh(struct controller *c, const json_t *pod, const struct wanted_slice *w,
+                        size_t n)
+{
+    struct gang all = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (w[i].reserved)
+            return false;
+        all.missing[all.n_missing++] = i;
+    }
+    int rc = gang_place(c, pod, -1, &all, w, NULL);
+    gang_undo(c, &all);
+    return rc == 0;
+}
+
+/* Releases the slices the pod has, so that it is placed whole again once
+ * they are gone (the new ones take the same names), and says why. */
+static int release_to_move(struct controller *c, const json_t *pod, struct wanted_slice *w,
+                           size_t n, long node, const char *why, int64_t now,
+                           struct action_list *out, struct err *e)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (w[i].existing)
+            rc = controller__release_slice(c, w[i].existing, now, out, e);
+    char msg[768];
+    snprintf(msg, sizeof msg, "the pod's missing slices cannot join its other slices on %s "
+             "(%s): releasing those to place the whole pod where it fits",
+             c->model.nodes[node].name, why);
+    if (rc == 0)
+        rc = set_condition(c, pod, false, "Replacing", msg, now, out, e);
+    c->stats.moved += rc == 0;
+    return rc < 0 ? rc
+                  : controller__say(c, out, pod, ACTION_EVENT_NORMAL, "SlicesReleased", "%s",
+                                    msg);
+}
+
 static int append_placed(struct controller *c, const json_t *pod, struct wanted_slice *w,
                          struct gang *g, int64_t now, struct action_list *out, struct err *e)
 {
@@ -332,12 +379,17 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
         return rc;
     apply_avoidance(c, now);
     struct err why = {0};
-    rc = gang_place(c, pod, w, n, &g, &why);
+    long fixed = existing_node(c, w, n);
+    rc = gang_place(c, pod, fixed, &g, w, &why);
     /* The gang's slices were taken to place the next ones beside them; the
      * reservations claim them for good. */
     gang_undo(c, &g);
     char key[CONTROLLER_KEY_MAX];
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
+    if (rc == -ENOSPC && fixed >= 0 && fits_afresh(c, pod, w, n)) {
+        strmap_del(&c->waiting, key);
+        return release_to_move(c, pod, w, n, fixed, why.msg, now, out, e);
+    }
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
         strmap_put(&c->waiting, key, NULL);

@@ -244,6 +244,66 @@ static void a_gpu_that_keeps_failing_is_avoided(void **state)
     json_decref(s);
 }
 
+/* The demo's `pipeline` pod under --device fail-create=...: two of its
+ * three slices are Created on node-a's A100, the third fails there until
+ * that GPU is held back. The pod, still gated, is not left pinned to
+ * node-a: its slices are released (an Event says so) and the whole pod is
+ * placed on node-b, whose A100 is empty, with nothing left behind. */
+static void a_pod_that_cannot_complete_on_its_node_moves_whole(void **state)
+{
+    struct world *w = *state;
+    static const char *const one_a100[] = {"A100-40GB"};
+    world_add_node(w, "node-a", one_a100, 1);
+    world_add_node(w, "node-b", one_a100, 1);
+    const char *const want[] = {"1g.5gb", "2g.10gb", "2g.10gb"};
+    world_add_pod(w, "pipeline", want, 3);
+    world_settle(w);
+    json_t *s = world_get(w, w->slices, "team", "pipeline-main-0");
+    struct gpuslice_view v;
+    assert_int_equal(gpuslice_read(s, &v, NULL), 0);
+    char first[32], other[32];
+    snprintf(first, sizeof first, "%s", v.spec.node);
+    snprintf(other, sizeof other, "%s", strcmp(first, "node-a") == 0 ? "node-b" : "node-a");
+    json_decref(s);
+    world_agent_sets(w, "pipeline-main-0", "Created", NULL);
+    world_agent_sets(w, "pipeline-main-1", "Created", NULL);
+    for (int i = 0; i < 3; i++) { /* the third fails until its GPU is avoided */
+        assert_string_equal(phase(w, "pipeline-main-2"), "Creating");
+        world_agent_sets(w, "pipeline-main-2", "Failed", "Unknown");
+        world_advance(w, 0);
+        world_advance(w, 10 * SEC);
+    }
+    char msg[512];
+    assert_int_equal(world_events(w, "pipeline", "SlicesReleased", msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, first));
+    assert_string_equal(phase(w, "pipeline-main-0"), "Deleting");
+    assert_string_equal(phase(w, "pipeline-main-1"), "Deleting");
+    assert_true(gated(w, "pipeline"));
+    /* The agent takes them off the GPU; then the pod is placed whole. */
+    assert_int_equal(world_agent_all(w, "Deleting", "Deleted"), 2);
+    world_settle(w);
+    json_t *items = world_slices(w);
+    assert_int_equal(json_array_size(items), 3);
+    size_t i;
+    json_t *obj;
+    json_array_foreach(items, i, obj) {
+        assert_int_equal(gpuslice_read(obj, &v, NULL), 0);
+        assert_string_equal(v.spec.node, other);
+        assert_string_equal(v.status.phase ? v.status.phase : "Creating", "Creating");
+    }
+    json_decref(items);
+    world_check_no_double_allocation(w);
+    assert_int_equal(world_agent_all(w, "Creating", "Created"), 3);
+    world_settle(w);
+    assert_false(gated(w, "pipeline"));
+    json_t *pod = world_get(w, w->pods, "team", "pipeline");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(pod, "spec"), "nodeSelector"),
+                            "kubernetes.io/hostname")),
+                        other);
+    json_decref(pod);
+}
+
 static void other_gates_are_waited_for(void **state)
 {
     struct world *w = *state;
@@ -468,6 +528,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failed_slice_is_retried_with_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(a_gpu_that_keeps_failing_is_avoided, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_pod_that_cannot_complete_on_its_node_moves_whole,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(other_gates_are_waited_for, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_in_every_phase_releases_the_slice, setup,
                                         teardown),
