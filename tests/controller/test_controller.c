@@ -91,6 +91,22 @@ static void a_pod_goes_through_the_whole_lifecycle(void **state)
     json_decref(pod);
 }
 
+/* Every GPUSlice there is: n of them, all on node, in index order. */
+static void assert_slices_on(struct world *w, const char *node, size_t n)
+{
+    json_t *items = world_slices(w);
+    assert_int_equal(json_array_size(items), n);
+    size_t i;
+    json_t *obj;
+    json_array_foreach(items, i, obj) {
+        struct gpuslice_view v;
+        assert_int_equal(gpuslice_read(obj, &v, NULL), 0);
+        assert_string_equal(v.spec.node, node);
+        assert_int_equal(v.spec.index, i);
+    }
+    json_decref(items);
+}
+
 static void every_slice_of_a_pod_lands_on_one_node(void **state)
 {
     struct world *w = *state;
@@ -100,17 +116,7 @@ static void every_slice_of_a_pod_lands_on_one_node(void **state)
     const char *const want[] = {"3g.40gb", "3g.40gb", "3g.40gb"};
     world_add_pod(w, "big", want, 3);
     world_settle(w);
-    json_t *items = world_slices(w);
-    assert_int_equal(json_array_size(items), 3);
-    size_t i;
-    json_t *obj;
-    json_array_foreach(items, i, obj) {
-        struct gpuslice_view v;
-        assert_int_equal(gpuslice_read(obj, &v, NULL), 0);
-        assert_string_equal(v.spec.node, "node-b");
-        assert_int_equal(v.spec.index, i);
-    }
-    json_decref(items);
+    assert_slices_on(w, "node-b", 3);
     world_check_no_double_allocation(w);
     /* All three must be Created before the pod is released. */
     world_agent_sets(w, "big-main-0", "Created", NULL);
@@ -282,16 +288,7 @@ static void a_pod_that_cannot_complete_on_its_node_moves_whole(void **state)
     /* The agent takes them off the GPU; then the pod is placed whole. */
     assert_int_equal(world_agent_all(w, "Deleting", "Deleted"), 2);
     world_settle(w);
-    json_t *items = world_slices(w);
-    assert_int_equal(json_array_size(items), 3);
-    size_t i;
-    json_t *obj;
-    json_array_foreach(items, i, obj) {
-        assert_int_equal(gpuslice_read(obj, &v, NULL), 0);
-        assert_string_equal(v.spec.node, other);
-        assert_string_equal(v.status.phase ? v.status.phase : "Creating", "Creating");
-    }
-    json_decref(items);
+    assert_slices_on(w, other, 3); /* and nothing else: the old ones are gone */
     world_check_no_double_allocation(w);
     assert_int_equal(world_agent_all(w, "Creating", "Created"), 3);
     world_settle(w);

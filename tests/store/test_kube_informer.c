@@ -31,26 +31,34 @@ static int64_t rig_now(void *ctx)
     return ((struct rig *)ctx)->now;
 }
 
+/* A fresh mem store (on store_clock) with namespace "t", served on port
+ * (0: any). */
+static void serve(struct rig *r, uint16_t port, clock_now_fn store_clock, void *store_ctx)
+{
+    struct mem_store_config mc = {.now_ns = store_clock, .clock_ctx = store_ctx,
+                                  .seed = 5, .auto_collect = true};
+    struct err e;
+    assert_int_equal(mem_store_new(&mc, &r->mem, &e), 0);
+    struct apiserver_config ac = {.store = r->mem, .port = port, .now_ns = rig_now,
+                                  .clock_ctx = r, .version = "test"};
+    assert_int_equal(apiserver_start(&ac, &r->srv, &e), 0);
+    json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "t");
+    assert_int_equal(store_create(r->mem, api_registry_find(store_registry(r->mem), "", "v1",
+                                                            "namespaces"),
+                                  NULL, ns, NULL, NULL, &e),
+                     0);
+    json_decref(ns);
+}
+
 static int rig_up(void **state)
 {
     struct rig *r = calloc(1, sizeof *r);
     r->now = 1714557600000000000LL;
-    struct mem_store_config mc = {.now_ns = rig_now, .clock_ctx = r, .seed = 5,
-                                  .auto_collect = true};
-    struct err e;
-    assert_int_equal(mem_store_new(&mc, &r->mem, &e), 0);
-    struct apiserver_config ac = {.store = r->mem, .now_ns = rig_now, .clock_ctx = r,
-                                  .version = "test"};
-    assert_int_equal(apiserver_start(&ac, &r->srv, &e), 0);
+    serve(r, 0, rig_now, r);
     struct kube_config kc = {.server = (char *)apiserver_url(r->srv)};
+    struct err e;
     assert_int_equal(kube_store_new(&kc, NULL, &r->kube, &e), 0);
     r->cms = api_registry_find(store_registry(r->kube), "", "v1", "configmaps");
-    json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "t");
-    assert_int_equal(store_create(r->kube, api_registry_find(store_registry(r->kube), "", "v1",
-                                                             "namespaces"),
-                                  NULL, ns, NULL, NULL, &e),
-                     0);
-    json_decref(ns);
     *state = r;
     return 0;
 }
@@ -108,6 +116,18 @@ static void assert_caught_up(struct rig *r, struct informer *inf)
     json_decref(list);
 }
 
+/* An informer of the configmaps in "t", started and caught up. */
+static struct informer *caught_up_informer(struct rig *r)
+{
+    struct informer_config c = {.store = r->kube, .res = r->cms, .ns = "t"};
+    struct informer *inf;
+    struct err e;
+    assert_int_equal(informer_new(&c, &inf, &e), 0);
+    assert_int_equal(informer_start(inf, &e), 0);
+    assert_caught_up(r, inf);
+    return inf;
+}
+
 static void the_cache_follows_the_server(void **state)
 {
     struct rig *r = *state;
@@ -144,12 +164,8 @@ static void a_compacted_version_relists_over_http(void **state)
 {
     struct rig *r = *state;
     put(r, "a", "0");
-    struct informer_config c = {.store = r->kube, .res = r->cms, .ns = "t"};
-    struct informer *inf;
+    struct informer *inf = caught_up_informer(r);
     struct err e;
-    assert_int_equal(informer_new(&c, &inf, &e), 0);
-    assert_int_equal(informer_start(inf, &e), 0);
-    assert_caught_up(r, inf);
     informer_stop(inf); /* the watch is closed; the informer remembers its version */
     put(r, "a", "1");
     put(r, "b", "0");
@@ -198,26 +214,11 @@ static void a_restarted_server_is_relisted(void **state)
     put(r, "old", "0");
     put(r, "old", "1");
     put(r, "old", "2");
-    struct informer_config c = {.store = r->kube, .res = r->cms, .ns = "t"};
-    struct informer *inf;
-    struct err e;
-    assert_int_equal(informer_new(&c, &inf, &e), 0);
-    assert_int_equal(informer_start(inf, &e), 0);
-    assert_caught_up(r, inf);
+    struct informer *inf = caught_up_informer(r);
     uint16_t port = apiserver_port(r->srv);
     apiserver_stop(r->srv);
     store_free(r->mem);
-    struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = 6, .auto_collect = true};
-    assert_int_equal(mem_store_new(&mc, &r->mem, &e), 0);
-    struct apiserver_config ac = {.store = r->mem, .port = port, .now_ns = rig_now,
-                                  .clock_ctx = r, .version = "test"};
-    assert_int_equal(apiserver_start(&ac, &r->srv, &e), 0);
-    json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "t");
-    assert_int_equal(store_create(r->mem, api_registry_find(store_registry(r->mem), "", "v1",
-                                                            "namespaces"),
-                                  NULL, ns, NULL, NULL, &e),
-                     0);
-    json_decref(ns);
+    serve(r, port, clock_realtime_now, NULL);
     put(r, "new", "0");
     assert_caught_up(r, inf);
     json_t *got;
