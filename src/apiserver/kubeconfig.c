@@ -5,11 +5,13 @@
  */
 #include "apiserver/kubeconfig.h"
 
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "util/atomicfile.h"
 
 /* Whether path exists and is not ours; -errno when it cannot be read. */
 static int foreign_file(const char *path, bool *foreign)
@@ -78,26 +80,18 @@ int kubeconfig_write(const char *path, const struct kubeconfig_spec *k, struct e
     if (foreign)
         return err_set(e, -EEXIST, "%s exists and was not written by gpuslice; choose another "
                        "--kubeconfig", path);
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return err_set(e, -ENAMETOOLONG, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        rc = -errno;
-        if (fd >= 0)
-            close(fd);
-        return err_set(e, rc, "%s: %s", tmp, strerror(-rc));
-    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return err_set(e, -ENOMEM, "%s: out of memory", path);
     put_config(f, k);
     bool failed = ferror(f) != 0;
     failed |= fclose(f) != 0;
-    if (failed || rename(tmp, path) != 0) {
-        rc = -(errno ? errno : EIO);
-        unlink(tmp);
-        return err_set(e, rc, "%s: cannot write: %s", path, strerror(-rc));
-    }
-    return 0;
+    rc = failed ? err_set(e, -ENOMEM, "%s: out of memory", path)
+                : atomicfile_write(path, text, len, 0600, e);
+    free(text);
+    return rc;
 }
 
 int kubeconfig_remove(const char *path, struct err *e)

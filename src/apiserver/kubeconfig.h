@@ -22,7 +22,8 @@ struct kubeconfig_spec {
     const char *ca_file; /* CA certificate for an https server, or NULL */
 };
 
-/* Writes the kubeconfig for k at path. -EEXIST when path exists and was
+/* Writes the kubeconfig for k at path, mode 0600, atomically
+ * (util/atomicfile.h). -EEXIST when path exists and was
  * not written by gpuslice; -errno for I/O failures. */
 int kubeconfig_write(const char *path, const struct kubeconfig_spec *k, struct err *e);
 

@@ -6,15 +6,14 @@
  */
 #include "webhook/certs.h"
 #include "util/alloc.h"
+#include "util/atomicfile.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -220,30 +219,11 @@ int certs_generate(const struct certs_request *r, struct certs_bundle *out, stru
 static int write_file(const char *dir, const char *name, const char *text, mode_t mode,
                       struct err *e)
 {
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return err_set(e, -errno, "certs: cannot create %s: %s", tmp, strerror(errno));
-    size_t len = strlen(text), done = 0;
-    errno = 0;
-    while (done < len) {
-        ssize_t n = write(fd, text + done, len - done);
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
-    int code = done < len ? (errno ? -errno : -EIO) : fsync(fd) != 0 ? -errno : 0;
-    if (close(fd) != 0 && code == 0)
-        code = -errno;
-    if (code == 0 && rename(tmp, path) != 0)
-        code = -errno;
-    if (code != 0) {
-        unlink(tmp);
-        return err_set(e, code, "certs: cannot write %s: %s", path, strerror(-code));
-    }
-    return 0;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return err_set(e, -ENAMETOOLONG, "certs: %s: path too long", dir);
+    int rc = atomicfile_write(path, text, strlen(text), mode, e);
+    return rc < 0 ? err_prefix(e, rc, "certs: ") : 0;
 }
 
 int certs_write(const struct certs_bundle *b, const char *dir, struct err *e)

@@ -48,7 +48,8 @@ int certs_generate(const struct certs_request *r, struct certs_bundle *out, stru
 
 /* Writes ca.crt, tls.crt and tls.key (mode 0600) into dir, creating dir
  * (mode 0755) when missing. Each file is written beside its final name and
- * renamed over it, so a reader never sees half a file. -errno naming the
+ * renamed over it (util/atomicfile.h), so a reader never sees half a file
+ * and no file or link planted there is written through. -errno naming the
  * path. */
 int certs_write(const struct certs_bundle *b, const char *dir, struct err *e);
 

@@ -95,6 +95,36 @@ static void never_touches_a_foreign_file(void **state)
     assert_int_equal(kubeconfig_write(path, &k, &e), -ENOENT);
 }
 
+/* issue 19: the writer once opened PATH.tmp.PID with O_TRUNC, so a planted
+ * link sent the token elsewhere and a planted 0666 file made it readable to
+ * all. Both plants stay as they were; the kubeconfig is 0600. */
+static void planted_temporary_names_change_nothing(void **state)
+{
+    (void)state;
+    char path[128], plant[160], elsewhere[128];
+    snprintf(path, sizeof path, "%s/kc", dir);
+    snprintf(plant, sizeof plant, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+    struct kubeconfig_spec k = {"gpuslice", "https://127.0.0.1:6443", "secret", NULL};
+    struct err e;
+    struct stat sb;
+
+    assert_int_equal(symlink(elsewhere, plant), 0);
+    assert_int_equal(kubeconfig_write(path, &k, &e), 0);
+    assert_int_not_equal(lstat(elsewhere, &sb), 0);
+    assert_int_equal(lstat(plant, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    unlink(plant);
+
+    write_file(plant, "planted");
+    assert_int_equal(chmod(plant, 0666), 0);
+    assert_int_equal(kubeconfig_write(path, &k, &e), 0);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(stat(plant, &sb), 0);
+    assert_int_equal(sb.st_size, strlen("planted"));
+}
+
 static const char crd_yaml[] =
     "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
     "metadata: {name: gadgets.example.com}\n"
@@ -143,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(writes_a_readable_kubeconfig, setup, teardown),
         cmocka_unit_test_setup_teardown(never_touches_a_foreign_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(planted_temporary_names_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(bootstrap_loads_crds_and_namespaces, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * Tests for webhook/certs: the chain verifies with OpenSSL for the names
  * asked for and no others, key and certificate match, bad requests are
- * refused naming the argument, and the files land with their modes.
+ * refused naming the argument, and the files land with their modes, never
+ * through a file or link planted where a temporary file once went.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -171,6 +172,48 @@ static void files_are_written(void **state)
     certs_bundle_free(&b);
 }
 
+/* issue 19: the writer once opened DIR/NAME.tmp.PID with O_TRUNC, so a
+ * planted link sent the key elsewhere and a planted 0666 file made it
+ * world-readable. Both plants stay as they were; the key is 0600. */
+static void planted_temporary_names_change_nothing(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/gpuslice-certs-XXXXXX", plant[128], elsewhere[128], path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(plant, sizeof plant, "%s/tls.key.tmp.%ld", dir, (long)getpid());
+    snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+    snprintf(path, sizeof path, "%s/tls.key", dir);
+    struct certs_request r = {.dns = dns, .n_dns = 1};
+    struct certs_bundle b;
+    struct err e;
+    assert_int_equal(certs_generate(&r, &b, &e), 0);
+
+    assert_int_equal(symlink(elsewhere, plant), 0);
+    assert_int_equal(certs_write(&b, dir, &e), 0);
+    struct stat st;
+    assert_int_not_equal(lstat(elsewhere, &st), 0);
+    assert_int_equal(lstat(plant, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_string_equal(slurp(path), b.key_pem);
+    unlink(plant);
+
+    FILE *f = fopen(plant, "w");
+    assert_non_null(f);
+    fputs("planted", f);
+    fclose(f);
+    assert_int_equal(chmod(plant, 0666), 0);
+    assert_int_equal(certs_write(&b, dir, &e), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_string_equal(slurp(path), b.key_pem);
+    assert_string_equal(slurp(plant), "planted");
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    certs_bundle_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +221,7 @@ int main(void)
         cmocka_unit_test(bad_requests),
         cmocka_unit_test(pair_check_names_the_part),
         cmocka_unit_test(files_are_written),
+        cmocka_unit_test(planted_temporary_names_change_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
