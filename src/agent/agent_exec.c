@@ -22,10 +22,12 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "util/atomicfile.h"
 #include "util/backoff.h"
 #include "util/clock.h"
 
@@ -289,8 +291,9 @@ void agent__cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start
     snprintf(buf, size, "%s/gpuslice-mig-%s-%u.json", a->cdi_dir, gpu_uuid, start);
 }
 
-/* Writes the spec next to its place and renames it there, so a runtime
- * never reads half a file. */
+/* Writes the spec beside its place and renames it there
+ * (util/atomicfile.h), so a runtime never reads half a file and no link
+ * planted in the folder is written through. */
 static int exec_write_cdi(struct agent *a, const json_t *params, struct err *e)
 {
     const char *key = json_string_value(json_object_get(params, "key"));
@@ -299,22 +302,14 @@ static int exec_write_cdi(struct agent *a, const json_t *params, struct err *e)
     const json_t *spec = json_object_get(params, "spec");
     if (!key || !path || !uuid || !json_is_object(spec))
         return err_set(e, -EINVAL, "agent: a CDI write needs key, path, uuid and spec");
-    char tmp[AGENT_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    int rc = f ? 0 : -errno;
-    if (f && (json_dumpf(spec, f, JSON_INDENT(2)) < 0 || fputc('\n', f) == EOF))
-        rc = -EIO;
-    if (f && fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
     struct err why;
     err_clear(&why);
-    if (rc < 0) {
-        unlink(tmp);
-        err_set(&why, rc, "agent: cannot write CDI spec %s: %s", path, strerror(-rc));
-    }
+    char *text = json_dumps(spec, JSON_INDENT(2));
+    int rc = text ? atomicfile_write(path, text, strlen(text), 0644, &why)
+                  : err_set(&why, -ENOMEM, "%s: out of memory", path);
+    free(text);
+    if (rc < 0)
+        err_prefix(&why, rc, "agent: cannot write CDI spec: ");
     mutex_lock(&a->lock);
     struct agent_note *n = agent__note(a, key, true);
     if (n) {

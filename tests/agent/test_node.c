@@ -158,6 +158,38 @@ static void cdi_spec_follows_the_slice(void **state)
     h_free(h);
 }
 
+/* issue 19: the spec was once written through DIR/NAME.tmp, so a link
+ * planted there made the agent (root) write wherever it pointed. */
+static void cdi_spec_is_not_written_through_a_planted_link(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/gpuslice-agent-cdi-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct agent_config o = {.cdi_dir = dir};
+    struct harness *h = h_new_with("model=H100-80GB," LAT, &o);
+    char path[512], plant[520], elsewhere[512];
+    snprintf(path, sizeof path, "%s/gpuslice-mig-%s-0.json", dir, h_gpu(h, 0));
+    snprintf(plant, sizeof plant, "%s.tmp", path);
+    snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+    assert_int_equal(symlink(elsewhere, plant), 0);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    struct stat st;
+    assert_int_not_equal(lstat(elsewhere, &st), 0);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(lstat(plant, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    json_decref(pod);
+    h_free(h);
+}
+
 static void cdi_write_failure_fails_the_slice(void **state)
 {
     (void)state;
@@ -321,6 +353,7 @@ int main(void)
         cmocka_unit_test(gpunode_and_node_report_the_gpus),
         cmocka_unit_test(nothing_is_written_twice),
         cmocka_unit_test(cdi_spec_follows_the_slice),
+        cmocka_unit_test(cdi_spec_is_not_written_through_a_planted_link),
         cmocka_unit_test(cdi_write_failure_fails_the_slice),
         cmocka_unit_test(foreign_config_map_is_taken_over),
         cmocka_unit_test(invariant_names_leaks_and_missing_slices),
