@@ -406,37 +406,56 @@ static void print_device_stats(struct embedded *emb)
         printf("  device:    and %zu more GPUs with operations\n", more);
 }
 
-static void summary(struct embedded *emb, struct observer *o, double t, bool timed_out)
+/* "(N left by a create that failed)" after the slice counts, when any. */
+static void print_slice_counts(const struct devstats_gpu *d, size_t left)
+{
+    printf("  slices:    %llu created, %llu destroyed on the GPUs",
+           (unsigned long long)d->made, (unsigned long long)d->removed);
+    if (d->made_by_failed)
+        printf(" (%llu left by a create that failed)", (unsigned long long)d->made_by_failed);
+    printf("; %zu GPUSlices left\n", left);
+}
+
+/* The alarm form only for a difference found; a check that could not run
+ * says so instead of printing zeros. */
+static void print_leaks(int rc, unsigned leaked, unsigned missing, const struct err *e)
+{
+    if (rc == 0)
+        printf("  leaks:     none (every slice on the GPUs matches a GPUSlice)\n");
+    else if (leaked || missing)
+        printf("  leaks:     %u slices on GPUs without a GPUSlice, %u GPUSlices without a "
+               "slice: %s\n", leaked, missing, e->msg);
+    else
+        printf("  leaks:     not checked: %s\n", e->msg);
+}
+
+/* Prints the summary; whether the leak check found the GPUs clean. */
+static bool summary(struct embedded *emb, struct observer *o, double t, bool timed_out)
 {
     struct observer_summary s;
     observer_summarize(o, &s);
-    uint64_t made, destroyed;
-    embedded_slice_counts(emb, &made, &destroyed);
+    struct devstats_gpu counts;
+    embedded_slice_counts(emb, &counts);
     unsigned leaked = 0, missing = 0;
     struct err e = {0};
     int rc = embedded_check_slices(emb, &leaked, &missing, &e);
-    size_t left = live_slices(emb);
     printf("\n%s after %.1fs\n", timed_out ? "stopped (timeout)" : "done", t);
     printf("  pods:      %zu seen, %zu ran: %zu succeeded, %zu stopped when deleted, %zu failed; "
            "%zu never ran\n", s.pods, s.running_or_done, s.succeeded, s.stopped, s.failed,
            s.waiting);
-    printf("  slices:    %llu created, %llu destroyed on the GPUs; %zu GPUSlices left\n",
-           (unsigned long long)made, (unsigned long long)destroyed, left);
+    print_slice_counts(&counts, live_slices(emb));
     printf("  makespan:  %.2f s, from the first pod created to the last pod ended\n",
            s.makespan_s);
     printf("  latency:   created -> ungated p50 %.0f ms, p99 %.0f ms; created -> running "
            "p50 %.0f ms, p99 %.0f ms\n", s.ungate_p50_ms, s.ungate_p99_ms, s.run_p50_ms,
            s.run_p99_ms);
     print_device_stats(emb);
-    if (rc == 0 && left == 0 && made == destroyed)
-        printf("  leaks:     none (every slice on the GPUs matches a GPUSlice)\n");
-    else
-        printf("  leaks:     %u slices on GPUs without a GPUSlice, %u GPUSlices without a "
-               "slice%s%s\n", leaked, missing, e.msg[0] ? ": " : "", e.msg);
+    print_leaks(rc, leaked, missing, &e);
     if (gpu_count(emb) <= VIEW_MAX_LINES) {
         printf("  GPUs at the end (slices gpuslice did not make stay):\n");
         draw_gpus(emb, stdout);
     }
+    return rc == 0;
 }
 
 /* Applies the workloads and shows them until they are done, the timeout,
@@ -476,13 +495,13 @@ static int run(struct embedded *emb, const struct demo_args *a, const struct fil
         if (t > a->timeout_s || (*stopped = cmd_signals_wait(TICK_NS) != 0))
             break;
     }
-    if (rc == 0)
-        summary(emb, o, (double)(clock_monotonic_ns() - start) / 1e9, !finished && !*stopped);
+    bool clean = rc == 0 && summary(emb, o, (double)(clock_monotonic_ns() - start) / 1e9,
+                                    !finished && !*stopped);
     observer_free(o);
     free(v->now);
     free(v->before);
     free(v);
-    return rc != 0 ? rc : finished ? 0 : 1;
+    return rc != 0 ? rc : finished && clean ? 0 : 1;
 }
 
 /* --keep: the cluster stays up, with a kubeconfig for it, until a stop

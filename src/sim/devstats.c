@@ -7,6 +7,7 @@
 #include "sim/devstats.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 
 struct counters {
     _Atomic uint64_t creates, destroys, failed, busy_ns;
+    _Atomic uint64_t made, made_by_failed, removed;
 };
 
 struct devstats {
@@ -52,6 +54,29 @@ static int stats_discover(void *impl, struct device_inventory *inv, uint64_t *to
     return s->inner->ops->discover(s->inner->impl, inv, took_ns, e);
 }
 
+/* Whether a call that returned rc may have changed the GPU anyway: a
+ * refusal (-ENOSPC, -ENODEV, -EINVAL, ...) changed nothing. */
+static bool outcome_unknown(int rc)
+{
+    return rc == -EIO || rc == -ETIMEDOUT;
+}
+
+/* Whether the GPU c counts for holds a slice or GPU instance at start;
+ * false when the device cannot be listed. */
+static bool holds_at(struct devstats *s, const struct counters *c, unsigned start)
+{
+    struct device_slices *all = malloc(sizeof *all);
+    uint64_t took = 0;
+    bool found = false;
+    const char *uuid = s->uuids[c - s->gpus];
+    if (all && s->inner->ops->list(s->inner->impl, all, &took, NULL) == 0)
+        for (unsigned i = 0; !found && i < all->n; i++)
+            found = all->items[i].placement.start == start &&
+                    strcmp(all->items[i].gpu_uuid, uuid) == 0;
+    free(all);
+    return found;
+}
+
 static int stats_create(void *impl, const struct device_slice_ref *ref, struct device_slice *out,
                         uint64_t *took_ns, struct err *e)
 {
@@ -59,6 +84,12 @@ static int stats_create(void *impl, const struct device_slice_ref *ref, struct d
     int rc = s->inner->ops->create(s->inner->impl, ref, out, took_ns, e);
     struct counters *c = counters_of(s, ref);
     count(c, c ? &c->creates : NULL, rc, *took_ns);
+    if (c && rc == 0)
+        atomic_fetch_add(&c->made, 1);
+    if (c && outcome_unknown(rc) && holds_at(s, c, ref->start)) {
+        atomic_fetch_add(&c->made, 1);
+        atomic_fetch_add(&c->made_by_failed, 1);
+    }
     return rc;
 }
 
@@ -69,6 +100,8 @@ static int stats_destroy(void *impl, const struct device_slice_ref *ref, uint64_
     int rc = s->inner->ops->destroy(s->inner->impl, ref, took_ns, e);
     struct counters *c = counters_of(s, ref);
     count(c, c ? &c->destroys : NULL, rc, *took_ns);
+    if (c && (rc == 0 || (outcome_unknown(rc) && !holds_at(s, c, ref->start))))
+        atomic_fetch_add(&c->removed, 1);
     return rc;
 }
 
@@ -147,6 +180,9 @@ int devstats_get(struct device *d, unsigned gpu, struct devstats_gpu *out, struc
         .destroys = atomic_load(&c->destroys),
         .failed = atomic_load(&c->failed),
         .busy_ns = atomic_load(&c->busy_ns),
+        .made = atomic_load(&c->made),
+        .made_by_failed = atomic_load(&c->made_by_failed),
+        .removed = atomic_load(&c->removed),
     };
     return 0;
 }

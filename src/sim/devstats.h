@@ -7,6 +7,13 @@
  * each agent so the demo can say how busy each GPU was, which is what
  * bounds a workload of short pods.
  *
+ * It also counts what the calls did to the GPU, which a call's result does
+ * not always say: a create that failed or hung after its GPU instance (or
+ * after the whole slice) left it there, and a destroy that hung may have
+ * destroyed the slice all the same. After such a failure (-EIO or
+ * -ETIMEDOUT: a refusal, -ENOSPC and the like, changed nothing) it lists
+ * the GPU to see (issue 19: the demo said "14 created, 16 destroyed").
+ *
  * Threads: as any device, callable from any thread; counters are atomics.
  */
 #ifndef GPUSLICE_SIM_DEVSTATS_H
@@ -21,6 +28,9 @@ struct devstats_gpu {
     uint64_t creates, destroys; /* calls, failed ones included */
     uint64_t failed;            /* of them, those that returned an error */
     uint64_t busy_ns;           /* the durations they reported, summed */
+    uint64_t made;              /* slices or GPU instances the creates left on the GPU */
+    uint64_t made_by_failed;    /* of them, those left by a create that failed */
+    uint64_t removed;           /* slices the destroys took off, failed calls included */
 };
 
 /* A counting device over inner, which it takes (closing it closes inner,

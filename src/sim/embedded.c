@@ -420,14 +420,20 @@ void embedded_stop_controller(struct embedded *emb, size_t i)
     emb->controller_client[i] = NULL;
 }
 
-void embedded_slice_counts(struct embedded *emb, uint64_t *created, uint64_t *destroyed)
+void embedded_slice_counts(struct embedded *emb, struct devstats_gpu *out)
 {
-    *created = *destroyed = 0;
-    for (size_t i = 0; i < emb->n_nodes; i++) {
-        struct agent_stats st;
-        agent_get_stats(agent_runtime_agent(emb->nodes[i].agent), &st);
-        *created += st.creates;
-        *destroyed += st.destroys;
+    *out = (struct devstats_gpu){0};
+    for (size_t n = 0; n < emb->n_nodes; n++) {
+        struct devstats_gpu g;
+        for (unsigned i = 0; embedded_gpu_stats(emb, n, i, &g) == 0; i++) {
+            out->creates += g.creates;
+            out->destroys += g.destroys;
+            out->failed += g.failed;
+            out->busy_ns += g.busy_ns;
+            out->made += g.made;
+            out->made_by_failed += g.made_by_failed;
+            out->removed += g.removed;
+        }
     }
 }
 

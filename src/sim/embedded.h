@@ -96,8 +96,10 @@ int embedded_leader(struct embedded *emb);
  * another replica takes over once the lease expires. */
 void embedded_stop_controller(struct embedded *emb, size_t i);
 
-/* Slices the agents made and destroyed on the GPUs, over every node. */
-void embedded_slice_counts(struct embedded *emb, uint64_t *created, uint64_t *destroyed);
+/* Every GPU's counts (sim/devstats.h) summed over the nodes: out->made and
+ * out->removed are the slices made and destroyed on the GPUs, those left
+ * by failed or hung calls included. */
+void embedded_slice_counts(struct embedded *emb, struct devstats_gpu *out);
 
 /* Creates every object of a (multi-document) YAML or JSON manifest file
  * through the client, in order; *created (may be NULL) counts them.

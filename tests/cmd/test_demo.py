@@ -184,12 +184,12 @@ class Demo(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn(message, r.stderr)
 
-    def demo_on_cluster_file(self, pods):
+    def demo_on_cluster_file(self, pods, device="latency=none"):
         """The demo on CLUSTER with a Job of `pods` 1g.5gb pods; its stdout."""
         write(self.cwd, "cluster.yaml", CLUSTER)
         write(self.cwd, "trace.yaml", NAMESPACE + "---\n" + JOB % {"n": pods})
         r = self.run_gpuslice("demo", "-f", "cluster.yaml", "--trace", "trace.yaml",
-                              "--device", "latency=none", "--timeout", str(WAIT_S - 20))
+                              "--device", device, "--timeout", str(WAIT_S - 20))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn(f"{pods} seen, {pods} ran: {pods} succeeded", r.stdout)
         self.assertIn("  leaks:     none", r.stdout)
@@ -208,6 +208,18 @@ class Demo(unittest.TestCase):
                     if line.split()[:3] == ["node-a", "GPU", "0"])
         self.assertIn("3g.20gb", gpu0)
         self.assertIn("makespan:  ", out)
+
+    def test_slices_left_by_hung_creates_are_counted_made_and_destroyed(self):
+        # issue 19: a create that hung after its GI (or after the whole
+        # slice) left it on the GPU; the agent destroyed it, and the summary
+        # counted the destroy but not the making ("14 created, 16
+        # destroyed") and then gave its alarm line with zeros.
+        for step in ("ci", "done"):
+            out = self.demo_on_cluster_file(
+                2, f"latency=none,hang-ms=50,hang-create=1:{step}")
+            self.assertIn("slices:    3 created, 3 destroyed on the GPUs "
+                          "(1 left by a create that failed)", out)
+            self.assertIn("node-a GPU 0: 3 creates, 3 destroys, 1 failed", out)
 
     def test_past_a_screenful_of_pods_the_view_counts_them(self):
         out = self.demo_on_cluster_file(60)

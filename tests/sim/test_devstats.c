@@ -79,6 +79,40 @@ static void the_clock_reaches_the_backend(void **state)
     device_close(d);
 }
 
+/* issue 19: a create that hung after its GI, or after the whole slice,
+ * made something all the same, and a destroy that hung at the end took the
+ * slice off: the counts of what is on the GPU follow the GPU, not the
+ * calls' results. A refusal changes nothing and counts nothing. */
+static void hung_calls_count_what_they_did(void **state)
+{
+    (void)state;
+    struct device *d = counted("emulated:model=H100-80GB,latency=none,hang-create=1:ci,"
+                               "hang-create=2:done,hang-create=3:gi,hang-destroy=3:done");
+    struct device_slice_ref at0 = {.gpu_index = 0, .profile = "1g.10gb", .start = 0};
+    struct device_slice_ref at1 = {.gpu_index = 0, .profile = "1g.10gb", .start = 1};
+    struct device_slice_ref at2 = {.gpu_index = 0, .profile = "1g.10gb", .start = 2};
+    assert_int_equal(device_create_slice(d, &at0, NULL, NULL, NULL), -ETIMEDOUT); /* a GI */
+    assert_int_equal(device_create_slice(d, &at1, NULL, NULL, NULL), -ETIMEDOUT); /* a slice */
+    assert_int_equal(device_create_slice(d, &at2, NULL, NULL, NULL), -ETIMEDOUT); /* nothing */
+    assert_int_equal(device_create_slice(d, &at1, NULL, NULL, NULL), -ENOSPC);    /* refused */
+    assert_int_equal(device_create_slice(d, &at2, NULL, NULL, NULL), 0);
+    struct devstats_gpu st;
+    assert_int_equal(devstats_get(d, 0, &st, NULL), 0);
+    assert_int_equal(st.creates, 5);
+    assert_int_equal(st.failed, 4);
+    assert_int_equal(st.made, 3);
+    assert_int_equal(st.made_by_failed, 2);
+
+    assert_int_equal(device_destroy_slice(d, &at0, NULL, NULL), 0);
+    assert_int_equal(device_destroy_slice(d, &at1, NULL, NULL), 0);
+    assert_int_equal(device_destroy_slice(d, &at2, NULL, NULL), -ETIMEDOUT); /* gone all the same */
+    assert_int_equal(device_destroy_slice(d, &at2, NULL, NULL), -ENOENT);
+    assert_int_equal(devstats_get(d, 0, &st, NULL), 0);
+    assert_int_equal(st.destroys, 4);
+    assert_int_equal(st.removed, 3);
+    device_close(d);
+}
+
 static void only_counting_devices_answer(void **state)
 {
     (void)state;
@@ -96,6 +130,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(operations_are_counted_per_gpu),
         cmocka_unit_test(the_clock_reaches_the_backend),
+        cmocka_unit_test(hung_calls_count_what_they_did),
         cmocka_unit_test(only_counting_devices_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
