@@ -303,8 +303,20 @@ static int copy_config(struct apiserver *srv, const struct apiserver_config *cfg
     return 0;
 }
 
+static bool is_ip_literal(const char *address)
+{
+    struct in6_addr any;
+    return inet_pton(AF_INET, address, &any) == 1 || inet_pton(AF_INET6, address, &any) == 1;
+}
+
 static int check_config(const struct apiserver_config *cfg, const char *addr, struct err *e)
 {
+    /* Before the loopback rule: "localhost" is not refused for where it
+     * points but because no name is looked up. */
+    if (!is_ip_literal(addr))
+        return err_set(e, -EINVAL, "apiserver: \"%s\" is not an IP address; write 127.0.0.1 "
+                       "(or ::1) for this host only, 0.0.0.0 (or ::) for every interface",
+                       addr);
     if (!cfg->store || !cfg->now_ns)
         return err_set(e, -EINVAL, "apiserver: a store and a clock are required");
     if (!cfg->tls_cert_pem != !cfg->tls_key_pem)
@@ -327,8 +339,8 @@ int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, 
     struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(cfg->port)};
     struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(cfg->port)};
     bool is_v6 = inet_pton(AF_INET, addr, &v4.sin_addr) != 1;
-    if (is_v6 && inet_pton(AF_INET6, addr, &v6.sin6_addr) != 1)
-        return err_set(e, -EINVAL, "apiserver: \"%s\" is not an IP address", addr);
+    if (is_v6)
+        inet_pton(AF_INET6, addr, &v6.sin6_addr); /* an IP literal: check_config */
     struct apiserver *srv = alloc_calloc(1, sizeof *srv);
     if (srv)
         pthread_mutex_init(&srv->mu, NULL);

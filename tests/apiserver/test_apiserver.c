@@ -442,8 +442,17 @@ static void refuses_unsafe_configs(void **state)
     assert_non_null(strstr(e.msg, "TLS"));
     cfg.token = "x";
     assert_int_equal(apiserver_start(&cfg, &srv, &e), -EPERM);
+    /* issue 19: a host name was refused as "not loopback"; the problem is
+     * that it is not an IP literal, and the message says what to write. */
+    cfg.token = NULL;
+    cfg.address = "localhost";
+    assert_int_equal(apiserver_start(&cfg, &srv, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "\"localhost\" is not an IP address"));
+    assert_non_null(strstr(e.msg, "127.0.0.1"));
+    assert_null(strstr(e.msg, "loopback)"));
+    cfg.token = "x";
     cfg.address = "not-an-ip";
-    assert_int_equal(apiserver_start(&cfg, &srv, &e), -EPERM);
+    assert_int_equal(apiserver_start(&cfg, &srv, &e), -EINVAL);
     cfg.address = "127.0.0.1";
     cfg.tls_cert_pem = "x";
     assert_int_equal(apiserver_start(&cfg, &srv, &e), -EINVAL);

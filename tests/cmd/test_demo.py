@@ -236,6 +236,11 @@ class Demo(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("no --nodes or --gpus with it", r.stderr)
 
+    def test_cluster_address_must_be_an_ip_literal(self):
+        # issue 19: "localhost" was refused as "not loopback".
+        self.assert_fails('"localhost" is not an IP address; write 127.0.0.1', "cluster",
+                          "--address", "localhost")
+
     def test_missing_or_empty_folders_are_errors_naming_them(self):
         missing = os.path.join(self.cwd, "no-such-folder")
         gone = f"{missing}: No such file or directory"
