@@ -27,6 +27,7 @@ static const struct status_row status_rows[] = {
     {-ESTALE, "Conflict", 409},
     {-EKEYEXPIRED, "Expired", 410},
     {-E2BIG, "RequestEntityTooLarge", 413},
+    {-ENAMETOOLONG, "RequestURITooLong", 414},
     {-EMEDIUMTYPE, "UnsupportedMediaType", 415},
     {-EINVAL, "Invalid", 422},
     {-EAGAIN, "TooManyRequests", 429},

@@ -19,6 +19,9 @@
  *   -ESTALE       Conflict                409
  *   -EKEYEXPIRED  Expired                 410 (also parsed from reason Gone)
  *   -E2BIG        RequestEntityTooLarge   413
+ *   -ENAMETOOLONG RequestURITooLong       414 (Kubernetes names no reason for
+ *                                             414; kube-apiserver's own limit is
+ *                                             on the whole header, 1 MiB, 431)
  *   -EMEDIUMTYPE  UnsupportedMediaType    415
  *   -EINVAL       Invalid                 422
  *   -EAGAIN       TooManyRequests         429

@@ -29,6 +29,12 @@
 #define STREAM_POLL_MS 1000
 #define STREAM_BLOCK_SIZE (64 * 1024)
 #define IDLE_TIMEOUT_S 300
+/* libmicrohttpd's memory per connection, where the request line and the
+ * headers must fit: past it, it answers 414 or 431 with its own HTML page.
+ * Four times REST_MAX_TARGET_BYTES, so that a target over that limit still
+ * reaches rest.c and is answered with a Status (pages are touched only as
+ * a request fills them). */
+#define CONNECTION_MEMORY_BYTES ((size_t)REST_MAX_TARGET_BYTES * 4)
 
 struct stream_ctx {
     struct apiserver *srv;
@@ -360,7 +366,8 @@ int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, 
     srv->daemon = MHD_start_daemon(
         flags, cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
         is_v6 ? (struct sockaddr *)&v6 : (struct sockaddr *)&v4, MHD_OPTION_URI_LOG_CALLBACK,
-        on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_done, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+        on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_done, srv,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!srv->daemon) {
         int code = errno ? -errno : -EIO;

@@ -185,6 +185,13 @@ void rest_handle(const struct rest_server *srv, const struct rest_request *req,
     const char *target = req->target ? req->target : "";
     const char *qmark = strchr(target, '?');
     size_t plen = qmark ? (size_t)(qmark - target) : strlen(target);
+    if (strlen(target) > REST_MAX_TARGET_BYTES) {
+        /* A transport limit, as a header limit is: before authentication. */
+        err_set(&e, -ENAMETOOLONG, "the request URI is too long (limit %u bytes)",
+                REST_MAX_TARGET_BYTES);
+        rest_reply_error(resp, &e, NULL, NULL, NULL);
+        return;
+    }
     int rc = router_parse(store_registry(srv->store), target, plen, &rt, &e);
     bool public = rc == 0 && (rt.kind == ROUTE_HEALTH || rt.kind == ROUTE_VERSION);
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;

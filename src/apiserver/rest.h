@@ -26,6 +26,10 @@
 
 /* The API server's own limit on request bodies. */
 #define REST_MAX_BODY_DEFAULT (3u << 20)
+/* The longest request target (path and query) served; a longer one is
+ * answered 414 before anything else. Far above what clients send (names
+ * are at most 253 characters, selectors a few KiB). */
+#define REST_MAX_TARGET_BYTES (64u << 10)
 /* How long a watch lasts when the client gives no timeoutSeconds (the API
  * server picks between 30 and 60 minutes). */
 #define REST_WATCH_TIMEOUT_DEFAULT_S 1800

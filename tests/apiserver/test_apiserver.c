@@ -250,6 +250,31 @@ static void oversized_bodies(void **state)
     free(h.body);
 }
 
+/* issue 19: a 100 KB URL got libmicrohttpd's HTML 414; now the REST
+ * layer's Status, as JSON. */
+static void an_over_long_url_is_a_status(void **state)
+{
+    struct server *s = *state;
+    size_t n = 100000;
+    char *url = malloc(n + 1);
+    int head = snprintf(url, n, "%s" PODS "/", apiserver_url(s->srv));
+    memset(url + head, 'a', n - (size_t)head);
+    url[n] = '\0';
+    struct http h = http_call("GET", url, NULL, NULL);
+    assert_int_equal(h.status, 414);
+    json_t *j = json_loads(h.body ? h.body : "", 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "Status");
+    assert_int_equal(json_integer_value(json_object_get(j, "code")), 414);
+    assert_string_equal(reason_of(&h), "RequestURITooLong");
+    json_decref(j);
+    free(h.body);
+    free(url);
+    h = get(s, PODS); /* the next client is served */
+    assert_int_equal(h.status, 200);
+    free(h.body);
+}
+
 /* A watch read in a thread until it has `want` lines or ends. */
 struct watcher {
     char url[512];
@@ -498,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(crud_over_http, setup, teardown),
         cmocka_unit_test_setup_teardown(a_long_list_goes_out_chunked, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_over_long_url_is_a_status, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_streams_and_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_from_compacted_version, setup, teardown),
         cmocka_unit_test_setup_teardown(stop_ends_open_watches, setup, teardown),

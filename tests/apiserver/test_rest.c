@@ -164,6 +164,24 @@ static void body_limit_and_auth(void **state)
     reply_free(&r);
 }
 
+/* issue 19: a 100 KB target was answered by libmicrohttpd with an HTML
+ * page; here it is a Status, before authentication as a transport limit. */
+static void an_over_long_target_is_a_status(void **state)
+{
+    struct fixture *f = *state;
+    f->srv.token = "s3cret";
+    size_t n = 100000;
+    char *target = malloc(n + 1);
+    memset(target, 'a', n);
+    memcpy(target, PODS "/", strlen(PODS "/"));
+    target[n] = '\0';
+    expect_status(f, "GET", target, NULL, 414, "RequestURITooLong");
+    target[REST_MAX_TARGET_BYTES] = '\0'; /* at the limit: served (here, refused unauthenticated) */
+    expect_status(f, "GET", target, NULL, 401, "Unauthorized");
+    f->srv.token = NULL;
+    free(target);
+}
+
 static void accept_negotiation(void **state)
 {
     struct fixture *f = *state;
@@ -644,6 +662,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(errors_are_statuses, setup, teardown),
         cmocka_unit_test_setup_teardown(status_names_the_object, setup, teardown),
         cmocka_unit_test_setup_teardown(body_limit_and_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_over_long_target_is_a_status, setup, teardown),
         cmocka_unit_test_setup_teardown(accept_negotiation, setup, teardown),
         cmocka_unit_test_setup_teardown(list_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(tables_for_lists_and_objects, setup, teardown),
