@@ -11,7 +11,6 @@
 
 #include "util/clock.h"
 
-#define META_SUBDOMAIN_MAX 253
 #define META_LABEL_MAX 63
 #define META_ANNOTATIONS_MAX (256 * 1024)
 

@@ -22,6 +22,8 @@
 #define META_TIME_LEN 21       /* "2006-01-02T15:04:05Z" + NUL */
 #define META_MICROTIME_LEN 28  /* "2006-01-02T15:04:05.000000Z" + NUL */
 
+#define META_SUBDOMAIN_MAX 253 /* characters */
+
 /* A DNS-1123 subdomain: at most 253 characters of [a-z0-9-.], each
  * dot-separated part starting and ending alphanumeric. */
 int meta_check_subdomain(const char *s, const char *field, struct err *e);

@@ -8,6 +8,7 @@
  * that follows is the strict one.
  */
 #include "cmd/clusterfile.h"
+#include "api/meta.h"
 #include "util/alloc.h"
 
 #include <stdarg.h>
@@ -290,6 +291,22 @@ static int decode_labels(struct decoder *dc, struct placement_node *n, const jso
     return 0;
 }
 
+/* The name becomes a Kubernetes Node's, so it must be a valid one. An
+ * over-long name is not quoted: the message would be all name. */
+static int check_node_name(struct decoder *dc, const json_t *obj, const char *name)
+{
+    struct err why;
+    size_t len = strlen(name);
+    if (len == 0)
+        return fail_member(dc, obj, "name", false, "a node name must not be empty");
+    if (len > META_SUBDOMAIN_MAX)
+        return fail_member(dc, obj, "name", false, "a node name must be a DNS-1123 subdomain "
+                           "of at most %d characters, not %zu", META_SUBDOMAIN_MAX, len);
+    if (meta_check_subdomain(name, "name", &why) < 0)
+        return fail_member(dc, obj, "name", false, "%s", why.msg);
+    return 0;
+}
+
 static int decode_node(struct decoder *dc, const json_t *nodes, size_t i)
 {
     static const struct field fields[] = {
@@ -310,8 +327,8 @@ static int decode_node(struct decoder *dc, const json_t *nodes, size_t i)
         return fail_member(dc, obj, "name", false, "duplicate node name \"%s\" (first at %u:%u)",
                            name, first.line, first.col);
     }
-    if (name[0] == '\0')
-        return fail_member(dc, obj, "name", false, "a node name must not be empty");
+    if ((rc = check_node_name(dc, obj, name)) < 0)
+        return rc;
     if (json_object_set_new(dc->node_names, name, json_integer((json_int_t)i)) < 0)
         return err_set(dc->e, -ENOMEM, "out of memory");
     struct placement_node *n = &dc->cf->nodes[dc->cf->n_nodes++];

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -139,6 +140,21 @@ static void bad_nodes_are_refused(void **state)
     assert_refused("nodes:\n  - name: a\n", "c.yaml:2:5: a node needs \"gpus\"");
     assert_refused("nodes:\n  - name: \"\"\n    gpus: []\n",
                    "c.yaml:2:11: a node name must not be empty");
+    /* issue 19: a node name must be a Kubernetes node name, since it
+     * becomes one (a 100,000-character name was taken). */
+    char *text = malloc(100100), *want = malloc(200);
+    int at = snprintf(text, 100100, "nodes:\n  - name: ");
+    memset(text + at, 'a', 100000);
+    snprintf(text + at + 100000, 100, "\n    gpus: []\n");
+    snprintf(want, 200, "c.yaml:2:11: a node name must be a DNS-1123 subdomain of at most 253 "
+             "characters, not %d", 100000);
+    assert_refused(text, want);
+    free(text);
+    free(want);
+    assert_refused("nodes:\n  - name: Node_A\n    gpus: []\n",
+                   "c.yaml:2:11: name: Invalid value: \"Node_A\": a lowercase RFC 1123 "
+                   "subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+                   "and must start and end with an alphanumeric character (e.g. 'example.com')");
     assert_refused("nodes:\n  - name: a\n    gpus: []\n  - name: a\n    gpus: []\n",
                    "c.yaml:4:11: duplicate node name \"a\" (first at 2:11)");
     assert_refused("nodes:\n  - name: a\n    gpus: []\n    lables: {}\n",
