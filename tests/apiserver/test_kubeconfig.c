@@ -9,26 +9,24 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../common/tmpdir.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/kubeconfig.h"
 #include "helpers.h"
 #include "util/yaml.h"
 
-static char dir[64];
+static char dir[TMPDIR_MAX];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/gs-kubeconfig-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tmpdir_make(dir, "kubeconfig");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 static void write_file(const char *path, const char *text)

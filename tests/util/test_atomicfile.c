@@ -14,23 +14,21 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../common/tmpdir.h"
 #include "util/atomicfile.h"
 
-static char dir[64];
+static char dir[TMPDIR_MAX];
 
 static int make_dir(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/gpuslice-atomicfile-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tmpdir_make(dir, "atomicfile");
 }
 
 static int remove_dir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 /* dir/name, in one of two buffers so that a call may take two. */

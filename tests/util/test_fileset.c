@@ -10,9 +10,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../common/tmpdir.h"
 #include "util/fileset.h"
 
-static char dir[64];
+static char dir[TMPDIR_MAX];
 
 static void write_file(const char *name, const char *text)
 {
@@ -27,16 +28,13 @@ static void write_file(const char *name, const char *text)
 static int make_dir(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/gpuslice-fileset-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tmpdir_make(dir, "fileset");
 }
 
 static int remove_dir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 static void reads_yaml_files_in_name_order(void **state)
