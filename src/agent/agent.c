@@ -74,9 +74,9 @@ static int check_config(const struct agent_config *cfg, struct err *e)
                        cfg->node ? cfg->node : "");
     if (cfg->cdi_dir && strlen(cfg->cdi_dir) >= AGENT_PATH_MAX - 128)
         return err_set(e, -EINVAL, "agent: the CDI directory's name is too long");
-    if (cfg->orphan_grace_ns < 0 || cfg->recovery_period_ns < 0)
-        return err_set(e, -EINVAL, "agent: the orphan grace and recovery period cannot be "
-                                   "negative");
+    if (cfg->orphan_grace_ns < 0 || cfg->recovery_period_ns < 0 || cfg->report_delay_ns < 0)
+        return err_set(e, -EINVAL, "agent: the orphan grace, recovery period and report delay "
+                                   "cannot be negative");
     return 0;
 }
 
@@ -95,6 +95,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
         a->cfg.orphan_grace_ns = AGENT_ORPHAN_GRACE_DEFAULT_NS;
     if (!a->cfg.recovery_period_ns)
         a->cfg.recovery_period_ns = AGENT_RECOVERY_PERIOD_DEFAULT_NS;
+    if (!a->cfg.report_delay_ns)
+        a->cfg.report_delay_ns = AGENT_REPORT_DELAY_DEFAULT_NS;
     mutex_init(&a->lock);
     a->inv = alloc_calloc(1, sizeof *a->inv);
     a->inv_scratch = alloc_calloc(1, sizeof *a->inv_scratch);
@@ -192,6 +194,15 @@ void agent__enqueue(struct agent *a, const char *key)
         loop_enqueue(a->loop, key);
 }
 
+/* The queue keeps a key's earliest due time, so a stream of changes never
+ * puts the report off past the delay after the first of them. */
+void agent__report_soon(struct agent *a)
+{
+    if (a->loop)
+        loop_enqueue_at(a->loop, AGENT_KEY_NODE,
+                        a->cfg.now_ns(a->cfg.clock_ctx) + a->cfg.report_delay_ns);
+}
+
 static void enqueue_slice(struct agent *a, const json_t *obj)
 {
     char key[WORKQUEUE_KEY_MAX];
@@ -232,7 +243,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     struct agent *a = ctx;
     enqueue_slice(a, cur);
     if (change != INFORMER_UPDATED || strcmp(phase_of(old), phase_of(cur)) != 0)
-        agent__enqueue(a, AGENT_KEY_NODE);
+        agent__report_soon(a);
 }
 
 /* A ConfigMap changed (or was deleted under us): the slices that fill it. */
@@ -260,7 +271,7 @@ static void on_node(void *ctx, enum informer_change change, const json_t *old,
     (void)change;
     (void)old;
     (void)cur;
-    agent__enqueue(ctx, AGENT_KEY_NODE);
+    agent__report_soon(ctx);
 }
 
 /* ---- notes ---- */

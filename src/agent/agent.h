@@ -71,6 +71,7 @@
 
 #define AGENT_ORPHAN_GRACE_DEFAULT_NS (60 * NS_PER_SEC)
 #define AGENT_RECOVERY_PERIOD_DEFAULT_NS (30 * NS_PER_SEC)
+#define AGENT_REPORT_DELAY_DEFAULT_NS (100 * NS_PER_MS)
 
 /* The external operations; params are JSON objects, see agent_exec.c. */
 enum agent_op {
@@ -89,7 +90,8 @@ struct agent_config {
     struct device *device;
     const char *node;       /* this node's name (copied) */
     /* The clock of the runtime, nanoseconds since the Unix epoch; the loop
-     * must use the same. Only agent_execute reads it. Required. */
+     * must use the same. agent_execute reads it, and the change handlers
+     * (on the informers' threads) to date the report. Required. */
     clock_now_fn now_ns;
     void *clock_ctx;
     /* The informers' clock (their backoff), on any monotonic scale, with
@@ -98,6 +100,10 @@ struct agent_config {
     bool virtual_time;          /* see "Modelled time" above */
     int64_t orphan_grace_ns;    /* 0: AGENT_ORPHAN_GRACE_DEFAULT_NS */
     int64_t recovery_period_ns; /* 0: AGENT_RECOVERY_PERIOD_DEFAULT_NS */
+    /* How long after a change the node's report (GPUNode, Node) and its
+     * recovery pass run, so that the changes of a burst share one write:
+     * 0: AGENT_REPORT_DELAY_DEFAULT_NS. A new boot id is looked at at once. */
+    int64_t report_delay_ns;
     bool reclaim_unmanaged;     /* destroy orphans gpuslice did not make, too */
     const char *cdi_dir;        /* NULL or "": no CDI specs (copied) */
     struct log *log;            /* failed device calls (warnings); not owned; NULL: none */

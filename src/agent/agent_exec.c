@@ -225,7 +225,10 @@ void agent__call_finish(struct agent *a, const struct agent_call *c,
         count(&a->stats.destroys, 1);
         count(&a->stats.orphans_destroyed, !c->key[0]);
     }
-    agent__enqueue(a, AGENT_KEY_NODE);
+    if (a->need_discovery)
+        agent__enqueue(a, AGENT_KEY_NODE);
+    else
+        agent__report_soon(a);
     if (c->key[0])
         agent__enqueue(a, c->key);
 }

@@ -133,6 +133,9 @@ struct agent_note *agent__note(struct agent *a, const char *key, bool make);
 void agent__note_forget(struct agent *a, const char *key);
 
 void agent__enqueue(struct agent *a, const char *key);
+/* Queues the node key to run within the report delay (agent.h), so that
+ * the changes of a burst share one report. */
+void agent__report_soon(struct agent *a);
 void agent__enqueue_all(struct agent *a);
 
 /* The inventory's GPU with this uuid, or NULL. */

@@ -12,7 +12,10 @@
  *     capacity and allocatable (written once, not per allocation:
  *     docs/architecture.md);
  * and destroys the orphans whose grace is over. It comes back at the next
- * recovery period, or sooner when an orphan's grace ends.
+ * recovery period, or sooner when an orphan's grace ends. A change (a
+ * device call done, a GPUSlice changing phase) brings it back within the
+ * report delay, not at once (agent__report_soon): the changes of a burst
+ * share one pass and one GPUNode write.
  */
 #include "agent/agent_internal.h"
 

@@ -99,6 +99,66 @@ static void nothing_is_written_twice(void **state)
     h_free(h);
 }
 
+/* GPUNode writes the store took since watch w opened. */
+static unsigned gpunode_writes(struct store_watch *w)
+{
+    unsigned n = 0;
+    struct store_event ev;
+    while (store_watch_next(w, 0, &ev, NULL) == 0) {
+        n += ev.type == STORE_MODIFIED;
+        store_event_release(&ev);
+    }
+    return n;
+}
+
+/* Seven slices asked for 10 ms apart, as pods arrive, then released 10 ms
+ * apart: each burst is one GPUNode write, sent within the report delay of
+ * its first change, not one write per slice. */
+static void a_burst_of_changes_is_one_report(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    h_settle(h, SEC);
+    char rv[24];
+    snprintf(rv, sizeof rv, "%llu", (unsigned long long)mem_store_revision(h->st));
+    struct store_watch *w = NULL;
+    struct err e = {0};
+    h_ok(store_watch_open(h->st, h->gpunodes, NULL,
+                          &(struct store_watch_opts){.resource_version = rv}, &w, &e),
+         &e, "watch GPUNodes");
+    json_t *pod = h_pod(h, "train");
+    char names[7][GPUSLICE_NAME_MAX];
+    for (unsigned i = 0; i < 7; i++) {
+        h_slice(h, pod, i, 0, "1g.10gb", i, 1, names[i]);
+        h_settle(h, 10 * MSEC);
+        assert_string_equal(h_phase(h, names[i]), "Created");
+    }
+    h_settle(h, AGENT_REPORT_DELAY_DEFAULT_NS - 70 * MSEC);
+    assert_int_equal(gpunode_writes(w), 1);
+    json_t *gn = h_get(h, h->gpunodes, NULL, NODE);
+    struct gpunode_view v;
+    assert_int_equal(gpunode_read(gn, &v, NULL), 0);
+    assert_int_equal(v.gpus[0].n_slices, 7);
+    json_decref(gn);
+    h_settle(h, SEC);
+    assert_int_equal(gpunode_writes(w), 0);
+
+    for (unsigned i = 0; i < 7; i++) {
+        h_set_phase(h, names[i], "Deleting");
+        h_settle(h, 10 * MSEC);
+        assert_string_equal(h_phase(h, names[i]), "Deleted");
+    }
+    h_settle(h, AGENT_REPORT_DELAY_DEFAULT_NS - 70 * MSEC);
+    assert_int_equal(gpunode_writes(w), 1);
+    gn = h_get(h, h->gpunodes, NULL, NODE);
+    assert_int_equal(gpunode_read(gn, &v, NULL), 0);
+    assert_int_equal(v.gpus[0].n_slices, 0);
+    json_decref(gn);
+    store_watch_close(w);
+    json_decref(pod);
+    h_free(h);
+}
+
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -288,6 +348,10 @@ static void bad_configs_are_refused(void **state)
     c.orphan_grace_ns = -1;
     assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
     c = h->cfg.agent;
+    c.report_delay_ns = -1;
+    assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "report delay"));
+    c = h->cfg.agent;
     c.now_ns = NULL;
     assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
     assert_null(a);
@@ -352,6 +416,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpunode_and_node_report_the_gpus),
         cmocka_unit_test(nothing_is_written_twice),
+        cmocka_unit_test(a_burst_of_changes_is_one_report),
         cmocka_unit_test(cdi_spec_follows_the_slice),
         cmocka_unit_test(cdi_spec_is_not_written_through_a_planted_link),
         cmocka_unit_test(cdi_write_failure_fails_the_slice),
