@@ -4,6 +4,14 @@
  * the object. A call holds a curl handle of its own while it runs (taken
  * from the pool, given back after), so requests on different connection
  * threads of the API server admit in parallel.
+ *
+ * The pool also keeps the MutatingWebhookConfigurations as last listed,
+ * with a watch on them from that list's resourceVersion: a create lists
+ * them again only when the watch shows a change (or ended), so the many
+ * creates between two changes of the configurations (every pod, GPUSlice,
+ * ConfigMap and Event) do not each list and parse them. The mem store
+ * queues a write's event before the write returns, so a create after a
+ * change always sees it.
  */
 #include "apiserver/admission.h"
 
@@ -44,10 +52,17 @@ struct hook {
 };
 
 struct admission_pool {
-    struct mutex mu;                     /* guards idle and n_idle */
+    struct mutex mu;                     /* guards idle, n_idle and the kept list */
     CURL *idle[ADMISSION_POOL_IDLE_MAX]; /* most recently used last */
     size_t n_idle;
-    atomic_uint_fast64_t calls, connections;
+    atomic_uint_fast64_t calls, connections, lists;
+    /* The configurations as last listed from `listed_from` (read-only, shared
+     * by the creates that use them) and the watch that says when they
+     * changed; a create takes the watch out while it drains it, so no lock
+     * is held across the store call (and a create meanwhile lists). */
+    struct store *listed_from;
+    json_t *configs;
+    struct store_watch *changes;
 };
 
 /* What one admission needs across its webhooks. */
@@ -83,6 +98,8 @@ void admission_pool_free(struct admission_pool *pool)
         return;
     for (size_t i = 0; i < pool->n_idle; i++)
         curl_easy_cleanup(pool->idle[i]);
+    json_decref(pool->configs);
+    store_watch_close(pool->changes);
     mutex_destroy(&pool->mu);
     free(pool);
 }
@@ -92,6 +109,11 @@ void admission_pool_stats(const struct admission_pool *pool, uint64_t *calls,
 {
     *calls = atomic_load(&pool->calls);
     *connections = atomic_load(&pool->connections);
+}
+
+uint64_t admission_pool_lists(const struct admission_pool *pool)
+{
+    return atomic_load(&pool->lists);
 }
 
 /* A handle for one call: the warmest idle one (its options reset, its
@@ -585,20 +607,93 @@ static void hook_read(const json_t *spec, struct hook *h)
         h->timeout_s = TIMEOUT_DEFAULT_S;
 }
 
+/* Whether the configurations changed since the watch began (or the watch
+ * ended, so no one can tell): drains what it has, never waits. */
+static bool configs_changed(struct store_watch *w)
+{
+    bool changed = false;
+    struct store_event ev;
+    int rc;
+    while ((rc = store_watch_next(w, 0, &ev, NULL)) == 0) {
+        changed = changed || ev.type != STORE_BOOKMARK;
+        store_event_release(&ev);
+    }
+    return changed || rc != -EAGAIN;
+}
+
+/* Lists the configurations, and keeps them in pool with a watch from the
+ * list's resourceVersion when one can be opened. */
+static int configs_list(struct admission_pool *pool, struct store *st,
+                        const struct api_resource *mwc, json_t **out, struct err *e)
+{
+    int rc = store_list(st, mwc, NULL, &(struct store_list_opts){0}, out, e);
+    if (rc != 0 || !pool)
+        return rc;
+    atomic_fetch_add(&pool->lists, 1);
+    const char *rv = meta_resource_version(*out);
+    struct store_watch *w = NULL;
+    if (!rv || store_watch_open(st, mwc, NULL, &(struct store_watch_opts){.resource_version = rv},
+                                &w, NULL) != 0)
+        return 0;
+    mutex_lock(&pool->mu);
+    if (pool->changes) { /* another create kept its list meanwhile */
+        mutex_unlock(&pool->mu);
+        store_watch_close(w);
+        return 0;
+    }
+    json_decref(pool->configs);
+    pool->configs = json_incref(*out);
+    pool->changes = w;
+    pool->listed_from = st;
+    mutex_unlock(&pool->mu);
+    return 0;
+}
+
+/* The configurations (a reference no one may modify): those pool keeps
+ * when its watch shows no change since, else listed anew. */
+static int configs_current(struct admission_pool *pool, struct store *st,
+                           const struct api_resource *mwc, json_t **out, struct err *e)
+{
+    struct store_watch *w = NULL;
+    json_t *kept = NULL;
+    if (pool) {
+        mutex_lock(&pool->mu);
+        if (pool->changes && pool->listed_from == st) {
+            w = pool->changes;
+            kept = json_incref(pool->configs);
+            pool->changes = NULL;
+        }
+        mutex_unlock(&pool->mu);
+    }
+    if (w && !configs_changed(w)) {
+        mutex_lock(&pool->mu);
+        bool put_back = !pool->changes;
+        if (put_back)
+            pool->changes = w;
+        mutex_unlock(&pool->mu);
+        if (!put_back)
+            store_watch_close(w);
+        *out = kept;
+        return 0;
+    }
+    store_watch_close(w);
+    json_decref(kept);
+    return configs_list(pool, st, mwc, out, e);
+}
+
 /* Every webhook of every configuration, in the order they run; *configs
- * keeps the strings alive (caller releases both). */
-static int hooks_list(struct store *st, json_t **configs, struct hook **out, size_t *n,
-                      struct err *e)
+ * keeps the strings alive (caller releases both; read-only). */
+static int hooks_list(struct admission_pool *pool, struct store *st, json_t **configs,
+                      struct hook **out, size_t *n, struct err *e)
 {
     const struct api_resource *mwc = api_registry_find(
         store_registry(st), ADMISSION_GROUP, "v1", "mutatingwebhookconfigurations");
-    struct store_list_opts lo = {0};
     *configs = NULL;
     *out = NULL;
     *n = 0;
     if (!mwc)
         return 0;
-    int rc = store_list(st, mwc, NULL, &lo, configs, e);
+    int rc = configs_current(pool, st, mwc, configs, e);
     size_t i, j, total = 0;
     const json_t *cfg, *w;
     json_array_foreach(json_object_get(*configs, "items"), i, cfg) {
@@ -652,7 +747,7 @@ int admission_create(struct admission_pool *pool, struct store *st,
     json_t *configs, *cur = NULL;
     struct hook *hooks;
     size_t n;
-    int rc = hooks_list(st, &configs, &hooks, &n, e);
+    int rc = hooks_list(pool, st, &configs, &hooks, &n, e);
     if (rc != 0 || n == 0) {
         json_decref(configs);
         return rc;

@@ -81,6 +81,11 @@ void admission_pool_free(struct admission_pool *pool);
 void admission_pool_stats(const struct admission_pool *pool, uint64_t *calls,
                           uint64_t *connections);
 
+/* How many times admissions through pool listed the
+ * MutatingWebhookConfigurations: once, then again only after they changed
+ * (the pool watches them; see admission.c). */
+uint64_t admission_pool_lists(const struct admission_pool *pool);
+
 /* Admits the creation of *obj (res in namespace ns, NULL when
  * cluster-scoped), calling webhooks over pool's connections (NULL: a new
  * connection per call, closed after it): on success *obj is replaced by what the webhooks made of

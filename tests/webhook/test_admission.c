@@ -613,6 +613,50 @@ static void connections_are_kept_and_a_restarted_webhook_is_reached_again(void *
     assert_int_equal(f->fake_calls, 9);
 }
 
+/* The configurations are listed once for a run of creates, and again only
+ * after one changed: a change (a new one, an update, a delete) is seen by
+ * the very next create. */
+static void configurations_are_listed_again_only_after_a_change(void **state)
+{
+    struct fixture *f = *state;
+    namespace(f, "team", true);
+    f->mode = FAKE_DENY;
+    configuration(f, "fake", webhook_entry("fake.test", url_of(fake_port(f)), f->ip.ca_pem,
+                                           "Fail"));
+    uint64_t before = admission_pool_lists(f->pool);
+    creates(f, 5, 403);
+    assert_int_equal(admission_pool_lists(f->pool) - before, 1);
+    assert_int_equal(f->fake_calls, 5);
+
+    /* Updated to ask only for pods labelled tier=x: the next create is not
+     * sent. */
+    const struct api_resource *mwc = api_registry_find(
+        store_registry(f->st), "admissionregistration.k8s.io", "v1",
+        "mutatingwebhookconfigurations");
+    json_t *cfg = NULL;
+    assert_int_equal(store_get(f->st, mwc, NULL, "fake", &cfg, NULL), 0);
+    json_object_set_new(json_array_get(json_object_get(cfg, "webhooks"), 0), "objectSelector",
+                        json_pack("{s:{s:s}}", "matchLabels", "tier", "x"));
+    assert_int_equal(store_update(f->st, mwc, NULL, cfg, &(struct store_write_opts){0}, NULL,
+                                  NULL),
+                     0);
+    json_decref(cfg);
+    creates(f, 3, 201);
+    assert_int_equal(admission_pool_lists(f->pool) - before, 2);
+    assert_int_equal(f->fake_calls, 5);
+
+    /* Deleted, then made again: each is seen at once. */
+    assert_int_equal(store_delete(f->st, mwc, NULL, "fake", &(struct store_delete_opts){0},
+                                  NULL, NULL),
+                     0);
+    creates(f, 1, 201);
+    configuration(f, "fake", webhook_entry("fake.test", url_of(fake_port(f)), f->ip.ca_pem,
+                                           "Fail"));
+    creates(f, 2, 403);
+    assert_int_equal(f->fake_calls, 7);
+    assert_int_equal(admission_pool_lists(f->pool) - before, 4);
+}
+
 static void reinvocation(void **state)
 {
     struct fixture *f = *state;
@@ -673,6 +717,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_review_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(
             connections_are_kept_and_a_restarted_webhook_is_reached_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(configurations_are_listed_again_only_after_a_change,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(reinvocation, setup, teardown),
         cmocka_unit_test_setup_teardown(without_reinvocation_the_late_request_stays, setup,
                                         teardown),
