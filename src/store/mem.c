@@ -292,7 +292,9 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     struct mem_obj *fresh = NULL;
     if (!md || !kind || set_string(md, "resourceVersion", rvs) != 0)
         goto oom;
-    if (!(blob = store_blob_dump(obj)) || !(doc = mem__doc_new(res, obj, rv, blob)))
+    /* An update's text is about its last version's length. */
+    size_t hint = cur ? cur->doc->blob->len : 0;
+    if (!(blob = store_blob_dump_hint(obj, hint)) || !(doc = mem__doc_new(res, obj, rv, blob)))
         goto oom;
     if (!cur && (!(fresh = alloc_calloc(1, sizeof *fresh)) ||
                  mem__table_reserve(&kind->objs, 1) != 0 || mem__table_reserve(&ms->uids, 1) != 0))

@@ -203,9 +203,15 @@ struct store_blob *store_blob_new(const char *data, size_t len)
 
 struct store_blob *store_blob_dump(const json_t *obj)
 {
-    /* Most objects fit the first guess; a larger one is dumped again into a
-     * buffer of the size the first pass reported. */
-    size_t cap = 2048;
+    return store_blob_dump_hint(obj, 0);
+}
+
+struct store_blob *store_blob_dump_hint(const json_t *obj, size_t hint)
+{
+    /* Most objects fit the first guess (2 KB, or the hint with room to
+     * grow); a larger one is dumped again into a buffer of the size the
+     * first pass reported. */
+    size_t cap = hint ? hint + hint / 4 + 256 : 2048;
     for (int pass = 0; pass < 2; pass++) {
         struct store_blob *b = alloc_malloc(sizeof *b + cap);
         size_t n = json_dumpb(obj, b->data, cap, JSON_COMPACT);

@@ -294,6 +294,11 @@ struct store_blob *store_blob_new(const char *data, size_t len);
 /* The compact serialisation of obj as a blob; NULL when out of memory. */
 struct store_blob *store_blob_dump(const json_t *obj);
 
+/* store_blob_dump for an object whose text is likely about hint bytes (a
+ * previous version's length; 0: no idea): dumped once when it is, where a
+ * guess too small costs a second pass. */
+struct store_blob *store_blob_dump_hint(const json_t *obj, size_t hint);
+
 /* Takes another reference to b (b may be NULL) and returns b. */
 struct store_blob *store_blob_ref(struct store_blob *b);
 

@@ -102,6 +102,16 @@ static void blobs(void **state)
     assert_int_equal(b->len, strlen(big) + 8);
     assert_int_equal(b->data[b->len], '\0');
     store_blob_unref(b);
+    /* with a hint (a previous version's length) too small, right, or too
+     * large, the text is the same */
+    size_t hints[] = {0, 100, strlen(big) + 8, strlen(big) + 7, 1u << 16};
+    for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++) {
+        b = store_blob_dump_hint(large, hints[i]);
+        assert_int_equal(b->len, strlen(big) + 8);
+        assert_int_equal(b->data[b->len], '\0');
+        assert_int_equal(memcmp(b->data, "{\"k\":\"", 6), 0);
+        store_blob_unref(b);
+    }
     json_decref(small);
     json_decref(large);
 }
