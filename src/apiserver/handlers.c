@@ -14,6 +14,7 @@
 #include "apiserver/admission.h"
 #include "apiserver/protobuf.h"
 #include "apiserver/watchstream.h"
+#include "util/alloc.h"
 #include "util/jdoc.h"
 #include "util/yaml.h"
 
@@ -298,6 +299,26 @@ static void reply_object(const struct handlers_call *c, struct rest_response *re
     }
 }
 
+/* Answers a write with what was stored: the store's own text of it when it
+ * gave one (raw, released here) and JSON is asked for, which spares
+ * serialising the object again; else as reply_object. */
+static void reply_stored(const struct handlers_call *c, struct rest_response *resp, int status,
+                         json_t *obj, struct store_blob *raw)
+{
+    if (!raw || c->answer != MEDIA_ANSWER_JSON) {
+        store_blob_unref(raw);
+        reply_object(c, resp, status, obj);
+        return;
+    }
+    json_decref(obj);
+    resp->status = status;
+    resp->content_type = "application/json";
+    resp->body = alloc_malloc(raw->len + 1);
+    memcpy(resp->body, raw->data, raw->len + 1);
+    resp->len = raw->len;
+    store_blob_unref(raw);
+}
+
 /* The form a list is answered in; -ENOMEM (a Table's columns) is the only
  * failure. form->table is the caller's. */
 static int list_form(const struct handlers_call *c, struct liststream_form *form, struct err *e)
@@ -439,18 +460,20 @@ static void serve_create(const struct handlers_call *c, struct rest_response *re
 {
     struct err e;
     struct store_write_opts wo;
+    struct store_blob *raw = NULL;
     json_t *obj = NULL, *out;
     int rc = read_object(c, STORE_MAIN, &wo, &obj, &e);
     if (rc == 0)
         rc = check_namespace(c, c->rt->ns, &e);
     if (rc == 0)
         rc = admission_create(c->srv->webhooks, store_of(c), c->rt->res, c->rt->ns, wo.dry_run, &obj, &e);
+    wo.raw = &raw;
     if (rc == 0)
         rc = store_create(store_of(c), c->rt->res, c->rt->ns, obj, &wo, &out, &e);
     if (rc != 0)
         fail(c, resp, &e, meta_name(obj));
     else
-        reply_object(c, resp, 201, out);
+        reply_stored(c, resp, 201, out, raw);
     json_decref(obj);
 }
 
@@ -459,8 +482,10 @@ static void serve_update(const struct handlers_call *c, struct rest_response *re
 {
     struct err e;
     struct store_write_opts wo;
+    struct store_blob *raw = NULL;
     json_t *obj = NULL, *out;
     int rc = read_object(c, sub, &wo, &obj, &e);
+    wo.raw = &raw;
     const char *name = rc == 0 ? meta_name(obj) : NULL;
     if (rc == 0 && !name)
         rc = json_object_set_new(meta_of(obj), "name", json_string(c->rt->name)) != 0
@@ -474,7 +499,7 @@ static void serve_update(const struct handlers_call *c, struct rest_response *re
     if (rc != 0)
         fail(c, resp, &e, c->rt->name);
     else
-        reply_object(c, resp, 200, out);
+        reply_stored(c, resp, 200, out, raw);
     json_decref(obj);
 }
 
@@ -503,6 +528,7 @@ static void serve_patch(const struct handlers_call *c, struct rest_response *res
 {
     struct err e;
     struct store_write_opts wo;
+    struct store_blob *raw = NULL;
     enum store_patch_type type = STORE_PATCH_MERGE;
     bool strict, existed = true;
     json_t *patch = NULL, *out;
@@ -521,13 +547,14 @@ static void serve_patch(const struct handlers_call *c, struct rest_response *res
         if (rc == 0 && !existed)
             rc = check_namespace(c, c->rt->ns, &e);
     }
+    wo.raw = &raw;
     if (rc == 0)
         rc = store_patch(store_of(c), c->rt->res, c->rt->ns, c->rt->name, type, patch, &wo, &out,
                          &e);
     if (rc != 0)
         fail(c, resp, &e, c->rt->name);
     else
-        reply_object(c, resp, existed ? 200 : 201, out);
+        reply_stored(c, resp, existed ? 200 : 201, out, raw);
     json_decref(patch);
 }
 

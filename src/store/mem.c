@@ -278,9 +278,11 @@ static void ns_count_add(struct mem_store *ms, const char *ns, int delta)
 
 /* Stores obj (consumed) as the object's new state: an addition when cur is
  * NULL, a removal when type is STORE_DELETED (obj is then the last state),
- * else a modification. *out (if not NULL) gets obj. */
+ * else a modification. *out (if not NULL) gets obj, and *raw (if raw is
+ * not NULL) the text stored. */
 static int mem_commit(struct mem_store *ms, const struct api_resource *res, struct mem_obj *cur,
-                      json_t *obj, enum store_event_type type, json_t **out, struct err *e)
+                      json_t *obj, enum store_event_type type, json_t **out,
+                      struct store_blob **raw, struct err *e)
 {
     uint64_t rv = ms->rv + 1;
     char rvs[24];
@@ -329,6 +331,8 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
         free(cur);
     }
     mem__watch_notify(ms, rv);
+    if (raw)
+        *raw = store_blob_ref(blob);
     if (out)
         *out = obj;
     else
@@ -526,7 +530,7 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
             json_decref(obj);
         return rc;
     }
-    return mem_commit(ms, res, NULL, obj, STORE_ADDED, out, e);
+    return mem_commit(ms, res, NULL, obj, STORE_ADDED, out, o->raw, e);
 }
 
 /* --- update ------------------------------------------------------------------ */
@@ -633,7 +637,8 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
         return 0;
     }
     json_decref(old);
-    return mem_commit(ms, res, cur, cand, remove ? STORE_DELETED : STORE_MODIFIED, out, e);
+    return mem_commit(ms, res, cur, cand, remove ? STORE_DELETED : STORE_MODIFIED, out, o->raw,
+                      e);
 }
 
 int mem__update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
@@ -818,7 +823,8 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
             json_decref(result);
         return 0;
     }
-    return mem_commit(ms, res, cur, result, remove ? STORE_DELETED : STORE_MODIFIED, out, e);
+    return mem_commit(ms, res, cur, result, remove ? STORE_DELETED : STORE_MODIFIED, out, NULL,
+                      e);
 }
 
 /* --- bind -------------------------------------------------------------------- */
@@ -865,7 +871,7 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
     jdoc_append(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
                                            "status", "True", "lastProbeTime",
                                            "lastTransitionTime", t));
-    return mem_commit(ms, ms->pods, cur, pod, STORE_MODIFIED, NULL, e);
+    return mem_commit(ms, ms->pods, cur, pod, STORE_MODIFIED, NULL, NULL, e);
 }
 
 /* --- the vtable ----------------------------------------------------------- */

@@ -75,10 +75,18 @@ static int check_whole_write(struct store *st, const struct api_resource *res, c
     return rc;
 }
 
+/* A write's text stays NULL unless the backend fills it. */
+static void store_raw_clear(const struct store_write_opts *o)
+{
+    if (o && o->raw)
+        *o->raw = NULL;
+}
+
 int store_create(struct store *st, const struct api_resource *res, const char *ns,
                  const json_t *obj, const struct store_write_opts *o, json_t **out,
                  struct err *e)
 {
+    store_raw_clear(o);
     int rc = check_whole_write(st, res, ns, obj, out, e);
     return rc ? rc : st->ops->create(st, res, ns, obj, o ? o : &store_write_defaults, out, e);
 }
@@ -87,6 +95,7 @@ int store_update(struct store *st, const struct api_resource *res, const char *n
                  const json_t *obj, const struct store_write_opts *o, json_t **out,
                  struct err *e)
 {
+    store_raw_clear(o);
     int rc = check_whole_write(st, res, ns, obj, out, e);
     return rc ? rc : st->ops->update(st, res, ns, obj, o ? o : &store_write_defaults, out, e);
 }
@@ -97,6 +106,7 @@ int store_patch(struct store *st, const struct api_resource *res, const char *ns
 {
     if (out)
         *out = NULL;
+    store_raw_clear(o);
     int rc = store_check_scope(st, res, ns, true, e);
     if (rc == 0)
         rc = store_check_name(res, name, e);

@@ -103,6 +103,13 @@ struct store_write_opts {
     bool dry_run;                /* validate and answer, store nothing */
     const char *field_manager;   /* server-side apply: required there */
     bool force;                  /* server-side apply: take over conflicting fields */
+    /* Not NULL: also gets the stored object's compact JSON text where the
+     * backend has it at hand (mem: the text it stored; a reference the
+     * caller releases with store_blob_unref), so that an API server answers
+     * without serialising the object again; NULL otherwise (a failure, a dry
+     * run, a write that changed nothing, the kube backend). The text is
+     * exactly json_dumps(*out, JSON_COMPACT). */
+    struct store_blob **raw;
 };
 
 struct store_delete_opts {

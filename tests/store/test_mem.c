@@ -292,6 +292,55 @@ static void raw_watch_events_share_the_stored_text(void **state)
     store_watch_close(w2);
 }
 
+/* Asserts raw holds exactly the compact text of obj, and releases both. */
+static void same_text(struct store_blob *raw, json_t *obj)
+{
+    assert_non_null(raw);
+    char *text = json_dumps(obj, JSON_COMPACT);
+    assert_string_equal(raw->data, text);
+    assert_int_equal(raw->len, strlen(text));
+    free(text);
+    store_blob_unref(raw);
+    json_decref(obj);
+}
+
+/* A write can hand back the text it stored (what the API server answers
+ * with): exactly the object it returns; none for a dry run or a write that
+ * changed nothing. */
+static void writes_hand_back_the_stored_text(void **state)
+{
+    struct m *m = *state;
+    struct store_blob *raw = (struct store_blob *)1;
+    struct store_write_opts o = {.raw = &raw};
+    json_t *obj = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", "a", "data", "k", "v");
+    json_t *out = NULL;
+    struct err e;
+    assert_int_equal(store_create(m->st, res(m, "cm"), "t", obj, &o, &out, &e), 0);
+    same_text(raw, out);
+    json_object_set_new(json_object_get(obj, "data"), "k", json_string("w"));
+    assert_int_equal(store_update(m->st, res(m, "cm"), "t", obj, &o, &out, &e), 0);
+    assert_non_null(strstr(raw->data, "\"k\":\"w\""));
+    same_text(raw, out);
+    json_t *patch = json_pack("{s:{s:s}}", "data", "k", "x");
+    assert_int_equal(store_patch(m->st, res(m, "cm"), "t", "a", STORE_PATCH_MERGE, patch, &o,
+                                 &out, &e),
+                     0);
+    same_text(raw, out);
+    /* the same patch again changes nothing: no text */
+    assert_int_equal(store_patch(m->st, res(m, "cm"), "t", "a", STORE_PATCH_MERGE, patch, &o,
+                                 &out, &e),
+                     0);
+    assert_null(raw);
+    json_decref(out);
+    struct store_write_opts dry = {.raw = &raw, .dry_run = true};
+    json_object_set_new(json_object_get(obj, "metadata"), "name", json_string("b"));
+    assert_int_equal(store_create(m->st, res(m, "cm"), "t", obj, &dry, &out, &e), 0);
+    assert_null(raw);
+    json_decref(out);
+    json_decref(patch);
+    json_decref(obj);
+}
+
 static void crd_change_keeps_its_objects(void **state)
 {
     struct m *m = *state;
@@ -377,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(collector_is_a_step_the_caller_runs, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
         cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(writes_hand_back_the_stored_text, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(crd_change_keeps_its_objects, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(grace_periods_only_shorten, m_setup, m_teardown),
     };
