@@ -925,6 +925,25 @@ static int mem_create(struct store *st, const struct api_resource *res, const ch
     return write_done(ms, mem_create_locked(ms, res, ns, obj, o, out, e));
 }
 
+/* What an update needs of the caller's object, as its own copy: all of it,
+ * or for a status write what identifies it and its status, the rest of the
+ * candidate coming from the stored version (update_candidate). */
+static json_t *update_request(const json_t *obj, enum store_subresource sub)
+{
+    if (sub != STORE_STATUS)
+        return json_deep_copy(obj);
+    static const char *const used[] = {"apiVersion", "kind", "metadata", "status"};
+    json_t *copy = json_object();
+    for (size_t i = 0; copy && i < sizeof used / sizeof used[0]; i++) {
+        const json_t *v = json_object_get(obj, used[i]);
+        if (v && json_object_set_new(copy, used[i], json_deep_copy(v)) < 0) {
+            json_decref(copy);
+            copy = NULL;
+        }
+    }
+    return copy;
+}
+
 static int mem_update(struct store *st, const struct api_resource *res, const char *ns,
                       const json_t *obj, const struct store_write_opts *o, json_t **out,
                       struct err *e)
@@ -932,7 +951,7 @@ static int mem_update(struct store *st, const struct api_resource *res, const ch
     struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
-    json_t *copy = json_deep_copy(obj);
+    json_t *copy = update_request(obj, o->subresource);
     if (!copy)
         return err_set(e, -ENOMEM, "out of memory");
     mutex_lock(&ms->mu);

@@ -392,6 +392,15 @@ static void status_subresource_splits_writes(void **state)
                         "Created");
     assert_string_equal(json_string_value(json_object_get(json_object_get(out, "spec"), "nodeName")), "n1");
     assert_null(json_object_get(json_object_get(out, "metadata"), "labels"));
+    /* ... and needs none: a body of metadata and status keeps the stored spec */
+    mod = json_pack("{s:O, s:O, s:O, s:{s:s}}", "apiVersion", json_object_get(out, "apiVersion"),
+                    "kind", json_object_get(out, "kind"), "metadata",
+                    json_object_get(out, "metadata"), "status", "phase", "Ungated");
+    json_decref(out);
+    assert_int_equal(update(t, "gpuslices", mod, STORE_STATUS, &out, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "status"), "phase")),
+                        "Ungated");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(out, "spec"), "nodeName")), "n1");
     json_decref(out);
     /* a resource without the subresource */
     assert_int_equal(update(t, "configmaps", cm_json("x"), STORE_STATUS, NULL, &e), -ENOENT);
