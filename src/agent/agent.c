@@ -381,6 +381,12 @@ void agent_executed(void *self, const char *key, const struct action *act, int r
     (void)result;
     (void)e;
     struct agent *a = self;
+    if (act->res == a->res_slices && act->kind == ACTION_UPDATE_STATUS) {
+        mutex_lock(&a->lock);
+        agent__status_executed(a, key, act->body, rc);
+        mutex_unlock(&a->lock);
+        return;
+    }
     if (act->res != a->res_config_maps)
         return;
     mutex_lock(&a->lock);

@@ -48,6 +48,13 @@ struct agent_note {
     bool config_map_foreign;         /* creating its ConfigMap found one not in the cache */
     unsigned failures;               /* its device calls that failed in a row */
     int64_t retry_at;                /* no device call for it before then */
+    /* The last status write decided for it: built from the cached version
+     * status_from (its resourceVersion; "" when none, or it failed) and
+     * saying status_hash; status_done once the store took it
+     * (agent_slice.c). */
+    char status_from[24];
+    uint64_t status_hash;
+    bool status_done;
 };
 
 /* A device call still running: in virtual time until done_at, or on a
@@ -190,9 +197,15 @@ void agent__requeue(struct agent_decision *d, int64_t at);
 
 /* Writes the status: phase `to` (a transition checked against the
  * lifecycle table when it is not the current phase), st's fields, minus
- * the cleared ones; nothing when that changes nothing. */
+ * the cleared ones; nothing when that changes nothing, or when the same
+ * write was sent from the version the cache still shows (the cache is
+ * behind the agent's own write, whose echo brings the key back). */
 int agent__set_status(struct agent_decision *d, enum slice_phase to,
                       const struct gpuslice_status *st, unsigned clear, struct err *e);
+
+/* The store's answer (rc) to the status write `sent` for key: taken, it
+ * is not sent again from the same cached version; failed, it may be. */
+void agent__status_executed(struct agent *a, const char *key, const json_t *sent, int rc);
 
 /* A device call about the slice at `at` (create: spec's profile; destroy:
  * the device's), unless the key's last call failed and its backoff is not

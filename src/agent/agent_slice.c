@@ -27,6 +27,7 @@
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "util/alloc.h"
+#include "util/hash.h"
 
 #define CM_SLICES_MAX 64 /* a container asks for at most POD_SLICE_COUNT_MAX */
 #define CDI_VERSION "0.6.0"
@@ -72,6 +73,48 @@ static void clear_fields(json_t *status, const struct gpuslice_status *st, unsig
     }
 }
 
+/* What a status write says (its phase, fields and what it clears), as a
+ * hash: the transition time is left out, as it differs between two
+ * decisions to make the same move. */
+static uint64_t status_intent(const struct gpuslice_status *st, unsigned clear)
+{
+    char ids[32];
+    snprintf(ids, sizeof ids, "%d %u %u %u", st->has_ids, st->gi_id, st->ci_id, clear);
+    uint64_t h = hash_field(HASH_INIT, st->phase);
+    h = hash_field(hash_field(h, st->device_uuid), st->boot_id);
+    h = hash_field(hash_field(h, st->reason), st->message);
+    return hash_field(h, ids);
+}
+
+/* Whether the store already took the same write built from the version
+ * the cache still shows: the cache is behind the agent's own write, and
+ * sending it again could only be refused as a conflict. Else notes this
+ * one as decided (agent__status_executed says how it went). */
+static bool already_sent(struct agent_decision *d, uint64_t intent)
+{
+    const char *rv = meta_resource_version(d->obj);
+    struct agent_note *n = agent__note(d->a, d->key, true);
+    if (!rv || !n || strlen(rv) >= sizeof n->status_from)
+        return false;
+    if (n->status_done && n->status_hash == intent && strcmp(n->status_from, rv) == 0)
+        return true;
+    snprintf(n->status_from, sizeof n->status_from, "%s", rv);
+    n->status_hash = intent;
+    n->status_done = false;
+    return false;
+}
+
+void agent__status_executed(struct agent *a, const char *key, const json_t *sent, int rc)
+{
+    struct agent_note *n = agent__note(a, key, false);
+    const char *rv = meta_resource_version(sent);
+    if (!n || !rv || strcmp(n->status_from, rv) != 0)
+        return;
+    n->status_done = rc == 0;
+    if (rc < 0)
+        n->status_from[0] = '\0';
+}
+
 int agent__set_status(struct agent_decision *d, enum slice_phase to,
                       const struct gpuslice_status *st, unsigned clear, struct err *e)
 {
@@ -87,7 +130,8 @@ int agent__set_status(struct agent_decision *d, enum slice_phase to,
     if (!copy)
         return err_set(e, -ENOMEM, "agent: out of memory");
     clear_fields(json_object_get(copy, "status"), &with, clear);
-    if (!moves && json_equal(json_object_get(copy, "status"), json_object_get(d->obj, "status"))) {
+    if ((!moves && json_equal(json_object_get(copy, "status"), json_object_get(d->obj, "status"))) ||
+        already_sent(d, status_intent(&with, clear))) {
         json_decref(copy);
         return 0;
     }

@@ -10,6 +10,7 @@
 
 #include "api/gpunode.h"
 #include "api/pod_slices.h"
+#include "reconcile/action.h"
 
 #define LAT "latency=none"
 
@@ -155,6 +156,82 @@ static void a_burst_of_changes_is_one_report(void **state)
     assert_int_equal(v.gpus[0].n_slices, 0);
     json_decref(gn);
     store_watch_close(w);
+    json_decref(pod);
+    h_free(h);
+}
+
+/* The agent's decision for key now, as the loop would make it. */
+static void decide(struct harness *h, const char *key, struct action_list *out)
+{
+    struct err e = {0};
+    int64_t requeue = 0;
+    action_list_clear(out);
+    h_ok(agent_reconcile(agent_runtime_agent(h->rt), key, h->now, out, &requeue, &e), &e,
+         "agent_reconcile");
+}
+
+/* The status write among the actions, or NULL. */
+static const struct action *status_write(const struct action_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i].kind == ACTION_UPDATE_STATUS)
+            return &l->items[i];
+    return NULL;
+}
+
+/* Runs every action as the loop does, telling the agent how each went. */
+static void execute(struct harness *h, const char *key, const struct action_list *l)
+{
+    struct agent *a = agent_runtime_agent(h->rt);
+    struct action_context ctx = {.component = "test", .now_ns = h->now};
+    for (size_t i = 0; i < l->n; i++) {
+        struct err e = {0};
+        const struct action *act = &l->items[i];
+        int rc = act->kind == ACTION_EXTERNAL ? agent_execute(a, act, NULL, &e)
+                                              : action_execute(h->st, act, &ctx, NULL, &e);
+        agent_executed(a, key, act, rc, NULL, &e);
+    }
+}
+
+/* Decided again before the cache shows its own status write (a ConfigMap
+ * event can bring the key back first), the agent does not send the same
+ * write again: from that version it could only be a conflict. A write the
+ * store refused is sent again. */
+static void a_status_write_is_not_sent_twice_from_one_version(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    snprintf(key, sizeof key, "%s/%s", NS, name);
+    h_set_phase(h, name, "Deleting");
+    struct informer *infs[AGENT_INFORMERS];
+    agent_informers(agent_runtime_agent(h->rt), infs);
+    while (informer_step(infs[0], 0, NULL) == 0)
+        ;
+    struct action_list out;
+    action_list_init(&out);
+    decide(h, key, &out); /* the destroy */
+    execute(h, key, &out);
+    decide(h, key, &out); /* the ConfigMap, then Deleted */
+    const struct action *w = status_write(&out);
+    assert_non_null(w);
+    /* refused (say the connection broke): sent again */
+    agent_executed(agent_runtime_agent(h->rt), key, w, -EIO, NULL, NULL);
+    decide(h, key, &out);
+    assert_non_null(status_write(&out));
+    execute(h, key, &out);
+    assert_string_equal(h_phase(h, name), "Deleted");
+    /* taken: the cache still shows Deleting, and nothing is sent */
+    decide(h, key, &out);
+    assert_null(status_write(&out));
+    /* once the cache has it, the key is done */
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Deleted");
+    action_list_clear(&out);
     json_decref(pod);
     h_free(h);
 }
@@ -417,6 +494,7 @@ int main(void)
         cmocka_unit_test(gpunode_and_node_report_the_gpus),
         cmocka_unit_test(nothing_is_written_twice),
         cmocka_unit_test(a_burst_of_changes_is_one_report),
+        cmocka_unit_test(a_status_write_is_not_sent_twice_from_one_version),
         cmocka_unit_test(cdi_spec_follows_the_slice),
         cmocka_unit_test(cdi_spec_is_not_written_through_a_planted_link),
         cmocka_unit_test(cdi_write_failure_fails_the_slice),
