@@ -241,6 +241,16 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
                      const json_t *cur)
 {
     struct agent *a = ctx;
+    char key[WORKQUEUE_KEY_MAX];
+    const char *ns = meta_namespace(cur), *name = meta_name(cur);
+    if (ns && name) {
+        /* The cache moved on: what was sent from its last version no
+         * longer holds back a write (agent__set_status). */
+        snprintf(key, sizeof key, "%s/%s", ns, name);
+        mutex_lock(&a->lock);
+        agent__status_seen(a, key);
+        mutex_unlock(&a->lock);
+    }
     enqueue_slice(a, cur);
     if (change != INFORMER_UPDATED || strcmp(phase_of(old), phase_of(cur)) != 0)
         agent__report_soon(a);

@@ -207,6 +207,11 @@ int agent__set_status(struct agent_decision *d, enum slice_phase to,
  * is not sent again from the same cached version; failed, it may be. */
 void agent__status_executed(struct agent *a, const char *key, const json_t *sent, int rc);
 
+/* The cache has a new version of key: no write is held back any more (so a
+ * server that restarted with an empty store, reusing resourceVersions,
+ * never makes the agent skip a write it needs). */
+void agent__status_seen(struct agent *a, const char *key);
+
 /* A device call about the slice at `at` (create: spec's profile; destroy:
  * the device's), unless the key's last call failed and its backoff is not
  * over; comes back to see the outcome. `recreate` marks a create that makes

@@ -104,6 +104,13 @@ static bool already_sent(struct agent_decision *d, uint64_t intent)
     return false;
 }
 
+void agent__status_seen(struct agent *a, const char *key)
+{
+    struct agent_note *n = agent__note(a, key, false);
+    if (n)
+        n->status_done = false;
+}
+
 void agent__status_executed(struct agent *a, const char *key, const json_t *sent, int rc)
 {
     struct agent_note *n = agent__note(a, key, false);
