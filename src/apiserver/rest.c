@@ -175,31 +175,53 @@ static void serve_resource(const struct rest_server *srv, const struct rest_requ
     query_free(&q);
 }
 
+/* The route of target (its path, before any '?'); rc of router_parse. */
+static int route_of(const struct rest_server *srv, const char *target, struct route *rt,
+                    struct err *e)
+{
+    const char *qmark = strchr(target, '?');
+    size_t plen = qmark ? (size_t)(qmark - target) : strlen(target);
+    return router_parse(store_registry(srv->store), target, plen, rt, e);
+}
+
+bool rest_admits(const struct rest_server *srv, const struct rest_request *req,
+                 struct rest_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    const char *target = req->target ? req->target : "";
+    struct err e;
+    if (strlen(target) > REST_MAX_TARGET_BYTES) {
+        /* A transport limit, as a header limit is: before authentication. */
+        err_set(&e, -ENAMETOOLONG, "the request URI is too long (limit %u bytes)",
+                REST_MAX_TARGET_BYTES);
+        rest_reply_error(resp, &e, NULL, NULL, NULL);
+        return false;
+    }
+    struct route rt;
+    int rc = route_of(srv, target, &rt, &e);
+    bool public = rc == 0 && (rt.kind == ROUTE_HEALTH || rt.kind == ROUTE_VERSION);
+    if (!public && !authenticated(srv, req)) {
+        reply_failure(resp, -EACCES, "Unauthorized");
+        return false;
+    }
+    return true;
+}
+
 void rest_handle(const struct rest_server *srv, const struct rest_request *req,
                  struct rest_response *resp)
 {
     struct err e;
     struct route rt;
     size_t max = srv->max_body ? srv->max_body : REST_MAX_BODY_DEFAULT;
-    memset(resp, 0, sizeof *resp);
+    if (!rest_admits(srv, req, resp))
+        return;
     const char *target = req->target ? req->target : "";
     const char *qmark = strchr(target, '?');
-    size_t plen = qmark ? (size_t)(qmark - target) : strlen(target);
-    if (strlen(target) > REST_MAX_TARGET_BYTES) {
-        /* A transport limit, as a header limit is: before authentication. */
-        err_set(&e, -ENAMETOOLONG, "the request URI is too long (limit %u bytes)",
-                REST_MAX_TARGET_BYTES);
-        rest_reply_error(resp, &e, NULL, NULL, NULL);
-        return;
-    }
-    int rc = router_parse(store_registry(srv->store), target, plen, &rt, &e);
-    bool public = rc == 0 && (rt.kind == ROUTE_HEALTH || rt.kind == ROUTE_VERSION);
+    int rc = route_of(srv, target, &rt, &e);
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     struct rest_request as_get = *req;
     as_get.method = "GET";
-    if (!public && !authenticated(srv, req))
-        reply_failure(resp, -EACCES, "Unauthorized");
-    else if (req->body_len > max)
+    if (req->body_len > max)
         reply_failure(resp, -E2BIG, "the request body is too large");
     else if (rc != 0)
         rest_reply_error(resp, &e, NULL, NULL, NULL);

@@ -13,6 +13,7 @@
 #ifndef GPUSLICE_APISERVER_REST_H
 #define GPUSLICE_APISERVER_REST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,7 +66,18 @@ struct rest_response {
     struct liststream *list;    /* owned; non-NULL: the body is streamed from it */
 };
 
-/* Answers req. resp is overwritten; release it with rest_response_release. */
+/* Whether req may go on to have its body read and be served: false, with
+ * resp filled (a 414 Status for a target over REST_MAX_TARGET_BYTES, 401
+ * Unauthorized without the server's bearer token on a route that needs
+ * it), when it may not. Needs only the method, target and headers, so the
+ * HTTP layer asks it before it reads a byte of the body: an unauthenticated
+ * client cannot make the server buffer anything. resp is overwritten; when
+ * true it is left empty. */
+bool rest_admits(const struct rest_server *srv, const struct rest_request *req,
+                 struct rest_response *resp);
+
+/* Answers req (rest_admits first). resp is overwritten; release it with
+ * rest_response_release. */
 void rest_handle(const struct rest_server *srv, const struct rest_request *req,
                  struct rest_response *resp);
 
