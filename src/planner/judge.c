@@ -257,6 +257,8 @@ static int simulate_server(const struct plan_system *sys, const struct plan_resu
         .max_batch = r->alloc.max_batch,
         .rate_per_ms = srv->rate_per_min / 60000.0 / r->alloc.replicas,
     };
+    if (!(rep.rate_per_ms > 0.0))
+        return 0; /* no load (arrivalRate 0): no request to simulate */
     uint64_t h = hash_field(hash_bytes(HASH_INIT, &o->seed, sizeof o->seed), srv->name);
     for (int k = 0; k < r->alloc.replicas; k++) {
         int rc = judge_replica_run(&rep, o, hash_bytes(h, &k, sizeof k), s, e);

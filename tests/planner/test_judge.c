@@ -167,6 +167,35 @@ static void saturated_and_dropped_servers_miss(void **state)
     plan_system_free(&sys);
 }
 
+/* A server without load (arrivalRate 0) still gets a replica; judging it
+ * finds no request to measure rather than refusing the run. */
+static void a_server_without_load_is_judged(void **state)
+{
+    (void)state;
+    struct plan_system sys;
+    struct plan_result plan;
+    char path[512];
+    snprintf(path, sizeof path, "%s/inferno-small", samples);
+    struct err e;
+    err_clear(&e);
+    if (plan_load_path(path, &sys, &e))
+        fail_msg("%s", e.msg);
+    sys.servers[0].rate_per_min = 0.0;
+    if (plan_solve(&sys, &plan, &e))
+        fail_msg("%s", e.msg);
+    assert_true(plan.servers[0].alloc.acc >= 0 && plan.servers[0].alloc.replicas >= 1);
+    struct judge_options o = {.seconds = 10.0, .seed = 1, .percentile = 95.0};
+    struct judge_result j;
+    err_clear(&e);
+    if (judge_plan(&sys, &plan, &o, &j, &e))
+        fail_msg("%s", e.msg);
+    assert_true(j.servers[0].requests == 0.0);
+    assert_int_equal(j.servers[0].verdict, JUDGE_MEETS);
+    judge_result_free(&j);
+    plan_result_free(&plan);
+    plan_system_free(&sys);
+}
+
 static void refuses_bad_options(void **state)
 {
     (void)state;
@@ -198,6 +227,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(statistics_of_known_samples),
         cmocka_unit_test(a_seed_replays_the_run),
         cmocka_unit_test(saturated_and_dropped_servers_miss),
+        cmocka_unit_test(a_server_without_load_is_judged),
         cmocka_unit_test(refuses_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
