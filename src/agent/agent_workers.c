@@ -30,6 +30,7 @@
 struct worker {
     struct agent_workers *ws;
     pthread_t thread;
+    pthread_cond_t wake; /* a call queued for this GPU, or stop */
     bool started;
     struct agent_call *queue;
     size_t n, cap;
@@ -38,16 +39,16 @@ struct worker {
 struct agent_workers {
     struct agent *a;
     struct mutex lock;
-    pthread_cond_t wake; /* a call queued, or stop */
     bool stopping;
     struct worker gpus[DEVICE_MAX_GPUS];
 };
 
 /* Sleeps ns unless the workers stop first; lock held. */
-static void spend(struct agent_workers *ws, uint64_t ns)
+static void spend(struct worker *w, uint64_t ns)
 {
+    struct agent_workers *ws = w->ws;
     struct timespec until = clock_deadline(CLOCK_MONOTONIC, (int64_t)ns);
-    while (!ws->stopping && mutex_cond_wait(&ws->lock, &ws->wake, &until) != ETIMEDOUT)
+    while (!ws->stopping && mutex_cond_wait(&ws->lock, &w->wake, &until) != ETIMEDOUT)
         ;
 }
 
@@ -60,7 +61,7 @@ static void *work(void *arg)
     mutex_lock(&ws->lock);
     for (;;) {
         while (!ws->stopping && w->n == 0)
-            mutex_cond_wait(&ws->lock, &ws->wake, NULL);
+            mutex_cond_wait(&ws->lock, &w->wake, NULL);
         if (ws->stopping)
             break;
         struct agent_call c = w->queue[0];
@@ -69,7 +70,7 @@ static void *work(void *arg)
         agent__call_run(a, &c, after);
         mutex_lock(&ws->lock);
         if (a->cfg.device->modelled_time)
-            spend(ws, c.took);
+            spend(w, c.took);
         mutex_unlock(&ws->lock);
         mutex_lock(&a->lock);
         agent__call_finish(a, &c, after, 0);
@@ -91,10 +92,11 @@ void agent__workers_start(struct agent *a)
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&ws->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
+    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++) {
         ws->gpus[i].ws = ws;
+        pthread_cond_init(&ws->gpus[i].wake, &ca);
+    }
+    pthread_condattr_destroy(&ca);
     mutex_lock(&a->lock);
     a->workers = ws;
     mutex_unlock(&a->lock);
@@ -130,7 +132,7 @@ int agent__workers_submit(struct agent *a, const struct agent_call *c)
         memmove(w->queue + at + 1, w->queue + at, (w->n - at) * sizeof w->queue[0]);
         w->queue[at] = *c;
         w->n++;
-        pthread_cond_broadcast(&ws->wake);
+        pthread_cond_signal(&w->wake);
     }
     mutex_unlock(&ws->lock);
     return rc;
@@ -153,7 +155,8 @@ void agent__workers_stop(struct agent *a)
         return;
     mutex_lock(&ws->lock);
     ws->stopping = true;
-    pthread_cond_broadcast(&ws->wake);
+    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
+        pthread_cond_signal(&ws->gpus[i].wake);
     mutex_unlock(&ws->lock);
     for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++) {
         struct worker *w = &ws->gpus[i];
@@ -162,11 +165,11 @@ void agent__workers_stop(struct agent *a)
         for (size_t k = 0; k < w->n; k++)
             drop(a, &w->queue[k]);
         free(w->queue);
+        pthread_cond_destroy(&w->wake);
     }
     mutex_lock(&a->lock);
     a->workers = NULL;
     mutex_unlock(&a->lock);
-    pthread_cond_destroy(&ws->wake);
     mutex_destroy(&ws->lock);
     free(ws);
 }
