@@ -42,6 +42,30 @@ void fixture_free(struct fixture *f)
     free(f);
 }
 
+int fixture_setup(void **state)
+{
+    *state = fixture_new();
+    return 0;
+}
+
+int fixture_teardown(void **state)
+{
+    fixture_free(*state);
+    return 0;
+}
+
+int registry_setup(void **state)
+{
+    *state = api_registry_new();
+    return *state ? 0 : -1;
+}
+
+int registry_teardown(void **state)
+{
+    api_registry_free(*state);
+    return 0;
+}
+
 struct reply rest_call(struct fixture *f, const char *method, const char *target,
                        const char *content_type, const char *accept, const char *body,
                        struct watchstream **stream)

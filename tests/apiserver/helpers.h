@@ -29,6 +29,15 @@ struct fixture {
 struct fixture *fixture_new(void);
 void fixture_free(struct fixture *f);
 
+/* fixture_new and fixture_free in cmocka's setup/teardown shape, the
+ * fixture in *state. */
+int fixture_setup(void **state);
+int fixture_teardown(void **state);
+
+/* A fresh api_registry in *state, for a group of tests that only read it. */
+int registry_setup(void **state);
+int registry_teardown(void **state);
+
 /* The fixture's clock, for configs that take one. */
 int64_t fixture_clock(void *ctx);
 

@@ -9,26 +9,11 @@
 #include "apiserver/discovery.h"
 #include "apiserver/jsonpath.h"
 #include "apiserver/openapi.h"
-
-static struct api_registry *reg;
-
-static int setup(void **state)
-{
-    (void)state;
-    reg = api_registry_new();
-    return reg ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    api_registry_free(reg);
-    return 0;
-}
+#include "helpers.h"
 
 static void snapshot_and_groups(void **state)
 {
-    (void)state;
+    struct api_registry *reg = *state;
     const struct api_resource **v;
     size_t n = discovery_resources(reg, &v);
     assert_true(n >= 14);
@@ -58,7 +43,7 @@ static void snapshot_and_groups(void **state)
 
 static void resource_lists(void **state)
 {
-    (void)state;
+    struct api_registry *reg = *state;
     json_t *core = discovery_group_version(reg, "", "v1");
     assert_string_equal(json_string_value(json_object_get(core, "groupVersion")), "v1");
     const json_t *res = json_object_get(core, "resources");
@@ -77,7 +62,7 @@ static void resource_lists(void **state)
 
 static void openapi_index_and_documents(void **state)
 {
-    (void)state;
+    struct api_registry *reg = *state;
     json_t *index = openapi_index(reg);
     const json_t *paths = json_object_get(index, "paths");
     assert_non_null(json_object_get(paths, "api/v1"));
@@ -121,5 +106,5 @@ int main(void)
         cmocka_unit_test(resource_lists),
         cmocka_unit_test(openapi_index_and_documents),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, registry_setup, registry_teardown);
 }

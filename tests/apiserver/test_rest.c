@@ -19,18 +19,6 @@
 #define PODS "/api/v1/namespaces/default/pods"
 #define TABLE_ACCEPT "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
-static int setup(void **state)
-{
-    *state = fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_free(*state);
-    return 0;
-}
-
 static void expect_status(struct fixture *f, const char *method, const char *target,
                           const char *body, int status, const char *reason)
 {
@@ -658,25 +646,28 @@ static void watch_as_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(crud_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(errors_are_statuses, setup, teardown),
-        cmocka_unit_test_setup_teardown(status_names_the_object, setup, teardown),
-        cmocka_unit_test_setup_teardown(body_limit_and_auth, setup, teardown),
-        cmocka_unit_test_setup_teardown(an_over_long_target_is_a_status, setup, teardown),
-        cmocka_unit_test_setup_teardown(accept_negotiation, setup, teardown),
-        cmocka_unit_test_setup_teardown(list_paging, setup, teardown),
-        cmocka_unit_test_setup_teardown(tables_for_lists_and_objects, setup, teardown),
-        cmocka_unit_test_setup_teardown(crd_becomes_served, setup, teardown),
-        cmocka_unit_test_setup_teardown(patch_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(server_side_apply, setup, teardown),
-        cmocka_unit_test_setup_teardown(binding_and_status, setup, teardown),
-        cmocka_unit_test_setup_teardown(deletes, setup, teardown),
-        cmocka_unit_test_setup_teardown(protobuf_create, setup, teardown),
-        cmocka_unit_test_setup_teardown(discovery_documents, setup, teardown),
-        cmocka_unit_test_setup_teardown(openapi_documents, setup, teardown),
-        cmocka_unit_test_setup_teardown(watch_stream, setup, teardown),
-        cmocka_unit_test_setup_teardown(watch_from_a_future_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(watch_as_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(crud_round_trip, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(errors_are_statuses, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(status_names_the_object, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(body_limit_and_auth, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(an_over_long_target_is_a_status,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(accept_negotiation, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(list_paging, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(tables_for_lists_and_objects,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(crd_becomes_served, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(patch_types, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(server_side_apply, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(binding_and_status, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(deletes, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(protobuf_create, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(discovery_documents, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(openapi_documents, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(watch_stream, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(watch_from_a_future_version,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(watch_as_table, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,24 +6,9 @@
 #include <cmocka.h>
 
 #include "apiserver/router.h"
+#include "helpers.h"
 
-static struct api_registry *reg;
-
-static int setup(void **state)
-{
-    (void)state;
-    reg = api_registry_new();
-    return reg ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    api_registry_free(reg);
-    return 0;
-}
-
-static int parse(const char *path, struct route *rt)
+static int parse(struct api_registry *reg, const char *path, struct route *rt)
 {
     struct err e;
     return router_parse(reg, path, strlen(path), rt, &e);
@@ -31,7 +16,7 @@ static int parse(const char *path, struct route *rt)
 
 static void info_paths(void **state)
 {
-    (void)state;
+    struct api_registry *reg = *state;
     struct route rt;
     static const struct {
         const char *path;
@@ -52,55 +37,55 @@ static void info_paths(void **state)
         {"/openapi/v3/apis/apps/v1", ROUTE_OPENAPI_DOC},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(parse(cases[i].path, &rt), 0);
+        assert_int_equal(parse(reg, cases[i].path, &rt), 0);
         assert_int_equal(rt.kind, cases[i].kind);
     }
-    assert_int_equal(parse("/openapi/v3/apis/apps/v1", &rt), 0);
+    assert_int_equal(parse(reg, "/openapi/v3/apis/apps/v1", &rt), 0);
     assert_string_equal(rt.group, "apps");
     assert_string_equal(rt.version, "v1");
 }
 
 static void resource_paths(void **state)
 {
-    (void)state;
+    struct api_registry *reg = *state;
     struct route rt;
-    assert_int_equal(parse("/api/v1/namespaces/default/pods", &rt), 0);
+    assert_int_equal(parse(reg, "/api/v1/namespaces/default/pods", &rt), 0);
     assert_int_equal(rt.kind, ROUTE_COLLECTION);
     assert_string_equal(rt.res->plural, "pods");
     assert_string_equal(rt.ns, "default");
     assert_null(rt.name);
 
-    assert_int_equal(parse("/api/v1/namespaces/default/pods/web/binding", &rt), 0);
+    assert_int_equal(parse(reg, "/api/v1/namespaces/default/pods/web/binding", &rt), 0);
     assert_int_equal(rt.kind, ROUTE_OBJECT);
     assert_string_equal(rt.name, "web");
     assert_string_equal(rt.subresource, "binding");
 
-    assert_int_equal(parse("/api/v1/pods", &rt), 0);
+    assert_int_equal(parse(reg, "/api/v1/pods", &rt), 0);
     assert_int_equal(rt.kind, ROUTE_COLLECTION);
     assert_null(rt.ns);
 
-    assert_int_equal(parse("/api/v1/namespaces/kube-system", &rt), 0);
+    assert_int_equal(parse(reg, "/api/v1/namespaces/kube-system", &rt), 0);
     assert_int_equal(rt.kind, ROUTE_OBJECT);
     assert_string_equal(rt.res->plural, "namespaces");
     assert_string_equal(rt.name, "kube-system");
     assert_null(rt.ns);
 
-    assert_int_equal(parse("/api/v1/namespaces/x/status", &rt), 0);
+    assert_int_equal(parse(reg, "/api/v1/namespaces/x/status", &rt), 0);
     assert_string_equal(rt.res->plural, "namespaces");
     assert_string_equal(rt.subresource, "status");
 
-    assert_int_equal(parse("/apis/gpuslice.dev/v1alpha1/gpunodes/n%2D1", &rt), 0);
+    assert_int_equal(parse(reg, "/apis/gpuslice.dev/v1alpha1/gpunodes/n%2D1", &rt), 0);
     assert_string_equal(rt.res->kind, "GPUNode");
     assert_string_equal(rt.name, "n-1");
 
-    assert_int_equal(parse("/apis/apps/v1/namespaces/a/deployments/d/status", &rt), 0);
+    assert_int_equal(parse(reg, "/apis/apps/v1/namespaces/a/deployments/d/status", &rt), 0);
     assert_string_equal(rt.group, "apps");
     assert_string_equal(rt.ns, "a");
 }
 
 static void not_paths(void **state)
 {
-    (void)state;
+    struct api_registry *reg = *state;
     struct route rt;
     const char *missing[] = {
         "", "api", "/api/", "/api//v1", "/nothing", "/version/x", "/api/v1/widgets",
@@ -109,13 +94,13 @@ static void not_paths(void **state)
         "/apis/a/b/c/d/e/f/g/h/i/j",
     };
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
-        assert_int_equal(parse(missing[i], &rt), -ENOENT);
-    assert_int_equal(parse("/api/v1/pods/%zz", &rt), -EBADMSG);
+        assert_int_equal(parse(reg, missing[i], &rt), -ENOENT);
+    assert_int_equal(parse(reg, "/api/v1/pods/%zz", &rt), -EBADMSG);
     char long_path[ROUTE_PATH_MAX + 8];
     memset(long_path, 'a', sizeof long_path - 1);
     long_path[0] = '/';
     long_path[sizeof long_path - 1] = '\0';
-    assert_int_equal(parse(long_path, &rt), -EBADMSG);
+    assert_int_equal(parse(reg, long_path, &rt), -EBADMSG);
 }
 
 int main(void)
@@ -125,5 +110,5 @@ int main(void)
         cmocka_unit_test(resource_paths),
         cmocka_unit_test(not_paths),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, registry_setup, registry_teardown);
 }

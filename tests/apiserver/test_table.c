@@ -302,27 +302,15 @@ static void table_shape(void **state)
     table_spec_free(NULL);
 }
 
-static int setup(void **state)
-{
-    *state = fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_free(*state);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ages_like_kubectl),
         cmocka_unit_test(include_values),
-        cmocka_unit_test_setup_teardown(pod_columns, setup, teardown),
-        cmocka_unit_test_setup_teardown(node_and_workload_columns, setup, teardown),
-        cmocka_unit_test_setup_teardown(crd_printer_columns, setup, teardown),
-        cmocka_unit_test_setup_teardown(table_shape, setup, teardown),
+        cmocka_unit_test_setup_teardown(pod_columns, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(node_and_workload_columns, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(crd_printer_columns, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(table_shape, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,24 +100,14 @@ static void cancel_wakes_a_blocked_read(void **state)
     watchstream_free(NULL);
 }
 
-static int setup(void **state)
-{
-    *state = fixture_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_free(*state);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(small_reads_reassemble_lines, setup, teardown),
-        cmocka_unit_test_setup_teardown(timeout_ends_the_stream, setup, teardown),
-        cmocka_unit_test_setup_teardown(cancel_wakes_a_blocked_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(small_reads_reassemble_lines,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(timeout_ends_the_stream, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(cancel_wakes_a_blocked_read,
+                                        fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
