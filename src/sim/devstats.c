@@ -65,11 +65,11 @@ static bool outcome_unknown(int rc)
  * false when the device cannot be listed. */
 static bool holds_at(struct devstats *s, const struct counters *c, unsigned start)
 {
-    struct device_slices *all = malloc(sizeof *all);
+    struct device_slices *all = alloc_malloc(sizeof *all);
     uint64_t took = 0;
     bool found = false;
     const char *uuid = s->uuids[c - s->gpus];
-    if (all && s->inner->ops->list(s->inner->impl, all, &took, NULL) == 0)
+    if (s->inner->ops->list(s->inner->impl, all, &took, NULL) == 0)
         for (unsigned i = 0; !found && i < all->n; i++)
             found = all->items[i].placement.start == start &&
                     strcmp(all->items[i].gpu_uuid, uuid) == 0;
