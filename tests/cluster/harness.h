@@ -46,7 +46,8 @@ static inline void h_ok(int rc, const struct err *e, const char *what)
         fail_msg("%s: %d %s", what, rc, e->msg);
 }
 
-/* JSON from text written with ' for " (tests stay readable). */
+/* The v1 resource group/plural of the harness's store; fails the test when
+ * it is not served. */
 static inline const struct api_resource *h_res(struct harness *h, const char *group,
                                                 const char *plural)
 {
