@@ -78,10 +78,8 @@ static enum MHD_Result reply_text(struct generation *g, struct MHD_Connection *c
 {
     size_t len = strlen(msg);
     char *text = alloc_malloc(len + 2);
-    if (text) {
-        memcpy(text, msg, len);
-        memcpy(text + len, "\n", 2);
-    }
+    memcpy(text, msg, len);
+    memcpy(text + len, "\n", 2);
     return reply(g, conn, status, "text/plain; charset=utf-8", text, len + 1);
 }
 
@@ -189,14 +187,14 @@ static int read_pem(const char *path, char **out, struct err *e)
     char *buf = alloc_malloc(WEBHOOK_PEM_MAX + 1);
     size_t len = 0;
     ssize_t n = 0;
-    while (buf && len < WEBHOOK_PEM_MAX && (n = read(fd, buf + len, WEBHOOK_PEM_MAX - len)) > 0)
+    while (len < WEBHOOK_PEM_MAX && (n = read(fd, buf + len, WEBHOOK_PEM_MAX - len)) > 0)
         len += (size_t)n;
     int saved = errno;
     close(fd);
     if (n < 0 || len == WEBHOOK_PEM_MAX) {
         free(buf);
-        return err_set(e, !buf ? -ENOMEM : n < 0 ? -saved : -EFBIG, "%s: %s", path,
-                       !buf ? "out of memory" : n < 0 ? strerror(saved) : "larger than 1 MiB");
+        return err_set(e, n < 0 ? -saved : -EFBIG, "%s: %s", path,
+                       n < 0 ? strerror(saved) : "larger than 1 MiB");
     }
     buf[len] = '\0';
     *out = buf;
