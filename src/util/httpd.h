@@ -49,7 +49,7 @@ int httpd_start(uint16_t port, httpd_handler handler, void *ctx, struct httpd **
 struct httpd_body {
     char *data;      /* NUL-terminated; NULL until a byte came */
     size_t len, cap;
-    bool too_large;  /* over the limit, or out of memory: data is partial */
+    bool too_large;  /* over the limit: data is partial */
 };
 
 /* Takes one libmicrohttpd access-handler call of a request: *state (NULL
@@ -57,7 +57,7 @@ struct httpd_body {
  * request ends) becomes its body, and a chunk of *size bytes at data is
  * appended up to max bytes in all (*size then reads 0). 1: the call
  * brought the request's start or a chunk (answer MHD_YES); 0: the body
- * is complete, answer now; -ENOMEM: no state could be had (MHD_NO). */
+ * is complete, answer now. */
 int httpd_body_feed(void **state, size_t max, const char *data, size_t *size);
 
 /* Frees a body from httpd_body_feed() (may be NULL). */

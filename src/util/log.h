@@ -53,7 +53,7 @@ struct log_config {
 struct log;
 
 /* A logger, owned by the caller (log_free). -EINVAL for a threshold
- * outside the levels, -ENOMEM. */
+ * outside the levels, its only failure (memory follows util/alloc.h). */
 int log_new(const struct log_config *cfg, struct log **out, struct err *e);
 
 /* Frees the logger (not its FILE); lg may be NULL. No line may be in

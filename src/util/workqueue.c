@@ -304,9 +304,6 @@ void workqueue_done(struct workqueue *q, const char *key)
     en->processing = false;
     if (en->dirty) {
         en->dirty = false;
-        /* Re-queuing an existing entry only fails on a heap that cannot
-         * grow; the key then stays known but unqueued, as after a failed
-         * add, and the caller's next add retries it. */
         enqueue(q, en, en->dirty_due);
     }
     entry_release_if_idle(q, en);

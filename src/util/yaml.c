@@ -80,7 +80,7 @@ static struct place *place_find(const struct yaml_doc *d, const void *node, uint
     }
 }
 
-static int place_grow(struct yaml_doc *d)
+static void place_grow(struct yaml_doc *d)
 {
     size_t cap = d->cap ? d->cap * 2 : 256;
     struct place *old = d->places;
@@ -91,20 +91,18 @@ static int place_grow(struct yaml_doc *d)
         if (old[i].node)
             *place_find(d, old[i].node, old[i].slot) = old[i];
     free(old);
-    return 0;
 }
 
 /* Records (node, slot); a later record for the same pair replaces it. */
-static int place_put(struct yaml_doc *d, const void *node, uintptr_t slot,
-                     struct yaml_mark at, struct yaml_mark key)
+static void place_put(struct yaml_doc *d, const void *node, uintptr_t slot,
+                      struct yaml_mark at, struct yaml_mark key)
 {
-    if ((d->used + 1) * 2 > d->cap && place_grow(d) < 0)
-        return -ENOMEM;
+    if ((d->used + 1) * 2 > d->cap)
+        place_grow(d);
     struct place *p = place_find(d, node, slot);
     if (!p->node)
         d->used++;
     *p = (struct place){node, slot, at, key};
-    return 0;
 }
 
 static bool is_singleton(const json_t *v)
@@ -434,9 +432,9 @@ static int attach(struct builder *b, json_t *v, struct yaml_mark at)
     } else if (json_array_append_new((json_t *)parent, v) < 0) {
         return fail(b, at, -ENOMEM, "out of memory");
     }
-    if (place_put(d, parent, slot, at, key_at) < 0 ||
-        (!is_singleton(v) && place_put(d, v, SLOT_SELF, at, at) < 0))
-        return fail(b, at, -ENOMEM, "out of memory");
+    place_put(d, parent, slot, at, key_at);
+    if (!is_singleton(v))
+        place_put(d, v, SLOT_SELF, at, at);
     return 0;
 }
 
@@ -512,8 +510,6 @@ static int on_collection_start(struct builder *b, const yaml_event_t *ev, bool i
     if ((rc = attach(b, v, at)) < 0)
         return rc;
     char *anchor_copy = anchor ? alloc_strdup(anchor) : NULL;
-    if (anchor && !anchor_copy)
-        return fail(b, at, -ENOMEM, "out of memory");
     b->stack[b->depth++] = (struct frame){.node = v, .anchor = anchor_copy};
     return 0;
 }
@@ -534,13 +530,12 @@ static int on_collection_end(struct builder *b, const yaml_event_t *ev)
     return rc;
 }
 
-static int copy_place(struct builder *b, const void *dst, uintptr_t dst_slot, const void *src,
-                      uintptr_t src_slot)
+static void copy_place(struct builder *b, const void *dst, uintptr_t dst_slot, const void *src,
+                       uintptr_t src_slot)
 {
     const struct place *p = place_find(b->d, src, src_slot);
-    if (!p || !p->node)
-        return 0;
-    return place_put(b->d, dst, dst_slot, p->at, p->key) < 0 ? -ENOMEM : 0;
+    if (p && p->node)
+        place_put(b->d, dst, dst_slot, p->at, p->key);
 }
 
 static json_t *copy_tree(struct builder *b, json_t *src, unsigned depth, struct yaml_mark at);
@@ -560,9 +555,11 @@ static int copy_children(struct builder *b, json_t *dst, json_t *src, unsigned d
         int rc = key ? json_object_set_new(dst, key, v) : json_array_append_new(dst, v);
         uintptr_t dst_slot = key ? (uintptr_t)member_key(dst, key) : i;
         uintptr_t src_slot = key ? (uintptr_t)key : i;
-        if (rc < 0 || copy_place(b, dst, dst_slot, src, src_slot) < 0 ||
-            (!is_singleton(v) && copy_place(b, v, SLOT_SELF, from, SLOT_SELF) < 0))
+        if (rc < 0)
             return fail(b, at, -ENOMEM, "out of memory");
+        copy_place(b, dst, dst_slot, src, src_slot);
+        if (!is_singleton(v))
+            copy_place(b, v, SLOT_SELF, from, SLOT_SELF);
         if (key)
             it = json_object_iter_next(src, it);
     }
@@ -704,8 +701,8 @@ int yaml_doc_parse(const char *name, const char *text, size_t len,
     b.d = doc_new(name);
     b.stack = alloc_calloc((size_t)b.lim.max_depth + 1, sizeof *b.stack);
     b.anchors = json_object();
-    int rc = b.d && b.stack && b.anchors ? run_parser(&b, text, len)
-                                         : err_set(e, -ENOMEM, "%s: out of memory", name);
+    int rc = b.d && b.anchors ? run_parser(&b, text, len)
+                              : err_set(e, -ENOMEM, "%s: out of memory", name);
     while (b.depth > 0)
         pop_frame(&b);
     free(b.stack);
