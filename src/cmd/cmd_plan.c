@@ -18,7 +18,6 @@
  */
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include <jansson.h>
 
 #include "cmd/commands.h"
+#include "cmd/signals.h"
 #include "planner/plan_apply.h"
 #include "planner/plan_judged.h"
 #include "planner/plan_load.h"
@@ -306,14 +306,8 @@ static int serve(int argc, char **argv)
     }
     if (optind != argc)
         return usage_error("serve takes no arguments", argv[optind]);
-    /* Block the stop signals before the server's thread starts (this is
-     * still the only thread), so that it inherits the mask and sigwait()
-     * below receives them. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    sigprocmask(SIG_BLOCK, &stop, NULL);
+    /* Before the server's thread starts, so that it inherits the mask. */
+    cmd_signals_block();
     struct err e;
     err_clear(&e);
     struct httpd *h;
@@ -324,8 +318,7 @@ static int serve(int argc, char **argv)
     printf("gpuslice plan serve: listening on http://127.0.0.1:%u (POST /plan, GET /healthz)\n",
            (unsigned)httpd_port(h));
     fflush(stdout);
-    int sig;
-    sigwait(&stop, &sig);
+    cmd_signals_wait(-1);
     httpd_stop(h);
     return 0;
 }

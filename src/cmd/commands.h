@@ -34,9 +34,8 @@ int cmd_certs(int argc, char **argv);
 
 /* The logger of a long-running command (agent, controller, webhook):
  * klog-style lines on stderr, info and above. The caller frees it
- * (log_free); NULL, which logs nothing, only when out of memory. What a
- * command prints for its user (usage, a failure to start) is not logging
- * and goes to stdout or stderr directly. */
+ * (log_free). What a command prints for its user (usage, a failure to
+ * start) is not logging and goes to stdout or stderr directly. */
 static inline struct log *cmd_daemon_log(void)
 {
     struct log *lg = NULL;
