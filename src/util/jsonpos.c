@@ -30,9 +30,12 @@ static void skip_string(struct scan *s)
         s->p++;
 }
 
-/* Past the value at s->p; containers by their depth, skipping strings. */
+/* Past the value at s->p; containers by their depth, skipping strings.
+ * Nothing at the end of the text (a member cut off after its colon). */
 static void skip_value(struct scan *s)
 {
+    if (s->p >= s->end)
+        return;
     int depth = 0;
     do {
         char c = *s->p;

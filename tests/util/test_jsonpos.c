@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -57,11 +58,27 @@ static void missing_parts_stop_at_the_deepest_found(void **state)
     assert_int_equal(jsonpos_find("[1, 2", 5, "x", &at), false);
 }
 
+/* A member cut off after its colon: the scan stops at the end of the text
+ * (a buffer of exactly its length, so a read past it shows under ASan). */
+static void text_cut_after_a_colon_is_not_read_past(void **state)
+{
+    (void)state;
+    static const char cut[] = "{\"x\":";
+    char *text = malloc(strlen(cut));
+    memcpy(text, cut, strlen(cut));
+    struct jsonpos at;
+    assert_int_equal(jsonpos_find(text, strlen(cut), "a", &at), false);
+    assert_int_equal(at.line, 1);
+    assert_int_equal(at.column, 1);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(finds_values),
         cmocka_unit_test(missing_parts_stop_at_the_deepest_found),
+        cmocka_unit_test(text_cut_after_a_colon_is_not_read_past),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
