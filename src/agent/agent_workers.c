@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/vec.h"
 
 struct worker {
@@ -89,14 +90,10 @@ void agent__workers_start(struct agent *a)
     struct agent_workers *ws = alloc_calloc(1, sizeof *ws);
     ws->a = a;
     mutex_init(&ws->lock);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++) {
         ws->gpus[i].ws = ws;
-        pthread_cond_init(&ws->gpus[i].wake, &ca);
+        clock_cond_init(&ws->gpus[i].wake);
     }
-    pthread_condattr_destroy(&ca);
     mutex_lock(&a->lock);
     a->workers = ws;
     mutex_unlock(&a->lock);

@@ -148,11 +148,7 @@ int controller_runtime_start(const struct controller_runtime_config *cfg,
         snprintf(rt->identity, sizeof rt->identity, "%s-%d", host, (int)getpid());
     }
     pthread_mutex_init(&rt->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&rt->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&rt->wake);
     struct controller_config cc = {.store = cfg->store, .policy = cfg->policy};
     int rc = controller_new(&cc, &rt->ctl, e);
     struct loop_config lc = {.store = cfg->store,

@@ -46,11 +46,7 @@ int loop_new(const struct loop_config *cfg, struct loop **out, struct err *e)
         return rc;
     }
     pthread_mutex_init(&l->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&l->wake);
     action_list_init(&l->actions);
     *out = l;
     return 0;

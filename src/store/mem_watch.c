@@ -94,11 +94,7 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
     struct mem_watch *w = alloc_calloc(1, sizeof *w);
     w->base.ops = st->ops;
     w->ms = ms;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&w->wake);
     w->res = res;
     w->bookmarks = o->bookmarks;
     w->want_raw = o->want_raw;

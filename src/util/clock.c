@@ -61,3 +61,12 @@ void clock_sleep_ns(int64_t ns)
     while (nanosleep(&left, &left) < 0 && errno == EINTR)
         ;
 }
+
+void clock_cond_init(pthread_cond_t *cond)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
+}

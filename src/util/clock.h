@@ -16,6 +16,7 @@
 #ifndef GPUSLICE_UTIL_CLOCK_H
 #define GPUSLICE_UTIL_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -44,6 +45,11 @@ struct timespec clock_timespec(int64_t ns);
  * variable waits on: CLOCK_REALTIME unless its attributes say otherwise),
  * for pthread_cond_timedwait. A negative after_ns counts as 0. */
 struct timespec clock_deadline(clockid_t id, int64_t after_ns);
+
+/* Initialises cond to time out on CLOCK_MONOTONIC, so its waits, given
+ * clock_deadline(CLOCK_MONOTONIC, ...), do not jump when the wall clock is
+ * set. Destroy it with pthread_cond_destroy. */
+void clock_cond_init(pthread_cond_t *cond);
 
 /* Sleeps ns nanoseconds of real time, resuming after a signal; returns at
  * once when ns <= 0. */

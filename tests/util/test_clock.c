@@ -1,4 +1,6 @@
 /* Tests for util/clock: the real clocks, conversions, deadlines, sleeping. */
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,6 +73,27 @@ static void deadline_is_later_by_the_wait(void **state)
     }
 }
 
+/* A condition variable made by clock_cond_init times out on the
+ * monotonic clock: a wait until a monotonic instant ends no earlier than
+ * that instant. (One on the realtime clock would read the same timespec as
+ * decades ago and return at once, before the instant.) */
+static void cond_waits_on_the_monotonic_clock(void **state)
+{
+    (void)state;
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t c;
+    clock_cond_init(&c);
+    pthread_mutex_lock(&m);
+    struct timespec until = clock_deadline(CLOCK_MONOTONIC, 20 * NS_PER_MS);
+    int rc;
+    while ((rc = pthread_cond_timedwait(&c, &m, &until)) == 0)
+        ; /* a spurious wake-up: wait again */
+    assert_int_equal(rc, ETIMEDOUT);
+    assert_true(clock_monotonic_ns() >= (int64_t)until.tv_sec * NS_PER_SEC + until.tv_nsec);
+    pthread_mutex_unlock(&m);
+    pthread_cond_destroy(&c);
+}
+
 static void sleep_lasts_at_least_its_length(void **state)
 {
     (void)state;
@@ -89,6 +112,7 @@ int main(void)
         cmocka_unit_test(realtime_is_since_the_epoch),
         cmocka_unit_test(timespec_splits_seconds_and_nanoseconds),
         cmocka_unit_test(deadline_is_later_by_the_wait),
+        cmocka_unit_test(cond_waits_on_the_monotonic_clock),
         cmocka_unit_test(sleep_lasts_at_least_its_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
