@@ -339,9 +339,11 @@ int judge_plan(const struct plan_system *sys, const struct plan_result *plan, co
             if ((rc = simulate_server(sys, plan, i, o, &one, e)) != 0)
                 break;
             judge_stats_of(&one, srv->target->ttft_ms, srv->target->itl_ms, o->percentile, st);
-            VEC_RESERVE(all.req, all.cap, all.n + one.n);
-            memcpy(all.req + all.n, one.req, one.n * sizeof *one.req);
-            all.n += one.n;
+            if (one.n) { /* a server with no load measured nothing (and may have no array) */
+                VEC_RESERVE(all.req, all.cap, all.n + one.n);
+                memcpy(all.req + all.n, one.req, one.n * sizeof *one.req);
+                all.n += one.n;
+            }
         }
         out->meeting += st->verdict == JUDGE_MEETS || st->verdict == JUDGE_NO_TARGETS;
         tally_add(&t, st);
