@@ -247,10 +247,14 @@ static json_t *placed_condition(const json_t *conds, size_t *at)
     return NULL;
 }
 
-/* The pod condition gpuslice keeps: whether its slices could be placed. */
+/* The pod condition gpuslice keeps: whether its slices could be placed.
+ * after_write: an earlier action of this decision writes the pod, so the
+ * status write cannot know the resourceVersion it will find and is sent
+ * without one (a pod's status update may be unconditional, as the
+ * kubelet's are); with the decision's version it could only conflict. */
 static int set_condition(struct controller *c, const json_t *pod, bool placed,
                          const char *reason, const char *message, int64_t now,
-                         struct action_list *out, struct err *e)
+                         bool after_write, struct action_list *out, struct err *e)
 {
     size_t i = 0;
     const json_t *cond = placed_condition(
@@ -285,6 +289,8 @@ static int set_condition(struct controller *c, const json_t *pod, bool placed,
         json_array_set_new(conds, i, fresh); /* the same index in the copy: cannot fail */
     else
         jdoc_append(conds, fresh);
+    if (after_write)
+        json_object_del(meta_of(copy), "resourceVersion");
     return action_update_status(out, c->pod_res, copy, e);
 }
 
@@ -321,7 +327,7 @@ static int release_to_move(struct controller *c, const json_t *pod, struct wante
              "(%s): releasing those to place the whole pod where it fits",
              c->model.nodes[node].name, why);
     if (rc == 0)
-        rc = set_condition(c, pod, false, "Replacing", msg, now, out, e);
+        rc = set_condition(c, pod, false, "Replacing", msg, now, false, out, e);
     c->stats.moved += rc == 0;
     return rc < 0 ? rc
                   : controller__say(c, out, pod, ACTION_EVENT_NORMAL, "SlicesReleased", "%s",
@@ -335,7 +341,8 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
     char key[CONTROLLER_KEY_MAX], msg[768];
     snprintf(key, sizeof key, "%s/%s", ns, meta_name(pod));
     int rc = 0;
-    if (!meta_has_finalizer(pod, GPUSLICE_FINALIZER)) {
+    bool add_finalizer = !meta_has_finalizer(pod, GPUSLICE_FINALIZER);
+    if (add_finalizer) {
         json_t *copy = json_deep_copy(pod);
         rc = copy && meta_add_finalizer(copy, GPUSLICE_FINALIZER) >= 0
                  ? action_update(out, c->pod_res, copy, e)
@@ -358,7 +365,7 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
         c->stats.placed += rc == 0;
     }
     if (rc == 0)
-        rc = set_condition(c, pod, true, "Placed", msg, now, out, e);
+        rc = set_condition(c, pod, true, "Placed", msg, now, add_finalizer, out, e);
     if (rc == 0)
         rc = controller__say(c, out, pod, ACTION_EVENT_NORMAL, "SlicesPlaced", "%s", msg);
     return rc;
@@ -393,7 +400,7 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
         strmap_put(&c->waiting, key, NULL);
-        rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, out, e);
+        rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, false, out, e);
         return rc < 0 ? rc
                       : controller__say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s",
                                         why.msg);

@@ -40,6 +40,23 @@ static bool gated(struct world *w, const char *pod)
     return g;
 }
 
+/* Asserts the pod's gpuslice.dev/SlicesPlaced condition has that status
+ * and reason. */
+static void assert_placed_condition(struct world *w, const char *pod, const char *status,
+                                    const char *reason)
+{
+    json_t *p = world_get(w, w->pods, "team", pod);
+    const json_t *cond = NULL, *c;
+    size_t i;
+    json_array_foreach(json_object_get(json_object_get(p, "status"), "conditions"), i, c)
+        if (strcmp(json_string_value(json_object_get(c, "type")), "gpuslice.dev/SlicesPlaced") == 0)
+            cond = c;
+    assert_non_null(cond);
+    assert_string_equal(json_string_value(json_object_get(cond, "status")), status);
+    assert_string_equal(json_string_value(json_object_get(cond, "reason")), reason);
+    json_decref(p);
+}
+
 static void a_pod_goes_through_the_whole_lifecycle(void **state)
 {
     struct world *w = *state;
@@ -139,16 +156,7 @@ static void no_room_says_why_and_places_when_room_frees(void **state)
     char msg[512];
     assert_int_equal(world_events(w, "second", "NoPlacement", msg, sizeof msg), 1);
     assert_non_null(strstr(msg, "7g.80gb"));
-    json_t *pod = world_get(w, w->pods, "team", "second");
-    const json_t *cond = NULL, *c;
-    size_t i;
-    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
-        if (strcmp(json_string_value(json_object_get(c, "type")), "gpuslice.dev/SlicesPlaced") == 0)
-            cond = c;
-    assert_non_null(cond);
-    assert_string_equal(json_string_value(json_object_get(cond, "status")), "False");
-    assert_string_equal(json_string_value(json_object_get(cond, "reason")), "NoPlacement");
-    json_decref(pod);
+    assert_placed_condition(w, "second", "False", "NoPlacement");
     assert_string_equal(phase(w, "second-main-0"), "");
 
     /* Unrelated changes do not repeat the event. */
@@ -163,6 +171,29 @@ static void no_room_says_why_and_places_when_room_frees(void **state)
     world_settle(w);
     assert_string_equal(phase(w, "second-main-0"), "Creating");
     world_check_no_double_allocation(w);
+}
+
+/* Placing a pod that waited adds the finalizer and turns its condition to
+ * Placed in one decision: the status write cannot carry the version the
+ * finalizer write replaced, or it conflicts and the decision is redone. */
+static void a_waiting_pod_is_placed_without_a_conflict(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const big[] = {"7g.80gb"};
+    world_add_pod(w, "first", big, 1);
+    world_add_pod(w, "second", big, 1);
+    world_settle(w);
+    world_pod_phase(w, "first", "Succeeded");
+    world_settle(w);
+    world_agent_sets(w, "first-main-0", "Deleted", NULL);
+    struct loop_stats before, after;
+    loop_get_stats(w->loop, &before);
+    world_settle(w);
+    loop_get_stats(w->loop, &after);
+    assert_string_equal(phase(w, "second-main-0"), "Creating");
+    assert_int_equal(after.stale, before.stale);
+    assert_placed_condition(w, "second", "True", "Placed");
 }
 
 static void many_pods_at_once_never_share_a_placement(void **state)
@@ -519,6 +550,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_pod_goes_through_the_whole_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(every_slice_of_a_pod_lands_on_one_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_waiting_pod_is_placed_without_a_conflict, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(no_room_says_why_and_places_when_room_frees, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(many_pods_at_once_never_share_a_placement, setup,
