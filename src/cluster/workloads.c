@@ -248,7 +248,7 @@ int workloads_owner_init(struct workloads_owner *o, const struct workloads_confi
     struct loop_config lc = {
         .store = cfg->store,
         .reconciler = {.name = def->loop_name, .self = o, .reconcile = owner_reconcile,
-                       .executed = owner_executed},
+                       .executed = owner_executed, .wants_results = true},
         .component = def->loop_name,
         .now_ns = cfg->now_ns,
         .clock_ctx = cfg->clock_ctx,

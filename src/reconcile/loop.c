@@ -104,7 +104,8 @@ static int execute_one(struct loop *l, const struct action *a, const struct acti
                        json_t **result, struct err *e)
 {
     if (a->kind != ACTION_EXTERNAL)
-        return action_execute(l->cfg.store, a, ctx, result, e);
+        return action_execute(l->cfg.store, a, ctx,
+                              l->cfg.reconciler.wants_results ? result : NULL, e);
     if (!l->cfg.reconciler.execute_external)
         return err_set(e, -ENOSYS, "%s: emitted an external action but has no executor",
                        l->cfg.reconciler.name);

@@ -48,10 +48,13 @@ struct reconciler {
      * off. Must not block or do I/O. */
     int (*reconcile)(void *self, const char *key, int64_t now_ns, struct action_list *out,
                      int64_t *requeue_at_ns, struct err *e);
-    /* Optional: the outcome of each action executed for key (result is the
-     * stored object when rc is 0, borrowed; e says why when rc < 0). */
+    /* Optional: the outcome of each action executed for key (e says why
+     * when rc < 0). result, borrowed, is the stored object when rc is 0 and
+     * wants_results is set, else NULL: over HTTP an answer nobody reads is
+     * not parsed. */
     void (*executed)(void *self, const char *key, const struct action *a, int rc,
                      const json_t *result, const struct err *e);
+    bool wants_results;
     /* Executes an ACTION_EXTERNAL (required when the reconciler emits any);
      * *result (may stay NULL) is passed on to executed and then freed. */
     int (*execute_external)(void *self, const struct action *a, json_t **result,

@@ -36,7 +36,8 @@ static int kube_oom(const struct kube_buf *b, const char *what, struct err *e)
     return b->failed ? err_set(e, -ENOMEM, "kube: out of memory building %s", what) : 0;
 }
 
-/* Sends method path with obj (may be NULL) as the body, of type ctype. */
+/* Sends method path with obj (may be NULL) as the body, of type ctype;
+ * *out gets the answer, which is not even parsed when out is NULL. */
 static int kube_send(struct store *st, const char *method, const struct kube_buf *path,
                      const char *ctype, const json_t *obj, json_t **out, struct err *e)
 {
@@ -49,13 +50,8 @@ static int kube_send(struct store *st, const char *method, const struct kube_buf
                        method, path->p);
     struct kube_request rq = {method, path->p, obj ? ctype : NULL, body,
                               body ? strlen(body) : 0};
-    json_t *ans = NULL;
-    rc = kube_http_call(kube_http_of(st), &rq, &ans, e);
+    rc = kube_http_call(kube_http_of(st), &rq, out, e);
     free(body);
-    if (out)
-        *out = ans;
-    else
-        json_decref(ans);
     return rc;
 }
 
@@ -131,6 +127,13 @@ static bool kube_is_crd(const struct api_resource *res)
            strcmp(res->plural, "customresourcedefinitions") == 0;
 }
 
+/* Where a write's answer goes: the caller's out, or ans when the registry
+ * must read it (a CRD); NULL when nobody reads it, so it is not parsed. */
+static json_t **kube_answer_to(const struct api_resource *res, json_t **ans, json_t **out)
+{
+    return out || kube_is_crd(res) ? ans : NULL;
+}
+
 /* Keeps the registry serving the CRDs written through this store, as mem's
  * does; then hands the answer to the caller (out may be NULL). */
 static int kube_written(struct store *st, const struct api_resource *res, bool dry_run, int rc,
@@ -156,7 +159,8 @@ static int kube_create(struct store *st, const struct api_resource *res, const c
     kube_buf_path(&p, res, ns, NULL, NULL);
     kube_write_query(&p, o);
     json_t *ans = NULL;
-    rc = kube_send(st, "POST", &p, "application/json", obj, &ans, e);
+    rc = kube_send(st, "POST", &p, "application/json", obj,
+                   kube_answer_to(res, &ans, out), e);
     kube_buf_free(&p);
     return kube_written(st, res, o->dry_run, rc, ans, out);
 }
@@ -175,7 +179,8 @@ static int kube_update(struct store *st, const struct api_resource *res, const c
     kube_buf_path(&p, res, ns, name, kube_sub(o));
     kube_write_query(&p, o);
     json_t *ans = NULL;
-    rc = kube_send(st, "PUT", &p, "application/json", obj, &ans, e);
+    rc = kube_send(st, "PUT", &p, "application/json", obj,
+                   kube_answer_to(res, &ans, out), e);
     kube_buf_free(&p);
     return kube_written(st, res, o->dry_run, rc, ans, out);
 }
@@ -208,7 +213,8 @@ static int kube_patch(struct store *st, const struct api_resource *res, const ch
     if (type == STORE_PATCH_APPLY && o->force)
         kube_buf_query(&p, "force", "true");
     json_t *ans = NULL;
-    int rc = kube_send(st, "PATCH", &p, kube_patch_type(type), patch, &ans, e);
+    int rc = kube_send(st, "PATCH", &p, kube_patch_type(type), patch,
+                       kube_answer_to(res, &ans, out), e);
     kube_buf_free(&p);
     return kube_written(st, res, o->dry_run, rc, ans, out);
 }
@@ -272,7 +278,7 @@ static int kube_remove(struct store *st, const struct api_resource *res, const c
     struct kube_buf p = {0};
     kube_buf_path(&p, res, ns, name, NULL);
     json_t *ans = NULL;
-    int rc = kube_send(st, "DELETE", &p, "application/json", body, &ans, e);
+    int rc = kube_send(st, "DELETE", &p, "application/json", body, out ? &ans : NULL, e);
     kube_buf_free(&p);
     json_decref(body);
     /* The server may serve a deleted CRD a while longer (until its objects

@@ -436,9 +436,12 @@ static int kube_answer(long http, const struct kube_buf *body, const struct kube
 {
     json_t *doc = NULL;
     json_error_t je;
+    bool ok = http >= 200 && http < 300;
+    if (ok && !out)
+        return 0;
     if (body->len)
         doc = json_loadb(body->p, body->len, 0, &je);
-    if (http >= 200 && http < 300) {
+    if (ok) {
         if (body->len && !doc)
             return err_set(e, -EPROTO, "%s %s: the answer is not JSON: %s", rq->method,
                            rq->path, je.text);
@@ -454,7 +457,8 @@ static int kube_answer(long http, const struct kube_buf *body, const struct kube
 int kube_http_call(struct kube_http *h, const struct kube_request *rq, json_t **out,
                    struct err *e)
 {
-    *out = NULL;
+    if (out)
+        *out = NULL;
     CURL *c = kube_pool_take(h);
     if (!c)
         return err_set(e, -ENOMEM, "kube: out of memory (curl handle)");

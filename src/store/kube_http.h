@@ -62,7 +62,8 @@ struct kube_request {
 };
 
 /* Sends rq and waits for the answer. A 2xx answer gives 0 and *out the JSON
- * body (new reference; NULL for an empty body). Any other answer gives the
+ * body (new reference; NULL for an empty body); with out NULL the body is
+ * not parsed at all (a caller that reads no answer pays for none). Any other answer gives the
  * code its Status maps to (api/status.h), with the server's message in e.
  * Transport failures: -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -EPROTO
  * (TLS or a malformed answer), -E2BIG (answer over max_response), -EIO. */

@@ -32,6 +32,7 @@ struct fixture {
     bool leader;
     int calls, externals, executed_ok, executed_failed;
     int last_rc;
+    char last_result_name[64]; /* of the last store result executed saw, or "" */
     json_t *stale_copy;
     struct log *log;
     int logged[LOG_LEVEL_DEBUG + 1]; /* lines per level */
@@ -66,8 +67,9 @@ static void executed(void *self, const char *key, const struct action *a, int rc
     struct fixture *f = self;
     (void)key;
     (void)a;
-    (void)result;
     (void)e;
+    const char *name = a->kind == ACTION_EXTERNAL ? NULL : meta_name(result);
+    snprintf(f->last_result_name, sizeof f->last_result_name, "%s", name ? name : "");
     f->last_rc = rc;
     if (rc == 0)
         f->executed_ok++;
@@ -184,6 +186,28 @@ static void actions_run_in_order_and_count(void **state)
     assert_int_equal(s.reconciles, 2);
     assert_int_equal(s.actions, 2);
     assert_int_equal(loop_next_due(f->loop), INT64_MAX);
+}
+
+/* The stored object reaches executed only for a reconciler that wants it:
+ * over HTTP every other answer goes unparsed. */
+static void results_reach_executed_only_when_wanted(void **state)
+{
+    struct fixture *f = *state;
+    f->script = create_named_by_key;
+    loop_enqueue(f->loop, "plain");
+    loop_run_ready(f->loop, 0);
+    assert_int_equal(f->executed_ok, 1);
+    assert_string_equal(f->last_result_name, "");
+    loop_free(f->loop);
+    struct loop_config lc = {.store = f->st, .component = "test", .now_ns = clock_now,
+                             .clock_ctx = f,
+                             .reconciler = {.name = "t", .self = f, .reconcile = reconcile,
+                                            .executed = executed, .wants_results = true}};
+    assert_int_equal(loop_new(&lc, &f->loop, NULL), 0);
+    loop_enqueue(f->loop, "wanted");
+    loop_run_ready(f->loop, 0);
+    assert_int_equal(f->executed_ok, 2);
+    assert_string_equal(f->last_result_name, "wanted");
 }
 
 /* Updates "x" from a copy read once, before anyone else wrote it (stale),
@@ -383,6 +407,8 @@ static void bad_configuration_is_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(results_reach_executed_only_when_wanted, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(actions_run_in_order_and_count, setup, teardown),
         cmocka_unit_test_setup_teardown(a_key_that_cannot_be_queued_aborts, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stale_decision_is_dropped_and_decided_again, setup,

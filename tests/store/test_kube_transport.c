@@ -399,6 +399,39 @@ static void status_answers_map_to_codes(void **state)
     rig_down(&r);
 }
 
+/* A write whose caller takes no answer does not parse it (a text that is
+ * not JSON proves it), while a refusal is still read for its code. */
+static void a_write_without_out_leaves_the_answer_unparsed(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_up(&r, false, NULL);
+    const struct api_resource *pods = find(r.st, "", "pods");
+    json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}}", "kind", "Pod", "apiVersion", "v1",
+                            "metadata", "name", "p", "namespace", "ns1");
+    struct store_write_opts wo = {0};
+    struct err e;
+    answer(&r, 200, "not json");
+    assert_int_equal(store_update(r.st, pods, "ns1", pod, &wo, NULL, &e), 0);
+    json_t *out = NULL;
+    assert_int_equal(store_update(r.st, pods, "ns1", pod, &wo, &out, &e), -EPROTO);
+    assert_null(out);
+    answer(&r, 201, "not json");
+    assert_int_equal(store_create(r.st, pods, "ns1", pod, &wo, NULL, &e), 0);
+    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "a", "b");
+    answer(&r, 200, "not json");
+    assert_int_equal(store_patch(r.st, pods, "ns1", "p", STORE_PATCH_MERGE, patch, &wo, NULL,
+                                 &e),
+                     0);
+    answer(&r, 409, "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"the object "
+                    "has been modified\",\"reason\":\"Conflict\",\"code\":409}");
+    assert_int_equal(store_update(r.st, pods, "ns1", pod, &wo, NULL, &e), -ESTALE);
+    assert_string_equal(e.msg, "the object has been modified");
+    json_decref(patch);
+    json_decref(pod);
+    rig_down(&r);
+}
+
 static void slow_answers_time_out(void **state)
 {
     (void)state;
@@ -918,6 +951,7 @@ int main(void)
         cmocka_unit_test(bind_posts_a_binding),
         cmocka_unit_test(write_without_namespace_or_name_is_refused_locally),
         cmocka_unit_test(status_answers_map_to_codes),
+        cmocka_unit_test(a_write_without_out_leaves_the_answer_unparsed),
         cmocka_unit_test(slow_answers_time_out),
         cmocka_unit_test(large_answers_are_refused),
         cmocka_unit_test(unreachable_server_is_refused),
