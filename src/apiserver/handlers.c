@@ -299,12 +299,28 @@ static void reply_object(const struct handlers_call *c, struct rest_response *re
     }
 }
 
+/* Where a write's object should go: nowhere when JSON is asked for, since
+ * the store's text of it (raw) is the answer, and the mem store then keeps
+ * the object as its parse of that text instead of dropping it. */
+static json_t **stored_object(const struct handlers_call *c, json_t **out)
+{
+    *out = NULL;
+    return c->answer == MEDIA_ANSWER_JSON ? NULL : out;
+}
+
 /* Answers a write with what was stored: the store's own text of it when it
  * gave one (raw, released here) and JSON is asked for, which spares
- * serialising the object again; else as reply_object. */
+ * serialising the object again; else as reply_object. A store that gave
+ * neither (only mem keeps text) is an internal error. */
 static void reply_stored(const struct handlers_call *c, struct rest_response *resp, int status,
                          json_t *obj, struct store_blob *raw)
 {
+    if (!raw && !obj) {
+        struct err e;
+        err_set(&e, -EIO, "the store answered the write with no object");
+        fail(c, resp, &e, c->rt->name);
+        return;
+    }
     if (!raw || c->answer != MEDIA_ANSWER_JSON) {
         store_blob_unref(raw);
         reply_object(c, resp, status, obj);
@@ -469,7 +485,8 @@ static void serve_create(const struct handlers_call *c, struct rest_response *re
         rc = admission_create(c->srv->webhooks, store_of(c), c->rt->res, c->rt->ns, wo.dry_run, &obj, &e);
     wo.raw = &raw;
     if (rc == 0)
-        rc = store_create(store_of(c), c->rt->res, c->rt->ns, obj, &wo, &out, &e);
+        rc = store_create(store_of(c), c->rt->res, c->rt->ns, obj, &wo,
+                          stored_object(c, &out), &e);
     if (rc != 0)
         fail(c, resp, &e, meta_name(obj));
     else
@@ -495,7 +512,8 @@ static void serve_update(const struct handlers_call *c, struct rest_response *re
         rc = err_set(&e, -EBADMSG, "the name of the object (%.253s) does not match the name on "
                      "the URL (%.253s)", name, c->rt->name);
     if (rc == 0)
-        rc = store_update(store_of(c), c->rt->res, c->rt->ns, obj, &wo, &out, &e);
+        rc = store_update(store_of(c), c->rt->res, c->rt->ns, obj, &wo,
+                          stored_object(c, &out), &e);
     if (rc != 0)
         fail(c, resp, &e, c->rt->name);
     else
@@ -549,8 +567,8 @@ static void serve_patch(const struct handlers_call *c, struct rest_response *res
     }
     wo.raw = &raw;
     if (rc == 0)
-        rc = store_patch(store_of(c), c->rt->res, c->rt->ns, c->rt->name, type, patch, &wo, &out,
-                         &e);
+        rc = store_patch(store_of(c), c->rt->res, c->rt->ns, c->rt->name, type, patch, &wo,
+                         stored_object(c, &out), &e);
     if (rc != 0)
         fail(c, resp, &e, c->rt->name);
     else

@@ -276,10 +276,26 @@ static void ns_count_add(struct mem_store *ms, const char *ns, int delta)
     mem__table_insert(&ms->ns_counts, h, c);
 }
 
+/* Hands back the answer of a write that stores nothing new (a dry run, or a
+ * write that changed nothing): *out gets obj (consumed); a caller that
+ * takes only the text gets it in *raw. */
+static void hand_back(json_t *obj, json_t **out, struct store_blob **raw)
+{
+    if (out) {
+        *out = obj;
+        return;
+    }
+    if (raw)
+        *raw = store_blob_dump(obj);
+    json_decref(obj);
+}
+
 /* Stores obj (consumed) as the object's new state: an addition when cur is
  * NULL, a removal when type is STORE_DELETED (obj is then the last state),
  * else a modification. *out (if not NULL) gets obj, and *raw (if raw is
- * not NULL) the text stored. */
+ * not NULL) the text stored. A caller that does not take obj leaves it to
+ * the stored version as its parse (mem__doc_shared), so the next update
+ * and every in-process watcher read it without parsing the text again. */
 static int mem_commit(struct mem_store *ms, const struct api_resource *res, struct mem_obj *cur,
                       json_t *obj, enum store_event_type type, json_t **out,
                       struct store_blob **raw, struct err *e)
@@ -298,6 +314,8 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     size_t hint = cur ? cur->doc->blob->len : 0;
     if (!(blob = store_blob_dump_hint(obj, hint)) || !(doc = mem__doc_new(res, obj, rv, blob)))
         goto oom;
+    if (!out) /* nothing changes obj from here on: it is the text's parse */
+        doc->parsed = json_incref(obj);
     if (!cur && (!(fresh = alloc_calloc(1, sizeof *fresh)) ||
                  mem__table_reserve(&kind->objs, 1) != 0 || mem__table_reserve(&ms->uids, 1) != 0))
         goto oom;
@@ -523,12 +541,13 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
         json_object_del(md, "selfLink");
         rc = invalid(e, res, name, mem__rules_create(ms, res, obj, e));
     }
-    if (rc != 0 || o->dry_run) {
-        if (rc == 0 && out)
-            *out = obj;
-        else
-            json_decref(obj);
+    if (rc != 0) {
+        json_decref(obj);
         return rc;
+    }
+    if (o->dry_run) {
+        hand_back(obj, out, o->raw);
+        return 0;
     }
     return mem_commit(ms, res, NULL, obj, STORE_ADDED, out, o->raw, e);
 }
@@ -630,10 +649,7 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
     if (o->dry_run || (!remove && json_equal(old, cand))) {
         /* Nothing changed: no new resourceVersion, no event. */
         json_decref(old);
-        if (out)
-            *out = cand;
-        else
-            json_decref(cand);
+        hand_back(cand, out, o->raw);
         return 0;
     }
     json_decref(old);

@@ -108,7 +108,10 @@ struct store_write_opts {
      * caller releases with store_blob_unref), so that an API server answers
      * without serialising the object again; NULL otherwise (a failure, a dry
      * run, a write that changed nothing, the kube backend). The text is
-     * exactly json_dumps(*out, JSON_COMPACT). */
+     * exactly json_dumps(*out, JSON_COMPACT). With out NULL, mem gives the
+     * text of dry runs and of writes that changed nothing too (so the text
+     * alone answers every successful write), and keeps the object it
+     * stored as its parse of the text. */
     struct store_blob **raw;
 };
 

@@ -341,6 +341,64 @@ static void writes_hand_back_the_stored_text(void **state)
     json_decref(obj);
 }
 
+/* Asserts raw holds the text of what a watcher got, and releases both. */
+static void text_of_event(struct store_blob *raw, struct store_watch *w)
+{
+    struct store_event ev;
+    assert_int_equal(store_watch_next(w, 0, &ev, NULL), 0);
+    assert_non_null(ev.object);
+    same_text(raw, json_incref(ev.object));
+    store_event_release(&ev);
+}
+
+/* A caller that takes only the text (the API server answering JSON) gets
+ * it for every successful write, dry runs and writes that change nothing
+ * included; the object the store keeps as its parse is what in-process
+ * watchers get, exactly that text. */
+static void writes_without_out_answer_with_the_text_alone(void **state)
+{
+    struct m *m = *state;
+    struct store_watch *w;
+    struct err e;
+    struct store_watch_opts wo = {.resource_version = "0"};
+    assert_int_equal(store_watch_open(m->st, res(m, "cm"), "t", &wo, &w, &e), 0);
+    struct store_blob *raw = NULL;
+    struct store_write_opts o = {.raw = &raw};
+    json_t *obj = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", "a", "data", "k", "v");
+    assert_int_equal(store_create(m->st, res(m, "cm"), "t", obj, &o, NULL, &e), 0);
+    text_of_event(raw, w);
+    json_t *cur = NULL;
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "a", &cur, &e), 0);
+    json_object_set_new(json_object_get(cur, "data"), "k", json_string("w"));
+    assert_int_equal(store_update(m->st, res(m, "cm"), "t", cur, &o, NULL, &e), 0);
+    json_decref(cur);
+    cur = NULL;
+    assert_non_null(strstr(raw->data, "\"k\":\"w\""));
+    text_of_event(raw, w);
+    json_t *patch = json_pack("{s:{s:s}}", "data", "k", "x");
+    assert_int_equal(store_patch(m->st, res(m, "cm"), "t", "a", STORE_PATCH_MERGE, patch, &o,
+                                 NULL, &e),
+                     0);
+    text_of_event(raw, w);
+    /* the same patch again changes nothing: the text is the stored one */
+    assert_int_equal(store_patch(m->st, res(m, "cm"), "t", "a", STORE_PATCH_MERGE, patch, &o,
+                                 NULL, &e),
+                     0);
+    assert_non_null(raw);
+    assert_non_null(strstr(raw->data, "\"k\":\"x\""));
+    store_blob_unref(raw);
+    struct store_write_opts dry = {.raw = &raw, .dry_run = true};
+    json_object_set_new(json_object_get(obj, "metadata"), "name", json_string("b"));
+    assert_int_equal(store_create(m->st, res(m, "cm"), "t", obj, &dry, NULL, &e), 0);
+    assert_non_null(raw);
+    assert_non_null(strstr(raw->data, "\"name\":\"b\""));
+    store_blob_unref(raw);
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "b", &cur, &e), -ENOENT);
+    json_decref(patch);
+    json_decref(obj);
+    store_watch_close(w);
+}
+
 static void crd_change_keeps_its_objects(void **state)
 {
     struct m *m = *state;
@@ -426,6 +484,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(collector_is_a_step_the_caller_runs, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
         cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(writes_without_out_answer_with_the_text_alone, m_setup,
+                                        m_teardown),
         cmocka_unit_test_setup_teardown(writes_hand_back_the_stored_text, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(crd_change_keeps_its_objects, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(grace_periods_only_shorten, m_setup, m_teardown),
