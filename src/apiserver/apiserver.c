@@ -20,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "api/status.h"
 #include "apiserver/rest.h"
 #include "util/alloc.h"
 #include "util/vec.h"
@@ -28,7 +29,8 @@
  * there. */
 #define STREAM_POLL_MS 1000
 #define STREAM_BLOCK_SIZE (64 * 1024)
-#define IDLE_TIMEOUT_S 300
+/* How long a client refused a watch is asked to wait. */
+#define WATCH_RETRY_AFTER_S 1
 /* libmicrohttpd's memory per connection, where the request line and the
  * headers must fit: past it, it answers 414 or 431 with its own HTML page.
  * Four times REST_MAX_TARGET_BYTES, so that a target over that limit still
@@ -49,8 +51,11 @@ struct apiserver {
     uint16_t port;
     char url[APISERVER_URL_MAX];
     char *token, *cert, *key, *version;
-    pthread_mutex_t mu;           /* guards streams and stopping */
+    struct httpd_guard *guard;
+    unsigned max_watches;
+    pthread_mutex_t mu;           /* guards what follows */
     struct stream_ctx *streams;   /* open watches, to end them on stop */
+    unsigned watches;             /* watch slots taken: open ones and those being opened */
     bool stopping;
 };
 
@@ -89,8 +94,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                     enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     (void)toe;
+    httpd_guard_answered(conn);
     struct request_ctx *rc = *con_cls;
     if (rc) {
         free(rc->target);
@@ -138,6 +143,23 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     }
 }
 
+/* Takes one of the server's watch slots; false when none is left. */
+static bool watch_slot_take(struct apiserver *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    bool ok = srv->watches < srv->max_watches;
+    srv->watches += ok;
+    pthread_mutex_unlock(&srv->mu);
+    return ok;
+}
+
+static void watch_slot_give(struct apiserver *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->watches--;
+    pthread_mutex_unlock(&srv->mu);
+}
+
 static void stream_done(void *cls)
 {
     struct stream_ctx *sc = cls;
@@ -148,6 +170,7 @@ static void stream_done(void *cls)
         sc->srv->streams = sc->next;
     if (sc->next)
         sc->next->prev = sc->prev;
+    sc->srv->watches--;
     pthread_mutex_unlock(&sc->srv->mu);
     watchstream_free(sc->ws);
     free(sc);
@@ -212,25 +235,58 @@ static struct MHD_Response *list_response(struct rest_response *resp)
 
 /* ---- responses ---- */
 
+/* resp's watch, refused: 429 with a Status, as kube-apiserver answers a
+ * request over its limits. */
+static void too_many_watches(struct apiserver *srv, struct rest_response *resp)
+{
+    struct err e;
+    err_set(&e, -EAGAIN, "too many watches (this server allows %u at once); try again later",
+            srv->max_watches);
+    rest_response_release(resp);
+    json_t *st = status_from_err(&e, NULL, NULL, NULL);
+    json_object_set_new(st, "details", json_pack("{s:i}", "retryAfterSeconds",
+                                                 WATCH_RETRY_AFTER_S));
+    rest_reply_json(resp, 429, st);
+    resp->retry_after_s = WATCH_RETRY_AFTER_S;
+}
+
+/* The response resp says; a watch past the watch cap becomes the 429. */
+static struct MHD_Response *response_of(struct apiserver *srv, struct MHD_Connection *conn,
+                                        struct rest_response *resp)
+{
+    if (resp->stream) {
+        if (watch_slot_take(srv)) {
+            struct MHD_Response *r = stream_response(srv, conn, resp);
+            if (!r)
+                watch_slot_give(srv);
+            return r;
+        }
+        too_many_watches(srv, resp);
+    }
+    if (resp->list)
+        return list_response(resp);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+    if (r)
+        resp->body = NULL;
+    return r;
+}
+
 static enum MHD_Result queue(struct apiserver *srv, struct MHD_Connection *conn,
                              struct rest_response *resp)
 {
-    struct MHD_Response *r;
-    if (resp->stream) {
-        r = stream_response(srv, conn, resp);
-    } else if (resp->list) {
-        r = list_response(resp);
-    } else {
-        r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
-        if (r)
-            resp->body = NULL;
-    }
+    struct MHD_Response *r = response_of(srv, conn, resp);
     if (!r) {
         rest_response_release(resp);
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+    if (resp->retry_after_s) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", resp->retry_after_s);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     rest_response_release(resp);
@@ -272,7 +328,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             .authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
         };
         struct rest_response refused;
-        if (!rest_admits(&srv->rest, &head, &refused))
+        bool admitted = rest_admits(&srv->rest, &head, &refused);
+        httpd_guard_received(conn, admitted && rest_authenticated(&srv->rest, &head));
+        if (!admitted)
             return queue(srv, conn, &refused);
         const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > srv->rest.max_body)
@@ -316,6 +374,23 @@ static int copy_config(struct apiserver *srv, const struct apiserver_config *cfg
     srv->rest.token = srv->token;
     srv->rest.version = srv->version;
     srv->rest.webhooks = admission_pool_new();
+    return 0;
+}
+
+/* The guard of cfg's limits, and the watch cap under its connection cap. */
+static int start_guard(struct apiserver *srv, const struct apiserver_config *cfg, struct err *e)
+{
+    struct httpd_limits lim = httpd_limits_or(cfg->limits, APISERVER_LIMITS_DEFAULT);
+    int rc = httpd_guard_new(&lim, &srv->guard, e);
+    if (rc != 0)
+        return err_prefix(e, rc, "apiserver: ");
+    const struct httpd_limits *fit = httpd_guard_limits(srv->guard);
+    unsigned most = fit->max_connections * 3 / 4;
+    srv->max_watches = cfg->max_watches ? cfg->max_watches : most ? most : 1;
+    if (srv->max_watches > fit->max_connections)
+        srv->max_watches = fit->max_connections;
+    /* A third of the idle timeout: a keepalive is never late for it. */
+    srv->rest.watch_keepalive_ms = fit->idle_timeout_s * 1000 / 3;
     return 0;
 }
 
@@ -364,6 +439,12 @@ int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, 
         apiserver_stop(srv);
         return err_set(e, -ENOMEM, "apiserver: out of memory");
     }
+    if ((rc = start_guard(srv, cfg, e)) != 0) {
+        apiserver_stop(srv);
+        return rc;
+    }
+    struct MHD_OptionItem limits[HTTPD_GUARD_OPTIONS];
+    httpd_guard_options(srv->guard, limits);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | (is_v6 ? MHD_USE_IPv6 : 0) | (srv->cert ? MHD_USE_TLS : 0);
     /* Without TLS the first item ends the array. */
@@ -374,11 +455,11 @@ int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, 
     };
     errno = 0;
     srv->daemon = MHD_start_daemon(
-        flags, cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        flags, cfg->port, httpd_guard_accept, srv->guard, on_request, srv, MHD_OPTION_SOCK_ADDR,
         is_v6 ? (struct sockaddr *)&v6 : (struct sockaddr *)&v4, MHD_OPTION_URI_LOG_CALLBACK,
         on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_done, srv,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_BYTES, MHD_OPTION_ARRAY, limits,
+        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!srv->daemon) {
         int code = errno ? -errno : -EIO;
         apiserver_stop(srv);
@@ -394,6 +475,13 @@ int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, 
              is_v6 ? "[" : "", host, is_v6 ? "]" : "", (unsigned)srv->port);
     *out = srv;
     return 0;
+}
+
+const struct httpd_limits *apiserver_limits(const struct apiserver *srv, unsigned *max_watches)
+{
+    if (max_watches)
+        *max_watches = srv->max_watches;
+    return httpd_guard_limits(srv->guard);
 }
 
 uint16_t apiserver_port(const struct apiserver *srv)
@@ -418,6 +506,7 @@ void apiserver_stop(struct apiserver *srv)
         pthread_mutex_unlock(&srv->mu);
         MHD_stop_daemon(srv->daemon);
     }
+    httpd_guard_free(srv->guard);
     admission_pool_free(srv->rest.webhooks);
     pthread_mutex_destroy(&srv->mu);
     free(srv->token);

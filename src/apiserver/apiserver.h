@@ -12,6 +12,14 @@
  *
  * Listening anywhere but loopback needs TLS and a bearer token, so that
  * the server is never an open port on a shared machine.
+ *
+ * Connections are limited as util/httpd_guard.h says (in all, per client
+ * address until a request authenticates, idle and request-read timeouts),
+ * and watches, which hold a connection and its thread for up to 30
+ * minutes, by a cap of their own below the connection cap, so that short
+ * requests always find a connection: a watch past it is answered 429
+ * TooManyRequests with Retry-After, which clients back off on. A watch
+ * with nothing to send sends a newline every third of the idle timeout.
  */
 #ifndef GPUSLICE_APISERVER_APISERVER_H
 #define GPUSLICE_APISERVER_APISERVER_H
@@ -23,8 +31,15 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/httpd_guard.h"
 
 #define APISERVER_URL_MAX 80
+/* The default limits (docs/cluster.md says why these): 1024 connections
+ * (cut to fit RLIMIT_NOFILE), 64 not yet authenticated from one address
+ * (the embedded system's 64 nodes, starting at once from 127.0.0.1, had up
+ * to 31 connections waiting for their first request read), 60 s idle, 10 s
+ * to send a request's headers. */
+#define APISERVER_LIMITS_DEFAULT ((struct httpd_limits){1024, 64, 60, 10})
 
 struct apiserver;
 
@@ -39,6 +54,8 @@ struct apiserver_config {
     clock_now_fn now_ns;          /* wall clock for Table ages; required */
     void *clock_ctx;
     const char *version;          /* gpuslice's version, shown by /version */
+    struct httpd_limits limits;   /* zero fields: APISERVER_LIMITS_DEFAULT's */
+    unsigned max_watches;         /* 0: three quarters of the connection cap */
 };
 
 /* Starts serving. *out is stopped and freed with apiserver_stop. -EINVAL
@@ -46,6 +63,10 @@ struct apiserver_config {
  * address without TLS and a token, -EADDRINUSE (or another errno) when the
  * socket cannot be bound. */
 int apiserver_start(const struct apiserver_config *cfg, struct apiserver **out, struct err *e);
+
+/* The limits in force: the connection cap as fitted to RLIMIT_NOFILE, and
+ * the watch cap (*max_watches, may be NULL). */
+const struct httpd_limits *apiserver_limits(const struct apiserver *srv, unsigned *max_watches);
 
 /* The port listened on (the one chosen when cfg->port was 0). */
 uint16_t apiserver_port(const struct apiserver *srv);

@@ -430,6 +430,7 @@ static void serve_watch(const struct handlers_call *c, struct rest_response *res
         .want_raw = true,
     };
     struct watchstream_config cfg = {
+        .keepalive_ms = c->srv->watch_keepalive_ms,
         .partial = c->answer == MEDIA_ANSWER_PARTIAL,
         .include = c->include,
         .meta_version = c->meta_version,

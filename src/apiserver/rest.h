@@ -45,6 +45,10 @@ struct rest_server {
     /* Webhook connections kept between creates (not owned); NULL: a new
      * connection per webhook call. */
     struct admission_pool *webhooks;
+    /* A watch with nothing to send sends a newline after this long (JSON
+     * whitespace, which watch clients skip), so that connections idle
+     * timeouts would close stay busy; 0: never. */
+    int64_t watch_keepalive_ms;
 };
 
 struct rest_request {
@@ -64,12 +68,17 @@ struct rest_response {
     size_t len;
     struct watchstream *stream; /* owned; non-NULL: the body is streamed from it */
     struct liststream *list;    /* owned; non-NULL: the body is streamed from it */
+    unsigned retry_after_s;     /* > 0: a Retry-After header with it */
 };
+
+/* Whether req carries the server's bearer token (true when the server has
+ * none). Constant-time in the token's bytes. */
+bool rest_authenticated(const struct rest_server *srv, const struct rest_request *req);
 
 /* Whether req may go on to have its body read and be served: false, with
  * resp filled (a 414 Status for a target over REST_MAX_TARGET_BYTES, 401
  * Unauthorized without the server's bearer token on a route that needs
- * it), when it may not. Needs only the method, target and headers, so the
+ * it: every route but GET or HEAD of health and version), when it may not. Needs only the method, target and headers, so the
  * HTTP layer asks it before it reads a byte of the body: an unauthenticated
  * client cannot make the server buffer anything. resp is overwritten; when
  * true it is left empty. */

@@ -21,6 +21,7 @@ struct watchstream {
     struct store_watch *watch;
     struct watchstream_config cfg;
     int64_t deadline_ns; /* monotonic; INT64_MAX: none */
+    int64_t read_ns;     /* monotonic: when bytes were last read (or the start) */
     bool ended;
     char *pend;          /* formatted bytes not yet read: pend[off..len) */
     size_t off, len, cap;
@@ -35,6 +36,7 @@ int watchstream_new(struct store_watch *w, const struct watchstream_config *cfg,
     ws->cfg = *cfg;
     ws->deadline_ns =
         cfg->timeout_ms > 0 ? clock_monotonic_ns() + cfg->timeout_ms * NS_PER_MS : INT64_MAX;
+    ws->read_ns = clock_monotonic_ns();
     *out = ws;
     return 0;
 }
@@ -162,16 +164,37 @@ static void fill(struct watchstream *ws, size_t want, int wait_ms)
     }
 }
 
+/* Milliseconds until a keepalive is due (rounded up, at least 0), or -1
+ * without keepalives. */
+static int64_t keepalive_in_ms(const struct watchstream *ws, int64_t now)
+{
+    if (ws->cfg.keepalive_ms <= 0)
+        return -1;
+    int64_t left = ws->read_ns + ws->cfg.keepalive_ms * NS_PER_MS - now;
+    int64_t ms = left <= 0 ? 0 : (left + NS_PER_MS - 1) / NS_PER_MS;
+    return ms > INT_MAX ? INT_MAX : ms;
+}
+
 ssize_t watchstream_read(struct watchstream *ws, char *buf, size_t max, int wait_ms)
 {
+    int64_t due = keepalive_in_ms(ws, clock_monotonic_ns());
+    if (due >= 0 && (wait_ms < 0 || due < wait_ms))
+        wait_ms = (int)due;
     if (ws->off == ws->len && !ws->ended)
         fill(ws, max, wait_ms);
     size_t n = ws->len - ws->off;
+    int64_t now = clock_monotonic_ns();
+    if (n == 0 && !ws->ended && max > 0 && keepalive_in_ms(ws, now) == 0) {
+        buf[0] = '\n';
+        ws->read_ns = now;
+        return 1;
+    }
     if (n == 0)
         return ws->ended ? -1 : 0;
     if (n > max)
         n = max;
     memcpy(buf, ws->pend + ws->off, n);
     ws->off += n;
+    ws->read_ns = now;
     return (ssize_t)n;
 }

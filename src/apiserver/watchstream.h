@@ -26,6 +26,11 @@ struct watchstream;
 
 struct watchstream_config {
     int64_t timeout_ms;        /* the stream ends after this long; <= 0: never */
+    /* After this long with nothing read, a read gives a newline (whitespace
+     * between JSON events, which clients skip), so that an idle watch's
+     * connection still carries bytes more often than any idle timeout on
+     * the way; <= 0: never. */
+    int64_t keepalive_ms;
     struct table_spec *table;  /* objects as Table rows (owned by the stream), or NULL */
     bool partial;              /* objects as PartialObjectMetadata (when table is NULL) */
     enum table_include include;
@@ -44,7 +49,8 @@ int watchstream_new(struct store_watch *w, const struct watchstream_config *cfg,
  * (0: not at all; negative: until something comes or the stream ends) for
  * the next event when none is ready. Returns the bytes copied (> 0), 0 when
  * nothing came in time, or -1 once the stream has ended and every byte was
- * read. Used by one thread at a time. */
+ * read. With a keepalive, the wait ends when one is due, and the read gives
+ * it. Used by one thread at a time. */
 ssize_t watchstream_read(struct watchstream *ws, char *buf, size_t max, int wait_ms);
 
 /* Ends the stream from any thread: a read blocked in another returns, and

@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "../common/rawconn.h"
 #include "apiserver/apiserver.h"
 #include "helpers.h"
 #include "store/mem.h"
@@ -124,14 +125,21 @@ static const char *reason_of(const struct http *h)
     return buf;
 }
 
-static int start(void **state, const char *token, bool tls)
+/* Limits for the tests that exercise them (zero fields: the defaults). */
+struct limits {
+    struct httpd_limits conn;
+    unsigned max_watches;
+};
+
+static int start_limited(void **state, const char *token, bool tls, const struct limits *lim)
 {
     struct server *s = calloc(1, sizeof *s);
     assert_non_null(s);
     s->f = fixture_new();
     struct apiserver_config cfg = {
         .store = s->f->st, .now_ns = fixture_clock, .clock_ctx = s->f, .token = token,
-        .version = "test",
+        .version = "test", .limits = lim ? lim->conn : (struct httpd_limits){0},
+        .max_watches = lim ? lim->max_watches : 0,
     };
     if (tls) {
         FILE *fc = fopen(TLS_DIR "/cert.pem", "r"), *fk = fopen(TLS_DIR "/key.pem", "r");
@@ -150,6 +158,11 @@ static int start(void **state, const char *token, bool tls)
     assert_int_equal(apiserver_start(&cfg, &s->srv, &e), 0);
     *state = s;
     return 0;
+}
+
+static int start(void **state, const char *token, bool tls)
+{
+    return start_limited(state, token, tls, NULL);
 }
 
 static int setup(void **state)
@@ -558,6 +571,170 @@ static void loopback_addresses(void **state)
     assert_false(apiserver_is_loopback("localhost"));
 }
 
+/* ---- limits (issue 19: 1,030 idle connections locked every client out,
+ * and the 1,021st watch was reset) ---- */
+
+/* A watch of the pods over a raw connection from address from; *head gets
+ * the start of the answer. */
+static int raw_watch(struct server *s, const char *from, const char *token, char *head,
+                     size_t size)
+{
+    int fd = rawconn_open(from, apiserver_port(s->srv));
+    char req[256];
+    snprintf(req, sizeof req, "GET " PODS "?watch=true HTTP/1.1\r\nHost: t\r\n%s%s%s\r\n",
+             token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
+    assert_true(rawconn_send(fd, req));
+    assert_true(rawconn_read(fd, head, size, 10000) > 0);
+    return fd;
+}
+
+static int setup_two_watches(void **state)
+{
+    return start_limited(state, NULL, false, &(struct limits){.max_watches = 2});
+}
+
+/* Past the watch cap a watch gets 429 TooManyRequests, a Status with
+ * retryAfterSeconds and a Retry-After header; a slot freed is taken
+ * again. */
+static void a_watch_past_the_cap_is_too_many_requests(void **state)
+{
+    struct server *s = *state;
+    unsigned most;
+    apiserver_limits(s->srv, &most);
+    assert_int_equal(most, 2);
+    char head[4096];
+    int w1 = raw_watch(s, "127.0.0.1", NULL, head, sizeof head);
+    assert_non_null(strstr(head, "HTTP/1.1 200"));
+    int w2 = raw_watch(s, "127.0.0.1", NULL, head, sizeof head);
+    assert_non_null(strstr(head, "HTTP/1.1 200"));
+    int w3 = raw_watch(s, "127.0.0.1", NULL, head, sizeof head);
+    assert_non_null(strstr(head, "HTTP/1.1 429"));
+    assert_non_null(strstr(head, "Retry-After: 1\r\n"));
+    const char *body = strstr(head, "\r\n\r\n");
+    assert_non_null(body);
+    json_t *st = json_loads(body + 4, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(st, "kind")), "Status");
+    assert_string_equal(json_string_value(json_object_get(st, "reason")), "TooManyRequests");
+    assert_int_equal(json_integer_value(json_object_get(st, "code")), 429);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "details"),
+                                                        "retryAfterSeconds")),
+                     1);
+    json_decref(st);
+    /* Other requests still go through. */
+    struct http h = get(s, PODS);
+    assert_int_equal(h.status, 200);
+    free(h.body);
+    close(w3);
+    close(w1); /* the server notices within its poll of a second */
+    bool again = false;
+    for (int i = 0; i < 100 && !again; i++) {
+        int fd = raw_watch(s, "127.0.0.1", NULL, head, sizeof head);
+        again = strstr(head, "HTTP/1.1 200") != NULL;
+        close(fd);
+        if (!again)
+            usleep(50000);
+    }
+    assert_true(again);
+    close(w2);
+}
+
+static int setup_short_idle(void **state)
+{
+    return start_limited(state, NULL, false,
+                         &(struct limits){.conn = {.idle_timeout_s = 1, .request_timeout_s = 1}});
+}
+
+/* With nothing to send, a watch sends a newline every third of the idle
+ * timeout, and outlives it; a client trickling its headers is cut off at
+ * the request deadline. */
+static void an_idle_watch_is_kept_alive(void **state)
+{
+    struct server *s = *state;
+    char buf[4096];
+    int fd = raw_watch(s, "127.0.0.1", NULL, buf, sizeof buf);
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    int keepalives = 0;
+    for (int i = 0; i < 30; i++) { /* 3 s: three idle timeouts */
+        ssize_t n = rawconn_read(fd, buf, sizeof buf, 100);
+        assert_int_not_equal(n, 0);
+        keepalives += n > 0 && strstr(buf, "1\r\n\n\r\n") != NULL;
+    }
+    assert_true(keepalives >= 2);
+    close(fd);
+    int slow = rawconn_open("127.0.0.1", apiserver_port(s->srv));
+    assert_true(rawconn_send(slow, "GET " PODS " HTTP/1.1\r\n"));
+    bool cut = false;
+    for (int i = 0; i < 200 && !cut; i++) {
+        cut = !rawconn_send(slow, "X") || rawconn_read(slow, buf, sizeof buf, 50) == 0;
+    }
+    assert_true(cut);
+    close(slow);
+}
+
+static int setup_two_per_address(void **state)
+{
+    return start_limited(state, "t0ken", false,
+                         &(struct limits){.conn = {.max_per_address = 2,
+                                                   .request_timeout_s = 60}});
+}
+
+/* Two connections that never authenticate fill 127.0.0.1's share: a third
+ * is closed at once, while a client whose connection authenticated goes
+ * on being served over it, and a client from 127.0.0.2 is served. */
+static void one_address_cannot_lock_clients_out(void **state)
+{
+    struct server *s = *state;
+    assert_int_equal(apiserver_limits(s->srv, NULL)->max_per_address, 2);
+    CURL *c = curl_easy_init();
+    struct curl_slist *auth = curl_slist_append(NULL, "Authorization: Bearer t0ken");
+    struct http h = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url_of(s, PODS));
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, auth);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &h);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    free(h.body);
+    int idle[2];
+    for (int i = 0; i < 2; i++)
+        idle[i] = rawconn_open("127.0.0.1", apiserver_port(s->srv));
+    int refused = rawconn_open("127.0.0.1", apiserver_port(s->srv));
+    assert_true(rawconn_closed_within(refused, 10000));
+    h = (struct http){0};
+    assert_int_equal(curl_easy_perform(c), CURLE_OK); /* over the same connection */
+    long status, reused;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &reused);
+    assert_int_equal(status, 200);
+    assert_int_equal(reused, 0);
+    free(h.body);
+    char head[2048];
+    int other = raw_watch(s, "127.0.0.2", "t0ken", head, sizeof head);
+    assert_non_null(strstr(head, "HTTP/1.1 200"));
+    close(other);
+    close(refused);
+    for (int i = 0; i < 2; i++)
+        close(idle[i]);
+    curl_slist_free_all(auth);
+    curl_easy_cleanup(c);
+}
+
+/* A POST to /healthz (which answers GETs without a token) is refused from
+ * its headers too: before, its 3 MB body was waited for and read. */
+static void an_unauthenticated_post_to_health_is_not_read(void **state)
+{
+    struct server *s = *state;
+    int fd = rawconn_open("127.0.0.1", apiserver_port(s->srv));
+    assert_true(rawconn_send(fd, "POST /healthz HTTP/1.1\r\nHost: t\r\n"
+                                 "Content-Length: 3000000\r\n\r\n"));
+    char answer[512];
+    assert_true(rawconn_read(fd, answer, sizeof answer, 20000) > 0);
+    assert_non_null(strstr(answer, "HTTP/1.1 401"));
+    close(fd);
+    struct http h = get(s, "/healthz");
+    assert_int_equal(h.status, 200);
+    free(h.body);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -572,6 +749,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(token_and_tls, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(an_unauthenticated_body_is_never_read, setup_token,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_watch_past_the_cap_is_too_many_requests,
+                                        setup_two_watches, teardown),
+        cmocka_unit_test_setup_teardown(an_idle_watch_is_kept_alive, setup_short_idle, teardown),
+        cmocka_unit_test_setup_teardown(one_address_cannot_lock_clients_out,
+                                        setup_two_per_address, teardown),
+        cmocka_unit_test_setup_teardown(an_unauthenticated_post_to_health_is_not_read,
+                                        setup_token, teardown),
         cmocka_unit_test(refuses_unsafe_configs),
         cmocka_unit_test(loopback_addresses),
     };

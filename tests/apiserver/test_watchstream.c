@@ -24,16 +24,23 @@ static void put_configmap(struct fixture *f, const char *name)
     json_decref(obj);
 }
 
-static struct watchstream *open_stream(struct fixture *f, int64_t timeout_ms)
+static struct watchstream *open_keepalive(struct fixture *f, int64_t timeout_ms,
+                                          int64_t keepalive_ms)
 {
     struct store_watch *w;
     struct store_watch_opts o = {.want_raw = true};
     assert_int_equal(store_watch_open(f->st, configmaps(f), "default", &o, &w, NULL), 0);
-    struct watchstream_config cfg = {.timeout_ms = timeout_ms, .meta_version = "v1",
-                                     .now_ns = fixture_clock, .clock_ctx = f};
+    struct watchstream_config cfg = {.timeout_ms = timeout_ms, .keepalive_ms = keepalive_ms,
+                                     .meta_version = "v1", .now_ns = fixture_clock,
+                                     .clock_ctx = f};
     struct watchstream *ws;
     assert_int_equal(watchstream_new(w, &cfg, &ws, NULL), 0);
     return ws;
+}
+
+static struct watchstream *open_stream(struct fixture *f, int64_t timeout_ms)
+{
+    return open_keepalive(f, timeout_ms, 0);
 }
 
 static void small_reads_reassemble_lines(void **state)
@@ -100,12 +107,33 @@ static void cancel_wakes_a_blocked_read(void **state)
     watchstream_free(NULL);
 }
 
+/* With nothing to send, a read waiting longer than the keepalive gives a
+ * newline when it is due; an event in between puts it off. */
+static void an_idle_stream_sends_keepalives(void **state)
+{
+    struct fixture *f = *state;
+    struct watchstream *ws = open_keepalive(f, 0, 50);
+    char buf[4096];
+    assert_int_equal(watchstream_read(ws, buf, sizeof buf, -1), 1);
+    assert_int_equal(buf[0], '\n');
+    assert_int_equal(watchstream_read(ws, buf, sizeof buf, 5000), 1);
+    assert_int_equal(buf[0], '\n');
+    put_configmap(f, "one");
+    ssize_t n = watchstream_read(ws, buf, sizeof buf, 5000);
+    assert_true(n > 1);
+    assert_int_equal(buf[n - 1], '\n');
+    assert_non_null(strstr(buf, "\"ADDED\""));
+    watchstream_free(ws);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(small_reads_reassemble_lines,
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(timeout_ends_the_stream, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(an_idle_stream_sends_keepalives, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(cancel_wakes_a_blocked_read,
                                         fixture_setup, fixture_teardown),
     };

@@ -21,6 +21,7 @@
 
 struct rig {
     int64_t now;
+    unsigned max_watches;   /* the server's; 0: its default */
     struct store *mem, *kube;
     struct apiserver *srv;
     const struct api_resource *cms;
@@ -40,7 +41,8 @@ static void serve(struct rig *r, uint16_t port, clock_now_fn store_clock, void *
     struct err e;
     assert_int_equal(mem_store_new(&mc, &r->mem, &e), 0);
     struct apiserver_config ac = {.store = r->mem, .port = port, .now_ns = rig_now,
-                                  .clock_ctx = r, .version = "test"};
+                                  .clock_ctx = r, .version = "test",
+                                  .max_watches = r->max_watches};
     assert_int_equal(apiserver_start(&ac, &r->srv, &e), 0);
     json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "t");
     assert_int_equal(store_create(r->mem, api_registry_find(store_registry(r->mem), "", "v1",
@@ -234,6 +236,42 @@ static void a_restarted_server_is_relisted(void **state)
     informer_free(inf);
 }
 
+/* issue 19: watches past the server's cap are answered 429; the informer
+ * backs off and tries again, and its watch opens once a slot is free. */
+static void a_refused_watch_is_retried(void **state)
+{
+    struct rig *r = *state;
+    uint16_t port = apiserver_port(r->srv);
+    apiserver_stop(r->srv);
+    store_free(r->mem);
+    r->max_watches = 1;
+    serve(r, port, rig_now, r);
+    put(r, "a", "0");
+    struct store_watch *held;
+    struct err e;
+    assert_int_equal(store_watch_open(r->kube, r->cms, "t", &(struct store_watch_opts){0}, &held,
+                                      &e),
+                     0);
+    struct informer_config c = {.store = r->kube, .res = r->cms, .ns = "t"};
+    struct informer *inf;
+    assert_int_equal(informer_new(&c, &inf, &e), 0);
+    assert_int_equal(informer_start(inf, &e), 0);
+    assert_int_equal(informer_wait_synced(inf, 10000), 0);
+    struct informer_stats st = {0};
+    for (int i = 0; i < 1000 && st.failures < 2; i++) {
+        usleep(10000);
+        informer_get_stats(inf, &st);
+    }
+    assert_true(st.failures >= 2);
+    assert_int_equal(st.watches, 0);
+    store_watch_close(held);
+    put(r, "b", "0");
+    assert_caught_up(r, inf);
+    informer_get_stats(inf, &st);
+    assert_int_equal(st.watches, 1);
+    informer_free(inf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +282,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_future_version_is_too_large_over_http, rig_up,
                                         rig_down),
         cmocka_unit_test_setup_teardown(a_restarted_server_is_relisted, rig_up, rig_down),
+        cmocka_unit_test_setup_teardown(a_refused_watch_is_retried, rig_up, rig_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
