@@ -27,7 +27,6 @@
 #include "webhook/metrics.h"
 #include "webhook/mutate.h"
 
-#define IDLE_TIMEOUT_S 30u
 #define LISTEN_BACKLOG 128
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -42,6 +41,7 @@ struct generation {
 
 struct webhook {
     int fd;                     /* the listening socket, handed to each daemon */
+    struct httpd_guard *guard;  /* every daemon's */
     uint16_t port;
     unsigned threads, drain_s;
     char *cert_file, *key_file;
@@ -163,6 +163,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     int more = httpd_body_feed(state, MUTATE_MAX_BODY, upload_data, upload_size);
     if (more != 0)
         return more > 0 ? MHD_YES : MHD_NO;
+    httpd_guard_received(conn, false);
     return serve(cls, conn, url, method, *state);
 }
 
@@ -170,8 +171,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **state,
                     enum MHD_RequestTerminationCode why)
 {
     (void)cls;
-    (void)conn;
     (void)why;
+    httpd_guard_answered(conn);
     httpd_body_free(*state);
     *state = NULL;
 }
@@ -232,12 +233,14 @@ static int generation_start(struct webhook *w, char *cert, char *key, struct gen
         {w->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, w->threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
+    struct MHD_OptionItem limits[HTTPD_GUARD_OPTIONS];
+    httpd_guard_options(w->guard, limits);
     g->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_TLS, 0, NULL,
-        NULL, on_request, g, MHD_OPTION_LISTEN_SOCKET, w->fd, MHD_OPTION_HTTPS_MEM_CERT, cert,
-        MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        IDLE_TIMEOUT_S, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_TLS, 0,
+        httpd_guard_accept, w->guard, on_request, g, MHD_OPTION_LISTEN_SOCKET, w->fd,
+        MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+        MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_OPTION_ARRAY, limits, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
     if (!g->daemon) {
         generation_free(g);
         return err_set(e, -EINVAL, "webhook: libmicrohttpd refused the certificate %s and key %s",
@@ -348,8 +351,12 @@ int webhook_start(const struct webhook_config *cfg, struct webhook **out, struct
     int rc;
     if ((rc = read_pem(w->cert_file, &cert, e)) < 0 || (rc = read_pem(w->key_file, &key, e)) < 0)
         rc = err_prefix(e, rc, "webhook: ");
+    struct httpd_limits lim = httpd_limits_or(cfg->limits, WEBHOOK_LIMITS_DEFAULT);
+    if (rc == 0 && (rc = httpd_guard_new(&lim, &w->guard, e)) != 0)
+        rc = err_prefix(e, rc, "webhook: ");
     if (rc == 0)
-        rc = listen_socket(cfg->address ? cfg->address : "0.0.0.0", cfg->port, &w->fd, e);
+        rc = listen_socket(cfg->address ? cfg->address : WEBHOOK_ADDRESS_DEFAULT, cfg->port,
+                           &w->fd, e);
     if (rc == 0) {
         rc = generation_start(w, cert, key, &w->gens, e);
         cert = key = NULL;
@@ -368,6 +375,11 @@ int webhook_start(const struct webhook_config *cfg, struct webhook **out, struct
 uint16_t webhook_port(const struct webhook *w)
 {
     return w->port;
+}
+
+const struct httpd_limits *webhook_limits(const struct webhook *w)
+{
+    return httpd_guard_limits(w->guard);
 }
 
 size_t webhook_draining(const struct webhook *w)
@@ -392,6 +404,7 @@ void webhook_stop(struct webhook *w)
     }
     if (w->fd >= 0)
         close(w->fd);
+    httpd_guard_free(w->guard);
     free(w->cert_file);
     free(w->key_file);
     free(w);

@@ -115,6 +115,13 @@ static void renders_what_the_issue_asks(void **state)
                         "/var/run/cdi");
     assert_string_equal(str_at(agent, "spec template spec volumes 1 hostPath path"),
                         "/run/nvidia/mps");
+    /* The webhook listens on its pod's IP, where its Service points. */
+    const json_t *hook = find(d, "Deployment", "gpuslice-webhook");
+    assert_string_equal(str_at(hook, "spec template spec containers 0 args 1"),
+                        "--address=$(POD_IP)");
+    assert_string_equal(str_at(hook, "spec template spec containers 0 env 0 name"), "POD_IP");
+    assert_string_equal(str_at(hook, "spec template spec containers 0 env 0 valueFrom "
+                                     "fieldRef fieldPath"), "status.podIP");
     const json_t *mwc = find(d, "MutatingWebhookConfiguration", "gpuslice");
     assert_string_equal(str_at(mwc, "webhooks 0 failurePolicy"), "Fail");
     assert_int_equal(json_integer_value(at(mwc, "webhooks 0 timeoutSeconds")), 5);

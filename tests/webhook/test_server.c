@@ -15,7 +15,9 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <ifaddrs.h>
 
+#include "../common/rawconn.h"
 #include "webhook/certs.h"
 #include "webhook/webhook.h"
 
@@ -281,6 +283,77 @@ static void start_errors(void **state)
     assert_int_equal(webhook_start(&cfg, &w, &e), -EINVAL);
 }
 
+/* A webhook on the fixture's pair with limits, on its default address. */
+static struct webhook *limited(struct fixture *f, struct httpd_limits lim)
+{
+    struct webhook_config cfg = {.cert_file = f->cert, .key_file = f->key, .limits = lim};
+    struct webhook *w;
+    struct err e;
+    if (webhook_start(&cfg, &w, &e) != 0)
+        fail_msg("webhook_start: %s", e.msg);
+    assert_int_equal(webhook_limits(w)->max_per_address, lim.max_per_address);
+    return w;
+}
+
+/* The first IPv4 address of this host off loopback, if any. */
+static bool outside_address(struct in_addr *out)
+{
+    struct ifaddrs *all, *i;
+    bool found = false;
+    if (getifaddrs(&all) != 0)
+        return false;
+    for (i = all; i && !found; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        *out = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+        found = (ntohl(out->s_addr) >> 24) != 127;
+    }
+    freeifaddrs(all);
+    return found;
+}
+
+/* issue 19: the webhook listened on 0.0.0.0 and took 1,020 connections
+ * from anyone, idle for 30 s each. Now it listens on 127.0.0.1 unless told
+ * otherwise, two connections fill an address's share (a third is closed
+ * at once, another address is served), and a connection that sends
+ * nothing is closed at the request deadline. */
+static void listens_on_loopback_with_limits(void **state)
+{
+    struct fixture *f = *state;
+    struct webhook *w = limited(f, (struct httpd_limits){16, 2, 30, 30});
+    uint16_t port = webhook_port(w);
+    struct in_addr outside;
+    if (outside_address(&outside)) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port),
+                                 .sin_addr = outside};
+        assert_int_not_equal(connect(fd, (struct sockaddr *)&to, sizeof to), 0);
+        close(fd);
+    }
+    int idle[2] = {rawconn_open("127.0.0.1", port), rawconn_open("127.0.0.1", port)};
+    int refused = rawconn_open("127.0.0.1", port);
+    assert_true(rawconn_closed_within(refused, 10000));
+    CURL *h = client(f->b.ca_pem);
+    char url[64];
+    snprintf(url, sizeof url, "https://127.0.0.1:%u", (unsigned)port);
+    struct fixture other = *f;
+    snprintf(other.url, sizeof other.url, "%s", url);
+    curl_easy_setopt(h, CURLOPT_INTERFACE, "host!127.0.0.2");
+    struct answer a = request(h, &other, "/healthz", NULL);
+    assert_int_equal(a.rc, CURLE_OK);
+    assert_int_equal(a.status, 200);
+    curl_easy_cleanup(h);
+    close(refused);
+    close(idle[0]);
+    close(idle[1]);
+    webhook_stop(w);
+    w = limited(f, (struct httpd_limits){16, 16, 30, 1});
+    int silent = rawconn_open("127.0.0.1", webhook_port(w));
+    assert_true(rawconn_closed_within(silent, 10000));
+    close(silent);
+    webhook_stop(w);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -290,6 +363,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rotation_without_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(a_bad_pair_is_refused_and_the_old_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(start_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(listens_on_loopback_with_limits, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
