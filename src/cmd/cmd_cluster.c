@@ -15,6 +15,7 @@
 #include "apiserver/bootstrap.h"
 #include "apiserver/kubeconfig.h"
 #include "cmd/commands.h"
+#include "cmd/limits.h"
 #include "cmd/signals.h"
 #include "sim/builtin.h"
 #include "store/mem.h"
@@ -26,6 +27,8 @@
 struct cluster_args {
     const char *address, *kubeconfig, *crds, *token, *cert_file, *key_file;
     long port;
+    struct httpd_limits limits; /* zero fields: the server's defaults */
+    unsigned max_watches;
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -51,12 +54,21 @@ static int parse_args(int argc, char **argv, struct cluster_args *a)
         {"token", required_argument, NULL, 't'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"max-watches", required_argument, NULL, 'W'},
+        CMD_LIMITS_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    *a = (struct cluster_args){"127.0.0.1", "gpuslice.kubeconfig", NULL, NULL, NULL, NULL, 0};
+    *a = (struct cluster_args){"127.0.0.1", "gpuslice.kubeconfig", NULL, NULL, NULL, NULL, 0,
+                               {0}, 0};
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, "p:", options, NULL)) != -1;) {
         char *end;
+        struct err e;
+        int taken = cmd_limits_option(c, optarg, &a->limits, &e);
+        if (taken < 0)
+            return usage_error("%s", e.msg);
+        if (taken)
+            continue;
         switch (c) {
         case 'p':
             a->port = strtol(optarg, &end, 10);
@@ -69,6 +81,14 @@ static int parse_args(int argc, char **argv, struct cluster_args *a)
         case 't': a->token = optarg; break;
         case 'C': a->cert_file = optarg; break;
         case 'K': a->key_file = optarg; break;
+        case 'W': {
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 1000000)
+                return usage_error("--max-watches: \"%s\" is not a whole number from 1 to "
+                                   "1000000", optarg);
+            a->max_watches = (unsigned)v;
+            break;
+        }
         default: return usage_error("bad option or missing value: %s", argv[optind - 1]);
         }
     }
@@ -146,7 +166,7 @@ static int serve(const struct cluster_args *a, struct store *st, const char *cer
     struct apiserver_config cfg = {
         .store = st, .address = a->address, .port = (uint16_t)a->port, .token = token,
         .tls_cert_pem = cert, .tls_key_pem = key, .now_ns = clock_realtime_now,
-        .version = GPUSLICE_VERSION,
+        .version = GPUSLICE_VERSION, .limits = a->limits, .max_watches = a->max_watches,
     };
     if (apiserver_start(&cfg, &srv, &e) != 0) {
         fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
@@ -158,12 +178,18 @@ static int serve(const struct cluster_args *a, struct store *st, const char *cer
         apiserver_stop(srv);
         return 1;
     }
+    unsigned watches;
+    const struct httpd_limits *lim = apiserver_limits(srv, &watches);
     printf("API server listening on %s port %u: %s\n"
+           "limits: %u connections, %u per address until authenticated, %u watches; "
+           "idle timeout %u s, request timeout %u s\n"
            "kubeconfig written to %s; use it with:\n"
            "  kubectl --kubeconfig %s get namespaces\n"
            "or: export KUBECONFIG=%s\n"
            "Stop with Ctrl-C.\n",
-           a->address, (unsigned)apiserver_port(srv), apiserver_url(srv), a->kubeconfig,
+           a->address, (unsigned)apiserver_port(srv), apiserver_url(srv), lim->max_connections,
+           lim->max_per_address, watches, lim->idle_timeout_s, lim->request_timeout_s,
+           a->kubeconfig,
            a->kubeconfig, a->kubeconfig);
     fflush(stdout);
     int sig = cmd_signals_wait(-1);
@@ -197,6 +223,7 @@ int cmd_cluster(int argc, char **argv)
         return 1;
     }
     cmd_signals_block();
+    cmd_raise_nofile();
     struct err e;
     struct store *st = NULL;
     struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = random_seed(),

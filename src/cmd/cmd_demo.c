@@ -35,6 +35,7 @@
 #include "apiserver/kubeconfig.h"
 #include "cmd/clusterfile.h"
 #include "cmd/commands.h"
+#include "cmd/limits.h"
 #include "cmd/signals.h"
 #include "core/placement.h"
 #include "device/emulated.h"
@@ -543,6 +544,7 @@ int cmd_demo(int argc, char **argv)
     if (a.cluster_file)
         a.cluster.layout = &cf.cluster;
     cmd_signals_block(); /* before any thread starts, so every thread inherits it */
+    cmd_raise_nofile();  /* both ends of every connection of the cluster are ours */
     struct embedded *emb = NULL;
     rc = embedded_start(&a.cluster, &emb, &e);
     clusterfile_free(&cf); /* the layout is read by the start only */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cmd/commands.h"
+#include "cmd/limits.h"
 #include "cmd/signals.h"
 #include "webhook/webhook.h"
 
@@ -52,12 +53,20 @@ static int parse_args(int argc, char **argv, struct webhook_args *a)
         {"threads", required_argument, NULL, 't'},
         {"reload-interval", required_argument, NULL, 'r'},
         {"drain", required_argument, NULL, 'd'},
+        CMD_LIMITS_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     long port = 8443, threads = WEBHOOK_THREADS_DEFAULT, drain = WEBHOOK_DRAIN_DEFAULT_S;
-    *a = (struct webhook_args){.cfg = {.address = "0.0.0.0"}, .reload_s = RELOAD_DEFAULT_S};
+    *a = (struct webhook_args){.cfg = {.address = WEBHOOK_ADDRESS_DEFAULT},
+                               .reload_s = RELOAD_DEFAULT_S};
     opterr = 0;
     for (int c; (c = getopt_long(argc, argv, "p:", options, NULL)) != -1;) {
+        struct err e;
+        int taken = cmd_limits_option(c, optarg, &a->cfg.limits, &e);
+        if (taken < 0)
+            return usage_error("%s", e.msg);
+        if (taken)
+            continue;
         switch (c) {
         case 'p':
             if ((port = number(optarg, 0, 65535)) < 0)
@@ -118,6 +127,7 @@ int cmd_webhook(int argc, char **argv)
     if (rc != 0)
         return rc;
     cmd_signals_block();
+    cmd_raise_nofile();
     struct webhook *w;
     struct err e;
     if (webhook_start(&a.cfg, &w, &e) != 0) {
@@ -125,8 +135,11 @@ int cmd_webhook(int argc, char **argv)
         return 1;
     }
     struct log *lg = cmd_daemon_log();
-    log_info(lg, "gpuslice webhook: listening on https://%s:%u%s (also /healthz, /metrics)",
-             a.cfg.address, (unsigned)webhook_port(w), WEBHOOK_PATH_MUTATE);
+    const struct httpd_limits *lim = webhook_limits(w);
+    log_info(lg, "gpuslice webhook: listening on https://%s:%u%s (also /healthz, /metrics); "
+             "%u connections, %u per address, idle timeout %u s, request timeout %u s",
+             a.cfg.address, (unsigned)webhook_port(w), WEBHOOK_PATH_MUTATE, lim->max_connections,
+             lim->max_per_address, lim->idle_timeout_s, lim->request_timeout_s);
     rc = serve(w, a.reload_s, lg);
     webhook_stop(w);
     log_free(lg);

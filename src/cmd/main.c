@@ -57,20 +57,30 @@ const struct command commands[] = {
      "  -r, --reclaim-unmanaged  destroy slices gpuslice did not make, too\n"},
     {"webhook", cmd_webhook, "serve the admission webhook that hands MIG pods to gpuslice",
      "usage: gpuslice webhook --tls-cert FILE --tls-key FILE [--port N] [--address ADDR]\n"
-     "                        [--threads N] [--reload-interval S] [--drain S]\n\n"
+     "                        [--threads N] [--reload-interval S] [--drain S]\n"
+     "                        [--max-connections N] [--max-connections-per-address N]\n"
+     "                        [--idle-timeout S] [--request-timeout S]\n\n"
      "Answers AdmissionReviews on POST /mutate-pod over HTTPS: a pod that asks for\n"
      "nvidia.com/mig-<profile> is gated, labelled, given accelerator memory instead and\n"
      "pointed at the ConfigMap its devices will be in (docs/webhook.md). Also serves\n"
      "GET /healthz and GET /metrics (Prometheus). The certificate and key are re-read\n"
      "every --reload-interval and served without a restart when they change.\n\n"
      "  -p, --port N             port (default 8443; 0: any free port)\n"
-     "  --address ADDR           IP address to listen on (default 0.0.0.0)\n"
+     "  --address ADDR           IP address to listen on (default 127.0.0.1; in a\n"
+     "                           cluster the pod's IP, or 0.0.0.0 for every interface)\n"
      "  --tls-cert FILE          PEM certificate chain (tls.crt)\n"
      "  --tls-key FILE           PEM private key (tls.key)\n"
      "  --threads N              worker threads (default 2)\n"
      "  --reload-interval S      seconds between certificate checks (default 10)\n"
      "  --drain S                longest a replaced certificate's connections are\n"
-     "                           served on (default 60)\n"},
+     "                           served on (default 60)\n"
+     "  --max-connections N      connections in all (default 1024, cut to fit the\n"
+     "                           descriptor limit)\n"
+     "  --max-connections-per-address N\n"
+     "                           connections from one address (default 256)\n"
+     "  --idle-timeout S         close a connection idle this long (default 30)\n"
+     "  --request-timeout S      a whole request must come within S seconds of the\n"
+     "                           connection (default 10)\n"},
     {"certs", cmd_certs, "write a CA and a serving certificate for the webhook",
      "usage: gpuslice certs --out DIR (--dns NAME | --ip ADDRESS)... [--days N]\n\n"
      "Generates a private CA and a certificate it signs for the DNS names and IP\n"
@@ -130,7 +140,9 @@ const struct command commands[] = {
      "                        (JSON or YAML, Deployments or a List)\n"},
     {"cluster", cmd_cluster, "run the embedded Kubernetes API server for kubectl",
      "usage: gpuslice cluster [--port N] [--address ADDR] [--kubeconfig PATH] [--crds DIR]\n"
-     "                        [--token TOKEN] [--tls-cert FILE --tls-key FILE]\n\n"
+     "                        [--token TOKEN] [--tls-cert FILE --tls-key FILE]\n"
+     "                        [--max-connections N] [--max-connections-per-address N]\n"
+     "                        [--max-watches N] [--idle-timeout S] [--request-timeout S]\n\n"
      "Serves an in-memory object store over the Kubernetes REST API until Ctrl-C,\n"
      "writes a kubeconfig for it, and prints how to use kubectl with it.\n\n"
      "  -p, --port N          port to listen on (default 0: any free port)\n"
@@ -144,7 +156,17 @@ const struct command commands[] = {
      "                        built-in ones (deploy/crds at build time)\n"
      "  --token TOKEN         bearer token clients must send\n"
      "  --tls-cert FILE       serve HTTPS with this PEM certificate (chain) ...\n"
-     "  --tls-key FILE        ... and this PEM key\n"},
+     "  --tls-key FILE        ... and this PEM key\n"
+     "  --max-connections N   connections in all (default 1024, cut to fit the\n"
+     "                        descriptor limit)\n"
+     "  --max-connections-per-address N\n"
+     "                        connections from one address until one of their\n"
+     "                        requests authenticates (default 64)\n"
+     "  --max-watches N       watches at once; more get 429 (default 3/4 of the\n"
+     "                        connections)\n"
+     "  --idle-timeout S      close a connection idle this long (default 60)\n"
+     "  --request-timeout S   a request's headers must come within S seconds of the\n"
+     "                        connection (default 10)\n"},
     {NULL, NULL, NULL, NULL},
 };
 
