@@ -19,6 +19,7 @@
  */
 #include "device/emulated.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -56,44 +57,18 @@
 
 /* ---- deterministic numbers ---------------------------------------------- */
 
-/* splitmix64: a full-period generator whose output function is also a good
- * 64-bit mixer, so the same code seeds, draws and derives identifiers. */
-static uint64_t mix_finish(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-#define GOLDEN UINT64_C(0x9e3779b97f4a7c15)
-
-static uint64_t mix3(uint64_t seed, uint64_t tag, uint64_t n)
-{
-    return mix_finish(seed + GOLDEN * (1 + mix_finish(tag + GOLDEN * (1 + mix_finish(n + GOLDEN)))));
-}
-
-static uint64_t rng_next(uint64_t *state)
-{
-    *state += GOLDEN;
-    return mix_finish(*state);
-}
-
-/* Uniform in [0, 1), 53 bits. */
-static double rng_unit(uint64_t *state)
-{
-    return (double)(rng_next(state) >> 11) * 0x1p-53;
-}
+/* Numbers come from util/rng: seeded, so every run replays. */
 
 /* What a derived number is for, so that no two uses of one seed collide. */
-enum derive_tag { TAG_GPU = 'G', TAG_MIG = 'M', TAG_BOOT = 'B', TAG_FAULTS = 'F' };
+enum derive_tag { TAG_GPU = 'G', TAG_MIG = 'M', TAG_BOOT = 'B', TAG_FAULTS = 'F', TAG_LATENCY = 'L' };
 
 /* NVML's UUID layout, 8-4-4-4-12 hex digits after prefix ("GPU-", "MIG-",
  * or "" for a boot id), from (seed, tag, n). */
 static void format_uuid(char *buf, size_t size, const char *prefix, uint64_t seed, uint64_t tag,
                         uint64_t n)
 {
-    uint64_t hi = mix3(seed, tag, n);
-    uint64_t lo = mix_finish(hi ^ GOLDEN);
+    uint64_t hi = rng_derive(seed, tag, n);
+    uint64_t lo = rng_mix(hi ^ RNG_GOLDEN);
     snprintf(buf, size, "%s%08" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%012" PRIx64,
              prefix, hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff, lo >> 48,
              lo & UINT64_C(0xffffffffffff));
@@ -474,7 +449,8 @@ struct emulated {
     char boot_id[DEVICE_BOOT_ID_MAX];
     uint64_t reboots;
     uint64_t mig_serial; /* MIG devices made so far: each gets a new UUID */
-    uint64_t rng;
+    struct rng rng;
+    struct rng latency_rng; /* the latency draws (emulated_latency) */
     unsigned calls[2];   /* validated creates, destroys: for fail-create=N */
     clock_now_fn now_ns; /* NULL: every call modelled alone */
     void *clock_ctx;
@@ -540,7 +516,8 @@ int emulated_open(const struct emulated_config *cfg, struct device **out, struct
         return err_set(e, -rc, "emulated: cannot make a mutex");
     }
     em->cfg = *cfg;
-    em->rng = mix3(cfg->seed, TAG_FAULTS, 0);
+    em->rng = rng_seeded(rng_derive(cfg->seed, TAG_FAULTS, 0));
+    em->latency_rng = rng_seeded(rng_derive(cfg->seed, TAG_LATENCY, 0));
     for (unsigned i = 0; i < cfg->n_gpus; i++) {
         struct emu_gpu *g = &em->gpus[i];
         g->cfg = cfg->gpus[i];
@@ -794,6 +771,16 @@ static void occupy(struct emulated *em, unsigned gpu, uint64_t *took_ns)
 }
 
 /* *gpu is set to the GPU the call changed (or tried to), or stays -1. */
+/* A successful call's duration: a draw from dist when it is one, else
+ * fixed_ns. Called under the lock (the draws are one sequence). */
+static uint64_t modelled(struct emulated *em, const struct rng_dist *dist, uint64_t fixed_ns)
+{
+    if (dist->kind == RNG_CONSTANT)
+        return fixed_ns;
+    double ms = rng_dist_draw(dist, &em->latency_rng);
+    return ms > 0 ? (uint64_t)llround(ms * (double)NS_PER_MS) : 0;
+}
+
 static int create_locked(struct emulated *em, const struct device_slice_ref *ref,
                          struct device_slice *out, uint64_t *took_ns, int *gpu, struct err *e)
 {
@@ -829,7 +816,7 @@ static int create_locked(struct emulated *em, const struct device_slice_ref *ref
     }
     make_gi(t.gpu, &t);
     make_ci(em, t.gpu, t.start);
-    *took_ns = lat->create_ns;
+    *took_ns = modelled(em, &lat->create_ms, lat->create_ns);
     const struct occupied_slice *os = occupancy_slice_at(&t.gpu->occ, t.start);
     fill_slice(out, t.gpu, t.index, os);
     return 0;
@@ -891,7 +878,7 @@ static int destroy_locked(struct emulated *em, const struct device_slice_ref *re
         return injected(e, &f, EMULATED_DESTROY, "; the CI is gone, the GI is left");
     }
     destroy_gi(t.gpu, t.start);
-    *took_ns = lat->destroy_ns;
+    *took_ns = modelled(em, &lat->destroy_ms, lat->destroy_ns);
     if (f.hit) /* a hang after both steps */
         return injected(e, &f, EMULATED_DESTROY, "; the slice was destroyed");
     return 0;

@@ -56,6 +56,7 @@
 #include "core/occupancy.h"
 #include "device/device.h"
 #include "util/err.h"
+#include "util/rng.h"
 
 #define EMULATED_MAX_FAULTS 16
 #define EMULATED_SPEC_MAX   4096 /* longer specs are refused */
@@ -101,6 +102,11 @@ struct emulated_latency {
     uint64_t query_ns;
     uint64_t discover_ns; /* per GPU */
     uint64_t hang_ns;
+    /* Not RNG_CONSTANT: each create (destroy) that succeeds takes a draw
+     * from this, in milliseconds, instead of create_ns (destroy_ns); the
+     * draws are a stream of their own from the seed, so they do not move
+     * the fault draws. The simulator's scenarios set them. */
+    struct rng_dist create_ms, destroy_ms;
 };
 
 struct emulated_config {

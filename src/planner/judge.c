@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "planner/simrng.h"
+#include "util/rng.h"
 #include "util/alloc.h"
 #include "util/hash.h"
 #include "util/vec.h"
@@ -35,7 +35,7 @@ struct running {
 
 struct engine {
     const struct judge_replica *r;
-    struct simrng rng;
+    struct rng rng;
     struct waiting *queue;       /* FIFO: queue[head .. n_queued-1] */
     size_t head, n_queued, cap;
     struct running *batch;       /* min-heap on last_step, max_batch places */
@@ -94,10 +94,10 @@ static void admit_arrivals(struct engine *g)
         VEC_RESERVE(g->queue, g->cap, g->n_queued + 1);
         g->queue[g->n_queued++] = (struct waiting){
             .arrival_ms = g->next_arrival_ms,
-            .out = simrng_geometric(&g->rng, g->r->req.out_tokens),
+            .out = rng_geometric(&g->rng, g->r->req.out_tokens),
             .measured = g->next_arrival_ms >= g->warmup_end_ms,
         };
-        g->next_arrival_ms += simrng_exponential(&g->rng, g->r->rate_per_ms);
+        g->next_arrival_ms += rng_exponential(&g->rng, g->r->rate_per_ms);
     }
 }
 
@@ -140,13 +140,13 @@ int judge_replica_run(const struct judge_replica *r, const struct judge_options 
     double warmup_ms = JUDGE_WARMUP_SHARE * o->seconds * 1000.0;
     struct engine g = {
         .r = r,
-        .rng = simrng_seeded(stream),
+        .rng = rng_seeded(stream),
         .batch = alloc_calloc((size_t)r->max_batch, sizeof *g.batch),
         .warmup_end_ms = warmup_ms,
         .arrivals_end_ms = warmup_ms + o->seconds * 1000.0,
         .out = out,
     };
-    g.next_arrival_ms = simrng_exponential(&g.rng, r->rate_per_ms);
+    g.next_arrival_ms = rng_exponential(&g.rng, r->rate_per_ms);
     for (;;) {
         admit_arrivals(&g);
         if (g.head < g.n_queued && g.n_running < (size_t)r->max_batch)

@@ -142,11 +142,8 @@ static int invalid(struct err *e, const struct api_resource *res, const char *na
 
 static uint64_t mem_random(struct mem_store *ms)
 {
-    /* splitmix64: a seeded sequence, so a run can be replayed. */
-    uint64_t z = (ms->seq += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    /* A seeded sequence, so a run can be replayed. */
+    return rng_next(&ms->seq);
 }
 
 static void new_uid(struct mem_store *ms, char out[37])
@@ -1061,7 +1058,7 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
     ms->ring = alloc_calloc(ms->ring_cap, sizeof *ms->ring);
     ms->base.registry = api_registry_new();
     ms->base.ops = &mem_ops;
-    ms->seq = cfg->seed;
+    ms->seq = rng_seeded(cfg->seed);
     mutex_init(&ms->mu);
     if (!ms->base.registry) {
         mem_destroy(&ms->base);

@@ -24,6 +24,7 @@
 #include "store/mem.h"
 #include "util/hash.h"
 #include "util/mutex.h"
+#include "util/rng.h"
 
 /* --- hash table ----------------------------------------------------------- */
 
@@ -144,7 +145,7 @@ struct mem_store {
     size_t n_kinds, cap_kinds;
     struct mem_table uids;      /* uid -> struct mem_obj */
     struct mem_table ns_counts; /* namespace -> struct mem_ns_count */
-    uint64_t seq;               /* uids and generated names */
+    struct rng seq;             /* uids and generated names */
     struct mem_work *work;      /* the collector's queue */
     size_t work_head, work_n, work_cap;
     bool collecting;            /* the collector is running (no re-entry) */

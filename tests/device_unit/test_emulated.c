@@ -648,6 +648,39 @@ static void one_change_at_a_time_per_gpu(void **state)
     device_close(d);
 }
 
+/* Latencies drawn from distributions: each successful call takes a draw,
+ * the same seed gives the same draws, and a refusal still takes query time. */
+static void latencies_can_be_drawn(void **state)
+{
+    (void)state;
+    uint64_t first[6];
+    for (int run = 0; run < 2; run++) {
+        struct emulated_config cfg;
+        struct err e = {0};
+        assert_int_equal(emulated_config_parse("model=H100-80GB,seed=5", &cfg, &e), 0);
+        cfg.latency.create_ms = (struct rng_dist){.kind = RNG_LOGNORMAL, .median = 900,
+                                                  .p99 = 2500};
+        cfg.latency.destroy_ms = (struct rng_dist){.kind = RNG_EXPONENTIAL, .mean = 400};
+        struct device *d = NULL;
+        assert_int_equal(emulated_open(&cfg, &d, &e), 0);
+        bool differ = false;
+        for (unsigned s = 0; s < 3; s++) {
+            uint64_t took = took_of_create(d, 0, s), gone = 0;
+            struct device_slice_ref r = ref_at(0, "1g.10gb", s);
+            assert_int_equal(device_destroy_slice(d, &r, &gone, NULL), 0);
+            if (run == 0) {
+                first[2 * s] = took;
+                first[2 * s + 1] = gone;
+            }
+            assert_int_equal(took, first[2 * s]);
+            assert_int_equal(gone, first[2 * s + 1]);
+            differ |= took != first[0];
+        }
+        assert_true(run == 0 || differ || first[0] != first[2]);
+        device_close(d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +705,7 @@ int main(void)
         cmocka_unit_test(seeds_make_uuids_and_fault_draws_reproducible),
         cmocka_unit_test(concurrent_callers_are_serialised),
         cmocka_unit_test(one_change_at_a_time_per_gpu),
+        cmocka_unit_test(latencies_can_be_drawn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,7 @@
 #include <cmocka.h>
 
 #include "planner/batchqueue.h"
-#include "planner/simrng.h"
+#include "util/rng.h"
 
 
 struct job {
@@ -153,9 +153,9 @@ static struct sim_result simulate(const struct perf_params *perf, const struct p
     assert_true(s.slot && s.free_slots && s.prefill && s.decode && s.queue);
     for (int i = 0; i < max_batch; i++)
         s.free_slots[s.n_free++] = max_batch - 1 - i;
-    struct simrng rng = simrng_seeded(seed);
+    struct rng rng = rng_seeded(seed);
     long warmup = requests / 10, total = requests + warmup, arrived = 0;
-    double t = 0.0, next_arrival = simrng_exponential(&rng, lambda);
+    double t = 0.0, next_arrival = rng_exponential(&rng, lambda);
     while (arrived < total || sim_in_batch(&s) > 0) {
         int n = sim_in_batch(&s);
         double pre = perfmodel_prefill_ms(perf, req->in_tokens, n);
@@ -173,10 +173,10 @@ static struct sim_result simulate(const struct perf_params *perf, const struct p
         } else if (dt == dt_decode) {
             sim_decode_done(&s, t);
         } else {
-            struct job j = {.arrival = t, .tokens = simrng_geometric(&rng, req->out_tokens),
+            struct job j = {.arrival = t, .tokens = rng_geometric(&rng, req->out_tokens),
                             .counted = arrived >= warmup};
             arrived++;
-            next_arrival = t + simrng_exponential(&rng, lambda);
+            next_arrival = t + rng_exponential(&rng, lambda);
             if (n < max_batch)
                 sim_enter(&s, j);
             else if (s.q_len < s.queue_len)
