@@ -1,5 +1,6 @@
 /*
- * The controller's real runtime (see runtime.h).
+ * The controller's runtimes (see runtime.h): one builder, then threads and
+ * the election for the real runtime, or steps for the virtual one.
  */
 #include "controller/runtime.h"
 
@@ -121,7 +122,6 @@ static int start_election(struct controller_runtime *rt, struct err *e)
 
 static int start_informers(struct controller_runtime *rt, struct err *e)
 {
-    controller_informers(rt->ctl, rt->inf);
     for (size_t i = 0; i < CONTROLLER_INFORMERS; i++) {
         int rc = informer_start(rt->inf[i], e);
         if (rc < 0)
@@ -133,8 +133,9 @@ static int start_informers(struct controller_runtime *rt, struct err *e)
     return 0;
 }
 
-int controller_runtime_start(const struct controller_runtime_config *cfg,
-                             struct controller_runtime **out, struct err *e)
+/* The controller, its loop and its informers, wired, nothing started. */
+static int build(const struct controller_runtime_config *cfg, struct controller_runtime **out,
+                 struct err *e)
 {
     struct controller_runtime *rt = alloc_calloc(1, sizeof *rt);
     rt->cfg = *cfg;
@@ -149,17 +150,30 @@ int controller_runtime_start(const struct controller_runtime_config *cfg,
     }
     pthread_mutex_init(&rt->lock, NULL);
     clock_cond_init(&rt->wake);
-    struct controller_config cc = {.store = cfg->store, .policy = cfg->policy};
+    struct controller_config cc = {.store = cfg->store, .policy = cfg->policy,
+                                   .now_ns = cfg->now_ns, .clock_ctx = cfg->clock_ctx};
     int rc = controller_new(&cc, &rt->ctl, e);
     struct loop_config lc = {.store = cfg->store,
                              .reconciler = rc == 0 ? controller_reconciler(rt->ctl)
                                                    : (struct reconciler){0},
                              .component = "gpuslice-controller",
+                             .now_ns = cfg->now_ns, .clock_ctx = cfg->clock_ctx,
                              .may_act = may_act, .may_act_ctx = rt, .log = cfg->log};
     if (rc == 0)
         rc = loop_new(&lc, &rt->loop, e);
-    if (rc == 0)
+    if (rc == 0) {
         controller_attach(rt->ctl, rt->loop);
+        controller_informers(rt->ctl, rt->inf);
+    }
+    *out = rt;
+    return rc;
+}
+
+int controller_runtime_start(const struct controller_runtime_config *cfg,
+                             struct controller_runtime **out, struct err *e)
+{
+    struct controller_runtime *rt;
+    int rc = build(cfg, &rt, e);
     if (rc == 0)
         rc = start_informers(rt, e);
     if (rc == 0 && cfg->lease_namespace)
@@ -174,6 +188,51 @@ int controller_runtime_start(const struct controller_runtime_config *cfg,
     }
     *out = rt;
     return 0;
+}
+
+int controller_runtime_new(const struct controller_runtime_config *cfg,
+                           struct controller_runtime **out, struct err *e)
+{
+    if (cfg->lease_namespace)
+        return err_set(e, -EINVAL, "controller: a stepped runtime does not elect a leader");
+    struct controller_runtime *rt;
+    int rc = build(cfg, &rt, e);
+    if (rc < 0) {
+        controller_runtime_stop(rt);
+        return rc;
+    }
+    *out = rt;
+    return 0;
+}
+
+size_t controller_runtime_step(struct controller_runtime *rt)
+{
+    size_t work = 0;
+    for (size_t i = 0; i < CONTROLLER_INFORMERS; i++)
+        while (informer_step(rt->inf[i], 0, NULL) == 0)
+            work++;
+    return work + loop_run_ready(rt->loop, 0);
+}
+
+int64_t controller_runtime_next_due(struct controller_runtime *rt)
+{
+    int64_t next = loop_next_due(rt->loop);
+    for (size_t i = 0; i < CONTROLLER_INFORMERS; i++) {
+        int64_t wake = informer_wake_at(rt->inf[i]);
+        if (wake > 0 && wake < next)
+            next = wake;
+    }
+    return next;
+}
+
+struct controller *controller_runtime_controller(struct controller_runtime *rt)
+{
+    return rt->ctl;
+}
+
+struct loop *controller_runtime_loop(struct controller_runtime *rt)
+{
+    return rt->loop;
 }
 
 void controller_runtime_stop(struct controller_runtime *rt)

@@ -18,24 +18,23 @@ static int64_t world_clock(void *ctx)
     return ((struct world *)ctx)->now;
 }
 
+/* The controller's own stepped runtime (controller/runtime.h), so these
+ * tests run the wiring the simulator runs. */
 static void start_controller(struct world *w)
 {
-    struct controller_config cfg = {.store = w->st, .now_ns = world_clock, .clock_ctx = w,
-                                    .policy = w->policy};
+    struct controller_runtime_config cfg = {.store = w->st, .now_ns = world_clock,
+                                            .clock_ctx = w, .policy = w->policy};
     struct err e = {0};
-    if (controller_new(&cfg, &w->ctl, &e) < 0)
+    if (controller_runtime_new(&cfg, &w->rt, &e) < 0)
         fail_msg("controller: %s", e.msg);
-    struct loop_config lc = {.store = w->st, .reconciler = controller_reconciler(w->ctl),
-                             .component = "gpuslice-controller", .now_ns = world_clock,
-                             .clock_ctx = w};
-    assert_int_equal(loop_new(&lc, &w->loop, &e), 0);
-    controller_attach(w->ctl, w->loop);
+    w->ctl = controller_runtime_controller(w->rt);
+    w->loop = controller_runtime_loop(w->rt);
 }
 
 static void stop_controller(struct world *w)
 {
-    loop_free(w->loop);
-    controller_free(w->ctl);
+    controller_runtime_stop(w->rt);
+    w->rt = NULL;
     w->loop = NULL;
     w->ctl = NULL;
 }
@@ -90,25 +89,11 @@ void world_restart_controller(struct world *w)
     start_controller(w);
 }
 
-static bool step_informers(struct world *w)
-{
-    struct informer *inf[CONTROLLER_INFORMERS];
-    controller_informers(w->ctl, inf);
-    bool any = false;
-    for (size_t i = 0; i < CONTROLLER_INFORMERS; i++)
-        while (informer_step(inf[i], 0, NULL) == 0)
-            any = true;
-    return any;
-}
-
 void world_settle(struct world *w)
 {
-    for (int round = 0; round < 1000; round++) {
-        bool moved = step_informers(w);
-        moved |= loop_run_ready(w->loop, 0) > 0;
-        if (!moved)
+    for (int round = 0; round < 1000; round++)
+        if (controller_runtime_step(w->rt) == 0)
             return;
-    }
     fail_msg("the world did not settle in 1000 rounds");
 }
 

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "controller/controller.h"
+#include "controller/runtime.h"
 #include "reconcile/loop.h"
 #include "store/informer.h"
 #include "store/mem.h"
@@ -21,8 +22,9 @@ struct world {
     struct store *st;
     const struct api_resource *pods, *slices, *gpunodes, *nodes, *events, *namespaces;
     struct informer *inf_pods, *inf_slices, *inf_gpunodes, *inf_nodes;
-    struct controller *ctl;
-    struct loop *loop;
+    struct controller_runtime *rt;
+    struct controller *ctl;    /* rt's */
+    struct loop *loop;         /* rt's */
     enum placement_policy policy;
     char scratch[64]; /* for helpers that return a short-lived string */
 };

@@ -208,12 +208,7 @@ static void many_pods_at_once_never_share_a_placement(void **state)
     }
     /* Decide everything before the cache sees any GPUSlice: only the
      * reservations stand between two pods and one placement. */
-    struct informer *inf[CONTROLLER_INFORMERS];
-    controller_informers(w->ctl, inf);
-    for (size_t i = 0; i < CONTROLLER_INFORMERS; i++)
-        while (informer_step(inf[i], 0, NULL) == 0)
-            ;
-    loop_run_ready(w->loop, 0);
+    controller_runtime_step(w->rt); /* one step: caches in full, then every decision */
     world_settle(w);
     json_t *items = world_slices(w);
     assert_int_equal(json_array_size(items), 14); /* 7 per H100 */
@@ -241,8 +236,11 @@ static void a_failed_slice_is_retried_with_backoff(void **state)
     assert_int_equal(world_events(w, "p", "SliceFailed", msg, sizeof msg), 1);
     assert_non_null(strstr(msg, "InsufficientResources"));
     assert_non_null(strstr(msg, "retrying in 1s"));
-    /* Deleted, and not re-placed before the backoff. */
+    /* Deleted, and not re-placed before the backoff: the stepped runtime
+     * says when it is due. */
     assert_string_equal(phase(w, "p-main-0"), "");
+    int64_t due = controller_runtime_next_due(w->rt);
+    assert_true(due > w->now && due <= w->now + SEC);
     world_advance(w, SEC / 2);
     assert_string_equal(phase(w, "p-main-0"), "");
     world_advance(w, SEC);
@@ -254,6 +252,22 @@ static void a_failed_slice_is_retried_with_backoff(void **state)
     assert_string_equal(phase(w, "p-main-0"), "");
     world_advance(w, SEC);
     assert_string_equal(phase(w, "p-main-0"), "Creating");
+}
+
+/* A stepped controller is the only replica: it refuses to elect, and with
+ * nothing queued it has nothing due. */
+static void a_stepped_runtime_does_not_elect(void **state)
+{
+    struct world *w = *state;
+    struct controller_runtime *rt = NULL;
+    struct err e = {0};
+    struct controller_runtime_config cfg = {.store = w->st, .lease_namespace = "kube-system"};
+    assert_int_equal(controller_runtime_new(&cfg, &rt, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "elect"));
+    assert_null(rt);
+    world_settle(w);
+    assert_int_equal(controller_runtime_next_due(w->rt), INT64_MAX);
+    assert_int_equal(controller_runtime_step(w->rt), 0);
 }
 
 static void a_gpu_that_keeps_failing_is_avoided(void **state)
@@ -549,6 +563,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_pod_goes_through_the_whole_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_stepped_runtime_does_not_elect, setup, teardown),
         cmocka_unit_test_setup_teardown(every_slice_of_a_pod_lands_on_one_node, setup, teardown),
         cmocka_unit_test_setup_teardown(a_waiting_pod_is_placed_without_a_conflict, setup,
                                         teardown),
