@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/catalog.h"
 #include "util/alloc.h"
 
 struct counters {
     _Atomic uint64_t creates, destroys, failed, busy_ns;
     _Atomic uint64_t made, made_by_failed, removed;
+    _Atomic int64_t memory_slices;
 };
 
 struct devstats {
@@ -23,8 +25,23 @@ struct devstats {
     struct device *inner;
     unsigned n_gpus;
     char uuids[DEVICE_MAX_GPUS][DEVICE_UUID_MAX];
+    const struct gpu_model *models[DEVICE_MAX_GPUS]; /* NULL: not catalogued */
     struct counters gpus[DEVICE_MAX_GPUS];
+    _Atomic int64_t *shared; /* devstats_share_memory's gauge, or NULL */
 };
+
+/* Memory slices of ref's profile on c's GPU (0 when unknown), added to the
+ * GPU's gauge and the shared one, negated for a removal. */
+static void hold(struct devstats *s, struct counters *c, const struct device_slice_ref *ref,
+                 int sign)
+{
+    const struct gpu_model *m = s->models[c - s->gpus];
+    const struct mig_profile *p = m ? catalog_find_profile(m, ref->profile) : NULL;
+    int64_t n = p ? sign * (int64_t)p->memory_slices : 0;
+    atomic_fetch_add(&c->memory_slices, n);
+    if (s->shared)
+        atomic_fetch_add(s->shared, n);
+}
 
 /* The counters of the GPU ref names, or NULL when it names none. */
 static struct counters *counters_of(struct devstats *s, const struct device_slice_ref *ref)
@@ -84,12 +101,13 @@ static int stats_create(void *impl, const struct device_slice_ref *ref, struct d
     int rc = s->inner->ops->create(s->inner->impl, ref, out, took_ns, e);
     struct counters *c = counters_of(s, ref);
     count(c, c ? &c->creates : NULL, rc, *took_ns);
-    if (c && rc == 0)
+    bool made = c && (rc == 0 || (outcome_unknown(rc) && holds_at(s, c, ref->start)));
+    if (made) {
         atomic_fetch_add(&c->made, 1);
-    if (c && outcome_unknown(rc) && holds_at(s, c, ref->start)) {
-        atomic_fetch_add(&c->made, 1);
-        atomic_fetch_add(&c->made_by_failed, 1);
+        hold(s, c, ref, 1);
     }
+    if (made && rc < 0)
+        atomic_fetch_add(&c->made_by_failed, 1);
     return rc;
 }
 
@@ -100,8 +118,10 @@ static int stats_destroy(void *impl, const struct device_slice_ref *ref, uint64_
     int rc = s->inner->ops->destroy(s->inner->impl, ref, took_ns, e);
     struct counters *c = counters_of(s, ref);
     count(c, c ? &c->destroys : NULL, rc, *took_ns);
-    if (c && (rc == 0 || (outcome_unknown(rc) && !holds_at(s, c, ref->start))))
+    if (c && (rc == 0 || (outcome_unknown(rc) && !holds_at(s, c, ref->start)))) {
         atomic_fetch_add(&c->removed, 1);
+        hold(s, c, ref, -1);
+    }
     return rc;
 }
 
@@ -158,8 +178,10 @@ int devstats_wrap(struct device *inner, struct device **out, struct err *e)
     s->ops.name = inner->ops->name;
     s->inner = inner;
     s->n_gpus = inv->n_gpus;
-    for (unsigned i = 0; i < inv->n_gpus; i++)
+    for (unsigned i = 0; i < inv->n_gpus; i++) {
         memcpy(s->uuids[i], inv->gpus[i].uuid, DEVICE_UUID_MAX);
+        s->models[i] = inv->gpus[i].model;
+    }
     free(inv);
     struct device *d = alloc_calloc(1, sizeof *d);
     *d = (struct device){.ops = &s->ops, .impl = s, .modelled_time = inner->modelled_time};
@@ -183,6 +205,15 @@ int devstats_get(struct device *d, unsigned gpu, struct devstats_gpu *out, struc
         .made = atomic_load(&c->made),
         .made_by_failed = atomic_load(&c->made_by_failed),
         .removed = atomic_load(&c->removed),
+        .memory_slices = atomic_load(&c->memory_slices),
     };
+    return 0;
+}
+
+int devstats_share_memory(struct device *d, _Atomic int64_t *gauge, struct err *e)
+{
+    if (!d || d->ops->create != stats_create)
+        return err_set(e, -EINVAL, "devstats: not a counting device");
+    ((struct devstats *)d->impl)->shared = gauge;
     return 0;
 }

@@ -19,6 +19,7 @@
 #ifndef GPUSLICE_SIM_DEVSTATS_H
 #define GPUSLICE_SIM_DEVSTATS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "device/device.h"
@@ -31,6 +32,7 @@ struct devstats_gpu {
     uint64_t made;              /* slices or GPU instances the creates left on the GPU */
     uint64_t made_by_failed;    /* of them, those left by a create that failed */
     uint64_t removed;           /* slices the destroys took off, failed calls included */
+    int64_t memory_slices;      /* memory slices the slices made and not yet removed hold */
 };
 
 /* A counting device over inner, which it takes (closing it closes inner,
@@ -41,5 +43,11 @@ int devstats_wrap(struct device *inner, struct device **out, struct err *e);
 /* What GPU gpu of d has been asked so far. -EINVAL when d is not a
  * counting device, -ENODEV past its GPUs. */
 int devstats_get(struct device *d, unsigned gpu, struct devstats_gpu *out, struct err *e);
+
+/* Also keeps *gauge (not owned; it must outlive d) up to date with the
+ * memory slices held on d's GPUs, as devstats_gpu.memory_slices: several
+ * devices may share one gauge, so a simulator reads its cluster's
+ * occupancy in one load. -EINVAL when d is not a counting device. */
+int devstats_share_memory(struct device *d, _Atomic int64_t *gauge, struct err *e);
 
 #endif

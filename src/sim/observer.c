@@ -22,6 +22,7 @@
 #include "util/vec.h"
 
 struct observer {
+    struct observer_config cfg;
     struct informer *inf;
     pthread_mutex_t lock;
     struct observed_pod *pods;
@@ -59,6 +60,58 @@ static struct observed_pod *find_or_add(struct observer *o, const char *key, con
     return p;
 }
 
+/* What the pod asks for, read once when first seen: its memory in all and
+ * its first profile. */
+static void note_request(struct observed_pod *p, const json_t *pod)
+{
+    struct pod_slices s;
+    if (pod_slices_of(pod, &s, NULL) == 0 && s.n > 0)
+        snprintf(p->profile, sizeof p->profile, "%s", s.items[0].profile);
+    const json_t *containers = json_object_get(json_object_get(pod, "spec"), "containers");
+    size_t i;
+    const json_t *c;
+    json_array_foreach(containers, i, c) {
+        const char *q = json_string_value(json_object_get(
+            json_object_get(json_object_get(c, "resources"), "requests"),
+            GPUSLICE_RESOURCE_MEMORY));
+        p->memory_gib += q ? (unsigned)strtoul(q, NULL, 10) : 0;
+    }
+}
+
+static enum observed_state state_of(const struct observed_pod *p, const json_t *pod)
+{
+    if (p->finished_ns)
+        return OBSERVED_ENDED;
+    if (p->running_ns)
+        return OBSERVED_RUNNING;
+    if (!p->gated)
+        return OBSERVED_PENDING;
+    return meta_has_finalizer(pod, GPUSLICE_FINALIZER) ? OBSERVED_PLACED : OBSERVED_WAITING;
+}
+
+/* The times the pod's new state tells. */
+static void note_times(struct observed_pod *p, const json_t *cur, enum informer_change change,
+                       int64_t now)
+{
+    const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
+    const char *node = json_string_value(json_object_get(json_object_get(cur, "spec"), "nodeName"));
+    if (!pod_gated(cur, GPUSLICE_GATE) && !p->ungated_ns)
+        p->ungated_ns = now;
+    if (!p->placed_ns && meta_has_finalizer(cur, GPUSLICE_FINALIZER))
+        p->placed_ns = now;
+    if (node && !p->bound_ns)
+        p->bound_ns = now;
+    p->gated = pod_gated(cur, GPUSLICE_GATE);
+    snprintf(p->phase, sizeof p->phase, "%s", phase ? phase : "Pending");
+    snprintf(p->node, sizeof p->node, "%s", node ? node : "");
+    if (phase && strcmp(phase, "Running") == 0 && !p->running_ns)
+        p->running_ns = now;
+    bool ended = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
+    if ((ended || change == INFORMER_DELETED) && !p->finished_ns)
+        p->finished_ns = now;
+    p->deleted = change == INFORMER_DELETED;
+}
+
 static void on_pod(void *ctx, enum informer_change change, const json_t *old, const json_t *cur)
 {
     struct observer *o = ctx;
@@ -66,56 +119,72 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old, co
     const char *ns = meta_namespace(cur), *name = meta_name(cur);
     if (!ns || !name)
         return;
-    int64_t now = clock_realtime_ns();
+    int64_t now = o->cfg.now_ns(o->cfg.clock_ctx);
     char key[sizeof ((struct observed_pod *)0)->ns + sizeof ((struct observed_pod *)0)->name + 1];
     snprintf(key, sizeof key, "%s/%s", ns, name);
-    const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
-    const char *node = json_string_value(json_object_get(json_object_get(cur, "spec"), "nodeName"));
     pthread_mutex_lock(&o->lock);
     struct observed_pod *p = find_or_add(o, key, ns, name, now);
     if (p) {
-        if (p->seen_ns == now) {
+        if (p->seen_ns == now && p->state == OBSERVED_UNSEEN) {
             p->created_ns = creation_of(cur, now);
             const json_t *owner = meta_controller_ref(cur);
             const char *kind = json_string_value(json_object_get(owner, "kind"));
             p->was_gated = pod_gated(cur, GPUSLICE_GATE);
             p->serving = kind && strcmp(kind, "ReplicaSet") == 0;
+            note_request(p, cur);
         }
-        if (!pod_gated(cur, GPUSLICE_GATE) && !p->ungated_ns)
-            p->ungated_ns = now;
-        p->gated = pod_gated(cur, GPUSLICE_GATE);
-        snprintf(p->phase, sizeof p->phase, "%s", phase ? phase : "Pending");
-        snprintf(p->node, sizeof p->node, "%s", node ? node : "");
-        if (phase && strcmp(phase, "Running") == 0 && !p->running_ns)
-            p->running_ns = now;
-        bool ended = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
-        if ((ended || change == INFORMER_DELETED) && !p->finished_ns)
-            p->finished_ns = now;
-        p->deleted = change == INFORMER_DELETED;
+        note_times(p, cur, change, now);
+        enum observed_state from = p->state;
+        p->state = state_of(p, cur);
+        if (p->state != from && o->cfg.moved)
+            o->cfg.moved(o->cfg.moved_ctx, p, from, p->state);
         if (p->deleted)
             strmap_del(&o->index, key);
     }
     pthread_mutex_unlock(&o->lock);
 }
 
-int observer_start(struct store *st, struct observer **out, struct err *e)
+int observer_new(const struct observer_config *cfg, struct observer **out, struct err *e)
 {
-    const struct api_resource *pods = api_registry_find(store_registry(st), "", "v1", "pods");
+    const struct api_resource *pods =
+        api_registry_find(store_registry(cfg->store), "", "v1", "pods");
     if (!pods)
         return err_set(e, -ENOENT, "observer: the store serves no pods");
     struct observer *o = alloc_calloc(1, sizeof *o);
+    o->cfg = *cfg;
+    if (!o->cfg.now_ns)
+        o->cfg.now_ns = clock_realtime_now;
     pthread_mutex_init(&o->lock, NULL);
     strmap_init(&o->index, sizeof(size_t), NULL);
-    struct informer_config ic = {.store = st, .res = pods, .handler = on_pod, .handler_ctx = o};
+    struct informer_config ic = {.store = cfg->store, .res = pods, .handler = on_pod,
+                                 .handler_ctx = o, .now_ns = cfg->now_ns,
+                                 .clock_ctx = cfg->clock_ctx};
     int rc = informer_new(&ic, &o->inf, e);
-    if (rc == 0)
-        rc = informer_start(o->inf, e);
     if (rc < 0) {
         observer_free(o);
         return rc;
     }
     *out = o;
     return 0;
+}
+
+int observer_start(struct store *st, struct observer **out, struct err *e)
+{
+    struct observer *o = NULL;
+    int rc = observer_new(&(struct observer_config){.store = st}, &o, e);
+    if (rc == 0 && (rc = informer_start(o->inf, e)) < 0)
+        observer_free(o);
+    if (rc == 0)
+        *out = o;
+    return rc;
+}
+
+size_t observer_step(struct observer *o)
+{
+    size_t work = 0;
+    while (informer_step(o->inf, 0, NULL) == 0)
+        work++;
+    return work;
 }
 
 void observer_free(struct observer *o)

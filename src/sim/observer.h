@@ -4,8 +4,8 @@
  * would see them. The demo's live view and summary, the end-to-end tests
  * and the benchmarks all measure with it, so they measure the same thing.
  *
- * Times are wall-clock nanoseconds (CLOCK_REALTIME), the scale of the
- * pods' creationTimestamp. Latencies count from the pod's creation, not
+ * Times are wall-clock nanoseconds (CLOCK_REALTIME, or the virtual clock
+ * the simulator gives it), the scale of the pods' creationTimestamp. Latencies count from the pod's creation, not
  * from when the observer first saw it, so an observer that falls behind a
  * burst does not shorten them. creationTimestamp has whole seconds (as
  * Kubernetes writes it), so the creation time taken is the latest instant
@@ -13,6 +13,12 @@
  * of the timestamp's second when the observer saw the pod later than that.
  * Pods are kept in a growable array and found by a hashed "ns/name", so
  * thousands of pods cost no more per event than a few.
+ *
+ * Two runtimes: observer_start watches on a thread of its own in real time
+ * (the demo, the end-to-end tests); observer_new builds the same observer
+ * for a caller that steps it (observer_step) on its own clock, the
+ * simulator, which also hears every move of a pod from one state to the
+ * next (enum observed_state) to keep its gauges without scanning pods.
  */
 #ifndef GPUSLICE_SIM_OBSERVER_H
 #define GPUSLICE_SIM_OBSERVER_H
@@ -21,10 +27,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/pod_slices.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 struct observer;
+
+/* Where a pod is on its way, as the observer last saw it. */
+enum observed_state {
+    OBSERVED_UNSEEN = 0, /* not seen yet (the "from" of a pod's first move) */
+    OBSERVED_WAITING,    /* gated, no placement yet (no gpuslice.dev/release-slices finalizer) */
+    OBSERVED_PLACED,     /* gated, its slices decided and being made */
+    OBSERVED_PENDING,    /* released (or never gated), not running yet */
+    OBSERVED_RUNNING,
+    OBSERVED_ENDED,      /* Succeeded, Failed or deleted */
+};
 
 struct observed_pod {
     char ns[64], name[254];
@@ -39,6 +57,25 @@ struct observed_pod {
     int64_t ungated_ns;         /* 0 until the gate was seen gone */
     int64_t running_ns;         /* 0 until Running was seen */
     int64_t finished_ns;        /* 0 until Succeeded/Failed or deleted */
+    int64_t placed_ns;          /* 0 until gpuslice's finalizer was seen (slices decided) */
+    int64_t bound_ns;           /* 0 until spec.nodeName was seen */
+    enum observed_state state;
+    unsigned memory_gib;        /* its gpuslice.dev/accelerator-memory requests, in all */
+    char profile[POD_PROFILE_MAX]; /* the first slice it asked for ("" for none) */
+};
+
+/* Called (in the thread that steps or runs the observer, under its lock:
+ * it must not call the observer) each time a pod moves from one state to
+ * another; p is read-only and valid during the call. */
+typedef void (*observer_moved_fn)(void *ctx, const struct observed_pod *p,
+                                  enum observed_state from, enum observed_state to);
+
+struct observer_config {
+    struct store *store;        /* not owned */
+    clock_now_fn now_ns;        /* NULL: the real clock (CLOCK_REALTIME) */
+    void *clock_ctx;
+    observer_moved_fn moved;    /* NULL: none */
+    void *moved_ctx;
 };
 
 struct observer_summary {
@@ -57,6 +94,15 @@ struct observer_summary {
 /* Watches every pod in st (the observer's own informer on a thread).
  * *out is the caller's (observer_free). */
 int observer_start(struct store *st, struct observer **out, struct err *e);
+
+/* The observer cfg describes, with nothing started: the caller steps it.
+ * *out is the caller's (observer_free). -ENOENT when the store serves no
+ * pods. */
+int observer_new(const struct observer_config *cfg, struct observer **out, struct err *e);
+
+/* Applies every pod event ready now; returns the units of work done (0:
+ * nothing was ready). */
+size_t observer_step(struct observer *o);
 
 void observer_free(struct observer *o);
 

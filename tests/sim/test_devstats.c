@@ -125,6 +125,34 @@ static void only_counting_devices_answer(void **state)
     device_close(plain);
 }
 
+/* The memory slices held: per GPU and on a gauge several devices share,
+ * up with each create, down with each destroy, refusals leaving it. */
+static void memory_held_is_gauged(void **state)
+{
+    (void)state;
+    _Atomic int64_t gauge = 0;
+    struct device *a = counted("emulated:model=A100-40GB"), *b = counted("emulated:model=H100-80GB");
+    assert_int_equal(devstats_share_memory(a, &gauge, NULL), 0);
+    assert_int_equal(devstats_share_memory(b, &gauge, NULL), 0);
+    struct device_slice_ref big = {.gpu_index = 0, .profile = "3g.20gb", .start = 4};
+    struct device_slice_ref small = {.gpu_index = 0, .profile = "1g.10gb", .start = 0};
+    assert_int_equal(device_create_slice(a, &big, NULL, NULL, NULL), 0);
+    assert_int_equal(device_create_slice(a, &big, NULL, NULL, NULL), -ENOSPC);
+    assert_int_equal(device_create_slice(b, &small, NULL, NULL, NULL), 0);
+    assert_int_equal(atomic_load(&gauge), 4 + 1);
+    struct devstats_gpu st;
+    assert_int_equal(devstats_get(a, 0, &st, NULL), 0);
+    assert_int_equal(st.memory_slices, 4);
+    assert_int_equal(device_destroy_slice(a, &big, NULL, NULL), 0);
+    assert_int_equal(atomic_load(&gauge), 1);
+    struct device *plain = NULL;
+    assert_int_equal(device_open("emulated", &plain, NULL), 0);
+    assert_int_equal(devstats_share_memory(plain, &gauge, NULL), -EINVAL);
+    device_close(plain);
+    device_close(a);
+    device_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +160,7 @@ int main(void)
         cmocka_unit_test(the_clock_reaches_the_backend),
         cmocka_unit_test(hung_calls_count_what_they_did),
         cmocka_unit_test(only_counting_devices_answer),
+        cmocka_unit_test(memory_held_is_gauged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,11 +131,74 @@ static void late_sightings_count_from_the_timestamp(void **state)
     store_free(st);
 }
 
+static int64_t virtual_now(void *ctx)
+{
+    return *(int64_t *)ctx;
+}
+
+struct moves {
+    int counts[OBSERVED_ENDED + 1];
+    unsigned gib;
+};
+
+static void count_move(void *ctx, const struct observed_pod *p, enum observed_state from,
+                       enum observed_state to)
+{
+    struct moves *m = ctx;
+    m->counts[from]--;
+    m->counts[to]++;
+    m->gib = p->memory_gib;
+}
+
+/* Stepped on a virtual clock: times are the clock's, nothing happens
+ * between steps, and each move from one state to the next is heard. */
+static void a_stepped_observer_runs_on_its_clock(void **state)
+{
+    (void)state;
+    int64_t now = INT64_C(1800000000) * NS_PER_SEC;
+    struct store *st = NULL;
+    struct mem_store_config mc = {.now_ns = virtual_now, .clock_ctx = &now, .seed = 1};
+    assert_int_equal(mem_store_new(&mc, &st, NULL), 0);
+    assert_int_equal(bootstrap_namespaces(st, NULL), 0);
+    const struct api_resource *pods = api_registry_find(store_registry(st), "", "v1", "pods");
+    struct moves m = {0};
+    struct observer *o = NULL;
+    struct observer_config oc = {.store = st, .now_ns = virtual_now, .clock_ctx = &now,
+                                 .moved = count_move, .moved_ctx = &m};
+    assert_int_equal(observer_new(&oc, &o, NULL), 0);
+    create_pod(st, pods, "p");
+    assert_true(observer_step(o) > 0);
+    assert_int_equal(m.counts[OBSERVED_WAITING], 1);
+    assert_int_equal(observer_step(o), 0);
+
+    now += 2 * NS_PER_SEC;
+    json_t *pod = NULL;
+    assert_int_equal(store_get(st, pods, "default", "p", &pod, NULL), 0);
+    json_object_set_new(json_object_get(pod, "metadata"), "finalizers",
+                        json_pack("[s]", GPUSLICE_FINALIZER));
+    json_object_del(json_object_get(pod, "spec"), "schedulingGates");
+    assert_int_equal(store_update(st, pods, "default", pod, NULL, NULL, NULL), 0);
+    json_decref(pod);
+    observer_step(o);
+    assert_int_equal(m.counts[OBSERVED_WAITING], 0);
+    assert_int_equal(m.counts[OBSERVED_PENDING], 1);
+    struct observed_pod *all = NULL;
+    size_t cap = 0;
+    assert_int_equal(observer_pods_all(o, &all, &cap), 1);
+    assert_int_equal(all[0].ungated_ns - all[0].created_ns, 2 * NS_PER_SEC);
+    assert_int_equal(all[0].placed_ns, all[0].ungated_ns);
+    assert_int_equal(all[0].state, OBSERVED_PENDING);
+    free(all);
+    observer_free(o);
+    store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_pod_is_kept_and_a_new_one_under_a_name_is_new),
         cmocka_unit_test(late_sightings_count_from_the_timestamp),
+        cmocka_unit_test(a_stepped_observer_runs_on_its_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
