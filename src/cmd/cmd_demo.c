@@ -33,7 +33,7 @@
 #include "api/gpuslice.h"
 #include "api/meta.h"
 #include "apiserver/kubeconfig.h"
-#include "cmd/clusterfile.h"
+#include "sim/clusterfile.h"
 #include "cmd/commands.h"
 #include "cmd/limits.h"
 #include "cmd/signals.h"

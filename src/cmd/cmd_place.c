@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/clusterfile.h"
+#include "sim/clusterfile.h"
 #include "cmd/commands.h"
 #include "core/placement.h"
 #include "util/alloc.h"

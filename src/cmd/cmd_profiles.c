@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmd/clusterfile.h"
+#include "sim/clusterfile.h"
 #include "cmd/commands.h"
 #include "core/catalog.h"
 

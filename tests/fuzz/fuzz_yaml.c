@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/clusterfile.h"
+#include "sim/clusterfile.h"
 #include "util/yaml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

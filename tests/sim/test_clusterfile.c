@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cmd/clusterfile.h"
+#include "sim/clusterfile.h"
 
 static const char *samples_dir;
 
@@ -269,6 +269,30 @@ static void model_names_are_listed_and_cut(void **state)
     assert_int_equal(tiny[0], 'x');
 }
 
+/* A cluster held inside another document (a scenario's `cluster:`):
+ * decoded from its node, errors placed in the outer file, the document
+ * left to its owner. */
+static void a_cluster_decodes_from_a_node(void **state)
+{
+    (void)state;
+    const char *text = "cluster:\n  nodes:\n    - name: n1\n      gpus: [{model: A100-40GB}]\n"
+                       "other:\n  nodes:\n    - name: n2\n      gpus: [{model: Z}]\n";
+    struct yaml_doc *doc = NULL;
+    struct err e = {0};
+    assert_int_equal(yaml_doc_parse("s.yaml", text, strlen(text), NULL, &doc, &e), 0);
+    json_t *root = yaml_doc_root(doc, 0);
+    struct clusterfile cf;
+    assert_int_equal(clusterfile_decode_at(&cf, doc, json_object_get(root, "cluster"), &e), 0);
+    assert_int_equal(cf.cluster.n_gpus, 1);
+    assert_null(cf.doc);
+    clusterfile_free(&cf);
+    assert_int_equal(clusterfile_decode_at(&cf, doc, json_object_get(root, "other"), &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "s.yaml:8:"));
+    assert_int_equal(clusterfile_decode_at(&cf, doc, root, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "unknown field \"cluster\""));
+    yaml_doc_free(doc);
+}
+
 static void requests_parse(void **state)
 {
     (void)state;
@@ -354,6 +378,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(missing_files_are_reported),
         cmocka_unit_test(model_names_are_listed_and_cut),
         cmocka_unit_test(requests_parse),
+        cmocka_unit_test(a_cluster_decodes_from_a_node),
         cmocka_unit_test(bad_requests_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,11 +17,12 @@
  *
  * Decoding is strict (unknown fields, wrong types, unknown models and
  * profiles, illegal or overlapping slices are errors) and every error names
- * FILE:LINE:COL. This is a CLI format only; the controller builds the same
- * cluster model from GPUNode objects.
+ * FILE:LINE:COL. This is a file format only (`gpuslice place`, `demo -f`
+ * and the simulator's scenarios, which hold one inline); the controller
+ * builds the same cluster model from GPUNode objects.
  */
-#ifndef GPUSLICE_CMD_CLUSTERFILE_H
-#define GPUSLICE_CMD_CLUSTERFILE_H
+#ifndef GPUSLICE_SIM_CLUSTERFILE_H
+#define GPUSLICE_SIM_CLUSTERFILE_H
 
 #include <stddef.h>
 
@@ -30,7 +31,8 @@
 #include "util/err.h"
 #include "util/yaml.h"
 
-/* A decoded cluster file. Names and labels point into doc, which it owns. */
+/* A decoded cluster file. Names and labels point into doc, which it owns
+ * (NULL when decoded from a node of another document). */
 struct clusterfile {
     struct yaml_doc *doc;
     struct placement_node *nodes;
@@ -45,6 +47,12 @@ struct clusterfile {
  * failure too). -EINVAL with "FILE:LINE:COL: what" for a bad file, -ENOMEM.
  * On success free *cf with clusterfile_free; on failure it holds nothing. */
 int clusterfile_decode(struct clusterfile *cf, struct yaml_doc *doc, struct err *e);
+
+/* Decodes the cluster file whose root mapping is root, a node of doc (a
+ * scenario's `cluster:`), which cf does not take: doc must outlive cf.
+ * Errors as clusterfile_decode. */
+int clusterfile_decode_at(struct clusterfile *cf, const struct yaml_doc *doc,
+                          const json_t *root, struct err *e);
 
 /* yaml_doc_load + clusterfile_decode. */
 int clusterfile_load(struct clusterfile *cf, const char *path, struct err *e);
