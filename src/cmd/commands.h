@@ -29,6 +29,7 @@ int cmd_cluster(int argc, char **argv);
 int cmd_controller(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 int cmd_webhook(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
 

@@ -138,6 +138,16 @@ const struct command commands[] = {
      "                        are PLAN.json's; --dry-run prints the kubectl patches\n"
      "                        instead, for the cluster's Deployments or DEPLOYMENTS\n"
      "                        (JSON or YAML, Deployments or a List)\n"},
+    {"sim", cmd_sim, "simulate a scenario in virtual time with the real reconcilers",
+     "usage: gpuslice sim -f SCENARIO.yaml [-o DIR] [--seed N]\n\n"
+     "Runs the scenario (cluster, device costs, policy, workload: see\n"
+     "docs/simulator.md) with the real controller, agents over emulated GPUs,\n"
+     "scheduler, kubelets and workload controllers on a virtual clock, single-\n"
+     "threaded and deterministic for a seed, and prints a summary: makespan\n"
+     "beside its lower bound, latencies, device operations, utilisation.\n\n"
+     "  -f, --file SCENARIO   the scenario (YAML)\n"
+     "  -o, --output DIR      write summary.json, pods.csv and timeline.csv there\n"
+     "  -s, --seed N          the seed (default: the scenario's, else 1)\n"},
     {"cluster", cmd_cluster, "run the embedded Kubernetes API server for kubectl",
      "usage: gpuslice cluster [--port N] [--address ADDR] [--kubeconfig PATH] [--crds DIR]\n"
      "                        [--token TOKEN] [--tls-cert FILE --tls-key FILE]\n"

@@ -1,0 +1,103 @@
+/*
+ * What a simulation leaves: one record per pod, the timeline of the
+ * cluster's gauges, one entry per workload item and the summary, as plain
+ * C data that every output renders from (summary.json, pods.csv,
+ * timeline.csv here; a report or a comparison of policies elsewhere).
+ *
+ * Times in records are nanoseconds on the simulation's virtual clock,
+ * counted from its start (the instant 0 of the scenario); 0 in a pod's
+ * field means "never reached", except created_ns, which is always set.
+ *
+ * The machine figures (wall_s, speedup, peak_rss_bytes) differ from run to
+ * run; everything else is a function of the scenario and the seed. The
+ * summary JSON writes the machine figures last, under their own names, so
+ * that a comparison of two runs drops exactly those (outcome_summary_json's
+ * `machine` flag).
+ */
+#ifndef GPUSLICE_SIM_OUTCOME_H
+#define GPUSLICE_SIM_OUTCOME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+struct outcome_pod {
+    char ns[64], name[254];
+    char node[64];
+    char profile[32];     /* its first slice ("" when it asked for none) */
+    char phase[16];       /* as last seen */
+    uint32_t workload;    /* index into outcome.workloads */
+    bool gated;           /* held by gpuslice's gate when created */
+    bool serving;         /* a Deployment's: runs until deleted */
+    int64_t created_ns, placed_ns, ungated_ns, bound_ns, running_ns, finished_ns;
+};
+
+/* The gauges at one instant; they hold until the next sample. */
+struct outcome_sample {
+    int64_t t_ns;
+    int64_t memory_slices_used;     /* held by GPUSlices: decided and not yet gone */
+    int64_t memory_slices_on_gpus;  /* held by gpuslice's slices on the GPUs (being
+                                       created counts, being destroyed does not) */
+    uint32_t waiting, placed, pending, running, ended; /* pods (observer.h's states) */
+};
+
+struct outcome_latency {
+    double p50, p95, p99; /* seconds */
+};
+
+struct outcome_workload {
+    char name[64];
+    size_t pods, completed;
+    struct outcome_latency to_ungated, to_running, to_completed;
+};
+
+struct outcome_summary {
+    size_t pods, pods_completed;
+    double makespan_s;          /* first pod created to last pod ended */
+    double lower_bound_s;
+    char bound_formula[512];    /* how lower_bound_s was reached, in words */
+    struct outcome_latency to_ungated, to_running, to_completed;
+    uint64_t creates, destroys; /* device operations, failed ones included */
+    double mean_pending_pods;   /* time-weighted over the makespan: created, not yet running */
+    double memory_slice_utilisation; /* time-weighted over the makespan, of the usable ones */
+    double fragmentation_wait_s;
+    int64_t memory_slices_usable;
+    bool stalled;               /* ended with pods that could never run */
+    uint64_t seed;
+    const char *policy;
+    /* The machine's figures. */
+    double wall_s, speedup;
+    uint64_t peak_rss_bytes;
+};
+
+struct outcome {
+    struct outcome_pod *pods;
+    size_t n_pods, cap_pods;
+    struct outcome_sample *timeline;
+    size_t n_timeline, cap_timeline;
+    struct outcome_workload *workloads;
+    size_t n_workloads;
+    struct outcome_summary summary;
+};
+
+/* Frees what out holds; out is then empty. */
+void outcome_free(struct outcome *out);
+
+/* Fills every workload's counts and latencies and the summary's pods,
+ * completions and latencies from the pod records (the rest of the summary
+ * is the engine's). */
+void outcome_summarize(struct outcome *out);
+
+/* The summary as summary.json has it (a new object, the caller's); with
+ * machine false, without wallSeconds, speedup and peakRssBytes. */
+json_t *outcome_summary_json(const struct outcome *out, bool machine);
+
+/* Writes summary.json, pods.csv and timeline.csv into dir (made when
+ * missing). -errno naming the file. */
+int outcome_write(const struct outcome *out, const char *dir, struct err *e);
+
+#endif
