@@ -96,7 +96,8 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->pod_retry, sizeof(struct pod_retry), NULL);
     strmap_init(&c->node_usage, sizeof(struct node_usage), NULL);
     strmap_init(&c->last_said, sizeof(char *), drop_string);
-    strmap_init(&c->waiting, 0, NULL);
+    strmap_init(&c->waiting, sizeof(struct controller_waiter), NULL);
+    strmap_init(&c->wait_groups, sizeof(uint64_t), NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
     model_init(&c->model);
     mutex_init(&c->lock);
@@ -145,6 +146,7 @@ void controller_free(struct controller *c)
     strmap_free(&c->node_usage);
     strmap_free(&c->last_said);
     strmap_free(&c->waiting);
+    strmap_free(&c->wait_groups);
     mutex_destroy(&c->lock);
     free(c);
 }
@@ -198,30 +200,14 @@ static void enqueue(struct controller *c, const char *ns, const char *name)
     loop_enqueue(c->loop, key);
 }
 
-/* The keys of the pods waiting for room, NUL-separated in one allocation
- * the caller frees (NULL when none); *n says how many.
- * Called with c->lock held. */
-static char *copy_waiting(struct controller *c, size_t *n)
-{
-    assert(mutex_held(&c->lock));
-    size_t pos = 0, len = 0;
-    const char *key;
-    while (strmap_next(&c->waiting, &pos, &key, NULL))
-        len += strlen(key) + 1;
-    char *keys = len ? alloc_malloc(len) : NULL, *at = keys;
-    *n = 0;
-    for (pos = 0; keys && strmap_next(&c->waiting, &pos, &key, NULL); (*n)++)
-        at = stpcpy(at, key) + 1;
-    return keys;
-}
-
-/* Wakes the pods told there is no room (they may fit now): their keys are
- * copied under the lock and queued outside it. */
+/* Wakes the pods told there is no room (they may fit now): the oldest of
+ * each group (waiting.c), their keys copied under the lock and queued
+ * outside it. */
 static void enqueue_waiting(struct controller *c)
 {
     size_t n;
     mutex_lock(&c->lock);
-    char *keys = copy_waiting(c, &n);
+    char *keys = controller__waiting_heads(c, &n);
     mutex_unlock(&c->lock);
     const char *key = keys;
     for (size_t i = 0; i < n; i++, key += strlen(key) + 1)
@@ -256,13 +242,16 @@ static void forget_pod(struct controller *c, const json_t *pod)
     char key[CONTROLLER_KEY_MAX];
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     const char *uid = meta_uid(pod);
+    char next[CONTROLLER_KEY_MAX];
     mutex_lock(&c->lock);
-    strmap_del(&c->waiting, key);
+    bool wake = controller__unwait(c, key, next);
     if (uid) {
         strmap_del(&c->pod_retry, uid);
         strmap_del(&c->last_said, uid);
     }
     mutex_unlock(&c->lock);
+    if (wake && c->loop)
+        loop_enqueue(c->loop, next);
 }
 
 /* The node a pod counts against, and what it asks of it there: a pod bound
@@ -783,7 +772,7 @@ static int reconcile_locked(struct controller *c, const char *key, int64_t now,
     }
     json_decref(by_pod);
     if (!s.pod || pod_done(s.pod)) {
-        strmap_del(&c->waiting, key);
+        c->wake_pending |= controller__unwait(c, key, c->wake_next);
         rc = release_all(c, &s, false, now, out, e);
     }
     else if ((rc = release_all(c, &s, true, now, out, e)) == 0) {
@@ -798,9 +787,16 @@ static int controller_reconcile(void *self, const char *key, int64_t now,
                                 struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     struct controller *c = self;
+    char next[CONTROLLER_KEY_MAX];
     mutex_lock(&c->lock);
     int rc = reconcile_locked(c, key, now, out, requeue_at, e);
+    bool wake = c->wake_pending;
+    if (wake)
+        memcpy(next, c->wake_next, sizeof next);
+    c->wake_pending = false;
     mutex_unlock(&c->lock);
+    if (wake && c->loop)
+        loop_enqueue(c->loop, next);
     return rc;
 }
 

@@ -62,6 +62,12 @@ struct pod_retry {
     int64_t at;
 };
 
+/* A pod waiting for room (waiting.c). */
+struct controller_waiter {
+    uint64_t seq;   /* when it first waited */
+    uint64_t group; /* pods alike share one */
+};
+
 struct controller {
     struct controller_config cfg;
     const struct api_resource *pod_res, *slice_res;
@@ -77,9 +83,15 @@ struct controller {
     struct strmap pod_retry;    /* pod uid -> struct pod_retry */
     struct strmap node_usage;   /* node name -> struct node_usage */
     struct strmap last_said;    /* pod uid -> char *, "reason\nmessage" of the last event */
-    /* Pods told there is no room: a set of "ns/name". Only they need
-     * waking when room frees. */
+    /* Pods told there is no room: "ns/name" -> when they first waited and
+     * their group (waiting.c). Only they need waking when room frees. */
     struct strmap waiting;
+    struct strmap wait_groups;   /* a group's signature -> its id (uint64_t) */
+    uint64_t wait_seq, wait_next_group;
+    /* A pod to wake once the lock is released (a group's next, after its
+     * oldest was placed or went away). */
+    char wake_next[CONTROLLER_KEY_MAX];
+    bool wake_pending;
     struct controller_stats stats;
     struct wanted_slice *wanted; /* WANTED_MAX, scratch for one decision */
 };
@@ -94,6 +106,21 @@ struct controller {
  * abandoned. */
 int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
                               size_t n, int64_t now, struct action_list *out, struct err *e);
+
+/* Pod key waits for room (again): it keeps the place it first took, and
+ * joins the group of pods alike (its own when alone: a pod with slices on
+ * a node already). Called with c->lock held. */
+void controller__wait(struct controller *c, const char *key, const json_t *pod, bool alone);
+
+/* Key no longer waits (placed, ended, gone). When another pod of its group
+ * still waits, its key goes to next (the oldest: room may be left) and the
+ * result is true. Called with c->lock held. */
+bool controller__unwait(struct controller *c, const char *key, char next[CONTROLLER_KEY_MAX]);
+
+/* The oldest waiting pod of each group, its keys NUL-separated in one
+ * allocation the caller frees (NULL when none); *n says how many. Called
+ * with c->lock held. */
+char *controller__waiting_heads(struct controller *c, size_t *n);
 
 /* Sends the GPUSlice obj on its way out (Deleting; a Deleted or Failed one
  * is deleted) by appending to out. Called with c->lock held. */

@@ -394,12 +394,12 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     char key[CONTROLLER_KEY_MAX];
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     if (rc == -ENOSPC && fixed >= 0 && fits_afresh(c, pod, w, n)) {
-        strmap_del(&c->waiting, key);
+        c->wake_pending |= controller__unwait(c, key, c->wake_next);
         return release_to_move(c, pod, w, n, fixed, why.msg, now, out, e);
     }
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
-        strmap_put(&c->waiting, key, NULL);
+        controller__wait(c, key, pod, fixed >= 0);
         rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, false, out, e);
         return rc < 0 ? rc
                       : controller__say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s",
@@ -410,6 +410,6 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
             *e = why;
         return rc;
     }
-    strmap_del(&c->waiting, key);
+    c->wake_pending |= controller__unwait(c, key, c->wake_next);
     return append_placed(c, pod, w, &g, now, out, e);
 }

@@ -196,6 +196,56 @@ static void a_waiting_pod_is_placed_without_a_conflict(void **state)
     assert_placed_condition(w, "second", "True", "Placed");
 }
 
+/* Room freed wakes the oldest waiting pod of each kind, not every
+ * waiting pod: with many pods queued for one placement, one decision per
+ * freed placement (and the pods are served first come, first served); a
+ * pod of another kind, which might fit where the first kind does not, is
+ * woken too. */
+static void freed_room_wakes_the_oldest_pod_of_each_kind(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const big[] = {"7g.80gb"}, *const small[] = {"1g.10gb"};
+    world_add_pod(w, "holder", big, 1);
+    world_settle(w);
+    char name[16];
+    for (int i = 0; i < 30; i++) {
+        snprintf(name, sizeof name, "q%02d", i);
+        world_add_pod(w, name, big, 1);
+        world_settle(w);
+    }
+    world_add_pod(w, "tiny", small, 1);
+    world_settle(w);
+    world_agent_sets(w, "holder-main-0", "Created", NULL);
+    world_settle(w);
+    struct loop_stats before, after;
+    loop_get_stats(w->loop, &before);
+    world_pod_phase(w, "holder", "Succeeded");
+    world_settle(w);
+    world_agent_sets(w, "holder-main-0", "Deleted", NULL);
+    world_settle(w);
+    loop_get_stats(w->loop, &after);
+    /* holder's own decisions, q00 and tiny: a handful, not thirty. */
+    assert_true(after.reconciles - before.reconciles < 10);
+    assert_string_equal(phase(w, "q00-main-0"), "Creating");
+    for (int i = 1; i < 30; i++) {
+        snprintf(name, sizeof name, "q%02d-main-0", i);
+        assert_string_equal(phase(w, name), "");
+    }
+    /* q00 took the whole GPU: tiny was woken and found no room either. */
+    assert_string_equal(phase(w, "tiny-main-0"), "");
+    /* The next freed GPU goes to q01, the next oldest. */
+    world_agent_sets(w, "q00-main-0", "Created", NULL);
+    world_pod_phase(w, "q00", "Succeeded");
+    world_settle(w);
+    world_agent_sets(w, "q00-main-0", "Deleted", NULL);
+    world_settle(w);
+    assert_true(strcmp(phase(w, "q01-main-0"), "Creating") == 0 ||
+                strcmp(phase(w, "tiny-main-0"), "Creating") == 0);
+    assert_string_equal(phase(w, "q02-main-0"), "");
+    world_check_no_double_allocation(w);
+}
+
 static void many_pods_at_once_never_share_a_placement(void **state)
 {
     struct world *w = *state;
@@ -564,6 +614,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_pod_goes_through_the_whole_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stepped_runtime_does_not_elect, setup, teardown),
+        cmocka_unit_test_setup_teardown(freed_room_wakes_the_oldest_pod_of_each_kind, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(every_slice_of_a_pod_lands_on_one_node, setup, teardown),
         cmocka_unit_test_setup_teardown(a_waiting_pod_is_placed_without_a_conflict, setup,
                                         teardown),
