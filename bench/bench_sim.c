@@ -1,0 +1,62 @@
+/*
+ * The simulator's speed (issue 13): the InstaSlice envelope with 3,000
+ * pods (samples/sim/envelope-3000.yaml) run by the engine, as `gpuslice
+ * sim` runs it. Reported: the speedup (virtual makespan over wall time,
+ * target >= 1,000x real time) and over CPU time (what a loaded machine
+ * does not distort), the peak resident memory, and the makespan beside its
+ * lower bound (target <= 1.15x). Argument: the samples/sim folder.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "bench_report.h"
+#include "sim/bound.h"
+#include "sim/engine.h"
+#include "util/clock.h"
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s SAMPLES_SIM_DIR\n", argv[0]);
+        return 2;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/envelope-3000.yaml", argv[1]);
+    struct scenario sc;
+    struct err e = {0};
+    bench_check(scenario_load(&sc, path, &e), &e, "scenario_load(%s)", path);
+    struct outcome out;
+    double cpu0 = cpu_seconds();
+    bench_check(engine_run(&sc, &(struct engine_options){0}, &out, &e), &e, "engine_run");
+    double cpu = cpu_seconds() - cpu0;
+    struct bound b;
+    bound_compute(&sc, &b);
+    const struct outcome_summary *s = &out.summary;
+    if (s->pods_completed != 3000)
+        bench_fail("only %zu of 3000 pods completed", s->pods_completed);
+    struct bench_figure speed[] = {
+        {"wall", s->speedup, "x real time", BENCH_AT_LEAST, 1000},
+        {"cpu", cpu > 0 ? s->makespan_s / cpu : 0, "x real time", BENCH_AT_LEAST, 1000},
+    };
+    bench_report("sim envelope 3000 pods speedup", speed, 2,
+                 "makespan %.1f virtual s in %.2f s wall, %.2f s CPU", s->makespan_s, s->wall_s,
+                 cpu);
+    bench_report1("sim envelope 3000 pods makespan / bound", s->makespan_s / b.seconds, "x",
+                  BENCH_AT_MOST, 1.15, "makespan %.3f s, bound %.3f s", s->makespan_s,
+                  b.seconds);
+    bench_report1("sim envelope 3000 pods peak RSS", (double)s->peak_rss_bytes / (1 << 20),
+                  "MiB", BENCH_REFERENCE, 0, NULL);
+    outcome_free(&out);
+    scenario_free(&sc);
+    return 0;
+}

@@ -1,0 +1,86 @@
+/* The reference experiments in samples/sim/: each scenario listed in
+ * expected.json runs to completion with every pod done, one create and one
+ * destroy per pod, the lower bound expected, and the makespan within the
+ * range given (the bound to 1.15 times it). Ranges, never timings. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "sim/bound.h"
+#include "sim/engine.h"
+
+static const char *samples_dir;
+
+static void check_sample(const char *name, const json_t *want)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", samples_dir, name);
+    struct scenario sc;
+    struct err e = {0};
+    if (scenario_load(&sc, path, &e) < 0)
+        fail_msg("%s", e.msg);
+    struct outcome out;
+    if (engine_run(&sc, &(struct engine_options){0}, &out, &e) < 0)
+        fail_msg("%s: %s", name, e.msg);
+    struct bound b;
+    bound_compute(&sc, &b);
+    json_int_t pods = json_integer_value(json_object_get(want, "pods"));
+    const json_t *range = json_object_get(want, "makespanSeconds");
+    double lo = json_number_value(json_array_get(range, 0));
+    double hi = json_number_value(json_array_get(range, 1));
+    const struct outcome_summary *s = &out.summary;
+    print_message("%s: makespan %.3f s, bound %.3f s\n", name, s->makespan_s, b.seconds);
+    assert_int_equal(s->pods, pods);
+    assert_int_equal(s->pods_completed, pods);
+    assert_int_equal(s->creates, pods);
+    assert_int_equal(s->destroys, pods);
+    assert_false(s->stalled);
+    assert_true(fabs(b.seconds - json_number_value(json_object_get(want, "lowerBoundSeconds"))) <
+                1e-6);
+    if (s->makespan_s < lo || s->makespan_s > hi)
+        fail_msg("%s: makespan %.3f s outside [%.3f, %.3f]", name, s->makespan_s, lo, hi);
+    outcome_free(&out);
+    scenario_free(&sc);
+}
+
+static void the_envelope_meets_its_ranges(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/expected.json", samples_dir);
+    json_error_t je;
+    json_t *expected = json_load_file(path, 0, &je);
+    if (!expected)
+        fail_msg("%s: %s", path, je.text);
+    const char *name;
+    json_t *want;
+    size_t n = 0;
+    json_object_foreach(expected, name, want) {
+        if (json_is_object(want)) {
+            check_sample(name, want);
+            n++;
+        }
+    }
+    assert_true(n >= 5);
+    json_decref(expected);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s SAMPLES_SIM_DIR\n", argv[0]);
+        return 2;
+    }
+    samples_dir = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_envelope_meets_its_ranges),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
