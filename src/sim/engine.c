@@ -167,16 +167,16 @@ static void sample(struct engine *en, bool always)
         return;
     struct outcome *out = en->out;
     VEC_RESERVE(out->timeline, out->cap_timeline, out->n_timeline + 1);
-    out->timeline[out->n_timeline++] = (struct outcome_sample){
-        .t_ns = en->now - ENGINE_T0,
-        .memory_slices_used = en->held,
-        .memory_slices_on_gpus = atomic_load(&en->on_gpus),
-        .waiting = (uint32_t)en->count[OBSERVED_WAITING],
-        .placed = (uint32_t)en->count[OBSERVED_PLACED],
-        .pending = (uint32_t)en->count[OBSERVED_PENDING],
-        .running = (uint32_t)en->count[OBSERVED_RUNNING],
-        .ended = (uint32_t)en->count[OBSERVED_ENDED],
-    };
+    struct outcome_sample *s = &out->timeline[out->n_timeline++];
+    memset(s, 0, sizeof *s); /* padding too: records compare byte for byte */
+    s->t_ns = en->now - ENGINE_T0;
+    s->memory_slices_used = en->held;
+    s->memory_slices_on_gpus = atomic_load(&en->on_gpus);
+    s->waiting = (uint32_t)en->count[OBSERVED_WAITING];
+    s->placed = (uint32_t)en->count[OBSERVED_PLACED];
+    s->pending = (uint32_t)en->count[OBSERVED_PENDING];
+    s->running = (uint32_t)en->count[OBSERVED_RUNNING];
+    s->ended = (uint32_t)en->count[OBSERVED_ENDED];
     en->last_row = en->now;
 }
 
@@ -408,8 +408,7 @@ static int settle(struct engine *en, struct err *e)
             work += agent_runtime_step(en->nodes[i].agent);
         work += controller_runtime_step(en->ctl);
         work += observer_step(en->obs);
-        while (informer_step(en->slices, 0, NULL) == 0)
-            work++;
+        work += informer_step_ready(&en->slices, 1);
         if (work == 0)
             return 0;
     }
