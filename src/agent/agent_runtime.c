@@ -116,10 +116,7 @@ struct loop *agent_runtime_loop(struct agent_runtime *rt)
 
 size_t agent_runtime_step(struct agent_runtime *rt)
 {
-    size_t work = 0;
-    for (size_t i = 0; i < AGENT_INFORMERS; i++)
-        while (informer_step(rt->informers[i], 0, NULL) == 0)
-            work++;
+    size_t work = informer_step_ready(rt->informers, AGENT_INFORMERS);
     return work + loop_run_ready(rt->loop, 0);
 }
 

@@ -279,16 +279,9 @@ static struct loop *loop_at(struct cluster_parts *p, size_t i)
 int cluster_parts_step(struct cluster_parts *p, struct err *e)
 {
     int work = 0;
-    for (bool busy = true; busy;) {
-        busy = false;
-        for (int i = 0; i < INF_COUNT; i++) {
-            /* Any code but 0 means nothing more now: a failed step has
-             * planned its own recovery (informer_wake_at). */
-            while (informer_step(p->inf[i], 0, NULL) == 0) {
-                work++;
-                busy = true;
-            }
-        }
+    for (size_t did = 1; did;) {
+        did = informer_step_ready(p->inf, INF_COUNT);
+        work += (int)did;
     }
     if (p->cfg.collect) {
         int n = collector_step(p->cfg.store, 0, e);

@@ -207,10 +207,7 @@ int controller_runtime_new(const struct controller_runtime_config *cfg,
 
 size_t controller_runtime_step(struct controller_runtime *rt)
 {
-    size_t work = 0;
-    for (size_t i = 0; i < CONTROLLER_INFORMERS; i++)
-        while (informer_step(rt->inf[i], 0, NULL) == 0)
-            work++;
+    size_t work = informer_step_ready(rt->inf, CONTROLLER_INFORMERS);
     return work + loop_run_ready(rt->loop, 0);
 }
 

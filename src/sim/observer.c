@@ -181,10 +181,7 @@ int observer_start(struct store *st, struct observer **out, struct err *e)
 
 size_t observer_step(struct observer *o)
 {
-    size_t work = 0;
-    while (informer_step(o->inf, 0, NULL) == 0)
-        work++;
-    return work;
+    return informer_step_ready(&o->inf, 1);
 }
 
 void observer_free(struct observer *o)

@@ -590,6 +590,15 @@ static int informer_do_watch(struct informer *inf, int timeout_ms, struct err *e
     return 0;
 }
 
+size_t informer_step_ready(struct informer *const *inf, size_t n)
+{
+    size_t work = 0;
+    for (size_t i = 0; i < n; i++)
+        while (informer_step(inf[i], 0, NULL) == 0)
+            work++;
+    return work;
+}
+
 int informer_step(struct informer *inf, int timeout_ms, struct err *e)
 {
     int64_t wake = __atomic_load_n(&inf->wake_at, __ATOMIC_RELAXED);

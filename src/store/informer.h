@@ -124,6 +124,12 @@ void informer_free(struct informer *inf);
  * has planned how to recover from it (the caller just keeps stepping). */
 int informer_step(struct informer *inf, int timeout_ms, struct err *e);
 
+/* Steps each of the n informers until it has nothing ready now (any code
+ * but 0 ends an informer's turn: a failed step has planned its own
+ * recovery), in order, for virtual-time runtimes. Returns the steps that
+ * did work. */
+size_t informer_step_ready(struct informer *const *inf, size_t n);
+
 /* When (on the config's clock) a backing-off informer will act again; 0
  * when it is not backing off. */
 int64_t informer_wake_at(struct informer *inf);

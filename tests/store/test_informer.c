@@ -366,6 +366,30 @@ static void assert_cache_is_store(struct rig *r)
 
 /* ---- tests ---------------------------------------------------------------------------- */
 
+/* informer_step_ready: every informer given is stepped until nothing is
+ * ready, and says how many steps worked (0 once caught up). */
+static void step_ready_drains_every_informer(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_up(&r, NULL);
+    struct informer *second = NULL;
+    struct informer_config c = {.store = r.mem, .res = r.pods, .now_ns = virtual_ns,
+                                .clock_ctx = &r.now};
+    assert_int_equal(informer_new(&c, &second, NULL), 0);
+    create_pod(&r, "default", "a", NULL, NULL);
+    struct informer *both[] = {r.inf, second};
+    assert_true(informer_step_ready(both, 2) >= 4); /* a list and a watch each */
+    assert_int_equal(informer_count(r.inf), 1);
+    assert_int_equal(informer_count(second), 1);
+    assert_int_equal(informer_step_ready(both, 2), 0);
+    create_pod(&r, "default", "b", NULL, NULL);
+    assert_int_equal(informer_step_ready(both, 2), 2);
+    assert_int_equal(informer_count(second), 2);
+    informer_free(second);
+    rig_down(&r);
+}
+
 static void first_list_fills_the_cache_page_by_page(void **state)
 {
     (void)state;
@@ -806,6 +830,7 @@ static void bad_configs_are_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(step_ready_drains_every_informer),
         cmocka_unit_test(first_list_fills_the_cache_page_by_page),
         cmocka_unit_test(watch_events_change_the_cache_and_call_handlers),
         cmocka_unit_test(indexes_follow_the_objects),
