@@ -12,18 +12,6 @@
  * ln(p99 / median) / this. */
 #define Z99 2.3263478740408408
 
-double rng_exponential(struct rng *r, double rate)
-{
-    return -log(rng_open_unit(r)) / rate;
-}
-
-long rng_geometric(struct rng *r, double mean)
-{
-    if (mean <= 1.0)
-        return 1;
-    return 1 + (long)floor(log(rng_open_unit(r)) / log(1.0 - 1.0 / mean));
-}
-
 double rng_normal(struct rng *r)
 {
     double u = rng_open_unit(r), v = rng_unit(r);

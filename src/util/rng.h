@@ -14,6 +14,8 @@
 #ifndef GPUSLICE_UTIL_RNG_H
 #define GPUSLICE_UTIL_RNG_H
 
+#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RNG_GOLDEN UINT64_C(0x9e3779b97f4a7c15)
@@ -60,11 +62,20 @@ static inline double rng_open_unit(struct rng *r)
     return ((double)(rng_next(r) >> 11) + 0.5) * 0x1p-53;
 }
 
-/* Exponential with the given rate (mean 1 / rate). */
-double rng_exponential(struct rng *r, double rate);
+/* Exponential with the given rate (mean 1 / rate). Inline: the planner's
+ * simulations draw millions. */
+static inline double rng_exponential(struct rng *r, double rate)
+{
+    return -log(rng_open_unit(r)) / rate;
+}
 
 /* Geometric on {1, 2, ...} with the given mean (1 when mean <= 1). */
-long rng_geometric(struct rng *r, double mean);
+static inline long rng_geometric(struct rng *r, double mean)
+{
+    if (mean <= 1.0)
+        return 1;
+    return 1 + (long)floor(log(rng_open_unit(r)) / log(1.0 - 1.0 / mean));
+}
 
 /* Standard normal (Box-Muller, one of the pair). */
 double rng_normal(struct rng *r);
