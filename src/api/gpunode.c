@@ -40,6 +40,45 @@ static int read_gpu_slices(const json_t *g, const char *path, struct gpunode_gpu
     return 0;
 }
 
+static const char *const mode_names[] = {"mig", "mig-static"};
+
+int gpunode_mode_parse(const char *name, enum gpunode_mode *out)
+{
+    for (size_t i = 0; name && i < sizeof mode_names / sizeof mode_names[0]; i++)
+        if (strcmp(name, mode_names[i]) == 0) {
+            *out = (enum gpunode_mode)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *gpunode_mode_name(enum gpunode_mode mode)
+{
+    return (size_t)mode < sizeof mode_names / sizeof mode_names[0] ? mode_names[mode] : "?";
+}
+
+enum gpunode_mode gpunode_active_mode(const struct gpunode_gpu *gpu)
+{
+    return gpu->has_active ? gpu->active : gpu->mode;
+}
+
+/* An optional mode at o.key into *out (*present says whether it was
+ * there). */
+static int read_mode(const json_t *o, const char *path, enum gpunode_mode *out, bool *present,
+                     struct err *e)
+{
+    const char *name = NULL;
+    int rc = api__read_string(o, "mode", path, false, &name, e);
+    if (rc < 0 || !name)
+        return rc;
+    if (gpunode_mode_parse(name, out) < 0)
+        return err_set(e, -EINVAL, "%s.mode: \"%s\" is not a mode (mig, mig-static)", path,
+                       name);
+    if (present)
+        *present = true;
+    return 0;
+}
+
 /* The admin's settings for the GPU with this uuid, from spec.gpus. */
 static int read_settings(const json_t *spec_gpus, struct gpunode_gpu *gpu, struct err *e)
 {
@@ -52,12 +91,35 @@ static int read_settings(const json_t *spec_gpus, struct gpunode_gpu *gpu, struc
         char path[48];
         snprintf(path, sizeof path, "spec.gpus[%zu]", i);
         int rc = api__read_bool(g, "heldBack", path, &gpu->held_back, e);
+        if (rc == 0)
+            rc = read_mode(g, path, &gpu->mode, NULL, e);
         const json_t *allowed = json_object_get(g, "allowedProfiles");
         if (rc == 0 && allowed && !json_is_array(allowed))
             rc = err_set(e, -EINVAL, "%s.allowedProfiles: must be a list", path);
         if (rc == 0 && json_array_size(allowed) > 0)
             gpu->allowed_profiles = allowed;
         return rc;
+    }
+    return 0;
+}
+
+/* The mode condition among status.conditions, when True. */
+static int read_mode_condition(const json_t *st, struct gpunode_view *v, struct err *e)
+{
+    const json_t *conds = json_object_get(st, "conditions");
+    if (conds && !json_is_array(conds))
+        return err_set(e, -EINVAL, "status.conditions: must be a list");
+    size_t i;
+    const json_t *c;
+    json_array_foreach(conds, i, c) {
+        const char *type = json_string_value(json_object_get(c, "type"));
+        const char *status = json_string_value(json_object_get(c, "status"));
+        if (!type || strcmp(type, GPUNODE_CONDITION_MODE) != 0 || !status ||
+            strcmp(status, "True") != 0)
+            continue;
+        const char *msg = json_string_value(json_object_get(c, "message"));
+        v->mode_pending = msg ? msg : "";
+        v->mode_pending_since = json_string_value(json_object_get(c, "lastTransitionTime"));
     }
     return 0;
 }
@@ -90,11 +152,14 @@ int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e)
         if (rc == 0) rc = api__read_string(g, "model", path, false, &gpu->model, e);
         if (rc == 0) rc = api__read_string(g, "migMode", path, false, &gpu->mig_mode, e);
         if (rc == 0) rc = api__read_uint(g, "memoryMiB", path, false, 1u << 30, &gpu->memory_mib, e);
+        if (rc == 0) rc = read_mode(g, path, &gpu->active, &gpu->has_active, e);
         if (rc == 0) rc = read_gpu_slices(g, path, gpu, e);
         if (rc == 0) rc = read_settings(spec_gpus, gpu, e);
         if (rc == 0)
             v->n_gpus++;
     }
+    if (rc == 0)
+        rc = read_mode_condition(st, v, e);
     if (rc < 0)
         err_prefix(e, rc, "GPUNode %s: ", v->name ? v->name : "?");
     return rc;
@@ -124,10 +189,23 @@ static json_t *gpunode_gpu_new(const struct gpunode_gpu *g)
         }
     if (!slices)
         return NULL;
-    return json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:o}", "index", (int)g->index, "uuid",
-                     g->uuid, "product", g->product ? g->product : "", "model",
-                     g->model ? g->model : "", "memoryMiB", (json_int_t)g->memory_mib,
-                     "migMode", g->mig_mode ? g->mig_mode : "Unsupported", "slices", slices);
+    json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:o}", "index", (int)g->index, "uuid",
+                          g->uuid, "product", g->product ? g->product : "", "model",
+                          g->model ? g->model : "", "memoryMiB", (json_int_t)g->memory_mib,
+                          "migMode", g->mig_mode ? g->mig_mode : "Unsupported", "slices",
+                          slices);
+    if (o && g->has_active)
+        jdoc_set(o, "mode", json_string(gpunode_mode_name(g->active)));
+    return o;
+}
+
+static json_t *mode_condition_new(const struct gpunode_view *v)
+{
+    json_t *c = json_pack("{s:s, s:s, s:s, s:s}", "type", GPUNODE_CONDITION_MODE, "status",
+                          "True", "reason", "SlicesInUse", "message", v->mode_pending);
+    if (c && v->mode_pending_since)
+        jdoc_set(c, "lastTransitionTime", json_string(v->mode_pending_since));
+    return c;
 }
 
 json_t *gpunode_status_new(const struct gpunode_view *v)
@@ -145,6 +223,9 @@ json_t *gpunode_status_new(const struct gpunode_view *v)
         json_decref(st);
         return NULL;
     }
+    json_t *cond = st && v->mode_pending ? mode_condition_new(v) : NULL;
+    if (cond)
+        jdoc_set(st, "conditions", json_pack("[o]", cond));
     return st;
 }
 

@@ -2,14 +2,21 @@
  * GPUNode (gpuslice.dev/v1alpha1, cluster-scoped, named after its node), as
  * the agent writes and the controller reads it: the agent's report of the
  * node's GPUs in status, the admin's settings for them in spec.
- *   spec.gpus[]:   uuid, heldBack, allowedProfiles[] (empty: all)
+ *   spec.gpus[]:   uuid, heldBack, allowedProfiles[] (empty: all), mode
+ *                  ("mig", the default: gpuslice creates and destroys
+ *                  slices; "mig-static": the layout is the admin's and
+ *                  gpuslice hands out the slices that exist)
  *   status:        bootID, gpus[] {index, uuid, product, model (catalogue
  *                  name, "" when not catalogued), memoryMiB, migMode
- *                  ("Enabled", "Disabled", "Unsupported"), slices[]
+ *                  ("Enabled", "Disabled", "Unsupported"), mode (the mode
+ *                  the agent applies, on MIG-enabled GPUs: spec's once the
+ *                  GPU holds none of gpuslice's slices), slices[]
  *                  {profile, start, size, giID, ciID, deviceUUID, managed}}
- *                  where managed is false for slices gpuslice did not make,
- *                  and ciID and deviceUUID are absent for a GPU instance
- *                  left without its compute instance.
+ *                  where managed is false for slices gpuslice did not make
+ *                  (every slice of a mig-static GPU), and ciID and
+ *                  deviceUUID are absent for a GPU instance left without
+ *                  its compute instance; conditions[] with
+ *                  GPUNODE_CONDITION_MODE while a GPU's mode change waits.
  *
  * The reader borrows strings from the object and checks what the decision
  * logic relies on, with errors naming the field.
@@ -27,6 +34,16 @@
 #define GPUNODE_KIND          "GPUNode"
 #define GPUNODE_MAX_GPUS      16
 #define GPUNODE_MAX_SLICES    8   /* per GPU */
+/* status.conditions[].type, True while some GPU's spec mode is not applied
+ * yet because gpuslice still holds slices there. */
+#define GPUNODE_CONDITION_MODE "ModeChangePending"
+
+/* A GPU's mode (spec.gpus[].mode, status.gpus[].mode). Later sharing modes
+ * join this list. */
+enum gpunode_mode {
+    GPUNODE_MODE_MIG,        /* gpuslice creates and destroys slices */
+    GPUNODE_MODE_MIG_STATIC, /* the admin's layout: gpuslice hands out what exists */
+};
 
 struct gpunode_slice {
     const char *profile;
@@ -43,12 +60,18 @@ struct gpunode_gpu {
     unsigned memory_mib;
     bool held_back;                     /* from spec */
     const json_t *allowed_profiles;     /* spec's array, NULL: all */
+    enum gpunode_mode mode;             /* spec's: the admin's wish (default mig) */
+    bool has_active;                    /* status.gpus[].mode is there */
+    enum gpunode_mode active;           /* status's: what the agent applies */
     size_t n_slices;
     struct gpunode_slice slices[GPUNODE_MAX_SLICES];
 };
 
 struct gpunode_view {
     const char *name, *boot_id;
+    /* The GPUNODE_CONDITION_MODE condition: its message while True, NULL
+     * otherwise, and since when (RFC 3339; NULL: unknown). */
+    const char *mode_pending, *mode_pending_since;
     size_t n_gpus;
     struct gpunode_gpu gpus[GPUNODE_MAX_GPUS];
 };
@@ -57,10 +80,21 @@ struct gpunode_view {
  * naming the field when malformed; a GPUNode without status has no GPUs. */
 int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e);
 
-/* The status of a GPUNode describing v (name, held_back and
- * allowed_profiles are spec's and not written): a new object owned by the
- * caller, NULL when out of memory. gpunode_read reads it back. */
+/* The status of a GPUNode describing v (name, held_back, allowed_profiles
+ * and mode are spec's and not written; active is written as mode where
+ * has_active, and the condition while mode_pending): a new object owned by
+ * the caller, NULL when out of memory. gpunode_read reads it back. */
 json_t *gpunode_status_new(const struct gpunode_view *v);
+
+/* "mig" or "mig-static" into *out; -EINVAL for any other name. */
+int gpunode_mode_parse(const char *name, enum gpunode_mode *out);
+
+/* The mode's name as gpunode_mode_parse takes it. */
+const char *gpunode_mode_name(enum gpunode_mode mode);
+
+/* The mode the agent applies to gpu: status's when it reported one, else
+ * spec's (nothing of gpuslice's can be on a GPU never reported). */
+enum gpunode_mode gpunode_active_mode(const struct gpunode_gpu *gpu);
 
 /* Whether the admin allows profile on gpu (no list: all allowed). */
 bool gpunode_profile_allowed(const struct gpunode_gpu *gpu, const char *profile);

@@ -88,6 +88,8 @@ static bool place_one(struct clusterfile *cf, const char *text, const struct pla
     /* The request may have named an alias or a resource name. */
     if (strcmp(d.profile->name, r->profile) != 0)
         printf(" (as %s)", d.profile->name);
+    if (d.existing)
+        printf(" (a slice of the mig-static layout)");
     putchar('\n');
     return true;
 }
@@ -106,6 +108,8 @@ static void print_gpu(const struct placement_gpu *g, size_t node_gpu)
     char picture[PLACEMENT_PICTURE_MAX];
     placement_picture(&g->occ, picture, sizeof picture);
     printf("  gpu%-2zu %-10s %s", node_gpu, g->occ.model->name, picture);
+    if (g->fixed)
+        printf("  mig-static");
     if (g->held_back)
         printf("  held back");
     if (g->allowed != PLACEMENT_ALL_PROFILES) {

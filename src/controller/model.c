@@ -26,6 +26,10 @@ struct host_gpu {
     const struct gpu_model *model;
     bool admin_held;
     uint16_t admin_allowed;
+    bool mode_pending;       /* spec asks another mode than the agent applies */
+    bool fixed;              /* the agent applies mig-static */
+    unsigned n_layout;       /* fixed: the slices there, the admin's layout */
+    uint8_t layout_profile[GPUNODE_MAX_SLICES], layout_start[GPUNODE_MAX_SLICES];
     unsigned n_unmanaged;    /* its unmanaged claims: unmanaged_key(host, k, 0..n-1) */
     uint64_t unmanaged_hash; /* of their profiles and starts */
 };
@@ -115,7 +119,8 @@ static void refresh_gpu(struct model *m, size_t g)
 {
     const struct model_gpu *in = &m->info[g];
     struct placement_gpu *pg = &m->gpus[g];
-    bool held = in->admin_held || in->avoided || in->conflicted || in->duplicate;
+    bool held = in->admin_held || in->mode_pending || in->avoided || in->conflicted ||
+                in->duplicate || in->bad_layout;
     if (held == pg->held_back && in->admin_allowed == pg->allowed)
         return;
     pg->held_back = held;
@@ -133,7 +138,10 @@ static bool take(struct model *m, size_t g, const struct model_claim *c)
  * learns whether its claims agree now. */
 static void retake(struct model *m, size_t g)
 {
-    while (m->gpus[g].occ.n_slices > 0)
+    for (unsigned s = 0; m->gpus[g].fixed && s < 8; s++)
+        if (m->gpus[g].held & (1u << s))
+            placement_release(&m->cluster, g, s, NULL);
+    while (!m->gpus[g].fixed && m->gpus[g].occ.n_slices > 0)
         placement_release(&m->cluster, g, m->gpus[g].occ.slices[0].start, NULL);
     m->info[g].conflicted = false;
     size_t pos = 0;
@@ -274,11 +282,17 @@ static uint16_t allowed_mask(const struct gpunode_gpu *g, const struct gpu_model
     return mask;
 }
 
+/* The slices of a mig-static GPU are its layout, not claims. */
+static bool claims_unmanaged(const struct gpunode_gpu *g)
+{
+    return gpunode_active_mode(g) != GPUNODE_MODE_MIG_STATIC;
+}
+
 static uint64_t unmanaged_hash(const struct gpunode_gpu *g, unsigned *n)
 {
     uint64_t h = HASH_INIT;
     *n = 0;
-    for (size_t k = 0; k < g->n_slices; k++) {
+    for (size_t k = 0; k < g->n_slices && claims_unmanaged(g); k++) {
         if (g->slices[k].managed)
             continue;
         char start[16];
@@ -287,6 +301,20 @@ static uint64_t unmanaged_hash(const struct gpunode_gpu *g, unsigned *n)
         (*n)++;
     }
     return h;
+}
+
+/* A fixed GPU's slices, as profile indexes of its model (a profile the
+ * model lacks is left out: the agent reports only what the device has). */
+static void read_layout(const struct gpunode_gpu *g, const struct gpu_model *gm,
+                        struct host_gpu *hg)
+{
+    for (size_t k = 0; hg->fixed && k < g->n_slices; k++) {
+        const struct mig_profile *p = catalog_find_profile(gm, g->slices[k].profile);
+        if (!p)
+            continue;
+        hg->layout_profile[hg->n_layout] = (uint8_t)(p - gm->profiles);
+        hg->layout_start[hg->n_layout++] = (uint8_t)g->slices[k].start;
+    }
 }
 
 /* The usable GPUs of a GPUNode view, as the host keeps them. */
@@ -305,13 +333,17 @@ static size_t read_gpus(const struct gpunode_view *v, struct host_gpu *out)
         hg->model = gm;
         hg->admin_held = g->held_back;
         hg->admin_allowed = allowed_mask(g, gm);
+        hg->mode_pending = g->mode != gpunode_active_mode(g);
+        hg->fixed = !claims_unmanaged(g);
+        read_layout(g, gm, hg);
         hg->unmanaged_hash = unmanaged_hash(g, &hg->n_unmanaged);
     }
     return n;
 }
 
-/* Whether the GPUs are the same devices in the same places (what the
- * arrays are built from); settings and unmanaged slices aside. */
+/* Whether the GPUs are the same devices in the same places, with the same
+ * mode and layout (what the arrays are built from); settings and unmanaged
+ * slices aside. */
 static bool same_devices(const struct host_gpu *a, size_t na, const struct host_gpu *b,
                          size_t nb)
 {
@@ -319,7 +351,10 @@ static bool same_devices(const struct host_gpu *a, size_t na, const struct host_
         return false;
     for (size_t i = 0; i < na; i++)
         if (strcmp(a[i].uuid, b[i].uuid) != 0 || a[i].index != b[i].index ||
-            a[i].model != b[i].model)
+            a[i].model != b[i].model || a[i].fixed != b[i].fixed ||
+            a[i].n_layout != b[i].n_layout ||
+            memcmp(a[i].layout_profile, b[i].layout_profile, sizeof a[i].layout_profile) ||
+            memcmp(a[i].layout_start, b[i].layout_start, sizeof a[i].layout_start))
             return false;
     return true;
 }
@@ -349,6 +384,10 @@ static void claim_unmanaged(struct model *m, const struct model_host *h,
         const struct gpunode_gpu *g = &v->gpus[i];
         if (!usable_model(g))
             continue;
+        if (!claims_unmanaged(g)) {
+            k++;
+            continue;
+        }
         size_t j = 0;
         for (size_t s = 0; s < g->n_slices; s++) {
             if (g->slices[s].managed)
@@ -368,6 +407,7 @@ static void refresh_settings(struct model *m, const struct model_host *h)
         size_t g = h->first_gpu + k;
         m->info[g].admin_held = h->gpus[k].admin_held;
         m->info[g].admin_allowed = h->gpus[k].admin_allowed;
+        m->info[g].mode_pending = h->gpus[k].mode_pending;
         refresh_gpu(m, g);
     }
 }
@@ -494,6 +534,7 @@ static void lay_out(struct model *m, struct model_host *h, size_t at)
         in->index = hg->index;
         in->admin_held = hg->admin_held;
         in->admin_allowed = hg->admin_allowed;
+        in->mode_pending = hg->mode_pending;
         bool added = false;
         size_t *slot = strmap_put(&m->gpu_at, hg->uuid, &added);
         if (added)
@@ -503,7 +544,14 @@ static void lay_out(struct model *m, struct model_host *h, size_t at)
         occupancy_init(&pg->occ, hg->model);
         pg->node = at;
         pg->allowed = in->admin_allowed;
-        pg->held_back = in->admin_held || in->avoided || in->duplicate;
+        pg->fixed = hg->fixed;
+        /* A layout the rules refuse (an inconsistent report) holds the GPU
+         * back until a consistent one comes. */
+        for (unsigned j = 0; j < hg->n_layout; j++)
+            in->bad_layout |= occupancy_take(&pg->occ, &hg->model->profiles[hg->layout_profile[j]],
+                                             hg->layout_start[j], 0, NULL) < 0;
+        pg->held_back = in->admin_held || in->mode_pending || in->avoided || in->duplicate ||
+                        in->bad_layout;
     }
 }
 

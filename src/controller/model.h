@@ -5,8 +5,9 @@
  *
  * Its inputs, each set by the handler of the change that brings it:
  *   hosts    per node name, what its GPUNode says (the usable GPUs, the
- *            admin's settings for them, the slices gpuslice did not make)
- *            and what its Node says (that it exists, its labels);
+ *            admin's settings for them, the mode the agent applies, the
+ *            slices gpuslice did not make, or on a mig-static GPU its
+ *            layout) and what its Node says (that it exists, its labels);
  *   claims   per key, a slice that holds a placement: a GPUSlice in the
  *            cache or a reservation the cache does not show yet (both keyed
  *            "ns/name", so the GPUSlice replaces its reservation), or a
@@ -24,6 +25,14 @@
  * model always equals what the same inputs give an empty model
  * (tests/controller/test_model.c checks it after every step of long random
  * histories).
+ *
+ * A mig-static GPU is fixed in the arrays (core/placement.h): its
+ * occupancy is the layout the agent reports, and a claim there holds one
+ * of its slices instead of taking memory slices; so a slice of the layout
+ * is free exactly when no GPUSlice (or reservation) claims it. A GPU whose
+ * mode or layout changes is a GPU that came or went (the arrays are
+ * rebuilt); a GPU whose spec asks for another mode than the agent applies
+ * is held back from new slices until the agent has switched.
  *
  * Claims that cannot all hold on one GPU at once (an overlap, a profile its
  * model does not have: the API's state is itself inconsistent) mark the GPU
@@ -55,6 +64,10 @@ struct model_gpu {
     unsigned index;            /* the device index on its node */
     bool admin_held;           /* spec.gpus[].heldBack */
     uint16_t admin_allowed;    /* spec.gpus[].allowedProfiles as a mask */
+    /* spec.gpus[].mode is not the mode the agent applies yet: no new slice
+     * goes there until the agent has switched (the GPU is then empty). */
+    bool mode_pending;
+    bool bad_layout;           /* mig-static: the reported slices overlap */
     bool avoided;              /* the controller keeps new slices off it */
     bool conflicted;           /* its claims cannot all hold at once */
     /* An earlier GPU in the model has its uuid (two GPUNodes report it):

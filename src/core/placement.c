@@ -2,15 +2,18 @@
  * The placement API (see placement.h): policy names, the cluster model's
  * life, decisions, and take/release. The work is in placement_states.c
  * (scores), placement_index.c (GPUs grouped by score), placement_filter.c
- * and placement_explain.c; this file checks arguments and keeps the
- * occupancy and the index changing together.
+ * placement_fixed.c (mig-static GPUs) and placement_explain.c; this file
+ * checks arguments and keeps the occupancy and the index changing together.
  */
 #include "core/placement.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/placement_explain.h"
+#include "core/placement_fixed.h"
 #include "core/placement_index.h"
+#include "util/alloc.h"
 
 static const char *const policy_names[PLACEMENT_POLICY_COUNT] = {
     [PLACEMENT_FIRST_FIT] = "first-fit",
@@ -90,6 +93,12 @@ static int check_gpus(const struct placement_gpu *gpus, size_t n_gpus, size_t n_
         if (g->node >= n_nodes)
             return err_set(e, -EINVAL, "gpu %zu: node %zu does not exist (%zu nodes)", i,
                            g->node, n_nodes);
+        uint8_t layout = 0;
+        for (unsigned k = 0; k < g->occ.n_slices; k++)
+            layout |= (uint8_t)(1u << g->occ.slices[k].start);
+        if (g->held & ~layout)
+            return err_set(e, -EINVAL, "gpu %zu: holds slices its layout does not have "
+                           "(held 0x%02x)", i, (unsigned)g->held);
         if (i > 0 && g->node < gpus[i - 1].node)
             return err_set(e, -EINVAL,
                            "gpu %zu: on node %zu after a GPU of node %zu; list GPUs node by node",
@@ -114,9 +123,15 @@ int placement_cluster_init(struct placement_cluster *c, const struct placement_n
     *c = (struct placement_cluster){
         .nodes = nodes, .n_nodes = n_nodes, .gpus = gpus, .n_gpus = n_gpus};
     rc = placement_index_build(c, e);
-    if (rc < 0)
+    if (rc < 0) {
         memset(c, 0, sizeof *c);
-    return rc;
+        return rc;
+    }
+    c->fixed = alloc_calloc(n_gpus + 1, sizeof *c->fixed);
+    for (size_t i = 0; i < n_gpus; i++)
+        if (gpus[i].fixed)
+            c->fixed[c->n_fixed++] = i;
+    return 0;
 }
 
 void placement_cluster_free(struct placement_cluster *c)
@@ -124,6 +139,7 @@ void placement_cluster_free(struct placement_cluster *c)
     if (!c)
         return;
     placement_index_free(c->index);
+    free(c->fixed);
     memset(c, 0, sizeof *c);
 }
 
@@ -132,7 +148,7 @@ size_t placement_cluster_bytes(const struct placement_cluster *c)
     if (!c || !c->index)
         return 0;
     return sizeof *c + c->n_nodes * sizeof *c->nodes + c->n_gpus * sizeof *c->gpus +
-           placement_index_bytes(c->index);
+           c->n_fixed * sizeof *c->fixed + placement_index_bytes(c->index);
 }
 
 int placement_decide(const struct placement_cluster *c, const struct placement_request *r,
@@ -148,7 +164,7 @@ int placement_decide(const struct placement_cluster *c, const struct placement_r
         return err_set(e, -EINVAL, "request for %s: %zu models and %zu selector terms given "
                                    "without their arrays",
                        r->profile, r->n_models, r->n_selector);
-    if (placement_index_best(c, r, policy, d))
+    if (placement_fixed_best(c, r, d) || placement_index_best(c, r, policy, d))
         return 0;
     return placement_explain(c, r, e);
 }
@@ -166,6 +182,8 @@ int placement_take(struct placement_cluster *c, size_t gpu, const struct mig_pro
                    unsigned start, uint32_t owner, struct err *e)
 {
     int rc = check_gpu_index(c, gpu, e);
+    if (rc == 0 && c->gpus[gpu].fixed)
+        return placement_fixed_take(&c->gpus[gpu], p, start, owner, e);
     if (rc == 0)
         rc = occupancy_take(&c->gpus[gpu].occ, p, start, owner, e);
     if (rc < 0)
@@ -176,6 +194,8 @@ int placement_take(struct placement_cluster *c, size_t gpu, const struct mig_pro
 int placement_release(struct placement_cluster *c, size_t gpu, unsigned start, struct err *e)
 {
     int rc = check_gpu_index(c, gpu, e);
+    if (rc == 0 && c->gpus[gpu].fixed)
+        return placement_fixed_release(&c->gpus[gpu], start, e);
     if (rc == 0)
         rc = occupancy_release(&c->gpus[gpu].occ, start, e);
     if (rc < 0)

@@ -62,12 +62,20 @@ struct placement_node {
     size_t n_labels;
 };
 
-/* One GPU: its occupancy and the admin's settings for it. */
+/* One GPU: its occupancy and the admin's settings for it.
+ *
+ * A fixed GPU (mode mig-static) keeps the admin's layout: occ holds the
+ * slices that exist there, no slice is ever made or destroyed on it, and a
+ * request is given one of its slices that no one holds (held, a bit per
+ * start). placement_take and placement_release hold and let go of such a
+ * slice instead of changing occ. */
 struct placement_gpu {
     struct gpu_occupancy occ; /* after init, change only through placement_take/release */
     size_t node;              /* index into the nodes array; non-decreasing along gpus[] */
     uint16_t allowed;         /* bit i set: occ.model->profiles[i] may be placed here */
     bool held_back;           /* the admin keeps new slices off this GPU */
+    bool fixed;               /* mig-static; read by placement_cluster_init only */
+    uint8_t held;             /* fixed: bit s set: the slice starting at s is held */
 };
 
 struct placement_index; /* opaque, see placement_index.h */
@@ -80,6 +88,8 @@ struct placement_cluster {
     struct placement_gpu *gpus;
     size_t n_gpus;
     struct placement_index *index;
+    size_t *fixed;         /* the fixed GPUs' indexes, in order (owned) */
+    size_t n_fixed;
 };
 
 /* The caller's own rule for a node (affinity, taints, CPU and memory, ...).
@@ -98,6 +108,11 @@ struct placement_request {
     size_t n_selector;
     placement_node_filter *filter;        /* NULL: none */
     void *filter_ctx;
+    /* A slice that exists already on a fixed GPU is taken over before a
+     * new one is made; the fixed GPUs listed here are tried first (the
+     * GPUs of the pod's other slices). */
+    const size_t *near;
+    size_t n_near;
 };
 
 struct placement_decision {
@@ -106,6 +121,7 @@ struct placement_decision {
     size_t node_gpu;                   /* the GPU's position among its node's GPUs */
     const struct mig_profile *profile; /* the request's profile on that GPU's model */
     uint8_t start;                     /* first memory slice of the placement */
+    bool existing;                     /* a slice of a fixed GPU, not one to make */
 };
 
 /* "first-fit", "best-fit", "fragmentation-aware" -> *policy; -EINVAL for any
@@ -134,7 +150,10 @@ void placement_cluster_free(struct placement_cluster *c);
  * index (labels and names excluded). */
 size_t placement_cluster_bytes(const struct placement_cluster *c);
 
-/* Chooses where r goes under policy, into *d. -ENOSPC when no GPU passes
+/* Chooses where r goes under policy, into *d: a free slice of a fixed GPU
+ * that passes the filters when there is one (r->near first, then in GPU
+ * order: fragmentation does not apply to a layout that never changes),
+ * else a new slice where the policy scores best. -ENOSPC when no GPU passes
  * every filter, with e->msg explaining what each filter rejected and how
  * many full GPUs could take the slice after defragmentation; -EINVAL when
  * r names no profile any catalogued model knows, or bad arguments. Changes
@@ -146,12 +165,15 @@ int placement_decide(const struct placement_cluster *c, const struct placement_r
 /* Places profile p at start on GPU gpu for owner, keeping the index in sync.
  * It is the mechanism, not a policy: admin settings are not checked, so that
  * slices that already exist can be recorded. Fails as occupancy_take does,
- * or -EINVAL for a GPU index out of range. */
+ * or -EINVAL for a GPU index out of range. On a fixed GPU it holds the
+ * slice p at start of the layout: -ENOENT when the layout has none there,
+ * -EBUSY when it is held already. */
 int placement_take(struct placement_cluster *c, size_t gpu, const struct mig_profile *p,
                    unsigned start, uint32_t owner, struct err *e);
 
-/* Frees the slice starting at start on GPU gpu; fails as occupancy_release
- * does, or -EINVAL for a GPU index out of range. */
+/* Frees the slice starting at start on GPU gpu (on a fixed GPU: lets go of
+ * it, -ENOENT when it is not held); fails as occupancy_release does, or
+ * -EINVAL for a GPU index out of range. */
 int placement_release(struct placement_cluster *c, size_t gpu, unsigned start, struct err *e);
 
 /* Re-reads GPU gpu's admin settings (held_back, allowed) after the caller

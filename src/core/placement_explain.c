@@ -3,8 +3,9 @@
  * quotes (see placement_explain.h and placement_fits_after_repack).
  *
  * Each GPU is counted under the first filter that drops it, in the order the
- * decision applies them: model, held back, profile allowed, node selector,
- * the caller's filter, a free placement. Node filters run once per node.
+ * decision applies them: model, held back, profile allowed, a free slice of
+ * the layout (mig-static GPUs), node selector, the caller's filter, a free
+ * placement. Node filters run once per node.
  */
 #include "core/placement_explain.h"
 
@@ -13,12 +14,14 @@
 #include <string.h>
 
 #include "core/placement_filter.h"
+#include "core/placement_fixed.h"
 
 struct tally {
     size_t excluded_model; /* the request's model filter drops them */
     size_t no_profile;     /* their model has no such profile */
     size_t held_back;
     size_t not_allowed;
+    size_t fixed_full;     /* mig-static, every slice of the profile held (or none) */
     size_t selector;
     size_t caller;
     size_t no_room;        /* passed every filter, no free placement */
@@ -106,8 +109,10 @@ static bool gpu_dropped(const struct placement_request *r, const struct placemen
         t->no_profile++;
     else if (g->held_back)
         t->held_back++;
-    else if (!(placement_filter_admin(g) & (1u << (*p - m->profiles))))
+    else if (!(g->allowed & (1u << (*p - m->profiles))))
         t->not_allowed++;
+    else if (g->fixed && !placement_fixed_free(g, *p))
+        t->fixed_full++;
     else
         return false;
     return true;
@@ -139,7 +144,7 @@ static void count(const struct placement_cluster *c, const struct placement_requ
         else {
             /* Passing every filter yet not chosen means no free placement. */
             t->no_room++;
-            t->after_defrag += placement_fits_after_repack(&g->occ, p);
+            t->after_defrag += !g->fixed && placement_fits_after_repack(&g->occ, p);
         }
     }
 }
@@ -186,6 +191,7 @@ int placement_explain(const struct placement_cluster *c, const struct placement_
         "defragmentation)", t.no_room, t.after_defrag);
     add(&x, t.held_back, "%zu held back", t.held_back);
     add(&x, t.not_allowed, "%zu not allowing it", t.not_allowed);
+    add(&x, t.fixed_full, "%zu mig-static with no free %s", t.fixed_full, r->profile);
     add(&x, t.selector, "%zu on nodes not matching the selector", t.selector);
     add(&x, t.caller, "%zu on nodes the caller's filter rejected (%s: %s)", t.caller,
         t.caller_node, t.caller_reason[0] ? t.caller_reason : "no reason given");

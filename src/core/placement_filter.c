@@ -19,7 +19,7 @@ bool placement_filter_model(const struct placement_request *r, const struct gpu_
 
 uint16_t placement_filter_admin(const struct placement_gpu *g)
 {
-    if (g->held_back)
+    if (g->held_back || g->fixed)
         return 0;
     return g->allowed & (uint16_t)((1u << g->occ.model->n_profiles) - 1u);
 }

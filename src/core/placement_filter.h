@@ -23,7 +23,8 @@ enum placement_node_verdict {
 bool placement_filter_model(const struct placement_request *r, const struct gpu_model *m);
 
 /* The profiles the admin lets new slices of go on g, as a mask over its
- * model's profiles: none when it is held back. */
+ * model's profiles: none when it is held back or fixed (no new slice is
+ * made on a fixed GPU). */
 uint16_t placement_filter_admin(const struct placement_gpu *g);
 
 /* Whether node passes r's selector, then r's caller filter (asked only when

@@ -8,6 +8,7 @@
  * that follows is the strict one.
  */
 #include "sim/clusterfile.h"
+#include "api/gpunode.h"
 #include "api/meta.h"
 #include "util/alloc.h"
 #include "util/schema.h"
@@ -101,12 +102,26 @@ static int decode_slice(struct decoder *dc, struct placement_gpu *g, const json_
     return 0;
 }
 
+/* mode: mig (the default) or mig-static, whose slices are the admin's
+ * layout, handed out rather than made. */
+static int decode_mode(struct decoder *dc, struct placement_gpu *g, const json_t *obj)
+{
+    const char *name = json_string_value(json_object_get(obj, "mode"));
+    enum gpunode_mode mode = GPUNODE_MODE_MIG;
+    if (name && gpunode_mode_parse(name, &mode) < 0)
+        return schema_fail_member(&dc->s, obj, "mode", false, "unknown mode \"%s\" (known: mig, mig-static)",
+                           name);
+    g->fixed = mode == GPUNODE_MODE_MIG_STATIC;
+    return 0;
+}
+
 static int decode_gpu(struct decoder *dc, size_t node, const json_t *gpus, size_t i)
 {
     static const struct schema_field fields[] = {
         {"model", JSON_STRING, true},
         {"heldBack", JSON_TRUE, false},
         {"allowedProfiles", JSON_ARRAY, false},
+        {"mode", JSON_STRING, false},
         {"slices", JSON_ARRAY, false},
     };
     json_t *obj;
@@ -126,6 +141,8 @@ static int decode_gpu(struct decoder *dc, size_t node, const json_t *gpus, size_
     g->node = node;
     g->allowed = PLACEMENT_ALL_PROFILES;
     g->held_back = json_is_true(json_object_get(obj, "heldBack"));
+    if ((rc = decode_mode(dc, g, obj)) < 0)
+        return rc;
     if ((rc = decode_allowed(dc, g, json_object_get(obj, "allowedProfiles"))) < 0)
         return rc;
     const json_t *slices = json_object_get(obj, "slices");

@@ -12,6 +12,9 @@
  *           - model: H100-80GB            # catalogue or NVML product name
  *             heldBack: false             # keep new slices off this GPU
  *             allowedProfiles: [1g.10gb]  # absent: every profile
+ *             mode: mig                   # or mig-static: the slices below
+ *                                         # are the admin's layout, handed
+ *                                         # out, never made or destroyed
  *             slices:                     # slices that already exist
  *               - {profile: 3g.40gb, start: 4}
  *

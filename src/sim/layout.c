@@ -104,10 +104,12 @@ int layout_add_slices(const struct placement_cluster *c, size_t node, struct dev
 /* spec.gpus[] item for GPU g (uuid given), or NULL when it has no setting. */
 static json_t *gpu_settings(const struct placement_gpu *g, const char *uuid)
 {
-    if (!g->held_back && g->allowed == PLACEMENT_ALL_PROFILES)
+    if (!g->held_back && g->allowed == PLACEMENT_ALL_PROFILES && !g->fixed)
         return NULL;
     json_t *item = json_object();
     jdoc_set(item, "uuid", json_string(uuid));
+    if (g->fixed)
+        jdoc_set(item, "mode", json_string(gpunode_mode_name(GPUNODE_MODE_MIG_STATIC)));
     if (g->held_back)
         jdoc_set(item, "heldBack", json_true());
     if (g->allowed != PLACEMENT_ALL_PROFILES) {

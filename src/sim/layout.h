@@ -10,7 +10,9 @@
  * files without sim knowing the file format. The slices already there are
  * put on the emulated GPUs as someone other than gpuslice would have made
  * them (an admin's leftovers): the agent reports them as not managed and
- * leaves them alone, and the controller places around them.
+ * leaves them alone, and the controller places around them. On a fixed
+ * GPU (mode mig-static) they are the admin's layout: the GPUNode's spec
+ * says so, and gpuslice hands them out instead of making slices there.
  *
  * A node's GPUs are the description's GPUs with that node index, numbered
  * from 0 in their order; the emulated device of the node has them in that
@@ -49,7 +51,7 @@ int layout_add_slices(const struct placement_cluster *c, size_t node, struct dev
                       struct err *e);
 
 /* The GPUNode named after the node that holds its admin settings in spec
- * (heldBack, allowedProfiles) for d's GPUs, found by index: a new object in
+ * (heldBack, allowedProfiles, mode) for d's GPUs, found by index: a new object in
  * *out, or NULL when no GPU of the node has a setting. Fails when d's
  * discovery does. */
 int layout_gpunode(const struct placement_cluster *c, size_t node, struct device *d,

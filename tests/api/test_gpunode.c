@@ -52,6 +52,52 @@ static void gpunode_joins_status_and_settings(void **state)
     json_decref(empty);
 }
 
+/* spec.gpus[].mode is the admin's wish, status.gpus[].mode what the agent
+ * applies; a GPU never reported applies spec's; the condition is read
+ * while True; a mode no one knows is an error naming the field. */
+static void gpunode_modes(void **state)
+{
+    (void)state;
+    json_t *obj = json_loads(
+        "{\"metadata\":{\"name\":\"n\"},"
+        "\"spec\":{\"gpus\":[{\"uuid\":\"G0\",\"mode\":\"mig-static\"},"
+        "{\"uuid\":\"G1\",\"mode\":\"mig-static\"}]},"
+        "\"status\":{\"conditions\":[{\"type\":\"ModeChangePending\",\"status\":\"True\","
+        "\"message\":\"waits\",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}],"
+        "\"gpus\":[{\"index\":0,\"uuid\":\"G0\",\"mode\":\"mig\"},"
+        "{\"index\":1,\"uuid\":\"G1\"},{\"index\":2,\"uuid\":\"G2\"}]}}",
+        0, NULL);
+    struct gpunode_view v;
+    assert_int_equal(gpunode_read(obj, &v, NULL), 0);
+    assert_int_equal(v.gpus[0].mode, GPUNODE_MODE_MIG_STATIC);
+    assert_true(v.gpus[0].has_active);
+    assert_int_equal(gpunode_active_mode(&v.gpus[0]), GPUNODE_MODE_MIG);
+    assert_int_equal(gpunode_active_mode(&v.gpus[1]), GPUNODE_MODE_MIG_STATIC);
+    assert_int_equal(gpunode_active_mode(&v.gpus[2]), GPUNODE_MODE_MIG);
+    assert_string_equal(v.mode_pending, "waits");
+    assert_string_equal(v.mode_pending_since, "2026-01-01T00:00:00Z");
+    json_t *st = gpunode_status_new(&v);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(st, "gpus"), 0), "mode")), "mig");
+    assert_null(json_object_get(json_array_get(json_object_get(st, "gpus"), 1), "mode"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(st, "conditions"), 0), "type")),
+                        GPUNODE_CONDITION_MODE);
+    json_decref(st);
+    json_decref(obj);
+
+    json_t *bad = json_loads("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"gpus\":"
+                             "[{\"uuid\":\"G\",\"mode\":\"static\"}]},\"status\":{\"gpus\":"
+                             "[{\"index\":0,\"uuid\":\"G\"}]}}", 0, NULL);
+    struct err e;
+    assert_int_equal(gpunode_read(bad, &v, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "spec.gpus[0].mode: \"static\" is not a mode"));
+    json_decref(bad);
+    enum gpunode_mode m;
+    assert_int_equal(gpunode_mode_parse("mig-static", &m), 0);
+    assert_string_equal(gpunode_mode_name(m), "mig-static");
+    assert_int_equal(gpunode_mode_parse(NULL, &m), -EINVAL);
+}
 
 static void gpunode_status_reads_back(void **state)
 {
@@ -96,6 +142,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpunode_joins_status_and_settings),
         cmocka_unit_test(gpunode_status_reads_back),
+        cmocka_unit_test(gpunode_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

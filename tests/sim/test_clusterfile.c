@@ -112,6 +112,27 @@ static void nulls_count_as_absent(void **state)
     clusterfile_free(&cf);
 }
 
+/* mode: mig-static makes the GPU's slices its layout (fixed); mig is the
+ * default; any other mode is refused where it is written. */
+static void modes_decode(void **state)
+{
+    (void)state;
+    struct clusterfile cf;
+    load_sample("mig-static.yaml", &cf);
+    assert_int_equal(cf.n_gpus, 1);
+    assert_true(cf.gpus[0].fixed);
+    assert_int_equal(cf.gpus[0].occ.n_slices, 4);
+    assert_int_equal(cf.cluster.n_fixed, 1);
+    clusterfile_free(&cf);
+    struct err e;
+    assert_int_equal(decode_text("nodes: [{name: n, gpus: [{model: A30-24GB, mode: mig}]}]",
+                                 &cf, &e), 0);
+    assert_false(cf.gpus[0].fixed);
+    clusterfile_free(&cf);
+    assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n    mode: static\n",
+                   "c.yaml:5:11: unknown mode \"static\" (known: mig, mig-static)");
+}
+
 static void bad_documents_are_refused(void **state)
 {
     (void)state;
@@ -183,7 +204,7 @@ static void bad_gpus_are_refused(void **state)
                    "c.yaml:5:15: \"heldBack\" must be a boolean, not a string");
     assert_refused("nodes:\n- name: a\n  gpus:\n  - model: H100-80GB\n    mig: true\n",
                    "c.yaml:5:5: unknown field \"mig\" in a GPU "
-                   "(known: model, heldBack, allowedProfiles, slices)");
+                   "(known: model, heldBack, allowedProfiles, mode, slices)");
     assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n"
                    "    allowedProfiles: [1g.6gb, 3g.40gb]\n",
                    "c.yaml:5:31: A30-24GB has no profile \"3g.40gb\" "
@@ -370,6 +391,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(sample_cluster_decodes),
         cmocka_unit_test(other_samples_decode),
         cmocka_unit_test(nulls_count_as_absent),
+        cmocka_unit_test(modes_decode),
         cmocka_unit_test(bad_documents_are_refused),
         cmocka_unit_test(bad_nodes_are_refused),
         cmocka_unit_test(bad_gpus_are_refused),
