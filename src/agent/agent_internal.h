@@ -10,7 +10,9 @@
 #include <stdint.h>
 
 #include "agent/agent.h"
+#include "api/gpunode.h"
 #include "api/gpuslice.h"
+#include "api/meta.h"
 #include "core/lifecycle.h"
 #include "reconcile/action.h"
 #include "util/clock.h"
@@ -129,6 +131,13 @@ struct agent {
     size_t n_orphans, cap_orphans;
     struct agent_note *notes;
     size_t n_notes, cap_notes;
+
+    /* The GPUs' modes as applied (agent_mode.c), by device index; known
+     * after the first node pass. */
+    bool modes_known;
+    enum gpunode_mode mode[DEVICE_MAX_GPUS];
+    char mode_pending[ERR_MSG_MAX];        /* the condition's message, "" none */
+    char mode_pending_since[META_TIME_LEN];
 
     struct agent_stats stats;
 };
@@ -288,6 +297,23 @@ void agent__call_run(struct agent *a, struct agent_call *c, struct device_slices
  * key and the node key. Called with a->lock held. */
 void agent__call_finish(struct agent *a, const struct agent_call *c,
                         const struct device_slices *after, int64_t done_at);
+
+/* ---- agent_mode.c: the GPUs' modes ---- */
+
+/* Whether the agent applies mig-static to the GPU with device index gpu. */
+bool agent__static(struct agent *a, unsigned gpu);
+
+/* The node pass's decision of every GPU's mode (spec's once gpuslice holds
+ * nothing there), with the Events that say a change waits or is done;
+ * a->mode_pending then holds the condition's message. */
+int agent__apply_modes(struct agent *a, const struct agent_claims *claims, int64_t now,
+                       struct action_list *out, struct err *e);
+
+/* Whether d's GPUSlice holds the slice of a mig-static GPU at `at`: no
+ * other GPUSlice of the node comes before it (agent_mode.c); else holder
+ * gets the one that does, "ns/name". */
+bool agent__static_holder(struct agent *a, const struct agent_decision *d,
+                          const struct agent_place *at, char *holder, size_t size);
 
 /* ---- agent_workers.c: one worker per GPU, real time ---- */
 

@@ -5,8 +5,10 @@
  * changed (MIG modes change at a reboot), and every recovery period, which
  * is also when a slice that vanished or appeared is noticed. Then it writes
  * what changed of
- *   - the GPUNode's status: the boot id, every GPU and the slices on it,
- *     each marked managed or not (agent_recovery.c says who made a slice);
+ *   - the GPUNode's status: the boot id, every GPU, the mode the agent
+ *     applies to it and whether a change waits (agent_mode.c), and the
+ *     slices on it, each marked managed or not (agent_recovery.c says who
+ *     made a slice; none on a mig-static GPU is gpuslice's);
  *   - the Node's status: the accelerator memory of its MIG-enabled GPUs as
  *     the extended resource gpuslice.dev/accelerator-memory, in GiB, in
  *     capacity and allocatable (written once, not per allocation:
@@ -37,6 +39,10 @@ static const char *mig_mode_name(enum device_mig_mode m)
 static json_t *gpunode_status(struct agent *a, const struct agent_claims *claims)
 {
     struct gpunode_view v = {.name = a->node, .boot_id = a->boot_id};
+    if (a->mode_pending[0]) {
+        v.mode_pending = a->mode_pending;
+        v.mode_pending_since = a->mode_pending_since[0] ? a->mode_pending_since : NULL;
+    }
     for (unsigned i = 0; i < a->inv->n_gpus && i < GPUNODE_MAX_GPUS; i++) {
         const struct device_gpu *g = &a->inv->gpus[i];
         struct gpunode_gpu *out = &v.gpus[v.n_gpus++];
@@ -45,6 +51,11 @@ static json_t *gpunode_status(struct agent *a, const struct agent_claims *claims
             .model = g->model ? g->model->name : "", .mig_mode = mig_mode_name(g->mig_current),
             .memory_mib = (unsigned)g->memory_mib,
         };
+        bool fixed = agent__static(a, g->index);
+        if (a->modes_known && g->mig_current == DEVICE_MIG_ENABLED && g->index < DEVICE_MAX_GPUS) {
+            out->has_active = true;
+            out->active = a->mode[g->index];
+        }
         for (unsigned k = 0; k < a->dev->n && out->n_slices < GPUNODE_MAX_SLICES; k++) {
             const struct device_slice *s = &a->dev->items[k];
             if (s->gpu_index != g->index)
@@ -52,7 +63,7 @@ static json_t *gpunode_status(struct agent *a, const struct agent_claims *claims
             out->slices[out->n_slices++] = (struct gpunode_slice){
                 .profile = s->profile, .start = s->placement.start, .size = s->placement.size,
                 .gi_id = s->gi_id, .ci_id = s->ci_id, .device_uuid = s->uuid[0] ? s->uuid : NULL,
-                .managed = agent__managed(a, s, agent__claimed(claims, s)),
+                .managed = !fixed && agent__managed(a, s, agent__claimed(claims, s)),
             };
         }
     }
@@ -164,6 +175,8 @@ int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
     /* Loaded once: the report and the recovery pass read the same claims. */
     struct agent_claims claims;
     int rc = agent__claims_load(a, &claims, e);
+    if (rc == 0)
+        rc = agent__apply_modes(a, &claims, now, out, e);
     if (rc == 0)
         rc = write_gpunode(a, &claims, out, e);
     if (rc == 0)

@@ -17,7 +17,7 @@
  * measured from when this process first saw it so (a restart starts the
  * clock again: erring on the side of keeping), and its CDI spec removed. A
  * slice gpuslice did not make is left alone unless the agent is told to
- * reclaim those too.
+ * reclaim those too; a slice of a mig-static GPU always (agent_mode.c).
  *
  * Lost slices. A Created or Ungated GPUSlice whose slice is not on the
  * device (the boot id changed, or someone destroyed it) is made again at
@@ -75,7 +75,7 @@ static struct agent_place place_of_slice(const struct device_slice *s)
 bool agent__adoptable(struct agent *a, const struct device_slice *s)
 {
     struct agent_place p = place_of_slice(s);
-    return agent__made(a, &p) || reported(a, s) != 0;
+    return agent__static(a, s->gpu_index) || agent__made(a, &p) || reported(a, s) != 0;
 }
 
 bool agent__managed(struct agent *a, const struct device_slice *s, bool claimed)
@@ -191,7 +191,7 @@ int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, i
     int rc = 0;
     for (unsigned i = 0; rc == 0 && i < a->dev->n; i++) {
         const struct device_slice *s = &a->dev->items[i];
-        if (agent__claimed(claims, s) ||
+        if (agent__claimed(claims, s) || agent__static(a, s->gpu_index) ||
             (!agent__managed(a, s, false) && !a->cfg.reclaim_unmanaged))
             continue;
         struct agent_orphan *o = orphan_entry(a, s, now);

@@ -11,6 +11,10 @@
  *   Deleting -> the slice destroyed (an "in use" refusal is retried with
  *       backoff and said in status.message), then its CDI spec removed and
  *       the ConfigMap updated or deleted, then Deleted
+ *   on a mig-static GPU (agent_mode.c) -> the slice the GPUSlice names is
+ *       handed over as above when it is there and the GPUSlice holds it,
+ *       else Failed (SliceNotFound, SliceTaken); nothing is made, and on
+ *       Deleting nothing is destroyed
  *   Deleted, Failed -> nothing; the agent forgets the key
  *
  * Nothing about a slice is decided while a device call on it is still
@@ -389,6 +393,29 @@ static int hand_over(struct agent_decision *d, const struct device_slice *s, str
     return rc;
 }
 
+/* A slice of a mig-static GPU: handed over when it is there and d's
+ * GPUSlice holds it (agent_mode.c); never made, never destroyed. */
+static int keep_static(struct agent_decision *d, const struct agent_place *at, struct err *e)
+{
+    const struct device_slice *s = agent__slice_at(d->a, at->gpu, at->start);
+    const struct agent_note *n = agent__note(d->a, d->key, false);
+    char why[ERR_MSG_MAX + 2 * GPUSLICE_NAME_MAX], holder[2 * GPUSLICE_NAME_MAX];
+    if (!s || s->profile_id != at->profile_id || !s->uuid[0]) {
+        snprintf(why, sizeof why, "the mig-static GPU %s has no %s at memory slice %u, and "
+                 "gpuslice makes no slice there", d->v.spec.gpu_uuid, d->v.spec.profile, at->start);
+        return agent__give_up(d, d->phase == SLICE_CREATING ? "SliceNotFound" : "SliceLost", why,
+                              e);
+    }
+    if (d->phase == SLICE_CREATING && !agent__static_holder(d->a, d, at, holder, sizeof holder)) {
+        snprintf(why, sizeof why, "the %s at memory slice %u of the mig-static GPU %s is held "
+                 "by GPUSlice %s", s->profile, at->start, s->gpu_uuid, holder);
+        return agent__give_up(d, "SliceTaken", why, e);
+    }
+    if (n && n->hand_over.code && d->phase != SLICE_UNGATED)
+        return agent__give_up(d, "HandOverFailed", n->hand_over.msg, e);
+    return hand_over(d, s, e);
+}
+
 static int keep_slice(struct agent_decision *d, struct err *e)
 {
     struct agent *a = d->a;
@@ -402,6 +429,13 @@ static int keep_slice(struct agent_decision *d, struct err *e)
     if (until) {
         agent__requeue(d, until);
         return 0;
+    }
+    if (agent__static(a, at.gpu))
+        return keep_static(d, &at, e);
+    if (d->v.spec.existing && d->phase == SLICE_CREATING) {
+        snprintf(why.msg, sizeof why.msg, "GPU %s is not mig-static (any more): it has no "
+                 "existing slice to hand out", d->v.spec.gpu_uuid);
+        return agent__give_up(d, "NotStatic", why.msg, e);
     }
     const struct device_slice *s = agent__slice_at(a, at.gpu, at.start);
     bool exact = s && s->profile_id == at.profile_id;
@@ -436,7 +470,9 @@ static int remove_slice(struct agent_decision *d, struct err *e)
 {
     struct agent *a = d->a;
     struct agent_place at;
-    if (agent__place_of(a, &d->v, &at, NULL) == 0) {
+    /* A slice that existed before (a mig-static GPU's) stays on the GPU. */
+    if (agent__place_of(a, &d->v, &at, NULL) == 0 && !d->v.spec.existing &&
+        !agent__static(a, at.gpu)) {
         int64_t until = agent__pending_until(a, at.gpu, at.start, d->now);
         if (until) {
             agent__requeue(d, until);

@@ -62,6 +62,20 @@ enum gpunode_mode gpunode_active_mode(const struct gpunode_gpu *gpu)
     return gpu->has_active ? gpu->active : gpu->mode;
 }
 
+enum gpunode_mode gpunode_wanted_mode(const json_t *gpunode, const char *uuid)
+{
+    size_t i;
+    const json_t *g;
+    enum gpunode_mode mode = GPUNODE_MODE_MIG;
+    json_array_foreach(json_object_get(json_object_get(gpunode, "spec"), "gpus"), i, g) {
+        const char *u = json_string_value(json_object_get(g, "uuid"));
+        if (u && strcmp(u, uuid) == 0 &&
+            gpunode_mode_parse(json_string_value(json_object_get(g, "mode")), &mode) < 0)
+            mode = GPUNODE_MODE_MIG;
+    }
+    return mode;
+}
+
 /* An optional mode at o.key into *out (*present says whether it was
  * there). */
 static int read_mode(const json_t *o, const char *path, enum gpunode_mode *out, bool *present,

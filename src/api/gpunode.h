@@ -92,6 +92,10 @@ int gpunode_mode_parse(const char *name, enum gpunode_mode *out);
 /* The mode's name as gpunode_mode_parse takes it. */
 const char *gpunode_mode_name(enum gpunode_mode mode);
 
+/* The mode spec.gpus[] asks for the GPU with this uuid (mig when it says
+ * nothing, or says something unreadable: the reader reports that). */
+enum gpunode_mode gpunode_wanted_mode(const json_t *gpunode, const char *uuid);
+
 /* The mode the agent applies to gpu: status's when it reported one, else
  * spec's (nothing of gpuslice's can be on a GPU never reported). */
 enum gpunode_mode gpunode_active_mode(const struct gpunode_gpu *gpu);

@@ -79,8 +79,11 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
     if (rc == 0) rc = api__read_string(spec, "profile", "spec", true, &s->profile, e);
     if (rc == 0) rc = api__read_string(spec, "requestedProfile", "spec", false,
                                   &s->requested_profile, e);
+    if (rc == 0) rc = api__read_uint(spec, "requestedMemoryGiB", "spec", false, 1u << 20,
+                                     &s->requested_memory_gib, e);
     if (rc == 0) rc = api__read_uint(spec, "start", "spec", true, 7, &s->start, e);
     if (rc == 0) rc = api__read_uint(spec, "size", "spec", true, 8, &s->size, e);
+    if (rc == 0) rc = api__read_bool(spec, "existing", "spec", &s->existing, e);
     if (rc == 0) rc = api__read_string(spec, "configMap", "spec", false, &s->config_map, e);
     struct gpuslice_status *t = &v->status;
     t->phase = "Creating";
@@ -131,6 +134,13 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t
         "requestedProfile", s->requested_profile ? s->requested_profile : s->profile,
         "start", (int)s->start, "size", (int)s->size,
         "configMap", s->config_map ? s->config_map : "");
+    json_t *spec = json_object_get(obj, "spec");
+    if (s->requested_memory_gib) {
+        json_object_del(spec, "requestedProfile");
+        jdoc_set(spec, "requestedMemoryGiB", json_integer(s->requested_memory_gib));
+    }
+    if (s->existing)
+        jdoc_set(spec, "existing", json_true());
     return obj;
 }
 

@@ -10,9 +10,13 @@
  *           that container), nodeName, gpuUUID, gpuIndex, model (the
  *           catalogue's), profile (the GPU's own name of what is placed),
  *           requestedProfile (what the pod asked; differs when upgraded),
- *           start and size (memory slices), configMap (the ConfigMap the
- *           container reads its devices from through envFrom, which the
- *           agent fills in)
+ *           requestedMemoryGiB (set instead of requestedProfile when the pod
+ *           asked for accelerator memory rather than a profile), start and
+ *           size (memory slices), existing (true: the slice is one that
+ *           exists already, a slice of a mig-static GPU's layout: the agent
+ *           hands it over and on release destroys nothing), configMap (the
+ *           ConfigMap the container reads its devices from through envFrom,
+ *           which the agent fills in)
  *   status: phase (absent means Creating: a CRD's status is not written on
  *           create), deviceUUID ("MIG-..."), giID, ciID, bootID (of the node
  *           when the slice was made: a different one means a reboot took
@@ -50,7 +54,9 @@ struct gpuslice_spec {
     const char *node, *gpu_uuid;
     unsigned gpu_index;
     const char *model, *profile, *requested_profile;
+    unsigned requested_memory_gib;  /* 0: asked by profile */
     unsigned start, size;
+    bool existing;
     const char *config_map;
 };
 

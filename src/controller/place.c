@@ -126,7 +126,26 @@ struct gang {
     size_t n_missing;
     struct placement_decision d[WANTED_MAX];
     size_t n_taken;
+    /* The GPUs of the pod's slices (those it has, then those taken so
+     * far): a slice of a mig-static GPU is taken there first. */
+    size_t near[2 * WANTED_MAX];
+    size_t n_near, n_near_had;
 };
+
+/* The GPUs of the pod's slices that exist, into g->near. */
+static void near_existing(const struct controller *c, const struct wanted_slice *w, size_t n,
+                          struct gang *g)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct gpuslice_view v;
+        long at = w[i].existing && gpuslice_read(w[i].existing, &v, NULL) == 0
+                      ? model_find_gpu(&c->model, v.spec.gpu_uuid)
+                      : -1;
+        if (at >= 0)
+            g->near[g->n_near++] = (size_t)at;
+    }
+    g->n_near_had = g->n_near;
+}
 
 static void gang_undo(struct controller *c, struct gang *g)
 {
@@ -141,10 +160,12 @@ static int gang_try(struct controller *c, const json_t *pod, const struct wanted
 {
     struct placement_label sel[SELECTOR_MAX];
     size_t n_sel = pod_selector(pod, sel);
+    g->n_near = g->n_near_had;
     for (size_t k = 0; k < g->n_missing; k++) {
         struct placement_request r = {.profile = w[g->missing[k]].req->profile,
                                       .selector = sel, .n_selector = n_sel,
-                                      .filter = node_ok, .filter_ctx = rule};
+                                      .filter = node_ok, .filter_ctx = rule,
+                                      .near = g->near, .n_near = g->n_near};
         int rc = placement_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k], e);
         if (rc == 0)
             rc = placement_take(&c->model.cluster, g->d[k].gpu, g->d[k].profile, g->d[k].start,
@@ -154,6 +175,7 @@ static int gang_try(struct controller *c, const json_t *pod, const struct wanted
             return rc;
         }
         g->n_taken = k + 1;
+        g->near[g->n_near++] = g->d[k].gpu;
         rule->only = (long)g->d[k].node;
     }
     return 0;
@@ -223,7 +245,7 @@ static json_t *slice_for(struct controller *c, const json_t *pod, const struct w
         .gpu_uuid = info->uuid, .gpu_index = info->index,
         .model = c->model.gpus[d->gpu].occ.model->name, .profile = d->profile->name,
         .requested_profile = w->req->profile, .start = d->start,
-        .size = d->profile->memory_slices, .config_map = config_map,
+        .size = d->profile->memory_slices, .existing = d->existing, .config_map = config_map,
     };
     return gpuslice_new(meta_namespace(pod), &spec, pod);
 }
@@ -302,6 +324,7 @@ static bool fits_afresh(struct controller *c, const json_t *pod, const struct wa
                         size_t n)
 {
     struct gang all = {0};
+    near_existing(c, w, n, &all);
     for (size_t i = 0; i < n; i++) {
         if (w[i].reserved)
             return false;
@@ -360,8 +383,9 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
             reserve(c, ns, key, ws, d);
         if (used < sizeof msg)
             used += (size_t)snprintf(msg + used, sizeof msg - used, "%s %s (%s) on GPU %u at "
-                                     "memory slice %u", k ? "," : "", d->profile->name,
-                                     ws->req->container, c->model.info[d->gpu].index, d->start);
+                                     "memory slice %u%s", k ? "," : "", d->profile->name,
+                                     ws->req->container, c->model.info[d->gpu].index, d->start,
+                                     d->existing ? " (an existing slice)" : "");
         c->stats.placed += rc == 0;
     }
     if (rc == 0)
@@ -387,6 +411,7 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     apply_avoidance(c, now);
     struct err why = {0};
     long fixed = existing_node(c, w, n);
+    near_existing(c, w, n, &g);
     rc = gang_place(c, pod, fixed, &g, w, &why);
     /* The gang's slices were taken to place the next ones beside them; the
      * reservations claim them for good. */

@@ -198,7 +198,9 @@ int action_event(struct action_list *l, const json_t *obj, enum action_event_typ
         json_decref(involved);
         return err_set(e, -ENOMEM, "action list: out of memory");
     }
-    struct action proto = {.kind = ACTION_EVENT, .ns = (char *)ns, .event_type = type,
+    /* Kubernetes files Events about cluster-scoped objects under default. */
+    struct action proto = {.kind = ACTION_EVENT, .ns = (char *)(ns ? ns : "default"),
+                           .event_type = type,
                            .reason = (char *)reason, .message = message};
     append(l, &proto, involved);
     return 0;

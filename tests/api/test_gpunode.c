@@ -97,6 +97,14 @@ static void gpunode_modes(void **state)
     assert_int_equal(gpunode_mode_parse("mig-static", &m), 0);
     assert_string_equal(gpunode_mode_name(m), "mig-static");
     assert_int_equal(gpunode_mode_parse(NULL, &m), -EINVAL);
+    /* What spec asks, for a GPU status does not list yet. */
+    json_t *wish = json_loads("{\"spec\":{\"gpus\":[{\"uuid\":\"A\",\"mode\":\"mig-static\"},"
+                              "{\"uuid\":\"B\",\"mode\":\"x\"}]}}", 0, NULL);
+    assert_int_equal(gpunode_wanted_mode(wish, "A"), GPUNODE_MODE_MIG_STATIC);
+    assert_int_equal(gpunode_wanted_mode(wish, "B"), GPUNODE_MODE_MIG);
+    assert_int_equal(gpunode_wanted_mode(wish, "C"), GPUNODE_MODE_MIG);
+    assert_int_equal(gpunode_wanted_mode(NULL, "C"), GPUNODE_MODE_MIG);
+    json_decref(wish);
 }
 
 static void gpunode_status_reads_back(void **state)

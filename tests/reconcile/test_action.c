@@ -211,6 +211,19 @@ static void events_aggregate_by_content(void **state)
     json_decref(p);
 }
 
+/* An Event about a cluster-scoped object (a GPUNode, a Node) is filed
+ * under default, as Kubernetes does; without one its create was refused. */
+static void events_about_cluster_objects_go_to_default(void **state)
+{
+    struct fixture *f = *state;
+    json_t *node = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "gpuslice.dev/v1alpha1",
+                             "kind", "GPUNode", "metadata", "name", "node-a");
+    assert_int_equal(action_event(&f->l, node, ACTION_EVENT_NORMAL, "ModeChanged", NULL, "m"), 0);
+    assert_string_equal(f->l.items[f->l.n - 1].ns, "default");
+    action_list_clear(&f->l);
+    json_decref(node);
+}
+
 static void builders_refuse_missing_parts(void **state)
 {
     struct fixture *f = *state;
@@ -260,6 +273,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(status_update_and_bind, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_now_ends_a_graceful_deletion, setup, teardown),
         cmocka_unit_test_setup_teardown(events_aggregate_by_content, setup, teardown),
+        cmocka_unit_test_setup_teardown(events_about_cluster_objects_go_to_default, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(builders_refuse_missing_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(describe_names_the_target, setup, teardown),
     };

@@ -1,0 +1,214 @@
+/*
+ * The GPUs' modes (GPUNode spec.gpus[].mode): which one the agent applies,
+ * when a change waits, and who gets a slice of a mig-static GPU.
+ *
+ * The mode applied is the agent's to decide, because it is the agent that
+ * creates and destroys: it follows spec as soon as gpuslice holds nothing
+ * on the GPU (no GPUSlice of the node claims a slice there and, in mode
+ * mig, no slice gpuslice made is left on it), and until then keeps the
+ * mode it had, says so in the GPUNode's status (mode per GPU, and the
+ * condition ModeChangePending) and with an Event on the GPUNode. The
+ * controller reads both and puts no new slice on a GPU whose change
+ * waits, so a busy GPU empties. The mode applied is kept in memory for
+ * the slice decisions and written to status (the system of record, read
+ * back after a restart).
+ *
+ * On a mig-static GPU every slice is the admin's: reported managed false,
+ * never destroyed, handed to a GPUSlice that names it. Two GPUSlices may
+ * name one slice (two controllers, a controller behind its cache): the
+ * agent, the one writer of its node's slice statuses, gives it to one,
+ * the holder: a GPUSlice already past Creating, else the oldest Creating
+ * one (creation time, then namespace/name); the others fail with
+ * SliceTaken and their pods are placed again.
+ */
+#include "agent/agent_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/gpunode.h"
+#include "api/meta.h"
+
+/* The GPUNode's view of the inventory's GPU gpu, or NULL. */
+static const struct gpunode_gpu *reported_gpu(const struct gpunode_view *v, const char *uuid)
+{
+    for (size_t i = 0; v && i < v->n_gpus; i++)
+        if (strcmp(v->gpus[i].uuid, uuid) == 0)
+            return &v->gpus[i];
+    return NULL;
+}
+
+/* The inventory's GPU with device index gpu, or NULL. */
+static const struct device_gpu *inv_gpu(const struct agent *a, unsigned gpu)
+{
+    for (unsigned i = 0; a->inv && i < a->inv->n_gpus; i++)
+        if (a->inv->gpus[i].index == gpu)
+            return &a->inv->gpus[i];
+    return NULL;
+}
+
+bool agent__static(struct agent *a, unsigned gpu)
+{
+    if (gpu >= DEVICE_MAX_GPUS)
+        return false;
+    if (a->modes_known)
+        return a->mode[gpu] == GPUNODE_MODE_MIG_STATIC;
+    /* Before the first node pass: what status says was applied. */
+    const struct device_gpu *g = inv_gpu(a, gpu);
+    json_t *obj = NULL;
+    struct gpunode_view v;
+    bool fixed = false;
+    if (g && informer_get(a->gpunodes, NULL, a->node, &obj) == 0 &&
+        gpunode_read(obj, &v, NULL) == 0) {
+        const struct gpunode_gpu *r = reported_gpu(&v, g->uuid);
+        fixed = r && r->has_active && r->active == GPUNODE_MODE_MIG_STATIC;
+    }
+    json_decref(obj);
+    return fixed;
+}
+
+/* How many of gpuslice's slices are on g now, in the mode applied. */
+static unsigned held_on(struct agent *a, const struct agent_claims *claims,
+                        const struct device_gpu *g, enum gpunode_mode applied)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < claims->n; i++)
+        n += claims->items[i].gpu == g->index;
+    for (unsigned k = 0; applied == GPUNODE_MODE_MIG && k < a->dev->n; k++) {
+        const struct device_slice *s = &a->dev->items[k];
+        n += s->gpu_index == g->index && !agent__claimed(claims, s) &&
+             agent__managed(a, s, false);
+    }
+    return n;
+}
+
+/* Appends "; " and the formatted text to buf[size]. */
+static void say_more(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say_more(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used && used + 2 < size) {
+        strcpy(buf + used, "; ");
+        used += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    if (used < size)
+        vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+/* The mode to apply to g, given spec's wish and what is applied. */
+static enum gpunode_mode decide(struct agent *a, const struct agent_claims *claims,
+                                const struct device_gpu *g, const json_t *gpunode,
+                                const struct gpunode_gpu *r, char *pending, size_t size,
+                                char *changed, size_t csize)
+{
+    enum gpunode_mode wish = gpunode_wanted_mode(gpunode, g->uuid);
+    enum gpunode_mode applied = a->mode[g->index];
+    if (!a->modes_known) /* status says what was applied; never reported: nothing held */
+        applied = r && r->has_active ? r->active
+                                     : held_on(a, claims, g, GPUNODE_MODE_MIG) ? GPUNODE_MODE_MIG
+                                                                               : wish;
+    if (wish == applied)
+        return applied;
+    unsigned held = held_on(a, claims, g, applied);
+    if (held == 0) {
+        say_more(changed, csize, "GPU %u (%s): mode %s applied", g->index, g->uuid,
+                 gpunode_mode_name(wish));
+        return wish;
+    }
+    say_more(pending, size, "GPU %u (%s): mode %s waits until gpuslice's %u slice%s there "
+             "%s gone (no new slices go there meanwhile)", g->index, g->uuid,
+             gpunode_mode_name(wish), held, held == 1 ? "" : "s", held == 1 ? "is" : "are");
+    return applied;
+}
+
+int agent__apply_modes(struct agent *a, const struct agent_claims *claims, int64_t now,
+                       struct action_list *out, struct err *e)
+{
+    json_t *obj = NULL;
+    struct gpunode_view v;
+    bool have = informer_get(a->gpunodes, NULL, a->node, &obj) == 0 &&
+                gpunode_read(obj, &v, NULL) == 0;
+    char pending[sizeof a->mode_pending] = "", changed[ERR_MSG_MAX] = "";
+    for (unsigned i = 0; i < a->inv->n_gpus; i++) {
+        const struct device_gpu *g = &a->inv->gpus[i];
+        if (g->index >= DEVICE_MAX_GPUS || g->mig_current != DEVICE_MIG_ENABLED)
+            continue;
+        const struct gpunode_gpu *r = have ? reported_gpu(&v, g->uuid) : NULL;
+        a->mode[g->index] = decide(a, claims, g, have ? obj : NULL, r, pending, sizeof pending,
+                                   changed, sizeof changed);
+    }
+    if (!a->modes_known && have && v.mode_pending && strcmp(v.mode_pending, pending) == 0) {
+        /* A restart: the condition and its Event are already there. */
+        snprintf(a->mode_pending, sizeof a->mode_pending, "%s", pending);
+        snprintf(a->mode_pending_since, sizeof a->mode_pending_since, "%s",
+                 v.mode_pending_since ? v.mode_pending_since : "");
+    }
+    a->modes_known = true;
+    int rc = 0;
+    if (changed[0] && obj)
+        rc = action_event(out, obj, ACTION_EVENT_NORMAL, "ModeChanged", NULL, "%s", changed);
+    if (strcmp(pending, a->mode_pending) != 0) {
+        if (!a->mode_pending[0] || !pending[0])
+            meta_format_time(now, a->mode_pending_since);
+        snprintf(a->mode_pending, sizeof a->mode_pending, "%s", pending);
+        if (rc == 0 && pending[0] && obj)
+            rc = action_event(out, obj, ACTION_EVENT_NORMAL, "ModeChangePending", NULL, "%s",
+                              pending);
+    }
+    json_decref(obj);
+    return rc < 0 ? err_prefix(e, rc, "agent: ") : 0;
+}
+
+/* ---- who holds a slice of a mig-static GPU ---- */
+
+static const char *created_at(const json_t *obj)
+{
+    const char *t = json_string_value(
+        json_object_get(json_object_get(obj, "metadata"), "creationTimestamp"));
+    return t ? t : "";
+}
+
+/* Whether GPUSlice x comes before y for one slice: past Creating first,
+ * then the older, then by namespace/name. */
+static bool before(const json_t *x, enum slice_phase px, const json_t *y, enum slice_phase py)
+{
+    if ((px != SLICE_CREATING) != (py != SLICE_CREATING))
+        return px != SLICE_CREATING;
+    int c = strcmp(created_at(x), created_at(y));
+    if (c != 0)
+        return c < 0;
+    c = strcmp(meta_namespace(x) ? meta_namespace(x) : "", meta_namespace(y) ? meta_namespace(y) : "");
+    return c != 0 ? c < 0 : strcmp(meta_name(x), meta_name(y)) < 0;
+}
+
+bool agent__static_holder(struct agent *a, const struct agent_decision *d,
+                          const struct agent_place *at, char *holder, size_t size)
+{
+    json_t *all = informer_list(a->slices, NULL);
+    bool mine = true;
+    size_t i;
+    const json_t *obj;
+    json_array_foreach(all, i, obj) {
+        struct gpuslice_view v;
+        enum slice_phase p;
+        struct agent_place other;
+        if (obj == d->obj || gpuslice_read(obj, &v, NULL) < 0 ||
+            (strcmp(v.name, d->v.name) == 0 && strcmp(v.ns, d->v.ns) == 0) ||
+            strcmp(v.spec.node, a->node) != 0 ||
+            lifecycle_phase_parse(v.status.phase, &p, NULL) < 0 || !agent__phase_holds(p) ||
+            agent__place_of(a, &v, &other, NULL) < 0 || other.gpu != at->gpu ||
+            other.start != at->start || !before(obj, p, d->obj, d->phase))
+            continue;
+        snprintf(holder, size, "%s/%s", v.ns, v.name);
+        mine = false;
+        break;
+    }
+    json_decref(all);
+    return mine;
+}
