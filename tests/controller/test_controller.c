@@ -609,6 +609,80 @@ static void a_deleted_pod_leaves_nothing_behind(void **state)
     assert_int_equal(st.remembered, 0);
 }
 
+/* Rewrites node-a's GPUNode: GPU 0's spec mode and the mode status says
+ * the agent applies, with the all-balanced layout of an A100-40GB there
+ * (the admin's slices, managed false). */
+static void set_static(struct world *w, const char *wish, const char *applied)
+{
+    json_t *obj = world_get(w, w->gpunodes, NULL, "node-a");
+    json_t *g = json_array_get(json_object_get(json_object_get(obj, "status"), "gpus"), 0);
+    json_object_set_new(g, "mode", json_string(applied));
+    json_object_set_new(g, "slices", json_pack(
+        "[{s:s, s:i, s:i, s:b}, {s:s, s:i, s:i, s:b}, {s:s, s:i, s:i, s:b}, {s:s, s:i, s:i, s:b}]",
+        "profile", "2g.10gb", "start", 0, "size", 2, "managed", 0, "profile", "1g.5gb", "start",
+        2, "size", 1, "managed", 0, "profile", "1g.5gb", "start", 3, "size", 1, "managed", 0,
+        "profile", "3g.20gb", "start", 4, "size", 4, "managed", 0));
+    assert_int_equal(store_update(w->st, w->gpunodes, NULL, obj,
+                                  &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
+                                  NULL), 0);
+    json_decref(obj);
+    obj = world_get(w, w->gpunodes, NULL, "node-a");
+    json_object_set_new(obj, "spec", json_pack("{s:[{s:s, s:s}]}", "gpus", "uuid",
+                                               "GPU-node-a-0", "mode", wish));
+    assert_int_equal(store_update(w->st, w->gpunodes, NULL, obj, &(struct store_write_opts){0},
+                                  NULL, NULL), 0);
+    json_decref(obj);
+    world_settle(w);
+}
+
+/* On a mig-static GPU a pod gets a free slice of the layout (existing:
+ * true), never a new one and never one another pod holds; a GPU whose
+ * mode change waits takes nothing new. */
+static void a_mig_static_gpu_hands_out_free_slices_of_its_layout(void **state)
+{
+    struct world *w = *state;
+    const char *const models[] = {"A100-40GB"};
+    world_add_node(w, "node-a", models, 1);
+    set_static(w, "mig-static", "mig-static");
+    const char *const one[] = {"1g.5gb"};
+    world_add_pod(w, "p1", one, 1);
+    world_add_pod(w, "p2", one, 1);
+    world_add_pod(w, "p3", one, 1);
+    world_settle(w);
+    json_t *items = world_slices(w);
+    assert_int_equal(json_array_size(items), 2);
+    unsigned starts = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(items, i, s) {
+        const json_t *spec = json_object_get(s, "spec");
+        assert_true(json_is_true(json_object_get(spec, "existing")));
+        starts |= 1u << json_integer_value(json_object_get(spec, "start"));
+    }
+    json_decref(items);
+    assert_int_equal(starts, (1u << 2) | (1u << 3));
+    char msg[512];
+    assert_true(world_events(w, "p3", "NoPlacement", msg, sizeof msg) > 0);
+    assert_non_null(strstr(msg, "1 mig-static with no free 1g.5gb"));
+    /* The first pod ends: its slice is given to the third. */
+    world_agent_all(w, "Creating", "Created");
+    world_pod_phase(w, "p1", "Succeeded");
+    world_settle(w);
+    world_agent_sets(w, "p1-main-0", "Deleted", NULL);
+    world_settle(w);
+    char buf[32];
+    assert_string_equal(world_phase(w, "p3-main-0", buf, sizeof buf), "Creating");
+    world_check_no_double_allocation(w);
+    /* The admin asks for mode mig while slices are held: nothing new goes
+     * there, not even a profile the layout lacks. */
+    set_static(w, "mig", "mig-static");
+    const char *const big[] = {"4g.20gb"};
+    world_add_pod(w, "p4", big, 1);
+    world_settle(w);
+    assert_true(world_events(w, "p4", "NoPlacement", msg, sizeof msg) > 0);
+    assert_non_null(strstr(msg, "held back"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +709,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_scheduler_s_rules_are_honoured_before_pinning, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_deleted_pod_leaves_nothing_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_mig_static_gpu_hands_out_free_slices_of_its_layout,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(pods_on_a_node_count_against_it_until_they_end, setup,
                                         teardown),
     };

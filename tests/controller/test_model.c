@@ -2,7 +2,8 @@
  * The controller's incremental model against a rebuild: long random
  * histories of GPUNode and Node adds, updates and deletes (malformed ones,
  * GPUs without MIG or of unknown models, uuids two GPUNodes report, admin
- * settings, unmanaged slices), GPUSlice and reservation claims and their
+ * settings, unmanaged slices, mig-static GPUs and their layouts, mode
+ * changes that wait), GPUSlice and reservation claims and their
  * drops (overlapping ones and profiles a model lacks among them), avoided
  * GPUs and resyncs that repeat what the model already has. After every step
  * the model that lived through the history must equal a new model given
@@ -104,15 +105,20 @@ static json_t *random_gpunode(uint64_t *rng, size_t host)
                                                     "start", (int)start, "size", 1, "managed",
                                                     rnd(rng, 2)));
         }
-        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s, s:o}", "index", (int)i,
+        /* Some GPUs mig-static (their slices a layout, maybe overlapping),
+         * some with a mode change waiting. */
+        static const char *const modes[] = {"mig", "mig-static"};
+        const char *applied = modes[rnd(rng, 3) == 0], *wish = modes[rnd(rng, 3) == 0];
+        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s, s:o, s:s}", "index", (int)i,
                                               "uuid", uuid, "model", models[rnd(rng, 3)],
                                               "migMode", rnd(rng, 8) ? "Enabled" : "Disabled",
-                                              "slices", slices));
+                                              "slices", slices, "mode", applied));
         json_t *allowed = json_array();
         if (rnd(rng, 4) == 0)
             json_array_append_new(allowed, json_string(rnd(rng, 2) ? "1g.10gb" : "3g.20gb"));
-        json_array_append_new(settings, json_pack("{s:s, s:b, s:o}", "uuid", uuid, "heldBack",
-                                                  rnd(rng, 6) == 0, "allowedProfiles", allowed));
+        json_array_append_new(settings, json_pack("{s:s, s:b, s:o, s:s}", "uuid", uuid,
+                                                  "heldBack", rnd(rng, 6) == 0,
+                                                  "allowedProfiles", allowed, "mode", wish));
     }
     return json_pack("{s:s, s:s, s:{s:s}, s:{s:o}, s:{s:o}}", "apiVersion", GPUSLICE_API_VERSION,
                      "kind", "GPUNode", "metadata", "name", name, "spec", "gpus", settings,
@@ -263,14 +269,15 @@ static void same_gpus(const struct model *a, const struct model *b, size_t step)
         if (strcmp(x->uuid, y->uuid) || x->index != y->index || x->admin_held != y->admin_held ||
             x->admin_allowed != y->admin_allowed || x->avoided != y->avoided ||
             x->conflicted != y->conflicted || x->duplicate != y->duplicate ||
+            x->mode_pending != y->mode_pending || x->bad_layout != y->bad_layout ||
             p->node != q->node || p->allowed != q->allowed || p->held_back != q->held_back ||
-            p->occ.model != q->occ.model)
+            p->occ.model != q->occ.model || p->fixed != q->fixed)
             fail_msg("step %zu: GPU %zu (%s) differs from the rebuild's (%s)", step, g, x->uuid,
                      y->uuid);
         if (x->conflicted) /* held back whatever it holds */
             continue;
         if (p->occ.memory_mask != q->occ.memory_mask || p->occ.compute_used != q->occ.compute_used ||
-            !same_slices(&p->occ, &q->occ))
+            !same_slices(&p->occ, &q->occ) || p->held != q->held)
             fail_msg("step %zu: GPU %s holds mask 0x%02x (%u slices), the rebuild's 0x%02x (%u)",
                      step, x->uuid, p->occ.memory_mask, (unsigned)p->occ.n_slices,
                      q->occ.memory_mask, (unsigned)q->occ.n_slices);

@@ -18,6 +18,7 @@
 #include "api/gpuslice.h"
 #include "api/meta.h"
 #include "api/pod_slices.h"
+#include "core/catalog.h"
 #include "sim/builtin.h"
 #include "sim/embedded.h"
 
@@ -38,13 +39,11 @@ static const struct api_resource *res(struct e2e *t, const char *group, const ch
     return r;
 }
 
-static int start(void **state, const char *models, size_t nodes, size_t gpus)
+static int start_with(void **state, const struct embedded_config *given)
 {
     struct e2e *t = calloc(1, sizeof *t);
-    struct embedded_config cfg = {.nodes = nodes, .gpus_per_node = gpus,
-                                  .device_spec = "latency=none"}; /* the built-in CRDs */
-    cfg.models[0] = models;
-    cfg.n_models = 1;
+    struct embedded_config cfg = *given;
+    cfg.device_spec = "latency=none"; /* the built-in CRDs */
     struct err e = {0};
     if (embedded_start(&cfg, &t->emb, &e) < 0)
         fail_msg("embedded: %s", e.msg);
@@ -64,9 +63,43 @@ static int start(void **state, const char *models, size_t nodes, size_t gpus)
     return 0;
 }
 
+static int start(void **state, const char *models, size_t nodes, size_t gpus)
+{
+    struct embedded_config cfg = {.nodes = nodes, .gpus_per_node = gpus, .n_models = 1};
+    cfg.models[0] = models;
+    return start_with(state, &cfg);
+}
+
 static int setup_h100x2(void **state)
 {
     return start(state, "H100-80GB", 1, 2);
+}
+
+/* The MIG-Adapter cluster: one node, one A100-40GB in mode mig-static with
+ * the all-balanced layout (2g.10gb at 0, 1g.5gb at 2 and 3, 3g.20gb at 4). */
+static struct placement_node static_nodes[] = {{"node-a", NULL, 0}};
+static struct placement_gpu static_gpus[1];
+static struct placement_cluster static_layout;
+
+static int setup_mig_static(void **state)
+{
+    static const struct {
+        const char *profile;
+        unsigned start;
+    } layout[] = {{"2g.10gb", 0}, {"1g.5gb", 2}, {"1g.5gb", 3}, {"3g.20gb", 4}};
+    const struct gpu_model *m = catalog_find_model("A100-40GB");
+    static_gpus[0] = (struct placement_gpu){.allowed = PLACEMENT_ALL_PROFILES, .fixed = true};
+    occupancy_init(&static_gpus[0].occ, m);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(occupancy_take(&static_gpus[0].occ,
+                                        catalog_find_profile(m, layout[i].profile),
+                                        layout[i].start, 0, NULL), 0);
+    assert_int_equal(placement_cluster_init(&static_layout, static_nodes, 1, static_gpus, 1,
+                                            NULL), 0);
+    struct embedded_config cfg = {.layout = &static_layout, .controllers = 2};
+    int rc = start_with(state, &cfg);
+    placement_cluster_free(&static_layout); /* read by embedded_start only */
+    return rc;
 }
 
 static int teardown(void **state)
@@ -337,10 +370,10 @@ static void scale_deployment(struct e2e *t, int replicas)
     json_decref(patch);
 }
 
-static void a_deployment_scales_up_and_down(void **state)
+/* Deployment "serve" of replicas pods asking for one slice of profile. */
+static void create_deployment(struct e2e *t, const char *profile, int replicas)
 {
-    struct e2e *t = *state;
-    const char *const want[] = {"3g.40gb"};
+    const char *const want[] = {profile};
     json_t *tmpl = gated_template("0", want, 1, NULL);
     json_object_set_new(json_object_get(tmpl, "spec"), "restartPolicy", json_string("Always"));
     json_object_set_new(json_object_get(tmpl, "spec"), "terminationGracePeriodSeconds",
@@ -351,13 +384,19 @@ static void a_deployment_scales_up_and_down(void **state)
                     "gpuslice.dev/run-seconds");
     json_t *dep = json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:{s:{s:s}}, s:o}}", "apiVersion",
                             "apps/v1", "kind", "Deployment", "metadata", "name", "serve", "spec",
-                            "replicas", 1, "selector", "matchLabels", "app", "serve", "template",
-                            tmpl);
+                            "replicas", replicas, "selector", "matchLabels", "app", "serve",
+                            "template", tmpl);
     struct err e = {0};
     if (store_create(t->st, t->deployments, "e2e", dep, &(struct store_write_opts){0}, NULL,
                      &e) < 0)
         fail_msg("create deployment: %s", e.msg);
     json_decref(dep);
+}
+
+static void a_deployment_scales_up_and_down(void **state)
+{
+    struct e2e *t = *state;
+    create_deployment(t, "3g.40gb", 1);
     assert_true(wait_running(t, 1));
     scale_deployment(t, 4); /* 2 H100s hold four 3g.40gb */
     assert_true(wait_running(t, 4));
@@ -369,6 +408,63 @@ static void a_deployment_scales_up_and_down(void **state)
     assert_int_equal(count(t, t->slices), 1);
     scale_deployment(t, 0);
     wait_drained(t);
+}
+
+/* Whether an Event with this reason in e2e says want. */
+static bool event_says(struct e2e *t, const char *reason, const char *want)
+{
+    json_t *list = NULL;
+    bool said = false;
+    assert_int_equal(store_list(t->st, t->events, "e2e", &(struct store_list_opts){0}, &list,
+                                NULL), 0);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(list, "items"), i, ev) {
+        const char *r = json_string_value(json_object_get(ev, "reason"));
+        const char *m = json_string_value(json_object_get(ev, "message"));
+        said |= r && m && strcmp(r, reason) == 0 && strstr(m, want);
+    }
+    json_decref(list);
+    return said;
+}
+
+/* The MIG-Adapter scenario without upgrades: three replicas of 1g.5gb on
+ * the all-balanced layout; two run on the two 1g.5gb slices, the third
+ * waits and says why; the GPU never sees a create or a destroy (the
+ * emulated device counts them), and every slice given back stays. */
+static void a_mig_static_gpu_hands_out_its_layout(void **state)
+{
+    struct e2e *t = *state;
+    create_deployment(t, "1g.5gb", 3);
+    assert_true(wait_running(t, 2));
+    const char *want = "no GPU can take 1g.5gb: of 1 GPUs, 1 mig-static with no free 1g.5gb";
+    bool said = false;
+    for (int waited = 0; waited < WAIT_MS && !(said = event_says(t, "NoPlacement", want));
+         waited += 50)
+        sleep_ms(50);
+    assert_true(said);
+    sleep_ms(300);
+    assert_int_equal(running_pods(t), 2);
+    json_t *list = NULL;
+    assert_int_equal(store_list(t->st, t->slices, "e2e", &(struct store_list_opts){0}, &list,
+                                NULL), 0);
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(list, "items"), i, s) {
+        const json_t *spec = json_object_get(s, "spec");
+        assert_true(json_is_true(json_object_get(spec, "existing")));
+        assert_string_equal(json_string_value(json_object_get(spec, "profile")), "1g.5gb");
+    }
+    json_decref(list);
+    scale_deployment(t, 0);
+    wait_drained(t);
+    struct devstats_gpu st;
+    assert_int_equal(embedded_gpu_stats(t->emb, 0, 0, &st), 0);
+    assert_int_equal(st.creates, 0);
+    assert_int_equal(st.destroys, 0);
+    struct device_slices dev;
+    assert_int_equal(device_list_slices(embedded_device(t->emb, 0), &dev, NULL, NULL), 0);
+    assert_int_equal(dev.n, 4);
 }
 
 /* The built-in CRDs are served, and the demo's built-in manifests apply as
@@ -411,6 +507,8 @@ int main(void)
                                         setup_h100x2, teardown),
         cmocka_unit_test_setup_teardown(a_deployment_scales_up_and_down, setup_h100x2, teardown),
         cmocka_unit_test_setup_teardown(the_built_in_files_load_and_apply, setup_h100x2,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_mig_static_gpu_hands_out_its_layout, setup_mig_static,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
