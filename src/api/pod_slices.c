@@ -15,8 +15,10 @@ static void slices_clear(struct pod_slices *out)
     memset(out, 0, sizeof *out);
 }
 
+/* One entry: profile and count, or (profile NULL) memory_gib. */
 static int add_request(struct pod_slices *out, const char *container, bool init,
-                       const char *profile, unsigned count, const char *field, struct err *e)
+                       const char *profile, unsigned memory_gib, unsigned count,
+                       const char *field, struct err *e)
 {
     if (out->n == POD_SLICES_MAX)
         return err_set(e, -EINVAL, "%s: more than %d slice requests in one pod", field,
@@ -24,23 +26,29 @@ static int add_request(struct pod_slices *out, const char *container, bool init,
     if (!container || !*container || strlen(container) >= POD_CONTAINER_MAX)
         return err_set(e, -EINVAL, "%s: container name must be 1 to %d characters", field,
                        POD_CONTAINER_MAX - 1);
-    if (!*profile || strlen(profile) >= POD_PROFILE_MAX)
+    if (profile && (!*profile || strlen(profile) >= POD_PROFILE_MAX))
         return err_set(e, -EINVAL, "%s: profile name must be 1 to %d characters", field,
                        POD_PROFILE_MAX - 1);
+    if (!profile && (memory_gib < 1 || memory_gib > POD_MEMORY_GIB_MAX || count != 1))
+        return err_set(e, -EINVAL, "%s: memoryGiB must be from 1 to %u, with count 1", field,
+                       POD_MEMORY_GIB_MAX);
     if (count < 1 || count > POD_SLICE_COUNT_MAX)
         return err_set(e, -EINVAL, "%s: count must be from 1 to %d, got %u", field,
                        POD_SLICE_COUNT_MAX, count);
     struct pod_slice_request *r = &out->items[out->n++];
     snprintf(r->container, sizeof r->container, "%s", container);
-    snprintf(r->profile, sizeof r->profile, "%s", profile);
+    snprintf(r->profile, sizeof r->profile, "%s", profile ? profile : "");
+    r->memory_gib = profile ? 0 : memory_gib;
     r->init = init;
     r->count = count;
     return 0;
 }
 
-/* A resource count: a JSON integer or a string of digits (a quantity with
- * no fraction, exponent or suffix). -EINVAL naming field otherwise. */
-static int parse_count(const json_t *v, const char *field, unsigned *out, struct err *e)
+/* A whole number from 1 to max: a JSON integer or a string of digits (a
+ * quantity with no fraction, exponent or suffix). -EINVAL naming field
+ * otherwise. */
+static int parse_whole(const json_t *v, const char *field, unsigned max, unsigned *out,
+                       struct err *e)
 {
     long long n = -1;
     if (json_is_integer(v)) {
@@ -51,11 +59,45 @@ static int parse_count(const json_t *v, const char *field, unsigned *out, struct
         if (len > 0 && len <= 9 && strspn(s, "0123456789") == len)
             n = atoll(s);
     }
-    if (n < 1 || n > POD_SLICE_COUNT_MAX)
-        return err_set(e, -EINVAL, "%s: must be a whole number from 1 to %d", field,
-                       POD_SLICE_COUNT_MAX);
+    if (n < 1 || n > (long long)max)
+        return err_set(e, -EINVAL, "%s: must be a whole number from 1 to %u", field, max);
     *out = (unsigned)n;
     return 0;
+}
+
+static int parse_count(const json_t *v, const char *field, unsigned *out, struct err *e)
+{
+    return parse_whole(v, field, POD_SLICE_COUNT_MAX, out, e);
+}
+
+/* A container's gpuslice.dev/accelerator-memory as a request by memory,
+ * when it asks for no nvidia.com/mig-* (then the memory is the webhook's
+ * accounting of those). */
+static int memory_request(const json_t *c, const char *path, bool init, bool asked_mig,
+                          struct pod_slices *out, struct err *e)
+{
+    const json_t *res = json_object_get(c, "resources");
+    const json_t *rv = json_object_get(json_object_get(res, "requests"), GPUSLICE_RESOURCE_MEMORY);
+    const json_t *lv = json_object_get(json_object_get(res, "limits"), GPUSLICE_RESOURCE_MEMORY);
+    if (asked_mig || (!rv && !lv))
+        return 0;
+    char field[192];
+    unsigned request = 0, limit = 0;
+    snprintf(field, sizeof field, "%s.resources.%s[%s]", path, lv ? "limits" : "requests",
+             GPUSLICE_RESOURCE_MEMORY);
+    int rc = parse_whole(lv ? lv : rv, field, POD_MEMORY_GIB_MAX, &limit, e);
+    if (rc == 0 && lv && rv) {
+        snprintf(field, sizeof field, "%s.resources.requests[%s]", path,
+                 GPUSLICE_RESOURCE_MEMORY);
+        rc = parse_whole(rv, field, POD_MEMORY_GIB_MAX, &request, e);
+        if (rc == 0 && request != limit)
+            rc = err_set(e, -EINVAL, "%s.resources.limits[%s]: must equal the request (%u), "
+                         "got %u", path, GPUSLICE_RESOURCE_MEMORY, request, limit);
+    }
+    if (rc == 0)
+        rc = add_request(out, json_string_value(json_object_get(c, "name")), init, NULL, limit,
+                         1, path, e);
+    return rc;
 }
 
 static bool is_mig_resource(const char *key)
@@ -64,13 +106,15 @@ static bool is_mig_resource(const char *key)
 }
 
 /* The requests of one container: each nvidia.com/mig-* in requests or
- * limits (a limit alone implies the request, as in Kubernetes). */
+ * limits (a limit alone implies the request, as in Kubernetes), or else
+ * its accelerator memory. */
 static int container_requests(const json_t *c, const char *path, bool init,
                               struct pod_slices *out, struct err *e)
 {
     const char *name = json_string_value(json_object_get(c, "name"));
     const json_t *res = json_object_get(c, "resources");
     const json_t *req = json_object_get(res, "requests"), *lim = json_object_get(res, "limits");
+    size_t before = out->n;
     char field[192];
     const char *key;
     const json_t *v;
@@ -91,7 +135,7 @@ static int container_requests(const json_t *c, const char *path, bool init,
                 return err_set(e, -EINVAL, "%s.resources.limits[%s]: must equal the request "
                                "(%u), got %u", path, key, request, limit);
         }
-        if ((rc = add_request(out, name, init, key + strlen(GPUSLICE_MIG_PREFIX), limit,
+        if ((rc = add_request(out, name, init, key + strlen(GPUSLICE_MIG_PREFIX), 0, limit,
                               path, e)) < 0)
             return rc;
     }
@@ -102,12 +146,12 @@ static int container_requests(const json_t *c, const char *path, bool init,
         snprintf(field, sizeof field, "%s.resources.requests[%s]", path, key);
         int rc = parse_count(v, field, &request, e);
         if (rc == 0)
-            rc = add_request(out, name, init, key + strlen(GPUSLICE_MIG_PREFIX), request,
+            rc = add_request(out, name, init, key + strlen(GPUSLICE_MIG_PREFIX), 0, request,
                              path, e);
         if (rc < 0)
             return rc;
     }
-    return 0;
+    return memory_request(c, path, init, out->n > before, out, e);
 }
 
 int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct err *e)
@@ -157,15 +201,18 @@ int pod_slices_from_annotation(const json_t *pod, struct pod_slices *out, struct
                  GPUSLICE_ANNOTATION_SLICES, i);
         const json_t *init = json_object_get(it, "init");
         const char *profile = json_string_value(json_object_get(it, "profile"));
-        unsigned count = 0;
-        if (!json_is_object(it) || !profile || (init && !json_is_boolean(init)))
-            rc = err_set(e, -EINVAL, "%s: needs container, profile, count (and a boolean "
-                         "init)", field);
+        const json_t *memory = json_object_get(it, "memoryGiB");
+        unsigned count = 0, gib = 0;
+        if (!json_is_object(it) || !profile == !memory || (init && !json_is_boolean(init)))
+            rc = err_set(e, -EINVAL, "%s: needs container, profile or memoryGiB, count (and a "
+                         "boolean init)", field);
         if (rc == 0)
             rc = parse_count(json_object_get(it, "count"), field, &count, e);
+        if (rc == 0 && memory)
+            rc = parse_whole(memory, field, POD_MEMORY_GIB_MAX, &gib, e);
         if (rc == 0)
             rc = add_request(out, json_string_value(json_object_get(it, "container")),
-                             json_is_true(init), profile, count, field, e);
+                             json_is_true(init), profile, gib, count, field, e);
         if (rc < 0)
             break;
     }
@@ -188,8 +235,11 @@ json_t *pod_slices_encode(const struct pod_slices *s)
     json_t *list = json_array();
     for (size_t i = 0; list && i < s->n; i++) {
         const struct pod_slice_request *r = &s->items[i];
-        json_t *it = json_pack("{s:s, s:s, s:i}", "container", r->container, "profile",
-                               r->profile, "count", (int)r->count);
+        json_t *it = r->memory_gib
+                         ? json_pack("{s:s, s:i, s:i}", "container", r->container, "memoryGiB",
+                                     (int)r->memory_gib, "count", (int)r->count)
+                         : json_pack("{s:s, s:s, s:i}", "container", r->container, "profile",
+                                     r->profile, "count", (int)r->count);
         if (it && r->init)
             jdoc_set(it, "init", json_true());
         if (!it || json_array_append_new(list, it) < 0) {

@@ -17,6 +17,13 @@
  * Profile names are kept as the user wrote them (without the
  * "nvidia.com/mig-" prefix); which GPU model's profile they mean is the
  * controller's decision.
+ *
+ * A container may ask for accelerator memory instead of a profile:
+ * gpuslice.dev/accelerator-memory: N (GiB, a whole number) in its
+ * requests or limits, and no nvidia.com/mig-* (beside which the memory is
+ * the webhook's own accounting, not a request). It is one slice, recorded
+ * as {"container":"serve","memoryGiB":12,"count":1}; the controller picks
+ * the smallest profile of any model with at least that much.
  */
 #ifndef GPUSLICE_API_POD_SLICES_H
 #define GPUSLICE_API_POD_SLICES_H
@@ -42,11 +49,13 @@
 #define POD_SLICE_COUNT_MAX  8  /* a GPU holds at most 7 slices; 8 GPUs a node */
 #define POD_CONTAINER_MAX    64 /* a DNS label and its NUL */
 #define POD_PROFILE_MAX      32
+#define POD_MEMORY_GIB_MAX   (1u << 20) /* GiB: above any GPU; the webhook denies more than the largest profile */
 
 struct pod_slice_request {
     char container[POD_CONTAINER_MAX];
     bool init;                      /* an init container */
-    char profile[POD_PROFILE_MAX];  /* "1g.10gb", "1g.10gb+me" */
+    char profile[POD_PROFILE_MAX];  /* "1g.10gb", "1g.10gb+me"; "" when by memory */
+    unsigned memory_gib;            /* > 0: asked by memory (count 1) */
     unsigned count;                 /* 1..POD_SLICE_COUNT_MAX */
 };
 
@@ -56,10 +65,11 @@ struct pod_slices {
 };
 
 /* Reads the nvidia.com/mig-* requests and limits of every container and
- * init container. A count must be a whole number from 1 to
- * POD_SLICE_COUNT_MAX, and a limit, where both are given, must equal the
- * request (extended resources cannot be overcommitted); -EINVAL naming the
- * field ("spec.containers[1].resources.limits[nvidia.com/mig-1g.10gb]: must
+ * init container, and gpuslice.dev/accelerator-memory of those without
+ * any. A count must be a whole number from 1 to POD_SLICE_COUNT_MAX, a
+ * memory one from 1 to POD_MEMORY_GIB_MAX, and a limit, where both are
+ * given, must equal the request (extended resources cannot be
+ * overcommitted); -EINVAL naming the field ("spec.containers[1].resources.limits[nvidia.com/mig-1g.10gb]: must
  * equal the request (2), got 3") otherwise. A pod that asks for nothing gives
  * n = 0. */
 int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct err *e);

@@ -154,6 +154,44 @@ static void gang_undo(struct controller *c, struct gang *g)
     g->n_taken = 0;
 }
 
+/* Decides r for a request by memory: the smallest profile of any model
+ * with at least gib GiB that can be placed (core/catalog.h orders them);
+ * among the models of one profile, the policy's score. r's profile and
+ * models are set here. */
+static int decide_by_memory(struct controller *c, struct placement_request *r, unsigned gib,
+                            struct placement_decision *d, struct err *e)
+{
+    struct catalog_fit fits[CATALOG_FITS_MAX];
+    const struct gpu_model *models[CATALOG_FITS_MAX];
+    size_t n = catalog_fits_memory(gib, fits, CATALOG_FITS_MAX);
+    if (n == 0)
+        return err_set(e, -EINVAL, "no MIG profile of a catalogued GPU model has %u GiB", gib);
+    struct err first = {0};
+    for (size_t i = 0, j; i < n; i = j) {
+        size_t k = 0;
+        for (j = i; j < n && catalog_profile_gib(fits[j].profile) ==
+                                 catalog_profile_gib(fits[i].profile) &&
+                    fits[j].profile->compute_slices == fits[i].profile->compute_slices &&
+                    strcmp(fits[j].profile->name, fits[i].profile->name) == 0;
+             j++)
+            models[k++] = fits[j].model;
+        r->profile = fits[i].profile->name;
+        r->models = models;
+        r->n_models = k;
+        struct err why = {0};
+        int rc = placement_decide(&c->model.cluster, r, c->cfg.policy, d, &why);
+        if (rc != -ENOSPC) {
+            if (rc < 0 && e)
+                *e = why;
+            return rc;
+        }
+        if (i == 0)
+            first = why;
+    }
+    return err_set(e, -ENOSPC, "no profile with at least %u GiB can be placed; the smallest: "
+                   "%s", gib, first.msg);
+}
+
 /* One try at placing every missing slice with the rule's node limits. */
 static int gang_try(struct controller *c, const json_t *pod, const struct wanted_slice *w,
                     struct gang *g, struct node_rule *rule, struct err *e)
@@ -162,11 +200,14 @@ static int gang_try(struct controller *c, const json_t *pod, const struct wanted
     size_t n_sel = pod_selector(pod, sel);
     g->n_near = g->n_near_had;
     for (size_t k = 0; k < g->n_missing; k++) {
-        struct placement_request r = {.profile = w[g->missing[k]].req->profile,
+        const struct pod_slice_request *want = w[g->missing[k]].req;
+        struct placement_request r = {.profile = want->profile,
                                       .selector = sel, .n_selector = n_sel,
                                       .filter = node_ok, .filter_ctx = rule,
                                       .near = g->near, .n_near = g->n_near};
-        int rc = placement_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k], e);
+        int rc = want->memory_gib
+                     ? decide_by_memory(c, &r, want->memory_gib, &g->d[k], e)
+                     : placement_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k], e);
         if (rc == 0)
             rc = placement_take(&c->model.cluster, g->d[k].gpu, g->d[k].profile, g->d[k].start,
                                 0, e);
@@ -244,7 +285,8 @@ static json_t *slice_for(struct controller *c, const json_t *pod, const struct w
         .init = w->req->init, .index = w->index, .node = c->model.nodes[d->node].name,
         .gpu_uuid = info->uuid, .gpu_index = info->index,
         .model = c->model.gpus[d->gpu].occ.model->name, .profile = d->profile->name,
-        .requested_profile = w->req->profile, .start = d->start,
+        .requested_profile = w->req->memory_gib ? NULL : w->req->profile,
+        .requested_memory_gib = w->req->memory_gib, .start = d->start,
         .size = d->profile->memory_slices, .existing = d->existing, .config_map = config_map,
     };
     return gpuslice_new(meta_namespace(pod), &spec, pod);

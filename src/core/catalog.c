@@ -312,3 +312,52 @@ int catalog_profile_index(const struct gpu_model *m, const struct mig_profile *p
     return err_set(e, -EINVAL, "profile %s is not one of %s's profiles", p->name ? p->name : "(unnamed)",
                    m->name);
 }
+
+/* ---- profiles by memory ---- */
+
+unsigned catalog_profile_gib(const struct mig_profile *p)
+{
+    return (p->memory_mib + 1023u) / 1024u;
+}
+
+/* The order of catalog_fits_memory: memory, compute slices, name, then the
+ * catalogue's model order (the index into it breaks the last tie). */
+static int fit_cmp(const struct catalog_fit *a, size_t ia, const struct catalog_fit *b,
+                   size_t ib)
+{
+    unsigned ga = catalog_profile_gib(a->profile), gb = catalog_profile_gib(b->profile);
+    if (ga != gb)
+        return ga < gb ? -1 : 1;
+    if (a->profile->compute_slices != b->profile->compute_slices)
+        return a->profile->compute_slices < b->profile->compute_slices ? -1 : 1;
+    int c = strcmp(a->profile->name, b->profile->name);
+    return c != 0 ? c : (ia < ib ? -1 : ia > ib);
+}
+
+size_t catalog_fits_memory(unsigned gib, struct catalog_fit *out, size_t max)
+{
+    struct catalog_fit all[CATALOG_FITS_MAX];
+    size_t n = 0, order[CATALOG_FITS_MAX];
+    for (size_t i = 0; i < catalog_model_count(); i++) {
+        const struct gpu_model *m = catalog_model(i);
+        for (size_t k = 0; k < m->n_profiles; k++) {
+            const struct mig_profile *p = &m->profiles[k];
+            if (p->media_extended || catalog_profile_gib(p) < gib || n == CATALOG_FITS_MAX)
+                continue;
+            /* Insertion sort: a few dozen entries. */
+            struct catalog_fit f = {m, p};
+            size_t j = n++;
+            while (j > 0 && fit_cmp(&f, i, &all[j - 1], order[j - 1]) < 0) {
+                all[j] = all[j - 1];
+                order[j] = order[j - 1];
+                j--;
+            }
+            all[j] = f;
+            order[j] = i;
+        }
+    }
+    if (n > max)
+        n = max;
+    memcpy(out, all, n * sizeof *out);
+    return n;
+}

@@ -72,6 +72,24 @@ const struct mig_profile *catalog_find_profile(const struct gpu_model *m, const 
  * is not one of m's profiles. */
 int catalog_profile_index(const struct gpu_model *m, const struct mig_profile *p, struct err *e);
 
+/* The profile's memory in whole GiB, rounded up (what users ask for with
+ * gpuslice.dev/accelerator-memory and what the webhook counts): 1g.10gb is
+ * 10 on every model that has it. */
+unsigned catalog_profile_gib(const struct mig_profile *p);
+
+/* A profile of a model. */
+struct catalog_fit {
+    const struct gpu_model *model;
+    const struct mig_profile *profile;
+};
+#define CATALOG_FITS_MAX 128 /* every profile of every model */
+
+/* The profiles of every model with at least gib GiB (catalog_profile_gib;
+ * "+me" profiles left out: a media engine is asked for by name), smallest
+ * first: by memory, then compute slices, then name, then model order.
+ * Fills at most max of out; returns how many. */
+size_t catalog_fits_memory(unsigned gib, struct catalog_fit *out, size_t max);
+
 /* The memory slices a placement takes, as a bit mask (bit i = slice i). */
 static inline uint8_t mig_placement_mask(struct mig_placement pl)
 {

@@ -125,10 +125,15 @@ static int check_profiles(const json_t *pod, const struct pod_slices *s, struct 
     for (size_t k = 0; k < s->n; k++) {
         const struct pod_slice_request *r = &s->items[k];
         unsigned gib;
-        if (mutate_profile_gib(r->profile, &gib) == 0)
-            continue;
         size_t l = r->init ? 0 : 1;
         long i = container_index(pod, l, r->container);
+        struct catalog_fit fit;
+        if (r->memory_gib && catalog_fits_memory(r->memory_gib, &fit, 1) == 0)
+            return err_set(e, -EINVAL, "spec.%s[%ld].resources[%s]: no MIG profile of a "
+                           "catalogued GPU model has %u GiB (see 'gpuslice profiles')",
+                           container_lists[l], i, GPUSLICE_RESOURCE_MEMORY, r->memory_gib);
+        if (r->memory_gib || mutate_profile_gib(r->profile, &gib) == 0)
+            continue;
         char key[POD_PROFILE_MAX + sizeof GPUSLICE_MIG_PREFIX];
         snprintf(key, sizeof key, "%s%s", GPUSLICE_MIG_PREFIX, r->profile);
         const json_t *res = json_object_get(json_array_get(spec_list(pod, l), (size_t)i),
@@ -222,9 +227,9 @@ static unsigned container_gib(const struct pod_slices *s, bool init, const char 
 {
     unsigned total = 0;
     for (size_t k = 0; k < s->n; k++) {
-        unsigned gib = 0;
+        unsigned gib = s->items[k].memory_gib;
         if (s->items[k].init == init && strcmp(s->items[k].container, name) == 0 &&
-            mutate_profile_gib(s->items[k].profile, &gib) == 0)
+            (gib || mutate_profile_gib(s->items[k].profile, &gib) == 0))
             total += gib * s->items[k].count;
     }
     return total;
@@ -316,16 +321,33 @@ static int patch_containers(const json_t *pod, const struct pod_slices *fresh,
     return 0;
 }
 
+/* Whether s records a request of container (init or not). */
+static bool records(const struct pod_slices *s, bool init, const char *container)
+{
+    for (size_t k = 0; k < s->n; k++)
+        if (s->items[k].init == init && strcmp(s->items[k].container, container) == 0)
+            return true;
+    return false;
+}
+
 /* What the pod asks for in all: what an earlier pass recorded (a webhook
  * after us added requests, and we are called again), then the fresh
- * requests; and the ConfigMap prefix already chosen, if any. */
-static int merge_recorded(const json_t *pod, const struct pod_slices *fresh,
-                          struct pod_slices *all, const char **prefix, struct err *e)
+ * requests; and the ConfigMap prefix already chosen, if any. The memory
+ * of a container recorded already is our own accounting, not a fresh
+ * request by memory: it is dropped from fresh. */
+static int merge_recorded(const json_t *pod, struct pod_slices *fresh, struct pod_slices *all,
+                          const char **prefix, struct err *e)
 {
     if (pod_slices_from_annotation(pod, all, NULL) != 0) {
         *all = *fresh;
         return 0;
     }
+    size_t kept = 0;
+    for (size_t k = 0; k < fresh->n; k++)
+        if (!fresh->items[k].memory_gib ||
+            !records(all, fresh->items[k].init, fresh->items[k].container))
+            fresh->items[kept++] = fresh->items[k];
+    fresh->n = kept;
     if (all->n + fresh->n > POD_SLICES_MAX)
         return err_set(e, -EINVAL, "spec: more than %d slice requests in one pod",
                        POD_SLICES_MAX);
@@ -348,6 +370,9 @@ int mutate_pod(const json_t *pod, const char *prefix, json_t **ops, struct err *
         rc = pod_slices_from_resources(pod, &fresh, e);
     if (rc < 0 || fresh.n == 0)
         return rc;
+    const char *had_prefix = prefix;
+    if ((rc = merge_recorded(pod, &fresh, &all, &had_prefix, e)) < 0 || fresh.n == 0)
+        return rc;
     if ((rc = check_profiles(pod, &fresh, e)) < 0)
         return rc;
     const json_t *spec = json_object_get(pod, "spec");
@@ -357,8 +382,7 @@ int mutate_pod(const json_t *pod, const char *prefix, json_t **ops, struct err *
     if (!mutate_prefix_valid(prefix))
         return err_set(e, -EINVAL, "configmap prefix \"%.40s\" is not a valid name prefix",
                        prefix ? prefix : "");
-    if ((rc = merge_recorded(pod, &fresh, &all, &prefix, e)) < 0)
-        return rc;
+    prefix = had_prefix;
     if (!(*ops = json_array()))
         return err_set(e, -ENOMEM, "out of memory");
     rc = patch_metadata(pod, &all, prefix, *ops);

@@ -134,7 +134,11 @@ static void bad_annotations_name_the_entry(void **state)
     } cases[] = {
         {"not json", "not a JSON list"},
         {"{}", "not a JSON list (wrong type)"},
-        {"[{\"container\":\"a\",\"count\":1}]", "[0]: needs container, profile, count"},
+        {"[{\"container\":\"a\",\"count\":1}]", "[0]: needs container, profile or memoryGiB, count"},
+        {"[{\"container\":\"a\",\"profile\":\"1g.10gb\",\"memoryGiB\":5,\"count\":1}]",
+         "[0]: needs container, profile or memoryGiB, count"},
+        {"[{\"container\":\"a\",\"memoryGiB\":5,\"count\":2}]",
+         "[0]: memoryGiB must be from 1 to 1048576, with count 1"},
         {"[{\"container\":\"a\",\"profile\":\"1g.10gb\",\"count\":1},"
          "{\"container\":\"b\",\"profile\":\"1g.10gb\",\"count\":99}]",
          "[1]: must be a whole number"},
@@ -206,9 +210,52 @@ static void configmap_names_follow_the_prefix(void **state)
     json_decref(pod);
 }
 
+/* gpuslice.dev/accelerator-memory alone is a request by memory; beside
+ * nvidia.com/mig-* it is not; it round-trips through the annotation. */
+static void requests_by_memory(void **state)
+{
+    (void)state;
+    json_t *pod = json_loads(
+        "{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+        "{\"gpuslice.dev/accelerator-memory\":\"12\"},\"requests\":"
+        "{\"gpuslice.dev/accelerator-memory\":12}}},"
+        "{\"name\":\"b\",\"resources\":{\"limits\":{\"nvidia.com/mig-1g.10gb\":1,"
+        "\"gpuslice.dev/accelerator-memory\":\"10\"}}}]}}", 0, NULL);
+    struct pod_slices s;
+    struct err e;
+    assert_int_equal(pod_slices_from_resources(pod, &s, &e), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.items[0].memory_gib, 12);
+    assert_int_equal(s.items[0].count, 1);
+    assert_string_equal(s.items[1].profile, "1g.10gb");
+    assert_int_equal(s.items[1].memory_gib, 0);
+    json_t *enc = pod_slices_encode(&s);
+    char *text = json_dumps(enc, JSON_COMPACT);
+    assert_string_equal(text, "[{\"container\":\"a\",\"memoryGiB\":12,\"count\":1},"
+                              "{\"container\":\"b\",\"profile\":\"1g.10gb\",\"count\":1}]");
+    json_t *annotated = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+                                  GPUSLICE_ANNOTATION_SLICES, text);
+    struct pod_slices back;
+    assert_int_equal(pod_slices_from_annotation(annotated, &back, &e), 0);
+    assert_int_equal(back.n, 2);
+    assert_int_equal(back.items[0].memory_gib, 12);
+    free(text);
+    json_decref(enc);
+    json_decref(annotated);
+    json_decref(pod);
+    pod = json_loads("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+                     "{\"gpuslice.dev/accelerator-memory\":\"12\"},\"requests\":"
+                     "{\"gpuslice.dev/accelerator-memory\":\"10\"}}}]}}", 0, NULL);
+    assert_int_equal(pod_slices_from_resources(pod, &s, &e), -EINVAL);
+    assert_string_equal(e.msg, "spec.containers[0].resources.limits[gpuslice.dev/accelerator-"
+                               "memory]: must equal the request (10), got 12");
+    json_decref(pod);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(requests_by_memory),
         cmocka_unit_test(reads_every_container_kind_and_count),
         cmocka_unit_test(nothing_asked_is_empty),
         cmocka_unit_test(bad_counts_name_the_field),

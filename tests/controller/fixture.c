@@ -129,9 +129,10 @@ void world_add_node(struct world *w, const char *node, const char *const *models
     json_decref(obj);
     obj = world_get(w, w->nodes, NULL, node);
     json_object_set_new(obj, "status",
-                        json_pack("{s:[{s:s, s:s}], s:{s:s, s:s, s:s}}", "conditions", "type",
-                                  "Ready", "status", "True", "allocatable", "cpu", "8",
-                                  "memory", "32Gi", "pods", "110"));
+                        json_pack("{s:[{s:s, s:s}], s:{s:s, s:s, s:s, s:s}}", "conditions",
+                                  "type", "Ready", "status", "True", "allocatable", "cpu", "8",
+                                  "memory", "32Gi", "pods", "110", GPUSLICE_RESOURCE_MEMORY,
+                                  "640"));
     assert_int_equal(store_update(w->st, w->nodes, NULL, obj,
                                   &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
                                   NULL), 0);
@@ -152,6 +153,16 @@ void world_add_pod(struct world *w, const char *name, const char *const *profile
                      "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
                      "team", "spec", "schedulingGates", "name", GPUSLICE_GATE, "containers",
                      "name", "main", "image", "cuda", "resources", "limits", limits));
+}
+
+void world_add_pod_by_memory(struct world *w, const char *name, unsigned gib)
+{
+    create(w, w->pods, "team",
+           json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s}], s:[{s:s, s:s, s:{s:{s:i}}}]}}",
+                     "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
+                     "team", "spec", "schedulingGates", "name", GPUSLICE_GATE, "containers",
+                     "name", "main", "image", "cuda", "resources", "limits",
+                     GPUSLICE_RESOURCE_MEMORY, (int)gib));
 }
 
 json_t *world_get(struct world *w, const struct api_resource *res, const char *ns,

@@ -52,6 +52,10 @@ void world_add_node(struct world *w, const char *node, const char *const *models
  * in profiles (repeat a profile for a count > 1). */
 void world_add_pod(struct world *w, const char *name, const char *const *profiles, size_t n);
 
+/* A gated pod whose container "main" asks for gib GiB of accelerator
+ * memory instead of a profile. */
+void world_add_pod_by_memory(struct world *w, const char *name, unsigned gib);
+
 /* The object, or NULL (caller frees). */
 json_t *world_get(struct world *w, const struct api_resource *res, const char *ns,
                   const char *name);

@@ -683,6 +683,46 @@ static void a_mig_static_gpu_hands_out_free_slices_of_its_layout(void **state)
     assert_non_null(strstr(msg, "held back"));
 }
 
+/* The spec of the GPUSlice called name (caller frees the object in *obj). */
+static const json_t *slice_spec(struct world *w, const char *name, json_t **obj)
+{
+    *obj = world_get(w, w->slices, "team", name);
+    assert_non_null(*obj);
+    return json_object_get(*obj, "spec");
+}
+
+/* A request by memory gets the smallest profile of any model with that
+ * much (an A100's 1g.5gb for 5 GiB, beside H100s whose smallest is 10),
+ * recorded as requestedMemoryGiB without requestedProfile; a request no
+ * free profile holds says so, naming the smallest. */
+static void requests_by_memory_get_the_smallest_profile(void **state)
+{
+    struct world *w = *state;
+    const char *const h100[] = {"H100-80GB"}, *const a100[] = {"A100-40GB"};
+    world_add_node(w, "node-a", h100, 1);
+    world_add_node(w, "node-b", a100, 1);
+    world_add_pod_by_memory(w, "small", 5);
+    world_add_pod_by_memory(w, "mid", 12);
+    world_add_pod_by_memory(w, "huge", 90);
+    world_settle(w);
+    json_t *obj;
+    const json_t *spec = slice_spec(w, "small-main-0", &obj);
+    assert_string_equal(json_string_value(json_object_get(spec, "profile")), "1g.5gb");
+    assert_string_equal(json_string_value(json_object_get(spec, "nodeName")), "node-b");
+    assert_int_equal(json_integer_value(json_object_get(spec, "requestedMemoryGiB")), 5);
+    assert_null(json_object_get(spec, "requestedProfile"));
+    json_decref(obj);
+    /* 12 GiB, no A30 here: the H100's 1g.20gb (20 GiB, one compute
+     * slice) beats the A100's 3g.20gb (20 GiB, three). */
+    spec = slice_spec(w, "mid-main-0", &obj);
+    assert_string_equal(json_string_value(json_object_get(spec, "profile")), "1g.20gb");
+    assert_string_equal(json_string_value(json_object_get(spec, "nodeName")), "node-a");
+    json_decref(obj);
+    char msg[512];
+    assert_true(world_events(w, "huge", "NoPlacement", msg, sizeof msg) > 0);
+    assert_non_null(strstr(msg, "no profile with at least 90 GiB can be placed"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +751,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_deleted_pod_leaves_nothing_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(a_mig_static_gpu_hands_out_free_slices_of_its_layout,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(requests_by_memory_get_the_smallest_profile, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(pods_on_a_node_count_against_it_until_they_end, setup,
                                         teardown),
     };

@@ -409,6 +409,32 @@ static void h100_entry_matches_real_readout(void **state)
     assert_int_equal(r.nvml_ok + r.nvml_err, 15);
 }
 
+/* Requests by memory: the smallest profile with at least that many GiB
+ * (rounded up from MiB), then fewer compute slices; no +me profiles. */
+static void profiles_by_memory_come_smallest_first(void **state)
+{
+    (void)state;
+    struct catalog_fit fits[CATALOG_FITS_MAX];
+    size_t n = catalog_fits_memory(5, fits, CATALOG_FITS_MAX);
+    assert_true(n > 10);
+    assert_string_equal(fits[0].profile->name, "1g.5gb");
+    assert_string_equal(fits[0].model->name, "A100-40GB");
+    for (size_t i = 1; i < n; i++) {
+        unsigned a = catalog_profile_gib(fits[i - 1].profile);
+        unsigned b = catalog_profile_gib(fits[i].profile);
+        assert_true(a < b || (a == b && fits[i - 1].profile->compute_slices <=
+                                            fits[i].profile->compute_slices));
+        assert_false(fits[i].profile->media_extended);
+        assert_true(b >= 5);
+    }
+    assert_int_equal(catalog_profile_gib(catalog_find_profile(catalog_find_model("H100-80GB"),
+                                                              "1g.10gb")), 10);
+    /* 12 GiB: an A30's 2g.12gb first; more than any GPU has: none. */
+    assert_true(catalog_fits_memory(12, fits, 1) == 1);
+    assert_string_equal(fits[0].profile->name, "2g.12gb");
+    assert_int_equal(catalog_fits_memory(100000, fits, CATALOG_FITS_MAX), 0);
+}
+
 int main(int argc, char **argv)
 {
     readout_path = argc > 1 ? argv[1] : NULL;
@@ -423,6 +449,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(derived_numbers_follow_the_documented_rules),
         cmocka_unit_test(provisional_flags_mark_unconfirmed_models),
         cmocka_unit_test(h100_entry_matches_real_readout),
+        cmocka_unit_test(profiles_by_memory_come_smallest_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,16 @@ static json_t *pod_asking(const char *profile, bool init, const char *count)
                      "metadata", "generateName", "job-", "namespace", "team", "spec", spec);
 }
 
+/* A pod whose container asks for gib GiB of accelerator memory. */
+static json_t *pod_asking_memory(const char *gib)
+{
+    json_t *c = json_pack("{s:s, s:s, s:{s:{s:s}}}", "name", "work", "image", "busybox",
+                          "resources", "limits", GPUSLICE_RESOURCE_MEMORY, gib);
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[o]}}", "apiVersion", "v1", "kind", "Pod",
+                     "metadata", "generateName", "job-", "namespace", "team", "spec",
+                     "containers", c);
+}
+
 /* pod with mutate_pod's patch applied; NULL when there was none. */
 static json_t *mutated(const json_t *pod)
 {
@@ -96,12 +106,15 @@ static void check_rewritten(const json_t *pod, const char *list, const char *pro
     assert_string_equal(s.items[0].container, "work");
     assert_int_equal(s.items[0].count, count);
     assert_int_equal(s.items[0].init, strcmp(list, "initContainers") == 0);
+    /* Read by its resources, the pod asks for memory only: the webhook's
+     * accounting, which a second pass drops (the annotation records it). */
     struct pod_slices left;
-    assert_int_equal(pod_slices_from_resources(pod, &left, &e), 0);
-    assert_int_equal(left.n, 0);
-    const json_t *c = container_at(pod, list, 0);
     unsigned gib;
     assert_int_equal(mutate_profile_gib(profile, &gib), 0);
+    assert_int_equal(pod_slices_from_resources(pod, &left, &e), 0);
+    assert_int_equal(left.n, 1);
+    assert_int_equal(left.items[0].memory_gib, gib * (unsigned)count);
+    const json_t *c = container_at(pod, list, 0);
     char want[16];
     snprintf(want, sizeof want, "%u", gib * count);
     assert_string_equal(quantity(c, "requests", GPUSLICE_RESOURCE_MEMORY), want);
@@ -215,6 +228,37 @@ static void a_pod_asking_for_nothing_is_untouched(void **state)
     json_t *ops = json_true();
     assert_int_equal(mutate_pod(pod, PREFIX, &ops, NULL), 0);
     assert_null(ops);
+    json_decref(pod);
+}
+
+/* A request by memory is gated and recorded as one; the memory stays
+ * what the user asked (requests and limits); more than any profile has is
+ * denied; a second pass changes nothing. */
+static void requests_by_memory_are_recorded(void **state)
+{
+    (void)state;
+    json_t *pod = pod_asking_memory("12");
+    json_t *once = mutated(pod);
+    assert_non_null(once);
+    struct pod_slices s;
+    struct err e;
+    assert_int_equal(pod_slices_from_annotation(once, &s, &e), 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.items[0].memory_gib, 12);
+    assert_string_equal(s.items[0].profile, "");
+    const json_t *c = container_at(once, "containers", 0);
+    assert_string_equal(quantity(c, "requests", GPUSLICE_RESOURCE_MEMORY), "12");
+    assert_string_equal(quantity(c, "limits", GPUSLICE_RESOURCE_MEMORY), "12");
+    assert_non_null(json_object_get(c, "envFrom"));
+    json_t *ops = json_true();
+    assert_int_equal(mutate_pod(once, "gs-other", &ops, NULL), 0);
+    assert_null(ops);
+    json_decref(once);
+    json_decref(pod);
+    pod = pod_asking_memory("500");
+    assert_int_equal(mutate_pod(pod, PREFIX, &ops, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "spec.containers[0].resources[gpuslice.dev/accelerator-memory]: "
+                                  "no MIG profile of a catalogued GPU model has 500 GiB"));
     json_decref(pod);
 }
 
@@ -509,6 +553,7 @@ int main(void)
         cmocka_unit_test(several_containers_and_requests),
         cmocka_unit_test(a_pod_asking_for_nothing_is_untouched),
         cmocka_unit_test(reinvocation_gives_the_same_pod),
+        cmocka_unit_test(requests_by_memory_are_recorded),
         cmocka_unit_test(requests_added_after_a_first_pass_are_merged),
         cmocka_unit_test(invalid_requests_are_denied_saying_where),
         cmocka_unit_test(prefixes),
