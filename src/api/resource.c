@@ -60,6 +60,8 @@ static const struct api_resource api_builtins[] = {
      {"deploy", NULL}, {"all", NULL}, {NULL}, true, true, false, true},
     {"apps", "v1", "apps/v1", "replicasets", "replicaset", "ReplicaSet", "ReplicaSetList",
      {"rs", NULL}, {"all", NULL}, {NULL}, true, true, false, true},
+    {"apps", "v1", "apps/v1", "statefulsets", "statefulset", "StatefulSet", "StatefulSetList",
+     {"sts", NULL}, {"all", NULL}, {NULL}, true, true, false, true},
     {"apps", "v1", "apps/v1", "daemonsets", "daemonset", "DaemonSet", "DaemonSetList",
      {"ds", NULL}, {"all", NULL}, {NULL}, true, true, false, true},
     {"batch", "v1", "batch/v1", "jobs", "job", "Job", "JobList", {NULL}, {"all", NULL},

@@ -16,12 +16,13 @@
 #include "cluster/objstate.h"
 #include "cluster/replicaset.h"
 #include "cluster/scheduler.h"
+#include "cluster/statefulset.h"
 #include "util/alloc.h"
 
 #define SETTLE_ROUNDS_DEFAULT 10000
 
 enum { INF_PODS, INF_NODES, INF_CONFIGMAPS, INF_DEPLOYMENTS, INF_REPLICASETS, INF_JOBS,
-       INF_COUNT };
+       INF_STATEFULSETS, INF_COUNT };
 
 static const struct {
     const char *group, *plural;
@@ -32,6 +33,7 @@ static const struct {
     [INF_DEPLOYMENTS] = {"apps", "deployments"},
     [INF_REPLICASETS] = {"apps", "replicasets"},
     [INF_JOBS] = {"batch", "jobs"},
+    [INF_STATEFULSETS] = {"apps", "statefulsets"},
 };
 
 static const char *const default_ignored[] = {GPUSLICE_MIG_PREFIX, NULL};
@@ -45,6 +47,7 @@ struct cluster_parts {
     struct deployment_controller *deployments;
     struct replicaset_controller *replicasets;
     struct job_controller *jobs;
+    struct statefulset_controller *statefulsets;
     bool started;
 };
 
@@ -69,6 +72,7 @@ static void pods_changed(void *ctx, enum informer_change change, const json_t *o
     replicaset_pod_changed(p->replicasets, change, old, cur);
     deployment_pod_changed(p->deployments, change, old, cur);
     job_pod_changed(p->jobs, change, old, cur);
+    statefulset_pod_changed(p->statefulsets, change, old, cur);
 }
 
 static void nodes_changed(void *ctx, enum informer_change change, const json_t *old,
@@ -111,6 +115,13 @@ static void jobs_changed(void *ctx, enum informer_change change, const json_t *o
     job_changed(p->jobs, change, old, cur);
 }
 
+static void statefulsets_changed(void *ctx, enum informer_change change, const json_t *old,
+                                 const json_t *cur)
+{
+    struct cluster_parts *p = ctx;
+    statefulset_changed(p->statefulsets, change, old, cur);
+}
+
 static const informer_handler_fn handlers[INF_COUNT] = {
     [INF_PODS] = pods_changed,
     [INF_NODES] = nodes_changed,
@@ -118,6 +129,7 @@ static const informer_handler_fn handlers[INF_COUNT] = {
     [INF_DEPLOYMENTS] = deployments_changed,
     [INF_REPLICASETS] = replicasets_changed,
     [INF_JOBS] = jobs_changed,
+    [INF_STATEFULSETS] = statefulsets_changed,
 };
 
 /* ---- building ------------------------------------------------------------------ */
@@ -191,6 +203,7 @@ static int new_controllers(struct cluster_parts *p, struct err *e)
         .replicasets = p->inf[INF_REPLICASETS],
         .deployments = p->inf[INF_DEPLOYMENTS],
         .jobs = p->inf[INF_JOBS],
+        .statefulsets = p->inf[INF_STATEFULSETS],
         .now_ns = p->cfg.now_ns,
         .clock_ctx = p->cfg.clock_ctx,
     };
@@ -201,6 +214,8 @@ static int new_controllers(struct cluster_parts *p, struct err *e)
         rc = replicaset_controller_new(&wc, &p->replicasets, e);
     if (rc == 0)
         rc = job_controller_new(&wc, &p->jobs, e);
+    if (rc == 0)
+        rc = statefulset_controller_new(&wc, &p->statefulsets, e);
     return rc;
 }
 
@@ -246,6 +261,7 @@ void cluster_parts_free(struct cluster_parts *p)
     deployment_controller_free(p->deployments);
     replicaset_controller_free(p->replicasets);
     job_controller_free(p->jobs);
+    statefulset_controller_free(p->statefulsets);
     for (int i = 0; i < INF_COUNT; i++)
         informer_free(p->inf[i]);
     free(p);
@@ -255,7 +271,7 @@ void cluster_parts_free(struct cluster_parts *p)
 
 static size_t loop_count(const struct cluster_parts *p)
 {
-    return 4 + p->kubelet_count;
+    return 5 + p->kubelet_count;
 }
 
 static struct loop *loop_at(struct cluster_parts *p, size_t i)
@@ -269,8 +285,10 @@ static struct loop *loop_at(struct cluster_parts *p, size_t i)
         return replicaset_controller_loop(p->replicasets);
     case 3:
         return job_controller_loop(p->jobs);
+    case 4:
+        return statefulset_controller_loop(p->statefulsets);
     default:
-        return kubelet_loop(p->kubelets[i - 4]);
+        return kubelet_loop(p->kubelets[i - 5]);
     }
 }
 

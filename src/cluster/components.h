@@ -1,8 +1,8 @@
 /*
  * The embedded cluster's other parts, wired together: the scheduler, one
- * kubelet per node, the Deployment, ReplicaSet and Job controllers and the
+ * kubelet per node, the Deployment, ReplicaSet, StatefulSet and Job controllers and the
  * collector step, over one set of shared informers (pods, nodes,
- * ConfigMaps, Deployments, ReplicaSets, Jobs) on one store.
+ * ConfigMaps, Deployments, ReplicaSets, Jobs, StatefulSets) on one store.
  *
  * Two runtimes drive the same parts:
  *

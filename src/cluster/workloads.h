@@ -1,5 +1,5 @@
 /*
- * What the Deployment, ReplicaSet and Job controllers share: the caches
+ * What the Deployment, ReplicaSet, StatefulSet and Job controllers share: the caches
  * they read, the pods an object controls, pods made from a template, and
  * expectations.
  *
@@ -14,7 +14,7 @@
  * the check needs no hook into the informer.
  *
  * A workloads_owner is the frame of a controller that creates and deletes
- * pods for its objects (ReplicaSet, Job): its loop, its expectations, and
+ * pods for its objects (ReplicaSet, StatefulSet, Job): its loop, its expectations, and
  * the reconcile that looks the key's object up and hands it to decide.
  */
 #ifndef GPUSLICE_CLUSTER_WORKLOADS_H
@@ -39,6 +39,7 @@ struct workloads_config {
     struct informer *replicasets;    /* indexed OBJSTATE_INDEX_OWNER; not owned */
     struct informer *deployments;    /* not owned */
     struct informer *jobs;           /* not owned */
+    struct informer *statefulsets;   /* not owned */
     clock_now_fn now_ns;             /* NULL: the real clock */
     void *clock_ctx;
 };

@@ -275,6 +275,79 @@ static void deleted_deployment_is_collected(void **state)
     h_free(h);
 }
 
+/* A StatefulSet of replicas pods asking cpu each (the node has 64). */
+static void statefulset(struct harness *h, int replicas, const char *cpu)
+{
+    h_create(h, h_res(h, "apps", "statefulsets"),
+             "{'apiVersion':'apps/v1','kind':'StatefulSet','metadata':{'name':'db','namespace':"
+             "'%s'},'spec':{'replicas':%d,'serviceName':'db','selector':{'matchLabels':{'app':"
+             "'db'}},'template':{'metadata':{'labels':{'app':'db'}},'spec':{"
+             "'terminationGracePeriodSeconds':1,'containers':[{'name':'srv','image':'vllm',"
+             "'resources':{'requests':{'cpu':'%s'}}}]}}}}",
+             NS, replicas, cpu);
+}
+
+static void scale_statefulset(struct harness *h, int replicas)
+{
+    json_t *patch = json_pack("{s:{s:i}}", "spec", "replicas", replicas);
+    struct err e = {0};
+    h_ok(store_patch(h->st, h_res(h, "apps", "statefulsets"), NS, "db", STORE_PATCH_MERGE, patch,
+                     NULL, NULL, &e), &e, "scale");
+    json_decref(patch);
+    h_advance_ms(h, 2000);
+}
+
+static const char *uid_of(struct harness *h, const char *pod)
+{
+    return h_field(h, h->pods, pod, "metadata.uid");
+}
+
+/* Ordinal names, one pod at a time (a pod that cannot run holds the next
+ * back), the same name again after a delete, the highest ordinal first
+ * when scaling down. */
+static void statefulset_runs_ordinals_one_at_a_time(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(nodes, 1);
+    const struct api_resource *sts = h_res(h, "apps", "statefulsets");
+    statefulset(h, 4, "30");
+    h_settle(h);
+    /* 64 cpus hold two: db-2 cannot run, so db-3 is not made. */
+    assert_string_equal(h_field(h, h->pods, "db-0", "status.phase"), "Running");
+    assert_string_equal(h_field(h, h->pods, "db-1", "status.phase"), "Running");
+    assert_string_equal(h_field(h, h->pods, "db-1", "spec.hostname"), "db-1");
+    assert_string_equal(h_field(h, h->pods, "db-1", "spec.subdomain"), "db");
+    json_t *pods = h_list(h, h->pods, "statefulset.kubernetes.io/pod-name=db-1");
+    assert_int_equal(json_array_size(pods), 1);
+    assert_string_equal(meta_label(json_array_get(pods, 0), "apps.kubernetes.io/pod-index"), "1");
+    json_decref(pods);
+    assert_string_equal(h_field(h, h->pods, "db-2", "status.phase"), "Pending");
+    assert_int_equal(h_count(h, h->pods, "app=db"), 3);
+    assert_string_equal(h_field(h, sts, "db", "status.readyReplicas"), "2");
+
+    /* Scaled to 2: db-2 goes (the highest first). */
+    struct err e = {0};
+    scale_statefulset(h, 2);
+    assert_int_equal(h_count(h, h->pods, "app=db"), 2);
+    assert_int_equal(h_events(h, "SuccessfulDelete", "db", NULL, 0), 1);
+
+    /* Deleted, db-0 comes back under its name, a new pod. */
+    char old[64];
+    snprintf(old, sizeof old, "%s", uid_of(h, "db-0"));
+    h_ok(store_delete(h->st, h->pods, NS, "db-0", &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete db-0");
+    h_advance_ms(h, 2000);
+    assert_string_equal(h_field(h, h->pods, "db-0", "status.phase"), "Running");
+    assert_string_not_equal(uid_of(h, "db-0"), old);
+
+    /* Scaled to 1: db-1 goes, db-0 stays. */
+    scale_statefulset(h, 1);
+    assert_int_equal(h_count(h, h->pods, "app=db"), 1);
+    assert_string_equal(h_field(h, h->pods, "db-0", "status.phase"), "Running");
+    assert_string_equal(h_field(h, sts, "db", "status.replicas"), "1");
+    h_free(h);
+}
+
 static void template_hash_is_stable_and_safe(void **state)
 {
     (void)state;
@@ -307,6 +380,7 @@ int main(void)
         cmocka_unit_test(suspended_job_runs_nothing_until_resumed),
         cmocka_unit_test(deleted_deployment_is_collected),
         cmocka_unit_test(template_hash_is_stable_and_safe),
+        cmocka_unit_test(statefulset_runs_ordinals_one_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
