@@ -246,6 +246,11 @@ int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
 /* Whether a GPUSlice in this phase holds its placement on the device. */
 bool agent__phase_holds(enum slice_phase p);
 
+/* Whether the GPUSlice obj is one of this node's that holds its placement
+ * (agent__phase_holds), read into *v, *phase and *at. */
+bool agent__holding(struct agent *a, const json_t *obj, struct gpuslice_view *v,
+                    enum slice_phase *phase, struct agent_place *at);
+
 /* Whether a Creating GPUSlice may take over the slice already at its
  * placement. */
 bool agent__adoptable(struct agent *a, const struct device_slice *s);

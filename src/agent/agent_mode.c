@@ -183,7 +183,8 @@ static bool before(const json_t *x, enum slice_phase px, const json_t *y, enum s
     int c = strcmp(created_at(x), created_at(y));
     if (c != 0)
         return c < 0;
-    c = strcmp(meta_namespace(x) ? meta_namespace(x) : "", meta_namespace(y) ? meta_namespace(y) : "");
+    const char *nx = meta_namespace(x), *ny = meta_namespace(y);
+    c = strcmp(nx ? nx : "", ny ? ny : "");
     return c != 0 ? c < 0 : strcmp(meta_name(x), meta_name(y)) < 0;
 }
 
@@ -198,12 +199,10 @@ bool agent__static_holder(struct agent *a, const struct agent_decision *d,
         struct gpuslice_view v;
         enum slice_phase p;
         struct agent_place other;
-        if (obj == d->obj || gpuslice_read(obj, &v, NULL) < 0 ||
+        if (!agent__holding(a, obj, &v, &p, &other) ||
             (strcmp(v.name, d->v.name) == 0 && strcmp(v.ns, d->v.ns) == 0) ||
-            strcmp(v.spec.node, a->node) != 0 ||
-            lifecycle_phase_parse(v.status.phase, &p, NULL) < 0 || !agent__phase_holds(p) ||
-            agent__place_of(a, &v, &other, NULL) < 0 || other.gpu != at->gpu ||
-            other.start != at->start || !before(obj, p, d->obj, d->phase))
+            other.gpu != at->gpu || other.start != at->start ||
+            !before(obj, p, d->obj, d->phase))
             continue;
         snprintf(holder, size, "%s/%s", v.ns, v.name);
         mine = false;

@@ -84,6 +84,14 @@ bool agent__managed(struct agent *a, const struct device_slice *s, bool claimed)
     return claimed || agent__made(a, &p) || reported(a, s) == 1;
 }
 
+bool agent__holding(struct agent *a, const json_t *obj, struct gpuslice_view *v,
+                    enum slice_phase *phase, struct agent_place *at)
+{
+    return gpuslice_read(obj, v, NULL) == 0 && strcmp(v->spec.node, a->node) == 0 &&
+           lifecycle_phase_parse(v->status.phase, phase, NULL) == 0 &&
+           agent__phase_holds(*phase) && agent__place_of(a, v, at, NULL) == 0;
+}
+
 int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
@@ -97,9 +105,7 @@ int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)
         struct gpuslice_view v;
         enum slice_phase phase;
         struct agent_place at;
-        if (gpuslice_read(obj, &v, NULL) < 0 || strcmp(v.spec.node, a->node) != 0 ||
-            lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
-            !agent__phase_holds(phase) || agent__place_of(a, &v, &at, NULL) < 0)
+        if (!agent__holding(a, obj, &v, &phase, &at))
             continue;
         /* A Creating slice holds only what it may take over. */
         const struct device_slice *s = agent__slice_at(a, at.gpu, at.start);

@@ -78,20 +78,12 @@ static int delete_pods(struct workloads_owner *o, const json_t *rs, const json_t
 static int write_status(struct workloads_owner *o, const json_t *rs, size_t replicas,
                         size_t ready, struct action_list *out, struct err *e)
 {
-    json_t *copy = json_deep_copy(rs);
-    json_t *status = copy ? objstate_status(copy) : NULL;
-    json_t *counts = json_pack("{s:I, s:I, s:I, s:I, s:I}", "replicas", (json_int_t)replicas,
-                               "fullyLabeledReplicas", (json_int_t)replicas, "readyReplicas",
-                               (json_int_t)ready, "availableReplicas", (json_int_t)ready,
-                               "observedGeneration",
-                               (json_int_t)objstate_int(rs, "metadata.generation", 0));
-    if (!status || !counts || json_object_update(status, counts) != 0) {
-        json_decref(counts);
-        json_decref(copy);
-        return err_set(e, -ENOMEM, "replicaset controller: out of memory");
-    }
-    json_decref(counts);
-    return objstate_write_status(out, o->res, rs, copy, e);
+    return workloads_write_counts(
+        o, rs,
+        json_pack("{s:I, s:I, s:I, s:I}", "replicas", (json_int_t)replicas,
+                  "fullyLabeledReplicas", (json_int_t)replicas, "readyReplicas",
+                  (json_int_t)ready, "availableReplicas", (json_int_t)ready),
+        out, e);
 }
 
 static int decide(struct workloads_owner *o, const char *key, const json_t *rs, int64_t now,

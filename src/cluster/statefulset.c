@@ -90,20 +90,12 @@ static int delete_pod(struct workloads_owner *o, const json_t *sts, const json_t
 static int write_status(struct workloads_owner *o, const json_t *sts, size_t replicas,
                         size_t ready, struct action_list *out, struct err *e)
 {
-    json_t *copy = json_deep_copy(sts);
-    json_t *status = copy ? objstate_status(copy) : NULL;
-    json_t *counts = json_pack("{s:I, s:I, s:I, s:I, s:I}", "replicas", (json_int_t)replicas,
-                               "readyReplicas", (json_int_t)ready, "currentReplicas",
-                               (json_int_t)replicas, "availableReplicas", (json_int_t)ready,
-                               "observedGeneration",
-                               (json_int_t)objstate_int(sts, "metadata.generation", 0));
-    if (!status || !counts || json_object_update(status, counts) != 0) {
-        json_decref(counts);
-        json_decref(copy);
-        return err_set(e, -ENOMEM, "statefulset controller: out of memory");
-    }
-    json_decref(counts);
-    return objstate_write_status(out, o->res, sts, copy, e);
+    return workloads_write_counts(
+        o, sts,
+        json_pack("{s:I, s:I, s:I, s:I}", "replicas", (json_int_t)replicas, "readyReplicas",
+                  (json_int_t)ready, "currentReplicas", (json_int_t)replicas,
+                  "availableReplicas", (json_int_t)ready),
+        out, e);
 }
 
 /* The pods by ordinal (NULL: none), and which are live, ready. */

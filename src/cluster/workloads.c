@@ -139,6 +139,23 @@ json_t *workloads_controlled(struct informer *inf, const char *uid)
     return out;
 }
 
+int workloads_write_counts(struct workloads_owner *o, const json_t *obj, json_t *counts,
+                           struct action_list *out, struct err *e)
+{
+    json_t *copy = json_deep_copy(obj);
+    json_t *status = copy ? objstate_status(copy) : NULL;
+    if (counts)
+        jdoc_set(counts, "observedGeneration",
+                 json_integer(objstate_int(obj, "metadata.generation", 0)));
+    if (!status || !counts || json_object_update(status, counts) != 0) {
+        json_decref(counts);
+        json_decref(copy);
+        return err_set(e, -ENOMEM, "%s: out of memory", o->def->what);
+    }
+    json_decref(counts);
+    return objstate_write_status(out, o->res, obj, copy, e);
+}
+
 json_t *workloads_pod_from_template(const json_t *owner, const json_t *template,
                                     const json_t *extra_labels)
 {

@@ -109,6 +109,12 @@ int workloads_owner_init(struct workloads_owner *o, const struct workloads_confi
 /* Frees what o holds (not o); o may be zeroed. */
 void workloads_owner_fini(struct workloads_owner *o);
 
+/* Writes obj's status with counts (an object of numbers, taken; NULL
+ * counts as out of memory) and observedGeneration merged in, unless that
+ * changes nothing (objstate_write_status). */
+int workloads_write_counts(struct workloads_owner *o, const json_t *obj, json_t *counts,
+                           struct action_list *out, struct err *e);
+
 /* Enqueues into l the key "namespace/name" of obj (a handler's helper). */
 void workloads_enqueue(struct loop *l, const json_t *obj);
 
