@@ -10,7 +10,7 @@
  * and piped alike (piped, a line per second). The summary covers every pod.
  *
  * With -f the cluster comes from a cluster file, the format of `gpuslice
- * place` (cmd/clusterfile.h), handed to the embedded cluster as core's
+ * place` (sim/clusterfile.h), handed to the embedded cluster as core's
  * placement model: the slices the file lists are on the GPUs from the
  * start, as slices gpuslice did not make.
  *

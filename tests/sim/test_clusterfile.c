@@ -1,4 +1,4 @@
-/* Tests for cmd/clusterfile: the sample cluster files decode into the
+/* Tests for sim/clusterfile: the sample cluster files decode into the
  * placement model, every bad file is refused with FILE:LINE:COL, and
  * command-line requests parse or are refused with a reason. The samples
  * folder is argv[1]. */
