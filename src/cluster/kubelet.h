@@ -79,7 +79,9 @@ const char *kubelet_node_name(const struct kubelet *k);
 
 /* Informer handlers (informer_handler_fn shape, the kubelet as ctx): a pod
  * on this node, this node's Node, and any ConfigMap (which retries the
- * pods of its namespace still waiting to start that read it). */
+ * pods of its namespace still waiting to start that read it). A start is
+ * two writes (the observed-env annotation, then the status); the version
+ * the first one made queues nothing, since the second follows it. */
 void kubelet_pod_changed(void *k, enum informer_change change, const json_t *old,
                          const json_t *cur);
 void kubelet_node_changed(void *k, enum informer_change change, const json_t *old,
