@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "api/meta.h"
 #include "api/pod_slices.h"
 #include "core/catalog.h"
 #include "util/alloc.h"
@@ -82,6 +83,9 @@ static int check_shape(const json_t *pod, struct err *e)
         if (m && !json_is_object(m))
             return err_set(e, -EBADMSG, "metadata.%s: must be an object", maps[i]);
     }
+    const json_t *finalizers = json_object_get(meta, "finalizers");
+    if (finalizers && !json_is_array(finalizers))
+        return err_set(e, -EBADMSG, "metadata.finalizers: must be a list");
     const json_t *gates = json_object_get(spec, "schedulingGates");
     if (gates && !json_is_array(gates))
         return err_set(e, -EBADMSG, "spec.schedulingGates: must be a list");
@@ -389,6 +393,11 @@ int mutate_pod(const json_t *pod, const char *prefix, json_t **ops, struct err *
     if (rc == 0 && !pod_gated(pod, GPUSLICE_GATE))
         rc = add_list_entry(*ops, json_object_get(spec, "schedulingGates"),
                             "/spec/schedulingGates", json_pack("{s:s}", "name", GPUSLICE_GATE));
+    /* The controller would add it with the first placement, a pod write of
+     * its own; given here it costs nothing. */
+    if (rc == 0 && !meta_has_finalizer(pod, GPUSLICE_FINALIZER))
+        rc = add_list_entry(*ops, json_object_get(json_object_get(pod, "metadata"), "finalizers"),
+                            "/metadata/finalizers", json_string(GPUSLICE_FINALIZER));
     if (rc == 0)
         rc = patch_containers(pod, &fresh, &all, prefix, *ops);
     if (rc < 0) {

@@ -11,8 +11,10 @@
  *    and limits equal to its slices' memory in GiB (mutate_profile_gib);
  *  - the annotation gpuslice.dev/slices records what every container asked
  *    for (api/pod_slices.h), the label gpuslice.dev/managed=true lets the
- *    controller select the pod, and the scheduling gate gpuslice.dev/slice
- *    holds it back until its slices exist;
+ *    controller select the pod, the scheduling gate gpuslice.dev/slice
+ *    holds it back until its slices exist, and the finalizer
+ *    gpuslice.dev/release-slices keeps it until its slices are released
+ *    (the controller adds it itself to a pod gated without the webhook);
  *  - the annotation gpuslice.dev/configmap-prefix holds a prefix chosen at
  *    admission (a pod made from generateName has no name yet), and every
  *    container that asked for slices reads the ConfigMap

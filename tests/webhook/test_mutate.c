@@ -282,6 +282,41 @@ static void reinvocation_gives_the_same_pod(void **state)
     json_decref(pod);
 }
 
+static size_t finalizer_count(const json_t *pod, const char *name)
+{
+    size_t i, n = 0;
+    const json_t *f;
+    json_array_foreach(json_object_get(json_object_get(pod, "metadata"), "finalizers"), i, f)
+        n += strcmp(json_string_value(f) ? json_string_value(f) : "", name) == 0;
+    return n;
+}
+
+/* The finalizer comes with admission, so that the controller's first
+ * placement need not write the pod to add it; others' finalizers stay, and
+ * a pod that has it already does not get it twice. */
+static void the_finalizer_comes_with_admission(void **state)
+{
+    (void)state;
+    json_t *pod = pod_asking("1g.10gb", false, "1");
+    json_t *out = mutated(pod);
+    assert_int_equal(finalizer_count(out, GPUSLICE_FINALIZER), 1);
+    json_decref(out);
+    json_object_set_new(json_object_get(pod, "metadata"), "finalizers",
+                        json_pack("[s]", "example.com/keep"));
+    out = mutated(pod);
+    assert_int_equal(finalizer_count(out, GPUSLICE_FINALIZER), 1);
+    assert_int_equal(finalizer_count(out, "example.com/keep"), 1);
+    json_decref(out);
+    json_array_append_new(json_object_get(json_object_get(pod, "metadata"), "finalizers"),
+                          json_string(GPUSLICE_FINALIZER));
+    out = mutated(pod);
+    assert_int_equal(finalizer_count(out, GPUSLICE_FINALIZER), 1);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(out, "metadata"),
+                                                     "finalizers")), 2);
+    json_decref(out);
+    json_decref(pod);
+}
+
 static void requests_added_after_a_first_pass_are_merged(void **state)
 {
     (void)state;
@@ -358,6 +393,8 @@ static void invalid_requests_are_denied_saying_where(void **state)
     check_denied("{\"spec\":{\"containers\":{}}}", -EBADMSG, "spec.containers: must be a list");
     check_denied("{\"metadata\":{\"labels\":[]},\"spec\":{}}", -EBADMSG,
                  "metadata.labels: must be an object");
+    check_denied("{\"metadata\":{\"finalizers\":{}},\"spec\":{}}", -EBADMSG,
+                 "metadata.finalizers: must be a list");
     check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":[]}}]}}",
                  -EBADMSG, "spec.containers[0]: must be an object with object resources "
                            "(requests, limits) and a list envFrom");
@@ -555,6 +592,7 @@ int main(void)
         cmocka_unit_test(reinvocation_gives_the_same_pod),
         cmocka_unit_test(requests_by_memory_are_recorded),
         cmocka_unit_test(requests_added_after_a_first_pass_are_merged),
+        cmocka_unit_test(the_finalizer_comes_with_admission),
         cmocka_unit_test(invalid_requests_are_denied_saying_where),
         cmocka_unit_test(prefixes),
         cmocka_unit_test(excluded_namespaces),
