@@ -36,6 +36,13 @@
  * resource version"): kube-apiserver's watch cache waits 3 s. */
 #define MEM_STORE_FUTURE_WAIT_NS (3 * NS_PER_SEC)
 
+/* How often, at most, a watch that allows bookmarks gets one, on the
+ * store's clock: kube-apiserver's watch cache sends each watcher one about
+ * once a minute. A client needs them only to resume a watch from past the
+ * events its selection skipped; one after every batch cost an event per
+ * write to each watcher over HTTP. */
+#define MEM_STORE_BOOKMARK_EVERY_NS (60 * NS_PER_SEC)
+
 struct mem_store_config {
     /* Wall-clock time in nanoseconds since the Unix epoch. Required. */
     clock_now_fn now_ns;

@@ -12,8 +12,10 @@
  * version"), as kube-apiserver's watch cache does, so the client relists
  * instead of hearing nothing until the store catches up. Selectors are applied to both sides of a change, so an
  * object that stops matching arrives as DELETED and one that starts as
- * ADDED. Bookmarks report the ring position when the events skipped by the
- * selectors moved it and nothing else is ready.
+ * ADDED. A bookmark reports the ring position when the events skipped by
+ * the selectors moved it, nothing else is ready, and
+ * MEM_STORE_BOOKMARK_EVERY_NS passed on the store's clock since the watch
+ * opened or had its last bookmark.
  *
  * A watch waiting for events waits on its own condition variable, on the
  * store's list of waiting watches: a write wakes only those that see its
@@ -45,6 +47,7 @@ struct mem_watch {
     uint64_t next;    /* the next ring event to look at */
     uint64_t told;    /* the last resourceVersion the client was given */
     int64_t reach_by; /* store clock: when start must be reached; 0: it was at open */
+    int64_t bookmark_at; /* store clock: the next bookmark is not due before then */
     struct mem_doc **initial;
     size_t n_initial, i_initial;
     int failed;       /* sticky error, 0 while the watch is healthy */
@@ -122,6 +125,7 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
     } else if (from > ms->rv) {
         w->reach_by = mem__now(ms) + MEM_STORE_FUTURE_WAIT_NS;
     }
+    w->bookmark_at = mem__now(ms) + MEM_STORE_BOOKMARK_EVERY_NS;
     mutex_unlock(&ms->mu);
     if (rc != 0) {
         mem__watch_close(&w->base);
@@ -347,9 +351,12 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
         wait_end(w);
     }
     uint64_t head = ms->rv;
+    int64_t now = mem__now(ms);
     mutex_unlock(&ms->mu);
-    if (w->bookmarks && head > w->told)
+    if (w->bookmarks && head > w->told && now >= w->bookmark_at) {
+        w->bookmark_at = now + MEM_STORE_BOOKMARK_EVERY_NS;
         return bookmark(w, head, ev, e);
+    }
     return err_set(e, -EAGAIN, "no event within %d ms", timeout_ms);
 }
 

@@ -1086,8 +1086,11 @@ static void watch_bookmarks_report_progress(void **state)
     json_t *b = make(t, "configmaps", cm_json("b"));
     struct store_event ev;
     int rc;
-    /* a backend sends bookmarks when it likes (a server relays them after
-     * its own poll); wait up to ten seconds for one that covers b */
+    /* about once a minute, as kube-apiserver's watch cache: none yet */
+    assert_int_equal(store_watch_next(w, 300, &ev, &e), -EAGAIN);
+    t->f->advance(t->ctx, 60 * 1000000000LL);
+    /* a server relays them after its own poll: wait up to ten seconds for
+     * one that covers b */
     bool covered = false;
     for (int tries = 0; tries < 10 && !covered; tries++) {
         rc = store_watch_next(w, 1000, &ev, &e);
@@ -1099,9 +1102,13 @@ static void watch_bookmarks_report_progress(void **state)
         store_event_release(&ev);
     }
     assert_true(covered);
+    /* and the next one a minute later */
+    json_t *c = make(t, "configmaps", cm_json("c"));
+    assert_int_equal(store_watch_next(w, 300, &ev, &e), -EAGAIN);
     store_watch_close(w);
     json_decref(a);
     json_decref(b);
+    json_decref(c);
 }
 
 static void watch_cancel_wakes_the_reader(void **state)

@@ -23,6 +23,8 @@ struct store_fixture {
     void (*settle)(void *ctx, struct store *st);
     /* Forgets all history up to now, as etcd compaction does. */
     void (*compact)(void *ctx, struct store *st);
+    /* Moves the store's clock on by ns (the server's, behind an API). */
+    void (*advance)(void *ctx, int64_t ns);
 };
 
 /* Runs the suite against f; returns the number of failed tests. */

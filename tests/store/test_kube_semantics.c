@@ -87,8 +87,15 @@ static void fixture_compact(void *ctx, struct store *st)
     mem_store_compact(((struct kfx *)ctx)->mem);
 }
 
+static void fixture_advance(void *ctx, int64_t ns)
+{
+    /* The server's threads read the clock meanwhile. */
+    __atomic_add_fetch(&((struct kfx *)ctx)->now, ns, __ATOMIC_RELAXED);
+}
+
 static const struct store_fixture kube_fixture = {
     "store_kube_semantics", fixture_open, fixture_close, fixture_settle, fixture_compact,
+    fixture_advance,
 };
 
 int main(void)

@@ -63,8 +63,14 @@ static void fixture_compact(void *ctx, struct store *st)
     mem_store_compact(st);
 }
 
+static void fixture_advance(void *ctx, int64_t ns)
+{
+    ((struct clock *)ctx)->now += ns;
+}
+
 static const struct store_fixture mem_fixture = {
     "store_mem_semantics", fixture_open, fixture_close, fixture_settle, fixture_compact,
+    fixture_advance,
 };
 
 /* --- mem only -------------------------------------------------------------- */
