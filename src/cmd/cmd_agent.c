@@ -3,19 +3,24 @@
  * the pod's service account), over a device backend: the GPUs of the node
  * it runs on (nvml) or emulated ones (emulated:SPEC, device/emulated.h).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "agent/agent_runtime.h"
 #include "cmd/commands.h"
 #include "cmd/signals.h"
+#include "device/emulated.h"
 #include "store/kube.h"
 
 
+#define DEFAULT_STATE_DIR "/var/lib/gpuslice"
+
 struct agent_args {
-    const char *node, *device, *kubeconfig, *cdi_dir;
+    const char *node, *device, *kubeconfig, *cdi_dir, *state_dir;
     int64_t orphan_grace_ns;
     bool reclaim_unmanaged;
 };
@@ -39,20 +44,23 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
         {"cdi-dir", required_argument, NULL, 'c'},
         {"orphan-grace", required_argument, NULL, 'g'},
         {"reclaim-unmanaged", no_argument, NULL, 'r'},
+        {"state-dir", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     a->node = getenv("NODE_NAME");
     a->device = "nvml";
+    a->state_dir = DEFAULT_STATE_DIR;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "n:d:k:c:g:r", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:d:k:c:g:rs:", opts, NULL)) != -1) {
         switch (c) {
         case 'n': a->node = optarg; break;
         case 'd': a->device = optarg; break;
         case 'k': a->kubeconfig = optarg; break;
         case 'c': a->cdi_dir = optarg; break;
         case 'r': a->reclaim_unmanaged = true; break;
+        case 's': a->state_dir = optarg; break;
         case 'g':
             if (parse_seconds(optarg, &a->orphan_grace_ns) < 0) {
                 fprintf(stderr, "gpuslice agent: --orphan-grace: \"%s\" is not a number of "
@@ -76,6 +84,34 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
     return 0;
 }
 
+/* An emulated device keeps its GPUs' state in a file, as real GPUs keep
+ * their slices when the agent dies: the spec's state=PATH, or by default
+ * STATE_DIR/emulated-NODE.json (the folder made when missing). Other
+ * backends are opened as given. The device string to open goes into buf. */
+static int device_with_state(const struct agent_args *a, char *buf, size_t size,
+                             struct err *e)
+{
+    const char *spec = NULL;
+    if (strcmp(a->device, "emulated") == 0)
+        spec = "";
+    else if (strncmp(a->device, "emulated:", 9) == 0)
+        spec = a->device + 9;
+    bool has_state = spec && (strncmp(spec, "state=", 6) == 0 || strstr(spec, ",state="));
+    if (!spec || has_state) {
+        snprintf(buf, size, "%s", a->device);
+        return 0;
+    }
+    if (strchr(a->node, '/'))
+        return err_set(e, -EINVAL, "node name \"%s\" has a '/'", a->node);
+    if (mkdir(a->state_dir, 0755) < 0 && errno != EEXIST)
+        return err_set(e, -errno, "state directory %s: %s (--state-dir DIR, or "
+                       "emulated:...,state=PATH)", a->state_dir, strerror(errno));
+    if (snprintf(buf, size, "emulated:%s%sstate=%s/emulated-%s.json", spec, spec[0] ? "," : "",
+                 a->state_dir, a->node) >= (int)size)
+        return err_set(e, -ENAMETOOLONG, "--device with its state file is too long");
+    return 0;
+}
+
 int cmd_agent(int argc, char **argv)
 {
     struct agent_args a;
@@ -86,7 +122,10 @@ int cmd_agent(int argc, char **argv)
     struct store *st = NULL;
     struct device *dev = NULL;
     struct err e = {0};
-    rc = device_open(a.device, &dev, &e);
+    char device[EMULATED_SPEC_MAX + 16];
+    rc = device_with_state(&a, device, sizeof device, &e);
+    if (rc == 0)
+        rc = device_open(device, &dev, &e);
     if (rc == 0)
         rc = a.kubeconfig ? kube_config_load(a.kubeconfig, NULL, &kc, &e)
                           : kube_config_default(&kc, &e);

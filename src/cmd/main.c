@@ -44,7 +44,8 @@ const struct command commands[] = {
      "--leader-elect-namespace, replicas elect one leader through a Lease there.\n"},
     {"agent", cmd_agent, "run the gpuslice node agent on a GPU node",
      "usage: gpuslice agent --node NAME [--device nvml|emulated:SPEC] [--kubeconfig F]\n"
-     "                      [--cdi-dir DIR] [--orphan-grace S] [--reclaim-unmanaged]\n\n"
+     "                      [--cdi-dir DIR] [--orphan-grace S] [--reclaim-unmanaged]\n"
+     "                      [--state-dir DIR]\n\n"
      "Makes and destroys the MIG slices the node's GPUSlices ask for, hands each to\n"
      "its container through a ConfigMap (and a CDI spec with --cdi-dir), and reports\n"
      "the node's GPUs in its GPUNode and its accelerator memory in the Node. Without\n"
@@ -54,7 +55,10 @@ const struct command commands[] = {
      "  -c, --cdi-dir DIR        write a CDI spec per slice there\n"
      "  -g, --orphan-grace S     destroy gpuslice's slices no GPUSlice holds after S\n"
      "                           seconds (default 60)\n"
-     "  -r, --reclaim-unmanaged  destroy slices gpuslice did not make, too\n"},
+     "  -r, --reclaim-unmanaged  destroy slices gpuslice did not make, too\n"
+     "  -s, --state-dir DIR      where an emulated device keeps its GPUs' state, as\n"
+     "                           DIR/emulated-NODE.json, unless its spec has state=PATH\n"
+     "                           (default /var/lib/gpuslice)\n"},
     {"webhook", cmd_webhook, "serve the admission webhook that hands MIG pods to gpuslice",
      "usage: gpuslice webhook --tls-cert FILE --tls-key FILE [--port N] [--address ADDR]\n"
      "                        [--threads N] [--reload-interval S] [--drain S]\n"

@@ -18,6 +18,7 @@
  * codes the nvml backend will give it.
  */
 #include "device/emulated.h"
+#include "device/emulated_internal.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 
@@ -306,6 +307,26 @@ static int key_fail_p(struct parse *ps, const char *v, size_t arg, struct err *e
     return parse_real(v, 0, 1, &ps->cfg->fail_p, e);
 }
 
+static int key_state(struct parse *ps, const char *v, size_t arg, struct err *e)
+{
+    (void)arg;
+    size_t n = strlen(v);
+    if (n == 0 || n >= EMULATED_PATH_MAX)
+        return err_set(e, -EINVAL, "a state file path has 1 to %d characters",
+                       EMULATED_PATH_MAX - 1);
+    memcpy(ps->cfg->state_path, v, n + 1);
+    return 0;
+}
+
+static int key_reboot(struct parse *ps, const char *v, size_t arg, struct err *e)
+{
+    (void)arg;
+    if (strcmp(v, "yes") != 0)
+        return err_set(e, -EINVAL, "\"%s\" is not yes", v);
+    ps->cfg->reboot_at_open = true;
+    return 0;
+}
+
 static const char *const step_names[] = {
     [EMULATED_AT_GI] = "gi",
     [EMULATED_AT_CI] = "ci",
@@ -371,6 +392,8 @@ static const struct spec_key {
     {"hang-create", key_fault, EMULATED_CREATE * 2 + EMULATED_HANG},
     {"fail-destroy", key_fault, EMULATED_DESTROY * 2 + EMULATED_FAIL},
     {"hang-destroy", key_fault, EMULATED_DESTROY * 2 + EMULATED_HANG},
+    {"state", key_state, 0},
+    {"reboot", key_reboot, 0},
 };
 
 static int parse_item(struct parse *ps, char *item, struct err *e)
@@ -384,7 +407,8 @@ static int parse_item(struct parse *ps, char *item, struct err *e)
             return spec_keys[i].parse(ps, eq + 1, spec_keys[i].arg, e);
     return err_set(e, -EINVAL, "unknown key \"%s\" (keys: model, other, count, mig, memory-mib, "
                    "seed, boot-id, create-ms, destroy-ms, query-ms, discover-ms, hang-ms, "
-                   "latency, fail-p, fail-create, hang-create, fail-destroy, hang-destroy)",
+                   "latency, fail-p, fail-create, hang-create, fail-destroy, hang-destroy, "
+                   "state, reboot)",
                    item);
 }
 
@@ -425,37 +449,7 @@ int emulated_config_parse(const char *spec, struct emulated_config *cfg, struct 
     return 0;
 }
 
-/* ---- state -------------------------------------------------------------- */
-
-/* What a driver knows about a slice beyond its place: by start. */
-struct slot {
-    uint32_t gi_id;
-    uint32_t ci_id; /* DEVICE_NO_CI while the GI has none */
-    bool in_use;
-    char uuid[DEVICE_UUID_MAX];
-};
-
-struct emu_gpu {
-    struct emulated_gpu_config cfg;
-    char uuid[DEVICE_UUID_MAX];
-    struct gpu_occupancy occ; /* owner: the GI id */
-    struct slot slots[MIG_MAX_MEMORY_SLICES];
-};
-
-struct emulated {
-    pthread_mutex_t lock;
-    struct emulated_config cfg;
-    struct emu_gpu gpus[DEVICE_MAX_GPUS];
-    char boot_id[DEVICE_BOOT_ID_MAX];
-    uint64_t reboots;
-    uint64_t mig_serial; /* MIG devices made so far: each gets a new UUID */
-    struct rng rng;
-    struct rng latency_rng; /* the latency draws (emulated_latency) */
-    unsigned calls[2];   /* validated creates, destroys: for fail-create=N */
-    clock_now_fn now_ns; /* NULL: every call modelled alone */
-    void *clock_ctx;
-    int64_t busy_until[DEVICE_MAX_GPUS]; /* on that clock */
-};
+/* ---- state (the structs are in emulated_internal.h) ---------------------- */
 
 static const struct device_ops emulated_ops;
 
@@ -499,6 +493,38 @@ static int check_config(const struct emulated_config *cfg, struct err *e)
     return 0;
 }
 
+static void emulated_close(void *impl);
+static void reboot_locked(struct emulated *em, const char *boot_id);
+
+/* The node its state file left, or a fresh one whose file is written now;
+ * then the reboot asked for at open. */
+static int restore(struct emulated *em, struct err *e)
+{
+    int rc = emulated__state_load(em, e);
+    if (rc == -ENOENT)
+        rc = 0;
+    else if (rc < 0)
+        return rc;
+    if (em->cfg.reboot_at_open)
+        reboot_locked(em, NULL);
+    return emulated__state_save(em, e);
+}
+
+/* After a call that may have changed the node: its state file follows.
+ * A file that cannot be written fails the call even where the change was
+ * made, as a driver that lost track would: the agent's recovery sorts it. */
+static int persist(struct emulated *em, int rc, struct err *e)
+{
+    if (!em->cfg.state_path[0])
+        return rc;
+    struct err why;
+    err_clear(&why);
+    int src = emulated__state_save(em, &why);
+    if (src < 0 && rc == 0)
+        return device_nvml_fail(e, DEVICE_NVML_UNKNOWN, "%s", why.msg);
+    return rc;
+}
+
 int emulated_open(const struct emulated_config *cfg, struct device **out, struct err *e)
 {
     if (!out || !cfg)
@@ -528,6 +554,12 @@ int emulated_open(const struct emulated_config *cfg, struct device **out, struct
         memcpy(em->boot_id, cfg->boot_id, sizeof em->boot_id);
     else
         derive_boot_id(em);
+    rc = cfg->state_path[0] ? restore(em, e) : 0;
+    if (rc < 0) {
+        emulated_close(em);
+        free(d);
+        return rc;
+    }
     *d = (struct device){.ops = &emulated_ops, .impl = em, .modelled_time = true};
     *out = d;
     return 0;
@@ -829,8 +861,10 @@ static int emulated_create(void *impl, const struct device_slice_ref *ref,
     int gpu = -1;
     pthread_mutex_lock(&em->lock);
     int rc = create_locked(em, ref, out, took_ns, &gpu, e);
-    if (gpu >= 0)
+    if (gpu >= 0) {
         occupy(em, (unsigned)gpu, took_ns);
+        rc = persist(em, rc, e);
+    }
     pthread_mutex_unlock(&em->lock);
     return device_slice_failed(rc, "create", ref, e);
 }
@@ -891,8 +925,10 @@ static int emulated_destroy(void *impl, const struct device_slice_ref *ref, uint
     int gpu = -1;
     pthread_mutex_lock(&em->lock);
     int rc = destroy_locked(em, ref, took_ns, &gpu, e);
-    if (gpu >= 0)
+    if (gpu >= 0) {
         occupy(em, (unsigned)gpu, took_ns);
+        rc = persist(em, rc, e);
+    }
     pthread_mutex_unlock(&em->lock);
     return device_slice_failed(rc, "destroy", ref, e);
 }
@@ -949,15 +985,8 @@ static const struct device_ops emulated_ops = {
 
 /* ---- what only an emulated node can do ---------------------------------- */
 
-int emulated_reboot(struct device *d, const char *boot_id, struct err *e)
+static void reboot_locked(struct emulated *em, const char *boot_id)
 {
-    struct emulated *em = emulated_of(d, e);
-    if (!em)
-        return -EINVAL;
-    if (boot_id && (!boot_id[0] || strlen(boot_id) >= DEVICE_BOOT_ID_MAX))
-        return err_set(e, -EINVAL, "emulated reboot: a boot id has 1 to %d characters",
-                       DEVICE_BOOT_ID_MAX - 1);
-    pthread_mutex_lock(&em->lock);
     for (unsigned i = 0; i < em->cfg.n_gpus; i++) {
         struct emu_gpu *g = &em->gpus[i];
         occupancy_init(&g->occ, g->cfg.model);
@@ -969,8 +998,21 @@ int emulated_reboot(struct device *d, const char *boot_id, struct err *e)
         snprintf(em->boot_id, sizeof em->boot_id, "%s", boot_id);
     else
         derive_boot_id(em);
+}
+
+int emulated_reboot(struct device *d, const char *boot_id, struct err *e)
+{
+    struct emulated *em = emulated_of(d, e);
+    if (!em)
+        return -EINVAL;
+    if (boot_id && (!boot_id[0] || strlen(boot_id) >= DEVICE_BOOT_ID_MAX))
+        return err_set(e, -EINVAL, "emulated reboot: a boot id has 1 to %d characters",
+                       DEVICE_BOOT_ID_MAX - 1);
+    pthread_mutex_lock(&em->lock);
+    reboot_locked(em, boot_id);
+    int rc = em->cfg.state_path[0] ? emulated__state_save(em, e) : 0;
     pthread_mutex_unlock(&em->lock);
-    return 0;
+    return rc;
 }
 
 int emulated_set_in_use(struct device *d, unsigned gpu_index, unsigned start, bool in_use,
@@ -992,6 +1034,7 @@ int emulated_set_in_use(struct device *d, unsigned gpu_index, unsigned start, bo
                          start, gpu_index);
         else
             g->slots[start].in_use = in_use;
+        rc = persist(em, rc, e);
     }
     pthread_mutex_unlock(&em->lock);
     return rc;
@@ -1013,6 +1056,7 @@ int emulated_add_slice(struct device *d, const struct device_slice_ref *ref,
         make_ci(em, t.gpu, t.start);
         if (out)
             fill_slice(out, t.gpu, t.index, occupancy_slice_at(&t.gpu->occ, t.start));
+        rc = persist(em, rc, e);
     }
     pthread_mutex_unlock(&em->lock);
     return device_slice_failed(rc, "create", ref, e);

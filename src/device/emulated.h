@@ -40,12 +40,32 @@
  *   fail-p=P         every other create and destroy fails with probability P
  *                    (0..1): a create at the GI or the CI step (drawn), a
  *                    destroy at the CI step
+ *   state=PATH       keep the node's state in PATH (below), read at open
+ *   reboot=yes       the node rebooted before this open: the state read
+ *                    from PATH is cleared as a reboot clears real slices
  *
  * "The Nth create" counts the creates (destroys) that passed validation,
  * from 1: a create refused for a taken placement is not counted, so
  * "fail-create=3" means the third slice that would have been made.
  * Failures are NVML_ERROR_UNKNOWN (-EIO), hangs NVML_ERROR_TIMEOUT
  * (-ETIMEDOUT). With no model=/other= the node has one H100-80GB, MIG on.
+ * Fault rules count the calls of one open device: an agent restarted over
+ * the same state file counts from 1 again.
+ *
+ * The state file. A real GPU keeps its slices when the agent dies; with
+ * state=PATH the emulated one does too. PATH holds, as JSON, each GPU's
+ * MIG mode and slices (placement, GI and CI ids, MIG UUID, whether a
+ * process holds it), the boot id, the reboot count and how many MIG
+ * devices were made (so UUIDs are never given twice). It is replaced
+ * atomically (util/atomicfile) at every change, before the call returns,
+ * so a process killed at any moment leaves the state of its last finished
+ * step: a hang at the CI step leaves the GI without a CI in the file, as
+ * on a real GPU. Opening reads it (no file: a fresh node, whose file is
+ * written at once); a file that is malformed, has fields it should not,
+ * or was written for other GPUs (another seed or model list) is refused
+ * naming FILE:LINE:COL and the field. A reboot (emulated_reboot, or
+ * reboot=yes at open) clears the slices in the file too. Without state=
+ * the node lives and dies with its process.
  */
 #ifndef GPUSLICE_DEVICE_EMULATED_H
 #define GPUSLICE_DEVICE_EMULATED_H
@@ -60,6 +80,7 @@
 
 #define EMULATED_MAX_FAULTS 16
 #define EMULATED_SPEC_MAX   4096 /* longer specs are refused */
+#define EMULATED_PATH_MAX   240  /* a state=PATH item fits in one spec item */
 
 enum emulated_op {
     EMULATED_CREATE,
@@ -118,6 +139,8 @@ struct emulated_config {
     double fail_p;
     unsigned n_faults;
     struct emulated_fault faults[EMULATED_MAX_FAULTS];
+    char state_path[EMULATED_PATH_MAX]; /* empty: no state file */
+    bool reboot_at_open;
 };
 
 /* The defaults: no GPUs yet, seed 1, the default latencies, no faults. */
@@ -127,14 +150,17 @@ void emulated_config_default(struct emulated_config *cfg);
  * -EINVAL naming the bad item and why; cfg is then unspecified. */
 int emulated_config_parse(const char *spec, struct emulated_config *cfg, struct err *e);
 
-/* Opens an emulated node as cfg describes, every GPU empty. The caller frees
- * *out with device_close. -EINVAL for a config with no GPUs or too many. */
+/* Opens an emulated node as cfg describes: every GPU empty, or as its state
+ * file says (above). The caller frees *out with device_close. -EINVAL for a
+ * config with no GPUs or too many, or a state file refused; -errno naming
+ * the file when it cannot be read or written. */
 int emulated_open(const struct emulated_config *cfg, struct device **out, struct err *e);
 
 /* A reboot of the node: every slice is gone, MIG modes take their pending
  * values, in-use marks are dropped and the boot id changes: to boot_id, or
  * when that is NULL or the current one, to one derived from the seed and the
- * reboot count. */
+ * reboot count. The state file, if any, is written (-errno naming it when
+ * it cannot be; the node in memory has rebooted all the same). */
 int emulated_reboot(struct device *d, const char *boot_id, struct err *e);
 
 /* Marks the slice that starts at start on GPU gpu_index as held (or no

@@ -259,6 +259,11 @@ static void agent_usage_errors(void **state)
                              "/nonexistent/kubeconfig", NULL});
     assert_int_equal(r.status, 1);
     assert_contains(r.err, "/nonexistent/kubeconfig");
+    /* An emulated device keeps its state under --state-dir by default. */
+    run(&r, (const char *[]){"agent", "--node", "n1", "--device", "emulated", "--state-dir",
+                             "/nonexistent/state", NULL});
+    assert_int_equal(r.status, 1);
+    assert_contains(r.err, "state directory /nonexistent/state: No such file or directory");
 }
 
 int main(int argc, char **argv)

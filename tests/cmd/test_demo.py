@@ -135,7 +135,7 @@ class Demo(unittest.TestCase):
         ctl, ctl_log = self.start("controller", "--kubeconfig", kubeconfig, name="controller")
         agent, agent_log = self.start("agent", "--node", "n1", "--device",
                                       "emulated:model=A100-40GB,count=1", "--kubeconfig",
-                                      kubeconfig, name="agent")
+                                      kubeconfig, "--state-dir", self.cwd, name="agent")
         self.wait_for(ctl, ctl_log, ctl_log, "gpuslice controller: running against")
         self.wait_for(agent, agent_log, agent_log, "gpuslice agent: node n1")
         ctl.send_signal(signal.SIGTERM)
