@@ -1,7 +1,11 @@
 /*
  * `gpuslice cluster`: runs the embedded API server (the mem store behind
  * the Kubernetes REST API) until SIGINT or SIGTERM, writes a kubeconfig for
- * it, and says how to point kubectl at it. See docs/cluster.md.
+ * it, and says how to point kubectl at it; with -f CLUSTER.yaml also the
+ * cluster's parts for the nodes the file names (sim/embedded.h,
+ * EMBEDDED_CLUSTER), and with --webhook gpuslice's admission webhook, so
+ * that `gpuslice controller` and `gpuslice agent` run against it as on a
+ * real cluster. See docs/cluster.md.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -12,21 +16,21 @@
 #include <time.h>
 
 #include "apiserver/apiserver.h"
-#include "apiserver/bootstrap.h"
 #include "apiserver/kubeconfig.h"
+#include "sim/clusterfile.h"
 #include "cmd/commands.h"
 #include "cmd/limits.h"
 #include "cmd/signals.h"
-#include "sim/builtin.h"
-#include "store/mem.h"
+#include "sim/embedded.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 
 #define TLS_FILE_MAX (1u << 20)
 
 struct cluster_args {
-    const char *address, *kubeconfig, *crds, *token, *cert_file, *key_file;
+    const char *address, *kubeconfig, *crds, *token, *cert_file, *key_file, *file;
     long port;
+    bool webhook;
     struct httpd_limits limits; /* zero fields: the server's defaults */
     unsigned max_watches;
 };
@@ -54,14 +58,15 @@ static int parse_args(int argc, char **argv, struct cluster_args *a)
         {"token", required_argument, NULL, 't'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"file", required_argument, NULL, 'f'},
+        {"webhook", no_argument, NULL, 'w'},
         {"max-watches", required_argument, NULL, 'W'},
         CMD_LIMITS_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    *a = (struct cluster_args){"127.0.0.1", "gpuslice.kubeconfig", NULL, NULL, NULL, NULL, 0,
-                               {0}, 0};
+    *a = (struct cluster_args){.address = "127.0.0.1", .kubeconfig = "gpuslice.kubeconfig"};
     opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, "p:", options, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "p:f:", options, NULL)) != -1;) {
         char *end;
         struct err e;
         int taken = cmd_limits_option(c, optarg, &a->limits, &e);
@@ -81,6 +86,8 @@ static int parse_args(int argc, char **argv, struct cluster_args *a)
         case 't': a->token = optarg; break;
         case 'C': a->cert_file = optarg; break;
         case 'K': a->key_file = optarg; break;
+        case 'f': a->file = optarg; break;
+        case 'w': a->webhook = true; break;
         case 'W': {
             long v = strtol(optarg, &end, 10);
             if (!*optarg || *end || v < 1 || v > 1000000)
@@ -136,65 +143,68 @@ static uint64_t random_seed(void)
     return seed;
 }
 
-/* The namespaces and gpuslice's CRDs: the built-in ones, or those of the
- * folder given with --crds. */
-static int bootstrap(struct store *st, const char *crds_dir)
+static void print_crds(const struct cluster_args *a, size_t loaded)
 {
-    struct err e;
-    struct fileset *from_disk = NULL;
-    size_t loaded = 0;
-    int rc = bootstrap_namespaces(st, &e);
-    if (rc == 0 && crds_dir)
-        rc = fileset_read_yaml_dir(crds_dir, &from_disk, &e);
-    if (rc == 0)
-        rc = bootstrap_crds(st, from_disk ? from_disk : builtin_crds(), &loaded, &e);
-    if (rc != 0)
-        fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
-    else if (from_disk)
-        printf("loaded %zu CustomResourceDefinitions from %s\n", loaded, crds_dir);
+    if (a->crds)
+        printf("loaded %zu CustomResourceDefinitions from %s\n", loaded, a->crds);
     else
         printf("loaded %zu built-in CustomResourceDefinitions\n", loaded);
-    fileset_free(from_disk);
-    return rc;
 }
 
-static int serve(const struct cluster_args *a, struct store *st, const char *cert,
-                 const char *key, const char *token)
+/* With -f: the nodes, and the commands that run gpuslice against them. */
+static void print_parts(struct embedded *emb, const struct cluster_args *a)
+{
+    const char *url = embedded_webhook_url(emb);
+    if (url)
+        printf("admission webhook on %s (registered for namespaces labelled "
+               "gpuslice.dev/enabled=true)\n", url);
+    if (!a->file)
+        return;
+    printf("nodes (kubelets, scheduler, workload controllers, garbage collection running):\n");
+    for (size_t i = 0; i < embedded_node_count(emb); i++)
+        printf("  %s\n", embedded_node_name(emb, i));
+    printf("run gpuslice against it, each in a terminal of its own:\n"
+           "  gpuslice controller --kubeconfig %s\n", a->kubeconfig);
+    for (size_t i = 0; i < embedded_node_count(emb); i++) {
+        char device[1024];
+        if (embedded_agent_device(emb, i, device, sizeof device, NULL) == 0)
+            printf("  gpuslice agent --kubeconfig %s --node %s --device %s\n", a->kubeconfig,
+                   embedded_node_name(emb, i), device);
+    }
+}
+
+static int serve(const struct cluster_args *a, struct embedded_config *cfg)
 {
     struct err e;
-    struct apiserver *srv;
-    struct apiserver_config cfg = {
-        .store = st, .address = a->address, .port = (uint16_t)a->port, .token = token,
-        .tls_cert_pem = cert, .tls_key_pem = key, .now_ns = clock_realtime_now,
-        .version = GPUSLICE_VERSION, .limits = a->limits, .max_watches = a->max_watches,
-    };
-    if (apiserver_start(&cfg, &srv, &e) != 0) {
+    struct embedded *emb = NULL;
+    if (embedded_start(cfg, &emb, &e) != 0) {
         fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
         return 1;
     }
-    struct kubeconfig_spec k = {"gpuslice", apiserver_url(srv), token, a->cert_file};
+    print_crds(a, embedded_crds_loaded(emb));
+    struct kubeconfig_spec k = {"gpuslice", embedded_url(emb), cfg->token, a->cert_file};
     if (kubeconfig_write(a->kubeconfig, &k, &e) != 0) {
         fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
-        apiserver_stop(srv);
+        embedded_stop(emb);
         return 1;
     }
     unsigned watches;
-    const struct httpd_limits *lim = apiserver_limits(srv, &watches);
+    const struct httpd_limits *lim = embedded_limits(emb, &watches);
     printf("API server listening on %s port %u: %s\n"
            "limits: %u connections, %u per address until authenticated, %u watches; "
            "idle timeout %u s, request timeout %u s\n"
            "kubeconfig written to %s; use it with:\n"
            "  kubectl --kubeconfig %s get namespaces\n"
-           "or: export KUBECONFIG=%s\n"
-           "Stop with Ctrl-C.\n",
-           a->address, (unsigned)apiserver_port(srv), apiserver_url(srv), lim->max_connections,
+           "or: export KUBECONFIG=%s\n",
+           a->address, (unsigned)embedded_port(emb), embedded_url(emb), lim->max_connections,
            lim->max_per_address, watches, lim->idle_timeout_s, lim->request_timeout_s,
-           a->kubeconfig,
-           a->kubeconfig, a->kubeconfig);
+           a->kubeconfig, a->kubeconfig, a->kubeconfig);
+    print_parts(emb, a);
+    printf("Stop with Ctrl-C.\n");
     fflush(stdout);
     int sig = cmd_signals_wait(-1);
     printf("\nstopping (%s)\n", cmd_signal_name(sig));
-    apiserver_stop(srv);
+    embedded_stop(emb);
     if (kubeconfig_remove(a->kubeconfig, &e) != 0)
         fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
     return 0;
@@ -215,25 +225,30 @@ int cmd_cluster(int argc, char **argv)
         }
         token = token_buf;
     }
-    char *cert = a.cert_file ? read_file(a.cert_file) : NULL;
-    char *key = cert ? read_file(a.key_file) : NULL;
-    if (a.cert_file && (!cert || !key)) {
-        free(cert);
-        free(key);
+    struct err e;
+    struct clusterfile cf = {0};
+    if (a.file && clusterfile_load(&cf, a.file, &e) < 0) {
+        fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
         return 1;
     }
-    cmd_signals_block();
-    cmd_raise_nofile();
-    struct err e;
-    struct store *st = NULL;
-    struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = random_seed(),
-                                  .auto_collect = true};
+    char *cert = a.cert_file ? read_file(a.cert_file) : NULL;
+    char *key = cert ? read_file(a.key_file) : NULL;
     rc = 1;
-    if (mem_store_new(&mc, &st, &e) != 0)
-        fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
-    else if (bootstrap(st, a.crds) == 0)
-        rc = serve(&a, st, cert, key, token);
-    store_free(st);
+    if (!a.cert_file || (cert && key)) {
+        struct embedded_config cfg = {
+            .mode = a.file ? EMBEDDED_CLUSTER : EMBEDDED_SERVER, .webhook = a.webhook,
+            .layout = a.file ? &cf.cluster : NULL, .crds_dir = a.crds, .address = a.address,
+            .port = (uint16_t)a.port, .token = token, .tls_cert_pem = cert, .tls_key_pem = key,
+            .version = GPUSLICE_VERSION, .store_seed = random_seed(),
+            .limits = a.limits, .max_watches = a.max_watches,
+            .log = cmd_daemon_log(),
+        };
+        cmd_raise_nofile();
+        cmd_signals_block();
+        rc = serve(&a, &cfg);
+        log_free(cfg.log);
+    }
+    clusterfile_free(&cf);
     free(cert);
     free(key);
     return rc;

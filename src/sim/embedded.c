@@ -36,6 +36,7 @@
 struct embedded_node {
     char name[NODE_NAME_MAX];
     char *labels;                  /* "k=v,..." for its kubelet, or NULL */
+    char *spec;                    /* its device, "emulated:..." */
     struct device *device;         /* the emulated GPUs */
     struct device *counted;        /* device, counted (sim/devstats.h): the agent's */
     struct store *client;          /* the agent's own connection, or NULL (direct) */
@@ -54,6 +55,8 @@ struct embedded {
     struct store *parts_client;    /* the cluster's parts' connection */
     struct cluster_parts *parts;
     struct controller_runtime *controller[EMBEDDED_MAX_CONTROLLERS];
+    size_t crds_loaded;
+    char webhook_url[64];
     size_t n_controllers;
     size_t n_nodes;
     struct embedded_node nodes[EMBEDDED_MAX_NODES];
@@ -64,21 +67,26 @@ static int load_crds(struct embedded *emb, struct err *e)
     struct fileset *set = NULL;
     int rc = emb->cfg.crds_dir ? fileset_read_yaml_dir(emb->cfg.crds_dir, &set, e) : 0;
     if (rc == 0)
-        rc = bootstrap_crds(emb->store, set ? set : builtin_crds(), NULL, e);
+        rc = bootstrap_crds(emb->store, set ? set : builtin_crds(), &emb->crds_loaded, e);
     fileset_free(set);
     return rc;
 }
 
 static int start_server(struct embedded *emb, struct err *e)
 {
-    struct mem_store_config mc = {.now_ns = clock_realtime_now, .auto_collect = true, .seed = 1};
+    const struct embedded_config *c = &emb->cfg;
+    struct mem_store_config mc = {.now_ns = clock_realtime_now, .auto_collect = true,
+                                  .seed = c->store_seed ? c->store_seed : 1};
     int rc = mem_store_new(&mc, &emb->store, e);
     if (rc == 0)
         rc = bootstrap_namespaces(emb->store, e);
     if (rc == 0)
         rc = load_crds(emb, e);
-    struct apiserver_config ac = {.store = emb->store, .port = emb->cfg.port,
-                                  .now_ns = clock_realtime_now, .version = "embedded"};
+    struct apiserver_config ac = {.store = emb->store, .address = c->address, .port = c->port,
+                                  .token = c->token, .tls_cert_pem = c->tls_cert_pem,
+                                  .tls_key_pem = c->tls_key_pem, .now_ns = clock_realtime_now,
+                                  .version = c->version ? c->version : "embedded",
+                                  .limits = c->limits, .max_watches = c->max_watches};
     if (rc == 0)
         rc = apiserver_start(&ac, &emb->server, e);
     return rc;
@@ -117,7 +125,7 @@ static int start_webhook(struct embedded *emb, struct err *e)
         rc = certs_generate(&req, &b, e);
     if (rc == 0)
         rc = certs_write(&b, emb->certs_dir, e);
-    char cert[128], key[128], url[64];
+    char cert[128], key[128];
     snprintf(cert, sizeof cert, "%s/tls.crt", emb->certs_dir);
     snprintf(key, sizeof key, "%s/tls.key", emb->certs_dir);
     struct webhook_config wc = {.address = "127.0.0.1", .cert_file = cert, .key_file = key};
@@ -125,9 +133,9 @@ static int start_webhook(struct embedded *emb, struct err *e)
         rc = webhook_start(&wc, &emb->webhook, e);
     json_t *mwc = NULL;
     if (rc == 0) {
-        snprintf(url, sizeof url, "https://127.0.0.1:%u%s",
+        snprintf(emb->webhook_url, sizeof emb->webhook_url, "https://127.0.0.1:%u%s",
                  (unsigned)webhook_port(emb->webhook), WEBHOOK_PATH_MUTATE);
-        mwc = webhook_configuration(url, b.ca_pem);
+        mwc = webhook_configuration(emb->webhook_url, b.ca_pem);
         const struct api_resource *res = api_registry_find(
             store_registry(emb->store), "admissionregistration.k8s.io", "v1",
             "mutatingwebhookconfigurations");
@@ -157,9 +165,15 @@ static void remove_certs(struct embedded *emb)
 static int new_client(struct embedded *emb, struct store **out, struct err *e)
 {
     if (!emb->kcfg) {
+        const struct embedded_config *c = &emb->cfg;
         emb->kcfg = alloc_calloc(1, sizeof *emb->kcfg);
         emb->kcfg->server = alloc_strdup(apiserver_url(emb->server));
         emb->kcfg->source = alloc_strdup("the embedded API server");
+        emb->kcfg->token = c->token ? alloc_strdup(c->token) : NULL;
+        if (c->tls_cert_pem) {
+            emb->kcfg->ca_len = strlen(c->tls_cert_pem);
+            emb->kcfg->ca = (unsigned char *)alloc_strdup(c->tls_cert_pem);
+        }
     }
     return kube_store_new(emb->kcfg, NULL, out, e);
 }
@@ -225,13 +239,31 @@ static int lay_out_node(struct embedded *emb, size_t i, struct err *e)
     return rc;
 }
 
+/* Without its agent here (EMBEDDED_CLUSTER), a node is its kubelet and
+ * its GPUNode's admin settings: its GPUs, opened only to name them, are
+ * the agent's. */
+static int lay_out_node_apart(struct embedded *emb, size_t i, struct err *e)
+{
+    struct embedded_node *n = &emb->nodes[i];
+    int rc = device_open(n->spec, &n->device, e);
+    if (rc == 0 && emb->cfg.layout)
+        rc = lay_out_node(emb, i, e);
+    device_close(n->device);
+    n->device = NULL;
+    return rc < 0 ? err_prefix(e, rc, "node %s: ", n->name) : 0;
+}
+
 static int start_node(struct embedded *emb, size_t i, struct err *e)
 {
     struct embedded_node *n = &emb->nodes[i];
     char spec[SPEC_MAX];
     int rc = device_spec(emb, i, spec, sizeof spec, e);
-    if (rc == 0)
-        rc = device_open(spec, &n->device, e);
+    if (rc < 0)
+        return err_prefix(e, rc, "node %s: ", n->name);
+    n->spec = alloc_strdup(spec);
+    if (emb->cfg.mode == EMBEDDED_CLUSTER)
+        return lay_out_node_apart(emb, i, e);
+    rc = device_open(spec, &n->device, e);
     if (rc == 0 && emb->cfg.layout)
         rc = lay_out_node(emb, i, e);
     if (rc == 0) {
@@ -274,6 +306,8 @@ static int start_controller(struct embedded *emb, size_t i, struct err *e)
 
 static void apply_defaults(struct embedded_config *c)
 {
+    if (c->mode == EMBEDDED_ALL)
+        c->webhook = true;
     if (c->layout)
         c->nodes = c->layout->n_nodes;
     if (!c->nodes)
@@ -282,6 +316,10 @@ static void apply_defaults(struct embedded_config *c)
         c->gpus_per_node = 2;
     if (!c->controllers)
         c->controllers = 1;
+    if (c->mode != EMBEDDED_ALL)
+        c->controllers = 0;
+    if (c->mode == EMBEDDED_SERVER)
+        c->nodes = 0;
     if (!c->n_models) {
         c->models[0] = "A100-40GB";
         c->models[1] = "H100-80GB";
@@ -301,6 +339,20 @@ static void name_node(struct embedded *emb, size_t i)
     n->labels = layout_labels(emb->cfg.layout, i);
 }
 
+/* Slices already on the GPUs are made on emulated GPUs in this process;
+ * without the agents here there are none to make them on. */
+static int check_mode(const struct embedded_config *c, struct err *e)
+{
+    if (c->mode != EMBEDDED_CLUSTER || !c->layout)
+        return 0;
+    for (size_t g = 0; g < c->layout->n_gpus; g++)
+        if (c->layout->gpus[g].occ.n_slices > 0)
+            return err_set(e, -EINVAL, "node %s lists slices already on its GPUs, but the GPUs "
+                           "are its agent's, not the cluster's: run `gpuslice demo -f` for "
+                           "those", c->layout->nodes[c->layout->gpus[g].node].name);
+    return 0;
+}
+
 int embedded_start(const struct embedded_config *cfg, struct embedded **out, struct err *e)
 {
     if (cfg->nodes > EMBEDDED_MAX_NODES || cfg->n_models > EMBEDDED_MAX_MODELS ||
@@ -317,12 +369,14 @@ int embedded_start(const struct embedded_config *cfg, struct embedded **out, str
     emb->n_controllers = emb->cfg.controllers;
     for (size_t i = 0; i < emb->n_nodes; i++)
         name_node(emb, i);
-    rc = start_server(emb, e);
+    rc = check_mode(&emb->cfg, e);
     if (rc == 0)
+        rc = start_server(emb, e);
+    if (rc == 0 && emb->cfg.webhook)
         rc = start_webhook(emb, e);
     if (rc == 0)
         rc = new_client(emb, &emb->client, e);
-    if (rc == 0)
+    if (rc == 0 && emb->cfg.mode != EMBEDDED_SERVER)
         rc = start_parts(emb, e);
     for (size_t i = 0; rc == 0 && i < emb->n_nodes; i++)
         rc = start_node(emb, i, e);
@@ -351,6 +405,7 @@ void embedded_stop(struct embedded *emb)
         else
             device_close(emb->nodes[i].device);
         free(emb->nodes[i].labels);
+        free(emb->nodes[i].spec);
     }
     cluster_parts_free(emb->parts);
     store_free(emb->parts_client);
@@ -364,9 +419,40 @@ void embedded_stop(struct embedded *emb)
     free(emb);
 }
 
+const struct httpd_limits *embedded_limits(const struct embedded *emb, unsigned *max_watches)
+{
+    return apiserver_limits(emb->server, max_watches);
+}
+
+size_t embedded_crds_loaded(const struct embedded *emb)
+{
+    return emb->crds_loaded;
+}
+
+const char *embedded_webhook_url(const struct embedded *emb)
+{
+    return emb->webhook ? emb->webhook_url : NULL;
+}
+
+int embedded_agent_device(const struct embedded *emb, size_t i, char *buf, size_t size,
+                          struct err *e)
+{
+    if (i >= emb->n_nodes || !emb->nodes[i].spec)
+        return err_set(e, -ENODEV, "embedded: no node %zu", i);
+    if (snprintf(buf, size, "%s", emb->nodes[i].spec) >= (int)size)
+        return err_set(e, -E2BIG, "embedded: node %zu's device spec is longer than %zu", i,
+                       size - 1);
+    return 0;
+}
+
 const char *embedded_url(struct embedded *emb)
 {
     return apiserver_url(emb->server);
+}
+
+uint16_t embedded_port(const struct embedded *emb)
+{
+    return apiserver_port(emb->server);
 }
 
 struct store *embedded_client(struct embedded *emb)

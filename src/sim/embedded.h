@@ -12,6 +12,11 @@
  * (so admission, the REST semantics and the client all take part), unless
  * told to use the store directly; so do the cluster's own parts, so that
  * the pods the Job and ReplicaSet controllers make pass admission too.
+ *
+ * `gpuslice cluster` runs the same assembly with less of it (mode): the
+ * API server alone, or the cluster's parts without gpuslice's daemons, so
+ * that `gpuslice controller` and `gpuslice agent` run as processes of
+ * their own against it, exactly as on a real cluster.
  */
 #ifndef GPUSLICE_SIM_EMBEDDED_H
 #define GPUSLICE_SIM_EMBEDDED_H
@@ -26,13 +31,28 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/fileset.h"
+#include "util/httpd_guard.h"
 #include "util/log.h"
 
 #define EMBEDDED_MAX_NODES 64
 #define EMBEDDED_MAX_MODELS 8
 #define EMBEDDED_MAX_CONTROLLERS 3
 
+/* How much of the system runs in the process. */
+enum embedded_mode {
+    EMBEDDED_ALL,     /* everything (the demo, the end-to-end tests) */
+    EMBEDDED_CLUSTER, /* the API server and the cluster's parts (each node's
+                         kubelet and its GPUNode's admin settings, the
+                         scheduler, workload controllers, collection): the
+                         controller and the agents run elsewhere */
+    EMBEDDED_SERVER,  /* the API server alone */
+};
+
 struct embedded_config {
+    enum embedded_mode mode;
+    /* gpuslice's admission webhook over TLS, registered with a
+     * MutatingWebhookConfiguration; always on in EMBEDDED_ALL. */
+    bool webhook;
     size_t nodes;                /* 0: 2 */
     size_t gpus_per_node;        /* 0: 2 */
     /* GPU models given to each node's GPUs in turn; none: A100-40GB and
@@ -49,7 +69,16 @@ struct embedded_config {
     const char *device_spec;
     enum placement_policy policy;
     const char *crds_dir;        /* NULL: the built-in CRDs (sim/builtin.h) */
+    const char *address;         /* the API server's IP literal; NULL: 127.0.0.1 */
     uint16_t port;               /* 0: an ephemeral port */
+    /* The API server's bearer token and TLS pair (PEM; the certificate is
+     * also what the cluster's own clients trust); NULL: none, plain HTTP. */
+    const char *token;
+    const char *tls_cert_pem, *tls_key_pem;
+    const char *version;         /* what /version says; NULL: "embedded" */
+    struct httpd_limits limits;  /* the API server's; zero fields: its defaults */
+    unsigned max_watches;        /* 0: the API server's default */
+    uint64_t store_seed;         /* the mem store's uids and names; 0: 1 */
     /* The controller and the agents use the store directly instead of the
      * API over HTTP (the path the simulator takes; for measuring gpuslice
      * without the HTTP stack). Manifests still go through the API. */
@@ -70,9 +99,26 @@ int embedded_start(const struct embedded_config *cfg, struct embedded **out, str
 /* Stops every component, the server, and frees it all; NULL is fine. */
 void embedded_stop(struct embedded *emb);
 
+/* The API server's limits in force, and its watch cap (may be NULL). */
+const struct httpd_limits *embedded_limits(const struct embedded *emb, unsigned *max_watches);
+
+/* How many CustomResourceDefinitions were loaded at the start. */
+size_t embedded_crds_loaded(const struct embedded *emb);
+
+/* The webhook's URL, or NULL when it does not run. */
+const char *embedded_webhook_url(const struct embedded *emb);
+
+/* The --device argument of node i's agent, "emulated:model=...,seed=N":
+ * the GPUs the cluster laid the node out with, so that GPU indexes and
+ * UUIDs agree with its GPUNode's settings. -E2BIG when it does not fit,
+ * -ENODEV past the nodes. */
+int embedded_agent_device(const struct embedded *emb, size_t i, char *buf, size_t size,
+                          struct err *e);
+
 /* The API server's URL, and a client store talking to it over HTTP (owned
  * by emb), for applying manifests and watching as a user would. */
 const char *embedded_url(struct embedded *emb);
+uint16_t embedded_port(const struct embedded *emb);
 struct store *embedded_client(struct embedded *emb);
 
 /* The store itself (owned by emb), for checks that must not go through

@@ -8,6 +8,7 @@ Waits are bounded polls on outcomes; nothing here asserts a timing.
 
 Usage: test_demo.py GPUSLICE SOURCE_ROOT
 """
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 GPUSLICE = None
 SOURCE_ROOT = None
@@ -146,6 +148,63 @@ class Demo(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         self.assertIn("stopping (SIGTERM)", out)
         self.assertFalse(os.path.exists(kubeconfig), "the cluster left its kubeconfig")
+
+    def test_cluster_file_runs_the_parts_and_gpuslice_runs_apart(self):
+        """The four commands of docs/cluster.md: `gpuslice cluster -f
+        --webhook`, then the controller and an agent as processes of their
+        own; a gated pod is placed, runs and its slice is destroyed."""
+        write(self.cwd, "cluster.yaml", "nodes:\n  - name: n1\n    gpus:\n"
+                                        "      - model: A100-40GB\n")
+        kubeconfig = os.path.join(self.cwd, "k.kubeconfig")
+        cluster, cluster_log = self.start("cluster", "-f", "cluster.yaml", "--webhook",
+                                          "--kubeconfig", kubeconfig, name="cluster")
+        self.wait_for(cluster, cluster_log, kubeconfig, "Stop with Ctrl-C.")
+        out = self.read(cluster_log)
+        self.assertIn("admission webhook on https://127.0.0.1:", out)
+        agent_line = next(line for line in out.splitlines() if "gpuslice agent" in line)
+        self.assertIn("--node n1 --device emulated:model=A100-40GB,seed=1", agent_line)
+        self.start("controller", "--kubeconfig", kubeconfig, name="controller")
+        self.start("agent", "--node", "n1", "--device",
+                   "emulated:model=A100-40GB,seed=1,latency=none", "--kubeconfig", kubeconfig,
+                   "--state-dir", self.cwd, name="agent")
+        url = next(line.split(": ", 1)[1] for line in out.splitlines()
+                   if line.startswith("API server listening"))
+
+        def call(method, path, body=None):
+            req = urllib.request.Request(url + path, method=method,
+                                         data=json.dumps(body).encode() if body else None,
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.load(r)
+
+        call("POST", "/api/v1/namespaces", {"metadata": {
+            "name": "small", "labels": {"gpuslice.dev/enabled": "true"}}})
+        pod = {"metadata": {"name": "one", "annotations": {"gpuslice.dev/run-seconds": "1"}},
+               "spec": {"restartPolicy": "Never", "containers": [{
+                   "name": "main", "image": "busybox",
+                   "resources": {"limits": {"nvidia.com/mig-1g.5gb": 1}}}]}}
+        made = call("POST", "/api/v1/namespaces/small/pods", pod)
+        self.assertEqual(made["spec"]["schedulingGates"], [{"name": "gpuslice.dev/slice"}])
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            pod = call("GET", "/api/v1/namespaces/small/pods/one")
+            slices = call("GET", "/apis/gpuslice.dev/v1alpha1/namespaces/small/gpuslices")
+            if pod["status"].get("phase") == "Succeeded" and not slices["items"]:
+                break
+            time.sleep(0.2)
+        self.assertEqual(pod["status"].get("phase"), "Succeeded", pod)
+        self.assertEqual(pod["spec"]["nodeName"], "n1")
+        with open(os.path.join(self.cwd, "emulated-n1.json"), encoding="utf-8") as f:
+            state = json.load(f)
+        self.assertEqual(state["gpus"][0]["slices"], [])  # destroyed with the pod
+        self.assertEqual(state["migDevicesMade"], 1)
+        rc, text = self.stop(cluster, cluster_log)
+        self.assertEqual(rc, 0, text)
+
+    def test_cluster_file_slices_need_the_gpus_in_process(self):
+        write(self.cwd, "cluster.yaml", CLUSTER)
+        self.assert_fails("node node-a lists slices already on its GPUs", "cluster", "-f",
+                          "cluster.yaml")
 
     def test_demo_runs_from_an_empty_folder_on_the_built_in_files(self):
         r = self.run_gpuslice("demo")

@@ -89,6 +89,11 @@ static void other_samples_decode(void **state)
     assert_int_equal(cf.nodes[2].n_labels, 1);
     assert_int_equal(cf.gpus[0].occ.memory_mask, 0x0c);
     clusterfile_free(&cf);
+    load_sample("cluster-apart.yaml", &cf); /* gpuslice cluster -f's: no slices */
+    assert_int_equal(cf.n_nodes, 2);
+    assert_int_equal(cf.n_gpus, 2);
+    assert_int_equal(cf.gpus[0].occ.n_slices + cf.gpus[1].occ.n_slices, 0);
+    clusterfile_free(&cf);
 }
 
 static void nulls_count_as_absent(void **state)
