@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "reconcile/elector.h"
 #include "util/clock.h"
 
 
@@ -19,6 +21,7 @@ struct agent_runtime {
     struct agent *agent;
     struct loop *loop;
     struct informer *informers[AGENT_INFORMERS];
+    struct elector *elector;  /* fencing, while started; NULL: none */
     bool started;
     char name[80]; /* "agent <node>": what the log calls it */
 };
@@ -58,6 +61,49 @@ static int execute(void *self, const struct action *act, json_t **result, struct
     return agent_execute(rt->agent, act, result, e);
 }
 
+bool agent_runtime_leading(struct agent_runtime *rt)
+{
+    if (!rt->cfg.lease_namespace)
+        return true;
+    return rt->elector && elector_leading(rt->elector);
+}
+
+static bool may_act(void *self, int64_t now)
+{
+    (void)now;
+    return agent_runtime_leading(self);
+}
+
+/* Taking the node over: everything is looked at again, GPUs included. */
+static void leadership_changed(void *self, bool leading)
+{
+    struct agent_runtime *rt = self;
+    if (!leading)
+        return;
+    agent_resync(rt->agent);
+    loop_kick(rt->loop);
+}
+
+static int start_fencing(struct agent_runtime *rt, struct err *e)
+{
+    char name[sizeof AGENT_LEASE_PREFIX + 256], identity[128];
+    snprintf(name, sizeof name, AGENT_LEASE_PREFIX "%s", rt->cfg.agent.node);
+    if (rt->cfg.identity) {
+        snprintf(identity, sizeof identity, "%s", rt->cfg.identity);
+    } else {
+        char host[64] = "agent";
+        gethostname(host, sizeof host - 1);
+        snprintf(identity, sizeof identity, "%s-%d", host, (int)getpid());
+    }
+    struct elector_config ec = {
+        .store = rt->cfg.agent.store, .lease_namespace = rt->cfg.lease_namespace,
+        .lease_name = name, .identity = identity, .lease_ns = rt->cfg.lease_ns,
+        .renew_deadline_ns = rt->cfg.renew_deadline_ns, .retry_ns = rt->cfg.retry_ns,
+        .component = rt->name, .log = rt->cfg.log, .on_change = leadership_changed, .ctx = rt,
+    };
+    return elector_start(&ec, &rt->elector, e);
+}
+
 int agent_runtime_new(const struct agent_runtime_config *cfg, struct agent_runtime **out,
                       struct err *e)
 {
@@ -79,6 +125,8 @@ int agent_runtime_new(const struct agent_runtime_config *cfg, struct agent_runti
             .host = rt->cfg.agent.node,
             .now_ns = rt->cfg.agent.now_ns,
             .clock_ctx = rt->cfg.agent.clock_ctx,
+            .may_act = may_act,
+            .may_act_ctx = rt,
             .log = rt->cfg.log,
         };
         rc = loop_new(&lc, &rt->loop, e);
@@ -135,9 +183,13 @@ int agent_start(struct agent_runtime *rt, struct err *e)
         agent__workers_start(rt->agent);
     for (; rc == 0 && i < AGENT_INFORMERS; i++)
         rc = informer_start(rt->informers[i], e);
+    if (rc == 0 && rt->cfg.lease_namespace)
+        rc = start_fencing(rt, e);
     if (rc == 0)
         rc = loop_start(rt->loop, e);
     if (rc < 0) {
+        elector_stop(rt->elector);
+        rt->elector = NULL;
         while (i-- > 0)
             informer_stop(rt->informers[i]);
         agent__workers_stop(rt->agent);
@@ -152,6 +204,8 @@ void agent_stop(struct agent_runtime *rt)
     if (!rt->started)
         return;
     loop_stop(rt->loop);
+    elector_stop(rt->elector);
+    rt->elector = NULL;
     agent__workers_stop(rt->agent);
     for (size_t i = 0; i < AGENT_INFORMERS; i++)
         informer_stop(rt->informers[i]);

@@ -8,10 +8,18 @@
  * when one is given. In virtual time nothing runs by itself: the caller
  * calls agent_runtime_step at the times agent_runtime_next_due names,
  * moving its clock between calls.
+ *
+ * Fencing (real time): given a lease namespace, the agent acts only while
+ * it holds the node's Lease, "gpuslice-agent-<node>" there
+ * (reconcile/elector.h). A second agent started for the same node, by
+ * mistake or while the first is still shutting down, watches but neither
+ * touches the GPUs nor writes until the first stops renewing and the lease
+ * expires; it then takes over from the API state and the GPUs as they are.
  */
 #ifndef GPUSLICE_AGENT_AGENT_RUNTIME_H
 #define GPUSLICE_AGENT_AGENT_RUNTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +32,12 @@ struct agent_runtime_config {
      * informer_now_ns NULL: CLOCK_MONOTONIC. */
     struct agent_config agent;
     struct log *log;              /* failed actions (reconcile/loop.h); not owned; NULL: none */
+    const char *lease_namespace;  /* fencing (above); NULL: none, always act */
+    const char *identity;         /* in the Lease; NULL: hostname-pid */
+    int64_t lease_ns, renew_deadline_ns, retry_ns; /* 0: as reconcile/elector.h */
 };
+
+#define AGENT_LEASE_PREFIX "gpuslice-agent-" /* + the node's name */
 
 struct agent_runtime;
 
@@ -54,7 +67,12 @@ int64_t agent_runtime_next_due(struct agent_runtime *rt);
  * is as before and may be stepped or started later. */
 int agent_start(struct agent_runtime *rt, struct err *e);
 
-/* Stops and waits for those threads; no-op when not running. */
+/* Stops and waits for those threads; no-op when not running. The Lease is
+ * not released: a stop and a crash look the same to a successor. */
 void agent_stop(struct agent_runtime *rt);
+
+/* Whether the agent may act now: no fencing, or it holds the node's
+ * Lease. Safe from any thread. */
+bool agent_runtime_leading(struct agent_runtime *rt);
 
 #endif

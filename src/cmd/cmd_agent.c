@@ -19,9 +19,11 @@
 
 #define DEFAULT_STATE_DIR "/var/lib/gpuslice"
 
+#define AGENT_LEASE_NAMESPACE "kube-node-lease"
+
 struct agent_args {
-    const char *node, *device, *kubeconfig, *cdi_dir, *state_dir;
-    int64_t orphan_grace_ns;
+    const char *node, *device, *kubeconfig, *cdi_dir, *state_dir, *identity;
+    int64_t orphan_grace_ns, lease_ns;
     bool reclaim_unmanaged;
 };
 
@@ -45,6 +47,8 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
         {"orphan-grace", required_argument, NULL, 'g'},
         {"reclaim-unmanaged", no_argument, NULL, 'r'},
         {"state-dir", required_argument, NULL, 's'},
+        {"identity", required_argument, NULL, 'i'},
+        {"lease-duration", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -61,6 +65,14 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
         case 'c': a->cdi_dir = optarg; break;
         case 'r': a->reclaim_unmanaged = true; break;
         case 's': a->state_dir = optarg; break;
+        case 'i': a->identity = optarg; break;
+        case 'L':
+            if (cmd_lease_seconds(optarg, &a->lease_ns) < 0) {
+                fprintf(stderr, "gpuslice agent: --lease-duration: \"%s\" is not a whole number "
+                                "of seconds (1..3600)\n", optarg);
+                return 2;
+            }
+            break;
         case 'g':
             if (parse_seconds(optarg, &a->orphan_grace_ns) < 0) {
                 fprintf(stderr, "gpuslice agent: --orphan-grace: \"%s\" is not a number of "
@@ -136,6 +148,7 @@ int cmd_agent(int argc, char **argv)
                   .orphan_grace_ns = a.orphan_grace_ns,
                   .reclaim_unmanaged = a.reclaim_unmanaged},
         .log = cmd_daemon_log(),
+        .lease_namespace = AGENT_LEASE_NAMESPACE, .identity = a.identity, .lease_ns = a.lease_ns,
     };
     cmd_signals_block();
     struct agent_runtime *rt = NULL;

@@ -17,6 +17,7 @@ struct controller_args {
     const char *kubeconfig;
     const char *lease_namespace;
     const char *identity;
+    int64_t lease_ns;
     enum placement_policy policy;
 };
 
@@ -27,6 +28,7 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
         {"leader-elect-namespace", required_argument, NULL, 'l'},
         {"identity", required_argument, NULL, 'i'},
         {"policy", required_argument, NULL, 'p'},
+        {"lease-duration", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -39,6 +41,13 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
         case 'k': a->kubeconfig = optarg; break;
         case 'l': a->lease_namespace = optarg; break;
         case 'i': a->identity = optarg; break;
+        case 'L':
+            if (cmd_lease_seconds(optarg, &a->lease_ns) < 0) {
+                fprintf(stderr, "gpuslice controller: --lease-duration: \"%s\" is not a whole "
+                                "number of seconds (1..3600)\n", optarg);
+                return 2;
+            }
+            break;
         case 'p':
             if (placement_policy_parse(optarg, &a->policy, &e) < 0) {
                 fprintf(stderr, "gpuslice controller: %s\n", e.msg);
@@ -74,6 +83,7 @@ int cmd_controller(int argc, char **argv)
     struct controller_runtime_config cfg = {.store = st, .policy = a.policy,
                                             .identity = a.identity,
                                             .lease_namespace = a.lease_namespace,
+                                            .lease_ns = a.lease_ns,
                                             .log = cmd_daemon_log()};
     cmd_signals_block();
     if (rc == 0)

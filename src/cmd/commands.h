@@ -6,7 +6,9 @@
 #ifndef GPUSLICE_CMD_COMMANDS_H
 #define GPUSLICE_CMD_COMMANDS_H
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "util/log.h"
 
@@ -42,6 +44,18 @@ static inline struct log *cmd_daemon_log(void)
     struct log *lg = NULL;
     log_new(&(struct log_config){.out = stderr}, &lg, NULL);
     return lg;
+}
+
+/* --lease-duration S of the daemons that elect or fence with a Lease: whole
+ * seconds, 1..3600 (a Lease counts whole seconds); -1 for anything else. */
+static inline int cmd_lease_seconds(const char *s, int64_t *ns)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 3600)
+        return -1;
+    *ns = (int64_t)v * 1000000000;
+    return 0;
 }
 
 #endif

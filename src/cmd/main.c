@@ -38,14 +38,16 @@ const struct command commands[] = {
      "  --kubeconfig PATH    where --keep writes it (default gpuslice-demo.kubeconfig)\n"},
     {"controller", cmd_controller, "run the gpuslice controller against a cluster",
      "usage: gpuslice controller [--kubeconfig F] [--leader-elect-namespace NS]\n"
-     "                           [--identity ID] [--policy P]\n\n"
+     "                           [--identity ID] [--policy P] [--lease-duration S]\n\n"
      "Places gated pods' slices, releases them when pods end. Without --kubeconfig\n"
      "it uses $KUBECONFIG, ~/.kube/config or the pod's service account. With\n"
-     "--leader-elect-namespace, replicas elect one leader through a Lease there.\n"},
+     "--leader-elect-namespace, replicas elect one leader through a Lease there\n"
+     "(--lease-duration S, default 15; renewed every 2/15 of it, given up after\n"
+     "2/3 of it without a renewal).\n"},
     {"agent", cmd_agent, "run the gpuslice node agent on a GPU node",
      "usage: gpuslice agent --node NAME [--device nvml|emulated:SPEC] [--kubeconfig F]\n"
      "                      [--cdi-dir DIR] [--orphan-grace S] [--reclaim-unmanaged]\n"
-     "                      [--state-dir DIR]\n\n"
+     "                      [--state-dir DIR] [--identity ID] [--lease-duration S]\n\n"
      "Makes and destroys the MIG slices the node's GPUSlices ask for, hands each to\n"
      "its container through a ConfigMap (and a CDI spec with --cdi-dir), and reports\n"
      "the node's GPUs in its GPUNode and its accelerator memory in the Node. Without\n"
@@ -58,7 +60,11 @@ const struct command commands[] = {
      "  -r, --reclaim-unmanaged  destroy slices gpuslice did not make, too\n"
      "  -s, --state-dir DIR      where an emulated device keeps its GPUs' state, as\n"
      "                           DIR/emulated-NODE.json, unless its spec has state=PATH\n"
-     "                           (default /var/lib/gpuslice)\n"},
+     "                           (default /var/lib/gpuslice)\n"
+     "  --identity ID            this agent in its node's Lease (default hostname-pid)\n"
+     "  --lease-duration S       the node's Lease, kube-node-lease/gpuslice-agent-NODE:\n"
+     "                           a second agent for the node waits until the holder has\n"
+     "                           not renewed it for S seconds (default 15)\n"},
     {"webhook", cmd_webhook, "serve the admission webhook that hands MIG pods to gpuslice",
      "usage: gpuslice webhook --tls-cert FILE --tls-key FILE [--port N] [--address ADDR]\n"
      "                        [--threads N] [--reload-interval S] [--drain S]\n"

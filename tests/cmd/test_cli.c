@@ -250,6 +250,12 @@ static void agent_usage_errors(void **state)
     run(&r, (const char *[]){"agent", "--node", "n1", "--orphan-grace", "soon", NULL});
     assert_int_equal(r.status, 2);
     assert_contains(r.err, "--orphan-grace: \"soon\" is not a number of seconds");
+    run(&r, (const char *[]){"agent", "--node", "n1", "--lease-duration", "0", NULL});
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "--lease-duration: \"0\" is not a whole number of seconds");
+    run(&r, (const char *[]){"controller", "--lease-duration", "1.5", NULL});
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "--lease-duration: \"1.5\" is not a whole number of seconds");
     run(&r, (const char *[]){"agent", "--node", "n1", "extra", NULL});
     assert_int_equal(r.status, 2);
     run(&r, (const char *[]){"agent", "--node", "n1", "--device", "emulated:model=X100", NULL});
