@@ -114,6 +114,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
                                                &a->nodes};
     for (size_t i = 0; rc == 0 && i < AGENT_INFORMERS; i++)
         rc = watch(a, &specs[i], res[i], infs[i], e);
+    if (rc == 0)
+        rc = agent__ledger_load(a, e);
     if (rc < 0) {
         agent_free(a);
         return rc;
@@ -138,6 +140,7 @@ void agent_free(struct agent *a)
     free(a->scratch);
     free(a->pending);
     free(a->made);
+    free(a->intents);
     free(a->orphans);
     free(a->notes);
     mutex_destroy(&a->lock);

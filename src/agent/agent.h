@@ -106,6 +106,10 @@ struct agent_config {
     int64_t report_delay_ns;
     bool reclaim_unmanaged;     /* destroy orphans gpuslice did not make, too */
     const char *cdi_dir;        /* NULL or "": no CDI specs (copied) */
+    /* A file on the node that keeps which slices gpuslice made, across
+     * agent and API server restarts (agent_ledger.c); read by agent_new.
+     * NULL: this process's memory and the GPUNode only. Not copied. */
+    const char *ledger_path;
     struct log *log;            /* failed device calls (warnings); not owned; NULL: none */
 };
 

@@ -113,13 +113,12 @@ static void publish(struct agent *a, const struct device_slices *read, uint64_t 
     prune_made(a);
 }
 
-static void remember_made(struct agent *a, const struct device_slice *s)
+static void remember_made(struct agent *a, const struct agent_place *p)
 {
-    struct agent_place p = {s->gpu_index, s->placement.start, s->profile_id};
-    if (agent__made(a, &p))
+    if (agent__made(a, p))
         return;
     VEC_RESERVE(a->made, a->cap_made, a->n_made + 1);
-    a->made[a->n_made++] = p;
+    a->made[a->n_made++] = *p;
 }
 
 static int exec_discover(struct agent *a, struct err *e)
@@ -215,10 +214,16 @@ void agent__call_finish(struct agent *a, const struct agent_call *c,
     int64_t now = now_of(a);
     agent__pending_set(a, c->gpu, c->start, done_at, now);
     note_outcome(a, c, done_at > now ? done_at : now);
+    if (c->create) {
+        /* A call that timed out may have made the slice all the same. */
+        struct agent_place p = {c->gpu, c->start, c->profile_id};
+        if (c->rc == 0 || c->rc == -ETIMEDOUT)
+            remember_made(a, &p);
+        agent__ledger_done(a, &p);
+    }
     if (c->rc < 0) {
         count(&a->stats.device_failures, 1);
     } else if (c->create) {
-        remember_made(a, &c->made);
         count(&a->stats.creates, 1);
         count(&a->stats.recreated, c->recreate);
     } else {
@@ -271,6 +276,10 @@ static int exec_slice(struct agent *a, const json_t *params, bool create, struct
         return err_set(e, -ENODEV, "agent: no GPU %s on node %s", c.gpu_uuid, a->node);
     }
     c.gpu = g->index;
+    const struct mig_profile *p = g->model ? catalog_find_profile(g->model, c.profile) : NULL;
+    c.profile_id = p ? p->nvml_id : UINT32_MAX;
+    if (create)
+        agent__ledger_intend(a, &(struct agent_place){c.gpu, c.start, c.profile_id});
     int64_t now = now_of(a);
     agent__pending_set(a, c.gpu, c.start, AGENT_RUNNING, now);
     bool handed = a->workers && agent__workers_submit(a, &c) == 0;

@@ -83,6 +83,7 @@ struct agent_call {
     unsigned gpu;                          /* index in the inventory */
     char gpu_uuid[DEVICE_UUID_MAX];
     char profile[DEVICE_PROFILE_NAME_MAX];
+    uint32_t profile_id;                   /* the GPU's id of profile (creates) */
     unsigned start;
     /* the outcome (agent__call_run) */
     int rc;
@@ -125,8 +126,10 @@ struct agent {
 
     struct agent_pending *pending;
     size_t n_pending, cap_pending;
-    struct agent_place *made;        /* slices this process created */
+    struct agent_place *made;        /* slices this process (or the ledger) says it made */
     size_t n_made, cap_made;
+    struct agent_place *intents;     /* creates asked of the device, not finished */
+    size_t n_intents, cap_intents;
     struct agent_orphan *orphans;
     size_t n_orphans, cap_orphans;
     struct agent_note *notes;
@@ -171,6 +174,15 @@ int agent__place_of(const struct agent *a, const struct gpuslice_view *v,
 int64_t agent__pending_until(struct agent *a, unsigned gpu, unsigned start, int64_t now);
 
 bool agent__made(const struct agent *a, const struct agent_place *p);
+
+/* The ledger (agent_ledger.c). Load: the file's places into made (none
+ * when there is no file); -EINVAL naming the file when it is malformed.
+ * Intend: p is about to be created; done: its create returned (the caller
+ * has noted in made what it made). Both with lock held; both rewrite the
+ * file, and log a file that cannot be written. */
+int agent__ledger_load(struct agent *a, struct err *e);
+void agent__ledger_intend(struct agent *a, const struct agent_place *p);
+void agent__ledger_done(struct agent *a, const struct agent_place *p);
 
 /* Appends `n` to *items (growing it); -ENOMEM. */
 

@@ -96,10 +96,22 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
     return 0;
 }
 
+/* The agent's folder on the node (made when missing): its ledger of the
+ * slices it made, and an emulated device's state. */
+static int state_dir_ready(const struct agent_args *a, struct err *e)
+{
+    if (strchr(a->node, '/'))
+        return err_set(e, -EINVAL, "node name \"%s\" has a '/'", a->node);
+    if (mkdir(a->state_dir, 0755) < 0 && errno != EEXIST)
+        return err_set(e, -errno, "state directory %s: %s (--state-dir DIR)", a->state_dir,
+                       strerror(errno));
+    return 0;
+}
+
 /* An emulated device keeps its GPUs' state in a file, as real GPUs keep
  * their slices when the agent dies: the spec's state=PATH, or by default
- * STATE_DIR/emulated-NODE.json (the folder made when missing). Other
- * backends are opened as given. The device string to open goes into buf. */
+ * STATE_DIR/emulated-NODE.json. Other backends are opened as given. The
+ * device string to open goes into buf. */
 static int device_with_state(const struct agent_args *a, char *buf, size_t size,
                              struct err *e)
 {
@@ -113,11 +125,6 @@ static int device_with_state(const struct agent_args *a, char *buf, size_t size,
         snprintf(buf, size, "%s", a->device);
         return 0;
     }
-    if (strchr(a->node, '/'))
-        return err_set(e, -EINVAL, "node name \"%s\" has a '/'", a->node);
-    if (mkdir(a->state_dir, 0755) < 0 && errno != EEXIST)
-        return err_set(e, -errno, "state directory %s: %s (--state-dir DIR, or "
-                       "emulated:...,state=PATH)", a->state_dir, strerror(errno));
     if (snprintf(buf, size, "emulated:%s%sstate=%s/emulated-%s.json", spec, spec[0] ? "," : "",
                  a->state_dir, a->node) >= (int)size)
         return err_set(e, -ENAMETOOLONG, "--device with its state file is too long");
@@ -134,8 +141,11 @@ int cmd_agent(int argc, char **argv)
     struct store *st = NULL;
     struct device *dev = NULL;
     struct err e = {0};
-    char device[EMULATED_SPEC_MAX + 16];
-    rc = device_with_state(&a, device, sizeof device, &e);
+    char device[EMULATED_SPEC_MAX + 16], ledger[4096];
+    rc = state_dir_ready(&a, &e);
+    if (rc == 0)
+        rc = device_with_state(&a, device, sizeof device, &e);
+    snprintf(ledger, sizeof ledger, "%s/agent-%s.json", a.state_dir, a.node);
     if (rc == 0)
         rc = device_open(device, &dev, &e);
     if (rc == 0)
@@ -146,7 +156,7 @@ int cmd_agent(int argc, char **argv)
     struct agent_runtime_config cfg = {
         .agent = {.store = st, .device = dev, .node = a.node, .cdi_dir = a.cdi_dir,
                   .orphan_grace_ns = a.orphan_grace_ns,
-                  .reclaim_unmanaged = a.reclaim_unmanaged},
+                  .reclaim_unmanaged = a.reclaim_unmanaged, .ledger_path = ledger},
         .log = cmd_daemon_log(),
         .lease_namespace = AGENT_LEASE_NAMESPACE, .identity = a.identity, .lease_ns = a.lease_ns,
     };

@@ -5,6 +5,8 @@
  * (destroyed after the grace period when gpuslice made them, left alone
  * otherwise unless reclaiming is asked for).
  */
+#include <unistd.h>
+
 #include "harness.h"
 
 #include "api/gpunode.h"
@@ -355,6 +357,65 @@ static void unmanaged_slice_is_left_alone(void **state)
     h_free(h);
 }
 
+/* The API server restarted with an empty store and the agent that made a
+ * slice is gone too: the GPUNode that said "managed" is lost with the
+ * store. The agent's ledger on the node still says it (issue 19's kill
+ * harness: without it the slice was kept for good as an admin's). */
+static unsigned after_the_store_is_lost(const char *ledger)
+{
+    struct agent_config o = {.orphan_grace_ns = 5 * SEC, .ledger_path = ledger};
+    const char *spec = "model=H100-80GB,latency=none";
+    struct harness *h = h_new_with(spec, &o);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    struct device_slice_ref admin = {.gpu_index = 0, .profile = "3g.40gb", .start = 4};
+    assert_int_equal(emulated_add_slice(h->dev, &admin, NULL, NULL), 0);
+    agent_runtime_free(h->rt); /* killed */
+    h->rt = NULL;
+
+    struct harness *fresh = h_new_with(spec, &o); /* an empty store */
+    device_close(fresh->dev);
+    fresh->dev = fresh->cfg.agent.device = h->dev;
+    h->dev = NULL;
+    h_agent(fresh);
+    h_settle(fresh, 10 * SEC);
+    unsigned left = device_count(fresh);
+    json_decref(pod);
+    h_free(h);
+    h_free(fresh);
+    return left;
+}
+
+static void ledger_names_the_slices_gpuslice_made_after_the_store_is_lost(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/gpuslice-ledger-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path); /* no file yet: a node the agent never worked on */
+    assert_int_equal(after_the_store_is_lost(path), 1); /* the admin's slice only */
+    assert_int_equal(after_the_store_is_lost(NULL), 2); /* what it did before the ledger */
+
+    FILE *f = fopen(path, "w");
+    fputs("{\"made\": [{\"gpu\": 0, \"start\": 99, \"profileID\": 1}]}", f);
+    fclose(f);
+    struct agent_config o = {.ledger_path = path};
+    struct harness *h = h_new_with("model=H100-80GB", NULL);
+    h->cfg.agent.ledger_path = o.ledger_path;
+    struct err e = {0};
+    agent_runtime_free(h->rt);
+    h->rt = NULL;
+    assert_int_equal(agent_runtime_new(&h->cfg, &h->rt, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, path));
+    assert_non_null(strstr(e.msg, "made[0]"));
+    h_free(h);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +431,7 @@ int main(void)
         cmocka_unit_test(deleted_object_has_its_slice_destroyed_before_it_goes),
         cmocka_unit_test(orphan_clock_restarts_with_the_agent),
         cmocka_unit_test(unmanaged_slice_is_left_alone),
+        cmocka_unit_test(ledger_names_the_slices_gpuslice_made_after_the_store_is_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,11 +258,17 @@ static void agent_usage_errors(void **state)
     assert_contains(r.err, "--lease-duration: \"1.5\" is not a whole number of seconds");
     run(&r, (const char *[]){"agent", "--node", "n1", "extra", NULL});
     assert_int_equal(r.status, 2);
-    run(&r, (const char *[]){"agent", "--node", "n1", "--device", "emulated:model=X100", NULL});
+    run(&r, (const char *[]){"agent", "--node", "n1", "--device", "emulated:model=X100",
+                             "--state-dir", "/tmp", NULL});
     assert_int_equal(r.status, 1);
     assert_contains(r.err, "unknown model \"X100\"");
+    char dir[] = "/tmp/gpuslice-cli-state-XXXXXX";
+    assert_non_null(mkdtemp(dir));
     run(&r, (const char *[]){"agent", "--node", "n1", "--device", "emulated", "--kubeconfig",
-                             "/nonexistent/kubeconfig", NULL});
+                             "/nonexistent/kubeconfig", "--state-dir", dir, NULL});
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
     assert_int_equal(r.status, 1);
     assert_contains(r.err, "/nonexistent/kubeconfig");
     /* An emulated device keeps its state under --state-dir by default. */
