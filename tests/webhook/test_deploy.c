@@ -115,6 +115,8 @@ static void renders_what_the_issue_asks(void **state)
                         "/var/run/cdi");
     assert_string_equal(str_at(agent, "spec template spec volumes 1 hostPath path"),
                         "/run/nvidia/mps");
+    assert_string_equal(str_at(agent, "spec template spec volumes 2 hostPath path"),
+                        "/var/lib/gpuslice"); /* the agent's ledger outlives the pod */
     /* The webhook listens on its pod's IP, where its Service points. */
     const json_t *hook = find(d, "Deployment", "gpuslice-webhook");
     assert_string_equal(str_at(hook, "spec template spec containers 0 args 1"),
