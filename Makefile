@@ -15,7 +15,7 @@ DEPS = meson ninja-build pkg-config gcc clang libclang-rt-dev \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test test-device asan bench fuzz clean demo install
+.PHONY: all deps test test-device asan bench fuzz clean demo install soak
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -31,6 +31,13 @@ deps:
 test: all
 	meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite unit --suite integration
 	@scripts/test-summary $(BUILD)
+
+# The kill harness at scale (not in CI): 10,000 pods in Jobs, two controller
+# replicas, four agents, SIGKILLs throughout (tests/cmd/test_kill.py).
+SOAK_SEED ?= 1
+soak: all
+	python3 tests/cmd/test_kill.py $(BUILD)/src/cmd/gpuslice --seed $(SOAK_SEED) --nodes 4 \
+	    --rounds 100 --jobs-per-round 2 --completions 50 --api-kills 2 --settle-s 3600
 
 # The nvml backend on this machine's real GPU (tests/device): says SKIP, and
 # why, where there is no NVIDIA driver or no GPU. Never changes MIG mode.
