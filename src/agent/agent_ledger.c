@@ -109,6 +109,7 @@ int agent__ledger_load(struct agent *a, struct err *e)
 {
     if (!a->cfg.ledger_path)
         return 0;
+    atomicfile_clean(a->cfg.ledger_path, NULL); /* a killed predecessor's half writes */
     json_error_t je;
     json_t *root = json_load_file(a->cfg.ledger_path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "reconcile/elector.h"
 #include "util/clock.h"
@@ -86,18 +85,11 @@ static void leadership_changed(void *self, bool leading)
 
 static int start_fencing(struct agent_runtime *rt, struct err *e)
 {
-    char name[sizeof AGENT_LEASE_PREFIX + 256], identity[128];
+    char name[sizeof AGENT_LEASE_PREFIX + 256];
     snprintf(name, sizeof name, AGENT_LEASE_PREFIX "%s", rt->cfg.agent.node);
-    if (rt->cfg.identity) {
-        snprintf(identity, sizeof identity, "%s", rt->cfg.identity);
-    } else {
-        char host[64] = "agent";
-        gethostname(host, sizeof host - 1);
-        snprintf(identity, sizeof identity, "%s-%d", host, (int)getpid());
-    }
     struct elector_config ec = {
         .store = rt->cfg.agent.store, .lease_namespace = rt->cfg.lease_namespace,
-        .lease_name = name, .identity = identity, .lease_ns = rt->cfg.lease_ns,
+        .lease_name = name, .identity = rt->cfg.identity, .lease_ns = rt->cfg.lease_ns,
         .renew_deadline_ns = rt->cfg.renew_deadline_ns, .retry_ns = rt->cfg.retry_ns,
         .component = rt->name, .log = rt->cfg.log, .on_change = leadership_changed, .ctx = rt,
     };

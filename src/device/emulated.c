@@ -20,6 +20,7 @@
 #include "device/emulated.h"
 #include "device/emulated_internal.h"
 #include "util/alloc.h"
+#include "util/atomicfile.h"
 #include "util/clock.h"
 
 #include <ctype.h>
@@ -500,6 +501,7 @@ static void reboot_locked(struct emulated *em, const char *boot_id);
  * then the reboot asked for at open. */
 static int restore(struct emulated *em, struct err *e)
 {
+    atomicfile_clean(em->cfg.state_path, NULL); /* a killed predecessor's half writes */
     int rc = emulated__state_load(em, e);
     if (rc == -ENOENT)
         rc = 0;

@@ -4,6 +4,9 @@
  */
 #include "util/atomicfile.h"
 
+#include <ctype.h>
+#include <stdbool.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -84,4 +87,35 @@ int atomicfile_write(const char *path, const void *data, size_t len, mode_t mode
     }
     sync_folder(path);
     return 0;
+}
+
+/* name is base + ".~" + 16 hex digits: one of open_fresh's names for base. */
+static bool is_temporary_of(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".~", 2) != 0)
+        return false;
+    const char *hex = name + n + 2;
+    for (int i = 0; i < 16; i++)
+        if (!isxdigit((unsigned char)hex[i]))
+            return false;
+    return hex[16] == '\0';
+}
+
+int atomicfile_clean(const char *path, struct err *e)
+{
+    char folder_buf[4096], base_buf[4096];
+    if (snprintf(folder_buf, sizeof folder_buf, "%s", path) >= (int)sizeof folder_buf)
+        return err_set(e, -ENAMETOOLONG, "%s: path too long", path);
+    memcpy(base_buf, folder_buf, sizeof base_buf);
+    const char *folder = dirname(folder_buf), *base = basename(base_buf);
+    DIR *dir = opendir(folder);
+    if (!dir)
+        return err_set(e, -errno, "%s: cannot read the folder: %s", folder, strerror(errno));
+    int removed = 0;
+    for (struct dirent *d; (d = readdir(dir));)
+        if (is_temporary_of(d->d_name, base) && unlinkat(dirfd(dir), d->d_name, 0) == 0)
+            removed++;
+    closedir(dir);
+    return removed;
 }

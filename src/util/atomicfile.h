@@ -27,4 +27,11 @@
 int atomicfile_write(const char *path, const void *data, size_t len, mode_t mode,
                      struct err *e);
 
+/* Removes the temporary files (PATH.~ and 16 hex digits) that writers of
+ * path killed between create and rename left beside it; for the one owner
+ * of a file that is rewritten often (a state file under SIGKILL), at its
+ * start. Returns how many were removed, or -errno with e naming the
+ * folder when it cannot be read. Nothing else is touched. */
+int atomicfile_clean(const char *path, struct err *e);
+
 #endif

@@ -41,6 +41,14 @@ static struct device *open_with(const struct fixture *f, const char *spec, struc
     return device_open(what, &d, e) == 0 ? d : NULL;
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fputs(text, out);
+    fclose(out);
+}
+
 static struct device *must_open(const struct fixture *f, const char *spec)
 {
     struct err e;
@@ -48,14 +56,6 @@ static struct device *must_open(const struct fixture *f, const char *spec)
     if (!d)
         fail_msg("open %s: %s", spec, e.msg);
     return d;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *out = fopen(path, "w");
-    assert_non_null(out);
-    fputs(text, out);
-    fclose(out);
 }
 
 static struct device_slices *list_of(struct device *d)
@@ -70,10 +70,15 @@ static struct device_slices *list_of(struct device *d)
 static void a_new_node_writes_its_file_at_once(void **state)
 {
     struct fixture *f = *state;
+    /* What a predecessor killed between create and rename left goes. */
+    char left[TMPDIR_MAX + 64];
+    snprintf(left, sizeof left, "%s.~00112233445566ff", f->path);
+    write_file(left, "{");
     struct device *d = must_open(f, "model=A100-40GB,count=2");
     struct stat st;
     assert_int_equal(stat(f->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(stat(left, &st), -1);
     device_close(d);
 }
 

@@ -139,6 +139,29 @@ static void a_missing_folder_names_the_path(void **state)
     assert_int_equal(entries(), 0);
 }
 
+static void clean_removes_what_a_killed_writer_left_and_nothing_else(void **state)
+{
+    (void)state;
+    char path[256], left[300], other[300], near[300];
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    snprintf(left, sizeof left, "%s.~0123456789abcdef", path);
+    snprintf(other, sizeof other, "%s/other.json.~0123456789abcdef", dir);
+    snprintf(near, sizeof near, "%s.~0123", path);
+    const char *files[] = {path, left, other, near};
+    for (size_t i = 0; i < 4; i++) {
+        FILE *out = fopen(files[i], "w");
+        assert_non_null(out);
+        fclose(out);
+    }
+    struct err e = {0};
+    assert_int_equal(atomicfile_clean(path, &e), 1);
+    assert_int_equal(access(left, F_OK), -1);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(access(other, F_OK), 0);
+    assert_int_equal(access(near, F_OK), 0);
+    assert_int_equal(atomicfile_clean("/nonexistent-dir/x", &e), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +174,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_failed_write_leaves_the_target_and_no_temporary,
                                         make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(a_missing_folder_names_the_path, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(clean_removes_what_a_killed_writer_left_and_nothing_else,
+                                        make_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
