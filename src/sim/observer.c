@@ -1,6 +1,9 @@
 /*
- * The pod observer (see observer.h). The informer's handler runs on its
- * thread and records times under the observer's lock. The index maps the
+ * The pod observer (see observer.h). Two informers, pods and GPUSlices:
+ * a pod's placement shows only in the GPUSlices the controller writes for
+ * it (its finalizer comes with admission, and a pod placed at once gets no
+ * condition). Handlers run on the informers' threads (or the stepping
+ * caller's) and record times under the observer's lock. The index maps the
  * "ns/name" of each pod not yet deleted to its place in the array; a pod
  * deleted and made again under its name is a new entry.
  */
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/gpuslice.h"
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "store/informer.h"
@@ -23,7 +27,7 @@
 
 struct observer {
     struct observer_config cfg;
-    struct informer *inf;
+    struct informer *inf[2]; /* pods first: a pod is seen before its slices */
     pthread_mutex_t lock;
     struct observed_pod *pods;
     size_t n, cap;
@@ -78,7 +82,7 @@ static void note_request(struct observed_pod *p, const json_t *pod)
     }
 }
 
-static enum observed_state state_of(const struct observed_pod *p, const json_t *pod)
+static enum observed_state state_of(const struct observed_pod *p)
 {
     if (p->finished_ns)
         return OBSERVED_ENDED;
@@ -86,7 +90,7 @@ static enum observed_state state_of(const struct observed_pod *p, const json_t *
         return OBSERVED_RUNNING;
     if (!p->gated)
         return OBSERVED_PENDING;
-    return meta_has_finalizer(pod, GPUSLICE_FINALIZER) ? OBSERVED_PLACED : OBSERVED_WAITING;
+    return p->placed_ns ? OBSERVED_PLACED : OBSERVED_WAITING;
 }
 
 /* The times the pod's new state tells. */
@@ -95,10 +99,13 @@ static void note_times(struct observed_pod *p, const json_t *cur, enum informer_
 {
     const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
     const char *node = json_string_value(json_object_get(json_object_get(cur, "spec"), "nodeName"));
-    if (!pod_gated(cur, GPUSLICE_GATE) && !p->ungated_ns)
+    if (!pod_gated(cur, GPUSLICE_GATE) && !p->ungated_ns) {
         p->ungated_ns = now;
-    if (!p->placed_ns && meta_has_finalizer(cur, GPUSLICE_FINALIZER))
-        p->placed_ns = now;
+        /* Released, so placed: its slices' events may come later (real
+         * time, where the two informers race). */
+        if (p->was_gated && !p->placed_ns)
+            p->placed_ns = now;
+    }
     if (node && !p->bound_ns)
         p->bound_ns = now;
     p->gated = pod_gated(cur, GPUSLICE_GATE);
@@ -110,6 +117,15 @@ static void note_times(struct observed_pod *p, const json_t *cur, enum informer_
     if ((ended || change == INFORMER_DELETED) && !p->finished_ns)
         p->finished_ns = now;
     p->deleted = change == INFORMER_DELETED;
+}
+
+/* The pod's state from its times, and the move, if any, told. */
+static void note_state(struct observer *o, struct observed_pod *p)
+{
+    enum observed_state from = p->state;
+    p->state = state_of(p);
+    if (p->state != from && o->cfg.moved)
+        o->cfg.moved(o->cfg.moved_ctx, p, from, p->state);
 }
 
 static void on_pod(void *ctx, enum informer_change change, const json_t *old, const json_t *cur)
@@ -134,35 +150,59 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old, co
             note_request(p, cur);
         }
         note_times(p, cur, change, now);
-        enum observed_state from = p->state;
-        p->state = state_of(p, cur);
-        if (p->state != from && o->cfg.moved)
-            o->cfg.moved(o->cfg.moved_ctx, p, from, p->state);
+        note_state(o, p);
         if (p->deleted)
             strmap_del(&o->index, key);
     }
     pthread_mutex_unlock(&o->lock);
 }
 
+/* A GPUSlice of a gated pod: the controller has placed the pod. */
+static void on_slice(void *ctx, enum informer_change change, const json_t *old, const json_t *cur)
+{
+    struct observer *o = ctx;
+    (void)old;
+    const char *ns = meta_namespace(cur);
+    const char *pod = json_string_value(json_object_get(json_object_get(cur, "spec"), "podName"));
+    if (change == INFORMER_DELETED || !ns || !pod)
+        return;
+    char key[sizeof ((struct observed_pod *)0)->ns + sizeof ((struct observed_pod *)0)->name + 1];
+    snprintf(key, sizeof key, "%s/%s", ns, pod);
+    pthread_mutex_lock(&o->lock);
+    const size_t *at = strmap_get(&o->index, key);
+    struct observed_pod *p = at ? &o->pods[*at] : NULL;
+    if (p && p->gated && !p->placed_ns) {
+        p->placed_ns = o->cfg.now_ns(o->cfg.clock_ctx);
+        note_state(o, p);
+    }
+    pthread_mutex_unlock(&o->lock);
+}
+
 int observer_new(const struct observer_config *cfg, struct observer **out, struct err *e)
 {
-    const struct api_resource *pods =
-        api_registry_find(store_registry(cfg->store), "", "v1", "pods");
-    if (!pods)
-        return err_set(e, -ENOENT, "observer: the store serves no pods");
+    struct api_registry *reg = store_registry(cfg->store);
+    const struct api_resource *res[2] = {
+        api_registry_find(reg, "", "v1", "pods"),
+        api_registry_find(reg, GPUSLICE_API_GROUP, "v1alpha1", "gpuslices")};
+    if (!res[0] || !res[1])
+        return err_set(e, -ENOENT, "observer: the store serves no %s",
+                       res[0] ? "gpuslices" : "pods");
     struct observer *o = alloc_calloc(1, sizeof *o);
     o->cfg = *cfg;
     if (!o->cfg.now_ns)
         o->cfg.now_ns = clock_realtime_now;
     pthread_mutex_init(&o->lock, NULL);
     strmap_init(&o->index, sizeof(size_t), NULL);
-    struct informer_config ic = {.store = cfg->store, .res = pods, .handler = on_pod,
-                                 .handler_ctx = o, .now_ns = cfg->now_ns,
-                                 .clock_ctx = cfg->clock_ctx};
-    int rc = informer_new(&ic, &o->inf, e);
-    if (rc < 0) {
-        observer_free(o);
-        return rc;
+    const informer_handler_fn handlers[2] = {on_pod, on_slice};
+    for (size_t i = 0; i < 2; i++) {
+        struct informer_config ic = {.store = cfg->store, .res = res[i],
+                                     .handler = handlers[i], .handler_ctx = o,
+                                     .now_ns = o->cfg.now_ns, .clock_ctx = cfg->clock_ctx};
+        int rc = informer_new(&ic, &o->inf[i], e);
+        if (rc < 0) {
+            observer_free(o);
+            return rc;
+        }
     }
     *out = o;
     return 0;
@@ -172,8 +212,9 @@ int observer_start(struct store *st, struct observer **out, struct err *e)
 {
     struct observer *o = NULL;
     int rc = observer_new(&(struct observer_config){.store = st}, &o, e);
-    if (rc == 0 && (rc = informer_start(o->inf, e)) < 0)
-        observer_free(o);
+    for (size_t i = 0; rc == 0 && i < 2; i++)
+        if ((rc = informer_start(o->inf[i], e)) < 0)
+            observer_free(o);
     if (rc == 0)
         *out = o;
     return rc;
@@ -181,14 +222,15 @@ int observer_start(struct store *st, struct observer **out, struct err *e)
 
 size_t observer_step(struct observer *o)
 {
-    return informer_step_ready(&o->inf, 1);
+    return informer_step_ready(o->inf, 2);
 }
 
 void observer_free(struct observer *o)
 {
     if (!o)
         return;
-    informer_free(o->inf);
+    informer_free(o->inf[0]);
+    informer_free(o->inf[1]);
     pthread_mutex_destroy(&o->lock);
     strmap_free(&o->index);
     free(o->pods);

@@ -1,6 +1,6 @@
 /*
- * An observer of pods: when each was created, released by gpuslice (its
- * gate gone) and running, and how it ended, read from a watch as a user
+ * An observer of pods: when each was created, placed by gpuslice (its first
+ * GPUSlice seen), released (its gate gone) and running, and how it ended, read from a watch as a user
  * would see them. The demo's live view and summary, the end-to-end tests
  * and the benchmarks all measure with it, so they measure the same thing.
  *
@@ -37,7 +37,7 @@ struct observer;
 /* Where a pod is on its way, as the observer last saw it. */
 enum observed_state {
     OBSERVED_UNSEEN = 0, /* not seen yet (the "from" of a pod's first move) */
-    OBSERVED_WAITING,    /* gated, no placement yet (no gpuslice.dev/release-slices finalizer) */
+    OBSERVED_WAITING,    /* gated, no placement yet (no GPUSlice of it seen) */
     OBSERVED_PLACED,     /* gated, its slices decided and being made */
     OBSERVED_PENDING,    /* released (or never gated), not running yet */
     OBSERVED_RUNNING,
@@ -57,7 +57,7 @@ struct observed_pod {
     int64_t ungated_ns;         /* 0 until the gate was seen gone */
     int64_t running_ns;         /* 0 until Running was seen */
     int64_t finished_ns;        /* 0 until Succeeded/Failed or deleted */
-    int64_t placed_ns;          /* 0 until gpuslice's finalizer was seen (slices decided) */
+    int64_t placed_ns;          /* 0 until a GPUSlice of it (or its release) was seen */
     int64_t bound_ns;           /* 0 until spec.nodeName was seen */
     enum observed_state state;
     unsigned memory_gib;        /* its gpuslice.dev/accelerator-memory requests, in all */
