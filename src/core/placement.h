@@ -162,6 +162,17 @@ int placement_decide(const struct placement_cluster *c, const struct placement_r
                      enum placement_policy policy, struct placement_decision *d,
                      struct err *e);
 
+/* Decides r with the first of fits (n entries, smallest first) that can be
+ * placed: adjacent entries of one profile name form a group decided
+ * together as one request for those models (so the policy chooses among
+ * them). r->profile is left naming the profile decided (or the last one
+ * tried); r->models is reset to NULL. -ENOSPC when none can be placed,
+ * with the first group's explanation in *first (may be NULL); another
+ * failure of placement_decide stops the walk and is returned. */
+int placement_decide_first(const struct placement_cluster *c, struct placement_request *r,
+                           enum placement_policy policy, const struct catalog_fit *fits,
+                           size_t n, struct placement_decision *d, struct err *first);
+
 /* Places profile p at start on GPU gpu for owner, keeping the index in sync.
  * It is the mechanism, not a policy: admin settings are not checked, so that
  * slices that already exist can be recorded. Fails as occupancy_take does,

@@ -76,6 +76,15 @@ size_t upgrade_candidates(const char *name, struct catalog_fit *out, size_t max)
     return n;
 }
 
+int upgrade_decide(const struct placement_cluster *c, const struct placement_request *r,
+                   enum placement_policy policy, struct placement_decision *d)
+{
+    struct catalog_fit fits[CATALOG_FITS_MAX];
+    size_t n = upgrade_candidates(r->profile, fits, CATALOG_FITS_MAX);
+    struct placement_request larger = *r;
+    return n ? placement_decide_first(c, &larger, policy, fits, n, d, NULL) : -ENOSPC;
+}
+
 struct upgrade_waste upgrade_waste_of(const struct mig_profile *given,
                                       const struct upgrade_size *asked)
 {

@@ -8,7 +8,7 @@
  * two memory slices on an A100-40GB, one on an H100), so sizes compare in
  * compute slices and in whole GiB (catalog_profile_gib), which mean the
  * same on every model; the asked profile's size is the smallest any model
- * gives that name. Pure functions over the catalogue.
+ * gives that name. Pure functions over the catalogue and a cluster model.
  */
 #ifndef GPUSLICE_CORE_UPGRADE_H
 #define GPUSLICE_CORE_UPGRADE_H
@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "core/catalog.h"
+#include "core/placement.h"
 #include "util/err.h"
 
 /* What a profile name asks for, whatever model gives it. */
@@ -40,6 +41,13 @@ int upgrade_asked_size(const char *name, struct upgrade_size *out, struct err *e
  * adjacent. Fills at most max of out; returns how many (0 for an unknown
  * name). */
 size_t upgrade_candidates(const char *name, struct catalog_fit *out, size_t max);
+
+/* Decides r, whose profile cannot be placed as asked, with the smallest
+ * of upgrade_candidates(r->profile) that can (placement_decide_first;
+ * models r names are not kept: an upgrade may cross models). r is not
+ * changed. -ENOSPC when none can be placed. */
+int upgrade_decide(const struct placement_cluster *c, const struct placement_request *r,
+                   enum placement_policy policy, struct placement_decision *d);
 
 /* How much larger given is than asked. */
 struct upgrade_waste {

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "core/upgrade.h"
+#include "test_placement_fixture.h"
 
 /* The first candidate of model for name, or NULL. */
 static const struct mig_profile *first_on(const char *name, const char *model)
@@ -115,6 +116,62 @@ static void waste_orders_by_memory_then_compute(void **state)
     assert_int_equal(none.gib + none.compute, 0);
 }
 
+/* A pod written for an A100 on an H100: the H100's smallest slice that
+ * holds it; on one model with free geometry a larger profile never fits
+ * where the asked one does not (upgrades cannot help there). */
+static void upgrades_cross_models_but_not_geometry(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_make(&f, 1, 1, "H100-80GB");
+    struct placement_request r = {.profile = "1g.5gb"};
+    struct placement_decision d;
+    assert_int_equal(placement_decide(&f.c, &r, PLACEMENT_FRAGMENTATION_AWARE, &d, NULL),
+                     -ENOSPC);
+    assert_int_equal(upgrade_decide(&f.c, &r, PLACEMENT_FRAGMENTATION_AWARE, &d), 0);
+    assert_string_equal(d.profile->name, "1g.10gb");
+    assert_string_equal(r.profile, "1g.5gb"); /* r is left as it was */
+    for (unsigned start = 0; start <= 4; start += 2)
+        fixture_take(&f, 0, "1g.10gb", start);
+    r.profile = "2g.20gb";
+    assert_int_equal(placement_decide(&f.c, &r, PLACEMENT_FRAGMENTATION_AWARE, &d, NULL),
+                     -ENOSPC);
+    assert_int_equal(upgrade_decide(&f.c, &r, PLACEMENT_FRAGMENTATION_AWARE, &d), -ENOSPC);
+    r.profile = "9g.1tb";
+    assert_int_equal(upgrade_decide(&f.c, &r, PLACEMENT_FRAGMENTATION_AWARE, &d), -ENOSPC);
+    fixture_free(&f);
+}
+
+/* placement_decide_first takes the first group that can be placed, one
+ * profile name on several models deciding together, and explains the
+ * first group when none can. */
+static void the_first_placeable_group_is_decided(void **state)
+{
+    (void)state;
+    const char *const models[] = {"A100-40GB", "H100-80GB"};
+    struct fixture f;
+    fixture_alloc(&f, 1, 2, models);
+    fixture_init(&f);
+    struct catalog_fit fits[CATALOG_FITS_MAX];
+    size_t n = catalog_fits_memory(10, fits, CATALOG_FITS_MAX);
+    struct placement_request r = {0};
+    struct placement_decision d;
+    struct err first = {0};
+    assert_int_equal(placement_decide_first(&f.c, &r, PLACEMENT_FIRST_FIT, fits, n, &d,
+                                            &first), 0);
+    assert_string_equal(d.profile->name, "1g.10gb");
+    assert_string_equal(r.profile, "1g.10gb");
+    assert_null(r.models);
+    assert_int_equal(d.gpu, 0); /* first-fit over both models of the group */
+    /* Whole GPUs taken: nothing of the list fits. */
+    fixture_take(&f, 0, "7g.40gb", 0);
+    fixture_take(&f, 1, "7g.80gb", 0);
+    assert_int_equal(placement_decide_first(&f.c, &r, PLACEMENT_FIRST_FIT, fits, n, &d,
+                                            &first), -ENOSPC);
+    assert_non_null(strstr(first.msg, "no GPU can take 1g.10gb"));
+    fixture_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +180,8 @@ int main(void)
         cmocka_unit_test(media_engines_only_when_asked),
         cmocka_unit_test(the_asked_size_is_the_smallest_of_its_name),
         cmocka_unit_test(waste_orders_by_memory_then_compute),
+        cmocka_unit_test(upgrades_cross_models_but_not_geometry),
+        cmocka_unit_test(the_first_placeable_group_is_decided),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
