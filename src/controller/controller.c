@@ -30,6 +30,7 @@
 #define DEFAULT_RETRY ((struct backoff){NS_PER_SEC, 300 * NS_PER_SEC})
 #define DEFAULT_AVOID_NS (600 * NS_PER_SEC)
 #define DEFAULT_FAILURES_TO_AVOID 3
+#define DEFAULT_RESTORE_TIMEOUT_NS (120 * NS_PER_SEC)
 #define HOSTNAME_LABEL "kubernetes.io/hostname"
 
 /* The GPUSlice index the controller reads slices by: spec.podName. */
@@ -90,6 +91,8 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     c->cfg.retry = retry;
     if (!c->cfg.gpu_avoid_ns)
         c->cfg.gpu_avoid_ns = DEFAULT_AVOID_NS;
+    if (!c->cfg.restore_timeout_ns)
+        c->cfg.restore_timeout_ns = DEFAULT_RESTORE_TIMEOUT_NS;
     if (!c->cfg.gpu_failures_to_avoid)
         c->cfg.gpu_failures_to_avoid = DEFAULT_FAILURES_TO_AVOID;
     strmap_init(&c->gpu_failures, sizeof(struct gpu_failures), NULL);
@@ -98,6 +101,9 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->last_said, sizeof(char *), drop_string);
     strmap_init(&c->waiting, sizeof(struct controller_waiter), NULL);
     strmap_init(&c->wait_groups, sizeof(uint64_t), NULL);
+    strmap_init(&c->upgrade_waits, sizeof(struct upgrade_wait), NULL);
+    strmap_init(&c->upgraded, CONTROLLER_KEY_MAX, NULL);
+    strmap_init(&c->restoring, sizeof(struct restore_flight), NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
     model_init(&c->model);
     mutex_init(&c->lock);
@@ -147,6 +153,9 @@ void controller_free(struct controller *c)
     strmap_free(&c->last_said);
     strmap_free(&c->waiting);
     strmap_free(&c->wait_groups);
+    strmap_free(&c->upgrade_waits);
+    strmap_free(&c->upgraded);
+    strmap_free(&c->restoring);
     mutex_destroy(&c->lock);
     free(c);
 }
@@ -216,6 +225,19 @@ static void enqueue_waiting(struct controller *c)
     free(keys);
 }
 
+/* Queues the restore decision when a change asked for it, after the pods
+ * woken for room (the queue is first in, first out: room goes to waiting
+ * pods before any restore is decided on it). */
+static void enqueue_restore(struct controller *c)
+{
+    mutex_lock(&c->lock);
+    bool pending = c->restore_pending;
+    c->restore_pending = false;
+    mutex_unlock(&c->lock);
+    if (pending && c->loop)
+        loop_enqueue(c->loop, CONTROLLER_RESTORE_KEY);
+}
+
 void controller_resync(struct controller *c)
 {
     json_t *pods = informer_list(c->pods, NULL);
@@ -232,6 +254,8 @@ void controller_resync(struct controller *c)
             enqueue(c, v.ns, v.spec.pod_name);
     }
     json_decref(slices);
+    if (c->loop)
+        loop_enqueue(c->loop, CONTROLLER_RESTORE_KEY);
 }
 
 /* What the controller remembers about a pod (the last thing it said, when
@@ -248,6 +272,7 @@ static void forget_pod(struct controller *c, const json_t *pod)
     if (uid) {
         strmap_del(&c->pod_retry, uid);
         strmap_del(&c->last_said, uid);
+        strmap_del(&c->upgrade_waits, uid);
     }
     mutex_unlock(&c->lock);
     if (wake && c->loop)
@@ -318,16 +343,20 @@ static bool holds_placement(enum informer_change change, const struct gpuslice_v
 }
 
 /* Keeps the model's claim of v's slice in step with the cache (the
- * GPUSlice's claim replaces its reservation's); returns whether room was
- * freed. */
+ * GPUSlice's claim replaces its reservation's), and the table of upgraded
+ * slices; returns whether room was freed. */
 static bool track_placement(struct controller *c, enum informer_change change,
                             const struct gpuslice_view *v)
 {
     assert(mutex_held(&c->lock));
     char key[CONTROLLER_KEY_MAX];
     controller__slice_key(v->ns, v->name, key);
-    if (!holds_placement(change, v))
-        return model_unclaim(&c->model, key);
+    bool upgraded = controller__track_upgraded(c, holds_placement(change, v), v);
+    if (!holds_placement(change, v)) {
+        bool freed = model_unclaim(&c->model, key);
+        c->restore_pending |= freed && upgraded;
+        return freed;
+    }
     model_claim(&c->model, key, v->spec.gpu_uuid, v->spec.profile, v->spec.start);
     return false;
 }
@@ -356,6 +385,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     enqueue(c, v.ns, v.spec.pod_name);
     if (freed)
         enqueue_waiting(c);
+    enqueue_restore(c);
 }
 
 /* A GPUNode or a Node changed: the model takes it. Pods waiting for room
@@ -372,9 +402,11 @@ static void topology_changed(struct controller *c, bool gpunode, enum informer_c
     mutex_lock(&c->lock);
     bool changed = gpunode ? model_set_gpunode(&c->model, name, now, NULL)
                            : model_set_node(&c->model, name, now);
+    c->restore_pending |= changed && strmap_size(&c->upgraded) > 0;
     mutex_unlock(&c->lock);
     if (changed || !gpunode)
         enqueue_waiting(c);
+    enqueue_restore(c);
 }
 
 static void on_gpunode(void *ctx, enum informer_change change, const json_t *old,
@@ -400,7 +432,7 @@ struct pod_state {
     json_t *slices;                /* this pod name's GPUSlices in ns (cache refs) */
 };
 
-static bool pod_done(const json_t *pod)
+bool controller__pod_done(const json_t *pod)
 {
     const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
     return json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") ||
@@ -717,7 +749,7 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
         *requeue_at = retry->at;
         return 0;
     }
-    return controller__place_missing(c, s->pod, w, n, now, out, e);
+    return controller__place_missing(c, s->pod, w, n, now, out, requeue_at, e);
 }
 
 /* Reservations this pod's previous decision made but never created were
@@ -771,7 +803,7 @@ static int reconcile_locked(struct controller *c, const char *key, int64_t now,
                 jdoc_append(s.slices, json_incref(o));
     }
     json_decref(by_pod);
-    if (!s.pod || pod_done(s.pod)) {
+    if (!s.pod || controller__pod_done(s.pod)) {
         c->wake_pending |= controller__unwait(c, key, c->wake_next);
         rc = release_all(c, &s, false, now, out, e);
     }
@@ -789,7 +821,9 @@ static int controller_reconcile(void *self, const char *key, int64_t now,
     struct controller *c = self;
     char next[CONTROLLER_KEY_MAX];
     mutex_lock(&c->lock);
-    int rc = reconcile_locked(c, key, now, out, requeue_at, e);
+    int rc = strcmp(key, CONTROLLER_RESTORE_KEY) == 0
+                 ? controller__restore(c, now, out, requeue_at, e)
+                 : reconcile_locked(c, key, now, out, requeue_at, e);
     bool wake = c->wake_pending;
     if (wake)
         memcpy(next, c->wake_next, sizeof next);
@@ -797,6 +831,7 @@ static int controller_reconcile(void *self, const char *key, int64_t now,
     mutex_unlock(&c->lock);
     if (wake && c->loop)
         loop_enqueue(c->loop, next);
+    enqueue_restore(c);
     return rc;
 }
 
@@ -829,6 +864,6 @@ void controller_get_stats(struct controller *c, struct controller_stats *out)
     mutex_lock(&c->lock);
     *out = c->stats;
     out->remembered = strmap_size(&c->last_said) + strmap_size(&c->pod_retry) +
-                      strmap_size(&c->waiting);
+                      strmap_size(&c->waiting) + strmap_size(&c->upgrade_waits);
     mutex_unlock(&c->lock);
 }

@@ -45,6 +45,9 @@ struct controller_config {
     struct backoff retry;           /* after a failed slice; zeros: 1 s doubling up to 5 min */
     unsigned gpu_failures_to_avoid; /* failures in a row before a GPU is avoided; 0: 3 */
     int64_t gpu_avoid_ns;           /* how long it is avoided; 0: 10 minutes */
+    /* How long a restore holds its profile and node against another
+     * restore while the owner makes the pod again; 0: 2 minutes. */
+    int64_t restore_timeout_ns;
 };
 
 struct controller_stats {
@@ -54,6 +57,8 @@ struct controller_stats {
     uint64_t ungated;     /* pods released to the scheduler */
     uint64_t moved;       /* gated pods whose slices were released to place them whole
                              elsewhere (their missing slices could not join them) */
+    uint64_t upgraded;    /* slices given a larger profile than asked */
+    uint64_t restored;    /* upgraded pods deleted for their owner to make again */
     uint64_t remembered;  /* pods the controller keeps memory about (events said,
                              retry times, waiting for room): 0 when no pod is left */
 };

@@ -2,7 +2,8 @@
  * What the controller's files share (internal to src/controller): its state
  * and the helpers one decision uses. controller.c holds the reconcile
  * entry, the handlers and the release path; place.c the placement of a
- * pod's missing slices.
+ * pod's missing slices; waiting.c the pods waiting for room; upgrade.c
+ * upgrades and restores.
  */
 #ifndef GPUSLICE_CONTROLLER_INTERNAL_H
 #define GPUSLICE_CONTROLLER_INTERNAL_H
@@ -62,6 +63,24 @@ struct pod_retry {
     int64_t at;
 };
 
+/* An opted-in pod whose asked profile could not be placed (upgrade.c):
+ * since when, and whether its bad annotation was said. */
+struct upgrade_wait {
+    int64_t since;
+    bool warned;
+};
+
+/* A restore in flight (upgrade.c): the pod deleted for its owner (uid) to
+ * make again, until that owner's next pod is placed or until expires. */
+struct restore_flight {
+    char owner_uid[64];
+    int64_t until;
+};
+
+/* The key the restore decision runs under: never a pod's, as a namespace
+ * cannot hold a dot. */
+#define CONTROLLER_RESTORE_KEY "gpuslice.dev/restore"
+
 /* A pod waiting for room (waiting.c). */
 struct controller_waiter {
     uint64_t seq;   /* when it first waited */
@@ -92,6 +111,14 @@ struct controller {
      * oldest was placed or went away). */
     char wake_next[CONTROLLER_KEY_MAX];
     bool wake_pending;
+    /* Upgrades (upgrade.c): opted-in pods waiting since (pod uid -> struct
+     * upgrade_wait), the live upgraded GPUSlices (slice key -> the pod's
+     * key) and the restores in flight ("node/profile" -> struct
+     * restore_flight). */
+    struct strmap upgrade_waits;
+    struct strmap upgraded;
+    struct strmap restoring;
+    bool restore_pending; /* queue the restore key once the lock is released */
     struct controller_stats stats;
     struct wanted_slice *wanted; /* WANTED_MAX, scratch for one decision */
 };
@@ -105,7 +132,50 @@ struct controller {
  * for it stay, uncreated, until the pod's next decision drops them as
  * abandoned. */
 int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
-                              size_t n, int64_t now, struct action_list *out, struct err *e);
+                              size_t n, int64_t now, struct action_list *out,
+                              int64_t *requeue_at, struct err *e);
+
+/* Whether the whole pod, as it asked (no upgrade), could be placed now on
+ * some node, everything held now staying held: that node's index, or -1.
+ * Uses c->wanted. Called with c->lock held and the model synced. */
+long controller__fits_as_asked(struct controller *c, const json_t *pod,
+                               const struct pod_slices *ps);
+
+/* The GPUs that keep failing held back for a decision, the others let on
+ * again. Called with c->lock held. */
+void controller__apply_avoidance(struct controller *c, int64_t now);
+
+/* ---- upgrade.c ---- */
+
+/* Whether pod, whose asked profiles could not be placed, may be upgraded
+ * now: opted in and waiting at least its delay (counted from its first
+ * failed decision). When it waits less, *requeue_at is the deadline; a bad
+ * annotation is said once (an Event naming it). hint receives a few words
+ * for the NoPlacement message ("" when not opted in). Called with c->lock
+ * held. */
+int controller__upgrade_due(struct controller *c, const json_t *pod, int64_t now,
+                            struct action_list *out, int64_t *requeue_at, bool *due,
+                            char *hint, size_t hint_size, struct err *e);
+
+/* Says on pod that the slice asked as `asked` was given `given`, and
+ * forgets its wait. Called with c->lock held. */
+int controller__say_upgraded(struct controller *c, const json_t *pod, const char *asked,
+                             const char *given, int64_t now, struct action_list *out);
+
+/* The pod was placed: its wait ends, and a restore in flight for its owner
+ * is over (the restore decision runs again). Called with c->lock held. */
+void controller__upgrade_placed(struct controller *c, const json_t *pod);
+
+/* Keeps the table of live upgraded GPUSlices in step with the cache;
+ * returns whether any is left. Called with c->lock held. */
+bool controller__track_upgraded(struct controller *c, bool live,
+                                const struct gpuslice_view *v);
+
+/* The restore decision (CONTROLLER_RESTORE_KEY): deletes at most one
+ * upgraded pod whose asked profiles can be placed now and whose owner
+ * makes it again, the one that wastes most. Called with c->lock held. */
+int controller__restore(struct controller *c, int64_t now, struct action_list *out,
+                        int64_t *requeue_at, struct err *e);
 
 /* Pod key waits for room (again): it keeps the place it first took, and
  * joins the group of pods alike (its own when alone: a pod with slices on
@@ -136,6 +206,9 @@ int controller__say(struct controller *c, struct action_list *out, const json_t 
 /* The key a slice's placement is claimed under in the model: "ns/name",
  * the same for its reservation and its GPUSlice. */
 void controller__slice_key(const char *ns, const char *name, char out[CONTROLLER_KEY_MAX]);
+
+/* Whether the pod is being deleted or has ended. */
+bool controller__pod_done(const json_t *pod);
 
 /* "2026-11-22T10:00:00Z" for now_ns. */
 void controller__format_now(int64_t now_ns, char out[32]);

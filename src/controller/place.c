@@ -21,9 +21,11 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "api/pod_upgrade.h"
 #include "api/schedfit.h"
 #include "core/catalog.h"
 #include "core/lifecycle.h"
+#include "core/upgrade.h"
 #include "util/alloc.h"
 #include "util/jdoc.h"
 #include "util/vec.h"
@@ -74,9 +76,8 @@ static bool node_ok(void *ctx, size_t node, char *reason, size_t size)
     return fit.fits;
 }
 
-/* The GPUs that keep failing held back for this decision, the others let
- * on again: O(GPUs that failed lately), each found by uuid. */
-static void apply_avoidance(struct controller *c, int64_t now)
+/* O(GPUs that failed lately), each found by uuid. */
+void controller__apply_avoidance(struct controller *c, int64_t now)
 {
     assert(mutex_held(&c->lock));
     size_t pos = 0;
@@ -130,6 +131,7 @@ struct gang {
      * far): a slice of a mig-static GPU is taken there first. */
     size_t near[2 * WANTED_MAX];
     size_t n_near, n_near_had;
+    bool upgrade; /* a slice whose asked profile cannot be placed may get a larger one */
 };
 
 /* The GPUs of the pod's slices that exist, into g->near. */
@@ -162,34 +164,17 @@ static int decide_by_memory(struct controller *c, struct placement_request *r, u
                             struct placement_decision *d, struct err *e)
 {
     struct catalog_fit fits[CATALOG_FITS_MAX];
-    const struct gpu_model *models[CATALOG_FITS_MAX];
     size_t n = catalog_fits_memory(gib, fits, CATALOG_FITS_MAX);
     if (n == 0)
         return err_set(e, -EINVAL, "no MIG profile of a catalogued GPU model has %u GiB", gib);
     struct err first = {0};
-    for (size_t i = 0, j; i < n; i = j) {
-        size_t k = 0;
-        for (j = i; j < n && catalog_profile_gib(fits[j].profile) ==
-                                 catalog_profile_gib(fits[i].profile) &&
-                    fits[j].profile->compute_slices == fits[i].profile->compute_slices &&
-                    strcmp(fits[j].profile->name, fits[i].profile->name) == 0;
-             j++)
-            models[k++] = fits[j].model;
-        r->profile = fits[i].profile->name;
-        r->models = models;
-        r->n_models = k;
-        struct err why = {0};
-        int rc = placement_decide(&c->model.cluster, r, c->cfg.policy, d, &why);
-        if (rc != -ENOSPC) {
-            if (rc < 0 && e)
-                *e = why;
-            return rc;
-        }
-        if (i == 0)
-            first = why;
-    }
-    return err_set(e, -ENOSPC, "no profile with at least %u GiB can be placed; the smallest: "
-                   "%s", gib, first.msg);
+    int rc = placement_decide_first(&c->model.cluster, r, c->cfg.policy, fits, n, d, &first);
+    if (rc == -ENOSPC)
+        return err_set(e, -ENOSPC, "no profile with at least %u GiB can be placed; the "
+                       "smallest: %s", gib, first.msg);
+    if (rc < 0 && e)
+        *e = first;
+    return rc;
 }
 
 /* One try at placing every missing slice with the rule's node limits. */
@@ -208,6 +193,9 @@ static int gang_try(struct controller *c, const json_t *pod, const struct wanted
         int rc = want->memory_gib
                      ? decide_by_memory(c, &r, want->memory_gib, &g->d[k], e)
                      : placement_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k], e);
+        if (rc == -ENOSPC && g->upgrade && !want->memory_gib &&
+            upgrade_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k]) == 0)
+            rc = 0;
         if (rc == 0)
             rc = placement_take(&c->model.cluster, g->d[k].gpu, g->d[k].profile, g->d[k].start,
                                 0, e);
@@ -377,6 +365,25 @@ static bool fits_afresh(struct controller *c, const json_t *pod, const struct wa
     return rc == 0;
 }
 
+long controller__fits_as_asked(struct controller *c, const json_t *pod,
+                               const struct pod_slices *ps)
+{
+    assert(mutex_held(&c->lock));
+    struct wanted_slice *w = c->wanted;
+    struct gang g = {0};
+    for (size_t i = 0; i < ps->n; i++)
+        for (unsigned k = 0; k < ps->items[i].count && g.n_missing < WANTED_MAX; k++) {
+            w[g.n_missing] = (struct wanted_slice){.req = &ps->items[i]};
+            g.missing[g.n_missing] = g.n_missing;
+            g.n_missing++;
+        }
+    if (g.n_missing == 0 || gang_place(c, pod, -1, &g, w, NULL) < 0)
+        return -1;
+    long node = (long)g.d[0].node;
+    gang_undo(c, &g);
+    return node;
+}
+
 /* Releases the slices the pod has, so that it is placed whole again once
  * they are gone (the new ones take the same names), and says why. */
 static int release_to_move(struct controller *c, const json_t *pod, struct wanted_slice *w,
@@ -430,15 +437,25 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
                                      d->existing ? " (an existing slice)" : "");
         c->stats.placed += rc == 0;
     }
+    for (size_t k = 0; rc == 0 && g->upgrade && k < g->n_missing; k++) {
+        const struct pod_slice_request *asked = w[g->missing[k]].req;
+        const struct gpu_model *m = c->model.gpus[g->d[k].gpu].occ.model;
+        if (!asked->memory_gib && catalog_find_profile(m, asked->profile) != g->d[k].profile)
+            rc = controller__say_upgraded(c, pod, asked->profile, g->d[k].profile->name, now,
+                                          out);
+    }
     if (rc == 0)
         rc = set_condition(c, pod, true, "Placed", msg, now, add_finalizer, out, e);
     if (rc == 0)
         rc = controller__say(c, out, pod, ACTION_EVENT_NORMAL, "SlicesPlaced", "%s", msg);
+    if (rc == 0)
+        controller__upgrade_placed(c, pod);
     return rc;
 }
 
 int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
-                              size_t n, int64_t now, struct action_list *out, struct err *e)
+                              size_t n, int64_t now, struct action_list *out,
+                              int64_t *requeue_at, struct err *e)
 {
     assert(mutex_held(&c->lock));
     struct gang g = {0};
@@ -450,11 +467,28 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     int rc = model_sync(&c->model, e);
     if (rc < 0)
         return rc;
-    apply_avoidance(c, now);
+    controller__apply_avoidance(c, now);
     struct err why = {0};
     long fixed = existing_node(c, w, n);
     near_existing(c, w, n, &g);
     rc = gang_place(c, pod, fixed, &g, w, &why);
+    char hint[128] = "";
+    bool due = false;
+    if (rc == -ENOSPC) {
+        int urc = controller__upgrade_due(c, pod, now, out, requeue_at, &due, hint,
+                                          sizeof hint, e);
+        if (urc < 0)
+            return urc;
+    }
+    if (due) {
+        g.upgrade = true;
+        rc = gang_place(c, pod, fixed, &g, w, NULL);
+        if (rc < 0) { /* why stays the asked profiles' explanation */
+            rc = -ENOSPC;
+            snprintf(hint, sizeof hint, "; no larger profile can be placed either (%s)",
+                     GPUSLICE_ANNOTATION_UPGRADE_AFTER);
+        }
+    }
     /* The gang's slices were taken to place the next ones beside them; the
      * reservations claim them for good. */
     gang_undo(c, &g);
@@ -467,6 +501,8 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
         controller__wait(c, key, pod, fixed >= 0);
+        size_t used = strlen(why.msg);
+        snprintf(why.msg + used, sizeof why.msg - used, "%s", hint);
         rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, false, out, e);
         return rc < 0 ? rc
                       : controller__say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s",

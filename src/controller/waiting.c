@@ -5,8 +5,9 @@
  * waiting pod per freed placement: with a thousand pods queued for eight
  * placements, a million decisions that all but eight times end as they
  * began. So waiting pods are grouped by what decides where they may go
- * (their namespace, the slices they ask for, their node selector,
- * affinity, tolerations and container resources: pods alike in all of
+ * (their namespace, the slices they ask for and whether they take a
+ * larger profile, their node selector, affinity, tolerations and
+ * container resources: pods alike in all of
  * that get the same decision from the same model), and a change wakes
  * only the oldest pod of each group. When it is placed, the next of its
  * group is woken (more room may be left); when it fails again, the rest
@@ -27,6 +28,7 @@
 
 #include "api/meta.h"
 #include "api/pod_slices.h"
+#include "api/pod_upgrade.h"
 #include "util/alloc.h"
 
 /* The JSON text of what decides where pod may go (a new string). */
@@ -38,6 +40,10 @@ static char *signature(const json_t *pod)
     const char *slices = meta_annotation(pod, GPUSLICE_ANNOTATION_SLICES);
     json_object_set_new(sig, "ns", json_string(ns ? ns : ""));
     json_object_set_new(sig, "slices", json_string(slices ? slices : ""));
+    /* Opted-in pods take larger room the others cannot. */
+    const char *upgrade = meta_annotation(pod, GPUSLICE_ANNOTATION_UPGRADE_AFTER);
+    if (upgrade)
+        json_object_set_new(sig, "upgradeAfter", json_string(upgrade));
     static const char *const fields[] = {"nodeSelector", "affinity", "tolerations",
                                          "priorityClassName", "overhead", "runtimeClassName"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

@@ -139,7 +139,8 @@ void world_add_node(struct world *w, const char *node, const char *const *models
     json_decref(obj);
 }
 
-void world_add_pod(struct world *w, const char *name, const char *const *profiles, size_t n)
+void world_add_pod_with(struct world *w, const char *name, const char *const *profiles,
+                        size_t n, json_t *meta)
 {
     json_t *limits = json_object();
     for (size_t i = 0; i < n; i++) {
@@ -148,11 +149,21 @@ void world_add_pod(struct world *w, const char *name, const char *const *profile
         json_int_t count = json_integer_value(json_object_get(limits, key));
         json_object_set_new(limits, key, json_integer(count + 1));
     }
-    create(w, w->pods, "team",
-           json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s}], s:[{s:s, s:s, s:{s:o}}]}}",
-                     "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
-                     "team", "spec", "schedulingGates", "name", GPUSLICE_GATE, "containers",
-                     "name", "main", "image", "cuda", "resources", "limits", limits));
+    json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s}], s:[{s:s, s:s, s:{s:o}}]}}",
+                            "apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
+                            "namespace", "team", "spec", "schedulingGates", "name",
+                            GPUSLICE_GATE, "containers", "name", "main", "image", "cuda",
+                            "resources", "limits", limits);
+    if (meta) {
+        json_object_update(json_object_get(pod, "metadata"), meta);
+        json_decref(meta);
+    }
+    create(w, w->pods, "team", pod);
+}
+
+void world_add_pod(struct world *w, const char *name, const char *const *profiles, size_t n)
+{
+    world_add_pod_with(w, name, profiles, n, NULL);
 }
 
 void world_add_pod_by_memory(struct world *w, const char *name, unsigned gib)
@@ -163,6 +174,40 @@ void world_add_pod_by_memory(struct world *w, const char *name, unsigned gib)
                      "team", "spec", "schedulingGates", "name", GPUSLICE_GATE, "containers",
                      "name", "main", "image", "cuda", "resources", "limits",
                      GPUSLICE_RESOURCE_MEMORY, (int)gib));
+}
+
+json_t *world_all_balanced(const char *model)
+{
+    bool h100 = strcmp(model, "H100-80GB") == 0;
+    const char *two = h100 ? "2g.20gb" : "2g.10gb", *one = h100 ? "1g.10gb" : "1g.5gb";
+    const char *three = h100 ? "3g.40gb" : "3g.20gb";
+    return json_pack("[{s:s, s:i, s:i, s:b}, {s:s, s:i, s:i, s:b}, {s:s, s:i, s:i, s:b}, "
+                     "{s:s, s:i, s:i, s:b}]",
+                     "profile", two, "start", 0, "size", 2, "managed", 0, "profile", one,
+                     "start", 2, "size", 1, "managed", 0, "profile", one, "start", 3, "size", 1,
+                     "managed", 0, "profile", three, "start", 4, "size", 4, "managed", 0);
+}
+
+void world_set_layout(struct world *w, const char *node, const char *wish,
+                      const char *applied, json_t *slices)
+{
+    json_t *obj = world_get(w, w->gpunodes, NULL, node);
+    json_t *g = json_array_get(json_object_get(json_object_get(obj, "status"), "gpus"), 0);
+    json_object_set_new(g, "mode", json_string(applied));
+    json_object_set_new(g, "slices", slices);
+    assert_int_equal(store_update(w->st, w->gpunodes, NULL, obj,
+                                  &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
+                                  NULL), 0);
+    json_decref(obj);
+    obj = world_get(w, w->gpunodes, NULL, node);
+    char uuid[64];
+    snprintf(uuid, sizeof uuid, "GPU-%s-0", node);
+    json_object_set_new(obj, "spec", json_pack("{s:[{s:s, s:s}]}", "gpus", "uuid", uuid,
+                                               "mode", wish));
+    assert_int_equal(store_update(w->st, w->gpunodes, NULL, obj, &(struct store_write_opts){0},
+                                  NULL, NULL), 0);
+    json_decref(obj);
+    world_settle(w);
 }
 
 json_t *world_get(struct world *w, const struct api_resource *res, const char *ns,

@@ -52,6 +52,23 @@ void world_add_node(struct world *w, const char *node, const char *const *models
  * in profiles (repeat a profile for a count > 1). */
 void world_add_pod(struct world *w, const char *name, const char *const *profiles, size_t n);
 
+/* The same with meta (taken) merged into the pod's metadata: annotations,
+ * ownerReferences. */
+void world_add_pod_with(struct world *w, const char *name, const char *const *profiles,
+                        size_t n, json_t *meta);
+
+/* The MIG manager's all-balanced layout of an A100-40GB (2g.10gb at 0,
+ * 1g.5gb at 2 and 3, 3g.20gb at 4) or an H100-80GB (the same geometry:
+ * 2g.20gb, 1g.10gb, 1g.10gb, 3g.40gb), as GPUNode status slices (new
+ * reference). */
+json_t *world_all_balanced(const char *model);
+
+/* Rewrites node's GPUNode: GPU 0's spec mode (wish), the mode its status
+ * says the agent applies, and its slices (taken: a JSON array of
+ * {profile, start, size, managed}); then settles. */
+void world_set_layout(struct world *w, const char *node, const char *wish,
+                      const char *applied, json_t *slices);
+
 /* A gated pod whose container "main" asks for gib GiB of accelerator
  * memory instead of a profile. */
 void world_add_pod_by_memory(struct world *w, const char *name, unsigned gib);

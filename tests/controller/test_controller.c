@@ -609,30 +609,11 @@ static void a_deleted_pod_leaves_nothing_behind(void **state)
     assert_int_equal(st.remembered, 0);
 }
 
-/* Rewrites node-a's GPUNode: GPU 0's spec mode and the mode status says
- * the agent applies, with the all-balanced layout of an A100-40GB there
- * (the admin's slices, managed false). */
+/* node-a's GPU 0 in the given modes with the all-balanced layout of an
+ * A100-40GB (the admin's slices, managed false). */
 static void set_static(struct world *w, const char *wish, const char *applied)
 {
-    json_t *obj = world_get(w, w->gpunodes, NULL, "node-a");
-    json_t *g = json_array_get(json_object_get(json_object_get(obj, "status"), "gpus"), 0);
-    json_object_set_new(g, "mode", json_string(applied));
-    json_object_set_new(g, "slices", json_pack(
-        "[{s:s, s:i, s:i, s:b}, {s:s, s:i, s:i, s:b}, {s:s, s:i, s:i, s:b}, {s:s, s:i, s:i, s:b}]",
-        "profile", "2g.10gb", "start", 0, "size", 2, "managed", 0, "profile", "1g.5gb", "start",
-        2, "size", 1, "managed", 0, "profile", "1g.5gb", "start", 3, "size", 1, "managed", 0,
-        "profile", "3g.20gb", "start", 4, "size", 4, "managed", 0));
-    assert_int_equal(store_update(w->st, w->gpunodes, NULL, obj,
-                                  &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
-                                  NULL), 0);
-    json_decref(obj);
-    obj = world_get(w, w->gpunodes, NULL, "node-a");
-    json_object_set_new(obj, "spec", json_pack("{s:[{s:s, s:s}]}", "gpus", "uuid",
-                                               "GPU-node-a-0", "mode", wish));
-    assert_int_equal(store_update(w->st, w->gpunodes, NULL, obj, &(struct store_write_opts){0},
-                                  NULL, NULL), 0);
-    json_decref(obj);
-    world_settle(w);
+    world_set_layout(w, "node-a", wish, applied, world_all_balanced("A100-40GB"));
 }
 
 /* On a mig-static GPU a pod gets a free slice of the layout (existing:
