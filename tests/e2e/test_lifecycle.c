@@ -18,6 +18,7 @@
 #include "api/gpuslice.h"
 #include "api/meta.h"
 #include "api/pod_slices.h"
+#include "api/pod_upgrade.h"
 #include "core/catalog.h"
 #include "sim/builtin.h"
 #include "sim/embedded.h"
@@ -75,19 +76,23 @@ static int setup_h100x2(void **state)
     return start(state, "H100-80GB", 1, 2);
 }
 
-/* The MIG-Adapter cluster: one node, one A100-40GB in mode mig-static with
- * the all-balanced layout (2g.10gb at 0, 1g.5gb at 2 and 3, 3g.20gb at 4). */
+/* The MIG-Adapter cluster: one node, one GPU in mode mig-static with the
+ * MIG manager's all-balanced layout: on an A100-40GB 2g.10gb at 0, 1g.5gb
+ * at 2 and 3, 3g.20gb at 4; on an H100-80GB the same geometry as 2g.20gb,
+ * 1g.10gb, 1g.10gb, 3g.40gb. */
 static struct placement_node static_nodes[] = {{"node-a", NULL, 0}};
 static struct placement_gpu static_gpus[1];
 static struct placement_cluster static_layout;
 
-static int setup_mig_static(void **state)
+static int setup_static(void **state, const char *model)
 {
-    static const struct {
+    bool h100 = strcmp(model, "H100-80GB") == 0;
+    const struct {
         const char *profile;
         unsigned start;
-    } layout[] = {{"2g.10gb", 0}, {"1g.5gb", 2}, {"1g.5gb", 3}, {"3g.20gb", 4}};
-    const struct gpu_model *m = catalog_find_model("A100-40GB");
+    } layout[] = {{h100 ? "2g.20gb" : "2g.10gb", 0}, {h100 ? "1g.10gb" : "1g.5gb", 2},
+                  {h100 ? "1g.10gb" : "1g.5gb", 3}, {h100 ? "3g.40gb" : "3g.20gb", 4}};
+    const struct gpu_model *m = catalog_find_model(model);
     static_gpus[0] = (struct placement_gpu){.allowed = PLACEMENT_ALL_PROFILES, .fixed = true};
     occupancy_init(&static_gpus[0].occ, m);
     for (size_t i = 0; i < 4; i++)
@@ -100,6 +105,16 @@ static int setup_mig_static(void **state)
     int rc = start_with(state, &cfg);
     placement_cluster_free(&static_layout); /* read by embedded_start only */
     return rc;
+}
+
+static int setup_mig_static(void **state)
+{
+    return setup_static(state, "A100-40GB");
+}
+
+static int setup_mig_static_h100(void **state)
+{
+    return setup_static(state, "H100-80GB");
 }
 
 static int teardown(void **state)
@@ -360,18 +375,26 @@ static bool wait_running(struct e2e *t, size_t want)
     return false;
 }
 
-static void scale_deployment(struct e2e *t, int replicas)
+static void scale_named(struct e2e *t, const char *name, int replicas)
 {
     json_t *patch = json_pack("{s:{s:i}}", "spec", "replicas", replicas);
     struct err e = {0};
-    if (store_patch(t->st, t->deployments, "e2e", "serve", STORE_PATCH_MERGE, patch,
+    if (store_patch(t->st, t->deployments, "e2e", name, STORE_PATCH_MERGE, patch,
                     &(struct store_write_opts){0}, NULL, &e) < 0)
         fail_msg("scale: %s", e.msg);
     json_decref(patch);
 }
 
-/* Deployment "serve" of replicas pods asking for one slice of profile. */
-static void create_deployment(struct e2e *t, const char *profile, int replicas)
+static void scale_deployment(struct e2e *t, int replicas)
+{
+    scale_named(t, "serve", replicas);
+}
+
+/* Deployment name of replicas pods asking for one slice of profile, their
+ * template annotated gpuslice.dev/upgrade-after: upgrade_after unless
+ * NULL. */
+static void create_deployment_as(struct e2e *t, const char *name, const char *profile,
+                                 int replicas, const char *upgrade_after)
 {
     const char *const want[] = {profile};
     json_t *tmpl = gated_template("0", want, 1, NULL);
@@ -379,18 +402,27 @@ static void create_deployment(struct e2e *t, const char *profile, int replicas)
     json_object_set_new(json_object_get(tmpl, "spec"), "terminationGracePeriodSeconds",
                         json_integer(0));
     json_object_set_new(json_object_get(json_object_get(tmpl, "metadata"), "labels"), "app",
-                        json_string("serve"));
-    json_object_del(json_object_get(json_object_get(tmpl, "metadata"), "annotations"),
-                    "gpuslice.dev/run-seconds");
+                        json_string(name));
+    json_t *annotations = json_object_get(json_object_get(tmpl, "metadata"), "annotations");
+    json_object_del(annotations, "gpuslice.dev/run-seconds");
+    if (upgrade_after)
+        json_object_set_new(annotations, GPUSLICE_ANNOTATION_UPGRADE_AFTER,
+                            json_string(upgrade_after));
     json_t *dep = json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:{s:{s:s}}, s:o}}", "apiVersion",
-                            "apps/v1", "kind", "Deployment", "metadata", "name", "serve", "spec",
-                            "replicas", replicas, "selector", "matchLabels", "app", "serve",
+                            "apps/v1", "kind", "Deployment", "metadata", "name", name, "spec",
+                            "replicas", replicas, "selector", "matchLabels", "app", name,
                             "template", tmpl);
     struct err e = {0};
     if (store_create(t->st, t->deployments, "e2e", dep, &(struct store_write_opts){0}, NULL,
                      &e) < 0)
         fail_msg("create deployment: %s", e.msg);
     json_decref(dep);
+}
+
+/* Deployment "serve" of replicas pods asking for one slice of profile. */
+static void create_deployment(struct e2e *t, const char *profile, int replicas)
+{
+    create_deployment_as(t, "serve", profile, replicas, NULL);
 }
 
 static void a_deployment_scales_up_and_down(void **state)
@@ -428,6 +460,28 @@ static bool event_says(struct e2e *t, const char *reason, const char *want)
     return said;
 }
 
+static bool wait_event(struct e2e *t, const char *reason, const char *want)
+{
+    for (int waited = 0; waited < WAIT_MS; waited += 50) {
+        if (event_says(t, reason, want))
+            return true;
+        sleep_ms(50);
+    }
+    return false;
+}
+
+/* The GPU never saw a create or a destroy, and still has its 4 slices. */
+static void assert_layout_untouched(struct e2e *t)
+{
+    struct devstats_gpu st;
+    assert_int_equal(embedded_gpu_stats(t->emb, 0, 0, &st), 0);
+    assert_int_equal(st.creates, 0);
+    assert_int_equal(st.destroys, 0);
+    struct device_slices dev;
+    assert_int_equal(device_list_slices(embedded_device(t->emb, 0), &dev, NULL, NULL), 0);
+    assert_int_equal(dev.n, 4);
+}
+
 /* The MIG-Adapter scenario without upgrades: three replicas of 1g.5gb on
  * the all-balanced layout; two run on the two 1g.5gb slices, the third
  * waits and says why; the GPU never sees a create or a destroy (the
@@ -437,12 +491,8 @@ static void a_mig_static_gpu_hands_out_its_layout(void **state)
     struct e2e *t = *state;
     create_deployment(t, "1g.5gb", 3);
     assert_true(wait_running(t, 2));
-    const char *want = "no GPU can take 1g.5gb: of 1 GPUs, 1 mig-static with no free 1g.5gb";
-    bool said = false;
-    for (int waited = 0; waited < WAIT_MS && !(said = event_says(t, "NoPlacement", want));
-         waited += 50)
-        sleep_ms(50);
-    assert_true(said);
+    assert_true(wait_event(t, "NoPlacement", "no GPU can take 1g.5gb: of 1 GPUs, 1 mig-static "
+                                             "with no free 1g.5gb"));
     sleep_ms(300);
     assert_int_equal(running_pods(t), 2);
     json_t *list = NULL;
@@ -458,13 +508,87 @@ static void a_mig_static_gpu_hands_out_its_layout(void **state)
     json_decref(list);
     scale_deployment(t, 0);
     wait_drained(t);
-    struct devstats_gpu st;
-    assert_int_equal(embedded_gpu_stats(t->emb, 0, 0, &st), 0);
-    assert_int_equal(st.creates, 0);
-    assert_int_equal(st.destroys, 0);
-    struct device_slices dev;
-    assert_int_equal(device_list_slices(embedded_device(t->emb, 0), &dev, NULL, NULL), 0);
-    assert_int_equal(dev.n, 4);
+    assert_layout_untouched(t);
+}
+
+/* The live GPUSlices (not Deleting, Deleted or Failed) of this profile; in
+ * *upgraded how many of them were upgraded (requestedProfile differs). */
+static size_t live_slices(struct e2e *t, const char *profile, size_t *upgraded)
+{
+    json_t *list = NULL;
+    assert_int_equal(store_list(t->st, t->slices, "e2e", &(struct store_list_opts){0}, &list,
+                                NULL), 0);
+    size_t n = 0, i;
+    json_t *s;
+    *upgraded = 0;
+    json_array_foreach(json_object_get(list, "items"), i, s) {
+        struct gpuslice_view v;
+        assert_int_equal(gpuslice_read(s, &v, NULL), 0);
+        const char *ph = v.status.phase ? v.status.phase : "";
+        if (strcmp(v.spec.profile, profile) != 0 || !strcmp(ph, "Deleting") ||
+            !strcmp(ph, "Deleted") || !strcmp(ph, "Failed"))
+            continue;
+        n++;
+        *upgraded += v.spec.requested_profile && strcmp(v.spec.requested_profile, profile) != 0;
+    }
+    json_decref(list);
+    return n;
+}
+
+/* Until the upgraded pod is restored: two pods run on two `small` slices
+ * that were asked for as such, and no `mid` slice is held. */
+static bool wait_restored(struct e2e *t, const char *small, const char *mid)
+{
+    for (int waited = 0; waited < WAIT_MS; waited += 50) {
+        size_t up_small, up_mid;
+        if (running_pods(t) == 2 && live_slices(t, small, &up_small) == 2 && up_small == 0 &&
+            live_slices(t, mid, &up_mid) == 0)
+            return true;
+        sleep_ms(50);
+    }
+    return false;
+}
+
+/* The MIG-Adapter scenario with upgrades and restores on a mig-static GPU
+ * with its all-balanced layout (small: its 1g profile, mid: its 2g): two
+ * Deployments of one `small` replica each, opted in; the second scaled to
+ * 2 runs its new pod on the `mid` slice; the first deleted, the upgraded
+ * pod is restored to a `small` slice and the `mid` one is free again. The
+ * GPU never sees a create or a destroy. */
+static void mig_adapter_scenario(struct e2e *t, const char *small, const char *mid)
+{
+    create_deployment_as(t, "first", small, 1, "0s");
+    assert_true(wait_running(t, 1));
+    create_deployment_as(t, "second", small, 1, "0s");
+    assert_true(wait_running(t, 2));
+    scale_named(t, "second", 2);
+    assert_true(wait_running(t, 3));
+    size_t upgraded = 0;
+    assert_int_equal(live_slices(t, mid, &upgraded), 1);
+    assert_int_equal(upgraded, 1);
+    char want[128];
+    snprintf(want, sizeof want, "upgraded from %s to %s: no %s free for", small, mid, small);
+    assert_true(wait_event(t, "Upgraded", want));
+    struct err e = {0};
+    if (store_delete(t->st, t->deployments, "e2e", "first", &(struct store_delete_opts){0},
+                     NULL, &e) < 0)
+        fail_msg("delete deployment: %s", e.msg);
+    assert_true(wait_restored(t, small, mid));
+    snprintf(want, sizeof want, "from %s to %s: a %s is free on node-a", mid, small, small);
+    assert_true(wait_event(t, "Restoring", want));
+    scale_named(t, "second", 0);
+    wait_drained(t);
+    assert_layout_untouched(t);
+}
+
+static void mig_adapter_upgrade_and_restore_on_an_a100(void **state)
+{
+    mig_adapter_scenario(*state, "1g.5gb", "2g.10gb");
+}
+
+static void mig_adapter_upgrade_and_restore_on_an_h100(void **state)
+{
+    mig_adapter_scenario(*state, "1g.10gb", "2g.20gb");
 }
 
 /* The built-in CRDs are served, and the demo's built-in manifests apply as
@@ -510,6 +634,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_mig_static_gpu_hands_out_its_layout, setup_mig_static,
                                         teardown),
+        cmocka_unit_test_setup_teardown(mig_adapter_upgrade_and_restore_on_an_a100,
+                                        setup_mig_static, teardown),
+        cmocka_unit_test_setup_teardown(mig_adapter_upgrade_and_restore_on_an_h100,
+                                        setup_mig_static_h100, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
