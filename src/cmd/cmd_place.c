@@ -2,8 +2,9 @@
  * `gpuslice place -f CLUSTER.yaml [--policy P] REQUEST...`: places slice
  * requests, in order, on a cluster described in a file, with the same
  * placement code the controller runs, and shows each decision (or why a
- * request does not fit) and then every GPU's memory slices. Nothing is
- * created anywhere: it is a way to see and compare the policies.
+ * request does not fit, and whether an upgrade to a larger profile would
+ * place it) and then every GPU's memory slices. Nothing is created
+ * anywhere: it is a way to see and compare the policies.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include "sim/clusterfile.h"
 #include "cmd/commands.h"
 #include "core/placement.h"
+#include "core/upgrade.h"
 #include "util/alloc.h"
 
 struct place_args {
@@ -67,6 +69,32 @@ static int parse_args(int argc, char **argv, struct place_args *a)
     return 0;
 }
 
+/* "node-a gpu0 A100-40GB, memory slices 0-1" for d. */
+static void print_where(const struct clusterfile *cf, const struct placement_decision *d)
+{
+    unsigned last = d->start + d->profile->memory_slices - 1u;
+    printf("%s gpu%zu %s, memory slice%s %u", cf->nodes[d->node].name, d->node_gpu,
+           cf->gpus[d->gpu].occ.model->name, last > d->start ? "s" : "", d->start);
+    if (last > d->start)
+        printf("-%u", last);
+}
+
+/* For a request that does not fit: whether an upgrade (a pod annotated
+ * gpuslice.dev/upgrade-after) would place it, and where. */
+static void print_upgrade(const struct clusterfile *cf, const struct placement_request *r,
+                          enum placement_policy policy)
+{
+    struct placement_decision d;
+    printf("     ");
+    if (upgrade_decide(&cf->cluster, r, policy, &d) < 0) {
+        printf("an upgrade cannot help: no larger profile can be placed either\n");
+        return;
+    }
+    printf("an upgrade would place %s: ", d.profile->name);
+    print_where(cf, &d);
+    printf("%s\n", d.existing ? " (a slice of the mig-static layout)" : "");
+}
+
 /* Places request i (owner tag i + 1); false when it does not fit. */
 static bool place_one(struct clusterfile *cf, const char *text, const struct placement_request *r,
                       enum placement_policy policy, size_t i)
@@ -74,17 +102,17 @@ static bool place_one(struct clusterfile *cf, const char *text, const struct pla
     struct placement_decision d;
     struct err e;
     printf("#%-3zu %-22s ", i + 1, text);
-    if (placement_decide(&cf->cluster, r, policy, &d, &e) < 0 ||
-        placement_take(&cf->cluster, d.gpu, d.profile, d.start, (uint32_t)(i + 1), &e) < 0) {
+    int rc = placement_decide(&cf->cluster, r, policy, &d, &e);
+    if (rc == 0)
+        rc = placement_take(&cf->cluster, d.gpu, d.profile, d.start, (uint32_t)(i + 1), &e);
+    if (rc < 0) {
         printf("not placed: %s\n", e.msg);
+        if (rc == -ENOSPC)
+            print_upgrade(cf, r, policy);
         return false;
     }
-    const struct placement_gpu *g = &cf->gpus[d.gpu];
-    unsigned last = d.start + d.profile->memory_slices - 1u;
-    printf("-> %s gpu%zu %s, memory slice%s %u", cf->nodes[d.node].name, d.node_gpu,
-           g->occ.model->name, last > d.start ? "s" : "", d.start);
-    if (last > d.start)
-        printf("-%u", last);
+    printf("-> ");
+    print_where(cf, &d);
     /* The request may have named an alias or a resource name. */
     if (strcmp(d.profile->name, r->profile) != 0)
         printf(" (as %s)", d.profile->name);

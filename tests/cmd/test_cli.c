@@ -179,6 +179,32 @@ static void place_policies_differ(void **state)
     assert_contains(r.out, "placed 7 of 10 requests\n");
 }
 
+/* A request that does not fit says whether an upgrade (a pod annotated
+ * gpuslice.dev/upgrade-after) would place it: on a mig-static layout a
+ * larger free slice; on mig GPUs a larger profile of a model with room
+ * (4g.24gb is an A30's, which allows only small profiles here); and when
+ * nothing larger fits either, that it cannot help. */
+static void place_shows_when_an_upgrade_helps(void **state)
+{
+    (void)state;
+    struct run r;
+    run(&r, (const char *[]){"place", "-f", sample("mig-static.yaml"), "1g.5gb", "1g.5gb",
+                             "1g.5gb", NULL});
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "#3   1g.5gb                 not placed: ");
+    assert_contains(r.out, "\n     an upgrade would place 2g.10gb: node-a gpu0 A100-40GB, "
+                           "memory slices 0-1 (a slice of the mig-static layout)\n");
+    run(&r, (const char *[]){"place", "-f", sample("cluster.yaml"), "4g.24gb",
+                             "1g.20gb,pool=inference", NULL});
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "#1   4g.24gb                not placed: ");
+    assert_contains(r.out, "\n     an upgrade would place 4g.40gb: node-b gpu0 H100-80GB, "
+                           "memory slices 0-3\n");
+    assert_contains(r.out, "\n     an upgrade cannot help: no larger profile can be placed "
+                           "either\n");
+    assert_contains(r.out, "placed 0 of 2 requests\n");
+}
+
 static void place_without_requests_shows_the_cluster(void **state)
 {
     (void)state;
@@ -294,6 +320,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(place_runs_the_demo),
         cmocka_unit_test(place_policies_differ),
         cmocka_unit_test(place_without_requests_shows_the_cluster),
+        cmocka_unit_test(place_shows_when_an_upgrade_helps),
         cmocka_unit_test(place_usage_errors),
         cmocka_unit_test(place_reports_bad_files),
         cmocka_unit_test(agent_usage_errors),
