@@ -72,6 +72,30 @@ static void the_envelope_meets_its_ranges(void **state)
     json_decref(expected);
 }
 
+/* The MIG-Adapter sample (mig-adapter.yaml): the second Deployment's
+ * second pod runs upgraded after its 5 s, and the first Deployment's
+ * deletion restores it, so the ReplicaSet makes a fourth pod; the
+ * mig-static GPU sees no create or destroy. */
+static void the_mig_adapter_sample_upgrades_and_restores(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/mig-adapter.yaml", samples_dir);
+    struct scenario sc;
+    struct err e = {0};
+    if (scenario_load(&sc, path, &e) < 0)
+        fail_msg("%s", e.msg);
+    struct outcome out;
+    if (engine_run(&sc, &(struct engine_options){0}, &out, &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(out.summary.pods, 4);
+    assert_int_equal(out.summary.creates, 0);
+    assert_int_equal(out.summary.destroys, 0);
+    assert_false(out.summary.stalled);
+    outcome_free(&out);
+    scenario_free(&sc);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -81,6 +105,7 @@ int main(int argc, char **argv)
     samples_dir = argv[1];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_envelope_meets_its_ranges),
+        cmocka_unit_test(the_mig_adapter_sample_upgrades_and_restores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
