@@ -18,17 +18,23 @@
 
 static const char *samples_dir;
 
-static void check_sample(const char *name, const json_t *want)
+/* Loads samples_dir/name into *sc and runs it into *out. */
+static void run_sample(const char *name, struct scenario *sc, struct outcome *out)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", samples_dir, name);
-    struct scenario sc;
     struct err e = {0};
-    if (scenario_load(&sc, path, &e) < 0)
+    if (scenario_load(sc, path, &e) < 0)
         fail_msg("%s", e.msg);
-    struct outcome out;
-    if (engine_run(&sc, &(struct engine_options){0}, &out, &e) < 0)
+    if (engine_run(sc, &(struct engine_options){0}, out, &e) < 0)
         fail_msg("%s: %s", name, e.msg);
+}
+
+static void check_sample(const char *name, const json_t *want)
+{
+    struct scenario sc;
+    struct outcome out;
+    run_sample(name, &sc, &out);
     struct bound b;
     bound_compute(&sc, &b);
     json_int_t pods = json_integer_value(json_object_get(want, "pods"));
@@ -79,15 +85,9 @@ static void the_envelope_meets_its_ranges(void **state)
 static void the_mig_adapter_sample_upgrades_and_restores(void **state)
 {
     (void)state;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/mig-adapter.yaml", samples_dir);
     struct scenario sc;
-    struct err e = {0};
-    if (scenario_load(&sc, path, &e) < 0)
-        fail_msg("%s", e.msg);
     struct outcome out;
-    if (engine_run(&sc, &(struct engine_options){0}, &out, &e) < 0)
-        fail_msg("%s", e.msg);
+    run_sample("mig-adapter.yaml", &sc, &out);
     assert_int_equal(out.summary.pods, 4);
     assert_int_equal(out.summary.creates, 0);
     assert_int_equal(out.summary.destroys, 0);
