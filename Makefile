@@ -49,7 +49,8 @@ asan:
 	    -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --suite unit --suite integration
+	    meson test -C $(ASAN_BUILD) --no-rebuild --print-errorlogs --timeout-multiplier 3 \
+	    --suite unit --suite integration
 	@scripts/test-summary $(ASAN_BUILD)
 
 # Benchmarks build optimised in their own directory; results are printed and
