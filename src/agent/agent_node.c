@@ -86,7 +86,8 @@ static int write_gpunode(struct agent *a, const struct agent_claims *claims,
     }
     json_t *obj;
     if (cached) {
-        obj = json_deep_copy(cached);
+        /* the cached status, replaced, is not copied (nearly all of it) */
+        obj = jdoc_copy_replacing(cached, "status", NULL);
         json_decref(cached);
     } else {
         /* A custom resource's status is not written on create: create it,
@@ -105,10 +106,7 @@ static int write_gpunode(struct agent *a, const struct agent_claims *claims,
         json_decref(status);
         return rc < 0 ? rc : err_set(e, -ENOMEM, "agent: out of memory");
     }
-    if (json_object_set_new(obj, "status", status) < 0) {
-        json_decref(obj);
-        return err_set(e, -ENOMEM, "agent: out of memory");
-    }
+    jdoc_set(obj, "status", status);
     return action_update_status(out, a->res_gpunodes, obj, e);
 }
 

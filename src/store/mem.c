@@ -564,38 +564,13 @@ static int check_new_finalizers(const json_t *old, const json_t *cand, struct er
     return 0;
 }
 
-/* A status write's candidate: the stored version with the request's status
- * (obj's own, not copied), in the stored version's order of keys. The
- * stored status, replaced anyway, is not copied: for a GPUNode it is nearly
- * all of the object. New reference; NULL when out of memory. */
-static json_t *status_candidate(const json_t *old, json_t *obj)
-{
-    json_t *cand = json_object();
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)old, key, v) {
-        bool status = strcmp(key, "status") == 0;
-        json_t *part = status ? json_incref(json_object_get(obj, key)) : json_deep_copy(v);
-        if (status && !part)
-            continue; /* a request without a status clears it */
-        /* json_object_set_new takes part even when it fails */
-        if (!part || json_object_set_new(cand, key, part) < 0) {
-            json_decref(cand);
-            return NULL;
-        }
-    }
-    if (!json_object_get(old, "status"))
-        copy_member(cand, obj, "status", false);
-    return cand;
-}
-
 /* Builds the object an update would store, from the request (obj) and the
  * stored version (old), by the subresource's rules. New reference. */
 static json_t *update_candidate(const struct api_resource *res, const json_t *old, json_t *obj,
                                 enum store_subresource sub)
 {
-    if (sub == STORE_STATUS)
-        return status_candidate(old, obj);
+    if (sub == STORE_STATUS) /* the stored status, replaced, is not copied */
+        return jdoc_copy_replacing(old, "status", json_incref(json_object_get(obj, "status")));
     json_t *cand = json_incref(obj);
     if (res->has_status)
         copy_member(cand, old, "status", true);

@@ -5,8 +5,10 @@
  */
 #include "util/jdoc.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static _Noreturn void refused(const char *what, const char *key, const json_t *value)
 {
@@ -34,4 +36,26 @@ json_t *jdoc_string(const char *s, const char *what, struct err *e)
     if (!j)
         err_set(e, -EBADMSG, "%s is not valid UTF-8", what);
     return j;
+}
+
+json_t *jdoc_copy_replacing(const json_t *obj, const char *key, json_t *value)
+{
+    json_t *copy = json_is_object(obj) ? json_object() : NULL;
+    if (!copy) {
+        json_decref(value);
+        return NULL;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        bool replaced = strcmp(k, key) == 0;
+        if (!replaced)
+            jdoc_set(copy, k, json_deep_copy(v));
+        else if (value)
+            jdoc_set(copy, k, json_incref(value));
+    }
+    if (value && !json_object_get(copy, key))
+        jdoc_set(copy, key, json_incref(value));
+    json_decref(value);
+    return copy;
 }

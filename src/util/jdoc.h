@@ -32,4 +32,11 @@ void jdoc_append(json_t *arr, json_t *value);
  * (what names where: "namespace in the URL"). */
 json_t *jdoc_string(const char *s, const char *what, struct err *e);
 
+/* A deep copy of the object obj with its member key replaced by value
+ * (stolen; NULL leaves the member out), in obj's place for it or else last.
+ * The replaced member is not copied: a status write built from a cached
+ * object copies everything but the status it replaces. NULL when obj is not
+ * an object (value is released then). */
+json_t *jdoc_copy_replacing(const json_t *obj, const char *key, json_t *value);
+
 #endif
