@@ -405,6 +405,35 @@ static void writes_without_out_answer_with_the_text_alone(void **state)
     store_watch_close(w);
 }
 
+/* A write without out leaves its object to the stored version as its parse:
+ * what a read then hands out is the caller's own copy, whose changes reach
+ * neither the store nor the next reader. */
+static void reads_are_the_callers_to_change(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    json_t *obj = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", "a", "data", "k", "v");
+    assert_int_equal(store_create(m->st, res(m, "cm"), "t", obj, NULL, NULL, &e), 0);
+    json_decref(obj);
+    json_t *first = NULL, *second = NULL, *patched = NULL;
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "a", &first, &e), 0);
+    json_object_set_new(json_object_get(first, "data"), "k", json_string("changed"));
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "a", &second, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(second, "data"), "k")),
+                        "v");
+    /* a patch reads the stored version the same way */
+    json_t *patch = json_pack("{s:{s:s}}", "data", "j", "w");
+    assert_int_equal(store_patch(m->st, res(m, "cm"), "t", "a", STORE_PATCH_MERGE, patch, NULL,
+                                 &patched, &e),
+                     0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(patched, "data"), "k")),
+                        "v");
+    json_decref(patch);
+    json_decref(patched);
+    json_decref(second);
+    json_decref(first);
+}
+
 static void crd_change_keeps_its_objects(void **state)
 {
     struct m *m = *state;
@@ -482,6 +511,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(timestamps_come_from_the_clock, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(identities_follow_the_seed, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(revision_counts_writes, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(reads_are_the_callers_to_change, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(slow_watcher_falls_off_the_history, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(a_watch_from_the_future_ends_too_large, m_setup,
                                         m_teardown),
