@@ -504,6 +504,7 @@ static void serve_update(const struct handlers_call *c, struct rest_response *re
     json_t *obj = NULL, *out;
     int rc = read_object(c, sub, &wo, &obj, &e);
     wo.raw = &raw;
+    wo.handed_over = true; /* the body's parse: nothing here reads it after the write */
     const char *name = rc == 0 ? meta_name(obj) : NULL;
     if (rc == 0 && !name)
         rc = json_object_set_new(meta_of(obj), "name", json_string(c->rt->name)) != 0

@@ -959,7 +959,7 @@ static int mem_update(struct store *st, const struct api_resource *res, const ch
     struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
         return -ENOENT;
-    json_t *copy = update_request(obj, o->subresource);
+    json_t *copy = o->handed_over ? json_incref((json_t *)obj) : update_request(obj, o->subresource);
     if (!copy)
         return err_set(e, -ENOMEM, "out of memory");
     mutex_lock(&ms->mu);

@@ -113,6 +113,10 @@ struct store_write_opts {
      * alone answers every successful write), and keeps the object it
      * stored as its parse of the text. */
     struct store_blob **raw;
+    /* The caller hands an update's object over: it neither reads nor
+     * changes it after the call (it still drops its own reference), so a
+     * backend may keep and change it instead of copying it first (mem). */
+    bool handed_over;
 };
 
 struct store_delete_opts {

@@ -434,6 +434,31 @@ static void reads_are_the_callers_to_change(void **state)
     json_decref(first);
 }
 
+/* An object handed over to an update is taken, not copied: the write
+ * stores what it says, and the caller's reference stays its own to drop. */
+static void an_update_takes_an_object_handed_over(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    json_decref(cm(m, "a"));
+    json_t *cur = NULL;
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "a", &cur, &e), 0);
+    json_object_set_new(cur, "data", json_pack("{s:s}", "k", "v"));
+    struct store_write_opts o = {.handed_over = true};
+    assert_int_equal(store_update(m->st, res(m, "cm"), "t", cur, &o, NULL, &e), 0);
+    json_decref(cur);
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "a", &cur, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(cur, "data"), "k")), "v");
+    /* a refused one leaves the store as it was */
+    json_object_set_new(json_object_get(cur, "metadata"), "resourceVersion", json_string("1"));
+    json_object_set_new(cur, "data", json_pack("{s:s}", "k", "w"));
+    assert_int_equal(store_update(m->st, res(m, "cm"), "t", cur, &o, NULL, &e), -ESTALE);
+    json_decref(cur);
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "a", &cur, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(cur, "data"), "k")), "v");
+    json_decref(cur);
+}
+
 static void crd_change_keeps_its_objects(void **state)
 {
     struct m *m = *state;
@@ -512,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(identities_follow_the_seed, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(revision_counts_writes, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(reads_are_the_callers_to_change, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(an_update_takes_an_object_handed_over, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(slow_watcher_falls_off_the_history, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(a_watch_from_the_future_ends_too_large, m_setup,
                                         m_teardown),
