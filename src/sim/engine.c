@@ -26,6 +26,7 @@
 #include "sim/devstats.h"
 #include "sim/layout.h"
 #include "sim/observer.h"
+#include "sim/slicelog.h"
 #include "store/mem.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -62,6 +63,7 @@ struct engine {
     _Atomic int64_t on_gpus;     /* memory slices gpuslice's slices hold on the GPUs */
     int64_t held;                /* memory slices the GPUSlices hold (decided, not gone) */
     struct informer *slices;     /* every GPUSlice: keeps held */
+    struct slicelog *slicelog;   /* NULL unless o.slices */
     int64_t usable;              /* memory slices gpuslice may use */
     const struct gpu_model *models[16]; /* the cluster's models, each once */
     size_t n_models;
@@ -142,6 +144,10 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     if (change == INFORMER_UPDATED || gpuslice_read(cur, &v, NULL) < 0)
         return;
     en->held += change == INFORMER_ADDED ? (int64_t)v.spec.size : -(int64_t)v.spec.size;
+    if (en->slicelog && change == INFORMER_ADDED)
+        slicelog_added(en->slicelog, &v, en->now - ENGINE_T0);
+    else if (en->slicelog)
+        slicelog_gone(en->slicelog, &v, en->now - ENGINE_T0);
 }
 
 /* Adds the gauges' time up to now (they have held since last_t). */
@@ -358,6 +364,8 @@ static int build(struct engine *en, struct err *e)
     if (rc < 0)
         return err_prefix(e, rc, "sim: ");
     measure_cluster(en);
+    if (en->o.slices)
+        en->slicelog = slicelog_new(c);
     en->n_nodes = c->n_nodes;
     en->nodes = alloc_calloc(en->n_nodes + 1, sizeof *en->nodes);
     rc = make_store(en, e);
@@ -375,6 +383,7 @@ static void teardown(struct engine *en)
     arrivals_free(en->arr);
     observer_free(en->obs);
     informer_free(en->slices);
+    slicelog_free(en->slicelog);
     controller_runtime_stop(en->ctl);
     cluster_parts_free(en->parts);
     for (size_t i = 0; en->nodes && i < en->n_nodes; i++) {
@@ -544,6 +553,8 @@ static void summarize(struct engine *en, int64_t wall_ns)
         snprintf(out->workloads[i].name, sizeof out->workloads[i].name, "%s",
                  en->sc->items[i].name);
     outcome_summarize(out);
+    if (en->slicelog)
+        slicelog_finish(en->slicelog, en->now - ENGINE_T0, out);
     struct outcome_summary *s = &out->summary;
     double span = en->first_seen && en->last_ended > en->first_created
                       ? (double)(en->last_ended - en->first_created)

@@ -26,6 +26,7 @@
 #ifndef GPUSLICE_SIM_ENGINE_H
 #define GPUSLICE_SIM_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,7 @@ struct engine_options {
     void (*progress)(void *ctx, const struct engine_progress *p);
     void *progress_ctx;
     struct log *log;               /* the parts' failures; not owned; NULL: none */
+    bool slices;                   /* keep every GPUSlice's life (outcome.slices) */
 };
 
 /* Runs sc (borrowed) to its end and fills *out (the caller's; free it with

@@ -19,6 +19,7 @@ void outcome_free(struct outcome *out)
     free(out->pods);
     free(out->timeline);
     free(out->workloads);
+    free(out->slices);
     *out = (struct outcome){0};
 }
 

@@ -74,6 +74,16 @@ struct outcome_summary {
     uint64_t peak_rss_bytes;
 };
 
+/* One GPUSlice's life, for the report's Gantt chart: where the controller
+ * placed it, from its decision (the object created) until it was gone (the
+ * agent destroyed the slice): the time memory_slices_used counts it. */
+struct outcome_slice {
+    int64_t from_ns, to_ns;  /* to_ns: the run's end when it outlived the run */
+    uint32_t gpu;            /* index into the scenario's cluster GPUs */
+    uint8_t start, size;     /* memory slices */
+    uint8_t profile;         /* index into that GPU's model's profiles */
+};
+
 struct outcome {
     struct outcome_pod *pods;
     size_t n_pods, cap_pods;
@@ -82,6 +92,10 @@ struct outcome {
     struct outcome_workload *workloads;
     size_t n_workloads;
     struct outcome_summary summary;
+    /* Only when the engine was asked for them (engine_options.slices), in
+     * the order decided; otherwise NULL and 0. */
+    struct outcome_slice *slices;
+    size_t n_slices;
 };
 
 /* Frees what out holds; out is then empty. */
