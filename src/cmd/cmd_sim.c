@@ -2,7 +2,7 @@
  * `gpuslice sim -f SCENARIO.yaml [-o DIR] [--seed N]`: runs a scenario on
  * the simulator (sim/engine.h), the real controller, agents and cluster
  * parts in virtual time; prints a summary, and writes summary.json,
- * pods.csv and timeline.csv into DIR. While it runs, a progress bar on a
+ * pods.csv, timeline.csv and report.html (sim/report.h) into DIR. While it runs, a progress bar on a
  * terminal, or a plain line now and then when stderr is not one.
  */
 #include <getopt.h>
@@ -15,6 +15,7 @@
 #include "cmd/commands.h"
 #include "sim/bound.h"
 #include "sim/engine.h"
+#include "sim/report.h"
 #include "sim/scenario.h"
 #include "util/clock.h"
 
@@ -131,7 +132,8 @@ int cmd_sim(int argc, char **argv)
         return 1;
     }
     struct progress_view view = {.tty = isatty(STDERR_FILENO)};
-    struct engine_options o = {.seed = a.seed, .progress = show_progress, .progress_ctx = &view};
+    struct engine_options o = {.seed = a.seed, .progress = show_progress, .progress_ctx = &view,
+                               .slices = a.dir != NULL};
     struct outcome out;
     rc = engine_run(&sc, &o, &out, &e);
     if (view.tty)
@@ -145,6 +147,8 @@ int cmd_sim(int argc, char **argv)
     }
     if (rc == 0 && a.dir)
         rc = outcome_write(&out, a.dir, &e);
+    if (rc == 0 && a.dir)
+        rc = report_write(a.dir, a.file, &out, sc.cluster, NULL, &e);
     if (rc < 0)
         fprintf(stderr, "gpuslice sim: %s\n", e.msg);
     outcome_free(&out);
