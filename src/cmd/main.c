@@ -149,15 +149,23 @@ const struct command commands[] = {
      "                        instead, for the cluster's Deployments or DEPLOYMENTS\n"
      "                        (JSON or YAML, Deployments or a List)\n"},
     {"sim", cmd_sim, "simulate a scenario in virtual time with the real reconcilers",
-     "usage: gpuslice sim -f SCENARIO.yaml [-o DIR] [--seed N]\n\n"
+     "usage: gpuslice sim -f SCENARIO.yaml [-o DIR] [--seed N] [--policy P]\n"
+     "       gpuslice sim -f SCENARIO.yaml --compare [--seeds N] [--seed FIRST] [-o DIR]\n\n"
      "Runs the scenario (cluster, device costs, policy, workload: see\n"
      "docs/simulator.md) with the real controller, agents over emulated GPUs,\n"
      "scheduler, kubelets and workload controllers on a virtual clock, single-\n"
      "threaded and deterministic for a seed, and prints a summary: makespan\n"
      "beside its lower bound, latencies, device operations, utilisation.\n\n"
      "  -f, --file SCENARIO   the scenario (YAML)\n"
-     "  -o, --output DIR      write summary.json, pods.csv and timeline.csv there\n"
-     "  -s, --seed N          the seed (default: the scenario's, else 1)\n"},
+     "  -o, --output DIR      write summary.json, pods.csv, timeline.csv and\n"
+     "                        report.html (a page with the charts) there\n"
+     "  -s, --seed N          the seed (default: the scenario's, else 1)\n"
+     "  --policy P            first-fit, best-fit or fragmentation-aware instead\n"
+     "                        of the scenario's\n"
+     "  --compare             run every policy on each of N seeds (from --seed,\n"
+     "                        default 1) and print a table per figure; with -o,\n"
+     "                        compare.md, compare.json and compare.html\n"
+     "  --seeds N             with --compare: how many seeds (default 20)\n"},
     {"cluster", cmd_cluster, "run the embedded Kubernetes API server for kubectl",
      "usage: gpuslice cluster [-f CLUSTER.yaml] [--webhook] [--port N] [--address ADDR]\n"
      "                        [--kubeconfig PATH] [--crds DIR] [--token TOKEN]\n"

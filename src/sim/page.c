@@ -5,9 +5,14 @@
  */
 #include "sim/page.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "util/atomicfile.h"
 
 #define CHART_HEIGHT 260
 #define CHART_TOP 34
@@ -30,6 +35,30 @@ void page_text(FILE *f, const char *s)
         default: fputc(*s, f);
         }
     }
+}
+
+int page_save(const char *dir, const char *name, void (*render)(void *ctx, FILE *f), void *ctx,
+              struct err *e)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return err_set(e, -errno, "%s: %s", dir, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return err_set(e, -errno, "%s: %s", path, strerror(errno));
+    render(ctx, f);
+    int rc = ferror(f) ? -EIO : 0;
+    if (fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    if (rc < 0)
+        err_set(e, rc, "%s: cannot render it", path);
+    else
+        rc = atomicfile_write(path, buf, len, 0644, e);
+    free(buf);
+    return rc;
 }
 
 void page_textf(FILE *f, const char *fmt, ...)
@@ -89,18 +118,26 @@ static double plot_width(void)
     return PAGE_WIDTH - PAGE_PLOT_LEFT - PAGE_PLOT_RIGHT;
 }
 
-void page_x_axis(FILE *f, double x_max, double y_top, double plot_height, const char *label)
+double page_x(double x, double x_min, double x_max)
+{
+    double range = x_max > x_min ? x_max - x_min : 1;
+    return PAGE_PLOT_LEFT + (x - x_min) / range * plot_width();
+}
+
+void page_x_axis(FILE *f, double x_min, double x_max, double y_top, double plot_height,
+                 const char *label)
 {
     double base = y_top + plot_height;
     fprintf(f, "<line class=\"axis\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n",
             PAGE_PLOT_LEFT, base, PAGE_WIDTH - PAGE_PLOT_RIGHT, base);
-    double step = page_tick_step(x_max, 8);
-    for (int i = 0; x_max > 0 && i * step <= x_max * (1 + 1e-9); i++) {
-        double px = PAGE_PLOT_LEFT + i * step / x_max * plot_width();
+    double step = page_tick_step(x_max - x_min, 8);
+    double first = ceil(x_min / step - 1e-9);
+    for (int i = 0; x_max > x_min && (first + i) * step <= x_max + step * 1e-9; i++) {
+        double x = (first + i) * step, px = page_x(x, x_min, x_max);
         fprintf(f,
                 "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
-                px, y_top, px, base, px, base + 14, i * step);
+                px, y_top, px, base, px, base + 14, fabs(x) < step * 1e-9 ? 0 : x);
     }
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", PAGE_PLOT_LEFT +
             plot_width() / 2, base + 32);
@@ -133,7 +170,7 @@ static void series_line(FILE *f, const struct page_series *s, int colour, double
     fprintf(f, "<polyline class=\"line c%d\" points=\"", colour % PAGE_COLOURS);
     double prev_py = 0;
     for (size_t i = 0; i < s->n; i++) {
-        double px = PAGE_PLOT_LEFT + s->x[i] / x_max * plot_width();
+        double px = page_x(s->x[i], 0, x_max);
         double py = CHART_TOP + plot_h - s->y[i] / y_max * plot_h;
         if (s->steps && i > 0)
             fprintf(f, "%.1f,%.1f ", px, prev_py);
@@ -185,7 +222,7 @@ void page_chart(FILE *f, const struct page_chart *c)
     fputs("</text>\n", f);
     legend(f, c);
     y_axis(f, c, y_max, plot_h);
-    page_x_axis(f, x_max, CHART_TOP, plot_h, c->x_label);
+    page_x_axis(f, 0, x_max, CHART_TOP, plot_h, c->x_label);
     for (size_t i = 0; i < c->n_series; i++)
         series_line(f, &c->series[i], (int)i, x_max, y_max, plot_h);
     fputs("</svg>\n", f);

@@ -9,7 +9,7 @@
  * file name) goes through page_text, which escapes it for HTML text and
  * attribute values alike.
  *
- * Nothing here allocates or fails: the caller checks ferror(f).
+ * Nothing here fails but page_save: the caller checks ferror(f).
  */
 #ifndef GPUSLICE_SIM_PAGE_H
 #define GPUSLICE_SIM_PAGE_H
@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#include "util/err.h"
 
 /* Colours of series and profiles: the CSS classes c0 .. c<PAGE_COLOURS-1>
  * (fill and stroke) that page_begin's style defines. */
@@ -29,6 +31,12 @@
 
 /* s escaped for HTML (& < > " '); NULL writes nothing. */
 void page_text(FILE *f, const char *s);
+
+/* Writes dir/name (made when missing, mode 0644) whole with what
+ * render(ctx, f) writes (util/atomicfile.h: a reader never sees half a
+ * page). -errno naming the file. */
+int page_save(const char *dir, const char *name, void (*render)(void *ctx, FILE *f), void *ctx,
+              struct err *e);
 
 /* printf into a bounded buffer, then page_text. */
 void page_textf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -62,8 +70,12 @@ void page_chart(FILE *f, const struct page_chart *c);
  * power of ten); 1 for a range of 0 or less. */
 double page_tick_step(double range, int ticks);
 
-/* The x axis of a chart plot_height tall, from 0 to x_max, at y_top + plot_height
- * (ticks and label); the Gantt chart shares it. */
-void page_x_axis(FILE *f, double x_max, double y_top, double plot_height, const char *label);
+/* The x axis of a plot plot_height tall from y_top, over x_min .. x_max
+ * (ticks, grid lines and label); the Gantt and strip charts share it. */
+void page_x_axis(FILE *f, double x_min, double x_max, double y_top, double plot_height,
+                 const char *label);
+
+/* Where x falls on that axis, in SVG units. */
+double page_x(double x, double x_min, double x_max);
 
 #endif

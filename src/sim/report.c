@@ -5,7 +5,6 @@
  */
 #include "sim/report.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -329,18 +328,23 @@ void report_html(FILE *f, const char *title, const struct outcome *out,
     page_end(f);
 }
 
+struct report_args {
+    const char *title;
+    const struct outcome *out;
+    const struct placement_cluster *c;
+    const struct report_limits *lim;
+};
+
+static void render(void *ctx, FILE *f)
+{
+    const struct report_args *a = ctx;
+    report_html(f, a->title, a->out, a->c, a->lim);
+}
+
 int report_write(const char *dir, const char *title, const struct outcome *out,
                  const struct placement_cluster *c, const struct report_limits *lim,
                  struct err *e)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/report.html", dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    report_html(f, title, out, c, lim);
-    int rc = ferror(f) ? -EIO : 0;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    return rc < 0 ? err_set(e, rc, "%s: cannot write it", path) : 0;
+    struct report_args a = {title, out, c, lim};
+    return page_save(dir, "report.html", render, &a, e);
 }

@@ -46,8 +46,7 @@ struct report_limits report_limits_of(const struct report_limits *lim);
 void report_html(FILE *f, const char *title, const struct outcome *out,
                  const struct placement_cluster *c, const struct report_limits *lim);
 
-/* report_html into dir/report.html (dir must exist). -errno naming the
- * file. */
+/* report_html into dir/report.html (page_save). -errno naming the file. */
 int report_write(const char *dir, const char *title, const struct outcome *out,
                  const struct placement_cluster *c, const struct report_limits *lim,
                  struct err *e);

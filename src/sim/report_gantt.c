@@ -137,8 +137,7 @@ struct gantt {
 
 static double x_of(const struct gantt *g, int64_t ns)
 {
-    double w = PAGE_WIDTH - PAGE_PLOT_LEFT - PAGE_PLOT_RIGHT;
-    return PAGE_PLOT_LEFT + seconds(ns) / g->span_s * w;
+    return page_x(seconds(ns), 0, g->span_s);
 }
 
 static void bar_html(const struct gantt *g, size_t gpu, const struct report_bar *b, double y0)
@@ -271,7 +270,7 @@ void report_gantt(FILE *f, const struct outcome *out, const struct placement_clu
     fprintf(f, "<svg class=\"gantt\" width=\"%d\" height=\"%.0f\" viewBox=\"0 0 %d %.0f\" "
             "xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"><title>Slices on each GPU"
             "</title>\n", PAGE_WIDTH, height, PAGE_WIDTH, height);
-    page_x_axis(f, g.span_s, 8, height - 56, "seconds since the start");
+    page_x_axis(f, 0, g.span_s, 8, height - 56, "seconds since the start");
     struct report_bar *bars = alloc_calloc(starts[shown] + 1, sizeof *bars);
     double y = 8;
     for (size_t gpu = 0; gpu < shown; gpu++) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include <math.h>
 
@@ -284,6 +285,36 @@ static void page_text_escapes_and_ticks_are_round(void **state)
     assert_true(page_tick_step(0, 4) == 1);
 }
 
+static void page_x_and_page_save(void **state)
+{
+    (void)state;
+    assert_true(page_x(0, 0, 10) == PAGE_PLOT_LEFT);
+    assert_true(page_x(10, 0, 10) == PAGE_WIDTH - PAGE_PLOT_RIGHT);
+    assert_true(page_x(5, 5, 5) == PAGE_PLOT_LEFT); /* an empty range */
+    char dir[] = "/tmp/test_report_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[64], path[96];
+    snprintf(sub, sizeof sub, "%s/made", dir);
+    struct world w;
+    world_init(&w, "n1");
+    small_run(&w, 2);
+    struct err e = {0};
+    assert_int_equal(report_write(sub, "t", &w.out, &w.c, NULL, &e), 0);
+    snprintf(path, sizeof path, "%s/report.html", sub);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char head[16] = {0};
+    assert_int_equal(fread(head, 1, 15, f), 15);
+    assert_string_equal(head, "<!DOCTYPE html>");
+    fclose(f);
+    unlink(path);
+    rmdir(sub);
+    rmdir(dir);
+    assert_true(report_write("/nonexistent/x", "t", &w.out, &w.c, NULL, &e) < 0);
+    assert_non_null(strstr(e.msg, "/nonexistent/x"));
+    outcome_free(&w.out);
+}
+
 static void the_chart_draws_each_series(void **state)
 {
     (void)state;
@@ -317,6 +348,7 @@ int main(void)
         cmocka_unit_test(the_span_is_the_later_of_timeline_and_slices),
         cmocka_unit_test(limits_default_where_zero),
         cmocka_unit_test(page_text_escapes_and_ticks_are_round),
+        cmocka_unit_test(page_x_and_page_save),
         cmocka_unit_test(the_chart_draws_each_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
