@@ -102,15 +102,21 @@ struct compare_paired compare_paired_of(const struct compare *c, enum placement_
                                         enum compare_figure f)
 {
     struct compare_paired pr = {0};
-    double sign = compare_higher_is_better(f) ? 1 : -1;
+    double sign = compare_higher_is_better(f) ? 1 : -1, squares = 0;
     for (size_t k = 0; k < c->n_seeds; k++) {
         double d = compare_figure_of(run_of(c, p, k), f) -
                    compare_figure_of(run_of(c, PLACEMENT_FIRST_FIT, k), f);
         pr.mean_difference += d;
+        squares += d * d;
         pr.better += sign * d > 0;
         pr.worse += sign * d < 0;
     }
-    pr.mean_difference = c->n_seeds ? pr.mean_difference / (double)c->n_seeds : 0;
+    double n = (double)c->n_seeds;
+    pr.mean_difference = c->n_seeds ? pr.mean_difference / n : 0;
+    if (c->n_seeds > 1) {
+        double var = (squares - n * pr.mean_difference * pr.mean_difference) / (n - 1);
+        pr.standard_error = sqrt(var > 0 ? var / n : 0);
+    }
     return pr;
 }
 
@@ -125,10 +131,11 @@ static json_t *policy_json(const struct compare *c, enum placement_policy p)
             jdoc_append(runs, json_real(compare_figure_of(run_of(c, p, k),
                                                           (enum compare_figure)f)));
         jdoc_set(o, compare_figure_name((enum compare_figure)f),
-                 json_pack("{s:f, s:f, s:f, s:f, s:{s:f, s:I, s:I}, s:o}", "mean", st.mean,
-                           "stddev", st.stddev, "min", st.min, "max", st.max,
-                           "againstFirstFit", "meanDifference", pr.mean_difference, "better",
-                           (json_int_t)pr.better, "worse", (json_int_t)pr.worse, "runs", runs));
+                 json_pack("{s:f, s:f, s:f, s:f, s:{s:f, s:f, s:I, s:I}, s:o}", "mean",
+                           st.mean, "stddev", st.stddev, "min", st.min, "max", st.max,
+                           "againstFirstFit", "meanDifference", pr.mean_difference,
+                           "standardError", pr.standard_error, "better", (json_int_t)pr.better,
+                           "worse", (json_int_t)pr.worse, "runs", runs));
     }
     return o;
 }

@@ -75,9 +75,11 @@ struct compare_stat compare_stat_of(const struct compare *c, enum placement_poli
                                     enum compare_figure f);
 
 /* Policy p beside first-fit on the same seeds, for figure f: the mean of
- * (p's - first-fit's), and on how many seeds p was better, and worse. */
+ * (p's - first-fit's) and its standard error (the differences' sample
+ * deviation over the square root of the seeds; 0 for one seed), and on how
+ * many seeds p was better, and worse. */
 struct compare_paired {
-    double mean_difference;
+    double mean_difference, standard_error;
     size_t better, worse;
 };
 struct compare_paired compare_paired_of(const struct compare *c, enum placement_policy p,

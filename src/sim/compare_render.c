@@ -30,13 +30,23 @@ static const struct table_syntax markdown = {"", "| ", " ", "| ", "|\n"};
 static const struct table_syntax html = {"<tr>", "<td>", "</td>", "<td class=\"l\">",
                                          "</tr>\n"};
 
-static void cell(FILE *f, const struct table_syntax *t, enum compare_figure fig, double v,
-                 bool sign)
+static void cell(FILE *f, const struct table_syntax *t, enum compare_figure fig, double v)
 {
     fputs(t->cell_open, f);
-    if (sign && v >= 0)
-        fputc('+', f);
     fprintf(f, format_of(fig), v);
+    fputs(t->cell_close, f);
+}
+
+/* "+d ± se": the paired difference and its standard error. */
+static void difference_cell(FILE *f, const struct table_syntax *t, enum compare_figure fig,
+                            const struct compare_paired *pr)
+{
+    fputs(t->cell_open, f);
+    if (pr->mean_difference >= 0)
+        fputc('+', f);
+    fprintf(f, format_of(fig), pr->mean_difference);
+    fputs(" ± ", f);
+    fprintf(f, format_of(fig), pr->standard_error);
     fputs(t->cell_close, f);
 }
 
@@ -50,14 +60,14 @@ static void figure_rows(FILE *f, const struct compare *c, enum compare_figure fi
         struct compare_paired pr = compare_paired_of(c, (enum placement_policy)p, fig);
         fprintf(f, "%s%s%s%s", t->row_open, t->name_open,
                 placement_policy_name((enum placement_policy)p), t->cell_close);
-        cell(f, t, fig, st.mean, false);
-        cell(f, t, fig, st.stddev, false);
-        cell(f, t, fig, st.min, false);
-        cell(f, t, fig, st.max, false);
+        cell(f, t, fig, st.mean);
+        cell(f, t, fig, st.stddev);
+        cell(f, t, fig, st.min);
+        cell(f, t, fig, st.max);
         if (p == PLACEMENT_FIRST_FIT)
             fprintf(f, "%s%s%s%s", t->cell_open, t->cell_close, t->cell_open, t->cell_close);
         else {
-            cell(f, t, fig, pr.mean_difference, true);
+            difference_cell(f, t, fig, &pr);
             fprintf(f, "%s%zu / %zu%s", t->cell_open, pr.better, pr.worse, t->cell_close);
         }
         fputs(t->row_close, f);
@@ -69,7 +79,8 @@ static void intro_markdown(FILE *f, const struct compare *c, const char *title)
     fprintf(f, "# Placement policies on %s\n\n", title);
     fprintf(f, "%zu seeds (%llu to %llu): a seed draws the same pods under every policy, so "
             "\"vs first-fit\" compares each policy with first-fit on the same pods "
-            "(mean of the differences; on how many seeds it was better / worse).\n",
+            "(the mean of the differences ± its standard error; on how many seeds it was "
+            "better / worse).\n",
             c->n_seeds, (unsigned long long)c->first_seed,
             (unsigned long long)(c->first_seed + c->n_seeds - 1));
 }
@@ -167,8 +178,8 @@ void compare_html(FILE *f, const struct compare *c, const char *title)
     page_begin(f, heading);
     fprintf(f, "<p>%zu seeds (%llu to %llu), every policy on each. A seed draws the same pods "
             "under every policy, so <em>vs first-fit</em> compares each policy with first-fit "
-            "on the same pods: the mean of the differences, and on how many seeds it was better "
-            "and worse. In the charts each dot is a run (hover for its seed) and each bar a "
+            "on the same pods: the mean of the differences ± its standard error, and on how many "
+            "seeds it was better and worse. In the charts each dot is a run (hover for its seed) and each bar a "
             "policy&#39;s mean.</p>\n", c->n_seeds, (unsigned long long)c->first_seed,
             (unsigned long long)(c->first_seed + c->n_seeds - 1));
     for (int fig = 0; fig < COMPARE_FIGURES; fig++) {

@@ -81,6 +81,8 @@ static void statistics_and_pairs(void **state)
     struct compare_paired pr =
         compare_paired_of(&c, PLACEMENT_FRAGMENTATION_AWARE, COMPARE_UTILISATION);
     assert_true(fabs(pr.mean_difference - 0.05 / 3) < 1e-12);
+    /* Differences 0.05, 0.05, -0.05: deviation sqrt(1/300), over sqrt(3). */
+    assert_true(fabs(pr.standard_error - sqrt(1.0 / 300) / sqrt(3)) < 1e-12);
     assert_int_equal(pr.better, 2);
     assert_int_equal(pr.worse, 1);
     /* Wait: less is better. FA - FF: -10, +10, -10. */
@@ -137,7 +139,7 @@ static void the_renderings(void **state)
     assert_non_null(strstr(md, "3 seeds (1 to 3)"));
     assert_non_null(strstr(md, "## memorySliceUtilisation (higher is better)"));
     assert_non_null(strstr(md, "| first-fit | 0.6000 | 0.1000 | 0.5000 | 0.7000 |  |  |"));
-    assert_non_null(strstr(md, "| fragmentation-aware | 16.7 | 15.3 | 0.0 | 30.0 | -3.3 | 2 / 1 |"));
+    assert_non_null(strstr(md, "| fragmentation-aware | 16.7 | 15.3 | 0.0 | 30.0 | -3.3 ± 6.7 | 2 / 1 |"));
     free(md);
     char *page = rendered(compare_html, &c, "<x>.yaml");
     assert_null(strstr(page, "<x>"));
