@@ -15,7 +15,7 @@ DEPS = meson ninja-build pkg-config gcc clang libclang-rt-dev \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test test-device asan bench fuzz clean demo install soak
+.PHONY: all deps deps-browser test test-device asan bench fuzz clean demo install soak
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -27,6 +27,11 @@ $(BUILD)/build.ninja:
 deps:
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEPS)
+
+# Debian's Chromium, for the tests that check a page in a real browser
+# (they skip without it); CI installs it, a user need not.
+deps-browser:
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
 test: all
 	meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite unit --suite integration
