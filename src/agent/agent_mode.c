@@ -165,7 +165,7 @@ int agent__apply_modes(struct agent *a, const struct agent_claims *claims, int64
     return rc < 0 ? err_prefix(e, rc, "agent: ") : 0;
 }
 
-/* ---- who holds a slice of a mig-static GPU ---- */
+/* ---- who holds a slice that exists already (mig-static, warm) ---- */
 
 static const char *created_at(const json_t *obj)
 {
@@ -188,8 +188,8 @@ static bool before(const json_t *x, enum slice_phase px, const json_t *y, enum s
     return c != 0 ? c < 0 : strcmp(meta_name(x), meta_name(y)) < 0;
 }
 
-bool agent__static_holder(struct agent *a, const struct agent_decision *d,
-                          const struct agent_place *at, char *holder, size_t size)
+bool agent__holder(struct agent *a, const struct agent_decision *d, const struct agent_place *at,
+                   char *holder, size_t size)
 {
     json_t *all = informer_list(a->slices, NULL);
     bool mine = true;
@@ -202,7 +202,7 @@ bool agent__static_holder(struct agent *a, const struct agent_decision *d,
         if (!agent__holding(a, obj, &v, &p, &other) ||
             (strcmp(v.name, d->v.name) == 0 && strcmp(v.ns, d->v.ns) == 0) ||
             other.gpu != at->gpu || other.start != at->start ||
-            !before(obj, p, d->obj, d->phase))
+            agent__yields(&v, p, d->v.ns) || !before(obj, p, d->obj, d->phase))
             continue;
         snprintf(holder, size, "%s/%s", v.ns, v.name);
         mine = false;

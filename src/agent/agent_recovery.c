@@ -40,7 +40,7 @@
 bool agent__phase_holds(enum slice_phase p)
 {
     return p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED ||
-           p == SLICE_DELETING;
+           p == SLICE_DELETING || p == SLICE_WARM;
 }
 
 /* How the GPUNode written before reports s: -1 not listed, else managed. */
