@@ -263,6 +263,19 @@ bool agent__phase_holds(enum slice_phase p);
 bool agent__holding(struct agent *a, const json_t *obj, struct gpuslice_view *v,
                     enum slice_phase *phase, struct agent_place *at);
 
+/* Whether the GPUSlice v (obj, in phase p, holding the slice at `at`) is
+ * the one a search over d's placement looks for. */
+typedef bool agent__pick_fn(const struct agent_decision *d, const json_t *obj,
+                            const struct gpuslice_view *v, enum slice_phase p,
+                            const struct agent_place *at);
+
+/* Whether a GPUSlice of the node other than d's holds the slice that
+ * starts at at->start on at->gpu and is one pick accepts; its "ns/name"
+ * into found (may be NULL). */
+bool agent__other_at(struct agent *a, const struct agent_decision *d,
+                     const struct agent_place *at, agent__pick_fn *pick, char *found,
+                     size_t size);
+
 /* Whether a Creating GPUSlice may take over the slice already at its
  * placement. */
 bool agent__adoptable(struct agent *a, const struct device_slice *s);

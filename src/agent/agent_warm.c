@@ -28,29 +28,20 @@ bool agent__yields(const struct gpuslice_view *v, enum slice_phase p, const char
            (p == SLICE_WARM || (p == SLICE_DELETING && v->status.warm_until));
 }
 
+/* A GPUSlice of d's namespace, for a pod, holding d's very slice. */
+static bool heir(const struct agent_decision *d, const json_t *obj,
+                 const struct gpuslice_view *v, enum slice_phase p, const struct agent_place *at)
+{
+    (void)obj;
+    struct agent_place mine;
+    return p != SLICE_DELETING && p != SLICE_WARM && strcmp(v->ns, d->v.ns) == 0 &&
+           agent__place_of(d->a, &d->v, &mine, NULL) == 0 && at->profile_id == mine.profile_id;
+}
+
 bool agent__warm_heir(struct agent *a, const struct agent_decision *d,
                       const struct agent_place *at)
 {
-    if (!agent__yields(&d->v, d->phase, d->v.ns))
-        return false;
-    json_t *all = informer_list(a->slices, NULL);
-    bool found = false;
-    size_t i;
-    const json_t *obj;
-    json_array_foreach(all, i, obj) {
-        struct gpuslice_view v;
-        enum slice_phase p;
-        struct agent_place other;
-        if (!agent__holding(a, obj, &v, &p, &other) || p == SLICE_DELETING || p == SLICE_WARM ||
-            strcmp(v.ns, d->v.ns) != 0 || strcmp(v.name, d->v.name) == 0 ||
-            other.gpu != at->gpu || other.start != at->start ||
-            other.profile_id != at->profile_id)
-            continue;
-        found = true;
-        break;
-    }
-    json_decref(all);
-    return found;
+    return agent__yields(&d->v, d->phase, d->v.ns) && agent__other_at(a, d, at, heir, NULL, 0);
 }
 
 int agent__keep_warm(struct agent_decision *d, struct err *e)

@@ -33,25 +33,14 @@
 #define DEFAULT_RESTORE_TIMEOUT_NS (120 * NS_PER_SEC)
 #define HOSTNAME_LABEL "kubernetes.io/hostname"
 
-/* The GPUSlice index the controller reads slices by: spec.podName. */
-static size_t slice_by_pod(const json_t *obj, const char **keys, size_t max, void *ctx)
+/* The GPUSlice indexes the controller reads slices by: the spec field
+ * named by ctx (spec.podName, spec.gpuUUID). */
+static size_t slice_by_spec(const json_t *obj, const char **keys, size_t max, void *ctx)
 {
-    (void)ctx;
-    const char *pod = json_string_value(json_object_get(json_object_get(obj, "spec"), "podName"));
-    if (!pod || max == 0)
-        return pod ? 1 : 0;
-    keys[0] = pod;
-    return 1;
-}
-
-/* The GPUSlice index of the slices on one GPU: spec.gpuUUID. */
-static size_t slice_by_gpu(const json_t *obj, const char **keys, size_t max, void *ctx)
-{
-    (void)ctx;
-    const char *gpu = json_string_value(json_object_get(json_object_get(obj, "spec"), "gpuUUID"));
-    if (!gpu || max == 0)
-        return gpu ? 1 : 0;
-    keys[0] = gpu;
+    const char *v = json_string_value(json_object_get(json_object_get(obj, "spec"), ctx));
+    if (!v || max == 0)
+        return v ? 1 : 0;
+    keys[0] = v;
     return 1;
 }
 
@@ -123,7 +112,8 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     int rc = 0;
     const struct api_resource *ignored;
     const struct informer_index slice_indexes[] = {
-        {CONTROLLER_INDEX_POD, slice_by_pod, NULL}, {CONTROLLER_INDEX_GPU, slice_by_gpu, NULL}};
+        {CONTROLLER_INDEX_POD, slice_by_spec, "podName"},
+        {CONTROLLER_INDEX_GPU, slice_by_spec, "gpuUUID"}};
     if (rc == 0)
         rc = watch(c, "", "v1", "pods", on_pod, NULL, 0, &c->pod_res, &c->pods, e);
     if (rc == 0)
@@ -232,17 +222,24 @@ static void enqueue(struct controller *c, const char *ns, const char *name)
 /* Wakes the pods told there is no room (they may fit now): the oldest of
  * each group (waiting.c), their keys copied under the lock and queued
  * outside it. */
+/* Queues n NUL-separated keys and frees them (taken under the lock,
+ * queued outside it). */
+static void enqueue_keys(struct controller *c, char *keys, size_t n)
+{
+    const char *key = keys;
+    for (size_t i = 0; i < n; i++, key += strlen(key) + 1)
+        if (c->loop)
+            loop_enqueue(c->loop, key);
+    free(keys);
+}
+
 static void enqueue_waiting(struct controller *c)
 {
     size_t n;
     mutex_lock(&c->lock);
     char *keys = controller__waiting_heads(c, &n);
     mutex_unlock(&c->lock);
-    const char *key = keys;
-    for (size_t i = 0; i < n; i++, key += strlen(key) + 1)
-        if (c->loop)
-            loop_enqueue(c->loop, key);
-    free(keys);
+    enqueue_keys(c, keys, n);
 }
 
 /* Queues the restore decision when a change asked for it, after the pods
@@ -466,11 +463,7 @@ static void on_namespace(void *ctx, enum informer_change change, const json_t *o
     mutex_lock(&c->lock);
     char *keys = controller__warm_pods(c, ns, &n);
     mutex_unlock(&c->lock);
-    const char *key = keys;
-    for (size_t i = 0; i < n; i++, key += strlen(key) + 1)
-        if (c->loop)
-            loop_enqueue(c->loop, key);
-    free(keys);
+    enqueue_keys(c, keys, n);
 }
 
 

@@ -74,12 +74,7 @@ static struct agent_stats stats(struct harness *h)
 static void taker(struct harness *h, const char *ns, const char *name,
                   char out[GPUSLICE_NAME_MAX])
 {
-    json_t *pod = NULL;
-    h_create(h, h->pods, ns,
-             json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1",
-                       "kind", "Pod", "metadata", "name", name, "namespace", ns, "spec",
-                       "containers", "name", "main", "image", "cuda"),
-             &pod);
+    json_t *pod = h_pod_in(h, ns, name);
     char cm[128];
     snprintf(cm, sizeof cm, "%s-main", name);
     struct gpuslice_spec spec = {

@@ -116,17 +116,24 @@ static unsigned start_of(struct world *w, const char *ns, const char *name)
     return start;
 }
 
-static void a_warm_slice_goes_to_the_next_pod_of_its_namespace(void **state)
+/* One H100 on node-a, namespace team keeping slices warm for `hold`, the
+ * cap at cap, and pod a's 1g.10gb warm after it ran: returns its start. */
+static unsigned one_warm(struct world *w, int cap, const char *hold)
 {
-    struct world *w = *state;
-    w->warm_max_percent = 100;
-    restart(w, 100);
+    restart(w, cap);
     world_add_node(w, "node-a", one_h100, 1);
-    keep_warm(w, "team", "30s");
+    keep_warm(w, "team", hold);
     running(w, "a");
     unsigned at = start_of(w, "team", "a-main-0");
     world_pod_phase(w, "a", "Succeeded");
     world_settle(w);
+    return at;
+}
+
+static void a_warm_slice_goes_to_the_next_pod_of_its_namespace(void **state)
+{
+    struct world *w = *state;
+    unsigned at = one_warm(w, 100, "30s");
 
     /* Warm: kept for 30 s, the namespace's now (no owner), and the pod's
      * finalizer gone. */
@@ -165,12 +172,7 @@ static void a_warm_slice_goes_to_the_next_pod_of_its_namespace(void **state)
 static void a_warm_slice_expires_on_the_controller_s_clock(void **state)
 {
     struct world *w = *state;
-    restart(w, 100);
-    world_add_node(w, "node-a", one_h100, 1);
-    keep_warm(w, "team", "30s");
-    running(w, "a");
-    world_pod_phase(w, "a", "Succeeded");
-    world_settle(w);
+    one_warm(w, 100, "30s");
     assert_string_equal(phase_of(w, "team", "a-main-0"), "Warm");
     world_advance(w, 29 * SEC);
     assert_string_equal(phase_of(w, "team", "a-main-0"), "Warm");
@@ -266,13 +268,7 @@ static void the_cap_bounds_warm_memory(void **state)
 static void a_restarted_controller_keeps_warm_slices(void **state)
 {
     struct world *w = *state;
-    restart(w, 100);
-    world_add_node(w, "node-a", one_h100, 1);
-    keep_warm(w, "team", "30s");
-    running(w, "a");
-    unsigned at = start_of(w, "team", "a-main-0");
-    world_pod_phase(w, "a", "Succeeded");
-    world_settle(w);
+    unsigned at = one_warm(w, 100, "30s");
     restart(w, 100);
     assert_string_equal(phase_of(w, "team", "a-main-0"), "Warm");
     world_add_pod(w, "b", small, 1);
@@ -294,13 +290,7 @@ static void a_restarted_controller_keeps_warm_slices(void **state)
 static void two_pods_never_get_one_warm_slice(void **state)
 {
     struct world *w = *state;
-    restart(w, 100);
-    world_add_node(w, "node-a", one_h100, 1);
-    keep_warm(w, "team", "30s");
-    running(w, "a");
-    unsigned at = start_of(w, "team", "a-main-0");
-    world_pod_phase(w, "a", "Succeeded");
-    world_settle(w);
+    unsigned at = one_warm(w, 100, "30s");
     world_add_pod(w, "b", small, 1);
     world_add_pod(w, "c", small, 1);
     world_settle(w);
@@ -313,12 +303,7 @@ static void two_pods_never_get_one_warm_slice(void **state)
 static void a_bad_keep_warm_is_said_on_the_namespace(void **state)
 {
     struct world *w = *state;
-    restart(w, 100);
-    world_add_node(w, "node-a", one_h100, 1);
-    keep_warm(w, "team", "30 seconds");
-    running(w, "a");
-    world_pod_phase(w, "a", "Succeeded");
-    world_settle(w);
+    one_warm(w, 100, "30 seconds");
     assert_string_equal(phase_of(w, "team", "a-main-0"), "Deleting");
     json_t *list = NULL;
     assert_int_equal(store_list(w->st, w->events, NULL, &(struct store_list_opts){0}, &list,
