@@ -23,8 +23,7 @@ static int64_t world_clock(void *ctx)
 static void start_controller(struct world *w)
 {
     struct controller_runtime_config cfg = {.store = w->st, .now_ns = world_clock,
-                                            .clock_ctx = w, .policy = w->policy,
-                                            .warm_max_percent = w->warm_max_percent};
+                                            .clock_ctx = w, .policy = w->policy};
     struct err e = {0};
     if (controller_runtime_new(&cfg, &w->rt, &e) < 0)
         fail_msg("controller: %s", e.msg);
@@ -62,7 +61,6 @@ struct world *world_new(void)
     struct world *w = calloc(1, sizeof *w);
     w->now = 1800000000LL * SEC;
     w->policy = PLACEMENT_FRAGMENTATION_AWARE;
-    w->ns = "team";
     struct mem_store_config cfg = {.now_ns = world_clock, .clock_ctx = w, .seed = 7,
                                    .auto_collect = true};
     assert_int_equal(mem_store_new(&cfg, &w->st, NULL), 0);
@@ -153,14 +151,14 @@ void world_add_pod_with(struct world *w, const char *name, const char *const *pr
     }
     json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s}], s:[{s:s, s:s, s:{s:o}}]}}",
                             "apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
-                            "namespace", w->ns, "spec", "schedulingGates", "name",
+                            "namespace", "team", "spec", "schedulingGates", "name",
                             GPUSLICE_GATE, "containers", "name", "main", "image", "cuda",
                             "resources", "limits", limits);
     if (meta) {
         json_object_update(json_object_get(pod, "metadata"), meta);
         json_decref(meta);
     }
-    create(w, w->pods, w->ns, pod);
+    create(w, w->pods, "team", pod);
 }
 
 void world_add_pod(struct world *w, const char *name, const char *const *profiles, size_t n)
@@ -170,10 +168,10 @@ void world_add_pod(struct world *w, const char *name, const char *const *profile
 
 void world_add_pod_by_memory(struct world *w, const char *name, unsigned gib)
 {
-    create(w, w->pods, w->ns,
+    create(w, w->pods, "team",
            json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s}], s:[{s:s, s:s, s:{s:{s:i}}}]}}",
                      "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
-                     w->ns, "spec", "schedulingGates", "name", GPUSLICE_GATE, "containers",
+                     "team", "spec", "schedulingGates", "name", GPUSLICE_GATE, "containers",
                      "name", "main", "image", "cuda", "resources", "limits",
                      GPUSLICE_RESOURCE_MEMORY, (int)gib));
 }
@@ -231,7 +229,7 @@ json_t *world_slices(struct world *w)
 
 const char *world_phase(struct world *w, const char *name, char *buf, size_t size)
 {
-    json_t *obj = world_get(w, w->slices, w->ns, name);
+    json_t *obj = world_get(w, w->slices, "team", name);
     struct gpuslice_view v;
     snprintf(buf, size, "%s", obj && gpuslice_read(obj, &v, NULL) == 0 ? v.status.phase : "");
     json_decref(obj);
@@ -240,7 +238,7 @@ const char *world_phase(struct world *w, const char *name, char *buf, size_t siz
 
 void world_agent_sets(struct world *w, const char *name, const char *phase, const char *reason)
 {
-    json_t *obj = world_get(w, w->slices, w->ns, name);
+    json_t *obj = world_get(w, w->slices, "team", name);
     if (!obj)
         fail_msg("no GPUSlice %s", name);
     char uuid[64];
@@ -250,7 +248,7 @@ void world_agent_sets(struct world *w, const char *name, const char *phase, cons
                                  .reason = reason, .message = reason ? "injected" : NULL};
     json_t *upd = gpuslice_with_status(obj, &st, "2027-01-15T08:00:00Z");
     struct err e = {0};
-    if (store_update(w->st, w->slices, w->ns, upd,
+    if (store_update(w->st, w->slices, "team", upd,
                      &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e) < 0)
         fail_msg("agent update of %s: %s", name, e.msg);
     json_decref(upd);
@@ -258,7 +256,7 @@ void world_agent_sets(struct world *w, const char *name, const char *phase, cons
     /* The agent lets the object go once the slice is off the GPU. */
     if (strcmp(phase, "Deleted") == 0 || strcmp(phase, "Failed") == 0) {
         json_t *patch = json_pack("{s:{s:n}}", "metadata", "finalizers");
-        assert_int_equal(store_patch(w->st, w->slices, w->ns, name, STORE_PATCH_MERGE, patch,
+        assert_int_equal(store_patch(w->st, w->slices, "team", name, STORE_PATCH_MERGE, patch,
                                      &(struct store_write_opts){0}, NULL, NULL), 0);
         json_decref(patch);
     }
@@ -272,10 +270,7 @@ size_t world_agent_all(struct world *w, const char *from, const char *to)
     json_array_foreach(items, i, obj) {
         struct gpuslice_view v;
         if (gpuslice_read(obj, &v, NULL) == 0 && strcmp(v.status.phase, from) == 0) {
-            const char *was = w->ns;
-            w->ns = v.ns;
             world_agent_sets(w, v.name, to, NULL);
-            w->ns = was;
             n++;
         }
     }
@@ -285,9 +280,9 @@ size_t world_agent_all(struct world *w, const char *from, const char *to)
 
 void world_pod_phase(struct world *w, const char *pod, const char *phase)
 {
-    json_t *obj = world_get(w, w->pods, w->ns, pod);
+    json_t *obj = world_get(w, w->pods, "team", pod);
     json_object_set_new(obj, "status", json_pack("{s:s}", "phase", phase));
-    assert_int_equal(store_update(w->st, w->pods, w->ns, obj,
+    assert_int_equal(store_update(w->st, w->pods, "team", obj,
                                   &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
                                   NULL), 0);
     json_decref(obj);
@@ -296,7 +291,7 @@ void world_pod_phase(struct world *w, const char *pod, const char *phase)
 long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size)
 {
     json_t *list = NULL;
-    assert_int_equal(store_list(w->st, w->events, w->ns, &(struct store_list_opts){0}, &list,
+    assert_int_equal(store_list(w->st, w->events, "team", &(struct store_list_opts){0}, &list,
                                 NULL), 0);
     long count = 0;
     size_t i;
@@ -322,15 +317,14 @@ void world_check_no_double_allocation(struct world *w)
     json_array_foreach(items, i, a) {
         struct gpuslice_view va, vb;
         assert_int_equal(gpuslice_read(a, &va, NULL), 0);
-        if (!strcmp(va.status.phase, "Deleted") || !strcmp(va.status.phase, "Failed") ||
-            va.status.warm_until)
+        if (!strcmp(va.status.phase, "Deleted") || !strcmp(va.status.phase, "Failed"))
             continue;
         json_array_foreach(items, j, b) {
             if (j <= i)
                 continue;
             assert_int_equal(gpuslice_read(b, &vb, NULL), 0);
             if (!strcmp(vb.status.phase, "Deleted") || !strcmp(vb.status.phase, "Failed") ||
-                vb.status.warm_until || strcmp(va.spec.gpu_uuid, vb.spec.gpu_uuid) != 0)
+                strcmp(va.spec.gpu_uuid, vb.spec.gpu_uuid) != 0)
                 continue;
             bool overlap = va.spec.start < vb.spec.start + vb.spec.size &&
                            vb.spec.start < va.spec.start + va.spec.size;
