@@ -176,7 +176,8 @@ class Harness:
             spec += f",state={folder}/{n}.json"
             self.agents.append(Proc(f"agent-{n}", [
                 gpuslice, "agent", "--kubeconfig", self.kubeconfig, "--node", n, "--device",
-                "emulated:" + spec, "--identity", f"agent-{n}", "--orphan-grace", "3", *lease],
+                "emulated:" + spec, "--identity", f"agent-{n}", "--orphan-grace", "3",
+                "--state-dir", folder, *lease],
                 folder))
         self.procs = [self.cluster, *self.controllers, *self.agents]
         self.workload = []        # every object applied, in order
