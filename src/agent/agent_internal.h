@@ -263,6 +263,19 @@ bool agent__phase_holds(enum slice_phase p);
 bool agent__holding(struct agent *a, const json_t *obj, struct gpuslice_view *v,
                     enum slice_phase *phase, struct agent_place *at);
 
+/* Whether the GPUSlice v (obj, in phase p, holding the slice at `at`) is
+ * the one a search over d's placement looks for. */
+typedef bool agent__pick_fn(const struct agent_decision *d, const json_t *obj,
+                            const struct gpuslice_view *v, enum slice_phase p,
+                            const struct agent_place *at);
+
+/* Whether a GPUSlice of the node other than d's holds the slice that
+ * starts at at->start on at->gpu and is one pick accepts; its "ns/name"
+ * into found (may be NULL). */
+bool agent__other_at(struct agent *a, const struct agent_decision *d,
+                     const struct agent_place *at, agent__pick_fn *pick, char *found,
+                     size_t size);
+
 /* Whether a Creating GPUSlice may take over the slice already at its
  * placement. */
 bool agent__adoptable(struct agent *a, const struct device_slice *s);
@@ -326,11 +339,36 @@ bool agent__static(struct agent *a, unsigned gpu);
 int agent__apply_modes(struct agent *a, const struct agent_claims *claims, int64_t now,
                        struct action_list *out, struct err *e);
 
-/* Whether d's GPUSlice holds the slice of a mig-static GPU at `at`: no
- * other GPUSlice of the node comes before it (agent_mode.c); else holder
- * gets the one that does, "ns/name". */
-bool agent__static_holder(struct agent *a, const struct agent_decision *d,
-                          const struct agent_place *at, char *holder, size_t size);
+/* Whether d's Creating GPUSlice may have the slice that is already at
+ * `at` (a mig-static GPU's, or a warm one on a mig GPU): no other GPUSlice
+ * of the node that holds it comes before it, those that yield to d's
+ * namespace (agent__yields) aside (agent_mode.c); else holder gets the one
+ * that does, "ns/name". */
+bool agent__holder(struct agent *a, const struct agent_decision *d, const struct agent_place *at,
+                   char *holder, size_t size);
+
+/* ---- agent_warm.c: warm slices ---- */
+
+/* Whether the GPUSlice v (in phase p) gives its slice up to a GPUSlice of
+ * namespace ns: it is Warm, or Deleting after it was warm. */
+bool agent__yields(const struct gpuslice_view *v, enum slice_phase p, const char *ns);
+
+/* Whether d's GPUSlice, warm or released after it was warm, has an heir: a
+ * GPUSlice of the node in its namespace, neither Warm nor Deleting, that
+ * holds the same slice (at). Its release then destroys nothing. */
+bool agent__warm_heir(struct agent *a, const struct agent_decision *d,
+                      const struct agent_place *at);
+
+/* The decision for a Warm GPUSlice: the slice stays, without its CDI spec
+ * and its ConfigMap entry; a slice no longer on the GPU ends the hold
+ * (Deleting, SliceLost). */
+int agent__keep_warm(struct agent_decision *d, struct err *e);
+
+/* agent_slice.c's hand-over undone, for agent_warm.c: the CDI spec's
+ * removal, and the container's ConfigMap rewritten (without d's slice when
+ * exclude_self). */
+int agent__remove_cdi(struct agent_decision *d, struct err *e);
+int agent__sync_config_map(struct agent_decision *d, bool exclude_self, struct err *e);
 
 /* ---- agent_workers.c: one worker per GPU, real time ---- */
 

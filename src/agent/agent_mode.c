@@ -165,7 +165,7 @@ int agent__apply_modes(struct agent *a, const struct agent_claims *claims, int64
     return rc < 0 ? err_prefix(e, rc, "agent: ") : 0;
 }
 
-/* ---- who holds a slice of a mig-static GPU ---- */
+/* ---- who holds a slice that exists already (mig-static, warm) ---- */
 
 static const char *created_at(const json_t *obj)
 {
@@ -188,26 +188,18 @@ static bool before(const json_t *x, enum slice_phase px, const json_t *y, enum s
     return c != 0 ? c < 0 : strcmp(meta_name(x), meta_name(y)) < 0;
 }
 
-bool agent__static_holder(struct agent *a, const struct agent_decision *d,
-                          const struct agent_place *at, char *holder, size_t size)
+/* A GPUSlice that keeps the slice from d's: it does not yield to d's
+ * namespace and comes first. */
+static bool keeps_it(const struct agent_decision *d, const json_t *obj,
+                     const struct gpuslice_view *v, enum slice_phase p,
+                     const struct agent_place *at)
 {
-    json_t *all = informer_list(a->slices, NULL);
-    bool mine = true;
-    size_t i;
-    const json_t *obj;
-    json_array_foreach(all, i, obj) {
-        struct gpuslice_view v;
-        enum slice_phase p;
-        struct agent_place other;
-        if (!agent__holding(a, obj, &v, &p, &other) ||
-            (strcmp(v.name, d->v.name) == 0 && strcmp(v.ns, d->v.ns) == 0) ||
-            other.gpu != at->gpu || other.start != at->start ||
-            !before(obj, p, d->obj, d->phase))
-            continue;
-        snprintf(holder, size, "%s/%s", v.ns, v.name);
-        mine = false;
-        break;
-    }
-    json_decref(all);
-    return mine;
+    (void)at;
+    return !agent__yields(v, p, d->v.ns) && before(obj, p, d->obj, d->phase);
+}
+
+bool agent__holder(struct agent *a, const struct agent_decision *d, const struct agent_place *at,
+                   char *holder, size_t size)
+{
+    return !agent__other_at(a, d, at, keeps_it, holder, size);
 }

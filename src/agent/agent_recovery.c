@@ -40,7 +40,7 @@
 bool agent__phase_holds(enum slice_phase p)
 {
     return p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED ||
-           p == SLICE_DELETING;
+           p == SLICE_DELETING || p == SLICE_WARM;
 }
 
 /* How the GPUNode written before reports s: -1 not listed, else managed. */
@@ -90,6 +90,31 @@ bool agent__holding(struct agent *a, const json_t *obj, struct gpuslice_view *v,
     return gpuslice_read(obj, v, NULL) == 0 && strcmp(v->spec.node, a->node) == 0 &&
            lifecycle_phase_parse(v->status.phase, phase, NULL) == 0 &&
            agent__phase_holds(*phase) && agent__place_of(a, v, at, NULL) == 0;
+}
+
+bool agent__other_at(struct agent *a, const struct agent_decision *d,
+                     const struct agent_place *at, agent__pick_fn *pick, char *found,
+                     size_t size)
+{
+    json_t *all = informer_list(a->slices, NULL);
+    bool any = false;
+    size_t i;
+    const json_t *obj;
+    json_array_foreach(all, i, obj) {
+        struct gpuslice_view v;
+        enum slice_phase p;
+        struct agent_place other;
+        if (!agent__holding(a, obj, &v, &p, &other) ||
+            (strcmp(v.name, d->v.name) == 0 && strcmp(v.ns, d->v.ns) == 0) ||
+            other.gpu != at->gpu || other.start != at->start || !pick(d, obj, &v, p, &other))
+            continue;
+        if (found)
+            snprintf(found, size, "%s/%s", v.ns, v.name);
+        any = true;
+        break;
+    }
+    json_decref(all);
+    return any;
 }
 
 int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)

@@ -10,7 +10,10 @@
  *       device's error
  *   Deleting -> the slice destroyed (an "in use" refusal is retried with
  *       backoff and said in status.message), then its CDI spec removed and
- *       the ConfigMap updated or deleted, then Deleted
+ *       the ConfigMap updated or deleted, then Deleted; a slice that was
+ *       warm and that a GPUSlice of its namespace has taken over is left
+ *       to that one (agent_warm.c)
+ *   Warm -> the slice kept, no container's (agent_warm.c)
  *   on a mig-static GPU (agent_mode.c) -> the slice the GPUSlice names is
  *       handed over as above when it is there and the GPUSlice holds it,
  *       else Failed (SliceNotFound, SliceTaken); nothing is made, and on
@@ -302,7 +305,7 @@ static int write_config_map(struct agent_decision *d, const json_t *cached, json
 /* The ConfigMap named by spec.configMap lists the MIG UUIDs of every slice
  * that names it and is on the device, in index order; with none left it is
  * deleted. */
-static int sync_config_map(struct agent_decision *d, bool exclude_self, struct err *e)
+int agent__sync_config_map(struct agent_decision *d, bool exclude_self, struct err *e)
 {
     struct agent *a = d->a;
     const char *cm = d->v.spec.config_map;
@@ -347,7 +350,7 @@ static int write_cdi(struct agent_decision *d, const struct device_slice *s, str
     return agent__external(d->out, AGENT_OP_WRITE_CDI, params, e);
 }
 
-static int remove_cdi(struct agent_decision *d, struct err *e)
+int agent__remove_cdi(struct agent_decision *d, struct err *e)
 {
     /* Specs are written for the inventory's GPUs only; a path is never made
      * of what a GPUSlice says. */
@@ -366,7 +369,7 @@ int agent__give_up(struct agent_decision *d, const char *reason, const char *mes
                    struct err *e)
 {
     struct gpuslice_status st = {.reason = reason, .message = message};
-    int rc = sync_config_map(d, true, e);
+    int rc = agent__sync_config_map(d, true, e);
     if (rc == 0)
         rc = agent__set_status(d, d->phase == SLICE_UNGATED ? SLICE_UNGATED : SLICE_FAILED, &st,
                                AGENT_CLEAR_DEVICE, e);
@@ -384,7 +387,7 @@ static int hand_over(struct agent_decision *d, const struct device_slice *s, str
             rc = write_cdi(d, s, e);
     }
     if (rc == 0)
-        rc = sync_config_map(d, false, e);
+        rc = agent__sync_config_map(d, false, e);
     struct gpuslice_status st = {.device_uuid = s->uuid, .boot_id = a->boot_id,
                                  .has_ids = true, .gi_id = s->gi_id, .ci_id = s->ci_id};
     if (rc == 0)
@@ -406,7 +409,7 @@ static int keep_static(struct agent_decision *d, const struct agent_place *at, s
         return agent__give_up(d, d->phase == SLICE_CREATING ? "SliceNotFound" : "SliceLost", why,
                               e);
     }
-    if (d->phase == SLICE_CREATING && !agent__static_holder(d->a, d, at, holder, sizeof holder)) {
+    if (d->phase == SLICE_CREATING && !agent__holder(d->a, d, at, holder, sizeof holder)) {
         snprintf(why, sizeof why, "the %s at memory slice %u of the mig-static GPU %s is held "
                  "by GPUSlice %s", s->profile, at->start, s->gpu_uuid, holder);
         return agent__give_up(d, "SliceTaken", why, e);
@@ -444,6 +447,14 @@ static int keep_slice(struct agent_decision *d, struct err *e)
                  s->profile, s->placement.start, s->gpu_uuid);
         return agent__give_up(d, "PlacementTaken", why.msg, e);
     }
+    /* A slice there already goes to one GPUSlice: a warm one's heir, or
+     * the one that made it; never to a second pod. */
+    char holder[2 * GPUSLICE_NAME_MAX];
+    if (exact && d->phase == SLICE_CREATING && !agent__holder(a, d, &at, holder, sizeof holder)) {
+        snprintf(why.msg, sizeof why.msg, "the %s at memory slice %u of GPU %s is held by "
+                 "GPUSlice %.*s", s->profile, at.start, s->gpu_uuid, 300, holder);
+        return agent__give_up(d, "SliceTaken", why.msg, e);
+    }
     struct agent_note *n = agent__note(a, d->key, false);
     /* A failed hand-over fails a slice no container uses yet; an Ungated
      * one keeps its slice and the write is retried. */
@@ -470,9 +481,11 @@ static int remove_slice(struct agent_decision *d, struct err *e)
 {
     struct agent *a = d->a;
     struct agent_place at;
-    /* A slice that existed before (a mig-static GPU's) stays on the GPU. */
-    if (agent__place_of(a, &d->v, &at, NULL) == 0 && !d->v.spec.existing &&
-        !agent__static(a, at.gpu)) {
+    /* A slice that existed before (a mig-static GPU's) stays on the GPU,
+     * and so does a warm slice another pod of its namespace took over. */
+    bool placed = agent__place_of(a, &d->v, &at, NULL) == 0;
+    bool heir = placed && agent__warm_heir(a, d, &at);
+    if (placed && !heir && !d->v.spec.existing && !agent__static(a, at.gpu)) {
         int64_t until = agent__pending_until(a, at.gpu, at.start, d->now);
         if (until) {
             agent__requeue(d, until);
@@ -494,9 +507,9 @@ static int remove_slice(struct agent_decision *d, struct err *e)
             return rc < 0 ? rc : agent__device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
         }
     }
-    int rc = a->cfg.cdi_dir ? remove_cdi(d, e) : 0;
+    int rc = a->cfg.cdi_dir && !heir ? agent__remove_cdi(d, e) : 0;
     if (rc == 0)
-        rc = sync_config_map(d, false, e);
+        rc = agent__sync_config_map(d, false, e);
     if (rc == 0)
         rc = agent__set_status(d, SLICE_DELETED, &(struct gpuslice_status){0},
                                AGENT_CLEAR_WHY | AGENT_CLEAR_DEVICE, e);
@@ -561,6 +574,8 @@ static int decide(struct agent_decision *d, struct err *e)
     if (d->v.deleting && d->phase != SLICE_DELETING)
         return agent__set_status(d, SLICE_DELETING,
                                  &(struct gpuslice_status){.reason = "ObjectDeleted"}, 0, e);
+    if (d->phase == SLICE_WARM)
+        return agent__keep_warm(d, e);
     return d->phase == SLICE_DELETING ? remove_slice(d, e) : keep_slice(d, e);
 }
 

@@ -94,6 +94,7 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
     if (rc == 0) rc = api__read_string(st, "bootID", "status", false, &t->boot_id, e);
     if (rc == 0) rc = api__read_string(st, "reason", "status", false, &t->reason, e);
     if (rc == 0) rc = api__read_string(st, "message", "status", false, &t->message, e);
+    if (rc == 0) rc = api__read_string(st, "warmUntil", "status", false, &t->warm_until, e);
     if (rc == 0) rc = api__read_uint(st, "giID", "status", false, UINT16_MAX, &t->gi_id, e);
     if (rc == 0) rc = api__read_uint(st, "ciID", "status", false, UINT16_MAX, &t->ci_id, e);
     t->has_ids = json_object_get(st, "giID") && json_object_get(st, "ciID");
@@ -162,6 +163,7 @@ json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *t,
     } fields[] = {
         {"phase", t->phase}, {"deviceUUID", t->device_uuid}, {"bootID", t->boot_id},
         {"reason", t->reason}, {"message", t->message}, {"lastTransitionTime", now},
+        {"warmUntil", t->warm_until},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].value)

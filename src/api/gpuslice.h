@@ -20,7 +20,9 @@
  *   status: phase (absent means Creating: a CRD's status is not written on
  *           create), deviceUUID ("MIG-..."), giID, ciID, bootID (of the node
  *           when the slice was made: a different one means a reboot took
- *           it), reason, message, lastTransitionTime (of the phase)
+ *           it), reason, message, lastTransitionTime (of the phase),
+ *           warmUntil (set when the slice went Warm, kept after: when the
+ *           namespace's hold on it ends; controller/warm.c)
  * Who moves the phase: the controller creates (Creating) and sets Ungated
  * and Deleting; the agent sets Created, Deleted and Failed.
  *
@@ -65,6 +67,7 @@ struct gpuslice_status {
     const char *device_uuid;  /* NULL until Created */
     const char *boot_id;      /* NULL until Created */
     const char *reason, *message;
+    const char *warm_until;   /* RFC 3339; NULL unless the slice was Warm */
     bool has_ids;             /* gi_id and ci_id are set (giID, ciID) */
     unsigned gi_id, ci_id;
 };

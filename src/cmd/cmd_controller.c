@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/commands.h"
@@ -19,7 +20,20 @@ struct controller_args {
     const char *identity;
     int64_t lease_ns;
     enum placement_policy policy;
+    int warm_max_percent;
 };
+
+int cmd_warm_percent(const char *text, int *out, struct err *e)
+{
+    char *end = NULL;
+    long v = text ? strtol(text, &end, 10) : -1;
+    if (!text || !*text || *end || v < 0 || v > 100)
+        return err_set(e, -EINVAL, "--warm-max-percent: want 0 to 100 (percent of the MIG "
+                       "memory warm slices may hold; 0: none), not \"%.32s\"",
+                       text ? text : "");
+    *out = v == 0 ? -1 : (int)v;
+    return 0;
+}
 
 static int parse_args(int argc, char **argv, struct controller_args *a)
 {
@@ -29,6 +43,7 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
         {"identity", required_argument, NULL, 'i'},
         {"policy", required_argument, NULL, 'p'},
         {"lease-duration", required_argument, NULL, 'L'},
+        {"warm-max-percent", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -38,6 +53,12 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
     struct err e = {0};
     while ((c = getopt_long(argc, argv, "k:l:i:p:", opts, NULL)) != -1) {
         switch (c) {
+        case 'w':
+            if (cmd_warm_percent(optarg, &a->warm_max_percent, &e) < 0) {
+                fprintf(stderr, "gpuslice controller: %s\n", e.msg);
+                return 2;
+            }
+            break;
         case 'k': a->kubeconfig = optarg; break;
         case 'l': a->lease_namespace = optarg; break;
         case 'i': a->identity = optarg; break;
@@ -81,6 +102,7 @@ int cmd_controller(int argc, char **argv)
     if (rc == 0)
         rc = kube_store_new(kc, NULL, &st, &e);
     struct controller_runtime_config cfg = {.store = st, .policy = a.policy,
+                                            .warm_max_percent = a.warm_max_percent,
                                             .identity = a.identity,
                                             .lease_namespace = a.lease_namespace,
                                             .lease_ns = a.lease_ns,

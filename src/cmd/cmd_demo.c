@@ -69,7 +69,8 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         {"samples", required_argument, NULL, 's'}, {"policy", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 'T'}, {"device", required_argument, NULL, 'd'},
         {"crds", required_argument, NULL, 'c'},  {"kubeconfig", required_argument, NULL, 'K'},
-        {"file", required_argument, NULL, 'f'},  {NULL, 0, NULL, 0},
+        {"file", required_argument, NULL, 'f'},
+        {"warm-max-percent", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     a->kubeconfig = "gpuslice-demo.kubeconfig";
@@ -92,6 +93,12 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         case 'c': a->cluster.crds_dir = optarg; break;
         case 'K': a->kubeconfig = optarg; break;
         case 'f': a->cluster_file = optarg; break;
+        case 'w':
+            if (cmd_warm_percent(optarg, &a->cluster.warm_max_percent, &e) < 0) {
+                fprintf(stderr, "gpuslice demo: %s\n", e.msg);
+                return 2;
+            }
+            break;
         case 'p':
             if (placement_policy_parse(optarg, &a->cluster.policy, &e) < 0) {
                 fprintf(stderr, "gpuslice demo: %s\n", e.msg);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util/err.h"
 #include "util/log.h"
 
 struct command {
@@ -34,6 +35,10 @@ int cmd_demo(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_webhook(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
+
+/* --warm-max-percent's value, 0 to 100, as controller_config takes it
+ * (0, none kept warm, is -1 there); -EINVAL with a message otherwise. */
+int cmd_warm_percent(const char *text, int *out, struct err *e);
 
 /* The logger of a long-running command (agent, controller, webhook):
  * klog-style lines on stderr, info and above. The caller frees it

@@ -35,15 +35,20 @@ const struct command commands[] = {
      "  -T, --timeout S      give up after S seconds (default 55)\n"
      "  -k, --keep           leave the cluster up afterwards, write a kubeconfig for\n"
      "                       kubectl, and remove it on Ctrl-C or SIGTERM\n"
-     "  --kubeconfig PATH    where --keep writes it (default gpuslice-demo.kubeconfig)\n"},
+     "  --kubeconfig PATH    where --keep writes it (default gpuslice-demo.kubeconfig)\n"
+     "  --warm-max-percent N the controller's cap on warm slices (default 10)\n"},
     {"controller", cmd_controller, "run the gpuslice controller against a cluster",
      "usage: gpuslice controller [--kubeconfig F] [--leader-elect-namespace NS]\n"
-     "                           [--identity ID] [--policy P] [--lease-duration S]\n\n"
+     "                           [--identity ID] [--policy P] [--lease-duration S]\n"
+     "                           [--warm-max-percent N]\n\n"
      "Places gated pods' slices, releases them when pods end. Without --kubeconfig\n"
      "it uses $KUBECONFIG, ~/.kube/config or the pod's service account. With\n"
      "--leader-elect-namespace, replicas elect one leader through a Lease there\n"
      "(--lease-duration S, default 15; renewed every 2/15 of it, given up after\n"
-     "2/3 of it without a renewal).\n"},
+     "2/3 of it without a renewal).\n"
+     "Namespaces annotated gpuslice.dev/keep-warm: DURATION keep their ended pods'\n"
+     "slices warm for their next pods; --warm-max-percent caps the memory warm\n"
+     "slices hold, in percent of the MIG memory (default 10; 0: none kept warm).\n"},
     {"agent", cmd_agent, "run the gpuslice node agent on a GPU node",
      "usage: gpuslice agent --node NAME [--device nvml|emulated:SPEC] [--kubeconfig F]\n"
      "                      [--cdi-dir DIR] [--orphan-grace S] [--reclaim-unmanaged]\n"

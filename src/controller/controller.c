@@ -33,14 +33,14 @@
 #define DEFAULT_RESTORE_TIMEOUT_NS (120 * NS_PER_SEC)
 #define HOSTNAME_LABEL "kubernetes.io/hostname"
 
-/* The GPUSlice index the controller reads slices by: spec.podName. */
-static size_t slice_by_pod(const json_t *obj, const char **keys, size_t max, void *ctx)
+/* The GPUSlice indexes the controller reads slices by: the spec field
+ * named by ctx (spec.podName, spec.gpuUUID). */
+static size_t slice_by_spec(const json_t *obj, const char **keys, size_t max, void *ctx)
 {
-    (void)ctx;
-    const char *pod = json_string_value(json_object_get(json_object_get(obj, "spec"), "podName"));
-    if (!pod || max == 0)
-        return pod ? 1 : 0;
-    keys[0] = pod;
+    const char *v = json_string_value(json_object_get(json_object_get(obj, "spec"), ctx));
+    if (!v || max == 0)
+        return v ? 1 : 0;
+    keys[0] = v;
     return 1;
 }
 
@@ -51,13 +51,15 @@ static void on_gpunode(void *ctx, enum informer_change change, const json_t *old
                        const json_t *cur);
 static void on_node(void *ctx, enum informer_change change, const json_t *old,
                     const json_t *cur);
+static void on_namespace(void *ctx, enum informer_change change, const json_t *old,
+                         const json_t *cur);
 
 /* An informer on group/version/plural whose changes go to handler, with
- * index (may be NULL). */
+ * n_index indexes. */
 static int watch(struct controller *c, const char *group, const char *version,
                  const char *plural, informer_handler_fn handler,
-                 const struct informer_index *index, const struct api_resource **res,
-                 struct informer **out, struct err *e)
+                 const struct informer_index *index, size_t n_index,
+                 const struct api_resource **res, struct informer **out, struct err *e)
 {
     *res = api_registry_find(store_registry(c->cfg.store), group, version, plural);
     if (!*res)
@@ -66,10 +68,9 @@ static int watch(struct controller *c, const char *group, const char *version,
     struct informer_config ic = {.store = c->cfg.store, .res = *res, .handler = handler,
                                  .handler_ctx = c, .now_ns = c->cfg.now_ns,
                                  .clock_ctx = c->cfg.clock_ctx, .seed = 1};
-    if (index) {
-        ic.indexes[0] = *index;
-        ic.index_count = 1;
-    }
+    for (size_t i = 0; i < n_index; i++)
+        ic.indexes[i] = index[i];
+    ic.index_count = n_index;
     return informer_new(&ic, out, e);
 }
 
@@ -106,20 +107,26 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->restoring, sizeof(struct restore_flight), NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
     model_init(&c->model);
+    controller__warm_init(c);
     mutex_init(&c->lock);
     int rc = 0;
     const struct api_resource *ignored;
-    const struct informer_index by_pod = {CONTROLLER_INDEX_POD, slice_by_pod, NULL};
+    const struct informer_index slice_indexes[] = {
+        {CONTROLLER_INDEX_POD, slice_by_spec, "podName"},
+        {CONTROLLER_INDEX_GPU, slice_by_spec, "gpuUUID"}};
     if (rc == 0)
-        rc = watch(c, "", "v1", "pods", on_pod, NULL, &c->pod_res, &c->pods, e);
+        rc = watch(c, "", "v1", "pods", on_pod, NULL, 0, &c->pod_res, &c->pods, e);
     if (rc == 0)
-        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", on_slice, &by_pod,
+        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", on_slice, slice_indexes, 2,
                    &c->slice_res, &c->slices, e);
     if (rc == 0)
-        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpunodes", on_gpunode, NULL, &ignored,
+        rc = watch(c, GPUSLICE_API_GROUP, "v1alpha1", "gpunodes", on_gpunode, NULL, 0, &ignored,
                    &c->gpunodes, e);
     if (rc == 0)
-        rc = watch(c, "", "v1", "nodes", on_node, NULL, &ignored, &c->nodes, e);
+        rc = watch(c, "", "v1", "nodes", on_node, NULL, 0, &ignored, &c->nodes, e);
+    if (rc == 0)
+        rc = watch(c, "", "v1", "namespaces", on_namespace, NULL, 0, &ignored, &c->namespaces,
+                   e);
     if (rc < 0) {
         controller_free(c);
         return rc;
@@ -134,6 +141,7 @@ void controller_informers(struct controller *c, struct informer *out[CONTROLLER_
     out[1] = c->slices;
     out[2] = c->gpunodes;
     out[3] = c->nodes;
+    out[4] = c->namespaces;
 }
 
 void controller_free(struct controller *c)
@@ -144,7 +152,9 @@ void controller_free(struct controller *c)
     informer_free(c->slices);
     informer_free(c->gpunodes);
     informer_free(c->nodes);
+    informer_free(c->namespaces);
     model_free(&c->model);
+    controller__warm_free(c);
     free(c->res);
     free(c->wanted);
     strmap_free(&c->gpu_failures);
@@ -212,17 +222,24 @@ static void enqueue(struct controller *c, const char *ns, const char *name)
 /* Wakes the pods told there is no room (they may fit now): the oldest of
  * each group (waiting.c), their keys copied under the lock and queued
  * outside it. */
+/* Queues n NUL-separated keys and frees them (taken under the lock,
+ * queued outside it). */
+static void enqueue_keys(struct controller *c, char *keys, size_t n)
+{
+    const char *key = keys;
+    for (size_t i = 0; i < n; i++, key += strlen(key) + 1)
+        if (c->loop)
+            loop_enqueue(c->loop, key);
+    free(keys);
+}
+
 static void enqueue_waiting(struct controller *c)
 {
     size_t n;
     mutex_lock(&c->lock);
     char *keys = controller__waiting_heads(c, &n);
     mutex_unlock(&c->lock);
-    const char *key = keys;
-    for (size_t i = 0; i < n; i++, key += strlen(key) + 1)
-        if (c->loop)
-            loop_enqueue(c->loop, key);
-    free(keys);
+    enqueue_keys(c, keys, n);
 }
 
 /* Queues the restore decision when a change asked for it, after the pods
@@ -380,10 +397,18 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     for (size_t i = 0; i < c->n_res; i++)
         if (strcmp(c->res[i].name, v.name) == 0 && strcmp(c->res[i].ns, v.ns) == 0)
             drop_reservation_at(c, i--);
-    bool freed = track_placement(c, change, &v);
+    /* A warm slice's claim is warm.c's; a taker's claim at its placement
+     * replaces it (the warm one lets go first, and claims again after the
+     * taker went). */
+    char key[CONTROLLER_KEY_MAX];
+    controller__slice_key(v.ns, v.name, key);
+    bool became_warm = controller__warm_track(c, change, &v);
+    controller__warm_settle(c, v.spec.gpu_uuid, v.spec.start, false);
+    bool freed = !controller__warm_is(c, key) && track_placement(c, change, &v);
+    controller__warm_settle(c, v.spec.gpu_uuid, v.spec.start, true);
     mutex_unlock(&c->lock);
     enqueue(c, v.ns, v.spec.pod_name);
-    if (freed)
+    if (freed || became_warm)
         enqueue_waiting(c);
     enqueue_restore(c);
 }
@@ -421,6 +446,24 @@ static void on_node(void *ctx, enum informer_change change, const json_t *old,
 {
     (void)old;
     topology_changed(ctx, false, change, cur);
+}
+
+/* A namespace's keep-warm setting may have changed: its warm slices are
+ * decided again. */
+static void on_namespace(void *ctx, enum informer_change change, const json_t *old,
+                         const json_t *cur)
+{
+    struct controller *c = ctx;
+    (void)change;
+    (void)old;
+    const char *ns = meta_name(cur);
+    if (!ns)
+        return;
+    size_t n;
+    mutex_lock(&c->lock);
+    char *keys = controller__warm_pods(c, ns, &n);
+    mutex_unlock(&c->lock);
+    enqueue_keys(c, keys, n);
 }
 
 
@@ -472,7 +515,7 @@ static int release(struct controller *c, const json_t *obj, const struct gpuslic
 {
     enum slice_phase p = phase_of(v);
     int rc = 0;
-    if (p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED) {
+    if (p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED || p == SLICE_WARM) {
         rc = move_to(c, obj, v, SLICE_DELETING, now, out, e);
         c->stats.released += rc == 0;
     } else if (lifecycle_is_terminal(p) && !v->deleting) {
@@ -505,9 +548,12 @@ static int remove_finalizer(struct controller *c, const json_t *pod, struct acti
 }
 
 /* The pod is gone or done (or the slices belong to an older pod of the same
- * name): release every slice given; the finalizer goes with the last. */
+ * name): release every slice given, or keep it warm for the namespace
+ * (warm.c; never for an older pod's slices, whose names the pod needs);
+ * the finalizer goes with the last slice the pod still owns. */
 static int release_all(struct controller *c, const struct pod_state *s, bool only_orphans,
-                       int64_t now, struct action_list *out, struct err *e)
+                       int64_t now, struct action_list *out, int64_t *requeue_at,
+                       struct err *e)
 {
     size_t i, left = 0;
     const json_t *obj;
@@ -515,10 +561,15 @@ static int release_all(struct controller *c, const struct pod_state *s, bool onl
         struct gpuslice_view v;
         if (gpuslice_read(obj, &v, NULL) < 0 || (only_orphans && mine(s, &v)))
             continue;
-        int rc = release(c, obj, &v, now, out, e);
+        bool counts = true;
+        int rc = only_orphans ? 0
+                              : controller__warm_hold(c, s->pod, obj, &v, now, out, requeue_at,
+                                                      &counts, e);
+        if (rc == 0)
+            rc = release(c, obj, &v, now, out, e);
         if (rc < 0)
             return rc;
-        left += mine(s, &v);
+        left += mine(s, &v) && counts;
     }
     /* A slice created but not in the cache yet must be seen (and released)
      * before the finalizer may go. */
@@ -762,7 +813,9 @@ static void drop_abandoned(struct controller *c, const char *key)
         char slice[CONTROLLER_KEY_MAX];
         controller__slice_key(c->res[i].ns, c->res[i].name, slice);
         model_unclaim(&c->model, slice);
+        struct reservation gone = c->res[i];
         drop_reservation_at(c, i--);
+        controller__warm_settle(c, gone.gpu, gone.start, true); /* a warm slice it took */
     }
 }
 
@@ -805,9 +858,9 @@ static int reconcile_locked(struct controller *c, const char *key, int64_t now,
     json_decref(by_pod);
     if (!s.pod || controller__pod_done(s.pod)) {
         c->wake_pending |= controller__unwait(c, key, c->wake_next);
-        rc = release_all(c, &s, false, now, out, e);
+        rc = release_all(c, &s, false, now, out, requeue_at, e);
     }
-    else if ((rc = release_all(c, &s, true, now, out, e)) == 0) {
+    else if ((rc = release_all(c, &s, true, now, out, requeue_at, e)) == 0) {
         rc = decide_active(c, &s, now, out, requeue_at, e);
     }
     json_decref(s.slices);

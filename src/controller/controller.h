@@ -48,7 +48,14 @@ struct controller_config {
     /* How long a restore holds its profile and node against another
      * restore while the owner makes the pod again; 0: 2 minutes. */
     int64_t restore_timeout_ns;
+    /* The most memory warm slices may hold, cluster-wide, in percent of
+     * the memory of the GPUs in mode mig (docs/controller.md, "Warm
+     * slices"); 0: CONTROLLER_WARM_MAX_PERCENT_DEFAULT; negative: none is
+     * kept warm. */
+    int warm_max_percent;
 };
+
+#define CONTROLLER_WARM_MAX_PERCENT_DEFAULT 10
 
 struct controller_stats {
     uint64_t placed;      /* slices decided */
@@ -61,18 +68,23 @@ struct controller_stats {
     uint64_t restored;    /* upgraded pods deleted for their owner to make again */
     uint64_t remembered;  /* pods the controller keeps memory about (events said,
                              retry times, waiting for room): 0 when no pod is left */
+    uint64_t warmed;      /* slices kept warm when their pod ended */
+    uint64_t warm_taken;  /* warm slices a pod of their namespace took over */
+    uint64_t warm_let_go; /* warm slices released for any other reason (expired,
+                             reclaimed for another pod, over the cap, ...) */
 };
 
 struct controller;
 
-/* A controller with its informers (pods, GPUSlices, GPUNodes, Nodes over
- * cfg->store, not started: the runtime steps or starts them). *out is the
+/* A controller with its informers (pods, GPUSlices, GPUNodes, Nodes,
+ * Namespaces over cfg->store, not started: the runtime steps or starts
+ * them). *out is the
  * caller's. -ENOENT when the store does not serve one of the resources.
  * On failure nothing is left allocated and *out is untouched. */
 int controller_new(const struct controller_config *cfg, struct controller **out,
                    struct err *e);
 
-#define CONTROLLER_INFORMERS 4
+#define CONTROLLER_INFORMERS 5
 
 /* The controller's informers, for the runtime to step or start. */
 void controller_informers(struct controller *c, struct informer *out[CONTROLLER_INFORMERS]);

@@ -19,6 +19,7 @@
 
 #define CONTROLLER_KEY_MAX 320
 #define CONTROLLER_INDEX_POD "pod" /* GPUSlices by spec.podName */
+#define CONTROLLER_INDEX_GPU "gpu" /* GPUSlices by spec.gpuUUID */
 
 /* A slice the controller decided whose GPUSlice the cache may not show
  * yet. It holds its placement until the cache shows the GPUSlice (or the
@@ -81,6 +82,22 @@ struct restore_flight {
  * cannot hold a dot. */
 #define CONTROLLER_RESTORE_KEY "gpuslice.dev/restore"
 
+/* A GPUSlice that is warm, or was and is being released (warm.c): its
+ * pod ended, its namespace holds the slice for its next pod. */
+struct controller_warm {
+    char ns[64];
+    char pod[GPUSLICE_NAME_MAX];     /* spec.podName: the key that reconciles it */
+    char gpu[MODEL_UUID_MAX];
+    char profile[POD_PROFILE_MAX];
+    unsigned start, size;            /* memory slices */
+    uint32_t mib;                    /* the profile's memory */
+    int64_t until;                   /* status.warmUntil */
+    bool releasing;                  /* Deleting (after it was warm) */
+    /* A taker holds its placement (a GPUSlice of its namespace, or a
+     * reservation for one): the model claims it under the taker's key. */
+    bool shadowed;
+};
+
 /* A pod waiting for room (waiting.c). */
 struct controller_waiter {
     uint64_t seq;   /* when it first waited */
@@ -90,7 +107,7 @@ struct controller_waiter {
 struct controller {
     struct controller_config cfg;
     const struct api_resource *pod_res, *slice_res;
-    struct informer *pods, *slices, *gpunodes, *nodes;
+    struct informer *pods, *slices, *gpunodes, *nodes, *namespaces;
     struct loop *loop;
     struct mutex lock; /* everything below: handlers run on informer threads */
     /* The cluster's GPUs and every placement held (GPUSlices in the cache,
@@ -119,6 +136,8 @@ struct controller {
     struct strmap upgraded;
     struct strmap restoring;
     bool restore_pending; /* queue the restore key once the lock is released */
+    struct strmap warm;          /* GPUSlice "ns/name" -> struct controller_warm (warm.c) */
+    struct strmap warm_said;     /* namespace -> char *, the bad keep-warm value said */
     struct controller_stats stats;
     struct wanted_slice *wanted; /* WANTED_MAX, scratch for one decision */
 };
@@ -212,5 +231,87 @@ bool controller__pod_done(const json_t *pod);
 
 /* "2026-11-22T10:00:00Z" for now_ns. */
 void controller__format_now(int64_t now_ns, char out[32]);
+
+/* ---- warm.c: warm slices (docs/controller.md, "Warm slices") ---- */
+
+#define CONTROLLER_KEEP_WARM "gpuslice.dev/keep-warm" /* namespace annotation */
+
+void controller__warm_init(struct controller *c);
+void controller__warm_free(struct controller *c);
+
+/* The slices informer's handler part for warm slices, after the claim of
+ * v was tracked: keeps the warm table and the claims at v's placement in
+ * step (a warm slice claims its placement unless a taker does). Returns
+ * whether a slice became warm (pods of its namespace may take it).
+ * Called with c->lock held. */
+bool controller__warm_track(struct controller *c, enum informer_change change,
+                            const struct gpuslice_view *v);
+
+/* The release path's hook for one GPUSlice of a pod that is gone or done
+ * (pod: NULL when gone): an Ungated slice of an ended pod goes Warm when
+ * its namespace keeps slices warm and the cap allows; a Warm one is kept
+ * (its owner reference dropped, *requeue_at lowered to its expiry) or let
+ * go. Returns 1 when it decided the slice (*left: whether the slice still
+ * counts against the pod's finalizer), 0 when the caller releases it as
+ * usual, or an error. Called with c->lock held. */
+int controller__warm_hold(struct controller *c, const json_t *pod, const json_t *obj,
+                          const struct gpuslice_view *v, int64_t now, struct action_list *out,
+                          int64_t *requeue_at, bool *left, struct err *e);
+
+/* A warm slice of namespace ns holding profile r->profile on a GPU and node
+ * r accepts (models, selector, filter; the GPU usable and the profile
+ * allowed), r->near first, then the one closest to its expiry; skipping
+ * the keys in skip[n_skip]. Fills *d (existing false: the taker names the
+ * placement, the agent hands the slice over) and returns its key (valid
+ * until the table changes), or NULL. This is the one lookup of "a warm
+ * slice of profile P for namespace N" (upgrades use it too). Called with
+ * c->lock held, the model synced. */
+const char *controller__warm_find(struct controller *c, const char *ns,
+                                  const struct placement_request *r, const char *const *skip,
+                                  size_t n_skip, struct placement_decision *d);
+
+/* Whether the GPUSlice key is warm, or was and is being released: its
+ * claim is then the warm table's business (controller__warm_settle). */
+bool controller__warm_is(struct controller *c, const char *key);
+
+/* The claims of the warm slices at (gpu, start) brought in step with their
+ * takers: with claim false, those a taker holds now let go of theirs
+ * (before a taker's claim is added); with claim true, those without a
+ * taker claim (after a taker's claim went). So a warm slice and its taker
+ * never both claim. Called with c->lock held. */
+void controller__warm_settle(struct controller *c, const char *gpu, unsigned start, bool claim);
+
+/* The pod keys ("ns/podName") of namespace ns's warm slices, NUL-separated
+ * in one allocation the caller frees; *n says how many. Called with
+ * c->lock held. */
+char *controller__warm_pods(struct controller *c, const char *ns, size_t *n);
+
+/* A taker of the warm slice key was decided: the model's claim moves to
+ * the taker (taker_key) now, before the cache shows it. Called with
+ * c->lock held. */
+void controller__warm_taken(struct controller *c, const char *key, const char *taker_key);
+
+/* Sends the warm GPUSlice key on its way out (Deleting, reason and
+ * message in its status) by appending to out; nothing when the cache no
+ * longer shows it warm. Called with c->lock held. */
+int controller__warm_let_go(struct controller *c, const char *key, const char *reason,
+                            const char *message, int64_t now, struct action_list *out,
+                            struct err *e);
+
+/* The pod cannot be placed: when releasing warm slices would make room
+ * for it, lets go of the fewest (those the placement the policy chooses
+ * on the node where they cost least overlaps; released ones already on
+ * their way count as room) and writes what it waits for into why. Returns
+ * 1 then, 0 when warm slices would not help. Called with c->lock held. */
+int controller__warm_reclaim(struct controller *c, const json_t *pod, struct wanted_slice *w,
+                             size_t n, long fixed, int64_t now, struct action_list *out,
+                             char *why, size_t why_size, struct err *e);
+
+/* place.c for warm.c: places the pod's missing slices (w, n) on node
+ * (-1: any) in the model as it is, into d[] (*n_d of them), and takes
+ * nothing. 0, or -ENOSPC and the other errors of a placement. */
+int controller__place_trial(struct controller *c, const json_t *pod, struct wanted_slice *w,
+                            size_t n, long node, struct placement_decision *d, size_t *n_d,
+                            struct err *e);
 
 #endif

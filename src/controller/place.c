@@ -132,6 +132,11 @@ struct gang {
     size_t near[2 * WANTED_MAX];
     size_t n_near, n_near_had;
     bool upgrade; /* a slice whose asked profile cannot be placed may get a larger one */
+    /* The warm slice the k-th missing slice takes over (warm.c), or NULL:
+     * its placement is claimed already, so it is not taken in the model. */
+    const char *warm[WANTED_MAX];
+    const char *warm_taken[WANTED_MAX]; /* the same keys, packed */
+    size_t n_warm;
 };
 
 /* The GPUs of the pod's slices that exist, into g->near. */
@@ -152,8 +157,31 @@ static void near_existing(const struct controller *c, const struct wanted_slice 
 static void gang_undo(struct controller *c, struct gang *g)
 {
     for (size_t i = 0; i < g->n_taken; i++)
-        placement_release(&c->model.cluster, g->d[i].gpu, g->d[i].start, NULL);
+        if (!g->warm[i])
+            placement_release(&c->model.cluster, g->d[i].gpu, g->d[i].start, NULL);
     g->n_taken = 0;
+    g->n_warm = 0;
+}
+
+/* A warm slice of the pod's namespace for the k-th missing slice (the
+ * profile asked, or for a request by memory the smallest that holds it),
+ * into g->d[k] and g->warm[k]; false when there is none. */
+static bool take_warm(struct controller *c, const json_t *pod,
+                      const struct pod_slice_request *want, const struct placement_request *r,
+                      struct gang *g, size_t k)
+{
+    struct placement_request wr = *r;
+    struct catalog_fit fit;
+    if (want->memory_gib) {
+        if (catalog_fits_memory(want->memory_gib, &fit, 1) == 0)
+            return false;
+        wr.profile = fit.profile->name;
+    }
+    g->warm[k] = controller__warm_find(c, meta_namespace(pod), &wr, g->warm_taken, g->n_warm,
+                                       &g->d[k]);
+    if (g->warm[k])
+        g->warm_taken[g->n_warm++] = g->warm[k];
+    return g->warm[k] != NULL;
 }
 
 /* Decides r for a request by memory: the smallest profile of any model
@@ -184,19 +212,24 @@ static int gang_try(struct controller *c, const json_t *pod, const struct wanted
     struct placement_label sel[SELECTOR_MAX];
     size_t n_sel = pod_selector(pod, sel);
     g->n_near = g->n_near_had;
+    g->n_warm = 0;
     for (size_t k = 0; k < g->n_missing; k++) {
         const struct pod_slice_request *want = w[g->missing[k]].req;
         struct placement_request r = {.profile = want->profile,
                                       .selector = sel, .n_selector = n_sel,
                                       .filter = node_ok, .filter_ctx = rule,
                                       .near = g->near, .n_near = g->n_near};
-        int rc = want->memory_gib
-                     ? decide_by_memory(c, &r, want->memory_gib, &g->d[k], e)
-                     : placement_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k], e);
+        int rc = 0;
+        if (take_warm(c, pod, want, &r, g, k))
+            ; /* a warm slice of the namespace: no destroy, no create */
+        else if (want->memory_gib)
+            rc = decide_by_memory(c, &r, want->memory_gib, &g->d[k], e);
+        else
+            rc = placement_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k], e);
         if (rc == -ENOSPC && g->upgrade && !want->memory_gib &&
             upgrade_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k]) == 0)
             rc = 0;
-        if (rc == 0)
+        if (rc == 0 && !g->warm[k])
             rc = placement_take(&c->model.cluster, g->d[k].gpu, g->d[k].profile, g->d[k].start,
                                 0, e);
         if (rc < 0) {
@@ -244,9 +277,11 @@ static int gang_place(struct controller *c, const json_t *pod, long fixed, struc
 }
 
 /* Holds the decided placement until the cache shows its GPUSlice: a
- * reservation, and its claim in the model. */
+ * reservation, and its claim in the model (which a warm slice it takes
+ * over hands to it). */
 static void reserve(struct controller *c, const char *ns, const char *pod_key,
-                    const struct wanted_slice *w, const struct placement_decision *d)
+                    const struct wanted_slice *w, const struct placement_decision *d,
+                    const char *warm)
 {
     VEC_RESERVE(c->res, c->cap_res, c->n_res + 1);
     struct reservation *r = &c->res[c->n_res++];
@@ -259,6 +294,8 @@ static void reserve(struct controller *c, const char *ns, const char *pod_key,
     r->start = d->start;
     char key[CONTROLLER_KEY_MAX];
     controller__slice_key(ns, w->name, key);
+    if (warm)
+        controller__warm_taken(c, warm, key);
     model_claim(&c->model, key, r->gpu, r->profile, r->start);
 }
 
@@ -429,12 +466,18 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
         rc = obj ? action_create(out, c->slice_res, ns, obj, e)
                  : err_set(e, -ENOMEM, "controller: out of memory");
         if (rc == 0)
-            reserve(c, ns, key, ws, d);
+            reserve(c, ns, key, ws, d, g->warm[k]);
+        if (rc == 0 && g->warm[k]) {
+            char why[CONTROLLER_KEY_MAX + 32];
+            snprintf(why, sizeof why, "taken over by pod %s", key);
+            rc = controller__warm_let_go(c, g->warm[k], "WarmTakenOver", why, now, out, e);
+        }
         if (used < sizeof msg)
             used += (size_t)snprintf(msg + used, sizeof msg - used, "%s %s (%s) on GPU %u at "
                                      "memory slice %u%s", k ? "," : "", d->profile->name,
                                      ws->req->container, c->model.info[d->gpu].index, d->start,
-                                     d->existing ? " (an existing slice)" : "");
+                                     d->existing ? " (an existing slice)"
+                                     : g->warm[k] ? " (a warm slice)" : "");
         c->stats.placed += rc == 0;
     }
     for (size_t k = 0; rc == 0 && g->upgrade && k < g->n_missing; k++) {
@@ -498,6 +541,19 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
         c->wake_pending |= controller__unwait(c, key, c->wake_next);
         return release_to_move(c, pod, w, n, fixed, why.msg, now, out, e);
     }
+    char reclaim[512];
+    int warm = rc == -ENOSPC ? controller__warm_reclaim(c, pod, w, n, fixed, now, out, reclaim,
+                                                        sizeof reclaim, e)
+                             : 0;
+    if (warm != 0) {
+        controller__wait(c, key, pod, fixed >= 0);
+        rc = warm < 0 ? warm
+                      : set_condition(c, pod, false, "ReclaimingWarmSlices", reclaim, now, false,
+                                      out, e);
+        return rc < 0 ? rc
+                      : controller__say(c, out, pod, ACTION_EVENT_NORMAL, "ReclaimingWarmSlices",
+                                        "%s", reclaim);
+    }
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
         controller__wait(c, key, pod, fixed >= 0);
@@ -515,4 +571,23 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     }
     c->wake_pending |= controller__unwait(c, key, c->wake_next);
     return append_placed(c, pod, w, &g, now, out, e);
+}
+
+int controller__place_trial(struct controller *c, const json_t *pod, struct wanted_slice *w,
+                            size_t n, long node, struct placement_decision *d, size_t *n_d,
+                            struct err *e)
+{
+    assert(mutex_held(&c->lock));
+    struct gang g = {0};
+    for (size_t i = 0; i < n; i++)
+        if (!w[i].existing && !w[i].reserved)
+            g.missing[g.n_missing++] = i;
+    near_existing(c, w, n, &g);
+    int rc = gang_place(c, pod, node, &g, w, e);
+    if (rc == 0) {
+        memcpy(d, g.d, g.n_missing * sizeof *d);
+        *n_d = g.n_missing;
+    }
+    gang_undo(c, &g);
+    return rc;
 }

@@ -77,6 +77,7 @@ static int build(const struct controller_runtime_config *cfg, struct controller_
     if (!rt->cfg.lease_name)
         rt->cfg.lease_name = "gpuslice-controller";
     struct controller_config cc = {.store = cfg->store, .policy = cfg->policy,
+                                   .warm_max_percent = cfg->warm_max_percent,
                                    .now_ns = cfg->now_ns, .clock_ctx = cfg->clock_ctx};
     int rc = controller_new(&cc, &rt->ctl, e);
     struct loop_config lc = {.store = cfg->store,

@@ -23,6 +23,7 @@
 struct controller_runtime_config {
     struct store *store;          /* not owned */
     enum placement_policy policy;
+    int warm_max_percent;         /* controller_config's (0: its default) */
     const char *identity;         /* this replica (default: hostname-pid) */
     const char *lease_namespace;  /* NULL: no election, always act */
     const char *lease_name;       /* default "gpuslice-controller" */

@@ -1,13 +1,14 @@
 /*
  * The slice lifecycle's one transition table.
  *
- *   from \ to   Creating Created Ungated Deleting Deleted Failed
- *   Creating       .       yes      .      yes       .      yes
- *   Created        .        .      yes     yes       .      yes
- *   Ungated        .        .       .      yes       .       .
- *   Deleting       .        .       .       .       yes      .
- *   Deleted        .        .       .       .        .       .
- *   Failed         .        .       .       .        .       .
+ *   from \ to   Creating Created Ungated Deleting Deleted Failed Warm
+ *   Creating       .       yes      .      yes       .      yes    .
+ *   Created        .        .      yes     yes       .      yes    .
+ *   Ungated        .        .       .      yes       .       .    yes
+ *   Deleting       .        .       .       .       yes      .     .
+ *   Deleted        .        .       .       .        .       .     .
+ *   Failed         .        .       .       .        .       .     .
+ *   Warm           .        .       .      yes       .       .     .
  *
  * Why each move exists:
  *   Creating -> Created   the agent made the slice on the GPU
@@ -18,7 +19,15 @@
  *   Created  -> Failed    handing the slice over failed (ConfigMap, CDI)
  *   Created  -> Deleting  the pod was deleted before it was released
  *   Ungated  -> Deleting  the pod ended or was deleted
- *   Deleting -> Deleted   the agent destroyed the slice
+ *   Deleting -> Deleted   the agent destroyed the slice (or, when the slice
+ *                         was warm and another GPUSlice of its namespace
+ *                         has taken it over, let go of it on the GPU)
+ *   Ungated  -> Warm      the pod ended and its namespace keeps released
+ *                         slices warm (gpuslice.dev/keep-warm): the slice
+ *                         stays on the GPU, held by the namespace
+ *   Warm     -> Deleting  its time ran out, another pod needs its memory,
+ *                         the cap on warm memory was reached, or a pod of
+ *                         the namespace took it over (controller/warm.c)
  * An Ungated slice does not fail: its pod owns it, and what happens to the
  * pod is the pod's status, not the slice's. Deleted and Failed are final;
  * garbage collection removes the object with its pod.
@@ -30,6 +39,7 @@
 static const char *const phase_names[SLICE_PHASE_COUNT] = {
     [SLICE_CREATING] = "Creating", [SLICE_CREATED] = "Created", [SLICE_UNGATED] = "Ungated",
     [SLICE_DELETING] = "Deleting", [SLICE_DELETED] = "Deleted", [SLICE_FAILED] = "Failed",
+    [SLICE_WARM] = "Warm",
 };
 
 #define TO(p) (1u << (p))
@@ -38,10 +48,11 @@ static const char *const phase_names[SLICE_PHASE_COUNT] = {
 static const unsigned legal[SLICE_PHASE_COUNT] = {
     [SLICE_CREATING] = TO(SLICE_CREATED) | TO(SLICE_DELETING) | TO(SLICE_FAILED),
     [SLICE_CREATED] = TO(SLICE_UNGATED) | TO(SLICE_DELETING) | TO(SLICE_FAILED),
-    [SLICE_UNGATED] = TO(SLICE_DELETING),
+    [SLICE_UNGATED] = TO(SLICE_DELETING) | TO(SLICE_WARM),
     [SLICE_DELETING] = TO(SLICE_DELETED),
     [SLICE_DELETED] = 0,
     [SLICE_FAILED] = 0,
+    [SLICE_WARM] = TO(SLICE_DELETING),
 };
 
 static bool is_phase(enum slice_phase p)
@@ -66,7 +77,7 @@ int lifecycle_phase_parse(const char *s, enum slice_phase *out, struct err *e)
     }
     return err_set(e, -EINVAL,
                    "unknown slice phase \"%.64s\" (expected Creating, Created, Ungated, "
-                   "Deleting, Deleted or Failed)",
+                   "Deleting, Deleted, Failed or Warm)",
                    s);
 }
 

@@ -21,9 +21,10 @@ enum slice_phase {
     SLICE_DELETING, /* the pod ended or was deleted */
     SLICE_DELETED,  /* the agent destroyed the slice */
     SLICE_FAILED,   /* creating or handing over the slice failed */
+    SLICE_WARM,     /* its pod ended; kept on the GPU for the namespace's next pod */
 };
 
-#define SLICE_PHASE_COUNT 6
+#define SLICE_PHASE_COUNT 7
 
 /* "Creating", "Created", ...; NULL when p is not a phase. */
 const char *lifecycle_phase_name(enum slice_phase p);

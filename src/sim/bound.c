@@ -9,6 +9,7 @@
 
 #include "core/catalog.h"
 #include "core/occupancy.h"
+#include "util/duration.h"
 
 unsigned bound_placements(const struct placement_cluster *c, size_t g, const char *profile)
 {
@@ -39,6 +40,43 @@ static bool identical(const struct scenario *sc)
             return false;
     }
     return true;
+}
+
+/* Whether a namespace of the scenario keeps released slices warm
+ * (gpuslice.dev/keep-warm, a duration above 0) and the controller may:
+ * a pod may then take a slice over without a destroy or a create. */
+static bool keeps_warm(const struct scenario *sc)
+{
+    for (size_t i = 0; sc->warm_max_percent >= 0 && i < sc->n_namespaces; i++) {
+        const json_t *v = json_object_get(sc->namespaces[i].annotations, "gpuslice.dev/keep-warm");
+        int64_t ns;
+        if (json_is_string(v) && duration_parse(json_string_value(v), &ns, NULL) == 0 && ns > 0)
+            return true;
+    }
+    return false;
+}
+
+/* With warm slices a placement's later pods may find their slice made:
+ * each placement still serves k pods one after another, and the first
+ * needs its create. */
+static void identical_warm_bound(const struct scenario *sc, double c, struct bound *out)
+{
+    const struct placement_cluster *cl = sc->cluster;
+    double r = rng_dist_min(&sc->items[0].run_s);
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < sc->n_items; i++)
+        n += sc->items[i].count;
+    for (size_t g = 0; g < cl->n_gpus; g++)
+        total += bound_placements(cl, g, sc->items[0].profile);
+    if (n == 0 || total == 0) {
+        snprintf(out->formula, sizeof out->formula, "no pod can run: 0 s");
+        return;
+    }
+    double k = ceil((double)n / (double)total);
+    out->seconds = c + k * r;
+    snprintf(out->formula, sizeof out->formula,
+             "warm slices (keep-warm): c + k r, k = ceil(%zu pods / %zu placements) = %.0f: "
+             "%.3f + %.0f x %.3f = %.3f s", n, total, k, c, k, r, out->seconds);
 }
 
 static void identical_bound(const struct scenario *sc, double c, double d, struct bound *out)
@@ -151,10 +189,13 @@ void bound_compute(const struct scenario *sc, struct bound *out)
 {
     *out = (struct bound){0};
     double c = rng_dist_min(&sc->create_ms) / 1000.0, d = rng_dist_min(&sc->destroy_ms) / 1000.0;
-    if (identical(sc))
+    bool warm = keeps_warm(sc);
+    if (identical(sc) && warm)
+        identical_warm_bound(sc, c, out);
+    else if (identical(sc))
         identical_bound(sc, c, d, out);
     else if (sc->n_items)
-        mixed_bound(sc, c, out);
+        mixed_bound(sc, warm ? 0 : c, out); /* a warm slice needs no create */
     else
         snprintf(out->formula, sizeof out->formula, "no workload: 0 s");
 }

@@ -27,6 +27,10 @@
  *            memory slices gpuslice may use.
  * Poisson items add nothing: their pods are random, and a bound holds for
  * every draw.
+ * When a namespace keeps slices warm (gpuslice.dev/keep-warm), a pod may
+ * take over a slice made for an earlier one: identical pods are bound by
+ * c + k r (the first pod of each placement needs its create), and the
+ * mixed terms count no create.
  */
 #ifndef GPUSLICE_SIM_BOUND_H
 #define GPUSLICE_SIM_BOUND_H

@@ -295,7 +295,8 @@ static int start_controller(struct embedded *emb, size_t i, struct err *e)
     bool elect = emb->n_controllers > 1;
     struct controller_runtime_config cc = {
         .store = emb->controller_client[i] ? emb->controller_client[i] : emb->store,
-        .policy = emb->cfg.policy, .log = emb->cfg.log, .identity = identity,
+        .policy = emb->cfg.policy, .warm_max_percent = emb->cfg.warm_max_percent,
+        .log = emb->cfg.log, .identity = identity,
         .lease_namespace = elect ? "kube-system" : NULL,
         .lease_ns = 4000000000LL, .renew_deadline_ns = 3000000000LL, .retry_ns = 500000000LL,
     };

@@ -68,6 +68,7 @@ struct embedded_config {
      * "create-ms=200,fail-create=3:ci". NULL: the defaults. */
     const char *device_spec;
     enum placement_policy policy;
+    int warm_max_percent;        /* the controller's (controller.h; 0: its default) */
     const char *crds_dir;        /* NULL: the built-in CRDs (sim/builtin.h) */
     const char *address;         /* the API server's IP literal; NULL: 127.0.0.1 */
     uint16_t port;               /* 0: an ephemeral port */

@@ -317,6 +317,7 @@ static int make_parts(struct engine *en, struct err *e)
     int rc = cluster_parts_new(&pc, &en->parts, e);
     free(kn);
     struct controller_runtime_config cc = {.store = en->st, .policy = en->sc->policy,
+                                           .warm_max_percent = en->sc->warm_max_percent,
                                            .identity = "sim", .log = en->o.log,
                                            .now_ns = engine_clock, .clock_ctx = en};
     if (rc == 0)

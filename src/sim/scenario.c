@@ -181,6 +181,20 @@ static int decode_policy(struct decoder *dc, const json_t *root)
     return 0;
 }
 
+/* The controller's cap on warm memory: absent, its default; 0, none. */
+static int decode_warm_cap(struct decoder *dc, const json_t *root)
+{
+    const json_t *v = json_object_get(root, "warmMaxPercent");
+    if (!v)
+        return 0;
+    json_int_t pct = json_integer_value(v);
+    if (pct < 0 || pct > 100)
+        return schema_fail_member(&dc->s, root, "warmMaxPercent", false,
+                                  "warmMaxPercent must be 0 to 100, not %lld", (long long)pct);
+    dc->sc->warm_max_percent = pct == 0 ? -1 : (int)pct;
+    return 0;
+}
+
 /* ---- workload items --------------------------------------------------------- */
 
 /* Whether some GPU of the cluster has profile. */
@@ -436,6 +450,7 @@ static int decode_root(struct decoder *dc, const json_t *root)
         {"cluster", JSON_OBJECT, true},     {"device", JSON_OBJECT, false},
         {"policy", JSON_STRING, false},     {"workload", JSON_ARRAY, true},
         {"namespaces", JSON_OBJECT, false}, {"seed", JSON_INTEGER, false},
+        {"warmMaxPercent", JSON_INTEGER, false},
     };
     if (!json_is_object(root))
         return schema_fail_at(&dc->s, root,
@@ -448,6 +463,8 @@ static int decode_root(struct decoder *dc, const json_t *root)
         rc = decode_device(dc, json_object_get(root, "device"));
     if (rc == 0)
         rc = decode_policy(dc, root);
+    if (rc == 0)
+        rc = decode_warm_cap(dc, root);
     if (rc == 0)
         rc = decode_workload(dc, json_object_get(root, "workload"));
     if (rc == 0 && json_object_get(root, "namespaces"))

@@ -9,6 +9,7 @@
  *                distribution {dist: constant, value} | {dist: exponential,
  *                mean} | {dist: lognormal, medianMs, p99Ms}
  *     policy:    first-fit | best-fit | fragmentation-aware
+ *     warmMaxPercent: the controller's cap on warm memory, 0 to 100
  *     workload:  a list of items, each one of
  *                {at, count, profile, runSeconds, namespace, name}  a batch
  *                {generator: poisson, startAt, durationSeconds,
@@ -82,6 +83,7 @@ struct scenario {
     const struct placement_cluster *cluster; /* borrowed (file: cf's) */
     struct rng_dist create_ms, destroy_ms;
     enum placement_policy policy;
+    int warm_max_percent;                    /* controller_config's: 0 default, <0 none */
     struct scenario_item *items;             /* owned when decoded */
     size_t n_items;
     struct scenario_namespace *namespaces;   /* owned when decoded */

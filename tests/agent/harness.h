@@ -163,15 +163,21 @@ static inline void h_settle(struct harness *h, int64_t horizon)
 
 /* ---- objects ---- */
 
-static inline json_t *h_pod(struct harness *h, const char *name)
+/* A pod `name` in namespace ns (the caller's reference). */
+static inline json_t *h_pod_in(struct harness *h, const char *ns, const char *name)
 {
     json_t *out = NULL;
-    h_create(h, h->pods, NS,
+    h_create(h, h->pods, ns,
              json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1",
-                       "kind", "Pod", "metadata", "name", name, "namespace", NS, "spec",
+                       "kind", "Pod", "metadata", "name", name, "namespace", ns, "spec",
                        "containers", "name", "main", "image", "cuda"),
              &out);
     return out;
+}
+
+static inline json_t *h_pod(struct harness *h, const char *name)
+{
+    return h_pod_in(h, NS, name);
 }
 
 /* GPU index's UUID on the emulated node. */

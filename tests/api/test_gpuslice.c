@@ -69,6 +69,18 @@ static void status_is_set_and_kept(void **state)
                         "2026-11-22T10:00:01Z");
     /* The input is not changed. */
     assert_null(json_object_get(obj, "status"));
+    /* warmUntil is written when given and kept through later phases. */
+    struct gpuslice_status warm = {.phase = "Warm", .warm_until = "2026-11-22T10:00:31Z"};
+    json_t *c = gpuslice_with_status(b, &warm, "2026-11-22T10:00:01Z");
+    struct gpuslice_status deleting = {.phase = "Deleting"};
+    json_t *d = gpuslice_with_status(c, &deleting, "2026-11-22T10:00:02Z");
+    assert_int_equal(gpuslice_read(d, &v, NULL), 0);
+    assert_string_equal(v.status.phase, "Deleting");
+    assert_string_equal(v.status.warm_until, "2026-11-22T10:00:31Z");
+    assert_int_equal(gpuslice_read(a, &v, NULL), 0);
+    assert_null(v.status.warm_until);
+    json_decref(c);
+    json_decref(d);
     json_decref(a);
     json_decref(b);
     json_decref(obj);

@@ -23,7 +23,8 @@ static int64_t world_clock(void *ctx)
 static void start_controller(struct world *w)
 {
     struct controller_runtime_config cfg = {.store = w->st, .now_ns = world_clock,
-                                            .clock_ctx = w, .policy = w->policy};
+                                            .clock_ctx = w, .policy = w->policy,
+                                            .warm_max_percent = w->warm_max_percent};
     struct err e = {0};
     if (controller_runtime_new(&cfg, &w->rt, &e) < 0)
         fail_msg("controller: %s", e.msg);
@@ -61,6 +62,7 @@ struct world *world_new(void)
     struct world *w = calloc(1, sizeof *w);
     w->now = 1800000000LL * SEC;
     w->policy = PLACEMENT_FRAGMENTATION_AWARE;
+    w->ns = "team";
     struct mem_store_config cfg = {.now_ns = world_clock, .clock_ctx = w, .seed = 7,
                                    .auto_collect = true};
     assert_int_equal(mem_store_new(&cfg, &w->st, NULL), 0);
@@ -151,14 +153,14 @@ void world_add_pod_with(struct world *w, const char *name, const char *const *pr
     }
     json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s}], s:[{s:s, s:s, s:{s:o}}]}}",
                             "apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
-                            "namespace", "team", "spec", "schedulingGates", "name",
+                            "namespace", w->ns, "spec", "schedulingGates", "name",
                             GPUSLICE_GATE, "containers", "name", "main", "image", "cuda",
                             "resources", "limits", limits);
     if (meta) {
         json_object_update(json_object_get(pod, "metadata"), meta);
         json_decref(meta);
     }
-    create(w, w->pods, "team", pod);
+    create(w, w->pods, w->ns, pod);
 }
 
 void world_add_pod(struct world *w, const char *name, const char *const *profiles, size_t n)
@@ -168,10 +170,10 @@ void world_add_pod(struct world *w, const char *name, const char *const *profile
 
 void world_add_pod_by_memory(struct world *w, const char *name, unsigned gib)
 {
-    create(w, w->pods, "team",
+    create(w, w->pods, w->ns,
            json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s}], s:[{s:s, s:s, s:{s:{s:i}}}]}}",
                      "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "namespace",
-                     "team", "spec", "schedulingGates", "name", GPUSLICE_GATE, "containers",
+                     w->ns, "spec", "schedulingGates", "name", GPUSLICE_GATE, "containers",
                      "name", "main", "image", "cuda", "resources", "limits",
                      GPUSLICE_RESOURCE_MEMORY, (int)gib));
 }
@@ -229,7 +231,7 @@ json_t *world_slices(struct world *w)
 
 const char *world_phase(struct world *w, const char *name, char *buf, size_t size)
 {
-    json_t *obj = world_get(w, w->slices, "team", name);
+    json_t *obj = world_get(w, w->slices, w->ns, name);
     struct gpuslice_view v;
     snprintf(buf, size, "%s", obj && gpuslice_read(obj, &v, NULL) == 0 ? v.status.phase : "");
     json_decref(obj);
@@ -238,7 +240,7 @@ const char *world_phase(struct world *w, const char *name, char *buf, size_t siz
 
 void world_agent_sets(struct world *w, const char *name, const char *phase, const char *reason)
 {
-    json_t *obj = world_get(w, w->slices, "team", name);
+    json_t *obj = world_get(w, w->slices, w->ns, name);
     if (!obj)
         fail_msg("no GPUSlice %s", name);
     char uuid[64];
@@ -248,7 +250,7 @@ void world_agent_sets(struct world *w, const char *name, const char *phase, cons
                                  .reason = reason, .message = reason ? "injected" : NULL};
     json_t *upd = gpuslice_with_status(obj, &st, "2027-01-15T08:00:00Z");
     struct err e = {0};
-    if (store_update(w->st, w->slices, "team", upd,
+    if (store_update(w->st, w->slices, w->ns, upd,
                      &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e) < 0)
         fail_msg("agent update of %s: %s", name, e.msg);
     json_decref(upd);
@@ -256,7 +258,7 @@ void world_agent_sets(struct world *w, const char *name, const char *phase, cons
     /* The agent lets the object go once the slice is off the GPU. */
     if (strcmp(phase, "Deleted") == 0 || strcmp(phase, "Failed") == 0) {
         json_t *patch = json_pack("{s:{s:n}}", "metadata", "finalizers");
-        assert_int_equal(store_patch(w->st, w->slices, "team", name, STORE_PATCH_MERGE, patch,
+        assert_int_equal(store_patch(w->st, w->slices, w->ns, name, STORE_PATCH_MERGE, patch,
                                      &(struct store_write_opts){0}, NULL, NULL), 0);
         json_decref(patch);
     }
@@ -270,7 +272,10 @@ size_t world_agent_all(struct world *w, const char *from, const char *to)
     json_array_foreach(items, i, obj) {
         struct gpuslice_view v;
         if (gpuslice_read(obj, &v, NULL) == 0 && strcmp(v.status.phase, from) == 0) {
+            const char *was = w->ns;
+            w->ns = v.ns;
             world_agent_sets(w, v.name, to, NULL);
+            w->ns = was;
             n++;
         }
     }
@@ -280,9 +285,9 @@ size_t world_agent_all(struct world *w, const char *from, const char *to)
 
 void world_pod_phase(struct world *w, const char *pod, const char *phase)
 {
-    json_t *obj = world_get(w, w->pods, "team", pod);
+    json_t *obj = world_get(w, w->pods, w->ns, pod);
     json_object_set_new(obj, "status", json_pack("{s:s}", "phase", phase));
-    assert_int_equal(store_update(w->st, w->pods, "team", obj,
+    assert_int_equal(store_update(w->st, w->pods, w->ns, obj,
                                   &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
                                   NULL), 0);
     json_decref(obj);
@@ -291,7 +296,7 @@ void world_pod_phase(struct world *w, const char *pod, const char *phase)
 long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size)
 {
     json_t *list = NULL;
-    assert_int_equal(store_list(w->st, w->events, "team", &(struct store_list_opts){0}, &list,
+    assert_int_equal(store_list(w->st, w->events, w->ns, &(struct store_list_opts){0}, &list,
                                 NULL), 0);
     long count = 0;
     size_t i;
@@ -317,14 +322,15 @@ void world_check_no_double_allocation(struct world *w)
     json_array_foreach(items, i, a) {
         struct gpuslice_view va, vb;
         assert_int_equal(gpuslice_read(a, &va, NULL), 0);
-        if (!strcmp(va.status.phase, "Deleted") || !strcmp(va.status.phase, "Failed"))
+        if (!strcmp(va.status.phase, "Deleted") || !strcmp(va.status.phase, "Failed") ||
+            va.status.warm_until)
             continue;
         json_array_foreach(items, j, b) {
             if (j <= i)
                 continue;
             assert_int_equal(gpuslice_read(b, &vb, NULL), 0);
             if (!strcmp(vb.status.phase, "Deleted") || !strcmp(vb.status.phase, "Failed") ||
-                strcmp(va.spec.gpu_uuid, vb.spec.gpu_uuid) != 0)
+                vb.status.warm_until || strcmp(va.spec.gpu_uuid, vb.spec.gpu_uuid) != 0)
                 continue;
             bool overlap = va.spec.start < vb.spec.start + vb.spec.size &&
                            vb.spec.start < va.spec.start + va.spec.size;

@@ -26,6 +26,8 @@ struct world {
     struct controller *ctl;    /* rt's */
     struct loop *loop;         /* rt's */
     enum placement_policy policy;
+    int warm_max_percent; /* the controller's, read when it (re)starts */
+    const char *ns;       /* where the pod and slice helpers act: "team" unless set */
     char scratch[64]; /* for helpers that return a short-lived string */
 };
 
@@ -98,7 +100,9 @@ void world_pod_phase(struct world *w, const char *pod, const char *phase);
 /* The Events about a pod with this reason; count summed (0: none). */
 long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size);
 
-/* Fails the test if two live GPUSlices overlap on one GPU. */
+/* Fails the test if two live GPUSlices overlap on one GPU (warm slices,
+ * and those released after they were warm, hold no pod and are left
+ * out: their takers name the same slice). */
 void world_check_no_double_allocation(struct world *w);
 
 #endif

@@ -17,10 +17,11 @@ static const char *const legal_moves[][2] = {
     {"Creating", "Created"}, {"Creating", "Failed"}, {"Creating", "Deleting"},
     {"Created", "Ungated"},  {"Created", "Failed"},  {"Created", "Deleting"},
     {"Ungated", "Deleting"}, {"Deleting", "Deleted"},
+    {"Ungated", "Warm"},     {"Warm", "Deleting"},
 };
 
 static const char *const all_names[] = {"Creating", "Created", "Ungated",
-                                        "Deleting", "Deleted", "Failed"};
+                                        "Deleting", "Deleted", "Failed", "Warm"};
 
 static bool expected_legal(const char *from, const char *to)
 {
@@ -61,7 +62,7 @@ static void every_pair_of_phases(void **state)
             }
         }
     }
-    assert_int_equal(legal, 8);
+    assert_int_equal(legal, 10);
 }
 
 static void transition_refuses_values_that_are_not_phases(void **state)
@@ -69,8 +70,9 @@ static void transition_refuses_values_that_are_not_phases(void **state)
     (void)state;
     struct err e;
     err_clear(&e);
-    assert_int_equal(lifecycle_transition((enum slice_phase)6, SLICE_CREATED, &e), -EINVAL);
-    assert_string_equal(e.msg, "slice phase 6 is not a phase");
+    assert_int_equal(lifecycle_transition((enum slice_phase)SLICE_PHASE_COUNT, SLICE_CREATED, &e),
+                     -EINVAL);
+    assert_string_equal(e.msg, "slice phase 7 is not a phase");
     assert_int_equal(lifecycle_transition(SLICE_CREATING, (enum slice_phase)-1, &e), -EINVAL);
     assert_string_equal(e.msg, "slice phase Creating cannot go to -1: not a phase");
     assert_int_equal(lifecycle_transition(SLICE_DELETED, SLICE_CREATED, NULL), -EINVAL);
@@ -105,7 +107,7 @@ static void parse_round_trips_and_rejects_the_rest(void **state)
         char want[160];
         snprintf(want, sizeof want,
                  "unknown slice phase \"%s\" (expected Creating, Created, Ungated, Deleting, "
-                 "Deleted or Failed)",
+                 "Deleted, Failed or Warm)",
                  bad[i]);
         assert_string_equal(e.msg, want);
     }

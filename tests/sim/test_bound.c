@@ -45,6 +45,28 @@ static void the_envelope_is_device_bound(void **state)
     assert_true(fabs(b.seconds - 7) < 1e-9); /* m = 4: 4 x 1 + 0 x 0.5 + 3 */
 }
 
+/* A namespace that keeps slices warm: each placement's first pod needs its
+ * create, the others may find it made; c + k r. A bad or zero value, or a
+ * cap of 0, keeps the device-bound envelope. */
+static void warm_slices_lower_the_bound(void **state)
+{
+    (void)state;
+    struct bound b = bound_of(ENVELOPE_CLUSTER "workload: [{count: 1000, profile: 1g.5gb, "
+                                               "runSeconds: 3, namespace: batch}]\n"
+                                               "namespaces: {batch: {annotations: "
+                                               "{gpuslice.dev/keep-warm: \"30s\"}}}\n");
+    assert_true(fabs(b.seconds - 376) < 1e-9);
+    assert_non_null(strstr(b.formula, "warm slices"));
+    b = bound_of(ENVELOPE_CLUSTER "workload: [{count: 1000, profile: 1g.5gb, runSeconds: 3, "
+                                  "namespace: batch}]\nnamespaces: {batch: {annotations: "
+                                  "{gpuslice.dev/keep-warm: \"soon\"}}}\n");
+    assert_true(fabs(b.seconds - 751) < 1e-9);
+    b = bound_of(ENVELOPE_CLUSTER "warmMaxPercent: 0\nworkload: [{count: 1000, profile: "
+                                  "1g.5gb, runSeconds: 3, namespace: batch}]\nnamespaces: "
+                                  "{batch: {annotations: {gpuslice.dev/keep-warm: \"30s\"}}}\n");
+    assert_true(fabs(b.seconds - 751) < 1e-9);
+}
+
 static void slots_win_when_the_device_is_cheap(void **state)
 {
     (void)state;
@@ -111,6 +133,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_envelope_is_device_bound),
+        cmocka_unit_test(warm_slices_lower_the_bound),
         cmocka_unit_test(slots_win_when_the_device_is_cheap),
         cmocka_unit_test(placements_count_around_what_is_there),
         cmocka_unit_test(mixed_workloads_take_the_weaker_bound),

@@ -18,7 +18,7 @@ static void everything_decodes(void **state)
 {
     (void)state;
     const char *text = ENVELOPE_CLUSTER
-        "policy: best-fit\nseed: 9\n"
+        "policy: best-fit\nseed: 9\nwarmMaxPercent: 25\n"
         "workload:\n"
         "  - {at: 2, count: 10, profile: 1g.5gb, runSeconds: 3, namespace: batch}\n"
         "  - {generator: poisson, name: trace, startAt: 1, durationSeconds: 60, ratePerSecond: 0.5,\n"
@@ -36,6 +36,7 @@ static void everything_decodes(void **state)
     assert_int_equal(sc.cluster->n_gpus, 2);
     assert_true(sc.create_ms.kind == RNG_CONSTANT && sc.create_ms.mean == 1000);
     assert_int_equal(sc.policy, PLACEMENT_BEST_FIT);
+    assert_int_equal(sc.warm_max_percent, 25);
     assert_int_equal(sc.seed, 9);
     assert_int_equal(sc.n_items, 4);
     const struct scenario_item *b = &sc.items[0], *p = &sc.items[1], *d = &sc.items[2],
@@ -68,6 +69,7 @@ static void defaults_fill_what_is_left_out(void **state)
     struct err e = {0};
     assert_int_equal(scenario_text(text, &sc, &e), 0);
     assert_int_equal(sc.policy, PLACEMENT_POLICY_DEFAULT);
+    assert_int_equal(sc.warm_max_percent, 0); /* the controller's default */
     assert_true(sc.create_ms.mean > 0 && sc.destroy_ms.mean > 0);
     assert_true(sc.items[0].at_s == 0);
     scenario_free(&sc);
@@ -144,6 +146,7 @@ static void mistakes_are_refused_where_they_are(void **state)
     refused("workload: []\nnamespaces: {batch: {labels: {a: 1}}}\n", "must be a string");
     refused("workload: [3]\n", "a workload item must be a mapping");
     refused("workload: []\nextra: 1\n", "unknown field \"extra\" in a scenario");
+    refused("warmMaxPercent: 101\nworkload: []\n", "warmMaxPercent must be 0 to 100");
     struct scenario sc;
     struct err e = {0};
     assert_int_equal(scenario_text("- 1\n", &sc, &e), -EINVAL);
