@@ -108,7 +108,7 @@ char *duration_format(int64_t ns, char out[DURATION_TEXT_MAX])
     if (millis) {
         char frac[8];
         snprintf(frac, sizeof frac, ".%03lld", (long long)millis);
-        for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
+        for (size_t n = strlen(frac); n > 1 && frac[n - 1] == '0'; n--)
             frac[n - 1] = '\0';
         used += (size_t)snprintf(out + used, DURATION_TEXT_MAX - used, "%s", frac);
     }
