@@ -291,8 +291,10 @@ static void hand_back(json_t *obj, json_t **out, struct store_blob **raw)
  * NULL, a removal when type is STORE_DELETED (obj is then the last state),
  * else a modification. *out (if not NULL) gets obj, and *raw (if raw is
  * not NULL) the text stored. A caller that does not take obj leaves it to
- * the stored version as its parse (mem__doc_shared), so the next update
- * and every in-process watcher read it without parsing the text again. */
+ * the stored version as its value (mem__doc_shared), which is then
+ * serialised only when someone asks for the text (mem__doc_blob: an HTTP
+ * client), so in process a write costs no serialisation and no parse; a
+ * caller that takes obj may change it, so the text is what is kept. */
 static int mem_commit(struct mem_store *ms, const struct api_resource *res, struct mem_obj *cur,
                       json_t *obj, enum store_event_type type, json_t **out,
                       struct store_blob **raw, struct err *e)
@@ -307,12 +309,16 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     struct mem_obj *fresh = NULL;
     if (!md || !kind || set_string(md, "resourceVersion", rvs) != 0)
         goto oom;
-    /* An update's text is about its last version's length. */
-    size_t hint = cur ? cur->doc->blob->len : 0;
-    if (!(blob = store_blob_dump_hint(obj, hint)) || !(doc = mem__doc_new(res, obj, rv, blob)))
-        goto oom;
-    if (!out) /* nothing changes obj from here on: it is the text's parse */
-        doc->parsed = json_incref(obj);
+    if (out || raw) {
+        /* An update's text is about its last version's length. */
+        struct store_blob *last = cur ? __atomic_load_n(&cur->doc->blob, __ATOMIC_ACQUIRE) : NULL;
+        if (!(blob = store_blob_dump_hint(obj, last ? last->len : 0)))
+            goto oom;
+    }
+    /* Without out, nothing changes obj from here on: it is the stored value. */
+    doc = mem__doc_new(res, obj, rv, out ? blob : NULL);
+    if (!out && blob)
+        doc->blob = store_blob_ref(blob);
     if (!cur && (!(fresh = alloc_calloc(1, sizeof *fresh)) ||
                  mem__table_reserve(&kind->objs, 1) != 0 || mem__table_reserve(&ms->uids, 1) != 0))
         goto oom;
@@ -348,6 +354,8 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     mem__watch_notify(ms, rv);
     if (raw)
         *raw = store_blob_ref(blob);
+    if (!out)
+        store_blob_unref(blob); /* else the doc took it over */
     if (out)
         *out = obj;
     else
@@ -355,9 +363,8 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     return 0;
 oom:
     free(fresh);
-    if (doc)
-        mem__doc_unref(doc);
-    else
+    mem__doc_unref(doc);
+    if (!doc || !out)
         store_blob_unref(blob);
     json_decref(obj);
     return err_set(e, -ENOMEM, "%s: out of memory storing the object", res->plural);
@@ -588,9 +595,9 @@ static json_t *update_candidate(const struct api_resource *res, const json_t *ol
     return cand;
 }
 
-/* mem__update_locked, given the stored version already parsed (old, owned,
- * or NULL to take the shared parse, which nothing here modifies): a patch
- * has just read it. */
+/* mem__update_locked, given the stored version already at hand (old, a
+ * reference given over, or NULL to take the shared value): a patch has
+ * just read it. Nothing here modifies old. */
 static int update_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
                          json_t *obj, json_t *old, const struct store_write_opts *o,
                          json_t **out, struct err *e)
@@ -712,7 +719,8 @@ static int mem_patch_locked(struct mem_store *ms, const struct api_resource *res
     }
     if (!cur)
         return not_found(e, res, name);
-    json_t *old = mem__doc_json(cur->doc);
+    /* The patch functions copy their target; update_locked only reads old. */
+    json_t *old = mem__doc_shared(cur->doc);
     json_t *patched = NULL;
     int rc = old ? apply_patch(res, old, type, patch, &patched, e)
                  : err_set(e, -ENOMEM, "out of memory");
@@ -801,7 +809,7 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
         return not_found(e, res, name);
     int rc = check_preconditions(res, cur->doc, o->precondition_uid,
                                  o->precondition_resource_version, e);
-    json_t *old = rc ? NULL : mem__doc_json(cur->doc);
+    json_t *old = rc ? NULL : mem__doc_shared(cur->doc); /* read-only */
     json_t *cand = old ? json_deep_copy(old) : NULL;
     if (rc == 0 && !cand)
         rc = err_set(e, -ENOMEM, "out of memory");
@@ -822,8 +830,14 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
     if (grace > 0 || !mem__rules_may_remove(res, cand))
         changed |= mark_deleting(cand, old, now, grace);
     bool remove = grace == 0 && mem__rules_may_remove(res, cand);
-    json_t *result = remove ? old : cand;
-    json_decref(remove ? cand : old);
+    /* A removal stores the last state with its own resourceVersion: a copy
+     * of the shared old. */
+    json_t *result = remove ? json_deep_copy(old) : cand;
+    json_decref(old);
+    if (remove)
+        json_decref(cand);
+    if (!result)
+        return err_set(e, -ENOMEM, "out of memory");
     if (o->dry_run || (!remove && !changed)) {
         if (out)
             *out = result;

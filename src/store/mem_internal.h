@@ -55,16 +55,19 @@ void mem__table_free(struct mem_table *t);
 
 /* --- documents ------------------------------------------------------------ */
 
-/* One version of one object: its JSON text and what indexes and selectors
- * read, in a single allocation. Immutable once made (parsed, a memo, is
- * filled at most once); shared by the object table, the history ring and
+/* One version of one object: the object, as a jansson value no one
+ * modifies or as its JSON text or both, and what indexes and selectors
+ * read, in a single allocation. Immutable once made: of parsed and blob,
+ * one is set when it is made and the other is a memo filled at most once,
+ * on first need (in process, nobody may need the text; over HTTP, nobody
+ * may need the value). Shared by the object table, the history ring and
  * readers through refs. */
 struct mem_doc {
     size_t refs; /* atomic */
-    json_t *parsed; /* atomic: the text parsed for watchers, NULL until asked */
+    json_t *parsed; /* atomic: the object, read-only; NULL until asked when blob is set */
+    struct store_blob *blob; /* atomic: its compact text; NULL until asked when parsed is set */
     const struct api_resource *res;
     uint64_t rv;
-    struct store_blob *blob;
     const char *ns; /* "" for cluster-scoped */
     const char *name;
     const char *uid;
@@ -78,14 +81,19 @@ struct mem_doc {
     char strs[];
 };
 
-/* A document for obj (the object as stored, resourceVersion rv), taking
- * over blob; NULL when out of memory (blob released). */
-struct mem_doc *mem__doc_new(const struct api_resource *res, const json_t *obj, uint64_t rv,
+/* A document for obj (the object as stored, resourceVersion rv). With
+ * blob (its text, taken over) obj is only read; without, obj itself is
+ * the stored version (a reference is taken) and nothing may modify it any
+ * more. */
+struct mem_doc *mem__doc_new(const struct api_resource *res, json_t *obj, uint64_t rv,
                              struct store_blob *blob);
 struct mem_doc *mem__doc_ref(struct mem_doc *d);
 void mem__doc_unref(struct mem_doc *d);
-/* The object as JSON (new reference, the caller's to change); NULL when
- * out of memory. */
+/* The object's compact text, serialised on first need: a reference the
+ * caller releases; NULL when out of memory. */
+struct store_blob *mem__doc_blob(struct mem_doc *d);
+/* The object as JSON (new reference, the caller's to change: a copy of
+ * the stored value, or a parse of the text); NULL when out of memory. */
 json_t *mem__doc_json(const struct mem_doc *d);
 /* The object as JSON parsed once and shared by every caller: a new
  * reference to a value no one may modify (jansson's reference counts are

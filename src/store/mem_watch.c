@@ -184,9 +184,9 @@ static int deliver(struct mem_watch *w, enum store_event_type type, struct mem_d
 {
     ev->type = type;
     if (w->want_raw && !rv_override) {
-        ev->raw = store_blob_ref(doc->blob);
+        ev->raw = mem__doc_blob(doc);
         mem__doc_unref(doc);
-        return 0;
+        return ev->raw ? 0 : err_set(e, -ENOMEM, "out of memory");
     }
     /* Only an object retagged with another resourceVersion needs a copy of
      * its own; every other watcher shares the one parse. */
