@@ -421,29 +421,33 @@ static void copy_member(json_t *to, const json_t *from, const char *key, bool de
         json_object_del(to, key);
 }
 
-/* Whether a and b differ anywhere but the top-level keys in skip. */
-static bool differs_outside(const json_t *a, const json_t *b, const char *const *skip)
+static bool skipped(const char *key, const char *const *skip)
 {
+    for (const char *const *s = skip; *s; s++)
+        if (strcmp(*s, key) == 0)
+            return true;
+    return false;
+}
+
+bool mem__equal_except(const json_t *a, const json_t *b, const char *const *skip)
+{
+    if (a == b) /* json_equal(NULL, NULL) is false */
+        return true;
+    if (!json_is_object(a) || !json_is_object(b))
+        return json_equal(a, b);
     size_t na = 0, nb = 0;
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)a, key, v) {
-        bool skipped = false;
-        for (const char *const *s = skip; *s && !skipped; s++)
-            skipped = strcmp(*s, key) == 0;
-        if (skipped)
+        if (skipped(key, skip))
             continue;
         na++;
         if (!json_equal(v, json_object_get(b, key)))
-            return true;
+            return false;
     }
-    json_object_foreach((json_t *)b, key, v) {
-        bool skipped = false;
-        for (const char *const *s = skip; *s && !skipped; s++)
-            skipped = strcmp(*s, key) == 0;
-        nb += !skipped;
-    }
-    return na != nb;
+    json_object_foreach((json_t *)b, key, v)
+        nb += !skipped(key, skip);
+    return na == nb;
 }
 
 static int64_t generation_of(const json_t *obj)
@@ -641,7 +645,7 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
         return rc;
     }
     const char *skip[] = {"metadata", res->has_status ? "status" : NULL, NULL};
-    if (differs_outside(old, cand, skip))
+    if (!mem__equal_except(old, cand, skip))
         jdoc_set(meta_of(cand), "generation", json_integer(generation_of(old) + 1));
     set_string(meta_of(cand), "resourceVersion", meta_resource_version(old));
     bool remove = cur->doc->deleting && mem__rules_may_remove(res, cand);

@@ -103,6 +103,10 @@ json_t *mem__doc_shared(struct mem_doc *d);
 /* Hash and comparison of the (namespace, name) key. */
 uint64_t mem__key_hash(const char *ns, const char *name);
 int mem__doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b);
+/* Whether a and b are equal but for the keys in skip (NULL-terminated)
+ * when both are objects; json_equal otherwise (two NULLs are equal).
+ * Nothing is copied. */
+bool mem__equal_except(const json_t *a, const json_t *b, const char *const *skip);
 /* Whether d matches the selectors (either may be NULL). */
 bool mem__doc_matches(const struct mem_doc *d, const struct selector *ls,
                       const struct field_selector *fs);

@@ -192,24 +192,49 @@ static int tolerations_only_added(const json_t *old, const json_t *cur, struct e
     return 0;
 }
 
-/* Removes from a copy of spec the fields that may change, so that what is
- * left must be equal. */
-static void strip_mutable(json_t *spec)
+/* The spec's affinity as far as it may not change (nodeAffinity may):
+ * NULL when nothing else is there. */
+static const json_t *fixed_affinity(const json_t *spec)
 {
-    static const char *const keys[] = {"activeDeadlineSeconds", "tolerations", "schedulingGates",
-                                       "nodeSelector"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        json_object_del(spec, keys[i]);
-    json_t *aff = json_object_get(spec, "affinity");
-    json_object_del(aff, "nodeAffinity");
-    if (json_is_object(aff) && json_object_size(aff) == 0)
-        json_object_del(spec, "affinity");
-    static const char *const lists[] = {"containers", "initContainers"};
-    for (size_t l = 0; l < 2; l++) {
-        json_t *cs = json_object_get(spec, lists[l]);
-        for (size_t i = 0; i < json_array_size(cs); i++)
-            json_object_del(json_array_get(cs, i), "image");
-    }
+    const json_t *aff = json_object_get(spec, "affinity");
+    if (json_is_object(aff) &&
+        json_object_size(aff) == (json_object_get(aff, "nodeAffinity") ? 1u : 0u))
+        return NULL;
+    return aff;
+}
+
+/* Containers equal but for their images. */
+static bool same_but_images(const json_t *a, const json_t *b)
+{
+    static const char *const image[] = {"image", NULL};
+    if (a == b) /* both absent, say */
+        return true;
+    if (!json_is_array(a) || !json_is_array(b))
+        return json_equal(a, b);
+    if (json_array_size(a) != json_array_size(b))
+        return false;
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (!mem__equal_except(json_array_get(a, i), json_array_get(b, i), image))
+            return false;
+    return true;
+}
+
+/* Whether two pod specs differ only where an update may change them, read
+ * in place (the spec of every pod update is checked). */
+static bool spec_same_but_mutable(const json_t *a, const json_t *b)
+{
+    static const char *const mutable[] = {"activeDeadlineSeconds", "tolerations",
+                                          "schedulingGates", "nodeSelector", "affinity",
+                                          "containers", "initContainers", NULL};
+    static const char *const node_affinity[] = {"nodeAffinity", NULL};
+    if (!json_is_object(a) || !json_is_object(b))
+        return false;
+    const json_t *fa = fixed_affinity(a), *fb = fixed_affinity(b);
+    return mem__equal_except(a, b, mutable) &&
+           (fa && fb ? mem__equal_except(fa, fb, node_affinity) : fa == fb) &&
+           same_but_images(json_object_get(a, "containers"), json_object_get(b, "containers")) &&
+           same_but_images(json_object_get(a, "initContainers"),
+                           json_object_get(b, "initContainers"));
 }
 
 static int pod_update(const json_t *old_pod, const json_t *pod, struct err *e)
@@ -223,13 +248,7 @@ static int pod_update(const json_t *old_pod, const json_t *pod, struct err *e)
         affinity_only_tightened(old, cur, gated, e) || tolerations_only_added(old, cur, e) ||
         pod_check(pod, e))
         return -EINVAL;
-    json_t *a = json_deep_copy(old), *b = json_deep_copy(cur);
-    strip_mutable(a);
-    strip_mutable(b);
-    bool equal = json_equal(a, b);
-    json_decref(a);
-    json_decref(b);
-    if (!equal)
+    if (!spec_same_but_mutable(old, cur))
         return err_set(e, -EINVAL, "spec: Forbidden: pod updates may not change fields other than "
                        "`spec.containers[*].image`, `spec.initContainers[*].image`, "
                        "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to "
