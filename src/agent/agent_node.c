@@ -132,7 +132,7 @@ static int write_node(struct agent *a, struct action_list *out, struct err *e)
         json_decref(cached);
         return 0;
     }
-    json_t *obj = json_deep_copy(cached);
+    json_t *obj = jdoc_copy(cached);
     json_decref(cached);
     json_t *status = obj ? json_object_get(obj, "status") : NULL;
     if (obj && !json_is_object(status)) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/jdoc.h"
 
 int configmap_check_key(const char *key, const char *field, struct err *e)
 {
@@ -67,7 +68,7 @@ json_t *configmap_new(const char *ns, const char *name, const json_t *data, cons
 {
     json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o}", "apiVersion", "v1", "kind",
                            "ConfigMap", "metadata", "name", name, "namespace", ns, "data",
-                           data ? json_deep_copy(data) : json_object());
+                           data ? jdoc_copy(data) : json_object());
     if (cm && owner) {
         json_t *ref = meta_owner_ref(owner, true, true);
         if (!ref || json_object_set_new(json_object_get(cm, "metadata"), "ownerReferences",

@@ -148,7 +148,7 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t
 json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *t,
                              const char *now)
 {
-    json_t *copy = json_deep_copy(obj);
+    json_t *copy = jdoc_copy(obj);
     json_t *st = json_object();
     if (!copy || !st) {
         json_decref(copy);

@@ -13,13 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jdoc.h"
+
 /* --- JSON merge patch (RFC 7386) ---------------------------------------- */
 
 /* Merges patch into *target in place; *target may be replaced. */
 static int merge_into(json_t **target, const json_t *patch)
 {
     if (!json_is_object(patch)) {
-        json_t *copy = json_deep_copy(patch);
+        json_t *copy = jdoc_copy(patch);
         if (!copy)
             return -ENOMEM;
         json_decref(*target);
@@ -56,7 +58,7 @@ int patch_merge(const json_t *target, const json_t *patch, json_t **out, struct 
     *out = NULL;
     if (!patch)
         return err_set(e, -EBADMSG, "merge patch: no patch document");
-    json_t *doc = target ? json_deep_copy(target) : json_null();
+    json_t *doc = target ? jdoc_copy(target) : json_null();
     /* A child shared with the copy would be modified under the caller's
      * feet; merge_into replaces children instead of editing shared ones, and
      * the copy is ours alone. */
@@ -265,7 +267,7 @@ static int jp_apply(json_t **doc, const struct jp_op *o, struct err *e)
 {
     const char *op = o->op;
     if (!strcmp(op, "add"))
-        return jp_add(doc, o->path, json_deep_copy(o->value), o, e);
+        return jp_add(doc, o->path, jdoc_copy(o->value), o, e);
     if (!strcmp(op, "remove"))
         return jp_remove(*doc, o->path, NULL, o, e);
     if (!strcmp(op, "replace")) {
@@ -273,7 +275,7 @@ static int jp_apply(json_t **doc, const struct jp_op *o, struct err *e)
             return jp_fail(e, o, "the path does not exist");
         if (*o->path && jp_remove(*doc, o->path, NULL, o, e) != 0)
             return -EINVAL;
-        return jp_add(doc, o->path, json_deep_copy(o->value), o, e);
+        return jp_add(doc, o->path, jdoc_copy(o->value), o, e);
     }
     if (!strcmp(op, "test")) {
         const json_t *have = patch_pointer_get(*doc, o->path);
@@ -285,7 +287,7 @@ static int jp_apply(json_t **doc, const struct jp_op *o, struct err *e)
         const json_t *src = patch_pointer_get(*doc, o->from);
         if (!src)
             return jp_fail(e, o, "the \"from\" path does not exist");
-        return jp_add(doc, o->path, json_deep_copy(src), o, e);
+        return jp_add(doc, o->path, jdoc_copy(src), o, e);
     }
     /* move: a location cannot move into one of its own children */
     size_t fl = strlen(o->from);
@@ -311,7 +313,7 @@ int patch_json(const json_t *target, const json_t *ops, json_t **out, struct err
     for (size_t i = 0; i < json_array_size(ops); i++)
         if (jp_read_op(json_array_get(ops, i), i, &o, e) != 0)
             return -EBADMSG;
-    json_t *doc = json_deep_copy(target);
+    json_t *doc = jdoc_copy(target);
     if (!doc)
         return err_set(e, -ENOMEM, "json patch: out of memory");
     for (size_t i = 0; i < json_array_size(ops); i++) {
@@ -436,7 +438,7 @@ static json_t *smp_clean(const json_t *v)
         return a;
     }
     if (!json_is_object(v))
-        return json_deep_copy(v);
+        return jdoc_copy(v);
     json_t *o = json_object();
     const char *key;
     json_t *child;
@@ -469,7 +471,7 @@ static int smp_merge_list(const struct smp *s, json_t *orig, const json_t *patch
             bool have = false;
             for (size_t j = 0; j < json_array_size(orig) && !have; j++)
                 have = json_equal(json_array_get(orig, j), p);
-            if (!have && json_array_append_new(orig, json_deep_copy(p)) != 0)
+            if (!have && json_array_append_new(orig, jdoc_copy(p)) != 0)
                 return err_set(s->e, -ENOMEM, "strategic merge patch: out of memory");
             continue;
         }
@@ -609,7 +611,7 @@ int patch_strategic(const json_t *target, const json_t *patch, const char *kind,
     if (!json_is_object(patch))
         return err_set(e, -EBADMSG, "strategic merge patch: must be a JSON object");
     struct smp s = {kind, e};
-    json_t *doc = json_is_object(target) ? json_deep_copy(target) : json_object();
+    json_t *doc = json_is_object(target) ? jdoc_copy(target) : json_object();
     if (!doc)
         return err_set(e, -ENOMEM, "strategic merge patch: out of memory");
     int rc;

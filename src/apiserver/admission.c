@@ -247,7 +247,7 @@ static int selector_labels(struct chain *cx, const json_t *obj, const json_t **o
             return rc;
         const json_t *labels = json_object_get(
             json_object_get(cx->res->namespaced ? nsobj : obj, "metadata"), "labels");
-        cx->ns_labels = json_is_object(labels) ? json_deep_copy(labels) : json_object();
+        cx->ns_labels = json_is_object(labels) ? jdoc_copy(labels) : json_object();
         if (cx->ns_labels && name)
             jdoc_set(cx->ns_labels, "kubernetes.io/metadata.name", json_string(name));
         json_decref(nsobj);
@@ -754,7 +754,7 @@ int admission_create(struct admission_pool *pool, struct store *st,
     }
     bool *ran = alloc_calloc(n, sizeof *ran);
     /* Webhooks see the namespace in the object, as the API server sets it. */
-    json_t *meta = (cur = json_deep_copy(*obj)) ? meta_of(cur) : NULL;
+    json_t *meta = (cur = jdoc_copy(*obj)) ? meta_of(cur) : NULL;
     json_t *nsj = NULL;
     if (!cur)
         rc = err_set(e, -ENOMEM, "admission: out of memory");

@@ -84,7 +84,7 @@ static json_t *head(const struct liststream_form *f, const json_t *list, const j
     if (!h)
         alloc_failed(0);
     if (meta)
-        jdoc_set(h, "metadata", json_deep_copy(meta));
+        jdoc_set(h, "metadata", jdoc_copy(meta));
     return h;
 }
 
@@ -163,7 +163,7 @@ static void take_page(struct liststream *ls, json_t *list)
     if (ls->left != SIZE_MAX) {
         ls->left = n < ls->left ? ls->left - n : 0;
         json_decref(ls->last_meta);
-        ls->last_meta = json_deep_copy(json_is_object(meta) ? meta : NULL);
+        ls->last_meta = jdoc_copy(json_is_object(meta) ? meta : NULL);
         if (!ls->last_meta)
             ls->last_meta = json_object();
     }
@@ -252,7 +252,7 @@ static struct liststream *stream_from(struct store *st, const struct api_resourc
      * list's, and nothing else of its metadata is the client's. */
     json_t *meta = NULL;
     if (!o->limit) {
-        meta = json_deep_copy(json_object_get(first, "metadata"));
+        meta = jdoc_copy(json_object_get(first, "metadata"));
         json_object_del(meta, "continue");
         json_object_del(meta, "remainingItemCount");
     }

@@ -64,7 +64,7 @@ static void add_paths(json_t *paths, const struct api_resource *r)
     json_t *ns_params = json_array();
     if (r->namespaced)
         jdoc_append(ns_params, param("namespace", "path", true));
-    json_t *item_params = json_deep_copy(ns_params);
+    json_t *item_params = jdoc_copy(ns_params);
     jdoc_append(item_params, param("name", "path", true));
     jdoc_set(paths, coll,
                         json_pack("{s:o, s:o, s:o}", "parameters", ns_params, "get",

@@ -651,11 +651,11 @@ static json_t *path_cell(const struct table_column *c, const json_t *obj, int64_
                : json_is_real(v)  ? json_integer((json_int_t)json_real_value(v))
                                   : json_null();
     if (strcmp(t, "number") == 0)
-        return json_is_number(v) ? json_deep_copy(v) : json_null();
+        return json_is_number(v) ? jdoc_copy(v) : json_null();
     if (strcmp(t, "boolean") == 0)
-        return json_is_boolean(v) ? json_deep_copy(v) : json_null();
+        return json_is_boolean(v) ? jdoc_copy(v) : json_null();
     if (json_is_string(v))
-        return json_deep_copy(v);
+        return jdoc_copy(v);
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_t *cell = s ? json_string(s) : NULL;
     free(s);
@@ -674,7 +674,7 @@ json_t *table_partial(const json_t *obj, const char *version)
     json_t *meta = json_object_get(obj, "metadata");
     return json_pack("{s:s, s:s+, s:o}", "kind", "PartialObjectMetadata", "apiVersion",
                      "meta.k8s.io/", version, "metadata",
-                     meta ? json_deep_copy(meta) : json_object());
+                     meta ? jdoc_copy(meta) : json_object());
 }
 
 static json_t *table_row(const struct table_spec *ts, const json_t *obj, enum table_include inc,
@@ -723,7 +723,7 @@ json_t *table_build(const struct table_spec *ts, const json_t *items, const json
     }
     json_t *t = json_pack("{s:s, s:s+, s:o, s:o}", "kind", "Table", "apiVersion",
                           "meta.k8s.io/", version, "metadata",
-                          list_meta ? json_deep_copy(list_meta) : json_object(), "rows", rows);
+                          list_meta ? jdoc_copy(list_meta) : json_object(), "rows", rows);
     if (t && columns && json_object_set_new(t, "columnDefinitions", column_definitions(ts)) != 0) {
         json_decref(t);
         return NULL;

@@ -11,6 +11,7 @@
 #include "cluster/objstate.h"
 #include "util/alloc.h"
 #include "util/hash.h"
+#include "util/jdoc.h"
 
 /* The letters and digits Kubernetes encodes names with (no vowels, no
  * look-alikes, so no words). */
@@ -49,7 +50,7 @@ int deployment_template_hash(const json_t *template, int64_t collisions,
 /* A copy of obj's map at key (created empty when missing) with label=hash. */
 static json_t *with_hash(const json_t *map, const char *hash)
 {
-    json_t *m = json_is_object(map) ? json_deep_copy(map) : json_object();
+    json_t *m = json_is_object(map) ? jdoc_copy(map) : json_object();
     if (m && json_object_set_new(m, DEPLOYMENT_HASH_LABEL, json_string(hash)) != 0) {
         json_decref(m);
         return NULL;
@@ -64,8 +65,8 @@ static json_t *new_replicaset(const json_t *d, const char *hash, int64_t replica
     const json_t *selector = json_object_get(spec, "selector");
     char name[OBJSTATE_NAME_MAX + DEPLOYMENT_HASH_MAX + 1];
     snprintf(name, sizeof name, "%s-%s", meta_name(d), hash);
-    json_t *t = json_deep_copy(template);
-    json_t *sel = json_is_object(selector) ? json_deep_copy(selector) : json_object();
+    json_t *t = jdoc_copy(template);
+    json_t *sel = json_is_object(selector) ? jdoc_copy(selector) : json_object();
     json_t *ref = meta_owner_ref(d, true, true);
     json_t *tmd = t ? meta_of(t) : NULL, *labels = NULL;
     bool ok = sel && ref && tmd &&
@@ -73,7 +74,7 @@ static json_t *new_replicaset(const json_t *d, const char *hash, int64_t replica
                                   with_hash(json_object_get(tmd, "labels"), hash)) == 0 &&
               json_object_set_new(sel, "matchLabels",
                                   with_hash(json_object_get(sel, "matchLabels"), hash)) == 0 &&
-              (labels = json_deep_copy(json_object_get(tmd, "labels"))) != NULL;
+              (labels = jdoc_copy(json_object_get(tmd, "labels"))) != NULL;
     if (!ok) {
         json_decref(t);
         json_decref(sel);
@@ -92,7 +93,7 @@ static int scale(struct deployment_controller *c, const json_t *rs, int64_t repl
 {
     if (objstate_int(rs, "spec.replicas", 1) == replicas)
         return 0;
-    json_t *copy = json_deep_copy(rs);
+    json_t *copy = jdoc_copy(rs);
     if (!copy || json_object_set_new(json_object_get(copy, "spec"), "replicas",
                                      json_integer(replicas)) != 0) {
         json_decref(copy);
@@ -167,7 +168,7 @@ static int write_status(struct deployment_controller *c, const json_t *d, const 
 {
     struct counts n;
     count(rss, current, &n);
-    json_t *copy = json_deep_copy(d);
+    json_t *copy = jdoc_copy(d);
     json_t *status = copy ? objstate_status(copy) : NULL;
     json_t *fields = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I}", "observedGeneration",

@@ -9,6 +9,7 @@
 #include "api/meta.h"
 #include "cluster/objstate.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 
 struct job_controller {
     struct workloads_owner w;
@@ -189,7 +190,7 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *job,
         json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec"),
         "restartPolicy"));
     json_t *pods = workloads_controlled(o->cfg.pods, meta_uid(job));
-    json_t *copy = json_deep_copy(job);
+    json_t *copy = jdoc_copy(job);
     struct tally t = {0};
     json_t *status = copy ? objstate_status(copy) : NULL;
     int rc = pods && status && tally_pods(pods, policy && !strcmp(policy, "OnFailure"), &t) == 0

@@ -213,7 +213,7 @@ static int reconcile_node(struct kubelet *k, int64_t now, struct action_list *ou
     json_t *node = NULL;
     if (informer_get(k->cfg.nodes, NULL, k->name, &node) != 0)
         return register_node(k, now, out, e);
-    json_t *copy = json_deep_copy(node);
+    json_t *copy = jdoc_copy(node);
     int rc = copy ? 0 : err_set(e, -ENOMEM, "kubelet: out of memory");
     if (rc == 0 && merge_labels(k, copy)) {
         /* The status follows once the update comes back through the cache. */
@@ -424,7 +424,7 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
     }
     bool waiting = !kubelet_pod_started(pod) && !objstate_terminal(pod) &&
                    !objstate_deleting(pod);
-    json_t *copy = json_deep_copy(pod);
+    json_t *copy = jdoc_copy(pod);
     if (!copy) {
         rc = err_set(e, -ENOMEM, "kubelet: out of memory");
     } else if ((rc = set_waiting(k, key, waiting, e)) < 0) {

@@ -9,6 +9,7 @@
 #include "api/meta.h"
 #include "cluster/objstate.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 
 struct replicaset_controller {
     struct workloads_owner w;

@@ -124,7 +124,7 @@ static bool is_counted(struct scheduler *s, const char *key)
 static void retry_unschedulable(struct scheduler *s)
 {
     pthread_mutex_lock(&s->lock);
-    json_t *keys = json_deep_copy(s->unschedulable);
+    json_t *keys = jdoc_copy(s->unschedulable);
     pthread_mutex_unlock(&s->lock);
     const char *key;
     json_t *v;
@@ -253,7 +253,7 @@ static void mark_unschedulable(struct scheduler *s, const char *key, bool yes)
 static int refuse(struct scheduler *s, const json_t *pod, const char *message, int64_t now,
                   struct action_list *out, struct err *e)
 {
-    json_t *copy = json_deep_copy(pod);
+    json_t *copy = jdoc_copy(pod);
     int changed = copy ? objstate_set_condition(copy, "PodScheduled", "False", "Unschedulable",
                                                 message, now)
                        : -ENOMEM;

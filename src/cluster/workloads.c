@@ -142,7 +142,7 @@ json_t *workloads_controlled(struct informer *inf, const char *uid)
 int workloads_write_counts(struct workloads_owner *o, const json_t *obj, json_t *counts,
                            struct action_list *out, struct err *e)
 {
-    json_t *copy = json_deep_copy(obj);
+    json_t *copy = jdoc_copy(obj);
     json_t *status = copy ? objstate_status(copy) : NULL;
     if (counts)
         jdoc_set(counts, "observedGeneration",
@@ -162,12 +162,12 @@ json_t *workloads_pod_from_template(const json_t *owner, const json_t *template,
     const json_t *tmd = json_object_get(template, "metadata");
     char generate[OBJSTATE_NAME_MAX + 2];
     snprintf(generate, sizeof generate, "%s-", meta_name(owner) ? meta_name(owner) : "pod");
-    json_t *labels = json_deep_copy(json_object_get(tmd, "labels"));
+    json_t *labels = jdoc_copy(json_object_get(tmd, "labels"));
     if (!json_is_object(labels)) {
         json_decref(labels);
         labels = json_object();
     }
-    json_t *spec = json_deep_copy(json_object_get(template, "spec"));
+    json_t *spec = jdoc_copy(json_object_get(template, "spec"));
     json_t *ref = meta_owner_ref(owner, true, true);
     const char *ns = meta_namespace(owner);
     if (!labels || !spec || !ref ||
@@ -186,7 +186,7 @@ json_t *workloads_pod_from_template(const json_t *owner, const json_t *template,
     const json_t *ann = json_object_get(tmd, "annotations");
     if (json_is_object(ann) &&
         json_object_set_new(json_object_get(pod, "metadata"), "annotations",
-                            json_deep_copy(ann)) != 0) {
+                            jdoc_copy(ann)) != 0) {
         json_decref(pod);
         return NULL;
     }

@@ -68,7 +68,7 @@ static json_t *new_lease(const struct leader *l, const char *ns, const char *nam
 static json_t *claimed(const struct leader *l, const json_t *lease, bool takeover,
                        const char *now)
 {
-    json_t *w = json_deep_copy(lease);
+    json_t *w = jdoc_copy(lease);
     json_t *spec = w ? json_object_get(w, "spec") : NULL;
     if (w && !json_is_object(spec)) {
         spec = json_object();

@@ -97,7 +97,7 @@ static json_t *container(const json_t *limits)
 /* The pod annotations: the item's, plus the run time when run_s >= 0. */
 static json_t *annotations(const struct scenario_item *it, double run_s)
 {
-    json_t *ann = it->annotations ? json_deep_copy(it->annotations) : json_object();
+    json_t *ann = it->annotations ? jdoc_copy(it->annotations) : json_object();
     if (run_s >= 0) {
         char buf[32];
         snprintf(buf, sizeof buf, "%.3f", run_s);

@@ -416,7 +416,7 @@ static void copy_member(json_t *to, const json_t *from, const char *key, bool de
 {
     json_t *v = json_object_get(from, key);
     if (v)
-        jdoc_set(to, key, deep ? json_deep_copy(v) : json_incref(v));
+        jdoc_set(to, key, deep ? jdoc_copy(v) : json_incref(v));
     else
         json_object_del(to, key);
 }
@@ -514,7 +514,7 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
 {
     if (o->subresource != STORE_MAIN)
         return err_set(e, -ENOSYS, "create is not supported on %s/status", res->plural);
-    json_t *obj = json_deep_copy(in);
+    json_t *obj = jdoc_copy(in);
     if (!obj)
         return err_set(e, -ENOMEM, "out of memory");
     const char *eff_ns;
@@ -814,7 +814,7 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
     int rc = check_preconditions(res, cur->doc, o->precondition_uid,
                                  o->precondition_resource_version, e);
     json_t *old = rc ? NULL : mem__doc_shared(cur->doc); /* read-only */
-    json_t *cand = old ? json_deep_copy(old) : NULL;
+    json_t *cand = old ? jdoc_copy(old) : NULL;
     if (rc == 0 && !cand)
         rc = err_set(e, -ENOMEM, "out of memory");
     if (rc != 0) {
@@ -836,7 +836,7 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
     bool remove = grace == 0 && mem__rules_may_remove(res, cand);
     /* A removal stores the last state with its own resourceVersion: a copy
      * of the shared old. */
-    json_t *result = remove ? json_deep_copy(old) : cand;
+    json_t *result = remove ? jdoc_copy(old) : cand;
     json_decref(old);
     if (remove)
         json_decref(cand);
@@ -957,12 +957,12 @@ static int mem_create(struct store *st, const struct api_resource *res, const ch
 static json_t *update_request(const json_t *obj, enum store_subresource sub)
 {
     if (sub != STORE_STATUS)
-        return json_deep_copy(obj);
+        return jdoc_copy(obj);
     static const char *const used[] = {"apiVersion", "kind", "metadata", "status"};
     json_t *copy = json_object();
     for (size_t i = 0; copy && i < sizeof used / sizeof used[0]; i++) {
         const json_t *v = json_object_get(obj, used[i]);
-        if (v && json_object_set_new(copy, used[i], json_deep_copy(v)) < 0) {
+        if (v && json_object_set_new(copy, used[i], jdoc_copy(v)) < 0) {
             json_decref(copy);
             copy = NULL;
         }

@@ -11,6 +11,7 @@
 #include "api/meta.h"
 #include "store/mem_internal.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 
 /* The strings a doc copies, gathered before the one allocation. */
 struct doc_plan {
@@ -159,7 +160,7 @@ json_t *mem__doc_json(const struct mem_doc *d)
      * again (jansson, a 1 KB pod: 16-22 us against 64-85 us). */
     json_t *p = __atomic_load_n(&d->parsed, __ATOMIC_ACQUIRE);
     if (p)
-        return json_deep_copy(p);
+        return jdoc_copy(p);
     struct store_blob *b = __atomic_load_n(&d->blob, __ATOMIC_ACQUIRE);
     return json_loadb(b->data, b->len, 0, NULL);
 }

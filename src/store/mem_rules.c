@@ -312,7 +312,7 @@ static int crd_create(struct mem_store *ms, json_t *crd, struct err *e)
     for (size_t i = 0; i < json_array_size(versions); i++)
         if (json_is_true(json_object_get(json_array_get(versions, i), "storage")) &&
             json_is_string(json_object_get(json_array_get(versions, i), "name")))
-            jdoc_append(stored, json_deep_copy(json_object_get(json_array_get(versions, i), "name")));
+            jdoc_append(stored, jdoc_copy(json_object_get(json_array_get(versions, i), "name")));
     char t[META_TIME_LEN];
     meta_format_time(mem__now(ms), t);
     json_t *status = json_pack(

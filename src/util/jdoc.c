@@ -50,7 +50,7 @@ json_t *jdoc_copy_replacing(const json_t *obj, const char *key, json_t *value)
     json_object_foreach((json_t *)obj, k, v) {
         bool replaced = strcmp(k, key) == 0;
         if (!replaced)
-            jdoc_set(copy, k, json_deep_copy(v));
+            jdoc_set(copy, k, jdoc_copy(v));
         else if (value)
             jdoc_set(copy, k, json_incref(value));
     }
@@ -58,4 +58,45 @@ json_t *jdoc_copy_replacing(const json_t *obj, const char *key, json_t *value)
         jdoc_set(copy, key, json_incref(value));
     json_decref(value);
     return copy;
+}
+
+static json_t *copy_object(const json_t *o)
+{
+    json_t *c = json_object();
+    const char *key;
+    size_t len;
+    json_t *v;
+    json_object_keylen_foreach((json_t *)o, key, len, v) {
+        if (!c || json_object_setn_new_nocheck(c, key, len, jdoc_copy(v)) != 0)
+            refused("copy the JSON field", key, v);
+    }
+    return c;
+}
+
+static json_t *copy_array(const json_t *a)
+{
+    json_t *c = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+        jdoc_append(c, jdoc_copy(v));
+    return c;
+}
+
+json_t *jdoc_copy(const json_t *v)
+{
+    switch (json_typeof(v ? v : json_null())) {
+    case JSON_OBJECT:
+        return copy_object(v);
+    case JSON_ARRAY:
+        return copy_array(v);
+    case JSON_STRING:
+        return json_stringn_nocheck(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return json_integer(json_integer_value(v));
+    case JSON_REAL:
+        return json_real(json_real_value(v));
+    default: /* true, false, null: jansson's singletons */
+        return v ? json_incref((json_t *)v) : NULL;
+    }
 }

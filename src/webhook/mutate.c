@@ -242,7 +242,7 @@ static unsigned container_gib(const struct pod_slices *s, bool init, const char 
 /* resources without the MIG requests and limits, with the memory instead. */
 static json_t *new_resources(const json_t *res, unsigned gib)
 {
-    json_t *out = res ? json_deep_copy(res) : json_object();
+    json_t *out = res ? jdoc_copy(res) : json_object();
     char quantity[16];
     snprintf(quantity, sizeof quantity, "%u", gib);
     static const char *const parts[] = {"requests", "limits"};

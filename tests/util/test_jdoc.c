@@ -1,5 +1,6 @@
 /* Tests for util/jdoc: fields and items are set, a missing value or a bad
- * key aborts loudly, and wire strings are checked without aborting. */
+ * key aborts loudly, wire strings are checked without aborting, and a
+ * copy is deep and the same text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,8 @@
 
 #include "../common/aborts.h"
 #include "util/jdoc.h"
+
+#include <string.h>
 
 static void sets_and_appends(void **state)
 {
@@ -97,6 +100,29 @@ static void wire_strings_are_checked(void **state)
     json_decref(j);
 }
 
+static void copies_are_deep_and_keep_the_order(void **state)
+{
+    (void)state;
+    const char *text = "{\"z\":1,\"a\":[true,null,{\"k\":\"v\\u0000w\"},2.5],"
+                       "\"m\":{\"b\":false,\"a\":-7}}";
+    json_t *orig = json_loads(text, JSON_ALLOW_NUL, NULL);
+    assert_non_null(orig);
+    json_t *copy = jdoc_copy(orig);
+    assert_true(json_equal(orig, copy));
+    char *a = json_dumps(orig, JSON_COMPACT), *b = json_dumps(copy, JSON_COMPACT);
+    assert_string_equal(a, b);
+    assert_int_equal(json_string_length(json_object_get(json_array_get(json_object_get(copy, "a"), 2), "k")), 3);
+    jdoc_set(json_object_get(copy, "m"), "b", json_true());
+    json_array_clear(json_object_get(copy, "a"));
+    assert_false(json_is_true(json_object_get(json_object_get(orig, "m"), "b")));
+    assert_int_equal(json_array_size(json_object_get(orig, "a")), 4);
+    assert_null(jdoc_copy(NULL));
+    free(a);
+    free(b);
+    json_decref(orig);
+    json_decref(copy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,6 +130,7 @@ int main(void)
         cmocka_unit_test(copies_replacing_one_member),
         cmocka_unit_test(a_field_that_cannot_be_set_aborts),
         cmocka_unit_test(wire_strings_are_checked),
+        cmocka_unit_test(copies_are_deep_and_keep_the_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
