@@ -278,7 +278,8 @@ static int event_repeat(struct store *st, const struct api_resource *res, const 
         json_int_t count = json_integer_value(json_object_get(old, "count"));
         jdoc_set(old, "count", json_integer(count > 0 ? count + 1 : 2));
         jdoc_set(old, "lastTimestamp", json_string(now));
-        rc = store_update(st, res, ns, old, &(struct store_write_opts){0}, out, e);
+        rc = store_update(st, res, ns, old, &(struct store_write_opts){.handed_over = true}, out,
+                          e);
         json_decref(old);
     }
     return rc;
@@ -295,7 +296,8 @@ static int execute_event(struct store *st, const struct action *a,
     json_t *ev = event_object(a, ctx, name);
     if (!ev)
         return err_set(e, -ENOMEM, "event: out of memory");
-    int rc = store_create(st, res, a->ns, ev, &(struct store_write_opts){0}, out, e);
+    int rc = store_create(st, res, a->ns, ev, &(struct store_write_opts){.handed_over = true},
+                          out, e);
     json_decref(ev);
     if (rc == -EEXIST)
         rc = event_repeat(st, res, a->ns, name, ctx, out, e);
@@ -305,8 +307,9 @@ static int execute_event(struct store *st, const struct action *a,
 int action_execute(struct store *st, const struct action *a, const struct action_context *ctx,
                    json_t **out, struct err *e)
 {
-    struct store_write_opts main_write = {.subresource = STORE_MAIN};
-    struct store_write_opts status_write = {.subresource = STORE_STATUS};
+    /* The body is the action's own (action.h): the store may keep it. */
+    struct store_write_opts main_write = {.subresource = STORE_MAIN, .handed_over = true};
+    struct store_write_opts status_write = {.subresource = STORE_STATUS, .handed_over = true};
     if (out)
         *out = NULL;
     switch (a->kind) {

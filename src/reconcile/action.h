@@ -119,7 +119,11 @@ int action_external(struct action_list *l, int op, json_t *params, struct err *e
  * reconciler knows how). *out (may be NULL) receives the object the store
  * returned, owned by the caller (NULL for BIND). Store errors come back as
  * they are (-ESTALE for a conflict, ...), so the runtime can tell a stale
- * decision from a failure. */
+ * decision from a failure. A create or an update hands the action's body
+ * to the store (store_write_opts.handed_over): from then on it may be the stored
+ * version, which is read but never changed, so an action runs once and a
+ * body shares nothing with objects anyone changes (reconcilers build bodies
+ * from copies of cached objects; cached objects never change). */
 int action_execute(struct store *st, const struct action *a, const struct action_context *ctx,
                    json_t **out, struct err *e);
 

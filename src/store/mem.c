@@ -514,7 +514,7 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
 {
     if (o->subresource != STORE_MAIN)
         return err_set(e, -ENOSYS, "create is not supported on %s/status", res->plural);
-    json_t *obj = jdoc_copy(in);
+    json_t *obj = o->handed_over ? json_incref((json_t *)in) : jdoc_copy(in);
     if (!obj)
         return err_set(e, -ENOMEM, "out of memory");
     const char *eff_ns;

@@ -15,7 +15,8 @@
  * Ownership: every json_t a call returns through an out-parameter is a new
  * reference owned by the caller (json_decref it); the caller may modify it,
  * except a watch event's object, which is shared and read-only.
- * Objects passed in are only read; the store keeps its own copy.
+ * Objects passed in are only read; the store keeps its own copy, unless the
+ * caller hands the object over (store_write_opts.handed_over).
  *
  * Errors: 0 or a negative code with e filled, mapped to Kubernetes Status
  * reasons by api/status.h: -ENOENT NotFound, -EEXIST AlreadyExists, -ESTALE
@@ -113,9 +114,12 @@ struct store_write_opts {
      * alone answers every successful write), and keeps the object it
      * stored as its parse of the text. */
     struct store_blob **raw;
-    /* The caller hands an update's object over: it neither reads nor
-     * changes it after the call (it still drops its own reference), so a
-     * backend may keep and change it instead of copying it first (mem). */
+    /* Create and update: the caller hands obj over, so the store may keep
+     * it (or parts of it) as the stored version and change it on the way
+     * instead of copying it first (mem does; kube serialises it as always).
+     * After the call the caller may still read obj and drop its reference,
+     * but never change it, and no part of obj may be something anyone else
+     * changes. A write that fails may have changed obj. */
     bool handed_over;
 };
 

@@ -407,6 +407,43 @@ static void status_subresource_splits_writes(void **state)
     json_decref(s);
 }
 
+/* Handed over (take), an object is stored as a copying write stores it;
+ * the caller may still read it, and later writes and reads see it whole. */
+static void taken_objects_are_stored_as_given(void **state)
+{
+    struct t *t = *state;
+    struct err e;
+    const struct api_resource *pods = R(t, "pods"), *slices = R(t, "gpuslices");
+    struct store_write_opts take = {.handed_over = true};
+    json_t *pod = pod_json("taken");
+    assert_int_equal(store_create(t->st, pods, "t", pod, &take, NULL, &e), 0);
+    assert_string_equal(md_str(pod, "name"), "taken");
+    json_decref(pod);
+    json_t *got = get(t, "pods", "taken", 0);
+    assert_string_equal(json_string_value(json_object_get(got, "kind")), "Pod");
+    /* an update handed over, then a status update handed over */
+    json_object_set_new(json_object_get(got, "metadata"), "labels", json_pack("{s:s}", "a", "b"));
+    assert_int_equal(store_update(t->st, pods, "t", got, &take, NULL, &e), 0);
+    json_decref(got);
+    json_t *s = make(t, "gpuslices", slice_json("s", "n1"));
+    json_object_set_new(s, "status", json_pack("{s:s}", "phase", "Created"));
+    struct store_write_opts take_status = {.subresource = STORE_STATUS, .handed_over = true};
+    assert_int_equal(store_update(t->st, slices, "t", s, &take_status, NULL, &e), 0);
+    json_decref(s);
+    got = get(t, "pods", "taken", 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(got, "metadata"), "labels"), "a")),
+                        "b");
+    json_decref(got);
+    got = get(t, "gpuslices", "s", 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(got, "status"), "phase")),
+                        "Created");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(got, "spec"), "nodeName")),
+                        "n1");
+    json_decref(got);
+}
+
+
 static void dry_run_stores_nothing(void **state)
 {
     struct t *t = *state;
@@ -1254,6 +1291,7 @@ int store_semantics_run(const struct store_fixture *f)
         T(resource_version_is_cluster_wide),
         T(generation_counts_spec_changes_only),
         T(status_subresource_splits_writes),
+        T(taken_objects_are_stored_as_given),
         T(dry_run_stores_nothing),
         T(finalizers_hold_deletion),
         T(delete_preconditions),
