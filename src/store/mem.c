@@ -274,27 +274,26 @@ static void ns_count_add(struct mem_store *ms, const char *ns, int delta)
 }
 
 /* Hands back the answer of a write that stores nothing new (a dry run, or a
- * write that changed nothing): *out gets obj (consumed); a caller that
- * takes only the text gets it in *raw. */
+ * write that changed nothing): *out gets obj (consumed) or, a caller that
+ * takes only the text, *raw. obj may share parts with a stored version
+ * (see fresh_version), so *out is a copy of its own. */
 static void hand_back(json_t *obj, json_t **out, struct store_blob **raw)
 {
-    if (out) {
-        *out = obj;
-        return;
-    }
-    if (raw)
+    if (out)
+        *out = jdoc_copy(obj);
+    else if (raw)
         *raw = store_blob_dump(obj);
     json_decref(obj);
 }
 
 /* Stores obj (consumed) as the object's new state: an addition when cur is
  * NULL, a removal when type is STORE_DELETED (obj is then the last state),
- * else a modification. *out (if not NULL) gets obj, and *raw (if raw is
- * not NULL) the text stored. A caller that does not take obj leaves it to
- * the stored version as its value (mem__doc_shared), which is then
+ * else a modification. *out (if not NULL) gets a copy of obj, and *raw (if
+ * raw is not NULL) the text stored. obj itself becomes the stored version's
+ * value (mem__doc_shared), which no one changes from here on and which may
+ * share parts with the versions before it (fresh_version): it is
  * serialised only when someone asks for the text (mem__doc_blob: an HTTP
- * client), so in process a write costs no serialisation and no parse; a
- * caller that takes obj may change it, so the text is what is kept. */
+ * client), so in process a write costs no serialisation and no parse. */
 static int mem_commit(struct mem_store *ms, const struct api_resource *res, struct mem_obj *cur,
                       json_t *obj, enum store_event_type type, json_t **out,
                       struct store_blob **raw, struct err *e)
@@ -309,16 +308,14 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     struct mem_obj *fresh = NULL;
     if (!md || !kind || set_string(md, "resourceVersion", rvs) != 0)
         goto oom;
-    if (out || raw) {
+    if (raw) {
         /* An update's text is about its last version's length. */
         struct store_blob *last = cur ? __atomic_load_n(&cur->doc->blob, __ATOMIC_ACQUIRE) : NULL;
         if (!(blob = store_blob_dump_hint(obj, last ? last->len : 0)))
             goto oom;
     }
-    /* Without out, nothing changes obj from here on: it is the stored value. */
-    doc = mem__doc_new(res, obj, rv, out ? blob : NULL);
-    if (!out && blob)
-        doc->blob = store_blob_ref(blob);
+    doc = mem__doc_new(res, obj, rv, NULL);
+    doc->blob = store_blob_ref(blob);
     if (!cur && (!(fresh = alloc_calloc(1, sizeof *fresh)) ||
                  mem__table_reserve(&kind->objs, 1) != 0 || mem__table_reserve(&ms->uids, 1) != 0))
         goto oom;
@@ -353,19 +350,17 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     }
     mem__watch_notify(ms, rv);
     if (raw)
-        *raw = store_blob_ref(blob);
-    if (!out)
-        store_blob_unref(blob); /* else the doc took it over */
-    if (out)
-        *out = obj;
+        *raw = blob; /* the caller's reference */
     else
-        json_decref(obj);
+        store_blob_unref(blob);
+    if (out)
+        *out = jdoc_copy(obj);
+    json_decref(obj);
     return 0;
 oom:
     free(fresh);
     mem__doc_unref(doc);
-    if (!doc || !out)
-        store_blob_unref(blob);
+    store_blob_unref(blob);
     json_decref(obj);
     return err_set(e, -ENOMEM, "%s: out of memory storing the object", res->plural);
 }
@@ -411,14 +406,44 @@ static int check_identity(const struct api_resource *res, const char *ns, json_t
     return 0;
 }
 
-/* deep: from is shared (mem__doc_shared) and to must not hold parts of it. */
-static void copy_member(json_t *to, const json_t *from, const char *key, bool deep)
+/* to[key] = from[key] (shared, not copied: stored values never change),
+ * or no key when from has none. */
+static void copy_member(json_t *to, const json_t *from, const char *key)
 {
     json_t *v = json_object_get(from, key);
     if (v)
-        jdoc_set(to, key, deep ? jdoc_copy(v) : json_incref(v));
+        jdoc_set(to, key, json_incref(v));
     else
         json_object_del(to, key);
+}
+
+/* A new object with obj's members, shared. */
+static json_t *shallow(const json_t *obj)
+{
+    json_t *c = json_object();
+    const char *key;
+    size_t len;
+    json_t *v;
+    json_object_keylen_foreach((json_t *)obj, key, len, v) {
+        if (json_object_setn_new_nocheck(c, key, len, json_incref(v)) != 0)
+            abort(); /* out of memory aborts earlier (util/alloc.h) */
+    }
+    return c;
+}
+
+/* The start of a new version of a stored value (shared, read-only): an
+ * object of its own, with a metadata object of its own (every write sets
+ * metadata fields), sharing every other part with the stored version.
+ * Stored values never change, so the versions of an object cost only what
+ * differs between them; whoever changes a deeper part replaces it first
+ * (shallow), and a caller that asks for the result gets a deep copy. */
+static json_t *fresh_version(const json_t *stored)
+{
+    json_t *v = shallow(stored);
+    const json_t *md = json_object_get(stored, "metadata");
+    if (json_is_object(md))
+        jdoc_set(v, "metadata", shallow(md));
+    return v;
 }
 
 static bool skipped(const char *key, const char *const *skip)
@@ -580,18 +605,22 @@ static int check_new_finalizers(const json_t *old, const json_t *cand, struct er
 static json_t *update_candidate(const struct api_resource *res, const json_t *old, json_t *obj,
                                 enum store_subresource sub)
 {
-    if (sub == STORE_STATUS) /* the stored status, replaced, is not copied */
-        return jdoc_copy_replacing(old, "status", json_incref(json_object_get(obj, "status")));
-    json_t *cand = json_incref(obj);
+    json_t *cand;
+    if (sub == STORE_STATUS) { /* the stored status, replaced, is not copied */
+        cand = fresh_version(old);
+        copy_member(cand, obj, "status");
+        return cand;
+    }
+    cand = json_incref(obj);
     if (res->has_status)
-        copy_member(cand, old, "status", true);
+        copy_member(cand, old, "status");
     json_t *md = meta_of(cand);
     const json_t *omd = json_object_get(old, "metadata");
     static const char *const kept[] = {"uid", "creationTimestamp", "deletionTimestamp",
                                        "deletionGracePeriodSeconds", "generation",
                                        "namespace", "name"};
     for (size_t i = 0; md && i < sizeof kept / sizeof kept[0]; i++)
-        copy_member(md, omd, kept[i], true);
+        copy_member(md, omd, kept[i]);
     if (md) {
         json_object_del(md, "managedFields");
         json_object_del(md, "selfLink");
@@ -814,29 +843,31 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
     int rc = check_preconditions(res, cur->doc, o->precondition_uid,
                                  o->precondition_resource_version, e);
     json_t *old = rc ? NULL : mem__doc_shared(cur->doc); /* read-only */
-    json_t *cand = old ? jdoc_copy(old) : NULL;
-    if (rc == 0 && !cand)
+    if (rc == 0 && !old)
         rc = err_set(e, -ENOMEM, "out of memory");
-    if (rc != 0) {
-        json_decref(old);
+    if (rc != 0)
         return rc;
-    }
+    /* What a deletion changes: metadata, its finalizers, a namespace's
+     * status; the rest stays shared with the stored version. */
+    json_t *cand = fresh_version(old);
+    json_t *fins = json_object_get(meta_of(cand), "finalizers");
+    if (fins)
+        jdoc_set(meta_of(cand), "finalizers", jdoc_copy(fins));
     int64_t now = mem__now(ms);
     bool changed = apply_propagation(cand, o->propagation);
     int64_t grace = res == ms->pods ? pod_grace(old, o) : 0;
     if (res == ms->namespaces && !cur->doc->deleting) {
         json_t *status = json_object_get(cand, "status");
-        if (!json_is_object(status))
-            jdoc_set(cand, "status", status = json_object());
+        status = json_is_object(status) ? shallow(status) : json_object();
+        jdoc_set(cand, "status", status);
         set_string(status, "phase", "Terminating");
         changed = true;
     }
     if (grace > 0 || !mem__rules_may_remove(res, cand))
         changed |= mark_deleting(cand, old, now, grace);
     bool remove = grace == 0 && mem__rules_may_remove(res, cand);
-    /* A removal stores the last state with its own resourceVersion: a copy
-     * of the shared old. */
-    json_t *result = remove ? jdoc_copy(old) : cand;
+    /* A removal stores the last state with its own resourceVersion. */
+    json_t *result = remove ? fresh_version(old) : cand;
     json_decref(old);
     if (remove)
         json_decref(cand);
@@ -861,10 +892,16 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
     struct mem_obj *cur = mem__find(ms, ms->pods, ns, name);
     if (!cur)
         return not_found(e, ms->pods, name);
-    json_t *pod = mem__doc_json(cur->doc);
-    if (!pod)
+    json_t *shared = mem__doc_shared(cur->doc);
+    if (!shared)
         return err_set(e, -ENOMEM, "out of memory");
+    /* A binding changes spec.nodeName and the conditions: those parts are
+     * the new version's own, the rest is shared (fresh_version). */
+    json_t *pod = fresh_version(shared);
+    json_decref(shared);
     json_t *spec = json_object_get(pod, "spec");
+    if (json_is_object(spec))
+        jdoc_set(pod, "spec", spec = shallow(spec));
     const char *bound = json_string_value(json_object_get(spec, "nodeName"));
     int rc = 0;
     if (cur->doc->deleting)
@@ -882,11 +919,11 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
     }
     set_string(spec, "nodeName", node);
     json_t *status = json_object_get(pod, "status");
-    if (!json_is_object(status))
-        jdoc_set(pod, "status", status = json_object());
-    json_t *conds = json_object_get(status, "conditions");
-    if (!json_is_array(conds))
-        jdoc_set(status, "conditions", conds = json_array());
+    jdoc_set(pod, "status", status = json_is_object(status) ? shallow(status) : json_object());
+    json_t *conds = json_object_get(status, "conditions"), *own = json_array();
+    if (json_is_array(conds))
+        json_array_extend(own, conds); /* the conditions themselves are not changed */
+    jdoc_set(status, "conditions", conds = own);
     for (size_t i = json_array_size(conds); i-- > 0;) {
         const char *t = json_string_value(json_object_get(json_array_get(conds, i), "type"));
         if (t && !strcmp(t, "PodScheduled"))

@@ -10,6 +10,7 @@
 
 #include "semantics.h"
 #include "store/mem.h"
+#include "util/jdoc.h"
 
 struct clock {
     int64_t now;
@@ -298,6 +299,50 @@ static void raw_watch_events_share_the_stored_text(void **state)
     store_watch_close(w2);
 }
 
+/* Versions share what they do not change (stored values never change): a
+ * bind, a status write and a deletion leave the version before them, which
+ * a watcher still holds, as it was. */
+static void new_versions_leave_the_old_ones_untouched(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    const struct api_resource *pods = res(m, "pods");
+    json_t *p = json_pack("{s:{s:s, s:[s]}, s:{s:[{s:s, s:s}]}, s:{s:[{s:s, s:s}]}}",
+                          "metadata", "name", "p", "finalizers", "x.io/hold", "spec",
+                          "containers", "name", "main", "image", "i", "status", "conditions",
+                          "type", "Ready", "status", "False");
+    assert_int_equal(store_create(m->st, pods, "t", p, NULL, NULL, &e), 0);
+    json_decref(p);
+    struct store_watch *w;
+    assert_int_equal(store_watch_open(m->st, pods, "t", &(struct store_watch_opts){0}, &w, &e), 0);
+    struct store_event first;
+    assert_int_equal(store_watch_next(w, 0, &first, &e), 0);
+    char *before = json_dumps(first.object, JSON_COMPACT);
+    assert_int_equal(store_bind(m->st, "t", "p", "n1", &e), 0);
+    json_t *got = NULL;
+    assert_int_equal(store_get(m->st, pods, "t", "p", &got, &e), 0);
+    jdoc_set(json_object_get(got, "status"), "phase", json_string("Running"));
+    assert_int_equal(store_update(m->st, pods, "t", got,
+                                  &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
+                                  &e), 0);
+    json_decref(got);
+    assert_int_equal(store_delete(m->st, pods, "t", "p", &(struct store_delete_opts){
+                                      .propagation = STORE_PROPAGATE_FOREGROUND}, NULL, &e), 0);
+    char *after = json_dumps(first.object, JSON_COMPACT);
+    assert_string_equal(before, after);
+    assert_int_equal(store_get(m->st, pods, "t", "p", &got, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(got, "spec"), "nodeName")),
+                        "n1");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(got, "metadata"),
+                                                     "finalizers")), 2);
+    json_decref(got);
+    free(before);
+    free(after);
+    store_event_release(&first);
+    store_watch_close(w);
+}
+
+
 /* Asserts raw holds exactly the compact text of obj, and releases both. */
 static void same_text(struct store_blob *raw, json_t *obj)
 {
@@ -546,6 +591,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(collector_is_a_step_the_caller_runs, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
         cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(new_versions_leave_the_old_ones_untouched, m_setup,
+                                        m_teardown),
         cmocka_unit_test_setup_teardown(writes_without_out_answer_with_the_text_alone, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(writes_hand_back_the_stored_text, m_setup, m_teardown),
