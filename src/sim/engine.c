@@ -511,11 +511,11 @@ static void collect_pods(struct engine *en)
     for (size_t i = 0; i < n; i++) {
         const struct observed_pod *p = &all[i];
         struct outcome_pod *r = &out->pods[i];
-        snprintf(r->ns, sizeof r->ns, "%s", p->ns);
-        snprintf(r->name, sizeof r->name, "%s", p->name);
-        snprintf(r->node, sizeof r->node, "%s", p->node);
-        snprintf(r->profile, sizeof r->profile, "%s", p->profile);
-        snprintf(r->phase, sizeof r->phase, "%s", p->phase);
+        r->ns = outcome_string(out, p->ns, true);
+        r->name = outcome_string(out, p->name, false);
+        r->node = outcome_string(out, p->node, true);
+        r->profile = outcome_string(out, p->profile, true);
+        r->phase = outcome_string(out, p->phase, true);
         size_t item = arrivals_item_of(en->arr, p->ns, p->name);
         r->workload = item == SIZE_MAX ? UINT32_MAX : (uint32_t)item;
         r->gated = p->was_gated;

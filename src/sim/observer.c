@@ -23,6 +23,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/strmap.h"
+#include "util/strpool.h"
 #include "util/vec.h"
 
 struct observer {
@@ -32,6 +33,7 @@ struct observer {
     struct observed_pod *pods;
     size_t n, cap;
     struct strmap index; /* "ns/name" -> size_t, the pod's place in pods */
+    struct strpool strings; /* what the records point to */
 };
 
 /* The pod's creation: its creationTimestamp's second, refined by the first
@@ -58,19 +60,20 @@ static struct observed_pod *find_or_add(struct observer *o, const char *key, con
     VEC_RESERVE(o->pods, o->cap, o->n + 1);
     struct observed_pod *p = &o->pods[o->n++];
     memset(p, 0, sizeof *p);
-    snprintf(p->ns, sizeof p->ns, "%s", ns);
-    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ns = strpool_intern(&o->strings, ns);
+    p->name = strpool_add(&o->strings, name);
+    p->phase = p->node = p->profile = strpool_intern(&o->strings, "");
     p->seen_ns = now;
     return p;
 }
 
 /* What the pod asks for, read once when first seen: its memory in all and
  * its first profile. */
-static void note_request(struct observed_pod *p, const json_t *pod)
+static void note_request(struct observer *o, struct observed_pod *p, const json_t *pod)
 {
     struct pod_slices s;
     if (pod_slices_of(pod, &s, NULL) == 0 && s.n > 0)
-        snprintf(p->profile, sizeof p->profile, "%s", s.items[0].profile);
+        p->profile = strpool_intern(&o->strings, s.items[0].profile);
     const json_t *containers = json_object_get(json_object_get(pod, "spec"), "containers");
     size_t i;
     const json_t *c;
@@ -94,8 +97,8 @@ static enum observed_state state_of(const struct observed_pod *p)
 }
 
 /* The times the pod's new state tells. */
-static void note_times(struct observed_pod *p, const json_t *cur, enum informer_change change,
-                       int64_t now)
+static void note_times(struct observer *o, struct observed_pod *p, const json_t *cur,
+                       enum informer_change change, int64_t now)
 {
     const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
     const char *node = json_string_value(json_object_get(json_object_get(cur, "spec"), "nodeName"));
@@ -109,8 +112,8 @@ static void note_times(struct observed_pod *p, const json_t *cur, enum informer_
     if (node && !p->bound_ns)
         p->bound_ns = now;
     p->gated = pod_gated(cur, GPUSLICE_GATE);
-    snprintf(p->phase, sizeof p->phase, "%s", phase ? phase : "Pending");
-    snprintf(p->node, sizeof p->node, "%s", node ? node : "");
+    p->phase = strpool_intern(&o->strings, phase ? phase : "Pending");
+    p->node = strpool_intern(&o->strings, node);
     if (phase && strcmp(phase, "Running") == 0 && !p->running_ns)
         p->running_ns = now;
     bool ended = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
@@ -136,7 +139,7 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old, co
     if (!ns || !name)
         return;
     int64_t now = o->cfg.now_ns(o->cfg.clock_ctx);
-    char key[sizeof ((struct observed_pod *)0)->ns + sizeof ((struct observed_pod *)0)->name + 1];
+    char key[64 + 254 + 1]; /* a namespace, '/', a name */
     snprintf(key, sizeof key, "%s/%s", ns, name);
     pthread_mutex_lock(&o->lock);
     struct observed_pod *p = find_or_add(o, key, ns, name, now);
@@ -147,9 +150,9 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old, co
             const char *kind = json_string_value(json_object_get(owner, "kind"));
             p->was_gated = pod_gated(cur, GPUSLICE_GATE);
             p->serving = kind && strcmp(kind, "ReplicaSet") == 0;
-            note_request(p, cur);
+            note_request(o, p, cur);
         }
-        note_times(p, cur, change, now);
+        note_times(o, p, cur, change, now);
         note_state(o, p);
         if (p->deleted)
             strmap_del(&o->index, key);
@@ -166,7 +169,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old, 
     const char *pod = json_string_value(json_object_get(json_object_get(cur, "spec"), "podName"));
     if (change == INFORMER_DELETED || !ns || !pod)
         return;
-    char key[sizeof ((struct observed_pod *)0)->ns + sizeof ((struct observed_pod *)0)->name + 1];
+    char key[64 + 254 + 1]; /* a namespace, '/', a name */
     snprintf(key, sizeof key, "%s/%s", ns, pod);
     pthread_mutex_lock(&o->lock);
     const size_t *at = strmap_get(&o->index, key);
@@ -193,6 +196,7 @@ int observer_new(const struct observer_config *cfg, struct observer **out, struc
         o->cfg.now_ns = clock_realtime_now;
     pthread_mutex_init(&o->lock, NULL);
     strmap_init(&o->index, sizeof(size_t), NULL);
+    strpool_init(&o->strings);
     const informer_handler_fn handlers[2] = {on_pod, on_slice};
     for (size_t i = 0; i < 2; i++) {
         struct informer_config ic = {.store = cfg->store, .res = res[i],
@@ -233,6 +237,7 @@ void observer_free(struct observer *o)
     informer_free(o->inf[1]);
     pthread_mutex_destroy(&o->lock);
     strmap_free(&o->index);
+    strpool_free(&o->strings);
     free(o->pods);
     free(o);
 }

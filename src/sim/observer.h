@@ -44,10 +44,14 @@ enum observed_state {
     OBSERVED_ENDED,      /* Succeeded, Failed or deleted */
 };
 
+/* The strings point into the observer's pool (util/strpool.h: each
+ * distinct namespace, node, profile and phase stored once) and stay valid
+ * until observer_free, copies of the record included; never NULL. */
 struct observed_pod {
-    char ns[64], name[254];
-    char phase[16];             /* as last seen */
-    char node[64];              /* spec.nodeName once bound */
+    const char *ns, *name;
+    const char *phase;          /* as last seen */
+    const char *node;           /* spec.nodeName once bound, else "" */
+    const char *profile;        /* the first slice it asked for ("" for none) */
     bool gated;                 /* gpuslice's gate still on */
     bool was_gated;             /* gated when first seen: a gpuslice pod */
     bool deleted;
@@ -61,7 +65,6 @@ struct observed_pod {
     int64_t bound_ns;           /* 0 until spec.nodeName was seen */
     enum observed_state state;
     unsigned memory_gib;        /* its gpuslice.dev/accelerator-memory requests, in all */
-    char profile[POD_PROFILE_MAX]; /* the first slice it asked for ("" for none) */
 };
 
 /* Called (in the thread that steps or runs the observer, under its lock:

@@ -20,7 +20,13 @@ void outcome_free(struct outcome *out)
     free(out->timeline);
     free(out->workloads);
     free(out->slices);
+    strpool_free(&out->strings);
     *out = (struct outcome){0};
+}
+
+const char *outcome_string(struct outcome *out, const char *s, bool shared)
+{
+    return shared ? strpool_intern(&out->strings, s) : strpool_add(&out->strings, s);
 }
 
 static double seconds(int64_t ns)

@@ -24,12 +24,15 @@
 #include <jansson.h>
 
 #include "util/err.h"
+#include "util/strpool.h"
 
+/* Strings point into the outcome's pool (each distinct namespace, node,
+ * profile and phase once), valid until outcome_free; never NULL. */
 struct outcome_pod {
-    char ns[64], name[254];
-    char node[64];
-    char profile[32];     /* its first slice ("" when it asked for none) */
-    char phase[16];       /* as last seen */
+    const char *ns, *name;
+    const char *node;     /* "" when never bound */
+    const char *profile;  /* its first slice ("" when it asked for none) */
+    const char *phase;    /* as last seen */
     uint32_t workload;    /* index into outcome.workloads */
     bool gated;           /* held by gpuslice's gate when created */
     bool serving;         /* a Deployment's: runs until deleted */
@@ -87,6 +90,7 @@ struct outcome_slice {
 struct outcome {
     struct outcome_pod *pods;
     size_t n_pods, cap_pods;
+    struct strpool strings;       /* what pods[] point to (outcome_string) */
     struct outcome_sample *timeline;
     size_t n_timeline, cap_timeline;
     struct outcome_workload *workloads;
@@ -100,6 +104,10 @@ struct outcome {
 
 /* Frees what out holds; out is then empty. */
 void outcome_free(struct outcome *out);
+
+/* s (NULL reads as "") kept in out's pool for a pod record: shared with
+ * equal strings when shared, else a copy of its own (a pod's name). */
+const char *outcome_string(struct outcome *out, const char *s, bool shared);
 
 /* Fills every workload's counts and latencies and the summary's pods,
  * completions and latencies from the pod records (the rest of the summary

@@ -24,9 +24,12 @@ static void fill(struct outcome *out)
     out->pods = alloc_calloc(4, sizeof *out->pods);
     for (int i = 0; i < 4; i++) {
         struct outcome_pod *p = &out->pods[i];
-        snprintf(p->ns, sizeof p->ns, "batch");
-        snprintf(p->name, sizeof p->name, "w-%d", i);
-        snprintf(p->phase, sizeof p->phase, "%s", i < 3 ? "Succeeded" : "Pending");
+        char name[32];
+        snprintf(name, sizeof name, "w-%d", i);
+        p->ns = outcome_string(out, "batch", true);
+        p->name = outcome_string(out, name, false);
+        p->phase = outcome_string(out, i < 3 ? "Succeeded" : "Pending", true);
+        p->node = p->profile = outcome_string(out, "", true);
         p->workload = i < 2 ? 0 : 1;
         p->created_ns = 0;
         p->ungated_ns = i < 3 ? (i + 1) * S : 0;

@@ -63,9 +63,12 @@ static void small_run(struct world *w, size_t n)
     o->n_pods = o->n_slices = n;
     for (size_t i = 0; i < n; i++) {
         struct outcome_pod *p = &o->pods[i];
-        snprintf(p->name, sizeof p->name, "p-%zu", i);
-        snprintf(p->profile, sizeof p->profile, "1g.5gb");
-        snprintf(p->phase, sizeof p->phase, "Succeeded");
+        char name[32];
+        snprintf(name, sizeof name, "p-%zu", i);
+        p->name = outcome_string(o, name, false);
+        p->ns = p->node = outcome_string(o, "", true);
+        p->profile = outcome_string(o, "1g.5gb", true);
+        p->phase = outcome_string(o, "Succeeded", true);
         p->placed_ns = S(4 * i) + 1;
         p->ungated_ns = S(4 * i + 1);
         p->running_ns = S(4 * i + 1);
