@@ -15,7 +15,7 @@ DEPS = meson ninja-build pkg-config gcc clang libclang-rt-dev \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps deps-browser test test-device asan bench fuzz clean demo install soak
+.PHONY: all deps deps-browser test test-device asan bench bench-scale fuzz clean demo install soak
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -66,6 +66,14 @@ bench:
 	mkdir -p bench/out
 	meson test -C $(BENCH_BUILD) --no-rebuild --benchmark --verbose --timeout-multiplier 0 \
 	    > bench/out/latest.txt 2>&1; status=$$?; cat bench/out/latest.txt; exit $$status
+
+# The simulator's scale run (samples/sim/$(SCALE), not part of `make bench`:
+# minutes): wall time, speedup and peak memory.
+SCALE ?= scale-1m.yaml
+bench-scale:
+	[ -f $(BENCH_BUILD)/build.ninja ] || meson setup $(BENCH_BUILD) --buildtype=release -Dwerror=true
+	ninja -C $(BENCH_BUILD) bench/bench_sim
+	$(BENCH_BUILD)/bench/bench_sim samples/sim $(SCALE)
 
 fuzz:
 	[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized \

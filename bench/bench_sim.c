@@ -4,7 +4,11 @@
  * sim` runs it. Reported: the speedup (virtual makespan over wall time,
  * target >= 1,000x real time) and over CPU time (what a loaded machine
  * does not distort), the peak resident memory, and the makespan beside its
- * lower bound (target <= 1.15x). Argument: the samples/sim folder.
+ * lower bound (target <= 1.15x). Arguments: the samples/sim folder, and
+ * optionally a scenario of it to run instead (`make bench-scale`:
+ * scale-1m.yaml, 10,000 nodes and a million pods, target within 10
+ * minutes of wall time), reported by its wall and CPU time, speedup and
+ * peak memory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +28,42 @@ static double cpu_seconds(void)
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* A named scenario: how long it takes and how much memory. */
+static int run_named(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct scenario sc;
+    struct err e = {0};
+    bench_check(scenario_load(&sc, path, &e), &e, "scenario_load(%s)", path);
+    struct outcome out;
+    double cpu0 = cpu_seconds();
+    bench_check(engine_run(&sc, &(struct engine_options){0}, &out, &e), &e, "engine_run");
+    double cpu = cpu_seconds() - cpu0;
+    const struct outcome_summary *s = &out.summary;
+    char what[256];
+    snprintf(what, sizeof what, "sim %s", name);
+    bench_report1(what, s->wall_s, "s wall", BENCH_AT_MOST, 600,
+                  "%zu pods (%zu completed%s), makespan %.1f virtual s, %.1f s CPU, "
+                  "%.0fx real time (%.0fx per CPU second)",
+                  s->pods, s->pods_completed, s->stalled ? ", stalled" : "", s->makespan_s, cpu,
+                  s->speedup, cpu > 0 ? s->makespan_s / cpu : 0);
+    snprintf(what, sizeof what, "sim %s peak RSS", name);
+    bench_report1(what, (double)s->peak_rss_bytes / (1 << 20), "MiB", BENCH_REFERENCE, 0,
+                  "%.0f B per pod", s->pods ? (double)s->peak_rss_bytes / (double)s->pods : 0);
+    outcome_free(&out);
+    scenario_free(&sc);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s SAMPLES_SIM_DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s SAMPLES_SIM_DIR [SCENARIO.yaml]\n", argv[0]);
         return 2;
     }
+    if (argc > 2)
+        return run_named(argv[1], argv[2]);
     char path[4096];
     snprintf(path, sizeof path, "%s/envelope-3000.yaml", argv[1]);
     struct scenario sc;
