@@ -28,18 +28,24 @@ static double cpu_seconds(void)
            ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
-/* A named scenario: how long it takes and how much memory. */
-static int run_named(const char *dir, const char *name)
+/* Loads dir/name into *sc and runs it into *out; the CPU seconds it took. */
+static double run(const char *dir, const char *name, struct scenario *sc, struct outcome *out)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    struct scenario sc;
     struct err e = {0};
-    bench_check(scenario_load(&sc, path, &e), &e, "scenario_load(%s)", path);
-    struct outcome out;
+    bench_check(scenario_load(sc, path, &e), &e, "scenario_load(%s)", path);
     double cpu0 = cpu_seconds();
-    bench_check(engine_run(&sc, &(struct engine_options){0}, &out, &e), &e, "engine_run");
-    double cpu = cpu_seconds() - cpu0;
+    bench_check(engine_run(sc, &(struct engine_options){0}, out, &e), &e, "engine_run");
+    return cpu_seconds() - cpu0;
+}
+
+/* A named scenario: how long it takes and how much memory. */
+static int run_named(const char *dir, const char *name)
+{
+    struct scenario sc;
+    struct outcome out;
+    double cpu = run(dir, name, &sc, &out);
     const struct outcome_summary *s = &out.summary;
     char what[256];
     snprintf(what, sizeof what, "sim %s", name);
@@ -64,15 +70,9 @@ int main(int argc, char **argv)
     }
     if (argc > 2)
         return run_named(argv[1], argv[2]);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/envelope-3000.yaml", argv[1]);
     struct scenario sc;
-    struct err e = {0};
-    bench_check(scenario_load(&sc, path, &e), &e, "scenario_load(%s)", path);
     struct outcome out;
-    double cpu0 = cpu_seconds();
-    bench_check(engine_run(&sc, &(struct engine_options){0}, &out, &e), &e, "engine_run");
-    double cpu = cpu_seconds() - cpu0;
+    double cpu = run(argv[1], "envelope-3000.yaml", &sc, &out);
     struct bound b;
     bound_compute(&sc, &b);
     const struct outcome_summary *s = &out.summary;

@@ -3,10 +3,11 @@
  * update, patch, delete, bind) ending in one commit that bumps the
  * resourceVersion, swaps the stored version and appends the watch event.
  *
- * One mutex guards everything. Reads take a reference to the stored text
- * under it and parse outside it; writes parse, check and serialise under it,
- * which keeps every write atomic (a patch reads and writes the same version)
- * at a cost of tens of microseconds per write.
+ * One mutex guards everything. Reads take a reference to the stored
+ * version under it and copy it outside it; writes build, check and store
+ * the new version under it, which keeps every write atomic (a patch reads
+ * and writes the same version) at a cost of tens of microseconds per
+ * write.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -417,32 +418,18 @@ static void copy_member(json_t *to, const json_t *from, const char *key)
         json_object_del(to, key);
 }
 
-/* A new object with obj's members, shared. */
-static json_t *shallow(const json_t *obj)
-{
-    json_t *c = json_object();
-    const char *key;
-    size_t len;
-    json_t *v;
-    json_object_keylen_foreach((json_t *)obj, key, len, v) {
-        if (json_object_setn_new_nocheck(c, key, len, json_incref(v)) != 0)
-            abort(); /* out of memory aborts earlier (util/alloc.h) */
-    }
-    return c;
-}
-
 /* The start of a new version of a stored value (shared, read-only): an
  * object of its own, with a metadata object of its own (every write sets
  * metadata fields), sharing every other part with the stored version.
  * Stored values never change, so the versions of an object cost only what
  * differs between them; whoever changes a deeper part replaces it first
- * (shallow), and a caller that asks for the result gets a deep copy. */
+ * (jdoc_shallow), and a caller that asks for the result gets a deep copy. */
 static json_t *fresh_version(const json_t *stored)
 {
-    json_t *v = shallow(stored);
+    json_t *v = jdoc_shallow(stored);
     const json_t *md = json_object_get(stored, "metadata");
     if (json_is_object(md))
-        jdoc_set(v, "metadata", shallow(md));
+        jdoc_set(v, "metadata", jdoc_shallow(md));
     return v;
 }
 
@@ -858,7 +845,7 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
     int64_t grace = res == ms->pods ? pod_grace(old, o) : 0;
     if (res == ms->namespaces && !cur->doc->deleting) {
         json_t *status = json_object_get(cand, "status");
-        status = json_is_object(status) ? shallow(status) : json_object();
+        status = json_is_object(status) ? jdoc_shallow(status) : json_object();
         jdoc_set(cand, "status", status);
         set_string(status, "phase", "Terminating");
         changed = true;
@@ -901,7 +888,7 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
     json_decref(shared);
     json_t *spec = json_object_get(pod, "spec");
     if (json_is_object(spec))
-        jdoc_set(pod, "spec", spec = shallow(spec));
+        jdoc_set(pod, "spec", spec = jdoc_shallow(spec));
     const char *bound = json_string_value(json_object_get(spec, "nodeName"));
     int rc = 0;
     if (cur->doc->deleting)
@@ -919,7 +906,7 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
     }
     set_string(spec, "nodeName", node);
     json_t *status = json_object_get(pod, "status");
-    jdoc_set(pod, "status", status = json_is_object(status) ? shallow(status) : json_object());
+    jdoc_set(pod, "status", status = json_is_object(status) ? jdoc_shallow(status) : json_object());
     json_t *conds = json_object_get(status, "conditions"), *own = json_array();
     if (json_is_array(conds))
         json_array_extend(own, conds); /* the conditions themselves are not changed */

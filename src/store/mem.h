@@ -3,9 +3,11 @@
  * API server's semantics (see store.h), for the embedded cluster, the
  * simulator and tests.
  *
- * Objects are kept as compact JSON text plus a small index (labels, the
- * fields selectors use, owners), so a stored pod costs little beyond its
- * JSON, and a watch event is serialised once for every watcher.
+ * Objects are kept as jansson values that no one changes, shared by every
+ * in-process reader and watcher (and by the versions of an object, for the
+ * parts a write did not change), plus a small index (labels, the fields
+ * selectors use, owners); the compact JSON text is made once, when an HTTP
+ * client first needs it.
  *
  * Time comes from the caller's clock (creationTimestamp, deletionTimestamp),
  * and uids and generated names from a seeded sequence, so a run in virtual

@@ -60,17 +60,25 @@ json_t *jdoc_copy_replacing(const json_t *obj, const char *key, json_t *value)
     return copy;
 }
 
-static json_t *copy_object(const json_t *o)
+/* A new object with o's keys, in order, and its values copied (deep) or
+ * shared. */
+static json_t *copy_object(const json_t *o, bool deep)
 {
     json_t *c = json_object();
     const char *key;
     size_t len;
     json_t *v;
     json_object_keylen_foreach((json_t *)o, key, len, v) {
-        if (!c || json_object_setn_new_nocheck(c, key, len, jdoc_copy(v)) != 0)
+        json_t *value = deep ? jdoc_copy(v) : json_incref(v);
+        if (!c || json_object_setn_new_nocheck(c, key, len, value) != 0)
             refused("copy the JSON field", key, v);
     }
     return c;
+}
+
+json_t *jdoc_shallow(const json_t *obj)
+{
+    return copy_object(obj, false);
 }
 
 static json_t *copy_array(const json_t *a)
@@ -87,7 +95,7 @@ json_t *jdoc_copy(const json_t *v)
 {
     switch (json_typeof(v ? v : json_null())) {
     case JSON_OBJECT:
-        return copy_object(v);
+        return copy_object(v, true);
     case JSON_ARRAY:
         return copy_array(v);
     case JSON_STRING:

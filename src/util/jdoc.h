@@ -47,4 +47,9 @@ json_t *jdoc_copy_replacing(const json_t *obj, const char *key, json_t *value);
  * none. Memory follows util/alloc.h, so it never fails. */
 json_t *jdoc_copy(const json_t *v);
 
+/* A new object with obj's members (an object), in order, their values
+ * shared (references): for building a new version of a value no one
+ * changes, replacing only the members that differ. */
+json_t *jdoc_shallow(const json_t *obj);
+
 #endif

@@ -117,6 +117,12 @@ static void copies_are_deep_and_keep_the_order(void **state)
     assert_false(json_is_true(json_object_get(json_object_get(orig, "m"), "b")));
     assert_int_equal(json_array_size(json_object_get(orig, "a")), 4);
     assert_null(jdoc_copy(NULL));
+    json_t *top = jdoc_shallow(orig);
+    assert_true(json_equal(top, orig));
+    assert_ptr_equal(json_object_get(top, "m"), json_object_get(orig, "m"));
+    jdoc_set(top, "z", json_integer(2));
+    assert_int_equal(json_integer_value(json_object_get(orig, "z")), 1);
+    json_decref(top);
     free(a);
     free(b);
     json_decref(orig);
