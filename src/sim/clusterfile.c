@@ -12,7 +12,9 @@
 #include "api/meta.h"
 #include "util/alloc.h"
 #include "util/schema.h"
+#include "util/strpool.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,18 +188,40 @@ static int check_node_name(struct decoder *dc, const json_t *obj, const char *na
     return 0;
 }
 
-static int decode_node(struct decoder *dc, const json_t *nodes, size_t i)
+/* How many nodes a node entry stands for: its `count`, 1 without one. */
+static size_t entry_count(const json_t *entry)
 {
-    static const struct schema_field fields[] = {
-        {"name", JSON_STRING, true},
-        {"labels", JSON_OBJECT, false},
-        {"gpus", JSON_ARRAY, true},
-    };
-    json_t *obj;
-    int rc = schema_mapping_item(&dc->s, nodes, i, "a node", &obj);
-    if (rc < 0 || (rc = schema_check(&dc->s, obj, "a node", fields, COUNT_OF(fields))) < 0)
-        return rc;
-    const char *name = json_string_value(json_object_get(obj, "name"));
+    const json_t *c = json_object_get(entry, "count");
+    json_int_t n = json_is_integer(c) ? json_integer_value(c) : 1;
+    return n >= 1 && n <= CLUSTERFILE_COUNT_MAX ? (size_t)n : 1;
+}
+
+static int check_count(struct decoder *dc, const json_t *obj)
+{
+    const json_t *c = json_object_get(obj, "count");
+    if (c && (json_integer_value(c) < 1 || json_integer_value(c) > CLUSTERFILE_COUNT_MAX))
+        return schema_fail_member(&dc->s, obj, "count", false,
+                                  "count must be 1 to %d, not %" JSON_INTEGER_FORMAT,
+                                  CLUSTERFILE_COUNT_MAX, json_integer_value(c));
+    return 0;
+}
+
+/* The name of copy k of an entry that stands for count nodes: the entry's
+ * own for one node, else NAME-K with K zero-padded to the digits of
+ * count - 1, so the names sort in order. */
+static const char *copy_name(struct decoder *dc, const char *name, size_t count, size_t k)
+{
+    if (count == 1)
+        return name;
+    int digits = snprintf(NULL, 0, "%zu", count - 1);
+    char buf[META_SUBDOMAIN_MAX + 16];
+    snprintf(buf, sizeof buf, "%.*s-%0*zu", META_SUBDOMAIN_MAX, name, digits, k);
+    return strpool_add(&dc->cf->names, buf);
+}
+
+static int add_node(struct decoder *dc, const json_t *nodes, size_t i, const char *name)
+{
+    const json_t *obj = json_array_get(nodes, i);
     json_t *seen = json_object_get(dc->node_names, name);
     if (seen) {
         struct yaml_mark first = {0, 0};
@@ -207,30 +231,54 @@ static int decode_node(struct decoder *dc, const json_t *nodes, size_t i)
                                   "duplicate node name \"%s\" (first at %u:%u)", name,
                                   first.line, first.col);
     }
-    if ((rc = check_node_name(dc, obj, name)) < 0)
+    int rc = check_node_name(dc, obj, name);
+    if (rc < 0)
         return rc;
     if (json_object_set_new(dc->node_names, name, json_integer((json_int_t)i)) < 0)
         return err_set(dc->s.e, -ENOMEM, "out of memory");
-    struct placement_node *n = &dc->cf->nodes[dc->cf->n_nodes++];
+    size_t index = dc->cf->n_nodes++;
+    struct placement_node *n = &dc->cf->nodes[index];
     n->name = name;
     if ((rc = decode_labels(dc, n, json_object_get(obj, "labels"))) < 0)
         return rc;
     const json_t *gpus = json_object_get(obj, "gpus");
     for (size_t j = 0; j < json_array_size(gpus) && rc == 0; j++)
-        rc = decode_gpu(dc, i, gpus, j);
+        rc = decode_gpu(dc, index, gpus, j);
+    return rc;
+}
+
+static int decode_node(struct decoder *dc, const json_t *nodes, size_t i)
+{
+    static const struct schema_field fields[] = {
+        {"name", JSON_STRING, true},
+        {"count", JSON_INTEGER, false},
+        {"labels", JSON_OBJECT, false},
+        {"gpus", JSON_ARRAY, true},
+    };
+    json_t *obj;
+    int rc = schema_mapping_item(&dc->s, nodes, i, "a node", &obj);
+    if (rc < 0 || (rc = schema_check(&dc->s, obj, "a node", fields, COUNT_OF(fields))) < 0 ||
+        (rc = check_count(dc, obj)) < 0)
+        return rc;
+    const char *name = json_string_value(json_object_get(obj, "name"));
+    size_t count = entry_count(obj);
+    for (size_t k = 0; k < count && rc == 0; k++)
+        rc = add_node(dc, nodes, i, copy_name(dc, name, count, k));
     return rc;
 }
 
 /* Sizes the arrays from the tree as it is; decode_node checks it. */
 static void allocate(struct clusterfile *cf, const json_t *nodes)
 {
-    size_t n_gpus = 0, n_labels = 0;
+    size_t n_nodes = 0, n_gpus = 0, n_labels = 0;
     for (size_t i = 0; i < json_array_size(nodes); i++) {
         const json_t *n = json_array_get(nodes, i);
-        n_gpus += json_array_size(json_object_get(n, "gpus"));
-        n_labels += json_object_size(json_object_get(n, "labels"));
+        size_t count = entry_count(n);
+        n_nodes += count;
+        n_gpus += count * json_array_size(json_object_get(n, "gpus"));
+        n_labels += count * json_object_size(json_object_get(n, "labels"));
     }
-    cf->nodes = alloc_calloc(json_array_size(nodes) + 1, sizeof *cf->nodes);
+    cf->nodes = alloc_calloc(n_nodes + 1, sizeof *cf->nodes);
     cf->gpus = alloc_calloc(n_gpus + 1, sizeof *cf->gpus);
     cf->labels = alloc_calloc(n_labels + 1, sizeof *cf->labels);
 }
@@ -304,6 +352,7 @@ void clusterfile_free(struct clusterfile *cf)
     free(cf->nodes);
     free(cf->gpus);
     free(cf->labels);
+    strpool_free(&cf->names);
     yaml_doc_free(cf->doc);
     *cf = (struct clusterfile){0};
 }

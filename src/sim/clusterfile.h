@@ -7,6 +7,7 @@
  *
  *     nodes:
  *       - name: node-a
+ *         count: 4                        # node-a-0 .. node-a-3, alike
  *         labels: {zone: a}
  *         gpus:
  *           - model: H100-80GB            # catalogue or NVML product name
@@ -32,6 +33,7 @@
 #include "core/catalog.h"
 #include "core/placement.h"
 #include "util/err.h"
+#include "util/strpool.h"
 #include "util/yaml.h"
 
 /* A decoded cluster file. Names and labels point into doc, which it owns
@@ -43,8 +45,12 @@ struct clusterfile {
     struct placement_gpu *gpus;     /* grouped by node, in file order */
     size_t n_gpus;
     struct placement_label *labels; /* every node's labels, one array */
+    struct strpool names;           /* the names of nodes an entry's count made */
     struct placement_cluster cluster;
 };
+
+/* The most nodes one entry's `count` may stand for. */
+#define CLUSTERFILE_COUNT_MAX 100000
 
 /* Decodes the single document of doc into *cf, taking doc (freed on
  * failure too). -EINVAL with "FILE:LINE:COL: what" for a bad file, -ENOMEM.

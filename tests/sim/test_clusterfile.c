@@ -138,6 +138,33 @@ static void modes_decode(void **state)
                    "c.yaml:5:11: unknown mode \"static\" (known: mig, mig-static)");
 }
 
+/* An entry with `count` stands for that many alike nodes, named in order
+ * and each with GPUs and labels of its own. */
+static void counted_nodes_expand(void **state)
+{
+    (void)state;
+    struct clusterfile cf;
+    struct err e;
+    assert_int_equal(decode_text("nodes:\n- {name: one, gpus: [{model: A30-24GB}]}\n"
+                                 "- name: gpu\n  count: 12\n  labels: {zone: b}\n"
+                                 "  gpus: [{model: H100-80GB}, {model: A100-40GB}]\n",
+                                 &cf, &e), 0);
+    assert_int_equal(cf.n_nodes, 13);
+    assert_int_equal(cf.n_gpus, 25);
+    assert_string_equal(cf.nodes[0].name, "one");
+    assert_string_equal(cf.nodes[1].name, "gpu-00");
+    assert_string_equal(cf.nodes[12].name, "gpu-11");
+    assert_int_equal(cf.nodes[12].n_labels, 1);
+    assert_string_equal(cf.nodes[12].labels[0].value, "b");
+    assert_int_equal(cf.gpus[24].node, 12);
+    assert_string_equal(cf.gpus[24].occ.model->name, "A100-40GB");
+    clusterfile_free(&cf);
+    assert_refused("nodes:\n- {name: a, count: 0, gpus: []}\n",
+                   "c.yaml:2:20: count must be 1 to 100000, not 0");
+    assert_refused("nodes:\n- {name: a, count: 2, gpus: []}\n- {name: a-1, gpus: []}\n",
+                   "c.yaml:3:10: duplicate node name \"a-1\" (first at 2:10)");
+}
+
 static void bad_documents_are_refused(void **state)
 {
     (void)state;
@@ -184,7 +211,7 @@ static void bad_nodes_are_refused(void **state)
     assert_refused("nodes:\n  - name: a\n    gpus: []\n  - name: a\n    gpus: []\n",
                    "c.yaml:4:11: duplicate node name \"a\" (first at 2:11)");
     assert_refused("nodes:\n  - name: a\n    gpus: []\n    lables: {}\n",
-                   "c.yaml:4:5: unknown field \"lables\" in a node (known: name, labels, gpus)");
+                   "c.yaml:4:5: unknown field \"lables\" in a node (known: name, count, labels, gpus)");
     assert_refused("nodes:\n  - name: a\n    labels: {zone: 1}\n    gpus: []\n",
                    "c.yaml:3:20: label \"zone\" must be a string, not an integer (quote it)");
     assert_refused("nodes:\n  - name: a\n    labels: {\"\": x}\n    gpus: []\n",
@@ -397,6 +424,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(other_samples_decode),
         cmocka_unit_test(nulls_count_as_absent),
         cmocka_unit_test(modes_decode),
+        cmocka_unit_test(counted_nodes_expand),
         cmocka_unit_test(bad_documents_are_refused),
         cmocka_unit_test(bad_nodes_are_refused),
         cmocka_unit_test(bad_gpus_are_refused),
