@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 
 static double slowdown_of_share(const struct interference_model *m, double share)
 {
@@ -62,11 +63,13 @@ static double time_alone(const struct interference_point *p, size_t n)
 {
     double sum = 0;
     size_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        if (p[i].pods == 1 && p[i].way != SHARING_MIG && (p[i].way != SHARING_MPS || p[i].share == 1)) {
+    for (size_t i = 0; i < n; i++) {
+        bool whole_gpu = p[i].way != SHARING_MIG && (p[i].way != SHARING_MPS || p[i].share == 1);
+        if (p[i].pods == 1 && whole_gpu) {
             sum += p[i].seconds;
             count++;
         }
+    }
     return count ? sum / count : 0;
 }
 
