@@ -21,13 +21,13 @@
 #include <string.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include "api/meta.h"
 #include "api/patch.h"
 #include "api/selector.h"
 #include "api/status.h"
 #include "util/alloc.h"
+#include "util/base64.h"
 #include "util/jdoc.h"
 #include "util/mutex.h"
 #include "util/random.h"
@@ -155,30 +155,6 @@ static void pool_give(struct admission_pool *pool, CURL *c)
 }
 
 /* ---- small helpers ---- */
-
-/* Decodes base64 (white space ignored) into a new buffer (caller frees);
- * -EINVAL when it is not base64. */
-static int base64_decode(const char *text, unsigned char **out, size_t *len)
-{
-    size_t n = strlen(text), k = 0;
-    char *clean = alloc_malloc(n + 1);
-    unsigned char *buf = alloc_malloc(n / 4 * 3 + 3);
-    for (size_t i = 0; i < n; i++)
-        if (!strchr(" \t\r\n", text[i]))
-            clean[k++] = text[i];
-    clean[k] = '\0';
-    int got = k % 4 == 0 ? EVP_DecodeBlock(buf, (const unsigned char *)clean, (int)k) : -1;
-    if (got >= 0) /* EVP_DecodeBlock counts the padding as bytes */
-        got -= (k > 0 && clean[k - 1] == '=') + (k > 1 && clean[k - 2] == '=');
-    free(clean);
-    if (got < 0) {
-        free(buf);
-        return -EINVAL;
-    }
-    *out = buf;
-    *len = (size_t)got;
-    return 0;
-}
 
 /* A version 4 UUID; the uid only has to come back in the answer, so a
  * short read of randomness leaves zeros rather than failing the request. */

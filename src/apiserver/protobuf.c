@@ -13,6 +13,7 @@
 
 #include "api/meta.h"
 #include "util/alloc.h"
+#include "util/base64.h"
 #include "util/clock.h"
 
 #define PROTOBUF_MAX_DEPTH 16
@@ -145,19 +146,10 @@ static bool skip_value(struct pb_reader *r, unsigned wire)
 
 /* ---- values ---- */
 
-static json_t *base64(const uint8_t *d, size_t n)
+/* bytes, as JSON carries them: standard base64. */
+static json_t *bytes_json(const uint8_t *d, size_t n)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *s = alloc_malloc(4 * ((n + 2) / 3) + 1), *o = s;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t w = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
-                     (i + 2 < n ? d[i + 2] : 0);
-        *o++ = tab[w >> 18 & 63];
-        *o++ = tab[w >> 12 & 63];
-        *o++ = i + 1 < n ? tab[w >> 6 & 63] : '=';
-        *o++ = i + 2 < n ? tab[w & 63] : '=';
-    }
-    *o = '\0';
+    char *s = base64_encode(d, n, BASE64_STD);
     json_t *j = json_string(s);
     free(s);
     return j;
@@ -221,7 +213,7 @@ static int decode_map_entry(const uint8_t *d, size_t n, const struct pb_field *f
     json_t *map = json_object_get(out, f->name);
     if (!map && json_object_set_new(out, f->name, map = json_object()) != 0)
         return err_set(e, -ENOMEM, "out of memory");
-    json_t *val = f->type == PB_BYTES_MAP ? base64(v, vlen) : json_stringn((const char *)v, vlen);
+    json_t *val = f->type == PB_BYTES_MAP ? bytes_json(v, vlen) : json_stringn((const char *)v, vlen);
     if (!k)
         json_decref(val);
     if (!k || !val || json_object_setn_new(map, (const char *)k, klen, val) != 0)
@@ -266,7 +258,7 @@ static int decode_field(struct pb_reader *r, unsigned wire, const struct pb_fiel
             return err_set(e, -EBADMSG, "protobuf: field %s: not UTF-8", f->name);
         break;
     case PB_BYTES:
-        val = base64(d, n);
+        val = bytes_json(d, n);
         break;
     case PB_INT:
         if (v == 0)

@@ -18,9 +18,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
 
 #include "util/alloc.h"
+#include "util/base64.h"
 #include "util/yaml.h"
 
 #define KUBE_FILE_MAX (1u << 20)
@@ -84,29 +84,6 @@ static void kube_trim(char *s)
     s[n] = '\0';
 }
 
-/* Decodes base64 text (white space allowed) into a new buffer. */
-static int kube_base64(const char *text, unsigned char **out, size_t *len)
-{
-    size_t n = strlen(text);
-    unsigned char *buf = alloc_malloc(n / 4 * 3 + 4);
-    EVP_ENCODE_CTX *cx = EVP_ENCODE_CTX_new();
-    int got = 0, tail = 0;
-    int ok = cx && n <= 0x7fffffff;
-    if (ok) {
-        EVP_DecodeInit(cx);
-        ok = EVP_DecodeUpdate(cx, buf, &got, (const unsigned char *)text, (int)n) >= 0 &&
-             EVP_DecodeFinal(cx, buf + got, &tail) == 1;
-    }
-    EVP_ENCODE_CTX_free(cx);
-    if (!ok || got + tail == 0) {
-        free(buf);
-        return -EINVAL;
-    }
-    *out = buf;
-    *len = (size_t)(got + tail);
-    return 0;
-}
-
 void kube_config_free(struct kube_config *c)
 {
     if (!c)
@@ -160,9 +137,12 @@ static int kc_pem(const struct kc_ctx *k, const json_t *obj, const char *where,
     if (rc)
         return rc;
     if (data) {
-        rc = kube_base64(data, buf, len);
-        if (rc == -ENOMEM)
-            return err_set(k->e, rc, "out of memory");
+        rc = base64_decode(data, buf, len);
+        if (rc == 0 && *len == 0) { /* nothing is no certificate */
+            free(*buf);
+            *buf = NULL;
+            rc = -EINVAL;
+        }
         if (rc)
             return kc_fail(k, obj, data_key, -EINVAL, "%s.%s: not valid base64", where,
                            data_key);

@@ -17,63 +17,11 @@
 
 #include "store/mem_internal.h"
 #include "util/alloc.h"
+#include "util/base64.h"
 #include "util/jdoc.h"
 #include "util/vec.h"
 
 #define TOKEN_MAX 1024
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* base64url without padding; out has room for 4 * ceil(len / 3) + 1. */
-static void b64_encode(const unsigned char *in, size_t len, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        out[o++] = b64[(v >> 18) & 63];
-        out[o++] = b64[(v >> 12) & 63];
-        if (i + 1 < len)
-            out[o++] = b64[(v >> 6) & 63];
-        if (i + 2 < len)
-            out[o++] = b64[v & 63];
-    }
-    out[o] = '\0';
-}
-
-static int b64_value(char c)
-{
-    const char *p = c ? strchr(b64, c) : NULL;
-    if (!p && (c == '+' || c == '/'))
-        return c == '+' ? 62 : 63; /* tolerate the standard alphabet */
-    return p ? (int)(p - b64) : -1;
-}
-
-/* Decodes into out (cap bytes); -1 when malformed or too long. */
-static int b64_decode(const char *in, unsigned char *out, size_t cap, size_t *len)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (; *in && *in != '='; in++) {
-        int v = b64_value(*in);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= cap)
-                return -1;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    *len = o;
-    return 0;
-}
 
 static char *token_encode(uint64_t rv, const struct mem_doc *last)
 {
@@ -83,10 +31,7 @@ static char *token_encode(uint64_t rv, const struct mem_doc *last)
     json_decref(t);
     if (!text)
         return NULL;
-    size_t len = strlen(text);
-    char *out = alloc_malloc(4 * (len / 3 + 1) + 1);
-    if (out)
-        b64_encode((const unsigned char *)text, len, out);
+    char *out = base64_encode(text, strlen(text), BASE64_URL);
     free(text);
     return out;
 }
@@ -98,11 +43,12 @@ struct cursor {
 
 static int token_decode(const char *tok, struct cursor *c, struct err *e)
 {
-    unsigned char raw[TOKEN_MAX];
+    unsigned char *raw = NULL;
     size_t len;
-    if (strlen(tok) > TOKEN_MAX || b64_decode(tok, raw, sizeof raw - 1, &len) != 0)
+    if (strlen(tok) > TOKEN_MAX || base64_decode(tok, &raw, &len) != 0)
         goto bad;
     json_t *t = json_loadb((const char *)raw, len, 0, NULL);
+    free(raw);
     const json_t *rv = json_object_get(t, "rv");
     const char *start = json_string_value(json_object_get(t, "start"));
     const char *slash = start ? strchr(start, '/') : NULL;

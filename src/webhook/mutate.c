@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "core/catalog.h"
 #include "util/alloc.h"
+#include "util/base64.h"
 #include "util/jdoc.h"
 
 #define REVIEW_API_VERSION "admission.k8s.io/v1"
@@ -455,16 +455,6 @@ static bool review_wanted(const struct review *r)
            (!r->subresource || !*r->subresource) && !mutate_excluded_namespace(r->namespace);
 }
 
-static char *base64(const char *data, size_t len)
-{
-    if (len > (size_t)INT32_MAX / 2)
-        return NULL;
-    char *out = alloc_malloc(4 * ((len + 2) / 3) + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
-    return out;
-}
-
 /* The response object for r: allowed untouched, with ops, or denied by e. */
 static json_t *review_response(const struct review *r, const json_t *ops, const struct err *deny)
 {
@@ -477,7 +467,7 @@ static json_t *review_response(const struct review *r, const json_t *ops, const 
                                       "code", code));
     } else if (resp && ops) {
         char *text = json_dumps(ops, JSON_COMPACT);
-        char *b64 = text ? base64(text, strlen(text)) : NULL;
+        char *b64 = text ? base64_encode(text, strlen(text), BASE64_STD) : NULL;
         if (!b64 || json_object_set_new(resp, "patch", json_string(b64)) < 0 ||
             json_object_set_new(resp, "patchType", json_string("JSONPatch")) < 0) {
             json_decref(resp);
