@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/readfile.h"
 #include "util/alloc.h"
 #include "util/atomicfile.h"
 #include "util/jdoc.h"
@@ -306,34 +307,13 @@ static int read_root(const struct reader *r, json_t *root, struct emulated *em)
     return rc;
 }
 
-/* The whole file into a NUL-terminated buffer the caller frees. */
-static int slurp(const char *path, char **text, size_t *len, struct err *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, -errno, "emulated state file %s: %s", path, strerror(errno));
-    char *buf = alloc_malloc(STATE_FILE_MAX + 1);
-    size_t n = fread(buf, 1, STATE_FILE_MAX + 1, f);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed || n > STATE_FILE_MAX) {
-        free(buf);
-        return err_set(e, failed ? -EIO : -EFBIG, "emulated state file %s: %s", path,
-                       failed ? "cannot read it" : "longer than 1 MiB");
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    return 0;
-}
-
 int emulated__state_load(struct emulated *em, struct err *e)
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = slurp(em->cfg.state_path, &text, &len, e);
+    int rc = readfile_all(em->cfg.state_path, STATE_FILE_MAX, &text, &len, e);
     if (rc < 0)
-        return rc;
+        return err_prefix(e, rc, "emulated state file ");
     struct reader r = {.path = em->cfg.state_path, .text = text, .len = len, .e = e};
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

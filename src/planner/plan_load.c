@@ -6,6 +6,7 @@
  * "FILE: PATH must be ..." shape.
  */
 #include "planner/plan_load.h"
+#include "util/readfile.h"
 #include "util/alloc.h"
 #include "util/jsonpos.h"
 
@@ -701,30 +702,6 @@ static int need_capacity(struct loader *l, const char *what)
                    what);
 }
 
-/* The whole file at path into *text (malloc'd, *len bytes), refusing
- * files over PLAN_LOAD_MAX_BYTES. */
-static int slurp(const char *path, char **text, size_t *len, struct err *e)
-{
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    if (st.st_size > PLAN_LOAD_MAX_BYTES)
-        return err_set(e, -EFBIG, "%s: larger than %ld bytes", path, PLAN_LOAD_MAX_BYTES);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    *text = alloc_malloc((size_t)st.st_size + 1);
-    *len = fread(*text, 1, (size_t)st.st_size, f);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(*text);
-        return err_set(e, -EIO, "%s: read error", path);
-    }
-    (*text)[*len] = '\0';
-    return 0;
-}
-
 /* Parses text (origin names it) into an object. */
 static int parse(const char *text, size_t len, const char *origin, json_t **out, struct err *e)
 {
@@ -742,7 +719,7 @@ static int parse(const char *text, size_t len, const char *origin, json_t **out,
 /* Reads and parses the file at path; the caller frees *text and drops *out. */
 static int read_file(const char *path, json_t **out, char **text, size_t *len, struct err *e)
 {
-    int rc = slurp(path, text, len, e);
+    int rc = readfile_all(path, PLAN_LOAD_MAX_BYTES, text, len, e);
     if (rc == 0 && (rc = parse(*text, *len, path, out, e)) != 0)
         free(*text);
     return rc;
@@ -846,7 +823,7 @@ int plan_load_path(const char *path, struct plan_system *sys, struct err *e)
     }
     char *text;
     size_t len;
-    int rc = slurp(path, &text, &len, e);
+    int rc = readfile_all(path, PLAN_LOAD_MAX_BYTES, &text, &len, e);
     if (rc)
         return rc;
     rc = plan_load_text(text, len, path, sys, e);

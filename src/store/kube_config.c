@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 
+#include "util/readfile.h"
 #include "util/alloc.h"
 #include "util/base64.h"
 #include "util/yaml.h"
@@ -47,32 +48,6 @@ static int kc_fail(const struct kc_ctx *k, const json_t *obj, const char *key, i
     bool known = key ? yaml_doc_where_member(k->d, obj, key, &at, NULL)
                      : yaml_doc_where(k->d, obj, &at);
     return yaml_doc_fail(k->d, known ? &at : NULL, k->e, code, "%s", msg);
-}
-
-/* Reads at most max bytes of path into a new buffer (NUL-terminated, the
- * caller frees it). */
-static int kube_read_file(const char *path, size_t max, char **out, size_t *len, struct err *e)
-{
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    char *buf = alloc_malloc(max + 1);
-    size_t n = fread(buf, 1, max + 1, f);
-    int rc = 0;
-    if (ferror(f))
-        rc = err_set(e, -EIO, "%s: read error", path);
-    else if (n > max)
-        rc = err_set(e, -E2BIG, "%s: larger than %zu bytes", path, max);
-    fclose(f);
-    if (rc) {
-        free(buf);
-        return rc;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return 0;
 }
 
 /* The first line of a token file, without trailing white space. */
@@ -155,7 +130,7 @@ static int kc_pem(const struct kc_ctx *k, const json_t *obj, const char *where,
         return err_set(k->e, -ENOMEM, "out of memory");
     struct err fe;
     char *text;
-    rc = kube_read_file(path, KUBE_FILE_MAX, &text, len, &fe);
+    rc = readfile_all(path, KUBE_FILE_MAX, &text, len, &fe);
     free(path);
     if (rc)
         return kc_fail(k, obj, file_key, rc, "%s.%s: %s", where, file_key, fe.msg);
@@ -355,17 +330,17 @@ int kube_config_in_cluster(const char *dir, struct kube_config **out, struct err
     char *path = NULL, *text = NULL;
     size_t len;
     if (rc == 0 && (rc = kube_join(dir, "token", &c->token_file, e)) == 0 &&
-        (rc = kube_read_file(c->token_file, KUBE_FILE_MAX, &text, &len, e)) == -ENOENT)
+        (rc = readfile_all(c->token_file, KUBE_FILE_MAX, &text, &len, e)) == -ENOENT)
         err_prefix(e, rc, "not in a cluster: ");
     free(text);
     if (rc == 0 && (rc = kube_join(dir, "ca.crt", &path, e)) == 0 &&
-        (rc = kube_read_file(path, KUBE_FILE_MAX, &text, &c->ca_len, e)) == 0)
+        (rc = readfile_all(path, KUBE_FILE_MAX, &text, &c->ca_len, e)) == 0)
         c->ca = (unsigned char *)text;
     free(path);
     path = NULL;
     /* The namespace file is optional: a pod may run without it. */
     if (rc == 0 && (rc = kube_join(dir, "namespace", &path, e)) == 0 &&
-        kube_read_file(path, 256, &c->ns, &len, NULL) == 0)
+        readfile_all(path, 256, &c->ns, &len, NULL) == 0)
         kube_trim(c->ns);
     free(path);
     if (rc) {

@@ -1,6 +1,7 @@
 /*
  * Reading a folder's YAML files into a fileset (fileset.h).
  */
+#include "util/readfile.h"
 #include "util/fileset.h"
 
 #include <dirent.h>
@@ -21,24 +22,12 @@ static int is_yaml_entry(const struct dirent *d)
 /* The whole file at path into f; f->name takes path. */
 static int read_one(const char *path, struct fileset_file *f, struct err *e)
 {
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    char *text = alloc_malloc(FILESET_MAX_FILE_BYTES + 1);
-    size_t len = fread(text, 1, FILESET_MAX_FILE_BYTES + 1, in);
-    int rc = ferror(in) ? err_set(e, -EIO, "%s: read error", path)
-           : len > FILESET_MAX_FILE_BYTES
-               ? err_set(e, -E2BIG, "%s: over %u bytes", path, FILESET_MAX_FILE_BYTES)
-               : 0;
-    fclose(in);
-    if (rc != 0) {
-        free(text);
-        return rc;
-    }
-    char *fit = alloc_realloc(text, len + 1);
-    fit[len] = '\0';
-    *f = (struct fileset_file){.name = alloc_strdup(path), .text = fit, .len = len};
-    return 0;
+    char *text;
+    size_t len;
+    int rc = readfile_all(path, FILESET_MAX_FILE_BYTES, &text, &len, e);
+    if (rc == 0)
+        *f = (struct fileset_file){.name = alloc_strdup(path), .text = text, .len = len};
+    return rc;
 }
 
 static int read_all(const char *dir, struct dirent **ents, int n, struct fileset *set,

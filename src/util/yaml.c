@@ -11,6 +11,7 @@
  */
 #include "util/alloc.h"
 #include "util/yaml.h"
+#include "util/readfile.h"
 #include "util/vec.h"
 
 #include <errno.h>
@@ -715,45 +716,13 @@ int yaml_doc_parse(const char *name, const char *text, size_t len,
     return 0;
 }
 
-/* Reads at most max + 1 bytes, so that a file over the limit is refused
- * without reading it all. *out is malloc'ed; the caller frees it. */
-static int read_bounded(const char *path, size_t max, char **out, size_t *len, struct err *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, -errno, "%s: %s", path, strerror(errno));
-    size_t cap = 0, n = 0;
-    char *buf = NULL;
-    int rc = 0;
-    while (rc == 0 && n <= max) {
-        VEC_RESERVE(buf, cap, n < 4096 ? 4096 : n + 1);
-        size_t want = cap - n < max + 1 - n ? cap - n : max + 1 - n;
-        size_t got = fread(buf + n, 1, want, f);
-        n += got;
-        if (got == 0 && ferror(f))
-            rc = err_set(e, errno ? -errno : -EIO, "%s: %s", path, strerror(errno ? errno : EIO));
-        if (got == 0)
-            break;
-    }
-    if (rc == 0 && n > max)
-        rc = err_set(e, -E2BIG, "%s: larger than %zu bytes", path, max);
-    fclose(f);
-    if (rc < 0) {
-        free(buf);
-        return rc;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 int yaml_doc_load(const char *path, const struct yaml_limits *limits, struct yaml_doc **out,
                   struct err *e)
 {
     char *text = NULL;
     size_t len = 0;
     *out = NULL;
-    int rc = read_bounded(path, limits ? limits->max_bytes : YAML_DEFAULT_MAX_BYTES, &text,
+    int rc = readfile_all(path, limits ? limits->max_bytes : YAML_DEFAULT_MAX_BYTES, &text,
                           &len, e);
     if (rc < 0)
         return rc;

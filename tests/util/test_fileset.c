@@ -97,7 +97,7 @@ static void unreadable_and_oversized_files_are_errors(void **state)
     assert_int_equal(mkdir(path, 0700), 0); /* a folder where a file should be */
     struct fileset *set = NULL;
     struct err e = {0};
-    assert_int_equal(fileset_read_yaml_dir(dir, &set, &e), -EIO);
+    assert_int_equal(fileset_read_yaml_dir(dir, &set, &e), -EISDIR);
     assert_null(set);
     assert_non_null(strstr(e.msg, path));
     assert_int_equal(rmdir(path), 0);
