@@ -23,6 +23,7 @@
 #include "api/status.h"
 #include "apiserver/rest.h"
 #include "util/alloc.h"
+#include "util/httpd.h"
 #include "util/vec.h"
 
 /* How often a watch with nothing to send checks that its client is still
@@ -69,11 +70,7 @@ struct request_ctx {
 
 bool apiserver_is_loopback(const char *address)
 {
-    struct in_addr v4;
-    struct in6_addr v6;
-    if (inet_pton(AF_INET, address, &v4) == 1)
-        return (ntohl(v4.s_addr) >> 24) == 127;
-    return inet_pton(AF_INET6, address, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+    return httpd_is_loopback(address);
 }
 
 /* ---- requests ---- */
@@ -120,14 +117,6 @@ static void take_body(struct request_ctx *rc, const char *data, size_t n, size_t
 
 /* ---- watch streams ---- */
 
-/* Whether the client hung up: a watch with nothing to send would otherwise
- * hold its thread until its timeout. */
-static bool peer_gone(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
-}
-
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -138,7 +127,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             return n;
         if (n < 0)
             return MHD_CONTENT_READER_END_OF_STREAM;
-        if (peer_gone(sc->fd))
+        if (httpd_peer_gone(sc->fd))
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
 }
@@ -394,17 +383,11 @@ static int start_guard(struct apiserver *srv, const struct apiserver_config *cfg
     return 0;
 }
 
-static bool is_ip_literal(const char *address)
-{
-    struct in6_addr any;
-    return inet_pton(AF_INET, address, &any) == 1 || inet_pton(AF_INET6, address, &any) == 1;
-}
-
 static int check_config(const struct apiserver_config *cfg, const char *addr, struct err *e)
 {
     /* Before the loopback rule: "localhost" is not refused for where it
      * points but because no name is looked up. */
-    if (!is_ip_literal(addr))
+    if (!httpd_is_ip_literal(addr))
         return err_set(e, -EINVAL, "apiserver: \"%s\" is not an IP address; write 127.0.0.1 "
                        "(or ::1) for this host only, 0.0.0.0 (or ::) for every interface",
                        addr);

@@ -15,6 +15,7 @@
 #include "apiserver/handlers.h"
 #include "apiserver/openapi.h"
 #include "util/alloc.h"
+#include "util/httpd.h"
 #include "util/jdoc.h"
 
 void rest_response_release(struct rest_response *resp)
@@ -65,16 +66,6 @@ static void reply_failure(struct rest_response *resp, int code, const char *msg)
     rest_reply_error(resp, &e, NULL, NULL, NULL);
 }
 
-/* Compares in time independent of where the strings differ. */
-static bool same_secret(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = la != lb;
-    for (size_t i = 0; i < la; i++)
-        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-    return diff == 0;
-}
-
 bool rest_authenticated(const struct rest_server *srv, const struct rest_request *req)
 {
     static const char bearer[] = "Bearer ";
@@ -82,7 +73,7 @@ bool rest_authenticated(const struct rest_server *srv, const struct rest_request
     if (!srv->token)
         return true;
     return h && strncmp(h, bearer, sizeof bearer - 1) == 0 &&
-           same_secret(h + sizeof bearer - 1, srv->token);
+           httpd_same_secret(h + sizeof bearer - 1, srv->token);
 }
 
 /* "/": the paths served, as the API server lists them. */

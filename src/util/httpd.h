@@ -1,14 +1,19 @@
 /*
- * A small HTTP server on the loopback interface, over libmicrohttpd, for the
- * parts of gpuslice that answer local HTTP (the planner's endpoint, health
- * and metrics probes).
+ * A small HTTP server over libmicrohttpd, for the parts of gpuslice that
+ * answer HTTP of their own (the planner's endpoint, the controller's
+ * dashboard, health and metrics probes).
  *
- * The server listens on 127.0.0.1 only. It reads each request's body into
- * memory (up to HTTPD_MAX_BODY; larger bodies get 413 without reaching the
- * handler) and then calls one handler with method, path and body; the
- * handler fills a status, a content type and a body. Requests are served by
- * one internal thread, one at a time, so a handler needs no locking of its
- * own, but must not block for long.
+ * It reads each request's body into memory (up to HTTPD_MAX_BODY; larger
+ * bodies get 413 without reaching the handler) and then calls one handler
+ * with method, path and body; the handler fills a status, a content type,
+ * a few headers and a body, or a stream the server reads until it ends.
+ *
+ * httpd_start listens on 127.0.0.1 and serves one request at a time on one
+ * internal thread, so its handler needs no locking of its own, but must not
+ * block for long (and must not answer with a stream). httpd_serve listens
+ * on any address, with a thread per connection behind a connection guard
+ * (util/httpd_guard.h): its handler runs on several threads at once, and
+ * its streams may block (server-sent events).
  */
 #ifndef GPUSLICE_UTIL_HTTPD_H
 #define GPUSLICE_UTIL_HTTPD_H
@@ -17,7 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "util/err.h"
+#include "util/httpd_guard.h"
 
 #define HTTPD_MAX_BODY (8u << 20)
 
@@ -28,16 +36,86 @@ struct httpd_request {
     const char *path;            /* "/plan", without the query */
     const char *body;            /* NUL-terminated; "" when there is none */
     size_t body_len;
+    void *conn;                  /* the server's; for httpd_header and httpd_query */
 };
+
+/* A response read piece by piece while the connection lasts (its own
+ * thread: httpd_serve only). read fills up to max bytes and returns how
+ * many, 0 when it has nothing yet (it waited a while: the server then
+ * checks the client is still there and calls again), or -1 to end the
+ * response. done (may be NULL) frees ctx once the connection is over. */
+struct httpd_stream {
+    ssize_t (*read)(void *ctx, char *buf, size_t max);
+    void (*done)(void *ctx);
+    void *ctx;
+};
+
+#define HTTPD_RESPONSE_HEADERS 8
 
 struct httpd_response {
     int status;                  /* 200 unless the handler says otherwise */
     const char *content_type;    /* a static string; "text/plain" unless set */
     char *body;                  /* malloc'd by the handler, freed by the server; may stay NULL */
     size_t body_len;
+    struct httpd_stream stream;  /* read set: the body is this stream instead */
+    /* More headers (httpd_response_header); values are freed by the server. */
+    const char *header_names[HTTPD_RESPONSE_HEADERS];
+    char *header_values[HTTPD_RESPONSE_HEADERS];
+    size_t n_headers;
 };
 
 typedef void (*httpd_handler)(void *ctx, const struct httpd_request *req, struct httpd_response *resp);
+
+/* The request header name (case-insensitive), or NULL. */
+const char *httpd_header(const struct httpd_request *req, const char *name);
+
+/* The query parameter name, decoded, or NULL. */
+const char *httpd_query(const struct httpd_request *req, const char *name);
+
+/* Adds a header to the response (name a static string; the value is
+ * copied). Past HTTPD_RESPONSE_HEADERS it is dropped and -E2BIG returned. */
+int httpd_response_header(struct httpd_response *resp, const char *name, const char *value);
+
+/* Whether address (an IP literal) is a loopback address: 127.0.0.0/8, ::1. */
+bool httpd_is_loopback(const char *address);
+
+/* Whether address is an IPv4 or IPv6 literal (no name is ever looked up). */
+bool httpd_is_ip_literal(const char *address);
+
+/* Compares two secrets in time independent of where they differ. */
+bool httpd_same_secret(const char *a, const char *b);
+
+/* "HOST:PORT" ("127.0.0.1:8080", "[::1]:8080", ":8080" for 127.0.0.1) into
+ * host (an IP literal, at most HTTPD_HOST_MAX bytes with its NUL) and port
+ * (0 picks one). -EINVAL naming what is wrong. */
+#define HTTPD_HOST_MAX 48
+int httpd_parse_address(const char *text, char host[HTTPD_HOST_MAX], uint16_t *port,
+                        struct err *e);
+
+/* What httpd_serve needs. */
+struct httpd_config {
+    const char *address;          /* an IP literal; NULL: 127.0.0.1 */
+    uint16_t port;                /* 0: a free one (httpd_port) */
+    struct httpd_limits limits;   /* zero fields: HTTPD_LIMITS_DEFAULT's */
+    httpd_handler handler;
+    void *ctx;
+    /* Whether the request authenticated (its headers are in), which makes
+     * its connection trusted by the guard; NULL: no connection is. */
+    bool (*trusted)(void *ctx, const struct httpd_request *req);
+};
+
+#define HTTPD_LIMITS_DEFAULT ((struct httpd_limits){.max_connections = 64, \
+    .max_per_address = 16, .idle_timeout_s = 60, .request_timeout_s = 10})
+
+/* Starts serving cfg's address and port with a thread per connection and a
+ * connection guard. -EINVAL for an address that is not an IP literal,
+ * -EADDRINUSE or -EIO when it cannot be had. *out is the caller's
+ * (httpd_stop). */
+int httpd_serve(const struct httpd_config *cfg, struct httpd **out, struct err *e);
+
+/* Whether the client of connection fd hung up (a stream with nothing to
+ * send would otherwise hold its thread). */
+bool httpd_peer_gone(int fd);
 
 /* Starts serving on 127.0.0.1:port (0 picks a free port; httpd_port() says
  * which). On success the caller owns *out and stops it with httpd_stop().
@@ -66,7 +144,12 @@ void httpd_body_free(struct httpd_body *b);
 /* The port the server listens on. */
 uint16_t httpd_port(const struct httpd *h);
 
-/* Stops serving, waits for the request in progress, and frees h (may be NULL). */
+/* The URL of the server's root, "http://127.0.0.1:PORT/" ("[::1]" for
+ * IPv6): a static-length string owned by h. */
+const char *httpd_url(const struct httpd *h);
+
+/* Stops serving, waits for the requests in progress (a stream's read
+ * returns within its wait), and frees h (may be NULL). */
 void httpd_stop(struct httpd *h);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * Tests for util/httpd over real loopback sockets: the handler sees method,
  * path and body and its answer arrives; bodies over the limit are refused;
- * port 0 picks a port; a taken port is an error.
+ * port 0 picks a port; a taken port is an error; httpd_serve's request
+ * headers, query and response headers, and a stream read until it ends;
+ * addresses parsed and told loopback or not; secrets compared.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -160,6 +162,117 @@ static void bodies_arrive_in_chunks_up_to_a_limit(void **state)
     httpd_body_free(NULL);
 }
 
+/* Three pieces "a", "b", "c", with a wait (0) before each, then the end. */
+struct pieces {
+    int next, done;
+};
+
+static ssize_t pieces_read(void *ctx, char *buf, size_t max)
+{
+    struct pieces *p = ctx;
+    (void)max;
+    int at = p->next++;
+    if (at >= 6)
+        return -1;
+    if (at % 2 == 0)
+        return 0;
+    buf[0] = (char)('a' + at / 2);
+    return 1;
+}
+
+static void pieces_done(void *ctx)
+{
+    ((struct pieces *)ctx)->done++;
+}
+
+/* /stream streams the pieces; anything else echoes X-Name and ?q. */
+static void streamer(void *ctx, const struct httpd_request *req, struct httpd_response *resp)
+{
+    if (strcmp(req->path, "/stream") == 0) {
+        resp->content_type = "text/event-stream";
+        resp->stream = (struct httpd_stream){pieces_read, pieces_done, ctx};
+        return;
+    }
+    const char *name = httpd_header(req, "x-name"), *q = httpd_query(req, "q");
+    assert_int_equal(httpd_response_header(resp, "X-Seen", name ? name : "-"), 0);
+    if (asprintf(&resp->body, "q=%s", q ? q : "-") >= 0)
+        resp->body_len = strlen(resp->body);
+}
+
+static bool trust_nobody(void *ctx, const struct httpd_request *req)
+{
+    (void)ctx;
+    return httpd_header(req, "x-name") != NULL;
+}
+
+static void serve_answers_headers_queries_and_streams(void **state)
+{
+    (void)state;
+    struct pieces p = {0};
+    struct httpd *h = NULL;
+    struct httpd_config cfg = {.handler = streamer, .ctx = &p, .trusted = trust_nobody};
+    assert_int_equal(httpd_serve(&cfg, &h, NULL), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", (unsigned)httpd_port(h));
+    assert_string_equal(httpd_url(h), url);
+    char out[256];
+    assert_int_equal(call(httpd_port(h), "GET", "/stream", "", 0, out, sizeof out), 200);
+    /* Chunked, a chunk per piece, then the last chunk. */
+    assert_non_null(strstr(out, "1\r\na\r\n1\r\nb\r\n1\r\nc\r\n0\r\n\r\n"));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(httpd_port(h))};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    const char *ask = "GET /x?q=a%3Cb HTTP/1.1\r\nHost: h\r\nX-Name: n1\r\n"
+                      "Connection: close\r\n\r\n";
+    assert_int_equal(write(fd, ask, strlen(ask)), (ssize_t)strlen(ask));
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof out - 1 && (r = read(fd, out + got, sizeof out - 1 - got)) > 0)
+        got += (size_t)r;
+    out[got] = '\0';
+    close(fd);
+    assert_non_null(strstr(out, "X-Seen: n1\r\n"));
+    assert_non_null(strstr(out, "\r\n\r\nq=a<b"));
+    httpd_stop(h);
+    assert_int_equal(p.done, 1);
+    struct err e;
+    cfg.address = "localhost";
+    assert_int_equal(httpd_serve(&cfg, &h, &e), -EINVAL);
+}
+
+static void addresses_parse_and_tell_loopback(void **state)
+{
+    (void)state;
+    char host[HTTPD_HOST_MAX];
+    uint16_t port = 1;
+    assert_int_equal(httpd_parse_address("127.0.0.1:8080", host, &port, NULL), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 8080);
+    assert_int_equal(httpd_parse_address(":0", host, &port, NULL), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 0);
+    assert_int_equal(httpd_parse_address("[::1]:9", host, &port, NULL), 0);
+    assert_string_equal(host, "::1");
+    struct err e;
+    assert_int_equal(httpd_parse_address("localhost:80", host, &port, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "not an IP address"));
+    assert_int_equal(httpd_parse_address("::1:80", host, &port, &e), -EINVAL);
+    assert_int_equal(httpd_parse_address("1.2.3.4", host, &port, &e), -EINVAL);
+    assert_int_equal(httpd_parse_address("1.2.3.4:70000", host, &port, &e), -EINVAL);
+    assert_int_equal(httpd_parse_address(NULL, host, &port, &e), -EINVAL);
+    assert_true(httpd_is_loopback("127.3.2.1"));
+    assert_true(httpd_is_loopback("::1"));
+    assert_false(httpd_is_loopback("0.0.0.0"));
+    assert_false(httpd_is_loopback("10.0.0.1"));
+    assert_true(httpd_is_ip_literal("::"));
+    assert_false(httpd_is_ip_literal("example.com"));
+    assert_true(httpd_same_secret("abc", "abc"));
+    assert_false(httpd_same_secret("abc", "abd"));
+    assert_false(httpd_same_secret("abc", "abcd"));
+    assert_false(httpd_same_secret("", "a"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +280,8 @@ int main(void)
         cmocka_unit_test(large_bodies_are_refused),
         cmocka_unit_test(taken_port_is_an_error),
         cmocka_unit_test(bodies_arrive_in_chunks_up_to_a_limit),
+        cmocka_unit_test(serve_answers_headers_queries_and_streams),
+        cmocka_unit_test(addresses_parse_and_tell_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
