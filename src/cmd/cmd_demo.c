@@ -44,6 +44,7 @@
 #include "sim/observer.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/httpd.h"
 #include "util/vec.h"
 
 #define TICK_NS (250 * NS_PER_MS)
@@ -56,6 +57,7 @@ struct demo_args {
     const char *samples; /* a folder, or NULL: the built-in samples */
     const char *trace;
     const char *kubeconfig; /* where --keep writes it */
+    char dashboard_host[HTTPD_HOST_MAX]; /* --dashboard-address's */
     bool keep;
     int timeout_s;
     int run_s; /* how long the long-running workloads run before teardown */
@@ -70,7 +72,8 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         {"timeout", required_argument, NULL, 'T'}, {"device", required_argument, NULL, 'd'},
         {"crds", required_argument, NULL, 'c'},  {"kubeconfig", required_argument, NULL, 'K'},
         {"file", required_argument, NULL, 'f'},
-        {"warm-max-percent", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0},
+        {"warm-max-percent", required_argument, NULL, 'w'},
+        {"dashboard-address", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     a->kubeconfig = "gpuslice-demo.kubeconfig";
@@ -78,6 +81,7 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
     a->run_s = 8;
     a->cluster.policy = PLACEMENT_POLICY_DEFAULT;
     a->cluster.device_spec = "create-ms=300,destroy-ms=150";
+    a->cluster.dashboard = true;
     optind = 1;
     int c;
     struct err e = {0};
@@ -93,6 +97,14 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         case 'c': a->cluster.crds_dir = optarg; break;
         case 'K': a->kubeconfig = optarg; break;
         case 'f': a->cluster_file = optarg; break;
+        case 'D':
+            if (httpd_parse_address(optarg, a->dashboard_host, &a->cluster.dashboard_port,
+                                    &e) < 0) {
+                fprintf(stderr, "gpuslice demo: --dashboard-address %s\n", e.msg);
+                return 2;
+            }
+            a->cluster.dashboard_address = a->dashboard_host;
+            break;
         case 'w':
             if (cmd_warm_percent(optarg, &a->cluster.warm_max_percent, &e) < 0) {
                 fprintf(stderr, "gpuslice demo: %s\n", e.msg);
@@ -275,8 +287,9 @@ static void draw_screen(struct embedded *emb, struct view *v, double t)
 {
     json_t *slices = v->n_now <= VIEW_MAX_LINES ? list_slices(emb) : NULL;
     printf("\033[H\033[2J");
-    printf("gpuslice demo  t=%.1fs  %s  (kubectl --server %s)\n\n", t, "embedded cluster",
+    printf("gpuslice demo  t=%.1fs  %s  (kubectl --server %s)\n", t, "embedded cluster",
            embedded_url(emb));
+    printf("dashboard: %s\n\n", embedded_dashboard_url(emb));
     if (!slices) {
         printf("  %zu pods  ", v->n_now);
         print_counts(v, stdout);
@@ -482,6 +495,8 @@ static int run(struct embedded *emb, const struct demo_args *a, const struct fil
     struct view *v = alloc_calloc(1, sizeof *v);
     v->tty = isatty(STDOUT_FILENO);
     if (!v->tty)
+        printf("gpuslice demo: dashboard at %s\n", embedded_dashboard_url(emb));
+    if (!v->tty)
         printf("gpuslice demo: %zu objects applied to the embedded cluster at %s\n", objects,
                embedded_url(emb));
     int64_t start = clock_monotonic_ns(), teardown_at = 0;
@@ -522,8 +537,8 @@ static int keep_until_stopped(struct embedded *emb, const char *kubeconfig)
         return 1;
     }
     printf("\nThe cluster is still up. Use it with:\n  kubectl --kubeconfig %s get "
-           "pods,gpuslices,gpunodes -A\nPress Ctrl-C to stop it (%s is removed then).\n",
-           kubeconfig, kubeconfig);
+           "pods,gpuslices,gpunodes -A\nor watch it at %s\nPress Ctrl-C to stop it (%s is "
+           "removed then).\n", kubeconfig, embedded_dashboard_url(emb), kubeconfig);
     fflush(stdout);
     cmd_signals_wait(-1);
     if (kubeconfig_remove(kubeconfig, &e) < 0) {

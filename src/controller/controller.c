@@ -328,6 +328,13 @@ static void count_load(struct controller *c, const char *node,
         strmap_del(&c->node_usage, node);
 }
 
+/* Tells the config's watcher that the caches changed. */
+static void tell_watcher(struct controller *c)
+{
+    if (c->cfg.changed)
+        c->cfg.changed(c->cfg.changed_ctx);
+}
+
 static void on_pod(void *ctx, enum informer_change change, const json_t *old,
                    const json_t *cur)
 {
@@ -347,6 +354,7 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old,
     if (change == INFORMER_DELETED)
         forget_pod(c, cur);
     enqueue(c, meta_namespace(cur), meta_name(cur));
+    tell_watcher(c);
 }
 
 /* Whether the slice (as now) holds its placement: not gone, not Deleted
@@ -411,6 +419,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     if (freed || became_warm)
         enqueue_waiting(c);
     enqueue_restore(c);
+    tell_watcher(c);
 }
 
 /* A GPUNode or a Node changed: the model takes it. Pods waiting for room
@@ -432,6 +441,8 @@ static void topology_changed(struct controller *c, bool gpunode, enum informer_c
     if (changed || !gpunode)
         enqueue_waiting(c);
     enqueue_restore(c);
+    if (gpunode)
+        tell_watcher(c);
 }
 
 static void on_gpunode(void *ctx, enum informer_change change, const json_t *old,

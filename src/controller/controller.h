@@ -53,6 +53,11 @@ struct controller_config {
      * slices"); 0: CONTROLLER_WARM_MAX_PERCENT_DEFAULT; negative: none is
      * kept warm. */
     int warm_max_percent;
+    /* Called (from the informer's thread, no lock held) after each change
+     * to a pod, GPUSlice or GPUNode in the caches, for a view of them (the
+     * dashboard); NULL: none. It must return quickly. */
+    void (*changed)(void *ctx);
+    void *changed_ctx;
 };
 
 #define CONTROLLER_WARM_MAX_PERCENT_DEFAULT 10

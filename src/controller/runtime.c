@@ -78,6 +78,7 @@ static int build(const struct controller_runtime_config *cfg, struct controller_
         rt->cfg.lease_name = "gpuslice-controller";
     struct controller_config cc = {.store = cfg->store, .policy = cfg->policy,
                                    .warm_max_percent = cfg->warm_max_percent,
+                                   .changed = cfg->changed, .changed_ctx = cfg->changed_ctx,
                                    .now_ns = cfg->now_ns, .clock_ctx = cfg->clock_ctx};
     int rc = controller_new(&cc, &rt->ctl, e);
     struct loop_config lc = {.store = cfg->store,

@@ -18,6 +18,7 @@
 #include "apiserver/bootstrap.h"
 #include "cluster/components.h"
 #include "apiserver/kubeconfig.h"
+#include "controller/dashboard.h"
 #include "controller/runtime.h"
 #include "sim/builtin.h"
 #include "sim/devstats.h"
@@ -55,6 +56,7 @@ struct embedded {
     struct store *parts_client;    /* the cluster's parts' connection */
     struct cluster_parts *parts;
     struct controller_runtime *controller[EMBEDDED_MAX_CONTROLLERS];
+    struct dashboard *dashboard;   /* replica 0's, or NULL */
     size_t crds_loaded;
     char webhook_url[64];
     size_t n_controllers;
@@ -300,8 +302,19 @@ static int start_controller(struct embedded *emb, size_t i, struct err *e)
         .lease_namespace = elect ? "kube-system" : NULL,
         .lease_ns = 4000000000LL, .renew_deadline_ns = 3000000000LL, .retry_ns = 500000000LL,
     };
+    struct dashboard_config dc = {.store = cc.store, .address = emb->cfg.dashboard_address,
+                                  .port = emb->cfg.dashboard_port, .token = emb->cfg.token,
+                                  .log = emb->cfg.log};
+    if (rc == 0 && i == 0 && emb->cfg.dashboard &&
+        (rc = dashboard_new(&dc, &emb->dashboard, e)) == 0) {
+        cc.changed = dashboard_changed;
+        cc.changed_ctx = emb->dashboard;
+    }
     if (rc == 0)
         rc = controller_runtime_start(&cc, &emb->controller[i], e);
+    if (rc == 0 && i == 0 && emb->dashboard)
+        rc = dashboard_start(emb->dashboard,
+                             controller_runtime_controller(emb->controller[i]), e);
     return rc;
 }
 
@@ -489,6 +502,11 @@ int embedded_gpu_stats(struct embedded *emb, size_t node, unsigned gpu,
     return devstats_get(emb->nodes[node].counted, gpu, out, NULL);
 }
 
+const char *embedded_dashboard_url(const struct embedded *emb)
+{
+    return dashboard_url(emb->dashboard);
+}
+
 int embedded_leader(struct embedded *emb)
 {
     for (size_t i = 0; i < emb->n_controllers; i++)
@@ -501,7 +519,13 @@ void embedded_stop_controller(struct embedded *emb, size_t i)
 {
     if (i >= emb->n_controllers)
         return;
+    if (i == 0)
+        dashboard_stop(emb->dashboard); /* it reads the replica's caches */
     controller_runtime_stop(emb->controller[i]);
+    if (i == 0) {
+        dashboard_free(emb->dashboard); /* the replica told it of changes until it stopped */
+        emb->dashboard = NULL;
+    }
     store_free(emb->controller_client[i]);
     emb->controller[i] = NULL;
     emb->controller_client[i] = NULL;

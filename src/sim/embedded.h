@@ -89,6 +89,12 @@ struct embedded_config {
      * 0.5 s, short so tests see a new leader soon). */
     size_t controllers;
     struct log *log;             /* components' failures; not owned; NULL: none */
+    /* The first controller replica's web dashboard (controller/dashboard.h),
+     * on dashboard_address (an IP literal; NULL: 127.0.0.1) and
+     * dashboard_port (0: a free one), with the API server's token. */
+    bool dashboard;
+    const char *dashboard_address;
+    uint16_t dashboard_port;
 };
 
 struct embedded;
@@ -135,6 +141,10 @@ struct device *embedded_device(struct embedded *emb, size_t i);
  * the node's GPUs. */
 int embedded_gpu_stats(struct embedded *emb, size_t node, unsigned gpu,
                        struct devstats_gpu *out);
+
+/* The dashboard's URL ("http://127.0.0.1:PORT/"), or NULL when it does
+ * not run. */
+const char *embedded_dashboard_url(const struct embedded *emb);
 
 /* The controller replica that leads now, or -1 (none, or between leaders). */
 int embedded_leader(struct embedded *emb);
