@@ -1,8 +1,10 @@
 /*
  * gpuslice controller: the cluster's controller against a real API server
  * (kubeconfig, or the pod's service account), with Lease leader election
- * so that two replicas can run and only one acts.
+ * so that two replicas can run and only one acts, and with
+ * --dashboard-address its web dashboard (controller/dashboard.h).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +12,10 @@
 
 #include "cmd/commands.h"
 #include "cmd/signals.h"
+#include "controller/dashboard.h"
 #include "controller/runtime.h"
 #include "store/kube.h"
+#include "util/httpd.h"
 
 
 struct controller_args {
@@ -21,6 +25,10 @@ struct controller_args {
     int64_t lease_ns;
     enum placement_policy policy;
     int warm_max_percent;
+    bool dashboard;
+    char dashboard_host[HTTPD_HOST_MAX];
+    uint16_t dashboard_port;
+    const char *dashboard_token_file;
 };
 
 int cmd_warm_percent(const char *text, int *out, struct err *e)
@@ -44,6 +52,8 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
         {"policy", required_argument, NULL, 'p'},
         {"lease-duration", required_argument, NULL, 'L'},
         {"warm-max-percent", required_argument, NULL, 'w'},
+        {"dashboard-address", required_argument, NULL, 'D'},
+        {"dashboard-token-file", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -59,6 +69,14 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
                 return 2;
             }
             break;
+        case 'D':
+            if (httpd_parse_address(optarg, a->dashboard_host, &a->dashboard_port, &e) < 0) {
+                fprintf(stderr, "gpuslice controller: --dashboard-address %s\n", e.msg);
+                return 2;
+            }
+            a->dashboard = true;
+            break;
+        case 'T': a->dashboard_token_file = optarg; break;
         case 'k': a->kubeconfig = optarg; break;
         case 'l': a->lease_namespace = optarg; break;
         case 'i': a->identity = optarg; break;
@@ -87,6 +105,40 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
     return 0;
 }
 
+/* The first line of path, without its line end, into out. */
+static int read_token(const char *path, char *out, size_t size, struct err *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return err_set(e, -errno, "--dashboard-token-file %s: %s", path, strerror(errno));
+    bool got = fgets(out, (int)size, f) != NULL;
+    fclose(f);
+    if (got)
+        out[strcspn(out, "\r\n")] = '\0';
+    if (!got || !*out)
+        return err_set(e, -EINVAL, "--dashboard-token-file %s: no token in it", path);
+    return 0;
+}
+
+/* The dashboard's config: its own token file's token, else (the same
+ * token as the API) the kubeconfig's bearer token, only needed off
+ * loopback. */
+static int dashboard_config_of(const struct controller_args *a, const struct kube_config *kc,
+                               char *token, size_t size, struct dashboard_config *out,
+                               struct err *e)
+{
+    *out = (struct dashboard_config){.address = a->dashboard_host, .port = a->dashboard_port};
+    if (a->dashboard_token_file) {
+        int rc = read_token(a->dashboard_token_file, token, size, e);
+        if (rc < 0)
+            return rc;
+        out->token = token;
+    } else if (!httpd_is_loopback(a->dashboard_host)) {
+        out->token = kc->token;
+    }
+    return 0;
+}
+
 int cmd_controller(int argc, char **argv)
 {
     struct controller_args a;
@@ -96,6 +148,7 @@ int cmd_controller(int argc, char **argv)
     struct kube_config *kc = NULL;
     struct store *st = NULL;
     struct controller_runtime *rt = NULL;
+    struct dashboard *dash = NULL;
     struct err e = {0};
     rc = a.kubeconfig ? kube_config_load(a.kubeconfig, NULL, &kc, &e)
                       : kube_config_default(&kc, &e);
@@ -107,17 +160,35 @@ int cmd_controller(int argc, char **argv)
                                             .lease_namespace = a.lease_namespace,
                                             .lease_ns = a.lease_ns,
                                             .log = cmd_daemon_log()};
+    char token[512];
+    struct dashboard_config dc;
+    if (rc == 0 && a.dashboard &&
+        (rc = dashboard_config_of(&a, kc, token, sizeof token, &dc, &e)) == 0) {
+        dc.store = st;
+        dc.log = cfg.log;
+        if ((rc = dashboard_new(&dc, &dash, &e)) == 0) {
+            cfg.changed = dashboard_changed;
+            cfg.changed_ctx = dash;
+        }
+    }
     cmd_signals_block();
     if (rc == 0)
         rc = controller_runtime_start(&cfg, &rt, &e);
+    if (rc == 0 && dash)
+        rc = dashboard_start(dash, controller_runtime_controller(rt), &e);
     if (rc == 0) {
+        if (dash)
+            printf("gpuslice controller: dashboard at %s\n", dashboard_url(dash));
+        fflush(stdout);
         log_info(cfg.log, "gpuslice controller: running against %s (%s)", kc->server,
                  placement_policy_name(a.policy));
         cmd_signals_wait(-1);
     } else {
         fprintf(stderr, "gpuslice controller: %s\n", e.msg);
     }
+    dashboard_stop(dash);
     controller_runtime_stop(rt);
+    dashboard_free(dash);
     log_free(cfg.log);
     store_free(st);
     kube_config_free(kc);

@@ -36,11 +36,15 @@ const struct command commands[] = {
      "  -k, --keep           leave the cluster up afterwards, write a kubeconfig for\n"
      "                       kubectl, and remove it on Ctrl-C or SIGTERM\n"
      "  --kubeconfig PATH    where --keep writes it (default gpuslice-demo.kubeconfig)\n"
-     "  --warm-max-percent N the controller's cap on warm slices (default 10)\n"},
+     "  --warm-max-percent N the controller's cap on warm slices (default 10)\n"
+     "  --dashboard-address HOST:PORT\n"
+     "                       where the web dashboard listens (default 127.0.0.1:0,\n"
+     "                       a free port; its URL is printed)\n"},
     {"controller", cmd_controller, "run the gpuslice controller against a cluster",
      "usage: gpuslice controller [--kubeconfig F] [--leader-elect-namespace NS]\n"
      "                           [--identity ID] [--policy P] [--lease-duration S]\n"
-     "                           [--warm-max-percent N]\n\n"
+     "                           [--warm-max-percent N]\n"
+     "                           [--dashboard-address HOST:PORT [--dashboard-token-file F]]\n\n"
      "Places gated pods' slices, releases them when pods end. Without --kubeconfig\n"
      "it uses $KUBECONFIG, ~/.kube/config or the pod's service account. With\n"
      "--leader-elect-namespace, replicas elect one leader through a Lease there\n"
@@ -48,7 +52,11 @@ const struct command commands[] = {
      "2/3 of it without a renewal).\n"
      "Namespaces annotated gpuslice.dev/keep-warm: DURATION keep their ended pods'\n"
      "slices warm for their next pods; --warm-max-percent caps the memory warm\n"
-     "slices hold, in percent of the MIG memory (default 10; 0: none kept warm).\n"},
+     "slices hold, in percent of the MIG memory (default 10; 0: none kept warm).\n"
+     "--dashboard-address HOST:PORT serves a live web dashboard there (127.0.0.1:8090,\n"
+     "[::1]:8090, :8090 for 127.0.0.1; off by default); off loopback it needs a token:\n"
+     "--dashboard-token-file F's first line, else the kubeconfig's bearer token.\n"
+     "Browsers open http://HOST:PORT/?token=TOKEN once (it becomes a cookie).\n"},
     {"agent", cmd_agent, "run the gpuslice node agent on a GPU node",
      "usage: gpuslice agent --node NAME [--device nvml|emulated:SPEC] [--kubeconfig F]\n"
      "                      [--cdi-dir DIR] [--orphan-grace S] [--reclaim-unmanaged]\n"
