@@ -6,6 +6,7 @@
  */
 #include "controller/dashboard_snapshot.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,12 +107,17 @@ static json_t *nodes_json(const json_t *gpunodes, const json_t *slices, json_t *
     return nodes;
 }
 
+static bool same(const json_t *value, const char *text)
+{
+    return json_is_string(value) && strcmp(json_string_value(value), text) == 0;
+}
+
 static bool gated(const json_t *pod)
 {
     size_t i;
     const json_t *g;
     json_array_foreach(json_object_get(json_object_get(pod, "spec"), "schedulingGates"), i, g)
-        if (strcmp(json_string_value(json_object_get(g, "name")) ?: "", GPUSLICE_GATE) == 0)
+        if (same(json_object_get(g, "name"), GPUSLICE_GATE))
             return true;
     return false;
 }
@@ -122,8 +128,7 @@ static const json_t *placed_condition(const json_t *pod)
     size_t i;
     const json_t *c;
     json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
-        if (strcmp(json_string_value(json_object_get(c, "type")) ?: "",
-                   "gpuslice.dev/SlicesPlaced") == 0)
+        if (same(json_object_get(c, "type"), "gpuslice.dev/SlicesPlaced"))
             return c;
     return NULL;
 }
@@ -133,14 +138,41 @@ static const char *field(const json_t *obj, const char *a, const char *b)
     return json_string_value(json_object_get(json_object_get(obj, a), b));
 }
 
-static json_t *waiting_json(const json_t *pod)
+/* "ns/pod" of every pod that has a GPUSlice: {key: true}. */
+static json_t *pods_with_slices(const json_t *slices)
+{
+    json_t *keys = json_object();
+    size_t i;
+    const json_t *obj;
+    json_array_foreach(slices, i, obj) {
+        struct gpuslice_view v;
+        char key[2 * GPUSLICE_NAME_MAX + 2];
+        if (gpuslice_read(obj, &v, NULL) == 0 && v.ns && v.spec.pod_name) {
+            snprintf(key, sizeof key, "%s/%s", v.ns, v.spec.pod_name);
+            json_object_set_new(keys, key, json_true());
+        }
+    }
+    return keys;
+}
+
+/* Why a gated pod waits: the controller's condition while it finds no
+ * room; with slices decided, the agent making them; else the decision. */
+static json_t *waiting_json(const json_t *pod, const json_t *with_slices)
 {
     const json_t *c = placed_condition(pod);
     const char *reason = c ? json_string_value(json_object_get(c, "reason")) : NULL;
     const char *message = c ? json_string_value(json_object_get(c, "message")) : NULL;
+    char key[2 * GPUSLICE_NAME_MAX + 2];
+    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod) ?: "", meta_name(pod) ?: "");
+    bool placed = (!c || same(json_object_get(c, "status"), "True")) &&
+                  json_object_get(with_slices, key);
+    if (placed || !reason) {
+        reason = placed ? "SlicesPlaced" : "Deciding";
+        message = placed ? "its slices are placed; waiting for the agent to make them"
+                         : "the controller has not decided yet";
+    }
     return json_pack("{s:o, s:o, s:o, s:o, s:o}", "namespace", str(meta_namespace(pod)), "name",
-                     str(meta_name(pod)), "reason", str(reason ? reason : "Deciding"),
-                     "message", str(message ? message : "the controller has not decided yet"),
+                     str(meta_name(pod)), "reason", str(reason), "message", str(message),
                      "since", str(field(pod, "metadata", "creationTimestamp")));
 }
 
@@ -160,20 +192,22 @@ static void append_capped(json_t *list, json_t *item, size_t *total)
         json_decref(item);
 }
 
-static void pods_json(const json_t *pods, json_t *doc, json_t *counters, json_t *truncated)
+static void pods_json(const json_t *pods, const json_t *slices, json_t *doc, json_t *counters,
+                      json_t *truncated)
 {
-    json_t *waiting = json_array(), *run = json_array();
+    json_t *waiting = json_array(), *run = json_array(), *with_slices = pods_with_slices(slices);
     size_t i, n_waiting = 0, n_running = 0;
     const json_t *pod;
     json_array_foreach(pods, i, pod) {
         if (gated(pod))
-            append_capped(waiting, waiting_json(pod), &n_waiting);
+            append_capped(waiting, waiting_json(pod, with_slices), &n_waiting);
         else if (running(pod))
             append_capped(run, json_pack("{s:o, s:o, s:o, s:o}", "namespace",
                                          str(meta_namespace(pod)), "name", str(meta_name(pod)),
                                          "node", str(field(pod, "spec", "nodeName")), "phase",
                                          str(field(pod, "status", "phase"))), &n_running);
     }
+    json_decref(with_slices);
     json_object_set_new(doc, "waiting", waiting);
     json_object_set_new(doc, "running", run);
     json_object_set_new(counters, "waiting", json_integer((json_int_t)n_waiting));
@@ -250,7 +284,7 @@ json_t *dashboard_snapshot(const struct dashboard_input *in)
     json_t *doc = json_object(), *counters = json_object(), *truncated = json_object();
     json_object_set_new(doc, "version", json_integer((json_int_t)in->version));
     json_object_set_new(doc, "nodes", nodes_json(in->gpunodes, in->slices, counters));
-    pods_json(in->pods, doc, counters, truncated);
+    pods_json(in->pods, in->slices, doc, counters, truncated);
     json_object_set_new(doc, "events", events_json(in->events, truncated));
     stats_json(in->stats, counters);
     json_object_set_new(doc, "counters", counters);

@@ -84,6 +84,12 @@ static void snapshot_shows_slices_waiting_pods_and_counters(void **state)
     world_add_pod(w, "fits", ONE_3G, 1);
     world_add_pod(w, "waits", ONE_4G, 1);
     world_settle(w);
+    /* Placed but not made yet: it waits for the agent, not for room. */
+    json_t *before = snapshot_of(w);
+    const json_t *fits = json_array_get(json_object_get(before, "waiting"), 0);
+    assert_string_equal(str_at(fits, "name"), "fits");
+    assert_string_equal(str_at(fits, "reason"), "SlicesPlaced");
+    json_decref(before);
     world_agent_all(w, "Creating", "Created");
     world_settle(w);
     json_t *doc = snapshot_of(w);
