@@ -101,18 +101,8 @@ static void on_event(void *ctx, enum informer_change change, const json_t *old,
 
 static json_t *build(struct dashboard *d)
 {
-    struct informer *inf[CONTROLLER_INFORMERS];
-    controller_informers(d->controller, inf);
-    struct controller_stats stats;
-    controller_get_stats(d->controller, &stats);
-    json_t *pods = informer_list(inf[0], NULL), *slices = informer_list(inf[1], NULL);
-    json_t *gpunodes = informer_list(inf[2], NULL), *events = informer_list(d->events, NULL);
-    struct dashboard_input in = {.gpunodes = gpunodes, .slices = slices, .pods = pods,
-                                 .events = events, .stats = &stats};
-    json_t *doc = dashboard_snapshot(&in);
-    json_decref(pods);
-    json_decref(slices);
-    json_decref(gpunodes);
+    json_t *events = informer_list(d->events, NULL);
+    json_t *doc = dashboard_snapshot_of(d->controller, events);
     json_decref(events);
     return doc;
 }

@@ -16,6 +16,7 @@
 #include "api/pod_slices.h"
 #include "core/catalog.h"
 #include "core/lifecycle.h"
+#include "store/informer.h"
 #include "util/alloc.h"
 
 static json_t *str(const char *s)
@@ -23,31 +24,45 @@ static json_t *str(const char *s)
     return json_string(s ? s : "");
 }
 
-/* The GPUSlices that hold a placement, by GPU UUID: {uuid: [view json]}. */
-static json_t *slices_by_gpu(const json_t *slices)
+/* The GPUSlices read once: those that hold a placement by GPU UUID
+ * ({uuid: [cell]}), and the pods that have any ({"ns/pod": true}). */
+struct slice_index {
+    json_t *by_gpu, *pods;
+};
+
+static json_t *cell_json(const struct gpuslice_view *v)
 {
-    json_t *by = json_object();
+    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "start",
+                     (json_int_t)v->spec.start, "size", (json_int_t)v->spec.size, "profile",
+                     str(v->spec.profile), "namespace", str(v->ns), "pod",
+                     str(v->spec.pod_name), "name", str(v->name), "phase",
+                     str(v->status.phase), "warm",
+                     v->status.phase && strcmp(v->status.phase, "Warm") == 0, "static",
+                     v->spec.existing, "foreign", 0);
+}
+
+static struct slice_index index_slices(const json_t *slices)
+{
+    struct slice_index ix = {json_object(), json_object()};
     size_t i;
     const json_t *obj;
     json_array_foreach(slices, i, obj) {
         struct gpuslice_view v;
         enum slice_phase p;
-        if (gpuslice_read(obj, &v, NULL) < 0 || !v.spec.gpu_uuid ||
+        if (gpuslice_read(obj, &v, NULL) < 0)
+            continue;
+        char key[2 * GPUSLICE_NAME_MAX + 2];
+        snprintf(key, sizeof key, "%s/%s", v.ns ? v.ns : "", v.spec.pod_name);
+        json_object_set_new(ix.pods, key, json_true());
+        if (!v.spec.gpu_uuid ||
             (lifecycle_phase_parse(v.status.phase, &p, NULL) == 0 && lifecycle_is_terminal(p)))
             continue;
-        json_t *cell = json_pack("{s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "start",
-                                 (json_int_t)v.spec.start, "size", (json_int_t)v.spec.size,
-                                 "profile", str(v.spec.profile), "namespace", str(v.ns), "pod",
-                                 str(v.spec.pod_name), "name", str(v.name), "phase",
-                                 str(v.status.phase), "warm",
-                                 v.status.phase && strcmp(v.status.phase, "Warm") == 0,
-                                 "static", v.spec.existing, "foreign", 0);
-        json_t *list = json_object_get(by, v.spec.gpu_uuid);
+        json_t *list = json_object_get(ix.by_gpu, v.spec.gpu_uuid);
         if (!list)
-            json_object_set_new(by, v.spec.gpu_uuid, list = json_array());
-        json_array_append_new(list, cell);
+            json_object_set_new(ix.by_gpu, v.spec.gpu_uuid, list = json_array());
+        json_array_append_new(list, cell_json(&v));
     }
-    return by;
+    return ix;
 }
 
 static bool starts_at(const json_t *cells, unsigned start)
@@ -84,9 +99,9 @@ static json_t *gpu_json(const struct gpunode_gpu *g, json_t *by_gpu, size_t *n_s
                      g->held_back, "slices", cells);
 }
 
-static json_t *nodes_json(const json_t *gpunodes, const json_t *slices, json_t *counters)
+static json_t *nodes_json(const json_t *gpunodes, json_t *by_gpu, json_t *counters)
 {
-    json_t *by_gpu = slices_by_gpu(slices), *nodes = json_array();
+    json_t *nodes = json_array();
     size_t i, n_gpus = 0, n_slices = 0;
     const json_t *obj;
     struct gpunode_view *v = alloc_calloc(1, sizeof *v);
@@ -100,7 +115,6 @@ static json_t *nodes_json(const json_t *gpunodes, const json_t *slices, json_t *
         json_array_append_new(nodes, json_pack("{s:o, s:o}", "name", str(v->name), "gpus", gpus));
     }
     free(v);
-    json_decref(by_gpu);
     json_object_set_new(counters, "nodes", json_integer((json_int_t)json_array_size(nodes)));
     json_object_set_new(counters, "gpus", json_integer((json_int_t)n_gpus));
     json_object_set_new(counters, "slices", json_integer((json_int_t)n_slices));
@@ -136,23 +150,6 @@ static const json_t *placed_condition(const json_t *pod)
 static const char *field(const json_t *obj, const char *a, const char *b)
 {
     return json_string_value(json_object_get(json_object_get(obj, a), b));
-}
-
-/* "ns/pod" of every pod that has a GPUSlice: {key: true}. */
-static json_t *pods_with_slices(const json_t *slices)
-{
-    json_t *keys = json_object();
-    size_t i;
-    const json_t *obj;
-    json_array_foreach(slices, i, obj) {
-        struct gpuslice_view v;
-        char key[2 * GPUSLICE_NAME_MAX + 2];
-        if (gpuslice_read(obj, &v, NULL) == 0 && v.ns && v.spec.pod_name) {
-            snprintf(key, sizeof key, "%s/%s", v.ns, v.spec.pod_name);
-            json_object_set_new(keys, key, json_true());
-        }
-    }
-    return keys;
 }
 
 /* Why a gated pod waits: the controller's condition while it finds no
@@ -192,10 +189,10 @@ static void append_capped(json_t *list, json_t *item, size_t *total)
         json_decref(item);
 }
 
-static void pods_json(const json_t *pods, const json_t *slices, json_t *doc, json_t *counters,
-                      json_t *truncated)
+static void pods_json(const json_t *pods, const json_t *with_slices, json_t *doc,
+                      json_t *counters, json_t *truncated)
 {
-    json_t *waiting = json_array(), *run = json_array(), *with_slices = pods_with_slices(slices);
+    json_t *waiting = json_array(), *run = json_array();
     size_t i, n_waiting = 0, n_running = 0;
     const json_t *pod;
     json_array_foreach(pods, i, pod) {
@@ -207,7 +204,6 @@ static void pods_json(const json_t *pods, const json_t *slices, json_t *doc, jso
                                          "node", str(field(pod, "spec", "nodeName")), "phase",
                                          str(field(pod, "status", "phase"))), &n_running);
     }
-    json_decref(with_slices);
     json_object_set_new(doc, "waiting", waiting);
     json_object_set_new(doc, "running", run);
     json_object_set_new(counters, "waiting", json_integer((json_int_t)n_waiting));
@@ -279,12 +275,32 @@ static void stats_json(const struct controller_stats *s, json_t *counters)
         json_object_set_new(counters, all[i].name, json_integer((json_int_t)all[i].value));
 }
 
+json_t *dashboard_snapshot_of(struct controller *c, const json_t *events)
+{
+    struct informer *inf[CONTROLLER_INFORMERS];
+    controller_informers(c, inf);
+    struct controller_stats stats;
+    controller_get_stats(c, &stats);
+    json_t *pods = informer_list(inf[0], NULL), *slices = informer_list(inf[1], NULL);
+    json_t *gpunodes = informer_list(inf[2], NULL);
+    struct dashboard_input in = {.gpunodes = gpunodes, .slices = slices, .pods = pods,
+                                 .events = events, .stats = &stats};
+    json_t *doc = dashboard_snapshot(&in);
+    json_decref(pods);
+    json_decref(slices);
+    json_decref(gpunodes);
+    return doc;
+}
+
 json_t *dashboard_snapshot(const struct dashboard_input *in)
 {
     json_t *doc = json_object(), *counters = json_object(), *truncated = json_object();
     json_object_set_new(doc, "version", json_integer((json_int_t)in->version));
-    json_object_set_new(doc, "nodes", nodes_json(in->gpunodes, in->slices, counters));
-    pods_json(in->pods, in->slices, doc, counters, truncated);
+    struct slice_index ix = index_slices(in->slices);
+    json_object_set_new(doc, "nodes", nodes_json(in->gpunodes, ix.by_gpu, counters));
+    pods_json(in->pods, ix.pods, doc, counters, truncated);
+    json_decref(ix.by_gpu);
+    json_decref(ix.pods);
     json_object_set_new(doc, "events", events_json(in->events, truncated));
     stats_json(in->stats, counters);
     json_object_set_new(doc, "counters", counters);

@@ -45,4 +45,8 @@ struct dashboard_input {
  * memory). Objects it cannot read are left out. */
 json_t *dashboard_snapshot(const struct dashboard_input *in);
 
+/* The document of what c's caches hold now (version 0), with events (an
+ * array of Events; borrowed) and c's counters. */
+json_t *dashboard_snapshot_of(struct controller *c, const json_t *events);
+
 #endif
