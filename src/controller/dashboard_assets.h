@@ -10,6 +10,6 @@
 
 /* index.html, dashboard.css and dashboard.js, named by their paths in the
  * repository. */
-const struct fileset *builtin_dashboard(void);
+const struct fileset *dashboard_assets(void);
 
 #endif

@@ -19,7 +19,7 @@ static const struct {
 /* The built-in file whose name ends in /file. */
 static const char *file_text(const char *file)
 {
-    const struct fileset *set = builtin_dashboard();
+    const struct fileset *set = dashboard_assets();
     size_t n = strlen(file);
     for (size_t i = 0; i < set->n; i++) {
         const char *name = set->files[i].name;
