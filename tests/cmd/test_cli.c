@@ -284,6 +284,13 @@ static void agent_usage_errors(void **state)
     assert_contains(r.err, "--lease-duration: \"1.5\" is not a whole number of seconds");
     run(&r, (const char *[]){"agent", "--node", "n1", "extra", NULL});
     assert_int_equal(r.status, 2);
+    /* The dashboard's address is an IP literal and a port, nothing else. */
+    run(&r, (const char *[]){"controller", "--dashboard-address", "localhost:8090", NULL});
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "\"localhost\" is not an IP address; write 127.0.0.1");
+    run(&r, (const char *[]){"demo", "--dashboard-address", "127.0.0.1", NULL});
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "want HOST:PORT");
     run(&r, (const char *[]){"agent", "--node", "n1", "--device", "emulated:model=X100",
                              "--state-dir", "/tmp", NULL});
     assert_int_equal(r.status, 1);
