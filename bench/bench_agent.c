@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "agent/agent_runtime.h"
 #include "api/gpuslice.h"
 #include "api/meta.h"
@@ -46,13 +47,6 @@ struct bench {
 static int64_t clock_ns(void *ctx)
 {
     return ((struct bench *)ctx)->now;
-}
-
-static double wall_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void settle(struct bench *b)
@@ -198,15 +192,15 @@ static void parallel_speedup(void)
     bench_check(agent_runtime_new(&cfg, &b->rt, &e), &e, "agent_runtime_new");
     bench_check(agent_start(b->rt, &e), &e, "agent_start");
     char names[SLICES][GPUSLICE_NAME_MAX];
-    double t0 = wall_s();
+    double t0 = bench_now_s();
     make_slices(b, 0, pod, names);
     while (!all_created(b, names)) {
-        if (wall_s() - t0 > 120)
+        if (bench_now_s() - t0 > 120)
             bench_fail("the %d slices were not all Created in 120 s", SLICES);
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
     }
-    double took = wall_s() - t0;
+    double took = bench_now_s() - t0;
     double bound = PER_GPU * PAR_CREATE_MS / 1000.0, serial = SLICES * PAR_CREATE_MS / 1000.0;
     double speedup = serial / took, target = PAR_TARGET * GPUS;
     struct bench_figure f = {.label = "speed-up", .value = speedup, .unit = "x",
@@ -231,10 +225,10 @@ int main(void)
     bench_check(agent_runtime_new(&cfg, &b->rt, &e), &e, "agent_runtime_new");
     settle(b);
     uint64_t rev0 = mem_store_revision(b->st);
-    double t0 = wall_s();
+    double t0 = bench_now_s();
     for (unsigned r = 0; r < ROUNDS; r++)
         round_trip(b, r, pod);
-    double dt = wall_s() - t0;
+    double dt = bench_now_s() - t0;
     struct agent_stats s;
     agent_get_stats(agent_runtime_agent(b->rt), &s);
     struct loop_stats ls;

@@ -25,6 +25,7 @@
 
 #include <curl/curl.h>
 
+#include "util/clock.h"
 #include "apiserver/apiserver.h"
 #include "apiserver/bootstrap.h"
 #include "store/mem.h"
@@ -41,21 +42,6 @@
 #define LIST_AFTER_TARGET 0.10 /* of the RSS before the list */
 #define CREATES_TARGET 5000.0
 #define FANOUT_TARGET 100000.0
-
-static int64_t real_now(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double wall_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static size_t discard(char *data, size_t size, size_t n, void *ctx)
 {
@@ -152,9 +138,9 @@ static void list_memory(const char *base, int pods, bool targeted)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &bytes);
     double before = proc_status_bytes("VmRSS");
     int peak_known = reset_peak() == 0;
-    double t0 = wall_s();
+    double t0 = bench_now_s();
     CURLcode cc = curl_easy_perform(h);
-    double dt = wall_s() - t0;
+    double dt = bench_now_s() - t0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(h);
     double peak = proc_status_bytes("VmHWM");
@@ -202,10 +188,10 @@ static void bench_list_memory(void)
     struct err e;
     struct store *st;
     struct apiserver *srv;
-    struct mem_store_config mc = {.now_ns = real_now, .seed = 2};
+    struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = 2};
     bench_check(mem_store_new(&mc, &st, &e), &e, "mem_store_new");
     bench_check(bootstrap_namespaces(st, &e), &e, "bootstrap_namespaces");
-    struct apiserver_config cfg = {.store = st, .now_ns = real_now, .version = "bench"};
+    struct apiserver_config cfg = {.store = st, .now_ns = clock_realtime_now, .version = "bench"};
     bench_check(apiserver_start(&cfg, &srv, &e), &e, "apiserver_start");
     const struct api_resource *nsres =
         api_registry_find(store_registry(st), "", "v1", "namespaces");
@@ -264,7 +250,7 @@ static void bench_creates(const char *base)
 {
     pthread_t t[CLIENTS];
     struct client c[CLIENTS];
-    double t0 = wall_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < CLIENTS; i++) {
         c[i] = (struct client){base, i, 0};
         bench_check(-pthread_create(&t[i], NULL, create_pods, &c[i]), NULL, "pthread_create");
@@ -274,7 +260,7 @@ static void bench_creates(const char *base)
         pthread_join(t[i], NULL);
         failures += c[i].failures;
     }
-    double dt = wall_s() - t0;
+    double dt = bench_now_s() - t0;
     int n = CLIENTS * CREATES_PER_CLIENT;
     if (failures)
         bench_fail("%d of %d pod creates (POST over HTTP) failed", failures, n);
@@ -305,7 +291,7 @@ struct writer {
 static void *write_events(void *arg)
 {
     struct writer *w = arg;
-    w->t0 = wall_s();
+    w->t0 = bench_now_s();
     for (int i = 0; i < EVENTS; i++) {
         char name[32];
         snprintf(name, sizeof name, "cm-%d", i);
@@ -342,16 +328,16 @@ static void bench_fanout(const char *base, struct store *st)
     pthread_t t;
     bench_check(-pthread_create(&t, NULL, write_events, &w), NULL, "pthread_create");
     long total = 0, want = (long)WATCHERS * EVENTS;
-    double deadline = wall_s() + 120;
+    double deadline = bench_now_s() + 120;
     int running = 1;
-    while (total < want && running && wall_s() < deadline) {
+    while (total < want && running && bench_now_s() < deadline) {
         curl_multi_perform(m, &running);
         curl_multi_poll(m, NULL, 0, 100, NULL);
         total = 0;
         for (int i = 0; i < WATCHERS; i++)
             total += counts[i].lines;
     }
-    double dt = wall_s() - w.t0;
+    double dt = bench_now_s() - w.t0;
     pthread_join(t, NULL);
     bench_check(w.rc, &w.e, "store_create of a ConfigMap (a watched event)");
     if (total != want)
@@ -370,13 +356,13 @@ int main(void)
 {
     struct err e;
     struct store *st;
-    struct mem_store_config mc = {.now_ns = real_now, .seed = 1, .auto_collect = true,
+    struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = 1, .auto_collect = true,
                                   .history = 4 * EVENTS};
     curl_global_init(CURL_GLOBAL_DEFAULT);
     bench_check(mem_store_new(&mc, &st, &e), &e, "mem_store_new");
     bench_check(bootstrap_namespaces(st, &e), &e, "bootstrap_namespaces");
     struct apiserver *srv;
-    struct apiserver_config cfg = {.store = st, .now_ns = real_now, .version = "bench"};
+    struct apiserver_config cfg = {.store = st, .now_ns = clock_realtime_now, .version = "bench"};
     bench_check(apiserver_start(&cfg, &srv, &e), &e, "apiserver_start");
     bench_list_memory();
     bench_creates(apiserver_url(srv));

@@ -9,7 +9,7 @@
  *   - deployment: a Deployment scaled from 0 to N replicas, then deleted
  *     (its ReplicaSet and pods collected and stopped).
  *
- * Prints wall time and pods per second of wall time for each (N = 1000 by
+ * Prints bench_now_s time and pods per second of bench_now_s time for each (N = 1000 by
  * default, or the first argument). No issue sets a target: the figures are
  * for reference. A call that fails, or pods that did not end as the
  * workload says (N Succeeded, N ready then none), fails the benchmark.
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "cluster/components.h"
 #include "store/mem.h"
 
@@ -36,13 +37,6 @@ struct bench {
 static int64_t virtual_now(void *ctx)
 {
     return ((struct bench *)ctx)->now;
-}
-
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static const struct kubelet_node nodes[] = {
@@ -106,7 +100,7 @@ static void report(const char *what, int n, double seconds)
 {
     char name[48];
     snprintf(name, sizeof name, "cluster %s", what);
-    bench_report1(name, n / seconds, "pods/s of wall time", BENCH_REFERENCE, 0,
+    bench_report1(name, n / seconds, "pods/s of bench_now_s time", BENCH_REFERENCE, 0,
                   "%d pods in %.3f s, virtual time", n, seconds);
 }
 
@@ -145,7 +139,7 @@ static void bench_pods(int n)
 {
     struct bench b;
     setup(&b);
-    double t0 = wall();
+    double t0 = bench_now_s();
     for (int i = 0; i < n; i++) {
         char text[512];
         snprintf(text, sizeof text,
@@ -157,7 +151,7 @@ static void bench_pods(int n)
         create(&b, b.pods, text);
     }
     run_out(&b);
-    double took = wall() - t0;
+    double took = bench_now_s() - t0;
     size_t succeeded;
     if (count_pods(&b, "Succeeded", &succeeded) != (size_t)n || succeeded != (size_t)n)
         bench_fail("pods: %zu of %d Succeeded", succeeded, n);
@@ -177,10 +171,10 @@ static void bench_job(int n)
              "\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\","
              "\"image\":\"i\"}]}}}}",
              n);
-    double t0 = wall();
+    double t0 = bench_now_s();
     create(&b, b.jobs, text);
     run_out(&b);
-    double took = wall() - t0;
+    double took = bench_now_s() - t0;
     json_int_t succeeded = status_of(&b, b.jobs, "j", "succeeded");
     if (succeeded != n)
         bench_fail("job: %lld of %d completions succeeded", (long long)succeeded, n);
@@ -200,19 +194,19 @@ static void bench_deployment(int n)
              "{\"terminationGracePeriodSeconds\":1,\"containers\":[{\"name\":\"c\","
              "\"image\":\"i\"}]}}}}",
              n);
-    double t0 = wall();
+    double t0 = bench_now_s();
     create(&b, b.deploys, text);
     run_out(&b);
-    double up = wall() - t0;
+    double up = bench_now_s() - t0;
     json_int_t ready = status_of(&b, b.deploys, "d", "readyReplicas");
     if (ready != n)
         bench_fail("deployment: %lld of %d replicas ready", (long long)ready, n);
     struct err e = {0};
-    double t1 = wall();
+    double t1 = bench_now_s();
     bench_check(store_delete(b.st, b.deploys, "default", "d", NULL, NULL, &e), &e,
                 "store_delete of the deployment");
     run_out(&b);
-    double took = up + (wall() - t1);
+    double took = up + (bench_now_s() - t1);
     size_t running, left = count_pods(&b, "Running", &running);
     if (left != 0)
         bench_fail("deployment: %zu pods left after its delete", left);

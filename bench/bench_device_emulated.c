@@ -16,13 +16,6 @@
 
 #define ROUNDS 200000
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* rounds of create then destroy of a 1g.10gb on gpu; the first failure's
  * code, its message in e. */
 static int churn(struct device *d, unsigned gpu, unsigned rounds, struct err *e)
@@ -59,9 +52,9 @@ int main(void)
     struct err e;
     bench_check(device_open("emulated:model=H100-80GB,count=8,latency=none", &d, &e), &e,
                 "device_open");
-    double t0 = now_s();
+    double t0 = bench_now_s();
     bench_check(churn(d, 0, ROUNDS, &e), &e, "device_create_slice/device_destroy_slice");
-    double pair = (now_s() - t0) / ROUNDS * 1e9;
+    double pair = (bench_now_s() - t0) / ROUNDS * 1e9;
 
     for (unsigned s = 0; s < 7; s++) {
         struct device_slice_ref r = {.gpu_index = 1, .profile = "1g.10gb", .start = s};
@@ -71,25 +64,25 @@ int main(void)
     struct device_inventory *inv = malloc(sizeof *inv);
     if (!list || !inv)
         bench_fail("out of memory");
-    t0 = now_s();
+    t0 = bench_now_s();
     for (unsigned i = 0; i < ROUNDS / 10; i++)
         bench_check(device_list_slices(d, list, NULL, &e), &e, "device_list_slices");
-    double list_ns = (now_s() - t0) / (ROUNDS / 10) * 1e9;
-    t0 = now_s();
+    double list_ns = (bench_now_s() - t0) / (ROUNDS / 10) * 1e9;
+    t0 = bench_now_s();
     for (unsigned i = 0; i < ROUNDS / 100; i++)
         bench_check(device_discover(d, inv, NULL, &e), &e, "device_discover");
-    double discover_ns = (now_s() - t0) / (ROUNDS / 100) * 1e9;
+    double discover_ns = (bench_now_s() - t0) / (ROUNDS / 100) * 1e9;
 
     pthread_t t[4];
     struct job jobs[4];
-    t0 = now_s();
+    t0 = bench_now_s();
     for (unsigned i = 0; i < 4; i++) {
         jobs[i] = (struct job){.d = d, .gpu = 2 + i};
         bench_check(-pthread_create(&t[i], NULL, run_job, &jobs[i]), NULL, "pthread_create");
     }
     for (unsigned i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
-    double threaded = (now_s() - t0) / ROUNDS * 1e9;
+    double threaded = (bench_now_s() - t0) / ROUNDS * 1e9;
     for (unsigned i = 0; i < 4; i++)
         bench_check(jobs[i].rc, &jobs[i].e, "device_create_slice/device_destroy_slice on GPU %u",
                     jobs[i].gpu);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "apiserver/apiserver.h"
 #include "store/informer.h"
 #include "store/kube.h"
@@ -28,21 +29,6 @@
 #define WATCH_WRITES 50000
 #define NAMES 1000
 #define STALL_S 60
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int64_t wall_ns(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void put(struct store *mem, const struct api_resource *cms, int name, int value)
 {
@@ -64,12 +50,12 @@ static void wait_for(struct informer *inf, struct store *mem)
 {
     char want[32], got[32] = "", last[32] = "";
     snprintf(want, sizeof want, "%llu", (unsigned long long)mem_store_revision(mem));
-    double moved = now_s();
+    double moved = bench_now_s();
     while (informer_resource_version(inf, got, sizeof got), strcmp(got, want) != 0) {
         if (strcmp(got, last) != 0) {
             snprintf(last, sizeof last, "%s", got);
-            moved = now_s();
-        } else if (now_s() - moved > STALL_S) {
+            moved = bench_now_s();
+        } else if (bench_now_s() - moved > STALL_S) {
             bench_fail("the informer stalled at resourceVersion %s of %s", got, want);
         }
         usleep(200);
@@ -86,10 +72,10 @@ static void run(const char *label, struct store *mem, struct store *reader)
     struct informer *inf;
     struct err e;
     bench_check(informer_new(&c, &inf, &e), &e, "informer_new");
-    double t0 = now_s();
+    double t0 = bench_now_s();
     bench_check(informer_start(inf, &e), &e, "informer_start");
     bench_check(informer_wait_synced(inf, STALL_S * 1000), NULL, "informer_wait_synced");
-    double t1 = now_s();
+    double t1 = bench_now_s();
     if (informer_count(inf) != LIST_OBJECTS)
         bench_fail("the first list cached %zu objects of %d", informer_count(inf), LIST_OBJECTS);
     char name[48];
@@ -103,10 +89,10 @@ static void run(const char *label, struct store *mem, struct store *reader)
     informer_stop(inf);
     for (int i = 0; i < WATCH_WRITES; i++)
         put(mem, cms, i % NAMES, i + 1);
-    t0 = now_s();
+    t0 = bench_now_s();
     bench_check(informer_start(inf, &e), &e, "informer_start (again)");
     wait_for(inf, mem);
-    t1 = now_s();
+    t1 = bench_now_s();
     snprintf(name, sizeof name, "informer over %s: watch", label);
     bench_report1(name, WATCH_WRITES / (t1 - t0), "events/s", BENCH_REFERENCE, 0,
                   "%d events waiting in the store's history, in %.3f s", WATCH_WRITES, t1 - t0);
@@ -115,14 +101,14 @@ static void run(const char *label, struct store *mem, struct store *reader)
 
 static void bench(bool over_http)
 {
-    struct mem_store_config mc = {.now_ns = wall_ns, .seed = 1,
+    struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = 1,
                                   .history = 2 * WATCH_WRITES};
     struct store *mem, *kube = NULL;
     struct apiserver *srv = NULL;
     struct err e;
     bench_check(mem_store_new(&mc, &mem, &e), &e, "mem_store_new");
     if (over_http) {
-        struct apiserver_config ac = {.store = mem, .now_ns = wall_ns, .version = "bench"};
+        struct apiserver_config ac = {.store = mem, .now_ns = clock_realtime_now, .version = "bench"};
         bench_check(apiserver_start(&ac, &srv, &e), &e, "apiserver_start");
         struct kube_config kc = {.server = (char *)apiserver_url(srv)};
         bench_check(kube_store_new(&kc, NULL, &kube, &e), &e, "kube_store_new");

@@ -29,19 +29,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "api/gpuslice.h"
 #include "api/pod_slices.h"
 #include "bench_report.h"
 #include "sim/embedded.h"
 #include "sim/observer.h"
 #include "util/log.h"
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 #define NAMESPACE "bench"
 #define BURST_TARGET_PODS_S 200.0
@@ -78,7 +72,7 @@ static int create_pods(struct store *st, size_t pods, double rate, int64_t start
     for (size_t i = 0; i < pods; i++) {
         if (rate > 0) {
             int64_t due = start + (int64_t)((double)i / rate * 1e9);
-            int64_t wait = due - mono_ns();
+            int64_t wait = due - clock_monotonic_ns();
             if (wait > 0)
                 nanosleep(&(struct timespec){wait / 1000000000, wait % 1000000000}, NULL);
         }
@@ -170,9 +164,9 @@ static int run(size_t pods, double rate, bool direct)
         log_free(cfg.log);
         return 1;
     }
-    int64_t start = mono_ns();
+    int64_t start = clock_monotonic_ns();
     int created_ok = create_pods(st, pods, rate, start);
-    int64_t created = mono_ns();
+    int64_t created = clock_monotonic_ns();
     struct observer_summary s = {0};
     for (int waited = 0; created_ok == 0 && waited < 60000; waited += 20) {
         observer_summarize(obs, &s);
@@ -180,7 +174,7 @@ static int run(size_t pods, double rate, bool direct)
             break;
         nanosleep(&(struct timespec){0, 20000000}, NULL);
     }
-    int64_t done = mono_ns();
+    int64_t done = clock_monotonic_ns();
     if (s.succeeded + s.failed < pods || count_slices(emb) != 0)
         report_stuck(emb, obs);
     unsigned leaked = 0, missing = 0;

@@ -26,13 +26,6 @@ struct controls {
     unsigned long (*calls_total)(void);
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int bind_sym(void *lib, const char *name, void *slot)
 {
     void *p = dlsym(lib, name);
@@ -65,11 +58,11 @@ static double raw_call_ns(void *lib)
     bench_check(nvml_sym_load(lib, "fake", &f, &e), &e, "nvml_sym_load");
     if (f.nvmlInit_v2() != 0)
         bench_fail("nvmlInit_v2 failed");
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (unsigned i = 0; i < ROUNDS * 10; i++)
         if (f.nvmlDeviceGetCount_v2(&n) != 0)
             bench_fail("nvmlDeviceGetCount_v2 failed");
-    double ns = (now_s() - t0) / (ROUNDS * 10) * 1e9;
+    double ns = (bench_now_s() - t0) / (ROUNDS * 10) * 1e9;
     f.nvmlShutdown();
     return ns;
 }
@@ -86,10 +79,10 @@ static struct result time_discover(struct device *d, const struct controls *c, u
     if (!inv)
         bench_fail("out of memory");
     unsigned long calls0 = c->calls_total();
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (unsigned i = 0; i < rounds; i++)
         bench_check(device_discover(d, inv, NULL, &e), &e, "device_discover");
-    struct result r = {(now_s() - t0) / rounds * 1e9,
+    struct result r = {(bench_now_s() - t0) / rounds * 1e9,
                        (double)(c->calls_total() - calls0) / rounds};
     free(inv);
     return r;
@@ -102,10 +95,10 @@ static struct result time_list(struct device *d, const struct controls *c, unsig
     if (!l)
         bench_fail("out of memory");
     unsigned long calls0 = c->calls_total();
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (unsigned i = 0; i < rounds; i++)
         bench_check(device_list_slices(d, l, NULL, &e), &e, "device_list_slices");
-    struct result r = {(now_s() - t0) / rounds * 1e9,
+    struct result r = {(bench_now_s() - t0) / rounds * 1e9,
                        (double)(c->calls_total() - calls0) / rounds};
     free(l);
     return r;
@@ -115,13 +108,13 @@ static struct result time_pairs(struct device *d, const struct controls *c, unsi
 {
     struct err e;
     unsigned long calls0 = c->calls_total();
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (unsigned i = 0; i < rounds; i++) {
         struct device_slice_ref r = {.gpu_index = 0, .profile = "1g.10gb", .start = i % 7};
         bench_check(device_create_slice(d, &r, NULL, NULL, &e), &e, "device_create_slice");
         bench_check(device_destroy_slice(d, &r, NULL, &e), &e, "device_destroy_slice");
     }
-    return (struct result){(now_s() - t0) / rounds * 1e9,
+    return (struct result){(bench_now_s() - t0) / rounds * 1e9,
                            (double)(c->calls_total() - calls0) / rounds};
 }
 

@@ -34,13 +34,6 @@
 #define TARGET_DECIDE_S 100000.0
 #define TARGET_APPLY_S 10000.0
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static uint32_t rnd(uint64_t *rng, uint32_t n)
 {
     *rng = *rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -72,7 +65,7 @@ static double measure(struct placement_cluster *c, const struct placement_reques
                       size_t *checksum)
 {
     size_t done = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     *refused = 0;
     do {
         for (size_t i = 0; i < REQUESTS; i++) {
@@ -94,7 +87,7 @@ static double measure(struct placement_cluster *c, const struct placement_reques
                         "placement_release at GPU %zu start %u", d.gpu, d.start);
         }
         done += REQUESTS;
-        t = now_s();
+        t = bench_now_s();
     } while (t - t0 < MIN_SECONDS);
     return (double)done / (t - t0);
 }
@@ -140,14 +133,14 @@ static double measure_refusal(struct placement_cluster *c, char *why, size_t why
     struct placement_decision d;
     struct err e;
     size_t done = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     do {
         int rc = placement_decide(c, &r, PLACEMENT_FRAGMENTATION_AWARE, &d, &e);
         if (rc != -ENOSPC)
             bench_fail("placement_decide of a request for no node returned %d, not -ENOSPC",
                        rc);
         done++;
-        t = now_s();
+        t = bench_now_s();
     } while (t - t0 < MIN_SECONDS);
     snprintf(why, why_size, "%s", e.msg);
     return (t - t0) / (double)done;
@@ -183,10 +176,10 @@ int main(void)
 
     struct placement_cluster c;
     struct err e;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     bench_check(placement_cluster_init(&c, nodes, NODES, gpus, NODES * GPUS_PER_NODE, &e), &e,
                 "placement_cluster_init");
-    double build_ms = (now_s() - t0) * 1e3;
+    double build_ms = (bench_now_s() - t0) * 1e3;
     size_t bytes = placement_cluster_bytes(&c);
 
     printf("placement: %d nodes x %d %s, %.1f%% of memory slices taken (seed %u), "

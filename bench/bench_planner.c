@@ -43,13 +43,6 @@
 #define GREEDY_TARGET_S 1.0 /* issue 8 and 17: a whole greedy plan at this scale */
 #define JUDGED_TARGET_S 10.0 /* this project's own bar: `plan --sizing judged` stays an interactive command */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static double rnd(uint64_t *rng)
 {
     *rng = *rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -155,15 +148,15 @@ static void compatible_scale(struct plan_system *sys)
     sys->options.model = PLAN_MODEL_COMPATIBLE;
     sys->options.saturation = PLAN_SAT_ROUND_ROBIN;
     struct plan_candidates *cands;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (plan_candidates_build(sys, &cands, &e)) {
         fprintf(stderr, "%s\n", e.msg);
         return;
     }
-    double t1 = now_s();
+    double t1 = bench_now_s();
     struct plan_result r;
     int rc = plan_solve(sys, &r, &e);
-    double t2 = now_s();
+    double t2 = bench_now_s();
     int served = 0;
     for (size_t s = 0; rc == 0 && s < r.n_servers; s++)
         served += r.servers[s].status == PLAN_OK;
@@ -185,33 +178,33 @@ static int scale(void)
     struct plan_system sys;
     struct err e;
     err_clear(&e);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (plan_load_json(doc, "generated", &sys, &e)) {
         fprintf(stderr, "%s\n", e.msg);
         return 1;
     }
     sys.options.model = PLAN_MODEL_GPUSLICE;
     json_decref(doc);
-    double t1 = now_s();
+    double t1 = bench_now_s();
     struct plan_candidates *cands;
     if (plan_candidates_build(&sys, &cands, &e))
         return 1;
-    double t2 = now_s();
+    double t2 = bench_now_s();
     size_t n_cands = 0;
     for (size_t s = 0; s < sys.n_servers; s++)
         n_cands += cands[s].n;
     set_capacity(&sys, cands, 0.8);
     struct plan_choice *greedy = calloc(sys.n_servers, sizeof *greedy), *milp = calloc(sys.n_servers, sizeof *milp);
-    double t3 = now_s();
+    double t3 = bench_now_s();
     plan_solve_greedy(&sys, cands, greedy, &e);
     plan_saturate(&sys, cands, PLAN_SAT_NONE, greedy, &e);
-    double t4 = now_s();
+    double t4 = bench_now_s();
     struct plan_result r;
     plan_solve(&sys, &r, &e);
-    double t5 = now_s();
+    double t5 = bench_now_s();
     bool optimal = false;
     int milp_rc = plan_solve_milp(&sys, cands, milp, &optimal, &e);
-    double t6 = now_s();
+    double t6 = bench_now_s();
     struct outcome og = outcome(&sys, cands, greedy), om = outcome(&sys, cands, milp);
     printf("planner scale: %d servers x %zu accelerator types, %zu feasible candidates of %zu\n", SERVERS,
            sys.n_types, n_cands, (size_t)SERVERS * TYPES);
@@ -249,11 +242,11 @@ static int gap(const char *samples, double share)
         sys.types[t].count = (long)floor(share * (double)sys.types[t].count);
     struct plan_choice *greedy = calloc(sys.n_servers, sizeof *greedy), *milp = calloc(sys.n_servers, sizeof *milp);
     bool optimal = false;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     plan_solve_greedy(&sys, cands, greedy, &e);
-    double t1 = now_s();
+    double t1 = bench_now_s();
     plan_solve_milp(&sys, cands, milp, &optimal, &e);
-    double t2 = now_s();
+    double t2 = bench_now_s();
     struct outcome og = outcome(&sys, cands, greedy), om = outcome(&sys, cands, milp);
     printf("gap on large.json, capacity x%.2f (%zu servers): greedy serves %d at cost %.1f (%.2f ms), "
            "MILP serves %d at cost %.1f (%.2f ms, %s)",
@@ -279,9 +272,9 @@ static int judge_time(struct plan_system *sys, const struct judge_options *o, st
     int rc = plan_solve(sys, &plan, e);
     if (rc)
         return rc;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     rc = judge_plan(sys, &plan, o, &j, e);
-    double t1 = now_s();
+    double t1 = bench_now_s();
     if (rc == 0)
         printf("judge on inferno-small, %s plan, %.0f s of requests: %.3f s, %.0f requests measured, "
                "%zu of %zu servers meet their targets\n",
@@ -298,9 +291,9 @@ static int judged_sizing_time(struct plan_system *sys, const struct judge_option
     struct plan_result plan;
     struct judge_result j;
     struct plan_judged_report rep;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int rc = plan_solve_judged(sys, o, PLAN_JUDGED_MAX_ROUNDS, &plan, &j, &rep, e);
-    double t1 = now_s();
+    double t1 = bench_now_s();
     if (rc)
         return rc;
     char name[96];

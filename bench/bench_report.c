@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+#include "util/clock.h"
 
 /* A figure with as many digits as it needs to be read: whole numbers as
  * they are and from 100 up, one decimal from 10, three significant digits
@@ -138,4 +141,16 @@ void bench_fail(const char *fmt, ...)
     fprintf(stderr, "\n");
     va_end(ap);
     exit(1);
+}
+
+double bench_now_s(void)
+{
+    return (double)clock_monotonic_ns() / (double)NS_PER_SEC;
+}
+
+double bench_thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

@@ -54,6 +54,13 @@ int bench_report1(const char *name, double value, const char *unit, enum bench_g
 void bench_check(int rc, const struct err *e, const char *call_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Seconds on the monotonic clock, for timing a benchmark's loop. */
+double bench_now_s(void);
+
+/* CPU seconds of the calling thread: on a shared machine the wall clock
+ * says more about the neighbours than about the work. */
+double bench_thread_cpu_s(void);
+
 /* bench_check for a failure the caller found itself (a count that came
  * out short, a phase never reached): always exits 1. */
 _Noreturn void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

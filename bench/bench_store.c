@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "store/mem.h"
 
 #include "bench_report.h"
@@ -26,30 +27,6 @@
 #define WATCHERS 100
 #define FANOUT_EVENTS 2000
 #define TARGET_OVERHEAD_B 4096.0
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* CPU time of the calling thread: on a shared machine the wall clock says
- * more about the neighbours than about the store. */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int64_t real_clock(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static json_t *pod(const char *name)
 {
@@ -72,7 +49,7 @@ static json_t *pod(const char *name)
 
 static struct store *open_store(size_t history)
 {
-    struct mem_store_config cfg = {.now_ns = real_clock, .history = history, .seed = 7};
+    struct mem_store_config cfg = {.now_ns = clock_realtime_now, .history = history, .seed = 7};
     struct store *st;
     struct err e;
     bench_check(mem_store_new(&cfg, &st, &e), &e, "mem_store_new");
@@ -154,11 +131,11 @@ static void creates(int threads)
     struct store *st = open_store(0);
     pthread_t th[8];
     struct creator c[8];
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (threads == 1) {
-        double c0 = cpu_s();
+        double c0 = bench_thread_cpu_s();
         create_pods(st, "t0", 0, PODS);
-        double dt = now_s() - t0, dc = cpu_s() - c0;
+        double dt = bench_now_s() - t0, dc = bench_thread_cpu_s() - c0;
         bench_report1("store creates, 1 thread", PODS / dt, "creates/s", BENCH_REFERENCE, 0,
                       "%d pods; %.0f per CPU-second", PODS, PODS / dc);
         store_free(st);
@@ -170,7 +147,7 @@ static void creates(int threads)
     }
     for (int i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     char name[48];
     snprintf(name, sizeof name, "store creates, %d threads", threads);
     bench_report1(name, PODS / dt, "creates/s", BENCH_REFERENCE, 0, "%d pods", PODS);
@@ -183,7 +160,7 @@ static void reads_and_updates(void)
     const struct api_resource *pods = pods_of(st);
     create_pods(st, "pod", 0, PODS);
     struct err e;
-    double t0 = cpu_s();
+    double t0 = bench_thread_cpu_s();
     for (int i = 0; i < PODS; i++) {
         char name[64];
         snprintf(name, sizeof name, "pod-%05d", i);
@@ -191,7 +168,7 @@ static void reads_and_updates(void)
         bench_check(store_get(st, pods, "bench", name, &out, &e), &e, "store_get of %s", name);
         json_decref(out);
     }
-    double t1 = cpu_s();
+    double t1 = bench_thread_cpu_s();
     json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "phase", "seen");
     for (int i = 0; i < PODS; i++) {
         char name[64];
@@ -199,14 +176,14 @@ static void reads_and_updates(void)
         bench_check(store_patch(st, pods, "bench", name, STORE_PATCH_MERGE, patch, NULL, NULL, &e),
                     &e, "store_patch of %s", name);
     }
-    double t2 = cpu_s();
+    double t2 = bench_thread_cpu_s();
     json_decref(patch);
     struct store_list_opts all = {0};
     json_t *list;
     bench_check(store_list(st, pods, "bench", &all, &list, &e), &e, "store_list");
     size_t listed = json_array_size(json_object_get(list, "items"));
     json_decref(list);
-    double t3 = cpu_s();
+    double t3 = bench_thread_cpu_s();
     struct store_list_opts sel = {.label_selector = "app=train,phase=seen", .limit = 500};
     size_t pages = 0, paged = 0;
     char *token = NULL;
@@ -221,7 +198,7 @@ static void reads_and_updates(void)
         json_decref(list);
         pages++;
     } while (token);
-    double t4 = cpu_s();
+    double t4 = bench_thread_cpu_s();
     if (listed != PODS || paged != PODS)
         bench_fail("store_list gave %zu pods of %d, the paged one %zu", listed, PODS, paged);
     struct bench_figure f[] = {
@@ -289,7 +266,7 @@ static void fanout(bool raw)
     }
     pthread_t th[WATCHERS];
     struct watcher w[WATCHERS];
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < WATCHERS; i++) {
         w[i] = (struct watcher){.st = st, .from = from, .raw = raw};
         bench_check(-pthread_create(&th[i], NULL, watcher_main, &w[i]), NULL, "pthread_create");
@@ -299,7 +276,7 @@ static void fanout(bool raw)
         pthread_join(th[i], NULL);
         total += w[i].got;
     }
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     for (int i = 0; i < WATCHERS; i++)
         if (w[i].got != FANOUT_EVENTS)
             bench_fail("watcher %d got %zu events of %d (store_watch: %d %s)", i, w[i].got,

@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "util/clock.h"
 #include "apiserver/admission.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/rest.h"
@@ -77,21 +78,6 @@ struct client {
     double started, ended;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int64_t wall_ns(void *ctx)
-{
-    (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static size_t discard(char *data, size_t size, size_t n, void *ctx)
 {
     size_t *bytes = ctx;
@@ -117,16 +103,16 @@ static void *run_client(void *arg)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     for (size_t i = 0; i < WARMUP + c->n; i++) {
         if (i == WARMUP)
-            c->started = now_s();
-        double t0 = now_s();
+            c->started = bench_now_s();
+        double t0 = bench_now_s();
         long status = 0;
         if (curl_easy_perform(h) != CURLE_OK ||
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200)
             c->failures++;
         if (i >= WARMUP)
-            c->latency_s[i - WARMUP] = now_s() - t0;
+            c->latency_s[i - WARMUP] = bench_now_s() - t0;
     }
-    c->ended = now_s();
+    c->ended = bench_now_s();
     curl_slist_free_all(hdr);
     curl_easy_cleanup(h);
     return NULL;
@@ -202,10 +188,10 @@ static void measure_creates(const char *url, const char *ca, struct admission_po
 {
     struct store *st;
     struct err e;
-    struct mem_store_config mc = {.now_ns = wall_ns, .seed = 1, .auto_collect = true};
+    struct mem_store_config mc = {.now_ns = clock_realtime_now, .seed = 1, .auto_collect = true};
     bench_check(mem_store_new(&mc, &st, &e), &e, "mem_store_new");
     bench_check(bootstrap_namespaces(st, &e), &e, "bootstrap_namespaces");
-    struct rest_server srv = {.store = st, .now_ns = wall_ns, .version = "bench",
+    struct rest_server srv = {.store = st, .now_ns = clock_realtime_now, .version = "bench",
                               .webhooks = pool};
     char *bundle = b64(ca);
     json_t *mwc = json_pack(
@@ -224,11 +210,11 @@ static void measure_creates(const char *url, const char *ca, struct admission_po
     static const char pod[] = "{\"metadata\":{\"generateName\":\"p-\"},\"spec\":{\"containers\":"
                               "[{\"name\":\"a\",\"image\":\"i\",\"resources\":{\"limits\":{"
                               "\"nvidia.com/mig-1g.10gb\":1}}}]}}";
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (size_t i = 0; i < CREATES; i++)
         if ((status = post(&srv, "/api/v1/namespaces/default/pods", pod)) != 201)
             bench_fail("pod create %zu through the webhook: HTTP %d", i, status);
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     uint64_t calls = CREATES, connections = CREATES;
     if (pool)
         admission_pool_stats(pool, &calls, &connections);

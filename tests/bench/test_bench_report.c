@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,20 @@ static void a_failed_call_fails_the_benchmark(void **state)
     assert_non_null(strstr(out, "the store said no"));
 }
 
+/* The clocks move forward, and work done shows in the thread's CPU time. */
+static void the_clocks_measure(void **state)
+{
+    (void)state;
+    double t0 = bench_now_s(), c0 = bench_thread_cpu_s();
+    volatile uint64_t sink = 0;
+    while (bench_thread_cpu_s() - c0 < 0.01)
+        for (int i = 0; i < 100000; i++)
+            sink += (uint64_t)i * (uint64_t)i;
+    assert_true(bench_thread_cpu_s() - c0 >= 0.01);
+    assert_true(bench_now_s() >= t0);
+    assert_true(t0 > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +163,7 @@ int main(void)
         cmocka_unit_test(a_figure_without_a_target_says_so),
         cmocka_unit_test(an_unmeasured_figure_misses),
         cmocka_unit_test(a_failed_call_fails_the_benchmark),
+        cmocka_unit_test(the_clocks_measure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
