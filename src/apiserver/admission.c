@@ -73,6 +73,7 @@ struct chain {
     const char *ns;
     bool dry_run;
     json_t *ns_labels;    /* the namespace's labels, read once; NULL until then */
+    json_t *denial;       /* the Status a webhook's denial is answered with, or NULL */
 };
 
 /* Where and how to call a webhook. */
@@ -450,25 +451,42 @@ static json_t *review(const struct chain *cx, const char *uid, const json_t *obj
                : NULL;
 }
 
-/* The webhook's refusal as the API server reports it. */
-static int denied(const struct hook *h, const json_t *status, struct err *e)
+/* The webhook's refusal as kube-apiserver reports it (its webhook
+ * errors.ToStatusErr): the webhook's own Status passed through, reason and
+ * details included, with a code of at least 400, status Failure, and the
+ * message saying which webhook denied. Sets cx->denial and e. */
+static int denied(struct chain *cx, const struct hook *h, const json_t *status, struct err *e)
 {
-    json_int_t code = json_integer_value(json_object_get(status, "code"));
-    const char *msg = json_string_value(json_object_get(status, "message"));
-    const char *reason = json_string_value(json_object_get(status, "reason"));
-    if (code < 400 || code > 599)
-        code = 400;
-    json_t *st = json_pack("{s:s, s:s, s:s, s:I}", "kind", "Status", "status", "Failure",
-                           "reason", reason ? reason : "", "code", code);
-    int rc = st ? status_to_err(st, (int)code, NULL) : -ENOMEM;
-    json_decref(st);
+    json_t *st = json_is_object(status) ? json_deep_copy(status) : json_object();
+    if (!st)
+        return err_set(e, -ENOMEM, "admission: out of memory");
+    json_int_t code = json_integer_value(json_object_get(st, "code"));
+    const char *outcome = json_string_value(json_object_get(st, "status"));
+    const char *msg = json_string_value(json_object_get(st, "message"));
+    const char *reason = json_string_value(json_object_get(st, "reason"));
+    char text[ERR_MSG_MAX];
     if (msg && *msg)
-        return err_set(e, rc, "admission webhook \"%s\" denied the request: %s", h->name, msg);
-    if (reason && *reason)
-        return err_set(e, rc, "admission webhook \"%s\" denied the request: %s", h->name,
-                       reason);
-    return err_set(e, rc, "admission webhook \"%s\" denied the request without explanation",
-                   h->name);
+        snprintf(text, sizeof text, "admission webhook \"%s\" denied the request: %s", h->name,
+                 msg);
+    else if (reason && *reason)
+        snprintf(text, sizeof text, "admission webhook \"%s\" denied the request: %s", h->name,
+                 reason);
+    else
+        snprintf(text, sizeof text, "admission webhook \"%s\" denied the request without "
+                 "explanation", h->name);
+    jdoc_set(st, "kind", json_string("Status"));
+    jdoc_set(st, "apiVersion", json_string("v1"));
+    if (!json_is_object(json_object_get(st, "metadata")))
+        jdoc_set(st, "metadata", json_object());
+    if (!outcome || !*outcome || strcmp(outcome, "Success") == 0)
+        jdoc_set(st, "status", json_string("Failure"));
+    if (code < 400 || code > 599) /* a denial is a failure; HTTP has nothing past 599 */
+        jdoc_set(st, "code", json_integer(code = 400));
+    jdoc_set(st, "message", json_string(text));
+    int rc = status_to_err(st, (int)code, e);
+    json_decref(cx->denial);
+    cx->denial = st;
+    return rc;
 }
 
 /* The JSON patch of an allowed answer, or NULL when there is none. */
@@ -498,8 +516,8 @@ static int answer_patch(const json_t *resp, json_t **ops, struct err *e)
 /* Reads an answer: 0 with *ops (or NULL) when the webhook allowed, the
  * request's failure with *denial set when it denied, or -EIO for an answer
  * that is not a matching AdmissionReview (a failure of the webhook). */
-static int read_answer(const struct hook *h, const char *uid, const json_t *answer,
-                       json_t **ops, bool *denial, struct err *e)
+static int read_answer(struct chain *cx, const struct hook *h, const char *uid,
+                       const json_t *answer, json_t **ops, bool *denial, struct err *e)
 {
     const json_t *resp = json_object_get(answer, "response");
     const char *av = json_string_value(json_object_get(answer, "apiVersion"));
@@ -519,7 +537,7 @@ static int read_answer(const struct hook *h, const char *uid, const json_t *answ
         return err_set(e, -EIO, "response.allowed: must be a boolean");
     if (json_is_false(allowed)) {
         *denial = true;
-        return denied(h, json_object_get(resp, "status"), e);
+        return denied(cx, h, json_object_get(resp, "status"), e);
     }
     return answer_patch(resp, ops, e);
 }
@@ -543,7 +561,7 @@ static int call_hook(struct chain *cx, const struct hook *h, json_t **obj, bool 
     if (rc == 0)
         rc = post(cx->pool, h, &ep, body, &answer, e);
     if (rc == 0)
-        rc = read_answer(h, uid, answer, &ops, final, e);
+        rc = read_answer(cx, h, uid, answer, &ops, final, e);
     if (rc == 0 && ops && patch_json(*obj, ops, &out, &pe) != 0) {
         *final = true;
         rc = err_set(e, -EIO, "admission webhook \"%s\" returned a patch that does not "
@@ -715,8 +733,9 @@ static int run_hook(struct chain *cx, const struct hook *h, json_t **obj, bool *
 
 int admission_create(struct admission_pool *pool, struct store *st,
                      const struct api_resource *res, const char *ns, bool dry_run, json_t **obj,
-                     struct err *e)
+                     json_t **denial, struct err *e)
 {
+    *denial = NULL;
     if (strcmp(res->group, ADMISSION_GROUP) == 0)
         return 0;
     struct chain cx = {.pool = pool, .st = st, .res = res, .ns = ns, .dry_run = dry_run};
@@ -756,7 +775,9 @@ int admission_create(struct admission_pool *pool, struct store *st,
         *obj = cur;
     } else {
         json_decref(cur);
+        *denial = json_incref(cx.denial);
     }
+    json_decref(cx.denial);
     free(ran);
     free(hooks);
     json_decref(configs);

@@ -24,9 +24,14 @@
  * the system's roots when there is none; only https is allowed. The call
  * lasts at most timeoutSeconds (10 when unset).
  *
- * The answer: allowed: false fails the request with the webhook's status
- * ("admission webhook \"NAME\" denied the request: MESSAGE", its code, at
- * least 400); a JSONPatch is applied to the object. A failure to call
+ * The answer: allowed: false fails the request with the webhook's own
+ * Status passed through as kube-apiserver does (its webhook
+ * errors.ToStatusErr): reason, details and code as the webhook gave them
+ * (a code outside 400-599 becomes 400; no reason is derived from the
+ * code), status Failure, and the message "admission webhook \"NAME\"
+ * denied the request: MESSAGE" (the webhook's reason when it gave no
+ * message; "... denied the request without explanation" when neither), which
+ * kubectl prints; a JSONPatch is applied to the object. A failure to call
  * (connection, TLS, timeout, HTTP status, an answer that is not a
  * matching AdmissionReview) fails the request as an internal error when
  * failurePolicy is Fail (the default) and is skipped when it is Ignore. A
@@ -93,9 +98,11 @@ uint64_t admission_pool_lists(const struct admission_pool *pool);
  * says which webhook refused or failed and why, with the code the API server
  * would answer: the webhook's own (-EINVAL 422, -EPERM 403, -EBADMSG 400,
  * ...) for a denial, -EIO (500) for a failed call or patch, -EBADMSG for a
- * dry run a webhook does not support. */
+ * dry run a webhook does not support. *denial is the Status to answer a
+ * webhook's denial with (a new reference, the caller's), NULL for every
+ * other outcome, whose Status the caller makes from e. */
 int admission_create(struct admission_pool *pool, struct store *st,
                      const struct api_resource *res, const char *ns, bool dry_run, json_t **obj,
-                     struct err *e);
+                     json_t **denial, struct err *e);
 
 #endif

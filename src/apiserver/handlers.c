@@ -478,17 +478,20 @@ static void serve_create(const struct handlers_call *c, struct rest_response *re
     struct err e;
     struct store_write_opts wo;
     struct store_blob *raw = NULL;
-    json_t *obj = NULL, *out;
+    json_t *obj = NULL, *out, *denial = NULL;
     int rc = read_object(c, STORE_MAIN, &wo, &obj, &e);
     if (rc == 0)
         rc = check_namespace(c, c->rt->ns, &e);
     if (rc == 0)
-        rc = admission_create(c->srv->webhooks, store_of(c), c->rt->res, c->rt->ns, wo.dry_run, &obj, &e);
+        rc = admission_create(c->srv->webhooks, store_of(c), c->rt->res, c->rt->ns, wo.dry_run,
+                              &obj, &denial, &e);
     wo.raw = &raw;
     if (rc == 0)
         rc = store_create(store_of(c), c->rt->res, c->rt->ns, obj, &wo,
                           stored_object(c, &out), &e);
-    if (rc != 0)
+    if (denial) /* the webhook's Status, as it made it: no details of ours */
+        rest_reply_json(resp, (int)json_integer_value(json_object_get(denial, "code")), denial);
+    else if (rc != 0)
         fail(c, resp, &e, meta_name(obj));
     else
         reply_stored(c, resp, 201, out, raw);

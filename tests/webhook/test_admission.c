@@ -38,6 +38,8 @@ enum fake_mode {
     FAKE_ALLOW,         /* allowed, no patch */
     FAKE_ADD_CONTAINER, /* a patch adding a container that asks for a MIG slice */
     FAKE_DENY,          /* allowed: false, 403 "nope" */
+    FAKE_DENY_ODD,      /* allowed: false, code 200, reason "Odd", details, no message */
+    FAKE_DENY_BARE,     /* allowed: false, no status at all */
     FAKE_WRONG_UID,
     FAKE_HTTP_500,
     FAKE_BAD_PATCH,     /* a patch that does not apply */
@@ -82,10 +84,15 @@ static json_t *fake_answer(struct fixture *f, const char *uid)
         "\"image\":\"i\",\"resources\":{\"limits\":{\"nvidia.com/mig-1g.10gb\":1}}}}]";
     static const char bad[] = "[{\"op\":\"remove\",\"path\":\"/spec/nothing\"}]";
     json_t *resp = json_pack("{s:s, s:b}", "uid", f->mode == FAKE_WRONG_UID ? "other" : uid,
-                             "allowed", f->mode != FAKE_DENY);
+                             "allowed", f->mode != FAKE_DENY && f->mode != FAKE_DENY_ODD &&
+                                            f->mode != FAKE_DENY_BARE);
     if (f->mode == FAKE_DENY)
         json_object_set_new(resp, "status", json_pack("{s:i, s:s}", "code", 403, "message",
                                                       "nope"));
+    if (f->mode == FAKE_DENY_ODD)
+        json_object_set_new(resp, "status", json_pack("{s:i, s:s, s:{s:[{s:s}]}}", "code", 200,
+                                                      "reason", "Odd", "details", "causes",
+                                                      "field", "spec"));
     if (f->mode == FAKE_ADD_CONTAINER || f->mode == FAKE_BAD_PATCH) {
         char *p = b64(f->mode == FAKE_ADD_CONTAINER ? add : bad);
         json_object_set_new(resp, "patch", json_string(p));
@@ -406,6 +413,10 @@ static void a_denial_fails_the_create_with_the_webhooks_message(void **state)
                         "spec.containers[0].resources.limits[nvidia.com/mig-5g.33gb]: unknown "
                         "MIG profile \"5g.33gb\": no catalogued GPU model has it (see "
                         "'gpuslice profiles')");
+    /* The webhook's Status as it is: details of the API server's own would
+     * make kubectl print `The pods "x" is invalid` and drop the message. */
+    assert_null(json_object_get(r.json, "details"));
+    assert_string_equal(json_string_value(json_object_get(r.json, "kind")), "Status");
     json_decref(r.json);
     assert_int_equal(pods_in(f, "team"), 0);
     f->mode = FAKE_DENY;
@@ -413,9 +424,38 @@ static void a_denial_fails_the_create_with_the_webhooks_message(void **state)
                                              "Ignore"));
     r = create_pod(f, "team", pod_text);
     assert_int_equal(r.status, 403);
-    assert_string_equal(json_string_value(json_object_get(r.json, "reason")), "Forbidden");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "code")), 403);
+    assert_null(json_object_get(r.json, "reason")); /* none given, none made up */
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")), "Failure");
     assert_string_equal(message(&r), "admission webhook \"fake.test\" denied the request: nope");
     json_decref(r.json);
+}
+
+/* kube-apiserver's ToStatusErr: a code under 400 becomes 400, the reason
+ * stands in for a missing message, and the rest of the Status is kept. */
+static void a_denial_passes_the_webhooks_status_through(void **state)
+{
+    struct fixture *f = *state;
+    namespace(f, "team", true);
+    configuration(f, "fake", webhook_entry("fake.test", url_of(fake_port(f)), f->ip.ca_pem,
+                                           "Fail"));
+    f->mode = FAKE_DENY_ODD;
+    struct reply r = create_pod(f, "team", pod_text);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "code")), 400);
+    assert_string_equal(json_string_value(json_object_get(r.json, "reason")), "Odd");
+    assert_string_equal(message(&r), "admission webhook \"fake.test\" denied the request: Odd");
+    const json_t *cause = json_array_get(
+        json_object_get(json_object_get(r.json, "details"), "causes"), 0);
+    assert_string_equal(json_string_value(json_object_get(cause, "field")), "spec");
+    json_decref(r.json);
+    f->mode = FAKE_DENY_BARE;
+    r = create_pod(f, "team", pod_text);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(message(&r), "admission webhook \"fake.test\" denied the request "
+                                     "without explanation");
+    json_decref(r.json);
+    assert_int_equal(pods_in(f, "team"), 0);
 }
 
 static void a_wrong_ca_is_refused(void **state)
@@ -705,6 +745,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_denial_fails_the_create_with_the_webhooks_message,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_denial_passes_the_webhooks_status_through, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_wrong_ca_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(failure_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(a_patch_that_does_not_apply_fails_even_when_ignored,
