@@ -222,6 +222,52 @@ static json_t *mode_condition_new(const struct gpunode_view *v)
     return c;
 }
 
+/* The GPUs' values of one field in one line, for a printer column (a
+ * column's JSONPath gives only its first match): distinct values in GPU
+ * order joined by ",", each after its count ("2xA100-40GB") when counted
+ * and it occurs more than once. */
+static json_t *summary_new(const struct gpunode_view *v,
+                           const char *(*field)(const struct gpunode_gpu *), bool counted)
+{
+    char text[GPUNODE_MAX_GPUS * 48] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < v->n_gpus; i++) {
+        const char *val = field(&v->gpus[i]);
+        bool seen = false;
+        size_t n = 0;
+        for (size_t j = 0; j < v->n_gpus; j++) {
+            bool same = strcmp(field(&v->gpus[j]), val) == 0;
+            seen = seen || (same && j < i);
+            n += same;
+        }
+        if (seen || !*val)
+            continue;
+        int w = counted && n > 1 ? snprintf(text + used, sizeof text - used, "%s%zux%s",
+                                            used ? "," : "", n, val)
+                                 : snprintf(text + used, sizeof text - used, "%s%s",
+                                            used ? "," : "", val);
+        if (w < 0 || (size_t)w >= sizeof text - used)
+            break;
+        used += (size_t)w;
+    }
+    return json_string(text);
+}
+
+static const char *gpu_model(const struct gpunode_gpu *g)
+{
+    return g->model ? g->model : "";
+}
+
+static const char *gpu_mig_mode(const struct gpunode_gpu *g)
+{
+    return g->mig_mode ? g->mig_mode : "Unsupported";
+}
+
+static const char *gpu_mode(const struct gpunode_gpu *g)
+{
+    return g->has_active ? gpunode_mode_name(g->active) : "";
+}
+
 json_t *gpunode_status_new(const struct gpunode_view *v)
 {
     json_t *gpus = json_array();
@@ -232,7 +278,10 @@ json_t *gpunode_status_new(const struct gpunode_view *v)
         }
     if (!gpus)
         return NULL;
-    json_t *st = json_pack("{s:o}", "gpus", gpus);
+    json_t *st = json_pack("{s:o, s:o, s:o, s:o}", "gpus", gpus, "models",
+                           summary_new(v, gpu_model, true), "migModes",
+                           summary_new(v, gpu_mig_mode, false), "modes",
+                           summary_new(v, gpu_mode, false));
     if (st && v->boot_id && json_object_set_new(st, "bootID", json_string(v->boot_id))) {
         json_decref(st);
         return NULL;

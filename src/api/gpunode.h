@@ -16,7 +16,13 @@
  *                  (every slice of a mig-static GPU), and ciID and
  *                  deviceUUID are absent for a GPU instance left without
  *                  its compute instance; conditions[] with
- *                  GPUNODE_CONDITION_MODE while a GPU's mode change waits.
+ *                  GPUNODE_CONDITION_MODE while a GPU's mode change waits;
+ *                  models, migModes, modes: the GPUs' values in one line
+ *                  each, for `kubectl get gpunodes` (a printer column's
+ *                  JSONPath prints only its first match): distinct values
+ *                  in GPU order joined by ",", models counted when more
+ *                  than one GPU has it ("A100-40GB,H100-80GB",
+ *                  "8xH100-80GB"); written, never read back.
  *
  * The reader borrows strings from the object and checks what the decision
  * logic relies on, with errors naming the field.

@@ -107,6 +107,32 @@ static void gpunode_modes(void **state)
     json_decref(wish);
 }
 
+/* kubectl get gpunodes prints a printer column's first match only, so the
+ * status carries each column's values in one line. */
+static void gpunode_status_sums_up_every_gpu(void **state)
+{
+    (void)state;
+    struct gpunode_view v = {.name = "n", .n_gpus = 4};
+    v.gpus[0] = (struct gpunode_gpu){.uuid = "G0", .model = "A100-40GB", .mig_mode = "Enabled",
+                                     .has_active = true, .active = GPUNODE_MODE_MIG};
+    v.gpus[1] = (struct gpunode_gpu){.uuid = "G1", .model = "H100-80GB", .mig_mode = "Enabled",
+                                     .has_active = true, .active = GPUNODE_MODE_MIG_STATIC};
+    v.gpus[2] = (struct gpunode_gpu){.uuid = "G2", .model = "H100-80GB", .mig_mode = "Enabled",
+                                     .has_active = true, .active = GPUNODE_MODE_MIG};
+    v.gpus[3] = (struct gpunode_gpu){.uuid = "G3", .model = "", .mig_mode = "Unsupported"};
+    json_t *st = gpunode_status_new(&v);
+    assert_string_equal(json_string_value(json_object_get(st, "models")),
+                        "A100-40GB,2xH100-80GB");
+    assert_string_equal(json_string_value(json_object_get(st, "migModes")),
+                        "Enabled,Unsupported");
+    assert_string_equal(json_string_value(json_object_get(st, "modes")), "mig,mig-static");
+    json_decref(st);
+    v.n_gpus = 0;
+    st = gpunode_status_new(&v);
+    assert_string_equal(json_string_value(json_object_get(st, "models")), "");
+    json_decref(st);
+}
+
 static void gpunode_status_reads_back(void **state)
 {
     (void)state;
@@ -149,6 +175,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpunode_joins_status_and_settings),
+        cmocka_unit_test(gpunode_status_sums_up_every_gpu),
         cmocka_unit_test(gpunode_status_reads_back),
         cmocka_unit_test(gpunode_modes),
     };
