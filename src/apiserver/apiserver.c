@@ -1,8 +1,8 @@
 /*
  * libmicrohttpd glue for the API server (apiserver.h): requests are
  * gathered here (target, headers, a bounded body) and answered by the
- * socket-free REST layer (rest.h); watch and list streams become chunked
- * responses read by the connection's own thread.
+ * socket-free REST layer (rest.h); watch, list and followed-log streams
+ * become chunked responses read by the connection's own thread.
  *
  * The raw request target (path and query exactly as sent) is taken from
  * MHD's URI log callback, so that the REST layer does its own decoding and
@@ -39,9 +39,11 @@
  * a request fills them). */
 #define CONNECTION_MEMORY_BYTES ((size_t)REST_MAX_TARGET_BYTES * 4)
 
+/* A watch or a followed log: one of ws and log is set. */
 struct stream_ctx {
     struct apiserver *srv;
     struct watchstream *ws;
+    struct podlogs_stream *log;
     int fd;
     struct stream_ctx *prev, *next;
 };
@@ -54,8 +56,9 @@ struct apiserver {
     char *token, *cert, *key, *version;
     struct httpd_guard *guard;
     unsigned max_watches;
+    struct podlogs_source logs;   /* cfg's, which rest points at */
     pthread_mutex_t mu;           /* guards what follows */
-    struct stream_ctx *streams;   /* open watches, to end them on stop */
+    struct stream_ctx *streams;   /* open watches and followed logs, to end them on stop */
     unsigned watches;             /* watch slots taken: open ones and those being opened */
     bool stopping;
 };
@@ -117,12 +120,21 @@ static void take_body(struct request_ctx *rc, const char *data, size_t n, size_t
 
 /* ---- watch streams ---- */
 
+static void stream_cancel(struct stream_ctx *sc)
+{
+    if (sc->ws)
+        watchstream_cancel(sc->ws);
+    else
+        podlogs_stream_cancel(sc->log);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     struct stream_ctx *sc = cls;
     for (;;) {
-        ssize_t n = watchstream_read(sc->ws, buf, max, STREAM_POLL_MS);
+        ssize_t n = sc->ws ? watchstream_read(sc->ws, buf, max, STREAM_POLL_MS)
+                           : podlogs_stream_read(sc->log, buf, max, STREAM_POLL_MS);
         if (n > 0)
             return n;
         if (n < 0)
@@ -162,10 +174,11 @@ static void stream_done(void *cls)
     sc->srv->watches--;
     pthread_mutex_unlock(&sc->srv->mu);
     watchstream_free(sc->ws);
+    podlogs_stream_free(sc->log);
     free(sc);
 }
 
-/* A chunked response fed by resp's stream, which it takes. */
+/* A chunked response fed by resp's watch or followed log, which it takes. */
 static struct MHD_Response *stream_response(struct apiserver *srv, struct MHD_Connection *conn,
                                             struct rest_response *resp)
 {
@@ -183,14 +196,16 @@ static struct MHD_Response *stream_response(struct apiserver *srv, struct MHD_Co
     sc->srv = srv;
     sc->fd = ci->connect_fd;
     sc->ws = resp->stream;
+    sc->log = resp->log;
     resp->stream = NULL;
+    resp->log = NULL;
     pthread_mutex_lock(&srv->mu);
     sc->next = srv->streams;
     if (sc->next)
         sc->next->prev = sc;
     srv->streams = sc;
     if (srv->stopping)
-        watchstream_cancel(sc->ws);
+        stream_cancel(sc);
     pthread_mutex_unlock(&srv->mu);
     return r;
 }
@@ -239,11 +254,12 @@ static void too_many_watches(struct apiserver *srv, struct rest_response *resp)
     resp->retry_after_s = WATCH_RETRY_AFTER_S;
 }
 
-/* The response resp says; a watch past the watch cap becomes the 429. */
+/* The response resp says; a watch or followed log past the watch cap
+ * becomes the 429. */
 static struct MHD_Response *response_of(struct apiserver *srv, struct MHD_Connection *conn,
                                         struct rest_response *resp)
 {
-    if (resp->stream) {
+    if (resp->stream || resp->log) {
         if (watch_slot_take(srv)) {
             struct MHD_Response *r = stream_response(srv, conn, resp);
             if (!r)
@@ -363,6 +379,8 @@ static int copy_config(struct apiserver *srv, const struct apiserver_config *cfg
     srv->rest.token = srv->token;
     srv->rest.version = srv->version;
     srv->rest.webhooks = admission_pool_new();
+    srv->logs = cfg->logs;
+    srv->rest.logs = srv->logs.open ? &srv->logs : NULL;
     return 0;
 }
 
@@ -485,7 +503,7 @@ void apiserver_stop(struct apiserver *srv)
         pthread_mutex_lock(&srv->mu);
         srv->stopping = true;
         for (struct stream_ctx *sc = srv->streams; sc; sc = sc->next)
-            watchstream_cancel(sc->ws);
+            stream_cancel(sc);
         pthread_mutex_unlock(&srv->mu);
         MHD_stop_daemon(srv->daemon);
     }

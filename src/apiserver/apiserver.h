@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apiserver/podlogs.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -56,6 +57,10 @@ struct apiserver_config {
     const char *version;          /* gpuslice's version, shown by /version */
     struct httpd_limits limits;   /* zero fields: APISERVER_LIMITS_DEFAULT's */
     unsigned max_watches;         /* 0: three quarters of the connection cap */
+    /* Where pods/log reads containers' logs (copied; its ctx must outlive
+     * the server); open NULL: nowhere (podlogs.h). A followed log takes a
+     * watch slot while it lasts. */
+    struct podlogs_source logs;
 };
 
 /* Starts serving. *out is stopped and freed with apiserver_stop. -EINVAL

@@ -131,6 +131,7 @@ json_t *discovery_group_version(struct api_registry *reg, const char *group,
                                             NULL};
     static const char *const status_verbs[] = {"get", "patch", "update", NULL};
     static const char *const binding_verbs[] = {"create", NULL};
+    static const char *const log_verbs[] = {"get", NULL};
     const struct api_resource **v;
     size_t n = discovery_resources(reg, &v);
     json_t *list = json_array();
@@ -143,8 +144,10 @@ json_t *discovery_group_version(struct api_registry *reg, const char *group,
         jdoc_append(list, resource_entry(r, NULL, all_verbs));
         if (r->has_status)
             jdoc_append(list, resource_entry(r, "status", status_verbs));
-        if (r->builtin && r->group[0] == '\0' && strcmp(r->plural, "pods") == 0)
+        if (r->builtin && r->group[0] == '\0' && strcmp(r->plural, "pods") == 0) {
             jdoc_append(list, resource_entry(r, "binding", binding_verbs));
+            jdoc_append(list, resource_entry(r, "log", log_verbs));
+        }
     }
     json_t *doc = list && gv ? json_pack("{s:s, s:s, s:s, s:O}", "kind", "APIResourceList",
                                          "apiVersion", "v1", "groupVersion", gv, "resources",

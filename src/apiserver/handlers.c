@@ -12,9 +12,11 @@
 #include "api/meta.h"
 #include "api/status.h"
 #include "apiserver/admission.h"
+#include "apiserver/podlogs.h"
 #include "apiserver/protobuf.h"
 #include "apiserver/watchstream.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/jdoc.h"
 #include "util/yaml.h"
 
@@ -669,6 +671,47 @@ static void serve_bind(const struct handlers_call *c, struct rest_response *resp
     json_decref(b);
 }
 
+/* pods/NAME/log: the container's log from the kubelet of the pod's node
+ * (podlogs.h), whole or followed. */
+static void serve_log(const struct handlers_call *c, struct rest_response *resp)
+{
+    struct err e;
+    struct podlogs_options o;
+    struct linelog *log = NULL;
+    json_t *pod = NULL;
+    const char *container = NULL;
+    int64_t now = c->srv->now_ns ? c->srv->now_ns(c->srv->clock_ctx) : clock_realtime_ns();
+    int rc = podlogs_options_parse(c->q, now, &o, &e);
+    if (rc == 0)
+        rc = store_get(store_of(c), c->rt->res, c->rt->ns, c->rt->name, &pod, &e);
+    if (rc == 0)
+        rc = podlogs_container(pod, o.container, &container, &e);
+    const char *node = json_string_value(json_object_get(json_object_get(pod, "spec"),
+                                                         "nodeName"));
+    if (rc == 0 && node && *node && !c->srv->logs)
+        rc = err_set(&e, -EBUSY, "no kubelet serves the logs of node %s", node);
+    else if (rc == 0 && node && *node)
+        rc = c->srv->logs->open(c->srv->logs->ctx, node, pod, container, o.previous, &log, &e);
+    json_decref(pod);
+    if (rc != 0) {
+        fail(c, resp, &e, c->rt->name);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "text/plain";
+    if (!log) { /* not bound to a node: nothing ran, nothing to say */
+        resp->body = alloc_strdup("");
+        return;
+    }
+    struct podlogs_stream *s = podlogs_stream_new(log, &o);
+    if (o.follow) {
+        resp->log = s;
+        return;
+    }
+    resp->body = podlogs_stream_text(s, &resp->len);
+    podlogs_stream_free(s);
+}
+
 /* ---- dispatch ---- */
 
 static void serve_object(const struct handlers_call *c, struct rest_response *resp,
@@ -714,6 +757,11 @@ void handlers_serve(const struct handlers_call *c, struct rest_response *resp)
         serve_object(c, resp, STORE_MAIN);
     } else if (strcmp(sub, "status") == 0 && rt->res->has_status) {
         serve_object(c, resp, STORE_STATUS);
+    } else if (strcmp(sub, "log") == 0 && pods) {
+        if (method_is(c, "GET"))
+            serve_log(c, resp);
+        else
+            fail_method(c, resp);
     } else if (strcmp(sub, "binding") == 0 && pods) {
         if (method_is(c, "POST"))
             serve_bind(c, resp);

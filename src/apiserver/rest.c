@@ -23,6 +23,7 @@ void rest_response_release(struct rest_response *resp)
     free(resp->body);
     watchstream_free(resp->stream);
     liststream_free(resp->list);
+    podlogs_stream_free(resp->log);
     memset(resp, 0, sizeof *resp);
 }
 

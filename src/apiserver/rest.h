@@ -21,6 +21,7 @@
 
 #include "apiserver/admission.h"
 #include "apiserver/liststream.h"
+#include "apiserver/podlogs.h"
 #include "apiserver/watchstream.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -49,6 +50,9 @@ struct rest_server {
      * whitespace, which watch clients skip), so that connections idle
      * timeouts would close stay busy; 0: never. */
     int64_t watch_keepalive_ms;
+    /* Where pods/log reads containers' logs (not owned); NULL: nowhere,
+     * and a bound pod's log is answered 503. */
+    const struct podlogs_source *logs;
 };
 
 struct rest_request {
@@ -68,6 +72,7 @@ struct rest_response {
     size_t len;
     struct watchstream *stream; /* owned; non-NULL: the body is streamed from it */
     struct liststream *list;    /* owned; non-NULL: the body is streamed from it */
+    struct podlogs_stream *log; /* owned; non-NULL: a followed log streamed from it */
     unsigned retry_after_s;     /* > 0: a Retry-After header with it */
 };
 

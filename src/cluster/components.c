@@ -61,6 +61,11 @@ static struct kubelet *kubelet_of(struct cluster_parts *p, const char *node)
     return NULL;
 }
 
+struct kubelet *cluster_parts_kubelet(struct cluster_parts *p, const char *node)
+{
+    return kubelet_of(p, node);
+}
+
 static void pods_changed(void *ctx, enum informer_change change, const json_t *old,
                          const json_t *cur)
 {
@@ -177,6 +182,9 @@ static int new_kubelets(struct cluster_parts *p, struct err *e)
             .now_ns = p->cfg.now_ns,
             .clock_ctx = p->cfg.clock_ctx,
             .node = p->cfg.nodes[i],
+            .keep_logs = p->cfg.keep_logs,
+            .devices = p->cfg.devices,
+            .devices_ctx = p->cfg.devices_ctx,
         };
         int rc = kubelet_new(&kc, &p->kubelets[i], e);
         if (rc < 0)

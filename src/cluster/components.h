@@ -47,6 +47,11 @@ struct cluster_parts_config {
      * gpuslice satisfies itself and no node advertises. */
     const char *const *ignored_resources;
     uint64_t seed;                /* the informers' backoff jitter */
+    /* The kubelets keep their containers' logs (kubelet.h), describing
+     * devices with devices (may be NULL). */
+    bool keep_logs;
+    kubelet_device_fn devices;
+    void *devices_ctx;
 };
 
 struct cluster_parts;
@@ -56,6 +61,9 @@ struct cluster_parts;
  * collector over a store that collects by itself). The caller owns *out. */
 int cluster_parts_new(const struct cluster_parts_config *cfg, struct cluster_parts **out,
                       struct err *e);
+
+/* The kubelet of node, or NULL when there is none; owned by p. */
+struct kubelet *cluster_parts_kubelet(struct cluster_parts *p, const char *node);
 
 /* Stops the threads if they run and frees everything; p may be NULL. */
 void cluster_parts_free(struct cluster_parts *p);

@@ -37,6 +37,7 @@ struct kubelet {
      * that lands after the try saw it missing still finds the pod here. */
     pthread_mutex_t waiting_mu;
     json_t *waiting;
+    struct kubelet_logs *logs; /* NULL unless keep_logs */
 };
 
 /* ---- configuration ------------------------------------------------------------ */
@@ -477,8 +478,13 @@ void kubelet_pod_changed(void *ctx, enum informer_change change, const json_t *o
     struct kubelet *k = ctx;
     const char *node = objstate_node(cur);
     char key[OBJSTATE_KEY_MAX];
-    if (!node || strcmp(node, k->name) != 0 || objstate_key(cur, key, sizeof key) != 0 ||
-        own_start_midway(change, old, cur))
+    if (!node || strcmp(node, k->name) != 0 || objstate_key(cur, key, sizeof key) != 0)
+        return;
+    if (k->logs && change == INFORMER_DELETED)
+        kubelet_logs_forget(k->logs, cur);
+    else if (k->logs)
+        kubelet_logs_observe(k->logs, cur);
+    if (own_start_midway(change, old, cur))
         return;
     if (change == INFORMER_DELETED)
         set_waiting(k, key, false, NULL);
@@ -581,6 +587,8 @@ int kubelet_new(const struct kubelet_config *cfg, struct kubelet **out, struct e
     pthread_mutex_init(&k->waiting_mu, NULL);
     k->pods_res = pods;
     k->nodes_res = nodes;
+    if (cfg->keep_logs)
+        k->logs = kubelet_logs_new(k->name, cfg->log_max_bytes, cfg->devices, cfg->devices_ctx);
     int rc = k->name && k->labels && k->taints && k->capacity && k->waiting
                  ? configure(k, &cfg->node, e)
                  : err_set(e, -ENOMEM, "kubelet: out of memory");
@@ -609,6 +617,7 @@ void kubelet_free(struct kubelet *k)
     if (!k)
         return;
     loop_free(k->loop);
+    kubelet_logs_free(k->logs);
     json_decref(k->labels);
     json_decref(k->taints);
     json_decref(k->capacity);
@@ -626,4 +635,13 @@ struct loop *kubelet_loop(struct kubelet *k)
 const char *kubelet_node_name(const struct kubelet *k)
 {
     return k->name;
+}
+
+int kubelet_open_log(struct kubelet *k, const json_t *pod, const char *container, bool previous,
+                     struct linelog **out, struct err *e)
+{
+    *out = NULL;
+    if (!k->logs)
+        return err_set(e, -EBUSY, "the kubelet of node %s keeps no container logs", k->name);
+    return kubelet_logs_open(k->logs, pod, container, previous, out, e);
 }

@@ -23,6 +23,10 @@
  * deleted keeps running until its deletionTimestamp (its grace period),
  * then is stopped, given its terminal status, and deleted; the API server
  * removes a terminal pod at once (a pod finalizer still holds it).
+ *
+ * Logs (when kept, keep_logs): what each container printed, as
+ * kubelet_logs.h says, written from the pods its informer shows and
+ * dropped with the pod; kubelet_open_log reads them for pods/log.
  */
 #ifndef GPUSLICE_CLUSTER_KUBELET_H
 #define GPUSLICE_CLUSTER_KUBELET_H
@@ -32,6 +36,7 @@
 
 #include <jansson.h>
 
+#include "cluster/kubelet_logs.h"
 #include "reconcile/loop.h"
 #include "store/informer.h"
 #include "util/clock.h"
@@ -60,6 +65,14 @@ struct kubelet_config {
     clock_now_fn now_ns;          /* NULL: the real clock */
     void *clock_ctx;
     struct kubelet_node node;
+    /* Container logs: kept in memory, each run's at most log_max_bytes
+     * (0: KUBELET_LOGS_MAX_BYTES_DEFAULT), devices described by devices
+     * (NULL: by UUID alone). Off: no memory spent on them (the
+     * simulator). */
+    bool keep_logs;
+    size_t log_max_bytes;
+    kubelet_device_fn devices;
+    void *devices_ctx;
 };
 
 struct kubelet;
@@ -76,6 +89,11 @@ struct loop *kubelet_loop(struct kubelet *k);
 
 /* The node's name (owned by the kubelet). */
 const char *kubelet_node_name(const struct kubelet *k);
+
+/* kubelet_logs_open on this kubelet's logs (any thread); -EBUSY when it
+ * keeps none. */
+int kubelet_open_log(struct kubelet *k, const json_t *pod, const char *container, bool previous,
+                     struct linelog **out, struct err *e);
 
 /* Informer handlers (informer_handler_fn shape, the kubelet as ctx): a pod
  * on this node, this node's Node, and any ConfigMap (which retries the

@@ -3,6 +3,7 @@
  */
 #include "sim/embedded.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "apiserver/apiserver.h"
 #include "apiserver/bootstrap.h"
 #include "cluster/components.h"
+#include "cluster/kubelet_logs.h"
 #include "apiserver/kubeconfig.h"
 #include "controller/dashboard.h"
 #include "controller/runtime.h"
@@ -54,6 +56,9 @@ struct embedded {
     struct store *client;          /* for manifests and checks */
     struct store *controller_client[EMBEDDED_MAX_CONTROLLERS]; /* NULL when direct */
     struct store *parts_client;    /* the cluster's parts' connection */
+    /* The cluster's parts; set and cleared under parts_mu, which the API
+     * server's pods/log takes from its connection threads. */
+    pthread_mutex_t parts_mu;
     struct cluster_parts *parts;
     struct controller_runtime *controller[EMBEDDED_MAX_CONTROLLERS];
     struct dashboard *dashboard;   /* replica 0's, or NULL */
@@ -74,6 +79,56 @@ static int load_crds(struct embedded *emb, struct err *e)
     return rc;
 }
 
+/* pods/log: the kubelet of node's logs (podlogs_source). */
+static int open_log(void *ctx, const char *node, const json_t *pod, const char *container,
+                    bool previous, struct linelog **out, struct err *e)
+{
+    struct embedded *emb = ctx;
+    pthread_mutex_lock(&emb->parts_mu);
+    struct kubelet *k = emb->parts ? cluster_parts_kubelet(emb->parts, node) : NULL;
+    int rc = k ? kubelet_open_log(k, pod, container, previous, out, e)
+               : err_set(e, -EBUSY, "no kubelet of this cluster runs node %s", node);
+    pthread_mutex_unlock(&emb->parts_mu);
+    return rc;
+}
+
+/* What node's emulated driver says about device uuid (kubelet_device_fn),
+ * for the containers' logs; -ENOENT when its GPUs are not in this process
+ * (EMBEDDED_CLUSTER) or have no such device. */
+static int describe_device(void *ctx, const char *node, const char *uuid,
+                           struct kubelet_device *out)
+{
+    struct embedded *emb = ctx;
+    struct device *dev = NULL;
+    for (size_t i = 0; i < emb->n_nodes; i++)
+        if (strcmp(emb->nodes[i].name, node) == 0)
+            dev = emb->nodes[i].device;
+    if (!dev)
+        return -ENOENT;
+    struct device_inventory *inv = alloc_calloc(1, sizeof *inv);
+    struct device_slices *sl = alloc_calloc(1, sizeof *sl);
+    const char *gpu = strncmp(uuid, "GPU-", 4) == 0 ? uuid : NULL;
+    bool found = false;
+    *out = (struct kubelet_device){0};
+    int rc = device_discover(dev, inv, NULL, NULL);
+    if (rc == 0 && !gpu)
+        rc = device_list_slices(dev, sl, NULL, NULL);
+    for (unsigned i = 0; rc == 0 && !gpu && i < sl->n; i++)
+        if (strcmp(sl->items[i].uuid, uuid) == 0) {
+            gpu = sl->items[i].gpu_uuid;
+            snprintf(out->profile, sizeof out->profile, "%s", sl->items[i].profile);
+        }
+    for (unsigned i = 0; rc == 0 && gpu && i < inv->n_gpus; i++)
+        if (strcmp(inv->gpus[i].uuid, gpu) == 0) {
+            snprintf(out->gpu_uuid, sizeof out->gpu_uuid, "%s", inv->gpus[i].uuid);
+            snprintf(out->gpu_product, sizeof out->gpu_product, "%s", inv->gpus[i].product);
+            found = true;
+        }
+    free(inv);
+    free(sl);
+    return found ? 0 : -ENOENT;
+}
+
 static int start_server(struct embedded *emb, struct err *e)
 {
     const struct embedded_config *c = &emb->cfg;
@@ -88,7 +143,8 @@ static int start_server(struct embedded *emb, struct err *e)
                                   .token = c->token, .tls_cert_pem = c->tls_cert_pem,
                                   .tls_key_pem = c->tls_key_pem, .now_ns = clock_realtime_now,
                                   .version = c->version ? c->version : "embedded",
-                                  .limits = c->limits, .max_watches = c->max_watches};
+                                  .limits = c->limits, .max_watches = c->max_watches,
+                                  .logs = {.open = open_log, .ctx = emb}};
     if (rc == 0)
         rc = apiserver_start(&ac, &emb->server, e);
     return rc;
@@ -190,9 +246,15 @@ static int start_parts(struct embedded *emb, struct err *e)
      * ReplicaSet controllers make must pass admission (the webhook). */
     int rc = new_client(emb, &emb->parts_client, e);
     struct cluster_parts_config pc = {.store = emb->parts_client, .now_ns = clock_realtime_now,
-                                      .nodes = kn, .node_count = emb->n_nodes, .seed = 1};
+                                      .nodes = kn, .node_count = emb->n_nodes, .seed = 1,
+                                      .keep_logs = true, .devices = describe_device,
+                                      .devices_ctx = emb};
+    struct cluster_parts *parts = NULL;
     if (rc == 0)
-        rc = cluster_parts_new(&pc, &emb->parts, e);
+        rc = cluster_parts_new(&pc, &parts, e);
+    pthread_mutex_lock(&emb->parts_mu);
+    emb->parts = parts;
+    pthread_mutex_unlock(&emb->parts_mu);
     if (rc == 0)
         rc = cluster_parts_start(emb->parts, e);
     if (rc == 0 && cluster_parts_wait_synced(emb->parts, 30000) < 0)
@@ -377,6 +439,7 @@ int embedded_start(const struct embedded_config *cfg, struct embedded **out, str
     if (rc < 0)
         return err_prefix(e, rc, "embedded: ");
     struct embedded *emb = alloc_calloc(1, sizeof *emb);
+    pthread_mutex_init(&emb->parts_mu, NULL);
     emb->cfg = *cfg;
     apply_defaults(&emb->cfg);
     emb->n_nodes = emb->cfg.nodes;
@@ -409,6 +472,9 @@ void embedded_stop(struct embedded *emb)
 {
     if (!emb)
         return;
+    /* The kubelets first: their logs describe devices closed below. */
+    if (emb->parts)
+        cluster_parts_stop(emb->parts);
     for (size_t i = 0; i < emb->n_controllers; i++)
         embedded_stop_controller(emb, i);
     for (size_t i = 0; i < emb->n_nodes; i++) {
@@ -421,7 +487,11 @@ void embedded_stop(struct embedded *emb)
         free(emb->nodes[i].labels);
         free(emb->nodes[i].spec);
     }
-    cluster_parts_free(emb->parts);
+    pthread_mutex_lock(&emb->parts_mu);
+    struct cluster_parts *parts = emb->parts;
+    emb->parts = NULL;
+    pthread_mutex_unlock(&emb->parts_mu);
+    cluster_parts_free(parts);
     store_free(emb->parts_client);
 
     store_free(emb->client);
@@ -430,6 +500,7 @@ void embedded_stop(struct embedded *emb)
     remove_certs(emb);
     kube_config_free(emb->kcfg);
     store_free(emb->store);
+    pthread_mutex_destroy(&emb->parts_mu);
     free(emb);
 }
 

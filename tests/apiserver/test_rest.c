@@ -90,7 +90,7 @@ static void errors_are_statuses(void **state)
     expect_status(f, "GET", "/api/v1/widgets", NULL, 404, "NotFound");
     expect_status(f, "GET", "/apis/nope.io/v1/things", NULL, 404, "NotFound");
     expect_status(f, "GET", "/nothing/here", NULL, 404, "NotFound");
-    expect_status(f, "GET", PODS "/web/log", NULL, 404, "NotFound");
+    expect_status(f, "GET", PODS "/web/nothing", NULL, 404, "NotFound");
     expect_status(f, "POST", "/api/v1/namespaces/ghost/pods", POD("x"), 404, "NotFound");
     expect_status(f, "GET", PODS "?limit=-1", NULL, 400, "BadRequest");
     expect_status(f, "GET", PODS "?labelSelector=a%20in%20(", NULL, 400, "BadRequest");

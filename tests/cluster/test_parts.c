@@ -88,6 +88,13 @@ static void virtual_runtime_says_what_is_next(void **state)
     h_run_until(h, T0 + 90 * SEC);
     assert_string_equal(h_field(h, h->pods, "p", "status.phase"), "Succeeded");
     assert_int_equal(cluster_parts_next_due(h->parts), INT64_MAX);
+    /* Logs are off unless asked for (the simulator's many pods). */
+    struct linelog *log = NULL;
+    json_t *pod = h_get(h, h->pods, NS, "p");
+    assert_null(cluster_parts_kubelet(h->parts, "n3"));
+    assert_int_equal(kubelet_open_log(cluster_parts_kubelet(h->parts, h_str(pod, "spec.nodeName")),
+                                      pod, "c", false, &log, &e), -EBUSY);
+    json_decref(pod);
     h_free(h);
 }
 
@@ -112,7 +119,8 @@ static void threaded_runtime_runs_a_pod(void **state)
     struct mem_store_config mc = {.now_ns = store_clock, .auto_collect = true};
     h_ok(mem_store_new(&mc, &st, &e), &e, "mem_store_new");
     struct cluster_parts *p = NULL;
-    struct cluster_parts_config pc = {.store = st, .nodes = two, .node_count = 2};
+    struct cluster_parts_config pc = {.store = st, .nodes = two, .node_count = 2,
+                                      .keep_logs = true};
     h_ok(cluster_parts_new(&pc, &p, &e), &e, "cluster_parts_new");
     h_ok(cluster_parts_start(p, &e), &e, "cluster_parts_start");
     assert_int_equal(cluster_parts_start(p, &e), -EBUSY);
@@ -134,6 +142,28 @@ static void threaded_runtime_runs_a_pod(void **state)
             nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
     }
     assert_string_equal(phase, "Succeeded");
+    /* The kubelet's log of it ends once its informer saw the end. */
+    json_t *got = NULL;
+    h_ok(store_get(st, pods, "default", "t", &got, &e), &e, "get pod");
+    struct linelog *log = NULL;
+    h_ok(kubelet_open_log(cluster_parts_kubelet(p, h_str(got, "spec.nodeName")), got, "c", false,
+                          &log, &e), &e, "kubelet_open_log");
+    for (int i = 0; i < 2000 && !linelog_closed(log); i++) {
+        linelog_unref(log);
+        nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+        h_ok(kubelet_open_log(cluster_parts_kubelet(p, h_str(got, "spec.nodeName")), got, "c",
+                              false, &log, &e), &e, "kubelet_open_log");
+    }
+    struct linelog_line lines[8];
+    uint64_t from = 0;
+    size_t n = linelog_read(log, &from, lines, 8);
+    assert_int_equal(n, 3);
+    assert_string_equal(lines[0].text, "No devices found.");
+    assert_string_equal(lines[2].text, "[gpuslice] emulated container c exited with code 0 "
+                                       "(Completed)");
+    linelog_lines_free(lines, n);
+    linelog_unref(log);
+    json_decref(got);
     cluster_parts_stop(p);
     cluster_parts_stop(p); /* a second stop is harmless */
     cluster_parts_free(p);
