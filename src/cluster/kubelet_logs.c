@@ -183,19 +183,27 @@ static void write_end(struct linelog *log, const char *name, const json_t *termi
 
 /* ---- following the status ---- */
 
-static const json_t *spec_container(const json_t *pod, const char *name)
+/* The element named name of the first of pod's lists under parent (spec
+ * or status) that has one, or NULL. */
+static const json_t *named(const json_t *pod, const char *parent, const char *const *lists,
+                           const char *name)
 {
-    static const char *const lists[] = {"containers", "initContainers"};
-    for (size_t l = 0; l < 2; l++) {
+    for (size_t l = 0; lists[l]; l++) {
         size_t i;
         const json_t *c;
-        json_array_foreach(json_object_get(json_object_get(pod, "spec"), lists[l]), i, c) {
+        json_array_foreach(json_object_get(json_object_get(pod, parent), lists[l]), i, c) {
             const char *n = str(c, "name");
             if (n && strcmp(n, name) == 0)
                 return c;
         }
     }
     return NULL;
+}
+
+static const json_t *spec_container(const json_t *pod, const char *name)
+{
+    static const char *const lists[] = {"containers", "initContainers", NULL};
+    return named(pod, "spec", lists, name);
 }
 
 static bool container_key(const json_t *pod, const char *name, char key[KEY_MAX])
@@ -272,17 +280,8 @@ void kubelet_logs_forget(struct kubelet_logs *b, const json_t *pod)
 
 static const json_t *container_status(const json_t *pod, const char *name)
 {
-    static const char *const lists[] = {"containerStatuses", "initContainerStatuses"};
-    for (size_t l = 0; l < 2; l++) {
-        size_t i;
-        const json_t *cs;
-        json_array_foreach(json_object_get(json_object_get(pod, "status"), lists[l]), i, cs) {
-            const char *n = str(cs, "name");
-            if (n && strcmp(n, name) == 0)
-                return cs;
-        }
-    }
-    return NULL;
+    static const char *const lists[] = {"containerStatuses", "initContainerStatuses", NULL};
+    return named(pod, "status", lists, name);
 }
 
 /* The log of run number `run` of the container at key, or an empty closed

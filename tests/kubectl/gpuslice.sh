@@ -12,14 +12,6 @@ set -u
 GPUSLICE=$1
 . "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d)
-demo=
-cleanup() {
-    [ -n "$demo" ] && kill "$demo" 2>/dev/null && wait "$demo" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 mkdir "$tmp/samples"
 cat >"$tmp/samples/01-namespace.yaml" <<'YAML'
 apiVersion: v1
@@ -45,10 +37,10 @@ spec:
 YAML
 
 "$GPUSLICE" demo --keep --kubeconfig "$tmp/kubeconfig" -s "$tmp/samples" >"$tmp/demo.log" 2>&1 &
-demo=$!
+server=$!
 for _ in $(seq 600); do
     grep -q "The cluster is still up" "$tmp/demo.log" && break
-    kill -0 "$demo" 2>/dev/null || break
+    kill -0 "$server" 2>/dev/null || break
     sleep 0.1
 done
 if ! grep -q "The cluster is still up" "$tmp/demo.log"; then

@@ -10,14 +10,6 @@ GPUSLICE=$1
 CRDS=$2
 . "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d)
-server=
-cleanup() {
-    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 "$GPUSLICE" cluster --kubeconfig "$tmp/kubeconfig" --crds "$CRDS" >"$tmp/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do
