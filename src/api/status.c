@@ -112,6 +112,30 @@ static bool status_is_too_large(const json_t *status)
     return false;
 }
 
+/* An Invalid failure as kube-apiserver's NewInvalid makes it, which is
+ * what kubectl prints in full: details naming the Kind (not the plural)
+ * and one cause per field, from a message `Kind "name" is invalid: FIELD:
+ * DETAIL` (the store's). A message of another form gets no details, so
+ * kubectl prints it (with details and no cause it prints only `The pods
+ * "x" is invalid`). */
+static void status_invalid_details(json_t *st, const char *msg, const char *group)
+{
+    const char *q1 = strchr(msg, '"'), *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
+    static const char mark[] = "\" is invalid: ";
+    if (!q1 || !q2 || q1 == msg || q1[-1] != ' ' || strncmp(q2, mark, sizeof mark - 1) != 0 ||
+        memchr(msg, ' ', (size_t)(q1 - 1 - msg)))
+        return;
+    const char *rest = q2 + sizeof mark - 1, *colon = strstr(rest, ": ");
+    if (!colon || colon == rest || memchr(rest, ' ', (size_t)(colon - rest)))
+        return;
+    json_t *d = json_pack("{s:s%, s:s%, s:s, s:[{s:s, s:s, s:s%}]}", "name", q1 + 1,
+                          (size_t)(q2 - q1 - 1), "kind", msg, (size_t)(q1 - 1 - msg), "group",
+                          group ? group : "", "causes", "reason", "FieldValueInvalid", "message",
+                          colon + 2, "field", rest, (size_t)(colon - rest));
+    if (d)
+        json_object_set_new(st, "details", d);
+}
+
 json_t *status_from_err(const struct err *e, const char *group, const char *resource,
                         const char *name)
 {
@@ -125,6 +149,10 @@ json_t *status_from_err(const struct err *e, const char *group, const char *reso
         goto fail;
     if (code == -ETIME && status_mark_too_large(st) != 0)
         goto fail;
+    if (code == -EINVAL) {
+        status_invalid_details(st, e->msg, group);
+        return st;
+    }
     if (group || resource || name) {
         json_t *d = json_object_get(st, "details");
         if (!d && json_object_set_new(st, "details", d = json_object()) != 0)

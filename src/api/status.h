@@ -52,6 +52,11 @@ int status_http(int code);
 /* A Status object (kind Status, apiVersion v1) for e: status "Failure",
  * message, reason, code, and details {name, group, kind} for the arguments
  * that are not NULL (kind is the resource plural, as the API server puts it).
+ * An Invalid one (-EINVAL) is kube-apiserver's NewInvalid instead, which
+ * kubectl prints whole: from a message `Kind "name" is invalid: FIELD:
+ * DETAIL`, details {name, group, kind: Kind, causes: [{reason
+ * FieldValueInvalid, field FIELD, message DETAIL}]}; from any other, no
+ * details (kubectl then prints "The request is invalid: MESSAGE").
  * e->code 0 gives a "Success" Status. New reference, owned by the caller;
  * NULL only when out of memory. */
 json_t *status_from_err(const struct err *e, const char *group, const char *resource,

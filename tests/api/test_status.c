@@ -49,6 +49,35 @@ static void from_err_builds_a_status(void **state)
     json_decref(st);
 }
 
+/* kube-apiserver's NewInvalid: the Kind and a cause per field, which is
+ * what makes kubectl print the message and not only `The pods "x" is
+ * invalid`. */
+static void an_invalid_status_names_its_field(void **state)
+{
+    (void)state;
+    struct err e;
+    err_set(&e, -EINVAL, "Pod \"p\" is invalid: metadata.name: Invalid value: \"P\": bad");
+    json_t *st = status_from_err(&e, "", "pods", "p");
+    assert_int_equal(json_integer_value(json_object_get(st, "code")), 422);
+    json_t *d = json_object_get(st, "details");
+    assert_string_equal(json_string_value(json_object_get(d, "kind")), "Pod");
+    assert_string_equal(json_string_value(json_object_get(d, "name")), "p");
+    json_t *cause = json_array_get(json_object_get(d, "causes"), 0);
+    assert_string_equal(json_string_value(json_object_get(cause, "field")), "metadata.name");
+    assert_string_equal(json_string_value(json_object_get(cause, "message")),
+                        "Invalid value: \"P\": bad");
+    assert_string_equal(json_string_value(json_object_get(cause, "reason")),
+                        "FieldValueInvalid");
+    json_decref(st);
+    /* Not of that form: no details, so kubectl prints the message. */
+    err_set(&e, -EINVAL, "something is wrong with it");
+    st = status_from_err(&e, "", "pods", "p");
+    assert_null(json_object_get(st, "details"));
+    assert_string_equal(json_string_value(json_object_get(st, "message")),
+                        "something is wrong with it");
+    json_decref(st);
+}
+
 static void success_status_has_no_reason(void **state)
 {
     (void)state;
@@ -145,6 +174,7 @@ int main(void)
         cmocka_unit_test(unknown_code_is_internal_error),
         cmocka_unit_test(from_err_builds_a_status),
         cmocka_unit_test(too_large_resource_version_is_the_api_servers_status),
+        cmocka_unit_test(an_invalid_status_names_its_field),
         cmocka_unit_test(success_status_has_no_reason),
         cmocka_unit_test(every_code_round_trips),
         cmocka_unit_test(parse_falls_back_to_http_then_eio),

@@ -85,6 +85,11 @@ expect "patches took effect" '"json":"yes","merge":"yes".*nginx:2' \
     k get pod web -o 'jsonpath={.metadata.labels} {.spec.containers[*].image}'
 expect_fail "patch of a missing pod is NotFound" 'NotFound|not found' \
     k patch pod ghost --type merge -p '{}'
+sed 's/name: web$/name: badlimit/; s/image: nginx:1.27/image: i\n    resources: {limits: {nvidia.com\/a\/b: 1}}/' \
+    "$tmp/pod.yaml" >"$tmp/badlimit.yaml"
+expect_text "the API server's own Invalid reaches kubectl whole" \
+    "The Pod \"badlimit\" is invalid: spec.containers[0].resources.limits: Invalid value: \"nvidia.com/a/b\": a qualified name must consist of alphanumeric characters, '-', '_' or '.', with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')" \
+    k create -f "$tmp/badlimit.yaml"
 expect "describe pod" 'Labels: +app=web' k describe pod web
 expect "CRD table columns for GPUSlice" 'NAME +NODE +GPU +PROFILE +PHASE +AGE' \
     sh -c "\"$KUBECTL\" apply -f \"$tmp/slices.yaml\" >/dev/null && \"$KUBECTL\" get gpuslices -n team-a"
