@@ -43,13 +43,30 @@ static void observe(struct leader *l, const json_t *lease, int64_t now_ns)
     const char *holder = spec_string(lease, "holderIdentity");
     const char *renew = spec_string(lease, "renewTime");
     const char *rv = meta_resource_version(lease);
-    if (!l->seen_any || strcmp(holder, l->seen_holder) != 0 || strcmp(renew, l->seen_renew) != 0) {
+    if (!l->seen_any || l->seen_absent || strcmp(holder, l->seen_holder) != 0 ||
+        strcmp(renew, l->seen_renew) != 0) {
         copy_field(l->seen_holder, sizeof l->seen_holder, holder);
         copy_field(l->seen_renew, sizeof l->seen_renew, renew);
         l->seen_at_ns = now_ns;
         l->seen_any = true;
+        l->seen_absent = false;
     }
     copy_field(l->seen_rv, sizeof l->seen_rv, rv);
+}
+
+/* Whether a replica that found no lease may create one now. The leader
+ * may (nobody else will for a lease duration), and so may a replica that
+ * never saw a held one. Any other waits as for a silent record: the old
+ * leader may still act on its last renewal for up to the renew deadline. */
+static bool may_create(struct leader *l, int64_t now_ns)
+{
+    if (l->leading || !l->seen_any || !l->seen_holder[0])
+        return true;
+    if (!l->seen_absent) {
+        l->seen_absent = true;
+        l->seen_at_ns = now_ns;
+    }
+    return now_ns - l->seen_at_ns >= l->cfg.lease_ns;
 }
 
 static json_t *new_lease(const struct leader *l, const char *ns, const char *name,
@@ -99,6 +116,8 @@ int leader_step(struct leader *l, const json_t *lease, const char *ns, const cha
     char now[META_MICROTIME_LEN];
     meta_format_microtime(wall_ns, now);
     if (!lease) {
+        if (!may_create(l, now_ns))
+            return 0;
         *write = new_lease(l, ns, name, now);
         return *write ? 0 : err_set(e, -ENOMEM, "leader election: out of memory");
     }

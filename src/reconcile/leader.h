@@ -12,7 +12,11 @@
  * candidates racing for an expired lease cannot both win (one gets a
  * Conflict). A leader that has not renewed within the renew deadline stops
  * acting before anyone else may take over (renew deadline < lease
- * duration), so two leaders never act at once.
+ * duration), so two leaders never act at once. A lease that vanished (an
+ * API server restarted with an empty store) counts as a change of the
+ * record: a replica that saw it held creates a new one only after it has
+ * been gone a whole lease duration, while the leader itself re-creates it
+ * at once; a replica that never saw one creates it at once.
  */
 #ifndef GPUSLICE_RECONCILE_LEADER_H
 #define GPUSLICE_RECONCILE_LEADER_H
@@ -45,6 +49,9 @@ struct leader {
     char seen_rv[LEADER_RV_MAX];
     int64_t seen_at_ns;
     bool seen_any;
+    /* The lease was gone when last read (since seen_at_ns): a store that
+     * lost it, or a transient failure to read it. */
+    bool seen_absent;
 };
 
 /* Starts as a follower. -EINVAL unless 0 < retry < renew_deadline < lease

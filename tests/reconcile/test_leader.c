@@ -195,6 +195,55 @@ static void released_lease_is_taken_at_once(void **state)
     json_decref(s.lease);
 }
 
+/* The API server restarted with an empty store: the Lease is gone while a
+ * still acts on its last renewal. b, which saw a hold it, must not create a
+ * new one before a would have stopped; a, still the leader, takes its lease
+ * back at once. Never two leaders at one moment. */
+static void lost_lease_gives_no_second_leader_while_the_first_acts(void **state)
+{
+    (void)state;
+    struct lease_store s = {0};
+    struct leader a = replica("a"), b = replica("b");
+    tick(&a, &s, 0, true);
+    tick(&b, &s, 0, true);
+    tick(&a, &s, 2 * S, true);
+    json_decref(s.lease);
+    s.lease = NULL; /* the store lost it at 2.5 s */
+    for (int64_t t = 3 * S; t <= 40 * S; t += S) {
+        if (t % (2 * S) == 0)
+            tick(&a, &s, t, true);
+        else
+            tick(&b, &s, t, true);
+        assert_false(leader_is_leading(&a, t) && leader_is_leading(&b, t));
+    }
+    assert_true(leader_is_leading(&a, 40 * S));
+    assert_string_equal(holder(&s), "a");
+    json_decref(s.lease);
+}
+
+/* The same loss with a dead as well: b takes the lease only after it has
+ * been gone a whole lease duration, so after a's renew deadline. */
+static void lost_lease_of_a_dead_leader_is_taken_after_a_lease_duration(void **state)
+{
+    (void)state;
+    struct lease_store s = {0};
+    struct leader a = replica("a"), b = replica("b");
+    tick(&a, &s, 0, true);
+    tick(&b, &s, S, true);
+    json_decref(s.lease);
+    s.lease = NULL;
+    int64_t b_started = -1;
+    for (int64_t t = 2 * S; t <= 40 * S && b_started < 0; t += S) {
+        tick(&b, &s, t, true);
+        assert_false(leader_is_leading(&a, t) && leader_is_leading(&b, t));
+        if (leader_is_leading(&b, t))
+            b_started = t;
+    }
+    assert_true(b_started >= 17 * S);
+    assert_string_equal(holder(&s), "b");
+    json_decref(s.lease);
+}
+
 static void bad_configuration_is_refused(void **state)
 {
     (void)state;
@@ -219,6 +268,8 @@ int main(void)
         cmocka_unit_test(racing_candidates_cannot_both_win),
         cmocka_unit_test(partitioned_leader_stops_before_anyone_takes_over),
         cmocka_unit_test(released_lease_is_taken_at_once),
+        cmocka_unit_test(lost_lease_gives_no_second_leader_while_the_first_acts),
+        cmocka_unit_test(lost_lease_of_a_dead_leader_is_taken_after_a_lease_duration),
         cmocka_unit_test(bad_configuration_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
