@@ -899,6 +899,49 @@ static int controller_reconcile(void *self, const char *key, int64_t now,
     return rc;
 }
 
+/* The reservation of GPUSlice ns/name, or NULL. */
+static struct reservation *reservation_of(struct controller *c, const char *ns,
+                                          const char *name)
+{
+    assert(mutex_held(&c->lock));
+    for (size_t i = 0; name && i < c->n_res; i++)
+        if (strcmp(c->res[i].name, name) == 0 && strcmp(c->res[i].ns, ns ? ns : "") == 0)
+            return &c->res[i];
+    return NULL;
+}
+
+/* A GPUSlice create that failed may have landed all the same: its reply
+ * lost (a timeout, a dropped connection), or the name taken by a GPUSlice
+ * the cache does not show yet (written before a restart or by the other
+ * replica). Until the cache shows it, only the store knows where it is: it
+ * is read back, and a live one holds its placement (its reservation, now a
+ * created one, claims where it really is), so no other pod is given that
+ * placement meanwhile. A store that cannot be read leaves the reservation
+ * abandoned, as before: nothing can be created while it is unreachable. */
+static void claim_if_landed(struct controller *c, const struct action *a)
+{
+    json_t *got = NULL;
+    struct gpuslice_view v;
+    if (store_get(c->cfg.store, c->slice_res, a->ns, meta_name(a->body), &got, NULL) < 0 ||
+        gpuslice_read(got, &v, NULL) < 0 || !holds_placement(INFORMER_UPDATED, &v)) {
+        json_decref(got);
+        return;
+    }
+    mutex_lock(&c->lock);
+    struct reservation *r = reservation_of(c, v.ns, v.name);
+    if (r) {
+        r->created = true;
+        snprintf(r->gpu, sizeof r->gpu, "%s", v.spec.gpu_uuid);
+        snprintf(r->profile, sizeof r->profile, "%s", v.spec.profile);
+        r->start = v.spec.start;
+        char key[CONTROLLER_KEY_MAX];
+        controller__slice_key(v.ns, v.name, key);
+        model_claim(&c->model, key, r->gpu, r->profile, r->start);
+    }
+    mutex_unlock(&c->lock);
+    json_decref(got);
+}
+
 static void controller_executed(void *self, const char *key, const struct action *a, int rc,
                                 const json_t *result, const struct err *e)
 {
@@ -906,13 +949,16 @@ static void controller_executed(void *self, const char *key, const struct action
     (void)key;
     (void)result;
     (void)e;
-    if (a->kind != ACTION_CREATE || a->res != c->slice_res || rc < 0)
+    if (a->kind != ACTION_CREATE || a->res != c->slice_res)
         return;
-    const char *name = meta_name(a->body);
+    if (rc < 0) {
+        claim_if_landed(c, a);
+        return;
+    }
     mutex_lock(&c->lock);
-    for (size_t i = 0; name && i < c->n_res; i++)
-        if (strcmp(c->res[i].name, name) == 0 && strcmp(c->res[i].ns, a->ns ? a->ns : "") == 0)
-            c->res[i].created = true;
+    struct reservation *r = reservation_of(c, a->ns, meta_name(a->body));
+    if (r)
+        r->created = true;
     mutex_unlock(&c->lock);
 }
 

@@ -65,9 +65,12 @@ struct world *world_new(void)
     w->ns = "team";
     struct mem_store_config cfg = {.now_ns = world_clock, .clock_ctx = w, .seed = 7,
                                    .auto_collect = true};
-    assert_int_equal(mem_store_new(&cfg, &w->st, NULL), 0);
+    struct store *mem = NULL;
+    assert_int_equal(mem_store_new(&cfg, &mem, NULL), 0);
+    w->st = lagging_store_new(mem, &w->lag);
     w->pods = resource(w, "", "pods");
     w->slices = resource(w, GPUSLICE_API_GROUP, "gpuslices");
+    w->lag.res = w->slices;
     w->gpunodes = resource(w, GPUSLICE_API_GROUP, "gpunodes");
     w->nodes = resource(w, "", "nodes");
     w->events = resource(w, "", "events");

@@ -14,6 +14,7 @@
 #include "reconcile/loop.h"
 #include "store/informer.h"
 #include "store/mem.h"
+#include "lagging_store.h"
 
 #define SEC 1000000000LL
 
@@ -28,6 +29,9 @@ struct world {
     enum placement_policy policy;
     int warm_max_percent; /* the controller's, read when it (re)starts */
     const char *ns;       /* where the pod and slice helpers act: "team" unless set */
+    /* Faults of the store in front of the mem store, on GPUSlices: lost
+     * create replies, a lagging watch (lagging_store.h); none unless set. */
+    struct lagging lag;
     char scratch[64]; /* for helpers that return a short-lived string */
 };
 

@@ -461,6 +461,39 @@ static void deleted_in_every_phase_releases_the_slice(void **state)
     }
 }
 
+/* A GPUSlice create the API server applied but whose reply was lost (the
+ * client saw a timeout), while the controller's watch of GPUSlices lags:
+ * the placement stays taken until the cache shows that GPUSlice, even when
+ * its pod goes away meanwhile, so no other pod is given it. */
+static void a_create_whose_reply_was_lost_still_holds_its_placement(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const whole[] = {"7g.80gb"};
+    w->lag.lose_create_replies = 1;
+    w->lag.hold_watch = true;
+    world_add_pod(w, "first", whole, 1);
+    world_settle(w);
+    assert_string_equal(phase(w, "first-main-0"), "Creating");
+    assert_int_equal(store_delete(w->st, w->pods, "team", "first",
+                                  &(struct store_delete_opts){0}, NULL, NULL), 0);
+    world_advance(w, 60 * SEC);
+    world_add_pod(w, "second", whole, 1);
+    world_advance(w, 60 * SEC);
+    world_check_no_double_allocation(w);
+    assert_string_equal(phase(w, "second-main-0"), "");
+    /* The watch catches up: the first pod's slice is released, then the
+     * second pod is placed. */
+    w->lag.hold_watch = false;
+    world_settle(w);
+    assert_string_equal(phase(w, "first-main-0"), "Deleting");
+    world_agent_sets(w, "first-main-0", "Deleted", NULL);
+    world_settle(w);
+    assert_null(world_get(w, w->pods, "team", "first"));
+    assert_string_equal(phase(w, "second-main-0"), "Creating");
+    world_check_no_double_allocation(w);
+}
+
 static void a_restarted_controller_continues_from_the_api(void **state)
 {
     struct world *w = *state;
@@ -725,6 +758,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(other_gates_are_waited_for, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_in_every_phase_releases_the_slice, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_create_whose_reply_was_lost_still_holds_its_placement,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_restarted_controller_continues_from_the_api, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(the_scheduler_s_rules_are_honoured_before_pinning, setup,
