@@ -124,6 +124,11 @@ static enum outcome execute_all(struct loop *l, const char *key, int64_t now,
                                  .now_ns = now};
     for (size_t i = 0; i < l->actions.n; i++) {
         const struct action *a = &l->actions.items[i];
+        /* A replica that stopped leading mid-decision writes no more of
+         * it: another may lead already, deciding on what it cannot know
+         * of this one. The key is decided again when it leads again. */
+        if (i > 0 && l->cfg.may_act && !l->cfg.may_act(l->cfg.may_act_ctx, loop_now(l)))
+            return STALE;
         json_t *result = NULL;
         struct err e = {0};
         int rc = execute_one(l, a, &ctx, &result, &e);

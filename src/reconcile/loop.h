@@ -24,7 +24,9 @@
  *
  * Time comes from the config's clock, so the simulator runs a loop in
  * virtual time by calling loop_run_ready at the times loop_next_due names.
- * A gate (may_act) keeps keys queued while this replica is not the leader.
+ * A gate (may_act) keeps keys queued while this replica is not the leader;
+ * it is asked again before each write of a decision, so a replica that
+ * stops leading mid-decision writes no more of it (the key stays queued).
  */
 #ifndef GPUSLICE_RECONCILE_LOOP_H
 #define GPUSLICE_RECONCILE_LOOP_H

@@ -82,6 +82,8 @@ static int external(void *self, const struct action *a, json_t **result, struct 
     struct fixture *f = self;
     f->externals++;
     *result = json_pack("{s:i}", "op", a->op);
+    if (a->op == 7)
+        f->leader = false; /* the lease was lost while this action ran */
     return a->op == 99 ? err_set(e, -EIO, "device said no") : 0;
 }
 
@@ -332,6 +334,34 @@ static void a_follower_keeps_keys_queued(void **state)
     assert_int_equal(loop_run_ready(f->loop, 0), 1);
 }
 
+static int device_then_create(struct fixture *f, const char *key, struct action_list *out,
+                              int64_t *requeue_at, struct err *e)
+{
+    (void)requeue_at;
+    int rc = action_external(out, 7, NULL, e);
+    return rc < 0 ? rc : action_create(out, f->cms, "default", configmap(key, "1"), e);
+}
+
+/* A replica that stops leading in the middle of a decision writes nothing
+ * more of it: the new leader may be acting already. The key stays queued
+ * for when it leads again. */
+static void a_replica_that_stops_leading_stops_writing(void **state)
+{
+    struct fixture *f = *state;
+    f->script = device_then_create;
+    loop_enqueue(f->loop, "k");
+    assert_int_equal(loop_run_ready(f->loop, 0), 1);
+    json_t *got = NULL;
+    assert_int_equal(store_get(f->st, f->cms, "default", "k", &got, NULL), -ENOENT);
+    assert_int_equal(f->executed_ok, 1);
+    f->leader = true;
+    f->now += 1000 * MS;
+    f->script = create_named_by_key;
+    assert_int_equal(loop_run_ready(f->loop, 0), 1);
+    assert_int_equal(store_get(f->st, f->cms, "default", "k", &got, NULL), 0);
+    json_decref(got);
+}
+
 static int mixed_outcomes(struct fixture *f, const char *key, struct action_list *out,
                           int64_t *requeue_at, struct err *e)
 {
@@ -416,6 +446,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_failing_key_backs_off_exponentially, setup, teardown),
         cmocka_unit_test_setup_teardown(requeue_time_is_honoured, setup, teardown),
         cmocka_unit_test_setup_teardown(a_follower_keeps_keys_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_replica_that_stops_leading_stops_writing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(deleting_what_is_gone_is_done_and_a_failed_device_call_stops,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(threaded_runner_processes_and_stops, setup, teardown),
