@@ -39,10 +39,13 @@ test: all
 
 # The kill harness at scale (not in CI): 10,000 pods in Jobs, two controller
 # replicas, four agents, SIGKILLs throughout (tests/cmd/test_kill.py).
+# SOAK_KEEP_WARM=3s runs it with the namespace keeping slices warm.
 SOAK_SEED ?= 1
+SOAK_KEEP_WARM ?=
 soak: all
 	python3 tests/cmd/test_kill.py $(BUILD)/src/cmd/gpuslice --seed $(SOAK_SEED) --nodes 4 \
-	    --rounds 100 --jobs-per-round 2 --completions 50 --api-kills 2 --settle-s 3600
+	    --rounds 100 --jobs-per-round 2 --completions 50 --api-kills 2 --settle-s 3600 \
+	    $(if $(SOAK_KEEP_WARM),--keep-warm $(SOAK_KEEP_WARM))
 
 # The nvml backend on this machine's real GPU (tests/device): says SKIP, and
 # why, where there is no NVIDIA driver or no GPU. Never changes MIG mode.

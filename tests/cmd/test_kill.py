@@ -37,11 +37,22 @@ Deployment be ready; then:
     state files, that no live GPUSlice holds) and dangling (live GPUSlices
     whose slice is not on the GPU) are 0.
 
+With --keep-warm DURATION the namespace keeps released slices warm
+(issue 14): a Warm GPUSlice holds its slice (counted held, not leaked; its
+slice must be on the GPU), the next pod of the namespace asking its profile
+takes it over, and the warm GPUSlice released after it (Deleting, with
+status.warmUntil) names the same slice as its heir: that pair is a
+hand-over, not a double placement. A MIG device then serves pods one after
+another: it counts as shared only when two pods used it at once (their
+containers' run times overlap). At the end warm slices expire, so nothing
+is left.
+
 Seeded: the same seed replays the same kills at the same points of the
 schedule (process timing still varies). A failure prints the seed.
 
 Usage: test_kill.py GPUSLICE [--seed N] [--rounds N] [--nodes N] [--jobs-per-round N]
                     [--completions N] [--api-kills N] [--settle-s S] [--keep]
+                    [--keep-warm DURATION] [--warm-max-percent N]
 """
 import argparse
 import json
@@ -64,7 +75,7 @@ PROFILES = ["1g.10gb", "1g.5gb", "2g.20gb", "1g.10gb"]
 DEVICE = ("create-ms=150,destroy-ms=80,query-ms=1,discover-ms=1,hang-ms=400,"
           "hang-create=3:ci,hang-destroy=4:ci,fail-create=6:ci")
 NS = "work"
-LIVE = ("Creating", "Created", "Ungated", "Deleting")
+LIVE = ("Creating", "Created", "Ungated", "Deleting", "Warm")
 
 
 def free_port():
@@ -152,6 +163,37 @@ def overlaps(a, b):
     return a[0] < b[0] + b[1] and b[0] < a[0] + a[1]
 
 
+def yields(s):
+    """A warm GPUSlice, or one released after it was warm: its namespace's
+    next pod may hold the very same slice (the agent's one-holder rule)."""
+    st = s.get("status", {})
+    return st.get("phase") == "Warm" or (st.get("phase") == "Deleting" and "warmUntil" in st)
+
+
+def run_span(pod):
+    """When the pod's containers ran: (first start, last end), microtime
+    strings ("~" while one still runs), or None when none started."""
+    starts, ends = [], []
+    for c in pod.get("status", {}).get("containerStatuses", []):
+        state = c.get("state", {})
+        run = state.get("running") or state.get("terminated") or {}
+        if run.get("startedAt"):
+            starts.append(run["startedAt"])
+            ends.append(state.get("terminated", {}).get("finishedAt", "~"))
+    return (min(starts), max(ends)) if starts else None
+
+
+def at_once(pods, spans):
+    """Whether two of the pods ran at the same time (a pod without a known
+    span counts as running throughout)."""
+    for i, a in enumerate(pods):
+        for b in pods[i + 1:]:
+            sa, sb = spans.get(a) or ("", "~"), spans.get(b) or ("", "~")
+            if sa[0] < sb[1] and sb[0] < sa[1]:
+                return True
+    return False
+
+
 class Harness:
     def __init__(self, gpuslice, args, folder):
         self.args, self.folder = args, folder
@@ -167,9 +209,11 @@ class Harness:
                                         "--port", str(self.port), "--kubeconfig", self.kubeconfig],
                             folder)
         lease = ["--lease-duration", "2"]
+        warm = ["--warm-max-percent", str(args.warm_max_percent)] if args.keep_warm else []
         self.controllers = [Proc(f"controller-{i}", [
             gpuslice, "controller", "--kubeconfig", self.kubeconfig, "--leader-elect-namespace",
-            "kube-system", "--identity", f"controller-{i}", *lease], folder) for i in range(2)]
+            "kube-system", "--identity", f"controller-{i}", *lease, *warm], folder)
+            for i in range(2)]
         self.agents = []
         for i, n in enumerate(NODES):
             spec = ",".join(f"model={m}" for m in MODELS) + f",seed={i + 1},{DEVICE}"
@@ -185,6 +229,7 @@ class Harness:
         self.epoch_uid = None     # the kube-system namespace's uid: which store this is
         self.epochs = 0
         self.double = set()
+        self.warm = set()         # GPUSlices seen Warm
         self.samples = 0
         self.gi_only = 0          # GIs without CI found on a killed agent's GPUs
 
@@ -232,8 +277,10 @@ class Harness:
             return
         self.epoch_uid = uid
         self.epochs += 1
-        self.apply({"apiVersion": "v1", "kind": "Namespace",
-                    "metadata": {"name": NS, "labels": {"gpuslice.dev/enabled": "true"}}})
+        meta = {"name": NS, "labels": {"gpuslice.dev/enabled": "true"}}
+        if self.args.keep_warm:
+            meta["annotations"] = {"gpuslice.dev/keep-warm": self.args.keep_warm}
+        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
         for obj in self.workload:
             if obj["kind"] != "Job" or obj["metadata"]["name"] not in self.done_jobs:
                 self.apply(obj)
@@ -255,16 +302,19 @@ class Harness:
         for s in live:
             sp = s["spec"]
             st = s.get("status", {})
+            if st.get("phase") == "Warm":
+                self.warm.add(s["metadata"]["name"])
             deleting = " deleting" if s["metadata"].get("deletionTimestamp") else ""
             by_gpu.setdefault((sp["nodeName"], sp["gpuUUID"]), []).append(
-                ((sp["start"], sp["size"]),
+                ((sp["start"], sp["size"]), yields(s),
                  f"{s['metadata']['namespace']}/{s['metadata']['name']} "
                  f"({sp['profile']}@{sp['start']} {st.get('phase', 'Creating')}{deleting} "
                  f"made {s['metadata'].get('creationTimestamp')})"))
         for group in by_gpu.values():
-            for i, (a, na) in enumerate(group):
-                for b, nb in group[i + 1:]:
-                    if overlaps(a, b):
+            for i, (a, ya, na) in enumerate(group):
+                for b, yb, nb in group[i + 1:]:
+                    handed = (ya or yb) and a == b  # a warm slice and its heir
+                    if overlaps(a, b) and not handed:
                         self.double.add(tuple(sorted((na, nb))))
 
     # ---- the run ----------------------------------------------------------
@@ -339,13 +389,14 @@ class Harness:
 
     def check_ran_once(self, pods):
         """Jobs in this store: the pods that started are its completions."""
-        bad, ran, devices = [], 0, {}
+        bad, ran, devices, spans = [], 0, {}, {}
         started = {}
         for p in pods:
             env = p["metadata"].get("annotations", {}).get("gpuslice.dev/observed-env")
             if not env:
                 continue
             ran += 1
+            spans[p["metadata"]["name"]] = run_span(p)
             visible = json.loads(env).get("main", {}).get("NVIDIA_VISIBLE_DEVICES", "")
             if not visible.startswith("MIG-"):
                 bad.append(f"{p['metadata']['name']} ran without its slice ({visible!r})")
@@ -361,7 +412,8 @@ class Harness:
             if len(got) != want or phases != ["Succeeded"] * want:
                 bad.append(f"job {name}: {len(got)} pods started for {want} completions "
                            f"({', '.join(phases)})")
-        shared = {u: n for u, n in devices.items() if len(n) > 1}
+        shared = {u: n for u, n in devices.items() if len(n) > 1 and
+                  (not self.args.keep_warm or at_once(n, spans))}
         return ran, bad, shared
 
     def check_stuck(self, pods):
@@ -391,7 +443,7 @@ class Harness:
         held = {(s["spec"]["nodeName"], s["spec"]["gpuUUID"], s["spec"]["start"]) for s in slices
                 if s.get("status", {}).get("phase", "Creating") in LIVE}
         made = {(s["spec"]["nodeName"], s["spec"]["gpuUUID"], s["spec"]["start"]) for s in slices
-                if s.get("status", {}).get("phase") in ("Created", "Ungated")}
+                if s.get("status", {}).get("phase") in ("Created", "Ungated", "Warm")}
         gpus = {(n, g, start) for n, g, start, _, _ in self.on_gpus()}
         return len(gpus - held), len(made - gpus), len(slices)
 
@@ -408,6 +460,18 @@ class Harness:
             time.sleep(0.5)
         return self.leaks()
 
+    def dump_store(self):
+        """The last store, for a failure's diagnosis (the folder is kept then)."""
+        paths = {"gpuslices": "/apis/gpuslice.dev/v1alpha1/gpuslices",
+                 "gpunodes": "/apis/gpuslice.dev/v1alpha1/gpunodes",
+                 "pods": f"/api/v1/namespaces/{NS}/pods",
+                 "events": f"/api/v1/namespaces/{NS}/events",
+                 "jobs": f"/apis/batch/v1/namespaces/{NS}/jobs"}
+        dump = {k: self.api.items(v) for k, v in paths.items()}
+        dump["double"] = sorted(self.double)
+        with open(os.path.join(self.folder, "store-dump.json"), "w", encoding="utf-8") as f:
+            json.dump(dump, f, indent=1)
+
     def run(self):
         self.t0 = time.monotonic()
         self.start_all()
@@ -420,6 +484,7 @@ class Harness:
             stuck = self.check_stuck(pods)
             nodes_reported = len(self.api.items("/apis/gpuslice.dev/v1alpha1/gpunodes") or [])
             leaked, dangling, left = self.drain(self.args.settle_s)
+            self.dump_store()
         finally:
             self.stop_all()
         kills = ", ".join(f"{p.name} {p.kills}" for p in self.procs)
@@ -429,7 +494,9 @@ class Harness:
         print(f"kill harness (seed {self.args.seed}): {self.args.rounds} rounds; kills: {kills}; "
               f"{self.epochs} stores; {len(self.done_jobs)} jobs done ({done} pods); pods ran in the last "
               f"store: {ran}; placements sampled {self.samples} times; agents killed with a GI "
-              f"without CI on their GPUs: {self.gi_only}")
+              f"without CI on their GPUs: {self.gi_only}"
+              + (f"; keep-warm {self.args.keep_warm}: {len(self.warm)} GPUSlices seen Warm"
+                 if self.args.keep_warm else ""))
         print(f"  {time.monotonic() - self.t0:.0f} s; CPU of the processes "
               f"{cpu.ru_utime + cpu.ru_stime:.1f} s")
         print(f"  leaked {leaked}, dangling {dangling}, double {len(self.double)}, "
@@ -460,6 +527,10 @@ def main():
     ap.add_argument("--api-kills", type=int, default=3)
     ap.add_argument("--settle-s", type=float, default=90)
     ap.add_argument("--keep", action="store_true", help="keep the folder (logs, state files)")
+    ap.add_argument("--keep-warm", default=os.environ.get("KILL_KEEP_WARM", ""),
+                    help="the namespace's gpuslice.dev/keep-warm (e.g. 3s; default: none)")
+    ap.add_argument("--warm-max-percent", type=int, default=50,
+                    help="the controllers' cap on warm slices with --keep-warm")
     args = ap.parse_args()
     NODES[:] = [f"n{i + 1}" for i in range(args.nodes)]
     folder = tempfile.mkdtemp(prefix="gpuslice-kill-")
