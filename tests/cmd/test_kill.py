@@ -313,7 +313,7 @@ class Harness:
         for group in by_gpu.values():
             for i, (a, ya, na) in enumerate(group):
                 for b, yb, nb in group[i + 1:]:
-                    handed = (ya or yb) and a == b  # a warm slice and its heir
+                    handed = ya != yb and a == b  # a warm slice and its heir
                     if overlaps(a, b) and not handed:
                         self.double.add(tuple(sorted((na, nb))))
 
