@@ -132,8 +132,12 @@ static int describe_device(void *ctx, const char *node, const char *uuid,
 static int start_server(struct embedded *emb, struct err *e)
 {
     const struct embedded_config *c = &emb->cfg;
+    /* Versions from the wall clock in microseconds: a restarted server's
+     * store starts past every version its lost one gave (mem.h). */
     struct mem_store_config mc = {.now_ns = clock_realtime_now, .auto_collect = true,
-                                  .seed = c->store_seed ? c->store_seed : 1};
+                                  .seed = c->store_seed ? c->store_seed : 1,
+                                  .first_revision =
+                                      (uint64_t)(clock_realtime_now(NULL) / 1000)};
     int rc = mem_store_new(&mc, &emb->store, e);
     if (rc == 0)
         rc = bootstrap_namespaces(emb->store, e);

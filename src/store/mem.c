@@ -1093,6 +1093,7 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
     ms->cfg = *cfg;
     ms->ring_cap = cfg->history ? cfg->history : MEM_STORE_HISTORY_DEFAULT;
     ms->ring = alloc_calloc(ms->ring_cap, sizeof *ms->ring);
+    ms->rv = ms->compacted = cfg->first_revision;
     ms->base.registry = api_registry_new();
     ms->base.ops = &mem_ops;
     ms->seq = rng_seeded(cfg->seed);

@@ -52,6 +52,14 @@ struct mem_store_config {
     size_t history;     /* watch events kept; 0: MEM_STORE_HISTORY_DEFAULT */
     uint64_t seed;      /* uids and generated names */
     bool auto_collect;  /* run the collector inside each write */
+    /* The resourceVersion the store starts at (its first write gets the
+     * next; 0: from 1), everything before it counting as compacted. A
+     * store that replaces a lost one (an API server restarted with an
+     * empty store) starts past every version the lost one gave, so a
+     * client resuming a watch from one of those is told it is too old and
+     * relists, instead of streaming from the middle of a store it never
+     * listed. */
+    uint64_t first_revision;
 };
 
 /* A new empty store (no objects, not even namespaces), owned by the caller
@@ -72,8 +80,8 @@ int mem_store_collect(struct store *st, size_t max, size_t *pending, struct err 
  * does: watches and continue tokens from before it get -EKEYEXPIRED. */
 void mem_store_compact(struct store *st);
 
-/* The current resourceVersion (the last write's), 0 when nothing was
- * written. */
+/* The current resourceVersion (the last write's), first_revision when
+ * nothing was written. */
 uint64_t mem_store_revision(struct store *st);
 
 #endif

@@ -189,6 +189,38 @@ static void slow_watcher_falls_off_the_history(void **state)
     store_watch_close(w);
 }
 
+/* A store that replaces a lost one starts past every version the lost one
+ * gave: a client resuming its watch from one of those versions is told it
+ * is too old (410, relist) instead of streaming from the middle of a store
+ * it never listed, and missing everything before. */
+static void a_store_started_past_a_revision_refuses_older_watches(void **state)
+{
+    (void)state;
+    struct clock c = {.now = T0};
+    struct mem_store_config cfg = {.now_ns = clock_now, .clock_ctx = &c, .seed = 42,
+                                   .first_revision = 5000};
+    struct m m = {.ctx = &c};
+    assert_int_equal(mem_store_new(&cfg, &m.st, NULL), 0);
+    assert_int_equal(mem_store_revision(m.st), 5000);
+    json_t *a = cm(&m, "a");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(a, "metadata"),
+                                                          "resourceVersion")), "5001");
+    json_decref(a);
+    struct store_watch_opts o = {.resource_version = "120"}; /* the lost store's */
+    struct store_watch *w;
+    struct store_event ev;
+    struct err e;
+    assert_int_equal(store_watch_open(m.st, res(&m, "cm"), "t", &o, &w, &e), 0);
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -EKEYEXPIRED);
+    store_watch_close(w);
+    o.resource_version = "5000"; /* this store's own start streams as usual */
+    assert_int_equal(store_watch_open(m.st, res(&m, "cm"), "t", &o, &w, &e), 0);
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), 0);
+    store_event_release(&ev);
+    store_watch_close(w);
+    store_free(m.st);
+}
+
 /* A watch from a resourceVersion the store has not reached (a client that
  * outlived a restarted server) waits for it, then ends with the API
  * server's "Too large resource version", so the client relists. */
@@ -584,6 +616,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reads_are_the_callers_to_change, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(an_update_takes_an_object_handed_over, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(slow_watcher_falls_off_the_history, m_setup, m_teardown),
+        cmocka_unit_test(a_store_started_past_a_revision_refuses_older_watches),
         cmocka_unit_test_setup_teardown(a_watch_from_the_future_ends_too_large, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(a_watch_from_the_next_version_streams_once_reached,
