@@ -35,7 +35,9 @@ Deployment be ready; then:
   - stuck: no pod gated without an Event that names it;
   - after the Deployments scale to 0: leaked (slices on the GPUs, per the
     state files, that no live GPUSlice holds) and dangling (live GPUSlices
-    whose slice is not on the GPU) are 0.
+    whose slice is not on the GPU) are 0;
+  - capacity: each Node's accelerator memory (capacity and allocatable, the
+    agent's report of its GPUs) never drifts from what it first said.
 
 With --keep-warm DURATION the namespace keeps released slices warm
 (issue 14): a Warm GPUSlice holds its slice (counted held, not leaked; its
@@ -230,6 +232,9 @@ class Harness:
         self.epochs = 0
         self.double = set()
         self.warm = set()         # GPUSlices seen Warm
+        self.handovers = set()    # (warm GPUSlice, heir) seen at one placement
+        self.capacity = {}        # node -> the accelerator memory its Node reported first
+        self.drift = set()        # (node, first, later) capacity reports that differ
         self.samples = 0
         self.gi_only = 0          # GIs without CI found on a killed agent's GPUs
 
@@ -314,8 +319,22 @@ class Harness:
             for i, (a, ya, na) in enumerate(group):
                 for b, yb, nb in group[i + 1:]:
                     handed = ya != yb and a == b  # a warm slice and its heir
+                    if handed:
+                        self.handovers.add(tuple(sorted((na.split()[0], nb.split()[0]))))
                     if overlaps(a, b) and not handed:
                         self.double.add(tuple(sorted((na, nb))))
+
+    def sample_capacity(self):
+        """The accelerator memory each Node offers (the agent writes it from
+        its GPUs): it must not drift with slices made, destroyed or warm."""
+        for n in self.api.items("/api/v1/nodes") or []:
+            got = tuple(n.get("status", {}).get(k, {}).get("gpuslice.dev/accelerator-memory")
+                        for k in ("capacity", "allocatable"))
+            if got[0] is None:
+                continue  # not written yet in this store
+            first = self.capacity.setdefault(n["metadata"]["name"], got)
+            if got != first:
+                self.drift.add((n["metadata"]["name"], first, got))
 
     # ---- the run ----------------------------------------------------------
 
@@ -332,6 +351,8 @@ class Harness:
         while time.monotonic() < end:
             self.reapply_if_new_store()
             self.sample_placements()
+            if self.samples % 10 == 0:
+                self.sample_capacity()
             self.note_done_jobs()
             time.sleep(0.1)
 
@@ -484,6 +505,7 @@ class Harness:
             stuck = self.check_stuck(pods)
             nodes_reported = len(self.api.items("/apis/gpuslice.dev/v1alpha1/gpunodes") or [])
             leaked, dangling, left = self.drain(self.args.settle_s)
+            self.sample_capacity()
             self.dump_store()
         finally:
             self.stop_all()
@@ -495,13 +517,14 @@ class Harness:
               f"{self.epochs} stores; {len(self.done_jobs)} jobs done ({done} pods); pods ran in the last "
               f"store: {ran}; placements sampled {self.samples} times; agents killed with a GI "
               f"without CI on their GPUs: {self.gi_only}"
-              + (f"; keep-warm {self.args.keep_warm}: {len(self.warm)} GPUSlices seen Warm"
-                 if self.args.keep_warm else ""))
+              + (f"; keep-warm {self.args.keep_warm}: {len(self.warm)} GPUSlices seen Warm, "
+                 f"{len(self.handovers)} hand-overs seen" if self.args.keep_warm else ""))
         print(f"  {time.monotonic() - self.t0:.0f} s; CPU of the processes "
               f"{cpu.ru_utime + cpu.ru_stime:.1f} s")
         print(f"  leaked {leaked}, dangling {dangling}, double {len(self.double)}, "
               f"stuck {len(stuck)}, shared devices {len(shared)}, GPUSlices left {left}, "
-              f"GPUNodes {nodes_reported}/{len(NODES)}")
+              f"GPUNodes {nodes_reported}/{len(NODES)}, Node capacity drifts {len(self.drift)} "
+              f"({', '.join(f'{n} {c[0]}' for n, c in sorted(self.capacity.items()))} GiB)")
         problems = []
         if not settled:
             problems.append("the work did not finish after the kills")
@@ -511,6 +534,8 @@ class Harness:
         problems += [f"pod {p} gated without an Event" for p in stuck]
         if leaked or dangling or left:
             problems.append(f"{leaked} leaked, {dangling} dangling, {left} GPUSlices left")
+        problems += [f"Node {n}'s accelerator memory went from {a} to {b}"
+                     for n, a, b in sorted(self.drift)]
         if nodes_reported != len(NODES):
             problems.append(f"{nodes_reported} GPUNodes for {len(NODES)} nodes")
         return problems
