@@ -14,6 +14,7 @@
 #include "apiserver/admission.h"
 #include "apiserver/podlogs.h"
 #include "apiserver/protobuf.h"
+#include "apiserver/quota_admission.h"
 #include "apiserver/watchstream.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -487,10 +488,19 @@ static void serve_create(const struct handlers_call *c, struct rest_response *re
     if (rc == 0)
         rc = admission_create(c->srv->webhooks, store_of(c), c->rt->res, c->rt->ns, wo.dry_run,
                               &obj, &denial, &e);
+    /* quota after the webhooks: it charges what they made of the object */
+    struct quota_charges *charges = NULL;
+    if (rc == 0)
+        rc = quota_admit(store_of(c), c->rt->res, c->rt->ns, NULL, obj, wo.dry_run, &charges,
+                         &e);
     wo.raw = &raw;
     if (rc == 0)
         rc = store_create(store_of(c), c->rt->res, c->rt->ns, obj, &wo,
                           stored_object(c, &out), &e);
+    if (rc != 0)
+        quota_refund(store_of(c), charges);
+    else
+        quota_charges_keep(charges);
     if (denial) /* the webhook's Status, as it made it: no details of ours */
         rest_reply_json(resp, (int)json_integer_value(json_object_get(denial, "code")), denial);
     else if (rc != 0)
@@ -498,6 +508,19 @@ static void serve_create(const struct handlers_call *c, struct rest_response *re
     else
         reply_stored(c, resp, 201, out, raw);
     json_decref(obj);
+}
+
+/* An update charges the quotas for what it adds to what the stored object
+ * used (a pod given activeDeadlineSeconds moves into Terminating quotas). */
+static int quota_admit_update(const struct handlers_call *c, const json_t *obj, bool dry_run,
+                              struct quota_charges **charges, struct err *e)
+{
+    json_t *old = NULL;
+    if (store_get(store_of(c), c->rt->res, c->rt->ns, c->rt->name, &old, NULL) != 0)
+        return 0; /* the update itself says what is wrong */
+    int rc = quota_admit(store_of(c), c->rt->res, c->rt->ns, old, obj, dry_run, charges, e);
+    json_decref(old);
+    return rc;
 }
 
 static void serve_update(const struct handlers_call *c, struct rest_response *resp,
@@ -518,9 +541,16 @@ static void serve_update(const struct handlers_call *c, struct rest_response *re
     else if (rc == 0 && strcmp(name, c->rt->name) != 0)
         rc = err_set(&e, -EBADMSG, "the name of the object (%.253s) does not match the name on "
                      "the URL (%.253s)", name, c->rt->name);
+    struct quota_charges *charges = NULL;
+    if (rc == 0 && sub == STORE_MAIN)
+        rc = quota_admit_update(c, obj, wo.dry_run, &charges, &e);
     if (rc == 0)
         rc = store_update(store_of(c), c->rt->res, c->rt->ns, obj, &wo,
                           stored_object(c, &out), &e);
+    if (rc != 0)
+        quota_refund(store_of(c), charges);
+    else
+        quota_charges_keep(charges);
     if (rc != 0)
         fail(c, resp, &e, c->rt->name);
     else

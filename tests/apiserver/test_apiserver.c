@@ -213,6 +213,112 @@ static void crud_over_http(void **state)
     free(h.body);
 }
 
+/* ---- quota races ---- */
+
+#define RACE_THREADS 12
+#define RACE_PER_THREAD 10
+#define RACE_HARD_PODS 25
+#define RACE_HARD_GIB 40
+
+struct racer {
+    struct server *s;
+    int id;
+    int admitted, forbidden, other;
+};
+
+/* Creates pods of 1 or 2 GiB of accelerator memory as fast as it can. */
+static void *race_run(void *arg)
+{
+    struct racer *r = arg;
+    for (int i = 0; i < RACE_PER_THREAD; i++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"r%d-%d\"},"
+                 "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"resources\":{"
+                 "\"requests\":{\"gpuslice.dev/accelerator-memory\":\"%d\"}}}]}}",
+                 r->id, i, 1 + (r->id + i) % 2);
+        struct http h = http_call("POST", url_of(r->s, PODS), body, NULL);
+        if (h.status == 201)
+            r->admitted++;
+        else if (h.status == 403 && strstr(h.body, "exceeded quota: race"))
+            r->forbidden++;
+        else
+            r->other++;
+        free(h.body);
+    }
+    return NULL;
+}
+
+/* Many creates at once race for a quota's last units over HTTP: the
+ * guarded charge lets exactly as many through as fit, never more, and the
+ * quota's used is what the stored pods use. */
+static void racing_creates_never_exceed_a_quota(void **state)
+{
+    struct server *s = *state;
+    struct store *st = s->f->st;
+    const struct api_resource *quotas =
+        api_registry_find(store_registry(st), "", "v1", "resourcequotas");
+    char hard[256];
+    snprintf(hard, sizeof hard, "{\"pods\":\"%d\",\"requests.gpuslice.dev/accelerator-memory\":"
+             "\"%d\"}", RACE_HARD_PODS, RACE_HARD_GIB);
+    json_t *q = json_pack("{s:{s:s}, s:{s:o}}", "metadata", "name", "race", "spec", "hard",
+                          json_loads(hard, 0, NULL)), *out = NULL;
+    assert_int_equal(store_create(st, quotas, "default", q, NULL, &out, NULL), 0);
+    json_object_set_new(out, "status", json_pack("{s:o, s:{s:s, s:s}}", "hard",
+                                                 json_loads(hard, 0, NULL), "used", "pods", "0",
+                                                 "requests.gpuslice.dev/accelerator-memory", "0"));
+    assert_int_equal(store_update(st, quotas, "default", out,
+                                  &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
+                                  NULL), 0);
+    json_decref(out);
+    json_decref(q);
+
+    struct racer racers[RACE_THREADS];
+    pthread_t threads[RACE_THREADS];
+    for (int i = 0; i < RACE_THREADS; i++) {
+        racers[i] = (struct racer){.s = s, .id = i};
+        assert_int_equal(pthread_create(&threads[i], NULL, race_run, &racers[i]), 0);
+    }
+    int admitted = 0, forbidden = 0, other = 0;
+    for (int i = 0; i < RACE_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        admitted += racers[i].admitted;
+        forbidden += racers[i].forbidden;
+        other += racers[i].other;
+    }
+    json_t *pods = NULL, *quota = NULL;
+    const struct api_resource *podres = api_registry_find(store_registry(st), "", "v1", "pods");
+    assert_int_equal(store_list(st, podres, "default", &(struct store_list_opts){0}, &pods, NULL),
+                     0);
+    long gib = 0;
+    size_t i;
+    json_t *pod;
+    json_array_foreach(json_object_get(pods, "items"), i, pod) {
+        const json_t *c0 =
+            json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
+        const json_t *req = json_object_get(json_object_get(c0, "resources"), "requests");
+        gib += atol(json_string_value(json_object_get(req, "gpuslice.dev/accelerator-memory")));
+    }
+    assert_int_equal(store_get(st, quotas, "default", "race", &quota, NULL), 0);
+    const json_t *used = json_object_get(json_object_get(quota, "status"), "used");
+    print_message("quota race: %d creates attempted by %d threads, %d admitted, %d forbidden, "
+                  "%d other; stored %zu pods using %ld GiB of hard %d pods, %d GiB\n",
+                  RACE_THREADS * RACE_PER_THREAD, RACE_THREADS, admitted, forbidden, other,
+                  json_array_size(json_object_get(pods, "items")), gib, RACE_HARD_PODS,
+                  RACE_HARD_GIB);
+    assert_int_equal(other, 0);
+    assert_int_equal(admitted + forbidden, RACE_THREADS * RACE_PER_THREAD);
+    assert_int_equal(json_array_size(json_object_get(pods, "items")), admitted);
+    assert_true(admitted <= RACE_HARD_PODS);
+    assert_true(gib <= RACE_HARD_GIB);
+    assert_true(gib > RACE_HARD_GIB - 2 || admitted == RACE_HARD_PODS); /* the last units went */
+    assert_int_equal(atol(json_string_value(json_object_get(used, "pods"))), admitted);
+    assert_int_equal(atol(json_string_value(json_object_get(
+                         used, "requests.gpuslice.dev/accelerator-memory"))), gib);
+    json_decref(quota);
+    json_decref(pods);
+}
+
 /* A list longer than a page goes out chunked, as it is encoded, and
  * arrives whole; a short one keeps its Content-Length. */
 static void a_long_list_goes_out_chunked(void **state)
@@ -741,6 +847,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(crud_over_http, setup, teardown),
         cmocka_unit_test_setup_teardown(a_long_list_goes_out_chunked, setup, teardown),
+        cmocka_unit_test_setup_teardown(racing_creates_never_exceed_a_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(an_over_long_url_is_a_status, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_streams_and_resumes, setup, teardown),
