@@ -14,6 +14,7 @@
 #include "cluster/deployment.h"
 #include "cluster/job.h"
 #include "cluster/objstate.h"
+#include "cluster/quota.h"
 #include "cluster/replicaset.h"
 #include "cluster/scheduler.h"
 #include "cluster/statefulset.h"
@@ -22,7 +23,7 @@
 #define SETTLE_ROUNDS_DEFAULT 10000
 
 enum { INF_PODS, INF_NODES, INF_CONFIGMAPS, INF_DEPLOYMENTS, INF_REPLICASETS, INF_JOBS,
-       INF_STATEFULSETS, INF_COUNT };
+       INF_STATEFULSETS, INF_QUOTAS, INF_COUNT };
 
 static const struct {
     const char *group, *plural;
@@ -34,6 +35,7 @@ static const struct {
     [INF_REPLICASETS] = {"apps", "replicasets"},
     [INF_JOBS] = {"batch", "jobs"},
     [INF_STATEFULSETS] = {"apps", "statefulsets"},
+    [INF_QUOTAS] = {"", "resourcequotas"},
 };
 
 static const char *const default_ignored[] = {GPUSLICE_MIG_PREFIX, NULL};
@@ -48,6 +50,7 @@ struct cluster_parts {
     struct replicaset_controller *replicasets;
     struct job_controller *jobs;
     struct statefulset_controller *statefulsets;
+    struct quota_controller *quotas;
     bool started;
 };
 
@@ -78,6 +81,7 @@ static void pods_changed(void *ctx, enum informer_change change, const json_t *o
     deployment_pod_changed(p->deployments, change, old, cur);
     job_pod_changed(p->jobs, change, old, cur);
     statefulset_pod_changed(p->statefulsets, change, old, cur);
+    quota_pod_changed(p->quotas, change, old, cur);
 }
 
 static void nodes_changed(void *ctx, enum informer_change change, const json_t *old,
@@ -127,6 +131,13 @@ static void statefulsets_changed(void *ctx, enum informer_change change, const j
     statefulset_changed(p->statefulsets, change, old, cur);
 }
 
+static void quotas_changed(void *ctx, enum informer_change change, const json_t *old,
+                           const json_t *cur)
+{
+    struct cluster_parts *p = ctx;
+    quota_changed(p->quotas, change, old, cur);
+}
+
 static const informer_handler_fn handlers[INF_COUNT] = {
     [INF_PODS] = pods_changed,
     [INF_NODES] = nodes_changed,
@@ -135,6 +146,7 @@ static const informer_handler_fn handlers[INF_COUNT] = {
     [INF_REPLICASETS] = replicasets_changed,
     [INF_JOBS] = jobs_changed,
     [INF_STATEFULSETS] = statefulsets_changed,
+    [INF_QUOTAS] = quotas_changed,
 };
 
 /* ---- building ------------------------------------------------------------------ */
@@ -224,6 +236,12 @@ static int new_controllers(struct cluster_parts *p, struct err *e)
         rc = job_controller_new(&wc, &p->jobs, e);
     if (rc == 0)
         rc = statefulset_controller_new(&wc, &p->statefulsets, e);
+    struct quota_controller_config qc = {
+        .store = p->cfg.store, .pods = p->inf[INF_PODS], .quotas = p->inf[INF_QUOTAS],
+        .now_ns = p->cfg.now_ns, .clock_ctx = p->cfg.clock_ctx,
+    };
+    if (rc == 0)
+        rc = quota_controller_new(&qc, &p->quotas, e);
     return rc;
 }
 
@@ -270,6 +288,7 @@ void cluster_parts_free(struct cluster_parts *p)
     replicaset_controller_free(p->replicasets);
     job_controller_free(p->jobs);
     statefulset_controller_free(p->statefulsets);
+    quota_controller_free(p->quotas);
     for (int i = 0; i < INF_COUNT; i++)
         informer_free(p->inf[i]);
     free(p);
@@ -279,7 +298,7 @@ void cluster_parts_free(struct cluster_parts *p)
 
 static size_t loop_count(const struct cluster_parts *p)
 {
-    return 5 + p->kubelet_count;
+    return 6 + p->kubelet_count;
 }
 
 static struct loop *loop_at(struct cluster_parts *p, size_t i)
@@ -295,8 +314,10 @@ static struct loop *loop_at(struct cluster_parts *p, size_t i)
         return job_controller_loop(p->jobs);
     case 4:
         return statefulset_controller_loop(p->statefulsets);
+    case 5:
+        return quota_controller_loop(p->quotas);
     default:
-        return kubelet_loop(p->kubelets[i - 5]);
+        return kubelet_loop(p->kubelets[i - 6]);
     }
 }
 

@@ -1,8 +1,9 @@
 /*
  * The embedded cluster's other parts, wired together: the scheduler, one
- * kubelet per node, the Deployment, ReplicaSet, StatefulSet and Job controllers and the
- * collector step, over one set of shared informers (pods, nodes,
- * ConfigMaps, Deployments, ReplicaSets, Jobs, StatefulSets) on one store.
+ * kubelet per node, the Deployment, ReplicaSet, StatefulSet, Job and
+ * ResourceQuota controllers and the collector step, over one set of shared
+ * informers (pods, nodes, ConfigMaps, Deployments, ReplicaSets, Jobs,
+ * StatefulSets, ResourceQuotas) on one store.
  *
  * Two runtimes drive the same parts:
  *
