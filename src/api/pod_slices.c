@@ -179,6 +179,31 @@ int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct 
     return 0;
 }
 
+int pod_container_memory_gib(const json_t *pod, const char *container, bool init,
+                             unsigned *gib, struct err *e)
+{
+    const char *list = init ? "initContainers" : "containers";
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), list), i, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (!name || strcmp(name, container) != 0)
+            continue;
+        const json_t *res = json_object_get(c, "resources");
+        const json_t *v = json_object_get(json_object_get(res, "limits"), GPUSLICE_RESOURCE_MEMORY);
+        const char *where = v ? "limits" : "requests";
+        if (!v)
+            v = json_object_get(json_object_get(res, "requests"), GPUSLICE_RESOURCE_MEMORY);
+        *gib = 0;
+        char field[192];
+        snprintf(field, sizeof field, "spec.%s[%zu].resources.%s[%s]", list, i, where,
+                 GPUSLICE_RESOURCE_MEMORY);
+        return v ? parse_whole(v, field, POD_MEMORY_GIB_MAX, gib, e) : 0;
+    }
+    return err_set(e, -ENOENT, "the pod has no %s \"%s\"", init ? "init container" : "container",
+                   container);
+}
+
 int pod_slices_from_annotation(const json_t *pod, struct pod_slices *out, struct err *e)
 {
     slices_clear(out);

@@ -81,6 +81,14 @@ int pod_slices_from_annotation(const json_t *pod, struct pod_slices *out, struct
 /* The annotation when the pod has one, else the resources. */
 int pod_slices_of(const json_t *pod, struct pod_slices *out, struct err *e);
 
+/* The gpuslice.dev/accelerator-memory container asks for, in GiB (its
+ * limit where it gives one, else its request; 0 when neither), in
+ * initContainers when init, else in containers: what the webhook rewrote
+ * its slice requests into. -ENOENT when the pod has no such container,
+ * -EINVAL naming the field for a value that is not a whole number. */
+int pod_container_memory_gib(const json_t *pod, const char *container, bool init,
+                             unsigned *gib, struct err *e);
+
 /* The annotation's value for s: a new reference owned by the caller (dump it
  * compact to write it), NULL when out of memory. */
 json_t *pod_slices_encode(const struct pod_slices *s);

@@ -793,6 +793,10 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
     size_t n = wanted(c, s, &ps, w);
     if (!gated)
         return finish_ungated(c, w, n, now, out, e);
+    struct err why;
+    if (controller__slices_requested(s->pod, &ps, &why) < 0)
+        return controller__say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceNotRequested",
+                               "%s; no slice until the pod's resources ask for it", why.msg);
     if (n == 0)
         return controller__say(c, out, s->pod, ACTION_EVENT_WARNING, "NothingToPlace",
                                "the pod carries the %s gate but asks for no slice",

@@ -216,6 +216,11 @@ char *controller__waiting_heads(struct controller *c, size_t *n);
 int controller__release_slice(struct controller *c, const json_t *obj, int64_t now,
                               struct action_list *out, struct err *e);
 
+/* Whether the slices ps (the pod's gpuslice.dev/slices annotation) are
+ * backed by its containers' requests (requests.c): 0, or -EPERM with e
+ * saying why, the Warning's message. */
+int controller__slices_requested(const json_t *pod, const struct pod_slices *ps, struct err *e);
+
 /* An Event about pod unless the last one said the same (so a pod retried
  * on every change does not count up the same event forever). */
 int controller__say(struct controller *c, struct action_list *out, const json_t *pod,

@@ -320,6 +320,20 @@ unsigned catalog_profile_gib(const struct mig_profile *p)
     return (p->memory_mib + 1023u) / 1024u;
 }
 
+int catalog_name_gib(const char *profile, unsigned *gib)
+{
+    uint32_t mib = 0;
+    for (size_t i = 0; i < catalog_model_count(); i++) {
+        const struct mig_profile *p = catalog_find_profile(catalog_model(i), profile);
+        if (p && p->memory_mib > mib)
+            mib = p->memory_mib;
+    }
+    if (mib == 0)
+        return -ENOENT;
+    *gib = (mib + 1023u) / 1024u;
+    return 0;
+}
+
 /* The order of catalog_fits_memory: memory, compute slices, name, then the
  * catalogue's model order (the index into it breaks the last tie). */
 static int fit_cmp(const struct catalog_fit *a, size_t ia, const struct catalog_fit *b,

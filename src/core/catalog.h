@@ -77,6 +77,14 @@ int catalog_profile_index(const struct gpu_model *m, const struct mig_profile *p
  * 10 on every model that has it. */
 unsigned catalog_profile_gib(const struct mig_profile *p);
 
+/* The accelerator memory, in whole GiB, that one slice of profile (as users
+ * write it, "1g.10gb", aliases and "+me" included) counts for: the largest
+ * memory any catalogued model gives that profile name, rounded up. A name
+ * means the same quota on every model, never less than the slice a pod may
+ * get, and (the catalogue's slices being no larger than their name says)
+ * never more than a GPU offers. -ENOENT when no catalogued model has it. */
+int catalog_name_gib(const char *profile, unsigned *gib);
+
 /* A profile of a model. */
 struct catalog_fit {
     const struct gpu_model *model;

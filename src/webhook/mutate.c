@@ -48,20 +48,6 @@ bool mutate_prefix_valid(const char *prefix)
     return strspn(prefix, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
-int mutate_profile_gib(const char *profile, unsigned *gib)
-{
-    uint32_t mib = 0;
-    for (size_t i = 0; i < catalog_model_count(); i++) {
-        const struct mig_profile *p = catalog_find_profile(catalog_model(i), profile);
-        if (p && p->memory_mib > mib)
-            mib = p->memory_mib;
-    }
-    if (mib == 0)
-        return -ENOENT;
-    *gib = (mib + 1023u) / 1024u;
-    return 0;
-}
-
 /* ---- reading the pod ---- */
 
 static const json_t *spec_list(const json_t *pod, size_t l)
@@ -136,7 +122,7 @@ static int check_profiles(const json_t *pod, const struct pod_slices *s, struct 
             return err_set(e, -EINVAL, "spec.%s[%ld].resources[%s]: no MIG profile of a "
                            "catalogued GPU model has %u GiB (see 'gpuslice profiles')",
                            container_lists[l], i, GPUSLICE_RESOURCE_MEMORY, r->memory_gib);
-        if (r->memory_gib || mutate_profile_gib(r->profile, &gib) == 0)
+        if (r->memory_gib || catalog_name_gib(r->profile, &gib) == 0)
             continue;
         char key[POD_PROFILE_MAX + sizeof GPUSLICE_MIG_PREFIX];
         snprintf(key, sizeof key, "%s%s", GPUSLICE_MIG_PREFIX, r->profile);
@@ -233,7 +219,7 @@ static unsigned container_gib(const struct pod_slices *s, bool init, const char 
     for (size_t k = 0; k < s->n; k++) {
         unsigned gib = s->items[k].memory_gib;
         if (s->items[k].init == init && strcmp(s->items[k].container, name) == 0 &&
-            (gib || mutate_profile_gib(s->items[k].profile, &gib) == 0))
+            (gib || catalog_name_gib(s->items[k].profile, &gib) == 0))
             total += gib * s->items[k].count;
     }
     return total;

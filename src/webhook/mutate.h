@@ -8,7 +8,7 @@
  *
  *  - the MIG requests and limits are removed (no device plugin serves them)
  *    and each such container gets gpuslice.dev/accelerator-memory requests
- *    and limits equal to its slices' memory in GiB (mutate_profile_gib);
+ *    and limits equal to its slices' memory in GiB (catalog_name_gib);
  *  - the annotation gpuslice.dev/slices records what every container asked
  *    for (api/pod_slices.h), the label gpuslice.dev/managed=true lets the
  *    controller select the pod, the scheduling gate gpuslice.dev/slice
@@ -66,14 +66,6 @@ bool mutate_excluded_namespace(const char *ns);
 /* Whether prefix can start ConfigMap names: 1 to MUTATE_PREFIX_MAX - 1
  * characters of [a-z0-9-], starting with a letter, not ending with '-'. */
 bool mutate_prefix_valid(const char *prefix);
-
-/* The accelerator memory, in whole GiB, that one slice of profile (as users
- * write it, "1g.10gb", aliases and "+me" included) counts for: the largest
- * memory any catalogued model gives that profile name, rounded up. A name
- * means the same quota on every model, never less than the slice a pod may
- * get, and (the catalogue's slices being no larger than their name says)
- * never more than a GPU offers. -ENOENT when no catalogued model has it. */
-int mutate_profile_gib(const char *profile, unsigned *gib);
 
 /* The JSON patch (RFC 6902 operations, a new reference in *ops, owned by
  * the caller) that makes gpuslice own pod, with prefix for its ConfigMaps;

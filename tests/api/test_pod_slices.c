@@ -252,6 +252,30 @@ static void requests_by_memory(void **state)
     json_decref(pod);
 }
 
+static void a_container_s_accelerator_memory_is_read(void **state)
+{
+    (void)state;
+    json_t *pod = json_loads(
+        "{\"spec\":{\"initContainers\":[{\"name\":\"prep\",\"resources\":{\"requests\":"
+        "{\"gpuslice.dev/accelerator-memory\":\"5\"}}}],\"containers\":[{\"name\":\"main\","
+        "\"resources\":{\"limits\":{\"gpuslice.dev/accelerator-memory\":20}}},"
+        "{\"name\":\"side\"},{\"name\":\"bad\",\"resources\":{\"requests\":"
+        "{\"gpuslice.dev/accelerator-memory\":\"1.5\"}}}]}}", 0, NULL);
+    unsigned gib = 99;
+    struct err e;
+    assert_int_equal(pod_container_memory_gib(pod, "main", false, &gib, NULL), 0);
+    assert_int_equal(gib, 20);
+    assert_int_equal(pod_container_memory_gib(pod, "prep", true, &gib, NULL), 0);
+    assert_int_equal(gib, 5);
+    assert_int_equal(pod_container_memory_gib(pod, "side", false, &gib, NULL), 0);
+    assert_int_equal(gib, 0);
+    assert_int_equal(pod_container_memory_gib(pod, "prep", false, &gib, &e), -ENOENT);
+    assert_string_equal(e.msg, "the pod has no container \"prep\"");
+    assert_int_equal(pod_container_memory_gib(pod, "bad", false, &gib, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "spec.containers[2].resources.requests"));
+    json_decref(pod);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +288,7 @@ int main(void)
         cmocka_unit_test(too_many_requests_are_refused),
         cmocka_unit_test(gates_are_read),
         cmocka_unit_test(configmap_names_follow_the_prefix),
+        cmocka_unit_test(a_container_s_accelerator_memory_is_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,7 +153,18 @@ static json_t *gated_template(const char *run_seconds, const char *const *profil
     json_t *annotations = json_pack("{s:s, s:s}", GPUSLICE_ANNOTATION_SLICES, text,
                                     "gpuslice.dev/run-seconds", run_seconds);
     free(text);
-    json_t *container = json_pack("{s:s, s:s}", "name", "main", "image", "cuda");
+    /* the webhook's accounting, which the controller checks the annotation against */
+    unsigned gib = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned one = 0;
+        assert_int_equal(catalog_name_gib(profiles[i], &one), 0);
+        gib += one;
+    }
+    char quantity[16];
+    snprintf(quantity, sizeof quantity, "%u", gib);
+    json_t *container = json_pack("{s:s, s:s, s:{s:{s:s}, s:{s:s}}}", "name", "main", "image",
+                                  "cuda", "resources", "requests", GPUSLICE_RESOURCE_MEMORY,
+                                  quantity, "limits", GPUSLICE_RESOURCE_MEMORY, quantity);
     if (prefix) {
         char cm[254];
         snprintf(cm, sizeof cm, "%s-main", prefix);

@@ -18,6 +18,7 @@
 #include "api/gpuslice.h"
 #include "api/meta.h"
 #include "api/pod_slices.h"
+#include "core/catalog.h"
 #include "sim/embedded.h"
 #include "sim/observer.h"
 
@@ -30,18 +31,22 @@ static void create_pods(struct embedded *emb, size_t n, const char *profile)
 {
     struct store *st = embedded_client(emb);
     const struct api_resource *pods = api_registry_find(store_registry(st), "", "v1", "pods");
-    char slices[128];
+    char slices[128], gib[16];
+    unsigned one = 0;
+    assert_int_equal(catalog_name_gib(profile, &one), 0); /* the webhook's accounting */
+    snprintf(gib, sizeof gib, "%u", one);
     snprintf(slices, sizeof slices, "[{\"container\":\"main\",\"profile\":\"%s\",\"count\":1}]",
              profile);
     for (size_t i = 0; i < n; i++) {
         char name[32];
         snprintf(name, sizeof name, "soak-%04zu", i);
         json_t *pod = json_pack(
-            "{s:s, s:s, s:{s:s, s:{s:s, s:s}}, s:{s:s, s:[{s:s}], s:[{s:s, s:s}]}}",
+            "{s:s, s:s, s:{s:s, s:{s:s, s:s}}, s:{s:s, s:[{s:s}], s:[{s:s, s:s, s:{s:{s:s}}}]}}",
             "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "annotations",
             GPUSLICE_ANNOTATION_SLICES, slices, "gpuslice.dev/run-seconds", "0.05", "spec",
             "restartPolicy", "Never", "schedulingGates", "name", GPUSLICE_GATE, "containers",
-            "name", "main", "image", "cuda");
+            "name", "main", "image", "cuda", "resources", "limits", GPUSLICE_RESOURCE_MEMORY,
+            gib);
         struct err e = {0};
         if (store_create(st, pods, "default", pod, &(struct store_write_opts){0}, NULL, &e) < 0)
             fail_msg("create %s: %s", name, e.msg);

@@ -110,7 +110,7 @@ static void check_rewritten(const json_t *pod, const char *list, const char *pro
      * accounting, which a second pass drops (the annotation records it). */
     struct pod_slices left;
     unsigned gib;
-    assert_int_equal(mutate_profile_gib(profile, &gib), 0);
+    assert_int_equal(catalog_name_gib(profile, &gib), 0);
     assert_int_equal(pod_slices_from_resources(pod, &left, &e), 0);
     assert_int_equal(left.n, 1);
     assert_int_equal(left.items[0].memory_gib, gib * (unsigned)count);
@@ -157,23 +157,23 @@ static void profile_memory_is_the_largest_rounded_up(void **state)
     (void)state;
     unsigned gib = 0;
     /* 1g.10gb: 9856 MiB (A100-40GB), 9728 (A100-80GB), 9984 (H100-80GB). */
-    assert_int_equal(mutate_profile_gib("1g.10gb", &gib), 0);
+    assert_int_equal(catalog_name_gib("1g.10gb", &gib), 0);
     assert_int_equal(gib, 10);
-    assert_int_equal(mutate_profile_gib("1g.5gb", &gib), 0); /* 4864 MiB */
+    assert_int_equal(catalog_name_gib("1g.5gb", &gib), 0); /* 4864 MiB */
     assert_int_equal(gib, 5);
-    assert_int_equal(mutate_profile_gib("1g.5gb+me", &gib), 0);
+    assert_int_equal(catalog_name_gib("1g.5gb+me", &gib), 0);
     assert_int_equal(gib, 5);
-    assert_int_equal(mutate_profile_gib("7g.141gb", &gib), 0); /* 143104 MiB */
+    assert_int_equal(catalog_name_gib("7g.141gb", &gib), 0); /* 143104 MiB */
     assert_int_equal(gib, 140);
-    assert_int_equal(mutate_profile_gib("3g.39gb", &gib), 0); /* an alias of 3g.40gb */
+    assert_int_equal(catalog_name_gib("3g.39gb", &gib), 0); /* an alias of 3g.40gb */
     assert_int_equal(gib, 40);
-    assert_int_equal(mutate_profile_gib("5g.33gb", &gib), -ENOENT);
-    assert_int_equal(mutate_profile_gib("", &gib), -ENOENT);
+    assert_int_equal(catalog_name_gib("5g.33gb", &gib), -ENOENT);
+    assert_int_equal(catalog_name_gib("", &gib), -ENOENT);
     /* Never more than the smallest GPU with the profile offers. */
     for (size_t m = 0; m < catalog_model_count(); m++) {
         const struct gpu_model *model = catalog_model(m);
         for (size_t p = 0; p < model->n_profiles; p++) {
-            assert_int_equal(mutate_profile_gib(model->profiles[p].name, &gib), 0);
+            assert_int_equal(catalog_name_gib(model->profiles[p].name, &gib), 0);
             assert_true(gib * model->profiles[p].max_instances <= model->memory_mib / 1024);
         }
     }

@@ -1,0 +1,142 @@
+/* No slice without a request: a pod's gpuslice.dev/slices annotation is
+ * checked against its containers' gpuslice.dev/accelerator-memory requests
+ * (as the webhook rewrote them) before anything is placed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api/pod_slices.h"
+#include "fixture.h"
+
+static const char *const one_h100[] = {"H100-80GB"};
+
+static int setup(void **state)
+{
+    struct world *w = world_new();
+    world_add_node(w, "node-a", one_h100, 1);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world_free(*state);
+    return 0;
+}
+
+/* A pod with the managed label, the annotation, container "main" asking
+ * gib GiB of accelerator memory (0: nothing), gated by gpuslice or not. */
+static void add_pod(struct world *w, const char *name, const char *annotation, unsigned gib,
+                    bool gated)
+{
+    json_t *container = json_pack("{s:s, s:s}", "name", "main", "image", "cuda");
+    if (gib) {
+        char q[16];
+        snprintf(q, sizeof q, "%u", gib);
+        json_object_set_new(container, "resources",
+                            json_pack("{s:{s:s}, s:{s:s}}", "requests", GPUSLICE_RESOURCE_MEMORY,
+                                      q, "limits", GPUSLICE_RESOURCE_MEMORY, q));
+    }
+    json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}, s:{s:s}}, s:{s:[o]}}",
+                            "apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
+                            "namespace", w->ns, "labels", GPUSLICE_LABEL_MANAGED, "true",
+                            "annotations", GPUSLICE_ANNOTATION_SLICES, annotation, "spec",
+                            "containers", container);
+    if (gated)
+        json_object_set_new(json_object_get(pod, "spec"), "schedulingGates",
+                            json_pack("[{s:s}]", "name", GPUSLICE_GATE));
+    assert_int_equal(store_create(w->st, w->pods, w->ns, pod, &(struct store_write_opts){0},
+                                  NULL, NULL), 0);
+    json_decref(pod);
+    world_settle(w);
+}
+
+static bool still_gated(struct world *w, const char *name)
+{
+    json_t *p = world_get(w, w->pods, w->ns, name);
+    bool g = pod_gated(p, GPUSLICE_GATE);
+    json_decref(p);
+    return g;
+}
+
+static size_t slice_count(struct world *w)
+{
+    json_t *items = world_slices(w);
+    size_t n = json_array_size(items);
+    json_decref(items);
+    return n;
+}
+
+/* Refused: no slice, still gated, a Warning whose message has `why`. */
+static void assert_refused(struct world *w, const char *name, const char *why)
+{
+    char msg[512] = "";
+    assert_int_equal(world_events(w, name, "SliceNotRequested", msg, sizeof msg), 1);
+    if (!strstr(msg, why))
+        fail_msg("the Warning says \"%s\", not \"%s\"", msg, why);
+    assert_true(still_gated(w, name));
+    assert_int_equal(slice_count(w), 0);
+}
+
+#define ONE_10GB "[{\"container\":\"main\",\"profile\":\"1g.10gb\",\"count\":1}]"
+
+static void a_request_backs_its_slice(void **state)
+{
+    struct world *w = *state;
+    add_pod(w, "ok", ONE_10GB, 10, true);
+    assert_int_equal(world_events(w, "ok", "SliceNotRequested", NULL, 0), 0);
+    assert_int_equal(slice_count(w), 1);
+}
+
+static void a_container_the_pod_lacks_gets_nothing(void **state)
+{
+    struct world *w = *state;
+    add_pod(w, "ghost", "[{\"container\":\"sidecar\",\"profile\":\"1g.10gb\",\"count\":1}]",
+            10, true);
+    assert_refused(w, "ghost", "names container \"sidecar\", which the pod does not have");
+}
+
+static void more_than_requested_gets_nothing(void **state)
+{
+    struct world *w = *state;
+    add_pod(w, "greedy", "[{\"container\":\"main\",\"profile\":\"3g.40gb\",\"count\":1}]", 10,
+            true);
+    assert_refused(w, "greedy", "asks for 40 GiB of slices, more than its "
+                                "gpuslice.dev/accelerator-memory request (10)");
+    add_pod(w, "by-memory", "[{\"container\":\"main\",\"memoryGiB\":20,\"count\":1}]", 10, true);
+    assert_int_equal(world_events(w, "by-memory", "SliceNotRequested", NULL, 0), 1);
+}
+
+static void no_request_at_all_gets_nothing(void **state)
+{
+    struct world *w = *state;
+    add_pod(w, "free-rider", ONE_10GB, 0, true);
+    assert_refused(w, "free-rider", "container \"main\" requests no "
+                                    "gpuslice.dev/accelerator-memory");
+}
+
+/* Without gpuslice's gate the pod is none of its business: no slice, no
+ * Event. */
+static void an_ungated_pod_is_left_alone(void **state)
+{
+    struct world *w = *state;
+    add_pod(w, "elsewhere", ONE_10GB, 0, false);
+    assert_int_equal(world_events(w, "elsewhere", "SliceNotRequested", NULL, 0), 0);
+    assert_int_equal(slice_count(w), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_request_backs_its_slice, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_container_the_pod_lacks_gets_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(more_than_requested_gets_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_request_at_all_gets_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_ungated_pod_is_left_alone, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
