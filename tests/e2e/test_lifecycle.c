@@ -453,22 +453,32 @@ static void a_deployment_scales_up_and_down(void **state)
     wait_drained(t);
 }
 
-/* Whether an Event with this reason in e2e says want. */
-static bool event_says(struct e2e *t, const char *reason, const char *want)
+/* Whether an Event in ns with this reason, about pod (NULL: anything),
+ * says want. */
+static bool event_in(struct e2e *t, const char *ns, const char *pod, const char *reason,
+                     const char *want)
 {
     json_t *list = NULL;
     bool said = false;
-    assert_int_equal(store_list(t->st, t->events, "e2e", &(struct store_list_opts){0}, &list,
+    assert_int_equal(store_list(t->st, t->events, ns, &(struct store_list_opts){0}, &list,
                                 NULL), 0);
     size_t i;
     json_t *ev;
     json_array_foreach(json_object_get(list, "items"), i, ev) {
         const char *r = json_string_value(json_object_get(ev, "reason"));
         const char *m = json_string_value(json_object_get(ev, "message"));
-        said |= r && m && strcmp(r, reason) == 0 && strstr(m, want);
+        const char *about = json_string_value(
+            json_object_get(json_object_get(ev, "involvedObject"), "name"));
+        said |= r && m && strcmp(r, reason) == 0 && strstr(m, want) &&
+                (!pod || (about && strcmp(about, pod) == 0));
     }
     json_decref(list);
     return said;
+}
+
+static bool event_says(struct e2e *t, const char *reason, const char *want)
+{
+    return event_in(t, "e2e", NULL, reason, want);
 }
 
 static bool wait_event(struct e2e *t, const char *reason, const char *want)
@@ -629,6 +639,257 @@ static void the_built_in_files_load_and_apply(void **state)
     assert_non_null(strstr(e.msg, "bad.yaml"));
 }
 
+/* ---- Kueue ---- */
+
+#define KUEUE_GATE "kueue.x-k8s.io/admission"
+#define KUEUE_QUEUE_LABEL "kueue.x-k8s.io/queue-name"
+#define KUEUE_QUOTA_GIB 40 /* the ClusterQueue's nominalQuota in samples/kueue */
+#define KUEUE_JOB_PODS 12
+#define KUEUE_LOOSE_PODS 4
+
+/* What the test, playing Kueue, saw of gpuslice's rules and its own. */
+struct kueue_play {
+    int admitted;            /* Kueue gates removed */
+    int admitted_early;      /* of those, before gpuslice's controller said it waits */
+    int admit_rounds;        /* rounds that admitted some */
+    int ungated_under_kueue; /* a pod without gpuslice's gate but with Kueue's */
+    int sliced_under_kueue;  /* a GPUSlice for a pod Kueue still holds */
+    int over_quota;          /* admitted pods holding more than the ClusterQueue lends */
+    int shared;              /* two live slices on one placement */
+    int order_kueue_first, order_gpuslice_first; /* gate orders seen */
+};
+
+static bool has_gate(const json_t *pod, const char *gate)
+{
+    return pod_gated(pod, gate);
+}
+
+static bool terminal(const json_t *pod)
+{
+    const char *ph = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+    return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0);
+}
+
+static unsigned pod_gib(const json_t *pod)
+{
+    const json_t *c = json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"),
+                                     0);
+    const json_t *v = json_object_get(json_object_get(json_object_get(c, "resources"), "limits"),
+                                      GPUSLICE_RESOURCE_MEMORY);
+    return v ? (unsigned)atoi(json_string_value(v) ? json_string_value(v) : "0") : 0;
+}
+
+/* Kueue's admission of one pod: its gate, and only its, removed by an
+ * update guarded by the version read. */
+static bool kueue_admit(struct e2e *t, const json_t *pod)
+{
+    json_t *copy = json_deep_copy(pod), *gates = json_array();
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(json_object_get(copy, "spec"), "schedulingGates"), i, g)
+        if (strcmp(json_string_value(json_object_get(g, "name")), KUEUE_GATE) != 0)
+            json_array_append(gates, g);
+    json_object_set_new(json_object_get(copy, "spec"), "schedulingGates", gates);
+    int rc = store_update(t->st, t->pods, "batch", copy, &(struct store_write_opts){0}, NULL,
+                          NULL);
+    json_decref(copy);
+    assert_true(rc == 0 || rc == -ESTALE); /* a conflict: next round */
+    return rc == 0;
+}
+
+/* Checks gpuslice's rules on every pod and slice of the namespace. */
+static void kueue_check(const json_t *pods, const json_t *slices, struct kueue_play *k)
+{
+    size_t i, j;
+    const json_t *pod, *sl, *other;
+    json_array_foreach(pods, i, pod) {
+        if (!has_gate(pod, KUEUE_GATE))
+            continue;
+        k->ungated_under_kueue += !has_gate(pod, GPUSLICE_GATE);
+        json_array_foreach(slices, j, sl) {
+            struct gpuslice_view v;
+            if (gpuslice_read(sl, &v, NULL) == 0 && strcmp(v.spec.pod_name, meta_name(pod)) == 0)
+                k->sliced_under_kueue++;
+        }
+    }
+    json_array_foreach(slices, i, sl) {
+        struct gpuslice_view a, b;
+        if (gpuslice_read(sl, &a, NULL) != 0 || strcmp(a.status.phase, "Deleted") == 0)
+            continue;
+        json_array_foreach(slices, j, other) {
+            if (j <= i || gpuslice_read(other, &b, NULL) != 0 ||
+                strcmp(b.status.phase, "Deleted") == 0)
+                continue;
+            k->shared += strcmp(a.spec.gpu_uuid, b.spec.gpu_uuid) == 0 &&
+                         a.spec.start < b.spec.start + b.spec.size &&
+                         b.spec.start < a.spec.start + a.spec.size;
+        }
+    }
+}
+
+static int by_name_desc(const void *a, const void *b)
+{
+    return strcmp(meta_name(*(json_t *const *)b), meta_name(*(json_t *const *)a));
+}
+
+/* One round of Kueue: admits queued pods, in its own order (names
+ * descending, so neither creation order nor gpuslice's), while the
+ * ClusterQueue's quota allows. Returns how many pods are still queued. */
+static size_t kueue_round(struct e2e *t, struct kueue_play *k)
+{
+    const struct api_resource *slices_res = t->slices;
+    json_t *list = NULL, *slist = NULL;
+    assert_int_equal(store_list(t->st, t->pods, "batch", &(struct store_list_opts){0}, &list,
+                                NULL), 0);
+    assert_int_equal(store_list(t->st, slices_res, "batch", &(struct store_list_opts){0}, &slist,
+                                NULL), 0);
+    json_t *pods = json_object_get(list, "items");
+    kueue_check(pods, json_object_get(slist, "items"), k);
+    unsigned used = 0;
+    size_t n = 0, i, queued = 0;
+    json_t *pod, *pending[64];
+    json_array_foreach(pods, i, pod) {
+        if (!has_gate(pod, KUEUE_GATE) && !terminal(pod))
+            used += pod_gib(pod);
+        else if (has_gate(pod, KUEUE_GATE) && n < 64)
+            pending[n++] = pod;
+    }
+    k->over_quota += used > KUEUE_QUOTA_GIB;
+    qsort(pending, n, sizeof pending[0], by_name_desc);
+    bool any = false;
+    for (i = 0; i < n; i++) {
+        unsigned gib = pod_gib(pending[i]);
+        const json_t *gates = json_object_get(json_object_get(pending[i], "spec"),
+                                              "schedulingGates");
+        bool kueue_first = strcmp(json_string_value(json_object_get(json_array_get(gates, 0),
+                                                                    "name")), KUEUE_GATE) == 0;
+        if (used + gib > KUEUE_QUOTA_GIB || !kueue_admit(t, pending[i])) {
+            queued++;
+            continue;
+        }
+        used += gib;
+        k->admitted++;
+        k->order_kueue_first += kueue_first;
+        k->order_gpuslice_first += !kueue_first;
+        k->admitted_early += !event_in(t, "batch", meta_name(pending[i]), "WaitingForGates", "");
+        any = true;
+    }
+    k->admit_rounds += any;
+    json_decref(list);
+    json_decref(slist);
+    return queued;
+}
+
+static void create_loose_pod(struct e2e *t, const char *name)
+{
+    json_t *pod = json_pack(
+        "{s:s, s:s, s:{s:s, s:{s:s}, s:{s:s}}, s:{s:s, s:[{s:s}, {s:s}], s:[{s:s, s:s, "
+        "s:{s:{s:i}}}]}}",
+        "apiVersion", "v1", "kind", "Pod", "metadata", "name", name, "labels", KUEUE_QUEUE_LABEL,
+        "batch-queue", "annotations", "gpuslice.dev/run-seconds", "0.3", "spec",
+        "restartPolicy", "Never", "schedulingGates", "name", GPUSLICE_GATE, "name", KUEUE_GATE,
+        "containers", "name", "main", "image", "cuda", "resources", "limits",
+        "nvidia.com/mig-1g.10gb", 1);
+    struct err e = {0};
+    if (store_create(t->st, t->pods, "batch", pod, &(struct store_write_opts){0}, NULL, &e) < 0)
+        fail_msg("create %s: %s", name, e.msg);
+    json_decref(pod);
+}
+
+static void apply_sample(struct e2e *t, const char *file)
+{
+    char path[1024];
+    struct err e = {0};
+    snprintf(path, sizeof path, "%s/%s", KUEUE_DIR, file);
+    if (embedded_apply_file(t->emb, path, NULL, &e) < 0)
+        fail_msg("apply %s: %s", file, e.msg);
+}
+
+static size_t succeeded_pods(struct e2e *t, size_t *all)
+{
+    json_t *list = NULL;
+    assert_int_equal(store_list(t->st, t->pods, "batch", &(struct store_list_opts){0}, &list,
+                                NULL), 0);
+    size_t n = 0, i;
+    json_t *p;
+    *all = json_array_size(json_object_get(list, "items"));
+    json_array_foreach(json_object_get(list, "items"), i, p) {
+        const char *ph = json_string_value(json_object_get(json_object_get(p, "status"), "phase"));
+        n += ph && strcmp(ph, "Succeeded") == 0;
+    }
+    json_decref(list);
+    return n;
+}
+
+/* A Job of many pods and pods of their own, all queued in Kueue: the test
+ * plays Kueue's admission (its gate removed when the ClusterQueue's 40 GiB
+ * allow, names descending), gates in both orders (the Job's pods have
+ * Kueue's first, gpuslice's webhook adds its own after; the loose pods
+ * list gpuslice's first), admitted before and after gpuslice's controller
+ * saw them. gpuslice never ungates nor slices a pod Kueue holds, every pod
+ * runs once on a slice of its own, and nothing is left on the GPUs. */
+static void kueue_admits_a_job_in_parts(void **state)
+{
+    struct e2e *t = *state;
+    apply_sample(t, "crds.yaml");
+    apply_sample(t, "queues.yaml");
+    struct kueue_play k = {0};
+    for (int i = 0; i < KUEUE_LOOSE_PODS / 2; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "loose-%d", i);
+        create_loose_pod(t, name);
+    }
+    kueue_round(t, &k); /* some admitted at once, before gpuslice looks */
+    apply_sample(t, "job.yaml");
+    for (int i = KUEUE_LOOSE_PODS / 2; i < KUEUE_LOOSE_PODS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "loose-%d", i);
+        create_loose_pod(t, name);
+    }
+    size_t all = 0, done = 0;
+    for (int waited = 0; waited < 90000; waited += 50) {
+        kueue_round(t, &k);
+        done = succeeded_pods(t, &all);
+        if (done == KUEUE_JOB_PODS + KUEUE_LOOSE_PODS && all == done)
+            break;
+        sleep_ms(50);
+    }
+    print_message("kueue: %d admitted in %d rounds (%d before gpuslice saw them; gates "
+                  "kueue-first %d, gpuslice-first %d); %zu of %zu pods succeeded\n",
+                  k.admitted, k.admit_rounds, k.admitted_early, k.order_kueue_first,
+                  k.order_gpuslice_first, done, all);
+    assert_int_equal(done, KUEUE_JOB_PODS + KUEUE_LOOSE_PODS);
+    assert_int_equal(all, KUEUE_JOB_PODS + KUEUE_LOOSE_PODS); /* none ran twice */
+    assert_int_equal(k.admitted, KUEUE_JOB_PODS + KUEUE_LOOSE_PODS);
+    assert_true(k.admit_rounds >= (KUEUE_JOB_PODS + KUEUE_LOOSE_PODS) * 10 / KUEUE_QUOTA_GIB);
+    assert_true(k.order_kueue_first > 0 && k.order_gpuslice_first > 0);
+    assert_true(k.admitted_early < k.admitted); /* those queued long were waited for */
+    assert_int_equal(k.ungated_under_kueue, 0);
+    assert_int_equal(k.sliced_under_kueue, 0);
+    assert_int_equal(k.over_quota, 0);
+    assert_int_equal(k.shared, 0);
+    json_t *job = NULL;
+    assert_int_equal(store_get(t->st, t->jobs, "batch", "sweep", &job, NULL), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(job, "status"),
+                                                        "failed")), 0);
+    json_decref(job);
+    /* no capacity drift: every slice gone, the GPUs agree */
+    for (int waited = 0; waited < WAIT_MS; waited += 50) {
+        json_t *sl = NULL;
+        assert_int_equal(store_list(t->st, t->slices, NULL, &(struct store_list_opts){0}, &sl,
+                                    NULL), 0);
+        size_t left = json_array_size(json_object_get(sl, "items"));
+        json_decref(sl);
+        if (left == 0)
+            break;
+        sleep_ms(50);
+    }
+    unsigned leaked = 0, missing = 0;
+    struct err e = {0};
+    assert_int_equal(embedded_check_slices(t->emb, &leaked, &missing, &e), 0);
+    assert_int_equal(leaked + missing, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +902,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_plain_pod_goes_through_the_webhook_over_tls,
                                         setup_h100x2, teardown),
         cmocka_unit_test_setup_teardown(a_deployment_scales_up_and_down, setup_h100x2, teardown),
+        cmocka_unit_test_setup_teardown(kueue_admits_a_job_in_parts, setup_h100x2, teardown),
         cmocka_unit_test_setup_teardown(the_built_in_files_load_and_apply, setup_h100x2,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_mig_static_gpu_hands_out_its_layout, setup_mig_static,
