@@ -214,21 +214,26 @@ static bool wait_phase(struct e2e *t, const char *name, const char *phase)
     return false;
 }
 
-static size_t count(struct e2e *t, const struct api_resource *r)
+static size_t count_in(struct e2e *t, const struct api_resource *r, const char *ns)
 {
     json_t *list = NULL;
-    assert_int_equal(store_list(t->st, r, "e2e", &(struct store_list_opts){0}, &list, NULL), 0);
+    assert_int_equal(store_list(t->st, r, ns, &(struct store_list_opts){0}, &list, NULL), 0);
     size_t n = json_array_size(json_object_get(list, "items"));
     json_decref(list);
     return n;
 }
 
-/* Every slice gone and the GPUs agree with the API. */
-static void wait_drained(struct e2e *t)
+static size_t count(struct e2e *t, const struct api_resource *r)
 {
-    for (int waited = 0; waited < WAIT_MS && count(t, t->slices) > 0; waited += 50)
+    return count_in(t, r, "e2e");
+}
+
+/* Every slice of ns gone and the GPUs agree with the API. */
+static void wait_drained_in(struct e2e *t, const char *ns)
+{
+    for (int waited = 0; waited < WAIT_MS && count_in(t, t->slices, ns) > 0; waited += 50)
         sleep_ms(50);
-    assert_int_equal(count(t, t->slices), 0);
+    assert_int_equal(count_in(t, t->slices, ns), 0);
     unsigned leaked = 0, missing = 0;
     struct err e = {0};
     for (int waited = 0; waited < 5000; waited += 50) {
@@ -237,6 +242,11 @@ static void wait_drained(struct e2e *t)
         sleep_ms(50);
     }
     fail_msg("slices on GPUs and GPUSlices disagree: %s", e.msg);
+}
+
+static void wait_drained(struct e2e *t)
+{
+    wait_drained_in(t, "e2e");
 }
 
 static void a_single_pod_runs_on_its_slice_and_gives_it_back(void **state)
@@ -360,20 +370,29 @@ static void a_plain_pod_goes_through_the_webhook_over_tls(void **state)
     wait_drained(t);
 }
 
-static size_t running_pods(struct e2e *t)
+/* The pods of ns in phase and not being deleted; *all (may be NULL) gets
+ * how many pods ns has. */
+static size_t pods_in_phase(struct e2e *t, const char *ns, const char *phase, size_t *all)
 {
     json_t *list = NULL;
-    assert_int_equal(store_list(t->st, t->pods, "e2e", &(struct store_list_opts){0}, &list,
-                                NULL), 0);
+    assert_int_equal(store_list(t->st, t->pods, ns, &(struct store_list_opts){0}, &list, NULL),
+                     0);
     size_t n = 0, i;
     json_t *p;
+    if (all)
+        *all = json_array_size(json_object_get(list, "items"));
     json_array_foreach(json_object_get(list, "items"), i, p) {
         const char *ph = json_string_value(json_object_get(json_object_get(p, "status"), "phase"));
-        n += ph && strcmp(ph, "Running") == 0 &&
+        n += ph && strcmp(ph, phase) == 0 &&
              !json_object_get(json_object_get(p, "metadata"), "deletionTimestamp");
     }
     json_decref(list);
     return n;
+}
+
+static size_t running_pods(struct e2e *t)
+{
+    return pods_in_phase(t, "e2e", "Running", NULL);
 }
 
 static bool wait_running(struct e2e *t, size_t want)
@@ -805,22 +824,6 @@ static void apply_sample(struct e2e *t, const char *file)
         fail_msg("apply %s: %s", file, e.msg);
 }
 
-static size_t succeeded_pods(struct e2e *t, size_t *all)
-{
-    json_t *list = NULL;
-    assert_int_equal(store_list(t->st, t->pods, "batch", &(struct store_list_opts){0}, &list,
-                                NULL), 0);
-    size_t n = 0, i;
-    json_t *p;
-    *all = json_array_size(json_object_get(list, "items"));
-    json_array_foreach(json_object_get(list, "items"), i, p) {
-        const char *ph = json_string_value(json_object_get(json_object_get(p, "status"), "phase"));
-        n += ph && strcmp(ph, "Succeeded") == 0;
-    }
-    json_decref(list);
-    return n;
-}
-
 /* A Job of many pods and pods of their own, all queued in Kueue: the test
  * plays Kueue's admission (its gate removed when the ClusterQueue's 40 GiB
  * allow, names descending), gates in both orders (the Job's pods have
@@ -849,7 +852,7 @@ static void kueue_admits_a_job_in_parts(void **state)
     size_t all = 0, done = 0;
     for (int waited = 0; waited < 90000; waited += 50) {
         kueue_round(t, &k);
-        done = succeeded_pods(t, &all);
+        done = pods_in_phase(t, "batch", "Succeeded", &all);
         if (done == KUEUE_JOB_PODS + KUEUE_LOOSE_PODS && all == done)
             break;
         sleep_ms(50);
@@ -873,21 +876,7 @@ static void kueue_admits_a_job_in_parts(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(job, "status"),
                                                         "failed")), 0);
     json_decref(job);
-    /* no capacity drift: every slice gone, the GPUs agree */
-    for (int waited = 0; waited < WAIT_MS; waited += 50) {
-        json_t *sl = NULL;
-        assert_int_equal(store_list(t->st, t->slices, NULL, &(struct store_list_opts){0}, &sl,
-                                    NULL), 0);
-        size_t left = json_array_size(json_object_get(sl, "items"));
-        json_decref(sl);
-        if (left == 0)
-            break;
-        sleep_ms(50);
-    }
-    unsigned leaked = 0, missing = 0;
-    struct err e = {0};
-    assert_int_equal(embedded_check_slices(t->emb, &leaked, &missing, &e), 0);
-    assert_int_equal(leaked + missing, 0);
+    wait_drained_in(t, "batch"); /* no capacity drift: every slice gone, the GPUs agree */
 }
 
 int main(void)
