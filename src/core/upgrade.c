@@ -4,6 +4,7 @@
  */
 #include "core/upgrade.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,10 +80,20 @@ size_t upgrade_candidates(const char *name, struct catalog_fit *out, size_t max)
 int upgrade_decide(const struct placement_cluster *c, const struct placement_request *r,
                    enum placement_policy policy, struct placement_decision *d)
 {
+    return upgrade_decide_within(c, r, policy, UINT_MAX, d);
+}
+
+int upgrade_decide_within(const struct placement_cluster *c, const struct placement_request *r,
+                          enum placement_policy policy, unsigned max_gib,
+                          struct placement_decision *d)
+{
     struct catalog_fit fits[CATALOG_FITS_MAX];
-    size_t n = upgrade_candidates(r->profile, fits, CATALOG_FITS_MAX);
+    size_t n = upgrade_candidates(r->profile, fits, CATALOG_FITS_MAX), kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (catalog_profile_gib(fits[i].profile) <= max_gib)
+            fits[kept++] = fits[i];
     struct placement_request larger = *r;
-    return n ? placement_decide_first(c, &larger, policy, fits, n, d, NULL) : -ENOSPC;
+    return kept ? placement_decide_first(c, &larger, policy, fits, kept, d, NULL) : -ENOSPC;
 }
 
 struct upgrade_waste upgrade_waste_of(const struct mig_profile *given,

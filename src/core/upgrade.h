@@ -49,6 +49,13 @@ size_t upgrade_candidates(const char *name, struct catalog_fit *out, size_t max)
 int upgrade_decide(const struct placement_cluster *c, const struct placement_request *r,
                    enum placement_policy policy, struct placement_decision *d);
 
+/* upgrade_decide among the candidates of at most max_gib GiB (what a
+ * namespace's quotas leave room for; UINT_MAX: no limit). -ENOSPC when
+ * none of those can be placed. */
+int upgrade_decide_within(const struct placement_cluster *c, const struct placement_request *r,
+                          enum placement_policy policy, unsigned max_gib,
+                          struct placement_decision *d);
+
 /* How much larger given is than asked. */
 struct upgrade_waste {
     unsigned gib, compute;

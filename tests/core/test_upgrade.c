@@ -142,6 +142,25 @@ static void upgrades_cross_models_but_not_geometry(void **state)
     fixture_free(&f);
 }
 
+/* A quota's room caps the upgrade: only candidates of at most max_gib GiB.
+ * On an empty H100 a 1g.5gb (an A100's profile) gets a 1g.10gb, unless the
+ * cap is under 10 GiB, though it would fit. */
+static void upgrades_stay_within_a_memory_cap(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_make(&f, 1, 1, "H100-80GB");
+    struct placement_request r = {.profile = "1g.5gb"};
+    struct placement_decision d;
+    assert_int_equal(upgrade_decide_within(&f.c, &r, PLACEMENT_FRAGMENTATION_AWARE, 10, &d), 0);
+    assert_string_equal(d.profile->name, "1g.10gb");
+    assert_int_equal(upgrade_decide_within(&f.c, &r, PLACEMENT_FRAGMENTATION_AWARE, 9, &d),
+                     -ENOSPC);
+    assert_int_equal(upgrade_decide_within(&f.c, &r, PLACEMENT_FRAGMENTATION_AWARE, 0, &d),
+                     -ENOSPC);
+    fixture_free(&f);
+}
+
 /* placement_decide_first takes the first group that can be placed, one
  * profile name on several models deciding together, and explains the
  * first group when none can. */
@@ -181,6 +200,7 @@ int main(void)
         cmocka_unit_test(the_asked_size_is_the_smallest_of_its_name),
         cmocka_unit_test(waste_orders_by_memory_then_compute),
         cmocka_unit_test(upgrades_cross_models_but_not_geometry),
+        cmocka_unit_test(upgrades_stay_within_a_memory_cap),
         cmocka_unit_test(the_first_placeable_group_is_decided),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
