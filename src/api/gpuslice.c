@@ -142,6 +142,9 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t
     }
     if (s->existing)
         jdoc_set(spec, "existing", json_true());
+    if (s->upgrade_quota)
+        jdoc_set(json_object_get(obj, "metadata"), "annotations",
+                 json_pack("{s:s}", GPUSLICE_ANNOTATION_UPGRADE_QUOTA, s->upgrade_quota));
     return obj;
 }
 

@@ -48,6 +48,7 @@
  * deleting the object (the garbage collector following a deleted pod, a
  * user's kubectl delete) never forgets a slice that is still on the GPU. */
 #define GPUSLICE_SLICE_FINALIZER "gpuslice.dev/slice-on-gpu"
+#define GPUSLICE_ANNOTATION_UPGRADE_QUOTA "gpuslice.dev/upgrade-quota"
 
 struct gpuslice_spec {
     const char *pod_name, *pod_uid, *container;
@@ -60,6 +61,9 @@ struct gpuslice_spec {
     unsigned start, size;
     bool existing;
     const char *config_map;
+    /* An upgrade beyond its pod's charge: the ResourceQuota whose room it
+     * took (annotation GPUSLICE_ANNOTATION_UPGRADE_QUOTA); NULL otherwise. */
+    const char *upgrade_quota;
 };
 
 struct gpuslice_status {

@@ -127,6 +127,8 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     if (rc == 0)
         rc = watch(c, "", "v1", "namespaces", on_namespace, NULL, 0, &ignored, &c->namespaces,
                    e);
+    if (rc == 0) /* read when an upgrade is decided; no change needs a decision */
+        rc = watch(c, "", "v1", "resourcequotas", NULL, NULL, 0, &ignored, &c->quotas, e);
     if (rc < 0) {
         controller_free(c);
         return rc;
@@ -142,6 +144,7 @@ void controller_informers(struct controller *c, struct informer *out[CONTROLLER_
     out[2] = c->gpunodes;
     out[3] = c->nodes;
     out[4] = c->namespaces;
+    out[5] = c->quotas;
 }
 
 void controller_free(struct controller *c)
@@ -153,6 +156,7 @@ void controller_free(struct controller *c)
     informer_free(c->gpunodes);
     informer_free(c->nodes);
     informer_free(c->namespaces);
+    informer_free(c->quotas);
     model_free(&c->model);
     controller__warm_free(c);
     free(c->res);

@@ -89,7 +89,7 @@ struct controller;
 int controller_new(const struct controller_config *cfg, struct controller **out,
                    struct err *e);
 
-#define CONTROLLER_INFORMERS 5
+#define CONTROLLER_INFORMERS 6
 
 /* The controller's informers, for the runtime to step or start. */
 void controller_informers(struct controller *c, struct informer *out[CONTROLLER_INFORMERS]);

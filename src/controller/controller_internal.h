@@ -32,6 +32,7 @@ struct reservation {
     char profile[POD_PROFILE_MAX];
     unsigned start;
     bool created; /* the create succeeded; waiting for the cache */
+    unsigned extra_gib; /* an upgrade: GiB beyond what the pod's quota was charged */
 };
 
 /* One slice a pod should have. */
@@ -107,7 +108,7 @@ struct controller_waiter {
 struct controller {
     struct controller_config cfg;
     const struct api_resource *pod_res, *slice_res;
-    struct informer *pods, *slices, *gpunodes, *nodes, *namespaces;
+    struct informer *pods, *slices, *gpunodes, *nodes, *namespaces, *quotas;
     struct loop *loop;
     struct mutex lock; /* everything below: handlers run on informer threads */
     /* The cluster's GPUs and every placement held (GPUSlices in the cache,
@@ -180,6 +181,21 @@ int controller__upgrade_due(struct controller *c, const json_t *pod, int64_t now
  * forgets its wait. Called with c->lock held. */
 int controller__say_upgraded(struct controller *c, const json_t *pod, const char *asked,
                              const char *given, int64_t now, struct action_list *out);
+
+/* The quota that names the room (may be NULL), and room's size. */
+#define CONTROLLER_QUOTA_NAME_MAX 254
+struct upgrade_room {
+    unsigned gib;                          /* UINT_MAX: no quota limits it */
+    char quota[CONTROLLER_QUOTA_NAME_MAX]; /* "" when none */
+};
+
+/* How many GiB of accelerator memory beyond what pod's quotas were charged
+ * an upgrade of its slices may take: the least any quota of its namespace
+ * that covers it leaves (hard less used, for requests. and limits. of
+ * gpuslice.dev/accelerator-memory; a quota not yet counted leaves none),
+ * less the extra of the namespace's upgraded GPUSlices and of the
+ * upgrades reserved but not yet seen. Called with c->lock held. */
+struct upgrade_room controller__upgrade_room(struct controller *c, const json_t *pod);
 
 /* The pod was placed: its wait ends, and a restore in flight for its owner
  * is over (the restore decision runs again). Called with c->lock held. */

@@ -16,6 +16,7 @@
 #include "controller/controller_internal.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,8 @@ struct gang {
     size_t near[2 * WANTED_MAX];
     size_t n_near, n_near_had;
     bool upgrade; /* a slice whose asked profile cannot be placed may get a larger one */
+    struct upgrade_room room;          /* what the namespace's quotas leave for upgrades */
+    unsigned extra_gib[WANTED_MAX];    /* the k-th slice's upgrade beyond its charge */
     /* The warm slice the k-th missing slice takes over (warm.c), or NULL:
      * its placement is claimed already, so it is not taken in the model. */
     const char *warm[WANTED_MAX];
@@ -205,6 +208,26 @@ static int decide_by_memory(struct controller *c, struct placement_request *r, u
     return rc;
 }
 
+/* An upgrade of the k-th missing slice within what the namespace's quotas
+ * leave, less what the gang's earlier upgrades took. */
+static int upgrade_in_room(struct controller *c, const struct placement_request *r,
+                           struct gang *g, size_t k)
+{
+    unsigned charged = 0, taken = 0, max = UINT_MAX;
+    if (catalog_name_gib(r->profile, &charged) < 0)
+        return -ENOSPC;
+    for (size_t i = 0; i < k; i++)
+        taken += g->extra_gib[i];
+    if (g->room.gib != UINT_MAX)
+        max = charged + (g->room.gib > taken ? g->room.gib - taken : 0);
+    int rc = upgrade_decide_within(&c->model.cluster, r, c->cfg.policy, max, &g->d[k]);
+    if (rc == 0) {
+        unsigned gib = catalog_profile_gib(g->d[k].profile);
+        g->extra_gib[k] = gib > charged ? gib - charged : 0;
+    }
+    return rc;
+}
+
 /* One try at placing every missing slice with the rule's node limits. */
 static int gang_try(struct controller *c, const json_t *pod, const struct wanted_slice *w,
                     struct gang *g, struct node_rule *rule, struct err *e)
@@ -220,15 +243,15 @@ static int gang_try(struct controller *c, const json_t *pod, const struct wanted
                                       .filter = node_ok, .filter_ctx = rule,
                                       .near = g->near, .n_near = g->n_near};
         int rc = 0;
+        g->extra_gib[k] = 0;
         if (take_warm(c, pod, want, &r, g, k))
             ; /* a warm slice of the namespace: no destroy, no create */
         else if (want->memory_gib)
             rc = decide_by_memory(c, &r, want->memory_gib, &g->d[k], e);
         else
             rc = placement_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k], e);
-        if (rc == -ENOSPC && g->upgrade && !want->memory_gib &&
-            upgrade_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k]) == 0)
-            rc = 0;
+        if (rc == -ENOSPC && g->upgrade && !want->memory_gib)
+            rc = upgrade_in_room(c, &r, g, k);
         if (rc == 0 && !g->warm[k])
             rc = placement_take(&c->model.cluster, g->d[k].gpu, g->d[k].profile, g->d[k].start,
                                 0, e);
@@ -281,7 +304,7 @@ static int gang_place(struct controller *c, const json_t *pod, long fixed, struc
  * over hands to it). */
 static void reserve(struct controller *c, const char *ns, const char *pod_key,
                     const struct wanted_slice *w, const struct placement_decision *d,
-                    const char *warm)
+                    const char *warm, unsigned extra_gib)
 {
     VEC_RESERVE(c->res, c->cap_res, c->n_res + 1);
     struct reservation *r = &c->res[c->n_res++];
@@ -292,6 +315,7 @@ static void reserve(struct controller *c, const char *ns, const char *pod_key,
     snprintf(r->gpu, sizeof r->gpu, "%s", c->model.info[d->gpu].uuid);
     snprintf(r->profile, sizeof r->profile, "%s", d->profile->name);
     r->start = d->start;
+    r->extra_gib = extra_gib;
     char key[CONTROLLER_KEY_MAX];
     controller__slice_key(ns, w->name, key);
     if (warm)
@@ -299,8 +323,10 @@ static void reserve(struct controller *c, const char *ns, const char *pod_key,
     model_claim(&c->model, key, r->gpu, r->profile, r->start);
 }
 
+/* The GPUSlice for w at d; quota (may be NULL) names the ResourceQuota
+ * whose room an upgrade took. */
 static json_t *slice_for(struct controller *c, const json_t *pod, const struct wanted_slice *w,
-                         const struct placement_decision *d)
+                         const struct placement_decision *d, const char *quota)
 {
     char config_map[254];
     pod_configmap_name(pod, w->req->container, config_map);
@@ -313,6 +339,7 @@ static json_t *slice_for(struct controller *c, const json_t *pod, const struct w
         .requested_profile = w->req->memory_gib ? NULL : w->req->profile,
         .requested_memory_gib = w->req->memory_gib, .start = d->start,
         .size = d->profile->memory_slices, .existing = d->existing, .config_map = config_map,
+        .upgrade_quota = quota,
     };
     return gpuslice_new(meta_namespace(pod), &spec, pod);
 }
@@ -462,11 +489,12 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
     for (size_t k = 0; rc == 0 && k < g->n_missing; k++) {
         struct wanted_slice *ws = &w[g->missing[k]];
         const struct placement_decision *d = &g->d[k];
-        json_t *obj = slice_for(c, pod, ws, d);
+        const char *quota = g->extra_gib[k] && g->room.quota[0] ? g->room.quota : NULL;
+        json_t *obj = slice_for(c, pod, ws, d, quota);
         rc = obj ? action_create(out, c->slice_res, ns, obj, e)
                  : err_set(e, -ENOMEM, "controller: out of memory");
         if (rc == 0)
-            reserve(c, ns, key, ws, d, g->warm[k]);
+            reserve(c, ns, key, ws, d, g->warm[k], g->extra_gib[k]);
         if (rc == 0 && g->warm[k]) {
             char why[CONTROLLER_KEY_MAX + 32];
             snprintf(why, sizeof why, "taken over by pod %s", key);
@@ -525,6 +553,7 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     }
     if (due) {
         g.upgrade = true;
+        g.room = controller__upgrade_room(c, pod);
         rc = gang_place(c, pod, fixed, &g, w, NULL);
         if (rc < 0) { /* why stays the asked profiles' explanation */
             rc = -ENOSPC;

@@ -30,10 +30,12 @@
 #include "controller/controller_internal.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/meta.h"
+#include "api/quota.h"
 #include "api/pod_upgrade.h"
 #include "core/lifecycle.h"
 #include "core/upgrade.h"
@@ -127,6 +129,86 @@ static bool is_upgraded(const struct gpuslice_view *v)
     const struct gpu_model *m = v->spec.model ? catalog_find_model(v->spec.model) : NULL;
     return m ? catalog_find_profile(m, asked) != catalog_find_profile(m, given)
              : strcmp(asked, given) != 0;
+}
+
+/* GiB beyond what its pod was charged (catalog_name_gib of the asked
+ * profile) of a slice that holds given. */
+static unsigned extra_gib(const char *asked, const struct mig_profile *given)
+{
+    unsigned charged = 0, gib = catalog_profile_gib(given);
+    if (catalog_name_gib(asked, &charged) < 0)
+        return 0;
+    return gib > charged ? gib - charged : 0;
+}
+
+/* The namespace's upgrades: its live upgraded GPUSlices in the cache and
+ * the upgrades reserved and not yet there. */
+static unsigned upgraded_extra(struct controller *c, const char *ns)
+{
+    unsigned sum = 0;
+    json_t *slices = informer_list(c->slices, ns);
+    size_t i;
+    const json_t *s;
+    json_array_foreach(slices, i, s) {
+        struct gpuslice_view v;
+        const struct gpu_model *m;
+        enum slice_phase phase;
+        if (gpuslice_read(s, &v, NULL) < 0 || v.deleting || !is_upgraded(&v) ||
+            !(m = catalog_find_model(v.spec.model)) ||
+            lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
+            lifecycle_is_terminal(phase))
+            continue;
+        const struct mig_profile *given = catalog_find_profile(m, v.spec.profile);
+        sum += given ? extra_gib(v.spec.requested_profile, given) : 0;
+    }
+    json_decref(slices);
+    for (size_t k = 0; k < c->n_res; k++)
+        if (strcmp(c->res[k].ns, ns) == 0)
+            sum += c->res[k].extra_gib;
+    return sum;
+}
+
+/* What quota q leaves of name (milli units of GiB), into *room. */
+static void quota_leaves(const json_t *q, const char *name, struct upgrade_room *room)
+{
+    const json_t *status = json_object_get(q, "status");
+    json_t *hard = NULL, *used = NULL;
+    if (quota_read(json_object_get(status, "hard"), "status.hard", &hard, NULL) == 0 &&
+        quota_read(json_object_get(status, "used"), "status.used", &used, NULL) == 0) {
+        const json_t *h = json_object_get(hard, name);
+        json_int_t u = json_integer_value(json_object_get(used, name));
+        if (json_is_integer(h)) {
+            json_int_t left = json_integer_value(h) - u;
+            unsigned gib = json_object_get(used, name) && left > 0 ? (unsigned)(left / 1000) : 0;
+            if (gib < room->gib) {
+                room->gib = gib;
+                snprintf(room->quota, sizeof room->quota, "%s", meta_name(q));
+            }
+        }
+    }
+    json_decref(hard);
+    json_decref(used);
+}
+
+struct upgrade_room controller__upgrade_room(struct controller *c, const json_t *pod)
+{
+    assert(mutex_held(&c->lock));
+    struct upgrade_room room = {.gib = UINT_MAX};
+    const char *ns = meta_namespace(pod);
+    json_t *quotas = ns ? informer_list(c->quotas, ns) : NULL;
+    size_t i;
+    const json_t *q;
+    json_array_foreach(quotas, i, q)
+        if (quota_covers(q, c->pod_res, pod)) {
+            quota_leaves(q, "requests." GPUSLICE_RESOURCE_MEMORY, &room);
+            quota_leaves(q, "limits." GPUSLICE_RESOURCE_MEMORY, &room);
+        }
+    json_decref(quotas);
+    if (room.gib != UINT_MAX) {
+        unsigned taken = upgraded_extra(c, ns);
+        room.gib = room.gib > taken ? room.gib - taken : 0;
+    }
+    return room;
 }
 
 bool controller__track_upgraded(struct controller *c, bool live,

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "api/meta.h"
+#include "api/gpuslice.h"
 #include "api/pod_upgrade.h"
 #include "fixture.h"
 
@@ -194,6 +195,80 @@ static void only_opted_in_pods_are_upgraded(void **state)
     assert_non_null(strstr(msg, "no larger profile can be placed either"));
 }
 
+/* A ResourceQuota named name in team whose counted status says hard and
+ * used GiB of requests.gpuslice.dev/accelerator-memory. */
+static void add_quota(struct world *w, const char *name, const char *hard, const char *used)
+{
+    const struct api_resource *rq = api_registry_find(store_registry(w->st), "", "v1",
+                                                      "resourcequotas");
+    assert_non_null(rq);
+    const char *key = "requests.gpuslice.dev/accelerator-memory";
+    json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:{s:s}}}", "apiVersion", "v1", "kind",
+                            "ResourceQuota", "metadata", "name", name, "namespace", "team",
+                            "spec", "hard", key, hard);
+    json_t *stored = NULL;
+    struct err e = {0};
+    if (store_create(w->st, rq, "team", obj, &(struct store_write_opts){0}, &stored, &e) < 0)
+        fail_msg("quota: %s", e.msg);
+    json_object_set_new(stored, "status",
+                        json_pack("{s:{s:s}, s:{s:s}}", "hard", key, hard, "used", key, used));
+    struct store_write_opts status = {.subresource = STORE_STATUS};
+    if (store_update(w->st, rq, "team", stored, &status, NULL, &e) < 0)
+        fail_msg("quota status: %s", e.msg);
+    json_decref(obj);
+    json_decref(stored);
+    world_settle(w);
+}
+
+/* The GPUSlice's annotation key ("" when absent; short-lived). */
+static const char *slice_annotation(struct world *w, const char *name, const char *key)
+{
+    json_t *obj = world_get(w, w->slices, "team", name);
+    const char *v = obj ? meta_annotation(obj, key) : NULL;
+    snprintf(w->scratch, sizeof w->scratch, "%s", v ? v : "");
+    json_decref(obj);
+    return w->scratch;
+}
+
+/* An upgrade takes memory the pod's quota was not charged for: it is
+ * granted only within the room the namespace's quotas leave, counting the
+ * namespace's other upgrades, and the GPUSlice names the quota. */
+static void upgrades_stay_within_the_namespace_s_quota(void **state)
+{
+    struct world *w = *state;
+    static_a100(w);
+    add_quota(w, "gpu", "20", "15"); /* 5 GiB of room: a 1g.5gb may take a 2g.10gb */
+    add(w, "p1", "1g.5gb", NULL, NULL, NULL);
+    add(w, "p2", "1g.5gb", NULL, NULL, NULL);
+    add(w, "now", "1g.5gb", "0s", NULL, NULL);
+    world_settle(w);
+    assert_string_equal(slice_field(w, "now-main-0", "profile"), "2g.10gb");
+    assert_string_equal(slice_annotation(w, "now-main-0", GPUSLICE_ANNOTATION_UPGRADE_QUOTA),
+                        "gpu");
+    assert_string_equal(slice_annotation(w, "p1-main-0", GPUSLICE_ANNOTATION_UPGRADE_QUOTA), "");
+    /* The 3g.20gb is free, but the first upgrade took the room. */
+    add(w, "late", "1g.5gb", "0s", NULL, NULL);
+    world_settle(w);
+    assert_false(has_slice(w, "late-main-0"));
+    char msg[512];
+    assert_true(world_events(w, "late", "NoPlacement", msg, sizeof msg) > 0);
+    assert_non_null(strstr(msg, "no larger profile can be placed either"));
+    world_check_no_double_allocation(w);
+}
+
+/* A quota with no room, or not yet counted, grants no upgrade at all. */
+static void a_full_quota_grants_no_upgrade(void **state)
+{
+    struct world *w = *state;
+    static_a100(w);
+    add_quota(w, "gpu", "20", "20");
+    add(w, "p1", "1g.5gb", NULL, NULL, NULL);
+    add(w, "p2", "1g.5gb", NULL, NULL, NULL);
+    add(w, "now", "1g.5gb", "0s", NULL, NULL);
+    world_settle(w);
+    assert_false(has_slice(w, "now-main-0"));
+}
+
 /* A pod written for an A100's 1g.5gb on an H100 gets the H100's smallest
  * slice that holds it, on a mig GPU (a new slice, not an existing one);
  * a profile no model here has gets the smallest larger of one that has
@@ -328,6 +403,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_upgrade_before_the_pod_s_own_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(only_opted_in_pods_are_upgraded, setup, teardown),
         cmocka_unit_test_setup_teardown(upgrades_cross_gpu_models, setup, teardown),
+        cmocka_unit_test_setup_teardown(upgrades_stay_within_the_namespace_s_quota, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_full_quota_grants_no_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(a_freed_slice_restores_the_pod_that_wastes_most, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_restore_in_flight_expires, setup, teardown),
