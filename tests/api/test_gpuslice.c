@@ -45,6 +45,14 @@ static void new_slice_reads_back(void **state)
     assert_string_equal(v.status.phase, "Creating");
     assert_null(v.status.device_uuid);
     assert_false(v.deleting);
+    assert_null(meta_annotation(obj, GPUSLICE_ANNOTATION_UPGRADE_QUOTA));
+    json_decref(obj);
+    /* An upgrade within a quota's room names the quota. */
+    struct gpuslice_spec upgraded = spec;
+    upgraded.requested_profile = "2g.20gb";
+    upgraded.upgrade_quota = "gpu-memory";
+    obj = gpuslice_new("team", &upgraded, p);
+    assert_string_equal(meta_annotation(obj, GPUSLICE_ANNOTATION_UPGRADE_QUOTA), "gpu-memory");
     json_decref(obj);
     json_decref(p);
 }
