@@ -46,6 +46,8 @@ struct webhook {
     unsigned threads, drain_s;
     char *cert_file, *key_file;
     struct generation *gens;    /* newest first; only the first accepts */
+    struct prom *registry;      /* the config's, or own_registry */
+    struct prom *own_registry;  /* made when the config gave none */
     struct metrics metrics;
 };
 
@@ -139,18 +141,18 @@ static enum MHD_Result serve(struct generation *g, struct MHD_Connection *conn, 
                    ? serve_review(g, conn, u)
                    : reply_text(g, conn, MHD_HTTP_METHOD_NOT_ALLOWED,
                                 WEBHOOK_PATH_MUTATE " takes POST");
-    if (strcmp(url, "/healthz") == 0 && get)
+    if ((strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) && get)
         return reply_text(g, conn, MHD_HTTP_OK, "ok");
     if (strcmp(url, "/metrics") == 0 && get) {
         char *text;
         size_t len = 0;
-        if (metrics_render(&g->w->metrics, &text, &len, NULL) != 0)
+        if (prom_render(g->w->registry, &text, &len, NULL) != 0)
             text = NULL;
         return reply(g, conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
                      len);
     }
     char msg[200];
-    snprintf(msg, sizeof msg, "%.120s: not found (try " WEBHOOK_PATH_MUTATE ", /healthz, /metrics)",
+    snprintf(msg, sizeof msg, "%.120s: not found (try " WEBHOOK_PATH_MUTATE ", /healthz, /readyz, /metrics)",
              url);
     return reply_text(g, conn, MHD_HTTP_NOT_FOUND, msg);
 }
@@ -344,7 +346,10 @@ int webhook_start(const struct webhook_config *cfg, struct webhook **out, struct
     w->fd = -1;
     w->threads = cfg->threads ? cfg->threads : WEBHOOK_THREADS_DEFAULT;
     w->drain_s = cfg->drain_s ? cfg->drain_s : WEBHOOK_DRAIN_DEFAULT_S;
-    metrics_init(&w->metrics);
+    w->registry = cfg->metrics;
+    if (!w->registry)
+        w->registry = w->own_registry = prom_new();
+    metrics_init(&w->metrics, w->registry);
     w->cert_file = alloc_strdup(cfg->cert_file);
     w->key_file = alloc_strdup(cfg->key_file);
     char *cert = NULL, *key = NULL;
@@ -405,6 +410,7 @@ void webhook_stop(struct webhook *w)
     if (w->fd >= 0)
         close(w->fd);
     httpd_guard_free(w->guard);
+    prom_free(w->own_registry);
     free(w->cert_file);
     free(w->key_file);
     free(w);

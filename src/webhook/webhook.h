@@ -1,7 +1,7 @@
 /*
  * The webhook's HTTPS server (`gpuslice webhook`): POST /mutate-pod answers
- * AdmissionReviews (mutate.h), GET /healthz answers "ok", GET /metrics the
- * counters (metrics.h). libmicrohttpd serves it over TLS (GnuTLS) with a
+ * AdmissionReviews (mutate.h), GET /healthz and /readyz answer "ok", GET
+ * /metrics the registry's text (metrics.h). libmicrohttpd serves it over TLS (GnuTLS) with a
  * pool of worker threads; connections are kept alive, as the API server
  * wants them.
  *
@@ -41,6 +41,7 @@
 
 #include "util/err.h"
 #include "util/httpd_guard.h"
+#include "util/prom.h"
 
 #define WEBHOOK_PATH_MUTATE "/mutate-pod"
 #define WEBHOOK_ADDRESS_DEFAULT "127.0.0.1"
@@ -60,6 +61,8 @@ struct webhook_config {
     unsigned threads;      /* worker threads; 0: WEBHOOK_THREADS_DEFAULT */
     unsigned drain_s;      /* longest a replaced daemon serves on; 0: WEBHOOK_DRAIN_DEFAULT_S */
     struct httpd_limits limits; /* zero fields: WEBHOOK_LIMITS_DEFAULT's */
+    struct prom *metrics;  /* where its metrics go (not owned; outlives the webhook);
+                              NULL: a registry of its own */
 };
 
 struct webhook;
