@@ -121,6 +121,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
         return rc;
     }
     device_set_clock(cfg->device, cfg->now_ns, cfg->clock_ctx);
+    agent__metrics_init(a);
     *out = a;
     return 0;
 }
@@ -130,6 +131,7 @@ void agent_free(struct agent *a)
     if (!a)
         return;
     agent__workers_stop(a);
+    agent__metrics_free(a);
     informer_free(a->slices);
     informer_free(a->config_maps);
     informer_free(a->gpunodes);

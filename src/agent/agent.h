@@ -62,6 +62,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/prom.h"
 #include "util/log.h"
 
 #define AGENT_KEY_NODE "@node" /* no GPUSlice key lacks a '/' */
@@ -111,6 +112,9 @@ struct agent_config {
      * NULL: this process's memory and the GPUNode only. Not copied. */
     const char *ledger_path;
     struct log *log;            /* failed device calls (warnings); not owned; NULL: none */
+    /* Where the device operations are counted (docs/metrics.md); not
+     * owned, must outlive the agent; NULL: none. */
+    struct prom *metrics;
 };
 
 /* What the agent did; agent_get_stats may be called from any thread. */

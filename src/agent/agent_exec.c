@@ -132,6 +132,7 @@ static int exec_discover(struct agent *a, struct err *e)
     if (rc == 0)
         rc = device_list_slices(d, a->scratch, &t_list, e);
     spend_node(a, t_inv + t_list);
+    agent__metrics_device(a, "discover", rc, t_inv + t_list);
     mutex_lock(&a->lock);
     if (rc < 0) {
         a->have_inventory = false;
@@ -166,6 +167,7 @@ void agent__call_run(struct agent *a, struct agent_call *c, struct device_slices
                       : device_destroy_slice(a->cfg.device, &ref, &c->took, &c->why);
     if (!c->create && c->rc == -ENOENT)
         c->rc = 0; /* not there: what a destroy wants */
+    agent__metrics_device(a, c->create ? "create" : "destroy", c->rc, c->took);
     uint64_t t = 0;
     c->seq = next_read(a);
     c->listed = device_list_slices(a->cfg.device, after, &t, NULL) == 0 &&

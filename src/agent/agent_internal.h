@@ -143,6 +143,7 @@ struct agent {
     char mode_pending_since[META_TIME_LEN];
 
     struct agent_stats stats;
+    struct agent_metrics *metrics;  /* agent_metrics.c's; NULL without cfg.metrics */
 };
 
 /* ---- agent.c: keys, notes, device lookups ---- */
@@ -388,5 +389,18 @@ void agent__workers_stop(struct agent *a);
 /* The CDI spec file of the slice at start on the GPU gpu_uuid. */
 void agent__cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start, char *buf,
                      size_t size);
+
+/* ---- agent_metrics.c (docs/metrics.md) ---- */
+
+struct agent_metrics;
+
+/* Registers the families in cfg.metrics (nothing without one) and the
+ * scrape hook; _free removes it. */
+void agent__metrics_init(struct agent *a);
+void agent__metrics_free(struct agent *a);
+
+/* One device operation of kind ("create", "destroy", "discover") ended
+ * with rc after took_ns. Any thread. */
+void agent__metrics_device(struct agent *a, const char *kind, int rc, uint64_t took_ns);
 
 #endif

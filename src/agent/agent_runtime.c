@@ -23,7 +23,15 @@ struct agent_runtime {
     struct elector *elector;  /* fencing, while started; NULL: none */
     bool started;
     char name[80]; /* "agent <node>": what the log calls it */
+    struct prom_family *leader;
 };
+
+/* Whether it holds its node's Lease (always, without fencing). */
+static void export_leader(void *self)
+{
+    struct agent_runtime *rt = self;
+    prom_set(rt->leader, agent_runtime_leading(rt) ? 1 : 0, rt->cfg.agent.node);
+}
 
 static void executed(void *self, const char *key, const struct action *act, int rc,
                      const json_t *result, const struct err *e)
@@ -120,9 +128,14 @@ int agent_runtime_new(const struct agent_runtime_config *cfg, struct agent_runti
             .may_act = may_act,
             .may_act_ctx = rt,
             .log = rt->cfg.log,
+            .metrics = rt->cfg.agent.metrics,
         };
         rc = loop_new(&lc, &rt->loop, e);
     }
+    rt->leader = prom_gauge(rt->cfg.agent.metrics, "gpuslice_agent_node_lease_held",
+                            "1 while this agent holds its node's Lease and acts, 0 while "
+                            "another agent of the node does.", "node");
+    prom_on_scrape(rt->cfg.agent.metrics, export_leader, rt);
     if (rc < 0) {
         agent_runtime_free(rt);
         return rc;
@@ -139,6 +152,7 @@ void agent_runtime_free(struct agent_runtime *rt)
     if (!rt)
         return;
     agent_stop(rt);
+    prom_remove_hook(rt->cfg.agent.metrics, export_leader, rt);
     loop_free(rt->loop);
     agent_free(rt->agent);
     free(rt);

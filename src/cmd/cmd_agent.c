@@ -12,6 +12,7 @@
 
 #include "agent/agent_runtime.h"
 #include "cmd/commands.h"
+#include "cmd/metrics.h"
 #include "cmd/signals.h"
 #include "device/emulated.h"
 #include "store/kube.h"
@@ -22,7 +23,7 @@
 #define AGENT_LEASE_NAMESPACE "kube-node-lease"
 
 struct agent_args {
-    const char *node, *device, *kubeconfig, *cdi_dir, *state_dir, *identity;
+    const char *node, *device, *kubeconfig, *cdi_dir, *state_dir, *identity, *metrics_address;
     int64_t orphan_grace_ns, lease_ns;
     bool reclaim_unmanaged;
 };
@@ -49,6 +50,7 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
         {"state-dir", required_argument, NULL, 's'},
         {"identity", required_argument, NULL, 'i'},
         {"lease-duration", required_argument, NULL, 'L'},
+        {"metrics-address", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -66,6 +68,7 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
         case 'r': a->reclaim_unmanaged = true; break;
         case 's': a->state_dir = optarg; break;
         case 'i': a->identity = optarg; break;
+        case 'M': a->metrics_address = optarg; break;
         case 'L':
             if (cmd_lease_seconds(optarg, &a->lease_ns) < 0) {
                 fprintf(stderr, "gpuslice agent: --lease-duration: \"%s\" is not a whole number "
@@ -141,8 +144,13 @@ int cmd_agent(int argc, char **argv)
     struct store *st = NULL;
     struct device *dev = NULL;
     struct err e = {0};
+    struct cmd_metrics metrics = {0};
+    struct log *lg = cmd_daemon_log();
     char device[EMULATED_SPEC_MAX + 16], ledger[4096];
-    rc = state_dir_ready(&a, &e);
+    cmd_signals_block();
+    rc = cmd_metrics_start(&metrics, a.metrics_address, lg, &e);
+    if (rc == 0)
+        rc = state_dir_ready(&a, &e);
     if (rc == 0)
         rc = device_with_state(&a, device, sizeof device, &e);
     snprintf(ledger, sizeof ledger, "%s/agent-%s.json", a.state_dir, a.node);
@@ -156,22 +164,24 @@ int cmd_agent(int argc, char **argv)
     struct agent_runtime_config cfg = {
         .agent = {.store = st, .device = dev, .node = a.node, .cdi_dir = a.cdi_dir,
                   .orphan_grace_ns = a.orphan_grace_ns,
-                  .reclaim_unmanaged = a.reclaim_unmanaged, .ledger_path = ledger},
-        .log = cmd_daemon_log(),
+                  .reclaim_unmanaged = a.reclaim_unmanaged, .ledger_path = ledger,
+                  .metrics = metrics.registry},
+        .log = lg,
         .lease_namespace = AGENT_LEASE_NAMESPACE, .identity = a.identity, .lease_ns = a.lease_ns,
     };
-    cmd_signals_block();
     struct agent_runtime *rt = NULL;
     if (rc == 0)
         rc = agent_runtime_new(&cfg, &rt, &e);
     if (rc == 0)
         rc = agent_start(rt, &e);
     if (rc == 0) {
+        cmd_metrics_ready(&metrics);
         log_info(cfg.log, "gpuslice agent: node %s, device %s, API server %s", a.node, a.device,
                  kc->server);
         cmd_signals_wait(-1);
     }
     agent_runtime_free(rt);
+    cmd_metrics_stop(&metrics);
     if (rc < 0)
         fprintf(stderr, "gpuslice agent: %s\n", e.msg);
     log_free(cfg.log);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/metrics.h"
 #include "cmd/signals.h"
 #include "controller/dashboard.h"
 #include "controller/runtime.h"
@@ -22,6 +23,7 @@ struct controller_args {
     const char *kubeconfig;
     const char *lease_namespace;
     const char *identity;
+    const char *metrics_address;
     int64_t lease_ns;
     enum placement_policy policy;
     int warm_max_percent;
@@ -54,6 +56,7 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
         {"warm-max-percent", required_argument, NULL, 'w'},
         {"dashboard-address", required_argument, NULL, 'D'},
         {"dashboard-token-file", required_argument, NULL, 'T'},
+        {"metrics-address", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -78,6 +81,7 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
             break;
         case 'T': a->dashboard_token_file = optarg; break;
         case 'k': a->kubeconfig = optarg; break;
+        case 'm': a->metrics_address = optarg; break;
         case 'l': a->lease_namespace = optarg; break;
         case 'i': a->identity = optarg; break;
         case 'L':
@@ -149,9 +153,14 @@ int cmd_controller(int argc, char **argv)
     struct store *st = NULL;
     struct controller_runtime *rt = NULL;
     struct dashboard *dash = NULL;
+    struct cmd_metrics metrics = {0};
     struct err e = {0};
-    rc = a.kubeconfig ? kube_config_load(a.kubeconfig, NULL, &kc, &e)
-                      : kube_config_default(&kc, &e);
+    struct log *lg = cmd_daemon_log();
+    cmd_signals_block();
+    rc = cmd_metrics_start(&metrics, a.metrics_address, lg, &e);
+    if (rc == 0)
+        rc = a.kubeconfig ? kube_config_load(a.kubeconfig, NULL, &kc, &e)
+                          : kube_config_default(&kc, &e);
     if (rc == 0)
         rc = kube_store_new(kc, NULL, &st, &e);
     struct controller_runtime_config cfg = {.store = st, .policy = a.policy,
@@ -159,7 +168,7 @@ int cmd_controller(int argc, char **argv)
                                             .identity = a.identity,
                                             .lease_namespace = a.lease_namespace,
                                             .lease_ns = a.lease_ns,
-                                            .log = cmd_daemon_log()};
+                                            .log = lg, .metrics = metrics.registry};
     char token[512];
     struct dashboard_config dc;
     if (rc == 0 && a.dashboard &&
@@ -171,7 +180,6 @@ int cmd_controller(int argc, char **argv)
             cfg.changed_ctx = dash;
         }
     }
-    cmd_signals_block();
     if (rc == 0)
         rc = controller_runtime_start(&cfg, &rt, &e);
     if (rc == 0 && dash)
@@ -180,6 +188,7 @@ int cmd_controller(int argc, char **argv)
         if (dash)
             printf("gpuslice controller: dashboard at %s\n", dashboard_url(dash));
         fflush(stdout);
+        cmd_metrics_ready(&metrics);
         log_info(cfg.log, "gpuslice controller: running against %s (%s)", kc->server,
                  placement_policy_name(a.policy));
         cmd_signals_wait(-1);
@@ -189,6 +198,7 @@ int cmd_controller(int argc, char **argv)
     dashboard_stop(dash);
     controller_runtime_stop(rt);
     dashboard_free(dash);
+    cmd_metrics_stop(&metrics);
     log_free(cfg.log);
     store_free(st);
     kube_config_free(kc);

@@ -36,6 +36,7 @@
 #include "sim/clusterfile.h"
 #include "cmd/commands.h"
 #include "cmd/limits.h"
+#include "cmd/metrics.h"
 #include "cmd/signals.h"
 #include "core/placement.h"
 #include "device/emulated.h"
@@ -58,6 +59,7 @@ struct demo_args {
     const char *trace;
     const char *kubeconfig; /* where --keep writes it */
     char dashboard_host[HTTPD_HOST_MAX]; /* --dashboard-address's */
+    const char *metrics_address; /* the controller's /metrics (docs/metrics.md) */
     bool keep;
     int timeout_s;
     int run_s; /* how long the long-running workloads run before teardown */
@@ -73,10 +75,12 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         {"crds", required_argument, NULL, 'c'},  {"kubeconfig", required_argument, NULL, 'K'},
         {"file", required_argument, NULL, 'f'},
         {"warm-max-percent", required_argument, NULL, 'w'},
-        {"dashboard-address", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0},
+        {"dashboard-address", required_argument, NULL, 'D'},
+        {"metrics-address", required_argument, NULL, 'M'}, {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
     a->kubeconfig = "gpuslice-demo.kubeconfig";
+    a->metrics_address = "127.0.0.1:0";
     a->timeout_s = 55;
     a->run_s = 8;
     a->cluster.policy = PLACEMENT_POLICY_DEFAULT;
@@ -96,6 +100,7 @@ static int parse_args(int argc, char **argv, struct demo_args *a)
         case 'd': a->cluster.device_spec = optarg; break;
         case 'c': a->cluster.crds_dir = optarg; break;
         case 'K': a->kubeconfig = optarg; break;
+        case 'M': a->metrics_address = optarg; break;
         case 'f': a->cluster_file = optarg; break;
         case 'D':
             if (httpd_parse_address(optarg, a->dashboard_host, &a->cluster.dashboard_port,
@@ -221,6 +226,7 @@ struct view {
     struct observed_pod *now, *before;
     size_t n_now, n_before, cap_now, cap_before;
     int64_t counts_printed_ns; /* piped: when counts were last printed */
+    const char *metrics_url;   /* the controller's /metrics */
 };
 
 static const char *state_of(const struct observed_pod *p)
@@ -289,7 +295,8 @@ static void draw_screen(struct embedded *emb, struct view *v, double t)
     printf("\033[H\033[2J");
     printf("gpuslice demo  t=%.1fs  %s  (kubectl --server %s)\n", t, "embedded cluster",
            embedded_url(emb));
-    printf("dashboard: %s\n\n", embedded_dashboard_url(emb));
+    printf("dashboard: %s\n", embedded_dashboard_url(emb));
+    printf("metrics:   %s\n\n", v->metrics_url);
     if (!slices) {
         printf("  %zu pods  ", v->n_now);
         print_counts(v, stdout);
@@ -482,7 +489,7 @@ static bool summary(struct embedded *emb, struct observer *o, double t, bool tim
 /* Applies the workloads and shows them until they are done, the timeout,
  * or a stop signal (*stopped). */
 static int run(struct embedded *emb, const struct demo_args *a, const struct fileset *samples,
-               bool *stopped)
+               const char *metrics_url, bool *stopped)
 {
     struct observer *o = NULL;
     struct err e = {0};
@@ -494,8 +501,10 @@ static int run(struct embedded *emb, const struct demo_args *a, const struct fil
     int rc = apply_workloads(emb, a, samples, &objects);
     struct view *v = alloc_calloc(1, sizeof *v);
     v->tty = isatty(STDOUT_FILENO);
+    v->metrics_url = metrics_url;
     if (!v->tty)
-        printf("gpuslice demo: dashboard at %s\n", embedded_dashboard_url(emb));
+        printf("gpuslice demo: dashboard at %s\n"
+               "gpuslice demo: metrics at %s\n", embedded_dashboard_url(emb), metrics_url);
     if (!v->tty)
         printf("gpuslice demo: %zu objects applied to the embedded cluster at %s\n", objects,
                embedded_url(emb));
@@ -529,7 +538,8 @@ static int run(struct embedded *emb, const struct demo_args *a, const struct fil
 
 /* --keep: the cluster stays up, with a kubeconfig for it, until a stop
  * signal; the kubeconfig goes with it. */
-static int keep_until_stopped(struct embedded *emb, const char *kubeconfig)
+static int keep_until_stopped(struct embedded *emb, const char *kubeconfig,
+                              const char *metrics_url)
 {
     struct err e = {0};
     if (embedded_write_kubeconfig(emb, kubeconfig, &e) < 0) {
@@ -537,8 +547,9 @@ static int keep_until_stopped(struct embedded *emb, const char *kubeconfig)
         return 1;
     }
     printf("\nThe cluster is still up. Use it with:\n  kubectl --kubeconfig %s get "
-           "pods,gpuslices,gpunodes -A\nor watch it at %s\nPress Ctrl-C to stop it (%s is "
-           "removed then).\n", kubeconfig, embedded_dashboard_url(emb), kubeconfig);
+           "pods,gpuslices,gpunodes -A\nor watch it at %s\nMetrics: %s\nPress Ctrl-C to stop it "
+           "(%s is removed then).\n", kubeconfig, embedded_dashboard_url(emb), metrics_url,
+           kubeconfig);
     fflush(stdout);
     cmd_signals_wait(-1);
     if (kubeconfig_remove(kubeconfig, &e) < 0) {
@@ -568,18 +579,29 @@ int cmd_demo(int argc, char **argv)
     cmd_signals_block(); /* before any thread starts, so every thread inherits it */
     cmd_raise_nofile();  /* both ends of every connection of the cluster are ours */
     struct embedded *emb = NULL;
-    rc = embedded_start(&a.cluster, &emb, &e);
+    struct cmd_metrics metrics;
+    rc = cmd_metrics_start(&metrics, a.metrics_address, NULL, &e);
+    a.cluster.metrics = metrics.registry;
+    if (rc == 0)
+        rc = embedded_start(&a.cluster, &emb, &e);
     clusterfile_free(&cf); /* the layout is read by the start only */
     if (rc < 0) {
         fprintf(stderr, "gpuslice demo: cannot start the embedded cluster: %s\n", e.msg);
+        cmd_metrics_stop(&metrics);
         fileset_free(from_disk);
         return 1;
     }
+    cmd_metrics_ready(&metrics);
+    char metrics_url[80] = "off";
+    if (metrics.server)
+        snprintf(metrics_url, sizeof metrics_url, "http://127.0.0.1:%u/metrics",
+                 (unsigned)prom_server_port(metrics.server));
     bool stopped = false;
-    rc = run(emb, &a, from_disk ? from_disk : builtin_samples(), &stopped);
-    if (a.keep && !stopped && keep_until_stopped(emb, a.kubeconfig) != 0)
+    rc = run(emb, &a, from_disk ? from_disk : builtin_samples(), metrics_url, &stopped);
+    if (a.keep && !stopped && keep_until_stopped(emb, a.kubeconfig, metrics_url) != 0)
         rc = 1;
     embedded_stop(emb);
+    cmd_metrics_stop(&metrics);
     fileset_free(from_disk);
     return rc;
 }

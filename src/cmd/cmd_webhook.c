@@ -12,6 +12,7 @@
 
 #include "cmd/commands.h"
 #include "cmd/limits.h"
+#include "cmd/metrics.h"
 #include "cmd/signals.h"
 #include "webhook/webhook.h"
 
@@ -20,6 +21,7 @@
 struct webhook_args {
     struct webhook_config cfg;
     long reload_s;
+    const char *metrics_address;
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -53,6 +55,7 @@ static int parse_args(int argc, char **argv, struct webhook_args *a)
         {"threads", required_argument, NULL, 't'},
         {"reload-interval", required_argument, NULL, 'r'},
         {"drain", required_argument, NULL, 'd'},
+        {"metrics-address", required_argument, NULL, 'M'},
         CMD_LIMITS_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -73,6 +76,7 @@ static int parse_args(int argc, char **argv, struct webhook_args *a)
                 return usage_error("--port: \"%s\" is not a port number (0-65535)", optarg);
             break;
         case 'a': a->cfg.address = optarg; break;
+        case 'M': a->metrics_address = optarg; break;
         case 'C': a->cfg.cert_file = optarg; break;
         case 'K': a->cfg.key_file = optarg; break;
         case 't':
@@ -128,20 +132,27 @@ int cmd_webhook(int argc, char **argv)
         return rc;
     cmd_signals_block();
     cmd_raise_nofile();
-    struct webhook *w;
+    struct webhook *w = NULL;
     struct err e;
-    if (webhook_start(&a.cfg, &w, &e) != 0) {
+    struct log *lg = cmd_daemon_log();
+    struct cmd_metrics metrics;
+    rc = cmd_metrics_start(&metrics, a.metrics_address, lg, &e);
+    a.cfg.metrics = metrics.registry;
+    if (rc != 0 || webhook_start(&a.cfg, &w, &e) != 0) {
         fprintf(stderr, "gpuslice webhook: %s\n", e.msg);
+        cmd_metrics_stop(&metrics);
+        log_free(lg);
         return 1;
     }
-    struct log *lg = cmd_daemon_log();
+    cmd_metrics_ready(&metrics);
     const struct httpd_limits *lim = webhook_limits(w);
-    log_info(lg, "gpuslice webhook: listening on https://%s:%u%s (also /healthz, /metrics); "
+    log_info(lg, "gpuslice webhook: listening on https://%s:%u%s (also /healthz, /readyz, /metrics); "
              "%u connections, %u per address, idle timeout %u s, request timeout %u s",
              a.cfg.address, (unsigned)webhook_port(w), WEBHOOK_PATH_MUTATE, lim->max_connections,
              lim->max_per_address, lim->idle_timeout_s, lim->request_timeout_s);
     rc = serve(w, a.reload_s, lg);
     webhook_stop(w);
+    cmd_metrics_stop(&metrics);
     log_free(lg);
     return rc;
 }

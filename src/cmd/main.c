@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cmd/commands.h"
+#include "cmd/metrics.h"
 #include "util/alloc.h"
 
 const struct command commands[] = {
@@ -39,11 +40,13 @@ const struct command commands[] = {
      "  --warm-max-percent N the controller's cap on warm slices (default 10)\n"
      "  --dashboard-address HOST:PORT\n"
      "                       where the web dashboard listens (default 127.0.0.1:0,\n"
-     "                       a free port; its URL is printed)\n"},
+     "                       a free port; its URL is printed)\n"
+     "  --metrics-address A  serve the controller's, agents' and webhook's /metrics\n"
+     "                       there (default 127.0.0.1:0, a free port; URL printed)\n"},
     {"controller", cmd_controller, "run the gpuslice controller against a cluster",
      "usage: gpuslice controller [--kubeconfig F] [--leader-elect-namespace NS]\n"
      "                           [--identity ID] [--policy P] [--lease-duration S]\n"
-     "                           [--warm-max-percent N]\n"
+     "                           [--warm-max-percent N] [--metrics-address A]\n"
      "                           [--dashboard-address HOST:PORT [--dashboard-token-file F]]\n\n"
      "Places gated pods' slices, releases them when pods end. Without --kubeconfig\n"
      "it uses $KUBECONFIG, ~/.kube/config or the pod's service account. With\n"
@@ -56,11 +59,14 @@ const struct command commands[] = {
      "--dashboard-address HOST:PORT serves a live web dashboard there (127.0.0.1:8090,\n"
      "[::1]:8090, :8090 for 127.0.0.1; off by default); off loopback it needs a token:\n"
      "--dashboard-token-file F's first line, else the kubeconfig's bearer token.\n"
-     "Browsers open http://HOST:PORT/?token=TOKEN once (it becomes a cookie).\n"},
+     "Browsers open http://HOST:PORT/?token=TOKEN once (it becomes a cookie).\n"
+     "Metrics, liveness and readiness (docs/metrics.md):\n"
+     CMD_METRICS_OPTION_HELP},
     {"agent", cmd_agent, "run the gpuslice node agent on a GPU node",
      "usage: gpuslice agent --node NAME [--device nvml|emulated:SPEC] [--kubeconfig F]\n"
      "                      [--cdi-dir DIR] [--orphan-grace S] [--reclaim-unmanaged]\n"
-     "                      [--state-dir DIR] [--identity ID] [--lease-duration S]\n\n"
+     "                      [--state-dir DIR] [--identity ID] [--lease-duration S]\n"
+     "                      [--metrics-address A]\n\n"
      "Makes and destroys the MIG slices the node's GPUSlices ask for, hands each to\n"
      "its container through a ConfigMap (and a CDI spec with --cdi-dir), and reports\n"
      "the node's GPUs in its GPUNode and its accelerator memory in the Node. Without\n"
@@ -77,17 +83,19 @@ const struct command commands[] = {
      "  --identity ID            this agent in its node's Lease (default hostname-pid)\n"
      "  --lease-duration S       the node's Lease, kube-node-lease/gpuslice-agent-NODE:\n"
      "                           a second agent for the node waits until the holder has\n"
-     "                           not renewed it for S seconds (default 15)\n"},
+     "                           not renewed it for S seconds (default 15)\n"
+     CMD_METRICS_OPTION_HELP},
     {"webhook", cmd_webhook, "serve the admission webhook that hands MIG pods to gpuslice",
      "usage: gpuslice webhook --tls-cert FILE --tls-key FILE [--port N] [--address ADDR]\n"
      "                        [--threads N] [--reload-interval S] [--drain S]\n"
      "                        [--max-connections N] [--max-connections-per-address N]\n"
-     "                        [--idle-timeout S] [--request-timeout S]\n\n"
+     "                        [--idle-timeout S] [--request-timeout S]\n"
+     "                        [--metrics-address A]\n\n"
      "Answers AdmissionReviews on POST /mutate-pod over HTTPS: a pod that asks for\n"
      "nvidia.com/mig-<profile> is gated, labelled, given accelerator memory instead and\n"
      "pointed at the ConfigMap its devices will be in (docs/webhook.md). Also serves\n"
-     "GET /healthz and GET /metrics (Prometheus). The certificate and key are re-read\n"
-     "every --reload-interval and served without a restart when they change.\n\n"
+     "GET /healthz, /readyz and /metrics (Prometheus). The certificate and key are\n"
+     "re-read every --reload-interval and served without a restart when they change.\n\n"
      "  -p, --port N             port (default 8443; 0: any free port)\n"
      "  --address ADDR           IP address to listen on (default 127.0.0.1; in a\n"
      "                           cluster the pod's IP, or 0.0.0.0 for every interface)\n"
@@ -103,7 +111,8 @@ const struct command commands[] = {
      "                           connections from one address (default 256)\n"
      "  --idle-timeout S         close a connection idle this long (default 30)\n"
      "  --request-timeout S      a whole request must come within S seconds of the\n"
-     "                           connection (default 10)\n"},
+     "                           connection (default 10)\n"
+     CMD_METRICS_OPTION_HELP},
     {"certs", cmd_certs, "write a CA and a serving certificate for the webhook",
      "usage: gpuslice certs --out DIR (--dns NAME | --ip ADDRESS)... [--days N]\n\n"
      "Generates a private CA and a certificate it signs for the DNS names and IP\n"

@@ -133,6 +133,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
         controller_free(c);
         return rc;
     }
+    controller__metrics_init(c);
     *out = c;
     return 0;
 }
@@ -151,6 +152,7 @@ void controller_free(struct controller *c)
 {
     if (!c)
         return;
+    controller__metrics_free(c);
     informer_free(c->pods);
     informer_free(c->slices);
     informer_free(c->gpunodes);

@@ -34,6 +34,7 @@
 #include "util/backoff.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/prom.h"
 
 struct controller_config {
     struct store *store;            /* not owned; the informers read it */
@@ -58,6 +59,9 @@ struct controller_config {
      * dashboard); NULL: none. It must return quickly. */
     void (*changed)(void *ctx);
     void *changed_ctx;
+    /* Where the controller's metrics go (docs/metrics.md); not owned, must
+     * outlive the controller; NULL: none. */
+    struct prom *metrics;
 };
 
 #define CONTROLLER_WARM_MAX_PERCENT_DEFAULT 10

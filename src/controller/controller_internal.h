@@ -140,6 +140,7 @@ struct controller {
     struct strmap warm;          /* GPUSlice "ns/name" -> struct controller_warm (warm.c) */
     struct strmap warm_said;     /* namespace -> char *, the bad keep-warm value said */
     struct controller_stats stats;
+    struct controller_metrics *metrics; /* metrics.c's; NULL without cfg.metrics */
     struct wanted_slice *wanted; /* WANTED_MAX, scratch for one decision */
 };
 
@@ -334,5 +335,19 @@ int controller__warm_reclaim(struct controller *c, const json_t *pod, struct wan
 int controller__place_trial(struct controller *c, const json_t *pod, struct wanted_slice *w,
                             size_t n, long node, struct placement_decision *d, size_t *n_d,
                             struct err *e);
+
+/* ---- metrics.c (docs/metrics.md) ---- */
+
+struct controller_metrics;
+
+/* Registers the families in cfg.metrics (nothing without one) and the
+ * scrape hook that reads the caches; _free removes it (before the
+ * informers go). */
+void controller__metrics_init(struct controller *c);
+void controller__metrics_free(struct controller *c);
+
+/* One placement decision that began at started_ns (CLOCK_MONOTONIC) came
+ * to result. Called with c->lock held. */
+void controller__metrics_decision(struct controller *c, const char *result, int64_t started_ns);
 
 #endif

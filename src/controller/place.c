@@ -28,6 +28,7 @@
 #include "core/lifecycle.h"
 #include "core/upgrade.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/jdoc.h"
 #include "util/vec.h"
 
@@ -524,9 +525,11 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
     return rc;
 }
 
-int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
-                              size_t n, int64_t now, struct action_list *out,
-                              int64_t *requeue_at, struct err *e)
+/* controller__place_missing; *result names what it came to for the
+ * metrics (NULL: nothing was missing, no decision). */
+static int place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
+                         size_t n, int64_t now, struct action_list *out, int64_t *requeue_at,
+                         const char **result, struct err *e)
 {
     assert(mutex_held(&c->lock));
     struct gang g = {0};
@@ -535,6 +538,7 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
             g.missing[g.n_missing++] = i;
     if (g.n_missing == 0)
         return 0;
+    *result = "error";
     int rc = model_sync(&c->model, e);
     if (rc < 0)
         return rc;
@@ -568,6 +572,7 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
     if (rc == -ENOSPC && fixed >= 0 && fits_afresh(c, pod, w, n)) {
         c->wake_pending |= controller__unwait(c, key, c->wake_next);
+        *result = "replacing";
         return release_to_move(c, pod, w, n, fixed, why.msg, now, out, e);
     }
     char reclaim[512];
@@ -575,6 +580,7 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
                                                         sizeof reclaim, e)
                              : 0;
     if (warm != 0) {
+        *result = warm > 0 ? "reclaiming_warm" : "error";
         controller__wait(c, key, pod, fixed >= 0);
         rc = warm < 0 ? warm
                       : set_condition(c, pod, false, "ReclaimingWarmSlices", reclaim, now, false,
@@ -585,6 +591,7 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
     }
     if (rc == -ENOSPC || rc == -EINVAL) {
         c->stats.unplaceable++;
+        *result = "no_room";
         controller__wait(c, key, pod, fixed >= 0);
         size_t used = strlen(why.msg);
         snprintf(why.msg + used, sizeof why.msg - used, "%s", hint);
@@ -599,7 +606,20 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
         return rc;
     }
     c->wake_pending |= controller__unwait(c, key, c->wake_next);
+    *result = "placed";
     return append_placed(c, pod, w, &g, now, out, e);
+}
+
+int controller__place_missing(struct controller *c, const json_t *pod, struct wanted_slice *w,
+                              size_t n, int64_t now, struct action_list *out,
+                              int64_t *requeue_at, struct err *e)
+{
+    int64_t started = clock_monotonic_ns();
+    const char *result = NULL;
+    int rc = place_missing(c, pod, w, n, now, out, requeue_at, &result, e);
+    if (result)
+        controller__metrics_decision(c, rc < 0 ? "error" : result, started);
+    return rc;
 }
 
 int controller__place_trial(struct controller *c, const json_t *pod, struct wanted_slice *w,

@@ -19,11 +19,18 @@ struct controller_runtime {
     struct loop *loop;
     struct informer *inf[CONTROLLER_INFORMERS];
     struct elector *elector; /* NULL: no election, always act */
+    struct prom_family *leader;
 };
 
 bool controller_runtime_leading(struct controller_runtime *rt)
 {
     return !rt->elector || elector_leading(rt->elector);
+}
+
+static void export_leader(void *self)
+{
+    struct controller_runtime *rt = self;
+    prom_set(rt->leader, controller_runtime_leading(rt) ? 1 : 0, "controller");
 }
 
 static bool may_act(void *self, int64_t now)
@@ -79,19 +86,25 @@ static int build(const struct controller_runtime_config *cfg, struct controller_
     struct controller_config cc = {.store = cfg->store, .policy = cfg->policy,
                                    .warm_max_percent = cfg->warm_max_percent,
                                    .changed = cfg->changed, .changed_ctx = cfg->changed_ctx,
-                                   .now_ns = cfg->now_ns, .clock_ctx = cfg->clock_ctx};
+                                   .now_ns = cfg->now_ns, .clock_ctx = cfg->clock_ctx,
+                                   .metrics = cfg->metrics};
     int rc = controller_new(&cc, &rt->ctl, e);
     struct loop_config lc = {.store = cfg->store,
                              .reconciler = rc == 0 ? controller_reconciler(rt->ctl)
                                                    : (struct reconciler){0},
                              .component = "gpuslice-controller",
                              .now_ns = cfg->now_ns, .clock_ctx = cfg->clock_ctx,
-                             .may_act = may_act, .may_act_ctx = rt, .log = cfg->log};
+                             .may_act = may_act, .may_act_ctx = rt, .log = cfg->log,
+                             .metrics = cfg->metrics};
     if (rc == 0)
         rc = loop_new(&lc, &rt->loop, e);
     if (rc == 0) {
         controller_attach(rt->ctl, rt->loop);
         controller_informers(rt->ctl, rt->inf);
+        rt->leader = prom_gauge(cfg->metrics, "gpuslice_leader",
+                                "1 while this replica leads (acts), 0 while it stands by.",
+                                "component");
+        prom_on_scrape(cfg->metrics, export_leader, rt);
     }
     *out = rt;
     return rc;
@@ -164,6 +177,7 @@ void controller_runtime_stop(struct controller_runtime *rt)
 {
     if (!rt)
         return;
+    prom_remove_hook(rt->cfg.metrics, export_leader, rt);
     /* The loop asks the elector before each key: it stops first. */
     if (rt->loop)
         loop_stop(rt->loop);

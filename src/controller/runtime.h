@@ -37,6 +37,9 @@ struct controller_runtime_config {
      * NULL: the real clocks (CLOCK_REALTIME, CLOCK_MONOTONIC). */
     clock_now_fn now_ns;
     void *clock_ctx;
+    /* The controller's and its loop's metrics, and gpuslice_leader (not
+     * owned, must outlive the runtime); NULL: none. */
+    struct prom *metrics;
 };
 
 struct controller_runtime;

@@ -23,11 +23,44 @@ struct loop {
     bool running, stopping;
     struct loop_stats stats;
     struct action_list actions; /* reused by every decision */
+    struct prom_family *depth, *reconciles, *retries, *actions_done; /* cfg.metrics' */
 };
 
 static int64_t loop_now(const struct loop *l)
 {
     return l->cfg.now_ns(l->cfg.clock_ctx);
+}
+
+/* The scrape hook: the loop's counts as they are now. */
+static void export_metrics(void *self)
+{
+    struct loop *l = self;
+    struct loop_stats st;
+    loop_get_stats(l, &st);
+    const char *name = l->cfg.reconciler.name;
+    prom_set(l->depth, (double)loop_queue_depth(l), name);
+    prom_set(l->reconciles, (double)st.reconciles, name);
+    prom_set(l->actions_done, (double)st.actions, name);
+    prom_set(l->retries, (double)st.stale, name, "stale_cache");
+    prom_set(l->retries, (double)st.failures, name, "failure");
+}
+
+static void register_metrics(struct loop *l)
+{
+    struct prom *p = l->cfg.metrics;
+    l->depth = prom_gauge(p, "gpuslice_reconcile_queue_depth",
+                          "Keys queued in a reconcile loop, ready or waiting for their time.",
+                          "loop");
+    l->reconciles = prom_counter(p, "gpuslice_reconcile_total", "Keys a reconcile loop decided.",
+                                 "loop");
+    l->actions_done = prom_counter(p, "gpuslice_reconcile_actions_total",
+                                   "Actions (API writes, device operations) a reconcile loop "
+                                   "executed successfully.", "loop");
+    l->retries = prom_counter(p, "gpuslice_reconcile_retries_total",
+                              "Keys a reconcile loop queued again after a decision dropped for a "
+                              "stale cache (stale_cache) or a failed decision or write (failure).",
+                              "loop,cause");
+    prom_on_scrape(p, export_metrics, l);
 }
 
 int loop_new(const struct loop_config *cfg, struct loop **out, struct err *e)
@@ -48,6 +81,7 @@ int loop_new(const struct loop_config *cfg, struct loop **out, struct err *e)
     pthread_mutex_init(&l->lock, NULL);
     clock_cond_init(&l->wake);
     action_list_init(&l->actions);
+    register_metrics(l);
     *out = l;
     return 0;
 }
@@ -57,6 +91,7 @@ void loop_free(struct loop *l)
     if (!l)
         return;
     loop_stop(l);
+    prom_remove_hook(l->cfg.metrics, export_metrics, l);
     workqueue_free(l->queue);
     action_list_clear(&l->actions);
     pthread_cond_destroy(&l->wake);
@@ -289,4 +324,12 @@ void loop_get_stats(struct loop *l, struct loop_stats *out)
     pthread_mutex_lock(&l->lock);
     *out = l->stats;
     pthread_mutex_unlock(&l->lock);
+}
+
+size_t loop_queue_depth(struct loop *l)
+{
+    pthread_mutex_lock(&l->lock);
+    size_t n = workqueue_len(l->queue);
+    pthread_mutex_unlock(&l->lock);
+    return n;
 }

@@ -39,6 +39,7 @@
 #include "reconcile/action.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/prom.h"
 #include "util/workqueue.h"
 
 struct reconciler {
@@ -87,6 +88,10 @@ struct loop_config {
      * key is retried). Not owned; NULL: not reported (the reconciler still
      * hears of them through executed). */
     struct log *log;
+    /* Where the loop's metrics go (gpuslice_reconcile_*, labelled with the
+     * reconciler's name): queue depth, keys decided, retries. Not owned,
+     * must outlive the loop; NULL: none. */
+    struct prom *metrics;
 };
 
 struct loop_stats {
@@ -132,5 +137,8 @@ void loop_stop(struct loop *l);
 void loop_kick(struct loop *l);
 
 void loop_get_stats(struct loop *l, struct loop_stats *out);
+
+/* Keys queued (ready or waiting for their time). */
+size_t loop_queue_depth(struct loop *l);
 
 #endif

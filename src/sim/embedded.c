@@ -190,7 +190,8 @@ static int start_webhook(struct embedded *emb, struct err *e)
     char cert[128], key[128];
     snprintf(cert, sizeof cert, "%s/tls.crt", emb->certs_dir);
     snprintf(key, sizeof key, "%s/tls.key", emb->certs_dir);
-    struct webhook_config wc = {.address = "127.0.0.1", .cert_file = cert, .key_file = key};
+    struct webhook_config wc = {.address = "127.0.0.1", .cert_file = cert, .key_file = key,
+                                .metrics = emb->cfg.metrics};
     if (rc == 0)
         rc = webhook_start(&wc, &emb->webhook, e);
     json_t *mwc = NULL;
@@ -343,7 +344,7 @@ static int start_node(struct embedded *emb, size_t i, struct err *e)
         rc = new_client(emb, &n->client, e);
     struct agent_runtime_config ac = {
         .agent = {.store = n->client ? n->client : emb->store, .device = n->counted,
-                  .node = n->name},
+                  .node = n->name, .metrics = emb->cfg.metrics},
         .log = emb->cfg.log,
     };
     if (rc == 0)
@@ -367,6 +368,7 @@ static int start_controller(struct embedded *emb, size_t i, struct err *e)
         .log = emb->cfg.log, .identity = identity,
         .lease_namespace = elect ? "kube-system" : NULL,
         .lease_ns = 4000000000LL, .renew_deadline_ns = 3000000000LL, .retry_ns = 500000000LL,
+        .metrics = i == 0 ? emb->cfg.metrics : NULL,
     };
     struct dashboard_config dc = {.store = cc.store, .address = emb->cfg.dashboard_address,
                                   .port = emb->cfg.dashboard_port, .token = emb->cfg.token,

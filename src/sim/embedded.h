@@ -30,6 +30,7 @@
 #include "sim/devstats.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/prom.h"
 #include "util/fileset.h"
 #include "util/httpd_guard.h"
 #include "util/log.h"
@@ -95,6 +96,10 @@ struct embedded_config {
     bool dashboard;
     const char *dashboard_address;
     uint16_t dashboard_port;
+    /* The metrics of the first controller replica, of every agent and of
+     * the webhook (docs/metrics.md); not owned, must outlive the cluster;
+     * NULL: none. */
+    struct prom *metrics;
 };
 
 struct embedded;

@@ -55,8 +55,8 @@ struct prom {
     struct mutex hooks_mu; /* hooks, held while they run */
     struct prom_family **families;
     size_t n_families, cap_families;
-    struct hook hooks[PROM_MAX_HOOKS];
-    size_t n_hooks;
+    struct hook *hooks;
+    size_t n_hooks, cap_hooks;
 };
 
 struct prom *prom_new(void)
@@ -94,6 +94,7 @@ void prom_free(struct prom *p)
     for (size_t i = 0; i < p->n_families; i++)
         family_free(p->families[i]);
     free(p->families);
+    free(p->hooks);
     mutex_destroy(&p->hooks_mu);
     mutex_destroy(&p->mu);
     free(p);
@@ -244,7 +245,7 @@ static void apply(struct prom_family *f, enum op op, double v, va_list ap)
         s->buckets[b]++;
         s->count++;
         s->sum += v;
-    } else if (op == OP_SET && f->type == PROM_GAUGE) {
+    } else if (op == OP_SET && f->type != PROM_HISTOGRAM) {
         s->value = v;
     } else if (op == OP_ADD && (f->type == PROM_GAUGE || (f->type == PROM_COUNTER && v >= 0))) {
         s->value += v;
@@ -293,18 +294,14 @@ void prom_clear(struct prom_family *f)
     mutex_unlock(&f->reg->mu);
 }
 
-int prom_on_scrape(struct prom *p, void (*fn)(void *ctx), void *ctx, struct err *e)
+void prom_on_scrape(struct prom *p, void (*fn)(void *ctx), void *ctx)
 {
     if (!p)
-        return 0;
+        return;
     mutex_lock(&p->hooks_mu);
-    int rc = 0;
-    if (p->n_hooks == PROM_MAX_HOOKS)
-        rc = err_set(e, -ENOSPC, "metrics: more than %d scrape hooks", PROM_MAX_HOOKS);
-    else
-        p->hooks[p->n_hooks++] = (struct hook){fn, ctx};
+    VEC_RESERVE(p->hooks, p->cap_hooks, p->n_hooks + 1);
+    p->hooks[p->n_hooks++] = (struct hook){fn, ctx};
     mutex_unlock(&p->hooks_mu);
-    return rc;
 }
 
 void prom_remove_hook(struct prom *p, void (*fn)(void *ctx), void *ctx)
@@ -336,6 +333,18 @@ static void put_escaped(FILE *out, const char *s, bool quote)
     }
 }
 
+/* The shortest of 15 to 17 significant digits that reads back as v. */
+static void put_shortest(FILE *out, double v)
+{
+    char text[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v)
+            break;
+    }
+    fputs(text, out);
+}
+
 static void put_number(FILE *out, double v)
 {
     if (isnan(v))
@@ -345,7 +354,7 @@ static void put_number(FILE *out, double v)
     else if (v == floor(v) && fabs(v) < 1e15)
         fprintf(out, "%.0f", v);
     else
-        fprintf(out, "%.17g", v);
+        put_shortest(out, v);
 }
 
 /* NAME{l="v",...,le="B"} with le only when given. */

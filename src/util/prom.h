@@ -63,7 +63,9 @@ struct prom_family *prom_histogram(struct prom *p, const char *name, const char 
 
 /* The series of f for the label values that follow (one const char * per
  * label name; NULL reads ""): a counter grows by v (v < 0 is ignored), a
- * gauge is set to v or moved by v, a histogram counts one observation. */
+ * gauge is set to v or moved by v, a histogram counts one observation.
+ * prom_set on a counter copies a count kept elsewhere (by a scrape hook),
+ * which must never fall. */
 void prom_add(struct prom_family *f, double v, ...);
 void prom_set(struct prom_family *f, double v, ...);
 void prom_observe(struct prom_family *f, double v, ...);
@@ -71,10 +73,9 @@ void prom_observe(struct prom_family *f, double v, ...);
 /* Drops every series of f (a gauge recomputed at each scrape). */
 void prom_clear(struct prom_family *f);
 
-/* fn(ctx) runs at the start of every prom_render, outside the registry's
- * lock, to refresh gauges; at most PROM_MAX_HOOKS in all. -ENOSPC when full. */
-#define PROM_MAX_HOOKS 8
-int prom_on_scrape(struct prom *p, void (*fn)(void *ctx), void *ctx, struct err *e);
+/* fn(ctx) runs at the start of every prom_render, in the order added,
+ * outside the registry's lock, to refresh gauges. */
+void prom_on_scrape(struct prom *p, void (*fn)(void *ctx), void *ctx);
 
 /* Removes fn(ctx); when it returns no render runs it any more, so ctx may
  * be freed. */
