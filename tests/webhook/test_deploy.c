@@ -139,6 +139,61 @@ static void renders_what_the_issue_asks(void **state)
     yaml_doc_free(d);
 }
 
+/* Each component serves /metrics on a port named metrics, says so to
+ * Prometheus in its pod's annotations, and is probed there. */
+static void exposes_metrics(void **state)
+{
+    (void)state;
+    struct yaml_doc *d = render(deploy_dir);
+    const char *kinds[][2] = {{"Deployment", "gpuslice-controller"},
+                              {"DaemonSet", "gpuslice-agent"},
+                              {"Deployment", "gpuslice-webhook"}};
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *o = find(d, kinds[i][0], kinds[i][1]);
+        assert_non_null(o);
+        const json_t *tmpl = at(o, "spec template");
+        assert_string_equal(str_at(tmpl, "metadata annotations prometheus.io/scrape"), "true");
+        assert_string_equal(str_at(tmpl, "metadata annotations prometheus.io/port"), "9090");
+        const json_t *ctr = at(tmpl, "spec containers 0");
+        bool arg = false, port = false;
+        size_t k;
+        const json_t *v;
+        json_array_foreach(json_object_get(ctr, "args"), k, v)
+            arg |= strcmp(json_string_value(v), "--metrics-address=:9090") == 0;
+        json_array_foreach(json_object_get(ctr, "ports"), k, v)
+            port |= strcmp(str_at(v, "name"), "metrics") == 0 &&
+                    json_integer_value(json_object_get(v, "containerPort")) == 9090;
+        if (!arg || !port)
+            fail_msg("%s: no --metrics-address=:9090 or no port named metrics", kinds[i][1]);
+    }
+    const json_t *ctl = find(d, "Deployment", "gpuslice-controller");
+    assert_string_equal(str_at(ctl, "spec template spec containers 0 readinessProbe httpGet path"),
+                        "/readyz");
+    assert_null(find(d, "ServiceMonitor", "gpuslice")); /* only in the overlay */
+    yaml_doc_free(d);
+}
+
+static void monitoring_overlay(void **state)
+{
+    (void)state;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/monitoring", deploy_dir);
+    struct yaml_doc *d = render(dir);
+    const json_t *sm = find(d, "ServiceMonitor", "gpuslice");
+    assert_string_equal(str_at(sm, "spec endpoints 0 port"), "metrics");
+    assert_string_equal(str_at(sm, "spec selector matchLabels gpuslice.dev/metrics"), "true");
+    const char *services[] = {"gpuslice-controller-metrics", "gpuslice-agent-metrics",
+                              "gpuslice-webhook-metrics"};
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *svc = find(d, "Service", services[i]);
+        assert_non_null(svc);
+        assert_string_equal(str_at(svc, "metadata labels gpuslice.dev/metrics"), "true");
+        assert_string_equal(str_at(svc, "spec ports 0 targetPort"), "metrics");
+    }
+    assert_non_null(find(d, "Deployment", "gpuslice-controller")); /* the base, too */
+    yaml_doc_free(d);
+}
+
 static void cert_manager_overlay(void **state)
 {
     (void)state;
@@ -256,6 +311,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(renders_what_the_issue_asks),
         cmocka_unit_test(cert_manager_overlay),
+        cmocka_unit_test(exposes_metrics),
+        cmocka_unit_test(monitoring_overlay),
         cmocka_unit_test(applies_to_the_embedded_api_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
