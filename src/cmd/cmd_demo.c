@@ -192,20 +192,45 @@ static json_t *list_slices(struct embedded *emb)
     return items;
 }
 
+/* The warm slices of one GPU, marked at their start (PLACEMENT_MARK_WARM). */
+static void warm_marks(json_t *slices, const char *node, unsigned gpu,
+                       char marks[MIG_MAX_MEMORY_SLICES])
+{
+    memset(marks, 0, MIG_MAX_MEMORY_SLICES);
+    size_t i;
+    json_t *obj;
+    json_array_foreach(slices, i, obj) {
+        struct gpuslice_view v;
+        if (gpuslice_read(obj, &v, NULL) == 0 && strcmp(v.status.phase, "Warm") == 0 &&
+            strcmp(v.spec.node, node) == 0 && v.spec.gpu_index == gpu &&
+            v.spec.start < MIG_MAX_MEMORY_SLICES)
+            marks[v.spec.start] = PLACEMENT_MARK_WARM;
+    }
+}
+
+/* Every GPU's picture, warm slices marked ("~"). */
 static void draw_gpus(struct embedded *emb, FILE *out)
 {
+    json_t *slices = list_slices(emb);
+    bool any_warm = false;
     for (size_t n = 0; n < embedded_node_count(emb); n++) {
         struct device *d = embedded_device(emb, n);
         for (unsigned g = 0; g < 16; g++) {
             struct gpu_occupancy occ;
             if (emulated_occupancy(d, g, &occ, NULL) < 0)
                 break;
-            char pic[PLACEMENT_PICTURE_MAX];
-            placement_picture(&occ, pic, sizeof pic);
+            char pic[PLACEMENT_PICTURE_MAX], marks[MIG_MAX_MEMORY_SLICES];
+            warm_marks(slices, embedded_node_name(emb, n), g, marks);
+            for (size_t m = 0; m < MIG_MAX_MEMORY_SLICES; m++)
+                any_warm |= marks[m] != 0;
+            placement_picture_marked(&occ, marks, pic, sizeof pic);
             fprintf(out, "  %-12s GPU %u %-10s %s\n", embedded_node_name(emb, n), g,
                     occ.model ? occ.model->name : "?", pic);
         }
     }
+    if (any_warm)
+        fprintf(out, "  %c warm: kept for its namespace's next pod\n", PLACEMENT_MARK_WARM);
+    json_decref(slices);
 }
 
 static size_t gpu_count(struct embedded *emb)

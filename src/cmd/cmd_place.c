@@ -131,10 +131,17 @@ static void print_node(const struct clusterfile *cf, size_t node)
     putchar('\n');
 }
 
+/* A mig-static GPU's slices are its fixed layout ("="); elsewhere a slice
+ * without a request's tag was in the file: not gpuslice's ("!"). */
 static void print_gpu(const struct placement_gpu *g, size_t node_gpu)
 {
-    char picture[PLACEMENT_PICTURE_MAX];
-    placement_picture(&g->occ, picture, sizeof picture);
+    char picture[PLACEMENT_PICTURE_MAX], marks[MIG_MAX_MEMORY_SLICES] = {0};
+    for (size_t i = 0; i < g->occ.n_slices; i++) {
+        const struct occupied_slice *s = &g->occ.slices[i];
+        if (g->fixed || s->owner == 0)
+            marks[s->start] = g->fixed ? PLACEMENT_MARK_STATIC : PLACEMENT_MARK_FOREIGN;
+    }
+    placement_picture_marked(&g->occ, marks, picture, sizeof picture);
     printf("  gpu%-2zu %-10s %s", node_gpu, g->occ.model->name, picture);
     if (g->fixed)
         printf("  mig-static");

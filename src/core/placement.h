@@ -217,4 +217,17 @@ bool placement_fits_after_repack(const struct gpu_occupancy *o, const struct mig
  * was cut to fit buf. */
 size_t placement_picture(const struct gpu_occupancy *o, char *buf, size_t size);
 
+/* What a mark before a slice's label says (placement_picture_marked). */
+#define PLACEMENT_MARK_WARM    '~' /* Warm: kept for its namespace's next pod */
+#define PLACEMENT_MARK_STATIC  '=' /* a slice of a mig-static GPU's fixed layout */
+#define PLACEMENT_MARK_FOREIGN '!' /* not gpuslice's: someone else made it */
+
+/* placement_picture with a mark before the label of each slice whose
+ * marks[start] is not NUL (marks may be NULL: none), inside the slice's
+ * cells, so marked pictures line up with unmarked ones. A warm 1g.10gb of
+ * owner 4 beside a static 3g.40gb:
+ *     [~1g #4|..    |..    |..    |=3g.40gb                   ]  */
+size_t placement_picture_marked(const struct gpu_occupancy *o,
+                                const char marks[MIG_MAX_MEMORY_SLICES], char *buf, size_t size);
+
 #endif

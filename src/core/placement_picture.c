@@ -20,25 +20,33 @@ static void short_name(const char *name, char *out, size_t size)
 }
 
 /* The longest of "name #owner", "name", "short #owner", "short" that fits
- * in width; the short name cut to width when none does. */
+ * in width after the mark (none when NUL); the short name cut to width when
+ * none does. */
 static void slice_label(const struct gpu_occupancy *o, const struct occupied_slice *s,
-                        unsigned width, char *out, size_t size)
+                        char mark, unsigned width, char *out, size_t size)
 {
     const char *name = o->model->profiles[s->profile].name;
-    char shorter[32], tag[16] = "";
+    char shorter[32], tag[16] = "", prefix[2] = {mark, '\0'};
     short_name(name, shorter, sizeof shorter);
     if (s->owner)
         snprintf(tag, sizeof tag, " #%u", (unsigned)s->owner);
+    width -= mark != '\0';
     const char *forms[][2] = {{name, tag}, {name, ""}, {shorter, tag}, {shorter, ""}};
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
         if (strlen(forms[i][0]) + strlen(forms[i][1]) <= width) {
-            snprintf(out, size, "%s%s", forms[i][0], forms[i][1]);
+            snprintf(out, size, "%s%s%s", prefix, forms[i][0], forms[i][1]);
             return;
         }
-    snprintf(out, size, "%.*s", (int)width, shorter);
+    snprintf(out, size, "%s%.*s", prefix, (int)width, shorter);
 }
 
 size_t placement_picture(const struct gpu_occupancy *o, char *buf, size_t size)
+{
+    return placement_picture_marked(o, NULL, buf, size);
+}
+
+size_t placement_picture_marked(const struct gpu_occupancy *o,
+                                const char marks[MIG_MAX_MEMORY_SLICES], char *buf, size_t size)
 {
     char line[PLACEMENT_PICTURE_MAX];
     size_t len = 0;
@@ -49,7 +57,7 @@ size_t placement_picture(const struct gpu_occupancy *o, char *buf, size_t size)
         unsigned width = CELL * span + span - 1;
         char label[CELL * MIG_MAX_MEMORY_SLICES + MIG_MAX_MEMORY_SLICES];
         if (s)
-            slice_label(o, s, width, label, sizeof label);
+            slice_label(o, s, marks ? marks[s->start] : '\0', width, label, sizeof label);
         else
             strcpy(label, "..");
         len += (size_t)snprintf(line + len, sizeof line - len, "%s%-*s", i ? "|" : "",

@@ -87,9 +87,32 @@ static void small_buffers_are_cut_and_terminated(void **state)
     assert_string_equal(buf, "[]");
 }
 
+/* Marks go inside the slice's cells: the picture keeps its width. */
+static void marks_go_before_labels(void **state)
+{
+    (void)state;
+    struct gpu_occupancy o;
+    occupancy_init(&o, catalog_find_model("H100-80GB"));
+    take(&o, "1g.10gb", 0, 4);
+    take(&o, "3g.40gb", 4, 0);
+    take(&o, "1g.10gb", 1, 0);
+    char marks[MIG_MAX_MEMORY_SLICES] = {0};
+    marks[0] = PLACEMENT_MARK_WARM;
+    marks[4] = PLACEMENT_MARK_STATIC;
+    char buf[PLACEMENT_PICTURE_MAX];
+    assert_int_equal(placement_picture_marked(&o, marks, buf, sizeof buf), 57);
+    assert_string_equal(buf, "[~1g #4|1g    |..    |..    |=3g.40gb                   ]");
+    /* Without marks, the plain picture. */
+    char plain[PLACEMENT_PICTURE_MAX];
+    placement_picture_marked(&o, NULL, buf, sizeof buf);
+    placement_picture(&o, plain, sizeof plain);
+    assert_string_equal(buf, plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(marks_go_before_labels),
         cmocka_unit_test(empty_gpu_is_all_free_cells),
         cmocka_unit_test(slices_span_their_memory_and_show_tags),
         cmocka_unit_test(long_labels_are_shortened),
