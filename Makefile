@@ -87,7 +87,8 @@ fuzz:
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)
 
-# meson's install of the plain build: PREFIX/bin/gpuslice, which needs no
+# meson's install of the plain build: PREFIX/bin/gpuslice (and the kubectl
+# plugin link PREFIX/bin/kubectl-gpuslice to it), which needs no
 # other file (the CRDs and the demo's manifests are built in). DESTDIR, when
 # set, is honoured by meson for staged installs.
 install: all

@@ -35,6 +35,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_webhook(int argc, char **argv);
 int cmd_certs(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* --warm-max-percent's value, 0 to 100, as controller_config takes it
  * (0, none kept warm, is -1 there); -EINVAL with a message otherwise. */

@@ -2,6 +2,7 @@
  * gpuslice: one binary, git-style subcommands. This file only dispatches;
  * every command is in its own cmd_*.c and listed in the table below.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,22 @@ const struct command commands[] = {
      "  --idle-timeout S      close a connection idle this long (default 60)\n"
      "  --request-timeout S   a request's headers must come within S seconds of the\n"
      "                        connection (default 10)\n"},
+    {"status", cmd_status, "draw the cluster's GPUs, their slices and the pods waiting",
+     "usage: gpuslice status [--kubeconfig F] [--context C] [-n NS | -A] [--node N] [-w]\n"
+     "       kubectl gpuslice [status] [...the same options]\n\n"
+     "Draws, per node and GPU, the memory-slice picture of gpuslice place: each\n"
+     "slice's profile and an owner tag (#N) that the lines under the node resolve\n"
+     "to the pod, container and phase; ~ marks a warm slice, = a mig-static GPU's\n"
+     "layout, ! a slice gpuslice did not make. Then the pods held at gpuslice's\n"
+     "scheduling gate, what they ask and why they wait (the controller's\n"
+     "condition). Installed as kubectl-gpuslice too: a kubectl plugin.\n\n"
+     "  --kubeconfig F       the kubeconfig (default $KUBECONFIG, ~/.kube/config or\n"
+     "                       the pod's service account)\n"
+     "  --context C          a context of the kubeconfig other than its current one\n"
+     "  -n, --namespace NS   only NS's pods: owners and waiting pods (default all)\n"
+     "  -A, --all-namespaces every namespace (the default)\n"
+     "  --node N             only node N\n"
+     "  -w, --watch          draw again after every change, until Ctrl-C\n"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -269,12 +286,29 @@ int cmd_version(int argc, char **argv)
     return 0;
 }
 
+/* Run as kubectl-gpuslice (a kubectl plugin: `kubectl gpuslice ...`), no
+ * command or options first mean `status`: `kubectl gpuslice -n team-a`. */
+static bool plugin_wants_status(int argc, char **argv)
+{
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    if (strcmp(base, "kubectl-gpuslice") != 0)
+        return false;
+    return argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "--help") != 0 &&
+                        strcmp(argv[1], "-h") != 0 && strcmp(argv[1], "--version") != 0);
+}
+
 int main(int argc, char **argv)
 {
     /* jansson's allocations follow the one out-of-memory policy too
      * (util/alloc.h): its constructors then return NULL only for bad
      * input, never for memory. */
     json_set_alloc_funcs(alloc_malloc, free);
+    if (plugin_wants_status(argc, argv)) {
+        char status[] = "status";
+        argv[0] = status;
+        return cmd_status(argc, argv);
+    }
     if (argc < 2) {
         print_overview(stderr);
         return 2;

@@ -211,8 +211,8 @@ bool placement_fits_after_repack(const struct gpu_occupancy *o, const struct mig
  * is untagged), a free cell shows "..". A 3g.40gb of owner 12, a 1g.10gb
  * of owner 3 and an untagged 1g.10gb+me on an H100:
  *     [3g.40gb #12                |1g #3 |1g+me |..    |..    ]
- * What does not fit is shortened: the tag dropped, then the name cut to
- * its compute part ("1g.10gb+me" -> "1g+me"). A NULL occupancy draws "[]".
+ * What does not fit is shortened: the name cut to its compute part
+ * ("1g.10gb+me" -> "1g+me"), then the tag dropped. A NULL occupancy draws "[]".
  * Returns the length of the whole picture (without the NUL), even when it
  * was cut to fit buf. */
 size_t placement_picture(const struct gpu_occupancy *o, char *buf, size_t size);

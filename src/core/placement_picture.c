@@ -19,9 +19,10 @@ static void short_name(const char *name, char *out, size_t size)
     snprintf(out, size, "%.*s%s", head, name, plus ? plus : "");
 }
 
-/* The longest of "name #owner", "name", "short #owner", "short" that fits
- * in width after the mark (none when NUL); the short name cut to width when
- * none does. */
+/* The first of "name #owner", "short #owner", "name", "short" that fits
+ * in width after the mark (none when NUL): the owner's tag is what ties a
+ * slice to the lines that name its holder, so it goes last; the short
+ * name cut to width when none fits. */
 static void slice_label(const struct gpu_occupancy *o, const struct occupied_slice *s,
                         char mark, unsigned width, char *out, size_t size)
 {
@@ -31,7 +32,7 @@ static void slice_label(const struct gpu_occupancy *o, const struct occupied_sli
     if (s->owner)
         snprintf(tag, sizeof tag, " #%u", (unsigned)s->owner);
     width -= mark != '\0';
-    const char *forms[][2] = {{name, tag}, {name, ""}, {shorter, tag}, {shorter, ""}};
+    const char *forms[][2] = {{name, tag}, {shorter, tag}, {name, ""}, {shorter, ""}};
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
         if (strlen(forms[i][0]) + strlen(forms[i][1]) <= width) {
             snprintf(out, size, "%s%s%s", prefix, forms[i][0], forms[i][1]);

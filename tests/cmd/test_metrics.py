@@ -298,19 +298,22 @@ class Parser(unittest.TestCase):
             check_conventions(parse_exposition("# HELP a_total A.\n# TYPE a_total gauge\n"))
 
 
-class Scrapes(unittest.TestCase):
+class Processes(unittest.TestCase):
+    """gpuslice commands run in the background from an empty folder, stopped
+    (SIGTERM, then SIGKILL) when the test ends; also test_status.py's."""
+
     def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="gpuslice-metrics-test-")
+        self._tmp = tempfile.TemporaryDirectory(prefix="gpuslice-test-")
         self.cwd = self._tmp.name
 
     def tearDown(self):
         self._tmp.cleanup()
 
-    def start(self, *args, name):
+    def start(self, *args, name, env=None):
         log = os.path.join(self.cwd, name)
         with open(log, "w", encoding="utf-8") as out:
             proc = subprocess.Popen([GPUSLICE, *args], cwd=self.cwd, stdout=out,
-                                    stderr=subprocess.STDOUT)
+                                    stderr=subprocess.STDOUT, env=env)
 
         def stop():
             if proc.poll() is None:
@@ -337,6 +340,43 @@ class Scrapes(unittest.TestCase):
             time.sleep(0.1)
         self.fail(f"no {pattern!r} (exit {proc.poll()}):\n{self.read(log)}")
 
+    def start_cluster(self, cluster_yaml, webhook=False):
+        """`gpuslice cluster -f`, the controller and one agent per node
+        (emulated GPUs, no latency) with metrics on free ports. Returns the
+        kubeconfig, the API server's URL and {name: metrics base URL}."""
+        with open(os.path.join(self.cwd, "cluster.yaml"), "w", encoding="utf-8") as f:
+            f.write(cluster_yaml)
+        kubeconfig = os.path.join(self.cwd, "k.kubeconfig")
+        cluster, cluster_log = self.start("cluster", "-f", "cluster.yaml", "--kubeconfig",
+                                          kubeconfig, *(["--webhook"] if webhook else []),
+                                          name="cluster")
+        url = self.wait_for_match(cluster, cluster_log,
+                                  r"API server listening[^:]*: (http://\S+)").group(1)
+        out = self.wait_for_match(cluster, cluster_log, "Stop with Ctrl-C.") and \
+            self.read(cluster_log)
+        any_port = ["--metrics-address", "127.0.0.1:0"]
+        port = r"metrics on 127\.0\.0\.1:0 \(port (\d+)\)"
+        procs = {"controller": self.start("controller", "--kubeconfig", kubeconfig, *any_port,
+                                          name="controller")}
+        for m in re.finditer(r"gpuslice agent .*--node (\S+) --device emulated:(\S+)", out):
+            procs["agent " + m.group(1)] = self.start(
+                "agent", "--node", m.group(1), "--device",
+                f"emulated:{m.group(2)},latency=none", "--kubeconfig", kubeconfig,
+                "--state-dir", self.cwd, *any_port, name="agent-" + m.group(1))
+        bases = {name: "http://127.0.0.1:" + self.wait_for_match(p, log, port).group(1)
+                 for name, (p, log) in procs.items()}
+        self.logs = {name: log for name, (_, log) in procs.items()}
+        return kubeconfig, url, bases
+
+    def api(self, url, method, path, body=None):
+        req = urllib.request.Request(url + path, method=method,
+                                     data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r)
+
+
+class Scrapes(Processes):
     def scrape(self, base, until=None):
         """The parsed families at base/metrics, after checking the format
         and the conventions, once until(families) holds (when given)."""
@@ -387,53 +427,32 @@ class Scrapes(unittest.TestCase):
         proc.wait(timeout=WAIT_S)
 
     def test_each_component_serves_its_own(self):
-        with open(os.path.join(self.cwd, "cluster.yaml"), "w", encoding="utf-8") as f:
-            f.write("nodes:\n  - name: n1\n    gpus:\n      - model: A100-40GB\n")
-        kubeconfig = os.path.join(self.cwd, "k.kubeconfig")
-        cluster, cluster_log = self.start("cluster", "-f", "cluster.yaml", "--kubeconfig",
-                                          kubeconfig, name="cluster")
-        url = self.wait_for_match(cluster, cluster_log,
-                                  r"API server listening[^:]*: (http://\S+)").group(1)
-        self.wait_for_match(cluster, cluster_log, "Stop with Ctrl-C.")
+        kubeconfig, url, bases = self.start_cluster(
+            "nodes:\n  - name: n1\n    gpus:\n      - model: A100-40GB\n")
         certs = os.path.join(self.cwd, "certs")
         subprocess.run([GPUSLICE, "certs", "--out", certs, "--ip", "127.0.0.1"], check=True,
                        capture_output=True, timeout=WAIT_S)
-        any_port = ["--metrics-address", "127.0.0.1:0"]
-        ctl, ctl_log = self.start("controller", "--kubeconfig", kubeconfig, *any_port,
-                                  name="controller")
-        agent, agent_log = self.start("agent", "--node", "n1", "--device",
-                                      "emulated:model=A100-40GB,seed=1,latency=none",
-                                      "--kubeconfig", kubeconfig, "--state-dir", self.cwd,
-                                      *any_port, name="agent")
         hook, hook_log = self.start("webhook", "--tls-cert", os.path.join(certs, "tls.crt"),
                                     "--tls-key", os.path.join(certs, "tls.key"), "--port", "0",
-                                    *any_port, name="webhook")
-        port = r"metrics on 127\.0\.0\.1:0 \(port (\d+)\)"
-        bases = {name: "http://127.0.0.1:" + self.wait_for_match(p, l, port).group(1)
-                 for name, p, l in (("controller", ctl, ctl_log), ("agent", agent, agent_log),
-                                    ("webhook", hook, hook_log))}
+                                    "--metrics-address", "127.0.0.1:0", name="webhook")
+        bases["webhook"] = "http://127.0.0.1:" + self.wait_for_match(
+            hook, hook_log, r"metrics on 127\.0\.0\.1:0 \(port (\d+)\)").group(1)
         for base in bases.values():
             self.probes(base)
-
-        def call(method, path, body):
-            req = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return json.load(r)
-
-        call("POST", "/api/v1/namespaces", {"metadata": {"name": "small"}})
-        call("POST", "/api/v1/namespaces/small/pods", {
+        self.api(url, "POST", "/api/v1/namespaces", {"metadata": {"name": "small"}})
+        self.api(url, "POST", "/api/v1/namespaces/small/pods", {
             "metadata": {"name": "one", "annotations": {"gpuslice.dev/slices": json.dumps(
                 [{"container": "main", "profile": "1g.5gb", "count": 1}])}},
             "spec": {"schedulingGates": [{"name": "gpuslice.dev/slice"}],
                      "containers": [{"name": "main", "image": "busybox"}]}})
+        ctl_log, agent_log = self.logs["controller"], self.logs["agent n1"]
         fams = self.scrape(bases["controller"], until=lambda f: value_of(
             f, "gpuslice_controller_placement_decisions_total", result="placed") >= 1)
         self.assertGreaterEqual(value_of(fams, "gpuslice_controller_placement_decisions_total",
                                          result="placed"), 1, self.read(ctl_log))
         self.assertEqual(value_of(fams, "gpuslice_gpus", model="A100-40GB", node="n1"), 1)
         self.assertEqual(value_of(fams, "gpuslice_leader", component="controller"), 1)
-        fams = self.scrape(bases["agent"], until=lambda f: value_of(
+        fams = self.scrape(bases["agent n1"], until=lambda f: value_of(
             f, "gpuslice_agent_device_operations_total", kind="create", result="success") >= 1)
         self.assertGreaterEqual(value_of(fams, "gpuslice_agent_device_operations_total",
                                          node="n1", kind="create", result="success"), 1,
