@@ -303,11 +303,9 @@ class Processes(unittest.TestCase):
     (SIGTERM, then SIGKILL) when the test ends; also test_status.py's."""
 
     def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="gpuslice-test-")
-        self.cwd = self._tmp.name
-
-    def tearDown(self):
-        self._tmp.cleanup()
+        tmp = tempfile.TemporaryDirectory(prefix="gpuslice-test-")
+        self.addCleanup(tmp.cleanup)  # cleanups run last first: after the processes stop
+        self.cwd = tmp.name
 
     def start(self, *args, name, env=None):
         log = os.path.join(self.cwd, name)
