@@ -183,8 +183,23 @@ static bool draw_node(FILE *out, const json_t *gpunode, json_t *slices, const ch
     return marked;
 }
 
-/* What a gated pod waits for: the controller's SlicesPlaced condition. */
-static void waiting_reason(const json_t *pod, char *out, size_t size)
+/* Whether some GPUSlice is the pod's. */
+static bool has_slices(json_t *slices, const json_t *pod)
+{
+    size_t i;
+    json_t *obj;
+    json_array_foreach(slices, i, obj) {
+        struct gpuslice_view v;
+        if (gpuslice_read(obj, &v, NULL) == 0 && strcmp(v.ns, meta_namespace(pod)) == 0 &&
+            strcmp(v.spec.pod_name, meta_name(pod)) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* What a gated pod waits for: the controller's SlicesPlaced condition
+ * (none on a pod placed at its first decision: its GPUSlices say so). */
+static void waiting_reason(const json_t *pod, json_t *slices, char *out, size_t size)
 {
     if (pod_gate_count(pod) > 1) {
         snprintf(out, size, "WaitingForGates: other scheduling gates are still on the pod");
@@ -201,7 +216,9 @@ static void waiting_reason(const json_t *pod, char *out, size_t size)
             return;
         }
     }
-    snprintf(out, size, "Pending: the controller has not decided yet");
+    snprintf(out, size, has_slices(slices, pod)
+                            ? "Placed: the agent is making its slices"
+                            : "Pending: the controller has not decided yet");
 }
 
 static bool pod_done(const json_t *pod)
@@ -233,7 +250,7 @@ static void asked(const json_t *pod, char *out, size_t size)
     }
 }
 
-static void draw_waiting(FILE *out, json_t *pods, const char *ns)
+static void draw_waiting(FILE *out, json_t *pods, json_t *slices, const char *ns)
 {
     size_t i, n = 0;
     json_t *pod;
@@ -246,7 +263,7 @@ static void draw_waiting(FILE *out, json_t *pods, const char *ns)
             (ns && strcmp(meta_namespace(pod), ns) != 0))
             continue;
         char why[1024], what[256], name[320];
-        waiting_reason(pod, why, sizeof why);
+        waiting_reason(pod, slices, why, sizeof why);
         asked(pod, what, sizeof what);
         snprintf(name, sizeof name, "%s/%s", meta_namespace(pod), meta_name(pod));
         fprintf(out, "  %-32s %-20s %s\n", name, what, why);
@@ -282,7 +299,7 @@ static void draw(FILE *out, struct status *s)
         fprintf(out, "%c warm (kept for its namespace's next pod)  %c mig-static layout  %c not "
                 "gpuslice's\n", PLACEMENT_MARK_WARM, PLACEMENT_MARK_STATIC,
                 PLACEMENT_MARK_FOREIGN);
-    draw_waiting(out, pods, s->args->ns);
+    draw_waiting(out, pods, slices, s->args->ns);
     free(sorted);
     json_decref(nodes);
     json_decref(slices);

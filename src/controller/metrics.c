@@ -53,8 +53,24 @@ struct controller_metrics {
     struct prom_family *stats[N_STATS];
 };
 
+/* Whether the cache holds a GPUSlice of the pod (placed: the controller
+ * writes no condition on a pod placed at its first decision). */
+static bool has_slices(struct controller *c, const json_t *pod)
+{
+    json_t *found = NULL;
+    bool any = false;
+    if (informer_by_index(c->slices, CONTROLLER_INDEX_POD, meta_name(pod), &found) == 0) {
+        size_t i;
+        const json_t *obj;
+        json_array_foreach(found, i, obj)
+            any |= strcmp(meta_namespace(obj), meta_namespace(pod)) == 0;
+    }
+    json_decref(found);
+    return any;
+}
+
 /* The SlicesPlaced condition's reason as a waiting reason. */
-static const char *waiting_reason(const json_t *pod)
+static const char *waiting_reason(struct controller *c, const json_t *pod)
 {
     if (pod_gate_count(pod) > 1)
         return "other_gate";
@@ -71,7 +87,7 @@ static const char *waiting_reason(const json_t *pod)
                : strcmp(reason, "Replacing") == 0            ? "replacing"
                                                              : "other";
     }
-    return "undecided";
+    return has_slices(c, pod) ? "slices_being_made" : "undecided";
 }
 
 static void count_waiting(struct controller *c)
@@ -86,7 +102,7 @@ static void count_waiting(struct controller *c)
     const json_t *pod;
     json_array_foreach(pods, i, pod)
         if (pod_gated(pod, GPUSLICE_GATE) && !controller__pod_done(pod))
-            prom_add(c->metrics->waiting, 1, waiting_reason(pod));
+            prom_add(c->metrics->waiting, 1, waiting_reason(c, pod));
     json_decref(pods);
 }
 

@@ -119,6 +119,46 @@ static void deleted_while_creating_leaves_nothing(void **state)
 
 /* A failed create of `spec` ends Failed with `reason`, nothing on the GPU
  * and no ConfigMap. */
+/* Every device operation counted with its modelled latency, by kind and
+ * result; a failed create counts as a failure (docs/metrics.md). */
+static void device_operations_are_measured(void **state)
+{
+    (void)state;
+    struct prom *reg = prom_new();
+    struct harness *h = h_new_with("model=H100-80GB,fail-create=2,create-ms=200",
+                                   &(struct agent_config){.metrics = reg});
+    json_t *pod = h_pod(h, "train");
+    char ok[GPUSLICE_NAME_MAX], bad[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 6, 1, ok);
+    h_settle(h, 60 * SEC);
+    h_slice(h, pod, 1, 0, "1g.10gb", 5, 1, bad);
+    h_settle(h, 60 * SEC);
+    assert_string_equal(h_phase(h, ok), "Created");
+    char *text;
+    size_t len;
+    assert_int_equal(prom_render(reg, &text, &len, NULL), 0);
+    static const char *const lines[] = {
+        "\ngpuslice_agent_device_operations_total{node=\"node-a\",kind=\"create\","
+        "result=\"success\"} 1\n",
+        "kind=\"create\",result=\"failure\"} 1\n",
+        "\ngpuslice_agent_device_operation_duration_seconds_bucket{node=\"node-a\","
+        "kind=\"create\",result=\"success\",le=\"0.25\"} 1\n",
+        "\ngpuslice_agent_device_operation_duration_seconds_bucket{node=\"node-a\","
+        "kind=\"create\",result=\"success\",le=\"0.1\"} 0\n",
+        "kind=\"discover\",result=\"success\"}",
+        "\ngpuslice_agent_node_lease_held{node=\"node-a\"} 1\n",
+        "\ngpuslice_agent_orphans_destroyed_total{node=\"node-a\"} 0\n",
+        "\ngpuslice_reconcile_total{loop=\"agent node-a\"} ",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        if (!strstr(text, lines[i]))
+            fail_msg("no \"%s\" in:\n%s", lines[i], text);
+    free(text);
+    json_decref(pod);
+    h_free(h); /* the agent stops scraping before its registry goes */
+    prom_free(reg);
+}
+
 static void check_create_failure(const char *spec, const char *reason, const char *says)
 {
     struct harness *h = h_new(spec);
@@ -311,6 +351,7 @@ static void unreadable_slice_is_failed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(device_operations_are_measured),
         cmocka_unit_test(create_hands_over_through_the_config_map),
         cmocka_unit_test(count_two_container_gets_both_uuids),
         cmocka_unit_test(deleted_while_creating_leaves_nothing),

@@ -24,7 +24,8 @@ static void start_controller(struct world *w)
 {
     struct controller_runtime_config cfg = {.store = w->st, .now_ns = world_clock,
                                             .clock_ctx = w, .policy = w->policy,
-                                            .warm_max_percent = w->warm_max_percent};
+                                            .warm_max_percent = w->warm_max_percent,
+                                            .metrics = w->metrics};
     struct err e = {0};
     if (controller_runtime_new(&cfg, &w->rt, &e) < 0)
         fail_msg("controller: %s", e.msg);

@@ -32,6 +32,7 @@ struct world {
     /* Faults of the store in front of the mem store, on GPUSlices: lost
      * create replies, a lagging watch (lagging_store.h); none unless set. */
     struct lagging lag;
+    struct prom *metrics; /* the controller's, read when it (re)starts; NULL: none */
     char scratch[64]; /* for helpers that return a short-lived string */
 };
 

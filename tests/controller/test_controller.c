@@ -173,6 +173,49 @@ static void no_room_says_why_and_places_when_room_frees(void **state)
     world_check_no_double_allocation(w);
 }
 
+static void has_line(const char *text, const char *line)
+{
+    const char *p = strstr(text, line);
+    if (!p || (p != text && p[-1] != '\n') || p[strlen(line)] != '\n')
+        fail_msg("no line \"%s\" in:\n%s", line, text);
+}
+
+/* The controller's metrics: decisions by result with their latency, and
+ * the state read from its caches when scraped (docs/metrics.md). */
+static void metrics_count_decisions_and_show_the_state(void **state)
+{
+    struct world *w = *state;
+    w->metrics = prom_new();
+    world_restart_controller(w);
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const big[] = {"7g.80gb"};
+    world_add_pod(w, "first", big, 1);
+    world_add_pod(w, "second", big, 1);
+    world_settle(w);
+    char *text;
+    size_t len;
+    assert_int_equal(prom_render(w->metrics, &text, &len, NULL), 0);
+    has_line(text, "gpuslice_controller_placement_decisions_total{result=\"placed\"} 1");
+    /* The waiting pod is decided again when its own condition changes. */
+    const char *no_room = "\ngpuslice_controller_placement_decisions_total{result=\"no_room\"} ";
+    assert_non_null(strstr(text, no_room));
+    assert_true(atoi(strstr(text, no_room) + strlen(no_room)) >= 1);
+    has_line(text, "gpuslice_controller_placement_duration_seconds_count{result=\"placed\"} 1");
+    has_line(text, "gpuslice_slices{phase=\"Creating\",profile=\"7g.80gb\","
+                   "model=\"H100-80GB\",node=\"node-a\"} 1");
+    has_line(text, "gpuslice_pods_waiting{reason=\"no_room\"} 1");
+    has_line(text, "gpuslice_pods_waiting{reason=\"slices_being_made\"} 1");
+    has_line(text, "gpuslice_gpus{model=\"H100-80GB\",node=\"node-a\"} 1");
+    has_line(text, "gpuslice_leader{component=\"controller\"} 1");
+    has_line(text, "gpuslice_controller_slices_placed_total 1");
+    has_line(text, "gpuslice_reconcile_queue_depth{loop=\"controller\"} 0");
+    free(text);
+    struct prom *reg = w->metrics;
+    world_free(w); /* the controller stops scraping before its registry goes */
+    prom_free(reg);
+    *state = world_new();
+}
+
 /* Placing a pod that waited adds the finalizer and turns its condition to
  * Placed in one decision: the status write cannot carry the version the
  * finalizer write replaced, or it conflicts and the decision is redone. */
@@ -740,6 +783,8 @@ static void requests_by_memory_get_the_smallest_profile(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(metrics_count_decisions_and_show_the_state, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_pod_goes_through_the_whole_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stepped_runtime_does_not_elect, setup, teardown),
         cmocka_unit_test_setup_teardown(freed_room_wakes_the_oldest_pod_of_each_kind, setup,

@@ -299,6 +299,38 @@ static void a_failing_key_backs_off_exponentially(void **state)
     assert_true(f->last_line[0] == 'W');
 }
 
+/* The loop's metrics: queue depth, keys decided, retries by cause, read
+ * when scraped; a freed loop is no longer scraped. */
+static void metrics_show_the_queue_and_retries(void **state)
+{
+    struct fixture *f = *state;
+    f->script = fail_to_decide;
+    struct prom *reg = prom_new();
+    struct loop *l;
+    struct loop_config lc = {.store = f->st, .component = "test", .now_ns = clock_now,
+                             .clock_ctx = f, .metrics = reg,
+                             .reconciler = {.name = "agent n1", .self = f,
+                                            .reconcile = reconcile}};
+    assert_int_equal(loop_new(&lc, &l, NULL), 0);
+    loop_enqueue(l, "a");
+    loop_enqueue(l, "b");
+    assert_int_equal(loop_queue_depth(l), 2);
+    assert_int_equal(loop_run_ready(l, 1), 1); /* a fails: back in the queue */
+    char *text;
+    size_t len;
+    assert_int_equal(prom_render(reg, &text, &len, NULL), 0);
+    assert_non_null(strstr(text, "\ngpuslice_reconcile_queue_depth{loop=\"agent n1\"} 2\n"));
+    assert_non_null(strstr(text, "\ngpuslice_reconcile_total{loop=\"agent n1\"} 1\n"));
+    assert_non_null(strstr(text, "\ngpuslice_reconcile_retries_total{loop=\"agent n1\","
+                                 "cause=\"failure\"} 1\n"));
+    assert_non_null(strstr(text, "# TYPE gpuslice_reconcile_retries_total counter\n"));
+    free(text);
+    loop_free(l);
+    assert_int_equal(prom_render(reg, &text, &len, NULL), 0); /* no hook left to run */
+    free(text);
+    prom_free(reg);
+}
+
 static int ask_again_later(struct fixture *f, const char *key, struct action_list *out,
                            int64_t *requeue_at, struct err *e)
 {
@@ -445,6 +477,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failing_key_backs_off_exponentially, setup, teardown),
         cmocka_unit_test_setup_teardown(requeue_time_is_honoured, setup, teardown),
+        cmocka_unit_test_setup_teardown(metrics_show_the_queue_and_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(a_follower_keeps_keys_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(a_replica_that_stops_leading_stops_writing, setup,
                                         teardown),
