@@ -20,7 +20,8 @@
 
 #define CMD_METRICS_OPTION_HELP \
     "  --metrics-address A      serve /metrics, /healthz and /readyz over HTTP on A\n" \
-    "                           (HOST:PORT, :PORT for every interface; default: off)\n"
+    "                           (HOST:PORT: 0.0.0.0:9090 for every interface,\n" \
+    "                           :PORT for 127.0.0.1; default: off)\n"
 
 struct cmd_metrics {
     struct prom *registry;      /* always made: components record into it */

@@ -159,12 +159,12 @@ static void exposes_metrics(void **state)
         size_t k;
         const json_t *v;
         json_array_foreach(json_object_get(ctr, "args"), k, v)
-            arg |= strcmp(json_string_value(v), "--metrics-address=:9090") == 0;
+            arg |= strcmp(json_string_value(v), "--metrics-address=0.0.0.0:9090") == 0;
         json_array_foreach(json_object_get(ctr, "ports"), k, v)
             port |= strcmp(str_at(v, "name"), "metrics") == 0 &&
                     json_integer_value(json_object_get(v, "containerPort")) == 9090;
         if (!arg || !port)
-            fail_msg("%s: no --metrics-address=:9090 or no port named metrics", kinds[i][1]);
+            fail_msg("%s: no --metrics-address=0.0.0.0:9090 or no port named metrics", kinds[i][1]);
     }
     const json_t *ctl = find(d, "Deployment", "gpuslice-controller");
     assert_string_equal(str_at(ctl, "spec template spec containers 0 readinessProbe httpGet path"),
