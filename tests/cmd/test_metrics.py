@@ -442,7 +442,11 @@ class Scrapes(Processes):
             "metadata": {"name": "one", "annotations": {"gpuslice.dev/slices": json.dumps(
                 [{"container": "main", "profile": "1g.5gb", "count": 1}])}},
             "spec": {"schedulingGates": [{"name": "gpuslice.dev/slice"}],
-                     "containers": [{"name": "main", "image": "busybox"}]}})
+                     # what the webhook would make of nvidia.com/mig-1g.5gb: 1, which the
+                     # controller checks the annotation against (no slice without a request)
+                     "containers": [{"name": "main", "image": "busybox", "resources": {
+                         "requests": {"gpuslice.dev/accelerator-memory": "5"},
+                         "limits": {"gpuslice.dev/accelerator-memory": "5"}}}]}})
         ctl_log, agent_log = self.logs["controller"], self.logs["agent n1"]
         fams = self.scrape(bases["controller"], until=lambda f: value_of(
             f, "gpuslice_controller_placement_decisions_total", result="placed") >= 1)
