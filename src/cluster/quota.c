@@ -93,8 +93,38 @@ static bool counted_from_pods(const char *name, const json_t *pod_names)
            strncmp(name, "limits.", 7) == 0;
 }
 
-/* used for every name of hard: the pods' sum where pods decide it, else
- * what status.used says. */
+/* The resource an object count names ("count/configmaps",
+ * "count/deployments.apps", or a core kind's bare name), or NULL. */
+static const struct api_resource *counted_kind(struct quota_controller *c, const char *name)
+{
+    static const char *const bare[] = {"configmaps", "secrets", "services",
+                                       "persistentvolumeclaims", "replicationcontrollers",
+                                       "resourcequotas"};
+    struct api_registry *reg = store_registry(c->cfg.store);
+    if (strncmp(name, "count/", 6) == 0)
+        return api_registry_resolve(reg, name + 6);
+    for (size_t i = 0; i < sizeof bare / sizeof bare[0]; i++)
+        if (strcmp(name, bare[i]) == 0)
+            return api_registry_resolve(reg, name);
+    return NULL;
+}
+
+/* How many objects of res ns holds, in thousandths (a usage's unit); -1
+ * when the store cannot say (admission's charge then stands). */
+static int64_t objects_in(struct quota_controller *c, const struct api_resource *res,
+                          const char *ns)
+{
+    json_t *list = NULL;
+    if (store_list(c->cfg.store, res, ns, &(struct store_list_opts){0}, &list, NULL) != 0)
+        return -1;
+    int64_t n = (int64_t)json_array_size(json_object_get(list, "items"));
+    json_decref(list);
+    return n * 1000;
+}
+
+/* used for every name of hard: the pods' sum where pods decide it, the
+ * objects of the namespace for an object count, else what status.used
+ * says. */
 static int count(struct quota_controller *c, const json_t *quota, const json_t *hard,
                  json_t **out, struct err *e)
 {
@@ -126,8 +156,12 @@ static int count(struct quota_controller *c, const json_t *quota, const json_t *
     const char *name;
     const json_t *v;
     json_object_foreach((json_t *)hard, name, v) {
+        const struct api_resource *kind = counted_from_pods(name, pod_names)
+                                               ? NULL : counted_kind(c, name);
+        int64_t objects = kind ? objects_in(c, kind, meta_namespace(quota)) : -1;
         const json_t *from = counted_from_pods(name, pod_names) ? sum : kept;
-        jdoc_set(used, name, json_integer(json_integer_value(json_object_get(from, name))));
+        jdoc_set(used, name, json_integer(objects >= 0 ? objects
+                                                       : json_integer_value(json_object_get(from, name))));
     }
     json_decref(pods);
     json_decref(sum);
@@ -186,12 +220,15 @@ static int quota_reconcile(void *self, const char *key, int64_t now, struct acti
     if (rc == 0 && lowers(quota, used) && now < settled) {
         *requeue_at = settled; /* a charge may be on its way to the store */
     } else if (rc == 0) {
-        json_t *copy = json_deep_copy(quota);
+        json_t *copy = jdoc_copy(quota);
         json_t *status = json_pack("{s:o, s:o}", "hard",
-                                   spec_hard ? json_deep_copy(spec_hard) : json_object(), "used",
+                                   spec_hard ? jdoc_copy(spec_hard) : json_object(), "used",
                                    quota_write(used));
         jdoc_set(copy, "status", status);
         rc = objstate_write_status(out, c->quotas_res, quota, copy, e);
+        /* Objects other than pods come and go unseen: count again later,
+         * as kube-controller-manager's full resync does. */
+        *requeue_at = now + QUOTA_RESYNC_NS;
     }
     json_decref(hard);
     json_decref(used);

@@ -17,8 +17,12 @@
  * QUOTA_SETTLE_NS (longer than any create takes between its charge and its
  * write), and is written with the quota's resourceVersion as precondition
  * (a charge meanwhile makes it a conflict, and the count is done again).
- * Object counts other than pods (count/configmaps, ...) are charged by
- * admission and kept as they are: the controller counts pods only.
+ * Object counts other than pods (count/configmaps, count/deployments.apps,
+ * and the bare names of the core kinds Kubernetes counts) are charged by
+ * admission and recounted from the store at every count; since no
+ * informer tells the controller when such an object goes, every quota is
+ * counted again QUOTA_RESYNC_NS after its last count (Kubernetes' quota
+ * controller resyncs every 5 minutes too).
  */
 #ifndef GPUSLICE_CLUSTER_QUOTA_H
 #define GPUSLICE_CLUSTER_QUOTA_H
@@ -31,6 +35,7 @@
 #include "util/err.h"
 
 #define QUOTA_SETTLE_NS (2 * NS_PER_SEC)
+#define QUOTA_RESYNC_NS (300 * NS_PER_SEC)
 
 struct quota_controller_config {
     struct store *store;       /* status writes; not owned */

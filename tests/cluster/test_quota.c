@@ -1,8 +1,9 @@
 /*
  * The quota controller over the mem store in virtual time: it fills a new
  * quota's status, counts pods that ended or went away out of it (a
- * lowering only once the quota has been still for QUOTA_SETTLE_NS), keeps
- * object counts admission charged, and follows scopes and spec changes.
+ * lowering only once the quota has been still for QUOTA_SETTLE_NS), counts
+ * other objects from the store (again at each resync), and follows scopes
+ * and spec changes.
  */
 #include "harness.h"
 
@@ -103,11 +104,41 @@ static void scopes_and_spec_changes(void **state)
     h_free(h);
 }
 
+/* Objects other than pods are counted from the store: a ConfigMap that
+ * goes is given back at the next full count (QUOTA_RESYNC_NS after the
+ * last), as kube-controller-manager's resync does; before, its charge
+ * stayed for good. */
+static void object_counts_follow_the_store(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(NULL, 0);
+    const struct api_resource *cms = h_res(h, "", "configmaps");
+    for (int i = 0; i < 3; i++)
+        h_create(h, cms, "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'cm%d',"
+                         "'namespace':'%s'}}", i, NS);
+    h_create(h, h_res(h, "", "resourcequotas"),
+             "{'apiVersion':'v1','kind':'ResourceQuota','metadata':{'name':'objs','namespace':"
+             "'%s'},'spec':{'hard':{'count/configmaps':'5','configmaps':'5'}}}", NS);
+    h_settle(h);
+    assert_string_equal(used(h, "objs", "count/configmaps"), "3");
+    assert_string_equal(used(h, "objs", "configmaps"), "3");
+    struct err e = {0};
+    h_ok(store_delete(h->st, cms, NS, "cm1", &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete cm1");
+    h_settle(h);
+    assert_string_equal(used(h, "objs", "count/configmaps"), "3"); /* nothing told it yet */
+    h_advance_ms(h, QUOTA_RESYNC_NS / 1000000);
+    assert_string_equal(used(h, "objs", "count/configmaps"), "2");
+    assert_string_equal(used(h, "objs", "configmaps"), "2");
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(counts_pods_in_and_out),
         cmocka_unit_test(scopes_and_spec_changes),
+        cmocka_unit_test(object_counts_follow_the_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
