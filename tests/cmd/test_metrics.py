@@ -405,9 +405,12 @@ class Scrapes(Processes):
         m = self.wait_for_match(proc, log, r"metrics at (http://127\.0\.0\.1:\d+)/metrics")
         base = m.group(1)
         self.probes(base)
+        # every GPU reported too: the second node's agent may report after the
+        # first pod is placed on the first node's GPUs
         fams = self.scrape(base, until=lambda f: value_of(
             f, "gpuslice_controller_placement_decisions_total", result="placed") >= 1 and
-            value_of(f, "gpuslice_agent_device_operations_total", kind="create") >= 1)
+            value_of(f, "gpuslice_agent_device_operations_total", kind="create") >= 1 and
+            value_of(f, "gpuslice_gpus") == 4)
         for name in ("gpuslice_slices", "gpuslice_pods_waiting", "gpuslice_gpus",
                      "gpuslice_leader", "gpuslice_controller_placement_decisions_total",
                      "gpuslice_controller_placement_duration_seconds",
