@@ -15,32 +15,57 @@ static void slices_clear(struct pod_slices *out)
     memset(out, 0, sizeof *out);
 }
 
-/* One entry: profile and count, or (profile NULL) memory_gib. */
-static int add_request(struct pod_slices *out, const char *container, bool init,
-                       const char *profile, unsigned memory_gib, unsigned count,
-                       const char *field, struct err *e)
+/* What one entry asks for, before it is checked and copied. */
+struct ask {
+    const char *container;
+    bool init;
+    const char *profile;   /* NULL: by memory, or sharing */
+    unsigned memory_gib, count, sm_percent;
+    enum pod_sharing sharing;
+};
+
+/* Whether a's numbers fit its kind: -EINVAL naming field otherwise. */
+static int check_ask(const struct ask *a, const char *field, struct err *e)
+{
+    if (a->profile && (a->sharing || !*a->profile || strlen(a->profile) >= POD_PROFILE_MAX))
+        return err_set(e, -EINVAL, "%s: profile name must be 1 to %d characters, and a shared "
+                       "GPU has none", field, POD_PROFILE_MAX - 1);
+    if (a->sharing == POD_SHARING_TIMESLICE && (a->memory_gib || a->sm_percent || a->count != 1))
+        return err_set(e, -EINVAL, "%s: a time-sliced GPU is asked once (count 1), with no "
+                       "memory or SM share", field);
+    if (a->sharing == POD_SHARING_MPS && a->sm_percent > 100)
+        return err_set(e, -EINVAL, "%s: smPercent must be from 1 to 100, got %u", field,
+                       a->sm_percent);
+    if (!a->profile && a->sharing != POD_SHARING_TIMESLICE &&
+        (a->memory_gib < 1 || a->memory_gib > POD_MEMORY_GIB_MAX || a->count != 1))
+        return err_set(e, -EINVAL, "%s: memoryGiB must be from 1 to %u, with count 1", field,
+                       POD_MEMORY_GIB_MAX);
+    if (a->count < 1 || a->count > POD_SLICE_COUNT_MAX)
+        return err_set(e, -EINVAL, "%s: count must be from 1 to %d, got %u", field,
+                       POD_SLICE_COUNT_MAX, a->count);
+    return 0;
+}
+
+static int add_request(struct pod_slices *out, const struct ask *a, const char *field,
+                       struct err *e)
 {
     if (out->n == POD_SLICES_MAX)
         return err_set(e, -EINVAL, "%s: more than %d slice requests in one pod", field,
                        POD_SLICES_MAX);
-    if (!container || !*container || strlen(container) >= POD_CONTAINER_MAX)
+    if (!a->container || !*a->container || strlen(a->container) >= POD_CONTAINER_MAX)
         return err_set(e, -EINVAL, "%s: container name must be 1 to %d characters", field,
                        POD_CONTAINER_MAX - 1);
-    if (profile && (!*profile || strlen(profile) >= POD_PROFILE_MAX))
-        return err_set(e, -EINVAL, "%s: profile name must be 1 to %d characters", field,
-                       POD_PROFILE_MAX - 1);
-    if (!profile && (memory_gib < 1 || memory_gib > POD_MEMORY_GIB_MAX || count != 1))
-        return err_set(e, -EINVAL, "%s: memoryGiB must be from 1 to %u, with count 1", field,
-                       POD_MEMORY_GIB_MAX);
-    if (count < 1 || count > POD_SLICE_COUNT_MAX)
-        return err_set(e, -EINVAL, "%s: count must be from 1 to %d, got %u", field,
-                       POD_SLICE_COUNT_MAX, count);
+    int rc = check_ask(a, field, e);
+    if (rc < 0)
+        return rc;
     struct pod_slice_request *r = &out->items[out->n++];
-    snprintf(r->container, sizeof r->container, "%s", container);
-    snprintf(r->profile, sizeof r->profile, "%s", profile ? profile : "");
-    r->memory_gib = profile ? 0 : memory_gib;
-    r->init = init;
-    r->count = count;
+    snprintf(r->container, sizeof r->container, "%s", a->container);
+    snprintf(r->profile, sizeof r->profile, "%s", a->profile ? a->profile : "");
+    r->memory_gib = a->profile ? 0 : a->memory_gib;
+    r->init = a->init;
+    r->count = a->count;
+    r->sharing = a->sharing;
+    r->sm_percent = a->sm_percent;
     return 0;
 }
 
@@ -70,16 +95,16 @@ static int parse_count(const json_t *v, const char *field, unsigned *out, struct
     return parse_whole(v, field, POD_SLICE_COUNT_MAX, out, e);
 }
 
-/* A container's gpuslice.dev/accelerator-memory as a request by memory,
- * when it asks for no nvidia.com/mig-* (then the memory is the webhook's
- * accounting of those). */
-static int memory_request(const json_t *c, const char *path, bool init, bool asked_mig,
+/* A container's gpuslice.dev/accelerator-memory as a request by memory
+ * (an MPS share when mps), when it asks for nothing else (then the memory
+ * is the webhook's accounting of those). */
+static int memory_request(const json_t *c, const char *path, bool init, bool asked, bool mps,
                           struct pod_slices *out, struct err *e)
 {
     const json_t *res = json_object_get(c, "resources");
     const json_t *rv = json_object_get(json_object_get(res, "requests"), GPUSLICE_RESOURCE_MEMORY);
     const json_t *lv = json_object_get(json_object_get(res, "limits"), GPUSLICE_RESOURCE_MEMORY);
-    if (asked_mig || (!rv && !lv))
+    if (asked || (!rv && !lv))
         return 0;
     char field[192];
     unsigned request = 0, limit = 0;
@@ -94,21 +119,111 @@ static int memory_request(const json_t *c, const char *path, bool init, bool ask
             rc = err_set(e, -EINVAL, "%s.resources.limits[%s]: must equal the request (%u), "
                          "got %u", path, GPUSLICE_RESOURCE_MEMORY, request, limit);
     }
-    if (rc == 0)
-        rc = add_request(out, json_string_value(json_object_get(c, "name")), init, NULL, limit,
-                         1, path, e);
-    return rc;
+    struct ask a = {.container = json_string_value(json_object_get(c, "name")), .init = init,
+                    .memory_gib = limit, .count = 1,
+                    .sharing = mps ? POD_SHARING_MPS : POD_SHARING_NONE};
+    return rc == 0 ? add_request(out, &a, path, e) : rc;
 }
 
-static bool is_mig_resource(const char *key)
+/* What a container's resource name asks for. */
+enum resource_kind { RESOURCE_OTHER, RESOURCE_MIG, RESOURCE_MPS, RESOURCE_TIMESLICE };
+
+/* Whether key is nvidia.com/gpu-<digits>gb; *gib the digits' value, or
+ * above POD_MEMORY_GIB_MAX when too long to read. */
+static bool mps_resource(const char *key, unsigned long long *gib)
 {
-    return strncmp(key, GPUSLICE_MIG_PREFIX, strlen(GPUSLICE_MIG_PREFIX)) == 0;
+    size_t p = strlen(GPUSLICE_MPS_PREFIX), n = strlen(key);
+    if (strncmp(key, GPUSLICE_MPS_PREFIX, p) != 0 || n < p + 3 || strcmp(key + n - 2, "gb") != 0)
+        return false;
+    size_t digits = n - p - 2;
+    if (strspn(key + p, "0123456789") < digits)
+        return false;
+    *gib = digits <= 9 ? strtoull(key + p, NULL, 10) : (unsigned long long)POD_MEMORY_GIB_MAX + 1;
+    return true;
 }
 
-/* The requests of one container: each nvidia.com/mig-* in requests or
+static enum resource_kind resource_kind(const char *key)
+{
+    unsigned long long gib;
+    if (strncmp(key, GPUSLICE_MIG_PREFIX, strlen(GPUSLICE_MIG_PREFIX)) == 0)
+        return RESOURCE_MIG;
+    if (strcmp(key, GPUSLICE_RESOURCE_TIMESLICE) == 0)
+        return RESOURCE_TIMESLICE;
+    return mps_resource(key, &gib) ? RESOURCE_MPS : RESOURCE_OTHER;
+}
+
+bool pod_slices_resource_ours(const char *key)
+{
+    return resource_kind(key) != RESOURCE_OTHER;
+}
+
+/* One resource of ours, asked count times (field: where the count is). */
+static int resource_request(const char *name, bool init, const char *path, const char *key,
+                            unsigned count, const char *field, struct pod_slices *out,
+                            struct err *e)
+{
+    struct ask a = {.container = name, .init = init, .count = count};
+    unsigned long long gib = 0;
+    switch (resource_kind(key)) {
+    case RESOURCE_MIG:
+        a.profile = key + strlen(GPUSLICE_MIG_PREFIX);
+        return add_request(out, &a, path, e);
+    case RESOURCE_MPS:
+        mps_resource(key, &gib);
+        if (gib < 1 || gib > POD_MEMORY_GIB_MAX)
+            return err_set(e, -EINVAL, "%s: the memory of an MPS share must be from 1 to %u GiB "
+                           "(%s<N>gb)", field, POD_MEMORY_GIB_MAX, GPUSLICE_MPS_PREFIX);
+        a.sharing = POD_SHARING_MPS;
+        a.memory_gib = (unsigned)gib;
+        break;
+    default:
+        a.sharing = POD_SHARING_TIMESLICE;
+    }
+    if (count != 1)
+        return err_set(e, -EINVAL, "%s: a shared GPU is asked once per container: must be 1, "
+                       "got %u", field, count);
+    return add_request(out, &a, path, e);
+}
+
+/* The resource name r was asked by, for messages. */
+static void request_name(const struct pod_slice_request *r, char *out, size_t size)
+{
+    if (r->sharing == POD_SHARING_MPS)
+        snprintf(out, size, "an MPS share of %u GiB", r->memory_gib);
+    else if (r->sharing == POD_SHARING_TIMESLICE)
+        snprintf(out, size, "%s", GPUSLICE_RESOURCE_TIMESLICE);
+    else if (r->memory_gib)
+        snprintf(out, size, "%s", GPUSLICE_RESOURCE_MEMORY);
+    else
+        snprintf(out, size, "%s%s", GPUSLICE_MIG_PREFIX, r->profile);
+}
+
+/* A container asks for one kind of GPU: MIG slices, or one shared GPU. */
+static int one_kind(const struct pod_slices *out, size_t from, const char *path, struct err *e)
+{
+    const struct pod_slice_request *shared = NULL, *mig = NULL;
+    for (size_t k = from; k < out->n; k++) {
+        const struct pod_slice_request *r = &out->items[k];
+        const struct pod_slice_request *other = r->sharing ? shared : NULL;
+        if (!r->sharing && !mig)
+            mig = r;
+        if (r->sharing && !shared)
+            shared = r;
+        if (!other && !(shared && mig))
+            continue;
+        char a[96], b[96];
+        request_name(other ? other : shared, a, sizeof a);
+        request_name(other ? r : mig, b, sizeof b);
+        return err_set(e, -EINVAL, "%s.resources: a container asks for %s, not both %s and %s",
+                       path, other ? "one shared GPU" : "MIG slices or a shared GPU", a, b);
+    }
+    return 0;
+}
+
+/* The requests of one container: each resource of ours in requests or
  * limits (a limit alone implies the request, as in Kubernetes), or else
  * its accelerator memory. */
-static int container_requests(const json_t *c, const char *path, bool init,
+static int container_requests(const json_t *c, const char *path, bool init, bool mps,
                               struct pod_slices *out, struct err *e)
 {
     const char *name = json_string_value(json_object_get(c, "name"));
@@ -119,7 +234,7 @@ static int container_requests(const json_t *c, const char *path, bool init,
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)lim, key, v) {
-        if (!is_mig_resource(key))
+        if (!pod_slices_resource_ours(key))
             continue;
         unsigned limit, request;
         snprintf(field, sizeof field, "%s.resources.limits[%s]", path, key);
@@ -128,30 +243,59 @@ static int container_requests(const json_t *c, const char *path, bool init,
             return rc;
         const json_t *rv = json_object_get(req, key);
         if (rv) {
-            snprintf(field, sizeof field, "%s.resources.requests[%s]", path, key);
-            if ((rc = parse_count(rv, field, &request, e)) < 0)
+            char rfield[192];
+            snprintf(rfield, sizeof rfield, "%s.resources.requests[%s]", path, key);
+            if ((rc = parse_count(rv, rfield, &request, e)) < 0)
                 return rc;
             if (request != limit)
-                return err_set(e, -EINVAL, "%s.resources.limits[%s]: must equal the request "
-                               "(%u), got %u", path, key, request, limit);
+                return err_set(e, -EINVAL, "%s: must equal the request (%u), got %u", field,
+                               request, limit);
         }
-        if ((rc = add_request(out, name, init, key + strlen(GPUSLICE_MIG_PREFIX), 0, limit,
-                              path, e)) < 0)
+        if ((rc = resource_request(name, init, path, key, limit, field, out, e)) < 0)
             return rc;
     }
     json_object_foreach((json_t *)req, key, v) {
-        if (!is_mig_resource(key) || json_object_get(lim, key))
+        if (!pod_slices_resource_ours(key) || json_object_get(lim, key))
             continue;
         unsigned request;
         snprintf(field, sizeof field, "%s.resources.requests[%s]", path, key);
         int rc = parse_count(v, field, &request, e);
         if (rc == 0)
-            rc = add_request(out, name, init, key + strlen(GPUSLICE_MIG_PREFIX), 0, request,
-                             path, e);
+            rc = resource_request(name, init, path, key, request, field, out, e);
         if (rc < 0)
             return rc;
     }
-    return memory_request(c, path, init, out->n > before, out, e);
+    int rc = one_kind(out, before, path, e);
+    return rc < 0 ? rc : memory_request(c, path, init, out->n > before, mps, out, e);
+}
+
+/* The pod's annotations that qualify its requests: whether its
+ * accelerator memory asks for MPS, and the SM share of its MPS requests. */
+static int sharing_annotations(const json_t *pod, bool *mps, const json_t **sm, struct err *e)
+{
+    const json_t *annotations = json_object_get(json_object_get(pod, "metadata"), "annotations");
+    const json_t *sharing = json_object_get(annotations, GPUSLICE_ANNOTATION_SHARING);
+    *sm = json_object_get(annotations, GPUSLICE_ANNOTATION_MPS_SM);
+    *mps = sharing != NULL;
+    if (sharing && !(json_is_string(sharing) && strcmp(json_string_value(sharing), "mps") == 0))
+        return err_set(e, -EINVAL, "metadata.annotations[%s]: must be \"mps\" (the one way "
+                       "to share a GPU by accelerator memory)", GPUSLICE_ANNOTATION_SHARING);
+    return 0;
+}
+
+/* Gives every MPS request the pod's SM share, when it names one. */
+static int apply_sm_percent(const json_t *sm, struct pod_slices *out, struct err *e)
+{
+    unsigned percent = 0;
+    if (!sm || !pod_slices_sharing(out, POD_SHARING_MPS))
+        return 0;
+    char field[96];
+    snprintf(field, sizeof field, "metadata.annotations[%s]", GPUSLICE_ANNOTATION_MPS_SM);
+    int rc = parse_whole(sm, field, 100, &percent, e);
+    for (size_t k = 0; rc == 0 && k < out->n; k++)
+        if (out->items[k].sharing == POD_SHARING_MPS)
+            out->items[k].sm_percent = percent;
+    return rc;
 }
 
 int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct err *e)
@@ -162,21 +306,25 @@ int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct 
         const char *key;
         bool init;
     } lists[] = {{"initContainers", true}, {"containers", false}};
-    for (size_t l = 0; l < 2; l++) {
+    bool mps;
+    const json_t *sm;
+    int rc = sharing_annotations(pod, &mps, &sm, e);
+    for (size_t l = 0; rc == 0 && l < 2; l++) {
         const json_t *cs = json_object_get(spec, lists[l].key);
         size_t i;
         const json_t *c;
         json_array_foreach(cs, i, c) {
             char path[64];
             snprintf(path, sizeof path, "spec.%s[%zu]", lists[l].key, i);
-            int rc = container_requests(c, path, lists[l].init, out, e);
-            if (rc < 0) {
-                slices_clear(out);
-                return rc;
-            }
+            if ((rc = container_requests(c, path, lists[l].init, mps, out, e)) < 0)
+                break;
         }
     }
-    return 0;
+    if (rc == 0)
+        rc = apply_sm_percent(sm, out, e);
+    if (rc < 0)
+        slices_clear(out);
+    return rc;
 }
 
 int pod_container_memory_gib(const json_t *pod, const char *container, bool init,
@@ -204,6 +352,48 @@ int pod_container_memory_gib(const json_t *pod, const char *container, bool init
                    container);
 }
 
+/* A sharing kind by its annotation name; -EINVAL naming field otherwise. */
+static int sharing_parse(const json_t *v, const char *field, enum pod_sharing *out,
+                         struct err *e)
+{
+    *out = POD_SHARING_NONE;
+    for (enum pod_sharing k = POD_SHARING_MPS; v && k <= POD_SHARING_TIMESLICE; k++)
+        if (json_is_string(v) && strcmp(json_string_value(v), pod_sharing_name(k)) == 0)
+            *out = k;
+    if (v && *out == POD_SHARING_NONE)
+        return err_set(e, -EINVAL, "%s: sharing must be \"mps\" or \"timeslice\"", field);
+    return 0;
+}
+
+/* One entry of the annotation: a MIG slice by profile or memory, or a
+ * shared GPU (count optional, 1). */
+static int annotation_entry(const json_t *it, const char *field, struct pod_slices *out,
+                            struct err *e)
+{
+    const json_t *init = json_object_get(it, "init");
+    const json_t *memory = json_object_get(it, "memoryGiB");
+    const json_t *count = json_object_get(it, "count");
+    const json_t *sm = json_object_get(it, "smPercent");
+    struct ask a = {.container = json_string_value(json_object_get(it, "container")),
+                    .init = json_is_true(init),
+                    .profile = json_string_value(json_object_get(it, "profile")), .count = 1};
+    int rc = sharing_parse(json_object_get(it, "sharing"), field, &a.sharing, e);
+    bool by_memory = a.sharing == POD_SHARING_MPS || (!a.sharing && !a.profile);
+    if (rc == 0 && (!json_is_object(it) || (init && !json_is_boolean(init)) ||
+                    (a.sharing && a.profile) || by_memory != (memory != NULL) ||
+                    (sm && a.sharing != POD_SHARING_MPS)))
+        rc = err_set(e, -EINVAL, "%s: needs container, profile or memoryGiB, count (and a "
+                     "boolean init), or sharing (mps with memoryGiB and smPercent, timeslice)",
+                     field);
+    if (rc == 0 && (count || !a.sharing))
+        rc = parse_count(count, field, &a.count, e);
+    if (rc == 0 && memory)
+        rc = parse_whole(memory, field, POD_MEMORY_GIB_MAX, &a.memory_gib, e);
+    if (rc == 0 && sm)
+        rc = parse_whole(sm, field, 100, &a.sm_percent, e);
+    return rc == 0 ? add_request(out, &a, field, e) : rc;
+}
+
 int pod_slices_from_annotation(const json_t *pod, struct pod_slices *out, struct err *e)
 {
     slices_clear(out);
@@ -224,21 +414,7 @@ int pod_slices_from_annotation(const json_t *pod, struct pod_slices *out, struct
         char field[96];
         snprintf(field, sizeof field, "metadata.annotations[%s][%zu]",
                  GPUSLICE_ANNOTATION_SLICES, i);
-        const json_t *init = json_object_get(it, "init");
-        const char *profile = json_string_value(json_object_get(it, "profile"));
-        const json_t *memory = json_object_get(it, "memoryGiB");
-        unsigned count = 0, gib = 0;
-        if (!json_is_object(it) || !profile == !memory || (init && !json_is_boolean(init)))
-            rc = err_set(e, -EINVAL, "%s: needs container, profile or memoryGiB, count (and a "
-                         "boolean init)", field);
-        if (rc == 0)
-            rc = parse_count(json_object_get(it, "count"), field, &count, e);
-        if (rc == 0 && memory)
-            rc = parse_whole(memory, field, POD_MEMORY_GIB_MAX, &gib, e);
-        if (rc == 0)
-            rc = add_request(out, json_string_value(json_object_get(it, "container")),
-                             json_is_true(init), profile, gib, count, field, e);
-        if (rc < 0)
+        if ((rc = annotation_entry(it, field, out, e)) < 0)
             break;
     }
     json_decref(list);
@@ -255,24 +431,51 @@ int pod_slices_of(const json_t *pod, struct pod_slices *out, struct err *e)
     return rc;
 }
 
+/* One entry of the annotation (pod_slices.h). */
+static json_t *encode_entry(const struct pod_slice_request *r)
+{
+    json_t *it = json_pack("{s:s}", "container", r->container);
+    if (!it)
+        return NULL;
+    if (r->sharing)
+        jdoc_set(it, "sharing", json_string(pod_sharing_name(r->sharing)));
+    if (r->memory_gib)
+        jdoc_set(it, "memoryGiB", json_integer(r->memory_gib));
+    else if (!r->sharing)
+        jdoc_set(it, "profile", json_string(r->profile));
+    if (r->sm_percent)
+        jdoc_set(it, "smPercent", json_integer(r->sm_percent));
+    if (!r->sharing)
+        jdoc_set(it, "count", json_integer(r->count));
+    if (r->init)
+        jdoc_set(it, "init", json_true());
+    return it;
+}
+
 json_t *pod_slices_encode(const struct pod_slices *s)
 {
     json_t *list = json_array();
     for (size_t i = 0; list && i < s->n; i++) {
-        const struct pod_slice_request *r = &s->items[i];
-        json_t *it = r->memory_gib
-                         ? json_pack("{s:s, s:i, s:i}", "container", r->container, "memoryGiB",
-                                     (int)r->memory_gib, "count", (int)r->count)
-                         : json_pack("{s:s, s:s, s:i}", "container", r->container, "profile",
-                                     r->profile, "count", (int)r->count);
-        if (it && r->init)
-            jdoc_set(it, "init", json_true());
+        json_t *it = encode_entry(&s->items[i]);
         if (!it || json_array_append_new(list, it) < 0) {
             json_decref(list);
             return NULL;
         }
     }
     return list;
+}
+
+bool pod_slices_sharing(const struct pod_slices *s, enum pod_sharing sharing)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->items[i].sharing == sharing)
+            return true;
+    return false;
+}
+
+const char *pod_sharing_name(enum pod_sharing sharing)
+{
+    return sharing == POD_SHARING_MPS ? "mps" : sharing == POD_SHARING_TIMESLICE ? "timeslice" : "";
 }
 
 unsigned pod_slices_total(const struct pod_slices *s)

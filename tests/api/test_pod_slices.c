@@ -276,10 +276,213 @@ static void a_container_s_accelerator_memory_is_read(void **state)
     json_decref(pod);
 }
 
+/* A pod with the given annotations (a JSON object's inside) and containers. */
+static json_t *sharing_pod(const char *annotations, const char *containers)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "{\"metadata\":{\"annotations\":{%s}},\"spec\":{\"containers\":"
+             "[%s]}}", annotations, containers);
+    return parse(text);
+}
+
+static void sharing_requests_are_read_and_recorded(void **state)
+{
+    (void)state;
+    json_t *pod = sharing_pod(
+        "\"gpuslice.dev/mps-sm-percent\":\"30\"",
+        "{\"name\":\"mps\",\"resources\":{\"limits\":{\"nvidia.com/gpu-8gb\":\"1\"},"
+        "\"requests\":{\"nvidia.com/gpu-8gb\":1}}},"
+        "{\"name\":\"ts\",\"resources\":{\"requests\":{\"nvidia.com/gpu.shared\":\"1\"}}},"
+        "{\"name\":\"whole\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":1}}}");
+    struct pod_slices s;
+    assert_int_equal(pod_slices_from_resources(pod, &s, NULL), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.items[0].sharing, POD_SHARING_MPS);
+    assert_int_equal(s.items[0].memory_gib, 8);
+    assert_int_equal(s.items[0].sm_percent, 30);
+    assert_int_equal(s.items[0].count, 1);
+    assert_int_equal(s.items[1].sharing, POD_SHARING_TIMESLICE);
+    assert_int_equal(s.items[1].memory_gib, 0);
+    assert_int_equal(s.items[1].sm_percent, 0);
+    assert_true(pod_slices_sharing(&s, POD_SHARING_MPS));
+    assert_true(pod_slices_sharing(&s, POD_SHARING_TIMESLICE));
+    json_t *enc = pod_slices_encode(&s);
+    char *text = json_dumps(enc, JSON_COMPACT);
+    assert_string_equal(text, "[{\"container\":\"mps\",\"sharing\":\"mps\",\"memoryGiB\":8,"
+                              "\"smPercent\":30},{\"container\":\"ts\",\"sharing\":\"timeslice\"}]");
+    json_object_set_new(json_object_get(json_object_get(pod, "metadata"), "annotations"),
+                        GPUSLICE_ANNOTATION_SLICES, json_string(text));
+    struct pod_slices got;
+    assert_int_equal(pod_slices_from_annotation(pod, &got, NULL), 0);
+    assert_int_equal(got.n, 2);
+    assert_memory_equal(&got.items[0], &s.items[0], sizeof s.items[0]);
+    assert_memory_equal(&got.items[1], &s.items[1], sizeof s.items[1]);
+    free(text);
+    json_decref(enc);
+    json_decref(pod);
+}
+
+static void mps_by_accelerator_memory(void **state)
+{
+    (void)state;
+    json_t *pod = sharing_pod("\"gpuslice.dev/sharing\":\"mps\"",
+                              "{\"name\":\"a\",\"resources\":{\"limits\":"
+                              "{\"gpuslice.dev/accelerator-memory\":\"12\"}}}");
+    struct pod_slices s;
+    assert_int_equal(pod_slices_from_resources(pod, &s, NULL), 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.items[0].sharing, POD_SHARING_MPS);
+    assert_int_equal(s.items[0].memory_gib, 12);
+    assert_int_equal(s.items[0].sm_percent, 0); /* proportional, resolved at placement */
+    assert_false(pod_slices_sharing(&s, POD_SHARING_TIMESLICE));
+    json_decref(pod);
+    /* Without the annotation the same memory asks for a MIG slice. */
+    pod = sharing_pod("", "{\"name\":\"a\",\"resources\":{\"limits\":"
+                          "{\"gpuslice.dev/accelerator-memory\":\"12\"}}}");
+    assert_int_equal(pod_slices_from_resources(pod, &s, NULL), 0);
+    assert_int_equal(s.items[0].sharing, POD_SHARING_NONE);
+    json_decref(pod);
+}
+
+static void bad_sharing_requests_name_the_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *annotations, *containers, *want;
+    } cases[] = {
+        {"", "{\"name\":\"a\",\"resources\":{\"limits\":{\"nvidia.com/gpu-8gb\":\"1\","
+             "\"nvidia.com/mig-1g.10gb\":\"1\"}}}",
+         "spec.containers[0].resources: a container asks for MIG slices or a shared GPU, not "
+         "both an MPS share of 8 GiB and nvidia.com/mig-1g.10gb"},
+        {"", "{\"name\":\"a\"},{\"name\":\"b\",\"resources\":{\"requests\":"
+             "{\"nvidia.com/gpu-8gb\":1,\"nvidia.com/gpu.shared\":1}}}",
+         "spec.containers[1].resources: a container asks for one shared GPU, not both an MPS "
+         "share of 8 GiB and nvidia.com/gpu.shared"},
+        {"", "{\"name\":\"a\",\"resources\":{\"requests\":{\"nvidia.com/gpu-8gb\":1,"
+             "\"nvidia.com/gpu-16gb\":1}}}",
+         "a container asks for one shared GPU, not both an MPS share of 8 GiB and an MPS share "
+         "of 16 GiB"},
+        {"", "{\"name\":\"a\",\"resources\":{\"limits\":{\"nvidia.com/gpu-8gb\":\"2\"}}}",
+         "spec.containers[0].resources.limits[nvidia.com/gpu-8gb]: a shared GPU is asked once "
+         "per container: must be 1, got 2"},
+        {"", "{\"name\":\"a\",\"resources\":{\"requests\":{\"nvidia.com/gpu.shared\":3}}}",
+         "spec.containers[0].resources.requests[nvidia.com/gpu.shared]: a shared GPU is asked "
+         "once per container: must be 1, got 3"},
+        {"", "{\"name\":\"a\",\"resources\":{\"requests\":{\"nvidia.com/gpu.shared\":0}}}",
+         "requests[nvidia.com/gpu.shared]: must be a whole number from 1 to 8"},
+        {"", "{\"name\":\"a\",\"resources\":{\"requests\":{\"nvidia.com/gpu-0gb\":1}}}",
+         "spec.containers[0].resources.requests[nvidia.com/gpu-0gb]: the memory of an MPS share "
+         "must be from 1 to 1048576 GiB (nvidia.com/gpu-<N>gb)"},
+        {"", "{\"name\":\"a\",\"resources\":{\"requests\":{\"nvidia.com/gpu-99999999999gb\":1}}}",
+         "the memory of an MPS share must be from 1 to"},
+        {"\"gpuslice.dev/mps-sm-percent\":\"101\"",
+         "{\"name\":\"a\",\"resources\":{\"requests\":{\"nvidia.com/gpu-8gb\":1}}}",
+         "metadata.annotations[gpuslice.dev/mps-sm-percent]: must be a whole number from 1 to "
+         "100"},
+        {"\"gpuslice.dev/mps-sm-percent\":\"0\"",
+         "{\"name\":\"a\",\"resources\":{\"requests\":{\"nvidia.com/gpu-8gb\":1}}}",
+         "[gpuslice.dev/mps-sm-percent]: must be a whole number from 1 to 100"},
+        {"\"gpuslice.dev/mps-sm-percent\":\"33.5\"",
+         "{\"name\":\"a\",\"resources\":{\"requests\":{\"nvidia.com/gpu-8gb\":1}}}",
+         "[gpuslice.dev/mps-sm-percent]: must be a whole number from 1 to 100"},
+        {"\"gpuslice.dev/sharing\":\"timeslice\"",
+         "{\"name\":\"a\",\"resources\":{\"requests\":{\"gpuslice.dev/accelerator-memory\":1}}}",
+         "metadata.annotations[gpuslice.dev/sharing]: must be \"mps\""},
+        {"\"gpuslice.dev/sharing\":\"mps\"",
+         "{\"name\":\"a\",\"resources\":{\"requests\":{\"gpuslice.dev/accelerator-memory\":0}}}",
+         "requests[gpuslice.dev/accelerator-memory]: must be a whole number from 1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *pod = sharing_pod(cases[i].annotations, cases[i].containers);
+        struct pod_slices s;
+        struct err e = {0};
+        if (pod_slices_from_resources(pod, &s, &e) != -EINVAL || !strstr(e.msg, cases[i].want))
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, e.msg, cases[i].want);
+        assert_int_equal(s.n, 0);
+        json_decref(pod);
+    }
+}
+
+static void an_sm_share_without_mps_is_ignored(void **state)
+{
+    (void)state;
+    json_t *pod = sharing_pod("\"gpuslice.dev/mps-sm-percent\":\"500\"",
+                              "{\"name\":\"a\",\"resources\":{\"requests\":"
+                              "{\"nvidia.com/mig-1g.10gb\":1}}}");
+    struct pod_slices s;
+    assert_int_equal(pod_slices_from_resources(pod, &s, NULL), 0);
+    assert_int_equal(s.n, 1);
+    json_decref(pod);
+}
+
+static void bad_sharing_entries_name_the_entry(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value, *want;
+    } cases[] = {
+        {"[{\"container\":\"a\",\"sharing\":\"gpu\"}]", "[0]: sharing must be \"mps\" or"},
+        {"[{\"container\":\"a\",\"sharing\":\"mps\"}]", "[0]: needs container"},
+        {"[{\"container\":\"a\",\"sharing\":\"mps\",\"profile\":\"1g.10gb\",\"memoryGiB\":4}]",
+         "[0]: needs container"},
+        {"[{\"container\":\"a\",\"sharing\":\"timeslice\",\"memoryGiB\":4}]", "[0]: needs"},
+        {"[{\"container\":\"a\",\"sharing\":\"timeslice\",\"smPercent\":4}]", "[0]: needs"},
+        {"[{\"container\":\"a\",\"memoryGiB\":4,\"count\":1,\"smPercent\":4}]", "[0]: needs"},
+        {"[{\"container\":\"a\",\"sharing\":\"mps\",\"memoryGiB\":4,\"smPercent\":101}]",
+         "[0]: must be a whole number from 1 to 100"},
+        {"[{\"container\":\"a\",\"sharing\":\"mps\",\"memoryGiB\":4,\"count\":2}]",
+         "[0]: memoryGiB must be from 1 to 1048576, with count 1"},
+        {"[{\"container\":\"a\",\"sharing\":\"timeslice\",\"count\":2}]",
+         "[0]: a time-sliced GPU is asked once (count 1)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *pod = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
+                                GPUSLICE_ANNOTATION_SLICES, cases[i].value);
+        struct pod_slices s;
+        struct err e = {0};
+        assert_int_equal(pod_slices_from_annotation(pod, &s, &e), -EINVAL);
+        if (!strstr(e.msg, cases[i].want))
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, e.msg, cases[i].want);
+        json_decref(pod);
+    }
+    /* A sharing entry may spell its count, as 1. */
+    json_t *pod = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", GPUSLICE_ANNOTATION_SLICES,
+                            "[{\"container\":\"a\",\"sharing\":\"timeslice\",\"count\":1}]");
+    struct pod_slices s;
+    assert_int_equal(pod_slices_from_annotation(pod, &s, NULL), 0);
+    assert_int_equal(s.items[0].sharing, POD_SHARING_TIMESLICE);
+    json_decref(pod);
+}
+
+static void resources_of_ours_and_sharing_names(void **state)
+{
+    (void)state;
+    assert_true(pod_slices_resource_ours("nvidia.com/mig-1g.10gb"));
+    assert_true(pod_slices_resource_ours("nvidia.com/gpu-8gb"));
+    assert_true(pod_slices_resource_ours("nvidia.com/gpu-0gb"));
+    assert_true(pod_slices_resource_ours("nvidia.com/gpu.shared"));
+    assert_false(pod_slices_resource_ours("nvidia.com/gpu"));
+    assert_false(pod_slices_resource_ours("nvidia.com/gpu-gb"));
+    assert_false(pod_slices_resource_ours("nvidia.com/gpu-8tb"));
+    assert_false(pod_slices_resource_ours("nvidia.com/gpu-x8gb"));
+    assert_false(pod_slices_resource_ours(GPUSLICE_RESOURCE_MEMORY));
+    assert_string_equal(pod_sharing_name(POD_SHARING_MPS), "mps");
+    assert_string_equal(pod_sharing_name(POD_SHARING_TIMESLICE), "timeslice");
+    assert_string_equal(pod_sharing_name(POD_SHARING_NONE), "");
+    struct pod_slices none = {0};
+    assert_false(pod_slices_sharing(&none, POD_SHARING_MPS));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(requests_by_memory),
+        cmocka_unit_test(sharing_requests_are_read_and_recorded),
+        cmocka_unit_test(mps_by_accelerator_memory),
+        cmocka_unit_test(bad_sharing_requests_name_the_field),
+        cmocka_unit_test(an_sm_share_without_mps_is_ignored),
+        cmocka_unit_test(bad_sharing_entries_name_the_entry),
+        cmocka_unit_test(resources_of_ours_and_sharing_names),
         cmocka_unit_test(reads_every_container_kind_and_count),
         cmocka_unit_test(nothing_asked_is_empty),
         cmocka_unit_test(bad_counts_name_the_field),
