@@ -109,15 +109,55 @@ static long container_index(const json_t *pod, size_t l, const char *name)
     return -1;
 }
 
-/* Denies a profile no catalogued model has, naming where it was asked. */
+/* The catalogued model with the most memory, and that memory in whole
+ * GiB (what an MPS share may pin at most). */
+static const struct gpu_model *largest_model(unsigned *gib)
+{
+    const struct gpu_model *largest = NULL;
+    for (size_t i = 0; i < catalog_model_count(); i++)
+        if (!largest || catalog_model(i)->memory_mib > largest->memory_mib)
+            largest = catalog_model(i);
+    *gib = largest ? largest->memory_mib / 1024 : 0;
+    return largest;
+}
+
+/* Where r was asked: "spec.<list>[<i>].resources". */
+static long request_at(const json_t *pod, const struct pod_slice_request *r, size_t *l)
+{
+    *l = r->init ? 0 : 1;
+    return container_index(pod, *l, r->container);
+}
+
+/* Denies an MPS share larger than every catalogued GPU. */
+static int check_mps(const json_t *pod, const struct pod_slice_request *r, struct err *e)
+{
+    unsigned most;
+    const struct gpu_model *largest = largest_model(&most);
+    if (r->sharing != POD_SHARING_MPS || !largest || r->memory_gib <= most)
+        return 0;
+    size_t l;
+    long i = request_at(pod, r, &l);
+    return err_set(e, -EINVAL, "spec.%s[%ld].resources: an MPS share of %u GiB is more than "
+                   "any catalogued GPU has (the largest, %s, has %u GiB)", container_lists[l], i,
+                   r->memory_gib, largest->name, most);
+}
+
+/* Denies a profile no catalogued model has, or an MPS share no GPU holds,
+ * naming where it was asked. */
 static int check_profiles(const json_t *pod, const struct pod_slices *s, struct err *e)
 {
     for (size_t k = 0; k < s->n; k++) {
         const struct pod_slice_request *r = &s->items[k];
         unsigned gib;
-        size_t l = r->init ? 0 : 1;
-        long i = container_index(pod, l, r->container);
+        size_t l;
+        long i = request_at(pod, r, &l);
         struct catalog_fit fit;
+        if (r->sharing) {
+            int rc = check_mps(pod, r, e);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if (r->memory_gib && catalog_fits_memory(r->memory_gib, &fit, 1) == 0)
             return err_set(e, -EINVAL, "spec.%s[%ld].resources[%s]: no MIG profile of a "
                            "catalogued GPU model has %u GiB (see 'gpuslice profiles')",
@@ -225,7 +265,8 @@ static unsigned container_gib(const struct pod_slices *s, bool init, const char 
     return total;
 }
 
-/* resources without the MIG requests and limits, with the memory instead. */
+/* resources without our requests and limits (MIG, MPS, time-sliced),
+ * with the memory instead: none for a time-sliced GPU, which pins none. */
 static json_t *new_resources(const json_t *res, unsigned gib)
 {
     json_t *out = res ? jdoc_copy(res) : json_object();
@@ -240,10 +281,11 @@ static json_t *new_resources(const json_t *res, unsigned gib)
         void *tmp;
         json_t *v;
         json_object_foreach_safe(m, tmp, key, v) {
-            if (strncmp(key, GPUSLICE_MIG_PREFIX, strlen(GPUSLICE_MIG_PREFIX)) == 0)
+            if (pod_slices_resource_ours(key))
                 json_object_del(m, key);
         }
-        if (!m || json_object_set_new(m, GPUSLICE_RESOURCE_MEMORY, json_string(quantity)) < 0) {
+        if (!m || (gib && json_object_set_new(m, GPUSLICE_RESOURCE_MEMORY,
+                                              json_string(quantity)) < 0)) {
             json_decref(out);
             out = NULL;
         }
@@ -289,6 +331,15 @@ static int patch_container(const json_t *c, const char *base, unsigned gib, cons
     return rc;
 }
 
+/* Whether s records a request of container (init or not). */
+static bool records(const struct pod_slices *s, bool init, const char *container)
+{
+    for (size_t k = 0; k < s->n; k++)
+        if (s->items[k].init == init && strcmp(s->items[k].container, container) == 0)
+            return true;
+    return false;
+}
+
 /* The containers that ask for fresh slices, with the memory of all their
  * slices (recorded ones included). */
 static int patch_containers(const json_t *pod, const struct pod_slices *fresh,
@@ -299,7 +350,7 @@ static int patch_containers(const json_t *pod, const struct pod_slices *fresh,
         const json_t *c;
         json_array_foreach(spec_list(pod, l), i, c) {
             const char *name = json_string_value(json_object_get(c, "name"));
-            if (!name || container_gib(fresh, l == 0, name) == 0)
+            if (!name || !records(fresh, l == 0, name))
                 continue;
             char base[64];
             snprintf(base, sizeof base, "/spec/%s/%zu", container_lists[l], i);
@@ -309,15 +360,6 @@ static int patch_containers(const json_t *pod, const struct pod_slices *fresh,
         }
     }
     return 0;
-}
-
-/* Whether s records a request of container (init or not). */
-static bool records(const struct pod_slices *s, bool init, const char *container)
-{
-    for (size_t k = 0; k < s->n; k++)
-        if (s->items[k].init == init && strcmp(s->items[k].container, container) == 0)
-            return true;
-    return false;
 }
 
 /* What the pod asks for in all: what an earlier pass recorded (a webhook
@@ -367,8 +409,8 @@ int mutate_pod(const json_t *pod, const char *prefix, json_t **ops, struct err *
         return rc;
     const json_t *spec = json_object_get(pod, "spec");
     if (json_string_length(json_object_get(spec, "nodeName")) > 0)
-        return err_set(e, -EBADMSG, "spec.nodeName: a pod that asks for MIG slices cannot name "
-                       "its node: gpuslice chooses it");
+        return err_set(e, -EBADMSG, "spec.nodeName: a pod that asks for MIG slices or a shared "
+                       "GPU cannot name its node: gpuslice chooses it");
     if (!mutate_prefix_valid(prefix))
         return err_set(e, -EINVAL, "configmap prefix \"%.40s\" is not a valid name prefix",
                        prefix ? prefix : "");

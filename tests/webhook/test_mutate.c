@@ -388,7 +388,8 @@ static void invalid_requests_are_denied_saying_where(void **state)
                           "be a whole number from 1 to 8");
     check_denied("{\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"a\",\"resources\":"
                  "{\"limits\":{\"nvidia.com/mig-1g.10gb\":1}}}]}}",
-                 -EBADMSG, "spec.nodeName: a pod that asks for MIG slices cannot name its node: "
+                 -EBADMSG, "spec.nodeName: a pod that asks for MIG slices or a shared GPU cannot "
+                          "name its node: "
                            "gpuslice chooses it");
     check_denied("{\"spec\":{\"containers\":{}}}", -EBADMSG, "spec.containers: must be a list");
     check_denied("{\"metadata\":{\"labels\":[]},\"spec\":{}}", -EBADMSG,
@@ -399,6 +400,163 @@ static void invalid_requests_are_denied_saying_where(void **state)
                  -EBADMSG, "spec.containers[0]: must be an object with object resources "
                            "(requests, limits) and a list envFrom");
     check_denied("[]", -EBADMSG, "the object is not a pod: metadata and spec must be objects");
+}
+
+/* ---- shared GPUs (MPS, time-slicing) ---- */
+
+/* A pod with the annotations (a JSON object's inside) whose containers
+ * "mps" and "ts" ask for the given resources (JSON objects' insides). */
+static json_t *pod_sharing(const char *annotations, const char *mps, const char *ts)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"generateName\":\"job-\","
+             "\"namespace\":\"team\",\"annotations\":{%s}},\"spec\":{\"containers\":["
+             "{\"name\":\"mps\",\"image\":\"busybox\",\"resources\":{\"limits\":{%s}}},"
+             "{\"name\":\"ts\",\"image\":\"busybox\",\"resources\":{\"requests\":{%s}}}]}}",
+             annotations, mps, ts);
+    return load(text);
+}
+
+static const char *annotation(const json_t *pod, const char *key)
+{
+    return json_string_value(json_object_get(
+        json_object_get(json_object_get(pod, "metadata"), "annotations"), key));
+}
+
+/* Both kinds rewritten as MIG requests are: gated, labelled, recorded,
+ * reading their ConfigMaps; the MPS share charged its memory, the
+ * time-sliced GPU nothing; a second pass changes nothing. */
+static void sharing_requests_are_rewritten(void **state)
+{
+    (void)state;
+    json_t *pod = pod_sharing("\"gpuslice.dev/mps-sm-percent\":\"25\"",
+                              "\"nvidia.com/gpu-8gb\":\"1\",\"cpu\":\"1\"",
+                              "\"nvidia.com/gpu.shared\":1");
+    json_t *once = mutated(pod);
+    assert_non_null(once);
+    struct pod_view v;
+    struct err e;
+    if (pod_read(once, &v, &e) != 0)
+        fail_msg("the mutated pod is invalid: %s", e.msg);
+    assert_true(pod_has_gate(&v, GPUSLICE_GATE));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(once, "metadata"), "labels"),
+                            GPUSLICE_LABEL_MANAGED)), "true");
+    assert_string_equal(annotation(once, GPUSLICE_ANNOTATION_SLICES),
+                        "[{\"container\":\"mps\",\"sharing\":\"mps\",\"memoryGiB\":8,"
+                        "\"smPercent\":25},{\"container\":\"ts\",\"sharing\":\"timeslice\"}]");
+    assert_string_equal(annotation(once, GPUSLICE_ANNOTATION_MPS_SM), "25");
+    const json_t *mps = container_at(once, "containers", 0);
+    const json_t *ts = container_at(once, "containers", 1);
+    assert_string_equal(quantity(mps, "requests", GPUSLICE_RESOURCE_MEMORY), "8");
+    assert_string_equal(quantity(mps, "limits", GPUSLICE_RESOURCE_MEMORY), "8");
+    assert_null(quantity(mps, "limits", "nvidia.com/gpu-8gb"));
+    assert_string_equal(quantity(mps, "limits", "cpu"), "1");
+    assert_null(quantity(ts, "requests", GPUSLICE_RESOURCE_TIMESLICE));
+    assert_null(quantity(ts, "requests", GPUSLICE_RESOURCE_MEMORY));
+    assert_null(quantity(ts, "limits", GPUSLICE_RESOURCE_MEMORY));
+    assert_non_null(json_object_get(mps, "envFrom"));
+    assert_non_null(json_object_get(ts, "envFrom"));
+    json_t *ops = json_true();
+    assert_int_equal(mutate_pod(once, "gs-other", &ops, NULL), 0);
+    assert_null(ops);
+    json_decref(once);
+    json_decref(pod);
+}
+
+static void mps_by_memory_and_the_sharing_annotation(void **state)
+{
+    (void)state;
+    json_t *pod = pod_sharing("\"gpuslice.dev/sharing\":\"mps\"",
+                              "\"gpuslice.dev/accelerator-memory\":\"200\"", "");
+    struct err e;
+    json_t *ops = json_true();
+    /* More than any whole GPU: denied, as gpu-<N>gb is (below). */
+    assert_int_equal(mutate_pod(pod, PREFIX, &ops, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "spec.containers[0].resources: an MPS share of 200 GiB is more "
+                                  "than any catalogued GPU has (the largest, "));
+    json_decref(pod);
+    pod = pod_sharing("\"gpuslice.dev/sharing\":\"mps\"",
+                      "\"gpuslice.dev/accelerator-memory\":\"12\"", "");
+    json_t *once = mutated(pod);
+    assert_string_equal(annotation(once, GPUSLICE_ANNOTATION_SLICES),
+                        "[{\"container\":\"mps\",\"sharing\":\"mps\",\"memoryGiB\":12}]");
+    assert_string_equal(quantity(container_at(once, "containers", 0), "requests",
+                                 GPUSLICE_RESOURCE_MEMORY), "12");
+    assert_int_equal(mutate_pod(once, "gs-other", &ops, NULL), 0);
+    assert_null(ops);
+    json_decref(once);
+    json_decref(pod);
+}
+
+/* The largest catalogued GPU's whole memory is the most an MPS share asks. */
+static void mps_shares_up_to_the_largest_gpu(void **state)
+{
+    (void)state;
+    unsigned most = 0;
+    const char *name = NULL;
+    for (size_t i = 0; i < catalog_model_count(); i++)
+        if (catalog_model(i)->memory_mib / 1024 > most) {
+            most = catalog_model(i)->memory_mib / 1024;
+            name = catalog_model(i)->name;
+        }
+    char fits[64], over[64], want[256];
+    snprintf(fits, sizeof fits, "\"nvidia.com/gpu-%ugb\":1", most);
+    snprintf(over, sizeof over, "\"nvidia.com/gpu-%ugb\":1", most + 1);
+    json_t *pod = pod_sharing("", fits, "");
+    json_t *out = mutated(pod);
+    assert_non_null(out);
+    json_decref(out);
+    json_decref(pod);
+    snprintf(want, sizeof want, "spec.containers[0].resources: an MPS share of %u GiB is more "
+             "than any catalogued GPU has (the largest, %s, has %u GiB)", most + 1, name, most);
+    pod = pod_sharing("", over, "");
+    json_t *ops = json_true();
+    struct err e;
+    assert_int_equal(mutate_pod(pod, PREFIX, &ops, &e), -EINVAL);
+    assert_string_equal(e.msg, want);
+    json_decref(pod);
+}
+
+static void invalid_sharing_requests_are_denied_saying_where(void **state)
+{
+    (void)state;
+    check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+                 "{\"nvidia.com/gpu-8gb\":1,\"nvidia.com/mig-1g.10gb\":1}}}]}}",
+                 -EINVAL, "spec.containers[0].resources: a container asks for MIG slices or a "
+                          "shared GPU, not both an MPS share of 8 GiB and "
+                          "nvidia.com/mig-1g.10gb");
+    check_denied("{\"spec\":{\"initContainers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+                 "{\"nvidia.com/gpu-8gb\":1},\"requests\":{\"nvidia.com/gpu.shared\":1}}}]}}",
+                 -EINVAL, "spec.initContainers[0].resources: a container asks for one shared "
+                          "GPU, not both an MPS share of 8 GiB and nvidia.com/gpu.shared");
+    check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+                 "{\"nvidia.com/gpu-8gb\":2}}}]}}",
+                 -EINVAL, "spec.containers[0].resources.limits[nvidia.com/gpu-8gb]: a shared GPU "
+                          "is asked once per container: must be 1, got 2");
+    check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":"
+                 "{\"nvidia.com/gpu.shared\":2}}}]}}",
+                 -EINVAL, "spec.containers[0].resources.requests[nvidia.com/gpu.shared]: a shared "
+                          "GPU is asked once per container: must be 1, got 2");
+    check_denied("{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+                 "{\"nvidia.com/gpu-0gb\":1}}}]}}",
+                 -EINVAL, "spec.containers[0].resources.limits[nvidia.com/gpu-0gb]: the memory of "
+                          "an MPS share must be from 1 to 1048576 GiB (nvidia.com/gpu-<N>gb)");
+    static const char *const bad_sm[] = {"0", "101", "50.5", "half"};
+    for (size_t i = 0; i < 4; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "{\"metadata\":{\"annotations\":{\"gpuslice.dev/"
+                 "mps-sm-percent\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"a\","
+                 "\"resources\":{\"limits\":{\"nvidia.com/gpu-8gb\":1}}}]}}", bad_sm[i]);
+        check_denied(text, -EINVAL, "metadata.annotations[gpuslice.dev/mps-sm-percent]: must be "
+                                    "a whole number from 1 to 100");
+    }
+    check_denied("{\"metadata\":{\"annotations\":{\"gpuslice.dev/sharing\":\"MPS\"}},\"spec\":"
+                 "{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
+                 "{\"gpuslice.dev/accelerator-memory\":8}}}]}}",
+                 -EINVAL, "metadata.annotations[gpuslice.dev/sharing]: must be \"mps\" (the one "
+                          "way to share a GPU by accelerator memory)");
 }
 
 static void prefixes(void **state)
@@ -594,6 +752,10 @@ int main(void)
         cmocka_unit_test(requests_added_after_a_first_pass_are_merged),
         cmocka_unit_test(the_finalizer_comes_with_admission),
         cmocka_unit_test(invalid_requests_are_denied_saying_where),
+        cmocka_unit_test(sharing_requests_are_rewritten),
+        cmocka_unit_test(mps_by_memory_and_the_sharing_annotation),
+        cmocka_unit_test(mps_shares_up_to_the_largest_gpu),
+        cmocka_unit_test(invalid_sharing_requests_are_denied_saying_where),
         cmocka_unit_test(prefixes),
         cmocka_unit_test(excluded_namespaces),
         cmocka_unit_test(review_patch_is_the_mutation),
