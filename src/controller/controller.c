@@ -811,6 +811,9 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
         return controller__say(c, out, s->pod, ACTION_EVENT_NORMAL, "WaitingForGates",
                                "waiting for the pod's other scheduling gates to be removed before "
                                "placing its slices");
+    int sharing = controller__sharing_unplaced(c, s->pod, &ps, now, out, e);
+    if (sharing != 0)
+        return sharing < 0 ? sharing : 0;
     int left = leaving(c, s, out, e);
     if (left != 0)
         return left < 0 ? left : 0;

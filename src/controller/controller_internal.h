@@ -156,6 +156,25 @@ int controller__place_missing(struct controller *c, const json_t *pod, struct wa
                               size_t n, int64_t now, struct action_list *out,
                               int64_t *requeue_at, struct err *e);
 
+/* The pod condition gpuslice keeps, gpuslice.dev/SlicesPlaced: whether
+ * its slices could be placed, why (reason, message). Appends the pod's
+ * status update to out only when the condition changes; after_write: an
+ * earlier action of this decision writes the pod (place.c says why that
+ * matters). Called with c->lock held. */
+int controller__set_placed(struct controller *c, const json_t *pod, bool placed,
+                           const char *reason, const char *message, int64_t now,
+                           bool after_write, struct action_list *out, struct err *e);
+
+/* ---- sharing.c ---- */
+
+/* When the pod asks to share a whole GPU (MPS or time-slicing), which
+ * placement does not do yet: keeps it gated with SlicesPlaced False and a
+ * Warning naming the GPU modes the cluster has, and returns 1; 0 for a
+ * pod of MIG requests only. Called with c->lock held. */
+int controller__sharing_unplaced(struct controller *c, const json_t *pod,
+                                 const struct pod_slices *ps, int64_t now,
+                                 struct action_list *out, struct err *e);
+
 /* Whether the whole pod, as it asked (no upgrade), could be placed now on
  * some node, everything held now staying held: that node's index, or -1.
  * Uses c->wanted. Called with c->lock held and the model synced. */

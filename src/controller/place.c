@@ -364,14 +364,13 @@ static json_t *placed_condition(const json_t *conds, size_t *at)
     return NULL;
 }
 
-/* The pod condition gpuslice keeps: whether its slices could be placed.
- * after_write: an earlier action of this decision writes the pod, so the
+/* after_write: an earlier action of this decision writes the pod, so the
  * status write cannot know the resourceVersion it will find and is sent
  * without one (a pod's status update may be unconditional, as the
  * kubelet's are); with the decision's version it could only conflict. */
-static int set_condition(struct controller *c, const json_t *pod, bool placed,
-                         const char *reason, const char *message, int64_t now,
-                         bool after_write, struct action_list *out, struct err *e)
+int controller__set_placed(struct controller *c, const json_t *pod, bool placed,
+                           const char *reason, const char *message, int64_t now,
+                           bool after_write, struct action_list *out, struct err *e)
 {
     size_t i = 0;
     const json_t *cond = placed_condition(
@@ -464,7 +463,7 @@ static int release_to_move(struct controller *c, const json_t *pod, struct wante
              "(%s): releasing those to place the whole pod where it fits",
              c->model.nodes[node].name, why);
     if (rc == 0)
-        rc = set_condition(c, pod, false, "Replacing", msg, now, false, out, e);
+        rc = controller__set_placed(c, pod, false, "Replacing", msg, now, false, out, e);
     c->stats.moved += rc == 0;
     return rc < 0 ? rc
                   : controller__say(c, out, pod, ACTION_EVENT_NORMAL, "SlicesReleased", "%s",
@@ -517,7 +516,7 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
                                           out);
     }
     if (rc == 0)
-        rc = set_condition(c, pod, true, "Placed", msg, now, add_finalizer, out, e);
+        rc = controller__set_placed(c, pod, true, "Placed", msg, now, add_finalizer, out, e);
     if (rc == 0)
         rc = controller__say(c, out, pod, ACTION_EVENT_NORMAL, "SlicesPlaced", "%s", msg);
     if (rc == 0)
@@ -583,7 +582,7 @@ static int place_missing(struct controller *c, const json_t *pod, struct wanted_
         *result = warm > 0 ? "reclaiming_warm" : "error";
         controller__wait(c, key, pod, fixed >= 0);
         rc = warm < 0 ? warm
-                      : set_condition(c, pod, false, "ReclaimingWarmSlices", reclaim, now, false,
+                      : controller__set_placed(c, pod, false, "ReclaimingWarmSlices", reclaim, now, false,
                                       out, e);
         return rc < 0 ? rc
                       : controller__say(c, out, pod, ACTION_EVENT_NORMAL, "ReclaimingWarmSlices",
@@ -595,7 +594,7 @@ static int place_missing(struct controller *c, const json_t *pod, struct wanted_
         controller__wait(c, key, pod, fixed >= 0);
         size_t used = strlen(why.msg);
         snprintf(why.msg + used, sizeof why.msg - used, "%s", hint);
-        rc = set_condition(c, pod, false, "NoPlacement", why.msg, now, false, out, e);
+        rc = controller__set_placed(c, pod, false, "NoPlacement", why.msg, now, false, out, e);
         return rc < 0 ? rc
                       : controller__say(c, out, pod, ACTION_EVENT_WARNING, "NoPlacement", "%s",
                                         why.msg);

@@ -7,7 +7,8 @@
  * container the pod does not have; so every container the annotation
  * names must exist and request at least the memory of its slices, counted
  * as the webhook counts it (catalog_name_gib per profile, memoryGiB as
- * is). A pod without the annotation asks by its own resources (gated by
+ * is, an MPS share's too; a time-sliced GPU pins no memory and is charged
+ * none, so it needs no request). A pod without the annotation asks by its own resources (gated by
  * hand): nothing to check.
  */
 #include <stdio.h>
@@ -27,7 +28,7 @@ static int annotated_gib(const struct pod_slices *ps, const struct pod_slice_req
         unsigned gib = q->memory_gib;
         if (q->init != r->init || strcmp(q->container, r->container) != 0)
             continue;
-        if (!gib && catalog_name_gib(q->profile, &gib) != 0)
+        if (!gib && !q->sharing && catalog_name_gib(q->profile, &gib) != 0)
             return err_set(e, -EPERM, "container \"%s\" asks for profile %s, which no GPU model "
                            "has", q->container, q->profile);
         total += gib * q->count;
@@ -48,11 +49,12 @@ static int container_requested(const json_t *pod, const struct pod_slices *ps,
                        r->init ? "init container" : "container", r->container);
     if (rc < 0)
         return err_set(e, -EPERM, "%s", why.msg);
+    if ((rc = annotated_gib(ps, r, &asked, e)) < 0 || asked == 0)
+        return rc; /* a time-sliced GPU pins no memory: nothing to back */
     if (requested == 0)
         return err_set(e, -EPERM, "container \"%s\" requests no %s, so no quota counts its "
                        "slices", r->container, GPUSLICE_RESOURCE_MEMORY);
-    rc = annotated_gib(ps, r, &asked, e);
-    if (rc == 0 && asked > requested)
+    if (asked > requested)
         rc = err_set(e, -EPERM, "container \"%s\": the %s annotation asks for %u GiB of slices, "
                      "more than its %s request (%u)", r->container, GPUSLICE_ANNOTATION_SLICES,
                      asked, GPUSLICE_RESOURCE_MEMORY, requested);

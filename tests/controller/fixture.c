@@ -297,6 +297,21 @@ void world_pod_phase(struct world *w, const char *pod, const char *phase)
     json_decref(obj);
 }
 
+void world_assert_placed(struct world *w, const char *pod, const char *status,
+                         const char *reason)
+{
+    json_t *p = world_get(w, w->pods, w->ns, pod);
+    const json_t *cond = NULL, *c;
+    size_t i;
+    json_array_foreach(json_object_get(json_object_get(p, "status"), "conditions"), i, c)
+        if (strcmp(json_string_value(json_object_get(c, "type")), "gpuslice.dev/SlicesPlaced") == 0)
+            cond = c;
+    assert_non_null(cond);
+    assert_string_equal(json_string_value(json_object_get(cond, "status")), status);
+    assert_string_equal(json_string_value(json_object_get(cond, "reason")), reason);
+    json_decref(p);
+}
+
 long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size)
 {
     json_t *list = NULL;

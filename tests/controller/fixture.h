@@ -105,6 +105,11 @@ void world_pod_phase(struct world *w, const char *pod, const char *phase);
 /* The Events about a pod with this reason; count summed (0: none). */
 long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size);
 
+/* Fails the test unless the pod's gpuslice.dev/SlicesPlaced condition has
+ * this status and reason. */
+void world_assert_placed(struct world *w, const char *pod, const char *status,
+                         const char *reason);
+
 /* Fails the test if two live GPUSlices overlap on one GPU (warm slices,
  * and those released after they were warm, hold no pod and are left
  * out: their takers name the same slice). */

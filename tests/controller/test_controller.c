@@ -42,21 +42,6 @@ static bool gated(struct world *w, const char *pod)
 
 /* Asserts the pod's gpuslice.dev/SlicesPlaced condition has that status
  * and reason. */
-static void assert_placed_condition(struct world *w, const char *pod, const char *status,
-                                    const char *reason)
-{
-    json_t *p = world_get(w, w->pods, "team", pod);
-    const json_t *cond = NULL, *c;
-    size_t i;
-    json_array_foreach(json_object_get(json_object_get(p, "status"), "conditions"), i, c)
-        if (strcmp(json_string_value(json_object_get(c, "type")), "gpuslice.dev/SlicesPlaced") == 0)
-            cond = c;
-    assert_non_null(cond);
-    assert_string_equal(json_string_value(json_object_get(cond, "status")), status);
-    assert_string_equal(json_string_value(json_object_get(cond, "reason")), reason);
-    json_decref(p);
-}
-
 static void a_pod_goes_through_the_whole_lifecycle(void **state)
 {
     struct world *w = *state;
@@ -156,7 +141,7 @@ static void no_room_says_why_and_places_when_room_frees(void **state)
     char msg[512];
     assert_int_equal(world_events(w, "second", "NoPlacement", msg, sizeof msg), 1);
     assert_non_null(strstr(msg, "7g.80gb"));
-    assert_placed_condition(w, "second", "False", "NoPlacement");
+    world_assert_placed(w, "second", "False", "NoPlacement");
     assert_string_equal(phase(w, "second-main-0"), "");
 
     /* Unrelated changes do not repeat the event. */
@@ -236,7 +221,7 @@ static void a_waiting_pod_is_placed_without_a_conflict(void **state)
     loop_get_stats(w->loop, &after);
     assert_string_equal(phase(w, "second-main-0"), "Creating");
     assert_int_equal(after.stale, before.stale);
-    assert_placed_condition(w, "second", "True", "Placed");
+    world_assert_placed(w, "second", "True", "Placed");
 }
 
 /* Room freed wakes the oldest waiting pod of each kind, not every

@@ -129,6 +129,46 @@ static void an_ungated_pod_is_left_alone(void **state)
     assert_int_equal(slice_count(w), 0);
 }
 
+/* A pod that asks to share a GPU, before any GPU shares: backed by its
+ * request, it is not refused, nor placed as MIG slices; it stays gated and
+ * says why, once. */
+static void assert_waits_for_sharing(struct world *w, const char *name, const char *why)
+{
+    char msg[512] = "";
+    assert_int_equal(world_events(w, name, "SliceNotRequested", NULL, 0), 0);
+    assert_int_equal(world_events(w, name, "NoSharingGPU", msg, sizeof msg), 1);
+    assert_string_equal(msg, why);
+    world_assert_placed(w, name, "False", "NoSharingGPU");
+    assert_true(still_gated(w, name));
+    assert_int_equal(slice_count(w), 0);
+    world_advance(w, 60 * NS_PER_SEC);
+    assert_int_equal(world_events(w, name, "NoSharingGPU", NULL, 0), 1);
+}
+
+static void a_shared_gpu_waits_for_a_gpu_that_shares(void **state)
+{
+    struct world *w = *state;
+    add_pod(w, "mps", "[{\"container\":\"main\",\"sharing\":\"mps\",\"memoryGiB\":8,"
+                      "\"smPercent\":30}]", 8, true);
+    assert_waits_for_sharing(w, "mps", "no GPU in the cluster shares by MPS (GPU modes: mig); "
+                                       "set a GPU's mode to mps");
+    /* A time-sliced GPU pins no memory: no request backs it, none needed. */
+    add_pod(w, "ts", "[{\"container\":\"main\",\"sharing\":\"timeslice\"}]", 0, true);
+    assert_waits_for_sharing(w, "ts", "no GPU in the cluster shares by time-slicing (GPU modes: "
+                                      "mig); set a GPU's mode to timeslice");
+}
+
+static void an_mps_share_beyond_its_request_gets_nothing(void **state)
+{
+    struct world *w = *state;
+    add_pod(w, "greedy", "[{\"container\":\"main\",\"sharing\":\"mps\",\"memoryGiB\":20}]", 8,
+            true);
+    assert_refused(w, "greedy", "asks for 20 GiB of slices, more than its "
+                                "gpuslice.dev/accelerator-memory request (8)");
+    add_pod(w, "ghost", "[{\"container\":\"sidecar\",\"sharing\":\"timeslice\"}]", 0, true);
+    assert_refused(w, "ghost", "names container \"sidecar\", which the pod does not have");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +177,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(more_than_requested_gets_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(no_request_at_all_gets_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(an_ungated_pod_is_left_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_shared_gpu_waits_for_a_gpu_that_shares, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(an_mps_share_beyond_its_request_gets_nothing, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
