@@ -21,6 +21,12 @@
  *    "<prefix>-<container>" with envFrom (optional: false), which the agent
  *    fills with the devices once they exist.
  *
+ * A container that asks to share a whole GPU (nvidia.com/gpu-<N>gb: 1 or
+ * accelerator memory with gpuslice.dev/sharing: mps for MPS,
+ * nvidia.com/gpu.shared: 1 for time-slicing; api/pod_slices.h) is
+ * rewritten alike: an MPS share is charged its N GiB, a time-sliced GPU
+ * no memory (it pins none; docs/webhook.md says why).
+ *
  * Reinvocation gives the same pod: a mutated pod asks for no MIG resource
  * any more, so a second review allows it untouched. When a webhook called
  * after this one added MIG requests, the second review rewrites the new
@@ -31,7 +37,10 @@
  *
  * A request the webhook cannot honour is denied (allowed: false) with a
  * status naming what and where: an unknown profile, a limit different from
- * the request, a count that is not a whole number from 1 to 8 (422
+ * the request, a count that is not a whole number from 1 to 8, MIG and a
+ * shared GPU or two shared GPUs in one container, a shared GPU counted
+ * other than 1, an MPS share of 0 GiB or more than the largest catalogued
+ * GPU has, an SM share that is not a whole number from 1 to 100 (422
  * Invalid), a pod whose parts have the wrong JSON types or that names its
  * node (400 BadRequest). A body that is not an AdmissionReview is not
  * answered with a review at all: the caller answers HTTP 400.
