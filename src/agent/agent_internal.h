@@ -157,6 +157,10 @@ void agent__enqueue(struct agent *a, const char *key);
  * the changes of a burst share one report. */
 void agent__report_soon(struct agent *a);
 void agent__enqueue_all(struct agent *a);
+/* Queues every GPUSlice of the node that names a slice starting at start
+ * on gpu (an index in the inventory), whatever its key: those that waited
+ * for the call there to end. Lock held. */
+void agent__enqueue_at(struct agent *a, unsigned gpu, unsigned start);
 
 /* The inventory's GPU with this uuid, or NULL. */
 const struct device_gpu *agent__gpu(const struct agent *a, const char *uuid);
