@@ -962,6 +962,13 @@ static void controller_executed(void *self, const char *key, const struct action
     (void)key;
     (void)result;
     (void)e;
+    if (a->kind == ACTION_UPDATE_STATUS && a->res == c->slice_res) {
+        mutex_lock(&c->lock);
+        if (rc == 0)
+            controller__warm_written(c, a->body);
+        mutex_unlock(&c->lock);
+        return;
+    }
     if (a->kind != ACTION_CREATE || a->res != c->slice_res)
         return;
     if (rc < 0) {
