@@ -20,6 +20,10 @@
 #define CONTROLLER_KEY_MAX 320
 #define CONTROLLER_INDEX_POD "pod" /* GPUSlices by spec.podName */
 #define CONTROLLER_INDEX_GPU "gpu" /* GPUSlices by spec.gpuUUID */
+/* A GPUSlice Creating longer than this (from its creation) is said on its
+ * pod: the agent has neither made the slice nor said why. A create takes
+ * seconds on real GPUs, and a failure is a status at once. */
+#define CONTROLLER_SLICE_SLOW_NS (60 * NS_PER_SEC)
 
 /* A slice the controller decided whose GPUSlice the cache may not show
  * yet. It holds its placement until the cache shows the GPUSlice (or the
