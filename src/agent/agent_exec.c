@@ -99,7 +99,10 @@ static void prune_made(struct agent *a)
         if (s && s->profile_id == p->profile_id)
             a->made[kept++] = *p;
     }
+    bool pruned = kept != a->n_made;
     a->n_made = kept;
+    if (pruned)
+        agent__ledger_pruned(a);
 }
 
 /* Takes the slices read at seq as the device's, unless a later read is

@@ -188,6 +188,9 @@ bool agent__made(const struct agent *a, const struct agent_place *p);
 int agent__ledger_load(struct agent *a, struct err *e);
 void agent__ledger_intend(struct agent *a, const struct agent_place *p);
 void agent__ledger_done(struct agent *a, const struct agent_place *p);
+/* Slices made went from the device (made shrank): the file follows, so a
+ * later agent does not take a slice someone else makes there for its own. */
+void agent__ledger_pruned(struct agent *a);
 
 /* Appends `n` to *items (growing it); -ENOMEM. */
 
