@@ -457,7 +457,7 @@ static json_t *review(const struct chain *cx, const char *uid, const json_t *obj
  * message saying which webhook denied. Sets cx->denial and e. */
 static int denied(struct chain *cx, const struct hook *h, const json_t *status, struct err *e)
 {
-    json_t *st = json_is_object(status) ? json_deep_copy(status) : json_object();
+    json_t *st = json_is_object(status) ? jdoc_copy(status) : json_object();
     if (!st)
         return err_set(e, -ENOMEM, "admission: out of memory");
     json_int_t code = json_integer_value(json_object_get(st, "code"));

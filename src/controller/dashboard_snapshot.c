@@ -18,6 +18,7 @@
 #include "core/lifecycle.h"
 #include "store/informer.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 
 static json_t *str(const char *s)
 {
@@ -79,7 +80,7 @@ static bool starts_at(const json_t *cells, unsigned start)
 static json_t *gpu_json(const struct gpunode_gpu *g, json_t *by_gpu, size_t *n_slices)
 {
     const struct gpu_model *m = catalog_find_model(g->model);
-    json_t *cells = json_deep_copy(json_object_get(by_gpu, g->uuid));
+    json_t *cells = jdoc_copy(json_object_get(by_gpu, g->uuid));
     if (!cells)
         cells = json_array();
     for (size_t k = 0; k < g->n_slices; k++) {

@@ -421,7 +421,7 @@ static const char *why_end(struct controller *c, const char *key,
 static int disown(struct controller *c, const json_t *obj, struct action_list *out,
                   struct err *e)
 {
-    json_t *copy = json_deep_copy(obj);
+    json_t *copy = jdoc_copy(obj);
     if (!copy)
         return err_set(e, -ENOMEM, "controller: out of memory");
     json_object_del(meta_of(copy), "ownerReferences");
