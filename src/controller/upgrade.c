@@ -168,12 +168,14 @@ static unsigned upgraded_extra(struct controller *c, const char *ns)
     return sum;
 }
 
-/* What quota q leaves of name (milli units of GiB), into *room. */
+/* What quota q leaves of name (milli units of GiB), into *room: its
+ * spec.hard less its status.used, none while the quota is not counted. */
 static void quota_leaves(const json_t *q, const char *name, struct upgrade_room *room)
 {
     const json_t *status = json_object_get(q, "status");
     json_t *hard = NULL, *used = NULL;
-    if (quota_read(json_object_get(status, "hard"), "status.hard", &hard, NULL) == 0 &&
+    if (quota_read(json_object_get(json_object_get(q, "spec"), "hard"), "spec.hard", &hard,
+                   NULL) == 0 &&
         quota_read(json_object_get(status, "used"), "status.used", &used, NULL) == 0) {
         const json_t *h = json_object_get(hard, name);
         json_int_t u = json_integer_value(json_object_get(used, name));

@@ -196,7 +196,8 @@ static void only_opted_in_pods_are_upgraded(void **state)
 }
 
 /* A ResourceQuota named name in team whose counted status says hard and
- * used GiB of requests.gpuslice.dev/accelerator-memory. */
+ * used GiB of requests.gpuslice.dev/accelerator-memory (used NULL: not
+ * counted yet, no status). */
 static void add_quota(struct world *w, const char *name, const char *hard, const char *used)
 {
     const struct api_resource *rq = api_registry_find(store_registry(w->st), "", "v1",
@@ -210,6 +211,12 @@ static void add_quota(struct world *w, const char *name, const char *hard, const
     struct err e = {0};
     if (store_create(w->st, rq, "team", obj, &(struct store_write_opts){0}, &stored, &e) < 0)
         fail_msg("quota: %s", e.msg);
+    if (!used) { /* not counted yet */
+        json_decref(obj);
+        json_decref(stored);
+        world_settle(w);
+        return;
+    }
     json_object_set_new(stored, "status",
                         json_pack("{s:{s:s}, s:{s:s}}", "hard", key, hard, "used", key, used));
     struct store_write_opts status = {.subresource = STORE_STATUS};
@@ -262,6 +269,19 @@ static void a_full_quota_grants_no_upgrade(void **state)
     struct world *w = *state;
     static_a100(w);
     add_quota(w, "gpu", "20", "20");
+    add(w, "p1", "1g.5gb", NULL, NULL, NULL);
+    add(w, "p2", "1g.5gb", NULL, NULL, NULL);
+    add(w, "now", "1g.5gb", "0s", NULL, NULL);
+    world_settle(w);
+    assert_false(has_slice(w, "now-main-0"));
+}
+
+/* A quota the quota controller has not counted yet leaves no room. */
+static void an_uncounted_quota_grants_no_upgrade(void **state)
+{
+    struct world *w = *state;
+    static_a100(w);
+    add_quota(w, "uncounted", "100", NULL);
     add(w, "p1", "1g.5gb", NULL, NULL, NULL);
     add(w, "p2", "1g.5gb", NULL, NULL, NULL);
     add(w, "now", "1g.5gb", "0s", NULL, NULL);
@@ -406,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(upgrades_stay_within_the_namespace_s_quota, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_full_quota_grants_no_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_uncounted_quota_grants_no_upgrade, setup, teardown),
         cmocka_unit_test_setup_teardown(a_freed_slice_restores_the_pod_that_wastes_most, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_restore_in_flight_expires, setup, teardown),
