@@ -147,6 +147,10 @@ static int pump(pid_t pid, int in_fd, int out_fd, const char *input, int64_t dea
     int pidfd = pidfd_open(pid, 0);
     bool exited = false, in_open = in_left > 0, out_open = true;
     int rc = 0;
+    if (!in_open) { /* nothing to say: the child reads end of file at once */
+        close(in_fd);
+        in_fd = -1;
+    }
     while (!exited) {
         int64_t left_ms = (deadline - clock_monotonic_ns()) / NS_PER_MS;
         if (left_ms <= 0) {

@@ -61,6 +61,20 @@ static void input_reaches_stdin(void **state)
     assert_string_equal(out.output, "quit\nget_server_list\n");
 }
 
+/* Without input the child's stdin ends at once: a reader is not left
+ * waiting for the deadline. */
+static void no_input_is_end_of_file(void **state)
+{
+    (void)state;
+    const char *argv[] = {"cat", NULL};
+    struct subproc_run r = {.argv = argv, .timeout_ns = 5 * NS_PER_SEC};
+    struct subproc_result out;
+    struct err e;
+    assert_int_equal(subproc_run(&r, &out, &e), 0);
+    assert_int_equal(out.status, 0);
+    assert_string_equal(out.output, "");
+}
+
 static void a_missing_program_is_enoent(void **state)
 {
     (void)state;
@@ -146,6 +160,7 @@ int main(void)
         cmocka_unit_test(status_and_output_come_back),
         cmocka_unit_test(environment_is_added_and_replaced),
         cmocka_unit_test(input_reaches_stdin),
+        cmocka_unit_test(no_input_is_end_of_file),
         cmocka_unit_test(a_missing_program_is_enoent),
         cmocka_unit_test(the_deadline_kills_the_group),
         cmocka_unit_test(a_daemon_left_behind_is_not_waited_for),
