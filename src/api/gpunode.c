@@ -9,6 +9,7 @@
 
 #include "api/api_internal.h"
 #include "api/meta.h"
+#include "api/pod_slices.h"
 #include "util/jdoc.h"
 
 static int read_gpu_slices(const json_t *g, const char *path, struct gpunode_gpu *gpu,
@@ -40,7 +41,39 @@ static int read_gpu_slices(const json_t *g, const char *path, struct gpunode_gpu
     return 0;
 }
 
-static const char *const mode_names[] = {"mig", "mig-static"};
+/* status.gpus[].clients: a list of at most GPUNODE_CLIENTS_MAX objects,
+ * each naming its pod; borrowed. */
+static int read_clients(const json_t *g, const char *path, struct gpunode_gpu *gpu,
+                        struct err *e)
+{
+    const json_t *clients = json_object_get(g, "clients");
+    if (!clients)
+        return 0;
+    if (!json_is_array(clients))
+        return err_set(e, -EINVAL, "%s.clients: must be a list", path);
+    if (json_array_size(clients) > GPUNODE_CLIENTS_MAX)
+        return err_set(e, -EINVAL, "%s.clients: more than %d clients", path,
+                       GPUNODE_CLIENTS_MAX);
+    size_t i;
+    const json_t *c;
+    json_array_foreach(clients, i, c) {
+        char cp[96];
+        const char *s;
+        unsigned n;
+        snprintf(cp, sizeof cp, "%s.clients[%zu]", path, i);
+        int rc = api__read_string(c, "namespace", cp, true, &s, e);
+        if (rc == 0) rc = api__read_string(c, "pod", cp, true, &s, e);
+        if (rc == 0) rc = api__read_string(c, "sharing", cp, true, &s, e);
+        if (rc == 0) rc = api__read_uint(c, "memoryGiB", cp, false, POD_MEMORY_GIB_MAX, &n, e);
+        if (rc == 0) rc = api__read_uint(c, "smPercent", cp, false, 100, &n, e);
+        if (rc < 0)
+            return rc;
+    }
+    gpu->clients = clients;
+    return 0;
+}
+
+static const char *const mode_names[] = {"mig", "mig-static", "mps", "timeslice", "whole"};
 
 int gpunode_mode_parse(const char *name, enum gpunode_mode *out)
 {
@@ -55,6 +88,11 @@ int gpunode_mode_parse(const char *name, enum gpunode_mode *out)
 const char *gpunode_mode_name(enum gpunode_mode mode)
 {
     return (size_t)mode < sizeof mode_names / sizeof mode_names[0] ? mode_names[mode] : "?";
+}
+
+bool gpunode_mode_mig(enum gpunode_mode mode)
+{
+    return mode == GPUNODE_MODE_MIG || mode == GPUNODE_MODE_MIG_STATIC;
 }
 
 enum gpunode_mode gpunode_active_mode(const struct gpunode_gpu *gpu)
@@ -86,7 +124,7 @@ static int read_mode(const json_t *o, const char *path, enum gpunode_mode *out, 
     if (rc < 0 || !name)
         return rc;
     if (gpunode_mode_parse(name, out) < 0)
-        return err_set(e, -EINVAL, "%s.mode: \"%s\" is not a mode (mig, mig-static)", path,
+        return err_set(e, -EINVAL, "%s.mode: \"%s\" is not a mode (mig, mig-static, mps, timeslice, whole)", path,
                        name);
     if (present)
         *present = true;
@@ -107,6 +145,11 @@ static int read_settings(const json_t *spec_gpus, struct gpunode_gpu *gpu, struc
         int rc = api__read_bool(g, "heldBack", path, &gpu->held_back, e);
         if (rc == 0)
             rc = read_mode(g, path, &gpu->mode, NULL, e);
+        if (rc == 0)
+            rc = api__read_uint(g, "replicas", path, false, GPUNODE_CLIENTS_MAX, &gpu->replicas,
+                                e);
+        if (rc == 0 && json_object_get(g, "replicas") && gpu->replicas == 0)
+            rc = err_set(e, -EINVAL, "%s.replicas: must be at least 1", path);
         const json_t *allowed = json_object_get(g, "allowedProfiles");
         if (rc == 0 && allowed && !json_is_array(allowed))
             rc = err_set(e, -EINVAL, "%s.allowedProfiles: must be a list", path);
@@ -168,6 +211,8 @@ int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e)
         if (rc == 0) rc = api__read_uint(g, "memoryMiB", path, false, 1u << 30, &gpu->memory_mib, e);
         if (rc == 0) rc = read_mode(g, path, &gpu->active, &gpu->has_active, e);
         if (rc == 0) rc = read_gpu_slices(g, path, gpu, e);
+        if (rc == 0) rc = read_clients(g, path, gpu, e);
+        gpu->replicas = GPUNODE_TIMESLICE_REPLICAS_DEFAULT;
         if (rc == 0) rc = read_settings(spec_gpus, gpu, e);
         if (rc == 0)
             v->n_gpus++;
@@ -210,6 +255,8 @@ static json_t *gpunode_gpu_new(const struct gpunode_gpu *g)
                           slices);
     if (o && g->has_active)
         jdoc_set(o, "mode", json_string(gpunode_mode_name(g->active)));
+    if (o && g->clients)
+        jdoc_set(o, "clients", json_incref((json_t *)g->clients));
     return o;
 }
 

@@ -2,7 +2,8 @@
  * GPUNode (gpuslice.dev/v1alpha1, cluster-scoped, named after its node), as
  * the agent writes and the controller reads it: the agent's report of the
  * node's GPUs in status, the admin's settings for them in spec.
- *   spec.gpus[]:   uuid, heldBack, allowedProfiles[] (empty: all), mode
+ *   spec.gpus[]:   uuid, heldBack, allowedProfiles[] (empty: all), mode,
+ *                  replicas (timeslice mode: pods at once, 1..48)
  *                  ("mig", the default: gpuslice creates and destroys
  *                  slices; "mig-static": the layout is the admin's and
  *                  gpuslice hands out the slices that exist)
@@ -44,12 +45,23 @@
  * yet because gpuslice still holds slices there. */
 #define GPUNODE_CONDITION_MODE "ModeChangePending"
 
-/* A GPU's mode (spec.gpus[].mode, status.gpus[].mode). Later sharing modes
- * join this list. */
+/* A GPU's mode (spec.gpus[].mode, status.gpus[].mode). The MIG modes
+ * need MIG enabled on the GPU, the others need it disabled (gpuslice never
+ * changes a GPU's MIG mode: that is the admin's, and needs the GPU idle). */
 enum gpunode_mode {
     GPUNODE_MODE_MIG,        /* gpuslice creates and destroys slices */
     GPUNODE_MODE_MIG_STATIC, /* the admin's layout: gpuslice hands out what exists */
+    GPUNODE_MODE_MPS,        /* shared through one MPS daemon: memory and SM share per pod */
+    GPUNODE_MODE_TIMESLICE,  /* shared by time-slicing: up to replicas pods */
+    GPUNODE_MODE_WHOLE,      /* not shared: gpuslice places nothing there (whole-GPU
+                              * requests, nvidia.com/gpu, stay the device plugin's) */
 };
+
+/* Pods a timeslice GPU takes when spec.gpus[].replicas says nothing. */
+#define GPUNODE_TIMESLICE_REPLICAS_DEFAULT 4
+/* The most clients one GPU can have: an MPS server serves at most 48 on
+ * Volta and later, and time-slicing is given the same bound. */
+#define GPUNODE_CLIENTS_MAX 48
 
 struct gpunode_slice {
     const char *profile;
@@ -69,6 +81,12 @@ struct gpunode_gpu {
     enum gpunode_mode mode;             /* spec's: the admin's wish (default mig) */
     bool has_active;                    /* status.gpus[].mode is there */
     enum gpunode_mode active;           /* status's: what the agent applies */
+    unsigned replicas;                  /* spec's, timeslice: pods at once (default 4) */
+    /* status.gpus[].clients, a shared GPU's: [{namespace, pod, container,
+     * sharing, memoryGiB, smPercent}] (the last two for MPS), the array
+     * borrowed from the object; NULL when absent. gpunode_status_new
+     * writes what is here. */
+    const json_t *clients;
     size_t n_slices;
     struct gpunode_slice slices[GPUNODE_MAX_SLICES];
 };
@@ -92,11 +110,15 @@ int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e);
  * the caller, NULL when out of memory. gpunode_read reads it back. */
 json_t *gpunode_status_new(const struct gpunode_view *v);
 
-/* "mig" or "mig-static" into *out; -EINVAL for any other name. */
+/* "mig", "mig-static", "mps", "timeslice" or "whole" into *out; -EINVAL
+ * for any other name. */
 int gpunode_mode_parse(const char *name, enum gpunode_mode *out);
 
 /* The mode's name as gpunode_mode_parse takes it. */
 const char *gpunode_mode_name(enum gpunode_mode mode);
+
+/* Whether mode cuts the GPU into MIG slices (mig, mig-static). */
+bool gpunode_mode_mig(enum gpunode_mode mode);
 
 /* The mode spec.gpus[] asks for the GPU with this uuid (mig when it says
  * nothing, or says something unreadable: the reader reports that). */

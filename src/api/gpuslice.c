@@ -52,6 +52,26 @@ int api__read_bool(const json_t *o, const char *key, const char *path, bool *out
     return 0;
 }
 
+/* spec.sharing and, for MPS, the limits it needs: memoryGiB and smPercent. */
+static int read_sharing(const json_t *spec, struct gpuslice_spec *s, struct err *e)
+{
+    const char *name = NULL;
+    int rc = api__read_string(spec, "sharing", "spec", false, &name, e);
+    if (rc < 0 || !name)
+        return rc;
+    if (pod_sharing_parse(name, &s->sharing) < 0)
+        return err_set(e, -EINVAL, "spec.sharing: \"%s\" is not a sharing (mps, timeslice)",
+                       name);
+    bool mps = s->sharing == POD_SHARING_MPS;
+    rc = api__read_uint(spec, "memoryGiB", "spec", mps, POD_MEMORY_GIB_MAX, &s->memory_gib, e);
+    if (rc == 0)
+        rc = api__read_uint(spec, "smPercent", "spec", mps, 100, &s->sm_percent, e);
+    if (rc == 0 && mps && (s->memory_gib == 0 || s->sm_percent == 0))
+        rc = err_set(e, -EINVAL, "spec.%s: must be at least 1 for MPS",
+                     s->memory_gib == 0 ? "memoryGiB" : "smPercent");
+    return rc;
+}
+
 int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
 {
     memset(v, 0, sizeof *v);
@@ -76,13 +96,15 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
     if (rc == 0) rc = api__read_string(spec, "gpuUUID", "spec", true, &s->gpu_uuid, e);
     if (rc == 0) rc = api__read_uint(spec, "gpuIndex", "spec", false, UINT16_MAX, &s->gpu_index, e);
     if (rc == 0) rc = api__read_string(spec, "model", "spec", false, &s->model, e);
-    if (rc == 0) rc = api__read_string(spec, "profile", "spec", true, &s->profile, e);
+    if (rc == 0) rc = read_sharing(spec, s, e);
+    bool mig = s->sharing == POD_SHARING_NONE;
+    if (rc == 0) rc = api__read_string(spec, "profile", "spec", mig, &s->profile, e);
     if (rc == 0) rc = api__read_string(spec, "requestedProfile", "spec", false,
                                   &s->requested_profile, e);
     if (rc == 0) rc = api__read_uint(spec, "requestedMemoryGiB", "spec", false, 1u << 20,
                                      &s->requested_memory_gib, e);
-    if (rc == 0) rc = api__read_uint(spec, "start", "spec", true, 7, &s->start, e);
-    if (rc == 0) rc = api__read_uint(spec, "size", "spec", true, 8, &s->size, e);
+    if (rc == 0) rc = api__read_uint(spec, "start", "spec", mig, 7, &s->start, e);
+    if (rc == 0) rc = api__read_uint(spec, "size", "spec", mig, 8, &s->size, e);
     if (rc == 0) rc = api__read_bool(spec, "existing", "spec", &s->existing, e);
     if (rc == 0) rc = api__read_string(spec, "configMap", "spec", false, &s->config_map, e);
     struct gpuslice_status *t = &v->status;
@@ -116,6 +138,21 @@ void gpuslice_name(const char *pod, const char *container, unsigned index,
     snprintf(out, GPUSLICE_NAME_MAX, "%.200s-%016llx-%u", pod, (unsigned long long)h, index);
 }
 
+/* A share of a whole GPU: sharing and its limits instead of a MIG slice's
+ * profile and place. */
+static void set_sharing(json_t *spec, const struct gpuslice_spec *s)
+{
+    json_object_del(spec, "profile");
+    json_object_del(spec, "requestedProfile");
+    json_object_del(spec, "start");
+    json_object_del(spec, "size");
+    jdoc_set(spec, "sharing", json_string(pod_sharing_name(s->sharing)));
+    if (s->sharing == POD_SHARING_MPS) {
+        jdoc_set(spec, "memoryGiB", json_integer(s->memory_gib));
+        jdoc_set(spec, "smPercent", json_integer(s->sm_percent));
+    }
+}
+
 json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t *pod)
 {
     char name[GPUSLICE_NAME_MAX];
@@ -131,12 +168,15 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t
         "spec", "podName", s->pod_name, "podUID", s->pod_uid ? s->pod_uid : "",
         "container", s->container, "init", s->init, "index", (int)s->index,
         "nodeName", s->node, "gpuUUID", s->gpu_uuid, "gpuIndex", (int)s->gpu_index,
-        "model", s->model ? s->model : "", "profile", s->profile,
-        "requestedProfile", s->requested_profile ? s->requested_profile : s->profile,
+        "model", s->model ? s->model : "", "profile", s->profile ? s->profile : "",
+        "requestedProfile", s->requested_profile ? s->requested_profile
+                                                 : s->profile ? s->profile : "",
         "start", (int)s->start, "size", (int)s->size,
         "configMap", s->config_map ? s->config_map : "");
     json_t *spec = json_object_get(obj, "spec");
-    if (s->requested_memory_gib) {
+    if (s->sharing != POD_SHARING_NONE)
+        set_sharing(spec, s);
+    else if (s->requested_memory_gib) {
         json_object_del(spec, "requestedProfile");
         jdoc_set(spec, "requestedMemoryGiB", json_integer(s->requested_memory_gib));
     }

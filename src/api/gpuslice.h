@@ -16,9 +16,17 @@
  *           exists already, a slice of a mig-static GPU's layout: the agent
  *           hands it over and on release destroys nothing), configMap (the
  *           ConfigMap the container reads its devices from through envFrom,
- *           which the agent fills in)
+ *           which the agent fills in);
+ *           for a share of a whole GPU instead of a MIG slice (a GPU in
+ *           mode mps or timeslice): sharing ("mps", "timeslice"; absent
+ *           for a MIG slice), and for MPS memoryGiB (the device memory the
+ *           client may pin, CUDA_MPS_PINNED_DEVICE_MEM_LIMIT) and smPercent
+ *           (1..100, CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, resolved by the
+ *           controller when the pod left it to memory); a share has no
+ *           profile, requestedProfile, start or size
  *   status: phase (absent means Creating: a CRD's status is not written on
- *           create), deviceUUID ("MIG-..."), giID, ciID, bootID (of the node
+ *           create), deviceUUID ("MIG-...", or the GPU's "GPU-..." for a
+ *           share), giID, ciID, bootID (of the node
  *           when the slice was made: a different one means a reboot took
  *           it), reason, message, lastTransitionTime (of the phase),
  *           warmUntil (set when the slice went Warm, kept after: when the
@@ -38,6 +46,7 @@
 
 #include <jansson.h>
 
+#include "api/pod_slices.h"
 #include "util/err.h"
 
 #define GPUSLICE_API_GROUP    "gpuslice.dev"
@@ -56,9 +65,11 @@ struct gpuslice_spec {
     unsigned index;
     const char *node, *gpu_uuid;
     unsigned gpu_index;
-    const char *model, *profile, *requested_profile;
+    const char *model, *profile, *requested_profile; /* NULL for a share */
     unsigned requested_memory_gib;  /* 0: asked by profile */
-    unsigned start, size;
+    unsigned start, size;           /* 0 for a share */
+    enum pod_sharing sharing;       /* POD_SHARING_NONE: a MIG slice */
+    unsigned memory_gib, sm_percent; /* MPS only: both > 0 */
     bool existing;
     const char *config_map;
     /* An upgrade beyond its pod's charge: the ResourceQuota whose room it

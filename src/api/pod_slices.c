@@ -357,10 +357,7 @@ static int sharing_parse(const json_t *v, const char *field, enum pod_sharing *o
                          struct err *e)
 {
     *out = POD_SHARING_NONE;
-    for (enum pod_sharing k = POD_SHARING_MPS; v && k <= POD_SHARING_TIMESLICE; k++)
-        if (json_is_string(v) && strcmp(json_string_value(v), pod_sharing_name(k)) == 0)
-            *out = k;
-    if (v && *out == POD_SHARING_NONE)
+    if (v && pod_sharing_parse(json_string_value(v), out) < 0)
         return err_set(e, -EINVAL, "%s: sharing must be \"mps\" or \"timeslice\"", field);
     return 0;
 }
@@ -476,6 +473,16 @@ bool pod_slices_sharing(const struct pod_slices *s, enum pod_sharing sharing)
 const char *pod_sharing_name(enum pod_sharing sharing)
 {
     return sharing == POD_SHARING_MPS ? "mps" : sharing == POD_SHARING_TIMESLICE ? "timeslice" : "";
+}
+
+int pod_sharing_parse(const char *name, enum pod_sharing *out)
+{
+    for (enum pod_sharing k = POD_SHARING_MPS; name && k <= POD_SHARING_TIMESLICE; k++)
+        if (strcmp(name, pod_sharing_name(k)) == 0) {
+            *out = k;
+            return 0;
+        }
+    return -EINVAL;
 }
 
 unsigned pod_slices_total(const struct pod_slices *s)

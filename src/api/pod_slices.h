@@ -133,6 +133,9 @@ bool pod_slices_sharing(const struct pod_slices *s, enum pod_sharing sharing);
 /* "mps", "timeslice" ("" for none): the annotation's spelling. */
 const char *pod_sharing_name(enum pod_sharing sharing);
 
+/* "mps" or "timeslice" into *out; -EINVAL for any other name (NULL too). */
+int pod_sharing_parse(const char *name, enum pod_sharing *out);
+
 /* The annotation's value for s: a new reference owned by the caller (dump it
  * compact to write it), NULL when out of memory. */
 json_t *pod_slices_encode(const struct pod_slices *s);

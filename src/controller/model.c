@@ -263,7 +263,7 @@ static bool in_model(const struct model_host *h)
  * slices (not catalogued, or MIG not enabled). */
 static const struct gpu_model *usable_model(const struct gpunode_gpu *g)
 {
-    if (strcmp(g->mig_mode, "Enabled") != 0)
+    if (strcmp(g->mig_mode, "Enabled") != 0 || !gpunode_mode_mig(gpunode_active_mode(g)))
         return NULL;
     const struct gpu_model *gm = catalog_find_model(g->model);
     if (!gm && g->product)

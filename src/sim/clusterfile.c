@@ -110,9 +110,10 @@ static int decode_mode(struct decoder *dc, struct placement_gpu *g, const json_t
 {
     const char *name = json_string_value(json_object_get(obj, "mode"));
     enum gpunode_mode mode = GPUNODE_MODE_MIG;
-    if (name && gpunode_mode_parse(name, &mode) < 0)
-        return schema_fail_member(&dc->s, obj, "mode", false, "unknown mode \"%s\" (known: mig, mig-static)",
-                           name);
+    if (name && (gpunode_mode_parse(name, &mode) < 0 || !gpunode_mode_mig(mode)))
+        return schema_fail_member(&dc->s, obj, "mode", false,
+                                  "unknown mode \"%s\" (known in cluster files: mig, mig-static)",
+                                  name);
     g->fixed = mode == GPUNODE_MODE_MIG_STATIC;
     return 0;
 }

@@ -107,6 +107,70 @@ static void gpunode_modes(void **state)
     json_decref(wish);
 }
 
+/* The sharing modes, timeslice's replicas and a shared GPU's clients. */
+static void gpunode_sharing_modes_and_clients(void **state)
+{
+    (void)state;
+    json_t *obj = json_loads(
+        "{\"metadata\":{\"name\":\"n\"},"
+        "\"spec\":{\"gpus\":[{\"uuid\":\"G0\",\"mode\":\"mps\"},"
+        "{\"uuid\":\"G1\",\"mode\":\"timeslice\",\"replicas\":6},"
+        "{\"uuid\":\"G2\",\"mode\":\"whole\"}]},"
+        "\"status\":{\"gpus\":[{\"index\":0,\"uuid\":\"G0\",\"mode\":\"mps\","
+        "\"clients\":[{\"namespace\":\"team\",\"pod\":\"a\",\"container\":\"c\","
+        "\"sharing\":\"mps\",\"memoryGiB\":8,\"smPercent\":25}]},"
+        "{\"index\":1,\"uuid\":\"G1\"},{\"index\":2,\"uuid\":\"G2\"}]}}",
+        0, NULL);
+    struct gpunode_view v;
+    assert_int_equal(gpunode_read(obj, &v, NULL), 0);
+    assert_int_equal(gpunode_active_mode(&v.gpus[0]), GPUNODE_MODE_MPS);
+    assert_int_equal(v.gpus[1].mode, GPUNODE_MODE_TIMESLICE);
+    assert_int_equal(v.gpus[1].replicas, 6);
+    assert_int_equal(v.gpus[2].mode, GPUNODE_MODE_WHOLE);
+    assert_int_equal(v.gpus[2].replicas, GPUNODE_TIMESLICE_REPLICAS_DEFAULT);
+    assert_int_equal(json_array_size(v.gpus[0].clients), 1);
+    assert_null(v.gpus[1].clients);
+    assert_true(gpunode_mode_mig(GPUNODE_MODE_MIG_STATIC));
+    assert_false(gpunode_mode_mig(GPUNODE_MODE_MPS));
+    assert_false(gpunode_mode_mig(GPUNODE_MODE_WHOLE));
+    /* The clients are written back as read. */
+    json_t *st = gpunode_status_new(&v);
+    json_t *clients = json_object_get(json_array_get(json_object_get(st, "gpus"), 0), "clients");
+    assert_true(json_equal(clients, (json_t *)v.gpus[0].clients));
+    assert_string_equal(json_string_value(json_object_get(st, "modes")), "mps");
+    json_decref(st);
+    json_decref(obj);
+
+    static const struct {
+        const char *json, *want;
+    } bad[] = {
+        {"{\"metadata\":{\"name\":\"n\"},\"spec\":{\"gpus\":[{\"uuid\":\"G\",\"replicas\":0}]},"
+         "\"status\":{\"gpus\":[{\"index\":0,\"uuid\":\"G\"}]}}",
+         "spec.gpus[0].replicas: must be at least 1"},
+        {"{\"metadata\":{\"name\":\"n\"},\"spec\":{\"gpus\":[{\"uuid\":\"G\",\"replicas\":49}]},"
+         "\"status\":{\"gpus\":[{\"index\":0,\"uuid\":\"G\"}]}}",
+         "spec.gpus[0].replicas: must be a whole number in range"},
+        {"{\"metadata\":{\"name\":\"n\"},\"status\":{\"gpus\":[{\"index\":0,\"uuid\":\"G\","
+         "\"clients\":{}}]}}",
+         "status.gpus[0].clients: must be a list"},
+        {"{\"metadata\":{\"name\":\"n\"},\"status\":{\"gpus\":[{\"index\":0,\"uuid\":\"G\","
+         "\"clients\":[{\"namespace\":\"t\",\"pod\":\"p\",\"sharing\":\"mps\",\"smPercent\":101}]}]}}",
+         "status.gpus[0].clients[0].smPercent: must be a whole number in range"},
+        {"{\"metadata\":{\"name\":\"n\"},\"status\":{\"gpus\":[{\"index\":0,\"uuid\":\"G\","
+         "\"clients\":[{\"namespace\":\"t\",\"sharing\":\"mps\"}]}]}}",
+         "status.gpus[0].clients[0].pod: is required"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *o = json_loads(bad[i].json, 0, NULL);
+        assert_non_null(o);
+        struct err e = {0};
+        assert_int_equal(gpunode_read(o, &v, &e), -EINVAL);
+        if (!strstr(e.msg, bad[i].want))
+            fail_msg("case %zu: got \"%s\"", i, e.msg);
+        json_decref(o);
+    }
+}
+
 /* kubectl get gpunodes prints a printer column's first match only, so the
  * status carries each column's values in one line. */
 static void gpunode_status_sums_up_every_gpu(void **state)
@@ -178,6 +242,7 @@ int main(void)
         cmocka_unit_test(gpunode_status_sums_up_every_gpu),
         cmocka_unit_test(gpunode_status_reads_back),
         cmocka_unit_test(gpunode_modes),
+        cmocka_unit_test(gpunode_sharing_modes_and_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

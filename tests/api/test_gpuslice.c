@@ -113,6 +113,46 @@ static void long_names_stay_unique_and_bounded(void **state)
     assert_int_equal(meta_check_subdomain(a, "name", NULL), 0);
 }
 
+/* A share of a whole GPU carries its sharing and MPS limits instead of a
+ * MIG slice's profile and place. */
+static void shares_read_back(void **state)
+{
+    (void)state;
+    json_t *p = pod();
+    struct gpuslice_spec mps = spec;
+    mps.profile = NULL;
+    mps.start = mps.size = 0;
+    mps.sharing = POD_SHARING_MPS;
+    mps.memory_gib = 8;
+    mps.sm_percent = 25;
+    json_t *obj = gpuslice_new("team", &mps, p);
+    const json_t *js = json_object_get(obj, "spec");
+    assert_null(json_object_get(js, "profile"));
+    assert_null(json_object_get(js, "start"));
+    assert_string_equal(json_string_value(json_object_get(js, "sharing")), "mps");
+    struct gpuslice_view v;
+    assert_int_equal(gpuslice_read(obj, &v, NULL), 0);
+    assert_int_equal(v.spec.sharing, POD_SHARING_MPS);
+    assert_int_equal(v.spec.memory_gib, 8);
+    assert_int_equal(v.spec.sm_percent, 25);
+    assert_null(v.spec.profile);
+    json_decref(obj);
+    struct gpuslice_spec ts = mps;
+    ts.sharing = POD_SHARING_TIMESLICE;
+    obj = gpuslice_new("team", &ts, p);
+    assert_null(json_object_get(json_object_get(obj, "spec"), "memoryGiB"));
+    assert_int_equal(gpuslice_read(obj, &v, NULL), 0);
+    assert_int_equal(v.spec.sharing, POD_SHARING_TIMESLICE);
+    assert_int_equal(v.spec.memory_gib, 0);
+    /* A MIG slice says no sharing. */
+    json_decref(obj);
+    obj = gpuslice_new("team", &spec, p);
+    assert_int_equal(gpuslice_read(obj, &v, NULL), 0);
+    assert_int_equal(v.spec.sharing, POD_SHARING_NONE);
+    json_decref(obj);
+    json_decref(p);
+}
+
 static void bad_slices_name_the_field(void **state)
 {
     (void)state;
@@ -131,6 +171,19 @@ static void bad_slices_name_the_field(void **state)
          "\"status\":{\"phase\":3}}",
          "status.phase: must be a non-empty string"},
         {"{\"metadata\":{}}", "metadata.name is required"},
+        {"{\"metadata\":{\"name\":\"s\"},\"spec\":{\"podName\":\"p\",\"container\":\"c\","
+         "\"nodeName\":\"n\",\"gpuUUID\":\"g\",\"sharing\":\"vgpu\"}}",
+         "spec.sharing: \"vgpu\" is not a sharing (mps, timeslice)"},
+        {"{\"metadata\":{\"name\":\"s\"},\"spec\":{\"podName\":\"p\",\"container\":\"c\","
+         "\"nodeName\":\"n\",\"gpuUUID\":\"g\",\"sharing\":\"mps\",\"smPercent\":20}}",
+         "spec.memoryGiB: is required"},
+        {"{\"metadata\":{\"name\":\"s\"},\"spec\":{\"podName\":\"p\",\"container\":\"c\","
+         "\"nodeName\":\"n\",\"gpuUUID\":\"g\",\"sharing\":\"mps\",\"memoryGiB\":4,"
+         "\"smPercent\":0}}",
+         "spec.smPercent: must be at least 1 for MPS"},
+        {"{\"metadata\":{\"name\":\"s\"},\"spec\":{\"podName\":\"p\",\"container\":\"c\","
+         "\"nodeName\":\"n\",\"gpuUUID\":\"g\"}}",
+         "spec.profile: is required"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *obj = json_loads(cases[i].json, 0, NULL);
@@ -181,6 +234,7 @@ int main(void)
         cmocka_unit_test(new_slice_reads_back),
         cmocka_unit_test(status_is_set_and_kept),
         cmocka_unit_test(long_names_stay_unique_and_bounded),
+        cmocka_unit_test(shares_read_back),
         cmocka_unit_test(bad_slices_name_the_field),
         cmocka_unit_test(status_ids_and_phase_time),
     };

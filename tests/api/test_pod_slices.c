@@ -438,6 +438,13 @@ static void resources_of_ours_and_sharing_names(void **state)
     assert_string_equal(pod_sharing_name(POD_SHARING_MPS), "mps");
     assert_string_equal(pod_sharing_name(POD_SHARING_TIMESLICE), "timeslice");
     assert_string_equal(pod_sharing_name(POD_SHARING_NONE), "");
+    enum pod_sharing k = POD_SHARING_NONE;
+    assert_int_equal(pod_sharing_parse("timeslice", &k), 0);
+    assert_int_equal(k, POD_SHARING_TIMESLICE);
+    assert_int_equal(pod_sharing_parse("mps", &k), 0);
+    assert_int_equal(k, POD_SHARING_MPS);
+    assert_int_equal(pod_sharing_parse("", &k), -EINVAL);
+    assert_int_equal(pod_sharing_parse(NULL, &k), -EINVAL);
     struct pod_slices none = {0};
     assert_false(pod_slices_sharing(&none, POD_SHARING_MPS));
     /* A sharing entry may spell its count, as 1. */

@@ -107,8 +107,9 @@ static json_t *random_gpunode(uint64_t *rng, size_t host)
         }
         /* Some GPUs mig-static (their slices a layout, maybe overlapping),
          * some with a mode change waiting. */
-        static const char *const modes[] = {"mig", "mig-static"};
-        const char *applied = modes[rnd(rng, 3) == 0], *wish = modes[rnd(rng, 3) == 0];
+        static const char *const modes[] = {"mig", "mig-static", "mps"};
+        const char *applied = modes[rnd(rng, 4) == 0 ? 1 + rnd(rng, 2) : 0];
+        const char *wish = modes[rnd(rng, 3) == 0];
         json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s, s:o, s:s}", "index", (int)i,
                                               "uuid", uuid, "model", models[rnd(rng, 3)],
                                               "migMode", rnd(rng, 8) ? "Enabled" : "Disabled",
@@ -398,11 +399,38 @@ static void a_reservation_then_its_gpuslice_hold_one_placement(void **state)
     model_free(&m);
 }
 
+/* A GPU the admin shares whole (mps, timeslice, whole) takes no MIG
+ * slice even with MIG enabled on it. */
+static void a_sharing_gpu_takes_no_mig_slice(void **state)
+{
+    (void)state;
+    static const char *const modes[] = {"mps", "timeslice", "whole", "mig"};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        struct model m;
+        model_init(&m);
+        json_t *node = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
+                                 "metadata", "name", "node-a");
+        json_t *gn = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}, s:{s:[{s:i, s:s, s:s, s:s}]}}",
+                               "apiVersion", GPUSLICE_API_VERSION, "kind", "GPUNode", "metadata",
+                               "name", "node-a", "spec", "gpus", "uuid", "GPU-a", "mode",
+                               modes[i], "status", "gpus", "index", 0, "uuid", "GPU-a", "model",
+                               "H100-80GB", "migMode", "Enabled");
+        model_set_node(&m, "node-a", node);
+        model_set_gpunode(&m, "node-a", gn, NULL);
+        assert_int_equal(model_sync(&m, NULL), 0);
+        assert_int_equal(m.n_gpus, strcmp(modes[i], "mig") == 0 ? 1 : 0);
+        json_decref(node);
+        json_decref(gn);
+        model_free(&m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_reservation_then_its_gpuslice_hold_one_placement),
         cmocka_unit_test(random_histories_equal_a_rebuild_after_every_step),
+        cmocka_unit_test(a_sharing_gpu_takes_no_mig_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,7 +135,11 @@ static void modes_decode(void **state)
     assert_false(cf.gpus[0].fixed);
     clusterfile_free(&cf);
     assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n    mode: static\n",
-                   "c.yaml:5:11: unknown mode \"static\" (known: mig, mig-static)");
+                   "c.yaml:5:11: unknown mode \"static\" (known in cluster files: mig, mig-static)");
+    /* A GPU mode the API knows but cluster files cannot place yet is
+     * refused, not taken for mig. */
+    assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n    mode: mps\n",
+                   "c.yaml:5:11: unknown mode \"mps\" (known in cluster files: mig, mig-static)");
 }
 
 /* An entry with `count` stands for that many alike nodes, named in order
