@@ -148,9 +148,19 @@ double bench_now_s(void)
     return (double)clock_monotonic_ns() / (double)NS_PER_SEC;
 }
 
-double bench_thread_cpu_s(void)
+static double cpu_clock_s(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double bench_thread_cpu_s(void)
+{
+    return cpu_clock_s(CLOCK_THREAD_CPUTIME_ID);
+}
+
+double bench_process_cpu_s(void)
+{
+    return cpu_clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }

@@ -61,6 +61,10 @@ double bench_now_s(void);
  * says more about the neighbours than about the work. */
 double bench_thread_cpu_s(void);
 
+/* CPU seconds of the whole process, every thread's (user and system): the
+ * cost of work spread over threads, such as an embedded cluster's. */
+double bench_process_cpu_s(void);
+
 /* bench_check for a failure the caller found itself (a count that came
  * out short, a phase never reached): always exits 1. */
 _Noreturn void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -141,7 +141,8 @@ static void a_failed_call_fails_the_benchmark(void **state)
     assert_non_null(strstr(out, "the store said no"));
 }
 
-/* The clocks move forward, and work done shows in the thread's CPU time. */
+/* The clocks move forward, and work done shows in the thread's CPU time and
+ * so in the process's. */
 static void the_clocks_measure(void **state)
 {
     (void)state;
@@ -151,6 +152,8 @@ static void the_clocks_measure(void **state)
         for (int i = 0; i < 100000; i++)
             sink += (uint64_t)i * (uint64_t)i;
     assert_true(bench_thread_cpu_s() - c0 >= 0.01);
+    double thread = bench_thread_cpu_s();
+    assert_true(bench_process_cpu_s() >= thread);
     assert_true(bench_now_s() >= t0);
     assert_true(t0 > 0);
 }
