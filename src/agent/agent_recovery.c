@@ -104,6 +104,12 @@ bool agent__other_at(struct agent *a, const struct agent_decision *d,
         struct gpuslice_view v;
         enum slice_phase p;
         struct agent_place other;
+        /* Most of the node's GPUSlices sit at other memory slices: a look
+         * at spec.start first spares reading each in full, which made this
+         * scan the agent's largest cost in a burst of pods. */
+        const json_t *start = json_object_get(json_object_get(obj, "spec"), "start");
+        if (!json_is_integer(start) || json_integer_value(start) != (json_int_t)at->start)
+            continue;
         if (!agent__holding(a, obj, &v, &p, &other) ||
             (strcmp(v.name, d->v.name) == 0 && strcmp(v.ns, d->v.ns) == 0) ||
             other.gpu != at->gpu || other.start != at->start || !pick(d, obj, &v, p, &other))
