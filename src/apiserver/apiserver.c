@@ -12,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,20 +127,22 @@ static void stream_cancel(struct stream_ctx *sc)
         podlogs_stream_cancel(sc->log);
 }
 
+/* One wait of up to STREAM_POLL_MS for the next bytes of sc's watch or
+ * followed log (an httpd_stream's read). */
+static ssize_t stream_wait(void *ctx, char *buf, size_t max)
+{
+    struct stream_ctx *sc = ctx;
+    return sc->ws ? watchstream_read(sc->ws, buf, max, STREAM_POLL_MS)
+                  : podlogs_stream_read(sc->log, buf, max, STREAM_POLL_MS);
+}
+
+/* A stream ends by its cancel (stream_cancel), not by a stop flag. */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     struct stream_ctx *sc = cls;
-    for (;;) {
-        ssize_t n = sc->ws ? watchstream_read(sc->ws, buf, max, STREAM_POLL_MS)
-                           : podlogs_stream_read(sc->log, buf, max, STREAM_POLL_MS);
-        if (n > 0)
-            return n;
-        if (n < 0)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        if (httpd_peer_gone(sc->fd))
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-    }
+    const struct httpd_stream s = {.read = stream_wait, .ctx = sc};
+    return httpd_stream_next(&s, sc->fd, NULL, buf, max);
 }
 
 /* Takes one of the server's watch slots; false when none is left. */

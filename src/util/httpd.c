@@ -54,27 +54,34 @@ static enum MHD_Result reply(struct MHD_Connection *conn, int status, const char
     return rc;
 }
 
-bool httpd_peer_gone(int fd)
+/* Whether the client of connection fd hung up. */
+static bool peer_gone(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLRDHUP};
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+ssize_t httpd_stream_next(const struct httpd_stream *s, int fd, const atomic_bool *stop,
+                          char *buf, size_t max)
+{
+    for (;;) {
+        if (stop && atomic_load(stop))
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        ssize_t n = s->read(s->ctx, buf, max);
+        if (n > 0)
+            return n;
+        if (n < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (peer_gone(fd))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     struct stream_ctx *sc = cls;
-    for (;;) {
-        if (atomic_load(&sc->h->stopping))
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        ssize_t n = sc->stream.read(sc->stream.ctx, buf, max);
-        if (n > 0)
-            return n;
-        if (n < 0)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        if (httpd_peer_gone(sc->fd))
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-    }
+    return httpd_stream_next(&sc->stream, sc->fd, &sc->h->stopping, buf, max);
 }
 
 static void stream_done(void *cls)

@@ -18,6 +18,7 @@
 #ifndef GPUSLICE_UTIL_HTTPD_H
 #define GPUSLICE_UTIL_HTTPD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,9 +114,15 @@ struct httpd_config {
  * (httpd_stop). */
 int httpd_serve(const struct httpd_config *cfg, struct httpd **out, struct err *e);
 
-/* Whether the client of connection fd hung up (a stream with nothing to
- * send would otherwise hold its thread). */
-bool httpd_peer_gone(int fd);
+/* A libmicrohttpd content reader's answer for stream s on the connection
+ * whose socket is fd (this server's streams, and the API server's watches
+ * and followed logs): s's next bytes, read again while it has none and the
+ * client is still there (a stream with nothing to send would otherwise hold
+ * its thread after the client hung up); MHD_CONTENT_READER_END_OF_STREAM
+ * when s ends or *stop (stop may be NULL) is set, and
+ * MHD_CONTENT_READER_END_WITH_ERROR when the client is gone. */
+ssize_t httpd_stream_next(const struct httpd_stream *s, int fd, const atomic_bool *stop,
+                          char *buf, size_t max);
 
 /* Starts serving on 127.0.0.1:port (0 picks a free port; httpd_port() says
  * which). On success the caller owns *out and stops it with httpd_stop().

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <cmocka.h>
+#include <microhttpd.h>
 
 #include "util/httpd.h"
 
@@ -241,6 +242,51 @@ static void serve_answers_headers_queries_and_streams(void **state)
     assert_int_equal(httpd_serve(&cfg, &h, &e), -EINVAL);
 }
 
+/* A stream that has nothing on its first call, then "x", then ends. */
+static ssize_t later_x(void *ctx, char *buf, size_t max)
+{
+    int *calls = ctx;
+    (void)max;
+    switch ((*calls)++) {
+    case 0:
+        return 0;
+    case 1:
+        buf[0] = 'x';
+        return 1;
+    default:
+        return -1;
+    }
+}
+
+/* httpd_stream_next waits out a stream's empty reads while the client is
+ * there, ends with it or with the stop flag, and ends with an error once
+ * the client hung up. */
+static void a_stream_is_read_until_it_or_its_client_ends(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    int calls = 0;
+    struct httpd_stream s = {.read = later_x, .ctx = &calls};
+    char buf[8];
+    atomic_bool stop = false;
+    assert_int_equal(httpd_stream_next(&s, fds[0], &stop, buf, sizeof buf), 1);
+    assert_int_equal(buf[0], 'x');
+    assert_int_equal(calls, 2);
+    assert_int_equal(httpd_stream_next(&s, fds[0], NULL, buf, sizeof buf),
+                     MHD_CONTENT_READER_END_OF_STREAM);
+    calls = 0;
+    atomic_store(&stop, true);
+    assert_int_equal(httpd_stream_next(&s, fds[0], &stop, buf, sizeof buf),
+                     MHD_CONTENT_READER_END_OF_STREAM);
+    assert_int_equal(calls, 0);
+    close(fds[1]);
+    assert_int_equal(httpd_stream_next(&s, fds[0], NULL, buf, sizeof buf),
+                     MHD_CONTENT_READER_END_WITH_ERROR);
+    assert_int_equal(calls, 1);
+    close(fds[0]);
+}
+
 static void addresses_parse_and_tell_loopback(void **state)
 {
     (void)state;
@@ -281,6 +327,7 @@ int main(void)
         cmocka_unit_test(taken_port_is_an_error),
         cmocka_unit_test(bodies_arrive_in_chunks_up_to_a_limit),
         cmocka_unit_test(serve_answers_headers_queries_and_streams),
+        cmocka_unit_test(a_stream_is_read_until_it_or_its_client_ends),
         cmocka_unit_test(addresses_parse_and_tell_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
