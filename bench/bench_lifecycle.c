@@ -22,10 +22,14 @@
  * Beside the rate it prints the process's CPU time per pod (every thread:
  * API server, webhook, controller, agents, kubelets and this generator).
  *
+ * One pod goes through first, unmeasured (warm_up): the cluster is ready
+ * and its connections open when the measured pods come.
+ *
  * Targets over HTTP (issue 12): >= 200 pods/s end to end in the burst,
  * created->ungated p99 <= 20 ms at 100 pods/s. A miss prints BELOW TARGET
  * (timings are not tests); a create that fails fails the benchmark.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +71,66 @@ static int opted_in_namespace(struct store *st, struct err *e)
     return rc;
 }
 
+static size_t count_slices(struct embedded *emb)
+{
+    struct store *st = embedded_store(emb);
+    const struct api_resource *r =
+        api_registry_find(store_registry(st), GPUSLICE_API_GROUP, "v1alpha1", "gpuslices");
+    json_t *list = NULL;
+    if (store_list(st, r, NULL, &(struct store_list_opts){0}, &list, NULL) < 0)
+        return (size_t)-1;
+    size_t n = json_array_size(json_object_get(list, "items"));
+    json_decref(list);
+    return n;
+}
+
+/* The phase of pod name in the store; "" while it has none, NULL once it
+ * is gone. */
+static const char *phase_of(struct store *st, const struct api_resource *res, const char *name,
+                            char *buf, size_t size)
+{
+    json_t *pod = NULL;
+    if (store_get(st, res, NAMESPACE, name, &pod, NULL) < 0)
+        return NULL;
+    const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+    snprintf(buf, size, "%s", phase ? phase : "");
+    json_decref(pod);
+    return buf;
+}
+
+/* Takes one pod through the whole lifecycle and waits until it and its
+ * slice are gone, before anything is measured: pods created while the
+ * agents have not reported their GPUs yet find a cluster with no GPUs and
+ * wait for the report (NoPlacement), which measures the cluster's start,
+ * not a pod's way through it; the first pod also opens the connections
+ * the rest reuse. 0, or -1 when it did not make it in 30 s. */
+static int warm_up(struct embedded *emb, struct store *client)
+{
+    struct store *st = embedded_store(emb);
+    const struct api_resource *res = api_registry_find(store_registry(st), "", "v1", "pods");
+    json_t *pod = plain_pod("warm-up");
+    int rc = store_create(client, res, NAMESPACE, pod, &(struct store_write_opts){0}, NULL, NULL);
+    json_decref(pod);
+    char phase[32];
+    const char *p = "";
+    for (int waited = 0; rc == 0 && waited < 30000; waited += 5) {
+        p = phase_of(st, res, "warm-up", phase, sizeof phase);
+        if (!p || !strcmp(p, "Succeeded") || !strcmp(p, "Failed"))
+            break;
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    }
+    if (rc < 0 || !p || strcmp(p, "Succeeded") != 0)
+        return -1;
+    rc = store_delete(client, res, NAMESPACE, "warm-up", &(struct store_delete_opts){0}, NULL,
+                      NULL);
+    for (int waited = 0; rc == 0 && waited < 30000; waited += 5) {
+        if (!phase_of(st, res, "warm-up", phase, sizeof phase) && count_slices(emb) == 0)
+            return 0;
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    }
+    return -1;
+}
+
 /* Creates that many plain pods through the API (and so the webhook), paced at
  * rate per second (0: at once); -1 when a create fails. */
 static int create_pods(struct store *st, size_t pods, double rate, int64_t start)
@@ -95,19 +159,6 @@ static int create_pods(struct store *st, size_t pods, double rate, int64_t start
         }
     }
     return 0;
-}
-
-static size_t count_slices(struct embedded *emb)
-{
-    struct store *st = embedded_store(emb);
-    const struct api_resource *r =
-        api_registry_find(store_registry(st), GPUSLICE_API_GROUP, "v1alpha1", "gpuslices");
-    json_t *list = NULL;
-    if (store_list(st, r, NULL, &(struct store_list_opts){0}, &list, NULL) < 0)
-        return (size_t)-1;
-    size_t n = json_array_size(json_object_get(list, "items"));
-    json_decref(list);
-    return n;
 }
 
 /* Says which pods did not finish and what the cluster said about them. */
@@ -154,14 +205,19 @@ static int run(size_t pods, double rate, bool direct)
     struct embedded *emb = NULL;
     struct observer *obs = NULL;
     struct err e = {0};
-    if (embedded_start(&cfg, &emb, &e) < 0 || observer_start(embedded_store(emb), &obs, &e) < 0) {
+    if (embedded_start(&cfg, &emb, &e) < 0) {
         fprintf(stderr, "bench_lifecycle: %s\n", e.msg);
         log_free(cfg.log);
         return 1;
     }
     struct store *st = embedded_client(emb);
-    if (opted_in_namespace(st, &e) < 0) {
-        fprintf(stderr, "bench_lifecycle: namespace: %s\n", e.msg);
+    int ready = opted_in_namespace(st, &e);
+    if (ready == 0 && warm_up(emb, st) < 0)
+        ready = err_set(&e, -ETIMEDOUT, "the warm-up pod did not go through in 30 s");
+    if (ready == 0)
+        ready = observer_start(embedded_store(emb), &obs, &e);
+    if (ready < 0) {
+        fprintf(stderr, "bench_lifecycle: %s\n", e.msg);
         observer_free(obs);
         embedded_stop(emb);
         log_free(cfg.log);
