@@ -512,17 +512,6 @@ static void serve_create(const struct handlers_call *c, struct rest_response *re
 
 /* An update charges the quotas for what it adds to what the stored object
  * used (a pod given activeDeadlineSeconds moves into Terminating quotas). */
-static int quota_admit_update(const struct handlers_call *c, const json_t *obj, bool dry_run,
-                              struct quota_charges **charges, struct err *e)
-{
-    json_t *old = NULL;
-    if (store_get(store_of(c), c->rt->res, c->rt->ns, c->rt->name, &old, NULL) != 0)
-        return 0; /* the update itself says what is wrong */
-    int rc = quota_admit(store_of(c), c->rt->res, c->rt->ns, old, obj, dry_run, charges, e);
-    json_decref(old);
-    return rc;
-}
-
 static void serve_update(const struct handlers_call *c, struct rest_response *resp,
                          enum store_subresource sub)
 {
@@ -543,7 +532,8 @@ static void serve_update(const struct handlers_call *c, struct rest_response *re
                      "the URL (%.253s)", name, c->rt->name);
     struct quota_charges *charges = NULL;
     if (rc == 0 && sub == STORE_MAIN)
-        rc = quota_admit_update(c, obj, wo.dry_run, &charges, &e);
+        rc = quota_admit(store_of(c), c->rt->res, c->rt->ns, c->rt->name, obj, wo.dry_run,
+                         &charges, &e);
     if (rc == 0)
         rc = store_update(store_of(c), c->rt->res, c->rt->ns, obj, &wo,
                           stored_object(c, &out), &e);

@@ -132,12 +132,16 @@ static json_t *request_for(const json_t *quota, const struct api_resource *res,
 }
 
 static int charge_all(struct store *st, struct quota_charges *c, const struct api_resource *res,
-                      const json_t *old, const json_t *obj, bool dry_run, struct err *e)
+                      const char *replaces, const json_t *obj, bool dry_run, struct err *e)
 {
-    json_t *list = NULL, *usage = NULL, *old_usage = NULL;
+    json_t *list = NULL, *usage = NULL, *old = NULL, *old_usage = NULL;
     int rc = store_list(st, c->quotas, c->ns, &(struct store_list_opts){0}, &list, e);
     if (rc == 0 && json_array_size(json_object_get(list, "items")) > 0)
         rc = quota_usage_of(res, obj, &usage, e);
+    if (rc == 0 && usage && replaces && store_get(st, res, c->ns, replaces, &old, NULL) != 0) {
+        json_decref(list);
+        list = NULL; /* gone: nothing is charged, the update itself fails */
+    }
     if (rc == 0 && usage && old)
         rc = quota_usage_of(res, old, &old_usage, e);
     size_t i;
@@ -153,13 +157,14 @@ static int charge_all(struct store *st, struct quota_charges *c, const struct ap
     }
     json_decref(usage);
     json_decref(old_usage);
+    json_decref(old);
     json_decref(list);
     return rc;
 }
 
 int quota_admit(struct store *st, const struct api_resource *res, const char *ns,
-                const json_t *old, const json_t *obj, bool dry_run, struct quota_charges **out,
-                struct err *e)
+                const char *replaces, const json_t *obj, bool dry_run,
+                struct quota_charges **out, struct err *e)
 {
     *out = NULL;
     const struct api_resource *quotas =
@@ -169,7 +174,7 @@ int quota_admit(struct store *st, const struct api_resource *res, const char *ns
     struct quota_charges *c = alloc_calloc(1, sizeof *c);
     c->quotas = quotas;
     c->ns = alloc_strdup(ns);
-    int rc = charge_all(st, c, res, old, obj, dry_run, e);
+    int rc = charge_all(st, c, res, replaces, obj, dry_run, e);
     if (rc != 0) {
         quota_refund(st, c);
         return rc == -EPERM ? forbidden(res, obj, e) : rc;

@@ -35,15 +35,18 @@
 /* What one request charged, to give back if its write fails. */
 struct quota_charges;
 
-/* Charges the quotas of ns for obj of res (old: the object it replaces in
- * an update, charged only for what grew; NULL for a create). On success
+/* Charges the quotas of ns for obj of res (replaces: in an update, the name
+ * of the object it replaces, charged only for what grew, read from st only
+ * when a quota of ns counts res: most updates pay no read; NULL for a
+ * create; an update of an object st no longer has charges nothing, the
+ * update itself says what is wrong). On success
  * *out (may be NULL when nothing was charged) is the caller's, released
  * with quota_charges_keep or quota_refund. -EPERM with the message above
  * when a quota has no room (nothing stays charged), -EAGAIN when the
  * charge kept conflicting, or the store's failure. */
 int quota_admit(struct store *st, const struct api_resource *res, const char *ns,
-                const json_t *old, const json_t *obj, bool dry_run, struct quota_charges **out,
-                struct err *e);
+                const char *replaces, const json_t *obj, bool dry_run,
+                struct quota_charges **out, struct err *e);
 
 /* The write went through: keeps the charges, frees c (may be NULL). */
 void quota_charges_keep(struct quota_charges *c);

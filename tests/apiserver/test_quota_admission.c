@@ -167,9 +167,9 @@ static void object_counts_and_unknown_status(void **state)
                              "resources: pods");
 }
 
-/* A dry run and a create that fails in the store charge nothing; an update
- * is charged for what it adds (activeDeadlineSeconds moves a pod into a
- * Terminating quota). */
+/* A dry run, a create that fails in the store and an update of a missing
+ * pod charge nothing; an update is charged for what it adds
+ * (activeDeadlineSeconds moves a pod into a Terminating quota). */
 static void nothing_stays_charged_without_a_write(void **state)
 {
     struct fixture *f = *state;
@@ -203,6 +203,15 @@ static void nothing_stays_charged_without_a_write(void **state)
     assert_string_equal(used_of(f, "gpu", "requests." MEM), "6");
     free(body);
     json_decref(pod);
+
+    /* An update of a pod the store does not have charges nothing (the
+     * object it replaces is read only when a quota counts it). */
+    body = pod_body("ghost", 6, NULL, NULL);
+    r = call(f, "PUT", PODS "/ghost", body);
+    assert_int_equal(r.status, 404);
+    reply_free(&r);
+    assert_string_equal(used_of(f, "gpu", "requests." MEM), "6");
+    free(body);
 }
 
 int main(void)
