@@ -106,9 +106,11 @@ bool agent__other_at(struct agent *a, const struct agent_decision *d,
         struct agent_place other;
         /* Most of the node's GPUSlices sit at other memory slices: a look
          * at spec.start first spares reading each in full, which made this
-         * scan the agent's largest cost in a burst of pods. */
+         * scan the agent's largest cost in a burst of pods. (One without a
+         * start, a share of a whole GPU, is read: it holds no slice.) */
         const json_t *start = json_object_get(json_object_get(obj, "spec"), "start");
-        if (!json_is_integer(start) || json_integer_value(start) != (json_int_t)at->start)
+        if (start &&
+            (!json_is_integer(start) || json_integer_value(start) != (json_int_t)at->start))
             continue;
         if (!agent__holding(a, obj, &v, &p, &other) ||
             (strcmp(v.name, d->v.name) == 0 && strcmp(v.ns, d->v.ns) == 0) ||
