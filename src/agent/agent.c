@@ -16,16 +16,14 @@
 
 /* ---- construction ---- */
 
-/* The GPUSlice index by spec.configMap: which slices a ConfigMap serves. */
-static size_t slice_by_config_map(const json_t *obj, const char **keys, size_t max, void *ctx)
+/* A GPUSlice index by the string spec.<field> (none when unset or empty). */
+static size_t slice_by_spec(const json_t *obj, const char **keys, size_t max, void *field)
 {
-    (void)ctx;
-    const char *cm =
-        json_string_value(json_object_get(json_object_get(obj, "spec"), "configMap"));
-    if (!cm || !*cm)
+    const char *v = json_string_value(json_object_get(json_object_get(obj, "spec"), field));
+    if (!v || !*v)
         return 0;
     if (max > 0)
-        keys[0] = cm;
+        keys[0] = v;
     return 1;
 }
 
@@ -59,8 +57,11 @@ static int watch(struct agent *a, const struct watch_spec *w, const struct api_r
         .field_selector = w->by_label ? NULL : selector,
     };
     if (w->handler == on_slice) {
-        ic.indexes[0] = (struct informer_index){AGENT_INDEX_CONFIG_MAP, slice_by_config_map, NULL};
-        ic.index_count = 1;
+        /* Which slices a ConfigMap serves; which sit on a GPU (a slice's
+         * holder is looked for among its GPU's, not the node's). */
+        ic.indexes[0] = (struct informer_index){AGENT_INDEX_CONFIG_MAP, slice_by_spec, "configMap"};
+        ic.indexes[1] = (struct informer_index){AGENT_INDEX_GPU, slice_by_spec, "gpuUUID"};
+        ic.index_count = 2;
     }
     return informer_new(&ic, out, e);
 }

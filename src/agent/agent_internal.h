@@ -23,6 +23,7 @@
 #define AGENT_PATH_MAX 4096
 #define AGENT_SYNC_POLL_NS (100 * NS_PER_MS) /* caches not synced yet */
 #define AGENT_INDEX_CONFIG_MAP "configMap"
+#define AGENT_INDEX_GPU "gpuUUID" /* the GPUSlices of one GPU */
 #define AGENT_RUNNING INT64_MAX /* a pending call a worker has not finished */
 /* Device calls that failed are retried after this backoff (the work
  * queue's): the key's next decision waits for it. */

@@ -96,7 +96,16 @@ bool agent__other_at(struct agent *a, const struct agent_decision *d,
                      const struct agent_place *at, agent__pick_fn *pick, char *found,
                      size_t size)
 {
-    json_t *all = informer_list(a->slices, NULL);
+    /* Only the GPUSlices of at's GPU can sit at it: the GPU index spares
+     * reading every slice of the node, which made this scan the agent's
+     * largest cost in a burst of pods. */
+    const char *uuid = NULL;
+    for (unsigned g = 0; g < a->inv->n_gpus && !uuid; g++)
+        if (a->inv->gpus[g].index == at->gpu)
+            uuid = a->inv->gpus[g].uuid;
+    json_t *all = NULL;
+    if (!uuid || informer_by_index(a->slices, AGENT_INDEX_GPU, uuid, &all) < 0)
+        return false;
     bool any = false;
     size_t i;
     const json_t *obj;
@@ -104,10 +113,9 @@ bool agent__other_at(struct agent *a, const struct agent_decision *d,
         struct gpuslice_view v;
         enum slice_phase p;
         struct agent_place other;
-        /* Most of the node's GPUSlices sit at other memory slices: a look
-         * at spec.start first spares reading each in full, which made this
-         * scan the agent's largest cost in a burst of pods. (One without a
-         * start, a share of a whole GPU, is read: it holds no slice.) */
+        /* Most of them sit at other memory slices: spec.start says so
+         * before a full read. (One without a start, a share of a whole
+         * GPU, is read: it holds no slice.) */
         const json_t *start = json_object_get(json_object_get(obj, "spec"), "start");
         if (start &&
             (!json_is_integer(start) || json_integer_value(start) != (json_int_t)at->start))
