@@ -237,8 +237,13 @@ static int generation_start(struct webhook *w, char *cert, char *key, struct gen
     };
     struct MHD_OptionItem limits[HTTPD_GUARD_OPTIONS];
     httpd_guard_options(w->guard, limits);
+    /* poll, never epoll: a rotation quiesces a daemon whose threads are
+     * serving, and libmicrohttpd's epoll loop and MHD_quiesce_daemon both
+     * take the listening socket out of the epoll set, unlocked; the loser
+     * aborts the process. Poll has no such set, and the webhook holds few
+     * connections (the API servers' kept-alive pools). */
     g->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_TLS, 0,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_TLS, 0,
         httpd_guard_accept, w->guard, on_request, g, MHD_OPTION_LISTEN_SOCKET, w->fd,
         MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
         MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,

@@ -16,6 +16,8 @@
 
 #include <curl/curl.h>
 #include <ifaddrs.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "../common/rawconn.h"
 #include "webhook/certs.h"
@@ -284,6 +286,63 @@ static void start_errors(void **state)
 }
 
 /* A webhook on the fixture's pair with limits, on its default address. */
+/* Clients that connect anew for every request until told to stop. */
+struct hammer {
+    const struct fixture *f;
+    atomic_bool stop;
+    atomic_uint served;
+};
+
+static void *hammer_run(void *arg)
+{
+    struct hammer *h = arg;
+    CURL *c = curl_easy_init();
+    char url[128];
+    snprintf(url, sizeof url, "%s/healthz", h->f->url);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    struct answer a;
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+    while (!atomic_load(&h->stop)) {
+        a.len = 0;
+        if (curl_easy_perform(c) == CURLE_OK)
+            atomic_fetch_add(&h->served, 1);
+    }
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+/* A certificate rotation quiesces the serving daemon while its threads
+ * take connections. libmicrohttpd's epoll loop and MHD_quiesce_daemon both
+ * remove the listening socket from the epoll set, unlocked, and the loser
+ * aborts the process ("Failed to remove listen FD from epoll set": an e2e
+ * run died of it); the webhook's daemons poll instead. */
+static void rotations_under_load_never_abort(void **state)
+{
+    struct fixture *f = *state;
+    struct certs_bundle next;
+    new_bundle(&next);
+    struct hammer h = {.f = f};
+    pthread_t t[3];
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, hammer_run, &h), 0);
+    for (int i = 0; i < 200; i++) {
+        const struct certs_bundle *b = i % 2 ? &f->b : &next;
+        write_pair(f, b->cert_pem, b->key_pem);
+        assert_int_equal(webhook_reload(f->w, NULL), 1);
+        usleep(2000);
+    }
+    atomic_store(&h.stop, true);
+    for (size_t i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_true(atomic_load(&h.served) > 0);
+    certs_bundle_free(&next);
+}
+
 static struct webhook *limited(struct fixture *f, struct httpd_limits lim)
 {
     struct webhook_config cfg = {.cert_file = f->cert, .key_file = f->key, .limits = lim};
@@ -374,6 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_bad_pair_is_refused_and_the_old_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(start_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(listens_on_loopback_with_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(rotations_under_load_never_abort, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
