@@ -27,6 +27,7 @@ struct controller_args {
     int64_t lease_ns;
     enum placement_policy policy;
     int warm_max_percent;
+    unsigned mps_overhead_mib;
     bool dashboard;
     char dashboard_host[HTTPD_HOST_MAX];
     uint16_t dashboard_port;
@@ -45,6 +46,17 @@ int cmd_warm_percent(const char *text, int *out, struct err *e)
     return 0;
 }
 
+/* --mps-overhead-mib's value: 1..65536 MiB. */
+static int cmd_mps_overhead(const char *text, unsigned *out)
+{
+    char *end = NULL;
+    long v = strtol(text, &end, 10);
+    if (!*text || *end || v < 1 || v > 65536)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct controller_args *a)
 {
     static const struct option opts[] = {
@@ -54,6 +66,7 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
         {"policy", required_argument, NULL, 'p'},
         {"lease-duration", required_argument, NULL, 'L'},
         {"warm-max-percent", required_argument, NULL, 'w'},
+        {"mps-overhead-mib", required_argument, NULL, 'O'},
         {"dashboard-address", required_argument, NULL, 'D'},
         {"dashboard-token-file", required_argument, NULL, 'T'},
         {"metrics-address", required_argument, NULL, 'm'},
@@ -78,6 +91,13 @@ static int parse_args(int argc, char **argv, struct controller_args *a)
                 return 2;
             }
             a->dashboard = true;
+            break;
+        case 'O':
+            if (cmd_mps_overhead(optarg, &a->mps_overhead_mib) < 0) {
+                fprintf(stderr, "gpuslice controller: --mps-overhead-mib: \"%s\" is not a "
+                                "whole number of MiB (1..65536)\n", optarg);
+                return 2;
+            }
             break;
         case 'T': a->dashboard_token_file = optarg; break;
         case 'k': a->kubeconfig = optarg; break;
@@ -165,6 +185,7 @@ int cmd_controller(int argc, char **argv)
         rc = kube_store_new(kc, NULL, &st, &e);
     struct controller_runtime_config cfg = {.store = st, .policy = a.policy,
                                             .warm_max_percent = a.warm_max_percent,
+                                            .mps_overhead_mib = a.mps_overhead_mib,
                                             .identity = a.identity,
                                             .lease_namespace = a.lease_namespace,
                                             .lease_ns = a.lease_ns,

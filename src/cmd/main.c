@@ -47,7 +47,8 @@ const struct command commands[] = {
     {"controller", cmd_controller, "run the gpuslice controller against a cluster",
      "usage: gpuslice controller [--kubeconfig F] [--leader-elect-namespace NS]\n"
      "                           [--identity ID] [--policy P] [--lease-duration S]\n"
-     "                           [--warm-max-percent N] [--metrics-address A]\n"
+     "                           [--warm-max-percent N] [--mps-overhead-mib N]\n"
+     "                           [--metrics-address A]\n"
      "                           [--dashboard-address HOST:PORT [--dashboard-token-file F]]\n\n"
      "Places gated pods' slices, releases them when pods end. Without --kubeconfig\n"
      "it uses $KUBECONFIG, ~/.kube/config or the pod's service account. With\n"
@@ -57,6 +58,8 @@ const struct command commands[] = {
      "Namespaces annotated gpuslice.dev/keep-warm: DURATION keep their ended pods'\n"
      "slices warm for their next pods; --warm-max-percent caps the memory warm\n"
      "slices hold, in percent of the MIG memory (default 10; 0: none kept warm).\n"
+     "--mps-overhead-mib N: what the MPS server itself takes of each GPU in mode mps\n"
+     "(default 512); clients may pin the rest, in whole GiB (docs/sharing.md).\n"
      "--dashboard-address HOST:PORT serves a live web dashboard there (127.0.0.1:8090,\n"
      "[::1]:8090, :8090 for 127.0.0.1; off by default); off loopback it needs a token:\n"
      "--dashboard-token-file F's first line, else the kubeconfig's bearer token.\n"

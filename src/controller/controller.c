@@ -107,6 +107,8 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->restoring, sizeof(struct restore_flight), NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
     model_init(&c->model);
+    if (cfg->mps_overhead_mib)
+        c->model.mps_overhead_mib = cfg->mps_overhead_mib;
     controller__warm_init(c);
     mutex_init(&c->lock);
     int rc = 0;
@@ -388,7 +390,7 @@ static bool track_placement(struct controller *c, enum informer_change change,
         c->restore_pending |= freed && upgraded;
         return freed;
     }
-    model_claim(&c->model, key, v->spec.gpu_uuid, v->spec.profile, v->spec.start);
+    controller__claim_slice(c, key, &v->spec);
     return false;
 }
 
@@ -662,10 +664,11 @@ static int handle_failed(struct controller *c, const struct pod_state *s, int64_
             continue;
         int64_t at = count_pod_failure(c, s->uid, now);
         count_gpu_failure(c, v.spec.gpu_uuid, now);
+        char what[128];
+        controller__describe_slice(&v.spec, what, sizeof what);
         int rc = controller__say(
             c, out, s->pod, ACTION_EVENT_WARNING, "SliceFailed",
-            "%s on %s GPU %u at memory slice %u failed (%s: %s); retrying in %llds",
-            v.spec.profile, v.spec.node, v.spec.gpu_index, v.spec.start,
+            "%s on %s failed (%s: %s); retrying in %llds", what, v.spec.node,
             v.status.reason ? v.status.reason : "Unknown",
             v.status.message ? v.status.message : "no message",
             (long long)((at - now) / NS_PER_SEC));
@@ -945,11 +948,14 @@ static void claim_if_landed(struct controller *c, const struct action *a)
     if (r) {
         r->created = true;
         snprintf(r->gpu, sizeof r->gpu, "%s", v.spec.gpu_uuid);
-        snprintf(r->profile, sizeof r->profile, "%s", v.spec.profile);
+        snprintf(r->profile, sizeof r->profile, "%s", v.spec.profile ? v.spec.profile : "");
         r->start = v.spec.start;
+        r->share = (enum share_mode)v.spec.sharing;
+        r->gib = v.spec.memory_gib;
+        r->sm = v.spec.sm_percent;
         char key[CONTROLLER_KEY_MAX];
         controller__slice_key(v.ns, v.name, key);
-        model_claim(&c->model, key, r->gpu, r->profile, r->start);
+        controller__claim_slice(c, key, &v.spec);
     }
     mutex_unlock(&c->lock);
     json_decref(got);

@@ -54,6 +54,10 @@ struct controller_config {
      * slices"); 0: CONTROLLER_WARM_MAX_PERCENT_DEFAULT; negative: none is
      * kept warm. */
     int warm_max_percent;
+    /* What the MPS server itself takes of each GPU in mode mps, in MiB:
+     * clients may pin the rest, in whole GiB (docs/sharing.md); 0:
+     * PLACEMENT_SHARE_MPS_OVERHEAD_MIB_DEFAULT. */
+    unsigned mps_overhead_mib;
     /* Called (from the informer's thread, no lock held) after each change
      * to a pod, GPUSlice or GPUNode in the caches, for a view of them (the
      * dashboard); NULL: none. It must return quickly. */

@@ -31,6 +31,8 @@ struct reservation {
     char gpu[MODEL_UUID_MAX];
     char profile[POD_PROFILE_MAX];
     unsigned start;
+    enum share_mode share;  /* a share of a whole GPU (profile "", start 0), else 0 */
+    unsigned gib, sm;       /* the share's memory and SM percent (MPS) */
     bool created; /* the create succeeded; waiting for the cache */
     unsigned extra_gib; /* an upgrade: GiB beyond what the pod's quota was charged */
 };
@@ -167,13 +169,30 @@ int controller__set_placed(struct controller *c, const json_t *pod, bool placed,
 
 /* ---- sharing.c ---- */
 
-/* When the pod asks to share a whole GPU (MPS or time-slicing), which
- * placement does not do yet: keeps it gated with SlicesPlaced False and a
- * Warning naming the GPU modes the cluster has, and returns 1; 0 for a
- * pod of MIG requests only. Called with c->lock held. */
+/* When the pod asks to share a whole GPU in a mode no GPU of the model
+ * has (a GPU in mode mps, MIG disabled, for an MPS share): keeps it gated
+ * with SlicesPlaced False and a Warning naming what is missing and the
+ * modes the cluster has, and returns 1; 0 when every mode it needs exists
+ * (placement then says whether one has room). Called with c->lock held. */
 int controller__sharing_unplaced(struct controller *c, const json_t *pod,
                                  const struct pod_slices *ps, int64_t now,
                                  struct action_list *out, struct err *e);
+
+/* Decides where the share want goes under the node rules of where, into
+ * *d, and takes it in the model (placement_share_release gives it back);
+ * fails as placement_share_decide. The model is synced. */
+int controller__share_decide(struct controller *c, const struct pod_slice_request *want,
+                             const struct placement_request *where, struct share_decision *d,
+                             struct err *e);
+
+/* Claims in the model what the GPUSlice spec holds: a MIG slice or a
+ * share, under key ("ns/name"). */
+void controller__claim_slice(struct controller *c, const char *key,
+                             const struct gpuslice_spec *spec);
+
+/* "1g.10gb at memory slice 3 of GPU 0", "an MPS share (8 GiB, 30% of the
+ * SMs) of GPU 0", "a time slice of GPU 0", snprintf-style. */
+void controller__describe_slice(const struct gpuslice_spec *spec, char *out, size_t size);
 
 /* Whether the whole pod, as it asked (no upgrade), could be placed now on
  * some node, everything held now staying held: that node's index, or -1.

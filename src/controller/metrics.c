@@ -115,7 +115,9 @@ static void count_slices(struct controller *c)
     json_array_foreach(slices, i, obj) {
         struct gpuslice_view v;
         if (gpuslice_read(obj, &v, NULL) == 0)
-            prom_add(c->metrics->slices, 1, v.status.phase, v.spec.profile, v.spec.model,
+            prom_add(c->metrics->slices, 1, v.status.phase,
+                     v.spec.profile ? v.spec.profile : pod_sharing_name(v.spec.sharing),
+                     v.spec.model,
                      v.spec.node);
     }
     json_decref(slices);

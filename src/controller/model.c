@@ -18,12 +18,21 @@
 
 #define KEY_MAX 400
 
+/* Where a uuid's GPU is in the arrays: among the MIG GPUs or the shared. */
+struct gpu_slot {
+    size_t at;
+    bool share;
+};
+
 /* One usable GPU as its GPUNode reports it. Zero-filled before it is
  * written, so two compare with memcmp. */
 struct host_gpu {
     char uuid[MODEL_UUID_MAX];
     unsigned index;
-    const struct gpu_model *model;
+    const struct gpu_model *model; /* NULL for a shared GPU */
+    enum share_mode share;   /* a shared GPU's mode, else 0 */
+    unsigned memory_mib;     /* shared */
+    unsigned replicas;       /* shared, timeslice */
     bool admin_held;
     uint16_t admin_allowed;
     bool mode_pending;       /* spec asks another mode than the agent applies */
@@ -42,13 +51,16 @@ struct model_host {
     struct placement_label *labels; /* owned, keys and values too */
     size_t n_labels;
     long at;                       /* its index in the arrays while current, else -1 */
-    size_t first_gpu;              /* its first GPU's index there */
+    size_t first_gpu;              /* its first MIG GPU's index there */
+    size_t first_share;            /* its first shared GPU's index there */
 };
 
 struct model_claim {
     char gpu[MODEL_UUID_MAX];
     char profile[MODEL_PROFILE_MAX]; /* "" for a name too long to be any profile */
     unsigned start;
+    enum share_mode share;           /* a share of a whole GPU, else 0 */
+    unsigned gib, sm;                /* the share's */
 };
 
 static void free_labels(struct placement_label *labels, size_t n)
@@ -73,11 +85,15 @@ static void free_arrays(struct model *m)
     free(m->nodes);
     free(m->gpus);
     free(m->info);
+    free(m->shares);
+    free(m->share_info);
     strmap_free(&m->gpu_at);
     m->nodes = NULL;
     m->gpus = NULL;
     m->info = NULL;
-    m->n_nodes = m->n_gpus = 0;
+    m->shares = NULL;
+    m->share_info = NULL;
+    m->n_nodes = m->n_gpus = m->n_shares = 0;
 }
 
 void model_init(struct model *m)
@@ -86,7 +102,8 @@ void model_init(struct model *m)
     strmap_init(&m->hosts, sizeof(struct model_host), drop_host);
     strmap_init(&m->claims, sizeof(struct model_claim), NULL);
     strmap_init(&m->avoided, 0, NULL);
-    strmap_init(&m->gpu_at, sizeof(size_t), NULL);
+    strmap_init(&m->gpu_at, sizeof(struct gpu_slot), NULL);
+    m->mps_overhead_mib = PLACEMENT_SHARE_MPS_OVERHEAD_MIB_DEFAULT;
     m->stale = true;
 }
 
@@ -101,8 +118,22 @@ void model_free(struct model *m)
 
 long model_find_gpu(const struct model *m, const char *uuid)
 {
-    const size_t *at = m->stale ? NULL : strmap_get(&m->gpu_at, uuid);
-    return at ? (long)*at : -1;
+    const struct gpu_slot *s = m->stale ? NULL : strmap_get(&m->gpu_at, uuid);
+    return s && !s->share ? (long)s->at : -1;
+}
+
+long model_find_share(const struct model *m, const char *uuid)
+{
+    const struct gpu_slot *s = m->stale ? NULL : strmap_get(&m->gpu_at, uuid);
+    return s && s->share ? (long)s->at : -1;
+}
+
+long model_gpu_node(const struct model *m, const char *uuid)
+{
+    const struct gpu_slot *s = m->stale ? NULL : strmap_get(&m->gpu_at, uuid);
+    if (!s)
+        return -1;
+    return (long)(s->share ? m->shares[s->at].node : m->gpus[s->at].node);
 }
 
 long model_find_node(const struct model *m, const char *name)
@@ -126,6 +157,31 @@ static void refresh_gpu(struct model *m, size_t g)
     pg->held_back = held;
     pg->allowed = in->admin_allowed;
     placement_gpu_changed(&m->cluster, g, NULL); /* its occupancy came from takes: valid */
+}
+
+/* The same for a shared GPU: held back by the same causes, conflicted
+ * when its claims hold more than it has or are of another kind. */
+static void refresh_share(struct model *m, size_t g)
+{
+    struct model_gpu *in = &m->share_info[g];
+    struct share_gpu *sg = &m->shares[g];
+    in->conflicted = in->strangers > 0 || placement_share_over(sg);
+    sg->held_back = in->admin_held || in->mode_pending || in->avoided || in->conflicted ||
+                    in->duplicate;
+}
+
+/* A claim's share counted on (sign > 0) or off a shared GPU: the counters
+ * are sums, so the GPU's state never depends on the order of claims. */
+static void count_share(struct model *m, size_t g, const struct model_claim *c, int sign)
+{
+    struct share_gpu *sg = &m->shares[g];
+    if (c->share != sg->mode)
+        m->share_info[g].strangers += sign > 0 ? 1u : -1u;
+    else if (sign > 0)
+        placement_share_take(sg, c->gib, c->sm);
+    else
+        placement_share_release(sg, c->gib, c->sm);
+    refresh_share(m, g);
 }
 
 static bool take(struct model *m, size_t g, const struct model_claim *c)
@@ -159,6 +215,11 @@ static void retake(struct model *m, size_t g)
  * is retaken whole, so its state never depends on the order of claims. */
 static void apply(struct model *m, const struct model_claim *c)
 {
+    long s = model_find_share(m, c->gpu);
+    if (s >= 0) {
+        count_share(m, (size_t)s, c, +1);
+        return;
+    }
     long g = model_find_gpu(m, c->gpu);
     if (g < 0)
         return;
@@ -174,6 +235,11 @@ static void apply(struct model *m, const struct model_claim *c)
  * conflicted every claim was taken, so the slice at its start is its own. */
 static void unapply(struct model *m, const struct model_claim *c)
 {
+    long s = model_find_share(m, c->gpu);
+    if (s >= 0) {
+        count_share(m, (size_t)s, c, -1);
+        return;
+    }
     long g = model_find_gpu(m, c->gpu);
     if (g < 0)
         return;
@@ -186,7 +252,7 @@ static void unapply(struct model *m, const struct model_claim *c)
 static bool same_claim(const struct model_claim *a, const struct model_claim *b)
 {
     return strcmp(a->gpu, b->gpu) == 0 && strcmp(a->profile, b->profile) == 0 &&
-           a->start == b->start;
+           a->start == b->start && a->share == b->share && a->gib == b->gib && a->sm == b->sm;
 }
 
 bool model_unclaim(struct model *m, const char *key)
@@ -200,6 +266,16 @@ bool model_unclaim(struct model *m, const char *key)
     return true;
 }
 
+static void claim(struct model *m, const char *key, const struct model_claim *c)
+{
+    const struct model_claim *old = strmap_get(&m->claims, key);
+    if (old && same_claim(old, c))
+        return;
+    model_unclaim(m, key);
+    strmap_set(&m->claims, key, c);
+    apply(m, c);
+}
+
 void model_claim(struct model *m, const char *key, const char *gpu_uuid, const char *profile,
                  unsigned start)
 {
@@ -207,12 +283,15 @@ void model_claim(struct model *m, const char *key, const char *gpu_uuid, const c
     snprintf(c.gpu, sizeof c.gpu, "%s", gpu_uuid);
     if (strlen(profile) < sizeof c.profile)
         strcpy(c.profile, profile);
-    const struct model_claim *old = strmap_get(&m->claims, key);
-    if (old && same_claim(old, &c))
-        return;
-    model_unclaim(m, key);
-    strmap_set(&m->claims, key, &c);
-    apply(m, &c);
+    claim(m, key, &c);
+}
+
+void model_claim_share(struct model *m, const char *key, const char *gpu_uuid,
+                       enum share_mode sharing, unsigned gib, unsigned sm)
+{
+    struct model_claim c = {.share = sharing, .gib = gib, .sm = sm};
+    snprintf(c.gpu, sizeof c.gpu, "%s", gpu_uuid);
+    claim(m, key, &c);
 }
 
 void model_avoid(struct model *m, const char *gpu_uuid, bool avoid)
@@ -224,10 +303,14 @@ void model_avoid(struct model *m, const char *gpu_uuid, bool avoid)
         strmap_put(&m->avoided, gpu_uuid, NULL);
     else
         strmap_del(&m->avoided, gpu_uuid);
-    long g = model_find_gpu(m, gpu_uuid);
+    long g = model_find_gpu(m, gpu_uuid), s = model_find_share(m, gpu_uuid);
     if (g >= 0) {
         m->info[g].avoided = avoid;
         refresh_gpu(m, (size_t)g);
+    }
+    if (s >= 0) {
+        m->share_info[s].avoided = avoid;
+        refresh_share(m, (size_t)s);
     }
 }
 
@@ -269,6 +352,18 @@ static const struct gpu_model *usable_model(const struct gpunode_gpu *g)
     if (!gm && g->product)
         gm = catalog_find_model(g->product);
     return gm;
+}
+
+/* The sharing mode of a GPU the agent shares whole (MIG not enabled), or
+ * 0: a GPU in mode whole, or one still in MIG mode (the agent refuses to
+ * share it until MIG is disabled), takes no share. */
+static enum share_mode shared_mode(const struct gpunode_gpu *g)
+{
+    if (strcmp(g->mig_mode, "Enabled") == 0)
+        return 0;
+    enum gpunode_mode mode = gpunode_active_mode(g);
+    return mode == GPUNODE_MODE_MPS ? SHARE_MPS
+           : mode == GPUNODE_MODE_TIMESLICE ? SHARE_TIMESLICE : 0;
 }
 
 static uint16_t allowed_mask(const struct gpunode_gpu *g, const struct gpu_model *gm)
@@ -324,16 +419,23 @@ static size_t read_gpus(const struct gpunode_view *v, struct host_gpu *out)
     for (size_t i = 0; i < v->n_gpus; i++) {
         const struct gpunode_gpu *g = &v->gpus[i];
         const struct gpu_model *gm = usable_model(g);
-        if (!gm)
+        enum share_mode share = shared_mode(g);
+        if (!gm && !share)
             continue;
         struct host_gpu *hg = &out[n++];
         memset(hg, 0, sizeof *hg);
         snprintf(hg->uuid, sizeof hg->uuid, "%s", g->uuid);
         hg->index = g->index;
-        hg->model = gm;
         hg->admin_held = g->held_back;
-        hg->admin_allowed = allowed_mask(g, gm);
         hg->mode_pending = g->mode != gpunode_active_mode(g);
+        if (share) {
+            hg->share = share;
+            hg->memory_mib = g->memory_mib;
+            hg->replicas = g->replicas;
+            continue;
+        }
+        hg->model = gm;
+        hg->admin_allowed = allowed_mask(g, gm);
         hg->fixed = !claims_unmanaged(g);
         read_layout(g, gm, hg);
         hg->unmanaged_hash = unmanaged_hash(g, &hg->n_unmanaged);
@@ -352,6 +454,8 @@ static bool same_devices(const struct host_gpu *a, size_t na, const struct host_
     for (size_t i = 0; i < na; i++)
         if (strcmp(a[i].uuid, b[i].uuid) != 0 || a[i].index != b[i].index ||
             a[i].model != b[i].model || a[i].fixed != b[i].fixed ||
+            a[i].share != b[i].share || a[i].memory_mib != b[i].memory_mib ||
+            a[i].replicas != b[i].replicas ||
             a[i].n_layout != b[i].n_layout ||
             memcmp(a[i].layout_profile, b[i].layout_profile, sizeof a[i].layout_profile) ||
             memcmp(a[i].layout_start, b[i].layout_start, sizeof a[i].layout_start))
@@ -382,9 +486,9 @@ static void claim_unmanaged(struct model *m, const struct model_host *h,
     size_t k = 0;
     for (size_t i = 0; i < v->n_gpus; i++) {
         const struct gpunode_gpu *g = &v->gpus[i];
-        if (!usable_model(g))
+        if (!usable_model(g) && !shared_mode(g))
             continue;
-        if (!claims_unmanaged(g)) {
+        if (!usable_model(g) || !claims_unmanaged(g)) {
             k++;
             continue;
         }
@@ -403,12 +507,16 @@ static void claim_unmanaged(struct model *m, const struct model_host *h,
 /* The host's GPUs' admin settings into the arrays (same devices there). */
 static void refresh_settings(struct model *m, const struct model_host *h)
 {
+    size_t g = h->first_gpu, s = h->first_share;
     for (size_t k = 0; k < h->n_gpus; k++) {
-        size_t g = h->first_gpu + k;
-        m->info[g].admin_held = h->gpus[k].admin_held;
-        m->info[g].admin_allowed = h->gpus[k].admin_allowed;
-        m->info[g].mode_pending = h->gpus[k].mode_pending;
-        refresh_gpu(m, g);
+        struct model_gpu *in = h->gpus[k].share ? &m->share_info[s] : &m->info[g];
+        in->admin_held = h->gpus[k].admin_held;
+        in->admin_allowed = h->gpus[k].admin_allowed;
+        in->mode_pending = h->gpus[k].mode_pending;
+        if (h->gpus[k].share)
+            refresh_share(m, s++);
+        else
+            refresh_gpu(m, g++);
     }
 }
 
@@ -502,45 +610,78 @@ static int by_name(const void *a, const void *b)
 }
 
 /* The hosts in the model, sorted by name (the placement's node order). */
-static struct model_host **sorted_hosts(struct model *m, size_t *n, size_t *n_gpus)
+static struct model_host **sorted_hosts(struct model *m, size_t *n, size_t *n_gpus,
+                                        size_t *n_shares)
 {
     struct model_host **in = alloc_calloc(strmap_size(&m->hosts) + 1, sizeof *in);
     size_t pos = 0;
     const char *key;
     void *v;
-    *n = *n_gpus = 0;
+    *n = *n_gpus = *n_shares = 0;
     while (strmap_next(&m->hosts, &pos, &key, &v)) {
         struct model_host *h = v;
         h->at = -1;
-        if (in_model(h)) {
-            in[(*n)++] = h;
-            *n_gpus += h->n_gpus;
-        }
+        if (!in_model(h))
+            continue;
+        in[(*n)++] = h;
+        for (size_t k = 0; k < h->n_gpus; k++)
+            *(h->gpus[k].share ? n_shares : n_gpus) += 1;
     }
     qsort(in, *n, sizeof *in, by_name);
     return in;
+}
+
+/* What the model knows of a GPU, whichever array it goes to; slot is
+ * where that array will have it. */
+static void lay_out_info(struct model *m, const struct host_gpu *hg, struct gpu_slot slot,
+                         struct model_gpu *in)
+{
+    snprintf(in->uuid, sizeof in->uuid, "%s", hg->uuid);
+    in->index = hg->index;
+    in->admin_held = hg->admin_held;
+    in->admin_allowed = hg->admin_allowed;
+    in->mode_pending = hg->mode_pending;
+    bool added = false;
+    struct gpu_slot *at = strmap_put(&m->gpu_at, hg->uuid, &added);
+    if (added)
+        *at = slot;
+    in->duplicate = !added;
+    in->avoided = added && strmap_get(&m->avoided, hg->uuid) != NULL;
+}
+
+/* A shared GPU's place in the arrays, empty: its claims are counted
+ * after. */
+static void lay_out_share(struct model *m, const struct host_gpu *hg, size_t node)
+{
+    size_t s = m->n_shares++;
+    struct share_gpu *sg = &m->shares[s];
+    struct model_gpu *in = &m->share_info[s];
+    lay_out_info(m, hg, (struct gpu_slot){s, true}, in);
+    *sg = (struct share_gpu){.node = node, .mode = hg->share};
+    if (hg->share == SHARE_MPS) {
+        sg->capacity_gib = placement_share_capacity_gib(hg->memory_mib, m->mps_overhead_mib);
+        sg->slots = PLACEMENT_SHARE_MPS_CLIENTS_MAX;
+    } else {
+        sg->slots = hg->replicas;
+    }
+    refresh_share(m, s);
 }
 
 static void lay_out(struct model *m, struct model_host *h, size_t at)
 {
     h->at = (long)at;
     h->first_gpu = m->n_gpus;
+    h->first_share = m->n_shares;
     m->nodes[at] = (struct placement_node){h->name, h->labels, h->n_labels};
-    for (size_t k = 0; k < h->n_gpus; k++, m->n_gpus++) {
+    for (size_t k = 0; k < h->n_gpus; k++) {
         const struct host_gpu *hg = &h->gpus[k];
+        if (hg->share) {
+            lay_out_share(m, hg, at);
+            continue;
+        }
         struct model_gpu *in = &m->info[m->n_gpus];
         struct placement_gpu *pg = &m->gpus[m->n_gpus];
-        snprintf(in->uuid, sizeof in->uuid, "%s", hg->uuid);
-        in->index = hg->index;
-        in->admin_held = hg->admin_held;
-        in->admin_allowed = hg->admin_allowed;
-        in->mode_pending = hg->mode_pending;
-        bool added = false;
-        size_t *slot = strmap_put(&m->gpu_at, hg->uuid, &added);
-        if (added)
-            *slot = m->n_gpus;
-        in->duplicate = !added;
-        in->avoided = added && strmap_get(&m->avoided, hg->uuid) != NULL;
+        lay_out_info(m, hg, (struct gpu_slot){m->n_gpus, false}, in);
         occupancy_init(&pg->occ, hg->model);
         pg->node = at;
         pg->allowed = in->admin_allowed;
@@ -552,6 +693,7 @@ static void lay_out(struct model *m, struct model_host *h, size_t at)
                                              hg->layout_start[j], 0, NULL) < 0;
         pg->held_back = in->admin_held || in->mode_pending || in->avoided || in->duplicate ||
                         in->bad_layout;
+        m->n_gpus++;
     }
 }
 
@@ -560,11 +702,13 @@ int model_sync(struct model *m, struct err *e)
     if (!m->stale)
         return 0;
     free_arrays(m);
-    size_t n, n_gpus;
-    struct model_host **hosts = sorted_hosts(m, &n, &n_gpus);
+    size_t n, n_gpus, n_shares;
+    struct model_host **hosts = sorted_hosts(m, &n, &n_gpus, &n_shares);
     m->nodes = alloc_calloc(n + 1, sizeof *m->nodes);
     m->gpus = alloc_calloc(n_gpus + 1, sizeof *m->gpus);
     m->info = alloc_calloc(n_gpus + 1, sizeof *m->info);
+    m->shares = alloc_calloc(n_shares + 1, sizeof *m->shares);
+    m->share_info = alloc_calloc(n_shares + 1, sizeof *m->share_info);
     m->n_nodes = n;
     for (size_t i = 0; i < n; i++)
         lay_out(m, hosts[i], i);

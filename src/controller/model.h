@@ -34,9 +34,16 @@
  * rebuilt); a GPU whose spec asks for another mode than the agent applies
  * is held back from new slices until the agent has switched.
  *
+ * A GPU the agent shares whole (mode mps or timeslice, MIG disabled or
+ * unsupported) is in a second array, shares (core/placement_share.h), on
+ * the same nodes: a claim there is a share (model_claim_share) counted
+ * into its memory, SM percent and clients. Its counters are sums, so they
+ * too are the same whatever the order of claims.
+ *
  * Claims that cannot all hold on one GPU at once (an overlap, a profile its
  * model does not have: the API's state is itself inconsistent) mark the GPU
- * conflicted, which holds it back from new slices until they agree again;
+ * conflicted (on a shared GPU: more than it has, or claims of another
+ * kind), which holds it back from new slices until they agree again;
  * the other GPUs keep serving. Whether a GPU is conflicted depends only on
  * its set of claims, never on their order.
  *
@@ -52,6 +59,7 @@
 #include <jansson.h>
 
 #include "core/placement.h"
+#include "core/placement_share.h"
 #include "util/err.h"
 #include "util/strmap.h"
 
@@ -73,6 +81,9 @@ struct model_gpu {
     /* An earlier GPU in the model has its uuid (two GPUNodes report it):
      * claims name only that one, so this one is held back. */
     bool duplicate;
+    /* A shared GPU's claims of another kind (a MIG slice, a share in the
+     * other sharing mode): any makes it conflicted. */
+    unsigned strangers;
 };
 
 struct model {
@@ -86,7 +97,14 @@ struct model {
     struct model_gpu *info;
     size_t n_gpus;
     struct placement_cluster cluster;
-    struct strmap gpu_at;  /* GPU uuid -> size_t index (the first GPU of that uuid) */
+    /* The GPUs in a sharing mode (mps, timeslice), on the same nodes. */
+    struct share_gpu *shares;
+    struct model_gpu *share_info;
+    size_t n_shares;
+    /* What the MPS server takes of each mps GPU's memory, in MiB (set
+     * before the first model_sync; model_init sets the default). */
+    unsigned mps_overhead_mib;
+    struct strmap gpu_at;  /* GPU uuid -> its slot (model.c): the first GPU of that uuid */
     bool stale;            /* the arrays wait for model_sync */
 };
 
@@ -95,8 +113,10 @@ void model_init(struct model *m);
 
 void model_free(struct model *m);
 
-/* What the GPUNode called name now says (NULL: it is gone). A GPU of an
- * unknown model or with MIG not enabled is left out; a malformed GPUNode
+/* What the GPUNode called name now says (NULL: it is gone). A GPU the
+ * agent applies mode mps or timeslice to, with MIG not enabled, is a
+ * shared GPU (its memory from the GPUNode's memoryMiB, any model); of the
+ * others, a GPU of an unknown model or with MIG not enabled is left out; a malformed GPUNode
  * counts as one without GPUs, with its error copied into e. Returns whether
  * the model changed (a GPUNode status that changes only the slices
  * gpuslice made changes nothing). */
@@ -113,6 +133,12 @@ bool model_set_node(struct model *m, const char *name, const json_t *node);
 void model_claim(struct model *m, const char *key, const char *gpu_uuid, const char *profile,
                  unsigned start);
 
+/* key holds a share of the GPU gpu_uuid from now on, in place of what it
+ * held: sharing is api/pod_slices.h's POD_SHARING_MPS (gib GiB, sm percent)
+ * or POD_SHARING_TIMESLICE (gib and sm 0). */
+void model_claim_share(struct model *m, const char *key, const char *gpu_uuid,
+                       enum share_mode sharing, unsigned gib, unsigned sm);
+
 /* key holds nothing any more. Returns whether it held something. */
 bool model_unclaim(struct model *m, const char *key);
 
@@ -127,6 +153,14 @@ int model_sync(struct model *m, struct err *e);
 
 /* After model_sync: the GPU with this uuid, or -1. */
 long model_find_gpu(const struct model *m, const char *uuid);
+
+/* After model_sync: the shared GPU with this uuid (an index into shares),
+ * or -1. */
+long model_find_share(const struct model *m, const char *uuid);
+
+/* After model_sync: the node of the GPU (MIG or shared) with this uuid, or
+ * -1. */
+long model_gpu_node(const struct model *m, const char *uuid);
 
 /* After model_sync: the node called name, or -1 when it is not in the model. */
 long model_find_node(const struct model *m, const char *name);

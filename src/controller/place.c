@@ -113,8 +113,8 @@ static long existing_node(const struct controller *c, const struct wanted_slice 
             node = v.spec.node;
         for (size_t r = 0; !node && w[i].reserved && r < c->n_res; r++)
             if (strcmp(c->res[r].name, w[i].name) == 0) {
-                long g = model_find_gpu(&c->model, c->res[r].gpu);
-                return g < 0 ? -2 : (long)c->model.gpus[g].node;
+                long k = model_gpu_node(&c->model, c->res[r].gpu);
+                return k < 0 ? -2 : k;
             }
         if (!node)
             continue;
@@ -128,6 +128,10 @@ struct gang {
     size_t missing[WANTED_MAX];
     size_t n_missing;
     struct placement_decision d[WANTED_MAX];
+    /* The k-th missing slice is a share of a whole GPU: sd[k] says where
+     * (d[k] only its node). */
+    bool share[WANTED_MAX];
+    struct share_decision sd[WANTED_MAX];
     size_t n_taken;
     /* The GPUs of the pod's slices (those it has, then those taken so
      * far): a slice of a mig-static GPU is taken there first. */
@@ -161,7 +165,10 @@ static void near_existing(const struct controller *c, const struct wanted_slice 
 static void gang_undo(struct controller *c, struct gang *g)
 {
     for (size_t i = 0; i < g->n_taken; i++)
-        if (!g->warm[i])
+        if (g->share[i])
+            placement_share_release(&c->model.shares[g->sd[i].gpu], g->sd[i].memory_gib,
+                                    g->sd[i].sm_percent);
+        else if (!g->warm[i])
             placement_release(&c->model.cluster, g->d[i].gpu, g->d[i].start, NULL);
     g->n_taken = 0;
     g->n_warm = 0;
@@ -245,15 +252,19 @@ static int gang_try(struct controller *c, const json_t *pod, const struct wanted
                                       .near = g->near, .n_near = g->n_near};
         int rc = 0;
         g->extra_gib[k] = 0;
-        if (take_warm(c, pod, want, &r, g, k))
+        g->warm[k] = NULL;
+        g->share[k] = want->sharing != POD_SHARING_NONE;
+        if (g->share[k])
+            rc = controller__share_decide(c, want, &r, &g->sd[k], e);
+        else if (take_warm(c, pod, want, &r, g, k))
             ; /* a warm slice of the namespace: no destroy, no create */
         else if (want->memory_gib)
             rc = decide_by_memory(c, &r, want->memory_gib, &g->d[k], e);
         else
             rc = placement_decide(&c->model.cluster, &r, c->cfg.policy, &g->d[k], e);
-        if (rc == -ENOSPC && g->upgrade && !want->memory_gib)
+        if (rc == -ENOSPC && g->upgrade && !want->memory_gib && !g->share[k])
             rc = upgrade_in_room(c, &r, g, k);
-        if (rc == 0 && !g->warm[k])
+        if (rc == 0 && !g->warm[k] && !g->share[k])
             rc = placement_take(&c->model.cluster, g->d[k].gpu, g->d[k].profile, g->d[k].start,
                                 0, e);
         if (rc < 0) {
@@ -261,7 +272,10 @@ static int gang_try(struct controller *c, const json_t *pod, const struct wanted
             return rc;
         }
         g->n_taken = k + 1;
-        g->near[g->n_near++] = g->d[k].gpu;
+        if (g->share[k])
+            g->d[k] = (struct placement_decision){.node = g->sd[k].node};
+        else
+            g->near[g->n_near++] = g->d[k].gpu;
         rule->only = (long)g->d[k].node;
     }
     return 0;
@@ -304,8 +318,7 @@ static int gang_place(struct controller *c, const json_t *pod, long fixed, struc
  * reservation, and its claim in the model (which a warm slice it takes
  * over hands to it). */
 static void reserve(struct controller *c, const char *ns, const char *pod_key,
-                    const struct wanted_slice *w, const struct placement_decision *d,
-                    const char *warm, unsigned extra_gib)
+                    const struct wanted_slice *w, const struct gang *g, size_t k)
 {
     VEC_RESERVE(c->res, c->cap_res, c->n_res + 1);
     struct reservation *r = &c->res[c->n_res++];
@@ -313,19 +326,46 @@ static void reserve(struct controller *c, const char *ns, const char *pod_key,
     snprintf(r->ns, sizeof r->ns, "%s", ns);
     snprintf(r->name, sizeof r->name, "%s", w->name);
     snprintf(r->pod_key, sizeof r->pod_key, "%s", pod_key);
+    char key[CONTROLLER_KEY_MAX];
+    controller__slice_key(ns, w->name, key);
+    if (g->share[k]) {
+        const struct share_decision *sd = &g->sd[k];
+        snprintf(r->gpu, sizeof r->gpu, "%s", c->model.share_info[sd->gpu].uuid);
+        r->share = (enum share_mode)w->req->sharing;
+        r->gib = sd->memory_gib;
+        r->sm = sd->sm_percent;
+        model_claim_share(&c->model, key, r->gpu, r->share, r->gib, r->sm);
+        return;
+    }
+    const struct placement_decision *d = &g->d[k];
     snprintf(r->gpu, sizeof r->gpu, "%s", c->model.info[d->gpu].uuid);
     snprintf(r->profile, sizeof r->profile, "%s", d->profile->name);
     r->start = d->start;
-    r->extra_gib = extra_gib;
-    char key[CONTROLLER_KEY_MAX];
-    controller__slice_key(ns, w->name, key);
-    if (warm)
-        controller__warm_taken(c, warm, key);
+    r->extra_gib = g->extra_gib[k];
+    if (g->warm[k])
+        controller__warm_taken(c, g->warm[k], key);
     model_claim(&c->model, key, r->gpu, r->profile, r->start);
 }
 
 /* The GPUSlice for w at d; quota (may be NULL) names the ResourceQuota
  * whose room an upgrade took. */
+/* The GPUSlice of the share sd for w. */
+static json_t *share_for(struct controller *c, const json_t *pod, const struct wanted_slice *w,
+                         const struct share_decision *sd)
+{
+    char config_map[254];
+    pod_configmap_name(pod, w->req->container, config_map);
+    const struct model_gpu *info = &c->model.share_info[sd->gpu];
+    struct gpuslice_spec spec = {
+        .pod_name = meta_name(pod), .pod_uid = meta_uid(pod), .container = w->req->container,
+        .init = w->req->init, .index = w->index,
+        .node = c->model.nodes[c->model.shares[sd->gpu].node].name, .gpu_uuid = info->uuid,
+        .gpu_index = info->index, .sharing = w->req->sharing, .memory_gib = sd->memory_gib,
+        .sm_percent = sd->sm_percent, .config_map = config_map,
+    };
+    return gpuslice_new(meta_namespace(pod), &spec, pod);
+}
+
 static json_t *slice_for(struct controller *c, const json_t *pod, const struct wanted_slice *w,
                          const struct placement_decision *d, const char *quota)
 {
@@ -470,6 +510,20 @@ static int release_to_move(struct controller *c, const json_t *pod, struct wante
                                     msg);
 }
 
+/* The placement message's part for a share: ", mps 8 GiB 25% SMs (serve)
+ * on GPU 2". */
+static size_t placed_share(const struct controller *c, const struct wanted_slice *ws,
+                           const struct share_decision *sd, size_t k, char *out, size_t size)
+{
+    unsigned index = c->model.share_info[sd->gpu].index;
+    if (ws->req->sharing == POD_SHARING_MPS)
+        return (size_t)snprintf(out, size, "%s an MPS share of %u GiB and %u%% of the SMs (%s) "
+                                "on GPU %u", k ? "," : "", sd->memory_gib, sd->sm_percent,
+                                ws->req->container, index);
+    return (size_t)snprintf(out, size, "%s a time slice (%s) on GPU %u", k ? "," : "",
+                            ws->req->container, index);
+}
+
 static int append_placed(struct controller *c, const json_t *pod, struct wanted_slice *w,
                          struct gang *g, int64_t now, struct action_list *out, struct err *e)
 {
@@ -490,17 +544,20 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
         struct wanted_slice *ws = &w[g->missing[k]];
         const struct placement_decision *d = &g->d[k];
         const char *quota = g->extra_gib[k] && g->room.quota[0] ? g->room.quota : NULL;
-        json_t *obj = slice_for(c, pod, ws, d, quota);
+        json_t *obj = g->share[k] ? share_for(c, pod, ws, &g->sd[k])
+                                  : slice_for(c, pod, ws, d, quota);
         rc = obj ? action_create(out, c->slice_res, ns, obj, e)
                  : err_set(e, -ENOMEM, "controller: out of memory");
         if (rc == 0)
-            reserve(c, ns, key, ws, d, g->warm[k], g->extra_gib[k]);
+            reserve(c, ns, key, ws, g, k);
         if (rc == 0 && g->warm[k]) {
             char why[CONTROLLER_KEY_MAX + 32];
             snprintf(why, sizeof why, "taken over by pod %s", key);
             rc = controller__warm_let_go(c, g->warm[k], "WarmTakenOver", why, now, out, e);
         }
-        if (used < sizeof msg)
+        if (used < sizeof msg && g->share[k])
+            used += placed_share(c, ws, &g->sd[k], k, msg + used, sizeof msg - used);
+        else if (used < sizeof msg)
             used += (size_t)snprintf(msg + used, sizeof msg - used, "%s %s (%s) on GPU %u at "
                                      "memory slice %u%s", k ? "," : "", d->profile->name,
                                      ws->req->container, c->model.info[d->gpu].index, d->start,
@@ -510,6 +567,8 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
     }
     for (size_t k = 0; rc == 0 && g->upgrade && k < g->n_missing; k++) {
         const struct pod_slice_request *asked = w[g->missing[k]].req;
+        if (g->share[k])
+            continue;
         const struct gpu_model *m = c->model.gpus[g->d[k].gpu].occ.model;
         if (!asked->memory_gib && catalog_find_profile(m, asked->profile) != g->d[k].profile)
             rc = controller__say_upgraded(c, pod, asked->profile, g->d[k].profile->name, now,

@@ -85,6 +85,7 @@ static int build(const struct controller_runtime_config *cfg, struct controller_
         rt->cfg.lease_name = "gpuslice-controller";
     struct controller_config cc = {.store = cfg->store, .policy = cfg->policy,
                                    .warm_max_percent = cfg->warm_max_percent,
+                                   .mps_overhead_mib = cfg->mps_overhead_mib,
                                    .changed = cfg->changed, .changed_ctx = cfg->changed_ctx,
                                    .now_ns = cfg->now_ns, .clock_ctx = cfg->clock_ctx,
                                    .metrics = cfg->metrics};

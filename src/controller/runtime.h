@@ -24,6 +24,7 @@ struct controller_runtime_config {
     struct store *store;          /* not owned */
     enum placement_policy policy;
     int warm_max_percent;         /* controller_config's (0: its default) */
+    unsigned mps_overhead_mib;    /* controller_config's (0: its default) */
     void (*changed)(void *ctx);   /* controller_config's change hook (NULL: none) */
     void *changed_ctx;
     const char *identity;         /* this replica (default: hostname-pid) */

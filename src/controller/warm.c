@@ -69,6 +69,8 @@ static enum slice_phase phase_of(const struct gpuslice_view *v)
 static bool warmish(const struct gpuslice_view *v)
 {
     enum slice_phase p = phase_of(v);
+    if (v->spec.sharing != POD_SHARING_NONE)
+        return false; /* a share is never kept warm: nothing to make again */
     return p == SLICE_WARM || (p == SLICE_DELETING && v->status.warm_until);
 }
 
@@ -97,7 +99,7 @@ static bool has_taker(struct controller *c, const struct controller_warm *e)
     const json_t *obj;
     json_array_foreach(there, i, obj) {
         struct gpuslice_view v;
-        if (gpuslice_read(obj, &v, NULL) < 0 || v.spec.start != e->start ||
+        if (gpuslice_read(obj, &v, NULL) < 0 || v.spec.start != e->start || !v.spec.profile ||
             strcmp(v.ns, e->ns) != 0 || strcmp(v.spec.profile, e->profile) != 0 ||
             lifecycle_is_terminal(phase_of(&v)) || warmish(&v))
             continue;
@@ -557,6 +559,8 @@ static void reclaim_back(struct controller *c, const char **keys, size_t n)
 static bool overlaps(const struct controller *c, const struct controller_warm *e,
                      const struct placement_decision *d)
 {
+    if (!d->profile) /* a share of a whole GPU (place.c): no MIG slice */
+        return false;
     unsigned end = d->start + d->profile->memory_slices;
     return strcmp(c->model.info[d->gpu].uuid, e->gpu) == 0 && e->start < end &&
            d->start < e->start + e->size;

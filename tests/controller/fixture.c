@@ -109,23 +109,20 @@ void world_advance(struct world *w, int64_t ns)
     world_settle(w);
 }
 
-void world_add_node(struct world *w, const char *node, const char *const *models, size_t n)
+/* A Node plus its GPUNode with these status GPUs (taken) and spec GPUs
+ * (taken; NULL: none). */
+static void add_node_with(struct world *w, const char *node, json_t *gpus, json_t *spec_gpus)
 {
     create(w, w->nodes, NULL,
            json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1",
                      "kind", "Node", "metadata", "name", node, "labels",
                      "kubernetes.io/hostname", node, "status", "conditions", "type", "Ready",
                      "status", "True"));
-    json_t *gpus = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char uuid[64];
-        snprintf(uuid, sizeof uuid, "GPU-%s-%zu", node, i);
-        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s}", "index", (int)i, "uuid",
-                                              uuid, "model", models[i], "migMode", "Enabled"));
-    }
-    create(w, w->gpunodes, NULL,
-           json_pack("{s:s, s:s, s:{s:s}, s:{s:O}}", "apiVersion", GPUSLICE_API_VERSION, "kind",
-                     "GPUNode", "metadata", "name", node, "status", "gpus", gpus));
+    json_t *gn = json_pack("{s:s, s:s, s:{s:s}, s:{s:O}}", "apiVersion", GPUSLICE_API_VERSION,
+                           "kind", "GPUNode", "metadata", "name", node, "status", "gpus", gpus);
+    if (spec_gpus)
+        json_object_set_new(gn, "spec", json_pack("{s:o}", "gpus", spec_gpus));
+    create(w, w->gpunodes, NULL, gn);
     /* The status subresource ignores status on create: write it too. */
     json_t *obj = world_get(w, w->gpunodes, NULL, node);
     json_object_set_new(obj, "status", json_pack("{s:o}", "gpus", gpus));
@@ -143,6 +140,64 @@ void world_add_node(struct world *w, const char *node, const char *const *models
                                   &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
                                   NULL), 0);
     json_decref(obj);
+}
+
+void world_add_node(struct world *w, const char *node, const char *const *models, size_t n)
+{
+    json_t *gpus = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char uuid[64];
+        snprintf(uuid, sizeof uuid, "GPU-%s-%zu", node, i);
+        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s}", "index", (int)i, "uuid",
+                                              uuid, "model", models[i], "migMode", "Enabled"));
+    }
+    add_node_with(w, node, gpus, NULL);
+}
+
+void world_add_mixed_node(struct world *w, const char *node, const char *const *modes, size_t n)
+{
+    json_t *gpus = json_array(), *spec = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char uuid[64];
+        snprintf(uuid, sizeof uuid, "GPU-%s-%zu", node, i);
+        bool mig = strcmp(modes[i], "mig") == 0;
+        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s, s:i, s:s}", "index", (int)i,
+                                              "uuid", uuid, "model", "H100-80GB", "migMode",
+                                              mig ? "Enabled" : "Disabled", "memoryMiB", 81559,
+                                              "mode", modes[i]));
+        json_array_append_new(spec, json_pack("{s:s, s:s, s:i}", "uuid", uuid, "mode", modes[i],
+                                              "replicas", 2));
+    }
+    add_node_with(w, node, gpus, spec);
+}
+
+void world_add_annotated_pod(struct world *w, const char *name, const char *annotation,
+                             const char *const *containers, const unsigned *gib, size_t n,
+                             bool gated)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_pack("{s:s, s:s}", "name", containers[i], "image", "cuda");
+        char q[16];
+        snprintf(q, sizeof q, "%u", gib[i]);
+        if (gib[i])
+            json_object_set_new(c, "resources",
+                                json_pack("{s:{s:s}, s:{s:s}}", "requests",
+                                          GPUSLICE_RESOURCE_MEMORY, q, "limits",
+                                          GPUSLICE_RESOURCE_MEMORY, q));
+        json_array_append_new(list, c);
+    }
+    json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}, s:{s:s}}, s:{s:o}}",
+                            "apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
+                            "namespace", w->ns, "labels", GPUSLICE_LABEL_MANAGED, "true",
+                            "annotations", GPUSLICE_ANNOTATION_SLICES, annotation, "spec",
+                            "containers", list);
+    if (gated)
+        json_object_set_new(json_object_get(pod, "spec"), "schedulingGates",
+                            json_pack("[{s:s}]", "name", GPUSLICE_GATE));
+    assert_int_equal(store_create(w->st, w->pods, w->ns, pod, &(struct store_write_opts){0},
+                                  NULL, NULL), 0);
+    json_decref(pod);
 }
 
 void world_add_pod_with(struct world *w, const char *name, const char *const *profiles,
@@ -331,6 +386,51 @@ long world_events(struct world *w, const char *pod, const char *reason, char *ms
     }
     json_decref(list);
     return count;
+}
+
+/* A share that holds its GPU now. */
+static bool live_share(const json_t *obj, struct gpuslice_view *v)
+{
+    assert_int_equal(gpuslice_read(obj, v, NULL), 0);
+    return v->spec.sharing != POD_SHARING_NONE && strcmp(v->status.phase, "Deleted") != 0 &&
+           strcmp(v->status.phase, "Failed") != 0;
+}
+
+/* What the live shares of one GPU hold in all. */
+struct share_sum {
+    char uuid[64];
+    enum pod_sharing sharing;
+    unsigned gib, sm, clients;
+};
+
+void world_check_no_overbooked_share(struct world *w)
+{
+    json_t *items = world_slices(w);
+    struct share_sum sums[32];
+    size_t n = 0, i;
+    json_t *obj;
+    json_array_foreach(items, i, obj) {
+        struct gpuslice_view v;
+        if (!live_share(obj, &v))
+            continue;
+        size_t k = 0;
+        while (k < n && strcmp(sums[k].uuid, v.spec.gpu_uuid) != 0)
+            k++;
+        if (k == n) {
+            assert_true(n < sizeof sums / sizeof sums[0]);
+            sums[n++] = (struct share_sum){.sharing = v.spec.sharing};
+            snprintf(sums[k].uuid, sizeof sums[k].uuid, "%s", v.spec.gpu_uuid);
+        }
+        sums[k].gib += v.spec.memory_gib;
+        sums[k].sm += v.spec.sm_percent;
+        sums[k].clients++;
+    }
+    json_decref(items);
+    for (size_t k = 0; k < n; k++)
+        if (sums[k].sharing == POD_SHARING_MPS ? sums[k].gib > 79 || sums[k].sm > 100
+                                               : sums[k].clients > 2)
+            fail_msg("GPU %s overbooked: %u clients holding %u GiB and %u%% of the SMs",
+                     sums[k].uuid, sums[k].clients, sums[k].gib, sums[k].sm);
 }
 
 void world_check_no_double_allocation(struct world *w)

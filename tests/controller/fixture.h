@@ -55,6 +55,19 @@ void world_advance(struct world *w, int64_t ns);
  * uuids "GPU-<node>-<i>". */
 void world_add_node(struct world *w, const char *node, const char *const *models, size_t n);
 
+/* A Node plus its GPUNode with H100-80GB GPUs in these modes ("mig",
+ * "mps", "timeslice", "whole"; MIG disabled on the others), uuids
+ * "GPU-<node>-<i>", timeslice ones with replicas 2. */
+void world_add_mixed_node(struct world *w, const char *node, const char *const *modes, size_t n);
+
+/* A pod with the managed label and the gpuslice.dev/slices annotation,
+ * containers[n] each asking gib[i] GiB of accelerator memory (0: none),
+ * gated by gpuslice or not (not settled: the controller sees it at its
+ * next step). */
+void world_add_annotated_pod(struct world *w, const char *name, const char *annotation,
+                             const char *const *containers, const unsigned *gib, size_t n,
+                             bool gated);
+
 /* A pod gated by gpuslice asking, in container "main", for each profile
  * in profiles (repeat a profile for a count > 1). */
 void world_add_pod(struct world *w, const char *name, const char *const *profiles, size_t n);
@@ -109,6 +122,12 @@ long world_events(struct world *w, const char *pod, const char *reason, char *ms
  * this status and reason. */
 void world_assert_placed(struct world *w, const char *pod, const char *status,
                          const char *reason);
+
+/* Fails the test if the live shares of a GPU (GPUSlices with
+ * spec.sharing, not Deleted or Failed) hold more than it has: on an mps
+ * GPU of world_add_mixed_node more than 79 GiB or 100% of the SMs, on a
+ * timeslice one more than its 2 replicas. */
+void world_check_no_overbooked_share(struct world *w);
 
 /* Fails the test if two live GPUSlices overlap on one GPU (warm slices,
  * and those released after they were warm, hold no pod and are left

@@ -2,13 +2,16 @@
  * The controller's incremental model against a rebuild: long random
  * histories of GPUNode and Node adds, updates and deletes (malformed ones,
  * GPUs without MIG or of unknown models, uuids two GPUNodes report, admin
- * settings, unmanaged slices, mig-static GPUs and their layouts, mode
- * changes that wait), GPUSlice and reservation claims and their
- * drops (overlapping ones and profiles a model lacks among them), avoided
+ * settings, unmanaged slices, mig-static GPUs and their layouts, GPUs
+ * shared by MPS or time-slicing, mode changes that wait), GPUSlice and
+ * reservation claims and their drops (overlapping ones, profiles a model
+ * lacks, shares of either kind, more than a shared GPU holds, shares on
+ * MIG GPUs and slices on shared ones among them), avoided
  * GPUs and resyncs that repeat what the model already has. After every step
  * the model that lived through the history must equal a new model given
  * only the final inputs: the same nodes, labels, GPUs, settings, occupancy,
- * and the same decision for every profile under every policy.
+ * the same counters on shared GPUs, and the same decision for every
+ * profile and a few shares under every policy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,12 +40,18 @@ struct truth {
     char gpu[KEYS][64];
     char profile[KEYS][32];
     unsigned start[KEYS];
+    enum share_mode share[KEYS]; /* a share's mode, else 0 */
+    unsigned gib[KEYS], sm[KEYS];
     bool avoided[HOSTS * POOL];
+    /* How each pool uuid was last reported shared (0: not shared), so that
+     * most claims are of its kind and most shared GPUs not conflicted. */
+    enum share_mode kind[HOSTS * POOL];
 };
 
 /* Two catalogued models of different sizes and one the catalogue lacks
  * (each distinct model costs a rebuild milliseconds to index). */
 static const char *const models[] = {"H100-80GB", "A30-24GB", "T4-16GB"};
+static const unsigned memory_mib[] = {81559, 24576, 15360};
 #define CATALOGUED 2
 
 static uint32_t rnd(uint64_t *rng, uint32_t n)
@@ -107,19 +116,32 @@ static json_t *random_gpunode(uint64_t *rng, size_t host)
         }
         /* Some GPUs mig-static (their slices a layout, maybe overlapping),
          * some with a mode change waiting. */
-        static const char *const modes[] = {"mig", "mig-static", "mps"};
-        const char *applied = modes[rnd(rng, 4) == 0 ? 1 + rnd(rng, 2) : 0];
-        const char *wish = modes[rnd(rng, 3) == 0];
-        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s, s:o, s:s}", "index", (int)i,
-                                              "uuid", uuid, "model", models[rnd(rng, 3)],
-                                              "migMode", rnd(rng, 8) ? "Enabled" : "Disabled",
-                                              "slices", slices, "mode", applied));
+        static const char *const modes[] = {"mig", "mig-static", "mps", "timeslice", "whole"};
+        /* Mostly the uuid's own mode (claims meet GPUs of their kind),
+         * sometimes any. */
+        unsigned h = 0, p = 0;
+        sscanf(uuid, "GPU-%u-%u", &h, &p);
+        size_t own = (h * POOL + p) % 3 == 0 ? 2 : (h * POOL + p) % 6 == 1 ? 3 : 0;
+        size_t mode = rnd(rng, 4) == 0 ? rnd(rng, 5) : own;
+        const char *applied = modes[mode];
+        const char *wish = rnd(rng, 8) == 0 ? modes[rnd(rng, 5)] : applied;
+        bool shared = mode >= 2;
+        size_t model = rnd(rng, 3);
+        json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:i}", "index",
+                                              (int)i, "uuid", uuid, "model", models[model],
+                                              "migMode", rnd(rng, shared ? 4 : 8) ? (shared ? "Disabled" : "Enabled")
+                                                                                  : (shared ? "Enabled" : "Disabled"),
+                                              "slices", shared ? json_array() : slices, "mode",
+                                              applied, "memoryMiB", (int)memory_mib[model]));
+        if (shared)
+            json_decref(slices);
         json_t *allowed = json_array();
         if (rnd(rng, 4) == 0)
             json_array_append_new(allowed, json_string(rnd(rng, 2) ? "1g.10gb" : "3g.20gb"));
-        json_array_append_new(settings, json_pack("{s:s, s:b, s:o, s:s}", "uuid", uuid,
+        json_array_append_new(settings, json_pack("{s:s, s:b, s:o, s:s, s:i}", "uuid", uuid,
                                                   "heldBack", rnd(rng, 6) == 0,
-                                                  "allowedProfiles", allowed, "mode", wish));
+                                                  "allowedProfiles", allowed, "mode", wish,
+                                                  "replicas", 2 + (int)rnd(rng, 6)));
     }
     return json_pack("{s:s, s:s, s:{s:s}, s:{s:o}, s:{s:o}}", "apiVersion", GPUSLICE_API_VERSION,
                      "kind", "GPUNode", "metadata", "name", name, "spec", "gpus", settings,
@@ -137,8 +159,27 @@ static json_t *random_node(uint64_t *rng, size_t host)
                      "name", name, "labels", labels);
 }
 
+static void note_kinds(struct truth *t, const json_t *obj)
+{
+    size_t i;
+    const json_t *g;
+    json_array_foreach(json_object_get(json_object_get(obj, "status"), "gpus"), i, g) {
+        unsigned h, p;
+        const char *mode = json_string_value(json_object_get(g, "mode"));
+        const char *mig = json_string_value(json_object_get(g, "migMode"));
+        if (!mode || !mig ||
+            sscanf(json_string_value(json_object_get(g, "uuid")), "GPU-%u-%u", &h, &p) != 2)
+            continue;
+        bool off = strcmp(mig, "Enabled") != 0;
+        t->kind[h * POOL + p] = off && !strcmp(mode, "mps")         ? SHARE_MPS
+                                : off && !strcmp(mode, "timeslice") ? SHARE_TIMESLICE
+                                                                    : 0;
+    }
+}
+
 static void set_gpunode(struct model *m, struct truth *t, size_t host, json_t *obj)
 {
+    note_kinds(t, obj);
     char name[16];
     host_name(host, name);
     json_decref(t->gpunode[host]);
@@ -159,7 +200,25 @@ static void claim(struct model *m, struct truth *t, size_t k)
 {
     char key[32];
     key_name(k, key);
-    model_claim(m, key, t->gpu[k], t->profile[k], t->start[k]);
+    if (t->share[k])
+        model_claim_share(m, key, t->gpu[k], t->share[k], t->gib[k], t->sm[k]);
+    else
+        model_claim(m, key, t->gpu[k], t->profile[k], t->start[k]);
+}
+
+/* A share of either kind (a third of the claims), else a MIG slice. */
+static void random_claim(uint64_t *rng, struct truth *t, size_t host, size_t k)
+{
+    t->claimed[k] = true;
+    pool_uuid(rng, host, t->gpu[k]);
+    unsigned h, p;
+    enum share_mode kind = sscanf(t->gpu[k], "GPU-%u-%u", &h, &p) == 2 ? t->kind[h * POOL + p] : 0;
+    t->share[k] = rnd(rng, 20) ? kind : rnd(rng, 3) == 0 ? 0 : 1 + rnd(rng, 2);
+    t->gib[k] = t->share[k] == SHARE_MPS ? 1 + rnd(rng, 6) : 0;
+    t->sm[k] = t->share[k] == SHARE_MPS ? 1 + rnd(rng, 30) : 0;
+    random_slice(rng, t->profile[k], &t->start[k]);
+    if (t->share[k])
+        t->profile[k][0] = '\0';
 }
 
 /* Everything again, as an informer's relist or a resync reports it: the
@@ -196,9 +255,7 @@ static void random_event(struct model *m, struct truth *t, uint64_t *rng)
     case 4:
     case 5:
     case 6: /* a GPUSlice seen, or a reservation made */
-        t->claimed[k] = true;
-        pool_uuid(rng, host, t->gpu[k]);
-        random_slice(rng, t->profile[k], &t->start[k]);
+        random_claim(rng, t, host, k);
         claim(m, t, k);
         break;
     case 7: /* a GPUSlice gone, or a reservation dropped after a conflict */
@@ -223,12 +280,9 @@ static void random_event(struct model *m, struct truth *t, uint64_t *rng)
 static void rebuild(struct model *m, const struct truth *t)
 {
     model_init(m);
-    for (size_t k = 0; k < KEYS; k++) {
-        char key[32];
-        key_name(k, key);
+    for (size_t k = 0; k < KEYS; k++)
         if (t->claimed[k])
-            model_claim(m, key, t->gpu[k], t->profile[k], t->start[k]);
-    }
+            claim(m, (struct truth *)t, k);
     for (size_t h = HOSTS; h-- > 0;) {
         char name[16];
         host_name(h, name);
@@ -285,6 +339,45 @@ static void same_gpus(const struct model *a, const struct model *b, size_t step)
     }
 }
 
+static bool same_info(const struct model_gpu *x, const struct model_gpu *y)
+{
+    return strcmp(x->uuid, y->uuid) == 0 && x->index == y->index &&
+           x->admin_held == y->admin_held && x->avoided == y->avoided &&
+           x->conflicted == y->conflicted && x->duplicate == y->duplicate &&
+           x->mode_pending == y->mode_pending && x->strangers == y->strangers;
+}
+
+static void same_shares(const struct model *a, const struct model *b, size_t step)
+{
+    assert_int_equal(a->n_shares, b->n_shares);
+    for (size_t g = 0; g < a->n_shares; g++) {
+        const struct share_gpu *p = &a->shares[g], *q = &b->shares[g];
+        if (!same_info(&a->share_info[g], &b->share_info[g]) || p->node != q->node ||
+            p->mode != q->mode || p->capacity_gib != q->capacity_gib || p->slots != q->slots ||
+            p->used_gib != q->used_gib || p->used_sm != q->used_sm ||
+            p->clients != q->clients || p->held_back != q->held_back)
+            fail_msg("step %zu: shared GPU %zu (%s) holds %u GiB %u%% %u clients, the "
+                     "rebuild's (%s) %u GiB %u%% %u", step, g, a->share_info[g].uuid,
+                     p->used_gib, p->used_sm, p->clients, b->share_info[g].uuid, q->used_gib,
+                     q->used_sm, q->clients);
+    }
+    static const struct share_request asks[] = {
+        {.mode = SHARE_MPS, .memory_gib = 4}, {.mode = SHARE_MPS, .memory_gib = 20, .sm_percent = 10},
+        {.mode = SHARE_MPS, .memory_gib = 1, .sm_percent = 70}, {.mode = SHARE_TIMESLICE},
+    };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++)
+        for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++) {
+            struct share_decision x = {0}, y = {0};
+            int rx = placement_share_decide(a->shares, a->n_shares, a->nodes, &asks[i],
+                                            (enum placement_policy)pol, &x, NULL);
+            int ry = placement_share_decide(b->shares, b->n_shares, b->nodes, &asks[i],
+                                            (enum placement_policy)pol, &y, NULL);
+            if (rx != ry || x.gpu != y.gpu || x.sm_percent != y.sm_percent)
+                fail_msg("step %zu: share %zu under policy %d: %d gpu %zu, the rebuild's %d "
+                         "gpu %zu", step, i, pol, rx, x.gpu, ry, y.gpu);
+        }
+}
+
 /* The same decision for every profile of the test's models, every policy. */
 static void same_decisions(const struct model *a, const struct model *b, size_t step)
 {
@@ -320,6 +413,7 @@ static void same_model(const struct model *a, const struct model *b, size_t step
     }
     same_gpus(a, b, step);
     same_decisions(a, b, step);
+    same_shares(a, b, step);
 }
 
 static void free_truth(struct truth *t)
@@ -336,7 +430,8 @@ static void random_histories_equal_a_rebuild_after_every_step(void **state)
     struct model m;
     struct truth t = {0};
     uint64_t rng = SEED;
-    size_t conflicted = 0, duplicates = 0, gpus = 0;
+    size_t conflicted = 0, duplicates = 0, gpus = 0, shares = 0, shared_clients = 0;
+    size_t shares_conflicted = 0, shares_open = 0;
     model_init(&m);
     for (size_t step = 0; step < STEPS; step++) {
         for (uint32_t n = 1 + rnd(&rng, 3); n > 0; n--) /* a step may batch events */
@@ -350,12 +445,22 @@ static void random_histories_equal_a_rebuild_after_every_step(void **state)
             duplicates += m.info[g].duplicate;
         }
         gpus += m.n_gpus;
+        shares += m.n_shares;
+        for (size_t g = 0; g < m.n_shares; g++) {
+            shared_clients += m.shares[g].clients;
+            shares_conflicted += m.share_info[g].conflicted;
+            shares_open += !m.shares[g].held_back && m.shares[g].clients > 0;
+        }
         model_free(&fresh);
     }
     /* The history went where it should: GPUs, conflicts and duplicates. */
     assert_true(gpus > STEPS);
     assert_true(conflicted > 0);
     assert_true(duplicates > 0);
+    assert_true(shares > STEPS / 2);
+    assert_true(shared_clients > 0);
+    assert_true(shares_conflicted > 0);
+    assert_true(shares_open > STEPS / 20);
     model_free(&m);
     free_truth(&t);
 }

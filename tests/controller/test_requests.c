@@ -33,25 +33,8 @@ static int teardown(void **state)
 static void add_pod(struct world *w, const char *name, const char *annotation, unsigned gib,
                     bool gated)
 {
-    json_t *container = json_pack("{s:s, s:s}", "name", "main", "image", "cuda");
-    if (gib) {
-        char q[16];
-        snprintf(q, sizeof q, "%u", gib);
-        json_object_set_new(container, "resources",
-                            json_pack("{s:{s:s}, s:{s:s}}", "requests", GPUSLICE_RESOURCE_MEMORY,
-                                      q, "limits", GPUSLICE_RESOURCE_MEMORY, q));
-    }
-    json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}, s:{s:s}}, s:{s:[o]}}",
-                            "apiVersion", "v1", "kind", "Pod", "metadata", "name", name,
-                            "namespace", w->ns, "labels", GPUSLICE_LABEL_MANAGED, "true",
-                            "annotations", GPUSLICE_ANNOTATION_SLICES, annotation, "spec",
-                            "containers", container);
-    if (gated)
-        json_object_set_new(json_object_get(pod, "spec"), "schedulingGates",
-                            json_pack("[{s:s}]", "name", GPUSLICE_GATE));
-    assert_int_equal(store_create(w->st, w->pods, w->ns, pod, &(struct store_write_opts){0},
-                                  NULL, NULL), 0);
-    json_decref(pod);
+    static const char *const main_only[] = {"main"};
+    world_add_annotated_pod(w, name, annotation, main_only, &gib, 1, gated);
     world_settle(w);
 }
 
@@ -134,7 +117,7 @@ static void an_ungated_pod_is_left_alone(void **state)
     assert_int_equal(slice_count(w), 0);
 }
 
-/* A pod that asks to share a GPU, before any GPU shares: backed by its
+/* A pod that asks to share a GPU while no GPU shares that way: backed by its
  * request, it is not refused, nor placed as MIG slices; it stays gated and
  * says why, once. */
 static void assert_waits_for_sharing(struct world *w, const char *name, const char *why)
@@ -155,12 +138,12 @@ static void a_shared_gpu_waits_for_a_gpu_that_shares(void **state)
     struct world *w = *state;
     add_pod(w, "mps", "[{\"container\":\"main\",\"sharing\":\"mps\",\"memoryGiB\":8,"
                       "\"smPercent\":30}]", 8, true);
-    assert_waits_for_sharing(w, "mps", "no GPU in the cluster shares by MPS (GPU modes: mig); "
-                                       "set a GPU's mode to mps");
+    assert_waits_for_sharing(w, "mps", "no GPU in mode mps (MIG disabled) in the cluster (GPU "
+                                       "modes: mig); set a GPU's mode to mps");
     /* A time-sliced GPU pins no memory: no request backs it, none needed. */
     add_pod(w, "ts", "[{\"container\":\"main\",\"sharing\":\"timeslice\"}]", 0, true);
-    assert_waits_for_sharing(w, "ts", "no GPU in the cluster shares by time-slicing (GPU modes: "
-                                      "mig); set a GPU's mode to timeslice");
+    assert_waits_for_sharing(w, "ts", "no GPU in mode timeslice (MIG disabled) in the cluster "
+                                      "(GPU modes: mig); set a GPU's mode to timeslice");
 }
 
 int main(void)

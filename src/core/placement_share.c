@@ -1,0 +1,183 @@
+/*
+ * Placing shares of whole GPUs (see placement_share.h): one pass over the
+ * GPUs in order, each scored as a single integer key (smaller is better,
+ * the first of equal keys wins), the node rules asked only of a GPU that
+ * would beat the best one so far.
+ */
+#include "core/placement_share.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/placement_filter.h"
+
+unsigned placement_share_capacity_gib(unsigned memory_mib, unsigned overhead_mib)
+{
+    return memory_mib > overhead_mib ? (memory_mib - overhead_mib) / 1024u : 0;
+}
+
+unsigned placement_share_proportional_sm(const struct share_gpu *g, unsigned gib)
+{
+    if (g->capacity_gib == 0)
+        return 100;
+    unsigned long long sm = 100ull * gib / g->capacity_gib;
+    return sm < 1 ? 1 : sm > 100 ? 100 : (unsigned)sm;
+}
+
+const char *placement_share_mode_name(enum share_mode mode)
+{
+    return mode == SHARE_MPS ? "mps" : "timeslice";
+}
+
+static unsigned sm_of(const struct share_gpu *g, const struct share_request *r)
+{
+    return r->sm_percent ? r->sm_percent : placement_share_proportional_sm(g, r->memory_gib);
+}
+
+bool placement_share_fits(const struct share_gpu *g, const struct share_request *r)
+{
+    if (g->held_back || g->mode != r->mode || g->clients >= g->slots)
+        return false;
+    if (g->mode == SHARE_TIMESLICE)
+        return true;
+    return g->used_gib <= g->capacity_gib && r->memory_gib <= g->capacity_gib - g->used_gib &&
+           g->used_sm + sm_of(g, r) <= 100;
+}
+
+void placement_share_take(struct share_gpu *g, unsigned gib, unsigned sm)
+{
+    g->used_gib += gib;
+    g->used_sm += sm;
+    g->clients++;
+}
+
+void placement_share_release(struct share_gpu *g, unsigned gib, unsigned sm)
+{
+    g->used_gib -= gib;
+    g->used_sm -= sm;
+    g->clients--;
+}
+
+bool placement_share_over(const struct share_gpu *g)
+{
+    return g->clients > g->slots ||
+           (g->mode == SHARE_MPS && (g->used_gib > g->capacity_gib || g->used_sm > 100));
+}
+
+/* The fractions of g left after r's client, in per mille: memory and SMs
+ * (a time-sliced GPU has one dimension, its slots, given as both). */
+static void left_after(const struct share_gpu *g, const struct share_request *r,
+                       unsigned *mem, unsigned *sm)
+{
+    if (g->mode == SHARE_TIMESLICE) {
+        *mem = *sm = 1000u * (g->slots - g->clients - 1) / g->slots;
+        return;
+    }
+    *mem = (unsigned)(1000ull * (g->capacity_gib - g->used_gib - r->memory_gib) / g->capacity_gib);
+    *sm = 10u * (100 - g->used_sm - sm_of(g, r));
+}
+
+/* The policy's key for r on g (which fits): smaller is better. */
+static uint64_t score(const struct share_gpu *g, const struct share_request *r,
+                      enum placement_policy policy)
+{
+    unsigned mem, sm;
+    if (policy == PLACEMENT_FIRST_FIT)
+        return 0;
+    left_after(g, r, &mem, &sm);
+    uint64_t leftover = mem + sm;
+    if (policy == PLACEMENT_BEST_FIT)
+        return leftover;
+    uint64_t empty = g->clients == 0;
+    uint64_t imbalance = mem > sm ? mem - sm : sm - mem;
+    return empty << 40 | imbalance << 20 | leftover;
+}
+
+/* What each rule rejected, for the explanation. */
+struct share_tally {
+    size_t other_mode, held, full, selector, caller;
+    char reason[128]; /* the caller filter's first reason */
+};
+
+static void explain(const struct share_request *r, const struct share_tally *t, struct err *e)
+{
+    const char *mode = placement_share_mode_name(r->mode);
+    char what[64];
+    if (r->mode == SHARE_MPS && r->sm_percent)
+        snprintf(what, sizeof what, "%u GiB and %u%% of the SMs", r->memory_gib, r->sm_percent);
+    else if (r->mode == SHARE_MPS)
+        snprintf(what, sizeof what, "%u GiB", r->memory_gib);
+    else
+        snprintf(what, sizeof what, "a time slice");
+    err_set(e, -ENOSPC, "no GPU in mode %s with room for %s: %zu in another mode, %zu held "
+            "back, %zu without room, %zu on nodes the selector rules out, %zu on nodes "
+            "refused%s%s", mode, what, t->other_mode, t->held, t->full, t->selector, t->caller,
+            t->reason[0] ? ": " : "", t->reason);
+}
+
+/* Whether g's node passes r's node rules, asked once per node: *verdict_node
+ * and *verdict remember the last node asked. */
+static bool node_passes(const struct placement_node *nodes, const struct share_request *r,
+                        size_t node, long *asked, enum placement_node_verdict *verdict,
+                        struct share_tally *t)
+{
+    if (*asked != (long)node) {
+        struct placement_cluster view = {.nodes = nodes};
+        char reason[sizeof t->reason] = "";
+        *verdict = placement_filter_node(&view, &r->where, node, reason, sizeof reason);
+        *asked = (long)node;
+        if (*verdict == PLACEMENT_NODE_CALLER && !t->reason[0])
+            snprintf(t->reason, sizeof t->reason, "%s", reason);
+    }
+    t->selector += *verdict == PLACEMENT_NODE_SELECTOR;
+    t->caller += *verdict == PLACEMENT_NODE_CALLER;
+    return *verdict == PLACEMENT_NODE_OK;
+}
+
+int placement_share_decide(const struct share_gpu *gpus, size_t n,
+                           const struct placement_node *nodes, const struct share_request *r,
+                           enum placement_policy policy, struct share_decision *d,
+                           struct err *e)
+{
+    if ((r->mode != SHARE_MPS && r->mode != SHARE_TIMESLICE) || r->sm_percent > 100 ||
+        (r->mode == SHARE_MPS && r->memory_gib == 0))
+        return err_set(e, -EINVAL, "placement: a share needs mode mps (with memory, SM percent "
+                       "0..100) or timeslice");
+    struct share_tally t = {0};
+    long best = -1, asked = -1;
+    uint64_t best_key = UINT64_MAX;
+    enum placement_node_verdict verdict = PLACEMENT_NODE_OK;
+    for (size_t i = 0; i < n && !(best >= 0 && policy == PLACEMENT_FIRST_FIT); i++) {
+        const struct share_gpu *g = &gpus[i];
+        if (g->mode != r->mode) {
+            t.other_mode++;
+            continue;
+        }
+        if (g->held_back) {
+            t.held++;
+            continue;
+        }
+        if (!placement_share_fits(g, r)) {
+            t.full++;
+            continue;
+        }
+        uint64_t key = score(g, r, policy);
+        if (key >= best_key)
+            continue;
+        if (node_passes(nodes, r, g->node, &asked, &verdict, &t)) {
+            best = (long)i;
+            best_key = key;
+        }
+    }
+    if (best < 0) {
+        explain(r, &t, e);
+        return -ENOSPC;
+    }
+    const struct share_gpu *g = &gpus[best];
+    *d = (struct share_decision){.gpu = (size_t)best, .node = g->node};
+    if (r->mode == SHARE_MPS) {
+        d->memory_gib = r->memory_gib;
+        d->sm_percent = sm_of(g, r);
+    }
+    return 0;
+}
