@@ -1,8 +1,7 @@
 /*
- * Placing shares of whole GPUs (see placement_share.h): one pass over the
+ * Placing shares of whole GPUs (see placement_share.h): passes over the
  * GPUs in order, each scored as a single integer key (smaller is better,
- * the first of equal keys wins), the node rules asked only of a GPU that
- * would beat the best one so far.
+ * the first of equal keys wins), the node rules asked of the winner.
  */
 #include "core/placement_share.h"
 
@@ -134,6 +133,45 @@ static bool node_passes(const struct placement_node *nodes, const struct share_r
     return *verdict == PLACEMENT_NODE_OK;
 }
 
+/* The best GPU for r in one pass, or -1. With a tally, the node rules are
+ * asked of each GPU that would beat the best so far (once per node) and
+ * what each rule rejects is counted; without one, no node rule is asked
+ * and the nodes in skip[n_skip] are passed over. */
+static long best_gpu(const struct share_gpu *gpus, size_t n, const struct placement_node *nodes,
+                     const struct share_request *r, enum placement_policy policy,
+                     const size_t *skip, size_t n_skip, struct share_tally *t)
+{
+    struct share_tally ignored;
+    struct share_tally *count = t ? t : &ignored;
+    long best = -1, asked = -1;
+    uint64_t best_key = UINT64_MAX;
+    enum placement_node_verdict verdict = PLACEMENT_NODE_OK;
+    for (size_t i = 0; i < n && !(best >= 0 && policy == PLACEMENT_FIRST_FIT); i++) {
+        const struct share_gpu *g = &gpus[i];
+        count->other_mode += g->mode != r->mode;
+        count->held += g->mode == r->mode && g->held_back;
+        if (g->mode != r->mode || g->held_back)
+            continue;
+        if (!placement_share_fits(g, r)) {
+            count->full++;
+            continue;
+        }
+        uint64_t key = score(g, r, policy);
+        bool skipped = false;
+        for (size_t k = 0; k < n_skip; k++)
+            skipped |= skip[k] == g->node;
+        if (key >= best_key || skipped ||
+            (t && !node_passes(nodes, r, g->node, &asked, &verdict, t)))
+            continue;
+        best = (long)i;
+        best_key = key;
+    }
+    return best;
+}
+
+/* How many nodes the quick passes rule out before one careful pass. */
+#define SKIP_MAX 4
+
 int placement_share_decide(const struct share_gpu *gpus, size_t n,
                            const struct placement_node *nodes, const struct share_request *r,
                            enum placement_policy policy, struct share_decision *d,
@@ -143,32 +181,25 @@ int placement_share_decide(const struct share_gpu *gpus, size_t n,
         (r->mode == SHARE_MPS && r->memory_gib == 0))
         return err_set(e, -EINVAL, "placement: a share needs mode mps (with memory, SM percent "
                        "0..100) or timeslice");
-    struct share_tally t = {0};
-    long best = -1, asked = -1;
-    uint64_t best_key = UINT64_MAX;
-    enum placement_node_verdict verdict = PLACEMENT_NODE_OK;
-    for (size_t i = 0; i < n && !(best >= 0 && policy == PLACEMENT_FIRST_FIT); i++) {
-        const struct share_gpu *g = &gpus[i];
-        if (g->mode != r->mode) {
-            t.other_mode++;
-            continue;
-        }
-        if (g->held_back) {
-            t.held++;
-            continue;
-        }
-        if (!placement_share_fits(g, r)) {
-            t.full++;
-            continue;
-        }
-        uint64_t key = score(g, r, policy);
-        if (key >= best_key)
-            continue;
-        if (node_passes(nodes, r, g->node, &asked, &verdict, &t)) {
-            best = (long)i;
-            best_key = key;
-        }
+    /* Quick passes ask the node rules of the winner only (one call where
+     * nodes pass, the common case); a node that fails is passed over
+     * next time. Past a few such nodes (a pod held to one node), one pass
+     * that asks every contender, which also explains a failure. */
+    size_t skip[SKIP_MAX], n_skip = 0;
+    long best = -1;
+    while (best < 0 && n_skip < SKIP_MAX) {
+        long g = best_gpu(gpus, n, nodes, r, policy, skip, n_skip, NULL);
+        if (g < 0)
+            break;
+        struct placement_cluster view = {.nodes = nodes};
+        if (placement_filter_node(&view, &r->where, gpus[g].node, NULL, 0) == PLACEMENT_NODE_OK)
+            best = g;
+        else
+            skip[n_skip++] = gpus[g].node;
     }
+    struct share_tally t = {0};
+    if (best < 0)
+        best = best_gpu(gpus, n, nodes, r, policy, NULL, 0, &t);
     if (best < 0) {
         explain(r, &t, e);
         return -ENOSPC;

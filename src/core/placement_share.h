@@ -24,9 +24,11 @@
  *
  * The caller owns the GPU array (the controller's model, the CLI's cluster
  * file) and keeps the counters with placement_share_take/release; a
- * decision reads the array once (O(GPUs), no allocation, no index: the
- * score of a share is a few integer operations) and asks the caller's node
- * filter only for a GPU that would beat the best one so far, once per node.
+ * decision reads the array (O(GPUs), no allocation, no index: the score of
+ * a share is a few integer operations) and asks the caller's node filter
+ * of the winner only, passing over a node that fails it; after four such
+ * nodes, one pass asks it of every GPU that would beat the best so far,
+ * once per node.
  * No I/O; failures are explained in the caller's struct err.
  */
 #ifndef GPUSLICE_CORE_PLACEMENT_SHARE_H
