@@ -33,14 +33,19 @@ static unsigned sm_of(const struct share_gpu *g, const struct share_request *r)
     return r->sm_percent ? r->sm_percent : placement_share_proportional_sm(g, r->memory_gib);
 }
 
+/* Whether g (in r's mode) has room for r's client of sm percent. */
+static bool has_room(const struct share_gpu *g, const struct share_request *r, unsigned sm)
+{
+    if (g->clients >= g->slots)
+        return false;
+    return g->mode == SHARE_TIMESLICE ||
+           (g->used_gib <= g->capacity_gib && r->memory_gib <= g->capacity_gib - g->used_gib &&
+            g->used_sm + sm <= 100);
+}
+
 bool placement_share_fits(const struct share_gpu *g, const struct share_request *r)
 {
-    if (g->held_back || g->mode != r->mode || g->clients >= g->slots)
-        return false;
-    if (g->mode == SHARE_TIMESLICE)
-        return true;
-    return g->used_gib <= g->capacity_gib && r->memory_gib <= g->capacity_gib - g->used_gib &&
-           g->used_sm + sm_of(g, r) <= 100;
+    return !g->held_back && g->mode == r->mode && has_room(g, r, sm_of(g, r));
 }
 
 void placement_share_take(struct share_gpu *g, unsigned gib, unsigned sm)
@@ -63,27 +68,48 @@ bool placement_share_over(const struct share_gpu *g)
            (g->mode == SHARE_MPS && (g->used_gib > g->capacity_gib || g->used_sm > 100));
 }
 
+/* What a decision computes once per capacity (GPUs of one model share
+ * it), not per GPU: the SM percent of r's client there, and the per-mille
+ * scale as a 32.32 reciprocal, m = floor(1000 * 2^32 / capacity) + 1, so
+ * that (x * m) >> 32 = floor(1000 x / capacity) exactly for x <= capacity
+ * < 2^16 without a division per GPU. */
+struct per_capacity {
+    unsigned capacity, sm;
+    uint64_t per_mille;
+};
+
+static void per_capacity_of(const struct share_gpu *g, const struct share_request *r,
+                            struct per_capacity *pc)
+{
+    unsigned capacity = g->mode == SHARE_MPS ? g->capacity_gib : g->slots;
+    if (capacity == pc->capacity || capacity == 0)
+        return;
+    pc->capacity = capacity;
+    pc->sm = r->mode == SHARE_MPS ? sm_of(g, r) : 0;
+    pc->per_mille = (1000ull << 32) / capacity + 1;
+}
+
 /* The fractions of g left after r's client, in per mille: memory and SMs
  * (a time-sliced GPU has one dimension, its slots, given as both). */
 static void left_after(const struct share_gpu *g, const struct share_request *r,
-                       unsigned *mem, unsigned *sm)
+                       const struct per_capacity *pc, unsigned *mem, unsigned *sm)
 {
     if (g->mode == SHARE_TIMESLICE) {
-        *mem = *sm = 1000u * (g->slots - g->clients - 1) / g->slots;
+        *mem = *sm = (unsigned)(((g->slots - g->clients - 1) * pc->per_mille) >> 32);
         return;
     }
-    *mem = (unsigned)(1000ull * (g->capacity_gib - g->used_gib - r->memory_gib) / g->capacity_gib);
-    *sm = 10u * (100 - g->used_sm - sm_of(g, r));
+    *mem = (unsigned)(((g->capacity_gib - g->used_gib - r->memory_gib) * pc->per_mille) >> 32);
+    *sm = 10u * (100 - g->used_sm - pc->sm);
 }
 
-/* The policy's key for r on g (which fits): smaller is better. */
+/* The policy's key for r's client on g (which fits): smaller is better. */
 static uint64_t score(const struct share_gpu *g, const struct share_request *r,
-                      enum placement_policy policy)
+                      const struct per_capacity *pc, enum placement_policy policy)
 {
     unsigned mem, sm;
     if (policy == PLACEMENT_FIRST_FIT)
         return 0;
-    left_after(g, r, &mem, &sm);
+    left_after(g, r, pc, &mem, &sm);
     uint64_t leftover = mem + sm;
     if (policy == PLACEMENT_BEST_FIT)
         return leftover;
@@ -146,17 +172,23 @@ static long best_gpu(const struct share_gpu *gpus, size_t n, const struct placem
     long best = -1, asked = -1;
     uint64_t best_key = UINT64_MAX;
     enum placement_node_verdict verdict = PLACEMENT_NODE_OK;
+    struct per_capacity pc = {0};
     for (size_t i = 0; i < n && !(best >= 0 && policy == PLACEMENT_FIRST_FIT); i++) {
         const struct share_gpu *g = &gpus[i];
         count->other_mode += g->mode != r->mode;
         count->held += g->mode == r->mode && g->held_back;
         if (g->mode != r->mode || g->held_back)
             continue;
-        if (!placement_share_fits(g, r)) {
+        per_capacity_of(g, r, &pc);
+        if (!has_room(g, r, pc.sm)) {
             count->full++;
             continue;
         }
-        uint64_t key = score(g, r, policy);
+        /* Fragmentation-aware: an empty GPU never beats a shared one. */
+        if (policy == PLACEMENT_FRAGMENTATION_AWARE && g->clients == 0 &&
+            best_key < (uint64_t)1 << 40)
+            continue;
+        uint64_t key = score(g, r, &pc, policy);
         bool skipped = false;
         for (size_t k = 0; k < n_skip; k++)
             skipped |= skip[k] == g->node;
