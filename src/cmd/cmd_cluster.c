@@ -227,7 +227,7 @@ int cmd_cluster(int argc, char **argv)
     }
     struct err e;
     struct clusterfile cf = {0};
-    if (a.file && clusterfile_load(&cf, a.file, &e) < 0) {
+    if (a.file && (clusterfile_load(&cf, a.file, &e) < 0 || clusterfile_no_shares(&cf, &e) < 0)) {
         fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
         return 1;
     }

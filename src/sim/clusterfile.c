@@ -10,6 +10,7 @@
 #include "sim/clusterfile.h"
 #include "api/gpunode.h"
 #include "api/meta.h"
+#include "api/pod_slices.h"
 #include "util/alloc.h"
 #include "util/schema.h"
 #include "util/strpool.h"
@@ -105,16 +106,74 @@ static int decode_slice(struct decoder *dc, struct placement_gpu *g, const json_
 }
 
 /* mode: mig (the default) or mig-static, whose slices are the admin's
- * layout, handed out rather than made. */
-static int decode_mode(struct decoder *dc, struct placement_gpu *g, const json_t *obj)
+ * layout, handed out rather than made; or mps, timeslice, whole: the GPU
+ * with MIG off, shared whole or not at all. */
+static int decode_mode(struct decoder *dc, const json_t *obj, enum gpunode_mode *mode)
 {
     const char *name = json_string_value(json_object_get(obj, "mode"));
-    enum gpunode_mode mode = GPUNODE_MODE_MIG;
-    if (name && (gpunode_mode_parse(name, &mode) < 0 || !gpunode_mode_mig(mode)))
+    *mode = GPUNODE_MODE_MIG;
+    if (name && gpunode_mode_parse(name, mode) < 0)
         return schema_fail_member(&dc->s, obj, "mode", false,
-                                  "unknown mode \"%s\" (known in cluster files: mig, mig-static)",
-                                  name);
-    g->fixed = mode == GPUNODE_MODE_MIG_STATIC;
+                                  "unknown mode \"%s\" (known: mig, mig-static, mps, timeslice, "
+                                  "whole)", name);
+    return 0;
+}
+
+/* Refuses the first of fields[n] that obj has: it belongs to GPUs in the
+ * modes named for, not this one. */
+static int refuse_fields(struct decoder *dc, const json_t *obj, const char *const *fields,
+                         size_t n, const char *for_modes, enum gpunode_mode mode)
+{
+    for (size_t i = 0; i < n; i++)
+        if (json_object_get(obj, fields[i]))
+            return schema_fail_member(&dc->s, obj, fields[i], true, "%s is for a GPU in mode "
+                                      "%s, not %s", fields[i], for_modes,
+                                      gpunode_mode_name(mode));
+    return 0;
+}
+
+/* A GPU with MIG off, in mode mps or timeslice (the shares array) or whole
+ * (no array: gpuslice places nothing there): any product, its memory the
+ * catalogue's or memoryMiB. */
+static int decode_shared(struct decoder *dc, size_t node, size_t pos, const json_t *obj,
+                         enum gpunode_mode mode)
+{
+    static const char *const mig_only[] = {"allowedProfiles", "slices"};
+    int rc = refuse_fields(dc, obj, mig_only, COUNT_OF(mig_only), "mig or mig-static", mode);
+    if (rc < 0)
+        return rc;
+    const json_t *replicas = json_object_get(obj, "replicas");
+    json_int_t n = replicas ? json_integer_value(replicas) : GPUNODE_TIMESLICE_REPLICAS_DEFAULT;
+    if (replicas && (mode != GPUNODE_MODE_TIMESLICE || n < 1 || n > GPUNODE_CLIENTS_MAX))
+        return schema_fail_member(&dc->s, obj, "replicas", false, "replicas is for a GPU in "
+                                  "mode timeslice, 1 to %d", GPUNODE_CLIENTS_MAX);
+    const char *name = json_string_value(json_object_get(obj, "model"));
+    const struct gpu_model *m = catalog_find_model(name);
+    const json_t *mib = json_object_get(obj, "memoryMiB");
+    json_int_t memory = mib ? json_integer_value(mib) : m ? (json_int_t)m->memory_mib : 0;
+    if (mode == GPUNODE_MODE_MPS && (memory < 1024 || memory > (1 << 30)))
+        return schema_fail_member(&dc->s, obj, mib ? "memoryMiB" : "model", false,
+                                  mib ? "memoryMiB must be 1024 to %d" : "an mps GPU of a model "
+                                  "the catalogue lacks needs memoryMiB (as nvidia-smi shows it)",
+                                  1 << 30);
+    if (mode == GPUNODE_MODE_WHOLE) {
+        dc->cf->n_whole++;
+        return 0;
+    }
+    struct clusterfile *cf = dc->cf;
+    struct share_gpu *g = &cf->shares[cf->n_shares];
+    *g = (struct share_gpu){.node = node, .held_back = json_is_true(json_object_get(obj, "heldBack"))};
+    if (mode == GPUNODE_MODE_MPS) {
+        g->mode = SHARE_MPS;
+        g->slots = PLACEMENT_SHARE_MPS_CLIENTS_MAX;
+        g->capacity_gib = placement_share_capacity_gib((unsigned)memory,
+                                                       PLACEMENT_SHARE_MPS_OVERHEAD_MIB_DEFAULT);
+    } else {
+        g->mode = SHARE_TIMESLICE;
+        g->slots = (unsigned)n;
+    }
+    cf->share_model[cf->n_shares] = m ? m->name : name;
+    cf->share_pos[cf->n_shares++] = pos;
     return 0;
 }
 
@@ -126,10 +185,20 @@ static int decode_gpu(struct decoder *dc, size_t node, const json_t *gpus, size_
         {"allowedProfiles", JSON_ARRAY, false},
         {"mode", JSON_STRING, false},
         {"slices", JSON_ARRAY, false},
+        {"memoryMiB", JSON_INTEGER, false},
+        {"replicas", JSON_INTEGER, false},
     };
     json_t *obj;
+    enum gpunode_mode mode;
     int rc = schema_mapping_item(&dc->s, gpus, i, "a GPU", &obj);
-    if (rc < 0 || (rc = schema_check(&dc->s, obj, "a GPU", fields, COUNT_OF(fields))) < 0)
+    if (rc < 0 || (rc = schema_check(&dc->s, obj, "a GPU", fields, COUNT_OF(fields))) < 0 ||
+        (rc = decode_mode(dc, obj, &mode)) < 0)
+        return rc;
+    if (!gpunode_mode_mig(mode))
+        return decode_shared(dc, node, i, obj, mode);
+    static const char *const shared_only[] = {"memoryMiB", "replicas"};
+    if ((rc = refuse_fields(dc, obj, shared_only, COUNT_OF(shared_only), "mps or timeslice",
+                            mode)) < 0)
         return rc;
     const char *name = json_string_value(json_object_get(obj, "model"));
     const struct gpu_model *m = catalog_find_model(name);
@@ -139,13 +208,13 @@ static int decode_gpu(struct decoder *dc, size_t node, const json_t *gpus, size_
         return schema_fail_member(&dc->s, obj, "model", false,
                                   "unknown GPU model \"%s\" (known: %s)", name, known);
     }
+    dc->cf->gpu_pos[dc->cf->n_gpus] = i;
     struct placement_gpu *g = &dc->cf->gpus[dc->cf->n_gpus++];
     occupancy_init(&g->occ, m);
     g->node = node;
     g->allowed = PLACEMENT_ALL_PROFILES;
     g->held_back = json_is_true(json_object_get(obj, "heldBack"));
-    if ((rc = decode_mode(dc, g, obj)) < 0)
-        return rc;
+    g->fixed = mode == GPUNODE_MODE_MIG_STATIC;
     if ((rc = decode_allowed(dc, g, json_object_get(obj, "allowedProfiles"))) < 0)
         return rc;
     const json_t *slices = json_object_get(obj, "slices");
@@ -281,6 +350,10 @@ static void allocate(struct clusterfile *cf, const json_t *nodes)
     }
     cf->nodes = alloc_calloc(n_nodes + 1, sizeof *cf->nodes);
     cf->gpus = alloc_calloc(n_gpus + 1, sizeof *cf->gpus);
+    cf->shares = alloc_calloc(n_gpus + 1, sizeof *cf->shares);
+    cf->gpu_pos = alloc_calloc(n_gpus + 1, sizeof *cf->gpu_pos);
+    cf->share_pos = alloc_calloc(n_gpus + 1, sizeof *cf->share_pos);
+    cf->share_model = alloc_calloc(n_gpus + 1, sizeof *cf->share_model);
     cf->labels = alloc_calloc(n_labels + 1, sizeof *cf->labels);
 }
 
@@ -345,6 +418,18 @@ int clusterfile_load(struct clusterfile *cf, const char *path, struct err *e)
     return rc < 0 ? rc : clusterfile_decode(cf, doc, e);
 }
 
+int clusterfile_no_shares(const struct clusterfile *cf, struct err *e)
+{
+    if (cf->n_whole)
+        return err_set(e, -EINVAL, "a GPU in mode whole: emulated clusters do not share GPUs "
+                       "yet, nor leave them whole (gpuslice place -f does)");
+    if (cf->n_shares == 0)
+        return 0;
+    return err_set(e, -EINVAL, "node %s: GPU %zu is in mode %s: emulated clusters do not share "
+                   "GPUs yet (gpuslice place -f does)", cf->nodes[cf->shares[0].node].name,
+                   cf->share_pos[0], placement_share_mode_name(cf->shares[0].mode));
+}
+
 void clusterfile_free(struct clusterfile *cf)
 {
     if (!cf)
@@ -352,6 +437,10 @@ void clusterfile_free(struct clusterfile *cf)
     placement_cluster_free(&cf->cluster);
     free(cf->nodes);
     free(cf->gpus);
+    free(cf->shares);
+    free(cf->gpu_pos);
+    free(cf->share_pos);
+    free(cf->share_model);
     free(cf->labels);
     strpool_free(&cf->names);
     yaml_doc_free(cf->doc);
@@ -407,6 +496,30 @@ static int parse_selector(const char *arg, char *terms, struct clusterfile_reque
     return 0;
 }
 
+/* "mps:GIB[:SM]" or "timeslice" in r->text into r->share; 0 when the
+ * text is neither (a MIG request). */
+static int parse_share(const char *arg, struct clusterfile_request *r, struct err *e)
+{
+    unsigned gib = 0, sm = 0;
+    char tail = '\0';
+    if (strcmp(r->text, "timeslice") == 0) {
+        r->share.mode = SHARE_TIMESLICE;
+    } else if (strncmp(r->text, "mps:", 4) == 0) {
+        int n = sscanf(r->text + 4, "%u%c%u", &gib, &tail, &sm);
+        if (n < 1 || (n >= 2 && tail != ':') || n == 2 || gib < 1 || gib > POD_MEMORY_GIB_MAX ||
+            sm > 100 || (n == 3 && sm == 0) || strspn(r->text + 4, "0123456789:") != strlen(r->text + 4))
+            return err_set(e, -EINVAL, "request \"%s\": an MPS share is mps:GIB[:SM] (GIB >= 1, "
+                           "SM 1..100)", arg);
+        r->share = (struct share_request){.mode = SHARE_MPS, .memory_gib = gib, .sm_percent = sm};
+    } else {
+        return 0;
+    }
+    if (r->req.n_models)
+        return err_set(e, -EINVAL, "request \"%s\": a share names no model (any GPU in its mode)",
+                       arg);
+    return 1;
+}
+
 int clusterfile_parse_request(const char *arg, struct clusterfile_request *r, struct err *e)
 {
     *r = (struct clusterfile_request){0};
@@ -432,6 +545,10 @@ int clusterfile_parse_request(const char *arg, struct clusterfile_request *r, st
     r->req.profile = r->text;
     r->req.models = r->req.n_models ? r->models : NULL;
     r->req.selector = r->req.n_selector ? r->selector : NULL;
+    if ((rc = parse_share(arg, r, e)) != 0) {
+        r->share.where = r->req;
+        return rc < 0 ? rc : 0;
+    }
     if (!some_model_has(r, r->req.profile))
         return err_set(e, -EINVAL, "request \"%s\": %s GPU model has profile \"%s\"", arg,
                        r->req.n_models ? "no accepted" : "no", r->req.profile);

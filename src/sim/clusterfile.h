@@ -18,6 +18,10 @@
  *                                         # out, never made or destroyed
  *             slices:                     # slices that already exist
  *               - {profile: 3g.40gb, start: 4}
+ *           - model: NVIDIA L4            # any product when shared:
+ *             mode: mps                   # mps, timeslice (MIG off) or whole
+ *             memoryMiB: 23034            # needed unless catalogued
+ *             replicas: 4                 # timeslice: pods at once
  *
  * Decoding is strict (unknown fields, wrong types, unknown models and
  * profiles, illegal or overlapping slices are errors) and every error names
@@ -32,6 +36,7 @@
 
 #include "core/catalog.h"
 #include "core/placement.h"
+#include "core/placement_share.h"
 #include "util/err.h"
 #include "util/strpool.h"
 #include "util/yaml.h"
@@ -44,6 +49,14 @@ struct clusterfile {
     size_t n_nodes;
     struct placement_gpu *gpus;     /* grouped by node, in file order */
     size_t n_gpus;
+    /* The GPUs in mode mps or timeslice (a GPU in mode whole is in
+     * neither array), and for every GPU of either kind its position among
+     * its node's GPUs in the file and its model's name. */
+    struct share_gpu *shares;
+    size_t n_shares;
+    size_t *gpu_pos, *share_pos;
+    const char **share_model;
+    size_t n_whole;                 /* GPUs in mode whole */
     struct placement_label *labels; /* every node's labels, one array */
     struct strpool names;           /* the names of nodes an entry's count made */
     struct placement_cluster cluster;
@@ -65,6 +78,10 @@ int clusterfile_decode_at(struct clusterfile *cf, const struct yaml_doc *doc,
 
 /* yaml_doc_load + clusterfile_decode. */
 int clusterfile_load(struct clusterfile *cf, const char *path, struct err *e);
+
+/* -EINVAL naming the first shared GPU of cf when it has one: the emulated
+ * clusters (demo, sim) do not run shared GPUs yet. */
+int clusterfile_no_shares(const struct clusterfile *cf, struct err *e);
 
 /* Frees what cf holds; cf is then empty. NULL is fine. */
 void clusterfile_free(struct clusterfile *cf);
@@ -89,6 +106,9 @@ void clusterfile_model_names(char *buf, size_t size);
 
 struct clusterfile_request {
     struct placement_request req; /* points into this struct: do not copy it */
+    /* "mps:GIB[:SM]" or "timeslice" (then selector terms): a share, whose
+     * where.selector is req's; share.mode 0 for a MIG request. */
+    struct share_request share;
     const struct gpu_model *models[CLUSTERFILE_REQUEST_MODELS];
     struct placement_label selector[CLUSTERFILE_REQUEST_SELECTOR];
     char text[CLUSTERFILE_REQUEST_MAX + 1]; /* arg, cut into the fields */

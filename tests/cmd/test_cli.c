@@ -164,6 +164,30 @@ static void place_runs_the_demo(void **state)
     assert_contains(r.out, "]  only: 1g.6gb 2g.12gb\n");
 }
 
+/* Shares go to GPUs in mode mps and timeslice, MIG slices beside them;
+ * the picture lists a shared GPU's clients. */
+static void place_shares_whole_gpus(void **state)
+{
+    (void)state;
+    struct run r;
+    run(&r, (const char *[]){"place", "-f", sample("sharing.yaml"), "mps:8", "mps:8:30",
+                             "1g.10gb", "timeslice", "mps:60", "timeslice", "timeslice",
+                             NULL});
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "sharing.yaml: 1 nodes, 5 GPUs; policy fragmentation-aware\n");
+    assert_contains(r.out, "#1   mps:8                  -> node-a gpu1 NVIDIA L4, 8 GiB and 38% "
+                           "of the SMs\n");
+    assert_contains(r.out, "#3   1g.10gb                -> node-a gpu0 H100-80GB, memory slice "
+                           "6\n");
+    assert_contains(r.out, "#7   timeslice              not placed: no GPU in mode timeslice "
+                           "with room for a time slice: ");
+    assert_contains(r.out, "  gpu1  NVIDIA L4  mps 16 of 21 GiB, 68% of the SMs: #1 8 GiB 38%, "
+                           "#2 8 GiB 30%\n");
+    assert_contains(r.out, "  gpu2  A100-80GB  mps 60 of 79 GiB, 75% of the SMs: #5 60 GiB "
+                           "75%\n");
+    assert_contains(r.out, "  gpu3  NVIDIA A10 timeslice 2 of 2 pods: #4, #6\n");
+}
+
 /* The demo's point: first-fit strands the 4g.40gb that the fragmentation-
  * aware policy places. */
 static void place_policies_differ(void **state)
@@ -325,6 +349,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(profiles_prints_the_catalogue),
         cmocka_unit_test(profiles_refuses_unknown_models),
         cmocka_unit_test(place_runs_the_demo),
+        cmocka_unit_test(place_shares_whole_gpus),
         cmocka_unit_test(place_policies_differ),
         cmocka_unit_test(place_without_requests_shows_the_cluster),
         cmocka_unit_test(place_shows_when_an_upgrade_helps),

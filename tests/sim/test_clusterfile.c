@@ -93,6 +93,10 @@ static void other_samples_decode(void **state)
     assert_int_equal(cf.n_nodes, 2);
     assert_int_equal(cf.n_gpus, 2);
     assert_int_equal(cf.gpus[0].occ.n_slices + cf.gpus[1].occ.n_slices, 0);
+    clusterfile_free(&cf);    load_sample("sharing.yaml", &cf);
+    assert_int_equal(cf.n_gpus, 1);
+    assert_int_equal(cf.n_shares, 3);
+    assert_int_equal(cf.n_whole, 1);
     clusterfile_free(&cf);
 }
 
@@ -135,11 +139,56 @@ static void modes_decode(void **state)
     assert_false(cf.gpus[0].fixed);
     clusterfile_free(&cf);
     assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n    mode: static\n",
-                   "c.yaml:5:11: unknown mode \"static\" (known in cluster files: mig, mig-static)");
-    /* A GPU mode the API knows but cluster files cannot place yet is
-     * refused, not taken for mig. */
-    assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n    mode: mps\n",
-                   "c.yaml:5:11: unknown mode \"mps\" (known in cluster files: mig, mig-static)");
+                   "c.yaml:5:11: unknown mode \"static\" (known: mig, mig-static, mps, "
+                   "timeslice, whole)");
+}
+
+/* GPUs shared whole (MIG off): a catalogued model or any product with
+ * memoryMiB in mode mps, timeslice with its replicas, whole in neither
+ * array; each keeps its position among its node's GPUs. The emulated
+ * clusters refuse them. */
+static void shared_gpus_decode(void **state)
+{
+    (void)state;
+    struct clusterfile cf;
+    struct err e;
+    assert_int_equal(decode_text("nodes: [{name: n, gpus: [{model: H100-80GB},"
+                                 " {model: NVIDIA L4, mode: mps, memoryMiB: 23034},"
+                                 " {model: A100-80GB, mode: mps, heldBack: true},"
+                                 " {model: NVIDIA A10, mode: timeslice, replicas: 3},"
+                                 " {model: H100-80GB, mode: whole}]}]", &cf, &e), 0);
+    assert_int_equal(cf.n_gpus, 1);
+    assert_int_equal(cf.n_shares, 3);
+    assert_int_equal(cf.n_whole, 1);
+    assert_int_equal(cf.shares[0].mode, SHARE_MPS);
+    assert_int_equal(cf.shares[0].capacity_gib, 21);
+    assert_string_equal(cf.share_model[0], "NVIDIA L4");
+    assert_int_equal(cf.share_pos[0], 1);
+    assert_int_equal(cf.shares[1].capacity_gib, 79);
+    assert_true(cf.shares[1].held_back);
+    assert_string_equal(cf.share_model[1], "A100-80GB");
+    assert_int_equal(cf.shares[2].mode, SHARE_TIMESLICE);
+    assert_int_equal(cf.shares[2].slots, 3);
+    assert_int_equal(cf.share_pos[2], 3);
+    assert_int_equal(clusterfile_no_shares(&cf, &e), -EINVAL);
+    clusterfile_free(&cf);
+    assert_int_equal(decode_text("nodes: [{name: n, gpus: [{model: NVIDIA L4, mode: mps, "
+                                 "memoryMiB: 23034}]}]", &cf, &e), 0);
+    assert_int_equal(clusterfile_no_shares(&cf, &e), -EINVAL);
+    assert_string_equal(e.msg, "node n: GPU 0 is in mode mps: emulated clusters do not share "
+                               "GPUs yet (gpuslice place -f does)");
+    clusterfile_free(&cf);
+    assert_refused("nodes:\n- name: a\n  gpus:\n  - model: NVIDIA L4\n    mode: mps\n",
+                   "c.yaml:4:12: an mps GPU of a model the catalogue lacks needs memoryMiB (as "
+                   "nvidia-smi shows it)");
+    assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n    mode: mps\n"
+                   "    replicas: 2\n",
+                   "c.yaml:6:15: replicas is for a GPU in mode timeslice, 1 to 48");
+    assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n    mode: timeslice\n"
+                   "    slices: []\n",
+                   "c.yaml:6:5: slices is for a GPU in mode mig or mig-static, not timeslice");
+    assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n    memoryMiB: 24000\n",
+                   "c.yaml:5:5: memoryMiB is for a GPU in mode mps or timeslice, not mig");
 }
 
 /* An entry with `count` stands for that many alike nodes, named in order
@@ -240,7 +289,7 @@ static void bad_gpus_are_refused(void **state)
                    "c.yaml:5:15: \"heldBack\" must be a boolean, not a string");
     assert_refused("nodes:\n- name: a\n  gpus:\n  - model: H100-80GB\n    mig: true\n",
                    "c.yaml:5:5: unknown field \"mig\" in a GPU "
-                   "(known: model, heldBack, allowedProfiles, mode, slices)");
+                   "(known: model, heldBack, allowedProfiles, mode, slices, memoryMiB, replicas)");
     assert_refused("nodes:\n- name: a\n  gpus:\n  - model: A30-24GB\n"
                    "    allowedProfiles: [1g.6gb, 3g.40gb]\n",
                    "c.yaml:5:31: A30-24GB has no profile \"3g.40gb\" "
@@ -374,6 +423,22 @@ static void requests_parse(void **state)
     assert_string_equal(r.req.selector[1].value, "");
     assert_int_equal(clusterfile_parse_request("nvidia.com/mig-2g.20gb,pool=x", &r, &e), 0);
     assert_string_equal(r.req.profile, "nvidia.com/mig-2g.20gb");
+    assert_int_equal(r.share.mode, 0);
+    /* Shares: mps:GIB[:SM] and timeslice, with selector terms. */
+    assert_int_equal(clusterfile_parse_request("mps:8:30,zone=a", &r, &e), 0);
+    assert_int_equal(r.share.mode, SHARE_MPS);
+    assert_int_equal(r.share.memory_gib, 8);
+    assert_int_equal(r.share.sm_percent, 30);
+    assert_int_equal(r.share.where.n_selector, 1);
+    assert_string_equal(r.share.where.selector[0].value, "a");
+    assert_int_equal(clusterfile_parse_request("mps:12", &r, &e), 0);
+    assert_int_equal(r.share.sm_percent, 0);
+    assert_int_equal(clusterfile_parse_request("timeslice", &r, &e), 0);
+    assert_int_equal(r.share.mode, SHARE_TIMESLICE);
+    static const char *const bad[] = {"mps:", "mps:0", "mps:8:", "mps:8:0", "mps:8:101",
+                                      "mps:8x", "mps:8@A30-24GB"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(clusterfile_parse_request(bad[i], &r, &e), -EINVAL);
 }
 
 static void bad_requests_are_refused(void **state)
@@ -428,6 +493,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(other_samples_decode),
         cmocka_unit_test(nulls_count_as_absent),
         cmocka_unit_test(modes_decode),
+        cmocka_unit_test(shared_gpus_decode),
         cmocka_unit_test(counted_nodes_expand),
         cmocka_unit_test(bad_documents_are_refused),
         cmocka_unit_test(bad_nodes_are_refused),
