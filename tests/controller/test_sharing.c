@@ -133,6 +133,20 @@ static void mig_and_a_share_in_two_containers_go_to_one_node(void **state)
     json_decref(b);
 }
 
+/* A share the agent fails is retried like a slice, and the Event says
+ * which share it was. */
+static void a_failed_share_says_which(void **state)
+{
+    struct world *w = *state;
+    add_pod(w, "infer", "[{\"container\":\"main\",\"sharing\":\"mps\",\"memoryGiB\":20}]", 20);
+    world_agent_sets(w, "infer-main-0", "Failed", "MPSDaemonFailed");
+    world_settle(w);
+    char msg[512];
+    assert_int_equal(world_events(w, "infer", "SliceFailed", msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "an MPS share (20 GiB, 25% of the SMs) of GPU 1 on node-a "
+                                "failed (MPSDaemonFailed: "));
+}
+
 /* 12 pods of 20 GiB and 12 time-sliced ones at once: 3 shares fit the
  * mps GPU (79 GiB), 2 the timeslice one; the rest wait. */
 static void many_shares_at_once_never_overbook_a_gpu(void **state)
@@ -191,6 +205,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(mig_and_a_share_in_two_containers_go_to_one_node, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_failed_share_says_which, setup, teardown),
         cmocka_unit_test_setup_teardown(many_shares_at_once_never_overbook_a_gpu, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_second_replica_over_a_lagging_cache_never_overbooks,
