@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/gpuslice.h"
 #include "api/meta.h"
@@ -285,6 +286,14 @@ static void sync_informers(struct controller *c)
     }
 }
 
+/* CPU time of this thread, ns: what a decision costs whatever else runs. */
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (int64_t)t.tv_sec * NS_PER_SEC + t.tv_nsec;
+}
+
 static int cmp_ns(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -293,6 +302,7 @@ static int cmp_ns(const void *a, const void *b)
 
 struct result {
     double per_s, p50_us, p99_us, setup_s, first_ms;
+    double cpu_us; /* CPU time of the deciding thread per decision: load-proof */
     size_t slices, decisions, no_room;
 };
 
@@ -332,7 +342,7 @@ static void decide_many(struct bench *b, struct controller *c, struct result *re
     action_list_init(&out);
     res->first_ms = (double)decide(b, &r, "team/gated-255", &out, res) / NS_PER_MS;
     size_t n = 0;
-    int64_t start = clock_monotonic_ns(), busy = 0;
+    int64_t start = clock_monotonic_ns(), busy = 0, cpu0 = thread_cpu_ns();
     while (n < MAX_DECISIONS && (n < MIN_DECISIONS || clock_monotonic_ns() - start < MIN_NS)) {
         char key[64];
         snprintf(key, sizeof key, "team/gated-%03zu", n % GATED);
@@ -342,6 +352,7 @@ static void decide_many(struct bench *b, struct controller *c, struct result *re
     qsort(lat, n, sizeof *lat, cmp_ns);
     res->decisions = n;
     res->per_s = (double)n / ((double)busy / NS_PER_SEC);
+    res->cpu_us = (double)(thread_cpu_ns() - cpu0) / (double)n / NS_PER_US;
     res->p50_us = (double)lat[n / 2] / NS_PER_US;
     res->p99_us = (double)lat[(n * 99) / 100] / NS_PER_US;
     free(lat);
@@ -415,9 +426,10 @@ static void print_result(size_t nodes, bool mps, const struct result *r,
         basis = "target: within 3x of 1,000 nodes; ";
     }
     bench_report(name, f, 2,
-                 "%sp50 %.0f us; %zu decisions, %zu without room; %zu %s taken; setup %.1f s, "
+                 "%sp50 %.0f us, CPU %.0f us per decision; %zu decisions, %zu without room; %zu %s "
+                 "taken; setup %.1f s, "
                  "first decision with the model's build %.1f ms",
-                 basis, r->p50_us, r->decisions, r->no_room, r->slices, mps ? "shares" : "slices",
+                 basis, r->p50_us, r->cpu_us, r->decisions, r->no_room, r->slices, mps ? "shares" : "slices",
                  r->setup_s, r->first_ms);
 }
 
