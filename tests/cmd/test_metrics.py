@@ -364,7 +364,29 @@ class Processes(unittest.TestCase):
         bases = {name: "http://127.0.0.1:" + self.wait_for_match(p, log, port).group(1)
                  for name, (p, log) in procs.items()}
         self.logs = {name: log for name, (_, log) in procs.items()}
+        self.wait_for_gpus(url, [n.split(" ", 1)[1] for n in procs if n != "controller"],
+                           bases["controller"])
         return kubeconfig, url, bases
+
+    def wait_for_gpus(self, url, nodes, controller_base):
+        """Until every node's GPUNode reports its GPUs and the controller
+        places on all the MIG-enabled ones: a pod made before is placed on
+        the nodes that reported first (cmd_status's 1g.10gb pod went to
+        n2's A100 when n1's H100 was not reported yet)."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            items = self.api(url, "GET", "/apis/gpuslice.dev/v1alpha1/gpunodes")["items"]
+            reported = {n["metadata"]["name"]: n.get("status", {}).get("gpus") for n in items}
+            mig = sum(1 for gpus in reported.values() for g in gpus or []
+                      if g.get("migMode") == "Enabled")
+            _, _, text = get(controller_base + "/metrics")
+            placed_on = value_of(parse_exposition(text), "gpuslice_gpus")
+            if all(reported.get(n) for n in nodes) and placed_on == mig:
+                return
+            if time.monotonic() > deadline:
+                self.fail(f"GPUs not reported: nodes {reported}, controller places on "
+                          f"{placed_on} of {mig}")
+            time.sleep(0.1)
 
     def api(self, url, method, path, body=None):
         req = urllib.request.Request(url + path, method=method,
