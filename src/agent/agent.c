@@ -230,6 +230,23 @@ void agent__enqueue_all(struct agent *a)
     json_decref(all);
 }
 
+void agent__enqueue_at(struct agent *a, unsigned gpu, unsigned start)
+{
+    if (gpu >= a->inv->n_gpus)
+        return;
+    const char *uuid = a->inv->gpus[gpu].uuid;
+    json_t *all = informer_list(a->slices, NULL);
+    size_t i;
+    const json_t *s;
+    json_array_foreach(all, i, s) {
+        struct gpuslice_view v;
+        if (gpuslice_read(s, &v, NULL) == 0 && v.spec.start == start && v.spec.gpu_uuid &&
+            strcmp(v.spec.gpu_uuid, uuid) == 0)
+            enqueue_slice(a, s);
+    }
+    json_decref(all);
+}
+
 void agent_resync(struct agent *a)
 {
     agent__enqueue_all(a);

@@ -5,8 +5,9 @@
  *
  * After every call that can change the slices it reads them (and the boot
  * id) again, so the next decision sees the device as the call left it, and
- * it queues the key and the node key so that the status and the GPUNode
- * report the change. A failed call is noted for the key's next decision
+ * it queues the key, every other GPUSlice at the same placement (their
+ * decisions waited for the call) and the node key, so that the statuses
+ * and the GPUNode report the change. A failed call is noted for the key's next decision
  * (which turns it into a status, or retries it after a backoff).
  *
  * A create or destroy is an agent_call: made here, or handed to the GPU's
@@ -98,7 +99,10 @@ static void prune_made(struct agent *a)
         if (s && s->profile_id == p->profile_id)
             a->made[kept++] = *p;
     }
+    bool pruned = kept != a->n_made;
     a->n_made = kept;
+    if (pruned)
+        agent__ledger_pruned(a);
 }
 
 /* Takes the slices read at seq as the device's, unless a later read is
@@ -236,8 +240,13 @@ void agent__call_finish(struct agent *a, const struct agent_call *c,
         agent__enqueue(a, AGENT_KEY_NODE);
     else
         agent__report_soon(a);
+    /* Every decision about the slice waited for this call (agent_slice.c),
+     * not only its own key's: a GPUSlice placed there meanwhile (a warm
+     * slice's taker that came while it was destroyed) decides again now,
+     * or never would. */
     if (c->key[0])
         agent__enqueue(a, c->key);
+    agent__enqueue_at(a, c->gpu, c->start);
 }
 
 /* Fills c from an action's params; -EINVAL when they do not name a slice. */

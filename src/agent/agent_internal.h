@@ -158,6 +158,10 @@ void agent__enqueue(struct agent *a, const char *key);
  * the changes of a burst share one report. */
 void agent__report_soon(struct agent *a);
 void agent__enqueue_all(struct agent *a);
+/* Queues every GPUSlice of the node that names a slice starting at start
+ * on gpu (an index in the inventory), whatever its key: those that waited
+ * for the call there to end. Lock held. */
+void agent__enqueue_at(struct agent *a, unsigned gpu, unsigned start);
 
 /* The inventory's GPU with this uuid, or NULL. */
 const struct device_gpu *agent__gpu(const struct agent *a, const char *uuid);
@@ -185,6 +189,9 @@ bool agent__made(const struct agent *a, const struct agent_place *p);
 int agent__ledger_load(struct agent *a, struct err *e);
 void agent__ledger_intend(struct agent *a, const struct agent_place *p);
 void agent__ledger_done(struct agent *a, const struct agent_place *p);
+/* Slices made went from the device (made shrank): the file follows, so a
+ * later agent does not take a slice someone else makes there for its own. */
+void agent__ledger_pruned(struct agent *a);
 
 /* Appends `n` to *items (growing it); -ENOMEM. */
 

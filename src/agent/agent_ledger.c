@@ -16,7 +16,10 @@
  * could note the outcome, leaves the place in the file; at the call's end
  * the intent becomes a slice made (also after a timeout: the call may have
  * made it) or is dropped with the next listing that does not show it. The
- * file holds made ∪ intents and is replaced atomically after each change.
+ * file holds made ∪ intents and is replaced atomically after each change,
+ * a slice made that a listing no longer shows included: a place left in
+ * the file would make a restarted agent destroy, as its own orphan, a
+ * slice someone else made there since.
  * Places are what the agent's `made` holds: GPU index, start, profile id.
  *
  *   {"made": [{"gpu": 0, "start": 4, "profileID": 9}]}
@@ -86,6 +89,12 @@ void agent__ledger_done(struct agent *a, const struct agent_place *p)
             a->intents[i] = a->intents[--a->n_intents];
             break;
         }
+    save(a);
+}
+
+void agent__ledger_pruned(struct agent *a)
+{
+    assert(mutex_held(&a->lock));
     save(a);
 }
 

@@ -22,8 +22,9 @@
  *
  * Nothing about a slice is decided while a device call on it is still
  * running; the decision asks to come back when it is done (virtual time),
- * or the worker that runs it queues the key (real time). A device call that
- * failed is not made again before its backoff is over.
+ * or the call's end queues every GPUSlice at its placement (real time),
+ * whichever key the call was made for. A device call that failed is not
+ * made again before its backoff is over.
  */
 #include "agent/agent_internal.h"
 
@@ -42,7 +43,7 @@
 
 void agent__requeue(struct agent_decision *d, int64_t at)
 {
-    if (at == AGENT_RUNNING) /* the worker queues the key when it is done */
+    if (at == AGENT_RUNNING) /* the call's end queues the keys at its placement */
         return;
     if (at <= 0)
         at = 1;

@@ -142,6 +142,7 @@ static void drop(struct agent *a, const struct agent_call *c)
     mutex_lock(&a->lock);
     agent__pending_set(a, c->gpu, c->start, 0, a->cfg.now_ns(a->cfg.clock_ctx));
     agent__enqueue(a, c->key[0] ? c->key : AGENT_KEY_NODE);
+    agent__enqueue_at(a, c->gpu, c->start);
     mutex_unlock(&a->lock);
 }
 

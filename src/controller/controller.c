@@ -784,6 +784,42 @@ static int leaving(struct controller *c, const struct pod_state *s, struct actio
     return left;
 }
 
+/* The pod's slices Creating for longer than CONTROLLER_SLICE_SLOW_NS are
+ * said (a Warning SliceNotReady, once), so that no pod waits on its node's
+ * agent without an Event that says so; the pod is looked at again when
+ * the next one would be. */
+static int say_slow(struct controller *c, const struct pod_state *s, struct wanted_slice *w,
+                    size_t n, int64_t now, struct action_list *out, int64_t *requeue_at)
+{
+    for (size_t k = 0; k < n; k++) {
+        struct gpuslice_view v;
+        int64_t born;
+        const char *t = json_string_value(json_object_get(
+            json_object_get(w[k].existing, "metadata"), "creationTimestamp"));
+        if (!w[k].existing || gpuslice_read(w[k].existing, &v, NULL) < 0 ||
+            phase_of(&v) != SLICE_CREATING || !t ||
+            meta_parse_time(t, "metadata.creationTimestamp", &born, NULL) < 0)
+            continue;
+        int64_t due = born + CONTROLLER_SLICE_SLOW_NS;
+        if (due > now) {
+            if (*requeue_at == 0 || due < *requeue_at)
+                *requeue_at = due;
+            continue;
+        }
+        return controller__say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceNotReady",
+                               "GPUSlice %s has been Creating on node %s for more than %llds: "
+                               "%s%s",
+                               v.name, v.spec.node,
+                               (long long)(CONTROLLER_SLICE_SLOW_NS / NS_PER_SEC),
+                               v.status.message ? "the node's agent says: "
+                                                : "the node's agent has neither made the slice "
+                                                  "nor said why (is it running, holding its "
+                                                  "Lease?)",
+                               v.status.message ? v.status.message : "");
+    }
+    return 0;
+}
+
 static int decide_active(struct controller *c, const struct pod_state *s, int64_t now,
                          struct action_list *out, int64_t *requeue_at, struct err *e)
 {
@@ -822,6 +858,9 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
         return left < 0 ? left : 0;
     if (all_in(w, n, SLICE_CREATED))
         return ungate(c, s, w, n, now, out, e);
+    int rc = say_slow(c, s, w, n, now, out, requeue_at);
+    if (rc < 0)
+        return rc;
     const struct pod_retry *retry = s->uid ? strmap_get(&c->pod_retry, s->uid) : NULL;
     if (retry && retry->at > now) {
         *requeue_at = retry->at;
@@ -968,6 +1007,13 @@ static void controller_executed(void *self, const char *key, const struct action
     (void)key;
     (void)result;
     (void)e;
+    if (a->kind == ACTION_UPDATE_STATUS && a->res == c->slice_res) {
+        mutex_lock(&c->lock);
+        if (rc == 0)
+            controller__warm_written(c, a->body);
+        mutex_unlock(&c->lock);
+        return;
+    }
     if (a->kind != ACTION_CREATE || a->res != c->slice_res)
         return;
     if (rc < 0) {

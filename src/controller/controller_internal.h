@@ -20,6 +20,10 @@
 #define CONTROLLER_KEY_MAX 320
 #define CONTROLLER_INDEX_POD "pod" /* GPUSlices by spec.podName */
 #define CONTROLLER_INDEX_GPU "gpu" /* GPUSlices by spec.gpuUUID */
+/* A GPUSlice Creating longer than this (from its creation) is said on its
+ * pod: the agent has neither made the slice nor said why. A create takes
+ * seconds on real GPUs, and a failure is a status at once. */
+#define CONTROLLER_SLICE_SLOW_NS (60 * NS_PER_SEC)
 
 /* A slice the controller decided whose GPUSlice the cache may not show
  * yet. It holds its placement until the cache shows the GPUSlice (or the
@@ -95,7 +99,9 @@ struct controller_warm {
     unsigned start, size;            /* memory slices */
     uint32_t mib;                    /* the profile's memory */
     int64_t until;                   /* status.warmUntil */
-    bool releasing;                  /* Deleting (after it was warm) */
+    bool releasing;                  /* Deleting (after it was warm), or let go by a
+                                      * write of this controller the cache does not
+                                      * show yet */
     /* A taker holds its placement (a GPUSlice of its namespace, or a
      * reservation for one): the model claims it under the taker's key. */
     bool shadowed;
@@ -357,6 +363,16 @@ void controller__warm_taken(struct controller *c, const char *key, const char *t
 int controller__warm_let_go(struct controller *c, const char *key, const char *reason,
                             const char *message, int64_t now, struct action_list *out,
                             struct err *e);
+
+/* A status write of a GPUSlice (the body sent) was taken by the store:
+ * a let-go that gives the slice's memory to someone else (reclaimed, a
+ * mode change, taken, deleted) counts it released from now on, before the
+ * cache shows it, so that no pod decided in between is handed it (the
+ * keep-warm soak's reclaimed slice went to a taker while it was
+ * destroyed) and no reclaim counts it twice. Only a write that landed:
+ * one never executed (its decision stopped early) leaves it warm. The
+ * cache's next version sets it anew. Called with c->lock held. */
+void controller__warm_written(struct controller *c, const json_t *sent);
 
 /* The pod cannot be placed: when releasing warm slices would make room
  * for it, lets go of the fewest (those the placement the policy chooses

@@ -339,6 +339,17 @@ static int go_warm(struct controller *c, const json_t *pod, const json_t *obj,
     return rc < 0 ? rc : 1;
 }
 
+/* Whether a warm slice let go for reason must go whoever asks for it: its
+ * memory is promised to another pod, its GPU must empty, or it is taken
+ * or deleted. One let go as expired or over the cap may still be taken
+ * over by a pod of its namespace until the cache shows the let-go: the
+ * agent hands it to that heir, or makes it anew after the destroy. */
+static bool claimed_elsewhere(const char *reason)
+{
+    return strcmp(reason, "WarmExpired") != 0 && strcmp(reason, "WarmOverCap") != 0 &&
+           strcmp(reason, "KeepWarmOff") != 0;
+}
+
 int controller__warm_let_go(struct controller *c, const char *key, const char *reason,
                             const char *message, int64_t now, struct action_list *out,
                             struct err *e)
@@ -367,6 +378,21 @@ int controller__warm_let_go(struct controller *c, const char *key, const char *r
     }
     json_decref(obj);
     return rc;
+}
+
+void controller__warm_written(struct controller *c, const json_t *sent)
+{
+    assert(mutex_held(&c->lock));
+    const char *ns = meta_namespace(sent), *name = meta_name(sent);
+    char key[CONTROLLER_KEY_MAX];
+    struct gpuslice_view v;
+    if (!ns || !name || gpuslice_read(sent, &v, NULL) < 0 || phase_of(&v) != SLICE_DELETING ||
+        !v.status.reason || !claimed_elsewhere(v.status.reason))
+        return;
+    controller__slice_key(ns, name, key);
+    struct controller_warm *me = strmap_get(&c->warm, key);
+    if (me)
+        me->releasing = true;
 }
 
 /* Why a warm slice ends now, or NULL when it stays. */
@@ -425,6 +451,10 @@ int controller__warm_hold(struct controller *c, const json_t *pod, const json_t 
         return 0;
     bool owned = json_array_size(json_object_get(json_object_get(obj, "metadata"),
                                                  "ownerReferences")) > 0;
+    if (me->releasing) { /* let go already; the cache has not shown it yet */
+        *left = owned;
+        return 1;
+    }
     int rc;
     const char *reason = why_end(c, key, me, v, now, out, e, &rc);
     if (rc < 0)

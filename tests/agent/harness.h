@@ -244,19 +244,26 @@ static inline const char *h_phase(struct harness *h, const char *name)
     return h_status(h, name, "phase");
 }
 
-/* What the controller does: moves name to phase. */
-static inline void h_set_phase(struct harness *h, const char *name, const char *phase)
+/* What the controller does: moves name to phase, and when warm_until is
+ * not NULL keeps it warm until then (status.warmUntil). */
+static inline void h_set_phase_until(struct harness *h, const char *name, const char *phase,
+                                     const char *warm_until)
 {
     struct err e = {0};
     json_t *obj = h_get(h, h->slices, NS, name);
     assert_non_null(obj);
-    struct gpuslice_status st = {.phase = phase};
+    struct gpuslice_status st = {.phase = phase, .warm_until = warm_until};
     json_t *next = gpuslice_with_status(obj, &st, "2026-09-22T10:00:00Z");
     h_ok(store_update(h->st, h->slices, NS, next,
                       &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e),
          &e, "set phase");
     json_decref(next);
     json_decref(obj);
+}
+
+static inline void h_set_phase(struct harness *h, const char *name, const char *phase)
+{
+    h_set_phase_until(h, name, phase, NULL);
 }
 
 /* A data field of ConfigMap name, static copy; NULL when there is no such

@@ -1,8 +1,9 @@
 /*
  * The agent started in real time, its device calls on the GPUs' workers:
  * calls on different GPUs run side by side, calls on one GPU one at a time,
- * a slice is handed over as soon as its own create returns, and a delete
- * does not wait for creates on other GPUs.
+ * a slice is handed over as soon as its own create returns, a delete
+ * does not wait for creates on other GPUs, and a slice placed where a
+ * destroy still runs is made once it ends.
  *
  * No assertion here is about time. The device is an emulated node behind a
  * gate the test holds: a call on a gated GPU enters and then waits until
@@ -292,12 +293,52 @@ static void a_delete_does_not_wait_for_creates_on_another_gpu(void **state)
     rt_free(&t);
 }
 
+/* The kill harness's soak with keep-warm (issue 19): a warm slice let go
+ * to make room went Deleting and its destroy began; a pod of its
+ * namespace was given the same placement (the controller's table of warm
+ * slices a step behind its own write), and its GPUSlice came while the
+ * destroy ran. Its decision waited for the call, whose end queued only the
+ * warm one's key: the taker stayed Creating, with no status, for good.
+ * Here the destroy is held in the device while the taker comes; a probe on
+ * the other GPU, which comes after it, shows the taker's decision has been
+ * made (keys are decided in the order they came). */
+static void a_slice_placed_during_a_destroy_there_is_made_after_it(void **state)
+{
+    (void)state;
+    struct rt_test t = rt_new();
+    json_t *old = h_pod(t.h, "old"), *next = h_pod(t.h, "next"), *probe = h_pod(t.h, "probe");
+    char warm[GPUSLICE_NAME_MAX], taker[GPUSLICE_NAME_MAX], seen[GPUSLICE_NAME_MAX];
+    gate_let(t.gate, 0, 1);
+    h_slice(t.h, old, 0, 0, "1g.10gb", 3, 1, warm);
+    wait_for(&t, is_created, warm, "the first slice Created");
+    h_set_phase(t.h, warm, "Ungated");
+    h_set_phase_until(t.h, warm, "Warm", "2027-01-15T08:00:30Z");
+    h_set_phase(t.h, warm, "Deleting");
+    wait_for(&t, has_entered, &(struct entered_at_least){0, 2}, "the warm slice's destroy");
+
+    h_slice(t.h, next, 0, 0, "1g.10gb", 3, 1, taker);
+    gate_let(t.gate, 1, UINT32_MAX);
+    h_slice(t.h, probe, 0, 1, "1g.10gb", 0, 1, seen);
+    wait_for(&t, is_created, seen, "the probe on GPU 1 Created");
+    assert_string_equal(h_phase(t.h, taker), "Creating");
+
+    gate_let(t.gate, 0, UINT32_MAX);
+    wait_for(&t, is_deleted, warm, "the warm slice Deleted");
+    wait_for(&t, is_created, taker, "the slice placed during the destroy Created");
+    h_invariant(t.h);
+    json_decref(old);
+    json_decref(next);
+    json_decref(probe);
+    rt_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(calls_on_two_gpus_run_side_by_side),
         cmocka_unit_test(a_slice_is_handed_over_as_soon_as_its_create_returns),
         cmocka_unit_test(a_delete_does_not_wait_for_creates_on_another_gpu),
+        cmocka_unit_test(a_slice_placed_during_a_destroy_there_is_made_after_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -357,46 +357,73 @@ static void unmanaged_slice_is_left_alone(void **state)
     h_free(h);
 }
 
-/* The API server restarted with an empty store and the agent that made a
- * slice is gone too: the GPUNode that said "managed" is lost with the
- * store. The agent's ledger on the node still says it (issue 19's kill
- * harness: without it the slice was kept for good as an admin's). */
-static unsigned after_the_store_is_lost(const char *ledger)
+/* Kills h's agent, starts one (options o) over an empty store and h's
+ * GPUs, lets it recover for 10 s past an orphan grace of 5 s; frees both;
+ * returns how many slices are left on the GPUs. */
+static unsigned killed_and_the_store_lost(struct harness *h, const char *spec,
+                                          const struct agent_config *o)
 {
-    struct agent_config o = {.orphan_grace_ns = 5 * SEC, .ledger_path = ledger};
-    const char *spec = "model=H100-80GB,latency=none";
-    struct harness *h = h_new_with(spec, &o);
-    json_t *pod = h_pod(h, "train");
-    char name[GPUSLICE_NAME_MAX];
-    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
-    h_settle(h, SEC);
-    assert_string_equal(h_phase(h, name), "Created");
-    struct device_slice_ref admin = {.gpu_index = 0, .profile = "3g.40gb", .start = 4};
-    assert_int_equal(emulated_add_slice(h->dev, &admin, NULL, NULL), 0);
-    agent_runtime_free(h->rt); /* killed */
+    agent_runtime_free(h->rt);
     h->rt = NULL;
-
-    struct harness *fresh = h_new_with(spec, &o); /* an empty store */
+    struct harness *fresh = h_new_with(spec, o);
     device_close(fresh->dev);
     fresh->dev = fresh->cfg.agent.device = h->dev;
     h->dev = NULL;
     h_agent(fresh);
     h_settle(fresh, 10 * SEC);
     unsigned left = device_count(fresh);
-    json_decref(pod);
     h_free(h);
     h_free(fresh);
     return left;
+}
+
+/* The API server restarted with an empty store and the agent that made a
+ * slice is gone too: the GPUNode that said "managed" is lost with the
+ * store. The agent's ledger on the node still says it (issue 19's kill
+ * harness: without it the slice was kept for good as an admin's). */
+#define LEDGER_SPEC "model=H100-80GB,latency=none"
+
+/* An agent (options o) that made pod train's 1g.10gb at memory slice 0,
+ * Created; *pod is the caller's. */
+static struct harness *one_made(const struct agent_config *o, json_t **pod,
+                                char name[GPUSLICE_NAME_MAX])
+{
+    struct harness *h = h_new_with(LEDGER_SPEC, o);
+    *pod = h_pod(h, "train");
+    h_slice(h, *pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    return h;
+}
+
+static unsigned after_the_store_is_lost(const char *ledger)
+{
+    struct agent_config o = {.orphan_grace_ns = 5 * SEC, .ledger_path = ledger};
+    json_t *pod;
+    char name[GPUSLICE_NAME_MAX];
+    struct harness *h = one_made(&o, &pod, name);
+    struct device_slice_ref admin = {.gpu_index = 0, .profile = "3g.40gb", .start = 4};
+    assert_int_equal(emulated_add_slice(h->dev, &admin, NULL, NULL), 0);
+    unsigned left = killed_and_the_store_lost(h, LEDGER_SPEC, &o);
+    json_decref(pod);
+    return left;
+}
+
+/* A fresh ledger path (template ending XXXXXX) with no file yet: a node
+ * the agent never worked on. */
+static void no_ledger_yet(char *path)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
 }
 
 static void ledger_names_the_slices_gpuslice_made_after_the_store_is_lost(void **state)
 {
     (void)state;
     char path[] = "/tmp/gpuslice-ledger-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path); /* no file yet: a node the agent never worked on */
+    no_ledger_yet(path);
     assert_int_equal(after_the_store_is_lost(path), 1); /* the admin's slice only */
     assert_int_equal(after_the_store_is_lost(NULL), 2); /* what it did before the ledger */
 
@@ -416,6 +443,30 @@ static void ledger_names_the_slices_gpuslice_made_after_the_store_is_lost(void *
     unlink(path);
 }
 
+/* A slice gpuslice made and then destroyed leaves the ledger with its
+ * destroy: the keep-warm soak's ledger still listed five places whose
+ * slices were gone. A restarted agent over an empty store then took a
+ * slice made there since by someone else for its own orphan. */
+static void a_destroyed_slice_leaves_the_ledger(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/gpuslice-ledger-XXXXXX";
+    no_ledger_yet(path);
+    struct agent_config o = {.orphan_grace_ns = 5 * SEC, .ledger_path = path};
+    json_t *pod;
+    char name[GPUSLICE_NAME_MAX];
+    struct harness *h = one_made(&o, &pod, name);
+    h_set_phase(h, name, "Ungated");
+    h_set_phase(h, name, "Deleting");
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Deleted");
+    struct device_slice_ref admin = {.gpu_index = 0, .profile = "1g.10gb", .start = 0};
+    assert_int_equal(emulated_add_slice(h->dev, &admin, NULL, NULL), 0);
+    assert_int_equal(killed_and_the_store_lost(h, LEDGER_SPEC, &o), 1); /* the other's stays */
+    json_decref(pod);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +483,7 @@ int main(void)
         cmocka_unit_test(orphan_clock_restarts_with_the_agent),
         cmocka_unit_test(unmanaged_slice_is_left_alone),
         cmocka_unit_test(ledger_names_the_slices_gpuslice_made_after_the_store_is_lost),
+        cmocka_unit_test(a_destroyed_slice_leaves_the_ledger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

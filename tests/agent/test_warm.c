@@ -34,15 +34,7 @@ static struct fixture *warm_fixture(void)
     h_settle(f->h, SEC);
     assert_string_equal(h_phase(f->h, f->warm), "Created");
     h_set_phase(f->h, f->warm, "Ungated");
-    json_t *obj = h_get(f->h, f->h->slices, NS, f->warm);
-    struct gpuslice_status st = {.phase = "Warm", .warm_until = WARM_UNTIL};
-    json_t *next = gpuslice_with_status(obj, &st, "2026-09-22T10:00:00Z");
-    struct err e = {0};
-    h_ok(store_update(f->h->st, f->h->slices, NS, next,
-                      &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e),
-         &e, "Warm");
-    json_decref(next);
-    json_decref(obj);
+    h_set_phase_until(f->h, f->warm, "Warm", WARM_UNTIL);
     return f;
 }
 

@@ -32,7 +32,8 @@ Deployment be ready; then:
     reused by the emulated GPUs, across restarts too);
   - double: no two live GPUSlices ever overlapped on one GPU (sampled
     throughout);
-  - stuck: no pod gated without an Event that names it;
+  - stuck: no pod gated without an Event that names it, nor gated with a
+    GPUSlice Creating for over a minute (its agent never acted);
   - after the Deployments scale to 0: leaked (slices on the GPUs, per the
     state files, that no live GPUSlice holds) and dangling (live GPUSlices
     whose slice is not on the GPU) are 0;
@@ -57,6 +58,7 @@ Usage: test_kill.py GPUSLICE [--seed N] [--rounds N] [--nodes N] [--jobs-per-rou
                     [--keep-warm DURATION] [--warm-max-percent N]
 """
 import argparse
+import calendar
 import json
 import os
 import random
@@ -77,6 +79,10 @@ PROFILES = ["1g.10gb", "1g.5gb", "2g.20gb", "1g.10gb"]
 DEVICE = ("create-ms=150,destroy-ms=80,query-ms=1,discover-ms=1,hang-ms=400,"
           "hang-create=3:ci,hang-destroy=4:ci,fail-create=6:ci")
 NS = "work"
+# A gated pod whose GPUSlice has been Creating this long at the end is
+# stuck, whatever Events it has: its agent never acted (the controller says
+# so with SliceNotReady after 60 s as well).
+STUCK_CREATING_S = 60
 LIVE = ("Creating", "Created", "Ungated", "Deleting", "Warm")
 
 
@@ -438,12 +444,30 @@ class Harness:
         return ran, bad, shared
 
     def check_stuck(self, pods):
+        """Gated pods that no Event names, and gated pods whose GPUSlice has
+        been Creating for STUCK_CREATING_S (an Event saying they were placed
+        does not make them any less stuck): what is wrong with each."""
         events = self.api.items(f"/api/v1/namespaces/{NS}/events") or []
         told = {e.get("involvedObject", {}).get("name") for e in events}
-        return [p["metadata"]["name"] for p in pods
-                if any(g.get("name") == "gpuslice.dev/slice"
-                       for g in p["spec"].get("schedulingGates", []))
-                and p["metadata"]["name"] not in told]
+        creating = {}
+        for s in self.api.items("/apis/gpuslice.dev/v1alpha1/gpuslices") or []:
+            born = s["metadata"].get("creationTimestamp", "")
+            age = time.time() - calendar.timegm(time.strptime(born, "%Y-%m-%dT%H:%M:%SZ")) \
+                if born else 0
+            if s.get("status", {}).get("phase", "Creating") == "Creating" and \
+                    age > STUCK_CREATING_S:
+                creating[s["spec"]["podName"]] = f"{s['metadata']['name']} ({age:.0f} s)"
+        stuck = []
+        for p in pods:
+            name = p["metadata"]["name"]
+            if not any(g.get("name") == "gpuslice.dev/slice"
+                       for g in p["spec"].get("schedulingGates", [])):
+                continue
+            if name not in told:
+                stuck.append(f"pod {name} gated without an Event")
+            elif name in creating:
+                stuck.append(f"pod {name} gated with GPUSlice {creating[name]} still Creating")
+        return stuck
 
     def on_gpus(self):
         """(node, gpu uuid, start, size, MIG uuid) of every slice in the state files."""
@@ -531,7 +555,7 @@ class Harness:
         problems += bad
         problems += [f"device {u} given to {', '.join(n)}" for u, n in shared.items()]
         problems += [f"placements given twice: {a} and {b}" for a, b in sorted(self.double)]
-        problems += [f"pod {p} gated without an Event" for p in stuck]
+        problems += stuck
         if leaked or dangling or left:
             problems.append(f"{leaked} leaked, {dangling} dangling, {left} GPUSlices left")
         problems += [f"Node {n}'s accelerator memory went from {a} to {b}"

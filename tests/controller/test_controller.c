@@ -193,7 +193,8 @@ static void metrics_count_decisions_and_show_the_state(void **state)
     has_line(text, "gpuslice_gpus{model=\"H100-80GB\",node=\"node-a\"} 1");
     has_line(text, "gpuslice_leader{component=\"controller\"} 1");
     has_line(text, "gpuslice_controller_slices_placed_total 1");
-    has_line(text, "gpuslice_reconcile_queue_depth{loop=\"controller\"} 0");
+    /* first's key waits to say its slice if it is still Creating in 60 s. */
+    has_line(text, "gpuslice_reconcile_queue_depth{loop=\"controller\"} 1");
     free(text);
     struct prom *reg = w->metrics;
     world_free(w); /* the controller stops scraping before its registry goes */
@@ -330,6 +331,31 @@ static void a_failed_slice_is_retried_with_backoff(void **state)
     assert_string_equal(phase(w, "p-main-0"), "");
     world_advance(w, SEC);
     assert_string_equal(phase(w, "p-main-0"), "Creating");
+}
+
+/* The keep-warm soak's stuck pod (issue 19) waited on an agent that never
+ * acted, with only its SlicesPlaced Event: a slice Creating for a minute
+ * is said on the pod, once, without any other change to wake the pod. */
+static void a_slice_the_agent_never_makes_is_said(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const want[] = {"1g.10gb"};
+    world_add_pod(w, "p", want, 1);
+    world_settle(w);
+    assert_string_equal(phase(w, "p-main-0"), "Creating");
+    char msg[512];
+    world_advance(w, 59 * SEC);
+    assert_int_equal(world_events(w, "p", "SliceNotReady", msg, sizeof msg), 0);
+    world_advance(w, 2 * SEC);
+    assert_int_equal(world_events(w, "p", "SliceNotReady", msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "GPUSlice p-main-0 has been Creating on node node-a"));
+    assert_non_null(strstr(msg, "neither made the slice nor said why"));
+    world_advance(w, 60 * SEC);
+    assert_int_equal(world_events(w, "p", "SliceNotReady", msg, sizeof msg), 1);
+    world_agent_sets(w, "p-main-0", "Created", NULL);
+    world_settle(w);
+    assert_false(gated(w, "p"));
 }
 
 /* A stepped controller is the only replica: it refuses to elect, and with
@@ -772,6 +798,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_pod_goes_through_the_whole_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stepped_runtime_does_not_elect, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_slice_the_agent_never_makes_is_said, setup, teardown),
         cmocka_unit_test_setup_teardown(freed_room_wakes_the_oldest_pod_of_each_kind, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(every_slice_of_a_pod_lands_on_one_node, setup, teardown),
