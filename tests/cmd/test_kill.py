@@ -47,8 +47,8 @@ takes it over, and the warm GPUSlice released after it (Deleting, with
 status.warmUntil) names the same slice as its heir: that pair is a
 hand-over, not a double placement. A MIG device then serves pods one after
 another: it counts as shared only when two pods used it at once (their
-containers' run times overlap). At the end warm slices expire, so nothing
-is left.
+containers' run times overlap). No GPUSlice is seen Warm a minute past its
+status.warmUntil, and at the end warm slices expire, so nothing is left.
 
 Seeded: the same seed replays the same kills at the same points of the
 schedule (process timing still varies). A failure prints the seed.
@@ -83,6 +83,9 @@ NS = "work"
 # stuck, whatever Events it has: its agent never acted (the controller says
 # so with SliceNotReady after 60 s as well).
 STUCK_CREATING_S = 60
+# A GPUSlice still Warm this long after its status.warmUntil was kept past
+# its time: the controller ends a warm slice when its time runs out.
+OVERDUE_WARM_S = 60
 LIVE = ("Creating", "Created", "Ungated", "Deleting", "Warm")
 
 
@@ -171,6 +174,12 @@ def overlaps(a, b):
     return a[0] < b[0] + b[1] and b[0] < a[0] + a[1]
 
 
+def seconds_since(stamp):
+    """Seconds from an RFC 3339 UTC time (as the store writes) to now; 0 without one."""
+    return time.time() - calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")) \
+        if stamp else 0
+
+
 def yields(s):
     """A warm GPUSlice, or one released after it was warm: its namespace's
     next pod may hold the very same slice (the agent's one-holder rule)."""
@@ -239,6 +248,7 @@ class Harness:
         self.double = set()
         self.warm = set()         # GPUSlices seen Warm
         self.handovers = set()    # (warm GPUSlice, heir) seen at one placement
+        self.overdue = {}         # GPUSlice seen Warm OVERDUE_WARM_S past warmUntil -> how far
         self.capacity = {}        # node -> the accelerator memory its Node reported first
         self.drift = set()        # (node, first, later) capacity reports that differ
         self.samples = 0
@@ -315,6 +325,9 @@ class Harness:
             st = s.get("status", {})
             if st.get("phase") == "Warm":
                 self.warm.add(s["metadata"]["name"])
+                late = seconds_since(st.get("warmUntil"))
+                if late > OVERDUE_WARM_S:
+                    self.overdue[s["metadata"]["name"]] = f"{late:.0f} s"
             deleting = " deleting" if s["metadata"].get("deletionTimestamp") else ""
             by_gpu.setdefault((sp["nodeName"], sp["gpuUUID"]), []).append(
                 ((sp["start"], sp["size"]), yields(s),
@@ -451,9 +464,7 @@ class Harness:
         told = {e.get("involvedObject", {}).get("name") for e in events}
         creating = {}
         for s in self.api.items("/apis/gpuslice.dev/v1alpha1/gpuslices") or []:
-            born = s["metadata"].get("creationTimestamp", "")
-            age = time.time() - calendar.timegm(time.strptime(born, "%Y-%m-%dT%H:%M:%SZ")) \
-                if born else 0
+            age = seconds_since(s["metadata"].get("creationTimestamp"))
             if s.get("status", {}).get("phase", "Creating") == "Creating" and \
                     age > STUCK_CREATING_S:
                 creating[s["spec"]["podName"]] = f"{s['metadata']['name']} ({age:.0f} s)"
@@ -542,7 +553,8 @@ class Harness:
               f"store: {ran}; placements sampled {self.samples} times; agents killed with a GI "
               f"without CI on their GPUs: {self.gi_only}"
               + (f"; keep-warm {self.args.keep_warm}: {len(self.warm)} GPUSlices seen Warm, "
-                 f"{len(self.handovers)} hand-overs seen" if self.args.keep_warm else ""))
+                 f"{len(self.handovers)} hand-overs seen, {len(self.overdue)} seen Warm "
+                 f"over {OVERDUE_WARM_S} s past warmUntil" if self.args.keep_warm else ""))
         print(f"  {time.monotonic() - self.t0:.0f} s; CPU of the processes "
               f"{cpu.ru_utime + cpu.ru_stime:.1f} s")
         print(f"  leaked {leaked}, dangling {dangling}, double {len(self.double)}, "
@@ -556,6 +568,8 @@ class Harness:
         problems += [f"device {u} given to {', '.join(n)}" for u, n in shared.items()]
         problems += [f"placements given twice: {a} and {b}" for a, b in sorted(self.double)]
         problems += stuck
+        problems += [f"GPUSlice {n} still Warm {late} past its warmUntil"
+                     for n, late in sorted(self.overdue.items())]
         if leaked or dangling or left:
             problems.append(f"{leaked} leaked, {dangling} dangling, {left} GPUSlices left")
         problems += [f"Node {n}'s accelerator memory went from {a} to {b}"
