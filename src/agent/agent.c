@@ -232,19 +232,18 @@ void agent__enqueue_all(struct agent *a)
 
 void agent__enqueue_at(struct agent *a, unsigned gpu, unsigned start)
 {
-    if (gpu >= a->inv->n_gpus)
-        return;
-    const char *uuid = a->inv->gpus[gpu].uuid;
-    json_t *all = informer_list(a->slices, NULL);
+    /* Called at every device call's end: only the GPU's slices, and
+     * spec.start read without the rest (a share of a whole GPU has none
+     * and sits at no start). */
+    json_t *on_gpu = agent__slices_on(a, gpu);
     size_t i;
     const json_t *s;
-    json_array_foreach(all, i, s) {
-        struct gpuslice_view v;
-        if (gpuslice_read(s, &v, NULL) == 0 && v.spec.start == start && v.spec.gpu_uuid &&
-            strcmp(v.spec.gpu_uuid, uuid) == 0)
+    json_array_foreach(on_gpu, i, s) {
+        const json_t *at = json_object_get(json_object_get(s, "spec"), "start");
+        if (json_is_integer(at) && json_integer_value(at) == (json_int_t)start)
             enqueue_slice(a, s);
     }
-    json_decref(all);
+    json_decref(on_gpu);
 }
 
 void agent_resync(struct agent *a)
@@ -338,6 +337,23 @@ const struct device_gpu *agent__gpu(const struct agent *a, const char *uuid)
         if (strcmp(a->inv->gpus[i].uuid, uuid) == 0)
             return &a->inv->gpus[i];
     return NULL;
+}
+
+const struct device_gpu *agent__gpu_at(const struct agent *a, unsigned gpu)
+{
+    for (unsigned i = 0; a->inv && i < a->inv->n_gpus; i++)
+        if (a->inv->gpus[i].index == gpu)
+            return &a->inv->gpus[i];
+    return NULL;
+}
+
+json_t *agent__slices_on(struct agent *a, unsigned gpu)
+{
+    const struct device_gpu *g = agent__gpu_at(a, gpu);
+    json_t *out = NULL;
+    if (!g || informer_by_index(a->slices, AGENT_INDEX_GPU, g->uuid, &out) < 0)
+        return NULL;
+    return out;
 }
 
 const struct device_slice *agent__slice_at(const struct agent *a, unsigned gpu, unsigned start)

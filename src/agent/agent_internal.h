@@ -159,12 +159,19 @@ void agent__enqueue(struct agent *a, const char *key);
 void agent__report_soon(struct agent *a);
 void agent__enqueue_all(struct agent *a);
 /* Queues every GPUSlice of the node that names a slice starting at start
- * on gpu (an index in the inventory), whatever its key: those that waited
+ * on the GPU with device index gpu, whatever its key: those that waited
  * for the call there to end. Lock held. */
 void agent__enqueue_at(struct agent *a, unsigned gpu, unsigned start);
 
 /* The inventory's GPU with this uuid, or NULL. */
 const struct device_gpu *agent__gpu(const struct agent *a, const char *uuid);
+/* The inventory's GPU with device index gpu, or NULL. */
+const struct device_gpu *agent__gpu_at(const struct agent *a, unsigned gpu);
+/* The GPUSlices that name the GPU with device index gpu (the informer's
+ * GPU index: a sixteenth of a 16-GPU node's, not all of them), a new
+ * reference the caller drops; NULL when there is no such GPU or no
+ * memory. Lock held. */
+json_t *agent__slices_on(struct agent *a, unsigned gpu);
 
 /* The slice on the device that starts at start on gpu (any profile), or
  * NULL. */

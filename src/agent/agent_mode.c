@@ -39,15 +39,6 @@ static const struct gpunode_gpu *reported_gpu(const struct gpunode_view *v, cons
     return NULL;
 }
 
-/* The inventory's GPU with device index gpu, or NULL. */
-static const struct device_gpu *inv_gpu(const struct agent *a, unsigned gpu)
-{
-    for (unsigned i = 0; a->inv && i < a->inv->n_gpus; i++)
-        if (a->inv->gpus[i].index == gpu)
-            return &a->inv->gpus[i];
-    return NULL;
-}
-
 bool agent__static(struct agent *a, unsigned gpu)
 {
     if (gpu >= DEVICE_MAX_GPUS)
@@ -55,7 +46,7 @@ bool agent__static(struct agent *a, unsigned gpu)
     if (a->modes_known)
         return a->mode[gpu] == GPUNODE_MODE_MIG_STATIC;
     /* Before the first node pass: what status says was applied. */
-    const struct device_gpu *g = inv_gpu(a, gpu);
+    const struct device_gpu *g = agent__gpu_at(a, gpu);
     json_t *obj = NULL;
     struct gpunode_view v;
     bool fixed = false;

@@ -99,12 +99,8 @@ bool agent__other_at(struct agent *a, const struct agent_decision *d,
     /* Only the GPUSlices of at's GPU can sit at it: the GPU index spares
      * reading every slice of the node, which made this scan the agent's
      * largest cost in a burst of pods. */
-    const char *uuid = NULL;
-    for (unsigned g = 0; g < a->inv->n_gpus && !uuid; g++)
-        if (a->inv->gpus[g].index == at->gpu)
-            uuid = a->inv->gpus[g].uuid;
-    json_t *all = NULL;
-    if (!uuid || informer_by_index(a->slices, AGENT_INDEX_GPU, uuid, &all) < 0)
+    json_t *all = agent__slices_on(a, at->gpu);
+    if (!all)
         return false;
     bool any = false;
     size_t i;
