@@ -24,6 +24,7 @@
 #include "sim/arrivals.h"
 #include "sim/builtin.h"
 #include "sim/devstats.h"
+#include "sim/inference.h"
 #include "sim/layout.h"
 #include "sim/observer.h"
 #include "sim/slicelog.h"
@@ -64,6 +65,7 @@ struct engine {
     int64_t held;                /* memory slices the GPUSlices hold (decided, not gone) */
     struct informer *slices;     /* every GPUSlice: keeps held */
     struct slicelog *slicelog;   /* NULL unless o.slices */
+    struct inference_book *units; /* NULL unless an item has inferenceSeconds */
     int64_t usable;              /* memory slices gpuslice may use */
     const struct gpu_model *models[16]; /* the cluster's models, each once */
     size_t n_models;
@@ -101,6 +103,19 @@ static unsigned need_of(const struct engine *en, const char *profile)
     return need > NEED_MAX ? NEED_MAX : need;
 }
 
+/* A pod's units of work start when it runs and stop when it ends. */
+static void count_units(struct engine *en, const struct observed_pod *p,
+                        enum observed_state from, enum observed_state to)
+{
+    if (to == OBSERVED_RUNNING) {
+        size_t item = arrivals_item_of(en->arr, p->ns, p->name);
+        double alone = item < en->sc->n_items ? en->sc->items[item].inference_s : 0;
+        inference_running(en->units, p->ns, p->name, item, alone, en->now - ENGINE_T0);
+    } else if (from == OBSERVED_RUNNING) {
+        inference_stopped(en->units, p->ns, p->name, en->now - ENGINE_T0);
+    }
+}
+
 static void moved(void *ctx, const struct observed_pod *p, enum observed_state from,
                   enum observed_state to)
 {
@@ -119,6 +134,8 @@ static void moved(void *ctx, const struct observed_pod *p, enum observed_state f
         en->first_seen = true;
         en->unfinished += !p->serving;
     }
+    if (en->units)
+        count_units(en, p, from, to);
     if (!p->serving && to == OBSERVED_RUNNING)
         en->running_batch++;
     if (!p->serving && from == OBSERVED_RUNNING)
@@ -130,6 +147,19 @@ static void moved(void *ctx, const struct observed_pod *p, enum observed_state f
         en->end_held_ns = en->held_ns;
         en->end_frag_ns = en->frag_ns;
     }
+}
+
+/* How a pod holds its GPU, for its units of work: from its GPUSlice's
+ * placement until the slice is gone. */
+static void hold_units(struct engine *en, enum informer_change change,
+                       const struct gpuslice_view *v)
+{
+    struct inference_hold h;
+    int64_t t = en->now - ENGINE_T0;
+    if (change != INFORMER_ADDED)
+        inference_released(en->units, v->ns, v->spec.pod_name, v->name, t);
+    else if (inference_hold_of(&v->spec, &h, NULL) == 0)
+        inference_held(en->units, v->ns, v->spec.pod_name, v->name, v->spec.gpu_uuid, &h, t);
 }
 
 /* A GPUSlice holds its placement from the controller's decision until it
@@ -144,6 +174,8 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     if (change == INFORMER_UPDATED || gpuslice_read(cur, &v, NULL) < 0)
         return;
     en->held += change == INFORMER_ADDED ? (int64_t)v.spec.size : -(int64_t)v.spec.size;
+    if (en->units)
+        hold_units(en, change, &v);
     if (en->slicelog && change == INFORMER_ADDED)
         slicelog_added(en->slicelog, &v, en->now - ENGINE_T0);
     else if (en->slicelog)
@@ -367,6 +399,11 @@ static int build(struct engine *en, struct err *e)
     measure_cluster(en);
     if (en->o.slices)
         en->slicelog = slicelog_new(c);
+    for (size_t i = 0; i < en->sc->n_items && !en->units; i++)
+        if (en->sc->items[i].inference_s > 0) {
+            struct interference_model m = INTERFERENCE_DEFAULT;
+            en->units = inference_book_new(en->sc->n_items, &m);
+        }
     en->n_nodes = c->n_nodes;
     en->nodes = alloc_calloc(en->n_nodes + 1, sizeof *en->nodes);
     rc = make_store(en, e);
@@ -385,6 +422,7 @@ static void teardown(struct engine *en)
     observer_free(en->obs);
     informer_free(en->slices);
     slicelog_free(en->slicelog);
+    inference_book_free(en->units);
     controller_runtime_stop(en->ctl);
     cluster_parts_free(en->parts);
     for (size_t i = 0; en->nodes && i < en->n_nodes; i++) {
@@ -544,6 +582,20 @@ static void device_ops(struct engine *en, struct outcome_summary *s)
     }
 }
 
+/* Each item with inferenceSeconds: its completed units and their mean. */
+static void summarize_units(struct engine *en)
+{
+    for (size_t i = 0; en->units && i < en->out->n_workloads; i++) {
+        if (!(en->sc->items[i].inference_s > 0))
+            continue;
+        struct outcome_workload *wl = &en->out->workloads[i];
+        struct inference_totals t = inference_totals(en->units, i, en->now - ENGINE_T0);
+        wl->inference = true;
+        wl->inference_units = t.units;
+        wl->mean_inference_s = t.units ? t.seconds / (double)t.units : 0;
+    }
+}
+
 static void summarize(struct engine *en, int64_t wall_ns)
 {
     struct outcome *out = en->out;
@@ -554,6 +606,7 @@ static void summarize(struct engine *en, int64_t wall_ns)
         snprintf(out->workloads[i].name, sizeof out->workloads[i].name, "%s",
                  en->sc->items[i].name);
     outcome_summarize(out);
+    summarize_units(en);
     if (en->slicelog)
         slicelog_finish(en->slicelog, en->now - ENGINE_T0, out);
     struct outcome_summary *s = &out->summary;

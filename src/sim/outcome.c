@@ -92,12 +92,17 @@ static json_t *workloads_json(const struct outcome *out)
     json_t *list = json_array();
     for (size_t w = 0; w < out->n_workloads; w++) {
         const struct outcome_workload *wl = &out->workloads[w];
-        jdoc_append(list, json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "name", wl->name, "pods",
-                                    (json_int_t)wl->pods, "podsCompleted",
-                                    (json_int_t)wl->completed, "createdToUngated",
-                                    latency_json(&wl->to_ungated), "createdToRunning",
-                                    latency_json(&wl->to_running), "createdToCompleted",
-                                    latency_json(&wl->to_completed)));
+        json_t *item = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "name", wl->name, "pods",
+                                 (json_int_t)wl->pods, "podsCompleted",
+                                 (json_int_t)wl->completed, "createdToUngated",
+                                 latency_json(&wl->to_ungated), "createdToRunning",
+                                 latency_json(&wl->to_running), "createdToCompleted",
+                                 latency_json(&wl->to_completed));
+        if (wl->inference) {
+            jdoc_set(item, "inferenceUnits", json_integer((json_int_t)wl->inference_units));
+            jdoc_set(item, "meanInferenceSeconds", json_real(wl->mean_inference_s));
+        }
+        jdoc_append(list, item);
     }
     return list;
 }

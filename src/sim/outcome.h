@@ -56,6 +56,12 @@ struct outcome_workload {
     char name[64];
     size_t pods, completed;
     struct outcome_latency to_ungated, to_running, to_completed;
+    /* Items with inferenceSeconds only (sim/inference.h): the units of
+     * work its pods completed and their mean time under sharing (0 when
+     * none completed). The engine fills them. */
+    bool inference;
+    uint64_t inference_units;
+    double mean_inference_s;
 };
 
 struct outcome_summary {

@@ -117,21 +117,39 @@ static void bound_html(FILE *f, const struct outcome_summary *s)
     fputs("</code> (docs/simulator.md says why each term is a bound).</p>\n", f);
 }
 
+/* Whether some item declared inferenceSeconds: the table then has the
+ * mean time of a unit of work under sharing. */
+static bool any_inference(const struct outcome *out)
+{
+    for (size_t w = 0; w < out->n_workloads; w++)
+        if (out->workloads[w].inference)
+            return true;
+    return false;
+}
+
 static void workloads_html(FILE *f, const struct outcome *out)
 {
     if (out->n_workloads == 0)
         return;
+    bool units = any_inference(out);
     fputs("<h2 id=\"workloads\">Workload items</h2>\n<table>\n<tr><th class=\"l\">name</th>"
           "<th>pods</th><th>completed</th><th>→ running p50</th><th>p99</th>"
-          "<th>→ completed p50</th><th>p99</th></tr>\n", f);
+          "<th>→ completed p50</th><th>p99</th>", f);
+    fputs(units ? "<th>units of work</th><th>mean unit (s)</th></tr>\n" : "</tr>\n", f);
     size_t rows = out->n_workloads < WORKLOAD_ROWS ? out->n_workloads : WORKLOAD_ROWS;
     for (size_t w = 0; w < rows; w++) {
         const struct outcome_workload *wl = &out->workloads[w];
         fputs("<tr><td class=\"l\">", f);
         page_text(f, wl->name);
         fprintf(f, "</td><td>%zu</td><td>%zu</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>"
-                "<td>%.3f</td></tr>\n", wl->pods, wl->completed, wl->to_running.p50,
+                "<td>%.3f</td>", wl->pods, wl->completed, wl->to_running.p50,
                 wl->to_running.p99, wl->to_completed.p50, wl->to_completed.p99);
+        if (units && wl->inference)
+            fprintf(f, "<td>%llu</td><td>%.5f</td>", (unsigned long long)wl->inference_units,
+                    wl->mean_inference_s);
+        else if (units)
+            fputs("<td>–</td><td>–</td>", f);
+        fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
     if (rows < out->n_workloads)

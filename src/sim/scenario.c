@@ -263,6 +263,12 @@ static int decode_common(struct decoder *dc, const json_t *obj, size_t i,
             rc = schema_fail_member(&dc->s, obj, "deleteAt", false,
                                     "deleteAt comes before the workload starts");
     }
+    if (rc == 0 && json_object_get(obj, "inferenceSeconds")) {
+        rc = number(dc, obj, "inferenceSeconds", 0, &it->inference_s);
+        if (rc == 0 && !(it->inference_s > 0))
+            rc = schema_fail_member(&dc->s, obj, "inferenceSeconds", false,
+                                    "inferenceSeconds must be above 0");
+    }
     if (rc == 0 && json_object_get(obj, "annotations")) {
         it->annotations = json_object_get(obj, "annotations");
         rc = check_strings(dc, it->annotations, "annotation");
@@ -277,7 +283,7 @@ static int decode_batch(struct decoder *dc, const json_t *obj, size_t i,
         {"name", JSON_STRING, false},    {"namespace", JSON_STRING, false},
         {"at", JSON_REAL, false},        {"count", JSON_INTEGER, true},
         {"profile", JSON_STRING, true},  {"runSeconds", JSON_NULL, true},
-        {"annotations", JSON_OBJECT, false},
+        {"annotations", JSON_OBJECT, false}, {"inferenceSeconds", JSON_REAL, false},
     };
     int rc = schema_check(&dc->s, obj, "a batch", fields, COUNT_OF(fields));
     it->kind = SCENARIO_BATCH;
@@ -332,6 +338,7 @@ static int decode_poisson(struct decoder *dc, const json_t *obj, size_t i,
         {"namespace", JSON_STRING, false},     {"startAt", JSON_REAL, false},
         {"durationSeconds", JSON_REAL, true},  {"ratePerSecond", JSON_REAL, true},
         {"mix", JSON_ARRAY, true},             {"annotations", JSON_OBJECT, false},
+        {"inferenceSeconds", JSON_REAL, false},
     };
     int rc = schema_check(&dc->s, obj, "a generator", fields, COUNT_OF(fields));
     it->kind = SCENARIO_POISSON;
@@ -358,6 +365,7 @@ static int decode_owner(struct decoder *dc, const json_t *obj, size_t i,
         {"namespace", JSON_STRING, false},  {"at", JSON_REAL, false},
         {"replicas", JSON_INTEGER, true},   {"request", JSON_OBJECT, true},
         {"annotations", JSON_OBJECT, false}, {"deleteAt", JSON_REAL, false},
+        {"inferenceSeconds", JSON_REAL, false},
     };
     static const struct schema_field job[] = {
         {"kind", JSON_STRING, true},          {"name", JSON_STRING, true},
@@ -365,6 +373,7 @@ static int decode_owner(struct decoder *dc, const json_t *obj, size_t i,
         {"completions", JSON_INTEGER, true},  {"parallelism", JSON_INTEGER, false},
         {"runSeconds", JSON_NULL, true},      {"request", JSON_OBJECT, true},
         {"annotations", JSON_OBJECT, false},  {"deleteAt", JSON_REAL, false},
+        {"inferenceSeconds", JSON_REAL, false},
     };
     const char *kind = json_string_value(json_object_get(obj, "kind"));
     bool is_job = kind && strcmp(kind, "Job") == 0;

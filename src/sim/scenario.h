@@ -19,7 +19,10 @@
  *                {kind: Job, name, namespace, at, completions, parallelism,
  *                 runSeconds, request, annotations, deleteAt}
  *                runSeconds is a number or a distribution ({dist: ...,
- *                mean | medianMs-style keys in seconds: median, p99})
+ *                mean | medianMs-style keys in seconds: median, p99});
+ *                any item may add inferenceSeconds (> 0): its pods then
+ *                do units of work of that time alone, slowed by sharing,
+ *                while they run (sim/inference.h)
  *     namespaces: {NAME: {labels, annotations}}
  *     seed:      the default seed (--seed overrides it)
  *
@@ -72,6 +75,7 @@ struct scenario_item {
     const json_t *request;        /* Deployment, Job: resource -> count; borrowed */
     const json_t *annotations;    /* pod annotations; borrowed, may be NULL */
     double delete_at_s;           /* Deployment, Job: when deleted; < 0: never */
+    double inference_s;           /* one unit of work alone on a whole GPU; 0: none */
 };
 
 struct scenario_namespace {

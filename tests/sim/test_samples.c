@@ -99,6 +99,70 @@ static void the_mig_adapter_sample_upgrades_and_restores(void **state)
     scenario_free(&sc);
 }
 
+/* The workload entry of out named name, or fails. */
+static const struct outcome_workload *workload_named(const struct outcome *out,
+                                                     const char *name)
+{
+    for (size_t w = 0; w < out->n_workloads; w++)
+        if (strcmp(out->workloads[w].name, name) == 0)
+            return &out->workloads[w];
+    fail_msg("no workload %s", name);
+    return NULL;
+}
+
+/* One sharing sample: each Deployment listed did units of work and their
+ * mean time is within the range given around the published figure. */
+static void check_sharing_sample(const char *name, const json_t *want)
+{
+    struct scenario sc;
+    struct outcome out;
+    run_sample(name, &sc, &out);
+    assert_false(out.summary.stalled);
+    const char *item;
+    json_t *w;
+    json_object_foreach((json_t *)want, item, w) {
+        const json_t *range = json_object_get(w, "meanInferenceSeconds");
+        if (!range)
+            continue;
+        const struct outcome_workload *wl = workload_named(&out, item);
+        double lo = json_number_value(json_array_get(range, 0));
+        double hi = json_number_value(json_array_get(range, 1));
+        print_message("%s %s: %.5f s over %llu units (published %.5f s)\n", name, item,
+                      wl->mean_inference_s, (unsigned long long)wl->inference_units,
+                      json_number_value(json_object_get(w, "published")));
+        assert_true(wl->inference);
+        assert_true(wl->inference_units > 0);
+        if (wl->mean_inference_s < lo || wl->mean_inference_s > hi)
+            fail_msg("%s %s: %.5f s outside [%.5f, %.5f]", name, item, wl->mean_inference_s,
+                     lo, hi);
+    }
+    outcome_free(&out);
+    scenario_free(&sc);
+}
+
+/* The published GPU-sharing experiment (sharing-expected.json). */
+static void the_sharing_samples_reproduce_the_published_table(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sharing-expected.json", samples_dir);
+    json_error_t je;
+    json_t *expected = json_load_file(path, 0, &je);
+    if (!expected)
+        fail_msg("%s: %s", path, je.text);
+    const char *name;
+    json_t *want;
+    size_t n = 0;
+    json_object_foreach(expected, name, want) {
+        if (json_is_object(want)) {
+            check_sharing_sample(name, want);
+            n++;
+        }
+    }
+    assert_true(n >= 1);
+    json_decref(expected);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -109,6 +173,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_envelope_meets_its_ranges),
         cmocka_unit_test(the_mig_adapter_sample_upgrades_and_restores),
+        cmocka_unit_test(the_sharing_samples_reproduce_the_published_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,8 @@ static void everything_decodes(void **state)
         "     mix: [{profile: 1g.5gb, weight: 3, runSeconds: {dist: exponential, mean: 120}},\n"
         "           {profile: 2g.10gb, runSeconds: {dist: lognormal, median: 10, p99: 30}}]}\n"
         "  - {kind: Deployment, name: web, namespace: serve, replicas: 2,\n"
-        "     request: {nvidia.com/mig-1g.5gb: 1}, annotations: {a: \"1\"}, deleteAt: 600}\n"
+        "     request: {nvidia.com/mig-1g.5gb: 1}, annotations: {a: \"1\"}, deleteAt: 600,\n"
+        "     inferenceSeconds: 0.25}\n"
         "  - {kind: Job, name: train, at: 30, completions: 20, parallelism: 5,\n"
         "     runSeconds: {dist: constant, value: 60}, request: {gpuslice.dev/accelerator-memory: 12}}\n"
         "namespaces:\n  batch: {annotations: {gpuslice.dev/keep-warm: \"30s\"}}\n";
@@ -52,6 +53,7 @@ static void everything_decodes(void **state)
     assert_int_equal(p->mix[1].run_s.kind, RNG_LOGNORMAL);
     assert_true(d->kind == SCENARIO_DEPLOYMENT && d->count == 2 && d->delete_at_s == 600);
     assert_non_null(d->annotations);
+    assert_true(d->inference_s == 0.25 && b->inference_s == 0 && j->inference_s == 0);
     assert_true(j->kind == SCENARIO_JOB && j->parallelism == 5 && j->delete_at_s < 0);
     assert_true(j->run_s.mean == 60);
     assert_int_equal(sc.n_namespaces, 1);
@@ -147,6 +149,12 @@ static void mistakes_are_refused_where_they_are(void **state)
     refused("workload: [3]\n", "a workload item must be a mapping");
     refused("workload: []\nextra: 1\n", "unknown field \"extra\" in a scenario");
     refused("warmMaxPercent: 101\nworkload: []\n", "warmMaxPercent must be 0 to 100");
+    refused("workload: [{count: 1, profile: 1g.5gb, runSeconds: 1, inferenceSeconds: 0}]\n",
+            "s.yaml:8:73: inferenceSeconds must be above 0");
+    refused("workload: [{count: 1, profile: 1g.5gb, runSeconds: 1, inferenceSeconds: -2}]\n",
+            "must not be negative");
+    refused("workload: [{count: 1, profile: 1g.5gb, runSeconds: 1, inferenceSeconds: fast}]\n",
+            "s.yaml:8:73:");
     struct scenario sc;
     struct err e = {0};
     assert_int_equal(scenario_text("- 1\n", &sc, &e), -EINVAL);
