@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/interference.h"
 #include "scenario_text.h"
 #include "sim/bound.h"
 #include "sim/engine.h"
@@ -103,7 +104,7 @@ static void a_seed_replays_the_run(void **state)
         "workload:\n"
         "  - {generator: poisson, startAt: 0, durationSeconds: 60, ratePerSecond: 0.5,\n"
         "     mix: [{profile: 1g.5gb, weight: 3, runSeconds: {dist: exponential, mean: 5}},\n"
-        "           {profile: 2g.10gb, weight: 1, runSeconds: 4}]}\n";
+        "           {profile: 2g.10gb, weight: 1, runSeconds: 4}], inferenceSeconds: 0.03}\n";
     /* device appears twice above: the decoder would refuse it; drop the first. */
     char *once = strdup(text);
     char *first = strstr(once, "device: {createMs: 1000, destroyMs: 500}\n");
@@ -116,6 +117,7 @@ static void a_seed_replays_the_run(void **state)
     char *ta = summary_text(&a), *tb = summary_text(&b), *tc = summary_text(&c);
     assert_string_equal(ta, tb);
     assert_string_not_equal(ta, tc);
+    assert_non_null(strstr(ta, "\"meanInferenceSeconds\""));
     assert_true(a.summary.pods > 10);
     assert_int_equal(a.n_pods, b.n_pods);
     for (size_t i = 0; i < a.n_pods; i++)
@@ -140,7 +142,7 @@ static void a_mixed_workload_ends(void **state)
         "  - {kind: Deployment, name: web, namespace: serve, at: 0, replicas: 2,\n"
         "     request: {nvidia.com/mig-1g.10gb: 1}, deleteAt: 30}\n"
         "  - {kind: Job, name: train, namespace: batch, at: 5, completions: 4, parallelism: 2,\n"
-        "     runSeconds: 6, request: {nvidia.com/mig-2g.20gb: 1}}\n"
+        "     runSeconds: 6, request: {nvidia.com/mig-2g.20gb: 1}, inferenceSeconds: 0.1}\n"
         "  - {at: 1, count: 3, profile: 3g.40gb, runSeconds: 2}\n"
         "namespaces:\n  serve: {labels: {team: web}, annotations: {note: x}}\n";
     struct outcome out;
@@ -160,6 +162,16 @@ static void a_mixed_workload_ends(void **state)
         }
     }
     assert_int_equal(out.summary.creates, out.summary.destroys);
+    /* The Job's pods work until their 6 s end, each on a 2g.20gb (2 of 7
+     * compute slices, whichever GPU); the others declared no units. */
+    struct interference_model m = INTERFERENCE_DEFAULT;
+    double unit = 0;
+    assert_int_equal(interference_seconds(&m, SHARING_MIG, 0.1, 1, 2.0 / 7, &unit, NULL), 0);
+    assert_true(out.workloads[1].inference);
+    assert_int_equal(out.workloads[1].inference_units, 4 * (uint64_t)(6 / unit));
+    assert_float_equal(out.workloads[1].mean_inference_s, unit, 1e-9);
+    assert_false(out.workloads[0].inference);
+    assert_false(out.workloads[2].inference);
     outcome_free(&out);
 }
 
