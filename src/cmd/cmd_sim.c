@@ -146,6 +146,12 @@ static void print_summary(const struct outcome *out)
     printf("memory slice utilisation %.1f%% of %lld usable\n",
            s->memory_slice_utilisation * 100, (long long)s->memory_slices_usable);
     printf("fragmentation wait       %.3f pod-seconds\n", s->fragmentation_wait_s);
+    for (size_t w = 0; w < out->n_workloads; w++)
+        if (out->workloads[w].inference)
+            printf("units of work            %s: %llu, mean %.5f s each\n",
+                   out->workloads[w].name,
+                   (unsigned long long)out->workloads[w].inference_units,
+                   out->workloads[w].mean_inference_s);
     printf("wall                     %.3f s (%.0fx real time), peak RSS %.1f MiB\n", s->wall_s,
            s->speedup, (double)s->peak_rss_bytes / (1 << 20));
 }
