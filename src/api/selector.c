@@ -521,6 +521,16 @@ bool selector_field_empty(const struct field_selector *fs)
     return !fs || fs->n == 0;
 }
 
+const char *selector_first_equals(const struct selector *sel, const char **key)
+{
+    for (size_t i = 0; sel && i < sel->n; i++)
+        if (sel->reqs[i].op == SEL_EQ) {
+            *key = sel->reqs[i].key;
+            return sel->reqs[i].values[0];
+        }
+    return NULL;
+}
+
 const char *selector_field_equals(const struct field_selector *fs, const char *field)
 {
     for (size_t i = 0; fs && i < fs->n; i++)

@@ -51,6 +51,11 @@ bool selector_match_labels(const struct selector *sel, const json_t *labels);
 /* Whether sel has no requirements. */
 bool selector_empty(const struct selector *sel);
 
+/* The first `key=value` requirement of sel: its value, with *key set to
+ * its key, or NULL when sel has none; lets a store route objects to the
+ * watches that select by a label. */
+const char *selector_first_equals(const struct selector *sel, const char **key);
+
 void selector_free(struct selector *sel);
 
 /* Parses s (NULL or "": everything) into *out, owned by the caller

@@ -492,7 +492,9 @@ static int informer_do_open(struct informer *inf, struct err *e)
     struct store_watch_opts o = {.label_selector = inf->label,
                                  .field_selector = inf->field,
                                  .resource_version = rv,
-                                 .bookmarks = true};
+                                 .bookmarks = true,
+                                 .on_event = inf->cfg.on_event,
+                                 .on_event_ctx = inf->cfg.on_event_ctx};
     struct store_watch *w;
     int rc = store_watch_open(inf->cfg.store, inf->cfg.res, inf->ns, &o, &w, e);
     free(rv);
@@ -682,6 +684,11 @@ void informer_stop(struct informer *inf)
     inf->stopping = false;
     inf->running = false;
     pthread_mutex_unlock(&inf->mu);
+}
+
+bool informer_watching(const struct informer *inf)
+{
+    return inf->state == INFORMER_WATCH;
 }
 
 bool informer_synced(struct informer *inf)

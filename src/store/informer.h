@@ -95,6 +95,10 @@ struct informer_config {
      * base; negative fields are -EINVAL. */
     struct backoff backoff;
     uint64_t seed;                      /* of the jitter */
+    /* Passed to its watches (store_watch_opts): told when an event for it
+     * is written; NULL: none. */
+    void (*on_event)(void *ctx);
+    void *on_event_ctx;
 };
 
 struct informer_stats {
@@ -143,6 +147,10 @@ void informer_stop(struct informer *inf);
 
 /* True once the first list is in the cache. */
 bool informer_synced(struct informer *inf);
+
+/* Whether it follows its watch, with no list or reopening pending: then a
+ * step has something to do only when the watch has an event. */
+bool informer_watching(const struct informer *inf);
 
 /* Waits (in real time) up to timeout_ms (negative: forever) for the first
  * list, for callers of informer_start. 0 or -ETIMEDOUT. */

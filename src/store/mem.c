@@ -349,6 +349,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
         free(cur->deps);
         free(cur);
     }
+    mem__watch_route(ms, kind, rv);
     mem__watch_notify(ms, rv);
     if (raw)
         *raw = blob; /* the caller's reference */
@@ -1052,6 +1053,7 @@ static void mem_destroy(struct store *st)
             }
         }
         mem__table_free(t);
+        mem__watch_detach_all(ms->kinds[i]);
         free(ms->kinds[i]);
     }
     for (size_t s = 0; s < ms->ns_counts.cap; s++)

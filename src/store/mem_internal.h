@@ -124,6 +124,16 @@ struct mem_obj {
 struct mem_kind {
     const struct api_resource *res;
     struct mem_table objs; /* (ns, name) -> struct mem_obj */
+    /* Its open watches (mem_watch.c). One that selects by an equality (a
+     * name, a selectable field, a label) is filed under it, so a write
+     * looks only at the watches its object can concern instead of every
+     * watch looking at every write; with an agent's watches per node that
+     * is what keeps a write's cost from growing with the nodes. */
+    struct mem_table routes;     /* "tag=value" -> struct mem_route */
+    struct mem_watch **unrouted; /* the others */
+    size_t n_unrouted, cap_unrouted;
+    char **tags;                 /* the tags in use: "n", "f<field index>", "l<label key>" */
+    size_t n_tags, cap_tags;
 };
 
 struct mem_event {
@@ -212,6 +222,13 @@ int mem__watch_next(struct store_watch *w, int timeout_ms, struct store_event *e
  * ring: wakes only the waiting watches that see it and moves the others
  * past it, so that a write does not wake every watcher of every kind. */
 void mem__watch_notify(struct mem_store *ms, uint64_t rv);
+/* Called by a write to k, with the lock held, once the event of rv is in
+ * the ring: gives it to the watches of k that see it, looking only at the
+ * ones filed under its object's routes and the unrouted ones. */
+void mem__watch_route(struct mem_store *ms, struct mem_kind *k, uint64_t rv);
+/* Before the store goes: frees k's routes; its watches stay open, reading
+ * nothing more, and their close no longer touches the store. */
+void mem__watch_detach_all(struct mem_kind *k);
 void mem__watch_cancel(struct store_watch *w);
 void mem__watch_close(struct store_watch *w);
 /* Parses a resourceVersion: -EBADMSG naming what when it is not a number. */

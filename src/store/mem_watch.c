@@ -17,6 +17,18 @@
  * MEM_STORE_BOOKMARK_EVERY_NS passed on the store's clock since the watch
  * opened or had its last bookmark.
  *
+ * Routing: a watch whose selectors require one equality (metadata.name,
+ * a selectable field, a label) is filed under it in its kind's routes
+ * (mem_kind), the others on the kind's unrouted list. A write gives its
+ * event to the watches filed under the values its object has, before and
+ * after, and to the unrouted ones, each of which keeps the resourceVersions
+ * of the events it sees (hits); a watch reads the events up to the ring
+ * position it opened at one by one (a resumed watch's backlog), and after
+ * that goes from hit to hit. So a write costs the watches it concerns, not
+ * all of them: a thousand agents' node-selected watches do not each look
+ * at every pod write. A watch's hits are dropped as the ring forgets them:
+ * it fails then anyway (the ring no longer holds its next event).
+ *
  * A watch waiting for events waits on its own condition variable, on the
  * store's list of waiting watches: a write wakes only those that see its
  * event (mem__watch_notify), since with dozens of in-process watchers a
@@ -34,6 +46,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/jdoc.h"
+#include "util/vec.h"
 
 struct mem_watch {
     struct store_watch base;
@@ -43,6 +56,8 @@ struct mem_watch {
     struct selector *ls;
     struct field_selector *fs;
     bool bookmarks, want_raw;
+    void (*on_event)(void *ctx);
+    void *on_event_ctx;
     uint64_t start;   /* the resourceVersion the watch started after */
     uint64_t next;    /* the next ring event to look at */
     uint64_t told;    /* the last resourceVersion the client was given */
@@ -57,7 +72,22 @@ struct mem_watch {
     pthread_cond_t wake;
     struct mem_watch *wait_prev, *wait_next;
     bool woken;       /* signalled since it began to wait */
+    /* Routing, guarded by the store mutex: */
+    struct mem_kind *kind; /* where it is filed; NULL: not filed, or the store is gone */
+    char *route;           /* its route key; NULL: unrouted */
+    uint64_t scan_to;      /* events up to here are read one by one, later ones from hits */
+    uint64_t *hits;        /* resourceVersions of the events it sees, ascending */
+    size_t hit_head, n_hits, cap_hits;
 };
+
+/* The routes that tell a filed watch's events apart, tag and value. */
+struct mem_route {
+    char *key; /* "tag=value" */
+    struct mem_watch **ws;
+    size_t n, cap;
+};
+
+#define ROUTE_KEY_MAX 640
 
 static bool doc_in_watch(const struct mem_watch *w, const struct mem_doc *d)
 {
@@ -87,6 +117,204 @@ static int collect_initial(struct mem_watch *w)
     return 0;
 }
 
+/* ---- routing ------------------------------------------------------------ */
+
+static bool route_eq(const void *item, const void *key)
+{
+    return strcmp(((const struct mem_route *)item)->key, key) == 0;
+}
+
+/* "tag=value" into buf; false when it does not fit (then nothing is filed
+ * under it, and no object's value that long can match a filed one). */
+static bool route_key(char *buf, const char *tag, const char *value)
+{
+    int n = snprintf(buf, ROUTE_KEY_MAX, "%s=%s", tag, value);
+    return n >= 0 && n < ROUTE_KEY_MAX;
+}
+
+/* w's route: the tag (into tag) and the value its selectors require, or
+ * NULL when they require none. */
+static const char *route_of(const struct mem_watch *w, char tag[ROUTE_KEY_MAX])
+{
+    const char *v = selector_field_equals(w->fs, "metadata.name");
+    if (v) {
+        snprintf(tag, ROUTE_KEY_MAX, "n");
+        return v;
+    }
+    for (size_t i = 0; w->res->selectable_fields[i]; i++)
+        if ((v = selector_field_equals(w->fs, w->res->selectable_fields[i]))) {
+            snprintf(tag, ROUTE_KEY_MAX, "f%zu", i);
+            return v;
+        }
+    const char *label;
+    if ((v = selector_first_equals(w->ls, &label)) &&
+        snprintf(tag, ROUTE_KEY_MAX, "l%s", label) < ROUTE_KEY_MAX)
+        return v;
+    return NULL;
+}
+
+/* d's value under tag; NULL when it has none. */
+static const char *doc_route_value(const struct mem_doc *d, const char *tag)
+{
+    switch (tag[0]) {
+    case 'n':
+        return d->name;
+    case 'f': {
+        size_t i = (size_t)strtoul(tag + 1, NULL, 10);
+        return i < d->n_fields ? d->fields[i] : NULL;
+    }
+    default:
+        for (uint32_t i = 0; i < d->n_labels; i++)
+            if (strcmp(d->labels[2 * i], tag + 1) == 0)
+                return d->labels[2 * i + 1];
+        return NULL;
+    }
+}
+
+static void tag_use(struct mem_kind *k, const char *tag)
+{
+    for (size_t i = 0; i < k->n_tags; i++)
+        if (strcmp(k->tags[i], tag) == 0)
+            return;
+    VEC_RESERVE(k->tags, k->cap_tags, k->n_tags + 1);
+    k->tags[k->n_tags++] = alloc_strdup(tag);
+}
+
+/* Files w in its kind. Called with the lock held. */
+static void file_watch(struct mem_watch *w, struct mem_kind *k)
+{
+    char tag[ROUTE_KEY_MAX], key[ROUTE_KEY_MAX];
+    const char *v = route_of(w, tag);
+    w->kind = k;
+    if (!v || !route_key(key, tag, v)) {
+        VEC_RESERVE(k->unrouted, k->cap_unrouted, k->n_unrouted + 1);
+        k->unrouted[k->n_unrouted++] = w;
+        return;
+    }
+    w->route = alloc_strdup(key);
+    uint64_t h = hash_string(HASH_INIT, key);
+    struct mem_route *r = mem__table_find(&k->routes, h, route_eq, key);
+    if (!r) {
+        r = alloc_calloc(1, sizeof *r);
+        r->key = alloc_strdup(key);
+        mem__table_reserve(&k->routes, 1); /* cannot fail: allocation aborts (util/alloc.h) */
+        mem__table_insert(&k->routes, h, r);
+        tag_use(k, tag);
+    }
+    VEC_RESERVE(r->ws, r->cap, r->n + 1);
+    r->ws[r->n++] = w;
+}
+
+static void remove_from(struct mem_watch **ws, size_t *n, const struct mem_watch *w)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (ws[i] == w) {
+            ws[i] = ws[--*n];
+            return;
+        }
+}
+
+/* Takes w out of its kind. Called with the lock held. */
+static void unfile_watch(struct mem_watch *w)
+{
+    struct mem_kind *k = w->kind;
+    if (!w->route) {
+        remove_from(k->unrouted, &k->n_unrouted, w);
+        return;
+    }
+    uint64_t h = hash_string(HASH_INIT, w->route);
+    struct mem_route *r = mem__table_find(&k->routes, h, route_eq, w->route);
+    remove_from(r->ws, &r->n, w);
+    if (r->n == 0) {
+        mem__table_remove(&k->routes, h, route_eq, w->route);
+        free(r->ws);
+        free(r->key);
+        free(r);
+    }
+}
+
+/* Gives w the event of rv when it sees it (once), forgetting the hits the
+ * ring no longer holds. */
+static void hit(struct mem_store *ms, struct mem_watch *w, const struct mem_event *ev,
+                uint64_t rv)
+{
+    if ((w->n_hits > w->hit_head && w->hits[w->n_hits - 1] == rv) || !sees(w, ev))
+        return;
+    while (w->hit_head < w->n_hits && w->hits[w->hit_head] <= ms->compacted)
+        w->hit_head++;
+    if (w->hit_head == w->n_hits) {
+        w->hit_head = w->n_hits = 0;
+    } else if (w->hit_head > w->n_hits / 2) {
+        memmove(w->hits, w->hits + w->hit_head, (w->n_hits - w->hit_head) * sizeof *w->hits);
+        w->n_hits -= w->hit_head;
+        w->hit_head = 0;
+    }
+    VEC_RESERVE(w->hits, w->cap_hits, w->n_hits + 1);
+    w->hits[w->n_hits++] = rv;
+    if (w->on_event)
+        w->on_event(w->on_event_ctx);
+}
+
+static void route_doc(struct mem_store *ms, struct mem_kind *k, const struct mem_doc *d,
+                      const struct mem_event *ev, uint64_t rv)
+{
+    char key[ROUTE_KEY_MAX];
+    for (size_t t = 0; d && t < k->n_tags; t++) {
+        const char *v = doc_route_value(d, k->tags[t]);
+        if (!v || !route_key(key, k->tags[t], v))
+            continue;
+        struct mem_route *r =
+            mem__table_find(&k->routes, hash_string(HASH_INIT, key), route_eq, key);
+        for (size_t i = 0; r && i < r->n; i++)
+            hit(ms, r->ws[i], ev, rv);
+    }
+}
+
+void mem__watch_route(struct mem_store *ms, struct mem_kind *k, uint64_t rv)
+{
+    assert(mutex_held(&ms->mu));
+    const struct mem_event *ev = &ms->ring[rv % ms->ring_cap];
+    for (size_t i = 0; i < k->n_unrouted; i++)
+        hit(ms, k->unrouted[i], ev, rv);
+    route_doc(ms, k, ev->cur, ev, rv);
+    if (ev->type == STORE_MODIFIED)
+        route_doc(ms, k, ev->prev, ev, rv);
+}
+
+void mem__watch_detach_all(struct mem_kind *k)
+{
+    for (size_t i = 0; i < k->n_unrouted; i++)
+        k->unrouted[i]->kind = NULL;
+    for (size_t s = 0; s < k->routes.cap; s++) {
+        struct mem_route *r = k->routes.slots[s].item;
+        if (!r)
+            continue;
+        for (size_t i = 0; i < r->n; i++)
+            r->ws[i]->kind = NULL;
+        free(r->ws);
+        free(r->key);
+        free(r);
+    }
+    mem__table_free(&k->routes);
+    free(k->unrouted);
+    for (size_t i = 0; i < k->n_tags; i++)
+        free(k->tags[i]);
+    free(k->tags);
+}
+
+/* Whether w's next event is a hit (dropping the hits before it); when not,
+ * moves w->next to the next hit, or past the head when there is none.
+ * Called with the lock held, for w->next past w->scan_to. */
+static bool at_hit(struct mem_watch *w)
+{
+    while (w->hit_head < w->n_hits && w->hits[w->hit_head] < w->next)
+        w->hit_head++;
+    if (w->hit_head < w->n_hits && w->hits[w->hit_head] == w->next)
+        return true;
+    w->next = w->hit_head < w->n_hits ? w->hits[w->hit_head] : w->ms->rv + 1;
+    return false;
+}
+
 int mem__watch_open(struct store *st, const struct api_resource *res, const char *ns,
                     const struct store_watch_opts *o, struct store_watch **out, struct err *e)
 {
@@ -101,6 +329,8 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
     w->res = res;
     w->bookmarks = o->bookmarks;
     w->want_raw = o->want_raw;
+    w->on_event = o->on_event;
+    w->on_event_ctx = o->on_event_ctx;
     int rc = 0;
     if (res->namespaced && ns && *ns && !(w->ns = alloc_strdup(ns)))
         rc = err_set(e, -ENOMEM, "out of memory");
@@ -126,6 +356,9 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
         w->reach_by = mem__now(ms) + MEM_STORE_FUTURE_WAIT_NS;
     }
     w->bookmark_at = mem__now(ms) + MEM_STORE_BOOKMARK_EVERY_NS;
+    w->scan_to = ms->rv;
+    if (rc == 0)
+        file_watch(w, mem__kind_of(ms, res));
     mutex_unlock(&ms->mu);
     if (rc != 0) {
         mem__watch_close(&w->base);
@@ -330,6 +563,8 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
                 mutex_unlock(&ms->mu);
                 return fail(w, -EKEYEXPIRED, msg, e);
             }
+            if (w->next > w->scan_to && !at_hit(w))
+                continue;
             const struct mem_event *me = &ms->ring[w->next % ms->ring_cap];
             uint64_t rv = w->next++;
             enum store_event_type type;
@@ -372,6 +607,15 @@ void mem__watch_cancel(struct store_watch *sw)
 void mem__watch_close(struct store_watch *sw)
 {
     struct mem_watch *w = (struct mem_watch *)sw;
+    /* Only the store's end clears kind once it is set, and a watch must not
+     * outlive its store's use: reading it unlocked here is safe. */
+    if (w->kind) {
+        mutex_lock(&w->ms->mu);
+        unfile_watch(w);
+        mutex_unlock(&w->ms->mu);
+    }
+    free(w->route);
+    free(w->hits);
     for (size_t i = w->i_initial; i < w->n_initial; i++)
         mem__doc_unref(w->initial[i]);
     free(w->initial);

@@ -141,6 +141,13 @@ struct store_watch_opts {
     const char *resource_version;
     bool bookmarks;              /* allowWatchBookmarks */
     bool want_raw;               /* fill store_event.raw instead of .object where the backend can */
+    /* Called when a write gives the watch an event it sees, inside the
+     * write and under the store's lock (it must not call the store); NULL:
+     * none. Lets a single-threaded driver (the simulator) step only the
+     * watchers with something to read. The mem store calls it; the kube
+     * backend does not. */
+    void (*on_event)(void *ctx);
+    void *on_event_ctx;
 };
 
 struct store_event {

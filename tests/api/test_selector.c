@@ -150,6 +150,21 @@ static const char *pod_field(void *ctx, const char *field)
     return selector_field_value(ctx, field, buf);
 }
 
+static void first_equals(void **state)
+{
+    (void)state;
+    struct selector *sel;
+    const char *key = NULL;
+    assert_int_equal(selector_parse("tier in (a,b), gpuslice.dev/node=n1, app=x", &sel, NULL), 0);
+    assert_string_equal(selector_first_equals(sel, &key), "n1");
+    assert_string_equal(key, "gpuslice.dev/node");
+    selector_free(sel);
+    assert_int_equal(selector_parse("app!=x, tier", &sel, NULL), 0);
+    assert_null(selector_first_equals(sel, &key));
+    selector_free(sel);
+    assert_null(selector_first_equals(NULL, &key));
+}
+
 static void field_selectors(void **state)
 {
     (void)state;
@@ -205,7 +220,7 @@ int main(void)
         cmocka_unit_test(equality),         cmocka_unit_test(sets_and_existence),
         cmocka_unit_test(malformed),        cmocka_unit_test(empty),
         cmocka_unit_test(through_a_getter), cmocka_unit_test(label_selector_json),
-        cmocka_unit_test(field_selectors),  cmocka_unit_test(field_values),
+        cmocka_unit_test(field_selectors),  cmocka_unit_test(first_equals),  cmocka_unit_test(field_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -390,6 +390,31 @@ static void step_ready_drains_every_informer(void **state)
     rig_down(&r);
 }
 
+static void count_event(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
+/* Listed and watching, the informer's on_event hears of each write it will
+ * read, as it is made. */
+static void a_watching_informer_is_told_of_its_events(void **state)
+{
+    (void)state;
+    struct rig r;
+    int told = 0;
+    struct informer_config c = {.on_event = count_event, .on_event_ctx = &told};
+    rig_up(&r, &c);
+    assert_false(informer_watching(r.inf));
+    while (informer_step(r.inf, 0, NULL) == 0)
+        ;
+    assert_true(informer_watching(r.inf));
+    create_pod(&r, "t", "a", NULL, NULL);
+    assert_int_equal(told, 1);
+    assert_int_equal(informer_step(r.inf, 0, NULL), 0);
+    assert_int_equal(informer_count(r.inf), 1);
+    rig_down(&r);
+}
+
 static void first_list_fills_the_cache_page_by_page(void **state)
 {
     (void)state;
@@ -832,6 +857,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(step_ready_drains_every_informer),
         cmocka_unit_test(first_list_fills_the_cache_page_by_page),
+        cmocka_unit_test(a_watching_informer_is_told_of_its_events),
         cmocka_unit_test(watch_events_change_the_cache_and_call_handlers),
         cmocka_unit_test(indexes_follow_the_objects),
         cmocka_unit_test(index_key_functions_read_the_right_fields),

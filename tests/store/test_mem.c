@@ -189,6 +189,88 @@ static void slow_watcher_falls_off_the_history(void **state)
     store_watch_close(w);
 }
 
+/* A configmap on a node: the label gpuslice's agents select by. */
+static void put_on_node(struct m *m, const char *name, const char *node, bool create)
+{
+    json_t *c = json_pack("{s:{s:s, s:{s:s}}}", "metadata", "name", name, "labels",
+                          "gpuslice.dev/node", node);
+    struct err e;
+    int rc = create ? store_create(m->st, res(m, "cm"), "t", c, NULL, NULL, &e)
+                    : store_update(m->st, res(m, "cm"), "t", c, NULL, NULL, &e);
+    assert_int_equal(rc, 0);
+    json_decref(c);
+}
+
+static struct store_watch *watch_from(struct m *m, const char *rv, const char *labels,
+                                      const char *fields)
+{
+    struct store_watch_opts o = {.resource_version = rv, .label_selector = labels,
+                                 .field_selector = fields};
+    struct store_watch *w;
+    struct err e;
+    assert_int_equal(store_watch_open(m->st, res(m, "cm"), "t", &o, &w, &e), 0);
+    return w;
+}
+
+static void next_is(struct store_watch *w, enum store_event_type type, const char *name)
+{
+    struct store_event ev;
+    struct err e;
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), 0);
+    assert_int_equal(ev.type, type);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(ev.object, "metadata"),
+                                                          "name")),
+                        name);
+    store_event_release(&ev);
+}
+
+/* Watches filed under the label or name they select by get the events of
+ * their objects and no others, an object moving between them included; a
+ * watch resumed from an older version first reads what it missed. */
+static void routed_watches_get_their_objects_events(void **state)
+{
+    struct m *m = *state;
+    put_on_node(m, "a", "n1", true); /* rv 1 */
+    put_on_node(m, "b", "n2", true); /* rv 2 */
+    put_on_node(m, "d", "n1", true); /* rv 3 */
+    struct store_watch *n1 = watch_from(m, "1", "gpuslice.dev/node=n1", NULL);
+    struct store_watch *n2 = watch_from(m, "3", "gpuslice.dev/node=n2", NULL);
+    struct store_watch *named = watch_from(m, "3", NULL, "metadata.name=c");
+    struct store_watch *all = watch_from(m, "3", NULL, NULL);
+    put_on_node(m, "c", "n1", true);  /* rv 4 */
+    put_on_node(m, "b", "n1", false); /* rv 5: from n2 to n1 */
+    next_is(n1, STORE_ADDED, "d");
+    next_is(n1, STORE_ADDED, "c");
+    next_is(n1, STORE_ADDED, "b");
+    next_is(n2, STORE_DELETED, "b");
+    next_is(named, STORE_ADDED, "c");
+    next_is(all, STORE_ADDED, "c");
+    next_is(all, STORE_MODIFIED, "b");
+    struct store_watch *ws[] = {n1, n2, named, all};
+    for (size_t i = 0; i < 4; i++) {
+        struct store_event ev;
+        assert_int_equal(store_watch_next(ws[i], 0, &ev, NULL), -EAGAIN);
+        store_watch_close(ws[i]);
+    }
+}
+
+/* A routed watch left unread while the history wraps ends as expired, as
+ * one reading every event does, even when nothing it selects was written. */
+static void a_slow_routed_watch_falls_off_the_history(void **state)
+{
+    struct m *m = *state; /* history of 8 events */
+    put_on_node(m, "a", "n1", true);
+    struct store_watch *w = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
+    for (int i = 0; i < 10; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "c%d", i);
+        put_on_node(m, name, i == 0 ? "n2" : "n1", true);
+    }
+    struct store_event ev;
+    assert_int_equal(store_watch_next(w, 0, &ev, NULL), -EKEYEXPIRED);
+    store_watch_close(w);
+}
+
 /* A store that replaces a lost one starts past every version the lost one
  * gave: a client resuming its watch from one of those versions is told it
  * is too old (410, relist) instead of streaming from the middle of a store
@@ -616,6 +698,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(reads_are_the_callers_to_change, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(an_update_takes_an_object_handed_over, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(slow_watcher_falls_off_the_history, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(routed_watches_get_their_objects_events, m_setup,
+                                        m_teardown),
+        cmocka_unit_test_setup_teardown(a_slow_routed_watch_falls_off_the_history, m_setup,
+                                        m_teardown),
         cmocka_unit_test(a_store_started_past_a_revision_refuses_older_watches),
         cmocka_unit_test_setup_teardown(a_watch_from_the_future_ends_too_large, m_setup,
                                         m_teardown),
