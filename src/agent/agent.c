@@ -55,6 +55,7 @@ static int watch(struct agent *a, const struct watch_spec *w, const struct api_r
         .now_ns = a->cfg.informer_now_ns, .clock_ctx = a->cfg.clock_ctx, .seed = 1,
         .label_selector = w->by_label ? selector : NULL,
         .field_selector = w->by_label ? NULL : selector,
+        .on_event = a->cfg.on_event, .on_event_ctx = a->cfg.on_event_ctx,
     };
     if (w->handler == on_slice) {
         /* Which slices a ConfigMap serves; which sit on a GPU (a slice's

@@ -99,6 +99,11 @@ struct agent_config {
      * the same clock_ctx; NULL: CLOCK_MONOTONIC. */
     clock_now_fn informer_now_ns;
     bool virtual_time;          /* see "Modelled time" above */
+    /* Given to its informers (informer_config): told when a write concerns
+     * the agent's node, so that a virtual-time driver steps only the agents
+     * with work; NULL: none. */
+    void (*on_event)(void *ctx);
+    void *on_event_ctx;
     int64_t orphan_grace_ns;    /* 0: AGENT_ORPHAN_GRACE_DEFAULT_NS */
     int64_t recovery_period_ns; /* 0: AGENT_RECOVERY_PERIOD_DEFAULT_NS */
     /* How long after a change the node's report (GPUNode, Node) and its

@@ -179,6 +179,14 @@ int64_t agent_runtime_next_due(struct agent_runtime *rt)
     return loop_next_due(rt->loop);
 }
 
+bool agent_runtime_watching(struct agent_runtime *rt)
+{
+    for (size_t i = 0; i < AGENT_INFORMERS; i++)
+        if (!informer_watching(rt->informers[i]))
+            return false;
+    return true;
+}
+
 int agent_start(struct agent_runtime *rt, struct err *e)
 {
     if (rt->started)

@@ -61,6 +61,11 @@ size_t agent_runtime_step(struct agent_runtime *rt);
 /* When a key is due next (0: now; INT64_MAX: nothing queued). */
 int64_t agent_runtime_next_due(struct agent_runtime *rt);
 
+/* Whether every informer of the agent follows its watch (informer_watching):
+ * then, between steps, only a write to its node's objects or a key coming
+ * due gives it work. */
+bool agent_runtime_watching(struct agent_runtime *rt);
+
 /* Real time: runs the informers, the loop and (when started, as GPUs get
  * calls) one worker per GPU on threads of their own (agent.h). On
  * failure the threads already started are stopped again, so the runtime

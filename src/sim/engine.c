@@ -28,6 +28,7 @@
 #include "sim/layout.h"
 #include "sim/observer.h"
 #include "sim/slicelog.h"
+#include "sim/wakeset.h"
 #include "store/mem.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -44,6 +45,7 @@
 #define PROGRESS_EVERY 4096                      /* clock jumps between progress calls */
 
 struct engine_node {
+    struct engine *en;
     char name[NODE_NAME_MAX];
     char *labels;                /* "k=v,..." or NULL */
     struct device *device;       /* counted (devstats) over the emulated GPUs */
@@ -57,6 +59,7 @@ struct engine {
     struct store *mem, *st;      /* the store, and the same behind admission */
     struct engine_node *nodes;
     size_t n_nodes;
+    struct wakeset *woken;       /* the agents to step: told of a write, or due */
     struct cluster_parts *parts;
     struct controller_runtime *ctl;
     struct observer *obs;
@@ -320,16 +323,24 @@ static int make_device(struct engine *en, size_t i, struct device **out, struct 
     return rc;
 }
 
+/* A write concerns the node's agent (one of its watches' on_event). */
+static void agent_woken(void *ctx)
+{
+    struct engine_node *n = ctx;
+    wakeset_mark(n->en->woken, (size_t)(n - n->en->nodes));
+}
+
 static int make_node(struct engine *en, size_t i, struct err *e)
 {
     struct engine_node *n = &en->nodes[i];
+    n->en = en;
     snprintf(n->name, sizeof n->name, "%s", en->sc->cluster->nodes[i].name);
     n->labels = layout_labels(en->sc->cluster, i);
     int rc = make_device(en, i, &n->device, e);
     struct agent_runtime_config ac = {
         .agent = {.store = en->st, .device = n->device, .node = n->name,
                   .now_ns = engine_clock, .informer_now_ns = engine_clock, .clock_ctx = en,
-                  .virtual_time = true},
+                  .virtual_time = true, .on_event = agent_woken, .on_event_ctx = n},
         .log = en->o.log,
     };
     if (rc == 0)
@@ -406,6 +417,7 @@ static int build(struct engine *en, struct err *e)
         }
     en->n_nodes = c->n_nodes;
     en->nodes = alloc_calloc(en->n_nodes + 1, sizeof *en->nodes);
+    en->woken = wakeset_new(en->n_nodes);
     rc = make_store(en, e);
     if (rc == 0)
         rc = make_namespaces(en, e);
@@ -431,11 +443,32 @@ static void teardown(struct engine *en)
         free(en->nodes[i].labels);
     }
     free(en->nodes);
+    wakeset_free(en->woken);
     store_free(en->st);
     store_free(en->mem);
 }
 
 /* ---- running ------------------------------------------------------------- */
+
+/* The agents told of a write that concerns them or due, in node order:
+ * stepping any other one would find nothing to do. One that worked, or
+ * whose informers are not watching (a relist pending), is looked at again
+ * next round, as every agent was. */
+static size_t step_agents(struct engine *en)
+{
+    size_t work = 0;
+    wakeset_mark_due(en->woken, en->now);
+    for (size_t i = wakeset_take(en->woken, 0); i != SIZE_MAX;
+         i = wakeset_take(en->woken, i + 1)) {
+        struct agent_runtime *a = en->nodes[i].agent;
+        size_t did = agent_runtime_step(a);
+        work += did;
+        if (did || !agent_runtime_watching(a))
+            wakeset_mark(en->woken, i);
+        wakeset_set_due(en->woken, i, agent_runtime_next_due(a));
+    }
+    return work;
+}
 
 /* Every part, in a fixed order, until a round in which none worked. */
 static int settle(struct engine *en, struct err *e)
@@ -452,8 +485,7 @@ static int settle(struct engine *en, struct err *e)
         if ((rc = cluster_parts_step(en->parts, e)) < 0)
             return rc;
         work += (size_t)rc;
-        for (size_t i = 0; i < en->n_nodes; i++)
-            work += agent_runtime_step(en->nodes[i].agent);
+        work += step_agents(en);
         work += controller_runtime_step(en->ctl);
         work += observer_step(en->obs);
         work += informer_step_ready(&en->slices, 1);
@@ -471,11 +503,8 @@ static int64_t next_due(struct engine *en)
     next = t < next ? t : next;
     t = controller_runtime_next_due(en->ctl);
     next = t < next ? t : next;
-    for (size_t i = 0; i < en->n_nodes; i++) {
-        t = agent_runtime_next_due(en->nodes[i].agent);
-        next = t < next ? t : next;
-    }
-    return next;
+    t = wakeset_next_due(en->woken);
+    return t < next ? t : next;
 }
 
 /* Whether the run is over at now: everything arrived, every pod that ends

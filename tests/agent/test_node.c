@@ -100,6 +100,33 @@ static void nothing_is_written_twice(void **state)
     h_free(h);
 }
 
+static void count_wake(void *ctx)
+{
+    (*(unsigned *)ctx)++;
+}
+
+/* Once it has listed, the agent follows its watches, and its on_event is
+ * told of writes to its node's objects and of no others: what lets the
+ * simulator step only the agents with work. */
+static void writes_to_its_node_wake_the_agent(void **state)
+{
+    (void)state;
+    unsigned woken = 0;
+    struct agent_config o = {.on_event = count_wake, .on_event_ctx = &woken};
+    struct harness *h = h_new_with("model=H100-80GB," LAT, &o);
+    assert_false(agent_runtime_watching(h->rt));
+    h_drain(h);
+    assert_true(agent_runtime_watching(h->rt));
+    woken = 0;
+    json_t *pod = h_pod(h, "train");
+    assert_int_equal(woken, 0);
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    assert_int_equal(woken, 1);
+    json_decref(pod);
+    h_free(h);
+}
+
 /* GPUNode writes the store took since watch w opened. */
 static unsigned gpunode_writes(struct store_watch *w)
 {
@@ -493,6 +520,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpunode_and_node_report_the_gpus),
         cmocka_unit_test(nothing_is_written_twice),
+        cmocka_unit_test(writes_to_its_node_wake_the_agent),
         cmocka_unit_test(a_burst_of_changes_is_one_report),
         cmocka_unit_test(a_status_write_is_not_sent_twice_from_one_version),
         cmocka_unit_test(cdi_spec_follows_the_slice),
