@@ -1,7 +1,11 @@
 /*
  * Wiring the cluster's parts (see components.h): the informers are shared,
  * and each informer's one handler fans a change out to the parts that care
- * about it, which enqueue keys in their own loops.
+ * about it, which enqueue keys in their own loops. A node's kubelet is
+ * found by name in an index; in the virtual runtime a round steps only the
+ * kubelets a change was fanned out to or whose keys are due (a wake set),
+ * since with thousands of nodes stepping every kubelet's loop each round
+ * cost more than the work.
  */
 #include "cluster/components.h"
 
@@ -19,6 +23,9 @@
 #include "cluster/scheduler.h"
 #include "cluster/statefulset.h"
 #include "util/alloc.h"
+#include "util/clock.h"
+#include "util/strmap.h"
+#include "util/wakeset.h"
 
 #define SETTLE_ROUNDS_DEFAULT 10000
 
@@ -46,6 +53,8 @@ struct cluster_parts {
     struct scheduler *scheduler;
     struct kubelet **kubelets;
     size_t kubelet_count;
+    struct strmap kubelet_index;   /* node name -> size_t, its kubelet's index */
+    struct wakeset *kubelets_woken; /* virtual runtime: the kubelets to step */
     struct deployment_controller *deployments;
     struct replicaset_controller *replicasets;
     struct job_controller *jobs;
@@ -58,10 +67,20 @@ struct cluster_parts {
 
 static struct kubelet *kubelet_of(struct cluster_parts *p, const char *node)
 {
-    for (size_t i = 0; node && i < p->kubelet_count; i++)
-        if (strcmp(kubelet_node_name(p->kubelets[i]), node) == 0)
-            return p->kubelets[i];
-    return NULL;
+    const size_t *i = node ? strmap_get(&p->kubelet_index, node) : NULL;
+    return i ? p->kubelets[*i] : NULL;
+}
+
+/* The node's kubelet, which a change was just fanned out to: in the
+ * virtual runtime it is stepped next round (the threaded one runs it). */
+static struct kubelet *kubelet_told(struct cluster_parts *p, const char *node)
+{
+    const size_t *i = node ? strmap_get(&p->kubelet_index, node) : NULL;
+    if (!i)
+        return NULL;
+    if (!p->started)
+        wakeset_mark(p->kubelets_woken, *i);
+    return p->kubelets[*i];
 }
 
 struct kubelet *cluster_parts_kubelet(struct cluster_parts *p, const char *node)
@@ -74,7 +93,7 @@ static void pods_changed(void *ctx, enum informer_change change, const json_t *o
 {
     struct cluster_parts *p = ctx;
     scheduler_pod_changed(p->scheduler, change, old, cur);
-    struct kubelet *k = kubelet_of(p, objstate_node(cur));
+    struct kubelet *k = kubelet_told(p, objstate_node(cur));
     if (k)
         kubelet_pod_changed(k, change, old, cur);
     replicaset_pod_changed(p->replicasets, change, old, cur);
@@ -89,7 +108,7 @@ static void nodes_changed(void *ctx, enum informer_change change, const json_t *
 {
     struct cluster_parts *p = ctx;
     scheduler_node_changed(p->scheduler, change, old, cur);
-    struct kubelet *k = kubelet_of(p, meta_name(cur));
+    struct kubelet *k = kubelet_told(p, meta_name(cur));
     if (k)
         kubelet_node_changed(k, change, old, cur);
 }
@@ -98,8 +117,11 @@ static void configmaps_changed(void *ctx, enum informer_change change, const jso
                                const json_t *cur)
 {
     struct cluster_parts *p = ctx;
-    for (size_t i = 0; i < p->kubelet_count; i++)
+    for (size_t i = 0; i < p->kubelet_count; i++) {
         kubelet_configmap_changed(p->kubelets[i], change, old, cur);
+        if (!p->started)
+            wakeset_mark(p->kubelets_woken, i);
+    }
 }
 
 static void deployments_changed(void *ctx, enum informer_change change, const json_t *old,
@@ -201,8 +223,10 @@ static int new_kubelets(struct cluster_parts *p, struct err *e)
         int rc = kubelet_new(&kc, &p->kubelets[i], e);
         if (rc < 0)
             return rc;
+        strmap_set(&p->kubelet_index, p->cfg.nodes[i].name, &i);
         p->kubelet_count++;
     }
+    p->kubelets_woken = wakeset_new(p->kubelet_count);
     return 0;
 }
 
@@ -256,6 +280,7 @@ int cluster_parts_new(const struct cluster_parts_config *cfg, struct cluster_par
                        cfg->store->ops->name);
     struct cluster_parts *p = alloc_calloc(1, sizeof *p);
     p->cfg = *cfg;
+    strmap_init(&p->kubelet_index, sizeof(size_t), NULL);
     p->cfg.nodes = NULL; /* copied by each kubelet */
     int rc = 0;
     for (int i = 0; i < INF_COUNT && rc == 0; i++)
@@ -284,6 +309,8 @@ void cluster_parts_free(struct cluster_parts *p)
     for (size_t i = 0; i < p->kubelet_count; i++)
         kubelet_free(p->kubelets[i]);
     free(p->kubelets);
+    strmap_free(&p->kubelet_index);
+    wakeset_free(p->kubelets_woken);
     deployment_controller_free(p->deployments);
     replicaset_controller_free(p->replicasets);
     job_controller_free(p->jobs);
@@ -296,9 +323,11 @@ void cluster_parts_free(struct cluster_parts *p)
 
 /* ---- the loops, in their fixed order ------------------------------------------------ */
 
+#define FIXED_LOOPS 6 /* before the kubelets' */
+
 static size_t loop_count(const struct cluster_parts *p)
 {
-    return 6 + p->kubelet_count;
+    return FIXED_LOOPS + p->kubelet_count;
 }
 
 static struct loop *loop_at(struct cluster_parts *p, size_t i)
@@ -317,11 +346,31 @@ static struct loop *loop_at(struct cluster_parts *p, size_t i)
     case 5:
         return quota_controller_loop(p->quotas);
     default:
-        return kubelet_loop(p->kubelets[i - 6]);
+        return kubelet_loop(p->kubelets[i - FIXED_LOOPS]);
     }
 }
 
 /* ---- virtual runtime ----------------------------------------------------------------- */
+
+/* The kubelets told of a change or due, in node order: any other would
+ * find nothing ready. One that worked is looked at again next round, as
+ * every kubelet was. */
+static size_t step_kubelets(struct cluster_parts *p)
+{
+    size_t work = 0;
+    int64_t now = p->cfg.now_ns ? p->cfg.now_ns(p->cfg.clock_ctx) : clock_realtime_now(NULL);
+    wakeset_mark_due(p->kubelets_woken, now);
+    for (size_t i = wakeset_take(p->kubelets_woken, 0); i != SIZE_MAX;
+         i = wakeset_take(p->kubelets_woken, i + 1)) {
+        struct loop *l = kubelet_loop(p->kubelets[i]);
+        size_t did = loop_run_ready(l, 0);
+        work += did;
+        if (did)
+            wakeset_mark(p->kubelets_woken, i);
+        wakeset_set_due(p->kubelets_woken, i, loop_next_due(l));
+    }
+    return work;
+}
 
 int cluster_parts_step(struct cluster_parts *p, struct err *e)
 {
@@ -336,9 +385,9 @@ int cluster_parts_step(struct cluster_parts *p, struct err *e)
             return n;
         work += n;
     }
-    for (size_t i = 0; i < loop_count(p); i++)
+    for (size_t i = 0; i < FIXED_LOOPS; i++)
         work += (int)loop_run_ready(loop_at(p, i), 0);
-    return work;
+    return work + (int)step_kubelets(p);
 }
 
 int cluster_parts_settle(struct cluster_parts *p, size_t max_rounds, struct err *e)
@@ -356,8 +405,9 @@ int cluster_parts_settle(struct cluster_parts *p, size_t max_rounds, struct err 
 int64_t cluster_parts_next_due(struct cluster_parts *p)
 {
     int64_t due = INT64_MAX;
-    for (size_t i = 0; i < loop_count(p); i++) {
-        int64_t d = loop_next_due(loop_at(p, i));
+    for (size_t i = 0; i <= FIXED_LOOPS; i++) {
+        int64_t d = i < FIXED_LOOPS ? loop_next_due(loop_at(p, i))
+                                    : wakeset_next_due(p->kubelets_woken);
         if (d == 0 && p->cfg.now_ns)
             d = p->cfg.now_ns(p->cfg.clock_ctx);
         if (d < due)

@@ -28,7 +28,7 @@
 #include "sim/layout.h"
 #include "sim/observer.h"
 #include "sim/slicelog.h"
-#include "sim/wakeset.h"
+#include "util/wakeset.h"
 #include "store/mem.h"
 #include "util/alloc.h"
 #include "util/clock.h"

@@ -4,7 +4,7 @@
  * time changes in log n steps and the parts due by an instant are found by
  * descending only into subtrees whose minimum is due.
  */
-#include "sim/wakeset.h"
+#include "util/wakeset.h"
 
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-/* The simulator's wake set: marked parts come back in index order, once
+/* The wake set: marked parts come back in index order, once
  * each; due times keep their minimum and mark the parts due. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "sim/wakeset.h"
+#include "util/wakeset.h"
 
 static void starts_with_every_part_marked(void **state)
 {

@@ -1,15 +1,15 @@
 /*
- * Which of many parts (the simulator's agents, one per node) to step: the
- * ones told that a write concerns them (wakeset_mark, from their watches'
- * on_event) and the ones whose own timers are due, so that a round at one
- * instant costs the parts that work, not every node. A bitmap of marked
+ * Which of many parts (the simulator's agents, the kubelets: one per node)
+ * to step in virtual time: the ones told that something concerns them
+ * (wakeset_mark) and the ones whose own timers are due, so that a round at
+ * one instant costs the parts that work, not every node. A bitmap of marked
  * parts, walked in index order as the engine stepped every part, and a
  * tournament tree of each part's next due time (the minimum at its root).
  *
  * Ownership: the set is the caller's (wakeset_free).
  */
-#ifndef GPUSLICE_SIM_WAKESET_H
-#define GPUSLICE_SIM_WAKESET_H
+#ifndef GPUSLICE_UTIL_WAKESET_H
+#define GPUSLICE_UTIL_WAKESET_H
 
 #include <stddef.h>
 #include <stdint.h>
