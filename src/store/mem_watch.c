@@ -26,8 +26,11 @@
  * position it opened at one by one (a resumed watch's backlog), and after
  * that goes from hit to hit. So a write costs the watches it concerns, not
  * all of them: a thousand agents' node-selected watches do not each look
- * at every pod write. A watch's hits are dropped as the ring forgets them:
- * it fails then anyway (the ring no longer holds its next event).
+ * at every pod write. Past that position a watch expires only when an
+ * event it sees left the ring before it was read (its hits are dropped
+ * then), as a kube-apiserver watcher does only when its own buffer
+ * overflows: a quiet watch is not ended by other objects' traffic, and its
+ * client does not relist for nothing.
  *
  * A watch waiting for events waits on its own condition variable, on the
  * store's list of waiting watches: a write wakes only those that see its
@@ -78,6 +81,7 @@ struct mem_watch {
     uint64_t scan_to;      /* events up to here are read one by one, later ones from hits */
     uint64_t *hits;        /* resourceVersions of the events it sees, ascending */
     size_t hit_head, n_hits, cap_hits;
+    bool lost;             /* a hit left the ring unread */
 };
 
 /* The routes that tell a filed watch's events apart, tag and value. */
@@ -240,8 +244,10 @@ static void hit(struct mem_store *ms, struct mem_watch *w, const struct mem_even
 {
     if ((w->n_hits > w->hit_head && w->hits[w->n_hits - 1] == rv) || !sees(w, ev))
         return;
-    while (w->hit_head < w->n_hits && w->hits[w->hit_head] <= ms->compacted)
+    while (w->hit_head < w->n_hits && w->hits[w->hit_head] <= ms->compacted) {
+        w->lost |= w->hits[w->hit_head] >= w->next;
         w->hit_head++;
+    }
     if (w->hit_head == w->n_hits) {
         w->hit_head = w->n_hits = 0;
     } else if (w->hit_head > w->n_hits / 2) {
@@ -556,15 +562,15 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
             return fail(w, -ETIME, msg, e);
         }
         while (w->next <= ms->rv) {
-            if (w->next <= ms->compacted) {
+            if (w->next > w->scan_to && !w->lost && !at_hit(w))
+                continue;
+            if (w->next <= ms->compacted || w->lost) {
                 char msg[96];
                 snprintf(msg, sizeof msg, "too old resource version: %" PRIu64 " (%" PRIu64 ")",
                          w->next - 1, ms->compacted);
                 mutex_unlock(&ms->mu);
                 return fail(w, -EKEYEXPIRED, msg, e);
             }
-            if (w->next > w->scan_to && !at_hit(w))
-                continue;
             const struct mem_event *me = &ms->ring[w->next % ms->ring_cap];
             uint64_t rv = w->next++;
             enum store_event_type type;

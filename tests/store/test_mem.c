@@ -254,8 +254,8 @@ static void routed_watches_get_their_objects_events(void **state)
     }
 }
 
-/* A routed watch left unread while the history wraps ends as expired, as
- * one reading every event does, even when nothing it selects was written. */
+/* A watch left unread while the history wraps past an event it selects
+ * ends as expired. */
 static void a_slow_routed_watch_falls_off_the_history(void **state)
 {
     struct m *m = *state; /* history of 8 events */
@@ -269,6 +269,29 @@ static void a_slow_routed_watch_falls_off_the_history(void **state)
     struct store_event ev;
     assert_int_equal(store_watch_next(w, 0, &ev, NULL), -EKEYEXPIRED);
     store_watch_close(w);
+}
+
+/* A watch whose objects were not written is not ended by the others'
+ * writes wrapping the history: it reads on, and relists for nothing. */
+static void a_quiet_watch_outlives_the_history(void **state)
+{
+    struct m *m = *state; /* history of 8 events */
+    put_on_node(m, "a", "n1", true);
+    struct store_watch *routed = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
+    struct store_watch *unrouted = watch_from(m, "1", "gpuslice.dev/node!=n1", NULL);
+    for (int i = 0; i < 10; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "c%d", i);
+        put_on_node(m, name, "n1", true);
+    }
+    struct store_event ev;
+    assert_int_equal(store_watch_next(routed, 0, &ev, NULL), -EAGAIN);
+    assert_int_equal(store_watch_next(unrouted, 0, &ev, NULL), -EAGAIN);
+    put_on_node(m, "b", "n2", true);
+    next_is(routed, STORE_ADDED, "b");
+    next_is(unrouted, STORE_ADDED, "b");
+    store_watch_close(routed);
+    store_watch_close(unrouted);
 }
 
 /* A store that replaces a lost one starts past every version the lost one
@@ -702,6 +725,7 @@ int main(void)
                                         m_teardown),
         cmocka_unit_test_setup_teardown(a_slow_routed_watch_falls_off_the_history, m_setup,
                                         m_teardown),
+        cmocka_unit_test_setup_teardown(a_quiet_watch_outlives_the_history, m_setup, m_teardown),
         cmocka_unit_test(a_store_started_past_a_revision_refuses_older_watches),
         cmocka_unit_test_setup_teardown(a_watch_from_the_future_ends_too_large, m_setup,
                                         m_teardown),
