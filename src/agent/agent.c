@@ -142,6 +142,8 @@ void agent_free(struct agent *a)
     free(a->inv_scratch);
     free(a->dev);
     free(a->scratch);
+    free(a->report.bytes);
+    free(a->report.scratch);
     free(a->pending);
     free(a->made);
     free(a->intents);

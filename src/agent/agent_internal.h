@@ -123,6 +123,14 @@ struct agent {
     char boot_id[DEVICE_BOOT_ID_MAX];
     int64_t next_discovery;          /* periodic recovery */
     int64_t node_busy_until;         /* a discovery still running (virtual time) */
+    /* The GPUNode report last found already written (agent_node.c): the
+     * bytes of the view it was made of, and the GPUNode's resourceVersion
+     * then; the next pass with both unchanged makes no status to compare. */
+    struct agent_report_memo {
+        char *bytes, *scratch;
+        size_t len, cap, scratch_len, scratch_cap;
+        char rv[24];
+    } report;
     struct agent_workers *workers;   /* real time, started: the GPUs' workers */
 
     struct agent_pending *pending;

@@ -17,7 +17,9 @@
  * recovery period, or sooner when an orphan's grace ends. A change (a
  * device call done, a GPUSlice changing phase) brings it back within the
  * report delay, not at once (agent__report_soon): the changes of a burst
- * share one pass and one GPUNode write.
+ * share one pass and one GPUNode write. A pass whose report is made of the
+ * same view as the last one found already written, over the same GPUNode
+ * version, makes no status to compare (most recovery passes).
  */
 #include "agent/agent_internal.h"
 
@@ -28,6 +30,7 @@
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "util/jdoc.h"
+#include "util/vec.h"
 
 static const char *mig_mode_name(enum device_mig_mode m)
 {
@@ -35,17 +38,18 @@ static const char *mig_mode_name(enum device_mig_mode m)
                                                                           : "Unsupported";
 }
 
-/* The GPUNode status for what the device showed last. */
-static json_t *gpunode_status(struct agent *a, const struct agent_claims *claims)
+/* The view of what the device showed last, the GPUNode status's source. */
+static void gpunode_view_of(struct agent *a, const struct agent_claims *claims,
+                            struct gpunode_view *v)
 {
-    struct gpunode_view v = {.name = a->node, .boot_id = a->boot_id};
+    *v = (struct gpunode_view){.name = a->node, .boot_id = a->boot_id};
     if (a->mode_pending[0]) {
-        v.mode_pending = a->mode_pending;
-        v.mode_pending_since = a->mode_pending_since[0] ? a->mode_pending_since : NULL;
+        v->mode_pending = a->mode_pending;
+        v->mode_pending_since = a->mode_pending_since[0] ? a->mode_pending_since : NULL;
     }
     for (unsigned i = 0; i < a->inv->n_gpus && i < GPUNODE_MAX_GPUS; i++) {
         const struct device_gpu *g = &a->inv->gpus[i];
-        struct gpunode_gpu *out = &v.gpus[v.n_gpus++];
+        struct gpunode_gpu *out = &v->gpus[v->n_gpus++];
         *out = (struct gpunode_gpu){
             .index = g->index, .uuid = g->uuid, .product = g->product,
             .model = g->model ? g->model->name : "", .mig_mode = mig_mode_name(g->mig_current),
@@ -67,19 +71,100 @@ static json_t *gpunode_status(struct agent *a, const struct agent_claims *claims
             };
         }
     }
-    return gpunode_status_new(&v);
+}
+
+static void fp_bytes(struct agent_report_memo *m, const void *p, size_t n)
+{
+    VEC_RESERVE(m->scratch, m->scratch_cap, m->scratch_len + n);
+    memcpy(m->scratch + m->scratch_len, p, n);
+    m->scratch_len += n;
+}
+
+static void fp_str(struct agent_report_memo *m, const char *s)
+{
+    if (s)
+        fp_bytes(m, s, strlen(s) + 1);
+    else
+        fp_bytes(m, "\xff", 1); /* NULL, apart from "" */
+}
+
+static void fp_uint(struct agent_report_memo *m, unsigned long u)
+{
+    fp_bytes(m, &u, sizeof u);
+}
+
+/* Every field of v, as bytes, into m's scratch: equal bytes, equal status
+ * (gpunode_status_new reads nothing else). */
+static void fingerprint(struct agent_report_memo *m, const struct gpunode_view *v)
+{
+    m->scratch_len = 0;
+    fp_str(m, v->name);
+    fp_str(m, v->boot_id);
+    fp_str(m, v->mode_pending);
+    fp_str(m, v->mode_pending_since);
+    fp_uint(m, v->n_gpus);
+    for (size_t i = 0; i < v->n_gpus; i++) {
+        const struct gpunode_gpu *g = &v->gpus[i];
+        fp_uint(m, g->index);
+        fp_str(m, g->uuid);
+        fp_str(m, g->product);
+        fp_str(m, g->model);
+        fp_str(m, g->mig_mode);
+        fp_uint(m, g->memory_mib);
+        fp_uint(m, g->has_active ? 1u + (unsigned)g->active : 0);
+        fp_uint(m, g->n_slices);
+        for (size_t k = 0; k < g->n_slices; k++) {
+            const struct gpunode_slice *s = &g->slices[k];
+            fp_str(m, s->profile);
+            fp_uint(m, s->start);
+            fp_uint(m, s->size);
+            fp_uint(m, s->gi_id);
+            fp_uint(m, s->ci_id);
+            fp_str(m, s->device_uuid);
+            fp_uint(m, s->managed);
+        }
+    }
+}
+
+/* Whether the view in m's scratch is the one last found written, over the
+ * same version of the GPUNode. */
+static bool report_unchanged(const struct agent_report_memo *m, const char *rv)
+{
+    return rv && m->bytes && m->len == m->scratch_len && strcmp(m->rv, rv) == 0 &&
+           memcmp(m->bytes, m->scratch, m->len) == 0;
+}
+
+/* The view in m's scratch was found written at version rv. */
+static void report_written(struct agent_report_memo *m, const char *rv)
+{
+    VEC_RESERVE(m->bytes, m->cap, m->scratch_len);
+    memcpy(m->bytes, m->scratch, m->scratch_len);
+    m->len = m->scratch_len;
+    snprintf(m->rv, sizeof m->rv, "%s", rv ? rv : "");
 }
 
 static int write_gpunode(struct agent *a, const struct agent_claims *claims,
                          struct action_list *out, struct err *e)
 {
     int rc = 0;
-    json_t *status = gpunode_status(a, claims);
-    if (!status)
-        return err_set(e, -ENOMEM, "agent: out of memory");
+    struct gpunode_view v;
+    gpunode_view_of(a, claims, &v);
+    fingerprint(&a->report, &v);
     json_t *cached = NULL;
     informer_get(a->gpunodes, NULL, a->node, &cached);
+    const char *rv = cached ? meta_resource_version(cached) : NULL;
+    if (report_unchanged(&a->report, rv)) {
+        json_decref(cached);
+        return 0;
+    }
+    json_t *status = gpunode_status_new(&v);
+    if (!status) {
+        json_decref(cached);
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    }
     if (cached && json_equal(json_object_get(cached, "status"), status)) {
+        if (rv && strlen(rv) < sizeof a->report.rv)
+            report_written(&a->report, rv);
         json_decref(status);
         json_decref(cached);
         return 0;

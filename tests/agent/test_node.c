@@ -100,6 +100,31 @@ static void nothing_is_written_twice(void **state)
     h_free(h);
 }
 
+/* The recovery pass skips making a report it found written before only
+ * while the GPUNode is the version it found it in: a status someone else
+ * overwrote is written back at the next pass. */
+static void an_overwritten_report_is_written_back(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    h_settle(h, 35 * SEC);
+    json_t *gn = h_get(h, h->gpunodes, NULL, NODE);
+    assert_non_null(gn);
+    json_t *want = json_incref(json_object_get(gn, "status"));
+    json_object_set_new(gn, "status", json_pack("{s:[]}", "gpus"));
+    struct err e = {0};
+    h_ok(store_update(h->st, h->gpunodes, NULL, gn,
+                      &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e),
+         &e, "overwrite the status");
+    json_decref(gn);
+    h_settle(h, 35 * SEC);
+    gn = h_get(h, h->gpunodes, NULL, NODE);
+    assert_true(json_equal(json_object_get(gn, "status"), want));
+    json_decref(gn);
+    json_decref(want);
+    h_free(h);
+}
+
 static void count_wake(void *ctx)
 {
     (*(unsigned *)ctx)++;
@@ -521,6 +546,7 @@ int main(void)
         cmocka_unit_test(gpunode_and_node_report_the_gpus),
         cmocka_unit_test(nothing_is_written_twice),
         cmocka_unit_test(writes_to_its_node_wake_the_agent),
+        cmocka_unit_test(an_overwritten_report_is_written_back),
         cmocka_unit_test(a_burst_of_changes_is_one_report),
         cmocka_unit_test(a_status_write_is_not_sent_twice_from_one_version),
         cmocka_unit_test(cdi_spec_follows_the_slice),
