@@ -132,8 +132,14 @@ static bool route_eq(const void *item, const void *key)
  * under it, and no object's value that long can match a filed one). */
 static bool route_key(char *buf, const char *tag, const char *value)
 {
-    int n = snprintf(buf, ROUTE_KEY_MAX, "%s=%s", tag, value);
-    return n >= 0 && n < ROUTE_KEY_MAX;
+    /* Made for every write and each tag in use: no printf. */
+    size_t t = strlen(tag), v = strlen(value);
+    if (t + 1 + v >= ROUTE_KEY_MAX)
+        return false;
+    memcpy(buf, tag, t);
+    buf[t] = '=';
+    memcpy(buf + t + 1, value, v + 1);
+    return true;
 }
 
 /* w's route: the tag (into tag) and the value its selectors require, or
