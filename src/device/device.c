@@ -156,6 +156,86 @@ void device_set_clock(struct device *d, clock_now_fn now_ns, void *clock_ctx)
         d->ops->set_clock(d->impl, now_ns, clock_ctx);
 }
 
+/* ---- MPS control daemons ---- */
+
+int device_set_mps(struct device *d, const char *root, const char *control, struct err *e)
+{
+    if (!d)
+        return err_set(e, -EINVAL, "device_set_mps: no device");
+    struct device_mps *m = &d->mps;
+    int a = snprintf(m->root, sizeof m->root, "%s", root ? root : "");
+    int b = snprintf(m->control, sizeof m->control, "%s", control ? control : "");
+    if ((size_t)a >= sizeof m->root || (size_t)b >= sizeof m->control)
+        return err_set(e, -EINVAL, "device: the MPS root or control program is longer than %d",
+                       MPS_PATH_MAX - 1);
+    m->program = control != NULL;
+    m->cfg = (struct mps_config){.control = m->control[0] ? m->control : NULL,
+                                 .root = m->root[0] ? m->root : NULL};
+    return 0;
+}
+
+/* Whether d's own model answers for its daemons (else the control program). */
+static bool models_mps(const struct device *d)
+{
+    return d->ops->mps_start && !d->mps.program;
+}
+
+static int check_mps(const struct device *d, const char *gpu_uuid, const char *call,
+                     struct err *e)
+{
+    if (!d || !gpu_uuid)
+        return err_set(e, -EINVAL, "%s: no device or GPU", call);
+    return 0;
+}
+
+int device_mps_alive(struct device *d, const char *gpu_uuid, bool *alive, struct err *e)
+{
+    int rc = check_mps(d, gpu_uuid, "device_mps_alive", e);
+    if (rc < 0 || !alive)
+        return rc < 0 ? rc : err_set(e, -EINVAL, "device_mps_alive: no answer wanted");
+    *alive = false;
+    if (!models_mps(d))
+        return failed(d, mps_daemon_alive(&d->mps.cfg, gpu_uuid, alive, e), e);
+    return failed(d, d->ops->mps_alive(d->impl, gpu_uuid, alive, e), e);
+}
+
+int device_mps_ensure(struct device *d, const char *gpu_uuid, bool *started, struct err *e)
+{
+    if (started)
+        *started = false;
+    int rc = check_mps(d, gpu_uuid, "device_mps_ensure", e);
+    if (rc < 0)
+        return rc;
+    if (!models_mps(d))
+        return failed(d, mps_daemon_ensure(&d->mps.cfg, gpu_uuid, started, e), e);
+    bool alive = false;
+    rc = d->ops->mps_alive(d->impl, gpu_uuid, &alive, e);
+    if (rc == 0 && !alive)
+        rc = d->ops->mps_start(d->impl, gpu_uuid, e);
+    if (rc == 0 && !alive && started)
+        *started = true;
+    return failed(d, rc, e);
+}
+
+int device_mps_stop(struct device *d, const char *gpu_uuid, struct err *e)
+{
+    int rc = check_mps(d, gpu_uuid, "device_mps_stop", e);
+    if (rc < 0)
+        return rc;
+    if (!models_mps(d))
+        return failed(d, mps_daemon_stop(&d->mps.cfg, gpu_uuid, e), e);
+    return failed(d, d->ops->mps_stop(d->impl, gpu_uuid, e), e);
+}
+
+int device_mps_client_env(const struct device *d, const char *gpu_uuid, unsigned mem_gib,
+                          unsigned sm_percent, struct mps_client_env *out, struct err *e)
+{
+    int rc = check_mps(d, gpu_uuid, "device_mps_client_env", e);
+    if (rc < 0 || !out)
+        return rc < 0 ? rc : err_set(e, -EINVAL, "device_mps_client_env: no place for it");
+    return mps_client_env(&d->mps.cfg, gpu_uuid, mem_gib, sm_percent, out, e);
+}
+
 void device_close(struct device *d)
 {
     if (!d)

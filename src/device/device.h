@@ -2,8 +2,9 @@
  * The device backend: what the agent asks of the GPUs on its node.
  *
  * One interface, several backends: `emulated` (no GPU; the catalogue's
- * geometry, modelled latencies, injected faults), `nvml` (real MIG through
- * libnvidia-ml, loaded with dlopen) and later `mps`. The agent never learns
+ * geometry, modelled latencies, injected faults, MPS daemons modelled) and
+ * `nvml` (real MIG through libnvidia-ml, loaded with dlopen; MPS daemons
+ * through NVIDIA's control program, device/mps.h). The agent never learns
  * which one it drives: the operations, the structs they fill and the error
  * codes mean the same thing for every backend. The shapes follow NVML (GPU
  * instance + compute instance, placements in memory slices, profile ids and
@@ -75,6 +76,7 @@
 
 #include "core/catalog.h"
 #include "core/occupancy.h"
+#include "device/mps.h"
 #include "util/clock.h"
 #include "util/err.h"
 
@@ -179,6 +181,8 @@ struct device_slices {
  * close: frees impl. Nothing is destroyed on the GPUs.
  * set_clock: optional (backends with modelled_time): see "One configuration
  *   change at a time per GPU" above.
+ * mps_alive, mps_start, mps_stop: optional, a backend that models the MPS
+ *   control daemons itself (emulated); see "MPS control daemons" below.
  */
 struct device_ops {
     const char *name; /* "emulated", "nvml": prefixes every error message */
@@ -191,6 +195,18 @@ struct device_ops {
     int (*boot_id)(void *impl, char out[DEVICE_BOOT_ID_MAX], struct err *e);
     void (*close)(void *impl);
     void (*set_clock)(void *impl, clock_now_fn now_ns, void *clock_ctx);
+    int (*mps_alive)(void *impl, const char *gpu_uuid, bool *alive, struct err *e);
+    int (*mps_start)(void *impl, const char *gpu_uuid, struct err *e);
+    int (*mps_stop)(void *impl, const char *gpu_uuid, struct err *e);
+};
+
+/* Where a device's MPS daemons live and what runs them (device_set_mps). */
+struct device_mps {
+    bool program;               /* run the control program even where the backend
+                                   models the daemons */
+    char control[MPS_PATH_MAX]; /* "": MPS_CONTROL_DEFAULT, on PATH */
+    char root[MPS_PATH_MAX];    /* "": MPS_ROOT_DEFAULT */
+    struct mps_config cfg;      /* points into the two above */
 };
 
 /* An open backend. Made by a backend's open function, freed by device_close. */
@@ -198,6 +214,7 @@ struct device {
     const struct device_ops *ops;
     void *impl;
     bool modelled_time; /* took_ns is modelled, not spent (see "Time" above) */
+    struct device_mps mps;
 };
 
 /*
@@ -233,6 +250,42 @@ int device_boot_id(struct device *d, char out[DEVICE_BOOT_ID_MAX], struct err *e
  * A no-op for backends that do not model time. Call it before the device
  * is used from several threads. */
 void device_set_clock(struct device *d, clock_now_fn now_ns, void *clock_ctx);
+
+/*
+ * MPS control daemons. A GPU in mode mps has one daemon (device/mps.h),
+ * which the agent starts, checks and stops through these calls, whatever
+ * the backend: one that models the daemons (emulated) keeps them in its
+ * own state, every other one (nvml) runs NVIDIA's control program through
+ * device/mps.c, and so does any backend once device_set_mps names a
+ * control program (the fake in tests/, or the real one next to emulated
+ * GPUs). The codes are the table's: -ENODEV (no such GPU), -ENOTSUP (the
+ * GPU has MIG enabled: gpuslice shares such a GPU by slices only), -ENOENT
+ * (no control program), -ETIMEDOUT (it hung), -EIO (it refused, or the
+ * daemon it started does not answer). Call them from one thread per GPU:
+ * two calls about one GPU's daemon at once are the caller's to avoid.
+ */
+
+/* Where the daemons keep their pipes and logs (root: NULL is
+ * MPS_ROOT_DEFAULT) and, when control is not NULL, the control program to
+ * run for every backend. Both copied; -EINVAL when one is too long. Call
+ * it before the device is used from several threads. */
+int device_set_mps(struct device *d, const char *root, const char *control, struct err *e);
+
+/* Whether gpu_uuid's daemon answers. */
+int device_mps_alive(struct device *d, const char *gpu_uuid, bool *alive, struct err *e);
+
+/* Starts gpu_uuid's daemon unless it answers already; *started (may be
+ * NULL) says whether it had to be: for a daemon that was running before,
+ * that it died and its clients lost it. */
+int device_mps_ensure(struct device *d, const char *gpu_uuid, bool *started, struct err *e);
+
+/* Stops gpu_uuid's daemon (`quit`); 0 when none runs. */
+int device_mps_stop(struct device *d, const char *gpu_uuid, struct err *e);
+
+/* The environment of a client of gpu_uuid's daemon (mps_client_env, with
+ * d's root). */
+int device_mps_client_env(const struct device *d, const char *gpu_uuid, unsigned mem_gib,
+                          unsigned sm_percent, struct mps_client_env *out, struct err *e);
 
 /* Closes d (NULL is fine). Slices on the GPUs stay. */
 void device_close(struct device *d);

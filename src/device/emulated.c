@@ -82,6 +82,7 @@ void emulated_config_default(struct emulated_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->seed = 1;
+    cfg->mps_overhead_mib = EMULATED_MPS_OVERHEAD_MIB_DEFAULT;
     cfg->latency = (struct emulated_latency){
         .create_ns = DEFAULT_CREATE_NS,
         .destroy_ns = DEFAULT_DESTROY_NS,
@@ -255,6 +256,12 @@ static int key_memory(struct parse *ps, const char *v, size_t arg, struct err *e
     return 0;
 }
 
+static int key_mps_overhead(struct parse *ps, const char *v, size_t arg, struct err *e)
+{
+    (void)arg;
+    return parse_uint(v, 0, UINT64_C(1) << 30, &ps->cfg->mps_overhead_mib, e);
+}
+
 static int key_seed(struct parse *ps, const char *v, size_t arg, struct err *e)
 {
     (void)arg;
@@ -381,6 +388,7 @@ static const struct spec_key {
     {"mig", key_mig, 0},
     {"memory-mib", key_memory, 0},
     {"seed", key_seed, 0},
+    {"mps-overhead-mib", key_mps_overhead, 0},
     {"boot-id", key_boot_id, 0},
     {"create-ms", key_ms, offsetof(struct emulated_latency, create_ns)},
     {"destroy-ms", key_ms, offsetof(struct emulated_latency, destroy_ns)},
@@ -409,7 +417,7 @@ static int parse_item(struct parse *ps, char *item, struct err *e)
     return err_set(e, -EINVAL, "unknown key \"%s\" (keys: model, other, count, mig, memory-mib, "
                    "seed, boot-id, create-ms, destroy-ms, query-ms, discover-ms, hang-ms, "
                    "latency, fail-p, fail-create, hang-create, fail-destroy, hang-destroy, "
-                   "state, reboot)",
+                   "state, reboot, mps-overhead-mib)",
                    item);
 }
 
@@ -454,7 +462,7 @@ int emulated_config_parse(const char *spec, struct emulated_config *cfg, struct 
 
 static const struct device_ops emulated_ops;
 
-static struct emulated *emulated_of(struct device *d, struct err *e)
+struct emulated *emulated__of(struct device *d, struct err *e)
 {
     if (!d || d->ops != &emulated_ops) {
         err_set(e, -EINVAL, "not an emulated device");
@@ -983,6 +991,9 @@ static const struct device_ops emulated_ops = {
     .boot_id = emulated_boot_id,
     .close = emulated_close,
     .set_clock = emulated_set_clock,
+    .mps_alive = emulated__mps_alive,
+    .mps_start = emulated__mps_start,
+    .mps_stop = emulated__mps_stop,
 };
 
 /* ---- what only an emulated node can do ---------------------------------- */
@@ -1004,7 +1015,7 @@ static void reboot_locked(struct emulated *em, const char *boot_id)
 
 int emulated_reboot(struct device *d, const char *boot_id, struct err *e)
 {
-    struct emulated *em = emulated_of(d, e);
+    struct emulated *em = emulated__of(d, e);
     if (!em)
         return -EINVAL;
     if (boot_id && (!boot_id[0] || strlen(boot_id) >= DEVICE_BOOT_ID_MAX))
@@ -1020,7 +1031,7 @@ int emulated_reboot(struct device *d, const char *boot_id, struct err *e)
 int emulated_set_in_use(struct device *d, unsigned gpu_index, unsigned start, bool in_use,
                         struct err *e)
 {
-    struct emulated *em = emulated_of(d, e);
+    struct emulated *em = emulated__of(d, e);
     if (!em)
         return -EINVAL;
     int rc = 0;
@@ -1045,7 +1056,7 @@ int emulated_set_in_use(struct device *d, unsigned gpu_index, unsigned start, bo
 int emulated_add_slice(struct device *d, const struct device_slice_ref *ref,
                        struct device_slice *out, struct err *e)
 {
-    struct emulated *em = emulated_of(d, e);
+    struct emulated *em = emulated__of(d, e);
     if (!em)
         return -EINVAL;
     struct target t;
@@ -1067,7 +1078,7 @@ int emulated_add_slice(struct device *d, const struct device_slice_ref *ref,
 int emulated_occupancy(struct device *d, unsigned gpu_index, struct gpu_occupancy *out,
                        struct err *e)
 {
-    struct emulated *em = emulated_of(d, e);
+    struct emulated *em = emulated__of(d, e);
     if (!em)
         return -EINVAL;
     if (!out)

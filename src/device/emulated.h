@@ -43,6 +43,8 @@
  *   state=PATH       keep the node's state in PATH (below), read at open
  *   reboot=yes       the node rebooted before this open: the state read
  *                    from PATH is cleared as a reboot clears real slices
+ *   mps-overhead-mib=N  the memory an MPS server keeps on its GPU (default
+ *                    EMULATED_MPS_OVERHEAD_MIB_DEFAULT)
  *
  * "The Nth create" counts the creates (destroys) that passed validation,
  * from 1: a create refused for a taken placement is not counted, so
@@ -81,6 +83,10 @@
 #define EMULATED_MAX_FAULTS 16
 #define EMULATED_SPEC_MAX   4096 /* longer specs are refused */
 #define EMULATED_PATH_MAX   240  /* a state=PATH item fits in one spec item */
+#define EMULATED_MPS_CLIENTS 48  /* an MPS server's clients on Volta and later */
+/* What an emulated MPS server keeps of its GPU's memory for itself (the
+ * server's context and its clients' bookkeeping); mps-overhead-mib=N. */
+#define EMULATED_MPS_OVERHEAD_MIB_DEFAULT 512
 
 enum emulated_op {
     EMULATED_CREATE,
@@ -140,6 +146,7 @@ struct emulated_config {
     unsigned n_faults;
     struct emulated_fault faults[EMULATED_MAX_FAULTS];
     char state_path[EMULATED_PATH_MAX]; /* empty: no state file */
+    uint64_t mps_overhead_mib;
     bool reboot_at_open;
 };
 
@@ -182,5 +189,41 @@ int emulated_add_slice(struct device *d, const struct device_slice_ref *ref,
  * GPU's occupancy has no model and no slices. -ENODEV for a bad index. */
 int emulated_occupancy(struct device *d, unsigned gpu_index, struct gpu_occupancy *out,
                        struct err *e);
+
+/*
+ * MPS, modelled (the device_mps_* calls, unless device_set_mps named a
+ * control program). Each GPU without MIG enabled may run one daemon:
+ * started, alive or not, stopped; a daemon that dies (emulated_mps_kill)
+ * loses its clients. A client connects with its pinned memory limit
+ * (CUDA_MPS_PINNED_DEVICE_MEM_LIMIT): the limits of a daemon's clients
+ * together cannot exceed the GPU's memory less the server's overhead
+ * (-ENOSPC), and a client that pins more than its own limit fails
+ * (-ENOMEM), as a CUDA allocation over the limit does. The daemons are not
+ * kept in the state file: a restarted process finds none, as after a
+ * reboot (a real agent that restarts finds the real ones).
+ */
+
+/* The daemon of GPU gpu_uuid dies (a fault): its clients are gone.
+ * -ENODEV for no such GPU, -ENOENT when none runs. */
+int emulated_mps_kill(struct device *d, const char *gpu_uuid, struct err *e);
+
+/* How often gpu_uuid's daemon was started (0 for no such GPU). */
+unsigned emulated_mps_starts(struct device *d, const char *gpu_uuid);
+
+/* A client of gpu_uuid's daemon that may pin limit_mib (> 0): its number
+ * into *client. -ENOENT when no daemon runs there, -ENOSPC when the
+ * limits would exceed the memory less the overhead, -E2BIG when the
+ * daemon has EMULATED_MPS_CLIENTS clients. */
+int emulated_mps_connect(struct device *d, const char *gpu_uuid, uint64_t limit_mib,
+                         unsigned *client, struct err *e);
+
+/* The client pins mib more (an allocation): -ENOMEM over its limit,
+ * nothing pinned then; -ENOENT when it is not connected (any more). */
+int emulated_mps_pin(struct device *d, const char *gpu_uuid, unsigned client, uint64_t mib,
+                     struct err *e);
+
+/* The client ends; its memory is free again. -ENOENT when not connected. */
+int emulated_mps_disconnect(struct device *d, const char *gpu_uuid, unsigned client,
+                            struct err *e);
 
 #endif

@@ -22,11 +22,20 @@ struct slot {
     char uuid[DEVICE_UUID_MAX];
 };
 
+/* The GPU's MPS control daemon as emulated_mps.c models it. */
+struct emu_mps {
+    bool running;
+    unsigned starts;                        /* how often it was started */
+    uint64_t limit_mib[EMULATED_MPS_CLIENTS]; /* 0: no client in that slot */
+    uint64_t pinned_mib[EMULATED_MPS_CLIENTS];
+};
+
 struct emu_gpu {
     struct emulated_gpu_config cfg;
     char uuid[DEVICE_UUID_MAX];
     struct gpu_occupancy occ; /* owner: the GI id */
     struct slot slots[MIG_MAX_MEMORY_SLICES];
+    struct emu_mps mps;
 };
 
 struct emulated {
@@ -43,6 +52,14 @@ struct emulated {
     void *clock_ctx;
     int64_t busy_until[DEVICE_MAX_GPUS]; /* on that clock */
 };
+
+/* The emulated node behind d, or NULL (e says so) when d is not one. */
+struct emulated *emulated__of(struct device *d, struct err *e);
+
+/* The device ops of the MPS daemons (emulated_mps.c); each takes em's lock. */
+int emulated__mps_alive(void *impl, const char *gpu_uuid, bool *alive, struct err *e);
+int emulated__mps_start(void *impl, const char *gpu_uuid, struct err *e);
+int emulated__mps_stop(void *impl, const char *gpu_uuid, struct err *e);
 
 /* Writes em's slices, GI/CI ids, MIG modes, boot id, reboot count and MIG
  * serial to em->cfg.state_path, atomically (util/atomicfile). Called with

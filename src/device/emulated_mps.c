@@ -1,0 +1,191 @@
+/*
+ * The emulated backend's MPS control daemons (emulated.h, "MPS, modelled"):
+ * one per GPU, in the node's state under its lock, with the accounting a
+ * real server enforces on its clients' pinned memory, so that the agent's
+ * lifecycle and a client over its limit can be tested without a GPU.
+ */
+#include "device/emulated_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* The GPU with this UUID, or NULL with e's -ENODEV. Lock held. */
+static struct emu_gpu *gpu_of(struct emulated *em, const char *uuid, struct err *e)
+{
+    for (unsigned i = 0; i < em->cfg.n_gpus; i++)
+        if (strcmp(em->gpus[i].uuid, uuid) == 0)
+            return &em->gpus[i];
+    device_nvml_fail(e, DEVICE_NVML_GPU_NOT_FOUND, "MPS: no GPU %s", uuid);
+    return NULL;
+}
+
+static void drop_clients(struct emu_mps *m)
+{
+    memset(m->limit_mib, 0, sizeof m->limit_mib);
+    memset(m->pinned_mib, 0, sizeof m->pinned_mib);
+}
+
+int emulated__mps_alive(void *impl, const char *gpu_uuid, bool *alive, struct err *e)
+{
+    struct emulated *em = impl;
+    pthread_mutex_lock(&em->lock);
+    struct emu_gpu *g = gpu_of(em, gpu_uuid, e);
+    if (g)
+        *alive = g->mps.running;
+    pthread_mutex_unlock(&em->lock);
+    return g ? 0 : -ENODEV;
+}
+
+int emulated__mps_start(void *impl, const char *gpu_uuid, struct err *e)
+{
+    struct emulated *em = impl;
+    pthread_mutex_lock(&em->lock);
+    struct emu_gpu *g = gpu_of(em, gpu_uuid, e);
+    int rc = g ? 0 : -ENODEV;
+    if (g && g->cfg.mig_current == DEVICE_MIG_ENABLED)
+        rc = device_nvml_fail(e, DEVICE_NVML_NOT_SUPPORTED, "MPS on GPU %s: MIG is enabled",
+                              gpu_uuid);
+    if (rc == 0 && !g->mps.running) {
+        g->mps.running = true;
+        g->mps.starts++;
+        drop_clients(&g->mps);
+    }
+    pthread_mutex_unlock(&em->lock);
+    return rc;
+}
+
+int emulated__mps_stop(void *impl, const char *gpu_uuid, struct err *e)
+{
+    struct emulated *em = impl;
+    pthread_mutex_lock(&em->lock);
+    struct emu_gpu *g = gpu_of(em, gpu_uuid, e);
+    if (g) {
+        g->mps.running = false;
+        drop_clients(&g->mps);
+    }
+    pthread_mutex_unlock(&em->lock);
+    return g ? 0 : -ENODEV;
+}
+
+/* The node and its GPU gpu_uuid whose daemon runs, locked; NULL (unlocked,
+ * *rc and e set) otherwise. */
+static struct emu_gpu *running_gpu(struct device *d, const char *gpu_uuid, struct emulated **em,
+                                   int *rc, struct err *e)
+{
+    *em = emulated__of(d, e);
+    if (!*em || !gpu_uuid) {
+        *rc = err_set(e, -EINVAL, "emulated: no emulated device or GPU");
+        return NULL;
+    }
+    pthread_mutex_lock(&(*em)->lock);
+    struct emu_gpu *g = gpu_of(*em, gpu_uuid, e);
+    *rc = g ? 0 : -ENODEV;
+    if (g && !g->mps.running)
+        *rc = err_set(e, -ENOENT, "emulated: no MPS daemon runs on GPU %s", gpu_uuid);
+    if (*rc == 0)
+        return g;
+    pthread_mutex_unlock(&(*em)->lock);
+    return NULL;
+}
+
+int emulated_mps_kill(struct device *d, const char *gpu_uuid, struct err *e)
+{
+    struct emulated *em;
+    int rc;
+    struct emu_gpu *g = running_gpu(d, gpu_uuid, &em, &rc, e);
+    if (!g)
+        return rc;
+    g->mps.running = false;
+    drop_clients(&g->mps);
+    pthread_mutex_unlock(&em->lock);
+    return 0;
+}
+
+unsigned emulated_mps_starts(struct device *d, const char *gpu_uuid)
+{
+    struct emulated *em = emulated__of(d, NULL);
+    if (!em || !gpu_uuid)
+        return 0;
+    pthread_mutex_lock(&em->lock);
+    struct emu_gpu *g = gpu_of(em, gpu_uuid, NULL);
+    unsigned n = g ? g->mps.starts : 0;
+    pthread_mutex_unlock(&em->lock);
+    return n;
+}
+
+int emulated_mps_connect(struct device *d, const char *gpu_uuid, uint64_t limit_mib,
+                         unsigned *client, struct err *e)
+{
+    struct emulated *em;
+    int rc;
+    if (limit_mib == 0 || !client)
+        return err_set(e, -EINVAL, "emulated: an MPS client needs a limit and a place for it");
+    struct emu_gpu *g = running_gpu(d, gpu_uuid, &em, &rc, e);
+    if (!g)
+        return rc;
+    uint64_t sum = limit_mib, room = g->cfg.memory_mib > em->cfg.mps_overhead_mib
+                                         ? g->cfg.memory_mib - em->cfg.mps_overhead_mib : 0;
+    unsigned free_slot = EMULATED_MPS_CLIENTS;
+    for (unsigned i = 0; i < EMULATED_MPS_CLIENTS; i++) {
+        sum += g->mps.limit_mib[i];
+        if (!g->mps.limit_mib[i] && free_slot == EMULATED_MPS_CLIENTS)
+            free_slot = i;
+    }
+    if (free_slot == EMULATED_MPS_CLIENTS)
+        rc = err_set(e, -E2BIG, "emulated: the MPS daemon of GPU %s has %d clients",
+                     gpu_uuid, EMULATED_MPS_CLIENTS);
+    else if (sum > room)
+        rc = err_set(e, -ENOSPC, "emulated: GPU %s: the MPS clients' limits would come to %llu "
+                     "MiB, over the %llu MiB its server leaves", gpu_uuid,
+                     (unsigned long long)sum, (unsigned long long)room);
+    if (rc == 0) {
+        g->mps.limit_mib[free_slot] = limit_mib;
+        *client = free_slot;
+    }
+    pthread_mutex_unlock(&em->lock);
+    return rc;
+}
+
+/* The connected client's slot, or NULL with -ENOENT in *rc. Lock held. */
+static struct emu_gpu *client_of(struct emu_gpu *g, unsigned client, int *rc, struct err *e)
+{
+    if (client < EMULATED_MPS_CLIENTS && g->mps.limit_mib[client])
+        return g;
+    *rc = err_set(e, -ENOENT, "emulated: GPU %s has no MPS client %u", g->uuid, client);
+    return NULL;
+}
+
+int emulated_mps_pin(struct device *d, const char *gpu_uuid, unsigned client, uint64_t mib,
+                     struct err *e)
+{
+    struct emulated *em;
+    int rc;
+    struct emu_gpu *g = running_gpu(d, gpu_uuid, &em, &rc, e);
+    if (!g)
+        return rc;
+    if (client_of(g, client, &rc, e)) {
+        uint64_t want = g->mps.pinned_mib[client] + mib;
+        if (want > g->mps.limit_mib[client])
+            rc = err_set(e, -ENOMEM, "emulated: MPS client %u of GPU %s would pin %llu MiB, over "
+                         "its limit of %llu MiB", client, gpu_uuid, (unsigned long long)want,
+                         (unsigned long long)g->mps.limit_mib[client]);
+        else
+            g->mps.pinned_mib[client] = want;
+    }
+    pthread_mutex_unlock(&em->lock);
+    return rc;
+}
+
+int emulated_mps_disconnect(struct device *d, const char *gpu_uuid, unsigned client,
+                            struct err *e)
+{
+    struct emulated *em;
+    int rc;
+    struct emu_gpu *g = running_gpu(d, gpu_uuid, &em, &rc, e);
+    if (!g)
+        return rc;
+    if (client_of(g, client, &rc, e))
+        g->mps.limit_mib[client] = g->mps.pinned_mib[client] = 0;
+    pthread_mutex_unlock(&em->lock);
+    return rc;
+}
