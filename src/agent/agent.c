@@ -118,6 +118,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
         rc = watch(a, &specs[i], res[i], infs[i], e);
     if (rc == 0)
         rc = agent__ledger_load(a, e);
+    if (rc == 0 && (cfg->mps_root || cfg->mps_control))
+        rc = device_set_mps(cfg->device, cfg->mps_root, cfg->mps_control, e);
     if (rc < 0) {
         agent_free(a);
         return rc;
@@ -186,6 +188,10 @@ void agent_get_stats(struct agent *a, struct agent_stats *out)
     LOAD(discoveries);
     LOAD(orphans_destroyed);
     LOAD(recreated);
+    LOAD(mps_starts);
+    LOAD(mps_restarts);
+    LOAD(mps_stops);
+    LOAD(mps_running);
 #undef LOAD
 }
 
@@ -373,6 +379,8 @@ int agent__place_of(const struct agent *a, const struct gpuslice_view *v,
     const struct device_gpu *g = agent__gpu(a, v->spec.gpu_uuid);
     if (!g)
         return err_set(e, -ENODEV, "no GPU %s on node %s", v->spec.gpu_uuid, a->node);
+    if (v->spec.sharing != POD_SHARING_NONE) /* a whole GPU's share: no slice anywhere */
+        return err_set(e, -EINVAL, "a share of GPU %s has no MIG slice", g->uuid);
     const struct mig_profile *p = g->model ? catalog_find_profile(g->model, v->spec.profile)
                                            : NULL;
     if (!p)

@@ -81,6 +81,8 @@ enum agent_op {
     AGENT_OP_DESTROY,      /* {key (absent for an orphan), gpuUUID, profile, start} */
     AGENT_OP_WRITE_CDI,    /* {key, path, uuid, spec} */
     AGENT_OP_REMOVE_CDI,   /* {path} */
+    AGENT_OP_MPS_ENSURE,   /* {gpuUUID, key (absent from the node pass)}: start unless alive */
+    AGENT_OP_MPS_STOP,     /* {gpuUUID}: quit */
 };
 
 struct agent_config {
@@ -120,6 +122,12 @@ struct agent_config {
     /* Where the device operations are counted (docs/metrics.md); not
      * owned, must outlive the agent; NULL: none. */
     struct prom *metrics;
+    /* MPS (agent_share.c): the root of the daemons' pipe and log folders
+     * (--mps-root; NULL: MPS_ROOT_DEFAULT) and the control program to run
+     * whatever the backend (NULL: the backend's own way, device.h). Given
+     * to the device by agent_new (device_set_mps). */
+    const char *mps_root;
+    const char *mps_control;
 };
 
 /* What the agent did; agent_get_stats may be called from any thread. */
@@ -129,6 +137,10 @@ struct agent_stats {
     uint64_t discoveries;
     uint64_t orphans_destroyed;
     uint64_t recreated;           /* slices made again after they vanished */
+    uint64_t mps_starts;          /* MPS daemons started, restarts included */
+    uint64_t mps_restarts;        /* MPS daemons found dead with clients and started again */
+    uint64_t mps_stops;           /* MPS daemons quit */
+    uint64_t mps_running;         /* MPS daemons the agent knows to run now */
 };
 
 struct agent;

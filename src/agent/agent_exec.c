@@ -33,7 +33,7 @@
 #include "util/clock.h"
 
 /* Counters are read by agent_get_stats from any thread. */
-static void count(uint64_t *counter, uint64_t n)
+void agent__count(uint64_t *counter, uint64_t n)
 {
     __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
@@ -141,7 +141,7 @@ static int exec_discover(struct agent *a, struct err *e)
     if (rc < 0) {
         a->have_inventory = false;
         mutex_unlock(&a->lock);
-        count(&a->stats.device_failures, 1);
+        agent__count(&a->stats.device_failures, 1);
         return rc;
     }
     bool changed = !a->have_inventory || strcmp(boot, a->boot_id) != 0 ||
@@ -155,7 +155,7 @@ static int exec_discover(struct agent *a, struct err *e)
     a->need_discovery = false;
     a->next_discovery = now_of(a) + a->cfg.recovery_period_ns;
     mutex_unlock(&a->lock);
-    count(&a->stats.discoveries, 1);
+    agent__count(&a->stats.discoveries, 1);
     if (changed) /* a slice vanished or appeared: every GPUSlice looks again */
         agent__enqueue_all(a);
     return 0;
@@ -228,13 +228,13 @@ void agent__call_finish(struct agent *a, const struct agent_call *c,
         agent__ledger_done(a, &p);
     }
     if (c->rc < 0) {
-        count(&a->stats.device_failures, 1);
+        agent__count(&a->stats.device_failures, 1);
     } else if (c->create) {
-        count(&a->stats.creates, 1);
-        count(&a->stats.recreated, c->recreate);
+        agent__count(&a->stats.creates, 1);
+        agent__count(&a->stats.recreated, c->recreate);
     } else {
-        count(&a->stats.destroys, 1);
-        count(&a->stats.orphans_destroyed, !c->key[0]);
+        agent__count(&a->stats.destroys, 1);
+        agent__count(&a->stats.orphans_destroyed, !c->key[0]);
     }
     if (a->need_discovery)
         agent__enqueue(a, AGENT_KEY_NODE);
@@ -379,6 +379,10 @@ int agent_execute(void *self, const struct action *act, json_t **result, struct 
         return exec_write_cdi(a, act->body, e);
     case AGENT_OP_REMOVE_CDI:
         return exec_remove_cdi(a, act->body, e);
+    case AGENT_OP_MPS_ENSURE:
+        return agent__exec_mps(a, act->body, true, e);
+    case AGENT_OP_MPS_STOP:
+        return agent__exec_mps(a, act->body, false, e);
     }
     return err_set(e, -EINVAL, "agent: unknown external operation %d", act->op);
 }

@@ -98,6 +98,17 @@ struct agent_call {
 
 struct agent_workers;
 
+/* What the agent knows of one GPU's MPS daemon (agent_share.c). */
+enum agent_mps_state { AGENT_MPS_UNKNOWN, AGENT_MPS_DOWN, AGENT_MPS_UP };
+struct agent_mps {
+    enum agent_mps_state state; /* UNKNOWN until the first call after a start */
+    int64_t next_check;         /* UP: when the periodic pass asks again */
+    struct agent_failure failure; /* the last call's, while it failed */
+    unsigned failures;
+    int64_t retry_at;           /* no call before then */
+    bool restarted;             /* it died and was started again: Events owed */
+};
+
 /* The loop's thread decides and executes; in real time the GPUs' workers
  * (agent_workers.c) run creates and destroys and report under `lock`,
  * which guards everything below cfg except the stats (atomics). It is
@@ -149,7 +160,10 @@ struct agent {
     bool modes_known;
     enum gpunode_mode mode[DEVICE_MAX_GPUS];
     char mode_pending[ERR_MSG_MAX];        /* the condition's message, "" none */
+    char mode_refused[ERR_MSG_MAX];        /* the ModeRefused Event's, "" none */
     char mode_pending_since[META_TIME_LEN];
+
+    struct agent_mps mps[DEVICE_MAX_GPUS]; /* by device index */
 
     struct agent_stats stats;
     struct agent_metrics *metrics;  /* agent_metrics.c's; NULL without cfg.metrics */
@@ -311,6 +325,11 @@ bool agent__managed(struct agent *a, const struct device_slice *s, bool claimed)
 struct agent_claims {
     size_t n;
     struct agent_place *items;
+    /* The node's shares (GPUSlices with spec.sharing, agent__phase_holds)
+     * by device index: how many, how many of them MPS, and the GPUNode's
+     * status.gpus[].clients for them (NULL: none). */
+    unsigned shares[DEVICE_MAX_GPUS], mps_clients[DEVICE_MAX_GPUS];
+    json_t *clients[DEVICE_MAX_GPUS];
 };
 int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e);
 void agent__claims_free(struct agent_claims *c);
@@ -394,6 +413,33 @@ int agent__keep_warm(struct agent_decision *d, struct err *e);
 int agent__remove_cdi(struct agent_decision *d, struct err *e);
 int agent__sync_config_map(struct agent_decision *d, bool exclude_self, struct err *e);
 
+/* ---- agent_share.c: GPUSlices that share a whole GPU (MPS, time-slicing) ---- */
+
+/* The decision for a share in a phase that holds it (Creating, Created,
+ * Ungated) and for one that is Deleting. */
+int agent__keep_share(struct agent_decision *d, struct err *e);
+int agent__remove_share(struct agent_decision *d, struct err *e);
+
+/* Adds the share obj (read into v, in phase p) to c's counts and clients. */
+int agent__claim_share(struct agent *a, struct agent_claims *c, const struct gpuslice_view *v,
+                       enum slice_phase p);
+
+/* The env a share's ConfigMap gives its container, when the share obj is
+ * ready for it (its GPU in the mode it asks, an MPS daemon up): a new
+ * object; NULL when not (yet). */
+json_t *agent__share_env(struct agent *a, const json_t *obj);
+
+/* The node pass's MPS work, per GPU: quits daemons that serve nobody (no
+ * MPS client left, or the mode is no longer mps), checks the running ones
+ * each recovery period, finds out after a restart which run, and sends
+ * the Events of a daemon that died to its clients' pods. */
+int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t now,
+                    struct action_list *out, int64_t *requeue_at, struct err *e);
+
+/* AGENT_OP_MPS_ENSURE and AGENT_OP_MPS_STOP (one thread: the loop's,
+ * which serialises each GPU's daemon calls). */
+int agent__exec_mps(struct agent *a, const json_t *params, bool ensure, struct err *e);
+
 /* ---- agent_workers.c: one worker per GPU, real time ---- */
 
 /* Lets creates and destroys run on workers (started per GPU on first use);
@@ -425,5 +471,8 @@ void agent__metrics_free(struct agent *a);
 /* One device operation of kind ("create", "destroy", "discover") ended
  * with rc after took_ns. Any thread. */
 void agent__metrics_device(struct agent *a, const char *kind, int rc, uint64_t took_ns);
+
+/* The agent's lock-free counters (agent_stats) add n to *counter. */
+void agent__count(uint64_t *counter, uint64_t n);
 
 #endif

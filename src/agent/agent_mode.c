@@ -13,6 +13,16 @@
  * the slice decisions and written to status (the system of record, read
  * back after a restart).
  *
+ * Sharing a whole GPU (mps, timeslice) and whole need MIG off: on a GPU
+ * with MIG enabled they are refused, the GPU keeps its MIG mode, and the
+ * refusal is said in the same condition's message (ModeChangePending:
+ * the change waits for MIG to be disabled, which is the admin's, never
+ * the agent's) and in a Warning Event ModeRefused. On a GPU without MIG
+ * enabled the agent applies mps, timeslice and whole, and a change waits
+ * until none of gpuslice's shares is left there (agent_share.c quits an
+ * MPS daemon that serves nobody); mig and mig-static mean nothing there
+ * and are not reported.
+ *
  * On a mig-static GPU every slice is the admin's: reported managed false,
  * never destroyed, handed to a GPUSlice that names it. Two GPUSlices may
  * name one slice (two controllers, a controller behind its cache): the
@@ -63,7 +73,7 @@ bool agent__static(struct agent *a, unsigned gpu)
 static unsigned held_on(struct agent *a, const struct agent_claims *claims,
                         const struct device_gpu *g, enum gpunode_mode applied)
 {
-    unsigned n = 0;
+    unsigned n = g->index < DEVICE_MAX_GPUS ? claims->shares[g->index] : 0;
     for (size_t i = 0; i < claims->n; i++)
         n += claims->items[i].gpu == g->index;
     for (unsigned k = 0; applied == GPUNODE_MODE_MIG && k < a->dev->n; k++) {
@@ -96,14 +106,21 @@ static void say_more(char *buf, size_t size, const char *fmt, ...)
 static enum gpunode_mode decide(struct agent *a, const struct agent_claims *claims,
                                 const struct device_gpu *g, const json_t *gpunode,
                                 const struct gpunode_gpu *r, char *pending, size_t size,
-                                char *changed, size_t csize)
+                                char *changed, size_t csize, char *refused, size_t rsize)
 {
     enum gpunode_mode wish = gpunode_wanted_mode(gpunode, g->uuid);
     enum gpunode_mode applied = a->mode[g->index];
+    bool mig = g->mig_current == DEVICE_MIG_ENABLED;
     if (!a->modes_known) /* status says what was applied; never reported: nothing held */
         applied = r && r->has_active ? r->active
-                                     : held_on(a, claims, g, GPUNODE_MODE_MIG) ? GPUNODE_MODE_MIG
-                                                                               : wish;
+                  : mig && held_on(a, claims, g, GPUNODE_MODE_MIG) ? GPUNODE_MODE_MIG
+                                                                   : wish;
+    if (mig && !gpunode_mode_mig(wish)) {
+        say_more(refused, rsize, "GPU %u (%s): mode %s refused while MIG is enabled on it "
+                 "(an admin disables MIG: nvidia-smi -i %u -mig 0, then a GPU reset)", g->index,
+                 g->uuid, gpunode_mode_name(wish), g->index);
+        wish = gpunode_mode_mig(applied) ? applied : GPUNODE_MODE_MIG;
+    }
     if (wish == applied)
         return applied;
     unsigned held = held_on(a, claims, g, applied);
@@ -126,14 +143,17 @@ int agent__apply_modes(struct agent *a, const struct agent_claims *claims, int64
     bool have = informer_get(a->gpunodes, NULL, a->node, &obj) == 0 &&
                 gpunode_read(obj, &v, NULL) == 0;
     char pending[sizeof a->mode_pending] = "", changed[ERR_MSG_MAX] = "";
+    char refused[sizeof a->mode_refused] = "";
     for (unsigned i = 0; i < a->inv->n_gpus; i++) {
         const struct device_gpu *g = &a->inv->gpus[i];
-        if (g->index >= DEVICE_MAX_GPUS || g->mig_current != DEVICE_MIG_ENABLED)
+        if (g->index >= DEVICE_MAX_GPUS)
             continue;
         const struct gpunode_gpu *r = have ? reported_gpu(&v, g->uuid) : NULL;
         a->mode[g->index] = decide(a, claims, g, have ? obj : NULL, r, pending, sizeof pending,
-                                   changed, sizeof changed);
+                                   changed, sizeof changed, refused, sizeof refused);
     }
+    if (refused[0])
+        say_more(pending, sizeof pending, "%s", refused);
     if (!a->modes_known && have && v.mode_pending && strcmp(v.mode_pending, pending) == 0) {
         /* A restart: the condition and its Event are already there. */
         snprintf(a->mode_pending, sizeof a->mode_pending, "%s", pending);
@@ -144,6 +164,9 @@ int agent__apply_modes(struct agent *a, const struct agent_claims *claims, int64
     int rc = 0;
     if (changed[0] && obj)
         rc = action_event(out, obj, ACTION_EVENT_NORMAL, "ModeChanged", NULL, "%s", changed);
+    if (rc == 0 && refused[0] && obj && strcmp(refused, a->mode_refused) != 0)
+        rc = action_event(out, obj, ACTION_EVENT_WARNING, "ModeRefused", NULL, "%s", refused);
+    snprintf(a->mode_refused, sizeof a->mode_refused, "%s", refused);
     if (strcmp(pending, a->mode_pending) != 0) {
         if (!a->mode_pending[0] || !pending[0])
             meta_format_time(now, a->mode_pending_since);

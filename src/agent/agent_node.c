@@ -56,10 +56,13 @@ static void gpunode_view_of(struct agent *a, const struct agent_claims *claims,
             .memory_mib = (unsigned)g->memory_mib,
         };
         bool fixed = agent__static(a, g->index);
-        if (a->modes_known && g->mig_current == DEVICE_MIG_ENABLED && g->index < DEVICE_MAX_GPUS) {
+        if (a->modes_known && g->index < DEVICE_MAX_GPUS &&
+            (g->mig_current == DEVICE_MIG_ENABLED || !gpunode_mode_mig(a->mode[g->index]))) {
             out->has_active = true;
             out->active = a->mode[g->index];
         }
+        if (g->index < DEVICE_MAX_GPUS)
+            out->clients = claims->clients[g->index];
         for (unsigned k = 0; k < a->dev->n && out->n_slices < GPUNODE_MAX_SLICES; k++) {
             const struct device_slice *s = &a->dev->items[k];
             if (s->gpu_index != g->index)
@@ -266,6 +269,8 @@ int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
         rc = write_node(a, out, e);
     if (rc == 0)
         rc = agent__recover_orphans(a, &claims, now, out, requeue_at, e);
+    if (rc == 0)
+        rc = agent__mps_pass(a, &claims, now, out, requeue_at, e);
     agent__claims_free(&claims);
     return rc;
 }

@@ -142,6 +142,17 @@ int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)
         struct gpuslice_view v;
         enum slice_phase phase;
         struct agent_place at;
+        if (gpuslice_read(obj, &v, NULL) == 0 && v.spec.sharing != POD_SHARING_NONE &&
+            strcmp(v.spec.node, a->node) == 0 &&
+            lifecycle_phase_parse(v.status.phase, &phase, NULL) == 0 &&
+            agent__phase_holds(phase)) {
+            if (agent__claim_share(a, out, &v, phase) < 0) {
+                json_decref(all);
+                agent__claims_free(out);
+                return err_set(e, -ENOMEM, "agent: out of memory");
+            }
+            continue;
+        }
         if (!agent__holding(a, obj, &v, &phase, &at))
             continue;
         /* A Creating slice holds only what it may take over. */
@@ -158,6 +169,8 @@ int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)
 void agent__claims_free(struct agent_claims *c)
 {
     free(c->items);
+    for (size_t i = 0; i < DEVICE_MAX_GPUS; i++)
+        json_decref(c->clients[i]);
     memset(c, 0, sizeof *c);
 }
 

@@ -230,6 +230,13 @@ static json_t *config_map_data(struct agent_decision *d, const json_t *slices, b
         const char *ns = meta_namespace(s), *name = meta_name(s);
         if (!ns || strcmp(ns, d->v.ns) != 0 || (exclude_self && strcmp(name, d->v.name) == 0))
             continue;
+        /* A container with a share has that alone (the webhook denies a
+         * share beside slices): its env is the share's. */
+        json_t *shared = agent__share_env(d->a, s);
+        if (shared) {
+            *n = 1;
+            return shared;
+        }
         const char *uuid = uuid_on_device(d->a, s, d->now);
         if (!uuid)
             continue;
@@ -576,6 +583,8 @@ static int decide(struct agent_decision *d, struct err *e)
     if (d->v.deleting && d->phase != SLICE_DELETING)
         return agent__set_status(d, SLICE_DELETING,
                                  &(struct gpuslice_status){.reason = "ObjectDeleted"}, 0, e);
+    if (d->v.spec.sharing != POD_SHARING_NONE)
+        return d->phase == SLICE_DELETING ? agent__remove_share(d, e) : agent__keep_share(d, e);
     if (d->phase == SLICE_WARM)
         return agent__keep_warm(d, e);
     return d->phase == SLICE_DELETING ? remove_slice(d, e) : keep_slice(d, e);
