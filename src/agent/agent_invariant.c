@@ -91,7 +91,8 @@ static void compare(const struct device_inventory *inv, const struct device_slic
         struct gpuslice_view v;
         enum slice_phase p;
         if (gpuslice_read(json_array_get(items, i), &v, NULL) < 0 ||
-            lifecycle_phase_parse(v.status.phase, &p, NULL) < 0 || lifecycle_is_terminal(p))
+            lifecycle_phase_parse(v.status.phase, &p, NULL) < 0 || lifecycle_is_terminal(p) ||
+            v.spec.sharing != POD_SHARING_NONE) /* a share has no slice on the device */
             continue;
         bool there = false;
         for (unsigned k = 0; k < dev->n && !there; k++)

@@ -1,7 +1,8 @@
 /*
  * The agent's metrics (docs/metrics.md): every device operation counted
- * with its latency, by kind (create, destroy, discover) and result; the
- * running counts of agent_stats read when scraped.
+ * with its latency, by kind (create, destroy, discover, and the MPS
+ * daemons' mps-ensure, mps-stop) and result; the running counts of
+ * agent_stats read when scraped, the MPS daemons' among them.
  */
 #include "agent/agent_internal.h"
 
@@ -11,6 +12,7 @@
 
 struct agent_metrics {
     struct prom_family *ops, *op_seconds, *orphans, *recreated;
+    struct prom_family *mps_running, *mps_starts, *mps_restarts;
 };
 
 static void export_stats(void *self)
@@ -20,6 +22,9 @@ static void export_stats(void *self)
     agent_get_stats(a, &st);
     prom_set(a->metrics->orphans, (double)st.orphans_destroyed, a->node);
     prom_set(a->metrics->recreated, (double)st.recreated, a->node);
+    prom_set(a->metrics->mps_running, (double)st.mps_running, a->node);
+    prom_set(a->metrics->mps_starts, (double)st.mps_starts, a->node);
+    prom_set(a->metrics->mps_restarts, (double)st.mps_restarts, a->node);
 }
 
 void agent__metrics_init(struct agent *a)
@@ -41,6 +46,14 @@ void agent__metrics_init(struct agent *a)
                               "the grace period.", "node");
     m->recreated = prom_counter(p, "gpuslice_agent_slices_recreated_total",
                                 "Slices made again after they vanished from the GPU.", "node");
+    m->mps_running = prom_gauge(p, "gpuslice_agent_mps_daemons_running",
+                                "MPS control daemons the agent runs on the node's GPUs.", "node");
+    m->mps_starts = prom_counter(p, "gpuslice_agent_mps_daemon_starts_total",
+                                 "MPS control daemons started, restarts included.", "node");
+    m->mps_restarts = prom_counter(p, "gpuslice_agent_mps_daemon_restarts_total",
+                                   "MPS control daemons found dead with clients and started "
+                                   "again (each client pod gets an MPSDaemonRestarted Event).",
+                                   "node");
     a->metrics = m;
     prom_on_scrape(p, export_stats, a);
 }

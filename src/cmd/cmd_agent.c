@@ -24,6 +24,7 @@
 
 struct agent_args {
     const char *node, *device, *kubeconfig, *cdi_dir, *state_dir, *identity, *metrics_address;
+    const char *mps_root, *mps_control;
     int64_t orphan_grace_ns, lease_ns;
     bool reclaim_unmanaged;
 };
@@ -51,6 +52,8 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
         {"identity", required_argument, NULL, 'i'},
         {"lease-duration", required_argument, NULL, 'L'},
         {"metrics-address", required_argument, NULL, 'M'},
+        {"mps-root", required_argument, NULL, 'P'},
+        {"mps-control", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     memset(a, 0, sizeof *a);
@@ -69,6 +72,8 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
         case 's': a->state_dir = optarg; break;
         case 'i': a->identity = optarg; break;
         case 'M': a->metrics_address = optarg; break;
+        case 'P': a->mps_root = optarg; break;
+        case 'C': a->mps_control = optarg; break;
         case 'L':
             if (cmd_lease_seconds(optarg, &a->lease_ns) < 0) {
                 fprintf(stderr, "gpuslice agent: --lease-duration: \"%s\" is not a whole number "
@@ -165,6 +170,7 @@ int cmd_agent(int argc, char **argv)
         .agent = {.store = st, .device = dev, .node = a.node, .cdi_dir = a.cdi_dir,
                   .orphan_grace_ns = a.orphan_grace_ns,
                   .reclaim_unmanaged = a.reclaim_unmanaged, .ledger_path = ledger,
+                  .mps_root = a.mps_root, .mps_control = a.mps_control,
                   .metrics = metrics.registry},
         .log = lg,
         .lease_namespace = AGENT_LEASE_NAMESPACE, .identity = a.identity, .lease_ns = a.lease_ns,

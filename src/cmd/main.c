@@ -70,7 +70,7 @@ const struct command commands[] = {
      "usage: gpuslice agent --node NAME [--device nvml|emulated:SPEC] [--kubeconfig F]\n"
      "                      [--cdi-dir DIR] [--orphan-grace S] [--reclaim-unmanaged]\n"
      "                      [--state-dir DIR] [--identity ID] [--lease-duration S]\n"
-     "                      [--metrics-address A]\n\n"
+     "                      [--mps-root DIR] [--mps-control PROGRAM] [--metrics-address A]\n\n"
      "Makes and destroys the MIG slices the node's GPUSlices ask for, hands each to\n"
      "its container through a ConfigMap (and a CDI spec with --cdi-dir), and reports\n"
      "the node's GPUs in its GPUNode and its accelerator memory in the Node. Without\n"
@@ -88,6 +88,11 @@ const struct command commands[] = {
      "  --lease-duration S       the node's Lease, kube-node-lease/gpuslice-agent-NODE:\n"
      "                           a second agent for the node waits until the holder has\n"
      "                           not renewed it for S seconds (default 15)\n"
+     "  --mps-root DIR           the MPS daemons' pipe and log folders, DIR/<GPU UUID>/\n"
+     "                           pipe and log (default /run/gpuslice/mps)\n"
+     "  --mps-control PROGRAM    run this MPS control program for every device, an\n"
+     "                           emulated one too (default: nvidia-cuda-mps-control on\n"
+     "                           PATH for nvml; the emulated device's own model)\n"
      CMD_METRICS_OPTION_HELP},
     {"webhook", cmd_webhook, "serve the admission webhook that hands MIG pods to gpuslice",
      "usage: gpuslice webhook --tls-cert FILE --tls-key FILE [--port N] [--address ADDR]\n"

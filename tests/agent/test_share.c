@@ -74,10 +74,11 @@ static void fake_free(struct harness *h, struct fake *f)
 
 /* Two L4s (no MIG), GPU 0 in mode0 and GPU 1 in mode1, and an agent that
  * runs the fake control program under f's root (f NULL: the emulated
- * backend's own daemons). */
-static struct harness *l4s(struct fake *f, const char *mode0, const char *mode1)
+ * backend's own daemons), counting into metrics (may be NULL). */
+static struct harness *l4s(struct fake *f, const char *mode0, const char *mode1,
+                           struct prom *metrics)
 {
-    struct agent_config opts = {.recovery_period_ns = 10 * SEC};
+    struct agent_config opts = {.recovery_period_ns = 10 * SEC, .metrics = metrics};
     if (f) {
         opts.mps_root = f->root;
         opts.mps_control = getenv("FAKE_MPS_CONTROL");
@@ -167,7 +168,7 @@ static void first_client_starts_the_daemon_and_gets_its_env(void **state)
 {
     (void)state;
     struct fake *f = fake_new();
-    struct harness *h = l4s(f, "mps", "whole");
+    struct harness *h = l4s(f, "mps", "whole", NULL);
     assert_int_equal(recorded(f, "args=-d"), 0); /* no client: no daemon */
     json_t *pod = h_pod(h, "infer");
     char name[GPUSLICE_NAME_MAX], want[1024];
@@ -208,7 +209,7 @@ static void two_clients_one_daemon_quit_after_the_last(void **state)
 {
     (void)state;
     struct fake *f = fake_new();
-    struct harness *h = l4s(f, "mps", "whole");
+    struct harness *h = l4s(f, "mps", "whole", NULL);
     json_t *p1 = h_pod(h, "a"), *p2 = h_pod(h, "b");
     char s1[GPUSLICE_NAME_MAX], s2[GPUSLICE_NAME_MAX];
     h_share(h, p1, 0, POD_SHARING_MPS, 4, 25, s1);
@@ -242,7 +243,8 @@ static void a_daemon_that_died_is_restarted_and_said(void **state)
 {
     (void)state;
     struct fake *f = fake_new();
-    struct harness *h = l4s(f, "mps", "whole");
+    struct prom *reg = prom_new();
+    struct harness *h = l4s(f, "mps", "whole", reg);
     json_t *p1 = h_pod(h, "a"), *p2 = h_pod(h, "b");
     char s1[GPUSLICE_NAME_MAX], s2[GPUSLICE_NAME_MAX];
     h_share(h, p1, 0, POD_SHARING_MPS, 4, 25, s1);
@@ -264,17 +266,26 @@ static void a_daemon_that_died_is_restarted_and_said(void **state)
     assert_int_equal(st.mps_starts, 2);
     assert_int_equal(st.mps_restarts, 1);
     assert_int_equal(st.mps_running, 1);
+    char *text;
+    size_t len;
+    assert_int_equal(prom_render(reg, &text, &len, NULL), 0);
+    assert_non_null(strstr(text, "\ngpuslice_agent_mps_daemons_running{node=\"node-a\"} 1\n"));
+    assert_non_null(strstr(text, "\ngpuslice_agent_mps_daemon_restarts_total{node=\"node-a\"} 1\n"));
+    assert_non_null(strstr(text, "\ngpuslice_agent_mps_daemon_starts_total{node=\"node-a\"} 2\n"));
+    assert_non_null(strstr(text, "kind=\"mps-ensure\",result=\"success\"}"));
+    free(text);
     json_decref(p1);
     json_decref(p2);
     fake_free(h, f);
     h_free(h);
+    prom_free(reg);
 }
 
 static void a_mode_change_waits_then_quits_the_daemon(void **state)
 {
     (void)state;
     struct fake *f = fake_new();
-    struct harness *h = l4s(f, "mps", "whole");
+    struct harness *h = l4s(f, "mps", "whole", NULL);
     json_t *pod = h_pod(h, "a");
     char s[GPUSLICE_NAME_MAX];
     h_share(h, pod, 0, POD_SHARING_MPS, 4, 25, s);
@@ -305,7 +316,7 @@ static void a_restarted_agent_keeps_daemons_with_clients_only(void **state)
 {
     (void)state;
     struct fake *f = fake_new();
-    struct harness *h = l4s(f, "mps", "mps");
+    struct harness *h = l4s(f, "mps", "mps", NULL);
     json_t *pod = h_pod(h, "a");
     char s[GPUSLICE_NAME_MAX];
     h_share(h, pod, 0, POD_SHARING_MPS, 4, 25, s);
@@ -331,7 +342,7 @@ static void a_daemon_that_will_not_start_fails_its_first_client(void **state)
 {
     (void)state;
     struct fake *f = fake_new();
-    struct harness *h = l4s(f, "mps", "whole");
+    struct harness *h = l4s(f, "mps", "whole", NULL);
     setenv("FAKE_MPS_REFUSE", "no CUDA-capable device is detected", 1);
     json_t *pod = h_pod(h, "a");
     char s[GPUSLICE_NAME_MAX];
@@ -353,7 +364,7 @@ static void timeslice_gets_only_the_gpu(void **state)
 {
     (void)state;
     struct fake *f = fake_new();
-    struct harness *h = l4s(f, "whole", "timeslice");
+    struct harness *h = l4s(f, "whole", "timeslice", NULL);
     json_t *pod = h_pod(h, "a");
     char s[GPUSLICE_NAME_MAX];
     h_share(h, pod, 1, POD_SHARING_TIMESLICE, 0, 0, s);
@@ -377,7 +388,7 @@ static void timeslice_gets_only_the_gpu(void **state)
 static void a_share_on_a_gpu_in_another_mode_fails(void **state)
 {
     (void)state;
-    struct harness *h = l4s(NULL, "whole", "timeslice");
+    struct harness *h = l4s(NULL, "whole", "timeslice", NULL);
     json_t *pod = h_pod(h, "a");
     char s[GPUSLICE_NAME_MAX];
     h_share(h, pod, 0, POD_SHARING_MPS, 4, 25, s);
@@ -392,7 +403,7 @@ static void a_share_on_a_gpu_in_another_mode_fails(void **state)
 static void the_emulated_daemon_dies_and_is_restarted(void **state)
 {
     (void)state;
-    struct harness *h = l4s(NULL, "mps", "whole");
+    struct harness *h = l4s(NULL, "mps", "whole", NULL);
     json_t *pod = h_pod(h, "a");
     char s[GPUSLICE_NAME_MAX];
     h_share(h, pod, 0, POD_SHARING_MPS, 4, 25, s);

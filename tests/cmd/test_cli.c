@@ -294,6 +294,8 @@ static void agent_usage_errors(void **state)
     run(&r, (const char *[]){"agent", "--help", NULL});
     assert_int_equal(r.status, 0);
     assert_contains(r.out, "usage: gpuslice agent --node NAME");
+    assert_contains(r.out, "--mps-root DIR");
+    assert_contains(r.out, "--mps-control PROGRAM");
     run(&r, (const char *[]){"agent", NULL});
     assert_int_equal(r.status, 2);
     assert_contains(r.err, "which node? (--node NAME or $NODE_NAME)");
