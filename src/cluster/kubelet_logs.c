@@ -153,6 +153,21 @@ static void list_devices(struct kubelet_logs *b, struct linelog *log, int64_t t,
     }
 }
 
+/* The MPS limits a client container got (agent_share.c's ConfigMap), as a
+ * CUDA program under MPS would find them; nothing for a container that is
+ * no MPS client. */
+static void list_mps(struct linelog *log, int64_t t, const json_t *env)
+{
+    const char *limit = str(env, "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT");
+    const char *percent = str(env, "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE");
+    const char *pipe = str(env, "CUDA_MPS_PIPE_DIRECTORY");
+    if (!limit && !percent)
+        return;
+    say(log, t, "[gpuslice] MPS client: pinned device memory limit %s, active thread "
+        "percentage %s, control daemon at %s", limit ? limit : "none", percent ? percent : "100",
+        pipe ? pipe : "/tmp/nvidia-mps");
+}
+
 /* The start of a run: its devices, then how long it runs. */
 static void write_start(struct kubelet_logs *b, struct linelog *log, const json_t *pod,
                         const json_t *spec, const char *name, int64_t t)
@@ -160,6 +175,7 @@ static void write_start(struct kubelet_logs *b, struct linelog *log, const json_
     const char *text = meta_annotation(pod, KUBELET_ANNOTATION_OBSERVED_ENV);
     json_t *envs = text ? json_loads(text, 0, NULL) : NULL;
     list_devices(b, log, t, str(json_object_get(envs, name), "NVIDIA_VISIBLE_DEVICES"));
+    list_mps(log, t, json_object_get(envs, name));
     json_decref(envs);
     int64_t ns = kubelet_pod_duration_ns(pod, spec);
     if (ns < 0)

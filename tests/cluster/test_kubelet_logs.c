@@ -120,6 +120,32 @@ static void devices_the_driver_does_not_know_are_listed_by_uuid(void **state)
     kubelet_logs_free(b);
 }
 
+static void an_mps_client_shows_its_limits(void **state)
+{
+    (void)state;
+    struct kubelet_logs *b = kubelet_logs_new("n1", 0, NULL, NULL);
+    json_t *p = pod("GPU-x", RUNNING(0) "}]");
+    json_t *env = json_pack("{s:{s:s, s:s, s:s, s:s}}", "c", "NVIDIA_VISIBLE_DEVICES", "GPU-x",
+                            "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=4G",
+                            "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "25", "CUDA_MPS_PIPE_DIRECTORY",
+                            "/run/gpuslice/mps/GPU-x/pipe");
+    char *text = json_dumps(env, JSON_COMPACT);
+    json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
+                        "gpuslice.dev/observed-env", json_string(text));
+    free(text);
+    json_decref(env);
+    kubelet_logs_observe(b, p);
+    struct linelog *log;
+    assert_int_equal(kubelet_logs_open(b, p, "c", false, &log, NULL), 0);
+    assert_non_null(strstr(text_of(log), "GPU Device 0: (UUID: GPU-x)\n[gpuslice] MPS client: "
+                                         "pinned device memory limit 0=4G, active thread "
+                                         "percentage 25, control daemon at "
+                                         "/run/gpuslice/mps/GPU-x/pipe\n"));
+    linelog_unref(log);
+    json_decref(p);
+    kubelet_logs_free(b);
+}
+
 static void a_restart_keeps_the_run_before(void **state)
 {
     (void)state;
@@ -198,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_run_lists_its_devices_then_its_end),
         cmocka_unit_test(devices_the_driver_does_not_know_are_listed_by_uuid),
+        cmocka_unit_test(an_mps_client_shows_its_limits),
         cmocka_unit_test(a_restart_keeps_the_run_before),
         cmocka_unit_test(refusals_in_the_kubelets_words),
         cmocka_unit_test(a_log_keeps_its_newest_lines_under_the_cap),
