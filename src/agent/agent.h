@@ -23,7 +23,9 @@
  * (core/lifecycle.h): Creating -> Created (slice made, ConfigMap written
  * first), Created -> Failed (device failure, nothing left on the GPU),
  * Deleting -> Deleted (slice destroyed, ConfigMap and CDI spec updated).
- * Recovery rules are in agent_recovery.c.
+ * Recovery rules are in agent_recovery.c. A GPUSlice that shares a whole
+ * GPU (spec.sharing: MPS, time-slicing) holds no slice: agent_share.c
+ * hands it over and runs the GPUs' MPS daemons.
  *
  * Device calls in parallel. The driver takes one MIG change at a time per
  * GPU, and different GPUs side by side. So a create or destroy is a call

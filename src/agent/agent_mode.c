@@ -111,16 +111,19 @@ static enum gpunode_mode decide(struct agent *a, const struct agent_claims *clai
     enum gpunode_mode wish = gpunode_wanted_mode(gpunode, g->uuid);
     enum gpunode_mode applied = a->mode[g->index];
     bool mig = g->mig_current == DEVICE_MIG_ENABLED;
+    bool refuse = mig && !gpunode_mode_mig(wish);
+    if (refuse) {
+        say_more(refused, rsize, "GPU %u (%s): mode %s refused while MIG is enabled on it "
+                 "(an admin disables MIG: nvidia-smi -i %u -mig 0, then a GPU reset)", g->index,
+                 g->uuid, gpunode_mode_name(wish), g->index);
+        wish = GPUNODE_MODE_MIG;
+    }
     if (!a->modes_known) /* status says what was applied; never reported: nothing held */
         applied = r && r->has_active ? r->active
                   : mig && held_on(a, claims, g, GPUNODE_MODE_MIG) ? GPUNODE_MODE_MIG
                                                                    : wish;
-    if (mig && !gpunode_mode_mig(wish)) {
-        say_more(refused, rsize, "GPU %u (%s): mode %s refused while MIG is enabled on it "
-                 "(an admin disables MIG: nvidia-smi -i %u -mig 0, then a GPU reset)", g->index,
-                 g->uuid, gpunode_mode_name(wish), g->index);
-        wish = gpunode_mode_mig(applied) ? applied : GPUNODE_MODE_MIG;
-    }
+    if (refuse && gpunode_mode_mig(applied)) /* a mig-static GPU stays one */
+        wish = applied;
     if (wish == applied)
         return applied;
     unsigned held = held_on(a, claims, g, applied);

@@ -447,6 +447,7 @@ static void sharing_modes_are_refused_while_mig_is_on(void **state)
     assert_non_null(strstr(v->mode_pending, "mode mps refused while MIG is enabled"));
     json_decref(obj);
     assert_int_equal(events(h, "ModeRefused", NODE), 1);
+    assert_int_equal(events(h, "ModeChanged", NODE), 0); /* it stayed mig all along */
     h_settle(h, 60 * SEC); /* said once */
     assert_int_equal(events(h, "ModeRefused", NODE), 1);
     h_free(h);
