@@ -146,46 +146,39 @@ int emulated_mps_connect(struct device *d, const char *gpu_uuid, uint64_t limit_
     return rc;
 }
 
-/* The connected client's slot, or NULL with -ENOENT in *rc. Lock held. */
-static struct emu_gpu *client_of(struct emu_gpu *g, unsigned client, int *rc, struct err *e)
+/* A connected client pins mib more, or (release) ends. */
+static int client_change(struct device *d, const char *gpu_uuid, unsigned client, uint64_t mib,
+                         bool release, struct err *e)
 {
-    if (client < EMULATED_MPS_CLIENTS && g->mps.limit_mib[client])
-        return g;
-    *rc = err_set(e, -ENOENT, "emulated: GPU %s has no MPS client %u", g->uuid, client);
-    return NULL;
+    struct emulated *em;
+    int rc;
+    struct emu_gpu *g = running_gpu(d, gpu_uuid, &em, &rc, e);
+    if (!g)
+        return rc;
+    struct emu_mps *m = &g->mps;
+    uint64_t want = client < EMULATED_MPS_CLIENTS ? m->pinned_mib[client] + mib : 0;
+    if (client >= EMULATED_MPS_CLIENTS || !m->limit_mib[client])
+        rc = err_set(e, -ENOENT, "emulated: GPU %s has no MPS client %u", gpu_uuid, client);
+    else if (release)
+        m->limit_mib[client] = m->pinned_mib[client] = 0;
+    else if (want > m->limit_mib[client])
+        rc = err_set(e, -ENOMEM, "emulated: MPS client %u of GPU %s would pin %llu MiB, over "
+                     "its limit of %llu MiB", client, gpu_uuid, (unsigned long long)want,
+                     (unsigned long long)m->limit_mib[client]);
+    else
+        m->pinned_mib[client] = want;
+    pthread_mutex_unlock(&em->lock);
+    return rc;
 }
 
 int emulated_mps_pin(struct device *d, const char *gpu_uuid, unsigned client, uint64_t mib,
                      struct err *e)
 {
-    struct emulated *em;
-    int rc;
-    struct emu_gpu *g = running_gpu(d, gpu_uuid, &em, &rc, e);
-    if (!g)
-        return rc;
-    if (client_of(g, client, &rc, e)) {
-        uint64_t want = g->mps.pinned_mib[client] + mib;
-        if (want > g->mps.limit_mib[client])
-            rc = err_set(e, -ENOMEM, "emulated: MPS client %u of GPU %s would pin %llu MiB, over "
-                         "its limit of %llu MiB", client, gpu_uuid, (unsigned long long)want,
-                         (unsigned long long)g->mps.limit_mib[client]);
-        else
-            g->mps.pinned_mib[client] = want;
-    }
-    pthread_mutex_unlock(&em->lock);
-    return rc;
+    return client_change(d, gpu_uuid, client, mib, false, e);
 }
 
 int emulated_mps_disconnect(struct device *d, const char *gpu_uuid, unsigned client,
                             struct err *e)
 {
-    struct emulated *em;
-    int rc;
-    struct emu_gpu *g = running_gpu(d, gpu_uuid, &em, &rc, e);
-    if (!g)
-        return rc;
-    if (client_of(g, client, &rc, e))
-        g->mps.limit_mib[client] = g->mps.pinned_mib[client] = 0;
-    pthread_mutex_unlock(&em->lock);
-    return rc;
+    return client_change(d, gpu_uuid, client, 0, true, e);
 }

@@ -20,6 +20,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_runtime.h"
+#include "api/gpunode.h"
 #include "api/gpuslice.h"
 #include "api/meta.h"
 #include "device/emulated.h"
@@ -208,6 +209,25 @@ static inline void h_slice(struct harness *h, const json_t *pod, unsigned index,
     assert_non_null(obj);
     snprintf(name, GPUSLICE_NAME_MAX, "%s", meta_name(obj));
     h_create(h, h->slices, NS, obj, NULL);
+}
+
+/* Namespace default (where Events about the cluster-scoped GPUNode go)
+ * and the node's GPUNode whose spec sets GPU i's mode to modes[i]. */
+static inline void h_gpunode(struct harness *h, const char *const *modes, unsigned n)
+{
+    h_create(h, h->namespaces, NULL, json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1",
+                                               "kind", "Namespace", "metadata", "name",
+                                               "default"),
+             NULL);
+    json_t *gpus = json_array();
+    for (unsigned i = 0; i < n; i++)
+        json_array_append_new(gpus, json_pack("{s:s, s:s}", "uuid", h_gpu(h, i), "mode",
+                                              modes[i]));
+    h_create(h, h->gpunodes, NULL,
+             json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:o}}", "apiVersion",
+                       GPUSLICE_API_VERSION, "kind", GPUNODE_KIND, "metadata", "name", NODE,
+                       "labels", AGENT_LABEL_NODE, NODE, "spec", "gpus", gpus),
+             NULL);
 }
 
 /* The stored object, or NULL (the caller's). */

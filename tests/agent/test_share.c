@@ -84,16 +84,7 @@ static struct harness *l4s(struct fake *f, const char *mode0, const char *mode1,
         opts.mps_control = getenv("FAKE_MPS_CONTROL");
     }
     struct harness *h = h_new_with("other=NVIDIA L4,count=2,memory-mib=23034," LAT, &opts);
-    h_create(h, h->namespaces, NULL, json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1",
-                                               "kind", "Namespace", "metadata", "name",
-                                               "default"),
-             NULL);
-    h_create(h, h->gpunodes, NULL,
-             json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}, {s:s, s:s}]}}",
-                       "apiVersion", GPUSLICE_API_VERSION, "kind", GPUNODE_KIND, "metadata",
-                       "name", NODE, "labels", AGENT_LABEL_NODE, NODE, "spec", "gpus", "uuid",
-                       h_gpu(h, 0), "mode", mode0, "uuid", h_gpu(h, 1), "mode", mode1),
-             NULL);
+    h_gpunode(h, (const char *const[]){mode0, mode1}, 2);
     h_settle(h, SEC);
     return h;
 }
@@ -429,16 +420,7 @@ static void sharing_modes_are_refused_while_mig_is_on(void **state)
 {
     (void)state;
     struct harness *h = h_new("model=A100-80GB,mig=on," LAT);
-    h_create(h, h->namespaces, NULL, json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1",
-                                               "kind", "Namespace", "metadata", "name",
-                                               "default"),
-             NULL);
-    h_create(h, h->gpunodes, NULL,
-             json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}", "apiVersion",
-                       GPUSLICE_API_VERSION, "kind", GPUNODE_KIND, "metadata", "name", NODE,
-                       "labels", AGENT_LABEL_NODE, NODE, "spec", "gpus", "uuid", h_gpu(h, 0),
-                       "mode", "mps"),
-             NULL);
+    h_gpunode(h, (const char *const[]){"mps"}, 1);
     h_settle(h, SEC);
     json_t *obj;
     struct gpunode_view *v = read_gpunode(h, &obj);

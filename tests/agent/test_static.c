@@ -28,17 +28,7 @@ static struct harness *all_balanced(const char *mode)
         struct err e = {0};
         h_ok(emulated_add_slice(h->dev, &ref, NULL, &e), &e, "emulated_add_slice");
     }
-    /* Events about a cluster-scoped GPUNode go to namespace default. */
-    h_create(h, h->namespaces, NULL, json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1",
-                                               "kind", "Namespace", "metadata", "name",
-                                               "default"),
-             NULL);
-    h_create(h, h->gpunodes, NULL,
-             json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[{s:s, s:s}]}}", "apiVersion",
-                       GPUSLICE_API_VERSION, "kind", GPUNODE_KIND, "metadata", "name", NODE,
-                       "labels", AGENT_LABEL_NODE, NODE, "spec", "gpus", "uuid", h_gpu(h, 0),
-                       "mode", mode),
-             NULL);
+    h_gpunode(h, (const char *const[]){mode}, 1);
     return h;
 }
 
