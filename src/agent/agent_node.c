@@ -9,7 +9,8 @@
  *     applies to it and whether a change waits (agent_mode.c), and the
  *     slices on it, each marked managed or not (agent_recovery.c says who
  *     made a slice; none on a mig-static GPU is gpuslice's);
- *   - the Node's status: the accelerator memory of its MIG-enabled GPUs as
+ *   - the Node's status: the accelerator memory of its MIG-enabled GPUs
+ *     and of those shared whole (mps, timeslice: their pods ask for it too) as
  *     the extended resource gpuslice.dev/accelerator-memory, in GiB, in
  *     capacity and allocatable (written once, not per allocation:
  *     docs/architecture.md);
@@ -206,9 +207,14 @@ static int write_node(struct agent *a, struct action_list *out, struct err *e)
     if (informer_get(a->nodes, NULL, a->node, &cached) < 0)
         return 0;
     uint64_t mib = 0;
-    for (unsigned i = 0; i < a->inv->n_gpus; i++)
-        if (a->inv->gpus[i].mig_current == DEVICE_MIG_ENABLED)
-            mib += a->inv->gpus[i].memory_mib;
+    for (unsigned i = 0; i < a->inv->n_gpus; i++) {
+        const struct device_gpu *g = &a->inv->gpus[i];
+        bool shared = a->modes_known && g->index < DEVICE_MAX_GPUS &&
+                      (a->mode[g->index] == GPUNODE_MODE_MPS ||
+                       a->mode[g->index] == GPUNODE_MODE_TIMESLICE);
+        if (g->mig_current == DEVICE_MIG_ENABLED || shared)
+            mib += g->memory_mib;
+    }
     char gib[24];
     snprintf(gib, sizeof gib, "%llu", (unsigned long long)(mib / 1024));
     const json_t *st = json_object_get(cached, "status");

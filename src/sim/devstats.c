@@ -145,6 +145,27 @@ static void stats_set_clock(void *impl, clock_now_fn now_ns, void *clock_ctx)
     device_set_clock(s->inner, now_ns, clock_ctx);
 }
 
+/* The MPS daemons are the inner backend's (an emulated one models them):
+ * nothing to count, but hiding them would make the device run the control
+ * program instead (device.h). */
+static int stats_mps_alive(void *impl, const char *gpu_uuid, bool *alive, struct err *e)
+{
+    struct devstats *s = impl;
+    return s->inner->ops->mps_alive(s->inner->impl, gpu_uuid, alive, e);
+}
+
+static int stats_mps_start(void *impl, const char *gpu_uuid, struct err *e)
+{
+    struct devstats *s = impl;
+    return s->inner->ops->mps_start(s->inner->impl, gpu_uuid, e);
+}
+
+static int stats_mps_stop(void *impl, const char *gpu_uuid, struct err *e)
+{
+    struct devstats *s = impl;
+    return s->inner->ops->mps_stop(s->inner->impl, gpu_uuid, e);
+}
+
 static void stats_close(void *impl)
 {
     struct devstats *s = impl;
@@ -161,6 +182,9 @@ static const struct device_ops devstats_ops = {
     .boot_id = stats_boot_id,
     .close = stats_close,
     .set_clock = stats_set_clock,
+    .mps_alive = stats_mps_alive,
+    .mps_start = stats_mps_start,
+    .mps_stop = stats_mps_stop,
 };
 
 int devstats_wrap(struct device *inner, struct device **out, struct err *e)
@@ -176,6 +200,8 @@ int devstats_wrap(struct device *inner, struct device **out, struct err *e)
     struct devstats *s = alloc_calloc(1, sizeof *s);
     s->ops = devstats_ops;
     s->ops.name = inner->ops->name;
+    if (!inner->ops->mps_start || !inner->ops->mps_alive || !inner->ops->mps_stop)
+        s->ops.mps_alive = NULL, s->ops.mps_start = NULL, s->ops.mps_stop = NULL;
     s->inner = inner;
     s->n_gpus = inv->n_gpus;
     for (unsigned i = 0; i < inv->n_gpus; i++) {

@@ -191,6 +191,12 @@ static void first_client_starts_the_daemon_and_gets_its_env(void **state)
     assert_int_equal(json_integer_value(json_object_get(c, "memoryGiB")), 4);
     assert_int_equal(json_integer_value(json_object_get(c, "smPercent")), 25);
     json_decref(obj);
+    /* The Node offers the mps GPU's memory (22 GiB) to the scheduler; the
+     * whole one gpuslice places nothing on. */
+    obj = h_get(h, h->nodes, NULL, NODE);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+                            obj, "status"), "allocatable"), GPUSLICE_RESOURCE_MEMORY)), "22");
+    json_decref(obj);
     json_decref(pod);
     fake_free(h, f);
     h_free(h);

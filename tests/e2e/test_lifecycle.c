@@ -44,7 +44,8 @@ static int start_with(void **state, const struct embedded_config *given)
 {
     struct e2e *t = calloc(1, sizeof *t);
     struct embedded_config cfg = *given;
-    cfg.device_spec = "latency=none"; /* the built-in CRDs */
+    if (!cfg.device_spec)
+        cfg.device_spec = "latency=none"; /* the built-in CRDs */
     struct err e = {0};
     if (embedded_start(&cfg, &t->emb, &e) < 0)
         fail_msg("embedded: %s", e.msg);
@@ -879,6 +880,102 @@ static void kueue_admits_a_job_in_parts(void **state)
     wait_drained_in(t, "batch"); /* no capacity drift: every slice gone, the GPUs agree */
 }
 
+/* One node with one A100-80GB whose MIG is off: shared whole. */
+static int setup_mig_off(void **state)
+{
+    struct embedded_config cfg = {.nodes = 1, .gpus_per_node = 1, .n_models = 1,
+                                  .device_spec = "latency=none,mig=off"};
+    cfg.models[0] = "A100-80GB";
+    return start_with(state, &cfg);
+}
+
+/* The node's one GPU in mode `mode`, as an admin sets it, once the agent
+ * has reported it; returns when the agent applies it. */
+static void set_gpu_mode(struct e2e *t, const char *mode, char uuid[128])
+{
+    const struct api_resource *gpunodes = res(t, GPUSLICE_API_GROUP, "v1alpha1", "gpunodes");
+    struct err e = {0};
+    for (int waited = 0; waited < WAIT_MS; waited += 50) {
+        json_t *list = NULL;
+        assert_int_equal(store_list(t->st, gpunodes, NULL, &(struct store_list_opts){0}, &list,
+                                    NULL), 0);
+        json_t *node = json_array_get(json_object_get(list, "items"), 0);
+        const json_t *gpu = json_array_get(json_object_get(json_object_get(node, "status"),
+                                                           "gpus"), 0);
+        const char *applied = json_string_value(json_object_get(gpu, "mode"));
+        if (gpu && !uuid[0]) {
+            snprintf(uuid, 128, "%s", json_string_value(json_object_get(gpu, "uuid")));
+            json_object_set_new(node, "spec", json_pack("{s:[{s:s, s:s}]}", "gpus", "uuid", uuid,
+                                                        "mode", mode));
+            if (store_update(t->st, gpunodes, NULL, node, &(struct store_write_opts){0}, NULL,
+                             &e) < 0)
+                uuid[0] = '\0'; /* the agent wrote in between: again */
+        }
+        bool done = applied && strcmp(applied, mode) == 0;
+        json_decref(list);
+        if (done)
+            return;
+        sleep_ms(50);
+    }
+    fail_msg("the agent did not apply mode %s (%s)", mode, e.msg);
+}
+
+static void an_mps_pod_runs_with_its_limits(void **state)
+{
+    struct e2e *t = *state;
+    char gpu[128] = "";
+    set_gpu_mode(t, "mps", gpu);
+    opted_in_namespace(t, "users");
+    /* What a user writes: 4 GiB it may pin, a quarter of the SMs. */
+    json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s}}, s:{s:s, s:[{s:s, s:s, "
+                            "s:{s:{s:i}}}]}}", "apiVersion", "v1", "kind", "Pod", "metadata",
+                            "name", "infer", "annotations", "gpuslice.dev/run-seconds", "60",
+                            GPUSLICE_ANNOTATION_MPS_SM, "25", "spec", "restartPolicy", "Never",
+                            "containers", "name", "main", "image", "cuda", "resources",
+                            "limits", "nvidia.com/gpu-4gb", 1);
+    struct err e = {0};
+    if (store_create(t->st, t->pods, "users", pod, &(struct store_write_opts){0}, NULL, &e) < 0)
+        fail_msg("create: %s", e.msg);
+    json_decref(pod);
+    bool seen = false;
+    for (int waited = 0; waited < WAIT_MS && !seen; waited += 50) {
+        json_t *p = NULL;
+        if (store_get(t->st, t->pods, "users", "infer", &p, NULL) == 0) {
+            const char *ph = json_string_value(json_object_get(json_object_get(p, "status"),
+                                                               "phase"));
+            const char *env = meta_annotation(p, "gpuslice.dev/observed-env");
+            seen = ph && strcmp(ph, "Running") == 0 && env && strstr(env, gpu) &&
+                   strstr(env, "\"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT\":\"0=4G\"") &&
+                   strstr(env, "\"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\":\"25\"") &&
+                   strstr(env, "CUDA_MPS_PIPE_DIRECTORY");
+        }
+        json_decref(p);
+        if (!seen)
+            sleep_ms(50);
+    }
+    json_t *list = NULL;
+    assert_int_equal(store_list(t->st, t->slices, "users", &(struct store_list_opts){0}, &list,
+                                NULL), 0);
+    if (!seen) {
+        json_t *p = NULL, *ev = NULL;
+        store_get(t->st, t->pods, "users", "infer", &p, NULL);
+        store_list(t->st, t->events, NULL, &(struct store_list_opts){0}, &ev, NULL);
+        char *a = json_dumps(p, JSON_COMPACT), *b = json_dumps(list, JSON_COMPACT),
+             *c = json_dumps(ev, JSON_COMPACT);
+        fprintf(stderr, "pod %s\nslices %s\nevents %s\n", a, b, c);
+        fail_msg("the pod never ran with its MPS env (above)");
+    }
+    const json_t *slice = json_array_get(json_object_get(list, "items"), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(slice, "spec"),
+                                                          "sharing")), "mps");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(slice, "status"),
+                                                          "deviceUUID")), gpu);
+    json_decref(list);
+    assert_int_equal(store_delete(t->st, t->pods, "users", "infer",
+                                  &(struct store_delete_opts){0}, NULL, &e), 0);
+    wait_drained_in(t, "users");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -900,6 +997,7 @@ int main(void)
                                         setup_mig_static, teardown),
         cmocka_unit_test_setup_teardown(mig_adapter_upgrade_and_restore_on_an_h100,
                                         setup_mig_static_h100, teardown),
+        cmocka_unit_test_setup_teardown(an_mps_pod_runs_with_its_limits, setup_mig_off, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,6 +113,26 @@ static void hung_calls_count_what_they_did(void **state)
     device_close(d);
 }
 
+/* The emulated backend's MPS daemons stay its own behind the counting
+ * layer: no control program is run for them. */
+static void the_mps_daemons_are_the_backends(void **state)
+{
+    (void)state;
+    struct device *d = counted("emulated:other=NVIDIA L4");
+    struct device_inventory *inv = malloc(sizeof *inv);
+    assert_int_equal(device_discover(d, inv, NULL, NULL), 0);
+    bool started = false, alive = false;
+    assert_int_equal(device_mps_ensure(d, inv->gpus[0].uuid, &started, NULL), 0);
+    assert_true(started);
+    assert_int_equal(device_mps_alive(d, inv->gpus[0].uuid, &alive, NULL), 0);
+    assert_true(alive);
+    assert_int_equal(device_mps_stop(d, inv->gpus[0].uuid, NULL), 0);
+    assert_int_equal(device_mps_alive(d, inv->gpus[0].uuid, &alive, NULL), 0);
+    assert_false(alive);
+    free(inv);
+    device_close(d);
+}
+
 static void only_counting_devices_answer(void **state)
 {
     (void)state;
@@ -159,6 +179,7 @@ int main(void)
         cmocka_unit_test(operations_are_counted_per_gpu),
         cmocka_unit_test(the_clock_reaches_the_backend),
         cmocka_unit_test(hung_calls_count_what_they_did),
+        cmocka_unit_test(the_mps_daemons_are_the_backends),
         cmocka_unit_test(only_counting_devices_answer),
         cmocka_unit_test(memory_held_is_gauged),
     };
