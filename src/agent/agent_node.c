@@ -25,6 +25,7 @@
 #include "agent/agent_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/gpunode.h"
@@ -97,6 +98,14 @@ static void fp_uint(struct agent_report_memo *m, unsigned long u)
     fp_bytes(m, &u, sizeof u);
 }
 
+/* A shared GPU's clients, as their JSON text (NULL apart from []). */
+static void fp_clients(struct agent_report_memo *m, const json_t *clients)
+{
+    char *text = clients ? json_dumps(clients, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    fp_str(m, text);
+    free(text);
+}
+
 /* Every field of v, as bytes, into m's scratch: equal bytes, equal status
  * (gpunode_status_new reads nothing else). */
 static void fingerprint(struct agent_report_memo *m, const struct gpunode_view *v)
@@ -116,6 +125,7 @@ static void fingerprint(struct agent_report_memo *m, const struct gpunode_view *
         fp_str(m, g->mig_mode);
         fp_uint(m, g->memory_mib);
         fp_uint(m, g->has_active ? 1u + (unsigned)g->active : 0);
+        fp_clients(m, g->clients);
         fp_uint(m, g->n_slices);
         for (size_t k = 0; k < g->n_slices; k++) {
             const struct gpunode_slice *s = &g->slices[k];
