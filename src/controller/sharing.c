@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/meta.h"
 #include "api/pod_slices.h"
 #include "controller/controller_internal.h"
 
@@ -78,6 +79,11 @@ int controller__sharing_unplaced(struct controller *c, const json_t *pod,
     cluster_modes(&c->model, have, sizeof have);
     snprintf(msg, sizeof msg, "no GPU in mode %s (MIG disabled) in the cluster (GPU modes: %s); "
              "set a GPU's mode to %s", missing, have, missing);
+    /* Waits as for room: a GPUNode whose mode becomes active (the agent
+     * applies a spec's mode after the pod came) wakes it. */
+    char key[CONTROLLER_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
+    controller__wait(c, key, pod, false);
     rc = controller__set_placed(c, pod, false, "NoSharingGPU", msg, now, false, out, e);
     if (rc == 0)
         rc = controller__say(c, out, pod, ACTION_EVENT_WARNING, "NoSharingGPU", "%s", msg);

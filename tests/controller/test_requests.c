@@ -146,6 +146,20 @@ static void a_shared_gpu_waits_for_a_gpu_that_shares(void **state)
                                       "(GPU modes: mig); set a GPU's mode to timeslice");
 }
 
+/* The GPU in the mode it waits for comes after the pod (an agent applying
+ * its GPUNode's mode): the pod is woken and placed there, without another
+ * change of its own. */
+static void a_waiting_share_is_placed_when_a_gpu_shares(void **state)
+{
+    struct world *w = *state;
+    add_pod(w, "ts", "[{\"container\":\"main\",\"sharing\":\"timeslice\"}]", 0, true);
+    world_assert_placed(w, "ts", "False", "NoSharingGPU");
+    static const char *const modes[] = {"timeslice"};
+    world_add_mixed_node(w, "node-s", modes, 1);
+    world_advance(w, NS_PER_SEC);
+    assert_int_equal(slice_count(w), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +169,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_request_at_all_gets_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(an_ungated_pod_is_left_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(a_shared_gpu_waits_for_a_gpu_that_shares, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_waiting_share_is_placed_when_a_gpu_shares, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
