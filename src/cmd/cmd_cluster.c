@@ -227,7 +227,7 @@ int cmd_cluster(int argc, char **argv)
     }
     struct err e;
     struct clusterfile cf = {0};
-    if (a.file && (clusterfile_load(&cf, a.file, &e) < 0 || clusterfile_no_shares(&cf, &e) < 0)) {
+    if (a.file && clusterfile_load(&cf, a.file, &e) < 0) {
         fprintf(stderr, "gpuslice cluster: %s\n", e.msg);
         return 1;
     }
@@ -237,7 +237,7 @@ int cmd_cluster(int argc, char **argv)
     if (!a.cert_file || (cert && key)) {
         struct embedded_config cfg = {
             .mode = a.file ? EMBEDDED_CLUSTER : EMBEDDED_SERVER, .webhook = a.webhook,
-            .layout = a.file ? &cf.cluster : NULL, .crds_dir = a.crds, .address = a.address,
+            .layout = a.file ? &cf : NULL, .crds_dir = a.crds, .address = a.address,
             .port = (uint16_t)a.port, .token = token, .tls_cert_pem = cert, .tls_key_pem = key,
             .version = GPUSLICE_VERSION, .store_seed = random_seed(),
             .limits = a.limits, .max_watches = a.max_watches,

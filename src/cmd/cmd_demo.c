@@ -594,14 +594,13 @@ int cmd_demo(int argc, char **argv)
     struct fileset *from_disk = NULL;
     struct clusterfile cf = {0};
     if ((a.samples && !a.trace && fileset_read_yaml_dir(a.samples, &from_disk, &e) < 0) ||
-        (a.cluster_file && (clusterfile_load(&cf, a.cluster_file, &e) < 0 ||
-                            clusterfile_no_shares(&cf, &e) < 0))) {
+        (a.cluster_file && clusterfile_load(&cf, a.cluster_file, &e) < 0)) {
         fprintf(stderr, "gpuslice demo: %s\n", e.msg);
         fileset_free(from_disk);
         return 1;
     }
     if (a.cluster_file)
-        a.cluster.layout = &cf.cluster;
+        a.cluster.layout = &cf;
     cmd_signals_block(); /* before any thread starts, so every thread inherits it */
     cmd_raise_nofile();  /* both ends of every connection of the cluster are ours */
     struct embedded *emb = NULL;

@@ -156,11 +156,15 @@ static int decode_shared(struct decoder *dc, size_t node, size_t pos, const json
                                   mib ? "memoryMiB must be 1024 to %d" : "an mps GPU of a model "
                                   "the catalogue lacks needs memoryMiB (as nvidia-smi shows it)",
                                   1 << 30);
+    struct clusterfile *cf = dc->cf;
+    cf->plain[cf->n_plain++] = (struct clusterfile_plain){
+        .node = node, .pos = pos, .model = m ? m->name : name, .catalogued = m != NULL,
+        .memory_mib = mib ? (unsigned)memory : 0, .mode = mode, .replicas = (unsigned)n,
+        .held_back = json_is_true(json_object_get(obj, "heldBack"))};
     if (mode == GPUNODE_MODE_WHOLE) {
-        dc->cf->n_whole++;
+        cf->n_whole++;
         return 0;
     }
-    struct clusterfile *cf = dc->cf;
     struct share_gpu *g = &cf->shares[cf->n_shares];
     *g = (struct share_gpu){.node = node, .held_back = json_is_true(json_object_get(obj, "heldBack"))};
     if (mode == GPUNODE_MODE_MPS) {
@@ -354,6 +358,7 @@ static void allocate(struct clusterfile *cf, const json_t *nodes)
     cf->gpu_pos = alloc_calloc(n_gpus + 1, sizeof *cf->gpu_pos);
     cf->share_pos = alloc_calloc(n_gpus + 1, sizeof *cf->share_pos);
     cf->share_model = alloc_calloc(n_gpus + 1, sizeof *cf->share_model);
+    cf->plain = alloc_calloc(n_gpus + 1, sizeof *cf->plain);
     cf->labels = alloc_calloc(n_labels + 1, sizeof *cf->labels);
 }
 
@@ -418,18 +423,6 @@ int clusterfile_load(struct clusterfile *cf, const char *path, struct err *e)
     return rc < 0 ? rc : clusterfile_decode(cf, doc, e);
 }
 
-int clusterfile_no_shares(const struct clusterfile *cf, struct err *e)
-{
-    if (cf->n_whole)
-        return err_set(e, -EINVAL, "a GPU in mode whole: emulated clusters do not share GPUs "
-                       "yet, nor leave them whole (gpuslice place -f does)");
-    if (cf->n_shares == 0)
-        return 0;
-    return err_set(e, -EINVAL, "node %s: GPU %zu is in mode %s: emulated clusters do not share "
-                   "GPUs yet (gpuslice place -f does)", cf->nodes[cf->shares[0].node].name,
-                   cf->share_pos[0], placement_share_mode_name(cf->shares[0].mode));
-}
-
 void clusterfile_free(struct clusterfile *cf)
 {
     if (!cf)
@@ -441,6 +434,7 @@ void clusterfile_free(struct clusterfile *cf)
     free(cf->gpu_pos);
     free(cf->share_pos);
     free(cf->share_model);
+    free(cf->plain);
     free(cf->labels);
     strpool_free(&cf->names);
     yaml_doc_free(cf->doc);

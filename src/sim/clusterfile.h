@@ -32,14 +32,27 @@
 #ifndef GPUSLICE_SIM_CLUSTERFILE_H
 #define GPUSLICE_SIM_CLUSTERFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/catalog.h"
 #include "core/placement.h"
+#include "api/gpunode.h"
 #include "core/placement_share.h"
 #include "util/err.h"
 #include "util/strpool.h"
 #include "util/yaml.h"
+
+/* A GPU with MIG off: where it is, what it is and how it is shared. */
+struct clusterfile_plain {
+    size_t node, pos;       /* node index, position among its GPUs in the file */
+    const char *model;      /* the catalogue's name, or the product's (into doc) */
+    bool catalogued;
+    unsigned memory_mib;    /* memoryMiB, 0 when the file gave none */
+    enum gpunode_mode mode; /* mps, timeslice or whole */
+    unsigned replicas;      /* timeslice: pods at once */
+    bool held_back;
+};
 
 /* A decoded cluster file. Names and labels point into doc, which it owns
  * (NULL when decoded from a node of another document). */
@@ -57,6 +70,10 @@ struct clusterfile {
     size_t *gpu_pos, *share_pos;
     const char **share_model;
     size_t n_whole;                 /* GPUs in mode whole */
+    /* Every GPU with MIG off (mps, timeslice, whole), as the emulated
+     * clusters lay it out. */
+    struct clusterfile_plain *plain;
+    size_t n_plain;
     struct placement_label *labels; /* every node's labels, one array */
     struct strpool names;           /* the names of nodes an entry's count made */
     struct placement_cluster cluster;
@@ -78,10 +95,6 @@ int clusterfile_decode_at(struct clusterfile *cf, const struct yaml_doc *doc,
 
 /* yaml_doc_load + clusterfile_decode. */
 int clusterfile_load(struct clusterfile *cf, const char *path, struct err *e);
-
-/* -EINVAL naming the first shared GPU of cf when it has one: the emulated
- * clusters (demo, sim) do not run shared GPUs yet. */
-int clusterfile_no_shares(const struct clusterfile *cf, struct err *e);
 
 /* Frees what cf holds; cf is then empty. NULL is fine. */
 void clusterfile_free(struct clusterfile *cf);

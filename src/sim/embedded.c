@@ -292,7 +292,7 @@ static int device_spec(const struct embedded *emb, size_t i, char *spec, size_t 
  * already on its GPUs and the GPUNode with the admin's settings. */
 static int lay_out_node(struct embedded *emb, size_t i, struct err *e)
 {
-    const struct placement_cluster *c = emb->cfg.layout;
+    const struct clusterfile *c = emb->cfg.layout;
     json_t *gpunode = NULL;
     int rc = layout_add_slices(c, i, emb->nodes[i].device, e);
     if (rc == 0)
@@ -391,7 +391,7 @@ static void apply_defaults(struct embedded_config *c)
     if (c->mode == EMBEDDED_ALL)
         c->webhook = true;
     if (c->layout)
-        c->nodes = c->layout->n_nodes;
+        c->nodes = c->layout->cluster.n_nodes;
     if (!c->nodes)
         c->nodes = 2;
     if (!c->gpus_per_node)
@@ -417,8 +417,8 @@ static void name_node(struct embedded *emb, size_t i)
         snprintf(n->name, NODE_NAME_MAX, "gpu-node-%zu", i + 1);
         return;
     }
-    snprintf(n->name, NODE_NAME_MAX, "%s", emb->cfg.layout->nodes[i].name);
-    n->labels = layout_labels(emb->cfg.layout, i);
+    snprintf(n->name, NODE_NAME_MAX, "%s", emb->cfg.layout->cluster.nodes[i].name);
+    n->labels = layout_labels(&emb->cfg.layout->cluster, i);
 }
 
 /* Slices already on the GPUs are made on emulated GPUs in this process;
@@ -427,11 +427,12 @@ static int check_mode(const struct embedded_config *c, struct err *e)
 {
     if (c->mode != EMBEDDED_CLUSTER || !c->layout)
         return 0;
-    for (size_t g = 0; g < c->layout->n_gpus; g++)
-        if (c->layout->gpus[g].occ.n_slices > 0)
+    const struct placement_cluster *l = &c->layout->cluster;
+    for (size_t g = 0; g < l->n_gpus; g++)
+        if (l->gpus[g].occ.n_slices > 0)
             return err_set(e, -EINVAL, "node %s lists slices already on its GPUs, but the GPUs "
                            "are its agent's, not the cluster's: run `gpuslice demo -f` for "
-                           "those", c->layout->nodes[c->layout->gpus[g].node].name);
+                           "those", l->nodes[l->gpus[g].node].name);
     return 0;
 }
 

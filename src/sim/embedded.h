@@ -27,6 +27,7 @@
 
 #include "core/placement.h"
 #include "device/device.h"
+#include "sim/clusterfile.h"
 #include "sim/devstats.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -64,7 +65,7 @@ struct embedded_config {
      * by model, the admin's settings and the slices already there, which
      * the GPUs start with as slices gpuslice did not make. When set, nodes,
      * gpus_per_node and models are not used. Read by embedded_start only. */
-    const struct placement_cluster *layout;
+    const struct clusterfile *layout;
     /* More emulated-device items for every node (latencies, faults):
      * "create-ms=200,fail-create=3:ci". NULL: the defaults. */
     const char *device_spec;

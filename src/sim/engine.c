@@ -287,7 +287,7 @@ static void set_latency(const struct rng_dist *d, uint64_t *fixed_ns, struct rng
  * the slices already there, and its GPUNode's settings in the store. */
 static int make_device(struct engine *en, size_t i, struct device **out, struct err *e)
 {
-    const struct placement_cluster *c = en->sc->cluster;
+    const struct clusterfile *c = en->sc->cf;
     char spec[EMULATED_SPEC_MAX];
     int rc = layout_models(c, i, spec, sizeof spec - 32, e);
     size_t used = strlen(spec);
@@ -404,7 +404,7 @@ static void measure_cluster(struct engine *en)
 static int build(struct engine *en, struct err *e)
 {
     const struct placement_cluster *c = en->sc->cluster;
-    int rc = layout_check(c, SIZE_MAX, NODE_NAME_MAX, e);
+    int rc = layout_check(en->sc->cf, SIZE_MAX, NODE_NAME_MAX, e);
     if (rc < 0)
         return err_prefix(e, rc, "sim: ");
     measure_cluster(en);

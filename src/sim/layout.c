@@ -14,33 +14,43 @@
 #include "util/alloc.h"
 #include "util/jdoc.h"
 
-static size_t gpus_of(const struct placement_cluster *c, size_t node)
+/* Node's GPU at position pos in the file: *mig the MIG one (MIG on) or
+ * *plain the one with MIG off; both NULL past its last. */
+static void gpu_at(const struct clusterfile *cf, size_t node, size_t pos,
+                   const struct placement_gpu **mig, const struct clusterfile_plain **plain)
+{
+    *mig = NULL;
+    *plain = NULL;
+    const struct placement_cluster *c = &cf->cluster;
+    for (size_t g = 0; g < c->n_gpus && !*mig; g++)
+        if (c->gpus[g].node == node && cf->gpu_pos[g] == pos)
+            *mig = &c->gpus[g];
+    for (size_t g = 0; g < cf->n_plain && !*mig && !*plain; g++)
+        if (cf->plain[g].node == node && cf->plain[g].pos == pos)
+            *plain = &cf->plain[g];
+}
+
+static size_t gpus_of(const struct clusterfile *cf, size_t node)
 {
     size_t n = 0;
-    for (size_t g = 0; g < c->n_gpus; g++)
-        n += c->gpus[g].node == node;
-    return n;
+    for (const struct placement_gpu *m; ; n++) {
+        const struct clusterfile_plain *p;
+        gpu_at(cf, node, n, &m, &p);
+        if (!m && !p)
+            return n;
+    }
 }
 
-/* The k-th GPU of node, or NULL past its last. */
-static const struct placement_gpu *gpu_of(const struct placement_cluster *c, size_t node,
-                                          size_t k)
-{
-    for (size_t g = 0; g < c->n_gpus; g++)
-        if (c->gpus[g].node == node && k-- == 0)
-            return &c->gpus[g];
-    return NULL;
-}
-
-int layout_check(const struct placement_cluster *c, size_t max_nodes, size_t name_max,
+int layout_check(const struct clusterfile *cf, size_t max_nodes, size_t name_max,
                  struct err *e)
 {
+    const struct placement_cluster *c = &cf->cluster;
     if (c->n_nodes == 0 || c->n_nodes > max_nodes)
         return err_set(e, -EINVAL, "%zu nodes: an embedded cluster has 1 to %zu", c->n_nodes,
                        max_nodes);
     for (size_t i = 0; i < c->n_nodes; i++) {
         const char *name = c->nodes[i].name;
-        size_t n = gpus_of(c, i);
+        size_t n = gpus_of(cf, i);
         if (strlen(name) >= name_max)
             return err_set(e, -EINVAL, "node \"%.64s...\": a name has at most %zu characters",
                            name, name_max - 1);
@@ -51,18 +61,33 @@ int layout_check(const struct placement_cluster *c, size_t max_nodes, size_t nam
     return 0;
 }
 
-int layout_models(const struct placement_cluster *c, size_t node, char *buf, size_t size,
+/* GPU pos of node as an emulated-spec item, into buf[size]: snprintf's. */
+static int model_item(const struct clusterfile *cf, size_t node, size_t pos, char *buf,
+                      size_t size)
+{
+    const struct placement_gpu *m;
+    const struct clusterfile_plain *p;
+    gpu_at(cf, node, pos, &m, &p);
+    if (m)
+        return snprintf(buf, size, "model=%s,", m->occ.model->name);
+    if (p->catalogued)
+        return snprintf(buf, size, "model=%s,mig=off,", p->model);
+    if (p->memory_mib)
+        return snprintf(buf, size, "other=%s,memory-mib=%u,", p->model, p->memory_mib);
+    return snprintf(buf, size, "other=%s,", p->model);
+}
+
+int layout_models(const struct clusterfile *cf, size_t node, char *buf, size_t size,
                   struct err *e)
 {
     size_t used = 0;
     buf[0] = '\0';
-    size_t k = 0;
-    for (const struct placement_gpu *g; (g = gpu_of(c, node, k)) != NULL; k++) {
-        int n = snprintf(buf + used, size - used, "model=%s,", g->occ.model->name);
-        if (n < 0 || (size_t)n >= size - used)
+    for (size_t k = 0, n = gpus_of(cf, node); k < n; k++) {
+        int w = model_item(cf, node, k, buf + used, size - used);
+        if (w < 0 || (size_t)w >= size - used)
             return err_set(e, -E2BIG, "node %s: its GPUs' device spec is too long",
-                           c->nodes[node].name);
-        used += (size_t)n;
+                           cf->cluster.nodes[node].name);
+        used += (size_t)w;
     }
     return 0;
 }
@@ -83,11 +108,15 @@ char *layout_labels(const struct placement_cluster *c, size_t node)
     return out;
 }
 
-int layout_add_slices(const struct placement_cluster *c, size_t node, struct device *d,
+int layout_add_slices(const struct clusterfile *cf, size_t node, struct device *d,
                       struct err *e)
 {
-    size_t k = 0;
-    for (const struct placement_gpu *g; (g = gpu_of(c, node, k)) != NULL; k++) {
+    for (size_t k = 0, n = gpus_of(cf, node); k < n; k++) {
+        const struct placement_gpu *g;
+        const struct clusterfile_plain *p;
+        gpu_at(cf, node, k, &g, &p);
+        if (!g)
+            continue;
         for (unsigned s = 0; s < g->occ.n_slices; s++) {
             const struct occupied_slice *os = &g->occ.slices[s];
             struct device_slice_ref ref = {.gpu_index = (unsigned)k,
@@ -95,10 +124,23 @@ int layout_add_slices(const struct placement_cluster *c, size_t node, struct dev
                                            .start = os->start};
             int rc = emulated_add_slice(d, &ref, NULL, e);
             if (rc < 0)
-                return err_prefix(e, rc, "node %s: ", c->nodes[node].name);
+                return err_prefix(e, rc, "node %s: ", cf->cluster.nodes[node].name);
         }
     }
     return 0;
+}
+
+/* spec.gpus[] item for a GPU with MIG off (uuid given): its mode always. */
+static json_t *plain_settings(const struct clusterfile_plain *p, const char *uuid)
+{
+    json_t *item = json_object();
+    jdoc_set(item, "uuid", json_string(uuid));
+    jdoc_set(item, "mode", json_string(gpunode_mode_name(p->mode)));
+    if (p->mode == GPUNODE_MODE_TIMESLICE)
+        jdoc_set(item, "replicas", json_integer(p->replicas));
+    if (p->held_back)
+        jdoc_set(item, "heldBack", json_true());
+    return item;
 }
 
 /* spec.gpus[] item for GPU g (uuid given), or NULL when it has no setting. */
@@ -122,16 +164,20 @@ static json_t *gpu_settings(const struct placement_gpu *g, const char *uuid)
     return item;
 }
 
-int layout_gpunode(const struct placement_cluster *c, size_t node, struct device *d,
+int layout_gpunode(const struct clusterfile *cf, size_t node, struct device *d,
                    json_t **out, struct err *e)
 {
+    const struct placement_cluster *c = &cf->cluster;
     *out = NULL;
     struct device_inventory *inv = alloc_malloc(sizeof *inv);
     int rc = device_discover(d, inv, NULL, e);
     json_t *gpus = json_array();
     for (unsigned k = 0; rc == 0 && k < inv->n_gpus; k++) {
-        const struct placement_gpu *g = gpu_of(c, node, k);
-        json_t *item = g ? gpu_settings(g, inv->gpus[k].uuid) : NULL;
+        const struct placement_gpu *g;
+        const struct clusterfile_plain *p;
+        gpu_at(cf, node, k, &g, &p);
+        json_t *item = g ? gpu_settings(g, inv->gpus[k].uuid)
+                     : p ? plain_settings(p, inv->gpus[k].uuid) : NULL;
         if (item)
             jdoc_append(gpus, item);
     }

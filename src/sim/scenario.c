@@ -146,9 +146,6 @@ static int decode_cluster(struct decoder *dc, const json_t *v)
     } else {
         rc = clusterfile_decode_at(sc->cf, dc->s.doc, v, dc->s.e);
     }
-    struct err why;
-    if (rc == 0 && (rc = clusterfile_no_shares(sc->cf, &why)) < 0)
-        schema_fail_at(&dc->s, v, "%s", why.msg);
     if (rc == 0)
         sc->cluster = &sc->cf->cluster;
     return rc;

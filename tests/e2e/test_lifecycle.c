@@ -83,7 +83,8 @@ static int setup_h100x2(void **state)
  * 1g.10gb, 1g.10gb, 3g.40gb. */
 static struct placement_node static_nodes[] = {{"node-a", NULL, 0}};
 static struct placement_gpu static_gpus[1];
-static struct placement_cluster static_layout;
+static size_t static_pos[1];
+static struct clusterfile static_layout;
 
 static int setup_static(void **state, const char *model)
 {
@@ -100,11 +101,12 @@ static int setup_static(void **state, const char *model)
         assert_int_equal(occupancy_take(&static_gpus[0].occ,
                                         catalog_find_profile(m, layout[i].profile),
                                         layout[i].start, 0, NULL), 0);
-    assert_int_equal(placement_cluster_init(&static_layout, static_nodes, 1, static_gpus, 1,
-                                            NULL), 0);
+    static_layout = (struct clusterfile){.gpu_pos = static_pos};
+    assert_int_equal(placement_cluster_init(&static_layout.cluster, static_nodes, 1,
+                                            static_gpus, 1, NULL), 0);
     struct embedded_config cfg = {.layout = &static_layout, .controllers = 2};
     int rc = start_with(state, &cfg);
-    placement_cluster_free(&static_layout); /* read by embedded_start only */
+    placement_cluster_free(&static_layout.cluster); /* read by embedded_start only */
     return rc;
 }
 

@@ -145,8 +145,8 @@ static void modes_decode(void **state)
 
 /* GPUs shared whole (MIG off): a catalogued model or any product with
  * memoryMiB in mode mps, timeslice with its replicas, whole in neither
- * array; each keeps its position among its node's GPUs. The emulated
- * clusters refuse them. */
+ * array; each keeps its position among its node's GPUs, and every one of
+ * them is in plain, as the emulated clusters lay it out. */
 static void shared_gpus_decode(void **state)
 {
     (void)state;
@@ -170,13 +170,15 @@ static void shared_gpus_decode(void **state)
     assert_int_equal(cf.shares[2].mode, SHARE_TIMESLICE);
     assert_int_equal(cf.shares[2].slots, 3);
     assert_int_equal(cf.share_pos[2], 3);
-    assert_int_equal(clusterfile_no_shares(&cf, &e), -EINVAL);
-    clusterfile_free(&cf);
-    assert_int_equal(decode_text("nodes: [{name: n, gpus: [{model: NVIDIA L4, mode: mps, "
-                                 "memoryMiB: 23034}]}]", &cf, &e), 0);
-    assert_int_equal(clusterfile_no_shares(&cf, &e), -EINVAL);
-    assert_string_equal(e.msg, "node n: GPU 0 is in mode mps: emulated clusters do not share "
-                               "GPUs yet (gpuslice place -f does)");
+    assert_int_equal(cf.n_plain, 4);
+    assert_string_equal(cf.plain[0].model, "NVIDIA L4");
+    assert_false(cf.plain[0].catalogued);
+    assert_int_equal(cf.plain[0].memory_mib, 23034);
+    assert_true(cf.plain[1].catalogued);
+    assert_true(cf.plain[1].held_back);
+    assert_int_equal(cf.plain[2].replicas, 3);
+    assert_int_equal(cf.plain[3].mode, GPUNODE_MODE_WHOLE);
+    assert_int_equal(cf.plain[3].pos, 4);
     clusterfile_free(&cf);
     assert_refused("nodes:\n- name: a\n  gpus:\n  - model: NVIDIA L4\n    mode: mps\n",
                    "c.yaml:4:12: an mps GPU of a model the catalogue lacks needs memoryMiB (as "

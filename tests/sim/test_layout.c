@@ -13,12 +13,16 @@
 #include "sim/layout.h"
 
 /* node-a: an A100-40GB holding 3g.20gb at 4 and held back, an H100-80GB
- * that allows 1g.10gb only; node-b: one plain H100-80GB. */
+ * that allows 1g.10gb only; node-b: one plain H100-80GB. shared_fixture
+ * adds to node-b an A100-80GB in mode mps and an L4 in mode timeslice. */
 struct fixture {
     struct placement_label labels[2];
     struct placement_node nodes[2];
     struct placement_gpu gpus[3];
+    size_t pos[3];
+    struct clusterfile_plain plain[2];
     struct placement_cluster c;
+    struct clusterfile cf;
 };
 
 static void fixture_init(struct fixture *f)
@@ -43,6 +47,19 @@ static void fixture_init(struct fixture *f)
     f->gpus[2].allowed = PLACEMENT_ALL_PROFILES;
     f->c = (struct placement_cluster){.nodes = f->nodes, .n_nodes = 2, .gpus = f->gpus,
                                       .n_gpus = 3};
+    f->pos[1] = 1;
+    f->cf = (struct clusterfile){.cluster = f->c, .gpu_pos = f->pos, .plain = f->plain};
+}
+
+static void shared_fixture_init(struct fixture *f)
+{
+    fixture_init(f);
+    f->plain[0] = (struct clusterfile_plain){.node = 1, .pos = 1, .model = "A100-80GB",
+                                             .catalogued = true, .mode = GPUNODE_MODE_MPS};
+    f->plain[1] = (struct clusterfile_plain){.node = 1, .pos = 2, .model = "NVIDIA L4",
+                                             .memory_mib = 23034, .replicas = 3,
+                                             .mode = GPUNODE_MODE_TIMESLICE, .held_back = true};
+    f->cf.n_plain = 2;
 }
 
 static void checks_name_the_node(void **state)
@@ -51,13 +68,13 @@ static void checks_name_the_node(void **state)
     struct fixture f;
     fixture_init(&f);
     struct err e;
-    assert_int_equal(layout_check(&f.c, 64, 64, &e), 0);
-    assert_int_equal(layout_check(&f.c, 1, 64, &e), -EINVAL);
+    assert_int_equal(layout_check(&f.cf, 64, 64, &e), 0);
+    assert_int_equal(layout_check(&f.cf, 1, 64, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "2 nodes"));
-    assert_int_equal(layout_check(&f.c, 64, 6, &e), -EINVAL);
+    assert_int_equal(layout_check(&f.cf, 64, 6, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "node-a"));
     f.gpus[2].node = 0; /* node-b left without GPUs */
-    assert_int_equal(layout_check(&f.c, 64, 64, &e), -EINVAL);
+    assert_int_equal(layout_check(&f.cf, 64, 64, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "node node-b has 0 GPUs"));
 }
 
@@ -68,11 +85,11 @@ static void models_and_labels_per_node(void **state)
     fixture_init(&f);
     char buf[128];
     struct err e;
-    assert_int_equal(layout_models(&f.c, 0, buf, sizeof buf, &e), 0);
+    assert_int_equal(layout_models(&f.cf, 0, buf, sizeof buf, &e), 0);
     assert_string_equal(buf, "model=A100-40GB,model=H100-80GB,");
-    assert_int_equal(layout_models(&f.c, 1, buf, sizeof buf, &e), 0);
+    assert_int_equal(layout_models(&f.cf, 1, buf, sizeof buf, &e), 0);
     assert_string_equal(buf, "model=H100-80GB,");
-    assert_int_equal(layout_models(&f.c, 0, buf, 20, &e), -E2BIG);
+    assert_int_equal(layout_models(&f.cf, 0, buf, 20, &e), -E2BIG);
     char *labels = layout_labels(&f.c, 0);
     assert_string_equal(labels, "zone=a,pool=x");
     free(labels);
@@ -82,7 +99,7 @@ static void models_and_labels_per_node(void **state)
 static struct device *open_node(const struct fixture *f, size_t node)
 {
     char spec[256] = "emulated:";
-    assert_int_equal(layout_models(&f->c, node, spec + strlen(spec), sizeof spec - 9, NULL), 0);
+    assert_int_equal(layout_models(&f->cf, node, spec + strlen(spec), sizeof spec - 9, NULL), 0);
     spec[strlen(spec) - 1] = '\0'; /* the trailing comma */
     struct device *d = NULL;
     assert_int_equal(device_open(spec, &d, NULL), 0);
@@ -96,7 +113,7 @@ static void slices_are_put_on_the_gpus(void **state)
     fixture_init(&f);
     struct device *d = open_node(&f, 0);
     struct err e;
-    assert_int_equal(layout_add_slices(&f.c, 0, d, &e), 0);
+    assert_int_equal(layout_add_slices(&f.cf, 0, d, &e), 0);
     struct gpu_occupancy occ;
     assert_int_equal(emulated_occupancy(d, 0, &occ, NULL), 0);
     assert_int_equal(occ.n_slices, 1);
@@ -104,7 +121,7 @@ static void slices_are_put_on_the_gpus(void **state)
     assert_int_equal(emulated_occupancy(d, 1, &occ, NULL), 0);
     assert_int_equal(occ.n_slices, 0);
     /* Again: the placement is taken now, and the error names the node. */
-    assert_int_equal(layout_add_slices(&f.c, 0, d, &e), -ENOSPC);
+    assert_int_equal(layout_add_slices(&f.cf, 0, d, &e), -ENOSPC);
     assert_non_null(strstr(e.msg, "node node-a: "));
     device_close(d);
 }
@@ -116,7 +133,7 @@ static void the_gpunode_carries_the_admin_settings(void **state)
     fixture_init(&f);
     struct device *d = open_node(&f, 0);
     json_t *obj = NULL;
-    assert_int_equal(layout_gpunode(&f.c, 0, d, &obj, NULL), 0);
+    assert_int_equal(layout_gpunode(&f.cf, 0, d, &obj, NULL), 0);
     assert_non_null(obj);
     assert_string_equal(json_string_value(json_object_get(json_object_get(obj, "metadata"),
                                                           "name")), "node-a");
@@ -138,8 +155,38 @@ static void the_gpunode_carries_the_admin_settings(void **state)
     device_close(d);
 
     d = open_node(&f, 1); /* nothing to say about node-b */
-    assert_int_equal(layout_gpunode(&f.c, 1, d, &obj, NULL), 0);
+    assert_int_equal(layout_gpunode(&f.cf, 1, d, &obj, NULL), 0);
     assert_null(obj);
+    device_close(d);
+}
+
+static void gpus_with_mig_off_get_their_mode(void **state)
+{
+    (void)state;
+    struct fixture f;
+    shared_fixture_init(&f);
+    char buf[128];
+    assert_int_equal(layout_models(&f.cf, 1, buf, sizeof buf, NULL), 0);
+    assert_string_equal(buf, "model=H100-80GB,model=A100-80GB,mig=off,other=NVIDIA L4,"
+                             "memory-mib=23034,");
+    struct device *d = open_node(&f, 1);
+    json_t *obj = NULL;
+    assert_int_equal(layout_gpunode(&f.cf, 1, d, &obj, NULL), 0);
+    json_t *gpus = json_object_get(json_object_get(obj, "spec"), "gpus");
+    assert_int_equal(json_array_size(gpus), 2);
+    json_t *mps = json_array_get(gpus, 0), *ts = json_array_get(gpus, 1);
+    assert_string_equal(json_string_value(json_object_get(mps, "mode")), "mps");
+    assert_null(json_object_get(mps, "replicas"));
+    assert_string_equal(json_string_value(json_object_get(ts, "mode")), "timeslice");
+    assert_int_equal(json_integer_value(json_object_get(ts, "replicas")), 3);
+    assert_true(json_is_true(json_object_get(ts, "heldBack")));
+    struct device_inventory *inv = malloc(sizeof *inv);
+    assert_int_equal(device_discover(d, inv, NULL, NULL), 0);
+    assert_int_equal(inv->n_gpus, 3);
+    assert_int_equal(inv->gpus[1].mig_current, DEVICE_MIG_DISABLED);
+    assert_string_equal(json_string_value(json_object_get(ts, "uuid")), inv->gpus[2].uuid);
+    free(inv);
+    json_decref(obj);
     device_close(d);
 }
 
@@ -150,6 +197,7 @@ int main(void)
         cmocka_unit_test(models_and_labels_per_node),
         cmocka_unit_test(slices_are_put_on_the_gpus),
         cmocka_unit_test(the_gpunode_carries_the_admin_settings),
+        cmocka_unit_test(gpus_with_mig_off_get_their_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
