@@ -111,7 +111,9 @@ static const struct outcome_workload *workload_named(const struct outcome *out,
 }
 
 /* One sharing sample: each Deployment listed did units of work and their
- * mean time is within the range given around the published figure. */
+ * mean time is within the range given around the published figure (or,
+ * for MPS clients with an SM share the published runs lacked, the model's
+ * figure for it). */
 static void check_sharing_sample(const char *name, const json_t *want)
 {
     struct scenario sc;
@@ -130,6 +132,9 @@ static void check_sharing_sample(const char *name, const json_t *want)
         print_message("%s %s: %.5f s over %llu units (published %.5f s)\n", name, item,
                       wl->mean_inference_s, (unsigned long long)wl->inference_units,
                       json_number_value(json_object_get(w, "published")));
+        if (json_object_get(w, "model"))
+            print_message("  the model for its SM share: %.5f s\n",
+                          json_number_value(json_object_get(w, "model")));
         assert_true(wl->inference);
         assert_true(wl->inference_units > 0);
         if (wl->mean_inference_s < lo || wl->mean_inference_s > hi)
@@ -159,7 +164,7 @@ static void the_sharing_samples_reproduce_the_published_table(void **state)
             n++;
         }
     }
-    assert_true(n >= 1);
+    assert_true(n >= 3); /* MIG, MPS, time-slicing */
     json_decref(expected);
 }
 
