@@ -225,8 +225,9 @@ static void sample(struct engine *en, bool always)
 
 static int make_store(struct engine *en, struct err *e)
 {
+    /* Every version keeps its value: no serialising, no parsing. */
     struct mem_store_config mc = {.now_ns = engine_clock, .clock_ctx = en,
-                                  .seed = en->o.seed};
+                                  .seed = en->o.seed, .values_kept = MEM_STORE_VALUES_ALL};
     int rc = mem_store_new(&mc, &en->mem, e);
     if (rc == 0)
         rc = bootstrap_namespaces(en->mem, e);

@@ -214,6 +214,20 @@ static void ring_push(struct mem_store *ms, uint64_t rv, enum store_event_type t
     slot->prev = prev;
 }
 
+/* The version written values_kept writes before rv drops its value and
+ * keeps its text (mem_store_config.values_kept), unless a reader holds it.
+ * The store holds an added or modified version twice, once from its own
+ * event and once from the object table or from the next version's event
+ * (as its prev); a deletion's last state only from its event. */
+static void cool_aged(struct mem_store *ms, uint64_t rv)
+{
+    if (ms->values_kept == MEM_STORE_VALUES_ALL || rv - ms->compacted <= ms->values_kept)
+        return;
+    const struct mem_event *ev = &ms->ring[(rv - ms->values_kept) % ms->ring_cap];
+    if (ev->cur)
+        mem__doc_cool(ev->cur, ev->type == STORE_DELETED ? 1 : 2);
+}
+
 static void deps_remove(struct mem_obj *owner, struct mem_obj *dep)
 {
     for (uint32_t i = 0; i < owner->n_deps; i++)
@@ -343,6 +357,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     }
     ms->rv = rv;
     ring_push(ms, rv, type, doc, prev);
+    cool_aged(ms, rv);
     mem__gc_observe(ms, cur, prev, doc, type == STORE_DELETED);
     if (type == STORE_DELETED) {
         /* Dependents name their owners by uid, so nothing points here. */
@@ -1095,6 +1110,9 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
     ms->cfg = *cfg;
     ms->ring_cap = cfg->history ? cfg->history : MEM_STORE_HISTORY_DEFAULT;
     ms->ring = alloc_calloc(ms->ring_cap, sizeof *ms->ring);
+    ms->values_kept = cfg->values_kept ? cfg->values_kept : MEM_STORE_VALUES_DEFAULT;
+    if (ms->values_kept != MEM_STORE_VALUES_ALL && ms->values_kept >= ms->ring_cap)
+        ms->values_kept = ms->ring_cap - 1;
     ms->rv = ms->compacted = cfg->first_revision;
     ms->base.registry = api_registry_new();
     ms->base.ops = &mem_ops;

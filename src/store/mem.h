@@ -33,6 +33,12 @@
 
 #define MEM_STORE_HISTORY_DEFAULT 10000
 
+/* How many of the latest versions keep their jansson value beside their
+ * text by default (mem_store_config.values_kept). */
+#define MEM_STORE_VALUES_DEFAULT 1024
+/* Every version keeps its value (mem_store_config.values_kept). */
+#define MEM_STORE_VALUES_ALL SIZE_MAX
+
 /* How long a watch from a resourceVersion the store has not reached waits
  * for it, on the store's clock, before it ends with -ETIME ("Too large
  * resource version"): kube-apiserver's watch cache waits 3 s. */
@@ -51,6 +57,15 @@ struct mem_store_config {
     void *clock_ctx;
     size_t history;     /* watch events kept; 0: MEM_STORE_HISTORY_DEFAULT */
     uint64_t seed;      /* uids and generated names */
+    /* How many of the latest writes' versions keep their value (the parsed
+     * object, which in-process readers and watchers share) beside their
+     * compact text; older ones keep only the text, parsed again when read.
+     * A 1.2 KB pod is about 11 KB as jansson values, so a store that kept
+     * every value would cost ten times its text (bench_store). 0:
+     * MEM_STORE_VALUES_DEFAULT (at most history - 1); MEM_STORE_VALUES_ALL:
+     * every version keeps its value and is serialised only when someone
+     * asks for the text (the simulator: its speed over its memory). */
+    size_t values_kept;
     bool auto_collect;  /* run the collector inside each write */
     /* The resourceVersion the store starts at (its first write gets the
      * next; 0: from 1), everything before it counting as compacted. A

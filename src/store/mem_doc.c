@@ -119,6 +119,7 @@ struct mem_doc *mem__doc_new(const struct api_resource *res, json_t *obj, uint64
     d->deleting = json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp") != NULL;
     d->foreground = meta_has_finalizer(obj, "foregroundDeletion");
     d->orphan = meta_has_finalizer(obj, "orphan");
+    d->cold = false;
     return d;
 }
 
@@ -172,14 +173,29 @@ json_t *mem__doc_shared(struct mem_doc *d)
         return json_incref(p);
     struct store_blob *b = __atomic_load_n(&d->blob, __ATOMIC_ACQUIRE);
     json_t *mine = json_loadb(b->data, b->len, 0, NULL);
-    if (!mine)
-        return NULL;
+    if (!mine || __atomic_load_n(&d->cold, __ATOMIC_ACQUIRE))
+        return mine; /* a cold version keeps its text alone */
     /* Two first readers may race: one parse wins, the other is dropped. */
     if (__atomic_compare_exchange_n(&d->parsed, &p, mine, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
         return json_incref(mine);
     json_decref(mine);
     return json_incref(p);
+}
+
+bool mem__doc_cool(struct mem_doc *d, size_t held)
+{
+    if (__atomic_load_n(&d->cold, __ATOMIC_ACQUIRE))
+        return true;
+    if (__atomic_load_n(&d->refs, __ATOMIC_ACQUIRE) != held)
+        return false; /* a reader has it: it may be looking at the value */
+    struct store_blob *b = mem__doc_blob(d);
+    if (!b)
+        return false; /* out of memory: the value stays */
+    store_blob_unref(b);
+    json_decref(__atomic_exchange_n(&d->parsed, NULL, __ATOMIC_ACQ_REL));
+    __atomic_store_n(&d->cold, true, __ATOMIC_RELEASE);
+    return true;
 }
 
 uint64_t mem__key_hash(const char *ns, const char *name)

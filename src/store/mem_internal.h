@@ -60,8 +60,9 @@ void mem__table_free(struct mem_table *t);
  * read, in a single allocation. Immutable once made: of parsed and blob,
  * one is set when it is made and the other is a memo filled at most once,
  * on first need (in process, nobody may need the text; over HTTP, nobody
- * may need the value). Shared by the object table, the history ring and
- * readers through refs. */
+ * may need the value), until the version cools (mem__doc_cool): then it
+ * keeps only its text for good. Shared by the object table, the history
+ * ring and readers through refs. */
 struct mem_doc {
     size_t refs; /* atomic */
     json_t *parsed; /* atomic: the object, read-only; NULL until asked when blob is set */
@@ -78,6 +79,7 @@ struct mem_doc {
     bool deleting;   /* metadata.deletionTimestamp is set */
     bool foreground; /* finalizer foregroundDeletion */
     bool orphan;     /* finalizer orphan */
+    bool cold;       /* atomic: the value is gone and is not kept again */
     char strs[];
 };
 
@@ -100,6 +102,12 @@ json_t *mem__doc_json(const struct mem_doc *d);
  * atomic, so threads may hold and read it at once); NULL when out of
  * memory. Saves each in-process watcher of an event its own parse. */
 json_t *mem__doc_shared(struct mem_doc *d);
+/* Lets d drop its value and keep only its text (made now if need be),
+ * when held, the references the store itself has on d, are all there are:
+ * every reader takes its reference under the store's lock, which the
+ * caller holds, so then no one can be reading the value. Later readers
+ * parse the text, each their own. Returns whether d is cold now. */
+bool mem__doc_cool(struct mem_doc *d, size_t held);
 /* Hash and comparison of the (namespace, name) key. */
 uint64_t mem__key_hash(const char *ns, const char *name);
 int mem__doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b);
@@ -167,6 +175,7 @@ struct mem_store {
     size_t n_kinds, cap_kinds;
     struct mem_table uids;      /* uid -> struct mem_obj */
     struct mem_table ns_counts; /* namespace -> struct mem_ns_count */
+    size_t values_kept;         /* cfg.values_kept, within the history */
     struct rng seq;             /* uids and generated names */
     struct mem_work *work;      /* the collector's queue */
     size_t work_head, work_n, work_cap;

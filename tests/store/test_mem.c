@@ -10,6 +10,7 @@
 
 #include "semantics.h"
 #include "store/mem.h"
+#include "store/mem_internal.h"
 #include "util/jdoc.h"
 
 struct clock {
@@ -23,12 +24,14 @@ static int64_t clock_now(void *ctx)
 
 #define T0 1714557600000000000LL /* 2024-05-01T10:00:00Z */
 
-static int mem_open_with(void **ctx, struct store **st, size_t history, bool auto_collect)
+static int mem_open_kept(void **ctx, struct store **st, size_t history, bool auto_collect,
+                         size_t values_kept)
 {
     struct clock *c = calloc(1, sizeof *c);
     c->now = T0;
     struct mem_store_config cfg = {.now_ns = clock_now, .clock_ctx = c, .history = history,
-                                   .seed = 42, .auto_collect = auto_collect};
+                                   .seed = 42, .auto_collect = auto_collect,
+                                   .values_kept = values_kept};
     struct err e;
     int rc = mem_store_new(&cfg, st, &e);
     if (rc)
@@ -38,9 +41,21 @@ static int mem_open_with(void **ctx, struct store **st, size_t history, bool aut
     return rc;
 }
 
+static int mem_open_with(void **ctx, struct store **st, size_t history, bool auto_collect)
+{
+    return mem_open_kept(ctx, st, history, auto_collect, 0);
+}
+
 static int fixture_open(void **ctx, struct store **st)
 {
     return mem_open_with(ctx, st, 0, false);
+}
+
+/* Every version but the latest write's keeps only its text: the whole
+ * suite again through the paths that parse it back. */
+static int fixture_open_cold(void **ctx, struct store **st)
+{
+    return mem_open_kept(ctx, st, 0, false, 1);
 }
 
 static void fixture_close(void *ctx, struct store *st)
@@ -72,6 +87,11 @@ static void fixture_advance(void *ctx, int64_t ns)
 static const struct store_fixture mem_fixture = {
     "store_mem_semantics", fixture_open, fixture_close, fixture_settle, fixture_compact,
     fixture_advance,
+};
+
+static const struct store_fixture mem_cold_fixture = {
+    "store_mem_semantics_cold", fixture_open_cold, fixture_close, fixture_settle,
+    fixture_compact, fixture_advance,
 };
 
 /* --- mem only -------------------------------------------------------------- */
@@ -415,6 +435,53 @@ static void auto_collect_runs_inside_the_write(void **state)
     json_decref(owner);
 }
 
+static struct mem_doc *stored_doc(struct m *m, const char *name)
+{
+    struct mem_obj *o = mem__find(mem__of(m->st), res(m, "cm"), "t", name);
+    assert_non_null(o);
+    return o->doc;
+}
+
+/* With values_kept 2, a version two writes old keeps only its text, and
+ * one a reader holds keeps its value (the reader may be looking at it). */
+static void old_versions_keep_only_their_text(void **state)
+{
+    struct m *m = *state;
+    store_free(m->st);
+    free(m->ctx);
+    assert_int_equal(mem_open_kept(&m->ctx, &m->st, 0, false, 2), 0);
+    struct store_watch_opts wo = {0};
+    struct store_watch *w;
+    struct err e;
+    json_decref(cm(m, "a"));
+    assert_int_equal(store_watch_open(m->st, res(m, "cm"), "t", &wo, &w, &e), 0); /* holds a */
+    const char *names[] = {"b", "c", "d", "e"};
+    for (size_t i = 0; i < 4; i++)
+        json_decref(cm(m, names[i]));
+    assert_false(stored_doc(m, "a")->cold);
+    assert_non_null(stored_doc(m, "a")->parsed);
+    for (size_t i = 0; i < 2; i++) {
+        assert_true(stored_doc(m, names[i])->cold);
+        assert_null(stored_doc(m, names[i])->parsed);
+        assert_non_null(stored_doc(m, names[i])->blob);
+    }
+    for (size_t i = 2; i < 4; i++)
+        assert_false(stored_doc(m, names[i])->cold);
+    /* a cold version reads back whole, and a reader's change stays its own */
+    json_t *got;
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "b", &got, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(got, "metadata"),
+                                                          "name")), "b");
+    jdoc_set(json_object_get(got, "metadata"), "name", json_string("changed"));
+    json_decref(got);
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "b", &got, &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(got, "metadata"),
+                                                          "name")), "b");
+    json_decref(got);
+    assert_null(stored_doc(m, "b")->parsed); /* parsed for the reader, not kept */
+    store_watch_close(w);
+}
+
 static void raw_watch_events_share_the_stored_text(void **state)
 {
     struct m *m = *state;
@@ -713,6 +780,7 @@ static void grace_periods_only_shorten(void **state)
 int main(void)
 {
     int failed = store_semantics_run(&mem_fixture);
+    failed += store_semantics_run(&mem_cold_fixture);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(needs_a_clock),
         cmocka_unit_test_setup_teardown(timestamps_come_from_the_clock, m_setup, m_teardown),
@@ -734,6 +802,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(collector_is_a_step_the_caller_runs, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
         cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(old_versions_keep_only_their_text, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(new_versions_leave_the_old_ones_untouched, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(writes_without_out_answer_with_the_text_alone, m_setup,
