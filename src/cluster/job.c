@@ -19,6 +19,7 @@ struct job_controller {
 struct tally {
     json_t *active; /* borrowed from the controlled pods */
     int64_t succeeded, failed, ready, restarts;
+    bool expecting; /* pods written that the cache does not show yet: create none */
 };
 
 static int64_t restarts_of(const json_t *pod)
@@ -113,7 +114,7 @@ static int outcome(int rc, struct err *e)
 }
 
 /* Runs the pods the Job is short of; edits copy's status. */
-static int run(struct workloads_owner *o, const char *key, const json_t *job, json_t *copy,
+static int run(struct workloads_owner *o, const json_t *job, json_t *copy,
                const struct tally *t, int64_t now, struct action_list *out, struct err *e)
 {
     int64_t completions = objstate_int(job, "spec.completions", 1);
@@ -125,7 +126,7 @@ static int run(struct workloads_owner *o, const char *key, const json_t *job, js
         rc = set_time(copy, "startTime", now);
     int64_t left = completions - t->succeeded;
     int64_t more = (parallelism < left ? parallelism : left) - (int64_t)json_array_size(t->active);
-    if (rc >= 0 && more > 0 && !workloads_expecting(o->expect, key, meta_namespace(job)))
+    if (rc >= 0 && more > 0 && !t->expecting)
         rc = create_pods(o, job, more, out, e);
     return outcome(rc, e);
 }
@@ -166,7 +167,7 @@ static int stop(struct workloads_owner *o, const json_t *job, json_t *copy, cons
 }
 
 /* The Job's end, its pause, or its next pods. */
-static int step(struct workloads_owner *o, const char *key, const json_t *job, json_t *copy,
+static int step(struct workloads_owner *o, const json_t *job, json_t *copy,
                 const struct tally *t, int64_t now, struct action_list *out, struct err *e)
 {
     if (t->failed + t->restarts > objstate_int(job, "spec.backoffLimit", 6))
@@ -175,7 +176,7 @@ static int step(struct workloads_owner *o, const char *key, const json_t *job, j
         return stop(o, job, copy, t, &job_complete, now, out, e);
     if (json_is_true(json_object_get(json_object_get(job, "spec"), "suspend")))
         return stop(o, job, copy, t, &job_suspended, now, out, e);
-    return run(o, key, job, copy, t, now, out, e);
+    return run(o, job, copy, t, now, out, e);
 }
 
 static bool finished(const json_t *job)
@@ -189,13 +190,15 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *job,
     const char *policy = json_string_value(json_object_get(
         json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec"),
         "restartPolicy"));
-    json_t *pods = workloads_controlled(o->cfg.pods, meta_uid(job));
+    bool expecting;
+    json_t *pods = workloads_owner_pods(o, key, job, &expecting);
     json_t *copy = jdoc_copy(job);
     struct tally t = {0};
     json_t *status = copy ? objstate_status(copy) : NULL;
     int rc = pods && status && tally_pods(pods, policy && !strcmp(policy, "OnFailure"), &t) == 0
                  ? 0
                  : err_set(e, -ENOMEM, "job controller: out of memory");
+    t.expecting = expecting;
     if (rc == 0 &&
         (json_object_set_new(status, "active", json_integer(json_array_size(t.active))) ||
          json_object_set_new(status, "ready", json_integer(t.ready)) ||
@@ -203,7 +206,7 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *job,
          json_object_set_new(status, "failed", json_integer(t.failed))))
         rc = err_set(e, -ENOMEM, "job controller: out of memory");
     if (rc == 0)
-        rc = finished(job) ? delete_active(o, &t, out, e) : step(o, key, job, copy, &t, now, out, e);
+        rc = finished(job) ? delete_active(o, &t, out, e) : step(o, job, copy, &t, now, out, e);
     if (rc == 0)
         rc = objstate_write_status(out, o->res, job, copy, e);
     else

@@ -91,7 +91,8 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *rs, 
                   struct action_list *out, struct err *e)
 {
     (void)now;
-    json_t *pods = workloads_controlled(o->cfg.pods, meta_uid(rs));
+    bool expecting;
+    json_t *pods = workloads_owner_pods(o, key, rs, &expecting);
     const json_t **active = alloc_calloc(json_array_size(pods) + 1, sizeof *active);
     if (!pods) {
         json_decref(pods);
@@ -108,7 +109,7 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *rs, 
     }
     int64_t diff = objstate_int(rs, "spec.replicas", 1) - (int64_t)n;
     int rc = 0;
-    if (diff != 0 && !workloads_expecting(o->expect, key, meta_namespace(rs)))
+    if (diff != 0 && !expecting)
         rc = diff > 0 ? create_pods(o, rs, diff, out, e)
                       : delete_pods(o, rs, active, n, -diff, out, e);
     if (rc == 0)

@@ -154,7 +154,8 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *sts,
                   struct action_list *out, struct err *e)
 {
     (void)now;
-    json_t *pods = workloads_controlled(o->cfg.pods, meta_uid(sts));
+    bool expecting;
+    json_t *pods = workloads_owner_pods(o, key, sts, &expecting);
     if (!pods)
         return err_set(e, -ENOMEM, "statefulset controller: out of memory");
     struct members m = {.at = alloc_calloc(ORDINALS_MAX, sizeof *m.at)};
@@ -163,7 +164,7 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *sts,
     if (replicas > ORDINALS_MAX)
         replicas = ORDINALS_MAX;
     int rc = 0;
-    if (!workloads_expecting(o->expect, key, meta_namespace(sts)))
+    if (!expecting)
         rc = step(o, sts, &m, replicas, out, e);
     if (rc == 0)
         rc = write_status(o, sts, m.live, m.ready, out, e);

@@ -285,3 +285,10 @@ void workloads_owner_fini(struct workloads_owner *o)
     loop_free(o->loop);
     workloads_expectations_free(o->expect);
 }
+
+json_t *workloads_owner_pods(struct workloads_owner *o, const char *key, const json_t *obj,
+                             bool *expecting)
+{
+    *expecting = workloads_expecting(o->expect, key, meta_namespace(obj));
+    return workloads_controlled(o->cfg.pods, meta_uid(obj));
+}

@@ -109,6 +109,16 @@ int workloads_owner_init(struct workloads_owner *o, const struct workloads_confi
 /* Frees what o holds (not o); o may be zeroed. */
 void workloads_owner_fini(struct workloads_owner *o);
 
+/* The pods obj (the object key names) controls, as workloads_controlled
+ * (NULL when out of memory), and in *expecting whether key still waits for
+ * its pod writes (workloads_expecting). Expectations are asked first, as
+ * client-go's controllers do: a pod the question found in the cache is in
+ * the list read after it, whereas a list read first may miss a pod that the
+ * cache shows by the time of the question, which then counts it as seen,
+ * and the controller would create it again. */
+json_t *workloads_owner_pods(struct workloads_owner *o, const char *key, const json_t *obj,
+                             bool *expecting);
+
 /* Writes obj's status with counts (an object of numbers, taken; NULL
  * counts as out of memory) and observedGeneration merged in, unless that
  * changes nothing (objstate_write_status). */

@@ -1,9 +1,11 @@
 /* Tests for the pieces the kubelet and the workload controllers are made
  * of, called directly: a container's environment, the container runtime's
  * status edits, pods from templates, expectations (met by the cache, or
- * given up after their timeout), and the frame of pod-owning controllers. */
+ * given up after their timeout), and the frame of pod-owning controllers
+ * (which asks its expectations before it lists the pods). */
 #include "harness.h"
 
+#include "cluster/job.h"
 #include "cluster/kubelet_env.h"
 #include "cluster/kubelet_pod.h"
 #include "cluster/objstate.h"
@@ -263,6 +265,80 @@ static void owners_decide_on_the_objects_their_keys_name(void **state)
     h_free(h);
 }
 
+/* A clock that is also the pod cache's catching up: its read number
+ * catch_up_at delivers every pod event the store has written, so a test
+ * puts the cache's update between two steps of one decision. */
+struct lagging_cache {
+    struct harness *h;
+    struct informer *pods;
+    int catch_up_at; /* reads from now; 0: never */
+};
+
+static int64_t lagging_now(void *ctx)
+{
+    struct lagging_cache *l = ctx;
+    if (l->catch_up_at > 0 && --l->catch_up_at == 0)
+        while (informer_step(l->pods, 0, NULL) == 0) {
+        }
+    return l->h->now;
+}
+
+static void step_all(struct informer *inf)
+{
+    while (informer_step(inf, 0, NULL) == 0) {
+    }
+}
+
+/* The flake of a Job of 60 that made a 61st pod: a decision listed the
+ * pods before the cache showed the last ones it had created, the cache
+ * caught up, and the expectations, asked next, found every pod seen and let
+ * the stale count create them again. Asked first, they hold the creates
+ * back or the list shows the pods. */
+static void job_counts_the_pods_its_expectations_saw(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(NULL, 0);
+    struct err e = {0};
+    struct informer *pods = NULL, *jobs = NULL;
+    struct informer_config pc = {.store = h->st, .res = h->pods,
+                                 .indexes = {{.name = OBJSTATE_INDEX_OWNER,
+                                              .keys = informer_keys_owner}},
+                                 .index_count = 1};
+    struct informer_config jc = {.store = h->st, .res = h->jobs};
+    h_ok(informer_new(&pc, &pods, &e), &e, "pods informer");
+    h_ok(informer_new(&jc, &jobs, &e), &e, "jobs informer");
+    struct lagging_cache lag = {.h = h, .pods = pods};
+    struct workloads_config wc = {.store = h->st, .pods = pods, .jobs = jobs,
+                                  .now_ns = lagging_now, .clock_ctx = &lag};
+    struct job_controller *ctl = NULL;
+    h_ok(job_controller_new(&wc, &ctl, &e), &e, "job_controller_new");
+    struct loop *loop = job_controller_loop(ctl);
+    h_create(h, h->jobs,
+             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'%s'},"
+             "'spec':{'completions':2,'parallelism':2,'template':{'spec':{"
+             "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}", NS);
+    step_all(jobs);
+    step_all(pods);
+    loop_enqueue(loop, NS "/j");
+    assert_int_equal(loop_run_ready(loop, 0), 1);
+    assert_int_equal(h_count(h, h->pods, NULL), 2);
+
+    /* Decided again (its status write) before the cache shows the pods;
+     * the cache catches up at the decision's first clock read, the loop's
+     * own being the one before. */
+    step_all(jobs);
+    lag.catch_up_at = 2;
+    loop_enqueue(loop, NS "/j");
+    assert_int_equal(loop_run_ready(loop, 0), 1);
+    assert_int_equal(lag.catch_up_at, 0); /* the cache did catch up */
+    assert_int_equal(h_count(h, h->pods, NULL), 2);
+
+    job_controller_free(ctl);
+    informer_free(jobs);
+    informer_free(pods);
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +347,7 @@ int main(void)
         cmocka_unit_test(pods_from_templates),
         cmocka_unit_test(expectations_wait_for_the_cache_or_time_out),
         cmocka_unit_test(owners_decide_on_the_objects_their_keys_name),
+        cmocka_unit_test(job_counts_the_pods_its_expectations_saw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
