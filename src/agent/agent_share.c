@@ -157,8 +157,9 @@ int agent__claim_share(struct agent *a, struct agent_claims *c, const struct gpu
     c->mps_clients[i] += v->spec.sharing == POD_SHARING_MPS;
     if (!c->clients[i] && !(c->clients[i] = json_array()))
         return -ENOMEM;
-    json_t *client = json_pack("{s:s, s:s, s:s, s:s}", "namespace", v->ns, "pod",
-                               v->spec.pod_name ? v->spec.pod_name : "", "container",
+    json_t *client = json_pack("{s:s, s:s, s:s*, s:s, s:s}", "namespace", v->ns, "pod",
+                               v->spec.pod_name ? v->spec.pod_name : "", "podUID",
+                               v->spec.pod_uid, "container",
                                v->spec.container ? v->spec.container : "", "sharing",
                                pod_sharing_name(v->spec.sharing));
     if (client && v->spec.sharing == POD_SHARING_MPS) {
@@ -168,7 +169,9 @@ int agent__claim_share(struct agent *a, struct agent_claims *c, const struct gpu
     return client && json_array_append_new(c->clients[i], client) == 0 ? 0 : -ENOMEM;
 }
 
-/* Warning Events on the pods of GPU g's clients: their daemon died. */
+/* Warning Events on the pods of GPU g's clients: their daemon died. Each
+ * names its pod's uid, as an Event made from the pod itself does: kubectl
+ * describe pod lists the Events whose involvedObject.uid is the pod's. */
 static int tell_clients(struct agent *a, const struct device_gpu *g, const json_t *clients,
                         struct action_list *out, struct err *e)
 {
@@ -178,9 +181,10 @@ static int tell_clients(struct agent *a, const struct device_gpu *g, const json_
         const char *sharing = json_string_value(json_object_get(c, "sharing"));
         if (!sharing || strcmp(sharing, "mps") != 0)
             continue;
-        json_t *pod = json_pack("{s:s, s:s, s:{s:O, s:O}}", "apiVersion", "v1", "kind", "Pod",
-                                "metadata", "namespace", json_object_get(c, "namespace"),
-                                "name", json_object_get(c, "pod"));
+        json_t *pod = json_pack("{s:s, s:s, s:{s:O, s:O, s:O*}}", "apiVersion", "v1", "kind",
+                                "Pod", "metadata", "namespace", json_object_get(c, "namespace"),
+                                "name", json_object_get(c, "pod"), "uid",
+                                json_object_get(c, "podUID"));
         int rc = pod ? action_event(out, pod, ACTION_EVENT_WARNING, "MPSDaemonRestarted", e,
                                     "the MPS control daemon of GPU %s on node %s died and was "
                                     "started again: CUDA contexts made before are lost; "

@@ -119,8 +119,11 @@ static void h_share(struct harness *h, const json_t *pod, unsigned gpu, enum pod
     h_create(h, h->slices, NS, obj, NULL);
 }
 
-/* Events of this reason, in any namespace. */
-static size_t events(struct harness *h, const char *reason, const char *about)
+/* Events of this reason, in any namespace, about the object named about
+ * (NULL: any); the first one's involvedObject.uid into uid ("" without one)
+ * when uid is not NULL. */
+static size_t events_with_uid(struct harness *h, const char *reason, const char *about,
+                              char uid[128])
 {
     json_t *list = NULL;
     struct err e = {0};
@@ -128,13 +131,33 @@ static size_t events(struct harness *h, const char *reason, const char *about)
     size_t n = 0, i;
     const json_t *ev;
     json_array_foreach(json_object_get(list, "items"), i, ev) {
+        const json_t *io = json_object_get(ev, "involvedObject");
         const char *r = json_string_value(json_object_get(ev, "reason"));
-        const char *name = json_string_value(
-            json_object_get(json_object_get(ev, "involvedObject"), "name"));
-        n += r && strcmp(r, reason) == 0 && (!about || (name && strcmp(name, about) == 0));
+        const char *name = json_string_value(json_object_get(io, "name"));
+        if (!r || strcmp(r, reason) != 0 || (about && (!name || strcmp(name, about) != 0)))
+            continue;
+        if (n++ == 0 && uid) {
+            const char *u = json_string_value(json_object_get(io, "uid"));
+            snprintf(uid, 128, "%s", u ? u : "");
+        }
     }
     json_decref(list);
     return n;
+}
+
+static size_t events(struct harness *h, const char *reason, const char *about)
+{
+    return events_with_uid(h, reason, about, NULL);
+}
+
+/* The involvedObject.uid of the first Event of this reason about the
+ * object named about ("" when none or without one). */
+static const char *event_uid(struct harness *h, const char *reason, const char *about)
+{
+    static char uid[128];
+    uid[0] = '\0';
+    events_with_uid(h, reason, about, uid);
+    return uid;
 }
 
 static struct gpunode_view *read_gpunode(struct harness *h, json_t **obj)
@@ -187,6 +210,7 @@ static void first_client_starts_the_daemon_and_gets_its_env(void **state)
     assert_int_equal(json_array_size(v->gpus[0].clients), 1);
     const json_t *c = json_array_get(v->gpus[0].clients, 0);
     assert_string_equal(json_string_value(json_object_get(c, "pod")), "infer");
+    assert_string_equal(json_string_value(json_object_get(c, "podUID")), meta_uid(pod));
     assert_string_equal(json_string_value(json_object_get(c, "sharing")), "mps");
     assert_int_equal(json_integer_value(json_object_get(c, "memoryGiB")), 4);
     assert_int_equal(json_integer_value(json_object_get(c, "smPercent")), 25);
@@ -254,6 +278,9 @@ static void a_daemon_that_died_is_restarted_and_said(void **state)
     assert_true(daemon_alive(h, 0));
     assert_int_equal(events(h, "MPSDaemonRestarted", "a"), 1);
     assert_int_equal(events(h, "MPSDaemonRestarted", "b"), 1);
+    /* kubectl describe pod finds them by the pod's uid */
+    assert_string_equal(event_uid(h, "MPSDaemonRestarted", "a"), meta_uid(p1));
+    assert_string_equal(event_uid(h, "MPSDaemonRestarted", "b"), meta_uid(p2));
     assert_string_equal(h_phase(h, s1), "Created"); /* the clients keep their shares */
     h_settle(h, 30 * SEC); /* alive: checked, never started again */
     assert_int_equal(recorded(f, "args=-d"), 2);
