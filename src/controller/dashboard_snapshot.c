@@ -1,7 +1,7 @@
 /*
  * The dashboard's document (dashboard_snapshot.h): GPUs joined with the
  * GPUSlices on them through a table by GPU UUID (one pass over the
- * slices, not one per GPU), pods sorted into waiting and running, and the
+ * slices, not one per GPU; a shared GPU's clients are the agent's report), pods sorted into waiting and running, and the
  * Events newest first.
  */
 #include "controller/dashboard_snapshot.h"
@@ -55,7 +55,8 @@ static struct slice_index index_slices(const json_t *slices)
         char key[2 * GPUSLICE_NAME_MAX + 2];
         snprintf(key, sizeof key, "%s/%s", v.ns ? v.ns : "", v.spec.pod_name);
         json_object_set_new(ix.pods, key, json_true());
-        if (!v.spec.gpu_uuid ||
+        /* A share is no cell of the bar: its GPU lists its clients. */
+        if (!v.spec.gpu_uuid || v.spec.sharing != POD_SHARING_NONE ||
             (lifecycle_phase_parse(v.status.phase, &p, NULL) == 0 && lifecycle_is_terminal(p)))
             continue;
         json_t *list = json_object_get(ix.by_gpu, v.spec.gpu_uuid);
@@ -76,8 +77,41 @@ static bool starts_at(const json_t *cells, unsigned start)
     return false;
 }
 
-/* One GPU: its slices, gpuslice's and those it did not make. */
-static json_t *gpu_json(const struct gpunode_gpu *g, json_t *by_gpu, size_t *n_slices)
+/* A client as the agent reported it, its known fields only (a string
+ * stays a string, a number a number: the page sets them as text). */
+static json_t *client_json(const json_t *c)
+{
+    static const char *const strings[] = {"namespace", "pod", "container", "sharing"};
+    static const char *const numbers[] = {"memoryGiB", "smPercent"};
+    json_t *out = json_object();
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+        json_object_set_new(out, strings[i],
+                            str(json_string_value(json_object_get(c, strings[i]))));
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        const json_t *n = json_object_get(c, numbers[i]);
+        if (json_is_integer(n))
+            json_object_set_new(out, numbers[i], json_integer(json_integer_value(n)));
+    }
+    return out;
+}
+
+/* A shared GPU's clients (status.gpus[].clients), counted in *n_clients. */
+static json_t *clients_json(const struct gpunode_gpu *g, size_t *n_clients)
+{
+    json_t *out = json_array();
+    size_t i;
+    const json_t *c;
+    json_array_foreach(g->clients, i, c)
+        if (json_is_object(c))
+            json_array_append_new(out, client_json(c));
+    *n_clients += json_array_size(out);
+    return out;
+}
+
+/* One GPU: its slices, gpuslice's and those it did not make, and a shared
+ * one's clients. */
+static json_t *gpu_json(const struct gpunode_gpu *g, json_t *by_gpu, size_t *n_slices,
+                        size_t *n_clients)
 {
     const struct gpu_model *m = catalog_find_model(g->model);
     json_t *cells = jdoc_copy(json_object_get(by_gpu, g->uuid));
@@ -93,17 +127,23 @@ static json_t *gpu_json(const struct gpunode_gpu *g, json_t *by_gpu, size_t *n_s
                                                "static", 1, "foreign", 1));
     }
     *n_slices += json_array_size(cells);
-    return json_pack("{s:i, s:o, s:o, s:i, s:s, s:b, s:o}", "index", (json_int_t)g->index,
-                     "uuid", str(g->uuid), "model", str(*g->model ? g->model : g->product),
-                     "memorySlices", (json_int_t)(m ? m->memory_slices : MIG_MAX_MEMORY_SLICES),
-                     "mode", gpunode_mode_name(gpunode_active_mode(g)), "heldBack",
-                     g->held_back, "slices", cells);
+    enum gpunode_mode mode = gpunode_active_mode(g);
+    json_t *gpu = json_pack("{s:i, s:o, s:o, s:i, s:s, s:b, s:o, s:o, s:i}", "index",
+                            (json_int_t)g->index, "uuid", str(g->uuid), "model",
+                            str(*g->model ? g->model : g->product), "memorySlices",
+                            (json_int_t)(m ? m->memory_slices : MIG_MAX_MEMORY_SLICES), "mode",
+                            gpunode_mode_name(mode), "heldBack", g->held_back, "slices", cells,
+                            "clients", clients_json(g, n_clients), "memoryMiB",
+                            (json_int_t)g->memory_mib);
+    if (gpu && mode == GPUNODE_MODE_TIMESLICE)
+        json_object_set_new(gpu, "replicas", json_integer((json_int_t)g->replicas));
+    return gpu;
 }
 
 static json_t *nodes_json(const json_t *gpunodes, json_t *by_gpu, json_t *counters)
 {
     json_t *nodes = json_array();
-    size_t i, n_gpus = 0, n_slices = 0;
+    size_t i, n_gpus = 0, n_slices = 0, n_clients = 0;
     const json_t *obj;
     struct gpunode_view *v = alloc_calloc(1, sizeof *v);
     json_array_foreach(gpunodes, i, obj) {
@@ -111,7 +151,7 @@ static json_t *nodes_json(const json_t *gpunodes, json_t *by_gpu, json_t *counte
             continue;
         json_t *gpus = json_array();
         for (size_t g = 0; g < v->n_gpus; g++)
-            json_array_append_new(gpus, gpu_json(&v->gpus[g], by_gpu, &n_slices));
+            json_array_append_new(gpus, gpu_json(&v->gpus[g], by_gpu, &n_slices, &n_clients));
         n_gpus += v->n_gpus;
         json_array_append_new(nodes, json_pack("{s:o, s:o}", "name", str(v->name), "gpus", gpus));
     }
@@ -119,6 +159,7 @@ static json_t *nodes_json(const json_t *gpunodes, json_t *by_gpu, json_t *counte
     json_object_set_new(counters, "nodes", json_integer((json_int_t)json_array_size(nodes)));
     json_object_set_new(counters, "gpus", json_integer((json_int_t)n_gpus));
     json_object_set_new(counters, "slices", json_integer((json_int_t)n_slices));
+    json_object_set_new(counters, "clients", json_integer((json_int_t)n_clients));
     return nodes;
 }
 

@@ -2,21 +2,26 @@
  * What the dashboard shows, as one JSON document built from the objects in
  * the controller's caches: every node and GPU with its memory slices (the
  * GPUSlices on it, and the slices the agent reports that gpuslice did not
- * make), the pods that wait for slices and why, the pods running on
- * slices, the most recent Events, and the controller's counters.
+ * make) or, shared (mps, timeslice), its clients as the agent reports
+ * them (GPUNode status.gpus[].clients), the pods that wait for slices and
+ * why, the pods running on slices, the most recent Events, and the
+ * controller's counters.
  *
  * The document (the page's only input; strings stay strings, the page
  * renders them as text):
  *   {"version": N,
  *    "nodes": [{"name", "gpus": [{"index", "uuid", "model", "memorySlices",
- *               "mode", "heldBack", "slices": [{"start", "size", "profile",
- *               "namespace", "pod", "name", "phase", "warm", "static",
- *               "foreign"}]}]}],
+ *               "mode", "heldBack", "memoryMiB", "replicas" (timeslice only),
+ *               "slices": [{"start", "size", "profile", "namespace", "pod",
+ *               "name", "phase", "warm", "static", "foreign"}] (MIG slices:
+ *               an MPS or time-slicing share is none),
+ *               "clients": [{"namespace", "pod", "container", "sharing",
+ *               "memoryGiB", "smPercent" (the last two for mps)}]}]}],
  *    "waiting": [{"namespace", "name", "reason", "message", "since"}],
  *    "running": [{"namespace", "name", "node", "phase"}],
  *    "events": [{"time", "type", "reason", "message", "object", "count"}],
- *    "counters": {"placed", ..., "waiting", "running", "slices", "nodes",
- *                 "gpus"}, "truncated": {"waiting", "running", "events"}}
+ *    "counters": {"placed", ..., "waiting", "running", "slices", "clients",
+ *                 "nodes", "gpus"}, "truncated": {"waiting", "running", "events"}}
  * Lists of pods and Events are cut to a bound (DASHBOARD_PODS_MAX,
  * DASHBOARD_EVENTS_MAX: a page is for looking at, and the stream sends the
  * whole document on each change); the counters count everything, and

@@ -1,7 +1,7 @@
 /*
  * Tests for the controller's dashboard: the document built from the
  * controller's caches (GPUs with their slices, the slices gpuslice did
- * not make, waiting pods with their reason, Events newest first and cut
+ * not make, shared GPUs with their clients, waiting pods with their reason, Events newest first and cut
  * to a bound, strings from users kept as strings), and the server over
  * real loopback sockets (the page and its files, read-only, the token by
  * header, cookie or the page's ?token=, the Host check without a token,
@@ -106,6 +106,81 @@ static void snapshot_shows_slices_waiting_pods_and_counters(void **state)
     assert_int_equal(json_integer_value(json_object_get(counters, "waiting")), 1);
     assert_int_equal(json_integer_value(json_object_get(counters, "slices")), 2);
     assert_int_equal(json_integer_value(json_object_get(counters, "gpus")), 1);
+    json_decref(doc);
+    world_free(w);
+}
+
+/* Writes clients (taken) as GPU gpu's status.gpus[].clients on node's
+ * GPUNode, as the agent reports them, and settles. */
+static void report_clients(struct world *w, const char *node, size_t gpu, json_t *clients)
+{
+    json_t *obj = world_get(w, w->gpunodes, NULL, node);
+    json_t *g = json_array_get(json_object_get(json_object_get(obj, "status"), "gpus"), gpu);
+    json_object_set_new(g, "clients", clients);
+    assert_int_equal(store_update(w->st, w->gpunodes, NULL, obj,
+                                  &(struct store_write_opts){.subresource = STORE_STATUS}, NULL,
+                                  NULL), 0);
+    json_decref(obj);
+    world_settle(w);
+}
+
+static const json_t *gpu_of(const json_t *doc, size_t i)
+{
+    return json_array_get(json_object_get(json_array_get(json_object_get(doc, "nodes"), 0),
+                                          "gpus"), i);
+}
+
+/* A shared GPU shows its clients as the agent reports them, not its
+ * shares as MIG slices (before, an MPS share was a nameless cell at 0 and
+ * the clients were nowhere). */
+static void shared_gpus_show_their_clients(void **state)
+{
+    (void)state;
+    struct world *w = world_new();
+    static const char *const modes[] = {"mig", "mps", "timeslice"};
+    world_add_mixed_node(w, "n1", modes, 3);
+    static const char *const main_only[] = {"main"};
+    const unsigned gib = 20;
+    world_add_annotated_pod(w, "infer", "[{\"container\":\"main\",\"sharing\":\"mps\","
+                                        "\"memoryGiB\":20}]", main_only, &gib, 1, true);
+    world_settle(w);
+    world_agent_all(w, "Creating", "Created");
+    world_settle(w);
+    report_clients(w, "n1", 1,
+                   json_pack("[{s:s, s:s, s:s, s:s, s:s, s:i, s:i}]", "namespace", w->ns, "pod",
+                             "infer", "podUID", "u-1", "container", "main", "sharing", "mps",
+                             "memoryGiB", 20, "smPercent", 25));
+    report_clients(w, "n1", 2,
+                   json_pack("[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]", "namespace", w->ns,
+                             "pod", "<b>a</b>", "container", "main", "sharing", "timeslice",
+                             "namespace", w->ns, "pod", "b", "container", "main", "sharing",
+                             "timeslice"));
+    json_t *doc = snapshot_of(w);
+    const json_t *mig = gpu_of(doc, 0), *mps = gpu_of(doc, 1), *ts = gpu_of(doc, 2);
+    assert_int_equal(json_array_size(json_object_get(mig, "clients")), 0);
+    assert_string_equal(str_at(mps, "mode"), "mps");
+    assert_int_equal(json_array_size(json_object_get(mps, "slices")), 0);
+    assert_int_equal(json_integer_value(json_object_get(mps, "memoryMiB")), 81559);
+    const json_t *clients = json_object_get(mps, "clients");
+    assert_int_equal(json_array_size(clients), 1);
+    const json_t *c = json_array_get(clients, 0);
+    assert_string_equal(str_at(c, "namespace"), w->ns);
+    assert_string_equal(str_at(c, "pod"), "infer");
+    assert_string_equal(str_at(c, "container"), "main");
+    assert_string_equal(str_at(c, "sharing"), "mps");
+    assert_int_equal(json_integer_value(json_object_get(c, "memoryGiB")), 20);
+    assert_int_equal(json_integer_value(json_object_get(c, "smPercent")), 25);
+    assert_null(json_object_get(c, "podUID")); /* what the page shows, no more */
+    assert_null(json_object_get(mps, "replicas"));
+    assert_string_equal(str_at(ts, "mode"), "timeslice");
+    assert_int_equal(json_integer_value(json_object_get(ts, "replicas")), 2);
+    clients = json_object_get(ts, "clients");
+    assert_int_equal(json_array_size(clients), 2);
+    assert_string_equal(str_at(json_array_get(clients, 0), "pod"), "<b>a</b>"); /* text */
+    assert_null(json_object_get(json_array_get(clients, 0), "memoryGiB"));
+    const json_t *counters = json_object_get(doc, "counters");
+    assert_int_equal(json_integer_value(json_object_get(counters, "clients")), 3);
+    assert_int_equal(json_integer_value(json_object_get(counters, "slices")), 0);
     json_decref(doc);
     world_free(w);
 }
@@ -324,6 +399,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(snapshot_shows_slices_waiting_pods_and_counters),
+        cmocka_unit_test(shared_gpus_show_their_clients),
         cmocka_unit_test(events_come_newest_first_cut_to_a_bound_and_stay_text),
         cmocka_unit_test(configs_that_would_expose_it_are_refused),
         cmocka_unit_test(serves_the_page_read_only_to_literal_hosts),

@@ -56,6 +56,43 @@
     return cell;
   }
 
+  // A client of a shared GPU: a cell as wide as its memory (mps) or one
+  // time slice of the GPU's replicas (timeslice), placed one after another.
+  function clientCell(c, at, width) {
+    const cell = el('div', 'slice client ' + c.sharing);
+    cell.dataset.key = 'client:' + c.namespace + '/' + c.pod + '/' + c.container;
+    cell.style.gridColumn = (at + 1) + ' / span ' + width;
+    cell.style.backgroundColor = 'hsl(' + hue(c.namespace + '/' + c.pod) + ', 55%, 82%)';
+    cell.style.borderBottomColor = 'hsl(' + hue(c.namespace) + ', 70%, 38%)';
+    cell.appendChild(document.createTextNode(c.namespace + '/' + c.pod));
+    const what = c.sharing === 'mps' ? c.memoryGiB + ' GiB, ' + c.smPercent + '% of the SMs'
+                                     : 'a time slice';
+    cell.appendChild(el('span', 'pod', what));
+    cell.title = c.namespace + '/' + c.pod + ' (' + c.container + '): ' + what;
+    return cell;
+  }
+
+  // A shared GPU's bar: GiB of memory (mps) or time slices (timeslice).
+  function sharedBar(g, bar) {
+    const mps = g.mode === 'mps';
+    let slots = mps ? Math.floor(Number(g.memoryMiB) / 1024) : Number(g.replicas);
+    let at = 0;
+    const cells = [];
+    for (const c of g.clients) {
+      const width = mps ? Math.max(1, Number(c.memoryGiB) || 1) : 1;
+      cells.push(clientCell(c, at, width));
+      at += width;
+    }
+    slots = Math.max(1, slots || 0, at);
+    bar.style.setProperty('--slices', String(slots));
+    bar.style.gridTemplateColumns = 'repeat(' + slots + ', 1fr)';
+    for (const cell of cells) bar.appendChild(cell);
+  }
+
+  function shared(g) {
+    return g.mode === 'mps' || g.mode === 'timeslice';
+  }
+
   function drawNodes(nodes, via) {
     const box = document.getElementById('nodes');
     box.replaceChildren();
@@ -65,14 +102,22 @@
       node.appendChild(el('h3', null, n.name));
       for (const g of n.gpus) {
         const line = el('div', 'gpu');
-        const label = el('div', null, 'GPU ' + g.index + '  ' + g.model + '  ' + g.mode);
+        const clients = g.clients || [];
+        const label = el('div', null, 'GPU ' + g.index + '  ' + g.model + '  ' + g.mode +
+                          (shared(g) ? '  ' + clients.length + ' client' +
+                                       (clients.length === 1 ? '' : 's') : ''));
         if (g.heldBack) label.appendChild(el('span', 'held', '  held back'));
         line.appendChild(label);
         const bar = el('div', 'bar');
-        const slots = Math.max(1, Number(g.memorySlices));
-        bar.style.setProperty('--slices', String(slots));
-        bar.style.gridTemplateColumns = 'repeat(' + slots + ', 1fr)';
-        for (const s of g.slices) bar.appendChild(sliceCell(s, g, via));
+        bar.dataset.gpu = g.uuid;
+        if (shared(g)) {
+          sharedBar({ ...g, clients: clients }, bar);
+        } else {
+          const slots = Math.max(1, Number(g.memorySlices));
+          bar.style.setProperty('--slices', String(slots));
+          bar.style.gridTemplateColumns = 'repeat(' + slots + ', 1fr)';
+          for (const s of g.slices) bar.appendChild(sliceCell(s, g, via));
+        }
         line.appendChild(bar);
         node.appendChild(line);
       }
