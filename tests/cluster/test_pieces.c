@@ -8,6 +8,7 @@
 #include "cluster/job.h"
 #include "cluster/kubelet_env.h"
 #include "cluster/kubelet_pod.h"
+#include "cluster/replicaset.h"
 #include "cluster/objstate.h"
 #include "cluster/workloads.h"
 
@@ -265,28 +266,90 @@ static void owners_decide_on_the_objects_their_keys_name(void **state)
     h_free(h);
 }
 
-/* A clock that is also the pod cache's catching up: its read number
- * catch_up_at delivers every pod event the store has written, so a test
- * puts the cache's update between two steps of one decision. */
-struct lagging_cache {
+/* A pod-owning controller (a Job's or a ReplicaSet's) whose pod cache is
+ * stepped by hand and by the clock: the clock's read number catch_up_at
+ * delivers every pod event the store has written, so a test puts the
+ * cache's update between two steps of one decision. */
+struct lagging_world {
     struct harness *h;
-    struct informer *pods;
+    struct informer *pods, *owners;
+    const struct api_resource *owner_res;
     int catch_up_at; /* reads from now; 0: never */
+    struct job_controller *job;
+    struct replicaset_controller *rs;
+    struct loop *loop;
 };
-
-static int64_t lagging_now(void *ctx)
-{
-    struct lagging_cache *l = ctx;
-    if (l->catch_up_at > 0 && --l->catch_up_at == 0)
-        while (informer_step(l->pods, 0, NULL) == 0) {
-        }
-    return l->h->now;
-}
 
 static void step_all(struct informer *inf)
 {
     while (informer_step(inf, 0, NULL) == 0) {
     }
+}
+
+static int64_t lagging_now(void *ctx)
+{
+    struct lagging_world *l = ctx;
+    if (l->catch_up_at > 0 && --l->catch_up_at == 0)
+        step_all(l->pods);
+    return l->h->now;
+}
+
+/* The world and its controller: the Job controller for "jobs", else the
+ * ReplicaSet controller. */
+static void lagging_world_init(struct lagging_world *l, const char *plural)
+{
+    struct err e = {0};
+    bool jobs = strcmp(plural, "jobs") == 0;
+    l->h = h_new(NULL, 0);
+    l->owner_res = jobs ? l->h->jobs : l->h->rss;
+    struct informer_index by_owner = {.name = OBJSTATE_INDEX_OWNER,
+                                      .keys = informer_keys_owner};
+    struct informer_config pc = {.store = l->h->st, .res = l->h->pods,
+                                 .indexes = {by_owner}, .index_count = 1};
+    struct informer_config oc = {.store = l->h->st, .res = l->owner_res,
+                                 .indexes = {by_owner}, .index_count = 1};
+    h_ok(informer_new(&pc, &l->pods, &e), &e, "pods informer");
+    h_ok(informer_new(&oc, &l->owners, &e), &e, "owners informer");
+    struct workloads_config wc = {.store = l->h->st, .pods = l->pods, .jobs = l->owners,
+                                  .replicasets = l->owners, .now_ns = lagging_now,
+                                  .clock_ctx = l};
+    if (jobs) {
+        h_ok(job_controller_new(&wc, &l->job, &e), &e, "job_controller_new");
+        l->loop = job_controller_loop(l->job);
+    } else {
+        h_ok(replicaset_controller_new(&wc, &l->rs, &e), &e, "replicaset_controller_new");
+        l->loop = replicaset_controller_loop(l->rs);
+    }
+}
+
+static void lagging_world_fini(struct lagging_world *l)
+{
+    job_controller_free(l->job);
+    replicaset_controller_free(l->rs);
+    informer_free(l->owners);
+    informer_free(l->pods);
+    h_free(l->h);
+}
+
+/* Creates the owner (JSON text with ' for "), which wants n pods, and
+ * decides for it (key) once, then again before the cache shows the pods it
+ * created, the cache catching up at the second decision's first clock read
+ * (the loop's own being the one before): no more than n pods either way. */
+static void decides_again_as_the_cache_catches_up(struct lagging_world *l, const char *owner,
+                                                  const char *key, size_t n)
+{
+    h_create(l->h, l->owner_res, "%s", owner);
+    step_all(l->owners);
+    step_all(l->pods);
+    loop_enqueue(l->loop, key);
+    assert_int_equal(loop_run_ready(l->loop, 0), 1);
+    assert_int_equal(h_count(l->h, l->h->pods, NULL), n);
+    step_all(l->owners);
+    l->catch_up_at = 2;
+    loop_enqueue(l->loop, key);
+    assert_int_equal(loop_run_ready(l->loop, 0), 1);
+    assert_int_equal(l->catch_up_at, 0); /* the cache did catch up */
+    assert_int_equal(h_count(l->h, l->h->pods, NULL), n);
 }
 
 /* The flake of a Job of 60 that made a 61st pod: a decision listed the
@@ -297,46 +360,29 @@ static void step_all(struct informer *inf)
 static void job_counts_the_pods_its_expectations_saw(void **state)
 {
     (void)state;
-    struct harness *h = h_new(NULL, 0);
-    struct err e = {0};
-    struct informer *pods = NULL, *jobs = NULL;
-    struct informer_config pc = {.store = h->st, .res = h->pods,
-                                 .indexes = {{.name = OBJSTATE_INDEX_OWNER,
-                                              .keys = informer_keys_owner}},
-                                 .index_count = 1};
-    struct informer_config jc = {.store = h->st, .res = h->jobs};
-    h_ok(informer_new(&pc, &pods, &e), &e, "pods informer");
-    h_ok(informer_new(&jc, &jobs, &e), &e, "jobs informer");
-    struct lagging_cache lag = {.h = h, .pods = pods};
-    struct workloads_config wc = {.store = h->st, .pods = pods, .jobs = jobs,
-                                  .now_ns = lagging_now, .clock_ctx = &lag};
-    struct job_controller *ctl = NULL;
-    h_ok(job_controller_new(&wc, &ctl, &e), &e, "job_controller_new");
-    struct loop *loop = job_controller_loop(ctl);
-    h_create(h, h->jobs,
-             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'%s'},"
-             "'spec':{'completions':2,'parallelism':2,'template':{'spec':{"
-             "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}", NS);
-    step_all(jobs);
-    step_all(pods);
-    loop_enqueue(loop, NS "/j");
-    assert_int_equal(loop_run_ready(loop, 0), 1);
-    assert_int_equal(h_count(h, h->pods, NULL), 2);
+    struct lagging_world l = {0};
+    lagging_world_init(&l, "jobs");
+    decides_again_as_the_cache_catches_up(
+        &l, "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'" NS
+            "'},'spec':{'completions':2,'parallelism':2,'template':{'spec':{"
+            "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}",
+        NS "/j", 2);
+    lagging_world_fini(&l);
+}
 
-    /* Decided again (its status write) before the cache shows the pods;
-     * the cache catches up at the decision's first clock read, the loop's
-     * own being the one before. */
-    step_all(jobs);
-    lag.catch_up_at = 2;
-    loop_enqueue(loop, NS "/j");
-    assert_int_equal(loop_run_ready(loop, 0), 1);
-    assert_int_equal(lag.catch_up_at, 0); /* the cache did catch up */
-    assert_int_equal(h_count(h, h->pods, NULL), 2);
-
-    job_controller_free(ctl);
-    informer_free(jobs);
-    informer_free(pods);
-    h_free(h);
+/* The same window in a ReplicaSet. */
+static void replicaset_counts_the_pods_its_expectations_saw(void **state)
+{
+    (void)state;
+    struct lagging_world l = {0};
+    lagging_world_init(&l, "replicasets");
+    decides_again_as_the_cache_catches_up(
+        &l, "{'apiVersion':'apps/v1','kind':'ReplicaSet','metadata':{'name':'rs','namespace':'"
+            NS "'},'spec':{'replicas':3,'selector':{'matchLabels':{'app':'a'}},'template':{"
+            "'metadata':{'labels':{'app':'a'}},'spec':{'containers':[{'name':'c',"
+            "'image':'i'}]}}}}",
+        NS "/rs", 3);
+    lagging_world_fini(&l);
 }
 
 int main(void)
@@ -348,6 +394,7 @@ int main(void)
         cmocka_unit_test(expectations_wait_for_the_cache_or_time_out),
         cmocka_unit_test(owners_decide_on_the_objects_their_keys_name),
         cmocka_unit_test(job_counts_the_pods_its_expectations_saw),
+        cmocka_unit_test(replicaset_counts_the_pods_its_expectations_saw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
