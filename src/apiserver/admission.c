@@ -29,6 +29,7 @@
 #include "util/alloc.h"
 #include "util/base64.h"
 #include "util/jdoc.h"
+#include "util/jsontext.h"
 #include "util/mutex.h"
 #include "util/random.h"
 #include "util/vec.h"
@@ -415,7 +416,7 @@ static int post(struct admission_pool *pool, const struct hook *h, const struct 
                          status, s.data ? s.data : "");
     }
     json_error_t je;
-    if (rc == 0 && !(*answer = json_loadb(s.data ? s.data : "", s.len, 0, &je)))
+    if (rc == 0 && !(*answer = jsontext_load(s.data ? s.data : "", s.len, 0, &je)))
         rc = err_set(e, -EIO, "the answer is not JSON: %s", je.text);
     curl_slist_free_all(headers);
     curl_slist_free_all(to);
@@ -554,7 +555,7 @@ static int call_hook(struct chain *cx, const struct hook *h, json_t **obj, bool 
     json_t *answer = NULL, *ops = NULL, *out = NULL;
     random_uid(uid);
     json_t *doc = review(cx, uid, *obj);
-    char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *body = doc ? jsontext_dumps(doc) : NULL;
     int rc = body ? resolve(cx, h, &ep, e) : err_set(e, -ENOMEM, "out of memory");
     *final = false;
     *changed = false;

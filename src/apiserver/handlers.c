@@ -19,6 +19,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/jdoc.h"
+#include "util/jsontext.h"
 #include "util/yaml.h"
 
 #define FIELD_MANAGER_MAX 128
@@ -181,7 +182,7 @@ static int delete_opts(const struct handlers_call *c, struct store_delete_opts *
     if (rc != 0 || c->req->body_len == 0)
         return rc;
     json_error_t je;
-    *body = json_loadb(c->req->body, c->req->body_len, 0, &je);
+    *body = jsontext_load(c->req->body, c->req->body_len, 0, &je);
     if (!json_is_object(*body))
         return err_set(e, -EBADMSG, "error decoding DeleteOptions: %s", *body ? "not an object"
                                                                              : je.text);
@@ -238,7 +239,8 @@ static int decode_body(const struct handlers_call *c, enum media_body type, bool
     if (type == MEDIA_BODY_PROTOBUF)
         return protobuf_decode_object(c->req->body, c->req->body_len, out, e);
     json_error_t je;
-    *out = json_loadb(c->req->body, c->req->body_len, strict ? JSON_REJECT_DUPLICATES : 0, &je);
+    *out = jsontext_load(c->req->body, c->req->body_len, strict ? JSON_REJECT_DUPLICATES : 0,
+                         &je);
     if (!*out)
         return err_set(e, -EBADMSG, "error decoding the request body: %s (line %d, column %d)",
                        je.text, je.line, je.column);

@@ -17,6 +17,7 @@
 #include "util/alloc.h"
 #include "util/httpd.h"
 #include "util/jdoc.h"
+#include "util/jsontext.h"
 
 void rest_response_release(struct rest_response *resp)
 {
@@ -30,7 +31,7 @@ void rest_response_release(struct rest_response *resp)
 void rest_reply_json(struct rest_response *resp, int status, json_t *obj)
 {
     resp->content_type = "application/json";
-    resp->body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    resp->body = obj ? jsontext_dumps(obj) : NULL;
     json_decref(obj);
     if (resp->body) {
         resp->status = status;

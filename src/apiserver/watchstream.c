@@ -15,6 +15,7 @@
 #include "api/status.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/jsontext.h"
 #include "util/vec.h"
 
 struct watchstream {
@@ -88,7 +89,7 @@ static int append_line(struct watchstream *ws, const char *type, const char *tex
 
 static int append_json(struct watchstream *ws, const char *type, const json_t *obj)
 {
-    char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    char *s = obj ? jsontext_dumps(obj) : NULL;
     int rc = s ? append_line(ws, type, s, strlen(s)) : -ENOMEM;
     free(s);
     return rc;
@@ -120,7 +121,7 @@ static int append_event(struct watchstream *ws, struct store_event *ev)
     if (as_stored && ev->raw)
         return append_line(ws, type, ev->raw->data, ev->raw->len);
     json_t *obj = ev->object ? json_incref(ev->object)
-                             : json_loadb(ev->raw->data, ev->raw->len, 0, NULL);
+                             : jsontext_load(ev->raw->data, ev->raw->len, 0, NULL);
     json_t *out = obj && !as_stored ? convert(ws, obj) : json_incref(obj);
     int rc = append_json(ws, type, out);
     json_decref(out);

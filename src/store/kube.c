@@ -15,6 +15,7 @@
 #include "store/kube_http.h"
 #include "store/kube_watch.h"
 #include "util/alloc.h"
+#include "util/jsontext.h"
 
 struct kube_store {
     struct store base;
@@ -44,7 +45,7 @@ static int kube_send(struct store *st, const char *method, const struct kube_buf
     int rc = kube_oom(path, "a request path", e);
     if (rc)
         return rc;
-    char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    char *body = obj ? jsontext_dumps(obj) : NULL;
     if (obj && !body)
         return err_set(e, -ENOMEM, "kube: out of memory serialising the body of %s %s",
                        method, path->p);

@@ -21,6 +21,7 @@
 #include "api/status.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/jsontext.h"
 #include "util/vec.h"
 
 /* Service-account tokens rotate; client-go re-reads the file every minute. */
@@ -440,7 +441,7 @@ static int kube_answer(long http, const struct kube_buf *body, const struct kube
     if (ok && !out)
         return 0;
     if (body->len)
-        doc = json_loadb(body->p, body->len, 0, &je);
+        doc = jsontext_load(body->p, body->len, 0, &je);
     if (ok) {
         if (body->len && !doc)
             return err_set(e, -EPROTO, "%s %s: the answer is not JSON: %s", rq->method,

@@ -25,6 +25,7 @@
 #include "api/status.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/jsontext.h"
 
 #define KUBE_WATCH_ERRBODY_MAX 65536
 
@@ -101,7 +102,7 @@ static bool kube_watch_line(struct kube_watch *kw, const char *text, size_t len)
     if (!len)
         return true;
     json_error_t je;
-    json_t *doc = json_loadb(text, len, 0, &je);
+    json_t *doc = jsontext_load(text, len, 0, &je);
     const char *type = json_string_value(json_object_get(doc, "type"));
     json_t *obj = json_object_get(doc, "object");
     struct store_event ev = {0};

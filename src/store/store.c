@@ -5,6 +5,7 @@
  */
 #include "store/store.h"
 #include "util/alloc.h"
+#include "util/jsontext.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +225,7 @@ struct store_blob *store_blob_dump_hint(const json_t *obj, size_t hint)
     size_t cap = hint ? hint + hint / 4 + 256 : 2048;
     for (int pass = 0; pass < 2; pass++) {
         struct store_blob *b = alloc_malloc(sizeof *b + cap);
-        size_t n = json_dumpb(obj, b->data, cap, JSON_COMPACT);
+        size_t n = jsontext_dumpb(obj, b->data, cap);
         if (n == 0) {
             free(b);
             return NULL;

@@ -21,6 +21,7 @@
 #include "util/alloc.h"
 #include "util/base64.h"
 #include "util/jdoc.h"
+#include "util/jsontext.h"
 
 #define REVIEW_API_VERSION "admission.k8s.io/v1"
 #define UID_MAX 256
@@ -518,7 +519,7 @@ int mutate_review(const char *body, size_t len, const char *prefix, char **out, 
     if (len > MUTATE_MAX_BODY)
         return err_set(e, -E2BIG, "the AdmissionReview is larger than %u bytes", MUTATE_MAX_BODY);
     json_error_t je;
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *doc = jsontext_load(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!doc)
         return err_set(e, -EBADMSG, "the body is not JSON: %s (line %d, column %d)", je.text,
                        je.line, je.column);
@@ -536,7 +537,7 @@ int mutate_review(const char *body, size_t len, const char *prefix, char **out, 
     }
     if (rc == 0 && !(answer = review_response(&r, ops, denied ? &deny : NULL)))
         rc = err_set(e, -ENOMEM, "out of memory");
-    if (rc == 0 && !(*out = json_dumps(answer, JSON_COMPACT)))
+    if (rc == 0 && !(*out = jsontext_dumps(answer)))
         rc = err_set(e, -ENOMEM, "out of memory");
     if (rc == 0) {
         *out_len = strlen(*out);
