@@ -33,10 +33,12 @@
 #define WATCH_RETRY_AFTER_S 1
 /* libmicrohttpd's memory per connection, where the request line and the
  * headers must fit: past it, it answers 414 or 431 with its own HTML page.
- * Four times REST_MAX_TARGET_BYTES, so that a target over that limit still
- * reaches rest.c and is answered with a Status (pages are touched only as
- * a request fills them). */
-#define CONNECTION_MEMORY_BYTES ((size_t)REST_MAX_TARGET_BYTES * 4)
+ * Twice REST_MAX_TARGET_BYTES, so that a target over that limit (up to
+ * some 125 KB) still reaches rest.c and is answered with a Status. No
+ * more: libmicrohttpd zeroes the whole of it after every request of a
+ * kept-alive connection, and at four times it was 4% of the CPU of a pod
+ * over HTTP (issue 12). */
+#define CONNECTION_MEMORY_BYTES ((size_t)REST_MAX_TARGET_BYTES * 2)
 
 /* A watch or a followed log: one of ws and log is set. */
 struct stream_ctx {
