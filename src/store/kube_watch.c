@@ -2,12 +2,17 @@
  * A watch is one long GET with watch=1: the server streams one JSON event
  * per line ({"type": ..., "object": ...}) for as long as the watch lasts.
  *
- * A thread per watch runs the transfer on a curl multi handle, splits the
- * stream into lines, parses each into a store_event and puts it in a bounded
- * queue; store_watch_next takes from the queue. A full queue blocks the
- * reader (and so, through TCP, the server), never drops an event. The
- * multi handle is there so that cancelling can wake the reader at once
- * (curl_multi_wakeup) instead of at the next progress tick.
+ * The transfer runs on a curl multi handle in the thread that reads the
+ * watch: store_watch_next drains the events already parsed and, when there
+ * are none, lets curl read what the socket holds (waiting up to the
+ * caller's timeout), splitting it into lines and parsing each into a
+ * queued store_event. No thread of its own: a reader thread cost a wake-up
+ * and a hand-over per batch of events, and its allocations were freed by
+ * another thread (issue 12). The queue holds about watch_queue events: past
+ * that the transfer is paused (curl keeps the bytes) and nothing more is
+ * read, so a slow reader pushes back on the server through TCP and no
+ * event is dropped. store_watch_cancel sets a flag and wakes the poll
+ * (curl_multi_wakeup, safe from any thread).
  *
  * How the stream ends decides what store_watch_next says once the queue is
  * drained: an ERROR event gives its Status's code (-EKEYEXPIRED for 410,
@@ -17,10 +22,9 @@
  */
 #include "store/kube_watch.h"
 
-#include <pthread.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/status.h"
 #include "util/alloc.h"
@@ -28,6 +32,8 @@
 #include "util/jsontext.h"
 
 #define KUBE_WATCH_ERRBODY_MAX 65536
+/* The longest single wait in curl_multi_poll when told to wait forever. */
+#define KUBE_WATCH_POLL_MS 1000
 
 struct kube_watch {
     struct store_watch base;
@@ -36,24 +42,21 @@ struct kube_watch {
     CURL *c;
     CURLM *m;
     struct curl_slist *hl;
-    pthread_t thread;
-    bool thread_started;
+    bool added;                   /* c is in m */
+    bool cancelled;               /* set by any thread (atomic) */
 
-    pthread_mutex_t mu;
-    pthread_cond_t cv_ready;      /* an event came, the headers came, or the end */
-    pthread_cond_t cv_room;       /* the queue has room again, or cancel */
-    struct store_event *q;        /* ring of cap events */
-    size_t cap, head, count;
+    struct store_event *q;        /* ring of cap slots */
+    size_t cap, head, count, bound;
+    bool paused;                  /* the write callback paused the transfer */
     bool answered;                /* the server said 200 */
-    bool done;                    /* the reader has finished; end is final */
-    bool cancelled;
+    bool done;                    /* the transfer has finished; end is final */
     struct err end;               /* why the watch ended (code 0 while running) */
 
-    /* The reader thread's alone. */
     long http;
     struct kube_buf line;         /* the event line being received */
     struct kube_buf errbody;      /* a non-200 answer's body */
     struct err fail;              /* an error found while reading (ERROR event, bad line) */
+    char detail[CURL_ERROR_SIZE];
 };
 
 static struct kube_watch *kube_watch_of(struct store_watch *w)
@@ -61,24 +64,28 @@ static struct kube_watch *kube_watch_of(struct store_watch *w)
     return (struct kube_watch *)w;
 }
 
-/* ---- the reader thread ------------------------------------------------------ */
-
-/* Queues ev, waiting for room; false when cancelled meanwhile. */
-static bool kube_watch_push(struct kube_watch *kw, struct store_event *ev)
+static bool kube_watch_cancelled(struct kube_watch *kw)
 {
-    pthread_mutex_lock(&kw->mu);
-    while (kw->count == kw->cap && !kw->cancelled)
-        pthread_cond_wait(&kw->cv_room, &kw->mu);
-    bool ok = !kw->cancelled;
-    if (ok) {
-        kw->q[(kw->head + kw->count) % kw->cap] = *ev;
-        kw->count++;
-        pthread_cond_signal(&kw->cv_ready);
+    return __atomic_load_n(&kw->cancelled, __ATOMIC_ACQUIRE);
+}
+
+/* ---- reading the stream ------------------------------------------------------ */
+
+/* Queues ev, growing the ring past the bound when one chunk holds more. */
+static void kube_watch_push(struct kube_watch *kw, struct store_event *ev)
+{
+    if (kw->count == kw->cap) {
+        size_t cap = kw->cap * 2;
+        struct store_event *q = alloc_calloc(cap, sizeof *q);
+        for (size_t i = 0; i < kw->count; i++)
+            q[i] = kw->q[(kw->head + i) % kw->cap];
+        free(kw->q);
+        kw->q = q;
+        kw->cap = cap;
+        kw->head = 0;
     }
-    pthread_mutex_unlock(&kw->mu);
-    if (!ok)
-        store_event_release(ev);
-    return ok;
+    kw->q[(kw->head + kw->count) % kw->cap] = *ev;
+    kw->count++;
 }
 
 static int kube_watch_type(const char *s, enum store_event_type *t)
@@ -93,8 +100,7 @@ static int kube_watch_type(const char *s, enum store_event_type *t)
     return -1;
 }
 
-/* Parses and queues one event line; false to stop reading (kw->fail set, or
- * cancelled). */
+/* Parses and queues one event line; false to stop reading (kw->fail set). */
 static bool kube_watch_line(struct kube_watch *kw, const char *text, size_t len)
 {
     while (len && (text[len - 1] == '\r' || text[len - 1] == ' '))
@@ -117,7 +123,8 @@ static bool kube_watch_line(struct kube_watch *kw, const char *text, size_t len)
         err_set(&kw->fail, -EPROTO, "watch %s: unknown event type \"%s\"", kw->path, type);
     else {
         ev.object = json_incref(obj);
-        go = kube_watch_push(kw, &ev);
+        kube_watch_push(kw, &ev);
+        go = true;
     }
     json_decref(doc);
     return go;
@@ -132,6 +139,10 @@ static size_t kube_watch_body(char *data, size_t size, size_t n, void *ctx)
     if (kw->http != 200) {
         kube_buf_add(&kw->errbody, data, total);
         return total; /* past the bound the rest is dropped, not fatal */
+    }
+    if (kw->count >= kw->bound) {
+        kw->paused = true; /* curl keeps data and gives it again once resumed */
+        return CURL_WRITEFUNC_PAUSE;
     }
     for (size_t off = 0; off < total;) {
         const char *nl = memchr(data + off, '\n', total - off);
@@ -156,36 +167,22 @@ static size_t kube_watch_body(char *data, size_t size, size_t n, void *ctx)
     return total;
 }
 
-/* At the end of the headers: the status is known, so a 200 unblocks the
- * opener before any event arrives. */
+/* At the end of the headers: the status is known, so a 200 ends the
+ * opener's wait before any event arrives. */
 static size_t kube_watch_header(char *data, size_t size, size_t n, void *ctx)
 {
     struct kube_watch *kw = ctx;
     size_t total = size * n;
     bool blank = (total == 2 && data[0] == '\r') || (total == 1 && data[0] == '\n');
-    if (!blank)
-        return total;
-    curl_easy_getinfo(kw->c, CURLINFO_RESPONSE_CODE, &kw->http);
-    if (kw->http == 200) {
-        pthread_mutex_lock(&kw->mu);
-        kw->answered = true;
-        pthread_cond_broadcast(&kw->cv_ready);
-        pthread_mutex_unlock(&kw->mu);
+    if (blank) {
+        curl_easy_getinfo(kw->c, CURLINFO_RESPONSE_CODE, &kw->http);
+        kw->answered = kw->http == 200;
     }
     return total;
 }
 
-static bool kube_watch_cancelled(struct kube_watch *kw)
-{
-    pthread_mutex_lock(&kw->mu);
-    bool c = kw->cancelled;
-    pthread_mutex_unlock(&kw->mu);
-    return c;
-}
-
 /* Why the transfer ended, as store_watch_next will say it. */
-static void kube_watch_outcome(struct kube_watch *kw, CURLcode cc, const char *detail,
-                               struct err *end)
+static void kube_watch_outcome(struct kube_watch *kw, CURLcode cc, struct err *end)
 {
     if (kw->fail.code) {
         *end = kw->fail;
@@ -196,47 +193,59 @@ static void kube_watch_outcome(struct kube_watch *kw, CURLcode cc, const char *d
             err_set(end, -EIO, "watch %s: HTTP %ld", kw->path, kw->http);
         json_decref(st);
     } else if (cc != CURLE_OK) {
-        kube_http_curl_err(cc, detail, "watch", kw->path, end);
+        kube_http_curl_err(cc, kw->detail, "watch", kw->path, end);
     } else {
         err_set(end, -EPIPE, "watch %s: the server ended the stream", kw->path);
     }
 }
 
-static void *kube_watch_run(void *arg)
+/* The transfer is over: takes its result off the multi handle. */
+static void kube_watch_finish(struct kube_watch *kw, CURLcode cc)
 {
-    struct kube_watch *kw = arg;
-    char detail[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(kw->c, CURLOPT_ERRORBUFFER, detail);
-    CURLcode cc = CURLE_OK;
-    int running = 1;
-    if (curl_multi_add_handle(kw->m, kw->c) != CURLM_OK) {
-        cc = CURLE_OUT_OF_MEMORY;
-        running = 0;
-    }
-    while (running && !kube_watch_cancelled(kw)) {
-        if (curl_multi_perform(kw->m, &running) != CURLM_OK)
-            break;
-        if (running)
-            curl_multi_poll(kw->m, NULL, 0, 1000, NULL);
-    }
     int left;
     CURLMsg *msg;
     while ((msg = curl_multi_info_read(kw->m, &left)))
         if (msg->msg == CURLMSG_DONE)
             cc = msg->data.result;
     curl_multi_remove_handle(kw->m, kw->c);
-    curl_easy_setopt(kw->c, CURLOPT_ERRORBUFFER, NULL); /* detail dies with this frame */
-    struct err end;
-    kube_watch_outcome(kw, cc, detail, &end);
-    pthread_mutex_lock(&kw->mu);
-    if (kw->cancelled)
-        err_set(&kw->end, -ECANCELED, "watch %s: cancelled", kw->path);
-    else
-        kw->end = end;
+    kw->added = false;
+    kube_watch_outcome(kw, cc, &kw->end);
     kw->done = true;
-    pthread_cond_broadcast(&kw->cv_ready);
-    pthread_mutex_unlock(&kw->mu);
-    return NULL;
+}
+
+/* Lets curl read what has come (resuming a paused transfer first) and,
+ * when that queued no event, waits up to wait_ms (0: not at all) for more
+ * bytes or a cancel. Call only with an empty queue. */
+static void kube_watch_pump(struct kube_watch *kw, int wait_ms)
+{
+    if (kw->paused) {
+        kw->paused = false;
+        curl_easy_pause(kw->c, CURLPAUSE_CONT);
+    }
+    int running = 0;
+    if (curl_multi_perform(kw->m, &running) != CURLM_OK) {
+        kube_watch_finish(kw, CURLE_OUT_OF_MEMORY);
+        return;
+    }
+    if (!running) {
+        kube_watch_finish(kw, CURLE_OK);
+        return;
+    }
+    if (kw->count == 0 && wait_ms != 0 && !kube_watch_cancelled(kw))
+        curl_multi_poll(kw->m, NULL, 0, wait_ms, NULL);
+}
+
+/* Milliseconds to wait in one poll until deadline (monotonic ns; 0: for
+ * ever); 0 once it has passed. */
+static int kube_watch_wait_ms(int64_t deadline)
+{
+    if (!deadline)
+        return KUBE_WATCH_POLL_MS;
+    int64_t left = deadline - clock_monotonic_ns();
+    if (left <= 0)
+        return 0;
+    int64_t ms = (left + NS_PER_MS - 1) / NS_PER_MS;
+    return ms > KUBE_WATCH_POLL_MS ? KUBE_WATCH_POLL_MS : (int)ms;
 }
 
 /* ---- the store calls ------------------------------------------------------- */
@@ -273,6 +282,8 @@ static void kube_watch_free(struct kube_watch *kw)
     for (size_t i = 0; i < kw->count; i++)
         store_event_release(&kw->q[(kw->head + i) % kw->cap]);
     free(kw->q);
+    if (kw->added)
+        curl_multi_remove_handle(kw->m, kw->c);
     if (kw->m)
         curl_multi_cleanup(kw->m);
     if (kw->c)
@@ -280,35 +291,29 @@ static void kube_watch_free(struct kube_watch *kw)
     curl_slist_free_all(kw->hl);
     kube_buf_free(&kw->line);
     kube_buf_free(&kw->errbody);
-    pthread_cond_destroy(&kw->cv_ready);
-    pthread_cond_destroy(&kw->cv_room);
-    pthread_mutex_destroy(&kw->mu);
     free(kw->path);
     free(kw);
 }
 
-/* Waits for the server's answer to the watch request. */
+/* Runs the transfer until the server has answered the watch request. */
 static int kube_watch_await(struct kube_watch *kw, struct err *e)
 {
     const struct kube_store_opts *o = kube_http_opts(kw->h);
-    struct timespec deadline = clock_deadline(CLOCK_REALTIME, o->timeout_ms * NS_PER_MS);
-    int rc = 0;
-    pthread_mutex_lock(&kw->mu);
-    while (!kw->answered && !kw->done && rc == 0)
-        rc = pthread_cond_timedwait(&kw->cv_ready, &kw->mu, &deadline);
-    bool answered = kw->answered, done = kw->done;
-    struct err end = kw->end;
-    pthread_mutex_unlock(&kw->mu);
-    if (answered)
+    int64_t deadline = clock_monotonic_ns() + o->timeout_ms * NS_PER_MS;
+    while (!kw->answered && !kw->done && kw->count == 0) {
+        int wait_ms = kube_watch_wait_ms(deadline);
+        if (wait_ms == 0)
+            return err_set(e, -ETIMEDOUT, "watch %s: no answer in %ld ms", kw->path,
+                           o->timeout_ms);
+        kube_watch_pump(kw, wait_ms);
+    }
+    if (kw->answered || kw->count)
         return 0;
-    if (!done)
-        return err_set(e, -ETIMEDOUT, "watch %s: no answer in %ld ms", kw->path,
-                       o->timeout_ms);
-    if (end.code == -EKEYEXPIRED || end.code == -ETIME)
+    if (kw->end.code == -EKEYEXPIRED || kw->end.code == -ETIME)
         return 0; /* said by the first store_watch_next, as the ERROR event would be */
     if (e)
-        *e = end;
-    return end.code;
+        *e = kw->end;
+    return kw->end.code;
 }
 
 int kube_watch_open(const struct store_ops *ops, struct kube_http *h,
@@ -319,12 +324,11 @@ int kube_watch_open(const struct store_ops *ops, struct kube_http *h,
     struct kube_watch *kw = alloc_calloc(1, sizeof *kw);
     const struct kube_store_opts *lim = kube_http_opts(h);
     kw->h = h;
-    kw->cap = lim->watch_queue;
+    kw->bound = lim->watch_queue;
+    kw->cap = kw->bound;
     kw->line.max = lim->max_event;
     kw->errbody.max = KUBE_WATCH_ERRBODY_MAX;
-    pthread_mutex_init(&kw->mu, NULL);
-    pthread_cond_init(&kw->cv_ready, NULL);
-    pthread_cond_init(&kw->cv_room, NULL);
+    kw->base.ops = ops;
     int rc = kube_watch_path(kw, res, ns, o, e);
     if (rc == 0 && (!(kw->q = alloc_calloc(kw->cap, sizeof *kw->q)) || !(kw->c = curl_easy_init()) ||
                     !(kw->m = curl_multi_init())))
@@ -336,12 +340,12 @@ int kube_watch_open(const struct store_ops *ops, struct kube_http *h,
         curl_easy_setopt(kw->c, CURLOPT_WRITEDATA, kw);
         curl_easy_setopt(kw->c, CURLOPT_HEADERFUNCTION, kube_watch_header);
         curl_easy_setopt(kw->c, CURLOPT_HEADERDATA, kw);
-        if (pthread_create(&kw->thread, NULL, kube_watch_run, kw) != 0)
-            rc = err_set(e, -EAGAIN, "watch %s: cannot start its reader thread", kw->path);
+        curl_easy_setopt(kw->c, CURLOPT_ERRORBUFFER, kw->detail);
+        if (curl_multi_add_handle(kw->m, kw->c) != CURLM_OK)
+            rc = err_set(e, -ENOMEM, "watch %s: out of memory", kw->path);
         else
-            kw->thread_started = true;
+            kw->added = true;
     }
-    kw->base.ops = ops;
     if (rc == 0)
         rc = kube_watch_await(kw, e);
     if (rc) {
@@ -356,57 +360,40 @@ int kube_watch_next(struct store_watch *w, int timeout_ms, struct store_event *e
                     struct err *e)
 {
     struct kube_watch *kw = kube_watch_of(w);
-    struct timespec deadline;
-    if (timeout_ms > 0)
-        deadline = clock_deadline(CLOCK_REALTIME, timeout_ms * NS_PER_MS);
-    int rc = 0;
-    pthread_mutex_lock(&kw->mu);
-    while (kw->count == 0 && !kw->done && !kw->cancelled && rc == 0) {
-        if (timeout_ms == 0)
-            rc = ETIMEDOUT;
-        else if (timeout_ms < 0)
-            pthread_cond_wait(&kw->cv_ready, &kw->mu);
-        else
-            rc = pthread_cond_timedwait(&kw->cv_ready, &kw->mu, &deadline);
+    int64_t deadline = timeout_ms > 0 ? clock_monotonic_ns() + timeout_ms * NS_PER_MS : 0;
+    for (bool waited = false;; waited = true) {
+        if (kube_watch_cancelled(kw))
+            return err_set(e, -ECANCELED, "watch %s: cancelled", kw->path);
+        if (kw->count) {
+            *ev = kw->q[kw->head];
+            memset(&kw->q[kw->head], 0, sizeof *ev);
+            kw->head = (kw->head + 1) % kw->cap;
+            kw->count--;
+            return 0;
+        }
+        if (kw->done) {
+            if (e)
+                *e = kw->end;
+            return kw->end.code;
+        }
+        int wait_ms = timeout_ms < 0 ? KUBE_WATCH_POLL_MS
+                                     : timeout_ms == 0 ? 0 : kube_watch_wait_ms(deadline);
+        if (waited && timeout_ms >= 0 && wait_ms == 0)
+            return err_set(e, -EAGAIN, "watch %s: no event within %d ms", kw->path,
+                           timeout_ms);
+        kube_watch_pump(kw, wait_ms);
     }
-    if (kw->cancelled) {
-        rc = err_set(e, -ECANCELED, "watch %s: cancelled", kw->path);
-    } else if (kw->count) {
-        *ev = kw->q[kw->head];
-        memset(&kw->q[kw->head], 0, sizeof *ev);
-        kw->head = (kw->head + 1) % kw->cap;
-        kw->count--;
-        pthread_cond_signal(&kw->cv_room);
-        rc = 0;
-    } else if (kw->done) {
-        if (e)
-            *e = kw->end;
-        rc = kw->end.code;
-    } else {
-        rc = err_set(e, -EAGAIN, "watch %s: no event within %d ms", kw->path, timeout_ms);
-    }
-    pthread_mutex_unlock(&kw->mu);
-    return rc;
 }
 
 void kube_watch_cancel(struct store_watch *w)
 {
     struct kube_watch *kw = kube_watch_of(w);
-    pthread_mutex_lock(&kw->mu);
-    kw->cancelled = true;
-    pthread_cond_broadcast(&kw->cv_ready);
-    pthread_cond_broadcast(&kw->cv_room);
-    pthread_mutex_unlock(&kw->mu);
+    __atomic_store_n(&kw->cancelled, true, __ATOMIC_RELEASE);
     if (kw->m)
         curl_multi_wakeup(kw->m);
 }
 
 void kube_watch_close(struct store_watch *w)
 {
-    struct kube_watch *kw = kube_watch_of(w);
-    if (kw->thread_started) {
-        kube_watch_cancel(w);
-        pthread_join(kw->thread, NULL);
-    }
-    kube_watch_free(kw);
+    kube_watch_free(kube_watch_of(w));
 }
