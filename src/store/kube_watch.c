@@ -30,6 +30,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/jsontext.h"
+#include "util/vec.h"
 
 #define KUBE_WATCH_ERRBODY_MAX 65536
 /* The longest single wait in curl_multi_poll when told to wait forever. */
@@ -45,8 +46,8 @@ struct kube_watch {
     bool added;                   /* c is in m */
     bool cancelled;               /* set by any thread (atomic) */
 
-    struct store_event *q;        /* ring of cap slots */
-    size_t cap, head, count, bound;
+    struct store_event *q;        /* q[head..len) are queued */
+    size_t cap, head, len, bound;
     bool paused;                  /* the write callback paused the transfer */
     bool answered;                /* the server said 200 */
     bool done;                    /* the transfer has finished; end is final */
@@ -71,21 +72,13 @@ static bool kube_watch_cancelled(struct kube_watch *kw)
 
 /* ---- reading the stream ------------------------------------------------------ */
 
-/* Queues ev, growing the ring past the bound when one chunk holds more. */
+/* Queues ev. The queue is filled only from empty (kube_watch_pump), so
+ * it is a plain array read from head; one chunk may take it past the
+ * bound. */
 static void kube_watch_push(struct kube_watch *kw, struct store_event *ev)
 {
-    if (kw->count == kw->cap) {
-        size_t cap = kw->cap * 2;
-        struct store_event *q = alloc_calloc(cap, sizeof *q);
-        for (size_t i = 0; i < kw->count; i++)
-            q[i] = kw->q[(kw->head + i) % kw->cap];
-        free(kw->q);
-        kw->q = q;
-        kw->cap = cap;
-        kw->head = 0;
-    }
-    kw->q[(kw->head + kw->count) % kw->cap] = *ev;
-    kw->count++;
+    VEC_RESERVE(kw->q, kw->cap, kw->len + 1);
+    kw->q[kw->len++] = *ev;
 }
 
 static int kube_watch_type(const char *s, enum store_event_type *t)
@@ -140,7 +133,7 @@ static size_t kube_watch_body(char *data, size_t size, size_t n, void *ctx)
         kube_buf_add(&kw->errbody, data, total);
         return total; /* past the bound the rest is dropped, not fatal */
     }
-    if (kw->count >= kw->bound) {
+    if (kw->len >= kw->bound) {
         kw->paused = true; /* curl keeps data and gives it again once resumed */
         return CURL_WRITEFUNC_PAUSE;
     }
@@ -218,6 +211,7 @@ static void kube_watch_finish(struct kube_watch *kw, CURLcode cc)
  * bytes or a cancel. Call only with an empty queue. */
 static void kube_watch_pump(struct kube_watch *kw, int wait_ms)
 {
+    kw->head = kw->len = 0;
     if (kw->paused) {
         kw->paused = false;
         curl_easy_pause(kw->c, CURLPAUSE_CONT);
@@ -231,7 +225,7 @@ static void kube_watch_pump(struct kube_watch *kw, int wait_ms)
         kube_watch_finish(kw, CURLE_OK);
         return;
     }
-    if (kw->count == 0 && wait_ms != 0 && !kube_watch_cancelled(kw))
+    if (kw->len == 0 && wait_ms != 0 && !kube_watch_cancelled(kw))
         curl_multi_poll(kw->m, NULL, 0, wait_ms, NULL);
 }
 
@@ -279,8 +273,8 @@ static int kube_watch_path(struct kube_watch *kw, const struct api_resource *res
 
 static void kube_watch_free(struct kube_watch *kw)
 {
-    for (size_t i = 0; i < kw->count; i++)
-        store_event_release(&kw->q[(kw->head + i) % kw->cap]);
+    for (size_t i = kw->head; i < kw->len; i++)
+        store_event_release(&kw->q[i]);
     free(kw->q);
     if (kw->added)
         curl_multi_remove_handle(kw->m, kw->c);
@@ -300,14 +294,14 @@ static int kube_watch_await(struct kube_watch *kw, struct err *e)
 {
     const struct kube_store_opts *o = kube_http_opts(kw->h);
     int64_t deadline = clock_monotonic_ns() + o->timeout_ms * NS_PER_MS;
-    while (!kw->answered && !kw->done && kw->count == 0) {
+    while (!kw->answered && !kw->done && kw->len == 0) {
         int wait_ms = kube_watch_wait_ms(deadline);
         if (wait_ms == 0)
             return err_set(e, -ETIMEDOUT, "watch %s: no answer in %ld ms", kw->path,
                            o->timeout_ms);
         kube_watch_pump(kw, wait_ms);
     }
-    if (kw->answered || kw->count)
+    if (kw->answered || kw->len)
         return 0;
     if (kw->end.code == -EKEYEXPIRED || kw->end.code == -ETIME)
         return 0; /* said by the first store_watch_next, as the ERROR event would be */
@@ -325,13 +319,11 @@ int kube_watch_open(const struct store_ops *ops, struct kube_http *h,
     const struct kube_store_opts *lim = kube_http_opts(h);
     kw->h = h;
     kw->bound = lim->watch_queue;
-    kw->cap = kw->bound;
     kw->line.max = lim->max_event;
     kw->errbody.max = KUBE_WATCH_ERRBODY_MAX;
     kw->base.ops = ops;
     int rc = kube_watch_path(kw, res, ns, o, e);
-    if (rc == 0 && (!(kw->q = alloc_calloc(kw->cap, sizeof *kw->q)) || !(kw->c = curl_easy_init()) ||
-                    !(kw->m = curl_multi_init())))
+    if (rc == 0 && (!(kw->c = curl_easy_init()) || !(kw->m = curl_multi_init())))
         rc = err_set(e, -ENOMEM, "out of memory");
     if (rc == 0)
         rc = kube_http_setup_stream(h, kw->c, kw->path, &kw->hl, e);
@@ -364,11 +356,8 @@ int kube_watch_next(struct store_watch *w, int timeout_ms, struct store_event *e
     for (bool waited = false;; waited = true) {
         if (kube_watch_cancelled(kw))
             return err_set(e, -ECANCELED, "watch %s: cancelled", kw->path);
-        if (kw->count) {
-            *ev = kw->q[kw->head];
-            memset(&kw->q[kw->head], 0, sizeof *ev);
-            kw->head = (kw->head + 1) % kw->cap;
-            kw->count--;
+        if (kw->head < kw->len) {
+            *ev = kw->q[kw->head++];
             return 0;
         }
         if (kw->done) {

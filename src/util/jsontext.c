@@ -138,57 +138,52 @@ static bool read_separator(struct reader *r, char close, bool *more)
     return false;
 }
 
-static json_t *read_array(struct reader *r, int depth)
+/* Reads one item into a container: true when it was added. */
+typedef bool (*read_item_fn)(struct reader *r, json_t *into, int depth);
+
+static bool read_element(struct reader *r, json_t *arr, int depth)
 {
-    json_t *arr = json_array();
-    r->p++;
-    skip_space(r);
-    if (r->p < r->end && *r->p == ']') {
-        r->p++;
-        return arr;
-    }
-    for (bool more = true; more;) {
-        json_t *item = read_value(r, depth + 1);
-        if (!item || json_array_append_new(arr, item) != 0 || !read_separator(r, ']', &more)) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return arr;
+    json_t *item = read_value(r, depth);
+    return item && json_array_append_new(arr, item) == 0;
 }
 
-static json_t *read_object(struct reader *r, int depth)
+static bool read_member(struct reader *r, json_t *obj, int depth)
 {
-    json_t *obj = json_object();
+    const char *key;
+    size_t klen;
+    bool escaped;
+    skip_space(r);
+    /* An escaped key would share r->scratch with its value: jansson's. */
+    if (r->p >= r->end || *r->p != '"' || !read_string(r, &key, &klen, &escaped) || escaped)
+        return false;
+    skip_space(r);
+    if (r->p >= r->end || *r->p != ':')
+        return false;
+    r->p++;
+    if (r->unique_keys && json_object_getn(obj, key, klen))
+        return false;
+    json_t *value = read_value(r, depth);
+    return value && json_object_setn_new_nocheck(obj, key, klen, value) == 0;
+}
+
+/* The array or object c whose opening bracket r->p is at, up to close;
+ * NULL (c released) when jansson must read it. */
+static json_t *read_container(struct reader *r, json_t *c, char close, read_item_fn item,
+                              int depth)
+{
     r->p++;
     skip_space(r);
-    if (r->p < r->end && *r->p == '}') {
+    if (r->p < r->end && *r->p == close) {
         r->p++;
-        return obj;
+        return c;
     }
     for (bool more = true; more;) {
-        const char *key;
-        size_t klen;
-        bool escaped;
-        skip_space(r);
-        /* An escaped key would share r->scratch with its value: jansson's. */
-        bool ok = r->p < r->end && *r->p == '"' && read_string(r, &key, &klen, &escaped) &&
-                  !escaped;
-        if (ok) {
-            skip_space(r);
-            ok = r->p < r->end && *r->p == ':';
-            r->p++;
-        }
-        if (ok && r->unique_keys && json_object_getn(obj, key, klen))
-            ok = false;
-        json_t *value = ok ? read_value(r, depth + 1) : NULL;
-        if (!value || json_object_setn_new_nocheck(obj, key, klen, value) != 0 ||
-            !read_separator(r, '}', &more)) {
-            json_decref(obj);
+        if (!item(r, c, depth + 1) || !read_separator(r, close, &more)) {
+            json_decref(c);
             return NULL;
         }
     }
-    return obj;
+    return c;
 }
 
 static json_t *read_value(struct reader *r, int depth)
@@ -201,9 +196,9 @@ static json_t *read_value(struct reader *r, int depth)
     bool escaped;
     switch (*r->p) {
     case '{':
-        return read_object(r, depth);
+        return read_container(r, json_object(), '}', read_member, depth);
     case '[':
-        return read_array(r, depth);
+        return read_container(r, json_array(), ']', read_element, depth);
     case '"':
         return read_string(r, &s, &len, &escaped) ? json_stringn_nocheck(s, len) : NULL;
     case 't':
