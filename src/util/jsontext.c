@@ -42,54 +42,37 @@ static void scratch_put(struct reader *r, size_t at, char ch)
     r->scratch[at] = ch;
 }
 
-/* The unescaped value of the string that starts at from (just past its
- * quote) into r->scratch; false for anything but the short escapes. */
-static bool read_escaped(struct reader *r, const char *from, size_t *len)
+/* The string whose opening quote r->p is at: *s and *len point into the
+ * text or, once an escape is seen, into r->scratch (*escaped), where the
+ * value is unescaped. False when it is not plain ASCII with the short
+ * escapes. */
+static bool read_string(struct reader *r, const char **s, size_t *len, bool *escaped)
 {
     static const char plain[] = "\"\\/bfnrt", meant[] = "\"\\/\b\f\n\r\t";
-    size_t n = 0;
-    for (const char *q = from; q < r->end; q++) {
+    const char *start = ++r->p;
+    size_t n = 0; /* bytes in r->scratch */
+    *escaped = false;
+    for (const char *q = start; q < r->end; q++) {
         unsigned char ch = (unsigned char)*q;
         if (ch == '"') {
+            *s = *escaped ? r->scratch : start;
+            *len = *escaped ? n : (size_t)(q - start);
             r->p = q + 1;
-            *len = n;
             return true;
         }
         if (ch < 0x20 || ch >= 0x80)
             return false;
         if (ch == '\\') {
+            for (const char *h = start; !*escaped && h < q; h++)
+                scratch_put(r, n++, *h); /* the plain head, once */
+            *escaped = true;
             const char *esc = ++q < r->end && *q ? strchr(plain, *q) : NULL;
             if (!esc)
                 return false;
             ch = (unsigned char)meant[esc - plain];
         }
-        scratch_put(r, n++, (char)ch);
-    }
-    return false;
-}
-
-/* The string whose opening quote r->p is at: *s and *len point into the
- * text or, with escapes, into r->scratch (*escaped). False when it is not
- * plain ASCII with short escapes. */
-static bool read_string(struct reader *r, const char **s, size_t *len, bool *escaped)
-{
-    const char *start = ++r->p;
-    for (const char *q = start; q < r->end; q++) {
-        unsigned char ch = (unsigned char)*q;
-        if (ch == '"') {
-            *s = start;
-            *len = (size_t)(q - start);
-            *escaped = false;
-            r->p = q + 1;
-            return true;
-        }
-        if (ch < 0x20 || ch >= 0x80)
-            return false;
-        if (ch == '\\') {
-            *escaped = true;
-            *s = read_escaped(r, start, len) ? r->scratch : NULL;
-            return *s != NULL;
-        }
+        if (*escaped)
+            scratch_put(r, n++, (char)ch);
     }
     return false;
 }
