@@ -355,6 +355,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
         cur->doc = mem__doc_ref(doc);
         deps_update(ms, cur, prev, doc);
     }
+    mem__index_update(kind, cur, prev, type == STORE_DELETED ? NULL : doc);
     ms->rv = rv;
     ring_push(ms, rv, type, doc, prev);
     cool_aged(ms, rv);
@@ -1068,6 +1069,7 @@ static void mem_destroy(struct store *st)
             }
         }
         mem__table_free(t);
+        mem__index_free(ms->kinds[i]);
         mem__watch_detach_all(ms->kinds[i]);
         free(ms->kinds[i]);
     }

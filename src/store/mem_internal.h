@@ -5,6 +5,7 @@
  *   mem_doc.c    one stored version of an object: JSON text + index
  *   mem_table.c  the open-addressing hash table every index uses
  *   mem_list.c   list with selectors, paging and historical snapshots
+ *   mem_index.c  equality indexes: the objects a selected list looks at
  *   mem_watch.c  watches over the history ring
  *   mem_rules.c  what the API server does per kind (Pod, Namespace, CRD)
  *   mem_gc.c     the collector: owners, foreground/orphan, namespaces, CRDs
@@ -129,9 +130,17 @@ struct mem_obj {
     size_t n_deps, cap_deps;
 };
 
+/* One equality index of a kind (mem_index.c). */
+struct mem_index {
+    char *tag;               /* as the routes': "n", "f<field index>", "l<label key>" */
+    struct mem_table buckets; /* value -> the objects with it */
+};
+
 struct mem_kind {
     const struct api_resource *res;
     struct mem_table objs; /* (ns, name) -> struct mem_obj */
+    struct mem_index *indexes; /* the tags lists asked for */
+    size_t n_indexes, cap_indexes;
     /* Its open watches (mem_watch.c). One that selects by an equality (a
      * name, a selectable field, a label) is filed under it, so a write
      * looks only at the watches its object can concern instead of every
@@ -219,6 +228,30 @@ int mem__update_locked(struct mem_store *ms, const struct api_resource *res, con
 int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
                        const char *name, const struct store_delete_opts *o, json_t **out,
                        struct err *e);
+
+/* --- routes and indexes (mem_index.c) ---------------------------------------- */
+
+#define ROUTE_KEY_MAX 640
+
+/* The one equality the selectors require, as a tag (into tag) and the
+ * value, or NULL when they require none: a name first, then a selectable
+ * field, then a label. Watches are routed by it, lists indexed. */
+const char *mem__selector_route(const struct api_resource *res, const struct selector *ls,
+                                const struct field_selector *fs, char tag[ROUTE_KEY_MAX]);
+/* d's value under tag; NULL when it has none. */
+const char *mem__doc_route_value(const struct mem_doc *d, const char *tag);
+/* Keeps k's indexes: o's version changes from prev to cur (NULL: absent).
+ * Called by every write to k, with the lock held, before o may be freed. */
+void mem__index_update(struct mem_kind *k, struct mem_obj *o, const struct mem_doc *prev,
+                       const struct mem_doc *cur);
+void mem__index_free(struct mem_kind *k);
+typedef int (*mem_index_fn)(void *ctx, struct mem_obj *o);
+/* Calls fn on each live object of k (may be NULL) in ns (NULL: all) that
+ * may match the selectors: every one that does, maybe others; stops at the
+ * first non-zero return, which it returns. With the lock held. */
+int mem__index_each(struct mem_store *ms, struct mem_kind *k, const char *ns,
+                    const struct selector *ls, const struct field_selector *fs, mem_index_fn fn,
+                    void *ctx);
 
 /* The list and watch halves (mem_list.c, mem_watch.c). */
 int mem__list(struct store *st, const struct api_resource *res, const char *ns,

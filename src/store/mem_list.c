@@ -105,10 +105,28 @@ static bool in_scope(const struct mem_doc *d, const struct api_resource *res, co
     return mem__same_resource(d->res, res) && (!ns || strcmp(d->ns, ns) == 0);
 }
 
+/* Where a live object goes: into out unless a later write changed it (the
+ * version at the snapshot is in past then). */
+struct current {
+    const struct mem_table *past;
+    struct docs *out;
+};
+
+static int current_push(void *ctx, struct mem_obj *o)
+{
+    const struct current *c = ctx;
+    struct past key = {o->doc->ns, o->doc->name, NULL};
+    if (c->past->n && mem__table_find(c->past, mem__key_hash(key.ns, key.name), past_eq, &key))
+        return 0;
+    return docs_push(c->out, o->doc);
+}
+
 /* The objects of res in ns as of rv `at` (at <= ms->rv, at >= compacted),
- * into out (references). Called with the lock held. */
+ * into out (references): those the selectors may match, at least. Called
+ * with the lock held. */
 static int snapshot(struct mem_store *ms, const struct api_resource *res, const char *ns,
-                    uint64_t at, struct docs *out)
+                    const struct selector *ls, const struct field_selector *fs, uint64_t at,
+                    struct docs *out)
 {
     assert(mutex_held(&ms->mu) && at <= ms->rv && at >= ms->compacted);
     struct mem_table past = {0};
@@ -134,16 +152,9 @@ static int snapshot(struct mem_store *ms, const struct api_resource *res, const 
             p->doc = ev->prev; /* older events overwrite: the oldest wins */
         }
     }
-    struct mem_kind *k = mem__kind_find(ms, res);
-    for (size_t s = 0; rc == 0 && k && s < k->objs.cap; s++) {
-        const struct mem_obj *o = k->objs.slots[s].item;
-        if (!o || (ns && strcmp(o->doc->ns, ns) != 0))
-            continue;
-        struct past key = {o->doc->ns, o->doc->name, NULL};
-        if (n_past && mem__table_find(&past, mem__key_hash(key.ns, key.name), past_eq, &key))
-            continue;
-        rc = docs_push(out, o->doc);
-    }
+    struct current cur = {&past, out};
+    if (rc == 0)
+        rc = mem__index_each(ms, mem__kind_find(ms, res), ns, ls, fs, current_push, &cur);
     for (size_t i = 0; rc == 0 && i < n_past; i++)
         if (pasts[i].doc)
             rc = docs_push(out, pasts[i].doc);
@@ -238,7 +249,7 @@ int mem__list(struct store *st, const struct api_resource *res, const char *ns,
     if (rc == 0) {
         mutex_lock(&ms->mu);
         rc = list_at(ms, o, paging ? &cur : NULL, &at, e);
-        if (rc == 0 && snapshot(ms, res, ns, at, &docs) != 0)
+        if (rc == 0 && snapshot(ms, res, ns, ls, fs, at, &docs) != 0)
             rc = err_set(e, -ENOMEM, "out of memory");
         mutex_unlock(&ms->mu);
     }

@@ -91,8 +91,6 @@ struct mem_route {
     size_t n, cap;
 };
 
-#define ROUTE_KEY_MAX 640
-
 static bool doc_in_watch(const struct mem_watch *w, const struct mem_doc *d)
 {
     return d && mem__same_resource(d->res, w->res) && (!w->ns || strcmp(d->ns, w->ns) == 0) &&
@@ -146,39 +144,7 @@ static bool route_key(char *buf, const char *tag, const char *value)
  * NULL when they require none. */
 static const char *route_of(const struct mem_watch *w, char tag[ROUTE_KEY_MAX])
 {
-    const char *v = selector_field_equals(w->fs, "metadata.name");
-    if (v) {
-        snprintf(tag, ROUTE_KEY_MAX, "n");
-        return v;
-    }
-    for (size_t i = 0; w->res->selectable_fields[i]; i++)
-        if ((v = selector_field_equals(w->fs, w->res->selectable_fields[i]))) {
-            snprintf(tag, ROUTE_KEY_MAX, "f%zu", i);
-            return v;
-        }
-    const char *label;
-    if ((v = selector_first_equals(w->ls, &label)) &&
-        snprintf(tag, ROUTE_KEY_MAX, "l%s", label) < ROUTE_KEY_MAX)
-        return v;
-    return NULL;
-}
-
-/* d's value under tag; NULL when it has none. */
-static const char *doc_route_value(const struct mem_doc *d, const char *tag)
-{
-    switch (tag[0]) {
-    case 'n':
-        return d->name;
-    case 'f': {
-        size_t i = (size_t)strtoul(tag + 1, NULL, 10);
-        return i < d->n_fields ? d->fields[i] : NULL;
-    }
-    default:
-        for (uint32_t i = 0; i < d->n_labels; i++)
-            if (strcmp(d->labels[2 * i], tag + 1) == 0)
-                return d->labels[2 * i + 1];
-        return NULL;
-    }
+    return mem__selector_route(w->res, w->ls, w->fs, tag);
 }
 
 static void tag_use(struct mem_kind *k, const char *tag)
@@ -272,7 +238,7 @@ static void route_doc(struct mem_store *ms, struct mem_kind *k, const struct mem
 {
     char key[ROUTE_KEY_MAX];
     for (size_t t = 0; d && t < k->n_tags; t++) {
-        const char *v = doc_route_value(d, k->tags[t]);
+        const char *v = mem__doc_route_value(d, k->tags[t]);
         if (!v || !route_key(key, k->tags[t], v))
             continue;
         struct mem_route *r =

@@ -274,6 +274,69 @@ static void routed_watches_get_their_objects_events(void **state)
     }
 }
 
+/* The names a list of cm in ns gives (NULL: all namespaces), joined by
+ * ','; its continue token (if any) into next. */
+static void list_names(struct m *m, const char *ns, const struct store_list_opts *o, char *out,
+                       size_t len, char *next, size_t next_len)
+{
+    json_t *list;
+    struct err e;
+    assert_int_equal(store_list(m->st, res(m, "cm"), ns, o, &list, &e), 0);
+    size_t i, used = 0;
+    json_t *item;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(list, "items"), i, item)
+        used += (size_t)snprintf(out + used, len - used, "%s%s", i ? "," : "",
+                                 json_string_value(json_object_get(
+                                     json_object_get(item, "metadata"), "name")));
+    const char *token =
+        json_string_value(json_object_get(json_object_get(list, "metadata"), "continue"));
+    if (next)
+        snprintf(next, next_len, "%s", token ? token : "");
+    json_decref(list);
+}
+
+/* A list selected by a label reads the objects indexed under its value
+ * (the index made by the first such list, then kept by every write): an
+ * object relabelled moves, a deleted one goes, and a paged list still
+ * gives its pages as of its first one. A name in a namespace is found
+ * without an index. */
+static void selected_lists_follow_their_index(void **state)
+{
+    struct m *m = *state;
+    char names[256], next[1024];
+    put_on_node(m, "a", "n1", true);
+    put_on_node(m, "b", "n2", true);
+    struct store_list_opts n1 = {.label_selector = "gpuslice.dev/node=n1"};
+    list_names(m, "t", &n1, names, sizeof names, NULL, 0);
+    assert_string_equal(names, "a");
+    put_on_node(m, "c", "n1", true);
+    put_on_node(m, "b", "n1", false); /* from n2 to n1 */
+    list_names(m, "t", &n1, names, sizeof names, NULL, 0);
+    assert_string_equal(names, "a,b,c");
+    list_names(m, NULL, &(struct store_list_opts){.label_selector = "gpuslice.dev/node=n2"},
+               names, sizeof names, NULL, 0);
+    assert_string_equal(names, "");
+    struct err e;
+    assert_int_equal(store_delete(m->st, res(m, "cm"), "t", "a", NULL, NULL, &e), 0);
+    list_names(m, "t", &n1, names, sizeof names, NULL, 0);
+    assert_string_equal(names, "b,c");
+    /* Paged: the second page is as of the first, before c moved away. */
+    struct store_list_opts paged = {.label_selector = "gpuslice.dev/node=n1", .limit = 1};
+    list_names(m, "t", &paged, names, sizeof names, next, sizeof next);
+    assert_string_equal(names, "b");
+    put_on_node(m, "c", "n3", false);
+    paged.continue_token = next;
+    list_names(m, "t", &paged, names, sizeof names, NULL, 0);
+    assert_string_equal(names, "c");
+    list_names(m, "t", &(struct store_list_opts){.field_selector = "metadata.name=c"}, names,
+               sizeof names, NULL, 0);
+    assert_string_equal(names, "c");
+    list_names(m, "t", &(struct store_list_opts){.field_selector = "metadata.name=a"}, names,
+               sizeof names, NULL, 0);
+    assert_string_equal(names, "");
+}
+
 /* A watch left unread while the history wraps past an event it selects
  * ends as expired. */
 static void a_slow_routed_watch_falls_off_the_history(void **state)
@@ -791,6 +854,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(slow_watcher_falls_off_the_history, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(routed_watches_get_their_objects_events, m_setup,
                                         m_teardown),
+        cmocka_unit_test_setup_teardown(selected_lists_follow_their_index, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(a_slow_routed_watch_falls_off_the_history, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(a_quiet_watch_outlives_the_history, m_setup, m_teardown),
