@@ -194,6 +194,9 @@ static int new_informer(struct cluster_parts *p, int which, struct err *e)
             (struct informer_index){.name = OBJSTATE_INDEX_NODE, .keys = informer_keys_node};
         ic.indexes[ic.index_count++] =
             (struct informer_index){.name = OBJSTATE_INDEX_OWNER, .keys = informer_keys_owner};
+    } else if (which == INF_NODES) {
+        ic.indexes[ic.index_count++] = (struct informer_index){
+            .name = SCHEDULER_INDEX_HOSTNAME, .keys = scheduler_keys_hostname};
     } else if (which == INF_REPLICASETS) {
         ic.indexes[ic.index_count++] =
             (struct informer_index){.name = OBJSTATE_INDEX_OWNER, .keys = informer_keys_owner};

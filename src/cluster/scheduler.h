@@ -28,11 +28,15 @@
 #include "util/err.h"
 
 #define SCHEDULER_NAME "default-scheduler"
+/* The nodes informer's index by the kubernetes.io/hostname label, which a
+ * pod gpuslice placed names in its nodeSelector: such a pod is checked
+ * against the nodes labelled so only (with no such index, every node). */
+#define SCHEDULER_INDEX_HOSTNAME "hostname"
 
 struct scheduler_config {
     struct store *store;        /* bindings and status writes; not owned */
     struct informer *pods;      /* all pods, indexed OBJSTATE_INDEX_NODE; not owned */
-    struct informer *nodes;     /* not owned */
+    struct informer *nodes;     /* not owned; indexed SCHEDULER_INDEX_HOSTNAME or not */
     clock_now_fn now_ns;          /* NULL: the real clock */
     void *clock_ctx;
     /* Resource name prefixes the fit check ignores (schedfit_options);
@@ -50,6 +54,10 @@ void scheduler_free(struct scheduler *s);
 
 /* The loop the runtime steps or starts (owned by the scheduler). */
 struct loop *scheduler_loop(struct scheduler *s);
+
+/* The SCHEDULER_INDEX_HOSTNAME keys of a node (informer_keys_fn): its
+ * kubernetes.io/hostname label, when it has one. */
+size_t scheduler_keys_hostname(const json_t *node, const char **keys, size_t max, void *ctx);
 
 /* The pods and nodes informers' handlers (informer_handler_fn shape, with
  * the scheduler as ctx): they enqueue what the change may affect. */

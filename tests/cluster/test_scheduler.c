@@ -5,6 +5,8 @@
  * exactly what every node offers. */
 #include "harness.h"
 
+#include "cluster/scheduler.h"
+
 static void node(struct harness *h, const char *name, const char *labels, const char *taints,
                  const char *alloc, const char *ready)
 {
@@ -95,6 +97,48 @@ static void node_selector_and_required_affinity(void **state)
                         "False/Unschedulable/0/2 nodes are available: 2 node(s) didn't match "
                         "Pod's node affinity/selector.");
     h_free(h);
+}
+
+/* A pod pinned by a kubernetes.io/hostname nodeSelector (as gpuslice pins
+ * its pods) is decided among the nodes labelled so, looked up in the nodes'
+ * index, with the same choice and, when none fits, the same message as a
+ * check of every node. */
+static void pinned_pods_are_checked_on_their_node(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(NULL, 0);
+    node(h, "n1", "'kubernetes.io/hostname':'h1'", "", "", "True");
+    node(h, "n2", "'kubernetes.io/hostname':'h2'", "", "", "True");
+    node(h, "n3", "'kubernetes.io/hostname':'h2'", "", "", "True");
+    node(h, "n4", "", "", "", "True");
+    pod(h, "busy", "'cpu':'1'", ",'nodeName':'n2'");
+    h_settle(h);
+    pod(h, "one", "'cpu':'1'", ",'nodeSelector':{'kubernetes.io/hostname':'h1'}");
+    pod(h, "two", "'cpu':'1'", ",'nodeSelector':{'kubernetes.io/hostname':'h2'}");
+    pod(h, "big", "'cpu':'5'", ",'nodeSelector':{'kubernetes.io/hostname':'h1'}");
+    pod(h, "gone", "", ",'nodeSelector':{'kubernetes.io/hostname':'h9'}");
+    h_settle(h);
+    assert_string_equal(node_of(h, "one"), "n1");
+    assert_string_equal(node_of(h, "two"), "n3"); /* the less allocated of the two */
+    assert_string_equal(node_of(h, "big"), "");
+    assert_string_equal(h_condition(h, h->pods, "big", "PodScheduled"),
+                        "False/Unschedulable/0/4 nodes are available: 1 Insufficient cpu, 3 "
+                        "node(s) didn't match Pod's node affinity/selector.");
+    assert_string_equal(node_of(h, "gone"), "");
+    h_free(h);
+}
+
+static void hostname_keys_are_the_label(void **state)
+{
+    (void)state;
+    json_t *n = json_pack("{s:{s:s, s:{s:s}}}", "metadata", "name", "n1", "labels",
+                          "kubernetes.io/hostname", "h1");
+    const char *keys[2];
+    assert_int_equal(scheduler_keys_hostname(n, keys, 2, NULL), 1);
+    assert_string_equal(keys[0], "h1");
+    json_object_del(json_object_get(n, "metadata"), "labels");
+    assert_int_equal(scheduler_keys_hostname(n, keys, 2, NULL), 0);
+    json_decref(n);
 }
 
 static void taints_tolerations_and_node_state(void **state)
@@ -243,6 +287,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(least_allocated_and_one_burst_never_overcommits),
         cmocka_unit_test(node_selector_and_required_affinity),
+        cmocka_unit_test(pinned_pods_are_checked_on_their_node),
+        cmocka_unit_test(hostname_keys_are_the_label),
         cmocka_unit_test(taints_tolerations_and_node_state),
         cmocka_unit_test(capacity_counts_every_resource),
         cmocka_unit_test(pod_count_and_init_containers),
