@@ -5,10 +5,14 @@
  * found by name in an index; in the virtual runtime a round steps only the
  * kubelets a change was fanned out to or whose keys are due (a wake set),
  * since with thousands of nodes stepping every kubelet's loop each round
- * cost more than the work.
+ * cost more than the work. A ConfigMap change goes only to the kubelets
+ * with a pod waiting to start (the only pods it can move on), which tell
+ * when their first pod begins to wait: with thousands of nodes, telling
+ * every kubelet of every slice's ConfigMap was most of a run.
  */
 #include "cluster/components.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +29,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/strmap.h"
+#include "util/vec.h"
 #include "util/wakeset.h"
 
 #define SETTLE_ROUNDS_DEFAULT 10000
@@ -55,6 +60,9 @@ struct cluster_parts {
     size_t kubelet_count;
     struct strmap kubelet_index;   /* node name -> size_t, its kubelet's index */
     struct wakeset *kubelets_woken; /* virtual runtime: the kubelets to step */
+    /* The kubelets that may have pods waiting to start (any thread). */
+    pthread_mutex_t waiting_mu;
+    struct wakeset *kubelets_waiting;
     struct deployment_controller *deployments;
     struct replicaset_controller *replicasets;
     struct job_controller *jobs;
@@ -113,15 +121,57 @@ static void nodes_changed(void *ctx, enum informer_change change, const json_t *
         kubelet_node_changed(k, change, old, cur);
 }
 
+static void kubelet_waits(void *ctx, const char *node)
+{
+    struct cluster_parts *p = ctx;
+    const size_t *i = strmap_get(&p->kubelet_index, node);
+    if (!i)
+        return;
+    pthread_mutex_lock(&p->waiting_mu);
+    wakeset_mark(p->kubelets_waiting, *i);
+    pthread_mutex_unlock(&p->waiting_mu);
+}
+
+/* The kubelets that may have waiting pods, taken off the set: the caller
+ * puts back those that still have (kubelets_still_waiting). */
+static size_t take_waiting(struct cluster_parts *p, size_t **out)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    pthread_mutex_lock(&p->waiting_mu);
+    for (size_t i = wakeset_take(p->kubelets_waiting, 0); i != SIZE_MAX;
+         i = wakeset_take(p->kubelets_waiting, i + 1)) {
+        VEC_RESERVE(*out, cap, n + 1);
+        (*out)[n++] = i;
+    }
+    pthread_mutex_unlock(&p->waiting_mu);
+    return n;
+}
+
+static void kubelets_still_waiting(struct cluster_parts *p, const size_t *which, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (!kubelet_has_waiting(p->kubelets[which[j]]))
+            continue; /* its next waiting pod marks it again */
+        pthread_mutex_lock(&p->waiting_mu);
+        wakeset_mark(p->kubelets_waiting, which[j]);
+        pthread_mutex_unlock(&p->waiting_mu);
+    }
+}
+
 static void configmaps_changed(void *ctx, enum informer_change change, const json_t *old,
                                const json_t *cur)
 {
     struct cluster_parts *p = ctx;
-    for (size_t i = 0; i < p->kubelet_count; i++) {
-        kubelet_configmap_changed(p->kubelets[i], change, old, cur);
+    size_t *which;
+    size_t n = take_waiting(p, &which);
+    for (size_t j = 0; j < n; j++) {
+        kubelet_configmap_changed(p->kubelets[which[j]], change, old, cur);
         if (!p->started)
-            wakeset_mark(p->kubelets_woken, i);
+            wakeset_mark(p->kubelets_woken, which[j]);
     }
+    kubelets_still_waiting(p, which, n);
+    free(which);
 }
 
 static void deployments_changed(void *ctx, enum informer_change change, const json_t *old,
@@ -222,6 +272,8 @@ static int new_kubelets(struct cluster_parts *p, struct err *e)
             .keep_logs = p->cfg.keep_logs,
             .devices = p->cfg.devices,
             .devices_ctx = p->cfg.devices_ctx,
+            .on_waiting = kubelet_waits,
+            .on_waiting_ctx = p,
         };
         int rc = kubelet_new(&kc, &p->kubelets[i], e);
         if (rc < 0)
@@ -230,6 +282,7 @@ static int new_kubelets(struct cluster_parts *p, struct err *e)
         p->kubelet_count++;
     }
     p->kubelets_woken = wakeset_new(p->kubelet_count);
+    p->kubelets_waiting = wakeset_new(p->kubelet_count);
     return 0;
 }
 
@@ -284,6 +337,7 @@ int cluster_parts_new(const struct cluster_parts_config *cfg, struct cluster_par
     struct cluster_parts *p = alloc_calloc(1, sizeof *p);
     p->cfg = *cfg;
     strmap_init(&p->kubelet_index, sizeof(size_t), NULL);
+    pthread_mutex_init(&p->waiting_mu, NULL);
     p->cfg.nodes = NULL; /* copied by each kubelet */
     int rc = 0;
     for (int i = 0; i < INF_COUNT && rc == 0; i++)
@@ -314,6 +368,8 @@ void cluster_parts_free(struct cluster_parts *p)
     free(p->kubelets);
     strmap_free(&p->kubelet_index);
     wakeset_free(p->kubelets_woken);
+    wakeset_free(p->kubelets_waiting);
+    pthread_mutex_destroy(&p->waiting_mu);
     deployment_controller_free(p->deployments);
     replicaset_controller_free(p->replicasets);
     job_controller_free(p->jobs);

@@ -400,11 +400,14 @@ static int set_waiting(struct kubelet *k, const char *key, bool waiting, struct 
 {
     pthread_mutex_lock(&k->waiting_mu);
     int rc = 0;
+    bool first = waiting && json_object_size(k->waiting) == 0;
     if (!waiting)
         json_object_del(k->waiting, key);
     else if (json_object_set_new(k->waiting, key, json_true()) != 0)
         rc = err_set(e, -ENOMEM, "kubelet: out of memory");
     pthread_mutex_unlock(&k->waiting_mu);
+    if (rc == 0 && first && k->cfg.on_waiting)
+        k->cfg.on_waiting(k->cfg.on_waiting_ctx, k->name);
     return rc;
 }
 
@@ -562,6 +565,14 @@ void kubelet_configmap_changed(void *ctx, enum informer_change change, const jso
         json_decref(pod);
     }
     pthread_mutex_unlock(&k->waiting_mu);
+}
+
+bool kubelet_has_waiting(struct kubelet *k)
+{
+    pthread_mutex_lock(&k->waiting_mu);
+    bool any = json_object_size(k->waiting) > 0;
+    pthread_mutex_unlock(&k->waiting_mu);
+    return any;
 }
 
 /* ---- life --------------------------------------------------------------------------- */

@@ -73,6 +73,11 @@ struct kubelet_config {
     size_t log_max_bytes;
     kubelet_device_fn devices;
     void *devices_ctx;
+    /* Told (with node.name) when a pod begins to wait to start on a node
+     * that had none waiting: only such a kubelet needs ConfigMap changes
+     * (kubelet_has_waiting). NULL: nobody is told. */
+    void (*on_waiting)(void *ctx, const char *node);
+    void *on_waiting_ctx;
 };
 
 struct kubelet;
@@ -106,5 +111,9 @@ void kubelet_node_changed(void *k, enum informer_change change, const json_t *ol
                           const json_t *cur);
 void kubelet_configmap_changed(void *k, enum informer_change change, const json_t *old,
                                const json_t *cur);
+
+/* Whether a pod of this node waits to start: the only kind a ConfigMap
+ * change can move on. */
+bool kubelet_has_waiting(struct kubelet *k);
 
 #endif

@@ -6,6 +6,8 @@
  * and the version its own start's first write made queues nothing. */
 #include "harness.h"
 
+#include "cluster/components.h"
+#include "cluster/kubelet.h"
 #include "cluster/kubelet_pod.h"
 
 static const struct kubelet_node one_node[] = {
@@ -263,6 +265,44 @@ static void configmaps_are_waited_for_and_the_env_recorded(void **state)
     h_free(h);
 }
 
+/* ConfigMap changes reach only the kubelets with a pod waiting to start
+ * (kubelet_has_waiting), and each waiting pod still hears of its own, on
+ * either node. */
+static void configmaps_reach_the_kubelets_with_waiting_pods(void **state)
+{
+    (void)state;
+    static const struct kubelet_node two[] = {{.name = "n1", .cpu = "4", .memory = "16Gi"},
+                                              {.name = "n2", .cpu = "4", .memory = "16Gi"}};
+    struct harness *h = h_new(two, 2);
+    h_settle(h);
+    struct kubelet *k1 = cluster_parts_kubelet(h->parts, "n1");
+    struct kubelet *k2 = cluster_parts_kubelet(h->parts, "n2");
+    pod(h, "plain", "", "", ",'nodeName':'n1'");
+    pod(h, "late", "", ",'envFrom':[{'configMapRef':{'name':'late'}}]", ",'nodeName':'n2'");
+    h_settle(h);
+    assert_string_equal(phase(h, "plain"), "Running");
+    assert_false(kubelet_has_waiting(k1));
+    assert_true(kubelet_has_waiting(k2));
+    h_create(h, h->cms, "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'other',"
+                        "'namespace':'%s'},'data':{}}", NS);
+    h_settle(h);
+    assert_string_equal(phase(h, "late"), "Pending");
+    assert_true(kubelet_has_waiting(k2));
+    pod(h, "later", "", ",'envFrom':[{'configMapRef':{'name':'later'}}]", ",'nodeName':'n1'");
+    h_settle(h);
+    assert_true(kubelet_has_waiting(k1));
+    h_create(h, h->cms, "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'late',"
+                        "'namespace':'%s'},'data':{}}", NS);
+    h_create(h, h->cms, "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'later',"
+                        "'namespace':'%s'},'data':{}}", NS);
+    h_settle(h);
+    assert_string_equal(phase(h, "late"), "Running");
+    assert_string_equal(phase(h, "later"), "Running");
+    assert_false(kubelet_has_waiting(k1));
+    assert_false(kubelet_has_waiting(k2));
+    h_free(h);
+}
+
 static void secrets_are_never_found(void **state)
 {
     (void)state;
@@ -385,6 +425,7 @@ int main(void)
         cmocka_unit_test(deletion_waits_for_the_grace_period),
         cmocka_unit_test(deletion_held_by_a_finalizer_shows_the_end),
         cmocka_unit_test(configmaps_are_waited_for_and_the_env_recorded),
+        cmocka_unit_test(configmaps_reach_the_kubelets_with_waiting_pods),
         cmocka_unit_test(secrets_are_never_found),
         cmocka_unit_test(durations_come_from_the_annotation_or_sleep),
         cmocka_unit_test(bad_node_specs_are_refused),
