@@ -100,6 +100,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
     if (!a->cfg.report_delay_ns)
         a->cfg.report_delay_ns = AGENT_REPORT_DELAY_DEFAULT_NS;
     mutex_init(&a->lock);
+    strmap_init(&a->claim_memo, sizeof(struct agent_claim_memo), agent__claim_memo_drop);
     a->inv = alloc_calloc(1, sizeof *a->inv);
     a->inv_scratch = alloc_calloc(1, sizeof *a->inv_scratch);
     a->dev = alloc_calloc(1, sizeof *a->dev);
@@ -150,6 +151,7 @@ void agent_free(struct agent *a)
     free(a->made);
     free(a->intents);
     free(a->orphans);
+    strmap_free(&a->claim_memo);
     free(a->notes);
     mutex_destroy(&a->lock);
     free(a);

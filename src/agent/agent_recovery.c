@@ -26,6 +26,16 @@
  * one cannot fail (its pod owns it; only Deleting leaves Ungated), so its
  * status loses the device UUID, says SliceLost and why, and the agent keeps
  * trying with backoff. Either way no status points at a slice that is gone.
+ *
+ * Claims. Every node pass (each change's report, each recovery period)
+ * needs the placements the node's GPUSlices hold. What a GPUSlice version
+ * says about them (not this node's, a share, or holding a placement) is
+ * read once per version and memoised by the version's address, a
+ * reference held so that it cannot be reused: reading every slice of the
+ * node in every pass was most of a large simulation's time. A placement
+ * memoised stays valid while the GPU at its index has the same UUID and
+ * model; what depends on the device (a Creating slice's take-over) is
+ * asked each pass.
  */
 #include "agent/agent_internal.h"
 #include "util/alloc.h"
@@ -129,6 +139,87 @@ bool agent__other_at(struct agent *a, const struct agent_decision *d,
     return any;
 }
 
+void agent__claim_memo_drop(void *memo)
+{
+    json_decref(((struct agent_claim_memo *)memo)->obj);
+}
+
+/* Reads what obj says about claims into m; false when that depends on the
+ * inventory in a way the memo cannot check (no GPU or profile found yet). */
+static bool claim_read(struct agent *a, const json_t *obj, struct agent_claim_memo *m)
+{
+    struct gpuslice_view v;
+    m->kind = AGENT_CLAIM_NONE;
+    if (gpuslice_read(obj, &v, NULL) != 0 || strcmp(v.spec.node, a->node) != 0 ||
+        lifecycle_phase_parse(v.status.phase, &m->phase, NULL) != 0 ||
+        !agent__phase_holds(m->phase))
+        return true;
+    if (v.spec.sharing != POD_SHARING_NONE) {
+        m->kind = AGENT_CLAIM_SHARE;
+        return true;
+    }
+    if (agent__place_of(a, &v, &m->at, NULL) != 0)
+        return false;
+    m->kind = AGENT_CLAIM_HOLDS;
+    m->gpu_uuid = v.spec.gpu_uuid;
+    m->model = agent__gpu_at(a, m->at.gpu)->model;
+    return true;
+}
+
+static bool claim_valid(struct agent *a, const struct agent_claim_memo *m, const json_t *obj)
+{
+    if (m->obj != obj)
+        return false;
+    if (m->kind != AGENT_CLAIM_HOLDS)
+        return true;
+    const struct device_gpu *g = agent__gpu_at(a, m->at.gpu);
+    return g && g->model == m->model && strcmp(g->uuid, m->gpu_uuid) == 0;
+}
+
+/* What obj says about claims, read when its version was not read before. */
+static const struct agent_claim_memo *claim_of(struct agent *a, const json_t *obj,
+                                               struct agent_claim_memo *scratch)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%p", (const void *)obj);
+    struct agent_claim_memo *m = strmap_get(&a->claim_memo, key);
+    if (m && claim_valid(a, m, obj)) {
+        m->pass = a->claim_pass;
+        return m;
+    }
+    *scratch = (struct agent_claim_memo){.pass = a->claim_pass};
+    if (!claim_read(a, obj, scratch))
+        return scratch;
+    scratch->obj = json_incref((json_t *)obj);
+    strmap_set(&a->claim_memo, key, scratch);
+    return strmap_get(&a->claim_memo, key);
+}
+
+/* Forgets the versions this pass did not see (changed or gone). */
+static void claims_sweep(struct agent *a)
+{
+    size_t pos = 0, n = 0;
+    const char *key;
+    void *value;
+    char(*stale)[32] = alloc_calloc(strmap_size(&a->claim_memo) + 1, sizeof *stale);
+    while (strmap_next(&a->claim_memo, &pos, &key, &value))
+        if (((struct agent_claim_memo *)value)->pass != a->claim_pass)
+            snprintf(stale[n++], sizeof *stale, "%s", key);
+    for (size_t i = 0; i < n; i++)
+        strmap_del(&a->claim_memo, stale[i]);
+    free(stale);
+}
+
+/* A share's claim needs its view. */
+static int claim_share(struct agent *a, struct agent_claims *out, const json_t *obj,
+                       enum slice_phase phase)
+{
+    struct gpuslice_view v;
+    if (gpuslice_read(obj, &v, NULL) != 0)
+        return 0;
+    return agent__claim_share(a, out, &v, phase);
+}
+
 int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
@@ -136,33 +227,28 @@ int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)
     if (!all)
         return err_set(e, -ENOMEM, "agent: out of memory");
     out->items = alloc_calloc(json_array_size(all) + 1, sizeof *out->items);
+    a->claim_pass++;
     size_t i;
     const json_t *obj;
     json_array_foreach(all, i, obj) {
-        struct gpuslice_view v;
-        enum slice_phase phase;
-        struct agent_place at;
-        if (gpuslice_read(obj, &v, NULL) == 0 && v.spec.sharing != POD_SHARING_NONE &&
-            strcmp(v.spec.node, a->node) == 0 &&
-            lifecycle_phase_parse(v.status.phase, &phase, NULL) == 0 &&
-            agent__phase_holds(phase)) {
-            if (agent__claim_share(a, out, &v, phase) < 0) {
-                json_decref(all);
-                agent__claims_free(out);
-                return err_set(e, -ENOMEM, "agent: out of memory");
-            }
-            continue;
+        struct agent_claim_memo scratch;
+        const struct agent_claim_memo *m = claim_of(a, obj, &scratch);
+        if (m->kind == AGENT_CLAIM_SHARE && claim_share(a, out, obj, m->phase) < 0) {
+            json_decref(all);
+            agent__claims_free(out);
+            return err_set(e, -ENOMEM, "agent: out of memory");
         }
-        if (!agent__holding(a, obj, &v, &phase, &at))
+        if (m->kind != AGENT_CLAIM_HOLDS)
             continue;
         /* A Creating slice holds only what it may take over. */
-        const struct device_slice *s = agent__slice_at(a, at.gpu, at.start);
-        if (phase == SLICE_CREATING && s && s->profile_id == at.profile_id &&
+        const struct device_slice *s = agent__slice_at(a, m->at.gpu, m->at.start);
+        if (m->phase == SLICE_CREATING && s && s->profile_id == m->at.profile_id &&
             !agent__adoptable(a, s))
             continue;
-        out->items[out->n++] = at;
+        out->items[out->n++] = m->at;
     }
     json_decref(all);
+    claims_sweep(a);
     return 0;
 }
 
