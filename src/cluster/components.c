@@ -22,6 +22,7 @@
 #include "cluster/deployment.h"
 #include "cluster/job.h"
 #include "cluster/objstate.h"
+#include "cluster/podgc.h"
 #include "cluster/quota.h"
 #include "cluster/replicaset.h"
 #include "cluster/scheduler.h"
@@ -68,6 +69,7 @@ struct cluster_parts {
     struct job_controller *jobs;
     struct statefulset_controller *statefulsets;
     struct quota_controller *quotas;
+    struct podgc *podgc;
     bool started;
 };
 
@@ -109,6 +111,7 @@ static void pods_changed(void *ctx, enum informer_change change, const json_t *o
     job_pod_changed(p->jobs, change, old, cur);
     statefulset_pod_changed(p->statefulsets, change, old, cur);
     quota_pod_changed(p->quotas, change, old, cur);
+    podgc_pod_changed(p->podgc, change, old, cur);
 }
 
 static void nodes_changed(void *ctx, enum informer_change change, const json_t *old,
@@ -322,6 +325,11 @@ static int new_controllers(struct cluster_parts *p, struct err *e)
     };
     if (rc == 0)
         rc = quota_controller_new(&qc, &p->quotas, e);
+    struct podgc_config gc = {.store = p->cfg.store,
+                              .threshold = p->cfg.terminated_pod_gc_threshold,
+                              .now_ns = p->cfg.now_ns, .clock_ctx = p->cfg.clock_ctx};
+    if (rc == 0)
+        rc = podgc_new(&gc, &p->podgc, e);
     return rc;
 }
 
@@ -375,6 +383,7 @@ void cluster_parts_free(struct cluster_parts *p)
     job_controller_free(p->jobs);
     statefulset_controller_free(p->statefulsets);
     quota_controller_free(p->quotas);
+    podgc_free(p->podgc);
     for (int i = 0; i < INF_COUNT; i++)
         informer_free(p->inf[i]);
     free(p);
@@ -382,7 +391,7 @@ void cluster_parts_free(struct cluster_parts *p)
 
 /* ---- the loops, in their fixed order ------------------------------------------------ */
 
-#define FIXED_LOOPS 6 /* before the kubelets' */
+#define FIXED_LOOPS 7 /* before the kubelets' */
 
 static size_t loop_count(const struct cluster_parts *p)
 {
@@ -404,6 +413,8 @@ static struct loop *loop_at(struct cluster_parts *p, size_t i)
         return statefulset_controller_loop(p->statefulsets);
     case 5:
         return quota_controller_loop(p->quotas);
+    case 6:
+        return podgc_loop(p->podgc);
     default:
         return kubelet_loop(p->kubelets[i - FIXED_LOOPS]);
     }

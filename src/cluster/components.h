@@ -53,6 +53,9 @@ struct cluster_parts_config {
     bool keep_logs;
     kubelet_device_fn devices;
     void *devices_ctx;
+    /* Ended pods kept before the oldest are deleted (podgc.h); 0:
+     * PODGC_THRESHOLD_DEFAULT, as kube-controller-manager's. */
+    size_t terminated_pod_gc_threshold;
 };
 
 struct cluster_parts;

@@ -57,8 +57,10 @@ static inline const struct api_resource *h_res(struct harness *h, const char *gr
     return r;
 }
 
-/* A store with namespace NS, and the parts with a kubelet per node. */
-static inline struct harness *h_new(const struct kubelet_node *nodes, size_t n)
+/* A store with namespace NS, and the parts with a kubelet per node,
+ * keeping gc_threshold ended pods (0: the default). */
+static inline struct harness *h_new_gc(const struct kubelet_node *nodes, size_t n,
+                                       size_t gc_threshold)
 {
     struct harness *h = calloc(1, sizeof *h);
     struct err e = {0};
@@ -78,9 +80,14 @@ static inline struct harness *h_new(const struct kubelet_node *nodes, size_t n)
     json_decref(ns);
     struct cluster_parts_config pc = {.store = h->st, .now_ns = h_now_ns, .clock_ctx = h,
                                       .nodes = nodes, .node_count = n, .collect = true,
-                                      .seed = 3};
+                                      .seed = 3, .terminated_pod_gc_threshold = gc_threshold};
     h_ok(cluster_parts_new(&pc, &h->parts, &e), &e, "cluster_parts_new");
     return h;
+}
+
+static inline struct harness *h_new(const struct kubelet_node *nodes, size_t n)
+{
+    return h_new_gc(nodes, n, 0);
 }
 
 static inline void h_free(struct harness *h)

@@ -1,0 +1,95 @@
+/* Tests for the pod garbage collector in the cluster parts, over the mem
+ * store in virtual time: past the threshold the oldest ended pods go, and
+ * running pods and pods a Job controls stay. */
+#include "harness.h"
+
+static const struct kubelet_node one_node[] = {{.name = "n1", .cpu = "4", .memory = "16Gi"}};
+
+static void pod_ending_in(struct harness *h, const char *name, const char *meta, int seconds)
+{
+    char spec[256];
+    snprintf(spec, sizeof spec,
+             ",'nodeName':'n1','restartPolicy':'Never','containers':[{'name':'main',"
+             "'image':'busybox','args':['sleep','%d']}]",
+             seconds);
+    h_create(h, h->pods,
+             "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'%s','namespace':'%s'%s},"
+             "'spec':{%s}}",
+             name, NS, meta, spec + 1);
+}
+
+static bool exists(struct harness *h, const char *name)
+{
+    json_t *p = h_get(h, h->pods, NS, name);
+    json_decref(p);
+    return p != NULL;
+}
+
+/* Pods a Job controls, ended or not. */
+static size_t job_pods(struct harness *h)
+{
+    json_t *pods = h_list(h, h->pods, NULL);
+    size_t i, n = 0;
+    json_t *p;
+    json_array_foreach(pods, i, p) {
+        const char *kind = json_string_value(json_object_get(meta_controller_ref(p), "kind"));
+        n += kind && strcmp(kind, "Job") == 0 && strcmp(h_str(p, "status.phase"), "Succeeded") == 0;
+    }
+    json_decref(pods);
+    return n;
+}
+
+static void the_oldest_ended_pods_go_past_the_threshold(void **state)
+{
+    (void)state;
+    struct harness *h = h_new_gc(one_node, 1, 2);
+    h_settle(h);
+    static const char *const names[] = {"p1", "p2", "p3", "p4"};
+    for (size_t i = 0; i < 4; i++) {
+        pod_ending_in(h, names[i], "", 1);
+        h_advance_ms(h, 1000); /* one creation second each */
+    }
+    h_create(h, h->jobs,
+             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'train','namespace':'%s'},"
+             "'spec':{'template':{'spec':{'restartPolicy':'Never','nodeName':'n1','containers':"
+             "[{'name':'main','image':'busybox','args':['sleep','1']}]}}}}",
+             NS);
+    pod_ending_in(h, "runs", "", 1000);
+    h_advance_ms(h, 5000);
+    assert_false(exists(h, "p1"));
+    assert_false(exists(h, "p2"));
+    assert_true(exists(h, "p3"));
+    assert_true(exists(h, "p4"));
+    assert_int_equal(job_pods(h), 1);
+    assert_true(exists(h, "runs"));
+    assert_string_equal(h_field(h, h->pods, "p3", "status.phase"), "Succeeded");
+    /* One more ended pod: the oldest left goes. */
+    pod_ending_in(h, "p5", "", 1);
+    h_advance_ms(h, 3000);
+    assert_false(exists(h, "p3"));
+    assert_true(exists(h, "p4"));
+    assert_true(exists(h, "p5"));
+    h_free(h);
+}
+
+static void under_the_threshold_nothing_goes(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(one_node, 1);
+    h_settle(h);
+    pod_ending_in(h, "p1", "", 1);
+    pod_ending_in(h, "p2", "", 1);
+    h_advance_ms(h, 5000);
+    assert_true(exists(h, "p1"));
+    assert_true(exists(h, "p2"));
+    h_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_oldest_ended_pods_go_past_the_threshold),
+        cmocka_unit_test(under_the_threshold_nothing_goes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
