@@ -3,6 +3,7 @@
  */
 #include "sim/layout.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,26 @@
 #include "util/alloc.h"
 #include "util/jdoc.h"
 
+/* The first of n entries (each stride bytes, its node index at node_at)
+ * whose node is node or later: the arrays are grouped by node in file
+ * order (clusterfile.h), so a search, not a scan of every GPU of the
+ * cluster for each GPU of each node (quadratic: minutes for 10,000 nodes). */
+static size_t first_of_node(const void *base, size_t n, size_t stride, size_t node_at,
+                            size_t node)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        size_t at;
+        memcpy(&at, (const char *)base + mid * stride + node_at, sizeof at);
+        if (at < node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Node's GPU at position pos in the file: *mig the MIG one (MIG on) or
  * *plain the one with MIG off; both NULL past its last. */
 static void gpu_at(const struct clusterfile *cf, size_t node, size_t pos,
@@ -22,11 +43,15 @@ static void gpu_at(const struct clusterfile *cf, size_t node, size_t pos,
     *mig = NULL;
     *plain = NULL;
     const struct placement_cluster *c = &cf->cluster;
-    for (size_t g = 0; g < c->n_gpus && !*mig; g++)
-        if (c->gpus[g].node == node && cf->gpu_pos[g] == pos)
+    for (size_t g = first_of_node(c->gpus, c->n_gpus, sizeof *c->gpus,
+                                  offsetof(struct placement_gpu, node), node);
+         g < c->n_gpus && c->gpus[g].node == node && !*mig; g++)
+        if (cf->gpu_pos[g] == pos)
             *mig = &c->gpus[g];
-    for (size_t g = 0; g < cf->n_plain && !*mig && !*plain; g++)
-        if (cf->plain[g].node == node && cf->plain[g].pos == pos)
+    for (size_t g = first_of_node(cf->plain, cf->n_plain, sizeof *cf->plain,
+                                  offsetof(struct clusterfile_plain, node), node);
+         g < cf->n_plain && cf->plain[g].node == node && !*mig && !*plain; g++)
+        if (cf->plain[g].pos == pos)
             *plain = &cf->plain[g];
 }
 
