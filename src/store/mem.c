@@ -1110,6 +1110,8 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
         return err_set(e, -EINVAL, "mem store: a clock (now_ns) is required");
     struct mem_store *ms = alloc_calloc(1, sizeof *ms);
     ms->cfg = *cfg;
+    if (!ms->cfg.event_ttl_ns)
+        ms->cfg.event_ttl_ns = MEM_STORE_EVENT_TTL_DEFAULT_NS;
     ms->ring_cap = cfg->history ? cfg->history : MEM_STORE_HISTORY_DEFAULT;
     ms->ring = alloc_calloc(ms->ring_cap, sizeof *ms->ring);
     ms->values_kept = cfg->values_kept ? cfg->values_kept : MEM_STORE_VALUES_DEFAULT;

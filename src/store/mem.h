@@ -32,6 +32,8 @@
 #include "util/clock.h"
 
 #define MEM_STORE_HISTORY_DEFAULT 10000
+/* kube-apiserver's --event-ttl. */
+#define MEM_STORE_EVENT_TTL_DEFAULT_NS (3600 * INT64_C(1000000000))
 
 /* How many of the latest versions keep their jansson value beside their
  * text by default (mem_store_config.values_kept). */
@@ -75,6 +77,10 @@ struct mem_store_config {
      * relists, instead of streaming from the middle of a store it never
      * listed. */
     uint64_t first_revision;
+    /* An Event goes this long after its last write, as kube-apiserver's
+     * --event-ttl has etcd expire it (the collector deletes it when it runs
+     * past then); 0: MEM_STORE_EVENT_TTL_DEFAULT_NS, negative: never. */
+    int64_t event_ttl_ns;
 };
 
 /* A new empty store (no objects, not even namespaces), owned by the caller

@@ -16,6 +16,12 @@
  *   finalizer goes; a CRD being deleted loses its objects, then its
  *   customresourcecleanup finalizer.
  *
+ * - An Event goes once the event TTL passed since its last write, as etcd
+ *   expires it for kube-apiserver (--event-ttl, an hour): otherwise every
+ *   pod's Scheduled, Started and the like stay for good. Expiries are a
+ *   FIFO in write order (the store's clock does not go back), so a run
+ *   looks only at the ones due.
+ *
  * Each step is an ordinary write (update or delete) with its own
  * resourceVersion and event, so watchers see the collector as they would a
  * controller.
@@ -57,12 +63,67 @@ static bool gc_pop(struct mem_store *ms, struct mem_work *w)
     return true;
 }
 
+static void expiry_release(struct mem_expiry *x)
+{
+    free(x->ns);
+    free(x->name);
+}
+
 void mem__gc_free(struct mem_store *ms)
 {
     struct mem_work w;
     while (gc_pop(ms, &w))
         free(w.key);
     free(ms->work);
+    for (size_t i = 0; i < ms->exp_n; i++)
+        expiry_release(&ms->expiring[(ms->exp_head + i) % ms->exp_cap]);
+    free(ms->expiring);
+}
+
+/* --- Event expiry ------------------------------------------------------------ */
+
+static bool is_event(const struct api_resource *res)
+{
+    return res->group[0] == '\0' && strcmp(res->kind, "Event") == 0;
+}
+
+static void expiry_push(struct mem_store *ms, const struct mem_doc *d)
+{
+    if (ms->exp_n == ms->exp_cap) {
+        size_t cap = ms->exp_cap ? 2 * ms->exp_cap : 64;
+        struct mem_expiry *v = alloc_malloc(cap * sizeof *v);
+        for (size_t i = 0; i < ms->exp_n; i++)
+            v[i] = ms->expiring[(ms->exp_head + i) % ms->exp_cap];
+        free(ms->expiring);
+        ms->expiring = v;
+        ms->exp_cap = cap;
+        ms->exp_head = 0;
+    }
+    ms->expiring[(ms->exp_head + ms->exp_n++) % ms->exp_cap] = (struct mem_expiry){
+        .at = mem__now(ms) + ms->cfg.event_ttl_ns, .rv = d->rv, .ns = alloc_strdup(d->ns),
+        .name = alloc_strdup(d->name)};
+}
+
+/* Deletes the Events whose last write is older than the TTL. */
+static int expire_events(struct mem_store *ms, struct err *e)
+{
+    int64_t now = ms->exp_n ? mem__now(ms) : 0;
+    int rc = 0;
+    while (rc != -ENOMEM && ms->exp_n && ms->expiring[ms->exp_head].at <= now) {
+        struct mem_expiry x = ms->expiring[ms->exp_head];
+        ms->exp_head = (ms->exp_head + 1) % ms->exp_cap;
+        ms->exp_n--;
+        struct mem_kind *k = NULL;
+        for (size_t i = 0; i < ms->n_kinds && !k; i++)
+            if (is_event(ms->kinds[i]->res))
+                k = ms->kinds[i];
+        struct mem_obj *o = k ? mem__find(ms, k->res, x.ns, x.name) : NULL;
+        if (o && o->doc->rv == x.rv) /* else written since: a later expiry is queued */
+            rc = mem__delete_locked(ms, k->res, x.ns, x.name, &(struct store_delete_opts){0},
+                                    NULL, e);
+        expiry_release(&x);
+    }
+    return rc == -ENOMEM ? rc : 0;
 }
 
 /* The CRD object serving res ("plural.group"), or NULL for a built-in. */
@@ -98,6 +159,8 @@ void mem__gc_observe(struct mem_store *ms, struct mem_obj *obj, const struct mem
             mem__gc_enqueue(ms, MEM_WORK_CRD, crd->doc->name);
         return;
     }
+    if (ms->cfg.event_ttl_ns > 0 && is_event(res))
+        expiry_push(ms, cur);
     bool newly_deleting = cur->deleting && (!prev || !prev->deleting);
     if (cur->deleting && (cur->foreground || cur->orphan) &&
         (newly_deleting || cur->foreground != prev->foreground || cur->orphan != prev->orphan))
@@ -377,7 +440,11 @@ int mem__gc_run(struct mem_store *ms, size_t max, struct err *e)
     if (ms->collecting)
         return 0;
     ms->collecting = true;
-    int steps = 0, rc = 0;
+    int steps = 0, rc = expire_events(ms, e);
+    if (rc < 0) {
+        ms->collecting = false;
+        return rc;
+    }
     struct mem_work w;
     while ((max == 0 || (size_t)steps < max) && gc_pop(ms, &w)) {
         struct err local;

@@ -171,6 +171,13 @@ struct mem_work {
     char *key;
 };
 
+/* An Event's expiry: when its version rv, if still its last, goes. */
+struct mem_expiry {
+    int64_t at;
+    uint64_t rv;
+    char *ns, *name;
+};
+
 struct mem_store {
     struct store base;
     struct mem_store_config cfg;
@@ -189,6 +196,8 @@ struct mem_store {
     struct mem_work *work;      /* the collector's queue */
     size_t work_head, work_n, work_cap;
     bool collecting;            /* the collector is running (no re-entry) */
+    struct mem_expiry *expiring; /* Events by expiry, a ring in write order */
+    size_t exp_head, exp_n, exp_cap;
     const struct api_resource *namespaces, *crds, *pods;
 };
 

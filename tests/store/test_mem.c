@@ -337,6 +337,58 @@ static void selected_lists_follow_their_index(void **state)
     assert_string_equal(names, "");
 }
 
+static json_t *event_text(const char *name, int count)
+{
+    return json_pack("{s:{s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:i, s:s}", "metadata", "name", name,
+                     "involvedObject", "kind", "Pod", "name", "p", "namespace", "t", "reason",
+                     "Started", "message", "m", "count", count, "type", "Normal");
+}
+
+static bool present(struct m *m, const char *resource, const char *name)
+{
+    json_t *obj = NULL;
+    int rc = store_get(m->st, res(m, resource), "t", name, &obj, NULL);
+    json_decref(obj);
+    return rc == 0;
+}
+
+static void collect(struct m *m)
+{
+    struct err e;
+    assert_true(mem_store_collect(m->st, 0, NULL, &e) >= 0);
+}
+
+/* An Event goes an event TTL (an hour) after its last write, when the
+ * collector runs; other kinds stay. */
+static void events_expire_after_their_last_write(void **state)
+{
+    struct m *m = *state;
+    struct clock *c = m->ctx;
+    struct err e;
+    json_t *ev = event_text("a", 1), *out = NULL;
+    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, NULL, &e), 0);
+    json_decref(ev);
+    ev = event_text("b", 1);
+    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, &out, &e), 0);
+    json_decref(ev);
+    json_decref(cm(m, "kept"));
+    c->now += 59 * 60 * INT64_C(1000000000);
+    collect(m);
+    assert_true(present(m, "events", "a"));
+    json_object_set_new(out, "count", json_integer(2));
+    assert_int_equal(store_update(m->st, res(m, "events"), "t", out, NULL, NULL, &e), 0);
+    json_decref(out);
+    c->now += 2 * 60 * INT64_C(1000000000);
+    collect(m);
+    assert_false(present(m, "events", "a"));
+    assert_true(present(m, "events", "b")); /* written again a minute before */
+    assert_true(present(m, "cm", "kept"));
+    c->now += 60 * 60 * INT64_C(1000000000);
+    collect(m);
+    assert_false(present(m, "events", "b"));
+    assert_true(present(m, "cm", "kept"));
+}
+
 /* A watch left unread while the history wraps past an event it selects
  * ends as expired. */
 static void a_slow_routed_watch_falls_off_the_history(void **state)
@@ -855,6 +907,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(routed_watches_get_their_objects_events, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(selected_lists_follow_their_index, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(events_expire_after_their_last_write, m_setup,
+                                        m_teardown),
         cmocka_unit_test_setup_teardown(a_slow_routed_watch_falls_off_the_history, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(a_quiet_watch_outlives_the_history, m_setup, m_teardown),
