@@ -35,18 +35,25 @@
 
 #define CRD_CLEANUP "customresourcecleanup.apiextensions.k8s.io"
 
+/* A full ring of n items of size bytes (ring, freed) doubled (64 items at
+ * first), its items moved to start at 0: the new ring. */
+static void *ring_grow(void *ring, size_t *head, size_t *cap, size_t n, size_t size)
+{
+    size_t bigger = *cap ? 2 * *cap : 64;
+    char *v = alloc_malloc(bigger * size);
+    for (size_t i = 0; i < n; i++)
+        memcpy(v + i * size, (char *)ring + ((*head + i) % *cap) * size, size);
+    free(ring);
+    *cap = bigger;
+    *head = 0;
+    return v;
+}
+
 int mem__gc_enqueue(struct mem_store *ms, enum mem_work_type type, const char *key)
 {
-    if (ms->work_n == ms->work_cap) {
-        size_t cap = ms->work_cap ? 2 * ms->work_cap : 64;
-        struct mem_work *v = alloc_malloc(cap * sizeof *v);
-        for (size_t i = 0; i < ms->work_n; i++)
-            v[i] = ms->work[(ms->work_head + i) % ms->work_cap];
-        free(ms->work);
-        ms->work = v;
-        ms->work_cap = cap;
-        ms->work_head = 0;
-    }
+    if (ms->work_n == ms->work_cap)
+        ms->work = ring_grow(ms->work, &ms->work_head, &ms->work_cap, ms->work_n,
+                             sizeof *ms->work);
     char *k = alloc_strdup(key);
     ms->work[(ms->work_head + ms->work_n) % ms->work_cap] = (struct mem_work){type, k};
     ms->work_n++;
@@ -89,16 +96,9 @@ static bool is_event(const struct api_resource *res)
 
 static void expiry_push(struct mem_store *ms, const struct mem_doc *d)
 {
-    if (ms->exp_n == ms->exp_cap) {
-        size_t cap = ms->exp_cap ? 2 * ms->exp_cap : 64;
-        struct mem_expiry *v = alloc_malloc(cap * sizeof *v);
-        for (size_t i = 0; i < ms->exp_n; i++)
-            v[i] = ms->expiring[(ms->exp_head + i) % ms->exp_cap];
-        free(ms->expiring);
-        ms->expiring = v;
-        ms->exp_cap = cap;
-        ms->exp_head = 0;
-    }
+    if (ms->exp_n == ms->exp_cap)
+        ms->expiring = ring_grow(ms->expiring, &ms->exp_head, &ms->exp_cap, ms->exp_n,
+                                 sizeof *ms->expiring);
     ms->expiring[(ms->exp_head + ms->exp_n++) % ms->exp_cap] = (struct mem_expiry){
         .at = mem__now(ms) + ms->cfg.event_ttl_ns, .rv = d->rv, .ns = alloc_strdup(d->ns),
         .name = alloc_strdup(d->name)};
