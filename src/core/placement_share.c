@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "core/placement_filter.h"
+#include "core/placement_share_internal.h"
 
 unsigned placement_share_capacity_gib(unsigned memory_mib, unsigned overhead_mib)
 {
@@ -28,13 +29,13 @@ const char *placement_share_mode_name(enum share_mode mode)
     return mode == SHARE_MPS ? "mps" : "timeslice";
 }
 
-static unsigned sm_of(const struct share_gpu *g, const struct share_request *r)
+unsigned placement_share__sm_of(const struct share_gpu *g, const struct share_request *r)
 {
     return r->sm_percent ? r->sm_percent : placement_share_proportional_sm(g, r->memory_gib);
 }
 
-/* Whether g (in r's mode) has room for r's client of sm percent. */
-static bool has_room(const struct share_gpu *g, const struct share_request *r, unsigned sm)
+bool placement_share__has_room(const struct share_gpu *g, const struct share_request *r,
+                               unsigned sm)
 {
     if (g->clients >= g->slots)
         return false;
@@ -45,7 +46,8 @@ static bool has_room(const struct share_gpu *g, const struct share_request *r, u
 
 bool placement_share_fits(const struct share_gpu *g, const struct share_request *r)
 {
-    return !g->held_back && g->mode == r->mode && has_room(g, r, sm_of(g, r));
+    return !g->held_back && g->mode == r->mode &&
+           placement_share__has_room(g, r, placement_share__sm_of(g, r));
 }
 
 void placement_share_take(struct share_gpu *g, unsigned gib, unsigned sm)
@@ -68,31 +70,19 @@ bool placement_share_over(const struct share_gpu *g)
            (g->mode == SHARE_MPS && (g->used_gib > g->capacity_gib || g->used_sm > 100));
 }
 
-/* What a decision computes once per capacity (GPUs of one model share
- * it), not per GPU: the SM percent of r's client there, and the per-mille
- * scale as a 32.32 reciprocal, m = floor(1000 * 2^32 / capacity) + 1, so
- * that (x * m) >> 32 = floor(1000 x / capacity) exactly for x <= capacity
- * < 2^16 without a division per GPU. */
-struct per_capacity {
-    unsigned capacity, sm;
-    uint64_t per_mille;
-};
-
-static void per_capacity_of(const struct share_gpu *g, const struct share_request *r,
-                            struct per_capacity *pc)
+void placement_share__per_capacity(const struct share_gpu *g, const struct share_request *r,
+                                   struct share_per_capacity *pc)
 {
     unsigned capacity = g->mode == SHARE_MPS ? g->capacity_gib : g->slots;
     if (capacity == pc->capacity || capacity == 0)
         return;
     pc->capacity = capacity;
-    pc->sm = r->mode == SHARE_MPS ? sm_of(g, r) : 0;
+    pc->sm = r->mode == SHARE_MPS ? placement_share__sm_of(g, r) : 0;
     pc->per_mille = (1000ull << 32) / capacity + 1;
 }
 
-/* The fractions of g left after r's client, in per mille: memory and SMs
- * (a time-sliced GPU has one dimension, its slots, given as both). */
-static void left_after(const struct share_gpu *g, const struct share_request *r,
-                       const struct per_capacity *pc, unsigned *mem, unsigned *sm)
+void placement_share__left_after(const struct share_gpu *g, const struct share_request *r,
+                                 const struct share_per_capacity *pc, unsigned *mem, unsigned *sm)
 {
     if (g->mode == SHARE_TIMESLICE) {
         *mem = *sm = (unsigned)(((g->slots - g->clients - 1) * pc->per_mille) >> 32);
@@ -102,14 +92,13 @@ static void left_after(const struct share_gpu *g, const struct share_request *r,
     *sm = 10u * (100 - g->used_sm - pc->sm);
 }
 
-/* The policy's key for r's client on g (which fits): smaller is better. */
-static uint64_t score(const struct share_gpu *g, const struct share_request *r,
-                      const struct per_capacity *pc, enum placement_policy policy)
+uint64_t placement_share__score(const struct share_gpu *g, const struct share_request *r,
+                                const struct share_per_capacity *pc, enum placement_policy policy)
 {
     unsigned mem, sm;
     if (policy == PLACEMENT_FIRST_FIT)
         return 0;
-    left_after(g, r, pc, &mem, &sm);
+    placement_share__left_after(g, r, pc, &mem, &sm);
     uint64_t leftover = mem + sm;
     if (policy == PLACEMENT_BEST_FIT)
         return leftover;
@@ -172,15 +161,15 @@ static long best_gpu(const struct share_gpu *gpus, size_t n, const struct placem
     long best = -1, asked = -1;
     uint64_t best_key = UINT64_MAX;
     enum placement_node_verdict verdict = PLACEMENT_NODE_OK;
-    struct per_capacity pc = {0};
+    struct share_per_capacity pc = {0};
     for (size_t i = 0; i < n && !(best >= 0 && policy == PLACEMENT_FIRST_FIT); i++) {
         const struct share_gpu *g = &gpus[i];
         count->other_mode += g->mode != r->mode;
         count->held += g->mode == r->mode && g->held_back;
         if (g->mode != r->mode || g->held_back)
             continue;
-        per_capacity_of(g, r, &pc);
-        if (!has_room(g, r, pc.sm)) {
+        placement_share__per_capacity(g, r, &pc);
+        if (!placement_share__has_room(g, r, pc.sm)) {
             count->full++;
             continue;
         }
@@ -188,7 +177,7 @@ static long best_gpu(const struct share_gpu *gpus, size_t n, const struct placem
         if (policy == PLACEMENT_FRAGMENTATION_AWARE && g->clients == 0 &&
             best_key < (uint64_t)1 << 40)
             continue;
-        uint64_t key = score(g, r, &pc, policy);
+        uint64_t key = placement_share__score(g, r, &pc, policy);
         bool skipped = false;
         for (size_t k = 0; k < n_skip; k++)
             skipped |= skip[k] == g->node;
@@ -204,15 +193,44 @@ static long best_gpu(const struct share_gpu *gpus, size_t n, const struct placem
 /* How many nodes the quick passes rule out before one careful pass. */
 #define SKIP_MAX 4
 
-int placement_share_decide(const struct share_gpu *gpus, size_t n,
-                           const struct placement_node *nodes, const struct share_request *r,
-                           enum placement_policy policy, struct share_decision *d,
-                           struct err *e)
+int placement_share__check_request(const struct share_request *r, struct err *e)
 {
     if ((r->mode != SHARE_MPS && r->mode != SHARE_TIMESLICE) || r->sm_percent > 100 ||
         (r->mode == SHARE_MPS && r->memory_gib == 0))
         return err_set(e, -EINVAL, "placement: a share needs mode mps (with memory, SM percent "
                        "0..100) or timeslice");
+    return 0;
+}
+
+int placement_share__conclude(const struct share_gpu *gpus, size_t n,
+                              const struct placement_node *nodes, const struct share_request *r,
+                              enum placement_policy policy, long best, struct share_decision *d,
+                              struct err *e)
+{
+    struct share_tally t = {0};
+    if (best < 0)
+        best = best_gpu(gpus, n, nodes, r, policy, NULL, 0, &t);
+    if (best < 0) {
+        explain(r, &t, e);
+        return -ENOSPC;
+    }
+    const struct share_gpu *g = &gpus[best];
+    *d = (struct share_decision){.gpu = (size_t)best, .node = g->node};
+    if (r->mode == SHARE_MPS) {
+        d->memory_gib = r->memory_gib;
+        d->sm_percent = placement_share__sm_of(g, r);
+    }
+    return 0;
+}
+
+int placement_share_decide(const struct share_gpu *gpus, size_t n,
+                           const struct placement_node *nodes, const struct share_request *r,
+                           enum placement_policy policy, struct share_decision *d,
+                           struct err *e)
+{
+    int rc = placement_share__check_request(r, e);
+    if (rc < 0)
+        return rc;
     /* Quick passes ask the node rules of the winner only (one call where
      * nodes pass, the common case); a node that fails is passed over
      * next time. Past a few such nodes (a pod held to one node), one pass
@@ -229,18 +247,5 @@ int placement_share_decide(const struct share_gpu *gpus, size_t n,
         else
             skip[n_skip++] = gpus[g].node;
     }
-    struct share_tally t = {0};
-    if (best < 0)
-        best = best_gpu(gpus, n, nodes, r, policy, NULL, 0, &t);
-    if (best < 0) {
-        explain(r, &t, e);
-        return -ENOSPC;
-    }
-    const struct share_gpu *g = &gpus[best];
-    *d = (struct share_decision){.gpu = (size_t)best, .node = g->node};
-    if (r->mode == SHARE_MPS) {
-        d->memory_gib = r->memory_gib;
-        d->sm_percent = sm_of(g, r);
-    }
-    return 0;
+    return placement_share__conclude(gpus, n, nodes, r, policy, best, d, e);
 }

@@ -23,12 +23,13 @@
  *                        later client can use it), then the tightest.
  *
  * The caller owns the GPU array (the controller's model, the CLI's cluster
- * file) and keeps the counters with placement_share_take/release; a
- * decision reads the array (O(GPUs), no allocation, no index: the score of
- * a share is a few integer operations) and asks the caller's node filter
- * of the winner only, passing over a node that fails it; after four such
- * nodes, one pass asks it of every GPU that would beat the best so far,
- * once per node.
+ * file) and keeps the counters with placement_share_take/release;
+ * placement_share_decide scans the array (O(GPUs), no allocation: the
+ * score of a share is a few integer operations) and asks the caller's node
+ * filter of the winner only, passing over a node that fails it; after four
+ * such nodes, one pass asks it of every GPU that would beat the best so
+ * far, once per node. core/placement_share_index.h chooses the same while
+ * visiting only GPUs with room (the controller's model keeps one).
  * No I/O; failures are explained in the caller's struct err.
  */
 #ifndef GPUSLICE_CORE_PLACEMENT_SHARE_H
