@@ -185,7 +185,7 @@ int controller__sharing_unplaced(struct controller *c, const json_t *pod,
                                  struct action_list *out, struct err *e);
 
 /* Decides where the share want goes under the node rules of where, into
- * *d, and takes it in the model (placement_share_release gives it back);
+ * *d, and takes it in the model (model_share_release gives it back);
  * fails as placement_share_decide. The model is synced. */
 int controller__share_decide(struct controller *c, const struct pod_slice_request *want,
                              const struct placement_request *where, struct share_decision *d,

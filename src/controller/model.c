@@ -13,6 +13,7 @@
 
 #include "api/gpunode.h"
 #include "core/catalog.h"
+#include "core/placement_share_index.h"
 #include "util/alloc.h"
 #include "util/hash.h"
 
@@ -87,6 +88,8 @@ static void free_arrays(struct model *m)
     free(m->info);
     free(m->shares);
     free(m->share_info);
+    placement_share_index_free(m->share_index);
+    m->share_index = NULL;
     strmap_free(&m->gpu_at);
     m->nodes = NULL;
     m->gpus = NULL;
@@ -168,6 +171,29 @@ static void refresh_share(struct model *m, size_t g)
     in->conflicted = in->strangers > 0 || placement_share_over(sg);
     sg->held_back = in->admin_held || in->mode_pending || in->avoided || in->conflicted ||
                     in->duplicate;
+    if (m->share_index)
+        placement_share_index_update(m->share_index, m->shares, g);
+}
+
+void model_share_take(struct model *m, size_t g, unsigned gib, unsigned sm)
+{
+    placement_share_take(&m->shares[g], gib, sm);
+    refresh_share(m, g);
+}
+
+void model_share_release(struct model *m, size_t g, unsigned gib, unsigned sm)
+{
+    placement_share_release(&m->shares[g], gib, sm);
+    refresh_share(m, g);
+}
+
+int model_share_decide(struct model *m, const struct share_request *r,
+                       enum placement_policy policy, struct share_decision *d, struct err *e)
+{
+    if (!m->share_index)
+        return placement_share_decide(m->shares, m->n_shares, m->nodes, r, policy, d, e);
+    return placement_share_decide_indexed(m->share_index, m->shares, m->n_shares, m->nodes, r,
+                                          policy, d, e);
 }
 
 /* A claim's share counted on (sign > 0) or off a shared GPU: the counters
@@ -724,5 +750,8 @@ int model_sync(struct model *m, struct err *e)
     void *v;
     while (strmap_next(&m->claims, &pos, &key, &v))
         apply(m, v);
+    /* Built on the counted claims: one insert per GPU. Past its bound
+     * (a GPU of more GiB than any made), decisions scan. */
+    placement_share_index_build(m->shares, m->n_shares, &m->share_index, NULL);
     return 0;
 }

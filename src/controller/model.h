@@ -38,7 +38,10 @@
  * unsupported) is in a second array, shares (core/placement_share.h), on
  * the same nodes: a claim there is a share (model_claim_share) counted
  * into its memory, SM percent and clients. Its counters are sums, so they
- * too are the same whatever the order of claims.
+ * too are the same whatever the order of claims. The share index, built
+ * by model_sync, follows every change to a shared GPU (claims, admin
+ * settings, avoidance, model_share_take/release), so model_share_decide
+ * visits only GPUs with room.
  *
  * Claims that cannot all hold on one GPU at once (an overlap, a profile its
  * model does not have: the API's state is itself inconsistent) mark the GPU
@@ -101,6 +104,10 @@ struct model {
     struct share_gpu *shares;
     struct model_gpu *share_info;
     size_t n_shares;
+    /* The shares grouped by what they have free (core/placement_share_index),
+     * kept in step with every change to them; NULL when a GPU's capacity
+     * is past what it takes (decisions then scan). */
+    struct share_index *share_index;
     /* What the MPS server takes of each mps GPU's memory, in MiB (set
      * before the first model_sync; model_init sets the default). */
     unsigned mps_overhead_mib;
@@ -150,6 +157,17 @@ void model_avoid(struct model *m, const char *gpu_uuid, bool avoid);
  * building the placement index (more GPU models than it takes), the arrays
  * then staying stale. */
 int model_sync(struct model *m, struct err *e);
+
+/* After model_sync: decides where the share r goes under policy, as
+ * placement_share_decide over the shares (through the share index). */
+int model_share_decide(struct model *m, const struct share_request *r,
+                       enum placement_policy policy, struct share_decision *d, struct err *e);
+
+/* After model_sync: counts (take) or uncounts a client of gib GiB and sm
+ * percent on shared GPU g that no claim holds (a decision's reservation
+ * until its claim comes, or its undoing). */
+void model_share_take(struct model *m, size_t g, unsigned gib, unsigned sm);
+void model_share_release(struct model *m, size_t g, unsigned gib, unsigned sm);
 
 /* After model_sync: the GPU with this uuid, or -1. */
 long model_find_gpu(const struct model *m, const char *uuid);

@@ -166,8 +166,8 @@ static void gang_undo(struct controller *c, struct gang *g)
 {
     for (size_t i = 0; i < g->n_taken; i++)
         if (g->share[i])
-            placement_share_release(&c->model.shares[g->sd[i].gpu], g->sd[i].memory_gib,
-                                    g->sd[i].sm_percent);
+            model_share_release(&c->model, g->sd[i].gpu, g->sd[i].memory_gib,
+                                g->sd[i].sm_percent);
         else if (!g->warm[i])
             placement_release(&c->model.cluster, g->d[i].gpu, g->d[i].start, NULL);
     g->n_taken = 0;

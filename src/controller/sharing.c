@@ -97,10 +97,9 @@ int controller__share_decide(struct controller *c, const struct pod_slice_reques
     struct share_request r = {.mode = (enum share_mode)want->sharing,
                               .memory_gib = want->memory_gib,
                               .sm_percent = want->sm_percent, .where = *where};
-    struct model *m = &c->model;
-    int rc = placement_share_decide(m->shares, m->n_shares, m->nodes, &r, c->cfg.policy, d, e);
+    int rc = model_share_decide(&c->model, &r, c->cfg.policy, d, e);
     if (rc == 0)
-        placement_share_take(&m->shares[d->gpu], d->memory_gib, d->sm_percent);
+        model_share_take(&c->model, d->gpu, d->memory_gib, d->sm_percent);
     return rc;
 }
 

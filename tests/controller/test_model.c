@@ -10,8 +10,10 @@
  * GPUs and resyncs that repeat what the model already has. After every step
  * the model that lived through the history must equal a new model given
  * only the final inputs: the same nodes, labels, GPUs, settings, occupancy,
- * the same counters on shared GPUs, and the same decision for every
- * profile and a few shares under every policy.
+ * the same counters on shared GPUs, share indexes current with them, and
+ * the same decision for every profile and a few shares under every policy
+ * (the history's shares decided through its index, the rebuild's by the
+ * full scan).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #include "api/gpuslice.h"
 #include "controller/model.h"
 #include "core/catalog.h"
+#include "core/placement_share_index.h"
 
 #define HOSTS 6
 #define KEYS 48
@@ -347,7 +350,29 @@ static bool same_info(const struct model_gpu *x, const struct model_gpu *y)
            x->mode_pending == y->mode_pending && x->strangers == y->strangers;
 }
 
-static void same_shares(const struct model *a, const struct model *b, size_t step)
+/* The model's share index is what a build from its shares gives. */
+static void index_current(const struct model *m, size_t step)
+{
+    struct err e = {0};
+    assert_non_null(m->share_index);
+    if (placement_share_index_check(m->share_index, m->shares, m->n_shares, &e) != 0)
+        fail_msg("step %zu: %s", step, e.msg);
+}
+
+/* A decision's reservation taken and given back through the model keeps
+ * the index current and the model as it was. */
+static void take_and_give_back(struct model *m, const struct share_decision *d, size_t step)
+{
+    struct share_gpu was = m->shares[d->gpu];
+    model_share_take(m, d->gpu, d->memory_gib, d->sm_percent);
+    index_current(m, step);
+    assert_int_equal(m->shares[d->gpu].clients, was.clients + 1);
+    model_share_release(m, d->gpu, d->memory_gib, d->sm_percent);
+    index_current(m, step);
+    assert_memory_equal(&m->shares[d->gpu], &was, sizeof was);
+}
+
+static void same_shares(struct model *a, const struct model *b, size_t step)
 {
     assert_int_equal(a->n_shares, b->n_shares);
     for (size_t g = 0; g < a->n_shares; g++) {
@@ -361,6 +386,8 @@ static void same_shares(const struct model *a, const struct model *b, size_t ste
                      p->used_gib, p->used_sm, p->clients, b->share_info[g].uuid, q->used_gib,
                      q->used_sm, q->clients);
     }
+    index_current(a, step);
+    index_current(b, step);
     static const struct share_request asks[] = {
         {.mode = SHARE_MPS, .memory_gib = 4}, {.mode = SHARE_MPS, .memory_gib = 20, .sm_percent = 10},
         {.mode = SHARE_MPS, .memory_gib = 1, .sm_percent = 70}, {.mode = SHARE_TIMESLICE},
@@ -368,13 +395,14 @@ static void same_shares(const struct model *a, const struct model *b, size_t ste
     for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++)
         for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++) {
             struct share_decision x = {0}, y = {0};
-            int rx = placement_share_decide(a->shares, a->n_shares, a->nodes, &asks[i],
-                                            (enum placement_policy)pol, &x, NULL);
+            int rx = model_share_decide(a, &asks[i], (enum placement_policy)pol, &x, NULL);
             int ry = placement_share_decide(b->shares, b->n_shares, b->nodes, &asks[i],
                                             (enum placement_policy)pol, &y, NULL);
             if (rx != ry || x.gpu != y.gpu || x.sm_percent != y.sm_percent)
                 fail_msg("step %zu: share %zu under policy %d: %d gpu %zu, the rebuild's %d "
                          "gpu %zu", step, i, pol, rx, x.gpu, ry, y.gpu);
+            if (rx == 0)
+                take_and_give_back(a, &x, step);
         }
 }
 
@@ -398,7 +426,7 @@ static void same_decisions(const struct model *a, const struct model *b, size_t 
     }
 }
 
-static void same_model(const struct model *a, const struct model *b, size_t step)
+static void same_model(struct model *a, const struct model *b, size_t step)
 {
     assert_false(a->stale);
     assert_int_equal(a->n_nodes, b->n_nodes);
