@@ -30,7 +30,11 @@
  * tests). A failed reconcile, or one that places nothing, fails the
  * benchmark.
  *
- *   bench_controller [mig|mps] [NODES...]   (no kind: both)
+ * `bench_controller timeslice` times time-slice requests the same way (the
+ * GPUs in mode timeslice with 4 replicas, half of all slots held); it is
+ * not part of the default run.
+ *
+ *   bench_controller [mig|mps|timeslice] [NODES...]   (no kind: mig and mps)
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -61,13 +65,18 @@
 #define TARGET_SCALE 3.0         /* 3,000 nodes within 3x of 1,000 */
 #define H100_MIB 81559           /* an H100-80GB's memoryMiB */
 #define SHARE_GIB_MAX 16
+#define TIMESLICE_REPLICAS 4     /* a timeslice GPU's replicas when its spec says none */
+
+enum kind { KIND_MIG, KIND_MPS, KIND_TIMESLICE };
+
+static const char *const kind_names[] = {"mig", "mps", "timeslice"};
 
 struct bench {
     int64_t now;
     struct store *st;
     const struct api_resource *pods, *slices, *gpunodes, *nodes;
     const struct gpu_model *h100;
-    bool mps;                    /* the GPUs in mode mps, the pods asking for shares */
+    enum kind kind;              /* the GPUs' mode, what the pods ask for */
     uint64_t rng;
     /* The controller, there from the start: its informers take the
      * cluster's objects as watch events while it is laid out. */
@@ -138,18 +147,22 @@ static void add_node(struct bench *b, const char *name)
                                     "Node", "metadata", "name", name, "labels",
                                     "kubernetes.io/hostname", name),
                           true);
-    write_status(b, b->nodes, node,
-                 json_pack("{s:[{s:s, s:s}], s:{s:s, s:s, s:s, s:s}}", "conditions", "type",
-                           "Ready", "status", "True", "allocatable", "cpu", "128", "memory",
-                           "1024Gi", "pods", "250", GPUSLICE_RESOURCE_MEMORY, "1000"));
+    json_t *status = json_pack("{s:[{s:s, s:s}], s:{s:s, s:s, s:s, s:s}}", "conditions", "type",
+                               "Ready", "status", "True", "allocatable", "cpu", "128", "memory",
+                               "1024Gi", "pods", "250", GPUSLICE_RESOURCE_MEMORY, "1000");
+    if (b->kind == KIND_TIMESLICE) /* the replicas the agent offers */
+        json_object_set_new(json_object_get(status, "allocatable"), GPUSLICE_RESOURCE_TIMESLICE,
+                            json_string("32"));
+    write_status(b, b->nodes, node, status);
     json_t *gpus = json_array(), *spec = json_array();
     for (int i = 0; i < GPUS_PER_NODE; i++) {
         char uuid[64];
         snprintf(uuid, sizeof uuid, "GPU-%s-%d", name, i);
-        const char *mode = b->mps ? "mps" : "mig";
+        const char *mode = kind_names[b->kind];
         json_array_append_new(gpus, json_pack("{s:i, s:s, s:s, s:s, s:i, s:s}", "index", i,
                                               "uuid", uuid, "model", b->h100->name, "migMode",
-                                              b->mps ? "Disabled" : "Enabled", "memoryMiB",
+                                              b->kind != KIND_MIG ? "Disabled" : "Enabled",
+                                              "memoryMiB",
                                               H100_MIB, "mode", mode));
         json_array_append_new(spec, json_pack("{s:s, s:s}", "uuid", uuid, "mode", mode));
     }
@@ -199,6 +212,20 @@ static json_t *pod_object(const char *name, const char *profile, const char *nod
     return pod_asking(name, slices, gib, node);
 }
 
+/* A pod asking for a time slice, by its resource as the webhook leaves it. */
+static json_t *pod_timeslice(const char *name, const char *node)
+{
+    json_t *pod = pod_asking(name, "[{\"container\":\"main\",\"sharing\":\"timeslice\"}]",
+                             0, node);
+    json_t *requests = json_object_get(
+        json_object_get(json_array_get(json_object_get(json_object_get(pod, "spec"),
+                                                       "containers"), 0), "resources"),
+        "requests");
+    json_object_del(requests, GPUSLICE_RESOURCE_MEMORY);
+    json_object_set_new(requests, GPUSLICE_RESOURCE_TIMESLICE, json_string("1"));
+    return pod;
+}
+
 /* A pod asking for an MPS share of gib GiB and sm percent (0: proportional). */
 static json_t *pod_sharing(const char *name, unsigned gib, unsigned sm, const char *node)
 {
@@ -226,17 +253,21 @@ static void add_running_slice(struct bench *b, const char *node, unsigned gpu,
     json_decref(pod);
 }
 
-/* A running pod on node holding an MPS share of GPU gpu, and its GPUSlice. */
+/* A running pod on node holding an MPS share of GPU gpu (or, in the
+ * timeslice run, a time slice: gib and sm 0), and its GPUSlice. */
 static void add_running_share(struct bench *b, const char *node, unsigned gpu, unsigned gib,
                               unsigned sm, size_t serial)
 {
     char name[64], uuid[64];
     snprintf(name, sizeof name, "run-%zu", serial);
     snprintf(uuid, sizeof uuid, "GPU-%s-%u", node, gpu);
-    json_t *pod = create(b, b->pods, "team", pod_sharing(name, gib, sm, node), true);
+    bool mps = b->kind == KIND_MPS;
+    json_t *pod = create(b, b->pods, "team",
+                         mps ? pod_sharing(name, gib, sm, node) : pod_timeslice(name, node), true);
     struct gpuslice_spec spec = {
         .pod_name = name, .pod_uid = meta_uid(pod), .container = "main", .node = node,
-        .gpu_uuid = uuid, .gpu_index = gpu, .sharing = POD_SHARING_MPS, .memory_gib = gib,
+        .gpu_uuid = uuid, .gpu_index = gpu,
+        .sharing = mps ? POD_SHARING_MPS : POD_SHARING_TIMESLICE, .memory_gib = gib,
         .sm_percent = sm, .config_map = name};
     create(b, b->slices, "team", gpuslice_new("team", &spec, pod), false);
     json_decref(pod);
@@ -272,6 +303,25 @@ static size_t fill_half_mps(struct bench *b, size_t nodes, char (*names)[32])
     }
     free(gpus);
     return shares;
+}
+
+/* Time slices on random GPUs until half of all slots are held. */
+static size_t fill_half_timeslice(struct bench *b, size_t nodes, char (*names)[32])
+{
+    size_t n_gpus = nodes * GPUS_PER_NODE, held = 0;
+    unsigned *clients = calloc(n_gpus, sizeof *clients);
+    if (!clients)
+        bench_fail("out of memory");
+    while (2 * held < n_gpus * TIMESLICE_REPLICAS) {
+        size_t g = rnd(&b->rng, (uint32_t)n_gpus);
+        if (clients[g] == TIMESLICE_REPLICAS)
+            continue;
+        clients[g]++;
+        add_running_share(b, names[g / GPUS_PER_NODE], (unsigned)(g % GPUS_PER_NODE), 0, 0,
+                          held++);
+    }
+    free(clients);
+    return held;
 }
 
 /* Random slices on random GPUs until half of all memory slices are taken,
@@ -385,9 +435,29 @@ static void decide_many(struct bench *b, struct controller *c, struct result *re
     free(lat);
 }
 
-static void run_size(size_t nodes, bool mps, struct result *res)
+static size_t fill_half_kind(struct bench *b, size_t nodes, char (*names)[32])
 {
-    struct bench b = {.now = 1800000000LL * NS_PER_SEC, .rng = SEED, .mps = mps};
+    if (b->kind == KIND_MPS)
+        return fill_half_mps(b, nodes, names);
+    if (b->kind == KIND_TIMESLICE)
+        return fill_half_timeslice(b, nodes, names);
+    return fill_half(b, nodes, names);
+}
+
+static json_t *gated_pod(struct bench *b, const char *name)
+{
+    const char *profile = b->h100->profiles[rnd(&b->rng, b->h100->n_profiles)].name;
+    unsigned gib = 1 + rnd(&b->rng, SHARE_GIB_MAX), sm = rnd(&b->rng, 3) ? 0 : 1 + rnd(&b->rng, 30);
+    if (b->kind == KIND_MPS)
+        return pod_sharing(name, gib, sm, NULL);
+    if (b->kind == KIND_TIMESLICE)
+        return pod_timeslice(name, NULL);
+    return pod_object(name, profile, NULL);
+}
+
+static void run_size(size_t nodes, enum kind kind, struct result *res)
+{
+    struct bench b = {.now = 1800000000LL * NS_PER_SEC, .rng = SEED, .kind = kind};
     int64_t t0 = clock_monotonic_ns();
     struct err e = {0};
     struct mem_store_config mc = {.now_ns = bench_clock, .clock_ctx = &b, .seed = 7};
@@ -415,14 +485,11 @@ static void run_size(size_t nodes, bool mps, struct result *res)
         snprintf(names[i], sizeof names[i], "node-%04zu", i);
         add_node(&b, names[i]);
     }
-    res->slices = b.mps ? fill_half_mps(&b, nodes, names) : fill_half(&b, nodes, names);
+    res->slices = fill_half_kind(&b, nodes, names);
     for (size_t i = 0; i < GATED; i++) {
         char name[32];
         snprintf(name, sizeof name, "gated-%03zu", i);
-        const char *profile = b.h100->profiles[rnd(&b.rng, b.h100->n_profiles)].name;
-        unsigned gib = 1 + rnd(&b.rng, SHARE_GIB_MAX), sm = rnd(&b.rng, 3) ? 0 : 1 + rnd(&b.rng, 30);
-        create(&b, b.pods, "team",
-               b.mps ? pod_sharing(name, gib, sm, NULL) : pod_object(name, profile, NULL), false);
+        create(&b, b.pods, "team", gated_pod(&b, name), false);
     }
     sync_informers(b.ctl);
     res->setup_s = (double)(clock_monotonic_ns() - t0) / NS_PER_SEC;
@@ -432,12 +499,13 @@ static void run_size(size_t nodes, bool mps, struct result *res)
     free(names);
 }
 
-static void print_result(size_t nodes, bool mps, const struct result *r,
+static void print_result(size_t nodes, enum kind kind, const struct result *r,
                          const struct result *at_1000)
 {
     char name[64];
-    snprintf(name, sizeof name, "bench_controller%s: %zu nodes x %d GPUs", mps ? " mps" : "",
-             nodes, GPUS_PER_NODE);
+    snprintf(name, sizeof name, "bench_controller%s%s: %zu nodes x %d GPUs",
+             kind == KIND_MIG ? "" : " ", kind == KIND_MIG ? "" : kind_names[kind], nodes,
+             GPUS_PER_NODE);
     struct bench_figure f[] = {
         {.value = r->per_s, .unit = "decisions/s"},
         {.label = "p99", .value = r->p99_us, .unit = "us"},
@@ -455,19 +523,20 @@ static void print_result(size_t nodes, bool mps, const struct result *r,
                  "%sp50 %.0f us, CPU %.0f us per decision; %zu decisions, %zu without room; %zu %s "
                  "taken; setup %.1f s, "
                  "first decision with the model's build %.1f ms",
-                 basis, r->p50_us, r->cpu_us, r->decisions, r->no_room, r->slices, mps ? "shares" : "slices",
+                 basis, r->p50_us, r->cpu_us, r->decisions, r->no_room, r->slices,
+                 kind == KIND_MIG ? "slices" : "shares",
                  r->setup_s, r->first_ms);
 }
 
 /* Every size of one kind, a line each. */
-static void run_kind(bool mps, const size_t *sizes, size_t n)
+static void run_kind(enum kind kind, const size_t *sizes, size_t n)
 {
     struct result at_1000 = {0};
     bool have_1000 = false;
     for (size_t i = 0; i < n; i++) {
         struct result r = {0};
-        run_size(sizes[i], mps, &r);
-        print_result(sizes[i], mps, &r, have_1000 ? &at_1000 : NULL);
+        run_size(sizes[i], kind, &r);
+        print_result(sizes[i], kind, &r, have_1000 ? &at_1000 : NULL);
         if (sizes[i] == 1000) {
             at_1000 = r;
             have_1000 = true;
@@ -480,22 +549,22 @@ int main(int argc, char **argv)
     static const size_t defaults[] = {100, 300, 1000, 3000};
     size_t sizes[16], n = 0;
     int arg = 1;
-    bool mig = true, mps = true;
-    if (arg < argc && (strcmp(argv[arg], "mig") == 0 || strcmp(argv[arg], "mps") == 0)) {
-        mig = strcmp(argv[arg], "mig") == 0;
-        mps = !mig;
-        arg++;
-    }
+    bool run[] = {true, true, false}; /* by enum kind: no kind named, mig and mps */
+    for (int k = KIND_MIG; arg < argc && k <= KIND_TIMESLICE; k++)
+        if (strcmp(argv[arg], kind_names[k]) == 0) {
+            memset(run, 0, sizeof run);
+            run[k] = true;
+            arg++;
+        }
     for (; arg < argc && n < sizeof sizes / sizeof *sizes; arg++)
         if ((sizes[n++] = strtoul(argv[arg], NULL, 10)) == 0)
-            bench_fail("usage: bench_controller [mig|mps] [NODES...]");
+            bench_fail("usage: bench_controller [mig|mps|timeslice] [NODES...]");
     if (n == 0) {
         memcpy(sizes, defaults, sizeof defaults);
         n = sizeof defaults / sizeof *defaults;
     }
-    if (mig)
-        run_kind(false, sizes, n);
-    if (mps)
-        run_kind(true, sizes, n);
+    for (int k = KIND_MIG; k <= KIND_TIMESLICE; k++)
+        if (run[k])
+            run_kind((enum kind)k, sizes, n);
     return 0;
 }
