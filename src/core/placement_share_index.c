@@ -90,6 +90,13 @@ struct share_index {
     struct stream *streams;
     struct candidate *candidates;
     size_t n_scratch;
+    /* Per node, the decision that last asked its node rules (verdict_of,
+     * counted from 1) and the answer: each node is asked once a decision,
+     * however many of its GPUs the walk meets. */
+    size_t n_nodes;
+    uint32_t *asked_in;
+    bool *passed;
+    uint32_t decision;
 };
 
 /* ---- bit sets ---- */
@@ -303,6 +310,10 @@ static int build(struct share_index *ix, const struct share_gpu *gpus, size_t n,
     ix->pcs = alloc_calloc(ix->n_classes + 1, sizeof *ix->pcs);
     ix->streams = alloc_calloc(ix->n_scratch + 1, sizeof *ix->streams);
     ix->candidates = alloc_calloc(ix->n_scratch + 1, sizeof *ix->candidates);
+    for (size_t i = 0; i < n; i++)
+        ix->n_nodes = gpus[i].node + 1 > ix->n_nodes ? gpus[i].node + 1 : ix->n_nodes;
+    ix->asked_in = alloc_calloc(ix->n_nodes + 1, sizeof *ix->asked_in);
+    ix->passed = alloc_calloc(ix->n_nodes + 1, sizeof *ix->passed);
     for (size_t i = 0; i < n; i++) {
         ix->entries[i] = entry_of(ix, &gpus[i]);
         place(ix, (uint32_t)i, true);
@@ -350,6 +361,8 @@ void placement_share_index_free(struct share_index *ix)
     free(ix->pcs);
     free(ix->streams);
     free(ix->candidates);
+    free(ix->asked_in);
+    free(ix->passed);
     free(ix);
 }
 
@@ -470,28 +483,23 @@ static size_t open_streams(struct share_index *ix, const struct share_request *r
     return n;
 }
 
-/* Whether the node passes r's node rules, asking once per node in a row. */
-struct node_memo {
-    long node;
-    bool passes;
-};
-
-static bool node_passes(const struct placement_node *nodes, const struct share_request *r,
-                        size_t node, struct node_memo *memo)
+/* Whether the node passes r's node rules, asked once per decision. */
+static bool node_passes(struct share_index *ix, const struct placement_node *nodes,
+                        const struct share_request *r, size_t node)
 {
-    if (memo->node != (long)node) {
+    if (ix->asked_in[node] != ix->decision) {
         struct placement_cluster view = {.nodes = nodes};
-        memo->node = (long)node;
-        memo->passes = placement_filter_node(&view, &r->where, node, NULL, 0) == PLACEMENT_NODE_OK;
+        ix->asked_in[node] = ix->decision;
+        ix->passed[node] = placement_filter_node(&view, &r->where, node, NULL, 0) ==
+                           PLACEMENT_NODE_OK;
     }
-    return memo->passes;
+    return ix->passed[node];
 }
 
 /* The first GPU, by index, of the cells candidates[n] whose node passes,
  * or NO_GPU. */
 static long first_passing(struct share_index *ix, size_t n, const struct share_gpu *gpus,
-                          const struct placement_node *nodes, const struct share_request *r,
-                          struct node_memo *memo)
+                          const struct placement_node *nodes, const struct share_request *r)
 {
     for (;;) {
         struct candidate *pick = NULL;
@@ -504,7 +512,7 @@ static long first_passing(struct share_index *ix, size_t n, const struct share_g
         if (!pick)
             return NO_GPU;
         uint32_t gpu = pick->cell->gpus[pick->pos++];
-        if (node_passes(nodes, r, gpus[gpu].node, memo))
+        if (node_passes(ix, nodes, r, gpus[gpu].node))
             return (long)gpu;
     }
 }
@@ -514,7 +522,6 @@ static long ranked_best(struct share_index *ix, const struct share_gpu *gpus,
                         enum placement_policy policy)
 {
     size_t n = open_streams(ix, r, policy);
-    struct node_memo memo = {.node = -1};
     for (;;) {
         uint64_t key = UINT64_MAX;
         for (size_t k = 0; k < n; k++)
@@ -526,7 +533,7 @@ static long ranked_best(struct share_index *ix, const struct share_gpu *gpus,
             if (ix->streams[k].key == key)
                 ix->candidates[n_cells++] = (struct candidate){
                     .cell = &ix->streams[k].row->cells[ix->streams[k].fs]};
-        long gpu = first_passing(ix, n_cells, gpus, nodes, r, &memo);
+        long gpu = first_passing(ix, n_cells, gpus, nodes, r);
         if (gpu != NO_GPU)
             return gpu;
         for (size_t k = 0; k < n; k++)
@@ -552,13 +559,12 @@ static long first_fit(struct share_index *ix, const struct share_gpu *gpus,
         if (ix->classes[i].mode == r->mode && ix->pcs[i].sm < least_sm)
             least_sm = ix->pcs[i].sm;
     const struct block *blocks = ix->blocks[r->mode - 1];
-    struct node_memo memo = {.node = -1};
     for (size_t b = 0; b < ix->n_blocks; b++) {
         if (blocks[b].most_gib < gib_needed(r) || blocks[b].most_sm < least_sm)
             continue;
         size_t end = (b + 1) * BLOCK < ix->n_gpus ? (b + 1) * BLOCK : ix->n_gpus;
         for (size_t i = b * BLOCK; i < end; i++)
-            if (entry_fits(ix, &ix->entries[i], r) && node_passes(nodes, r, gpus[i].node, &memo))
+            if (entry_fits(ix, &ix->entries[i], r) && node_passes(ix, nodes, r, gpus[i].node))
                 return (long)i;
     }
     return NO_GPU;
@@ -573,6 +579,10 @@ int placement_share_decide_indexed(struct share_index *ix, const struct share_gp
     if (rc < 0)
         return rc;
     open_classes(ix, r);
+    if (++ix->decision == 0) { /* wrapped: forget every answer */
+        memset(ix->asked_in, 0, ix->n_nodes * sizeof *ix->asked_in);
+        ix->decision = 1;
+    }
     long best = policy == PLACEMENT_FIRST_FIT ? first_fit(ix, gpus, nodes, r)
                                               : ranked_best(ix, gpus, nodes, r, policy);
     return placement_share__conclude(gpus, n, nodes, r, policy, best, d, e);

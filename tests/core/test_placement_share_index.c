@@ -4,8 +4,9 @@
  * counts, clients coming and going, GPUs held back and let go, counters
  * past the room), the index stays what a build from the array gives and
  * chooses exactly what placement_share_decide's full scan chooses, under
- * every policy, with node rules that refuse some nodes or all; and a
- * capacity past the index's bound is refused at build.
+ * every policy, with node rules that refuse some nodes or all; a node's
+ * rules are asked once a decision; and a capacity past the index's bound
+ * is refused at build.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -236,6 +237,43 @@ static void an_index_built_late_equals_one_kept_up(void **state)
     placement_share_index_free(ix);
 }
 
+static bool refuse_and_count(void *ctx, size_t node, char *reason, size_t size)
+{
+    (void)node;
+    (void)reason;
+    (void)size;
+    (*(int *)ctx)++;
+    return false;
+}
+
+/* A walk that meets a node's GPUs apart (in key order they alternate
+ * between nodes) asks each node once; the explanation's pass once more. */
+static void each_node_is_asked_once_a_decision(void **state)
+{
+    (void)state;
+    struct placement_node nodes[2] = {{"node-0", NULL, 0}, {"node-1", NULL, 0}};
+    struct share_gpu gpus[6];
+    for (size_t i = 0; i < 6; i++) {
+        gpus[i] = (struct share_gpu){.node = i / 3, .mode = SHARE_MPS, .capacity_gib = 79,
+                                     .slots = PLACEMENT_SHARE_MPS_CLIENTS_MAX};
+        placement_share_take(&gpus[i], 10 + 20 * (unsigned)(i % 3) + 10 * (unsigned)(i / 3), 1);
+    }
+    struct share_index *ix = NULL;
+    assert_int_equal(placement_share_index_build(gpus, 6, &ix, NULL), 0);
+    int asked = 0;
+    struct share_request r = {.mode = SHARE_MPS, .memory_gib = 1,
+                              .where = {.filter = refuse_and_count, .filter_ctx = &asked}};
+    struct share_decision d;
+    for (int pol = 0; pol < PLACEMENT_POLICY_COUNT; pol++) {
+        asked = 0;
+        assert_int_equal(placement_share_decide_indexed(ix, gpus, 6, nodes, &r,
+                                                        (enum placement_policy)pol, &d, NULL),
+                         -ENOSPC);
+        assert_int_equal(asked, 4);
+    }
+    placement_share_index_free(ix);
+}
+
 static void a_capacity_past_the_bound_is_refused(void **state)
 {
     (void)state;
@@ -254,6 +292,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(random_histories_choose_what_the_scan_chooses),
         cmocka_unit_test(an_index_built_late_equals_one_kept_up),
+        cmocka_unit_test(each_node_is_asked_once_a_decision),
         cmocka_unit_test(a_capacity_past_the_bound_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
