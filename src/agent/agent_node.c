@@ -185,8 +185,8 @@ static int write_gpunode(struct agent *a, const struct agent_claims *claims,
     }
     json_t *obj;
     if (cached) {
-        /* the cached status, replaced, is not copied (nearly all of it) */
-        obj = jdoc_copy_replacing(cached, "status", NULL);
+        /* nothing of the cached one is copied: the status is replaced */
+        obj = meta_copy_for_write(cached, NULL);
         json_decref(cached);
     } else {
         /* A custom resource's status is not written on create: create it,
@@ -236,7 +236,7 @@ static int write_node(struct agent *a, struct action_list *out, struct err *e)
         json_decref(cached);
         return 0;
     }
-    json_t *obj = jdoc_copy(cached);
+    json_t *obj = meta_copy_for_write(cached, "status");
     json_decref(cached);
     json_t *status = obj ? json_object_get(obj, "status") : NULL;
     if (obj && !json_is_object(status)) {

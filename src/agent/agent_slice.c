@@ -36,7 +36,6 @@
 #include "api/pod_slices.h"
 #include "util/alloc.h"
 #include "util/hash.h"
-#include "util/jdoc.h"
 
 #define CM_SLICES_MAX 64 /* a container asks for at most POD_SLICE_COUNT_MAX */
 #define CDI_VERSION "0.6.0"
@@ -289,7 +288,7 @@ static int write_config_map(struct agent_decision *d, const json_t *cached, json
             json_decref(data);
             return 0;
         }
-        json_t *copy = jdoc_copy(cached);
+        json_t *copy = meta_copy_for_write(cached, NULL);
         if (!copy || json_object_set_new(copy, "data", data) < 0) {
             json_decref(copy);
             return err_set(e, -ENOMEM, "agent: out of memory");
@@ -544,7 +543,7 @@ static int release_finalizer(struct agent_decision *d, struct err *e)
 {
     if (!meta_has_finalizer(d->obj, GPUSLICE_SLICE_FINALIZER))
         return 0;
-    json_t *copy = jdoc_copy(d->obj);
+    json_t *copy = meta_copy_for_write(d->obj, "metadata");
     if (!copy)
         return err_set(e, -ENOMEM, "agent: out of memory");
     meta_remove_finalizer(copy, GPUSLICE_SLICE_FINALIZER);

@@ -191,7 +191,7 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t
 json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *t,
                              const char *now)
 {
-    json_t *copy = jdoc_copy(obj);
+    json_t *copy = meta_copy_for_write(obj, NULL);
     json_t *st = json_object();
     if (!copy || !st) {
         json_decref(copy);

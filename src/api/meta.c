@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "util/clock.h"
+#include "util/jdoc.h"
 
 #define META_LABEL_MAX 63
 #define META_ANNOTATIONS_MAX (256 * 1024)
@@ -455,4 +456,17 @@ int meta_parse_time(const char *s, const char *field, int64_t *ns, struct err *e
 bad:
     return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": must be an RFC 3339 time "
                    "(2006-01-02T15:04:05Z)", field, s ? s : "");
+}
+
+json_t *meta_copy_for_write(const json_t *obj, const char *deep)
+{
+    json_t *copy = json_is_object(obj) ? jdoc_shallow(obj) : NULL;
+    const json_t *md = json_object_get(obj, "metadata");
+    if (copy && json_is_object(md))
+        jdoc_set(copy, "metadata", deep && strcmp(deep, "metadata") == 0 ? jdoc_copy(md)
+                                                                          : jdoc_shallow(md));
+    const json_t *part = deep ? json_object_get(obj, deep) : NULL;
+    if (copy && part && strcmp(deep, "metadata") != 0)
+        jdoc_set(copy, deep, jdoc_copy(part));
+    return copy;
 }

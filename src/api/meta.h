@@ -91,6 +91,17 @@ const char *meta_annotation(const json_t *obj, const char *key);
  * object or metadata is not one (borrowed). */
 json_t *meta_of(json_t *obj);
 
+/* A copy of the object obj for a write of a reconciler (an action's body,
+ * which the store may keep as the stored version: store.h, handed_over):
+ * a top-level object and a metadata object of its own, obj's member deep
+ * (NULL: none; "metadata": all of metadata) copied whole, every other part
+ * shared with obj and read-only. Cached objects never change, and a store
+ * changes only a body's top level and metadata members, so a caller that
+ * changes only those and deep costs a copy of them instead of the whole
+ * object (a pod's status write copied its spec too). New reference; NULL
+ * when obj is not an object. */
+json_t *meta_copy_for_write(const json_t *obj, const char *deep);
+
 /* Formats ns since the Unix epoch as RFC 3339 in UTC with whole seconds
  * ("2024-05-01T10:00:00Z"), the form of metav1.Time. */
 void meta_format_time(int64_t ns, char out[META_TIME_LEN]);

@@ -428,7 +428,7 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
     }
     bool waiting = !kubelet_pod_started(pod) && !objstate_terminal(pod) &&
                    !objstate_deleting(pod);
-    json_t *copy = jdoc_copy(pod);
+    json_t *copy = meta_copy_for_write(pod, "status");
     if (!copy) {
         rc = err_set(e, -ENOMEM, "kubelet: out of memory");
     } else if ((rc = set_waiting(k, key, waiting, e)) < 0) {

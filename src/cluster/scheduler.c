@@ -270,7 +270,7 @@ static void mark_unschedulable(struct scheduler *s, const char *key, bool yes)
 static int refuse(struct scheduler *s, const json_t *pod, const char *message, int64_t now,
                   struct action_list *out, struct err *e)
 {
-    json_t *copy = jdoc_copy(pod);
+    json_t *copy = meta_copy_for_write(pod, "status");
     int changed = copy ? objstate_set_condition(copy, "PodScheduled", "False", "Unschedulable",
                                                 message, now)
                        : -ENOMEM;

@@ -559,7 +559,7 @@ static int remove_finalizer(struct controller *c, const json_t *pod, struct acti
 {
     if (!meta_has_finalizer(pod, GPUSLICE_FINALIZER))
         return 0;
-    json_t *copy = jdoc_copy(pod);
+    json_t *copy = meta_copy_for_write(pod, "metadata");
     if (!copy)
         return err_set(e, -ENOMEM, "controller: out of memory");
     meta_remove_finalizer(copy, GPUSLICE_FINALIZER);
@@ -689,7 +689,7 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
 {
     struct gpuslice_view v;
     gpuslice_read(w[0].existing, &v, NULL);
-    json_t *copy = jdoc_copy(s->pod);
+    json_t *copy = meta_copy_for_write(s->pod, "spec");
     json_t *spec = json_object_get(copy, "spec");
     json_t *gates = json_array();
     size_t i;

@@ -430,7 +430,7 @@ int controller__set_placed(struct controller *c, const json_t *pod, bool placed,
                               "message", message, "lastTransitionTime", ts);
     if (!fresh)
         return err_set(e, -EINVAL, "controller: the condition's message is not valid UTF-8");
-    json_t *copy = jdoc_copy(pod);
+    json_t *copy = meta_copy_for_write(pod, "status");
     json_t *status = json_object_get(copy, "status");
     if (!json_is_object(status)) {
         status = json_object();
@@ -533,7 +533,7 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
     int rc = 0;
     bool add_finalizer = !meta_has_finalizer(pod, GPUSLICE_FINALIZER);
     if (add_finalizer) {
-        json_t *copy = jdoc_copy(pod);
+        json_t *copy = meta_copy_for_write(pod, "metadata");
         rc = copy && meta_add_finalizer(copy, GPUSLICE_FINALIZER) >= 0
                  ? action_update(out, c->pod_res, copy, e)
                  : err_set(e, -ENOMEM, "controller: out of memory");

@@ -37,7 +37,6 @@
 #include "core/lifecycle.h"
 #include "util/alloc.h"
 #include "util/duration.h"
-#include "util/jdoc.h"
 
 static void drop_said(void *value)
 {
@@ -423,7 +422,7 @@ static const char *why_end(struct controller *c, const char *key,
 static int disown(struct controller *c, const json_t *obj, struct action_list *out,
                   struct err *e)
 {
-    json_t *copy = jdoc_copy(obj);
+    json_t *copy = meta_copy_for_write(obj, NULL);
     if (!copy)
         return err_set(e, -ENOMEM, "controller: out of memory");
     json_object_del(meta_of(copy), "ownerReferences");

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 static _Noreturn void refused(const char *what, const char *key, const json_t *value)
 {
@@ -36,28 +35,6 @@ json_t *jdoc_string(const char *s, const char *what, struct err *e)
     if (!j)
         err_set(e, -EBADMSG, "%s is not valid UTF-8", what);
     return j;
-}
-
-json_t *jdoc_copy_replacing(const json_t *obj, const char *key, json_t *value)
-{
-    json_t *copy = json_is_object(obj) ? json_object() : NULL;
-    if (!copy) {
-        json_decref(value);
-        return NULL;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        bool replaced = strcmp(k, key) == 0;
-        if (!replaced)
-            jdoc_set(copy, k, jdoc_copy(v));
-        else if (value)
-            jdoc_set(copy, k, json_incref(value));
-    }
-    if (value && !json_object_get(copy, key))
-        jdoc_set(copy, key, json_incref(value));
-    json_decref(value);
-    return copy;
 }
 
 /* A new object with o's keys, in order, and its values copied (deep) or
@@ -98,13 +75,7 @@ json_t *jdoc_copy(const json_t *v)
         return copy_object(v, true);
     case JSON_ARRAY:
         return copy_array(v);
-    case JSON_STRING:
-        return json_stringn_nocheck(json_string_value(v), json_string_length(v));
-    case JSON_INTEGER:
-        return json_integer(json_integer_value(v));
-    case JSON_REAL:
-        return json_real(json_real_value(v));
-    default: /* true, false, null: jansson's singletons */
+    default: /* scalars: shared (no code here changes one in place) */
         return v ? json_incref((json_t *)v) : NULL;
     }
 }

@@ -3,10 +3,12 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "api/meta.h"
+#include "util/jdoc.h"
 
 static void subdomains(void **state)
 {
@@ -209,6 +211,42 @@ static void timestamps(void **state)
     assert_string_equal(t, "1969-12-31T23:59:59Z");
 }
 
+/* A write's copy: what the caller changes (the top level, metadata's
+ * members, the member copied whole) never reaches the cached original;
+ * the rest is the original's own, shared. */
+static void copies_for_a_write(void **state)
+{
+    (void)state;
+    json_t *orig = json_pack("{s:s, s:{s:s, s:[s]}, s:{s:{s:s}}, s:{s:[{s:s}]}}", "kind", "Pod",
+                             "metadata", "name", "p", "finalizers", "f", "spec", "nodeSelector",
+                             "k", "v", "status", "conditions", "type", "Ready");
+    char *before = json_dumps(orig, JSON_COMPACT);
+    json_t *c = meta_copy_for_write(orig, "status");
+    assert_true(json_equal(c, orig));
+    jdoc_set(c, "kind", json_string("Other"));
+    jdoc_set(meta_of(c), "name", json_string("q"));
+    jdoc_set(json_array_get(json_object_get(json_object_get(c, "status"), "conditions"), 0),
+             "type", json_string("Gone"));
+    assert_ptr_equal(json_object_get(c, "spec"), json_object_get(orig, "spec"));
+    json_decref(c);
+    c = meta_copy_for_write(orig, "metadata");
+    assert_int_equal(meta_remove_finalizer(c, "f"), 1);
+    assert_ptr_equal(json_object_get(c, "status"), json_object_get(orig, "status"));
+    json_decref(c);
+    c = meta_copy_for_write(orig, "spec");
+    jdoc_set(json_object_get(json_object_get(c, "spec"), "nodeSelector"), "k", json_string("w"));
+    json_decref(c);
+    c = meta_copy_for_write(orig, NULL);
+    json_object_del(meta_of(c), "finalizers");
+    json_decref(c);
+    char *after = json_dumps(orig, JSON_COMPACT);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    assert_null(meta_copy_for_write(json_object_get(orig, "kind"), NULL));
+    json_decref(orig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +255,7 @@ int main(void)
         cmocka_unit_test(label_and_annotation_maps), cmocka_unit_test(whole_metadata),
         cmocka_unit_test(finalizers),      cmocka_unit_test(owner_references),
         cmocka_unit_test(accessors),       cmocka_unit_test(timestamps),
+        cmocka_unit_test(copies_for_a_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
