@@ -111,6 +111,7 @@ struct controller_warm {
 struct controller_waiter {
     uint64_t seq;   /* when it first waited */
     uint64_t group; /* pods alike share one */
+    char rv[24];    /* the pod version group was worked out of ("": none) */
 };
 
 struct controller {
@@ -277,9 +278,10 @@ char *controller__waiting_heads(struct controller *c, size_t *n);
 int controller__release_slice(struct controller *c, const json_t *obj, int64_t now,
                               struct action_list *out, struct err *e);
 
-/* Whether the slices ps (the pod's gpuslice.dev/slices annotation) are
- * backed by its containers' requests (requests.c): 0, or -EPERM with e
- * saying why, the Warning's message. */
+/* Whether the slices ps (the pod's, as pod_slices_of read them: its
+ * gpuslice.dev/slices annotation when it has one) are backed by its
+ * containers' requests (requests.c): 0, or -EPERM with e saying why, the
+ * Warning's message. Slices read from the requests always are. */
 int controller__slices_requested(const json_t *pod, const struct pod_slices *ps, struct err *e);
 
 /* An Event about pod unless the last one said the same (so a pod retried

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/meta.h"
 #include "api/pod_slices.h"
 #include "controller/controller_internal.h"
 #include "core/catalog.h"
@@ -63,8 +64,9 @@ static int container_requested(const json_t *pod, const struct pod_slices *ps,
 
 int controller__slices_requested(const json_t *pod, const struct pod_slices *ps, struct err *e)
 {
-    struct pod_slices annotated;
-    if (pod_slices_from_annotation(pod, &annotated, NULL) != 0)
+    /* Slices read from the requests are backed by them: only the
+     * annotation's need the check (read once, by pod_slices_of). */
+    if (!meta_annotation(pod, GPUSLICE_ANNOTATION_SLICES))
         return 0;
     for (size_t k = 0; k < ps->n; k++) {
         int rc = container_requested(pod, ps, &ps->items[k], e);

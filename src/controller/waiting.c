@@ -85,8 +85,17 @@ void controller__wait(struct controller *c, const char *key, const json_t *pod, 
     if (added)
         w->seq = ++c->wait_seq;
     /* A pod alone is never grouped: its own group is its sequence number
-     * above every group id. */
-    w->group = alone ? UINT64_C(1) << 63 | w->seq : group_of(c, pod);
+     * above every group id. A pod that waits again unchanged (the same
+     * resourceVersion) is in the group it was in: its signature is the
+     * same text, and the group ids it maps to stay while anyone waits. */
+    const char *rv = meta_resource_version(pod);
+    if (alone) {
+        w->group = UINT64_C(1) << 63 | w->seq;
+        w->rv[0] = '\0';
+    } else if (added || !rv || !*rv || strcmp(rv, w->rv) != 0) {
+        w->group = group_of(c, pod);
+        snprintf(w->rv, sizeof w->rv, "%s", rv && strlen(rv) < sizeof w->rv ? rv : "");
+    }
 }
 
 /* The oldest waiter of group (NULL when none), and its key. */

@@ -664,8 +664,11 @@ static int update_locked(struct mem_store *ms, const struct api_resource *res, c
     if (rc == 0) {
         set_string(cand, "apiVersion", res->api_version);
         set_string(cand, "kind", res->kind);
-        rc = invalid(e, res, name, meta_check(json_object_get(cand, "metadata"),
-                                              res->name_is_label, false, e));
+        /* A status write's metadata is the stored version's, checked when
+         * it was stored (update_candidate). */
+        if (o->subresource != STORE_STATUS)
+            rc = invalid(e, res, name, meta_check(json_object_get(cand, "metadata"),
+                                                  res->name_is_label, false, e));
     }
     if (rc == 0 && cur->doc->deleting)
         rc = invalid(e, res, name, check_new_finalizers(old, cand, e));
