@@ -1,6 +1,7 @@
 /*
  * What the files of src/api share and nothing else may use: the typed field
- * readers of gpuslice.c and gpunode.c. A missing optional field leaves the
+ * readers of gpuslice.c and gpunode.c, and the field paths the readers of
+ * pods, nodes and GPUNodes name in their errors. A missing optional field leaves the
  * caller's default; a present field of the wrong type (or a missing
  * required one) is -EINVAL with a message naming "path.key". On error *out
  * is unchanged.
@@ -9,6 +10,7 @@
 #define GPUSLICE_API_API_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
@@ -25,5 +27,19 @@ int api__read_uint(const json_t *o, const char *key, const char *path, bool requ
 /* true or false; never required. */
 int api__read_bool(const json_t *o, const char *key, const char *path, bool *out,
                    struct err *e);
+
+/* Field paths ("spec.containers[0].resources"), made for every element a
+ * reader visits and used only in its error messages, so made without
+ * printf (which cost more than the reading). Each writes into buf (size
+ * bytes, truncated at size - 1) and returns buf. */
+
+/* base followed by suffix. */
+const char *api__path(char *buf, size_t size, const char *base, const char *suffix);
+
+/* "base[i]". */
+const char *api__path_index(char *buf, size_t size, const char *base, size_t i);
+
+/* "base[key]", key cut at 256 bytes. */
+const char *api__path_key(char *buf, size_t size, const char *base, const char *key);
 
 #endif

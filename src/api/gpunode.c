@@ -24,7 +24,8 @@ static int read_gpu_slices(const json_t *g, const char *path, struct gpunode_gpu
     const json_t *s;
     json_array_foreach(slices, i, s) {
         char sp[96];
-        snprintf(sp, sizeof sp, "%s.slices[%zu]", path, i);
+        char base[80];
+        api__path_index(sp, sizeof sp, api__path(base, sizeof base, path, ".slices"), i);
         struct gpunode_slice *out = &gpu->slices[i];
         out->managed = true;
         int rc = api__read_string(s, "profile", sp, true, &out->profile, e);
@@ -60,7 +61,8 @@ static int read_clients(const json_t *g, const char *path, struct gpunode_gpu *g
         char cp[96];
         const char *s;
         unsigned n;
-        snprintf(cp, sizeof cp, "%s.clients[%zu]", path, i);
+        char base[80];
+        api__path_index(cp, sizeof cp, api__path(base, sizeof base, path, ".clients"), i);
         int rc = api__read_string(c, "namespace", cp, true, &s, e);
         if (rc == 0) rc = api__read_string(c, "pod", cp, true, &s, e);
         if (rc == 0) rc = api__read_string(c, "sharing", cp, true, &s, e);
@@ -141,7 +143,7 @@ static int read_settings(const json_t *spec_gpus, struct gpunode_gpu *gpu, struc
             strcmp(json_string_value(json_object_get(g, "uuid")), gpu->uuid) != 0)
             continue;
         char path[48];
-        snprintf(path, sizeof path, "spec.gpus[%zu]", i);
+        api__path_index(path, sizeof path, "spec.gpus", i);
         int rc = api__read_bool(g, "heldBack", path, &gpu->held_back, e);
         if (rc == 0)
             rc = read_mode(g, path, &gpu->mode, NULL, e);
@@ -199,7 +201,7 @@ int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e)
         if (rc < 0)
             break;
         char path[48];
-        snprintf(path, sizeof path, "status.gpus[%zu]", i);
+        api__path_index(path, sizeof path, "status.gpus", i);
         struct gpunode_gpu *gpu = &v->gpus[i];
         gpu->model = "";
         gpu->mig_mode = "Unsupported";

@@ -1,6 +1,6 @@
 /*
  * Reading and building GPUSlice objects (see gpuslice.h), and the typed
- * field readers api/gpunode.c shares (api_internal.h).
+ * field readers and field paths the other readers share (api_internal.h).
  */
 #include "api/gpuslice.h"
 
@@ -12,6 +12,47 @@
 #include "api/meta.h"
 #include "util/hash.h"
 #include "util/jdoc.h"
+
+/* Appends the first n bytes of s at *at, within end; returns the end. */
+static char *append(char *at, const char *end, const char *s, size_t n)
+{
+    size_t room = (size_t)(end - at);
+    n = n < room ? n : room;
+    memcpy(at, s, n);
+    return at + n;
+}
+
+const char *api__path(char *buf, size_t size, const char *base, const char *suffix)
+{
+    char *end = buf + size - 1;
+    char *at = append(buf, end, base, strlen(base));
+    *append(at, end, suffix, strlen(suffix)) = '\0';
+    return buf;
+}
+
+const char *api__path_index(char *buf, size_t size, const char *base, size_t i)
+{
+    char digits[24], *d = digits + sizeof digits;
+    *--d = ']';
+    do
+        *--d = (char)('0' + i % 10);
+    while ((i /= 10) != 0);
+    *--d = '[';
+    char *end = buf + size - 1;
+    char *at = append(buf, end, base, strlen(base));
+    *append(at, end, d, (size_t)(digits + sizeof digits - d)) = '\0';
+    return buf;
+}
+
+const char *api__path_key(char *buf, size_t size, const char *base, const char *key)
+{
+    char *end = buf + size - 1;
+    char *at = append(buf, end, base, strlen(base));
+    at = append(at, end, "[", 1);
+    at = append(at, end, key, strnlen(key, 256));
+    *append(at, end, "]", 1) = '\0';
+    return buf;
+}
 
 int api__read_string(const json_t *o, const char *key, const char *path, bool required,
                      const char **out, struct err *e)

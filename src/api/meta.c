@@ -380,6 +380,34 @@ json_t *meta_of(json_t *obj)
     return json_is_object(md) ? md : NULL;
 }
 
+/* Writes v (0 <= v < 10^width) as width digits; returns the end. */
+static char *put_digits(char *p, int64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+/* The civil date of a day counted from 1970-01-01 (proleptic Gregorian;
+ * H. Hinnant's days-to-civil): what gmtime_r gives, without its lock. */
+static void civil_of(int64_t days, int64_t *y, int *m, int *d)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Timestamps are written on every status write and Event, so this one
+ * formats by hand: printf and gmtime_r cost a few thousand instructions
+ * a call. */
 static void format_utc(int64_t ns, char *out, size_t size, bool micro)
 {
     int64_t secs = ns / NS_PER_SEC;
@@ -388,19 +416,32 @@ static void format_utc(int64_t ns, char *out, size_t size, bool micro)
         frac += NS_PER_SEC;
         secs--;
     }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    /* The compiler cannot bound tm's fields; a roomy buffer keeps the
-     * formatting honest and the copy bounded. */
-    char tmp[96];
-    int n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    if (micro)
-        snprintf(tmp + n, sizeof tmp - (size_t)n, ".%06dZ", (int)(frac / 1000));
-    else
-        snprintf(tmp + n, sizeof tmp - (size_t)n, "Z");
-    size_t len = strnlen(tmp, size - 1);
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    int64_t year;
+    int month, day;
+    civil_of(days, &year, &month, &day);
+    char tmp[META_MICROTIME_LEN + 16], *p = tmp;
+    p = put_digits(p, year, 4); /* int64 nanoseconds span the years 1677 to 2262 */
+    *p++ = '-';
+    p = put_digits(p, month, 2);
+    *p++ = '-';
+    p = put_digits(p, day, 2);
+    *p++ = 'T';
+    p = put_digits(p, sod / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, sod / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, sod % 60, 2);
+    if (micro) {
+        *p++ = '.';
+        p = put_digits(p, frac / 1000, 6);
+    }
+    *p++ = 'Z';
+    size_t len = (size_t)(p - tmp) < size - 1 ? (size_t)(p - tmp) : size - 1;
     memcpy(out, tmp, len);
     out[len] = '\0';
 }

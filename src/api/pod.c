@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api_internal.h"
 #include "api/meta.h"
 #include "api/quantity.h"
 
@@ -48,7 +49,7 @@ static int read_quantities(const json_t *map, const char *field, struct err *e)
     json_t *q;
     json_object_foreach((json_t *)map, name, q) {
         char f[FIELD_MAX + 320];
-        snprintf(f, sizeof f, "%s[%.256s]", field, name);
+        api__path_key(f, sizeof f, field, name);
         if (meta_check_qualified_name(name, field, e) != 0)
             return -EINVAL;
         int64_t milli;
@@ -70,15 +71,15 @@ static int read_resources(const json_t *c, const char *at, struct pod_container 
 {
     const json_t *res = json_object_get(c, "resources");
     char f[FIELD_MAX + 32];
-    snprintf(f, sizeof f, "%s.resources", at);
+    api__path(f, sizeof f, at, ".resources");
     if (expect(res, false, f, e))
         return -EINVAL;
     pc->requests = json_object_get(res, "requests");
     pc->limits = json_object_get(res, "limits");
-    snprintf(f, sizeof f, "%s.resources.requests", at);
+    api__path(f, sizeof f, at, ".resources.requests");
     if (read_quantities(pc->requests, f, e))
         return -EINVAL;
-    snprintf(f, sizeof f, "%s.resources.limits", at);
+    api__path(f, sizeof f, at, ".resources.limits");
     if (read_quantities(pc->limits, f, e))
         return -EINVAL;
     /* extended resources cannot be overcommitted */
@@ -103,7 +104,7 @@ static int read_env_from(const json_t *c, const char *at, struct pod_container *
 {
     pc->env_from = json_object_get(c, "envFrom");
     char f[FIELD_MAX + 32];
-    snprintf(f, sizeof f, "%s.envFrom", at);
+    api__path(f, sizeof f, at, ".envFrom");
     if (expect(pc->env_from, true, f, e))
         return -EINVAL;
     for (size_t i = 0; i < json_array_size(pc->env_from); i++) {
@@ -126,14 +127,14 @@ static int read_container_list(const json_t *spec, const char *list, bool init,
                                struct pod_view *v, struct err *e)
 {
     const json_t *cs = json_object_get(spec, list);
-    char f[FIELD_MAX + 32];
-    snprintf(f, sizeof f, "spec.%s", list);
-    if (expect(cs, true, f, e))
+    char f[FIELD_MAX + 32], field[FIELD_MAX];
+    api__path(field, sizeof field, "spec.", list);
+    if (expect(cs, true, field, e))
         return -EINVAL;
     for (size_t i = 0; i < json_array_size(cs); i++) {
         const json_t *c = json_array_get(cs, i);
         char at[FIELD_MAX];
-        snprintf(at, sizeof at, "spec.%s[%zu]", list, i);
+        api__path_index(at, sizeof at, field, i);
         if (!json_is_object(c))
             return err_set(e, -EINVAL, "%s: Invalid value: must be an object", at);
         if (v->n_containers == POD_MAX_CONTAINERS)
@@ -144,7 +145,7 @@ static int read_container_list(const json_t *spec, const char *list, bool init,
         pc->init = init;
         pc->name = string_of(c, "name");
         pc->image = string_of(c, "image");
-        snprintf(f, sizeof f, "%s.name", at);
+        api__path(f, sizeof f, at, ".name");
         if (!pc->name)
             return err_set(e, -EINVAL, "%s: Required value", f);
         if (meta_check_label_name(pc->name, f, e) != 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "api/api_internal.h"
 #include "api/gpuslice.h"
 #include "api/meta.h"
 
@@ -228,10 +229,29 @@ static void status_ids_and_phase_time(void **state)
     json_decref(p);
 }
 
+/* The field paths of error messages: joined, indexed, keyed, and cut to
+ * the buffer. */
+static void field_paths(void **state)
+{
+    (void)state;
+    char b[40], k[300];
+    assert_string_equal(api__path(b, sizeof b, "spec.", "containers"), "spec.containers");
+    assert_string_equal(api__path_index(b, sizeof b, "spec.containers", 0), "spec.containers[0]");
+    assert_string_equal(api__path_index(b, sizeof b, "x", 1234567), "x[1234567]");
+    assert_string_equal(api__path_key(b, sizeof b, "limits", "cpu"), "limits[cpu]");
+    assert_string_equal(api__path(b, 8, "status.", "gpus"), "status.");
+    assert_string_equal(api__path_index(b, 4, "ab", 12), "ab[");
+    char key[400];
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    assert_int_equal(strlen(api__path_key(k, sizeof k, "m", key)), 1 + 1 + 256 + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(new_slice_reads_back),
+        cmocka_unit_test(field_paths),
         cmocka_unit_test(status_is_set_and_kept),
         cmocka_unit_test(long_names_stay_unique_and_bounded),
         cmocka_unit_test(shares_read_back),

@@ -4,7 +4,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "api/meta.h"
@@ -209,6 +211,22 @@ static void timestamps(void **state)
     assert_int_equal(meta_parse_time(NULL, "f", &back, &e), -EINVAL);
     meta_format_time(-1, t); /* before the epoch: still a valid time */
     assert_string_equal(t, "1969-12-31T23:59:59Z");
+    meta_format_microtime(-1, m);
+    assert_string_equal(m, "1969-12-31T23:59:59.999999Z");
+    /* The hand-made calendar agrees with gmtime_r, leap days and
+     * centuries included, from 1677 to 2262 (what int64 nanoseconds hold). */
+    for (int64_t s = -9200000000LL; s < 9200000000LL; s += 7777777 + (s & 4095)) {
+        time_t tt = (time_t)s;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        char want[64];
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        meta_format_time(s * 1000000000LL, t);
+        assert_string_equal(t, want);
+    }
+    meta_format_time(951782400LL * 1000000000LL, t);
+    assert_string_equal(t, "2000-02-29T00:00:00Z");
 }
 
 /* A write's copy: what the caller changes (the top level, metadata's
