@@ -28,6 +28,20 @@ int api__read_uint(const json_t *o, const char *key, const char *path, bool requ
 int api__read_bool(const json_t *o, const char *key, const char *path, bool *out,
                    struct err *e);
 
+/* The same, given the member's value v (NULL when absent) instead of its
+ * object: for a reader that gathered them with api__members. */
+int api__take_string(const json_t *v, const char *key, const char *path, bool required,
+                     const char **out, struct err *e);
+int api__take_uint(const json_t *v, const char *key, const char *path, bool required,
+                   unsigned max, unsigned *out, struct err *e);
+int api__take_bool(const json_t *v, const char *key, const char *path, bool *out,
+                   struct err *e);
+
+/* vals[i] = o[names[i]] (NULL when absent or o is not an object), found in
+ * one pass over o's members instead of n hashed lookups: for views read
+ * very often. names must be non-empty. */
+void api__members(const json_t *o, const char *const *names, size_t n, const json_t **vals);
+
 /* Field paths ("spec.containers[0].resources"), made for every element a
  * reader visits and used only in its error messages, so made without
  * printf (which cost more than the reading). Each writes into buf (size

@@ -54,10 +54,9 @@ const char *api__path_key(char *buf, size_t size, const char *base, const char *
     return buf;
 }
 
-int api__read_string(const json_t *o, const char *key, const char *path, bool required,
+int api__take_string(const json_t *v, const char *key, const char *path, bool required,
                      const char **out, struct err *e)
 {
-    const json_t *v = json_object_get(o, key);
     if (!v && !required)
         return 0;
     if (!json_is_string(v) || (required && !*json_string_value(v)))
@@ -67,10 +66,15 @@ int api__read_string(const json_t *o, const char *key, const char *path, bool re
     return 0;
 }
 
-int api__read_uint(const json_t *o, const char *key, const char *path, bool required,
+int api__read_string(const json_t *o, const char *key, const char *path, bool required,
+                     const char **out, struct err *e)
+{
+    return api__take_string(json_object_get(o, key), key, path, required, out, e);
+}
+
+int api__take_uint(const json_t *v, const char *key, const char *path, bool required,
                    unsigned max, unsigned *out, struct err *e)
 {
-    const json_t *v = json_object_get(o, key);
     if (!v && !required)
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -81,10 +85,15 @@ int api__read_uint(const json_t *o, const char *key, const char *path, bool requ
     return 0;
 }
 
-int api__read_bool(const json_t *o, const char *key, const char *path, bool *out,
+int api__read_uint(const json_t *o, const char *key, const char *path, bool required,
+                   unsigned max, unsigned *out, struct err *e)
+{
+    return api__take_uint(json_object_get(o, key), key, path, required, max, out, e);
+}
+
+int api__take_bool(const json_t *v, const char *key, const char *path, bool *out,
                    struct err *e)
 {
-    const json_t *v = json_object_get(o, key);
     if (!v)
         return 0;
     if (!json_is_boolean(v))
@@ -93,23 +102,113 @@ int api__read_bool(const json_t *o, const char *key, const char *path, bool *out
     return 0;
 }
 
+int api__read_bool(const json_t *o, const char *key, const char *path, bool *out,
+                   struct err *e)
+{
+    return api__take_bool(json_object_get(o, key), key, path, out, e);
+}
+
+void api__members(const json_t *o, const char *const *names, size_t n, const json_t **vals)
+{
+    for (size_t i = 0; i < n; i++)
+        vals[i] = NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)o, key, v) {
+        for (size_t i = 0; i < n; i++)
+            if (!vals[i] && key[0] == names[i][0] && strcmp(key, names[i]) == 0) {
+                vals[i] = v;
+                break;
+            }
+    }
+}
+
+/* The members of spec and status gpuslice_read reads, each found in one
+ * pass over its object: a view is read tens of thousands of times a run,
+ * and a lookup per member hashed each name (a quarter of the reading). */
+enum spec_key {
+    S_POD_NAME, S_POD_UID, S_CONTAINER, S_INIT, S_INDEX, S_NODE, S_GPU_UUID, S_GPU_INDEX,
+    S_MODEL, S_SHARING, S_MEMORY, S_SM, S_PROFILE, S_REQ_PROFILE, S_REQ_MEMORY, S_START, S_SIZE,
+    S_EXISTING, S_CONFIG_MAP, S_COUNT
+};
+static const char *const spec_keys[S_COUNT] = {
+    "podName", "podUID", "container", "init", "index", "nodeName", "gpuUUID", "gpuIndex",
+    "model", "sharing", "memoryGiB", "smPercent", "profile", "requestedProfile",
+    "requestedMemoryGiB", "start", "size", "existing", "configMap",
+};
+enum status_key {
+    T_PHASE, T_DEVICE, T_BOOT, T_REASON, T_MESSAGE, T_WARM, T_GI, T_CI, T_COUNT
+};
+static const char *const status_keys[T_COUNT] = {
+    "phase", "deviceUUID", "bootID", "reason", "message", "warmUntil", "giID", "ciID",
+};
+
 /* spec.sharing and, for MPS, the limits it needs: memoryGiB and smPercent. */
-static int read_sharing(const json_t *spec, struct gpuslice_spec *s, struct err *e)
+static int read_sharing(const json_t *const *m, struct gpuslice_spec *s, struct err *e)
 {
     const char *name = NULL;
-    int rc = api__read_string(spec, "sharing", "spec", false, &name, e);
+    int rc = api__take_string(m[S_SHARING], "sharing", "spec", false, &name, e);
     if (rc < 0 || !name)
         return rc;
     if (pod_sharing_parse(name, &s->sharing) < 0)
         return err_set(e, -EINVAL, "spec.sharing: \"%s\" is not a sharing (mps, timeslice)",
                        name);
     bool mps = s->sharing == POD_SHARING_MPS;
-    rc = api__read_uint(spec, "memoryGiB", "spec", mps, POD_MEMORY_GIB_MAX, &s->memory_gib, e);
+    rc = api__take_uint(m[S_MEMORY], "memoryGiB", "spec", mps, POD_MEMORY_GIB_MAX,
+                        &s->memory_gib, e);
     if (rc == 0)
-        rc = api__read_uint(spec, "smPercent", "spec", mps, 100, &s->sm_percent, e);
+        rc = api__take_uint(m[S_SM], "smPercent", "spec", mps, 100, &s->sm_percent, e);
     if (rc == 0 && mps && (s->memory_gib == 0 || s->sm_percent == 0))
         rc = err_set(e, -EINVAL, "spec.%s: must be at least 1 for MPS",
                      s->memory_gib == 0 ? "memoryGiB" : "smPercent");
+    return rc;
+}
+
+#define SPEC_STRING(k, req, out) api__take_string(m[k], spec_keys[k], "spec", req, out, e)
+#define SPEC_UINT(k, req, max, out) api__take_uint(m[k], spec_keys[k], "spec", req, max, out, e)
+
+static int read_spec(const json_t *spec, struct gpuslice_spec *s, struct err *e)
+{
+    const json_t *m[S_COUNT];
+    api__members(spec, spec_keys, S_COUNT, m);
+    int rc = SPEC_STRING(S_POD_NAME, true, &s->pod_name);
+    if (rc == 0) rc = SPEC_STRING(S_POD_UID, false, &s->pod_uid);
+    if (rc == 0) rc = SPEC_STRING(S_CONTAINER, true, &s->container);
+    if (rc == 0) rc = api__take_bool(m[S_INIT], "init", "spec", &s->init, e);
+    if (rc == 0) rc = SPEC_UINT(S_INDEX, false, UINT16_MAX, &s->index);
+    if (rc == 0) rc = SPEC_STRING(S_NODE, true, &s->node);
+    if (rc == 0) rc = SPEC_STRING(S_GPU_UUID, true, &s->gpu_uuid);
+    if (rc == 0) rc = SPEC_UINT(S_GPU_INDEX, false, UINT16_MAX, &s->gpu_index);
+    if (rc == 0) rc = SPEC_STRING(S_MODEL, false, &s->model);
+    if (rc == 0) rc = read_sharing(m, s, e);
+    bool mig = s->sharing == POD_SHARING_NONE;
+    if (rc == 0) rc = SPEC_STRING(S_PROFILE, mig, &s->profile);
+    if (rc == 0) rc = SPEC_STRING(S_REQ_PROFILE, false, &s->requested_profile);
+    if (rc == 0) rc = SPEC_UINT(S_REQ_MEMORY, false, 1u << 20, &s->requested_memory_gib);
+    if (rc == 0) rc = SPEC_UINT(S_START, mig, 7, &s->start);
+    if (rc == 0) rc = SPEC_UINT(S_SIZE, mig, 8, &s->size);
+    if (rc == 0) rc = api__take_bool(m[S_EXISTING], "existing", "spec", &s->existing, e);
+    if (rc == 0) rc = SPEC_STRING(S_CONFIG_MAP, false, &s->config_map);
+    return rc;
+}
+
+#define STATUS_STRING(k, out) api__take_string(m[k], status_keys[k], "status", false, out, e)
+#define STATUS_UINT(k, out) api__take_uint(m[k], status_keys[k], "status", false, UINT16_MAX, out, e)
+
+static int read_status(const json_t *st, struct gpuslice_status *t, struct err *e)
+{
+    const json_t *m[T_COUNT];
+    api__members(st, status_keys, T_COUNT, m);
+    t->phase = "Creating";
+    int rc = STATUS_STRING(T_PHASE, &t->phase);
+    if (rc == 0) rc = STATUS_STRING(T_DEVICE, &t->device_uuid);
+    if (rc == 0) rc = STATUS_STRING(T_BOOT, &t->boot_id);
+    if (rc == 0) rc = STATUS_STRING(T_REASON, &t->reason);
+    if (rc == 0) rc = STATUS_STRING(T_MESSAGE, &t->message);
+    if (rc == 0) rc = STATUS_STRING(T_WARM, &t->warm_until);
+    if (rc == 0) rc = STATUS_UINT(T_GI, &t->gi_id);
+    if (rc == 0) rc = STATUS_UINT(T_CI, &t->ci_id);
+    t->has_ids = m[T_GI] && m[T_CI];
     return rc;
 }
 
@@ -124,43 +223,16 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
         return err_set(e, -EINVAL, "GPUSlice: metadata.name is required");
     const json_t *spec = json_object_get(obj, "spec");
     const json_t *st = json_object_get(obj, "status");
-    struct gpuslice_spec *s = &v->spec;
     int rc = 0;
     if (!json_is_object(spec))
         rc = err_set(e, -EINVAL, "spec: is required");
-    if (rc == 0) rc = api__read_string(spec, "podName", "spec", true, &s->pod_name, e);
-    if (rc == 0) rc = api__read_string(spec, "podUID", "spec", false, &s->pod_uid, e);
-    if (rc == 0) rc = api__read_string(spec, "container", "spec", true, &s->container, e);
-    if (rc == 0) rc = api__read_bool(spec, "init", "spec", &s->init, e);
-    if (rc == 0) rc = api__read_uint(spec, "index", "spec", false, UINT16_MAX, &s->index, e);
-    if (rc == 0) rc = api__read_string(spec, "nodeName", "spec", true, &s->node, e);
-    if (rc == 0) rc = api__read_string(spec, "gpuUUID", "spec", true, &s->gpu_uuid, e);
-    if (rc == 0) rc = api__read_uint(spec, "gpuIndex", "spec", false, UINT16_MAX, &s->gpu_index, e);
-    if (rc == 0) rc = api__read_string(spec, "model", "spec", false, &s->model, e);
-    if (rc == 0) rc = read_sharing(spec, s, e);
-    bool mig = s->sharing == POD_SHARING_NONE;
-    if (rc == 0) rc = api__read_string(spec, "profile", "spec", mig, &s->profile, e);
-    if (rc == 0) rc = api__read_string(spec, "requestedProfile", "spec", false,
-                                  &s->requested_profile, e);
-    if (rc == 0) rc = api__read_uint(spec, "requestedMemoryGiB", "spec", false, 1u << 20,
-                                     &s->requested_memory_gib, e);
-    if (rc == 0) rc = api__read_uint(spec, "start", "spec", mig, 7, &s->start, e);
-    if (rc == 0) rc = api__read_uint(spec, "size", "spec", mig, 8, &s->size, e);
-    if (rc == 0) rc = api__read_bool(spec, "existing", "spec", &s->existing, e);
-    if (rc == 0) rc = api__read_string(spec, "configMap", "spec", false, &s->config_map, e);
-    struct gpuslice_status *t = &v->status;
-    t->phase = "Creating";
+    if (rc == 0)
+        rc = read_spec(spec, &v->spec, e);
+    v->status.phase = "Creating";
     if (rc == 0 && st && !json_is_object(st))
         rc = err_set(e, -EINVAL, "status: must be an object");
-    if (rc == 0) rc = api__read_string(st, "phase", "status", false, &t->phase, e);
-    if (rc == 0) rc = api__read_string(st, "deviceUUID", "status", false, &t->device_uuid, e);
-    if (rc == 0) rc = api__read_string(st, "bootID", "status", false, &t->boot_id, e);
-    if (rc == 0) rc = api__read_string(st, "reason", "status", false, &t->reason, e);
-    if (rc == 0) rc = api__read_string(st, "message", "status", false, &t->message, e);
-    if (rc == 0) rc = api__read_string(st, "warmUntil", "status", false, &t->warm_until, e);
-    if (rc == 0) rc = api__read_uint(st, "giID", "status", false, UINT16_MAX, &t->gi_id, e);
-    if (rc == 0) rc = api__read_uint(st, "ciID", "status", false, UINT16_MAX, &t->ci_id, e);
-    t->has_ids = json_object_get(st, "giID") && json_object_get(st, "ciID");
+    if (rc == 0)
+        rc = read_status(st, &v->status, e);
     if (rc < 0)
         err_prefix(e, rc, "GPUSlice %s: ", v->name);
     return rc;

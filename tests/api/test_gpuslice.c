@@ -247,11 +247,45 @@ static void field_paths(void **state)
     assert_int_equal(strlen(api__path_key(k, sizeof k, "m", key)), 1 + 1 + 256 + 1);
 }
 
+/* One pass finds the members asked for, NULL for the others; the readers
+ * taking a value judge it as those taking its object. */
+static void members_in_one_pass(void **state)
+{
+    (void)state;
+    json_t *o = json_pack("{s:s, s:i, s:b, s:s}", "phase", "Created", "giID", 3, "init", 1,
+                          "pod", "p");
+    static const char *const names[] = {"giID", "phase", "podName", "pod", "init"};
+    const json_t *v[5];
+    api__members(o, names, 5, v);
+    assert_string_equal(json_string_value(v[1]), "Created");
+    assert_int_equal(json_integer_value(v[0]), 3);
+    assert_null(v[2]);
+    assert_string_equal(json_string_value(v[3]), "p");
+    const char *str = NULL;
+    unsigned n = 0;
+    bool b = false;
+    struct err e;
+    assert_int_equal(api__take_string(v[1], "phase", "status", true, &str, &e), 0);
+    assert_string_equal(str, "Created");
+    assert_int_equal(api__take_uint(v[0], "giID", "status", true, 7, &n, &e), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(api__take_bool(v[4], "init", "spec", &b, &e), 0);
+    assert_true(b);
+    assert_int_equal(api__take_string(v[2], "podName", "spec", true, &str, &e), -EINVAL);
+    assert_string_equal(e.msg, "spec.podName: is required");
+    assert_int_equal(api__take_uint(v[0], "giID", "status", true, 2, &n, &e), -EINVAL);
+    assert_int_equal(api__take_bool(v[1], "phase", "status", &b, &e), -EINVAL);
+    api__members(json_object_get(o, "phase"), names, 5, v);
+    assert_null(v[1]);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(new_slice_reads_back),
         cmocka_unit_test(field_paths),
+        cmocka_unit_test(members_in_one_pass),
         cmocka_unit_test(status_is_set_and_kept),
         cmocka_unit_test(long_names_stay_unique_and_bounded),
         cmocka_unit_test(shares_read_back),
