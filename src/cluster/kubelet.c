@@ -428,6 +428,12 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
     }
     bool waiting = !kubelet_pod_started(pod) && !objstate_terminal(pod) &&
                    !objstate_deleting(pod);
+    if (objstate_terminal(pod) && !objstate_deleting(pod)) {
+        /* Ended and staying: nothing moves on (run_pod would copy it to
+         * find its status unchanged, on every write of it). */
+        json_decref(pod);
+        return set_waiting(k, key, false, e);
+    }
     json_t *copy = meta_copy_for_write(pod, "status");
     if (!copy) {
         rc = err_set(e, -ENOMEM, "kubelet: out of memory");
