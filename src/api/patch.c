@@ -1,8 +1,9 @@
 /*
  * Merge patch, JSON patch and strategic merge patch (patch.h).
  *
- * Each works on a deep copy of the target, so a failure half way leaves
- * nothing changed. The strategic merge knows list strategies from a small
+ * Each works on a copy of the target, so a failure half way leaves nothing
+ * changed: the JSON and strategic patches on a deep copy, the merge patch
+ * on new objects along the patch's paths only (the rest shared). The strategic merge knows list strategies from a small
  * table of paths (field names joined by '.', list indexes left out) instead
  * of Go struct tags.
  */
@@ -17,7 +18,9 @@
 
 /* --- JSON merge patch (RFC 7386) ---------------------------------------- */
 
-/* Merges patch into *target in place; *target may be replaced. */
+/* Merges patch into *target, which may be shared and is never changed:
+ * *target is replaced by a new object (its members shared) before a
+ * member is set, so only the objects on the patch's paths are new. */
 static int merge_into(json_t **target, const json_t *patch)
 {
     if (!json_is_object(patch)) {
@@ -28,12 +31,9 @@ static int merge_into(json_t **target, const json_t *patch)
         *target = copy;
         return 0;
     }
-    if (!json_is_object(*target)) {
-        json_decref(*target);
-        *target = json_object();
-        if (!*target)
-            return -ENOMEM;
-    }
+    json_t *own = json_is_object(*target) ? jdoc_shallow(*target) : json_object();
+    json_decref(*target);
+    *target = own;
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)patch, key, v) {
@@ -58,11 +58,8 @@ int patch_merge(const json_t *target, const json_t *patch, json_t **out, struct 
     *out = NULL;
     if (!patch)
         return err_set(e, -EBADMSG, "merge patch: no patch document");
-    json_t *doc = target ? jdoc_copy(target) : json_null();
-    /* A child shared with the copy would be modified under the caller's
-     * feet; merge_into replaces children instead of editing shared ones, and
-     * the copy is ours alone. */
-    if (!doc || merge_into(&doc, patch) != 0) {
+    json_t *doc = target ? json_incref((json_t *)target) : json_null();
+    if (merge_into(&doc, patch) != 0) {
         json_decref(doc);
         return err_set(e, -ENOMEM, "merge patch: out of memory");
     }

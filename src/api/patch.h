@@ -25,7 +25,9 @@
  *   their order, new ones are appended).
  *
  * All functions leave their inputs untouched and return a new document in
- * *out owned by the caller. -EBADMSG when the patch itself is malformed,
+ * *out owned by the caller; the merge patch's shares with target the parts
+ * the patch leaves alone (every object on a patched path is new), so its
+ * caller changes only what the patch touched, or copies first. -EBADMSG when the patch itself is malformed,
  * -EINVAL when it does not apply (a path that does not exist, a failed
  * test), each with a message naming the operation or path.
  */

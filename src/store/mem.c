@@ -773,6 +773,9 @@ static int mem_patch_locked(struct mem_store *ms, const struct api_resource *res
         json_decref(patched);
         return rc;
     }
+    /* A merge patch shares what it left alone with old, and the update
+     * sets metadata members: the patched object's metadata is its own. */
+    jdoc_set(patched, "metadata", jdoc_shallow(json_object_get(patched, "metadata")));
     return update_locked(ms, res, ns, patched, old, o, out, e);
 }
 

@@ -260,12 +260,16 @@ static int pod_update(const json_t *old_pod, const json_t *pod, struct err *e)
 
 /* --- Namespace ---------------------------------------------------------------- */
 
+/* The labels object is replaced, not changed: an update's metadata may
+ * share it with the stored version (a merge patch, a write's copy). */
 static void namespace_label(json_t *ns)
 {
     json_t *md = meta_of(ns);
-    json_t *labels = object_member(md, "labels");
+    const json_t *had = json_object_get(md, "labels");
+    json_t *labels = json_is_object(had) ? jdoc_shallow(had) : json_object();
     jdoc_set(labels, "kubernetes.io/metadata.name",
-                        json_string(meta_name(ns) ? meta_name(ns) : ""));
+             json_string(meta_name(ns) ? meta_name(ns) : ""));
+    jdoc_set(md, "labels", labels);
 }
 
 static void namespace_create(json_t *ns)

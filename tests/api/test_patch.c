@@ -75,6 +75,26 @@ static void merge_patch_rfc7386(void **state)
     assert_int_equal(patch_merge(NULL, NULL, &out, &e), -EBADMSG);
 }
 
+/* A merge patch makes new objects only along its paths: what it leaves
+ * alone is the target's own, shared; the target never changes. */
+static void merge_patch_shares_what_it_leaves(void **state)
+{
+    (void)state;
+    const char *target = "{\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"1\"}},"
+                         "\"spec\":{\"x\":{\"y\":1}}}";
+    json_t *t = J(target), *p = J("{\"metadata\":{\"labels\":{\"b\":\"2\"}}}"), *out = NULL;
+    assert_int_equal(patch_merge(t, p, &out, NULL), 0);
+    assert_ptr_equal(json_object_get(out, "spec"), json_object_get(t, "spec"));
+    assert_ptr_not_equal(json_object_get(out, "metadata"), json_object_get(t, "metadata"));
+    json_t *labels = json_object_get(json_object_get(out, "metadata"), "labels");
+    assert_ptr_not_equal(labels, json_object_get(json_object_get(t, "metadata"), "labels"));
+    assert_int_equal(json_object_size(labels), 2);
+    expect_equal(t, target);
+    json_decref(out);
+    json_decref(t);
+    json_decref(p);
+}
+
 static void json_patch_ops(void **state)
 {
     (void)state;
@@ -258,6 +278,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(merge_patch_rfc7386),
+        cmocka_unit_test(merge_patch_shares_what_it_leaves),
         cmocka_unit_test(json_patch_ops),
         cmocka_unit_test(json_patch_failures),
         cmocka_unit_test(pointers),
