@@ -70,6 +70,27 @@ static void the_envelope_runs_to_completion(void **state)
     outcome_free(&out);
 }
 
+/* Pods that arrive together are served in the order they were created:
+ * the parts watch the store before the first arrivals, so those reach
+ * them as events in creation order (a first list after them gave the
+ * store's name order: env-10 before env-2). */
+static void pods_arriving_together_are_placed_in_creation_order(void **state)
+{
+    (void)state;
+    struct outcome out;
+    run_text(envelope, 1, &out);
+    int64_t placed[24] = {0};
+    for (size_t i = 0; i < out.n_pods; i++) {
+        unsigned k = 0;
+        assert_int_equal(sscanf(out.pods[i].name, "env-%u", &k), 1);
+        assert_true(k < 24);
+        placed[k] = out.pods[i].placed_ns;
+    }
+    for (unsigned k = 1; k < 24; k++)
+        assert_true(placed[k - 1] <= placed[k]);
+    outcome_free(&out);
+}
+
 static char *summary_text(const struct outcome *out)
 {
     json_t *o = outcome_summary_json(out, false);
@@ -193,6 +214,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_envelope_runs_to_completion),
+        cmocka_unit_test(pods_arriving_together_are_placed_in_creation_order),
         cmocka_unit_test(a_seed_replays_the_run),
         cmocka_unit_test(a_mixed_workload_ends),
         cmocka_unit_test(pods_that_cannot_run_stall_the_run),
