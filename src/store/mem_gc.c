@@ -107,16 +107,18 @@ static void expiry_push(struct mem_store *ms, const struct mem_doc *d)
 /* Deletes the Events whose last write is older than the TTL. */
 static int expire_events(struct mem_store *ms, struct err *e)
 {
-    int64_t now = ms->exp_n ? mem__now(ms) : 0;
+    if (!ms->exp_n)
+        return 0;
+    int64_t now = mem__now(ms);
+    struct mem_kind *k = NULL; /* the Events' kind, found once for all the due */
+    for (size_t i = 0; i < ms->n_kinds && !k; i++)
+        if (is_event(ms->kinds[i]->res))
+            k = ms->kinds[i];
     int rc = 0;
     while (rc != -ENOMEM && ms->exp_n && ms->expiring[ms->exp_head].at <= now) {
         struct mem_expiry x = ms->expiring[ms->exp_head];
         ms->exp_head = (ms->exp_head + 1) % ms->exp_cap;
         ms->exp_n--;
-        struct mem_kind *k = NULL;
-        for (size_t i = 0; i < ms->n_kinds && !k; i++)
-            if (is_event(ms->kinds[i]->res))
-                k = ms->kinds[i];
         struct mem_obj *o = k ? mem__find(ms, k->res, x.ns, x.name) : NULL;
         if (o && o->doc->rv == x.rv) /* else written since: a later expiry is queued */
             rc = mem__delete_locked(ms, k->res, x.ns, x.name, &(struct store_delete_opts){0},
