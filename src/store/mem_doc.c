@@ -183,19 +183,17 @@ json_t *mem__doc_shared(struct mem_doc *d)
     return json_incref(p);
 }
 
-bool mem__doc_cool(struct mem_doc *d, size_t held)
+void mem__doc_cool(struct mem_doc *d, size_t held)
 {
-    if (__atomic_load_n(&d->cold, __ATOMIC_ACQUIRE))
-        return true;
-    if (__atomic_load_n(&d->refs, __ATOMIC_ACQUIRE) != held)
-        return false; /* a reader has it: it may be looking at the value */
+    if (__atomic_load_n(&d->cold, __ATOMIC_ACQUIRE) ||
+        __atomic_load_n(&d->refs, __ATOMIC_ACQUIRE) != held)
+        return; /* cold already, or a reader has it: it may be looking at the value */
     struct store_blob *b = mem__doc_blob(d);
     if (!b)
-        return false; /* out of memory: the value stays */
+        return; /* out of memory: the value stays */
     store_blob_unref(b);
     json_decref(__atomic_exchange_n(&d->parsed, NULL, __ATOMIC_ACQ_REL));
     __atomic_store_n(&d->cold, true, __ATOMIC_RELEASE);
-    return true;
 }
 
 uint64_t mem__key_hash(const char *ns, const char *name)

@@ -107,8 +107,8 @@ json_t *mem__doc_shared(struct mem_doc *d);
  * when held, the references the store itself has on d, are all there are:
  * every reader takes its reference under the store's lock, which the
  * caller holds, so then no one can be reading the value. Later readers
- * parse the text, each their own. Returns whether d is cold now. */
-bool mem__doc_cool(struct mem_doc *d, size_t held);
+ * parse the text, each their own. */
+void mem__doc_cool(struct mem_doc *d, size_t held);
 /* Hash and comparison of the (namespace, name) key. */
 uint64_t mem__key_hash(const char *ns, const char *name);
 int mem__doc_key_cmp(const struct mem_doc *a, const struct mem_doc *b);
