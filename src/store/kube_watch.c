@@ -22,7 +22,6 @@
  */
 #include "store/kube_watch.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
