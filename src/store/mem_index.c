@@ -125,11 +125,15 @@ static struct mem_index *index_find(struct mem_kind *k, const char *tag)
     return NULL;
 }
 
-/* k's index of tag, made from its objects on first use. */
+/* k's index of tag, made from its objects on first use; NULL when k has
+ * MEM_INDEXES_MAX already (the list then scans). Over HTTP the clients
+ * choose the label keys lists select on, and every index costs memory and
+ * a look at each later write: without a bound, a client listing by ever
+ * new label keys would grow both for good. */
 static struct mem_index *index_of(struct mem_kind *k, const char *tag)
 {
     struct mem_index *ix = index_find(k, tag);
-    if (ix)
+    if (ix || k->n_indexes == MEM_INDEXES_MAX)
         return ix;
     VEC_RESERVE(k->indexes, k->cap_indexes, k->n_indexes + 1);
     ix = &k->indexes[k->n_indexes++];
@@ -188,9 +192,10 @@ int mem__index_each(struct mem_store *ms, struct mem_kind *k, const char *ns, co
         return o ? fn(ctx, o) : 0;
     }
     const struct mem_table *t = &k->objs;
-    if (v) {
-        const struct mem_bucket *b = mem__table_find(&index_of(k, tag)->buckets,
-                                                     hash_string(HASH_INIT, v), bucket_eq, v);
+    const struct mem_index *ix = v ? index_of(k, tag) : NULL;
+    if (ix) {
+        const struct mem_bucket *b =
+            mem__table_find(&ix->buckets, hash_string(HASH_INIT, v), bucket_eq, v);
         if (!b)
             return 0;
         t = &b->objs;

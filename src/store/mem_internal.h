@@ -241,6 +241,8 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
 /* --- routes and indexes (mem_index.c) ---------------------------------------- */
 
 #define ROUTE_KEY_MAX 640
+/* Indexes a kind keeps at most (mem_index.c); lists past them scan. */
+#define MEM_INDEXES_MAX 16
 
 /* The one equality the selectors require, as a tag (into tag) and the
  * value, or NULL when they require none: a name first, then a selectable

@@ -597,6 +597,40 @@ static void old_versions_keep_only_their_text(void **state)
     store_watch_close(w);
 }
 
+/* Lists by more label keys than a kind keeps indexes for still find
+ * exactly their objects: past MEM_INDEXES_MAX keys they scan, and the
+ * indexes stop growing (a client chooses the keys). */
+static void lists_past_the_index_cap_scan(void **state)
+{
+    struct m *m = *state;
+    enum { KEYS = MEM_INDEXES_MAX + 4 };
+    struct err e;
+    for (int i = 0; i < KEYS; i++) {
+        char name[16], key[16];
+        snprintf(name, sizeof name, "c%d", i);
+        snprintf(key, sizeof key, "k%d", i);
+        json_t *c = json_pack("{s:{s:s, s:{s:s}}}", "metadata", "name", name, "labels", key, "v");
+        assert_int_equal(store_create(m->st, res(m, "cm"), "t", c, NULL, NULL, &e), 0);
+        json_decref(c);
+    }
+    for (int i = 0; i < KEYS; i++) {
+        char sel[16], name[16];
+        snprintf(sel, sizeof sel, "k%d=v", i);
+        snprintf(name, sizeof name, "c%d", i);
+        struct store_list_opts o = {.label_selector = sel};
+        json_t *list;
+        assert_int_equal(store_list(m->st, res(m, "cm"), "t", &o, &list, &e), 0);
+        json_t *items = json_object_get(list, "items");
+        assert_int_equal(json_array_size(items), 1);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(json_array_get(items, 0), "metadata"), "name")),
+                            name);
+        json_decref(list);
+    }
+    struct mem_kind *k = mem__kind_find(mem__of(m->st), res(m, "cm"));
+    assert_int_equal(k->n_indexes, MEM_INDEXES_MAX);
+}
+
 static void raw_watch_events_share_the_stored_text(void **state)
 {
     struct m *m = *state;
@@ -921,6 +955,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
         cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(old_versions_keep_only_their_text, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(lists_past_the_index_cap_scan, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(new_versions_leave_the_old_ones_untouched, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(writes_without_out_answer_with_the_text_alone, m_setup,
