@@ -32,11 +32,16 @@ static void monotonic_never_goes_back(void **state)
 static void realtime_is_since_the_epoch(void **state)
 {
     (void)state;
-    int64_t before = (int64_t)time(NULL);
+    /* Bracketed by CLOCK_REALTIME itself: glibc's time() reads a coarse
+     * clock up to a tick behind, so at a second's boundary a precise
+     * reading taken before it could land past it (a flake under load). */
+    struct timespec b, a;
+    clock_gettime(CLOCK_REALTIME, &b);
     int64_t ns = clock_realtime_ns();
     int64_t now = clock_realtime_now(NULL);
-    int64_t after = (int64_t)time(NULL);
-    assert_in_range(ns / NS_PER_SEC, before, after);
+    clock_gettime(CLOCK_REALTIME, &a);
+    assert_in_range(ns, (int64_t)b.tv_sec * NS_PER_SEC + b.tv_nsec,
+                    (int64_t)a.tv_sec * NS_PER_SEC + a.tv_nsec);
     assert_true(now >= ns);
 }
 
