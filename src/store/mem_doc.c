@@ -12,6 +12,7 @@
 #include "store/mem_internal.h"
 #include "util/alloc.h"
 #include "util/jdoc.h"
+#include "util/jsontext.h"
 
 /* The strings a doc copies, gathered before the one allocation. */
 struct doc_plan {
@@ -163,7 +164,7 @@ json_t *mem__doc_json(const struct mem_doc *d)
     if (p)
         return jdoc_copy(p);
     struct store_blob *b = __atomic_load_n(&d->blob, __ATOMIC_ACQUIRE);
-    return json_loadb(b->data, b->len, 0, NULL);
+    return jsontext_load(b->data, b->len, 0, NULL);
 }
 
 json_t *mem__doc_shared(struct mem_doc *d)
@@ -172,7 +173,7 @@ json_t *mem__doc_shared(struct mem_doc *d)
     if (p)
         return json_incref(p);
     struct store_blob *b = __atomic_load_n(&d->blob, __ATOMIC_ACQUIRE);
-    json_t *mine = json_loadb(b->data, b->len, 0, NULL);
+    json_t *mine = jsontext_load(b->data, b->len, 0, NULL);
     if (!mine || __atomic_load_n(&d->cold, __ATOMIC_ACQUIRE))
         return mine; /* a cold version keeps its text alone */
     /* Two first readers may race: one parse wins, the other is dropped. */
