@@ -257,10 +257,9 @@ static struct block block_of(const struct share_index *ix, size_t b, enum share_
     return most;
 }
 
-static void refresh_block(struct share_index *ix, size_t b)
+static void refresh_block(struct share_index *ix, size_t b, enum share_mode mode)
 {
-    ix->blocks[SHARE_MPS - 1][b] = block_of(ix, b, SHARE_MPS);
-    ix->blocks[SHARE_TIMESLICE - 1][b] = block_of(ix, b, SHARE_TIMESLICE);
+    ix->blocks[mode - 1][b] = block_of(ix, b, mode);
 }
 
 void placement_share_index_update(struct share_index *ix, const struct share_gpu *gpus, size_t g)
@@ -271,7 +270,10 @@ void placement_share_index_update(struct share_index *ix, const struct share_gpu
     place(ix, (uint32_t)g, false);
     ix->entries[g] = now;
     place(ix, (uint32_t)g, true);
-    refresh_block(ix, g / BLOCK);
+    /* A GPU keeps its mode (the index is built again when one changes),
+     * so only its own mode's block can move (a GPU of neither is in none). */
+    if (gpus[g].mode == SHARE_MPS || gpus[g].mode == SHARE_TIMESLICE)
+        refresh_block(ix, g / BLOCK, gpus[g].mode);
 }
 
 /* ---- building ---- */
@@ -318,8 +320,10 @@ static int build(struct share_index *ix, const struct share_gpu *gpus, size_t n,
         ix->entries[i] = entry_of(ix, &gpus[i]);
         place(ix, (uint32_t)i, true);
     }
-    for (size_t b = 0; b < ix->n_blocks; b++)
-        refresh_block(ix, b);
+    for (size_t b = 0; b < ix->n_blocks; b++) {
+        refresh_block(ix, b, SHARE_MPS);
+        refresh_block(ix, b, SHARE_TIMESLICE);
+    }
     return 0;
 }
 
