@@ -1,8 +1,9 @@
 /*
  * The dashboard's document (dashboard_snapshot.h): GPUs joined with the
  * GPUSlices on them through a table by GPU UUID (one pass over the
- * slices, not one per GPU; a shared GPU's clients are the agent's report), pods sorted into waiting and running, and the
- * Events newest first.
+ * slices, not one per GPU; a shared GPU's clients are the agent's
+ * report), pods sorted into waiting and running, and the Events newest
+ * first.
  */
 #include "controller/dashboard_snapshot.h"
 
