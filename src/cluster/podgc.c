@@ -131,12 +131,15 @@ void podgc_pod_changed(void *ctx, enum informer_change change, const json_t *old
     const char *uid = meta_uid(cur);
     bool ended = change != INFORMER_DELETED && collectable(cur);
     pthread_mutex_lock(&g->lock);
-    bool known = strmap_get(&g->ended, key) != NULL;
-    if (!ended && known) {
+    struct ended_pod *p = strmap_get(&g->ended, key);
+    if (!ended && p) {
         strmap_del(&g->ended, key);
         heap_trim(g);
-    } else if (ended && !known) {
-        struct ended_pod *p = strmap_put(&g->ended, key, NULL);
+    } else if (ended && (!p || strcmp(p->uid, uid ? uid : "") != 0)) {
+        /* A new pod of a recorded name (its predecessor's DELETE unseen,
+         * as across a relist) replaces the record: deleting with the old
+         * uid as precondition would fail, and the new pod never go. */
+        p = p ? p : strmap_put(&g->ended, key, NULL);
         snprintf(p->created, sizeof p->created, "%s", created ? created : "");
         snprintf(p->uid, sizeof p->uid, "%s", uid ? uid : "");
         heap_push(g, p->created, key);

@@ -2,6 +2,8 @@
  * store in virtual time: past the threshold the oldest ended pods go, and
  * running pods and pods a Job controls stay. */
 #include "harness.h"
+#include "cluster/podgc.h"
+#include "reconcile/loop.h"
 
 static const struct kubelet_node one_node[] = {{.name = "n1", .cpu = "4", .memory = "16Gi"}};
 
@@ -85,11 +87,49 @@ static void under_the_threshold_nothing_goes(void **state)
     h_free(h);
 }
 
+static json_t *ended_pod(const char *name, const char *uid, const char *created)
+{
+    return json_pack("{s:{s:s, s:s, s:s, s:s}, s:{s:s}}", "metadata", "name", name, "namespace",
+                     NS, "uid", uid, "creationTimestamp", created, "status", "phase",
+                     "Succeeded");
+}
+
+/* A pod that ended under a name the collector recorded for an earlier pod
+ * (whose DELETE it never saw, as across a relist) is collected by its own
+ * uid: the old one, as a precondition, would fail, and it would stay. */
+static void a_new_pod_of_a_recorded_name_is_collected(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(one_node, 1);
+    pod_ending_in(h, "p", "", 1);
+    json_t *stored = h_get(h, h->pods, NS, "p");
+    const char *uid = json_string_value(json_object_get(json_object_get(stored, "metadata"), "uid"));
+    struct podgc_config c = {.store = h->st, .threshold = 1, .now_ns = h_now_ns, .clock_ctx = h};
+    struct podgc *g;
+    struct err e;
+    h_ok(podgc_new(&c, &g, &e), &e, "podgc_new");
+    json_t *before = ended_pod("p", "uid-of-an-earlier-p", "2024-05-01T10:00:00Z");
+    json_t *now = ended_pod("p", uid, "2024-05-01T10:00:01Z");
+    json_t *other = ended_pod("q", "uid-of-q", "2024-05-01T10:00:02Z");
+    podgc_pod_changed(g, INFORMER_ADDED, NULL, before);
+    podgc_pod_changed(g, INFORMER_UPDATED, before, now);
+    podgc_pod_changed(g, INFORMER_ADDED, NULL, other); /* two ended: over the threshold */
+    loop_run_ready(podgc_loop(g), 0);
+    assert_false(exists(h, "p"));
+    json_decref(before);
+    json_decref(now);
+    json_decref(other);
+    json_decref(stored);
+    podgc_free(g);
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_oldest_ended_pods_go_past_the_threshold),
         cmocka_unit_test(under_the_threshold_nothing_goes),
+        cmocka_unit_test(a_new_pod_of_a_recorded_name_is_collected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
