@@ -28,6 +28,7 @@
 #include "sim/layout.h"
 #include "sim/observer.h"
 #include "sim/slicelog.h"
+#include "sim/tally.h"
 #include "util/wakeset.h"
 #include "store/mem.h"
 #include "util/alloc.h"
@@ -43,6 +44,7 @@
 #define STALL_NS (3600 * NS_PER_SEC)             /* nothing moved, nothing running */
 #define ROUNDS_MAX 100000                        /* rounds at one instant */
 #define PROGRESS_EVERY 4096                      /* clock jumps between progress calls */
+#define STARTUP_NS (10 * NS_PER_SEC)             /* the cluster up before the first arrival */
 
 struct engine_node {
     struct engine *en;
@@ -57,6 +59,7 @@ struct engine {
     struct engine_options o;
     int64_t now;
     struct store *mem, *st;      /* the store, and the same behind admission */
+    struct store *tally;         /* between them: counts the parts' writes */
     struct engine_node *nodes;
     size_t n_nodes;
     struct wakeset *woken;       /* the agents to step: told of a write, or due */
@@ -234,7 +237,9 @@ static int make_store(struct engine *en, struct err *e)
     if (rc == 0)
         rc = bootstrap_crds(en->mem, builtin_crds(), NULL, e);
     if (rc == 0)
-        rc = admit_store_new(en->mem, en->o.seed, &en->st, e);
+        rc = tally_store_new(en->mem, &en->tally, e);
+    if (rc == 0)
+        rc = admit_store_new(en->tally, en->o.seed, &en->st, e);
     return rc;
 }
 
@@ -446,6 +451,7 @@ static void teardown(struct engine *en)
     free(en->nodes);
     wakeset_free(en->woken);
     store_free(en->st);
+    store_free(en->tally);
     store_free(en->mem);
 }
 
@@ -546,14 +552,36 @@ static void report_progress(struct engine *en)
     en->o.progress(en->o.progress_ctx, &p);
 }
 
+/* The cluster comes up in the STARTUP_NS before t=0, when the first pods
+ * may arrive: the parts start (their informers list the store and watch
+ * it) and the agents report their GPUNodes, as in a cluster that was up
+ * when the workload began. So the first pods reach the parts as watch
+ * events, shared, not as copies in each informer's first list (at t=0 that
+ * was a copy of thousands of pods per informer); and they meet a
+ * controller that knows the GPUs: before, each pod of a t=0 burst was told
+ * "the cluster has no GPUs" (a NoPlacement condition and Event, two writes
+ * per pod that no running cluster would make) because the agents' first
+ * reports wait their report delay. Nothing is sampled or integrated
+ * before t=0: the figures start with the workload. */
+static int start_up(struct engine *en, struct err *e)
+{
+    for (;;) {
+        int rc = settle(en, false, e);
+        if (rc < 0)
+            return rc;
+        int64_t next = next_due(en); /* the first arrival's, at t=0 at the latest */
+        if (next >= ENGINE_T0)
+            break;
+        en->now = next > en->now ? next : en->now + 1;
+    }
+    en->now = en->last_t = en->last_move = ENGINE_T0;
+    return 0;
+}
+
 static int run(struct engine *en, struct err *e)
 {
     int64_t drain_from = 0;
-    /* The parts start (their informers list the store and watch it) before
-     * the first pods arrive, so that those reach them as watch events,
-     * shared, not as copies in each informer's first list: at t=0 that
-     * was a copy of thousands of pods per informer. */
-    int rc0 = settle(en, false, e);
+    int rc0 = start_up(en, e);
     if (rc0 < 0)
         return rc0;
     for (size_t jumps = 0;; jumps++) {
@@ -598,7 +626,7 @@ static void collect_pods(struct engine *en)
         r->serving = p->serving;
         int64_t t0 = ENGINE_T0;
         r->created_ns = p->created_ns - t0;
-#define REL(f) (p->f ? p->f - t0 : 0)
+#define REL(f) (p->f ? p->f - t0 : OUTCOME_NEVER)
         r->placed_ns = REL(placed_ns);
         r->ungated_ns = REL(ungated_ns);
         r->bound_ns = REL(bound_ns);
@@ -660,6 +688,7 @@ static void summarize(struct engine *en, int64_t wall_ns)
     s->seed = en->o.seed;
     s->policy = placement_policy_name(en->sc->policy);
     device_ops(en, s);
+    tally_get(en->tally, &s->writes);
     s->wall_s = (double)wall_ns / 1e9;
     s->speedup = s->wall_s > 0 ? s->makespan_s / s->wall_s : 0;
     struct rusage ru;
@@ -678,7 +707,7 @@ int engine_run(const struct scenario *sc, const struct engine_options *o, struct
         en->o.seed = sc->seed ? sc->seed : 1;
     if (en->o.timeline_step_ns <= 0)
         en->o.timeline_step_ns = NS_PER_SEC;
-    en->now = en->last_t = en->last_move = ENGINE_T0;
+    en->now = en->last_t = en->last_move = ENGINE_T0 - STARTUP_NS;
     en->out = out;
     int64_t wall0 = clock_monotonic_ns();
     int rc = build(en, e);

@@ -43,7 +43,7 @@ static struct outcome_latency latency(const struct outcome *out, size_t w, size_
     for (size_t i = 0; i < out->n_pods; i++) {
         const struct outcome_pod *p = &out->pods[i];
         int64_t at = *(const int64_t *)((const char *)p + offset);
-        if ((w == SIZE_MAX || p->workload == w) && at)
+        if ((w == SIZE_MAX || p->workload == w) && at != OUTCOME_NEVER)
             scratch[n++] = seconds(at - p->created_ns);
     }
     struct outcome_latency l = {.p50 = observer_percentile(scratch, n, 50),
@@ -107,6 +107,19 @@ static json_t *workloads_json(const struct outcome *out)
     return list;
 }
 
+/* {total, perPod, byKind: {pods: N, ...}}, kinds in the order first
+ * written (the same in every run of a scenario and seed). */
+static json_t *writes_json(const struct outcome_summary *s)
+{
+    const struct tally_counts *w = &s->writes;
+    json_t *by_kind = json_object();
+    for (size_t k = 0; k < w->n_kinds; k++)
+        jdoc_set(by_kind, w->kinds[k].plural, json_integer((json_int_t)w->kinds[k].writes));
+    double per_pod = s->pods ? (double)w->total / (double)s->pods : 0;
+    return json_pack("{s:I, s:f, s:o}", "total", (json_int_t)w->total, "perPod", per_pod,
+                     "byKind", by_kind);
+}
+
 json_t *outcome_summary_json(const struct outcome *out, bool machine)
 {
     const struct outcome_summary *s = &out->summary;
@@ -128,6 +141,7 @@ json_t *outcome_summary_json(const struct outcome *out, bool machine)
     jdoc_set(o, "stalled", json_boolean(s->stalled));
     jdoc_set(o, "policy", json_string(s->policy ? s->policy : ""));
     jdoc_set(o, "seed", json_integer((json_int_t)s->seed));
+    jdoc_set(o, "storeWrites", writes_json(s));
     jdoc_set(o, "workloads", workloads_json(out));
     if (machine) {
         jdoc_set(o, "wallSeconds", json_real(s->wall_s));
@@ -155,11 +169,11 @@ static int write_pods(const struct outcome *out, FILE *f)
         const char *wl = p->workload < out->n_workloads ? out->workloads[p->workload].name : "";
         fprintf(f, "%s,%s,%s,%s,%s,%s", p->ns, p->name, wl, p->profile, p->node, p->phase);
         csv_time(f, p->created_ns, true);
-        csv_time(f, p->placed_ns, p->placed_ns != 0);
-        csv_time(f, p->ungated_ns, p->ungated_ns != 0);
-        csv_time(f, p->bound_ns, p->bound_ns != 0);
-        csv_time(f, p->running_ns, p->running_ns != 0);
-        csv_time(f, p->finished_ns, p->finished_ns != 0);
+        csv_time(f, p->placed_ns, p->placed_ns != OUTCOME_NEVER);
+        csv_time(f, p->ungated_ns, p->ungated_ns != OUTCOME_NEVER);
+        csv_time(f, p->bound_ns, p->bound_ns != OUTCOME_NEVER);
+        csv_time(f, p->running_ns, p->running_ns != OUTCOME_NEVER);
+        csv_time(f, p->finished_ns, p->finished_ns != OUTCOME_NEVER);
         fputc('\n', f);
     }
     return 0;

@@ -5,8 +5,10 @@
  * timeline.csv here; a report or a comparison of policies elsewhere).
  *
  * Times in records are nanoseconds on the simulation's virtual clock,
- * counted from its start (the instant 0 of the scenario); 0 in a pod's
- * field means "never reached", except created_ns, which is always set.
+ * counted from its start (the instant 0 of the scenario); OUTCOME_NEVER in
+ * a pod's field means "never reached", except created_ns, which is always
+ * set. (Not 0: the cluster is up before the first arrival, so a pod
+ * created at 0 may be placed at 0 too.)
  *
  * The machine figures (wall_s, speedup, peak_rss_bytes) differ from run to
  * run; everything else is a function of the scenario and the seed. The
@@ -23,8 +25,11 @@
 
 #include <jansson.h>
 
+#include "sim/tally.h"
 #include "util/err.h"
 #include "util/strpool.h"
+
+#define OUTCOME_NEVER INT64_C(-1) /* a pod's moment never reached */
 
 /* Strings point into the outcome's pool (each distinct namespace, node,
  * profile and phase once), valid until outcome_free; never NULL. */
@@ -78,6 +83,7 @@ struct outcome_summary {
     bool stalled;               /* ended with pods that could never run */
     uint64_t seed;
     const char *policy;
+    struct tally_counts writes; /* the parts' store writes (sim/tally.h) */
     /* The machine's figures. */
     double wall_s, speedup;
     uint64_t peak_rss_bytes;

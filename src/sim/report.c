@@ -273,7 +273,7 @@ static size_t latencies(const struct outcome *out, size_t offset, double *v)
     for (size_t i = 0; i < out->n_pods; i++) {
         const struct outcome_pod *p = &out->pods[i];
         int64_t at = *(const int64_t *)((const char *)p + offset);
-        if (at)
+        if (at != OUTCOME_NEVER)
             v[n++] = seconds(at - p->created_ns);
     }
     qsort(v, n, sizeof *v, by_value);

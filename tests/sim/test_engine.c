@@ -2,7 +2,8 @@
  * to completion within the bound's reach, two runs with one seed give the
  * same summary byte for byte (the machine's figures aside) and the same
  * records, a mixed workload (Poisson, a Deployment deleted on time, a Job)
- * ends, and pods that can never run end the run as stalled. */
+ * ends, and pods that can never run end the run as stalled; the cluster
+ * is up before the first pod arrives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,7 +62,7 @@ static void the_envelope_runs_to_completion(void **state)
         assert_int_equal(p->workload, 0);
         assert_true(p->gated);
         assert_string_equal(p->profile, "1g.5gb");
-        assert_true(p->placed_ns > 0 && p->placed_ns <= p->ungated_ns);
+        assert_true(p->placed_ns >= 0 && p->placed_ns <= p->ungated_ns);
         assert_true(p->ungated_ns <= p->bound_ns && p->bound_ns <= p->running_ns);
         assert_int_equal(p->finished_ns - p->running_ns, 3 * INT64_C(1000000000));
     }
@@ -88,6 +89,32 @@ static void pods_arriving_together_are_placed_in_creation_order(void **state)
     }
     for (unsigned k = 1; k < 24; k++)
         assert_true(placed[k - 1] <= placed[k]);
+    outcome_free(&out);
+}
+
+/* The cluster is up before the first arrival (the agents have reported
+ * their GPUs): the 8 pods of the burst that fit are placed as they arrive,
+ * at 0, not after the agents' first report (before, every pod of it was
+ * first told that the cluster had no GPUs). The parts' writes are counted
+ * by kind. */
+static void the_cluster_is_up_before_the_first_arrival(void **state)
+{
+    (void)state;
+    struct outcome out;
+    run_text(envelope, 1, &out);
+    size_t at_once = 0;
+    for (size_t i = 0; i < out.n_pods; i++)
+        at_once += out.pods[i].placed_ns == 0;
+    assert_int_equal(at_once, 8);
+    const struct tally_counts *w = &out.summary.writes;
+    uint64_t sum = 0, pods = 0;
+    for (size_t k = 0; k < w->n_kinds; k++) {
+        sum += w->kinds[k].writes;
+        if (strcmp(w->kinds[k].plural, "pods") == 0)
+            pods = w->kinds[k].writes;
+    }
+    assert_int_equal(sum, w->total);
+    assert_true(pods >= 24 * 5); /* created, placed, bound, running, ended at least */
     outcome_free(&out);
 }
 
@@ -215,6 +242,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_envelope_runs_to_completion),
         cmocka_unit_test(pods_arriving_together_are_placed_in_creation_order),
+        cmocka_unit_test(the_cluster_is_up_before_the_first_arrival),
         cmocka_unit_test(a_seed_replays_the_run),
         cmocka_unit_test(a_mixed_workload_ends),
         cmocka_unit_test(pods_that_cannot_run_stall_the_run),

@@ -32,9 +32,10 @@ static void fill(struct outcome *out)
         p->node = p->profile = outcome_string(out, "", true);
         p->workload = i < 2 ? 0 : 1;
         p->created_ns = 0;
-        p->ungated_ns = i < 3 ? (i + 1) * S : 0;
+        p->placed_ns = p->bound_ns = OUTCOME_NEVER;
+        p->ungated_ns = i < 3 ? (i + 1) * S : OUTCOME_NEVER;
         p->running_ns = p->ungated_ns;
-        p->finished_ns = i < 3 ? (i + 4) * S : 0;
+        p->finished_ns = i < 3 ? (i + 4) * S : OUTCOME_NEVER;
     }
     out->n_workloads = 2;
     out->workloads = alloc_calloc(2, sizeof *out->workloads);
@@ -65,6 +66,40 @@ static void latencies_are_per_workload_and_in_all(void **state)
     assert_null(out.pods);
 }
 
+/* A moment reached at 0 (a pod placed and ungated as it arrived, on a
+ * cluster up before it) is reached: 0 read as "never" left such pods out
+ * of the latencies and pods.csv. */
+static void a_moment_at_zero_counts(void **state)
+{
+    (void)state;
+    struct outcome out;
+    fill(&out);
+    out.pods[0].ungated_ns = out.pods[1].ungated_ns = 0;
+    outcome_summarize(&out);
+    assert_true(out.summary.to_ungated.p50 == 0 && out.summary.to_ungated.p99 == 3);
+    outcome_free(&out);
+}
+
+/* storeWrites: the counts as the tally gave them, and per pod. */
+static void the_summary_says_the_store_writes(void **state)
+{
+    (void)state;
+    struct outcome out;
+    fill(&out);
+    outcome_summarize(&out);
+    out.summary.writes = (struct tally_counts){
+        .total = 10, .n_kinds = 2, .kinds = {{"pods", 7}, {"events", 3}}};
+    json_t *o = outcome_summary_json(&out, false);
+    json_t *w = json_object_get(o, "storeWrites");
+    assert_int_equal(json_integer_value(json_object_get(w, "total")), 10);
+    assert_true(json_real_value(json_object_get(w, "perPod")) == 2.5);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(w, "byKind"), "pods")),
+                     7);
+    assert_int_equal(json_object_size(json_object_get(w, "byKind")), 2);
+    json_decref(o);
+    outcome_free(&out);
+}
+
 static void the_summary_keeps_the_machine_apart(void **state)
 {
     (void)state;
@@ -79,7 +114,7 @@ static void the_summary_keeps_the_machine_apart(void **state)
     static const char *const fields[] = {
         "pods", "podsCompleted", "makespanSeconds", "lowerBoundSeconds", "createdToUngated",
         "createdToRunning", "createdToCompleted", "deviceOps", "meanPendingPods",
-        "memorySliceUtilisation", "fragmentationWaitSeconds", "workloads"};
+        "memorySliceUtilisation", "fragmentationWaitSeconds", "storeWrites", "workloads"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         assert_non_null(json_object_get(without, fields[i]));
     assert_int_equal(json_array_size(json_object_get(without, "workloads")), 2);
@@ -134,6 +169,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(latencies_are_per_workload_and_in_all),
+        cmocka_unit_test(a_moment_at_zero_counts),
+        cmocka_unit_test(the_summary_says_the_store_writes),
         cmocka_unit_test(the_summary_keeps_the_machine_apart),
         cmocka_unit_test(files_are_written),
     };
