@@ -721,12 +721,14 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
         strmap_del(&c->gpu_failures, wv.spec.gpu_uuid);
         model_avoid(&c->model, wv.spec.gpu_uuid, false);
     }
+    /* No Event of its own: the gate's removal is on the pod, and the
+     * scheduler's Scheduled (or FailedScheduling) Event on it follows at
+     * once, naming the node; the wait before it is said by SlicesPlaced
+     * (and SliceNotReady when the agent is slow). An Ungated Event here
+     * was a write per pod that told no one anything new. */
     if (rc == 0) {
         c->stats.ungated++;
         strmap_del(&c->pod_retry, s->uid);
-        rc = controller__say(c, out, s->pod, ACTION_EVENT_NORMAL, "Ungated",
-                             "%zu slice%s ready on %s; released to the scheduler", n,
-                             n == 1 ? "" : "s", v.spec.node);
     }
     return rc;
 }
