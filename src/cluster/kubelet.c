@@ -305,22 +305,13 @@ static int hold_pod(struct kubelet *k, const json_t *pod, json_t *copy, const ch
     return rc;
 }
 
-/* The merge patch that records envs (released here) in the pod's
- * annotation, conditional on the version decided from; NULL when out of
- * memory. */
-static json_t *observed_env_patch(const json_t *pod, json_t *envs)
-{
-    char *text = json_dumps(envs, JSON_COMPACT);
-    json_decref(envs);
-    const char *rv = meta_resource_version(pod);
-    json_t *patch = text ? json_pack("{s:{s:s, s:{s:s}}}", "metadata", "resourceVersion",
-                                     rv ? rv : "", "annotations",
-                                     KUBELET_ANNOTATION_OBSERVED_ENV, text)
-                         : NULL;
-    free(text);
-    return patch;
-}
-
+/* A start is one write, the status, conditional on the version decided
+ * from. What the containers were given (envs) stays with the kubelet, in
+ * its log book (their device listings, kubelet_observed_env), as a real
+ * kubelet keeps what it passed to the runtime: writing it on the pod (an
+ * annotation, gpuslice.dev/observed-env, before) was a write per pod that
+ * only tests read, and one that made a start two writes with a version
+ * in between to be ignored. */
 static int start_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t now,
                      struct action_list *out, int64_t *requeue_at, struct err *e)
 {
@@ -330,22 +321,19 @@ static int start_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t
     int rc = resolve_all(k, pod, &envs, &failed, &why);
     if (rc == -ENOENT)
         return hold_pod(k, pod, copy, failed, why.msg, now, out, e);
-    json_t *patch = rc == 0 ? observed_env_patch(pod, envs) : NULL;
-    if (rc < 0 || !patch || kubelet_pod_start(copy, k->name, now) < 0 ||
+    if (rc < 0 || kubelet_pod_start(copy, k->name, now) < 0 ||
         kubelet_pod_advance(copy, now, requeue_at) < 0) {
-        json_decref(patch);
+        json_decref(envs);
         json_decref(copy);
         return rc < 0 ? err_set(e, rc, "%s", why.msg)
                       : err_set(e, -ENOMEM, "kubelet: out of memory");
     }
-    /* The annotation write moves the resourceVersion on: the status write
-     * that follows it in this decision cannot know the new one. */
-    json_object_del(meta_of(copy), "resourceVersion");
+    if (k->logs)
+        kubelet_logs_started(k->logs, pod, envs);
+    else
+        json_decref(envs);
     const json_t *statuses = json_object_get(json_object_get(copy, "status"), "containerStatuses");
-    rc = action_patch(out, k->pods_res, meta_namespace(pod), meta_name(pod), STORE_PATCH_MERGE,
-                      patch, e);
-    if (rc == 0)
-        rc = event_per_container(pod, statuses, true, "Started", "Started", out, e);
+    rc = event_per_container(pod, statuses, true, "Started", "Started", out, e);
     if (rc == 0)
         return action_update_status(out, k->pods_res, copy, e);
     json_decref(copy);
@@ -466,25 +454,11 @@ static int kubelet_reconcile(void *self, const char *key, int64_t now, struct ac
 
 /* ---- handlers ------------------------------------------------------------------ */
 
-/* Whether cur is the version the first of a start's two writes made (the
- * observed-env annotation, on a pod not started yet). The same decision's
- * status write follows and brings its own change, or it failed and the loop
- * retries the decision; deciding from this version in between would start
- * the pod again from a version that write already replaced (a refused
- * PATCH, about one pod in three over HTTP). */
-static bool own_start_midway(enum informer_change change, const json_t *old, const json_t *cur)
-{
-    if (change != INFORMER_UPDATED || !old || kubelet_pod_started(cur))
-        return false;
-    const char *was = meta_annotation(old, KUBELET_ANNOTATION_OBSERVED_ENV);
-    const char *now = meta_annotation(cur, KUBELET_ANNOTATION_OBSERVED_ENV);
-    return now && (!was || strcmp(was, now) != 0);
-}
-
 void kubelet_pod_changed(void *ctx, enum informer_change change, const json_t *old,
                          const json_t *cur)
 {
     struct kubelet *k = ctx;
+    (void)old;
     const char *node = objstate_node(cur);
     char key[OBJSTATE_KEY_MAX];
     if (!node || strcmp(node, k->name) != 0 || objstate_key(cur, key, sizeof key) != 0)
@@ -493,8 +467,6 @@ void kubelet_pod_changed(void *ctx, enum informer_change change, const json_t *o
         kubelet_logs_forget(k->logs, cur);
     else if (k->logs)
         kubelet_logs_observe(k->logs, cur);
-    if (own_start_midway(change, old, cur))
-        return;
     if (change == INFORMER_DELETED)
         set_waiting(k, key, false, NULL);
     else
@@ -661,4 +633,14 @@ int kubelet_open_log(struct kubelet *k, const json_t *pod, const char *container
     if (!k->logs)
         return err_set(e, -EBUSY, "the kubelet of node %s keeps no container logs", k->name);
     return kubelet_logs_open(k->logs, pod, container, previous, out, e);
+}
+
+int kubelet_observed_env(struct kubelet *k, const json_t *pod, json_t **out, struct err *e)
+{
+    *out = NULL;
+    if (!k->logs)
+        return err_set(e, -EBUSY, "the kubelet of node %s keeps no container logs", k->name);
+    *out = kubelet_logs_env(k->logs, pod);
+    return *out ? 0 : err_set(e, -ENOENT, "pod %s was not started on node %s",
+                              meta_name(pod) ? meta_name(pod) : "", k->name);
 }

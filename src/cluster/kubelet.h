@@ -16,10 +16,11 @@
  * Pods: a bound pod is started once every ConfigMap its containers read
  * exists (kubelet_env.h); until then it stays Pending, its container
  * waiting with CreateContainerConfigError and a Warning Event, and is
- * tried again when ConfigMaps change. On start the resolved environment of
- * every container goes in the annotation gpuslice.dev/observed-env
- * ({"container": {"VAR": "value"}}), what tests check the container would
- * see. The containers then run their course (kubelet_pod.h). A pod being
+ * tried again when ConfigMaps change. A start is one status write; the
+ * resolved environment of every container stays with the kubelet (when it
+ * keeps logs: kubelet_observed_env, {"container": {"VAR": "value"}}, what
+ * tests check the container would see, and the device listing its log
+ * opens with). The containers then run their course (kubelet_pod.h). A pod being
  * deleted keeps running until its deletionTimestamp (its grace period),
  * then is stopped, given its terminal status, and deleted; the API server
  * removes a terminal pod at once (a pod finalizer still holds it).
@@ -43,7 +44,6 @@
 #include "util/err.h"
 
 #define KUBELET_NODE_KEY "node" /* no '/', so never a pod's key */
-#define KUBELET_ANNOTATION_OBSERVED_ENV "gpuslice.dev/observed-env"
 #define KUBELET_LABEL_GPU "nvidia.com/gpu.present"
 
 /* What a node is. Strings are copied by kubelet_new. */
@@ -100,11 +100,15 @@ const char *kubelet_node_name(const struct kubelet *k);
 int kubelet_open_log(struct kubelet *k, const json_t *pod, const char *container, bool previous,
                      struct linelog **out, struct err *e);
 
+/* The resolved environment pod's containers were started with on this node
+ * ({"container": {"VAR": "value"}}; *out the caller's): -EBUSY when the
+ * kubelet keeps no logs (it keeps no environments either), -ENOENT when it
+ * did not start the pod (or it was deleted). */
+int kubelet_observed_env(struct kubelet *k, const json_t *pod, json_t **out, struct err *e);
+
 /* Informer handlers (informer_handler_fn shape, the kubelet as ctx): a pod
  * on this node, this node's Node, and any ConfigMap (which retries the
- * pods of its namespace still waiting to start that read it). A start is
- * two writes (the observed-env annotation, then the status); the version
- * the first one made queues nothing, since the second follows it. */
+ * pods of its namespace still waiting to start that read it). */
 void kubelet_pod_changed(void *k, enum informer_change change, const json_t *old,
                          const json_t *cur);
 void kubelet_node_changed(void *k, enum informer_change change, const json_t *old,

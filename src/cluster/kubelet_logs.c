@@ -32,8 +32,9 @@ struct kubelet_logs {
     size_t max_bytes;
     kubelet_device_fn devices;
     void *devices_ctx;
-    struct mutex mu;         /* guards containers */
+    struct mutex mu;         /* guards containers and envs */
     struct strmap containers; /* "uid/name" -> struct container_logs */
+    struct strmap envs;       /* pod uid -> json_t *: its containers' environments */
 };
 
 static void drop_log(struct linelog *log)
@@ -51,6 +52,11 @@ static void drop_container(void *value)
     drop_log(c->prev);
 }
 
+static void drop_env(void *value)
+{
+    json_decref(*(json_t **)value);
+}
+
 struct kubelet_logs *kubelet_logs_new(const char *node, size_t max_bytes,
                                       kubelet_device_fn devices, void *devices_ctx)
 {
@@ -61,6 +67,7 @@ struct kubelet_logs *kubelet_logs_new(const char *node, size_t max_bytes,
     b->devices_ctx = devices_ctx;
     mutex_init(&b->mu);
     strmap_init(&b->containers, sizeof(struct container_logs), drop_container);
+    strmap_init(&b->envs, sizeof(json_t *), drop_env);
     return b;
 }
 
@@ -69,6 +76,7 @@ void kubelet_logs_free(struct kubelet_logs *b)
     if (!b)
         return;
     strmap_free(&b->containers);
+    strmap_free(&b->envs);
     mutex_destroy(&b->mu);
     free(b->node);
     free(b);
@@ -168,15 +176,15 @@ static void list_mps(struct linelog *log, int64_t t, const json_t *env)
         pipe ? pipe : "/tmp/nvidia-mps");
 }
 
-/* The start of a run: its devices, then how long it runs. */
+/* The start of a run: its devices, then how long it runs. Called with the
+ * lock held. */
 static void write_start(struct kubelet_logs *b, struct linelog *log, const json_t *pod,
                         const json_t *spec, const char *name, int64_t t)
 {
-    const char *text = meta_annotation(pod, KUBELET_ANNOTATION_OBSERVED_ENV);
-    json_t *envs = text ? json_loads(text, 0, NULL) : NULL;
-    list_devices(b, log, t, str(json_object_get(envs, name), "NVIDIA_VISIBLE_DEVICES"));
-    list_mps(log, t, json_object_get(envs, name));
-    json_decref(envs);
+    json_t **envs = meta_uid(pod) ? strmap_get(&b->envs, meta_uid(pod)) : NULL;
+    const json_t *env = envs ? json_object_get(*envs, name) : NULL;
+    list_devices(b, log, t, str(env, "NVIDIA_VISIBLE_DEVICES"));
+    list_mps(log, t, env);
     int64_t ns = kubelet_pod_duration_ns(pod, spec);
     if (ns < 0)
         say(log, t, "[gpuslice] emulated container %s started; runs until stopped", name);
@@ -276,10 +284,34 @@ void kubelet_logs_observe(struct kubelet_logs *b, const json_t *pod)
     mutex_unlock(&b->mu);
 }
 
+void kubelet_logs_started(struct kubelet_logs *b, const json_t *pod, json_t *envs)
+{
+    const char *uid = meta_uid(pod);
+    if (!uid) {
+        json_decref(envs);
+        return;
+    }
+    mutex_lock(&b->mu);
+    strmap_set(&b->envs, uid, &envs);
+    mutex_unlock(&b->mu);
+}
+
+json_t *kubelet_logs_env(struct kubelet_logs *b, const json_t *pod)
+{
+    const char *uid = meta_uid(pod);
+    mutex_lock(&b->mu);
+    json_t **envs = uid ? strmap_get(&b->envs, uid) : NULL;
+    json_t *got = envs ? json_incref(*envs) : NULL;
+    mutex_unlock(&b->mu);
+    return got;
+}
+
 void kubelet_logs_forget(struct kubelet_logs *b, const json_t *pod)
 {
     static const char *const lists[] = {"initContainers", "containers"};
     mutex_lock(&b->mu);
+    if (meta_uid(pod))
+        strmap_del(&b->envs, meta_uid(pod));
     for (size_t l = 0; l < 2; l++) {
         size_t i;
         const json_t *c;

@@ -5,8 +5,9 @@
  *
  * An emulated container prints what a CUDA sample's device listing would
  * (nvidia-smi -L) about the devices it was given, read from the resolved
- * environment the kubelet recorded in gpuslice.dev/observed-env
- * (NVIDIA_VISIBLE_DEVICES, the agent's ConfigMap), the node's driver named
+ * environment the kubelet recorded here when it started the pod
+ * (kubelet_logs_started: NVIDIA_VISIBLE_DEVICES from the agent's
+ * ConfigMap, MPS limits), the node's driver named
  * by an optional callback giving each device's GPU and profile:
  *
  *   GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-...)
@@ -23,7 +24,8 @@
  * one before it (`kubectl logs --previous`), each at most max_bytes (the
  * oldest lines dropped past it, as the kubelet rotates at
  * containerLogMaxSize); a pod's logs go when the pod is deleted
- * (kubelet_logs_forget) and all of them with the book.
+ * (kubelet_logs_forget) and all of them with the book, the recorded
+ * environments with them.
  *
  * Thread-safe (one mutex): observed on informer threads, opened on the API
  * server's connection threads. An opened log is a reference the reader
@@ -73,7 +75,16 @@ void kubelet_logs_free(struct kubelet_logs *b);
  * kept as the previous one). */
 void kubelet_logs_observe(struct kubelet_logs *b, const json_t *pod);
 
-/* Drops pod's logs (it was deleted). */
+/* Records the resolved environment of pod's containers as the kubelet
+ * started it ({"container": {"VAR": "value"}}; taken), for its runs' device
+ * listings and for kubelet_logs_env; a later start replaces it. */
+void kubelet_logs_started(struct kubelet_logs *b, const json_t *pod, json_t *envs);
+
+/* What kubelet_logs_started recorded for pod (a reference the caller
+ * releases), or NULL when it was not started here. */
+json_t *kubelet_logs_env(struct kubelet_logs *b, const json_t *pod);
+
+/* Drops pod's logs and its recorded environment (it was deleted). */
 void kubelet_logs_forget(struct kubelet_logs *b, const json_t *pod);
 
 /* The log of container (a name in pod's spec) as pod's status has it, for

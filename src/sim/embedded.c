@@ -92,6 +92,19 @@ static int open_log(void *ctx, const char *node, const json_t *pod, const char *
     return rc;
 }
 
+int embedded_observed_env(struct embedded *emb, const json_t *pod, json_t **out, struct err *e)
+{
+    const char *node = json_string_value(json_object_get(json_object_get(pod, "spec"),
+                                                         "nodeName"));
+    *out = NULL;
+    pthread_mutex_lock(&emb->parts_mu);
+    struct kubelet *k = emb->parts && node ? cluster_parts_kubelet(emb->parts, node) : NULL;
+    int rc = k ? kubelet_observed_env(k, pod, out, e)
+               : err_set(e, -ENOENT, "no kubelet of this cluster runs the pod's node");
+    pthread_mutex_unlock(&emb->parts_mu);
+    return rc;
+}
+
 /* What node's emulated driver says about device uuid (kubelet_device_fn),
  * for the containers' logs; -ENOENT when its GPUs are not in this process
  * (EMBEDDED_CLUSTER) or have no such device. */

@@ -134,6 +134,11 @@ const char *embedded_url(struct embedded *emb);
 uint16_t embedded_port(const struct embedded *emb);
 struct store *embedded_client(struct embedded *emb);
 
+/* The environment pod's containers were started with, as its node's
+ * kubelet resolved it (kubelet_observed_env; *out the caller's): what a
+ * test checks the container saw. -ENOENT when no kubelet here started it. */
+int embedded_observed_env(struct embedded *emb, const json_t *pod, json_t **out, struct err *e);
+
 /* The store itself (owned by emb), for checks that must not go through
  * the API. */
 struct store *embedded_store(struct embedded *emb);

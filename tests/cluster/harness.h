@@ -58,9 +58,10 @@ static inline const struct api_resource *h_res(struct harness *h, const char *gr
 }
 
 /* A store with namespace NS, and the parts with a kubelet per node,
- * keeping gc_threshold ended pods (0: the default). */
-static inline struct harness *h_new_gc(const struct kubelet_node *nodes, size_t n,
-                                       size_t gc_threshold)
+ * keeping gc_threshold ended pods (0: the default), and their containers'
+ * logs and environments when logs. */
+static inline struct harness *h_new_with(const struct kubelet_node *nodes, size_t n,
+                                         size_t gc_threshold, bool logs)
 {
     struct harness *h = calloc(1, sizeof *h);
     struct err e = {0};
@@ -80,9 +81,29 @@ static inline struct harness *h_new_gc(const struct kubelet_node *nodes, size_t 
     json_decref(ns);
     struct cluster_parts_config pc = {.store = h->st, .now_ns = h_now_ns, .clock_ctx = h,
                                       .nodes = nodes, .node_count = n, .collect = true,
-                                      .seed = 3, .terminated_pod_gc_threshold = gc_threshold};
+                                      .seed = 3, .terminated_pod_gc_threshold = gc_threshold,
+                                      .keep_logs = logs};
     h_ok(cluster_parts_new(&pc, &h->parts, &e), &e, "cluster_parts_new");
     return h;
+}
+
+/* The environment pod's containers were started with, as its node's
+ * kubelet kept it (kubelet_observed_env); NULL when it was not started. */
+static inline json_t *h_observed_env(struct harness *h, const json_t *pod)
+{
+    const char *node = json_string_value(json_object_get(json_object_get(pod, "spec"),
+                                                         "nodeName"));
+    struct kubelet *k = node ? cluster_parts_kubelet(h->parts, node) : NULL;
+    json_t *env = NULL;
+    if (k)
+        kubelet_observed_env(k, pod, &env, NULL);
+    return env;
+}
+
+static inline struct harness *h_new_gc(const struct kubelet_node *nodes, size_t n,
+                                       size_t gc_threshold)
+{
+    return h_new_with(nodes, n, gc_threshold, false);
 }
 
 static inline struct harness *h_new(const struct kubelet_node *nodes, size_t n)

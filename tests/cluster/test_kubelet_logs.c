@@ -30,22 +30,22 @@ static int fake_devices(void *ctx, const char *node, const char *uuid,
     return 0;
 }
 
-/* A pod whose container c saw NVIDIA_VISIBLE_DEVICES=visible, with status
- * statuses (JSON text of containerStatuses). */
-static json_t *pod(const char *visible, const char *statuses)
+/* A pod whose container c was started with NVIDIA_VISIBLE_DEVICES=visible
+ * (recorded in b, as the kubelet does), with status statuses (JSON text of
+ * containerStatuses). */
+static json_t *pod(struct kubelet_logs *b, const char *visible, const char *statuses)
 {
     char text[4096];
     snprintf(text, sizeof text,
              "{\"metadata\":{\"name\":\"p\",\"uid\":\"u1\",\"annotations\":{"
-             "\"gpuslice.dev/run-seconds\":\"2.5\","
-             "\"gpuslice.dev/observed-env\":\"{\\\"c\\\":{\\\"NVIDIA_VISIBLE_DEVICES\\\":"
-             "\\\"%s\\\"}}\"}},\"spec\":{\"containers\":[{\"name\":\"c\"}]},"
-             "\"status\":{\"containerStatuses\":%s}}",
-             visible, statuses);
+             "\"gpuslice.dev/run-seconds\":\"2.5\"}},\"spec\":{\"containers\":"
+             "[{\"name\":\"c\"}]},\"status\":{\"containerStatuses\":%s}}",
+             statuses);
     json_error_t je;
     json_t *p = json_loads(text, 0, &je);
     if (!p)
         fail_msg("%s: %s", je.text, text);
+    kubelet_logs_started(b, p, json_pack("{s:{s:s}}", "c", "NVIDIA_VISIBLE_DEVICES", visible));
     return p;
 }
 
@@ -71,7 +71,7 @@ static void a_run_lists_its_devices_then_its_end(void **state)
 {
     (void)state;
     struct kubelet_logs *b = kubelet_logs_new("n1", 0, fake_devices, NULL);
-    json_t *p = pod("MIG-a,MIG-c,MIG-b", RUNNING(0) "}]");
+    json_t *p = pod(b, "MIG-a,MIG-c,MIG-b", RUNNING(0) "}]");
     kubelet_logs_observe(b, p);
     kubelet_logs_observe(b, p); /* seen again: nothing written twice */
     struct linelog *log;
@@ -85,7 +85,7 @@ static void a_run_lists_its_devices_then_its_end(void **state)
                         "[gpuslice] emulated container c started; runs 2.5 s\n");
     assert_false(linelog_closed(log));
     json_decref(p);
-    p = pod("MIG-a", "[{\"name\":\"c\",\"restartCount\":0,\"state\":{\"terminated\":{"
+    p = pod(b, "MIG-a", "[{\"name\":\"c\",\"restartCount\":0,\"state\":{\"terminated\":{"
                      "\"exitCode\":0,\"reason\":\"Completed\",\"startedAt\":"
                      "\"2024-05-01T10:00:00Z\",\"finishedAt\":\"2024-05-01T10:00:02Z\"}}}]");
     kubelet_logs_observe(b, p);
@@ -102,7 +102,7 @@ static void devices_the_driver_does_not_know_are_listed_by_uuid(void **state)
 {
     (void)state;
     struct kubelet_logs *b = kubelet_logs_new("n1", 0, NULL, NULL);
-    json_t *p = pod("MIG-unknown,GPU-x", RUNNING(0) "}]");
+    json_t *p = pod(b, "MIG-unknown,GPU-x", RUNNING(0) "}]");
     kubelet_logs_observe(b, p);
     struct linelog *log;
     assert_int_equal(kubelet_logs_open(b, p, "c", false, &log, NULL), 0);
@@ -110,8 +110,9 @@ static void devices_the_driver_does_not_know_are_listed_by_uuid(void **state)
                                          "GPU Device 1: (UUID: GPU-x)\n"));
     linelog_unref(log);
     json_decref(p);
-    p = pod("void", RUNNING(0) "}]");
-    kubelet_logs_forget(b, p);
+    p = pod(b, "void", RUNNING(0) "}]");
+    kubelet_logs_forget(b, p); /* the old run's log goes, and the environment */
+    kubelet_logs_started(b, p, json_pack("{s:{s:s}}", "c", "NVIDIA_VISIBLE_DEVICES", "void"));
     kubelet_logs_observe(b, p);
     assert_int_equal(kubelet_logs_open(b, p, "c", false, &log, NULL), 0);
     assert_non_null(strstr(text_of(log), "No devices found.\n"));
@@ -120,20 +121,40 @@ static void devices_the_driver_does_not_know_are_listed_by_uuid(void **state)
     kubelet_logs_free(b);
 }
 
+/* What a pod's containers were started with is kept until the pod is
+ * forgotten; a later start replaces it. */
+static void the_started_environment_is_kept_until_forgotten(void **state)
+{
+    (void)state;
+    struct kubelet_logs *b = kubelet_logs_new("n1", 0, NULL, NULL);
+    json_t *p = pod(b, "MIG-a", RUNNING(0) "}]");
+    json_t *env = kubelet_logs_env(b, p);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(env, "c"),
+                                                          "NVIDIA_VISIBLE_DEVICES")),
+                        "MIG-a");
+    json_decref(env);
+    kubelet_logs_started(b, p, json_pack("{s:{s:s}}", "c", "NVIDIA_VISIBLE_DEVICES", "MIG-b"));
+    env = kubelet_logs_env(b, p);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(env, "c"),
+                                                          "NVIDIA_VISIBLE_DEVICES")),
+                        "MIG-b");
+    json_decref(env);
+    kubelet_logs_forget(b, p);
+    assert_null(kubelet_logs_env(b, p));
+    json_decref(p);
+    kubelet_logs_free(b);
+}
+
 static void an_mps_client_shows_its_limits(void **state)
 {
     (void)state;
     struct kubelet_logs *b = kubelet_logs_new("n1", 0, NULL, NULL);
-    json_t *p = pod("GPU-x", RUNNING(0) "}]");
+    json_t *p = pod(b, "GPU-x", RUNNING(0) "}]");
     json_t *env = json_pack("{s:{s:s, s:s, s:s, s:s}}", "c", "NVIDIA_VISIBLE_DEVICES", "GPU-x",
                             "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=4G",
                             "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "25", "CUDA_MPS_PIPE_DIRECTORY",
                             "/run/gpuslice/mps/GPU-x/pipe");
-    char *text = json_dumps(env, JSON_COMPACT);
-    json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
-                        "gpuslice.dev/observed-env", json_string(text));
-    free(text);
-    json_decref(env);
+    kubelet_logs_started(b, p, env);
     kubelet_logs_observe(b, p);
     struct linelog *log;
     assert_int_equal(kubelet_logs_open(b, p, "c", false, &log, NULL), 0);
@@ -150,12 +171,12 @@ static void a_restart_keeps_the_run_before(void **state)
 {
     (void)state;
     struct kubelet_logs *b = kubelet_logs_new("n1", 0, fake_devices, NULL);
-    json_t *p = pod("MIG-a", RUNNING(0) "}]");
+    json_t *p = pod(b, "MIG-a", RUNNING(0) "}]");
     kubelet_logs_observe(b, p);
     struct linelog *first;
     assert_int_equal(kubelet_logs_open(b, p, "c", false, &first, NULL), 0);
     json_decref(p);
-    p = pod("MIG-a", RUNNING(1) LAST(1, 3) "}]");
+    p = pod(b, "MIG-a", RUNNING(1) LAST(1, 3) "}]");
     kubelet_logs_observe(b, p);
     assert_true(linelog_closed(first));
     assert_non_null(strstr(text_of(first), "exited with code 3 (Error)\n"));
@@ -178,7 +199,7 @@ static void refusals_in_the_kubelets_words(void **state)
     struct kubelet_logs *b = kubelet_logs_new("n1", 0, NULL, NULL);
     struct linelog *log = NULL;
     struct err e;
-    json_t *p = pod("", "[{\"name\":\"c\",\"restartCount\":0,\"state\":{\"waiting\":{"
+    json_t *p = pod(b, "", "[{\"name\":\"c\",\"restartCount\":0,\"state\":{\"waiting\":{"
                         "\"reason\":\"ContainerCreating\"}}}]");
     assert_int_equal(kubelet_logs_open(b, p, "c", false, &log, &e), -EBADMSG);
     assert_string_equal(e.msg, "container \"c\" in pod \"p\" is waiting to start: "
@@ -189,12 +210,12 @@ static void refusals_in_the_kubelets_words(void **state)
     assert_string_equal(e.msg, "container \"d\" in pod \"p\" is not available");
     assert_null(log);
     json_decref(p);
-    p = pod("", "[{\"name\":\"c\",\"restartCount\":0,\"state\":{}}]");
+    p = pod(b, "", "[{\"name\":\"c\",\"restartCount\":0,\"state\":{}}]");
     assert_int_equal(kubelet_logs_open(b, p, "c", false, &log, &e), -EBADMSG);
     assert_string_equal(e.msg, "container \"c\" in pod \"p\" is waiting to start - no logs yet");
     json_decref(p);
     /* A run this book never saw (a restarted kubelet): an empty, ended log. */
-    p = pod("", RUNNING(0) "}]");
+    p = pod(b, "", RUNNING(0) "}]");
     assert_int_equal(kubelet_logs_open(b, p, "c", false, &log, NULL), 0);
     assert_string_equal(text_of(log), "");
     assert_true(linelog_closed(log));
@@ -207,7 +228,7 @@ static void a_log_keeps_its_newest_lines_under_the_cap(void **state)
 {
     (void)state;
     struct kubelet_logs *b = kubelet_logs_new("n1", 80, fake_devices, NULL);
-    json_t *p = pod("MIG-a,MIG-b,MIG-c", RUNNING(0) "}]");
+    json_t *p = pod(b, "MIG-a,MIG-b,MIG-c", RUNNING(0) "}]");
     kubelet_logs_observe(b, p);
     struct linelog *log;
     assert_int_equal(kubelet_logs_open(b, p, "c", false, &log, NULL), 0);
@@ -224,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_run_lists_its_devices_then_its_end),
         cmocka_unit_test(devices_the_driver_does_not_know_are_listed_by_uuid),
+        cmocka_unit_test(the_started_environment_is_kept_until_forgotten),
         cmocka_unit_test(an_mps_client_shows_its_limits),
         cmocka_unit_test(a_restart_keeps_the_run_before),
         cmocka_unit_test(refusals_in_the_kubelets_words),

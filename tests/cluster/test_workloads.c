@@ -104,7 +104,7 @@ static void deployment_scales_up_and_down(void **state)
 static void template_change_recreates(void **state)
 {
     (void)state;
-    struct harness *h = h_new(nodes, 1);
+    struct harness *h = h_new_with(nodes, 1, 0, true);
     deployment(h, 2, "1");
     h_settle(h);
     json_t *rss = h_list(h, h->rss, "app=web");
@@ -137,8 +137,7 @@ static void template_change_recreates(void **state)
     /* Its pods see the new template. */
     json_t *pods = h_list(h, h->pods, sel);
     json_t *p = json_array_get(pods, 0);
-    json_error_t jerr;
-    json_t *env = json_loads(meta_annotation(p, "gpuslice.dev/observed-env"), 0, &jerr);
+    json_t *env = h_observed_env(h, p);
     assert_string_equal(h_str(env, "srv.V"), "2");
     json_decref(env);
     json_decref(pods);

@@ -62,6 +62,7 @@ import calendar
 import json
 import os
 import random
+import re
 import resource
 import signal
 import socket
@@ -118,6 +119,14 @@ class Api:
     def items(self, path):
         got = self.call("GET", path)
         return None if got is None or "items" not in got else got["items"]
+
+    def text(self, path):
+        """The body of a GET as text (a pod's log), or None."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as r:
+                return r.read().decode("utf-8", "replace")
+        except (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout, OSError):
+            return None
 
 
 class Proc:
@@ -427,21 +436,31 @@ class Harness:
     def pods(self):
         return self.api.items(f"/api/v1/namespaces/{NS}/pods") or []
 
+    def devices_seen(self, pod):
+        """The devices container main of pod was given, as its log lists them
+        (the kubelet's device listing, nvidia-smi -L's device lines: "MIG
+        1g.5gb Device 0: (UUID: MIG-...)", not a GPU's own line); None when
+        the log cannot be read."""
+        log = self.api.text(f"/api/v1/namespaces/{NS}/pods/{pod}/log?container=main")
+        return None if log is None else re.findall(
+            r"(?:MIG|GPU)(?: \S+)? Device \d+: \(UUID: ([^)]+)\)", log)
+
     def check_ran_once(self, pods):
         """Jobs in this store: the pods that started are its completions."""
         bad, ran, devices, spans = [], 0, {}, {}
         started = {}
         for p in pods:
-            env = p["metadata"].get("annotations", {}).get("gpuslice.dev/observed-env")
-            if not env:
+            span = run_span(p)
+            if not span:
                 continue
             ran += 1
-            spans[p["metadata"]["name"]] = run_span(p)
-            visible = json.loads(env).get("main", {}).get("NVIDIA_VISIBLE_DEVICES", "")
-            if not visible.startswith("MIG-"):
-                bad.append(f"{p['metadata']['name']} ran without its slice ({visible!r})")
-            for uuid in filter(None, visible.split(",")):
-                devices.setdefault(uuid, []).append(p["metadata"]["name"])
+            name = p["metadata"]["name"]
+            spans[name] = span
+            visible = self.devices_seen(name)
+            if not visible or not all(u.startswith("MIG-") for u in visible):
+                bad.append(f"{name} ran without its slice ({visible!r})")
+            for uuid in visible or []:
+                devices.setdefault(uuid, []).append(name)
             owner = (p["metadata"].get("ownerReferences") or [{}])[0]
             if owner.get("kind") == "Job":
                 started.setdefault(owner["name"], []).append(p)

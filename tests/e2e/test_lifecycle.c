@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
@@ -38,6 +39,18 @@ static const struct api_resource *res(struct e2e *t, const char *group, const ch
                                                      plural);
     assert_non_null(r);
     return r;
+}
+
+/* What pod's containers were started with, as its kubelet resolved it (the
+ * JSON text, the caller's), or NULL before it started. */
+static char *observed_env(struct e2e *t, const json_t *pod)
+{
+    json_t *env = NULL;
+    if (embedded_observed_env(t->emb, pod, &env, NULL) < 0)
+        return NULL;
+    char *text = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    return text;
 }
 
 static int start_with(void **state, const struct embedded_config *given)
@@ -261,9 +274,8 @@ static void a_single_pod_runs_on_its_slice_and_gives_it_back(void **state)
     /* The container saw its MIG device through the ConfigMap. */
     json_t *pod = NULL;
     assert_int_equal(store_get(t->st, t->pods, "e2e", "solo", &pod, NULL), 0);
-    const char *env = meta_annotation(pod, "gpuslice.dev/observed-env");
-    assert_non_null(env);
-    json_t *vars = json_loads(env, 0, NULL);
+    json_t *vars = NULL;
+    assert_int_equal(embedded_observed_env(t->emb, pod, &vars, NULL), 0);
     const char *dev = json_string_value(json_object_get(json_object_get(vars, "main"),
                                                         "NVIDIA_VISIBLE_DEVICES"));
     assert_non_null(dev);
@@ -359,9 +371,11 @@ static void a_plain_pod_goes_through_the_webhook_over_tls(void **state)
             const char *ph = json_string_value(json_object_get(json_object_get(p, "status"),
                                                                "phase"));
             snprintf(phase, sizeof phase, "%s", ph ? ph : "");
-            const char *env = meta_annotation(p, "gpuslice.dev/observed-env");
-            if (env && strstr(env, "NVIDIA_VISIBLE_DEVICES") && strstr(env, "MIG-") &&
-                strcmp(phase, "Succeeded") == 0) {
+            char *env = observed_env(t, p);
+            bool ran = env && strstr(env, "NVIDIA_VISIBLE_DEVICES") && strstr(env, "MIG-") &&
+                       strcmp(phase, "Succeeded") == 0;
+            free(env);
+            if (ran) {
                 json_decref(p);
                 break;
             }
@@ -945,11 +959,12 @@ static void an_mps_pod_runs_with_its_limits(void **state)
         if (store_get(t->st, t->pods, "users", "infer", &p, NULL) == 0) {
             const char *ph = json_string_value(json_object_get(json_object_get(p, "status"),
                                                                "phase"));
-            const char *env = meta_annotation(p, "gpuslice.dev/observed-env");
+            char *env = observed_env(t, p);
             seen = ph && strcmp(ph, "Running") == 0 && env && strstr(env, gpu) &&
                    strstr(env, "\"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT\":\"0=4G\"") &&
                    strstr(env, "\"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\":\"25\"") &&
                    strstr(env, "CUDA_MPS_PIPE_DIRECTORY");
+            free(env);
         }
         json_decref(p);
         if (!seen)
