@@ -1,23 +1,23 @@
 /*
- * In-process admission of pod creates (see admit.h): a store_ops table
- * that forwards to the inner store, and a create that mutates pods first.
+ * In-process admission of pod creates (see admit.h): a store that
+ * forwards to the inner store (sim/forward.h), and a create that mutates
+ * pods first.
  */
 #include "sim/admit.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "api/meta.h"
 #include "api/patch.h"
 #include "api/pod_slices.h"
+#include "sim/forward.h"
 #include "util/alloc.h"
 #include "util/rng.h"
 #include "webhook/mutate.h"
 
 struct admit_store {
-    struct store base; /* first: the store interface */
-    struct store *inner;
+    struct forward_store fwd; /* first: the store interface and the inner store */
     const struct api_resource *namespaces;
     struct rng prefixes;
     struct admit_stats stats;
@@ -36,7 +36,7 @@ static bool opted_in(struct admit_store *a, const char *ns)
     if (!ns || mutate_excluded_namespace(ns))
         return false;
     json_t *obj = NULL;
-    if (store_get(a->inner, a->namespaces, NULL, ns, &obj, NULL) < 0)
+    if (store_get(a->fwd.inner, a->namespaces, NULL, ns, &obj, NULL) < 0)
         return false;
     const char *v = json_string_value(
         json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"),
@@ -101,79 +101,26 @@ static int admit_create(struct store *st, const struct api_resource *res, const 
 {
     struct admit_store *a = admit_of(st);
     if (!is_pods(res))
-        return store_create(a->inner, res, ns, obj, o, out, e);
+        return store_create(a->fwd.inner, res, ns, obj, o, out, e);
     json_t *admitted = NULL;
     int rc = admit_pod(a, ns, obj, &admitted, e);
     if (rc == 0)
-        rc = store_create(a->inner, res, ns, admitted, o, out, e);
+        rc = store_create(a->fwd.inner, res, ns, admitted, o, out, e);
     json_decref(admitted);
     return rc;
 }
 
-static int admit_get(struct store *st, const struct api_resource *res, const char *ns,
-                     const char *name, json_t **out, struct err *e)
-{
-    return store_get(admit_of(st)->inner, res, ns, name, out, e);
-}
-
-static int admit_list(struct store *st, const struct api_resource *res, const char *ns,
-                      const struct store_list_opts *o, json_t **out, struct err *e)
-{
-    return store_list(admit_of(st)->inner, res, ns, o, out, e);
-}
-
-static int admit_update(struct store *st, const struct api_resource *res, const char *ns,
-                        const json_t *obj, const struct store_write_opts *o, json_t **out,
-                        struct err *e)
-{
-    return store_update(admit_of(st)->inner, res, ns, obj, o, out, e);
-}
-
-static int admit_patch(struct store *st, const struct api_resource *res, const char *ns,
-                       const char *name, enum store_patch_type type, const json_t *patch,
-                       const struct store_write_opts *o, json_t **out, struct err *e)
-{
-    return store_patch(admit_of(st)->inner, res, ns, name, type, patch, o, out, e);
-}
-
-static int admit_remove(struct store *st, const struct api_resource *res, const char *ns,
-                        const char *name, const struct store_delete_opts *o, json_t **out,
-                        struct err *e)
-{
-    return store_delete(admit_of(st)->inner, res, ns, name, o, out, e);
-}
-
-static int admit_bind(struct store *st, const char *ns, const char *pod, const char *node,
-                      struct err *e)
-{
-    return store_bind(admit_of(st)->inner, ns, pod, node, e);
-}
-
-/* The inner store's watch itself: it carries the inner ops, so the
- * watch calls never come back here. */
-static int admit_watch_open(struct store *st, const struct api_resource *res, const char *ns,
-                            const struct store_watch_opts *o, struct store_watch **out,
-                            struct err *e)
-{
-    return store_watch_open(admit_of(st)->inner, res, ns, o, out, e);
-}
-
-static void admit_destroy(struct store *st)
-{
-    free(admit_of(st));
-}
-
 static const struct store_ops admit_ops = {
     .name = "admit",
-    .get = admit_get,
-    .list = admit_list,
+    .get = forward_get,
+    .list = forward_list,
     .create = admit_create,
-    .update = admit_update,
-    .patch = admit_patch,
-    .remove = admit_remove,
-    .bind = admit_bind,
-    .watch_open = admit_watch_open,
-    .destroy = admit_destroy,
+    .update = forward_update,
+    .patch = forward_patch,
+    .remove = forward_remove,
+    .bind = forward_bind,
+    .watch_open = forward_watch_open,
+    .destroy = forward_destroy,
 };
 
 int admit_store_new(struct store *inner, uint64_t seed, struct store **out, struct err *e)
@@ -183,11 +130,10 @@ int admit_store_new(struct store *inner, uint64_t seed, struct store **out, stru
     if (!namespaces)
         return err_set(e, -ENOENT, "admission: the store serves no namespaces");
     struct admit_store *a = alloc_calloc(1, sizeof *a);
-    a->base = (struct store){.ops = &admit_ops, .registry = reg};
-    a->inner = inner;
+    forward_init(&a->fwd, &admit_ops, inner);
     a->namespaces = namespaces;
     a->prefixes = rng_seeded(rng_derive(seed, 'A', 0));
-    *out = &a->base;
+    *out = &a->fwd.base;
     return 0;
 }
 

@@ -1,19 +1,18 @@
 /*
- * Counting writes by kind (see tally.h): a store_ops table that forwards
- * every call to the inner store and, for a write that succeeded, adds one
- * to its kind.
+ * Counting writes by kind (see tally.h): a store that forwards every call
+ * to the inner store (sim/forward.h) and, for a write that succeeded, adds
+ * one to its kind.
  */
 #include "sim/tally.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "sim/forward.h"
 #include "util/alloc.h"
 
 struct tally_store {
-    struct store base; /* first: the store interface */
-    struct store *inner;
+    struct forward_store fwd; /* first: the store interface and the inner store */
     struct tally_counts counts;
 };
 
@@ -44,19 +43,7 @@ static int tally_create(struct store *st, const struct api_resource *res, const 
                         struct err *e)
 {
     struct tally_store *t = tally_of(st);
-    return counted(t, res->plural, store_create(t->inner, res, ns, obj, o, out, e));
-}
-
-static int tally_get_one(struct store *st, const struct api_resource *res, const char *ns,
-                         const char *name, json_t **out, struct err *e)
-{
-    return store_get(tally_of(st)->inner, res, ns, name, out, e);
-}
-
-static int tally_list(struct store *st, const struct api_resource *res, const char *ns,
-                      const struct store_list_opts *o, json_t **out, struct err *e)
-{
-    return store_list(tally_of(st)->inner, res, ns, o, out, e);
+    return counted(t, res->plural, store_create(t->fwd.inner, res, ns, obj, o, out, e));
 }
 
 static int tally_update(struct store *st, const struct api_resource *res, const char *ns,
@@ -64,7 +51,7 @@ static int tally_update(struct store *st, const struct api_resource *res, const 
                         struct err *e)
 {
     struct tally_store *t = tally_of(st);
-    return counted(t, res->plural, store_update(t->inner, res, ns, obj, o, out, e));
+    return counted(t, res->plural, store_update(t->fwd.inner, res, ns, obj, o, out, e));
 }
 
 static int tally_patch(struct store *st, const struct api_resource *res, const char *ns,
@@ -73,7 +60,7 @@ static int tally_patch(struct store *st, const struct api_resource *res, const c
 {
     struct tally_store *t = tally_of(st);
     return counted(t, res->plural,
-                   store_patch(t->inner, res, ns, name, type, patch, o, out, e));
+                   store_patch(t->fwd.inner, res, ns, name, type, patch, o, out, e));
 }
 
 static int tally_remove(struct store *st, const struct api_resource *res, const char *ns,
@@ -81,7 +68,7 @@ static int tally_remove(struct store *st, const struct api_resource *res, const 
                         struct err *e)
 {
     struct tally_store *t = tally_of(st);
-    return counted(t, res->plural, store_delete(t->inner, res, ns, name, o, out, e));
+    return counted(t, res->plural, store_delete(t->fwd.inner, res, ns, name, o, out, e));
 }
 
 /* A binding writes the pod (spec.nodeName and its PodScheduled
@@ -90,42 +77,28 @@ static int tally_bind(struct store *st, const char *ns, const char *pod, const c
                       struct err *e)
 {
     struct tally_store *t = tally_of(st);
-    return counted(t, "pods", store_bind(t->inner, ns, pod, node, e));
-}
-
-/* The inner store's watch itself: its calls never come back here. */
-static int tally_watch_open(struct store *st, const struct api_resource *res, const char *ns,
-                            const struct store_watch_opts *o, struct store_watch **out,
-                            struct err *e)
-{
-    return store_watch_open(tally_of(st)->inner, res, ns, o, out, e);
-}
-
-static void tally_destroy(struct store *st)
-{
-    free(tally_of(st));
+    return counted(t, "pods", store_bind(t->fwd.inner, ns, pod, node, e));
 }
 
 static const struct store_ops tally_ops = {
     .name = "tally",
-    .get = tally_get_one,
-    .list = tally_list,
+    .get = forward_get,
+    .list = forward_list,
     .create = tally_create,
     .update = tally_update,
     .patch = tally_patch,
     .remove = tally_remove,
     .bind = tally_bind,
-    .watch_open = tally_watch_open,
-    .destroy = tally_destroy,
+    .watch_open = forward_watch_open,
+    .destroy = forward_destroy,
 };
 
 int tally_store_new(struct store *inner, struct store **out, struct err *e)
 {
     (void)e;
     struct tally_store *t = alloc_calloc(1, sizeof *t);
-    t->base = (struct store){.ops = &tally_ops, .registry = store_registry(inner)};
-    t->inner = inner;
-    *out = &t->base;
+    forward_init(&t->fwd, &tally_ops, inner);
+    *out = &t->fwd.base;
     return 0;
 }
 

@@ -13,20 +13,8 @@
 #include "api/meta.h"
 #include "api/pod.h"
 #include "api/pod_slices.h"
-#include "apiserver/bootstrap.h"
 #include "sim/admit.h"
-#include "store/mem.h"
-
-static int64_t fixed_now(void *ctx)
-{
-    (void)ctx;
-    return INT64_C(1800000000) * 1000000000;
-}
-
-struct world {
-    struct store *mem, *st;
-    const struct api_resource *pods, *namespaces, *cms;
-};
+#include "wrapped.h"
 
 static void create(struct world *w, const struct api_resource *res, const char *ns, json_t *obj)
 {
@@ -38,28 +26,12 @@ static void create(struct world *w, const struct api_resource *res, const char *
 
 static int setup(void **state)
 {
-    struct world *w = calloc(1, sizeof *w);
-    struct mem_store_config mc = {.now_ns = fixed_now, .seed = 1, .auto_collect = true};
-    assert_int_equal(mem_store_new(&mc, &w->mem, NULL), 0);
-    assert_int_equal(bootstrap_namespaces(w->mem, NULL), 0);
+    struct world *w = wrapped_world();
     assert_int_equal(admit_store_new(w->mem, 9, &w->st, NULL), 0);
-    struct api_registry *reg = store_registry(w->st);
-    w->pods = api_registry_find(reg, "", "v1", "pods");
-    w->namespaces = api_registry_find(reg, "", "v1", "namespaces");
-    w->cms = api_registry_find(reg, "", "v1", "configmaps");
     create(w, w->namespaces, NULL,
            json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Namespace",
                      "metadata", "name", "batch", "labels", GPUSLICE_NAMESPACE_OPT_IN, "true"));
     *state = w;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct world *w = *state;
-    store_free(w->st);
-    store_free(w->mem);
-    free(w);
     return 0;
 }
 

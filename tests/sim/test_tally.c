@@ -9,40 +9,14 @@
 #include <cmocka.h>
 
 #include "api/meta.h"
-#include "apiserver/bootstrap.h"
 #include "sim/tally.h"
-#include "store/mem.h"
-
-static int64_t fixed_now(void *ctx)
-{
-    (void)ctx;
-    return INT64_C(1800000000) * 1000000000;
-}
-
-struct world {
-    struct store *mem, *st;
-    const struct api_resource *pods, *cms;
-};
+#include "wrapped.h"
 
 static int setup(void **state)
 {
-    struct world *w = calloc(1, sizeof *w);
-    struct mem_store_config mc = {.now_ns = fixed_now, .seed = 1, .auto_collect = true};
-    assert_int_equal(mem_store_new(&mc, &w->mem, NULL), 0);
-    assert_int_equal(bootstrap_namespaces(w->mem, NULL), 0);
+    struct world *w = wrapped_world();
     assert_int_equal(tally_store_new(w->mem, &w->st, NULL), 0);
-    w->pods = api_registry_find(store_registry(w->st), "", "v1", "pods");
-    w->cms = api_registry_find(store_registry(w->st), "", "v1", "configmaps");
     *state = w;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct world *w = *state;
-    store_free(w->st);
-    store_free(w->mem);
-    free(w);
     return 0;
 }
 
