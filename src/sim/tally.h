@@ -25,7 +25,7 @@
 #define TALLY_KINDS_MAX 32
 
 struct tally_kind {
-    char plural[48]; /* the resource's plural: "pods", "gpuslices" */
+    char plural[64]; /* the resource's plural ("pods", "gpuslices"): a DNS label, <= 63 */
     uint64_t writes;
 };
 
