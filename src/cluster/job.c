@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "cluster/job_tracking.h"
 #include "cluster/objstate.h"
 #include "util/alloc.h"
 #include "util/jdoc.h"
@@ -15,7 +16,7 @@ struct job_controller {
     struct workloads_owner w;
 };
 
-/* What the Job's pods say. */
+/* What the Job's pods say (succeeded and failed: job_tracking's counts). */
 struct tally {
     json_t *active; /* borrowed from the controlled pods */
     int64_t succeeded, failed, ready, restarts;
@@ -42,14 +43,9 @@ static int tally_pods(const json_t *pods, bool on_failure, struct tally *t)
     size_t i;
     json_t *pod;
     json_array_foreach(pods, i, pod) {
-        const char *phase = objstate_phase(pod);
-        if (strcmp(phase, "Succeeded") == 0)
-            t->succeeded++;
-        else if (strcmp(phase, "Failed") == 0)
-            t->failed++;
-        else if (!objstate_deleting(pod) && json_array_append(t->active, pod) != 0)
+        if (objstate_active(pod) && json_array_append(t->active, pod) != 0)
             return -ENOMEM;
-        if (!objstate_terminal(pod) && !objstate_deleting(pod)) {
+        if (objstate_active(pod)) {
             t->ready += objstate_ready(pod);
             if (on_failure)
                 t->restarts += restarts_of(pod);
@@ -87,6 +83,8 @@ static int create_pods(struct workloads_owner *o, const json_t *job, int64_t n,
     int rc = labels ? 0 : err_set(e, -ENOMEM, "job controller: out of memory");
     for (int64_t i = 0; rc == 0 && i < n && i < WORKLOADS_BURST; i++) {
         json_t *pod = workloads_pod_from_template(job, template, labels);
+        if (pod)
+            meta_add_finalizer(pod, JOB_TRACKING_FINALIZER);
         rc = pod ? action_create(out, o->pods_res, meta_namespace(job), pod, e)
                  : err_set(e, -ENOMEM, "job controller: out of memory");
         if (rc == 0)
@@ -184,34 +182,79 @@ static bool finished(const json_t *job)
     return objstate_condition_true(job, "Complete") || objstate_condition_true(job, "Failed");
 }
 
+/* The Job's pods counted (job_tracking) and looked at; the pods whose
+ * finalizer may go into *release. */
+static int tally_job(const json_t *job, json_t *copy, const json_t *pods, struct tally *t,
+                     json_t **release)
+{
+    const json_t *tspec = json_object_get(json_object_get(json_object_get(job, "spec"),
+                                                          "template"), "spec");
+    const char *policy = json_string_value(json_object_get(tspec, "restartPolicy"));
+    bool stopping = finished(job) ||
+                    json_is_true(json_object_get(json_object_get(job, "spec"), "suspend"));
+    struct job_counts counts;
+    json_t *status = objstate_status(copy);
+    if (!status || tally_pods(pods, policy && !strcmp(policy, "OnFailure"), t) != 0 ||
+        job_tracking_update(copy, pods, stopping, release, &counts) != 0)
+        return -ENOMEM;
+    t->succeeded = counts.succeeded;
+    t->failed = counts.failed;
+    if (json_object_set_new(status, "active", json_integer(json_array_size(t->active))) ||
+        json_object_set_new(status, "ready", json_integer(t->ready)))
+        return -ENOMEM;
+    return 0;
+}
+
+/* The status (uncounted uids recorded) goes out before the finalizers of
+ * the pods they name: job_tracking.h says why. */
 static int decide(struct workloads_owner *o, const char *key, const json_t *job, int64_t now,
                   struct action_list *out, struct err *e)
 {
-    const char *policy = json_string_value(json_object_get(
-        json_object_get(json_object_get(json_object_get(job, "spec"), "template"), "spec"),
-        "restartPolicy"));
     bool expecting;
     json_t *pods = workloads_owner_pods(o, key, job, &expecting);
-    json_t *copy = jdoc_copy(job);
+    json_t *copy = jdoc_copy(job), *release = NULL;
     struct tally t = {0};
-    json_t *status = copy ? objstate_status(copy) : NULL;
-    int rc = pods && status && tally_pods(pods, policy && !strcmp(policy, "OnFailure"), &t) == 0
+    int rc = pods && copy && tally_job(job, copy, pods, &t, &release) == 0
                  ? 0
                  : err_set(e, -ENOMEM, "job controller: out of memory");
     t.expecting = expecting;
-    if (rc == 0 &&
-        (json_object_set_new(status, "active", json_integer(json_array_size(t.active))) ||
-         json_object_set_new(status, "ready", json_integer(t.ready)) ||
-         json_object_set_new(status, "succeeded", json_integer(t.succeeded)) ||
-         json_object_set_new(status, "failed", json_integer(t.failed))))
-        rc = err_set(e, -ENOMEM, "job controller: out of memory");
     if (rc == 0)
         rc = finished(job) ? delete_active(o, &t, out, e) : step(o, job, copy, &t, now, out, e);
     if (rc == 0)
         rc = objstate_write_status(out, o->res, job, copy, e);
     else
         json_decref(copy);
+    if (rc == 0)
+        rc = job_tracking_release(out, o->pods_res, release, e);
+    json_decref(release);
     json_decref(t.active);
+    json_decref(pods);
+    return rc;
+}
+
+/* A Job deleted (obj NULL) or being deleted lets go of its pods: their
+ * finalizers go, counted or not, or they would stay in the store for good. */
+static int gone(struct workloads_owner *o, const char *ns, const char *name, const json_t *obj,
+                struct action_list *out, struct err *e)
+{
+    json_t *pods = obj ? workloads_controlled(o->cfg.pods, meta_uid(obj))
+                       : informer_list(o->cfg.pods, ns);
+    json_t *mine = json_array();
+    size_t i;
+    json_t *pod;
+    json_array_foreach(pods, i, pod) {
+        const json_t *ref = meta_controller_ref(pod);
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        const char *owner = json_string_value(json_object_get(ref, "name"));
+        if (mine && (obj || (kind && owner && !strcmp(kind, "Job") && !strcmp(owner, name))) &&
+            json_array_append(mine, pod) != 0) {
+            json_decref(mine);
+            mine = NULL;
+        }
+    }
+    int rc = pods && mine ? job_tracking_release(out, o->pods_res, mine, e)
+                          : err_set(e, -ENOMEM, "job controller: out of memory");
+    json_decref(mine);
     json_decref(pods);
     return rc;
 }
@@ -222,6 +265,7 @@ static const struct workloads_owner_def job_def = {
     .group = "batch",
     .plural = "jobs",
     .decide = decide,
+    .gone = gone,
 };
 
 void job_changed(void *ctx, enum informer_change change, const json_t *old, const json_t *cur)

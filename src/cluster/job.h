@@ -11,10 +11,13 @@
  * OnFailure, a container restart, as Kubernetes counts them. A Job without
  * completions runs as if completions were 1; failed pods are replaced at
  * once (no exponential delay); spec.suspend deletes the running pods and
- * creates none until resumed (condition Suspended). Counts come from the
- * pods that exist (there is no job-tracking finalizer), so a Job whose
- * finished pods are deleted by hand counts them no more. Status: active,
- * ready, succeeded, failed, startTime, completionTime, conditions.
+ * creates none until resumed (condition Suspended). Ended pods are counted
+ * once each through the batch.kubernetes.io/job-tracking finalizer and
+ * status.uncountedTerminatedPods (job_tracking.h), so a Job whose finished
+ * pods are deleted keeps counting them, and a lost write or a restart
+ * neither loses a pod nor counts it twice; a Job deleted (or being deleted)
+ * lets go of its pods' finalizers. Status: active, ready, succeeded,
+ * failed, uncountedTerminatedPods, startTime, completionTime, conditions.
  */
 #ifndef GPUSLICE_CLUSTER_JOB_H
 #define GPUSLICE_CLUSTER_JOB_H

@@ -228,10 +228,12 @@ static int owner_reconcile(void *self, const char *key, int64_t now, struct acti
         return rc;
     if (informer_get(o->objects, ns, name, &obj) != 0) {
         workloads_expectations_forget(o->expect, key);
-        return 0;
+        return o->def->gone ? o->def->gone(o, ns, name, NULL, out, e) : 0;
     }
     if (!objstate_deleting(obj))
         rc = o->def->decide(o, key, obj, now, out, e);
+    else if (o->def->gone)
+        rc = o->def->gone(o, ns, name, obj, out, e);
     json_decref(obj);
     return rc;
 }

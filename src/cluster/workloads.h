@@ -87,6 +87,10 @@ struct workloads_owner_def {
     /* Called for each object (not being deleted) a key names; now as the loop's. */
     int (*decide)(struct workloads_owner *o, const char *key, const json_t *obj, int64_t now,
                   struct action_list *out, struct err *e);
+    /* Optional: called for a key whose object is gone (obj NULL) or being
+     * deleted, so that the controller lets go of what holds its pods. */
+    int (*gone)(struct workloads_owner *o, const char *ns, const char *name, const json_t *obj,
+                struct action_list *out, struct err *e);
 };
 
 struct workloads_owner {

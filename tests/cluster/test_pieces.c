@@ -294,14 +294,11 @@ static int64_t lagging_now(void *ctx)
     return l->h->now;
 }
 
-/* The world and its controller: the Job controller for "jobs", else the
- * ReplicaSet controller. */
-static void lagging_world_init(struct lagging_world *l, const char *plural)
+/* The world's caches and controller (the Job controller for jobs, else
+ * the ReplicaSet controller), new ones each time: a controller restarted. */
+static void lagging_world_start(struct lagging_world *l, bool jobs)
 {
     struct err e = {0};
-    bool jobs = strcmp(plural, "jobs") == 0;
-    l->h = h_new(NULL, 0);
-    l->owner_res = jobs ? l->h->jobs : l->h->rss;
     struct informer_index by_owner = {.name = OBJSTATE_INDEX_OWNER,
                                       .keys = informer_keys_owner};
     struct informer_config pc = {.store = l->h->st, .res = l->h->pods,
@@ -322,12 +319,29 @@ static void lagging_world_init(struct lagging_world *l, const char *plural)
     }
 }
 
-static void lagging_world_fini(struct lagging_world *l)
+static void lagging_world_stop(struct lagging_world *l)
 {
     job_controller_free(l->job);
     replicaset_controller_free(l->rs);
     informer_free(l->owners);
     informer_free(l->pods);
+    l->job = NULL;
+    l->rs = NULL;
+}
+
+/* The world and its controller: the Job controller for "jobs", else the
+ * ReplicaSet controller. */
+static void lagging_world_init(struct lagging_world *l, const char *plural)
+{
+    bool jobs = strcmp(plural, "jobs") == 0;
+    l->h = h_new(NULL, 0);
+    l->owner_res = jobs ? l->h->jobs : l->h->rss;
+    lagging_world_start(l, jobs);
+}
+
+static void lagging_world_fini(struct lagging_world *l)
+{
+    lagging_world_stop(l);
     h_free(l->h);
 }
 
@@ -385,6 +399,133 @@ static void replicaset_counts_the_pods_its_expectations_saw(void **state)
     lagging_world_fini(&l);
 }
 
+/* The Job's i-th pod in the store's list order (the caller's reference). */
+static json_t *job_pod(struct lagging_world *l, size_t i)
+{
+    json_t *pods = h_list(l->h, l->h->pods, "job-name=j");
+    json_t *pod = json_incref(json_array_get(pods, i));
+    json_decref(pods);
+    assert_non_null(pod);
+    return pod;
+}
+
+static void set_phase(struct lagging_world *l, const json_t *pod, const char *phase)
+{
+    struct err e = {0};
+    json_t *patch = json_pack("{s:{s:s}}", "status", "phase", phase);
+    struct store_write_opts status = {.subresource = STORE_STATUS};
+    h_ok(store_patch(l->h->st, l->h->pods, NS, meta_name(pod), STORE_PATCH_MERGE, patch,
+                     &status, NULL, &e),
+         &e, "phase");
+    json_decref(patch);
+}
+
+/* The controller decides once for the Job, with its caches up to date. */
+static void decide_job(struct lagging_world *l)
+{
+    step_all(l->owners);
+    step_all(l->pods);
+    loop_enqueue(l->loop, NS "/j");
+    loop_run_ready(l->loop, 0);
+}
+
+static bool holds_tracking(struct lagging_world *l, const char *name)
+{
+    json_t *pod = h_get(l->h, l->h->pods, NS, name);
+    bool yes = pod && meta_has_finalizer(pod, "batch.kubernetes.io/job-tracking");
+    json_decref(pod);
+    return yes;
+}
+
+/* Kubernetes' job tracking: an ended pod's uid is written into
+ * status.uncountedTerminatedPods before its finalizer goes, and moves into
+ * the counts after, so neither a lost finalizer write nor a controller
+ * restart between the steps counts a pod twice or loses it (the Job once
+ * counted the pods that existed: a deleted one was lost). */
+static void job_counts_each_ended_pod_once_across_lost_writes_and_restarts(void **state)
+{
+    (void)state;
+    struct lagging_world l = {0};
+    lagging_world_init(&l, "jobs");
+    h_create(l.h, l.owner_res,
+             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'" NS
+             "'},'spec':{'completions':3,'parallelism':2,'template':{'spec':{"
+             "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}");
+    decide_job(&l);
+    json_t *a = job_pod(&l, 0), *b = job_pod(&l, 1);
+    char a_name[OBJSTATE_NAME_MAX], a_uid[64];
+    snprintf(a_name, sizeof a_name, "%s", meta_name(a));
+    snprintf(a_uid, sizeof a_uid, "%s", meta_uid(a));
+    assert_true(holds_tracking(&l, a_name));
+
+    /* A succeeds; the finalizer's removal is lost (the pod changed under
+     * the cache: a conflict), after the uid was recorded. */
+    set_phase(&l, a, "Succeeded");
+    step_all(l.pods);
+    struct err e = {0};
+    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "touched", "yes");
+    h_ok(store_patch(l.h->st, l.h->pods, NS, a_name, STORE_PATCH_MERGE, patch, NULL, NULL, &e),
+         &e, "touch");
+    json_decref(patch);
+    step_all(l.owners);
+    loop_enqueue(l.loop, NS "/j");
+    loop_run_ready(l.loop, 0);
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.uncountedTerminatedPods.succeeded.0"),
+                        a_uid);
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.succeeded"), "0");
+    assert_true(holds_tracking(&l, a_name));
+
+    /* A restart: the new controller removes the finalizer, records nothing
+     * twice, and A, deleted meanwhile, is counted once. */
+    lagging_world_stop(&l);
+    lagging_world_start(&l, true);
+    decide_job(&l);
+    assert_false(holds_tracking(&l, a_name));
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.succeeded"), "0");
+    h_ok(store_delete(l.h->st, l.h->pods, NS, a_name, NULL, NULL, &e), &e, "delete A");
+    lagging_world_stop(&l);
+    lagging_world_start(&l, true);
+    for (int i = 0; i < 3; i++)
+        decide_job(&l);
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.succeeded"), "1");
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.uncountedTerminatedPods.succeeded"),
+                        "");
+
+    /* B fails: one failure, its finalizer released, A still counted once. */
+    set_phase(&l, b, "Failed");
+    for (int i = 0; i < 3; i++)
+        decide_job(&l);
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.failed"), "1");
+    assert_false(holds_tracking(&l, meta_name(b)));
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.succeeded"), "1");
+    json_decref(a);
+    json_decref(b);
+    lagging_world_fini(&l);
+}
+
+/* A deleted Job lets go of its pods: nothing else would remove the
+ * finalizer, and they would stay in the store for good. */
+static void deleted_job_releases_its_pods(void **state)
+{
+    (void)state;
+    struct lagging_world l = {0};
+    lagging_world_init(&l, "jobs");
+    h_create(l.h, l.owner_res,
+             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'" NS
+             "'},'spec':{'completions':1,'template':{'spec':{"
+             "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}");
+    decide_job(&l);
+    json_t *a = job_pod(&l, 0);
+    struct err e = {0};
+    h_ok(store_delete(l.h->st, l.h->jobs, NS, "j", NULL, NULL, &e), &e, "delete job");
+    h_ok(store_delete(l.h->st, l.h->pods, NS, meta_name(a), NULL, NULL, &e), &e, "delete pod");
+    assert_true(holds_tracking(&l, meta_name(a)));
+    decide_job(&l);
+    assert_null(h_get(l.h, l.h->pods, NS, meta_name(a)));
+    json_decref(a);
+    lagging_world_fini(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +536,8 @@ int main(void)
         cmocka_unit_test(owners_decide_on_the_objects_their_keys_name),
         cmocka_unit_test(job_counts_the_pods_its_expectations_saw),
         cmocka_unit_test(replicaset_counts_the_pods_its_expectations_saw),
+        cmocka_unit_test(job_counts_each_ended_pod_once_across_lost_writes_and_restarts),
+        cmocka_unit_test(deleted_job_releases_its_pods),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
