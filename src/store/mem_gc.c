@@ -19,8 +19,8 @@
  * - An Event goes once the event TTL passed since its last write, as etcd
  *   expires it for kube-apiserver (--event-ttl, an hour): otherwise every
  *   pod's Scheduled, Started and the like stay for good. Expiries are a
- *   FIFO in write order (the store's clock does not go back), so a run
- *   looks only at the ones due.
+ *   FIFO in write order, timed by a clock that only goes forward (the
+ *   store's, its steps back ignored), so a run looks only at the ones due.
  *
  * Each step is an ordinary write (update or delete) with its own
  * resourceVersion and event, so watchers see the collector as they would a
@@ -94,22 +94,41 @@ static bool is_event(const struct api_resource *res)
     return res->group[0] == '\0' && strcmp(res->kind, "Event") == 0;
 }
 
+/* The expiries' clock: the store's, less its steps back. The embedded
+ * cluster runs the store on the wall clock, which may be stepped back
+ * (NTP, a person); taken as is, an Event written after such a step would
+ * queue behind ones due later than it (the FIFO stops at the first not
+ * due) and every TTL would stretch by the step. Counting only the time
+ * that went forward keeps the FIFO in deadline order and each TTL the
+ * time the store saw pass since the write. Under the store's lock. */
+static int64_t expiry_now(struct mem_store *ms)
+{
+    int64_t now = mem__now(ms);
+    if (!ms->exp_clock_set)
+        ms->exp_elapsed = now;
+    else if (now > ms->exp_seen)
+        ms->exp_elapsed += now - ms->exp_seen;
+    ms->exp_clock_set = true;
+    ms->exp_seen = now;
+    return ms->exp_elapsed;
+}
+
 static void expiry_push(struct mem_store *ms, const struct mem_doc *d)
 {
     if (ms->exp_n == ms->exp_cap)
         ms->expiring = ring_grow(ms->expiring, &ms->exp_head, &ms->exp_cap, ms->exp_n,
                                  sizeof *ms->expiring);
     ms->expiring[(ms->exp_head + ms->exp_n++) % ms->exp_cap] = (struct mem_expiry){
-        .at = mem__now(ms) + ms->cfg.event_ttl_ns, .rv = d->rv, .ns = alloc_strdup(d->ns),
+        .at = expiry_now(ms) + ms->cfg.event_ttl_ns, .rv = d->rv, .ns = alloc_strdup(d->ns),
         .name = alloc_strdup(d->name)};
 }
 
 /* Deletes the Events whose last write is older than the TTL. */
 static int expire_events(struct mem_store *ms, struct err *e)
 {
+    int64_t now = expiry_now(ms);
     if (!ms->exp_n)
         return 0;
-    int64_t now = mem__now(ms);
     struct mem_kind *k = NULL; /* the Events' kind, found once for all the due */
     for (size_t i = 0; i < ms->n_kinds && !k; i++)
         if (is_event(ms->kinds[i]->res))

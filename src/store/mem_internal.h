@@ -173,7 +173,7 @@ struct mem_work {
 
 /* An Event's expiry: when its version rv, if still its last, goes. */
 struct mem_expiry {
-    int64_t at;
+    int64_t at; /* on the expiries' clock, which never goes back */
     uint64_t rv;
     char *ns, *name;
 };
@@ -198,6 +198,8 @@ struct mem_store {
     bool collecting;            /* the collector is running (no re-entry) */
     struct mem_expiry *expiring; /* Events by expiry, a ring in write order */
     size_t exp_head, exp_n, exp_cap;
+    int64_t exp_seen, exp_elapsed; /* the expiries' clock (mem_gc.c's expiry_now) */
+    bool exp_clock_set;
     const struct api_resource *namespaces, *crds, *pods;
 };
 

@@ -389,6 +389,48 @@ static void events_expire_after_their_last_write(void **state)
     assert_true(present(m, "cm", "kept"));
 }
 
+/* The embedded cluster gives the store the wall clock, which may be
+ * stepped back: an Event still goes an hour (of time gone forward) after
+ * its last write, whether written before the step or after it, and one
+ * written again after the step keeps its new hour. (A FIFO timed by the
+ * clock as read kept the Events written after a step behind the ones
+ * written before it, due only once the clock came back to where it was.) */
+static void events_expire_on_a_clock_stepped_back(void **state)
+{
+    struct m *m = *state;
+    struct clock *c = m->ctx;
+    struct err e;
+    const int64_t minute = 60 * INT64_C(1000000000);
+    json_t *ev = event_text("before", 1), *out = NULL;
+    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, NULL, &e), 0);
+    json_decref(ev);
+    ev = event_text("again", 1);
+    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, &out, &e), 0);
+    json_decref(ev);
+    c->now += 10 * minute;
+    collect(m);
+    c->now -= 3 * 60 * minute; /* stepped back three hours */
+    ev = event_text("after", 1);
+    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, NULL, &e), 0);
+    json_decref(ev);
+    json_object_set_new(out, "count", json_integer(2));
+    assert_int_equal(store_update(m->st, res(m, "events"), "t", out, NULL, NULL, &e), 0);
+    json_decref(out);
+    c->now += 49 * minute;
+    collect(m);
+    assert_true(present(m, "events", "before"));
+    assert_true(present(m, "events", "after"));
+    c->now += 2 * minute; /* 61 minutes since "before", 51 since the others */
+    collect(m);
+    assert_false(present(m, "events", "before"));
+    assert_true(present(m, "events", "after"));
+    assert_true(present(m, "events", "again"));
+    c->now += 10 * minute;
+    collect(m);
+    assert_false(present(m, "events", "after"));
+    assert_false(present(m, "events", "again"));
+}
+
 /* A watch left unread while the history wraps past an event it selects
  * ends as expired. */
 static void a_slow_routed_watch_falls_off_the_history(void **state)
@@ -935,6 +977,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(routed_watches_get_their_objects_events, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(selected_lists_follow_their_index, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(events_expire_on_a_clock_stepped_back, m_setup,
+                                        m_teardown),
         cmocka_unit_test_setup_teardown(events_expire_after_their_last_write, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(a_slow_routed_watch_falls_off_the_history, m_setup,
