@@ -150,6 +150,10 @@ static struct mem_index *index_of(struct mem_kind *k, const char *tag)
 void mem__index_update(struct mem_kind *k, struct mem_obj *o, const struct mem_doc *prev,
                        const struct mem_doc *cur)
 {
+    if (!prev && cur)
+        mem__order_insert(&k->order, o);
+    else if (prev && !cur)
+        mem__order_remove(&k->order, o);
     for (size_t i = 0; i < k->n_indexes; i++) {
         struct mem_index *ix = &k->indexes[i];
         const char *was = prev ? mem__doc_route_value(prev, ix->tag) : NULL;
@@ -165,6 +169,7 @@ void mem__index_update(struct mem_kind *k, struct mem_obj *o, const struct mem_d
 
 void mem__index_free(struct mem_kind *k)
 {
+    mem__order_free(&k->order);
     for (size_t i = 0; i < k->n_indexes; i++) {
         struct mem_table *t = &k->indexes[i].buckets;
         for (size_t s = 0; s < t->cap; s++)
@@ -180,28 +185,47 @@ void mem__index_free(struct mem_kind *k)
 
 /* --- candidates ------------------------------------------------------------- */
 
+/* The table mem__index_each looks through, or in *one the single object a
+ * name in a namespace names (the table is NULL then, as it is when no
+ * object has the value). */
+static const struct mem_table *candidates(struct mem_store *ms, struct mem_kind *k,
+                                          const char *ns, const struct selector *ls,
+                                          const struct field_selector *fs, struct mem_obj **one)
+{
+    char tag[ROUTE_KEY_MAX];
+    const char *v = mem__selector_route(k->res, ls, fs, tag);
+    *one = NULL;
+    if (v && tag[0] == 'n' && (ns || !k->res->namespaced)) {
+        *one = mem__find(ms, k->res, ns ? ns : "", v);
+        return NULL;
+    }
+    const struct mem_index *ix = v ? index_of(k, tag) : NULL;
+    if (!ix)
+        return &k->objs;
+    const struct mem_bucket *b =
+        mem__table_find(&ix->buckets, hash_string(HASH_INIT, v), bucket_eq, v);
+    return b ? &b->objs : NULL;
+}
+
+size_t mem__index_candidates(struct mem_store *ms, struct mem_kind *k, const char *ns,
+                             const struct selector *ls, const struct field_selector *fs)
+{
+    struct mem_obj *one;
+    const struct mem_table *t = k ? candidates(ms, k, ns, ls, fs, &one) : NULL;
+    return t ? t->n : k && one ? 1 : 0;
+}
+
 int mem__index_each(struct mem_store *ms, struct mem_kind *k, const char *ns, const struct selector *ls,
                     const struct field_selector *fs, mem_index_fn fn, void *ctx)
 {
-    char tag[ROUTE_KEY_MAX];
-    const char *v = k ? mem__selector_route(k->res, ls, fs, tag) : NULL;
     if (!k)
         return 0;
-    if (v && tag[0] == 'n' && (ns || !k->res->namespaced)) {
-        struct mem_obj *o = mem__find(ms, k->res, ns ? ns : "", v);
-        return o ? fn(ctx, o) : 0;
-    }
-    const struct mem_table *t = &k->objs;
-    const struct mem_index *ix = v ? index_of(k, tag) : NULL;
-    if (ix) {
-        const struct mem_bucket *b =
-            mem__table_find(&ix->buckets, hash_string(HASH_INIT, v), bucket_eq, v);
-        if (!b)
-            return 0;
-        t = &b->objs;
-    }
+    struct mem_obj *one;
+    const struct mem_table *t = candidates(ms, k, ns, ls, fs, &one);
+    if (one)
+        return fn(ctx, one);
     int rc = 0;
-    for (size_t s = 0; rc == 0 && s < t->cap; s++) {
+    for (size_t s = 0; t && rc == 0 && s < t->cap; s++) {
         struct mem_obj *o = t->slots[s].item;
         if (o && (!ns || strcmp(o->doc->ns, ns) == 0))
             rc = fn(ctx, o);

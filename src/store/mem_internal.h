@@ -6,6 +6,7 @@
  *   mem_table.c  the open-addressing hash table every index uses
  *   mem_list.c   list with selectors, paging and historical snapshots
  *   mem_index.c  equality indexes: the objects a selected list looks at
+ *   mem_order.c  the objects of a kind in key order: where a page resumes
  *   mem_watch.c  watches over the history ring
  *   mem_rules.c  what the API server does per kind (Pod, Namespace, CRD)
  *   mem_gc.c     the collector: owners, foreground/orphan, namespaces, CRDs
@@ -136,9 +137,16 @@ struct mem_index {
     struct mem_table buckets; /* value -> the objects with it */
 };
 
+/* A kind's live objects in key order (mem_order.c). */
+struct mem_order {
+    struct mem_order_node *root;
+    uint64_t seq; /* draws the nodes' priorities */
+};
+
 struct mem_kind {
     const struct api_resource *res;
     struct mem_table objs; /* (ns, name) -> struct mem_obj */
+    struct mem_order order; /* the same objects by (ns, name) */
     struct mem_index *indexes; /* the tags lists asked for */
     size_t n_indexes, cap_indexes;
     /* Its open watches (mem_watch.c). One that selects by an equality (a
@@ -199,6 +207,7 @@ struct mem_store {
     struct mem_expiry *expiring; /* Events by expiry, a ring in write order */
     size_t exp_head, exp_n, exp_cap;
     int64_t exp_seen, exp_elapsed; /* the expiries' clock (mem_gc.c's expiry_now) */
+    uint64_t list_looked; /* documents lists looked at: what a page costs, for tests */
     bool exp_clock_set;
     const struct api_resource *namespaces, *crds, *pods;
 };
@@ -253,10 +262,12 @@ const char *mem__selector_route(const struct api_resource *res, const struct sel
                                 const struct field_selector *fs, char tag[ROUTE_KEY_MAX]);
 /* d's value under tag; NULL when it has none. */
 const char *mem__doc_route_value(const struct mem_doc *d, const char *tag);
-/* Keeps k's indexes: o's version changes from prev to cur (NULL: absent).
+/* Keeps k's indexes and its key order: o's version changes from prev to
+ * cur (NULL: absent).
  * Called by every write to k, with the lock held, before o may be freed. */
 void mem__index_update(struct mem_kind *k, struct mem_obj *o, const struct mem_doc *prev,
                        const struct mem_doc *cur);
+/* Frees k's indexes and its key order. */
 void mem__index_free(struct mem_kind *k);
 typedef int (*mem_index_fn)(void *ctx, struct mem_obj *o);
 /* Calls fn on each live object of k (may be NULL) in ns (NULL: all) that
@@ -265,6 +276,24 @@ typedef int (*mem_index_fn)(void *ctx, struct mem_obj *o);
 int mem__index_each(struct mem_store *ms, struct mem_kind *k, const char *ns,
                     const struct selector *ls, const struct field_selector *fs, mem_index_fn fn,
                     void *ctx);
+/* How many objects mem__index_each would look at (in every namespace but
+ * for a name): what a list through the index costs. With the lock held. */
+size_t mem__index_candidates(struct mem_store *ms, struct mem_kind *k, const char *ns,
+                             const struct selector *ls, const struct field_selector *fs);
+
+/* --- key order (mem_order.c) ------------------------------------------------- */
+
+/* Adds o (absent) to t; removes o's key from t. Cannot fail (util/alloc.h). */
+void mem__order_insert(struct mem_order *t, struct mem_obj *o);
+void mem__order_remove(struct mem_order *t, const struct mem_obj *o);
+void mem__order_free(struct mem_order *t);
+/* How many keys of t are at most (ns, name); name NULL: up to the last
+ * name of ns. O(log N). */
+size_t mem__order_count_upto(const struct mem_order *t, const char *ns, const char *name);
+/* Calls fn on each object after (ns, name) in key order, until fn returns
+ * non-zero (returned). O(log N) plus the objects fn is given. */
+int mem__order_each_after(const struct mem_order *t, const char *ns, const char *name,
+                          mem_index_fn fn, void *ctx);
 
 /* The list and watch halves (mem_list.c, mem_watch.c). */
 int mem__list(struct store *st, const struct api_resource *res, const char *ns,

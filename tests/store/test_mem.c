@@ -12,6 +12,7 @@
 #include "store/mem.h"
 #include "store/mem_internal.h"
 #include "util/jdoc.h"
+#include "util/rng.h"
 
 struct clock {
     int64_t now;
@@ -429,6 +430,131 @@ static void events_expire_on_a_clock_stepped_back(void **state)
     collect(m);
     assert_false(present(m, "events", "after"));
     assert_false(present(m, "events", "again"));
+}
+
+static int m_setup_history(void **state)
+{
+    struct m *m = calloc(1, sizeof *m);
+    *state = m;
+    return mem_open_with(&m->ctx, &m->st, 0, false);
+}
+
+/* Pages of the ConfigMaps in "t" (limit 10, selected by fs): each looks
+ * at its own documents and one more (and the one fs leaves out), and the
+ * pages together are the
+ * snapshot of the first even though objects change after it. */
+static void page_through(struct m *m, const char *fs, size_t want)
+{
+    struct mem_store *ms = mem__of(m->st);
+    struct store_list_opts o = {.limit = 10, .field_selector = fs};
+    char token[1024], expect[32];
+    size_t seen = 0, skipped = 0;
+    struct err e;
+    for (int page = 0;; page++) {
+        uint64_t looked = ms->list_looked;
+        json_t *list = NULL;
+        assert_int_equal(store_list(m->st, res(m, "cm"), "t", &o, &list, &e), 0);
+        assert_true(ms->list_looked - looked <= o.limit + 1 + (fs != NULL));
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(list, "items"), i, item) {
+            if (fs && seen + skipped == 3)
+                skipped++; /* c0003, which fs leaves out */
+            snprintf(expect, sizeof expect, "c%04zu", seen++ + skipped);
+            assert_string_equal(
+                json_string_value(json_object_get(json_object_get(item, "metadata"), "name")),
+                expect);
+            assert_null(json_object_get(json_object_get(item, "metadata"), "labels"));
+        }
+        const json_t *md = json_object_get(list, "metadata");
+        const char *next = json_string_value(json_object_get(md, "continue"));
+        if (next && !fs)
+            assert_int_equal(json_integer_value(json_object_get(md, "remainingItemCount")),
+                             (json_int_t)(want - seen));
+        if (page == 0) {
+            /* After the first page: one deleted, one created, one labelled. */
+            assert_int_equal(store_delete(m->st, res(m, "cm"), "t", "c0600", NULL, NULL, &e),
+                             0);
+            json_decref(cm(m, "c0605x"));
+            json_t *c = json_pack("{s:{s:s, s:{s:s}}}", "metadata", "name", "c0700", "labels",
+                                  "changed", "yes");
+            assert_int_equal(store_update(m->st, res(m, "cm"), "t", c, NULL, NULL, &e), 0);
+            json_decref(c);
+        }
+        if (next)
+            snprintf(token, sizeof token, "%s", next);
+        json_decref(list);
+        if (!next)
+            break;
+        o.continue_token = token;
+    }
+    assert_int_equal(seen, want);
+}
+
+/* A paged list resumes where its last page ended instead of gathering and
+ * sorting every object for each page (which made listing N objects by
+ * pages of L cost N^2 / L log N), and still serves every page as of the
+ * first: an object deleted, created or changed since is as it was then. */
+static void a_page_costs_itself_not_the_objects_before_it(void **state)
+{
+    struct m *m = *state;
+    char name[32];
+    struct err e;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(name, sizeof name, "c%04d", i);
+        json_decref(cm(m, name));
+    }
+    for (int i = 0; i < 20; i++) { /* another namespace, before and after "t" */
+        snprintf(name, sizeof name, "o%d", i);
+        json_t *c = json_pack("{s:{s:s}}", "metadata", "name", name);
+        int rc = store_create(m->st, res(m, "cm"), i % 2 ? "a" : "z", c, NULL, NULL, &e);
+        if (rc)
+            fail_msg("%s", e.msg);
+        json_decref(c);
+    }
+    page_through(m, NULL, 1000);
+}
+
+/* The same through a selector no index serves, over the objects as they
+ * now are (the first pass's changes included). */
+static void a_selected_page_costs_itself(void **state)
+{
+    struct m *m = *state;
+    char name[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(name, sizeof name, "c%04d", i);
+        json_decref(cm(m, name));
+    }
+    page_through(m, "metadata.name!=c0003", 999);
+}
+
+/* The key order stays the objects' through creates and deletes in any
+ * order: pages of 7 over what is left equal the unpaged list. */
+static void pages_follow_creates_and_deletes(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    struct rng r = rng_seeded(5);
+    char name[32], all[8192], paged[8192], next[1024];
+    for (int i = 0; i < 600; i++) {
+        snprintf(name, sizeof name, "k%03d", (int)(rng_next(&r) % 300));
+        json_t *c = json_pack("{s:{s:s}}", "metadata", "name", name);
+        if (store_create(m->st, res(m, "cm"), "t", c, NULL, NULL, &e) == -EEXIST)
+            assert_int_equal(store_delete(m->st, res(m, "cm"), "t", name, NULL, NULL, &e), 0);
+        json_decref(c);
+    }
+    list_names(m, "t", &(struct store_list_opts){0}, all, sizeof all, NULL, 0);
+    size_t used = 0;
+    struct store_list_opts o = {.limit = 7};
+    for (;;) {
+        char page[512];
+        list_names(m, "t", &o, page, sizeof page, next, sizeof next);
+        used += (size_t)snprintf(paged + used, sizeof paged - used, "%s%s", used ? "," : "", page);
+        if (!next[0])
+            break;
+        o.continue_token = next;
+    }
+    assert_string_equal(paged, all);
 }
 
 /* A watch left unread while the history wraps past an event it selects
@@ -977,6 +1103,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(routed_watches_get_their_objects_events, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(selected_lists_follow_their_index, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(a_page_costs_itself_not_the_objects_before_it,
+                                        m_setup_history, m_teardown),
+        cmocka_unit_test_setup_teardown(a_selected_page_costs_itself, m_setup_history,
+                                        m_teardown),
+        cmocka_unit_test_setup_teardown(pages_follow_creates_and_deletes, m_setup_history,
+                                        m_teardown),
         cmocka_unit_test_setup_teardown(events_expire_on_a_clock_stepped_back, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(events_expire_after_their_last_write, m_setup,
