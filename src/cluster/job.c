@@ -265,6 +265,7 @@ static const struct workloads_owner_def job_def = {
     .group = "batch",
     .plural = "jobs",
     .decide = decide,
+    .waits_for_status = true, /* the counts are in the status (job_tracking.h) */
     .gone = gone,
 };
 

@@ -21,13 +21,15 @@ struct workloads_expectations {
     void *clock_ctx;
     pthread_mutex_t lock;
     json_t *owners; /* owner key -> {pod name: {"uid": s|null, "deleted": b, "at": ns}} */
+    json_t *statuses; /* owner key -> {"rv": the version written over, "at": ns} */
 };
 
 int workloads_expectations_new(const struct workloads_config *cfg,
                                struct workloads_expectations **out, struct err *e)
 {
     struct workloads_expectations *x = alloc_calloc(1, sizeof *x);
-    if (!(x->owners = json_object())) {
+    if (!(x->owners = json_object()) || !(x->statuses = json_object())) {
+        json_decref(x->owners);
         free(x);
         return err_set(e, -ENOMEM, "expectations: out of memory");
     }
@@ -44,6 +46,7 @@ void workloads_expectations_free(struct workloads_expectations *x)
     if (!x)
         return;
     json_decref(x->owners);
+    json_decref(x->statuses);
     pthread_mutex_destroy(&x->lock);
     free(x);
 }
@@ -109,7 +112,38 @@ void workloads_expectations_forget(struct workloads_expectations *x, const char 
 {
     pthread_mutex_lock(&x->lock);
     json_object_del(x->owners, owner_key);
+    json_object_del(x->statuses, owner_key);
     pthread_mutex_unlock(&x->lock);
+}
+
+void workloads_expectations_status(struct workloads_expectations *x, const char *owner_key,
+                                   const struct action *a, int rc)
+{
+    const char *rv = meta_resource_version(a->body);
+    if (rc != 0 || a->kind != ACTION_UPDATE_STATUS || !rv)
+        return;
+    json_t *entry = json_pack("{s:s, s:I}", "rv", rv, "at",
+                              (json_int_t)x->now_ns(x->clock_ctx));
+    pthread_mutex_lock(&x->lock);
+    jdoc_set(x->statuses, owner_key, entry);
+    pthread_mutex_unlock(&x->lock);
+}
+
+bool workloads_status_behind(struct workloads_expectations *x, const char *owner_key,
+                             const json_t *obj)
+{
+    int64_t now = x->now_ns(x->clock_ctx);
+    const char *rv = meta_resource_version(obj);
+    pthread_mutex_lock(&x->lock);
+    const json_t *entry = json_object_get(x->statuses, owner_key);
+    const char *over = json_string_value(json_object_get(entry, "rv"));
+    bool behind = over && rv && strcmp(over, rv) == 0 &&
+                  now - json_integer_value(json_object_get(entry, "at")) <
+                      WORKLOADS_EXPECT_TIMEOUT_NS;
+    if (entry && !behind)
+        json_object_del(x->statuses, owner_key);
+    pthread_mutex_unlock(&x->lock);
+    return behind;
 }
 
 json_t *workloads_controlled(struct informer *inf, const char *uid)
@@ -244,6 +278,8 @@ static void owner_executed(void *self, const char *key, const struct action *a, 
     struct workloads_owner *o = self;
     (void)e;
     workloads_expectations_executed(o->expect, key, a, rc, result);
+    if (o->def->waits_for_status && a->res == o->res)
+        workloads_expectations_status(o->expect, key, a, rc);
 }
 
 int workloads_owner_init(struct workloads_owner *o, const struct workloads_config *cfg,
@@ -292,5 +328,7 @@ json_t *workloads_owner_pods(struct workloads_owner *o, const char *key, const j
                              bool *expecting)
 {
     *expecting = workloads_expecting(o->expect, key, meta_namespace(obj));
+    if (o->def->waits_for_status && workloads_status_behind(o->expect, key, obj))
+        *expecting = true;
     return workloads_controlled(o->cfg.pods, meta_uid(obj));
 }

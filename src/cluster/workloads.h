@@ -65,6 +65,19 @@ bool workloads_expecting(struct workloads_expectations *x, const char *owner_key
 /* Forgets everything about owner_key (its object is gone). */
 void workloads_expectations_forget(struct workloads_expectations *x, const char *owner_key);
 
+/* Remembers a (executed for owner_key with outcome rc) when it is a status
+ * write that succeeded: the version it wrote over (its body's
+ * resourceVersion), for workloads_status_behind. */
+void workloads_expectations_status(struct workloads_expectations *x, const char *owner_key,
+                                   const struct action *a, int rc);
+
+/* Whether obj, owner_key's cached object, is still the version its last
+ * status write (within WORKLOADS_EXPECT_TIMEOUT_NS) wrote over: any other
+ * version is that write or later, as the write's precondition was that
+ * one. Forgets the write once it is not. */
+bool workloads_status_behind(struct workloads_expectations *x, const char *owner_key,
+                             const json_t *obj);
+
 /* The objects in inf whose controller has uid, indexed by owner: a new
  * array of read-only references, owned by the caller; NULL when out of
  * memory. */
@@ -87,6 +100,10 @@ struct workloads_owner_def {
     /* Called for each object (not being deleted) a key names; now as the loop's. */
     int (*decide)(struct workloads_owner *o, const char *key, const json_t *obj, int64_t now,
                   struct action_list *out, struct err *e);
+    /* Whether decisions wait (workloads_owner_pods' expecting) until the
+     * cache shows the object's last status write: for a controller whose
+     * status holds what the pods no longer say (the Job's counts). */
+    bool waits_for_status;
     /* Optional: called for a key whose object is gone (obj NULL) or being
      * deleted, so that the controller lets go of what holds its pods. */
     int (*gone)(struct workloads_owner *o, const char *ns, const char *name, const json_t *obj,
@@ -115,7 +132,8 @@ void workloads_owner_fini(struct workloads_owner *o);
 
 /* The pods obj (the object key names) controls, as workloads_controlled
  * (NULL when out of memory), and in *expecting whether key still waits for
- * its pod writes (workloads_expecting). Expectations are asked first, as
+ * its pod writes (workloads_expecting) or, for a def that waits for its
+ * status, for the cache to show its last status write. Expectations are asked first, as
  * client-go's controllers do: a pod the question found in the cache is in
  * the list read after it, whereas a list read first may miss a pod that the
  * cache shows by the time of the question, which then counts it as seen,

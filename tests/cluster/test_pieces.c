@@ -197,6 +197,26 @@ static void expectations_wait_for_the_cache_or_time_out(void **state)
     workloads_expectations_executed(x, "team/rs", &create, 0, made);
     workloads_expectations_forget(x, "team/rs");
     assert_false(workloads_expecting(x, "team/rs", NS));
+
+    /* A status written over version 5: the cache's 5 is behind it, any
+     * other version is not (and the write is forgotten then). */
+    json_t *v5 = json_text("{'metadata':{'name':'j','resourceVersion':'5'}}");
+    json_t *v6 = json_text("{'metadata':{'name':'j','resourceVersion':'6'}}");
+    struct action status = {.kind = ACTION_UPDATE_STATUS, .res = h->jobs, .body = v5};
+    workloads_expectations_status(x, "team/j", &status, -ESTALE); /* failed: ignored */
+    assert_false(workloads_status_behind(x, "team/j", v5));
+    workloads_expectations_status(x, "team/j", &status, 0);
+    assert_true(workloads_status_behind(x, "team/j", v5));
+    assert_false(workloads_status_behind(x, "team/j", v6));
+    assert_false(workloads_status_behind(x, "team/j", v5));
+    workloads_expectations_status(x, "team/j", &status, 0);
+    h->now += WORKLOADS_EXPECT_TIMEOUT_NS; /* given up after the timeout */
+    assert_false(workloads_status_behind(x, "team/j", v5));
+    workloads_expectations_status(x, "team/j", &status, 0);
+    workloads_expectations_forget(x, "team/j");
+    assert_false(workloads_status_behind(x, "team/j", v5));
+    json_decref(v5);
+    json_decref(v6);
     json_decref(made);
     workloads_expectations_free(x);
     informer_free(pods);
@@ -526,6 +546,37 @@ static void deleted_job_releases_its_pods(void **state)
     lagging_world_fini(&l);
 }
 
+/* A decision taken on a Job cache behind the Job's last status write must
+ * not create pods: the pod cache already shows the finalizer of a pod that
+ * write recorded as succeeded gone, and the stale status does not list it,
+ * so the pod counts nowhere and the Job would run one more (the kill
+ * harness saw 5 pods succeed for 4 completions). */
+static void job_waits_for_its_status_write_before_creating(void **state)
+{
+    (void)state;
+    struct lagging_world l = {0};
+    lagging_world_init(&l, "jobs");
+    h_create(l.h, l.owner_res,
+             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'" NS
+             "'},'spec':{'completions':2,'parallelism':2,'template':{'spec':{"
+             "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}");
+    decide_job(&l);
+    json_t *a = job_pod(&l, 0);
+    set_phase(&l, a, "Succeeded");
+    decide_job(&l); /* records a and lets its finalizer go; one more to run, running */
+    assert_false(holds_tracking(&l, meta_name(a)));
+    assert_int_equal(h_count(l.h, l.h->pods, "job-name=j"), 2);
+    step_all(l.pods); /* the pods' cache catches up, the Job's does not */
+    loop_enqueue(l.loop, NS "/j");
+    loop_run_ready(l.loop, 0);
+    assert_int_equal(h_count(l.h, l.h->pods, "job-name=j"), 2);
+    decide_job(&l);
+    assert_int_equal(h_count(l.h, l.h->pods, "job-name=j"), 2);
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.succeeded"), "1");
+    json_decref(a);
+    lagging_world_fini(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +589,7 @@ int main(void)
         cmocka_unit_test(replicaset_counts_the_pods_its_expectations_saw),
         cmocka_unit_test(job_counts_each_ended_pod_once_across_lost_writes_and_restarts),
         cmocka_unit_test(deleted_job_releases_its_pods),
+        cmocka_unit_test(job_waits_for_its_status_write_before_creating),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
