@@ -419,6 +419,16 @@ static void replicaset_counts_the_pods_its_expectations_saw(void **state)
     lagging_world_fini(&l);
 }
 
+/* The Job "j" (completions and parallelism as given) in the store. */
+static void create_job(struct lagging_world *l, int completions, int parallelism)
+{
+    h_create(l->h, l->owner_res,
+             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'" NS
+             "'},'spec':{'completions':%d,'parallelism':%d,'template':{'spec':{"
+             "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}",
+             completions, parallelism);
+}
+
 /* The Job's i-th pod in the store's list order (the caller's reference). */
 static json_t *job_pod(struct lagging_world *l, size_t i)
 {
@@ -467,10 +477,7 @@ static void job_counts_each_ended_pod_once_across_lost_writes_and_restarts(void 
     (void)state;
     struct lagging_world l = {0};
     lagging_world_init(&l, "jobs");
-    h_create(l.h, l.owner_res,
-             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'" NS
-             "'},'spec':{'completions':3,'parallelism':2,'template':{'spec':{"
-             "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}");
+    create_job(&l, 3, 2);
     decide_job(&l);
     json_t *a = job_pod(&l, 0), *b = job_pod(&l, 1);
     char a_name[OBJSTATE_NAME_MAX], a_uid[64];
@@ -530,10 +537,7 @@ static void deleted_job_releases_its_pods(void **state)
     (void)state;
     struct lagging_world l = {0};
     lagging_world_init(&l, "jobs");
-    h_create(l.h, l.owner_res,
-             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'" NS
-             "'},'spec':{'completions':1,'template':{'spec':{"
-             "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}");
+    create_job(&l, 1, 1);
     decide_job(&l);
     json_t *a = job_pod(&l, 0);
     struct err e = {0};
@@ -556,10 +560,7 @@ static void job_waits_for_its_status_write_before_creating(void **state)
     (void)state;
     struct lagging_world l = {0};
     lagging_world_init(&l, "jobs");
-    h_create(l.h, l.owner_res,
-             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'j','namespace':'" NS
-             "'},'spec':{'completions':2,'parallelism':2,'template':{'spec':{"
-             "'restartPolicy':'Never','containers':[{'name':'c','image':'i'}]}}}}");
+    create_job(&l, 2, 2);
     decide_job(&l);
     json_t *a = job_pod(&l, 0);
     set_phase(&l, a, "Succeeded");

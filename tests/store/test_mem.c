@@ -345,6 +345,16 @@ static json_t *event_text(const char *name, int count)
                      "Started", "message", "m", "count", count, "type", "Normal");
 }
 
+/* The Event name (count 1) created in "t": the stored object, the caller's. */
+static json_t *put_event(struct m *m, const char *name)
+{
+    struct err e;
+    json_t *ev = event_text(name, 1), *out = NULL;
+    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, &out, &e), 0);
+    json_decref(ev);
+    return out;
+}
+
 static bool present(struct m *m, const char *resource, const char *name)
 {
     json_t *obj = NULL;
@@ -366,12 +376,8 @@ static void events_expire_after_their_last_write(void **state)
     struct m *m = *state;
     struct clock *c = m->ctx;
     struct err e;
-    json_t *ev = event_text("a", 1), *out = NULL;
-    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, NULL, &e), 0);
-    json_decref(ev);
-    ev = event_text("b", 1);
-    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, &out, &e), 0);
-    json_decref(ev);
+    json_decref(put_event(m, "a"));
+    json_t *out = put_event(m, "b");
     json_decref(cm(m, "kept"));
     c->now += 59 * 60 * INT64_C(1000000000);
     collect(m);
@@ -402,18 +408,12 @@ static void events_expire_on_a_clock_stepped_back(void **state)
     struct clock *c = m->ctx;
     struct err e;
     const int64_t minute = 60 * INT64_C(1000000000);
-    json_t *ev = event_text("before", 1), *out = NULL;
-    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, NULL, &e), 0);
-    json_decref(ev);
-    ev = event_text("again", 1);
-    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, &out, &e), 0);
-    json_decref(ev);
+    json_decref(put_event(m, "before"));
+    json_t *out = put_event(m, "again");
     c->now += 10 * minute;
     collect(m);
     c->now -= 3 * 60 * minute; /* stepped back three hours */
-    ev = event_text("after", 1);
-    assert_int_equal(store_create(m->st, res(m, "events"), "t", ev, NULL, NULL, &e), 0);
-    json_decref(ev);
+    json_decref(put_event(m, "after"));
     json_object_set_new(out, "count", json_integer(2));
     assert_int_equal(store_update(m->st, res(m, "events"), "t", out, NULL, NULL, &e), 0);
     json_decref(out);
