@@ -15,8 +15,9 @@
  * once each through the batch.kubernetes.io/job-tracking finalizer and
  * status.uncountedTerminatedPods (job_tracking.h), so a Job whose finished
  * pods are deleted keeps counting them, and a lost write or a restart
- * neither loses a pod nor counts it twice; a Job deleted (or being deleted)
- * lets go of its pods' finalizers. Status: active, ready, succeeded,
+ * neither loses a pod nor counts it twice (pods are created only once the
+ * cache shows the Job's last status write, where the counts are); a Job
+ * deleted (or being deleted) lets go of its pods' finalizers. Status: active, ready, succeeded,
  * failed, uncountedTerminatedPods, startTime, completionTime, conditions.
  */
 #ifndef GPUSLICE_CLUSTER_JOB_H
