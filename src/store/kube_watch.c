@@ -205,27 +205,28 @@ static void kube_watch_finish(struct kube_watch *kw, CURLcode cc)
     kw->done = true;
 }
 
-/* Lets curl read what has come (resuming a paused transfer first) and,
- * when that queued no event, waits up to wait_ms (0: not at all) for more
- * bytes or a cancel. Call only with an empty queue. */
+/* Waits up to wait_ms (0: not at all) for bytes or a cancel, then lets
+ * curl read what has come; a paused transfer is resumed and read at once,
+ * since curl holds its bytes. The wait comes first: a drained queue
+ * usually means a drained socket, and a read before the wait found
+ * nothing but cost a poll, a recv and a pass of curl's state machine per
+ * wake-up. curl's own timers cut the wait short when it has work of its
+ * own (a transfer just added, TLS data it read but did not hand over).
+ * Call only with an empty queue. */
 static void kube_watch_pump(struct kube_watch *kw, int wait_ms)
 {
     kw->head = kw->len = 0;
     if (kw->paused) {
         kw->paused = false;
         curl_easy_pause(kw->c, CURLPAUSE_CONT);
+    } else if (wait_ms != 0 && !kube_watch_cancelled(kw)) {
+        curl_multi_poll(kw->m, NULL, 0, wait_ms, NULL);
     }
     int running = 0;
-    if (curl_multi_perform(kw->m, &running) != CURLM_OK) {
+    if (curl_multi_perform(kw->m, &running) != CURLM_OK)
         kube_watch_finish(kw, CURLE_OUT_OF_MEMORY);
-        return;
-    }
-    if (!running) {
+    else if (!running)
         kube_watch_finish(kw, CURLE_OK);
-        return;
-    }
-    if (kw->len == 0 && wait_ms != 0 && !kube_watch_cancelled(kw))
-        curl_multi_poll(kw->m, NULL, 0, wait_ms, NULL);
 }
 
 /* Milliseconds to wait in one poll until deadline (monotonic ns; 0: for
