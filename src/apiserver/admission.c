@@ -504,7 +504,7 @@ static int answer_patch(const json_t *resp, json_t **ops, struct err *e)
     size_t len;
     if (base64_decode(patch, &raw, &len) != 0)
         return err_set(e, -EIO, "patch: not base64");
-    *ops = json_loadb((const char *)raw, len, 0, NULL);
+    *ops = jsontext_load((const char *)raw, len, 0, NULL);
     free(raw);
     if (!json_is_array(*ops)) {
         json_decref(*ops);

@@ -238,7 +238,7 @@ static int patch_metadata(const json_t *pod, const struct pod_slices *s, const c
     const json_t *meta = json_object_get(pod, "metadata");
     int rc = meta ? 0 : add_op(ops, "/metadata", json_object());
     json_t *encoded = pod_slices_encode(s);
-    char *slices = encoded ? json_dumps(encoded, JSON_COMPACT) : NULL;
+    char *slices = encoded ? jsontext_dumps(encoded) : NULL;
     json_decref(encoded);
     if (rc == 0 && !slices)
         rc = -ENOMEM;
@@ -495,7 +495,7 @@ static json_t *review_response(const struct review *r, const json_t *ops, const 
                                       deny->msg, "reason", code == 422 ? "Invalid" : "BadRequest",
                                       "code", code));
     } else if (resp && ops) {
-        char *text = json_dumps(ops, JSON_COMPACT);
+        char *text = jsontext_dumps(ops);
         char *b64 = text ? base64_encode(text, strlen(text), BASE64_STD) : NULL;
         if (!b64 || json_object_set_new(resp, "patch", json_string(b64)) < 0 ||
             json_object_set_new(resp, "patchType", json_string("JSONPatch")) < 0) {
