@@ -180,11 +180,57 @@ static int check_profiles(const json_t *pod, const struct pod_slices *s, struct 
 
 /* ---- building the patch ---- */
 
+/* The patch is built member by member: json_pack scanned its format and
+ * checked every literal key again, a sixth of a review's cost. A value
+ * that is NULL (a string that is not UTF-8) makes what holds it NULL, as
+ * json_pack's result was, and the operation fails. */
+
+/* {key: value}, value taken; NULL when value is. */
+static json_t *object_of(const char *key, json_t *value)
+{
+    if (!value)
+        return NULL;
+    json_t *o = json_object();
+    jdoc_set(o, key, value);
+    return o;
+}
+
+/* obj with key: value added, both taken; NULL (and neither kept) when
+ * either is NULL. */
+static json_t *with(json_t *obj, const char *key, json_t *value)
+{
+    if (obj && value) {
+        jdoc_set(obj, key, value);
+        return obj;
+    }
+    json_decref(obj);
+    json_decref(value);
+    return NULL;
+}
+
+/* [value], value taken; NULL when value is. */
+static json_t *list_of(json_t *value)
+{
+    if (!value)
+        return NULL;
+    json_t *l = json_array();
+    jdoc_append(l, value);
+    return l;
+}
+
 static int add_op(json_t *ops, const char *path, json_t *value)
 {
-    json_t *op = value ? json_pack("{s:s, s:s, s:o}", "op", "add", "path", path, "value", value)
-                       : NULL;
-    return op && json_array_append_new(ops, op) == 0 ? 0 : -ENOMEM;
+    json_t *p = value ? json_string(path) : NULL;
+    if (!p) {
+        json_decref(value);
+        return -ENOMEM;
+    }
+    json_t *op = json_object();
+    jdoc_set(op, "op", json_string_nocheck("add"));
+    jdoc_set(op, "path", p);
+    jdoc_set(op, "value", value);
+    jdoc_append(ops, op);
+    return 0;
 }
 
 /* Appends key to a JSON pointer, escaped (RFC 6901); cut short at cap. */
@@ -229,7 +275,7 @@ static int add_list_entry(json_t *ops, const json_t *list, const char *list_path
     char path[160];
     snprintf(path, sizeof path, "%s/-", list_path);
     return list ? add_op(ops, path, value)
-                : add_op(ops, list_path, value ? json_pack("[o]", value) : NULL);
+                : add_op(ops, list_path, list_of(value));
 }
 
 static int patch_metadata(const json_t *pod, const struct pod_slices *s, const char *prefix,
@@ -244,11 +290,11 @@ static int patch_metadata(const json_t *pod, const struct pod_slices *s, const c
         rc = -ENOMEM;
     if (rc == 0)
         rc = add_map_entries(ops, json_object_get(meta, "annotations"), "/metadata/annotations",
-                             json_pack("{s:s, s:s}", GPUSLICE_ANNOTATION_SLICES, slices,
-                                       GPUSLICE_ANNOTATION_CONFIG, prefix));
+                             with(object_of(GPUSLICE_ANNOTATION_SLICES, json_string(slices)),
+                                  GPUSLICE_ANNOTATION_CONFIG, json_string(prefix)));
     if (rc == 0)
         rc = add_map_entries(ops, json_object_get(meta, "labels"), "/metadata/labels",
-                             json_pack("{s:s}", GPUSLICE_LABEL_MANAGED, "true"));
+                             object_of(GPUSLICE_LABEL_MANAGED, json_string_nocheck("true")));
     free(slices);
     return rc;
 }
@@ -316,8 +362,9 @@ static int patch_container(const json_t *c, const char *base, unsigned gib, cons
     snprintf(path, sizeof path, "%s/resources", base);
     int rc = add_op(ops, path, new_resources(json_object_get(c, "resources"), gib));
     /* pod_configmap_name is the one definition of the name the agent writes. */
-    json_t *named = json_pack("{s:{s:{s:s}}}", "metadata", "annotations",
-                              GPUSLICE_ANNOTATION_CONFIG, prefix);
+    json_t *named = object_of(
+        "metadata", object_of("annotations",
+                              object_of(GPUSLICE_ANNOTATION_CONFIG, json_string(prefix))));
     if (rc == 0 && !named)
         rc = -ENOMEM;
     if (rc == 0)
@@ -325,8 +372,9 @@ static int patch_container(const json_t *c, const char *base, unsigned gib, cons
     if (rc == 0 && !reads_config_map(c, cm)) {
         snprintf(path, sizeof path, "%s/envFrom", base);
         rc = add_list_entry(ops, json_object_get(c, "envFrom"), path,
-                            json_pack("{s:{s:s, s:b}}", "configMapRef", "name", cm, "optional",
-                                      0));
+                            object_of("configMapRef",
+                                      with(object_of("name", json_string(cm)), "optional",
+                                           json_false())));
     }
     json_decref(named);
     return rc;
@@ -421,7 +469,8 @@ int mutate_pod(const json_t *pod, const char *prefix, json_t **ops, struct err *
     rc = patch_metadata(pod, &all, prefix, *ops);
     if (rc == 0 && !pod_gated(pod, GPUSLICE_GATE))
         rc = add_list_entry(*ops, json_object_get(spec, "schedulingGates"),
-                            "/spec/schedulingGates", json_pack("{s:s}", "name", GPUSLICE_GATE));
+                            "/spec/schedulingGates",
+                            object_of("name", json_string_nocheck(GPUSLICE_GATE)));
     /* The controller would add it with the first placement, a pod write of
      * its own; given here it costs nothing. */
     if (rc == 0 && !meta_has_finalizer(pod, GPUSLICE_FINALIZER))
@@ -487,17 +536,20 @@ static bool review_wanted(const struct review *r)
 /* The response object for r: allowed untouched, with ops, or denied by e. */
 static json_t *review_response(const struct review *r, const json_t *ops, const struct err *deny)
 {
-    json_t *resp = json_pack("{s:s, s:b}", "uid", r->uid, "allowed", deny == NULL);
-    if (resp && deny) {
+    json_t *resp = json_object();
+    jdoc_set(resp, "uid", json_string(r->uid));
+    jdoc_set(resp, "allowed", json_boolean(deny == NULL));
+    if (deny) {
         int code = deny->code == -EINVAL ? 422 : 400;
         jdoc_set(resp, "status",
                             json_pack("{s:s, s:s, s:s, s:i}", "status", "Failure", "message",
                                       deny->msg, "reason", code == 422 ? "Invalid" : "BadRequest",
                                       "code", code));
-    } else if (resp && ops) {
+    } else if (ops) {
         char *text = jsontext_dumps(ops);
         char *b64 = text ? base64_encode(text, strlen(text), BASE64_STD) : NULL;
-        if (!b64 || json_object_set_new(resp, "patch", json_string(b64)) < 0 ||
+        /* base64 is ASCII: no UTF-8 check over the whole patch. */
+        if (!b64 || json_object_set_new(resp, "patch", json_string_nocheck(b64)) < 0 ||
             json_object_set_new(resp, "patchType", json_string("JSONPatch")) < 0) {
             json_decref(resp);
             resp = NULL;
@@ -505,9 +557,13 @@ static json_t *review_response(const struct review *r, const json_t *ops, const 
         free(text);
         free(b64);
     }
-    return resp ? json_pack("{s:s, s:s, s:o}", "apiVersion", REVIEW_API_VERSION, "kind",
-                            "AdmissionReview", "response", resp)
-                : NULL;
+    if (!resp)
+        return NULL;
+    json_t *review = json_object();
+    jdoc_set(review, "apiVersion", json_string_nocheck(REVIEW_API_VERSION));
+    jdoc_set(review, "kind", json_string_nocheck("AdmissionReview"));
+    jdoc_set(review, "response", resp);
+    return review;
 }
 
 int mutate_review(const char *body, size_t len, const char *prefix, char **out, size_t *out_len,
