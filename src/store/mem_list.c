@@ -325,8 +325,7 @@ static int doc_cmp(const void *a, const void *b)
 
 static bool after_cursor(const struct mem_doc *d, const struct cursor *c)
 {
-    int cmp = strcmp(d->ns, c->ns);
-    return cmp > 0 || (cmp == 0 && strcmp(d->name, c->name) > 0);
+    return key_cmp(d->ns, d->name, c->ns, c->name) > 0;
 }
 
 /* Keeps the snapshot's documents after the cursor (may be NULL) that match
