@@ -147,6 +147,9 @@ void agent_free(struct agent *a)
     free(a->scratch);
     free(a->report.bytes);
     free(a->report.scratch);
+    free(a->report.sent);
+    json_decref(a->report.sent_status);
+    json_decref(a->gpunode_seen.obj);
     free(a->pending);
     free(a->made);
     free(a->intents);

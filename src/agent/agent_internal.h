@@ -142,7 +142,16 @@ struct agent {
         char *bytes, *scratch;
         size_t len, cap, scratch_len, scratch_cap;
         char rv[24];
+        char *sent;                  /* the view of the last status sent, */
+        size_t sent_len, sent_cap;
+        json_t *sent_status;         /* and that status, until found stored */
     } report;
+    /* The GPUNode version last read by the mode pass, a reference held so
+     * that its address is not reused, and whether it read (agent_mode.c). */
+    struct {
+        json_t *obj;
+        bool ok;
+    } gpunode_seen;
     struct agent_workers *workers;   /* real time, started: the GPUs' workers */
 
     struct agent_pending *pending;

@@ -138,26 +138,42 @@ static enum gpunode_mode decide(struct agent *a, const struct agent_claims *clai
     return applied;
 }
 
+/* Whether obj, the GPUNode, reads; into *v only while the modes are not
+ * known, the one time the view is used (what status says was applied).
+ * After that a version's readability is remembered: reading the whole
+ * GPUNode on every node pass was a tenth of a large simulation. */
+static bool gpunode_readable(struct agent *a, const json_t *obj, struct gpunode_view *v)
+{
+    if (a->modes_known && obj == a->gpunode_seen.obj)
+        return a->gpunode_seen.ok;
+    bool ok = gpunode_read(obj, v, NULL) == 0;
+    json_decref(a->gpunode_seen.obj);
+    a->gpunode_seen.obj = json_incref((json_t *)obj);
+    a->gpunode_seen.ok = ok;
+    return ok;
+}
+
 int agent__apply_modes(struct agent *a, const struct agent_claims *claims, int64_t now,
                        struct action_list *out, struct err *e)
 {
     json_t *obj = NULL;
     struct gpunode_view v;
     bool have = informer_get(a->gpunodes, NULL, a->node, &obj) == 0 &&
-                gpunode_read(obj, &v, NULL) == 0;
+                gpunode_readable(a, obj, &v);
+    bool viewed = have && !a->modes_known; /* v was read */
     char pending[sizeof a->mode_pending] = "", changed[ERR_MSG_MAX] = "";
     char refused[sizeof a->mode_refused] = "";
     for (unsigned i = 0; i < a->inv->n_gpus; i++) {
         const struct device_gpu *g = &a->inv->gpus[i];
         if (g->index >= DEVICE_MAX_GPUS)
             continue;
-        const struct gpunode_gpu *r = have ? reported_gpu(&v, g->uuid) : NULL;
+        const struct gpunode_gpu *r = viewed ? reported_gpu(&v, g->uuid) : NULL;
         a->mode[g->index] = decide(a, claims, g, have ? obj : NULL, r, pending, sizeof pending,
                                    changed, sizeof changed, refused, sizeof refused);
     }
     if (refused[0])
         say_more(pending, sizeof pending, "%s", refused);
-    if (!a->modes_known && have && v.mode_pending && strcmp(v.mode_pending, pending) == 0) {
+    if (viewed && v.mode_pending && strcmp(v.mode_pending, pending) == 0) {
         /* A restart: the condition and its Event are already there. */
         snprintf(a->mode_pending, sizeof a->mode_pending, "%s", pending);
         snprintf(a->mode_pending_since, sizeof a->mode_pending_since, "%s",

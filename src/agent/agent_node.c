@@ -148,13 +148,39 @@ static bool report_unchanged(const struct agent_report_memo *m, const char *rv)
            memcmp(m->bytes, m->scratch, m->len) == 0;
 }
 
-/* The view in m's scratch was found written at version rv. */
-static void report_written(struct agent_report_memo *m, const char *rv)
+/* The view of n bytes was found written at version rv. */
+static void report_written(struct agent_report_memo *m, const char *view, size_t n,
+                           const char *rv)
 {
-    VEC_RESERVE(m->bytes, m->cap, m->scratch_len);
-    memcpy(m->bytes, m->scratch, m->scratch_len);
-    m->len = m->scratch_len;
+    VEC_RESERVE(m->bytes, m->cap, n);
+    memcpy(m->bytes, view, n);
+    m->len = n;
     snprintf(m->rv, sizeof m->rv, "%s", rv ? rv : "");
+}
+
+/* The status made of the view in m's scratch goes out in a write. */
+static void report_sent(struct agent_report_memo *m, json_t *status)
+{
+    VEC_RESERVE(m->sent, m->sent_cap, m->scratch_len);
+    memcpy(m->sent, m->scratch, m->scratch_len);
+    m->sent_len = m->scratch_len;
+    json_decref(m->sent_status);
+    m->sent_status = json_incref(status);
+}
+
+/* When the cached version's status is the very object last sent (a store
+ * in this process keeps what it is given), that write landed: its view
+ * counts as found written there, so the pass after one's own write builds
+ * no status to compare. A reference is held on what was sent so that its
+ * address cannot be reused meanwhile. */
+static void report_landed(struct agent_report_memo *m, const json_t *cached, const char *rv)
+{
+    if (!m->sent_status || json_object_get(cached, "status") != m->sent_status || !rv ||
+        strlen(rv) >= sizeof m->rv)
+        return;
+    report_written(m, m->sent, m->sent_len, rv);
+    json_decref(m->sent_status);
+    m->sent_status = NULL;
 }
 
 static int write_gpunode(struct agent *a, const struct agent_claims *claims,
@@ -167,6 +193,7 @@ static int write_gpunode(struct agent *a, const struct agent_claims *claims,
     json_t *cached = NULL;
     informer_get(a->gpunodes, NULL, a->node, &cached);
     const char *rv = cached ? meta_resource_version(cached) : NULL;
+    report_landed(&a->report, cached, rv);
     if (report_unchanged(&a->report, rv)) {
         json_decref(cached);
         return 0;
@@ -178,7 +205,7 @@ static int write_gpunode(struct agent *a, const struct agent_claims *claims,
     }
     if (cached && json_equal(json_object_get(cached, "status"), status)) {
         if (rv && strlen(rv) < sizeof a->report.rv)
-            report_written(&a->report, rv);
+            report_written(&a->report, a->report.scratch, a->report.scratch_len, rv);
         json_decref(status);
         json_decref(cached);
         return 0;
@@ -206,6 +233,7 @@ static int write_gpunode(struct agent *a, const struct agent_claims *claims,
         return rc < 0 ? rc : err_set(e, -ENOMEM, "agent: out of memory");
     }
     jdoc_set(obj, "status", status);
+    report_sent(&a->report, status);
     return action_update_status(out, a->res_gpunodes, obj, e);
 }
 
