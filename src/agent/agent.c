@@ -151,7 +151,7 @@ void agent_free(struct agent *a)
     free(a->report.scratch);
     free(a->report.sent);
     json_decref(a->report.sent_status);
-    json_decref(a->gpunode_seen.obj);
+    json_decref(a->gpunode_seen.spec);
     free(a->pending);
     free(a->made);
     free(a->intents);
