@@ -104,9 +104,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
     mutex_init(&a->lock);
     strmap_init(&a->claim_memo, sizeof(struct agent_claim_memo), agent__claim_memo_drop);
     a->inv = alloc_calloc(1, sizeof *a->inv);
-    a->inv_scratch = alloc_calloc(1, sizeof *a->inv_scratch);
     a->dev = alloc_calloc(1, sizeof *a->dev);
-    a->scratch = alloc_calloc(1, sizeof *a->scratch);
     static const struct watch_spec specs[AGENT_INFORMERS] = {
         {GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", true, on_slice},
         {"", "v1", "configmaps", true, on_config_map},
@@ -144,9 +142,7 @@ void agent_free(struct agent *a)
     informer_free(a->gpunodes);
     informer_free(a->nodes);
     free(a->inv);
-    free(a->inv_scratch);
     free(a->dev);
-    free(a->scratch);
     free(a->report.bytes);
     free(a->report.scratch);
     free(a->report.sent);

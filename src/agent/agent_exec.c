@@ -18,6 +18,7 @@
  * its GPU); a discovery makes the whole node busy.
  */
 #include "agent/agent_internal.h"
+#include "util/alloc.h"
 #include "util/vec.h"
 
 #include <assert.h>
@@ -125,31 +126,38 @@ static void remember_made(struct agent *a, const struct agent_place *p)
     a->made[a->n_made++] = *p;
 }
 
+/* The buffers a discovery reads into are allocated for it, not kept: at
+ * some 66 KB they were most of an idle agent's memory, and a simulation
+ * runs ten thousand agents. */
 static int exec_discover(struct agent *a, struct err *e)
 {
     struct device *d = a->cfg.device;
     char boot[DEVICE_BOOT_ID_MAX];
     uint64_t t_inv = 0, t_list = 0, seq = next_read(a);
+    struct device_inventory *inv = alloc_malloc(sizeof *inv);
+    struct device_slices *list = alloc_malloc(sizeof *list);
     int rc = device_boot_id(d, boot, e);
     if (rc == 0)
-        rc = device_discover(d, a->inv_scratch, &t_inv, e);
+        rc = device_discover(d, inv, &t_inv, e);
     if (rc == 0)
-        rc = device_list_slices(d, a->scratch, &t_list, e);
+        rc = device_list_slices(d, list, &t_list, e);
     spend_node(a, t_inv + t_list);
     agent__metrics_device(a, "discover", rc, t_inv + t_list);
     mutex_lock(&a->lock);
     if (rc < 0) {
         a->have_inventory = false;
         mutex_unlock(&a->lock);
+        free(inv);
+        free(list);
         agent__count(&a->stats.device_failures, 1);
         return rc;
     }
     bool changed = !a->have_inventory || strcmp(boot, a->boot_id) != 0 ||
-                   !same_slices(a->dev, a->scratch);
-    struct device_inventory *t = a->inv;
-    a->inv = a->inv_scratch;
-    a->inv_scratch = t;
-    publish(a, a->scratch, seq);
+                   !same_slices(a->dev, list);
+    free(a->inv);
+    a->inv = inv;
+    publish(a, list, seq);
+    free(list);
     memcpy(a->boot_id, boot, sizeof a->boot_id);
     a->have_inventory = true;
     a->need_discovery = false;
@@ -297,14 +305,15 @@ static int exec_slice(struct agent *a, const json_t *params, bool create, struct
     mutex_unlock(&a->lock);
     if (handed)
         return 0;
-    agent__call_run(a, &c, a->scratch);
+    struct device_slices *list = alloc_malloc(sizeof *list);
+    agent__call_run(a, &c, list);
     bool modelled = a->cfg.device->modelled_time;
     if (modelled && !a->cfg.virtual_time)
         clock_sleep_ns((int64_t)c.took);
     mutex_lock(&a->lock);
-    agent__call_finish(a, &c, a->scratch,
-                       modelled && a->cfg.virtual_time ? now + (int64_t)c.took : 0);
+    agent__call_finish(a, &c, list, modelled && a->cfg.virtual_time ? now + (int64_t)c.took : 0);
     mutex_unlock(&a->lock);
+    free(list);
     return 0;
 }
 

@@ -127,11 +127,9 @@ struct agent {
     bool have_inventory;
     bool need_discovery;             /* the boot id changed: MIG modes may have too */
     struct device_inventory *inv;
-    struct device_inventory *inv_scratch; /* discovery's second buffer */
     struct device_slices *dev;
     uint64_t dev_seq;                /* when the list in dev was read */
     uint64_t read_seq;               /* lists read so far (atomic) */
-    struct device_slices *scratch;   /* the loop thread's list buffer */
     char boot_id[DEVICE_BOOT_ID_MAX];
     int64_t next_discovery;          /* periodic recovery */
     int64_t node_busy_until;         /* a discovery still running (virtual time) */
