@@ -78,7 +78,8 @@ static int check_config(const struct agent_config *cfg, struct err *e)
                        cfg->node ? cfg->node : "");
     if (cfg->cdi_dir && strlen(cfg->cdi_dir) >= AGENT_PATH_MAX - 128)
         return err_set(e, -EINVAL, "agent: the CDI directory's name is too long");
-    if (cfg->orphan_grace_ns < 0 || cfg->recovery_period_ns < 0 || cfg->report_delay_ns < 0)
+    if (cfg->orphan_grace_ns < 0 || cfg->recovery_period_ns < 0 || cfg->report_delay_ns < 0 ||
+        cfg->report_period_ns < 0)
         return err_set(e, -EINVAL, "agent: the orphan grace, recovery period and report delay "
                                    "cannot be negative");
     return 0;
@@ -101,6 +102,10 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
         a->cfg.recovery_period_ns = AGENT_RECOVERY_PERIOD_DEFAULT_NS;
     if (!a->cfg.report_delay_ns)
         a->cfg.report_delay_ns = AGENT_REPORT_DELAY_DEFAULT_NS;
+    if (!a->cfg.report_period_ns)
+        a->cfg.report_period_ns = AGENT_REPORT_PERIOD_DEFAULT_NS;
+    if (a->cfg.report_period_ns < a->cfg.report_delay_ns)
+        a->cfg.report_period_ns = a->cfg.report_delay_ns;
     mutex_init(&a->lock);
     strmap_init(&a->claim_memo, sizeof(struct agent_claim_memo), agent__claim_memo_drop);
     a->inv = alloc_calloc(1, sizeof *a->inv);
@@ -221,6 +226,28 @@ void agent__report_soon(struct agent *a)
                         a->cfg.now_ns(a->cfg.clock_ctx) + a->cfg.report_delay_ns);
 }
 
+/* Whether a node pass may wait the report period: it only reports. The
+ * first pass decides the modes, a mode change waiting for its GPU to empty
+ * is applied by a pass, and so is an MPS daemon's quitting. Lock held. */
+static bool only_reports(const struct agent *a)
+{
+    if (!a->modes_known || a->mode_pending[0])
+        return false;
+    for (size_t i = 0; i < DEVICE_MAX_GPUS; i++)
+        if (a->mps[i].state == AGENT_MPS_UP)
+            return false;
+    return true;
+}
+
+void agent__report_later(struct agent *a)
+{
+    if (a->loop)
+        loop_enqueue_at(a->loop, AGENT_KEY_NODE,
+                        a->cfg.now_ns(a->cfg.clock_ctx) +
+                            (only_reports(a) ? a->cfg.report_period_ns
+                                             : a->cfg.report_delay_ns));
+}
+
 static void enqueue_slice(struct agent *a, const json_t *obj)
 {
     char key[WORKQUEUE_KEY_MAX];
@@ -286,8 +313,11 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
         mutex_unlock(&a->lock);
     }
     enqueue_slice(a, cur);
-    if (change != INFORMER_UPDATED || strcmp(phase_of(old), phase_of(cur)) != 0)
-        agent__report_soon(a);
+    if (change != INFORMER_UPDATED || strcmp(phase_of(old), phase_of(cur)) != 0) {
+        mutex_lock(&a->lock);
+        agent__report_later(a);
+        mutex_unlock(&a->lock);
+    }
 }
 
 /* A ConfigMap changed (or was deleted under us): the slices that fill it. */

@@ -75,6 +75,7 @@
 #define AGENT_ORPHAN_GRACE_DEFAULT_NS (60 * NS_PER_SEC)
 #define AGENT_RECOVERY_PERIOD_DEFAULT_NS (30 * NS_PER_SEC)
 #define AGENT_REPORT_DELAY_DEFAULT_NS (100 * NS_PER_MS)
+#define AGENT_REPORT_PERIOD_DEFAULT_NS (2 * NS_PER_SEC)
 
 /* The external operations; params are JSON objects, see agent_exec.c. */
 enum agent_op {
@@ -114,6 +115,12 @@ struct agent_config {
      * recovery pass run, so that the changes of a burst share one write:
      * 0: AGENT_REPORT_DELAY_DEFAULT_NS. A new boot id is looked at at once. */
     int64_t report_delay_ns;
+    /* The delay instead for a change only the report shows (a slice made
+     * or destroyed, a GPUSlice changing phase) while nothing waits on the
+     * node pass (the modes are known, no mode change waits, no MPS daemon
+     * runs): the changes of a few seconds share one pass and one write.
+     * 0: AGENT_REPORT_PERIOD_DEFAULT_NS; less than report_delay_ns: that. */
+    int64_t report_period_ns;
     bool reclaim_unmanaged;     /* destroy orphans gpuslice did not make, too */
     const char *cdi_dir;        /* NULL or "": no CDI specs (copied) */
     /* A file on the node that keeps which slices gpuslice made, across

@@ -247,7 +247,7 @@ void agent__call_finish(struct agent *a, const struct agent_call *c,
     if (a->need_discovery)
         agent__enqueue(a, AGENT_KEY_NODE);
     else
-        agent__report_soon(a);
+        agent__report_later(a);
     /* Every decision about the slice waited for this call (agent_slice.c),
      * not only its own key's: a GPUSlice placed there meanwhile (a warm
      * slice's taker that came while it was destroyed) decides again now,

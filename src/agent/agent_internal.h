@@ -193,6 +193,9 @@ void agent__enqueue(struct agent *a, const char *key);
 /* Queues the node key to run within the report delay (agent.h), so that
  * the changes of a burst share one report. */
 void agent__report_soon(struct agent *a);
+/* The same for a change only the report shows: within the report period
+ * (agent.h) unless something waits on the node pass. Lock held. */
+void agent__report_later(struct agent *a);
 void agent__enqueue_all(struct agent *a);
 /* Queues every GPUSlice of the node that names a slice starting at start
  * on the GPU with device index gpu, whatever its key: those that waited

@@ -17,8 +17,9 @@
  * and destroys the orphans whose grace is over. It comes back at the next
  * recovery period, or sooner when an orphan's grace ends. A change (a
  * device call done, a GPUSlice changing phase) brings it back within the
- * report delay, not at once (agent__report_soon): the changes of a burst
- * share one pass and one GPUNode write. A pass whose report is made of the
+ * report period, or the shorter report delay while something waits on the
+ * pass (agent__report_later), not at once: the changes of a burst share
+ * one pass and one GPUNode write. A pass whose report is made of the
  * same view as the last one found already written, over the same GPUNode
  * version, makes no status to compare (most recovery passes).
  */
