@@ -310,6 +310,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
         snprintf(key, sizeof key, "%s/%s", ns, name);
         mutex_lock(&a->lock);
         agent__status_seen(a, key);
+        agent__claim_note(a, key, cur, change == INFORMER_DELETED);
         mutex_unlock(&a->lock);
     }
     enqueue_slice(a, cur);

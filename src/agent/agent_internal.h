@@ -161,11 +161,10 @@ struct agent {
     size_t n_intents, cap_intents;
     struct agent_orphan *orphans;
     size_t n_orphans, cap_orphans;
-    /* What each GPUSlice version says about claims (agent_recovery.c),
-     * read once per version: "%p" of the version -> struct agent_claim_memo.
-     * Only the loop's thread uses it. */
+    /* Every GPUSlice of the node and what its version says about claims
+     * (agent_recovery.c), read once per version: "namespace/name" ->
+     * struct agent_claim_memo, kept by the slices' change handler. */
     struct strmap claim_memo;
-    uint64_t claim_pass;
     struct agent_note *notes;
     size_t n_notes, cap_notes;
 
@@ -338,18 +337,22 @@ bool agent__adoptable(struct agent *a, const struct device_slice *s);
 /* Whether the slice is gpuslice's (see agent_recovery.c). */
 bool agent__managed(struct agent *a, const struct device_slice *s, bool claimed);
 
-/* What one GPUSlice version says about the node's claims. */
+/* One GPUSlice of the node, and what a version of it says about the
+ * node's claims. */
 struct agent_claim_memo {
-    json_t *obj;         /* the version: a reference, so that its address is not reused */
-    uint64_t pass;       /* the last claims load that saw it */
+    json_t *cur;         /* its version in the cache (a reference) */
+    json_t *obj;         /* the version read: a reference, so that its address
+                            is not reused; NULL: none, or not memoisable */
     enum { AGENT_CLAIM_NONE, AGENT_CLAIM_SHARE, AGENT_CLAIM_HOLDS } kind;
     enum slice_phase phase;      /* AGENT_CLAIM_HOLDS: */
     struct agent_place at;
     const char *gpu_uuid;        /* borrowed from obj */
     const void *model;           /* of the GPU at at.gpu when it was placed */
 };
-/* Releases a memo's reference (the memo map's drop). */
+/* Releases a memo's references (the memo map's drop). */
 void agent__claim_memo_drop(void *memo);
+/* The GPUSlice key changed to version cur, or is gone. Lock held. */
+void agent__claim_note(struct agent *a, const char *key, const json_t *cur, bool gone);
 
 /* The placements the node's GPUSlices hold (agent__phase_holds). */
 struct agent_claims {

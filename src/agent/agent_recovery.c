@@ -28,11 +28,14 @@
  * trying with backoff. Either way no status points at a slice that is gone.
  *
  * Claims. Every node pass (each change's report, each recovery period)
- * needs the placements the node's GPUSlices hold. What a GPUSlice version
- * says about them (not this node's, a share, or holding a placement) is
- * read once per version and memoised by the version's address, a
- * reference held so that it cannot be reused: reading every slice of the
- * node in every pass was most of a large simulation's time. A placement
+ * needs the placements the node's GPUSlices hold. The slices' change
+ * handler keeps each GPUSlice's latest version in a map by key, and what a
+ * version says about them (not this node's, a share, or holding a
+ * placement) is read once per version and memoised by the version's
+ * address, a reference held so that it cannot be reused: reading every
+ * slice of the node in every pass was most of a large simulation's time,
+ * and listing the informer's cache and looking each version up in the
+ * memo a tenth of it still. A placement
  * memoised stays valid while the GPU at its index has the same UUID and
  * model; what depends on the device (a Creating slice's take-over) is
  * asked each pass.
@@ -141,16 +144,32 @@ bool agent__other_at(struct agent *a, const struct agent_decision *d,
 
 void agent__claim_memo_drop(void *memo)
 {
-    json_decref(((struct agent_claim_memo *)memo)->obj);
+    struct agent_claim_memo *m = memo;
+    json_decref(m->obj);
+    json_decref(m->cur);
 }
 
-/* Reads what obj says about claims into m; false when that depends on the
- * inventory in a way the memo cannot check (no GPU or profile found yet). */
-static bool claim_read(struct agent *a, const json_t *obj, struct agent_claim_memo *m)
+void agent__claim_note(struct agent *a, const char *key, const json_t *cur, bool gone)
+{
+    if (gone) {
+        strmap_del(&a->claim_memo, key);
+        return;
+    }
+    struct agent_claim_memo *m = strmap_put(&a->claim_memo, key, NULL);
+    if (m->cur != cur) {
+        json_decref(m->cur);
+        m->cur = json_incref((json_t *)cur);
+    }
+}
+
+/* Reads what m's current version says about claims into m; false when that
+ * depends on the inventory in a way the memo cannot check (no GPU or
+ * profile found yet). */
+static bool claim_read(struct agent *a, struct agent_claim_memo *m)
 {
     struct gpuslice_view v;
     m->kind = AGENT_CLAIM_NONE;
-    if (gpuslice_read(obj, &v, NULL) != 0 || strcmp(v.spec.node, a->node) != 0 ||
+    if (gpuslice_read(m->cur, &v, NULL) != 0 || strcmp(v.spec.node, a->node) != 0 ||
         lifecycle_phase_parse(v.status.phase, &m->phase, NULL) != 0 ||
         !agent__phase_holds(m->phase))
         return true;
@@ -166,9 +185,9 @@ static bool claim_read(struct agent *a, const json_t *obj, struct agent_claim_me
     return true;
 }
 
-static bool claim_valid(struct agent *a, const struct agent_claim_memo *m, const json_t *obj)
+static bool claim_valid(struct agent *a, const struct agent_claim_memo *m)
 {
-    if (m->obj != obj)
+    if (m->obj != m->cur)
         return false;
     if (m->kind != AGENT_CLAIM_HOLDS)
         return true;
@@ -176,38 +195,14 @@ static bool claim_valid(struct agent *a, const struct agent_claim_memo *m, const
     return g && g->model == m->model && strcmp(g->uuid, m->gpu_uuid) == 0;
 }
 
-/* What obj says about claims, read when its version was not read before. */
-static const struct agent_claim_memo *claim_of(struct agent *a, const json_t *obj,
-                                               struct agent_claim_memo *scratch)
+/* What m's current version says about claims, read when it was not read
+ * before (or what it read depends on a GPU that changed). */
+static void claim_of(struct agent *a, struct agent_claim_memo *m)
 {
-    char key[32];
-    snprintf(key, sizeof key, "%p", (const void *)obj);
-    struct agent_claim_memo *m = strmap_get(&a->claim_memo, key);
-    if (m && claim_valid(a, m, obj)) {
-        m->pass = a->claim_pass;
-        return m;
-    }
-    *scratch = (struct agent_claim_memo){.pass = a->claim_pass};
-    if (!claim_read(a, obj, scratch))
-        return scratch;
-    scratch->obj = json_incref((json_t *)obj);
-    strmap_set(&a->claim_memo, key, scratch);
-    return strmap_get(&a->claim_memo, key);
-}
-
-/* Forgets the versions this pass did not see (changed or gone). */
-static void claims_sweep(struct agent *a)
-{
-    size_t pos = 0, n = 0;
-    const char *key;
-    void *value;
-    char(*stale)[32] = alloc_calloc(strmap_size(&a->claim_memo) + 1, sizeof *stale);
-    while (strmap_next(&a->claim_memo, &pos, &key, &value))
-        if (((struct agent_claim_memo *)value)->pass != a->claim_pass)
-            snprintf(stale[n++], sizeof *stale, "%s", key);
-    for (size_t i = 0; i < n; i++)
-        strmap_del(&a->claim_memo, stale[i]);
-    free(stale);
+    if (claim_valid(a, m))
+        return;
+    json_decref(m->obj);
+    m->obj = claim_read(a, m) ? json_incref(m->cur) : NULL;
 }
 
 /* A share's claim needs its view. */
@@ -220,24 +215,37 @@ static int claim_share(struct agent *a, struct agent_claims *out, const json_t *
     return agent__claim_share(a, out, &v, phase);
 }
 
+static int by_key(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The shares' claims in the order of their keys: the GPUNode lists each
+ * GPU's clients in it, and the map's order moves as keys come and go. */
+static int claim_shares(struct agent *a, struct agent_claims *out, const char **keys, size_t n)
+{
+    qsort(keys, n, sizeof *keys, by_key);
+    for (size_t i = 0; i < n; i++) {
+        const struct agent_claim_memo *m = strmap_get(&a->claim_memo, keys[i]);
+        if (claim_share(a, out, m->cur, m->phase) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)
 {
     memset(out, 0, sizeof *out);
-    json_t *all = informer_list(a->slices, NULL);
-    if (!all)
-        return err_set(e, -ENOMEM, "agent: out of memory");
-    out->items = alloc_calloc(json_array_size(all) + 1, sizeof *out->items);
-    a->claim_pass++;
-    size_t i;
-    const json_t *obj;
-    json_array_foreach(all, i, obj) {
-        struct agent_claim_memo scratch;
-        const struct agent_claim_memo *m = claim_of(a, obj, &scratch);
-        if (m->kind == AGENT_CLAIM_SHARE && claim_share(a, out, obj, m->phase) < 0) {
-            json_decref(all);
-            agent__claims_free(out);
-            return err_set(e, -ENOMEM, "agent: out of memory");
-        }
+    size_t n = strmap_size(&a->claim_memo), n_shares = 0, pos = 0;
+    out->items = alloc_calloc(n + 1, sizeof *out->items);
+    const char **shares = alloc_calloc(n + 1, sizeof *shares);
+    const char *key;
+    void *value;
+    while (strmap_next(&a->claim_memo, &pos, &key, &value)) {
+        struct agent_claim_memo *m = value;
+        claim_of(a, m);
+        if (m->kind == AGENT_CLAIM_SHARE)
+            shares[n_shares++] = key;
         if (m->kind != AGENT_CLAIM_HOLDS)
             continue;
         /* A Creating slice holds only what it may take over. */
@@ -247,8 +255,12 @@ int agent__claims_load(struct agent *a, struct agent_claims *out, struct err *e)
             continue;
         out->items[out->n++] = m->at;
     }
-    json_decref(all);
-    claims_sweep(a);
+    int rc = claim_shares(a, out, shares, n_shares);
+    free(shares);
+    if (rc < 0) {
+        agent__claims_free(out);
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    }
     return 0;
 }
 
