@@ -289,29 +289,38 @@ static void check_resources(const struct schedfit_resources *req, const struct n
     }
 }
 
+void schedfit_check_view(const struct pod_view *pv, const struct schedfit_resources *req,
+                         const json_t *node, const struct schedfit_resources *used,
+                         size_t pods_on_node, const struct schedfit_options *opt,
+                         struct schedfit_result *out)
+{
+    struct node_view nv;
+    memset(out, 0, sizeof *out);
+    out->fits = true;
+    if (!pv || node_read(node, &nv, NULL) != 0) {
+        add_reason(out, REASON_UNREADABLE);
+        return;
+    }
+    if (nv.unschedulable && !tolerated_implied(pv->tolerations, TAINT_UNSCHEDULABLE)) {
+        add_reason(out, REASON_UNSCHEDULABLE);
+        return;
+    }
+    if (!check_taints(pv->tolerations, &nv, out))
+        return;
+    if (!affinity_matches(pv, &nv)) {
+        add_reason(out, REASON_AFFINITY);
+        return;
+    }
+    check_resources(req, &nv, used, pods_on_node, opt, out);
+}
+
 void schedfit_check(const json_t *pod, const struct schedfit_resources *req, const json_t *node,
                     const struct schedfit_resources *used, size_t pods_on_node,
                     const struct schedfit_options *opt, struct schedfit_result *out)
 {
     struct pod_view pv;
-    struct node_view nv;
-    memset(out, 0, sizeof *out);
-    out->fits = true;
-    if (pod_read(pod, &pv, NULL) != 0 || node_read(node, &nv, NULL) != 0) {
-        add_reason(out, REASON_UNREADABLE);
-        return;
-    }
-    if (nv.unschedulable && !tolerated_implied(pv.tolerations, TAINT_UNSCHEDULABLE)) {
-        add_reason(out, REASON_UNSCHEDULABLE);
-        return;
-    }
-    if (!check_taints(pv.tolerations, &nv, out))
-        return;
-    if (!affinity_matches(&pv, &nv)) {
-        add_reason(out, REASON_AFFINITY);
-        return;
-    }
-    check_resources(req, &nv, used, pods_on_node, opt, out);
+    bool readable = pod_read(pod, &pv, NULL) == 0;
+    schedfit_check_view(readable ? &pv : NULL, req, node, used, pods_on_node, opt, out);
 }
 
 /* ---- score ----------------------------------------------------------------- */

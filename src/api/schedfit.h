@@ -31,6 +31,8 @@
 
 #include "util/err.h"
 
+struct pod_view;
+
 #define SCHEDFIT_RESOURCES_MAX 16
 #define SCHEDFIT_NAME_MAX 128
 #define SCHEDFIT_REASON_MAX 320
@@ -90,6 +92,13 @@ int schedfit_pod_requests(const json_t *pod, struct schedfit_resources *out, str
 void schedfit_check(const json_t *pod, const struct schedfit_resources *req, const json_t *node,
                     const struct schedfit_resources *used, size_t pods_on_node,
                     const struct schedfit_options *opt, struct schedfit_result *out);
+
+/* The same for a pod read already (pod_read; NULL: unreadable), so that
+ * one tried on many nodes is read once, not once per node. */
+void schedfit_check_view(const struct pod_view *pv, const struct schedfit_resources *req,
+                         const json_t *node, const struct schedfit_resources *used,
+                         size_t pods_on_node, const struct schedfit_options *opt,
+                         struct schedfit_result *out);
 
 /* Least allocated: the share of CPU and memory left free after placing req,
  * 0..100, higher is better. */

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "api/pod.h"
 #include "cluster/objstate.h"
 #include "api/schedfit.h"
 #include "util/alloc.h"
@@ -238,10 +239,13 @@ static const char *choose(struct scheduler *s, const json_t *pod,
     struct schedfit_options opt = {.ignored = s->cfg.ignored_resources};
     const char *best = NULL;
     int best_score = -1;
+    struct pod_view pv; /* read once, not per node */
+    bool readable = pod_read(pod, &pv, NULL) == 0;
     schedfit_summary_init(sum);
     for (size_t i = 0; i < n; i++) {
         struct schedfit_result r;
-        schedfit_check(pod, req, views[i].node, &views[i].used, views[i].pods, &opt, &r);
+        schedfit_check_view(readable ? &pv : NULL, req, views[i].node, &views[i].used,
+                            views[i].pods, &opt, &r);
         schedfit_summary_add(sum, &r);
         if (!r.fits)
             continue;

@@ -10,6 +10,7 @@
 
 #include "../common/json_text.h"
 
+#include "api/pod.h"
 #include "api/schedfit.h"
 
 static const char *node_text =
@@ -91,6 +92,15 @@ static void check(const json_t *pod, const json_t *node, const struct schedfit_r
                  r.reasons[i]);
     assert_string_equal(got, want);
     assert_true(r.fits == (*want == '\0'));
+    /* The pod read once beforehand gets the same verdict. */
+    struct pod_view pv;
+    struct schedfit_result rv;
+    bool readable = pod_read(pod, &pv, NULL) == 0;
+    schedfit_check_view(readable ? &pv : NULL, &req, node, used, pods, &opt, &rv);
+    assert_true(rv.fits == r.fits);
+    assert_int_equal(rv.n, r.n);
+    for (size_t i = 0; i < r.n; i++)
+        assert_string_equal(rv.reasons[i], r.reasons[i]);
 }
 
 static void each_filter_gives_its_reason(void **state)
