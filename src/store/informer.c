@@ -55,7 +55,8 @@ struct informer {
     pthread_rwlock_t lock;      /* cache, indexes, rv, stats */
     json_t *cache;
     json_t *index_maps[INFORMER_INDEX_MAX];
-    char *rv;
+    char *rv;                   /* rv_cap bytes: every event moves it, so it is reused */
+    size_t rv_cap;
     struct informer_stats stats;
 
     /* The stepping thread's alone. */
@@ -162,7 +163,7 @@ int informer_new(const struct informer_config *cfg, struct informer **out, struc
     pthread_cond_init(&inf->cv, NULL);
     bool ok = informer_dup(cfg->ns, &inf->ns) && informer_dup(cfg->label_selector, &inf->label) &&
               informer_dup(cfg->field_selector, &inf->field) && (inf->cache = json_object()) &&
-              (inf->rv = alloc_strdup(""));
+              (inf->rv = alloc_calloc(1, inf->rv_cap = 24));
     for (size_t i = 0; ok && i < cfg->index_count; i++) {
         ok = (inf->index_names[i] = alloc_strdup(cfg->indexes[i].name)) &&
              (inf->index_maps[i] = json_object());
@@ -224,16 +225,31 @@ static const char *informer_meta(const json_t *obj, const char *field)
     return json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
 }
 
-/* The cache key of obj ("ns/name" or "name") in buf; false when obj has no
- * name or the key does not fit. */
-static bool informer_key(const json_t *obj, char *buf, size_t len)
+/* The cache key "ns/name" (or "name" without a namespace) in buf; its
+ * length, or 0 when there is no name or the key does not fit. Joined by
+ * hand: formatting it was most of what caching an event cost. */
+static size_t informer_join_key(const char *ns, const char *name, char *buf, size_t len)
 {
-    const char *name = informer_meta(obj, "name");
-    const char *ns = informer_meta(obj, "namespace");
-    if (!name || !*name)
-        return false;
-    int n = ns && *ns ? snprintf(buf, len, "%s/%s", ns, name) : snprintf(buf, len, "%s", name);
-    return n > 0 && (size_t)n < len;
+    size_t nl = name ? strlen(name) : 0;
+    size_t sl = ns ? strlen(ns) : 0;
+    size_t at = sl ? sl + 1 : 0;
+    if (!nl || at + nl >= len)
+        return 0;
+    if (sl) {
+        memcpy(buf, ns, sl);
+        buf[sl] = '/';
+    }
+    memcpy(buf + at, name, nl + 1);
+    return at + nl;
+}
+
+/* The cache key of obj in buf, and its length; 0 when obj has no name or
+ * the key does not fit. */
+static size_t informer_key(const json_t *obj, char *buf, size_t len)
+{
+    const json_t *md = json_object_get(obj, "metadata");
+    return informer_join_key(json_string_value(json_object_get(md, "namespace")),
+                             json_string_value(json_object_get(md, "name")), buf, len);
 }
 
 static int informer_note(struct informer *inf, struct informer_notes *notes,
@@ -275,13 +291,20 @@ static int informer_index(struct informer *inf, const char *key, json_t *obj, bo
 
 /* One object at one version. The uid counts too: a server restarted with
  * an empty store hands out resourceVersions again, so an object re-created
- * there may carry the version its old self had. */
+ * there may carry the version its old self had. The same value is the same
+ * version: an in-process store hands every watcher the one it keeps. */
 static bool informer_same_version(const json_t *a, const json_t *b)
 {
-    const char *ra = informer_meta(a, "resourceVersion");
-    const char *rb = informer_meta(b, "resourceVersion");
-    const char *ua = informer_meta(a, "uid"), *ub = informer_meta(b, "uid");
-    return ra && rb && strcmp(ra, rb) == 0 && (ua ? ub && strcmp(ua, ub) == 0 : !ub);
+    if (a == b)
+        return true;
+    const json_t *ma = json_object_get(a, "metadata"), *mb = json_object_get(b, "metadata");
+    const char *ra = json_string_value(json_object_get(ma, "resourceVersion"));
+    const char *rb = json_string_value(json_object_get(mb, "resourceVersion"));
+    if (!ra || !rb || strcmp(ra, rb) != 0)
+        return false;
+    const char *ua = json_string_value(json_object_get(ma, "uid"));
+    const char *ub = json_string_value(json_object_get(mb, "uid"));
+    return ua ? ub && strcmp(ua, ub) == 0 : !ub;
 }
 
 /* Whether a watch that failed with rc cannot resume from the informer's
@@ -296,15 +319,16 @@ static bool informer_must_relist(int rc)
 static int informer_put(struct informer *inf, json_t *obj, struct informer_notes *notes)
 {
     char key[512];
-    if (!informer_key(obj, key, sizeof key))
+    size_t len = informer_key(obj, key, sizeof key);
+    if (!len)
         return 0; /* nothing can address it; the server never sends one */
-    json_t *old = json_object_get(inf->cache, key);
+    json_t *old = json_object_getn(inf->cache, key, len);
     if (old && informer_same_version(old, obj))
         return 0;
     json_incref(old);
     if (old)
         informer_index(inf, key, old, false);
-    int rc = json_object_set(inf->cache, key, obj) == 0 ? 0 : -ENOMEM;
+    int rc = json_object_setn(inf->cache, key, len, obj) == 0 ? 0 : -ENOMEM;
     if (rc == 0)
         rc = informer_index(inf, key, obj, true);
     if (rc == 0)
@@ -332,9 +356,10 @@ static int informer_set_rv(struct informer *inf, const char *rv)
 {
     if (!rv || !*rv || strcmp(rv, inf->rv) == 0)
         return 0;
-    char *copy = alloc_strdup(rv);
-    free(inf->rv);
-    inf->rv = copy;
+    size_t n = strlen(rv) + 1;
+    if (n > inf->rv_cap)
+        inf->rv = alloc_realloc(inf->rv, inf->rv_cap = n);
+    memcpy(inf->rv, rv, n);
     return 0;
 }
 
@@ -718,12 +743,11 @@ int informer_get(struct informer *inf, const char *ns, const char *name, json_t 
 {
     *out = NULL;
     char key[512];
-    int n = inf->cfg.res->namespaced && ns && *ns ? snprintf(key, sizeof key, "%s/%s", ns, name)
-                                                  : snprintf(key, sizeof key, "%s", name);
-    if (n < 0 || (size_t)n >= sizeof key)
+    size_t len = informer_join_key(inf->cfg.res->namespaced ? ns : NULL, name, key, sizeof key);
+    if (!len)
         return -ENOENT;
     pthread_rwlock_rdlock(&inf->lock);
-    *out = json_incref(json_object_get(inf->cache, key));
+    *out = json_incref(json_object_getn(inf->cache, key, len));
     pthread_rwlock_unlock(&inf->lock);
     return *out ? 0 : -ENOENT;
 }
