@@ -104,8 +104,12 @@ static int admit_create(struct store *st, const struct api_resource *res, const 
         return store_create(a->fwd.inner, res, ns, obj, o, out, e);
     json_t *admitted = NULL;
     int rc = admit_pod(a, ns, obj, &admitted, e);
+    /* A patched pod is a document of admission's own (patch_json copies
+     * every container): the store may keep it instead of copying it. */
+    struct store_write_opts mine = *o;
+    mine.handed_over = o->handed_over || admitted != obj;
     if (rc == 0)
-        rc = store_create(a->fwd.inner, res, ns, admitted, o, out, e);
+        rc = store_create(a->fwd.inner, res, ns, admitted, &mine, out, e);
     json_decref(admitted);
     return rc;
 }

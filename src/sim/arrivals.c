@@ -113,11 +113,15 @@ static json_t *mig_request(const char *profile)
     return json_pack("{s:i}", key, 1);
 }
 
+/* Creates obj (consumed); handed_over when no part of it is the
+ * scenario's (store_write_opts.handed_over), so the store keeps it as it
+ * is instead of copying it. */
 static int create(struct arrivals *a, size_t i, const struct api_resource *res, json_t *obj,
-                  struct err *e)
+                  bool handed_over, struct err *e)
 {
     const struct scenario_item *it = &a->sc->items[i];
-    int rc = store_create(a->st, res, it->ns, obj, &(struct store_write_opts){0}, NULL, e);
+    int rc = store_create(a->st, res, it->ns, obj,
+                          &(struct store_write_opts){.handed_over = handed_over}, NULL, e);
     json_decref(obj);
     return rc < 0 ? err_prefix(e, rc, "workload %s: ", it->name) : 1;
 }
@@ -135,7 +139,9 @@ static int create_pod(struct arrivals *a, size_t i, const char *profile, double 
                             "annotations", annotations(it, run_s), "spec", "restartPolicy",
                             "Never", "containers", container(limits));
     json_decref(limits);
-    return create(a, i, a->pods, pod, e);
+    /* Every container in it is new; its strings are shared, and no one
+     * changes a string in place (util/jdoc.h). */
+    return create(a, i, a->pods, pod, true, e);
 }
 
 static const struct scenario_mix *pick(const struct scenario_item *it, struct rng *r)
@@ -206,14 +212,14 @@ static int create_owner(struct arrivals *a, size_t i, struct err *e)
                                 "spec", "replicas", (json_int_t)it->count, "selector",
                                 "matchLabels", "gpuslice.dev/workload", it->name, "template",
                                 template_of(it, -1, "Always")),
-                      e);
+                      false, e);
     return create(a, i, a->jobs,
                   json_pack("{s:s, s:s, s:{s:s}, s:{s:I, s:I, s:o}}", "apiVersion", "batch/v1",
                             "kind", "Job", "metadata", "name", it->name, "spec", "completions",
                             (json_int_t)it->count, "parallelism",
                             (json_int_t)(it->parallelism ? it->parallelism : 1), "template",
                             template_of(it, rng_dist_draw(&it->run_s, &c->rng), "Never")),
-                  e);
+                  false, e);
 }
 
 static int delete_owner(struct arrivals *a, size_t i, struct err *e)
