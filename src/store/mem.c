@@ -200,8 +200,17 @@ bad:
     return err_set(e, -EBADMSG, "invalid %s: \"%s\"", what, s ? s : "");
 }
 
+/* obj[key] = v. A member that already holds exactly v is left as it is
+ * (replacing it would change nothing, members keeping their place): a
+ * write sets apiVersion, kind and the resourceVersion it was given, which
+ * a client almost always sent already, and each replacement cost a string
+ * made and one freed. */
 static int set_string(json_t *obj, const char *key, const char *v)
 {
+    const json_t *had = json_object_get(obj, key);
+    if (v && json_is_string(had) && strcmp(json_string_value(had), v) == 0 &&
+        json_string_length(had) == strlen(v))
+        return 0;
     return json_object_set_new(obj, key, json_string(v)) == 0 ? 0 : -ENOMEM;
 }
 
