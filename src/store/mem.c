@@ -468,14 +468,15 @@ static int check_identity(const struct api_resource *res, const char *ns, json_t
 }
 
 /* to[key] = from[key] (shared, not copied: stored values never change),
- * or no key when from has none. */
+ * or no key when from has none. A member that is from's already (a
+ * client's copy shares the stored version's parts) is left in place. */
 static void copy_member(json_t *to, const json_t *from, const char *key)
 {
     json_t *v = json_object_get(from, key);
-    if (v)
-        jdoc_set(to, key, json_incref(v));
-    else
+    if (!v)
         json_object_del(to, key);
+    else if (json_object_get(to, key) != v)
+        jdoc_set(to, key, json_incref(v));
 }
 
 /* The start of a new version of a stored value (shared, read-only): an
