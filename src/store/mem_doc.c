@@ -16,6 +16,7 @@
 
 /* The strings a doc copies, gathered before the one allocation. */
 struct doc_plan {
+    const json_t *md;
     const char *ns, *name, *uid;
     size_t n_labels, n_owners, n_fields;
     const json_t *labels, *owners;
@@ -34,7 +35,7 @@ static size_t plan_str(struct doc_plan *p, const char *s)
 static void doc_plan(struct doc_plan *p, const struct api_resource *res, const json_t *obj)
 {
     memset(p, 0, sizeof *p);
-    const json_t *md = json_object_get(obj, "metadata");
+    const json_t *md = p->md = json_object_get(obj, "metadata");
     p->ns = json_string_value(json_object_get(md, "namespace"));
     p->name = json_string_value(json_object_get(md, "name"));
     p->uid = json_string_value(json_object_get(md, "uid"));
@@ -73,6 +74,18 @@ static const char *put_str(char **cursor, const char *s)
     const char *at = *cursor;
     *cursor += n;
     return at;
+}
+
+/* The finalizers the store acts on, in one pass over metadata.finalizers
+ * (the metadata already at hand). */
+static void mark_finalizers(struct mem_doc *d, const json_t *fins)
+{
+    d->foreground = d->orphan = false;
+    for (size_t i = 0; i < json_array_size(fins); i++) {
+        const char *f = json_string_value(json_array_get(fins, i));
+        d->foreground |= f && strcmp(f, "foregroundDeletion") == 0;
+        d->orphan |= f && strcmp(f, "orphan") == 0;
+    }
 }
 
 struct mem_doc *mem__doc_new(const struct api_resource *res, json_t *obj, uint64_t rv,
@@ -117,9 +130,8 @@ struct mem_doc *mem__doc_new(const struct api_resource *res, json_t *obj, uint64
         if (u)
             d->owners[o++] = put_str(&cur, u);
     }
-    d->deleting = json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp") != NULL;
-    d->foreground = meta_has_finalizer(obj, "foregroundDeletion");
-    d->orphan = meta_has_finalizer(obj, "orphan");
+    d->deleting = json_object_get(p.md, "deletionTimestamp") != NULL;
+    mark_finalizers(d, json_object_get(p.md, "finalizers"));
     d->cold = false;
     return d;
 }
