@@ -60,6 +60,12 @@ bool mem__same_resource(const struct api_resource *a, const struct api_resource 
 
 struct mem_kind *mem__kind_find(struct mem_store *ms, const struct api_resource *res)
 {
+    /* The entry itself first: almost always it is, and a kind is made
+     * only when none matches, so the two passes find the same one. */
+    for (size_t i = 0; i < ms->n_kinds; i++) {
+        if (ms->kinds[i]->res == res)
+            return ms->kinds[i];
+    }
     for (size_t i = 0; i < ms->n_kinds; i++) {
         if (mem__same_resource(ms->kinds[i]->res, res))
             return ms->kinds[i];
