@@ -378,7 +378,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
         if (!(blob = store_blob_dump_hint(obj, last ? last->len : 0)))
             goto oom;
     }
-    doc = mem__doc_new(res, obj, rv, NULL);
+    doc = mem__doc_new(res, obj, rv, NULL, cur ? cur->doc : NULL);
     doc->blob = store_blob_ref(blob);
     if (!cur && (!(fresh = alloc_calloc(1, sizeof *fresh)) ||
                  mem__table_reserve(&kind->objs, 1) != 0 || mem__table_reserve(&ms->uids, 1) != 0))

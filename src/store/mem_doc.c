@@ -32,7 +32,52 @@ static size_t plan_str(struct doc_plan *p, const char *s)
     return n;
 }
 
-static void doc_plan(struct doc_plan *p, const struct api_resource *res, const json_t *obj)
+/* The member of obj named by the first len bytes of name, remembered in
+ * *m for the next field under the same one (a kind lists its fields by
+ * their first member: spec.*, then status.*). */
+struct member_memo {
+    const char *name;
+    size_t len;
+    const json_t *v;
+};
+
+static const json_t *first_member(const json_t *obj, const char *name, size_t len,
+                                  struct member_memo *m)
+{
+    if (!m->name || m->len != len || memcmp(m->name, name, len) != 0)
+        *m = (struct member_memo){name, len, json_object_getn(obj, name, len)};
+    return m->v;
+}
+
+/* The value of each selectable field, as selector_field_value reads it.
+ * A field under a member that is the very value prev has there (a new
+ * version shares every part it did not change) has prev's value. */
+static void plan_fields(struct doc_plan *p, const struct api_resource *res, const json_t *obj,
+                        const struct mem_doc *prev)
+{
+    const json_t *was = prev && prev->res == res
+                            ? __atomic_load_n(&prev->parsed, __ATOMIC_ACQUIRE)
+                            : NULL;
+    struct member_memo mine = {0}, theirs = {0};
+    for (size_t i = 0; res->selectable_fields[i]; i++) {
+        const char *path = res->selectable_fields[i], *dot = strchr(path, '.');
+        if (!dot) {
+            p->fields[i] = selector_field_value(obj, path, p->field_bufs[i]);
+        } else {
+            size_t len = (size_t)(dot - path);
+            const json_t *top = first_member(obj, path, len, &mine);
+            if (top && was && i < prev->n_fields && top == first_member(was, path, len, &theirs))
+                p->fields[i] = prev->fields[i];
+            else
+                p->fields[i] = top ? selector_field_value(top, dot + 1, p->field_bufs[i]) : NULL;
+        }
+        plan_str(p, p->fields[i]);
+        p->n_fields++;
+    }
+}
+
+static void doc_plan(struct doc_plan *p, const struct api_resource *res, const json_t *obj,
+                     const struct mem_doc *prev)
 {
     memset(p, 0, sizeof *p);
     const json_t *md = p->md = json_object_get(obj, "metadata");
@@ -60,11 +105,7 @@ static void doc_plan(struct doc_plan *p, const struct api_resource *res, const j
             p->n_owners++;
         }
     }
-    for (size_t i = 0; res->selectable_fields[i]; i++) {
-        p->fields[i] = selector_field_value(obj, res->selectable_fields[i], p->field_bufs[i]);
-        plan_str(p, p->fields[i]);
-        p->n_fields++;
-    }
+    plan_fields(p, res, obj, prev);
 }
 
 static const char *put_str(char **cursor, const char *s)
@@ -89,10 +130,10 @@ static void mark_finalizers(struct mem_doc *d, const json_t *fins)
 }
 
 struct mem_doc *mem__doc_new(const struct api_resource *res, json_t *obj, uint64_t rv,
-                             struct store_blob *blob)
+                             struct store_blob *blob, const struct mem_doc *prev)
 {
     struct doc_plan p;
-    doc_plan(&p, res, obj);
+    doc_plan(&p, res, obj, prev);
     size_t ptrs = 2 * p.n_labels + p.n_fields + p.n_owners;
     size_t head = sizeof(struct mem_doc);
     head = (head + sizeof(char *) - 1) & ~(sizeof(char *) - 1);

@@ -88,9 +88,10 @@ struct mem_doc {
 /* A document for obj (the object as stored, resourceVersion rv). With
  * blob (its text, taken over) obj is only read; without, obj itself is
  * the stored version (a reference is taken) and nothing may modify it any
- * more. */
+ * more. prev (NULL: none) is the object's version before, whose selectable
+ * field values obj's unchanged parts keep. */
 struct mem_doc *mem__doc_new(const struct api_resource *res, json_t *obj, uint64_t rv,
-                             struct store_blob *blob);
+                             struct store_blob *blob, const struct mem_doc *prev);
 struct mem_doc *mem__doc_ref(struct mem_doc *d);
 void mem__doc_unref(struct mem_doc *d);
 /* The object's compact text, serialised on first need: a reference the

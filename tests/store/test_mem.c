@@ -338,6 +338,51 @@ static void selected_lists_follow_their_index(void **state)
     assert_string_equal(names, "");
 }
 
+/* How many pods in t a list selected by fields gives. */
+static size_t pods_selected(struct m *m, const char *fields)
+{
+    json_t *list;
+    struct err e;
+    struct store_list_opts o = {.field_selector = fields};
+    assert_int_equal(store_list(m->st, res(m, "pods"), "t", &o, &list, &e), 0);
+    size_t n = json_array_size(json_object_get(list, "items"));
+    json_decref(list);
+    return n;
+}
+
+/* Writes phase as the status of pod p in t. */
+static void pod_phase(struct m *m, const char *phase)
+{
+    json_t *pod;
+    struct err e;
+    assert_int_equal(store_get(m->st, res(m, "pods"), "t", "p", &pod, &e), 0);
+    json_object_set_new(pod, "status", json_pack("{s:s}", "phase", phase));
+    struct store_write_opts o = {.subresource = STORE_STATUS};
+    assert_int_equal(store_update(m->st, res(m, "pods"), "t", pod, &o, NULL, &e), 0);
+    json_decref(pod);
+}
+
+/* A version keeps the field values of the parts it shares with the one
+ * before (a status write shares the spec) and reads the parts that
+ * changed: field selectors see both. */
+static void field_selectors_follow_status_writes(void **state)
+{
+    struct m *m = *state;
+    json_t *pod = json_pack("{s:{s:s}, s:{s:s, s:[{s:s, s:s}]}}", "metadata", "name", "p",
+                            "spec", "nodeName", "n1", "containers", "name", "c", "image", "i");
+    struct err e;
+    assert_int_equal(store_create(m->st, res(m, "pods"), "t", pod, NULL, NULL, &e), 0);
+    json_decref(pod);
+    pod_phase(m, "Running");
+    assert_int_equal(pods_selected(m, "status.phase=Running"), 1);
+    assert_int_equal(pods_selected(m, "spec.nodeName=n1"), 1);
+    pod_phase(m, "Succeeded");
+    assert_int_equal(pods_selected(m, "status.phase=Running"), 0);
+    assert_int_equal(pods_selected(m, "status.phase=Succeeded"), 1);
+    assert_int_equal(pods_selected(m, "spec.nodeName=n1,spec.restartPolicy=Always"), 1);
+    assert_int_equal(pods_selected(m, "spec.nodeName=n2"), 0);
+}
+
 static json_t *event_text(const char *name, int count)
 {
     return json_pack("{s:{s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:i, s:s}", "metadata", "name", name,
@@ -1110,6 +1155,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(pages_follow_creates_and_deletes, m_setup_history,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(events_expire_on_a_clock_stepped_back, m_setup,
+                                        m_teardown),
+        cmocka_unit_test_setup_teardown(field_selectors_follow_status_writes, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(events_expire_after_their_last_write, m_setup,
                                         m_teardown),
