@@ -80,8 +80,8 @@ static int check_config(const struct agent_config *cfg, struct err *e)
         return err_set(e, -EINVAL, "agent: the CDI directory's name is too long");
     if (cfg->orphan_grace_ns < 0 || cfg->recovery_period_ns < 0 || cfg->report_delay_ns < 0 ||
         cfg->report_period_ns < 0)
-        return err_set(e, -EINVAL, "agent: the orphan grace, recovery period and report delay "
-                                   "cannot be negative");
+        return err_set(e, -EINVAL, "agent: the orphan grace, recovery period, report delay "
+                                   "and report period cannot be negative");
     return 0;
 }
 

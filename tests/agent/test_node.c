@@ -484,6 +484,10 @@ static void bad_configs_are_refused(void **state)
     assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
     assert_non_null(strstr(e.msg, "report delay"));
     c = h->cfg.agent;
+    c.report_period_ns = -1;
+    assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "report period"));
+    c = h->cfg.agent;
     c.now_ns = NULL;
     assert_int_equal(agent_new(&c, &a, &e), -EINVAL);
     assert_null(a);
