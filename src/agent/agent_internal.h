@@ -144,12 +144,11 @@ struct agent {
         size_t sent_len, sent_cap;
         json_t *sent_status;         /* and that status, until found stored */
     } report;
-    /* The spec of the GPUNode version last read by the mode pass, a
-     * reference held so that its address is not reused, and whether that
-     * version read (agent_mode.c). */
+    /* The spec of the GPUNode version the mode pass last read whole
+     * without error, a reference held so that its address is not reused
+     * (agent_mode.c). */
     struct {
         json_t *spec;
-        bool ok;
     } gpunode_seen;
     struct agent_workers *workers;   /* real time, started: the GPUs' workers */
 

@@ -140,20 +140,22 @@ static enum gpunode_mode decide(struct agent *a, const struct agent_claims *clai
 
 /* Whether obj, the GPUNode, reads; into *v only while the modes are not
  * known, the one time the view is used (what status says was applied).
- * After that the answer is remembered as long as spec is the same object
- * (a store in this process shares what a status write leaves alone), since
- * the status is the agent's own: reading the whole GPUNode on every node
- * pass, and then at each of its own writes, was a tenth of a large
- * simulation. */
+ * After that a read that succeeded is remembered as long as spec is the
+ * same object (a store in this process shares what a status write leaves
+ * alone), since the status is the agent's own: reading the whole GPUNode
+ * on every node pass, and then at each of its own writes, was a tenth of a
+ * large simulation. A failed read is not remembered: it may have failed on
+ * a status someone else wrote, which the agent's next report replaces
+ * under the same spec, and remembering it would ignore that spec's wishes
+ * until spec changed. */
 static bool gpunode_readable(struct agent *a, const json_t *obj, struct gpunode_view *v)
 {
     json_t *spec = json_object_get(obj, "spec");
     if (a->modes_known && spec && spec == a->gpunode_seen.spec)
-        return a->gpunode_seen.ok;
+        return true;
     bool ok = gpunode_read(obj, v, NULL) == 0;
     json_decref(a->gpunode_seen.spec);
-    a->gpunode_seen.spec = json_incref(spec);
-    a->gpunode_seen.ok = ok;
+    a->gpunode_seen.spec = ok ? json_incref(spec) : NULL;
     return ok;
 }
 

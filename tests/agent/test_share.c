@@ -336,6 +336,31 @@ static void a_mode_change_waits_then_quits_the_daemon(void **state)
     h_free(h);
 }
 
+/* Another writer leaves a status the GPUNode cannot be read with, and then
+ * asks a new mode: the read of that spec fails once, but the agent's own
+ * report mends the status under the same spec, and the mode is applied by
+ * the next periodic pass at the latest (the mode pass remembered the
+ * failed read by spec and ignored the wish for as long as spec stayed the
+ * same object). */
+static void a_mode_asked_over_a_broken_status_is_applied_once_it_reads(void **state)
+{
+    (void)state;
+    struct harness *h = l4s(NULL, "whole", "whole", NULL);
+    json_t *obj = h_get(h, h->gpunodes, NULL, NODE);
+    json_object_set_new(obj, "status", json_pack("{s:s}", "gpus", "broken"));
+    struct err e = {0};
+    h_ok(store_update(h->st, h->gpunodes, NULL, obj,
+                      &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e),
+         &e, "break the status");
+    json_decref(obj);
+    set_mode(h, 0, "timeslice");
+    h_settle(h, 25 * SEC);
+    struct gpunode_view *v = read_gpunode(h, &obj);
+    assert_int_equal(v->gpus[0].active, GPUNODE_MODE_TIMESLICE);
+    json_decref(obj);
+    h_free(h);
+}
+
 static void a_restarted_agent_keeps_daemons_with_clients_only(void **state)
 {
     (void)state;
@@ -475,6 +500,7 @@ int main(void)
         cmocka_unit_test(two_clients_one_daemon_quit_after_the_last),
         cmocka_unit_test(a_daemon_that_died_is_restarted_and_said),
         cmocka_unit_test(a_mode_change_waits_then_quits_the_daemon),
+        cmocka_unit_test(a_mode_asked_over_a_broken_status_is_applied_once_it_reads),
         cmocka_unit_test(a_restarted_agent_keeps_daemons_with_clients_only),
         cmocka_unit_test(a_daemon_that_will_not_start_fails_its_first_client),
         cmocka_unit_test(timeslice_gets_only_the_gpu),
