@@ -54,13 +54,25 @@ static int tally_pods(const json_t *pods, bool on_failure, struct tally *t)
     return 0;
 }
 
+/* Deletes the running pods of a Job that stops them (finished, failed or
+ * suspended), each one's finalizer removed just before, in the same
+ * decision, as Kubernetes' controller does: the pod then counts nowhere,
+ * whatever phase the kubelet gives it as it stops (one that reached Failed
+ * before a decision saw the Job stopping counted as a failure, and
+ * suspending and resuming could reach the backoffLimit). The removal's
+ * precondition stops the decision on a pod that changed since the cache
+ * (it may have ended on its own: the next decision counts it); each
+ * removal goes right before its delete, so a decision stopped midway
+ * leaves no running pod without its finalizer. */
 static int delete_active(struct workloads_owner *o, const struct tally *t,
                          struct action_list *out, struct err *e)
 {
     size_t i;
     const json_t *pod;
     json_array_foreach(t->active, i, pod) {
-        int rc = action_delete(out, o->pods_res, meta_namespace(pod), meta_name(pod),
+        int rc = job_tracking_release_pod(out, o->pods_res, pod, e);
+        if (rc == 0)
+            rc = action_delete(out, o->pods_res, meta_namespace(pod), meta_name(pod),
                                meta_uid(pod), e);
         if (rc < 0)
             return rc;

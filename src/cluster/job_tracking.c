@@ -142,19 +142,25 @@ int job_tracking_update(json_t *copy, const json_t *pods, bool stopping, json_t 
     return rc;
 }
 
+int job_tracking_release_pod(struct action_list *out, const struct api_resource *pods_res,
+                             const json_t *pod, struct err *e)
+{
+    if (!meta_has_finalizer(pod, JOB_TRACKING_FINALIZER))
+        return 0;
+    json_t *copy = jdoc_copy(pod);
+    if (!copy)
+        return err_set(e, -ENOMEM, "job controller: out of memory");
+    meta_remove_finalizer(copy, JOB_TRACKING_FINALIZER);
+    return action_update(out, pods_res, copy, e);
+}
+
 int job_tracking_release(struct action_list *out, const struct api_resource *pods_res,
                          const json_t *pods, struct err *e)
 {
     size_t i;
     const json_t *pod;
     json_array_foreach(pods, i, pod) {
-        if (!meta_has_finalizer(pod, JOB_TRACKING_FINALIZER))
-            continue;
-        json_t *copy = jdoc_copy(pod);
-        if (!copy)
-            return err_set(e, -ENOMEM, "job controller: out of memory");
-        meta_remove_finalizer(copy, JOB_TRACKING_FINALIZER);
-        int rc = action_update(out, pods_res, copy, e);
+        int rc = job_tracking_release_pod(out, pods_res, pod, e);
         if (rc < 0)
             return rc;
     }

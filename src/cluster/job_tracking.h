@@ -16,9 +16,13 @@
  * precondition keeps two decisions from recording on the same version.
  *
  * A pod ends Succeeded, Failed, or deleted before it ended: such a pod is
- * a failure (Kubernetes' rule for pods that never reach Failed), except
- * when the Job stops its pods itself (finished or suspended), which then
- * lets its finalizer go uncounted.
+ * a failure (Kubernetes' rule for pods that never reach Failed). The
+ * running pods a Job stops itself (finished or suspended) count nowhere:
+ * as Kubernetes' controller does, the same decision removes each one's
+ * finalizer just before deleting it (job.c), so whatever phase the kubelet
+ * gives it when it stops, it is no longer the Job's to count. A pod that
+ * someone else deletes while the Job stops is let go uncounted too, unless
+ * it reached Succeeded or Failed first.
  */
 #ifndef GPUSLICE_CLUSTER_JOB_TRACKING_H
 #define GPUSLICE_CLUSTER_JOB_TRACKING_H
@@ -49,9 +53,13 @@ struct job_counts {
 int job_tracking_update(json_t *copy, const json_t *pods, bool stopping, json_t **release,
                         struct job_counts *counts);
 
-/* Appends to out an update of each pod in pods that removes the finalizer
- * from it (resourceVersion as precondition, so a stale cache retries).
- * Pods not holding it are skipped. 0, -ENOMEM, or the builder's error. */
+/* Appends to out an update of pod that removes the finalizer from it
+ * (resourceVersion as precondition, so a stale cache retries); nothing
+ * when pod does not hold it. 0, -ENOMEM, or the builder's error. */
+int job_tracking_release_pod(struct action_list *out, const struct api_resource *pods_res,
+                             const json_t *pod, struct err *e);
+
+/* job_tracking_release_pod for each pod in pods, in order. */
 int job_tracking_release(struct action_list *out, const struct api_resource *pods_res,
                          const json_t *pods, struct err *e);
 

@@ -1,6 +1,7 @@
 /* Tests for cluster/job_tracking, called directly: which pods are
  * recorded as uncounted, which move into the counts, which are released,
- * the pods a stopping Job deletes, and the finalizer removals. */
+ * the pods a stopping Job deletes, and the finalizer removals (of a list,
+ * and of the one pod a stopping Job deletes). */
 #include "harness.h"
 
 #include "cluster/job_tracking.h"
@@ -119,12 +120,36 @@ static void release_removes_only_the_finalizer(void **state)
     h_free(h);
 }
 
+/* One pod: its finalizer's removal, with the pod's resourceVersion as the
+ * precondition; nothing for a pod that holds none. */
+static void release_pod_removes_one_finalizer(void **state)
+{
+    (void)state;
+    struct harness *h = h_new(NULL, 0);
+    json_t *held = pod("c", "Running", true, false), *free_pod = pod("e", "Running", false, false);
+    struct action_list out;
+    action_list_init(&out);
+    struct err e = {0};
+    assert_int_equal(job_tracking_release_pod(&out, h->pods, free_pod, &e), 0);
+    assert_int_equal(out.n, 0);
+    assert_int_equal(job_tracking_release_pod(&out, h->pods, held, &e), 0);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.items[0].kind, ACTION_UPDATE);
+    assert_false(meta_has_finalizer(out.items[0].body, JOB_TRACKING_FINALIZER));
+    assert_string_equal(h_str(out.items[0].body, "metadata.resourceVersion"), "7");
+    action_list_clear(&out);
+    json_decref(held);
+    json_decref(free_pod);
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ended_pods_are_recorded_then_counted),
         cmocka_unit_test(a_stopping_job_releases_what_it_deletes),
         cmocka_unit_test(release_removes_only_the_finalizer),
+        cmocka_unit_test(release_pod_removes_one_finalizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -578,6 +578,104 @@ static void job_waits_for_its_status_write_before_creating(void **state)
     lagging_world_fini(&l);
 }
 
+/* Merges patch (JSON text with ' for ") into the Job's spec or metadata. */
+static void patch_job(struct lagging_world *l, const char *patch)
+{
+    struct err e = {0};
+    json_t *p = json_text("%s", patch);
+    h_ok(store_patch(l->h->st, l->h->jobs, NS, "j", STORE_PATCH_MERGE, p, NULL, NULL, &e), &e,
+         "patch job");
+    json_decref(p);
+}
+
+/* The kubelet's part for the Job's pods not being deleted: bound, and
+ * Running, so that a delete gives them a grace period. */
+static void run_job_pods(struct lagging_world *l)
+{
+    json_t *pods = h_list(l->h, l->h->pods, "job-name=j");
+    size_t i;
+    const json_t *pod;
+    json_array_foreach(pods, i, pod) {
+        struct err e = {0};
+        if (objstate_deleting(pod) || objstate_terminal(pod) ||
+            strcmp(objstate_phase(pod), "Running") == 0)
+            continue;
+        h_ok(store_bind(l->h->st, NS, meta_name(pod), "n1", &e), &e, "bind");
+        set_phase(l, pod, "Running");
+    }
+    json_decref(pods);
+}
+
+/* The kubelet stops what is being deleted: its phase Failed, as a
+ * container killed by its grace period's signal leaves it. */
+static void fail_deleted_job_pods(struct lagging_world *l)
+{
+    json_t *pods = h_list(l->h, l->h->pods, "job-name=j");
+    size_t i;
+    const json_t *pod;
+    json_array_foreach(pods, i, pod) {
+        if (objstate_deleting(pod) && strcmp(objstate_phase(pod), "Running") == 0)
+            set_phase(l, pod, "Failed");
+    }
+    json_decref(pods);
+}
+
+/* A pod the Job deletes as it is suspended counts nowhere, even when the
+ * kubelet gives it phase Failed before a decision sees the Job suspended,
+ * or once it runs again: its finalizer goes with the delete. It counted as
+ * a failure, and three suspensions failed a Job of backoffLimit 1. */
+static void job_does_not_count_the_pods_it_suspends(void **state)
+{
+    (void)state;
+    struct lagging_world l = {0};
+    lagging_world_init(&l, "jobs");
+    create_job(&l, 1, 1);
+    patch_job(&l, "{'spec':{'backoffLimit':1}}");
+    for (int round = 0; round < 3; round++) {
+        decide_job(&l); /* runs a pod */
+        run_job_pods(&l);
+        decide_job(&l);
+        patch_job(&l, "{'spec':{'suspend':true}}");
+        decide_job(&l); /* deletes it */
+        fail_deleted_job_pods(&l);
+        if (round == 1)
+            decide_job(&l); /* the Failed pod seen while suspended */
+        patch_job(&l, "{'spec':{'suspend':false}}");
+    }
+    decide_job(&l);
+    assert_string_equal(h_condition(l.h, l.h->jobs, "j", "Failed"), "");
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.failed"), "0");
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.uncountedTerminatedPods.failed"),
+                        "");
+    assert_int_equal(h_count(l.h, l.h->pods, "job-name=j"), 4); /* 3 stopping, 1 running */
+    lagging_world_fini(&l);
+}
+
+/* The same for a pod still running when the Job completes (its
+ * completions lowered under it). */
+static void job_does_not_count_the_pods_it_stops_on_completion(void **state)
+{
+    (void)state;
+    struct lagging_world l = {0};
+    lagging_world_init(&l, "jobs");
+    create_job(&l, 2, 2);
+    decide_job(&l);
+    run_job_pods(&l);
+    json_t *a = job_pod(&l, 0);
+    set_phase(&l, a, "Succeeded");
+    patch_job(&l, "{'spec':{'completions':1}}");
+    decide_job(&l); /* complete: deletes the other */
+    fail_deleted_job_pods(&l);
+    for (int i = 0; i < 3; i++)
+        decide_job(&l);
+    assert_string_equal(h_condition(l.h, l.h->jobs, "j", "Complete"),
+                        "True/CompletionsReached/Reached expected number of succeeded pods");
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.succeeded"), "1");
+    assert_string_equal(h_field(l.h, l.h->jobs, "j", "status.failed"), "0");
+    json_decref(a);
+    lagging_world_fini(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +689,8 @@ int main(void)
         cmocka_unit_test(job_counts_each_ended_pod_once_across_lost_writes_and_restarts),
         cmocka_unit_test(deleted_job_releases_its_pods),
         cmocka_unit_test(job_waits_for_its_status_write_before_creating),
+        cmocka_unit_test(job_does_not_count_the_pods_it_suspends),
+        cmocka_unit_test(job_does_not_count_the_pods_it_stops_on_completion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
