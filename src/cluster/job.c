@@ -244,6 +244,19 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *job,
     return rc;
 }
 
+/* Whether ref (a controller reference) names the Job called name: kind Job
+ * of this controller's group, for a kind Job of another API group is not
+ * this controller's to let go of. */
+static bool names_job(const json_t *ref, const char *group, const char *name)
+{
+    const char *api = json_string_value(json_object_get(ref, "apiVersion"));
+    const char *kind = json_string_value(json_object_get(ref, "kind"));
+    const char *owner = json_string_value(json_object_get(ref, "name"));
+    size_t n = strlen(group);
+    return api && kind && owner && strncmp(api, group, n) == 0 && api[n] == '/' &&
+           strcmp(kind, "Job") == 0 && strcmp(owner, name) == 0;
+}
+
 /* A Job deleted (obj NULL) or being deleted lets go of its pods: their
  * finalizers go, counted or not, or they would stay in the store for good. */
 static int gone(struct workloads_owner *o, const char *ns, const char *name, const json_t *obj,
@@ -255,10 +268,7 @@ static int gone(struct workloads_owner *o, const char *ns, const char *name, con
     size_t i;
     json_t *pod;
     json_array_foreach(pods, i, pod) {
-        const json_t *ref = meta_controller_ref(pod);
-        const char *kind = json_string_value(json_object_get(ref, "kind"));
-        const char *owner = json_string_value(json_object_get(ref, "name"));
-        if (mine && (obj || (kind && owner && !strcmp(kind, "Job") && !strcmp(owner, name))) &&
+        if (mine && (obj || names_job(meta_controller_ref(pod), o->def->group, name)) &&
             json_array_append(mine, pod) != 0) {
             json_decref(mine);
             mine = NULL;

@@ -550,6 +550,23 @@ static void deleted_job_releases_its_pods(void **state)
     lagging_world_fini(&l);
 }
 
+/* A deleted Job lets go only of its own pods: a pod whose controller is a
+ * Job of another API group, of the same name, keeps its finalizer. */
+static void deleted_job_leaves_another_groups_pods(void **state)
+{
+    (void)state;
+    struct lagging_world l = {0};
+    lagging_world_init(&l, "jobs");
+    h_create(l.h, l.h->pods,
+             "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'other','namespace':'" NS
+             "','finalizers':['batch.kubernetes.io/job-tracking'],'ownerReferences':[{"
+             "'apiVersion':'example.com/v1','kind':'Job','name':'j','uid':'u-other',"
+             "'controller':true}]},'spec':{'containers':[{'name':'c','image':'i'}]}}");
+    decide_job(&l); /* no Job j: it is gone */
+    assert_true(holds_tracking(&l, "other"));
+    lagging_world_fini(&l);
+}
+
 /* A decision taken on a Job cache behind the Job's last status write must
  * not create pods: the pod cache already shows the finalizer of a pod that
  * write recorded as succeeded gone, and the stale status does not list it,
@@ -688,6 +705,7 @@ int main(void)
         cmocka_unit_test(replicaset_counts_the_pods_its_expectations_saw),
         cmocka_unit_test(job_counts_each_ended_pod_once_across_lost_writes_and_restarts),
         cmocka_unit_test(deleted_job_releases_its_pods),
+        cmocka_unit_test(deleted_job_leaves_another_groups_pods),
         cmocka_unit_test(job_waits_for_its_status_write_before_creating),
         cmocka_unit_test(job_does_not_count_the_pods_it_suspends),
         cmocka_unit_test(job_does_not_count_the_pods_it_stops_on_completion),
