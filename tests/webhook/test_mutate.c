@@ -703,6 +703,28 @@ static void review_denial(void **state)
     free(body);
 }
 
+/* A pod whose resource key is long and not ASCII: the field named in the
+ * denial is cut inside a character, and the webhook still answers (it
+ * aborted on the message that is not UTF-8). */
+static void review_denial_of_a_long_key(void **state)
+{
+    (void)state;
+    char key[512] = "nvidia.com/mig-a";
+    for (int i = 0; i < 120; i++)
+        strcat(key, "\xc3\xa9");
+    json_t *pod = json_pack("{s:{s:s}, s:{s:[{s:s, s:{s:{s:s}}}]}}", "metadata", "name", "p",
+                            "spec", "containers", "name", "c", "resources", "limits", key, "x");
+    assert_non_null(pod);
+    char *body = review_text(pod, "team", "CREATE");
+    json_t *doc = answer(body, MUTATE_DENIED);
+    const json_t *st = json_object_get(json_object_get(doc, "response"), "status");
+    assert_int_equal(json_integer_value(json_object_get(st, "code")), 422);
+    assert_non_null(strstr(json_string_value(json_object_get(st, "message")),
+                           "spec.containers[0].resources.limits[nvidia.com/mig-a"));
+    json_decref(doc);
+    free(body);
+}
+
 static void check_malformed(const char *body, const char *message)
 {
     char *out = (char *)"x";
@@ -761,6 +783,7 @@ int main(void)
         cmocka_unit_test(review_patch_is_the_mutation),
         cmocka_unit_test(reviews_left_alone),
         cmocka_unit_test(review_denial),
+        cmocka_unit_test(review_denial_of_a_long_key),
         cmocka_unit_test(malformed_reviews),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
