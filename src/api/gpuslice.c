@@ -10,6 +10,7 @@
 
 #include "api/api_internal.h"
 #include "api/meta.h"
+#include "util/decimal.h"
 #include "util/hash.h"
 #include "util/jdoc.h"
 
@@ -32,16 +33,9 @@ const char *api__path(char *buf, size_t size, const char *base, const char *suff
 
 const char *api__path_index(char *buf, size_t size, const char *base, size_t i)
 {
-    char digits[24], *d = digits + sizeof digits;
-    *--d = ']';
-    do
-        *--d = (char)('0' + i % 10);
-    while ((i /= 10) != 0);
-    *--d = '[';
-    char *end = buf + size - 1;
-    char *at = append(buf, end, base, strlen(base));
-    *append(at, end, d, (size_t)(digits + sizeof digits - d)) = '\0';
-    return buf;
+    char digits[DECIMAL_MAX];
+    decimal_u64(digits, i);
+    return api__path_key(buf, size, base, digits);
 }
 
 const char *api__path_key(char *buf, size_t size, const char *base, const char *key)

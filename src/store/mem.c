@@ -20,6 +20,7 @@
 #include "store/mem_internal.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/decimal.h"
 #include "util/jdoc.h"
 #include "util/vec.h"
 
@@ -231,19 +232,6 @@ static void set_time(json_t *md, const char *key, int64_t ns)
 
 /* rv in decimal, NUL-terminated, as "%" PRIu64 writes it but without
  * the formatting machinery every write paid for. */
-static void format_rv(uint64_t rv, char out[24])
-{
-    char rev[24];
-    int n = 0;
-    do {
-        rev[n++] = (char)('0' + rv % 10);
-        rv /= 10;
-    } while (rv);
-    for (int i = 0; i < n; i++)
-        out[i] = rev[n - 1 - i];
-    out[n] = '\0';
-}
-
 static void event_release(struct mem_event *ev)
 {
     mem__doc_unref(ev->cur);
@@ -363,8 +351,8 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
                       struct store_blob **raw, struct err *e)
 {
     uint64_t rv = ms->rv + 1;
-    char rvs[24];
-    format_rv(rv, rvs);
+    char rvs[DECIMAL_MAX];
+    decimal_u64(rvs, rv);
     json_t *md = meta_of(obj);
     struct mem_kind *kind = mem__kind_of(ms, res);
     struct store_blob *blob = NULL;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/decimal.h"
 
 /* Deeper documents go to jansson (which allows 2048 levels). */
 #define JSONTEXT_DEPTH_MAX 128
@@ -289,16 +290,8 @@ static int put_string(struct writer *w, const char *s, size_t len)
 
 static void put_integer(struct writer *w, json_int_t v)
 {
-    char digits[24];
-    size_t at = sizeof digits;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        digits[--at] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        digits[--at] = '-';
-    put(w, digits + at, sizeof digits - at);
+    char digits[DECIMAL_MAX];
+    put(w, digits, decimal_i64(digits, v));
 }
 
 static int put_value(struct writer *w, const json_t *v, int depth);
