@@ -1004,7 +1004,7 @@ static int write_done(struct mem_store *ms, int rc)
 {
     if (ms->cfg.auto_collect)
         mem__gc_run(ms, 0, NULL);
-    mutex_unlock(&ms->mu);
+    mem__unlock(ms);
     return rc;
 }
 
@@ -1126,6 +1126,7 @@ static void mem_destroy(struct store *st)
     free(ms->ring);
     free(ms->kinds);
     mem__gc_free(ms);
+    free(ms->to_wake);
     api_registry_free(ms->base.registry);
     mutex_destroy(&ms->mu);
     free(ms);
@@ -1185,7 +1186,7 @@ int mem_store_collect(struct store *st, size_t max, size_t *pending, struct err 
     int rc = mem__gc_run(ms, max, e);
     if (pending)
         *pending = ms->work_n;
-    mutex_unlock(&ms->mu);
+    mem__unlock(ms);
     return rc;
 }
 

@@ -192,6 +192,8 @@ struct mem_store {
     struct mem_store_config cfg;
     struct mutex mu;
     struct mem_watch *waiting; /* watches blocked for an event (mem__watch_notify) */
+    struct mem_watch **to_wake; /* woken by this lock's writes, signalled at unlock */
+    size_t n_to_wake, cap_to_wake;
     uint64_t rv;            /* the last write's */
     uint64_t compacted;     /* events up to here are gone */
     struct mem_event *ring; /* the event of rv r is ring[r % ring_cap] */
@@ -304,9 +306,14 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
 int mem__watch_next(struct store_watch *w, int timeout_ms, struct store_event *ev,
                     struct err *e);
 /* Called by a write, with the lock held, once the event of rv is in the
- * ring: wakes only the waiting watches that see it and moves the others
- * past it, so that a write does not wake every watcher of every kind. */
+ * ring: marks for waking only the waiting watches that see it and moves
+ * the others past it, so that a write does not wake every watcher of
+ * every kind. The wake itself happens at mem__unlock. */
 void mem__watch_notify(struct mem_store *ms, uint64_t rv);
+/* Releases the store's lock, then wakes the watches its writes marked.
+ * Every release after a write must go through here (a plain unlock would
+ * leave the marked watches asleep until some later write's unlock). */
+void mem__unlock(struct mem_store *ms);
 /* Called by a write to k, with the lock held, once the event of rv is in
  * the ring: gives it to the watches of k that see it, looking only at the
  * ones filed under its object's routes and the unrouted ones. */

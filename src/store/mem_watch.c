@@ -35,7 +35,15 @@
  * A watch waiting for events waits on its own condition variable, on the
  * store's list of waiting watches: a write wakes only those that see its
  * event (mem__watch_notify), since with dozens of in-process watchers a
- * broadcast cost more in wake-ups than the events themselves.
+ * broadcast cost more in wake-ups than the events themselves. The write
+ * only marks them (woken, under the lock) and the signal goes out after the
+ * lock is released (mem__unlock): a watch signalled under the lock woke only
+ * to block on it at once, which cost the reader a second sleep and the
+ * writer's unlock a futex wake, for every event (issue 12). A watch
+ * marked is woken once per wait however many writes follow. Between the
+ * unlock and the signal its reader may stop waiting (a timeout, a cancel)
+ * and close it: the mark holds a reference, so the condition variable
+ * signalled is never freed memory, and the last reference frees the watch.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -53,6 +61,7 @@
 
 struct mem_watch {
     struct store_watch base;
+    size_t refs; /* atomic: the reader's, and one per wake marked (mem__unlock) */
     struct mem_store *ms;
     const struct api_resource *res;
     char *ns; /* NULL: every namespace */
@@ -301,6 +310,7 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
         return err_set(e, -ENOENT, "the server could not find the requested resource (%s)",
                        res->plural);
     struct mem_watch *w = alloc_calloc(1, sizeof *w);
+    w->refs = 1;
     w->base.ops = st->ops;
     w->ms = ms;
     clock_cond_init(&w->wake);
@@ -500,8 +510,44 @@ void mem__watch_notify(struct mem_store *ms, uint64_t rv)
             continue;
         }
         w->woken = true;
-        pthread_cond_signal(&w->wake);
+        __atomic_add_fetch(&w->refs, 1, __ATOMIC_RELAXED);
+        VEC_RESERVE(ms->to_wake, ms->cap_to_wake, ms->n_to_wake + 1);
+        ms->to_wake[ms->n_to_wake++] = w;
     }
+}
+
+static void watch_free(struct mem_watch *w);
+
+static void watch_unref(struct mem_watch *w)
+{
+    if (__atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        watch_free(w);
+}
+
+/* How many marked watches mem__unlock takes on its stack; a write wakes a
+ * few (the watchers of one object), rarely more. */
+#define WAKE_ON_STACK 32
+
+void mem__unlock(struct mem_store *ms)
+{
+    assert(mutex_held(&ms->mu));
+    struct mem_watch *stack[WAKE_ON_STACK], **wake = stack;
+    size_t n = ms->n_to_wake;
+    if (n > WAKE_ON_STACK) {
+        wake = ms->to_wake; /* taken over: the next write grows a new one */
+        ms->to_wake = NULL;
+        ms->cap_to_wake = 0;
+    } else if (n) {
+        memcpy(stack, ms->to_wake, n * sizeof *stack);
+    }
+    ms->n_to_wake = 0;
+    mutex_unlock(&ms->mu);
+    for (size_t i = 0; i < n; i++) {
+        pthread_cond_signal(&wake[i]->wake);
+        watch_unref(wake[i]);
+    }
+    if (wake != stack)
+        free(wake);
 }
 
 int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *ev,
@@ -592,6 +638,13 @@ void mem__watch_close(struct store_watch *sw)
         unfile_watch(w);
         mutex_unlock(&w->ms->mu);
     }
+    watch_unref(w);
+}
+
+/* Frees w once no reference is left: its reader closed it and no unlock
+ * still has to signal it. */
+static void watch_free(struct mem_watch *w)
+{
     free(w->route);
     free(w->hits);
     for (size_t i = w->i_initial; i < w->n_initial; i++)

@@ -1,6 +1,7 @@
 /* The semantics suite against the mem store, plus what only the mem store
  * has: its virtual clock, seeded identities, the collector as a step, and a
  * bounded history. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1133,6 +1134,120 @@ static void grace_periods_only_shorten(void **state)
     assert_int_equal(store_get(m->st, res(m, "pods"), "t", "p", &out, &e), -ENOENT);
 }
 
+/* --- wake-ups -------------------------------------------------------------- */
+
+/* A reader that waits without a limit, and a writer that writes only once
+ * the reader has taken the event before: every write finds the reader
+ * asleep, so a write whose wake-up is lost leaves it asleep for good and
+ * the test never ends (the harness's timeout fails it). */
+#define PING_PONGS 300
+
+struct ping_pong {
+    struct store_watch *w;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int taken; /* events the reader has read */
+    int failed;
+};
+
+static void *pong_main(void *arg)
+{
+    struct ping_pong *pp = arg;
+    for (int i = 0; i < PING_PONGS; i++) {
+        struct store_event ev;
+        struct err e;
+        int rc = store_watch_next(pp->w, -1, &ev, &e);
+        pthread_mutex_lock(&pp->mu);
+        pp->failed |= rc != 0 || ev.type != STORE_ADDED;
+        pp->taken++;
+        pthread_cond_signal(&pp->cv);
+        pthread_mutex_unlock(&pp->mu);
+        if (rc == 0)
+            store_event_release(&ev);
+    }
+    return NULL;
+}
+
+static void a_waiting_watch_is_woken_by_every_write(void **state)
+{
+    struct m *m = *state;
+    struct ping_pong pp = {.w = watch_from(m, "0", NULL, NULL)};
+    pthread_mutex_init(&pp.mu, NULL);
+    pthread_cond_init(&pp.cv, NULL);
+    pthread_t reader;
+    assert_int_equal(pthread_create(&reader, NULL, pong_main, &pp), 0);
+    for (int i = 0; i < PING_PONGS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%d", i);
+        json_decref(cm(m, name));
+        pthread_mutex_lock(&pp.mu);
+        while (pp.taken <= i)
+            pthread_cond_wait(&pp.cv, &pp.mu);
+        pthread_mutex_unlock(&pp.mu);
+    }
+    pthread_join(reader, NULL);
+    assert_false(pp.failed);
+    store_watch_close(pp.w);
+    pthread_cond_destroy(&pp.cv);
+    pthread_mutex_destroy(&pp.mu);
+}
+
+/* Readers that wait a moment, give up and close their watch, again and
+ * again, while writes wake them: a watch may be closed between the write
+ * that marked it and the signal sent after the lock, and must then be
+ * freed once, by whichever comes last (the sanitizer build checks it). */
+#define CLOSERS 3
+#define CLOSER_ROUNDS 200
+
+struct closer {
+    struct m *m;
+    int events;
+};
+
+static void *closer_main(void *arg)
+{
+    struct closer *c = arg;
+    for (int i = 0; i < CLOSER_ROUNDS; i++) {
+        struct store_watch_opts o = {.resource_version = "0"};
+        struct store_watch *w;
+        struct err e;
+        if (store_watch_open(c->m->st, res(c->m, "cm"), "t", &o, &w, &e) != 0)
+            return NULL;
+        struct store_event ev;
+        while (store_watch_next(w, 0, &ev, NULL) == 0) /* the replay */
+            store_event_release(&ev);
+        if (store_watch_next(w, 1, &ev, NULL) == 0) {
+            c->events++;
+            store_event_release(&ev);
+        }
+        store_watch_close(w);
+    }
+    return NULL;
+}
+
+static void watches_closed_while_woken_are_freed_once(void **state)
+{
+    struct m *m = *state;
+    struct closer c[CLOSERS];
+    pthread_t th[CLOSERS];
+    for (int i = 0; i < CLOSERS; i++) {
+        c[i] = (struct closer){m, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, closer_main, &c[i]), 0);
+    }
+    json_decref(cm(m, "x"));
+    for (int i = 0; i < 2000; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", i);
+        json_t *p = json_pack("{s:{s:s}}", "data", "n", n);
+        struct err e;
+        assert_int_equal(store_patch(m->st, res(m, "cm"), "t", "x", STORE_PATCH_MERGE, p,
+                                     &(struct store_write_opts){0}, NULL, &e), 0);
+        json_decref(p);
+    }
+    for (int i = 0; i < CLOSERS; i++)
+        pthread_join(th[i], NULL);
+}
+
 int main(void)
 {
     int failed = store_semantics_run(&mem_fixture);
@@ -1180,6 +1295,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(writes_hand_back_the_stored_text, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(crd_change_keeps_its_objects, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(grace_periods_only_shorten, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(a_waiting_watch_is_woken_by_every_write,
+                                        m_setup_history, m_teardown),
+        cmocka_unit_test_setup_teardown(watches_closed_while_woken_are_freed_once,
+                                        m_setup_history, m_teardown),
     };
     failed += cmocka_run_group_tests_name("store_mem", tests, NULL, NULL);
     return failed;
