@@ -230,8 +230,6 @@ static void set_time(json_t *md, const char *key, int64_t ns)
 
 /* --- the commit -------------------------------------------------------------- */
 
-/* rv in decimal, NUL-terminated, as "%" PRIu64 writes it but without
- * the formatting machinery every write paid for. */
 static void event_release(struct mem_event *ev)
 {
     mem__doc_unref(ev->cur);

@@ -91,7 +91,7 @@ struct mem_watch {
     /* On the store's waiting list, guarded by the store mutex: */
     sem_t wake;
     struct mem_watch *wait_prev, *wait_next;
-    bool woken;       /* signalled since it began to wait */
+    bool woken;       /* marked for a post since it began to wait */
     /* Routing, guarded by the store mutex: */
     struct mem_kind *kind; /* where it is filed; NULL: not filed, or the store is gone */
     char *route;           /* its route key; NULL: unrouted */
