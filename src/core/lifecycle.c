@@ -31,6 +31,15 @@
  * An Ungated slice does not fail: its pod owns it, and what happens to the
  * pod is the pod's status, not the slice's. Deleted and Failed are final;
  * garbage collection removes the object with its pod.
+ *
+ * A slice's way out is usually no status write at all: the controller
+ * deletes the GPUSlice, and a Creating, Created, Ungated or Warm slice
+ * whose object carries a deletionTimestamp is Deleting (lifecycle_seen);
+ * the agent destroys the device slice and removes its finalizer, and the
+ * object's going is its "Deleted". The Deleting and Deleted statuses stay
+ * for what still writes them: a warm slice let go (its reason said in the
+ * status), a destroy that fails (its reason too), and objects written by
+ * an older version.
  */
 #include "core/lifecycle.h"
 
@@ -97,4 +106,9 @@ int lifecycle_transition(enum slice_phase from, enum slice_phase to, struct err 
 bool lifecycle_is_terminal(enum slice_phase p)
 {
     return is_phase(p) && legal[p] == 0;
+}
+
+enum slice_phase lifecycle_seen(enum slice_phase p, bool deleting)
+{
+    return deleting && is_phase(p) && !lifecycle_is_terminal(p) ? SLICE_DELETING : p;
 }

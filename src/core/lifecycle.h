@@ -18,8 +18,8 @@ enum slice_phase {
     SLICE_CREATING, /* the controller chose a place and reserved it */
     SLICE_CREATED,  /* the agent made the slice on the GPU */
     SLICE_UNGATED,  /* the pod is released to the scheduler, pinned to the node */
-    SLICE_DELETING, /* the pod ended or was deleted */
-    SLICE_DELETED,  /* the agent destroyed the slice */
+    SLICE_DELETING, /* the pod ended or was deleted (lifecycle_seen: or the object is) */
+    SLICE_DELETED,  /* the agent destroyed the slice (written for a Deleting status only) */
     SLICE_FAILED,   /* creating or handing over the slice failed */
     SLICE_WARM,     /* its pod ended; kept on the GPU for the namespace's next pod */
 };
@@ -41,5 +41,14 @@ int lifecycle_transition(enum slice_phase from, enum slice_phase to, struct err 
 
 /* True for phases no transition leaves (Deleted, Failed). */
 bool lifecycle_is_terminal(enum slice_phase p);
+
+/* The phase of a slice whose status says `p` and whose object is being
+ * deleted (metadata.deletionTimestamp) or not: Deleting when it is and p
+ * is not final, else p. The controller releases a slice by deleting its
+ * GPUSlice, not by writing Deleting: the deletionTimestamp is the one
+ * write, the status keeps the phase the slice was in, and the agent's
+ * finalizer keeps the object (and its placement taken) until the device
+ * slice is gone. Every reader that asks "is it on its way out" asks this. */
+enum slice_phase lifecycle_seen(enum slice_phase p, bool deleting);
 
 #endif

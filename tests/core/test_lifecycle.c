@@ -140,6 +140,24 @@ static void terminal_phases_have_no_way_out(void **state)
     assert_false(lifecycle_is_terminal((enum slice_phase)SLICE_PHASE_COUNT));
 }
 
+/* A GPUSlice with a deletionTimestamp is on its way out whatever phase
+ * its status still names; a final phase stays what it is. */
+static void a_deleted_object_is_deleting_unless_final(void **state)
+{
+    (void)state;
+    for (unsigned p = 0; p < SLICE_PHASE_COUNT; p++) {
+        enum slice_phase ph = (enum slice_phase)p;
+        assert_int_equal(lifecycle_seen(ph, false), ph);
+        assert_int_equal(lifecycle_seen(ph, true),
+                         lifecycle_is_terminal(ph) ? ph : SLICE_DELETING);
+    }
+    assert_int_equal(lifecycle_seen(SLICE_UNGATED, true), SLICE_DELETING);
+    assert_int_equal(lifecycle_seen(SLICE_WARM, true), SLICE_DELETING);
+    assert_int_equal(lifecycle_seen(SLICE_DELETED, true), SLICE_DELETED);
+    assert_int_equal(lifecycle_seen((enum slice_phase)SLICE_PHASE_COUNT, true),
+                     (enum slice_phase)SLICE_PHASE_COUNT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +166,7 @@ int main(void)
         cmocka_unit_test(names_are_the_status_spellings),
         cmocka_unit_test(parse_round_trips_and_rejects_the_rest),
         cmocka_unit_test(terminal_phases_have_no_way_out),
+        cmocka_unit_test(a_deleted_object_is_deleting_unless_final),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
