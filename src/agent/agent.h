@@ -22,7 +22,9 @@
  * GPUSlice claims the slice at its spec's placement. The phases it moves
  * (core/lifecycle.h): Creating -> Created (slice made, ConfigMap written
  * first), Created -> Failed (device failure, nothing left on the GPU),
- * Deleting -> Deleted (slice destroyed, ConfigMap and CDI spec updated).
+ * Deleting (the GPUSlice being deleted, or an older Deleting status) ->
+ * gone (slice destroyed, ConfigMap and CDI spec updated, then the agent's
+ * finalizer removed; a Deleting status without a deletion is set Deleted).
  * Recovery rules are in agent_recovery.c. A GPUSlice that shares a whole
  * GPU (spec.sharing: MPS, time-slicing) holds no slice: agent_share.c
  * hands it over and runs the GPUs' MPS daemons.

@@ -277,6 +277,13 @@ void agent__requeue(struct agent_decision *d, int64_t at);
 int agent__set_status(struct agent_decision *d, enum slice_phase to,
                       const struct gpuslice_status *st, unsigned clear, struct err *e);
 
+/* The slice is off the GPU (or was never the agent's to destroy): its end
+ * in one write. An object being deleted (the controller's release) loses
+ * the agent's finalizer and goes: its going is the "Deleted". One released
+ * by a Deleting status (a warm slice let go, an older controller's
+ * release) is set Deleted, and the controller deletes it. */
+int agent__slice_gone(struct agent_decision *d, struct err *e);
+
 /* The store's answer (rc) to the status write `sent` for key: taken, it
  * is not sent again from the same cached version; failed, it may be. */
 void agent__status_executed(struct agent *a, const char *key, const json_t *sent, int rc);
@@ -312,7 +319,8 @@ int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
 bool agent__phase_holds(enum slice_phase p);
 
 /* Whether the GPUSlice obj is one of this node's that holds its placement
- * (agent__phase_holds), read into *v, *phase and *at. */
+ * (agent__phase_holds), read into *v, *phase (as lifecycle_seen has it: one
+ * being deleted is Deleting) and *at. */
 bool agent__holding(struct agent *a, const json_t *obj, struct gpuslice_view *v,
                     enum slice_phase *phase, struct agent_place *at);
 
@@ -424,12 +432,14 @@ bool agent__holder(struct agent *a, const struct agent_decision *d, const struct
 
 /* ---- agent_warm.c: warm slices ---- */
 
-/* Whether the GPUSlice v (in phase p) gives its slice up to a GPUSlice of
- * namespace ns: it is Warm, or Deleting after it was warm. */
+/* Whether the GPUSlice v (in phase p, as lifecycle_seen has it) gives its
+ * slice up to a GPUSlice of namespace ns: it is Warm, or Deleting (its
+ * object being deleted, or its status) after it was warm. */
 bool agent__yields(const struct gpuslice_view *v, enum slice_phase p, const char *ns);
 
 /* Whether d's GPUSlice, warm or released after it was warm, has an heir: a
- * GPUSlice of the node in its namespace, neither Warm nor Deleting, that
+ * GPUSlice of the node in its namespace, neither Warm nor Deleting (nor
+ * being deleted), that
  * holds the same slice (at). Its release then destroys nothing. */
 bool agent__warm_heir(struct agent *a, const struct agent_decision *d,
                       const struct agent_place *at);
@@ -448,7 +458,7 @@ int agent__sync_config_map(struct agent_decision *d, bool exclude_self, struct e
 /* ---- agent_share.c: GPUSlices that share a whole GPU (MPS, time-slicing) ---- */
 
 /* The decision for a share in a phase that holds it (Creating, Created,
- * Ungated) and for one that is Deleting. */
+ * Ungated) and for one that is Deleting (or being deleted). */
 int agent__keep_share(struct agent_decision *d, struct err *e);
 int agent__remove_share(struct agent_decision *d, struct err *e);
 

@@ -27,6 +27,15 @@
  * status loses the device UUID, says SliceLost and why, and the agent keeps
  * trying with backoff. Either way no status points at a slice that is gone.
  *
+ * Slices on their way out. A GPUSlice being deleted (the controller's
+ * release, or the collector's) holds its placement, as Deleting, until its
+ * object is gone, and only the agent's finalizer removal lets it go, after
+ * the destroy. A restart between the two finds the object still there and
+ * its slice already off the device: it just loses the finalizer. A crash
+ * before the destroy finds the slice there and destroys it. Either way no
+ * device slice outlives its GPUSlice, and none is free to a second pod
+ * before it is destroyed.
+ *
  * Claims. Every node pass (each change's report, each recovery period)
  * needs the placements the node's GPUSlices hold. The slices' change
  * handler keeps each GPUSlice's latest version in a map by key, and what a
@@ -102,7 +111,7 @@ bool agent__holding(struct agent *a, const json_t *obj, struct gpuslice_view *v,
 {
     return gpuslice_read(obj, v, NULL) == 0 && strcmp(v->spec.node, a->node) == 0 &&
            lifecycle_phase_parse(v->status.phase, phase, NULL) == 0 &&
-           agent__phase_holds(*phase) && agent__place_of(a, v, at, NULL) == 0;
+           agent__phase_holds(*phase = lifecycle_seen(*phase, v->deleting)) && agent__place_of(a, v, at, NULL) == 0;
 }
 
 bool agent__other_at(struct agent *a, const struct agent_decision *d,
@@ -171,7 +180,7 @@ static bool claim_read(struct agent *a, struct agent_claim_memo *m)
     m->kind = AGENT_CLAIM_NONE;
     if (gpuslice_read(m->cur, &v, NULL) != 0 || strcmp(v.spec.node, a->node) != 0 ||
         lifecycle_phase_parse(v.status.phase, &m->phase, NULL) != 0 ||
-        !agent__phase_holds(m->phase))
+        !agent__phase_holds(m->phase = lifecycle_seen(m->phase, v.deleting)))
         return true;
     if (v.spec.sharing != POD_SHARING_NONE) {
         m->kind = AGENT_CLAIM_SHARE;

@@ -10,7 +10,8 @@
  * CUDA_MPS_ACTIVE_THREAD_PERCENTAGE; timeslice: the GPU alone visible),
  * and only then the status says Created with deviceUUID = the GPU's UUID.
  * A share that is released has nothing to destroy: its ConfigMap entry
- * goes and it is Deleted.
+ * goes and it ends (agent__slice_gone: its object, being deleted, loses
+ * the agent's finalizer; one released by a Deleting status is Deleted).
  *
  * The daemon of a GPU is started by the first MPS client's decision
  * (AGENT_OP_MPS_ENSURE, before its ConfigMap and status are written), and
@@ -81,6 +82,7 @@ json_t *agent__share_env(struct agent *a, const json_t *obj)
     enum slice_phase p;
     if (gpuslice_read(obj, &v, NULL) < 0 || v.spec.sharing == POD_SHARING_NONE ||
         lifecycle_phase_parse(v.status.phase, &p, NULL) < 0 ||
+        (p = lifecycle_seen(p, v.deleting)) == SLICE_DELETING ||
         (p != SLICE_CREATING && p != SLICE_CREATED && p != SLICE_UNGATED))
         return NULL;
     const struct device_gpu *g = gpu_in_mode(a, &v, NULL, 0);
@@ -137,8 +139,7 @@ int agent__remove_share(struct agent_decision *d, struct err *e)
 {
     int rc = agent__sync_config_map(d, false, e);
     if (rc == 0)
-        rc = agent__set_status(d, SLICE_DELETED, &(struct gpuslice_status){0},
-                               AGENT_CLEAR_WHY | AGENT_CLEAR_DEVICE, e);
+        rc = agent__slice_gone(d, e);
     agent__report_soon(d->a); /* the daemon may serve nobody now */
     return rc;
 }

@@ -8,17 +8,23 @@
  *       and only then the status (Created, device UUID, ids, boot id)
  *   a failed create -> what it left is destroyed, then Failed with the
  *       device's error
- *   Deleting -> the slice destroyed (an "in use" refusal is retried with
- *       backoff and said in status.message), then its CDI spec removed and
- *       the ConfigMap updated or deleted, then Deleted; a slice that was
- *       warm and that a GPUSlice of its namespace has taken over is left
- *       to that one (agent_warm.c)
+ *   Deleting (the object being deleted, whatever its status says: the
+ *       controller's release is the deletion; or a Deleting status) -> the
+ *       slice destroyed (an "in use" refusal is retried with backoff and
+ *       said in status.message), then its CDI spec removed and the
+ *       ConfigMap updated or deleted, then one write: the finalizer
+ *       removed (the object's going is the Deleted), or Deleted for a
+ *       Deleting status on a live object; a slice that was warm and that a
+ *       GPUSlice of its namespace has taken over is left to that one
+ *       (agent_warm.c). A restart anywhere in between repeats what is
+ *       left: a slice already off the device is not destroyed again.
  *   Warm -> the slice kept, no container's (agent_warm.c)
  *   on a mig-static GPU (agent_mode.c) -> the slice the GPUSlice names is
  *       handed over as above when it is there and the GPUSlice holds it,
  *       else Failed (SliceNotFound, SliceTaken); nothing is made, and on
  *       Deleting nothing is destroyed
- *   Deleted, Failed -> nothing; the agent forgets the key
+ *   Deleted, Failed -> nothing (but the finalizer, when being deleted);
+ *       the agent forgets the key
  *
  * Nothing about a slice is decided while a device call on it is still
  * running; the decision asks to come back when it is done (virtual time),
@@ -192,6 +198,7 @@ static const char *uuid_on_device(struct agent *a, const json_t *s, int64_t now)
     enum slice_phase phase;
     struct agent_place at;
     if (gpuslice_read(s, &v, NULL) < 0 || lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
+        (phase = lifecycle_seen(phase, v.deleting)) == SLICE_DELETING ||
         (phase != SLICE_CREATING && phase != SLICE_CREATED && phase != SLICE_UNGATED) ||
         agent__place_of(a, &v, &at, NULL) < 0 || agent__pending_until(a, at.gpu, at.start, now))
         return NULL;
@@ -485,6 +492,33 @@ static int keep_slice(struct agent_decision *d, struct err *e)
     return agent__device_op(d, AGENT_OP_CREATE, &at, d->v.spec.profile, false, e);
 }
 
+/* The object is being deleted and its slice is gone from the GPU: let it go. */
+static int release_finalizer(struct agent_decision *d, struct err *e)
+{
+    if (!meta_has_finalizer(d->obj, GPUSLICE_SLICE_FINALIZER))
+        return 0;
+    json_t *copy = meta_copy_for_write(d->obj, "metadata");
+    if (!copy)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    meta_remove_finalizer(copy, GPUSLICE_SLICE_FINALIZER);
+    json_t *finalizers = json_object_get(json_object_get(copy, "metadata"), "finalizers");
+    json_t *patch = json_pack("{s:{s:O}}", "metadata", "finalizers",
+                              finalizers ? finalizers : json_null());
+    json_decref(copy);
+    if (!patch)
+        return err_set(e, -ENOMEM, "agent: out of memory");
+    return action_patch(d->out, d->a->res_slices, d->v.ns, d->v.name, STORE_PATCH_MERGE, patch,
+                        e);
+}
+
+int agent__slice_gone(struct agent_decision *d, struct err *e)
+{
+    if (d->v.deleting)
+        return release_finalizer(d, e);
+    return agent__set_status(d, SLICE_DELETED, &(struct gpuslice_status){0},
+                             AGENT_CLEAR_WHY | AGENT_CLEAR_DEVICE, e);
+}
+
 static int remove_slice(struct agent_decision *d, struct err *e)
 {
     struct agent *a = d->a;
@@ -518,10 +552,7 @@ static int remove_slice(struct agent_decision *d, struct err *e)
     int rc = a->cfg.cdi_dir && !heir ? agent__remove_cdi(d, e) : 0;
     if (rc == 0)
         rc = agent__sync_config_map(d, false, e);
-    if (rc == 0)
-        rc = agent__set_status(d, SLICE_DELETED, &(struct gpuslice_status){0},
-                               AGENT_CLEAR_WHY | AGENT_CLEAR_DEVICE, e);
-    return rc;
+    return rc < 0 ? rc : agent__slice_gone(d, e);
 }
 
 /* A GPUSlice that cannot be read: Failed when its phase allows it, so that
@@ -536,25 +567,6 @@ static int unreadable(struct agent_decision *d, const char *why, struct err *e)
     return agent__set_status(d, SLICE_FAILED,
                              &(struct gpuslice_status){.reason = "InvalidSpec", .message = why},
                              0, e);
-}
-
-/* The object is being deleted and its slice is gone from the GPU: let it go. */
-static int release_finalizer(struct agent_decision *d, struct err *e)
-{
-    if (!meta_has_finalizer(d->obj, GPUSLICE_SLICE_FINALIZER))
-        return 0;
-    json_t *copy = meta_copy_for_write(d->obj, "metadata");
-    if (!copy)
-        return err_set(e, -ENOMEM, "agent: out of memory");
-    meta_remove_finalizer(copy, GPUSLICE_SLICE_FINALIZER);
-    json_t *finalizers = json_object_get(json_object_get(copy, "metadata"), "finalizers");
-    json_t *patch = json_pack("{s:{s:O}}", "metadata", "finalizers",
-                              finalizers ? finalizers : json_null());
-    json_decref(copy);
-    if (!patch)
-        return err_set(e, -ENOMEM, "agent: out of memory");
-    return action_patch(d->out, d->a->res_slices, d->v.ns, d->v.name, STORE_PATCH_MERGE, patch,
-                        e);
 }
 
 static int decide(struct agent_decision *d, struct err *e)
@@ -577,11 +589,10 @@ static int decide(struct agent_decision *d, struct err *e)
         agent__requeue(d, a->node_busy_until);
         return 0;
     }
-    /* Deleted under the agent's feet (the collector following a deleted
-     * pod): the slice goes as if the controller had asked. */
-    if (d->v.deleting && d->phase != SLICE_DELETING)
-        return agent__set_status(d, SLICE_DELETING,
-                                 &(struct gpuslice_status){.reason = "ObjectDeleted"}, 0, e);
+    /* Deleted, by the controller releasing it (its one write) or by the
+     * collector following a deleted pod: Deleting, with no status written
+     * for it; the finalizer's removal after the destroy is the one write. */
+    d->phase = lifecycle_seen(d->phase, d->v.deleting);
     if (d->v.spec.sharing != POD_SHARING_NONE)
         return d->phase == SLICE_DELETING ? agent__remove_share(d, e) : agent__keep_share(d, e);
     if (d->phase == SLICE_WARM)

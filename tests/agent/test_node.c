@@ -291,6 +291,62 @@ static void a_status_write_is_not_sent_twice_from_one_version(void **state)
     h_free(h);
 }
 
+/* How many of the actions write the GPUSlice res (any kind). */
+static size_t slice_writes(const struct action_list *l, const struct api_resource *res)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += l->items[i].kind != ACTION_EXTERNAL && l->items[i].res == res;
+    return n;
+}
+
+/* The controller releases a slice by deleting its GPUSlice: the agent
+ * destroys the slice, then removes its finalizer: one write to the
+ * GPUSlice, no status (Deleting or Deleted) written; the object's going is
+ * its Deleted. */
+static void a_deleted_gpuslice_ends_in_one_write(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    snprintf(key, sizeof key, "%s/%s", NS, name);
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
+    struct informer *infs[AGENT_INFORMERS];
+    agent_informers(agent_runtime_agent(h->rt), infs);
+    while (informer_step(infs[0], 0, NULL) == 0)
+        ;
+    struct action_list out;
+    action_list_init(&out);
+    decide(h, key, &out); /* the destroy, and nothing written */
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.items[0].kind, ACTION_EXTERNAL);
+    execute(h, key, &out);
+    decide(h, key, &out); /* the ConfigMap, then the finalizer */
+    assert_null(status_write(&out));
+    assert_int_equal(slice_writes(&out, h->slices), 1);
+    const struct action *last = &out.items[out.n - 1];
+    assert_int_equal(last->kind, ACTION_PATCH);
+    assert_ptr_equal(last->res, h->slices);
+    execute(h, key, &out);
+    json_t *gone = NULL;
+    assert_int_equal(store_get(h->st, h->slices, NS, name, &gone, NULL), -ENOENT);
+    struct device_slices *dev = calloc(1, sizeof *dev);
+    assert_int_equal(h_device_slices(h, dev), 0);
+    free(dev);
+    h_settle(h, SEC);
+    assert_null(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"));
+    h_invariant(h);
+    action_list_clear(&out);
+    json_decref(pod);
+    h_free(h);
+}
+
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -556,6 +612,7 @@ int main(void)
         cmocka_unit_test(an_overwritten_report_is_written_back),
         cmocka_unit_test(a_burst_of_changes_is_one_report),
         cmocka_unit_test(a_status_write_is_not_sent_twice_from_one_version),
+        cmocka_unit_test(a_deleted_gpuslice_ends_in_one_write),
         cmocka_unit_test(cdi_spec_follows_the_slice),
         cmocka_unit_test(cdi_spec_is_not_written_through_a_planted_link),
         cmocka_unit_test(cdi_write_failure_fails_the_slice),

@@ -112,6 +112,80 @@ static void restart_in_every_later_phase(void **state)
     h_free(h);
 }
 
+static bool slice_exists(struct harness *h, const char *name)
+{
+    json_t *obj = NULL;
+    bool there = store_get(h->st, h->slices, NS, name, &obj, NULL) == 0;
+    json_decref(obj);
+    return there;
+}
+
+/* A GPUSlice released by its deletion (the controller's one write), the
+ * agent restarted before its destroy, and again between its destroy and
+ * the finalizer's removal: the slice is destroyed once, the object goes,
+ * and no status is ever written for it. */
+static void restart_while_a_deleted_gpuslice_goes(void **state)
+{
+    (void)state;
+    for (int after_destroy = 0; after_destroy < 2; after_destroy++) {
+        struct harness *h = h_new("model=H100-80GB");
+        json_t *pod = h_pod(h, "train");
+        char name[GPUSLICE_NAME_MAX];
+        h_slice(h, pod, 0, 0, "3g.40gb", 0, 4, name);
+        h_settle(h, 2 * SEC);
+        h_set_phase(h, name, "Ungated");
+        h_settle(h, SEC);
+        struct err e = {0};
+        h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e),
+             &e, "delete GPUSlice");
+        if (after_destroy) {
+            h_settle(h, 200 * MSEC); /* the destroy ran; its 400 ms are not over */
+            assert_int_equal(device_count(h), 0);
+            assert_true(slice_exists(h, name)); /* the finalizer holds it */
+            assert_string_equal(h_phase(h, name), "Ungated"); /* no status written */
+        }
+        h_agent(h);
+        h_settle(h, 2 * SEC);
+        assert_false(slice_exists(h, name));
+        assert_int_equal(device_count(h), 0);
+        assert_int_equal(stats(h).destroys, after_destroy ? 0 : 1);
+        assert_null(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"));
+        h_invariant(h);
+        json_decref(pod);
+        h_free(h);
+    }
+}
+
+/* A deleted GPUSlice whose slice is in use: the destroy is retried, its
+ * reason said in the status (Deleting), and the object goes once it is
+ * destroyed. */
+static void a_deleted_gpuslice_in_use_says_why_then_goes(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB,latency=none");
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_int_equal(emulated_set_in_use(h->dev, 0, 0, true, NULL), 0);
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Deleting");
+    assert_string_equal(h_status(h, name, "reason"), "InUse");
+    h_agent(h);
+    h_settle(h, 5 * SEC);
+    assert_true(slice_exists(h, name));
+    assert_int_equal(device_count(h), 1);
+    assert_int_equal(emulated_set_in_use(h->dev, 0, 0, false, NULL), 0);
+    h_settle(h, 60 * SEC);
+    assert_false(slice_exists(h, name));
+    assert_int_equal(device_count(h), 0);
+    json_decref(pod);
+    h_free(h);
+}
+
 static void restart_while_deleting_in_use(void **state)
 {
     (void)state;
@@ -476,6 +550,8 @@ int main(void)
         cmocka_unit_test(restart_after_a_create_no_report_shows),
         cmocka_unit_test(restart_in_every_later_phase),
         cmocka_unit_test(restart_while_deleting_in_use),
+        cmocka_unit_test(restart_while_a_deleted_gpuslice_goes),
+        cmocka_unit_test(a_deleted_gpuslice_in_use_says_why_then_goes),
         cmocka_unit_test(reboot_makes_slices_again),
         cmocka_unit_test(vanished_slice_is_made_again),
         cmocka_unit_test(lost_created_slice_that_cannot_be_made_fails),

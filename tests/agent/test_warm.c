@@ -124,11 +124,16 @@ static void a_warm_slice_stays_and_goes_to_the_next_pod(void **state)
     assert_int_equal(stats(h).destroys, 0);
     assert_true(cdi_spec_there(f));
     h_invariant(h);
-    /* The heir's own release destroys it as any made slice. */
-    h_set_phase(h, next, "Deleting");
+    /* The heir's own release (the controller deletes it) destroys it as
+     * any made slice, and the object goes. */
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->slices, NS, next, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
     h_settle(h, SEC);
     assert_int_equal(h_device_slices(h, &dev), 0);
     assert_int_equal(stats(h).destroys, 1);
+    json_t *gone = NULL;
+    assert_int_equal(store_get(h->st, h->slices, NS, next, &gone, NULL), -ENOENT);
     fixture_free(f);
 }
 
