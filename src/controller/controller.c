@@ -2,8 +2,9 @@
  * The controller's reconcile, its informer handlers and the release path
  * (see controller.h). One decision per pod key:
  *
- *   pod gone, ended or being deleted -> its slices go to Deleting; Deleted
- *       ones are deleted; when none is left the pod's finalizer is removed
+ *   pod gone, ended or being deleted -> its slices are deleted (a Warm one
+ *       goes to Deleting, warm.c; a Deleted one, after a Deleting status,
+ *       is deleted); when none is left the pod's finalizer is removed
  *   a slice Failed -> Event, the GPU's failure counted, the GPUSlice
  *       deleted, the pod retried after a backoff that doubles
  *   gated by us and by someone else too -> wait for the other gates
@@ -506,11 +507,15 @@ static bool mine(const struct pod_state *s, const struct gpuslice_view *v)
     return s->uid && v->spec.pod_uid && strcmp(v->spec.pod_uid, s->uid) == 0;
 }
 
+/* v's phase as lifecycle_seen has it: a GPUSlice being deleted (released
+ * by this controller, or by the collector) is Deleting, as a Deleting
+ * status was before. So a pod waits for its leaving slices, and none of
+ * them is taken for the pod's wanted slice, exactly as then. */
 static enum slice_phase phase_of(const struct gpuslice_view *v)
 {
     enum slice_phase p = SLICE_CREATING;
     lifecycle_phase_parse(v->status.phase, &p, NULL);
-    return p;
+    return lifecycle_seen(p, v->deleting);
 }
 
 /* A status write moving v's slice to phase `to`, checked against the table. */
@@ -528,13 +533,28 @@ static int move_to(struct controller *c, const json_t *obj, const struct gpuslic
              : err_set(e, -ENOMEM, "controller: out of memory");
 }
 
-/* Sends one slice on its way out. Returns 1 while it still exists. */
+/* Sends one slice on its way out. Returns 1 while it still exists.
+ *
+ * A slice of a pod is released by deleting its GPUSlice: one write, where
+ * a Deleting status, the agent's Deleted and then the delete were three.
+ * The deletionTimestamp makes it Deleting (phase_of); the agent's
+ * finalizer keeps the object until the agent has destroyed the device
+ * slice, and the model keeps its placement taken until the object is gone
+ * (holds_placement), so no pod is given a slice being destroyed. A Warm
+ * slice is still let go by a Deleting status, as warm.c lets go of its
+ * own: the status keeps its warmUntil, so until the destroy a pod of its
+ * namespace may still take it over, and warm.c counts it released from
+ * that write. Such a status (or one an older version wrote) is Deleted by
+ * the agent, and its object deleted here then. */
 static int release(struct controller *c, const json_t *obj, const struct gpuslice_view *v,
                    int64_t now, struct action_list *out, struct err *e)
 {
     enum slice_phase p = phase_of(v);
     int rc = 0;
-    if (p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED || p == SLICE_WARM) {
+    if (p == SLICE_CREATING || p == SLICE_CREATED || p == SLICE_UNGATED) {
+        rc = action_delete(out, c->slice_res, v->ns, v->name, v->uid, e);
+        c->stats.released += rc == 0;
+    } else if (p == SLICE_WARM) {
         rc = move_to(c, obj, v, SLICE_DELETING, now, out, e);
         c->stats.released += rc == 0;
     } else if (lifecycle_is_terminal(p) && !v->deleting) {
@@ -761,8 +781,11 @@ static int finish_ungated(struct controller *c, struct wanted_slice *w, size_t n
 }
 
 /* A gated pod's slices on their way out (released so that the whole pod
- * is placed again, place.c): the Deleted ones are deleted. Returns how many
- * are left; the pod waits for none, since its new slices take their names. */
+ * is placed again, place.c): being deleted (phase_of: Deleting, the
+ * agent removes them after the destroy), or Deleting and Deleted by status
+ * (an older version's release): the Deleted ones are deleted. Returns how
+ * many are left; the pod waits for them all, since its new slices take
+ * their names (SlicesReleased said why). */
 static int leaving(struct controller *c, const struct pod_state *s, struct action_list *out,
                    struct err *e)
 {

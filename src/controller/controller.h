@@ -73,7 +73,7 @@ struct controller_config {
 struct controller_stats {
     uint64_t placed;      /* slices decided */
     uint64_t unplaceable; /* decisions that found no room */
-    uint64_t released;    /* slices sent to Deleting */
+    uint64_t released;    /* slices released: deleted (a Warm one: sent to Deleting) */
     uint64_t ungated;     /* pods released to the scheduler */
     uint64_t moved;       /* gated pods whose slices were released to place them whole
                              elsewhere (their missing slices could not join them) */

@@ -273,8 +273,10 @@ bool controller__unwait(struct controller *c, const char *key, char next[CONTROL
  * with c->lock held. */
 char *controller__waiting_heads(struct controller *c, size_t *n);
 
-/* Sends the GPUSlice obj on its way out (Deleting; a Deleted or Failed one
- * is deleted) by appending to out. Called with c->lock held. */
+/* Sends the GPUSlice obj on its way out (deleted, which makes it Deleting;
+ * a Warm one goes to Deleting by status; a Deleted or Failed one is
+ * deleted; one being deleted already is left to the agent) by appending to
+ * out. Called with c->lock held. */
 int controller__release_slice(struct controller *c, const json_t *obj, int64_t now,
                               struct action_list *out, struct err *e);
 

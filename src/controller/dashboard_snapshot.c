@@ -34,13 +34,14 @@ struct slice_index {
 
 static json_t *cell_json(const struct gpuslice_view *v)
 {
+    /* Deleting for a GPUSlice being deleted, whatever its status names. */
+    const char *phase = lifecycle_seen_name(v->status.phase, v->deleting);
     return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "start",
                      (json_int_t)v->spec.start, "size", (json_int_t)v->spec.size, "profile",
                      str(v->spec.profile), "namespace", str(v->ns), "pod",
-                     str(v->spec.pod_name), "name", str(v->name), "phase",
-                     str(v->status.phase), "warm",
-                     v->status.phase && strcmp(v->status.phase, "Warm") == 0, "static",
-                     v->spec.existing, "foreign", 0);
+                     str(v->spec.pod_name), "name", str(v->name), "phase", str(phase),
+                     "warm", phase && strcmp(phase, "Warm") == 0, "static", v->spec.existing,
+                     "foreign", 0);
 }
 
 static struct slice_index index_slices(const json_t *slices)

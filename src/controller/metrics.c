@@ -13,6 +13,7 @@
 
 #include "api/meta.h"
 #include "api/pod_slices.h"
+#include "core/lifecycle.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 
@@ -23,7 +24,7 @@ static const struct {
 } stat_counters[] = {
     {"gpuslice_controller_slices_placed_total", "Slices the controller decided a placement for.",
      offsetof(struct controller_stats, placed)},
-    {"gpuslice_controller_slices_released_total", "Slices the controller sent to Deleting.",
+    {"gpuslice_controller_slices_released_total", "Slices the controller released (deleted, or a Warm one sent to Deleting).",
      offsetof(struct controller_stats, released)},
     {"gpuslice_controller_pods_ungated_total",
      "Pods released to the scheduler with their slices made.",
@@ -115,7 +116,7 @@ static void count_slices(struct controller *c)
     json_array_foreach(slices, i, obj) {
         struct gpuslice_view v;
         if (gpuslice_read(obj, &v, NULL) == 0)
-            prom_add(c->metrics->slices, 1, v.status.phase,
+            prom_add(c->metrics->slices, 1, lifecycle_seen_name(v.status.phase, v.deleting),
                      v.spec.profile ? v.spec.profile : pod_sharing_name(v.spec.sharing),
                      v.spec.model,
                      v.spec.node);

@@ -112,3 +112,11 @@ enum slice_phase lifecycle_seen(enum slice_phase p, bool deleting)
 {
     return deleting && is_phase(p) && !lifecycle_is_terminal(p) ? SLICE_DELETING : p;
 }
+
+const char *lifecycle_seen_name(const char *phase, bool deleting)
+{
+    enum slice_phase p;
+    if (lifecycle_phase_parse(phase ? phase : phase_names[SLICE_CREATING], &p, NULL) < 0)
+        return phase;
+    return phase_names[lifecycle_seen(p, deleting)];
+}

@@ -51,4 +51,9 @@ bool lifecycle_is_terminal(enum slice_phase p);
  * slice is gone. Every reader that asks "is it on its way out" asks this. */
 enum slice_phase lifecycle_seen(enum slice_phase p, bool deleting);
 
+/* The same for a status's phase text, as a name (what a report shows):
+ * NULL is Creating (a GPUSlice without status yet); a text that names no
+ * phase is returned as it is. */
+const char *lifecycle_seen_name(const char *phase, bool deleting);
+
 #endif

@@ -484,8 +484,10 @@ class Harness:
         creating = {}
         for s in self.api.items("/apis/gpuslice.dev/v1alpha1/gpuslices") or []:
             age = seconds_since(s["metadata"].get("creationTimestamp"))
+            # One being deleted is on its way out (the controller releases
+            # a slice by deleting it; its status keeps the phase it was in).
             if s.get("status", {}).get("phase", "Creating") == "Creating" and \
-                    age > STUCK_CREATING_S:
+                    not s["metadata"].get("deletionTimestamp") and age > STUCK_CREATING_S:
                 creating[s["spec"]["podName"]] = f"{s['metadata']['name']} ({age:.0f} s)"
         stuck = []
         for p in pods:

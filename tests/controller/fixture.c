@@ -297,11 +297,38 @@ const char *world_phase(struct world *w, const char *name, char *buf, size_t siz
     return buf;
 }
 
+bool world_released(struct world *w, const char *name, const char *was)
+{
+    json_t *obj = world_get(w, w->slices, w->ns, name);
+    struct gpuslice_view v;
+    bool released = obj && gpuslice_read(obj, &v, NULL) == 0 && v.deleting &&
+                    meta_has_finalizer(obj, GPUSLICE_SLICE_FINALIZER) &&
+                    strcmp(v.status.phase ? v.status.phase : "Creating", was) == 0;
+    json_decref(obj);
+    return released;
+}
+
+/* The agent's end of a slice whose object is being deleted: the finalizer
+ * goes, and the object with it. */
+static void agent_lets_go(struct world *w, const char *name)
+{
+    json_t *patch = json_pack("{s:{s:n}}", "metadata", "finalizers");
+    assert_int_equal(store_patch(w->st, w->slices, w->ns, name, STORE_PATCH_MERGE, patch,
+                                 &(struct store_write_opts){0}, NULL, NULL), 0);
+    json_decref(patch);
+}
+
 void world_agent_sets(struct world *w, const char *name, const char *phase, const char *reason)
 {
     json_t *obj = world_get(w, w->slices, w->ns, name);
     if (!obj)
         fail_msg("no GPUSlice %s", name);
+    if (strcmp(phase, "Deleted") == 0 &&
+        json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp")) {
+        json_decref(obj);
+        agent_lets_go(w, name);
+        return;
+    }
     char uuid[64];
     snprintf(uuid, sizeof uuid, "MIG-%s", name);
     struct gpuslice_status st = {.phase = phase,
@@ -315,12 +342,8 @@ void world_agent_sets(struct world *w, const char *name, const char *phase, cons
     json_decref(upd);
     json_decref(obj);
     /* The agent lets the object go once the slice is off the GPU. */
-    if (strcmp(phase, "Deleted") == 0 || strcmp(phase, "Failed") == 0) {
-        json_t *patch = json_pack("{s:{s:n}}", "metadata", "finalizers");
-        assert_int_equal(store_patch(w->st, w->slices, w->ns, name, STORE_PATCH_MERGE, patch,
-                                     &(struct store_write_opts){0}, NULL, NULL), 0);
-        json_decref(patch);
-    }
+    if (strcmp(phase, "Deleted") == 0 || strcmp(phase, "Failed") == 0)
+        agent_lets_go(w, name);
 }
 
 size_t world_agent_all(struct world *w, const char *from, const char *to)
@@ -330,7 +353,12 @@ size_t world_agent_all(struct world *w, const char *from, const char *to)
     json_t *obj;
     json_array_foreach(items, i, obj) {
         struct gpuslice_view v;
-        if (gpuslice_read(obj, &v, NULL) == 0 && strcmp(v.status.phase, from) == 0) {
+        if (gpuslice_read(obj, &v, NULL) < 0)
+            continue;
+        bool deleting = strcmp(from, "Deleting") == 0 && v.deleting &&
+                        strcmp(v.status.phase, "Deleted") != 0 &&
+                        strcmp(v.status.phase, "Failed") != 0;
+        if (strcmp(v.status.phase, from) == 0 || deleting) {
             const char *was = w->ns;
             w->ns = v.ns;
             world_agent_sets(w, v.name, to, NULL);

@@ -103,13 +103,23 @@ json_t *world_slices(struct world *w);
 /* The phase of GPUSlice ns/name ("" when absent: keep the result short-lived). */
 const char *world_phase(struct world *w, const char *name, char *buf, size_t size);
 
+/* Whether the controller released GPUSlice name as it does: by deleting it
+ * (a deletionTimestamp; the agent's finalizer keeps the object), with no
+ * status written for it: its status still names `was`, the phase it was
+ * in. False when it is gone, not being deleted, or its status moved. */
+bool world_released(struct world *w, const char *name, const char *was);
+
 /* Plays the agent: sets the GPUSlice's status phase (and a device uuid for
  * Created); for Deleted and Failed it also drops the slice finalizer, as
- * the agent does once the slice is off the GPU. */
+ * the agent does once the slice is off the GPU. Deleted on an object being
+ * deleted only drops the finalizer, as the agent does: its going is the
+ * Deleted. */
 void world_agent_sets(struct world *w, const char *name, const char *phase,
                       const char *reason);
 
-/* Plays the agent for every slice in phase `from`. Returns how many. */
+/* Plays the agent for every slice in phase `from` ("Deleting" takes in the
+ * objects being deleted, whatever their status says, as the agent does).
+ * Returns how many. */
 size_t world_agent_all(struct world *w, const char *from, const char *to);
 
 /* Sets a pod's status phase (Running, Succeeded, Failed). */

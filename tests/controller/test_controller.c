@@ -80,11 +80,15 @@ static void a_pod_goes_through_the_whole_lifecycle(void **state)
     json_decref(pod);
     assert_string_equal(phase(w, "train-main-0"), "Ungated");
 
-    /* The pod ends: Deleting; the agent destroys it: the GPUSlice goes and
-     * the finalizer with it. */
+    /* The pod ends: the GPUSlice is deleted (Deleting, no status written);
+     * the agent destroys the slice and lets the object go, and the pod's
+     * finalizer goes with it. */
     world_pod_phase(w, "train", "Succeeded");
     world_settle(w);
-    assert_string_equal(phase(w, "train-main-0"), "Deleting");
+    assert_true(world_released(w, "train-main-0", "Ungated"));
+    json_t *pod_left = world_get(w, w->pods, "team", "train");
+    assert_true(meta_has_finalizer(pod_left, GPUSLICE_FINALIZER));
+    json_decref(pod_left);
     world_agent_sets(w, "train-main-0", "Deleted", NULL);
     world_settle(w);
     assert_string_equal(phase(w, "train-main-0"), "");
@@ -149,9 +153,14 @@ static void no_room_says_why_and_places_when_room_frees(void **state)
     world_settle(w);
     assert_int_equal(world_events(w, "second", "NoPlacement", NULL, 0), 1);
 
-    /* first ends and its slice is destroyed: second is placed. */
+    /* first ends: its GPUSlice, being deleted, still holds the GPU until
+     * the agent has destroyed the slice and let the object go; then second
+     * is placed. */
     world_pod_phase(w, "first", "Succeeded");
     world_settle(w);
+    assert_true(world_released(w, "first-main-0", "Ungated"));
+    world_advance(w, 10 * SEC);
+    assert_string_equal(phase(w, "second-main-0"), "");
     world_agent_sets(w, "first-main-0", "Deleted", NULL);
     world_settle(w);
     assert_string_equal(phase(w, "second-main-0"), "Creating");
@@ -195,6 +204,17 @@ static void metrics_count_decisions_and_show_the_state(void **state)
     has_line(text, "gpuslice_controller_slices_placed_total 1");
     /* first's key waits to say its slice if it is still Creating in 60 s. */
     has_line(text, "gpuslice_reconcile_queue_depth{loop=\"controller\"} 1");
+    free(text);
+    /* first ends: its slice, released by its deletion, counts as Deleting
+     * (its status still says Ungated) until the agent lets it go. */
+    world_agent_sets(w, "first-main-0", "Created", NULL);
+    world_settle(w);
+    world_pod_phase(w, "first", "Succeeded");
+    world_settle(w);
+    assert_int_equal(prom_render(w->metrics, &text, &len, NULL), 0);
+    has_line(text, "gpuslice_slices{phase=\"Deleting\",profile=\"7g.80gb\","
+                   "model=\"H100-80GB\",node=\"node-a\"} 1");
+    has_line(text, "gpuslice_controller_slices_released_total 1");
     free(text);
     struct prom *reg = w->metrics;
     world_free(w); /* the controller stops scraping before its registry goes */
@@ -431,9 +451,14 @@ static void a_pod_that_cannot_complete_on_its_node_moves_whole(void **state)
     char msg[512];
     assert_int_equal(world_events(w, "pipeline", "SlicesReleased", msg, sizeof msg), 1);
     assert_non_null(strstr(msg, first));
-    assert_string_equal(phase(w, "pipeline-main-0"), "Deleting");
-    assert_string_equal(phase(w, "pipeline-main-1"), "Deleting");
+    assert_true(world_released(w, "pipeline-main-0", "Created"));
+    assert_true(world_released(w, "pipeline-main-1", "Created"));
     assert_true(gated(w, "pipeline"));
+    /* Still gated while they are being destroyed: no new slice takes their
+     * names, and the pod is not ungated on its old Created slices. */
+    world_advance(w, 10 * SEC);
+    assert_true(gated(w, "pipeline"));
+    assert_true(world_released(w, "pipeline-main-0", "Created"));
     /* The agent takes them off the GPU; then the pod is placed whole. */
     assert_int_equal(world_agent_all(w, "Deleting", "Deleted"), 2);
     world_settle(w);
@@ -503,7 +528,7 @@ static void deleted_in_every_phase_releases_the_slice(void **state)
         assert_int_equal(store_delete(w->st, w->pods, "team", pod, &(struct store_delete_opts){0},
                                       NULL, NULL), 0);
         world_settle(w);
-        assert_string_equal(phase(w, slice), "Deleting");
+        assert_true(world_released(w, slice, phases[i]));
         /* The pod stays (finalizer) until the slice is gone. */
         json_t *p = world_get(w, w->pods, "team", pod);
         assert_non_null(p);
@@ -513,6 +538,35 @@ static void deleted_in_every_phase_releases_the_slice(void **state)
         assert_string_equal(phase(w, slice), "");
         assert_null(world_get(w, w->pods, "team", pod));
     }
+}
+
+/* A Deleting status an older version wrote on a live GPUSlice still ends:
+ * the controller waits for the agent's Deleted (it does not delete a
+ * slice that may still be on the GPU), then deletes the object, and the
+ * pod's finalizer goes with it. */
+static void an_older_versions_deleting_status_still_ends(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const want[] = {"1g.10gb"};
+    world_add_pod(w, "old", want, 1);
+    world_settle(w);
+    world_agent_sets(w, "old-main-0", "Created", NULL);
+    world_settle(w);
+    world_pod_phase(w, "old", "Succeeded");
+    world_agent_sets(w, "old-main-0", "Deleting", NULL); /* before the controller looks */
+    world_settle(w);
+    assert_string_equal(phase(w, "old-main-0"), "Deleting");
+    assert_false(world_released(w, "old-main-0", "Deleting"));
+    json_t *pod = world_get(w, w->pods, "team", "old");
+    assert_true(meta_has_finalizer(pod, GPUSLICE_FINALIZER));
+    json_decref(pod);
+    world_agent_sets(w, "old-main-0", "Deleted", NULL);
+    world_settle(w);
+    assert_string_equal(phase(w, "old-main-0"), "");
+    pod = world_get(w, w->pods, "team", "old");
+    assert_false(pod && meta_has_finalizer(pod, GPUSLICE_FINALIZER));
+    json_decref(pod);
 }
 
 /* A GPUSlice create the API server applied but whose reply was lost (the
@@ -540,7 +594,7 @@ static void a_create_whose_reply_was_lost_still_holds_its_placement(void **state
      * second pod is placed. */
     w->lag.hold_watch = false;
     world_settle(w);
-    assert_string_equal(phase(w, "first-main-0"), "Deleting");
+    assert_true(world_released(w, "first-main-0", "Creating"));
     world_agent_sets(w, "first-main-0", "Deleted", NULL);
     world_settle(w);
     assert_null(world_get(w, w->pods, "team", "first"));
@@ -814,6 +868,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(other_gates_are_waited_for, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_in_every_phase_releases_the_slice, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(an_older_versions_deleting_status_still_ends, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_create_whose_reply_was_lost_still_holds_its_placement,
                                         setup, teardown),

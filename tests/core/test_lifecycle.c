@@ -158,6 +158,17 @@ static void a_deleted_object_is_deleting_unless_final(void **state)
                      (enum slice_phase)SLICE_PHASE_COUNT);
 }
 
+static void the_seen_phase_by_name(void **state)
+{
+    (void)state;
+    assert_string_equal(lifecycle_seen_name("Ungated", true), "Deleting");
+    assert_string_equal(lifecycle_seen_name("Ungated", false), "Ungated");
+    assert_string_equal(lifecycle_seen_name(NULL, true), "Deleting");
+    assert_string_equal(lifecycle_seen_name(NULL, false), "Creating");
+    assert_string_equal(lifecycle_seen_name("Failed", true), "Failed");
+    assert_string_equal(lifecycle_seen_name("Bogus", true), "Bogus");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +178,7 @@ int main(void)
         cmocka_unit_test(parse_round_trips_and_rejects_the_rest),
         cmocka_unit_test(terminal_phases_have_no_way_out),
         cmocka_unit_test(a_deleted_object_is_deleting_unless_final),
+        cmocka_unit_test(the_seen_phase_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -568,7 +568,8 @@ static void a_mig_static_gpu_hands_out_its_layout(void **state)
     assert_layout_untouched(t);
 }
 
-/* The live GPUSlices (not Deleting, Deleted or Failed) of this profile; in
+/* The live GPUSlices (not being deleted, Deleting, Deleted or Failed) of
+ * this profile; in
  * *upgraded how many of them were upgraded (requestedProfile differs). */
 static size_t live_slices(struct e2e *t, const char *profile, size_t *upgraded)
 {
@@ -582,7 +583,7 @@ static size_t live_slices(struct e2e *t, const char *profile, size_t *upgraded)
         struct gpuslice_view v;
         assert_int_equal(gpuslice_read(s, &v, NULL), 0);
         const char *ph = v.status.phase ? v.status.phase : "";
-        if (strcmp(v.spec.profile, profile) != 0 || !strcmp(ph, "Deleting") ||
+        if (strcmp(v.spec.profile, profile) != 0 || v.deleting || !strcmp(ph, "Deleting") ||
             !strcmp(ph, "Deleted") || !strcmp(ph, "Failed"))
             continue;
         n++;
