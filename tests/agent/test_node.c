@@ -248,6 +248,24 @@ static void execute(struct harness *h, const char *key, const struct action_list
     }
 }
 
+/* A 1g.10gb GPUSlice of pod on GPU 0, made: name and its key filled. */
+static void created_slice(struct harness *h, const json_t *pod, char *name, char *key)
+{
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    snprintf(key, GPUSLICE_NAME_MAX + 8, "%s/%s", NS, name);
+}
+
+/* The agent's GPUSlice informer takes in every change the store has. */
+static void step_slices(struct harness *h)
+{
+    struct informer *infs[AGENT_INFORMERS];
+    agent_informers(agent_runtime_agent(h->rt), infs);
+    while (informer_step(infs[0], 0, NULL) == 0)
+        ;
+}
+
 /* Decided again before the cache shows its own status write (a ConfigMap
  * event can bring the key back first), the agent does not send the same
  * write again: from that version it could only be a conflict. A write the
@@ -258,15 +276,9 @@ static void a_status_write_is_not_sent_twice_from_one_version(void **state)
     struct harness *h = h_new("model=H100-80GB," LAT);
     json_t *pod = h_pod(h, "train");
     char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
-    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
-    h_settle(h, SEC);
-    assert_string_equal(h_phase(h, name), "Created");
-    snprintf(key, sizeof key, "%s/%s", NS, name);
+    created_slice(h, pod, name, key);
     h_set_phase(h, name, "Deleting");
-    struct informer *infs[AGENT_INFORMERS];
-    agent_informers(agent_runtime_agent(h->rt), infs);
-    while (informer_step(infs[0], 0, NULL) == 0)
-        ;
+    step_slices(h);
     struct action_list out;
     action_list_init(&out);
     decide(h, key, &out); /* the destroy */
@@ -310,17 +322,11 @@ static void a_deleted_gpuslice_ends_in_one_write(void **state)
     struct harness *h = h_new("model=H100-80GB," LAT);
     json_t *pod = h_pod(h, "train");
     char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
-    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
-    h_settle(h, SEC);
-    assert_string_equal(h_phase(h, name), "Created");
-    snprintf(key, sizeof key, "%s/%s", NS, name);
+    created_slice(h, pod, name, key);
     struct err e = {0};
     h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
          "delete GPUSlice");
-    struct informer *infs[AGENT_INFORMERS];
-    agent_informers(agent_runtime_agent(h->rt), infs);
-    while (informer_step(infs[0], 0, NULL) == 0)
-        ;
+    step_slices(h);
     struct action_list out;
     action_list_init(&out);
     decide(h, key, &out); /* the destroy, and nothing written */

@@ -112,6 +112,14 @@ static void restart_in_every_later_phase(void **state)
     h_free(h);
 }
 
+/* What the controller's release (or the garbage collector) does. */
+static void delete_slice(struct harness *h, const char *name)
+{
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
+}
+
 static bool slice_exists(struct harness *h, const char *name)
 {
     json_t *obj = NULL;
@@ -135,9 +143,7 @@ static void restart_while_a_deleted_gpuslice_goes(void **state)
         h_settle(h, 2 * SEC);
         h_set_phase(h, name, "Ungated");
         h_settle(h, SEC);
-        struct err e = {0};
-        h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e),
-             &e, "delete GPUSlice");
+        delete_slice(h, name);
         if (after_destroy) {
             h_settle(h, 200 * MSEC); /* the destroy ran; its 400 ms are not over */
             assert_int_equal(device_count(h), 0);
@@ -156,31 +162,34 @@ static void restart_while_a_deleted_gpuslice_goes(void **state)
     }
 }
 
-/* A deleted GPUSlice whose slice is in use: the destroy is retried, its
- * reason said in the status (Deleting), and the object goes once it is
- * destroyed. */
-static void a_deleted_gpuslice_in_use_says_why_then_goes(void **state)
+/* A slice in use when it is released (a Deleting status, or its GPUSlice
+ * deleted): the destroy is retried, across a restart too, with the reason
+ * said in the status (Deleting: it says why a deleted object stays), and
+ * the slice ends once it is free. */
+static void release_in_use(bool by_deletion)
 {
-    (void)state;
     struct harness *h = h_new("model=H100-80GB,latency=none");
     json_t *pod = h_pod(h, "train");
     char name[GPUSLICE_NAME_MAX];
     h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
     h_settle(h, SEC);
     assert_int_equal(emulated_set_in_use(h->dev, 0, 0, true, NULL), 0);
-    struct err e = {0};
-    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
-         "delete GPUSlice");
+    if (by_deletion)
+        delete_slice(h, name);
+    else
+        h_set_phase(h, name, "Deleting");
     h_settle(h, SEC);
-    assert_string_equal(h_phase(h, name), "Deleting");
     assert_string_equal(h_status(h, name, "reason"), "InUse");
     h_agent(h);
     h_settle(h, 5 * SEC);
-    assert_true(slice_exists(h, name));
+    assert_string_equal(h_phase(h, name), "Deleting");
     assert_int_equal(device_count(h), 1);
     assert_int_equal(emulated_set_in_use(h->dev, 0, 0, false, NULL), 0);
     h_settle(h, 60 * SEC);
-    assert_false(slice_exists(h, name));
+    if (by_deletion)
+        assert_false(slice_exists(h, name));
+    else
+        assert_string_equal(h_phase(h, name), "Deleted");
     assert_int_equal(device_count(h), 0);
     json_decref(pod);
     h_free(h);
@@ -189,25 +198,13 @@ static void a_deleted_gpuslice_in_use_says_why_then_goes(void **state)
 static void restart_while_deleting_in_use(void **state)
 {
     (void)state;
-    struct harness *h = h_new("model=H100-80GB,latency=none");
-    json_t *pod = h_pod(h, "train");
-    char name[GPUSLICE_NAME_MAX];
-    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
-    h_settle(h, SEC);
-    assert_int_equal(emulated_set_in_use(h->dev, 0, 0, true, NULL), 0);
-    h_set_phase(h, name, "Deleting");
-    h_settle(h, SEC);
-    assert_string_equal(h_status(h, name, "reason"), "InUse");
-    h_agent(h);
-    h_settle(h, 5 * SEC);
-    assert_string_equal(h_phase(h, name), "Deleting");
-    assert_int_equal(device_count(h), 1);
-    assert_int_equal(emulated_set_in_use(h->dev, 0, 0, false, NULL), 0);
-    h_settle(h, 60 * SEC);
-    assert_string_equal(h_phase(h, name), "Deleted");
-    assert_int_equal(device_count(h), 0);
-    json_decref(pod);
-    h_free(h);
+    release_in_use(false);
+}
+
+static void restart_while_a_deleted_gpuslice_is_in_use(void **state)
+{
+    (void)state;
+    release_in_use(true);
 }
 
 /* ---- reboots and vanished slices ---- */
@@ -338,8 +335,7 @@ static void managed_orphan_is_destroyed_after_grace(void **state)
     h_ok(store_patch(h->st, h->slices, NS, name, STORE_PATCH_MERGE, strip,
                      &(struct store_write_opts){0}, NULL, &e), &e, "strip finalizer");
     json_decref(strip);
-    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
-         "delete GPUSlice");
+    delete_slice(h, name);
     /* Its grace counts from the node pass that finds it, within the
      * report period of the delete. */
     h_settle(h, 19 * SEC);
@@ -361,10 +357,8 @@ static void deleted_object_has_its_slice_destroyed_before_it_goes(void **state)
     h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
     h_settle(h, SEC);
     assert_string_equal(h_phase(h, name), "Created");
-    struct err e = {0};
     /* What the garbage collector does when the pod goes first. */
-    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
-         "delete GPUSlice");
+    delete_slice(h, name);
     h_settle(h, SEC);
     assert_int_equal(device_count(h), 0);
     json_t *gone = NULL;
@@ -551,7 +545,7 @@ int main(void)
         cmocka_unit_test(restart_in_every_later_phase),
         cmocka_unit_test(restart_while_deleting_in_use),
         cmocka_unit_test(restart_while_a_deleted_gpuslice_goes),
-        cmocka_unit_test(a_deleted_gpuslice_in_use_says_why_then_goes),
+        cmocka_unit_test(restart_while_a_deleted_gpuslice_is_in_use),
         cmocka_unit_test(reboot_makes_slices_again),
         cmocka_unit_test(vanished_slice_is_made_again),
         cmocka_unit_test(lost_created_slice_that_cannot_be_made_fails),
