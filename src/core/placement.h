@@ -156,8 +156,9 @@ size_t placement_cluster_bytes(const struct placement_cluster *c);
  * else a new slice where the policy scores best. -ENOSPC when no GPU passes
  * every filter, with e->msg explaining what each filter rejected and how
  * many full GPUs could take the slice after defragmentation; -EINVAL when
- * r names no profile any catalogued model knows, or bad arguments. Changes
- * nothing: apply the decision with placement_take. */
+ * r names no profile any catalogued model knows, or bad arguments. With e
+ * NULL the explanation's count of every GPU is skipped (the codes are the
+ * same). Changes nothing: apply the decision with placement_take. */
 int placement_decide(const struct placement_cluster *c, const struct placement_request *r,
                      enum placement_policy policy, struct placement_decision *d,
                      struct err *e);

@@ -29,8 +29,13 @@ int placement_decide_first(const struct placement_cluster *c, struct placement_r
         r->profile = fits[i].profile->name;
         r->models = models;
         r->n_models = k;
+        /* Only the first group's explanation is kept: the others are not
+         * worked out, unless one fails otherwise than for room. */
         struct err why = {0};
-        int rc = placement_decide(c, r, policy, d, &why);
+        bool keep = first && i == 0;
+        int rc = placement_decide(c, r, policy, d, keep ? &why : NULL);
+        if (rc < 0 && rc != -ENOSPC && first && !keep)
+            rc = placement_decide(c, r, policy, d, &why);
         r->models = NULL; /* models is this call's */
         r->n_models = 0;
         if (rc != -ENOSPC) {

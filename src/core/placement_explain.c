@@ -70,6 +70,30 @@ static void sort_biggest_first(const struct gpu_model *m, uint8_t *items, unsign
     }
 }
 
+/* The fewest memory slices any placement of p covers. */
+static unsigned narrowest(const struct mig_profile *p)
+{
+    unsigned least = UINT8_MAX;
+    for (unsigned i = 0; i < p->n_placements && i < MIG_MAX_PLACEMENTS; i++)
+        if (p->placements[i].size < least)
+            least = p->placements[i].size;
+    return least;
+}
+
+/* Whether o's slices and p together exceed the GPU's compute slices or (at
+ * their narrowest) its memory slices: no packing can hold them, and on a
+ * full cluster that is most GPUs, so pack's search is skipped for them. */
+static bool too_much(const struct gpu_occupancy *o, const struct mig_profile *p)
+{
+    const struct gpu_model *m = o->model;
+    if ((unsigned)o->compute_used + p->compute_slices > m->compute_slices)
+        return true;
+    unsigned memory = narrowest(p);
+    for (unsigned i = 0; i < o->n_slices && memory <= m->memory_slices; i++)
+        memory += narrowest(&m->profiles[o->slices[i].profile]);
+    return memory > m->memory_slices;
+}
+
 bool placement_fits_after_repack(const struct gpu_occupancy *o, const struct mig_profile *p)
 {
     if (!o || !o->model || !p || catalog_profile_index(o->model, p, NULL) < 0)
@@ -77,6 +101,8 @@ bool placement_fits_after_repack(const struct gpu_occupancy *o, const struct mig
     uint8_t starts[MIG_MAX_PLACEMENTS];
     if (occupancy_free_starts(o, p, starts) > 0)
         return true;
+    if (too_much(o, p))
+        return false;
     uint8_t items[OCCUPANCY_MAX_SLICES + 1];
     unsigned n = 0;
     for (unsigned i = 0; i < o->n_slices; i++)
@@ -184,6 +210,10 @@ int placement_explain(const struct placement_cluster *c, const struct placement_
                        r->profile);
     if (c->n_gpus == 0)
         return err_set(e, -ENOSPC, "no GPU can take %s: the cluster has no GPUs", r->profile);
+    /* Counting reads every GPU: a caller that keeps no message (a trial
+     * placement, a later try of a gang) does not pay for one. */
+    if (!e)
+        return -ENOSPC;
     struct tally t = {0};
     count(c, r, &t);
     struct text x = {.sep = ""};

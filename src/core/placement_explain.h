@@ -10,7 +10,8 @@
 #include "util/err.h"
 
 /* Explains in e why r fits nowhere in c and returns -ENOSPC; -EINVAL when
- * no catalogued model has r's profile at all. */
+ * no catalogued model has r's profile at all. With e NULL only the code is
+ * worked out (the GPUs are not counted). */
 int placement_explain(const struct placement_cluster *c, const struct placement_request *r,
                       struct err *e);
 

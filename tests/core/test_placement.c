@@ -596,6 +596,24 @@ static void explanation_counts_every_filter(void **state)
     fixture_free(&f);
 }
 
+/* Without an error to fill, a failed decision skips the explanation's
+ * count but answers with the same codes. */
+static void without_an_error_the_codes_stay(void **state)
+{
+    (void)state;
+    struct fixture f;
+    const char *models[] = {"H100-80GB"};
+    fixture_alloc(&f, 1, 1, models);
+    fixture_init(&f);
+    fixture_take(&f, 0, "7g.80gb", 0);
+    struct placement_decision d;
+    struct placement_request full = {.profile = "1g.10gb"};
+    assert_int_equal(placement_decide(&f.c, &full, PLACEMENT_FIRST_FIT, &d, NULL), -ENOSPC);
+    struct placement_request unknown = {.profile = "9g.900gb"};
+    assert_int_equal(placement_decide(&f.c, &unknown, PLACEMENT_FIRST_FIT, &d, NULL), -EINVAL);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -621,6 +639,7 @@ int main(void)
         cmocka_unit_test(node_selector_must_match_every_term),
         cmocka_unit_test(caller_filter_rejects_nodes),
         cmocka_unit_test(explanation_counts_every_filter),
+        cmocka_unit_test(without_an_error_the_codes_stay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

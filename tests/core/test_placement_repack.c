@@ -83,6 +83,19 @@ static void compute_and_instance_limits_still_apply(void **state)
     assert_false(placement_fits_after_repack(&o, profile(&o, "1g.10gb+me")));
 }
 
+/* Memory slices all held while compute is left: no order of the slices
+ * makes room (the search is not even needed). */
+static void held_memory_is_not_found_by_moving(void **state)
+{
+    (void)state;
+    struct gpu_occupancy o;
+    h100(&o);
+    for (unsigned s = 0; s < 8; s += 2)
+        take(&o, "1g.20gb", s);
+    assert_false(placement_fits_after_repack(&o, profile(&o, "1g.10gb")));
+    assert_false(placement_fits_after_repack(&o, profile(&o, "2g.20gb")));
+}
+
 static void bad_arguments_are_false(void **state)
 {
     (void)state;
@@ -102,6 +115,7 @@ int main(void)
         cmocka_unit_test(moving_slices_frees_aligned_memory),
         cmocka_unit_test(memory_it_does_not_have_is_not_found),
         cmocka_unit_test(compute_and_instance_limits_still_apply),
+        cmocka_unit_test(held_memory_is_not_found_by_moving),
         cmocka_unit_test(bad_arguments_are_false),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -188,6 +188,8 @@ static void the_first_placeable_group_is_decided(void **state)
     assert_int_equal(placement_decide_first(&f.c, &r, PLACEMENT_FIRST_FIT, fits, n, &d,
                                             &first), -ENOSPC);
     assert_non_null(strstr(first.msg, "no GPU can take 1g.10gb"));
+    assert_int_equal(placement_decide_first(&f.c, &r, PLACEMENT_FIRST_FIT, fits, n, &d, NULL),
+                     -ENOSPC);
     fixture_free(&f);
 }
 
