@@ -149,6 +149,17 @@ struct gang {
     size_t n_warm;
 };
 
+/* An empty gang. Its arrays (some 28 KB) are left as they are: each entry
+ * is written before it is read (the k-th ones by gang_try, the packed ones
+ * below their counts), and zeroing them cost more than a decision's
+ * placement did. */
+static void gang_init(struct gang *g)
+{
+    g->n_missing = g->n_taken = g->n_near = g->n_near_had = g->n_warm = 0;
+    g->upgrade = false;
+    g->room = (struct upgrade_room){0};
+}
+
 /* The GPUs of the pod's slices that exist, into g->near. */
 static void near_existing(const struct controller *c, const struct wanted_slice *w, size_t n,
                           struct gang *g)
@@ -209,7 +220,8 @@ static int decide_by_memory(struct controller *c, struct placement_request *r, u
     if (n == 0)
         return err_set(e, -EINVAL, "no MIG profile of a catalogued GPU model has %u GiB", gib);
     struct err first = {0};
-    int rc = placement_decide_first(&c->model.cluster, r, c->cfg.policy, fits, n, d, &first);
+    int rc = placement_decide_first(&c->model.cluster, r, c->cfg.policy, fits, n, d,
+                                    e ? &first : NULL);
     if (rc == -ENOSPC)
         return err_set(e, -ENOSPC, "no profile with at least %u GiB can be placed; the "
                        "smallest: %s", gib, first.msg);
@@ -303,10 +315,9 @@ static int gang_place(struct controller *c, const json_t *pod, long fixed, struc
     struct err first = {0};
     for (size_t attempt = 0; attempt <= c->model.n_nodes; attempt++) {
         struct node_rule rule = {c, pod, readable ? &pv : NULL, &req, fixed, excluded};
-        struct err why = {0};
-        rc = gang_try(c, pod, w, g, &rule, &why);
-        if (attempt == 0)
-            first = why;
+        /* Only the first try's explanation is told: the later ones are
+         * not worked out. */
+        rc = gang_try(c, pod, w, g, &rule, attempt == 0 && e ? &first : NULL);
         if (rc != -ENOSPC || fixed >= 0 || rule.only < 0)
             break;
         excluded[rule.only] = true; /* the first slice fit there, the rest did not */
@@ -463,7 +474,8 @@ int controller__set_placed(struct controller *c, const json_t *pod, bool placed,
 static bool fits_afresh(struct controller *c, const json_t *pod, const struct wanted_slice *w,
                         size_t n)
 {
-    struct gang all = {0};
+    struct gang all;
+    gang_init(&all);
     near_existing(c, w, n, &all);
     for (size_t i = 0; i < n; i++) {
         if (w[i].reserved)
@@ -480,7 +492,8 @@ long controller__fits_as_asked(struct controller *c, const json_t *pod,
 {
     assert(mutex_held(&c->lock));
     struct wanted_slice *w = c->wanted;
-    struct gang g = {0};
+    struct gang g;
+    gang_init(&g);
     for (size_t i = 0; i < ps->n; i++)
         for (unsigned k = 0; k < ps->items[i].count && g.n_missing < WANTED_MAX; k++) {
             w[g.n_missing] = (struct wanted_slice){.req = &ps->items[i]};
@@ -596,7 +609,8 @@ static int place_missing(struct controller *c, const json_t *pod, struct wanted_
                          const char **result, struct err *e)
 {
     assert(mutex_held(&c->lock));
-    struct gang g = {0};
+    struct gang g;
+    gang_init(&g);
     for (size_t i = 0; i < n; i++)
         if (!w[i].existing && !w[i].reserved)
             g.missing[g.n_missing++] = i;
@@ -691,7 +705,8 @@ int controller__place_trial(struct controller *c, const json_t *pod, struct want
                             struct err *e)
 {
     assert(mutex_held(&c->lock));
-    struct gang g = {0};
+    struct gang g;
+    gang_init(&g);
     for (size_t i = 0; i < n; i++)
         if (!w[i].existing && !w[i].reserved)
             g.missing[g.n_missing++] = i;
