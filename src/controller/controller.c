@@ -101,8 +101,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->pod_retry, sizeof(struct pod_retry), NULL);
     strmap_init(&c->node_usage, sizeof(struct node_usage), NULL);
     strmap_init(&c->last_said, sizeof(char *), drop_string);
-    strmap_init(&c->waiting, sizeof(struct controller_waiter), NULL);
-    strmap_init(&c->wait_groups, sizeof(uint64_t), NULL);
+    controller__waiting_init(c);
     strmap_init(&c->upgrade_waits, sizeof(struct upgrade_wait), NULL);
     strmap_init(&c->upgraded, CONTROLLER_KEY_MAX, NULL);
     strmap_init(&c->restoring, sizeof(struct restore_flight), NULL);
@@ -170,8 +169,7 @@ void controller_free(struct controller *c)
     strmap_free(&c->pod_retry);
     strmap_free(&c->node_usage);
     strmap_free(&c->last_said);
-    strmap_free(&c->waiting);
-    strmap_free(&c->wait_groups);
+    controller__waiting_free(c);
     strmap_free(&c->upgrade_waits);
     strmap_free(&c->upgraded);
     strmap_free(&c->restoring);

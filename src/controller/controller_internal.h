@@ -133,6 +133,7 @@ struct controller {
      * their group (waiting.c). Only they need waking when room frees. */
     struct strmap waiting;
     struct strmap wait_groups;   /* a group's signature -> its id (uint64_t) */
+    struct strmap wait_members;  /* a group's id in hex -> its waiters, oldest first */
     uint64_t wait_seq, wait_next_group;
     /* A pod to wake once the lock is released (a group's next, after its
      * oldest was placed or went away). */
@@ -263,14 +264,19 @@ int controller__restore(struct controller *c, int64_t now, struct action_list *o
  * a node already). Called with c->lock held. */
 void controller__wait(struct controller *c, const char *key, const json_t *pod, bool alone);
 
+/* The waiting pods' tables, empty; freed (with what they own) by
+ * controller__waiting_free. */
+void controller__waiting_init(struct controller *c);
+void controller__waiting_free(struct controller *c);
+
 /* Key no longer waits (placed, ended, gone). When another pod of its group
  * still waits, its key goes to next (the oldest: room may be left) and the
  * result is true. Called with c->lock held. */
 bool controller__unwait(struct controller *c, const char *key, char next[CONTROLLER_KEY_MAX]);
 
-/* The oldest waiting pod of each group, its keys NUL-separated in one
- * allocation the caller frees (NULL when none); *n says how many. Called
- * with c->lock held. */
+/* The oldest waiting pod of each group, oldest first, its keys
+ * NUL-separated in one allocation the caller frees (NULL when none); *n
+ * says how many. Called with c->lock held. */
 char *controller__waiting_heads(struct controller *c, size_t *n);
 
 /* Sends the GPUSlice obj on its way out (deleted, which makes it Deleting;

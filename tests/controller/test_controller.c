@@ -289,9 +289,40 @@ static void freed_room_wakes_the_oldest_pod_of_each_kind(void **state)
     world_settle(w);
     world_agent_sets(w, "q00-main-0", "Deleted", NULL);
     world_settle(w);
-    assert_true(strcmp(phase(w, "q01-main-0"), "Creating") == 0 ||
-                strcmp(phase(w, "tiny-main-0"), "Creating") == 0);
+    assert_string_equal(phase(w, "q01-main-0"), "Creating");
+    assert_string_equal(phase(w, "tiny-main-0"), "");
     assert_string_equal(phase(w, "q02-main-0"), "");
+    world_check_no_double_allocation(w);
+}
+
+/* Pods of different kinds are woken oldest first too: ten kinds (by the
+ * memory each asks, all a whole H100) wait behind one GPU, and the GPU
+ * freed goes to the pod that waited first, not to whichever kind the
+ * controller's tables happen to list first. */
+static void freed_room_goes_to_the_oldest_kind_first(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const big[] = {"7g.80gb"};
+    world_add_pod(w, "holder", big, 1);
+    world_settle(w);
+    world_agent_sets(w, "holder-main-0", "Created", NULL);
+    world_settle(w);
+    char name[24];
+    for (unsigned gib = 70; gib < 80; gib++) {
+        snprintf(name, sizeof name, "m%u", gib);
+        world_add_pod_by_memory(w, name, gib);
+        world_settle(w);
+    }
+    world_pod_phase(w, "holder", "Succeeded");
+    world_settle(w);
+    world_agent_sets(w, "holder-main-0", "Deleted", NULL);
+    world_settle(w);
+    assert_string_equal(phase(w, "m70-main-0"), "Creating");
+    for (unsigned gib = 71; gib < 80; gib++) {
+        snprintf(name, sizeof name, "m%u-main-0", gib);
+        assert_string_equal(phase(w, name), "");
+    }
     world_check_no_double_allocation(w);
 }
 
@@ -854,6 +885,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_stepped_runtime_does_not_elect, setup, teardown),
         cmocka_unit_test_setup_teardown(a_slice_the_agent_never_makes_is_said, setup, teardown),
         cmocka_unit_test_setup_teardown(freed_room_wakes_the_oldest_pod_of_each_kind, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(freed_room_goes_to_the_oldest_kind_first, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(every_slice_of_a_pod_lands_on_one_node, setup, teardown),
         cmocka_unit_test_setup_teardown(a_waiting_pod_is_placed_without_a_conflict, setup,
