@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "util/jdoc.h"
+
 struct status_row {
     int code;
     const char *reason;
@@ -136,31 +138,37 @@ static void status_invalid_details(json_t *st, const char *msg, const char *grou
         json_object_set_new(st, "details", d);
 }
 
+/* Every text of the Status goes in scrubbed (jdoc_string_scrubbed): a
+ * message or a name from the URL that is not UTF-8 would make no JSON
+ * string, and a client's error must never become a 500. */
 json_t *status_from_err(const struct err *e, const char *group, const char *resource,
                         const char *name)
 {
     int code = e ? e->code : 0;
-    json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:i}", "kind", "Status", "apiVersion",
+    json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:o, s:i}", "kind", "Status", "apiVersion",
                            "v1", "metadata", "status", code ? "Failure" : "Success",
-                           "message", e ? e->msg : "", "code", status_http(code));
+                           "message", jdoc_string_scrubbed(e ? e->msg : ""), "code",
+                           status_http(code));
     if (!st)
         return NULL;
-    if (code && json_object_set_new(st, "reason", json_string(status_reason(code))) != 0)
-        goto fail;
+    if (code)
+        jdoc_set(st, "reason", json_string(status_reason(code)));
     if (code == -ETIME && status_mark_too_large(st) != 0)
         goto fail;
     if (code == -EINVAL) {
-        status_invalid_details(st, e->msg, group);
+        status_invalid_details(st, json_string_value(json_object_get(st, "message")), group);
         return st;
     }
     if (group || resource || name) {
         json_t *d = json_object_get(st, "details");
-        if (!d && json_object_set_new(st, "details", d = json_object()) != 0)
-            goto fail;
-        if ((name && json_object_set_new(d, "name", json_string(name)) != 0) ||
-            (group && json_object_set_new(d, "group", json_string(group)) != 0) ||
-            (resource && json_object_set_new(d, "kind", json_string(resource)) != 0))
-            goto fail;
+        if (!d)
+            jdoc_set(st, "details", d = json_object());
+        if (name)
+            jdoc_set(d, "name", jdoc_string_scrubbed(name));
+        if (group)
+            jdoc_set(d, "group", jdoc_string_scrubbed(group));
+        if (resource)
+            jdoc_set(d, "kind", jdoc_string_scrubbed(resource));
     }
     return st;
 fail:

@@ -1,12 +1,16 @@
 /*
  * The error convention of err.h. Formatting is bounded by the fixed buffer:
- * a long message is truncated, never overflowed.
+ * a long message is truncated, never overflowed, and made UTF-8 (util/utf8.h)
+ * as it is built, so a message can always go into a JSON string: the cut may
+ * fall inside a character, and a message may echo a client's raw bytes.
  */
 #include "util/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util/utf8.h"
 
 int err_set(struct err *e, int code, const char *fmt, ...)
 {
@@ -16,6 +20,7 @@ int err_set(struct err *e, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    utf8_scrub(e->msg);
     e->code = code;
     return code;
 }
@@ -40,6 +45,7 @@ int err_prefix(struct err *e, int code, const char *fmt, ...)
     memcpy(joined + used, e->msg, tail);
     joined[used + tail] = '\0';
     memcpy(e->msg, joined, sizeof joined);
+    utf8_scrub(e->msg);
     return code;
 }
 

@@ -6,7 +6,9 @@
  * -ENOSPC, -EIO, ...), and fills the caller's struct err with a message that
  * says what was wrong and where. The caller may pass NULL when it only wants
  * the code. Messages are fixed-size so that reporting an error never
- * allocates and never fails.
+ * allocates and never fails, and always UTF-8 (a character cut by the size
+ * is dropped, other bytes that are not UTF-8 read '?'), so that any message
+ * can be sent in JSON.
  */
 #ifndef GPUSLICE_UTIL_ERR_H
 #define GPUSLICE_UTIL_ERR_H
@@ -17,7 +19,7 @@
 
 struct err {
     int code;               /* 0 or the negative code last set */
-    char msg[ERR_MSG_MAX];  /* NUL-terminated, possibly truncated */
+    char msg[ERR_MSG_MAX];  /* NUL-terminated, UTF-8, possibly truncated */
 };
 
 /* Records code and a printf-style message in e (if e is not NULL) and

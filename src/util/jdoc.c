@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util/alloc.h"
+#include "util/utf8.h"
+
 static _Noreturn void refused(const char *what, const char *key, const json_t *value)
 {
     fprintf(stderr, "gpuslice: cannot %s \"%.100s\": %s\n", what, key,
@@ -34,6 +37,19 @@ json_t *jdoc_string(const char *s, const char *what, struct err *e)
     json_t *j = json_string(s);
     if (!j)
         err_set(e, -EBADMSG, "%s is not valid UTF-8", what);
+    return j;
+}
+
+json_t *jdoc_string_scrubbed(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *copy = alloc_strdup(s);
+    j = json_string(utf8_scrub(copy));
+    free(copy);
+    if (!j)
+        refused("make a JSON string of", s, NULL);
     return j;
 }
 

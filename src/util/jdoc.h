@@ -32,6 +32,12 @@ void jdoc_append(json_t *arr, json_t *value);
  * (what names where: "namespace in the URL"). */
 json_t *jdoc_string(const char *s, const char *what, struct err *e);
 
+/* A JSON string of s with every byte that is not part of a UTF-8
+ * character as '?' and a character cut at its end dropped (utf8_scrub), for
+ * text that must reach a client whatever bytes it echoes (a Status's
+ * message, a name from the URL). Never NULL: allocation failure aborts. */
+json_t *jdoc_string_scrubbed(const char *s);
+
 /* A deep copy of v (NULL for NULL): what json_deep_copy gives, for a
  * fraction of its cost, because it skips jansson's check for loops (a
  * formatted pointer and a hash table insert per object and array, plus a

@@ -533,23 +533,6 @@ static bool review_wanted(const struct review *r)
            (!r->subresource || !*r->subresource) && !mutate_excluded_namespace(r->namespace);
 }
 
-/* msg as a JSON string. A message names fields from the pod and is cut
- * at fixed lengths, possibly inside a character: then it is not UTF-8,
- * and its bytes past ASCII are sent as '?' rather than no answer at all
- * (jdoc_set would abort the webhook on any pod with a long non-ASCII key). */
-static json_t *deny_message(const char *msg)
-{
-    json_t *s = json_string(msg);
-    if (s)
-        return s;
-    char ascii[ERR_MSG_MAX];
-    size_t n = 0;
-    for (; msg[n] && n + 1 < sizeof ascii; n++)
-        ascii[n] = (unsigned char)msg[n] < 0x80 ? msg[n] : '?';
-    ascii[n] = '\0';
-    return json_string(ascii);
-}
-
 /* The response object for r: allowed untouched, with ops, or denied by e. */
 static json_t *review_response(const struct review *r, const json_t *ops, const struct err *deny)
 {
@@ -560,7 +543,7 @@ static json_t *review_response(const struct review *r, const json_t *ops, const 
         int code = deny->code == -EINVAL ? 422 : 400;
         jdoc_set(resp, "status",
                             json_pack("{s:s, s:o, s:s, s:i}", "status", "Failure", "message",
-                                      deny_message(deny->msg), "reason",
+                                      jdoc_string_scrubbed(deny->msg), "reason",
                                       code == 422 ? "Invalid" : "BadRequest", "code", code));
     } else if (ops) {
         char *text = jsontext_dumps(ops);

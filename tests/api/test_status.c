@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -46,6 +47,29 @@ static void from_err_builds_a_status(void **state)
     json_t *d = json_object_get(st, "details");
     assert_string_equal(json_string_value(json_object_get(d, "name")), "x");
     assert_string_equal(json_string_value(json_object_get(d, "kind")), "pods");
+    json_decref(st);
+}
+
+/* A name from the URL, or a message written past err_set, that is not
+ * UTF-8 still makes the Status (once NULL, which the API server answered
+ * as 500 "out of memory"). */
+static void raw_bytes_still_make_a_status(void **state)
+{
+    (void)state;
+    struct err e = {.code = -EINVAL};
+    snprintf(e.msg, sizeof e.msg, "Pod \"p\" is invalid: metadata.name: \xff");
+    json_t *st = status_from_err(&e, "", "pods", "p");
+    assert_non_null(st);
+    assert_int_equal(json_integer_value(json_object_get(st, "code")), 422);
+    assert_string_equal(json_string_value(json_object_get(st, "message")),
+                        "Pod \"p\" is invalid: metadata.name: ?");
+    json_decref(st);
+    err_set(&e, -ENOENT, "not found");
+    st = status_from_err(&e, "\xfe", "pods", "x\xc3");
+    assert_non_null(st);
+    json_t *d = json_object_get(st, "details");
+    assert_string_equal(json_string_value(json_object_get(d, "name")), "x");
+    assert_string_equal(json_string_value(json_object_get(d, "group")), "?");
     json_decref(st);
 }
 
@@ -173,6 +197,7 @@ int main(void)
         cmocka_unit_test(codes_map_to_reasons_and_http),
         cmocka_unit_test(unknown_code_is_internal_error),
         cmocka_unit_test(from_err_builds_a_status),
+        cmocka_unit_test(raw_bytes_still_make_a_status),
         cmocka_unit_test(too_large_resource_version_is_the_api_servers_status),
         cmocka_unit_test(an_invalid_status_names_its_field),
         cmocka_unit_test(success_status_has_no_reason),

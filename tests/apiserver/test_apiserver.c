@@ -425,6 +425,77 @@ static void an_over_long_url_is_a_status(void **state)
     free(h.body);
 }
 
+/* h is a client's error as a Status: 4xx (want, when not 0; a 200 too when
+ * want is -1: a list in a namespace that does not exist is empty), a JSON
+ * body whose code is the HTTP status. */
+static void assert_client_status(const struct http *h, long want, const char *what)
+{
+    if (want == -1 && h->status == 200)
+        return;
+    if (h->status < 400 || h->status >= 500 || (want > 0 && h->status != want))
+        fail_msg("%s: HTTP %ld (want %ld): %.300s", what, h->status, want,
+                 h->body ? h->body : "");
+    json_t *j = json_loads(h->body ? h->body : "", 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "kind")), "Status");
+    assert_int_equal(json_integer_value(json_object_get(j, "code")), h->status);
+    json_decref(j);
+}
+
+/* A name, label value, selector or path segment that is not UTF-8, or a
+ * long non-ASCII value the message echoes cut at its fixed length (inside a
+ * character), still gets the Status its error deserves, never a 500 "out of
+ * memory" (jansson refuses a message that is not UTF-8). */
+static void raw_bytes_get_the_status_they_deserve(void **state)
+{
+    struct server *s = *state;
+    char value[700] = "", body[1400];
+    for (int i = 0; i < 300; i++)
+        strcat(value, "\xc3\xa9"); /* é, 600 bytes: the message cuts it */
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"long\","
+             "\"labels\":{\"a\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+             "\"image\":\"i\"}]}}", value);
+    struct http h = http_call("POST", url_of(s, PODS), body, NULL);
+    assert_client_status(&h, 422, "a long non-ASCII label value");
+    assert_string_equal(reason_of(&h), "Invalid");
+    free(h.body);
+    snprintf(body, sizeof body,
+             "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\"},"
+             "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}", value);
+    h = http_call("POST", url_of(s, PODS), body, NULL);
+    assert_client_status(&h, 422, "a long non-ASCII name");
+    free(h.body);
+    static const char *const paths[] = {
+        PODS "/%FF%FE",
+        PODS "/a%C3",
+        "/api/v1/namespaces/%FF/pods",
+        "/api/v1/namespaces/%FF/pods/x",
+        "/api/v1/namespaces/default/%FF",
+        "/apis/%FF/v1/things",
+        PODS "?labelSelector=%FF",
+        PODS "?labelSelector=a%3D%FF",
+        PODS "?fieldSelector=metadata.name%3D%FF",
+        PODS "?fieldSelector=%FF%3Dx",
+        PODS "?resourceVersion=%FF",
+        PODS "?limit=%FF",
+        PODS "?continue=%FF",
+        PODS "?watch=%FF",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        h = get(s, paths[i]);
+        assert_client_status(&h, -1, paths[i]);
+        free(h.body);
+    }
+    h = http_call("DELETE", url_of(s, PODS "/%FF"), NULL, NULL);
+    assert_client_status(&h, 404, "DELETE of a name not UTF-8");
+    free(h.body);
+    h = http_call("PATCH", url_of(s, PODS "/%FF"), "{}",
+                  &(struct call_opts){.content_type = "application/merge-patch+json"});
+    assert_client_status(&h, 404, "PATCH of a name not UTF-8");
+    free(h.body);
+}
+
 /* A watch read in a thread until it has `want` lines or ends. */
 struct watcher {
     char url[512];
@@ -878,6 +949,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(each_thread_has_its_own_url, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(an_over_long_url_is_a_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(raw_bytes_get_the_status_they_deserve, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_streams_and_resumes, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_from_compacted_version, setup, teardown),
         cmocka_unit_test_setup_teardown(stop_ends_open_watches, setup, teardown),

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "util/err.h"
+#include "util/utf8.h"
 
 static void set_returns_code_and_formats(void **state)
 {
@@ -37,6 +38,31 @@ static void long_message_is_truncated(void **state)
     struct err e;
     err_set(&e, -E2BIG, "%s", big);
     assert_int_equal(strlen(e.msg), ERR_MSG_MAX - 1);
+}
+
+/* A message cut inside a character (a long non-ASCII name it echoes) ends
+ * before it, and bytes that are not UTF-8 (a client's raw bytes) read '?':
+ * every message can go into a JSON string. */
+static void messages_are_always_utf8(void **state)
+{
+    (void)state;
+    char big[2 * ERR_MSG_MAX] = "x";
+    for (size_t i = 1; i + 2 < sizeof big; i += 2)
+        memcpy(big + i, "\xc3\xa9", 3); /* x then é...: the cut falls inside one */
+    struct err e;
+    err_set(&e, -EINVAL, "y%s", big);
+    assert_true(utf8_valid(e.msg));
+    assert_int_equal(strlen(e.msg), ERR_MSG_MAX - 2);
+    err_set(&e, -ENOENT, "pods \"%s\" not found", "a\xff\xc3z");
+    assert_string_equal(e.msg, "pods \"a??z\" not found");
+    err_set(&e, -EINVAL, "name %s", "\xc3\xa9\xe2\x82");
+    assert_string_equal(e.msg, "name \xc3\xa9");
+    err_set(&e, -EINVAL, "tail");
+    assert_int_equal(err_prefix(&e, -EINVAL, "%s: ", big), -EINVAL);
+    assert_true(utf8_valid(e.msg));
+    err_set(&e, -EINVAL, "\xff");
+    assert_int_equal(err_prefix(&e, -EINVAL, "at \xfe: "), -EINVAL);
+    assert_string_equal(e.msg, "at ?: ?");
 }
 
 static void prefix_adds_context(void **state)
@@ -74,6 +100,7 @@ int main(void)
         cmocka_unit_test(set_returns_code_and_formats),
         cmocka_unit_test(set_with_null_only_returns_code),
         cmocka_unit_test(long_message_is_truncated),
+        cmocka_unit_test(messages_are_always_utf8),
         cmocka_unit_test(prefix_adds_context),
         cmocka_unit_test(prefix_records_the_code_it_is_given),
         cmocka_unit_test(clear_resets),

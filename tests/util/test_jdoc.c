@@ -69,6 +69,18 @@ static void wire_strings_are_checked(void **state)
     json_decref(j);
 }
 
+/* Text that must reach a client: never NULL, its bad bytes as '?'. */
+static void scrubbed_strings_are_always_made(void **state)
+{
+    (void)state;
+    json_t *j = jdoc_string_scrubbed("caf\xc3\xa9");
+    assert_string_equal(json_string_value(j), "caf\xc3\xa9");
+    json_decref(j);
+    j = jdoc_string_scrubbed("a\xff" "b\xe2\x82");
+    assert_string_equal(json_string_value(j), "a?b");
+    json_decref(j);
+}
+
 static void copies_are_deep_and_keep_the_order(void **state)
 {
     (void)state;
@@ -106,6 +118,7 @@ int main(void)
         cmocka_unit_test(sets_and_appends),
         cmocka_unit_test(a_field_that_cannot_be_set_aborts),
         cmocka_unit_test(wire_strings_are_checked),
+        cmocka_unit_test(scrubbed_strings_are_always_made),
         cmocka_unit_test(copies_are_deep_and_keep_the_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
