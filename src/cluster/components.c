@@ -275,6 +275,8 @@ static int new_kubelets(struct cluster_parts *p, struct err *e)
             .keep_logs = p->cfg.keep_logs,
             .devices = p->cfg.devices,
             .devices_ctx = p->cfg.devices_ctx,
+            .mps = p->cfg.mps,
+            .mps_ctx = p->cfg.mps_ctx,
             .on_waiting = kubelet_waits,
             .on_waiting_ctx = p,
         };

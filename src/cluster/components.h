@@ -53,6 +53,10 @@ struct cluster_parts_config {
     bool keep_logs;
     kubelet_device_fn devices;
     void *devices_ctx;
+    /* The nodes' MPS daemons, which the kubelets connect containers given
+     * a share to (kubelet_mps.h); NULL: not modelled. */
+    const struct kubelet_mps_ops *mps;
+    void *mps_ctx;
     /* Ended pods kept before the oldest are deleted (podgc.h); 0:
      * PODGC_THRESHOLD_DEFAULT, as kube-controller-manager's. */
     size_t terminated_pod_gc_threshold;

@@ -38,7 +38,12 @@ struct kubelet {
     pthread_mutex_t waiting_mu;
     json_t *waiting;
     struct kubelet_logs *logs; /* NULL unless keep_logs */
+    struct kubelet_mps *mps;   /* NULL unless cfg.mps */
 };
+
+/* How often a pod with MPS clients is looked at: a dead daemon is found
+ * within it. */
+#define MPS_RECHECK_NS NS_PER_SEC
 
 /* ---- configuration ------------------------------------------------------------ */
 
@@ -305,6 +310,21 @@ static int hold_pod(struct kubelet *k, const json_t *pod, json_t *copy, const ch
     return rc;
 }
 
+/* The pod's MPS clients in line with copy (kubelet_mps_sync); while it
+ * has some to watch, *requeue_at comes no later than a recheck. */
+static int sync_mps(struct kubelet *k, const char *key, json_t *copy, int64_t now,
+                    int64_t *requeue_at, struct err *e)
+{
+    bool recheck = false;
+    if (!k->mps)
+        return 0;
+    if (kubelet_mps_sync(k->mps, key, copy, now, &recheck) < 0)
+        return err_set(e, -ENOMEM, "kubelet: out of memory");
+    if (recheck && (*requeue_at == 0 || *requeue_at > now + MPS_RECHECK_NS))
+        *requeue_at = now + MPS_RECHECK_NS;
+    return 0;
+}
+
 /* A start is one write, the status, conditional on the version decided
  * from. What the containers were given (envs) stays with the kubelet, in
  * its log book (their device listings, kubelet_observed_env), as a real
@@ -312,8 +332,8 @@ static int hold_pod(struct kubelet *k, const json_t *pod, json_t *copy, const ch
  * annotation, gpuslice.dev/observed-env, before) was a write per pod that
  * only tests read, and one that made a start two writes with a version
  * in between to be ignored. */
-static int start_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t now,
-                     struct action_list *out, int64_t *requeue_at, struct err *e)
+static int start_pod(struct kubelet *k, const char *key, const json_t *pod, json_t *copy,
+                     int64_t now, struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     json_t *envs = NULL;
     const char *failed = NULL;
@@ -328,12 +348,16 @@ static int start_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t
         return rc < 0 ? err_set(e, rc, "%s", why.msg)
                       : err_set(e, -ENOMEM, "kubelet: out of memory");
     }
+    if (k->mps)
+        kubelet_mps_started(k->mps, key, envs);
     if (k->logs)
         kubelet_logs_started(k->logs, pod, envs);
     else
         json_decref(envs);
     const json_t *statuses = json_object_get(json_object_get(copy, "status"), "containerStatuses");
     rc = event_per_container(pod, statuses, true, "Started", "Started", out, e);
+    if (rc == 0)
+        rc = sync_mps(k, key, copy, now, requeue_at, e);
     if (rc == 0)
         return action_update_status(out, k->pods_res, copy, e);
     json_decref(copy);
@@ -351,11 +375,12 @@ static int64_t deletion_ns(const json_t *pod)
 
 /* A started pod moved on to now; a pod being deleted is stopped at its
  * deletionTimestamp, then deleted. */
-static int run_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t now,
-                   struct action_list *out, int64_t *requeue_at, struct err *e)
+static int run_pod(struct kubelet *k, const char *key, const json_t *pod, json_t *copy,
+                   int64_t now, struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     bool deleting = objstate_deleting(pod);
     int64_t deadline = deleting ? deletion_ns(pod) : 0, next = 0;
+    bool mps_recheck = false;
     int rc = 0;
     if (!objstate_terminal(copy)) {
         int64_t until = deleting && deadline < now ? deadline : now;
@@ -368,6 +393,8 @@ static int run_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t n
                 rc = kubelet_pod_stop(copy, deadline);
         }
     }
+    if (rc == 0 && k->mps)
+        rc = kubelet_mps_sync(k->mps, key, copy, now, &mps_recheck);
     if (rc < 0) {
         json_decref(copy);
         return rc == -ENOMEM ? err_set(e, rc, "kubelet: out of memory") : rc;
@@ -379,8 +406,16 @@ static int run_pod(struct kubelet *k, const json_t *pod, json_t *copy, int64_t n
                                  meta_uid(pod), e);
     if (deleting && (next == 0 || deadline < next))
         next = deadline;
+    if (mps_recheck && (next == 0 || next > now + MPS_RECHECK_NS))
+        next = now + MPS_RECHECK_NS;
     *requeue_at = next;
     return rc;
+}
+
+static void forget_mps(struct kubelet *k, const char *key)
+{
+    if (k->mps)
+        kubelet_mps_forget(k->mps, key);
 }
 
 /* Marks pod key as waiting to start (or no longer). */
@@ -407,11 +442,14 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
     json_t *pod = NULL;
     if (rc < 0)
         return rc;
-    if (informer_get(k->cfg.pods, ns, name, &pod) != 0)
+    if (informer_get(k->cfg.pods, ns, name, &pod) != 0) {
+        forget_mps(k, key);
         return set_waiting(k, key, false, e);
+    }
     const char *node = objstate_node(pod);
     if (!node || strcmp(node, k->name) != 0) {
         json_decref(pod);
+        forget_mps(k, key);
         return set_waiting(k, key, false, e); /* not this node's (any more) */
     }
     bool waiting = !kubelet_pod_started(pod) && !objstate_terminal(pod) &&
@@ -420,6 +458,7 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
         /* Ended and staying: nothing moves on (run_pod would copy it to
          * find its status unchanged, on every write of it). */
         json_decref(pod);
+        forget_mps(k, key);
         return set_waiting(k, key, false, e);
     }
     json_t *copy = meta_copy_for_write(pod, "status");
@@ -428,16 +467,16 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
     } else if ((rc = set_waiting(k, key, waiting, e)) < 0) {
         json_decref(copy);
     } else if (kubelet_pod_started(pod) || objstate_terminal(pod)) {
-        rc = run_pod(k, pod, copy, now, out, requeue_at, e);
+        rc = run_pod(k, key, pod, copy, now, out, requeue_at, e);
     } else if (objstate_deleting(pod)) {
         /* Nothing runs: nothing to wait for. */
         rc = kubelet_pod_stop(copy, now) < 0 ? err_set(e, -ENOMEM, "kubelet: out of memory") : 0;
         if (rc == 0)
-            rc = run_pod(k, pod, copy, now, out, requeue_at, e);
+            rc = run_pod(k, key, pod, copy, now, out, requeue_at, e);
         else
             json_decref(copy);
     } else {
-        rc = start_pod(k, pod, copy, now, out, requeue_at, e);
+        rc = start_pod(k, key, pod, copy, now, out, requeue_at, e);
     }
     json_decref(pod);
     return rc;
@@ -467,8 +506,10 @@ void kubelet_pod_changed(void *ctx, enum informer_change change, const json_t *o
         kubelet_logs_forget(k->logs, cur);
     else if (k->logs)
         kubelet_logs_observe(k->logs, cur);
-    if (change == INFORMER_DELETED)
+    if (change == INFORMER_DELETED) {
         set_waiting(k, key, false, NULL);
+        forget_mps(k, key);
+    }
     else
         loop_enqueue(k->loop, key);
 }
@@ -578,6 +619,8 @@ int kubelet_new(const struct kubelet_config *cfg, struct kubelet **out, struct e
     k->nodes_res = nodes;
     if (cfg->keep_logs)
         k->logs = kubelet_logs_new(k->name, cfg->log_max_bytes, cfg->devices, cfg->devices_ctx);
+    if (cfg->mps)
+        k->mps = kubelet_mps_new(k->name, cfg->mps, cfg->mps_ctx);
     int rc = k->name && k->labels && k->taints && k->capacity && k->waiting
                  ? configure(k, &cfg->node, e)
                  : err_set(e, -ENOMEM, "kubelet: out of memory");
@@ -607,6 +650,7 @@ void kubelet_free(struct kubelet *k)
         return;
     loop_free(k->loop);
     kubelet_logs_free(k->logs);
+    kubelet_mps_free(k->mps);
     json_decref(k->labels);
     json_decref(k->taints);
     json_decref(k->capacity);

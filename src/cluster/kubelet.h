@@ -25,6 +25,12 @@
  * then is stopped, given its terminal status, and deleted; the API server
  * removes a terminal pod at once (a pod finalizer still holds it).
  *
+ * MPS (when the embedding models the daemons, mps): a container given a
+ * share connects at its start and disconnects at its stop; one whose
+ * daemon died, or that could not connect, fails with reason
+ * MPSDaemonDied or MPSConnectFailed (kubelet_mps.h); its pod is looked at
+ * again each second while it has such containers running.
+ *
  * Logs (when kept, keep_logs): what each container printed, as
  * kubelet_logs.h says, written from the pods its informer shows and
  * dropped with the pod; kubelet_open_log reads them for pods/log.
@@ -38,6 +44,7 @@
 #include <jansson.h>
 
 #include "cluster/kubelet_logs.h"
+#include "cluster/kubelet_mps.h"
 #include "reconcile/loop.h"
 #include "store/informer.h"
 #include "util/clock.h"
@@ -73,6 +80,11 @@ struct kubelet_config {
     size_t log_max_bytes;
     kubelet_device_fn devices;
     void *devices_ctx;
+    /* The node's MPS daemons (kubelet_mps.h): a container given an MPS
+     * share connects to its GPU's daemon while it runs and fails when that
+     * daemon dies. NULL: not modelled (containers run unconnected). */
+    const struct kubelet_mps_ops *mps;
+    void *mps_ctx;
     /* Told (with node.name) when a pod begins to wait to start on a node
      * that had none waiting: only such a kubelet needs ConfigMap changes
      * (kubelet_has_waiting). NULL: nobody is told. */

@@ -363,6 +363,44 @@ int kubelet_pod_advance(json_t *pod, int64_t now, int64_t *next_ns)
     return settle(pod, now);
 }
 
+/* container's status in pod, or NULL. */
+static json_t *container_status_of(json_t *pod, const char *container)
+{
+    size_t i;
+    json_t *cs;
+    json_array_foreach(json_object_get(objstate_status(pod), "containerStatuses"), i, cs)
+        if (str(cs, "name") && strcmp(str(cs, "name"), container) == 0)
+            return cs;
+    return NULL;
+}
+
+int kubelet_pod_fail_container(json_t *pod, const char *container, const char *reason,
+                               const char *message, int64_t now)
+{
+    json_t *cs = container_status_of(pod, container);
+    const json_t *running = json_object_get(json_object_get(cs, "state"), "running");
+    if (!running)
+        return 0;
+    json_t *ended = terminated_state(1, reason, time_of(json_object_get(running, "startedAt")),
+                                     now);
+    if (!ended)
+        return -ENOMEM;
+    jdoc_set(json_object_get(ended, "terminated"), "message", json_string(message));
+    if (restarts(pod, 1)) {
+        json_int_t count = json_integer_value(json_object_get(cs, "restartCount"));
+        if (json_object_set_new(cs, "restartCount", json_integer(count + 1)) ||
+            json_object_set_new(cs, "lastState", ended) ||
+            json_object_set_new(cs, "state", running_state(now)))
+            return -ENOMEM;
+    } else {
+        jdoc_set(cs, "ready", json_false());
+        jdoc_set(cs, "started", json_false());
+        if (json_object_set_new(cs, "state", ended))
+            return -ENOMEM;
+    }
+    return settle(pod, now);
+}
+
 static json_t *make_unknown(const json_t *c, const void *arg)
 {
     (void)c;

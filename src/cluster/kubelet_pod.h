@@ -55,6 +55,14 @@ int kubelet_pod_config_error(json_t *pod, const char *container, const char *mes
  * none will by itself). -ENOMEM. */
 int kubelet_pod_advance(json_t *pod, int64_t now, int64_t *next_ns);
 
+/* Ends container's running run at now with exit code 1, reason and
+ * message (what broke under it: its MPS daemon died), then settles the
+ * phase; the restart policy decides whether it runs again at once
+ * (restartCount + 1, lastState the failed run). A container not running
+ * is left alone. -ENOMEM. */
+int kubelet_pod_fail_container(json_t *pod, const char *container, const char *reason,
+                               const char *message, int64_t now);
+
 /* Stops pod at now: running containers are killed (exit
  * KUBELET_EXIT_KILLED), containers that never started are reported
  * ContainerStatusUnknown; the phase becomes terminal. -ENOMEM. */

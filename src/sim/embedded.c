@@ -19,6 +19,8 @@
 #include "apiserver/bootstrap.h"
 #include "cluster/components.h"
 #include "cluster/kubelet_logs.h"
+#include "cluster/kubelet_mps.h"
+#include "device/emulated.h"
 #include "apiserver/kubeconfig.h"
 #include "controller/dashboard.h"
 #include "controller/runtime.h"
@@ -141,6 +143,50 @@ static int describe_device(void *ctx, const char *node, const char *uuid,
     free(sl);
     return found ? 0 : -ENOENT;
 }
+
+/* node's emulated GPUs, or NULL when they are not in this process. */
+static struct device *node_device(struct embedded *emb, const char *node)
+{
+    for (size_t i = 0; i < emb->n_nodes; i++)
+        if (strcmp(emb->nodes[i].name, node) == 0)
+            return emb->nodes[i].device;
+    return NULL;
+}
+
+/* The kubelets' MPS clients on the emulated daemons (kubelet_mps_ops): a
+ * client is its daemon's start count (high half) and its slot, so a
+ * daemon started again no longer serves the clients of the one that died. */
+static int mps_connect(void *ctx, const char *node, const char *gpu, uint64_t limit_mib,
+                       uint64_t *client, struct err *e)
+{
+    struct device *dev = node_device(ctx, node);
+    unsigned slot = 0;
+    if (!dev)
+        return -ENOSYS;
+    int rc = emulated_mps_connect(dev, gpu, limit_mib, &slot, e);
+    if (rc == 0)
+        *client = (uint64_t)emulated_mps_starts(dev, gpu) << 32 | slot;
+    return rc == -EINVAL ? -ENOSYS : rc; /* not an emulated device */
+}
+
+static bool mps_connected(void *ctx, const char *node, const char *gpu, uint64_t client)
+{
+    struct device *dev = node_device(ctx, node);
+    bool alive = false;
+    return dev && device_mps_alive(dev, gpu, &alive, NULL) == 0 && alive &&
+           emulated_mps_starts(dev, gpu) == (unsigned)(client >> 32);
+}
+
+static void mps_disconnect(void *ctx, const char *node, const char *gpu, uint64_t client)
+{
+    struct device *dev = node_device(ctx, node);
+    if (dev && mps_connected(ctx, node, gpu, client))
+        emulated_mps_disconnect(dev, gpu, (unsigned)(client & 0xffffffffu), NULL);
+}
+
+static const struct kubelet_mps_ops mps_ops = {
+    .connect = mps_connect, .disconnect = mps_disconnect, .connected = mps_connected,
+};
 
 static int start_server(struct embedded *emb, struct err *e)
 {
@@ -272,7 +318,7 @@ static int start_parts(struct embedded *emb, struct err *e)
     struct cluster_parts_config pc = {.store = emb->parts_client, .now_ns = clock_realtime_now,
                                       .nodes = kn, .node_count = emb->n_nodes, .seed = 1,
                                       .keep_logs = true, .devices = describe_device,
-                                      .devices_ctx = emb};
+                                      .devices_ctx = emb, .mps = &mps_ops, .mps_ctx = emb};
     struct cluster_parts *parts = NULL;
     if (rc == 0)
         rc = cluster_parts_new(&pc, &parts, e);

@@ -60,8 +60,10 @@ static inline const struct api_resource *h_res(struct harness *h, const char *gr
 /* A store with namespace NS, and the parts with a kubelet per node,
  * keeping gc_threshold ended pods (0: the default), and their containers'
  * logs and environments when logs. */
-static inline struct harness *h_new_with(const struct kubelet_node *nodes, size_t n,
-                                         size_t gc_threshold, bool logs)
+/* A harness whose kubelets connect MPS shares to mps (NULL: none). */
+static inline struct harness *h_new_mps(const struct kubelet_node *nodes, size_t n,
+                                        size_t gc_threshold, bool logs,
+                                        const struct kubelet_mps_ops *mps, void *mps_ctx)
 {
     struct harness *h = calloc(1, sizeof *h);
     struct err e = {0};
@@ -82,9 +84,15 @@ static inline struct harness *h_new_with(const struct kubelet_node *nodes, size_
     struct cluster_parts_config pc = {.store = h->st, .now_ns = h_now_ns, .clock_ctx = h,
                                       .nodes = nodes, .node_count = n, .collect = true,
                                       .seed = 3, .terminated_pod_gc_threshold = gc_threshold,
-                                      .keep_logs = logs};
+                                      .keep_logs = logs, .mps = mps, .mps_ctx = mps_ctx};
     h_ok(cluster_parts_new(&pc, &h->parts, &e), &e, "cluster_parts_new");
     return h;
+}
+
+static inline struct harness *h_new_with(const struct kubelet_node *nodes, size_t n,
+                                         size_t gc_threshold, bool logs)
+{
+    return h_new_mps(nodes, n, gc_threshold, logs, NULL, NULL);
 }
 
 /* The environment pod's containers were started with, as its node's

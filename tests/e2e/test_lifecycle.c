@@ -20,7 +20,9 @@
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "api/pod_upgrade.h"
+#include "cluster/kubelet_mps.h"
 #include "core/catalog.h"
+#include "device/emulated.h"
 #include "sim/builtin.h"
 #include "sim/embedded.h"
 
@@ -937,6 +939,39 @@ static void set_gpu_mode(struct e2e *t, const char *mode, char uuid[128])
     fail_msg("the agent did not apply mode %s (%s)", mode, e.msg);
 }
 
+/* The running pod's container is a client of the emulated daemon (its
+ * 4 GiB counted in the GPU's room); when the daemon dies, the kubelet fails
+ * it with a reason the pod's status shows. */
+static void mps_client_is_connected_then_fails_with_its_daemon(struct e2e *t, const char *gpu)
+{
+    struct device *dev = embedded_device(t->emb, 0);
+    uint64_t room = 81920 - 512, mine = 4096; /* A100-80GB less the server's overhead */
+    unsigned client = 0;
+    assert_int_equal(emulated_mps_connect(dev, gpu, room - mine + 1, &client, NULL), -ENOSPC);
+    assert_int_equal(emulated_mps_connect(dev, gpu, room - mine, &client, NULL), 0);
+    assert_int_equal(emulated_mps_disconnect(dev, gpu, client, NULL), 0);
+    assert_int_equal(emulated_mps_kill(dev, gpu, NULL), 0);
+    const char *reason = NULL;
+    json_t *p = NULL;
+    for (int waited = 0; waited < WAIT_MS; waited += 50) {
+        json_decref(p);
+        p = NULL;
+        store_get(t->st, t->pods, "users", "infer", &p, NULL);
+        const json_t *cs = json_array_get(json_object_get(json_object_get(p, "status"),
+                                                          "containerStatuses"), 0);
+        reason = json_string_value(json_object_get(
+            json_object_get(json_object_get(cs, "state"), "terminated"), "reason"));
+        if (reason)
+            break;
+        sleep_ms(50);
+    }
+    assert_non_null(reason);
+    assert_string_equal(reason, KUBELET_MPS_REASON_DIED);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(p, "status"),
+                                                          "phase")), "Failed");
+    json_decref(p);
+}
+
 static void an_mps_pod_runs_with_its_limits(void **state)
 {
     struct e2e *t = *state;
@@ -989,6 +1024,7 @@ static void an_mps_pod_runs_with_its_limits(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(slice, "status"),
                                                           "deviceUUID")), gpu);
     json_decref(list);
+    mps_client_is_connected_then_fails_with_its_daemon(t, gpu);
     assert_int_equal(store_delete(t->st, t->pods, "users", "infer",
                                   &(struct store_delete_opts){0}, NULL, &e), 0);
     wait_drained_in(t, "users");
