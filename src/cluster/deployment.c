@@ -285,7 +285,7 @@ void deployment_rs_changed(void *ctx, enum informer_change change, const json_t 
     struct deployment_controller *c = ctx;
     (void)change;
     (void)old;
-    workloads_enqueue_controller(c->loop, cur, "Deployment");
+    workloads_enqueue_controller(c->loop, cur, "apps", "Deployment");
 }
 
 void deployment_pod_changed(void *ctx, enum informer_change change, const json_t *old,
@@ -295,13 +295,12 @@ void deployment_pod_changed(void *ctx, enum informer_change change, const json_t
     bool ended = change == INFORMER_DELETED ||
                  (old && !objstate_terminal(old) && objstate_terminal(cur));
     const json_t *ref = meta_controller_ref(cur);
-    const char *kind = json_string_value(json_object_get(ref, "kind"));
     const char *rs_name = json_string_value(json_object_get(ref, "name"));
     json_t *rs = NULL;
-    if (!ended || !kind || strcmp(kind, "ReplicaSet") != 0 || !rs_name ||
+    if (!ended || !workloads_ref_is(ref, "apps", "ReplicaSet", NULL) ||
         informer_get(c->cfg.replicasets, meta_namespace(cur), rs_name, &rs) != 0)
         return;
-    workloads_enqueue_controller(c->loop, rs, "Deployment");
+    workloads_enqueue_controller(c->loop, rs, "apps", "Deployment");
     json_decref(rs);
 }
 

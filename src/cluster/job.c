@@ -244,19 +244,6 @@ static int decide(struct workloads_owner *o, const char *key, const json_t *job,
     return rc;
 }
 
-/* Whether ref (a controller reference) names the Job called name: kind Job
- * of this controller's group, for a kind Job of another API group is not
- * this controller's to let go of. */
-static bool names_job(const json_t *ref, const char *group, const char *name)
-{
-    const char *api = json_string_value(json_object_get(ref, "apiVersion"));
-    const char *kind = json_string_value(json_object_get(ref, "kind"));
-    const char *owner = json_string_value(json_object_get(ref, "name"));
-    size_t n = strlen(group);
-    return api && kind && owner && strncmp(api, group, n) == 0 && api[n] == '/' &&
-           strcmp(kind, "Job") == 0 && strcmp(owner, name) == 0;
-}
-
 /* A Job deleted (obj NULL) or being deleted lets go of its pods: their
  * finalizers go, counted or not, or they would stay in the store for good. */
 static int gone(struct workloads_owner *o, const char *ns, const char *name, const json_t *obj,
@@ -268,7 +255,8 @@ static int gone(struct workloads_owner *o, const char *ns, const char *name, con
     size_t i;
     json_t *pod;
     json_array_foreach(pods, i, pod) {
-        if (mine && (obj || names_job(meta_controller_ref(pod), o->def->group, name)) &&
+        if (mine &&
+            (obj || workloads_ref_is(meta_controller_ref(pod), o->def->group, "Job", name)) &&
             json_array_append(mine, pod) != 0) {
             json_decref(mine);
             mine = NULL;
@@ -305,7 +293,7 @@ void job_pod_changed(void *ctx, enum informer_change change, const json_t *old,
     struct job_controller *c = ctx;
     (void)change;
     (void)old;
-    workloads_enqueue_controller(c->w.loop, cur, "Job");
+    workloads_enqueue_controller(c->w.loop, cur, "batch", "Job");
 }
 
 int job_controller_new(const struct workloads_config *cfg, struct job_controller **out,

@@ -110,12 +110,11 @@ static void heap_trim(struct podgc *g)
 
 /* ---- the handler ------------------------------------------------------------- */
 
+/* Any ended pod, whatever its owner, as PodGC: a Job's is held by the
+ * job-tracking finalizer until the Job counted it (job_tracking.h). */
 static bool collectable(const json_t *pod)
 {
-    const json_t *owner = meta_controller_ref(pod);
-    const char *kind = json_string_value(json_object_get(owner, "kind"));
-    return objstate_terminal(pod) && !objstate_deleting(pod) &&
-           !(kind && strcmp(kind, "Job") == 0);
+    return objstate_terminal(pod) && !objstate_deleting(pod);
 }
 
 void podgc_pod_changed(void *ctx, enum informer_change change, const json_t *old,

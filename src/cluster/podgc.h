@@ -7,9 +7,10 @@
  * long-running cluster, or a simulation of a million pods, keeps every pod
  * that ever ran.
  *
- * Pods a Job controls are left alone: this cluster's Job controller counts
- * completions from the pods there are (Kubernetes tracks them with
- * finalizers first), so deleting them would run them again.
+ * Pods a Job controls go too, as PodGC spares no owner: each holds the
+ * job-tracking finalizer until its Job counted it (job_tracking.h), so a
+ * pod deleted here is counted all the same, and the Job, which counts
+ * from its status, runs no pod again.
  *
  * It is a reconciler with one key, enqueued when a pod ends and the ended
  * pods are over the threshold; the ended pods are kept from the pod

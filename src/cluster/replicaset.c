@@ -144,7 +144,7 @@ void replicaset_pod_changed(void *ctx, enum informer_change change, const json_t
     struct replicaset_controller *c = ctx;
     (void)change;
     (void)old;
-    workloads_enqueue_controller(c->w.loop, cur, "ReplicaSet");
+    workloads_enqueue_controller(c->w.loop, cur, "apps", "ReplicaSet");
 }
 
 int replicaset_controller_new(const struct workloads_config *cfg,

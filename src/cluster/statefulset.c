@@ -198,7 +198,7 @@ void statefulset_pod_changed(void *ctx, enum informer_change change, const json_
     struct statefulset_controller *c = ctx;
     (void)change;
     (void)old;
-    workloads_enqueue_controller(c->w.loop, cur, "StatefulSet");
+    workloads_enqueue_controller(c->w.loop, cur, "apps", "StatefulSet");
 }
 
 int statefulset_controller_new(const struct workloads_config *cfg,

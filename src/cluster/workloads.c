@@ -227,14 +227,24 @@ json_t *workloads_pod_from_template(const json_t *owner, const json_t *template,
     return pod;
 }
 
-void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char *kind)
+bool workloads_ref_is(const json_t *ref, const char *group, const char *kind, const char *name)
+{
+    const char *api = json_string_value(json_object_get(ref, "apiVersion"));
+    const char *k = json_string_value(json_object_get(ref, "kind"));
+    const char *owner = json_string_value(json_object_get(ref, "name"));
+    size_t n = strlen(group);
+    return api && k && owner && strncmp(api, group, n) == 0 && api[n] == '/' &&
+           strcmp(k, kind) == 0 && (!name || strcmp(owner, name) == 0);
+}
+
+void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char *group,
+                                  const char *kind)
 {
     const json_t *ref = meta_controller_ref(obj);
-    const char *k = json_string_value(json_object_get(ref, "kind"));
     const char *name = json_string_value(json_object_get(ref, "name"));
     const char *ns = meta_namespace(obj);
     char key[OBJSTATE_KEY_MAX];
-    if (!k || strcmp(k, kind) != 0 || !name || !ns)
+    if (!workloads_ref_is(ref, group, kind, NULL) || !ns)
         return;
     int n = snprintf(key, sizeof key, "%s/%s", ns, name);
     if (n > 0 && (size_t)n < sizeof key)

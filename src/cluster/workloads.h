@@ -150,8 +150,14 @@ int workloads_write_counts(struct workloads_owner *o, const json_t *obj, json_t 
 /* Enqueues into l the key "namespace/name" of obj (a handler's helper). */
 void workloads_enqueue(struct loop *l, const json_t *obj);
 
+/* Whether ref (an owner reference) names a kind of API group (its
+ * apiVersion "group/version") called name (NULL: any name): a kind of the
+ * same name in another group (a CRD's Job) is another controller's. */
+bool workloads_ref_is(const json_t *ref, const char *group, const char *kind, const char *name);
+
 /* Enqueues into l the key "namespace/name" of obj's controller when it is
- * of kind (a handler's helper). */
-void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char *kind);
+ * a kind of group (workloads_ref_is; a handler's helper). */
+void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char *group,
+                                  const char *kind);
 
 #endif

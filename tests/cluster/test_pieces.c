@@ -567,6 +567,45 @@ static void deleted_job_leaves_another_groups_pods(void **state)
     lagging_world_fini(&l);
 }
 
+/* A pod's change wakes the Job controller only for a batch Job: a pod of
+ * another group's kind Job of the same name is not its to look at (it
+ * was matched by kind alone). */
+static void a_pod_wakes_only_its_own_groups_job(void **state)
+{
+    (void)state;
+    struct lagging_world l = {0};
+    lagging_world_init(&l, "jobs");
+    while (loop_run_ready(l.loop, 100) > 0) {
+    }
+    size_t before = loop_queue_depth(l.loop);
+    json_t *other = json_text("{'metadata':{'name':'p','namespace':'" NS "','ownerReferences':[{"
+                              "'apiVersion':'example.com/v1','kind':'Job','name':'j','uid':'u',"
+                              "'controller':true}]}}");
+    job_pod_changed(l.job, INFORMER_ADDED, NULL, other);
+    assert_int_equal(loop_queue_depth(l.loop), before);
+    json_t *mine = json_text("{'metadata':{'name':'p','namespace':'" NS "','ownerReferences':[{"
+                             "'apiVersion':'batch/v1','kind':'Job','name':'j','uid':'u',"
+                             "'controller':true}]}}");
+    job_pod_changed(l.job, INFORMER_ADDED, NULL, mine);
+    assert_int_equal(loop_queue_depth(l.loop), before + 1);
+    json_decref(other);
+    json_decref(mine);
+    lagging_world_fini(&l);
+}
+
+static void owner_refs_name_a_kind_of_a_group(void **state)
+{
+    (void)state;
+    json_t *ref = json_text("{'apiVersion':'apps/v1','kind':'ReplicaSet','name':'web'}");
+    assert_true(workloads_ref_is(ref, "apps", "ReplicaSet", "web"));
+    assert_true(workloads_ref_is(ref, "apps", "ReplicaSet", NULL));
+    assert_false(workloads_ref_is(ref, "apps", "ReplicaSet", "db"));
+    assert_false(workloads_ref_is(ref, "app", "ReplicaSet", NULL));
+    assert_false(workloads_ref_is(ref, "apps", "StatefulSet", NULL));
+    assert_false(workloads_ref_is(NULL, "apps", "ReplicaSet", NULL));
+    json_decref(ref);
+}
+
 /* A decision taken on a Job cache behind the Job's last status write must
  * not create pods: the pod cache already shows the finalizer of a pod that
  * write recorded as succeeded gone, and the stale status does not list it,
@@ -706,6 +745,8 @@ int main(void)
         cmocka_unit_test(job_counts_each_ended_pod_once_across_lost_writes_and_restarts),
         cmocka_unit_test(deleted_job_releases_its_pods),
         cmocka_unit_test(deleted_job_leaves_another_groups_pods),
+        cmocka_unit_test(a_pod_wakes_only_its_own_groups_job),
+        cmocka_unit_test(owner_refs_name_a_kind_of_a_group),
         cmocka_unit_test(job_waits_for_its_status_write_before_creating),
         cmocka_unit_test(job_does_not_count_the_pods_it_suspends),
         cmocka_unit_test(job_does_not_count_the_pods_it_stops_on_completion),

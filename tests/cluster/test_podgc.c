@@ -1,6 +1,7 @@
 /* Tests for the pod garbage collector in the cluster parts, over the mem
- * store in virtual time: past the threshold the oldest ended pods go, and
- * running pods and pods a Job controls stay. */
+ * store in virtual time: past the threshold the oldest ended pods go,
+ * a Job's as any other (its finalizer keeps each until the Job counted
+ * it), and running pods stay. */
 #include "harness.h"
 #include "cluster/podgc.h"
 #include "reconcile/loop.h"
@@ -60,17 +61,60 @@ static void the_oldest_ended_pods_go_past_the_threshold(void **state)
     h_advance_ms(h, 5000);
     assert_false(exists(h, "p1"));
     assert_false(exists(h, "p2"));
-    assert_true(exists(h, "p3"));
+    assert_false(exists(h, "p3"));
     assert_true(exists(h, "p4"));
-    assert_int_equal(job_pods(h), 1);
+    assert_int_equal(job_pods(h), 1); /* the newest two are kept, the Job's one of them */
     assert_true(exists(h, "runs"));
-    assert_string_equal(h_field(h, h->pods, "p3", "status.phase"), "Succeeded");
+    assert_string_equal(h_field(h, h->pods, "p4", "status.phase"), "Succeeded");
     /* One more ended pod: the oldest left goes. */
     pod_ending_in(h, "p5", "", 1);
     h_advance_ms(h, 3000);
-    assert_false(exists(h, "p3"));
-    assert_true(exists(h, "p4"));
+    assert_false(exists(h, "p4"));
+    assert_int_equal(job_pods(h), 1);
     assert_true(exists(h, "p5"));
+    assert_string_equal(h_field(h, h->jobs, "train", "status.succeeded"), "1");
+    h_free(h);
+}
+
+/* How many pods the Job name created, by its SuccessfulCreate Events
+ * (repeats counted in one Event's count). */
+static json_int_t creates(struct harness *h, const char *name)
+{
+    json_t *items = h_list(h, h->events, NULL);
+    size_t i;
+    json_int_t n = 0;
+    const json_t *ev;
+    json_array_foreach(items, i, ev) {
+        const char *r = json_string_value(json_object_get(ev, "reason"));
+        const char *inv = json_string_value(
+            json_object_get(json_object_get(ev, "involvedObject"), "name"));
+        if (r && inv && strcmp(r, "SuccessfulCreate") == 0 && strcmp(inv, name) == 0)
+            n += json_integer_value(json_object_get(ev, "count"));
+    }
+    json_decref(items);
+    return n;
+}
+
+/* A Job's ended pods go past the threshold as PodGC deletes them in
+ * Kubernetes (it spares no owner): each is held by the job-tracking
+ * finalizer until the Job counted it, so the Job still runs exactly its
+ * completions (they were kept for good, piling up in a long run). */
+static void a_jobs_ended_pods_go_once_counted(void **state)
+{
+    (void)state;
+    struct harness *h = h_new_gc(one_node, 1, 1);
+    h_settle(h);
+    h_create(h, h->jobs,
+             "{'apiVersion':'batch/v1','kind':'Job','metadata':{'name':'steps','namespace':'%s'},"
+             "'spec':{'completions':4,'parallelism':1,'template':{'spec':{'restartPolicy':"
+             "'Never','nodeName':'n1','containers':[{'name':'main','image':'busybox','args':"
+             "['sleep','1']}]}}}}",
+             NS);
+    h_advance_ms(h, 20000);
+    assert_string_equal(h_field(h, h->jobs, "steps", "status.succeeded"), "4");
+    assert_string_equal(h_field(h, h->jobs, "steps", "status.failed"), "0");
+    assert_int_equal(creates(h, "steps"), 4);
+    assert_int_equal(job_pods(h), 1); /* the threshold's one */
     h_free(h);
 }
 
@@ -128,6 +172,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_oldest_ended_pods_go_past_the_threshold),
+        cmocka_unit_test(a_jobs_ended_pods_go_once_counted),
         cmocka_unit_test(under_the_threshold_nothing_goes),
         cmocka_unit_test(a_new_pod_of_a_recorded_name_is_collected),
     };
