@@ -111,7 +111,8 @@ bool agent__holding(struct agent *a, const json_t *obj, struct gpuslice_view *v,
 {
     return gpuslice_read(obj, v, NULL) == 0 && strcmp(v->spec.node, a->node) == 0 &&
            lifecycle_phase_parse(v->status.phase, phase, NULL) == 0 &&
-           agent__phase_holds(*phase = lifecycle_seen(*phase, v->deleting)) && agent__place_of(a, v, at, NULL) == 0;
+           agent__phase_holds(*phase = lifecycle_seen(*phase, v->deleting)) &&
+           agent__place_of(a, v, at, NULL) == 0;
 }
 
 bool agent__other_at(struct agent *a, const struct agent_decision *d,

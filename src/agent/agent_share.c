@@ -82,8 +82,8 @@ json_t *agent__share_env(struct agent *a, const json_t *obj)
     enum slice_phase p;
     if (gpuslice_read(obj, &v, NULL) < 0 || v.spec.sharing == POD_SHARING_NONE ||
         lifecycle_phase_parse(v.status.phase, &p, NULL) < 0 ||
-        (p = lifecycle_seen(p, v.deleting)) == SLICE_DELETING ||
-        (p != SLICE_CREATING && p != SLICE_CREATED && p != SLICE_UNGATED))
+        ((p = lifecycle_seen(p, v.deleting)) != SLICE_CREATING && p != SLICE_CREATED &&
+         p != SLICE_UNGATED))
         return NULL;
     const struct device_gpu *g = gpu_in_mode(a, &v, NULL, 0);
     if (!g)

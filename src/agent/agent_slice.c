@@ -198,8 +198,8 @@ static const char *uuid_on_device(struct agent *a, const json_t *s, int64_t now)
     enum slice_phase phase;
     struct agent_place at;
     if (gpuslice_read(s, &v, NULL) < 0 || lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
-        (phase = lifecycle_seen(phase, v.deleting)) == SLICE_DELETING ||
-        (phase != SLICE_CREATING && phase != SLICE_CREATED && phase != SLICE_UNGATED) ||
+        ((phase = lifecycle_seen(phase, v.deleting)) != SLICE_CREATING &&
+         phase != SLICE_CREATED && phase != SLICE_UNGATED) ||
         agent__place_of(a, &v, &at, NULL) < 0 || agent__pending_until(a, at.gpu, at.start, now))
         return NULL;
     const struct device_slice *ds = agent__slice_at(a, at.gpu, at.start);
