@@ -228,9 +228,12 @@ static void sample(struct engine *en, bool always)
 
 static int make_store(struct engine *en, struct err *e)
 {
-    /* Every version keeps its value: no serialising, no parsing. */
+    /* Every version keeps its value, no serialising, no parsing, but an
+     * Event's: nothing in the run reads Events, and a run keeps an hour of
+     * them (the event TTL), so they are kept as their text. */
     struct mem_store_config mc = {.now_ns = engine_clock, .clock_ctx = en,
-                                  .seed = en->o.seed, .values_kept = MEM_STORE_VALUES_ALL};
+                                  .seed = en->o.seed, .values_kept = MEM_STORE_VALUES_ALL,
+                                  .events_text_only = true};
     int rc = mem_store_new(&mc, &en->mem, e);
     if (rc == 0)
         rc = bootstrap_namespaces(en->mem, e);

@@ -263,6 +263,15 @@ static void cool_aged(struct mem_store *ms, uint64_t rv)
         mem__doc_cool(ev->cur, ev->type == STORE_DELETED ? 1 : 2);
 }
 
+/* An Event's version, just written, keeps only its text when the store
+ * was told so (mem_store_config.events_text_only); held as in cool_aged. */
+static void cool_event(struct mem_store *ms, const struct api_resource *res,
+                       struct mem_doc *doc, enum store_event_type type)
+{
+    if (ms->cfg.events_text_only && ms->events && mem__same_resource(res, ms->events))
+        mem__doc_cool(doc, type == STORE_DELETED ? 1 : 2);
+}
+
 static void deps_remove(struct mem_obj *owner, struct mem_obj *dep)
 {
     for (uint32_t i = 0; i < owner->n_deps; i++)
@@ -394,6 +403,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     ms->rv = rv;
     ring_push(ms, rv, type, doc, prev);
     cool_aged(ms, rv);
+    cool_event(ms, res, doc, type);
     mem__gc_observe(ms, cur, prev, doc, type == STORE_DELETED);
     if (type == STORE_DELETED) {
         /* Dependents name their owners by uid, so nothing points here. */
@@ -1173,6 +1183,7 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
     ms->pods = api_registry_find(reg, "", "v1", "pods");
     ms->namespaces = api_registry_find(reg, "", "v1", "namespaces");
     ms->crds = api_registry_find(reg, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
+    ms->events = api_registry_find(reg, "", "v1", "events");
     *out = &ms->base;
     return 0;
 }

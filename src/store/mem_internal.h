@@ -212,7 +212,7 @@ struct mem_store {
     int64_t exp_seen, exp_elapsed; /* the expiries' clock (mem_gc.c's expiry_now) */
     uint64_t list_looked; /* documents lists looked at: what a page costs, for tests */
     bool exp_clock_set;
-    const struct api_resource *namespaces, *crds, *pods;
+    const struct api_resource *namespaces, *crds, *pods, *events;
 };
 
 struct mem_ns_count {

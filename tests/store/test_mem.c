@@ -811,6 +811,45 @@ static void old_versions_keep_only_their_text(void **state)
     store_watch_close(w);
 }
 
+static struct mem_doc *stored_event(struct m *m, const char *name)
+{
+    struct mem_obj *o = mem__find(mem__of(m->st), res(m, "events"), "t", name);
+    assert_non_null(o);
+    return o->doc;
+}
+
+/* With events_text_only, an Event keeps only its text from its first
+ * write on, even where every other version keeps its value; it reads back
+ * whole and takes a repeat's update (the simulator's store). */
+static void events_keep_only_their_text_when_told(void **state)
+{
+    struct m *m = *state;
+    store_free(m->st);
+    struct clock *c = m->ctx;
+    struct mem_store_config cfg = {.now_ns = clock_now, .clock_ctx = c, .seed = 42,
+                                   .values_kept = MEM_STORE_VALUES_ALL,
+                                   .events_text_only = true};
+    struct err e;
+    assert_int_equal(mem_store_new(&cfg, &m->st, &e), 0);
+    json_t *out = put_event(m, "a");
+    json_decref(cm(m, "kept"));
+    assert_true(stored_event(m, "a")->cold);
+    assert_null(stored_event(m, "a")->parsed);
+    assert_non_null(stored_event(m, "a")->blob);
+    assert_false(stored_doc(m, "kept")->cold);
+    assert_non_null(stored_doc(m, "kept")->parsed);
+    json_object_set_new(out, "count", json_integer(2));
+    assert_int_equal(store_update(m->st, res(m, "events"), "t", out, NULL, NULL, &e), 0);
+    json_decref(out);
+    assert_true(stored_event(m, "a")->cold);
+    json_t *got;
+    assert_int_equal(store_get(m->st, res(m, "events"), "t", "a", &got, &e), 0);
+    assert_int_equal(json_integer_value(json_object_get(got, "count")), 2);
+    assert_string_equal(json_string_value(json_object_get(got, "reason")), "Started");
+    json_decref(got);
+    assert_null(stored_event(m, "a")->parsed); /* parsed for the reader, not kept */
+}
+
 /* Lists by more label keys than a kind keeps indexes for still find
  * exactly their objects: past MEM_INDEXES_MAX keys they scan, and the
  * indexes stop growing (a client chooses the keys). */
@@ -1287,6 +1326,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(auto_collect_runs_inside_the_write, m_setup_auto, m_teardown),
         cmocka_unit_test_setup_teardown(raw_watch_events_share_the_stored_text, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(old_versions_keep_only_their_text, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(events_keep_only_their_text_when_told, m_setup,
+                                        m_teardown),
         cmocka_unit_test_setup_teardown(lists_past_the_index_cap_scan, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(new_versions_leave_the_old_ones_untouched, m_setup,
                                         m_teardown),
