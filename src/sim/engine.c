@@ -233,7 +233,8 @@ static int make_store(struct engine *en, struct err *e)
      * them (the event TTL), so they are kept as their text. */
     struct mem_store_config mc = {.now_ns = engine_clock, .clock_ctx = en,
                                   .seed = en->o.seed, .values_kept = MEM_STORE_VALUES_ALL,
-                                  .events_text_only = true};
+                                  .events_text_only = true,
+                                  .event_ttl_ns = en->sc->event_ttl_s * NS_PER_SEC};
     int rc = mem_store_new(&mc, &en->mem, e);
     if (rc == 0)
         rc = bootstrap_namespaces(en->mem, e);

@@ -195,6 +195,23 @@ static int decode_warm_cap(struct decoder *dc, const json_t *root)
     return 0;
 }
 
+/* How long an Event stays after its last write (kube-apiserver's
+ * --event-ttl): absent, the store's hour. A run longer than the TTL keeps
+ * only the last TTL's Events, so a lower one bounds what a run at a high
+ * pod rate keeps of them. */
+static int decode_event_ttl(struct decoder *dc, const json_t *root)
+{
+    const json_t *v = json_object_get(root, "eventTTLSeconds");
+    if (!v)
+        return 0;
+    json_int_t s = json_integer_value(v);
+    if (s <= 0 || s > INT32_MAX)
+        return schema_fail_member(&dc->s, root, "eventTTLSeconds", false,
+                                  "eventTTLSeconds must be above 0, not %lld", (long long)s);
+    dc->sc->event_ttl_s = s;
+    return 0;
+}
+
 /* ---- workload items --------------------------------------------------------- */
 
 /* Whether some GPU of the cluster has profile. */
@@ -459,7 +476,7 @@ static int decode_root(struct decoder *dc, const json_t *root)
         {"cluster", JSON_OBJECT, true},     {"device", JSON_OBJECT, false},
         {"policy", JSON_STRING, false},     {"workload", JSON_ARRAY, true},
         {"namespaces", JSON_OBJECT, false}, {"seed", JSON_INTEGER, false},
-        {"warmMaxPercent", JSON_INTEGER, false},
+        {"warmMaxPercent", JSON_INTEGER, false}, {"eventTTLSeconds", JSON_INTEGER, false},
     };
     if (!json_is_object(root))
         return schema_fail_at(&dc->s, root,
@@ -474,6 +491,8 @@ static int decode_root(struct decoder *dc, const json_t *root)
         rc = decode_policy(dc, root);
     if (rc == 0)
         rc = decode_warm_cap(dc, root);
+    if (rc == 0)
+        rc = decode_event_ttl(dc, root);
     if (rc == 0)
         rc = decode_workload(dc, json_object_get(root, "workload"));
     if (rc == 0 && json_object_get(root, "namespaces"))

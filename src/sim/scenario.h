@@ -93,6 +93,7 @@ struct scenario {
     struct scenario_namespace *namespaces;   /* owned when decoded */
     size_t n_namespaces;
     uint64_t seed;                           /* 0: 1 */
+    int64_t event_ttl_s;                     /* kube-apiserver's --event-ttl; 0: an hour */
     /* What a decoded scenario owns (NULL when built in code). */
     struct yaml_doc *doc;
     struct clusterfile *cf;

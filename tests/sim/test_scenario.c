@@ -18,7 +18,7 @@ static void everything_decodes(void **state)
 {
     (void)state;
     const char *text = ENVELOPE_CLUSTER
-        "policy: best-fit\nseed: 9\nwarmMaxPercent: 25\n"
+        "policy: best-fit\nseed: 9\nwarmMaxPercent: 25\neventTTLSeconds: 300\n"
         "workload:\n"
         "  - {at: 2, count: 10, profile: 1g.5gb, runSeconds: 3, namespace: batch}\n"
         "  - {generator: poisson, name: trace, startAt: 1, durationSeconds: 60, ratePerSecond: 0.5,\n"
@@ -38,6 +38,7 @@ static void everything_decodes(void **state)
     assert_true(sc.create_ms.kind == RNG_CONSTANT && sc.create_ms.mean == 1000);
     assert_int_equal(sc.policy, PLACEMENT_BEST_FIT);
     assert_int_equal(sc.warm_max_percent, 25);
+    assert_int_equal(sc.event_ttl_s, 300);
     assert_int_equal(sc.seed, 9);
     assert_int_equal(sc.n_items, 4);
     const struct scenario_item *b = &sc.items[0], *p = &sc.items[1], *d = &sc.items[2],
@@ -149,6 +150,7 @@ static void mistakes_are_refused_where_they_are(void **state)
     refused("workload: [3]\n", "a workload item must be a mapping");
     refused("workload: []\nextra: 1\n", "unknown field \"extra\" in a scenario");
     refused("warmMaxPercent: 101\nworkload: []\n", "warmMaxPercent must be 0 to 100");
+    refused("eventTTLSeconds: 0\nworkload: []\n", "eventTTLSeconds must be above 0");
     refused("workload: [{count: 1, profile: 1g.5gb, runSeconds: 1, inferenceSeconds: 0}]\n",
             "s.yaml:8:73: inferenceSeconds must be above 0");
     refused("workload: [{count: 1, profile: 1g.5gb, runSeconds: 1, inferenceSeconds: -2}]\n",
