@@ -6,7 +6,10 @@
  * page. Priorities come from a per-kind sequence through rng_mix, not from
  * the keys, so clients choosing names cannot unbalance it. Every write
  * that adds or removes an object keeps it (mem__index_update), under the
- * store's lock.
+ * store's lock. A node keeps a copy of its key beside it: a walk down
+ * compares with the node it is at, not through its object and document
+ * (three cache misses a level, once a kind holds hundreds of thousands of
+ * objects, such as a long run's Events).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +22,18 @@ struct mem_order_node {
     struct mem_obj *obj;
     struct mem_order_node *left, *right;
     uint64_t prio;
-    size_t size; /* nodes in this subtree */
+    size_t size;      /* nodes in this subtree */
+    const char *name; /* in ns, after its end */
+    char ns[];        /* the object's namespace, then its name */
 };
 
-/* (ns, name) against o's key; name NULL stands after every name of ns. */
-static int key_cmp(const char *ns, const char *name, const struct mem_obj *o)
+/* (ns, name) against x's key; name NULL stands after every name of ns. */
+static int key_cmp(const char *ns, const char *name, const struct mem_order_node *x)
 {
-    int c = strcmp(ns, o->doc->ns);
+    int c = strcmp(ns, x->ns);
     if (c != 0 || !name)
         return c != 0 ? c : 1;
-    return strcmp(name, o->doc->name);
+    return strcmp(name, x->name);
 }
 
 static size_t size_of(const struct mem_order_node *n)
@@ -47,7 +52,7 @@ static void split(struct mem_order_node *t, const char *ns, const char *name,
 {
     if (!t) {
         *le = *gt = NULL;
-    } else if (key_cmp(ns, name, t->obj) < 0) {
+    } else if (key_cmp(ns, name, t) < 0) {
         split(t->left, ns, name, le, &t->left);
         resize(t);
         *gt = t;
@@ -78,11 +83,11 @@ static struct mem_order_node *insert(struct mem_order_node *t, struct mem_order_
     if (!t)
         return n;
     if (n->prio > t->prio) {
-        split(t, n->obj->doc->ns, n->obj->doc->name, &n->left, &n->right);
+        split(t, n->ns, n->name, &n->left, &n->right);
         resize(n);
         return n;
     }
-    if (key_cmp(n->obj->doc->ns, n->obj->doc->name, t->obj) < 0)
+    if (key_cmp(n->ns, n->name, t) < 0)
         t->left = insert(t->left, n);
     else
         t->right = insert(t->right, n);
@@ -92,7 +97,11 @@ static struct mem_order_node *insert(struct mem_order_node *t, struct mem_order_
 
 void mem__order_insert(struct mem_order *t, struct mem_obj *o)
 {
-    struct mem_order_node *n = alloc_calloc(1, sizeof *n);
+    size_t ns_len = strlen(o->doc->ns) + 1, name_len = strlen(o->doc->name) + 1;
+    struct mem_order_node *n = alloc_calloc(1, sizeof *n + ns_len + name_len);
+    memcpy(n->ns, o->doc->ns, ns_len);
+    memcpy(n->ns + ns_len, o->doc->name, name_len);
+    n->name = n->ns + ns_len;
     n->obj = o;
     n->prio = rng_mix(++t->seq);
     n->size = 1;
@@ -104,7 +113,7 @@ static struct mem_order_node *remove_key(struct mem_order_node *t, const char *n
 {
     if (!t)
         return NULL;
-    int c = key_cmp(ns, name, t->obj);
+    int c = key_cmp(ns, name, t);
     if (c == 0) {
         struct mem_order_node *rest = merge(t->left, t->right);
         free(t);
@@ -142,7 +151,7 @@ size_t mem__order_count_upto(const struct mem_order *t, const char *ns, const ch
 {
     size_t n = 0;
     for (const struct mem_order_node *x = t->root; x;) {
-        if (key_cmp(ns, name, x->obj) < 0) {
+        if (key_cmp(ns, name, x) < 0) {
             x = x->left;
         } else {
             n += size_of(x->left) + 1;
@@ -169,7 +178,7 @@ static int each_all(const struct mem_order_node *x, mem_index_fn fn, void *ctx)
 static int each_after(const struct mem_order_node *x, const char *ns, const char *name,
                       mem_index_fn fn, void *ctx)
 {
-    while (x && key_cmp(ns, name, x->obj) >= 0)
+    while (x && key_cmp(ns, name, x) >= 0)
         x = x->right; /* x and its left are not after the key */
     if (!x)
         return 0;
