@@ -264,12 +264,16 @@ static void cool_aged(struct mem_store *ms, uint64_t rv)
 }
 
 /* An Event's version, just written, keeps only its text when the store
- * was told so (mem_store_config.events_text_only); held as in cool_aged. */
+ * was told so (mem_store_config.events_text_only), as the object table
+ * and its event hold it. A deletion's last state is left as it is: only
+ * the history holds it, for a while, and its text would be made for
+ * nothing. */
 static void cool_event(struct mem_store *ms, const struct api_resource *res,
                        struct mem_doc *doc, enum store_event_type type)
 {
-    if (ms->cfg.events_text_only && ms->events && mem__same_resource(res, ms->events))
-        mem__doc_cool(doc, type == STORE_DELETED ? 1 : 2);
+    if (ms->cfg.events_text_only && type != STORE_DELETED && ms->events &&
+        mem__same_resource(res, ms->events))
+        mem__doc_cool(doc, 2);
 }
 
 static void deps_remove(struct mem_obj *owner, struct mem_obj *dep)
