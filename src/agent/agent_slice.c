@@ -492,7 +492,10 @@ static int keep_slice(struct agent_decision *d, struct err *e)
     return agent__device_op(d, AGENT_OP_CREATE, &at, d->v.spec.profile, false, e);
 }
 
-/* The object is being deleted and its slice is gone from the GPU: let it go. */
+/* The object is being deleted and its slice is gone from the GPU: let it go.
+ * A merge patch replaces the whole finalizer list, so it names the version
+ * the list was read from (a precondition): a finalizer someone added since
+ * makes it a conflict, decided again from the newer cache, never dropped. */
 static int release_finalizer(struct agent_decision *d, struct err *e)
 {
     if (!meta_has_finalizer(d->obj, GPUSLICE_SLICE_FINALIZER))
@@ -501,8 +504,10 @@ static int release_finalizer(struct agent_decision *d, struct err *e)
     if (!copy)
         return err_set(e, -ENOMEM, "agent: out of memory");
     meta_remove_finalizer(copy, GPUSLICE_SLICE_FINALIZER);
-    json_t *finalizers = json_object_get(json_object_get(copy, "metadata"), "finalizers");
-    json_t *patch = json_pack("{s:{s:O}}", "metadata", "finalizers",
+    json_t *md = json_object_get(copy, "metadata");
+    json_t *finalizers = json_object_get(md, "finalizers");
+    json_t *patch = json_pack("{s:{s:O*, s:O}}", "metadata", "resourceVersion",
+                              json_object_get(md, "resourceVersion"), "finalizers",
                               finalizers ? finalizers : json_null());
     json_decref(copy);
     if (!patch)

@@ -353,6 +353,50 @@ static void a_deleted_gpuslice_ends_in_one_write(void **state)
     h_free(h);
 }
 
+/* Another party's finalizer removed between the agent's decision and its
+ * write: the agent's removal patches the list it read, so it names that
+ * list's version and is refused as a conflict (decided again from the
+ * newer cache at once), where it would have put the other finalizer back,
+ * which the store refuses on an object being deleted as Invalid (a failure
+ * that backs off). */
+static void a_finalizer_removed_meanwhile_is_a_conflict(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
+    created_slice(h, pod, name, key);
+    struct err e = {0};
+    json_t *fins = json_pack("{s:{s:[s, s]}}", "metadata", "finalizers",
+                             GPUSLICE_SLICE_FINALIZER, "example.com/audit");
+    h_ok(store_patch(h->st, h->slices, NS, name, STORE_PATCH_MERGE, fins,
+                     &(struct store_write_opts){0}, NULL, &e), &e, "add a finalizer");
+    json_decref(fins);
+    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
+    step_slices(h);
+    struct action_list out;
+    action_list_init(&out);
+    decide(h, key, &out); /* the destroy */
+    execute(h, key, &out);
+    decide(h, key, &out); /* the ConfigMap, then the finalizer */
+    const struct action *last = &out.items[out.n - 1];
+    assert_int_equal(last->kind, ACTION_PATCH);
+    fins = json_pack("{s:{s:[s]}}", "metadata", "finalizers", GPUSLICE_SLICE_FINALIZER);
+    h_ok(store_patch(h->st, h->slices, NS, name, STORE_PATCH_MERGE, fins,
+                     &(struct store_write_opts){0}, NULL, &e), &e, "the audit lets go");
+    json_decref(fins);
+    struct action_context ctx = {.component = "test", .now_ns = h->now};
+    assert_int_equal(action_execute(h->st, last, &ctx, NULL, &e), -ESTALE);
+    agent_executed(agent_runtime_agent(h->rt), key, last, -ESTALE, NULL, &e);
+    h_settle(h, SEC);
+    json_t *gone = NULL;
+    assert_int_equal(store_get(h->st, h->slices, NS, name, &gone, NULL), -ENOENT);
+    action_list_clear(&out);
+    json_decref(pod);
+    h_free(h);
+}
+
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -619,6 +663,7 @@ int main(void)
         cmocka_unit_test(a_burst_of_changes_is_one_report),
         cmocka_unit_test(a_status_write_is_not_sent_twice_from_one_version),
         cmocka_unit_test(a_deleted_gpuslice_ends_in_one_write),
+        cmocka_unit_test(a_finalizer_removed_meanwhile_is_a_conflict),
         cmocka_unit_test(cdi_spec_follows_the_slice),
         cmocka_unit_test(cdi_spec_is_not_written_through_a_planted_link),
         cmocka_unit_test(cdi_write_failure_fails_the_slice),
