@@ -1,7 +1,10 @@
 /*
  * The reconcile loop (see loop.h). One mutex guards the work queue; the
  * reconciler and the store calls run without it, so informer threads can
- * keep enqueuing while a decision is executed.
+ * keep enqueuing while a decision is executed. The thread sleeps on a
+ * wakeup (util/wakeup.h) with the lock released, and an enqueue posts it
+ * after releasing the lock: a condition wait on the lock cost a futex call
+ * at nearly every enqueue and every sleep of the burst (issue 12).
  */
 #include "reconcile/loop.h"
 #include "util/alloc.h"
@@ -13,12 +16,13 @@
 #include <time.h>
 
 #include "util/clock.h"
+#include "util/wakeup.h"
 
 struct loop {
     struct loop_config cfg;
     struct workqueue *queue;
     pthread_mutex_t lock;
-    pthread_cond_t wake;
+    struct wakeup wake; /* a key queued, a kick, or stop */
     pthread_t thread;
     bool running, stopping;
     struct loop_stats stats;
@@ -79,7 +83,7 @@ int loop_new(const struct loop_config *cfg, struct loop **out, struct err *e)
         return rc;
     }
     pthread_mutex_init(&l->lock, NULL);
-    clock_cond_init(&l->wake);
+    wakeup_init(&l->wake);
     action_list_init(&l->actions);
     register_metrics(l);
     *out = l;
@@ -94,7 +98,7 @@ void loop_free(struct loop *l)
     prom_remove_hook(l->cfg.metrics, export_metrics, l);
     workqueue_free(l->queue);
     action_list_clear(&l->actions);
-    pthread_cond_destroy(&l->wake);
+    wakeup_destroy(&l->wake);
     pthread_mutex_destroy(&l->lock);
     free(l);
 }
@@ -104,8 +108,8 @@ void loop_enqueue_at(struct loop *l, const char *key, int64_t at_ns)
     struct err e;
     pthread_mutex_lock(&l->lock);
     int rc = workqueue_add_at(l->queue, key, at_ns, &e);
-    pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->lock);
+    wakeup_post(&l->wake);
     if (rc < 0) {
         fprintf(stderr, "gpuslice: %s: enqueue: %s\n", l->cfg.reconciler.name, e.msg);
         abort();
@@ -259,25 +263,30 @@ static int64_t sleep_ns(struct loop *l)
     return wait < 0 ? 0 : wait;
 }
 
+static bool stopping(struct loop *l)
+{
+    pthread_mutex_lock(&l->lock);
+    bool stop = l->stopping;
+    pthread_mutex_unlock(&l->lock);
+    return stop;
+}
+
 static void *loop_thread(void *arg)
 {
     struct loop *l = arg;
-    pthread_mutex_lock(&l->lock);
-    while (!l->stopping) {
-        pthread_mutex_unlock(&l->lock);
-        size_t n = loop_run_ready(l, 64);
-        pthread_mutex_lock(&l->lock);
-        if (n > 0 || l->stopping)
+    while (!stopping(l)) {
+        if (loop_run_ready(l, 64) > 0)
             continue;
+        pthread_mutex_lock(&l->lock);
         int64_t wait = sleep_ns(l);
+        pthread_mutex_unlock(&l->lock);
         if (wait == 0) {
             /* Due but not ready: may_act said no. Do not spin. */
             wait = 10 * NS_PER_MS;
         }
         struct timespec until = clock_deadline(CLOCK_MONOTONIC, wait);
-        pthread_cond_timedwait(&l->wake, &l->lock, &until);
+        wakeup_wait(&l->wake, &until);
     }
-    pthread_mutex_unlock(&l->lock);
     return NULL;
 }
 
@@ -304,8 +313,8 @@ void loop_stop(struct loop *l)
         return;
     }
     l->stopping = true;
-    pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->lock);
+    wakeup_post(&l->wake);
     pthread_join(l->thread, NULL);
     pthread_mutex_lock(&l->lock);
     l->running = false;
@@ -314,9 +323,7 @@ void loop_stop(struct loop *l)
 
 void loop_kick(struct loop *l)
 {
-    pthread_mutex_lock(&l->lock);
-    pthread_cond_signal(&l->wake);
-    pthread_mutex_unlock(&l->lock);
+    wakeup_post(&l->wake);
 }
 
 void loop_get_stats(struct loop *l, struct loop_stats *out)

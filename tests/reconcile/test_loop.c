@@ -455,6 +455,34 @@ static void threaded_runner_processes_and_stops(void **state)
     loop_stop(f->loop);
 }
 
+/* The thread asleep with nothing due, and each key enqueued only once the
+ * last is done: every enqueue finds it asleep for up to a second, so an
+ * enqueue that does not wake it makes the test outlast the harness's
+ * timeout. */
+#define WAKE_ROUNDS 100
+
+static void a_sleeping_loop_is_woken_by_every_enqueue(void **state)
+{
+    struct fixture *f = *state;
+    loop_free(f->loop);
+    struct loop_config lc = {.store = f->st, .component = "test",
+                             .reconciler = {.name = "t", .self = f, .reconcile = reconcile}};
+    assert_int_equal(loop_new(&lc, &f->loop, NULL), 0);
+    f->script = create_named_by_key;
+    assert_int_equal(loop_start(f->loop, NULL), 0);
+    for (int i = 1; i <= WAKE_ROUNDS; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "w%d", i);
+        loop_enqueue(f->loop, key);
+        struct loop_stats s = {0};
+        while (s.actions < (uint64_t)i) {
+            nanosleep(&(struct timespec){0, MS / 4}, NULL);
+            loop_get_stats(f->loop, &s);
+        }
+    }
+    loop_stop(f->loop);
+}
+
 static void bad_configuration_is_refused(void **state)
 {
     (void)state;
@@ -473,6 +501,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(actions_run_in_order_and_count, setup, teardown),
         cmocka_unit_test_setup_teardown(a_key_that_cannot_be_queued_aborts, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_sleeping_loop_is_woken_by_every_enqueue, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_stale_decision_is_dropped_and_decided_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failing_key_backs_off_exponentially, setup, teardown),
