@@ -14,6 +14,9 @@
  * Locks: the workers' own lock guards the queues and is taken with or
  * without the agent's lock held, never the other way round; a worker takes
  * the agent's lock only to report, after the device call and the sleep.
+ * A worker sleeps on its wakeup (util/wakeup.h) with that lock released,
+ * and a submit posts it after releasing it: a condition wait on the lock
+ * cost a futex call per call submitted (issue 12).
  */
 #include "agent/agent_internal.h"
 
@@ -27,11 +30,12 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/vec.h"
+#include "util/wakeup.h"
 
 struct worker {
     struct agent_workers *ws;
     pthread_t thread;
-    pthread_cond_t wake; /* a call queued for this GPU, or stop */
+    struct wakeup wake; /* a call queued for this GPU, or stop */
     bool started;
     struct agent_call *queue;
     size_t n, cap;
@@ -49,7 +53,7 @@ static void spend(struct worker *w, uint64_t ns)
 {
     struct agent_workers *ws = w->ws;
     struct timespec until = clock_deadline(CLOCK_MONOTONIC, (int64_t)ns);
-    while (!ws->stopping && mutex_cond_wait(&ws->lock, &w->wake, &until) != ETIMEDOUT)
+    while (!ws->stopping && wakeup_wait_unlocked(&ws->lock, &w->wake, &until) != ETIMEDOUT)
         ;
 }
 
@@ -62,7 +66,7 @@ static void *work(void *arg)
     mutex_lock(&ws->lock);
     for (;;) {
         while (!ws->stopping && w->n == 0)
-            mutex_cond_wait(&ws->lock, &w->wake, NULL);
+            wakeup_wait_unlocked(&ws->lock, &w->wake, NULL);
         if (ws->stopping)
             break;
         struct agent_call c = w->queue[0];
@@ -92,7 +96,7 @@ void agent__workers_start(struct agent *a)
     mutex_init(&ws->lock);
     for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++) {
         ws->gpus[i].ws = ws;
-        clock_cond_init(&ws->gpus[i].wake);
+        wakeup_init(&ws->gpus[i].wake);
     }
     mutex_lock(&a->lock);
     a->workers = ws;
@@ -129,9 +133,10 @@ int agent__workers_submit(struct agent *a, const struct agent_call *c)
         memmove(w->queue + at + 1, w->queue + at, (w->n - at) * sizeof w->queue[0]);
         w->queue[at] = *c;
         w->n++;
-        pthread_cond_signal(&w->wake);
     }
     mutex_unlock(&ws->lock);
+    if (rc == 0)
+        wakeup_post(&w->wake);
     return rc;
 }
 
@@ -153,9 +158,9 @@ void agent__workers_stop(struct agent *a)
         return;
     mutex_lock(&ws->lock);
     ws->stopping = true;
-    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
-        pthread_cond_signal(&ws->gpus[i].wake);
     mutex_unlock(&ws->lock);
+    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
+        wakeup_post(&ws->gpus[i].wake);
     for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++) {
         struct worker *w = &ws->gpus[i];
         if (w->started)
@@ -163,7 +168,7 @@ void agent__workers_stop(struct agent *a)
         for (size_t k = 0; k < w->n; k++)
             drop(a, &w->queue[k]);
         free(w->queue);
-        pthread_cond_destroy(&w->wake);
+        wakeup_destroy(&w->wake);
     }
     mutex_lock(&a->lock);
     a->workers = NULL;
