@@ -32,8 +32,8 @@
  * overflows: a quiet watch is not ended by other objects' traffic, and its
  * client does not relist for nothing.
  *
- * A watch waiting for events sleeps on its own semaphore, on the store's
- * list of waiting watches: a write wakes only those that see its
+ * A watch waiting for events sleeps on its own wakeup (util/wakeup.h), on
+ * the store's list of waiting watches: a write wakes only those that see its
  * event (mem__watch_notify), since with dozens of in-process watchers a
  * broadcast cost more in wake-ups than the events themselves. The write
  * only marks them (woken, under the lock) and the signal goes out after the
@@ -42,7 +42,7 @@
  * writer's unlock a futex wake, for every event (issue 12). A watch
  * marked is woken once per wait however many writes follow. Between the
  * unlock and the signal its reader may stop waiting (a timeout, a cancel)
- * and close it: the mark holds a reference, so the semaphore posted is
+ * and close it: the mark holds a reference, so the wakeup posted is
  * never freed memory, and the last reference frees the watch. The reader
  * sleeps with the store's lock released, not in a condition wait on it:
  * glibc takes a mutex back from a condition wait marked contended, so the
@@ -54,7 +54,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +65,7 @@
 #include "util/clock.h"
 #include "util/jdoc.h"
 #include "util/vec.h"
+#include "util/wakeup.h"
 
 struct mem_watch {
     struct store_watch base;
@@ -89,7 +89,7 @@ struct mem_watch {
     char failure[ERR_MSG_MAX];
     bool cancelled;   /* guarded by the store mutex */
     /* On the store's waiting list, guarded by the store mutex: */
-    sem_t wake;
+    struct wakeup wake;
     struct mem_watch *wait_prev, *wait_next;
     bool woken;       /* marked for a post since it began to wait */
     /* Routing, guarded by the store mutex: */
@@ -321,7 +321,7 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
     w->refs = 1;
     w->base.ops = st->ops;
     w->ms = ms;
-    sem_init(&w->wake, 0, 0);
+    wakeup_init(&w->wake);
     w->res = res;
     w->bookmarks = o->bookmarks;
     w->want_raw = o->want_raw;
@@ -551,25 +551,11 @@ void mem__unlock(struct mem_store *ms)
     ms->n_to_wake = 0;
     mutex_unlock(&ms->mu);
     for (size_t i = 0; i < n; i++) {
-        sem_post(&wake[i]->wake);
+        wakeup_post(&wake[i]->wake);
         watch_unref(wake[i]);
     }
     if (wake != stack)
         free(wake);
-}
-
-/* Sleeps until w is posted or until (monotonic; NULL: no limit), with the
- * store's lock released meanwhile and held again after. 0, or ETIMEDOUT. */
-static int sleep_unlocked(struct mem_watch *w, const struct timespec *until)
-{
-    mutex_unlock(&w->ms->mu);
-    int rc;
-    do
-        rc = until ? sem_clockwait(&w->wake, CLOCK_MONOTONIC, until) : sem_wait(&w->wake);
-    while (rc != 0 && errno == EINTR);
-    int err = rc == 0 ? 0 : errno;
-    mutex_lock(&w->ms->mu);
-    return err;
 }
 
 int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *ev,
@@ -627,7 +613,7 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
         wait_begin(w);
         struct timespec cut;
         const struct timespec *limit = wait_limit(w, timeout_ms < 0 ? NULL : &deadline, &cut);
-        if (sleep_unlocked(w, limit) != 0 && limit == &deadline)
+        if (wakeup_wait_unlocked(&ms->mu, &w->wake, limit) != 0 && limit == &deadline)
             expired = true; /* one more look, then give up */
         wait_end(w);
     }
@@ -646,7 +632,7 @@ void mem__watch_cancel(struct store_watch *sw)
     struct mem_watch *w = (struct mem_watch *)sw;
     mutex_lock(&w->ms->mu);
     w->cancelled = true;
-    sem_post(&w->wake);
+    wakeup_post(&w->wake); /* under the lock: after it, w may be closed */
     mutex_unlock(&w->ms->mu);
 }
 
@@ -675,6 +661,6 @@ static void watch_free(struct mem_watch *w)
     free(w->ns);
     selector_free(w->ls);
     selector_field_free(w->fs);
-    sem_destroy(&w->wake);
+    wakeup_destroy(&w->wake);
     free(w);
 }
