@@ -33,11 +33,35 @@ void wakeup_post(struct wakeup *w)
         sem_post(&w->sem);
 }
 
+/* Whether until (CLOCK_MONOTONIC) has come. */
+static bool passed(const struct timespec *until)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > until->tv_sec ||
+           (now.tv_sec == until->tv_sec && now.tv_nsec >= until->tv_nsec);
+}
+
+/* One try at the semaphore: 0, or -1 with errno (EINTR, ETIMEDOUT). */
+static int take(struct wakeup *w, const struct timespec *until)
+{
+    if (!until)
+        return sem_wait(&w->sem);
+    /* glibc's timed wait makes the futex call even for a time already
+     * past: a worker's spend of 0 ns cost one per device call. */
+    if (!passed(until))
+        return sem_clockwait(&w->sem, CLOCK_MONOTONIC, until);
+    if (sem_trywait(&w->sem) == 0)
+        return 0;
+    errno = ETIMEDOUT;
+    return -1;
+}
+
 int wakeup_wait(struct wakeup *w, const struct timespec *until)
 {
     int rc;
     do
-        rc = until ? sem_clockwait(&w->sem, CLOCK_MONOTONIC, until) : sem_wait(&w->sem);
+        rc = take(w, until);
     while (rc != 0 && errno == EINTR);
     if (rc != 0)
         return errno;

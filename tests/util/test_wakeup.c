@@ -37,6 +37,19 @@ static void a_timed_sleep_without_a_post_times_out(void **state)
     wakeup_destroy(&w);
 }
 
+static void a_sleep_until_a_time_past_takes_a_pending_post(void **state)
+{
+    (void)state;
+    struct wakeup w;
+    wakeup_init(&w);
+    struct timespec past = clock_deadline(CLOCK_MONOTONIC, 0);
+    assert_int_equal(wakeup_wait(&w, &past), ETIMEDOUT);
+    wakeup_post(&w);
+    assert_int_equal(wakeup_wait(&w, &past), 0);
+    assert_int_equal(wakeup_wait(&w, &past), ETIMEDOUT);
+    wakeup_destroy(&w);
+}
+
 static void posts_pending_wake_one_sleep(void **state)
 {
     (void)state;
@@ -129,6 +142,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_post_before_the_sleep_is_kept),
         cmocka_unit_test(a_timed_sleep_without_a_post_times_out),
+        cmocka_unit_test(a_sleep_until_a_time_past_takes_a_pending_post),
         cmocka_unit_test(posts_pending_wake_one_sleep),
         cmocka_unit_test(waiting_unlocked_holds_the_mutex_again),
         cmocka_unit_test(no_post_is_lost),
