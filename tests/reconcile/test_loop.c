@@ -427,16 +427,22 @@ static void deleting_what_is_gone_is_done_and_a_failed_device_call_stops(void **
     assert_non_null(strstr(f->last_line, "for bad-device: device said no"));
 }
 
-static void threaded_runner_processes_and_stops(void **state)
+/* The loop on its thread, creating a ConfigMap per key. The thread reads
+ * the clock while the test waits: a real clock here. */
+static void start_threaded(struct fixture *f)
 {
-    struct fixture *f = *state;
-    /* The thread reads the clock while the test waits: a real clock here. */
     loop_free(f->loop);
     struct loop_config lc = {.store = f->st, .component = "test",
                              .reconciler = {.name = "t", .self = f, .reconcile = reconcile}};
     assert_int_equal(loop_new(&lc, &f->loop, NULL), 0);
     f->script = create_named_by_key;
     assert_int_equal(loop_start(f->loop, NULL), 0);
+}
+
+static void threaded_runner_processes_and_stops(void **state)
+{
+    struct fixture *f = *state;
+    start_threaded(f);
     struct err e;
     assert_int_equal(loop_start(f->loop, &e), -EBUSY);
     for (int i = 0; i < 50; i++) {
@@ -464,12 +470,7 @@ static void threaded_runner_processes_and_stops(void **state)
 static void a_sleeping_loop_is_woken_by_every_enqueue(void **state)
 {
     struct fixture *f = *state;
-    loop_free(f->loop);
-    struct loop_config lc = {.store = f->st, .component = "test",
-                             .reconciler = {.name = "t", .self = f, .reconcile = reconcile}};
-    assert_int_equal(loop_new(&lc, &f->loop, NULL), 0);
-    f->script = create_named_by_key;
-    assert_int_equal(loop_start(f->loop, NULL), 0);
+    start_threaded(f);
     for (int i = 1; i <= WAKE_ROUNDS; i++) {
         char key[16];
         snprintf(key, sizeof key, "w%d", i);
