@@ -8,9 +8,25 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "util/clock.h"
 #include "util/wakeup.h"
+
+static int setup(void **state)
+{
+    struct wakeup *w = malloc(sizeof *w);
+    wakeup_init(w);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    wakeup_destroy(*state);
+    free(*state);
+    return 0;
+}
 
 static struct timespec soon(void)
 {
@@ -19,68 +35,53 @@ static struct timespec soon(void)
 
 static void a_post_before_the_sleep_is_kept(void **state)
 {
-    (void)state;
-    struct wakeup w;
-    wakeup_init(&w);
-    wakeup_post(&w);
-    assert_int_equal(wakeup_wait(&w, NULL), 0);
-    wakeup_destroy(&w);
+    struct wakeup *w = *state;
+    wakeup_post(w);
+    assert_int_equal(wakeup_wait(w, NULL), 0);
 }
 
 static void a_timed_sleep_without_a_post_times_out(void **state)
 {
-    (void)state;
-    struct wakeup w;
-    wakeup_init(&w);
+    struct wakeup *w = *state;
     struct timespec until = soon();
-    assert_int_equal(wakeup_wait(&w, &until), ETIMEDOUT);
-    wakeup_destroy(&w);
+    assert_int_equal(wakeup_wait(w, &until), ETIMEDOUT);
 }
 
 static void a_sleep_until_a_time_past_takes_a_pending_post(void **state)
 {
-    (void)state;
-    struct wakeup w;
-    wakeup_init(&w);
+    struct wakeup *w = *state;
     struct timespec past = clock_deadline(CLOCK_MONOTONIC, 0);
-    assert_int_equal(wakeup_wait(&w, &past), ETIMEDOUT);
-    wakeup_post(&w);
-    assert_int_equal(wakeup_wait(&w, &past), 0);
-    assert_int_equal(wakeup_wait(&w, &past), ETIMEDOUT);
-    wakeup_destroy(&w);
+    assert_int_equal(wakeup_wait(w, &past), ETIMEDOUT);
+    wakeup_post(w);
+    assert_int_equal(wakeup_wait(w, &past), 0);
+    assert_int_equal(wakeup_wait(w, &past), ETIMEDOUT);
 }
 
 static void posts_pending_wake_one_sleep(void **state)
 {
-    (void)state;
-    struct wakeup w;
-    wakeup_init(&w);
+    struct wakeup *w = *state;
     for (int i = 0; i < 3; i++)
-        wakeup_post(&w);
+        wakeup_post(w);
     struct timespec until = soon();
-    assert_int_equal(wakeup_wait(&w, &until), 0);
+    assert_int_equal(wakeup_wait(w, &until), 0);
     until = soon();
-    assert_int_equal(wakeup_wait(&w, &until), ETIMEDOUT);
-    wakeup_destroy(&w);
+    assert_int_equal(wakeup_wait(w, &until), ETIMEDOUT);
 }
 
 static void waiting_unlocked_holds_the_mutex_again(void **state)
 {
-    (void)state;
-    struct wakeup w;
+    struct wakeup *w = *state;
     struct mutex m;
-    wakeup_init(&w);
     mutex_init(&m);
     mutex_lock(&m);
     struct timespec until = soon();
-    assert_int_equal(wakeup_wait_unlocked(&m, &w, &until), ETIMEDOUT);
+    assert_int_equal(wakeup_wait_unlocked(&m, w, &until), ETIMEDOUT);
     assert_true(mutex_held(&m));
-    wakeup_post(&w);
-    assert_int_equal(wakeup_wait_unlocked(&m, &w, NULL), 0);
+    wakeup_post(w);
+    assert_int_equal(wakeup_wait_unlocked(&m, w, NULL), 0);
     assert_true(mutex_held(&m));
     mutex_unlock(&m);
     mutex_destroy(&m);
-    wakeup_destroy(&w);
 }
 
 /* A sleeper that waits without a limit for a counter to move, and a poster
@@ -140,11 +141,13 @@ static void no_post_is_lost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_post_before_the_sleep_is_kept),
-        cmocka_unit_test(a_timed_sleep_without_a_post_times_out),
-        cmocka_unit_test(a_sleep_until_a_time_past_takes_a_pending_post),
-        cmocka_unit_test(posts_pending_wake_one_sleep),
-        cmocka_unit_test(waiting_unlocked_holds_the_mutex_again),
+        cmocka_unit_test_setup_teardown(a_post_before_the_sleep_is_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_timed_sleep_without_a_post_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_sleep_until_a_time_past_takes_a_pending_post, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(posts_pending_wake_one_sleep, setup, teardown),
+        cmocka_unit_test_setup_teardown(waiting_unlocked_holds_the_mutex_again, setup,
+                                        teardown),
         cmocka_unit_test(no_post_is_lost),
     };
     return cmocka_run_group_tests_name("util_wakeup", tests, NULL, NULL);
