@@ -6,13 +6,13 @@
 #include "cluster/kubelet_mps.h"
 
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster/kubelet_pod.h"
 #include "cluster/objstate.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/jdoc.h"
 
 #define ENV_LIMIT "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"
@@ -21,7 +21,7 @@
  * after it (as the kubelet's restarts are no faster than one a second):
  * else a daemon that is not back would fail it again within the same
  * instant, forever. */
-#define RETRY_NS INT64_C(1000000000)
+#define RETRY_NS NS_PER_SEC
 
 struct kubelet_mps {
     char *node;
