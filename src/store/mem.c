@@ -59,6 +59,11 @@ bool mem__same_resource(const struct api_resource *a, const struct api_resource 
                       strcmp(a->group, b->group) == 0 && strcmp(a->version, b->version) == 0);
 }
 
+bool mem__is_event(const struct api_resource *res)
+{
+    return res->group[0] == '\0' && strcmp(res->kind, "Event") == 0;
+}
+
 struct mem_kind *mem__kind_find(struct mem_store *ms, const struct api_resource *res)
 {
     /* The entry itself first: almost always it is, and a kind is made
@@ -271,8 +276,7 @@ static void cool_aged(struct mem_store *ms, uint64_t rv)
 static void cool_event(struct mem_store *ms, const struct api_resource *res,
                        struct mem_doc *doc, enum store_event_type type)
 {
-    if (ms->cfg.events_text_only && type != STORE_DELETED && ms->events &&
-        mem__same_resource(res, ms->events))
+    if (ms->cfg.events_text_only && type != STORE_DELETED && mem__is_event(res))
         mem__doc_cool(doc, 2);
 }
 
@@ -1187,7 +1191,6 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
     ms->pods = api_registry_find(reg, "", "v1", "pods");
     ms->namespaces = api_registry_find(reg, "", "v1", "namespaces");
     ms->crds = api_registry_find(reg, "apiextensions.k8s.io", "v1", "customresourcedefinitions");
-    ms->events = api_registry_find(reg, "", "v1", "events");
     *out = &ms->base;
     return 0;
 }

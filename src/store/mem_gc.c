@@ -89,11 +89,6 @@ void mem__gc_free(struct mem_store *ms)
 
 /* --- Event expiry ------------------------------------------------------------ */
 
-static bool is_event(const struct api_resource *res)
-{
-    return res->group[0] == '\0' && strcmp(res->kind, "Event") == 0;
-}
-
 /* The expiries' clock: the store's, less its steps back. The embedded
  * cluster runs the store on the wall clock, which may be stepped back
  * (NTP, a person); taken as is, an Event written after such a step would
@@ -131,7 +126,7 @@ static int expire_events(struct mem_store *ms, struct err *e)
         return 0;
     struct mem_kind *k = NULL; /* the Events' kind, found once for all the due */
     for (size_t i = 0; i < ms->n_kinds && !k; i++)
-        if (is_event(ms->kinds[i]->res))
+        if (mem__is_event(ms->kinds[i]->res))
             k = ms->kinds[i];
     int rc = 0;
     while (rc != -ENOMEM && ms->exp_n && ms->expiring[ms->exp_head].at <= now) {
@@ -180,7 +175,7 @@ void mem__gc_observe(struct mem_store *ms, struct mem_obj *obj, const struct mem
             mem__gc_enqueue(ms, MEM_WORK_CRD, crd->doc->name);
         return;
     }
-    if (ms->cfg.event_ttl_ns > 0 && is_event(res))
+    if (ms->cfg.event_ttl_ns > 0 && mem__is_event(res))
         expiry_push(ms, cur);
     bool newly_deleting = cur->deleting && (!prev || !prev->deleting);
     if (cur->deleting && (cur->foreground || cur->orphan) &&

@@ -212,7 +212,7 @@ struct mem_store {
     int64_t exp_seen, exp_elapsed; /* the expiries' clock (mem_gc.c's expiry_now) */
     uint64_t list_looked; /* documents lists looked at: what a page costs, for tests */
     bool exp_clock_set;
-    const struct api_resource *namespaces, *crds, *pods, *events;
+    const struct api_resource *namespaces, *crds, *pods;
 };
 
 struct mem_ns_count {
@@ -229,6 +229,9 @@ static inline struct mem_store *mem__of(struct store *st)
  * the same group, version and plural (a CRD changed in a way that made the
  * registry register its version anew keeps its objects). */
 bool mem__same_resource(const struct api_resource *a, const struct api_resource *b);
+/* Whether res is the core Events (expiring after the event TTL; text only
+ * with mem_store_config.events_text_only). */
+bool mem__is_event(const struct api_resource *res);
 /* The table of res, or NULL when it has none yet. */
 struct mem_kind *mem__kind_find(struct mem_store *ms, const struct api_resource *res);
 /* The table of res, created on first use; NULL when out of memory. */
