@@ -207,7 +207,9 @@ static int decode_event_ttl(struct decoder *dc, const json_t *root)
     json_int_t s = json_integer_value(v);
     if (s <= 0 || s > INT32_MAX)
         return schema_fail_member(&dc->s, root, "eventTTLSeconds", false,
-                                  "eventTTLSeconds must be above 0, not %lld", (long long)s);
+                                  s <= 0 ? "eventTTLSeconds must be above 0, not %lld"
+                                         : "eventTTLSeconds must be at most 2147483647, not %lld",
+                                  (long long)s);
     dc->sc->event_ttl_s = s;
     return 0;
 }

@@ -151,6 +151,10 @@ static void mistakes_are_refused_where_they_are(void **state)
     refused("workload: []\nextra: 1\n", "unknown field \"extra\" in a scenario");
     refused("warmMaxPercent: 101\nworkload: []\n", "warmMaxPercent must be 0 to 100");
     refused("eventTTLSeconds: 0\nworkload: []\n", "eventTTLSeconds must be above 0");
+    refused("eventTTLSeconds: -5\nworkload: []\n", "s.yaml:8:18: eventTTLSeconds must be above 0");
+    refused("eventTTLSeconds: 3000000000\nworkload: []\n",
+            "eventTTLSeconds must be at most 2147483647, not 3000000000");
+    refused("eventTTLSeconds: 1.5\nworkload: []\n", "s.yaml:8:");
     refused("workload: [{count: 1, profile: 1g.5gb, runSeconds: 1, inferenceSeconds: 0}]\n",
             "s.yaml:8:73: inferenceSeconds must be above 0");
     refused("workload: [{count: 1, profile: 1g.5gb, runSeconds: 1, inferenceSeconds: -2}]\n",
