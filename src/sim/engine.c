@@ -229,8 +229,9 @@ static void sample(struct engine *en, bool always)
 static int make_store(struct engine *en, struct err *e)
 {
     /* Every version keeps its value, no serialising, no parsing, but an
-     * Event's: nothing in the run reads Events, and a run keeps an hour of
-     * them (the event TTL), so they are kept as their text. */
+     * Event's: nothing in the run reads Events but their recorder counting a
+     * repeat, and a run keeps the event TTL's of them (eventTTLSeconds), so
+     * they are kept as their text. */
     struct mem_store_config mc = {.now_ns = engine_clock, .clock_ctx = en,
                                   .seed = en->o.seed, .values_kept = MEM_STORE_VALUES_ALL,
                                   .events_text_only = true,

@@ -69,8 +69,9 @@ struct mem_store_config {
      * asks for the text (the simulator: its speed over its memory). */
     size_t values_kept;
     /* Events keep only their compact text from their first write on,
-     * whatever values_kept says: for a store whose Events no one in
-     * process reads (the simulator). A run shorter than the event TTL
+     * whatever values_kept says: for a store whose Events are seldom
+     * read in process (the simulator: only its recorder, to count a repeat,
+     * which parses the text). A run shorter than the event TTL
      * keeps every pod's Events, and as values (about 3 KB each, against
      * 0.6 KB of text) they were most of a million-pod run's memory. */
     bool events_text_only;
