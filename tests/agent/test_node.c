@@ -312,6 +312,23 @@ static size_t slice_writes(const struct action_list *l, const struct api_resourc
     return n;
 }
 
+/* Deletes the GPUSlice name (key its key), lets the agent destroy its
+ * slice with nothing written, and leaves in out what it decides next: the
+ * ConfigMap, then its finalizer's removal. */
+static void delete_and_destroy(struct harness *h, const char *name, const char *key,
+                               struct action_list *out)
+{
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
+    step_slices(h);
+    decide(h, key, out); /* the destroy, and nothing written */
+    assert_int_equal(out->n, 1);
+    assert_int_equal(out->items[0].kind, ACTION_EXTERNAL);
+    execute(h, key, out);
+    decide(h, key, out);
+}
+
 /* The controller releases a slice by deleting its GPUSlice: the agent
  * destroys the slice, then removes its finalizer: one write to the
  * GPUSlice, no status (Deleting or Deleted) written; the object's going is
@@ -323,17 +340,9 @@ static void a_deleted_gpuslice_ends_in_one_write(void **state)
     json_t *pod = h_pod(h, "train");
     char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
     created_slice(h, pod, name, key);
-    struct err e = {0};
-    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
-         "delete GPUSlice");
-    step_slices(h);
     struct action_list out;
     action_list_init(&out);
-    decide(h, key, &out); /* the destroy, and nothing written */
-    assert_int_equal(out.n, 1);
-    assert_int_equal(out.items[0].kind, ACTION_EXTERNAL);
-    execute(h, key, &out);
-    decide(h, key, &out); /* the ConfigMap, then the finalizer */
+    delete_and_destroy(h, name, key, &out);
     assert_null(status_write(&out));
     assert_int_equal(slice_writes(&out, h->slices), 1);
     const struct action *last = &out.items[out.n - 1];
@@ -372,14 +381,9 @@ static void a_finalizer_removed_meanwhile_is_a_conflict(void **state)
     h_ok(store_patch(h->st, h->slices, NS, name, STORE_PATCH_MERGE, fins,
                      &(struct store_write_opts){0}, NULL, &e), &e, "add a finalizer");
     json_decref(fins);
-    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
-         "delete GPUSlice");
-    step_slices(h);
     struct action_list out;
     action_list_init(&out);
-    decide(h, key, &out); /* the destroy */
-    execute(h, key, &out);
-    decide(h, key, &out); /* the ConfigMap, then the finalizer */
+    delete_and_destroy(h, name, key, &out);
     const struct action *last = &out.items[out.n - 1];
     assert_int_equal(last->kind, ACTION_PATCH);
     fins = json_pack("{s:{s:[s]}}", "metadata", "finalizers", GPUSLICE_SLICE_FINALIZER);
