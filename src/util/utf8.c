@@ -1,6 +1,5 @@
 /*
- * UTF-8 checks and the scrub of utf8.h: one decoder of a character's
- * length that both use.
+ * The scrub of utf8.h, over one decoder of a character's length.
  */
 #include "util/utf8.h"
 
@@ -47,18 +46,6 @@ static long char_len(const unsigned char *p)
         hi = 0xBF;
     }
     return (long)n;
-}
-
-bool utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        long n = char_len(p);
-        if (n <= 0)
-            return false;
-        p += n;
-    }
-    return true;
 }
 
 char *utf8_scrub(char *s)

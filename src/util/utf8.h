@@ -11,11 +11,6 @@
 #ifndef GPUSLICE_UTIL_UTF8_H
 #define GPUSLICE_UTIL_UTF8_H
 
-#include <stdbool.h>
-
-/* Whether s (NUL-terminated) is well-formed UTF-8. */
-bool utf8_valid(const char *s);
-
 /* Makes s well-formed UTF-8 in place: a character cut short by the end of
  * s (a truncated message) is dropped, every other byte that does not
  * belong to a well-formed character becomes '?'. Returns s. */
