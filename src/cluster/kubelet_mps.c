@@ -100,7 +100,7 @@ static void disconnect(struct kubelet_mps *b, json_t *c)
     json_object_del(c, "client");
 }
 
-static bool running(const json_t *pod, const char *container)
+static const json_t *status_of(const json_t *pod, const char *container)
 {
     size_t i;
     const json_t *cs;
@@ -108,9 +108,20 @@ static bool running(const json_t *pod, const char *container)
                        cs) {
         const char *name = json_string_value(json_object_get(cs, "name"));
         if (name && strcmp(name, container) == 0)
-            return json_object_get(json_object_get(cs, "state"), "running") != NULL;
+            return cs;
     }
-    return false;
+    return NULL;
+}
+
+static bool running(const json_t *pod, const char *container)
+{
+    return json_object_get(json_object_get(status_of(pod, container), "state"), "running");
+}
+
+/* Which run of the container this is: its restart count. */
+static json_int_t run_of(const json_t *pod, const char *container)
+{
+    return json_integer_value(json_object_get(status_of(pod, container), "restartCount"));
 }
 
 /* One container of the pod brought in line; a failure's words in why
@@ -125,18 +136,30 @@ static void sync_container(struct kubelet_mps *b, const json_t *pod, const char 
         return;
     if (!running(pod, name)) {
         disconnect(b, c);
-    } else if (client) {
+        return;
+    }
+    /* A client belongs to the run it connected in; a later run (restarted,
+     * its failure written) connects anew. */
+    if (client && json_integer_value(json_object_get(c, "run")) != run_of(pod, name)) {
+        disconnect(b, c);
+        client = NULL;
+    }
+    if (client) {
         if (b->ops->connected(b->ctx, b->node, gpu, (uint64_t)json_integer_value(client)))
             return;
-        json_object_del(c, "client");
+        /* The dead client stays until a later run replaces it: when this
+         * failure's write conflicts, the pass again on the fresh pod finds
+         * the same run holding it and fails it again, rather than
+         * connecting it to the next daemon as if nothing had died. */
         *why = KUBELET_MPS_REASON_DIED;
         err_set(msg, -EIO, "the MPS daemon of GPU %s died: its clients lost the GPU", gpu);
     } else if (now >= json_integer_value(json_object_get(c, "retryAt"))) {
         uint64_t id = 0, mib = (uint64_t)json_integer_value(json_object_get(c, "limitMiB"));
         int rc = b->ops->connect(b->ctx, b->node, gpu, mib, &id, msg);
-        if (rc == 0)
+        if (rc == 0) {
             jdoc_set(c, "client", json_integer((json_int_t)id));
-        else if (rc == -ENOSYS)
+            jdoc_set(c, "run", json_integer(run_of(pod, name)));
+        } else if (rc == -ENOSYS)
             jdoc_set(c, "unmodelled", json_true());
         else
             *why = KUBELET_MPS_REASON_REFUSED;

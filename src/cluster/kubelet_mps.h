@@ -14,9 +14,12 @@
  * restarted container connects anew.
  *
  * The book: {"ns/name": {"containers": {NAME: {"gpu": UUID, "limitMiB": N,
- * "client": C, "retryAt": NS}}}} ("client" only while connected; "retryAt"
- * after a failure, before which it does not connect again; "unmodelled": true for a
- * container the embedding has no daemons for, which runs unconnected).
+ * "client": C, "run": R, "retryAt": NS}}}} ("client" from connecting until
+ * the container stops or a later run of it begins (its restart count above
+ * "run", the count it connected at), so a client whose daemon died is
+ * kept, and failed again, until the failure is written; "retryAt" after a
+ * failure, before which it does not connect again; "unmodelled": true for
+ * a container the embedding has no daemons for, which runs unconnected).
  * Thread-safe (one mutex): synced on the kubelet's loop, forgotten on
  * informer threads.
  */

@@ -212,6 +212,64 @@ static void unmodelled_daemons_leave_shares_running(void **state)
     h_free(h);
 }
 
+static const char *restarted_for(const json_t *pod)
+{
+    const json_t *cs = json_array_get(json_object_get(json_object_get(pod, "status"),
+                                                      "containerStatuses"), 0);
+    return json_string_value(json_object_get(
+        json_object_get(json_object_get(cs, "lastState"), "terminated"), "reason"));
+}
+
+/* One pass of the book over the stored pod: the copy it would write. */
+static json_t *pass(struct kubelet_mps *b, const json_t *stored, int64_t now)
+{
+    json_t *copy = json_deep_copy(stored);
+    bool recheck = false;
+    assert_int_equal(kubelet_mps_sync(b, NS "/p", copy, now, &recheck), 0);
+    return copy;
+}
+
+/* The write failing a client whose daemon died conflicts (another writer
+ * moved the pod on): the pass again on the pod as stored fails it again,
+ * rather than connecting it to the daemon started since as if its first
+ * run had not lost the GPU. */
+static void a_death_survives_a_conflicting_write(void **state)
+{
+    (void)state;
+    struct fake_daemon d = {.room_mib = 8192};
+    fake_start(&d);
+    struct kubelet_mps *b = kubelet_mps_new("n1", &fake_ops, &d);
+    json_t *pod = json_text("{'metadata':{'name':'p','uid':'u'},'spec':{'restartPolicy':"
+                            "'Always','containers':[{'name':'main','image':'i'}]}}");
+    assert_int_equal(kubelet_pod_start(pod, "n1", T0), 0);
+    json_t *envs = json_text("{'main':{'NVIDIA_VISIBLE_DEVICES':'GPU-a',"
+                             "'CUDA_MPS_PINNED_DEVICE_MEM_LIMIT':'0=2G'}}");
+    kubelet_mps_started(b, NS "/p", envs);
+    json_decref(envs);
+    json_t *stored = pass(b, pod, T0);
+    json_decref(pod);
+    assert_int_equal(d.clients, 1);
+    fake_kill(&d);
+    fake_start(&d);
+    json_t *lost = pass(b, stored, T0 + SEC);
+    assert_string_equal(restarted_for(lost), KUBELET_MPS_REASON_DIED);
+    json_decref(lost); /* its write conflicted */
+    json_t *again = pass(b, stored, T0 + 3 * SEC); /* past the retry */
+    assert_non_null(restarted_for(again));
+    assert_string_equal(restarted_for(again), KUBELET_MPS_REASON_DIED);
+    assert_int_equal(d.clients, 0);
+    json_decref(stored);
+    /* Written: the restarted run connects to the new daemon once due. */
+    json_t *next = pass(b, again, T0 + 5 * SEC);
+    assert_int_equal(d.clients, 1);
+    assert_int_equal(kubelet_mps_clients(b, NS "/p"), 1);
+    json_decref(again);
+    json_decref(next);
+    kubelet_mps_forget(b, NS "/p");
+    assert_int_equal(d.clients, 0);
+    kubelet_mps_free(b);
+}
+
 /* kubelet_pod_fail_container alone: Never keeps the failure, OnFailure
  * restarts it; a container not running is left alone. */
 static void failing_a_container(void **state)
@@ -246,6 +304,7 @@ int main(void)
         cmocka_unit_test(a_refused_client_fails_with_the_daemons_words),
         cmocka_unit_test(unmodelled_daemons_leave_shares_running),
         cmocka_unit_test(failing_a_container),
+        cmocka_unit_test(a_death_survives_a_conflicting_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
