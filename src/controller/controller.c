@@ -778,14 +778,54 @@ static int finish_ungated(struct controller *c, struct wanted_slice *w, size_t n
     return 0;
 }
 
+/* Whether the minute a slice is given (CONTROLLER_SLICE_SLOW_NS) has passed
+ * since the time in obj's section.field; if not, *requeue_at comes no
+ * later than when it will, so that the pod is looked at again then without
+ * any other change to wake it. */
+static bool slow_since(const json_t *obj, const char *section, const char *field, int64_t now,
+                       int64_t *requeue_at)
+{
+    int64_t since;
+    const char *t = json_string_value(json_object_get(json_object_get(obj, section), field));
+    if (!t || meta_parse_time(t, field, &since, NULL) < 0)
+        return false;
+    int64_t due = since + CONTROLLER_SLICE_SLOW_NS;
+    if (due <= now)
+        return true;
+    if (*requeue_at == 0 || due < *requeue_at)
+        *requeue_at = due;
+    return false;
+}
+
+/* A slice on its way out for longer than CONTROLLER_SLICE_SLOW_NS is said
+ * on the pod that waits for it (a Warning SliceNotReleased): only the
+ * node's agent destroys it and lets the object go, so with that agent
+ * dead the pod would stay gated with nothing saying why. */
+static int say_stuck_leaving(struct controller *c, const struct pod_state *s, const json_t *obj,
+                             const struct gpuslice_view *v, int64_t now, struct action_list *out,
+                             int64_t *requeue_at)
+{
+    bool slow = v->deleting ? slow_since(obj, "metadata", "deletionTimestamp", now, requeue_at)
+                            : slow_since(obj, "status", "lastTransitionTime", now, requeue_at);
+    if (!slow)
+        return 0;
+    return controller__say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceNotReleased",
+                           "GPUSlice %s has been on its way out on node %s for more than %llds: "
+                           "the node's agent has not destroyed it (is it running, holding its "
+                           "Lease?); the pod is placed again once it is gone",
+                           v->name, v->spec.node ? v->spec.node : "(none)",
+                           (long long)(CONTROLLER_SLICE_SLOW_NS / NS_PER_SEC));
+}
+
 /* A gated pod's slices on their way out (released so that the whole pod
  * is placed again, place.c): being deleted (phase_of: Deleting, the
  * agent removes them after the destroy), or Deleting and Deleted by status
  * (an older version's release): the Deleted ones are deleted. Returns how
  * many are left; the pod waits for them all, since its new slices take
- * their names (SlicesReleased said why). */
-static int leaving(struct controller *c, const struct pod_state *s, struct action_list *out,
-                   struct err *e)
+ * their names (SlicesReleased said why, SliceNotReleased says a wait the
+ * agent does not end). */
+static int leaving(struct controller *c, const struct pod_state *s, int64_t now,
+                   struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     size_t i;
     const json_t *obj;
@@ -797,11 +837,13 @@ static int leaving(struct controller *c, const struct pod_state *s, struct actio
         enum slice_phase p = phase_of(&v);
         if (p != SLICE_DELETING && p != SLICE_DELETED)
             continue;
-        if (p == SLICE_DELETED && !v.deleting) {
-            int rc = action_delete(out, c->slice_res, v.ns, v.name, v.uid, e);
-            if (rc < 0)
-                return rc;
-        }
+        int rc = 0;
+        if (p == SLICE_DELETED && !v.deleting)
+            rc = action_delete(out, c->slice_res, v.ns, v.name, v.uid, e);
+        else if (left == 0)
+            rc = say_stuck_leaving(c, s, obj, &v, now, out, requeue_at);
+        if (rc < 0)
+            return rc;
         left++;
     }
     return left;
@@ -809,26 +851,16 @@ static int leaving(struct controller *c, const struct pod_state *s, struct actio
 
 /* The pod's slices Creating for longer than CONTROLLER_SLICE_SLOW_NS are
  * said (a Warning SliceNotReady, once), so that no pod waits on its node's
- * agent without an Event that says so; the pod is looked at again when
- * the next one would be. */
+ * agent without an Event that says so. */
 static int say_slow(struct controller *c, const struct pod_state *s, struct wanted_slice *w,
                     size_t n, int64_t now, struct action_list *out, int64_t *requeue_at)
 {
     for (size_t k = 0; k < n; k++) {
         struct gpuslice_view v;
-        int64_t born;
-        const char *t = json_string_value(json_object_get(
-            json_object_get(w[k].existing, "metadata"), "creationTimestamp"));
         if (!w[k].existing || gpuslice_read(w[k].existing, &v, NULL) < 0 ||
-            phase_of(&v) != SLICE_CREATING || !t ||
-            meta_parse_time(t, "metadata.creationTimestamp", &born, NULL) < 0)
+            phase_of(&v) != SLICE_CREATING ||
+            !slow_since(w[k].existing, "metadata", "creationTimestamp", now, requeue_at))
             continue;
-        int64_t due = born + CONTROLLER_SLICE_SLOW_NS;
-        if (due > now) {
-            if (*requeue_at == 0 || due < *requeue_at)
-                *requeue_at = due;
-            continue;
-        }
         return controller__say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceNotReady",
                                "GPUSlice %s has been Creating on node %s for more than %llds: "
                                "%s%s",
@@ -876,7 +908,7 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
     int sharing = controller__sharing_unplaced(c, s->pod, &ps, now, out, e);
     if (sharing != 0)
         return sharing < 0 ? sharing : 0;
-    int left = leaving(c, s, out, e);
+    int left = leaving(c, s, now, out, requeue_at, e);
     if (left != 0)
         return left < 0 ? left : 0;
     if (all_in(w, n, SLICE_CREATED))

@@ -451,13 +451,12 @@ static void a_gpu_that_keeps_failing_is_avoided(void **state)
 }
 
 /* The demo's `pipeline` pod under --device fail-create=...: two of its
- * three slices are Created on node-a's A100, the third fails there until
- * that GPU is held back. The pod, still gated, is not left pinned to
- * node-a: its slices are released (an Event says so) and the whole pod is
- * placed on node-b, whose A100 is empty, with nothing left behind. */
-static void a_pod_that_cannot_complete_on_its_node_moves_whole(void **state)
+ * three slices Created on an A100 of node-a or node-b (its name into
+ * first, the other node's into other), the third failing there until that
+ * GPU is avoided and the pod's slices are released, at most 30 s after
+ * it was placed. */
+static void release_pipeline(struct world *w, char first[32], char other[32])
 {
-    struct world *w = *state;
     static const char *const one_a100[] = {"A100-40GB"};
     world_add_node(w, "node-a", one_a100, 1);
     world_add_node(w, "node-b", one_a100, 1);
@@ -467,9 +466,8 @@ static void a_pod_that_cannot_complete_on_its_node_moves_whole(void **state)
     json_t *s = world_get(w, w->slices, "team", "pipeline-main-0");
     struct gpuslice_view v;
     assert_int_equal(gpuslice_read(s, &v, NULL), 0);
-    char first[32], other[32];
-    snprintf(first, sizeof first, "%s", v.spec.node);
-    snprintf(other, sizeof other, "%s", strcmp(first, "node-a") == 0 ? "node-b" : "node-a");
+    snprintf(first, 32, "%s", v.spec.node);
+    snprintf(other, 32, "%s", strcmp(first, "node-a") == 0 ? "node-b" : "node-a");
     json_decref(s);
     world_agent_sets(w, "pipeline-main-0", "Created", NULL);
     world_agent_sets(w, "pipeline-main-1", "Created", NULL);
@@ -479,6 +477,42 @@ static void a_pod_that_cannot_complete_on_its_node_moves_whole(void **state)
         world_advance(w, 0);
         world_advance(w, 10 * SEC);
     }
+}
+
+/* A pod whose released slices the node's agent never destroys (it is
+ * dead) stays gated, waiting for them: a minute after their release an
+ * Event says so, without any other change to wake the pod. */
+static void a_release_the_agent_never_ends_is_said(void **state)
+{
+    struct world *w = *state;
+    char first[32], other[32];
+    release_pipeline(w, first, other);
+    assert_true(world_released(w, "pipeline-main-0", "Created"));
+    char msg[512];
+    world_advance(w, 25 * SEC); /* under a minute since the pod was made */
+    assert_int_equal(world_events(w, "pipeline", "SliceNotReleased", msg, sizeof msg), 0);
+    world_advance(w, 50 * SEC); /* over one since the release */
+    assert_true(gated(w, "pipeline"));
+    assert_int_equal(world_events(w, "pipeline", "SliceNotReleased", msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "GPUSlice pipeline-main-0 has been on its way out on node"));
+    assert_non_null(strstr(msg, first));
+    assert_non_null(strstr(msg, "the node's agent has not destroyed it"));
+    /* The agent comes back: the pod is placed whole, elsewhere. */
+    assert_int_equal(world_agent_all(w, "Deleting", "Deleted"), 2);
+    world_settle(w);
+    assert_slices_on(w, other, 3);
+}
+
+/* The demo's `pipeline` pod under --device fail-create=...: two of its
+ * three slices are Created on node-a's A100, the third fails there until
+ * that GPU is held back. The pod, still gated, is not left pinned to
+ * node-a: its slices are released (an Event says so) and the whole pod is
+ * placed on node-b, whose A100 is empty, with nothing left behind. */
+static void a_pod_that_cannot_complete_on_its_node_moves_whole(void **state)
+{
+    struct world *w = *state;
+    char first[32], other[32];
+    release_pipeline(w, first, other);
     char msg[512];
     assert_int_equal(world_events(w, "pipeline", "SlicesReleased", msg, sizeof msg), 1);
     assert_non_null(strstr(msg, first));
@@ -899,6 +933,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_gpu_that_keeps_failing_is_avoided, setup, teardown),
         cmocka_unit_test_setup_teardown(a_pod_that_cannot_complete_on_its_node_moves_whole,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_release_the_agent_never_ends_is_said, setup, teardown),
         cmocka_unit_test_setup_teardown(other_gates_are_waited_for, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_in_every_phase_releases_the_slice, setup,
                                         teardown),
