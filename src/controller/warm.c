@@ -57,11 +57,14 @@ void controller__warm_free(struct controller *c)
 
 /* ---- which GPUSlices are warm, and their claims ---- */
 
+/* v's phase as lifecycle_seen has it: a warm slice whose object is being
+ * deleted (a user, its namespace going) is Deleting, released at once,
+ * and never handed to a taker while the agent destroys it. */
 static enum slice_phase phase_of(const struct gpuslice_view *v)
 {
     enum slice_phase p = SLICE_CREATING;
     lifecycle_phase_parse(v->status.phase, &p, NULL);
-    return p;
+    return lifecycle_seen(p, v->deleting);
 }
 
 /* Warm, or released after it was (Deleting with warmUntil). */
@@ -396,14 +399,12 @@ void controller__warm_written(struct controller *c, const json_t *sent)
 
 /* Why a warm slice ends now, or NULL when it stays. */
 static const char *why_end(struct controller *c, const char *key,
-                           const struct controller_warm *me, const struct gpuslice_view *v,
-                           int64_t now, struct action_list *out, struct err *e, int *rc)
+                           const struct controller_warm *me, int64_t now,
+                           struct action_list *out, struct err *e, int *rc)
 {
     int64_t dur;
     long g = model_find_gpu(&c->model, me->gpu);
     *rc = 0;
-    if (v->deleting)
-        return "ObjectDeleted";
     if (me->shadowed)
         return "WarmTakenOver";
     if (now >= me->until)
@@ -455,7 +456,7 @@ int controller__warm_hold(struct controller *c, const json_t *pod, const json_t 
         return 1;
     }
     int rc;
-    const char *reason = why_end(c, key, me, v, now, out, e, &rc);
+    const char *reason = why_end(c, key, me, now, out, e, &rc);
     if (rc < 0)
         return rc;
     if (reason) {

@@ -343,6 +343,25 @@ static void two_pods_never_get_one_warm_slice(void **state)
     world_check_no_double_allocation(w);
 }
 
+/* A warm slice whose object is deleted (a user, a namespace going) is on
+ * its way out at once, as any slice being deleted: the next pod of its
+ * namespace is not handed a slice the agent is destroying, even when it
+ * is decided before the warm slice's own pod is looked at. */
+static void a_deleted_warm_slice_is_handed_to_nobody(void **state)
+{
+    struct world *w = *state;
+    unsigned at = one_warm(w, 100, "30s");
+    assert_int_equal(store_delete(w->st, w->slices, "team", "a-main-0",
+                                  &(struct store_delete_opts){0}, NULL, NULL), 0);
+    world_add_pod(w, "b", small, 1);
+    world_settle(w);
+    char msg[512];
+    assert_int_equal(world_events(w, "b", "SlicesPlaced", msg, sizeof msg), 1);
+    assert_null(strstr(msg, "(a warm slice)"));
+    assert_true(start_of(w, "team", "b-main-0") != at);
+    world_check_no_double_allocation(w);
+}
+
 static void a_bad_keep_warm_is_said_on_the_namespace(void **state)
 {
     struct world *w = *state;
@@ -381,6 +400,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_restarted_controller_keeps_warm_slices, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(two_pods_never_get_one_warm_slice, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_deleted_warm_slice_is_handed_to_nobody, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_bad_keep_warm_is_said_on_the_namespace, setup,
                                         teardown),
     };
