@@ -155,7 +155,12 @@ static struct device *node_device(struct embedded *emb, const char *node)
 
 /* The kubelets' MPS clients on the emulated daemons (kubelet_mps_ops): a
  * client is its daemon's start count (high half) and its slot, so a
- * daemon started again no longer serves the clients of the one that died. */
+ * daemon started again no longer serves the clients of the one that died.
+ * The count is read before connecting: the agent may restart the daemon
+ * meanwhile (another thread), and a count read after could name the new
+ * daemon for a client the old one lost, served forever; read before, such
+ * a client names the old one, so its container fails (MPSDaemonDied) and
+ * connects again, as when the daemon dies a moment after it connected. */
 static int mps_connect(void *ctx, const char *node, const char *gpu, uint64_t limit_mib,
                        uint64_t *client, struct err *e)
 {
@@ -163,9 +168,10 @@ static int mps_connect(void *ctx, const char *node, const char *gpu, uint64_t li
     unsigned slot = 0;
     if (!dev)
         return -ENOSYS;
+    unsigned starts = emulated_mps_starts(dev, gpu);
     int rc = emulated_mps_connect(dev, gpu, limit_mib, &slot, e);
     if (rc == 0)
-        *client = (uint64_t)emulated_mps_starts(dev, gpu) << 32 | slot;
+        *client = (uint64_t)starts << 32 | slot;
     return rc == -EINVAL ? -ENOSYS : rc; /* not an emulated device */
 }
 
