@@ -210,20 +210,28 @@ int emulated_mps_kill(struct device *d, const char *gpu_uuid, struct err *e);
 /* How often gpu_uuid's daemon was started (0 for no such GPU). */
 unsigned emulated_mps_starts(struct device *d, const char *gpu_uuid);
 
-/* A client of gpu_uuid's daemon that may pin limit_mib (> 0): its number
- * into *client. -ENOENT when no daemon runs there, -ENOSPC when the
- * limits would exceed the memory less the overhead, -E2BIG when the
- * daemon has EMULATED_MPS_CLIENTS clients. */
+/* A client of gpu_uuid's daemon that may pin limit_mib (> 0): its handle
+ * into *client. A handle names the daemon's run as well as its slot, so
+ * one a dead daemon gave never addresses the client a restarted daemon
+ * gave the same slot (its calls are -ENOENT), and a caller needs no
+ * separate look at the start count, which a restart between the look and
+ * the connect would make wrong. -ENOENT when no daemon runs there,
+ * -ENOSPC when the limits would exceed the memory less the overhead,
+ * -E2BIG when the daemon has EMULATED_MPS_CLIENTS clients. */
 int emulated_mps_connect(struct device *d, const char *gpu_uuid, uint64_t limit_mib,
-                         unsigned *client, struct err *e);
+                         uint64_t *client, struct err *e);
+
+/* Whether client is connected: its daemon runs, in the same run, and has
+ * not let it go. */
+bool emulated_mps_connected(struct device *d, const char *gpu_uuid, uint64_t client);
 
 /* The client pins mib more (an allocation): -ENOMEM over its limit,
  * nothing pinned then; -ENOENT when it is not connected (any more). */
-int emulated_mps_pin(struct device *d, const char *gpu_uuid, unsigned client, uint64_t mib,
+int emulated_mps_pin(struct device *d, const char *gpu_uuid, uint64_t client, uint64_t mib,
                      struct err *e);
 
 /* The client ends; its memory is free again. -ENOENT when not connected. */
-int emulated_mps_disconnect(struct device *d, const char *gpu_uuid, unsigned client,
+int emulated_mps_disconnect(struct device *d, const char *gpu_uuid, uint64_t client,
                             struct err *e);
 
 #endif

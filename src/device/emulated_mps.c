@@ -113,8 +113,14 @@ unsigned emulated_mps_starts(struct device *d, const char *gpu_uuid)
     return n;
 }
 
+/* A handle: the daemon's run (its start count) above, the slot below. */
+static uint64_t client_handle(const struct emu_mps *m, unsigned slot)
+{
+    return (uint64_t)m->starts << 32 | slot;
+}
+
 int emulated_mps_connect(struct device *d, const char *gpu_uuid, uint64_t limit_mib,
-                         unsigned *client, struct err *e)
+                         uint64_t *client, struct err *e)
 {
     struct emulated *em;
     int rc;
@@ -140,14 +146,36 @@ int emulated_mps_connect(struct device *d, const char *gpu_uuid, uint64_t limit_
                      (unsigned long long)sum, (unsigned long long)room);
     if (rc == 0) {
         g->mps.limit_mib[free_slot] = limit_mib;
-        *client = free_slot;
+        *client = client_handle(&g->mps, free_slot);
     }
     pthread_mutex_unlock(&em->lock);
     return rc;
 }
 
+/* The slot of a connected client, or EMULATED_MPS_CLIENTS. Lock held. */
+static unsigned client_slot(const struct emu_mps *m, uint64_t client)
+{
+    unsigned slot = (unsigned)(client & 0xffffffffu);
+    if (slot >= EMULATED_MPS_CLIENTS || (unsigned)(client >> 32) != m->starts ||
+        !m->limit_mib[slot])
+        return EMULATED_MPS_CLIENTS;
+    return slot;
+}
+
+bool emulated_mps_connected(struct device *d, const char *gpu_uuid, uint64_t client)
+{
+    struct emulated *em;
+    int rc;
+    struct emu_gpu *g = running_gpu(d, gpu_uuid, &em, &rc, NULL);
+    if (!g)
+        return false;
+    bool connected = client_slot(&g->mps, client) < EMULATED_MPS_CLIENTS;
+    pthread_mutex_unlock(&em->lock);
+    return connected;
+}
+
 /* A connected client pins mib more, or (release) ends. */
-static int client_change(struct device *d, const char *gpu_uuid, unsigned client, uint64_t mib,
+static int client_change(struct device *d, const char *gpu_uuid, uint64_t client, uint64_t mib,
                          bool release, struct err *e)
 {
     struct emulated *em;
@@ -156,28 +184,30 @@ static int client_change(struct device *d, const char *gpu_uuid, unsigned client
     if (!g)
         return rc;
     struct emu_mps *m = &g->mps;
-    uint64_t want = client < EMULATED_MPS_CLIENTS ? m->pinned_mib[client] + mib : 0;
-    if (client >= EMULATED_MPS_CLIENTS || !m->limit_mib[client])
-        rc = err_set(e, -ENOENT, "emulated: GPU %s has no MPS client %u", gpu_uuid, client);
+    unsigned slot = client_slot(m, client);
+    uint64_t want = slot < EMULATED_MPS_CLIENTS ? m->pinned_mib[slot] + mib : 0;
+    if (slot == EMULATED_MPS_CLIENTS)
+        rc = err_set(e, -ENOENT, "emulated: GPU %s has no MPS client %u of its daemon's run %u",
+                     gpu_uuid, (unsigned)(client & 0xffffffffu), (unsigned)(client >> 32));
     else if (release)
-        m->limit_mib[client] = m->pinned_mib[client] = 0;
-    else if (want > m->limit_mib[client])
+        m->limit_mib[slot] = m->pinned_mib[slot] = 0;
+    else if (want > m->limit_mib[slot])
         rc = err_set(e, -ENOMEM, "emulated: MPS client %u of GPU %s would pin %llu MiB, over "
-                     "its limit of %llu MiB", client, gpu_uuid, (unsigned long long)want,
-                     (unsigned long long)m->limit_mib[client]);
+                     "its limit of %llu MiB", slot, gpu_uuid, (unsigned long long)want,
+                     (unsigned long long)m->limit_mib[slot]);
     else
-        m->pinned_mib[client] = want;
+        m->pinned_mib[slot] = want;
     pthread_mutex_unlock(&em->lock);
     return rc;
 }
 
-int emulated_mps_pin(struct device *d, const char *gpu_uuid, unsigned client, uint64_t mib,
+int emulated_mps_pin(struct device *d, const char *gpu_uuid, uint64_t client, uint64_t mib,
                      struct err *e)
 {
     return client_change(d, gpu_uuid, client, mib, false, e);
 }
 
-int emulated_mps_disconnect(struct device *d, const char *gpu_uuid, unsigned client,
+int emulated_mps_disconnect(struct device *d, const char *gpu_uuid, uint64_t client,
                             struct err *e)
 {
     return client_change(d, gpu_uuid, client, 0, true, e);

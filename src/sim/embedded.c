@@ -154,40 +154,30 @@ static struct device *node_device(struct embedded *emb, const char *node)
 }
 
 /* The kubelets' MPS clients on the emulated daemons (kubelet_mps_ops): a
- * client is its daemon's start count (high half) and its slot, so a
- * daemon started again no longer serves the clients of the one that died.
- * The count is read before connecting: the agent may restart the daemon
- * meanwhile (another thread), and a count read after could name the new
- * daemon for a client the old one lost, served forever; read before, such
- * a client names the old one, so its container fails (MPSDaemonDied) and
- * connects again, as when the daemon dies a moment after it connected. */
+ * client is the emulated daemon's own handle, which names the daemon's run,
+ * so a daemon started again no longer serves the clients of the one that
+ * died, whatever thread restarted it when (emulated.h). */
 static int mps_connect(void *ctx, const char *node, const char *gpu, uint64_t limit_mib,
                        uint64_t *client, struct err *e)
 {
     struct device *dev = node_device(ctx, node);
-    unsigned slot = 0;
     if (!dev)
         return -ENOSYS;
-    unsigned starts = emulated_mps_starts(dev, gpu);
-    int rc = emulated_mps_connect(dev, gpu, limit_mib, &slot, e);
-    if (rc == 0)
-        *client = (uint64_t)starts << 32 | slot;
+    int rc = emulated_mps_connect(dev, gpu, limit_mib, client, e);
     return rc == -EINVAL ? -ENOSYS : rc; /* not an emulated device */
 }
 
 static bool mps_connected(void *ctx, const char *node, const char *gpu, uint64_t client)
 {
     struct device *dev = node_device(ctx, node);
-    bool alive = false;
-    return dev && device_mps_alive(dev, gpu, &alive, NULL) == 0 && alive &&
-           emulated_mps_starts(dev, gpu) == (unsigned)(client >> 32);
+    return dev && emulated_mps_connected(dev, gpu, client);
 }
 
 static void mps_disconnect(void *ctx, const char *node, const char *gpu, uint64_t client)
 {
     struct device *dev = node_device(ctx, node);
-    if (dev && mps_connected(ctx, node, gpu, client))
-        emulated_mps_disconnect(dev, gpu, (unsigned)(client & 0xffffffffu), NULL);
+    if (dev)
+        emulated_mps_disconnect(dev, gpu, client, NULL);
 }
 
 static const struct kubelet_mps_ops mps_ops = {

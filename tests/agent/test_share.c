@@ -459,7 +459,7 @@ static void the_emulated_daemon_dies_and_is_restarted(void **state)
     h_settle(h, SEC);
     assert_string_equal(h_phase(h, s), "Created");
     assert_int_equal(emulated_mps_starts(h->dev, h_gpu(h, 0)), 1);
-    unsigned client;
+    uint64_t client;
     /* the client as the emulated container would be: held to its 4 GiB */
     assert_int_equal(emulated_mps_connect(h->dev, h_gpu(h, 0), 4096, &client, NULL), 0);
     assert_int_equal(emulated_mps_pin(h->dev, h_gpu(h, 0), client, 4097, NULL), -ENOMEM);

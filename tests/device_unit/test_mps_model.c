@@ -83,7 +83,7 @@ static void emulated_clients_are_held_to_their_limits(void **state)
     struct device *d = open_spec("other=NVIDIA L4,memory-mib=24576");
     char gpu[DEVICE_UUID_MAX];
     uuid_of(d, 0, gpu);
-    unsigned a, b, c;
+    uint64_t a, b, c;
     struct err e;
     assert_int_equal(emulated_mps_connect(d, gpu, 1024, &a, &e), -ENOENT); /* no daemon */
     assert_int_equal(device_mps_ensure(d, gpu, NULL, NULL), 0);
@@ -98,9 +98,21 @@ static void emulated_clients_are_held_to_their_limits(void **state)
     assert_int_equal(emulated_mps_disconnect(d, gpu, b, NULL), 0);
     assert_int_equal(emulated_mps_pin(d, gpu, b, 1, &e), -ENOENT);
     assert_int_equal(emulated_mps_connect(d, gpu, 7680, &c, NULL), 0); /* its room is back */
+    assert_true(emulated_mps_connected(d, gpu, a));
     assert_int_equal(emulated_mps_kill(d, gpu, NULL), 0); /* the clients go with it */
+    assert_false(emulated_mps_connected(d, gpu, a));
     assert_int_equal(device_mps_ensure(d, gpu, NULL, NULL), 0);
     assert_int_equal(emulated_mps_pin(d, gpu, a, 1, &e), -ENOENT);
+    /* The restarted daemon's first client takes a's slot: a's handle,
+     * from the dead daemon, still addresses nobody. */
+    assert_int_equal(emulated_mps_connect(d, gpu, 1024, &b, NULL), 0);
+    assert_int_equal((unsigned)b, (unsigned)a);
+    assert_false(emulated_mps_connected(d, gpu, a));
+    assert_int_equal(emulated_mps_pin(d, gpu, a, 1, &e), -ENOENT);
+    assert_msg_has(&e, "of its daemon's run");
+    assert_int_equal(emulated_mps_disconnect(d, gpu, a, NULL), -ENOENT);
+    assert_true(emulated_mps_connected(d, gpu, b));
+    assert_int_equal(emulated_mps_pin(d, gpu, b, 1024, NULL), 0);
     device_close(d);
     d = open_spec("other=NVIDIA L4,memory-mib=24576,mps-overhead-mib=0");
     uuid_of(d, 0, gpu);

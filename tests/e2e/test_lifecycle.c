@@ -946,7 +946,7 @@ static void mps_client_is_connected_then_fails_with_its_daemon(struct e2e *t, co
 {
     struct device *dev = embedded_device(t->emb, 0);
     uint64_t room = 81920 - 512, mine = 4096; /* A100-80GB less the server's overhead */
-    unsigned client = 0;
+    uint64_t client = 0;
     assert_int_equal(emulated_mps_connect(dev, gpu, room - mine + 1, &client, NULL), -ENOSPC);
     assert_int_equal(emulated_mps_connect(dev, gpu, room - mine, &client, NULL), 0);
     assert_int_equal(emulated_mps_disconnect(dev, gpu, client, NULL), 0);
