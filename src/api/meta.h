@@ -109,8 +109,14 @@ void meta_format_time(int64_t ns, char out[META_TIME_LEN]);
 /* The same with microseconds, the form of metav1.MicroTime. */
 void meta_format_microtime(int64_t ns, char out[META_MICROTIME_LEN]);
 
+/* The furthest a parsed time lies from 1970, in seconds: what 64 bits of
+ * nanoseconds hold, less a year, so that a time plus any duration this
+ * project adds to one (a minute, a keep-warm) cannot overflow. */
+#define META_TIME_MAX_SECONDS (INT64_MAX / 1000000000 - 366LL * 86400)
+
 /* Parses an RFC 3339 time (UTC "Z" or a +hh:mm offset, optional fraction)
- * into ns since the epoch. -EINVAL naming field when malformed. */
+ * into ns since the epoch. -EINVAL naming field when malformed or past
+ * META_TIME_MAX_SECONDS either way (a client may write any year). */
 int meta_parse_time(const char *s, const char *field, int64_t *ns, struct err *e);
 
 #endif

@@ -797,24 +797,33 @@ static bool slow_since(const json_t *obj, const char *section, const char *field
     return false;
 }
 
-/* A slice on its way out for longer than CONTROLLER_SLICE_SLOW_NS is said
- * on the pod that waits for it (a Warning SliceNotReleased): only the
- * node's agent destroys it and lets the object go, so with that agent
- * dead the pod would stay gated with nothing saying why. */
-static int say_stuck_leaving(struct controller *c, const struct pod_state *s, const json_t *obj,
-                             const struct gpuslice_view *v, int64_t now, struct action_list *out,
-                             int64_t *requeue_at)
+/* Whether a slice on its way out has been for longer than
+ * CONTROLLER_SLICE_SLOW_NS: from its deletion, or (an older version's
+ * release by status) from its status's last transition. */
+static bool slow_leaving(const json_t *obj, const struct gpuslice_view *v, int64_t now,
+                         int64_t *requeue_at)
 {
-    bool slow = v->deleting ? slow_since(obj, "metadata", "deletionTimestamp", now, requeue_at)
-                            : slow_since(obj, "status", "lastTransitionTime", now, requeue_at);
-    if (!slow)
-        return 0;
+    return v->deleting ? slow_since(obj, "metadata", "deletionTimestamp", now, requeue_at)
+                       : slow_since(obj, "status", "lastTransitionTime", now, requeue_at);
+}
+
+/* A slice on its way out for too long is said on the pod that waits for
+ * it (a Warning SliceNotReleased): only the node's agent destroys it and
+ * lets the object go, so with that agent dead the pod would stay gated
+ * with nothing saying why; a live agent whose destroy fails says why in
+ * the status, and the Event passes that on. */
+static int say_stuck_leaving(struct controller *c, const struct pod_state *s,
+                             const struct gpuslice_view *v, struct action_list *out)
+{
     return controller__say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceNotReleased",
                            "GPUSlice %s has been on its way out on node %s for more than %llds: "
-                           "the node's agent has not destroyed it (is it running, holding its "
-                           "Lease?); the pod is placed again once it is gone",
+                           "%s%s; the pod is placed again once it is gone",
                            v->name, v->spec.node ? v->spec.node : "(none)",
-                           (long long)(CONTROLLER_SLICE_SLOW_NS / NS_PER_SEC));
+                           (long long)(CONTROLLER_SLICE_SLOW_NS / NS_PER_SEC),
+                           v->status.message ? "the node's agent says: "
+                                             : "the node's agent has not destroyed it (is it "
+                                               "running, holding its Lease?)",
+                           v->status.message ? v->status.message : "");
 }
 
 /* A gated pod's slices on their way out (released so that the whole pod
@@ -823,13 +832,15 @@ static int say_stuck_leaving(struct controller *c, const struct pod_state *s, co
  * (an older version's release): the Deleted ones are deleted. Returns how
  * many are left; the pod waits for them all, since its new slices take
  * their names (SlicesReleased said why, SliceNotReleased says a wait the
- * agent does not end). */
+ * agent does not end: of the slow ones, the first by name, so that the
+ * Event does not change with the order the cache lists them in). */
 static int leaving(struct controller *c, const struct pod_state *s, int64_t now,
                    struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     size_t i;
     const json_t *obj;
     int left = 0;
+    struct gpuslice_view stuck = {0};
     json_array_foreach(s->slices, i, obj) {
         struct gpuslice_view v;
         if (gpuslice_read(obj, &v, NULL) < 0 || !mine(s, &v))
@@ -837,16 +848,18 @@ static int leaving(struct controller *c, const struct pod_state *s, int64_t now,
         enum slice_phase p = phase_of(&v);
         if (p != SLICE_DELETING && p != SLICE_DELETED)
             continue;
-        int rc = 0;
-        if (p == SLICE_DELETED && !v.deleting)
-            rc = action_delete(out, c->slice_res, v.ns, v.name, v.uid, e);
-        else if (left == 0)
-            rc = say_stuck_leaving(c, s, obj, &v, now, out, requeue_at);
-        if (rc < 0)
-            return rc;
         left++;
+        if (p == SLICE_DELETED && !v.deleting) {
+            int rc = action_delete(out, c->slice_res, v.ns, v.name, v.uid, e);
+            if (rc < 0)
+                return rc;
+        } else if (slow_leaving(obj, &v, now, requeue_at) &&
+                   (!stuck.name || strcmp(v.name, stuck.name) < 0)) {
+            stuck = v;
+        }
     }
-    return left;
+    int rc = stuck.name ? say_stuck_leaving(c, s, &stuck, out) : 0;
+    return rc < 0 ? rc : left;
 }
 
 /* The pod's slices Creating for longer than CONTROLLER_SLICE_SLOW_NS are

@@ -316,7 +316,7 @@ static int go_warm(struct controller *c, const json_t *pod, const json_t *obj,
 {
     int64_t dur;
     int rc = keep_for(c, v->ns, &dur, out, e);
-    if (rc < 0 || dur <= 0 || !pod || !pod_ended(pod) || v->deleting)
+    if (rc < 0 || dur <= 0 || !pod || !pod_ended(pod))
         return rc;
     long g = model_find_gpu(&c->model, v->spec.gpu_uuid);
     if (g < 0 || c->model.gpus[g].fixed || c->model.info[g].mode_pending)
@@ -343,7 +343,7 @@ static int go_warm(struct controller *c, const json_t *pod, const json_t *obj,
 
 /* Whether a warm slice let go for reason must go whoever asks for it: its
  * memory is promised to another pod, its GPU must empty, or it is taken
- * or deleted. One let go as expired or over the cap may still be taken
+ * (a deleted one is Deleting to phase_of, so never held). One let go as expired or over the cap may still be taken
  * over by a pod of its namespace until the cache shows the let-go: the
  * agent hands it to that heir, or makes it anew after the destroy. */
 static bool claimed_elsewhere(const char *reason)

@@ -209,6 +209,11 @@ static void timestamps(void **state)
     assert_int_equal(meta_parse_time("2024-13-01T10:00:00Z", "f", &back, &e), -EINVAL);
     assert_int_equal(meta_parse_time("2024-05-01T10:00:00", "f", &back, &e), -EINVAL);
     assert_int_equal(meta_parse_time(NULL, "f", &back, &e), -EINVAL);
+    /* Any year a client writes: past 2261 the nanoseconds overflowed. */
+    assert_int_equal(meta_parse_time("9999-01-01T00:00:00Z", "f", &back, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "out of range"));
+    assert_int_equal(meta_parse_time("1000-01-01T00:00:00Z", "f", &back, &e), -EINVAL);
+    assert_int_equal(meta_parse_time("2261-01-01T00:00:00Z", "f", &back, &e), 0);
     meta_format_time(-1, t); /* before the epoch: still a valid time */
     assert_string_equal(t, "1969-12-31T23:59:59Z");
     meta_format_microtime(-1, m);

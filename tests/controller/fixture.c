@@ -395,7 +395,10 @@ void world_assert_placed(struct world *w, const char *pod, const char *status,
     json_decref(p);
 }
 
-long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size)
+/* The Events about pod with this reason and, when words is not NULL, a
+ * message holding them: their count summed, a message into msg. */
+static long events_with(struct world *w, const char *pod, const char *reason, const char *words,
+                        char *msg, size_t size)
 {
     json_t *list = NULL;
     assert_int_equal(store_list(w->st, w->events, w->ns, &(struct store_list_opts){0}, &list,
@@ -405,15 +408,27 @@ long world_events(struct world *w, const char *pod, const char *reason, char *ms
     json_t *ev;
     json_array_foreach(json_object_get(list, "items"), i, ev) {
         const json_t *inv = json_object_get(ev, "involvedObject");
+        const char *said = json_string_value(json_object_get(ev, "message"));
         if (strcmp(json_string_value(json_object_get(inv, "name")), pod) != 0 ||
-            strcmp(json_string_value(json_object_get(ev, "reason")), reason) != 0)
+            strcmp(json_string_value(json_object_get(ev, "reason")), reason) != 0 ||
+            (words && !strstr(said, words)))
             continue;
         count += (long)json_integer_value(json_object_get(ev, "count"));
         if (msg)
-            snprintf(msg, size, "%s", json_string_value(json_object_get(ev, "message")));
+            snprintf(msg, size, "%s", said);
     }
     json_decref(list);
     return count;
+}
+
+long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size)
+{
+    return events_with(w, pod, reason, NULL, msg, size);
+}
+
+long world_events_saying(struct world *w, const char *pod, const char *reason, const char *words)
+{
+    return events_with(w, pod, reason, words, NULL, 0);
 }
 
 /* A share that holds its GPU now. */

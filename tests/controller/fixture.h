@@ -128,6 +128,10 @@ void world_pod_phase(struct world *w, const char *pod, const char *phase);
 /* The Events about a pod with this reason; count summed (0: none). */
 long world_events(struct world *w, const char *pod, const char *reason, char *msg, size_t size);
 
+/* The same, of the Events whose message holds words (the store lists
+ * Events by name, not in the order they were said). */
+long world_events_saying(struct world *w, const char *pod, const char *reason, const char *words);
+
 /* Fails the test unless the pod's gpuslice.dev/SlicesPlaced condition has
  * this status and reason. */
 void world_assert_placed(struct world *w, const char *pod, const char *status,

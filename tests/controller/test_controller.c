@@ -489,7 +489,7 @@ static void a_release_the_agent_never_ends_is_said(void **state)
     release_pipeline(w, first, other);
     assert_true(world_released(w, "pipeline-main-0", "Created"));
     char msg[512];
-    world_advance(w, 25 * SEC); /* under a minute since the pod was made */
+    world_advance(w, 25 * SEC); /* under a minute since the release */
     assert_int_equal(world_events(w, "pipeline", "SliceNotReleased", msg, sizeof msg), 0);
     world_advance(w, 50 * SEC); /* over one since the release */
     assert_true(gated(w, "pipeline"));
@@ -497,6 +497,13 @@ static void a_release_the_agent_never_ends_is_said(void **state)
     assert_non_null(strstr(msg, "GPUSlice pipeline-main-0 has been on its way out on node"));
     assert_non_null(strstr(msg, first));
     assert_non_null(strstr(msg, "the node's agent has not destroyed it"));
+    /* The agent comes back but its destroy fails: the Event passes on what
+     * it says instead of asking whether it runs. */
+    world_agent_sets(w, "pipeline-main-0", "Deleting", "InUse");
+    world_advance(w, SEC);
+    assert_int_equal(world_events(w, "pipeline", "SliceNotReleased", NULL, 0), 2);
+    assert_int_equal(world_events_saying(w, "pipeline", "SliceNotReleased",
+                                         "the node's agent says: injected"), 1);
     /* The agent comes back: the pod is placed whole, elsewhere. */
     assert_int_equal(world_agent_all(w, "Deleting", "Deleted"), 2);
     world_settle(w);
