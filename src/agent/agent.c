@@ -491,7 +491,9 @@ void agent_executed(void *self, const char *key, const struct action *act, int r
     (void)result;
     (void)e;
     struct agent *a = self;
-    if (act->res == a->res_slices && act->kind == ACTION_UPDATE_STATUS) {
+    /* Its status writes and its finalizer's removal (a patch). */
+    if (act->res == a->res_slices &&
+        (act->kind == ACTION_UPDATE_STATUS || act->kind == ACTION_PATCH)) {
         mutex_lock(&a->lock);
         agent__status_executed(a, key, act->body, rc);
         mutex_unlock(&a->lock);

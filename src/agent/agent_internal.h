@@ -52,10 +52,10 @@ struct agent_note {
     bool config_map_foreign;         /* creating its ConfigMap found one not in the cache */
     unsigned failures;               /* its device calls that failed in a row */
     int64_t retry_at;                /* no device call for it before then */
-    /* The last status write decided for it: built from the cached version
-     * status_from (its resourceVersion; "" when none, or it failed) and
-     * saying status_hash; status_done once the store took it
-     * (agent_slice.c). */
+    /* The last write of its status or its finalizer decided for it: built
+     * from the cached version status_from (its resourceVersion; "" when
+     * none, or it failed) and saying status_hash; status_done once the
+     * store took it (agent_slice.c). */
     char status_from[24];
     uint64_t status_hash;
     bool status_done;
@@ -284,8 +284,9 @@ int agent__set_status(struct agent_decision *d, enum slice_phase to,
  * release) is set Deleted, and the controller deletes it. */
 int agent__slice_gone(struct agent_decision *d, struct err *e);
 
-/* The store's answer (rc) to the status write `sent` for key: taken, it
- * is not sent again from the same cached version; failed, it may be. */
+/* The store's answer (rc) to the write `sent` for key (a status, or the
+ * finalizer's removal): taken, it is not sent again from the same cached
+ * version; failed, it may be. */
 void agent__status_executed(struct agent *a, const char *key, const json_t *sent, int rc);
 
 /* The cache has a new version of key: no write is held back any more (so a
