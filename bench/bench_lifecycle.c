@@ -20,7 +20,11 @@
  * default: 1,000 pods at once and 1,000 at 100/s, over HTTP then direct.
  *
  * Beside the rate it prints the process's CPU time per pod (every thread:
- * API server, webhook, controller, agents, kubelets and this generator).
+ * API server, webhook, controller, agents, kubelets and this generator),
+ * and the API server's writes per pod by verb and resource (from its
+ * gpuslice_apiserver_requests_total): what each pod costs in round trips,
+ * store commits and watch events, a count the shared machine's load does
+ * not move.
  *
  * One pod goes through first, unmeasured (warm_up): the cluster is ready
  * and its connections open when the measured pods come.
@@ -43,6 +47,7 @@
 #include "sim/embedded.h"
 #include "sim/observer.h"
 #include "util/log.h"
+#include "util/prom.h"
 
 #define NAMESPACE "bench"
 #define BURST_TARGET_PODS_S 200.0
@@ -56,6 +61,102 @@ static json_t *plain_pod(const char *name)
                      "annotations", "gpuslice.dev/run-seconds", "0.05", "spec", "restartPolicy",
                      "Never", "containers", "name", "main", "image", "cuda", "resources",
                      "limits", "nvidia.com/mig-1g.10gb", 1);
+}
+
+/* The API server's writes (every verb but reads) by "VERB resource[/sub]",
+ * summed over codes, and the requests it refused (code 400 or more). */
+#define TALLY_KINDS 48
+struct kind_count {
+    char kind[128];
+    double n;
+};
+struct request_tally {
+    struct kind_count by_kind[TALLY_KINDS];
+    size_t kinds;
+    double refused;
+};
+
+/* The value of label name in an exposition line (ours hold no quotes). */
+static void label_of(const char *line, const char *name, char *buf, size_t size)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%s=\"", name);
+    const char *v = strstr(line, key);
+    size_t n = v ? strcspn(v + strlen(key), "\"") : 0;
+    snprintf(buf, size, "%.*s", (int)n, v ? v + strlen(key) : "");
+}
+
+static void tally_add(struct request_tally *t, const char *kind, double n)
+{
+    size_t i = 0;
+    while (i < t->kinds && strcmp(t->by_kind[i].kind, kind) != 0)
+        i++;
+    if (i == TALLY_KINDS)
+        return;
+    if (i == t->kinds)
+        snprintf(t->by_kind[t->kinds++].kind, sizeof t->by_kind[0].kind, "%s", kind);
+    t->by_kind[i].n += n;
+}
+
+/* The API server's request counts so far, from the registry's text. */
+static void tally_requests(struct prom *reg, struct request_tally *t)
+{
+    static const char family[] = "gpuslice_apiserver_requests_total{";
+    memset(t, 0, sizeof *t);
+    char *text = NULL;
+    size_t len;
+    bench_check(prom_render(reg, &text, &len, NULL), NULL, "prom_render");
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, family, sizeof family - 1) != 0)
+            continue;
+        char verb[16], res[64], sub[32], code[8], kind[128];
+        label_of(line, "verb", verb, sizeof verb);
+        label_of(line, "resource", res, sizeof res);
+        label_of(line, "subresource", sub, sizeof sub);
+        label_of(line, "code", code, sizeof code);
+        double n = strtod(strrchr(line, ' ') + 1, NULL);
+        if (atoi(code) >= 400)
+            t->refused += n;
+        if (!strcmp(verb, "GET") || !strcmp(verb, "LIST") || !strcmp(verb, "WATCH"))
+            continue;
+        snprintf(kind, sizeof kind, "%s %s%s%s", verb, res, *sub ? "/" : "", sub);
+        tally_add(t, kind, n);
+    }
+    free(text);
+}
+
+static int by_count_down(const void *a, const void *b)
+{
+    double x = ((const struct kind_count *)a)->n, y = ((const struct kind_count *)b)->n;
+    return (x < y) - (x > y);
+}
+
+/* Reports the writes per pod between before and after, most first. */
+static void report_requests(const char *name, const struct request_tally *before,
+                            struct request_tally *after, size_t pods)
+{
+    double writes = 0;
+    for (size_t i = 0; i < after->kinds; i++) {
+        for (size_t j = 0; j < before->kinds; j++)
+            if (!strcmp(before->by_kind[j].kind, after->by_kind[i].kind))
+                after->by_kind[i].n -= before->by_kind[j].n;
+        writes += after->by_kind[i].n;
+    }
+    qsort(after->by_kind, after->kinds, sizeof after->by_kind[0], by_count_down);
+    char detail[1024];
+    size_t used = 0;
+    for (size_t i = 0; i < after->kinds && used < sizeof detail; i++) {
+        double per_pod = after->by_kind[i].n / (double)pods;
+        if (per_pod >= 0.005) /* what prints as 0.00 is left out */
+            used += (size_t)snprintf(detail + used, sizeof detail - used, "%s %.2f, ",
+                                     after->by_kind[i].kind, per_pod);
+    }
+    char line[128];
+    snprintf(line, sizeof line, "%s: API server", name);
+    bench_report1(line, writes / (double)pods, "writes/pod", BENCH_REFERENCE, 0,
+                  "%srefused %.2f/pod", used < sizeof detail ? detail : "",
+                  (after->refused - before->refused) / (double)pods);
 }
 
 /* The namespace the pods go to, opted in to gpuslice's webhook. */
@@ -203,6 +304,8 @@ static int run(size_t pods, double rate, bool direct)
                                   .direct = direct};
     if (getenv("BENCH_LOG"))
         log_new(&(struct log_config){.out = stderr}, &cfg.log, NULL);
+    struct prom *metrics = prom_new();
+    cfg.metrics = metrics;
     cfg.models[0] = "H100-80GB";
     cfg.n_models = 1;
     struct embedded *emb = NULL;
@@ -211,6 +314,7 @@ static int run(size_t pods, double rate, bool direct)
     if (embedded_start(&cfg, &emb, &e) < 0) {
         fprintf(stderr, "bench_lifecycle: %s\n", e.msg);
         log_free(cfg.log);
+        prom_free(metrics);
         return 1;
     }
     struct store *st = embedded_client(emb);
@@ -224,8 +328,11 @@ static int run(size_t pods, double rate, bool direct)
         observer_free(obs);
         embedded_stop(emb);
         log_free(cfg.log);
+        prom_free(metrics);
         return 1;
     }
+    struct request_tally before, after;
+    tally_requests(metrics, &before);
     int64_t start = clock_monotonic_ns();
     double cpu_start = bench_process_cpu_s();
     int created_ok = create_pods(st, pods, rate, start);
@@ -239,6 +346,7 @@ static int run(size_t pods, double rate, bool direct)
     }
     int64_t done = clock_monotonic_ns();
     double cpu_ms_per_pod = (bench_process_cpu_s() - cpu_start) * 1e3 / (double)pods;
+    tally_requests(metrics, &after);
     if (s.succeeded + s.failed < pods || slices_left(emb))
         report_stuck(emb, obs);
     unsigned leaked = 0, missing = 0;
@@ -274,9 +382,11 @@ static int run(size_t pods, double rate, bool direct)
                  "created->ungated p50 %.1f ms; created->running p50 %.1f ms p99 %.1f ms; "
                  "leaked %u, missing %u (%s)", s.ungate_p50_ms, s.run_p50_ms, s.run_p99_ms,
                  leaked, missing, check == 0 ? "consistent" : e.msg);
+    report_requests(name, &before, &after, pods);
     observer_free(obs);
     embedded_stop(emb);
     log_free(cfg.log);
+    prom_free(metrics);
     return created_ok == 0 && s.succeeded == pods && check == 0 ? 0 : 1;
 }
 

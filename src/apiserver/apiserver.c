@@ -301,13 +301,15 @@ static enum MHD_Result queue(struct apiserver *srv, struct MHD_Connection *conn,
     return ok;
 }
 
-static enum MHD_Result reply_too_large(struct apiserver *srv, struct MHD_Connection *conn)
+static enum MHD_Result reply_too_large(struct apiserver *srv, struct MHD_Connection *conn,
+                                       const struct rest_request *head)
 {
     struct rest_response resp = {0};
     struct err e;
     err_set(&e, -E2BIG, "the request body is too large (limit %zu bytes)",
             srv->rest.max_body);
     rest_reply_error(&resp, &e, NULL, NULL, NULL);
+    rest_count_refused(&srv->rest, head, &resp);
     return queue(srv, conn, &resp);
 }
 
@@ -338,11 +340,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         struct rest_response refused;
         bool admitted = rest_admits(&srv->rest, &head, &refused);
         httpd_guard_received(conn, admitted && rest_authenticated(&srv->rest, &head));
-        if (!admitted)
+        if (!admitted) {
+            rest_count_refused(&srv->rest, &head, &refused);
             return queue(srv, conn, &refused);
+        }
         const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > srv->rest.max_body)
-            return reply_too_large(srv, conn);
+            return reply_too_large(srv, conn, &head);
         return MHD_YES;
     }
     if (*upload_size) {
@@ -351,7 +355,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (rc->too_big)
-        return reply_too_large(srv, conn);
+        return reply_too_large(srv, conn, &(struct rest_request){.method = method,
+                                                                 .target = rc->target});
     struct rest_request req = {
         .method = method,
         .target = rc->target,
@@ -382,6 +387,10 @@ static int copy_config(struct apiserver *srv, const struct apiserver_config *cfg
     srv->rest.token = srv->token;
     srv->rest.version = srv->version;
     srv->rest.webhooks = admission_pool_new();
+    srv->rest.requests = prom_counter(
+        cfg->metrics, "gpuslice_apiserver_requests_total",
+        "Requests answered, by verb (LIST and WATCH for reads of a collection), resource, "
+        "subresource and HTTP code.", "verb,resource,subresource,code");
     srv->logs = cfg->logs;
     srv->rest.logs = srv->logs.open ? &srv->logs : NULL;
     return 0;

@@ -33,6 +33,7 @@
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/httpd_guard.h"
+#include "util/prom.h"
 
 #define APISERVER_URL_MAX 80
 /* The default limits (docs/cluster.md says why these): 1024 connections
@@ -61,6 +62,10 @@ struct apiserver_config {
      * the server); open NULL: nowhere (podlogs.h). A followed log takes a
      * watch slot while it lasts. */
     struct podlogs_source logs;
+    /* Where the server counts its requests
+     * (gpuslice_apiserver_requests_total, docs/metrics.md); not owned,
+     * must outlive the server; NULL: not counted. */
+    struct prom *metrics;
 };
 
 /* Starts serving. *out is stopped and freed with apiserver_stop. -EINVAL

@@ -208,14 +208,45 @@ bool rest_admits(const struct rest_server *srv, const struct rest_request *req,
     return true;
 }
 
+/* Counts the answered request as kube-apiserver's apiserver_request_total
+ * does: reads of a collection are LIST, or WATCH when streamed as a
+ * watch; other routes (discovery, health) have no resource. */
+static void count_request(const struct rest_server *srv, const struct rest_request *req,
+                          const struct route *rt, bool routed, const struct rest_response *resp)
+{
+    if (!srv->requests)
+        return;
+    bool resource = routed && (rt->kind == ROUTE_COLLECTION || rt->kind == ROUTE_OBJECT);
+    const char *verb = req->method;
+    if (is_read(req->method))
+        verb = resp->stream ? "WATCH" : resource && rt->kind == ROUTE_COLLECTION ? "LIST" : "GET";
+    char code[16];
+    snprintf(code, sizeof code, "%d", resp->status);
+    prom_add(srv->requests, 1, verb, resource ? rt->res->plural : "",
+             resource && rt->subresource ? rt->subresource : "", code);
+}
+
+void rest_count_refused(const struct rest_server *srv, const struct rest_request *req,
+                        const struct rest_response *resp)
+{
+    struct route rt;
+    struct err e;
+    const char *target = req->target ? req->target : "";
+    bool routed = srv->requests && strlen(target) <= REST_MAX_TARGET_BYTES &&
+                  route_of(srv, target, &rt, &e) == 0;
+    count_request(srv, req, &rt, routed, resp);
+}
+
 void rest_handle(const struct rest_server *srv, const struct rest_request *req,
                  struct rest_response *resp)
 {
     struct err e;
     struct route rt;
     size_t max = srv->max_body ? srv->max_body : REST_MAX_BODY_DEFAULT;
-    if (!rest_admits(srv, req, resp))
+    if (!rest_admits(srv, req, resp)) {
+        rest_count_refused(srv, req, resp);
         return;
+    }
     const char *target = req->target ? req->target : "";
     const char *qmark = strchr(target, '?');
     int rc = route_of(srv, target, &rt, &e);
@@ -234,4 +265,5 @@ void rest_handle(const struct rest_server *srv, const struct rest_request *req,
                                      "resource");
     else
         serve_info(srv, &rt, resp);
+    count_request(srv, req, &rt, rc == 0, resp);
 }

@@ -25,6 +25,7 @@
 #include "apiserver/watchstream.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/prom.h"
 
 /* The API server's own limit on request bodies. */
 #define REST_MAX_BODY_DEFAULT (3u << 20)
@@ -53,6 +54,9 @@ struct rest_server {
     /* Where pods/log reads containers' logs (not owned); NULL: nowhere,
      * and a bound pod's log is answered 503. */
     const struct podlogs_source *logs;
+    /* Requests answered, by verb, resource, subresource and code (a
+     * counter family of apiserver_config's registry); NULL: not counted. */
+    struct prom_family *requests;
 };
 
 struct rest_request {
@@ -90,10 +94,16 @@ bool rest_authenticated(const struct rest_server *srv, const struct rest_request
 bool rest_admits(const struct rest_server *srv, const struct rest_request *req,
                  struct rest_response *resp);
 
-/* Answers req (rest_admits first). resp is overwritten; release it with
- * rest_response_release. */
+/* Answers req (rest_admits first) and counts it in srv->requests. resp is
+ * overwritten; release it with rest_response_release. */
 void rest_handle(const struct rest_server *srv, const struct rest_request *req,
                  struct rest_response *resp);
+
+/* Counts in srv->requests a request refused before rest_handle (resp its
+ * answer): by rest_admits, asked before the body is read, or for a body
+ * over the limit. */
+void rest_count_refused(const struct rest_server *srv, const struct rest_request *req,
+                        const struct rest_response *resp);
 
 /* Frees what resp owns (its body or a stream) and empties it. */
 void rest_response_release(struct rest_response *resp);

@@ -209,7 +209,8 @@ static int start_server(struct embedded *emb, struct err *e)
                                   .tls_key_pem = c->tls_key_pem, .now_ns = clock_realtime_now,
                                   .version = c->version ? c->version : "embedded",
                                   .limits = c->limits, .max_watches = c->max_watches,
-                                  .logs = {.open = open_log, .ctx = emb}};
+                                  .logs = {.open = open_log, .ctx = emb},
+                                  .metrics = c->metrics};
     if (rc == 0)
         rc = apiserver_start(&ac, &emb->server, e);
     return rc;

@@ -97,9 +97,9 @@ struct embedded_config {
     bool dashboard;
     const char *dashboard_address;
     uint16_t dashboard_port;
-    /* The metrics of the first controller replica, of every agent and of
-     * the webhook (docs/metrics.md); not owned, must outlive the cluster;
-     * NULL: none. */
+    /* The metrics of the API server, of the first controller replica, of
+     * every agent and of the webhook (docs/metrics.md); not owned, must
+     * outlive the cluster; NULL: none. */
     struct prom *metrics;
 };
 

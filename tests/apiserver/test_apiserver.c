@@ -33,6 +33,7 @@ struct server {
     struct fixture *f;
     struct apiserver *srv;
     char *cert, *key;
+    struct prom *metrics; /* the server's, when it counts its requests */
 };
 
 struct http {
@@ -134,15 +135,17 @@ struct limits {
     unsigned max_watches;
 };
 
-static int start_limited(void **state, const char *token, bool tls, const struct limits *lim)
+static int start_server(void **state, const char *token, bool tls, const struct limits *lim,
+                        struct prom *metrics)
 {
     struct server *s = calloc(1, sizeof *s);
     assert_non_null(s);
     s->f = fixture_new();
+    s->metrics = metrics;
     struct apiserver_config cfg = {
         .store = s->f->st, .now_ns = fixture_clock, .clock_ctx = s->f, .token = token,
         .version = "test", .limits = lim ? lim->conn : (struct httpd_limits){0},
-        .max_watches = lim ? lim->max_watches : 0,
+        .max_watches = lim ? lim->max_watches : 0, .metrics = metrics,
     };
     if (tls) {
         FILE *fc = fopen(TLS_DIR "/cert.pem", "r"), *fk = fopen(TLS_DIR "/key.pem", "r");
@@ -163,6 +166,11 @@ static int start_limited(void **state, const char *token, bool tls, const struct
     return 0;
 }
 
+static int start_limited(void **state, const char *token, bool tls, const struct limits *lim)
+{
+    return start_server(state, token, tls, lim, NULL);
+}
+
 static int start(void **state, const char *token, bool tls)
 {
     return start_limited(state, token, tls, NULL);
@@ -180,6 +188,7 @@ static int teardown(void **state)
     fixture_free(s->f);
     free(s->cert);
     free(s->key);
+    prom_free(s->metrics);
     free(s);
     return 0;
 }
@@ -714,6 +723,73 @@ static void an_unauthenticated_body_is_never_read(void **state)
     free(h.body);
 }
 
+static int setup_metered(void **state)
+{
+    return start_server(state, "t0ken", false, NULL, prom_new());
+}
+
+/* Whether the server's registry says count for series (its labels). */
+static void assert_requests(struct server *s, const char *series, int count)
+{
+    char *text = NULL, want[256];
+    size_t len;
+    assert_int_equal(prom_render(s->metrics, &text, &len, NULL), 0);
+    snprintf(want, sizeof want, "gpuslice_apiserver_requests_total{%s} %d\n", series, count);
+    if (!strstr(text, want))
+        fail_msg("no \"%s\" in:\n%s", want, text);
+    free(text);
+}
+
+/* Every request is counted by verb (reads of a collection as LIST or
+ * WATCH), resource, subresource and code, those refused before their body
+ * is read included: what bench_lifecycle reports per pod. */
+static void requests_are_counted_by_verb_resource_and_code(void **state)
+{
+    struct server *s = *state;
+    const struct call_opts auth = {.token = "t0ken"};
+    struct http h = http_call("POST", url_of(s, PODS), POD("web"), &auth);
+    assert_int_equal(h.status, 201);
+    free(h.body);
+    h = http_call("POST", url_of(s, PODS), POD("web"), NULL);
+    assert_int_equal(h.status, 401);
+    free(h.body);
+    h = http_call("GET", url_of(s, PODS "/web/status"), NULL, &auth);
+    assert_int_equal(h.status, 200);
+    free(h.body);
+    for (int i = 0; i < 2; i++) {
+        h = http_call("GET", url_of(s, PODS), NULL, &auth);
+        assert_int_equal(h.status, 200);
+        free(h.body);
+    }
+    h = http_call("GET", url_of(s, PODS "?watch=1&timeoutSeconds=1"), NULL, &auth);
+    assert_int_equal(h.status, 200);
+    free(h.body);
+    h = http_call("DELETE", url_of(s, PODS "/nobody"), NULL, &auth);
+    assert_int_equal(h.status, 404);
+    free(h.body);
+    size_t n = REST_MAX_BODY_DEFAULT + 10;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, ' ', n);
+    big[n] = '\0';
+    h = http_call("POST", url_of(s, PODS), big, &auth); /* said too large by its length */
+    assert_int_equal(h.status, 413);
+    free(h.body);
+    h = http_call("POST", url_of(s, PODS), big, &(struct call_opts){.token = "t0ken",
+                                                                    .chunked = true});
+    assert_int_equal(h.status, 413); /* found too large as it is read */
+    free(h.body);
+    free(big);
+    assert_requests(s, "verb=\"POST\",resource=\"pods\",subresource=\"\",code=\"201\"", 1);
+    assert_requests(s, "verb=\"POST\",resource=\"pods\",subresource=\"\",code=\"401\"", 1);
+    assert_requests(s, "verb=\"GET\",resource=\"pods\",subresource=\"status\",code=\"200\"",
+                    1);
+    assert_requests(s, "verb=\"LIST\",resource=\"pods\",subresource=\"\",code=\"200\"", 2);
+    assert_requests(s, "verb=\"WATCH\",resource=\"pods\",subresource=\"\",code=\"200\"", 1);
+    assert_requests(s, "verb=\"DELETE\",resource=\"pods\",subresource=\"\",code=\"404\"", 1);
+    assert_requests(s, "verb=\"POST\",resource=\"pods\",subresource=\"\",code=\"413\"", 2);
+}
+
 static void refuses_unsafe_configs(void **state)
 {
     (void)state;
@@ -963,6 +1039,8 @@ int main(void)
                                         setup_two_per_address, teardown),
         cmocka_unit_test_setup_teardown(an_unauthenticated_post_to_health_is_not_read,
                                         setup_token, teardown),
+        cmocka_unit_test_setup_teardown(requests_are_counted_by_verb_resource_and_code,
+                                        setup_metered, teardown),
         cmocka_unit_test(refuses_unsafe_configs),
         cmocka_unit_test(loopback_addresses),
     };
