@@ -106,6 +106,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->upgraded, CONTROLLER_KEY_MAX, NULL);
     strmap_init(&c->restoring, sizeof(struct restore_flight), NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
+    c->slices_memo = pod_slices_memo_new();
     model_init(&c->model);
     if (cfg->mps_overhead_mib)
         c->model.mps_overhead_mib = cfg->mps_overhead_mib;
@@ -165,6 +166,7 @@ void controller_free(struct controller *c)
     controller__warm_free(c);
     free(c->res);
     free(c->wanted);
+    pod_slices_memo_free(c->slices_memo);
     strmap_free(&c->gpu_failures);
     strmap_free(&c->pod_retry);
     strmap_free(&c->node_usage);
@@ -894,7 +896,7 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
     struct pod_slices ps;
     struct err bad = {0};
     bool gated = pod_gated(s->pod, GPUSLICE_GATE);
-    if (pod_slices_of(s->pod, &ps, &bad) < 0)
+    if (pod_slices_memo_of(c->slices_memo, s->pod, &ps, &bad) < 0)
         return gated ? controller__say(c, out, s->pod, ACTION_EVENT_WARNING,
                                        "InvalidSliceRequest", "%s; fix the pod's requests",
                                        bad.msg)

@@ -11,6 +11,7 @@
 
 #include "api/gpuslice.h"
 #include "api/pod_slices.h"
+#include "api/pod_slices_memo.h"
 #include "api/schedfit.h"
 #include "controller/controller.h"
 #include "controller/model.h"
@@ -152,6 +153,7 @@ struct controller {
     struct controller_stats stats;
     struct controller_metrics *metrics; /* metrics.c's; NULL without cfg.metrics */
     struct wanted_slice *wanted; /* WANTED_MAX, scratch for one decision */
+    struct pod_slices_memo *slices_memo; /* what decisions read of pods' annotations */
 };
 
 
