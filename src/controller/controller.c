@@ -305,16 +305,15 @@ static void forget_pod(struct controller *c, const json_t *pod)
         loop_enqueue(c->loop, next);
 }
 
-/* The node a pod counts against, and what it asks of it there: a pod bound
- * to a node (spec.nodeName) that has not ended; NULL for any other. */
-static const char *pod_load(const json_t *pod, struct schedfit_resources *req)
+/* The node a pod counts against: a pod bound to a node (spec.nodeName)
+ * that has not ended; NULL for any other. */
+static const char *pod_node(const json_t *pod)
 {
     const json_t *spec = json_object_get(pod, "spec");
     const char *node = json_string_value(json_object_get(spec, "nodeName"));
     const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
     if (!node || (phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0)))
         return NULL;
-    schedfit_pod_requests(pod, req, NULL); /* admitted, so what parses counts */
     return node;
 }
 
@@ -350,8 +349,19 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old,
     struct controller *c = ctx;
     struct schedfit_resources was_req, now_req;
     /* DELETED reports the cached state as old: what was counted. */
-    const char *was = old ? pod_load(old, &was_req) : NULL;
-    const char *now = change != INFORMER_DELETED ? pod_load(cur, &now_req) : NULL;
+    const char *was = old ? pod_node(old) : NULL;
+    const char *now = change != INFORMER_DELETED ? pod_node(cur) : NULL;
+    /* The very spec on the same node asks for the same there: a status
+     * write (most of a running pod's) shares its spec with the version
+     * before it in process, and moves no load. */
+    if (was && now && strcmp(was, now) == 0 &&
+        json_object_get(old, "spec") == json_object_get(cur, "spec"))
+        was = now = NULL;
+    /* Admitted, so what parses counts. */
+    if (was)
+        schedfit_pod_requests(old, &was_req, NULL);
+    if (now)
+        schedfit_pod_requests(cur, &now_req, NULL);
     if (was || now) {
         mutex_lock(&c->lock);
         if (was)

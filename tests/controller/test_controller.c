@@ -798,6 +798,25 @@ static void pods_on_a_node_count_against_it_until_they_end(void **state)
     assert_string_equal(phase(w, "wants-cpu-main-0"), "Creating");
 }
 
+/* Status writes that leave a bound pod running (they share its spec with
+ * the version before) keep its load counted, however many there are. */
+static void a_running_pods_status_writes_keep_its_load(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1); /* 8 CPUs */
+    add_bound_pod(w, "busy", "node-a", "6");
+    world_pod_phase(w, "busy", "Pending");
+    world_pod_phase(w, "busy", "Running");
+    world_pod_phase(w, "busy", "Running");
+    add_pod_asking_cpu(w, "wants-cpu", "4");
+    world_settle(w);
+    char msg[512];
+    assert_int_equal(world_events(w, "wants-cpu", "NoPlacement", msg, sizeof msg), 1);
+    if (!strstr(msg, "Insufficient cpu"))
+        fail_msg("message: %s", msg);
+    assert_string_equal(phase(w, "wants-cpu-main-0"), "");
+}
+
 static void a_deleted_pod_leaves_nothing_behind(void **state)
 {
     struct world *w = *state;
@@ -958,6 +977,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(requests_by_memory_get_the_smallest_profile, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(pods_on_a_node_count_against_it_until_they_end, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_running_pods_status_writes_keep_its_load, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
