@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api_internal.h"
 #include "api/meta.h"
 #include "api/quantity.h"
 
@@ -23,7 +24,7 @@ static int read_quantities(const json_t *map, const char *field, struct err *e)
     json_t *q;
     json_object_foreach((json_t *)map, name, q) {
         char f[320];
-        snprintf(f, sizeof f, "%s[%.256s]", field, name);
+        api__path_key(f, sizeof f, field, name);
         int64_t milli;
         if (quantity_from_json(q, f, &milli, e) != 0)
             return -EINVAL;
