@@ -12,6 +12,7 @@
 
 #include "api/meta.h"
 #include "util/alloc.h"
+#include "util/objkey.h"
 #include "util/vec.h"
 
 /* ---- construction ---- */
@@ -254,7 +255,7 @@ static void enqueue_slice(struct agent *a, const json_t *obj)
     const char *ns = meta_namespace(obj), *name = meta_name(obj);
     if (!ns || !name)
         return;
-    snprintf(key, sizeof key, "%s/%s", ns, name);
+    objkey_join(key, sizeof key, ns, name);
     agent__enqueue(a, key);
 }
 
@@ -307,7 +308,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     if (ns && name) {
         /* The cache moved on: what was sent from its last version no
          * longer holds back a write (agent__set_status). */
-        snprintf(key, sizeof key, "%s/%s", ns, name);
+        objkey_join(key, sizeof key, ns, name);
         mutex_lock(&a->lock);
         agent__status_seen(a, key);
         agent__claim_note(a, key, cur, change == INFORMER_DELETED);

@@ -3,18 +3,17 @@
  */
 #include "cluster/objstate.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/objkey.h"
 
 int objstate_key(const json_t *obj, char *buf, size_t len)
 {
     const char *name = meta_name(obj), *ns = meta_namespace(obj);
     if (!name || !*name)
         return -EINVAL;
-    int n = ns && *ns ? snprintf(buf, len, "%s/%s", ns, name) : snprintf(buf, len, "%s", name);
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+    return objkey_join(buf, len, ns, name) >= len ? -ENAMETOOLONG : 0;
 }
 
 int objstate_split_key(const char *key, char ns[OBJSTATE_NAME_MAX],

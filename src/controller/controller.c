@@ -27,6 +27,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/jdoc.h"
+#include "util/objkey.h"
 
 #define DEFAULT_RETRY ((struct backoff){NS_PER_SEC, 300 * NS_PER_SEC})
 #define DEFAULT_AVOID_NS (600 * NS_PER_SEC)
@@ -186,7 +187,7 @@ void controller_attach(struct controller *c, struct loop *l)
 
 void controller__slice_key(const char *ns, const char *name, char out[CONTROLLER_KEY_MAX])
 {
-    snprintf(out, CONTROLLER_KEY_MAX, "%s/%s", ns ? ns : "", name);
+    objkey_join(out, CONTROLLER_KEY_MAX, ns, name);
 }
 
 void controller__format_now(int64_t now_ns, char out[32])
@@ -224,7 +225,7 @@ static void enqueue(struct controller *c, const char *ns, const char *name)
     char key[CONTROLLER_KEY_MAX];
     if (!c->loop || !name)
         return;
-    snprintf(key, sizeof key, "%s/%s", ns ? ns : "", name);
+    objkey_join(key, sizeof key, ns, name);
     loop_enqueue(c->loop, key);
 }
 
@@ -290,7 +291,7 @@ void controller_resync(struct controller *c)
 static void forget_pod(struct controller *c, const json_t *pod)
 {
     char key[CONTROLLER_KEY_MAX];
-    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
+    objkey_join(key, sizeof key, meta_namespace(pod), meta_name(pod));
     const char *uid = meta_uid(pod);
     char next[CONTROLLER_KEY_MAX];
     mutex_lock(&c->lock);
@@ -623,7 +624,7 @@ static int release_all(struct controller *c, const struct pod_state *s, bool onl
     /* A slice created but not in the cache yet must be seen (and released)
      * before the finalizer may go. */
     char key[CONTROLLER_KEY_MAX];
-    snprintf(key, sizeof key, "%s/%s", s->ns, s->name);
+    objkey_join(key, sizeof key, s->ns, s->name);
     for (size_t r = 0; r < c->n_res; r++)
         left += strcmp(c->res[r].pod_key, key) == 0;
     if (!only_orphans && s->pod && left == 0)

@@ -17,6 +17,7 @@
  */
 #include "store/informer.h"
 #include "util/alloc.h"
+#include "util/objkey.h"
 #include "util/vec.h"
 
 #include <pthread.h>
@@ -226,21 +227,11 @@ static const char *informer_meta(const json_t *obj, const char *field)
 }
 
 /* The cache key "ns/name" (or "name" without a namespace) in buf; its
- * length, or 0 when there is no name or the key does not fit. Joined by
- * hand: formatting it was most of what caching an event cost. */
+ * length, or 0 when there is no name or the key does not fit. */
 static size_t informer_join_key(const char *ns, const char *name, char *buf, size_t len)
 {
-    size_t nl = name ? strlen(name) : 0;
-    size_t sl = ns ? strlen(ns) : 0;
-    size_t at = sl ? sl + 1 : 0;
-    if (!nl || at + nl >= len)
-        return 0;
-    if (sl) {
-        memcpy(buf, ns, sl);
-        buf[sl] = '/';
-    }
-    memcpy(buf + at, name, nl + 1);
-    return at + nl;
+    size_t n = name && *name ? objkey_join(buf, len, ns, name) : 0;
+    return n < len ? n : 0;
 }
 
 /* The cache key of obj in buf, and its length; 0 when obj has no name or
