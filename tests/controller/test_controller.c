@@ -771,6 +771,18 @@ static void add_bound_pod(struct world *w, const char *name, const char *node, c
     json_decref(p);
 }
 
+/* A pod wants-cpu asking for 4 CPUs is told there is not enough on the
+ * cluster's one node. */
+static void wants_cpu_told_insufficient(struct world *w)
+{
+    add_pod_asking_cpu(w, "wants-cpu", "4");
+    world_settle(w);
+    char msg[512];
+    assert_int_equal(world_events(w, "wants-cpu", "NoPlacement", msg, sizeof msg), 1);
+    if (!strstr(msg, "Insufficient cpu"))
+        fail_msg("message: %s", msg);
+}
+
 static void pods_on_a_node_count_against_it_until_they_end(void **state)
 {
     struct world *w = *state;
@@ -779,12 +791,7 @@ static void pods_on_a_node_count_against_it_until_they_end(void **state)
     add_bound_pod(w, "passing", "node-a", "5"); /* gone before it counts */
     assert_int_equal(store_delete(w->st, w->pods, "team", "passing",
                                   &(struct store_delete_opts){.has_grace = true}, NULL, NULL), 0);
-    add_pod_asking_cpu(w, "wants-cpu", "4");
-    world_settle(w);
-    char msg[512];
-    assert_int_equal(world_events(w, "wants-cpu", "NoPlacement", msg, sizeof msg), 1);
-    if (!strstr(msg, "Insufficient cpu"))
-        fail_msg("message: %s", msg);
+    wants_cpu_told_insufficient(w);
     /* The busy pod ends: its CPUs are free, and the waiting pod is placed
      * once something wakes it (here the node's change). */
     world_pod_phase(w, "busy", "Succeeded");
@@ -808,12 +815,7 @@ static void a_running_pods_status_writes_keep_its_load(void **state)
     world_pod_phase(w, "busy", "Pending");
     world_pod_phase(w, "busy", "Running");
     world_pod_phase(w, "busy", "Running");
-    add_pod_asking_cpu(w, "wants-cpu", "4");
-    world_settle(w);
-    char msg[512];
-    assert_int_equal(world_events(w, "wants-cpu", "NoPlacement", msg, sizeof msg), 1);
-    if (!strstr(msg, "Insufficient cpu"))
-        fail_msg("message: %s", msg);
+    wants_cpu_told_insufficient(w);
     assert_string_equal(phase(w, "wants-cpu-main-0"), "");
 }
 
