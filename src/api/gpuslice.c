@@ -232,6 +232,28 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
     return rc;
 }
 
+/* 256 slots of about 200 bytes. */
+#define GPUSLICE_MEMO_BITS 8
+
+struct jmemo *gpuslice_memo_new(void)
+{
+    return jmemo_new(GPUSLICE_MEMO_BITS, sizeof(struct gpuslice_view));
+}
+
+int gpuslice_read_memo(struct jmemo *memo, const json_t *obj, struct gpuslice_view *v,
+                       struct err *e)
+{
+    const struct gpuslice_view *kept = jmemo_find(memo, obj);
+    if (kept) {
+        *v = *kept;
+        return 0;
+    }
+    int rc = gpuslice_read(obj, v, e);
+    if (rc == 0) /* held, not changed: a reference is all the memo takes */
+        jmemo_keep(memo, (json_t *)obj, v);
+    return rc;
+}
+
 void gpuslice_name(const char *pod, const char *container, unsigned index,
                    char out[GPUSLICE_NAME_MAX])
 {

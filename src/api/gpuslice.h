@@ -48,6 +48,7 @@
 
 #include "api/pod_slices.h"
 #include "util/err.h"
+#include "util/jmemo.h"
 
 #define GPUSLICE_API_GROUP    "gpuslice.dev"
 #define GPUSLICE_API_VERSION  "gpuslice.dev/v1alpha1"
@@ -97,6 +98,15 @@ struct gpuslice_view {
 
 /* Reads a GPUSlice; -EINVAL naming the first missing or mistyped field. */
 int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e);
+
+/* A memo for gpuslice_read_memo (util/jmemo.h; jmemo_free frees it). */
+struct jmemo *gpuslice_memo_new(void);
+/* gpuslice_read, answered from memo when it holds obj (a cached object,
+ * which no one changes: its view stays true while the memo holds it); a
+ * view read well is kept. For readers of the same versions again and
+ * again, as a controller's decisions are. */
+int gpuslice_read_memo(struct jmemo *memo, const json_t *obj, struct gpuslice_view *v,
+                       struct err *e);
 
 /* The name of the index-th slice of a pod's container:
  * "<pod>-<container>-<index>", shortened with a hash when longer than a

@@ -11,8 +11,8 @@
  * version of a pod the same annotation value (a new version shares what
  * it does not change), so the memo answers every decision after the first;
  * a pod parsed from the wire carries a value of its own per version and
- * merely misses. Only annotations that read well are kept: a bad one or
- * a pod without one is read again each time, errors and all.
+ * merely misses (util/jmemo). Only annotations that read well are kept:
+ * a bad one or a pod without one is read again each time, errors and all.
  *
  * Not thread-safe: the owner serialises calls (the controller's lock).
  */
@@ -23,15 +23,13 @@
 
 #include "api/pod_slices.h"
 #include "util/err.h"
+#include "util/jmemo.h"
 
-struct pod_slices_memo;
-
-struct pod_slices_memo *pod_slices_memo_new(void);
-/* Releases the values held; NULL is a no-op. */
-void pod_slices_memo_free(struct pod_slices_memo *m);
+/* A memo for pod_slices_memo_of; jmemo_free frees it. */
+struct jmemo *pod_slices_memo_new(void);
 /* pod_slices_of(pod, out, e), answered from the memo when it holds the
  * pod's annotation. */
-int pod_slices_memo_of(struct pod_slices_memo *m, const json_t *pod, struct pod_slices *out,
+int pod_slices_memo_of(struct jmemo *m, const json_t *pod, struct pod_slices *out,
                        struct err *e);
 
 #endif

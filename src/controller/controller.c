@@ -108,6 +108,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->restoring, sizeof(struct restore_flight), NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
     c->slices_memo = pod_slices_memo_new();
+    c->slice_views = gpuslice_memo_new();
     model_init(&c->model);
     if (cfg->mps_overhead_mib)
         c->model.mps_overhead_mib = cfg->mps_overhead_mib;
@@ -167,7 +168,8 @@ void controller_free(struct controller *c)
     controller__warm_free(c);
     free(c->res);
     free(c->wanted);
-    pod_slices_memo_free(c->slices_memo);
+    jmemo_free(c->slices_memo);
+    jmemo_free(c->slice_views);
     strmap_free(&c->gpu_failures);
     strmap_free(&c->pod_retry);
     strmap_free(&c->node_usage);
@@ -574,12 +576,19 @@ static int release(struct controller *c, const json_t *obj, const struct gpuslic
     return rc < 0 ? rc : 1;
 }
 
+int controller__slice_view(struct controller *c, const json_t *obj, struct gpuslice_view *v,
+                           struct err *e)
+{
+    assert(mutex_held(&c->lock));
+    return gpuslice_read_memo(c->slice_views, obj, v, e);
+}
+
 int controller__release_slice(struct controller *c, const json_t *obj, int64_t now,
                               struct action_list *out, struct err *e)
 {
     assert(mutex_held(&c->lock));
     struct gpuslice_view v;
-    int rc = gpuslice_read(obj, &v, e);
+    int rc = controller__slice_view(c, obj, &v, e);
     if (rc == 0)
         rc = release(c, obj, &v, now, out, e);
     return rc < 0 ? rc : 0;
@@ -609,7 +618,7 @@ static int release_all(struct controller *c, const struct pod_state *s, bool onl
     const json_t *obj;
     json_array_foreach(s->slices, i, obj) {
         struct gpuslice_view v;
-        if (gpuslice_read(obj, &v, NULL) < 0 || (only_orphans && mine(s, &v)))
+        if (controller__slice_view(c, obj, &v, NULL) < 0 || (only_orphans && mine(s, &v)))
             continue;
         bool counts = true;
         int rc = only_orphans ? 0
@@ -653,7 +662,7 @@ static size_t wanted(struct controller *c, const struct pod_state *s, const stru
             const json_t *obj;
             json_array_foreach(s->slices, x, obj) {
                 struct gpuslice_view v;
-                if (gpuslice_read(obj, &v, NULL) == 0 && mine(s, &v) &&
+                if (controller__slice_view(c, obj, &v, NULL) == 0 && mine(s, &v) &&
                     strcmp(v.name, ws->name) == 0 && !lifecycle_is_terminal(phase_of(&v)))
                     ws->existing = obj;
             }
@@ -691,7 +700,8 @@ static int handle_failed(struct controller *c, const struct pod_state *s, int64_
     int failed = 0;
     json_array_foreach(s->slices, i, obj) {
         struct gpuslice_view v;
-        if (gpuslice_read(obj, &v, NULL) < 0 || !mine(s, &v) || phase_of(&v) != SLICE_FAILED)
+        if (controller__slice_view(c, obj, &v, NULL) < 0 || !mine(s, &v) ||
+            phase_of(&v) != SLICE_FAILED)
             continue;
         int64_t at = count_pod_failure(c, s->uid, now);
         count_gpu_failure(c, v.spec.gpu_uuid, now);
@@ -719,7 +729,7 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
                   size_t n, int64_t now, struct action_list *out, struct err *e)
 {
     struct gpuslice_view v;
-    gpuslice_read(w[0].existing, &v, NULL);
+    controller__slice_view(c, w[0].existing, &v, NULL);
     json_t *copy = meta_copy_for_write(s->pod, "spec");
     json_t *spec = json_object_get(copy, "spec");
     json_t *gates = json_array();
@@ -747,7 +757,7 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
     int rc = action_update(out, c->pod_res, copy, e);
     for (size_t k = 0; rc == 0 && k < n; k++) {
         struct gpuslice_view wv;
-        gpuslice_read(w[k].existing, &wv, NULL);
+        controller__slice_view(c, w[k].existing, &wv, NULL);
         rc = move_to(c, w[k].existing, &wv, SLICE_UNGATED, now, out, e);
         strmap_del(&c->gpu_failures, wv.spec.gpu_uuid);
         model_avoid(&c->model, wv.spec.gpu_uuid, false);
@@ -764,11 +774,13 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
     return rc;
 }
 
-static bool all_in(const struct wanted_slice *w, size_t n, enum slice_phase p)
+static bool all_in(struct controller *c, const struct wanted_slice *w, size_t n,
+                   enum slice_phase p)
 {
     for (size_t i = 0; i < n; i++) {
         struct gpuslice_view v;
-        if (!w[i].existing || gpuslice_read(w[i].existing, &v, NULL) < 0 || phase_of(&v) != p)
+        if (!w[i].existing || controller__slice_view(c, w[i].existing, &v, NULL) < 0 ||
+            phase_of(&v) != p)
             return false;
     }
     return n > 0;
@@ -781,7 +793,7 @@ static int finish_ungated(struct controller *c, struct wanted_slice *w, size_t n
 {
     for (size_t k = 0; k < n; k++) {
         struct gpuslice_view v;
-        if (!w[k].existing || gpuslice_read(w[k].existing, &v, NULL) < 0 ||
+        if (!w[k].existing || controller__slice_view(c, w[k].existing, &v, NULL) < 0 ||
             phase_of(&v) != SLICE_CREATED)
             continue;
         int rc = move_to(c, w[k].existing, &v, SLICE_UNGATED, now, out, e);
@@ -856,7 +868,7 @@ static int leaving(struct controller *c, const struct pod_state *s, int64_t now,
     struct gpuslice_view stuck = {0};
     json_array_foreach(s->slices, i, obj) {
         struct gpuslice_view v;
-        if (gpuslice_read(obj, &v, NULL) < 0 || !mine(s, &v))
+        if (controller__slice_view(c, obj, &v, NULL) < 0 || !mine(s, &v))
             continue;
         enum slice_phase p = phase_of(&v);
         if (p != SLICE_DELETING && p != SLICE_DELETED)
@@ -883,7 +895,7 @@ static int say_slow(struct controller *c, const struct pod_state *s, struct want
 {
     for (size_t k = 0; k < n; k++) {
         struct gpuslice_view v;
-        if (!w[k].existing || gpuslice_read(w[k].existing, &v, NULL) < 0 ||
+        if (!w[k].existing || controller__slice_view(c, w[k].existing, &v, NULL) < 0 ||
             phase_of(&v) != SLICE_CREATING ||
             !slow_since(w[k].existing, "metadata", "creationTimestamp", now, requeue_at))
             continue;
@@ -937,7 +949,7 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
     int left = leaving(c, s, now, out, requeue_at, e);
     if (left != 0)
         return left < 0 ? left : 0;
-    if (all_in(w, n, SLICE_CREATED))
+    if (all_in(c, w, n, SLICE_CREATED))
         return ungate(c, s, w, n, now, out, e);
     int rc = say_slow(c, s, w, n, now, out, requeue_at);
     if (rc < 0)

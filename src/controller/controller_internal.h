@@ -153,7 +153,8 @@ struct controller {
     struct controller_stats stats;
     struct controller_metrics *metrics; /* metrics.c's; NULL without cfg.metrics */
     struct wanted_slice *wanted; /* WANTED_MAX, scratch for one decision */
-    struct pod_slices_memo *slices_memo; /* what decisions read of pods' annotations */
+    struct jmemo *slices_memo; /* what decisions read of pods' annotations */
+    struct jmemo *slice_views; /* the GPUSlices decisions read (controller__slice_view) */
 };
 
 
@@ -280,6 +281,12 @@ bool controller__unwait(struct controller *c, const char *key, char next[CONTROL
  * NUL-separated in one allocation the caller frees (NULL when none); *n
  * says how many. Called with c->lock held. */
 char *controller__waiting_heads(struct controller *c, size_t *n);
+
+/* gpuslice_read of a cached GPUSlice, from the controller's memo: a
+ * decision reads each of its pod's slices several times, and each version
+ * is read once. Called with c->lock held. */
+int controller__slice_view(struct controller *c, const json_t *obj, struct gpuslice_view *v,
+                           struct err *e);
 
 /* Sends the GPUSlice obj on its way out (deleted, which makes it Deleting;
  * a Warm one goes to Deleting by status; a Deleted or Failed one is

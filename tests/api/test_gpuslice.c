@@ -280,6 +280,34 @@ static void members_in_one_pass(void **state)
     json_decref(o);
 }
 
+/* The memo answers as gpuslice_read does, holding the object while it
+ * keeps its view; a slice that does not read is not kept. */
+static void memo_reads_as_gpuslice_read(void **state)
+{
+    (void)state;
+    struct jmemo *memo = gpuslice_memo_new();
+    json_t *p = pod();
+    json_t *obj = gpuslice_new("team", &spec, p);
+    struct gpuslice_view want, got;
+    assert_int_equal(gpuslice_read(obj, &want, NULL), 0);
+    for (int round = 0; round < 2; round++) {
+        memset(&got, 0, sizeof got);
+        assert_int_equal(gpuslice_read_memo(memo, obj, &got, NULL), 0);
+        assert_memory_equal(&got, &want, sizeof got);
+        assert_int_equal(obj->refcount, 2);
+    }
+    json_t *bad = json_pack("{s:{s:s}}", "metadata", "name", "no-spec");
+    struct err e = {0};
+    assert_int_equal(gpuslice_read_memo(memo, bad, &got, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "spec: is required"));
+    assert_int_equal(bad->refcount, 1);
+    jmemo_free(memo);
+    assert_int_equal(obj->refcount, 1);
+    json_decref(bad);
+    json_decref(obj);
+    json_decref(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +319,7 @@ int main(void)
         cmocka_unit_test(shares_read_back),
         cmocka_unit_test(bad_slices_name_the_field),
         cmocka_unit_test(status_ids_and_phase_time),
+        cmocka_unit_test(memo_reads_as_gpuslice_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
