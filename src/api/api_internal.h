@@ -39,7 +39,10 @@ int api__take_bool(const json_t *v, const char *key, const char *path, bool *out
 
 /* vals[i] = o[names[i]] (NULL when absent or o is not an object), found in
  * one pass over o's members instead of n hashed lookups: for views read
- * very often. names must be non-empty. */
+ * very often. names must be non-empty. Each member's name is looked for
+ * from the one after the last found on, so an object written in names'
+ * order (members kept in insertion order, as jansson does) finds each at
+ * its first or nearly first try. */
 void api__members(const json_t *o, const char *const *names, size_t n, const json_t **vals);
 
 /* Field paths ("spec.containers[0].resources"), made for every element a

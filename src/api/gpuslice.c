@@ -106,14 +106,18 @@ void api__members(const json_t *o, const char *const *names, size_t n, const jso
 {
     for (size_t i = 0; i < n; i++)
         vals[i] = NULL;
+    size_t next = 0; /* where the name after the last one found is */
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)o, key, v) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < n; t++) {
+            size_t i = next + t < n ? next + t : next + t - n;
             if (!vals[i] && key[0] == names[i][0] && strcmp(key, names[i]) == 0) {
                 vals[i] = v;
+                next = i + 1 < n ? i + 1 : 0;
                 break;
             }
+        }
     }
 }
 
