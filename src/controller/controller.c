@@ -420,9 +420,12 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     struct controller *c = ctx;
     struct gpuslice_view v;
     (void)old;
-    if (gpuslice_read(cur, &v, NULL) < 0)
-        return;
     mutex_lock(&c->lock);
+    /* Read into the memo: the decisions this event brings read it next. */
+    if (controller__slice_view(c, cur, &v, NULL) < 0) {
+        mutex_unlock(&c->lock);
+        return;
+    }
     /* The cache shows it now: it holds its placement from here on. */
     for (size_t i = 0; i < c->n_res; i++)
         if (strcmp(c->res[i].name, v.name) == 0 && strcmp(c->res[i].ns, v.ns) == 0)
