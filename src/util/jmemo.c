@@ -53,12 +53,16 @@ void jmemo_free(struct jmemo *m)
 
 const void *jmemo_find(const struct jmemo *m, const json_t *key)
 {
+    if (!key) /* an empty slot's key is NULL too */
+        return NULL;
     unsigned char *slot = slot_of(m, key);
     return *key_at(slot) == key ? slot + ANSWER_AT : NULL;
 }
 
 void jmemo_keep(struct jmemo *m, json_t *key, const void *answer)
 {
+    if (!key)
+        return;
     unsigned char *slot = slot_of(m, key);
     json_incref(key);
     json_decref(*key_at(slot));

@@ -26,10 +26,11 @@ struct jmemo;
 struct jmemo *jmemo_new(unsigned bits, size_t answer_size);
 /* Releases the values held; NULL is a no-op. */
 void jmemo_free(struct jmemo *m);
-/* The answer kept for key (answer_size bytes, the memo's), or NULL. */
+/* The answer kept for key (answer_size bytes, the memo's), or NULL (always
+ * for a NULL key). */
 const void *jmemo_find(const struct jmemo *m, const json_t *key);
 /* Keeps answer (answer_size bytes, copied) for key, which the memo now
- * holds a reference to, in place of what its slot held. */
+ * holds a reference to, in place of what its slot held; nothing for NULL. */
 void jmemo_keep(struct jmemo *m, json_t *key, const void *answer);
 
 #endif

@@ -817,6 +817,10 @@ static void a_running_pods_status_writes_keep_its_load(void **state)
     world_pod_phase(w, "busy", "Running");
     wants_cpu_told_insufficient(w);
     assert_string_equal(phase(w, "wants-cpu-main-0"), "");
+    /* Counted once, not once per write: 6 + 2 of its 8 CPUs fit. */
+    add_pod_asking_cpu(w, "fits", "2");
+    world_settle(w);
+    assert_string_equal(phase(w, "fits-main-0"), "Creating");
 }
 
 static void a_deleted_pod_leaves_nothing_behind(void **state)

@@ -21,6 +21,9 @@ static void keeps_an_answer_while_holding_its_key(void **state)
     struct jmemo *m = jmemo_new(4, sizeof(struct answer));
     json_t *key = json_string("gpuslice.dev/slices");
     assert_null(jmemo_find(m, key));
+    assert_null(jmemo_find(m, NULL)); /* not the empty slot's answer */
+    jmemo_keep(m, NULL, &(struct answer){.n = 1});
+    assert_null(jmemo_find(m, NULL));
     struct answer a = {.n = 7, .text = "seven"};
     jmemo_keep(m, key, &a);
     a.n = 8; /* copied, not pointed at */
