@@ -41,7 +41,7 @@ struct node_rule {
     const struct pod_view *pv;            /* pod, read once (NULL: unreadable) */
     const struct schedfit_resources *req; /* what the pod asks of a node */
     long only;       /* the node every slice must go to, or -1 */
-    bool *excluded;  /* nodes that cannot hold the whole pod */
+    bool *excluded;  /* nodes that cannot hold the whole pod (NULL: none yet) */
 };
 
 /* The gang's own limits, then the default scheduler's filters (cordon,
@@ -59,7 +59,7 @@ static bool node_ok(void *ctx, size_t node, char *reason, size_t size)
         fit.fits = false;
         snprintf(fit.reasons[fit.n++], SCHEDFIT_REASON_MAX, "not the node of the pod's other "
                                                             "slices");
-    } else if (r->excluded[node]) {
+    } else if (r->excluded && r->excluded[node]) {
         fit.fits = false;
         snprintf(fit.reasons[fit.n++], SCHEDFIT_REASON_MAX, "cannot hold all of the pod's "
                                                             "slices");
@@ -310,7 +310,9 @@ static int gang_place(struct controller *c, const json_t *pod, long fixed, struc
      * some 8 us a node, at 10,000 nodes. */
     struct pod_view pv;
     bool readable = pod_read(pod, &pv, NULL) == 0;
-    bool *excluded = alloc_calloc(c->model.n_nodes + 1, sizeof *excluded);
+    /* Made on the first node ruled out: most pods fit on the first try,
+     * and zeroing a flag per node for each was O(nodes) per decision. */
+    bool *excluded = NULL;
     int rc = -ENOSPC;
     struct err first = {0};
     for (size_t attempt = 0; attempt <= c->model.n_nodes; attempt++) {
@@ -320,6 +322,8 @@ static int gang_place(struct controller *c, const json_t *pod, long fixed, struc
         rc = gang_try(c, pod, w, g, &rule, attempt == 0 && e ? &first : NULL);
         if (rc != -ENOSPC || fixed >= 0 || rule.only < 0)
             break;
+        if (!excluded)
+            excluded = alloc_calloc(c->model.n_nodes + 1, sizeof *excluded);
         excluded[rule.only] = true; /* the first slice fit there, the rest did not */
     }
     free(excluded);
