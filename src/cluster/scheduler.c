@@ -206,13 +206,18 @@ static json_t *pinned_nodes(struct scheduler *s, const json_t *pod)
     return nodes;
 }
 
-/* The nodes in name order with what they run; *out is the caller's (free),
- * and borrows from nodes. */
-static void view_nodes(struct scheduler *s, const json_t *nodes, struct node_view **out,
-                       size_t *n)
+/* The nodes in name order with what they run, borrowing from nodes: in
+ * *one when there is at most one (a pinned pod's, so no allocation and no
+ * sort per decision), else in an array the caller frees. */
+static struct node_view *view_nodes(struct scheduler *s, const json_t *nodes,
+                                    struct node_view *one, size_t *n)
 {
     size_t count_nodes = json_array_size(nodes);
-    struct node_view *views = alloc_calloc(count_nodes ? count_nodes : 1, sizeof *views);
+    struct node_view *views = one;
+    if (count_nodes > 1)
+        views = alloc_calloc(count_nodes, sizeof *views);
+    else
+        memset(one, 0, sizeof *one);
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < count_nodes; i++) {
         views[i].node = json_array_get(nodes, i);
@@ -224,9 +229,16 @@ static void view_nodes(struct scheduler *s, const json_t *nodes, struct node_vie
         }
     }
     pthread_mutex_unlock(&s->lock);
-    qsort(views, count_nodes, sizeof *views, by_name);
-    *out = views;
+    if (count_nodes > 1)
+        qsort(views, count_nodes, sizeof *views, by_name);
     *n = count_nodes;
+    return views;
+}
+
+static void free_views(struct node_view *views, const struct node_view *one)
+{
+    if (views != one)
+        free(views);
 }
 
 /* ---- the decision ------------------------------------------------------------ */
@@ -300,21 +312,21 @@ static int decide(struct scheduler *s, const char *key, const json_t *pod, int64
         snprintf(message, sizeof message, "%s", bad.msg);
         return refuse(s, pod, message, now, out, e);
     }
-    struct node_view *views = NULL;
+    struct node_view one, *views = &one;
     size_t n = 0;
     struct schedfit_summary sum;
     const char *node = NULL;
     json_t *nodes = pinned_nodes(s, pod);
     if (nodes) {
-        view_nodes(s, nodes, &views, &n);
+        views = view_nodes(s, nodes, &one, &n);
         node = choose(s, pod, &req, views, n, &sum);
     }
     if (!node) { /* not pinned, or it fits none: the message counts every node */
-        free(views);
+        free_views(views, &one);
         json_decref(nodes);
         if (!(nodes = informer_list(s->cfg.nodes, NULL)))
             return err_set(e, -ENOMEM, "scheduler: out of memory");
-        view_nodes(s, nodes, &views, &n);
+        views = view_nodes(s, nodes, &one, &n);
         node = choose(s, pod, &req, views, n, &sum);
     }
     int rc;
@@ -329,7 +341,7 @@ static int decide(struct scheduler *s, const char *key, const json_t *pod, int64
         schedfit_summary_format(&sum, message, sizeof message);
         rc = refuse(s, pod, message, now, out, e);
     }
-    free(views);
+    free_views(views, &one);
     json_decref(nodes);
     return rc;
 }
