@@ -733,8 +733,11 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
 {
     struct gpuslice_view v;
     controller__slice_view(c, w[0].existing, &v, NULL);
-    json_t *copy = meta_copy_for_write(s->pod, "spec");
-    json_t *spec = json_object_get(copy, "spec");
+    /* Only the spec's gates and node selector change: the rest of it (the
+     * containers) stays shared with the cached pod, not copied whole. */
+    json_t *copy = meta_copy_for_write(s->pod, NULL);
+    json_t *spec = jdoc_shallow(json_object_get(s->pod, "spec"));
+    jdoc_set(copy, "spec", spec);
     json_t *gates = json_array();
     size_t i;
     json_t *g;
@@ -747,11 +750,9 @@ static int ungate(struct controller *c, const struct pod_state *s, struct wanted
     else
         json_object_del(spec, "schedulingGates");
     json_decref(gates);
-    json_t *sel = json_object_get(spec, "nodeSelector");
-    if (!json_is_object(sel)) {
-        sel = json_object();
-        jdoc_set(spec, "nodeSelector", sel);
-    }
+    const json_t *was_sel = json_object_get(spec, "nodeSelector");
+    json_t *sel = json_is_object(was_sel) ? jdoc_shallow(was_sel) : json_object();
+    jdoc_set(spec, "nodeSelector", sel);
     if (!v.spec.node) {
         json_decref(copy);
         return err_set(e, -EINVAL, "controller: GPUSlice of pod has no node");
