@@ -144,7 +144,7 @@ static void report_requests(const char *name, const struct request_tally *before
         writes += after->by_kind[i].n;
     }
     qsort(after->by_kind, after->kinds, sizeof after->by_kind[0], by_count_down);
-    char detail[1024];
+    char detail[1024] = "";
     size_t used = 0;
     for (size_t i = 0; i < after->kinds && used < sizeof detail; i++) {
         double per_pod = after->by_kind[i].n / (double)pods;

@@ -591,8 +591,10 @@ static int decide(struct agent_decision *d, struct err *e)
         lifecycle_phase_parse(d->v.status.phase, &d->phase, NULL) < 0)
         return 0;
     if (lifecycle_is_terminal(d->phase)) {
+        if (d->v.deleting) /* its note says whether the removal was sent */
+            return release_finalizer(d, e);
         agent__note_forget(a, d->key);
-        return d->v.deleting ? release_finalizer(d, e) : 0;
+        return 0;
     }
     if (!a->have_inventory) /* the discovery queues every slice when it is done */
         return 0;

@@ -14,6 +14,7 @@
 #include "apiserver/discovery.h"
 #include "apiserver/handlers.h"
 #include "apiserver/openapi.h"
+#include "apiserver/query.h"
 #include "util/alloc.h"
 #include "util/httpd.h"
 #include "util/jdoc.h"
@@ -208,22 +209,53 @@ bool rest_admits(const struct rest_server *srv, const struct rest_request *req,
     return true;
 }
 
+/* One of `known` (NULL-terminated) equal to s, or "other": a label
+ * takes only values the server knows, since anyone, without a token, picks
+ * the method and the path of a request, and each new label value would be
+ * a series kept for good. */
+static const char *known_or_other(const char *s, const char *const *known)
+{
+    for (; *known; known++)
+        if (strcmp(s, *known) == 0)
+            return *known;
+    return "other";
+}
+
+/* Whether the target's query asks for a watch (a refused watch has no
+ * stream to tell). */
+static bool asks_watch(const char *target)
+{
+    const char *qmark = strchr(target, '?');
+    struct query q;
+    bool watch = qmark && query_parse(qmark + 1, strlen(qmark + 1), &q, NULL) == 0 &&
+                 query_bool(&q, "watch", false);
+    if (qmark)
+        query_free(&q);
+    return watch;
+}
+
 /* Counts the answered request as kube-apiserver's apiserver_request_total
- * does: reads of a collection are LIST, or WATCH when streamed as a
- * watch; other routes (discovery, health) have no resource. */
+ * does: reads of a collection are LIST, or WATCH for a watch; other routes
+ * (discovery, health) have no resource. */
 static void count_request(const struct rest_server *srv, const struct rest_request *req,
                           const struct route *rt, bool routed, const struct rest_response *resp)
 {
+    static const char *const writes[] = {"POST", "PUT", "PATCH", "DELETE", NULL};
+    static const char *const subresources[] = {"status", "binding", "log", NULL};
     if (!srv->requests)
         return;
     bool resource = routed && (rt->kind == ROUTE_COLLECTION || rt->kind == ROUTE_OBJECT);
-    const char *verb = req->method;
+    const char *verb = known_or_other(req->method, writes);
     if (is_read(req->method))
-        verb = resp->stream ? "WATCH" : resource && rt->kind == ROUTE_COLLECTION ? "LIST" : "GET";
+        verb = resource && rt->kind == ROUTE_COLLECTION
+                   ? (resp->stream || asks_watch(req->target ? req->target : "") ? "WATCH"
+                                                                                 : "LIST")
+                   : "GET";
     char code[16];
     snprintf(code, sizeof code, "%d", resp->status);
     prom_add(srv->requests, 1, verb, resource ? rt->res->plural : "",
-             resource && rt->subresource ? rt->subresource : "", code);
+             resource && rt->subresource ? known_or_other(rt->subresource, subresources) : "",
+             code);
 }
 
 void rest_count_refused(const struct rest_server *srv, const struct rest_request *req,

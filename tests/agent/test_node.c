@@ -366,6 +366,35 @@ static void a_deleted_gpuslice_ends_in_one_write(void **state)
     h_free(h);
 }
 
+/* The same for a slice whose status is already terminal (Failed, as an
+ * older version left it, finalizer and all): its removal is sent once per
+ * cached version too (the terminal path forgot what it had sent). */
+static void a_deleted_failed_gpuslice_sends_its_removal_once(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
+    created_slice(h, pod, name, key);
+    h_set_phase(h, name, "Failed");
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
+         "delete GPUSlice");
+    step_slices(h);
+    struct action_list out;
+    action_list_init(&out);
+    decide(h, key, &out);
+    assert_int_equal(slice_writes(&out, h->slices), 1);
+    execute(h, key, &out);
+    json_t *gone = NULL;
+    assert_int_equal(store_get(h->st, h->slices, NS, name, &gone, NULL), -ENOENT);
+    decide(h, key, &out); /* the cache still shows it */
+    assert_int_equal(slice_writes(&out, h->slices), 0);
+    action_list_clear(&out);
+    json_decref(pod);
+    h_free(h);
+}
+
 /* Another party's finalizer removed between the agent's decision and its
  * write: the agent's removal patches the list it read, so it names that
  * list's version and is refused as a conflict (decided again from the
@@ -671,6 +700,7 @@ int main(void)
         cmocka_unit_test(a_burst_of_changes_is_one_report),
         cmocka_unit_test(a_status_write_is_not_sent_twice_from_one_version),
         cmocka_unit_test(a_deleted_gpuslice_ends_in_one_write),
+        cmocka_unit_test(a_deleted_failed_gpuslice_sends_its_removal_once),
         cmocka_unit_test(a_finalizer_removed_meanwhile_is_a_conflict),
         cmocka_unit_test(cdi_spec_follows_the_slice),
         cmocka_unit_test(cdi_spec_is_not_written_through_a_planted_link),

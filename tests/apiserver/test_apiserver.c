@@ -788,6 +788,27 @@ static void requests_are_counted_by_verb_resource_and_code(void **state)
     assert_requests(s, "verb=\"WATCH\",resource=\"pods\",subresource=\"\",code=\"200\"", 1);
     assert_requests(s, "verb=\"DELETE\",resource=\"pods\",subresource=\"\",code=\"404\"", 1);
     assert_requests(s, "verb=\"POST\",resource=\"pods\",subresource=\"\",code=\"413\"", 2);
+    /* A refused watch is a WATCH; methods and subresources a client makes
+     * up, with or without a token, make no series of their own. */
+    h = http_call("GET", url_of(s, PODS "?watch=true"), NULL, NULL);
+    assert_int_equal(h.status, 401);
+    free(h.body);
+    assert_requests(s, "verb=\"WATCH\",resource=\"pods\",subresource=\"\",code=\"401\"", 1);
+    for (int i = 0; i < 3; i++) {
+        char path[64];
+        snprintf(path, sizeof path, PODS "/web/junk%d", i);
+        h = http_call(i ? "XMADEUP" : "PUT", url_of(s, path), "{}", i == 2 ? &auth : NULL);
+        free(h.body);
+    }
+    assert_requests(s, "verb=\"PUT\",resource=\"pods\",subresource=\"other\",code=\"401\"", 1);
+    assert_requests(s, "verb=\"other\",resource=\"pods\",subresource=\"other\",code=\"401\"",
+                    1);
+    char *text = NULL;
+    size_t len;
+    assert_int_equal(prom_render(s->metrics, &text, &len, NULL), 0);
+    assert_null(strstr(text, "junk"));
+    assert_null(strstr(text, "XMADEUP"));
+    free(text);
 }
 
 static void refuses_unsafe_configs(void **state)
