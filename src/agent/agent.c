@@ -109,6 +109,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
         a->cfg.report_period_ns = a->cfg.report_delay_ns;
     mutex_init(&a->lock);
     strmap_init(&a->claim_memo, sizeof(struct agent_claim_memo), agent__claim_memo_drop);
+    a->slice_views = gpuslice_memo_new();
     a->inv = alloc_calloc(1, sizeof *a->inv);
     a->dev = alloc_calloc(1, sizeof *a->dev);
     static const struct watch_spec specs[AGENT_INFORMERS] = {
@@ -159,6 +160,7 @@ void agent_free(struct agent *a)
     free(a->intents);
     free(a->orphans);
     strmap_free(&a->claim_memo);
+    jmemo_free(a->slice_views);
     free(a->notes);
     mutex_destroy(&a->lock);
     free(a);

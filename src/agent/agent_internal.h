@@ -16,6 +16,7 @@
 #include "core/lifecycle.h"
 #include "reconcile/action.h"
 #include "util/clock.h"
+#include "util/jmemo.h"
 #include "util/mutex.h"
 #include "util/strmap.h"
 #include "util/workqueue.h"
@@ -164,6 +165,10 @@ struct agent {
      * (agent_recovery.c), read once per version: "namespace/name" ->
      * struct agent_claim_memo, kept by the slices' change handler. */
     struct strmap claim_memo;
+    /* The views of the GPUSlice versions the decisions and the claims read
+     * (agent__slice_view): a slice is read by its own decision, by the
+     * node pass's claims and by its neighbours' scans, once per version. */
+    struct jmemo *slice_views;
     struct agent_note *notes;
     size_t n_notes, cap_notes;
 
@@ -357,6 +362,10 @@ struct agent_claim_memo {
     const char *gpu_uuid;        /* borrowed from obj */
     const void *model;           /* of the GPU at at.gpu when it was placed */
 };
+/* gpuslice_read of a cached version, answered from a->slice_views when
+ * read before (gpuslice_read_memo). Lock held. */
+int agent__slice_view(struct agent *a, const json_t *obj, struct gpuslice_view *v,
+                      struct err *e);
 /* Releases a memo's references (the memo map's drop). */
 void agent__claim_memo_drop(void *memo);
 /* The GPUSlice key changed to version cur, or is gone. Lock held. */

@@ -109,7 +109,7 @@ bool agent__managed(struct agent *a, const struct device_slice *s, bool claimed)
 bool agent__holding(struct agent *a, const json_t *obj, struct gpuslice_view *v,
                     enum slice_phase *phase, struct agent_place *at)
 {
-    return gpuslice_read(obj, v, NULL) == 0 && strcmp(v->spec.node, a->node) == 0 &&
+    return agent__slice_view(a, obj, v, NULL) == 0 && strcmp(v->spec.node, a->node) == 0 &&
            lifecycle_phase_parse(v->status.phase, phase, NULL) == 0 &&
            agent__phase_holds(*phase = lifecycle_seen(*phase, v->deleting)) &&
            agent__place_of(a, v, at, NULL) == 0;
@@ -179,7 +179,7 @@ static bool claim_read(struct agent *a, struct agent_claim_memo *m)
 {
     struct gpuslice_view v;
     m->kind = AGENT_CLAIM_NONE;
-    if (gpuslice_read(m->cur, &v, NULL) != 0 || strcmp(v.spec.node, a->node) != 0 ||
+    if (agent__slice_view(a, m->cur, &v, NULL) != 0 || strcmp(v.spec.node, a->node) != 0 ||
         lifecycle_phase_parse(v.status.phase, &m->phase, NULL) != 0 ||
         !agent__phase_holds(m->phase = lifecycle_seen(m->phase, v.deleting)))
         return true;
@@ -220,7 +220,7 @@ static int claim_share(struct agent *a, struct agent_claims *out, const json_t *
                        enum slice_phase phase)
 {
     struct gpuslice_view v;
-    if (gpuslice_read(obj, &v, NULL) != 0)
+    if (agent__slice_view(a, obj, &v, NULL) != 0)
         return 0;
     return agent__claim_share(a, out, &v, phase);
 }

@@ -80,7 +80,7 @@ json_t *agent__share_env(struct agent *a, const json_t *obj)
 {
     struct gpuslice_view v;
     enum slice_phase p;
-    if (gpuslice_read(obj, &v, NULL) < 0 || v.spec.sharing == POD_SHARING_NONE ||
+    if (agent__slice_view(a, obj, &v, NULL) < 0 || v.spec.sharing == POD_SHARING_NONE ||
         lifecycle_phase_parse(v.status.phase, &p, NULL) < 0 ||
         ((p = lifecycle_seen(p, v.deleting)) != SLICE_CREATING && p != SLICE_CREATED &&
          p != SLICE_UNGATED))

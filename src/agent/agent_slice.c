@@ -34,6 +34,7 @@
  */
 #include "agent/agent_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,13 +193,20 @@ static int cm_entry_cmp(const void *x, const void *y)
     return strcmp(a->name, b->name);
 }
 
+int agent__slice_view(struct agent *a, const json_t *obj, struct gpuslice_view *v,
+                      struct err *e)
+{
+    assert(mutex_held(&a->lock));
+    return gpuslice_read_memo(a->slice_views, obj, v, e);
+}
+
 /* The MIG UUID of s's slice when it is on the device and done, else NULL. */
 static const char *uuid_on_device(struct agent *a, const json_t *s, int64_t now)
 {
     struct gpuslice_view v;
     enum slice_phase phase;
     struct agent_place at;
-    if (gpuslice_read(s, &v, NULL) < 0 || lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
+    if (agent__slice_view(a, s, &v, NULL) < 0 || lifecycle_phase_parse(v.status.phase, &phase, NULL) < 0 ||
         ((phase = lifecycle_seen(phase, v.deleting)) != SLICE_CREATING &&
          phase != SLICE_CREATED && phase != SLICE_UNGATED) ||
         agent__place_of(a, &v, &at, NULL) < 0 || agent__pending_until(a, at.gpu, at.start, now))
@@ -585,7 +593,7 @@ static int decide(struct agent_decision *d, struct err *e)
     struct agent *a = d->a;
     struct err why;
     err_clear(&why);
-    if (gpuslice_read(d->obj, &d->v, &why) < 0)
+    if (agent__slice_view(a, d->obj, &d->v, &why) < 0)
         return unreadable(d, why.msg, e);
     if (strcmp(d->v.spec.node, a->node) != 0 ||
         lifecycle_phase_parse(d->v.status.phase, &d->phase, NULL) < 0)
