@@ -412,6 +412,22 @@ static int run_pod(struct kubelet *k, const char *key, const json_t *pod, json_t
     return rc;
 }
 
+/* A running pod with nothing due: no run ends by now, its status already
+ * says what its containers do, it is not being deleted and has no MPS
+ * client to keep in line. run_pod would copy it to find its status
+ * unchanged (the pass right after its start, the most common one); only
+ * the requeue at its next exit is left. */
+static bool idle_pod(struct kubelet *k, const char *key, const json_t *pod, int64_t now,
+                     int64_t *requeue_at)
+{
+    int64_t next;
+    if (objstate_deleting(pod) || objstate_terminal(pod) || !kubelet_pod_started(pod) ||
+        (k->mps && kubelet_mps_records(k->mps, key)) || !kubelet_pod_idle(pod, now, &next))
+        return false;
+    *requeue_at = next;
+    return true;
+}
+
 static void forget_mps(struct kubelet *k, const char *key)
 {
     if (k->mps)
@@ -459,6 +475,10 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
          * find its status unchanged, on every write of it). */
         json_decref(pod);
         forget_mps(k, key);
+        return set_waiting(k, key, false, e);
+    }
+    if (idle_pod(k, key, pod, now, requeue_at)) {
+        json_decref(pod);
         return set_waiting(k, key, false, e);
     }
     json_t *copy = meta_copy_for_write(pod, "status");

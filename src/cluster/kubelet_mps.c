@@ -205,6 +205,14 @@ void kubelet_mps_forget(struct kubelet_mps *b, const char *key)
     pthread_mutex_unlock(&b->mu);
 }
 
+bool kubelet_mps_records(struct kubelet_mps *b, const char *key)
+{
+    pthread_mutex_lock(&b->mu);
+    bool recorded = json_object_get(b->pods, key) != NULL;
+    pthread_mutex_unlock(&b->mu);
+    return recorded;
+}
+
 unsigned kubelet_mps_clients(struct kubelet_mps *b, const char *key)
 {
     unsigned n = 0;

@@ -79,6 +79,11 @@ int kubelet_mps_sync(struct kubelet_mps *b, const char *key, json_t *copy, int64
 /* Disconnects pod key's clients and drops it (it was deleted, or ended). */
 void kubelet_mps_forget(struct kubelet_mps *b, const char *key);
 
+/* Whether the book records pod key (its start gave a container an MPS
+ * share, and it has not ended): kubelet_mps_sync leaves a pod it does not
+ * record alone. */
+bool kubelet_mps_records(struct kubelet_mps *b, const char *key);
+
 /* How many clients of pod key the book holds: connected, or failed with
  * their daemon and not yet replaced by a later run (for tests). */
 unsigned kubelet_mps_clients(struct kubelet_mps *b, const char *key);

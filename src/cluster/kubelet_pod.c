@@ -189,35 +189,73 @@ static void tally_containers(const json_t *pod, struct tally *t)
     }
 }
 
-/* The phase and the Initialized, ContainersReady and Ready conditions from
- * the containers' states. */
-static int settle(json_t *pod, int64_t now)
+/* What the containers' states say: the phase, and the status, reason and
+ * message of the Initialized (always True), ContainersReady and Ready
+ * conditions. */
+struct settled {
+    const char *phase, *ready, *reason, *msg;
+    char message[UNREADY_MESSAGE_MAX + 64];
+};
+
+static void settled_of(const json_t *pod, struct settled *s)
 {
     struct tally t;
     tally_containers(pod, &t);
-    json_t *st = objstate_status(pod);
-    const char *phase = t.waiting ? "Pending"
-                        : t.running ? "Running"
-                        : t.failed  ? "Failed"
-                                    : "Succeeded";
-    if (json_object_set_new(st, "phase", json_string(phase)) != 0)
-        return -ENOMEM;
+    s->phase = t.waiting ? "Pending" : t.running ? "Running" : t.failed ? "Failed" : "Succeeded";
     bool ready = t.running > 0 && !t.waiting && !t.terminated;
-    char message[UNREADY_MESSAGE_MAX + 64];
-    const char *reason = NULL, *msg = NULL;
-    if (!ready && strcmp(phase, "Succeeded") == 0) {
-        reason = "PodCompleted";
+    s->ready = ready ? "True" : "False";
+    s->reason = s->msg = NULL;
+    if (!ready && strcmp(s->phase, "Succeeded") == 0) {
+        s->reason = "PodCompleted";
     } else if (!ready) {
-        reason = "ContainersNotReady";
-        snprintf(message, sizeof message, "containers with unready status: [%s]", t.unready);
-        msg = message;
+        s->reason = "ContainersNotReady";
+        snprintf(s->message, sizeof s->message, "containers with unready status: [%s]",
+                 t.unready);
+        s->msg = s->message;
     }
-    const char *s = ready ? "True" : "False";
-    if (objstate_set_condition(pod, "Initialized", "True", NULL, NULL, now) < 0 ||
-        objstate_set_condition(pod, "ContainersReady", s, reason, msg, now) < 0 ||
-        objstate_set_condition(pod, "Ready", s, reason, msg, now) < 0)
+}
+
+/* The phase and the conditions from the containers' states. */
+static int settle(json_t *pod, int64_t now)
+{
+    struct settled s;
+    settled_of(pod, &s);
+    json_t *st = objstate_status(pod);
+    if (json_object_set_new(st, "phase", json_string(s.phase)) != 0 ||
+        objstate_set_condition(pod, "Initialized", "True", NULL, NULL, now) < 0 ||
+        objstate_set_condition(pod, "ContainersReady", s.ready, s.reason, s.msg, now) < 0 ||
+        objstate_set_condition(pod, "Ready", s.ready, s.reason, s.msg, now) < 0)
         return -ENOMEM;
     return 0;
+}
+
+/* Whether obj's member key is the string s (absent for NULL): what
+ * objstate_set_condition leaves alone. */
+static bool string_is(const json_t *obj, const char *key, const char *s)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!s)
+        return v == NULL;
+    return json_string_value(v) && strcmp(json_string_value(v), s) == 0;
+}
+
+static bool condition_is(const json_t *pod, const char *type, const char *status,
+                         const char *reason, const char *message)
+{
+    const json_t *c = objstate_condition(pod, type);
+    return c && string_is(c, "status", status) && string_is(c, "reason", reason) &&
+           string_is(c, "message", message);
+}
+
+/* Whether settle() would change nothing in pod. */
+static bool is_settled(const json_t *pod)
+{
+    struct settled s;
+    settled_of(pod, &s);
+    return string_is(json_object_get(pod, "status"), "phase", s.phase) &&
+           condition_is(pod, "Initialized", "True", NULL, NULL) &&
+           condition_is(pod, "ContainersReady", s.ready, s.reason, s.msg) &&
+           condition_is(pod, "Ready", s.ready, s.reason, s.msg);
 }
 
 static int set_start_time(json_t *pod, int64_t now)
@@ -311,40 +349,60 @@ static const json_t *container_spec(const json_t *pod, const char *name)
     return NULL;
 }
 
+/* A running container's current run: when it started and ends by itself
+ * (a restart no sooner than RESTART_MIN_NS after the start), its exit code
+ * and whether it restarts then. */
+struct run {
+    int64_t started, ends;
+    int code;
+    bool again;
+};
+
+/* cs's run; false when it is not running or runs until stopped. */
+static bool run_of(const json_t *pod, const json_t *cs, struct run *r)
+{
+    const json_t *state = json_object_get(cs, "state");
+    int64_t dur = kubelet_pod_duration_ns(pod, container_spec(pod, str(cs, "name")));
+    if (!json_object_get(state, "running") || dur < 0)
+        return false;
+    r->started = time_of(json_object_get(json_object_get(state, "running"), "startedAt"));
+    r->code = exit_code(pod);
+    r->again = restarts(pod, r->code);
+    if (r->again && dur < RESTART_MIN_NS)
+        dur = RESTART_MIN_NS;
+    r->ends = r->started + dur;
+    return true;
+}
+
 /* One running container moved on to now; *next is lowered to its next exit. */
 static int advance_one(const json_t *pod, json_t *cs, int64_t now, int64_t *next)
 {
-    json_t *state = json_object_get(cs, "state");
-    int64_t started = time_of(json_object_get(json_object_get(state, "running"), "startedAt"));
-    int64_t dur = kubelet_pod_duration_ns(pod, container_spec(pod, str(cs, "name")));
-    if (!json_object_get(state, "running") || dur < 0)
+    struct run r;
+    if (!run_of(pod, cs, &r))
         return 0;
-    int code = exit_code(pod);
-    const char *reason = code == 0 ? "Completed" : "Error";
-    bool again = restarts(pod, code);
-    if (again && dur < RESTART_MIN_NS)
-        dur = RESTART_MIN_NS;
-    int64_t ends = started + dur;
-    if (now < ends) {
-        if (*next == 0 || ends < *next)
-            *next = ends;
+    if (now < r.ends) {
+        if (*next == 0 || r.ends < *next)
+            *next = r.ends;
         return 0;
     }
-    if (!again) {
+    const char *reason = r.code == 0 ? "Completed" : "Error";
+    if (!r.again) {
         jdoc_set(cs, "ready", json_false());
         jdoc_set(cs, "started", json_false());
-        return json_object_set_new(cs, "state", terminated_state(code, reason, started, ends))
+        return json_object_set_new(cs, "state",
+                                   terminated_state(r.code, reason, r.started, r.ends))
                    ? -ENOMEM
                    : 0;
     }
     /* Every run that ended by now, in one step: the state after k of them. */
-    int64_t k = (now - started) / dur, restarted = started + k * dur;
+    int64_t dur = r.ends - r.started, k = (now - r.started) / dur,
+            restarted = r.started + k * dur;
     json_int_t count = json_integer_value(json_object_get(cs, "restartCount"));
     if (*next == 0 || restarted + dur < *next)
         *next = restarted + dur;
     if (json_object_set_new(cs, "restartCount", json_integer(count + k)) ||
         json_object_set_new(cs, "lastState",
-                            terminated_state(code, reason, restarted - dur, restarted)) ||
+                            terminated_state(r.code, reason, restarted - dur, restarted)) ||
         json_object_set_new(cs, "state", running_state(restarted)))
         return -ENOMEM;
     return 0;
@@ -361,6 +419,24 @@ int kubelet_pod_advance(json_t *pod, int64_t now, int64_t *next_ns)
             return rc;
     }
     return settle(pod, now);
+}
+
+bool kubelet_pod_idle(const json_t *pod, int64_t now, int64_t *next_ns)
+{
+    *next_ns = 0;
+    size_t i;
+    const json_t *cs;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "containerStatuses"), i,
+                       cs) {
+        struct run r;
+        if (!run_of(pod, cs, &r))
+            continue;
+        if (now >= r.ends)
+            return false;
+        if (*next_ns == 0 || r.ends < *next_ns)
+            *next_ns = r.ends;
+    }
+    return is_settled(pod);
 }
 
 /* container's status in pod, or NULL. */

@@ -55,6 +55,11 @@ int kubelet_pod_config_error(json_t *pod, const char *container, const char *mes
  * none will by itself). -ENOMEM. */
 int kubelet_pod_advance(json_t *pod, int64_t now, int64_t *next_ns);
 
+/* Whether kubelet_pod_advance(pod, now) would change nothing: no running
+ * container's run ends by now and the phase and conditions already say
+ * what the containers' states do. *next_ns is then what it would set. */
+bool kubelet_pod_idle(const json_t *pod, int64_t now, int64_t *next_ns);
+
 /* Ends container's running run at now with exit code 1, reason and
  * message (what broke under it: its MPS daemon died), then settles the
  * phase; the restart policy decides whether it runs again at once

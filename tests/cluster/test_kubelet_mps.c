@@ -270,6 +270,28 @@ static void a_death_survives_a_conflicting_write(void **state)
     kubelet_mps_free(b);
 }
 
+/* The book records a pod whose start gave a container an MPS share, until
+ * it is forgotten; a start with none records nothing. */
+static void the_book_records_only_pods_with_a_share(void **state)
+{
+    (void)state;
+    struct fake_daemon d = {.room_mib = 8192};
+    fake_start(&d);
+    struct kubelet_mps *b = kubelet_mps_new("n1", &fake_ops, &d);
+    json_t *mig = json_text("{'main':{'NVIDIA_VISIBLE_DEVICES':'MIG-a'}}");
+    kubelet_mps_started(b, NS "/mig", mig);
+    json_decref(mig);
+    assert_false(kubelet_mps_records(b, NS "/mig"));
+    json_t *share = json_text("{'main':{'NVIDIA_VISIBLE_DEVICES':'GPU-a',"
+                              "'CUDA_MPS_PINNED_DEVICE_MEM_LIMIT':'0=2G'}}");
+    kubelet_mps_started(b, NS "/p", share);
+    json_decref(share);
+    assert_true(kubelet_mps_records(b, NS "/p"));
+    kubelet_mps_forget(b, NS "/p");
+    assert_false(kubelet_mps_records(b, NS "/p"));
+    kubelet_mps_free(b);
+}
+
 /* kubelet_pod_fail_container alone: Never keeps the failure, OnFailure
  * restarts it; a container not running is left alone. */
 static void failing_a_container(void **state)
@@ -305,6 +327,7 @@ int main(void)
         cmocka_unit_test(unmodelled_daemons_leave_shares_running),
         cmocka_unit_test(failing_a_container),
         cmocka_unit_test(a_death_survives_a_conflicting_write),
+        cmocka_unit_test(the_book_records_only_pods_with_a_share),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,6 +116,33 @@ static void runtime_status_edits(void **state)
     json_decref(pod);
 }
 
+/* kubelet_pod_idle says whether an advance would change nothing: not
+ * while a run ends by now, nor while the conditions do not yet say what
+ * the containers do (a status someone else wrote). */
+static void an_idle_pod_is_one_an_advance_leaves_alone(void **state)
+{
+    (void)state;
+    json_t *pod = json_text("{'metadata':{'name':'p','uid':'u'},'spec':{'restartPolicy':'Never',"
+                            "'containers':[{'name':'a','image':'i','args':['sleep','1']},"
+                            "{'name':'b','image':'i','args':['sleep','2']}]}}");
+    assert_int_equal(kubelet_pod_start(pod, "n1", T0), 0);
+    int64_t next = 0, advanced = 0;
+    assert_true(kubelet_pod_idle(pod, T0 + SEC / 2, &next));
+    assert_int_equal(next, T0 + SEC);
+    json_t *before = json_deep_copy(pod);
+    assert_int_equal(kubelet_pod_advance(pod, T0 + SEC / 2, &advanced), 0);
+    assert_int_equal(advanced, next);
+    assert_true(json_equal(pod, before));
+    assert_false(kubelet_pod_idle(pod, T0 + SEC, &next)); /* a ends then */
+    /* Unsettled: Ready says nothing of the running containers yet. */
+    json_object_del(json_object_get(pod, "status"), "conditions");
+    assert_false(kubelet_pod_idle(pod, T0 + SEC / 2, &next));
+    assert_int_equal(kubelet_pod_advance(pod, T0 + SEC / 2, &advanced), 0);
+    assert_true(kubelet_pod_idle(pod, T0 + SEC / 2, &next));
+    json_decref(before);
+    json_decref(pod);
+}
+
 static void pods_from_templates(void **state)
 {
     (void)state;
@@ -737,6 +764,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(environment_in_the_kubelet_order),
         cmocka_unit_test(runtime_status_edits),
+        cmocka_unit_test(an_idle_pod_is_one_an_advance_leaves_alone),
         cmocka_unit_test(pods_from_templates),
         cmocka_unit_test(expectations_wait_for_the_cache_or_time_out),
         cmocka_unit_test(owners_decide_on_the_objects_their_keys_name),
