@@ -3,6 +3,7 @@
  */
 #include "util/objkey.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* Copies what fits of s (n bytes) to buf + at, below len - 1. */
@@ -29,4 +30,19 @@ size_t objkey_join(char *buf, size_t len, const char *ns, const char *name)
     put(buf, len, at, name ? name : "", nl);
     buf[whole < len ? whole : len - 1] = '\0';
     return whole;
+}
+
+int objkey_split(const char *key, char *ns, size_t size, const char **name)
+{
+    const char *slash = strchr(key, '/');
+    size_t ns_len = slash ? (size_t)(slash - key) : 0;
+    const char *n = slash ? slash + 1 : key;
+    if ((slash && ns_len == 0) || !*n || strchr(n, '/'))
+        return -EINVAL;
+    if (ns_len >= size)
+        return -ENAMETOOLONG;
+    memcpy(ns, key, ns_len);
+    ns[ns_len] = '\0';
+    *name = n;
+    return 0;
 }

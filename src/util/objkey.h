@@ -1,8 +1,10 @@
 /*
  * The key of an object in a cache, a work queue or a table:
  * "namespace/name", or the bare name of a cluster-scoped object (client-go's
- * MetaNamespaceKeyFunc). Joined by hand: informers and reconcilers make one
- * per event, and snprintf's format parsing cost several times the copy.
+ * MetaNamespaceKeyFunc and SplitMetaNamespaceKey): every key is made and
+ * taken apart here, so the two forms never drift. Joined by hand: informers
+ * and reconcilers make one per event, and snprintf's format parsing cost
+ * several times the copy.
  */
 #ifndef GPUSLICE_UTIL_OBJKEY_H
 #define GPUSLICE_UTIL_OBJKEY_H
@@ -14,5 +16,12 @@
  * len > 0, as snprintf does; returns the key's whole length, so a result
  * >= len means it was cut. */
 size_t objkey_join(char *buf, size_t len, const char *ns, const char *name);
+
+/* Splits key, as objkey_join makes it, into its namespace, copied to ns
+ * (size bytes; "" for a bare, cluster-scoped name), and its name, *name
+ * pointing into key. Returns 0; -EINVAL for a key objkey_join does not make
+ * (an empty name, an empty namespace before the '/', a second '/'); or
+ * -ENAMETOOLONG when the namespace does not fit in ns. */
+int objkey_split(const char *key, char *ns, size_t size, const char **name);
 
 #endif
