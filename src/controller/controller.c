@@ -982,26 +982,15 @@ static void drop_abandoned(struct controller *c, const char *key)
     }
 }
 
-static int split_key(const char *key, char *ns, size_t size, const char **name, struct err *e)
-{
-    const char *slash = strchr(key, '/');
-    if (!slash || (size_t)(slash - key) >= size || !slash[1])
-        return err_set(e, -EINVAL, "controller: bad key \"%s\" (want namespace/name)", key);
-    memcpy(ns, key, (size_t)(slash - key));
-    ns[slash - key] = '\0';
-    *name = slash + 1;
-    return 0;
-}
-
 static int reconcile_locked(struct controller *c, const char *key, int64_t now,
                             struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     assert(mutex_held(&c->lock));
     char ns[64];
     struct pod_state s = {0};
-    int rc = split_key(key, ns, sizeof ns, &s.name, e);
-    if (rc < 0)
-        return rc;
+    if (objkey_split(key, ns, sizeof ns, &s.name) < 0)
+        return err_set(e, -EINVAL, "controller: bad key \"%s\" (want namespace/name)", key);
+    int rc;
     s.ns = ns;
     drop_abandoned(c, key);
     json_t *pod = NULL;

@@ -11,6 +11,7 @@
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "fixture.h"
+#include "util/objkey.h"
 
 static const char *const one_h100[] = {"H100-80GB"};
 static const char *const two_h100[] = {"H100-80GB", "H100-80GB"};
@@ -243,6 +244,22 @@ static void a_waiting_pod_is_placed_without_a_conflict(void **state)
     assert_string_equal(phase(w, "second-main-0"), "Creating");
     assert_int_equal(after.stale, before.stale);
     world_assert_placed(w, "second", "True", "Placed");
+}
+
+/* A key objkey made for an empty namespace (the bare name) is decided
+ * like any key of a pod that is not there, not failed as a bad key. */
+static void a_key_without_a_namespace_is_decided(void **state)
+{
+    struct world *w = *state;
+    char key[64];
+    objkey_join(key, sizeof key, "", "lonely");
+    struct loop_stats before, after;
+    loop_get_stats(w->loop, &before);
+    loop_enqueue(w->loop, key);
+    world_settle(w);
+    loop_get_stats(w->loop, &after);
+    assert_int_equal(after.reconciles, before.reconciles + 1);
+    assert_int_equal(after.failures, before.failures);
 }
 
 /* Room freed wakes the oldest waiting pod of each kind, not every
@@ -950,6 +967,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_pod_goes_through_the_whole_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stepped_runtime_does_not_elect, setup, teardown),
         cmocka_unit_test_setup_teardown(a_slice_the_agent_never_makes_is_said, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_key_without_a_namespace_is_decided, setup, teardown),
         cmocka_unit_test_setup_teardown(freed_room_wakes_the_oldest_pod_of_each_kind, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(freed_room_goes_to_the_oldest_kind_first, setup,
