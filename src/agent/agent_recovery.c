@@ -51,6 +51,7 @@
  */
 #include "agent/agent_internal.h"
 #include "util/alloc.h"
+#include "util/objkey.h"
 #include "util/vec.h"
 
 #include <stdio.h>
@@ -144,7 +145,7 @@ bool agent__other_at(struct agent *a, const struct agent_decision *d,
             other.gpu != at->gpu || other.start != at->start || !pick(d, obj, &v, p, &other))
             continue;
         if (found)
-            snprintf(found, size, "%s/%s", v.ns, v.name);
+            objkey_join(found, size, v.ns, v.name);
         any = true;
         break;
     }

@@ -7,7 +7,6 @@
  */
 #include "controller/dashboard_snapshot.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +19,7 @@
 #include "store/informer.h"
 #include "util/alloc.h"
 #include "util/jdoc.h"
+#include "util/objkey.h"
 
 static json_t *str(const char *s)
 {
@@ -55,7 +55,7 @@ static struct slice_index index_slices(const json_t *slices)
         if (gpuslice_read(obj, &v, NULL) < 0)
             continue;
         char key[2 * GPUSLICE_NAME_MAX + 2];
-        snprintf(key, sizeof key, "%s/%s", v.ns ? v.ns : "", v.spec.pod_name);
+        objkey_join(key, sizeof key, v.ns, v.spec.pod_name);
         json_object_set_new(ix.pods, key, json_true());
         /* A share is no cell of the bar: its GPU lists its clients. */
         if (!v.spec.gpu_uuid || v.spec.sharing != POD_SHARING_NONE ||
@@ -204,7 +204,7 @@ static json_t *waiting_json(const json_t *pod, const json_t *with_slices)
     const char *reason = c ? json_string_value(json_object_get(c, "reason")) : NULL;
     const char *message = c ? json_string_value(json_object_get(c, "message")) : NULL;
     char key[2 * GPUSLICE_NAME_MAX + 2];
-    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod) ?: "", meta_name(pod) ?: "");
+    objkey_join(key, sizeof key, meta_namespace(pod), meta_name(pod));
     bool placed = (!c || same(json_object_get(c, "status"), "True")) &&
                   json_object_get(with_slices, key);
     if (placed || !reason) {

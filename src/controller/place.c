@@ -31,6 +31,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/jdoc.h"
+#include "util/objkey.h"
 #include "util/vec.h"
 
 #define SELECTOR_MAX 16
@@ -552,7 +553,7 @@ static int append_placed(struct controller *c, const json_t *pod, struct wanted_
 {
     const char *ns = meta_namespace(pod);
     char key[CONTROLLER_KEY_MAX], msg[768];
-    snprintf(key, sizeof key, "%s/%s", ns, meta_name(pod));
+    objkey_join(key, sizeof key, ns, meta_name(pod));
     int rc = 0;
     bool add_finalizer = !meta_has_finalizer(pod, GPUSLICE_FINALIZER);
     if (add_finalizer) {
@@ -651,7 +652,7 @@ static int place_missing(struct controller *c, const json_t *pod, struct wanted_
      * reservations claim them for good. */
     gang_undo(c, &g);
     char key[CONTROLLER_KEY_MAX];
-    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
+    objkey_join(key, sizeof key, meta_namespace(pod), meta_name(pod));
     if (rc == -ENOSPC && fixed >= 0 && fits_afresh(c, pod, w, n)) {
         c->wake_pending |= controller__unwait(c, key, c->wake_next);
         *result = "replacing";

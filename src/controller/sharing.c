@@ -16,6 +16,7 @@
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "controller/controller_internal.h"
+#include "util/objkey.h"
 
 _Static_assert((int)SHARE_MPS == (int)POD_SHARING_MPS &&
                    (int)SHARE_TIMESLICE == (int)POD_SHARING_TIMESLICE,
@@ -82,7 +83,7 @@ int controller__sharing_unplaced(struct controller *c, const json_t *pod,
     /* Waits as for room: a GPUNode whose mode becomes active (the agent
      * applies a spec's mode after the pod came) wakes it. */
     char key[CONTROLLER_KEY_MAX];
-    snprintf(key, sizeof key, "%s/%s", meta_namespace(pod), meta_name(pod));
+    objkey_join(key, sizeof key, meta_namespace(pod), meta_name(pod));
     controller__wait(c, key, pod, false);
     rc = controller__set_placed(c, pod, false, "NoSharingGPU", msg, now, false, out, e);
     if (rc == 0)

@@ -41,6 +41,7 @@
 #include "core/upgrade.h"
 #include "util/duration.h"
 #include "util/jdoc.h"
+#include "util/objkey.h"
 
 #define DEFAULT_GRACE_SECONDS 30
 
@@ -220,8 +221,8 @@ bool controller__track_upgraded(struct controller *c, bool live,
     char key[CONTROLLER_KEY_MAX];
     controller__slice_key(v->ns, v->name, key);
     if (live && v->spec.pod_name && is_upgraded(v))
-        snprintf(strmap_put(&c->upgraded, key, NULL), CONTROLLER_KEY_MAX, "%s/%s", v->ns,
-                 v->spec.pod_name);
+        objkey_join(strmap_put(&c->upgraded, key, NULL), CONTROLLER_KEY_MAX, v->ns,
+                    v->spec.pod_name);
     else
         strmap_del(&c->upgraded, key);
     return strmap_size(&c->upgraded) > 0;
@@ -318,12 +319,9 @@ static void consider(struct controller *c, const char *key, struct restore_pick 
 {
     struct restore_pick cand = {0};
     snprintf(cand.key, sizeof cand.key, "%s", key);
-    const char *slash = strchr(key, '/');
     char ns[64];
-    if (!slash || (size_t)(slash - key) >= sizeof ns)
-        return;
-    snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
-    if (informer_get(c->pods, ns, slash + 1, &cand.pod) < 0)
+    const char *name;
+    if (objkey_split(key, ns, sizeof ns, &name) < 0 || informer_get(c->pods, ns, name, &cand.pod) < 0)
         return;
     struct pod_upgrade u;
     struct pod_slices ps;

@@ -37,6 +37,7 @@
 #include "core/lifecycle.h"
 #include "util/alloc.h"
 #include "util/duration.h"
+#include "util/objkey.h"
 
 static void drop_said(void *value)
 {
@@ -181,7 +182,7 @@ char *controller__warm_pods(struct controller *c, const char *ns, size_t *n)
         const struct controller_warm *e = v;
         if (strcmp(e->ns, ns) != 0)
             continue;
-        at += snprintf(at, CONTROLLER_KEY_MAX, "%s/%s", e->ns, e->pod) + 1;
+        at += objkey_join(at, CONTROLLER_KEY_MAX, e->ns, e->pod) + 1;
         (*n)++;
     }
     return keys;
@@ -357,13 +358,10 @@ int controller__warm_let_go(struct controller *c, const char *key, const char *r
                             struct err *e)
 {
     assert(mutex_held(&c->lock));
-    const char *slash = strchr(key, '/');
     char ns[64];
-    if (!slash || (size_t)(slash - key) >= sizeof ns)
-        return 0;
-    snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
+    const char *name;
     json_t *obj = NULL;
-    if (informer_get(c->slices, ns, slash + 1, &obj) < 0)
+    if (objkey_split(key, ns, sizeof ns, &name) < 0 || informer_get(c->slices, ns, name, &obj) < 0)
         return 0;
     struct gpuslice_view v;
     int rc = 0;
