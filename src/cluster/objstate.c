@@ -19,14 +19,9 @@ int objstate_key(const json_t *obj, char *buf, size_t len)
 int objstate_split_key(const char *key, char ns[OBJSTATE_NAME_MAX],
                        char name[OBJSTATE_NAME_MAX], struct err *e)
 {
-    const char *slash = strchr(key, '/');
-    size_t ns_len = slash ? (size_t)(slash - key) : 0;
-    const char *n = slash ? slash + 1 : key;
-    if ((slash && ns_len == 0) || !*n || ns_len >= OBJSTATE_NAME_MAX ||
-        strlen(n) >= OBJSTATE_NAME_MAX || strchr(n, '/'))
+    const char *n;
+    if (objkey_split(key, ns, OBJSTATE_NAME_MAX, &n) < 0 || strlen(n) >= OBJSTATE_NAME_MAX)
         return err_set(e, -EINVAL, "key \"%s\": want namespace/name or name", key);
-    memcpy(ns, key, ns_len);
-    ns[ns_len] = '\0';
     strcpy(name, n);
     return 0;
 }

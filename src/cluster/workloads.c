@@ -14,6 +14,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/jdoc.h"
+#include "util/objkey.h"
 
 struct workloads_expectations {
     struct informer *pods;
@@ -246,8 +247,7 @@ void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char 
     char key[OBJSTATE_KEY_MAX];
     if (!workloads_ref_is(ref, group, kind, NULL) || !ns)
         return;
-    int n = snprintf(key, sizeof key, "%s/%s", ns, name);
-    if (n > 0 && (size_t)n < sizeof key)
+    if (objkey_join(key, sizeof key, ns, name) < sizeof key)
         loop_enqueue(l, key);
 }
 
