@@ -15,6 +15,7 @@
 
 #include "core/catalog.h"
 #include "util/alloc.h"
+#include "util/objkey.h"
 #include "util/strmap.h"
 #include "util/vec.h"
 
@@ -171,16 +172,11 @@ static void leave(struct inference_book *b, size_t i, int64_t now_ns)
 
 /* ---- pods and GPUs ------------------------------------------------------------ */
 
-static void pod_key(const char *ns, const char *pod, char out[POD_KEY_MAX])
-{
-    snprintf(out, POD_KEY_MAX, "%s/%s", ns, pod);
-}
-
 /* The worker of ns/pod; made (unused fields zero) when missing and make. */
 static size_t worker_of(struct inference_book *b, const char *ns, const char *pod, bool make)
 {
     char key[POD_KEY_MAX];
-    pod_key(ns, pod, key);
+    objkey_join(key, sizeof key, ns, pod);
     const size_t *found = strmap_get(&b->pods, key);
     if (found || !make)
         return found ? *found : NONE;
@@ -203,7 +199,7 @@ static void forget_if_idle(struct inference_book *b, size_t i, const char *ns, c
     if (w->running || w->gpu != NONE)
         return;
     char key[POD_KEY_MAX];
-    pod_key(ns, pod, key);
+    objkey_join(key, sizeof key, ns, pod);
     strmap_del(&b->pods, key);
     VEC_RESERVE(b->spare, b->cap_spare, b->n_spare + 1);
     b->spare[b->n_spare++] = i;

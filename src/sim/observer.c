@@ -22,6 +22,7 @@
 #include "store/informer.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/objkey.h"
 #include "util/strmap.h"
 #include "util/strpool.h"
 #include "util/vec.h"
@@ -140,7 +141,7 @@ static void on_pod(void *ctx, enum informer_change change, const json_t *old, co
         return;
     int64_t now = o->cfg.now_ns(o->cfg.clock_ctx);
     char key[64 + 254 + 1]; /* a namespace, '/', a name */
-    snprintf(key, sizeof key, "%s/%s", ns, name);
+    objkey_join(key, sizeof key, ns, name);
     pthread_mutex_lock(&o->lock);
     struct observed_pod *p = find_or_add(o, key, ns, name, now);
     if (p) {
@@ -170,7 +171,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old, 
     if (change == INFORMER_DELETED || !ns || !pod)
         return;
     char key[64 + 254 + 1]; /* a namespace, '/', a name */
-    snprintf(key, sizeof key, "%s/%s", ns, pod);
+    objkey_join(key, sizeof key, ns, pod);
     pthread_mutex_lock(&o->lock);
     const size_t *at = strmap_get(&o->index, key);
     struct observed_pod *p = at ? &o->pods[*at] : NULL;

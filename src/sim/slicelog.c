@@ -5,10 +5,10 @@
  */
 #include "sim/slicelog.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "util/alloc.h"
+#include "util/objkey.h"
 #include "util/strmap.h"
 #include "util/vec.h"
 
@@ -40,11 +40,6 @@ struct slicelog *slicelog_new(const struct placement_cluster *c)
     return l;
 }
 
-static void key_of(const struct gpuslice_view *v, char *key, size_t size)
-{
-    snprintf(key, size, "%s/%s", v->ns ? v->ns : "", v->name ? v->name : "");
-}
-
 /* The GPU of the cluster the slice is on, or SIZE_MAX. */
 static size_t gpu_of(const struct slicelog *l, const struct gpuslice_spec *spec)
 {
@@ -62,7 +57,7 @@ void slicelog_added(struct slicelog *l, const struct gpuslice_view *v, int64_t t
     if (!p)
         return;
     char key[GPUSLICE_NAME_MAX + 72];
-    key_of(v, key, sizeof key);
+    objkey_join(key, sizeof key, v->ns, v->name);
     bool added = false;
     size_t *at = strmap_put(&l->open, key, &added);
     if (!added)
@@ -77,7 +72,7 @@ void slicelog_added(struct slicelog *l, const struct gpuslice_view *v, int64_t t
 void slicelog_gone(struct slicelog *l, const struct gpuslice_view *v, int64_t t_ns)
 {
     char key[GPUSLICE_NAME_MAX + 72];
-    key_of(v, key, sizeof key);
+    objkey_join(key, sizeof key, v->ns, v->name);
     const size_t *at = strmap_get(&l->open, key);
     if (!at)
         return;
