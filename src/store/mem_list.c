@@ -24,14 +24,20 @@
 #include "util/alloc.h"
 #include "util/base64.h"
 #include "util/jdoc.h"
+#include "util/objkey.h"
 #include "util/vec.h"
 
 #define TOKEN_MAX 1024
+#define CURSOR_PART_MAX 256 /* a namespace or a name, with its NUL */
 
 static char *token_encode(uint64_t rv, const struct mem_doc *last)
 {
-    json_t *t = json_pack("{s:s, s:I, s:s++}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rv,
-                          "start", last->ns, "/", last->name);
+    /* One byte over the longest key a cursor takes: a key cut to fit is
+     * refused on decode, never read as another. */
+    char start[2 * CURSOR_PART_MAX + 1];
+    objkey_join(start, sizeof start, last->ns, last->name);
+    json_t *t = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rv,
+                          "start", start);
     char *text = t ? json_dumps(t, JSON_COMPACT) : NULL;
     json_decref(t);
     if (!text)
@@ -43,7 +49,7 @@ static char *token_encode(uint64_t rv, const struct mem_doc *last)
 
 struct cursor {
     uint64_t rv;
-    char ns[256], name[256];
+    char ns[CURSOR_PART_MAX], name[CURSOR_PART_MAX];
 };
 
 static int token_decode(const char *tok, struct cursor *c, struct err *e)
@@ -55,14 +61,12 @@ static int token_decode(const char *tok, struct cursor *c, struct err *e)
     json_t *t = json_loadb((const char *)raw, len, 0, NULL);
     free(raw);
     const json_t *rv = json_object_get(t, "rv");
-    const char *start = json_string_value(json_object_get(t, "start"));
-    const char *slash = start ? strchr(start, '/') : NULL;
-    bool ok = json_is_integer(rv) && json_integer_value(rv) >= 0 && slash &&
-              (size_t)(slash - start) < sizeof c->ns && strlen(slash + 1) < sizeof c->name;
+    const char *start = json_string_value(json_object_get(t, "start")), *name;
+    bool ok = json_is_integer(rv) && json_integer_value(rv) >= 0 && start &&
+              objkey_split(start, c->ns, sizeof c->ns, &name) == 0 && strlen(name) < sizeof c->name;
     if (ok) {
         c->rv = (uint64_t)json_integer_value(rv);
-        snprintf(c->ns, sizeof c->ns, "%.*s", (int)(slash - start), start);
-        snprintf(c->name, sizeof c->name, "%s", slash + 1);
+        strcpy(c->name, name);
     }
     json_decref(t);
     if (ok)

@@ -167,7 +167,7 @@ static json_t *list(struct t *t, const char *res, const struct store_list_opts *
 {
     struct err e;
     json_t *out = NULL;
-    int rc = store_list(t->st, R(t, res), "t", o, &out, &e);
+    int rc = store_list(t->st, R(t, res), R(t, res)->namespaced ? "t" : NULL, o, &out, &e);
     if (rc != want)
         fail_msg("list %s: got %d (%s), want %d", res, rc, e.msg, want);
     return out;
@@ -924,6 +924,29 @@ static void paged_list_is_a_consistent_snapshot(void **state)
     assert_int_equal(count(t, "configmaps", NULL, NULL), 25);
 }
 
+/* A cluster-scoped object's key is its bare name: a page that ends at one
+ * continues after it. */
+static void paged_cluster_scoped_list_continues(void **state)
+{
+    struct t *t = *state;
+    const char *const names[] = {"n1", "n2", "n3"};
+    for (size_t i = 0; i < 3; i++)
+        json_decref(make(t, "gpunodes", json_pack("{s:{s:s}}", "metadata", "name", names[i])));
+    struct store_list_opts o = {.limit = 2};
+    json_t *page = list(t, "gpunodes", &o, 0);
+    assert_int_equal(json_array_size(json_object_get(page, "items")), 2);
+    char *token = strdup(md_str(page, "continue"));
+    json_decref(page);
+    o = (struct store_list_opts){.limit = 2, .continue_token = token};
+    page = list(t, "gpunodes", &o, 0);
+    json_t *items = json_object_get(page, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(md_str(json_array_get(items, 0), "name"), "n3");
+    assert_null(md_str(page, "continue"));
+    json_decref(page);
+    free(token);
+}
+
 static void continue_token_expires_with_compaction(void **state)
 {
     struct t *t = *state;
@@ -1312,6 +1335,7 @@ int store_semantics_run(const struct store_fixture *f)
         T(label_selectors),
         T(field_selectors),
         T(paged_list_is_a_consistent_snapshot),
+        T(paged_cluster_scoped_list_continues),
         T(continue_token_expires_with_compaction),
         T(merge_and_json_patches),
         T(strategic_patch_merges_containers_by_name),
