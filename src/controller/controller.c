@@ -990,7 +990,6 @@ static int reconcile_locked(struct controller *c, const char *key, int64_t now,
     struct pod_state s = {0};
     if (objkey_split(key, ns, sizeof ns, &s.name) < 0)
         return err_set(e, -EINVAL, "controller: bad key \"%s\" (want namespace/name)", key);
-    int rc;
     s.ns = ns;
     drop_abandoned(c, key);
     json_t *pod = NULL;
@@ -1008,6 +1007,7 @@ static int reconcile_locked(struct controller *c, const char *key, int64_t now,
                 jdoc_append(s.slices, json_incref(o));
     }
     json_decref(by_pod);
+    int rc;
     if (!s.pod || controller__pod_done(s.pod)) {
         c->wake_pending |= controller__unwait(c, key, c->wake_next);
         rc = release_all(c, &s, false, now, out, requeue_at, e);

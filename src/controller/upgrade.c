@@ -321,7 +321,8 @@ static void consider(struct controller *c, const char *key, struct restore_pick 
     snprintf(cand.key, sizeof cand.key, "%s", key);
     char ns[64];
     const char *name;
-    if (objkey_split(key, ns, sizeof ns, &name) < 0 || informer_get(c->pods, ns, name, &cand.pod) < 0)
+    if (objkey_split(key, ns, sizeof ns, &name) < 0 ||
+        informer_get(c->pods, ns, name, &cand.pod) < 0)
         return;
     struct pod_upgrade u;
     struct pod_slices ps;
