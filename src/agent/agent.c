@@ -109,7 +109,7 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
         a->cfg.report_period_ns = a->cfg.report_delay_ns;
     mutex_init(&a->lock);
     strmap_init(&a->claim_memo, sizeof(struct agent_claim_memo), agent__claim_memo_drop);
-    a->slice_views = gpuslice_memo_new();
+    a->slice_views = gpuslice_memo_new(AGENT_SLICE_VIEW_BITS);
     a->inv = alloc_calloc(1, sizeof *a->inv);
     a->dev = alloc_calloc(1, sizeof *a->dev);
     static const struct watch_spec specs[AGENT_INFORMERS] = {
@@ -314,6 +314,11 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
         mutex_lock(&a->lock);
         agent__status_seen(a, key);
         agent__claim_note(a, key, cur, change == INFORMER_DELETED);
+        /* No one reads a superseded or deleted version again: the view
+         * memo keeps only live ones (one memo per node adds up). */
+        jmemo_forget(a->slice_views, old);
+        if (change == INFORMER_DELETED)
+            jmemo_forget(a->slice_views, cur);
         mutex_unlock(&a->lock);
     }
     enqueue_slice(a, cur);

@@ -26,6 +26,9 @@
 #define AGENT_SYNC_POLL_NS (100 * NS_PER_MS) /* caches not synced yet */
 #define AGENT_INDEX_CONFIG_MAP "configMap"
 #define AGENT_INDEX_GPU "gpuUUID" /* the GPUSlices of one GPU */
+/* 32 views (about 8 KB) per agent: a node holds a few dozen live slices
+ * at most, and one agent per node of a 10,000-node simulation adds up. */
+#define AGENT_SLICE_VIEW_BITS 5
 #define AGENT_RUNNING INT64_MAX /* a pending call a worker has not finished */
 /* Device calls that failed are retried after this backoff (the work
  * queue's): the key's next decision waits for it. */
@@ -167,7 +170,8 @@ struct agent {
     struct strmap claim_memo;
     /* The views of the GPUSlice versions the decisions and the claims read
      * (agent__slice_view): a slice is read by its own decision, by the
-     * node pass's claims and by its neighbours' scans, once per version. */
+     * node pass's claims and by its neighbours' scans, once per version;
+     * the change handler lets superseded and deleted versions go. */
     struct jmemo *slice_views;
     struct agent_note *notes;
     size_t n_notes, cap_notes;

@@ -237,11 +237,9 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
 }
 
 /* 256 slots of about 200 bytes. */
-#define GPUSLICE_MEMO_BITS 8
-
-struct jmemo *gpuslice_memo_new(void)
+struct jmemo *gpuslice_memo_new(unsigned bits)
 {
-    return jmemo_new(GPUSLICE_MEMO_BITS, sizeof(struct gpuslice_view));
+    return jmemo_new(bits, sizeof(struct gpuslice_view));
 }
 
 int gpuslice_read_memo(struct jmemo *memo, const json_t *obj, struct gpuslice_view *v,

@@ -99,8 +99,9 @@ struct gpuslice_view {
 /* Reads a GPUSlice; -EINVAL naming the first missing or mistyped field. */
 int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e);
 
-/* A memo for gpuslice_read_memo (util/jmemo.h; jmemo_free frees it). */
-struct jmemo *gpuslice_memo_new(void);
+/* A memo of 2^bits views for gpuslice_read_memo (util/jmemo.h; jmemo_free
+ * frees it): each slot is a view (about 240 bytes) and holds its object. */
+struct jmemo *gpuslice_memo_new(unsigned bits);
 /* gpuslice_read, answered from memo when it holds obj (a cached object,
  * which no one changes: its view stays true while the memo holds it); a
  * view read well is kept. For readers of the same versions again and

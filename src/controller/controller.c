@@ -108,7 +108,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->restoring, sizeof(struct restore_flight), NULL);
     c->wanted = alloc_calloc(WANTED_MAX, sizeof *c->wanted);
     c->slices_memo = pod_slices_memo_new();
-    c->slice_views = gpuslice_memo_new();
+    c->slice_views = gpuslice_memo_new(CONTROLLER_SLICE_VIEW_BITS);
     model_init(&c->model);
     if (cfg->mps_overhead_mib)
         c->model.mps_overhead_mib = cfg->mps_overhead_mib;

@@ -25,6 +25,8 @@
  * pod: the agent has neither made the slice nor said why. A create takes
  * seconds on real GPUs, and a failure is a status at once. */
 #define CONTROLLER_SLICE_SLOW_NS (60 * NS_PER_SEC)
+/* 256 views for the cluster's decisions (controller__slice_view). */
+#define CONTROLLER_SLICE_VIEW_BITS 8
 
 /* A slice the controller decided whose GPUSlice the cache may not show
  * yet. It holds its placement until the cache shows the GPUSlice (or the

@@ -59,6 +59,17 @@ const void *jmemo_find(const struct jmemo *m, const json_t *key)
     return *key_at(slot) == key ? slot + ANSWER_AT : NULL;
 }
 
+void jmemo_forget(struct jmemo *m, const json_t *key)
+{
+    if (!key)
+        return;
+    json_t **held = key_at(slot_of(m, key));
+    if (*held != key)
+        return;
+    json_decref(*held);
+    *held = NULL;
+}
+
 void jmemo_keep(struct jmemo *m, json_t *key, const void *answer)
 {
     if (!key)

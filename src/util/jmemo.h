@@ -29,6 +29,10 @@ void jmemo_free(struct jmemo *m);
 /* The answer kept for key (answer_size bytes, the memo's), or NULL (always
  * for a NULL key). */
 const void *jmemo_find(const struct jmemo *m, const json_t *key);
+/* Lets key go, if the memo holds it: for an owner that knows the value
+ * will not be asked about again (a version superseded or deleted), so the
+ * memo keeps nothing alive past its use. */
+void jmemo_forget(struct jmemo *m, const json_t *key);
 /* Keeps answer (answer_size bytes, copied) for key, which the memo now
  * holds a reference to, in place of what its slot held; nothing for NULL. */
 void jmemo_keep(struct jmemo *m, json_t *key, const void *answer);

@@ -285,7 +285,7 @@ static void members_in_one_pass(void **state)
 static void memo_reads_as_gpuslice_read(void **state)
 {
     (void)state;
-    struct jmemo *memo = gpuslice_memo_new();
+    struct jmemo *memo = gpuslice_memo_new(8);
     json_t *p = pod();
     json_t *obj = gpuslice_new("team", &spec, p);
     struct gpuslice_view want, got;

@@ -36,6 +36,15 @@ static void keeps_an_answer_while_holding_its_key(void **state)
     jmemo_keep(m, key, &a); /* the same key again: one reference still */
     assert_int_equal(key->refcount, 2);
     assert_int_equal(((const struct answer *)jmemo_find(m, key))->n, 8);
+    jmemo_forget(m, key); /* let go: found no more, its reference dropped */
+    assert_null(jmemo_find(m, key));
+    assert_int_equal(key->refcount, 1);
+    json_t *other = json_string("other");
+    jmemo_keep(m, key, &a);
+    jmemo_forget(m, other); /* not held: nothing changes */
+    jmemo_forget(m, NULL);
+    assert_non_null(jmemo_find(m, key));
+    json_decref(other);
     jmemo_free(m);
     assert_int_equal(key->refcount, 1);
     json_decref(key);
