@@ -43,6 +43,7 @@
 #include "api/pod_slices.h"
 #include "util/alloc.h"
 #include "util/hash.h"
+#include "util/objkey.h"
 
 #define CM_SLICES_MAX 64 /* a container asks for at most POD_SLICE_COUNT_MAX */
 #define CDI_VERSION "0.6.0"
@@ -624,13 +625,12 @@ static int decide(struct agent_decision *d, struct err *e)
 int agent__reconcile_slice(struct agent *a, const char *key, int64_t now, struct action_list *out,
                            int64_t *requeue_at, struct err *e)
 {
-    const char *slash = strchr(key, '/');
-    if (!slash || slash == key || !slash[1])
-        return err_set(e, -EINVAL, "agent: key \"%s\" is not namespace/name", key);
     char ns[WORKQUEUE_KEY_MAX];
-    snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
+    const char *name;
+    if (objkey_split(key, ns, sizeof ns, &name) < 0 || !ns[0])
+        return err_set(e, -EINVAL, "agent: key \"%s\" is not namespace/name", key);
     json_t *obj = NULL;
-    if (informer_get(a->slices, ns, slash + 1, &obj) < 0) {
+    if (informer_get(a->slices, ns, name, &obj) < 0) {
         agent__note_forget(a, key); /* gone: an orphan now, if anything (node key) */
         return 0;
     }
