@@ -197,6 +197,7 @@ void agent_get_stats(struct agent *a, struct agent_stats *out)
     LOAD(destroys);
     LOAD(device_failures);
     LOAD(discoveries);
+    LOAD(discoveries_unchanged);
     LOAD(orphans_destroyed);
     LOAD(recreated);
     LOAD(mps_starts);

@@ -146,6 +146,8 @@ struct agent_stats {
     uint64_t creates, destroys;   /* device calls that succeeded */
     uint64_t device_failures;     /* device calls that failed */
     uint64_t discoveries;
+    uint64_t discoveries_unchanged; /* of those, the device's count of changes
+                                       said nothing changed: nothing was read */
     uint64_t orphans_destroyed;
     uint64_t recreated;           /* slices made again after they vanished */
     uint64_t mps_starts;          /* MPS daemons started, restarts included */

@@ -106,16 +106,37 @@ static void prune_made(struct agent *a)
         agent__ledger_pruned(a);
 }
 
-/* Takes the slices read at seq as the device's, unless a later read is
- * already there. */
-static void publish(struct agent *a, const struct device_slices *read, uint64_t seq)
+/* Takes the slices read at seq, after the device's count was `changes`,
+ * as the device's, unless a later read is already there. */
+static void publish(struct agent *a, const struct device_slices *read, uint64_t seq,
+                    struct agent_changes changes)
 {
     if (seq <= a->dev_seq)
         return;
     a->dev->n = read->n;
     memcpy(a->dev->items, read->items, read->n * sizeof read->items[0]);
     a->dev_seq = seq;
+    a->dev_changes = changes;
     prune_made(a);
+}
+
+static struct agent_changes changes_now(struct agent *a)
+{
+    struct agent_changes c = {0};
+    c.known = device_changes(a->cfg.device, &c.count, NULL) == 0;
+    return c;
+}
+
+/* Whether a discovery now would report what the agent has: the device
+ * counts its changes and has made none since the slices in dev were read
+ * (nor since the inventory and boot id were, which only a reboot changes,
+ * and a reboot is a change). Most recovery passes of an emulated node,
+ * which ten thousand agents of a simulation make every period. A real
+ * GPU has no count: it is always discovered again. */
+static bool discovery_unchanged(const struct agent *a, struct agent_changes now)
+{
+    return now.known && a->have_inventory && !a->need_discovery && a->dev_changes.known &&
+           a->dev_changes.count == now.count;
 }
 
 static void remember_made(struct agent *a, const struct agent_place *p)
@@ -126,6 +147,25 @@ static void remember_made(struct agent *a, const struct agent_place *p)
     a->made[a->n_made++] = *p;
 }
 
+/* A discovery that discovery_unchanged answered: what a full one would do
+ * when it found nothing new, the modelled time (the last discovery's, which
+ * an unchanged node repeats) and the counts included, without the reads. */
+static int discovery_skipped(struct agent *a, uint64_t seq)
+{
+    spend_node(a, a->discover_took);
+    agent__metrics_device(a, "discover", 0, a->discover_took);
+    mutex_lock(&a->lock);
+    if (seq > a->dev_seq) {
+        a->dev_seq = seq;
+        prune_made(a);
+    }
+    a->next_discovery = now_of(a) + a->cfg.recovery_period_ns;
+    mutex_unlock(&a->lock);
+    agent__count(&a->stats.discoveries, 1);
+    agent__count(&a->stats.discoveries_unchanged, 1);
+    return 0;
+}
+
 /* The buffers a discovery reads into are allocated for it, not kept: at
  * some 66 KB they were most of an idle agent's memory, and a simulation
  * runs ten thousand agents. */
@@ -134,6 +174,12 @@ static int exec_discover(struct agent *a, struct err *e)
     struct device *d = a->cfg.device;
     char boot[DEVICE_BOOT_ID_MAX];
     uint64_t t_inv = 0, t_list = 0, seq = next_read(a);
+    struct agent_changes changes = changes_now(a);
+    mutex_lock(&a->lock);
+    bool unchanged = discovery_unchanged(a, changes);
+    mutex_unlock(&a->lock);
+    if (unchanged)
+        return discovery_skipped(a, seq);
     struct device_inventory *inv = alloc_malloc(sizeof *inv);
     struct device_slices *list = alloc_malloc(sizeof *list);
     int rc = device_boot_id(d, boot, e);
@@ -156,7 +202,8 @@ static int exec_discover(struct agent *a, struct err *e)
                    !same_slices(a->dev, list);
     free(a->inv);
     a->inv = inv;
-    publish(a, list, seq);
+    a->discover_took = t_inv + t_list;
+    publish(a, list, seq, changes);
     free(list);
     memcpy(a->boot_id, boot, sizeof a->boot_id);
     a->have_inventory = true;
@@ -182,6 +229,7 @@ void agent__call_run(struct agent *a, struct agent_call *c, struct device_slices
     agent__metrics_device(a, c->create ? "create" : "destroy", c->rc, c->took);
     uint64_t t = 0;
     c->seq = next_read(a);
+    c->changes = changes_now(a);
     c->listed = device_list_slices(a->cfg.device, after, &t, NULL) == 0 &&
                 device_boot_id(a->cfg.device, c->boot_id, NULL) == 0;
     c->took += t;
@@ -222,7 +270,7 @@ void agent__call_finish(struct agent *a, const struct agent_call *c,
 {
     assert(mutex_held(&a->lock));
     if (c->listed)
-        publish(a, after, c->seq);
+        publish(a, after, c->seq, c->changes);
     if (!c->listed || strcmp(c->boot_id, a->boot_id) != 0)
         a->need_discovery = true;
     int64_t now = now_of(a);

@@ -81,6 +81,14 @@ struct agent_orphan {
     int64_t retry_at; /* no destroy before then */
 };
 
+/* The device's count of changes (device_changes), read before a read of the
+ * slices: while it stays the same, that read is still what the device
+ * holds. Not known for a backend without a count. */
+struct agent_changes {
+    bool known;
+    uint64_t count;
+};
+
 /* A create or destroy, from the executor to whoever runs it (itself, or
  * the GPU's worker in real time) and back with the outcome. */
 struct agent_call {
@@ -97,6 +105,7 @@ struct agent_call {
     struct device_slice made;
     uint64_t took;                         /* the call and the list after it */
     uint64_t seq;                          /* when the list after it was read */
+    struct agent_changes changes;          /* the device's count before that list */
     bool listed;                           /* the list and boot id were read */
     char boot_id[DEVICE_BOOT_ID_MAX];
 };
@@ -133,6 +142,8 @@ struct agent {
     struct device_inventory *inv;
     struct device_slices *dev;
     uint64_t dev_seq;                /* when the list in dev was read */
+    struct agent_changes dev_changes; /* the device's count before that read */
+    uint64_t discover_took;          /* the last discovery's modelled duration */
     uint64_t read_seq;               /* lists read so far (atomic) */
     char boot_id[DEVICE_BOOT_ID_MAX];
     int64_t next_discovery;          /* periodic recovery */

@@ -150,6 +150,15 @@ int device_boot_id(struct device *d, char out[DEVICE_BOOT_ID_MAX], struct err *e
     return failed(d, d->ops->boot_id(d->impl, out, e), e);
 }
 
+int device_changes(struct device *d, uint64_t *out, struct err *e)
+{
+    if (!d || !out)
+        return err_set(e, -EINVAL, "device_changes: no device or count");
+    if (!d->ops->changes)
+        return err_set(e, -ENOTSUP, "%s: no count of changes", d->ops->name);
+    return failed(d, d->ops->changes(d->impl, out), e);
+}
+
 void device_set_clock(struct device *d, clock_now_fn now_ns, void *clock_ctx)
 {
     if (d && d->ops->set_clock)

@@ -181,6 +181,8 @@ struct device_slices {
  * close: frees impl. Nothing is destroyed on the GPUs.
  * set_clock: optional (backends with modelled_time): see "One configuration
  *   change at a time per GPU" above.
+ * changes: optional, a backend that sees every change to its node (the
+ *   emulated one); see device_changes below.
  * mps_alive, mps_start, mps_stop: optional, a backend that models the MPS
  *   control daemons itself (emulated); see "MPS control daemons" below.
  */
@@ -195,6 +197,7 @@ struct device_ops {
     int (*boot_id)(void *impl, char out[DEVICE_BOOT_ID_MAX], struct err *e);
     void (*close)(void *impl);
     void (*set_clock)(void *impl, clock_now_fn now_ns, void *clock_ctx);
+    int (*changes)(void *impl, uint64_t *out);
     int (*mps_alive)(void *impl, const char *gpu_uuid, bool *alive, struct err *e);
     int (*mps_start)(void *impl, const char *gpu_uuid, struct err *e);
     int (*mps_stop)(void *impl, const char *gpu_uuid, struct err *e);
@@ -243,6 +246,14 @@ int device_list_slices(struct device *d, struct device_slices *out, uint64_t *to
 
 /* Copies the node's boot id into out. */
 int device_boot_id(struct device *d, char out[DEVICE_BOOT_ID_MAX], struct err *e);
+
+/* A count of the node's changes into *out: it grows with every change that
+ * can move what discover, list or boot_id report, so that a caller who read
+ * it before a discovery knows, when it reads the same count again, that a
+ * discovery now would report the same. Only a backend that sees every
+ * change to its node has one: -ENOTSUP for the others (nvml: anyone with
+ * nvidia-smi changes a real GPU), whose callers discover again. */
+int device_changes(struct device *d, uint64_t *out, struct err *e);
 
 /* Gives a backend that models time the clock of the runtime that spends
  * its durations (any scale, real or virtual), from then on used to model

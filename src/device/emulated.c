@@ -525,6 +525,7 @@ static int restore(struct emulated *em, struct err *e)
  * made, as a driver that lost track would: the agent's recovery sorts it. */
 static int persist(struct emulated *em, int rc, struct err *e)
 {
+    em->changes++;
     if (!em->cfg.state_path[0])
         return rc;
     struct err why;
@@ -972,6 +973,15 @@ static int emulated_boot_id(void *impl, char out[DEVICE_BOOT_ID_MAX], struct err
     return 0;
 }
 
+static int emulated_changes(void *impl, uint64_t *out)
+{
+    struct emulated *em = impl;
+    pthread_mutex_lock(&em->lock);
+    *out = em->changes;
+    pthread_mutex_unlock(&em->lock);
+    return 0;
+}
+
 static void emulated_set_clock(void *impl, clock_now_fn now_ns, void *clock_ctx)
 {
     struct emulated *em = impl;
@@ -991,6 +1001,7 @@ static const struct device_ops emulated_ops = {
     .boot_id = emulated_boot_id,
     .close = emulated_close,
     .set_clock = emulated_set_clock,
+    .changes = emulated_changes,
     .mps_alive = emulated__mps_alive,
     .mps_start = emulated__mps_start,
     .mps_stop = emulated__mps_stop,
@@ -1007,6 +1018,7 @@ static void reboot_locked(struct emulated *em, const char *boot_id)
         g->cfg.mig_current = g->cfg.mig_pending;
     }
     em->reboots++;
+    em->changes++;
     if (boot_id && strcmp(boot_id, em->boot_id) != 0)
         snprintf(em->boot_id, sizeof em->boot_id, "%s", boot_id);
     else

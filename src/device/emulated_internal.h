@@ -48,6 +48,7 @@ struct emulated {
     struct rng rng;
     struct rng latency_rng; /* the latency draws (emulated_latency) */
     unsigned calls[2];   /* validated creates, destroys: for fail-create=N */
+    uint64_t changes;    /* calls that may have changed the node (device_changes) */
     clock_now_fn now_ns; /* NULL: every call modelled alone */
     void *clock_ctx;
     int64_t busy_until[DEVICE_MAX_GPUS]; /* on that clock */

@@ -145,6 +145,13 @@ static void stats_set_clock(void *impl, clock_now_fn now_ns, void *clock_ctx)
     device_set_clock(s->inner, now_ns, clock_ctx);
 }
 
+/* The inner backend's count: the calls counted here go through to it. */
+static int stats_changes(void *impl, uint64_t *out)
+{
+    struct devstats *s = impl;
+    return s->inner->ops->changes(s->inner->impl, out);
+}
+
 /* The MPS daemons are the inner backend's (an emulated one models them):
  * nothing to count, but hiding them would make the device run the control
  * program instead (device.h). */
@@ -182,6 +189,7 @@ static const struct device_ops devstats_ops = {
     .boot_id = stats_boot_id,
     .close = stats_close,
     .set_clock = stats_set_clock,
+    .changes = stats_changes,
     .mps_alive = stats_mps_alive,
     .mps_start = stats_mps_start,
     .mps_stop = stats_mps_stop,
@@ -202,6 +210,8 @@ int devstats_wrap(struct device *inner, struct device **out, struct err *e)
     s->ops.name = inner->ops->name;
     if (!inner->ops->mps_start || !inner->ops->mps_alive || !inner->ops->mps_stop)
         s->ops.mps_alive = NULL, s->ops.mps_start = NULL, s->ops.mps_stop = NULL;
+    if (!inner->ops->changes)
+        s->ops.changes = NULL;
     s->inner = inner;
     s->n_gpus = inv->n_gpus;
     for (unsigned i = 0; i < inv->n_gpus; i++) {

@@ -96,7 +96,37 @@ static void nothing_is_written_twice(void **state)
     struct agent_stats s;
     agent_get_stats(agent_runtime_agent(h->rt), &s);
     assert_int_equal(s.discoveries, 4);
+    /* Nothing changed on the device since the slice was made. */
+    assert_int_equal(s.discoveries_unchanged, 3);
     json_decref(pod);
+    h_free(h);
+}
+
+/* An emulated node counts its changes: a recovery pass with none since
+ * the agent's last read of the slices reads nothing, and one after a
+ * change the agent did not make (an admin's slice) reads and reports it. */
+static void an_unchanged_device_is_not_read_again(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    h_settle(h, 65 * SEC);
+    struct agent_stats s;
+    agent_get_stats(agent_runtime_agent(h->rt), &s);
+    assert_int_equal(s.discoveries, 3);
+    assert_int_equal(s.discoveries_unchanged, 2);
+
+    struct device_slice_ref admin = {.gpu_index = 0, .profile = "3g.40gb", .start = 4};
+    assert_int_equal(emulated_add_slice(h->dev, &admin, NULL, NULL), 0);
+    h_settle(h, 30 * SEC);
+    agent_get_stats(agent_runtime_agent(h->rt), &s);
+    assert_int_equal(s.discoveries, 4);
+    assert_int_equal(s.discoveries_unchanged, 2);
+    json_t *gn = h_get(h, h->gpunodes, NULL, NODE);
+    struct gpunode_view v;
+    assert_int_equal(gpunode_read(gn, &v, NULL), 0);
+    assert_int_equal(v.gpus[0].n_slices, 1);
+    assert_false(v.gpus[0].slices[0].managed);
+    json_decref(gn);
     h_free(h);
 }
 
@@ -695,6 +725,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpunode_and_node_report_the_gpus),
         cmocka_unit_test(nothing_is_written_twice),
+        cmocka_unit_test(an_unchanged_device_is_not_read_again),
         cmocka_unit_test(writes_to_its_node_wake_the_agent),
         cmocka_unit_test(an_overwritten_report_is_written_back),
         cmocka_unit_test(a_burst_of_changes_is_one_report),

@@ -361,6 +361,46 @@ static void an_added_slice_is_no_create_call(void **state)
     device_close(d);
 }
 
+/* The count of changes grows with each call that may have changed what a
+ * discovery reports (creates, destroys, added slices, reboots), not with
+ * the reads; a backend without one says so. */
+static void changes_count_what_moves_a_discovery(void **state)
+{
+    (void)state;
+    struct device *d = open_spec("model=H100-80GB,count=2");
+    struct err e;
+    uint64_t n0, n;
+    assert_int_equal(device_changes(d, &n0, &e), 0);
+    struct device_inventory *inv = malloc(sizeof *inv);
+    char boot[DEVICE_BOOT_ID_MAX];
+    assert_int_equal(device_discover(d, inv, NULL, &e), 0);
+    assert_int_equal(device_boot_id(d, boot, &e), 0);
+    (void)list_of(d);
+    assert_int_equal(device_changes(d, &n, &e), 0);
+    assert_int_equal(n, n0);
+    struct device_slice_ref a = ref_at(0, "3g.40gb", 4), b = ref_at(1, "1g.10gb", 0);
+    assert_int_equal(device_create_slice(d, &a, NULL, NULL, &e), 0);
+    assert_int_equal(device_changes(d, &n0, &e), 0);
+    assert_true(n0 > n);
+    assert_int_equal(emulated_add_slice(d, &b, NULL, &e), 0);
+    assert_int_equal(device_changes(d, &n, &e), 0);
+    assert_true(n > n0);
+    assert_int_equal(device_destroy_slice(d, &a, NULL, &e), 0);
+    assert_int_equal(device_changes(d, &n0, &e), 0);
+    assert_true(n0 > n);
+    assert_int_equal(emulated_reboot(d, NULL, &e), 0);
+    assert_int_equal(device_changes(d, &n, &e), 0);
+    assert_true(n > n0);
+    assert_int_equal(device_changes(d, NULL, &e), -EINVAL);
+    free(inv);
+    device_close(d);
+
+    static const struct device_ops uncounted_ops = {.name = "uncounted"};
+    struct device uncounted = {.ops = &uncounted_ops};
+    assert_int_equal(device_changes(&uncounted, &n, &e), -ENOTSUP);
+    assert_msg_has(&e, "uncounted: ");
+}
+
 static void extras_refuse_other_devices(void **state)
 {
     (void)state;
@@ -697,6 +737,7 @@ int main(void)
         cmocka_unit_test(destroy_of_what_is_not_there_is_enoent),
         cmocka_unit_test(a_held_slice_is_busy),
         cmocka_unit_test(an_added_slice_is_no_create_call),
+        cmocka_unit_test(changes_count_what_moves_a_discovery),
         cmocka_unit_test(extras_refuse_other_devices),
         cmocka_unit_test(reboot_wipes_slices_and_changes_boot_id),
         cmocka_unit_test(disabled_mig_refuses_and_pending_mig_comes_with_reboot),
