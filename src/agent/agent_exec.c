@@ -128,15 +128,29 @@ static struct agent_changes changes_now(struct agent *a)
 }
 
 /* Whether a discovery now would report what the agent has: the device
- * counts its changes and has made none since the slices in dev were read
- * (nor since the inventory and boot id were, which only a reboot changes,
- * and a reboot is a change). Most recovery passes of an emulated node,
- * which ten thousand agents of a simulation make every period. A real
- * GPU has no count: it is always discovered again. */
-static bool discovery_unchanged(const struct agent *a, struct agent_changes now)
+ * counts its changes and has made none since the slices in dev were read,
+ * and its boot id (read after the count) is the agent's. The inventory
+ * and the boot id change only with a reboot, which the count counts, but
+ * in real time they may be older than dev: a device call on a worker
+ * publishes a later list (and count) while a discovery that read the boot
+ * id before a reboot still runs, and that discovery then writes the old
+ * boot id and modes; the boot id, cheap to read, says so. Most recovery
+ * passes of an emulated node, which ten thousand agents of a simulation
+ * make every period. A real GPU has no count: it is always discovered
+ * again. */
+static bool discovery_unchanged(struct agent *a, struct agent_changes now)
 {
-    return now.known && a->have_inventory && !a->need_discovery && a->dev_changes.known &&
-           a->dev_changes.count == now.count;
+    char boot[DEVICE_BOOT_ID_MAX];
+    mutex_lock(&a->lock);
+    bool same = now.known && a->have_inventory && !a->need_discovery && a->dev_changes.known &&
+                a->dev_changes.count == now.count;
+    mutex_unlock(&a->lock);
+    if (!same || device_boot_id(a->cfg.device, boot, NULL) < 0)
+        return false;
+    mutex_lock(&a->lock);
+    same = strcmp(boot, a->boot_id) == 0;
+    mutex_unlock(&a->lock);
+    return same;
 }
 
 static void remember_made(struct agent *a, const struct agent_place *p)
@@ -175,10 +189,7 @@ static int exec_discover(struct agent *a, struct err *e)
     char boot[DEVICE_BOOT_ID_MAX];
     uint64_t t_inv = 0, t_list = 0, seq = next_read(a);
     struct agent_changes changes = changes_now(a);
-    mutex_lock(&a->lock);
-    bool unchanged = discovery_unchanged(a, changes);
-    mutex_unlock(&a->lock);
-    if (unchanged)
+    if (discovery_unchanged(a, changes))
         return discovery_skipped(a, seq);
     struct device_inventory *inv = alloc_malloc(sizeof *inv);
     struct device_slices *list = alloc_malloc(sizeof *list);
