@@ -300,14 +300,23 @@ static void step_slices(struct harness *h)
  * event can bring the key back first), the agent does not send the same
  * write again: from that version it could only be a conflict. A write the
  * store refused is sent again. */
+/* A node whose pod "train" has a slice made (name, key), then set to
+ * phase by another writer. */
+static struct harness *slice_set_to(const char *phase, json_t **pod, char *name, char *key)
+{
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    *pod = h_pod(h, "train");
+    created_slice(h, *pod, name, key);
+    h_set_phase(h, name, phase);
+    return h;
+}
+
 static void a_status_write_is_not_sent_twice_from_one_version(void **state)
 {
     (void)state;
-    struct harness *h = h_new("model=H100-80GB," LAT);
-    json_t *pod = h_pod(h, "train");
+    json_t *pod;
     char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
-    created_slice(h, pod, name, key);
-    h_set_phase(h, name, "Deleting");
+    struct harness *h = slice_set_to("Deleting", &pod, name, key);
     step_slices(h);
     struct action_list out;
     action_list_init(&out);
@@ -402,11 +411,9 @@ static void a_deleted_gpuslice_ends_in_one_write(void **state)
 static void a_deleted_failed_gpuslice_sends_its_removal_once(void **state)
 {
     (void)state;
-    struct harness *h = h_new("model=H100-80GB," LAT);
-    json_t *pod = h_pod(h, "train");
+    json_t *pod;
     char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
-    created_slice(h, pod, name, key);
-    h_set_phase(h, name, "Failed");
+    struct harness *h = slice_set_to("Failed", &pod, name, key);
     struct err e = {0};
     h_ok(store_delete(h->st, h->slices, NS, name, &(struct store_delete_opts){0}, NULL, &e), &e,
          "delete GPUSlice");
