@@ -26,8 +26,9 @@
 #define AGENT_SYNC_POLL_NS (100 * NS_PER_MS) /* caches not synced yet */
 #define AGENT_INDEX_CONFIG_MAP "configMap"
 #define AGENT_INDEX_GPU "gpuUUID" /* the GPUSlices of one GPU */
-/* 32 views (about 8 KB) per agent: a node holds a few dozen live slices
- * at most, and one agent per node of a 10,000-node simulation adds up. */
+/* 32 views (about 8 KB once touched) per agent: one agent per node of a
+ * 10,000-node simulation adds up, and a miss costs only one read of the
+ * version (envelope-3000: 11,404 misses against 9,372 with 256 slots). */
 #define AGENT_SLICE_VIEW_BITS 5
 #define AGENT_RUNNING INT64_MAX /* a pending call a worker has not finished */
 /* Device calls that failed are retried after this backoff (the work

@@ -236,7 +236,6 @@ int gpuslice_read(const json_t *obj, struct gpuslice_view *v, struct err *e)
     return rc;
 }
 
-/* 256 slots of about 200 bytes. */
 struct jmemo *gpuslice_memo_new(unsigned bits)
 {
     return jmemo_new(bits, sizeof(struct gpuslice_view));

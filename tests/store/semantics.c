@@ -924,8 +924,10 @@ static void paged_list_is_a_consistent_snapshot(void **state)
     assert_int_equal(count(t, "configmaps", NULL, NULL), 25);
 }
 
-/* A cluster-scoped object's key is its bare name: a page that ends at one
- * continues after it. */
+/* A list of a cluster-scoped kind pages: a page that ends at one of its
+ * objects continues after it (the mem store's token names its bare name
+ * now; the kube backend's list once refused such a list for a
+ * namespace). */
 static void paged_cluster_scoped_list_continues(void **state)
 {
     struct t *t = *state;
