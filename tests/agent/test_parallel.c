@@ -2,8 +2,9 @@
  * The agent started in real time, its device calls on the GPUs' workers:
  * calls on different GPUs run side by side, calls on one GPU one at a time,
  * a slice is handed over as soon as its own create returns, a delete
- * does not wait for creates on other GPUs, and a slice placed where a
- * destroy still runs is made once it ends.
+ * does not wait for creates on other GPUs, a slice placed where a
+ * destroy still runs is made once it ends, and a discovery that read the
+ * boot id before a reboot does not leave the old one for good.
  *
  * No assertion here is about time. The device is an emulated node behind a
  * gate the test holds: a call on a gated GPU enters and then waits until
@@ -31,6 +32,8 @@ struct gate {
     unsigned entered[DEVICE_MAX_GPUS]; /* creates and destroys that started */
     unsigned running[DEVICE_MAX_GPUS], max_running[DEVICE_MAX_GPUS];
     unsigned running_all, max_running_all;
+    bool hold_discover;      /* discoveries wait in the device while set */
+    unsigned discovers_held; /* discoveries that waited */
 };
 
 static unsigned gpu_of(struct gate *g, const struct device_slice_ref *ref)
@@ -69,7 +72,16 @@ static void leave(struct gate *g, unsigned gpu)
 
 static int gate_discover(void *impl, struct device_inventory *inv, uint64_t *took, struct err *e)
 {
-    return device_discover(((struct gate *)impl)->inner, inv, took, e);
+    struct gate *g = impl;
+    pthread_mutex_lock(&g->mu);
+    if (g->hold_discover) {
+        g->discovers_held++;
+        pthread_cond_broadcast(&g->cv);
+        while (g->hold_discover)
+            pthread_cond_wait(&g->cv, &g->mu);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return device_discover(g->inner, inv, took, e);
 }
 
 static int gate_create(void *impl, const struct device_slice_ref *ref, struct device_slice *out,
@@ -104,6 +116,13 @@ static int gate_boot_id(void *impl, char out[DEVICE_BOOT_ID_MAX], struct err *e)
     return device_boot_id(((struct gate *)impl)->inner, out, e);
 }
 
+/* Forwarded so that the agent skips reading an unchanged node, as it does
+ * the emulated one. */
+static int gate_changes(void *impl, uint64_t *out)
+{
+    return device_changes(((struct gate *)impl)->inner, out, NULL);
+}
+
 static void gate_close(void *impl)
 {
     struct gate *g = impl;
@@ -115,7 +134,7 @@ static void gate_close(void *impl)
 
 static const struct device_ops gate_ops = {
     .name = "gate", .discover = gate_discover, .create = gate_create, .destroy = gate_destroy,
-    .list = gate_list, .boot_id = gate_boot_id, .close = gate_close,
+    .list = gate_list, .boot_id = gate_boot_id, .changes = gate_changes, .close = gate_close,
 };
 
 /* Lets n more calls on gpu through (UINT32_MAX: all from now on). */
@@ -125,6 +144,23 @@ static void gate_let(struct gate *g, unsigned gpu, unsigned n)
     g->budget[gpu] = n;
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
+}
+
+/* Holds the discoveries that come from now on (true), or lets them go. */
+static void gate_hold_discover(struct gate *g, bool hold)
+{
+    pthread_mutex_lock(&g->mu);
+    g->hold_discover = hold;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static unsigned gate_discovers_held(struct gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    unsigned n = g->discovers_held;
+    pthread_mutex_unlock(&g->mu);
+    return n;
 }
 
 static unsigned gate_entered(struct gate *g, unsigned gpu)
@@ -143,11 +179,11 @@ struct rt_test {
 };
 
 /* Two H100s behind a gate that lets nothing through yet, and the agent
- * started on threads over the real clock. */
-static struct rt_test rt_new(void)
+ * (opts: NULL, or its settings) started on threads over the real clock. */
+static struct rt_test rt_new(const struct agent_config *opts)
 {
     struct rt_test t;
-    t.h = h_new("model=H100-80GB,count=2,latency=none");
+    t.h = h_new_with("model=H100-80GB,count=2,latency=none", opts);
     t.gate = calloc(1, sizeof *t.gate);
     t.gate->inner = t.h->dev;
     assert_int_equal(device_discover(t.gate->inner, &t.gate->inv, NULL, NULL), 0);
@@ -171,6 +207,7 @@ static void rt_free(struct rt_test *t)
 {
     for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
         gate_let(t->gate, i, UINT32_MAX);
+    gate_hold_discover(t->gate, false);
     h_free(t->h);
 }
 
@@ -206,6 +243,50 @@ static bool has_entered(struct rt_test *t, const void *arg)
     return gate_entered(t->gate, w->gpu) >= w->n;
 }
 
+static struct agent_stats stats_of(struct rt_test *t)
+{
+    struct agent_stats s;
+    agent_get_stats(agent_runtime_agent(t->h->rt), &s);
+    return s;
+}
+
+static bool has_destroyed(struct rt_test *t, const void *arg)
+{
+    (void)arg;
+    return stats_of(t).destroys >= 1;
+}
+
+static bool discovery_is_held(struct rt_test *t, const void *arg)
+{
+    (void)arg;
+    return gate_discovers_held(t->gate) >= 1;
+}
+
+/* The GPUNode's bootID as a static copy ("" when there is none yet). */
+static const char *gpunode_boot_id(struct harness *h)
+{
+    static char out[DEVICE_BOOT_ID_MAX];
+    json_t *gn = h_get(h, h->gpunodes, NULL, NODE);
+    const char *boot = json_string_value(json_object_get(json_object_get(gn, "status"), "bootID"));
+    snprintf(out, sizeof out, "%s", boot ? boot : "");
+    json_decref(gn);
+    return out;
+}
+
+struct boot_or_passes {
+    const char *boot;
+    uint64_t discoveries;
+};
+
+/* The GPUNode reports the boot id, or the agent has made that many
+ * recovery passes (which had time to report it). */
+static bool reports_boot_or_passed(struct rt_test *t, const void *arg)
+{
+    const struct boot_or_passes *w = arg;
+    return strcmp(gpunode_boot_id(t->h), w->boot) == 0 ||
+           stats_of(t).discoveries >= w->discoveries;
+}
+
 /* ---- the tests ---- */
 
 /* A create on each GPU: both calls are inside the device at once. One
@@ -213,7 +294,7 @@ static bool has_entered(struct rt_test *t, const void *arg)
 static void calls_on_two_gpus_run_side_by_side(void **state)
 {
     (void)state;
-    struct rt_test t = rt_new();
+    struct rt_test t = rt_new(NULL);
     json_t *pod = h_pod(t.h, "train");
     char a[GPUSLICE_NAME_MAX], b[GPUSLICE_NAME_MAX];
     h_slice(t.h, pod, 0, 0, "1g.10gb", 0, 1, a);
@@ -235,7 +316,7 @@ static void calls_on_two_gpus_run_side_by_side(void **state)
 static void a_slice_is_handed_over_as_soon_as_its_create_returns(void **state)
 {
     (void)state;
-    struct rt_test t = rt_new();
+    struct rt_test t = rt_new(NULL);
     json_t *pod = h_pod(t.h, "train");
     char s[3][GPUSLICE_NAME_MAX];
     for (unsigned i = 0; i < 3; i++)
@@ -269,7 +350,7 @@ static void a_slice_is_handed_over_as_soon_as_its_create_returns(void **state)
 static void a_delete_does_not_wait_for_creates_on_another_gpu(void **state)
 {
     (void)state;
-    struct rt_test t = rt_new();
+    struct rt_test t = rt_new(NULL);
     json_t *done = h_pod(t.h, "done"), *next = h_pod(t.h, "next");
     char old[GPUSLICE_NAME_MAX], fresh[4][GPUSLICE_NAME_MAX];
     gate_let(t.gate, 1, UINT32_MAX);
@@ -305,7 +386,7 @@ static void a_delete_does_not_wait_for_creates_on_another_gpu(void **state)
 static void a_slice_placed_during_a_destroy_there_is_made_after_it(void **state)
 {
     (void)state;
-    struct rt_test t = rt_new();
+    struct rt_test t = rt_new(NULL);
     json_t *old = h_pod(t.h, "old"), *next = h_pod(t.h, "next"), *probe = h_pod(t.h, "probe");
     char warm[GPUSLICE_NAME_MAX], taker[GPUSLICE_NAME_MAX], seen[GPUSLICE_NAME_MAX];
     gate_let(t.gate, 0, 1);
@@ -332,6 +413,50 @@ static void a_slice_placed_during_a_destroy_there_is_made_after_it(void **state)
     rt_free(&t);
 }
 
+/* A discovery read the boot id, then the node rebooted and a destroy on a
+ * worker read the rebooted node (its count and slices, published, and a
+ * new boot id, which asks for a discovery); the discovery then wrote the
+ * boot id it had read and said none was needed. The next recovery pass,
+ * finding the count unchanged since the destroy's read, skipped reading
+ * the node: the GPUNode kept the old boot id for good. Here the discovery
+ * is held in the device while the reboot and the destroy happen. */
+static void a_reboot_during_a_discovery_is_reported_by_the_next_pass(void **state)
+{
+    (void)state;
+    struct agent_config opts = {.recovery_period_ns = 50 * MSEC};
+    struct rt_test t = rt_new(&opts);
+    struct err e = {0};
+    char before[DEVICE_BOOT_ID_MAX], name[GPUSLICE_NAME_MAX];
+    h_ok(device_boot_id(t.gate->inner, before, &e), &e, "device_boot_id");
+    assert_string_not_equal(before, "boot-2");
+    json_t *pod = h_pod(t.h, "train");
+    gate_let(t.gate, 0, 1);
+    h_slice(t.h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    wait_for(&t, is_created, name, "the slice Created");
+    h_set_phase(t.h, name, "Ungated");
+    h_set_phase(t.h, name, "Deleting");
+    wait_for(&t, has_entered, &(struct entered_at_least){0, 2}, "the slice's destroy");
+
+    /* A slice made behind the agent's back moves the device's count: the
+     * next recovery pass reads the node, and waits after the boot id. */
+    gate_hold_discover(t.gate, true);
+    struct device_slice_ref other = {.gpu_index = 1, .profile = "1g.10gb", .start = 0};
+    h_ok(emulated_add_slice(t.gate->inner, &other, NULL, &e), &e, "emulated_add_slice");
+    wait_for(&t, discovery_is_held, NULL, "a discovery held after its boot id");
+    h_ok(emulated_reboot(t.gate->inner, "boot-2", &e), &e, "emulated_reboot");
+    gate_let(t.gate, 0, UINT32_MAX);
+    wait_for(&t, has_destroyed, NULL, "the destroy on the rebooted node");
+
+    /* The held discovery ends, then a recovery pass reads the node again,
+     * then two more: by then the GPUNode has what the second read. */
+    struct boot_or_passes settled = {"boot-2", stats_of(&t).discoveries + 4};
+    gate_hold_discover(t.gate, false);
+    wait_for(&t, reports_boot_or_passed, &settled, "the GPUNode's boot id, or four passes");
+    assert_string_equal(gpunode_boot_id(t.h), "boot-2");
+    json_decref(pod);
+    rt_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +464,7 @@ int main(void)
         cmocka_unit_test(a_slice_is_handed_over_as_soon_as_its_create_returns),
         cmocka_unit_test(a_delete_does_not_wait_for_creates_on_another_gpu),
         cmocka_unit_test(a_slice_placed_during_a_destroy_there_is_made_after_it),
+        cmocka_unit_test(a_reboot_during_a_discovery_is_reported_by_the_next_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
