@@ -102,6 +102,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->pod_retry, sizeof(struct pod_retry), NULL);
     strmap_init(&c->node_usage, sizeof(struct node_usage), NULL);
     strmap_init(&c->last_said, sizeof(char *), drop_string);
+    strmap_init(&c->ungated_from, CONTROLLER_RV_MAX, NULL);
     controller__waiting_init(c);
     strmap_init(&c->upgrade_waits, sizeof(struct upgrade_wait), NULL);
     strmap_init(&c->upgraded, CONTROLLER_KEY_MAX, NULL);
@@ -174,6 +175,7 @@ void controller_free(struct controller *c)
     strmap_free(&c->pod_retry);
     strmap_free(&c->node_usage);
     strmap_free(&c->last_said);
+    strmap_free(&c->ungated_from);
     controller__waiting_free(c);
     strmap_free(&c->upgrade_waits);
     strmap_free(&c->upgraded);
@@ -414,6 +416,18 @@ static void drop_reservation_at(struct controller *c, size_t i)
     c->res[i] = c->res[--c->n_res];
 }
 
+/* The note of an Ungated write goes once the cache shows any other
+ * version of the slice (the write's own, or a later one), or the slice
+ * went. */
+static void forget_ungated_from(struct controller *c, const char *key,
+                                enum informer_change change, const json_t *cur)
+{
+    const char *from = strmap_get(&c->ungated_from, key);
+    const char *rv = meta_resource_version(cur);
+    if (from && (change == INFORMER_DELETED || !rv || strcmp(from, rv) != 0))
+        strmap_del(&c->ungated_from, key);
+}
+
 static void on_slice(void *ctx, enum informer_change change, const json_t *old,
                          const json_t *cur)
 {
@@ -435,6 +449,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
      * taker went). */
     char key[CONTROLLER_KEY_MAX];
     controller__slice_key(v.ns, v.name, key);
+    forget_ungated_from(c, key, change, cur);
     bool became_warm = controller__warm_track(c, change, &v);
     controller__warm_settle(c, v.spec.gpu_uuid, v.spec.start, false);
     bool freed = !controller__warm_is(c, key) && track_placement(c, change, &v);
@@ -790,15 +805,45 @@ static bool all_in(struct controller *c, const struct wanted_slice *w, size_t n,
     return n > 0;
 }
 
+/* Whether this controller's Ungated write from obj's version (the cached
+ * one) went through: the cache is behind it, not the store. */
+static bool ungated_from(struct controller *c, const json_t *obj)
+{
+    char key[CONTROLLER_KEY_MAX];
+    const char *from, *rv = meta_resource_version(obj);
+    controller__slice_key(meta_namespace(obj), meta_name(obj), key);
+    from = strmap_get(&c->ungated_from, key);
+    return from && rv && strcmp(from, rv) == 0;
+}
+
+/* Notes that sent, a GPUSlice status write from its cached version, went
+ * through, when it moved the slice to Ungated. */
+static void note_ungated(struct controller *c, const json_t *sent)
+{
+    const char *rv = meta_resource_version(sent), *ns = meta_namespace(sent),
+               *name = meta_name(sent);
+    const char *phase = json_string_value(json_object_get(json_object_get(sent, "status"),
+                                                          "phase"));
+    if (!rv || !ns || !name || !phase || strlen(rv) >= CONTROLLER_RV_MAX ||
+        strcmp(phase, lifecycle_phase_name(SLICE_UNGATED)) != 0)
+        return;
+    char key[CONTROLLER_KEY_MAX], from[CONTROLLER_RV_MAX] = "";
+    controller__slice_key(ns, name, key);
+    snprintf(from, sizeof from, "%s", rv);
+    strmap_set(&c->ungated_from, key, from);
+}
+
 /* A pod that is not gated any more but whose slices are still Created: a
- * decision interrupted between the pod update and the slices' (a restart). */
+ * decision interrupted between the pod update and the slices' (a restart),
+ * or (most often) the pod's ungated version cached before the slices'
+ * Ungated one, which this controller wrote already. */
 static int finish_ungated(struct controller *c, struct wanted_slice *w, size_t n, int64_t now,
                           struct action_list *out, struct err *e)
 {
     for (size_t k = 0; k < n; k++) {
         struct gpuslice_view v;
         if (!w[k].existing || controller__slice_view(c, w[k].existing, &v, NULL) < 0 ||
-            phase_of(&v) != SLICE_CREATED)
+            phase_of(&v) != SLICE_CREATED || ungated_from(c, w[k].existing))
             continue;
         int rc = move_to(c, w[k].existing, &v, SLICE_UNGATED, now, out, e);
         if (rc < 0)
@@ -1097,6 +1142,8 @@ static void controller_executed(void *self, const char *key, const struct action
         mutex_lock(&c->lock);
         if (rc == 0)
             controller__warm_written(c, a->body);
+        if (rc == 0)
+            note_ungated(c, a->body);
         mutex_unlock(&c->lock);
         return;
     }

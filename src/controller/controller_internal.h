@@ -117,6 +117,8 @@ struct controller_waiter {
     char rv[24];    /* the pod version group was worked out of ("": none) */
 };
 
+#define CONTROLLER_RV_MAX 24
+
 struct controller {
     struct controller_config cfg;
     const struct api_resource *pod_res, *slice_res;
@@ -132,6 +134,11 @@ struct controller {
     struct strmap pod_retry;    /* pod uid -> struct pod_retry */
     struct strmap node_usage;   /* node name -> struct node_usage */
     struct strmap last_said;    /* pod uid -> char *, "reason\nmessage" of the last event */
+    /* GPUSlice "ns/name" -> the resourceVersion (char[CONTROLLER_RV_MAX])
+     * its Ungated status was written from, until the cache shows another
+     * version: finish_ungated sends no second write from it, which could
+     * only be refused (409; ungate's pod write usually comes back first). */
+    struct strmap ungated_from;
     /* Pods told there is no room: "ns/name" -> when they first waited and
      * their group (waiting.c). Only they need waking when room frees. */
     struct strmap waiting;
