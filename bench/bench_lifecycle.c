@@ -63,17 +63,21 @@ static json_t *plain_pod(const char *name)
                      "limits", "nvidia.com/mig-1g.10gb", 1);
 }
 
-/* The API server's writes (every verb but reads) by "VERB resource[/sub]",
- * summed over codes, and the requests it refused (code 400 or more). */
+/* Requests counted by kind. */
 #define TALLY_KINDS 48
 struct kind_count {
     char kind[128];
     double n;
 };
-struct request_tally {
+struct kind_tally {
     struct kind_count by_kind[TALLY_KINDS];
     size_t kinds;
-    double refused;
+};
+/* The API server's writes (every verb but reads) by "VERB resource[/sub]",
+ * summed over codes, and the requests it refused (code 400 or more, reads
+ * too) by "VERB resource[/sub] code": a refusal is a retry somewhere. */
+struct request_tally {
+    struct kind_tally writes, refused;
 };
 
 /* The value of label name in an exposition line (ours hold no quotes). */
@@ -86,7 +90,7 @@ static void label_of(const char *line, const char *name, char *buf, size_t size)
     snprintf(buf, size, "%.*s", (int)n, v ? v + strlen(key) : "");
 }
 
-static void tally_add(struct request_tally *t, const char *kind, double n)
+static void tally_add(struct kind_tally *t, const char *kind, double n)
 {
     size_t i = 0;
     while (i < t->kinds && strcmp(t->by_kind[i].kind, kind) != 0)
@@ -110,18 +114,21 @@ static void tally_requests(struct prom *reg, struct request_tally *t)
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (strncmp(line, family, sizeof family - 1) != 0)
             continue;
-        char verb[16], res[64], sub[32], code[8], kind[128];
+        /* kind holds "verb res/sub", and with a code after it that fits a kind_count */
+        char verb[16], res[64], sub[32], code[8], kind[112];
         label_of(line, "verb", verb, sizeof verb);
         label_of(line, "resource", res, sizeof res);
         label_of(line, "subresource", sub, sizeof sub);
         label_of(line, "code", code, sizeof code);
         double n = strtod(strrchr(line, ' ') + 1, NULL);
-        if (atoi(code) >= 400)
-            t->refused += n;
-        if (!strcmp(verb, "GET") || !strcmp(verb, "LIST") || !strcmp(verb, "WATCH"))
-            continue;
         snprintf(kind, sizeof kind, "%s %s%s%s", verb, res, *sub ? "/" : "", sub);
-        tally_add(t, kind, n);
+        if (atoi(code) >= 400) {
+            char refusal[sizeof kind + sizeof code];
+            snprintf(refusal, sizeof refusal, "%s %s", kind, code);
+            tally_add(&t->refused, refusal, n);
+        }
+        if (strcmp(verb, "GET") != 0 && strcmp(verb, "LIST") != 0 && strcmp(verb, "WATCH") != 0)
+            tally_add(&t->writes, kind, n);
     }
     free(text);
 }
@@ -132,31 +139,51 @@ static int by_count_down(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* Reports the writes per pod between before and after, most first. */
-static void report_requests(const char *name, const struct request_tally *before,
-                            struct request_tally *after, size_t pods)
+/* after less before, kind by kind, most first; the sum of them. */
+static double tally_since(const struct kind_tally *before, struct kind_tally *after)
 {
-    double writes = 0;
+    double sum = 0;
     for (size_t i = 0; i < after->kinds; i++) {
         for (size_t j = 0; j < before->kinds; j++)
             if (!strcmp(before->by_kind[j].kind, after->by_kind[i].kind))
                 after->by_kind[i].n -= before->by_kind[j].n;
-        writes += after->by_kind[i].n;
+        sum += after->by_kind[i].n;
     }
     qsort(after->by_kind, after->kinds, sizeof after->by_kind[0], by_count_down);
-    char detail[1024] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < after->kinds && used < sizeof detail; i++) {
-        double per_pod = after->by_kind[i].n / (double)pods;
-        if (per_pod >= 0.005) /* what prints as 0.00 is left out */
-            used += (size_t)snprintf(detail + used, sizeof detail - used, "%s %.2f, ",
-                                     after->by_kind[i].kind, per_pod);
+    return sum;
+}
+
+/* Appends t's kinds per pod to buf (what prints as 0.00 is left out). */
+static size_t describe_per_pod(const struct kind_tally *t, size_t pods, char *buf, size_t size,
+                               size_t used)
+{
+    for (size_t i = 0; i < t->kinds && used < size; i++) {
+        double per_pod = t->by_kind[i].n / (double)pods;
+        if (per_pod >= 0.005)
+            used += (size_t)snprintf(buf + used, size - used, "%s %.2f, ", t->by_kind[i].kind,
+                                     per_pod);
     }
+    return used;
+}
+
+/* Reports the writes per pod between before and after, most first, and
+ * the refusals per pod, most first. */
+static void report_requests(const char *name, const struct request_tally *before,
+                            struct request_tally *after, size_t pods)
+{
+    double writes = tally_since(&before->writes, &after->writes);
+    double refused = tally_since(&before->refused, &after->refused);
+    char detail[1024] = "", refusals[512] = "";
+    size_t used = describe_per_pod(&after->writes, pods, detail, sizeof detail, 0);
+    size_t said = describe_per_pod(&after->refused, pods, refusals, sizeof refusals, 0);
+    if (said >= 2 && said < sizeof refusals)
+        refusals[said - 2] = '\0'; /* the last ", " */
     char line[128];
     snprintf(line, sizeof line, "%s: API server", name);
     bench_report1(line, writes / (double)pods, "writes/pod", BENCH_REFERENCE, 0,
-                  "%srefused %.2f/pod", used < sizeof detail ? detail : "",
-                  (after->refused - before->refused) / (double)pods);
+                  "%srefused %.2f/pod%s%s%s", used < sizeof detail ? detail : "",
+                  refused / (double)pods, said ? " (" : "",
+                  said < sizeof refusals ? refusals : "", said ? ")" : "");
 }
 
 /* The namespace the pods go to, opted in to gpuslice's webhook. */
