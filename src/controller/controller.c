@@ -102,7 +102,7 @@ int controller_new(const struct controller_config *cfg, struct controller **out,
     strmap_init(&c->pod_retry, sizeof(struct pod_retry), NULL);
     strmap_init(&c->node_usage, sizeof(struct node_usage), NULL);
     strmap_init(&c->last_said, sizeof(char *), drop_string);
-    strmap_init(&c->ungated_from, CONTROLLER_RV_MAX, NULL);
+    strmap_init(&c->ungated_from, sizeof(struct controller_ungated), NULL);
     controller__waiting_init(c);
     strmap_init(&c->upgrade_waits, sizeof(struct upgrade_wait), NULL);
     strmap_init(&c->upgraded, CONTROLLER_KEY_MAX, NULL);
@@ -419,12 +419,14 @@ static void drop_reservation_at(struct controller *c, size_t i)
 /* The note of an Ungated write goes once the cache shows any other
  * version of the slice (the write's own, or a later one), or the slice
  * went. */
-static void forget_ungated_from(struct controller *c, const char *key,
-                                enum informer_change change, const json_t *cur)
+static void forget_ungated_from(struct controller *c, enum informer_change change,
+                                const json_t *cur)
 {
-    const char *from = strmap_get(&c->ungated_from, key);
+    char key[CONTROLLER_KEY_MAX];
+    controller__slice_key(meta_namespace(cur), meta_name(cur), key);
+    const struct controller_ungated *from = strmap_get(&c->ungated_from, key);
     const char *rv = meta_resource_version(cur);
-    if (from && (change == INFORMER_DELETED || !rv || strcmp(from, rv) != 0))
+    if (from && (change == INFORMER_DELETED || !rv || strcmp(from->rv, rv) != 0))
         strmap_del(&c->ungated_from, key);
 }
 
@@ -435,6 +437,7 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     struct gpuslice_view v;
     (void)old;
     mutex_lock(&c->lock);
+    forget_ungated_from(c, change, cur);
     /* Read into the memo: the decisions this event brings read it next. */
     if (controller__slice_view(c, cur, &v, NULL) < 0) {
         mutex_unlock(&c->lock);
@@ -449,7 +452,6 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
      * taker went). */
     char key[CONTROLLER_KEY_MAX];
     controller__slice_key(v.ns, v.name, key);
-    forget_ungated_from(c, key, change, cur);
     bool became_warm = controller__warm_track(c, change, &v);
     controller__warm_settle(c, v.spec.gpu_uuid, v.spec.start, false);
     bool freed = !controller__warm_is(c, key) && track_placement(c, change, &v);
@@ -806,31 +808,50 @@ static bool all_in(struct controller *c, const struct wanted_slice *w, size_t n,
 }
 
 /* Whether this controller's Ungated write from obj's version (the cached
- * one) went through: the cache is behind it, not the store. */
-static bool ungated_from(struct controller *c, const json_t *obj)
+ * one) went through less than CONTROLLER_UNGATED_NOTE_NS ago: the cache is
+ * behind it, not the store. The note may outlive the cache's catching up
+ * (the write's answer can come after its watch event, and then the note
+ * stays until the slice's next event), so it is trusted only that long: a
+ * cache that shows the old version again later (a store restored to an
+ * older state, versions handed out again) gets the write again. */
+static bool ungated_from(struct controller *c, const json_t *obj, int64_t now,
+                         int64_t *requeue_at)
 {
     char key[CONTROLLER_KEY_MAX];
-    const char *from, *rv = meta_resource_version(obj);
+    const char *rv = meta_resource_version(obj);
     controller__slice_key(meta_namespace(obj), meta_name(obj), key);
-    from = strmap_get(&c->ungated_from, key);
-    return from && rv && strcmp(from, rv) == 0;
+    const struct controller_ungated *from = strmap_get(&c->ungated_from, key);
+    if (!from || !rv || strcmp(from->rv, rv) != 0)
+        return false;
+    int64_t due = from->at + CONTROLLER_UNGATED_NOTE_NS;
+    if (now < due) { /* looked at again then, should no event come */
+        if (*requeue_at == 0 || due < *requeue_at)
+            *requeue_at = due;
+        return true;
+    }
+    strmap_del(&c->ungated_from, key);
+    return false;
 }
 
-/* Notes that sent, a GPUSlice status write from its cached version, went
- * through, when it moved the slice to Ungated. */
+/* Notes that sent, a GPUSlice status write from its cached version (a
+ * status write leaves the body's resourceVersion as it was read), went
+ * through, when it moved the slice to Ungated: from when its status says. */
 static void note_ungated(struct controller *c, const json_t *sent)
 {
     const char *rv = meta_resource_version(sent), *ns = meta_namespace(sent),
                *name = meta_name(sent);
-    const char *phase = json_string_value(json_object_get(json_object_get(sent, "status"),
-                                                          "phase"));
-    if (!rv || !ns || !name || !phase || strlen(rv) >= CONTROLLER_RV_MAX ||
-        strcmp(phase, lifecycle_phase_name(SLICE_UNGATED)) != 0)
+    const json_t *st = json_object_get(sent, "status");
+    const char *phase = json_string_value(json_object_get(st, "phase"));
+    struct controller_ungated from = {0};
+    if (!rv || !ns || !name || !phase || strlen(rv) >= sizeof from.rv ||
+        strcmp(phase, lifecycle_phase_name(SLICE_UNGATED)) != 0 ||
+        meta_parse_time(json_string_value(json_object_get(st, "lastTransitionTime")),
+                        "status.lastTransitionTime", &from.at, NULL) < 0)
         return;
-    char key[CONTROLLER_KEY_MAX], from[CONTROLLER_RV_MAX] = "";
+    char key[CONTROLLER_KEY_MAX];
     controller__slice_key(ns, name, key);
-    snprintf(from, sizeof from, "%s", rv);
-    strmap_set(&c->ungated_from, key, from);
+    memcpy(from.rv, rv, strlen(rv) + 1);
+    strmap_set(&c->ungated_from, key, &from);
 }
 
 /* A pod that is not gated any more but whose slices are still Created: a
@@ -838,12 +859,12 @@ static void note_ungated(struct controller *c, const json_t *sent)
  * or (most often) the pod's ungated version cached before the slices'
  * Ungated one, which this controller wrote already. */
 static int finish_ungated(struct controller *c, struct wanted_slice *w, size_t n, int64_t now,
-                          struct action_list *out, struct err *e)
+                          struct action_list *out, int64_t *requeue_at, struct err *e)
 {
     for (size_t k = 0; k < n; k++) {
         struct gpuslice_view v;
         if (!w[k].existing || controller__slice_view(c, w[k].existing, &v, NULL) < 0 ||
-            phase_of(&v) != SLICE_CREATED || ungated_from(c, w[k].existing))
+            phase_of(&v) != SLICE_CREATED || ungated_from(c, w[k].existing, now, requeue_at))
             continue;
         int rc = move_to(c, w[k].existing, &v, SLICE_UNGATED, now, out, e);
         if (rc < 0)
@@ -979,7 +1000,7 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
     struct wanted_slice *w = c->wanted;
     size_t n = wanted(c, s, &ps, w);
     if (!gated)
-        return finish_ungated(c, w, n, now, out, e);
+        return finish_ungated(c, w, n, now, out, requeue_at, e);
     struct err why;
     if (controller__slices_requested(s->pod, &ps, &why) < 0)
         return controller__say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceNotRequested",

@@ -117,7 +117,14 @@ struct controller_waiter {
     char rv[24];    /* the pod version group was worked out of ("": none) */
 };
 
-#define CONTROLLER_RV_MAX 24
+/* An Ungated status write that went through (controller.ungated_from). */
+struct controller_ungated {
+    char rv[24];    /* the cached version it was written from */
+    int64_t at;     /* when (its lastTransitionTime) */
+};
+
+/* How long such a note holds back a second write (ungated_from). */
+#define CONTROLLER_UNGATED_NOTE_NS (10 * NS_PER_SEC)
 
 struct controller {
     struct controller_config cfg;
@@ -134,10 +141,11 @@ struct controller {
     struct strmap pod_retry;    /* pod uid -> struct pod_retry */
     struct strmap node_usage;   /* node name -> struct node_usage */
     struct strmap last_said;    /* pod uid -> char *, "reason\nmessage" of the last event */
-    /* GPUSlice "ns/name" -> the resourceVersion (char[CONTROLLER_RV_MAX])
-     * its Ungated status was written from, until the cache shows another
-     * version: finish_ungated sends no second write from it, which could
-     * only be refused (409; ungate's pod write usually comes back first). */
+    /* GPUSlice "ns/name" -> struct controller_ungated: the version its
+     * Ungated status was written from, until the cache shows another
+     * version or CONTROLLER_UNGATED_NOTE_NS passes: finish_ungated sends
+     * no second write from it, which could only be refused (409; ungate's
+     * pod write usually comes back first). */
     struct strmap ungated_from;
     /* Pods told there is no room: "ns/name" -> when they first waited and
      * their group (waiting.c). Only they need waking when room frees. */
