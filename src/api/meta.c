@@ -494,7 +494,7 @@ int meta_parse_time(const char *s, const char *field, int64_t *ns, struct err *e
     int64_t secs = (int64_t)timegm(&tm) - offset;
     if (secs > META_TIME_MAX_SECONDS || secs < -META_TIME_MAX_SECONDS)
         return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": out of range (nanoseconds "
-                       "since 1970 are kept in 64 bits: years 1678 to 2261)", field, s);
+                       "since 1970 are kept in 64 bits: about years 1678 to 2261)", field, s);
     *ns = secs * NS_PER_SEC + frac;
     return 0;
 bad:

@@ -344,9 +344,10 @@ static int go_warm(struct controller *c, const json_t *pod, const json_t *obj,
 
 /* Whether a warm slice let go for reason must go whoever asks for it: its
  * memory is promised to another pod, its GPU must empty, or it is taken
- * (a deleted one is Deleting to phase_of, so never held). One let go as expired or over the cap may still be taken
- * over by a pod of its namespace until the cache shows the let-go: the
- * agent hands it to that heir, or makes it anew after the destroy. */
+ * (a deleted one is Deleting to phase_of, so never held). One let go as
+ * expired or over the cap may still be taken over by a pod of its
+ * namespace until the cache shows the let-go: the agent hands it to that
+ * heir, or makes it anew after the destroy. */
 static bool claimed_elsewhere(const char *reason)
 {
     return strcmp(reason, "WarmExpired") != 0 && strcmp(reason, "WarmOverCap") != 0 &&

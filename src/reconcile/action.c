@@ -13,6 +13,7 @@
 #include "util/alloc.h"
 #include "util/hash.h"
 #include "util/jdoc.h"
+#include "util/utf8.h"
 #include "util/vec.h"
 
 #define EVENT_MESSAGE_MAX 1024
@@ -188,6 +189,10 @@ int action_event(struct action_list *l, const json_t *obj, enum action_event_typ
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    /* A message may quote what a client wrote (a status message) and is
+     * cut at its limit, perhaps inside a character: JSON takes only UTF-8,
+     * and an Event that cannot be built is never said. */
+    utf8_scrub(message);
     json_t *involved = json_pack("{s:O, s:O, s:s}", "apiVersion", json_object_get(obj, "apiVersion"),
                                  "kind", json_object_get(obj, "kind"), "name", meta_name(obj));
     if (!involved)

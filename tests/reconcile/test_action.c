@@ -211,6 +211,32 @@ static void events_aggregate_by_content(void **state)
     json_decref(p);
 }
 
+/* A message quoting a client's words, long and not ASCII, is cut at the
+ * Event's limit inside a character: the Event is still made, the cut
+ * character dropped (it was never built: JSON takes only UTF-8). */
+static void a_message_cut_inside_a_character_is_still_said(void **state)
+{
+    struct fixture *f = *state;
+    action_create(&f->l, f->pods, "team", pod("p"), NULL);
+    run_all(f, 0);
+    json_t *p = NULL;
+    store_get(f->st, f->pods, "team", "p", &p, NULL);
+    char words[1201] = "x"; /* "x" then "é" (2 bytes) x 600: the cut falls inside one */
+    for (int i = 0; i < 600; i++)
+        memcpy(words + 1 + 2 * i, "\xc3\xa9", 2);
+    words[1200] = '\0';
+    assert_int_equal(action_event(&f->l, p, ACTION_EVENT_WARNING, "SliceNotReleased", NULL,
+                                  "the node's agent says: %s", words), 0);
+    run_all(f, 0);
+    json_t *ev = first_event(f);
+    assert_non_null(ev);
+    const char *said = json_string_value(json_object_get(ev, "message"));
+    assert_non_null(strstr(said, "the node's agent says: x\xc3\xa9"));
+    assert_true(strlen(said) < 1024);
+    json_decref(ev);
+    json_decref(p);
+}
+
 /* An Event about a cluster-scoped object (a GPUNode, a Node) is filed
  * under default, as Kubernetes does; without one its create was refused. */
 static void events_about_cluster_objects_go_to_default(void **state)
@@ -273,6 +299,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(status_update_and_bind, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_now_ends_a_graceful_deletion, setup, teardown),
         cmocka_unit_test_setup_teardown(events_aggregate_by_content, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_message_cut_inside_a_character_is_still_said, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(events_about_cluster_objects_go_to_default, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(builders_refuse_missing_parts, setup, teardown),
