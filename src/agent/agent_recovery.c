@@ -344,12 +344,6 @@ static void orphans_sweep(struct agent *a)
     a->n_orphans = kept;
 }
 
-static void lower(int64_t *requeue_at, int64_t at)
-{
-    if (*requeue_at == 0 || at < *requeue_at)
-        *requeue_at = at;
-}
-
 int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, int64_t now,
                            struct action_list *out, int64_t *requeue_at, struct err *e)
 {
@@ -371,10 +365,10 @@ int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, i
         int64_t running = agent__pending_until(a, s->gpu_index, s->placement.start, now);
         if (due > now || running) { /* a running call queues the node key when done */
             if (running != AGENT_RUNNING)
-                lower(requeue_at, running ? running : due);
+                loop_requeue_by(requeue_at, running ? running : due);
             continue;
         }
-        lower(requeue_at, now);
+        loop_requeue_by(requeue_at, now);
         rc = agent__external(out, AGENT_OP_DESTROY,
                              json_pack("{s:s, s:s, s:i}", "gpuUUID", s->gpu_uuid, "profile",
                                        s->profile, "start", (int)s->placement.start),

@@ -229,8 +229,8 @@ int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t 
             rc = mps_op(out, op, g->uuid, NULL, e);
         int64_t next = m->retry_at > now ? m->retry_at
                        : m->state == AGENT_MPS_UP ? m->next_check : 0;
-        if (next > now && (*requeue_at == 0 || next < *requeue_at))
-            *requeue_at = next;
+        if (next > now)
+            loop_requeue_by(requeue_at, next);
     }
     return rc;
 }

@@ -54,8 +54,7 @@ void agent__requeue(struct agent_decision *d, int64_t at)
         return;
     if (at <= 0)
         at = 1;
-    if (*d->requeue_at == 0 || at < *d->requeue_at)
-        *d->requeue_at = at;
+    loop_requeue_by(d->requeue_at, at);
 }
 
 const char *agent__reason_of(int code)

@@ -320,8 +320,8 @@ static int sync_mps(struct kubelet *k, const char *key, json_t *copy, int64_t no
         return 0;
     if (kubelet_mps_sync(k->mps, key, copy, now, &recheck) < 0)
         return err_set(e, -ENOMEM, "kubelet: out of memory");
-    if (recheck && (*requeue_at == 0 || *requeue_at > now + MPS_RECHECK_NS))
-        *requeue_at = now + MPS_RECHECK_NS;
+    if (recheck)
+        loop_requeue_by(requeue_at, now + MPS_RECHECK_NS);
     return 0;
 }
 

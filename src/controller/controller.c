@@ -807,18 +807,6 @@ static bool all_in(struct controller *c, const struct wanted_slice *w, size_t n,
     return n > 0;
 }
 
-/* Whether due has come; if not, *requeue_at comes no later than it, so
- * that the pod is looked at again then without any other change to wake
- * it. */
-static bool due_by(int64_t due, int64_t now, int64_t *requeue_at)
-{
-    if (due <= now)
-        return true;
-    if (*requeue_at == 0 || due < *requeue_at)
-        *requeue_at = due;
-    return false;
-}
-
 /* Whether this controller's Ungated write from obj's version (the cached
  * one) went through less than CONTROLLER_UNGATED_NOTE_NS ago: the cache is
  * behind it, not the store. The note may outlive the cache's catching up
@@ -835,7 +823,7 @@ static bool ungated_from(struct controller *c, const json_t *obj, int64_t now,
     const struct controller_ungated *from = strmap_get(&c->ungated_from, key);
     if (!from || !rv || strcmp(from->rv, rv) != 0)
         return false;
-    if (!due_by(from->at + CONTROLLER_UNGATED_NOTE_NS, now, requeue_at))
+    if (!loop_due(from->at + CONTROLLER_UNGATED_NOTE_NS, now, requeue_at))
         return true; /* looked at again then, should no event come */
     strmap_del(&c->ungated_from, key);
     return false;
@@ -892,7 +880,7 @@ static bool slow_since(const json_t *obj, const char *section, const char *field
     const char *t = json_string_value(json_object_get(json_object_get(obj, section), field));
     if (!t || meta_parse_time(t, field, &since, NULL) < 0)
         return false;
-    return due_by(since + CONTROLLER_SLICE_SLOW_NS, now, requeue_at);
+    return loop_due(since + CONTROLLER_SLICE_SLOW_NS, now, requeue_at);
 }
 
 /* Whether a slice on its way out has been for longer than

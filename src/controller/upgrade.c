@@ -71,9 +71,7 @@ int controller__upgrade_due(struct controller *c, const json_t *pod, int64_t now
     if (!u.upgrade)
         return rc;
     int64_t deadline = wait->since + u.after_ns;
-    *due = now >= deadline;
-    if (!*due && (*requeue_at == 0 || deadline < *requeue_at))
-        *requeue_at = deadline;
+    *due = loop_due(deadline, now, requeue_at);
     char after[DURATION_TEXT_MAX];
     snprintf(hint, hint_size, "; a larger profile once it waited %s (%s)",
              duration_format(u.after_ns, after), GPUSLICE_ANNOTATION_UPGRADE_AFTER);

@@ -469,8 +469,7 @@ int controller__warm_hold(struct controller *c, const json_t *pod, const json_t 
     *left = owned;
     if (owned && (rc = disown(c, obj, out, e)) < 0)
         return rc;
-    if (*requeue_at == 0 || me->until < *requeue_at)
-        *requeue_at = me->until;
+    loop_requeue_by(requeue_at, me->until);
     return 1;
 }
 

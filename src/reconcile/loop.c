@@ -129,6 +129,20 @@ int64_t loop_next_due(struct loop *l)
     return due;
 }
 
+void loop_requeue_by(int64_t *requeue_at_ns, int64_t at_ns)
+{
+    if (*requeue_at_ns == 0 || at_ns < *requeue_at_ns)
+        *requeue_at_ns = at_ns;
+}
+
+bool loop_due(int64_t due_ns, int64_t now_ns, int64_t *requeue_at_ns)
+{
+    if (due_ns <= now_ns)
+        return true;
+    loop_requeue_by(requeue_at_ns, due_ns);
+    return false;
+}
+
 /* A write that failed because the decision was made on a cache that was
  * behind the store: decide again once it has caught up. */
 static bool stale(const struct action *a, int rc)

@@ -118,6 +118,15 @@ void loop_free(struct loop *l);
 void loop_enqueue(struct loop *l, const char *key);
 void loop_enqueue_at(struct loop *l, const char *key, int64_t at_ns);
 
+/* For reconcilers: asks for the key again no later than at_ns, that is
+ * *requeue_at_ns (0: nothing asked yet) becomes the earlier of the two. */
+void loop_requeue_by(int64_t *requeue_at_ns, int64_t at_ns);
+
+/* For reconcilers: whether due_ns has come by now_ns; if not, the key is
+ * asked for again then (loop_requeue_by), so that it is looked at without
+ * any other change to wake it. */
+bool loop_due(int64_t due_ns, int64_t now_ns, int64_t *requeue_at_ns);
+
 /* Decides and executes every key ready now (by the config's clock), at
  * most max of them (0: no limit); returns how many. */
 size_t loop_run_ready(struct loop *l, size_t max);

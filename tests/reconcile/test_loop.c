@@ -495,6 +495,31 @@ static void bad_configuration_is_refused(void **state)
     loop_free(NULL);
 }
 
+/* Reconcilers that wait for several things ask for the earliest. */
+static void requeue_by_keeps_the_earliest_time(void **state)
+{
+    (void)state;
+    int64_t at = 0;
+    loop_requeue_by(&at, 500);
+    assert_int_equal(at, 500); /* nothing asked yet */
+    loop_requeue_by(&at, 700);
+    assert_int_equal(at, 500); /* a later time does not delay it */
+    loop_requeue_by(&at, 300);
+    assert_int_equal(at, 300);
+}
+
+static void due_says_whether_the_time_came_and_else_asks_for_it(void **state)
+{
+    (void)state;
+    int64_t at = 0;
+    assert_true(loop_due(100, 100, &at));
+    assert_int_equal(at, 0); /* come: nothing to ask for */
+    assert_false(loop_due(400, 100, &at));
+    assert_int_equal(at, 400);
+    assert_false(loop_due(900, 100, &at));
+    assert_int_equal(at, 400); /* the earlier one stays */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +541,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(threaded_runner_processes_and_stops, setup, teardown),
         cmocka_unit_test(bad_configuration_is_refused),
+        cmocka_unit_test(requeue_by_keeps_the_earliest_time),
+        cmocka_unit_test(due_says_whether_the_time_came_and_else_asks_for_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
