@@ -12,7 +12,6 @@
 #include "controller/controller.h"
 #include "controller/runtime.h"
 #include "reconcile/loop.h"
-#include "store/informer.h"
 #include "store/mem.h"
 #include "lagging_store.h"
 
@@ -22,7 +21,6 @@ struct world {
     int64_t now;
     struct store *st;
     const struct api_resource *pods, *slices, *gpunodes, *nodes, *events, *namespaces;
-    struct informer *inf_pods, *inf_slices, *inf_gpunodes, *inf_nodes;
     struct controller_runtime *rt;
     struct controller *ctl;    /* rt's */
     struct loop *loop;         /* rt's */

@@ -11,6 +11,7 @@
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "fixture.h"
+#include "store/informer.h"
 #include "util/objkey.h"
 
 static const char *const one_h100[] = {"H100-80GB"};
