@@ -330,7 +330,8 @@ static void on_slice(void *ctx, enum informer_change change, const json_t *old,
     }
 }
 
-/* A ConfigMap changed (or was deleted under us): the slices that fill it. */
+/* A ConfigMap changed (or was deleted under us): the slices that fill it,
+ * whose ConfigMap writes the cache has now heard of. */
 static void on_config_map(void *ctx, enum informer_change change, const json_t *old,
                           const json_t *cur)
 {
@@ -343,9 +344,16 @@ static void on_config_map(void *ctx, enum informer_change change, const json_t *
         return;
     size_t i;
     const json_t *s;
-    json_array_foreach(slices, i, s)
-        if (meta_namespace(s) && strcmp(meta_namespace(s), ns) == 0)
-            enqueue_slice(a, s);
+    char key[WORKQUEUE_KEY_MAX];
+    json_array_foreach(slices, i, s) {
+        if (!meta_namespace(s) || strcmp(meta_namespace(s), ns) != 0 || !meta_name(s))
+            continue;
+        objkey_join(key, sizeof key, ns, meta_name(s));
+        mutex_lock(&a->lock);
+        agent__config_map_seen(a, key);
+        mutex_unlock(&a->lock);
+        agent__enqueue(a, key);
+    }
     json_decref(slices);
 }
 
@@ -511,6 +519,8 @@ void agent_executed(void *self, const char *key, const struct action *act, int r
     if (act->res != a->res_config_maps)
         return;
     mutex_lock(&a->lock);
+    if (rc < 0) /* not taken: the next decision may send it again */
+        agent__config_map_seen(a, key);
     /* A ConfigMap of that name exists but is not in the cache (not labelled
      * for this node): the next decision takes it over with a patch. */
     if (act->kind == ACTION_CREATE && rc == -EEXIST) {

@@ -78,6 +78,10 @@
 #define AGENT_RECOVERY_PERIOD_DEFAULT_NS (30 * NS_PER_SEC)
 #define AGENT_REPORT_DELAY_DEFAULT_NS (100 * NS_PER_MS)
 #define AGENT_REPORT_PERIOD_DEFAULT_NS (2 * NS_PER_SEC)
+/* How long the note of a ConfigMap write holds back the same write while
+ * the agent's cache has not heard of it (a lost watch event): then it is
+ * sent again. */
+#define AGENT_CONFIG_MAP_NOTE_NS (10 * NS_PER_SEC)
 
 /* The external operations; params are JSON objects, see agent_exec.c. */
 enum agent_op {

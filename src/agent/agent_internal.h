@@ -64,6 +64,15 @@ struct agent_note {
     char status_from[24];
     uint64_t status_hash;
     bool status_done;
+    /* The last write of its ConfigMap decided for it (config_map_sent):
+     * built from the cached version config_map_from ("" when the cache
+     * showed none), saying config_map_hash, at config_map_at; it holds
+     * back the same write until the cache hears of the ConfigMap, the
+     * write fails, or AGENT_CONFIG_MAP_NOTE_NS passes. */
+    bool config_map_noted;
+    char config_map_from[24];
+    uint64_t config_map_hash;
+    int64_t config_map_at;
 };
 
 /* A device call still running: in virtual time until done_at, or on a
@@ -314,6 +323,11 @@ void agent__status_executed(struct agent *a, const char *key, const json_t *sent
  * server that restarted with an empty store, reusing resourceVersions,
  * never makes the agent skip a write it needs). */
 void agent__status_seen(struct agent *a, const char *key);
+
+/* The cache heard of key's ConfigMap, or a write of it failed: no
+ * ConfigMap write of key is held back any more (config_map_sent in
+ * agent_slice.c). */
+void agent__config_map_seen(struct agent *a, const char *key);
 
 /* A device call about the slice at `at` (create: spec's profile; destroy:
  * the device's), unless the key's last call failed and its backoff is not

@@ -292,6 +292,52 @@ static json_t *config_map_meta(struct agent_decision *d)
     return m;
 }
 
+/* Whether the same ConfigMap write (intent) was decided for d's key from
+ * what the cache shows now (cached's version, or no ConfigMap), less than
+ * AGENT_CONFIG_MAP_NOTE_NS ago: the cache is behind the agent's own write,
+ * and sending it again could only be refused (a create as AlreadyExists,
+ * a delete as Not Found: 0.05-0.14 per pod of an HTTP burst, the key
+ * decided again on its status write's event before the ConfigMap's own).
+ * The key comes back when the note runs out. Else notes this one. */
+static bool config_map_sent(struct agent_decision *d, const json_t *cached, uint64_t intent)
+{
+    const char *rv = cached ? meta_resource_version(cached) : "";
+    struct agent_note *n = agent__note(d->a, d->key, true);
+    if (!rv || !n || strlen(rv) >= sizeof n->config_map_from)
+        return false;
+    int64_t until = n->config_map_at + AGENT_CONFIG_MAP_NOTE_NS;
+    if (n->config_map_noted && d->now < until && n->config_map_hash == intent &&
+        strcmp(n->config_map_from, rv) == 0) {
+        agent__requeue(d, until);
+        return true;
+    }
+    n->config_map_noted = true;
+    snprintf(n->config_map_from, sizeof n->config_map_from, "%s", rv);
+    n->config_map_hash = intent;
+    n->config_map_at = d->now;
+    return false;
+}
+
+void agent__config_map_seen(struct agent *a, const char *key)
+{
+    struct agent_note *n = agent__note(a, key, false);
+    if (n)
+        n->config_map_noted = false;
+}
+
+/* What writing data says, as a hash (NULL data: the deletion). */
+static uint64_t config_map_intent(const json_t *data)
+{
+    if (!data)
+        return hash_field(HASH_INIT, "delete");
+    uint64_t h = hash_field(HASH_INIT, "write");
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)data, k, v)
+        h = hash_field(hash_field(h, k), json_string_value(v));
+    return h;
+}
+
 /* Brings the cached ConfigMap to `data` (taken over): update it, create it,
  * or take over one of that name the cache does not show (a merge patch
  * that adds the label the cache selects by). */
@@ -300,7 +346,8 @@ static int write_config_map(struct agent_decision *d, const json_t *cached, json
 {
     struct agent *a = d->a;
     if (cached) {
-        if (json_equal(json_object_get(cached, "data"), data)) {
+        if (json_equal(json_object_get(cached, "data"), data) ||
+            config_map_sent(d, cached, config_map_intent(data))) {
             json_decref(data);
             return 0;
         }
@@ -310,6 +357,10 @@ static int write_config_map(struct agent_decision *d, const json_t *cached, json
             return err_set(e, -ENOMEM, "agent: out of memory");
         }
         return action_update(d->out, a->res_config_maps, copy, e);
+    }
+    if (config_map_sent(d, NULL, config_map_intent(data))) {
+        json_decref(data);
+        return 0;
     }
     json_t *meta = config_map_meta(d);
     json_t *obj = meta ? json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind",
@@ -345,7 +396,7 @@ int agent__sync_config_map(struct agent_decision *d, bool exclude_self, struct e
     int rc = data ? 0 : e ? e->code : -ENOMEM;
     if (rc == 0 && n == 0) {
         json_decref(data);
-        if (cached)
+        if (cached && !config_map_sent(d, cached, config_map_intent(NULL)))
             rc = action_delete(d->out, a->res_config_maps, d->v.ns, cm, meta_uid(cached), e);
     } else if (rc == 0) {
         rc = write_config_map(d, cached, data, e);

@@ -432,6 +432,52 @@ static void a_deleted_failed_gpuslice_sends_its_removal_once(void **state)
     h_free(h);
 }
 
+/* Decided again before the ConfigMap cache hears the agent's own write of
+ * it (its status write's event brings the key back first), the agent does
+ * not send that write again: a create could only be refused as
+ * AlreadyExists, a delete as Not Found. After AGENT_CONFIG_MAP_NOTE_NS
+ * without a word from the cache it is sent again; once the cache has it,
+ * nothing is. */
+static void a_config_map_write_is_not_sent_twice_from_one_version(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
+    h_settle(h, SEC); /* the caches synced, the GPUs discovered */
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    snprintf(key, sizeof key, "%s/%s", NS, name);
+    step_slices(h);
+    struct action_list out;
+    action_list_init(&out);
+    decide(h, key, &out); /* the create on the device */
+    execute(h, key, &out);
+    decide(h, key, &out); /* the ConfigMap, then Created */
+    assert_int_equal(slice_writes(&out, h->cms), 1);
+    execute(h, key, &out);
+    step_slices(h); /* Created is in the cache; the ConfigMap is not */
+    decide(h, key, &out);
+    assert_int_equal(slice_writes(&out, h->cms), 0);
+    h->now += AGENT_CONFIG_MAP_NOTE_NS;
+    decide(h, key, &out); /* never heard of: sent again (and refused) */
+    assert_int_equal(slice_writes(&out, h->cms), 1);
+    h_settle(h, SEC);
+    assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"),
+                        h_status(h, name, "deviceUUID"));
+
+    delete_and_destroy(h, name, key, &out); /* the ConfigMap's deletion, then the finalizer */
+    assert_int_equal(slice_writes(&out, h->cms), 1);
+    execute(h, key, &out);
+    decide(h, key, &out); /* the cache still shows both */
+    assert_int_equal(slice_writes(&out, h->cms), 0);
+    h_settle(h, SEC);
+    assert_null(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"));
+    h_invariant(h);
+    action_list_clear(&out);
+    json_decref(pod);
+    h_free(h);
+}
+
 /* Another party's finalizer removed between the agent's decision and its
  * write: the agent's removal patches the list it read, so it names that
  * list's version and is refused as a conflict (decided again from the
@@ -738,6 +784,7 @@ int main(void)
         cmocka_unit_test(a_burst_of_changes_is_one_report),
         cmocka_unit_test(a_status_write_is_not_sent_twice_from_one_version),
         cmocka_unit_test(a_deleted_gpuslice_ends_in_one_write),
+        cmocka_unit_test(a_config_map_write_is_not_sent_twice_from_one_version),
         cmocka_unit_test(a_deleted_failed_gpuslice_sends_its_removal_once),
         cmocka_unit_test(a_finalizer_removed_meanwhile_is_a_conflict),
         cmocka_unit_test(cdi_spec_follows_the_slice),
