@@ -219,8 +219,9 @@ static int selector_labels(struct chain *cx, const json_t *obj, const json_t **o
             api_registry_find(store_registry(cx->st), "", "v1", "namespaces");
         json_t *nsobj = NULL;
         const char *name = cx->res->namespaced ? cx->ns : meta_name(obj);
-        int rc = cx->res->namespaced && nsres ? store_get(cx->st, nsres, NULL, cx->ns, &nsobj, e)
-                                              : 0;
+        int rc = cx->res->namespaced && nsres
+                     ? store_get_shared(cx->st, nsres, NULL, cx->ns, &nsobj, e) /* read only */
+                     : 0;
         if (rc != 0)
             return rc;
         const json_t *labels = json_object_get(

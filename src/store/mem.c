@@ -1024,8 +1024,10 @@ static int write_done(struct mem_store *ms, int rc)
     return rc;
 }
 
-static int mem_get(struct store *st, const struct api_resource *res, const char *ns,
-                   const char *name, json_t **out, struct err *e)
+/* The stored version of an object: a copy, or (shared) its kept parse,
+ * which no one changes. */
+static int get_version(struct store *st, const struct api_resource *res, const char *ns,
+                       const char *name, bool shared, json_t **out, struct err *e)
 {
     struct mem_store *ms = mem__of(st);
     if (!resource_served(ms, res, e))
@@ -1036,9 +1038,21 @@ static int mem_get(struct store *st, const struct api_resource *res, const char 
     mutex_unlock(&ms->mu);
     if (!d)
         return not_found(e, res, name);
-    *out = mem__doc_json(d);
+    *out = shared ? mem__doc_shared(d) : mem__doc_json(d);
     mem__doc_unref(d);
     return *out ? 0 : err_set(e, -ENOMEM, "out of memory");
+}
+
+static int mem_get(struct store *st, const struct api_resource *res, const char *ns,
+                   const char *name, json_t **out, struct err *e)
+{
+    return get_version(st, res, ns, name, false, out, e);
+}
+
+static int mem_get_shared(struct store *st, const struct api_resource *res, const char *ns,
+                          const char *name, json_t **out, struct err *e)
+{
+    return get_version(st, res, ns, name, true, out, e);
 }
 
 static int mem_create(struct store *st, const struct api_resource *res, const char *ns,
@@ -1151,6 +1165,7 @@ static void mem_destroy(struct store *st)
 static const struct store_ops mem_ops = {
     .name = "mem",
     .get = mem_get,
+    .get_shared = mem_get_shared,
     .list = mem__list,
     .create = mem_create,
     .update = mem_update,

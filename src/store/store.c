@@ -52,6 +52,19 @@ int store_get(struct store *st, const struct api_resource *res, const char *ns,
     return rc ? rc : st->ops->get(st, res, ns, name, out, e);
 }
 
+int store_get_shared(struct store *st, const struct api_resource *res, const char *ns,
+                     const char *name, json_t **out, struct err *e)
+{
+    *out = NULL;
+    int rc = store_check_scope(st, res, ns, true, e);
+    if (rc == 0)
+        rc = store_check_name(res, name, e);
+    if (rc)
+        return rc;
+    return st->ops->get_shared ? st->ops->get_shared(st, res, ns, name, out, e)
+                               : st->ops->get(st, res, ns, name, out, e);
+}
+
 int store_list(struct store *st, const struct api_resource *res, const char *ns,
                const struct store_list_opts *o, json_t **out, struct err *e)
 {

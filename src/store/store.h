@@ -171,6 +171,9 @@ struct store_ops {
     const char *name; /* "mem", "kube" */
     int (*get)(struct store *st, const struct api_resource *res, const char *ns,
                const char *name, json_t **out, struct err *e);
+    /* NULL: store_get_shared copies through get */
+    int (*get_shared)(struct store *st, const struct api_resource *res, const char *ns,
+                      const char *name, json_t **out, struct err *e);
     int (*list)(struct store *st, const struct api_resource *res, const char *ns,
                 const struct store_list_opts *o, json_t **out, struct err *e);
     int (*create)(struct store *st, const struct api_resource *res, const char *ns,
@@ -213,6 +216,14 @@ struct api_registry *store_registry(struct store *st);
 /* Reads one object. -ENOENT when there is none. */
 int store_get(struct store *st, const struct api_resource *res, const char *ns,
               const char *name, json_t **out, struct err *e);
+
+/* store_get without the copy where the backend keeps its objects parsed
+ * (mem): *out is then the stored version itself, shared and read-only (the
+ * caller never changes it or anything in it, and drops it with
+ * json_decref); other backends copy. For a read that only looks, such as
+ * the API server's check that a create's namespace exists. */
+int store_get_shared(struct store *st, const struct api_resource *res, const char *ns,
+                     const char *name, json_t **out, struct err *e);
 
 /* Lists the objects of res in ns (NULL or "": all namespaces) matching the
  * selectors, ordered by namespace then name, as a List document: {kind:

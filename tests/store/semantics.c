@@ -244,6 +244,32 @@ static void create_sets_server_fields(void **state)
     assert_null(get(t, "pods", "missing", -ENOENT));
 }
 
+/* A shared read sees what a copy sees, and a version read so stays as it
+ * was when the object is written again. */
+static void a_shared_read_is_the_stored_version(void **state)
+{
+    struct t *t = *state;
+    struct err e;
+    json_t *v1 = make(t, "configmaps", cm_json("c")), *shared = NULL, *v2 = NULL;
+    assert_int_equal(store_get_shared(t->st, R(t, "configmaps"), "t", "c", &shared, &e), 0);
+    assert_true(json_equal(shared, v1));
+    json_t *mod = json_deep_copy(v1);
+    json_object_set_new(json_object_get(mod, "data"), "k", json_string("v2"));
+    assert_int_equal(update(t, "configmaps", mod, STORE_MAIN, &v2, &e), 0);
+    assert_true(json_equal(shared, v1));
+    json_decref(shared);
+    assert_int_equal(store_get_shared(t->st, R(t, "configmaps"), "t", "c", &shared, &e), 0);
+    assert_true(json_equal(shared, v2));
+    json_decref(shared);
+    assert_int_equal(store_get_shared(t->st, R(t, "configmaps"), "t", "nope", &shared, &e),
+                     -ENOENT);
+    assert_null(shared);
+    assert_int_equal(store_get_shared(t->st, R(t, "configmaps"), NULL, "c", &shared, &e),
+                     -EBADMSG);
+    json_decref(v1);
+    json_decref(v2);
+}
+
 static void create_existing_name_is_already_exists(void **state)
 {
     struct t *t = *state;
@@ -1308,6 +1334,7 @@ int store_semantics_run(const struct store_fixture *f)
 #define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, t_setup, t_teardown, fx)
     const struct CMUnitTest tests[] = {
         T(create_sets_server_fields),
+        T(a_shared_read_is_the_stored_version),
         T(create_existing_name_is_already_exists),
         T(generate_name_picks_a_free_name),
         T(bad_names_and_labels_are_invalid),

@@ -902,6 +902,25 @@ static void raw_watch_events_share_the_stored_text(void **state)
 /* Versions share what they do not change (stored values never change): a
  * bind, a status write and a deletion leave the version before them, which
  * a watcher still holds, as it was. */
+/* A shared read hands out the version mem keeps, copying nothing: two
+ * reads of one version are the same object; store_get's is a copy. */
+static void shared_reads_copy_nothing(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    json_decref(cm(m, "a"));
+    json_t *one = NULL, *two = NULL, *copy = NULL;
+    assert_int_equal(store_get_shared(m->st, res(m, "cm"), "t", "a", &one, &e), 0);
+    assert_int_equal(store_get_shared(m->st, res(m, "cm"), "t", "a", &two, &e), 0);
+    assert_ptr_equal(one, two);
+    assert_int_equal(store_get(m->st, res(m, "cm"), "t", "a", &copy, &e), 0);
+    assert_ptr_not_equal(copy, one);
+    assert_true(json_equal(copy, one));
+    json_decref(one);
+    json_decref(two);
+    json_decref(copy);
+}
+
 static void new_versions_leave_the_old_ones_untouched(void **state)
 {
     struct m *m = *state;
@@ -1329,6 +1348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(events_keep_only_their_text_when_told, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(lists_past_the_index_cap_scan, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(shared_reads_copy_nothing, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(new_versions_leave_the_old_ones_untouched, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(writes_without_out_answer_with_the_text_alone, m_setup,
