@@ -20,7 +20,8 @@
  * default: 1,000 pods at once and 1,000 at 100/s, over HTTP then direct.
  *
  * Beside the rate it prints the process's CPU time per pod (every thread:
- * API server, webhook, controller, agents, kubelets and this generator),
+ * API server, webhook, controller, agents, kubelets and this generator,
+ * up to the last pod's finalizer removal: the lifecycle's last write),
  * and the API server's writes per pod by verb and resource (from its
  * gpuslice_apiserver_requests_total): what each pod costs in round trips,
  * store commits and watch events, a count the shared machine's load does
@@ -42,6 +43,7 @@
 
 #include "util/clock.h"
 #include "api/gpuslice.h"
+#include "api/meta.h"
 #include "api/pod_slices.h"
 #include "bench_report.h"
 #include "sim/embedded.h"
@@ -215,6 +217,33 @@ static bool slices_left(struct embedded *emb)
     return left;
 }
 
+/* The name of the i-th measured pod. */
+static void pod_name(size_t i, char *buf, size_t size)
+{
+    snprintf(buf, size, "p%05zu", i);
+}
+
+/* Whether a measured pod from *next on still holds gpuslice's finalizer,
+ * which the controller removes once the pod's last slice is gone: the last
+ * write of a pod's lifecycle, after its GPUSlice went. *next moves past the
+ * pods found without it (or gone), so each is read about once in all. */
+static bool finalizers_left(struct store *st, size_t pods, size_t *next)
+{
+    const struct api_resource *res = api_registry_find(store_registry(st), "", "v1", "pods");
+    for (; *next < pods; (*next)++) {
+        char name[32];
+        pod_name(*next, name, sizeof name);
+        json_t *pod = NULL;
+        if (store_get(st, res, NAMESPACE, name, &pod, NULL) < 0)
+            continue;
+        bool held = meta_has_finalizer(pod, GPUSLICE_FINALIZER);
+        json_decref(pod);
+        if (held)
+            return true;
+    }
+    return false;
+}
+
 /* The phase of pod name in the store; "" while it has none, NULL once it
  * is gone. */
 static const char *phase_of(struct store *st, const struct api_resource *res, const char *name,
@@ -276,7 +305,7 @@ static int create_pods(struct store *st, size_t pods, double rate, int64_t start
         }
         char name[32];
         struct err e;
-        snprintf(name, sizeof name, "p%05zu", i);
+        pod_name(i, name, sizeof name);
         json_t *pod = plain_pod(name);
         json_t *out = NULL;
         int rc = store_create(st, res, NAMESPACE, pod, &(struct store_write_opts){0}, &out, &e);
@@ -365,17 +394,26 @@ static int run(size_t pods, double rate, bool direct)
     int created_ok = create_pods(st, pods, rate, start);
     int64_t created = clock_monotonic_ns();
     struct observer_summary s = {0};
+    size_t released = 0; /* the pods before it have lost gpuslice's finalizer */
+    /* The CPU time counts up to the lifecycle's last write: every pod ended,
+     * every GPUSlice gone and every pod's finalizer removed after it. */
     for (int waited = 0; created_ok == 0 && waited < 60000; waited += 20) {
         observer_summarize(obs, &s);
-        if (s.succeeded + s.failed >= pods && !slices_left(emb))
+        if (s.succeeded + s.failed >= pods && !slices_left(emb) &&
+            !finalizers_left(embedded_store(emb), pods, &released))
             break;
         nanosleep(&(struct timespec){0, 20000000}, NULL);
     }
     int64_t done = clock_monotonic_ns();
     double cpu_ms_per_pod = (bench_process_cpu_s() - cpu_start) * 1e3 / (double)pods;
     tally_requests(metrics, &after);
-    if (s.succeeded + s.failed < pods || slices_left(emb))
+    if (s.succeeded + s.failed < pods || slices_left(emb)) {
         report_stuck(emb, obs);
+    } else if (released < pods) {
+        char held[32];
+        pod_name(released, held, sizeof held);
+        fprintf(stderr, "stuck: %s keeps gpuslice's finalizer\n", held);
+    }
     unsigned leaked = 0, missing = 0;
     int check = embedded_check_slices(emb, &leaked, &missing, &e);
     double secs = (double)(done - start) / 1e9, create_secs = (double)(created - start) / 1e9;
