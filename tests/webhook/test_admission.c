@@ -384,6 +384,15 @@ static void a_plain_pod_comes_out_gated_and_rewritten(void **state)
     assert_string_equal(s.items[0].profile, "1g.10gb");
     json_decref(r.json);
     assert_int_equal(pods_in(f, "team"), 1);
+    /* One that names its namespace itself goes to the webhook as it came
+     * (not copied to write the namespace in) and comes out the same. */
+    r = create_pod(f, "team", "{\"metadata\":{\"name\":\"named\",\"namespace\":\"team\"},"
+                              "\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":"
+                              "\"cuda\",\"resources\":{\"limits\":"
+                              "{\"nvidia.com/mig-1g.10gb\":1}}}]}}");
+    assert_int_equal(r.status, 201);
+    assert_true(rewritten(r.json));
+    json_decref(r.json);
     /* A namespace that did not opt in, and gpuslice's own pods, are left alone. */
     r = create_pod(f, "plain", pod_text);
     assert_int_equal(r.status, 201);
