@@ -150,10 +150,7 @@ void agent_free(struct agent *a)
     informer_free(a->nodes);
     free(a->inv);
     free(a->dev);
-    free(a->report.bytes);
-    free(a->report.scratch);
-    free(a->report.sent);
-    json_decref(a->report.sent_status);
+    agent_report_free(&a->report);
     json_decref(a->gpunode_seen.spec);
     free(a->pending);
     free(a->made);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "agent/agent.h"
+#include "agent/agent_report.h"
 #include "api/gpunode.h"
 #include "api/gpuslice.h"
 #include "api/meta.h"
@@ -158,17 +159,7 @@ struct agent {
     char boot_id[DEVICE_BOOT_ID_MAX];
     int64_t next_discovery;          /* periodic recovery */
     int64_t node_busy_until;         /* a discovery still running (virtual time) */
-    /* The GPUNode report last found already written (agent_node.c): the
-     * bytes of the view it was made of, and the GPUNode's resourceVersion
-     * then; the next pass with both unchanged makes no status to compare. */
-    struct agent_report_memo {
-        char *bytes, *scratch;
-        size_t len, cap, scratch_len, scratch_cap;
-        char rv[24];
-        char *sent;                  /* the view of the last status sent, */
-        size_t sent_len, sent_cap;
-        json_t *sent_status;         /* and that status, until found stored */
-    } report;
+    struct agent_report_memo report; /* the GPUNode reports (agent_report.h) */
     /* The spec of the GPUNode version the mode pass last read whole
      * without error, a reference held so that its address is not reused
      * (agent_mode.c). */

@@ -21,19 +21,19 @@
  * pass (agent__report_later), not at once: the changes of a burst share
  * one pass and one GPUNode write. A pass whose report is made of the
  * same view as the last one found already written, over the same GPUNode
- * version, makes no status to compare (most recovery passes).
+ * version, makes no status to compare (most recovery passes), and a status
+ * built shares the entries of the GPUs that did not change with the one
+ * before (agent_report.h).
  */
 #include "agent/agent_internal.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "api/gpunode.h"
 #include "api/meta.h"
 #include "api/pod_slices.h"
 #include "util/jdoc.h"
-#include "util/vec.h"
 
 static const char *mig_mode_name(enum device_mig_mode m)
 {
@@ -79,137 +79,31 @@ static void gpunode_view_of(struct agent *a, const struct agent_claims *claims,
     }
 }
 
-static void fp_bytes(struct agent_report_memo *m, const void *p, size_t n)
-{
-    VEC_RESERVE(m->scratch, m->scratch_cap, m->scratch_len + n);
-    memcpy(m->scratch + m->scratch_len, p, n);
-    m->scratch_len += n;
-}
-
-static void fp_str(struct agent_report_memo *m, const char *s)
-{
-    if (s)
-        fp_bytes(m, s, strlen(s) + 1);
-    else
-        fp_bytes(m, "\xff", 1); /* NULL, apart from "" */
-}
-
-static void fp_uint(struct agent_report_memo *m, unsigned long u)
-{
-    fp_bytes(m, &u, sizeof u);
-}
-
-/* A shared GPU's clients, as their JSON text (NULL apart from []). */
-static void fp_clients(struct agent_report_memo *m, const json_t *clients)
-{
-    char *text = clients ? json_dumps(clients, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    fp_str(m, text);
-    free(text);
-}
-
-/* Every field of v, as bytes, into m's scratch: equal bytes, equal status
- * (gpunode_status_new reads nothing else). */
-static void fingerprint(struct agent_report_memo *m, const struct gpunode_view *v)
-{
-    m->scratch_len = 0;
-    fp_str(m, v->name);
-    fp_str(m, v->boot_id);
-    fp_str(m, v->mode_pending);
-    fp_str(m, v->mode_pending_since);
-    fp_uint(m, v->n_gpus);
-    for (size_t i = 0; i < v->n_gpus; i++) {
-        const struct gpunode_gpu *g = &v->gpus[i];
-        fp_uint(m, g->index);
-        fp_str(m, g->uuid);
-        fp_str(m, g->product);
-        fp_str(m, g->model);
-        fp_str(m, g->mig_mode);
-        fp_uint(m, g->memory_mib);
-        fp_uint(m, g->has_active ? 1u + (unsigned)g->active : 0);
-        fp_clients(m, g->clients);
-        fp_uint(m, g->n_slices);
-        for (size_t k = 0; k < g->n_slices; k++) {
-            const struct gpunode_slice *s = &g->slices[k];
-            fp_str(m, s->profile);
-            fp_uint(m, s->start);
-            fp_uint(m, s->size);
-            fp_uint(m, s->gi_id);
-            fp_uint(m, s->ci_id);
-            fp_str(m, s->device_uuid);
-            fp_uint(m, s->managed);
-        }
-    }
-}
-
-/* Whether the view in m's scratch is the one last found written, over the
- * same version of the GPUNode. */
-static bool report_unchanged(const struct agent_report_memo *m, const char *rv)
-{
-    return rv && m->bytes && m->len == m->scratch_len && strcmp(m->rv, rv) == 0 &&
-           memcmp(m->bytes, m->scratch, m->len) == 0;
-}
-
-/* The view of n bytes was found written at version rv. */
-static void report_written(struct agent_report_memo *m, const char *view, size_t n,
-                           const char *rv)
-{
-    VEC_RESERVE(m->bytes, m->cap, n);
-    memcpy(m->bytes, view, n);
-    m->len = n;
-    snprintf(m->rv, sizeof m->rv, "%s", rv ? rv : "");
-}
-
-/* The status made of the view in m's scratch goes out in a write. */
-static void report_sent(struct agent_report_memo *m, json_t *status)
-{
-    VEC_RESERVE(m->sent, m->sent_cap, m->scratch_len);
-    memcpy(m->sent, m->scratch, m->scratch_len);
-    m->sent_len = m->scratch_len;
-    json_decref(m->sent_status);
-    m->sent_status = json_incref(status);
-}
-
-/* When the cached version's status is the very object last sent (a store
- * in this process keeps what it is given), that write landed: its view
- * counts as found written there, so the pass after one's own write builds
- * no status to compare. A reference is held on what was sent so that its
- * address cannot be reused meanwhile. */
-static void report_landed(struct agent_report_memo *m, const json_t *cached, const char *rv)
-{
-    if (!m->sent_status || json_object_get(cached, "status") != m->sent_status || !rv ||
-        strlen(rv) >= sizeof m->rv)
-        return;
-    report_written(m, m->sent, m->sent_len, rv);
-    json_decref(m->sent_status);
-    m->sent_status = NULL;
-}
-
 static int write_gpunode(struct agent *a, const struct agent_claims *claims,
                          struct action_list *out, struct err *e)
 {
     int rc = 0;
     struct gpunode_view v;
     gpunode_view_of(a, claims, &v);
-    fingerprint(&a->report, &v);
+    agent_report_view(&a->report, &v);
     json_t *cached = NULL;
     informer_get(a->gpunodes, NULL, a->node, &cached);
     const char *rv = cached ? meta_resource_version(cached) : NULL;
-    report_landed(&a->report, cached, rv);
-    if (report_unchanged(&a->report, rv)) {
+    agent_report_landed(&a->report, cached, rv);
+    if (agent_report_unchanged(&a->report, rv)) {
         json_decref(cached);
         return 0;
     }
-    json_t *status = gpunode_status_new(&v);
+    json_t *status = agent_report_status(&a->report, &v);
     if (!status) {
         json_decref(cached);
         return err_set(e, -ENOMEM, "agent: out of memory");
     }
     /* Over the version the last view was found written at, another view
      * is another status: only a version not seen needs comparing. */
-    bool seen = rv && a->report.bytes && strcmp(a->report.rv, rv) == 0;
-    if (cached && !seen && json_equal(json_object_get(cached, "status"), status)) {
-        if (rv && strlen(rv) < sizeof a->report.rv)
-            report_written(&a->report, a->report.scratch, a->report.scratch_len, rv);
+    if (cached && !agent_report_seen(&a->report, rv) &&
+        json_equal(json_object_get(cached, "status"), status)) {
+        agent_report_written(&a->report, rv);
         json_decref(status);
         json_decref(cached);
         return 0;
@@ -237,7 +131,7 @@ static int write_gpunode(struct agent *a, const struct agent_claims *claims,
         return rc < 0 ? rc : err_set(e, -ENOMEM, "agent: out of memory");
     }
     jdoc_set(obj, "status", status);
-    report_sent(&a->report, status);
+    agent_report_sent(&a->report, status);
     return action_update_status(out, a->res_gpunodes, obj, e);
 }
 

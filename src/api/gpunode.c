@@ -183,47 +183,101 @@ static int read_mode_condition(const json_t *st, struct gpunode_view *v, struct 
     return 0;
 }
 
-int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e)
+/* One GPU: status.gpus[i] (g) joined with its settings in spec.gpus. */
+static int read_gpu(const json_t *g, const json_t *spec_gpus, size_t i,
+                    struct gpunode_gpu *gpu, struct err *e)
+{
+    char path[48];
+    api__path_index(path, sizeof path, "status.gpus", i);
+    memset(gpu, 0, sizeof *gpu);
+    gpu->model = "";
+    gpu->mig_mode = "Unsupported";
+    int rc = api__read_uint(g, "index", path, true, 255, &gpu->index, e);
+    if (rc == 0) rc = api__read_string(g, "uuid", path, true, &gpu->uuid, e);
+    if (rc == 0) rc = api__read_string(g, "product", path, false, &gpu->product, e);
+    if (rc == 0) rc = api__read_string(g, "model", path, false, &gpu->model, e);
+    if (rc == 0) rc = api__read_string(g, "migMode", path, false, &gpu->mig_mode, e);
+    if (rc == 0) rc = api__read_uint(g, "memoryMiB", path, false, 1u << 30, &gpu->memory_mib, e);
+    if (rc == 0) rc = read_mode(g, path, &gpu->active, &gpu->has_active, e);
+    if (rc == 0) rc = read_gpu_slices(g, path, gpu, e);
+    if (rc == 0) rc = read_clients(g, path, gpu, e);
+    gpu->replicas = GPUNODE_TIMESLICE_REPLICAS_DEFAULT;
+    if (rc == 0) rc = read_settings(spec_gpus, gpu, e);
+    return rc;
+}
+
+static const json_t *status_gpu_list(const json_t *obj)
+{
+    return json_object_get(json_object_get(obj, "status"), "gpus");
+}
+
+static const json_t *spec_gpu_list(const json_t *obj)
+{
+    return json_object_get(json_object_get(obj, "spec"), "gpus");
+}
+
+/* Everything but the GPUs and the condition: the name, the boot id, and
+ * whether status.gpus is a list of GPUs (*n: how many). */
+static int read_top(const json_t *obj, struct gpunode_view *v, size_t *n, struct err *e)
 {
     memset(v, 0, sizeof *v);
     v->name = meta_name(obj);
-    const json_t *st = json_object_get(obj, "status");
-    const json_t *gpus = json_object_get(st, "gpus");
-    const json_t *spec_gpus = json_object_get(json_object_get(obj, "spec"), "gpus");
-    int rc = api__read_string(st, "bootID", "status", false, &v->boot_id, e);
+    const json_t *gpus = status_gpu_list(obj);
+    *n = json_array_size(gpus);
+    int rc = api__read_string(json_object_get(obj, "status"), "bootID", "status", false,
+                              &v->boot_id, e);
     if (rc == 0 && gpus && !json_is_array(gpus))
         rc = err_set(e, -EINVAL, "status.gpus: must be a list");
-    if (rc == 0 && json_array_size(gpus) > GPUNODE_MAX_GPUS)
+    if (rc == 0 && *n > GPUNODE_MAX_GPUS)
         rc = err_set(e, -EINVAL, "status.gpus: more than %d GPUs", GPUNODE_MAX_GPUS);
-    size_t i;
-    const json_t *g;
-    json_array_foreach(gpus, i, g) {
-        if (rc < 0)
-            break;
-        char path[48];
-        api__path_index(path, sizeof path, "status.gpus", i);
-        struct gpunode_gpu *gpu = &v->gpus[i];
-        gpu->model = "";
-        gpu->mig_mode = "Unsupported";
-        rc = api__read_uint(g, "index", path, true, 255, &gpu->index, e);
-        if (rc == 0) rc = api__read_string(g, "uuid", path, true, &gpu->uuid, e);
-        if (rc == 0) rc = api__read_string(g, "product", path, false, &gpu->product, e);
-        if (rc == 0) rc = api__read_string(g, "model", path, false, &gpu->model, e);
-        if (rc == 0) rc = api__read_string(g, "migMode", path, false, &gpu->mig_mode, e);
-        if (rc == 0) rc = api__read_uint(g, "memoryMiB", path, false, 1u << 30, &gpu->memory_mib, e);
-        if (rc == 0) rc = read_mode(g, path, &gpu->active, &gpu->has_active, e);
-        if (rc == 0) rc = read_gpu_slices(g, path, gpu, e);
-        if (rc == 0) rc = read_clients(g, path, gpu, e);
-        gpu->replicas = GPUNODE_TIMESLICE_REPLICAS_DEFAULT;
-        if (rc == 0) rc = read_settings(spec_gpus, gpu, e);
-        if (rc == 0)
-            v->n_gpus++;
-    }
-    if (rc == 0)
-        rc = read_mode_condition(st, v, e);
+    return rc;
+}
+
+static int named(const struct gpunode_view *v, int rc, struct err *e)
+{
     if (rc < 0)
         err_prefix(e, rc, "GPUNode %s: ", v->name ? v->name : "?");
     return rc;
+}
+
+int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e)
+{
+    size_t n;
+    int rc = read_top(obj, v, &n, e);
+    const json_t *gpus = status_gpu_list(obj), *settings = spec_gpu_list(obj);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if ((rc = read_gpu(json_array_get(gpus, i), settings, i, &v->gpus[i], e)) == 0)
+            v->n_gpus++;
+    if (rc == 0)
+        rc = read_mode_condition(json_object_get(obj, "status"), v, e);
+    return named(v, rc, e);
+}
+
+int gpunode_read_head(const json_t *obj, struct gpunode_view *v, struct err *e)
+{
+    size_t n;
+    int rc = read_top(obj, v, &n, e);
+    if (rc == 0)
+        rc = read_mode_condition(json_object_get(obj, "status"), v, e);
+    v->n_gpus = rc == 0 ? n : 0;
+    return named(v, rc, e);
+}
+
+int gpunode_read_gpu(const json_t *obj, size_t i, struct gpunode_gpu *gpu, struct err *e)
+{
+    const json_t *g = json_array_get(status_gpu_list(obj), i);
+    int rc = g ? read_gpu(g, spec_gpu_list(obj), i, gpu, e)
+               : err_set(e, -EINVAL, "status.gpus: has no GPU %zu", i);
+    if (rc < 0)
+        err_prefix(e, rc, "GPUNode %s: ", meta_name(obj) ? meta_name(obj) : "?");
+    return rc;
+}
+
+bool gpunode_gpu_same(const json_t *obj, const json_t *prev, size_t i)
+{
+    const json_t *g = json_array_get(status_gpu_list(obj), i);
+    return g && prev && g == json_array_get(status_gpu_list(prev), i) &&
+           spec_gpu_list(obj) == spec_gpu_list(prev);
 }
 
 static json_t *gpunode_slice_new(const struct gpunode_slice *s)
@@ -240,7 +294,7 @@ static json_t *gpunode_slice_new(const struct gpunode_slice *s)
     return o;
 }
 
-static json_t *gpunode_gpu_new(const struct gpunode_gpu *g)
+json_t *gpunode_gpu_status_new(const struct gpunode_gpu *g)
 {
     json_t *slices = json_array();
     for (size_t i = 0; slices && i < g->n_slices; i++)
@@ -317,17 +371,17 @@ static const char *gpu_mode(const struct gpunode_gpu *g)
     return g->has_active ? gpunode_mode_name(g->active) : "";
 }
 
-json_t *gpunode_status_new(const struct gpunode_view *v)
+json_t *gpunode_status_of(const struct gpunode_view *v, json_t *const *gpus)
 {
-    json_t *gpus = json_array();
-    for (size_t i = 0; gpus && i < v->n_gpus; i++)
-        if (json_array_append_new(gpus, gpunode_gpu_new(&v->gpus[i]))) {
-            json_decref(gpus);
-            gpus = NULL;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < v->n_gpus; i++)
+        if (json_array_append(list, gpus[i])) {
+            json_decref(list);
+            list = NULL;
         }
-    if (!gpus)
+    if (!list)
         return NULL;
-    json_t *st = json_pack("{s:o, s:o, s:o, s:o}", "gpus", gpus, "models",
+    json_t *st = json_pack("{s:o, s:o, s:o, s:o}", "gpus", list, "models",
                            summary_new(v, gpu_model, true), "migModes",
                            summary_new(v, gpu_mig_mode, false), "modes",
                            summary_new(v, gpu_mode, false));
@@ -338,6 +392,18 @@ json_t *gpunode_status_new(const struct gpunode_view *v)
     json_t *cond = st && v->mode_pending ? mode_condition_new(v) : NULL;
     if (cond)
         jdoc_set(st, "conditions", json_pack("[o]", cond));
+    return st;
+}
+
+json_t *gpunode_status_new(const struct gpunode_view *v)
+{
+    json_t *gpus[GPUNODE_MAX_GPUS] = {NULL};
+    bool built = true;
+    for (size_t i = 0; i < v->n_gpus; i++)
+        built = built && (gpus[i] = gpunode_gpu_status_new(&v->gpus[i])) != NULL;
+    json_t *st = built ? gpunode_status_of(v, gpus) : NULL;
+    for (size_t i = 0; i < v->n_gpus; i++)
+        json_decref(gpus[i]);
     return st;
 }
 

@@ -104,11 +104,39 @@ struct gpunode_view {
  * naming the field when malformed; a GPUNode without status has no GPUs. */
 int gpunode_read(const json_t *obj, struct gpunode_view *v, struct err *e);
 
+/* For a reader that keeps what it read of the version before (a new
+ * version shares every part it did not change): gpunode_read but for the
+ * GPUs, v->n_gpus being how many status.gpus lists, each for the caller to
+ * read with gpunode_read_gpu or to take from what it read of the same
+ * value. obj is readable when this and every GPU's read are. */
+int gpunode_read_head(const json_t *obj, struct gpunode_view *v, struct err *e);
+
+/* status.gpus[i] of obj joined with its settings in spec.gpus, into *gpu,
+ * as gpunode_read reads it (errors name the GPUNode and the field). */
+int gpunode_read_gpu(const json_t *obj, size_t i, struct gpunode_gpu *gpu, struct err *e);
+
+/* Whether gpunode_read_gpu reads GPU i of obj from the very values it
+ * read GPU i of prev from (status.gpus[i] and spec.gpus the same json_t),
+ * so that it reads the same. prev must be held since it was read: an
+ * address freed and reused could look the same. */
+bool gpunode_gpu_same(const json_t *obj, const json_t *prev, size_t i);
+
 /* The status of a GPUNode describing v (name, held_back, allowed_profiles
  * and mode are spec's and not written; active is written as mode where
  * has_active, and the condition while mode_pending): a new object owned by
  * the caller, NULL when out of memory. gpunode_read reads it back. */
 json_t *gpunode_status_new(const struct gpunode_view *v);
+
+/* The entry of status.gpus that gpunode_status_new writes for g: a new
+ * object, NULL when out of memory. */
+json_t *gpunode_gpu_status_new(const struct gpunode_gpu *g);
+
+/* gpunode_status_new(v) around entries made already: gpus[i] is what
+ * gpunode_gpu_status_new made of v->gpus[i], or made of a GPU with the
+ * same fields (a writer that keeps the entries of GPUs that did not
+ * change shares them between versions; no one changes them). References
+ * to them are taken, not stolen. */
+json_t *gpunode_status_of(const struct gpunode_view *v, json_t *const *gpus);
 
 /* "mig", "mig-static", "mps", "timeslice" or "whole" into *out; -EINVAL
  * for any other name. */
