@@ -49,6 +49,11 @@ struct model_host {
     bool has_gpunode, has_node;
     size_t n_gpus;
     struct host_gpu gpus[GPUNODE_MAX_GPUS];
+    /* The GPUNode they were read from, held, while it was readable: a new
+     * version's GPU that is the very value read before is what it was
+     * (gpunode_gpu_same), gpus[k] being its GPU status.gpus[from[k]]. */
+    json_t *gpunode;
+    uint8_t from[GPUNODE_MAX_GPUS];
     struct placement_label *labels; /* owned, keys and values too */
     size_t n_labels;
     long at;                       /* its index in the arrays while current, else -1 */
@@ -77,6 +82,7 @@ static void drop_host(void *value)
 {
     struct model_host *h = value;
     free(h->name);
+    json_decref(h->gpunode);
     free_labels(h->labels, h->n_labels);
 }
 
@@ -438,35 +444,67 @@ static void read_layout(const struct gpunode_gpu *g, const struct gpu_model *gm,
     }
 }
 
-/* The usable GPUs of a GPUNode view, as the host keeps them. */
-static size_t read_gpus(const struct gpunode_view *v, struct host_gpu *out)
+/* A reported GPU as the host keeps it, when usable (into *hg). */
+static bool host_gpu_of(const struct gpunode_gpu *g, struct host_gpu *hg)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < v->n_gpus; i++) {
-        const struct gpunode_gpu *g = &v->gpus[i];
-        const struct gpu_model *gm = usable_model(g);
-        enum share_mode share = shared_mode(g);
-        if (!gm && !share)
-            continue;
-        struct host_gpu *hg = &out[n++];
-        memset(hg, 0, sizeof *hg);
-        snprintf(hg->uuid, sizeof hg->uuid, "%s", g->uuid);
-        hg->index = g->index;
-        hg->admin_held = g->held_back;
-        hg->mode_pending = g->mode != gpunode_active_mode(g);
-        if (share) {
-            hg->share = share;
-            hg->memory_mib = g->memory_mib;
-            hg->replicas = g->replicas;
+    const struct gpu_model *gm = usable_model(g);
+    enum share_mode share = shared_mode(g);
+    if (!gm && !share)
+        return false;
+    memset(hg, 0, sizeof *hg);
+    snprintf(hg->uuid, sizeof hg->uuid, "%s", g->uuid);
+    hg->index = g->index;
+    hg->admin_held = g->held_back;
+    hg->mode_pending = g->mode != gpunode_active_mode(g);
+    if (share) {
+        hg->share = share;
+        hg->memory_mib = g->memory_mib;
+        hg->replicas = g->replicas;
+        return true;
+    }
+    hg->model = gm;
+    hg->admin_allowed = allowed_mask(g, gm);
+    hg->fixed = !claims_unmanaged(g);
+    read_layout(g, gm, hg);
+    hg->unmanaged_hash = unmanaged_hash(g, &hg->n_unmanaged);
+    return true;
+}
+
+/* Where status.gpus[i] is among the host's GPUs, -1: not usable. */
+static long kept_at(const struct model_host *h, size_t i)
+{
+    for (size_t k = 0; k < h->n_gpus; k++)
+        if (h->from[k] == i)
+            return (long)k;
+    return -1;
+}
+
+/* The usable GPUs of a GPUNode (*n of them into fresh, from[k] the place
+ * in status.gpus of fresh[k]), each read again only when it is not the
+ * very value the host read (a status write changes one GPU of a node's
+ * eight). v has the GPUs read (bit i of *read: v->gpus[i]). */
+static int read_host(const struct model_host *h, const json_t *gpunode, struct gpunode_view *v,
+                     uint32_t *read, struct host_gpu *fresh, uint8_t *from, size_t *n,
+                     struct err *e)
+{
+    int rc = gpunode_read_head(gpunode, v, e);
+    *read = 0;
+    *n = 0;
+    for (size_t i = 0; rc == 0 && i < v->n_gpus; i++) {
+        if (gpunode_gpu_same(gpunode, h->gpunode, i)) {
+            long k = kept_at(h, i);
+            if (k >= 0) {
+                fresh[*n] = h->gpus[k];
+                from[(*n)++] = (uint8_t)i;
+            }
             continue;
         }
-        hg->model = gm;
-        hg->admin_allowed = allowed_mask(g, gm);
-        hg->fixed = !claims_unmanaged(g);
-        read_layout(g, gm, hg);
-        hg->unmanaged_hash = unmanaged_hash(g, &hg->n_unmanaged);
+        rc = gpunode_read_gpu(gpunode, i, &v->gpus[i], e);
+        *read |= 1u << i;
+        if (rc == 0 && host_gpu_of(&v->gpus[i], &fresh[*n]))
+            from[(*n)++] = (uint8_t)i;
     }
-    return n;
+    return rc;
 }
 
 /* Whether the GPUs are the same devices in the same places, with the same
@@ -496,38 +534,38 @@ static void unmanaged_key(const struct model_host *h, size_t k, size_t j, char o
     snprintf(out, KEY_MAX, "!%s#%zu#%zu", h->name, k, j);
 }
 
-static void unclaim_unmanaged(struct model *m, const struct model_host *h)
+static void unclaim_unmanaged(struct model *m, const struct model_host *h, size_t k)
 {
-    for (size_t k = 0; k < h->n_gpus; k++)
-        for (size_t j = 0; j < h->gpus[k].n_unmanaged; j++) {
-            char key[KEY_MAX];
-            unmanaged_key(h, k, j, key);
-            model_unclaim(m, key);
-        }
+    for (size_t j = 0; j < h->gpus[k].n_unmanaged; j++) {
+        char key[KEY_MAX];
+        unmanaged_key(h, k, j, key);
+        model_unclaim(m, key);
+    }
 }
 
-static void claim_unmanaged(struct model *m, const struct model_host *h,
-                            const struct gpunode_view *v)
+/* The unmanaged slices of the host's k-th GPU, g its report, as claims
+ * (a mig-static GPU's slices are its layout, a shared GPU has none). */
+static void claim_unmanaged(struct model *m, const struct model_host *h, size_t k,
+                            const struct gpunode_gpu *g)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < v->n_gpus; i++) {
-        const struct gpunode_gpu *g = &v->gpus[i];
-        if (!usable_model(g) && !shared_mode(g))
+    if (!h->gpus[k].model || h->gpus[k].fixed)
+        return;
+    size_t j = 0;
+    for (size_t s = 0; s < g->n_slices; s++) {
+        if (g->slices[s].managed)
             continue;
-        if (!usable_model(g) || !claims_unmanaged(g)) {
-            k++;
-            continue;
-        }
-        size_t j = 0;
-        for (size_t s = 0; s < g->n_slices; s++) {
-            if (g->slices[s].managed)
-                continue;
-            char key[KEY_MAX];
-            unmanaged_key(h, k, j++, key);
-            model_claim(m, key, g->uuid, g->slices[s].profile, g->slices[s].start);
-        }
-        k++;
+        char key[KEY_MAX];
+        unmanaged_key(h, k, j++, key);
+        model_claim(m, key, g->uuid, g->slices[s].profile, g->slices[s].start);
     }
+}
+
+/* Whether the host's k-th GPU is fresh[k] already (its claims with it:
+ * they are the GPU's unmanaged slices, counted and hashed there). */
+static bool gpu_kept(const struct model_host *h, size_t k, const struct host_gpu *fresh,
+                     size_t n)
+{
+    return k < n && k < h->n_gpus && memcmp(&h->gpus[k], &fresh[k], sizeof *fresh) == 0;
 }
 
 /* The host's GPUs' admin settings into the arrays (same devices there). */
@@ -546,13 +584,26 @@ static void refresh_settings(struct model *m, const struct model_host *h)
     }
 }
 
+/* The GPUNode the host's GPUs were read from (NULL: none readable). */
+static void host_read_from(struct model_host *h, const json_t *gpunode)
+{
+    json_decref(h->gpunode);
+    h->gpunode = json_incref((json_t *)gpunode);
+}
+
 bool model_set_gpunode(struct model *m, const char *name, const json_t *gpunode, struct err *e)
 {
     struct gpunode_view v;
     struct host_gpu fresh[GPUNODE_MAX_GPUS];
-    bool readable = gpunode && gpunode_read(gpunode, &v, e) == 0;
-    size_t n = readable ? read_gpus(&v, fresh) : 0;
+    uint8_t from[GPUNODE_MAX_GPUS];
+    uint32_t read = 0;
+    size_t n = 0;
     struct model_host *h = host_get(m, name);
+    bool readable = gpunode && read_host(h, gpunode, &v, &read, fresh, from, &n, e) == 0;
+    if (!readable)
+        n = 0;
+    host_read_from(h, readable ? gpunode : NULL);
+    memcpy(h->from, from, n * sizeof *from);
     if (readable == h->has_gpunode && n == h->n_gpus &&
         memcmp(fresh, h->gpus, n * sizeof *fresh) == 0) {
         host_release(m, h);
@@ -560,7 +611,12 @@ bool model_set_gpunode(struct model *m, const char *name, const json_t *gpunode,
     }
     bool was_in = in_model(h);
     bool moved = !same_devices(fresh, n, h->gpus, h->n_gpus);
-    unclaim_unmanaged(m, h);
+    for (size_t k = 0; k < h->n_gpus; k++)
+        if (!gpu_kept(h, k, fresh, n))
+            unclaim_unmanaged(m, h, k);
+    bool kept[GPUNODE_MAX_GPUS];
+    for (size_t k = 0; k < n; k++)
+        kept[k] = gpu_kept(h, k, fresh, n);
     h->has_gpunode = readable;
     h->n_gpus = n;
     memcpy(h->gpus, fresh, n * sizeof *fresh);
@@ -568,8 +624,14 @@ bool model_set_gpunode(struct model *m, const char *name, const json_t *gpunode,
         m->stale = true;
     else if (was_in && !m->stale)
         refresh_settings(m, h);
-    if (readable)
-        claim_unmanaged(m, h, &v);
+    for (size_t k = 0; k < n; k++) {
+        size_t i = from[k];
+        /* a GPU not read again whose place among the host's changed */
+        if (!kept[k] && !(read & (1u << i)))
+            gpunode_read_gpu(gpunode, i, &v.gpus[i], NULL);
+        if (!kept[k])
+            claim_unmanaged(m, h, k, &v.gpus[i]);
+    }
     host_release(m, h);
     return true;
 }

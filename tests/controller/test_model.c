@@ -7,7 +7,8 @@
  * reservation claims and their drops (overlapping ones, profiles a model
  * lacks, shares of either kind, more than a shared GPU holds, shares on
  * MIG GPUs and slices on shared ones among them), avoided
- * GPUs and resyncs that repeat what the model already has. After every step
+ * GPUs, resyncs that repeat what the model already has, and status writes
+ * that share every GPU entry but one with the version before. After every step
  * the model that lived through the history must equal a new model given
  * only the final inputs: the same nodes, labels, GPUs, settings, occupancy,
  * the same counters on shared GPUs, share indexes current with them, and
@@ -151,6 +152,52 @@ static json_t *random_gpunode(uint64_t *rng, size_t host)
                      "status", "gpus", gpus);
 }
 
+/* A version of obj as the agent's status write makes it (NULL when obj
+ * has no GPUs): spec and every GPU entry the very values obj has (the
+ * model reads only what is new), but one GPU's, which has a slice more
+ * or less, managed or not, or its MIG mode switched (the GPUs after it
+ * then at other places among the host's), or is gone (the ones after it
+ * moved up). */
+static json_t *status_written(uint64_t *rng, const json_t *obj)
+{
+    const json_t *gpus = json_object_get(json_object_get(obj, "status"), "gpus");
+    const json_t *spec = json_object_get(obj, "spec");
+    if (!spec || json_array_size(gpus) == 0)
+        return NULL;
+    json_t *list = json_array();
+    size_t changed = rnd(rng, (uint32_t)json_array_size(gpus));
+    uint32_t how = rnd(rng, 8);
+    for (size_t i = 0; i < json_array_size(gpus); i++) {
+        json_t *entry = json_array_get(gpus, i);
+        if (i != changed) {
+            json_array_append(list, entry);
+            continue;
+        }
+        if (how == 0)
+            continue;
+        json_t *mine = json_deep_copy(entry);
+        json_t *slices = json_object_get(mine, "slices");
+        if (how == 1) {
+            const char *mig = json_string_value(json_object_get(mine, "migMode"));
+            json_object_set_new(mine, "migMode",
+                                json_string(mig && !strcmp(mig, "Enabled") ? "Disabled" : "Enabled"));
+        } else if (how < 4 && json_array_size(slices) > 0) {
+            json_array_remove(slices, rnd(rng, (uint32_t)json_array_size(slices)));
+        } else if (json_is_array(slices)) {
+            char profile[32];
+            unsigned start;
+            random_slice(rng, profile, &start);
+            json_array_append_new(slices, json_pack("{s:s, s:i, s:i, s:b}", "profile", profile,
+                                                    "start", (int)start, "size", 1, "managed",
+                                                    rnd(rng, 2)));
+        }
+        json_array_append_new(list, mine);
+    }
+    return json_pack("{s:s, s:s, s:O, s:O, s:{s:o}}", "apiVersion", GPUSLICE_API_VERSION, "kind",
+                     "GPUNode", "metadata", json_object_get(obj, "metadata"), "spec", spec,
+                     "status", "gpus", list);
+}
+
 static json_t *random_node(uint64_t *rng, size_t host)
 {
     char name[16];
@@ -246,9 +293,13 @@ static void random_event(struct model *m, struct truth *t, uint64_t *rng)
     key_name(k, key);
     switch (rnd(rng, 10)) {
     case 0:
-    case 1:
         set_gpunode(m, t, host, random_gpunode(rng, host));
         break;
+    case 1: {
+        json_t *next = status_written(rng, t->gpunode[host]);
+        set_gpunode(m, t, host, next ? next : random_gpunode(rng, host));
+        break;
+    }
     case 2:
         set_gpunode(m, t, host, NULL);
         break;
@@ -558,12 +609,62 @@ static void a_sharing_gpu_takes_no_mig_slice(void **state)
     }
 }
 
+/* A GPU entry of a GPUNode's status that is the very value of the version
+ * before is not read again, but a GPU before it that stops being usable
+ * moves it among the host's GPUs, and its unmanaged slice, claimed under
+ * its place there, is claimed again under the new one. */
+static void a_gpu_kept_at_a_new_place_keeps_its_unmanaged_slice(void **state)
+{
+    (void)state;
+    struct model m;
+    model_init(&m);
+    json_t *node = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
+                             "metadata", "name", "node-a");
+    json_t *gpus[3];
+    for (int i = 0; i < 3; i++) {
+        char uuid[16];
+        snprintf(uuid, sizeof uuid, "GPU-%d", i);
+        gpus[i] = json_pack("{s:i, s:s, s:s, s:s, s:[{s:s, s:i, s:i, s:b}]}", "index", i,
+                            "uuid", uuid, "model", "H100-80GB", "migMode", "Enabled",
+                            "slices", "profile", "1g.10gb", "start", 6, "size", 1, "managed",
+                            false);
+    }
+    json_t *gn = json_pack("{s:s, s:s, s:{s:s}, s:{s:[]}, s:{s:[O, O, O]}}", "apiVersion",
+                           GPUSLICE_API_VERSION, "kind", "GPUNode", "metadata", "name", "node-a",
+                           "spec", "gpus", "status", "gpus", gpus[0], gpus[1], gpus[2]);
+    model_set_node(&m, "node-a", node);
+    assert_true(model_set_gpunode(&m, "node-a", gn, NULL));
+    json_t *off = json_deep_copy(gpus[0]);
+    json_object_set_new(off, "migMode", json_string("Disabled"));
+    json_t *next = json_pack("{s:s, s:s, s:O, s:O, s:{s:[o, O, O]}}", "apiVersion",
+                             GPUSLICE_API_VERSION, "kind", "GPUNode", "metadata",
+                             json_object_get(gn, "metadata"), "spec", json_object_get(gn, "spec"),
+                             "status", "gpus", off, gpus[1], gpus[2]);
+    assert_true(model_set_gpunode(&m, "node-a", next, NULL));
+    assert_int_equal(model_sync(&m, NULL), 0);
+    assert_int_equal(m.n_gpus, 2);
+    for (int i = 1; i < 3; i++) {
+        char uuid[16];
+        snprintf(uuid, sizeof uuid, "GPU-%d", i);
+        long g = model_find_gpu(&m, uuid);
+        assert_true(g >= 0);
+        assert_int_equal(m.gpus[g].occ.n_slices, 1);
+    }
+    for (int i = 0; i < 3; i++)
+        json_decref(gpus[i]);
+    json_decref(node);
+    json_decref(gn);
+    json_decref(next);
+    model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_reservation_then_its_gpuslice_hold_one_placement),
         cmocka_unit_test(random_histories_equal_a_rebuild_after_every_step),
         cmocka_unit_test(a_sharing_gpu_takes_no_mig_slice),
+        cmocka_unit_test(a_gpu_kept_at_a_new_place_keeps_its_unmanaged_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
