@@ -235,6 +235,67 @@ static void gpunode_status_reads_back(void **state)
 }
 
 
+/* Reading a GPUNode a GPU at a time reads what gpunode_read reads, and a
+ * GPU is the same as the version before's when its entry and spec.gpus
+ * are the very values; a status around given entries is the one built
+ * whole. */
+static void gpunode_read_and_built_a_gpu_at_a_time(void **state)
+{
+    (void)state;
+    json_t *obj = json_loads(
+        "{\"metadata\":{\"name\":\"n\"},"
+        "\"spec\":{\"gpus\":[{\"uuid\":\"G1\",\"heldBack\":true}]},"
+        "\"status\":{\"bootID\":\"b\",\"conditions\":[{\"type\":\"ModeChangePending\","
+        "\"status\":\"True\",\"message\":\"waits\"}],\"gpus\":["
+        "{\"index\":0,\"uuid\":\"G0\",\"model\":\"H100-80GB\",\"migMode\":\"Enabled\","
+        "\"slices\":[{\"profile\":\"1g.10gb\",\"start\":6,\"size\":1,\"giID\":13}]},"
+        "{\"index\":1,\"uuid\":\"G1\"},{\"index\":2}]}}",
+        0, NULL);
+    struct gpunode_view whole, head;
+    struct err e;
+    assert_int_equal(gpunode_read(obj, &whole, NULL), -EINVAL); /* GPU 2 has no uuid */
+    assert_int_equal(gpunode_read_head(obj, &head, NULL), 0);
+    assert_int_equal(head.n_gpus, 3);
+    assert_string_equal(head.boot_id, "b");
+    assert_string_equal(head.mode_pending, "waits");
+    struct gpunode_gpu g;
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(gpunode_read_gpu(obj, i, &g, NULL), 0);
+        assert_memory_equal(&g, &whole.gpus[i], sizeof g);
+    }
+    assert_true(g.held_back);
+    assert_int_equal(gpunode_read_gpu(obj, 2, &g, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "GPUNode n: status.gpus[2].uuid: is required"));
+    assert_int_equal(gpunode_read_gpu(obj, 3, &g, NULL), -EINVAL);
+
+    /* a version sharing GPU 0's entry and the spec */
+    json_t *next = json_deep_copy(obj);
+    json_t *gpus = json_object_get(json_object_get(next, "status"), "gpus");
+    json_array_set(gpus, 0, json_array_get(json_object_get(json_object_get(obj, "status"),
+                                                           "gpus"), 0));
+    assert_false(gpunode_gpu_same(next, obj, 0)); /* another spec */
+    json_object_set(next, "spec", json_object_get(obj, "spec"));
+    assert_true(gpunode_gpu_same(next, obj, 0));
+    assert_false(gpunode_gpu_same(next, obj, 1));
+    assert_false(gpunode_gpu_same(next, obj, 3));
+    assert_false(gpunode_gpu_same(next, NULL, 0));
+
+    json_array_remove(gpus, 2);
+    assert_int_equal(gpunode_read(next, &whole, NULL), 0);
+    json_t *entries[2] = {gpunode_gpu_status_new(&whole.gpus[0]),
+                          gpunode_gpu_status_new(&whole.gpus[1])};
+    json_t *built = gpunode_status_new(&whole), *around = gpunode_status_of(&whole, entries);
+    assert_true(json_equal(built, around));
+    assert_ptr_equal(json_array_get(json_object_get(around, "gpus"), 1), entries[1]);
+    assert_true(json_equal(json_array_get(json_object_get(built, "gpus"), 0), entries[0]));
+    for (size_t i = 0; i < 2; i++)
+        json_decref(entries[i]);
+    json_decref(built);
+    json_decref(around);
+    json_decref(next);
+    json_decref(obj);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +304,7 @@ int main(void)
         cmocka_unit_test(gpunode_status_reads_back),
         cmocka_unit_test(gpunode_modes),
         cmocka_unit_test(gpunode_sharing_modes_and_clients),
+        cmocka_unit_test(gpunode_read_and_built_a_gpu_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
