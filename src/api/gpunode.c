@@ -273,11 +273,16 @@ int gpunode_read_gpu(const json_t *obj, size_t i, struct gpunode_gpu *gpu, struc
     return rc;
 }
 
-bool gpunode_gpu_same(const json_t *obj, const json_t *prev, size_t i)
+uint32_t gpunode_same_gpus(const json_t *obj, const json_t *prev)
 {
-    const json_t *g = json_array_get(status_gpu_list(obj), i);
-    return g && prev && g == json_array_get(status_gpu_list(prev), i) &&
-           spec_gpu_list(obj) == spec_gpu_list(prev);
+    const json_t *mine = status_gpu_list(obj), *theirs = status_gpu_list(prev);
+    uint32_t same = 0;
+    if (!prev || spec_gpu_list(obj) != spec_gpu_list(prev))
+        return 0;
+    for (size_t i = 0; i < json_array_size(mine) && i < GPUNODE_MAX_GPUS; i++)
+        if (json_array_get(mine, i) == json_array_get(theirs, i))
+            same |= 1u << i;
+    return same;
 }
 
 static json_t *gpunode_slice_new(const struct gpunode_slice *s)
@@ -336,15 +341,14 @@ static json_t *summary_new(const struct gpunode_view *v,
     size_t used = 0;
     for (size_t i = 0; i < v->n_gpus; i++) {
         const char *val = field(&v->gpus[i]);
-        bool seen = false;
-        size_t n = 0;
-        for (size_t j = 0; j < v->n_gpus; j++) {
-            bool same = strcmp(field(&v->gpus[j]), val) == 0;
-            seen = seen || (same && j < i);
-            n += same;
-        }
-        if (seen || !*val)
+        bool seen = !*val;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(field(&v->gpus[j]), val) == 0;
+        if (seen) /* written at its first GPU (counted there), or empty */
             continue;
+        size_t n = 1;
+        for (size_t j = i + 1; j < v->n_gpus; j++)
+            n += strcmp(field(&v->gpus[j]), val) == 0;
         int w = counted && n > 1 ? snprintf(text + used, sizeof text - used, "%s%zux%s",
                                             used ? "," : "", n, val)
                                  : snprintf(text + used, sizeof text - used, "%s%s",

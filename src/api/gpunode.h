@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -115,11 +116,11 @@ int gpunode_read_head(const json_t *obj, struct gpunode_view *v, struct err *e);
  * as gpunode_read reads it (errors name the GPUNode and the field). */
 int gpunode_read_gpu(const json_t *obj, size_t i, struct gpunode_gpu *gpu, struct err *e);
 
-/* Whether gpunode_read_gpu reads GPU i of obj from the very values it
- * read GPU i of prev from (status.gpus[i] and spec.gpus the same json_t),
- * so that it reads the same. prev must be held since it was read: an
- * address freed and reused could look the same. */
-bool gpunode_gpu_same(const json_t *obj, const json_t *prev, size_t i);
+/* The GPUs that gpunode_read_gpu reads from the very values it read of
+ * prev (status.gpus[i] and spec.gpus the same json_t), so that it reads
+ * them the same: bit i for GPU i (0 for NULL prev). prev must be held
+ * since it was read: an address freed and reused could look the same. */
+uint32_t gpunode_same_gpus(const json_t *obj, const json_t *prev);
 
 /* The status of a GPUNode describing v (name, held_back, allowed_profiles
  * and mode are spec's and not written; active is written as mode where

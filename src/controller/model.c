@@ -51,7 +51,7 @@ struct model_host {
     struct host_gpu gpus[GPUNODE_MAX_GPUS];
     /* The GPUNode they were read from, held, while it was readable: a new
      * version's GPU that is the very value read before is what it was
-     * (gpunode_gpu_same), gpus[k] being its GPU status.gpus[from[k]]. */
+     * (gpunode_same_gpus), gpus[k] being its GPU status.gpus[from[k]]. */
     json_t *gpunode;
     uint8_t from[GPUNODE_MAX_GPUS];
     struct placement_label *labels; /* owned, keys and values too */
@@ -488,10 +488,11 @@ static int read_host(const struct model_host *h, const json_t *gpunode, struct g
                      struct err *e)
 {
     int rc = gpunode_read_head(gpunode, v, e);
+    uint32_t same = rc == 0 ? gpunode_same_gpus(gpunode, h->gpunode) : 0;
     *read = 0;
     *n = 0;
     for (size_t i = 0; rc == 0 && i < v->n_gpus; i++) {
-        if (gpunode_gpu_same(gpunode, h->gpunode, i)) {
+        if (same & (1u << i)) {
             long k = kept_at(h, i);
             if (k >= 0) {
                 fresh[*n] = h->gpus[k];

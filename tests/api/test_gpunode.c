@@ -273,12 +273,10 @@ static void gpunode_read_and_built_a_gpu_at_a_time(void **state)
     json_t *gpus = json_object_get(json_object_get(next, "status"), "gpus");
     json_array_set(gpus, 0, json_array_get(json_object_get(json_object_get(obj, "status"),
                                                            "gpus"), 0));
-    assert_false(gpunode_gpu_same(next, obj, 0)); /* another spec */
+    assert_int_equal(gpunode_same_gpus(next, obj), 0); /* another spec */
     json_object_set(next, "spec", json_object_get(obj, "spec"));
-    assert_true(gpunode_gpu_same(next, obj, 0));
-    assert_false(gpunode_gpu_same(next, obj, 1));
-    assert_false(gpunode_gpu_same(next, obj, 3));
-    assert_false(gpunode_gpu_same(next, NULL, 0));
+    assert_int_equal(gpunode_same_gpus(next, obj), 1); /* GPU 0 alone */
+    assert_int_equal(gpunode_same_gpus(next, NULL), 0);
 
     json_array_remove(gpus, 2);
     assert_int_equal(gpunode_read(next, &whole, NULL), 0);
