@@ -97,6 +97,16 @@ static void random_slice(uint64_t *rng, char profile[32], unsigned *start)
     *start = rnd(rng, 15) == 0 ? rnd(rng, 8) : p->placements[rnd(rng, p->n_placements)].start;
 }
 
+/* A slice of a random profile and place, managed or not, onto slices. */
+static void add_random_slice(uint64_t *rng, json_t *slices)
+{
+    char profile[32];
+    unsigned start;
+    random_slice(rng, profile, &start);
+    json_array_append_new(slices, json_pack("{s:s, s:i, s:i, s:b}", "profile", profile, "start",
+                                            (int)start, "size", 1, "managed", rnd(rng, 2)));
+}
+
 static json_t *random_gpunode(uint64_t *rng, size_t host)
 {
     char name[16];
@@ -110,14 +120,8 @@ static json_t *random_gpunode(uint64_t *rng, size_t host)
         char uuid[64];
         pool_uuid(rng, host, uuid);
         json_t *slices = json_array();
-        for (uint32_t s = rnd(rng, 3); s > 0; s--) {
-            char profile[32];
-            unsigned start;
-            random_slice(rng, profile, &start);
-            json_array_append_new(slices, json_pack("{s:s, s:i, s:i, s:b}", "profile", profile,
-                                                    "start", (int)start, "size", 1, "managed",
-                                                    rnd(rng, 2)));
-        }
+        for (uint32_t s = rnd(rng, 3); s > 0; s--)
+            add_random_slice(rng, slices);
         /* Some GPUs mig-static (their slices a layout, maybe overlapping),
          * some with a mode change waiting. */
         static const char *const modes[] = {"mig", "mig-static", "mps", "timeslice", "whole"};
@@ -184,12 +188,7 @@ static json_t *status_written(uint64_t *rng, const json_t *obj)
         } else if (how < 4 && json_array_size(slices) > 0) {
             json_array_remove(slices, rnd(rng, (uint32_t)json_array_size(slices)));
         } else if (json_is_array(slices)) {
-            char profile[32];
-            unsigned start;
-            random_slice(rng, profile, &start);
-            json_array_append_new(slices, json_pack("{s:s, s:i, s:i, s:b}", "profile", profile,
-                                                    "start", (int)start, "size", 1, "managed",
-                                                    rnd(rng, 2)));
+            add_random_slice(rng, slices);
         }
         json_array_append_new(list, mine);
     }
@@ -544,13 +543,19 @@ static void random_histories_equal_a_rebuild_after_every_step(void **state)
     free_truth(&t);
 }
 
+/* The Node node-a, without labels. */
+static json_t *node_a(void)
+{
+    return json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node", "metadata",
+                     "name", "node-a");
+}
+
 static void a_reservation_then_its_gpuslice_hold_one_placement(void **state)
 {
     (void)state;
     struct model m;
     model_init(&m);
-    json_t *node = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
-                             "metadata", "name", "node-a");
+    json_t *node = node_a();
     json_t *gn = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:i, s:s, s:s, s:s}]}}", "apiVersion",
                            GPUSLICE_API_VERSION, "kind", "GPUNode", "metadata", "name", "node-a",
                            "status", "gpus", "index", 0, "uuid", "GPU-a", "model", "H100-80GB",
@@ -592,8 +597,7 @@ static void a_sharing_gpu_takes_no_mig_slice(void **state)
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         struct model m;
         model_init(&m);
-        json_t *node = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
-                                 "metadata", "name", "node-a");
+        json_t *node = node_a();
         json_t *gn = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}, s:{s:[{s:i, s:s, s:s, s:s}]}}",
                                "apiVersion", GPUSLICE_API_VERSION, "kind", "GPUNode", "metadata",
                                "name", "node-a", "spec", "gpus", "uuid", "GPU-a", "mode",
@@ -618,8 +622,7 @@ static void a_gpu_kept_at_a_new_place_keeps_its_unmanaged_slice(void **state)
     (void)state;
     struct model m;
     model_init(&m);
-    json_t *node = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
-                             "metadata", "name", "node-a");
+    json_t *node = node_a();
     json_t *gpus[3];
     for (int i = 0; i < 3; i++) {
         char uuid[16];
