@@ -3,7 +3,8 @@
  * loopback HTTP, with 0-latency emulated GPUs (issues 5 and 12): created ->
  * ungated latency and pods per second end to end (created through the
  * admission webhook -> slice made -> ungated -> scheduled -> ran -> slice
- * destroyed -> GPUSlice gone).
+ * destroyed -> GPUSlice gone -> the pod's gpuslice finalizer removed, the
+ * last write of its lifecycle).
  *
  * Pods are created as users create them: plain pods asking for
  * nvidia.com/mig-1g.10gb, POSTed to the API server in a namespace labelled
@@ -452,7 +453,7 @@ static int run(size_t pods, double rate, bool direct)
     embedded_stop(emb);
     log_free(cfg.log);
     prom_free(metrics);
-    return created_ok == 0 && s.succeeded == pods && check == 0 ? 0 : 1;
+    return created_ok == 0 && s.succeeded == pods && released == pods && check == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)

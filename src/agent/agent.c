@@ -518,6 +518,8 @@ void agent_executed(void *self, const char *key, const struct action *act, int r
     mutex_lock(&a->lock);
     if (rc < 0) /* not taken: the next decision may send it again */
         agent__config_map_seen(a, key);
+    else
+        agent__config_map_taken(a, key);
     /* A ConfigMap of that name exists but is not in the cache (not labelled
      * for this node): the next decision takes it over with a patch. */
     if (act->kind == ACTION_CREATE && rc == -EEXIST) {

@@ -67,9 +67,13 @@ struct agent_note {
     bool status_done;
     /* The last write of its ConfigMap decided for it (config_map_sent):
      * built from the cached version config_map_from ("" when the cache
-     * showed none), saying config_map_hash, at config_map_at; it holds
-     * back the same write until the cache hears of the ConfigMap, the
-     * write fails, or AGENT_CONFIG_MAP_NOTE_NS passes. */
+     * showed none), saying config_map_hash, at config_map_at;
+     * config_map_deciding until the store took it (agent_executed), then
+     * config_map_noted: that holds back the same write until the cache
+     * hears of the ConfigMap or AGENT_CONFIG_MAP_NOTE_NS passes. A write
+     * never executed (an action before it failed) or refused is not
+     * noted, so the next decision sends it. */
+    bool config_map_deciding;
     bool config_map_noted;
     char config_map_from[24];
     uint64_t config_map_hash;
@@ -319,6 +323,10 @@ void agent__status_seen(struct agent *a, const char *key);
  * ConfigMap write of key is held back any more (config_map_sent in
  * agent_slice.c). */
 void agent__config_map_seen(struct agent *a, const char *key);
+
+/* A ConfigMap write decided for key went through: the same write is held
+ * back from what the cache still shows (config_map_sent). */
+void agent__config_map_taken(struct agent *a, const char *key);
 
 /* A device call about the slice at `at` (create: spec's profile; destroy:
  * the device's), unless the key's last call failed and its backoff is not

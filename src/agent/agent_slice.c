@@ -298,7 +298,8 @@ static json_t *config_map_meta(struct agent_decision *d)
  * and sending it again could only be refused (a create as AlreadyExists,
  * a delete as Not Found: 0.05-0.14 per pod of an HTTP burst, the key
  * decided again on its status write's event before the ConfigMap's own).
- * The key comes back when the note runs out. Else notes this one. */
+ * The key comes back when the note runs out. Else notes this one, to hold
+ * back once the store takes it (agent__config_map_taken). */
 static bool config_map_sent(struct agent_decision *d, const json_t *cached, uint64_t intent)
 {
     const char *rv = cached ? meta_resource_version(cached) : "";
@@ -311,7 +312,8 @@ static bool config_map_sent(struct agent_decision *d, const json_t *cached, uint
         agent__requeue(d, until);
         return true;
     }
-    n->config_map_noted = true;
+    n->config_map_noted = false;
+    n->config_map_deciding = true;
     snprintf(n->config_map_from, sizeof n->config_map_from, "%s", rv);
     n->config_map_hash = intent;
     n->config_map_at = d->now;
@@ -322,7 +324,16 @@ void agent__config_map_seen(struct agent *a, const char *key)
 {
     struct agent_note *n = agent__note(a, key, false);
     if (n)
-        n->config_map_noted = false;
+        n->config_map_noted = n->config_map_deciding = false;
+}
+
+void agent__config_map_taken(struct agent *a, const char *key)
+{
+    struct agent_note *n = agent__note(a, key, false);
+    if (n && n->config_map_deciding) {
+        n->config_map_deciding = false;
+        n->config_map_noted = true;
+    }
 }
 
 /* What writing data says, as a hash (NULL data: the deletion). */

@@ -899,9 +899,6 @@ static void raw_watch_events_share_the_stored_text(void **state)
     store_watch_close(w2);
 }
 
-/* Versions share what they do not change (stored values never change): a
- * bind, a status write and a deletion leave the version before them, which
- * a watcher still holds, as it was. */
 /* A shared read hands out the version mem keeps, copying nothing: two
  * reads of one version are the same object; store_get's is a copy. */
 static void shared_reads_copy_nothing(void **state)
@@ -921,6 +918,9 @@ static void shared_reads_copy_nothing(void **state)
     json_decref(copy);
 }
 
+/* Versions share what they do not change (stored values never change): a
+ * bind, a status write and a deletion leave the version before them, which
+ * a watcher still holds, as it was. */
 static void new_versions_leave_the_old_ones_untouched(void **state)
 {
     struct m *m = *state;

@@ -384,8 +384,8 @@ static void a_plain_pod_comes_out_gated_and_rewritten(void **state)
     assert_string_equal(s.items[0].profile, "1g.10gb");
     json_decref(r.json);
     assert_int_equal(pods_in(f, "team"), 1);
-    /* One that names its namespace itself goes to the webhook as it came
-     * (not copied to write the namespace in) and comes out the same. */
+    /* One that names its namespace itself (admission's path that writes
+     * nothing in, so copies nothing) is rewritten all the same. */
     r = create_pod(f, "team", "{\"metadata\":{\"name\":\"named\",\"namespace\":\"team\"},"
                               "\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":"
                               "\"cuda\",\"resources\":{\"limits\":"
