@@ -254,18 +254,30 @@ static void ring_push(struct mem_store *ms, uint64_t rv, enum store_event_type t
     slot->prev = prev;
 }
 
+/* How many references the store itself holds on ev's version. An added or
+ * modified version twice, once from its own event and once from the object
+ * table or from the next version's event (as its prev); a deletion's last
+ * state of its own only from its event; a version a deletion shares
+ * (commit_removal_shared) from that event twice, as its cur and prev, and
+ * from its own event while the ring still holds it. */
+static size_t held_by_store(const struct mem_store *ms, const struct mem_event *ev)
+{
+    if (ev->type != STORE_DELETED)
+        return 2;
+    if (ev->cur != ev->prev)
+        return 1;
+    return ev->cur->rv > ms->compacted ? 3 : 2;
+}
+
 /* The version written values_kept writes before rv drops its value and
- * keeps its text (mem_store_config.values_kept), unless a reader holds it.
- * The store holds an added or modified version twice, once from its own
- * event and once from the object table or from the next version's event
- * (as its prev); a deletion's last state only from its event. */
+ * keeps its text (mem_store_config.values_kept), unless a reader holds it. */
 static void cool_aged(struct mem_store *ms, uint64_t rv)
 {
     if (ms->values_kept == MEM_STORE_VALUES_ALL || rv - ms->compacted <= ms->values_kept)
         return;
     const struct mem_event *ev = &ms->ring[(rv - ms->values_kept) % ms->ring_cap];
     if (ev->cur)
-        mem__doc_cool(ev->cur, ev->type == STORE_DELETED ? 1 : 2);
+        mem__doc_cool(ev->cur, held_by_store(ms, ev));
 }
 
 /* An Event's version, just written, keeps only its text when the store
@@ -353,6 +365,49 @@ static void hand_back(json_t *obj, json_t **out, struct store_blob **raw)
     json_decref(obj);
 }
 
+/* Makes doc, version rv of kind k's object cur (NULL: fresh, a new one,
+ * whose table room is reserved) the object's new state: type as in
+ * mem_commit. Takes over the caller's reference on doc. */
+static void publish(struct mem_store *ms, struct mem_kind *k, struct mem_obj *cur,
+                    struct mem_obj *fresh, struct mem_doc *doc, uint64_t rv,
+                    enum store_event_type type)
+{
+    const struct api_resource *res = doc->res;
+    struct mem_doc *prev = cur ? cur->doc : NULL;
+    if (!cur) {
+        fresh->doc = mem__doc_ref(doc);
+        mem__table_insert(&k->objs, mem__key_hash(doc->ns, doc->name), fresh);
+        mem__table_insert(&ms->uids, hash_string(HASH_INIT, doc->uid), fresh);
+        if (res->namespaced)
+            ns_count_add(ms, doc->ns, 1);
+        deps_update(ms, fresh, NULL, doc);
+        cur = fresh;
+    } else if (type == STORE_DELETED) {
+        struct mem_key key = {doc->ns, doc->name};
+        mem__table_remove(&k->objs, mem__key_hash(doc->ns, doc->name), obj_key_eq, &key);
+        mem__table_remove(&ms->uids, hash_string(HASH_INIT, doc->uid), obj_uid_eq, doc->uid);
+        if (res->namespaced)
+            ns_count_add(ms, doc->ns, -1);
+        deps_update(ms, cur, prev, NULL);
+    } else {
+        cur->doc = mem__doc_ref(doc);
+        deps_update(ms, cur, prev, doc);
+    }
+    mem__index_update(k, cur, prev, type == STORE_DELETED ? NULL : doc);
+    __atomic_store_n(&ms->rv, rv, __ATOMIC_RELEASE); /* watches read it unlocked */
+    ring_push(ms, rv, type, doc, prev);
+    cool_aged(ms, rv);
+    cool_event(ms, res, doc, type);
+    mem__gc_observe(ms, cur, prev, doc, type == STORE_DELETED);
+    if (type == STORE_DELETED) {
+        /* Dependents name their owners by uid, so nothing points here. */
+        free(cur->deps);
+        free(cur);
+    }
+    mem__watch_route(ms, k, rv);
+    mem__watch_notify(ms, rv);
+}
+
 /* Stores obj (consumed) as the object's new state: an addition when cur is
  * NULL, a removal when type is STORE_DELETED (obj is then the last state),
  * else a modification. *out (if not NULL) gets a copy of obj, and *raw (if
@@ -386,40 +441,7 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     if (!cur && (!(fresh = alloc_calloc(1, sizeof *fresh)) ||
                  mem__table_reserve(&kind->objs, 1) != 0 || mem__table_reserve(&ms->uids, 1) != 0))
         goto oom;
-
-    struct mem_doc *prev = cur ? cur->doc : NULL;
-    if (!cur) {
-        fresh->doc = mem__doc_ref(doc);
-        mem__table_insert(&kind->objs, mem__key_hash(doc->ns, doc->name), fresh);
-        mem__table_insert(&ms->uids, hash_string(HASH_INIT, doc->uid), fresh);
-        if (res->namespaced)
-            ns_count_add(ms, doc->ns, 1);
-        deps_update(ms, fresh, NULL, doc);
-        cur = fresh;
-    } else if (type == STORE_DELETED) {
-        struct mem_key key = {doc->ns, doc->name};
-        mem__table_remove(&kind->objs, mem__key_hash(doc->ns, doc->name), obj_key_eq, &key);
-        mem__table_remove(&ms->uids, hash_string(HASH_INIT, doc->uid), obj_uid_eq, doc->uid);
-        if (res->namespaced)
-            ns_count_add(ms, doc->ns, -1);
-        deps_update(ms, cur, prev, NULL);
-    } else {
-        cur->doc = mem__doc_ref(doc);
-        deps_update(ms, cur, prev, doc);
-    }
-    mem__index_update(kind, cur, prev, type == STORE_DELETED ? NULL : doc);
-    ms->rv = rv;
-    ring_push(ms, rv, type, doc, prev);
-    cool_aged(ms, rv);
-    cool_event(ms, res, doc, type);
-    mem__gc_observe(ms, cur, prev, doc, type == STORE_DELETED);
-    if (type == STORE_DELETED) {
-        /* Dependents name their owners by uid, so nothing points here. */
-        free(cur->deps);
-        free(cur);
-    }
-    mem__watch_route(ms, kind, rv);
-    mem__watch_notify(ms, rv);
+    publish(ms, kind, cur, fresh, doc, rv, type);
     if (raw)
         *raw = blob; /* the caller's reference */
     else
@@ -434,6 +456,16 @@ oom:
     store_blob_unref(blob);
     json_decref(obj);
     return err_set(e, -ENOMEM, "%s: out of memory storing the object", res->plural);
+}
+
+/* Removes cur, its stored version unchanged, and gives its DELETED event
+ * that very version instead of a copy retagged with the deletion's
+ * resourceVersion: a watch retags it when it delivers it (mem_watch.c's
+ * translate), so a removal nobody watches costs no parse, no copy and no
+ * new document (an Event's expiry, say). */
+static void commit_removal_shared(struct mem_store *ms, struct mem_kind *k, struct mem_obj *cur)
+{
+    publish(ms, k, cur, NULL, mem__doc_ref(cur->doc), ms->rv + 1, STORE_DELETED);
 }
 
 /* --- checks shared by the write paths --------------------------------------- */
@@ -896,6 +928,22 @@ static bool mark_deleting(json_t *cand, const json_t *old, int64_t now, int64_t 
     return true;
 }
 
+/* Whether deleting d (of res, table k) as o asks removes it as it is, which
+ * needs no look at its value: not a dry run, no finalizer now nor one the
+ * propagation adds, no grace period (a pod's, or one already running), no
+ * namespace's phase to set. And no watch open on the kind, whose every
+ * reader would otherwise retag the shared version apart
+ * (commit_removal_shared). */
+static bool removal_shares_version(const struct mem_store *ms, const struct api_resource *res,
+                                   const struct mem_kind *k, const struct mem_doc *d,
+                                   const struct store_delete_opts *o)
+{
+    bool plain = o->propagation == STORE_PROPAGATE_DEFAULT ||
+                 o->propagation == STORE_PROPAGATE_BACKGROUND;
+    return plain && !o->dry_run && !d->finalized && !d->deleting && res != ms->pods &&
+           res != ms->namespaces && k && k->n_unrouted == 0 && k->routes.n == 0;
+}
+
 int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, const char *ns,
                        const char *name, const struct store_delete_opts *o, json_t **out,
                        struct err *e)
@@ -906,6 +954,11 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
         return not_found(e, res, name);
     int rc = check_preconditions(res, cur->doc, o->precondition_uid,
                                  o->precondition_resource_version, e);
+    struct mem_kind *k = mem__kind_find(ms, res);
+    if (rc == 0 && !out && removal_shares_version(ms, res, k, cur->doc, o)) {
+        commit_removal_shared(ms, k, cur);
+        return 0;
+    }
     json_t *old = rc ? NULL : mem__doc_shared(cur->doc); /* read-only */
     if (rc == 0 && !old)
         rc = err_set(e, -ENOMEM, "out of memory");

@@ -121,6 +121,7 @@ static const char *put_str(char **cursor, const char *s)
  * (the metadata already at hand). */
 static void mark_finalizers(struct mem_doc *d, const json_t *fins)
 {
+    d->finalized = json_array_size(fins) > 0;
     d->foreground = d->orphan = false;
     for (size_t i = 0; i < json_array_size(fins); i++) {
         const char *f = json_string_value(json_array_get(fins, i));

@@ -79,6 +79,7 @@ struct mem_doc {
     const char **owners; /* ownerReferences uids */
     uint32_t n_labels, n_fields, n_owners;
     bool deleting;   /* metadata.deletionTimestamp is set */
+    bool finalized;  /* metadata.finalizers is not empty */
     bool foreground; /* finalizer foregroundDeletion */
     bool orphan;     /* finalizer orphan */
     bool cold;       /* atomic: the value is gone and is not kept again */
@@ -164,7 +165,10 @@ struct mem_kind {
 
 struct mem_event {
     enum store_event_type type;
-    struct mem_doc *cur;  /* the new state; for DELETED the last state at the deletion's rv */
+    /* The new state; for DELETED the last state at the deletion's rv, or
+     * the last version itself (then also prev), which a watch retags with
+     * the deletion's rv when it delivers it (mem.c's commit_removal_shared). */
+    struct mem_doc *cur;
     struct mem_doc *prev; /* the state before, NULL for ADDED */
 };
 
@@ -194,7 +198,7 @@ struct mem_store {
     struct mem_watch *waiting; /* watches blocked for an event (mem__watch_notify) */
     struct mem_watch **to_wake; /* woken by this lock's writes, signalled at unlock */
     size_t n_to_wake, cap_to_wake;
-    uint64_t rv;            /* the last write's */
+    uint64_t rv;            /* the last write's; stored atomically (watches peek at it) */
     uint64_t compacted;     /* events up to here are gone */
     struct mem_event *ring; /* the event of rv r is ring[r % ring_cap] */
     size_t ring_cap;

@@ -1306,6 +1306,127 @@ static void watches_closed_while_woken_are_freed_once(void **state)
         pthread_join(th[i], NULL);
 }
 
+/* A removal no watch of its kind is open for stores no copy of the last
+ * state: its DELETED event shares the object's last version, both as the
+ * state before and after. A watch resumed from before the removal (opened
+ * after it), in either form, still gets that state with the removal's
+ * resourceVersion; a reader of the history list still sees the object at
+ * the older revision. */
+static void a_removal_nobody_watches_shares_the_last_version(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    json_decref(cm(m, "a")); /* rv 1 */
+    assert_int_equal(store_delete(m->st, res(m, "cm"), "t", "a", NULL, NULL, &e), 0); /* 2 */
+    struct mem_store *ms = mem__of(m->st);
+    const struct mem_event *ev = &ms->ring[2 % ms->ring_cap];
+    assert_int_equal(ev->type, STORE_DELETED);
+    assert_ptr_equal(ev->cur, ev->prev);
+    assert_int_equal(ev->cur->rv, 1);
+    for (int raw = 0; raw < 2; raw++) {
+        struct store_watch_opts o = {.resource_version = "1", .want_raw = raw};
+        struct store_watch *w;
+        assert_int_equal(store_watch_open(m->st, res(m, "cm"), "t", &o, &w, &e), 0);
+        struct store_event got;
+        assert_int_equal(store_watch_next(w, 0, &got, &e), 0);
+        assert_int_equal(got.type, STORE_DELETED);
+        json_t *obj = raw ? json_loadb(got.raw->data, got.raw->len, 0, NULL)
+                          : json_incref(got.object);
+        json_t *md = json_object_get(obj, "metadata");
+        assert_string_equal(json_string_value(json_object_get(md, "name")), "a");
+        assert_string_equal(json_string_value(json_object_get(md, "resourceVersion")), "2");
+        json_decref(obj);
+        store_event_release(&got);
+        store_watch_close(w);
+    }
+    struct store_list_opts lo = {.resource_version = "1", .exact = true};
+    json_t *list;
+    assert_int_equal(store_list(m->st, res(m, "cm"), "t", &lo, &list, &e), 0);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 1);
+    json_decref(list);
+}
+
+/* A removal with a watch open on its kind stores the last state under
+ * the removal's resourceVersion, shared by every watcher as it is. */
+static void a_watched_removal_stores_its_last_state(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    json_decref(cm(m, "a")); /* rv 1 */
+    struct store_watch *w = watch_from(m, "1", NULL, NULL);
+    assert_int_equal(store_delete(m->st, res(m, "cm"), "t", "a", NULL, NULL, &e), 0); /* 2 */
+    struct mem_store *ms = mem__of(m->st);
+    const struct mem_event *ev = &ms->ring[2 % ms->ring_cap];
+    assert_true(ev->cur != ev->prev);
+    assert_int_equal(ev->cur->rv, 2);
+    next_is(w, STORE_DELETED, "a");
+    store_watch_close(w);
+}
+
+/* Holds the store's lock until the main thread says its poll returned, or
+ * a bound passed (then the poll waited on the lock). */
+struct lock_holder {
+    struct mem_store *ms;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool holding, polled, polled_while_held;
+};
+
+static void *hold_lock_main(void *arg)
+{
+    struct lock_holder *h = arg;
+    mutex_lock(&h->ms->mu);
+    pthread_mutex_lock(&h->mu);
+    h->holding = true;
+    pthread_cond_broadcast(&h->cv);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10; /* a bound only for the failure: the poll never waits */
+    while (!h->polled && pthread_cond_timedwait(&h->cv, &h->mu, &until) == 0)
+        ;
+    h->polled_while_held = h->polled;
+    pthread_mutex_unlock(&h->mu);
+    mutex_unlock(&h->ms->mu);
+    return NULL;
+}
+
+/* A look that does not wait, at a watch with nothing new for it, answers
+ * without the store's lock: with thousands of informers polled in turn
+ * (the simulator), the empty looks were most of the lock's traffic. One
+ * that has something still reads it. */
+static void an_idle_poll_needs_no_lock(void **state)
+{
+    struct m *m = *state;
+    struct store_watch *w = watch_from(m, "0", "gpuslice.dev/node=n1", NULL);
+    put_on_node(m, "other", "n2", true); /* moves the head, not for w */
+    struct lock_holder h = {.ms = mem__of(m->st)};
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_cond_init(&h.cv, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, hold_lock_main, &h), 0);
+    pthread_mutex_lock(&h.mu);
+    while (!h.holding)
+        pthread_cond_wait(&h.cv, &h.mu);
+    pthread_mutex_unlock(&h.mu);
+    struct store_event ev;
+    struct err e;
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -EAGAIN);
+    pthread_mutex_lock(&h.mu);
+    h.polled = true;
+    pthread_cond_broadcast(&h.cv);
+    pthread_mutex_unlock(&h.mu);
+    pthread_join(th, NULL);
+    assert_true(h.polled_while_held);
+    put_on_node(m, "mine", "n1", true);
+    next_is(w, STORE_ADDED, "mine");
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -EAGAIN);
+    store_watch_cancel(w);
+    assert_int_equal(store_watch_next(w, 0, &ev, &e), -ECANCELED);
+    store_watch_close(w);
+    pthread_cond_destroy(&h.cv);
+    pthread_mutex_destroy(&h.mu);
+}
+
 int main(void)
 {
     int failed = store_semantics_run(&mem_fixture);
@@ -1360,6 +1481,11 @@ int main(void)
                                         m_setup_history, m_teardown),
         cmocka_unit_test_setup_teardown(watches_closed_while_woken_are_freed_once,
                                         m_setup_history, m_teardown),
+        cmocka_unit_test_setup_teardown(a_removal_nobody_watches_shares_the_last_version,
+                                        m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(a_watched_removal_stores_its_last_state, m_setup,
+                                        m_teardown),
+        cmocka_unit_test_setup_teardown(an_idle_poll_needs_no_lock, m_setup, m_teardown),
     };
     failed += cmocka_run_group_tests_name("store_mem", tests, NULL, NULL);
     return failed;
