@@ -122,8 +122,8 @@ static void expiry_push(struct mem_store *ms, const struct mem_doc *d)
 static int expire_events(struct mem_store *ms, struct err *e)
 {
     int64_t now = expiry_now(ms);
-    if (!ms->exp_n)
-        return 0;
+    if (!ms->exp_n || ms->expiring[ms->exp_head].at > now)
+        return 0; /* most runs: nothing due, and no kind looked for */
     struct mem_kind *k = NULL; /* the Events' kind, found once for all the due */
     for (size_t i = 0; i < ms->n_kinds && !k; i++)
         if (mem__is_event(ms->kinds[i]->res))
