@@ -234,13 +234,17 @@ static size_t informer_join_key(const char *ns, const char *name, char *buf, siz
     return n < len ? n : 0;
 }
 
-/* The cache key of obj in buf, and its length; 0 when obj has no name or
- * the key does not fit. */
-static size_t informer_key(const json_t *obj, char *buf, size_t len)
+/* The cache key of the object with metadata md in buf, and its length; 0
+ * when it has no name or the key does not fit. */
+static size_t informer_md_key(const json_t *md, char *buf, size_t len)
 {
-    const json_t *md = json_object_get(obj, "metadata");
     return informer_join_key(json_string_value(json_object_get(md, "namespace")),
                              json_string_value(json_object_get(md, "name")), buf, len);
+}
+
+static size_t informer_key(const json_t *obj, char *buf, size_t len)
+{
+    return informer_md_key(json_object_get(obj, "metadata"), buf, len);
 }
 
 static int informer_note(struct informer *inf, struct informer_notes *notes,
@@ -280,15 +284,16 @@ static int informer_index(struct informer *inf, const char *key, json_t *obj, bo
     return 0;
 }
 
-/* One object at one version. The uid counts too: a server restarted with
- * an empty store hands out resourceVersions again, so an object re-created
- * there may carry the version its old self had. The same value is the same
- * version: an in-process store hands every watcher the one it keeps. */
-static bool informer_same_version(const json_t *a, const json_t *b)
+/* Whether a and b (mb: its metadata) are one object at one version. The
+ * uid counts too: a server restarted with an empty store hands out
+ * resourceVersions again, so an object re-created there may carry the
+ * version its old self had. The same value is the same version: an
+ * in-process store hands every watcher the one it keeps. */
+static bool informer_same_version(const json_t *a, const json_t *b, const json_t *mb)
 {
     if (a == b)
         return true;
-    const json_t *ma = json_object_get(a, "metadata"), *mb = json_object_get(b, "metadata");
+    const json_t *ma = json_object_get(a, "metadata");
     const char *ra = json_string_value(json_object_get(ma, "resourceVersion"));
     const char *rb = json_string_value(json_object_get(mb, "resourceVersion"));
     if (!ra || !rb || strcmp(ra, rb) != 0)
@@ -305,16 +310,18 @@ static bool informer_must_relist(int rc)
     return rc == -EKEYEXPIRED || rc == -ETIME;
 }
 
-/* Puts obj in the cache; an object already there at the same version is a
- * duplicate and changes nothing. */
-static int informer_put(struct informer *inf, json_t *obj, struct informer_notes *notes)
+/* Puts obj (its metadata md, looked up once by the caller) in the cache;
+ * an object already there at the same version is a duplicate and changes
+ * nothing. */
+static int informer_put(struct informer *inf, json_t *obj, const json_t *md,
+                        struct informer_notes *notes)
 {
     char key[512];
-    size_t len = informer_key(obj, key, sizeof key);
+    size_t len = informer_md_key(md, key, sizeof key);
     if (!len)
         return 0; /* nothing can address it; the server never sends one */
     json_t *old = json_object_getn(inf->cache, key, len);
-    if (old && informer_same_version(old, obj))
+    if (old && informer_same_version(old, obj, md))
         return 0;
     json_incref(old);
     if (old)
@@ -463,7 +470,7 @@ static int informer_replace(struct informer *inf, json_t *items, const char *rv,
     }
     json_object_foreach(fresh, k, obj) {
         if (rc == 0)
-            rc = informer_put(inf, obj, notes);
+            rc = informer_put(inf, obj, json_object_get(obj, "metadata"), notes);
     }
     if (rc == 0)
         rc = informer_set_rv(inf, rv);
@@ -538,16 +545,17 @@ static int informer_apply(struct informer *inf, struct store_event *ev,
                           struct informer_notes *notes)
 {
     json_t *obj = ev->object;
+    const json_t *md = json_object_get(obj, "metadata"); /* looked up once per event */
     int rc = 0;
     if (ev->type == STORE_DELETED) {
         char key[512];
-        if (informer_key(obj, key, sizeof key))
+        if (informer_md_key(md, key, sizeof key))
             rc = informer_drop(inf, key, obj, notes);
     } else if (ev->type != STORE_BOOKMARK) {
-        rc = informer_put(inf, obj, notes);
+        rc = informer_put(inf, obj, md, notes);
     }
     if (rc == 0)
-        rc = informer_set_rv(inf, informer_meta(obj, "resourceVersion"));
+        rc = informer_set_rv(inf, json_string_value(json_object_get(md, "resourceVersion")));
     inf->stats.events++;
     return rc;
 }
