@@ -230,12 +230,27 @@ struct store_blob *store_blob_dump(const json_t *obj)
     return store_blob_dump_hint(obj, 0);
 }
 
+/* The text most objects fit (an Event, a pod): dumped on the stack. */
+#define BLOB_ON_STACK 4096
+
 struct store_blob *store_blob_dump_hint(const json_t *obj, size_t hint)
 {
-    /* Most objects fit the first guess (2 KB, or the hint with room to
-     * grow); a larger one is dumped again into a buffer of the size the
-     * first pass reported. */
-    size_t cap = hint ? hint + hint / 4 + 256 : 2048;
+    /* An object expected to fit the stack buffer is dumped there and
+     * copied out at its size: one small malloc, where a 2 KB guess cut
+     * down by realloc cost several times the copy (the simulator's
+     * Events). A larger one goes to a buffer of the hint's size with room
+     * to grow, or of the size the first pass reported, and when that
+     * falls short is dumped again at the size it reports. */
+    char stack[BLOB_ON_STACK];
+    size_t cap = hint + hint / 4 + 256;
+    if (hint < BLOB_ON_STACK) {
+        size_t n = jsontext_dumpb(obj, stack, sizeof stack);
+        if (n == 0)
+            return NULL;
+        if (n <= sizeof stack)
+            return store_blob_new(stack, n);
+        cap = n + 1;
+    }
     for (int pass = 0; pass < 2; pass++) {
         struct store_blob *b = alloc_malloc(sizeof *b + cap);
         size_t n = jsontext_dumpb(obj, b->data, cap);
