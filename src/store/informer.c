@@ -257,27 +257,48 @@ static int informer_note(struct informer *inf, struct informer_notes *notes,
     return 0;
 }
 
-/* Adds (add) or removes obj under key in every index. */
-static int informer_index(struct informer *inf, const char *key, json_t *obj, bool add)
+/* The keys index x files obj under, at most INFORMER_KEYS_MAX. */
+static size_t informer_index_keys(const struct informer_index *x, const json_t *obj,
+                                  const char **keys)
+{
+    size_t n = obj ? x->keys(obj, keys, INFORMER_KEYS_MAX, x->ctx) : 0;
+    return n > INFORMER_KEYS_MAX ? INFORMER_KEYS_MAX : n;
+}
+
+static bool informer_has_key(const char *const *keys, size_t n, const char *k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], k) == 0)
+            return true;
+    return false;
+}
+
+/* Moves the object at key from old to cur (either NULL: absent) in every
+ * index. A key both have only gets cur in place of old: most updates keep
+ * their keys (a pod's node, its owner), and taking old out first emptied
+ * and freed the one-object sets (an owner's) only to make them again. */
+static int informer_index(struct informer *inf, const char *key, const json_t *old,
+                          json_t *cur)
 {
     for (size_t i = 0; i < inf->cfg.index_count; i++) {
         const struct informer_index *x = &inf->cfg.indexes[i];
-        const char *keys[INFORMER_KEYS_MAX];
-        size_t n = x->keys(obj, keys, INFORMER_KEYS_MAX, x->ctx);
-        if (n > INFORMER_KEYS_MAX)
-            n = INFORMER_KEYS_MAX;
-        for (size_t k = 0; k < n; k++) {
-            json_t *set = json_object_get(inf->index_maps[i], keys[k]);
-            if (!add) {
-                json_object_del(set, key);
-                if (set && json_object_size(set) == 0)
-                    json_object_del(inf->index_maps[i], keys[k]);
+        const char *was[INFORMER_KEYS_MAX], *now[INFORMER_KEYS_MAX];
+        size_t n_was = informer_index_keys(x, old, was);
+        size_t n_now = informer_index_keys(x, cur, now);
+        for (size_t k = 0; k < n_was; k++) {
+            if (informer_has_key(now, n_now, was[k]))
                 continue;
-            }
-            if (!set && json_object_set_new(inf->index_maps[i], keys[k],
+            json_t *set = json_object_get(inf->index_maps[i], was[k]);
+            json_object_del(set, key);
+            if (set && json_object_size(set) == 0)
+                json_object_del(inf->index_maps[i], was[k]);
+        }
+        for (size_t k = 0; k < n_now; k++) {
+            json_t *set = json_object_get(inf->index_maps[i], now[k]);
+            if (!set && json_object_set_new(inf->index_maps[i], now[k],
                                             set = json_object()) != 0)
                 return -ENOMEM;
-            if (json_object_set(set, key, obj) != 0)
+            if (json_object_set(set, key, cur) != 0)
                 return -ENOMEM;
         }
     }
@@ -324,11 +345,9 @@ static int informer_put(struct informer *inf, json_t *obj, const json_t *md,
     if (old && informer_same_version(old, obj, md))
         return 0;
     json_incref(old);
-    if (old)
-        informer_index(inf, key, old, false);
     int rc = json_object_setn(inf->cache, key, len, obj) == 0 ? 0 : -ENOMEM;
     if (rc == 0)
-        rc = informer_index(inf, key, obj, true);
+        rc = informer_index(inf, key, old, obj);
     if (rc == 0)
         rc = informer_note(inf, notes, old ? INFORMER_UPDATED : INFORMER_ADDED, old, obj);
     json_decref(old);
@@ -343,7 +362,7 @@ static int informer_drop(struct informer *inf, const char *key, json_t *last,
     json_t *old = json_incref(json_object_get(inf->cache, key));
     if (!old)
         return 0;
-    informer_index(inf, key, old, false);
+    informer_index(inf, key, old, NULL);
     json_object_del(inf->cache, key);
     int rc = informer_note(inf, notes, INFORMER_DELETED, old, last ? last : old);
     json_decref(old);

@@ -555,6 +555,20 @@ static void indexes_follow_the_objects(void **state)
     assert_int_equal(informer_by_index(r.inf, "owner", "rs-1", &got), 0);
     assert_int_equal(json_array_size(got), 1);
     json_decref(got);
+    /* A key the update kept (a's node) holds its new version. */
+    assert_int_equal(informer_by_index(r.inf, "node", "n1", &got), 0);
+    assert_int_equal(json_array_size(got), 2);
+    size_t i;
+    json_t *pod;
+    int labelled = 0;
+    json_array_foreach(got, i, pod) {
+        const json_t *md = json_object_get(pod, "metadata");
+        const char *app = json_string_value(json_object_get(json_object_get(md, "labels"), "app"));
+        labelled += !strcmp(json_string_value(json_object_get(md, "name")), "a") && app &&
+                    !strcmp(app, "db");
+    }
+    assert_int_equal(labelled, 1);
+    json_decref(got);
     rig_down(&r);
 }
 
