@@ -428,7 +428,9 @@ static int mem_commit(struct mem_store *ms, const struct api_resource *res, stru
     struct store_blob *blob = NULL;
     struct mem_doc *doc = NULL;
     struct mem_obj *fresh = NULL;
-    if (!md || !kind || set_string(md, "resourceVersion", rvs) != 0)
+    /* A new version's number: no old value to compare, no UTF-8 to check. */
+    if (!md || !kind ||
+        json_object_set_new_nocheck(md, "resourceVersion", json_string_nocheck(rvs)) != 0)
         goto oom;
     if (raw) {
         /* An update's text is about its last version's length. */
