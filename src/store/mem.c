@@ -985,10 +985,12 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
     if (grace > 0 || !mem__rules_may_remove(res, cand))
         changed |= mark_deleting(cand, old, now, grace);
     bool remove = grace == 0 && mem__rules_may_remove(res, cand);
-    /* A removal stores the last state with its own resourceVersion. */
-    json_t *result = remove ? fresh_version(old) : cand;
+    /* A removal stores the last state with its own resourceVersion: cand
+     * itself when the deletion changed nothing in it. */
+    bool fresh = remove && changed;
+    json_t *result = fresh ? fresh_version(old) : cand;
     json_decref(old);
-    if (remove)
+    if (fresh)
         json_decref(cand);
     if (!result)
         return err_set(e, -ENOMEM, "out of memory");
