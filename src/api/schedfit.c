@@ -76,12 +76,22 @@ static int add_names(const struct pod_view *v, const json_t *map, struct schedfi
 int schedfit_pod_requests(const json_t *pod, struct schedfit_resources *out, struct err *e)
 {
     struct pod_view v;
-    memset(out, 0, sizeof *out);
     int rc = pod_read(pod, &v, e);
-    for (size_t i = 0; rc == 0 && i < v.n_containers; i++) {
-        rc = add_names(&v, v.containers[i].requests, out);
+    if (rc < 0) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    return schedfit_view_requests(pod, &v, out, e);
+}
+
+int schedfit_view_requests(const json_t *pod, const struct pod_view *v,
+                           struct schedfit_resources *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < v->n_containers; i++) {
+        int rc = add_names(v, v->containers[i].requests, out);
         if (rc == 0)
-            rc = add_names(&v, v.containers[i].limits, out);
+            rc = add_names(v, v->containers[i].limits, out);
         if (rc < 0)
             return err_set(e, rc, "spec: more than %d resources in the pod, or a name of %d "
                                   "characters or more", SCHEDFIT_RESOURCES_MAX, SCHEDFIT_NAME_MAX);
@@ -92,13 +102,13 @@ int schedfit_pod_requests(const json_t *pod, struct schedfit_resources *out, str
         char field[SCHEDFIT_REASON_MAX];
         snprintf(field, sizeof field, "spec.overhead[%s]", name);
         int64_t milli = 0;
-        int r = rc ? rc : quantity_from_json(q, field, &milli, e);
+        int r = quantity_from_json(q, field, &milli, e);
         if (r == 0 && (r = schedfit_add(out, name, milli)) < 0)
             err_set(e, r, "%s: more than %d resources in the pod", field, SCHEDFIT_RESOURCES_MAX);
         if (r < 0)
             return r;
     }
-    return rc;
+    return 0;
 }
 
 /* ---- taints and tolerations ------------------------------------------------ */

@@ -87,6 +87,11 @@ int schedfit_add(struct schedfit_resources *r, const char *name, int64_t milli);
  * resources. */
 int schedfit_pod_requests(const json_t *pod, struct schedfit_resources *out, struct err *e);
 
+/* The same for a pod read already (v, by pod_read of pod), so that a
+ * caller that needs the view as well reads the pod once. */
+int schedfit_view_requests(const json_t *pod, const struct pod_view *v,
+                           struct schedfit_resources *out, struct err *e);
+
 /* Runs the filters for pod (asking for req) on node, which runs pods_on_node
  * pods that request used in all. */
 void schedfit_check(const json_t *pod, const struct schedfit_resources *req, const json_t *node,

@@ -244,19 +244,17 @@ static void free_views(struct node_view *views, const struct node_view *one)
 /* ---- the decision ------------------------------------------------------------ */
 
 /* The best node for pod, or NULL with the summary of why none fits. */
-static const char *choose(struct scheduler *s, const json_t *pod,
+static const char *choose(struct scheduler *s, const struct pod_view *pv,
                           const struct schedfit_resources *req, const struct node_view *views,
                           size_t n, struct schedfit_summary *sum)
 {
     struct schedfit_options opt = {.ignored = s->cfg.ignored_resources};
     const char *best = NULL;
     int best_score = -1;
-    struct pod_view pv; /* read once, not per node */
-    bool readable = pod_read(pod, &pv, NULL) == 0;
     schedfit_summary_init(sum);
     for (size_t i = 0; i < n; i++) {
         struct schedfit_result r;
-        schedfit_check_view(readable ? &pv : NULL, req, views[i].node, &views[i].used,
+        schedfit_check_view(pv, req, views[i].node, &views[i].used,
                             views[i].pods, &opt, &r);
         schedfit_summary_add(sum, &r);
         if (!r.fits)
@@ -307,7 +305,8 @@ static int decide(struct scheduler *s, const char *key, const json_t *pod, int64
     struct schedfit_resources req;
     struct err bad = {0};
     const char *ns = meta_namespace(pod), *name = meta_name(pod);
-    if (schedfit_pod_requests(pod, &req, &bad) < 0) {
+    struct pod_view pv; /* read once, for the requests and every node tried */
+    if (pod_read(pod, &pv, &bad) < 0 || schedfit_view_requests(pod, &pv, &req, &bad) < 0) {
         mark_unschedulable(s, key, true);
         snprintf(message, sizeof message, "%s", bad.msg);
         return refuse(s, pod, message, now, out, e);
@@ -319,7 +318,7 @@ static int decide(struct scheduler *s, const char *key, const json_t *pod, int64
     json_t *nodes = pinned_nodes(s, pod);
     if (nodes) {
         views = view_nodes(s, nodes, &one, &n);
-        node = choose(s, pod, &req, views, n, &sum);
+        node = choose(s, &pv, &req, views, n, &sum);
     }
     if (!node) { /* not pinned, or it fits none: the message counts every node */
         free_views(views, &one);
@@ -327,7 +326,7 @@ static int decide(struct scheduler *s, const char *key, const json_t *pod, int64
         if (!(nodes = informer_list(s->cfg.nodes, NULL)))
             return err_set(e, -ENOMEM, "scheduler: out of memory");
         views = view_nodes(s, nodes, &one, &n);
-        node = choose(s, pod, &req, views, n, &sum);
+        node = choose(s, &pv, &req, views, n, &sum);
     }
     int rc;
     if (node) {

@@ -39,7 +39,7 @@
 struct node_rule {
     struct controller *c;
     const json_t *pod;
-    const struct pod_view *pv;            /* pod, read once (NULL: unreadable) */
+    const struct pod_view *pv;            /* pod, read once */
     const struct schedfit_resources *req; /* what the pod asks of a node */
     long only;       /* the node every slice must go to, or -1 */
     bool *excluded;  /* nodes that cannot hold the whole pod (NULL: none yet) */
@@ -303,21 +303,20 @@ static int gang_place(struct controller *c, const json_t *pod, long fixed, struc
     if (fixed == -2)
         return err_set(e, -ENOSPC, "the pod's other slices are on a node without usable "
                                    "GPUs now");
+    /* Read once, for the requests and every node the filter tries:
+     * re-read per node it was some 8 us a node, at 10,000 nodes. */
+    struct pod_view pv;
     struct schedfit_resources req;
     struct err bad = {0};
-    if (schedfit_pod_requests(pod, &req, &bad) < 0)
+    if (pod_read(pod, &pv, &bad) < 0 || schedfit_view_requests(pod, &pv, &req, &bad) < 0)
         return err_set(e, -EINVAL, "the pod's requests cannot be read: %s", bad.msg);
-    /* Read once for every node the filter tries: re-read per node it was
-     * some 8 us a node, at 10,000 nodes. */
-    struct pod_view pv;
-    bool readable = pod_read(pod, &pv, NULL) == 0;
     /* Made on the first node ruled out: most pods fit on the first try,
      * and zeroing a flag per node for each was O(nodes) per decision. */
     bool *excluded = NULL;
     int rc = -ENOSPC;
     struct err first = {0};
     for (size_t attempt = 0; attempt <= c->model.n_nodes; attempt++) {
-        struct node_rule rule = {c, pod, readable ? &pv : NULL, &req, fixed, excluded};
+        struct node_rule rule = {c, pod, &pv, &req, fixed, excluded};
         /* Only the first try's explanation is told: the later ones are
          * not worked out. */
         rc = gang_try(c, pod, w, g, &rule, attempt == 0 && e ? &first : NULL);

@@ -45,6 +45,29 @@ static void requests_follow_the_api_rules(void **state)
     json_decref(pod);
 }
 
+/* A pod read already gives the same requests, and the same error for an
+ * overhead that cannot be read (the view does not hold the overhead). */
+static void requests_of_a_view_match(void **state)
+{
+    (void)state;
+    json_t *pod = pod_with("'requests':{'cpu':'1','memory':'1Gi'}", ",'overhead':{'cpu':'100m'}");
+    struct pod_view v;
+    struct schedfit_resources from_pod, from_view;
+    assert_int_equal(pod_read(pod, &v, NULL), 0);
+    assert_int_equal(schedfit_pod_requests(pod, &from_pod, NULL), 0);
+    assert_int_equal(schedfit_view_requests(pod, &v, &from_view, NULL), 0);
+    assert_int_equal(from_view.n, from_pod.n);
+    assert_int_equal(schedfit_amount(&from_view, "cpu"), 1350); /* 1 + 250m + overhead */
+    assert_int_equal(schedfit_amount(&from_view, "memory"), 1LL * 1024 * 1024 * 1024 * 1000);
+    json_decref(pod);
+    struct err e = {0};
+    pod = pod_with("", ",'overhead':{'memory':'x'}");
+    assert_int_equal(pod_read(pod, &v, NULL), 0);
+    assert_int_equal(schedfit_view_requests(pod, &v, &from_view, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "spec.overhead[memory]"));
+    json_decref(pod);
+}
+
 static void bad_requests_are_named(void **state)
 {
     (void)state;
@@ -181,6 +204,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(requests_follow_the_api_rules),
+        cmocka_unit_test(requests_of_a_view_match),
         cmocka_unit_test(bad_requests_are_named),
         cmocka_unit_test(each_filter_gives_its_reason),
         cmocka_unit_test(least_allocated_scores),
