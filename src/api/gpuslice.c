@@ -268,54 +268,101 @@ void gpuslice_name(const char *pod, const char *container, unsigned index,
     snprintf(out, GPUSLICE_NAME_MAX, "%.200s-%016llx-%u", pod, (unsigned long long)h, index);
 }
 
-/* A share of a whole GPU: sharing and its limits instead of a MIG slice's
- * profile and place. */
-static void set_sharing(json_t *spec, const struct gpuslice_spec *s)
+/* The object is built member by member: json_pack scanned its format
+ * and checked every literal key again, most of a placement's cost of
+ * building it. A member whose value is NULL (a string that is not UTF-8,
+ * or none where one is needed: json_string(NULL) is NULL) leaves *ok
+ * false, as json_pack's result was NULL then. */
+static void put(json_t *obj, const char *key, json_t *value, bool *ok)
 {
-    json_object_del(spec, "profile");
-    json_object_del(spec, "requestedProfile");
-    json_object_del(spec, "start");
-    json_object_del(spec, "size");
-    jdoc_set(spec, "sharing", json_string(pod_sharing_name(s->sharing)));
-    if (s->sharing == POD_SHARING_MPS) {
-        jdoc_set(spec, "memoryGiB", json_integer(s->memory_gib));
-        jdoc_set(spec, "smPercent", json_integer(s->sm_percent));
+    if (!value || !obj || json_object_set_new_nocheck(obj, key, value) != 0) {
+        json_decref(value);
+        *ok = false;
     }
+}
+
+/* [value], value taken; NULL when value is. */
+static json_t *one_of(json_t *value)
+{
+    json_t *list = value ? json_array() : NULL;
+    if (list && json_array_append_new(list, value) == 0)
+        return list;
+    json_decref(list);
+    json_decref(value);
+    return NULL;
+}
+
+static json_t *new_metadata(const char *ns, const struct gpuslice_spec *s, const json_t *pod,
+                            bool *ok)
+{
+    char name[GPUSLICE_NAME_MAX];
+    gpuslice_name(s->pod_name, s->container, s->index, name);
+    json_t *meta = json_object(), *labels = json_object();
+    put(meta, "name", json_string(name), ok);
+    put(meta, "namespace", json_string(ns), ok);
+    put(meta, "ownerReferences", one_of(meta_owner_ref(pod, true, true)), ok);
+    put(meta, "finalizers", one_of(json_string(GPUSLICE_SLICE_FINALIZER)), ok);
+    put(labels, "gpuslice.dev/node", json_string(s->node), ok);
+    put(meta, "labels", labels, ok);
+    if (s->upgrade_quota) {
+        json_t *annotations = json_object();
+        put(annotations, GPUSLICE_ANNOTATION_UPGRADE_QUOTA, json_string(s->upgrade_quota), ok);
+        put(meta, "annotations", annotations, ok);
+    }
+    return meta;
+}
+
+/* A MIG slice's profile and place, or a share of a whole GPU: sharing and
+ * its limits instead. */
+static json_t *new_spec(const struct gpuslice_spec *s, bool *ok)
+{
+    json_t *spec = json_object();
+    bool mig = s->sharing == POD_SHARING_NONE;
+    put(spec, "podName", json_string(s->pod_name), ok);
+    put(spec, "podUID", json_string(s->pod_uid ? s->pod_uid : ""), ok);
+    put(spec, "container", json_string(s->container), ok);
+    put(spec, "init", json_boolean(s->init), ok);
+    put(spec, "index", json_integer((int)s->index), ok);
+    put(spec, "nodeName", json_string(s->node), ok);
+    put(spec, "gpuUUID", json_string(s->gpu_uuid), ok);
+    put(spec, "gpuIndex", json_integer((int)s->gpu_index), ok);
+    put(spec, "model", json_string(s->model ? s->model : ""), ok);
+    if (mig)
+        put(spec, "profile", json_string(s->profile ? s->profile : ""), ok);
+    if (mig && !s->requested_memory_gib)
+        put(spec, "requestedProfile",
+            json_string(s->requested_profile ? s->requested_profile : s->profile ? s->profile : ""),
+            ok);
+    if (mig) {
+        put(spec, "start", json_integer((int)s->start), ok);
+        put(spec, "size", json_integer((int)s->size), ok);
+    }
+    put(spec, "configMap", json_string(s->config_map ? s->config_map : ""), ok);
+    if (!mig)
+        put(spec, "sharing", json_string(pod_sharing_name(s->sharing)), ok);
+    if (s->sharing == POD_SHARING_MPS) {
+        put(spec, "memoryGiB", json_integer(s->memory_gib), ok);
+        put(spec, "smPercent", json_integer(s->sm_percent), ok);
+    }
+    if (mig && s->requested_memory_gib)
+        put(spec, "requestedMemoryGiB", json_integer(s->requested_memory_gib), ok);
+    if (s->existing)
+        put(spec, "existing", json_true(), ok);
+    return spec;
 }
 
 json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t *pod)
 {
-    char name[GPUSLICE_NAME_MAX];
-    gpuslice_name(s->pod_name, s->container, s->index, name);
-    json_t *owner = meta_owner_ref(pod, true, true);
-    json_t *obj = json_pack(
-        "{s:s, s:s, s:{s:s, s:s, s:[o], s:[s], s:{s:s}},"
-        " s:{s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:s}}",
-        "apiVersion", GPUSLICE_API_VERSION, "kind", GPUSLICE_KIND,
-        "metadata", "name", name, "namespace", ns, "ownerReferences", owner,
-        "finalizers", GPUSLICE_SLICE_FINALIZER,
-        "labels", "gpuslice.dev/node", s->node,
-        "spec", "podName", s->pod_name, "podUID", s->pod_uid ? s->pod_uid : "",
-        "container", s->container, "init", s->init, "index", (int)s->index,
-        "nodeName", s->node, "gpuUUID", s->gpu_uuid, "gpuIndex", (int)s->gpu_index,
-        "model", s->model ? s->model : "", "profile", s->profile ? s->profile : "",
-        "requestedProfile", s->requested_profile ? s->requested_profile
-                                                 : s->profile ? s->profile : "",
-        "start", (int)s->start, "size", (int)s->size,
-        "configMap", s->config_map ? s->config_map : "");
-    json_t *spec = json_object_get(obj, "spec");
-    if (s->sharing != POD_SHARING_NONE)
-        set_sharing(spec, s);
-    else if (s->requested_memory_gib) {
-        json_object_del(spec, "requestedProfile");
-        jdoc_set(spec, "requestedMemoryGiB", json_integer(s->requested_memory_gib));
-    }
-    if (s->existing)
-        jdoc_set(spec, "existing", json_true());
-    if (s->upgrade_quota)
-        jdoc_set(json_object_get(obj, "metadata"), "annotations",
-                 json_pack("{s:s}", GPUSLICE_ANNOTATION_UPGRADE_QUOTA, s->upgrade_quota));
-    return obj;
+    bool ok = true;
+    json_t *obj = json_object();
+    put(obj, "apiVersion", json_string(GPUSLICE_API_VERSION), &ok);
+    put(obj, "kind", json_string(GPUSLICE_KIND), &ok);
+    put(obj, "metadata", new_metadata(ns, s, pod, &ok), &ok);
+    put(obj, "spec", new_spec(s, &ok), &ok);
+    if (ok)
+        return obj;
+    json_decref(obj);
+    return NULL;
 }
 
 json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *t,

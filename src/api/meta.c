@@ -301,13 +301,26 @@ size_t meta_finalizer_count(const json_t *obj)
     return json_array_size(json_object_get(json_object_get(obj, "metadata"), "finalizers"));
 }
 
+/* A string of the owner's own (valid UTF-8 already, so not checked
+ * again), or null, as json_pack's "s?" gave. */
+static json_t *string_or_null(const char *s)
+{
+    return s ? json_string_nocheck(s) : json_null();
+}
+
+/* Built member by member: json_pack's format scan and key checks were
+ * most of its cost, once per object a controller creates. */
 json_t *meta_owner_ref(const json_t *owner, bool controller, bool block)
 {
-    return json_pack("{s:s?, s:s?, s:s?, s:s?, s:b, s:b}", "apiVersion",
-                     json_string_value(json_object_get(owner, "apiVersion")), "kind",
-                     json_string_value(json_object_get(owner, "kind")), "name", meta_name(owner),
-                     "uid", meta_uid(owner), "controller", controller, "blockOwnerDeletion",
-                     block);
+    json_t *ref = json_object();
+    jdoc_set(ref, "apiVersion",
+             string_or_null(json_string_value(json_object_get(owner, "apiVersion"))));
+    jdoc_set(ref, "kind", string_or_null(json_string_value(json_object_get(owner, "kind"))));
+    jdoc_set(ref, "name", string_or_null(meta_name(owner)));
+    jdoc_set(ref, "uid", string_or_null(meta_uid(owner)));
+    jdoc_set(ref, "controller", json_boolean(controller));
+    jdoc_set(ref, "blockOwnerDeletion", json_boolean(block));
+    return ref;
 }
 
 const json_t *meta_controller_ref(const json_t *obj)
