@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "util/jdoc.h"
 
 /* --- JSON merge patch (RFC 7386) ---------------------------------------- */
@@ -306,20 +307,22 @@ int patch_json(const json_t *target, const json_t *ops, json_t **out, struct err
     if (json_array_size(ops) > PATCH_JSON_MAX_OPS)
         return err_set(e, -EBADMSG, "json patch: %zu operations, at most %d allowed",
                        json_array_size(ops), PATCH_JSON_MAX_OPS);
-    struct jp_op o;
-    for (size_t i = 0; i < json_array_size(ops); i++)
-        if (jp_read_op(json_array_get(ops, i), i, &o, e) != 0)
+    /* Every operation is read (and checked) once, before any applies. */
+    size_t n = json_array_size(ops);
+    struct jp_op *read = alloc_malloc((n ? n : 1) * sizeof *read);
+    for (size_t i = 0; i < n; i++)
+        if (jp_read_op(json_array_get(ops, i), i, &read[i], e) != 0) {
+            free(read);
             return -EBADMSG;
-    json_t *doc = jdoc_copy(target);
-    if (!doc)
-        return err_set(e, -ENOMEM, "json patch: out of memory");
-    for (size_t i = 0; i < json_array_size(ops); i++) {
-        jp_read_op(json_array_get(ops, i), i, &o, NULL);
-        int rc = jp_apply(&doc, &o, e);
-        if (rc != 0) {
-            json_decref(doc);
-            return rc;
         }
+    json_t *doc = jdoc_copy(target);
+    int rc = doc ? 0 : err_set(e, -ENOMEM, "json patch: out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = jp_apply(&doc, &read[i], e);
+    free(read);
+    if (rc != 0) {
+        json_decref(doc);
+        return rc;
     }
     *out = doc;
     return 0;
