@@ -4,6 +4,8 @@
  */
 #include "api/pod_slices_memo.h"
 
+#include <string.h>
+
 /* 64 slots: at about 4 KB a slot, 256 KB a memo. */
 #define POD_SLICES_MEMO_BITS 6
 
@@ -22,7 +24,10 @@ int pod_slices_memo_of(struct jmemo *memo, const json_t *pod, struct pod_slices 
         return pod_slices_of(pod, out, e);
     const struct pod_slices *kept = jmemo_find(memo, text);
     if (kept) {
-        *out = *kept;
+        /* The entries only: the whole table is some 4 KB, copied on every
+         * decision of the controller for a pod of one or two entries. */
+        out->n = kept->n;
+        memcpy(out->items, kept->items, kept->n * sizeof kept->items[0]);
         return 0;
     }
     int rc = pod_slices_of(pod, out, e);
