@@ -229,9 +229,22 @@ static void timestamps(void **state)
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
         meta_format_time(s * 1000000000LL, t);
         assert_string_equal(t, want);
+        /* and the hand-made reader reads each back, as timegm did */
+        if (s >= -META_TIME_MAX_SECONDS && s <= META_TIME_MAX_SECONDS) {
+            assert_int_equal(meta_parse_time(want, "f", &back, &e), 0);
+            assert_true(back == s * 1000000000LL);
+        }
     }
     meta_format_time(951782400LL * 1000000000LL, t);
     assert_string_equal(t, "2000-02-29T00:00:00Z");
+    /* Past a month's end, or a leap second, counts on as timegm did. */
+    assert_int_equal(meta_parse_time("2023-02-30T00:00:00Z", "f", &back, &e), 0);
+    assert_true(back == 1677715200LL * 1000000000LL); /* 2023-03-02 */
+    assert_int_equal(meta_parse_time("2023-12-31T23:59:60Z", "f", &back, &e), 0);
+    assert_true(back == 1704067200LL * 1000000000LL); /* 2024-01-01 */
+    /* Cut short anywhere, it is no time. */
+    assert_int_equal(meta_parse_time("2024-05-01T10:0", "f", &back, &e), -EINVAL);
+    assert_int_equal(meta_parse_time("2024", "f", &back, &e), -EINVAL);
 }
 
 /* A write's copy: what the caller changes (the top level, metadata's
