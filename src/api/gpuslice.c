@@ -268,18 +268,11 @@ void gpuslice_name(const char *pod, const char *container, unsigned index,
     snprintf(out, GPUSLICE_NAME_MAX, "%.200s-%016llx-%u", pod, (unsigned long long)h, index);
 }
 
-/* The object is built member by member: json_pack scanned its format
- * and checked every literal key again, most of a placement's cost of
- * building it. A member whose value is NULL (a string that is not UTF-8,
- * or none where one is needed: json_string(NULL) is NULL) leaves *ok
- * false, as json_pack's result was NULL then. */
-static void put(json_t *obj, const char *key, json_t *value, bool *ok)
-{
-    if (!value || !obj || json_object_set_new_nocheck(obj, key, value) != 0) {
-        json_decref(value);
-        *ok = false;
-    }
-}
+/* The object is built member by member (jdoc_put): json_pack's format
+ * scan and key checks were most of a placement's cost of building it. A
+ * member whose value is NULL (a string that is not UTF-8, or none where
+ * one is needed: json_string(NULL) is NULL) makes the object NULL, as
+ * json_pack's result was then. */
 
 /* [value], value taken; NULL when value is. */
 static json_t *one_of(json_t *value)
@@ -292,73 +285,78 @@ static json_t *one_of(json_t *value)
     return NULL;
 }
 
-static json_t *new_metadata(const char *ns, const struct gpuslice_spec *s, const json_t *pod,
-                            bool *ok)
+static json_t *new_metadata(const char *ns, const struct gpuslice_spec *s, const json_t *pod)
 {
     char name[GPUSLICE_NAME_MAX];
     gpuslice_name(s->pod_name, s->container, s->index, name);
     json_t *meta = json_object(), *labels = json_object();
-    put(meta, "name", json_string(name), ok);
-    put(meta, "namespace", json_string(ns), ok);
-    put(meta, "ownerReferences", one_of(meta_owner_ref(pod, true, true)), ok);
-    put(meta, "finalizers", one_of(json_string(GPUSLICE_SLICE_FINALIZER)), ok);
-    put(labels, "gpuslice.dev/node", json_string(s->node), ok);
-    put(meta, "labels", labels, ok);
+    bool ok = jdoc_put(meta, "name", json_string(name), true);
+    ok = jdoc_put(meta, "namespace", json_string(ns), ok);
+    ok = jdoc_put(meta, "ownerReferences", one_of(meta_owner_ref(pod, true, true)), ok);
+    ok = jdoc_put(meta, "finalizers", one_of(json_string(GPUSLICE_SLICE_FINALIZER)), ok);
+    ok = jdoc_put(labels, "gpuslice.dev/node", json_string(s->node), ok);
+    ok = jdoc_put(meta, "labels", labels, ok);
     if (s->upgrade_quota) {
         json_t *annotations = json_object();
-        put(annotations, GPUSLICE_ANNOTATION_UPGRADE_QUOTA, json_string(s->upgrade_quota), ok);
-        put(meta, "annotations", annotations, ok);
+        ok = jdoc_put(annotations, GPUSLICE_ANNOTATION_UPGRADE_QUOTA,
+                      json_string(s->upgrade_quota), ok);
+        ok = jdoc_put(meta, "annotations", annotations, ok);
     }
-    return meta;
+    if (ok)
+        return meta;
+    json_decref(meta);
+    return NULL;
 }
 
 /* A MIG slice's profile and place, or a share of a whole GPU: sharing and
  * its limits instead. */
-static json_t *new_spec(const struct gpuslice_spec *s, bool *ok)
+static json_t *new_spec(const struct gpuslice_spec *s)
 {
     json_t *spec = json_object();
     bool mig = s->sharing == POD_SHARING_NONE;
-    put(spec, "podName", json_string(s->pod_name), ok);
-    put(spec, "podUID", json_string(s->pod_uid ? s->pod_uid : ""), ok);
-    put(spec, "container", json_string(s->container), ok);
-    put(spec, "init", json_boolean(s->init), ok);
-    put(spec, "index", json_integer((int)s->index), ok);
-    put(spec, "nodeName", json_string(s->node), ok);
-    put(spec, "gpuUUID", json_string(s->gpu_uuid), ok);
-    put(spec, "gpuIndex", json_integer((int)s->gpu_index), ok);
-    put(spec, "model", json_string(s->model ? s->model : ""), ok);
+    const char *profile = s->profile ? s->profile : "";
+    bool ok = jdoc_put(spec, "podName", json_string(s->pod_name), true);
+    ok = jdoc_put(spec, "podUID", json_string(s->pod_uid ? s->pod_uid : ""), ok);
+    ok = jdoc_put(spec, "container", json_string(s->container), ok);
+    ok = jdoc_put(spec, "init", json_boolean(s->init), ok);
+    ok = jdoc_put(spec, "index", json_integer((int)s->index), ok);
+    ok = jdoc_put(spec, "nodeName", json_string(s->node), ok);
+    ok = jdoc_put(spec, "gpuUUID", json_string(s->gpu_uuid), ok);
+    ok = jdoc_put(spec, "gpuIndex", json_integer((int)s->gpu_index), ok);
+    ok = jdoc_put(spec, "model", json_string(s->model ? s->model : ""), ok);
     if (mig)
-        put(spec, "profile", json_string(s->profile ? s->profile : ""), ok);
+        ok = jdoc_put(spec, "profile", json_string(profile), ok);
     if (mig && !s->requested_memory_gib)
-        put(spec, "requestedProfile",
-            json_string(s->requested_profile ? s->requested_profile : s->profile ? s->profile : ""),
-            ok);
+        ok = jdoc_put(spec, "requestedProfile",
+                      json_string(s->requested_profile ? s->requested_profile : profile), ok);
     if (mig) {
-        put(spec, "start", json_integer((int)s->start), ok);
-        put(spec, "size", json_integer((int)s->size), ok);
+        ok = jdoc_put(spec, "start", json_integer((int)s->start), ok);
+        ok = jdoc_put(spec, "size", json_integer((int)s->size), ok);
     }
-    put(spec, "configMap", json_string(s->config_map ? s->config_map : ""), ok);
+    ok = jdoc_put(spec, "configMap", json_string(s->config_map ? s->config_map : ""), ok);
     if (!mig)
-        put(spec, "sharing", json_string(pod_sharing_name(s->sharing)), ok);
+        ok = jdoc_put(spec, "sharing", json_string(pod_sharing_name(s->sharing)), ok);
     if (s->sharing == POD_SHARING_MPS) {
-        put(spec, "memoryGiB", json_integer(s->memory_gib), ok);
-        put(spec, "smPercent", json_integer(s->sm_percent), ok);
+        ok = jdoc_put(spec, "memoryGiB", json_integer(s->memory_gib), ok);
+        ok = jdoc_put(spec, "smPercent", json_integer(s->sm_percent), ok);
     }
     if (mig && s->requested_memory_gib)
-        put(spec, "requestedMemoryGiB", json_integer(s->requested_memory_gib), ok);
+        ok = jdoc_put(spec, "requestedMemoryGiB", json_integer(s->requested_memory_gib), ok);
     if (s->existing)
-        put(spec, "existing", json_true(), ok);
-    return spec;
+        ok = jdoc_put(spec, "existing", json_true(), ok);
+    if (ok)
+        return spec;
+    json_decref(spec);
+    return NULL;
 }
 
 json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t *pod)
 {
-    bool ok = true;
     json_t *obj = json_object();
-    put(obj, "apiVersion", json_string(GPUSLICE_API_VERSION), &ok);
-    put(obj, "kind", json_string(GPUSLICE_KIND), &ok);
-    put(obj, "metadata", new_metadata(ns, s, pod, &ok), &ok);
-    put(obj, "spec", new_spec(s, &ok), &ok);
+    bool ok = jdoc_put(obj, "apiVersion", json_string(GPUSLICE_API_VERSION), true);
+    ok = jdoc_put(obj, "kind", json_string(GPUSLICE_KIND), ok);
+    ok = jdoc_put(obj, "metadata", new_metadata(ns, s, pod), ok);
+    ok = jdoc_put(obj, "spec", new_spec(s), ok);
     if (ok)
         return obj;
     json_decref(obj);

@@ -193,13 +193,17 @@ int action_event(struct action_list *l, const json_t *obj, enum action_event_typ
      * cut at its limit, perhaps inside a character: JSON takes only UTF-8,
      * and an Event that cannot be built is never said. */
     utf8_scrub(message);
-    json_t *involved = json_pack("{s:O, s:O, s:s}", "apiVersion", json_object_get(obj, "apiVersion"),
-                                 "kind", json_object_get(obj, "kind"), "name", meta_name(obj));
-    if (!involved)
-        return err_set(e, -ENOMEM, "action list: out of memory");
+    json_t *involved = json_object();
+    bool ok = jdoc_put(involved, "apiVersion", json_incref(json_object_get(obj, "apiVersion")),
+                       true);
+    ok = jdoc_put(involved, "kind", json_incref(json_object_get(obj, "kind")), ok);
+    ok = jdoc_put(involved, "name", json_string(meta_name(obj)), ok);
     const char *ns = meta_namespace(obj), *uid = meta_uid(obj);
-    if ((ns && json_object_set_new(involved, "namespace", json_string(ns))) ||
-        (uid && json_object_set_new(involved, "uid", json_string(uid)))) {
+    if (ns)
+        ok = jdoc_put(involved, "namespace", json_string(ns), ok);
+    if (uid)
+        ok = jdoc_put(involved, "uid", json_string(uid), ok);
+    if (!ok) {
         json_decref(involved);
         return err_set(e, -ENOMEM, "action list: out of memory");
     }
@@ -244,13 +248,6 @@ static void event_name(const struct action *a, char *buf, size_t size)
              (unsigned long long)h);
 }
 
-/* obj[key] = value (taken; key a literal); false once a value is missing
- * (a string that is not UTF-8), as json_pack would fail. */
-static bool event_put(json_t *obj, const char *key, json_t *value, bool ok)
-{
-    return json_object_set_new_nocheck(obj, key, value) == 0 && ok;
-}
-
 /* The Event, member by member in json_pack's order: json_pack would scan
  * its format and check every literal again, twice the cost of the object
  * on each event recorded. */
@@ -261,29 +258,29 @@ static json_t *event_object(const struct action *a, const struct action_context 
     meta_format_time(ctx->now_ns, now);
     meta_format_microtime(ctx->now_ns, micro);
     json_t *ev = json_object(), *md = json_object(), *source = json_object();
-    bool ok = event_put(md, "name", json_string(name), true);
-    ok = event_put(source, "component", json_string(ctx->component), ok);
-    ok = event_put(ev, "apiVersion", json_string_nocheck("v1"), ok);
-    ok = event_put(ev, "kind", json_string_nocheck("Event"), ok);
-    ok = event_put(ev, "metadata", md, ok);
-    ok = event_put(ev, "involvedObject", json_incref(a->body), ok);
-    ok = event_put(ev, "reason", json_string(a->reason), ok);
-    ok = event_put(ev, "message", json_string(a->message), ok);
-    ok = event_put(ev, "type",
+    bool ok = jdoc_put(md, "name", json_string(name), true);
+    ok = jdoc_put(source, "component", json_string(ctx->component), ok);
+    ok = jdoc_put(ev, "apiVersion", json_string_nocheck("v1"), ok);
+    ok = jdoc_put(ev, "kind", json_string_nocheck("Event"), ok);
+    ok = jdoc_put(ev, "metadata", md, ok);
+    ok = jdoc_put(ev, "involvedObject", json_incref(a->body), ok);
+    ok = jdoc_put(ev, "reason", json_string(a->reason), ok);
+    ok = jdoc_put(ev, "message", json_string(a->message), ok);
+    ok = jdoc_put(ev, "type",
                    json_string_nocheck(a->event_type == ACTION_EVENT_WARNING ? "Warning"
                                                                              : "Normal"),
                    ok);
-    ok = event_put(ev, "source", source, ok);
-    ok = event_put(ev, "firstTimestamp", json_string_nocheck(now), ok);
-    ok = event_put(ev, "lastTimestamp", json_string_nocheck(now), ok);
-    ok = event_put(ev, "count", json_integer(1), ok);
-    ok = event_put(ev, "eventTime", json_string_nocheck(micro), ok);
-    ok = event_put(ev, "reportingComponent", json_string(ctx->component), ok);
+    ok = jdoc_put(ev, "source", source, ok);
+    ok = jdoc_put(ev, "firstTimestamp", json_string_nocheck(now), ok);
+    ok = jdoc_put(ev, "lastTimestamp", json_string_nocheck(now), ok);
+    ok = jdoc_put(ev, "count", json_integer(1), ok);
+    ok = jdoc_put(ev, "eventTime", json_string_nocheck(micro), ok);
+    ok = jdoc_put(ev, "reportingComponent", json_string(ctx->component), ok);
     if (ok && a->ns)
-        ok = event_put(md, "namespace", json_string(a->ns), ok);
+        ok = jdoc_put(md, "namespace", json_string(a->ns), ok);
     if (ok && ctx->host) {
-        ok = event_put(source, "host", json_string(ctx->host), ok);
-        ok = event_put(ev, "reportingInstance", json_string(ctx->host), ok);
+        ok = jdoc_put(source, "host", json_string(ctx->host), ok);
+        ok = jdoc_put(ev, "reportingInstance", json_string(ctx->host), ok);
     }
     if (!ok) {
         json_decref(ev);

@@ -32,6 +32,11 @@ void jdoc_append(json_t *arr, json_t *value)
         refused("append to the JSON array", "", value);
 }
 
+bool jdoc_put(json_t *obj, const char *key, json_t *value, bool ok)
+{
+    return json_object_set_new_nocheck(obj, key, value) == 0 && ok;
+}
+
 json_t *jdoc_string(const char *s, const char *what, struct err *e)
 {
     json_t *j = json_string(s);

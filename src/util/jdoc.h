@@ -18,6 +18,8 @@
 #ifndef GPUSLICE_UTIL_JDOC_H
 #define GPUSLICE_UTIL_JDOC_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "util/err.h"
@@ -27,6 +29,13 @@ void jdoc_set(json_t *obj, const char *key, json_t *value);
 
 /* Appends value (stolen) to arr; aborts with a message when it cannot. */
 void jdoc_append(json_t *arr, json_t *value);
+
+/* obj[key] = value (stolen; key a literal, not checked again), for an
+ * object built member by member where json_pack would scan its format and
+ * check every literal key at each call: returns ok, or false when value is
+ * NULL (a string that is not UTF-8, as json_pack would fail) or obj is
+ * not an object. */
+bool jdoc_put(json_t *obj, const char *key, json_t *value, bool ok);
 
 /* A JSON string of s, or NULL and -EBADMSG in e when s is not valid UTF-8
  * (what names where: "namespace in the URL"). */

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -55,6 +56,38 @@ static void new_slice_reads_back(void **state)
     obj = gpuslice_new("team", &upgraded, p);
     assert_string_equal(meta_annotation(obj, GPUSLICE_ANNOTATION_UPGRADE_QUOTA), "gpu-memory");
     json_decref(obj);
+    json_decref(p);
+}
+
+/* The object as written to the API server, member by member in the
+ * order it always had (a request by memory names its GiB last), and none
+ * at all for a name that is not UTF-8. */
+static void new_slice_text_and_order(void **state)
+{
+    (void)state;
+    json_t *p = pod();
+    struct gpuslice_spec by_memory = spec;
+    by_memory.requested_memory_gib = 30;
+    by_memory.existing = true;
+    json_t *obj = gpuslice_new("team", &by_memory, p);
+    char *text = json_dumps(obj, JSON_COMPACT);
+    assert_string_equal(
+        text,
+        "{\"apiVersion\":\"gpuslice.dev/v1alpha1\",\"kind\":\"GPUSlice\",\"metadata\":"
+        "{\"name\":\"train-main-1\",\"namespace\":\"team\",\"ownerReferences\":"
+        "[{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"name\":\"train\",\"uid\":\"pod-uid-1\","
+        "\"controller\":true,\"blockOwnerDeletion\":true}],\"finalizers\":"
+        "[\"" GPUSLICE_SLICE_FINALIZER "\"],\"labels\":{\"gpuslice.dev/node\":\"node-a\"}},"
+        "\"spec\":{\"podName\":\"train\",\"podUID\":\"pod-uid-1\",\"container\":\"main\","
+        "\"init\":false,\"index\":1,\"nodeName\":\"node-a\",\"gpuUUID\":\"GPU-1\","
+        "\"gpuIndex\":0,\"model\":\"H100-80GB\",\"profile\":\"3g.40gb\",\"start\":4,"
+        "\"size\":4,\"configMap\":\"gpuslice-train-main\",\"requestedMemoryGiB\":30,"
+        "\"existing\":true}}");
+    free(text);
+    json_decref(obj);
+    struct gpuslice_spec bad = spec;
+    bad.node = "node-\xff";
+    assert_null(gpuslice_new("team", &bad, p));
     json_decref(p);
 }
 
@@ -312,6 +345,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(new_slice_reads_back),
+        cmocka_unit_test(new_slice_text_and_order),
         cmocka_unit_test(field_paths),
         cmocka_unit_test(members_in_one_pass),
         cmocka_unit_test(status_is_set_and_kept),

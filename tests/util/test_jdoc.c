@@ -56,6 +56,27 @@ static void a_field_that_cannot_be_set_aborts(void **state)
     assert_aborts(append_null, NULL, "cannot append to the JSON array");
 }
 
+/* A member set by jdoc_put keeps the object good; a value missing (a
+ * string that was not UTF-8) or a target that is no object makes it bad,
+ * and one bad member keeps it so. */
+static void members_are_put_until_one_is_missing(void **state)
+{
+    (void)state;
+    json_t *o = json_object();
+    bool ok = jdoc_put(o, "a", json_string("x"), true);
+    assert_true(ok);
+    assert_string_equal(json_string_value(json_object_get(o, "a")), "x");
+    ok = jdoc_put(o, "b", json_string("\xff"), ok);
+    assert_false(ok);
+    assert_null(json_object_get(o, "b"));
+    assert_false(jdoc_put(o, "c", json_integer(1), ok));
+    assert_non_null(json_object_get(o, "c")); /* set, but the object stays bad */
+    json_t *list = json_array();
+    assert_false(jdoc_put(list, "d", json_integer(2), true));
+    json_decref(list);
+    json_decref(o);
+}
+
 static void wire_strings_are_checked(void **state)
 {
     (void)state;
@@ -117,6 +138,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sets_and_appends),
         cmocka_unit_test(a_field_that_cannot_be_set_aborts),
+        cmocka_unit_test(members_are_put_until_one_is_missing),
         cmocka_unit_test(wire_strings_are_checked),
         cmocka_unit_test(scrubbed_strings_are_always_made),
         cmocka_unit_test(copies_are_deep_and_keep_the_order),
