@@ -343,10 +343,15 @@ int pod_container_memory_gib(const json_t *pod, const char *container, bool init
         if (!v)
             v = json_object_get(json_object_get(res, "requests"), GPUSLICE_RESOURCE_MEMORY);
         *gib = 0;
+        /* The field is named only for an error: the controller asks at
+         * every decision of a gated pod, and the name cost more than the
+         * read. */
+        if (!v || parse_whole(v, NULL, POD_MEMORY_GIB_MAX, gib, NULL) == 0)
+            return 0;
         char field[192];
         snprintf(field, sizeof field, "spec.%s[%zu].resources.%s[%s]", list, i, where,
                  GPUSLICE_RESOURCE_MEMORY);
-        return v ? parse_whole(v, field, POD_MEMORY_GIB_MAX, gib, e) : 0;
+        return parse_whole(v, field, POD_MEMORY_GIB_MAX, gib, e);
     }
     return err_set(e, -ENOENT, "the pod has no %s \"%s\"", init ? "init container" : "container",
                    container);

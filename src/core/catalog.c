@@ -36,6 +36,7 @@
  */
 #include "core/catalog.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -277,25 +278,38 @@ static const char *strip_resource_prefix(const char *name)
     return name;
 }
 
+/* strcasecmp, called only when the first characters agree: most names
+ * of a catalogue differ there, and a lookup compares a name with every
+ * profile and alias of every model (catalog_name_gib: some 100). */
+static bool same_name(const char *a, const char *b)
+{
+    return tolower((unsigned char)*a) == tolower((unsigned char)*b) && strcasecmp(a, b) == 0;
+}
+
 static bool profile_answers_to(const struct mig_profile *p, const char *name)
 {
-    if (strcasecmp(p->name, name) == 0)
+    if (same_name(p->name, name))
         return true;
     for (size_t i = 0; i < CATALOG_MAX_ALIASES && p->aliases[i]; i++)
-        if (strcasecmp(p->aliases[i], name) == 0)
+        if (same_name(p->aliases[i], name))
             return true;
     return false;
+}
+
+/* catalog_find_profile for a name without its resource prefix. */
+static const struct mig_profile *find_bare_profile(const struct gpu_model *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_profiles; i++)
+        if (profile_answers_to(&m->profiles[i], name))
+            return &m->profiles[i];
+    return NULL;
 }
 
 const struct mig_profile *catalog_find_profile(const struct gpu_model *m, const char *name)
 {
     if (!m || !name)
         return NULL;
-    name = strip_resource_prefix(name);
-    for (size_t i = 0; i < m->n_profiles; i++)
-        if (profile_answers_to(&m->profiles[i], name))
-            return &m->profiles[i];
-    return NULL;
+    return find_bare_profile(m, strip_resource_prefix(name));
 }
 
 int catalog_profile_index(const struct gpu_model *m, const struct mig_profile *p, struct err *e)
@@ -323,8 +337,9 @@ unsigned catalog_profile_gib(const struct mig_profile *p)
 int catalog_name_gib(const char *profile, unsigned *gib)
 {
     uint32_t mib = 0;
-    for (size_t i = 0; i < catalog_model_count(); i++) {
-        const struct mig_profile *p = catalog_find_profile(catalog_model(i), profile);
+    const char *bare = profile ? strip_resource_prefix(profile) : NULL;
+    for (size_t i = 0; bare && i < catalog_model_count(); i++) {
+        const struct mig_profile *p = find_bare_profile(&models[i], bare);
         if (p && p->memory_mib > mib)
             mib = p->memory_mib;
     }

@@ -85,6 +85,13 @@ static void find_profile_by_name_alias_or_resource_name(void **state)
     assert_null(catalog_find_profile(h100, ""));
     assert_null(catalog_find_profile(h100, NULL));
     assert_null(catalog_find_profile(NULL, "1g.10gb"));
+    /* The GiB of a name across models reads names as the lookup does. */
+    unsigned gib = 0;
+    assert_int_equal(catalog_name_gib("NVIDIA.COM/MIG-3G.40GB", &gib), 0);
+    assert_int_equal(gib, 40);
+    assert_int_equal(catalog_name_gib("mig-mig-1g.10gb", &gib), -ENOENT);
+    assert_int_equal(catalog_name_gib("", &gib), -ENOENT);
+    assert_int_equal(catalog_name_gib(NULL, &gib), -ENOENT);
 }
 
 static void profile_index_only_for_the_models_own_profiles(void **state)
