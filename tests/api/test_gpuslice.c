@@ -145,6 +145,20 @@ static void long_names_stay_unique_and_bounded(void **state)
     gpuslice_name(pod_name, "main", 0, again);
     assert_string_equal(a, again);
     assert_int_equal(meta_check_subdomain(a, "name", NULL), 0);
+    /* Up to 253 characters the name is spelled out whole; one more and it
+     * is cut and hashed. */
+    char plain[GPUSLICE_NAME_MAX];
+    pod_name[253 - strlen("-main-10")] = '\0';
+    gpuslice_name(pod_name, "main", 10, plain);
+    assert_int_equal(strlen(plain), 253);
+    assert_string_equal(plain + strlen(pod_name), "-main-10");
+    gpuslice_name(pod_name, "main", 100, plain);
+    assert_int_equal(strlen(plain), 200 + 1 + 16 + 1 + 3);
+    assert_string_equal(plain + strlen(plain) - 4, "-100");
+    gpuslice_name("p", "c", 0, plain);
+    assert_string_equal(plain, "p-c-0");
+    gpuslice_name("p", "c", 4294967295u, plain);
+    assert_string_equal(plain, "p-c-4294967295");
 }
 
 /* A share of a whole GPU carries its sharing and MPS limits instead of a
