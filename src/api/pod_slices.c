@@ -505,6 +505,11 @@ void pod_configmap_name(const json_t *pod, const char *container, char out[254])
         json_object_get(json_object_get(meta, "annotations"), GPUSLICE_ANNOTATION_CONFIG));
     if (!prefix)
         prefix = json_string_value(json_object_get(meta, "name"));
+    pod_configmap_name_of(prefix, container, out);
+}
+
+void pod_configmap_name_of(const char *prefix, const char *container, char out[254])
+{
     snprintf(out, 254, "%.180s-%.63s", prefix ? prefix : "pod", container);
 }
 

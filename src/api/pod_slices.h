@@ -148,6 +148,9 @@ unsigned pod_slices_total(const struct pod_slices *s);
  * a pod made from generateName has no name yet) or, without one, the pod's
  * name, then "-" and the container. Truncated to a valid length. */
 void pod_configmap_name(const json_t *pod, const char *container, char out[254]);
+/* The same name for a prefix known already (the webhook's own, before the
+ * pod carries it). */
+void pod_configmap_name_of(const char *prefix, const char *container, char out[254]);
 
 /* Whether the pod carries the scheduling gate name. */
 bool pod_gated(const json_t *pod, const char *name);

@@ -361,14 +361,9 @@ static int patch_container(const json_t *c, const char *base, unsigned gib, cons
     char path[128], cm[254];
     snprintf(path, sizeof path, "%s/resources", base);
     int rc = add_op(ops, path, new_resources(json_object_get(c, "resources"), gib));
-    /* pod_configmap_name is the one definition of the name the agent writes. */
-    json_t *named = object_of(
-        "metadata", object_of("annotations",
-                              object_of(GPUSLICE_ANNOTATION_CONFIG, json_string(prefix))));
-    if (rc == 0 && !named)
-        rc = -ENOMEM;
-    if (rc == 0)
-        pod_configmap_name(named, json_string_value(json_object_get(c, "name")), cm);
+    /* pod_configmap_name_of is the one definition of the name the agent
+     * writes. */
+    pod_configmap_name_of(prefix, json_string_value(json_object_get(c, "name")), cm);
     if (rc == 0 && !reads_config_map(c, cm)) {
         snprintf(path, sizeof path, "%s/envFrom", base);
         rc = add_list_entry(ops, json_object_get(c, "envFrom"), path,
@@ -376,7 +371,6 @@ static int patch_container(const json_t *c, const char *base, unsigned gib, cons
                                       with(object_of("name", json_string(cm)), "optional",
                                            json_false())));
     }
-    json_decref(named);
     return rc;
 }
 

@@ -233,6 +233,12 @@ static void configmap_names_follow_the_prefix(void **state)
     pod_configmap_name(pod, "main", name);
     assert_string_equal(name, "gs-4f2a9c-main");
     json_decref(pod);
+    /* The prefix given (the webhook's, before the pod has it) names alike. */
+    char given[254];
+    pod_configmap_name_of("gs-4f2a9c", "main", given);
+    assert_string_equal(given, name);
+    pod_configmap_name_of(NULL, "main", given);
+    assert_string_equal(given, "pod-main");
 }
 
 /* gpuslice.dev/accelerator-memory alone is a request by memory; beside
