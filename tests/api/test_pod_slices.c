@@ -146,6 +146,9 @@ static void bad_annotations_name_the_entry(void **state)
     } cases[] = {
         {"not json", "not a JSON list"},
         {"{}", "not a JSON list (wrong type)"},
+        /* a key twice is refused, as jansson's reader refused it */
+        {"[{\"container\":\"a\",\"container\":\"b\",\"profile\":\"1g.10gb\",\"count\":1}]",
+         "duplicate object key"},
         {"[{\"container\":\"a\",\"count\":1}]", "[0]: needs container, profile or memoryGiB, count"},
         {"[{\"container\":\"a\",\"profile\":\"1g.10gb\",\"memoryGiB\":5,\"count\":1}]",
          "[0]: needs container, profile or memoryGiB, count"},
