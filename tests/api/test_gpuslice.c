@@ -88,6 +88,11 @@ static void new_slice_text_and_order(void **state)
     struct gpuslice_spec bad = spec;
     bad.node = "node-\xff";
     assert_null(gpuslice_new("team", &bad, p));
+    /* A share with such a name is none either (json_pack's NULL object
+     * then had its sharing set, and aborted). */
+    bad.sharing = POD_SHARING_MPS;
+    bad.memory_gib = 8;
+    assert_null(gpuslice_new("team", &bad, p));
     json_decref(p);
 }
 
