@@ -57,6 +57,10 @@ static void requests_of_a_view_match(void **state)
     assert_int_equal(schedfit_pod_requests(pod, &from_pod, NULL), 0);
     assert_int_equal(schedfit_view_requests(pod, &v, &from_view, NULL), 0);
     assert_int_equal(from_view.n, from_pod.n);
+    for (size_t i = 0; i < from_pod.n; i++) { /* every entry, in order */
+        assert_string_equal(from_view.items[i].name, from_pod.items[i].name);
+        assert_int_equal(from_view.items[i].milli, from_pod.items[i].milli);
+    }
     assert_int_equal(schedfit_amount(&from_view, "cpu"), 1350); /* 1 + 250m + overhead */
     assert_int_equal(schedfit_amount(&from_view, "memory"), 1LL * 1024 * 1024 * 1024 * 1000);
     json_decref(pod);
