@@ -896,20 +896,25 @@ static bool slow_leaving(const json_t *obj, const struct gpuslice_view *v, int64
 /* A slice on its way out for too long is said on the pod that waits for
  * it (a Warning SliceNotReleased): only the node's agent destroys it and
  * lets the object go, so with that agent dead the pod would stay gated
- * with nothing saying why; a live agent whose destroy fails says why in
- * the status, and the Event passes that on. */
+ * with nothing saying why; a live agent whose destroy fails says why in a
+ * Deleting status, and the Event passes that on (a message of an earlier
+ * phase, a create's failure say, is not about the destroy). */
 static int say_stuck_leaving(struct controller *c, const struct pod_state *s,
                              const struct gpuslice_view *v, struct action_list *out)
 {
+    const char *said = v->status.phase &&
+                               strcmp(v->status.phase, lifecycle_phase_name(SLICE_DELETING)) == 0
+                           ? v->status.message
+                           : NULL;
     return controller__say(c, out, s->pod, ACTION_EVENT_WARNING, "SliceNotReleased",
                            "GPUSlice %s has been on its way out on node %s for more than %llds: "
                            "%s%s; the pod is placed again once it is gone",
                            v->name, v->spec.node ? v->spec.node : "(none)",
                            (long long)(CONTROLLER_SLICE_SLOW_NS / NS_PER_SEC),
-                           v->status.message ? "the node's agent says: "
-                                             : "the node's agent has not destroyed it (is it "
-                                               "running, holding its Lease?)",
-                           v->status.message ? v->status.message : "");
+                           said ? "the node's agent says: "
+                                : "the node's agent has not destroyed it (is it running, "
+                                  "holding its Lease?)",
+                           said ? said : "");
 }
 
 /* A gated pod's slices on their way out (released so that the whole pod

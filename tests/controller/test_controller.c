@@ -506,6 +506,9 @@ static void a_release_the_agent_never_ends_is_said(void **state)
     char first[32], other[32];
     release_pipeline(w, first, other);
     assert_true(world_released(w, "pipeline-main-0", "Created"));
+    /* A message the status kept from before (not a destroy's) is not
+     * passed on as what the agent says about the destroy. */
+    world_agent_sets(w, "pipeline-main-0", "Created", "Earlier");
     char msg[512];
     world_advance(w, 25 * SEC); /* under a minute since the release */
     assert_int_equal(world_events(w, "pipeline", "SliceNotReleased", msg, sizeof msg), 0);
