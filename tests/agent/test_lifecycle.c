@@ -9,6 +9,42 @@
 
 #define LAT "latency=none"
 
+/* obj's first n member names are want's, in order. */
+static void assert_keys_begin(const json_t *obj, const char *const *want, size_t n)
+{
+    void *it = json_object_iter((json_t *)obj);
+    for (size_t k = 0; k < n; k++, it = json_object_iter_next((json_t *)obj, it)) {
+        assert_non_null(it);
+        assert_string_equal(json_object_iter_key(it), want[k]);
+    }
+}
+
+/* The ConfigMap as the agent writes it, member order included (what a
+ * client reading raw JSON or a diff sees); the store adds its own metadata
+ * after the agent's members. */
+static void assert_config_map_text(const json_t *cm, const char *uuid, const char *slice)
+{
+    assert_keys_begin(cm, (const char *const[]){"apiVersion", "kind", "metadata", "data"}, 4);
+    const json_t *meta = json_object_get(cm, "metadata");
+    assert_keys_begin(meta,
+                      (const char *const[]){"name", "namespace", "labels", "ownerReferences"}, 4);
+    char want[2048], *text = json_dumps(json_object_get(meta, "labels"), JSON_COMPACT);
+    snprintf(want, sizeof want, "{\"%s\":\"%s\",\"%s\":\"true\"}", AGENT_LABEL_NODE, NODE,
+             GPUSLICE_LABEL_MANAGED);
+    assert_string_equal(text, want);
+    free(text);
+    text = json_dumps(json_object_get(cm, "data"), JSON_COMPACT);
+    snprintf(want, sizeof want,
+             "{\"NVIDIA_VISIBLE_DEVICES\":\"%s\",\"CUDA_VISIBLE_DEVICES\":\"%s\","
+             "\"GPUSLICE_SLICES\":\"%s\"}",
+             uuid, uuid, slice);
+    assert_string_equal(text, want);
+    free(text);
+    assert_string_equal(json_string_value(json_object_get(cm, "apiVersion")), "v1");
+    assert_string_equal(json_string_value(json_object_get(cm, "kind")), "ConfigMap");
+    assert_int_equal(json_array_size(json_object_get(meta, "ownerReferences")), 1);
+}
+
 static void create_hands_over_through_the_config_map(void **state)
 {
     (void)state;
@@ -41,6 +77,7 @@ static void create_hands_over_through_the_config_map(void **state)
     assert_string_equal(json_string_value(json_object_get(owner, "kind")), "Pod");
     assert_string_equal(json_string_value(json_object_get(owner, "uid")), meta_uid(pod));
     assert_string_equal(meta_label(cm, AGENT_LABEL_NODE), NODE);
+    assert_config_map_text(cm, dev->items[0].uuid, name);
     json_decref(cm);
     h_invariant(h);
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -235,6 +236,46 @@ static void gpunode_status_reads_back(void **state)
 }
 
 
+/* A GPU's status entry, byte for byte: members in the order the agent has
+ * always written them (a store diff or a client reading raw JSON sees the
+ * same text whichever way the entry is built). */
+static void gpunode_gpu_status_keeps_its_bytes(void **state)
+{
+    (void)state;
+    json_t *clients = json_loads("[{\"pod\":\"p\"}]", 0, NULL);
+    struct gpunode_gpu g = {
+        .index = 3, .uuid = "GPU-1", .product = "NVIDIA H100 80GB HBM3", .model = "H100-80GB",
+        .mig_mode = "Enabled", .memory_mib = 81920, .has_active = true,
+        .active = GPUNODE_MODE_MIG, .clients = clients, .n_slices = 2,
+        .slices = {{.profile = "1g.10gb", .start = 6, .size = 1, .gi_id = 9, .ci_id = 2,
+                    .device_uuid = "MIG-9", .managed = true},
+                   {.profile = "3g.40gb", .start = 0, .size = 4, .gi_id = 1}}};
+    json_t *o = gpunode_gpu_status_new(&g);
+    char *text = json_dumps(o, JSON_COMPACT);
+    assert_string_equal(
+        text, "{\"index\":3,\"uuid\":\"GPU-1\",\"product\":\"NVIDIA H100 80GB HBM3\","
+              "\"model\":\"H100-80GB\",\"memoryMiB\":81920,\"migMode\":\"Enabled\","
+              "\"slices\":[{\"profile\":\"1g.10gb\",\"start\":6,\"size\":1,\"giID\":9,"
+              "\"managed\":true,\"ciID\":2,\"deviceUUID\":\"MIG-9\"},"
+              "{\"profile\":\"3g.40gb\",\"start\":0,\"size\":4,\"giID\":1,"
+              "\"managed\":false}],\"mode\":\"mig\",\"clients\":[{\"pod\":\"p\"}]}");
+    free(text);
+    json_decref(o);
+    /* No product, model nor mig mode: empty, empty, Unsupported; a uuid
+     * that is no string makes no entry. */
+    struct gpunode_gpu bare = {.uuid = "G"};
+    o = gpunode_gpu_status_new(&bare);
+    text = json_dumps(o, JSON_COMPACT);
+    assert_string_equal(text, "{\"index\":0,\"uuid\":\"G\",\"product\":\"\",\"model\":\"\","
+                              "\"memoryMiB\":0,\"migMode\":\"Unsupported\",\"slices\":[]}");
+    free(text);
+    json_decref(o);
+    bare.uuid = "\xff";
+    assert_null(gpunode_gpu_status_new(&bare));
+    json_decref(clients);
+}
+
+
 /* Reading a GPUNode a GPU at a time reads what gpunode_read reads, and a
  * GPU is the same as the version before's when its entry and spec.gpus
  * are the very values; a status around given entries is the one built
@@ -300,6 +341,7 @@ int main(void)
         cmocka_unit_test(gpunode_joins_status_and_settings),
         cmocka_unit_test(gpunode_status_sums_up_every_gpu),
         cmocka_unit_test(gpunode_status_reads_back),
+        cmocka_unit_test(gpunode_gpu_status_keeps_its_bytes),
         cmocka_unit_test(gpunode_modes),
         cmocka_unit_test(gpunode_sharing_modes_and_clients),
         cmocka_unit_test(gpunode_read_and_built_a_gpu_at_a_time),

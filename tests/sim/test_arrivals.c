@@ -41,6 +41,42 @@ static size_t count(struct store *st, const char *group, const char *plural)
     return n;
 }
 
+/* A batch pod as arrivals writes it, byte for byte where it is its own
+ * (the store adds uid, resourceVersion and creation time to metadata and
+ * defaults to spec, after the members it was given): member order is what
+ * clients and diffs see. */
+static void check_pod_text(struct store *st)
+{
+    const struct api_resource *res = api_registry_find(store_registry(st), "", "v1", "pods");
+    json_t *pod = NULL;
+    assert_int_equal(store_get(st, res, SCENARIO_DEFAULT_NAMESPACE, "b-2", &pod, NULL), 0);
+    const char *want_top[] = {"apiVersion", "kind", "metadata", "spec"};
+    const char *want_meta[] = {"name", "namespace", "annotations"};
+    void *it = json_object_iter(pod);
+    for (size_t k = 0; k < 4; k++, it = json_object_iter_next(pod, it))
+        assert_string_equal(json_object_iter_key(it), want_top[k]);
+    json_t *meta = json_object_get(pod, "metadata");
+    it = json_object_iter(meta);
+    for (size_t k = 0; k < 3; k++, it = json_object_iter_next(meta, it))
+        assert_string_equal(json_object_iter_key(it), want_meta[k]);
+    char *dumped = json_dumps(json_object_get(meta, "annotations"), JSON_COMPACT);
+    assert_string_equal(dumped, "{\"gpuslice.dev/run-seconds\":\"3.000\"}");
+    free(dumped);
+    json_t *spec = json_object_get(pod, "spec");
+    it = json_object_iter(spec);
+    assert_string_equal(json_object_iter_key(it), "restartPolicy");
+    assert_string_equal(json_object_iter_key(json_object_iter_next(spec, it)), "containers");
+    assert_string_equal(json_string_value(json_object_iter_value(it)), "Never");
+    dumped = json_dumps(json_object_get(spec, "containers"), JSON_COMPACT);
+    assert_string_equal(dumped, "[{\"name\":\"main\",\"image\":\"sim\",\"resources\":"
+                              "{\"limits\":{\"nvidia.com/mig-1g.5gb\":1}}}]");
+    free(dumped);
+    assert_string_equal(json_string_value(json_object_get(pod, "apiVersion")), "v1");
+    assert_string_equal(json_string_value(json_object_get(pod, "kind")), "Pod");
+    assert_string_equal(json_string_value(json_object_get(meta, "name")), "b-2");
+    json_decref(pod);
+}
+
 /* Runs the arrivals to the end; returns the pods made. */
 static size_t run(uint64_t seed, int64_t *poisson_first)
 {
@@ -84,6 +120,7 @@ static size_t run(uint64_t seed, int64_t *poisson_first)
     assert_int_equal(arrivals_item_of(a, "other", "b-2"), SIZE_MAX);
     assert_int_equal(arrivals_item_of(a, SCENARIO_DEFAULT_NAMESPACE, "q-1"), SIZE_MAX);
     size_t pods = count(st, "", "pods");
+    check_pod_text(st);
     arrivals_free(a);
     arrivals_free(NULL);
     scenario_free(&sc);
