@@ -43,6 +43,7 @@
 #include "api/pod_slices.h"
 #include "util/alloc.h"
 #include "util/hash.h"
+#include "util/jdoc.h"
 #include "util/objkey.h"
 
 #define CM_SLICES_MAX 64 /* a container asks for at most POD_SLICE_COUNT_MAX */
@@ -171,9 +172,15 @@ int agent__device_op(struct agent_decision *d, enum agent_op op, const struct ag
         agent__requeue(d, n->retry_at);
         return 0;
     }
-    json_t *params = json_pack("{s:s, s:s, s:s, s:i, s:b}", "key", d->key, "gpuUUID",
-                               d->v.spec.gpu_uuid, "profile", profile, "start", (int)at->start,
-                               "recreate", recreate);
+    /* Built member by member (jdoc_put), as the ConfigMap below: a NULL
+     * member makes params NULL, which agent__external refuses. */
+    json_t *params = json_object();
+    bool ok = jdoc_put(params, "key", json_string(d->key), true);
+    ok = jdoc_put(params, "gpuUUID", json_string(d->v.spec.gpu_uuid), ok);
+    ok = jdoc_put(params, "profile", json_string(profile), ok);
+    ok = jdoc_put(params, "start", json_integer((int)at->start), ok);
+    ok = jdoc_put(params, "recreate", json_boolean(recreate), ok);
+    params = jdoc_built(params, ok);
     agent__requeue(d, d->now);
     return agent__external(d->out, op, params, e);
 }
@@ -266,10 +273,11 @@ static json_t *config_map_data(struct agent_decision *d, const json_t *slices, b
     }
     qsort(items, *n, sizeof items[0], cm_entry_cmp);
     char *uuids = join(items, *n, true), *names = join(items, *n, false);
-    json_t *data = uuids && names ? json_pack("{s:s, s:s, s:s}", "NVIDIA_VISIBLE_DEVICES", uuids,
-                                              "CUDA_VISIBLE_DEVICES", uuids, "GPUSLICE_SLICES",
-                                              names)
-                                  : NULL;
+    json_t *data = json_object();
+    bool ok = jdoc_put(data, "NVIDIA_VISIBLE_DEVICES", json_string(uuids), true);
+    ok = jdoc_put(data, "CUDA_VISIBLE_DEVICES", json_string(uuids), ok);
+    ok = jdoc_put(data, "GPUSLICE_SLICES", json_string(names), ok);
+    data = jdoc_built(data, ok);
     free(uuids);
     free(names);
     if (!data)
@@ -281,15 +289,19 @@ static json_t *config_map_data(struct agent_decision *d, const json_t *slices, b
  * pod as owner (the GPUSlice's own controller reference). */
 static json_t *config_map_meta(struct agent_decision *d)
 {
-    json_t *m = json_pack("{s:s, s:s, s:{s:s, s:s}}", "name", d->v.spec.config_map, "namespace",
-                          d->v.ns, "labels", AGENT_LABEL_NODE, d->a->node,
-                          GPUSLICE_LABEL_MANAGED, "true");
+    json_t *m = json_object(), *labels = json_object();
+    bool ok = jdoc_put(m, "name", json_string(d->v.spec.config_map), true);
+    ok = jdoc_put(m, "namespace", json_string(d->v.ns), ok);
+    ok = jdoc_put(labels, AGENT_LABEL_NODE, json_string(d->a->node), ok);
+    ok = jdoc_put(labels, GPUSLICE_LABEL_MANAGED, json_string("true"), ok);
+    ok = jdoc_put(m, "labels", labels, ok);
     const json_t *owner = meta_controller_ref(d->obj);
-    if (m && owner && json_object_set_new(m, "ownerReferences", json_pack("[O]", owner)) < 0) {
-        json_decref(m);
-        return NULL;
+    if (owner) {
+        json_t *owners = json_array();
+        ok = json_array_append(owners, (json_t *)owner) == 0 && ok;
+        ok = jdoc_put(m, "ownerReferences", owners, ok);
     }
-    return m;
+    return jdoc_built(m, ok);
 }
 
 /* Whether the same ConfigMap write (intent) was decided for d's key from
@@ -374,12 +386,12 @@ static int write_config_map(struct agent_decision *d, const json_t *cached, json
         return 0;
     }
     json_t *meta = config_map_meta(d);
-    json_t *obj = meta ? json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind",
-                                   "ConfigMap", "metadata", meta, "data", data)
-                       : NULL;
-    if (!meta)
-        json_decref(data);
-    if (!obj)
+    json_t *obj = json_object();
+    bool ok = jdoc_put(obj, "apiVersion", json_string("v1"), meta != NULL);
+    ok = jdoc_put(obj, "kind", json_string("ConfigMap"), ok);
+    ok = jdoc_put(obj, "metadata", meta, ok);
+    ok = jdoc_put(obj, "data", data, ok);
+    if (!(obj = jdoc_built(obj, ok)))
         return err_set(e, -ENOMEM, "agent: out of memory");
     const struct agent_note *n = agent__note(a, d->key, false);
     if (n && n->config_map_foreign)

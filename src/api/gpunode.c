@@ -285,18 +285,23 @@ uint32_t gpunode_same_gpus(const json_t *obj, const json_t *prev)
     return same;
 }
 
+/* A GPU's entry and its slices' are built member by member (jdoc_put):
+ * json_pack's format scan and key checks were most of the cost of a
+ * GPUNode status, written at every change of a node. A string member that
+ * is NULL or not UTF-8 makes the entry NULL, as json_pack's result was. */
 static json_t *gpunode_slice_new(const struct gpunode_slice *s)
 {
-    json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:b}", "profile", s->profile, "start",
-                          (int)s->start, "size", (int)s->size, "giID", (int)s->gi_id,
-                          "managed", s->managed);
-    if (o && s->device_uuid &&
-        (json_object_set_new(o, "ciID", json_integer(s->ci_id)) ||
-         json_object_set_new(o, "deviceUUID", json_string(s->device_uuid)))) {
-        json_decref(o);
-        return NULL;
+    json_t *o = json_object();
+    bool ok = jdoc_put(o, "profile", json_string(s->profile), true);
+    ok = jdoc_put(o, "start", json_integer((int)s->start), ok);
+    ok = jdoc_put(o, "size", json_integer((int)s->size), ok);
+    ok = jdoc_put(o, "giID", json_integer((int)s->gi_id), ok);
+    ok = jdoc_put(o, "managed", json_boolean(s->managed), ok);
+    if (s->device_uuid) {
+        ok = jdoc_put(o, "ciID", json_integer(s->ci_id), ok);
+        ok = jdoc_put(o, "deviceUUID", json_string(s->device_uuid), ok);
     }
-    return o;
+    return jdoc_built(o, ok);
 }
 
 json_t *gpunode_gpu_status_new(const struct gpunode_gpu *g)
@@ -309,16 +314,19 @@ json_t *gpunode_gpu_status_new(const struct gpunode_gpu *g)
         }
     if (!slices)
         return NULL;
-    json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:I, s:s, s:o}", "index", (int)g->index, "uuid",
-                          g->uuid, "product", g->product ? g->product : "", "model",
-                          g->model ? g->model : "", "memoryMiB", (json_int_t)g->memory_mib,
-                          "migMode", g->mig_mode ? g->mig_mode : "Unsupported", "slices",
-                          slices);
-    if (o && g->has_active)
+    json_t *o = json_object();
+    bool ok = jdoc_put(o, "index", json_integer((int)g->index), true);
+    ok = jdoc_put(o, "uuid", json_string(g->uuid), ok);
+    ok = jdoc_put(o, "product", json_string(g->product ? g->product : ""), ok);
+    ok = jdoc_put(o, "model", json_string(g->model ? g->model : ""), ok);
+    ok = jdoc_put(o, "memoryMiB", json_integer((json_int_t)g->memory_mib), ok);
+    ok = jdoc_put(o, "migMode", json_string(g->mig_mode ? g->mig_mode : "Unsupported"), ok);
+    ok = jdoc_put(o, "slices", slices, ok);
+    if (ok && g->has_active)
         jdoc_set(o, "mode", json_string(gpunode_mode_name(g->active)));
-    if (o && g->clients)
+    if (ok && g->clients)
         jdoc_set(o, "clients", json_incref((json_t *)g->clients));
-    return o;
+    return jdoc_built(o, ok);
 }
 
 static json_t *mode_condition_new(const struct gpunode_view *v)

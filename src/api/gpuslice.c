@@ -312,10 +312,7 @@ static json_t *new_metadata(const char *ns, const struct gpuslice_spec *s, const
                       json_string(s->upgrade_quota), ok);
         ok = jdoc_put(meta, "annotations", annotations, ok);
     }
-    if (ok)
-        return meta;
-    json_decref(meta);
-    return NULL;
+    return jdoc_built(meta, ok);
 }
 
 /* A MIG slice's profile and place, or a share of a whole GPU: sharing and
@@ -354,10 +351,7 @@ static json_t *new_spec(const struct gpuslice_spec *s)
         ok = jdoc_put(spec, "requestedMemoryGiB", json_integer(s->requested_memory_gib), ok);
     if (s->existing)
         ok = jdoc_put(spec, "existing", json_true(), ok);
-    if (ok)
-        return spec;
-    json_decref(spec);
-    return NULL;
+    return jdoc_built(spec, ok);
 }
 
 json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t *pod)
@@ -367,10 +361,7 @@ json_t *gpuslice_new(const char *ns, const struct gpuslice_spec *s, const json_t
     ok = jdoc_put(obj, "kind", json_string(GPUSLICE_KIND), ok);
     ok = jdoc_put(obj, "metadata", new_metadata(ns, s, pod), ok);
     ok = jdoc_put(obj, "spec", new_spec(s), ok);
-    if (ok)
-        return obj;
-    json_decref(obj);
-    return NULL;
+    return jdoc_built(obj, ok);
 }
 
 json_t *gpuslice_with_status(const json_t *obj, const struct gpuslice_status *t,

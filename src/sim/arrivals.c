@@ -87,11 +87,21 @@ void arrivals_free(struct arrivals *a)
     free(a);
 }
 
-/* A container "main" asking for limits (borrowed). */
-static json_t *container(const json_t *limits)
+/* The pod is built member by member (jdoc_put): json_pack's format scan
+ * and key checks cost more than the rest of making it, once a pod. Every
+ * value is a literal or from the parsed scenario (valid UTF-8); a NULL one
+ * (json_string of a name that is not) makes the whole NULL, as json_pack's
+ * result was. */
+
+/* A container "main" asking for limits (taken). */
+static json_t *container(json_t *limits)
 {
-    return json_pack("{s:s, s:s, s:{s:O}}", "name", "main", "image", "sim", "resources",
-                     "limits", limits);
+    json_t *resources = json_object(), *c = json_object();
+    bool ok = jdoc_put(resources, "limits", limits, true);
+    ok = jdoc_put(c, "name", json_string("main"), ok);
+    ok = jdoc_put(c, "image", json_string("sim"), ok);
+    ok = jdoc_put(c, "resources", resources, ok);
+    return jdoc_built(c, ok);
 }
 
 /* The pod annotations: the item's, plus the run time when run_s >= 0. */
@@ -133,12 +143,19 @@ static int create_pod(struct arrivals *a, size_t i, const char *profile, double 
     const struct scenario_item *it = &a->sc->items[i];
     char name[128];
     snprintf(name, sizeof name, "%s-%zu", it->name, a->cur[i].made++);
-    json_t *limits = mig_request(profile);
-    json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:{s:s, s:[o]}}", "apiVersion", "v1",
-                            "kind", "Pod", "metadata", "name", name, "namespace", it->ns,
-                            "annotations", annotations(it, run_s), "spec", "restartPolicy",
-                            "Never", "containers", container(limits));
-    json_decref(limits);
+    json_t *meta = json_object(), *spec = json_object(), *containers = json_array();
+    bool ok = jdoc_put(meta, "name", json_string(name), true);
+    ok = jdoc_put(meta, "namespace", json_string(it->ns), ok);
+    ok = jdoc_put(meta, "annotations", annotations(it, run_s), ok);
+    ok = json_array_append_new(containers, container(mig_request(profile))) == 0 && ok;
+    ok = jdoc_put(spec, "restartPolicy", json_string("Never"), ok);
+    ok = jdoc_put(spec, "containers", containers, ok);
+    json_t *pod = json_object();
+    ok = jdoc_put(pod, "apiVersion", json_string("v1"), ok);
+    ok = jdoc_put(pod, "kind", json_string("Pod"), ok);
+    ok = jdoc_put(pod, "metadata", meta, ok);
+    ok = jdoc_put(pod, "spec", spec, ok);
+    pod = jdoc_built(pod, ok);
     /* Every container in it is new; its strings are shared, and no one
      * changes a string in place (util/jdoc.h). */
     return create(a, i, a->pods, pod, true, e);
@@ -196,7 +213,8 @@ static json_t *template_of(const struct scenario_item *it, double run_s, const c
 {
     return json_pack("{s:{s:{s:s}, s:o}, s:{s:s, s:[o]}}", "metadata", "labels",
                      "gpuslice.dev/workload", it->name, "annotations", annotations(it, run_s),
-                     "spec", "restartPolicy", restart, "containers", container(it->request));
+                     "spec", "restartPolicy", restart, "containers",
+                     container(json_incref((json_t *)it->request)));
 }
 
 static int create_owner(struct arrivals *a, size_t i, struct err *e)

@@ -37,6 +37,14 @@ bool jdoc_put(json_t *obj, const char *key, json_t *value, bool ok)
     return json_object_set_new_nocheck(obj, key, value) == 0 && ok;
 }
 
+json_t *jdoc_built(json_t *obj, bool ok)
+{
+    if (ok)
+        return obj;
+    json_decref(obj);
+    return NULL;
+}
+
 json_t *jdoc_string(const char *s, const char *what, struct err *e)
 {
     json_t *j = json_string(s);

@@ -37,6 +37,10 @@ void jdoc_append(json_t *arr, json_t *value);
  * not an object. */
 bool jdoc_put(json_t *obj, const char *key, json_t *value, bool ok);
 
+/* The end of a build by jdoc_put: obj when every member was put (ok),
+ * else NULL with obj released. */
+json_t *jdoc_built(json_t *obj, bool ok);
+
 /* A JSON string of s, or NULL and -EBADMSG in e when s is not valid UTF-8
  * (what names where: "namespace in the URL"). */
 json_t *jdoc_string(const char *s, const char *what, struct err *e);
