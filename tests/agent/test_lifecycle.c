@@ -6,28 +6,18 @@
 #include "harness.h"
 
 #include "api/pod_slices.h"
+#include "../common/json_text.h"
 
 #define LAT "latency=none"
-
-/* obj's first n member names are want's, in order. */
-static void assert_keys_begin(const json_t *obj, const char *const *want, size_t n)
-{
-    void *it = json_object_iter((json_t *)obj);
-    for (size_t k = 0; k < n; k++, it = json_object_iter_next((json_t *)obj, it)) {
-        assert_non_null(it);
-        assert_string_equal(json_object_iter_key(it), want[k]);
-    }
-}
 
 /* The ConfigMap as the agent writes it, member order included (what a
  * client reading raw JSON or a diff sees); the store adds its own metadata
  * after the agent's members. */
 static void assert_config_map_text(const json_t *cm, const char *uuid, const char *slice)
 {
-    assert_keys_begin(cm, (const char *const[]){"apiVersion", "kind", "metadata", "data"}, 4);
+    assert_keys_begin(cm, "apiVersion,kind,metadata,data");
     const json_t *meta = json_object_get(cm, "metadata");
-    assert_keys_begin(meta,
-                      (const char *const[]){"name", "namespace", "labels", "ownerReferences"}, 4);
+    assert_keys_begin(meta, "name,namespace,labels,ownerReferences");
     char want[2048], *text = json_dumps(json_object_get(meta, "labels"), JSON_COMPACT);
     snprintf(want, sizeof want, "{\"%s\":\"%s\",\"%s\":\"true\"}", AGENT_LABEL_NODE, NODE,
              GPUSLICE_LABEL_MANAGED);

@@ -99,6 +99,35 @@ static void registers_its_node_and_keeps_others_entries(void **state)
     h_free(h);
 }
 
+/* The kubelet's status of name's container "main", member order included
+ * (what clients and diffs see), its state being state with members keys. */
+static void assert_container_status_text(struct harness *h, const char *name, const char *state,
+                                         const char *keys)
+{
+    json_t *pod = h_get(h, h->pods, NS, name);
+    const json_t *c = json_array_get(
+        json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
+    assert_keys_begin(c, "name,image,imageID,containerID,ready,started,restartCount,state");
+    assert_int_equal(json_object_size(c), 8);
+    assert_string_equal(json_string_value(json_object_get(c, "name")), "main");
+    assert_string_equal(json_string_value(json_object_get(c, "image")), "busybox");
+    assert_string_equal(json_string_value(json_object_get(c, "imageID")), "");
+    char id[512];
+    snprintf(id, sizeof id, "emulated://n1/%s/main", meta_uid(pod));
+    assert_string_equal(json_string_value(json_object_get(c, "containerID")), id);
+    bool running = strcmp(state, "running") == 0;
+    assert_true(json_is_boolean(json_object_get(c, "ready")));
+    assert_int_equal(json_is_true(json_object_get(c, "ready")), running);
+    assert_int_equal(json_is_true(json_object_get(c, "started")), running);
+    assert_true(json_is_integer(json_object_get(c, "restartCount")));
+    assert_int_equal(json_integer_value(json_object_get(c, "restartCount")), 0);
+    const json_t *st = json_object_get(c, "state");
+    assert_keys_begin(st, state);
+    assert_int_equal(json_object_size(st), 1);
+    assert_keys_begin(json_object_get(st, state), keys);
+    json_decref(pod);
+}
+
 static void runs_then_succeeds_after_run_seconds(void **state)
 {
     (void)state;
@@ -112,11 +141,13 @@ static void runs_then_succeeds_after_run_seconds(void **state)
     assert_string_equal(h_condition(h, h->pods, "job", "PodScheduled"), "True//");
     assert_string_equal(h_field(h, h->pods, "job", "status.containerStatuses.0.ready"),
                         "true");
+    assert_container_status_text(h, "job", "running", "startedAt");
     assert_int_equal(h_events(h, "Started", "job", NULL, 0), 1);
     h_advance_ms(h, 2400);
     assert_string_equal(phase(h, "job"), "Running");
     h_advance_ms(h, 100);
     assert_string_equal(phase(h, "job"), "Succeeded");
+    assert_container_status_text(h, "job", "terminated", "exitCode,reason,finishedAt,startedAt");
     assert_string_equal(
         h_field(h, h->pods, "job", "status.containerStatuses.0.state.terminated.reason"),
         "Completed");

@@ -14,6 +14,7 @@
 #include "scenario_text.h"
 #include "sim/arrivals.h"
 #include "store/mem.h"
+#include "../common/json_text.h"
 
 #define S INT64_C(1000000000)
 
@@ -50,23 +51,15 @@ static void check_pod_text(struct store *st)
     const struct api_resource *res = api_registry_find(store_registry(st), "", "v1", "pods");
     json_t *pod = NULL;
     assert_int_equal(store_get(st, res, SCENARIO_DEFAULT_NAMESPACE, "b-2", &pod, NULL), 0);
-    const char *want_top[] = {"apiVersion", "kind", "metadata", "spec"};
-    const char *want_meta[] = {"name", "namespace", "annotations"};
-    void *it = json_object_iter(pod);
-    for (size_t k = 0; k < 4; k++, it = json_object_iter_next(pod, it))
-        assert_string_equal(json_object_iter_key(it), want_top[k]);
+    assert_keys_begin(pod, "apiVersion,kind,metadata,spec");
     json_t *meta = json_object_get(pod, "metadata");
-    it = json_object_iter(meta);
-    for (size_t k = 0; k < 3; k++, it = json_object_iter_next(meta, it))
-        assert_string_equal(json_object_iter_key(it), want_meta[k]);
+    assert_keys_begin(meta, "name,namespace,annotations");
     char *dumped = json_dumps(json_object_get(meta, "annotations"), JSON_COMPACT);
     assert_string_equal(dumped, "{\"gpuslice.dev/run-seconds\":\"3.000\"}");
     free(dumped);
     json_t *spec = json_object_get(pod, "spec");
-    it = json_object_iter(spec);
-    assert_string_equal(json_object_iter_key(it), "restartPolicy");
-    assert_string_equal(json_object_iter_key(json_object_iter_next(spec, it)), "containers");
-    assert_string_equal(json_string_value(json_object_iter_value(it)), "Never");
+    assert_keys_begin(spec, "restartPolicy,containers");
+    assert_string_equal(json_string_value(json_object_get(spec, "restartPolicy")), "Never");
     dumped = json_dumps(json_object_get(spec, "containers"), JSON_COMPACT);
     assert_string_equal(dumped, "[{\"name\":\"main\",\"image\":\"sim\",\"resources\":"
                               "{\"limits\":{\"nvidia.com/mig-1g.5gb\":1}}}]");
