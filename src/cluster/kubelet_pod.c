@@ -108,18 +108,32 @@ static int64_t time_of(const json_t *v)
     return ns;
 }
 
+/* States and statuses are built member by member (jdoc_put): json_pack's
+ * format scan and key checks were most of their cost, at every container
+ * start and end. A NULL member (a name that is not UTF-8) makes the whole
+ * NULL, as json_pack's result was. */
+
+/* {key: value}, value taken. */
+static json_t *state_of(const char *key, json_t *value)
+{
+    json_t *s = json_object();
+    return jdoc_built(s, jdoc_put(s, key, value, true));
+}
+
 static json_t *running_state(int64_t started)
 {
-    return json_pack("{s:{s:o}}", "running", "startedAt", time_string(started));
+    return state_of("running", state_of("startedAt", time_string(started)));
 }
 
 static json_t *terminated_state(int code, const char *reason, int64_t started, int64_t finished)
 {
-    json_t *t = json_pack("{s:i, s:s, s:o}", "exitCode", code, "reason", reason, "finishedAt",
-                          time_string(finished));
-    if (t && started)
-        jdoc_set(t, "startedAt", time_string(started));
-    return t ? json_pack("{s:o}", "terminated", t) : NULL;
+    json_t *t = json_object();
+    bool ok = jdoc_put(t, "exitCode", json_integer(code), true);
+    ok = jdoc_put(t, "reason", json_string(reason), ok);
+    ok = jdoc_put(t, "finishedAt", time_string(finished), ok);
+    if (started)
+        ok = jdoc_put(t, "startedAt", time_string(started), ok);
+    return state_of("terminated", jdoc_built(t, ok));
 }
 
 /* A fresh status for container c of pod in state (taken over). */
@@ -131,9 +145,16 @@ static json_t *container_status(const json_t *pod, const char *node, const json_
     snprintf(id, sizeof id, "emulated://%s/%s/%s", node ? node : "", meta_uid(pod) ? meta_uid(pod) : "",
              name ? name : "");
     bool running = json_object_get(state, "running") != NULL;
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:o}", "name", name ? name : "",
-                     "image", image ? image : "", "imageID", "", "containerID", id, "ready",
-                     running, "started", running, "restartCount", 0, "state", state);
+    json_t *st = json_object();
+    bool ok = jdoc_put(st, "name", json_string(name ? name : ""), true);
+    ok = jdoc_put(st, "image", json_string(image ? image : ""), ok);
+    ok = jdoc_put(st, "imageID", json_string(""), ok);
+    ok = jdoc_put(st, "containerID", json_string(id), ok);
+    ok = jdoc_put(st, "ready", json_boolean(running), ok);
+    ok = jdoc_put(st, "started", json_boolean(running), ok);
+    ok = jdoc_put(st, "restartCount", json_integer(0), ok);
+    ok = jdoc_put(st, "state", state, ok);
+    return jdoc_built(st, ok);
 }
 
 /* statuses of every container in the pod's list (containers or
