@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "semantics.h"
+#include "../common/json_text.h"
 
 struct t {
     const struct store_fixture *f;
@@ -728,6 +729,12 @@ static void gated_pod_is_scheduling_gated(void **state)
     assert_string_equal(json_string_value(json_object_get(c, "type")), "PodScheduled");
     assert_string_equal(json_string_value(json_object_get(c, "status")), "False");
     assert_string_equal(json_string_value(json_object_get(c, "reason")), "SchedulingGated");
+    assert_string_equal(json_string_value(json_object_get(c, "message")),
+                        "Scheduling is blocked due to non-empty scheduling gates");
+    assert_keys_begin(c, "type,status,reason,message,lastProbeTime,lastTransitionTime");
+    assert_int_equal(json_object_size(c), 6);
+    assert_true(json_is_null(json_object_get(c, "lastProbeTime")));
+    assert_true(json_is_string(json_object_get(c, "lastTransitionTime")));
     json_decref(p);
     /* a gated pod cannot name a node */
     p = pod_json("n");
@@ -842,6 +849,11 @@ static void binding_sets_node_once(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(p, "spec"), "nodeName")), "n1");
     const json_t *c = json_array_get(json_object_get(json_object_get(p, "status"), "conditions"), 0);
     assert_string_equal(json_string_value(json_object_get(c, "status")), "True");
+    assert_string_equal(json_string_value(json_object_get(c, "type")), "PodScheduled");
+    assert_keys_begin(c, "type,status,lastProbeTime,lastTransitionTime");
+    assert_int_equal(json_object_size(c), 4);
+    assert_true(json_is_null(json_object_get(c, "lastProbeTime")));
+    assert_true(json_is_string(json_object_get(c, "lastTransitionTime")));
     json_decref(p);
     assert_int_equal(store_bind(t->st, "t", "g", "n2", &e), -ESTALE);
     assert_non_null(strstr(e.msg, "already assigned"));
