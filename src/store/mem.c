@@ -1063,11 +1063,7 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
         if (t && !strcmp(t, "PodScheduled"))
             json_array_remove(conds, i);
     }
-    char t[META_TIME_LEN];
-    meta_format_time(mem__now(ms), t);
-    jdoc_append(conds, json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled",
-                                           "status", "True", "lastProbeTime",
-                                           "lastTransitionTime", t));
+    jdoc_append(conds, mem__pod_scheduled(ms, "True", NULL, NULL));
     return mem_commit(ms, ms->pods, cur, pod, STORE_MODIFIED, NULL, NULL, e);
 }
 

@@ -339,6 +339,11 @@ int mem__rules_create(struct mem_store *ms, const struct api_resource *res, json
                       struct err *e);
 int mem__rules_update(struct mem_store *ms, const struct api_resource *res, const json_t *old,
                       json_t *obj, enum store_subresource sub, struct err *e);
+/* A pod's PodScheduled condition as of now: status, and reason and message
+ * when reason is not NULL, built member by member (json_pack's format scan
+ * and key checks cost more than the rest, once a pod). */
+json_t *mem__pod_scheduled(struct mem_store *ms, const char *status, const char *reason,
+                           const char *message);
 /* Whether an object marked for deletion may now go: no finalizers left (for
  * namespaces, no spec.finalizers either) and no grace period pending. */
 bool mem__rules_may_remove(const struct api_resource *res, const json_t *obj);

@@ -66,6 +66,23 @@ static int pod_check(const json_t *pod, struct err *e)
     return pod_read(pod, &v, e);
 }
 
+json_t *mem__pod_scheduled(struct mem_store *ms, const char *status, const char *reason,
+                           const char *message)
+{
+    char t[META_TIME_LEN];
+    meta_format_time(mem__now(ms), t);
+    json_t *c = json_object();
+    bool ok = jdoc_put(c, "type", json_string("PodScheduled"), true);
+    ok = jdoc_put(c, "status", json_string(status), ok);
+    if (reason) {
+        ok = jdoc_put(c, "reason", json_string(reason), ok);
+        ok = jdoc_put(c, "message", json_string(message), ok);
+    }
+    ok = jdoc_put(c, "lastProbeTime", json_null(), ok);
+    ok = jdoc_put(c, "lastTransitionTime", json_string(t), ok);
+    return jdoc_built(c, ok);
+}
+
 static int pod_create(struct mem_store *ms, json_t *pod, struct err *e)
 {
     json_t *spec = json_object_get(pod, "spec");
@@ -79,13 +96,11 @@ static int pod_create(struct mem_store *ms, json_t *pod, struct err *e)
     jdoc_set(pod, "status", status);
     jdoc_set(status, "phase", json_string("Pending"));
     if (json_array_size(json_object_get(spec, "schedulingGates")) > 0) {
-        char t[META_TIME_LEN];
-        meta_format_time(mem__now(ms), t);
-        jdoc_set(status, "conditions",
-                            json_pack("[{s:s, s:s, s:s, s:s, s:n, s:s}]", "type", "PodScheduled",
-                                      "status", "False", "reason", "SchedulingGated", "message",
-                                      "Scheduling is blocked due to non-empty scheduling gates",
-                                      "lastProbeTime", "lastTransitionTime", t));
+        json_t *conds = json_array();
+        jdoc_append(conds, mem__pod_scheduled(
+                               ms, "False", "SchedulingGated",
+                               "Scheduling is blocked due to non-empty scheduling gates"));
+        jdoc_set(status, "conditions", conds);
     }
     return 0;
 }
