@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/meta.h"
+#include "util/jdoc.h"
 #include "util/objkey.h"
 
 int objstate_key(const json_t *obj, char *buf, size_t len)
@@ -130,7 +131,8 @@ int objstate_set_condition(json_t *obj, const char *type, const char *status,
     json_t *c = (json_t *)objstate_condition(obj, type);
     bool oom = false, changed = false;
     if (!c) {
-        c = json_pack("{s:s}", "type", type);
+        c = json_object(); /* jdoc_put: json_pack would scan a format for one member */
+        c = jdoc_built(c, jdoc_put(c, "type", json_string(type), true));
         if (!c || json_array_append_new(conds, c) != 0)
             return -ENOMEM;
         changed = true;
