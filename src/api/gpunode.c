@@ -393,14 +393,14 @@ json_t *gpunode_status_of(const struct gpunode_view *v, json_t *const *gpus)
         }
     if (!list)
         return NULL;
-    json_t *st = json_pack("{s:o, s:o, s:o, s:o}", "gpus", list, "models",
-                           summary_new(v, gpu_model, true), "migModes",
-                           summary_new(v, gpu_mig_mode, false), "modes",
-                           summary_new(v, gpu_mode, false));
-    if (st && v->boot_id && json_object_set_new(st, "bootID", json_string(v->boot_id))) {
-        json_decref(st);
-        return NULL;
-    }
+    json_t *st = json_object();
+    bool ok = jdoc_put(st, "gpus", list, true);
+    ok = jdoc_put(st, "models", summary_new(v, gpu_model, true), ok);
+    ok = jdoc_put(st, "migModes", summary_new(v, gpu_mig_mode, false), ok);
+    ok = jdoc_put(st, "modes", summary_new(v, gpu_mode, false), ok);
+    if (v->boot_id)
+        ok = jdoc_put(st, "bootID", json_string(v->boot_id), ok);
+    st = jdoc_built(st, ok);
     json_t *cond = st && v->mode_pending ? mode_condition_new(v) : NULL;
     if (cond)
         jdoc_set(st, "conditions", json_pack("[o]", cond));

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "api/gpunode.h"
+#include "../common/json_text.h"
 
 static void gpunode_joins_status_and_settings(void **state)
 {
@@ -212,6 +213,8 @@ static void gpunode_status_reads_back(void **state)
                                      .mig_mode = "Unsupported", .memory_mib = 23034};
     json_t *st = gpunode_status_new(&v);
     assert_non_null(st);
+    assert_keys_begin(st, "gpus,models,migModes,modes,bootID");
+    assert_int_equal(json_object_size(st), 5);
     json_t *slice1 = json_array_get(
         json_object_get(json_array_get(json_object_get(st, "gpus"), 0), "slices"), 1);
     assert_null(json_object_get(slice1, "ciID"));
