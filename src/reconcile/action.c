@@ -282,11 +282,7 @@ static json_t *event_object(const struct action *a, const struct action_context 
         ok = jdoc_put(source, "host", json_string(ctx->host), ok);
         ok = jdoc_put(ev, "reportingInstance", json_string(ctx->host), ok);
     }
-    if (!ok) {
-        json_decref(ev);
-        return NULL;
-    }
-    return ev;
+    return jdoc_built(ev, ok);
 }
 
 /* A repeat of an event already recorded: count it and move lastTimestamp. */

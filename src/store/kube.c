@@ -15,6 +15,7 @@
 #include "store/kube_http.h"
 #include "store/kube_watch.h"
 #include "util/alloc.h"
+#include "util/jdoc.h"
 #include "util/jsontext.h"
 
 struct kube_store {
@@ -256,11 +257,7 @@ static json_t *kube_delete_options(const struct store_delete_opts *o)
               json_object_set_new(pre, "resourceVersion",
                                   json_string(o->precondition_resource_version)) == 0);
     }
-    if (!ok) {
-        json_decref(d);
-        return NULL;
-    }
-    return d;
+    return jdoc_built(d, ok);
 }
 
 static bool kube_is_status(const json_t *obj)
