@@ -526,7 +526,9 @@ void agent_executed(void *self, const char *key, const struct action *act, int r
         struct agent_note *n = agent__note(a, key, true);
         if (n)
             n->config_map_foreign = true;
-    } else if (act->kind == ACTION_PATCH && rc == 0) {
+    } else if (act->kind == ACTION_PATCH && (rc == 0 || rc == -ENOENT)) {
+        /* Taken over, or gone before it could be: the next write is a
+         * create (a takeover patch of nothing is a 404 for good). */
         struct agent_note *n = agent__note(a, key, false);
         if (n)
             n->config_map_foreign = false;

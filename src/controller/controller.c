@@ -737,7 +737,7 @@ static int handle_failed(struct controller *c, const struct pod_state *s, int64_
             rc = action_delete(out, c->slice_res, v.ns, v.name, v.uid, e);
         if (rc < 0)
             return rc;
-        *requeue_at = at;
+        loop_requeue_by(requeue_at, at);
         failed++;
     }
     return failed;
@@ -1022,7 +1022,7 @@ static int decide_active(struct controller *c, const struct pod_state *s, int64_
         return rc;
     const struct pod_retry *retry = s->uid ? strmap_get(&c->pod_retry, s->uid) : NULL;
     if (retry && retry->at > now) {
-        *requeue_at = retry->at;
+        loop_requeue_by(requeue_at, retry->at); /* say_slow's minute may come first */
         return 0;
     }
     return controller__place_missing(c, s->pod, w, n, now, out, requeue_at, e);

@@ -658,6 +658,46 @@ static void foreign_config_map_is_taken_over(void **state)
     h_free(h);
 }
 
+/* The foreign ConfigMap goes before its takeover: the patch finds nothing,
+ * and the next decision creates the ConfigMap instead of sending the same
+ * patch (a 404) for good, the slice never handed over. */
+static void a_foreign_config_map_gone_before_its_takeover_is_created(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    h_create(h, h->cms, NS,
+             json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
+                       "ConfigMap", "metadata", "name", "train-main", "namespace", NS, "data",
+                       "NVIDIA_VISIBLE_DEVICES", "none"),
+             NULL);
+    char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
+    h_settle(h, SEC); /* the caches synced (the foreign ConfigMap is not in them) */
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    snprintf(key, sizeof key, "%s/%s", NS, name);
+    step_slices(h);
+    struct action_list out;
+    action_list_init(&out);
+    decide(h, key, &out); /* the create on the device */
+    execute(h, key, &out);
+    decide(h, key, &out); /* the ConfigMap's create: refused, one is there */
+    assert_int_equal(slice_writes(&out, h->cms), 1);
+    execute(h, key, &out);
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->cms, NS, "train-main", &(struct store_delete_opts){0}, NULL, &e),
+         &e, "delete ConfigMap");
+    decide(h, key, &out); /* the takeover: a patch of what is gone */
+    assert_int_equal(slice_writes(&out, h->cms), 1);
+    execute(h, key, &out);
+    h_settle(h, 30 * SEC);
+    assert_non_null(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"));
+    assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"),
+                        h_status(h, name, "deviceUUID"));
+    action_list_clear(&out);
+    json_decref(pod);
+    h_free(h);
+}
+
 static void invariant_names_leaks_and_missing_slices(void **state)
 {
     (void)state;
@@ -788,6 +828,7 @@ int main(void)
         cmocka_unit_test(cdi_spec_is_not_written_through_a_planted_link),
         cmocka_unit_test(cdi_write_failure_fails_the_slice),
         cmocka_unit_test(foreign_config_map_is_taken_over),
+        cmocka_unit_test(a_foreign_config_map_gone_before_its_takeover_is_created),
         cmocka_unit_test(invariant_names_leaks_and_missing_slices),
         cmocka_unit_test(bad_configs_are_refused),
         cmocka_unit_test(bad_keys_and_operations_are_refused),

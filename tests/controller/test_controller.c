@@ -427,6 +427,25 @@ static void a_slice_the_agent_never_makes_is_said(void **state)
     assert_false(gated(w, "p"));
 }
 
+/* A sibling that failed just before the minute is retried after it: the
+ * pod still comes back at the minute, and the slow slice is said then,
+ * not at the retry. */
+static void a_retry_after_the_minute_does_not_delay_saying_a_slow_slice(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const want[] = {"1g.10gb", "1g.10gb"};
+    world_add_pod(w, "p", want, 2);
+    world_settle(w);
+    assert_string_equal(phase(w, "p-main-0"), "Creating");
+    world_advance(w, 59 * SEC + SEC / 2);
+    world_agent_sets(w, "p-main-1", "Failed", "Unknown"); /* retried in 1 s */
+    world_settle(w);
+    assert_int_equal(world_events(w, "p", "SliceNotReady", NULL, 0), 0);
+    world_advance(w, SEC / 5 * 3); /* 60.1 s: the minute, not the retry */
+    assert_int_equal(world_events_saying(w, "p", "SliceNotReady", "GPUSlice p-main-0"), 1);
+}
+
 /* A stepped controller is the only replica: it refuses to elect, and with
  * nothing queued it has nothing due. */
 static void a_stepped_runtime_does_not_elect(void **state)
@@ -1008,6 +1027,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_pod_goes_through_the_whole_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stepped_runtime_does_not_elect, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_retry_after_the_minute_does_not_delay_saying_a_slow_slice,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_slice_the_agent_never_makes_is_said, setup, teardown),
         cmocka_unit_test_setup_teardown(a_key_without_a_namespace_is_decided, setup, teardown),
         cmocka_unit_test_setup_teardown(an_ungated_pod_ahead_of_its_slice_is_not_written_twice,
