@@ -627,16 +627,30 @@ static void cdi_write_failure_fails_the_slice(void **state)
     h_free(h);
 }
 
-static void foreign_config_map_is_taken_over(void **state)
+/* A ConfigMap named as train's container's, written by someone else (not
+ * labelled for the agent's cache). */
+static void foreign_config_map(struct harness *h)
 {
-    (void)state;
-    struct harness *h = h_new("model=H100-80GB," LAT);
-    json_t *pod = h_pod(h, "train");
     h_create(h, h->cms, NS,
              json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
                        "ConfigMap", "metadata", "name", "train-main", "namespace", NS, "data",
                        "NVIDIA_VISIBLE_DEVICES", "none"),
              NULL);
+}
+
+static void delete_config_map(struct harness *h)
+{
+    struct err e = {0};
+    h_ok(store_delete(h->st, h->cms, NS, "train-main", &(struct store_delete_opts){0}, NULL, &e),
+         &e, "delete ConfigMap");
+}
+
+static void foreign_config_map_is_taken_over(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    foreign_config_map(h);
     char name[GPUSLICE_NAME_MAX];
     h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
     h_settle(h, SEC);
@@ -648,9 +662,7 @@ static void foreign_config_map_is_taken_over(void **state)
     json_decref(cm);
 
     /* Deleted under a running pod: written again. */
-    struct err e = {0};
-    h_ok(store_delete(h->st, h->cms, NS, "train-main", &(struct store_delete_opts){0}, NULL, &e),
-         &e, "delete ConfigMap");
+    delete_config_map(h);
     h_settle(h, SEC);
     assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"),
                         h_status(h, name, "deviceUUID"));
@@ -666,11 +678,7 @@ static void a_foreign_config_map_gone_before_its_takeover_is_created(void **stat
     (void)state;
     struct harness *h = h_new("model=H100-80GB," LAT);
     json_t *pod = h_pod(h, "train");
-    h_create(h, h->cms, NS,
-             json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
-                       "ConfigMap", "metadata", "name", "train-main", "namespace", NS, "data",
-                       "NVIDIA_VISIBLE_DEVICES", "none"),
-             NULL);
+    foreign_config_map(h);
     char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
     h_settle(h, SEC); /* the caches synced (the foreign ConfigMap is not in them) */
     h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
@@ -683,9 +691,7 @@ static void a_foreign_config_map_gone_before_its_takeover_is_created(void **stat
     decide(h, key, &out); /* the ConfigMap's create: refused, one is there */
     assert_int_equal(slice_writes(&out, h->cms), 1);
     execute(h, key, &out);
-    struct err e = {0};
-    h_ok(store_delete(h->st, h->cms, NS, "train-main", &(struct store_delete_opts){0}, NULL, &e),
-         &e, "delete ConfigMap");
+    delete_config_map(h);
     decide(h, key, &out); /* the takeover: a patch of what is gone */
     assert_int_equal(slice_writes(&out, h->cms), 1);
     execute(h, key, &out);
