@@ -11,7 +11,7 @@ PREFIX     ?= /usr/local
 
 DEPS = meson ninja-build pkg-config gcc clang libclang-rt-dev \
        libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libyaml-dev \
-       libglpk-dev libcmocka-dev libssl-dev libgnutls28-dev
+       libglpk-dev libcmocka-dev libssl-dev libgnutls28-dev libjemalloc-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
