@@ -809,11 +809,9 @@ static bool all_in(struct controller *c, const struct wanted_slice *w, size_t n,
 
 /* Whether this controller's Ungated write from obj's version (the cached
  * one) went through less than CONTROLLER_UNGATED_NOTE_NS ago: the cache is
- * behind it, not the store. The note may outlive the cache's catching up
- * (the write's answer can come after its watch event, and then the note
- * stays until the slice's next event), so it is trusted only that long: a
- * cache that shows the old version again later (a store restored to an
- * older state, versions handed out again) gets the write again. */
+ * behind it, not the store. The note is trusted only that long: a cache
+ * that shows the old version again later (a store restored to an older
+ * state, versions handed out again) gets the write again. */
 static bool ungated_from(struct controller *c, const json_t *obj, int64_t now,
                          int64_t *requeue_at)
 {
@@ -829,9 +827,24 @@ static bool ungated_from(struct controller *c, const json_t *obj, int64_t now,
     return false;
 }
 
+/* Whether the cache still shows GPUSlice ns/name at version rv. */
+static bool cached_at(struct controller *c, const char *ns, const char *name, const char *rv)
+{
+    json_t *cached = NULL;
+    const char *crv = informer_get(c->slices, ns, name, &cached) == 0
+                          ? meta_resource_version(cached) : NULL;
+    bool same = crv && strcmp(crv, rv) == 0;
+    json_decref(cached);
+    return same;
+}
+
 /* Notes that sent, a GPUSlice status write from its cached version (a
  * status write leaves the body's resourceVersion as it was read), went
- * through, when it moved the slice to Ungated: from when its status says. */
+ * through, when it moved the slice to Ungated: from when its status says.
+ * Only while the cache is still at that version: on a real client the
+ * write's own update, and the slice's going, can reach the cache before
+ * its reply, and a note taken then would wait for an event that came
+ * already (for a slice gone, for good). */
 static void note_ungated(struct controller *c, const json_t *sent)
 {
     const char *rv = meta_resource_version(sent), *ns = meta_namespace(sent),
@@ -842,7 +855,8 @@ static void note_ungated(struct controller *c, const json_t *sent)
     if (!rv || !ns || !name || !phase || strlen(rv) >= sizeof from.rv ||
         strcmp(phase, lifecycle_phase_name(SLICE_UNGATED)) != 0 ||
         meta_parse_time(json_string_value(json_object_get(st, "lastTransitionTime")),
-                        "status.lastTransitionTime", &from.at, NULL) < 0)
+                        "status.lastTransitionTime", &from.at, NULL) < 0 ||
+        !cached_at(c, ns, name, rv))
         return;
     char key[CONTROLLER_KEY_MAX];
     controller__slice_key(ns, name, key);
@@ -1189,6 +1203,7 @@ void controller_get_stats(struct controller *c, struct controller_stats *out)
     mutex_lock(&c->lock);
     *out = c->stats;
     out->remembered = strmap_size(&c->last_said) + strmap_size(&c->pod_retry) +
-                      strmap_size(&c->waiting) + strmap_size(&c->upgrade_waits);
+                      strmap_size(&c->waiting) + strmap_size(&c->upgrade_waits) +
+                      strmap_size(&c->ungated_from);
     mutex_unlock(&c->lock);
 }

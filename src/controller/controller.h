@@ -79,8 +79,9 @@ struct controller_stats {
                              elsewhere (their missing slices could not join them) */
     uint64_t upgraded;    /* slices given a larger profile than asked */
     uint64_t restored;    /* upgraded pods deleted for their owner to make again */
-    uint64_t remembered;  /* pods the controller keeps memory about (events said,
-                             retry times, waiting for room): 0 when no pod is left */
+    uint64_t remembered;  /* pods and slices the controller keeps memory about
+                             (events said, retry times, waiting for room, its
+                             Ungated writes): 0 when none is left */
     uint64_t warmed;      /* slices kept warm when their pod ended */
     uint64_t warm_taken;  /* warm slices a pod of their namespace took over */
     uint64_t warm_let_go; /* warm slices released for any other reason (expired,

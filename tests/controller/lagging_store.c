@@ -54,7 +54,16 @@ static int l_update(struct store *st, const struct api_resource *res, const char
                     const json_t *obj, const struct store_write_opts *o, json_t **out,
                     struct err *e)
 {
-    return store_update(inner_of(st), res, ns, obj, o, out, e);
+    struct lagging *f = ((struct lagging_store *)st)->faults;
+    json_t *written = NULL;
+    int rc = store_update(inner_of(st), res, ns, obj, o, &written, e);
+    if (rc == 0 && res == f->res && f->after_update)
+        f->after_update(f->after_update_ctx, written);
+    if (out)
+        *out = written;
+    else
+        json_decref(written);
+    return rc;
 }
 
 static int l_patch(struct store *st, const struct api_resource *res, const char *ns,

@@ -772,6 +772,52 @@ static void an_ungated_pod_ahead_of_its_slice_is_not_written_twice(void **state)
     assert_int_equal(after.failures, before.failures);
 }
 
+/* Deletes the pod and the slice just written Ungated (the agent gives it
+ * up at once) and lets the controller's caches hear of both, the slice's
+ * update and its going included, all before the write's reply comes back. */
+static void slice_goes_before_the_reply(void *ctx, const json_t *written)
+{
+    struct world *w = ctx;
+    const char *phase = json_string_value(
+        json_object_get(json_object_get(written, "status"), "phase"));
+    if (!phase || strcmp(phase, "Ungated") != 0)
+        return;
+    w->lag.after_update = NULL;
+    assert_int_equal(store_delete(w->st, w->pods, "team", json_string_value(json_object_get(
+                                      json_object_get(written, "spec"), "podName")),
+                                  &(struct store_delete_opts){0}, NULL, NULL), 0);
+    assert_int_equal(store_delete(w->st, w->slices, "team", meta_name(written),
+                                  &(struct store_delete_opts){0}, NULL, NULL), 0);
+    world_agent_sets(w, meta_name(written), "Deleted", NULL);
+    assert_null(world_get(w, w->slices, "team", meta_name(written)));
+    struct informer *inf[CONTROLLER_INFORMERS];
+    controller_informers(w->ctl, inf);
+    while (informer_step_ready(inf, CONTROLLER_INFORMERS) > 0)
+        ;
+}
+
+/* The controller's note of its Ungated write (which holds back a second
+ * one) is not kept for a slice whose newer version, and going, its cache
+ * saw before the write's reply: nothing would ever take it out again. */
+static void an_ungated_note_is_not_kept_for_a_slice_already_gone(void **state)
+{
+    struct world *w = *state;
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const one[] = {"1g.10gb"};
+    world_add_pod(w, "p", one, 1);
+    world_settle(w);
+    world_agent_sets(w, "p-main-0", "Created", NULL);
+    w->lag.after_update = slice_goes_before_the_reply;
+    w->lag.after_update_ctx = w;
+    world_settle(w);
+    assert_null(w->lag.after_update); /* the Ungated write was made */
+    world_advance(w, 60 * SEC);
+    assert_null(world_get(w, w->pods, "team", "p"));
+    struct controller_stats st;
+    controller_get_stats(w->ctl, &st);
+    assert_int_equal(st.remembered, 0);
+}
+
 /* Replaces the pod spec field key (the pod is recreated: gated pods only
  * take tightened scheduling constraints). */
 static void recreate_with(struct world *w, const char *pod, const char *key, json_t *value,
@@ -1032,6 +1078,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_slice_the_agent_never_makes_is_said, setup, teardown),
         cmocka_unit_test_setup_teardown(a_key_without_a_namespace_is_decided, setup, teardown),
         cmocka_unit_test_setup_teardown(an_ungated_pod_ahead_of_its_slice_is_not_written_twice,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(an_ungated_note_is_not_kept_for_a_slice_already_gone,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(freed_room_wakes_the_oldest_pod_of_each_kind, setup,
                                         teardown),
