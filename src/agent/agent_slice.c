@@ -575,6 +575,37 @@ static int keep_slice(struct agent_decision *d, struct err *e)
     return agent__device_op(d, AGENT_OP_CREATE, &at, d->v.spec.profile, false, e);
 }
 
+/* The finalizers of obj but the agent's (its first one, as
+ * meta_remove_finalizer takes it), fresh strings; JSON null when none is
+ * left, as the patch then removes the list. Built from the cached list
+ * alone: a copy of the whole metadata to remove one string from it was
+ * most of the release's cost. */
+static json_t *finalizers_left(const json_t *obj)
+{
+    const json_t *list = json_object_get(json_object_get(obj, "metadata"), "finalizers");
+    json_t *left = json_array();
+    bool removed = false, ok = left != NULL;
+    size_t i;
+    const json_t *f;
+    json_array_foreach(list, i, f) {
+        const char *name = json_string_value(f);
+        if (!removed && name && strcmp(name, GPUSLICE_SLICE_FINALIZER) == 0) {
+            removed = true;
+            continue;
+        }
+        ok = ok && json_array_append_new(left, json_deep_copy(f)) == 0;
+    }
+    if (!ok) {
+        json_decref(left);
+        return NULL;
+    }
+    if (json_array_size(left) == 0) {
+        json_decref(left);
+        return json_null();
+    }
+    return left;
+}
+
 /* The object is being deleted and its slice is gone from the GPU: let it go.
  * A merge patch replaces the whole finalizer list, so it names the version
  * the list was read from (a precondition): a finalizer someone added since
@@ -588,16 +619,11 @@ static int release_finalizer(struct agent_decision *d, struct err *e)
     if (!meta_has_finalizer(d->obj, GPUSLICE_SLICE_FINALIZER) ||
         already_sent(d, hash_field(HASH_INIT, GPUSLICE_SLICE_FINALIZER)))
         return 0;
-    json_t *copy = meta_copy_for_write(d->obj, "metadata");
-    if (!copy)
-        return err_set(e, -ENOMEM, "agent: out of memory");
-    meta_remove_finalizer(copy, GPUSLICE_SLICE_FINALIZER);
-    json_t *md = json_object_get(copy, "metadata");
-    json_t *finalizers = json_object_get(md, "finalizers");
-    json_t *patch = json_pack("{s:{s:O*, s:O}}", "metadata", "resourceVersion",
-                              json_object_get(md, "resourceVersion"), "finalizers",
-                              finalizers ? finalizers : json_null());
-    json_decref(copy);
+    const char *rv = meta_resource_version(d->obj);
+    json_t *finalizers = finalizers_left(d->obj);
+    json_t *patch = finalizers ? json_pack("{s:{s:s*, s:o}}", "metadata", "resourceVersion", rv,
+                                           "finalizers", finalizers)
+                               : NULL;
     if (!patch)
         return err_set(e, -ENOMEM, "agent: out of memory");
     return action_patch(d->out, d->a->res_slices, d->v.ns, d->v.name, STORE_PATCH_MERGE, patch,

@@ -499,6 +499,16 @@ static void a_finalizer_removed_meanwhile_is_a_conflict(void **state)
     delete_and_destroy(h, name, key, &out);
     const struct action *last = &out.items[out.n - 1];
     assert_int_equal(last->kind, ACTION_PATCH);
+    /* The patch keeps the other finalizer and names the version read. */
+    const json_t *md = json_object_get(last->body, "metadata");
+    json_t *left = json_pack("[s]", "example.com/audit");
+    assert_true(json_equal(json_object_get(md, "finalizers"), left));
+    json_decref(left);
+    json_t *cached = NULL;
+    h_ok(store_get(h->st, h->slices, NS, name, &cached, &e), &e, "get");
+    assert_string_equal(json_string_value(json_object_get(md, "resourceVersion")),
+                        meta_resource_version(cached));
+    json_decref(cached);
     fins = json_pack("{s:{s:[s]}}", "metadata", "finalizers", GPUSLICE_SLICE_FINALIZER);
     h_ok(store_patch(h->st, h->slices, NS, name, STORE_PATCH_MERGE, fins,
                      &(struct store_write_opts){0}, NULL, &e), &e, "the audit lets go");
