@@ -139,6 +139,42 @@ void agent__status_executed(struct agent *a, const char *key, const json_t *sent
         n->status_from[0] = '\0';
 }
 
+/* Whether the string field key of status says value (NULL: nothing to
+ * set, so it stays as it is). */
+static bool says(const json_t *status, const char *key, const char *value)
+{
+    const char *old = json_string_value(json_object_get(status, key));
+    return !value || (old && strcmp(old, value) == 0);
+}
+
+/* Whether writing st (in place: no transition) and clearing `clear` would
+ * leave the object's status as it is, answered from the status itself:
+ * what gpuslice_with_status and clear_fields would make of it, field by
+ * field. Most writes decided again after the agent's own (a key's echo)
+ * change nothing, and a copy of the object to find that out was most of
+ * their cost. */
+static bool status_unchanged(const json_t *obj, const struct gpuslice_status *st, unsigned clear)
+{
+    const json_t *status = json_object_get(obj, "status");
+    if (!json_is_object(status) || !says(status, "phase", st->phase) ||
+        !says(status, "deviceUUID", st->device_uuid) || !says(status, "bootID", st->boot_id) ||
+        !says(status, "reason", st->reason) || !says(status, "message", st->message) ||
+        !says(status, "warmUntil", st->warm_until))
+        return false;
+    if (st->has_ids) {
+        const json_t *gi = json_object_get(status, "giID"), *ci = json_object_get(status, "ciID");
+        if (!json_is_integer(gi) || json_integer_value(gi) != st->gi_id ||
+            !json_is_integer(ci) || json_integer_value(ci) != st->ci_id)
+            return false;
+    }
+    bool why = clear & AGENT_CLEAR_WHY, device = clear & AGENT_CLEAR_DEVICE;
+    return !(why && !st->reason && json_object_get(status, "reason")) &&
+           !(why && !st->message && json_object_get(status, "message")) &&
+           !(device && !st->device_uuid && json_object_get(status, "deviceUUID")) &&
+           !(device && !st->has_ids &&
+             (json_object_get(status, "giID") || json_object_get(status, "ciID")));
+}
+
 int agent__set_status(struct agent_decision *d, enum slice_phase to,
                       const struct gpuslice_status *st, unsigned clear, struct err *e)
 {
@@ -148,6 +184,8 @@ int agent__set_status(struct agent_decision *d, enum slice_phase to,
         return err_prefix(e, rc, "agent: GPUSlice %s: ", d->key);
     struct gpuslice_status with = *st;
     with.phase = lifecycle_phase_name(to);
+    if (!moves && status_unchanged(d->obj, &with, clear))
+        return 0;
     char now[META_TIME_LEN];
     meta_format_time(d->now, now);
     json_t *copy = gpuslice_with_status(d->obj, &with, moves ? now : NULL);
