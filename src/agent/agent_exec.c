@@ -213,6 +213,7 @@ static int exec_discover(struct agent *a, struct err *e)
                    !same_slices(a->dev, list);
     free(a->inv);
     a->inv = inv;
+    a->inv_gen++;
     a->discover_took = t_inv + t_list;
     publish(a, list, seq, changes);
     free(list);

@@ -155,6 +155,7 @@ struct agent {
     bool have_inventory;
     bool need_discovery;             /* the boot id changed: MIG modes may have too */
     struct device_inventory *inv;
+    uint64_t inv_gen;                /* inventories installed so far (one is replaced, never changed) */
     struct device_slices *dev;
     uint64_t dev_seq;                /* when the list in dev was read */
     struct agent_changes dev_changes; /* the device's count before that read */
@@ -390,6 +391,7 @@ struct agent_claim_memo {
     struct agent_place at;
     const char *gpu_uuid;        /* borrowed from obj */
     const void *model;           /* of the GPU at at.gpu when it was placed */
+    uint64_t inv_gen;            /* the inventory (agent.inv_gen) that GPU was checked in */
 };
 /* gpuslice_read of a cached version, answered from a->slice_views when
  * read before (gpuslice_read_memo). Lock held. */

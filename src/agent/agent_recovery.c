@@ -44,10 +44,10 @@
  * address, a reference held so that it cannot be reused: reading every
  * slice of the node in every pass was most of a large simulation's time,
  * and listing the informer's cache and looking each version up in the
- * memo a tenth of it still. A placement
- * memoised stays valid while the GPU at its index has the same UUID and
- * model; what depends on the device (a Creating slice's take-over) is
- * asked each pass.
+ * memo a tenth of it still. A placement memoised stays valid while the
+ * GPU at its index has the same UUID and model, checked once per
+ * inventory (a discovery that read the GPUs again); what depends on the
+ * device (a Creating slice's take-over) is asked each pass.
  */
 #include "agent/agent_internal.h"
 #include "util/alloc.h"
@@ -193,17 +193,25 @@ static bool claim_read(struct agent *a, struct agent_claim_memo *m)
     m->kind = AGENT_CLAIM_HOLDS;
     m->gpu_uuid = v.spec.gpu_uuid;
     m->model = agent__gpu_at(a, m->at.gpu)->model;
+    m->inv_gen = a->inv_gen;
     return true;
 }
 
-static bool claim_valid(struct agent *a, const struct agent_claim_memo *m)
+/* Whether m still says what its version says: the GPU it was placed on is
+ * the one at its index, which only a new inventory can change (checked
+ * once per inventory, not per pass: a pass of a node of many slices
+ * compared a GPU UUID per slice). */
+static bool claim_valid(struct agent *a, struct agent_claim_memo *m)
 {
     if (m->obj != m->cur)
         return false;
-    if (m->kind != AGENT_CLAIM_HOLDS)
+    if (m->kind != AGENT_CLAIM_HOLDS || m->inv_gen == a->inv_gen)
         return true;
     const struct device_gpu *g = agent__gpu_at(a, m->at.gpu);
-    return g && g->model == m->model && strcmp(g->uuid, m->gpu_uuid) == 0;
+    if (!g || g->model != m->model || strcmp(g->uuid, m->gpu_uuid) != 0)
+        return false;
+    m->inv_gen = a->inv_gen;
+    return true;
 }
 
 /* What m's current version says about claims, read when it was not read
