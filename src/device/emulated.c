@@ -778,7 +778,10 @@ static void fill_slice(struct device_slice *out, const struct emu_gpu *g, unsign
     memset(out, 0, sizeof *out); /* whole structs compare equal */
     out->gpu_index = index;
     memcpy(out->gpu_uuid, g->uuid, sizeof out->gpu_uuid);
-    snprintf(out->profile, sizeof out->profile, "%s", p->name);
+    /* Copied (truncated as snprintf would, the memset terminating it):
+     * every device call of an agent lists its node's slices, and the
+     * format was most of a slice's cost. */
+    memcpy(out->profile, p->name, strnlen(p->name, sizeof out->profile - 1));
     out->profile_id = p->nvml_id;
     out->placement = (struct mig_placement){.start = os->start, .size = p->memory_slices};
     out->gi_id = s->gi_id;
