@@ -139,12 +139,19 @@ void agent__status_executed(struct agent *a, const char *key, const json_t *sent
         n->status_from[0] = '\0';
 }
 
+/* Whether v is the JSON string s (as json_equal has it). */
+static bool string_is(const json_t *v, const char *s)
+{
+    size_t len = strlen(s);
+    return json_is_string(v) && json_string_length(v) == len &&
+           memcmp(json_string_value(v), s, len) == 0;
+}
+
 /* Whether the string field key of status says value (NULL: nothing to
  * set, so it stays as it is). */
 static bool says(const json_t *status, const char *key, const char *value)
 {
-    const char *old = json_string_value(json_object_get(status, key));
-    return !value || (old && strcmp(old, value) == 0);
+    return !value || string_is(json_object_get(status, key), value);
 }
 
 /* Whether writing st (in place: no transition) and clearing `clear` would
@@ -277,13 +284,28 @@ static char *join(const struct cm_entry *items, size_t n, bool uuids)
     return out;
 }
 
-/* The data the ConfigMap should hold, from the slices (borrowed from the
- * array the caller keeps) that name it; *n receives how many. */
-static json_t *config_map_data(struct agent_decision *d, const json_t *slices, bool exclude_self,
-                               size_t *n, struct err *e)
+/* What the ConfigMap should hold: a share's env (shared), else the MIG
+ * UUIDs and the names of the n slices that name it, joined (new strings). */
+struct cm_want {
+    json_t *shared;
+    char *uuids, *names;
+    size_t n;
+};
+
+static void cm_want_free(struct cm_want *w)
+{
+    json_decref(w->shared);
+    free(w->uuids);
+    free(w->names);
+}
+
+/* w from the slices (borrowed from the array the caller keeps) that name
+ * d's ConfigMap; -E2BIG when there are too many. */
+static int config_map_want(struct agent_decision *d, const json_t *slices, bool exclude_self,
+                           struct cm_want *w, struct err *e)
 {
     struct cm_entry items[CM_SLICES_MAX];
-    *n = 0;
+    *w = (struct cm_want){0};
     size_t i;
     const json_t *s;
     json_array_foreach(slices, i, s) {
@@ -292,35 +314,48 @@ static json_t *config_map_data(struct agent_decision *d, const json_t *slices, b
             continue;
         /* A container with a share has that alone (the webhook denies a
          * share beside slices): its env is the share's. */
-        json_t *shared = agent__share_env(d->a, s);
-        if (shared) {
-            *n = 1;
-            return shared;
+        if ((w->shared = agent__share_env(d->a, s))) {
+            w->n = 1;
+            return 0;
         }
         const char *uuid = uuid_on_device(d->a, s, d->now);
         if (!uuid)
             continue;
-        if (*n == CM_SLICES_MAX) {
-            err_set(e, -E2BIG, "agent: more than %d slices fill ConfigMap %s/%s", CM_SLICES_MAX,
-                    d->v.ns, d->v.spec.config_map);
-            return NULL;
-        }
+        if (w->n == CM_SLICES_MAX)
+            return err_set(e, -E2BIG, "agent: more than %d slices fill ConfigMap %s/%s",
+                           CM_SLICES_MAX, d->v.ns, d->v.spec.config_map);
         unsigned index = (unsigned)json_integer_value(
             json_object_get(json_object_get(s, "spec"), "index"));
-        items[(*n)++] = (struct cm_entry){index, name, uuid};
+        items[w->n++] = (struct cm_entry){index, name, uuid};
     }
-    qsort(items, *n, sizeof items[0], cm_entry_cmp);
-    char *uuids = join(items, *n, true), *names = join(items, *n, false);
+    qsort(items, w->n, sizeof items[0], cm_entry_cmp);
+    w->uuids = join(items, w->n, true);
+    w->names = join(items, w->n, false);
+    return 0;
+}
+
+/* Whether the cached ConfigMap holds w's slices already (as json_equal
+ * has it): most syncs are a hand-over decided again at its own echo, and
+ * building the data to compare it was most of their cost. */
+static bool config_map_holds(const json_t *cached, const struct cm_want *w)
+{
+    const json_t *data = json_object_get(cached, "data");
+    return !w->shared && json_object_size(data) == 3 &&
+           string_is(json_object_get(data, "NVIDIA_VISIBLE_DEVICES"), w->uuids) &&
+           string_is(json_object_get(data, "CUDA_VISIBLE_DEVICES"), w->uuids) &&
+           string_is(json_object_get(data, "GPUSLICE_SLICES"), w->names);
+}
+
+/* w as the ConfigMap's data: a new object; NULL when out of memory. */
+static json_t *config_map_data(const struct cm_want *w)
+{
+    if (w->shared)
+        return json_incref(w->shared);
     json_t *data = json_object();
-    bool ok = jdoc_put(data, "NVIDIA_VISIBLE_DEVICES", json_string(uuids), true);
-    ok = jdoc_put(data, "CUDA_VISIBLE_DEVICES", json_string(uuids), ok);
-    ok = jdoc_put(data, "GPUSLICE_SLICES", json_string(names), ok);
-    data = jdoc_built(data, ok);
-    free(uuids);
-    free(names);
-    if (!data)
-        err_set(e, -ENOMEM, "agent: out of memory");
-    return data;
+    bool ok = jdoc_put(data, "NVIDIA_VISIBLE_DEVICES", json_string(w->uuids), true);
+    ok = jdoc_put(data, "CUDA_VISIBLE_DEVICES", json_string(w->uuids), ok);
+    ok = jdoc_put(data, "GPUSLICE_SLICES", json_string(w->names), ok);
+    return jdoc_built(data, ok);
 }
 
 /* metadata for a ConfigMap the agent writes: its name, its labels and the
@@ -450,18 +485,19 @@ int agent__sync_config_map(struct agent_decision *d, bool exclude_self, struct e
     json_t *slices = NULL;
     if (informer_by_index(a->slices, AGENT_INDEX_CONFIG_MAP, cm, &slices) < 0)
         return err_set(e, -ENOMEM, "agent: out of memory");
-    size_t n = 0;
-    json_t *data = config_map_data(d, slices, exclude_self, &n, e);
+    struct cm_want want;
+    int rc = config_map_want(d, slices, exclude_self, &want, e);
     json_t *cached = NULL;
     informer_get(a->config_maps, d->v.ns, cm, &cached);
-    int rc = data ? 0 : e ? e->code : -ENOMEM;
-    if (rc == 0 && n == 0) {
-        json_decref(data);
+    if (rc == 0 && want.n == 0) {
         if (cached && !config_map_sent(d, cached, config_map_intent(NULL)))
             rc = action_delete(d->out, a->res_config_maps, d->v.ns, cm, meta_uid(cached), e);
-    } else if (rc == 0) {
-        rc = write_config_map(d, cached, data, e);
+    } else if (rc == 0 && !(cached && config_map_holds(cached, &want))) {
+        json_t *data = config_map_data(&want);
+        rc = data ? write_config_map(d, cached, data, e)
+                  : err_set(e, -ENOMEM, "agent: out of memory");
     }
+    cm_want_free(&want);
     json_decref(cached);
     json_decref(slices);
     return rc;
