@@ -4,7 +4,9 @@
  * (merge patches), gets/s, a full list of 10,000 pods, a paged list, and
  * watch fan-out (events/s delivered in all to 100 in-process watchers, raw
  * text as the API server takes it, and parsed JSON as a reconciler takes
- * it). Pods are realistic: ~1.3 KB with labels, an owner, a scheduling gate,
+ * it), and the key order alone (mem_order.c: what each create and delete of
+ * a kind holding hundreds of thousands of objects pays; `bench_store order`
+ * runs only that, for callgrind). Pods are realistic: ~1.3 KB with labels, an owner, a scheduling gate,
  * a MIG request and a toleration.
  *
  * Target (issue 4): <= 4 KiB per pod beyond its JSON; the rest is for
@@ -19,7 +21,9 @@
 #include <time.h>
 
 #include "util/clock.h"
+#include "util/rng.h"
 #include "store/mem.h"
+#include "store/mem_internal.h"
 
 #include "bench_report.h"
 
@@ -27,6 +31,11 @@
 #define WATCHERS 100
 #define FANOUT_EVENTS 2000
 #define TARGET_OVERHEAD_B 4096.0
+/* The key order: a simulator's pods, each with its Events, created in name
+ * order and deleted oldest first, at most ORDER_LIVE live at once. */
+#define ORDER_PODS 125000
+#define ORDER_EVENTS_PER_POD 3
+#define ORDER_LIVE 200000
 
 static json_t *pod(const char *name)
 {
@@ -288,8 +297,65 @@ static void fanout(bool raw)
     store_free(st);
 }
 
-int main(void)
+/* The objects of the key order's benchmark, in creation order: each pod
+ * then its Events, named as the simulator names them. */
+static struct mem_obj *order_objects(size_t n)
 {
+    struct mem_obj *objs = calloc(n, sizeof *objs);
+    struct mem_doc *docs = calloc(n, sizeof *docs);
+    char(*names)[48] = calloc(n, sizeof *names);
+    if (!objs || !docs || !names)
+        bench_fail("out of memory for %zu keys", n);
+    for (size_t i = 0; i < n; i++) {
+        size_t pod = i / (1 + ORDER_EVENTS_PER_POD), event = i % (1 + ORDER_EVENTS_PER_POD);
+        if (event == 0)
+            snprintf(names[i], sizeof names[i], "trace-%09zu", pod);
+        else
+            snprintf(names[i], sizeof names[i], "trace-%09zu.%016llx", pod,
+                     (unsigned long long)rng_mix(i));
+        docs[i] = (struct mem_doc){.ns = "batch", .name = names[i]};
+        objs[i].doc = &docs[i];
+    }
+    return objs;
+}
+
+static void order_free_objects(struct mem_obj *objs)
+{
+    free((char *)objs[0].doc->name);
+    free(objs[0].doc);
+    free(objs);
+}
+
+/* Inserts and removes in the key order alone, per CPU-second. */
+static void key_order(void)
+{
+    size_t n = ORDER_PODS * (1 + ORDER_EVENTS_PER_POD), gone = 0;
+    struct mem_obj *objs = order_objects(n);
+    struct mem_order t = {0};
+    double t0 = bench_thread_cpu_s();
+    for (size_t i = 0; i < n; i++) {
+        mem__order_insert(&t, &objs[i]);
+        if (i + 1 - gone > ORDER_LIVE)
+            mem__order_remove(&t, &objs[gone++]);
+    }
+    size_t live = mem__order_count_upto(&t, "batch", NULL);
+    while (gone < n)
+        mem__order_remove(&t, &objs[gone++]);
+    double dt = bench_thread_cpu_s() - t0;
+    if (live != ORDER_LIVE || mem__order_count_upto(&t, "batch", NULL) != 0)
+        bench_fail("the key order held %zu keys of %d", live, ORDER_LIVE);
+    mem__order_free(&t);
+    order_free_objects(objs);
+    bench_report1("store key order: inserts and removes", 2.0 * n / dt, "per CPU-second",
+                  BENCH_REFERENCE, 0, "%zu keys (pods and their Events), at most %d at once",
+                  n, ORDER_LIVE);
+}
+
+int main(int argc, char **argv)
+{
+    key_order();
+    if (argc > 1 && strcmp(argv[1], "order") == 0)
+        return 0;
     memory_per_pod();
     creates(1);
     creates(4);
