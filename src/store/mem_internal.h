@@ -141,8 +141,7 @@ struct mem_index {
 
 /* A kind's live objects in key order (mem_order.c). */
 struct mem_order {
-    struct mem_order_node *root;
-    uint64_t seq; /* draws the nodes' priorities */
+    struct mem_order_node *root; /* NULL: empty */
 };
 
 struct mem_kind {

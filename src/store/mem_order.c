@@ -1,195 +1,445 @@
 /*
- * The key order of a kind's live objects: a treap by (namespace, name)
- * whose nodes count their subtrees, so that a paged list resumes at its
- * continue key in O(log N) and counts what is left after it in O(log N)
- * (mem_list.c), instead of collecting and sorting every object for each
- * page. Priorities come from a per-kind sequence through rng_mix, not from
- * the keys, so clients choosing names cannot unbalance it. Every write
- * that adds or removes an object keeps it (mem__index_update), under the
- * store's lock. A node keeps a copy of its key beside it: a walk down
- * compares with the node it is at, not through its object and document
- * (three cache misses a level, once a kind holds hundreds of thousands of
- * objects, such as a long run's Events).
+ * The key order of a kind's live objects: an order-statistics B+tree by
+ * (namespace, name), so that a paged list resumes at its continue key in
+ * O(log N) and counts what is left after it in O(log N) (mem_list.c),
+ * instead of collecting and sorting every object for each page. Every
+ * write that adds or removes an object keeps it (mem__index_update), under
+ * the store's lock.
+ *
+ * Why a B+tree: once a kind holds hundreds of thousands of objects (a long
+ * run's pods and Events) a binary tree is ~40 levels deep, each a cache
+ * miss and a string comparison, on every create and delete. Here a node
+ * holds up to ORDER_FAN entries (objects in a leaf, children in an inner
+ * node), so the same kind is 4 or 5 levels deep, and a search inside a
+ * node reads its entries' hints rather than their keys:
+ *
+ * - a key is the bytes "ns\0name\0" (memcmp order is (ns, name) order),
+ *   copied once when its object is inserted and owned by its leaf entry;
+ *   an inner entry borrows the least key under its child, and counts the
+ *   keys under it, so count_upto sums counts on its way down;
+ * - the keys under a node share its first `skip` bytes (kept in the node,
+ *   at most ORDER_PREFIX_MAX), and each entry keeps the 8 bytes of its key
+ *   after them as a big-endian integer: a search compares the wanted key
+ *   with the node's prefix once, then with integers, and reads a key
+ *   itself only when two hints tie (names alike for 8 more bytes).
+ *   Neighbouring names share long prefixes ("trace-000123456.18c2..."),
+ *   so the prefix is what makes the hints tell them apart.
+ *
+ * A B+tree is balanced by construction: every leaf is at the same depth and
+ * every node but the root holds at least half of ORDER_FAN entries, whatever
+ * names clients choose and in whatever order they come.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/mem_internal.h"
 #include "util/alloc.h"
-#include "util/rng.h"
 
-struct mem_order_node {
-    struct mem_obj *obj;
-    struct mem_order_node *left, *right;
-    uint64_t prio;
-    size_t size;      /* nodes in this subtree */
-    const char *name; /* in ns, after its end */
-    char ns[];        /* the object's namespace, then its name */
+#define ORDER_FAN 32
+#define ORDER_MIN (ORDER_FAN / 2)
+#define ORDER_PREFIX_MAX 48
+
+/* A stored key: "ns\0name\0", len bytes in all. */
+struct order_key {
+    size_t len;
+    char bytes[];
 };
 
-/* (ns, name) against x's key; name NULL stands after every name of ns. */
-static int key_cmp(const char *ns, const char *name, const struct mem_order_node *x)
+struct order_entry {
+    uint64_t hint; /* the key's 8 bytes after the node's prefix, 0-padded */
+    struct order_key *key; /* leaf: its own; inner: the least under child */
+    union {
+        struct mem_obj *obj;          /* leaf */
+        struct mem_order_node *child; /* inner */
+    };
+    size_t count; /* inner: keys under child */
+};
+
+struct mem_order_node {
+    bool leaf;
+    uint32_t n;    /* entries, in key order */
+    uint32_t skip; /* bytes every key under the node shares; less than any key's len */
+    char prefix[ORDER_PREFIX_MAX]; /* those bytes */
+    struct order_entry e[ORDER_FAN];
+};
+
+/* A key looked for, as a key's bytes; after: "ns\0" alone, standing
+ * after every name of ns (name NULL). Short ones are copied into buf. */
+struct query {
+    const char *bytes;
+    size_t len;
+    bool after;
+    char *owned; /* bytes, when they did not fit in buf */
+    char buf[128];
+};
+
+static void query_init(struct query *q, const char *ns, const char *name)
 {
-    int c = strcmp(ns, x->ns);
-    if (c != 0 || !name)
-        return c != 0 ? c : 1;
-    return strcmp(name, x->name);
+    size_t ns_len = strlen(ns) + 1, name_len = name ? strlen(name) + 1 : 0;
+    char *b = q->buf;
+    q->len = ns_len + name_len;
+    q->after = !name;
+    q->owned = NULL;
+    if (q->len > sizeof q->buf)
+        b = q->owned = alloc_malloc(q->len);
+    memcpy(b, ns, ns_len);
+    if (name)
+        memcpy(b + ns_len, name, name_len);
+    q->bytes = b;
 }
 
-static size_t size_of(const struct mem_order_node *n)
+static void query_done(struct query *q)
 {
-    return n ? n->size : 0;
+    free(q->owned);
 }
 
-static void resize(struct mem_order_node *n)
+/* q against k, whose first `from` bytes equal q's. Keys are distinct once
+ * their common length differs nowhere (each ends at its second NUL), but
+ * for q after: k is then in q's namespace. */
+static int query_cmp(const struct query *q, const struct order_key *k, size_t from)
 {
-    n->size = 1 + size_of(n->left) + size_of(n->right);
+    size_t n = q->len < k->len ? q->len : k->len;
+    int c = memcmp(q->bytes + from, k->bytes + from, n - from);
+    return c != 0 ? c : q->after;
 }
 
-/* Splits t into the keys up to (ns, name) and those after. */
-static void split(struct mem_order_node *t, const char *ns, const char *name,
-                  struct mem_order_node **le, struct mem_order_node **gt)
+/* The 8 bytes of b (len long) from `at`, as a big-endian integer, padded
+ * with pad past its end. */
+static uint64_t bytes_hint(const char *b, size_t len, size_t at, unsigned char pad)
 {
-    if (!t) {
-        *le = *gt = NULL;
-    } else if (key_cmp(ns, name, t) < 0) {
-        split(t->left, ns, name, le, &t->left);
-        resize(t);
-        *gt = t;
+    unsigned char w[8];
+    if (at + 8 <= len) {
+        memcpy(w, b + at, 8);
     } else {
-        split(t->right, ns, name, &t->right, gt);
-        resize(t);
-        *le = t;
+        memset(w, pad, 8);
+        if (at < len)
+            memcpy(w, b + at, len - at);
     }
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = h << 8 | w[i];
+    return h;
 }
 
-/* Joins a and b, every key of a before every key of b. */
-static struct mem_order_node *merge(struct mem_order_node *a, struct mem_order_node *b)
+static uint64_t key_hint(const struct order_key *k, size_t skip)
 {
-    if (!a || !b)
-        return a ? a : b;
-    if (a->prio > b->prio) {
-        a->right = merge(a->right, b);
-        resize(a);
-        return a;
-    }
-    b->left = merge(a, b->left);
-    resize(b);
-    return b;
+    return bytes_hint(k->bytes, k->len, skip, 0);
 }
 
-static struct mem_order_node *insert(struct mem_order_node *t, struct mem_order_node *n)
+/* q's hint ordered as q is against every key: padded with 0xff when q is
+ * after a namespace, so that it is not before the names in it. */
+static uint64_t query_hint(const struct query *q, size_t skip)
 {
-    if (!t)
-        return n;
-    if (n->prio > t->prio) {
-        split(t, n->ns, n->name, &n->left, &n->right);
-        resize(n);
-        return n;
+    return bytes_hint(q->bytes, q->len, skip, q->after ? 0xff : 0);
+}
+
+/* How many of x's entries have a key at most q. */
+static uint32_t node_upper(const struct mem_order_node *x, const struct query *q)
+{
+    size_t shared = q->len < x->skip ? q->len : x->skip;
+    int c = memcmp(q->bytes, x->prefix, shared);
+    if (c != 0 || shared < x->skip) /* shorter than the prefix: only q after its ns */
+        return c < 0 ? 0 : x->n;
+    uint64_t h = query_hint(q, x->skip);
+    uint32_t lo = 0, hi = x->n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        const struct order_entry *m = &x->e[mid];
+        c = h < m->hint ? -1 : h > m->hint ? 1 : query_cmp(q, m->key, x->skip);
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
-    if (key_cmp(n->ns, n->name, t) < 0)
-        t->left = insert(t->left, n);
-    else
-        t->right = insert(t->right, n);
-    resize(t);
-    return t;
+    return lo;
+}
+
+/* How many of its first `limit` bytes k shares with x's prefix. */
+static size_t prefix_shared(const struct mem_order_node *x, const struct order_key *k, size_t limit)
+{
+    if (limit <= k->len && memcmp(k->bytes, x->prefix, limit) == 0)
+        return limit;
+    size_t i = 0;
+    while (i < limit && i < k->len && k->bytes[i] == x->prefix[i])
+        i++;
+    return i;
+}
+
+/* Makes x's prefix what its keys share (at most ORDER_PREFIX_MAX bytes)
+ * and hints its entries after it: after entries moved between nodes. */
+static void node_reprefix(struct mem_order_node *x)
+{
+    const struct order_key *first = x->e[0].key, *last = x->e[x->n - 1].key;
+    size_t limit = first->len - 1 < ORDER_PREFIX_MAX ? first->len - 1 : ORDER_PREFIX_MAX;
+    memcpy(x->prefix, first->bytes, limit);
+    x->skip = (uint32_t)prefix_shared(x, last, limit);
+    for (uint32_t i = 0; i < x->n; i++)
+        x->e[i].hint = key_hint(x->e[i].key, x->skip);
+}
+
+/* Makes key entry i's, shortening x's prefix when key does not share it. */
+static void node_set_key(struct mem_order_node *x, uint32_t i, struct order_key *key)
+{
+    x->e[i].key = key;
+    if (x->n == 1) {
+        node_reprefix(x);
+        return;
+    }
+    size_t shared = prefix_shared(x, key, x->skip);
+    if (shared == x->skip) {
+        x->e[i].hint = key_hint(key, x->skip);
+        return;
+    }
+    x->skip = (uint32_t)shared;
+    for (uint32_t j = 0; j < x->n; j++)
+        x->e[j].hint = key_hint(x->e[j].key, x->skip);
+}
+
+static struct order_key *node_least(const struct mem_order_node *x)
+{
+    return x->e[0].key;
+}
+
+static size_t node_size(const struct mem_order_node *x)
+{
+    if (x->leaf)
+        return x->n;
+    size_t n = 0;
+    for (uint32_t i = 0; i < x->n; i++)
+        n += x->e[i].count;
+    return n;
+}
+
+static struct mem_order_node *node_new(bool leaf)
+{
+    struct mem_order_node *x = alloc_malloc(sizeof *x);
+    x->leaf = leaf;
+    x->n = 0;
+    x->skip = 0;
+    return x;
+}
+
+/* Moves x's upper half to a new node, its right sibling, returned. */
+static struct mem_order_node *node_split(struct mem_order_node *x)
+{
+    struct mem_order_node *r = node_new(x->leaf);
+    r->n = x->n - x->n / 2;
+    x->n /= 2;
+    memcpy(r->e, x->e + x->n, r->n * sizeof *r->e);
+    node_reprefix(x);
+    node_reprefix(r);
+    return r;
+}
+
+/* Puts entry at i in x, splitting x first when full: the new right
+ * sibling, or NULL. */
+static struct mem_order_node *node_put(struct mem_order_node *x, uint32_t i,
+                                       struct order_entry entry)
+{
+    struct mem_order_node *r = NULL;
+    if (x->n == ORDER_FAN) {
+        r = node_split(x);
+        if (i > x->n) {
+            i -= x->n;
+            x = r;
+        }
+    }
+    memmove(x->e + i + 1, x->e + i, (x->n - i) * sizeof *x->e);
+    x->e[i] = entry;
+    x->n++;
+    node_set_key(x, i, entry.key);
+    return r;
+}
+
+static void node_erase(struct mem_order_node *x, uint32_t i)
+{
+    x->n--;
+    memmove(x->e + i, x->e + i + 1, (x->n - i) * sizeof *x->e);
+}
+
+/* The child of inner node x whose keys q falls among, from node_upper. */
+static uint32_t child_at(uint32_t upper)
+{
+    return upper ? upper - 1 : 0;
+}
+
+/* Inserts key (absent) under x: x's new right sibling when it split. */
+static struct mem_order_node *insert_under(struct mem_order_node *x, const struct query *q,
+                                           struct order_key *key, struct mem_obj *obj)
+{
+    uint32_t u = node_upper(x, q);
+    if (x->leaf)
+        return node_put(x, u, (struct order_entry){.key = key, .obj = obj});
+    uint32_t i = child_at(u);
+    struct mem_order_node *c = x->e[i].child, *split = insert_under(c, q, key, obj);
+    x->e[i].count++;
+    if (node_least(c) != x->e[i].key)
+        node_set_key(x, i, node_least(c));
+    if (!split)
+        return NULL;
+    x->e[i].count = node_size(c);
+    return node_put(x, i + 1, (struct order_entry){.key = node_least(split), .child = split,
+                                                   .count = node_size(split)});
 }
 
 void mem__order_insert(struct mem_order *t, struct mem_obj *o)
 {
     size_t ns_len = strlen(o->doc->ns) + 1, name_len = strlen(o->doc->name) + 1;
-    struct mem_order_node *n = alloc_calloc(1, sizeof *n + ns_len + name_len);
-    memcpy(n->ns, o->doc->ns, ns_len);
-    memcpy(n->ns + ns_len, o->doc->name, name_len);
-    n->name = n->ns + ns_len;
-    n->obj = o;
-    n->prio = rng_mix(++t->seq);
-    n->size = 1;
-    t->root = insert(t->root, n);
+    struct order_key *key = alloc_malloc(sizeof *key + ns_len + name_len);
+    key->len = ns_len + name_len;
+    memcpy(key->bytes, o->doc->ns, ns_len);
+    memcpy(key->bytes + ns_len, o->doc->name, name_len);
+    struct query q = {.bytes = key->bytes, .len = key->len};
+    if (!t->root)
+        t->root = node_new(true);
+    struct mem_order_node *split = insert_under(t->root, &q, key, o);
+    if (!split)
+        return;
+    struct mem_order_node *root = node_new(false);
+    node_put(root, 0, (struct order_entry){.key = node_least(t->root), .child = t->root,
+                                           .count = node_size(t->root)});
+    node_put(root, 1, (struct order_entry){.key = node_least(split), .child = split,
+                                           .count = node_size(split)});
+    t->root = root;
 }
 
-static struct mem_order_node *remove_key(struct mem_order_node *t, const char *ns,
-                                         const char *name)
+/* Children i and i + 1 of x as one when their entries fit in one node,
+ * else shared evenly between them: after one of them fell below
+ * ORDER_MIN. Either way l keeps its least key. */
+static void rebalance(struct mem_order_node *x, uint32_t i)
 {
-    if (!t)
-        return NULL;
-    int c = key_cmp(ns, name, t);
-    if (c == 0) {
-        struct mem_order_node *rest = merge(t->left, t->right);
-        free(t);
-        return rest;
+    struct mem_order_node *l = x->e[i].child, *r = x->e[i + 1].child;
+    uint32_t total = l->n + r->n, keep = total <= ORDER_FAN ? total : total / 2;
+    if (keep > l->n) {
+        uint32_t move = keep - l->n;
+        memcpy(l->e + l->n, r->e, move * sizeof *r->e);
+        memmove(r->e, r->e + move, (r->n - move) * sizeof *r->e);
+    } else {
+        uint32_t move = l->n - keep;
+        memmove(r->e + move, r->e, r->n * sizeof *r->e);
+        memcpy(r->e, l->e + keep, move * sizeof *r->e);
     }
-    if (c < 0)
-        t->left = remove_key(t->left, ns, name);
-    else
-        t->right = remove_key(t->right, ns, name);
-    resize(t);
-    return t;
+    l->n = keep;
+    r->n = total - keep;
+    node_reprefix(l);
+    x->e[i].count = node_size(l);
+    if (r->n == 0) {
+        free(r);
+        node_erase(x, i + 1);
+        return;
+    }
+    node_reprefix(r);
+    x->e[i + 1].count = node_size(r);
+    node_set_key(x, i + 1, node_least(r));
+}
+
+/* Removes q's key from under x: the key, now the caller's to free, or
+ * NULL when it is not there. */
+static struct order_key *remove_under(struct mem_order_node *x, const struct query *q)
+{
+    uint32_t u = node_upper(x, q);
+    if (x->leaf) {
+        if (u == 0 || query_cmp(q, x->e[u - 1].key, 0) != 0)
+            return NULL;
+        struct order_key *key = x->e[u - 1].key;
+        node_erase(x, u - 1);
+        return key;
+    }
+    uint32_t i = child_at(u);
+    struct mem_order_node *c = x->e[i].child;
+    struct order_key *key = remove_under(c, q);
+    if (!key)
+        return NULL;
+    x->e[i].count--;
+    if (node_least(c) != x->e[i].key)
+        node_set_key(x, i, node_least(c));
+    if (c->n < ORDER_MIN)
+        rebalance(x, i > 0 ? i - 1 : i);
+    return key;
 }
 
 void mem__order_remove(struct mem_order *t, const struct mem_obj *o)
 {
-    t->root = remove_key(t->root, o->doc->ns, o->doc->name);
+    if (!t->root)
+        return;
+    struct query q;
+    query_init(&q, o->doc->ns, o->doc->name);
+    struct order_key *key = remove_under(t->root, &q);
+    query_done(&q);
+    struct mem_order_node *root = t->root;
+    if (root->n == 0) {
+        free(root);
+        t->root = NULL;
+    } else if (!root->leaf && root->n == 1) {
+        t->root = root->e[0].child;
+        free(root);
+    }
+    free(key);
 }
 
-static void free_tree(struct mem_order_node *n)
+static void free_under(struct mem_order_node *x)
 {
-    if (!n)
-        return;
-    free_tree(n->left);
-    free_tree(n->right);
-    free(n);
+    for (uint32_t i = 0; i < x->n; i++) {
+        if (x->leaf)
+            free(x->e[i].key);
+        else
+            free_under(x->e[i].child);
+    }
+    free(x);
 }
 
 void mem__order_free(struct mem_order *t)
 {
-    free_tree(t->root);
+    if (t->root)
+        free_under(t->root);
     t->root = NULL;
 }
 
 size_t mem__order_count_upto(const struct mem_order *t, const char *ns, const char *name)
 {
+    struct query q;
+    query_init(&q, ns, name);
     size_t n = 0;
     for (const struct mem_order_node *x = t->root; x;) {
-        if (key_cmp(ns, name, x) < 0) {
-            x = x->left;
-        } else {
-            n += size_of(x->left) + 1;
-            x = x->right;
+        uint32_t u = node_upper(x, &q);
+        if (x->leaf) {
+            n += u;
+            break;
         }
+        uint32_t i = child_at(u);
+        for (uint32_t j = 0; j < i; j++)
+            n += x->e[j].count;
+        x = x->e[i].child;
     }
+    query_done(&q);
     return n;
 }
 
-/* Calls fn on each object of x in key order; stops at fn's first non-zero
- * return, which it returns. */
-static int each_all(const struct mem_order_node *x, mem_index_fn fn, void *ctx)
+/* Calls fn on each object under x after q (NULL: every one) in key order;
+ * stops at fn's first non-zero return, which it returns. */
+static int each_after(const struct mem_order_node *x, const struct query *q, mem_index_fn fn,
+                      void *ctx)
 {
+    uint32_t u = q ? node_upper(x, q) : 0;
     int rc = 0;
-    for (; x && rc == 0; x = x->right) {
-        rc = each_all(x->left, fn, ctx);
-        if (rc == 0)
-            rc = fn(ctx, x->obj);
+    if (x->leaf) {
+        for (uint32_t i = u; i < x->n && rc == 0; i++)
+            rc = fn(ctx, x->e[i].obj);
+        return rc;
+    }
+    for (uint32_t i = q ? child_at(u) : 0; i < x->n && rc == 0; i++) {
+        rc = each_after(x->e[i].child, q, fn, ctx);
+        q = NULL; /* the children after the first are wholly after q */
     }
     return rc;
-}
-
-/* The same for the objects of x after (ns, name). */
-static int each_after(const struct mem_order_node *x, const char *ns, const char *name,
-                      mem_index_fn fn, void *ctx)
-{
-    while (x && key_cmp(ns, name, x) >= 0)
-        x = x->right; /* x and its left are not after the key */
-    if (!x)
-        return 0;
-    int rc = each_after(x->left, ns, name, fn, ctx);
-    if (rc == 0)
-        rc = fn(ctx, x->obj);
-    return rc == 0 ? each_all(x->right, fn, ctx) : rc;
 }
 
 int mem__order_each_after(const struct mem_order *t, const char *ns, const char *name,
                           mem_index_fn fn, void *ctx)
 {
-    return each_after(t->root, ns, name, fn, ctx);
+    struct query q;
+    query_init(&q, ns, name);
+    int rc = t->root ? each_after(t->root, &q, fn, ctx) : 0;
+    query_done(&q);
+    return rc;
 }
