@@ -38,6 +38,8 @@
 #define ORDER_FAN 32
 #define ORDER_MIN (ORDER_FAN / 2)
 #define ORDER_PREFIX_MAX 48
+/* A node whose hints have fewer bytes left reads its keys to make them 8. */
+#define ORDER_HINT_MIN 4
 
 /* A stored key: "ns\0name\0", len bytes in all. */
 struct order_key {
@@ -46,7 +48,7 @@ struct order_key {
 };
 
 struct order_entry {
-    uint64_t hint; /* the key's 8 bytes after the node's prefix, 0-padded */
+    uint64_t hint; /* the key's hint_len bytes after the node's prefix, 0-padded */
     struct order_key *key; /* leaf: its own; inner: the least under child */
     union {
         struct mem_obj *obj;          /* leaf */
@@ -59,7 +61,8 @@ struct mem_order_node {
     bool leaf;
     uint32_t n;    /* entries, in key order */
     uint32_t skip; /* bytes every key under the node shares; less than any key's len */
-    char prefix[ORDER_PREFIX_MAX]; /* those bytes */
+    uint32_t hint_len; /* bytes of its keys after those its hints hold: 4 to 8 */
+    char prefix[ORDER_PREFIX_MAX]; /* the bytes shared */
     struct order_entry e[ORDER_FAN];
 };
 
@@ -133,6 +136,12 @@ static uint64_t query_hint(const struct query *q, size_t skip)
     return bytes_hint(q->bytes, q->len, skip, q->after ? 0xff : 0);
 }
 
+/* The bits of a hint that hold its first len bytes. */
+static uint64_t hint_mask(uint32_t len)
+{
+    return len ? ~0ULL << (64 - 8 * len) : 0;
+}
+
 /* How many of x's entries have a key at most q. */
 static uint32_t node_upper(const struct mem_order_node *x, const struct query *q)
 {
@@ -140,7 +149,7 @@ static uint32_t node_upper(const struct mem_order_node *x, const struct query *q
     int c = memcmp(q->bytes, x->prefix, shared);
     if (c != 0 || shared < x->skip) /* shorter than the prefix: only q after its ns */
         return c < 0 ? 0 : x->n;
-    uint64_t h = query_hint(q, x->skip);
+    uint64_t h = query_hint(q, x->skip) & hint_mask(x->hint_len);
     uint32_t lo = 0, hi = x->n;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
@@ -166,15 +175,50 @@ static size_t prefix_shared(const struct mem_order_node *x, const struct order_k
 }
 
 /* Makes x's prefix what its keys share (at most ORDER_PREFIX_MAX bytes)
- * and hints its entries after it: after entries moved between nodes. */
+ * and hints its entries with the 8 bytes after it, reading every key. */
 static void node_reprefix(struct mem_order_node *x)
 {
     const struct order_key *first = x->e[0].key, *last = x->e[x->n - 1].key;
     size_t limit = first->len - 1 < ORDER_PREFIX_MAX ? first->len - 1 : ORDER_PREFIX_MAX;
     memcpy(x->prefix, first->bytes, limit);
     x->skip = (uint32_t)prefix_shared(x, last, limit);
+    x->hint_len = 8;
     for (uint32_t i = 0; i < x->n; i++)
         x->e[i].hint = key_hint(x->e[i].key, x->skip);
+}
+
+/* Shortens x's prefix to `skip` bytes, its hints taking the bytes it no
+ * longer holds, without reading a key: they hold as many bytes more. */
+static void node_shorten(struct mem_order_node *x, uint32_t skip)
+{
+    uint32_t k = x->skip - skip;
+    uint64_t top = bytes_hint(x->prefix, x->skip, skip, 0);
+    for (uint32_t i = 0; i < x->n; i++)
+        x->e[i].hint = top | (k < 8 ? x->e[i].hint >> 8 * k : 0);
+    x->hint_len = x->hint_len + k < 8 ? x->hint_len + k : 8;
+    x->skip = skip;
+}
+
+/* Lengthens x's prefix by the leading bytes all its hints share, without
+ * reading a key (entries came to hold keys more alike: a split); reads
+ * them all once its hints are left with fewer than ORDER_HINT_MIN bytes. */
+static void node_lengthen(struct mem_order_node *x)
+{
+    uint64_t first = x->e[0].hint, last = x->e[x->n - 1].hint; /* hints are in key order */
+    uint32_t d = 0;
+    while (d < x->hint_len && x->skip + d < ORDER_PREFIX_MAX && x->n > 1 &&
+           (first ^ last) >> (56 - 8 * d) == 0) {
+        x->prefix[x->skip + d] = (char)(first >> (56 - 8 * d));
+        d++;
+    }
+    if (x->hint_len - d < ORDER_HINT_MIN) {
+        node_reprefix(x);
+        return;
+    }
+    for (uint32_t i = 0; i < x->n; i++)
+        x->e[i].hint <<= 8 * d;
+    x->skip += d;
+    x->hint_len -= d;
 }
 
 /* Makes key entry i's, shortening x's prefix when key does not share it. */
@@ -186,13 +230,26 @@ static void node_set_key(struct mem_order_node *x, uint32_t i, struct order_key 
         return;
     }
     size_t shared = prefix_shared(x, key, x->skip);
-    if (shared == x->skip) {
-        x->e[i].hint = key_hint(key, x->skip);
-        return;
-    }
-    x->skip = (uint32_t)shared;
-    for (uint32_t j = 0; j < x->n; j++)
-        x->e[j].hint = key_hint(x->e[j].key, x->skip);
+    if (shared < x->skip)
+        node_shorten(x, (uint32_t)shared);
+    x->e[i].hint = key_hint(key, x->skip) & hint_mask(x->hint_len);
+}
+
+/* Gives a and b one prefix and hint length, so that entries may move
+ * between them. */
+static void node_align(struct mem_order_node *a, struct mem_order_node *b)
+{
+    uint32_t skip = a->skip < b->skip ? a->skip : b->skip, shared = 0;
+    while (shared < skip && a->prefix[shared] == b->prefix[shared])
+        shared++;
+    if (shared < a->skip)
+        node_shorten(a, shared);
+    if (shared < b->skip)
+        node_shorten(b, shared);
+    struct mem_order_node *more = a->hint_len > b->hint_len ? a : b;
+    more->hint_len = a->hint_len < b->hint_len ? a->hint_len : b->hint_len;
+    for (uint32_t i = 0; i < more->n; i++)
+        more->e[i].hint &= hint_mask(more->hint_len);
 }
 
 static struct order_key *node_least(const struct mem_order_node *x)
@@ -216,6 +273,7 @@ static struct mem_order_node *node_new(bool leaf)
     x->leaf = leaf;
     x->n = 0;
     x->skip = 0;
+    x->hint_len = 8;
     return x;
 }
 
@@ -226,8 +284,11 @@ static struct mem_order_node *node_split(struct mem_order_node *x)
     r->n = x->n - x->n / 2;
     x->n /= 2;
     memcpy(r->e, x->e + x->n, r->n * sizeof *r->e);
-    node_reprefix(x);
-    node_reprefix(r);
+    r->skip = x->skip;
+    r->hint_len = x->hint_len;
+    memcpy(r->prefix, x->prefix, x->skip);
+    node_lengthen(x);
+    node_lengthen(r);
     return r;
 }
 
@@ -310,6 +371,7 @@ static void rebalance(struct mem_order_node *x, uint32_t i)
 {
     struct mem_order_node *l = x->e[i].child, *r = x->e[i + 1].child;
     uint32_t total = l->n + r->n, keep = total <= ORDER_FAN ? total : total / 2;
+    node_align(l, r);
     if (keep > l->n) {
         uint32_t move = keep - l->n;
         memcpy(l->e + l->n, r->e, move * sizeof *r->e);
@@ -321,14 +383,14 @@ static void rebalance(struct mem_order_node *x, uint32_t i)
     }
     l->n = keep;
     r->n = total - keep;
-    node_reprefix(l);
+    node_lengthen(l);
     x->e[i].count = node_size(l);
     if (r->n == 0) {
         free(r);
         node_erase(x, i + 1);
         return;
     }
-    node_reprefix(r);
+    node_lengthen(r);
     x->e[i + 1].count = node_size(r);
     node_set_key(x, i + 1, node_least(r));
 }
