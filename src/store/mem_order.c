@@ -17,13 +17,18 @@
  *   copied once when its object is inserted and owned by its leaf entry;
  *   an inner entry borrows the least key under its child, and counts the
  *   keys under it, so count_upto sums counts on its way down;
- * - the keys under a node share its first `skip` bytes (kept in the node,
- *   at most ORDER_PREFIX_MAX), and each entry keeps the 8 bytes of its key
- *   after them as a big-endian integer: a search compares the wanted key
- *   with the node's prefix once, then with integers, and reads a key
- *   itself only when two hints tie (names alike for 8 more bytes).
- *   Neighbouring names share long prefixes ("trace-000123456.18c2..."),
- *   so the prefix is what makes the hints tell them apart.
+ * - a node's entries' keys share its first `skip` bytes (kept in the node,
+ *   at most ORDER_PREFIX_MAX), and each entry keeps the next 4 to 8 bytes
+ *   of its key (the node's hint_len) as a big-endian integer: a search
+ *   compares the wanted key with the node's prefix once, then with
+ *   integers, and reads a key itself only when two hints tie (names alike
+ *   for hint_len more bytes). Neighbouring names share long prefixes
+ *   ("trace-000123456.18c2..."), so the prefix is what makes the hints
+ *   tell them apart;
+ * - a split or merge moves entries with their hints: the prefix lengthens
+ *   by the bytes the hints then share and shortens by bytes the hints take
+ *   back, reading no key; only a node left with fewer than ORDER_HINT_MIN
+ *   hint bytes reads its keys again (every key a read is one cache miss).
  *
  * A B+tree is balanced by construction: every leaf is at the same depth and
  * every node but the root holds at least half of ORDER_FAN entries, whatever
@@ -60,7 +65,7 @@ struct order_entry {
 struct mem_order_node {
     bool leaf;
     uint32_t n;    /* entries, in key order */
-    uint32_t skip; /* bytes every key under the node shares; less than any key's len */
+    uint32_t skip; /* bytes its entries' keys share; less than any one's len */
     uint32_t hint_len; /* bytes of its keys after those its hints hold: 4 to 8 */
     char prefix[ORDER_PREFIX_MAX]; /* the bytes shared */
     struct order_entry e[ORDER_FAN];
@@ -96,9 +101,9 @@ static void query_done(struct query *q)
     free(q->owned);
 }
 
-/* q against k, whose first `from` bytes equal q's. Keys are distinct once
- * their common length differs nowhere (each ends at its second NUL), but
- * for q after: k is then in q's namespace. */
+/* q against k, whose first `from` bytes equal q's. Two keys that do not
+ * differ over their common length are one key (each ends at its second
+ * NUL); q after then has k in its namespace, so stands after k. */
 static int query_cmp(const struct query *q, const struct order_key *k, size_t from)
 {
     size_t n = q->len < k->len ? q->len : k->len;
