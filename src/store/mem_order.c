@@ -34,6 +34,7 @@
  * every node but the root holds at least half of ORDER_FAN entries, whatever
  * names clients choose and in whatever order they come.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,14 +53,14 @@ struct order_key {
     char bytes[];
 };
 
+/* What an entry is made of but its hint (node_put). */
 struct order_entry {
-    uint64_t hint; /* the key's hint_len bytes after the node's prefix, 0-padded */
-    struct order_key *key; /* leaf: its own; inner: the least under child */
+    struct order_key *key;
     union {
-        struct mem_obj *obj;          /* leaf */
-        struct mem_order_node *child; /* inner */
+        struct mem_obj *obj;
+        struct mem_order_node *child;
     };
-    size_t count; /* inner: keys under child */
+    size_t count;
 };
 
 struct mem_order_node {
@@ -68,7 +69,15 @@ struct mem_order_node {
     uint32_t skip; /* bytes its entries' keys share; less than any one's len */
     uint32_t hint_len; /* bytes of its keys after those its hints hold: 4 to 8 */
     char prefix[ORDER_PREFIX_MAX]; /* the bytes shared */
-    struct order_entry e[ORDER_FAN];
+    /* Its entries, each array in key order: the hints together, so that
+     * a search through them reads few cache lines. */
+    uint64_t hint[ORDER_FAN]; /* a key's hint_len bytes after the prefix, 0-padded */
+    struct order_key *key[ORDER_FAN]; /* leaf: its own; inner: the least under child */
+    union {
+        struct mem_obj *obj[ORDER_FAN];          /* leaf */
+        struct mem_order_node *child[ORDER_FAN]; /* inner */
+    };
+    size_t count[ORDER_FAN]; /* inner: keys under child */
 };
 
 /* A key looked for, as a key's bytes; after: "ns\0" alone, standing
@@ -158,8 +167,7 @@ static uint32_t node_upper(const struct mem_order_node *x, const struct query *q
     uint32_t lo = 0, hi = x->n;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        const struct order_entry *m = &x->e[mid];
-        c = h < m->hint ? -1 : h > m->hint ? 1 : query_cmp(q, m->key, x->skip);
+        c = h < x->hint[mid] ? -1 : h > x->hint[mid] ? 1 : query_cmp(q, x->key[mid], x->skip);
         if (c < 0)
             hi = mid;
         else
@@ -183,13 +191,13 @@ static size_t prefix_shared(const struct mem_order_node *x, const struct order_k
  * and hints its entries with the 8 bytes after it, reading every key. */
 static void node_reprefix(struct mem_order_node *x)
 {
-    const struct order_key *first = x->e[0].key, *last = x->e[x->n - 1].key;
+    const struct order_key *first = x->key[0], *last = x->key[x->n - 1];
     size_t limit = first->len - 1 < ORDER_PREFIX_MAX ? first->len - 1 : ORDER_PREFIX_MAX;
     memcpy(x->prefix, first->bytes, limit);
     x->skip = (uint32_t)prefix_shared(x, last, limit);
     x->hint_len = 8;
     for (uint32_t i = 0; i < x->n; i++)
-        x->e[i].hint = key_hint(x->e[i].key, x->skip);
+        x->hint[i] = key_hint(x->key[i], x->skip);
 }
 
 /* Shortens x's prefix to `skip` bytes, its hints taking the bytes it no
@@ -199,7 +207,7 @@ static void node_shorten(struct mem_order_node *x, uint32_t skip)
     uint32_t k = x->skip - skip;
     uint64_t top = bytes_hint(x->prefix, x->skip, skip, 0);
     for (uint32_t i = 0; i < x->n; i++)
-        x->e[i].hint = top | (k < 8 ? x->e[i].hint >> 8 * k : 0);
+        x->hint[i] = top | (k < 8 ? x->hint[i] >> 8 * k : 0);
     x->hint_len = x->hint_len + k < 8 ? x->hint_len + k : 8;
     x->skip = skip;
 }
@@ -209,7 +217,7 @@ static void node_shorten(struct mem_order_node *x, uint32_t skip)
  * them all once its hints are left with fewer than ORDER_HINT_MIN bytes. */
 static void node_lengthen(struct mem_order_node *x)
 {
-    uint64_t first = x->e[0].hint, last = x->e[x->n - 1].hint; /* hints are in key order */
+    uint64_t first = x->hint[0], last = x->hint[x->n - 1]; /* hints are in key order */
     uint32_t d = 0;
     while (d < x->hint_len && x->skip + d < ORDER_PREFIX_MAX && x->n > 1 &&
            (first ^ last) >> (56 - 8 * d) == 0) {
@@ -221,7 +229,7 @@ static void node_lengthen(struct mem_order_node *x)
         return;
     }
     for (uint32_t i = 0; i < x->n; i++)
-        x->e[i].hint <<= 8 * d;
+        x->hint[i] <<= 8 * d;
     x->skip += d;
     x->hint_len -= d;
 }
@@ -229,7 +237,7 @@ static void node_lengthen(struct mem_order_node *x)
 /* Makes key entry i's, shortening x's prefix when key does not share it. */
 static void node_set_key(struct mem_order_node *x, uint32_t i, struct order_key *key)
 {
-    x->e[i].key = key;
+    x->key[i] = key;
     if (x->n == 1) {
         node_reprefix(x);
         return;
@@ -237,7 +245,7 @@ static void node_set_key(struct mem_order_node *x, uint32_t i, struct order_key 
     size_t shared = prefix_shared(x, key, x->skip);
     if (shared < x->skip)
         node_shorten(x, (uint32_t)shared);
-    x->e[i].hint = key_hint(key, x->skip) & hint_mask(x->hint_len);
+    x->hint[i] = key_hint(key, x->skip) & hint_mask(x->hint_len);
 }
 
 /* Gives a and b one prefix and hint length, so that entries may move
@@ -254,12 +262,12 @@ static void node_align(struct mem_order_node *a, struct mem_order_node *b)
     struct mem_order_node *more = a->hint_len > b->hint_len ? a : b;
     more->hint_len = a->hint_len < b->hint_len ? a->hint_len : b->hint_len;
     for (uint32_t i = 0; i < more->n; i++)
-        more->e[i].hint &= hint_mask(more->hint_len);
+        more->hint[i] &= hint_mask(more->hint_len);
 }
 
 static struct order_key *node_least(const struct mem_order_node *x)
 {
-    return x->e[0].key;
+    return x->key[0];
 }
 
 static size_t node_size(const struct mem_order_node *x)
@@ -268,18 +276,32 @@ static size_t node_size(const struct mem_order_node *x)
         return x->n;
     size_t n = 0;
     for (uint32_t i = 0; i < x->n; i++)
-        n += x->e[i].count;
+        n += x->count[i];
     return n;
 }
 
 static struct mem_order_node *node_new(bool leaf)
 {
-    struct mem_order_node *x = alloc_malloc(sizeof *x);
+    /* a leaf has no counts: its allocation ends before them */
+    struct mem_order_node *x =
+        alloc_malloc(leaf ? offsetof(struct mem_order_node, count) : sizeof *x);
     x->leaf = leaf;
     x->n = 0;
     x->skip = 0;
     x->hint_len = 8;
     return x;
+}
+
+/* Moves n entries of src from si to dst at di (the same node or not; the
+ * ranges may overlap), hints as they are. */
+static void node_move(struct mem_order_node *dst, uint32_t di, const struct mem_order_node *src,
+                      uint32_t si, uint32_t n)
+{
+    memmove(dst->hint + di, src->hint + si, n * sizeof *dst->hint);
+    memmove(dst->key + di, src->key + si, n * sizeof *dst->key);
+    memmove(dst->obj + di, src->obj + si, n * sizeof *dst->obj);
+    if (!src->leaf)
+        memmove(dst->count + di, src->count + si, n * sizeof *dst->count);
 }
 
 /* Moves x's upper half to a new node, its right sibling, returned. */
@@ -288,7 +310,7 @@ static struct mem_order_node *node_split(struct mem_order_node *x)
     struct mem_order_node *r = node_new(x->leaf);
     r->n = x->n - x->n / 2;
     x->n /= 2;
-    memcpy(r->e, x->e + x->n, r->n * sizeof *r->e);
+    node_move(r, 0, x, x->n, r->n);
     r->skip = x->skip;
     r->hint_len = x->hint_len;
     memcpy(r->prefix, x->prefix, x->skip);
@@ -310,8 +332,14 @@ static struct mem_order_node *node_put(struct mem_order_node *x, uint32_t i,
             x = r;
         }
     }
-    memmove(x->e + i + 1, x->e + i, (x->n - i) * sizeof *x->e);
-    x->e[i] = entry;
+    node_move(x, i + 1, x, i, x->n - i);
+    x->key[i] = entry.key;
+    if (x->leaf) {
+        x->obj[i] = entry.obj;
+    } else {
+        x->child[i] = entry.child;
+        x->count[i] = entry.count;
+    }
     x->n++;
     node_set_key(x, i, entry.key);
     return r;
@@ -320,7 +348,7 @@ static struct mem_order_node *node_put(struct mem_order_node *x, uint32_t i,
 static void node_erase(struct mem_order_node *x, uint32_t i)
 {
     x->n--;
-    memmove(x->e + i, x->e + i + 1, (x->n - i) * sizeof *x->e);
+    node_move(x, i, x, i + 1, x->n - i);
 }
 
 /* The child of inner node x whose keys q falls among, from node_upper. */
@@ -337,13 +365,13 @@ static struct mem_order_node *insert_under(struct mem_order_node *x, const struc
     if (x->leaf)
         return node_put(x, u, (struct order_entry){.key = key, .obj = obj});
     uint32_t i = child_at(u);
-    struct mem_order_node *c = x->e[i].child, *split = insert_under(c, q, key, obj);
-    x->e[i].count++;
-    if (node_least(c) != x->e[i].key)
+    struct mem_order_node *c = x->child[i], *split = insert_under(c, q, key, obj);
+    x->count[i]++;
+    if (node_least(c) != x->key[i])
         node_set_key(x, i, node_least(c));
     if (!split)
         return NULL;
-    x->e[i].count = node_size(c);
+    x->count[i] = node_size(c);
     return node_put(x, i + 1, (struct order_entry){.key = node_least(split), .child = split,
                                                    .count = node_size(split)});
 }
@@ -374,29 +402,29 @@ void mem__order_insert(struct mem_order *t, struct mem_obj *o)
  * ORDER_MIN. Either way l keeps its least key. */
 static void rebalance(struct mem_order_node *x, uint32_t i)
 {
-    struct mem_order_node *l = x->e[i].child, *r = x->e[i + 1].child;
+    struct mem_order_node *l = x->child[i], *r = x->child[i + 1];
     uint32_t total = l->n + r->n, keep = total <= ORDER_FAN ? total : total / 2;
     node_align(l, r);
     if (keep > l->n) {
         uint32_t move = keep - l->n;
-        memcpy(l->e + l->n, r->e, move * sizeof *r->e);
-        memmove(r->e, r->e + move, (r->n - move) * sizeof *r->e);
+        node_move(l, l->n, r, 0, move);
+        node_move(r, 0, r, move, r->n - move);
     } else {
         uint32_t move = l->n - keep;
-        memmove(r->e + move, r->e, r->n * sizeof *r->e);
-        memcpy(r->e, l->e + keep, move * sizeof *r->e);
+        node_move(r, move, r, 0, r->n);
+        node_move(r, 0, l, keep, move);
     }
     l->n = keep;
     r->n = total - keep;
     node_lengthen(l);
-    x->e[i].count = node_size(l);
+    x->count[i] = node_size(l);
     if (r->n == 0) {
         free(r);
         node_erase(x, i + 1);
         return;
     }
     node_lengthen(r);
-    x->e[i + 1].count = node_size(r);
+    x->count[i + 1] = node_size(r);
     node_set_key(x, i + 1, node_least(r));
 }
 
@@ -406,19 +434,19 @@ static struct order_key *remove_under(struct mem_order_node *x, const struct que
 {
     uint32_t u = node_upper(x, q);
     if (x->leaf) {
-        if (u == 0 || query_cmp(q, x->e[u - 1].key, 0) != 0)
+        if (u == 0 || query_cmp(q, x->key[u - 1], 0) != 0)
             return NULL;
-        struct order_key *key = x->e[u - 1].key;
+        struct order_key *key = x->key[u - 1];
         node_erase(x, u - 1);
         return key;
     }
     uint32_t i = child_at(u);
-    struct mem_order_node *c = x->e[i].child;
+    struct mem_order_node *c = x->child[i];
     struct order_key *key = remove_under(c, q);
     if (!key)
         return NULL;
-    x->e[i].count--;
-    if (node_least(c) != x->e[i].key)
+    x->count[i]--;
+    if (node_least(c) != x->key[i])
         node_set_key(x, i, node_least(c));
     if (c->n < ORDER_MIN)
         rebalance(x, i > 0 ? i - 1 : i);
@@ -438,7 +466,7 @@ void mem__order_remove(struct mem_order *t, const struct mem_obj *o)
         free(root);
         t->root = NULL;
     } else if (!root->leaf && root->n == 1) {
-        t->root = root->e[0].child;
+        t->root = root->child[0];
         free(root);
     }
     free(key);
@@ -448,9 +476,9 @@ static void free_under(struct mem_order_node *x)
 {
     for (uint32_t i = 0; i < x->n; i++) {
         if (x->leaf)
-            free(x->e[i].key);
+            free(x->key[i]);
         else
-            free_under(x->e[i].child);
+            free_under(x->child[i]);
     }
     free(x);
 }
@@ -475,8 +503,8 @@ size_t mem__order_count_upto(const struct mem_order *t, const char *ns, const ch
         }
         uint32_t i = child_at(u);
         for (uint32_t j = 0; j < i; j++)
-            n += x->e[j].count;
-        x = x->e[i].child;
+            n += x->count[j];
+        x = x->child[i];
     }
     query_done(&q);
     return n;
@@ -491,11 +519,11 @@ static int each_after(const struct mem_order_node *x, const struct query *q, mem
     int rc = 0;
     if (x->leaf) {
         for (uint32_t i = u; i < x->n && rc == 0; i++)
-            rc = fn(ctx, x->e[i].obj);
+            rc = fn(ctx, x->obj[i]);
         return rc;
     }
     for (uint32_t i = q ? child_at(u) : 0; i < x->n && rc == 0; i++) {
-        rc = each_after(x->e[i].child, q, fn, ctx);
+        rc = each_after(x->child[i], q, fn, ctx);
         q = NULL; /* the children after the first are wholly after q */
     }
     return rc;
