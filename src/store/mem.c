@@ -670,7 +670,7 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
         new_uid(ms, uid);
         set_string(md, "uid", uid);
         set_time(md, "creationTimestamp", mem__now(ms));
-        jdoc_set(md, "generation", json_integer(1));
+        jdoc_set(md, "generation", mem__literal(ms, MEM_LIT_ONE));
         json_object_del(md, "resourceVersion");
         json_object_del(md, "deletionTimestamp");
         json_object_del(md, "deletionGracePeriodSeconds");
@@ -1063,7 +1063,7 @@ static int mem_bind_locked(struct mem_store *ms, const char *ns, const char *nam
         if (t && !strcmp(t, "PodScheduled"))
             json_array_remove(conds, i);
     }
-    jdoc_append(conds, mem__pod_scheduled(ms, "True", NULL, NULL));
+    jdoc_append(conds, mem__pod_scheduled(ms, true));
     return mem_commit(ms, ms->pods, cur, pod, STORE_MODIFIED, NULL, NULL, e);
 }
 
@@ -1224,6 +1224,7 @@ static void mem_destroy(struct store *st)
     mem__gc_free(ms);
     free(ms->to_wake);
     api_registry_free(ms->base.registry);
+    mem__literals_free(ms);
     mutex_destroy(&ms->mu);
     free(ms);
 }
@@ -1263,6 +1264,7 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
     ms->base.registry = api_registry_new();
     ms->base.ops = &mem_ops;
     ms->seq = rng_seeded(cfg->seed);
+    mem__literals_make(ms);
     mutex_init(&ms->mu);
     if (!ms->base.registry) {
         mem_destroy(&ms->base);

@@ -190,8 +190,29 @@ struct mem_expiry {
     char *ns, *name;
 };
 
+/* Values the store puts in object after object, made once per store and
+ * shared by every version that holds them (a reference each): a string
+ * costs two allocations and a UTF-8 check to make, and two frees when the
+ * history drops its version; a shared one costs a reference count. No code
+ * changes a scalar in place (util/jdoc.h), so sharing one is safe. */
+enum mem_literal {
+    MEM_LIT_ONE,               /* a new object's generation */
+    MEM_LIT_POD_SCHEDULED,     /* the condition's type */
+    MEM_LIT_TRUE,
+    MEM_LIT_FALSE,
+    MEM_LIT_SCHEDULING_GATED,  /* PodScheduled's reason while gated */
+    MEM_LIT_GATED_MESSAGE,     /* and its message */
+    MEM_LIT_PENDING,           /* a new pod's phase */
+    MEM_LIT_ALWAYS,            /* a pod's defaults: restartPolicy */
+    MEM_LIT_GRACE_SECONDS,     /* terminationGracePeriodSeconds */
+    MEM_LIT_CLUSTER_FIRST,     /* dnsPolicy */
+    MEM_LIT_DEFAULT_SCHEDULER, /* schedulerName */
+    MEM_LIT_COUNT
+};
+
 struct mem_store {
     struct store base;
+    json_t *literals[MEM_LIT_COUNT];
     struct mem_store_config cfg;
     struct mutex mu;
     struct mem_watch *waiting; /* watches blocked for an event (mem__watch_notify) */
@@ -338,11 +359,17 @@ int mem__rules_create(struct mem_store *ms, const struct api_resource *res, json
                       struct err *e);
 int mem__rules_update(struct mem_store *ms, const struct api_resource *res, const json_t *old,
                       json_t *obj, enum store_subresource sub, struct err *e);
-/* A pod's PodScheduled condition as of now: status, and reason and message
- * when reason is not NULL, built member by member (json_pack's format scan
- * and key checks cost more than the rest, once a pod). */
-json_t *mem__pod_scheduled(struct mem_store *ms, const char *status, const char *reason,
-                           const char *message);
+/* Makes the store's literals (enum mem_literal); mem__literals_free
+ * drops them. */
+void mem__literals_make(struct mem_store *ms);
+void mem__literals_free(struct mem_store *ms);
+/* A new reference to literal l. */
+json_t *mem__literal(struct mem_store *ms, enum mem_literal l);
+/* A pod's PodScheduled condition as of now: True (bound), or False with
+ * the reason and message of a pod held by its scheduling gates, built
+ * member by member (json_pack's format scan and key checks cost more than
+ * the rest, once a pod). */
+json_t *mem__pod_scheduled(struct mem_store *ms, bool scheduled);
 /* Whether an object marked for deletion may now go: no finalizers left (for
  * namespaces, no spec.finalizers either) and no grace period pending. */
 bool mem__rules_may_remove(const struct api_resource *res, const json_t *obj);

@@ -66,17 +66,46 @@ static int pod_check(const json_t *pod, struct err *e)
     return pod_read(pod, &v, e);
 }
 
-json_t *mem__pod_scheduled(struct mem_store *ms, const char *status, const char *reason,
-                           const char *message)
+void mem__literals_make(struct mem_store *ms)
+{
+    static const char *const strings[MEM_LIT_COUNT] = {
+        [MEM_LIT_POD_SCHEDULED] = "PodScheduled",
+        [MEM_LIT_TRUE] = "True",
+        [MEM_LIT_FALSE] = "False",
+        [MEM_LIT_SCHEDULING_GATED] = "SchedulingGated",
+        [MEM_LIT_GATED_MESSAGE] = "Scheduling is blocked due to non-empty scheduling gates",
+        [MEM_LIT_PENDING] = "Pending",
+        [MEM_LIT_ALWAYS] = "Always",
+        [MEM_LIT_CLUSTER_FIRST] = "ClusterFirst",
+        [MEM_LIT_DEFAULT_SCHEDULER] = "default-scheduler",
+    };
+    for (size_t i = 0; i < MEM_LIT_COUNT; i++)
+        ms->literals[i] = strings[i] ? json_string(strings[i]) : NULL;
+    ms->literals[MEM_LIT_ONE] = json_integer(1);
+    ms->literals[MEM_LIT_GRACE_SECONDS] = json_integer(30);
+}
+
+void mem__literals_free(struct mem_store *ms)
+{
+    for (size_t i = 0; i < MEM_LIT_COUNT; i++)
+        json_decref(ms->literals[i]);
+}
+
+json_t *mem__literal(struct mem_store *ms, enum mem_literal l)
+{
+    return json_incref(ms->literals[l]);
+}
+
+json_t *mem__pod_scheduled(struct mem_store *ms, bool scheduled)
 {
     char t[META_TIME_LEN];
     meta_format_time(mem__now(ms), t);
     json_t *c = json_object();
-    bool ok = jdoc_put(c, "type", json_string("PodScheduled"), true);
-    ok = jdoc_put(c, "status", json_string(status), ok);
-    if (reason) {
-        ok = jdoc_put(c, "reason", json_string(reason), ok);
-        ok = jdoc_put(c, "message", json_string(message), ok);
+    bool ok = jdoc_put(c, "type", mem__literal(ms, MEM_LIT_POD_SCHEDULED), true);
+    ok = jdoc_put(c, "status", mem__literal(ms, scheduled ? MEM_LIT_TRUE : MEM_LIT_FALSE), ok);
+    if (!scheduled) {
+        ok = jdoc_put(c, "reason", mem__literal(ms, MEM_LIT_SCHEDULING_GATED), ok);
+        ok = jdoc_put(c, "message", mem__literal(ms, MEM_LIT_GATED_MESSAGE), ok);
     }
     ok = jdoc_put(c, "lastProbeTime", json_null(), ok);
     ok = jdoc_put(c, "lastTransitionTime", json_string(t), ok);
@@ -88,18 +117,16 @@ static int pod_create(struct mem_store *ms, json_t *pod, struct err *e)
     json_t *spec = json_object_get(pod, "spec");
     if (pod_check(pod, e) != 0)
         return -EINVAL;
-    default_member(spec, "restartPolicy", json_string("Always"));
-    default_member(spec, "terminationGracePeriodSeconds", json_integer(30));
-    default_member(spec, "dnsPolicy", json_string("ClusterFirst"));
-    default_member(spec, "schedulerName", json_string("default-scheduler"));
+    default_member(spec, "restartPolicy", mem__literal(ms, MEM_LIT_ALWAYS));
+    default_member(spec, "terminationGracePeriodSeconds", mem__literal(ms, MEM_LIT_GRACE_SECONDS));
+    default_member(spec, "dnsPolicy", mem__literal(ms, MEM_LIT_CLUSTER_FIRST));
+    default_member(spec, "schedulerName", mem__literal(ms, MEM_LIT_DEFAULT_SCHEDULER));
     json_t *status = json_object();
     jdoc_set(pod, "status", status);
-    jdoc_set(status, "phase", json_string("Pending"));
+    jdoc_set(status, "phase", mem__literal(ms, MEM_LIT_PENDING));
     if (json_array_size(json_object_get(spec, "schedulingGates")) > 0) {
         json_t *conds = json_array();
-        jdoc_append(conds, mem__pod_scheduled(
-                               ms, "False", "SchedulingGated",
-                               "Scheduling is blocked due to non-empty scheduling gates"));
+        jdoc_append(conds, mem__pod_scheduled(ms, false));
         jdoc_set(status, "conditions", conds);
     }
     return 0;

@@ -1123,6 +1123,80 @@ static void an_update_takes_an_object_handed_over(void **state)
     json_decref(cur);
 }
 
+/* The stored version of pod name in t, shared (read-only). */
+static json_t *pod_shared(struct m *m, const char *name)
+{
+    json_t *pod = NULL;
+    struct err e;
+    assert_int_equal(store_get_shared(m->st, res(m, "pods"), "t", name, &pod, &e), 0);
+    return pod;
+}
+
+static void create_gated_pod(struct m *m, const char *name)
+{
+    json_t *p = json_pack("{s:{s:s}, s:{s:[{s:s, s:s}], s:[{s:s}]}}", "metadata", "name", name,
+                          "spec", "containers", "name", "main", "image", "i", "schedulingGates",
+                          "name", "x.io/gate");
+    struct err e;
+    assert_int_equal(store_create(m->st, res(m, "pods"), "t", p, NULL, NULL, &e), 0);
+    json_decref(p);
+}
+
+/* What the store adds to pod after pod (defaults, phase, generation, the
+ * PodScheduled condition's words) is one value shared by them all, and
+ * reads as it always did. */
+static void the_stores_own_values_are_shared(void **state)
+{
+    struct m *m = *state;
+    struct err e;
+    create_gated_pod(m, "a");
+    create_gated_pod(m, "b");
+    json_t *a = pod_shared(m, "a"), *b = pod_shared(m, "b");
+    static const char *const paths[][3] = {
+        {"spec", "dnsPolicy", NULL}, {"spec", "schedulerName", NULL},
+        {"spec", "restartPolicy", NULL}, {"spec", "terminationGracePeriodSeconds", NULL},
+        {"status", "phase", NULL}, {"metadata", "generation", NULL}};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        assert_ptr_equal(json_object_get(json_object_get(a, paths[i][0]), paths[i][1]),
+                         json_object_get(json_object_get(b, paths[i][0]), paths[i][1]));
+    const json_t *ca = json_array_get(json_object_get(json_object_get(a, "status"), "conditions"), 0);
+    const json_t *cb = json_array_get(json_object_get(json_object_get(b, "status"), "conditions"), 0);
+    assert_ptr_equal(json_object_get(ca, "message"), json_object_get(cb, "message"));
+    json_t *expect = json_pack("{s:s, s:s, s:s, s:s, s:n}", "type", "PodScheduled", "status",
+                               "False", "reason", "SchedulingGated", "message",
+                               "Scheduling is blocked due to non-empty scheduling gates",
+                               "lastProbeTime");
+    json_object_set(expect, "lastTransitionTime", json_object_get(ca, "lastTransitionTime"));
+    assert_true(json_equal(ca, expect));
+    json_decref(expect);
+    expect = json_pack("{s:[{s:s, s:s}], s:s, s:i, s:s, s:s}", "containers", "name", "main",
+                       "image", "i", "restartPolicy", "Always", "terminationGracePeriodSeconds",
+                       30, "dnsPolicy", "ClusterFirst", "schedulerName", "default-scheduler");
+    json_object_set(expect, "schedulingGates",
+                    json_object_get(json_object_get(a, "spec"), "schedulingGates"));
+    assert_true(json_equal(json_object_get(a, "spec"), expect));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "metadata"),
+                                                        "generation")), 1);
+    json_decref(expect);
+    json_decref(a);
+    json_decref(b);
+    /* a binding's condition says True, the words shared with the gated one */
+    json_t *patch = json_pack("{s:{s:[]}}", "spec", "schedulingGates");
+    assert_int_equal(store_patch(m->st, res(m, "pods"), "t", "a", STORE_PATCH_MERGE, patch, NULL,
+                                 NULL, &e), 0);
+    json_decref(patch);
+    assert_int_equal(store_bind(m->st, "t", "a", "n1", &e), 0);
+    a = pod_shared(m, "a");
+    b = pod_shared(m, "b");
+    ca = json_array_get(json_object_get(json_object_get(a, "status"), "conditions"), 0);
+    cb = json_array_get(json_object_get(json_object_get(b, "status"), "conditions"), 0);
+    assert_string_equal(json_string_value(json_object_get(ca, "status")), "True");
+    assert_null(json_object_get(ca, "reason"));
+    assert_ptr_equal(json_object_get(ca, "type"), json_object_get(cb, "type"));
+    json_decref(a);
+    json_decref(b);
+}
+
 static void crd_change_keeps_its_objects(void **state)
 {
     struct m *m = *state;
@@ -1438,6 +1512,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(revision_counts_writes, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(reads_are_the_callers_to_change, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(an_update_takes_an_object_handed_over, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(the_stores_own_values_are_shared, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(slow_watcher_falls_off_the_history, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(routed_watches_get_their_objects_events, m_setup,
                                         m_teardown),
