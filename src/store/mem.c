@@ -226,11 +226,15 @@ static int set_string(json_t *obj, const char *key, const char *v)
     return json_object_set_new(obj, key, json_string(v)) == 0 ? 0 : -ENOMEM;
 }
 
-static void set_time(json_t *md, const char *key, int64_t ns)
+/* md[key] = the time ns, the store's shared value of it (mem__time_value)
+ * unless md holds that time already. */
+static void set_time(struct mem_store *ms, json_t *md, const char *key, int64_t ns)
 {
-    char t[META_TIME_LEN];
-    meta_format_time(ns, t);
-    set_string(md, key, t);
+    json_t *t = mem__time_value(ms, ns);
+    const json_t *had = json_object_get(md, key);
+    if (had != t && !json_equal(had, t))
+        jdoc_set(md, key, json_incref(t));
+    json_decref(t);
 }
 
 /* --- the commit -------------------------------------------------------------- */
@@ -669,7 +673,7 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
         char uid[37];
         new_uid(ms, uid);
         set_string(md, "uid", uid);
-        set_time(md, "creationTimestamp", mem__now(ms));
+        set_time(ms, md, "creationTimestamp", mem__now(ms));
         jdoc_set(md, "generation", mem__literal(ms, MEM_LIT_ONE));
         json_object_del(md, "resourceVersion");
         json_object_del(md, "deletionTimestamp");
@@ -924,7 +928,8 @@ static bool apply_propagation(json_t *obj, enum store_propagation p)
  * grace period, counted from when its deletion began, as the API server
  * does: a grace of 0 then ends the wait even past the deadline (the
  * kubelet's delete once the containers stopped). */
-static bool mark_deleting(json_t *cand, const json_t *old, int64_t now, int64_t grace)
+static bool mark_deleting(struct mem_store *ms, json_t *cand, const json_t *old, int64_t now,
+                          int64_t grace)
 {
     json_t *md = meta_of(cand);
     const char *was = json_string_value(json_object_get(md, "deletionTimestamp"));
@@ -934,9 +939,9 @@ static bool mark_deleting(json_t *cand, const json_t *old, int64_t now, int64_t 
         int64_t was_grace = json_is_integer(jg) ? json_integer_value(jg) : 0;
         if (grace >= was_grace)
             return false;
-        set_time(md, "deletionTimestamp", was_ns - (was_grace - grace) * NS_PER_SEC);
+        set_time(ms, md, "deletionTimestamp", was_ns - (was_grace - grace) * NS_PER_SEC);
     } else {
-        set_time(md, "deletionTimestamp", now + grace * NS_PER_SEC);
+        set_time(ms, md, "deletionTimestamp", now + grace * NS_PER_SEC);
         jdoc_set(md, "generation", json_integer(generation_of(old) + 1));
     }
     jdoc_set(md, "deletionGracePeriodSeconds", json_integer(grace));
@@ -996,7 +1001,7 @@ int mem__delete_locked(struct mem_store *ms, const struct api_resource *res, con
         changed = true;
     }
     if (grace > 0 || !mem__rules_may_remove(res, cand))
-        changed |= mark_deleting(cand, old, now, grace);
+        changed |= mark_deleting(ms, cand, old, now, grace);
     bool remove = grace == 0 && mem__rules_may_remove(res, cand);
     /* A removal stores the last state with its own resourceVersion: cand
      * itself when the deletion changed nothing in it. */

@@ -10,6 +10,7 @@
  *   mem_watch.c  watches over the history ring
  *   mem_rules.c  what the API server does per kind (Pod, Namespace, CRD)
  *   mem_gc.c     the collector: owners, foreground/orphan, namespaces, CRDs
+ *   mem_values.c the values versions share: literals, the current time
  *
  * Every write takes the one store mutex, bumps the resourceVersion by one
  * and appends exactly one event to the history ring, so an event's position
@@ -213,6 +214,7 @@ enum mem_literal {
 struct mem_store {
     struct store base;
     json_t *literals[MEM_LIT_COUNT];
+    json_t *last_time; /* the time mem__time_value gave last */
     struct mem_store_config cfg;
     struct mutex mu;
     struct mem_watch *waiting; /* watches blocked for an event (mem__watch_notify) */
@@ -365,6 +367,11 @@ void mem__literals_make(struct mem_store *ms);
 void mem__literals_free(struct mem_store *ms);
 /* A new reference to literal l. */
 json_t *mem__literal(struct mem_store *ms, enum mem_literal l);
+/* The time ns as a metav1.Time string (meta_format_time): a new reference,
+ * to the very value given last when that is the same second (the writes
+ * of a second stamp creations and conditions with one shared string).
+ * Under the store's lock, as every write. */
+json_t *mem__time_value(struct mem_store *ms, int64_t ns);
 /* A pod's PodScheduled condition as of now: True (bound), or False with
  * the reason and message of a pod held by its scheduling gates, built
  * member by member (json_pack's format scan and key checks cost more than

@@ -66,40 +66,8 @@ static int pod_check(const json_t *pod, struct err *e)
     return pod_read(pod, &v, e);
 }
 
-void mem__literals_make(struct mem_store *ms)
-{
-    static const char *const strings[MEM_LIT_COUNT] = {
-        [MEM_LIT_POD_SCHEDULED] = "PodScheduled",
-        [MEM_LIT_TRUE] = "True",
-        [MEM_LIT_FALSE] = "False",
-        [MEM_LIT_SCHEDULING_GATED] = "SchedulingGated",
-        [MEM_LIT_GATED_MESSAGE] = "Scheduling is blocked due to non-empty scheduling gates",
-        [MEM_LIT_PENDING] = "Pending",
-        [MEM_LIT_ALWAYS] = "Always",
-        [MEM_LIT_CLUSTER_FIRST] = "ClusterFirst",
-        [MEM_LIT_DEFAULT_SCHEDULER] = "default-scheduler",
-    };
-    for (size_t i = 0; i < MEM_LIT_COUNT; i++)
-        ms->literals[i] = strings[i] ? json_string(strings[i]) : NULL;
-    ms->literals[MEM_LIT_ONE] = json_integer(1);
-    ms->literals[MEM_LIT_GRACE_SECONDS] = json_integer(30);
-}
-
-void mem__literals_free(struct mem_store *ms)
-{
-    for (size_t i = 0; i < MEM_LIT_COUNT; i++)
-        json_decref(ms->literals[i]);
-}
-
-json_t *mem__literal(struct mem_store *ms, enum mem_literal l)
-{
-    return json_incref(ms->literals[l]);
-}
-
 json_t *mem__pod_scheduled(struct mem_store *ms, bool scheduled)
 {
-    char t[META_TIME_LEN];
-    meta_format_time(mem__now(ms), t);
     json_t *c = json_object();
     bool ok = jdoc_put(c, "type", mem__literal(ms, MEM_LIT_POD_SCHEDULED), true);
     ok = jdoc_put(c, "status", mem__literal(ms, scheduled ? MEM_LIT_TRUE : MEM_LIT_FALSE), ok);
@@ -108,7 +76,7 @@ json_t *mem__pod_scheduled(struct mem_store *ms, bool scheduled)
         ok = jdoc_put(c, "message", mem__literal(ms, MEM_LIT_GATED_MESSAGE), ok);
     }
     ok = jdoc_put(c, "lastProbeTime", json_null(), ok);
-    ok = jdoc_put(c, "lastTransitionTime", json_string(t), ok);
+    ok = jdoc_put(c, "lastTransitionTime", mem__time_value(ms, mem__now(ms)), ok);
     return jdoc_built(c, ok);
 }
 

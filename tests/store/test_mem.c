@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "api/meta.h"
 #include "semantics.h"
 #include "store/mem.h"
 #include "store/mem_internal.h"
@@ -1197,6 +1198,31 @@ static void the_stores_own_values_are_shared(void **state)
     json_decref(b);
 }
 
+/* The writes of one second stamp their times with one shared value; the
+ * next second's is another, and each reads as its second. */
+static void a_seconds_times_are_one_value(void **state)
+{
+    struct m *m = *state;
+    create_gated_pod(m, "a");
+    create_gated_pod(m, "b");
+    fixture_advance(m->ctx, NS_PER_SEC);
+    create_gated_pod(m, "c");
+    json_t *a = pod_shared(m, "a"), *b = pod_shared(m, "b"), *c = pod_shared(m, "c");
+    const json_t *ta = json_object_get(json_object_get(a, "metadata"), "creationTimestamp");
+    const json_t *tc = json_object_get(json_object_get(c, "metadata"), "creationTimestamp");
+    assert_ptr_equal(ta, json_object_get(json_object_get(b, "metadata"), "creationTimestamp"));
+    const json_t *cond = json_array_get(json_object_get(json_object_get(a, "status"), "conditions"),
+                                        0);
+    assert_ptr_equal(json_object_get(cond, "lastTransitionTime"), ta);
+    int64_t at_a = 0, at_c = 0;
+    assert_int_equal(meta_parse_time(json_string_value(ta), "a", &at_a, NULL), 0);
+    assert_int_equal(meta_parse_time(json_string_value(tc), "c", &at_c, NULL), 0);
+    assert_int_equal(at_c - at_a, NS_PER_SEC);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+}
+
 static void crd_change_keeps_its_objects(void **state)
 {
     struct m *m = *state;
@@ -1513,6 +1539,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reads_are_the_callers_to_change, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(an_update_takes_an_object_handed_over, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(the_stores_own_values_are_shared, m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(a_seconds_times_are_one_value, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(slow_watcher_falls_off_the_history, m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(routed_watches_get_their_objects_events, m_setup,
                                         m_teardown),
