@@ -672,7 +672,8 @@ static int mem_create_locked(struct mem_store *ms, const struct api_resource *re
     if (rc == 0) {
         char uid[37];
         new_uid(ms, uid);
-        set_string(md, "uid", uid);
+        /* made here, of hex digits and dashes: no UTF-8 to check */
+        jdoc_set(md, "uid", json_string_nocheck(uid));
         set_time(ms, md, "creationTimestamp", mem__now(ms));
         jdoc_set(md, "generation", mem__literal(ms, MEM_LIT_ONE));
         json_object_del(md, "resourceVersion");

@@ -214,7 +214,8 @@ enum mem_literal {
 struct mem_store {
     struct store base;
     json_t *literals[MEM_LIT_COUNT];
-    json_t *last_time; /* the time mem__time_value gave last */
+    json_t *last_time;    /* the time mem__time_value gave last */
+    int64_t last_time_s;  /* its second */
     struct mem_store_config cfg;
     struct mutex mu;
     struct mem_watch *waiting; /* watches blocked for an event (mem__watch_notify) */

@@ -4,10 +4,9 @@
  * string costs two allocations and a UTF-8 check to make and two frees
  * when the history drops its version, a shared one a reference count.
  */
-#include <string.h>
-
 #include "api/meta.h"
 #include "store/mem_internal.h"
+#include "util/clock.h"
 
 void mem__literals_make(struct mem_store *ms)
 {
@@ -42,11 +41,14 @@ json_t *mem__literal(struct mem_store *ms, enum mem_literal l)
 
 json_t *mem__time_value(struct mem_store *ms, int64_t ns)
 {
-    char t[META_TIME_LEN];
-    meta_format_time(ns, t);
-    if (!ms->last_time || strcmp(json_string_value(ms->last_time), t) != 0) {
+    /* the whole second meta_format_time prints */
+    int64_t s = ns / NS_PER_SEC - (ns % NS_PER_SEC < 0);
+    if (!ms->last_time || s != ms->last_time_s) {
+        char t[META_TIME_LEN];
+        meta_format_time(ns, t);
         json_decref(ms->last_time);
         ms->last_time = json_string(t);
+        ms->last_time_s = s;
     }
     return json_incref(ms->last_time);
 }

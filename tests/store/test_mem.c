@@ -1204,11 +1204,13 @@ static void a_seconds_times_are_one_value(void **state)
 {
     struct m *m = *state;
     create_gated_pod(m, "a");
+    fixture_advance(m->ctx, NS_PER_SEC - 1); /* T0 is a whole second: still its second */
     create_gated_pod(m, "b");
-    fixture_advance(m->ctx, NS_PER_SEC);
+    fixture_advance(m->ctx, 1);
     create_gated_pod(m, "c");
     json_t *a = pod_shared(m, "a"), *b = pod_shared(m, "b"), *c = pod_shared(m, "c");
     const json_t *ta = json_object_get(json_object_get(a, "metadata"), "creationTimestamp");
+    assert_string_equal(json_string_value(ta), "2024-05-01T10:00:00Z");
     const json_t *tc = json_object_get(json_object_get(c, "metadata"), "creationTimestamp");
     assert_ptr_equal(ta, json_object_get(json_object_get(b, "metadata"), "creationTimestamp"));
     const json_t *cond = json_array_get(json_object_get(json_object_get(a, "status"), "conditions"),
