@@ -119,7 +119,11 @@ struct store_write_opts {
      * instead of copying it first (mem does; kube serialises it as always).
      * After the call the caller may still read obj and drop its reference,
      * but never change it, and no part of obj may be something anyone else
-     * changes. A write that fails may have changed obj. */
+     * changes. A write that fails may have changed obj. mem keeps the
+     * members obj's write changes as the very values handed over, so an
+     * in-process writer may tell its own write's watch event by address (the
+     * agent's GPUNode report does; a store that kept a copy would cost it a
+     * write again, never a wrong one). */
     bool handed_over;
 };
 
