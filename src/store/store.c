@@ -141,9 +141,10 @@ int store_delete(struct store *st, const struct api_resource *res, const char *n
     int rc = store_check_scope(st, res, ns, true, e);
     if (rc == 0)
         rc = store_check_name(res, name, e);
-    if (rc == 0 && o && o->has_grace && o->grace_s < 0)
-        rc = err_set(e, -EINVAL, "gracePeriodSeconds: Invalid value: %lld: must be >= 0",
-                     (long long)o->grace_s);
+    if (rc == 0 && o && o->has_grace && (o->grace_s < 0 || o->grace_s > STORE_GRACE_MAX_S))
+        rc = err_set(e, -EINVAL,
+                     "gracePeriodSeconds: Invalid value: %lld: must be >= 0 and at most %lld",
+                     (long long)o->grace_s, STORE_GRACE_MAX_S);
     return rc ? rc : st->ops->remove(st, res, ns, name, o ? o : &none, out, e);
 }
 

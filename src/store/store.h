@@ -127,6 +127,11 @@ struct store_write_opts {
     bool handed_over;
 };
 
+/* The longest grace period a deletion may ask for (100 years): a pod's
+ * deletionTimestamp is now plus its grace, which must stay a time (in
+ * nanoseconds, and a four-digit year); a longer one is -EINVAL. */
+#define STORE_GRACE_MAX_S (100LL * 365 * 24 * 3600)
+
 struct store_delete_opts {
     enum store_propagation propagation;
     bool has_grace;              /* grace_s given; else the object's default */

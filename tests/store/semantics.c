@@ -538,8 +538,16 @@ static void bound_pod_deletion_is_graceful(void **state)
     struct err e;
     json_decref(make(t, "pods", pod_json("g")));
     assert_int_equal(store_bind(t->st, "t", "g", "node-1", &e), 0);
-    assert_int_equal(del(t, "pods", "g", STORE_PROPAGATE_DEFAULT, &e), 0);
+    /* a grace past any time a deletionTimestamp can say (now + grace
+     * overflowed its nanoseconds) is refused, the pod left as it was */
+    struct store_delete_opts ages = {.has_grace = true, .grace_s = 9300000000LL};
+    assert_int_equal(store_delete(t->st, R(t, "pods"), "t", "g", &ages, NULL, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "gracePeriodSeconds"));
     json_t *p = get(t, "pods", "g", 0);
+    assert_null(md_str(p, "deletionTimestamp"));
+    json_decref(p);
+    assert_int_equal(del(t, "pods", "g", STORE_PROPAGATE_DEFAULT, &e), 0);
+    p = get(t, "pods", "g", 0);
     assert_non_null(md_str(p, "deletionTimestamp"));
     assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "metadata"),
                                                         "deletionGracePeriodSeconds")), 30);
