@@ -303,6 +303,18 @@ void agent__requeue(struct agent_decision *d, int64_t at);
 int agent__set_status(struct agent_decision *d, enum slice_phase to,
                       const struct gpuslice_status *st, unsigned clear, struct err *e);
 
+/* obj as a status write makes it: gpuslice_with_status(obj, st, now), less
+ * the fields `clear` removes where st does not set them. A new object;
+ * NULL when out of memory. */
+json_t *agent__with_status(const json_t *obj, const struct gpuslice_status *st, unsigned clear,
+                           const char *now);
+
+/* Whether agent__with_status(obj, st, clear, NULL) would leave obj's status
+ * as it is (as json_equal has it), answered from the status itself without
+ * the copy: agent__set_status's shortcut, which must agree with the copy
+ * (tests/agent/test_status.c holds the two side by side). */
+bool agent__status_unchanged(const json_t *obj, const struct gpuslice_status *st, unsigned clear);
+
 /* The slice is off the GPU (or was never the agent's to destroy): its end
  * in one write. An object being deleted (the controller's release) loses
  * the agent's finalizer and goes: its going is the "Deleted". One released

@@ -154,13 +154,20 @@ static bool says(const json_t *status, const char *key, const char *value)
     return !value || string_is(json_object_get(status, key), value);
 }
 
-/* Whether writing st (in place: no transition) and clearing `clear` would
- * leave the object's status as it is, answered from the status itself:
- * what gpuslice_with_status and clear_fields would make of it, field by
- * field. Most writes decided again after the agent's own (a key's echo)
- * change nothing, and a copy of the object to find that out was most of
- * their cost. */
-static bool status_unchanged(const json_t *obj, const struct gpuslice_status *st, unsigned clear)
+json_t *agent__with_status(const json_t *obj, const struct gpuslice_status *st, unsigned clear,
+                          const char *now)
+{
+    json_t *copy = gpuslice_with_status(obj, st, now);
+    if (copy)
+        clear_fields(json_object_get(copy, "status"), st, clear);
+    return copy;
+}
+
+/* Field by field, what gpuslice_with_status and clear_fields would make of
+ * the status. Most writes decided again after the agent's own (a key's
+ * echo) change nothing, and a copy of the object to find that out was most
+ * of their cost. */
+bool agent__status_unchanged(const json_t *obj, const struct gpuslice_status *st, unsigned clear)
 {
     const json_t *status = json_object_get(obj, "status");
     if (!json_is_object(status) || !says(status, "phase", st->phase) ||
@@ -191,14 +198,13 @@ int agent__set_status(struct agent_decision *d, enum slice_phase to,
         return err_prefix(e, rc, "agent: GPUSlice %s: ", d->key);
     struct gpuslice_status with = *st;
     with.phase = lifecycle_phase_name(to);
-    if (!moves && status_unchanged(d->obj, &with, clear))
+    if (!moves && agent__status_unchanged(d->obj, &with, clear))
         return 0;
     char now[META_TIME_LEN];
     meta_format_time(d->now, now);
-    json_t *copy = gpuslice_with_status(d->obj, &with, moves ? now : NULL);
+    json_t *copy = agent__with_status(d->obj, &with, clear, moves ? now : NULL);
     if (!copy)
         return err_set(e, -ENOMEM, "agent: out of memory");
-    clear_fields(json_object_get(copy, "status"), &with, clear);
     if ((!moves && json_equal(json_object_get(copy, "status"), json_object_get(d->obj, "status"))) ||
         already_sent(d, status_intent(&with, clear))) {
         json_decref(copy);
