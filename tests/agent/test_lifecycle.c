@@ -80,6 +80,37 @@ static void create_hands_over_through_the_config_map(void **state)
     h_free(h);
 }
 
+/* A ConfigMap with the right UUIDs but other slices' names (a write by
+ * someone else, or names left from before) is written again: the
+ * container reads GPUSLICE_SLICES as well as the UUIDs. */
+static void stale_slice_names_are_rewritten(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    json_t *pod = h_pod(h, "train");
+    char name[GPUSLICE_NAME_MAX];
+    h_slice(h, pod, 0, 0, "1g.10gb", 6, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    const char *uuid = h_status(h, name, "deviceUUID");
+
+    struct err e = {0};
+    json_t *cm = h_get(h, h->cms, NS, "train-main");
+    assert_non_null(cm);
+    json_object_set_new(json_object_get(cm, "data"), "GPUSLICE_SLICES", json_string("old-0"));
+    h_ok(store_update(h->st, h->cms, NS, cm, &(struct store_write_opts){0}, NULL, &e), &e,
+         "stale names");
+    json_decref(cm);
+    assert_string_equal(h_cm(h, "train-main", "GPUSLICE_SLICES"), "old-0");
+    h_settle(h, SEC);
+
+    assert_string_equal(h_cm(h, "train-main", "GPUSLICE_SLICES"), name);
+    assert_string_equal(h_cm(h, "train-main", "NVIDIA_VISIBLE_DEVICES"), uuid);
+    assert_string_equal(h_cm(h, "train-main", "CUDA_VISIBLE_DEVICES"), uuid);
+    json_decref(pod);
+    h_free(h);
+}
+
 static void count_two_container_gets_both_uuids(void **state)
 {
     (void)state;
@@ -380,6 +411,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(device_operations_are_measured),
         cmocka_unit_test(create_hands_over_through_the_config_map),
+        cmocka_unit_test(stale_slice_names_are_rewritten),
         cmocka_unit_test(count_two_container_gets_both_uuids),
         cmocka_unit_test(deleted_while_creating_leaves_nothing),
         cmocka_unit_test(device_create_failure_is_failed),
