@@ -155,8 +155,10 @@ struct device_slice {
     char uuid[DEVICE_UUID_MAX];            /* "MIG-..."; empty without CI */
 };
 
-/* Every slice on the node, GPUs in index order, slices by start. Large:
- * allocate it. */
+/* Every slice on the node, GPUs in index order, slices by start. Large
+ * (tens of KB): a thread's stack holds one (agent_exec.c's exec_slice keeps
+ * one there): threads have the default 8 MB stack, and no thread in src/
+ * sets a smaller one. */
 struct device_slices {
     unsigned n;
     struct device_slice items[DEVICE_MAX_SLICES];
