@@ -35,16 +35,24 @@ static void assert_config_map_text(const json_t *cm, const char *uuid, const cha
     assert_int_equal(json_array_size(json_object_get(meta, "ownerReferences")), 1);
 }
 
+/* An agent whose pod "train" has one 1g.10gb slice at memory slice 6,
+ * handed over (*pod and name: its pod, the caller's, and its name). */
+static struct harness *one_slice_created(json_t **pod, char name[GPUSLICE_NAME_MAX])
+{
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    *pod = h_pod(h, "train");
+    h_slice(h, *pod, 0, 0, "1g.10gb", 6, 1, name);
+    h_settle(h, SEC);
+    assert_string_equal(h_phase(h, name), "Created");
+    return h;
+}
+
 static void create_hands_over_through_the_config_map(void **state)
 {
     (void)state;
-    struct harness *h = h_new("model=H100-80GB," LAT);
-    json_t *pod = h_pod(h, "train");
+    json_t *pod;
     char name[GPUSLICE_NAME_MAX];
-    h_slice(h, pod, 0, 0, "1g.10gb", 6, 1, name);
-    h_settle(h, SEC);
-
-    assert_string_equal(h_phase(h, name), "Created");
+    struct harness *h = one_slice_created(&pod, name);
     struct device_slices *dev = calloc(1, sizeof *dev);
     assert_int_equal(h_device_slices(h, dev), 1);
     assert_int_equal(dev->items[0].placement.start, 6);
@@ -86,12 +94,9 @@ static void create_hands_over_through_the_config_map(void **state)
 static void stale_slice_names_are_rewritten(void **state)
 {
     (void)state;
-    struct harness *h = h_new("model=H100-80GB," LAT);
-    json_t *pod = h_pod(h, "train");
+    json_t *pod;
     char name[GPUSLICE_NAME_MAX];
-    h_slice(h, pod, 0, 0, "1g.10gb", 6, 1, name);
-    h_settle(h, SEC);
-    assert_string_equal(h_phase(h, name), "Created");
+    struct harness *h = one_slice_created(&pod, name);
     const char *uuid = h_status(h, name, "deviceUUID");
 
     struct err e = {0};
