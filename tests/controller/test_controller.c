@@ -34,6 +34,19 @@ static const char *phase(struct world *w, const char *slice)
     return world_phase(w, slice, w->scratch, sizeof w->scratch);
 }
 
+/* node-a with one H100, pod asking for one slice of profile, placed, and
+ * the slice made by the agent (Created): the start most cases here share. */
+static void one_slice_created(struct world *w, const char *pod, const char *profile)
+{
+    world_add_node(w, "node-a", one_h100, 1);
+    const char *const want[] = {profile};
+    world_add_pod(w, pod, want, 1);
+    world_settle(w);
+    char slice[64];
+    snprintf(slice, sizeof slice, "%s-main-0", pod);
+    world_agent_sets(w, slice, "Created", NULL);
+}
+
 static bool gated(struct world *w, const char *pod)
 {
     json_t *p = world_get(w, w->pods, "team", pod);
@@ -320,11 +333,7 @@ static void freed_room_wakes_the_oldest_pod_of_each_kind(void **state)
 static void freed_room_goes_to_the_oldest_kind_first(void **state)
 {
     struct world *w = *state;
-    world_add_node(w, "node-a", one_h100, 1);
-    const char *const big[] = {"7g.80gb"};
-    world_add_pod(w, "holder", big, 1);
-    world_settle(w);
-    world_agent_sets(w, "holder-main-0", "Created", NULL);
+    one_slice_created(w, "holder", "7g.80gb");
     world_settle(w);
     char name[24];
     for (unsigned gib = 70; gib < 80; gib++) {
@@ -659,11 +668,7 @@ static void deleted_in_every_phase_releases_the_slice(void **state)
 static void an_older_versions_deleting_status_still_ends(void **state)
 {
     struct world *w = *state;
-    world_add_node(w, "node-a", one_h100, 1);
-    const char *const want[] = {"1g.10gb"};
-    world_add_pod(w, "old", want, 1);
-    world_settle(w);
-    world_agent_sets(w, "old-main-0", "Created", NULL);
+    one_slice_created(w, "old", "1g.10gb");
     world_settle(w);
     world_pod_phase(w, "old", "Succeeded");
     world_agent_sets(w, "old-main-0", "Deleting", NULL); /* before the controller looks */
@@ -741,11 +746,7 @@ static void a_restarted_controller_continues_from_the_api(void **state)
 static void an_ungated_pod_ahead_of_its_slice_is_not_written_twice(void **state)
 {
     struct world *w = *state;
-    world_add_node(w, "node-a", one_h100, 1);
-    const char *const one[] = {"1g.10gb"};
-    world_add_pod(w, "p", one, 1);
-    world_settle(w);
-    world_agent_sets(w, "p-main-0", "Created", NULL);
+    one_slice_created(w, "p", "1g.10gb");
     struct informer *inf[CONTROLLER_INFORMERS];
     controller_informers(w->ctl, inf);
     while (informer_step_ready(&inf[1], 1) > 0) /* the slice cache shows Created */
@@ -802,11 +803,7 @@ static void slice_goes_before_the_reply(void *ctx, const json_t *written)
 static void an_ungated_note_is_not_kept_for_a_slice_already_gone(void **state)
 {
     struct world *w = *state;
-    world_add_node(w, "node-a", one_h100, 1);
-    const char *const one[] = {"1g.10gb"};
-    world_add_pod(w, "p", one, 1);
-    world_settle(w);
-    world_agent_sets(w, "p-main-0", "Created", NULL);
+    one_slice_created(w, "p", "1g.10gb");
     w->lag.after_update = slice_goes_before_the_reply;
     w->lag.after_update_ctx = w;
     world_settle(w);
