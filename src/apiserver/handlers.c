@@ -151,8 +151,10 @@ static int delete_body_opts(const json_t *b, struct store_delete_opts *o, struct
         o->propagation = json_is_true(orphan) ? STORE_PROPAGATE_ORPHAN : STORE_PROPAGATE_BACKGROUND;
     }
     if (grace && !json_is_null(grace)) {
-        if (!json_is_integer(grace) || json_integer_value(grace) < 0)
-            return err_set(e, -EINVAL, "gracePeriodSeconds: Invalid value: must be >= 0");
+        if (!json_is_integer(grace) || json_integer_value(grace) < 0 ||
+            json_integer_value(grace) > STORE_GRACE_MAX_S)
+            return err_set(e, -EINVAL, "gracePeriodSeconds: Invalid value: must be >= 0 and "
+                           "at most %lld", STORE_GRACE_MAX_S);
         o->has_grace = true;
         o->grace_s = json_integer_value(grace);
     }
@@ -175,7 +177,7 @@ static int delete_opts(const struct handlers_call *c, struct store_delete_opts *
     if (policy)
         rc = propagation_of(policy, &o->propagation, e);
     if (rc == 0)
-        rc = query_int(c->q, "gracePeriodSeconds", 0, INT64_MAX, &present, &o->grace_s, e);
+        rc = query_int(c->q, "gracePeriodSeconds", 0, STORE_GRACE_MAX_S, &present, &o->grace_s, e);
     o->has_grace = present;
     if (rc == 0)
         rc = parse_dry_run(query_get(c->q, "dryRun"), &o->dry_run, e);

@@ -60,10 +60,20 @@ static void default_member(json_t *obj, const char *key, json_t *value)
 
 /* --- Pod ------------------------------------------------------------------ */
 
+/* The pod's fields the API server validates (pod_read), and its grace
+ * period: its deletion's deadline is now plus that, which must stay a time
+ * (store.h, STORE_GRACE_MAX_S). */
 static int pod_check(const json_t *pod, struct err *e)
 {
     struct pod_view v;
-    return pod_read(pod, &v, e);
+    int rc = pod_read(pod, &v, e);
+    const json_t *g = json_object_get(json_object_get(pod, "spec"),
+                                      "terminationGracePeriodSeconds");
+    if (rc == 0 && json_is_integer(g) && json_integer_value(g) > STORE_GRACE_MAX_S)
+        rc = err_set(e, -EINVAL, "spec.terminationGracePeriodSeconds: Invalid value: %lld: "
+                     "must be at most %lld", (long long)json_integer_value(g),
+                     STORE_GRACE_MAX_S);
+    return rc;
 }
 
 json_t *mem__pod_scheduled(struct mem_store *ms, bool scheduled)

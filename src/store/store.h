@@ -129,7 +129,9 @@ struct store_write_opts {
 
 /* The longest grace period a deletion may ask for (100 years): a pod's
  * deletionTimestamp is now plus its grace, which must stay a time (in
- * nanoseconds, and a four-digit year); a longer one is -EINVAL. */
+ * nanoseconds, and a four-digit year); a longer one is -EINVAL, as is a
+ * pod whose spec.terminationGracePeriodSeconds (the grace of a delete that
+ * names none) is longer. */
 #define STORE_GRACE_MAX_S (100LL * 365 * 24 * 3600)
 
 struct store_delete_opts {

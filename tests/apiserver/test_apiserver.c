@@ -505,6 +505,29 @@ static void raw_bytes_get_the_status_they_deserve(void **state)
     free(h.body);
 }
 
+/* A grace period past any time a deadline can say is refused up front,
+ * by a bulk delete that matches nothing too (it was accepted: only each
+ * object's deletion checked it), and a pod whose own grace is that long is
+ * not made (a plain delete of it, bound, overflowed now + grace). */
+static void a_grace_past_any_time_is_refused(void **state)
+{
+    struct server *s = *state;
+    struct http h = http_call("DELETE", url_of(s, PODS "?gracePeriodSeconds=9300000000"), NULL,
+                              NULL);
+    assert_client_status(&h, 400, "a bulk delete with a grace past any time (query)");
+    free(h.body);
+    h = http_call("DELETE", url_of(s, PODS), "{\"gracePeriodSeconds\":9300000000}", NULL);
+    assert_client_status(&h, 422, "a bulk delete with a grace past any time (body)");
+    free(h.body);
+    h = http_call("POST", url_of(s, PODS),
+                  "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"ages\"},"
+                  "\"spec\":{\"terminationGracePeriodSeconds\":9300000000,"
+                  "\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}", NULL);
+    assert_client_status(&h, 422, "a pod whose grace is past any time");
+    assert_non_null(strstr(h.body, "spec.terminationGracePeriodSeconds"));
+    free(h.body);
+}
+
 /* A watch read in a thread until it has `want` lines or ends. */
 struct watcher {
     char url[512];
@@ -1045,6 +1068,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(racing_creates_never_exceed_a_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(each_thread_has_its_own_url, setup, teardown),
         cmocka_unit_test_setup_teardown(oversized_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_grace_past_any_time_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(an_over_long_url_is_a_status, setup, teardown),
         cmocka_unit_test_setup_teardown(raw_bytes_get_the_status_they_deserve, setup, teardown),
         cmocka_unit_test_setup_teardown(watch_streams_and_resumes, setup, teardown),
