@@ -139,19 +139,11 @@ void agent__status_executed(struct agent *a, const char *key, const json_t *sent
         n->status_from[0] = '\0';
 }
 
-/* Whether v is the JSON string s (as json_equal has it). */
-static bool string_is(const json_t *v, const char *s)
-{
-    size_t len = strlen(s);
-    return json_is_string(v) && json_string_length(v) == len &&
-           memcmp(json_string_value(v), s, len) == 0;
-}
-
 /* Whether the string field key of status says value (NULL: nothing to
  * set, so it stays as it is). */
 static bool says(const json_t *status, const char *key, const char *value)
 {
-    return !value || string_is(json_object_get(status, key), value);
+    return !value || jdoc_string_is(json_object_get(status, key), value);
 }
 
 json_t *agent__with_status(const json_t *obj, const struct gpuslice_status *st, unsigned clear,
@@ -198,18 +190,14 @@ int agent__set_status(struct agent_decision *d, enum slice_phase to,
         return err_prefix(e, rc, "agent: GPUSlice %s: ", d->key);
     struct gpuslice_status with = *st;
     with.phase = lifecycle_phase_name(to);
-    if (!moves && agent__status_unchanged(d->obj, &with, clear))
+    if ((!moves && agent__status_unchanged(d->obj, &with, clear)) ||
+        already_sent(d, status_intent(&with, clear)))
         return 0;
     char now[META_TIME_LEN];
     meta_format_time(d->now, now);
     json_t *copy = agent__with_status(d->obj, &with, clear, moves ? now : NULL);
     if (!copy)
         return err_set(e, -ENOMEM, "agent: out of memory");
-    if ((!moves && json_equal(json_object_get(copy, "status"), json_object_get(d->obj, "status"))) ||
-        already_sent(d, status_intent(&with, clear))) {
-        json_decref(copy);
-        return 0;
-    }
     return action_update_status(d->out, d->a->res_slices, copy, e);
 }
 
@@ -347,9 +335,9 @@ static bool config_map_holds(const json_t *cached, const struct cm_want *w)
 {
     const json_t *data = json_object_get(cached, "data");
     return !w->shared && json_object_size(data) == 3 &&
-           string_is(json_object_get(data, "NVIDIA_VISIBLE_DEVICES"), w->uuids) &&
-           string_is(json_object_get(data, "CUDA_VISIBLE_DEVICES"), w->uuids) &&
-           string_is(json_object_get(data, "GPUSLICE_SLICES"), w->names);
+           jdoc_string_is(json_object_get(data, "NVIDIA_VISIBLE_DEVICES"), w->uuids) &&
+           jdoc_string_is(json_object_get(data, "CUDA_VISIBLE_DEVICES"), w->uuids) &&
+           jdoc_string_is(json_object_get(data, "GPUSLICE_SLICES"), w->names);
 }
 
 /* w as the ConfigMap's data: a new object; NULL when out of memory. */
@@ -656,7 +644,7 @@ static int keep_slice(struct agent_decision *d, struct err *e)
 }
 
 /* The finalizers of obj but the agent's (its first one, as
- * meta_remove_finalizer takes it), fresh strings; JSON null when none is
+ * meta_remove_finalizer takes it), shared; JSON null when none is
  * left, as the patch then removes the list. Built from the cached list
  * alone: a copy of the whole metadata to remove one string from it was
  * most of the release's cost. */
@@ -673,7 +661,7 @@ static json_t *finalizers_left(const json_t *obj)
             removed = true;
             continue;
         }
-        ok = ok && json_array_append_new(left, json_deep_copy(f)) == 0;
+        ok = ok && json_array_append(left, (json_t *)f) == 0; /* shared: never changed */
     }
     if (!ok) {
         json_decref(left);

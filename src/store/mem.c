@@ -220,8 +220,7 @@ bad:
 static int set_string(json_t *obj, const char *key, const char *v)
 {
     const json_t *had = json_object_get(obj, key);
-    if (v && json_is_string(had) && strcmp(json_string_value(had), v) == 0 &&
-        json_string_length(had) == strlen(v))
+    if (v && jdoc_string_is(had, v))
         return 0;
     return json_object_set_new(obj, key, json_string(v)) == 0 ? 0 : -ENOMEM;
 }

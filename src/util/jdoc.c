@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/alloc.h"
 #include "util/utf8.h"
@@ -43,6 +44,13 @@ json_t *jdoc_built(json_t *obj, bool ok)
         return obj;
     json_decref(obj);
     return NULL;
+}
+
+bool jdoc_string_is(const json_t *v, const char *s)
+{
+    size_t len = strlen(s);
+    return json_is_string(v) && json_string_length(v) == len &&
+           memcmp(json_string_value(v), s, len) == 0;
 }
 
 json_t *jdoc_string(const char *s, const char *what, struct err *e)

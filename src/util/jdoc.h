@@ -41,6 +41,10 @@ bool jdoc_put(json_t *obj, const char *key, json_t *value, bool ok);
  * else NULL with obj released. */
 json_t *jdoc_built(json_t *obj, bool ok);
 
+/* Whether v is the JSON string s, byte for byte and of its length (as
+ * json_equal compares two strings; a string holding a NUL is not s). */
+bool jdoc_string_is(const json_t *v, const char *s);
+
 /* A JSON string of s, or NULL and -EBADMSG in e when s is not valid UTF-8
  * (what names where: "namespace in the URL"). */
 json_t *jdoc_string(const char *s, const char *what, struct err *e);

@@ -434,6 +434,23 @@ static void a_deleted_failed_gpuslice_sends_its_removal_once(void **state)
     h_free(h);
 }
 
+/* Settles h (caches synced, GPUs discovered), places a 1g.10gb slice of
+ * pod on GPU 0 (its name and key out), has the agent make it on the device
+ * and decide again: *out (initialised here) holds that decision, the
+ * slice's ConfigMap write and then Created. */
+static void slice_made(struct harness *h, json_t *pod, char name[GPUSLICE_NAME_MAX],
+                       char key[GPUSLICE_NAME_MAX + 8], struct action_list *out)
+{
+    h_settle(h, SEC);
+    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
+    snprintf(key, GPUSLICE_NAME_MAX + 8, "%s/%s", NS, name);
+    step_slices(h);
+    action_list_init(out);
+    decide(h, key, out); /* the create on the device */
+    execute(h, key, out);
+    decide(h, key, out);
+}
+
 /* Decided again before the ConfigMap cache hears the agent's own write of
  * it (its status write's event brings the key back first), the agent does
  * not send that write again: a create could only be refused as
@@ -446,15 +463,8 @@ static void a_config_map_write_is_not_sent_twice_from_one_version(void **state)
     struct harness *h = h_new("model=H100-80GB," LAT);
     json_t *pod = h_pod(h, "train");
     char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
-    h_settle(h, SEC); /* the caches synced, the GPUs discovered */
-    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
-    snprintf(key, sizeof key, "%s/%s", NS, name);
-    step_slices(h);
     struct action_list out;
-    action_list_init(&out);
-    decide(h, key, &out); /* the create on the device */
-    execute(h, key, &out);
-    decide(h, key, &out); /* the ConfigMap, then Created */
+    slice_made(h, pod, name, key, &out); /* its ConfigMap, then Created */
     assert_int_equal(slice_writes(&out, h->cms), 1);
     execute(h, key, &out);
     step_slices(h); /* Created is in the cache; the ConfigMap is not */
@@ -690,15 +700,10 @@ static void a_foreign_config_map_gone_before_its_takeover_is_created(void **stat
     json_t *pod = h_pod(h, "train");
     foreign_config_map(h);
     char name[GPUSLICE_NAME_MAX], key[GPUSLICE_NAME_MAX + 8];
-    h_settle(h, SEC); /* the caches synced (the foreign ConfigMap is not in them) */
-    h_slice(h, pod, 0, 0, "1g.10gb", 0, 1, name);
-    snprintf(key, sizeof key, "%s/%s", NS, name);
-    step_slices(h);
+    /* the caches synced without the foreign ConfigMap; out: its create,
+     * refused, one being there */
     struct action_list out;
-    action_list_init(&out);
-    decide(h, key, &out); /* the create on the device */
-    execute(h, key, &out);
-    decide(h, key, &out); /* the ConfigMap's create: refused, one is there */
+    slice_made(h, pod, name, key, &out);
     assert_int_equal(slice_writes(&out, h->cms), 1);
     execute(h, key, &out);
     delete_config_map(h);

@@ -80,6 +80,23 @@ static void members_are_put_until_one_is_missing(void **state)
     json_decref(o);
 }
 
+/* A string is s when its bytes and length are: not a prefix, not one
+ * holding a NUL after s's bytes, not another type. */
+static void a_string_is_its_bytes(void **state)
+{
+    (void)state;
+    json_t *v = json_string("abc"), *longer = json_stringn("abc\0d", 5), *num = json_integer(1);
+    assert_true(jdoc_string_is(v, "abc"));
+    assert_false(jdoc_string_is(v, "ab"));
+    assert_false(jdoc_string_is(v, "abcd"));
+    assert_false(jdoc_string_is(longer, "abc"));
+    assert_false(jdoc_string_is(num, "1"));
+    assert_false(jdoc_string_is(NULL, ""));
+    json_decref(v);
+    json_decref(longer);
+    json_decref(num);
+}
+
 static void wire_strings_are_checked(void **state)
 {
     (void)state;
@@ -142,6 +159,7 @@ int main(void)
         cmocka_unit_test(sets_and_appends),
         cmocka_unit_test(a_field_that_cannot_be_set_aborts),
         cmocka_unit_test(members_are_put_until_one_is_missing),
+        cmocka_unit_test(a_string_is_its_bytes),
         cmocka_unit_test(wire_strings_are_checked),
         cmocka_unit_test(scrubbed_strings_are_always_made),
         cmocka_unit_test(copies_are_deep_and_keep_the_order),
