@@ -1,36 +1,44 @@
 /*
- * Watches for the mem store: each watch is a cursor into the history ring.
+ * Watches for the mem store: a watch reads the history ring up to the
+ * position it opened at, then the events the writes since gave it.
  *
  * A watch from "", "0" or no resourceVersion first replays the current
- * objects as ADDED (taken at open), then follows the ring from there. A
- * watch from a resourceVersion follows the ring from the event after it;
- * when the ring no longer holds that event (compaction, or a watcher so slow
- * that the ring wrapped past it) the watch ends with -EKEYEXPIRED, as an
- * etcd watch does. A watch from a resourceVersion the store has not reached
- * (a client that outlived a restarted server) waits MEM_STORE_FUTURE_WAIT_NS
- * on the store's clock for it, then ends with -ETIME ("Too large resource
+ * objects as ADDED (taken at open), then follows the writes from there. A
+ * watch from a resourceVersion first reads the ring from the event after
+ * it up to the ring's head at open (its backlog); when the ring no longer
+ * holds an event of the backlog (compaction, or a reader so slow that the
+ * ring wrapped past it) the watch ends with -EKEYEXPIRED, as an etcd watch
+ * does. A watch from a resourceVersion the store has not reached (a client
+ * that outlived a restarted server) waits MEM_STORE_FUTURE_WAIT_NS on the
+ * store's clock for it, then ends with -ETIME ("Too large resource
  * version"), as kube-apiserver's watch cache does, so the client relists
- * instead of hearing nothing until the store catches up. Selectors are applied to both sides of a change, so an
- * object that stops matching arrives as DELETED and one that starts as
- * ADDED. A bookmark reports the ring position when the events skipped by
- * the selectors moved it, nothing else is ready, and
- * MEM_STORE_BOOKMARK_EVERY_NS passed on the store's clock since the watch
- * opened or had its last bookmark.
+ * instead of hearing nothing until the store catches up. Selectors are
+ * applied to both sides of a change, so an object that stops matching
+ * arrives as DELETED and one that starts as ADDED. A bookmark reports the
+ * ring position when the events skipped by the selectors moved it, nothing
+ * else is ready, and MEM_STORE_BOOKMARK_EVERY_NS passed on the store's
+ * clock since the watch opened or had its last bookmark.
  *
  * Routing: a watch whose selectors require one equality (metadata.name,
  * a selectable field, a label) is filed under it in its kind's routes
  * (mem_kind), the others on the kind's unrouted list. A write gives its
  * event to the watches filed under the values its object has, before and
- * after, and to the unrouted ones, each of which keeps the resourceVersions
- * of the events it sees (hits); a watch reads the events up to the ring
- * position it opened at one by one (a resumed watch's backlog), and after
- * that goes from hit to hit. So a write costs the watches it concerns, not
- * all of them: a thousand agents' node-selected watches do not each look
- * at every pod write. Past that position a watch expires only when an
- * event it sees left the ring before it was read (its hits are dropped
- * then), as a kube-apiserver watcher does only when its own buffer
- * overflows: a quiet watch is not ended by other objects' traffic, and its
- * client does not relist for nothing.
+ * after, and to the unrouted ones; each keeps the events it sees (hits),
+ * as what it will be told: the type and the version, a reference taken
+ * under the lock. Past its backlog a watch goes from hit to hit and never
+ * reads the ring. So a write costs the watches it concerns, not all of
+ * them (a thousand agents' node-selected watches do not each look at every
+ * pod write), and the ring needs to reach back only as far as lists and
+ * resumed watches do: the last reference to an old version goes with the
+ * ring's slot soon after the next write, while the version is still in
+ * the cache, or with the hit of the watch that reads it last. A quiet
+ * watch is not ended by other objects' traffic, however much, and its
+ * client does not relist for nothing. A watch ends with -EKEYEXPIRED when
+ * it holds more unread hits than the ring has events (its hits are dropped
+ * then), as a kube-apiserver watcher does when its own buffer overflows: a
+ * reader that does not keep up does not keep every version alive. Compaction
+ * does not end a watch past its backlog, as it does not end an etcd watcher
+ * that is in sync.
  *
  * A watch waiting for events sleeps on its own wakeup (util/wakeup.h), on
  * the store's list of waiting watches: a write wakes only those that see its
@@ -68,6 +76,16 @@
 #include "util/vec.h"
 #include "util/wakeup.h"
 
+/* An event a watch sees, kept for it until it reads it: what it will be
+ * told, decided when the write happens (the selectors and the event do
+ * not change), so reading it needs nothing from the ring. */
+struct mem_hit {
+    uint64_t rv;
+    struct mem_doc *doc; /* a reference: the version it is told */
+    enum store_event_type type;
+    bool retag;          /* doc is told with rv, not its own resourceVersion */
+};
+
 struct mem_watch {
     struct store_watch base;
     size_t refs; /* atomic: the reader's, and one per wake marked (mem__unlock) */
@@ -96,10 +114,10 @@ struct mem_watch {
     /* Routing, guarded by the store mutex: */
     struct mem_kind *kind; /* where it is filed; NULL: not filed, or the store is gone */
     char *route;           /* its route key; NULL: unrouted */
-    uint64_t scan_to;      /* events up to here are read one by one, later ones from hits */
-    uint64_t *hits;        /* resourceVersions of the events it sees, ascending */
+    uint64_t scan_to;      /* events up to here are read one by one from the ring, later ones from hits */
+    struct mem_hit *hits;  /* the events past scan_to it sees, unread, ascending */
     size_t hit_head, n_hits, cap_hits;
-    bool lost;             /* a hit left the ring unread */
+    bool overflowed;       /* more unread hits than the history holds: the watch is over */
     uint64_t last_hit;     /* atomic: the newest hit, for a look without the lock */
 };
 
@@ -116,11 +134,37 @@ static bool doc_in_watch(const struct mem_watch *w, const struct mem_doc *d)
            mem__doc_matches(d, w->ls, w->fs);
 }
 
-/* Whether the event changes anything this watch sees. */
-static bool sees(const struct mem_watch *w, const struct mem_event *ev)
+/* What w is told of the event ev of rv, if anything: *h gets the type,
+ * the version (a reference) and whether it must carry rv instead of its
+ * own resourceVersion (an object that left the selection, a removal that
+ * shares the object's last version). Called with the lock held. */
+static bool translate(const struct mem_watch *w, const struct mem_event *ev, uint64_t rv,
+                      struct mem_hit *h)
 {
-    return doc_in_watch(w, ev->cur) ||
-           (ev->type == STORE_MODIFIED && doc_in_watch(w, ev->prev));
+    assert(mutex_held(&w->ms->mu));
+    bool now = doc_in_watch(w, ev->cur);
+    bool before = ev->type == STORE_MODIFIED && doc_in_watch(w, ev->prev);
+    h->rv = rv;
+    switch (ev->type) {
+    case STORE_ADDED:
+    case STORE_DELETED:
+        if (!now)
+            return false;
+        h->type = ev->type;
+        h->doc = mem__doc_ref(ev->cur);
+        h->retag = ev->cur->rv != rv;
+        return true;
+    case STORE_MODIFIED:
+        if (!now && !before)
+            return false;
+        h->type = now && before ? STORE_MODIFIED : now ? STORE_ADDED : STORE_DELETED;
+        h->doc = mem__doc_ref(now ? ev->cur : ev->prev);
+        h->retag = !now;
+        return true;
+    case STORE_BOOKMARK:
+        break;
+    }
+    return false;
 }
 
 static int collect_initial(struct mem_watch *w)
@@ -228,26 +272,47 @@ static void unfile_watch(struct mem_watch *w)
     }
 }
 
-/* Gives w the event of rv when it sees it (once), forgetting the hits the
- * ring no longer holds. */
+static void hits_release(struct mem_watch *w)
+{
+    for (size_t i = w->hit_head; i < w->n_hits; i++)
+        mem__doc_unref(w->hits[i].doc);
+    w->hit_head = w->n_hits = 0;
+}
+
+/* Ends w for holding more unread events than the store's history: a
+ * reader that does not keep up must not keep every version it was given
+ * alive, as kube-apiserver ends a watcher whose buffer overflows. Its
+ * client lists again. */
+static void overflow(struct mem_watch *w)
+{
+    hits_release(w);
+    free(w->hits);
+    w->hits = NULL;
+    w->cap_hits = 0;
+    w->overflowed = true;
+}
+
+/* Gives w the event of rv when it sees it (once). Its reader may be
+ * anywhere behind: the hit holds what it will be told. */
 static void hit(struct mem_store *ms, struct mem_watch *w, const struct mem_event *ev,
                 uint64_t rv)
 {
-    if ((w->n_hits > w->hit_head && w->hits[w->n_hits - 1] == rv) || !sees(w, ev))
+    struct mem_hit h;
+    if (w->overflowed || (w->n_hits > w->hit_head && w->hits[w->n_hits - 1].rv == rv) ||
+        !translate(w, ev, rv, &h))
         return;
-    while (w->hit_head < w->n_hits && w->hits[w->hit_head] <= ms->compacted) {
-        w->lost |= w->hits[w->hit_head] >= w->next;
-        w->hit_head++;
+    if (w->n_hits - w->hit_head >= ms->ring_cap) {
+        mem__doc_unref(h.doc);
+        overflow(w);
+    } else {
+        if (w->hit_head > w->n_hits / 2) {
+            memmove(w->hits, w->hits + w->hit_head, (w->n_hits - w->hit_head) * sizeof *w->hits);
+            w->n_hits -= w->hit_head;
+            w->hit_head = 0;
+        }
+        VEC_RESERVE(w->hits, w->cap_hits, w->n_hits + 1);
+        w->hits[w->n_hits++] = h;
     }
-    if (w->hit_head == w->n_hits) {
-        w->hit_head = w->n_hits = 0;
-    } else if (w->hit_head > w->n_hits / 2) {
-        memmove(w->hits, w->hits + w->hit_head, (w->n_hits - w->hit_head) * sizeof *w->hits);
-        w->n_hits -= w->hit_head;
-        w->hit_head = 0;
-    }
-    VEC_RESERVE(w->hits, w->cap_hits, w->n_hits + 1);
-    w->hits[w->n_hits++] = rv;
     __atomic_store_n(&w->last_hit, rv, __ATOMIC_RELEASE);
     if (w->on_event)
         w->on_event(w->on_event_ctx);
@@ -300,16 +365,23 @@ void mem__watch_detach_all(struct mem_kind *k)
     free(k->tags);
 }
 
-/* Whether w's next event is a hit (dropping the hits before it); when not,
- * moves w->next to the next hit, or past the head when there is none.
- * Called with the lock held, for w->next past w->scan_to. */
-static bool at_hit(struct mem_watch *w)
+/* w's next event past its backlog: its first hit at or after w->next
+ * (the ones before, which a watch from a version the store had not yet
+ * reached skips, are dropped), taken into *h. When there is none, w->next
+ * moves past the head. Called with the lock held, for w->next past
+ * w->scan_to and not past the head. */
+static bool take_hit(struct mem_watch *w, struct mem_hit *h)
 {
-    while (w->hit_head < w->n_hits && w->hits[w->hit_head] < w->next)
-        w->hit_head++;
-    if (w->hit_head < w->n_hits && w->hits[w->hit_head] == w->next)
-        return true;
-    w->next = w->hit_head < w->n_hits ? w->hits[w->hit_head] : w->ms->rv + 1;
+    while (w->hit_head < w->n_hits) {
+        *h = w->hits[w->hit_head++];
+        if (h->rv >= w->next) {
+            w->next = h->rv + 1;
+            return true;
+        }
+        mem__doc_unref(h->doc);
+    }
+    w->hit_head = w->n_hits = 0;
+    w->next = w->ms->rv + 1;
     return false;
 }
 
@@ -367,40 +439,6 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
     w->next = from + 1;
     *out = &w->base;
     return 0;
-}
-
-/* The ring event ev of rv decides what this watch sees of it, if
- * anything: *type and *doc (a reference) when there is something, and
- * *retag when doc must carry the event's resourceVersion instead of its
- * own (an object that left the selection, a removal that shares the
- * object's last version). Called with the lock held. */
-static bool translate(const struct mem_watch *w, const struct mem_event *ev, uint64_t rv,
-                      enum store_event_type *type, struct mem_doc **doc, bool *retag)
-{
-    assert(mutex_held(&w->ms->mu));
-    bool now = doc_in_watch(w, ev->cur);
-    bool before = ev->type == STORE_MODIFIED && doc_in_watch(w, ev->prev);
-    *retag = false;
-    switch (ev->type) {
-    case STORE_ADDED:
-    case STORE_DELETED:
-        if (!now)
-            return false;
-        *type = ev->type;
-        *doc = mem__doc_ref(ev->cur);
-        *retag = ev->cur->rv != rv;
-        return true;
-    case STORE_MODIFIED:
-        if (!now && !before)
-            return false;
-        *type = now && before ? STORE_MODIFIED : now ? STORE_ADDED : STORE_DELETED;
-        *doc = mem__doc_ref(now ? ev->cur : ev->prev);
-        *retag = !now;
-        return true;
-    case STORE_BOOKMARK:
-        break;
-    }
-    return false;
 }
 
 /* Ends the watch: every later call returns the same error. */
@@ -517,13 +555,13 @@ static const struct timespec *wait_limit(const struct mem_watch *w,
 void mem__watch_notify(struct mem_store *ms, uint64_t rv)
 {
     assert(mutex_held(&ms->mu));
-    const struct mem_event *ev = &ms->ring[rv % ms->ring_cap];
     for (struct mem_watch *w = ms->waiting; w; w = w->wait_next) {
         if (w->woken)
             continue;
-        /* A waiting watch has looked at every event before this one; one
-         * it would skip is skipped here, as its own loop would. */
-        if (w->next == rv && !sees(w, ev)) {
+        /* A waiting watch has looked at every event before this one, so it
+         * follows its hits (mem__watch_route ran first): an event that gave
+         * it none is skipped here, as its own loop would. */
+        if (w->next == rv && w->last_hit != rv) {
             w->next = rv + 1;
             continue;
         }
@@ -585,6 +623,38 @@ static bool surely_idle(const struct mem_watch *w)
     return !(w->bookmarks && head > w->told && mem__now(ms) >= w->bookmark_at);
 }
 
+/* Looks for w's next event, with the lock held: 1 with it in *h (the
+ * reference is the caller's), 0 when there is none yet, -EKEYEXPIRED when
+ * w can no longer be followed: its backlog left the ring before it was
+ * read, or its unread hits overflowed. */
+static int look(struct mem_watch *w, struct mem_hit *h)
+{
+    struct mem_store *ms = w->ms;
+    if (w->overflowed)
+        return -EKEYEXPIRED;
+    while (w->next <= ms->rv) {
+        if (w->next > w->scan_to)
+            return take_hit(w, h);
+        if (w->next <= ms->compacted)
+            return -EKEYEXPIRED;
+        uint64_t rv = w->next++;
+        if (translate(w, &ms->ring[rv % ms->ring_cap], rv, h))
+            return 1;
+    }
+    return 0;
+}
+
+/* What an expired watch is told (look's -EKEYEXPIRED), with the lock held. */
+static void expiry_message(const struct mem_watch *w, char *buf, size_t len)
+{
+    if (w->overflowed)
+        snprintf(buf, len, "too old resource version: %" PRIu64 " (more than %zu events unread)",
+                 w->told, w->ms->ring_cap);
+    else
+        snprintf(buf, len, "too old resource version: %" PRIu64 " (%" PRIu64 ")", w->next - 1,
+                 w->ms->compacted);
+}
+
 int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *ev,
                     struct err *e)
 {
@@ -616,26 +686,18 @@ int mem__watch_next(struct store_watch *sw, int timeout_ms, struct store_event *
             mutex_unlock(&ms->mu);
             return fail(w, -ETIME, msg, e);
         }
-        while (w->next <= ms->rv) {
-            if (w->next > w->scan_to && !w->lost && !at_hit(w))
-                continue;
-            if (w->next <= ms->compacted || w->lost) {
-                char msg[96];
-                snprintf(msg, sizeof msg, "too old resource version: %" PRIu64 " (%" PRIu64 ")",
-                         w->next - 1, ms->compacted);
-                mutex_unlock(&ms->mu);
-                return fail(w, -EKEYEXPIRED, msg, e);
-            }
-            const struct mem_event *me = &ms->ring[w->next % ms->ring_cap];
-            uint64_t rv = w->next++;
-            enum store_event_type type;
-            struct mem_doc *doc;
-            bool retag;
-            if (translate(w, me, rv, &type, &doc, &retag)) {
-                mutex_unlock(&ms->mu);
-                w->told = rv;
-                return deliver(w, type, doc, retag ? rv : 0, ev, e);
-            }
+        struct mem_hit h;
+        int found = look(w, &h);
+        if (found < 0) {
+            char msg[96];
+            expiry_message(w, msg, sizeof msg);
+            mutex_unlock(&ms->mu);
+            return fail(w, found, msg, e);
+        }
+        if (found) {
+            mutex_unlock(&ms->mu);
+            w->told = h.rv;
+            return deliver(w, h.type, h.doc, h.retag ? h.rv : 0, ev, e);
         }
         if (timeout_ms == 0 || expired)
             break;
@@ -683,6 +745,7 @@ void mem__watch_close(struct store_watch *sw)
 static void watch_free(struct mem_watch *w)
 {
     free(w->route);
+    hits_release(w);
     free(w->hits);
     for (size_t i = w->i_initial; i < w->n_initial; i++)
         mem__doc_unref(w->initial[i]);

@@ -235,16 +235,24 @@ static struct store_watch *watch_from(struct m *m, const char *rv, const char *l
     return w;
 }
 
-static void next_is(struct store_watch *w, enum store_event_type type, const char *name)
+/* w's next event is type of name, told at resourceVersion rv (NULL: any). */
+static void next_at(struct store_watch *w, enum store_event_type type, const char *name,
+                    const char *rv)
 {
     struct store_event ev;
     struct err e;
     assert_int_equal(store_watch_next(w, 0, &ev, &e), 0);
     assert_int_equal(ev.type, type);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(ev.object, "metadata"),
-                                                          "name")),
-                        name);
+    const json_t *md = json_object_get(ev.object, "metadata");
+    assert_string_equal(json_string_value(json_object_get(md, "name")), name);
+    if (rv)
+        assert_string_equal(json_string_value(json_object_get(md, "resourceVersion")), rv);
     store_event_release(&ev);
+}
+
+static void next_is(struct store_watch *w, enum store_event_type type, const char *name)
+{
+    next_at(w, type, name, NULL);
 }
 
 /* Watches filed under the label or name they select by get the events of
@@ -604,39 +612,129 @@ static void pages_follow_creates_and_deletes(void **state)
     assert_string_equal(paged, all);
 }
 
-/* A watch left unread while the history wraps past an event it selects
- * ends as expired. */
-static void a_slow_routed_watch_falls_off_the_history(void **state)
+static struct mem_doc *stored_doc(struct m *m, const char *name)
 {
-    struct m *m = *state; /* history of 8 events */
-    put_on_node(m, "a", "n1", true);
-    struct store_watch *w = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
-    for (int i = 0; i < 10; i++) {
+    struct mem_obj *o = mem__find(mem__of(m->st), res(m, "cm"), "t", name);
+    assert_non_null(o);
+    return o->doc;
+}
+
+/* n configmaps c<from>.. on node, created. */
+static void put_many_on_node(struct m *m, int from, int n, const char *node)
+{
+    for (int i = from; i < from + n; i++) {
         char name[8];
         snprintf(name, sizeof name, "c%d", i);
-        put_on_node(m, name, i == 0 ? "n2" : "n1", true);
+        put_on_node(m, name, node, true);
     }
+}
+
+static void nothing_next(struct store_watch *w)
+{
+    struct store_event ev;
+    assert_int_equal(store_watch_next(w, 0, &ev, NULL), -EAGAIN);
+}
+
+/* A watch is given each event it sees as the write happens, so the
+ * history wrapping past them before the watch reads them loses nothing:
+ * an object leaving the selection and a removal arrive as they would have,
+ * at their own resourceVersions. */
+static void a_watch_reads_events_the_history_dropped(void **state)
+{
+    struct m *m = *state; /* history of 8 events */
+    put_on_node(m, "a", "n1", true); /* rv 1 */
+    struct store_watch *routed = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
+    struct store_watch *unrouted = watch_from(m, "1", "gpuslice.dev/node!=n1", NULL);
+    put_on_node(m, "b", "n2", true);  /* rv 2 */
+    put_on_node(m, "b", "n1", false); /* rv 3: leaves both selections */
+    put_on_node(m, "c", "n2", true);  /* rv 4 */
+    struct err e;
+    assert_int_equal(store_delete(m->st, res(m, "cm"), "t", "c", NULL, NULL, &e), 0); /* rv 5 */
+    put_many_on_node(m, 0, 8, "n1"); /* rv 6..13: the history holds 6..13 */
+    struct store_watch *ws[] = {routed, unrouted};
+    for (size_t i = 0; i < 2; i++) {
+        next_at(ws[i], STORE_ADDED, "b", "2");
+        next_at(ws[i], STORE_DELETED, "b", "3");
+        next_at(ws[i], STORE_ADDED, "c", "4");
+        next_at(ws[i], STORE_DELETED, "c", "5");
+        nothing_next(ws[i]);
+        store_watch_close(ws[i]);
+    }
+}
+
+/* A watch holds as many unread events as the history does, wherever they
+ * are; one more, and it ends as expired, as a kube-apiserver watcher whose
+ * buffer overflows, letting go of the versions it held. */
+static void a_watch_holds_at_most_the_history_unread(void **state)
+{
+    struct m *m = *state; /* history of 8 events */
+    put_on_node(m, "a", "n1", true); /* rv 1 */
+    struct store_watch *full = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
+    struct store_watch *over = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
+    put_many_on_node(m, 0, 8, "n2"); /* rv 2..9 */
+    put_on_node(m, "b", "n1", true); /* rv 10: c0 left the history */
+    for (int i = 0; i < 8; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "c%d", i);
+        next_is(full, STORE_ADDED, name);
+    }
+    put_many_on_node(m, 8, 1, "n2"); /* the ninth unread for over */
+    assert_int_equal(stored_doc(m, "c0")->refs, 1); /* over let go */
+    struct store_event ev;
+    struct err e;
+    assert_int_equal(store_watch_next(over, 0, &ev, &e), -EKEYEXPIRED);
+    assert_non_null(strstr(e.msg, "too old resource version"));
+    put_many_on_node(m, 9, 1, "n2");
+    assert_int_equal(store_watch_next(over, 0, &ev, &e), -EKEYEXPIRED); /* it stays ended */
+    next_is(full, STORE_ADDED, "c8");
+    next_is(full, STORE_ADDED, "c9");
+    store_watch_close(full);
+    store_watch_close(over);
+}
+
+/* The events a resumed watch missed are read from the history: when it
+ * wrapped past them before they were read, the watch ends as expired. */
+static void a_resumed_watch_expires_when_its_backlog_leaves_the_history(void **state)
+{
+    struct m *m = *state; /* history of 8 events */
+    put_many_on_node(m, 0, 3, "n2"); /* rv 1..3 */
+    struct store_watch *w = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
+    put_many_on_node(m, 3, 7, "n1"); /* rv 4..10: rv 2 left the history */
     struct store_event ev;
     assert_int_equal(store_watch_next(w, 0, &ev, NULL), -EKEYEXPIRED);
     store_watch_close(w);
 }
 
-/* A watch whose objects were not written is not ended by the others'
- * writes wrapping the history: it reads on, and relists for nothing. */
+/* An event a watch has not read holds its version (the history need not):
+ * closing the watch lets go of it. */
+static void a_closed_watch_lets_go_of_its_unread_versions(void **state)
+{
+    struct m *m = *state; /* history of 8 events */
+    put_on_node(m, "a", "n1", true); /* rv 1 */
+    struct store_watch *w = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
+    put_on_node(m, "b", "n2", true); /* rv 2 */
+    put_many_on_node(m, 0, 8, "n1"); /* rv 3..10: rv 2 left the history */
+    assert_int_equal(stored_doc(m, "b")->refs, 2); /* the object's and the watch's */
+    store_watch_close(w);
+    assert_int_equal(stored_doc(m, "b")->refs, 1);
+}
+
+/* A watch whose objects were written only before the others' writes
+ * wrapped the history is not ended by them: it reads its events and on,
+ * and its client does not relist for nothing (each agent's watches at the
+ * simulator's start, opened before tens of thousands of other writes). */
 static void a_quiet_watch_outlives_the_history(void **state)
 {
     struct m *m = *state; /* history of 8 events */
     put_on_node(m, "a", "n1", true);
     struct store_watch *routed = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
     struct store_watch *unrouted = watch_from(m, "1", "gpuslice.dev/node!=n1", NULL);
-    for (int i = 0; i < 10; i++) {
-        char name[8];
-        snprintf(name, sizeof name, "c%d", i);
-        put_on_node(m, name, "n1", true);
-    }
-    struct store_event ev;
-    assert_int_equal(store_watch_next(routed, 0, &ev, NULL), -EAGAIN);
-    assert_int_equal(store_watch_next(unrouted, 0, &ev, NULL), -EAGAIN);
+    put_on_node(m, "own", "n2", true);
+    put_many_on_node(m, 0, 10, "n1");
+    next_is(routed, STORE_ADDED, "own");
+    next_is(unrouted, STORE_ADDED, "own");
+    nothing_next(routed);
+    nothing_next(unrouted);
     put_on_node(m, "b", "n2", true);
     next_is(routed, STORE_ADDED, "b");
     next_is(unrouted, STORE_ADDED, "b");
@@ -765,13 +863,6 @@ static void auto_collect_runs_inside_the_write(void **state)
     json_decref(owner);
 }
 
-static struct mem_doc *stored_doc(struct m *m, const char *name)
-{
-    struct mem_obj *o = mem__find(mem__of(m->st), res(m, "cm"), "t", name);
-    assert_non_null(o);
-    return o->doc;
-}
-
 /* With values_kept 2, a version two writes old keeps only its text, and
  * one a reader holds keeps its value (the reader may be looking at it). */
 static void old_versions_keep_only_their_text(void **state)
@@ -780,7 +871,7 @@ static void old_versions_keep_only_their_text(void **state)
     store_free(m->st);
     free(m->ctx);
     assert_int_equal(mem_open_kept(&m->ctx, &m->st, 0, false, 2), 0);
-    struct store_watch_opts wo = {0};
+    struct store_watch_opts wo = {.field_selector = "metadata.name=a"};
     struct store_watch *w;
     struct err e;
     json_decref(cm(m, "a"));
@@ -1558,7 +1649,13 @@ int main(void)
                                         m_teardown),
         cmocka_unit_test_setup_teardown(events_expire_after_their_last_write, m_setup,
                                         m_teardown),
-        cmocka_unit_test_setup_teardown(a_slow_routed_watch_falls_off_the_history, m_setup,
+        cmocka_unit_test_setup_teardown(a_watch_reads_events_the_history_dropped, m_setup,
+                                        m_teardown),
+        cmocka_unit_test_setup_teardown(a_watch_holds_at_most_the_history_unread, m_setup,
+                                        m_teardown),
+        cmocka_unit_test_setup_teardown(a_resumed_watch_expires_when_its_backlog_leaves_the_history,
+                                        m_setup, m_teardown),
+        cmocka_unit_test_setup_teardown(a_closed_watch_lets_go_of_its_unread_versions, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(a_quiet_watch_outlives_the_history, m_setup, m_teardown),
         cmocka_unit_test(a_store_started_past_a_revision_refuses_older_watches),
