@@ -1262,6 +1262,7 @@ int mem_store_new(const struct mem_store_config *cfg, struct store **out, struct
         ms->cfg.event_ttl_ns = MEM_STORE_EVENT_TTL_DEFAULT_NS;
     ms->ring_cap = cfg->history ? cfg->history : MEM_STORE_HISTORY_DEFAULT;
     ms->ring = alloc_calloc(ms->ring_cap, sizeof *ms->ring);
+    ms->watch_buffer = cfg->watch_buffer ? cfg->watch_buffer : ms->ring_cap;
     ms->values_kept = cfg->values_kept ? cfg->values_kept : MEM_STORE_VALUES_DEFAULT;
     if (ms->values_kept != MEM_STORE_VALUES_ALL && ms->values_kept >= ms->ring_cap)
         ms->values_kept = ms->ring_cap - 1;

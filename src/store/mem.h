@@ -59,11 +59,14 @@ struct mem_store_config {
     void *clock_ctx;
     /* Events the history ring keeps (0: MEM_STORE_HISTORY_DEFAULT): how far
      * back lists with a continue token and watches from a resourceVersion
-     * reach, and how many unread events one watch may hold before it ends
-     * as expired. A watch that keeps up needs none of it: each holds the
+     * reach. A watch past its backlog needs none of it: each holds the
      * events it was given. The ring holds the versions it reaches back to,
      * so a short one frees an old version soon after it is replaced. */
     size_t history;
+    /* How many unread events one watch may hold before it ends as expired
+     * (its client relists), as a kube-apiserver watcher whose buffer
+     * overflows; each holds its version. 0: history. */
+    size_t watch_buffer;
     uint64_t seed;      /* uids and generated names */
     /* How many of the latest writes' versions keep their value (the parsed
      * object, which in-process readers and watchers share) beside their

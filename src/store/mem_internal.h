@@ -225,6 +225,7 @@ struct mem_store {
     uint64_t compacted;     /* events up to here are gone */
     struct mem_event *ring; /* the event of rv r is ring[r % ring_cap] */
     size_t ring_cap;
+    size_t watch_buffer;    /* the unread events a watch may hold (cfg.watch_buffer) */
     struct mem_kind **kinds;
     size_t n_kinds, cap_kinds;
     struct mem_table uids;      /* uid -> struct mem_obj */

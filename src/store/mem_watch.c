@@ -29,13 +29,15 @@
  * reads the ring. So a write costs the watches it concerns, not all of
  * them (a thousand agents' node-selected watches do not each look at every
  * pod write), and the ring needs to reach back only as far as lists and
- * resumed watches do: the last reference to an old version goes with the
- * ring's slot soon after the next write, while the version is still in
- * the cache, or with the hit of the watch that reads it last. A quiet
+ * resumed watches do: the last reference to an old version goes when its
+ * slot in the ring is reused (with a short history, soon after the version
+ * was replaced, while it is still in the cache) or with the hit of the
+ * watch that reads it last. A quiet
  * watch is not ended by other objects' traffic, however much, and its
  * client does not relist for nothing. A watch ends with -EKEYEXPIRED when
- * it holds more unread hits than the ring has events (its hits are dropped
- * then), as a kube-apiserver watcher does when its own buffer overflows: a
+ * it holds more unread hits than mem_store_config.watch_buffer (the
+ * history's length by default; its hits are dropped then), as a
+ * kube-apiserver watcher does when its own buffer overflows: a
  * reader that does not keep up does not keep every version alive. Compaction
  * does not end a watch past its backlog, as it does not end an etcd watcher
  * that is in sync.
@@ -117,7 +119,7 @@ struct mem_watch {
     uint64_t scan_to;      /* events up to here are read one by one from the ring, later ones from hits */
     struct mem_hit *hits;  /* the events past scan_to it sees, unread, ascending */
     size_t hit_head, n_hits, cap_hits;
-    bool overflowed;       /* more unread hits than the history holds: the watch is over */
+    bool overflowed;       /* more unread hits than ms->watch_buffer: the watch is over */
     uint64_t last_hit;     /* atomic: the newest hit, for a look without the lock */
 };
 
@@ -279,7 +281,7 @@ static void hits_release(struct mem_watch *w)
     w->hit_head = w->n_hits = 0;
 }
 
-/* Ends w for holding more unread events than the store's history: a
+/* Ends w for holding more unread events than the store lets it: a
  * reader that does not keep up must not keep every version it was given
  * alive, as kube-apiserver ends a watcher whose buffer overflows. Its
  * client lists again. */
@@ -292,16 +294,18 @@ static void overflow(struct mem_watch *w)
     w->overflowed = true;
 }
 
-/* Gives w the event of rv when it sees it (once). Its reader may be
+/* Gives w the event of rv when it sees it (once), unless w started after
+ * it (a watch from a version the store had not reached). Its reader may be
  * anywhere behind: the hit holds what it will be told. */
 static void hit(struct mem_store *ms, struct mem_watch *w, const struct mem_event *ev,
                 uint64_t rv)
 {
     struct mem_hit h;
-    if (w->overflowed || (w->n_hits > w->hit_head && w->hits[w->n_hits - 1].rv == rv) ||
+    if (w->overflowed || rv <= w->start ||
+        (w->n_hits > w->hit_head && w->hits[w->n_hits - 1].rv == rv) ||
         !translate(w, ev, rv, &h))
         return;
-    if (w->n_hits - w->hit_head >= ms->ring_cap) {
+    if (w->n_hits - w->hit_head >= ms->watch_buffer) {
         mem__doc_unref(h.doc);
         overflow(w);
     } else {
@@ -365,24 +369,20 @@ void mem__watch_detach_all(struct mem_kind *k)
     free(k->tags);
 }
 
-/* w's next event past its backlog: its first hit at or after w->next
- * (the ones before, which a watch from a version the store had not yet
- * reached skips, are dropped), taken into *h. When there is none, w->next
- * moves past the head. Called with the lock held, for w->next past
- * w->scan_to and not past the head. */
+/* w's next event past its backlog, its first unread hit, taken into *h;
+ * when there is none, w->next moves past the head. Called with the lock
+ * held, for w->next past w->scan_to and not past the head. */
 static bool take_hit(struct mem_watch *w, struct mem_hit *h)
 {
-    while (w->hit_head < w->n_hits) {
-        *h = w->hits[w->hit_head++];
-        if (h->rv >= w->next) {
-            w->next = h->rv + 1;
-            return true;
-        }
-        mem__doc_unref(h->doc);
+    if (w->hit_head == w->n_hits) {
+        w->hit_head = w->n_hits = 0;
+        w->next = w->ms->rv + 1;
+        return false;
     }
-    w->hit_head = w->n_hits = 0;
-    w->next = w->ms->rv + 1;
-    return false;
+    *h = w->hits[w->hit_head++];
+    assert(h->rv >= w->next);
+    w->next = h->rv + 1;
+    return true;
 }
 
 int mem__watch_open(struct store *st, const struct api_resource *res, const char *ns,
@@ -428,6 +428,8 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
     }
     w->bookmark_at = mem__now(ms) + MEM_STORE_BOOKMARK_EVERY_NS;
     w->scan_to = ms->rv;
+    w->start = w->told = from; /* before the writes' hits read it */
+    w->next = from + 1;
     if (rc == 0)
         file_watch(w, mem__kind_of(ms, res));
     mutex_unlock(&ms->mu);
@@ -435,8 +437,6 @@ int mem__watch_open(struct store *st, const struct api_resource *res, const char
         mem__watch_close(&w->base);
         return rc;
     }
-    w->start = w->told = from;
-    w->next = from + 1;
     *out = &w->base;
     return 0;
 }
@@ -649,7 +649,7 @@ static void expiry_message(const struct mem_watch *w, char *buf, size_t len)
 {
     if (w->overflowed)
         snprintf(buf, len, "too old resource version: %" PRIu64 " (more than %zu events unread)",
-                 w->told, w->ms->ring_cap);
+                 w->told, w->ms->watch_buffer);
     else
         snprintf(buf, len, "too old resource version: %" PRIu64 " (%" PRIu64 ")", w->next - 1,
                  w->ms->compacted);

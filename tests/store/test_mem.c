@@ -623,7 +623,7 @@ static struct mem_doc *stored_doc(struct m *m, const char *name)
 static void put_many_on_node(struct m *m, int from, int n, const char *node)
 {
     for (int i = from; i < from + n; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "c%d", i);
         put_on_node(m, name, node, true);
     }
@@ -690,6 +690,33 @@ static void a_watch_holds_at_most_the_history_unread(void **state)
     next_is(full, STORE_ADDED, "c9");
     store_watch_close(full);
     store_watch_close(over);
+}
+
+/* A store may let a watch hold more unread events than its history
+ * (mem_store_config.watch_buffer), or fewer. */
+static void the_watch_buffer_is_set_apart_from_the_history(void **state)
+{
+    struct m *m = *state;
+    const size_t buffers[] = {6, 2};
+    for (size_t b = 0; b < 2; b++) {
+        fixture_close(m->ctx, m->st);
+        struct clock *c = calloc(1, sizeof *c);
+        c->now = T0;
+        struct mem_store_config cfg = {.now_ns = clock_now, .clock_ctx = c, .history = 4,
+                                       .watch_buffer = buffers[b]};
+        m->ctx = c;
+        assert_int_equal(mem_store_new(&cfg, &m->st, NULL), 0);
+        put_on_node(m, "a", "n1", true); /* rv 1 */
+        struct store_watch *w = watch_from(m, "1", "gpuslice.dev/node=n2", NULL);
+        put_many_on_node(m, 0, 6, "n2"); /* rv 2..7: the history holds 4..7 */
+        if (buffers[b] == 6) {
+            next_is(w, STORE_ADDED, "c0");
+        } else {
+            struct store_event ev;
+            assert_int_equal(store_watch_next(w, 0, &ev, NULL), -EKEYEXPIRED);
+        }
+        store_watch_close(w);
+    }
 }
 
 /* The events a resumed watch missed are read from the history: when it
@@ -1656,6 +1683,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_resumed_watch_expires_when_its_backlog_leaves_the_history,
                                         m_setup, m_teardown),
         cmocka_unit_test_setup_teardown(a_closed_watch_lets_go_of_its_unread_versions, m_setup,
+                                        m_teardown),
+        cmocka_unit_test_setup_teardown(the_watch_buffer_is_set_apart_from_the_history, m_setup,
                                         m_teardown),
         cmocka_unit_test_setup_teardown(a_quiet_watch_outlives_the_history, m_setup, m_teardown),
         cmocka_unit_test(a_store_started_past_a_revision_refuses_older_watches),
