@@ -195,6 +195,7 @@ void agent_get_stats(struct agent *a, struct agent_stats *out)
     LOAD(device_failures);
     LOAD(discoveries);
     LOAD(discoveries_unchanged);
+    LOAD(node_passes_repeated);
     LOAD(orphans_destroyed);
     LOAD(recreated);
     LOAD(mps_starts);
@@ -360,7 +361,11 @@ static void on_node(void *ctx, enum informer_change change, const json_t *old,
     (void)change;
     (void)old;
     (void)cur;
-    agent__report_soon(ctx);
+    struct agent *a = ctx;
+    mutex_lock(&a->lock);
+    agent__node_inputs_changed(a);
+    mutex_unlock(&a->lock);
+    agent__report_soon(a);
 }
 
 /* The GPUNode: its own status write coming back (the very status sent,
@@ -371,6 +376,7 @@ static void on_gpunode(void *ctx, enum informer_change change, const json_t *old
 {
     struct agent *a = ctx;
     mutex_lock(&a->lock);
+    agent__node_inputs_changed(a); /* even its own write: its version is new */
     bool own = change == INFORMER_UPDATED && a->report.sent_status &&
                json_object_get(cur, "status") == a->report.sent_status &&
                json_equal(json_object_get(old, "spec"), json_object_get(cur, "spec"));

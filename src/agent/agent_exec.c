@@ -55,6 +55,7 @@ void agent__pending_set(struct agent *a, unsigned gpu, unsigned start, int64_t d
                         int64_t now)
 {
     assert(mutex_held(&a->lock));
+    agent__node_inputs_changed(a);
     size_t kept = 0;
     for (size_t i = 0; i < a->n_pending; i++) {
         struct agent_pending *p = &a->pending[i];
@@ -102,8 +103,10 @@ static void prune_made(struct agent *a)
     }
     bool pruned = kept != a->n_made;
     a->n_made = kept;
-    if (pruned)
+    if (pruned) {
+        agent__node_inputs_changed(a);
         agent__ledger_pruned(a);
+    }
 }
 
 /* Takes the slices read at seq, after the device's count was `changes`,
@@ -115,6 +118,7 @@ static void publish(struct agent *a, const struct device_slices *read, uint64_t 
         return;
     a->dev->n = read->n;
     memcpy(a->dev->items, read->items, read->n * sizeof read->items[0]);
+    agent__node_inputs_changed(a);
     a->dev_seq = seq;
     a->dev_changes = changes;
     prune_made(a);
@@ -214,6 +218,7 @@ static int exec_discover(struct agent *a, struct err *e)
     free(a->inv);
     a->inv = inv;
     a->inv_gen++;
+    agent__node_inputs_changed(a); /* and the boot id, below */
     a->discover_took = t_inv + t_list;
     publish(a, list, seq, changes);
     free(list);
@@ -281,6 +286,7 @@ void agent__call_finish(struct agent *a, const struct agent_call *c,
                         const struct device_slices *after, int64_t done_at)
 {
     assert(mutex_held(&a->lock));
+    agent__node_inputs_changed(a); /* made, the orphans' failures */
     if (c->listed)
         publish(a, after, c->seq, c->changes);
     if (!c->listed || strcmp(c->boot_id, a->boot_id) != 0)

@@ -165,6 +165,12 @@ struct agent {
     int64_t next_discovery;          /* periodic recovery */
     int64_t node_busy_until;         /* a discovery still running (virtual time) */
     struct agent_report_memo report; /* the GPUNode reports (agent_report.h) */
+    /* What the node pass reads from outside it changed this often (the
+     * GPUSlices' claims, the GPUNode, the Node, the device as read, calls
+     * and their outcomes: agent__node_inputs_changed); quiet_at is that
+     * count when the last pass found nothing to do, 0 after one that did
+     * (agent_node.c skips a pass that would repeat it). */
+    uint64_t node_inputs, node_quiet_at;
     /* The spec of the GPUNode version the mode pass last read whole
      * without error, a reference held so that its address is not reused
      * (agent_mode.c). */
@@ -358,6 +364,9 @@ const char *agent__reason_of(int code);
 
 /* ---- agent_node.c: the node key ---- */
 
+/* Something a node pass reads changed (see node_inputs). Lock held. */
+void agent__node_inputs_changed(struct agent *a);
+
 int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
                           int64_t *requeue_at, struct err *e);
 
@@ -530,6 +539,10 @@ json_t *agent__share_env(struct agent *a, const json_t *obj);
  * the Events of a daemon that died to its clients' pods. */
 int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t now,
                     struct action_list *out, int64_t *requeue_at, struct err *e);
+
+/* Whether an MPS daemon is up (the periodic pass checks it) or a call to
+ * one waits for its backoff. */
+bool agent__mps_watched(const struct agent *a);
 
 /* AGENT_OP_MPS_ENSURE and AGENT_OP_MPS_STOP (one thread: the loop's,
  * which serialises each GPU's daemon calls). */

@@ -162,6 +162,7 @@ void agent__claim_memo_drop(void *memo)
 
 void agent__claim_note(struct agent *a, const char *key, const json_t *cur, bool gone)
 {
+    agent__node_inputs_changed(a);
     if (gone) {
         strmap_del(&a->claim_memo, key);
         return;

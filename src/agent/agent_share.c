@@ -235,6 +235,14 @@ int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t 
     return rc;
 }
 
+bool agent__mps_watched(const struct agent *a)
+{
+    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
+        if (a->mps[i].state == AGENT_MPS_UP || a->mps[i].retry_at || a->mps[i].restarted)
+            return true;
+    return false;
+}
+
 /* ---- the calls ---- */
 
 static void set_state(struct agent *a, struct agent_mps *m, enum agent_mps_state to)
@@ -294,6 +302,7 @@ int agent__exec_mps(struct agent *a, const json_t *params, bool ensure, struct e
     agent__metrics_device(a, ensure ? "mps-ensure" : "mps-stop", rc,
                           (uint64_t)(now > t0 ? now - t0 : 0));
     mutex_lock(&a->lock);
+    agent__node_inputs_changed(a);
     note_call(a, &a->mps[index], ensure, rc, started, &why, now);
     mutex_unlock(&a->lock);
     if (rc < 0)
