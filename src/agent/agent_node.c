@@ -33,7 +33,7 @@
  * daemons' checks, each of which asks for an earlier pass. So a pass that
  * asked for nothing, for no earlier pass and tracked no orphan, over the
  * same inputs, asks for nothing again. Most passes of an idle node are
- * such (about a twentieth of a simulation's instructions).
+ * such (17,953 of 22,539 on scale-xs: 3.7 % of its instructions).
  */
 #include "agent/agent_internal.h"
 
