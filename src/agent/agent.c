@@ -94,9 +94,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
     struct agent *a = alloc_calloc(1, sizeof *a);
     a->cfg = *cfg;
     snprintf(a->node, sizeof a->node, "%s", cfg->node);
-    snprintf(a->cdi_dir, sizeof a->cdi_dir, "%s", cfg->cdi_dir ? cfg->cdi_dir : "");
     a->cfg.node = a->node;
-    a->cfg.cdi_dir = a->cdi_dir[0] ? a->cdi_dir : NULL;
+    a->cfg.cdi_dir = cfg->cdi_dir && *cfg->cdi_dir ? alloc_strdup(cfg->cdi_dir) : NULL;
     if (!a->cfg.orphan_grace_ns)
         a->cfg.orphan_grace_ns = AGENT_ORPHAN_GRACE_DEFAULT_NS;
     if (!a->cfg.recovery_period_ns)
@@ -110,8 +109,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
     mutex_init(&a->lock);
     strmap_init(&a->claim_memo, sizeof(struct agent_claim_memo), agent__claim_memo_drop);
     a->slice_views = gpuslice_memo_new(AGENT_SLICE_VIEW_BITS);
-    a->inv = alloc_calloc(1, sizeof *a->inv);
-    a->dev = alloc_calloc(1, sizeof *a->dev);
+    a->inv = agent__inventory_empty();
+    a->dev = agent__slices_empty();
     static const struct watch_spec specs[AGENT_INFORMERS] = {
         {GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", true, on_slice},
         {"", "v1", "configmaps", true, on_config_map},
@@ -150,6 +149,8 @@ void agent_free(struct agent *a)
     informer_free(a->nodes);
     free(a->inv);
     free(a->dev);
+    free(a->mps);
+    free((char *)a->cfg.cdi_dir);
     agent_report_free(&a->report);
     json_decref(a->gpunode_seen.spec);
     free(a->pending);
@@ -235,8 +236,8 @@ static bool only_reports(const struct agent *a)
 {
     if (!a->modes_known || a->mode_pending[0])
         return false;
-    for (size_t i = 0; i < DEVICE_MAX_GPUS; i++)
-        if (a->mps[i].state == AGENT_MPS_UP)
+    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
+        if (agent__mps(a, i)->state == AGENT_MPS_UP)
             return false;
     return true;
 }

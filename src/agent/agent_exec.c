@@ -23,6 +23,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,11 +112,45 @@ static void prune_made(struct agent *a)
 
 /* Takes the slices read at seq, after the device's count was `changes`,
  * as the device's, unless a later read is already there. */
+struct device_inventory *agent__inventory_empty(void)
+{
+    return alloc_calloc(1, offsetof(struct device_inventory, gpus));
+}
+
+struct device_slices *agent__slices_empty(void)
+{
+    return alloc_calloc(1, offsetof(struct device_slices, items));
+}
+
+/* inv as the agent keeps it: its GPUs only. */
+static struct device_inventory *inventory_kept(const struct device_inventory *inv)
+{
+    size_t size = offsetof(struct device_inventory, gpus) + inv->n_gpus * sizeof inv->gpus[0];
+    struct device_inventory *kept = alloc_malloc(size);
+    memcpy(kept, inv, size);
+    return kept;
+}
+
+/* Room in a->dev for n slices, grown by half again so that a node filling
+ * up reallocates it a few times, not at each slice. */
+static void slices_reserve(struct agent *a, unsigned n)
+{
+    if (n <= a->dev_cap)
+        return;
+    unsigned cap = n + n / 2 < 8 ? 8 : n + n / 2;
+    if (cap > DEVICE_MAX_SLICES)
+        cap = DEVICE_MAX_SLICES;
+    a->dev = alloc_realloc(a->dev, offsetof(struct device_slices, items) +
+                                       cap * sizeof a->dev->items[0]);
+    a->dev_cap = cap;
+}
+
 static void publish(struct agent *a, const struct device_slices *read, uint64_t seq,
                     struct agent_changes changes)
 {
     if (seq <= a->dev_seq)
         return;
+    slices_reserve(a, read->n);
     a->dev->n = read->n;
     memcpy(a->dev->items, read->items, read->n * sizeof read->items[0]);
     agent__node_inputs_changed(a);
@@ -216,7 +251,8 @@ static int exec_discover(struct agent *a, struct err *e)
     bool changed = !a->have_inventory || strcmp(boot, a->boot_id) != 0 ||
                    !same_slices(a->dev, list);
     free(a->inv);
-    a->inv = inv;
+    a->inv = inventory_kept(inv);
+    free(inv);
     a->inv_gen++;
     agent__node_inputs_changed(a); /* and the boot id, below */
     a->discover_took = t_inv + t_list;
@@ -389,7 +425,7 @@ static int exec_slice(struct agent *a, const json_t *params, bool create, struct
 void agent__cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start, char *buf,
                      size_t size)
 {
-    snprintf(buf, size, "%s/gpuslice-mig-%s-%u.json", a->cdi_dir, gpu_uuid, start);
+    snprintf(buf, size, "%s/gpuslice-mig-%s-%u.json", a->cfg.cdi_dir, gpu_uuid, start);
 }
 
 /* Writes the spec beside its place and renames it there

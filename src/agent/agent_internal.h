@@ -146,17 +146,21 @@ struct agent {
     struct agent_config cfg;
     struct mutex lock;
     char node[AGENT_NODE_MAX];
-    char cdi_dir[AGENT_PATH_MAX];
     struct loop *loop;
     struct informer *slices, *config_maps, *gpunodes, *nodes;
     const struct api_resource *res_slices, *res_config_maps, *res_gpunodes, *res_nodes;
 
-    /* What the device showed last (agent_exec.c writes, the rest reads). */
+    /* What the device showed last (agent_exec.c writes, the rest reads).
+     * Both are allocated to what they hold, not to the device's maxima
+     * (16 GPUs, 112 slices: 66 KB per agent, most of a node's memory in a
+     * simulation of ten thousand): inv has its n_gpus GPUs, dev room for
+     * dev_cap slices; nothing reads past them. */
     bool have_inventory;
     bool need_discovery;             /* the boot id changed: MIG modes may have too */
     struct device_inventory *inv;
     uint64_t inv_gen;                /* inventories installed so far (one is replaced, never changed) */
     struct device_slices *dev;
+    unsigned dev_cap;
     uint64_t dev_seq;                /* when the list in dev was read */
     struct agent_changes dev_changes; /* the device's count before that read */
     uint64_t discover_took;          /* the last discovery's modelled duration */
@@ -207,7 +211,10 @@ struct agent {
     char mode_refused[ERR_MSG_MAX];        /* the ModeRefused Event's, "" none */
     char mode_pending_since[META_TIME_LEN];
 
-    struct agent_mps mps[DEVICE_MAX_GPUS]; /* by device index */
+    /* By device index (DEVICE_MAX_GPUS of them), made at the first MPS
+     * call: NULL, every daemon is AGENT_MPS_UNKNOWN (agent__mps), as on a
+     * node whose GPUs all have MIG, which never calls one. */
+    struct agent_mps *mps;
 
     struct agent_stats stats;
     struct agent_metrics *metrics;  /* agent_metrics.c's; NULL without cfg.metrics */
@@ -456,6 +463,11 @@ int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, i
 
 /* ---- agent_exec.c ---- */
 
+/* An inventory with no GPU and a list with no slice, allocated to that
+ * (agent_new's, until the first discovery). */
+struct device_inventory *agent__inventory_empty(void);
+struct device_slices *agent__slices_empty(void);
+
 /* Records when the call at (gpu, start) ends (0: it has); forgets calls
  * that ended by now. Called with a->lock held. */
 void agent__pending_set(struct agent *a, unsigned gpu, unsigned start, int64_t done_at,
@@ -539,6 +551,10 @@ json_t *agent__share_env(struct agent *a, const json_t *obj);
  * the Events of a daemon that died to its clients' pods. */
 int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t now,
                     struct action_list *out, int64_t *requeue_at, struct err *e);
+
+/* What the agent knows of the daemon of the GPU with device index gpu
+ * (< DEVICE_MAX_GPUS). */
+const struct agent_mps *agent__mps(const struct agent *a, unsigned gpu);
 
 /* Whether an MPS daemon is up (the periodic pass checks it) or a call to
  * one waits for its backoff. */

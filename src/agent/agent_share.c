@@ -35,6 +35,7 @@
 
 #include "api/meta.h"
 #include "api/pod_slices.h"
+#include "util/alloc.h"
 #include "util/backoff.h"
 
 static enum gpunode_mode mode_for(enum pod_sharing s)
@@ -91,7 +92,7 @@ json_t *agent__share_env(struct agent *a, const json_t *obj)
     if (v.spec.sharing == POD_SHARING_TIMESLICE)
         return json_pack("{s:s, s:s}", "NVIDIA_VISIBLE_DEVICES", g->uuid,
                          "CUDA_VISIBLE_DEVICES", g->uuid);
-    return a->mps[g->index].state == AGENT_MPS_UP ? mps_env(a, &v) : NULL;
+    return agent__mps(a, g->index)->state == AGENT_MPS_UP ? mps_env(a, &v) : NULL;
 }
 
 /* ---- the decisions ---- */
@@ -116,7 +117,7 @@ int agent__keep_share(struct agent_decision *d, struct err *e)
     if (!g)
         return agent__give_up(d, agent__gpu(a, d->v.spec.gpu_uuid) ? "WrongMode" : "GPUNotFound",
                               why, e);
-    const struct agent_mps *m = &a->mps[g->index];
+    const struct agent_mps *m = agent__mps(a, g->index);
     if (d->v.spec.sharing == POD_SHARING_MPS && m->state != AGENT_MPS_UP) {
         if (m->retry_at > d->now) { /* its last call failed */
             if (d->phase == SLICE_CREATING)
@@ -202,7 +203,7 @@ static int tell_clients(struct agent *a, const struct device_gpu *g, const json_
 static enum agent_op mps_wanted(struct agent *a, const struct device_gpu *g,
                                 const struct agent_claims *claims, int64_t now)
 {
-    const struct agent_mps *m = &a->mps[g->index];
+    const struct agent_mps *m = agent__mps(a, g->index);
     bool serves = a->mode[g->index] == GPUNODE_MODE_MPS && claims->mps_clients[g->index] > 0;
     if (g->mig_current == DEVICE_MIG_ENABLED || m->retry_at > now)
         return 0;
@@ -219,9 +220,9 @@ int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t 
         const struct device_gpu *g = &a->inv->gpus[i];
         if (g->index >= DEVICE_MAX_GPUS)
             continue;
-        struct agent_mps *m = &a->mps[g->index];
-        if (m->restarted) {
-            m->restarted = false;
+        const struct agent_mps *m = agent__mps(a, g->index);
+        if (m->restarted) { /* a daemon was called: a->mps is there */
+            a->mps[g->index].restarted = false;
             rc = tell_clients(a, g, claims->clients[g->index], out, e);
         }
         enum agent_op op = mps_wanted(a, g, claims, now);
@@ -235,9 +236,15 @@ int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t 
     return rc;
 }
 
+const struct agent_mps *agent__mps(const struct agent *a, unsigned gpu)
+{
+    static const struct agent_mps unknown = {.state = AGENT_MPS_UNKNOWN};
+    return a->mps ? &a->mps[gpu] : &unknown;
+}
+
 bool agent__mps_watched(const struct agent *a)
 {
-    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
+    for (unsigned i = 0; a->mps && i < DEVICE_MAX_GPUS; i++)
         if (a->mps[i].state == AGENT_MPS_UP || a->mps[i].retry_at || a->mps[i].restarted)
             return true;
     return false;
@@ -303,6 +310,8 @@ int agent__exec_mps(struct agent *a, const json_t *params, bool ensure, struct e
                           (uint64_t)(now > t0 ? now - t0 : 0));
     mutex_lock(&a->lock);
     agent__node_inputs_changed(a);
+    if (!a->mps)
+        a->mps = alloc_calloc(DEVICE_MAX_GPUS, sizeof *a->mps);
     note_call(a, &a->mps[index], ensure, rc, started, &why, now);
     mutex_unlock(&a->lock);
     if (rc < 0)
