@@ -41,7 +41,6 @@ struct emu_gpu {
 struct emulated {
     pthread_mutex_t lock;
     struct emulated_config cfg;
-    struct emu_gpu gpus[DEVICE_MAX_GPUS];
     char boot_id[DEVICE_BOOT_ID_MAX];
     uint64_t reboots;
     uint64_t mig_serial; /* MIG devices made so far: each gets a new UUID */
@@ -52,6 +51,9 @@ struct emulated {
     clock_now_fn now_ns; /* NULL: every call modelled alone */
     void *clock_ctx;
     int64_t busy_until[DEVICE_MAX_GPUS]; /* on that clock */
+    /* cfg.n_gpus of them, not the device maximum: a simulation opens one
+     * node per agent, ten thousand of them (2 KB per GPU). */
+    struct emu_gpu gpus[];
 };
 
 /* The emulated node behind d, or NULL (e says so) when d is not one. */
