@@ -137,6 +137,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
     return 0;
 }
 
+static void note_free(struct agent_note *n);
+
 void agent_free(struct agent *a)
 {
     if (!a)
@@ -149,6 +151,8 @@ void agent_free(struct agent *a)
     informer_free(a->nodes);
     free(a->inv);
     free(a->dev);
+    for (unsigned i = 0; a->mps && i < DEVICE_MAX_GPUS; i++)
+        agent__failure_free(&a->mps[i].failure);
     free(a->mps);
     free((char *)a->cfg.cdi_dir);
     agent_report_free(&a->report);
@@ -159,6 +163,8 @@ void agent_free(struct agent *a)
     free(a->orphans);
     strmap_free(&a->claim_memo);
     jmemo_free(a->slice_views);
+    for (size_t i = 0; i < a->n_notes; i++)
+        note_free(&a->notes[i]);
     free(a->notes);
     mutex_destroy(&a->lock);
     free(a);
@@ -402,11 +408,38 @@ struct agent_note *agent__note(struct agent *a, const char *key, bool make)
     return n;
 }
 
+/* Frees what n holds besides itself. */
+static void note_free(struct agent_note *n)
+{
+    agent__failure_free(&n->create);
+    agent__failure_free(&n->destroy);
+    agent__failure_free(&n->hand_over);
+}
+
 void agent__note_forget(struct agent *a, const char *key)
 {
     struct agent_note *n = agent__note(a, key, false);
-    if (n)
-        *n = a->notes[--a->n_notes];
+    if (!n)
+        return;
+    note_free(n);
+    *n = a->notes[--a->n_notes];
+}
+
+void agent__failure_set(struct agent_failure *f, int code, const char *msg)
+{
+    free(f->msg);
+    f->code = code;
+    f->msg = msg && *msg ? alloc_strdup(msg) : NULL;
+}
+
+const char *agent__failure_msg(const struct agent_failure *f)
+{
+    return f->msg ? f->msg : "";
+}
+
+void agent__failure_free(struct agent_failure *f)
+{
+    agent__failure_set(f, 0, NULL);
 }
 
 /* ---- the device as last seen ---- */

@@ -296,9 +296,8 @@ static void note_outcome(struct agent *a, const struct agent_call *c, int64_t do
     unsigned *failures = n ? &n->failures : NULL;
     int64_t *retry_at = n ? &n->retry_at : NULL;
     if (n) {
-        struct agent_failure *f = c->create ? &n->create : &n->destroy;
-        f->code = c->rc;
-        snprintf(f->msg, sizeof f->msg, "%s", c->rc < 0 ? c->why.msg : "");
+        agent__failure_set(c->create ? &n->create : &n->destroy, c->rc,
+                           c->rc < 0 ? c->why.msg : NULL);
     }
     for (size_t i = 0; !c->key[0] && i < a->n_orphans; i++)
         if (a->orphans[i].at.gpu == c->gpu && a->orphans[i].at.start == c->start) {
@@ -451,8 +450,7 @@ static int exec_write_cdi(struct agent *a, const json_t *params, struct err *e)
     struct agent_note *n = agent__note(a, key, true);
     if (n) {
         snprintf(n->cdi_uuid, sizeof n->cdi_uuid, "%s", rc == 0 ? uuid : "");
-        n->hand_over.code = rc;
-        snprintf(n->hand_over.msg, sizeof n->hand_over.msg, "%s", why.msg);
+        agent__failure_set(&n->hand_over, rc, why.msg);
     }
     mutex_unlock(&a->lock);
     if (rc < 0 && e)

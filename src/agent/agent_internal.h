@@ -43,10 +43,12 @@ struct agent_place {
     uint32_t profile_id;
 };
 
-/* A device call of the agent's own that failed. */
+/* A device call of the agent's own that failed. The message is allocated
+ * only for a failure (agent__failure_set): a note per live GPUSlice holds
+ * three of these, and a message buffer each made a note 2 KB. */
 struct agent_failure {
-    int code; /* 0: none */
-    char msg[ERR_MSG_MAX];
+    int code;  /* 0: none */
+    char *msg; /* NULL: "" (agent__failure_msg) */
 };
 
 /* What the agent remembers about one GPUSlice key. */
@@ -225,6 +227,13 @@ struct agent {
 /* The note of key, made when missing (NULL when out of memory / not made). */
 struct agent_note *agent__note(struct agent *a, const char *key, bool make);
 void agent__note_forget(struct agent *a, const char *key);
+
+/* f says code and msg (copied; NULL or "": none). */
+void agent__failure_set(struct agent_failure *f, int code, const char *msg);
+/* f's message, "" when it has none. */
+const char *agent__failure_msg(const struct agent_failure *f);
+/* Frees f's message (f is then no failure). */
+void agent__failure_free(struct agent_failure *f);
 
 void agent__enqueue(struct agent *a, const char *key);
 /* Queues the node key to run within the report delay (agent.h), so that

@@ -121,7 +121,7 @@ int agent__keep_share(struct agent_decision *d, struct err *e)
     if (d->v.spec.sharing == POD_SHARING_MPS && m->state != AGENT_MPS_UP) {
         if (m->retry_at > d->now) { /* its last call failed */
             if (d->phase == SLICE_CREATING)
-                return agent__give_up(d, "MPSDaemonFailed", m->failure.msg, e);
+                return agent__give_up(d, "MPSDaemonFailed", agent__failure_msg(&m->failure), e);
             agent__requeue(d, m->retry_at);
             return 0;
         }
@@ -264,14 +264,13 @@ static void note_call(struct agent *a, struct agent_mps *m, bool ensure, int rc,
                       const struct err *why, int64_t now)
 {
     if (rc < 0 && !(rc == -ENOENT && !ensure)) { /* no program: no daemon of its to quit */
-        m->failure.code = rc;
-        snprintf(m->failure.msg, sizeof m->failure.msg, "%s", why->msg);
+        agent__failure_set(&m->failure, rc, why->msg);
         const struct backoff b = AGENT_RETRY_BACKOFF;
         m->retry_at = now + backoff_delay(&b, ++m->failures);
         log_warning(a->cfg.log, "agent %s: %s; tried again after a backoff", a->node, why->msg);
         return;
     }
-    m->failure.code = 0;
+    agent__failure_free(&m->failure);
     m->failures = 0;
     m->retry_at = 0;
     if (!ensure) {
