@@ -579,6 +579,7 @@ int emulated_open(const struct emulated_config *cfg, struct device **out, struct
 static void emulated_close(void *impl)
 {
     struct emulated *em = impl;
+    emulated__mps_free(em);
     pthread_mutex_destroy(&em->lock);
     free(em);
 }
