@@ -240,12 +240,7 @@ void agent__report_soon(struct agent *a)
  * is applied by a pass, and so is an MPS daemon's quitting. Lock held. */
 static bool only_reports(const struct agent *a)
 {
-    if (!a->modes_known || a->mode_pending[0])
-        return false;
-    for (unsigned i = 0; i < DEVICE_MAX_GPUS; i++)
-        if (agent__mps(a, i)->state == AGENT_MPS_UP)
-            return false;
-    return true;
+    return a->modes_known && !a->mode_pending[0] && !agent__mps_up(a);
 }
 
 void agent__report_later(struct agent *a)

@@ -565,6 +565,9 @@ int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t 
  * (< DEVICE_MAX_GPUS). */
 const struct agent_mps *agent__mps(const struct agent *a, unsigned gpu);
 
+/* Whether an MPS daemon is up. */
+bool agent__mps_up(const struct agent *a);
+
 /* Whether an MPS daemon is up (the periodic pass checks it) or a call to
  * one waits for its backoff. */
 bool agent__mps_watched(const struct agent *a);

@@ -242,12 +242,20 @@ const struct agent_mps *agent__mps(const struct agent *a, unsigned gpu)
     return a->mps ? &a->mps[gpu] : &unknown;
 }
 
+bool agent__mps_up(const struct agent *a)
+{
+    for (unsigned i = 0; a->mps && i < DEVICE_MAX_GPUS; i++)
+        if (a->mps[i].state == AGENT_MPS_UP)
+            return true;
+    return false;
+}
+
 bool agent__mps_watched(const struct agent *a)
 {
     for (unsigned i = 0; a->mps && i < DEVICE_MAX_GPUS; i++)
-        if (a->mps[i].state == AGENT_MPS_UP || a->mps[i].retry_at || a->mps[i].restarted)
+        if (a->mps[i].retry_at || a->mps[i].restarted)
             return true;
-    return false;
+    return agent__mps_up(a);
 }
 
 /* ---- the calls ---- */
