@@ -94,9 +94,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
     struct agent *a = alloc_calloc(1, sizeof *a);
     a->cfg = *cfg;
     snprintf(a->node, sizeof a->node, "%s", cfg->node);
-    snprintf(a->cdi_dir, sizeof a->cdi_dir, "%s", cfg->cdi_dir ? cfg->cdi_dir : "");
     a->cfg.node = a->node;
-    a->cfg.cdi_dir = a->cdi_dir[0] ? a->cdi_dir : NULL;
+    a->cfg.cdi_dir = cfg->cdi_dir && *cfg->cdi_dir ? alloc_strdup(cfg->cdi_dir) : NULL;
     if (!a->cfg.orphan_grace_ns)
         a->cfg.orphan_grace_ns = AGENT_ORPHAN_GRACE_DEFAULT_NS;
     if (!a->cfg.recovery_period_ns)
@@ -110,8 +109,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
     mutex_init(&a->lock);
     strmap_init(&a->claim_memo, sizeof(struct agent_claim_memo), agent__claim_memo_drop);
     a->slice_views = gpuslice_memo_new(AGENT_SLICE_VIEW_BITS);
-    a->inv = alloc_calloc(1, sizeof *a->inv);
-    a->dev = alloc_calloc(1, sizeof *a->dev);
+    a->inv = agent__inventory_empty();
+    a->dev = agent__slices_empty();
     static const struct watch_spec specs[AGENT_INFORMERS] = {
         {GPUSLICE_API_GROUP, "v1alpha1", "gpuslices", true, on_slice},
         {"", "v1", "configmaps", true, on_config_map},
@@ -138,6 +137,8 @@ int agent_new(const struct agent_config *cfg, struct agent **out, struct err *e)
     return 0;
 }
 
+static void note_free(struct agent_note *n);
+
 void agent_free(struct agent *a)
 {
     if (!a)
@@ -150,6 +151,10 @@ void agent_free(struct agent *a)
     informer_free(a->nodes);
     free(a->inv);
     free(a->dev);
+    for (unsigned i = 0; a->mps && i < DEVICE_MAX_GPUS; i++)
+        agent__failure_free(&a->mps[i].failure);
+    free(a->mps);
+    free((char *)a->cfg.cdi_dir);
     agent_report_free(&a->report);
     json_decref(a->gpunode_seen.spec);
     free(a->pending);
@@ -158,6 +163,8 @@ void agent_free(struct agent *a)
     free(a->orphans);
     strmap_free(&a->claim_memo);
     jmemo_free(a->slice_views);
+    for (size_t i = 0; i < a->n_notes; i++)
+        note_free(&a->notes[i]);
     free(a->notes);
     mutex_destroy(&a->lock);
     free(a);
@@ -195,6 +202,7 @@ void agent_get_stats(struct agent *a, struct agent_stats *out)
     LOAD(device_failures);
     LOAD(discoveries);
     LOAD(discoveries_unchanged);
+    LOAD(node_passes_repeated);
     LOAD(orphans_destroyed);
     LOAD(recreated);
     LOAD(mps_starts);
@@ -232,12 +240,7 @@ void agent__report_soon(struct agent *a)
  * is applied by a pass, and so is an MPS daemon's quitting. Lock held. */
 static bool only_reports(const struct agent *a)
 {
-    if (!a->modes_known || a->mode_pending[0])
-        return false;
-    for (size_t i = 0; i < DEVICE_MAX_GPUS; i++)
-        if (a->mps[i].state == AGENT_MPS_UP)
-            return false;
-    return true;
+    return a->modes_known && !a->mode_pending[0] && !agent__mps_up(a);
 }
 
 void agent__report_later(struct agent *a)
@@ -360,7 +363,11 @@ static void on_node(void *ctx, enum informer_change change, const json_t *old,
     (void)change;
     (void)old;
     (void)cur;
-    agent__report_soon(ctx);
+    struct agent *a = ctx;
+    mutex_lock(&a->lock);
+    agent__node_inputs_changed(a);
+    mutex_unlock(&a->lock);
+    agent__report_soon(a);
 }
 
 /* The GPUNode: its own status write coming back (the very status sent,
@@ -371,6 +378,7 @@ static void on_gpunode(void *ctx, enum informer_change change, const json_t *old
 {
     struct agent *a = ctx;
     mutex_lock(&a->lock);
+    agent__node_inputs_changed(a); /* even its own write: its version is new */
     bool own = change == INFORMER_UPDATED && a->report.sent_status &&
                json_object_get(cur, "status") == a->report.sent_status &&
                json_equal(json_object_get(old, "spec"), json_object_get(cur, "spec"));
@@ -395,11 +403,38 @@ struct agent_note *agent__note(struct agent *a, const char *key, bool make)
     return n;
 }
 
+/* Frees what n holds besides itself. */
+static void note_free(struct agent_note *n)
+{
+    agent__failure_free(&n->create);
+    agent__failure_free(&n->destroy);
+    agent__failure_free(&n->hand_over);
+}
+
 void agent__note_forget(struct agent *a, const char *key)
 {
     struct agent_note *n = agent__note(a, key, false);
-    if (n)
-        *n = a->notes[--a->n_notes];
+    if (!n)
+        return;
+    note_free(n);
+    *n = a->notes[--a->n_notes];
+}
+
+void agent__failure_set(struct agent_failure *f, int code, const char *msg)
+{
+    free(f->msg);
+    f->code = code;
+    f->msg = msg && *msg ? alloc_strdup(msg) : NULL;
+}
+
+const char *agent__failure_msg(const struct agent_failure *f)
+{
+    return f->msg ? f->msg : "";
+}
+
+void agent__failure_free(struct agent_failure *f)
+{
+    agent__failure_set(f, 0, NULL);
 }
 
 /* ---- the device as last seen ---- */

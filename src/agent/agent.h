@@ -152,6 +152,9 @@ struct agent_stats {
     uint64_t discoveries;
     uint64_t discoveries_unchanged; /* of those, the device's count of changes
                                        said nothing changed: nothing was read */
+    uint64_t node_passes_repeated; /* node passes skipped: the last one again
+                                      over the same inputs, which found nothing
+                                      to do (agent_node.c) */
     uint64_t orphans_destroyed;
     uint64_t recreated;           /* slices made again after they vanished */
     uint64_t mps_starts;          /* MPS daemons started, restarts included */

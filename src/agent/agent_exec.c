@@ -23,6 +23,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ void agent__pending_set(struct agent *a, unsigned gpu, unsigned start, int64_t d
                         int64_t now)
 {
     assert(mutex_held(&a->lock));
+    agent__node_inputs_changed(a);
     size_t kept = 0;
     for (size_t i = 0; i < a->n_pending; i++) {
         struct agent_pending *p = &a->pending[i];
@@ -102,19 +104,56 @@ static void prune_made(struct agent *a)
     }
     bool pruned = kept != a->n_made;
     a->n_made = kept;
-    if (pruned)
+    if (pruned) {
+        agent__node_inputs_changed(a);
         agent__ledger_pruned(a);
+    }
 }
 
 /* Takes the slices read at seq, after the device's count was `changes`,
  * as the device's, unless a later read is already there. */
+struct device_inventory *agent__inventory_empty(void)
+{
+    return alloc_calloc(1, offsetof(struct device_inventory, gpus));
+}
+
+struct device_slices *agent__slices_empty(void)
+{
+    return alloc_calloc(1, offsetof(struct device_slices, items));
+}
+
+/* inv as the agent keeps it: its GPUs only. */
+static struct device_inventory *inventory_kept(const struct device_inventory *inv)
+{
+    size_t size = offsetof(struct device_inventory, gpus) + inv->n_gpus * sizeof inv->gpus[0];
+    struct device_inventory *kept = alloc_malloc(size);
+    memcpy(kept, inv, size);
+    return kept;
+}
+
+/* Room in a->dev for n slices, grown by half again so that a node filling
+ * up reallocates it a few times, not at each slice. */
+static void slices_reserve(struct agent *a, unsigned n)
+{
+    if (n <= a->dev_cap)
+        return;
+    unsigned cap = n + n / 2 < 8 ? 8 : n + n / 2;
+    if (cap > DEVICE_MAX_SLICES)
+        cap = DEVICE_MAX_SLICES;
+    a->dev = alloc_realloc(a->dev, offsetof(struct device_slices, items) +
+                                       cap * sizeof a->dev->items[0]);
+    a->dev_cap = cap;
+}
+
 static void publish(struct agent *a, const struct device_slices *read, uint64_t seq,
                     struct agent_changes changes)
 {
     if (seq <= a->dev_seq)
         return;
+    slices_reserve(a, read->n);
     a->dev->n = read->n;
     memcpy(a->dev->items, read->items, read->n * sizeof read->items[0]);
+    agent__node_inputs_changed(a);
     a->dev_seq = seq;
     a->dev_changes = changes;
     prune_made(a);
@@ -212,8 +251,10 @@ static int exec_discover(struct agent *a, struct err *e)
     bool changed = !a->have_inventory || strcmp(boot, a->boot_id) != 0 ||
                    !same_slices(a->dev, list);
     free(a->inv);
-    a->inv = inv;
+    a->inv = inventory_kept(inv);
+    free(inv);
     a->inv_gen++;
+    agent__node_inputs_changed(a); /* and the boot id, below */
     a->discover_took = t_inv + t_list;
     publish(a, list, seq, changes);
     free(list);
@@ -255,9 +296,8 @@ static void note_outcome(struct agent *a, const struct agent_call *c, int64_t do
     unsigned *failures = n ? &n->failures : NULL;
     int64_t *retry_at = n ? &n->retry_at : NULL;
     if (n) {
-        struct agent_failure *f = c->create ? &n->create : &n->destroy;
-        f->code = c->rc;
-        snprintf(f->msg, sizeof f->msg, "%s", c->rc < 0 ? c->why.msg : "");
+        agent__failure_set(c->create ? &n->create : &n->destroy, c->rc,
+                           c->rc < 0 ? c->why.msg : NULL);
     }
     for (size_t i = 0; !c->key[0] && i < a->n_orphans; i++)
         if (a->orphans[i].at.gpu == c->gpu && a->orphans[i].at.start == c->start) {
@@ -281,6 +321,7 @@ void agent__call_finish(struct agent *a, const struct agent_call *c,
                         const struct device_slices *after, int64_t done_at)
 {
     assert(mutex_held(&a->lock));
+    agent__node_inputs_changed(a); /* made, the orphans' failures */
     if (c->listed)
         publish(a, after, c->seq, c->changes);
     if (!c->listed || strcmp(c->boot_id, a->boot_id) != 0)
@@ -383,7 +424,7 @@ static int exec_slice(struct agent *a, const json_t *params, bool create, struct
 void agent__cdi_path(const struct agent *a, const char *gpu_uuid, unsigned start, char *buf,
                      size_t size)
 {
-    snprintf(buf, size, "%s/gpuslice-mig-%s-%u.json", a->cdi_dir, gpu_uuid, start);
+    snprintf(buf, size, "%s/gpuslice-mig-%s-%u.json", a->cfg.cdi_dir, gpu_uuid, start);
 }
 
 /* Writes the spec beside its place and renames it there
@@ -409,8 +450,7 @@ static int exec_write_cdi(struct agent *a, const json_t *params, struct err *e)
     struct agent_note *n = agent__note(a, key, true);
     if (n) {
         snprintf(n->cdi_uuid, sizeof n->cdi_uuid, "%s", rc == 0 ? uuid : "");
-        n->hand_over.code = rc;
-        snprintf(n->hand_over.msg, sizeof n->hand_over.msg, "%s", why.msg);
+        agent__failure_set(&n->hand_over, rc, why.msg);
     }
     mutex_unlock(&a->lock);
     if (rc < 0 && e)

@@ -43,10 +43,12 @@ struct agent_place {
     uint32_t profile_id;
 };
 
-/* A device call of the agent's own that failed. */
+/* A device call of the agent's own that failed. The message is allocated
+ * only for a failure (agent__failure_set): a note per live GPUSlice holds
+ * three of these, and a message buffer each made a note 2 KB. */
 struct agent_failure {
-    int code; /* 0: none */
-    char msg[ERR_MSG_MAX];
+    int code;  /* 0: none */
+    char *msg; /* NULL: "" (agent__failure_msg) */
 };
 
 /* What the agent remembers about one GPUSlice key. */
@@ -146,17 +148,21 @@ struct agent {
     struct agent_config cfg;
     struct mutex lock;
     char node[AGENT_NODE_MAX];
-    char cdi_dir[AGENT_PATH_MAX];
     struct loop *loop;
     struct informer *slices, *config_maps, *gpunodes, *nodes;
     const struct api_resource *res_slices, *res_config_maps, *res_gpunodes, *res_nodes;
 
-    /* What the device showed last (agent_exec.c writes, the rest reads). */
+    /* What the device showed last (agent_exec.c writes, the rest reads).
+     * Both are allocated to what they hold, not to the device's maxima
+     * (16 GPUs, 112 slices: 66 KB per agent, most of a node's memory in a
+     * simulation of ten thousand): inv has its n_gpus GPUs, dev room for
+     * dev_cap slices; nothing reads past them. */
     bool have_inventory;
     bool need_discovery;             /* the boot id changed: MIG modes may have too */
     struct device_inventory *inv;
     uint64_t inv_gen;                /* inventories installed so far (one is replaced, never changed) */
     struct device_slices *dev;
+    unsigned dev_cap;
     uint64_t dev_seq;                /* when the list in dev was read */
     struct agent_changes dev_changes; /* the device's count before that read */
     uint64_t discover_took;          /* the last discovery's modelled duration */
@@ -165,6 +171,12 @@ struct agent {
     int64_t next_discovery;          /* periodic recovery */
     int64_t node_busy_until;         /* a discovery still running (virtual time) */
     struct agent_report_memo report; /* the GPUNode reports (agent_report.h) */
+    /* What the node pass reads from outside it changed this often (the
+     * GPUSlices' claims, the GPUNode, the Node, the device as read, calls
+     * and their outcomes: agent__node_inputs_changed); quiet_at is that
+     * count when the last pass found nothing to do, 0 after one that did
+     * (agent_node.c skips a pass that would repeat it). */
+    uint64_t node_inputs, node_quiet_at;
     /* The spec of the GPUNode version the mode pass last read whole
      * without error, a reference held so that its address is not reused
      * (agent_mode.c). */
@@ -201,7 +213,10 @@ struct agent {
     char mode_refused[ERR_MSG_MAX];        /* the ModeRefused Event's, "" none */
     char mode_pending_since[META_TIME_LEN];
 
-    struct agent_mps mps[DEVICE_MAX_GPUS]; /* by device index */
+    /* By device index (DEVICE_MAX_GPUS of them), made at the first MPS
+     * call: NULL, every daemon is AGENT_MPS_UNKNOWN (agent__mps), as on a
+     * node whose GPUs all have MIG, which never calls one. */
+    struct agent_mps *mps;
 
     struct agent_stats stats;
     struct agent_metrics *metrics;  /* agent_metrics.c's; NULL without cfg.metrics */
@@ -212,6 +227,13 @@ struct agent {
 /* The note of key, made when missing (NULL when out of memory / not made). */
 struct agent_note *agent__note(struct agent *a, const char *key, bool make);
 void agent__note_forget(struct agent *a, const char *key);
+
+/* f says code and msg (copied; NULL or "": none). */
+void agent__failure_set(struct agent_failure *f, int code, const char *msg);
+/* f's message, "" when it has none. */
+const char *agent__failure_msg(const struct agent_failure *f);
+/* Frees f's message (f is then no failure). */
+void agent__failure_free(struct agent_failure *f);
 
 void agent__enqueue(struct agent *a, const char *key);
 /* Queues the node key to run within the report delay (agent.h), so that
@@ -358,6 +380,9 @@ const char *agent__reason_of(int code);
 
 /* ---- agent_node.c: the node key ---- */
 
+/* Something a node pass reads changed (see node_inputs). Lock held. */
+void agent__node_inputs_changed(struct agent *a);
+
 int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
                           int64_t *requeue_at, struct err *e);
 
@@ -447,6 +472,11 @@ int agent__recover_orphans(struct agent *a, const struct agent_claims *claims, i
 
 /* ---- agent_exec.c ---- */
 
+/* An inventory with no GPU and a list with no slice, allocated to that
+ * (agent_new's, until the first discovery). */
+struct device_inventory *agent__inventory_empty(void);
+struct device_slices *agent__slices_empty(void);
+
 /* Records when the call at (gpu, start) ends (0: it has); forgets calls
  * that ended by now. Called with a->lock held. */
 void agent__pending_set(struct agent *a, unsigned gpu, unsigned start, int64_t done_at,
@@ -530,6 +560,17 @@ json_t *agent__share_env(struct agent *a, const json_t *obj);
  * the Events of a daemon that died to its clients' pods. */
 int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t now,
                     struct action_list *out, int64_t *requeue_at, struct err *e);
+
+/* What the agent knows of the daemon of the GPU with device index gpu
+ * (< DEVICE_MAX_GPUS). */
+const struct agent_mps *agent__mps(const struct agent *a, unsigned gpu);
+
+/* Whether an MPS daemon is up. */
+bool agent__mps_up(const struct agent *a);
+
+/* Whether an MPS daemon is up (the periodic pass checks it) or a call to
+ * one waits for its backoff. */
+bool agent__mps_watched(const struct agent *a);
 
 /* AGENT_OP_MPS_ENSURE and AGENT_OP_MPS_STOP (one thread: the loop's,
  * which serialises each GPU's daemon calls). */

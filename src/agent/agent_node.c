@@ -24,6 +24,16 @@
  * version, makes no status to compare (most recovery passes), and a status
  * built shares the entries of the GPUs that did not change with the one
  * before (agent_report.h).
+ *
+ * A periodic pass that would repeat a quiet one is skipped: the pass is a
+ * function of what it reads (counted by agent__node_inputs_changed: the
+ * GPUSlices' claims, the GPUNode and the Node as cached, the slices and
+ * GPUs as read, the device calls and their outcomes, the MPS daemons) and
+ * of the time only through the orphans' grace and backoff and the MPS
+ * daemons' checks, each of which asks for an earlier pass. So a pass that
+ * asked for nothing, for no earlier pass and tracked no orphan, over the
+ * same inputs, asks for nothing again. Most passes of an idle node are
+ * such (17,953 of 22,539 on scale-xs: 3.7 % of its instructions).
  */
 #include "agent/agent_internal.h"
 
@@ -188,6 +198,23 @@ static int write_node(struct agent *a, struct action_list *out, struct err *e)
     return action_update_status(out, a->res_nodes, obj, e);
 }
 
+void agent__node_inputs_changed(struct agent *a)
+{
+    a->node_inputs++;
+}
+
+/* The pass that ran (rc, adding to out from n_out on, asking for requeue_at)
+ * found nothing to do, nor anything to come back for before the next
+ * recovery period; with the modes known before it began, the next pass over
+ * the same inputs is the same pass. */
+static void note_quiet(struct agent *a, bool modes_known, int rc, const struct action_list *out,
+                       size_t n_out, int64_t requeue_at)
+{
+    bool quiet = modes_known && rc == 0 && out->n == n_out && a->n_orphans == 0 &&
+                 requeue_at == a->next_discovery && !agent__mps_watched(a);
+    a->node_quiet_at = quiet ? a->node_inputs + 1 : 0;
+}
+
 int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
                           int64_t *requeue_at, struct err *e)
 {
@@ -200,6 +227,12 @@ int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
         return agent__external(out, AGENT_OP_DISCOVER, json_object(), e);
     }
     *requeue_at = a->next_discovery;
+    if (a->node_quiet_at == a->node_inputs + 1) { /* the last pass again: nothing to do */
+        agent__count(&a->stats.node_passes_repeated, 1);
+        return 0;
+    }
+    bool modes_known = a->modes_known;
+    size_t n_out = out->n;
     /* Loaded once: the report and the recovery pass read the same claims. */
     struct agent_claims claims;
     int rc = agent__claims_load(a, &claims, e);
@@ -214,5 +247,6 @@ int agent__reconcile_node(struct agent *a, int64_t now, struct action_list *out,
     if (rc == 0)
         rc = agent__mps_pass(a, &claims, now, out, requeue_at, e);
     agent__claims_free(&claims);
+    note_quiet(a, modes_known, rc, out, n_out, *requeue_at);
     return rc;
 }

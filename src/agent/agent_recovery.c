@@ -162,6 +162,7 @@ void agent__claim_memo_drop(void *memo)
 
 void agent__claim_note(struct agent *a, const char *key, const json_t *cur, bool gone)
 {
+    agent__node_inputs_changed(a);
     if (gone) {
         strmap_del(&a->claim_memo, key);
         return;
@@ -311,13 +312,14 @@ int agent__recreate_failed(struct agent_decision *d, struct agent_note *n,
                            const struct agent_place *at, struct err *e)
 {
     if (d->phase != SLICE_UNGATED)
-        return agent__give_up(d, agent__reason_of(n->create.code), n->create.msg, e);
+        return agent__give_up(d, agent__reason_of(n->create.code),
+                              agent__failure_msg(&n->create), e);
     /* Said once: a status rewritten on every retry would retry at once. */
     int rc = 0;
     if (!d->v.status.reason || strcmp(d->v.status.reason, "SliceLost") != 0) {
         char msg[ERR_MSG_MAX + 64];
         snprintf(msg, sizeof msg, "the slice is gone and making it again failed: %s",
-                 n->create.msg);
+                 agent__failure_msg(&n->create));
         rc = agent__give_up(d, "SliceLost", msg, e);
     }
     n->create.code = 0; /* try again; a failure backs the key off */

@@ -35,6 +35,7 @@
 
 #include "api/meta.h"
 #include "api/pod_slices.h"
+#include "util/alloc.h"
 #include "util/backoff.h"
 
 static enum gpunode_mode mode_for(enum pod_sharing s)
@@ -91,7 +92,7 @@ json_t *agent__share_env(struct agent *a, const json_t *obj)
     if (v.spec.sharing == POD_SHARING_TIMESLICE)
         return json_pack("{s:s, s:s}", "NVIDIA_VISIBLE_DEVICES", g->uuid,
                          "CUDA_VISIBLE_DEVICES", g->uuid);
-    return a->mps[g->index].state == AGENT_MPS_UP ? mps_env(a, &v) : NULL;
+    return agent__mps(a, g->index)->state == AGENT_MPS_UP ? mps_env(a, &v) : NULL;
 }
 
 /* ---- the decisions ---- */
@@ -116,11 +117,11 @@ int agent__keep_share(struct agent_decision *d, struct err *e)
     if (!g)
         return agent__give_up(d, agent__gpu(a, d->v.spec.gpu_uuid) ? "WrongMode" : "GPUNotFound",
                               why, e);
-    const struct agent_mps *m = &a->mps[g->index];
+    const struct agent_mps *m = agent__mps(a, g->index);
     if (d->v.spec.sharing == POD_SHARING_MPS && m->state != AGENT_MPS_UP) {
         if (m->retry_at > d->now) { /* its last call failed */
             if (d->phase == SLICE_CREATING)
-                return agent__give_up(d, "MPSDaemonFailed", m->failure.msg, e);
+                return agent__give_up(d, "MPSDaemonFailed", agent__failure_msg(&m->failure), e);
             agent__requeue(d, m->retry_at);
             return 0;
         }
@@ -202,7 +203,7 @@ static int tell_clients(struct agent *a, const struct device_gpu *g, const json_
 static enum agent_op mps_wanted(struct agent *a, const struct device_gpu *g,
                                 const struct agent_claims *claims, int64_t now)
 {
-    const struct agent_mps *m = &a->mps[g->index];
+    const struct agent_mps *m = agent__mps(a, g->index);
     bool serves = a->mode[g->index] == GPUNODE_MODE_MPS && claims->mps_clients[g->index] > 0;
     if (g->mig_current == DEVICE_MIG_ENABLED || m->retry_at > now)
         return 0;
@@ -219,9 +220,9 @@ int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t 
         const struct device_gpu *g = &a->inv->gpus[i];
         if (g->index >= DEVICE_MAX_GPUS)
             continue;
-        struct agent_mps *m = &a->mps[g->index];
-        if (m->restarted) {
-            m->restarted = false;
+        const struct agent_mps *m = agent__mps(a, g->index);
+        if (m->restarted) { /* a daemon was called: a->mps is there */
+            a->mps[g->index].restarted = false;
             rc = tell_clients(a, g, claims->clients[g->index], out, e);
         }
         enum agent_op op = mps_wanted(a, g, claims, now);
@@ -233,6 +234,28 @@ int agent__mps_pass(struct agent *a, const struct agent_claims *claims, int64_t 
             loop_requeue_by(requeue_at, next);
     }
     return rc;
+}
+
+const struct agent_mps *agent__mps(const struct agent *a, unsigned gpu)
+{
+    static const struct agent_mps unknown = {.state = AGENT_MPS_UNKNOWN};
+    return a->mps ? &a->mps[gpu] : &unknown;
+}
+
+bool agent__mps_up(const struct agent *a)
+{
+    for (unsigned i = 0; a->mps && i < DEVICE_MAX_GPUS; i++)
+        if (a->mps[i].state == AGENT_MPS_UP)
+            return true;
+    return false;
+}
+
+bool agent__mps_watched(const struct agent *a)
+{
+    for (unsigned i = 0; a->mps && i < DEVICE_MAX_GPUS; i++)
+        if (a->mps[i].retry_at || a->mps[i].restarted)
+            return true;
+    return agent__mps_up(a);
 }
 
 /* ---- the calls ---- */
@@ -249,14 +272,13 @@ static void note_call(struct agent *a, struct agent_mps *m, bool ensure, int rc,
                       const struct err *why, int64_t now)
 {
     if (rc < 0 && !(rc == -ENOENT && !ensure)) { /* no program: no daemon of its to quit */
-        m->failure.code = rc;
-        snprintf(m->failure.msg, sizeof m->failure.msg, "%s", why->msg);
+        agent__failure_set(&m->failure, rc, why->msg);
         const struct backoff b = AGENT_RETRY_BACKOFF;
         m->retry_at = now + backoff_delay(&b, ++m->failures);
         log_warning(a->cfg.log, "agent %s: %s; tried again after a backoff", a->node, why->msg);
         return;
     }
-    m->failure.code = 0;
+    agent__failure_free(&m->failure);
     m->failures = 0;
     m->retry_at = 0;
     if (!ensure) {
@@ -294,6 +316,9 @@ int agent__exec_mps(struct agent *a, const json_t *params, bool ensure, struct e
     agent__metrics_device(a, ensure ? "mps-ensure" : "mps-stop", rc,
                           (uint64_t)(now > t0 ? now - t0 : 0));
     mutex_lock(&a->lock);
+    agent__node_inputs_changed(a);
+    if (!a->mps)
+        a->mps = alloc_calloc(DEVICE_MAX_GPUS, sizeof *a->mps);
     note_call(a, &a->mps[index], ensure, rc, started, &why, now);
     mutex_unlock(&a->lock);
     if (rc < 0)

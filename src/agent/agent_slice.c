@@ -581,7 +581,7 @@ static int keep_static(struct agent_decision *d, const struct agent_place *at, s
         return agent__give_up(d, "SliceTaken", why, e);
     }
     if (n && n->hand_over.code && d->phase != SLICE_UNGATED)
-        return agent__give_up(d, "HandOverFailed", n->hand_over.msg, e);
+        return agent__give_up(d, "HandOverFailed", agent__failure_msg(&n->hand_over), e);
     return hand_over(d, s, e);
 }
 
@@ -629,10 +629,11 @@ static int keep_slice(struct agent_decision *d, struct err *e)
         if (exact) /* what the failed create left, or the slice not handed over */
             return agent__device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);
         if (!n->create.code)
-            return agent__give_up(d, "HandOverFailed", n->hand_over.msg, e);
+            return agent__give_up(d, "HandOverFailed", agent__failure_msg(&n->hand_over), e);
         if (d->phase != SLICE_CREATING)
             return agent__recreate_failed(d, n, &at, e);
-        return agent__give_up(d, agent__reason_of(n->create.code), n->create.msg, e);
+        return agent__give_up(d, agent__reason_of(n->create.code),
+                              agent__failure_msg(&n->create), e);
     }
     if (exact && s->uuid[0])
         return hand_over(d, s, e);
@@ -730,7 +731,7 @@ static int remove_slice(struct agent_decision *d, struct err *e)
                 (!d->v.status.reason ||
                  strcmp(d->v.status.reason, agent__reason_of(n->destroy.code)) != 0)) {
                 struct gpuslice_status st = {.reason = agent__reason_of(n->destroy.code),
-                                             .message = n->destroy.msg};
+                                             .message = agent__failure_msg(&n->destroy)};
                 rc = agent__set_status(d, SLICE_DELETING, &st, 0, e);
             }
             return rc < 0 ? rc : agent__device_op(d, AGENT_OP_DESTROY, &at, s->profile, false, e);

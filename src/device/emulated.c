@@ -544,7 +544,7 @@ int emulated_open(const struct emulated_config *cfg, struct device **out, struct
     int rc = check_config(cfg, e);
     if (rc < 0)
         return rc;
-    struct emulated *em = alloc_calloc(1, sizeof *em);
+    struct emulated *em = alloc_calloc(1, sizeof *em + cfg->n_gpus * sizeof em->gpus[0]);
     struct device *d = alloc_calloc(1, sizeof *d);
     rc = pthread_mutex_init(&em->lock, NULL);
     if (rc != 0) {
@@ -579,6 +579,7 @@ int emulated_open(const struct emulated_config *cfg, struct device **out, struct
 static void emulated_close(void *impl)
 {
     struct emulated *em = impl;
+    emulated__mps_free(em);
     pthread_mutex_destroy(&em->lock);
     free(em);
 }

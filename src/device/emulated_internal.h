@@ -22,12 +22,19 @@ struct slot {
     char uuid[DEVICE_UUID_MAX];
 };
 
+/* The clients of a GPU's MPS daemon, by slot. */
+struct emu_mps_clients {
+    uint64_t limit_mib[EMULATED_MPS_CLIENTS]; /* 0: no client in that slot */
+    uint64_t pinned_mib[EMULATED_MPS_CLIENTS];
+};
+
 /* The GPU's MPS control daemon as emulated_mps.c models it. */
 struct emu_mps {
     bool running;
-    unsigned starts;                        /* how often it was started */
-    uint64_t limit_mib[EMULATED_MPS_CLIENTS]; /* 0: no client in that slot */
-    uint64_t pinned_mib[EMULATED_MPS_CLIENTS];
+    unsigned starts;                 /* how often it was started */
+    /* Made at its first start (a running daemon has them): most GPUs of a
+     * simulation are never shared, and these are 768 bytes per GPU. */
+    struct emu_mps_clients *clients;
 };
 
 struct emu_gpu {
@@ -41,7 +48,6 @@ struct emu_gpu {
 struct emulated {
     pthread_mutex_t lock;
     struct emulated_config cfg;
-    struct emu_gpu gpus[DEVICE_MAX_GPUS];
     char boot_id[DEVICE_BOOT_ID_MAX];
     uint64_t reboots;
     uint64_t mig_serial; /* MIG devices made so far: each gets a new UUID */
@@ -52,6 +58,9 @@ struct emulated {
     clock_now_fn now_ns; /* NULL: every call modelled alone */
     void *clock_ctx;
     int64_t busy_until[DEVICE_MAX_GPUS]; /* on that clock */
+    /* cfg.n_gpus of them, not the device maximum: a simulation opens one
+     * node per agent, ten thousand of them (2 KB per GPU). */
+    struct emu_gpu gpus[];
 };
 
 /* The emulated node behind d, or NULL (e says so) when d is not one. */
@@ -61,6 +70,8 @@ struct emulated *emulated__of(struct device *d, struct err *e);
 int emulated__mps_alive(void *impl, const char *gpu_uuid, bool *alive, struct err *e);
 int emulated__mps_start(void *impl, const char *gpu_uuid, struct err *e);
 int emulated__mps_stop(void *impl, const char *gpu_uuid, struct err *e);
+/* Frees what the daemons of em's GPUs hold (emulated_close). */
+void emulated__mps_free(struct emulated *em);
 
 /* Writes em's slices, GI/CI ids, MIG modes, boot id, reboot count and MIG
  * serial to em->cfg.state_path, atomically (util/atomicfile). Called with

@@ -7,7 +7,10 @@
 #include "device/emulated_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/alloc.h"
 
 /* The GPU with this UUID, or NULL with e's -ENODEV. Lock held. */
 static struct emu_gpu *gpu_of(struct emulated *em, const char *uuid, struct err *e)
@@ -21,8 +24,14 @@ static struct emu_gpu *gpu_of(struct emulated *em, const char *uuid, struct err 
 
 static void drop_clients(struct emu_mps *m)
 {
-    memset(m->limit_mib, 0, sizeof m->limit_mib);
-    memset(m->pinned_mib, 0, sizeof m->pinned_mib);
+    if (m->clients)
+        memset(m->clients, 0, sizeof *m->clients);
+}
+
+void emulated__mps_free(struct emulated *em)
+{
+    for (unsigned i = 0; i < em->cfg.n_gpus; i++)
+        free(em->gpus[i].mps.clients);
 }
 
 int emulated__mps_alive(void *impl, const char *gpu_uuid, bool *alive, struct err *e)
@@ -46,6 +55,8 @@ int emulated__mps_start(void *impl, const char *gpu_uuid, struct err *e)
         rc = device_nvml_fail(e, DEVICE_NVML_NOT_SUPPORTED, "MPS on GPU %s: MIG is enabled",
                               gpu_uuid);
     if (rc == 0 && !g->mps.running) {
+        if (!g->mps.clients)
+            g->mps.clients = alloc_calloc(1, sizeof *g->mps.clients);
         g->mps.running = true;
         g->mps.starts++;
         drop_clients(&g->mps);
@@ -133,8 +144,8 @@ int emulated_mps_connect(struct device *d, const char *gpu_uuid, uint64_t limit_
                                          ? g->cfg.memory_mib - em->cfg.mps_overhead_mib : 0;
     unsigned free_slot = EMULATED_MPS_CLIENTS;
     for (unsigned i = 0; i < EMULATED_MPS_CLIENTS; i++) {
-        sum += g->mps.limit_mib[i];
-        if (!g->mps.limit_mib[i] && free_slot == EMULATED_MPS_CLIENTS)
+        sum += g->mps.clients->limit_mib[i];
+        if (!g->mps.clients->limit_mib[i] && free_slot == EMULATED_MPS_CLIENTS)
             free_slot = i;
     }
     if (free_slot == EMULATED_MPS_CLIENTS)
@@ -145,7 +156,7 @@ int emulated_mps_connect(struct device *d, const char *gpu_uuid, uint64_t limit_
                      "MiB, over the %llu MiB its server leaves", gpu_uuid,
                      (unsigned long long)sum, (unsigned long long)room);
     if (rc == 0) {
-        g->mps.limit_mib[free_slot] = limit_mib;
+        g->mps.clients->limit_mib[free_slot] = limit_mib;
         *client = client_handle(&g->mps, free_slot);
     }
     pthread_mutex_unlock(&em->lock);
@@ -157,7 +168,7 @@ static unsigned client_slot(const struct emu_mps *m, uint64_t client)
 {
     unsigned slot = (unsigned)(client & 0xffffffffu);
     if (slot >= EMULATED_MPS_CLIENTS || (unsigned)(client >> 32) != m->starts ||
-        !m->limit_mib[slot])
+        !m->clients->limit_mib[slot])
         return EMULATED_MPS_CLIENTS;
     return slot;
 }
@@ -185,18 +196,18 @@ static int client_change(struct device *d, const char *gpu_uuid, uint64_t client
         return rc;
     struct emu_mps *m = &g->mps;
     unsigned slot = client_slot(m, client);
-    uint64_t want = slot < EMULATED_MPS_CLIENTS ? m->pinned_mib[slot] + mib : 0;
+    uint64_t want = slot < EMULATED_MPS_CLIENTS ? m->clients->pinned_mib[slot] + mib : 0;
     if (slot == EMULATED_MPS_CLIENTS)
         rc = err_set(e, -ENOENT, "emulated: GPU %s has no MPS client %u of its daemon's run %u",
                      gpu_uuid, (unsigned)(client & 0xffffffffu), (unsigned)(client >> 32));
     else if (release)
-        m->limit_mib[slot] = m->pinned_mib[slot] = 0;
-    else if (want > m->limit_mib[slot])
+        m->clients->limit_mib[slot] = m->clients->pinned_mib[slot] = 0;
+    else if (want > m->clients->limit_mib[slot])
         rc = err_set(e, -ENOMEM, "emulated: MPS client %u of GPU %s would pin %llu MiB, over "
                      "its limit of %llu MiB", slot, gpu_uuid, (unsigned long long)want,
-                     (unsigned long long)m->limit_mib[slot]);
+                     (unsigned long long)m->clients->limit_mib[slot]);
     else
-        m->pinned_mib[slot] = want;
+        m->clients->pinned_mib[slot] = want;
     pthread_mutex_unlock(&em->lock);
     return rc;
 }

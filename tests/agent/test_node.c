@@ -98,7 +98,77 @@ static void nothing_is_written_twice(void **state)
     assert_int_equal(s.discoveries, 4);
     /* Nothing changed on the device since the slice was made. */
     assert_int_equal(s.discoveries_unchanged, 3);
+    /* Nor anything else the node pass reads: the periodic passes repeat
+     * the quiet one after the slice's and are skipped. */
+    assert_int_equal(s.node_passes_repeated, 3);
     json_decref(pod);
+    h_free(h);
+}
+
+/* The agent keeps the slices it reads in a list grown to fit: a node that
+ * fills up past its first room (eight) reports every slice, and one
+ * emptied by a reboot none. */
+static void every_slice_of_a_full_node_is_reported(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB,count=3," LAT);
+    h_settle(h, SEC);
+    for (unsigned gpu = 0; gpu < 3; gpu++)
+        for (unsigned start = 0; start < 7; start++) {
+            struct device_slice_ref ref = {.gpu_index = gpu, .profile = "1g.10gb",
+                                           .start = start};
+            assert_int_equal(emulated_add_slice(h->dev, &ref, NULL, NULL), 0);
+        }
+    h_settle(h, 31 * SEC);
+    json_t *gn = h_get(h, h->gpunodes, NULL, NODE);
+    struct gpunode_view v;
+    assert_int_equal(gpunode_read(gn, &v, NULL), 0);
+    for (unsigned gpu = 0; gpu < 3; gpu++) {
+        assert_int_equal(v.gpus[gpu].n_slices, 7);
+        assert_int_equal(v.gpus[gpu].slices[6].start, 6);
+    }
+    json_decref(gn);
+
+    assert_int_equal(emulated_reboot(h->dev, NULL, NULL), 0);
+    h_settle(h, 31 * SEC);
+    gn = h_get(h, h->gpunodes, NULL, NODE);
+    assert_int_equal(gpunode_read(gn, &v, NULL), 0);
+    for (unsigned gpu = 0; gpu < 3; gpu++)
+        assert_int_equal(v.gpus[gpu].n_slices, 0);
+    json_decref(gn);
+    h_free(h);
+}
+
+/* A quiet node pass is repeated only over the same inputs: an admin who
+ * overwrites the Node's accelerator memory between two passes gets it
+ * written back, though nothing else changed. */
+static void a_changed_node_is_not_a_repeated_pass(void **state)
+{
+    (void)state;
+    struct harness *h = h_new("model=H100-80GB," LAT);
+    h_settle(h, 65 * SEC);
+    struct agent_stats s;
+    agent_get_stats(agent_runtime_agent(h->rt), &s);
+    uint64_t repeated = s.node_passes_repeated;
+    assert_true(repeated > 0);
+
+    json_t *node = h_get(h, h->nodes, NULL, NODE);
+    json_t *obj = json_deep_copy(node);
+    json_decref(node);
+    json_object_set_new(json_object_get(json_object_get(obj, "status"), "capacity"),
+                        GPUSLICE_RESOURCE_MEMORY, json_string("1"));
+    struct err e = {0};
+    h_ok(store_update(h->st, h->nodes, NULL, obj,
+                      &(struct store_write_opts){.subresource = STORE_STATUS}, NULL, &e),
+         &e, "overwrite the Node's status");
+    json_decref(obj);
+    h_settle(h, SEC);
+    node = h_get(h, h->nodes, NULL, NODE);
+    const json_t *cap = json_object_get(json_object_get(node, "status"), "capacity");
+    assert_string_equal(json_string_value(json_object_get(cap, GPUSLICE_RESOURCE_MEMORY)), "80");
+    json_decref(node);
+    agent_get_stats(agent_runtime_agent(h->rt), &s);
+    assert_int_equal(s.node_passes_repeated, repeated);
     h_free(h);
 }
 
@@ -836,6 +906,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpunode_and_node_report_the_gpus),
         cmocka_unit_test(nothing_is_written_twice),
+        cmocka_unit_test(a_changed_node_is_not_a_repeated_pass),
+        cmocka_unit_test(every_slice_of_a_full_node_is_reported),
         cmocka_unit_test(an_unchanged_device_is_not_read_again),
         cmocka_unit_test(writes_to_its_node_wake_the_agent),
         cmocka_unit_test(an_overwritten_report_is_written_back),

@@ -74,6 +74,26 @@ static void discovery_reports_the_catalogue(void **state)
     device_close(d);
 }
 
+/* A node holds as many GPUs as it has, up to the maximum: the last of
+ * sixteen takes a slice like the first. */
+static void the_sixteenth_gpu_is_a_gpu(void **state)
+{
+    (void)state;
+    struct device *d = open_spec("model=H100-80GB,count=16,seed=3");
+    struct device_slice_ref ref = {.gpu_index = 15, .profile = "3g.40gb", .start = 4};
+    struct device_slice made;
+    uint64_t took;
+    assert_int_equal(device_create_slice(d, &ref, &made, &took, NULL), 0);
+    assert_int_equal(made.gpu_index, 15);
+    struct device_slices *list = malloc(sizeof *list);
+    assert_int_equal(device_list_slices(d, list, &took, NULL), 0);
+    assert_int_equal(list->n, 1);
+    assert_int_equal(list->items[0].gpu_index, 15);
+    assert_string_equal(list->items[0].gpu_uuid, made.gpu_uuid);
+    free(list);
+    device_close(d);
+}
+
 static void every_h100_placement_creates_and_destroys(void **state)
 {
     (void)state;
@@ -725,6 +745,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(discovery_reports_the_catalogue),
+        cmocka_unit_test(the_sixteenth_gpu_is_a_gpu),
         cmocka_unit_test(every_h100_placement_creates_and_destroys),
         cmocka_unit_test(overlap_is_enospc_and_changes_nothing),
         cmocka_unit_test(bad_requests_get_nvmls_errors),
