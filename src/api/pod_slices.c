@@ -6,6 +6,7 @@
 #include "api/pod_slices.h"
 #include "util/jdoc.h"
 #include "util/jsontext.h"
+#include "util/strcopy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,8 +61,8 @@ static int add_request(struct pod_slices *out, const struct ask *a, const char *
     if (rc < 0)
         return rc;
     struct pod_slice_request *r = &out->items[out->n++];
-    snprintf(r->container, sizeof r->container, "%s", a->container);
-    snprintf(r->profile, sizeof r->profile, "%s", a->profile ? a->profile : "");
+    strcopy_cut(r->container, sizeof r->container, a->container);
+    strcopy_cut(r->profile, sizeof r->profile, a->profile ? a->profile : "");
     r->memory_gib = a->profile ? 0 : a->memory_gib;
     r->init = a->init;
     r->count = a->count;
