@@ -4,6 +4,7 @@
  * struct pod_slices.
  */
 #include "api/pod_slices.h"
+#include "api/api_internal.h"
 #include "util/jdoc.h"
 #include "util/jsontext.h"
 #include "util/strcopy.h"
@@ -305,9 +306,10 @@ int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct 
     slices_clear(out);
     const json_t *spec = json_object_get(pod, "spec");
     static const struct {
-        const char *key;
+        const char *key, *path;
         bool init;
-    } lists[] = {{"initContainers", true}, {"containers", false}};
+    } lists[] = {{"initContainers", "spec.initContainers", true},
+                 {"containers", "spec.containers", false}};
     bool mps;
     const json_t *sm;
     int rc = sharing_annotations(pod, &mps, &sm, e);
@@ -317,7 +319,7 @@ int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct 
         const json_t *c;
         json_array_foreach(cs, i, c) {
             char path[64];
-            snprintf(path, sizeof path, "spec.%s[%zu]", lists[l].key, i);
+            api__path_index(path, sizeof path, lists[l].path, i);
             if ((rc = container_requests(c, path, lists[l].init, mps, out, e)) < 0)
                 break;
         }
@@ -419,8 +421,8 @@ int pod_slices_from_annotation(const json_t *pod, struct pod_slices *out, struct
     json_t *it;
     json_array_foreach(list, i, it) {
         char field[96];
-        snprintf(field, sizeof field, "metadata.annotations[%s][%zu]",
-                 GPUSLICE_ANNOTATION_SLICES, i);
+        api__path_index(field, sizeof field,
+                        "metadata.annotations[" GPUSLICE_ANNOTATION_SLICES "]", i);
         if ((rc = annotation_entry(it, field, out, e)) < 0)
             break;
     }
