@@ -320,15 +320,16 @@ static int read_gates(const json_t *spec, struct pod_view *v, struct err *e)
         return -EINVAL;
     for (size_t i = 0; i < json_array_size(gates); i++) {
         const char *name = string_of(json_array_get(gates, i), "name");
-        char f[FIELD_MAX];
-        snprintf(f, sizeof f, "spec.schedulingGates[%zu].name", i);
-        if (!name)
-            return err_set(e, -EINVAL, "%s: Required value", f);
-        if (meta_check_qualified_name(name, f, e) != 0)
-            return -EINVAL;
-        for (size_t j = 0; j < v->n_gates; j++)
-            if (strcmp(v->gates[j], name) == 0)
-                return err_set(e, -EINVAL, "%s: Duplicate value: \"%s\"", f, name);
+        if (!name || meta_check_qualified_name(name, NULL, NULL) != 0 ||
+            pod_has_gate(v, name)) {
+            char f[FIELD_MAX]; /* named for the error only */
+            snprintf(f, sizeof f, "spec.schedulingGates[%zu].name", i);
+            if (!name)
+                return err_set(e, -EINVAL, "%s: Required value", f);
+            if (meta_check_qualified_name(name, f, e) != 0)
+                return -EINVAL;
+            return err_set(e, -EINVAL, "%s: Duplicate value: \"%s\"", f, name);
+        }
         if (v->n_gates == POD_MAX_GATES)
             return err_set(e, -EINVAL, "spec.schedulingGates: Too many: more than %d gates",
                            POD_MAX_GATES);

@@ -198,6 +198,8 @@ static void bad_pods_name_the_field(void **state)
     refused("spec.schedulingGates", "[{\"name\":\"a.io/x\"},{\"name\":\"a.io/x\"}]",
             "spec.schedulingGates[1].name: Duplicate value");
     refused("spec.schedulingGates", "[{}]", "spec.schedulingGates[0].name: Required value");
+    refused("spec.schedulingGates", "[{\"name\":\"a.io/x\"},{\"name\":\"bad name\"}]",
+            "spec.schedulingGates[1].name: Invalid value: \"bad name\"");
     refused("spec.nodeName", "\"node-1\"", "spec.nodeName: Forbidden");
     refused("spec.nodeName", "3", "spec.nodeName: Invalid value");
     refused("status.phase", "3", "status.phase");
