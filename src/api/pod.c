@@ -26,6 +26,17 @@ static int expect(const json_t *v, bool list, const char *field, struct err *e)
     return err_set(e, -EINVAL, "%s: Invalid value: must be %s", field, list ? "a list" : "an object");
 }
 
+/* expect for the field at + suffix, spelled out only for an error: every
+ * write and many readers read a pod, and a good one names no field. */
+static int expect_at(const json_t *v, bool list, const char *at, const char *suffix,
+                     struct err *e)
+{
+    if (!v || json_is_null(v) || (list ? json_is_array(v) : json_is_object(v)))
+        return 0;
+    char f[FIELD_MAX + 32];
+    return expect(v, list, api__path(f, sizeof f, at, suffix), e);
+}
+
 /* Extended resources are named with a domain other than kubernetes.io
  * ("nvidia.com/mig-1g.10gb", "gpuslice.dev/accelerator-memory"). */
 static bool is_extended(const char *resource)
@@ -41,28 +52,48 @@ static bool is_extended(const char *resource)
     return !kube && strncmp(resource, "requests.", 9) != 0;
 }
 
-static int read_quantities(const json_t *map, const char *field, struct err *e)
+/* Whether one quantity of a resource map (name: q) is good: the checks of
+ * quantity_error, asked without naming a field. */
+static bool quantity_ok(const char *name, const json_t *q)
 {
-    if (expect(map, false, field, e))
+    int64_t milli;
+    return meta_check_qualified_name(name, NULL, NULL) == 0 &&
+           quantity_from_json(q, NULL, &milli, NULL) == 0 && milli >= 0 &&
+           !(is_extended(name) && milli % 1000 != 0);
+}
+
+/* The error of a quantity that is not quantity_ok, naming its field (the
+ * map's is at + suffix); 0 for a good one. */
+static int quantity_error(const char *name, const json_t *q, const char *at, const char *suffix,
+                          struct err *e)
+{
+    char field[FIELD_MAX + 32], f[FIELD_MAX + 320];
+    api__path(field, sizeof field, at, suffix);
+    api__path_key(f, sizeof f, field, name);
+    if (meta_check_qualified_name(name, field, e) != 0)
+        return -EINVAL;
+    int64_t milli;
+    int rc = quantity_from_json(q, f, &milli, e);
+    if (rc != 0)
+        return -EINVAL; /* out of range is invalid input, not a server fault */
+    const char *text = json_is_string(q) ? json_string_value(q) : "";
+    if (milli < 0)
+        return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": must be greater than or equal "
+                       "to 0", f, text);
+    if (is_extended(name) && milli % 1000 != 0)
+        return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": must be a whole number", f, text);
+    return 0;
+}
+
+static int read_quantities(const json_t *map, const char *at, const char *suffix, struct err *e)
+{
+    if (expect_at(map, false, at, suffix, e))
         return -EINVAL;
     const char *name;
     json_t *q;
-    json_object_foreach((json_t *)map, name, q) {
-        char f[FIELD_MAX + 320];
-        api__path_key(f, sizeof f, field, name);
-        if (meta_check_qualified_name(name, field, e) != 0)
+    json_object_foreach((json_t *)map, name, q)
+        if (!quantity_ok(name, q) && quantity_error(name, q, at, suffix, e) != 0)
             return -EINVAL;
-        int64_t milli;
-        int rc = quantity_from_json(q, f, &milli, e);
-        if (rc != 0)
-            return -EINVAL; /* out of range is invalid input, not a server fault */
-        const char *text = json_is_string(q) ? json_string_value(q) : "";
-        if (milli < 0)
-            return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": must be greater than or equal "
-                           "to 0", f, text);
-        if (is_extended(name) && milli % 1000 != 0)
-            return err_set(e, -EINVAL, "%s: Invalid value: \"%s\": must be a whole number", f, text);
-    }
     return 0;
 }
 
@@ -70,17 +101,12 @@ static int read_resources(const json_t *c, const char *at, struct pod_container 
                           struct err *e)
 {
     const json_t *res = json_object_get(c, "resources");
-    char f[FIELD_MAX + 32];
-    api__path(f, sizeof f, at, ".resources");
-    if (expect(res, false, f, e))
+    if (expect_at(res, false, at, ".resources", e))
         return -EINVAL;
     pc->requests = json_object_get(res, "requests");
     pc->limits = json_object_get(res, "limits");
-    api__path(f, sizeof f, at, ".resources.requests");
-    if (read_quantities(pc->requests, f, e))
-        return -EINVAL;
-    api__path(f, sizeof f, at, ".resources.limits");
-    if (read_quantities(pc->limits, f, e))
+    if (read_quantities(pc->requests, at, ".resources.requests", e) ||
+        read_quantities(pc->limits, at, ".resources.limits", e))
         return -EINVAL;
     /* extended resources cannot be overcommitted */
     const char *name;
@@ -103,10 +129,12 @@ static int read_env_from(const json_t *c, const char *at, struct pod_container *
                          struct err *e)
 {
     pc->env_from = json_object_get(c, "envFrom");
+    if (expect_at(pc->env_from, true, at, ".envFrom", e))
+        return -EINVAL;
+    if (json_array_size(pc->env_from) == 0)
+        return 0;
     char f[FIELD_MAX + 32];
     api__path(f, sizeof f, at, ".envFrom");
-    if (expect(pc->env_from, true, f, e))
-        return -EINVAL;
     for (size_t i = 0; i < json_array_size(pc->env_from); i++) {
         const json_t *src = json_array_get(pc->env_from, i);
         const json_t *cm = json_object_get(src, "configMapRef");
@@ -121,6 +149,15 @@ static int read_env_from(const json_t *c, const char *at, struct pod_container *
                            cm ? "configMapRef" : "secretRef");
     }
     return 0;
+}
+
+/* Whether a container read before is named name. */
+static bool name_taken(const struct pod_view *v, const char *name)
+{
+    for (size_t j = 0; j < v->n_containers; j++)
+        if (strcmp(v->containers[j].name, name) == 0)
+            return true;
+    return false;
 }
 
 static int read_container_list(const json_t *spec, const char *list, bool init,
@@ -145,14 +182,15 @@ static int read_container_list(const json_t *spec, const char *list, bool init,
         pc->init = init;
         pc->name = string_of(c, "name");
         pc->image = string_of(c, "image");
-        api__path(f, sizeof f, at, ".name");
-        if (!pc->name)
-            return err_set(e, -EINVAL, "%s: Required value", f);
-        if (meta_check_label_name(pc->name, f, e) != 0)
-            return -EINVAL;
-        for (size_t j = 0; j < v->n_containers; j++)
-            if (strcmp(v->containers[j].name, pc->name) == 0)
-                return err_set(e, -EINVAL, "%s: Duplicate value: \"%s\"", f, pc->name);
+        if (!pc->name || meta_check_label_name(pc->name, NULL, NULL) != 0 ||
+            name_taken(v, pc->name)) {
+            api__path(f, sizeof f, at, ".name"); /* named for the error only */
+            if (!pc->name)
+                return err_set(e, -EINVAL, "%s: Required value", f);
+            if (meta_check_label_name(pc->name, f, e) != 0)
+                return -EINVAL;
+            return err_set(e, -EINVAL, "%s: Duplicate value: \"%s\"", f, pc->name);
+        }
         if (!pc->image || !*pc->image)
             return err_set(e, -EINVAL, "%s.image: Required value", at);
         if (read_resources(c, at, pc, e) || read_env_from(c, at, pc, e))
@@ -282,15 +320,16 @@ static int read_gates(const json_t *spec, struct pod_view *v, struct err *e)
         return -EINVAL;
     for (size_t i = 0; i < json_array_size(gates); i++) {
         const char *name = string_of(json_array_get(gates, i), "name");
-        char f[FIELD_MAX];
-        snprintf(f, sizeof f, "spec.schedulingGates[%zu].name", i);
-        if (!name)
-            return err_set(e, -EINVAL, "%s: Required value", f);
-        if (meta_check_qualified_name(name, f, e) != 0)
-            return -EINVAL;
-        for (size_t j = 0; j < v->n_gates; j++)
-            if (strcmp(v->gates[j], name) == 0)
-                return err_set(e, -EINVAL, "%s: Duplicate value: \"%s\"", f, name);
+        if (!name || meta_check_qualified_name(name, NULL, NULL) != 0 ||
+            pod_has_gate(v, name)) {
+            char f[FIELD_MAX]; /* named for the error only */
+            snprintf(f, sizeof f, "spec.schedulingGates[%zu].name", i);
+            if (!name)
+                return err_set(e, -EINVAL, "%s: Required value", f);
+            if (meta_check_qualified_name(name, f, e) != 0)
+                return -EINVAL;
+            return err_set(e, -EINVAL, "%s: Duplicate value: \"%s\"", f, name);
+        }
         if (v->n_gates == POD_MAX_GATES)
             return err_set(e, -EINVAL, "spec.schedulingGates: Too many: more than %d gates",
                            POD_MAX_GATES);
@@ -308,10 +347,10 @@ int pod_read(const json_t *pod, struct pod_view *v, struct err *e)
     const json_t *md = json_object_get(pod, "metadata");
     const json_t *spec = json_object_get(pod, "spec");
     const json_t *status = json_object_get(pod, "status");
-    v->name = meta_name(pod);
-    v->ns = meta_namespace(pod);
-    v->uid = meta_uid(pod);
-    v->resource_version = meta_resource_version(pod);
+    v->name = string_of(md, "name"); /* meta_name and the rest, from md found once */
+    v->ns = string_of(md, "namespace");
+    v->uid = string_of(md, "uid");
+    v->resource_version = string_of(md, "resourceVersion");
     v->deleting = json_object_get(md, "deletionTimestamp") != NULL;
     if (!json_is_object(spec))
         return err_set(e, -EINVAL, "spec: Required value");

@@ -4,8 +4,10 @@
  * struct pod_slices.
  */
 #include "api/pod_slices.h"
+#include "api/api_internal.h"
 #include "util/jdoc.h"
 #include "util/jsontext.h"
+#include "util/strcopy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,8 +62,8 @@ static int add_request(struct pod_slices *out, const struct ask *a, const char *
     if (rc < 0)
         return rc;
     struct pod_slice_request *r = &out->items[out->n++];
-    snprintf(r->container, sizeof r->container, "%s", a->container);
-    snprintf(r->profile, sizeof r->profile, "%s", a->profile ? a->profile : "");
+    strcopy_cut(r->container, sizeof r->container, a->container);
+    strcopy_cut(r->profile, sizeof r->profile, a->profile ? a->profile : "");
     r->memory_gib = a->profile ? 0 : a->memory_gib;
     r->init = a->init;
     r->count = a->count;
@@ -304,9 +306,10 @@ int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct 
     slices_clear(out);
     const json_t *spec = json_object_get(pod, "spec");
     static const struct {
-        const char *key;
+        const char *key, *path;
         bool init;
-    } lists[] = {{"initContainers", true}, {"containers", false}};
+    } lists[] = {{"initContainers", "spec.initContainers", true},
+                 {"containers", "spec.containers", false}};
     bool mps;
     const json_t *sm;
     int rc = sharing_annotations(pod, &mps, &sm, e);
@@ -316,7 +319,7 @@ int pod_slices_from_resources(const json_t *pod, struct pod_slices *out, struct 
         const json_t *c;
         json_array_foreach(cs, i, c) {
             char path[64];
-            snprintf(path, sizeof path, "spec.%s[%zu]", lists[l].key, i);
+            api__path_index(path, sizeof path, lists[l].path, i);
             if ((rc = container_requests(c, path, lists[l].init, mps, out, e)) < 0)
                 break;
         }
@@ -418,8 +421,8 @@ int pod_slices_from_annotation(const json_t *pod, struct pod_slices *out, struct
     json_t *it;
     json_array_foreach(list, i, it) {
         char field[96];
-        snprintf(field, sizeof field, "metadata.annotations[%s][%zu]",
-                 GPUSLICE_ANNOTATION_SLICES, i);
+        api__path_index(field, sizeof field,
+                        "metadata.annotations[" GPUSLICE_ANNOTATION_SLICES "]", i);
         if ((rc = annotation_entry(it, field, out, e)) < 0)
             break;
     }

@@ -294,10 +294,12 @@ void deployment_pod_changed(void *ctx, enum informer_change change, const json_t
     struct deployment_controller *c = ctx;
     bool ended = change == INFORMER_DELETED ||
                  (old && !objstate_terminal(old) && objstate_terminal(cur));
+    if (!ended)
+        return; /* most events: the owner is not read */
     const json_t *ref = meta_controller_ref(cur);
     const char *rs_name = json_string_value(json_object_get(ref, "name"));
     json_t *rs = NULL;
-    if (!ended || !workloads_ref_is(ref, "apps", "ReplicaSet", NULL) ||
+    if (!workloads_ref_is(ref, "apps", "ReplicaSet", NULL) ||
         informer_get(c->cfg.replicasets, meta_namespace(cur), rs_name, &rs) != 0)
         return;
     workloads_enqueue_controller(c->loop, rs, "apps", "Deployment");

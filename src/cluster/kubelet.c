@@ -373,12 +373,27 @@ static int64_t deletion_ns(const json_t *pod)
     return ns;
 }
 
+/* What a pass decides on, read once from the cached pod: each is a walk of
+ * its JSON, and a pass asked each of them up to four times. */
+struct pod_state {
+    bool started;  /* a container runs or ran (kubelet_pod_started) */
+    bool terminal; /* phase Succeeded or Failed */
+    bool deleting; /* deletionTimestamp set */
+};
+
+static struct pod_state pod_state_of(const json_t *pod)
+{
+    return (struct pod_state){.started = kubelet_pod_started(pod),
+                              .terminal = objstate_terminal(pod),
+                              .deleting = objstate_deleting(pod)};
+}
+
 /* A started pod moved on to now; a pod being deleted is stopped at its
  * deletionTimestamp, then deleted. */
-static int run_pod(struct kubelet *k, const char *key, const json_t *pod, json_t *copy,
-                   int64_t now, struct action_list *out, int64_t *requeue_at, struct err *e)
+static int run_pod(struct kubelet *k, const char *key, const json_t *pod, bool deleting,
+                   json_t *copy, int64_t now, struct action_list *out, int64_t *requeue_at,
+                   struct err *e)
 {
-    bool deleting = objstate_deleting(pod);
     int64_t deadline = deleting ? deletion_ns(pod) : 0, next = 0;
     bool mps_recheck = false;
     int rc = 0;
@@ -417,11 +432,11 @@ static int run_pod(struct kubelet *k, const char *key, const json_t *pod, json_t
  * client to keep in line. run_pod would copy it to find its status
  * unchanged (the pass right after its start, the most common one); only
  * the requeue at its next exit is left. */
-static bool idle_pod(struct kubelet *k, const char *key, const json_t *pod, int64_t now,
-                     int64_t *requeue_at)
+static bool idle_pod(struct kubelet *k, const char *key, const json_t *pod,
+                     const struct pod_state *st, int64_t now, int64_t *requeue_at)
 {
     int64_t next;
-    if (objstate_deleting(pod) || objstate_terminal(pod) || !kubelet_pod_started(pod) ||
+    if (st->deleting || st->terminal || !st->started ||
         (k->mps && kubelet_mps_records(k->mps, key)) || !kubelet_pod_idle(pod, now, &next))
         return false;
     *requeue_at = next;
@@ -468,16 +483,16 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
         forget_mps(k, key);
         return set_waiting(k, key, false, e); /* not this node's (any more) */
     }
-    bool waiting = !kubelet_pod_started(pod) && !objstate_terminal(pod) &&
-                   !objstate_deleting(pod);
-    if (objstate_terminal(pod) && !objstate_deleting(pod)) {
+    struct pod_state st = pod_state_of(pod);
+    bool waiting = !st.started && !st.terminal && !st.deleting;
+    if (st.terminal && !st.deleting) {
         /* Ended and staying: nothing moves on (run_pod would copy it to
          * find its status unchanged, on every write of it). */
         json_decref(pod);
         forget_mps(k, key);
         return set_waiting(k, key, false, e);
     }
-    if (idle_pod(k, key, pod, now, requeue_at)) {
+    if (idle_pod(k, key, pod, &st, now, requeue_at)) {
         json_decref(pod);
         return set_waiting(k, key, false, e);
     }
@@ -486,13 +501,13 @@ static int reconcile_pod(struct kubelet *k, const char *key, int64_t now,
         rc = err_set(e, -ENOMEM, "kubelet: out of memory");
     } else if ((rc = set_waiting(k, key, waiting, e)) < 0) {
         json_decref(copy);
-    } else if (kubelet_pod_started(pod) || objstate_terminal(pod)) {
-        rc = run_pod(k, key, pod, copy, now, out, requeue_at, e);
-    } else if (objstate_deleting(pod)) {
+    } else if (st.started || st.terminal) {
+        rc = run_pod(k, key, pod, st.deleting, copy, now, out, requeue_at, e);
+    } else if (st.deleting) {
         /* Nothing runs: nothing to wait for. */
         rc = kubelet_pod_stop(copy, now) < 0 ? err_set(e, -ENOMEM, "kubelet: out of memory") : 0;
         if (rc == 0)
-            rc = run_pod(k, key, pod, copy, now, out, requeue_at, e);
+            rc = run_pod(k, key, pod, st.deleting, copy, now, out, requeue_at, e);
         else
             json_decref(copy);
     } else {

@@ -4,11 +4,11 @@
 #include "cluster/kubelet_env.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "api/meta.h"
 #include "api/selector.h"
+#include "util/strcopy.h"
 
 #define ENV_NAME_MAX 256
 
@@ -59,9 +59,11 @@ static int from_source(const json_t *pod, const json_t *src, kubelet_env_configm
     const json_t *v;
     int rc = 0;
     json_object_foreach(json_object_get(cm, "data"), key, v) {
-        char var[ENV_NAME_MAX];
-        int n = snprintf(var, sizeof var, "%s%s", prefix ? prefix : "", key);
-        if (n < 0 || (size_t)n >= sizeof var || !valid_env_name(var) || !json_is_string(v))
+        char var[ENV_NAME_MAX]; /* prefix and key, joined; too long is left out */
+        size_t n = strcopy_cut(var, sizeof var, prefix ? prefix : "");
+        if (n < sizeof var)
+            n += strcopy_cut(var + n, sizeof var - n, key);
+        if (n >= sizeof var || !valid_env_name(var) || !json_is_string(v))
             continue;
         if ((rc = set_var(env, var, json_string_value(v), e)) < 0)
             break;

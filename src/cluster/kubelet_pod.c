@@ -382,11 +382,13 @@ struct run {
 /* cs's run; false when it is not running or runs until stopped. */
 static bool run_of(const json_t *pod, const json_t *cs, struct run *r)
 {
-    const json_t *state = json_object_get(cs, "state");
+    const json_t *running = json_object_get(json_object_get(cs, "state"), "running");
+    if (!running)
+        return false; /* before the duration: finding its spec is the dear part */
     int64_t dur = kubelet_pod_duration_ns(pod, container_spec(pod, str(cs, "name")));
-    if (!json_object_get(state, "running") || dur < 0)
+    if (dur < 0)
         return false;
-    r->started = time_of(json_object_get(json_object_get(state, "running"), "startedAt"));
+    r->started = time_of(json_object_get(running, "startedAt"));
     r->code = exit_code(pod);
     r->again = restarts(pod, r->code);
     if (r->again && dur < RESTART_MIN_NS)

@@ -16,6 +16,7 @@
 #include "api/meta.h"
 #include "cluster/objstate.h"
 #include "util/alloc.h"
+#include "util/strcopy.h"
 #include "util/strmap.h"
 #include "util/vec.h"
 
@@ -139,8 +140,8 @@ void podgc_pod_changed(void *ctx, enum informer_change change, const json_t *old
          * as across a relist) replaces the record: deleting with the old
          * uid as precondition would fail, and the new pod never go. */
         p = p ? p : strmap_put(&g->ended, key, NULL);
-        snprintf(p->created, sizeof p->created, "%s", created ? created : "");
-        snprintf(p->uid, sizeof p->uid, "%s", uid ? uid : "");
+        strcopy_cut(p->created, sizeof p->created, created ? created : "");
+        strcopy_cut(p->uid, sizeof p->uid, uid ? uid : "");
         heap_push(g, p->created, key);
     }
     bool over = strmap_size(&g->ended) > g->cfg.threshold;

@@ -140,13 +140,14 @@ void scheduler_pod_changed(void *ctx, enum informer_change change, const json_t 
     if (objstate_key(cur, key, sizeof key) != 0)
         return;
     bool gone = change == INFORMER_DELETED || objstate_terminal(cur);
+    const char *node = objstate_node(cur);
     pthread_mutex_lock(&s->lock);
     bool freed = gone && json_object_get(s->counted, key) != NULL;
     if (gone) {
         uncount(s, key);
         json_object_del(s->unschedulable, key);
-    } else if (objstate_node(cur)) {
-        count(s, key, objstate_node(cur), cur);
+    } else if (node) {
+        count(s, key, node, cur);
         json_object_del(s->unschedulable, key);
     }
     pthread_mutex_unlock(&s->lock);

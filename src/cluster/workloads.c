@@ -241,11 +241,15 @@ bool workloads_ref_is(const json_t *ref, const char *group, const char *kind, co
 void workloads_enqueue_controller(struct loop *l, const json_t *obj, const char *group,
                                   const char *kind)
 {
+    /* The owner first: most pods have none of this kind (every pod's
+     * event asks each workload controller), and the rest is not read. */
     const json_t *ref = meta_controller_ref(obj);
+    if (!workloads_ref_is(ref, group, kind, NULL))
+        return;
     const char *name = json_string_value(json_object_get(ref, "name"));
     const char *ns = meta_namespace(obj);
     char key[OBJSTATE_KEY_MAX];
-    if (!workloads_ref_is(ref, group, kind, NULL) || !ns)
+    if (!ns)
         return;
     if (objkey_join(key, sizeof key, ns, name) < sizeof key)
         loop_enqueue(l, key);

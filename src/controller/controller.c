@@ -1078,9 +1078,11 @@ static int reconcile_locked(struct controller *c, const char *key, int64_t now,
     if (informer_by_index(c->slices, CONTROLLER_INDEX_POD, s.name, &by_pod) == 0) {
         size_t i;
         json_t *o;
-        json_array_foreach(by_pod, i, o)
-            if (strcmp(meta_namespace(o) ? meta_namespace(o) : "", ns) == 0)
+        json_array_foreach(by_pod, i, o) {
+            const char *slice_ns = meta_namespace(o); /* two lookups: once */
+            if (strcmp(slice_ns ? slice_ns : "", ns) == 0)
                 jdoc_append(s.slices, json_incref(o));
+        }
     }
     json_decref(by_pod);
     int rc;

@@ -16,6 +16,7 @@
 #include "core/placement_share_index.h"
 #include "util/alloc.h"
 #include "util/hash.h"
+#include "util/strcopy.h"
 
 #define KEY_MAX 400
 
@@ -312,7 +313,7 @@ void model_claim(struct model *m, const char *key, const char *gpu_uuid, const c
                  unsigned start)
 {
     struct model_claim c = {.start = start};
-    snprintf(c.gpu, sizeof c.gpu, "%s", gpu_uuid);
+    strcopy_cut(c.gpu, sizeof c.gpu, gpu_uuid);
     if (strlen(profile) < sizeof c.profile)
         strcpy(c.profile, profile);
     claim(m, key, &c);
@@ -322,7 +323,7 @@ void model_claim_share(struct model *m, const char *key, const char *gpu_uuid,
                        enum share_mode sharing, unsigned gib, unsigned sm)
 {
     struct model_claim c = {.share = sharing, .gib = gib, .sm = sm};
-    snprintf(c.gpu, sizeof c.gpu, "%s", gpu_uuid);
+    strcopy_cut(c.gpu, sizeof c.gpu, gpu_uuid);
     claim(m, key, &c);
 }
 

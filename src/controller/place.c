@@ -32,6 +32,7 @@
 #include "util/clock.h"
 #include "util/jdoc.h"
 #include "util/objkey.h"
+#include "util/strcopy.h"
 #include "util/vec.h"
 
 #define SELECTOR_MAX 16
@@ -344,14 +345,14 @@ static void reserve(struct controller *c, const char *ns, const char *pod_key,
     VEC_RESERVE(c->res, c->cap_res, c->n_res + 1);
     struct reservation *r = &c->res[c->n_res++];
     memset(r, 0, sizeof *r);
-    snprintf(r->ns, sizeof r->ns, "%s", ns);
-    snprintf(r->name, sizeof r->name, "%s", w->name);
-    snprintf(r->pod_key, sizeof r->pod_key, "%s", pod_key);
+    strcopy_cut(r->ns, sizeof r->ns, ns);
+    strcopy_cut(r->name, sizeof r->name, w->name);
+    strcopy_cut(r->pod_key, sizeof r->pod_key, pod_key);
     char key[CONTROLLER_KEY_MAX];
     controller__slice_key(ns, w->name, key);
     if (g->share[k]) {
         const struct share_decision *sd = &g->sd[k];
-        snprintf(r->gpu, sizeof r->gpu, "%s", c->model.share_info[sd->gpu].uuid);
+        strcopy_cut(r->gpu, sizeof r->gpu, c->model.share_info[sd->gpu].uuid);
         r->share = (enum share_mode)w->req->sharing;
         r->gib = sd->memory_gib;
         r->sm = sd->sm_percent;
@@ -359,8 +360,8 @@ static void reserve(struct controller *c, const char *ns, const char *pod_key,
         return;
     }
     const struct placement_decision *d = &g->d[k];
-    snprintf(r->gpu, sizeof r->gpu, "%s", c->model.info[d->gpu].uuid);
-    snprintf(r->profile, sizeof r->profile, "%s", d->profile->name);
+    strcopy_cut(r->gpu, sizeof r->gpu, c->model.info[d->gpu].uuid);
+    strcopy_cut(r->profile, sizeof r->profile, d->profile->name);
     r->start = d->start;
     r->extra_gib = g->extra_gib[k];
     if (g->warm[k])

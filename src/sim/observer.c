@@ -103,7 +103,8 @@ static void note_times(struct observer *o, struct observed_pod *p, const json_t 
 {
     const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
     const char *node = json_string_value(json_object_get(json_object_get(cur, "spec"), "nodeName"));
-    if (!pod_gated(cur, GPUSLICE_GATE) && !p->ungated_ns) {
+    bool gated = pod_gated(cur, GPUSLICE_GATE); /* a walk of the gates: once */
+    if (!gated && !p->ungated_ns) {
         p->ungated_ns = now;
         /* Released, so placed: its slices' events may come later (real
          * time, where the two informers race). */
@@ -112,7 +113,7 @@ static void note_times(struct observer *o, struct observed_pod *p, const json_t 
     }
     if (node && !p->bound_ns)
         p->bound_ns = now;
-    p->gated = pod_gated(cur, GPUSLICE_GATE);
+    p->gated = gated;
     p->phase = strpool_intern(&o->strings, phase ? phase : "Pending");
     p->node = strpool_intern(&o->strings, node);
     if (phase && strcmp(phase, "Running") == 0 && !p->running_ns)

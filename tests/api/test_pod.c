@@ -160,6 +160,16 @@ static void bad_pods_name_the_field(void **state)
             "{\"requests\":{\"nvidia.com/mig-1g.10gb\":\"1\"},\"limits\":{\"nvidia.com/mig-1g.10gb\":\"2\"}}",
             "must be equal to nvidia.com/mig-1g.10gb limit");
     refused("spec.containers.1.resources", "[]", "spec.containers[1].resources: Invalid value");
+    /* each field a good pod's read does not spell out, spelled out for a bad one */
+    refused("spec.containers.1.name", "null", "spec.containers[1].name: Required value");
+    refused("spec.containers.1.resources", "{\"limits\":[]}",
+            "spec.containers[1].resources.limits: Invalid value: must be an object");
+    refused("spec.containers.1.resources", "{\"limits\":{\"bad name\":\"1\"}}",
+            "spec.containers[1].resources.limits: Invalid value: \"bad name\"");
+    refused("spec.containers.1.resources", "{\"requests\":{\"cpu\":true}}",
+            "spec.containers[1].resources.requests[cpu]: Invalid value: a quantity must be");
+    refused("spec.containers.1.envFrom", "{}",
+            "spec.containers[1].envFrom: Invalid value: must be a list");
     refused("spec.containers.1.envFrom", "[{}]", "spec.containers[1].envFrom[0]: Invalid value");
     refused("spec.containers.1.envFrom", "[{\"configMapRef\":{}}]",
             "spec.containers[1].envFrom[0].configMapRef.name: Required value");
@@ -188,6 +198,8 @@ static void bad_pods_name_the_field(void **state)
     refused("spec.schedulingGates", "[{\"name\":\"a.io/x\"},{\"name\":\"a.io/x\"}]",
             "spec.schedulingGates[1].name: Duplicate value");
     refused("spec.schedulingGates", "[{}]", "spec.schedulingGates[0].name: Required value");
+    refused("spec.schedulingGates", "[{\"name\":\"a.io/x\"},{\"name\":\"bad name\"}]",
+            "spec.schedulingGates[1].name: Invalid value: \"bad name\"");
     refused("spec.nodeName", "\"node-1\"", "spec.nodeName: Forbidden");
     refused("spec.nodeName", "3", "spec.nodeName: Invalid value");
     refused("status.phase", "3", "status.phase");

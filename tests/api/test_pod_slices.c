@@ -84,6 +84,9 @@ static void bad_counts_name_the_field(void **state)
         {"{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":"
          "{\"nvidia.com/mig-\":1}}}]}}",
          "profile name must be"},
+        {"{\"spec\":{\"initContainers\":[{\"name\":\"i\"},{\"name\":\"j\",\"resources\":"
+         "{\"limits\":{\"nvidia.com/mig-1g.10gb\":\"1.5\"}}}],\"containers\":[{\"name\":\"a\"}]}}",
+         "spec.initContainers[1].resources.limits[nvidia.com/mig-1g.10gb]: must be a whole"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *pod = parse(cases[i].pod);
@@ -156,7 +159,7 @@ static void bad_annotations_name_the_entry(void **state)
          "[0]: memoryGiB must be from 1 to 1048576, with count 1"},
         {"[{\"container\":\"a\",\"profile\":\"1g.10gb\",\"count\":1},"
          "{\"container\":\"b\",\"profile\":\"1g.10gb\",\"count\":99}]",
-         "[1]: must be a whole number"},
+         "metadata.annotations[gpuslice.dev/slices][1]: must be a whole number"},
         {"[{\"container\":\"a\",\"profile\":\"1g.10gb\",\"count\":1,\"init\":\"yes\"}]",
          "a boolean init"},
         {"[{\"profile\":\"1g.10gb\",\"count\":1}]", "container name must be"},
